@@ -1,0 +1,145 @@
+"""Run the checks and rules over pipelines and score them: the :class:`Assessment`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
+from harness_audit.checks.rules import RuleBook, load_rulebook
+from harness_audit.findings import SEVERITY_ORDER, Finding, Severity
+from harness_audit.graph import graph_findings
+from harness_audit.manifest.model import Agent, Pipeline
+from harness_audit.sla import decompose
+
+Band = Literal["audit-ready", "at-risk", "audit-will-fail"]
+FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
+BANDS: tuple[Band, ...] = ("audit-ready", "at-risk", "audit-will-fail")
+RETENTION_MINIMUM_DAYS = 183  # EU AI Act Art. 19 and 26(6): at least six months
+
+
+def band(score: int) -> Band:
+    if score == 0:
+        return "audit-ready"
+    return "at-risk" if score < 4 else "audit-will-fail"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResult:
+    agent: Agent
+    checks: dict[str, CheckResult]
+
+    @property
+    def id(self) -> str:
+        return self.agent.id
+
+    @property
+    def score(self) -> int:
+        return sum(1 for r in self.checks.values() if r.status == "fail")
+
+    @property
+    def band(self) -> Band:
+        return band(self.score)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    pipeline: Pipeline
+    agents: tuple[AgentResult, ...]
+    findings: tuple[Finding, ...]
+    compound: float | None
+
+    @property
+    def score(self) -> int:
+        return max((a.score for a in self.agents), default=0)
+
+    @property
+    def band(self) -> Band:
+        return band(self.score)
+
+    @property
+    def failing_checks(self) -> list[str]:
+        """The checks that fail for at least one agent, in checklist order."""
+        return [c for c in CHECKS if any(a.checks[c].status == "fail" for a in self.agents)]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    pipelines: tuple[PipelineResult, ...]
+    rules: RuleBook
+
+    @property
+    def score(self) -> int:
+        return max((p.score for p in self.pipelines), default=0)
+
+    def fails(self, fail_on: FailOn) -> bool:
+        """Whether the result is at or above the ``--fail-on`` threshold (CLI.md).
+
+        ``any``: a failed check anywhere, or a finding of severity medium or higher.
+        ``at-risk`` / ``audit-will-fail``: a pipeline in that band or worse. ``never``: no.
+        """
+        if fail_on == "never":
+            return False
+        if fail_on == "any":
+            return any(
+                p.score > 0 or any(SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["medium"]
+                                   for f in p.findings)
+                for p in self.pipelines
+            )
+        return any(BANDS.index(p.band) >= BANDS.index(fail_on) for p in self.pipelines)
+
+
+def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None) -> PipelineResult:
+    rules = rules or load_rulebook()
+    ctx = Context(pipeline, decompose(pipeline))
+    findings: list[Finding] = []
+    agents = []
+    for a in pipeline.agents:
+        results = {c: CHECK_FUNCTIONS[c](ctx, a) for c in CHECKS}
+        agents.append(AgentResult(a, results))
+        for c, r in results.items():
+            rule = rules.for_check(c)
+            if r.status == "fail":
+                findings.append(Finding(rule.id, _sev(rule.severity), f"{a.id}: {r.reason}",
+                                        pipeline.file, r.line, pipeline.name, a.id, c,
+                                        r.subject))
+            for rule_id, message in r.warnings:
+                wr = rules.rules[rule_id]
+                findings.append(Finding(rule_id, "info" if wr.check else _sev(wr.severity),
+                                        f"{a.id}: {message}", pipeline.file, r.line,
+                                        pipeline.name, a.id, None, f"{c}:{message}"))
+    severities = {r.id: r.severity for r in rules.rules.values()}
+    findings.extend(graph_findings(pipeline, severities))
+    findings.extend(_pipeline_findings(pipeline, ctx, severities))
+    findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.line, f.rule))
+    return PipelineResult(pipeline, tuple(agents), tuple(findings), ctx.sla.compound)
+
+
+def _sev(text: str) -> Severity:
+    assert text in SEVERITY_ORDER, text
+    return text  # type: ignore[return-value]
+
+
+def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    t = pipeline.trail
+    if t.enabled and (t.retention_days is None or t.retention_days < RETENTION_MINIMUM_DAYS):
+        what = ("trail.retention_days is not declared" if t.retention_days is None
+                else f"trail.retention_days is {t.retention_days}")
+        out.append(Finding("HA-106", _sev(sev["HA-106"]),
+                           f"{what}: automatically generated logs must be kept at least "
+                           f"{RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6))",
+                           pipeline.file, t.line, pipeline.name, subject="retention"))
+    d = ctx.sla
+    if d.compound is not None and d.target is not None and d.compound < d.target:
+        out.append(Finding("HA-108", _sev(sev["HA-108"]),
+                           f"declared compound reliability {d.compound:.6f} misses the target "
+                           f"{d.target:g} ({len(d.series_stages)} series stages)",
+                           pipeline.file, pipeline.slo.line, pipeline.name, subject="slo"))
+    return out
+
+
+def assess(pipelines: Sequence[Pipeline]) -> Assessment:
+    rules = load_rulebook()
+    return Assessment(tuple(assess_pipeline(p, rules) for p in pipelines), rules)

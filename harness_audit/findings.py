@@ -1,0 +1,30 @@
+"""The finding: one thing wrong, where it is, and which rule says so."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    pipeline: str
+    agent: str | None = None
+    check: str | None = None
+    subject: str = ""  # what the finding is about (a tool, a path), for a stable fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across unrelated edits: rule, pipeline, agent and subject, never line numbers."""
+        key = "\x1f".join((self.rule, self.pipeline, self.agent or "", self.check or "",
+                           self.subject))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]

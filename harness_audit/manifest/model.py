@@ -1,0 +1,164 @@
+"""The pipeline manifest as frozen values (MANIFEST.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+Enforcement = Literal["harness", "prompt", "none"]
+Effect = Literal["read", "write", "destructive", "external"]
+Integrity = Literal["none", "hash_chain", "signed_checkpoints"]
+
+WRITE_EFFECTS: frozenset[str] = frozenset({"write", "destructive", "external"})
+DESTRUCTIVE_EFFECTS: frozenset[str] = frozenset({"destructive", "external"})
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    provider: str
+    family: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.family}"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    max_cost_usd_per_run: float | None = None
+    max_spawn_depth: int | None = None
+    enforced_by: Enforcement = "none"
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HumanGate:
+    required: bool = False
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    effect: Effect
+    scope: str | None = None
+    target: str | None = None
+    verified_by: tuple[str, ...] = ()
+    human_gate: HumanGate = HumanGate()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    reliability: float | None = None
+    retries: int = 0
+    timeout_s: float | None = None
+    fallback: tuple[str, ...] = ()
+    coverage: float = 1.0
+    replicas: int | None = None
+    quorum: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    enforced_at: Enforcement = "none"
+    scopes: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: str
+    line: int
+    role: str | None = None
+    model: Model | None = None
+    human: bool = False
+    depends_on: tuple[str, ...] = ()
+    verifies: tuple[str, ...] = ()
+    spawns: tuple[str, ...] = ()
+    max_iterations: int | None = None
+    untrusted_input: bool = False
+    stage: Stage | None = None
+    access: Access | None = None
+    budget: Budget | None = None
+    tools: tuple[Tool, ...] = ()
+    in_trail: bool = True
+
+    @property
+    def model_label(self) -> str:
+        if self.human:
+            return "human"
+        return self.model.label if self.model else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TrailConfig:
+    enabled: bool = False
+    path: str | None = None
+    integrity: Integrity = "none"
+    public_key: str | None = None
+    retention_days: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SharedDependency:
+    name: str
+    availability: float
+    used_by: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Slo:
+    target: float | None = None
+    window_days: float = 30.0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    file: str
+    agents: tuple[Agent, ...]
+    owner: str | None = None
+    description: str | None = None
+    data_classes: tuple[str, ...] = ()
+    slo: Slo = Slo()
+    budget: Budget | None = None
+    trail: TrailConfig = TrailConfig()
+    shared_dependencies: tuple[SharedDependency, ...] = ()
+    sha256: str = ""
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    @cached_property
+    def agent_map(self) -> dict[str, Agent]:
+        return {a.id: a for a in self.agents}
+
+
+Independence = Literal["independent", "same_provider", "not_independent", "self"]
+
+
+def independence(actor_id: str, actor: Model | None, actor_human: bool,
+                 verifier_id: str, verifier: Model | None, verifier_human: bool) -> Independence:
+    """Whether a verifier is independent of the actor it checks (MANIFEST.md).
+
+    A human verifier is always independent; the actor itself never is; otherwise family AND
+    provider must differ, and same provider with another family passes with a warning.
+    """
+    if verifier_id == actor_id:
+        return "self"
+    if verifier_human:
+        return "independent"
+    if actor_human:
+        return "independent" if verifier is not None else "not_independent"
+    if actor is None or verifier is None:
+        return "not_independent"
+    if actor.family.lower() == verifier.family.lower():
+        return "not_independent"
+    if actor.provider.lower() == verifier.provider.lower():
+        return "same_provider"
+    return "independent"
