@@ -1,0 +1,79 @@
+"""Terminal and file plumbing for the CLI: atomic writes, error printing, colour."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from harness_audit.errors import Diagnostic, UsageError
+
+
+def use_color(stream: object = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def terminal_width() -> int:
+    try:
+        return max(80, os.get_terminal_size().columns)
+    except OSError:
+        return 120
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    for d in diagnostics:
+        print(f"harness-audit: error: {d}", file=sys.stderr)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a whole file or nothing: temp file in the same folder, fsync, rename."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_outputs(values: list[str], default_format: str, formats: Iterable[str]
+                  ) -> list[tuple[str, Path]]:
+    """``--output PATH`` (in ``--format``) or ``--output FORMAT=PATH``, repeatable."""
+    known = set(formats)
+    out = []
+    for v in values:
+        fmt, sep, rest = v.partition("=")
+        if sep and fmt in known:
+            if not rest:
+                raise UsageError(Diagnostic("--output", f"{v!r} names no path",
+                                            expected="FORMAT=PATH"))
+            out.append((fmt, Path(rest)))
+        elif sep and "/" not in fmt and "." not in fmt:
+            raise UsageError(Diagnostic("--output", f"unknown format {fmt!r} in {v!r}",
+                                        expected="one of " + ", ".join(sorted(known))))
+        else:
+            out.append((default_format, Path(v)))
+    return out
+
+
+def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
+    protected = {p.resolve() for p in inputs}
+    for o in outputs:
+        if o.resolve() in protected:
+            raise UsageError(Diagnostic(str(o), "is an input of this run and would be "
+                                        "overwritten", expected="an output path that is not "
+                                        "an input"))

@@ -1,0 +1,79 @@
+"""How ``rules`` and ``rules show`` present the rule book."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
+from harness_audit.errors import Diagnostic, UsageError
+
+PROBLEMS = {
+    1: "no auditable decision trail",
+    2: "compound unreliability",
+    3: "invisible root cause",
+    4: "guardrails that are prompts, not harness enforcement",
+    5: "unbounded cost across sub-agents",
+    6: "state amnesia",
+    7: "echo-chamber verification",
+}
+
+
+def resolve_rule(book: RuleBook, key: str) -> Rule:
+    if key.upper() in book.rules:
+        return book.rules[key.upper()]
+    for r in book.rules.values():
+        if r.check == key:
+            return r
+    names = [*book.rules, *(r.check for r in book.rules.values() if r.check)]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(Diagnostic("rules show", f"no rule {key!r}{hint}",
+                                expected="a rule id such as HA-003 or a check name"))
+
+
+def rules_json(book: RuleBook, ids: list[str]) -> str:
+    out = []
+    for i in ids:
+        r = book.rules[i]
+        out.append({"id": r.id, "title": r.title, "problem": r.problem, "check": r.check,
+                    "severity": r.severity, "remediation": r.remediation,
+                    "mappings": {fw: list(r.mappings[fw]) for fw in FRAMEWORK_ORDER
+                                 if fw in r.mappings}})
+    return json.dumps({"rules": out}, indent=2) + "\n"
+
+
+def rules_table(book: RuleBook, color: bool, width: int) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
+                      highlight=False)
+    t = Table(header_style="bold")
+    for col in ("id", "severity", "check / title", "problem", "controls"):
+        t.add_column(col)
+    for r in book.rules.values():
+        t.add_row(r.id, r.severity, f"{r.check}\n{r.title}" if r.check else r.title,
+                  str(r.problem), ", ".join(r.controls))
+    console.print(t)
+    return buf.getvalue()
+
+
+def rule_text(book: RuleBook, r: Rule) -> str:
+    lines = [f"{r.id}  {r.title}", f"severity: {r.severity}"]
+    if r.check:
+        lines.append(f"check:    {r.check}")
+    lines.append(f"problem:  {r.problem} ({PROBLEMS.get(r.problem, '?')})")
+    lines.append("controls:")
+    for fw in FRAMEWORK_ORDER:
+        if fw not in r.mappings:
+            continue
+        f = book.frameworks[fw]
+        lines.append(f"  {f.name} ({f.version}):")
+        for c in r.mappings[fw]:
+            lines.append(f"    {c:<18} {f.controls[c]}")
+    lines.append("fix:")
+    lines.append(f"  {r.remediation}")
+    return "\n".join(lines) + "\n"
