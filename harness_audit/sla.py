@@ -20,7 +20,10 @@ def retried(p: float, retries: int) -> float:
 
 
 def quorum(p: float, replicas: int, k: int) -> float:
-    """At least ``k`` of ``replicas`` independent attempts succeed: Σ_{i=k}^{n} C(n,i)pⁱ(1−p)^{n−i}."""
+    """At least ``k`` of ``replicas`` independent attempts succeed.
+
+    s = Σ_{i=k}^{n} C(n,i) pⁱ (1−p)^{n−i}
+    """
     return math.fsum(
         math.comb(replicas, i) * p**i * (1.0 - p) ** (replicas - i) for i in range(k, replicas + 1)
     )

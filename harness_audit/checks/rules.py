@@ -76,7 +76,8 @@ def load_rulebook() -> RuleBook:
         for raw in _load(name)["rules"]:
             missing = [k for k in _REQUIRED if k not in raw]
             if missing:
-                raise RuleError(Diagnostic(f"rules/{name}", f"rule {raw.get('id')} lacks {missing}"))
+                raise RuleError(Diagnostic(f"rules/{name}",
+                                           f"rule {raw.get('id')} lacks {missing}"))
             for fw, ids in raw["mappings"].items():
                 unknown = [c for c in ids if fw not in frameworks
                            or c not in frameworks[fw].controls]

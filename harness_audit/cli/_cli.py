@@ -9,7 +9,7 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -78,12 +78,12 @@ def root(
     _state["debug"] = debug
 
 
-class ScanFormat(str, Enum):
+class ScanFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     any = "any"
     at_risk = "at-risk"
     audit_will_fail = "audit-will-fail"
@@ -133,7 +133,7 @@ def scan(
     raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on.value) else ExitCode.OK)
 
 
-class ListFormat(str, Enum):
+class ListFormat(StrEnum):
     table = "table"
     json = "json"
 

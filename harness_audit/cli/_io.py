@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -22,10 +23,8 @@ def use_color(stream: object = None) -> bool:
 
 
 def terminal_width() -> int:
-    try:
-        return max(80, os.get_terminal_size().columns)
-    except OSError:
-        return 120
+    """The terminal's width (or $COLUMNS), at least 80; 120 when output is not a terminal."""
+    return max(80, shutil.get_terminal_size(fallback=(120, 24)).columns)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:

@@ -1,9 +1,11 @@
 """Safe, bounded YAML reading that keeps where every value came from.
 
 PyYAML's safe composer builds a node graph in which an alias is the same node object as its
-anchor, so a "billion laughs" file composes in memory proportional to its size. Expansion to plain
-Python values happens here, counting every value produced, so an alias bomb is refused after
-``max_nodes`` values, in bounded time and memory. Only the YAML 1.1 core tags are accepted
+anchor, so a "billion laughs" file composes in memory proportional to its size. Before anything is
+expanded to Python values, the size the document *would* expand to is computed on that graph
+(memoised per node, so in time proportional to the file); a document whose aliases multiply it
+more than ``ALIAS_FACTOR`` times (and past ``EXPANSION_FLOOR`` values) is refused, whatever its
+size, in bounded time and memory. Only the YAML 1.1 core tags are accepted
 (no ``!!python/…`` or custom tags); duplicate mapping keys are errors, not silent overrides.
 """
 
@@ -25,12 +27,14 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MAX_NODES = 200_000
+EXPANSION_FLOOR = 100_000
+ALIAS_FACTOR = 10
 MAX_DEPTH = 64
 
 Path_ = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
+_STR, _INT, _TIMESTAMP = _TAG + "str", _TAG + "int", _TAG + "timestamp"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -42,37 +46,47 @@ class Mark:
 
 @dataclass(slots=True)
 class YamlDocument:
-    """A parsed document and, for every path in it, where its value (and key) starts."""
+    """A parsed document and, for every path in it, where its value (and key) starts.
+
+    PyYAML's own marks are kept as they are and turned into 1-based :class:`Mark` on request.
+    """
 
     file: str
     data: Any
     sha256: str = ""
-    values: dict[Path_, Mark] = field(default_factory=dict)
-    keys: dict[Path_, Mark] = field(default_factory=dict)
+    values: dict[Path_, Any] = field(default_factory=dict)
+    keys: dict[Path_, Any] = field(default_factory=dict)
 
     def mark(self, path: Path_) -> Mark | None:
         """The mark of ``path`` or of its nearest ancestor that has one."""
         p = tuple(path)
         while True:
             if p in self.values:
-                return self.values[p]
+                return _to_mark(self.values[p])
             if not p:
                 return None
             p = p[:-1]
 
     def key_mark(self, path: Path_) -> Mark | None:
-        return self.keys.get(tuple(path)) or self.mark(path)
+        raw = self.keys.get(tuple(path))
+        return _to_mark(raw) if raw is not None else self.mark(path)
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+def _to_mark(raw: Any) -> Mark:
+    return Mark(raw.line + 1, raw.column + 1)
 
 
 def _mark(node: yaml.Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    return _to_mark(node.start_mark)
 
 
 class _Builder:
-    def __init__(self, file: str, max_nodes: int) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.max_nodes = max_nodes
-        self.count = 0
         self.doc = YamlDocument(file=file, data=None)
         self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
 
@@ -81,30 +95,24 @@ class _Builder:
         return ManifestError(Diagnostic(self.file, message, m.line, m.column, expected))
 
     def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
-        self.count += 1
-        if self.count > self.max_nodes:
-            raise self.fail(
-                node,
-                f"document expands to more than {self.max_nodes:,} values "
-                "(an alias bomb, or a manifest far larger than any real pipeline)",
-                "a manifest without deeply repeated aliases",
-            )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
-        self.doc.values.setdefault(path, _mark(node))
+        self.doc.values.setdefault(path, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             if node.tag not in (_TAG + "map",):
-                raise self.fail(node, f"tag {node.tag!r} is not allowed", "a plain mapping")
+                raise self.fail(node, f"tag {_short(node.tag)!r} is not allowed", "a plain mapping")
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _TAG + "seq":
-                raise self.fail(node, f"tag {node.tag!r} is not allowed", "a plain list")
+                raise self.fail(node, f"tag {_short(node.tag)!r} is not allowed", "a plain list")
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         if node.tag not in _SCALAR_TAGS:
-            raise self.fail(node, f"tag {node.tag!r} is not allowed", "a plain scalar")
-        if node.tag == _TAG + "timestamp":
-            return str(node.value)  # dates stay text; the schema decides what they mean
+            raise self.fail(node, f"tag {_short(node.tag)!r} is not allowed", "a plain scalar")
+        if node.tag in (_STR, _TIMESTAMP):
+            return node.value  # dates stay text; the schema decides what they mean
+        if node.tag == _INT and node.value.isdigit():
+            return int(node.value)  # the common case, without the constructor's generality
         value = self.constructor.construct_object(node)
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"{node.value!r} is not a finite number", "a finite number")
@@ -121,15 +129,15 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 raise self.fail(key_node, "mapping key is not a plain scalar", "a text key")
-            key = str(self.constructor.construct_object(key_node))
+            key = (key_node.value if key_node.tag == _STR
+                   else str(self.constructor.construct_object(key_node)))
             if key in out:
                 raise self.fail(
                     key_node,
                     f"duplicate key {key!r} (the second would silently replace the first)",
                     "each key once",
                 )
-            self.count += 1
-            self.doc.keys[(*path, key)] = _mark(key_node)
+            self.doc.keys[(*path, key)] = key_node.start_mark
             out[key] = self.build(value_node, (*path, key), depth + 1)
         for k, v in merged.items():
             out.setdefault(k, v)
@@ -143,6 +151,40 @@ class _Builder:
                 raise self.fail(n, "merge key '<<' needs a mapping", "a mapping or list of them")
             sources.append(self._mapping(n, ("<<", *path), depth + 1))
         return sources
+
+
+def _check_expansion(file: str, root: yaml.Node) -> None:
+    """Refuse alias amplification: expanded size over ALIAS_FACTOR x the unique nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        m = _mark(node)
+        if key in active:
+            raise ManifestError(Diagnostic(file, "recursive alias", m.line, m.column,
+                                           "an alias to a finished anchor"))
+        if depth > MAX_DEPTH:
+            raise ManifestError(Diagnostic(file, f"nesting deeper than {MAX_DEPTH} levels",
+                                           m.line, m.column))
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(c, depth + 1) for c in node.value)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    expanded = size(root, 0)
+    limit = max(EXPANSION_FLOOR, ALIAS_FACTOR * len(sizes))
+    if expanded > limit:
+        raise ManifestError(Diagnostic(
+            file, f"aliases expand {len(sizes):,} YAML nodes to {expanded:,} values "
+            "(an alias bomb)", 1, 1, f"at most {limit:,} values after alias expansion"))
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -172,7 +214,6 @@ def load_yaml(
     *,
     display: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    max_nodes: int = DEFAULT_MAX_NODES,
 ) -> YamlDocument:
     """Parse one YAML document safely, with limits, keeping positions."""
     name = display or str(path)
@@ -210,7 +251,9 @@ def load_yaml(
         loader.dispose()
     if root is None:
         raise ManifestError(Diagnostic(name, "the file is empty", 1, expected="a YAML mapping"))
-    builder = _Builder(name, max_nodes)
+    if b"*" in raw:  # no alias syntax anywhere: nothing can expand
+        _check_expansion(name, root)
+    builder = _Builder(name)
     builder.doc.sha256 = hashlib.sha256(raw).hexdigest()
     builder.doc.data = builder.build(root, (), 0)
     return builder.doc

@@ -14,11 +14,14 @@ class RenderOptions:
     width: int = 120
 
 
+DEFAULT_OPTIONS = RenderOptions()
+
+
 class Renderer(ABC):
     """Turns an :class:`Assessment` into the text of one format. Never decides pass or fail."""
 
     name: str = ""
 
     @abstractmethod
-    def render(self, assessment: Assessment, options: RenderOptions = RenderOptions()) -> str:
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """The whole document, ending in a newline."""

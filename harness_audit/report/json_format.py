@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 from typing import Any
 
 from harness_audit import __version__
 from harness_audit.checks.assessment import Assessment, PipelineResult
-from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
+from harness_audit.checks.checks import CHECKS
+from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.findings import Finding
-from harness_audit.report.base import Renderer, RenderOptions
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
 def tool_info() -> dict[str, str]:
@@ -24,19 +25,18 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
     agents = []
+    by_check = {c: rules.for_check(c) for c in CHECKS}
+    controls = {c: r.controls for c, r in by_check.items()}
     for a in p.agents:
         checks = {}
         for c, r in a.checks.items():
-            rule = rules.for_check(c)
             checks[c] = {
                 "status": r.status,
                 "reason": r.reason,
-                "controls": rule.controls,
-                "rule": rule.id,
+                "controls": controls[c],
+                "rule": by_check[c].id,
                 "line": r.line,
                 "warnings": [m for _, m in r.warnings],
-                "mappings": {fw: list(rule.mappings[fw]) for fw in FRAMEWORK_ORDER
-                             if fw in rule.mappings},
             }
         agents.append({"id": a.id, "score": a.score, "band": a.band, "line": a.agent.line,
                        "model": a.agent.model_label, "checks": checks})
@@ -54,20 +54,37 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
     }
 
 
+def rule_dict(rule: Rule, rules: RuleBook) -> dict[str, Any]:
+    return {
+        "title": rule.title,
+        "check": rule.check,
+        "problem": rule.problem,
+        "severity": rule.severity,
+        "mappings": {rules.frameworks[fw].name + " " + rules.frameworks[fw].version:
+                     list(rule.mappings[fw]) for fw in FRAMEWORK_ORDER if fw in rule.mappings},
+        "remediation": rule.remediation,
+    }
+
+
 def scan_dict(assessment: Assessment) -> dict[str, Any]:
+    used = {f.rule for p in assessment.pipelines for f in p.findings}
+    used |= {r.id for r in assessment.rules.rules.values() if r.check}
     return {
         "tool": tool_info(),
         "score": assessment.score,
         "pipelines": [pipeline_dict(p, assessment.rules) for p in assessment.pipelines],
+        "rules": {i: rule_dict(r, assessment.rules) for i, r in assessment.rules.rules.items()
+                  if i in used},
     }
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON; orjson is ~10x faster than the standard library at this size."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
 class JsonRenderer(Renderer):
     name = "json"
 
-    def render(self, assessment: Assessment, options: RenderOptions = RenderOptions()) -> str:
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         return dumps(scan_dict(assessment))

@@ -6,7 +6,6 @@ import io
 from collections import defaultdict
 
 from rich.console import Console, Group
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -14,18 +13,18 @@ from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import RuleBook
 from harness_audit.findings import Finding
-from harness_audit.report.base import Renderer, RenderOptions
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 SHORT = {
     "has_audit_trail": "trail",
-    "trail_is_immutable": "immutable",
+    "trail_is_immutable": "immut",
     "access_enforced_at_harness": "access",
     "budget_cap_enforced": "budget",
-    "independent_verification": "verified",
-    "human_gate_for_destructive_ops": "human gate",
+    "independent_verification": "verify",
+    "human_gate_for_destructive_ops": "gate",
     "sla_decomposed_per_stage": "sla",
 }
-MARK = {"pass": ("✔ pass", "green"), "fail": ("✘ FAIL", "bold red"), "n/a": ("· n/a", "dim")}
+MARK = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "n/a": ("n/a", "dim")}
 BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow",
               "audit-will-fail": "bold red"}
 SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
@@ -41,11 +40,13 @@ def _grid(p: PipelineResult) -> Table:
     t.add_column("agent", no_wrap=True)
     for c in CHECKS:
         t.add_column(SHORT[c], justify="center", no_wrap=True)
-    t.add_column("gap score", no_wrap=True)
+    t.add_column("gap score", no_wrap=True, min_width=17)
     for a in p.agents:
         cells = [Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1])
                  for c in CHECKS]
         t.add_row(Text(a.id), *cells, _band(a.score, a.band))
+    t.caption = "✔ pass  ✘ fail  n/a not applicable   " + "  ".join(
+        f"{SHORT[c]}={c}" for c in CHECKS)
     return t
 
 
@@ -53,32 +54,37 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in p.findings:
         by_rule[f.rule].append(f)
-    parts: list[Text] = []
     if not p.findings:
-        parts.append(Text("No findings.", style="green"))
+        return Group(Text("No findings.", style="green"))
+    parts: list[Text | Table] = []
     for rule_id, items in by_rule.items():
         rule = rules.rules[rule_id]
         sev = items[0].severity
         parts.append(Text.assemble((f"{sev.upper():<8} ", SEV_STYLE[sev]), (rule_id, "bold"),
                                    " ", rule.title))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True, style="blue")
+        grid.add_column()
         for f in items:
-            parts.append(Text.assemble("  ", (f"{f.file}:{f.line}", "blue"), "  ", f.message))
-        parts.append(Text.assemble(("  fix: ", "dim"), (rule.remediation, "dim")))
+            grid.add_row(f"  line {f.line}", Text(f.message))
+        grid.add_row(Text("  fix", style="dim"), Text(rule.remediation, style="dim"))
+        parts.append(grid)
     return Group(*parts)
 
 
 class TableRenderer(Renderer):
     name = "table"
 
-    def render(self, assessment: Assessment, options: RenderOptions = RenderOptions()) -> str:
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         buf = io.StringIO()
         console = Console(file=buf, force_terminal=options.color, no_color=not options.color,
                           width=options.width, highlight=False, soft_wrap=False)
         for p in assessment.pipelines:
             title = Text.assemble(("pipeline ", "bold"), (p.pipeline.name, "bold cyan"),
-                                  "  ", (p.pipeline.file, "blue"), "  gap score ",
-                                  _band(p.score, p.band))
-            console.print(Panel(_grid(p), title=title, title_align="left", expand=False))
+                                  "  gap score ", _band(p.score, p.band))
+            console.print(title)
+            console.print(Text.assemble("file: ", (p.pipeline.file, "blue")))
+            console.print(_grid(p))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))
             console.print(_findings(p, assessment.rules))

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_pipelines"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+
+BASE: dict[str, Any] = {
+    "apiVersion": "harness-audit/v1",
+    "kind": "Pipeline",
+    "metadata": {"name": "t"},
+    "slo": {"target": 0.99},
+    "budget": {"max_cost_usd_per_run": 1.0, "max_spawn_depth": 1, "enforced_by": "harness"},
+    "trail": {"enabled": True, "integrity": "signed_checkpoints", "public_key": "k.pub",
+              "retention_days": 2555},
+    "agents": [
+        {"id": "a", "model": {"provider": "openai", "family": "gpt-4o"},
+         "stage": {"reliability": 0.999},
+         "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+         "tools": [{"name": "r", "effect": "read", "scope": "s:read"}]},
+    ],
+}
+
+
+def base_manifest() -> dict[str, Any]:
+    return copy.deepcopy(BASE)
+
+
+@pytest.fixture
+def write_manifest(tmp_path: Path) -> Callable[..., Path]:
+    """Write a manifest (dict or YAML text) to a file and return its path."""
+    counter = {"n": 0}
+
+    def write(content: dict[str, Any] | str, name: str | None = None) -> Path:
+        counter["n"] += 1
+        path = tmp_path / (name or f"m{counter['n']}.harness.yaml")
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    return base_manifest()
