@@ -109,7 +109,7 @@ def test_unreadable_and_missing(tmp_path: Path) -> None:
 
 
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ManifestError, match="recursive alias|nesting"):
+    with pytest.raises(ManifestError, match=r"recursive alias|nesting"):
         load_yaml(write(tmp_path, "a: &a [1, *a]\n"))
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
 from typing import Any
+
+import orjson
 
 from harness_audit import __version__
 from harness_audit.checks.assessment import Assessment, PipelineResult
