@@ -1,0 +1,108 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS).
+
+Trail events hold only integers, strings, booleans, null, lists and objects with ASCII keys; for
+those, JCS is compact JSON with sorted keys and ECMAScript string escaping, which a fast encoder
+produces directly (see ``events``). This module is the general form, floats included, used by
+``seal``, by the slow path of the verifier and as the reference in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53 - 1  # I-JSON (RFC 7493) and JCS: integers beyond this lose precision
+
+
+class CanonicalizationError(ValueError):
+    """A value JCS cannot represent (NaN, infinity, a lone surrogate, a non-text key)."""
+
+
+def number_to_text(x: float | int) -> str:
+    """ECMAScript Number::toString (ECMA-262 §7.1.12.1), as RFC 8785 §3.2.2.3 requires."""
+    if isinstance(x, bool):
+        raise CanonicalizationError("a boolean is not a number")
+    if isinstance(x, int):
+        if abs(x) > MAX_SAFE_INTEGER:
+            x = float(x)  # what a JavaScript producer would see
+        else:
+            return str(x)
+    if not math.isfinite(x):
+        raise CanonicalizationError(f"{x!r} has no JSON form")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    text = repr(abs(x))  # shortest round-trip digits, as ECMAScript requires
+    mantissa, _, exp = text.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = whole + frac.rstrip("0") if frac != "0" else whole
+    stripped = digits.lstrip("0")
+    n = len(whole) + (int(exp) if exp else 0) - (len(digits) - len(stripped))
+    digits = stripped.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        out = (digits if k == 1 else digits[0] + "." + digits[1:]) + ("e+" if e >= 0 else "e-")
+        out += str(abs(e))
+    return sign + out
+
+
+def _string(s: str) -> str:
+    # json.dumps escapes exactly as ECMAScript JSON.stringify: \b \t \n \f \r, other controls
+    # as lowercase \u00xx, and " and \; everything else (non-ASCII included) stays as is.
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _utf16_key(s: str) -> bytes:
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def _emit(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_string(value))
+    elif isinstance(value, int | float):
+        out.append(number_to_text(value))
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _emit(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise CanonicalizationError("object keys must be text")
+        out.append("{")
+        # RFC 8785 §3.2.3: sort by the keys' UTF-16 code units
+        for i, key in enumerate(sorted(value, key=_utf16_key)):
+            if i:
+                out.append(",")
+            out.append(_string(key))
+            out.append(":")
+            _emit(value[key], out)
+        out.append("}")
+    else:
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
+
+
+def canonicalize(value: Any) -> bytes:
+    """The JCS bytes of a JSON value (UTF-8)."""
+    out: list[str] = []
+    _emit(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CanonicalizationError("text contains a lone surrogate") from e
