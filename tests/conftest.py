@@ -52,3 +52,30 @@ def write_manifest(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def manifest() -> dict[str, Any]:
     return base_manifest()
+
+
+VECTORS = DATA / "vectors"
+
+
+def _vectors(name: str) -> Any:
+    import json
+
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def rfc6962_vectors() -> Any:
+    """transparency-dev/merkle's RFC 6962 reference tree: 8 leaves, roots, proofs."""
+    return _vectors("rfc6962_merkle.json")
+
+
+@pytest.fixture(scope="session")
+def note_vectors() -> Any:
+    """Go sumdb/note example, the C2SP spec example, real sum.golang.org checkpoints."""
+    return _vectors("c2sp_signed_note.json")
+
+
+@pytest.fixture(scope="session")
+def jcs_vectors() -> Any:
+    """cyberphone/json-canonicalization documents and RFC 8785 Appendix B numbers."""
+    return _vectors("rfc8785_jcs.json")

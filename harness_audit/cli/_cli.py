@@ -176,3 +176,242 @@ def rules_show(
         sys.stdout.write(rules_json(book, [rule.id]))
     else:
         sys.stdout.write(rule_text(book, rule))
+
+
+# --- trails ----------------------------------------------------------------------------------
+
+trail_app = typer.Typer(help="Keys, sealing, checkpoints and proofs for trails.",
+                        no_args_is_help=True,
+                        context_settings={"help_option_names": ["-h", "--help"]})
+checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
+                             context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(trail_app, name="trail")
+trail_app.add_typer(checkpoint_app, name="checkpoint")
+
+
+def _verifiers(keys: list[str] | None) -> Any:
+    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.trail.note import NoteError, load_verifiers
+
+    try:
+        return load_verifiers(keys or [])
+    except NoteError as e:
+        raise TrailError(Diagnostic("--key", str(e), expected="a verifier key "
+                                    "<name>+<id>+<key>, or a file of them")) from e
+
+
+def _signer(path: Path) -> Any:
+    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.trail.note import NoteError, Signer
+
+    try:
+        return Signer.parse(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
+    except (NoteError, UnicodeDecodeError) as e:
+        raise TrailError(Diagnostic(str(path), str(e), expected="a signer key "
+                                    "PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)")) from e
+
+
+def _write_or_print(text: str, output: Path | None) -> None:
+    from harness_audit.cli._io import write_atomic
+
+    if output:
+        write_atomic(output, text)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+@guarded
+def verify(
+    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", "-k", help="Verifier key text, or a file of keys; repeatable.")] = None,
+    checkpoint: Annotated[list[Path] | None, typer.Option(
+        "--checkpoint", help="More checkpoints to check; repeatable.")] = None,
+    trusted_state: Annotated[Path | None, typer.Option(
+        "--trusted-state", help="The newest checkpoint you kept from the last audit.")] = None,
+    allow_unanchored: Annotated[bool, typer.Option(
+        "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint.")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
+                                      help="Processes to verify with.")] = 1,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    from harness_audit.report.verify_view import verify_json, verify_text
+    from harness_audit.trail.verify import trail_files, verify_trail
+
+    verifiers = _verifiers(key)
+    files = trail_files(trail)
+    total = sum(f.stat().st_size for f in files)
+    if sys.stderr.isatty() and total > 64 << 20:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("verifying", total=total)
+            report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
+                                  allow_unanchored, lambda n: bar.advance(task, n))
+    else:
+        report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
+                              allow_unanchored)
+    text = verify_json(report) if fmt is ListFormat.json else verify_text(report)
+    _write_or_print(text, output)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
+
+
+@trail_app.command("keygen")
+@guarded
+def trail_keygen(
+    name: Annotated[str, typer.Argument(help="Key name, e.g. harness-audit/loan-assessment.")],
+    out_dir: Annotated[Path, typer.Option("--dir", help="Where to write the key files.")] = (
+        Path(".")),
+) -> None:
+    """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
+    import os
+
+    from harness_audit.errors import Diagnostic, UsageError
+    from harness_audit.trail.note import NoteError, Signer
+
+    try:
+        signer = Signer.generate(name)
+    except NoteError as e:
+        raise UsageError(Diagnostic("NAME", str(e))) from e
+    stem = name.replace("/", "_")
+    key_path, pub_path = out_dir / f"{stem}.key", out_dir / f"{stem}.pub"
+    for p in (key_path, pub_path):
+        if p.exists():
+            raise UsageError(Diagnostic(str(p), "already exists; keygen never overwrites a key"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(signer.text() + "\n")
+    pub_path.write_text(signer.verifier.text() + "\n", encoding="utf-8")
+    print(f"wrote {key_path} (keep it secret) and {pub_path}", file=sys.stderr)
+    print(signer.verifier.text())
+
+
+@trail_app.command("seal")
+@guarded
+def trail_seal(
+    source: Annotated[Path, typer.Argument(metavar="IN", help="Plain JSONL events.")],
+    key: Annotated[Path, typer.Option("--key", help="Signer key file (NAME.key).")],
+    origin: Annotated[str, typer.Option("--origin", help="Log origin, e.g. "
+                                        "harness-audit/loan-assessment.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The sealed trail.")],
+) -> None:
+    """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
+    OUT.checkpoint."""
+    from harness_audit.cli._io import refuse_overwriting_inputs
+    from harness_audit.trail.writer import seal_file
+
+    refuse_overwriting_inputs([output, output.with_name(output.name + ".checkpoint")],
+                              [source, key])
+    count, _ = seal_file(source, output, _signer(key), origin)
+    print(f"sealed {count:,} events into {output} and {output}.checkpoint", file=sys.stderr)
+
+
+@checkpoint_app.command("verify")
+@guarded
+def checkpoint_verify(
+    file: Annotated[Path, typer.Argument(help="A signed checkpoint (C2SP tlog-checkpoint).")],
+    key: Annotated[list[str], typer.Option("--key", "-k", help="Trusted verifier key(s).")],
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+) -> None:
+    """Check a checkpoint alone, as a witness does: a trusted signature and a well-formed body."""
+    import base64
+    import json
+
+    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.trail.note import Checkpoint, NoteError, verify_note
+
+    verifiers = _verifiers(key)
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        raise TrailError(Diagnostic(str(file), f"cannot be read: {e.strerror}")) from e
+    try:
+        note, good = verify_note(data, verifiers)
+        cp = Checkpoint.parse(note.text)
+    except NoteError as e:
+        if e.kind == "malformed":
+            raise TrailError(Diagnostic(str(file), str(e),
+                                        expected="a C2SP signed checkpoint")) from e
+        print(f"{file}: {e.kind}: {e}", file=sys.stderr)
+        raise typer.Exit(ExitCode.FINDINGS) from e
+    result = {"status": "verified", "origin": cp.origin, "size": cp.size,
+              "root": base64.b64encode(cp.root).decode(), "extensions": list(cp.extensions),
+              "signers": [v.text() for v in good]}
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        print(f"verified: {cp.origin}, size {cp.size:,}, root {result['root']}")
+        for v in good:
+            print(f"  signed by {v.name} ({v.id.hex()})")
+
+
+@trail_app.command("prove")
+@guarded
+def trail_prove(
+    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
+    inclusion: Annotated[list[int] | None, typer.Option(
+        "--inclusion", help="Prove the event with this seq is in the signed tree; repeatable.")
+    ] = None,
+    consistency: Annotated[tuple[int, int] | None, typer.Option(
+        "--consistency", help="Prove the tree of size NEW extends the one of size OLD.",
+        metavar="OLD NEW")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="The checkpoint to prove against (default: the newest).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
+    from harness_audit.errors import Diagnostic, UsageError
+    from harness_audit.report.json_format import dumps
+    from harness_audit.trail.proofs import (
+        consistency_proof_file,
+        inclusion_proofs,
+        load_trail,
+        newest_checkpoint,
+    )
+
+    if bool(inclusion) == bool(consistency):
+        raise UsageError(Diagnostic("trail prove", "give either --inclusion SEQ or "
+                                    "--consistency OLD NEW"))
+    loaded = load_trail(trail, set(inclusion or []))
+    note_text, cp = newest_checkpoint(trail, loaded.files, checkpoint)
+    if inclusion:
+        proofs = inclusion_proofs(loaded, inclusion, note_text, cp)
+        data: Any = proofs[0] if len(proofs) == 1 else proofs
+    else:
+        assert consistency is not None
+        data = consistency_proof_file(loaded, consistency[0], consistency[1], note_text, cp)
+    _write_or_print(dumps(data), output)
+
+
+@trail_app.command("verify-proof")
+@guarded
+def trail_verify_proof(
+    proof: Annotated[Path, typer.Argument(help="A proof file from `trail prove`.")],
+    key: Annotated[list[str], typer.Option("--key", "-k", help="Trusted verifier key(s).")],
+) -> None:
+    """Check a proof with only the proof file and the verifier key."""
+    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.trail.merkle import ProofError
+    from harness_audit.trail.proofs import read_proof, verify_proof_data
+
+    verifiers = _verifiers(key)
+    data = read_proof(proof)
+    items = data if isinstance(data, list) else [data]
+    ok = True
+    for i, item in enumerate(items):
+        try:
+            result = verify_proof_data(item, verifiers)
+        except ProofError as e:
+            raise TrailError(Diagnostic(str(proof), f"proof {i}: {e}",
+                                        expected="a harness-audit/proof/v1 file")) from e
+        print(("OK: " if result.ok else "FAILED: ") + result.message)
+        ok = ok and result.ok
+    raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)

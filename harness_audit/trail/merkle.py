@@ -6,7 +6,7 @@ Small pure functions, each citing the section it implements. Hashes are 32-byte 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH()
 
@@ -45,37 +45,92 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """RFC 9162 §2.1.3.1 PATH(m, D[n])."""
-    n = len(leaves)
-    if not 0 <= index < n:
-        raise ProofError(f"leaf {index} is not in a tree of size {n}")
-    if n == 1:
+RootOf = Callable[[int, int], bytes]  # the MTH of leaves[a:b]
+
+
+def inclusion_path(index: int, size: int, root_of: RootOf) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]), with subtree roots from ``root_of(a, b)``."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf {index} is not in a tree of size {size}")
+    out: list[bytes] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            out.append(root_of(lo + k, hi))
+            hi = lo + k
+        else:
+            out.append(root_of(lo, lo + k))
+            lo += k
+    return out[::-1]
+
+
+def consistency_path(old_size: int, size: int, root_of: RootOf) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true)."""
+    if not 0 <= old_size <= size:
+        raise ProofError(f"old size {old_size} is not within 0..{size}")
+    if old_size in (0, size):
         return []
-    k = _split(n)
-    if index < k:
-        return [*inclusion_proof(index, leaves[:k]), root(leaves[k:])]
-    return [*inclusion_proof(index - k, leaves[k:]), root(leaves[:k])]
+    out: list[bytes] = []
+    lo, hi, m, complete = 0, size, old_size, True
+    while True:
+        n = hi - lo
+        if m == n:
+            if not complete:
+                out.append(root_of(lo, hi))
+            break
+        k = _split(n)
+        if m <= k:
+            out.append(root_of(lo + k, hi))
+            hi = lo + k
+        else:
+            out.append(root_of(lo, lo + k))
+            lo, m, complete = lo + k, m - k, False
+    return out[::-1]
+
+
+def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    return inclusion_path(index, len(leaves), lambda a, b: root(leaves[a:b]))
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """RFC 9162 §2.1.4.1 PROOF(m, D[n])."""
-    n = len(leaves)
-    if not 0 <= old_size <= n:
-        raise ProofError(f"old size {old_size} is not within 0..{n}")
-    if old_size in (0, n):
-        return []
-    return _subproof(old_size, leaves, True)
+    return consistency_path(old_size, len(leaves), lambda a, b: root(leaves[a:b]))
 
 
-def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if complete else [root(leaves)]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
-    return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+class LeafStore:
+    """Leaf hashes of a whole trail in one bytearray (32 bytes each), with cached roots of
+    perfect subtrees, for making many proofs over one tree."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def append(self, leaf: bytes) -> None:
+        self.data += leaf
+
+    def __len__(self) -> int:
+        return len(self.data) // 32
+
+    def leaf(self, i: int) -> bytes:
+        return bytes(self.data[32 * i: 32 * i + 32])
+
+    def root_of(self, a: int, b: int) -> bytes:
+        n = b - a
+        if n <= 0:
+            return EMPTY_ROOT
+        if n == 1:
+            return self.leaf(a)
+        if n & (n - 1) == 0 and n >= 256:
+            key = (a, n)
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._cache[key] = node_hash(self.root_of(a, a + n // 2),
+                                                   self.root_of(a + n // 2, b))
+            return hit
+        if n & (n - 1) == 0:
+            return root([self.leaf(i) for i in range(a, b)])
+        k = _split(n)
+        return node_hash(self.root_of(a, a + k), self.root_of(a + k, b))
 
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:

@@ -8,7 +8,9 @@ chain ends and its leaves as aligned perfect subtrees, which the parent joins in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -23,9 +25,9 @@ from harness_audit.errors import Diagnostic, TrailError
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import MAX_SAFE_INTEGER, CanonicalizationError, canonicalize
 from harness_audit.trail.merkle import CompactTree, node_hash
+from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
 
 sha256 = hashlib.sha256
-from harness_audit.trail.note import Checkpoint, NoteError, Verifier, verify_note
 
 CHUNK = 4 << 20
 MAX_LINE = 1 << 20
@@ -79,7 +81,7 @@ class Anchor:
 class VerifyReport:
     files: list[str]
     events: int
-    bytes: int
+    size: int  # bytes read
     problems: list[Problem]
     dropped: int
     anchor: Anchor | None
@@ -415,7 +417,8 @@ def _slow_line(line: bytes, ev: Any, report: _Reporter, expect_seq: int, lineno:
         report("invalid_event", value, _int_field(line, "seq"), lineno)
     elif verdict == "non_canonical":
         obj, why = value
-        report("non_canonical", why, obj.get("seq") if isinstance(obj.get("seq"), int) else None, lineno)
+        seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
+        report("non_canonical", why, seq, lineno)
     else:
         obj = value
         if ev is not None:
@@ -529,7 +532,7 @@ def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
     for f in files:
         parts = max(1, round(f.stat().st_size / total * jobs * 2))
         pts = _split_points(f, parts)
-        for a, b in zip(pts, pts[1:], strict=False):
+        for a, b in itertools.pairwise(pts):
             tasks.append((str(f), a, b, None, cuts, str(f) == last))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -581,12 +584,8 @@ def read_checkpoint(path: Path, verifiers: Sequence[Verifier]) -> FoundCheckpoin
         kind = "bad_signature" if e.kind in ("malformed", "bad_signature") else \
             "no_trusted_signature"
         cp = None
-        try:
-            from harness_audit.trail.note import parse_note
-
+        with contextlib.suppress(NoteError):
             cp = Checkpoint.parse(parse_note(data).text)
-        except NoteError:
-            pass
         warn = kind == "no_trusted_signature" and not verifiers
         detail = str(e) if verifiers or kind != "no_trusted_signature" else \
             "no --key given, so no signature can be trusted"
@@ -603,8 +602,10 @@ def default_checkpoints(paths: Sequence[Path], files: Sequence[Path]) -> list[Pa
         c = f.with_name(f.name + ".checkpoint")
         if c.is_file():
             out.append(c)
-    seen: set[Path] = set()
-    return [c for c in out if not (c.resolve() in seen or seen.add(c.resolve()))]
+    unique: dict[Path, Path] = {}
+    for c in out:
+        unique.setdefault(c.resolve(), c)
+    return list(unique.values())
 
 
 def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
@@ -655,11 +656,11 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
                 roots[tree.size] = tree.root()
     total = tree.size
     anchor = _judge_checkpoints(found, trusted, roots, total, problems)
-    problems.sort(key=lambda p: (files.index(Path(p.file)) if Path(p.file) in files else -1,
-                                 p.line or 0))
+    order = {str(f): i for i, f in enumerate(files)}
+    problems.sort(key=lambda p: (p.file not in order, order.get(p.file, 0), p.line or 0))
     return VerifyReport(
         files=[str(f) for f in files], events=total,
-        bytes=sum(f.stat().st_size for f in files), problems=problems, dropped=dropped,
+        size=sum(f.stat().st_size for f in files), problems=problems, dropped=dropped,
         anchor=anchor, checkpoints_found=len(found),
         checkpoints_valid=sum(1 for f in found if f.trusted and f.checkpoint
                               and f.checkpoint.size in roots

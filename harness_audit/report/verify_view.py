@@ -1,0 +1,69 @@
+"""How ``verify`` reports: JSON (CLI.md) and a summary in the manner of
+``aws cloudtrail validate-logs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness_audit.report.json_format import dumps
+from harness_audit.trail.verify import VerifyReport
+
+MAX_SHOWN = 50
+
+
+def verify_dict(r: VerifyReport) -> dict[str, Any]:
+    return {
+        "status": r.status,
+        "events": r.events,
+        "bytes": r.size,
+        "files": r.files,
+        "root": r.root.hex(),
+        "anchor": ({"origin": r.anchor.origin, "size": r.anchor.size, "key": r.anchor.key,
+                    "checkpoint": r.anchor.file} if r.anchor else None),
+        "checkpoints": {"found": r.checkpoints_found, "valid": r.checkpoints_valid},
+        "problems": [p.as_dict() for p in r.problems],
+        "problems_not_listed": r.dropped,
+    }
+
+
+def verify_json(r: VerifyReport) -> str:
+    return dumps(verify_dict(r))
+
+
+def verify_text(r: VerifyReport) -> str:
+    out = []
+    names = ", ".join(r.files[:3]) + (f" and {len(r.files) - 3} more" if len(r.files) > 3
+                                        else "")
+    out.append(f"Validating trail {names}")
+    out.append("")
+    errors = [p for p in r.problems if not p.warning]
+    for p in r.problems[:MAX_SHOWN]:
+        where = p.file + (f":{p.line}" if p.line is not None else "")
+        seq = f" seq {p.seq}" if p.seq is not None else ""
+        label = "WARNING" if p.warning else "INVALID"
+        out.append(f"{label} {p.kind}: {where}{seq}: {p.detail}")
+    hidden = len(r.problems) - MAX_SHOWN + r.dropped
+    if hidden > 0:
+        out.append(f"... and {hidden:,} more problem(s) (use --format json for all)")
+    if r.problems:
+        out.append("")
+    bad_files = {p.file for p in errors}
+    seg_ok = sum(1 for f in r.files if f not in bad_files)
+    out.append("Results found:")
+    out.append(f"{seg_ok}/{len(r.files)} trail files valid")
+    out.append(f"{r.events:,} events, {r.size:,} bytes checked")
+    out.append(f"{r.checkpoints_valid}/{r.checkpoints_found} checkpoints valid")
+    if r.anchor:
+        out.append(f"Anchored: seq 0-{r.anchor.size - 1:,} by {r.anchor.origin} "
+                   f"(tree size {r.anchor.size:,}), signed by {r.anchor.key.split('+')[0]}")
+        if r.events > r.anchor.size:
+            out.append(f"Not anchored: seq {r.anchor.size:,}-{r.events - 1:,} "
+                       f"({r.events - r.anchor.size:,} events after the newest checkpoint)")
+    else:
+        out.append("Anchored: nothing (no checkpoint signed by a trusted key matched the trail)")
+    out.append(f"Merkle root: {r.root.hex()}")
+    status = {"verified": "VERIFIED", "intact_unanchored": "INTACT, UNANCHORED (the chain holds "
+              "but no trusted checkpoint anchors it: its tail could have been cut)",
+              "failed": f"FAILED ({len(errors):,} problem(s))"}[r.status]
+    out.append(f"Status: {status}")
+    return "\n".join(out) + "\n"

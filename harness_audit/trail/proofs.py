@@ -1,0 +1,239 @@
+"""Inclusion and consistency proof files (``trail prove``, ``trail verify-proof``).
+
+A proof file is one JSON object (``harness-audit/proof/v1``):
+
+- inclusion: ``{"format", "type": "inclusion", "origin", "tree_size", "leaf_index",
+  "leaf_hash" (hex), "event" (the event's line, optional), "path": [hex, ...],
+  "checkpoint" (the signed note text)}``: the event is the ``leaf_index``-th leaf of the tree
+  the checkpoint signs (RFC 9162 §2.1.3).
+- consistency: ``{"format", "type": "consistency", "origin", "old_size", "new_size",
+  "old_root" (base64), "path": [hex, ...], "checkpoint" (the newer, signed)}``, and optionally
+  ``"old_checkpoint"``: the newer tree extends the older one (RFC 9162 §2.1.4).
+
+Everything needed to check a proof is in the file and the verifier key; nothing else of the
+trail is disclosed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.trail import events as ev_mod
+from harness_audit.trail.merkle import (
+    LeafStore,
+    ProofError,
+    consistency_path,
+    inclusion_path,
+    verify_consistency,
+    verify_inclusion,
+)
+from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
+from harness_audit.trail.verify import HASH_FIELD, default_checkpoints, trail_files
+
+FORMAT = "harness-audit/proof/v1"
+
+
+@dataclass
+class LoadedTrail:
+    files: list[Path]
+    leaves: LeafStore
+    lines: dict[int, bytes]  # only the events asked for
+
+
+def event_leaf(line: bytes) -> bytes:
+    """The leaf hash of a canonical event line: SHA-256(0x00 || line without its hash)."""
+    i = line.find(HASH_FIELD)
+    if i < 0:
+        raise ProofError("the event has no hash field")
+    return hashlib.sha256(b"\x00" + line[:i] + line[i + 74:]).digest()
+
+
+def iter_events(files: Sequence[Path]) -> Iterator[tuple[int, bytes, Any]]:
+    for f in files:
+        with f.open("rb") as handle:
+            for n, raw in enumerate(handle, 1):
+                line = raw.rstrip(b"\n")
+                try:
+                    ev = ev_mod.decoder.decode(line)
+                except (msgspec.ValidationError, msgspec.DecodeError) as e:
+                    raise TrailError(Diagnostic(str(f), f"not a valid event ({e}); run "
+                                                "`harness-audit verify` first", n)) from e
+                yield n, line, ev
+
+
+def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail:
+    files = trail_files(paths)
+    store = LeafStore()
+    kept: dict[int, bytes] = {}
+    wanted = set(keep)
+    for i, (_, line, _ev) in enumerate(iter_events(files)):
+        store.append(event_leaf(line))
+        if i in wanted:
+            kept[i] = line
+    return LoadedTrail(files, store, kept)
+
+
+def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
+                      chosen: Path | None) -> tuple[str, Checkpoint]:
+    candidates = [chosen] if chosen else default_checkpoints(paths, files)
+    best: tuple[str, Checkpoint] | None = None
+    for c in candidates:
+        try:
+            text = c.read_text(encoding="utf-8")
+            cp = Checkpoint.parse(parse_note(text.encode()).text)
+        except (OSError, NoteError, UnicodeDecodeError) as e:
+            raise TrailError(Diagnostic(str(c), f"not a checkpoint: {e}")) from e
+        if best is None or cp.size > best[1].size:
+            best = (text, cp)
+    if best is None:
+        raise TrailError(Diagnostic(str(paths[0]), "no checkpoint beside the trail",
+                                    expected="a signed checkpoint (--checkpoint FILE)"))
+    return best
+
+
+def inclusion_proofs(trail: LoadedTrail, indexes: Sequence[int], note_text: str,
+                     cp: Checkpoint) -> list[dict[str, Any]]:
+    if len(trail.leaves) < cp.size:
+        raise TrailError(Diagnostic(str(trail.files[-1]), f"the trail has {len(trail.leaves):,} "
+                                    f"events, fewer than the checkpoint's {cp.size:,}"))
+    if trail.leaves.root_of(0, cp.size) != cp.root:
+        raise TrailError(Diagnostic(str(trail.files[-1]), "the trail does not match its "
+                                    "checkpoint; run `harness-audit verify`"))
+    out = []
+    for i in indexes:
+        if not 0 <= i < cp.size:
+            raise TrailError(Diagnostic("--inclusion", f"seq {i} is not covered by the "
+                                        f"checkpoint (size {cp.size:,})"))
+        path = inclusion_path(i, cp.size, trail.leaves.root_of)
+        proof: dict[str, Any] = {
+            "format": FORMAT, "type": "inclusion", "origin": cp.origin, "tree_size": cp.size,
+            "leaf_index": i, "leaf_hash": trail.leaves.leaf(i).hex(),
+            "path": [p.hex() for p in path], "checkpoint": note_text}
+        if i in trail.lines:
+            proof["event"] = trail.lines[i].decode("utf-8")
+        out.append(proof)
+    return out
+
+
+def consistency_proof_file(trail: LoadedTrail, old_size: int, new_size: int,
+                           note_text: str, cp: Checkpoint) -> dict[str, Any]:
+    if new_size != cp.size:
+        raise TrailError(Diagnostic("--consistency", f"NEW is {new_size:,} but the checkpoint "
+                                    f"signs size {cp.size:,}", expected="NEW = checkpoint size"))
+    if not 0 < old_size <= new_size <= len(trail.leaves):
+        raise TrailError(Diagnostic("--consistency", f"sizes {old_size} and {new_size} are not "
+                                    f"within 1..{len(trail.leaves)}"))
+    path = consistency_path(old_size, new_size, trail.leaves.root_of)
+    return {"format": FORMAT, "type": "consistency", "origin": cp.origin,
+            "old_size": old_size, "new_size": new_size,
+            "old_root": base64.b64encode(trail.leaves.root_of(0, old_size)).decode(),
+            "path": [p.hex() for p in path], "checkpoint": note_text}
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    ok: bool
+    message: str
+    signer: str | None = None
+
+
+def _hex32(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or len(value) != 64:
+        raise ProofError(f"{what} is not 64 hex digits")
+    try:
+        return bytes.fromhex(value)
+    except ValueError as e:
+        raise ProofError(f"{what} is not hex") from e
+
+
+def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> ProofResult:
+    """Check a proof file's signature, then its path. Raises ProofError if malformed."""
+    if proof.get("format") != FORMAT:
+        raise ProofError(f"format is {proof.get('format')!r}, expected {FORMAT!r}")
+    note_text = proof.get("checkpoint")
+    if not isinstance(note_text, str):
+        raise ProofError("the proof carries no checkpoint")
+    try:
+        note, good = verify_note(note_text.encode(), list(verifiers))
+    except NoteError as e:
+        if e.kind == "malformed":
+            raise ProofError(f"checkpoint: {e}") from e
+        return ProofResult(False, f"checkpoint: {e}")
+    cp = Checkpoint.parse(note.text)
+    signer = good[0].text()
+    path = [_hex32(p, "a path entry") for p in proof.get("path", [])]
+    kind = proof.get("type")
+    if kind == "inclusion":
+        index, size = proof.get("leaf_index"), proof.get("tree_size")
+        if not isinstance(index, int) or size != cp.size:
+            raise ProofError("leaf_index or tree_size is missing or does not match the "
+                             "checkpoint")
+        leaf = _hex32(proof.get("leaf_hash"), "leaf_hash")
+        event = proof.get("event")
+        if event is not None:
+            line = str(event).encode()
+            try:
+                ev = ev_mod.decoder.decode(line)
+            except (msgspec.ValidationError, msgspec.DecodeError) as e:
+                return ProofResult(False, f"the event is not a valid trail event: {e}")
+            if ev_mod.encoder.encode(ev) != line:
+                return ProofResult(False, "the event is not in canonical form")
+            if event_leaf(line) != leaf or ev.hash != leaf.hex():
+                return ProofResult(False, "the event does not hash to the proven leaf: it was "
+                                   "changed")
+            if ev.seq != index:
+                return ProofResult(False, f"the event's seq {ev.seq} is not the leaf index "
+                                   f"{index}")
+        try:
+            verify_inclusion(index, cp.size, leaf, path, cp.root)
+        except ProofError as e:
+            return ProofResult(False, f"inclusion proof fails: {e}")
+        what = f"event {index}" + (" (content checked)" if event is not None else "")
+        return ProofResult(True, f"{what} is in the tree of size {cp.size:,} signed by "
+                           f"{good[0].name} for {cp.origin}", signer)
+    if kind == "consistency":
+        old, new = proof.get("old_size"), proof.get("new_size")
+        if not isinstance(old, int) or new != cp.size:
+            raise ProofError("old_size or new_size is missing or does not match the checkpoint")
+        try:
+            old_root = base64.b64decode(str(proof.get("old_root")), validate=True)
+        except ValueError as e:
+            raise ProofError("old_root is not base64") from e
+        old_note = proof.get("old_checkpoint")
+        if old_note is not None:
+            try:
+                n2, _ = verify_note(str(old_note).encode(), list(verifiers))
+            except NoteError as e:
+                return ProofResult(False, f"old checkpoint: {e}")
+            ocp = Checkpoint.parse(n2.text)
+            if (ocp.size, ocp.root) != (old, old_root):
+                return ProofResult(False, "old_checkpoint does not match old_size/old_root")
+        try:
+            verify_consistency(old, cp.size, old_root, cp.root, path)
+        except ProofError as e:
+            return ProofResult(False, f"consistency proof fails: {e}")
+        return ProofResult(True, f"the tree of size {cp.size:,} extends the tree of size "
+                           f"{old:,} (append-only) for {cp.origin}", signer)
+    raise ProofError(f"unknown proof type {kind!r}")
+
+
+def read_proof(path: Path) -> Any:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as e:
+        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
+    except ValueError as e:
+        raise TrailError(Diagnostic(str(path), f"not JSON: {e}",
+                                    expected="a harness-audit proof file")) from e
+    if not isinstance(data, dict | list):
+        raise TrailError(Diagnostic(str(path), "not a JSON object or list of them"))
+    return data
