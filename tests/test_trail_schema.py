@@ -1,0 +1,78 @@
+"""schemas/trail-event.schema.json and the decoder's structs say the same thing."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import msgspec
+import pytest
+
+from harness_audit.trail import events as ev
+from harness_audit.trail.writer import seal_event
+
+from .conftest import ROOT
+from .trailkit import event
+
+SCHEMA = json.loads((ROOT / "schemas" / "trail-event.schema.json").read_text())
+VARIANTS = {v["title"]: v for v in SCHEMA["oneOf"]}
+
+
+def struct_fields(cls: type[ev.Event]) -> tuple[set[str], set[str]]:
+    info = msgspec.inspect.type_info(cls)
+    assert isinstance(info, msgspec.inspect.StructType)
+    required = {f.encode_name for f in info.fields if f.required} | {"kind"}
+    return required, {f.encode_name for f in info.fields} | {"kind"}
+
+
+def test_same_kinds() -> None:
+    assert set(VARIANTS) == set(ev.KIND_NAMES) == set(SCHEMA["properties"]["kind"]["enum"])
+
+
+@pytest.mark.parametrize("cls", ev.KINDS, ids=ev.KIND_NAMES)
+def test_same_fields_per_kind(cls: type[ev.Event]) -> None:
+    variant = VARIANTS[cls.__struct_config__.tag]
+    required, every = struct_fields(cls)
+    assert set(variant["required"]) == required
+    assert set(variant["properties"]) == every
+
+
+@pytest.mark.parametrize("cls", ev.KINDS, ids=ev.KIND_NAMES)
+def test_same_enumerations(cls: type[ev.Event]) -> None:
+    variant = VARIANTS[cls.__struct_config__.tag]
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for name, spec in variant["properties"].items():
+        if "enum" in spec:
+            assert set(typing.get_args(hints[name])) == set(spec["enum"]), name
+
+
+def test_same_patterns() -> None:
+    common = VARIANTS["error"]["properties"]
+    assert common["ts"]["pattern"] == ev.TS_PATTERN
+    assert common["hash"]["pattern"] == ev.HEX64_PATTERN
+    assert VARIANTS["model_call"]["properties"]["input_digest"]["pattern"] == ev.HEX64_PATTERN
+
+
+def sealed(i: int) -> dict[str, Any]:
+    line, _ = seal_event(event(i), i, "0" * 64)
+    return typing.cast(dict[str, Any], json.loads(line))
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_written_events_are_valid_against_the_schema(i: int) -> None:
+    jsonschema.validate(sealed(i), SCHEMA)
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    ({"kind": "nope"}, None), ({"effect": "delete"}, None), ({"seq": -1}, None),
+    ({"input_tokens": "12"}, None),
+])
+def test_schema_and_decoder_both_refuse(change: dict[str, Any], path: Path | None) -> None:
+    bad = sealed(1) | change if "effect" in change else sealed(0) | change
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert(bad, ev.AnyEvent, strict=True)
