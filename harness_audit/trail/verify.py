@@ -34,6 +34,8 @@ MAX_LINE = 1 << 20
 MAX_PROBLEMS = 1000  # per range; the rest are counted, not kept
 WARNINGS = frozenset({"unanchored_tail"})
 HASH_FIELD = b',"hash":"'
+BROKEN_LINK = ("prev does not match the hash of the event before it (an event was inserted, "
+               "deleted or moved, or the one before was rewritten with its hash)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +278,6 @@ def _chunks(path: str, start: int, end: int
 _SUSPECTS = tuple(re.compile(p).finditer for p in (
     rb'"ts":"(?![0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")',
     rb'_digest":"(?![0-9a-f]{64}")',
-    rb'"model":"(?!human:)',
 ))  # separate passes: each has a literal prefix the regex engine can jump to
 
 
@@ -310,13 +311,24 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     pieces: _Pieces | None = None if start_index is None else _Pieces(start_index, cuts)
     expect = start_index if start_index is not None else -1
     last_hash: str | None = None
-    first = True
     base = 0  # lines before this chunk
     for buf, lines, torn in _chunks(path, start, end):
         leaves: list[bytes] = []
         add = leaves.append
         lineno = base
-        for line in lines:
+        todo = iter(lines)
+        if res.events == 0 and lines:  # the range's first event: nothing to check it against
+            lineno += 1
+            leaf, seq_, prev_, last_hash = _classify(lines[0], report, expect, lineno)
+            next(todo)
+            add(leaf)
+            if pieces is None:  # a parallel range: its first event fixes the global index
+                res.start_index = seq_ if seq_ is not None else 0
+                res.seq_ok = seq_ is not None
+                pieces = _Pieces(res.start_index, cuts)
+            res.first_seq, res.first_prev, res.first_line = seq_, prev_, lineno
+            expect = (seq_ if seq_ is not None else res.start_index or 0) + 1
+        for line in todo:
             lineno += 1
             try:
                 ev: Any = decode(line)
@@ -326,34 +338,30 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                 i = line.find(HASH_FIELD)
                 ho = sha(b"\x00" + line[:i] + line[i + 74:])
                 add(ho.digest())
-                ev_seq: int | None = ev.seq
-                ev_hash: str | None = ev.hash
-                ev_prev: str | None = ev.prev
-                if ho.hexdigest() != ev_hash:
+                h = ev.hash
+                seq = ev.seq
+                if ho.hexdigest() != h:
                     report("modified_event", "the event's hash does not match its content",
-                           ev_seq, lineno)
-            else:
-                leaf, ev_seq, ev_prev, ev_hash = _slow_line(line, ev, report, expect, lineno)
-                add(leaf)
-            if first:
-                first = False
-                if pieces is None:  # a parallel range: its first event fixes the index
-                    res.start_index = ev_seq if ev_seq is not None else 0
-                    res.seq_ok = ev_seq is not None
-                    pieces = _Pieces(res.start_index, cuts)
-                    expect = res.start_index
-                res.first_seq, res.first_prev, res.first_line = ev_seq, ev_prev, lineno
-            else:
-                if ev_prev != last_hash and ev_prev is not None and last_hash is not None:
-                    report("broken_link", "prev does not match the hash of the event before "
-                           "it (an event was inserted, deleted or moved, or the one before "
-                           "was rewritten with its hash)", ev_seq, lineno)
-                if ev_seq != expect and ev_seq is not None:
-                    report("sequence_gap", f"seq {ev_seq} where {expect} was expected", ev_seq,
+                           seq, lineno)
+                if ev.prev != last_hash and last_hash is not None:
+                    report("broken_link", BROKEN_LINK, seq, lineno)
+                if seq != expect:
+                    report("sequence_gap", f"seq {seq} where {expect} was expected", seq,
                            lineno)
                     res.seq_ok = False
-            last_hash = ev_hash
-            expect = (ev_seq if ev_seq is not None else expect) + 1
+                last_hash = h
+                expect = seq + 1
+            else:
+                leaf, seq_, prev_, hash_ = _slow_line(line, ev, report, expect, lineno)
+                add(leaf)
+                if prev_ is not None and last_hash is not None and prev_ != last_hash:
+                    report("broken_link", BROKEN_LINK, seq_, lineno)
+                if seq_ is not None and seq_ != expect:
+                    report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_,
+                           lineno)
+                    res.seq_ok = False
+                last_hash = hash_
+                expect = (seq_ if seq_ is not None else expect) + 1
         if buf:
             _check_patterns(buf, lines, base, report)
         if leaves:
@@ -394,6 +402,23 @@ def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: _Reporter
         problem = ev_mod.pattern_problem(ev)
         if problem and ev_mod.encoder.encode(ev) == lines[line_at]:
             report("invalid_event", problem, ev.seq, base + line_at + 1)
+
+
+def _classify(line: bytes, report: _Reporter, expect: int, lineno: int
+              ) -> tuple[bytes, int | None, str | None, str | None]:
+    """One line, as the loop in ``scan_range`` does it (used for a range's first line)."""
+    try:
+        ev: Any = ev_mod.decoder.decode(line)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        ev = None
+    if ev is not None and ev_mod.encoder.encode(ev) == line:
+        i = line.find(HASH_FIELD)
+        ho = hashlib.sha256(b"\x00" + line[:i] + line[i + 74:])
+        if ho.hexdigest() != ev.hash:
+            report("modified_event", "the event's hash does not match its content", ev.seq,
+                   lineno)
+        return ho.digest(), ev.seq, ev.prev, ev.hash
+    return _slow_line(line, ev, report, expect, lineno)
 
 
 _DIGEST_KINDS = frozenset({ev_mod.ModelCall, ev_mod.ToolCall, ev_mod.ApprovalRequest,
