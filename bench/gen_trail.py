@@ -18,8 +18,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness_audit.trail.merkle import CompactTree  # noqa: E402
-from harness_audit.trail.note import Checkpoint, Signer, sign_note  # noqa: E402
+from harness_audit.trail.merkle import CompactTree
+from harness_audit.trail.note import Checkpoint, Signer, sign_note
 
 SIGNER = Signer.from_seed("harness-audit/bench", bytes(32))
 

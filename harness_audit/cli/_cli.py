@@ -369,7 +369,7 @@ def trail_prove(
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
     from harness_audit.errors import Diagnostic, UsageError
-    from harness_audit.report.json_format import dumps
+    from harness_audit.report._json import dumps
     from harness_audit.trail.proofs import (
         consistency_proof_file,
         inclusion_proofs,

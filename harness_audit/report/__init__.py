@@ -6,8 +6,10 @@ Modules are imported only when their format is asked for, so the CLI starts fast
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from harness_audit.report.base import Renderer
+if TYPE_CHECKING:
+    from harness_audit.report.base import Renderer
 
 # format name -> "module:Class"
 SCAN_FORMATS: dict[str, str] = {
@@ -23,4 +25,4 @@ def get_renderer(fmt: str) -> Renderer:
     return renderer
 
 
-__all__ = ["SCAN_FORMATS", "Renderer", "get_renderer"]
+__all__ = ["SCAN_FORMATS", "get_renderer"]

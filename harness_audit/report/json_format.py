@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from harness_audit import __version__
 from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.findings import Finding
+from harness_audit.report._json import dumps, tool_info
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-
-
-def tool_info() -> dict[str, str]:
-    return {"name": "harness-audit", "version": __version__}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -77,11 +71,6 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
         "rules": {i: rule_dict(r, assessment.rules) for i, r in assessment.rules.rules.items()
                   if i in used},
     }
-
-
-def dumps(data: Any) -> str:
-    """Indented JSON; orjson is ~10x faster than the standard library at this size."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
 class JsonRenderer(Renderer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_audit.report.json_format import dumps
+from harness_audit.report._json import dumps
 from harness_audit.trail.verify import VerifyReport
 
 MAX_SHOWN = 50
