@@ -51,7 +51,7 @@ def verify_text(r: VerifyReport) -> str:
     seg_ok = sum(1 for f in r.files if f not in bad_files)
     out.append("Results found:")
     out.append(f"{seg_ok}/{len(r.files)} trail files valid")
-    out.append(f"{r.events:,} events, {r.size:,} bytes checked")
+    out.append(f"{r.events:,} event{'' if r.events == 1 else 's'}, {r.size:,} bytes checked")
     out.append(f"{r.checkpoints_valid}/{r.checkpoints_found} checkpoints valid")
     if r.anchor:
         out.append(f"Anchored: seq 0-{r.anchor.size - 1:,} by {r.anchor.origin} "
@@ -64,6 +64,6 @@ def verify_text(r: VerifyReport) -> str:
     out.append(f"Merkle root: {r.root.hex()}")
     status = {"verified": "VERIFIED", "intact_unanchored": "INTACT, UNANCHORED (the chain holds "
               "but no trusted checkpoint anchors it: its tail could have been cut)",
-              "failed": f"FAILED ({len(errors):,} problem(s))"}[r.status]
+              "failed": f"FAILED ({len(errors) + r.dropped:,} problem(s))"}[r.status]
     out.append(f"Status: {status}")
     return "\n".join(out) + "\n"
