@@ -415,3 +415,55 @@ def trail_verify_proof(
         print(("OK: " if result.ok else "FAILED: ") + result.message)
         ok = ok and result.ok
     raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)
+
+
+class Allocation(StrEnum):
+    equal = "equal"
+    arinc = "arinc"
+    cost = "cost"
+
+
+@app.command()
+@guarded
+def sla(
+    manifest: Annotated[list[Path], typer.Argument(help="Pipeline manifests.")],
+    allocate: Annotated[Allocation, typer.Option(
+        "--allocate", help="How to share the target among stages.")] = Allocation.equal,
+    trails: Annotated[Path | None, typer.Option(
+        "--trails", help="Trails to measure each stage's observed success rate.")] = None,
+    what_if: Annotated[list[str] | None, typer.Option(
+        "--set", help="What-if: AGENT.reliability=0.999 (or retries, coverage, replicas, "
+        "quorum, slo.target); repeatable.")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
+    from harness_audit.cli._io import terminal_width, use_color
+    from harness_audit.errors import Diagnostic, UsageError
+    from harness_audit.manifest import load_all
+    from harness_audit.report.sla_view import sla_json, sla_text
+    from harness_audit.sla import analyse, observe
+    from harness_audit.sla import what_if as apply_what_if
+    from harness_audit.trail.reader import ReadStats, read_events
+
+    if allocate is Allocation.cost:
+        raise UsageError(Diagnostic("--allocate cost", "cost allocation needs a cost curve per "
+                                    "stage, and the manifest format has no field for one",
+                                    expected="equal or arinc"))
+    reports = []
+    for p in load_all(manifest):
+        for change in what_if or []:
+            try:
+                p = apply_what_if(p, change)
+            except ValueError as e:
+                raise UsageError(Diagnostic("--set", str(e))) from e
+        obs = None
+        if trails:
+            stats = ReadStats()
+            obs = observe(p, (ev for _, _, ev in read_events([trails], stats)))
+            obs.skipped_lines = stats.skipped
+        reports.append(analyse(p, allocate.value, obs))
+    text = sla_json(reports) if fmt is ListFormat.json else sla_text(
+        reports, use_color() and output is None, terminal_width())
+    _write_or_print(text, output)
+    raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)

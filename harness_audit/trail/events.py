@@ -9,7 +9,7 @@ hex digests) are checked by :func:`pattern_problem` with compiled expressions in
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -33,6 +33,7 @@ class Model(Struct, forbid_unknown_fields=True):
 
 
 class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
+    kind: ClassVar[str]  # the tag, readable as an attribute
     v: Literal[1]
     seq: U
     ts: str
@@ -45,15 +46,18 @@ class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
 
 
 class RunStart(Event, tag="run_start"):
+    kind: ClassVar[str] = "run_start"
     pipeline: str
 
 
 class RunEnd(Event, tag="run_end"):
+    kind: ClassVar[str] = "run_end"
     pipeline: str
     outcome: str
 
 
 class ModelCall(Event, tag="model_call"):
+    kind: ClassVar[str] = "model_call"
     model: Model
     input_tokens: U
     output_tokens: U
@@ -63,6 +67,7 @@ class ModelCall(Event, tag="model_call"):
 
 
 class ToolCall(Event, tag="tool_call"):
+    kind: ClassVar[str] = "tool_call"
     tool: str
     effect: Literal["read", "write", "destructive", "external"]
     scope: str
@@ -72,6 +77,7 @@ class ToolCall(Event, tag="tool_call"):
 
 
 class DataAccess(Event, tag="data_access"):
+    kind: ClassVar[str] = "data_access"
     resource: str
     scope: str
     data_class: str
@@ -79,6 +85,7 @@ class DataAccess(Event, tag="data_access"):
 
 
 class Decision(Event, tag="decision"):
+    kind: ClassVar[str] = "decision"
     subject: str
     outcome: str
     rationale: str | UnsetType = UNSET
@@ -90,18 +97,21 @@ HumanRef = Annotated[str, Meta(pattern="^human:.+$")]  # costs only when the mod
 
 
 class Verification(Event, tag="verification"):
+    kind: ClassVar[str] = "verification"
     target: str
     verdict: Literal["pass", "fail"]
     model: Model | HumanRef
 
 
 class ApprovalRequest(Event, tag="approval_request"):
+    kind: ClassVar[str] = "approval_request"
     target: str
     approver: str
     args_digest: str | UnsetType = UNSET
 
 
 class Approval(Event, tag="approval"):
+    kind: ClassVar[str] = "approval"
     target: str
     approver: str
     verdict: Literal["approved", "rejected"]
@@ -109,17 +119,20 @@ class Approval(Event, tag="approval"):
 
 
 class Spawn(Event, tag="spawn"):
+    kind: ClassVar[str] = "spawn"
     child: str
     depth: U
 
 
 class BudgetCheck(Event, tag="budget_check"):
+    kind: ClassVar[str] = "budget_check"
     spent_microusd: U
     cap_microusd: U
     outcome: Literal["ok", "blocked"]
 
 
 class Error(Event, tag="error"):
+    kind: ClassVar[str] = "error"
     message: str
 
 

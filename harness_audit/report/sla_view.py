@@ -1,0 +1,129 @@
+"""How ``sla`` reports: JSON (CLI.md) and a terminal table with a bar per stage."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness_audit.report._json import dumps, tool_info
+from harness_audit.sla import SlaReport
+
+NINES_SCALE = 6.0  # the bar spans 0 to 6 nines (99.9999%)
+BAR = 12
+
+
+def nines(x: float | None) -> float:
+    if x is None:
+        return 0.0
+    return NINES_SCALE if x >= 1.0 else min(NINES_SCALE, -math.log10(1.0 - x))
+
+
+def sla_dict(r: SlaReport) -> dict[str, Any]:
+    stages = []
+    for s in r.stages:
+        item: dict[str, Any] = {
+            "agent": s.agent, "series": s.series, "declared": s.declared,
+            "effective": s.effective, "required": s.required, "headroom": s.headroom,
+            "failures_per_million_runs": s.failures_per_million,
+            "budget_minutes_per_window": s.minutes_per_window, "fallback_of": s.fallback_of}
+        if s.observed:
+            o = s.observed
+            item["observed"] = {"attempts": o.attempts, "successes": o.successes,
+                                "rate": o.rate, "lower_bound_95": o.lower,
+                                "upper_bound_95": o.upper, "method": o.method,
+                                "verdict": o.verdict, "runs_needed": o.runs_needed}
+        stages.append(item)
+    return {
+        "tool": tool_info(), "pipeline": r.pipeline, "file": r.file, "target": r.target,
+        "compound": r.compound, "meets_target": r.meets_target, "allocation": r.method,
+        "window_days": r.window_days, "shared_dependencies_factor": r.shared_factor,
+        "error_budget": {"per_year_hours": _round(r.error_budget_hours_per_year),
+                         "per_window_minutes": _round(r.error_budget_minutes_per_window)},
+        "observed_runs": r.runs, "open_runs": r.open_runs,
+        "stages": stages,
+    }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def sla_json(reports: list[SlaReport]) -> str:
+    return dumps(sla_dict(reports[0]) if len(reports) == 1 else [sla_dict(r) for r in reports])
+
+
+def _pct(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _bar(effective: float | None, required: float | None, observed: float | None) -> Text:
+    cells = [" "] * BAR
+    fill = round(nines(effective) / NINES_SCALE * BAR)
+    for i in range(fill):
+        cells[i] = "█"
+    text = Text()
+    req = min(BAR - 1, round(nines(required) / NINES_SCALE * BAR)) if required else None
+    obs = min(BAR - 1, round(nines(observed) / NINES_SCALE * BAR)) if observed else None
+    for i, c in enumerate(cells):
+        if i == req:
+            text.append("│", style="bold yellow")
+        elif i == obs:
+            text.append("◆", style="cyan")
+        else:
+            text.append(c, style="green" if effective and required and effective >= required
+                        else "red")
+    return text
+
+
+def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
+                      highlight=False)
+    for r in reports:
+        verdict = ("meets" if r.meets_target else "MISSES") if r.meets_target is not None \
+            else "cannot be judged"
+        console.print(Text.assemble(("pipeline ", "bold"), (r.pipeline, "bold cyan"),
+                                    f"  target {_pct(r.target, 3)}  compound "
+                                    f"{_pct(r.compound)}  ",
+                                    (verdict, "green" if r.meets_target else "bold red")))
+        if r.target is not None:
+            console.print(f"error budget: {r.error_budget_hours_per_year:.2f} h/year, "
+                          f"{r.error_budget_minutes_per_window:.1f} min per "
+                          f"{r.window_days:g}-day window; allocation: {r.method}"
+                          + (f"; shared dependencies {_pct(r.shared_factor)}"
+                             if r.shared_factor < 1 else ""))
+        t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("stage", "decl.", "eff.", "req.", "±pp", "fail/1M", "min/win",
+                    "observed", "verdict", "nines"):
+            t.add_column(col, no_wrap=col not in ("stage", "observed", "verdict"))
+        for s in r.stages:
+            obs, verdict = "—", "—"
+            if s.observed:
+                o = s.observed
+                obs = f"{o.successes}/{o.attempts} ≥{_pct(o.lower, 2)}"
+                verdict = o.verdict if not o.runs_needed else f"{o.runs_needed:,} more runs"
+            name = s.agent if s.series else f"{s.agent} ↺ {s.fallback_of}"
+            head = "—" if s.headroom is None else f"{s.headroom * 100:+.3f}"
+            t.add_row(name, _pct(s.declared), _pct(s.effective), _pct(s.required),
+                      Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),
+                      "—" if s.failures_per_million is None else f"{s.failures_per_million:,.0f}",
+                      "—" if s.minutes_per_window is None else f"{s.minutes_per_window:.1f}",
+                      obs, verdict, _bar(s.effective, s.required,
+                                         s.observed.lower if s.observed else None))
+        console.print(t)
+        console.print(Text("decl. declared per attempt, eff. effective, req. required; ±pp "
+                           "headroom in percentage points; min/win failure budget per window; "
+                           "↺ fallback of; nines bar: █ effective "
+                           "(with retries, fallbacks, quorums), │ required, ◆ observed 95% lower "
+                           "bound. Retries are assumed independent: effective is an upper "
+                           "bound.", style="dim"))
+        if r.open_runs:
+            console.print(f"{r.open_runs:,} run(s) never ended and were not judged")
+        console.print()
+    return buf.getvalue()

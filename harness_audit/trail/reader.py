@@ -1,0 +1,43 @@
+"""Stream a trail's events for analysis (SLA observations, evidence): decoded, in order.
+
+Lines that do not decode are counted and skipped; integrity is ``verify``'s job, and the
+analyses say how many lines they could not use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness_audit.trail import events as ev_mod
+from harness_audit.trail.verify import trail_files
+
+
+@dataclass
+class ReadStats:
+    files: list[str] = field(default_factory=list)
+    events: int = 0
+    skipped: int = 0
+
+
+def read_events(paths: Sequence[Path], stats: ReadStats | None = None
+                ) -> Iterator[tuple[str, int, Any]]:
+    """(file, line, event) for every event that decodes, in file and line order."""
+    stats = stats if stats is not None else ReadStats()
+    decode = ev_mod.decoder.decode
+    for f in trail_files(paths):
+        stats.files.append(str(f))
+        name = str(f)
+        with f.open("rb") as handle:
+            for n, raw in enumerate(handle, 1):
+                try:
+                    ev = decode(raw)
+                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+                    stats.skipped += 1
+                    continue
+                stats.events += 1
+                yield name, n, ev
