@@ -173,7 +173,9 @@ def wilson_bounds(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     centre = p + z2 / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     denom = 1 + z2 / n
-    return max(0.0, (centre - spread) / denom), min(1.0, (centre + spread) / denom)
+    lower = max(0.0, (centre - spread) / denom)
+    upper = min(1.0, (centre + spread) / denom)
+    return min(lower, p), max(upper, p)  # rounding must not put the estimate outside
 
 
 def _binom_tail_ge(k: int, n: int, p: float) -> float:
@@ -299,29 +301,46 @@ class Observations:
     skipped_lines: int = 0
 
 
-def observe(pipeline: Pipeline, events: Iterable[Any]) -> Observations:
+class Observer:
     """Attempts and successes per series stage, one attempt per stage per finished run.
 
     In a run, a stage fails when its agent logs an ``error`` or a ``tool_call`` with outcome
     ``error``, or when the run ends without it though every stage it depends on succeeded
     (SLA.md); a stage whose fallback succeeded counts as succeeded, as in the declared model.
-    Memory is bounded by the runs still open; runs that never end are counted, not judged.
+    Feed events with :meth:`feed`; memory is bounded by the runs still open.
     """
-    agents = pipeline.agent_map
-    d = decompose(pipeline)
-    counts = {a: StageCount() for a in d.series_stages}
-    state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
-    finished = 0
-    for ev in events:
-        run = state.setdefault(ev.run, {})
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.agents = pipeline.agent_map
+        self.counts = {a: StageCount() for a in decompose(pipeline).series_stages}
+        self.state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
+        self.finished = 0
+
+    def feed(self, ev: Any) -> None:
+        run = self.state.setdefault(ev.run, {})
         actor = ev.agent[6:] if ev.agent.startswith("human:") else ev.agent
-        if actor in agents:
+        if actor in self.agents:
             failed = ev.kind == "error" or (ev.kind == "tool_call" and ev.outcome == "error")
             run[actor] = run.get(actor, False) or failed
         if ev.kind == "run_end":
-            finished += 1
-            _judge_run(pipeline, state.pop(ev.run), counts)
-    return Observations(counts, finished, len(state))
+            self.finished += 1
+            _judge_run(self.pipeline, self.state.pop(ev.run), self.counts)
+
+    def forget(self, run: str) -> None:
+        """A run that will never end (evicted by the caller): not judged."""
+        self.state.pop(run, None)
+
+    def result(self) -> Observations:
+        return Observations(self.counts, self.finished, len(self.state))
+
+
+def observe(pipeline: Pipeline, events: Iterable[Any]) -> Observations:
+    """Feed every event to an :class:`Observer`; runs that never end are counted, not judged."""
+    observer = Observer(pipeline)
+    for ev in events:
+        observer.feed(ev)
+    return observer.result()
 
 
 def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, StageCount]
