@@ -21,6 +21,8 @@ class Finding:
     agent: str | None = None
     check: str | None = None
     subject: str = ""  # what the finding is about (a tool, a path), for a stable fingerprint
+    seq: int | None = None  # for findings from a trail: the event's seq and span
+    span: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -313,7 +313,8 @@ class Observer:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.agents = pipeline.agent_map
-        self.counts = {a: StageCount() for a in decompose(pipeline).series_stages}
+        self.counts = {a: StageCount() for a in decompose(pipeline).series_stages
+                       if self.agents[a].in_trail}  # an unrecorded agent cannot be observed
         self.state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
         self.finished = 0
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
+from harness_audit.evidence.judge import Control, Evidence
 from harness_audit.checks.rules import RuleBook, load_rulebook
 from harness_audit.findings import SEVERITY_ORDER, Finding, Severity
 from harness_audit.graph import graph_findings
@@ -49,6 +50,7 @@ class PipelineResult:
     agents: tuple[AgentResult, ...]
     findings: tuple[Finding, ...]
     compound: float | None
+    evidence: Evidence | None = None
 
     @property
     def score(self) -> int:
@@ -90,20 +92,47 @@ class Assessment:
         return any(BANDS.index(p.band) >= BANDS.index(fail_on) for p in self.pipelines)
 
 
-def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None) -> PipelineResult:
+def _merge(declared: CheckResult, control: Control | None) -> CheckResult:
+    """A check fails when the declaration or the evidence fails; the reason says which."""
+    if control is None or not control.failed:
+        if control is not None and declared.status == "pass" and control.operated:
+            extra = f" (observed: operated {control.operated:,} times, no failure"
+            extra += f", {control.denied:,} denied by the harness)" if control.denied else ")"
+            return replace(declared, reason=declared.reason + extra)
+        return declared
+    observed = f"observed: {control.reason} ({control.failed:,} of {control.operated:,})"
+    if declared.status == "fail":
+        return replace(declared, reason=f"declared: {declared.reason}; {observed}")
+    return replace(declared, status="fail", reason=observed)
+
+
+def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
+                    evidence: Evidence | None = None) -> PipelineResult:
     rules = rules or load_rulebook()
     ctx = Context(pipeline, decompose(pipeline))
     findings: list[Finding] = []
     agents = []
     for a in pipeline.agents:
-        results = {c: CHECK_FUNCTIONS[c](ctx, a) for c in CHECKS}
+        declared = {c: CHECK_FUNCTIONS[c](ctx, a) for c in CHECKS}
+        results = {c: _merge(r, evidence.controls.get((a.id, c)) if evidence else None)
+                   for c, r in declared.items()}
         agents.append(AgentResult(a, results))
         for c, r in results.items():
             rule = rules.for_check(c)
-            if r.status == "fail":
-                findings.append(Finding(rule.id, _sev(rule.severity), f"{a.id}: {r.reason}",
-                                        pipeline.file, r.line, pipeline.name, a.id, c,
-                                        r.subject))
+            control = evidence.controls.get((a.id, c)) if evidence else None
+            if declared[c].status == "fail":
+                findings.append(Finding(rule.id, _sev(rule.severity),
+                                        f"{a.id}: {declared[c].reason}", pipeline.file,
+                                        r.line, pipeline.name, a.id, c, r.subject))
+            if control is not None and control.failed:
+                where = control.failures[0] if control.failures else None
+                findings.append(Finding(
+                    rule.id, _sev(rule.severity),
+                    f"{a.id}: observed: {control.reason} ({control.failed:,} of "
+                    f"{control.operated:,})",
+                    where.file if where else pipeline.file, where.line if where else r.line,
+                    pipeline.name, a.id, c, f"observed:{c}",
+                    where.seq if where else None, where.span if where else None))
             for rule_id, message in r.warnings:
                 wr = rules.rules[rule_id]
                 findings.append(Finding(rule_id, "info" if wr.check else _sev(wr.severity),
@@ -112,8 +141,31 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None) -> Pipeli
     severities = {r.id: r.severity for r in rules.rules.values()}
     findings.extend(graph_findings(pipeline, severities))
     findings.extend(_pipeline_findings(pipeline, ctx, severities))
-    findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.line, f.rule))
-    return PipelineResult(pipeline, tuple(agents), tuple(findings), ctx.sla.compound)
+    if evidence is not None:
+        findings.extend(_evidence_findings(pipeline, evidence, severities))
+    findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.file, f.line, f.rule))
+    return PipelineResult(pipeline, tuple(agents), tuple(findings), ctx.sla.compound, evidence)
+
+
+def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, str]
+                       ) -> list[Finding]:
+    out = []
+    for o in evidence.observations:
+        more = f" ({o.count:,} times)" if o.count > 1 else ""
+        w = o.where
+        out.append(Finding(o.rule, _sev(sev[o.rule]), o.message + more,
+                           w.file if w else pipeline.file, w.line if w else 0, pipeline.name,
+                           o.agent, None, o.subject, w.seq if w else None,
+                           w.span if w else None))
+    days = evidence.period_days
+    want = min(pipeline.trail.retention_days or RETENTION_MINIMUM_DAYS, RETENTION_MINIMUM_DAYS)
+    if days is not None and days < want:
+        out.append(Finding("HA-207", _sev(sev["HA-207"]),
+                           f"the trails cover {days:.1f} days ({evidence.first_ts} to "
+                           f"{evidence.last_ts}); an auditor will ask for at least {want} days",
+                           evidence.files[0] if evidence.files else pipeline.file, 1,
+                           pipeline.name, subject="period"))
+    return out
 
 
 def _sev(text: str) -> Severity:
@@ -140,6 +192,9 @@ def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, str]) ->
     return out
 
 
-def assess(pipelines: Sequence[Pipeline]) -> Assessment:
+def assess(pipelines: Sequence[Pipeline],
+           evidence: dict[str, Evidence] | None = None) -> Assessment:
+    """Assess each pipeline; ``evidence`` maps pipeline names to what their trails showed."""
     rules = load_rulebook()
-    return Assessment(tuple(assess_pipeline(p, rules) for p in pipelines), rules)
+    ev = evidence or {}
+    return Assessment(tuple(assess_pipeline(p, rules, ev.get(p.name)) for p in pipelines), rules)

@@ -72,7 +72,7 @@ def load_rulebook() -> RuleBook:
         for k, v in fw_data.items()
     }
     rules: dict[str, Rule] = {}
-    for name in ("checks.yaml", "graph.yaml"):
+    for name in ("checks.yaml", "graph.yaml", "evidence.yaml"):
         for raw in _load(name)["rules"]:
             missing = [k for k in _REQUIRED if k not in raw]
             if missing:

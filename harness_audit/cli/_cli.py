@@ -104,8 +104,23 @@ def scan(
         FailOn.any),
     max_manifest_bytes: Annotated[int, typer.Option(
         "--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")] = 5 * 2**20,
+    trails: Annotated[Path | None, typer.Option(
+        "--trails", help="Judge the checks on these trails too (default: each manifest's "
+        "trail.path, when it exists).")] = None,
+    no_trails: Annotated[bool, typer.Option(
+        "--no-trails", help="Judge the manifests alone, even where trails exist.")] = False,
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", "-k", help="Trail verifier key(s) (default: each manifest's "
+        "trail.public_key).")] = None,
+    sample: Annotated[int, typer.Option(
+        "--sample", min=0, help="Draw N events per control for an auditor to test by hand.")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (reproducible).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
+                                      help="Processes to verify trails with.")] = 1,
 ) -> None:
-    """Find and validate manifests, run the seven checks per agent, print the gap scores."""
+    """Find and validate manifests, run the seven checks per agent (on the trails too, where
+    there are trails), print the gap scores."""
     from harness_audit.checks import assess
     from harness_audit.cli._io import (
         parse_outputs,
@@ -121,7 +136,16 @@ def scan(
     targets = discover(paths or [Path(".")])
     outputs = parse_outputs(output or [], fmt.value, SCAN_FORMATS)
     refuse_overwriting_inputs((p for _, p in outputs), targets)
-    assessment = assess(load_all(targets, max_bytes=max_manifest_bytes))
+    pipelines = load_all(targets, max_bytes=max_manifest_bytes)
+    evidence = {}
+    if not no_trails:
+        from harness_audit.evidence.judge import judge_trails, trail_paths
+
+        for p in pipelines:
+            paths = trail_paths(p, trails)
+            if paths:
+                evidence[p.name] = judge_trails(p, paths, sample, seed, _keys_or_none(key), jobs)
+    assessment = assess(pipelines, evidence)
     if outputs:
         rendered = [(path, get_renderer(f).render(assessment)) for f, path in outputs]
         for path, text in rendered:
@@ -187,6 +211,12 @@ checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
                              context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(trail_app, name="trail")
 trail_app.add_typer(checkpoint_app, name="checkpoint")
+
+
+def _keys_or_none(keys: list[str] | None) -> list[str] | None:
+    if keys:
+        _verifiers(keys)  # fail early, with exit 2, on a key that does not load
+    return keys or None
 
 
 def _verifiers(keys: list[str] | None) -> Any:

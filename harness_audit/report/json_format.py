@@ -7,6 +7,7 @@ from typing import Any
 from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
+from harness_audit.evidence.judge import Evidence
 from harness_audit.findings import Finding
 from harness_audit.report._json import dumps, tool_info
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
@@ -14,8 +15,8 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 def finding_dict(f: Finding) -> dict[str, Any]:
     return {"rule": f.rule, "check": f.check, "agent": f.agent, "severity": f.severity,
-            "message": f.message, "file": f.file, "line": f.line,
-            "fingerprint": f.fingerprint}
+            "message": f.message, "file": f.file, "line": f.line, "seq": f.seq,
+            "span": f.span, "fingerprint": f.fingerprint}
 
 
 def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
     by_check = {c: rules.for_check(c) for c in CHECKS}
     controls = {c: r.controls for c, r in by_check.items()}
     for a in p.agents:
-        checks = {}
+        checks: dict[str, dict[str, Any]] = {}
         for c, r in a.checks.items():
             checks[c] = {
                 "status": r.status,
@@ -33,9 +34,14 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
                 "line": r.line,
                 "warnings": [m for _, m in r.warnings],
             }
+            control = p.evidence.controls.get((a.id, c)) if p.evidence else None
+            if control is not None:
+                checks[c]["evidence"] = {"operated": control.operated, "failed": control.failed,
+                                         "denied": control.denied,
+                                         "failures": [x.as_dict() for x in control.failures]}
         agents.append({"id": a.id, "score": a.score, "band": a.band, "line": a.agent.line,
                        "model": a.agent.model_label, "checks": checks})
-    return {
+    out: dict[str, Any] = {
         "name": p.pipeline.name,
         "file": p.pipeline.file,
         "sha256": p.pipeline.sha256,
@@ -46,6 +52,28 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
         "slo_target": p.pipeline.slo.target,
         "agents": agents,
         "findings": [finding_dict(f) for f in p.findings],
+    }
+    if p.evidence is not None:
+        out["evidence"] = evidence_dict(p.evidence)
+    return out
+
+
+def evidence_dict(e: Evidence) -> dict[str, Any]:
+    """What the trails showed: coverage, integrity, cost, and the populations per control."""
+    v = e.verify
+    return {
+        "trails": e.files, "events": e.events, "lines_not_decoded": e.skipped,
+        "runs": e.runs, "runs_never_ended": e.open_runs,
+        "period": {"first": e.first_ts, "last": e.last_ts,
+                   "days": None if e.period_days is None else round(e.period_days, 3)},
+        "integrity": None if v is None else {
+            "status": v.status, "events": v.events,
+            "anchor": {"origin": v.anchor.origin, "size": v.anchor.size, "key": v.anchor.key}
+            if v.anchor else None,
+            "problems": len(v.problems)},
+        "cost_per_run": e.cost_summary(),
+        "populations": {check: {"size": pop.size, "sample": [x.as_dict() for x in pop.sample]}
+                        for check, pop in sorted(e.populations.items())},
     }
 
 

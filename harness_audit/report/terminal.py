@@ -84,6 +84,14 @@ class TableRenderer(Renderer):
                                   "  gap score ", _band(p.score, p.band))
             console.print(title)
             console.print(Text.assemble("file: ", (p.pipeline.file, "blue")))
+            if p.evidence is not None:
+                e = p.evidence
+                status = e.verify.status if e.verify is not None else "not verified"
+                console.print(Text.assemble(
+                    "trails: ", (", ".join(e.files[:2]) + (" …" if len(e.files) > 2 else ""),
+                                 "blue"),
+                    f"  {e.events:,} events, {e.runs:,} runs, integrity ",
+                    (status, "green" if status == "verified" else "yellow")))
             console.print(_grid(p))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))

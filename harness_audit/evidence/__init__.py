@@ -1,0 +1,5 @@
+"""Runtime evidence: judging the declared controls against what the trails show (EVIDENCE.md)."""
+
+from harness_audit.evidence.judge import Evidence, judge_trails
+
+__all__ = ["Evidence", "judge_trails"]

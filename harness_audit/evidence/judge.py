@@ -1,0 +1,467 @@
+"""Judge each check on the events, in one streaming pass (EVIDENCE.md).
+
+State is kept per open run and dropped at ``run_end``; runs that never end are evicted past
+``MAX_OPEN_RUNS`` and reported, so memory is bounded by open runs, not by the trail. Every
+failure points at the event (file, line, seq, span) that proves it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_audit.manifest.model import (
+    DESTRUCTIVE_EFFECTS,
+    WRITE_EFFECTS,
+    Agent,
+    Model,
+    Pipeline,
+    independence,
+)
+from harness_audit.sla import Observer, analyse
+from harness_audit.trail.reader import ReadStats, read_events
+
+MAX_OPEN_RUNS = 50_000
+MAX_LOCATIONS = 20
+APPROVING = ("approve", "accept", "pay", "publish")
+RISKY = ("deny", "reject", "escalate")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int
+    seq: int
+    span: str
+    run: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "seq": self.seq, "span": self.span,
+                "run": self.run}
+
+
+@dataclass
+class Control:
+    """How one control (a check, for one agent) operated over the trails."""
+
+    operated: int = 0
+    failed: int = 0
+    denied: int = 0  # attempts the harness refused: evidence that enforcement works
+    reason: str | None = None
+    failures: list[Location] = field(default_factory=list)
+
+    def fail(self, reason: str, where: Location | None) -> None:
+        self.failed += 1
+        if self.reason is None:
+            self.reason = reason
+        if where and len(self.failures) < MAX_LOCATIONS:
+            self.failures.append(where)
+
+
+@dataclass
+class Population:
+    """Every event where a control operated, counted, with a reproducible random sample."""
+
+    size: int = 0
+    sample: list[Location] = field(default_factory=list)
+
+
+@dataclass
+class Observation:
+    """A finding beyond the checklist: rule, message, where (first of ``count``)."""
+
+    rule: str
+    agent: str | None
+    message: str
+    where: Location | None
+    subject: str
+    count: int = 1
+
+
+@dataclass
+class RunState:
+    spans: set[str] = field(default_factory=set)
+    models: dict[str, Model] = field(default_factory=dict)
+    cost: dict[str, int] = field(default_factory=dict)
+    verifications: dict[str, list[tuple[str, str, Model | None, bool]]] = field(
+        default_factory=dict)
+    approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
+    denied: list[tuple[str, str, str, str]] = field(default_factory=list)
+    first: Location | None = None
+
+
+@dataclass
+class Evidence:
+    pipeline: str
+    files: list[str]
+    events: int
+    skipped: int
+    runs: int
+    open_runs: int
+    controls: dict[tuple[str, str], Control]
+    observations: list[Observation]
+    populations: dict[str, Population]
+    run_costs: list[int]
+    first_ts: str | None
+    last_ts: str | None
+    verify: Any = None  # the VerifyReport of the same trails
+    sla: Any = None  # the SlaReport with observed rates
+
+    def control(self, agent: str, check: str) -> Control:
+        return self.controls.setdefault((agent, check), Control())
+
+    @property
+    def period_days(self) -> float | None:
+        if not self.first_ts or not self.last_ts:
+            return None
+        import datetime as dt
+
+        def parse(ts: str) -> dt.datetime:
+            return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+        try:
+            return (parse(self.last_ts) - parse(self.first_ts)).total_seconds() / 86400
+        except ValueError:
+            return None
+
+    def cost_summary(self) -> dict[str, float | int | None]:
+        costs = sorted(self.run_costs)
+        if not costs:
+            return {"runs": 0, "p50_usd": None, "p95_usd": None, "max_usd": None}
+
+        def q(f: float) -> float:
+            return costs[min(len(costs) - 1, int(f * len(costs)))] / 1e6
+
+        return {"runs": len(costs), "p50_usd": q(0.5), "p95_usd": q(0.95),
+                "max_usd": costs[-1] / 1e6}
+
+
+def _model(m: Any) -> tuple[Model | None, bool]:
+    """(model, human) from an event's model field."""
+    if isinstance(m, str):
+        return None, m.startswith("human:")
+    if m is None:
+        return None, False
+    return Model(m.provider, m.family, m.name), False
+
+
+class Judge:
+    def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0) -> None:
+        self.p = pipeline
+        self.agents = pipeline.agent_map
+        self.runs: OrderedDict[str, RunState] = OrderedDict()
+        self.sample, self.rnd = sample, random.Random(seed)
+        self.controls: dict[tuple[str, str], Control] = {}
+        self.populations: dict[str, Population] = {}
+        self.notes: dict[tuple[str, str | None, str], Observation] = {}
+        self.seen: set[str] = set()
+        self.finished = 0
+        self.never_ended: list[str] = []
+        self.run_costs: list[int] = []
+        self.first_ts: str | None = None
+        self.last_ts: str | None = None
+        self.observer = Observer(pipeline)
+        self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _spawn_limit(self, a: Agent) -> int | None:
+        for b in (a.budget, self.p.budget):
+            if b is not None and b.max_spawn_depth is not None:
+                return b.max_spawn_depth
+        return None
+
+    def control(self, agent: str, check: str) -> Control:
+        return self.controls.setdefault((agent, check), Control())
+
+    def operated(self, agent: str, check: str, where: Location) -> Control:
+        c = self.control(agent, check)
+        c.operated += 1
+        pop = self.populations.setdefault(check, Population())
+        pop.size += 1
+        if self.sample:  # reservoir sampling (Algorithm R): reproducible for a seed
+            if len(pop.sample) < self.sample:
+                pop.sample.append(where)
+            else:
+                j = self.rnd.randrange(pop.size)
+                if j < self.sample:
+                    pop.sample[j] = where
+        return c
+
+    def note(self, rule: str, agent: str | None, message: str, where: Location | None,
+             subject: str) -> None:
+        key = (rule, agent, subject)
+        if key in self.notes:
+            self.notes[key].count += 1
+        else:
+            self.notes[key] = Observation(rule, agent, message, where, subject)
+
+    # -- the pass -------------------------------------------------------------------------------
+
+    def feed(self, file: str, line: int, ev: Any) -> None:
+        where = Location(file, line, ev.seq, ev.span, ev.run)
+        run = self.runs.get(ev.run)
+        if run is None:
+            run = self.runs[ev.run] = RunState(first=where)
+            if len(self.runs) > MAX_OPEN_RUNS:
+                old, _ = self.runs.popitem(last=False)
+                self.never_ended.append(old)
+                self.observer.forget(old)
+        else:
+            self.runs.move_to_end(ev.run)
+        if self.first_ts is None:
+            self.first_ts = ev.ts
+        self.last_ts = ev.ts
+        actor = ev.agent[6:] if ev.agent.startswith("human:") and ev.agent[6:] in self.agents \
+            else ev.agent
+        if actor in self.agents:
+            self.seen.add(actor)
+            self.operated(actor, "has_audit_trail", where)
+        elif actor != "harness" and not actor.startswith("human:"):
+            self.note("HA-001", actor, f"events from {actor!r}, an agent the manifest does not "
+                      "declare", where, f"undeclared:{actor}")
+        if ev.parent is not None and ev.parent not in run.spans:
+            self.note("HA-203", actor if actor in self.agents else None,
+                      f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
+                      "causal chain is broken here", where, "dangling")
+        run.spans.add(ev.span)
+        handler = getattr(self, f"_{ev.kind}", None)
+        if handler is not None:
+            handler(ev, actor, run, where)
+        self.observer.feed(ev)
+
+    def _model_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
+        run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
+
+    def _scope_check(self, actor: str, scope: str, what: str, where: Location) -> None:
+        agent = self.agents.get(actor)
+        if agent is None:
+            return
+        c = self.operated(actor, "access_enforced_at_harness", where)
+        scopes = agent.access.scopes if agent.access else ()
+        if scope not in scopes:
+            c.fail(f"{what} used scope {scope!r}, outside the declared scopes "
+                   f"({', '.join(scopes) or 'none'})", where)
+
+    def _bypass(self, actor: str, run: RunState, resource: str, data_class: str, scope: str,
+                where: Location) -> None:
+        for r, dc, sc, _ in run.denied:
+            if (r == resource or (dc and dc == data_class)) and sc != scope:
+                self.note("HA-202", actor, f"{actor!r} reached {resource!r} through scope "
+                          f"{scope!r} after the harness denied it through {sc!r}: the "
+                          "guardrail was routed around", where, f"bypass:{resource}")
+                return
+
+    def _data_access(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        if ev.outcome == "denied":
+            self.operated(actor, "access_enforced_at_harness", where).denied += 1
+            run.denied.append((ev.resource, ev.data_class, ev.scope, "data_access"))
+            return
+        self._scope_check(actor, ev.scope, f"data access to {ev.resource!r}", where)
+        self._bypass(actor, run, ev.resource, ev.data_class, ev.scope, where)
+
+    def _tool_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        agent = self.agents.get(actor)
+        target = ev.target if isinstance(ev.target, str) else ev.tool
+        if ev.outcome == "denied":
+            self.operated(actor, "access_enforced_at_harness", where).denied += 1
+            run.denied.append((target, "", ev.scope, ev.tool))
+            return
+        if agent is not None and ev.tool not in {t.name for t in agent.tools}:
+            self.note("HA-206", actor, f"{actor!r} called tool {ev.tool!r}, which the manifest "
+                      "does not declare for it", where, f"tool:{ev.tool}")
+        if ev.outcome != "ok":
+            return
+        self._scope_check(actor, ev.scope, f"tool {ev.tool!r}", where)
+        self._bypass(actor, run, target, "", ev.scope, where)
+        if ev.effect in WRITE_EFFECTS:
+            self._verified(ev, actor, run, where)
+        if ev.effect in DESTRUCTIVE_EFFECTS:
+            self._gated(ev, actor, run, where)
+
+    def _verified(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        c = self.operated(actor, "independent_verification", where)
+        checks = run.verifications.get(ev.span, [])
+        passes = [x for x in checks if x[0] == "pass"]
+        if not passes:
+            c.fail(f"{ev.effect} call {ev.tool!r} ran with no passing verification of it "
+                   "before", where)
+            return
+        agent = self.agents.get(actor)
+        own = run.models.get(actor) or (agent.model if agent else None)
+        human = bool(agent and agent.human)
+        for _, verifier, model, is_human in passes:
+            kind = independence(actor, own, human, verifier, model, is_human)
+            if kind in ("independent", "same_provider"):
+                return
+        who = ", ".join(f"{v} ({m.label if m else 'human' if h else '?'})"
+                        for _, v, m, h in passes)
+        c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
+               f"{actor} ({own.label if own else 'unknown model'})", where)
+
+    def _gated(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        c = self.operated(actor, "human_gate_for_destructive_ops", where)
+        approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]
+        if not approvals:
+            c.fail(f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where)
+            return
+        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        reasons = []
+        for _, approver, adigest in approvals:
+            if not approver.startswith("human:") or approver[6:] == actor:
+                reasons.append(f"approved by {approver!r}, not a person other than the agent")
+            elif digest and adigest and adigest != digest:
+                reasons.append(f"{approver} approved other arguments (args_digest differs): an "
+                               "approval is for one exact action")
+            else:
+                return
+        c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
+
+    def _verification(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        model, human = _model(ev.model)
+        run.verifications.setdefault(ev.target, []).append((ev.verdict, actor, model, human))
+
+    def _approval(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
+
+    def _spawn(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        if actor not in self.agents:
+            return
+        c = self.operated(actor, "budget_cap_enforced", where)
+        limit = self.limits.get(actor)
+        if limit is not None and ev.depth > limit:
+            c.fail(f"spawned {ev.child!r} at depth {ev.depth}, deeper than max_spawn_depth "
+                   f"{limit}", where)
+
+    def _budget_check(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        if actor in self.agents and ev.outcome == "blocked":
+            self.operated(actor, "budget_cap_enforced", where).denied += 1
+
+    def _decision(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        outcome = ev.outcome.lower()
+        if outcome.startswith("flag") or outcome in RISKY:
+            run.risky.append((ev.span, ev.outcome, actor))
+        elif outcome.startswith(APPROVING):
+            cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
+            for span, flagged, who in run.risky:
+                if span not in cited:
+                    self.note("HA-201", actor, f"{actor!r} decided {ev.outcome!r} after {who!r} "
+                              f"decided {flagged!r} ({span}) in the same run, without citing "
+                              "it as evidence", where, f"amnesia:{where.run}:{span}")
+                    break
+
+    def _error(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        if ev.parent is None:
+            self.note("HA-204", actor if actor in self.agents else None,
+                      "an error with no parent: nothing says what caused it", where, "orphan")
+
+    def _run_end(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+        self.finished += 1
+        total = sum(run.cost.values())
+        self.run_costs.append(total)
+        covered_by_pipeline = []
+        for agent in self.p.agents:
+            own = agent.budget.max_cost_usd_per_run if agent.budget else None
+            spent = run.cost.get(agent.id, 0)
+            if own is None:
+                covered_by_pipeline.append(agent.id)
+                continue
+            if agent.id not in run.cost:
+                continue
+            c = self.operated(agent.id, "budget_cap_enforced", where)
+            if spent > round(own * 1e6):
+                c.fail(f"run {ev.run!r} spent ${spent / 1e6:.4f} on {agent.id!r}, above its "
+                       f"cap ${own:g}", where)
+        cap = self.p.budget.max_cost_usd_per_run if self.p.budget else None
+        if cap is not None:
+            for agent_id in covered_by_pipeline:
+                if agent_id in run.cost:
+                    c = self.operated(agent_id, "budget_cap_enforced", where)
+                    if total > round(cap * 1e6):
+                        c.fail(f"run {ev.run!r} spent ${total / 1e6:.4f} in all, above the "
+                               f"pipeline cap ${cap:g}", where)
+        self.runs.pop(ev.run, None)
+
+    def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
+        for run_id in list(self.runs):
+            self.never_ended.append(run_id)
+        if self.never_ended:
+            first = self.never_ended[0]
+            self.note("HA-205", None, f"{len(self.never_ended):,} run(s) never ended (first: "
+                      f"{first!r}); their controls could not be judged to the end", None,
+                      "open-runs")
+        for a in self.p.agents:
+            if a.in_trail and a.id not in self.seen:
+                self.control(a.id, "has_audit_trail").fail(
+                    "no event at all from this agent in the trails (a silent agent)", None)
+        obs = self.observer.result()
+        sla = analyse(self.p, "equal", obs)
+        for st in sla.stages:
+            if st.observed is None:
+                continue
+            c = self.control(st.agent, "sla_decomposed_per_stage")
+            c.operated += st.observed.attempts
+            if st.observed.verdict == "misses":
+                c.fail(f"observed {st.observed.successes}/{st.observed.attempts} successes "
+                       f"(95% upper bound {st.observed.upper:.4f}) misses the required "
+                       f"{st.required:.6f}", None)
+        return Evidence(self.p.name, files, events, skipped, self.finished,
+                        len(self.never_ended), self.controls, list(self.notes.values()),
+                        self.populations, self.run_costs, self.first_ts, self.last_ts,
+                        sla=sla)
+
+
+def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
+    """``--trails`` if given, else the manifest's ``trail.path`` beside it, if it exists."""
+    if override is not None:
+        return [override]
+    if pipeline.trail.path:
+        p = Path(pipeline.file).parent / pipeline.trail.path
+        if p.exists():
+            return [p]
+    return None
+
+
+def public_keys(pipeline: Pipeline) -> list[str]:
+    if pipeline.trail.public_key:
+        p = Path(pipeline.file).parent / pipeline.trail.public_key
+        if p.exists():
+            return [str(p)]
+    return []
+
+
+def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, seed: int = 0,
+                 keys: Sequence[str] | None = None, jobs: int = 1) -> Evidence:
+    """Verify the trails, then judge every control on their events, in one pass."""
+    from harness_audit.trail.note import load_verifiers
+    from harness_audit.trail.verify import verify_trail
+
+    verifiers = load_verifiers(list(keys if keys is not None else public_keys(pipeline)))
+    report = verify_trail(paths, verifiers, jobs=jobs)
+    judge = Judge(pipeline, sample, seed)
+    stats = ReadStats()
+    for file, line, ev in read_events(paths, stats):
+        judge.feed(file, line, ev)
+    evidence = judge.finish(stats.files, stats.events, stats.skipped)
+    evidence.verify = report
+    for a in pipeline.agents:
+        if not a.in_trail or a.id not in judge.seen:
+            continue
+        c = evidence.control(a.id, "trail_is_immutable")
+        c.operated = report.events
+        if report.status == "failed":
+            first = next(x for x in report.problems if not x.warning)
+            c.fail(f"the trail does not verify: {first.kind} at {first.file}:{first.line} "
+                   f"(seq {first.seq}): {first.detail}", None)
+        elif report.status == "intact_unanchored" and \
+                pipeline.trail.integrity == "signed_checkpoints":
+            c.fail("the chain is intact but no checkpoint signed by trail.public_key anchors "
+                   "it: its tail could have been cut", None)
+    return evidence
