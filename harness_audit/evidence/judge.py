@@ -155,7 +155,7 @@ class Judge:
         self.p = pipeline
         self.agents = pipeline.agent_map
         self.runs: OrderedDict[str, RunState] = OrderedDict()
-        self.sample, self.rnd = sample, random.Random(seed)
+        self.sample, self.rnd = sample, random.Random(seed)  # noqa: S311 - a reproducible audit sample, not a secret
         self.controls: dict[tuple[str, str], Control] = {}
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
