@@ -306,8 +306,9 @@ class Observer:
 
     In a run, a stage fails when its agent logs an ``error`` or a ``tool_call`` with outcome
     ``error``, or when the run ends without it though every stage it depends on succeeded
-    (SLA.md); a stage whose fallback succeeded counts as succeeded, as in the declared model.
-    Feed events with :meth:`feed`; memory is bounded by the runs still open.
+    (SLA.md), unless the harness stopped the run on purpose (``run_end`` outcome ``blocked``,
+    ``cancelled`` or ``denied``); a stage whose fallback succeeded counts as succeeded, as in
+    the declared model. Feed events with :meth:`feed`; memory is bounded by the runs still open.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -326,7 +327,10 @@ class Observer:
             run[actor] = run.get(actor, False) or failed
         if ev.kind == "run_end":
             self.finished += 1
-            _judge_run(self.pipeline, self.state.pop(ev.run), self.counts)
+            # a run the harness stopped on purpose (a budget or policy block) says nothing of
+            # the reliability of the stages it never reached
+            _judge_run(self.pipeline, self.state.pop(ev.run), self.counts,
+                       unreached_fail=ev.outcome not in STOPPED)
 
     def forget(self, run: str) -> None:
         """A run that will never end (evicted by the caller): not judged."""
@@ -344,8 +348,11 @@ def observe(pipeline: Pipeline, events: Iterable[Any]) -> Observations:
     return observer.result()
 
 
-def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, StageCount]
-               ) -> None:
+STOPPED = frozenset({"blocked", "cancelled", "denied"})
+
+
+def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, StageCount],
+               unreached_fail: bool = True) -> None:
     agents = pipeline.agent_map
     ok: dict[str, bool] = {}
     for agent_id in counts:
@@ -353,7 +360,8 @@ def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, Stag
         fallbacks = a.stage.fallback if a.stage else ()
         if agent_id in seen:
             good = not seen[agent_id] or any(f in seen and not seen[f] for f in fallbacks)
-        elif all(ok.get(dep, dep in seen and not seen[dep]) for dep in a.depends_on):
+        elif unreached_fail and all(ok.get(dep, dep in seen and not seen[dep])
+                                    for dep in a.depends_on):
             good = any(f in seen and not seen[f] for f in fallbacks)
         else:
             continue  # an upstream stage failed: this one was never attempted

@@ -145,6 +145,131 @@ def simulate(manifest: Path) -> None:
                              evidence=[me], confidence_bp=rnd.randint(6000, 9900))
             run.emit("harness", "run_end", root, pipeline=p.name, outcome="ok")
             clock = run.clock + dt.timedelta(minutes=rnd.randint(5, 90))
+        violations(p, w, clock, rnd)
+
+
+def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -> None:
+    """Runs in which a control did not operate (or, for the hardened pipeline, in which the
+    harness refused an attempt): the material for evidence findings and their replay."""
+    gpt = {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o-2024-08-06"}
+    mini = {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o-mini"}
+
+    def run(tag: str) -> tuple[Run, str]:
+        nonlocal clock
+        clock += dt.timedelta(minutes=37)
+        r = Run(w, f"{p.name}-{tag}", clock, rnd)
+        return r, r.emit("harness", "run_start", None, pipeline=p.name)
+
+    def call(r: Run, agent: str, parent: str, model: dict[str, str], cost: int = 2000) -> str:
+        return r.emit(agent, "model_call", parent, model=model, input_tokens=900,
+                      output_tokens=200, cost_microusd=cost)
+
+    def end(r: Run, root: str, outcome: str = "ok") -> None:
+        r.emit("harness", "run_end", root, pipeline=p.name, outcome=outcome)
+
+    if p.name == "loan-assessment":
+        # the story: credit risk flags the applicant; the decision writer approves anyway
+        r, root = run("amnesia")
+        c = call(r, "credit_risk", root, gpt)
+        flag = r.emit("credit_risk", "decision", c, subject="application-7731",
+                      outcome="flag_high_risk", rationale="two defaults in 24 months",
+                      confidence_bp=9100)
+        d = call(r, "document_check", c, gpt)
+        r.emit("document_check", "decision", d, subject="application-7731", outcome="approve",
+               evidence=[d], confidence_bp=8000)
+        k = call(r, "compliance_check", d, mini)
+        r.emit("compliance_check", "decision", k, subject="application-7731",
+               outcome="approve", evidence=[k])
+        w_ = call(r, "decision_writer", k, mini)
+        r.emit("decision_writer", "decision", w_, subject="application-7731",
+               outcome="approve", rationale="affordability within policy", evidence=[k])
+        _ = flag
+        end(r, root)
+        # a read outside the agent's scopes, and a guardrail routed around
+        r, root = run("scope")
+        c = call(r, "credit_risk", root, gpt)
+        r.emit("credit_risk", "data_access", c, resource="applicant/7731/payslip.pdf",
+               scope="documents:read", data_class="pii", outcome="allowed")
+        d = call(r, "document_check", c, gpt)
+        r.emit("document_check", "data_access", d, resource="bureau/7731/report",
+               scope="bureau:read", data_class="financial", outcome="denied")
+        r.emit("document_check", "data_access", d, resource="bureau/7731/report",
+               scope="documents:read", data_class="financial", outcome="allowed")
+        end(r, root)
+        # a run that costs more than the pipeline cap (asked of the model in its prompt)
+        r, root = run("cost")
+        c = call(r, "credit_risk", root, gpt, cost=310_000)
+        call(r, "document_check", c, gpt, cost=290_000)
+        end(r, root)
+        # an error nobody can trace, and a dangling parent
+        r, root = run("orphan")
+        r.emit("compliance_check", "error", None, message="policy index unavailable")
+        r.emit("compliance_check", "model_call", "span-from-another-system", model=mini,
+               input_tokens=10, output_tokens=1, cost_microusd=5)
+        end(r, root, "error")
+        # a run that never ends
+        r, root = run("crashed")
+        call(r, "credit_risk", root, gpt)
+    elif p.name == "loan-assessment-hardened":
+        # attempts the harness refused: evidence that the controls operate
+        r, root = run("denied")
+        c = call(r, "credit_risk", root, gpt)
+        r.emit("credit_risk", "data_access", c, resource="applicant/7731/payslip.pdf",
+               scope="documents:read", data_class="pii", outcome="denied")
+        r.emit("harness", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000,
+               outcome="ok")
+        r.emit("credit_risk", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000,
+               outcome="blocked")
+        end(r, root, "blocked")
+    elif p.name == "market-research":
+        r, root = run("deep-spawn")
+        o3 = {"provider": "openai", "family": "o3", "name": "o3-2025-04-16"}
+        flash = {"provider": "google", "family": "gemini", "name": "gemini-2.5-flash"}
+        pl = call(r, "planner", root, o3)
+        s1 = r.emit("planner", "spawn", pl, child="web_researcher", depth=1)
+        wr = call(r, "web_researcher", s1, flash)
+        s2 = r.emit("web_researcher", "spawn", wr, child="summariser", depth=2)
+        sm = call(r, "summariser", s2, flash)
+        r.emit("summariser", "spawn", sm, child="summariser", depth=3)
+        r.emit("scraper_bot", "tool_call", sm, tool="headless_browser", effect="read",
+               scope="web:read", outcome="ok")
+        r.emit("web_researcher", "tool_call", wr, tool="download_pdf", effect="read",
+               scope="web:read", outcome="ok")
+        end(r, root)
+    elif p.name == "support-refunds":
+        r, root = run("approval-mismatch")
+        gpt4o = {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o-2024-11-20"}
+        haiku = {"provider": "anthropic", "family": "claude", "name": "claude-haiku-4"}
+        large = {"provider": "mistral", "family": "mistral-large", "name": "mistral-large-2411"}
+
+        def others(r: Run, parent: str) -> None:  # the rest of the run, uneventful
+            call(r, "policy_checker", parent, haiku)
+            call(r, "notifier", parent, {"provider": "openai", "family": "gpt-4o",
+                                         "name": "gpt-4o-mini"})
+
+        tr = call(r, "triage", root, large)
+        rs = call(r, "resolver", tr, gpt4o)
+        target = r.span(4)
+        r.emit("policy_checker", "verification", rs, target=target, verdict="pass", model=haiku)
+        req = r.emit("resolver", "approval_request", rs, target=target,
+                     approver="human:support_lead", args_digest="1" * 64)
+        r.emit("human:support_lead", "approval", req, target=target,
+               approver="human:support_lead", verdict="approved", args_digest="1" * 64)
+        r.emit("resolver", "tool_call", rs, tool="issue_refund", effect="destructive",
+               scope="payments:refund", outcome="ok", args_digest="2" * 64)
+        others(r, rs)
+        end(r, root)
+        r, root = run("self-approved")
+        tr = call(r, "triage", root, large)
+        rs = call(r, "resolver", tr, gpt4o)
+        target = r.span(3)
+        r.emit("policy_checker", "verification", rs, target=target, verdict="pass", model=haiku)
+        r.emit("resolver", "approval", rs, target=target, approver="resolver",
+               verdict="approved")
+        r.emit("resolver", "tool_call", rs, tool="issue_refund", effect="destructive",
+               scope="payments:refund", outcome="ok")
+        others(r, rs)
+        end(r, root)
 
 
 def main() -> None:

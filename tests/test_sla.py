@@ -138,8 +138,8 @@ def test_observed_counts_on_a_sample() -> None:
 
     p = load_manifest(SAMPLES / "support-refunds" / "harness.yaml")
     obs = observe(p, (e for _, _, e in read_events([SAMPLES / "support-refunds" / "trails"])))
-    assert obs.runs == 30 and obs.open_runs == 0
-    assert {a: (c.attempts, c.successes) for a, c in obs.counts.items()}["resolver"] == (30, 30)
+    assert obs.runs == 32 and obs.open_runs == 0
+    assert {a: (c.attempts, c.successes) for a, c in obs.counts.items()}["resolver"] == (32, 32)
 
 
 def test_a_failing_stage_and_the_stages_after_it(write_manifest, manifest) -> None:

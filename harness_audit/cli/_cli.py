@@ -52,6 +52,11 @@ def guarded(func: F) -> F:
             raise typer.Exit(ExitCode.USAGE) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.OK) from None
         except Exception as e:
             if _state["debug"]:
                 traceback.print_exc()
@@ -497,3 +502,41 @@ def sla(
         reports, use_color() and output is None, terminal_width())
     _write_or_print(text, output)
     raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
+
+
+@app.command()
+@guarded
+def replay(
+    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
+    run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", help="The pipeline manifest (default: the one beside the trail folder "
+        "named as the run's pipeline), to show the findings that touch the run.")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+    export: Annotated[Path | None, typer.Option(
+        "--export", help="Write only this run's events, with an inclusion proof each, here.")
+    ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Prove against this checkpoint (default: the newest).")] = None,
+) -> None:
+    """Replay one run: its causal tree, costs, verifications, approvals and findings."""
+    from harness_audit.evidence.replay import collect_run, export_run, find_manifest, replay_dict
+    from harness_audit.evidence.replay import replay as do_replay
+    from harness_audit.manifest import load_manifest
+    from harness_audit.report._json import dumps
+    from harness_audit.report.replay_view import replay_text
+
+    nodes = collect_run(trail, run)
+    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
+    path = manifest or find_manifest(trail, start.pipeline if start else None)
+    pipeline = load_manifest(path) if path else None
+    result = do_replay(trail, run, pipeline)
+    if export:
+        count = export_run(trail, result, export, checkpoint)
+        print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
+    if fmt is ListFormat.json:
+        sys.stdout.write(dumps(replay_dict(result)))
+    else:
+        from harness_audit.cli._io import terminal_width, use_color
+
+        sys.stdout.write(replay_text(result, use_color(), terminal_width()))

@@ -1,0 +1,172 @@
+"""One run, replayed: its causal tree, the findings that touch it, and a disclosure package.
+
+``--export DIR`` writes only that run's events with an inclusion proof for each against the
+newest checkpoint, so a third party can check them with ``trail verify-proof`` and nothing
+else of the trail (EVIDENCE.md, Replay and disclosure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.evidence.judge import Judge
+from harness_audit.manifest.model import Pipeline
+from harness_audit.trail import events as ev_mod
+from harness_audit.trail.reader import read_events
+
+
+@dataclass
+class Node:
+    file: str
+    line: int
+    event: Any
+    children: list[Node] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Replay:
+    run: str
+    pipeline: str | None
+    nodes: list[Node]  # in trail order
+    roots: list[Node]
+    findings: list[dict[str, Any]]
+    cost_microusd: int
+
+
+def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
+    nodes = [Node(f, n, ev) for f, n, ev in read_events(paths) if ev.run == run]
+    if not nodes:
+        raise TrailError(Diagnostic(str(paths[0]), f"no events of run {run!r} in the trail",
+                                    expected="a run id from the trail's `run` field"))
+    return nodes
+
+
+def find_manifest(paths: Sequence[Path], pipeline: str | None) -> Path | None:
+    """The manifest beside the trail folder whose metadata.name is the run's pipeline."""
+    from harness_audit.errors import HarnessAuditError
+    from harness_audit.manifest import load_manifest
+    from harness_audit.manifest.loader import MANIFEST_NAMES
+
+    if pipeline is None:
+        return None
+    start = paths[0].resolve()
+    for folder in (start.parent, start.parent.parent):
+        for name in MANIFEST_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                try:
+                    if load_manifest(candidate).name == pipeline:
+                        return candidate
+                except HarnessAuditError:
+                    continue
+    return None
+
+
+def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None) -> Replay:
+    nodes = collect_run(paths, run)
+    by_span = {n.event.span: n for n in nodes}
+    roots = []
+    for n in nodes:
+        parent = by_span.get(n.event.parent) if n.event.parent else None
+        if parent is not None and parent is not n:
+            parent.children.append(n)
+        else:
+            roots.append(n)
+    findings: list[dict[str, Any]] = []
+    if pipeline is not None:
+        judge = Judge(pipeline)
+        for n in nodes:
+            judge.feed(n.file, n.line, n.event)
+        for (agent, check), c in sorted(judge.controls.items()):
+            for loc in c.failures:
+                findings.append({"check": check, "agent": agent, "message": c.reason,
+                                 **loc.as_dict()})
+        for o in judge.notes.values():
+            findings.append({"rule": o.rule, "agent": o.agent, "message": o.message,
+                             **(o.where.as_dict() if o.where else {})})
+        for f in findings:
+            node = by_span.get(f.get("span", ""))
+            if node is not None:
+                node.findings.append(f.get("rule") or f.get("check") or "")
+    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
+    cost = sum(n.event.cost_microusd for n in nodes if n.event.kind == "model_call")
+    return Replay(run, start.pipeline if start else None, nodes, roots, findings, cost)
+
+
+def event_summary(ev: Any) -> str:
+    k = ev.kind
+    if k == "model_call":
+        return (f"{ev.model.provider}/{ev.model.name} {ev.input_tokens}+{ev.output_tokens} "
+                f"tokens ${ev.cost_microusd / 1e6:.4f}")
+    if k == "tool_call":
+        return f"{ev.tool} ({ev.effect}, {ev.scope}) -> {ev.outcome}"
+    if k == "data_access":
+        return f"{ev.resource} [{ev.data_class}] via {ev.scope} -> {ev.outcome}"
+    if k == "decision":
+        cited = f" citing {', '.join(ev.evidence)}" if isinstance(ev.evidence, list) else ""
+        why = f': "{ev.rationale}"' if isinstance(ev.rationale, str) else ""
+        return f"{ev.subject}: {ev.outcome}{why}{cited}"
+    if k == "verification":
+        who = ev.model if isinstance(ev.model, str) else f"{ev.model.provider}/{ev.model.name}"
+        return f"{ev.verdict} on {ev.target} by {who}"
+    if k in ("approval", "approval_request"):
+        verdict = f" {ev.verdict}" if k == "approval" else " requested"
+        return f"{ev.target}{verdict} ({ev.approver})"
+    if k == "spawn":
+        return f"{ev.child} at depth {ev.depth}"
+    if k == "budget_check":
+        return f"${ev.spent_microusd / 1e6:.4f} of ${ev.cap_microusd / 1e6:.4f}: {ev.outcome}"
+    if k == "error":
+        return str(ev.message)
+    if k in ("run_start", "run_end"):
+        return str(ev.pipeline) + (f": {ev.outcome}" if k == "run_end" else "")
+    return ""
+
+
+def replay_dict(r: Replay) -> dict[str, Any]:
+    def node(n: Node) -> dict[str, Any]:
+        return {"event": msgspec.to_builtins(n.event) | {"kind": n.event.kind},
+                "file": n.file, "line": n.line, "findings": n.findings,
+                "children": [node(c) for c in n.children]}
+
+    return {"run": r.run, "pipeline": r.pipeline, "events": len(r.nodes),
+            "cost_usd": r.cost_microusd / 1e6, "tree": [node(n) for n in r.roots],
+            "findings": r.findings}
+
+
+def export_run(paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | None) -> int:
+    """Write DIR/<run>.jsonl, DIR/proofs.json (one inclusion proof per event) and
+    DIR/README.txt; return the number of events. Nothing is written unless all can be."""
+    from harness_audit.cli._io import write_atomic
+    from harness_audit.report._json import dumps
+    from harness_audit.trail.proofs import inclusion_proofs, load_trail, newest_checkpoint
+
+    seqs = [n.event.seq for n in r.nodes]
+    loaded = load_trail(paths, set(seqs))
+    note, cp = newest_checkpoint(paths, loaded.files, checkpoint)
+    late = [s for s in seqs if s >= cp.size]
+    if late:
+        raise TrailError(Diagnostic(str(paths[0]), f"{len(late)} event(s) of run {r.run!r} "
+                                    f"(from seq {late[0]}) come after the newest checkpoint "
+                                    f"(size {cp.size:,}) and cannot be proven yet",
+                                    expected="a checkpoint covering the whole run"))
+    proofs = inclusion_proofs(loaded, seqs, note, cp)
+    lines = b"".join(ev_mod.encoder.encode(n.event) + b"\n" for n in r.nodes)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in r.run)
+    readme = (f"Run {r.run} of {r.pipeline}: {len(seqs)} events of the trail {cp.origin}.\n"
+              f"Each is proven to be in the tree of size {cp.size:,} signed in the checkpoint.\n"
+              "Check them, with the log's verifier key and nothing else:\n\n"
+              "    harness-audit trail verify-proof proofs.json --key <verifier key>\n")
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / f"{safe}.jsonl", lines)
+    write_atomic(out / "proofs.json", dumps(proofs))
+    write_atomic(out / "checkpoint", note)
+    write_atomic(out / "README.txt", readme)
+    return len(seqs)

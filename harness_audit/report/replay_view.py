@@ -1,0 +1,55 @@
+"""The terminal view of ``replay``: the run as a causal tree."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.text import Text
+from rich.tree import Tree
+
+from harness_audit.evidence.replay import Node, Replay, event_summary
+
+KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "blue",
+              "verification": "green", "approval": "green", "approval_request": "green",
+              "error": "bold red", "model_call": "white", "spawn": "yellow",
+              "budget_check": "yellow", "run_start": "dim", "run_end": "dim"}
+
+
+def _label(n: Node) -> Text:
+    ev = n.event
+    t = Text.assemble((ev.ts[11:23], "dim"), " ", (ev.agent, "bold"), " ",
+                      (ev.kind, KIND_STYLE.get(ev.kind, "")), " ", event_summary(ev),
+                      (f"  [{ev.span}, seq {ev.seq}]", "dim"))
+    if n.findings:
+        t.append("  ⚠ " + ", ".join(sorted(set(n.findings))), style="bold red")
+    return t
+
+
+def _grow(tree: Tree, n: Node) -> None:
+    branch = tree.add(_label(n))
+    for c in n.children:
+        _grow(branch, c)
+
+
+def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
+                      highlight=False)
+    root = Tree(Text.assemble(("run ", "bold"), (r.run, "bold cyan"),
+                              f"  pipeline {r.pipeline}  {len(r.nodes)} events  "
+                              f"cost ${r.cost_microusd / 1e6:.4f}"))
+    for n in r.roots:
+        _grow(root, n)
+    console.print(root)
+    if r.findings:
+        console.print(Text("findings touching this run:", style="bold"))
+        for f in r.findings:
+            what = f.get("rule") or f.get("check")
+            where = f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}" if f.get("file") else ""
+            console.print(Text.assemble(("  ⚠ ", "bold red"), (str(what), "bold"), " ",
+                                        f"{f.get('agent') or ''}: {f.get('message')}  ",
+                                        (where, "blue")))
+    elif r.pipeline is not None:
+        console.print(Text("no findings touch this run", style="green"))
+    return buf.getvalue()

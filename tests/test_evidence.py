@@ -1,0 +1,391 @@
+"""Each row of EVIDENCE.md, judged on trails: operated (pass) and not (fail, at the right seq)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from harness_audit.checks import assess_pipeline
+from harness_audit.cli._cli import app
+from harness_audit.errors import ExitCode
+from harness_audit.evidence import judge
+from harness_audit.evidence.judge import judge_trails
+from harness_audit.manifest import load_manifest
+from harness_audit.trail.writer import TrailWriter
+
+from .conftest import SAMPLES
+from .trailkit import SIGNER
+
+GPT = {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o"}
+CLAUDE = {"provider": "anthropic", "family": "claude", "name": "claude-sonnet-4"}
+
+
+def manifest_dict() -> dict[str, Any]:
+    return {
+        "apiVersion": "harness-audit/v1", "kind": "Pipeline", "metadata": {"name": "ev"},
+        "slo": {"target": 0.9},
+        "budget": {"max_cost_usd_per_run": 0.01, "max_spawn_depth": 1, "enforced_by": "harness"},
+        "trail": {"enabled": True, "integrity": "signed_checkpoints", "public_key": "k.pub",
+                  "retention_days": 2555},
+        "agents": [
+            {"id": "a", "model": GPT, "stage": {"reliability": 0.99},
+             "access": {"enforced_at": "harness", "scopes": ["s:read", "db:write"]},
+             "budget": {"max_cost_usd_per_run": 0.005, "enforced_by": "harness"},
+             "spawns": ["b"],
+             "tools": [{"name": "read", "effect": "read", "scope": "s:read"},
+                       {"name": "pay", "effect": "destructive", "scope": "db:write",
+                        "verified_by": ["v"], "human_gate": {"required": True,
+                                                             "approvers": ["cfo"]}}]},
+            {"id": "b", "model": GPT, "stage": {"reliability": 0.99},
+             "access": {"enforced_at": "harness", "scopes": ["s:read"]}},
+            {"id": "v", "model": CLAUDE, "stage": {"reliability": 0.99}, "verifies": ["a"],
+             "access": {"enforced_at": "harness", "scopes": ["s:read"]}},
+        ],
+    }
+
+
+class Trail:
+    """Builds runs event by event; spans are r<run>.<n>, so tests can name targets."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.n: dict[str, int] = {}
+
+    def add(self, run: str, agent: str, kind: str, parent: str | None = "", **f: Any) -> str:
+        self.n[run] = self.n.get(run, 0) + 1
+        span = f"{run}.{self.n[run]}"
+        if parent == "":
+            parent = f"{run}.1" if self.n[run] > 1 else None
+        self.events.append({"ts": f"2026-01-01T00:00:{len(self.events) % 60:02d}Z", "run": run,
+                            "span": span, "parent": parent, "agent": agent, "kind": kind, **f})
+        return span
+
+    def next_span(self, run: str, ahead: int = 1) -> str:
+        return f"{run}.{self.n.get(run, 0) + ahead}"
+
+    def clean_run(self, run: str) -> None:
+        self.add(run, "harness", "run_start", None, pipeline="ev")
+        for agent, model in (("a", GPT), ("b", GPT), ("v", CLAUDE)):
+            self.add(run, agent, "model_call", model=model, input_tokens=1, output_tokens=1,
+                     cost_microusd=1000)
+        self.add(run, "a", "data_access", resource="r1", scope="s:read", data_class="pii",
+                 outcome="allowed")
+        call = self.next_span(run, 4)
+        self.add(run, "v", "verification", target=call, verdict="pass", model=CLAUDE)
+        req = self.add(run, "a", "approval_request", target=call, approver="human:cfo",
+                       args_digest="a" * 64)
+        self.add(run, "human:cfo", "approval", req, target=call, approver="human:cfo",
+                 verdict="approved", args_digest="a" * 64)
+        self.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+                 outcome="ok", args_digest="a" * 64)
+        self.add(run, "harness", "run_end", pipeline="ev", outcome="ok")
+
+    def write(self, folder: Path) -> Path:
+        with TrailWriter(folder, "harness-audit/ev", SIGNER, checkpoint_every=0) as w:
+            for e in self.events:
+                w.append(e)
+        return folder
+
+
+@pytest.fixture
+def setup(tmp_path: Path, write_manifest):  # type: ignore[no-untyped-def]
+    (tmp_path / "k.pub").write_text(SIGNER.verifier.text() + "\n")
+
+    def run(trail: Trail, change: Any = None) -> Any:
+        m = manifest_dict()
+        if change:
+            change(m)
+        path = write_manifest(m, "harness.yaml")
+        p = load_manifest(path)
+        folder = trail.write(tmp_path / "trails")
+        return p, judge_trails(p, [folder])
+
+    return run
+
+
+def control(e: Any, agent: str, check: str) -> Any:
+    return e.controls.get((agent, check))
+
+
+def seq_of(e: Any, span: str) -> int:
+    for c in e.controls.values():
+        for loc in c.failures:
+            if loc.span == span:
+                return loc.seq
+    raise AssertionError(span)
+
+
+def test_clean_trail_passes_every_check(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    for r in range(3):
+        t.clean_run(f"r{r}")
+    p, e = setup(t)
+    assert e.verify.status == "verified" and e.runs == 3
+    assert not [k for k, c in e.controls.items() if c.failed]
+    result = assess_pipeline(p, evidence=e)
+    assert result.score == 0
+    assert "observed: operated" in result.agents[0].checks["human_gate_for_destructive_ops"].reason
+
+
+def test_silent_agent_and_undeclared_agent(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1)
+    t.add("r", "ghost", "error", message="who am I")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    _, e = setup(t)
+    assert "silent agent" in control(e, "b", "has_audit_trail").reason
+    assert control(e, "a", "has_audit_trail").failed == 0
+    assert any(o.rule == "HA-001" and o.where.seq == 2 for o in e.observations)
+
+
+def test_trail_that_does_not_verify(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.clean_run("r")
+    p, _ = setup(t)
+    seg = next((tmp_path / "trails").glob("*.jsonl"))
+    seg.write_bytes(seg.read_bytes().replace(b'"resource":"r1"', b'"resource":"r2"'))
+    e = judge_trails(p, [tmp_path / "trails"])
+    assert "modified_event" in control(e, "a", "trail_is_immutable").reason
+
+
+def test_unanchored_trail_fails_when_signed_checkpoints_are_declared(setup, tmp_path: Path
+                                                                     ) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.clean_run("r")
+    p, _ = setup(t)
+    (tmp_path / "trails" / "trail.checkpoint").unlink()
+    e = judge_trails(p, [tmp_path / "trails"])
+    assert "no checkpoint signed" in control(e, "a", "trail_is_immutable").reason
+
+
+def test_access_outside_scope_and_denied_attempts(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "b", "data_access", resource="x", scope="s:read", data_class="pii",
+          outcome="allowed")
+    t.add("r", "b", "data_access", resource="y", scope="db:write", data_class="pii",
+          outcome="denied")
+    bad = t.add("r", "b", "data_access", resource="z", scope="secrets:read", data_class="pii",
+                outcome="allowed")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    _, e = setup(t)
+    c = control(e, "b", "access_enforced_at_harness")
+    assert (c.operated, c.failed, c.denied) == (3, 1, 1) and seq_of(e, bad) == 3
+
+
+def test_guardrail_bypass(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "data_access", resource="vault", scope="db:write", data_class="secret",
+          outcome="denied")
+    t.add("r", "a", "data_access", resource="vault", scope="s:read", data_class="secret",
+          outcome="allowed")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    _, e = setup(t)
+    [o] = [o for o in e.observations if o.rule == "HA-202"]
+    assert o.where.seq == 2
+
+
+def test_budget_caps_and_spawn_depth(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=6000)
+    t.add("r", "b", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=9000)
+    deep = t.add("r", "a", "spawn", child="b", depth=2)
+    end = t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    _, e = setup(t)
+    a = control(e, "a", "budget_cap_enforced")
+    assert a.failed == 2 and {x.span for x in a.failures} == {deep, end}
+    assert "above its cap" in " ".join([a.reason or ""]) or "deeper" in (a.reason or "")
+    assert "pipeline cap" in control(e, "b", "budget_cap_enforced").reason
+
+
+def verify_case(setup, verifier: str, model: dict[str, str] | str, after: bool = False  # type: ignore[no-untyped-def]
+                ) -> Any:
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1)
+    call = t.next_span("r", 1 if after else 3)
+    if not after:
+        t.add("r", verifier, "verification", target=call, verdict="pass", model=model)
+        req = t.add("r", "a", "approval_request", target=call, approver="human:cfo")
+    t.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
+    if after:
+        t.add("r", verifier, "verification", target=call, verdict="pass", model=model)
+    else:
+        _ = req
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    return setup(t)[1]
+
+
+def test_verification_by_an_independent_model_passes(setup) -> None:  # type: ignore[no-untyped-def]
+    assert control(verify_case(setup, "v", CLAUDE), "a", "independent_verification").failed == 0
+
+
+def test_verification_by_a_human_passes(setup) -> None:  # type: ignore[no-untyped-def]
+    e = verify_case(setup, "human:qa", "human:qa")
+    assert control(e, "a", "independent_verification").failed == 0
+
+
+def test_same_family_verification_fails(setup) -> None:  # type: ignore[no-untyped-def]
+    e = verify_case(setup, "b", GPT)
+    assert "not independent" in control(e, "a", "independent_verification").reason
+
+
+def test_verification_after_the_write_fails(setup) -> None:  # type: ignore[no-untyped-def]
+    e = verify_case(setup, "v", CLAUDE, after=True)
+    c = control(e, "a", "independent_verification")
+    assert c.failed == 1 and c.failures[0].seq == 2
+
+
+def gate_case(setup, approver: str, digest: str | None, call_digest: str | None) -> Any:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    call = t.next_span("r", 3)
+    t.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE)
+    extra = {"args_digest": digest} if digest else {}
+    t.add("r", approver, "approval", target=call, approver=approver, verdict="approved", **extra)
+    extra = {"args_digest": call_digest} if call_digest else {}
+    t.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok", **extra)
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    return control(setup(t)[1], "a", "human_gate_for_destructive_ops")
+
+
+def test_gate_passes_with_a_matching_human_approval(setup) -> None:  # type: ignore[no-untyped-def]
+    assert gate_case(setup, "human:cfo", "c" * 64, "c" * 64).failed == 0
+
+
+def test_gate_fails_for_self_approval(setup) -> None:  # type: ignore[no-untyped-def]
+    assert "not a person" in gate_case(setup, "a", None, None).reason
+
+
+def test_gate_fails_when_the_approval_was_for_other_arguments(setup) -> None:  # type: ignore[no-untyped-def]
+    c = gate_case(setup, "human:cfo", "c" * 64, "d" * 64)
+    assert "args_digest differs" in c.reason and c.failures[0].seq == 3
+
+
+def test_gate_fails_with_no_approval(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    c = control(setup(t)[1], "a", "human_gate_for_destructive_ops")
+    assert "no approval" in c.reason and c.failures[0].seq == 1
+
+
+def test_observed_sla_misses(setup) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    for r in range(40):
+        run = f"r{r}"
+        t.add(run, "harness", "run_start", None, pipeline="ev")
+        t.add(run, "a", "model_call", model=GPT, input_tokens=1, output_tokens=1,
+              cost_microusd=1)
+        if r % 2:
+            t.add(run, "b", "error", message="timeout")
+        t.add(run, "harness", "run_end", pipeline="ev", outcome="error" if r % 2 else "ok")
+    _, e = setup(t)
+    assert "misses the required" in control(e, "b", "sla_decomposed_per_stage").reason
+
+
+@pytest.mark.parametrize(("cite", "found"), [(False, True), (True, False)])
+def test_state_amnesia_with_and_without_the_evidence_link(setup, cite: bool, found: bool) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    flag = t.add("r", "a", "decision", subject="loan", outcome="flag_high_risk")
+    approve = t.add("r", "b", "decision", subject="loan", outcome="approve",
+                    evidence=[flag] if cite else [])
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    _, e = setup(t)
+    hits = [o for o in e.observations if o.rule == "HA-201"]
+    assert bool(hits) is found
+    if found:
+        assert hits[0].where.span == approve and hits[0].where.seq == 2
+
+
+def test_dangling_links_orphan_errors_and_open_runs(setup, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(judge, "MAX_OPEN_RUNS", 2)
+    t = Trail()
+    for r in range(4):
+        t.add(f"open{r}", "harness", "run_start", None, pipeline="ev")
+    t.add("x", "a", "error", None, message="boom")
+    t.add("x", "a", "model_call", "nowhere", model=GPT, input_tokens=1, output_tokens=1,
+          cost_microusd=1)
+    _, e = setup(t)
+    rules = {o.rule: o for o in e.observations}
+    assert rules["HA-204"].where.seq == 4 and rules["HA-203"].where.seq == 5
+    assert e.open_runs == 5 and "5 run(s) never ended" in rules["HA-205"].message
+
+
+def test_sampling_is_reproducible(tmp_path: Path) -> None:
+    p = load_manifest(SAMPLES / "support-refunds" / "harness.yaml")
+    trails = [SAMPLES / "support-refunds" / "trails"]
+    a = judge_trails(p, trails, sample=5, seed=42).populations
+    b = judge_trails(p, trails, sample=5, seed=42).populations
+    c = judge_trails(p, trails, sample=5, seed=7).populations
+    assert a == b and a != c
+    assert a["human_gate_for_destructive_ops"].size > 30
+    assert len(a["access_enforced_at_harness"].sample) == 5
+
+
+def test_scan_with_trails_json_and_failure_locations() -> None:
+    r = CliRunner().invoke(app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json",
+                                 "--sample", "2"])
+    assert r.exit_code == ExitCode.FINDINGS
+    p = json.loads(r.stdout)["pipelines"][0]
+    assert p["evidence"]["runs"] == 34 and p["evidence"]["runs_never_ended"] == 1
+    assert p["evidence"]["cost_per_run"]["max_usd"] == pytest.approx(0.6)
+    amnesia = [f for f in p["findings"] if f["rule"] == "HA-201"]
+    assert amnesia and amnesia[0]["seq"] is not None and amnesia[0]["file"].endswith(".jsonl")
+    check = p["agents"][0]["checks"]["access_enforced_at_harness"]
+    assert check["reason"].startswith("declared:") and "observed:" in check["reason"]
+    assert check["evidence"]["failures"][0]["seq"] == 522
+    no = CliRunner().invoke(app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json",
+                                  "--no-trails"])
+    assert "evidence" not in json.loads(no.stdout)["pipelines"][0]
+
+
+def test_replay_nested_spawns() -> None:
+    r = CliRunner().invoke(app, ["replay", str(SAMPLES / "research-crew" / "trails"), "--run",
+                                 "market-research-deep-spawn", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+
+    def depth(node: dict[str, Any]) -> int:
+        return 1 + max((depth(c) for c in node["children"]), default=0)
+
+    assert data["events"] == 10 and max(depth(n) for n in data["tree"]) >= 6
+    assert {f.get("rule") or f.get("check") for f in data["findings"]} >= {
+        "budget_cap_enforced", "HA-001", "HA-206"}
+
+
+def test_replay_export_round_trip_and_tampering(tmp_path: Path) -> None:
+    out = tmp_path / "disclosure"
+    trail = SAMPLES / "support-refunds" / "trails"
+    key = str(SAMPLES / "support-refunds" / "keys" / "trail.pub")
+    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "support-refunds-0003",
+                                 "--export", str(out)])
+    assert r.exit_code == 0, r.output
+    ok = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
+                                  key])
+    assert ok.exit_code == 0 and ok.stdout.count("OK:") == len(
+        (out / "support-refunds-0003.jsonl").read_text().splitlines())
+    proofs = json.loads((out / "proofs.json").read_text())
+    before = proofs[2]["event"]
+    proofs[2]["event"] = before.replace('"agent":"', '"agent":"x', 1)
+    assert proofs[2]["event"] != before
+    (out / "proofs.json").write_text(json.dumps(proofs))
+    bad = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
+                                   key])
+    assert bad.exit_code == ExitCode.FINDINGS and "FAILED" in bad.stdout
+
+
+def test_replay_of_an_unknown_run_exits_2() -> None:
+    r = CliRunner().invoke(app, ["replay", str(SAMPLES / "support-refunds" / "trails"),
+                                 "--run", "nope"])
+    assert r.exit_code == ExitCode.USAGE and "no events of run" in r.stderr
