@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from collections import defaultdict
 
 from rich.console import Console, Group
@@ -66,7 +67,9 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
         grid.add_column(no_wrap=True, style="blue")
         grid.add_column()
         for f in items:
-            grid.add_row(f"  line {f.line}", Text(f.message))
+            where = f"line {f.line}" if f.file == p.pipeline.file else \
+                f"{Path(f.file).name}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
+            grid.add_row(f"  {where}", Text(f.message))
         grid.add_row(Text("  fix", style="dim"), Text(rule.remediation, style="dim"))
         parts.append(grid)
     return Group(*parts)
