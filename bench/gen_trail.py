@@ -3,8 +3,9 @@
     python bench/gen_trail.py OUT_DIR --events 1000000
 
 Writes OUT_DIR/trail-000001.jsonl, a signed OUT_DIR/trail.checkpoint, and OUT_DIR/key.pub.
-Events are like a loan pipeline's: model calls with digests, tool calls, data access,
-decisions and verifications, ~480 bytes each.
+Events are like a loan pipeline's: runs of 20 events (run_start, model calls with digests,
+tool calls, data access, decisions, verifications, run_end), ~470 bytes each. The manifest
+bench/bench.harness.yaml describes the pipeline they come from.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def event(i: int, prev: str) -> dict[str, object]:
         "run": f"run-{i // 20:06d}", "span": f"s{i:08d}",
         "parent": f"s{i - 1:08d}" if i % 20 else None, "agent": "credit_risk", "prev": prev}
     k = i % 5
-    if k == 0:
+    if i % 20 == 0:
+        e.update(kind="run_start", agent="harness", pipeline="bench")
+    elif i % 20 == 19:
+        e.update(kind="run_end", agent="harness", pipeline="bench", outcome="ok")
+    elif k == 0:
         e.update(kind="model_call", model={"provider": "openai", "family": "gpt-4o",
                                            "name": "gpt-4o-2024-08-06"},
                  input_tokens=1234, output_tokens=321, cost_microusd=4567,
