@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from collections import defaultdict
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.table import Table
