@@ -540,3 +540,92 @@ def replay(
         from harness_audit.cli._io import terminal_width, use_color
 
         sys.stdout.write(replay_text(result, use_color(), terminal_width()))
+
+
+@app.command()
+@guarded
+def report(
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH... | verify DIR",
+        help="Manifests or folders to report on; or `verify DIR` to check a pack.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The folder to write the pack into.")] = None,
+    trails: Annotated[Path | None, typer.Option(
+        "--trails", help="Trails (default: each manifest's trail.path).")] = None,
+    no_trails: Annotated[bool, typer.Option("--no-trails")] = False,
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", "-k", help="Signer key (NAME.key) to sign SHA256SUMS; with `verify`, the "
+        "verifier key(s).")] = None,
+    trail_key: Annotated[list[str] | None, typer.Option(
+        "--trail-key", help="Trail verifier key(s) (default: trail.public_key).")] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
+    sample: Annotated[int, typer.Option("--sample", min=0)] = 0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64)] = 1,
+    ai_act_date: Annotated[str | None, typer.Option(
+        "--ai-act-date", help="Which EU AI Act application date applies: art-113 or "
+        "digital-omnibus.")] = None,
+) -> None:
+    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig)."""
+    from harness_audit.errors import Diagnostic, UsageError
+
+    if paths[0] == "verify":
+        if len(paths) != 2:
+            raise UsageError(Diagnostic("report verify", "give one pack folder",
+                                        expected="report verify DIR --key KEY"))
+        from harness_audit.report.pack import verify_pack
+
+        result = verify_pack(Path(paths[1]), _verifiers(key))
+        for line in result.lines:
+            print(line)
+        print("pack: VERIFIED" if result.ok else "pack: FAILED")
+        raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+    if output is None:
+        raise UsageError(Diagnostic("report", "--output DIR is required",
+                                    expected="report PATH... --output DIR"))
+    from harness_audit.checks import assess
+    from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
+    from harness_audit.evidence.judge import judge_trails, public_keys, trail_paths
+    from harness_audit.manifest import discover, load_all
+    from harness_audit.report import pack
+    from harness_audit.sla import analyse
+    from harness_audit.trail.verify import trail_files
+
+    signer = _signer(Path(key[0])) if key else None
+    if ai_act_date not in (None, "art-113", "digital-omnibus"):
+        raise UsageError(Diagnostic("--ai-act-date", f"unknown date id {ai_act_date!r}",
+                                    expected="art-113 or digital-omnibus"))
+    targets = discover([Path(p) for p in paths])
+    refuse_overwriting_inputs([output / n for n in pack.PACK_FILES], targets)
+    pipelines = load_all(targets)
+    inputs = [pack.file_input("manifest", t) for t in targets]
+    evidence, slas = {}, {}
+    for p in pipelines:
+        tp = None if no_trails else trail_paths(p, trails)
+        if tp:
+            ev = judge_trails(p, tp, sample, seed, _keys_or_none(trail_key), jobs)
+            evidence[p.name] = ev
+            slas[p.name] = ev.sla
+            inputs += [pack.file_input("trail", f) for f in trail_files(tp)]
+            inputs += [pack.file_input("verifier key", Path(k)) for k in public_keys(p)]
+        else:
+            slas[p.name] = analyse(p)
+    assessment = assess(pipelines, evidence)
+    when = pack.generated_at()
+    html = pack.render_html(assessment, slas, inputs, when, ai_act_date)
+    files = {"evidence.html": html.encode("utf-8"),
+             "findings.json": pack.findings_json(assessment, when).encode("utf-8")}
+    if not no_pdf:
+        files["evidence.pdf"] = pack.render_pdf(html)
+    sums = pack.sums_text(files)
+    output.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        write_atomic(output / name, data)
+    write_atomic(output / "SHA256SUMS", sums)
+    if signer:
+        from harness_audit.trail.note import sign_note
+
+        write_atomic(output / "SHA256SUMS.sig", sign_note(pack.signature_body(sums), [signer]))
+    print(f"wrote the evidence pack to {output}: {', '.join(sorted(files))}, SHA256SUMS"
+          + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
+    raise typer.Exit(ExitCode.FINDINGS if assessment.fails("any") else ExitCode.OK)

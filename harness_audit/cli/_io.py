@@ -39,6 +39,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; an output is read by others
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()

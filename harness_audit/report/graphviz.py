@@ -1,0 +1,135 @@
+"""The agent graph as Graphviz DOT, and as SVG through Graphviz's ``dot``.
+
+Graphviz is the field's layout engine; its layouts are deterministic for the same input, so
+the same manifest gives the same bytes. Labels are quoted DOT strings (never HTML-like labels),
+so manifest text cannot inject markup: Graphviz escapes it in the SVG it writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import subprocess
+
+from harness_audit.checks.assessment import PipelineResult
+from harness_audit.errors import Diagnostic, UsageError
+from harness_audit.graph import agent_node, risk_paths, tool_is_guarded, tool_node
+from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Tool
+
+BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
+BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": "#b3261e"}
+EDGE_STYLE = {
+    "data_flow": 'color="#444444"',
+    "spawn": 'color="#6a3d9a" style=bold arrowhead=diamond',
+    "verifies": 'color="#1e7b45" style=dashed label="verifies" fontcolor="#1e7b45"',
+    "fallback": 'color="#777777" style=dashed label="fallback"',
+    "uses": 'color="#999999" arrowsize=0.6',
+    "access": 'color="#bbbbbb" style=dotted arrowsize=0.5',
+    "approval": 'color="#1e7b45" style=bold label="approves" fontcolor="#1e7b45"',
+}
+
+
+def q(text: str) -> str:
+    """A DOT double-quoted string: backslashes and quotes escaped, newlines as \\n."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def tool_status(result: PipelineResult, agent: Agent, tool: Tool) -> str:
+    """ok, unverified_write, ungated_destructive, or read."""
+    if tool.effect in DESTRUCTIVE_EFFECTS and not tool.human_gate.required:
+        return "ungated_destructive"
+    if tool.effect in WRITE_EFFECTS and not tool_is_guarded(result.pipeline, agent, tool):
+        return "unverified_write"
+    return "ok" if tool.effect in WRITE_EFFECTS else "read"
+
+
+TOOL_FILL = {"ungated_destructive": "#f9d3d0", "unverified_write": "#ffe0b2", "ok": "#e8f0fe",
+             "read": "#f4f4f4"}
+
+
+def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
+    p = result.pipeline
+    bands = {a.id: a.band for a in result.agents}
+    risky_edges: set[tuple[str, str]] = set()
+    risky_tools: set[str] = set()
+    if highlight_risk:
+        for path, agent, tool in risk_paths(p):
+            risky_tools.add(tool_node(agent.id, tool.name))
+            for x, y in itertools.pairwise(path):
+                risky_edges.add((agent_node(x), agent_node(y)))
+            risky_edges.add((agent_node(agent.id), tool_node(agent.id, tool.name)))
+    lines = [f"digraph {q(p.name)} {{",
+             '  graph [rankdir=LR fontname="DejaVu Sans" fontsize=11 nodesep=0.35 ranksep=0.6 '
+             f'label={q(p.name + " — agent graph")} labelloc=t];',
+             '  node [fontname="DejaVu Sans" fontsize=10];',
+             '  edge [fontname="DejaVu Sans" fontsize=8];']
+    humans: set[str] = set()
+    scopes: set[str] = set()
+    for a in p.agents:
+        band = bands.get(a.id, "at-risk")
+        label = f"{a.id}\n{a.model_label}" + ("\nreads untrusted input" if a.untrusted_input
+                                              else "")
+        shape = "house" if a.human else "box"
+        lines.append(f"  {q(agent_node(a.id))} [label={q(label)} shape={shape} style=\"filled,"
+                     f"rounded\" fillcolor=\"{BAND_FILL[band]}\" color=\"{BAND_LINE[band]}\" "
+                     f"penwidth=1.6 tooltip={q(band)}];")
+        for t in a.tools:
+            status = tool_status(result, a, t)
+            tn = tool_node(a.id, t.name)
+            pen = ' penwidth=2.5 color="#b3261e"' if tn in risky_tools else ""
+            tlabel = q(f"{t.name}\n({t.effect})")
+            lines.append(f"  {q(tn)} [label={tlabel} shape=ellipse "
+                         f"style=filled fillcolor=\"{TOOL_FILL[status]}\" tooltip={q(status)}"
+                         f"{pen}];")
+            if t.scope:
+                scopes.add(t.scope)
+            if t.human_gate.required:
+                humans.update(t.human_gate.approvers or ("(unnamed approver)",))
+    for s in sorted(scopes):
+        lines.append(f"  {q('scope:' + s)} [label={q(s)} shape=note fontsize=8 "
+                     'color="#bbbbbb" fontcolor="#666666"];')
+    for h in sorted(humans):
+        lines.append(f"  {q('human:' + h)} [label={q('person: ' + h)} shape=oval "
+                     'style="filled" fillcolor="#d9f2e3" color="#1e7b45"];')
+    for a in p.agents:
+        me = agent_node(a.id)
+        edges = [(agent_node(d), me, "data_flow") for d in a.depends_on]
+        edges += [(me, agent_node(c), "spawn") for c in a.spawns]
+        edges += [(me, agent_node(v), "verifies") for v in a.verifies]
+        edges += [(me, agent_node(f), "fallback") for f in (a.stage.fallback if a.stage else ())]
+        for t in a.tools:
+            tn = tool_node(a.id, t.name)
+            edges.append((me, tn, "uses"))
+            if t.scope:
+                edges.append((tn, "scope:" + t.scope, "access"))
+            for v in t.verified_by:
+                edges.append((agent_node(v), tn, "verifies"))
+            if t.human_gate.required:
+                for h in t.human_gate.approvers or ("(unnamed approver)",):
+                    edges.append(("human:" + h, tn, "approval"))
+        for src, dst, kind in edges:
+            extra = ' color="#b3261e" penwidth=2.5' if (src, dst) in risky_edges else ""
+            lines.append(f"  {q(src)} -> {q(dst)} [{EDGE_STYLE[kind]}{extra}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_available() -> bool:
+    return shutil.which("dot") is not None
+
+
+def dot_svg(dot: str) -> str:
+    """Lay the graph out with Graphviz ``dot`` (Debian package graphviz)."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise UsageError(Diagnostic("graphviz", "the `dot` program is not installed",
+                                    expected="Graphviz (Debian: apt-get install graphviz); "
+                                    "mermaid, dot and json formats work without it"))
+    done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True,
+                          timeout=120, check=False)
+    if done.returncode != 0:
+        raise UsageError(Diagnostic("graphviz", f"dot failed: {done.stderr.decode()[:300]}"))
+    svg = done.stdout.decode("utf-8")
+    svg = svg[svg.index("<svg"):]  # drop the XML prolog, DOCTYPE and generator comment
+    return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)

@@ -1,0 +1,306 @@
+"""The evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS (+ .sig).
+
+The HTML is one self-contained file (inline CSS pinned by hash in a Content-Security-Policy
+that allows nothing else, inline SVG, no script, no external request). Every string from a
+manifest or trail is escaped (Jinja2 autoescape). The same inputs and ``SOURCE_DATE_EPOCH``
+give byte-identical HTML and JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness_audit import __version__
+from harness_audit._resources import data_dir
+from harness_audit.checks.assessment import BANDS, Assessment
+from harness_audit.checks.checks import CHECKS
+from harness_audit.checks.rules import FRAMEWORK_ORDER
+from harness_audit.report._json import dumps
+from harness_audit.report.rules_view import PROBLEMS
+from harness_audit.sla import SlaReport
+
+PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json")
+SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
+MAX_PER_PROBLEM = 12
+
+WHY = {
+    1: "An auditor's first request is the record of what each agent did, kept unaltered.",
+    2: "Per-stage reliability multiplies: 99% at each of ten stages is 90.4% end to end.",
+    3: "When something goes wrong, the chain from cause to effect must be on record.",
+    4: "A limit the model is asked to respect is not a control; the harness must enforce it.",
+    5: "Sub-agents multiply spend; only a cap the harness enforces bounds it.",
+    6: "Agents that ignore earlier decisions in the same case contradict them.",
+    7: "A model checking its own family's output shares its blind spots.",
+}
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: str
+    path: str
+    size: int
+    sha256: str
+
+
+def file_input(kind: str, path: Path) -> Input:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return Input(kind, str(path), path.stat().st_size, h.hexdigest())
+
+
+def generated_at() -> dt.datetime:
+    """SOURCE_DATE_EPOCH (reproducible builds) or now, in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _pct(x: float | None, digits: int = 4) -> str:
+    return "—" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _css() -> str:
+    return (data_dir("templates") / "evidence.css").read_text(encoding="utf-8")
+
+
+def csp_for(css: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    return ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+            f"form-action 'none'; img-src 'none'; font-src 'none'; style-src 'sha256-{digest}'")
+
+
+def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
+             when: dt.datetime, graphs: list[dict[str, Any]], ai_act_date: str | None,
+             waivers: list[dict[str, Any]]) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    from harness_audit.report.charts import sla_chart
+
+    pipelines = list(assessment.pipelines)
+    rules = assessment.rules
+    worst = max((p.score for p in pipelines), default=0)
+    overall = max((p.band for p in pipelines), key=BANDS.index, default="audit-ready")
+    firsts = [p.evidence.first_ts for p in pipelines if p.evidence and p.evidence.first_ts]
+    lasts = [p.evidence.last_ts for p in pipelines if p.evidence and p.evidence.last_ts]
+    period = (f"{min(firsts)} to {max(lasts)} (from the trails)" if firsts and lasts
+              else "point in time: the manifests as declared (no trails given)")
+    classes = sorted({c for p in pipelines for c in p.pipeline.data_classes})
+    scope = (f"{sum(len(p.agents) for p in pipelines)} agents in {len(pipelines)} pipeline(s)"
+             + (f"; data classes: {', '.join(classes)}" if classes else ""))
+    owners = ", ".join(sorted({p.pipeline.owner for p in pipelines if p.pipeline.owner})) or "—"
+    facts = rules.frameworks["eu_ai_act"].facts
+    chosen = ai_act_date or facts.get("default_application_date")
+    dates = [dict(d) | {"chosen": d["id"] == chosen} for d in facts.get("application_dates", [])]
+
+    by_problem: dict[int, list[Any]] = defaultdict(list)
+    for p in pipelines:
+        for f in p.findings:
+            if f.severity != "info":
+                by_problem[rules.rules[f.rule].problem].append(
+                    {"pipeline": p.pipeline.name, "rule": f.rule, "severity": f.severity,
+                     "message": f.message})
+    problems = [{"number": n, "title": PROBLEMS[n].capitalize(), "why": WHY[n],
+                 "findings": by_problem[n][:MAX_PER_PROBLEM],
+                 "more": max(0, len(by_problem[n]) - MAX_PER_PROBLEM)} for n in range(1, 8)]
+
+    frameworks = []
+    for fw_id in FRAMEWORK_ORDER:
+        fw = rules.frameworks[fw_id]
+        rows = []
+        for control_id, title in fw.controls.items():
+            testing = [r for r in rules.rules.values() if control_id in r.mappings.get(fw_id, ())]
+            if not testing:
+                continue
+            evidence: list[str] = []
+            failing = False
+            for p in pipelines:
+                for f in p.findings:
+                    if f.severity != "info" and any(f.rule == r.id for r in testing):
+                        failing = True
+                        if len(evidence) < 4:
+                            seq = f" seq {f.seq}" if f.seq is not None else ""
+                            evidence.append(f"{p.pipeline.name}: {f.rule} {f.file}:{f.line}{seq}")
+            rows.append({"id": control_id, "title": title, "status": "fails" if failing
+                         else "passes", "evidence": evidence,
+                         "tested_by": [r.check or r.id for r in testing]})
+        frameworks.append({"name": fw.name, "version": fw.version, "rows": rows})
+
+    sla_items = []
+    for p in pipelines:
+        r = slas.get(p.pipeline.name)
+        if r is None:
+            continue
+        stages = []
+        for s in r.stages:
+            obs = "—"
+            if s.observed:
+                o = s.observed
+                obs = f"{o.successes}/{o.attempts}, ≥{_pct(o.lower, 2)}: {o.verdict}"
+            stages.append({"agent": s.agent if s.series else f"{s.agent} (fallback)",
+                           "declared": _pct(s.declared, 3), "effective": _pct(s.effective),
+                           "required": _pct(s.required),
+                           "headroom": "—" if s.headroom is None else f"{s.headroom * 100:+.4f}",
+                           "budget": "—" if s.failures_per_million is None
+                           else f"{s.failures_per_million:,.0f}", "observed": obs})
+        budget = "—" if r.target is None else (
+            f"{r.error_budget_hours_per_year:.2f} h/year, "
+            f"{r.error_budget_minutes_per_window:.1f} min per {r.window_days:g} days")
+        sla_items.append({"report": r, "target": _pct(r.target, 3), "compound": _pct(r.compound),
+                          "budget": budget, "stages": stages, "chart": Markup(sla_chart(r))})  # noqa: S704 - escapes its text
+
+    runtime = []
+    for p in pipelines:
+        e = p.evidence
+        item: dict[str, Any] = {"pipeline": p.pipeline.name, "evidence": e}
+        if e is not None:
+            item["period"] = (f"{e.first_ts} to {e.last_ts}" if e.first_ts else "no events")
+            c = e.cost_summary()
+            item["cost"] = ("—" if not c["runs"] else
+                            f"p50 ${c['p50_usd']:.4f}, p95 ${c['p95_usd']:.4f}, max "
+                            f"${c['max_usd']:.4f}")
+            item["controls"] = [
+                {"agent": a, "check": ch, "operated": ctl.operated, "denied": ctl.denied,
+                 "failed": ctl.failed, "reason": ctl.reason,
+                 "where": (f"{ctl.failures[0].file}:{ctl.failures[0].line} seq "
+                           f"{ctl.failures[0].seq}") if ctl.failures else ""}
+                for (a, ch), ctl in sorted(e.controls.items())]
+            item["populations"] = [(k, v) for k, v in sorted(e.populations.items())
+                                   if v.sample]
+        runtime.append(item)
+    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None}
+                 for p in pipelines]
+    css = _css()
+    return {
+        "version": __version__, "css": Markup(css),  # noqa: S704 - our own file
+        "csp": csp_for(css),
+        "generated": when.strftime("%Y-%m-%d %H:%M:%S UTC"), "pipelines": pipelines,
+        "overall": overall, "worst": worst, "period": period, "scope": scope, "owners": owners,
+        "ai_act_dates": dates, "any_evidence": any(p.evidence for p in pipelines),
+        "checks": CHECKS, "problems": problems, "frameworks": frameworks, "graphs": graphs,
+        "slas": sla_items, "integrity": integrity, "runtime": runtime, "waivers": waivers,
+        "inputs": sorted(inputs, key=lambda i: (i.kind, i.path)),
+    }
+
+
+def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
+                when: dt.datetime, ai_act_date: str | None = None,
+                waivers: list[dict[str, Any]] | None = None) -> str:
+    import jinja2
+    from markupsafe import Markup
+
+    from harness_audit.report.graphviz import dot_available, dot_svg, to_dot
+
+    graphs = []
+    for p in assessment.pipelines:
+        if dot_available():
+            # Graphviz escapes the (quoted) labels it draws; no manifest text is raw markup
+            svg = Markup(dot_svg(to_dot(p, highlight_risk=True)))  # noqa: S704
+        else:
+            svg = Markup("<p>Graphviz (<code>dot</code>) is not installed, so the drawing is "
+                         "left out; <code>harness-audit graph</code> gives Mermaid and DOT.</p>")
+        graphs.append({"name": p.pipeline.name, "svg": svg})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(data_dir("templates")),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    template = env.get_template("evidence.html.j2")
+    return template.render(**_context(assessment, slas, inputs, when, graphs, ai_act_date,
+                                      waivers or []))
+
+
+def render_pdf(html: str) -> bytes:
+    """The same document, paged, through WeasyPrint (no network: it may load nothing)."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+    def no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"the evidence pack loads nothing ({url[:60]})")
+
+    out = weasyprint.HTML(string=html, url_fetcher=no_fetch).write_pdf()
+    assert out is not None
+    return bytes(out)
+
+
+def sums_text(files: dict[str, bytes]) -> str:
+    """``sha256sum``'s format: digest, two spaces, name; sorted by name."""
+    return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(files))
+
+
+def signature_body(sums: str) -> str:
+    return f"{SIG_NOTE_ORIGIN}\nSHA256SUMS {hashlib.sha256(sums.encode()).hexdigest()}\n"
+
+
+@dataclass
+class PackCheck:
+    ok: bool
+    lines: list[str]
+
+
+def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
+    """Check the signature over SHA256SUMS and every file it lists; name any file changed,
+    added or removed."""
+    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.trail.note import NoteError, verify_note
+
+    sums_path, sig_path = folder / "SHA256SUMS", folder / "SHA256SUMS.sig"
+    for p in (sums_path, sig_path):
+        if not p.is_file():
+            raise TrailError(Diagnostic(str(p), "missing", expected="a pack from "
+                                        "`harness-audit report --key`"))
+    sums = sums_path.read_text(encoding="utf-8")
+    lines, ok = [], True
+    try:
+        note, good = verify_note(sig_path.read_bytes(), verifiers)
+        if note.text != signature_body(sums):
+            ok = False
+            lines.append("CHANGED SHA256SUMS: it does not match the signed digest")
+        else:
+            lines.append(f"signature: valid, by {good[0].name} ({good[0].id.hex()})")
+    except NoteError as e:
+        if e.kind == "malformed":
+            raise TrailError(Diagnostic(str(sig_path), str(e))) from e
+        ok = False
+        lines.append(f"signature: {e.kind}: {e}")
+    listed: dict[str, str] = {}
+    for n, row in enumerate(sums.splitlines(), 1):
+        digest, sep, name = row.partition("  ")
+        if not sep or len(digest) != 64 or "/" in name:
+            raise TrailError(Diagnostic(str(sums_path), f"not a sha256sum line: {row[:80]!r}",
+                                        n))
+        listed[name] = digest
+    present = {p.name for p in folder.iterdir() if p.is_file()} - {"SHA256SUMS",
+                                                                  "SHA256SUMS.sig"}
+    for name in sorted(listed):
+        path = folder / name
+        if name not in present:
+            ok = False
+            lines.append(f"REMOVED {name}")
+        elif file_input("file", path).sha256 != listed[name]:
+            ok = False
+            lines.append(f"CHANGED {name}")
+        else:
+            lines.append(f"ok {name}")
+    for name in sorted(present - set(listed)):
+        ok = False
+        lines.append(f"ADDED {name}")
+    return PackCheck(ok, lines)
+
+
+def findings_json(assessment: Assessment, when: dt.datetime) -> str:
+    from harness_audit.report.json_format import scan_dict
+
+    data = scan_dict(assessment)
+    data["generated"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dumps(data)

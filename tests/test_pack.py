@@ -1,0 +1,160 @@
+"""The evidence pack: content, reproducibility, signature and tamper checks, the PDF."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from harness_audit.cli._cli import app
+from harness_audit.errors import ExitCode
+
+from .conftest import DATA, ROOT, SAMPLES
+from .trailkit import SIGNER
+
+EPOCH = "1790000000"  # 2026-09-21
+
+
+def need(tool: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is missing: .ci/run installs it")
+        pytest.skip(f"{tool} is not installed")
+    return exe
+
+
+def build(out: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    key = out.parent / "pack.key"
+    key.write_text(SIGNER.text())
+    return CliRunner().invoke(app, ["report", *args, "-o", str(out), "--key", str(key)])
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mp = pytest.MonkeyPatch()
+    out = tmp_path_factory.mktemp("pack") / "pack"
+    r = build(out, str(SAMPLES), monkeypatch=mp)
+    mp.undo()
+    assert r.exit_code == ExitCode.FINDINGS, r.output  # the samples have findings
+    return out
+
+
+def test_pack_files(pack: Path) -> None:
+    names = sorted(p.name for p in pack.iterdir())
+    assert names == ["SHA256SUMS", "SHA256SUMS.sig", "evidence.html", "evidence.pdf",
+                     "findings.json"]
+    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True,
+                          text=True, check=False)
+    assert sums.returncode == 0 and sums.stdout.count(": OK") == 3
+
+
+def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
+    html = (pack / "evidence.html").read_text()
+    for section in ("summary", "problems", "controls", "graph", "sla", "integrity", "runtime",
+                    "findings", "waivers", "appendix"):
+        assert f'<section id="{section}"' in html
+    scan = json.loads(CliRunner().invoke(app, ["scan", str(SAMPLES), "-f", "json"]).stdout)
+    findings = json.loads((pack / "findings.json").read_text())
+    for a, b in zip(scan["pipelines"], findings["pipelines"], strict=True):
+        assert (a["name"], a["score"], a["band"]) == (b["name"], b["score"], b["band"])
+        assert f"<td>{a['name']}</td><td>{a['score']}</td>" in html
+    assert html.count("<svg") >= 8  # a graph and a chart per pipeline
+    assert "CC6.1" in html and "Art. 14(1)" in html and "LLM06:2025" in html
+    assert "sample_pipelines/loan-assessment/harness.yaml" in html  # appendix with SHA-256
+    assert re.search(r"[0-9a-f]{64}", html)
+
+
+def test_html_is_self_contained_under_a_strict_csp(pack: Path) -> None:
+    html = (pack / "evidence.html").read_text()
+    found = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert found
+    csp = unescape(found.group(1))  # the browser decodes the attribute
+    assert "default-src 'none'" in csp and "script-src 'none'" in csp
+    assert "unsafe-inline" not in csp and "style-src 'sha256-" in csp
+    assert "<script" not in html.lower()
+    assert not re.search(r"\s(src|srcset|action|formaction)=", html)
+    assert not [h for h in re.findall(r'href="([^"]*)"', html) if not h.startswith("#")]
+    assert not re.search(r"\sstyle=", html)  # the CSP's style hash covers only the <style>
+
+
+def test_same_inputs_same_bytes(tmp_path: Path, pack: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    again = tmp_path / "again"
+    build(again, str(SAMPLES), monkeypatch=monkeypatch)
+    for name in ("evidence.html", "findings.json"):
+        assert (again / name).read_bytes() == (pack / name).read_bytes(), name
+
+
+def test_report_verify_names_what_changed(tmp_path: Path, pack: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(pack, copy)
+    key = SIGNER.verifier.text()
+    ok = CliRunner().invoke(app, ["report", "verify", str(copy), "--key", key])
+    assert ok.exit_code == 0 and "pack: VERIFIED" in ok.stdout
+    (copy / "evidence.html").write_text((copy / "evidence.html").read_text() + " ")
+    (copy / "notes.txt").write_text("added later")
+    (copy / "findings.json").unlink()
+    bad = CliRunner().invoke(app, ["report", "verify", str(copy), "--key", key])
+    assert bad.exit_code == ExitCode.FINDINGS
+    assert {"CHANGED evidence.html", "ADDED notes.txt", "REMOVED findings.json"} <= set(
+        bad.stdout.splitlines())
+    other = CliRunner().invoke(app, ["report", "verify", str(pack), "--key",
+                                     "other+1e9c4a2b+AQ4nCJnhYfE8Z2wyUs4wGRgQcn1jL7Z3sd2xlvFl3Zc0"])
+    assert other.exit_code in (ExitCode.FINDINGS, ExitCode.USAGE)
+
+
+def test_sums_edited_after_signing(tmp_path: Path, pack: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(pack, copy)
+    sums = copy / "SHA256SUMS"
+    sums.write_text(sums.read_text().replace("evidence.pdf", "evidence.PDF"))
+    r = CliRunner().invoke(app, ["report", "verify", str(copy), "--key",
+                                 SIGNER.verifier.text()])
+    assert r.exit_code == ExitCode.FINDINGS and "CHANGED SHA256SUMS" in r.stdout
+
+
+def test_pdf_text_and_every_page_renders(pack: Path, tmp_path: Path) -> None:
+    pdftotext, pdftoppm = need("pdftotext"), need("pdftoppm")
+    text = subprocess.run([pdftotext, str(pack / "evidence.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = "".join(text.split())
+    for needle in ("loan-assessment", "support-refunds", "audit-will-fail", "CC6.1",
+                   "Art.14(1)", "A.6.2.8", "page1of", "Controlmatrix"):
+        assert needle in flat, needle
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(pack / "evidence.pdf")], capture_output=True, text=True,
+        check=True).stdout).group(1))  # type: ignore[union-attr]
+    done = subprocess.run([pdftoppm, "-r", "12", "-png", str(pack / "evidence.pdf"),
+                           str(tmp_path / "p")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and not done.stderr
+    assert len(list(tmp_path.glob("p-*.png"))) == pages > 10
+
+
+def test_findings_json_golden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "g"
+    r = build(out, "sample_pipelines/loan-assessment", "--no-pdf", monkeypatch=monkeypatch)
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    got = json.loads((out / "findings.json").read_text())
+    got["tool"]["version"] = "X"
+    golden = DATA / "golden" / "loan-assessment.findings.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(json.dumps(got, indent=2) + "\n")
+    assert got == json.loads(golden.read_text())
+
+
+def test_report_needs_an_output_and_exits_2_on_bad_input(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["report", str(SAMPLES)])
+    assert r.exit_code == ExitCode.USAGE and "--output" in r.stderr
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "none"), "-o", str(tmp_path / "o")])
+    assert bad.exit_code == ExitCode.USAGE and not (tmp_path / "o").exists()
