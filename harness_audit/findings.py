@@ -23,6 +23,12 @@ class Finding:
     subject: str = ""  # what the finding is about (a tool, a path), for a stable fingerprint
     seq: int | None = None  # for findings from a trail: the event's seq and span
     span: str | None = None
+    waived: str | None = None  # the waiver's justification, owner and ticket, when waived
+    baselined: bool = False  # present in the baseline: known, not new
+
+    @property
+    def suppressed(self) -> bool:
+        return self.waived is not None or self.baselined
 
     @property
     def fingerprint(self) -> str:

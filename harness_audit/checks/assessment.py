@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
 from harness_audit.checks.rules import RuleBook, load_rulebook
@@ -61,6 +61,13 @@ class PipelineResult:
         return band(self.score)
 
     @property
+    def effective_score(self) -> int:
+        """The worst agent's count of failed checks that no waiver or baseline covers."""
+        open_ = {(f.agent, f.check) for f in self.findings if f.check and not f.suppressed}
+        return max((sum(1 for c in CHECKS if a.checks[c].status == "fail" and (a.id, c) in open_)
+                    for a in self.agents), default=0)
+
+    @property
     def failing_checks(self) -> list[str]:
         """The checks that fail for at least one agent, in checklist order."""
         return [c for c in CHECKS if any(a.checks[c].status == "fail" for a in self.agents)]
@@ -70,6 +77,7 @@ class PipelineResult:
 class Assessment:
     pipelines: tuple[PipelineResult, ...]
     rules: RuleBook
+    waivers: tuple[Any, ...] = ()  # harness_audit.waivers.WaiverState, for reports
 
     @property
     def score(self) -> int:
@@ -84,12 +92,11 @@ class Assessment:
         if fail_on == "never":
             return False
         if fail_on == "any":
-            return any(
-                p.score > 0 or any(SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["medium"]
-                                   for f in p.findings)
-                for p in self.pipelines
-            )
-        return any(BANDS.index(p.band) >= BANDS.index(fail_on) for p in self.pipelines)
+            return any(not f.suppressed and (f.check is not None or SEVERITY_ORDER[f.severity]
+                                             >= SEVERITY_ORDER["medium"])
+                       for p in self.pipelines for f in p.findings)
+        return any(BANDS.index(band(p.effective_score)) >= BANDS.index(fail_on)
+                   for p in self.pipelines)
 
 
 def _merge(declared: CheckResult, control: Control | None) -> CheckResult:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from harness_audit import __version__
-from harness_audit.errors import ExitCode, HarnessAuditError
+from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"debug": False}
@@ -86,6 +86,11 @@ def root(
 class ScanFormat(StrEnum):
     table = "table"
     json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    markdown = "markdown"
+    oscal = "oscal"
+    csv = "csv"
 
 
 class FailOn(StrEnum):
@@ -100,13 +105,12 @@ class FailOn(StrEnum):
 def scan(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Manifests, or directories to search for harness.yaml / *.harness.yaml.")] = None,
-    fmt: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        ScanFormat.table),
+    fmt: Annotated[ScanFormat | None, typer.Option(
+        "--format", "-f", help="Output format (default: table).")] = None,
     output: Annotated[list[str] | None, typer.Option(
         "--output", "-o", help="Write to PATH (in --format) or FORMAT=PATH; repeatable.")] = None,
-    fail_on: Annotated[FailOn, typer.Option(
-        "--fail-on", help="Exit 1 at: any failed check (default), a band, or never.")] = (
-        FailOn.any),
+    fail_on: Annotated[FailOn | None, typer.Option(
+        "--fail-on", help="Exit 1 at: any failed check (default), a band, or never.")] = None,
     max_manifest_bytes: Annotated[int, typer.Option(
         "--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")] = 5 * 2**20,
     trails: Annotated[Path | None, typer.Option(
@@ -117,15 +121,23 @@ def scan(
     key: Annotated[list[str] | None, typer.Option(
         "--key", "-k", help="Trail verifier key(s) (default: each manifest's "
         "trail.public_key).")] = None,
-    sample: Annotated[int, typer.Option(
+    sample: Annotated[int | None, typer.Option(
         "--sample", min=0, help="Draw N events per control for an auditor to test by hand.")
-    ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (reproducible).")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
-                                      help="Processes to verify trails with.")] = 1,
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sample.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64,
+                                             help="Processes to verify trails with.")] = None,
+    waivers: Annotated[Path | None, typer.Option(
+        "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")
+    ] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="Fail only on findings not in this baseline.")] = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        "--write-baseline", help="Write the current findings as the baseline.")] = None,
 ) -> None:
     """Find and validate manifests, run the seven checks per agent (on the trails too, where
-    there are trails), print the gap scores."""
+    there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
+    pyproject.toml or .harness-audit.yaml; flags win."""
     from harness_audit.checks import assess
     from harness_audit.cli._io import (
         parse_outputs,
@@ -134,23 +146,65 @@ def scan(
         use_color,
         write_atomic,
     )
+    from harness_audit.config import load_config
     from harness_audit.manifest import discover, load_all
     from harness_audit.report import SCAN_FORMATS, get_renderer
     from harness_audit.report.base import RenderOptions
+    from harness_audit.waivers import (
+        DEFAULT_FILE,
+        apply,
+        baseline_data,
+        load_baseline,
+        load_waivers,
+    )
 
-    targets = discover(paths or [Path(".")])
-    outputs = parse_outputs(output or [], fmt.value, SCAN_FORMATS)
+    conf, _ = load_config(Path("."))
+    fmt_name = fmt.value if fmt else str(conf.get("format", "table"))
+    if fmt_name not in SCAN_FORMATS:
+        raise UsageError(Diagnostic("format", f"unknown format {fmt_name!r}",
+                                    expected=", ".join(SCAN_FORMATS)))
+    fail_name = fail_on.value if fail_on else str(conf.get("fail-on", "any"))
+    if fail_name not in {f.value for f in FailOn}:
+        raise UsageError(Diagnostic("fail-on", f"unknown threshold {fail_name!r}",
+                                    expected=", ".join(f.value for f in FailOn)))
+    targets = discover(paths or [Path(p) for p in conf.get("paths", ["."])])
+    outputs = parse_outputs(output if output is not None else conf.get("output", []),
+                            fmt_name, SCAN_FORMATS)
     refuse_overwriting_inputs((p for _, p in outputs), targets)
+    waiver_file = waivers or (Path(conf["waivers"]) if "waivers" in conf else None)
+    if waiver_file is None and Path(DEFAULT_FILE).is_file():
+        waiver_file = Path(DEFAULT_FILE)
+    waiver_list = load_waivers(waiver_file) if waiver_file else []
+    base_file = baseline or (Path(conf["baseline"]) if "baseline" in conf else None)
+    known = load_baseline(base_file) if base_file else None
+    trails = trails or (Path(conf["trails"]) if "trails" in conf else None)
+    sample_n = sample if sample is not None else int(conf.get("sample", 0))
+    seed_n = seed if seed is not None else int(conf.get("seed", 0))
+    jobs_n = jobs if jobs is not None else int(conf.get("jobs", 1))
     pipelines = load_all(targets, max_bytes=max_manifest_bytes)
     evidence = {}
     if not no_trails:
         from harness_audit.evidence.judge import judge_trails, trail_paths
 
         for p in pipelines:
-            paths = trail_paths(p, trails)
-            if paths:
-                evidence[p.name] = judge_trails(p, paths, sample, seed, _keys_or_none(key), jobs)
-    assessment = assess(pipelines, evidence)
+            tp = trail_paths(p, trails)
+            if tp:
+                evidence[p.name] = judge_trails(p, tp, sample_n, seed_n, _keys_or_none(key),
+                                                jobs_n)
+    assessment = apply(assess(pipelines, evidence), waiver_list, known)
+    if write_baseline:
+        from harness_audit.report._json import dumps
+
+        write_atomic(write_baseline, dumps(baseline_data(assessment)))
+        print(f"wrote the baseline ({len(baseline_data(assessment)['fingerprints'])} "
+              f"findings) to {write_baseline}", file=sys.stderr)
+    for w in assessment.waivers:
+        if w.state != "active":
+            print(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: {w.state} waiver "
+                  f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
+                  f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
+                  + (": its findings count again" if w.state == "expired" else
+                     ": it matches no finding"), file=sys.stderr)
     if outputs:
         rendered = [(path, get_renderer(f).render(assessment)) for f, path in outputs]
         for path, text in rendered:
@@ -158,8 +212,8 @@ def scan(
             print(f"wrote {path}", file=sys.stderr)
     else:
         opts = RenderOptions(color=use_color(), width=terminal_width())
-        sys.stdout.write(get_renderer(fmt.value).render(assessment, opts))
-    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on.value) else ExitCode.OK)
+        sys.stdout.write(get_renderer(fmt_name).render(assessment, opts))
+    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_name) else ExitCode.OK)  # type: ignore[arg-type]
 
 
 class ListFormat(StrEnum):

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 SCAN_FORMATS: dict[str, str] = {
     "table": "harness_audit.report.terminal:TableRenderer",
     "json": "harness_audit.report.json_format:JsonRenderer",
+    "sarif": "harness_audit.report.sarif:SarifRenderer",
+    "junit": "harness_audit.report.junit:JunitRenderer",
+    "markdown": "harness_audit.report.markdown:MarkdownRenderer",
+    "oscal": "harness_audit.report.oscal:OscalRenderer",
+    "csv": "harness_audit.report.csv_format:CsvRenderer",
 }
 
 

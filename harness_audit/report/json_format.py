@@ -16,7 +16,8 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 def finding_dict(f: Finding) -> dict[str, Any]:
     return {"rule": f.rule, "check": f.check, "agent": f.agent, "severity": f.severity,
             "message": f.message, "file": f.file, "line": f.line, "seq": f.seq,
-            "span": f.span, "fingerprint": f.fingerprint}
+            "span": f.span, "fingerprint": f.fingerprint, "waived": f.waived,
+            "baselined": f.baselined}
 
 
 def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
@@ -95,6 +96,11 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
     return {
         "tool": tool_info(),
         "score": assessment.score,
+        "waivers": [{"rule": w.waiver.rule, "pipeline": w.waiver.pipeline,
+                     "agent": w.waiver.agent, "justification": w.waiver.justification,
+                     "owner": w.waiver.owner, "ticket": w.waiver.ticket,
+                     "expires": w.waiver.expires.isoformat(), "state": w.state,
+                     "matched": w.matched} for w in assessment.waivers],
         "pipelines": [pipeline_dict(p, assessment.rules) for p in assessment.pipelines],
         "rules": {i: rule_dict(r, assessment.rules) for i, r in assessment.rules.rules.items()
                   if i in used},

@@ -69,7 +69,10 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
         for f in items:
             where = f"line {f.line}" if f.file == p.pipeline.file else \
                 f"{Path(f.file).name}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
-            grid.add_row(f"  {where}", Text(f.message))
+            note = " (waived: " + f.waived + ")" if f.waived else \
+                " (in the baseline)" if f.baselined else ""
+            grid.add_row(f"  {where}", Text(f.message + note,
+                                            style="dim" if f.suppressed else ""))
         grid.add_row(Text("  fix", style="dim"), Text(rule.remediation, style="dim"))
         parts.append(grid)
     return Group(*parts)

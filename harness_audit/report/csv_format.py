@@ -1,0 +1,34 @@
+"""CSV: one row per finding, for spreadsheets and GRC imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from harness_audit.checks.assessment import Assessment
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+
+COLUMNS = ("pipeline", "agent", "rule", "check", "severity", "state", "file", "line", "seq",
+           "span", "message", "fingerprint", "waiver")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # keep spreadsheet programs from running text as a formula (CSV injection)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class CsvRenderer(Renderer):
+    name = "csv"
+
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for p in assessment.pipelines:
+            for f in p.findings:
+                state = "waived" if f.waived else "baselined" if f.baselined else "open"
+                w.writerow([_cell(x) for x in (f.pipeline, f.agent, f.rule, f.check,
+                                               f.severity, state, f.file, f.line, f.seq,
+                                               f.span, f.message, f.fingerprint, f.waived)])
+        return buf.getvalue()

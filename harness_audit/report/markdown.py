@@ -1,0 +1,61 @@
+"""Markdown for a pull-request comment or ``$GITHUB_STEP_SUMMARY`` (kept under GitHub's
+65,536-character limit). Manifest text is escaped so it cannot add links or markup."""
+
+from __future__ import annotations
+
+import re
+
+from harness_audit.checks.assessment import Assessment
+from harness_audit.checks.checks import CHECKS
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+
+LIMIT = 60_000
+ICON = {"pass": "✅", "fail": "❌", "n/a": "➖"}
+BAND_ICON = {"audit-ready": "🟢", "at-risk": "🟡", "audit-will-fail": "🔴"}
+SHORT = ["trail", "immutable", "access", "budget", "verified", "human gate", "sla"]
+
+
+def md(text: str) -> str:
+    """Escape Markdown and HTML so agent text renders as text."""
+    text = text.replace("\n", " ")
+    text = re.sub(r"([\\`*_\[\]|<>!~])", r"\\\1", text)
+    return text.replace("&", "&amp;")
+
+
+class MarkdownRenderer(Renderer):
+    name = "markdown"
+
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        out = ["## harness-audit", ""]
+        for p in assessment.pipelines:
+            out.append(f"### {BAND_ICON[p.band]} `{p.pipeline.name}`: gap score {p.score} "
+                       f"({p.band})")
+            out.append("")
+            out.append("| agent | " + " | ".join(SHORT) + " | score |")
+            out.append("|---|" + "---|" * len(SHORT) + "---|")
+            for a in p.agents:
+                cells = " | ".join(ICON[a.checks[c].status] for c in CHECKS)
+                out.append(f"| `{a.id}` | {cells} | {a.score} |")
+            open_ = [f for f in p.findings if not f.suppressed and f.severity != "info"]
+            quiet = [f for f in p.findings if f.suppressed]
+            out.append("")
+            out.append(f"<details><summary>{len(open_)} open finding(s)"
+                       + (f", {len(quiet)} waived or baselined" if quiet else "")
+                       + "</summary>\n")
+            out.append("| severity | rule | where | finding |")
+            out.append("|---|---|---|---|")
+            for f in open_ + quiet:
+                mark = " *(waived)*" if f.waived else " *(baselined)*" if f.baselined else ""
+                where = f"`{f.file}:{f.line}`" + (f" seq {f.seq}" if f.seq is not None else "")
+                out.append(f"| {f.severity} | {f.rule} | {where} | {md(f.message)}{mark} |")
+            out.append("\n</details>\n")
+        expired = [w for w in assessment.waivers if w.state != "active"]
+        if expired:
+            out.append("**Waivers needing attention:** " + "; ".join(
+                f"{w.state} waiver for {md(w.waiver.rule)} on {md(w.waiver.pipeline)} "
+                f"({md(w.waiver.ticket)})" for w in expired))
+        text = "\n".join(out) + "\n"
+        if len(text) > LIMIT:
+            text = text[:LIMIT].rsplit("\n", 1)[0] + "\n\n*(truncated: see the JSON or SARIF "\
+                "output for every finding)*\n"
+        return text

@@ -1,0 +1,148 @@
+"""OSCAL 1.1.3 assessment-results, for GRC tools.
+
+One result per pipeline; an observation per finding (with the file, line and seq that prove
+it); a finding per control objective (``satisfied`` or ``not-satisfied``) that links the
+observations behind it. The document carries, as base64 back-matter resources, a small catalogue
+of the criteria the rules use (SOC 2 has no official machine-readable catalogue; identifiers are
+facts, the titles our own words) and the assessment-plan stub it imports. UUIDs are version 5,
+derived from the content, so the same inputs give the same document.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from typing import Any
+
+from harness_audit import __version__
+from harness_audit.checks.assessment import Assessment
+from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
+from harness_audit.report._json import dumps
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+
+OSCAL_VERSION = "1.1.3"
+NS = uuid.UUID("6b1c1f2e-6f63-5a2a-9d8e-6861726e6573")  # harness-audit's namespace
+
+
+def uid(*parts: str) -> str:
+    return str(uuid.uuid5(NS, "\x1f".join(parts)))
+
+
+def control_token(framework: str, control: str) -> str:
+    """An OSCAL token for a control: letters, digits, '.', '-', '_' only."""
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", control).strip("-").lower()
+    return f"{framework.replace('_', '-')}-{slug}"
+
+
+def _now() -> str:
+    from harness_audit.report.pack import generated_at
+
+    return generated_at().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _metadata(title: str, when: str) -> dict[str, Any]:
+    return {"title": title, "last-modified": when, "version": __version__,
+            "oscal-version": OSCAL_VERSION}
+
+
+def catalog(rules: RuleBook, when: str) -> dict[str, Any]:
+    groups = []
+    for fw_id in FRAMEWORK_ORDER:
+        fw = rules.frameworks[fw_id]
+        used = {c for r in rules.rules.values() for c in r.mappings.get(fw_id, ())}
+        controls = [{"id": control_token(fw_id, c), "title": f"{c}: {fw.controls[c]}"}
+                    for c in fw.controls if c in used]
+        groups.append({"id": fw_id.replace("_", "-"), "title": f"{fw.name} ({fw.version})",
+                       "controls": controls})
+    return {"catalog": {"uuid": uid("catalog", __version__),
+                        "metadata": _metadata("harness-audit criteria catalogue", when),
+                        "groups": groups}}
+
+
+def plan(catalog_ref: str, when: str) -> dict[str, Any]:
+    return {"assessment-plan": {
+        "uuid": uid("plan", __version__),
+        "metadata": _metadata("harness-audit automated assessment plan", when),
+        "import-ssp": {"href": catalog_ref,
+                       "remarks": "No system security plan is assessed: the pipeline manifests "
+                                  "and trails stand in for it."},
+        "reviewed-controls": {"control-selections": [{"include-all": {}}]}}}
+
+
+def _resource(key: str, title: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    raw = json.dumps(data, sort_keys=True).encode()
+    return {"uuid": uid("resource", key), "title": title,
+            "base64": {"filename": name, "media-type": "application/json",
+                       "value": base64.b64encode(raw).decode()}}
+
+
+def oscal_dict(a: Assessment) -> dict[str, Any]:
+    when = _now()
+    cat = catalog(a.rules, when)
+    cat_res = _resource("catalog", "Criteria catalogue", "catalog.json", cat)
+    plan_res = _resource("plan", "Assessment plan", "assessment-plan.json",
+                         plan(f"#{cat_res['uuid']}", when))
+    results = []
+    for p in a.pipelines:
+        name = p.pipeline.name
+        observations = []
+        by_control: dict[str, list[str]] = {}
+        for f in p.findings:
+            obs_id = uid("observation", f.fingerprint)
+            where = f"{f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
+            state = "waived" if f.waived else "baselined" if f.baselined else "open"
+            observations.append({
+                "uuid": obs_id, "title": f"{f.rule}: {a.rules.rules[f.rule].title}",
+                "description": f.message, "methods": ["TEST"], "types": ["finding"],
+                "collected": when,
+                "props": [{"name": "severity", "value": f.severity,
+                           "ns": "https://harness-audit.dev/ns/oscal"},
+                          {"name": "state", "value": state,
+                           "ns": "https://harness-audit.dev/ns/oscal"}],
+                "relevant-evidence": [{"description": where}],
+                **({"remarks": f"Waived: {f.waived}"} if f.waived else {})})
+            if f.suppressed or f.severity == "info":
+                continue
+            rule = a.rules.rules[f.rule]
+            for fw in FRAMEWORK_ORDER:
+                for c in rule.mappings.get(fw, ()):
+                    by_control.setdefault(control_token(fw, c), []).append(obs_id)
+        reviewed = sorted({control_token(fw, c) for r in a.rules.rules.values()
+                           for fw in FRAMEWORK_ORDER for c in r.mappings.get(fw, ())})
+        findings = []
+        for token in reviewed:
+            related = sorted(set(by_control.get(token, [])))
+            f_: dict[str, Any] = {
+                "uuid": uid("finding", name, token), "title": f"{token} for {name}",
+                "description": (f"{len(related)} open finding(s) bear on this control."
+                                if related else "No open finding bears on this control."),
+                "target": {"type": "objective-id", "target-id": token,
+                           "status": {"state": "not-satisfied" if related else "satisfied"}}}
+            if related:
+                f_["related-observations"] = [{"observation-uuid": o} for o in related]
+            findings.append(f_)
+        result: dict[str, Any] = {
+            "uuid": uid("result", name), "title": f"harness-audit scan of {name}",
+            "description": f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents.",
+            "start": when,
+            "reviewed-controls": {"control-selections": [
+                {"include-controls": [{"control-id": t} for t in reviewed]}]},
+            "findings": findings}
+        if observations:
+            result["observations"] = observations
+        results.append(result)
+    return {"assessment-results": {
+        "uuid": uid("results", *sorted(p.pipeline.name for p in a.pipelines), when),
+        "metadata": _metadata("harness-audit assessment results", when),
+        "import-ap": {"href": f"#{plan_res['uuid']}"},
+        "results": results,
+        "back-matter": {"resources": [plan_res, cat_res]}}}
+
+
+class OscalRenderer(Renderer):
+    name = "oscal"
+
+    def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        return dumps(oscal_dict(assessment))
