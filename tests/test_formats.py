@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import json
+import operator
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,6 @@ def test_markdown_and_csv() -> None:
 
 def test_several_outputs_from_one_run(tmp_path: Path) -> None:
     outs = {f: tmp_path / f"out.{f}" for f in ("sarif", "junit", "markdown", "oscal", "csv")}
-    r = runner.invoke(app, ["scan", str(SAMPLES), *sum((["-o", f"{f}={p}"]
+    r = runner.invoke(app, ["scan", str(SAMPLES), *functools.reduce(operator.iadd, (["-o", f"{f}={p}"]
                                                         for f, p in outs.items()), [])])
     assert r.exit_code == ExitCode.FINDINGS and all(p.stat().st_size > 100 for p in outs.values())
