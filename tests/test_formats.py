@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import io
 import json
-import operator
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +121,6 @@ def test_markdown_and_csv() -> None:
 
 def test_several_outputs_from_one_run(tmp_path: Path) -> None:
     outs = {f: tmp_path / f"out.{f}" for f in ("sarif", "junit", "markdown", "oscal", "csv")}
-    r = runner.invoke(app, ["scan", str(SAMPLES), *functools.reduce(operator.iadd, (["-o", f"{f}={p}"]
-                                                        for f, p in outs.items()), [])])
+    args = [arg for f, p in outs.items() for arg in ("-o", f"{f}={p}")]
+    r = runner.invoke(app, ["scan", str(SAMPLES), *args])
     assert r.exit_code == ExitCode.FINDINGS and all(p.stat().st_size > 100 for p in outs.values())
