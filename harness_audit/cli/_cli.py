@@ -683,3 +683,45 @@ def report(
     print(f"wrote the evidence pack to {output}: {', '.join(sorted(files))}, SHA256SUMS"
           + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
     raise typer.Exit(ExitCode.FINDINGS if assessment.fails("any") else ExitCode.OK)
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+    json = "json"
+
+
+class Highlight(StrEnum):
+    risk = "risk"
+
+
+@app.command()
+@guarded
+def graph(
+    manifest: Annotated[Path, typer.Argument(help="A pipeline manifest.")],
+    fmt: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    highlight: Annotated[Highlight | None, typer.Option(
+        "--highlight", help="risk: mark every path from untrusted input to an unguarded "
+        "destructive or external tool.")] = None,
+) -> None:
+    """Draw the agent graph: Mermaid (renders in GitHub and GitLab), DOT, SVG or JSON."""
+    from harness_audit.checks import assess_pipeline
+    from harness_audit.cli._io import refuse_overwriting_inputs
+    from harness_audit.manifest import load_manifest
+    from harness_audit.report import graph_view, graphviz
+
+    if output:
+        refuse_overwriting_inputs([output], [manifest])
+    result = assess_pipeline(load_manifest(manifest))
+    risk = highlight is Highlight.risk
+    if fmt is GraphFormat.mermaid:
+        text = graph_view.to_mermaid(result, risk)
+    elif fmt is GraphFormat.dot:
+        text = graphviz.to_dot(result, risk)
+    elif fmt is GraphFormat.svg:
+        text = graphviz.dot_svg(graphviz.to_dot(result, risk))
+    else:
+        text = graph_view.to_json(result, risk)
+    _write_or_print(text, output)

@@ -19,6 +19,9 @@ from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Age
 
 BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
 BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": "#b3261e"}
+LARGE_GRAPH = 60
+TOOL_FILL = {"ungated_destructive": "#f9d3d0", "unverified_write": "#ffe0b2", "ok": "#e8f0fe",
+             "read": "#f4f4f4"}
 EDGE_STYLE = {
     "data_flow": 'color="#444444"',
     "spawn": 'color="#6a3d9a" style=bold arrowhead=diamond',
@@ -44,10 +47,6 @@ def tool_status(result: PipelineResult, agent: Agent, tool: Tool) -> str:
     return "ok" if tool.effect in WRITE_EFFECTS else "read"
 
 
-TOOL_FILL = {"ungated_destructive": "#f9d3d0", "unverified_write": "#ffe0b2", "ok": "#e8f0fe",
-             "read": "#f4f4f4"}
-
-
 def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
     p = result.pipeline
     bands = {a.id: a.band for a in result.agents}
@@ -59,9 +58,13 @@ def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
             for x, y in itertools.pairwise(path):
                 risky_edges.add((agent_node(x), agent_node(y)))
             risky_edges.add((agent_node(agent.id), tool_node(agent.id, tool.name)))
+    size = len(p.agents) + sum(len(a.tools) for a in p.agents)
+    # dot's crossing minimisation is superlinear: past ~60 nodes, bound it (a 200-agent
+    # pipeline with shared scopes takes minutes unbounded, seconds bounded)
+    bounded = " mclimit=0.1 nslimit=1" if size > LARGE_GRAPH else ""
     lines = [f"digraph {q(p.name)} {{",
              '  graph [rankdir=LR fontname="DejaVu Sans" fontsize=11 nodesep=0.35 ranksep=0.6 '
-             f'label={q(p.name + " — agent graph")} labelloc=t];',
+             f'label={q(p.name + " — agent graph")} labelloc=t{bounded}];',
              '  node [fontname="DejaVu Sans" fontsize=10];',
              '  edge [fontname="DejaVu Sans" fontsize=8];']
     humans: set[str] = set()
@@ -111,8 +114,31 @@ def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
         for src, dst, kind in edges:
             extra = ' color="#b3261e" penwidth=2.5' if (src, dst) in risky_edges else ""
             lines.append(f"  {q(src)} -> {q(dst)} [{EDGE_STYLE[kind]}{extra}];")
+    lines += LEGEND
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+LEGEND = [
+    "  subgraph cluster_legend {",
+    '    label="Legend" fontsize=9 color="#cccccc" style=rounded;',
+    '    node [fontsize=8 width=0.1 height=0.1];',
+    '    "legend:ready" [label="agent: audit-ready" shape=box style="filled,rounded" '
+    f'fillcolor="{BAND_FILL["audit-ready"]}" color="{BAND_LINE["audit-ready"]}"];',
+    '    "legend:risk" [label="agent: at-risk" shape=box style="filled,rounded" '
+    f'fillcolor="{BAND_FILL["at-risk"]}" color="{BAND_LINE["at-risk"]}"];',
+    '    "legend:fail" [label="agent: audit-will-fail" shape=box style="filled,rounded" '
+    f'fillcolor="{BAND_FILL["audit-will-fail"]}" color="{BAND_LINE["audit-will-fail"]}"];',
+    '    "legend:ungated" [label="tool: destructive, no human gate" shape=ellipse '
+    f'style=filled fillcolor="{TOOL_FILL["ungated_destructive"]}"];',
+    '    "legend:unverified" [label="tool: write, no independent verifier" shape=ellipse '
+    f'style=filled fillcolor="{TOOL_FILL["unverified_write"]}"];',
+    '    "legend:person" [label="person (approver)" shape=oval style=filled '
+    'fillcolor="#d9f2e3" color="#1e7b45"];',
+    '    "legend:ready" -> "legend:risk" -> "legend:fail" [style=invis];',
+    '    "legend:ungated" -> "legend:unverified" -> "legend:person" [style=invis];',
+    "  }",
+]
 
 
 def dot_available() -> bool:
