@@ -158,3 +158,20 @@ def test_report_needs_an_output_and_exits_2_on_bad_input(tmp_path: Path) -> None
     assert r.exit_code == ExitCode.USAGE and "--output" in r.stderr
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "none"), "-o", str(tmp_path / "o")])
     assert bad.exit_code == ExitCode.USAGE and not (tmp_path / "o").exists()
+
+
+def test_waivers_appear_in_the_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    w = tmp_path / "w.yaml"
+    w.write_text(yaml.safe_dump({"waivers": [{
+        "rule": "HA-006", "pipeline": "support-refunds", "agent": "*",
+        "justification": "Refund approvals move to the new console in Q1.",
+        "owner": "support-eng@example.com", "ticket": "RISK-77", "expires": "2099-01-31"}]}))
+    out = tmp_path / "p"
+    r = build(out, str(SAMPLES / "support-refunds"), "--no-pdf", "--waivers", str(w),
+              monkeypatch=monkeypatch)
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    html = (out / "evidence.html").read_text()
+    assert "RISK-77" in html and "(waived: Refund approvals move" in html
+    assert "active (" in html

@@ -619,6 +619,9 @@ def report(
     ai_act_date: Annotated[str | None, typer.Option(
         "--ai-act-date", help="Which EU AI Act application date applies: art-113 or "
         "digital-omnibus.")] = None,
+    waivers: Annotated[Path | None, typer.Option(
+        "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")
+    ] = None,
 ) -> None:
     """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig)."""
     from harness_audit.errors import Diagnostic, UsageError
@@ -664,9 +667,19 @@ def report(
             inputs += [pack.file_input("verifier key", Path(k)) for k in public_keys(p)]
         else:
             slas[p.name] = analyse(p)
-    assessment = assess(pipelines, evidence)
+    from harness_audit.waivers import DEFAULT_FILE, apply, load_waivers
+
+    waiver_file = waivers or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
+    if waiver_file:
+        inputs.append(pack.file_input("waivers", waiver_file))
+    assessment = apply(assess(pipelines, evidence),
+                       load_waivers(waiver_file) if waiver_file else [])
     when = pack.generated_at()
-    html = pack.render_html(assessment, slas, inputs, when, ai_act_date)
+    waiver_rows = [{"rule": w.waiver.rule, "scope": f"{w.waiver.pipeline}/{w.waiver.agent}",
+                    "justification": w.waiver.justification, "owner": w.waiver.owner,
+                    "ticket": w.waiver.ticket, "expires": w.waiver.expires.isoformat(),
+                    "state": f"{w.state} ({w.matched} finding(s))"} for w in assessment.waivers]
+    html = pack.render_html(assessment, slas, inputs, when, ai_act_date, waiver_rows)
     files = {"evidence.html": html.encode("utf-8"),
              "findings.json": pack.findings_json(assessment, when).encode("utf-8")}
     if not no_pdf:
