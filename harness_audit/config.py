@@ -13,6 +13,7 @@ from harness_audit.errors import Diagnostic, ManifestError
 KEYS: dict[str, type | tuple[type, ...]] = {
     "paths": list, "fail-on": str, "format": str, "output": list, "waivers": str,
     "baseline": str, "trails": str, "sample": int, "seed": int, "jobs": int,
+    "ai-act-date": str,  # which EU AI Act application date reports apply (report)
 }
 
 

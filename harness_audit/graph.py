@@ -173,24 +173,23 @@ def _dead_ends(pipeline: Pipeline, add: Any) -> None:
 
 
 def _spawn_depth(pipeline: Pipeline, add: Any) -> None:
-    agents = pipeline.agent_map
-    depth: dict[str, int] = {}
-
-    def longest(aid: str, seen: frozenset[str]) -> int:
-        if aid in depth:
-            return depth[aid]
-        kids = [k for k in agents[aid].spawns if k not in seen]
-        d = 1 + max((longest(k, seen | {aid}) for k in kids), default=0) if kids else 0
-        depth[aid] = d
-        return d
-
+    """Longest spawn chain from each root spawner, over the condensation of the spawn graph
+    (a bounded spawn cycle counts once), in O(agents + spawn edges), without recursion."""
+    g = nx.DiGraph()
+    g.add_nodes_from(a.id for a in pipeline.agents)
+    g.add_edges_from((a.id, c) for a in pipeline.agents for c in a.spawns)
+    dag = nx.condensation(g)
+    depth: dict[int, int] = {}
+    for n in reversed(list(nx.topological_sort(dag))):
+        depth[n] = max((1 + depth[c] for c in dag.successors(n)), default=0)
+    member = dag.graph["mapping"]
     spawned = {k for a in pipeline.agents for k in a.spawns}
     for a in pipeline.agents:
         if not a.spawns or a.id in spawned:
             continue
         limit = (a.budget.max_spawn_depth if a.budget and a.budget.max_spawn_depth is not None
                  else pipeline.budget.max_spawn_depth if pipeline.budget else None)
-        d = longest(a.id, frozenset())
+        d = depth[member[a.id]]
         if limit is not None and d > limit:
             add("HA-107", a,
                 f"{a.id!r} starts a spawn chain {d} deep, but max_spawn_depth is {limit}",

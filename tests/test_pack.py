@@ -175,3 +175,13 @@ def test_waivers_appear_in_the_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     html = (out / "evidence.html").read_text()
     assert "RISK-77" in html and "(waived: Refund approvals move" in html
     assert "active (" in html
+
+
+def test_ai_act_date_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".harness-audit.yaml").write_text("ai-act-date: digital-omnibus\n")
+    out = tmp_path / "p"
+    build(out, str(SAMPLES / "support-refunds"), "--no-pdf", monkeypatch=monkeypatch)
+    html = (out / "evidence.html").read_text()
+    applied = html.split("(applied here)")[0].rsplit("<br>", 1)[-1]
+    assert "2027-12-02" in applied and "2026-08-02" in html

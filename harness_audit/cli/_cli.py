@@ -648,7 +648,10 @@ def report(
     from harness_audit.sla import analyse
     from harness_audit.trail.verify import trail_files
 
+    from harness_audit.config import load_config
+
     signer = _signer(Path(key[0])) if key else None
+    ai_act_date = ai_act_date or load_config(Path("."))[0].get("ai-act-date")
     if ai_act_date not in (None, "art-113", "digital-omnibus"):
         raise UsageError(Diagnostic("--ai-act-date", f"unknown date id {ai_act_date!r}",
                                     expected="art-113 or digital-omnibus"))
