@@ -642,13 +642,12 @@ def report(
                                     expected="report PATH... --output DIR"))
     from harness_audit.checks import assess
     from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
+    from harness_audit.config import load_config
     from harness_audit.evidence.judge import judge_trails, public_keys, trail_paths
     from harness_audit.manifest import discover, load_all
     from harness_audit.report import pack
     from harness_audit.sla import analyse
     from harness_audit.trail.verify import trail_files
-
-    from harness_audit.config import load_config
 
     signer = _signer(Path(key[0])) if key else None
     ai_act_date = ai_act_date or load_config(Path("."))[0].get("ai-act-date")
