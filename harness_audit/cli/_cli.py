@@ -584,7 +584,7 @@ def replay(
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
     pipeline = load_manifest(path) if path else None
-    result = do_replay(trail, run, pipeline)
+    result = do_replay(trail, run, pipeline, nodes)
     if export:
         count = export_run(trail, result, export, checkpoint)
         print(f"exported {count} events and their proofs to {export}", file=sys.stderr)

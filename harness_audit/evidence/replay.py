@@ -69,8 +69,11 @@ def find_manifest(paths: Sequence[Path], pipeline: str | None) -> Path | None:
     return None
 
 
-def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None) -> Replay:
-    nodes = collect_run(paths, run)
+def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None,
+           nodes: list[Node] | None = None) -> Replay:
+    """The run's causal tree and the findings that touch it (``nodes``: the run's events,
+    when the caller has already read them)."""
+    nodes = nodes if nodes is not None else collect_run(paths, run)
     by_span = {n.event.span: n for n in nodes}
     roots = []
     for n in nodes:
