@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from harness_audit._fs import write_atomic
 from harness_audit.errors import Diagnostic, UsageError
+
+__all__ = ["write_atomic"]
 
 
 def use_color(stream: object = None) -> bool:
@@ -30,24 +32,6 @@ def terminal_width() -> int:
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     for d in diagnostics:
         print(f"harness-audit: error: {d}", file=sys.stderr)
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: temp file in the same folder, fsync, rename."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; an output is read by others
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def parse_outputs(values: list[str], default_format: str, formats: Iterable[str]

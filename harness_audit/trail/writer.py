@@ -207,7 +207,7 @@ def seal_file(source: Path, out: Path, signer: Signer, origin: str) -> tuple[int
     """
     import json
 
-    from harness_audit.cli._io import write_atomic  # one atomic-write helper for the project
+    from harness_audit._fs import write_atomic
 
     tree = CompactTree()
     prev = ZERO
