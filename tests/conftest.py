@@ -7,6 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# CI machines are shared: judge properties by their examples, never by wall time
+settings.register_profile("harness-audit", deadline=None)
+settings.load_profile("harness-audit")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_pipelines"
