@@ -8,6 +8,7 @@ scope) and ``approval`` (human → tool).
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -114,6 +115,18 @@ def risk_paths(pipeline: Pipeline) -> Iterator[tuple[list[str], Agent, Tool]]:
                 while (p := parent[path[-1]]) is not None:
                     path.append(p)
                 yield path[::-1], agent, tool
+
+
+def risk_elements(pipeline: Pipeline) -> tuple[set[str], set[tuple[str, str]]]:
+    """The graph nodes and edges on any risk path (agents and the tool at the end)."""
+    nodes: set[str] = set()
+    edges: set[tuple[str, str]] = set()
+    for path, agent, tool in risk_paths(pipeline):
+        tn = tool_node(agent.id, tool.name)
+        nodes.update([agent_node(a) for a in path] + [tn])
+        edges.update((agent_node(a), agent_node(b)) for a, b in itertools.pairwise(path))
+        edges.add((agent_node(agent.id), tn))
+    return nodes, edges
 
 
 def graph_findings(pipeline: Pipeline, severity: dict[str, Any]) -> list[Finding]:

@@ -298,7 +298,6 @@ class Observations:
     counts: dict[str, StageCount]
     runs: int
     open_runs: int
-    skipped_lines: int = 0
 
 
 class Observer:

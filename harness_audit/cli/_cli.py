@@ -182,15 +182,8 @@ def scan(
     seed_n = seed if seed is not None else int(conf.get("seed", 0))
     jobs_n = jobs if jobs is not None else int(conf.get("jobs", 1))
     pipelines = load_all(targets, max_bytes=max_manifest_bytes)
-    evidence = {}
-    if not no_trails:
-        from harness_audit.evidence.judge import judge_trails, trail_paths
-
-        for p in pipelines:
-            tp = trail_paths(p, trails)
-            if tp:
-                evidence[p.name] = judge_trails(p, tp, sample_n, seed_n, _keys_or_none(key),
-                                                jobs_n)
+    judged = _judge_all(pipelines, trails, no_trails, sample_n, seed_n, key, jobs_n)
+    evidence = {name: ev for name, (ev, _) in judged.items()}
     assessment = apply(assess(pipelines, evidence), waiver_list, known)
     if write_baseline:
         from harness_audit.report._json import dumps
@@ -270,6 +263,22 @@ checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
                              context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(trail_app, name="trail")
 trail_app.add_typer(checkpoint_app, name="checkpoint")
+
+
+def _judge_all(pipelines: list[Any], trails: Path | None, no_trails: bool, sample: int,
+               seed: int, keys: list[str] | None, jobs: int) -> dict[str, tuple[Any, list[Path]]]:
+    """Each pipeline's evidence and trail paths: ``--trails``, else its ``trail.path``."""
+    if no_trails:
+        return {}
+    from harness_audit.evidence.judge import judge_trails, trail_paths
+
+    keys = _keys_or_none(keys)
+    out = {}
+    for p in pipelines:
+        paths = trail_paths(p, trails)
+        if paths:
+            out[p.name] = (judge_trails(p, paths, sample, seed, keys, jobs), paths)
+    return out
 
 
 def _keys_or_none(keys: list[str] | None) -> list[str] | None:
@@ -533,7 +542,7 @@ def sla(
     from harness_audit.report.sla_view import sla_json, sla_text
     from harness_audit.sla import analyse, observe
     from harness_audit.sla import what_if as apply_what_if
-    from harness_audit.trail.reader import ReadStats, read_events
+    from harness_audit.trail.reader import read_events
 
     if allocate is Allocation.cost:
         raise UsageError(Diagnostic("--allocate cost", "cost allocation needs a cost curve per "
@@ -548,9 +557,7 @@ def sla(
                 raise UsageError(Diagnostic("--set", str(e))) from e
         obs = None
         if trails:
-            stats = ReadStats()
-            obs = observe(p, (ev for _, _, ev in read_events([trails], stats)))
-            obs.skipped_lines = stats.skipped
+            obs = observe(p, (ev for _, _, ev in read_events([trails])))
         reports.append(analyse(p, allocate.value, obs))
     text = sla_json(reports) if fmt is ListFormat.json else sla_text(
         reports, use_color() and output is None, terminal_width())
@@ -643,7 +650,7 @@ def report(
     from harness_audit.checks import assess
     from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
     from harness_audit.config import load_config
-    from harness_audit.evidence.judge import judge_trails, public_keys, trail_paths
+    from harness_audit.evidence.judge import public_keys
     from harness_audit.manifest import discover, load_all
     from harness_audit.report import pack
     from harness_audit.sla import analyse
@@ -658,17 +665,14 @@ def report(
     refuse_overwriting_inputs([output / n for n in pack.PACK_FILES], targets)
     pipelines = load_all(targets)
     inputs = [pack.file_input("manifest", t) for t in targets]
-    evidence, slas = {}, {}
+    judged = _judge_all(pipelines, trails, no_trails, sample, seed, trail_key, jobs)
+    evidence = {name: ev for name, (ev, _) in judged.items()}
+    slas = {p.name: judged[p.name][0].sla if p.name in judged else analyse(p)
+            for p in pipelines}
     for p in pipelines:
-        tp = None if no_trails else trail_paths(p, trails)
-        if tp:
-            ev = judge_trails(p, tp, sample, seed, _keys_or_none(trail_key), jobs)
-            evidence[p.name] = ev
-            slas[p.name] = ev.sla
-            inputs += [pack.file_input("trail", f) for f in trail_files(tp)]
+        if p.name in judged:
+            inputs += [pack.file_input("trail", f) for f in trail_files(judged[p.name][1])]
             inputs += [pack.file_input("verifier key", Path(k)) for k in public_keys(p)]
-        else:
-            slas[p.name] = analyse(p)
     from harness_audit.waivers import DEFAULT_FILE, apply, load_waivers
 
     waiver_file = waivers or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)

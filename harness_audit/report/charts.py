@@ -11,7 +11,8 @@ from harness_audit.sla import SlaReport
 NINES = 6.0
 
 
-def _nines(x: float | None) -> float:
+def nines(x: float | None) -> float:
+    """How many nines a success probability has (0.999 -> 3), clamped to the 0–6 scale."""
     if x is None:
         return 0.0
     return NINES if x >= 1.0 else max(0.0, min(NINES, -math.log10(1.0 - x)))
@@ -26,7 +27,7 @@ def sla_chart(r: SlaReport, width: int = 640) -> str:
     h = top + row_h * (len(rows) + 1) + 30
 
     def x(v: float | None) -> float:
-        return label_w + plot_w * _nines(v) / NINES
+        return label_w + plot_w * nines(v) / NINES
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
            f'viewBox="0 0 {width} {h}" role="img" aria-label="SLA decomposition of '

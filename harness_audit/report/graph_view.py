@@ -8,11 +8,10 @@ no gate or verifier on them.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from harness_audit.checks.assessment import PipelineResult
-from harness_audit.graph import agent_node, build_graph, risk_paths, tool_node
+from harness_audit.graph import build_graph, risk_elements
 from harness_audit.report._json import dumps
 from harness_audit.report.graphviz import tool_status
 
@@ -30,17 +29,6 @@ MERMAID_CLASSES = {
 ARROW = {"data_flow": "-->", "spawn": "==>|spawns|", "verifies": "-.->|verifies|",
          "fallback": "-.->|fallback|", "uses": "-->", "access": "-.-", "approval":
          "==>|approves|"}
-
-
-def _risk(result: PipelineResult) -> tuple[set[str], set[tuple[str, str]]]:
-    nodes: set[str] = set()
-    edges: set[tuple[str, str]] = set()
-    for path, agent, tool in risk_paths(result.pipeline):
-        tn = tool_node(agent.id, tool.name)
-        nodes.update([agent_node(a) for a in path] + [tn])
-        edges.update((agent_node(a), agent_node(b)) for a, b in itertools.pairwise(path))
-        edges.add((agent_node(agent.id), tn))
-    return nodes, edges
 
 
 def annotated_graph(result: PipelineResult, highlight_risk: bool = False) -> Any:
@@ -62,7 +50,7 @@ def annotated_graph(result: PipelineResult, highlight_risk: bool = False) -> Any
         else:
             data["status"] = "n/a"
     if highlight_risk:
-        nodes, edges = _risk(result)
+        nodes, edges = risk_elements(result.pipeline)
         for n in nodes:
             g.nodes[n]["risk"] = True
         for u, v, d in g.edges(data=True):

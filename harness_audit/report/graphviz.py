@@ -7,14 +7,13 @@ so manifest text cannot inject markup: Graphviz escapes it in the SVG it writes.
 
 from __future__ import annotations
 
-import itertools
 import re
 import shutil
 import subprocess
 
 from harness_audit.checks.assessment import PipelineResult
 from harness_audit.errors import Diagnostic, UsageError
-from harness_audit.graph import agent_node, risk_paths, tool_is_guarded, tool_node
+from harness_audit.graph import agent_node, risk_elements, tool_is_guarded, tool_node
 from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Tool
 
 BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
@@ -50,14 +49,8 @@ def tool_status(result: PipelineResult, agent: Agent, tool: Tool) -> str:
 def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
     p = result.pipeline
     bands = {a.id: a.band for a in result.agents}
-    risky_edges: set[tuple[str, str]] = set()
-    risky_tools: set[str] = set()
-    if highlight_risk:
-        for path, agent, tool in risk_paths(p):
-            risky_tools.add(tool_node(agent.id, tool.name))
-            for x, y in itertools.pairwise(path):
-                risky_edges.add((agent_node(x), agent_node(y)))
-            risky_edges.add((agent_node(agent.id), tool_node(agent.id, tool.name)))
+    risky_nodes, risky_edges = risk_elements(p) if highlight_risk else (set(), set())
+    risky_tools = {n for n in risky_nodes if n.startswith("tool:")}
     size = len(p.agents) + sum(len(a.tools) for a in p.agents)
     # dot's crossing minimisation is superlinear: past ~60 nodes, bound it (a 200-agent
     # pipeline with shared scopes takes minutes unbounded, seconds bounded)

@@ -24,6 +24,7 @@ from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.report._json import dumps
 from harness_audit.report.rules_view import PROBLEMS
+from harness_audit.report.sla_view import pct
 from harness_audit.sla import SlaReport
 
 PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json")
@@ -63,10 +64,6 @@ def generated_at() -> dt.datetime:
     if epoch and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _pct(x: float | None, digits: int = 4) -> str:
-    return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
 def _css() -> str:
@@ -145,17 +142,17 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
             obs = "—"
             if s.observed:
                 o = s.observed
-                obs = f"{o.successes}/{o.attempts}, ≥{_pct(o.lower, 2)}: {o.verdict}"
+                obs = f"{o.successes}/{o.attempts}, ≥{pct(o.lower, 2)}: {o.verdict}"
             stages.append({"agent": s.agent if s.series else f"{s.agent} (fallback)",
-                           "declared": _pct(s.declared, 3), "effective": _pct(s.effective),
-                           "required": _pct(s.required),
+                           "declared": pct(s.declared, 3), "effective": pct(s.effective, 4),
+                           "required": pct(s.required, 4),
                            "headroom": "—" if s.headroom is None else f"{s.headroom * 100:+.4f}",
                            "budget": "—" if s.failures_per_million is None
                            else f"{s.failures_per_million:,.0f}", "observed": obs})
         budget = "—" if r.target is None else (
             f"{r.error_budget_hours_per_year:.2f} h/year, "
             f"{r.error_budget_minutes_per_window:.1f} min per {r.window_days:g} days")
-        sla_items.append({"report": r, "target": _pct(r.target, 3), "compound": _pct(r.compound),
+        sla_items.append({"report": r, "target": pct(r.target, 3), "compound": pct(r.compound, 4),
                           "budget": budget, "stages": stages, "chart": Markup(sla_chart(r))})  # noqa: S704 - escapes its text
 
     runtime = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 from rich import box
@@ -12,16 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from harness_audit.report._json import dumps, tool_info
+from harness_audit.report.charts import NINES, nines
 from harness_audit.sla import SlaReport
 
-NINES_SCALE = 6.0  # the bar spans 0 to 6 nines (99.9999%)
 BAR = 12
-
-
-def nines(x: float | None) -> float:
-    if x is None:
-        return 0.0
-    return NINES_SCALE if x >= 1.0 else min(NINES_SCALE, -math.log10(1.0 - x))
 
 
 def sla_dict(r: SlaReport) -> dict[str, Any]:
@@ -58,18 +51,18 @@ def sla_json(reports: list[SlaReport]) -> str:
     return dumps(sla_dict(reports[0]) if len(reports) == 1 else [sla_dict(r) for r in reports])
 
 
-def _pct(x: float | None, digits: int = 3) -> str:
+def pct(x: float | None, digits: int = 3) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
 def _bar(effective: float | None, required: float | None, observed: float | None) -> Text:
     cells = [" "] * BAR
-    fill = round(nines(effective) / NINES_SCALE * BAR)
+    fill = round(nines(effective) / NINES * BAR)
     for i in range(fill):
         cells[i] = "█"
     text = Text()
-    req = min(BAR - 1, round(nines(required) / NINES_SCALE * BAR)) if required else None
-    obs = min(BAR - 1, round(nines(observed) / NINES_SCALE * BAR)) if observed else None
+    req = min(BAR - 1, round(nines(required) / NINES * BAR)) if required else None
+    obs = min(BAR - 1, round(nines(observed) / NINES * BAR)) if observed else None
     for i, c in enumerate(cells):
         if i == req:
             text.append("│", style="bold yellow")
@@ -89,14 +82,14 @@ def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) ->
         verdict = ("meets" if r.meets_target else "MISSES") if r.meets_target is not None \
             else "cannot be judged"
         console.print(Text.assemble(("pipeline ", "bold"), (r.pipeline, "bold cyan"),
-                                    f"  target {_pct(r.target, 3)}  compound "
-                                    f"{_pct(r.compound)}  ",
+                                    f"  target {pct(r.target, 3)}  compound "
+                                    f"{pct(r.compound)}  ",
                                     (verdict, "green" if r.meets_target else "bold red")))
         if r.target is not None:
             console.print(f"error budget: {r.error_budget_hours_per_year:.2f} h/year, "
                           f"{r.error_budget_minutes_per_window:.1f} min per "
                           f"{r.window_days:g}-day window; allocation: {r.method}"
-                          + (f"; shared dependencies {_pct(r.shared_factor)}"
+                          + (f"; shared dependencies {pct(r.shared_factor)}"
                              if r.shared_factor < 1 else ""))
         t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("stage", "decl.", "eff.", "req.", "±pp", "fail/1M", "min/win",
@@ -106,11 +99,11 @@ def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) ->
             obs, verdict = "—", "—"
             if s.observed:
                 o = s.observed
-                obs = f"{o.successes}/{o.attempts} ≥{_pct(o.lower, 2)}"
+                obs = f"{o.successes}/{o.attempts} ≥{pct(o.lower, 2)}"
                 verdict = o.verdict if not o.runs_needed else f"{o.runs_needed:,} more runs"
             name = s.agent if s.series else f"{s.agent} ↺ {s.fallback_of}"
             head = "—" if s.headroom is None else f"{s.headroom * 100:+.3f}"
-            t.add_row(name, _pct(s.declared), _pct(s.effective), _pct(s.required),
+            t.add_row(name, pct(s.declared), pct(s.effective), pct(s.required),
                       Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),
                       "—" if s.failures_per_million is None else f"{s.failures_per_million:,.0f}",
                       "—" if s.minutes_per_window is None else f"{s.minutes_per_window:.1f}",

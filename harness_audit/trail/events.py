@@ -157,6 +157,3 @@ def pattern_problem(ev: Event) -> str | None:
             return f"{name} is not 64 lowercase hex digits"
     return None
 
-
-def hash_hex_ok(value: str) -> bool:
-    return _hex_ok(value) is not None

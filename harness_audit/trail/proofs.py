@@ -17,9 +17,8 @@ trail is disclosed.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,8 @@ from harness_audit.trail.merkle import (
     verify_inclusion,
 )
 from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
-from harness_audit.trail.verify import HASH_FIELD, default_checkpoints, trail_files
+from harness_audit.trail.reader import ReadStats, read_decoded
+from harness_audit.trail.verify import default_checkpoints, event_leaf
 
 FORMAT = "harness-audit/proof/v1"
 
@@ -49,37 +49,20 @@ class LoadedTrail:
     lines: dict[int, bytes]  # only the events asked for
 
 
-def event_leaf(line: bytes) -> bytes:
-    """The leaf hash of a canonical event line: SHA-256(0x00 || line without its hash)."""
-    i = line.find(HASH_FIELD)
-    if i < 0:
-        raise ProofError("the event has no hash field")
-    return hashlib.sha256(b"\x00" + line[:i] + line[i + 74:]).digest()
-
-
-def iter_events(files: Sequence[Path]) -> Iterator[tuple[int, bytes, Any]]:
-    for f in files:
-        with f.open("rb") as handle:
-            for n, raw in enumerate(handle, 1):
-                line = raw.rstrip(b"\n")
-                try:
-                    ev = ev_mod.decoder.decode(line)
-                except (msgspec.ValidationError, msgspec.DecodeError) as e:
-                    raise TrailError(Diagnostic(str(f), f"not a valid event ({e}); run "
-                                                "`harness-audit verify` first", n)) from e
-                yield n, line, ev
-
-
 def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail:
-    files = trail_files(paths)
+    stats = ReadStats()
     store = LeafStore()
     kept: dict[int, bytes] = {}
     wanted = set(keep)
-    for i, (_, line, _ev) in enumerate(iter_events(files)):
-        store.append(event_leaf(line))
+    for i, (name, n, line, _ev) in enumerate(read_decoded(paths, stats, strict=True)):
+        try:
+            store.append(event_leaf(line))
+        except ValueError as e:
+            raise TrailError(Diagnostic(name, "not in canonical form; run `harness-audit "
+                                        "verify` first", n)) from e
         if i in wanted:
             kept[i] = line
-    return LoadedTrail(files, store, kept)
+    return LoadedTrail([Path(f) for f in stats.files], store, kept)
 
 
 def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
@@ -187,7 +170,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
                 return ProofResult(False, f"the event is not a valid trail event: {e}")
             if ev_mod.encoder.encode(ev) != line:
                 return ProofResult(False, "the event is not in canonical form")
-            if event_leaf(line) != leaf or ev.hash != leaf.hex():
+            if ev.hash != leaf.hex() or event_leaf(line) != leaf:
                 return ProofResult(False, "the event does not hash to the proven leaf: it was "
                                    "changed")
             if ev.seq != index:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from harness_audit.errors import Diagnostic, TrailError
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.verify import trail_files
 
@@ -24,9 +25,12 @@ class ReadStats:
     skipped: int = 0
 
 
-def read_events(paths: Sequence[Path], stats: ReadStats | None = None
-                ) -> Iterator[tuple[str, int, Any]]:
-    """(file, line, event) for every event that decodes, in file and line order."""
+def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: bool = False
+                 ) -> Iterator[tuple[str, int, bytes, Any]]:
+    """(file, line number, line without its newline, event), in file and line order.
+
+    A line that does not decode is counted and skipped, or with ``strict`` is an error naming
+    file and line (for proofs, which need every leaf)."""
     stats = stats if stats is not None else ReadStats()
     decode = ev_mod.decoder.decode
     for f in trail_files(paths):
@@ -34,10 +38,21 @@ def read_events(paths: Sequence[Path], stats: ReadStats | None = None
         name = str(f)
         with f.open("rb") as handle:
             for n, raw in enumerate(handle, 1):
+                line = raw.rstrip(b"\n")
                 try:
-                    ev = decode(raw)
-                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+                    ev = decode(line)
+                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as e:
+                    if strict:
+                        raise TrailError(Diagnostic(name, f"not a valid event ({e}); run "
+                                                    "`harness-audit verify` first", n)) from e
                     stats.skipped += 1
                     continue
                 stats.events += 1
-                yield name, n, ev
+                yield name, n, line, ev
+
+
+def read_events(paths: Sequence[Path], stats: ReadStats | None = None
+                ) -> Iterator[tuple[str, int, Any]]:
+    """(file, line, event) for every event that decodes, in file and line order."""
+    for name, n, _, ev in read_decoded(paths, stats):
+        yield name, n, ev
