@@ -1,4 +1,4 @@
-"""Project defaults for ``scan``: ``[tool.harness-audit]`` in pyproject.toml, or
+"""Project defaults for ``scan`` and ``report``: ``[tool.harness-audit]`` in pyproject.toml, or
 ``.harness-audit.yaml``, in the working directory. Command-line flags win."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def load_config(folder: Path) -> tuple[dict[str, Any], str | None]:
-    """The settings and the file they came from (none: empty settings)."""
+    """The settings and where they came from, as errors name it (none: empty settings)."""
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         try:
@@ -27,7 +27,8 @@ def load_config(folder: Path) -> tuple[dict[str, Any], str | None]:
             raise ManifestError(Diagnostic(str(pyproject), f"not TOML: {e}")) from e
         section = data.get("tool", {}).get("harness-audit")
         if section is not None:
-            return _check(section, f"{pyproject} [tool.harness-audit]"), str(pyproject)
+            where = f"{pyproject} [tool.harness-audit]"
+            return _check(section, where), where
     own = folder / ".harness-audit.yaml"
     if own.is_file():
         from harness_audit.manifest.yamlsafe import load_yaml

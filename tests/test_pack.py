@@ -36,7 +36,7 @@ def build(out: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     key = out.parent / "pack.key"
     key.write_text(SIGNER.text())
-    return CliRunner().invoke(app, ["report", *args, "-o", str(out), "--key", str(key)])
+    return CliRunner().invoke(app, ["report", *args, "-o", str(out), "--sign-key", str(key)])
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """Typer commands. Each parses its arguments, calls the library, renders, and exits.
 
 Heavy modules are imported inside the commands so ``--version`` and ``--help`` stay fast.
+Every command and callback is registered through :func:`command` / :func:`callback`, which
+apply the error guard, so none can forget it.
 """
 
 from __future__ import annotations
@@ -8,18 +10,20 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
-from collections.abc import Callable
-from enum import StrEnum
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from harness_audit import __version__
+from harness_audit.cli import _options as opt
 from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, UsageError
+from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"debug": False}
+_HELP = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="harness-audit",
@@ -27,13 +31,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=_HELP,
     rich_markup_mode=None,
 )
 rules_app = typer.Typer(help="List the rules and their control mappings; `rules show ID`.",
                         invoke_without_command=True, no_args_is_help=False,
-                        context_settings={"help_option_names": ["-h", "--help"]})
+                        context_settings=_HELP)
+trail_app = typer.Typer(help="Keys, sealing, checkpoints and proofs for trails.",
+                        no_args_is_help=True, context_settings=_HELP)
+checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
+                             context_settings=_HELP)
 app.add_typer(rules_app, name="rules")
+app.add_typer(trail_app, name="trail")
+trail_app.add_typer(checkpoint_app, name="checkpoint")
 
 
 def guarded(func: F) -> F:
@@ -64,7 +74,28 @@ def guarded(func: F) -> F:
                   "(run with --debug for a traceback, and please report it)", file=sys.stderr)
             raise typer.Exit(ExitCode.USAGE) from None
 
+    wrapper.__harness_guarded__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a guarded command on ``group``."""
+
+    def register(func: F) -> F:
+        group.command(name)(guarded(func))
+        return func
+
+    return register
+
+
+def callback(group: typer.Typer) -> Callable[[F], F]:
+    """Register a guarded callback on ``group``."""
+
+    def register(func: F) -> F:
+        group.callback()(guarded(func))
+        return func
+
+    return register
 
 
 def _version(value: bool) -> None:
@@ -73,242 +104,47 @@ def _version(value: bool) -> None:
         raise typer.Exit(ExitCode.OK)
 
 
-@app.callback()
+@callback(app)
 def root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compliance auditor and gap scanner for multi-agent AI pipelines."""
     _state["debug"] = debug
+    if ctx.invoked_subcommand:
+        ctx.default_map = opt.config_default_map(ctx, ctx.invoked_subcommand)
 
 
-class ScanFormat(StrEnum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    markdown = "markdown"
-    oscal = "oscal"
-    csv = "csv"
+# --- rendering -------------------------------------------------------------------------------
+
+def _outputs(registry: Registry[Any], fmt: str, outputs: list[str] | None,
+             inputs: Iterable[Path] = ()) -> list[tuple[str, Path]]:
+    """Where ``--output`` asks for which format; checked before any work is done."""
+    from harness_audit.cli._io import parse_outputs, refuse_overwriting_inputs
+
+    targets = parse_outputs(outputs or [], fmt, registry.names)
+    refuse_overwriting_inputs((p for _, p in targets), inputs)
+    return targets
 
 
-class FailOn(StrEnum):
-    any = "any"
-    at_risk = "at-risk"
-    audit_will_fail = "audit-will-fail"
-    never = "never"
-
-
-@app.command()
-@guarded
-def scan(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Manifests, or directories to search for harness.yaml / *.harness.yaml.")] = None,
-    fmt: Annotated[ScanFormat | None, typer.Option(
-        "--format", "-f", help="Output format (default: table).")] = None,
-    output: Annotated[list[str] | None, typer.Option(
-        "--output", "-o", help="Write to PATH (in --format) or FORMAT=PATH; repeatable.")] = None,
-    fail_on: Annotated[FailOn | None, typer.Option(
-        "--fail-on", help="Exit 1 at: any failed check (default), a band, or never.")] = None,
-    max_manifest_bytes: Annotated[int, typer.Option(
-        "--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")] = 5 * 2**20,
-    trails: Annotated[Path | None, typer.Option(
-        "--trails", help="Judge the checks on these trails too (default: each manifest's "
-        "trail.path, when it exists).")] = None,
-    no_trails: Annotated[bool, typer.Option(
-        "--no-trails", help="Judge the manifests alone, even where trails exist.")] = False,
-    key: Annotated[list[str] | None, typer.Option(
-        "--key", "-k", help="Trail verifier key(s) (default: each manifest's "
-        "trail.public_key).")] = None,
-    sample: Annotated[int | None, typer.Option(
-        "--sample", min=0, help="Draw N events per control for an auditor to test by hand.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sample.")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64,
-                                             help="Processes to verify trails with.")] = None,
-    waivers: Annotated[Path | None, typer.Option(
-        "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")
-    ] = None,
-    baseline: Annotated[Path | None, typer.Option(
-        "--baseline", help="Fail only on findings not in this baseline.")] = None,
-    write_baseline: Annotated[Path | None, typer.Option(
-        "--write-baseline", help="Write the current findings as the baseline.")] = None,
-) -> None:
-    """Find and validate manifests, run the seven checks per agent (on the trails too, where
-    there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
-    pyproject.toml or .harness-audit.yaml; flags win."""
-    from harness_audit.checks import assess
-    from harness_audit.cli._io import (
-        parse_outputs,
-        refuse_overwriting_inputs,
-        terminal_width,
-        use_color,
-        write_atomic,
-    )
-    from harness_audit.config import load_config
-    from harness_audit.manifest import discover, load_all
-    from harness_audit.report import SCAN_FORMATS, get_renderer
+def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[str, Path]],
+          highlight_risk: bool = False) -> None:
+    """Render to the ``--output`` files (each whole or not at all), else to stdout."""
+    from harness_audit.cli._io import terminal_width, use_color, write_atomic
     from harness_audit.report.base import RenderOptions
-    from harness_audit.waivers import (
-        DEFAULT_FILE,
-        apply,
-        baseline_data,
-        load_baseline,
-        load_waivers,
-    )
 
-    conf, _ = load_config(Path("."))
-    fmt_name = fmt.value if fmt else str(conf.get("format", "table"))
-    if fmt_name not in SCAN_FORMATS:
-        raise UsageError(Diagnostic("format", f"unknown format {fmt_name!r}",
-                                    expected=", ".join(SCAN_FORMATS)))
-    fail_name = fail_on.value if fail_on else str(conf.get("fail-on", "any"))
-    if fail_name not in {f.value for f in FailOn}:
-        raise UsageError(Diagnostic("fail-on", f"unknown threshold {fail_name!r}",
-                                    expected=", ".join(f.value for f in FailOn)))
-    targets = discover(paths or [Path(p) for p in conf.get("paths", ["."])])
-    outputs = parse_outputs(output if output is not None else conf.get("output", []),
-                            fmt_name, SCAN_FORMATS)
-    refuse_overwriting_inputs((p for _, p in outputs), targets)
-    waiver_file = waivers or (Path(conf["waivers"]) if "waivers" in conf else None)
-    if waiver_file is None and Path(DEFAULT_FILE).is_file():
-        waiver_file = Path(DEFAULT_FILE)
-    waiver_list = load_waivers(waiver_file) if waiver_file else []
-    base_file = baseline or (Path(conf["baseline"]) if "baseline" in conf else None)
-    known = load_baseline(base_file) if base_file else None
-    trails = trails or (Path(conf["trails"]) if "trails" in conf else None)
-    sample_n = sample if sample is not None else int(conf.get("sample", 0))
-    seed_n = seed if seed is not None else int(conf.get("seed", 0))
-    jobs_n = jobs if jobs is not None else int(conf.get("jobs", 1))
-    pipelines = load_all(targets, max_bytes=max_manifest_bytes)
-    judged = _judge_all(pipelines, trails, no_trails, sample_n, seed_n, key, jobs_n)
-    evidence = {name: ev for name, (ev, _) in judged.items()}
-    assessment = apply(assess(pipelines, evidence), waiver_list, known)
-    if write_baseline:
-        from harness_audit.report._json import dumps
-
-        write_atomic(write_baseline, dumps(baseline_data(assessment)))
-        print(f"wrote the baseline ({len(baseline_data(assessment)['fingerprints'])} "
-              f"findings) to {write_baseline}", file=sys.stderr)
-    for w in assessment.waivers:
-        if w.state != "active":
-            print(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: {w.state} waiver "
-                  f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
-                  f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
-                  + (": its findings count again" if w.state == "expired" else
-                     ": it matches no finding"), file=sys.stderr)
-    if outputs:
-        rendered = [(path, get_renderer(f).render(assessment)) for f, path in outputs]
+    if targets:
+        opts = RenderOptions(highlight_risk=highlight_risk)
+        rendered = [(path, registry.get(f).render(result, opts)) for f, path in targets]
         for path, text in rendered:
             write_atomic(path, text)
             print(f"wrote {path}", file=sys.stderr)
     else:
-        opts = RenderOptions(color=use_color(), width=terminal_width())
-        sys.stdout.write(get_renderer(fmt_name).render(assessment, opts))
-    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_name) else ExitCode.OK)  # type: ignore[arg-type]
-
-
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-@rules_app.callback()
-@guarded
-def rules_list(
-    ctx: typer.Context,
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
-) -> None:
-    """List every rule with its check, severity and control mappings."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from harness_audit.checks import load_rulebook
-    from harness_audit.report.rules_view import rules_json, rules_table
-
-    book = load_rulebook()
-    if fmt is ListFormat.json:
-        sys.stdout.write(rules_json(book, list(book.rules)))
-    else:
-        from harness_audit.cli._io import terminal_width, use_color
-
-        sys.stdout.write(rules_table(book, use_color(), terminal_width()))
-
-
-@rules_app.command("show")
-@guarded
-def rules_show(
-    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id (HA-003) or a check "
-                                           "name (access_enforced_at_harness).")],
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
-) -> None:
-    """Explain one rule: what it checks, why, the controls it maps to, how to fix it."""
-    from harness_audit.checks import load_rulebook
-    from harness_audit.report.rules_view import resolve_rule, rule_text, rules_json
-
-    book = load_rulebook()
-    rule = resolve_rule(book, rule_id)
-    if fmt is ListFormat.json:
-        sys.stdout.write(rules_json(book, [rule.id]))
-    else:
-        sys.stdout.write(rule_text(book, rule))
-
-
-# --- trails ----------------------------------------------------------------------------------
-
-trail_app = typer.Typer(help="Keys, sealing, checkpoints and proofs for trails.",
-                        no_args_is_help=True,
-                        context_settings={"help_option_names": ["-h", "--help"]})
-checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
-                             context_settings={"help_option_names": ["-h", "--help"]})
-app.add_typer(trail_app, name="trail")
-trail_app.add_typer(checkpoint_app, name="checkpoint")
-
-
-def _judge_all(pipelines: list[Any], trails: Path | None, no_trails: bool, sample: int,
-               seed: int, keys: list[str] | None, jobs: int) -> dict[str, tuple[Any, list[Path]]]:
-    """Each pipeline's evidence and trail paths: ``--trails``, else its ``trail.path``."""
-    if no_trails:
-        return {}
-    from harness_audit.evidence.judge import judge_trails, trail_paths
-
-    keys = _keys_or_none(keys)
-    out = {}
-    for p in pipelines:
-        paths = trail_paths(p, trails)
-        if paths:
-            out[p.name] = (judge_trails(p, paths, sample, seed, keys, jobs), paths)
-    return out
-
-
-def _keys_or_none(keys: list[str] | None) -> list[str] | None:
-    if keys:
-        _verifiers(keys)  # fail early, with exit 2, on a key that does not load
-    return keys or None
-
-
-def _verifiers(keys: list[str] | None) -> Any:
-    from harness_audit.errors import Diagnostic, TrailError
-    from harness_audit.trail.note import NoteError, load_verifiers
-
-    try:
-        return load_verifiers(keys or [])
-    except NoteError as e:
-        raise TrailError(Diagnostic("--key", str(e), expected="a verifier key "
-                                    "<name>+<id>+<key>, or a file of them")) from e
-
-
-def _signer(path: Path) -> Any:
-    from harness_audit.errors import Diagnostic, TrailError
-    from harness_audit.trail.note import NoteError, Signer
-
-    try:
-        return Signer.parse(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
-    except (NoteError, UnicodeDecodeError) as e:
-        raise TrailError(Diagnostic(str(path), str(e), expected="a signer key "
-                                    "PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)")) from e
+        opts = RenderOptions(color=use_color(), width=terminal_width(),
+                             highlight_risk=highlight_risk)
+        sys.stdout.write(registry.get(fmt).render(result, opts))
 
 
 def _write_or_print(text: str, output: Path | None) -> None:
@@ -321,30 +157,150 @@ def _write_or_print(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
 
 
-@app.command()
-@guarded
+def _verifiers(keys: list[str] | None) -> Any:
+    from harness_audit.errors import TrailError
+    from harness_audit.trail.note import NoteError, load_verifiers
+
+    try:
+        return load_verifiers(keys or [])
+    except NoteError as e:
+        raise TrailError(Diagnostic("--key", str(e), expected="a verifier key "
+                                    "<name>+<id>+<key>, or a file of them")) from e
+
+
+def _signer(path: Path) -> Any:
+    from harness_audit.errors import TrailError
+    from harness_audit.trail.note import NoteError, Signer
+
+    try:
+        return Signer.parse(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
+    except (NoteError, UnicodeDecodeError) as e:
+        raise TrailError(Diagnostic(str(path), str(e), expected="a signer key "
+                                    "PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)")) from e
+
+
+def _request(paths: list[Path] | None, trails: Path | None, no_trails: bool,
+             keys: list[str] | None, sample: int, seed: int, jobs: int, waivers: Path | None,
+             baseline: Path | None, max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES
+             ) -> Any:
+    from harness_audit.audit import AuditRequest
+
+    if keys:
+        _verifiers(keys)  # fail early, with exit 2, on a key that does not load
+    return AuditRequest(tuple(paths or [Path(".")]), trails, not no_trails, tuple(keys or ()),
+                        sample, seed, jobs, waivers, baseline, max_manifest_bytes)
+
+
+# --- scan ------------------------------------------------------------------------------------
+
+@command(app)
+def scan(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Manifests, or directories to search for harness.yaml / *.harness.yaml.")] = None,
+    fmt: opt.ScanFormat = None,
+    output: opt.Outputs = None,
+    fail_on: Annotated[opt.FailOn, typer.Option(
+        "--fail-on", help="Exit 1 at: any failed check (default), a band, or never.")] = "any",
+    max_manifest_bytes: Annotated[int, typer.Option(
+        "--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")
+    ] = opt.DEFAULT_MAX_MANIFEST_BYTES,
+    trails: opt.Trails = None,
+    no_trails: opt.NoTrails = False,
+    key: opt.VerifierKeys = None,
+    sample: opt.Sample = 0,
+    seed: opt.Seed = 0,
+    jobs: opt.Jobs = 1,
+    waivers: opt.Waivers = None,
+    baseline: opt.Baseline = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        "--write-baseline", help="Write the current findings as the baseline.")] = None,
+) -> None:
+    """Find and validate manifests, run the seven checks per agent (on the trails too, where
+    there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
+    pyproject.toml or .harness-audit.yaml; flags win."""
+    from harness_audit._json import dumps
+    from harness_audit.audit import run_audit
+    from harness_audit.cli._io import write_atomic
+    from harness_audit.manifest import discover
+    from harness_audit.waivers import baseline_data
+
+    fmt_name = fmt or SCAN.names[0]
+    request = _request(paths, trails, no_trails, key, sample, seed, jobs, waivers, baseline,
+                       max_manifest_bytes)
+    targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
+    run = run_audit(request)
+    assessment = run.assessment
+    if write_baseline:
+        data = baseline_data(assessment)
+        write_atomic(write_baseline, dumps(data))
+        print(f"wrote the baseline ({len(data['fingerprints'])} findings) to {write_baseline}",
+              file=sys.stderr)
+    for w in assessment.waivers:
+        if w.state != "active":
+            print(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: {w.state} waiver "
+                  f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
+                  f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
+                  + (": its findings count again" if w.state == "expired" else
+                     ": it matches no finding"), file=sys.stderr)
+    _emit(SCAN, assessment, fmt_name, targets)
+    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+@callback(rules_app)
+def rules_list(ctx: typer.Context, fmt: opt.RulesFormat = "table",
+               output: opt.Outputs = None) -> None:
+    """List every rule with its check, severity and control mappings."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from harness_audit.checks import load_rulebook
+    from harness_audit.report.rules_view import RuleList
+
+    targets = _outputs(RULES, fmt, output)
+    book = load_rulebook()
+    _emit(RULES, RuleList(book, list(book.rules)), fmt, targets)
+
+
+@command(rules_app, "show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id (HA-003) or a check "
+                                           "name (access_enforced_at_harness).")],
+    fmt: opt.RuleFormat = "table",
+    output: opt.Outputs = None,
+) -> None:
+    """Explain one rule: what it checks, why, the controls it maps to, how to fix it."""
+    from harness_audit.checks import load_rulebook
+    from harness_audit.report.rules_view import RuleShown, resolve_rule
+
+    targets = _outputs(RULE, fmt, output)
+    book = load_rulebook()
+    _emit(RULE, RuleShown(book, resolve_rule(book, rule_id)), fmt, targets)
+
+
+# --- trails ----------------------------------------------------------------------------------
+
+@command(app)
 def verify(
-    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
-    key: Annotated[list[str] | None, typer.Option(
-        "--key", "-k", help="Verifier key text, or a file of keys; repeatable.")] = None,
-    checkpoint: Annotated[list[Path] | None, typer.Option(
-        "--checkpoint", help="More checkpoints to check; repeatable.")] = None,
-    trusted_state: Annotated[Path | None, typer.Option(
-        "--trusted-state", help="The newest checkpoint you kept from the last audit.")] = None,
+    trail: opt.TrailFiles,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
     allow_unanchored: Annotated[bool, typer.Option(
         "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint.")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
-                                      help="Processes to verify with.")] = 1,
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    jobs: opt.Jobs = 1,
+    fmt: opt.VerifyFormat = "table",
+    output: opt.Outputs = None,
 ) -> None:
     """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
-    from harness_audit.report.verify_view import verify_json, verify_text
     from harness_audit.trail.verify import trail_files, verify_trail
 
     verifiers = _verifiers(key)
     files = trail_files(trail)
+    targets = _outputs(VERIFY, fmt, output, [*files, *(checkpoint or [])])
     total = sum(f.stat().st_size for f in files)
     if sys.stderr.isatty() and total > 64 << 20:
         from rich.progress import Progress
@@ -356,13 +312,11 @@ def verify(
     else:
         report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
                               allow_unanchored)
-    text = verify_json(report) if fmt is ListFormat.json else verify_text(report)
-    _write_or_print(text, output)
+    _emit(VERIFY, report, fmt, targets)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
 
 
-@trail_app.command("keygen")
-@guarded
+@command(trail_app, "keygen")
 def trail_keygen(
     name: Annotated[str, typer.Argument(help="Key name, e.g. harness-audit/loan-assessment.")],
     out_dir: Annotated[Path, typer.Option("--dir", help="Where to write the key files.")] = (
@@ -371,7 +325,6 @@ def trail_keygen(
     """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
     import os
 
-    from harness_audit.errors import Diagnostic, UsageError
     from harness_audit.trail.note import NoteError, Signer
 
     try:
@@ -392,11 +345,10 @@ def trail_keygen(
     print(signer.verifier.text())
 
 
-@trail_app.command("seal")
-@guarded
+@command(trail_app, "seal")
 def trail_seal(
     source: Annotated[Path, typer.Argument(metavar="IN", help="Plain JSONL events.")],
-    key: Annotated[Path, typer.Option("--key", help="Signer key file (NAME.key).")],
+    key: opt.SignerKey,
     origin: Annotated[str, typer.Option("--origin", help="Log origin, e.g. "
                                         "harness-audit/loan-assessment.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The sealed trail.")],
@@ -412,49 +364,29 @@ def trail_seal(
     print(f"sealed {count:,} events into {output} and {output}.checkpoint", file=sys.stderr)
 
 
-@checkpoint_app.command("verify")
-@guarded
+@command(checkpoint_app, "verify")
 def checkpoint_verify(
     file: Annotated[Path, typer.Argument(help="A signed checkpoint (C2SP tlog-checkpoint).")],
-    key: Annotated[list[str], typer.Option("--key", "-k", help="Trusted verifier key(s).")],
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+    key: opt.RequiredVerifierKeys,
+    fmt: opt.CheckpointFormat = "table",
+    output: opt.Outputs = None,
 ) -> None:
     """Check a checkpoint alone, as a witness does: a trusted signature and a well-formed body."""
-    import base64
-    import json
-
-    from harness_audit.errors import Diagnostic, TrailError
-    from harness_audit.trail.note import Checkpoint, NoteError, verify_note
+    from harness_audit.report import CHECKPOINT
+    from harness_audit.trail.witness import verify_checkpoint_file
 
     verifiers = _verifiers(key)
-    try:
-        data = file.read_bytes()
-    except OSError as e:
-        raise TrailError(Diagnostic(str(file), f"cannot be read: {e.strerror}")) from e
-    try:
-        note, good = verify_note(data, verifiers)
-        cp = Checkpoint.parse(note.text)
-    except NoteError as e:
-        if e.kind == "malformed":
-            raise TrailError(Diagnostic(str(file), str(e),
-                                        expected="a C2SP signed checkpoint")) from e
-        print(f"{file}: {e.kind}: {e}", file=sys.stderr)
-        raise typer.Exit(ExitCode.FINDINGS) from e
-    result = {"status": "verified", "origin": cp.origin, "size": cp.size,
-              "root": base64.b64encode(cp.root).decode(), "extensions": list(cp.extensions),
-              "signers": [v.text() for v in good]}
-    if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    else:
-        print(f"verified: {cp.origin}, size {cp.size:,}, root {result['root']}")
-        for v in good:
-            print(f"  signed by {v.name} ({v.id.hex()})")
+    targets = _outputs(CHECKPOINT, fmt, output, [file])
+    result = verify_checkpoint_file(file, verifiers)
+    if not result.ok:
+        print(f"{result.file}: {result.problem}", file=sys.stderr)
+        raise typer.Exit(ExitCode.FINDINGS)
+    _emit(CHECKPOINT, result, fmt, targets)
 
 
-@trail_app.command("prove")
-@guarded
+@command(trail_app, "prove")
 def trail_prove(
-    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
+    trail: opt.TrailFiles,
     inclusion: Annotated[list[int] | None, typer.Option(
         "--inclusion", help="Prove the event with this seq is in the signed tree; repeatable.")
     ] = None,
@@ -466,8 +398,7 @@ def trail_prove(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
-    from harness_audit.errors import Diagnostic, UsageError
-    from harness_audit.report._json import dumps
+    from harness_audit._json import dumps
     from harness_audit.trail.proofs import (
         consistency_proof_file,
         inclusion_proofs,
@@ -489,14 +420,13 @@ def trail_prove(
     _write_or_print(dumps(data), output)
 
 
-@trail_app.command("verify-proof")
-@guarded
+@command(trail_app, "verify-proof")
 def trail_verify_proof(
     proof: Annotated[Path, typer.Argument(help="A proof file from `trail prove`.")],
-    key: Annotated[list[str], typer.Option("--key", "-k", help="Trusted verifier key(s).")],
+    key: opt.RequiredVerifierKeys,
 ) -> None:
     """Check a proof with only the proof file and the verifier key."""
-    from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.errors import TrailError
     from harness_audit.trail.merkle import ProofError
     from harness_audit.trail.proofs import read_proof, verify_proof_data
 
@@ -515,39 +445,32 @@ def trail_verify_proof(
     raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)
 
 
-class Allocation(StrEnum):
-    equal = "equal"
-    arinc = "arinc"
-    cost = "cost"
+# --- sla, replay, report, graph --------------------------------------------------------------
 
-
-@app.command()
-@guarded
+@command(app)
 def sla(
     manifest: Annotated[list[Path], typer.Argument(help="Pipeline manifests.")],
-    allocate: Annotated[Allocation, typer.Option(
-        "--allocate", help="How to share the target among stages.")] = Allocation.equal,
+    allocate: Annotated[opt.Allocation, typer.Option(
+        "--allocate", help="How to share the target among stages.")] = "equal",
     trails: Annotated[Path | None, typer.Option(
         "--trails", help="Trails to measure each stage's observed success rate.")] = None,
     what_if: Annotated[list[str] | None, typer.Option(
         "--set", help="What-if: AGENT.reliability=0.999 (or retries, coverage, replicas, "
         "quorum, slo.target); repeatable.")] = None,
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    fmt: opt.SlaFormat = "table",
+    output: opt.Outputs = None,
 ) -> None:
     """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
-    from harness_audit.cli._io import terminal_width, use_color
-    from harness_audit.errors import Diagnostic, UsageError
     from harness_audit.manifest import load_all
-    from harness_audit.report.sla_view import sla_json, sla_text
     from harness_audit.sla import analyse, observe
     from harness_audit.sla import what_if as apply_what_if
     from harness_audit.trail.reader import read_events
 
-    if allocate is Allocation.cost:
+    if allocate == "cost":
         raise UsageError(Diagnostic("--allocate cost", "cost allocation needs a cost curve per "
                                     "stage, and the manifest format has no field for one",
                                     expected="equal or arinc"))
+    targets = _outputs(SLA, fmt, output, manifest)
     reports = []
     for p in load_all(manifest):
         for change in what_if or []:
@@ -558,22 +481,20 @@ def sla(
         obs = None
         if trails:
             obs = observe(p, (ev for _, _, ev in read_events([trails])))
-        reports.append(analyse(p, allocate.value, obs))
-    text = sla_json(reports) if fmt is ListFormat.json else sla_text(
-        reports, use_color() and output is None, terminal_width())
-    _write_or_print(text, output)
+        reports.append(analyse(p, allocate, obs))
+    _emit(SLA, reports, fmt, targets)
     raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
 
 
-@app.command()
-@guarded
+@command(app)
 def replay(
-    trail: Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")],
+    trail: opt.TrailFiles,
     run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
     manifest: Annotated[Path | None, typer.Option(
         "--manifest", help="The pipeline manifest (default: the one beside the trail folder "
         "named as the run's pipeline), to show the findings that touch the run.")] = None,
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+    fmt: opt.ReplayFormat = "table",
+    output: opt.Outputs = None,
     export: Annotated[Path | None, typer.Option(
         "--export", help="Write only this run's events, with an inclusion proof each, here.")
     ] = None,
@@ -581,12 +502,11 @@ def replay(
         "--checkpoint", help="Prove against this checkpoint (default: the newest).")] = None,
 ) -> None:
     """Replay one run: its causal tree, costs, verifications, approvals and findings."""
-    from harness_audit.evidence.replay import collect_run, export_run, find_manifest, replay_dict
+    from harness_audit.evidence.replay import collect_run, export_run, find_manifest
     from harness_audit.evidence.replay import replay as do_replay
     from harness_audit.manifest import load_manifest
-    from harness_audit.report._json import dumps
-    from harness_audit.report.replay_view import replay_text
 
+    targets = _outputs(REPLAY, fmt, output, trail)
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
@@ -595,45 +515,34 @@ def replay(
     if export:
         count = export_run(trail, result, export, checkpoint)
         print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
-    if fmt is ListFormat.json:
-        sys.stdout.write(dumps(replay_dict(result)))
-    else:
-        from harness_audit.cli._io import terminal_width, use_color
-
-        sys.stdout.write(replay_text(result, use_color(), terminal_width()))
+    _emit(REPLAY, result, fmt, targets)
 
 
-@app.command()
-@guarded
+@command(app)
 def report(
-    paths: Annotated[list[str], typer.Argument(
+    paths: Annotated[list[str] | None, typer.Argument(
         metavar="PATH... | verify DIR",
-        help="Manifests or folders to report on; or `verify DIR` to check a pack.")],
+        help="Manifests or folders to report on (default: the config's paths, else .); or "
+        "`verify DIR` to check a pack.")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="The folder to write the pack into.")] = None,
-    trails: Annotated[Path | None, typer.Option(
-        "--trails", help="Trails (default: each manifest's trail.path).")] = None,
-    no_trails: Annotated[bool, typer.Option("--no-trails")] = False,
-    key: Annotated[list[str] | None, typer.Option(
-        "--key", "-k", help="Signer key (NAME.key) to sign SHA256SUMS; with `verify`, the "
-        "verifier key(s).")] = None,
-    trail_key: Annotated[list[str] | None, typer.Option(
-        "--trail-key", help="Trail verifier key(s) (default: trail.public_key).")] = None,
+    trails: opt.Trails = None,
+    no_trails: opt.NoTrails = False,
+    key: opt.VerifierKeys = None,
+    sign_key: Annotated[Path | None, typer.Option(
+        "--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")] = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
-    sample: Annotated[int, typer.Option("--sample", min=0)] = 0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64)] = 1,
-    ai_act_date: Annotated[str | None, typer.Option(
-        "--ai-act-date", help="Which EU AI Act application date applies: art-113 or "
-        "digital-omnibus.")] = None,
-    waivers: Annotated[Path | None, typer.Option(
-        "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")
-    ] = None,
+    sample: opt.Sample = 0,
+    seed: opt.Seed = 0,
+    jobs: opt.Jobs = 1,
+    ai_act_date: Annotated[opt.AiActDate | None, typer.Option(
+        "--ai-act-date", help="Which EU AI Act application date applies.")] = None,
+    waivers: opt.Waivers = None,
+    baseline: opt.Baseline = None,
 ) -> None:
-    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig)."""
-    from harness_audit.errors import Diagnostic, UsageError
-
-    if paths[0] == "verify":
+    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig).
+    Reads the same config as `scan`; `report verify DIR --key K` checks a pack."""
+    if paths and paths[0] == "verify":
         if len(paths) != 2:
             raise UsageError(Diagnostic("report verify", "give one pack folder",
                                         expected="report verify DIR --key KEY"))
@@ -647,100 +556,40 @@ def report(
     if output is None:
         raise UsageError(Diagnostic("report", "--output DIR is required",
                                     expected="report PATH... --output DIR"))
-    from harness_audit.checks import assess
+    from harness_audit.audit import run_audit
     from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
-    from harness_audit.config import load_config
-    from harness_audit.evidence.judge import public_keys
-    from harness_audit.manifest import discover, load_all
+    from harness_audit.manifest import discover
     from harness_audit.report import pack
-    from harness_audit.sla import analyse
-    from harness_audit.trail.verify import trail_files
 
-    signer = _signer(Path(key[0])) if key else None
-    ai_act_date = ai_act_date or load_config(Path("."))[0].get("ai-act-date")
-    if ai_act_date not in (None, "art-113", "digital-omnibus"):
-        raise UsageError(Diagnostic("--ai-act-date", f"unknown date id {ai_act_date!r}",
-                                    expected="art-113 or digital-omnibus"))
-    targets = discover([Path(p) for p in paths])
-    refuse_overwriting_inputs([output / n for n in pack.PACK_FILES], targets)
-    pipelines = load_all(targets)
-    inputs = [pack.file_input("manifest", t) for t in targets]
-    judged = _judge_all(pipelines, trails, no_trails, sample, seed, trail_key, jobs)
-    evidence = {name: ev for name, (ev, _) in judged.items()}
-    slas = {p.name: judged[p.name][0].sla if p.name in judged else analyse(p)
-            for p in pipelines}
-    for p in pipelines:
-        if p.name in judged:
-            inputs += [pack.file_input("trail", f) for f in trail_files(judged[p.name][1])]
-            inputs += [pack.file_input("verifier key", Path(k)) for k in public_keys(p)]
-    from harness_audit.waivers import DEFAULT_FILE, apply, load_waivers
-
-    waiver_file = waivers or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
-    if waiver_file:
-        inputs.append(pack.file_input("waivers", waiver_file))
-    assessment = apply(assess(pipelines, evidence),
-                       load_waivers(waiver_file) if waiver_file else [])
-    when = pack.generated_at()
-    waiver_rows = [{"rule": w.waiver.rule, "scope": f"{w.waiver.pipeline}/{w.waiver.agent}",
-                    "justification": w.waiver.justification, "owner": w.waiver.owner,
-                    "ticket": w.waiver.ticket, "expires": w.waiver.expires.isoformat(),
-                    "state": f"{w.state} ({w.matched} finding(s))"} for w in assessment.waivers]
-    html = pack.render_html(assessment, slas, inputs, when, ai_act_date, waiver_rows)
-    files = {"evidence.html": html.encode("utf-8"),
-             "findings.json": pack.findings_json(assessment, when).encode("utf-8")}
-    if not no_pdf:
-        files["evidence.pdf"] = pack.render_pdf(html)
-    sums = pack.sums_text(files)
+    signer = _signer(sign_key) if sign_key else None
+    request = _request([Path(p) for p in paths or []], trails, no_trails, key, sample, seed,
+                       jobs, waivers, baseline)
+    refuse_overwriting_inputs([output / n for n in pack.PACK_FILES],
+                              discover(list(request.paths)))
+    run = run_audit(request)
+    files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf)
     output.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         write_atomic(output / name, data)
-    write_atomic(output / "SHA256SUMS", sums)
-    if signer:
-        from harness_audit.trail.note import sign_note
-
-        write_atomic(output / "SHA256SUMS.sig", sign_note(pack.signature_body(sums), [signer]))
-    print(f"wrote the evidence pack to {output}: {', '.join(sorted(files))}, SHA256SUMS"
+    shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
+    print(f"wrote the evidence pack to {output}: {', '.join(shown)}, SHA256SUMS"
           + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
-    raise typer.Exit(ExitCode.FINDINGS if assessment.fails("any") else ExitCode.OK)
+    raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
 
 
-class GraphFormat(StrEnum):
-    mermaid = "mermaid"
-    dot = "dot"
-    svg = "svg"
-    json = "json"
-
-
-class Highlight(StrEnum):
-    risk = "risk"
-
-
-@app.command()
-@guarded
+@command(app)
 def graph(
     manifest: Annotated[Path, typer.Argument(help="A pipeline manifest.")],
-    fmt: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.mermaid,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
-    highlight: Annotated[Highlight | None, typer.Option(
+    fmt: opt.GraphFormat = "mermaid",
+    output: opt.Outputs = None,
+    highlight: Annotated[opt.Highlight | None, typer.Option(
         "--highlight", help="risk: mark every path from untrusted input to an unguarded "
         "destructive or external tool.")] = None,
 ) -> None:
     """Draw the agent graph: Mermaid (renders in GitHub and GitLab), DOT, SVG or JSON."""
     from harness_audit.checks import assess_pipeline
-    from harness_audit.cli._io import refuse_overwriting_inputs
     from harness_audit.manifest import load_manifest
-    from harness_audit.report import graph_view, graphviz
 
-    if output:
-        refuse_overwriting_inputs([output], [manifest])
+    targets = _outputs(GRAPH, fmt, output, [manifest])
     result = assess_pipeline(load_manifest(manifest))
-    risk = highlight is Highlight.risk
-    if fmt is GraphFormat.mermaid:
-        text = graph_view.to_mermaid(result, risk)
-    elif fmt is GraphFormat.dot:
-        text = graphviz.to_dot(result, risk)
-    elif fmt is GraphFormat.svg:
-        text = graphviz.dot_svg(graphviz.to_dot(result, risk))
-    else:
-        text = graph_view.to_json(result, risk)
-    _write_or_print(text, output)
+    _emit(GRAPH, result, fmt, targets, highlight_risk=highlight == "risk")

@@ -148,7 +148,7 @@ def export_run(paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | N
     """Write DIR/<run>.jsonl, DIR/proofs.json (one inclusion proof per event) and
     DIR/README.txt; return the number of events. Nothing is written unless all can be."""
     from harness_audit._fs import write_atomic
-    from harness_audit.report._json import dumps
+    from harness_audit._json import dumps
     from harness_audit.trail.proofs import inclusion_proofs, load_trail, newest_checkpoint
 
     seqs = [n.event.seq for n in r.nodes]

@@ -1,33 +1,97 @@
 """Renderers: one module per output format, each behind :class:`~.base.Renderer`.
 
-Modules are imported only when their format is asked for, so the CLI starts fast.
+Every command that prints a result has a :class:`Registry` of its formats; the CLI derives its
+``--format`` choices from the registry (a test keeps them equal). Modules are imported only
+when their format is asked for, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from harness_audit.checks.assessment import Assessment, PipelineResult
+    from harness_audit.evidence.replay import Replay
     from harness_audit.report.base import Renderer
+    from harness_audit.report.rules_view import RuleList, RuleShown
+    from harness_audit.sla import SlaReport
+    from harness_audit.trail.verify import VerifyReport
+    from harness_audit.trail.witness import CheckpointResult
 
-# format name -> "module:Class"
-SCAN_FORMATS: dict[str, str] = {
-    "table": "harness_audit.report.terminal:TableRenderer",
-    "json": "harness_audit.report.json_format:JsonRenderer",
-    "sarif": "harness_audit.report.sarif:SarifRenderer",
-    "junit": "harness_audit.report.junit:JunitRenderer",
-    "markdown": "harness_audit.report.markdown:MarkdownRenderer",
-    "oscal": "harness_audit.report.oscal:OscalRenderer",
-    "csv": "harness_audit.report.csv_format:CsvRenderer",
-}
+T = TypeVar("T")
 
 
-def get_renderer(fmt: str) -> Renderer:
-    target = SCAN_FORMATS[fmt]
-    module, _, cls = target.partition(":")
-    renderer: Renderer = getattr(importlib.import_module(module), cls)()
-    return renderer
+class Registry(Generic[T]):
+    """The formats one command can render its result ``T`` in: name -> ``module:Class``."""
+
+    def __init__(self, command: str, formats: dict[str, str]) -> None:
+        self.command = command
+        self.formats = dict(formats)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The format names, in the order ``--help`` lists them (the first is the default)."""
+        return tuple(self.formats)
+
+    def get(self, fmt: str) -> Renderer[T]:
+        """The renderer of one format (its module is imported now)."""
+        module, _, cls = self.formats[fmt].partition(":")
+        renderer: Renderer[T] = getattr(importlib.import_module(module), cls)()
+        return renderer
 
 
-__all__ = ["SCAN_FORMATS", "get_renderer"]
+_R = "harness_audit.report."
+SCAN: Registry[Assessment] = Registry("scan", {
+    "table": _R + "terminal:TableRenderer",
+    "json": _R + "json_format:JsonRenderer",
+    "sarif": _R + "sarif:SarifRenderer",
+    "junit": _R + "junit:JunitRenderer",
+    "markdown": _R + "markdown:MarkdownRenderer",
+    "oscal": _R + "oscal:OscalRenderer",
+    "csv": _R + "csv_format:CsvRenderer",
+})
+VERIFY: Registry[VerifyReport] = Registry("verify", {
+    "table": _R + "verify_view:VerifyTextRenderer",
+    "json": _R + "verify_view:VerifyJsonRenderer",
+})
+CHECKPOINT: Registry[CheckpointResult] = Registry("trail checkpoint verify", {
+    "table": _R + "verify_view:CheckpointTextRenderer",
+    "json": _R + "verify_view:CheckpointJsonRenderer",
+})
+SLA: Registry[list[SlaReport]] = Registry("sla", {
+    "table": _R + "sla_view:SlaTextRenderer",
+    "json": _R + "sla_view:SlaJsonRenderer",
+})
+REPLAY: Registry[Replay] = Registry("replay", {
+    "table": _R + "replay_view:ReplayTextRenderer",
+    "json": _R + "replay_view:ReplayJsonRenderer",
+})
+RULES: Registry[RuleList] = Registry("rules", {
+    "table": _R + "rules_view:RulesTableRenderer",
+    "json": _R + "rules_view:RulesJsonRenderer",
+})
+RULE: Registry[RuleShown] = Registry("rules show", {
+    "table": _R + "rules_view:RuleTextRenderer",
+    "json": _R + "rules_view:RulesJsonRenderer",
+})
+GRAPH: Registry[PipelineResult] = Registry("graph", {
+    "mermaid": _R + "graph_view:MermaidRenderer",
+    "dot": _R + "graphviz:DotRenderer",
+    "svg": _R + "graphviz:SvgRenderer",
+    "json": _R + "graph_view:GraphJsonRenderer",
+})
+REGISTRIES: tuple[Registry[Any], ...] = (SCAN, VERIFY, CHECKPOINT, SLA, REPLAY, RULES, RULE,
+                                         GRAPH)
+
+# kept for callers of the first version
+SCAN_FORMATS = SCAN.formats
+
+
+def get_renderer(fmt: str) -> Renderer[Assessment]:
+    """The ``scan`` renderer of one format."""
+    return SCAN.get(fmt)
+
+
+__all__ = ["CHECKPOINT", "GRAPH", "REGISTRIES", "REPLAY", "RULE", "RULES", "SCAN",
+           "SCAN_FORMATS", "SLA", "VERIFY", "Registry", "get_renderer"]

@@ -18,7 +18,7 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-class CsvRenderer(Renderer):
+class CsvRenderer(Renderer[Assessment]):
     name = "csv"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

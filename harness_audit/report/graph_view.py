@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness_audit._json import dumps
 from harness_audit.checks.assessment import PipelineResult
 from harness_audit.graph import build_graph, risk_elements
-from harness_audit.report._json import dumps
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.graphviz import tool_status
 
 MERMAID_CLASSES = {
@@ -110,3 +111,23 @@ def to_mermaid(result: PipelineResult, highlight_risk: bool = False) -> str:
     if risky:
         lines.append(f"  linkStyle {','.join(risky)} stroke:#b3261e,stroke-width:3px")
     return "\n".join(lines) + "\n"
+
+
+class MermaidRenderer(Renderer[PipelineResult]):
+    """Mermaid: renders in GitHub and GitLab."""
+
+    name = "mermaid"
+
+    def render(self, result: PipelineResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """A Mermaid flowchart."""
+        return to_mermaid(result, options.highlight_risk)
+
+
+class GraphJsonRenderer(Renderer[PipelineResult]):
+    """The annotated graph as node-link JSON."""
+
+    name = "json"
+
+    def render(self, result: PipelineResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented node-link JSON."""
+        return to_json(result, options.highlight_risk)

@@ -15,6 +15,7 @@ from harness_audit.checks.assessment import PipelineResult
 from harness_audit.errors import Diagnostic, UsageError
 from harness_audit.graph import agent_node, risk_elements, tool_is_guarded, tool_node
 from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Tool
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
 BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": "#b3261e"}
@@ -152,3 +153,23 @@ def dot_svg(dot: str) -> str:
     svg = done.stdout.decode("utf-8")
     svg = svg[svg.index("<svg"):]  # drop the XML prolog, DOCTYPE and generator comment
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+
+
+class DotRenderer(Renderer[PipelineResult]):
+    """Graphviz DOT source."""
+
+    name = "dot"
+
+    def render(self, result: PipelineResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """The DOT text."""
+        return to_dot(result, options.highlight_risk)
+
+
+class SvgRenderer(Renderer[PipelineResult]):
+    """A standalone SVG laid out by Graphviz."""
+
+    name = "svg"
+
+    def render(self, result: PipelineResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """The SVG document."""
+        return dot_svg(to_dot(result, options.highlight_risk))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness_audit._json import dumps, tool_info
 from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.evidence.judge import Evidence
 from harness_audit.findings import Finding
-from harness_audit.report._json import dumps, tool_info
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
@@ -107,7 +107,7 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-class JsonRenderer(Renderer):
+class JsonRenderer(Renderer[Assessment]):
     name = "json"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

@@ -13,7 +13,7 @@ from harness_audit.checks.checks import CHECKS
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
-class JunitRenderer(Renderer):
+class JunitRenderer(Renderer[Assessment]):
     name = "junit"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

@@ -22,7 +22,7 @@ def md(text: str) -> str:
     return text.replace("&", "&amp;")
 
 
-class MarkdownRenderer(Renderer):
+class MarkdownRenderer(Renderer[Assessment]):
     name = "markdown"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

@@ -17,9 +17,9 @@ import uuid
 from typing import Any
 
 from harness_audit import __version__
+from harness_audit._json import dumps
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
-from harness_audit.report._json import dumps
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 OSCAL_VERSION = "1.1.3"
@@ -141,7 +141,7 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
         "back-matter": {"resources": [plan_res, cat_res]}}}
 
 
-class OscalRenderer(Renderer):
+class OscalRenderer(Renderer[Assessment]):
     name = "oscal"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

@@ -15,17 +15,21 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness_audit import __version__
+from harness_audit._json import dumps
 from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER
-from harness_audit.report._json import dumps
 from harness_audit.report.rules_view import PROBLEMS
 from harness_audit.report.sla_view import pct
 from harness_audit.sla import SlaReport
+
+if TYPE_CHECKING:
+    from harness_audit.audit import AuditRun
+    from harness_audit.trail.note import Signer
 
 PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json")
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
@@ -293,6 +297,38 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
         ok = False
         lines.append(f"ADDED {name}")
     return PackCheck(ok, lines)
+
+
+def waiver_rows(assessment: Assessment) -> list[dict[str, Any]]:
+    """The waivers the run applied, as the pack's table shows them."""
+    return [{"rule": w.waiver.rule, "scope": f"{w.waiver.pipeline}/{w.waiver.agent}",
+             "justification": w.waiver.justification, "owner": w.waiver.owner,
+             "ticket": w.waiver.ticket, "expires": w.waiver.expires.isoformat(),
+             "state": f"{w.state} ({w.matched} finding(s))"} for w in assessment.waivers]
+
+
+def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
+               signer: Signer | None = None, pdf: bool = True) -> dict[str, bytes]:
+    """Every file of the evidence pack, by name: the HTML, the PDF, ``findings.json``,
+    ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``."""
+    from harness_audit.sla import analyse
+
+    slas = {p.name: run.trails[p.name].evidence.sla if p.name in run.trails else analyse(p)
+            for p in run.pipelines}
+    inputs = [file_input(kind, path) for kind, path in run.inputs]
+    html = render_html(run.assessment, slas, inputs, when, ai_act_date,
+                       waiver_rows(run.assessment))
+    files = {"evidence.html": html.encode("utf-8"),
+             "findings.json": findings_json(run.assessment, when).encode("utf-8")}
+    if pdf:
+        files["evidence.pdf"] = render_pdf(html)
+    sums = sums_text(files)
+    files["SHA256SUMS"] = sums.encode("utf-8")
+    if signer is not None:
+        from harness_audit.trail.note import sign_note
+
+        files["SHA256SUMS.sig"] = sign_note(signature_body(sums), [signer]).encode("utf-8")
+    return files
 
 
 def findings_json(assessment: Assessment, when: dt.datetime) -> str:

@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
-from harness_audit.evidence.replay import Node, Replay, event_summary
+from harness_audit._json import dumps
+from harness_audit.evidence.replay import Node, Replay, event_summary, replay_dict
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "blue",
               "verification": "green", "approval": "green", "approval_request": "green",
@@ -53,3 +55,23 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
     elif r.pipeline is not None:
         console.print(Text("no findings touch this run", style="green"))
     return buf.getvalue()
+
+
+class ReplayTextRenderer(Renderer[Replay]):
+    """The run as a causal tree."""
+
+    name = "table"
+
+    def render(self, result: Replay, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """A rich tree at the terminal's width."""
+        return replay_text(result, options.color, options.width)
+
+
+class ReplayJsonRenderer(Renderer[Replay]):
+    """The run as JSON."""
+
+    name = "json"
+
+    def render(self, result: Replay, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented JSON."""
+        return dumps(replay_dict(result))

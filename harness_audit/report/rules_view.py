@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 import io
 import json
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.errors import Diagnostic, UsageError
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 PROBLEMS = {
     1: "no auditable decision trail",
@@ -77,3 +79,55 @@ def rule_text(book: RuleBook, r: Rule) -> str:
     lines.append("fix:")
     lines.append(f"  {r.remediation}")
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleList:
+    """``rules``: the rule book and the rules to list."""
+
+    book: RuleBook
+    ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleShown:
+    """``rules show ID``: one rule of the book."""
+
+    book: RuleBook
+    rule: Rule
+
+    @property
+    def ids(self) -> list[str]:
+        """The one rule's id, for the JSON shape shared with ``rules``."""
+        return [self.rule.id]
+
+
+class RulesTableRenderer(Renderer[RuleList]):
+    """Every rule in a table."""
+
+    name = "table"
+
+    def render(self, result: RuleList, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """A rich table at the terminal's width."""
+        return rules_table(result.book, options.color, options.width)
+
+
+class RulesJsonRenderer(Renderer[RuleList | RuleShown]):
+    """The rules as JSON (for ``rules`` and ``rules show`` alike)."""
+
+    name = "json"
+
+    def render(self, result: RuleList | RuleShown, options: RenderOptions = DEFAULT_OPTIONS
+               ) -> str:
+        """Indented JSON."""
+        return rules_json(result.book, result.ids)
+
+
+class RuleTextRenderer(Renderer[RuleShown]):
+    """One rule explained."""
+
+    name = "table"
+
+    def render(self, result: RuleShown, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """What it checks, why, the controls, the fix."""
+        return rule_text(result.book, result.rule)

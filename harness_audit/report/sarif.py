@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit import __version__
+from harness_audit._json import dumps
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.findings import Finding
-from harness_audit.report._json import dumps
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -87,7 +87,7 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
     }
 
 
-class SarifRenderer(Renderer):
+class SarifRenderer(Renderer[Assessment]):
     name = "sarif"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

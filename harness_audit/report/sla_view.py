@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness_audit.report._json import dumps, tool_info
+from harness_audit._json import dumps, tool_info
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.charts import NINES, nines
 from harness_audit.sla import SlaReport
 
@@ -120,3 +121,25 @@ def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) ->
             console.print(f"{r.open_runs:,} run(s) never ended and were not judged")
         console.print()
     return buf.getvalue()
+
+
+class SlaTextRenderer(Renderer[list[SlaReport]]):
+    """A table per pipeline with a bar per stage."""
+
+    name = "table"
+
+    def render(self, result: list[SlaReport], options: RenderOptions = DEFAULT_OPTIONS
+               ) -> str:
+        """Rich tables at the terminal's width."""
+        return sla_text(result, options.color, options.width)
+
+
+class SlaJsonRenderer(Renderer[list[SlaReport]]):
+    """The JSON shape of CLI.md."""
+
+    name = "json"
+
+    def render(self, result: list[SlaReport], options: RenderOptions = DEFAULT_OPTIONS
+               ) -> str:
+        """Indented JSON."""
+        return sla_json(result)

@@ -78,7 +78,7 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
     return Group(*parts)
 
 
-class TableRenderer(Renderer):
+class TableRenderer(Renderer[Assessment]):
     name = "table"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:

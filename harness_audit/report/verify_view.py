@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
-from harness_audit.report._json import dumps
+from harness_audit._json import dumps
+from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.trail.verify import VerifyReport
+from harness_audit.trail.witness import CheckpointResult
 
 MAX_SHOWN = 50
 
@@ -67,3 +71,62 @@ def verify_text(r: VerifyReport) -> str:
               "failed": f"FAILED ({len(errors) + r.dropped:,} problem(s))"}[r.status]
     out.append(f"Status: {status}")
     return "\n".join(out) + "\n"
+
+
+class VerifyTextRenderer(Renderer[VerifyReport]):
+    """The summary a person reads."""
+
+    name = "table"
+
+    def render(self, result: VerifyReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """The summary in the manner of ``aws cloudtrail validate-logs``."""
+        return verify_text(result)
+
+
+class VerifyJsonRenderer(Renderer[VerifyReport]):
+    """The JSON shape of CLI.md."""
+
+    name = "json"
+
+    def render(self, result: VerifyReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented JSON."""
+        return verify_json(result)
+
+
+def checkpoint_dict(r: CheckpointResult) -> dict[str, Any]:
+    """A verified checkpoint as JSON data (``trail checkpoint verify -f json``)."""
+    cp = r.checkpoint
+    assert cp is not None
+    return {"status": "verified", "origin": cp.origin, "size": cp.size,
+            "root": base64.b64encode(cp.root).decode(), "extensions": list(cp.extensions),
+            "signers": [v.text() for v in r.signers]}
+
+
+class CheckpointTextRenderer(Renderer[CheckpointResult]):
+    """One line for the checkpoint and one per trusted signer."""
+
+    name = "table"
+
+    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS
+               ) -> str:
+        """The verified checkpoint, or the problem."""
+        if result.checkpoint is None:
+            return f"{result.file}: {result.problem}\n"
+        d = checkpoint_dict(result)
+        lines = [f"verified: {d['origin']}, size {d['size']:,}, root {d['root']}"]
+        lines += [f"  signed by {v.name} ({v.id.hex()})" for v in result.signers]
+        return "\n".join(lines) + "\n"
+
+
+class CheckpointJsonRenderer(Renderer[CheckpointResult]):
+    """The verified checkpoint as JSON."""
+
+    name = "json"
+
+    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS
+               ) -> str:
+        """Indented JSON (``{"status": "failed", ...}`` when it does not verify)."""
+        if result.checkpoint is None:
+            return json.dumps({"status": "failed", "file": result.file,
+                               "problem": result.problem}, indent=2) + "\n"
+        return json.dumps(checkpoint_dict(result), indent=2) + "\n"

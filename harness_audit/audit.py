@@ -1,0 +1,114 @@
+"""One audit run: manifests, trails, waivers and baseline in, an :class:`Assessment` out.
+
+``scan`` and ``report`` both call :func:`run_audit` with an :class:`AuditRequest`, so a report
+pack always carries the same judgement, waivers and trails as the scan of the same settings.
+The command line resolves each setting once (flag, then the project config, then the default;
+see ``cli/_options.py``); what is left to resolve here are the defaults that depend on files:
+the waivers file beside the working directory and each manifest's own ``trail.path``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness_audit.checks.assessment import Assessment
+    from harness_audit.evidence.judge import Evidence
+    from harness_audit.manifest.model import Pipeline
+
+DEFAULT_MAX_MANIFEST_BYTES = 5 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRequest:
+    """What to audit and how; every field already resolved from flag, config and default."""
+
+    paths: tuple[Path, ...] = (Path("."),)
+    trails: Path | None = None  # None: each manifest's trail.path, where it exists
+    use_trails: bool = True
+    keys: tuple[str, ...] = ()  # trail verifier keys; empty: each manifest's trail.public_key
+    sample: int = 0
+    seed: int = 0
+    jobs: int = 1
+    waivers: Path | None = None  # None: .harness-audit-waivers.yaml when it exists
+    baseline: Path | None = None
+    max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedTrail:
+    """One pipeline's trails and what they showed."""
+
+    paths: tuple[Path, ...]
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """Everything a renderer or the evidence pack needs from one run."""
+
+    request: AuditRequest
+    targets: tuple[Path, ...]
+    pipelines: tuple[Pipeline, ...]
+    trails: dict[str, JudgedTrail]
+    waiver_file: Path | None
+    assessment: Assessment
+    inputs: tuple[tuple[str, Path], ...] = field(default=())  # (kind, file) read by the run
+
+    @property
+    def evidence(self) -> dict[str, Evidence]:
+        """Each pipeline's evidence, by pipeline name."""
+        return {name: t.evidence for name, t in self.trails.items()}
+
+
+def waiver_file(request: AuditRequest) -> Path | None:
+    """The waivers file the run applies: the one asked for, else the default when present."""
+    from harness_audit.waivers import DEFAULT_FILE
+
+    if request.waivers is not None:
+        return request.waivers
+    return Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None
+
+
+def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[str, JudgedTrail]:
+    """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged."""
+    if not request.use_trails:
+        return {}
+    from harness_audit.evidence.judge import judge_trails, trail_paths
+
+    keys = list(request.keys) or None
+    out = {}
+    for p in pipelines:
+        paths = trail_paths(p, request.trails)
+        if paths:
+            evidence = judge_trails(p, paths, request.sample, request.seed, keys, request.jobs)
+            out[p.name] = JudgedTrail(tuple(paths), evidence)
+    return out
+
+
+def run_audit(request: AuditRequest) -> AuditRun:
+    """Load, judge, assess, then apply waivers and the baseline."""
+    from harness_audit.checks import assess
+    from harness_audit.evidence.judge import public_keys
+    from harness_audit.manifest import discover, load_all
+    from harness_audit.trail.verify import trail_files
+    from harness_audit.waivers import apply, load_baseline, load_waivers
+
+    targets = tuple(discover(list(request.paths)))
+    wfile = waiver_file(request)
+    waivers = load_waivers(wfile) if wfile else []
+    known = load_baseline(request.baseline) if request.baseline else None
+    pipelines = tuple(load_all(list(targets), max_bytes=request.max_manifest_bytes))
+    trails = judge_all(request, pipelines)
+    assessment = apply(assess(pipelines, {n: t.evidence for n, t in trails.items()}),
+                       waivers, known)
+    inputs: list[tuple[str, Path]] = [("manifest", t) for t in targets]
+    for p in pipelines:
+        if p.name in trails:
+            inputs += [("trail", f) for f in trail_files(list(trails[p.name].paths))]
+            inputs += [("verifier key", Path(k)) for k in public_keys(p)]
+    if wfile:
+        inputs.append(("waivers", wfile))
+    return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs))

@@ -1,0 +1,137 @@
+"""Options declared once, shared by every command that takes them (as sigstore-python's
+``_add_shared_*_options``), and the project config delivered through Click's ``default_map``.
+
+Each setting is resolved once, by Click: the flag, else the config's value (``default_map``),
+else the option's default. Config values are checked against the option's own type before a
+command runs, so a bad value is an error that names the config file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+import typer
+
+from harness_audit.audit import DEFAULT_MAX_MANIFEST_BYTES
+from harness_audit.errors import Diagnostic, ManifestError
+from harness_audit.report import (
+    CHECKPOINT,
+    GRAPH,
+    REPLAY,
+    RULE,
+    RULES,
+    SCAN,
+    SLA,
+    VERIFY,
+    Registry,
+)
+
+__all__ = ["DEFAULT_MAX_MANIFEST_BYTES"]
+
+FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
+AiActDate = Literal["art-113", "digital-omnibus"]
+Allocation = Literal["equal", "arinc", "cost"]
+Highlight = Literal["risk"]
+FAIL_ON: tuple[str, ...] = get_args(FailOn)
+
+
+def format_option(registry: Registry[Any]) -> Any:
+    """``--format`` with the choices of one command's renderer registry."""
+    return typer.Option("--format", "-f", help=f"Output format (default: {registry.names[0]}).",
+                        show_default=False)
+
+
+def _choices(registry: Registry[Any]) -> Any:
+    """The registry's format names as a ``Literal`` type: Typer makes it a choice."""
+    return Literal[registry.names]
+
+
+if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the registry's choices
+    ScanFormat = Annotated[str | None, format_option(SCAN)]
+    VerifyFormat = Annotated[str, format_option(VERIFY)]
+    CheckpointFormat = Annotated[str, format_option(CHECKPOINT)]
+    SlaFormat = Annotated[str, format_option(SLA)]
+    ReplayFormat = Annotated[str, format_option(REPLAY)]
+    RulesFormat = Annotated[str, format_option(RULES)]
+    RuleFormat = Annotated[str, format_option(RULE)]
+    GraphFormat = Annotated[str, format_option(GRAPH)]
+else:
+    ScanFormat = Annotated[_choices(SCAN) | None, format_option(SCAN)]
+    VerifyFormat = Annotated[_choices(VERIFY), format_option(VERIFY)]
+    CheckpointFormat = Annotated[_choices(CHECKPOINT), format_option(CHECKPOINT)]
+    SlaFormat = Annotated[_choices(SLA), format_option(SLA)]
+    ReplayFormat = Annotated[_choices(REPLAY), format_option(REPLAY)]
+    RulesFormat = Annotated[_choices(RULES), format_option(RULES)]
+    RuleFormat = Annotated[_choices(RULE), format_option(RULE)]
+    GraphFormat = Annotated[_choices(GRAPH), format_option(GRAPH)]
+
+Outputs = Annotated[list[str] | None, typer.Option(
+    "--output", "-o", help="Write to PATH (in --format) or FORMAT=PATH; repeatable.")]
+VerifierKeys = Annotated[list[str] | None, typer.Option(
+    "--key", "-k", help="Trail verifier key: the key text <name>+<id>+<key>, or a file of "
+    "keys, one a line; repeatable.")]
+RequiredVerifierKeys = Annotated[list[str], typer.Option(
+    "--key", "-k", help="Trusted verifier key: the key text <name>+<id>+<key>, or a file of "
+    "keys, one a line; repeatable.")]
+SignerKey = Annotated[Path, typer.Option(
+    "--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")]
+Checkpoints = Annotated[list[Path] | None, typer.Option(
+    "--checkpoint", help="More checkpoints to check; repeatable.")]
+TrustedState = Annotated[Path | None, typer.Option(
+    "--trusted-state", help="The newest checkpoint you kept from the last audit.")]
+Jobs = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, max=64, help="Processes to verify trails with.")]
+Trails = Annotated[Path | None, typer.Option(
+    "--trails", help="Judge the checks on these trails too (default: each manifest's "
+    "trail.path, when it exists).")]
+NoTrails = Annotated[bool, typer.Option(
+    "--no-trails", help="Judge the manifests alone, even where trails exist.")]
+Sample = Annotated[int, typer.Option(
+    "--sample", min=0, help="Draw N events per control for an auditor to test by hand.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample.")]
+Waivers = Annotated[Path | None, typer.Option(
+    "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")]
+Baseline = Annotated[Path | None, typer.Option(
+    "--baseline", help="Fail only on findings not in this baseline.")]
+TrailFiles = Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")]
+
+# config key -> parameter name, for the commands that read the project config
+CONFIG_PARAMS: dict[str, dict[str, str]] = {
+    "scan": {"paths": "paths", "fail-on": "fail_on", "format": "fmt", "output": "output",
+             "waivers": "waivers", "baseline": "baseline", "trails": "trails",
+             "sample": "sample", "seed": "seed", "jobs": "jobs"},
+    "report": {"paths": "paths", "waivers": "waivers", "baseline": "baseline",
+               "trails": "trails", "sample": "sample", "seed": "seed", "jobs": "jobs",
+               "ai-act-date": "ai_act_date"},
+}
+
+
+def config_default_map(ctx: Any, command_name: str) -> dict[str, Any] | None:
+    """The project config (``[tool.harness-audit]`` or ``.harness-audit.yaml``) as the
+    ``default_map`` of one command, each value checked against that command's option."""
+    params = CONFIG_PARAMS.get(command_name)
+    if params is None:
+        return None
+    from harness_audit.config import load_config
+
+    settings, where = load_config(Path("."))
+    command = ctx.command.get_command(ctx, command_name)
+    if not settings or command is None or where is None:
+        return None
+    by_name = {p.name: p for p in command.params}
+    values: dict[str, Any] = {}
+    problems = []
+    for key, value in settings.items():
+        name = params.get(key)
+        if name is None:
+            continue  # a setting of another command
+        param = by_name[name]
+        try:
+            param.process_value(ctx, value)
+        except typer.BadParameter as e:
+            problems.append(Diagnostic(where, f"{key}: {e.message}"))
+        values[name] = value
+    if problems:
+        raise ManifestError(problems)
+    return {command_name: values}
