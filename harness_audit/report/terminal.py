@@ -96,7 +96,9 @@ class TableRenderer(Renderer[Assessment]):
                 console.print(Text.assemble(
                     "trails: ", (", ".join(e.files[:2]) + (" …" if len(e.files) > 2 else ""),
                                  "blue"),
-                    f"  {e.events:,} events, {e.runs:,} runs, integrity ",
+                    f"  {e.events:,} events, {e.runs + e.open_runs:,} runs"
+                    + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
+                    + ", integrity ",
                     (status, "green" if status == "verified" else "yellow")))
             console.print(_grid(p))
             failing = ", ".join(p.failing_checks) or "none"

@@ -1,0 +1,144 @@
+"""The CLI's structure: registries, format choices, the error guard, config for every command."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import typer.main
+from typer.testing import CliRunner
+
+import harness_audit.report as report_pkg
+from harness_audit.cli._cli import app
+from harness_audit.report import REGISTRIES, Registry
+from harness_audit.report.base import Renderer
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+HARDENED = SAMPLES / "loan-assessment-hardened"
+
+
+def walk(group: typer.Typer, prefix: str = "") -> list[tuple[str, Any]]:
+    """(command path, callback) for every command and group callback registered."""
+    out = []
+    if group.registered_callback is not None:
+        out.append((prefix or "<root>", group.registered_callback.callback))
+    for c in group.registered_commands:
+        out.append(((prefix + " " + (c.name or c.callback.__name__)).strip(), c.callback))
+    for g in group.registered_groups:
+        out += walk(g.typer_instance, (prefix + " " + str(g.name)).strip())
+    return out
+
+
+def test_every_command_and_callback_is_guarded() -> None:
+    found = walk(app)
+    assert len(found) >= 12
+    for name, cb in found:
+        assert getattr(cb, "__harness_guarded__", False), f"{name} has no error guard"
+
+
+def click_commands() -> dict[str, Any]:
+    root = typer.main.get_command(app)
+    out: dict[str, Any] = {}
+
+    def visit(cmd: Any, path: str) -> None:
+        out[path] = cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            visit(sub, (path + " " + name).strip())
+
+    visit(root, "")
+    return out
+
+
+@pytest.mark.parametrize("registry", REGISTRIES, ids=lambda r: r.command)
+def test_format_choices_are_the_registry(registry: Registry[Any]) -> None:
+    cmd = click_commands()[registry.command]
+    fmt = next(p for p in cmd.params if p.name == "fmt")
+    choices = [a for a in typing.get_args(fmt.type_descriptor.annotation) if a is not None]
+    if len(choices) == 1:  # Optional[Literal[...]]
+        choices = list(typing.get_args(choices[0]))
+    assert tuple(choices) == registry.names
+    assert any(p.name == "output" for p in cmd.params), "every format command takes --output"
+
+
+@pytest.mark.parametrize("registry", REGISTRIES, ids=lambda r: r.command)
+def test_every_registered_renderer_loads(registry: Registry[Any]) -> None:
+    for name in registry.names:
+        renderer = registry.get(name)
+        assert isinstance(renderer, Renderer)
+
+
+def test_every_renderer_class_is_registered() -> None:
+    """Exhaustiveness (as pip-audit's format interface test): no renderer outside a registry."""
+    registered = {t for r in REGISTRIES for t in r.formats.values()}
+    for info in pkgutil.iter_modules(report_pkg.__path__):
+        module = importlib.import_module(f"harness_audit.report.{info.name}")
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Renderer) and obj is not Renderer and \
+                    obj.__module__ == module.__name__ and not inspect.isabstract(obj):
+                assert f"{obj.__module__}:{name}" in registered, f"{name} is in no registry"
+
+
+def test_output_format_equals_path_for_every_command(tmp_path: Path) -> None:
+    trail = SAMPLES / "support-refunds" / "trails"
+    manifest = SAMPLES / "support-refunds" / "harness.yaml"
+    cases = {
+        "verify": ["verify", str(trail), "--allow-unanchored"],
+        "sla": ["sla", str(manifest)],
+        "graph": ["graph", str(manifest)],
+        "rules": ["rules"],
+    }
+    for name, args in cases.items():
+        out = tmp_path / f"{name}.json"
+        r = runner.invoke(app, [*args, "-o", f"json={out}"])
+        assert r.exit_code in (0, 1), (name, r.output)
+        json.loads(out.read_text())
+        assert r.stdout == "", name
+
+
+def test_report_reads_the_same_config_as_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text(
+        "waivers:\n  - rule: HA-106\n    pipeline: loan-assessment\n    agent: '*'\n"
+        "    justification: retention is set by the archive\n    owner: a@example.com\n"
+        "    ticket: SEC-1\n    expires: 2999-01-01\n")
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.harness-audit]\npaths = ["{SAMPLES / "loan-assessment"}"]\n'
+        f'waivers = "{waivers}"\n')
+    monkeypatch.chdir(tmp_path)
+    scan = runner.invoke(app, ["scan", "-f", "json", "--no-trails"])
+    rep = runner.invoke(app, ["report", "-o", str(tmp_path / "pack"), "--no-pdf", "--no-trails"])
+    assert rep.exit_code in (0, 1), rep.output
+    pack = json.loads((tmp_path / "pack" / "findings.json").read_text())
+    scanned = json.loads(scan.stdout)
+
+    def waived(d: dict[str, Any]) -> list[str]:
+        return sorted(f["rule"] for p in d["pipelines"] for f in p["findings"] if f.get("waived"))
+
+    assert waived(scanned) == waived(pack) != []
+
+
+def test_a_bad_config_value_names_the_file_and_key(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nformat = "xml"\n')
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["scan"])
+    assert r.exit_code == 2
+    assert "pyproject.toml [tool.harness-audit]: format:" in r.stderr
+    assert "'xml'" in r.stderr and "Traceback" not in r.output
+
+
+def test_config_does_not_reach_commands_that_do_not_read_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nformat = "xml"\n')
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["rules", "-f", "json"]).exit_code == 0
