@@ -84,3 +84,9 @@ def note_vectors() -> Any:
 def jcs_vectors() -> Any:
     """cyberphone/json-canonicalization documents and RFC 8785 Appendix B numbers."""
     return _vectors("rfc8785_jcs.json")
+
+
+@pytest.fixture(scope="session")
+def cosignature_vectors() -> Any:
+    """C2SP tlog-cosignature: real witness cosignatures and known-answer lines."""
+    return _vectors("c2sp_cosignature.json")

@@ -321,14 +321,18 @@ def trail_keygen(
     name: Annotated[str, typer.Argument(help="Key name, e.g. harness-audit/loan-assessment.")],
     out_dir: Annotated[Path, typer.Option("--dir", help="Where to write the key files.")] = (
         Path(".")),
+    witness: Annotated[bool, typer.Option(
+        "--witness", help="A witness key (C2SP cosignature/v1) for `trail checkpoint cosign`."
+    )] = False,
 ) -> None:
     """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
     import os
 
     from harness_audit.trail.note import NoteError, Signer
+    from harness_audit.trail.witness import WitnessSigner
 
     try:
-        signer = Signer.generate(name)
+        signer: Any = WitnessSigner.generate(name) if witness else Signer.generate(name)
     except NoteError as e:
         raise UsageError(Diagnostic("NAME", str(e))) from e
     stem = name.replace("/", "_")
@@ -340,9 +344,10 @@ def trail_keygen(
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(signer.text() + "\n")
-    pub_path.write_text(signer.verifier.text() + "\n", encoding="utf-8")
+    public = (signer.key if witness else signer.verifier).text()
+    pub_path.write_text(public + "\n", encoding="utf-8")
     print(f"wrote {key_path} (keep it secret) and {pub_path}", file=sys.stderr)
-    print(signer.verifier.text())
+    print(public)
 
 
 @command(trail_app, "seal")
@@ -382,6 +387,64 @@ def checkpoint_verify(
         print(f"{result.file}: {result.problem}", file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
     _emit(CHECKPOINT, result, fmt, targets)
+
+
+@command(checkpoint_app, "cosign")
+def checkpoint_cosign(
+    file: Annotated[Path, typer.Argument(help="A checkpoint signed by the log.")],
+    key: Annotated[Path, typer.Option(
+        "--key", "-k", help="The witness's signer key (from `trail keygen --witness`).")],
+    log_key: Annotated[list[str], typer.Option(
+        "--log-key", help="The log's verifier key(s): text or a file; repeatable.")],
+    state: Annotated[Path, typer.Option(
+        "--state", help="The witness's state: the last checkpoint it cosigned per log.")],
+    proof: Annotated[Path | None, typer.Option(
+        "--proof", help="Consistency proof (from `trail prove --consistency`) from the last "
+        "cosigned size to this one.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the cosigned checkpoint (default: stdout).")
+    ] = None,
+) -> None:
+    """Act as a witness: cosign a checkpoint (C2SP tlog-cosignature) only if it extends the
+    last one this witness cosigned; exit 1, cosigning nothing, if it does not."""
+    import time
+
+    from harness_audit._json import dumps
+    from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
+    from harness_audit.errors import TrailError
+    from harness_audit.trail.note import NoteError
+    from harness_audit.trail.proofs import read_proof
+    from harness_audit.trail.witness import WitnessSigner, cosign_checkpoint, read_state
+
+    if output:
+        refuse_overwriting_inputs([output, state], [file, key])
+    try:
+        signer = WitnessSigner.parse(key.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, NoteError) as e:
+        raise TrailError(Diagnostic(str(key), "not a witness signer key",
+                                    expected="PRIVATE+KEY+<name>+<id>+<key> from "
+                                    "`trail keygen --witness`")) from e
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        raise TrailError(Diagnostic(str(file), f"cannot be read: {e.strerror}")) from e
+    path = None
+    if proof is not None:
+        p = read_proof(proof)
+        if not isinstance(p, dict) or p.get("type") != "consistency":
+            raise TrailError(Diagnostic(str(proof), "not a consistency proof",
+                                        expected="a file from `trail prove --consistency`"))
+        try:
+            path = [bytes.fromhex(str(x)) for x in p.get("path", [])]
+        except ValueError as e:
+            raise TrailError(Diagnostic(str(proof), "a path entry is not hex")) from e
+    result = cosign_checkpoint(data, _verifiers(log_key), signer, read_state(state), path,
+                               int(time.time()))
+    if result.note is None:
+        print(f"harness-audit: not cosigned: {result.refused}", file=sys.stderr)
+        raise typer.Exit(ExitCode.FINDINGS)
+    write_atomic(state, dumps(result.state))  # persisted before the cosignature is given out
+    _write_or_print(result.note, output)
 
 
 @command(trail_app, "prove")
