@@ -56,7 +56,7 @@ def test_action_inputs_left_unset_let_the_config_decide(tmp_path: Path) -> None:
 
 
 def test_action_inputs_are_never_shell_code(tmp_path: Path) -> None:
-    done, out, _ = run_scan_step(tmp_path, {"paths": "$(touch pwned) `touch pwned2`;touch x"})
+    _, out, _ = run_scan_step(tmp_path, {"paths": "$(touch pwned) `touch pwned2`;touch x"})
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
     assert not (tmp_path / "x").exists()
     assert out.read_text().strip() == "exit-code=2"  # no such manifests
