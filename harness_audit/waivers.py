@@ -98,13 +98,16 @@ def apply(assessment: Assessment, waivers: list[Waiver], baseline: set[str] | No
     for p in assessment.pipelines:
         findings = []
         for f in p.findings:
+            expired = False
             for w in waivers:
                 if w.matches(f):
                     counts[id(w)] += 1
                     if w.expires >= on:
                         f = dataclasses.replace(f, waived=w.text())
                         break
-            if baseline is not None and f.fingerprint in baseline:
+                    expired = True
+            # an expired waiver fails closed: its finding counts again, baseline or not
+            if baseline is not None and f.fingerprint in baseline and not expired:
                 f = dataclasses.replace(f, baselined=True)
             findings.append(f)
         pipelines.append(_with_findings(p, findings))

@@ -206,7 +206,21 @@ def test_sla_command_json_and_exit_codes() -> None:
                             for o in observed)
     cost = runner.invoke(app, ["sla", str(SAMPLES / "support-refunds" / "harness.yaml"),
                                "--allocate", "cost"])
-    assert cost.exit_code == ExitCode.USAGE and "cost curve" in cost.stderr
+    assert cost.exit_code == ExitCode.USAGE  # not offered: the manifest has no cost curve
+    assert "cost" not in runner.invoke(app, ["sla", "--help"]).stdout.split("--allocate")[1][:40]
+
+
+def test_what_if_shows_before_and_after_side_by_side() -> None:
+    runner = CliRunner()
+    loan = str(SAMPLES / "loan-assessment" / "harness.yaml")
+    r = runner.invoke(app, ["sla", loan, "--set", "credit_risk.retries=2"])
+    assert "what-if: credit_risk.retries=2" in r.stdout
+    row = next(x for x in r.stdout.splitlines() if x.strip().startswith("credit_risk  "))
+    assert "99.000%" in row and "100.000%" in row  # effective before and after
+    data = json.loads(runner.invoke(app, ["sla", loan, "--set", "credit_risk.retries=2",
+                                          "-f", "json"]).stdout)
+    assert data["what_if"]["changes"] == ["credit_risk.retries=2"]
+    assert data["what_if"]["before"]["compound"] < data["compound"]
 
 
 @pytest.mark.parametrize("name", ["reliability_above_one", "quorum_above_replicas",

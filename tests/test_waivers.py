@@ -123,3 +123,27 @@ def test_unknown_setting_has_a_suggestion(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / ".harness-audit.yaml").write_text("fail_on: never\n")
     r = run(str(REFUNDS))
     assert r.exit_code == ExitCode.USAGE and "did you mean 'fail-on'" in r.stderr
+
+
+def test_an_expired_waiver_fails_even_when_the_baseline_holds_the_finding(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    assert run(str(REFUNDS), "--write-baseline", str(base)).exit_code == ExitCode.FINDINGS
+    assert run(str(REFUNDS), "--baseline", str(base)).exit_code == ExitCode.OK
+    expired = waivers_file(tmp_path, *({**WAIVER, "rule": r, "expires": "2020-01-01"}
+                                       for r in EVERY_RULE))
+    r = run(str(REFUNDS), "--baseline", str(base), "--waivers", str(expired), "-f", "json")
+    assert r.exit_code == ExitCode.FINDINGS
+    counted = [f for p in json.loads(r.stdout)["pipelines"] for f in p["findings"]
+               if not f["baselined"] and not f.get("waived")]
+    assert counted and "expired waiver" in r.stderr
+
+
+def test_write_baseline_with_a_configured_baseline_that_does_not_exist_yet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.harness-audit]\npaths = ["{REFUNDS}"]\nbaseline = "base.json"\n')
+    assert run().exit_code == ExitCode.USAGE  # reading a baseline that is not there
+    assert run("--write-baseline", "base.json").exit_code == ExitCode.FINDINGS
+    assert json.loads((tmp_path / "base.json").read_text())["fingerprints"]
+    assert run().exit_code == ExitCode.OK

@@ -227,6 +227,8 @@ def scan(
     from harness_audit.waivers import baseline_data
 
     fmt_name = fmt or SCAN.names[0]
+    if write_baseline and baseline and not baseline.exists():
+        baseline = None  # the first --write-baseline of a configured baseline: none to read yet
     request = _request(paths, trails, no_trails, key, sample, seed, jobs, waivers, baseline,
                        max_manifest_bytes)
     targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
@@ -525,27 +527,26 @@ def sla(
 ) -> None:
     """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
     from harness_audit.manifest import load_all
+    from harness_audit.report.sla_view import SlaResult
     from harness_audit.sla import analyse, observe
     from harness_audit.sla import what_if as apply_what_if
     from harness_audit.trail.reader import read_events
 
-    if allocate == "cost":
-        raise UsageError(Diagnostic("--allocate cost", "cost allocation needs a cost curve per "
-                                    "stage, and the manifest format has no field for one",
-                                    expected="equal or arinc"))
     targets = _outputs(SLA, fmt, output, manifest)
-    reports = []
-    for p in load_all(manifest):
+    reports, before = [], []
+    for original in load_all(manifest):
+        p = original
         for change in what_if or []:
             try:
                 p = apply_what_if(p, change)
             except ValueError as e:
                 raise UsageError(Diagnostic("--set", str(e))) from e
-        obs = None
-        if trails:
-            obs = observe(p, (ev for _, _, ev in read_events([trails])))
+        obs = observe(p, (ev for _, _, ev in read_events([trails]))) if trails else None
         reports.append(analyse(p, allocate, obs))
-    _emit(SLA, reports, fmt, targets)
+        if what_if:
+            before.append(analyse(original, allocate, obs))
+    result = SlaResult(reports, before if what_if else None, tuple(what_if or ()))
+    _emit(SLA, result, fmt, targets)
     raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
 
 

@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_MAX_MANIFEST_BYTES"]
 
 FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
 AiActDate = Literal["art-113", "digital-omnibus"]
-Allocation = Literal["equal", "arinc", "cost"]
+Allocation = Literal["equal", "arinc"]
 Highlight = Literal["risk"]
 FAIL_ON: tuple[str, ...] = get_args(FailOn)
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from harness_audit.evidence.replay import Replay
     from harness_audit.report.base import Renderer
     from harness_audit.report.rules_view import RuleList, RuleShown
-    from harness_audit.sla import SlaReport
+    from harness_audit.report.sla_view import SlaResult
     from harness_audit.trail.verify import VerifyReport
     from harness_audit.trail.witness import CheckpointResult
 
@@ -59,7 +59,7 @@ CHECKPOINT: Registry[CheckpointResult] = Registry("trail checkpoint verify", {
     "table": _R + "verify_view:CheckpointTextRenderer",
     "json": _R + "verify_view:CheckpointJsonRenderer",
 })
-SLA: Registry[list[SlaReport]] = Registry("sla", {
+SLA: Registry[SlaResult] = Registry("sla", {
     "table": _R + "sla_view:SlaTextRenderer",
     "json": _R + "sla_view:SlaJsonRenderer",
 })

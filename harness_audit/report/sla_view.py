@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
@@ -44,12 +45,32 @@ def sla_dict(r: SlaReport) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class SlaResult:
+    """What ``sla`` renders: the reports and, with ``--set``, the same before the changes."""
+
+    reports: list[SlaReport]
+    before: list[SlaReport] | None = None
+    changes: tuple[str, ...] = ()
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def sla_json(reports: list[SlaReport]) -> str:
-    return dumps(sla_dict(reports[0]) if len(reports) == 1 else [sla_dict(r) for r in reports])
+def sla_json(result: SlaResult | list[SlaReport]) -> str:
+    """One pipeline's object (CLI.md), or a list of them; with ``--set``, each carries
+    ``what_if``: the changes and the report before them."""
+    if isinstance(result, list):
+        result = SlaResult(result)
+    items = []
+    for i, r in enumerate(result.reports):
+        d = sla_dict(r)
+        if result.before is not None:
+            d["what_if"] = {"changes": list(result.changes),
+                            "before": sla_dict(result.before[i])}
+        items.append(d)
+    return dumps(items[0] if len(items) == 1 else items)
 
 
 def pct(x: float | None, digits: int = 3) -> str:
@@ -75,11 +96,42 @@ def _bar(effective: float | None, required: float | None, observed: float | None
     return text
 
 
-def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) -> str:
+def _what_if(console: Console, before: SlaReport, after: SlaReport,
+             changes: tuple[str, ...]) -> None:
+    """Before and after ``--set``, side by side, for the pipeline and every stage."""
+    def verdict(r: SlaReport) -> str:
+        return "—" if r.meets_target is None else ("meets" if r.meets_target else "misses")
+
+    console.print(Text.assemble(("what-if: ", "bold"), "; ".join(changes)))
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("", "eff. before", "eff. after", "req. before", "req. after", "±pp before",
+                "±pp after"):
+        t.add_column(col, no_wrap=True)
+    t.add_row("compound", pct(before.compound), pct(after.compound), pct(before.target),
+              pct(after.target), verdict(before), verdict(after))
+    old = {s.agent: s for s in before.stages}
+    for s in after.stages:
+        b = old.get(s.agent)
+        if b is None:
+            continue
+
+        def pp(x: float | None) -> str:
+            return "—" if x is None else f"{x * 100:+.3f}"
+
+        t.add_row(s.agent, pct(b.effective), pct(s.effective), pct(b.required),
+                  pct(s.required), pp(b.headroom), pp(s.headroom))
+    console.print(t)
+
+
+def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: int = 120
+             ) -> str:
+    """The terminal view: a table per pipeline (and the what-if, side by side)."""
+    if isinstance(result, list):
+        result = SlaResult(result)
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
                       highlight=False)
-    for r in reports:
+    for i, r in enumerate(result.reports):
         verdict = ("meets" if r.meets_target else "MISSES") if r.meets_target is not None \
             else "cannot be judged"
         console.print(Text.assemble(("pipeline ", "bold"), (r.pipeline, "bold cyan"),
@@ -119,27 +171,29 @@ def sla_text(reports: list[SlaReport], color: bool = False, width: int = 120) ->
                            "bound.", style="dim"))
         if r.open_runs:
             console.print(f"{r.open_runs:,} run(s) never ended and were not judged")
+        if result.before is not None:
+            _what_if(console, result.before[i], r, result.changes)
         console.print()
     return buf.getvalue()
 
 
-class SlaTextRenderer(Renderer[list[SlaReport]]):
+class SlaTextRenderer(Renderer[SlaResult]):
     """A table per pipeline with a bar per stage."""
 
     name = "table"
 
-    def render(self, result: list[SlaReport], options: RenderOptions = DEFAULT_OPTIONS
+    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS
                ) -> str:
         """Rich tables at the terminal's width."""
         return sla_text(result, options.color, options.width)
 
 
-class SlaJsonRenderer(Renderer[list[SlaReport]]):
+class SlaJsonRenderer(Renderer[SlaResult]):
     """The JSON shape of CLI.md."""
 
     name = "json"
 
-    def render(self, result: list[SlaReport], options: RenderOptions = DEFAULT_OPTIONS
+    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS
                ) -> str:
         """Indented JSON."""
         return sla_json(result)
