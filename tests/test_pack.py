@@ -51,11 +51,11 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_pack_files(pack: Path) -> None:
     names = sorted(p.name for p in pack.iterdir())
-    assert names == ["SHA256SUMS", "SHA256SUMS.sig", "evidence.html", "evidence.pdf",
+    assert names == ["README.txt", "SHA256SUMS", "SHA256SUMS.sig", "evidence.html", "evidence.pdf",
                      "findings.json"]
     sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True,
                           text=True, check=False)
-    assert sums.returncode == 0 and sums.stdout.count(": OK") == 3
+    assert sums.returncode == 0 and sums.stdout.count(": OK") == 4
 
 
 def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
@@ -185,3 +185,36 @@ def test_ai_act_date_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     html = (out / "evidence.html").read_text()
     applied = html.split("(applied here)")[0].rsplit("<br>", 1)[-1]
     assert "2027-12-02" in applied and "2026-08-02" in html
+
+
+def _recipe(text: str) -> str:
+    """The shell recipe for checking SHA256SUMS.sig without this tool, as a document shows it."""
+    if "```sh" in text:
+        return text.split("```sh\n", 1)[1].split("```", 1)[0]
+    block = text.split("(OpenSSL 3)\n", 1)[1].split("\n\n", 2)[1]
+    return "\n".join(line[4:] for line in block.splitlines())
+
+
+@pytest.mark.parametrize("where", ["README.md", "pack README.txt"])
+def test_the_openssl_recipe_checks_the_signature_without_this_tool(tmp_path: Path,
+                                                                    where: str) -> None:
+    need("openssl")
+    out = tmp_path / "pack"
+    r = build(out, str(SAMPLES / "loan-assessment-hardened"), "--no-pdf",
+              monkeypatch=pytest.MonkeyPatch())
+    assert r.exit_code == 0, r.output
+    pub = tmp_path / "reports.pub"
+    pub.write_text(SIGNER.verifier.text() + "\n")
+    text = (ROOT / "README.md").read_text() if where == "README.md" else \
+        (out / "README.txt").read_text()
+    script = _recipe(text)
+    env = dict(os.environ, PUB=str(pub))
+    ok = subprocess.run(["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Signature Verified Successfully" in ok.stdout
+    sums = (out / "SHA256SUMS").read_text()
+    (out / "SHA256SUMS").write_text(sums.replace(sums[:8], "00000000", 1))  # rewrite the list
+    bad = subprocess.run(["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True,
+                         text=True, check=False)
+    assert bad.returncode != 0

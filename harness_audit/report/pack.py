@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from harness_audit.audit import AuditRun
     from harness_audit.trail.note import Signer
 
-PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json")
+PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json", "README.txt", "SHA256SUMS",
+              "SHA256SUMS.sig")
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
 MAX_PER_PROBLEM = 12
 
@@ -319,7 +320,8 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
     html = render_html(run.assessment, slas, inputs, when, ai_act_date,
                        waiver_rows(run.assessment))
     files = {"evidence.html": html.encode("utf-8"),
-             "findings.json": findings_json(run.assessment, when).encode("utf-8")}
+             "findings.json": findings_json(run.assessment, when).encode("utf-8"),
+             "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes()}
     if pdf:
         files["evidence.pdf"] = render_pdf(html)
     sums = sums_text(files)
