@@ -144,6 +144,10 @@ AnyEvent = (RunStart | RunEnd | ModelCall | ToolCall | DataAccess | Decision | V
 KIND_NAMES: tuple[str, ...] = tuple(str(k.__struct_config__.tag) for k in KINDS)
 
 decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(AnyEvent)
+
+DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError,
+                                              UnicodeDecodeError)
+"""What decoding a line can raise: the line is not an event (bytes, JSON or schema)."""
 encoder = msgspec.json.Encoder(order="sorted")
 
 
