@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
@@ -23,6 +23,25 @@ from harness_audit.manifest.model import (
     independence,
 )
 from harness_audit.sla import Observer, analyse
+from harness_audit.trail.events import (
+    AnyEvent,
+    Approval,
+    ApprovalRequest,
+    BudgetCheck,
+    DataAccess,
+    Decision,
+    Error,
+    ModelCall,
+    RunEnd,
+    RunStart,
+    Spawn,
+    ToolCall,
+    Verification,
+    actor_of,
+)
+from harness_audit.trail.events import (
+    Model as EventModel,
+)
 from harness_audit.trail.reader import ReadStats, read_events
 
 MAX_OPEN_RUNS = 50_000
@@ -141,7 +160,7 @@ class Evidence:
                 "max_usd": costs[-1] / 1e6}
 
 
-def _model(m: Any) -> tuple[Model | None, bool]:
+def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
     """(model, human) from an event's model field."""
     if isinstance(m, str):
         return None, m.startswith("human:")
@@ -203,7 +222,8 @@ class Judge:
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def feed(self, file: str, line: int, ev: Any) -> None:
+    def feed(self, file: str, line: int, ev: AnyEvent) -> None:
+        """Judge one event (``file`` and ``line`` say where it is, for the findings)."""
         where = Location(file, line, ev.seq, ev.span, ev.run)
         run = self.runs.get(ev.run)
         if run is None:
@@ -217,8 +237,7 @@ class Judge:
         if self.first_ts is None:
             self.first_ts = ev.ts
         self.last_ts = ev.ts
-        actor = ev.agent[6:] if ev.agent.startswith("human:") and ev.agent[6:] in self.agents \
-            else ev.agent
+        actor = actor_of(ev.agent, self.agents)
         if actor in self.agents:
             self.seen.add(actor)
             self.operated(actor, "has_audit_trail", where)
@@ -230,12 +249,34 @@ class Judge:
                       f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
                       "causal chain is broken here", where, "dangling")
         run.spans.add(ev.span)
-        handler = getattr(self, f"_{ev.kind}", None)
-        if handler is not None:
-            handler(ev, actor, run, where)
+        match ev:  # the most frequent kinds first: each case is an isinstance check
+            case ModelCall():
+                self._on_model_call(ev, actor, run)
+            case ToolCall():
+                self._on_tool_call(ev, actor, run, where)
+            case DataAccess():
+                self._on_data_access(ev, actor, run, where)
+            case Decision():
+                self._on_decision(ev, actor, run, where)
+            case Verification():
+                self._on_verification(ev, actor, run)
+            case Approval():
+                self._on_approval(ev, run)
+            case Spawn():
+                self._on_spawn(ev, actor, where)
+            case BudgetCheck():
+                self._on_budget_check(ev, actor, where)
+            case Error():
+                self._on_error(ev, actor, where)
+            case RunEnd():
+                self._on_run_end(ev, run, where)
+            case RunStart() | ApprovalRequest():
+                pass  # nothing to judge on their own
+            case _:
+                assert_never(ev)
         self.observer.feed(ev)
 
-    def _model_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState) -> None:
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
         run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
 
@@ -258,7 +299,8 @@ class Judge:
                           "guardrail was routed around", where, f"bypass:{resource}")
                 return
 
-    def _data_access(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_data_access(self, ev: DataAccess, actor: str, run: RunState, where: Location
+                        ) -> None:
         if ev.outcome == "denied":
             self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((ev.resource, ev.data_class, ev.scope, "data_access"))
@@ -266,7 +308,7 @@ class Judge:
         self._scope_check(actor, ev.scope, f"data access to {ev.resource!r}", where)
         self._bypass(actor, run, ev.resource, ev.data_class, ev.scope, where)
 
-    def _tool_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_tool_call(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         agent = self.agents.get(actor)
         target = ev.target if isinstance(ev.target, str) else ev.tool
         if ev.outcome == "denied":
@@ -285,7 +327,7 @@ class Judge:
         if ev.effect in DESTRUCTIVE_EFFECTS:
             self._gated(ev, actor, run, where)
 
-    def _verified(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         c = self.operated(actor, "independent_verification", where)
         checks = run.verifications.get(ev.span, [])
         passes = [x for x in checks if x[0] == "pass"]
@@ -305,7 +347,7 @@ class Judge:
         c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
                f"{actor} ({own.label if own else 'unknown model'})", where)
 
-    def _gated(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _gated(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         c = self.operated(actor, "human_gate_for_destructive_ops", where)
         approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]
         if not approvals:
@@ -323,15 +365,15 @@ class Judge:
                 return
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
-    def _verification(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
         model, human = _model(ev.model)
         run.verifications.setdefault(ev.target, []).append((ev.verdict, actor, model, human))
 
-    def _approval(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_approval(self, ev: Approval, run: RunState) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
 
-    def _spawn(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_spawn(self, ev: Spawn, actor: str, where: Location) -> None:
         if actor not in self.agents:
             return
         c = self.operated(actor, "budget_cap_enforced", where)
@@ -340,11 +382,11 @@ class Judge:
             c.fail(f"spawned {ev.child!r} at depth {ev.depth}, deeper than max_spawn_depth "
                    f"{limit}", where)
 
-    def _budget_check(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
         if actor in self.agents and ev.outcome == "blocked":
             self.operated(actor, "budget_cap_enforced", where).denied += 1
 
-    def _decision(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
         outcome = ev.outcome.lower()
         if outcome.startswith("flag") or outcome in RISKY:
             run.risky.append((ev.span, ev.outcome, actor))
@@ -357,12 +399,12 @@ class Judge:
                               "it as evidence", where, f"amnesia:{where.run}:{span}")
                     break
 
-    def _error(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_error(self, ev: Error, actor: str, where: Location) -> None:
         if ev.parent is None:
             self.note("HA-204", actor if actor in self.agents else None,
                       "an error with no parent: nothing says what caused it", where, "orphan")
 
-    def _run_end(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
         self.finished += 1
         total = sum(run.cost.values())
         self.run_costs.append(total)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from harness_audit.manifest.model import Pipeline
 from harness_audit.sla.model import decompose
+from harness_audit.trail.events import AnyEvent, actor_of
 
 
 @dataclass
@@ -45,9 +45,10 @@ class Observer:
         self.state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
         self.finished = 0
 
-    def feed(self, ev: Any) -> None:
+    def feed(self, ev: AnyEvent) -> None:
+        """Count one event: a failure of its actor's stage, or the end of its run."""
         run = self.state.setdefault(ev.run, {})
-        actor = ev.agent[6:] if ev.agent.startswith("human:") else ev.agent
+        actor = actor_of(ev.agent, self.agents)
         if actor in self.agents:
             failed = ev.kind == "error" or (ev.kind == "tool_call" and ev.outcome == "error")
             run[actor] = run.get(actor, False) or failed
@@ -66,7 +67,7 @@ class Observer:
         return Observations(self.counts, self.finished, len(self.state))
 
 
-def observe(pipeline: Pipeline, events: Iterable[Any]) -> Observations:
+def observe(pipeline: Pipeline, events: Iterable[AnyEvent]) -> Observations:
     """Feed every event to an :class:`Observer`; runs that never end are counted, not judged."""
     observer = Observer(pipeline)
     for ev in events:

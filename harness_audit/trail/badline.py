@@ -13,6 +13,7 @@ import msgspec
 
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import MAX_SAFE_INTEGER, CanonicalizationError, canonicalize
+from harness_audit.trail.events import AnyEvent
 
 if TYPE_CHECKING:
     from harness_audit.trail.scan import Reporter
@@ -21,7 +22,7 @@ MAX_LINE = 1 << 20
 """Longest line held whole; a longer one is replaced by a marker (see ``scan``'s chunks)."""
 
 
-def slow_line(line: bytes, ev: Any, report: Reporter, expect_seq: int, lineno: int
+def slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
                ) -> tuple[bytes, int | None, str | None, str | None]:
     """The path for lines that are not plainly canonical and valid: say what is wrong.
 

@@ -13,10 +13,10 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.badline import MAX_LINE, slow_line
+from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.pieces import Pieces
 from harness_audit.trail.problem import Problem, ProblemKind
 
@@ -156,7 +156,7 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
         for line in todo:
             lineno += 1
             try:
-                ev: Any = decode(line)
+                ev: AnyEvent | None = decode(line)
             except errors:
                 ev = None
             if ev is not None and encode(ev) == line:
@@ -233,7 +233,7 @@ def _classify(line: bytes, report: Reporter, expect: int, lineno: int
               ) -> tuple[bytes, int | None, str | None, str | None]:
     """One line, as the loop in ``scan_range`` does it (used for a range's first line)."""
     try:
-        ev: Any = ev_mod.decoder.decode(line)
+        ev: AnyEvent | None = ev_mod.decoder.decode(line)
     except ev_mod.DECODE_ERRORS:
         ev = None
     if ev is not None and ev_mod.encoder.encode(ev) == line:
