@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit.checks.assessment import Assessment, PipelineResult
-from harness_audit.errors import Diagnostic, InputError, ManifestError
+from harness_audit.errors import UNREADABLE, Diagnostic, InputError, ManifestError, diagnosed
 from harness_audit.findings import Finding
 
 DEFAULT_FILE = ".harness-audit-waivers.yaml"
@@ -127,13 +127,11 @@ def baseline_data(assessment: Assessment) -> dict[str, Any]:
 
 
 def load_baseline(path: Path) -> set[str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
-    except ValueError as e:
-        raise InputError(Diagnostic(str(path), f"not JSON: {e}",
-                                    expected="a baseline from --write-baseline")) from e
+    with diagnosed(str(path), "not JSON: {error}", catch=ValueError, error=InputError,
+                   expected="a baseline from --write-baseline"):  # invalid UTF-8 included
+        with diagnosed(str(path), UNREADABLE, catch=OSError, error=InputError):
+            text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not \
             isinstance(data.get("fingerprints"), list):
         raise InputError(Diagnostic(str(path), "not a harness-audit baseline",

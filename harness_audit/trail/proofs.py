@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.merkle import (
     LeafStore,
@@ -55,11 +55,9 @@ def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail
     kept: dict[int, bytes] = {}
     wanted = set(keep)
     for i, (name, n, line, _ev) in enumerate(read_decoded(paths, stats, strict=True)):
-        try:
+        with diagnosed(name, "not in canonical form; run `harness-audit verify` first", n,
+                       catch=ValueError):
             store.append(event_leaf(line))
-        except ValueError as e:
-            raise TrailError(Diagnostic(name, "not in canonical form; run `harness-audit "
-                                        "verify` first", n)) from e
         if i in wanted:
             kept[i] = line
     return LoadedTrail([Path(f) for f in stats.files], store, kept)
@@ -70,11 +68,10 @@ def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
     candidates = [chosen] if chosen else default_checkpoints(paths, files)
     best: tuple[str, Checkpoint] | None = None
     for c in candidates:
-        try:
+        with diagnosed(str(c), "not a checkpoint: {error}",
+                       catch=(OSError, NoteError, UnicodeDecodeError)):
             text = c.read_text(encoding="utf-8")
             cp = Checkpoint.parse(parse_note(text.encode()).text)
-        except (OSError, NoteError, UnicodeDecodeError) as e:
-            raise TrailError(Diagnostic(str(c), f"not a checkpoint: {e}")) from e
         if best is None or cp.size > best[1].size:
             best = (text, cp)
     if best is None:
@@ -210,13 +207,11 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
 
 
 def read_proof(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as e:
-        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
-    except ValueError as e:
-        raise TrailError(Diagnostic(str(path), f"not JSON: {e}",
-                                    expected="a harness-audit proof file")) from e
+    with diagnosed(str(path), UNREADABLE, catch=OSError):
+        raw = path.read_bytes()
+    with diagnosed(str(path), "not JSON: {error}", catch=ValueError,
+                   expected="a harness-audit proof file"):
+        data = json.loads(raw)
     if not isinstance(data, dict | list):
         raise TrailError(Diagnostic(str(path), "not a JSON object or list of them"))
     return data

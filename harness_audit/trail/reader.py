@@ -10,10 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.errors import diagnostic_error
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.verify import trail_files
+
+NOT_AN_EVENT = "not a valid event ({error}); run `harness-audit verify` first"
 
 
 @dataclass
@@ -42,10 +44,9 @@ def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: 
                 line = raw.rstrip(b"\n")
                 try:
                     ev = decode(line)
-                except errors as e:
+                except errors as e:  # not ``diagnosed``: most lines of the loop are fine
                     if strict:
-                        raise TrailError(Diagnostic(name, f"not a valid event ({e}); run "
-                                                    "`harness-audit verify` first", n)) from e
+                        raise diagnostic_error(name, NOT_AN_EVENT, n, cause=e) from e
                     stats.skipped += 1
                     continue
                 stats.events += 1
