@@ -22,7 +22,7 @@ from harness_audit.manifest.model import (
     Pipeline,
     independence,
 )
-from harness_audit.sla import Observer, analyse
+from harness_audit.sla import Observer, SlaReport, analyse
 from harness_audit.trail.events import (
     AnyEvent,
     Approval,
@@ -43,6 +43,7 @@ from harness_audit.trail.events import (
     Model as EventModel,
 )
 from harness_audit.trail.reader import ReadStats, read_events
+from harness_audit.trail.verify import VerifyReport
 
 MAX_OPEN_RUNS = 50_000
 MAX_LOCATIONS = 20
@@ -128,8 +129,8 @@ class Evidence:
     run_costs: list[int]
     first_ts: str | None
     last_ts: str | None
-    verify: Any = None  # the VerifyReport of the same trails
-    sla: Any = None  # the SlaReport with observed rates
+    verify: VerifyReport | None = None  # the report of the same trails
+    sla: SlaReport | None = None  # with observed rates
 
     def control(self, agent: str, check: str) -> Control:
         return self.controls.setdefault((agent, check), Control())

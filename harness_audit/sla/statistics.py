@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 Z95 = 1.6448536269514722  # one-sided 95%: the 0.95 quantile of the standard normal
 ALPHA = 0.05
@@ -69,7 +70,11 @@ def _bisect(f: Callable[[float], float]) -> float:
     return (lo + hi) / 2
 
 
-def confidence_bounds(k: int, n: int) -> tuple[float, float, str]:
+BoundsMethod = Literal["none", "clopper-pearson", "wilson"]
+Verdict = Literal["meets", "misses", "not enough data"]
+
+
+def confidence_bounds(k: int, n: int) -> tuple[float, float, BoundsMethod]:
     """(lower, upper, method): exact when k = n or n is small, Wilson otherwise (SLA.md)."""
     if n == 0:
         return 0.0, 1.0, "none"
@@ -116,13 +121,15 @@ class Observed:
     rate: float | None
     lower: float
     upper: float
-    method: str
-    verdict: str  # meets | misses | not enough data
+    method: BoundsMethod
+    verdict: Verdict
     runs_needed: int | None
 
 
 def judge_observed(successes: int, attempts: int, required: float) -> Observed:
     lo, hi, method = confidence_bounds(successes, attempts)
+    verdict: Verdict
+    needed: int | None
     if attempts and lo >= required:
         verdict, needed = "meets", 0
     elif attempts and hi < required:
