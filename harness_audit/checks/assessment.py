@@ -21,6 +21,7 @@ RETENTION_MINIMUM_DAYS = 183  # EU AI Act Art. 19 and 26(6): at least six months
 
 
 def band(score: int) -> Band:
+    """The band of a score (failed checks of the worst agent)."""
     if score == 0:
         return "audit-ready"
     return "at-risk" if score < 4 else "audit-will-fail"
@@ -28,24 +29,31 @@ def band(score: int) -> Band:
 
 @dataclass(frozen=True, slots=True)
 class AgentResult:
+    """One agent's seven checks."""
+
     agent: Agent
     checks: dict[str, CheckResult]
 
     @property
     def id(self) -> str:
+        """The agent's id."""
         return self.agent.id
 
     @property
     def score(self) -> int:
+        """How many of its checks fail."""
         return sum(1 for r in self.checks.values() if r.status == "fail")
 
     @property
     def band(self) -> Band:
+        """The band of its score."""
         return band(self.score)
 
 
 @dataclass(frozen=True)
 class PipelineResult:
+    """One pipeline: its agents' checks, every finding, the compound and the evidence."""
+
     pipeline: Pipeline
     agents: tuple[AgentResult, ...]
     findings: tuple[Finding, ...]
@@ -54,10 +62,12 @@ class PipelineResult:
 
     @property
     def score(self) -> int:
+        """The worst agent's count of failed checks."""
         return max((a.score for a in self.agents), default=0)
 
     @property
     def band(self) -> Band:
+        """The band of the score."""
         return band(self.score)
 
     @property
@@ -75,12 +85,15 @@ class PipelineResult:
 
 @dataclass(frozen=True)
 class Assessment:
+    """Every pipeline assessed, with the rule book and the waivers' states."""
+
     pipelines: tuple[PipelineResult, ...]
     rules: RuleBook
     waivers: tuple[Any, ...] = ()  # harness_audit.waivers.WaiverState, for reports
 
     @property
     def score(self) -> int:
+        """The worst pipeline's score."""
         return max((p.score for p in self.pipelines), default=0)
 
     def fails(self, fail_on: FailOn) -> bool:
@@ -115,6 +128,8 @@ def _merge(declared: CheckResult, control: Control | None) -> CheckResult:
 
 def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
                     evidence: Evidence | None = None) -> PipelineResult:
+    """Judge the seven checks for every agent (declared, and observed when ``evidence`` is
+    given), and collect every finding, graph and evidence findings included."""
     rules = rules or load_rulebook()
     ctx = Context(pipeline, decompose(pipeline))
     findings: list[Finding] = []

@@ -53,6 +53,8 @@ RISKY = ("deny", "reject", "escalate")
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """Where an event is: file, line, seq, span and run."""
+
     file: str
     line: int
     seq: int
@@ -60,6 +62,7 @@ class Location:
     run: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The location as in JSON output."""
         return {"file": self.file, "line": self.line, "seq": self.seq, "span": self.span,
                 "run": self.run}
 
@@ -75,6 +78,7 @@ class Control:
     failures: list[Location] = field(default_factory=list)
 
     def fail(self, reason: str, where: Location | None) -> None:
+        """Count a failure; keep the first reason and the first few locations."""
         self.failed += 1
         if self.reason is None:
             self.reason = reason
@@ -104,6 +108,9 @@ class Observation:
 
 @dataclass
 class RunState:
+    """What the judge keeps of one open run: spans, models, cost, verifications, approvals and
+    risky decisions."""
+
     spans: set[str] = field(default_factory=set)
     models: dict[str, Model] = field(default_factory=dict)
     cost: dict[str, int] = field(default_factory=dict)
@@ -117,6 +124,8 @@ class RunState:
 
 @dataclass
 class Evidence:
+    """The judgement of one pipeline's trails: every control, observation and population."""
+
     pipeline: str
     files: list[str]
     events: int
@@ -133,10 +142,12 @@ class Evidence:
     sla: SlaReport | None = None  # with observed rates
 
     def control(self, agent: str, check: str) -> Control:
+        """The control of ``check`` for ``agent`` (created empty)."""
         return self.controls.setdefault((agent, check), Control())
 
     @property
     def period_days(self) -> float | None:
+        """Days from the first event to the last (None without both)."""
         if not self.first_ts or not self.last_ts:
             return None
         import datetime as dt
@@ -150,6 +161,7 @@ class Evidence:
             return None
 
     def cost_summary(self) -> dict[str, float | int | None]:
+        """Cost per finished run: count, p50, p95 and max in dollars."""
         costs = sorted(self.run_costs)
         if not costs:
             return {"runs": 0, "p50_usd": None, "p95_usd": None, "max_usd": None}
@@ -171,6 +183,8 @@ def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
 
 
 class Judge:
+    """Judge each check on a stream of events, one pass (see the module doc)."""
+
     def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0) -> None:
         self.p = pipeline
         self.agents = pipeline.agent_map
@@ -197,9 +211,11 @@ class Judge:
         return None
 
     def control(self, agent: str, check: str) -> Control:
+        """The control of ``check`` for ``agent`` (created empty)."""
         return self.controls.setdefault((agent, check), Control())
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
+        """Count that the control of ``check`` operated at ``where``, and sample it."""
         c = self.control(agent, check)
         c.operated += 1
         pop = self.populations.setdefault(check, Population())
@@ -215,6 +231,7 @@ class Judge:
 
     def note(self, rule: str, agent: str | None, message: str, where: Location | None,
              subject: str) -> None:
+        """Record an observation; the same (rule, agent, subject) is counted, not repeated."""
         key = (rule, agent, subject)
         if key in self.notes:
             self.notes[key].count += 1
@@ -433,6 +450,7 @@ class Judge:
         self.runs.pop(ev.run, None)
 
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
+        """Close the pass: runs that never ended, silent agents, observed SLA rates."""
         for run_id in list(self.runs):
             self.never_ended.append(run_id)
         if self.never_ended:
@@ -473,6 +491,7 @@ def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
 
 
 def public_keys(pipeline: Pipeline) -> list[str]:
+    """The manifest's ``trail.public_key`` beside it, if the file exists."""
     if pipeline.trail.public_key:
         p = Path(pipeline.file).parent / pipeline.trail.public_key
         if p.exists():

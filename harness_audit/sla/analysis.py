@@ -22,6 +22,9 @@ from harness_audit.sla.statistics import Observed, judge_observed
 
 @dataclass(frozen=True, slots=True)
 class StageReport:
+    """One stage in the ``sla`` report: declared, effective and required reliability, headroom,
+    budgets, and the observed rate when trails were given."""
+
     agent: str
     series: bool
     declared: float | None
@@ -36,6 +39,8 @@ class StageReport:
 
 @dataclass(frozen=True)
 class SlaReport:
+    """The ``sla`` analysis of one pipeline: target, compound, error budget and every stage."""
+
     pipeline: str
     file: str
     target: float | None
@@ -49,16 +54,19 @@ class SlaReport:
 
     @property
     def meets_target(self) -> bool | None:
+        """Whether the declared compound reaches the target (None when either is unknown)."""
         if self.compound is None or self.target is None:
             return None
         return self.compound >= self.target
 
     @property
     def error_budget_hours_per_year(self) -> float | None:
+        """Hours a year the target allows the pipeline to fail."""
         return None if self.target is None else error_budget_hours_per_year(self.target)
 
     @property
     def error_budget_minutes_per_window(self) -> float | None:
+        """Minutes per SLO window the target allows the pipeline to fail."""
         return None if self.target is None else error_budget_minutes(self.target,
                                                                      self.window_days)
 
@@ -72,6 +80,8 @@ class SlaReport:
 
 def analyse(pipeline: Pipeline, method: str = "equal",
             observations: Observations | None = None) -> SlaReport:
+    """The ``sla`` report: what each series stage must reach (``equal`` or ``arinc``
+    allocation), and with ``observations`` whether its observed rate meets that."""
     d = decompose(pipeline)
     target = pipeline.slo.target
     series_ids = list(d.series_stages)

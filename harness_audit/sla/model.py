@@ -39,6 +39,7 @@ def with_fallbacks(primary: float, fallbacks: list[float], coverage: float) -> f
 
 
 def series(values: list[float]) -> float:
+    """Reliability of stages in series: the product."""
     return math.prod(values)
 
 
@@ -48,15 +49,19 @@ def equal_share(target: float, n: int) -> float:
 
 
 def error_budget_hours_per_year(reliability: float) -> float:
+    """Hours a year a system of this reliability may fail."""
     return (1.0 - reliability) * HOURS_PER_YEAR
 
 
 def error_budget_minutes(reliability: float, window_days: float) -> float:
+    """Minutes per window of ``window_days`` a system of this reliability may fail."""
     return (1.0 - reliability) * window_days * 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
 class StageReliability:
+    """One agent's stage: declared and effective reliability, and the stage it backs up."""
+
     agent: str
     declared: float | None
     effective: float | None
@@ -76,6 +81,7 @@ class Decomposition:
 
     @property
     def meets_target(self) -> bool | None:
+        """Whether the compound reaches the target (None when either is unknown)."""
         if self.compound is None or self.target is None:
             return None
         return self.compound >= self.target
@@ -98,6 +104,9 @@ def stages_target(target: float, shared_factor: float) -> float:
 
 
 def decompose(pipeline: Pipeline) -> Decomposition:
+    """The declared model of ``pipeline``: effective reliability per stage (retries, quorum,
+    fallbacks), the compound of the series stages with the shared dependencies, and the equal
+    share."""
     agents = pipeline.agent_map
     fallback_of: dict[str, str] = {}
     for a in pipeline.agents:

@@ -16,12 +16,16 @@ from harness_audit.trail.events import AnyEvent, actor_of
 
 @dataclass
 class StageCount:
+    """Attempts and successes of one stage over the finished runs."""
+
     attempts: int = 0
     successes: int = 0
 
 
 @dataclass
 class Observations:
+    """Counts per series stage, the runs that finished and the runs still open."""
+
     counts: dict[str, StageCount]
     runs: int
     open_runs: int
@@ -64,6 +68,7 @@ class Observer:
         self.state.pop(run, None)
 
     def result(self) -> Observations:
+        """The counts so far."""
         return Observations(self.counts, self.finished, len(self.state))
 
 

@@ -116,6 +116,8 @@ def runs_still_needed(k: int, n: int, required: float) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Observed:
+    """An observed success rate judged against what the stage requires, with its bounds."""
+
     attempts: int
     successes: int
     rate: float | None
@@ -127,6 +129,9 @@ class Observed:
 
 
 def judge_observed(successes: int, attempts: int, required: float) -> Observed:
+    """Judge ``successes`` of ``attempts`` against ``required``: meets (the lower bound reaches
+    it), misses (the upper bound is below it) or not enough data (and how many more runs would
+    settle it)."""
     lo, hi, method = confidence_bounds(successes, attempts)
     verdict: Verdict
     needed: int | None

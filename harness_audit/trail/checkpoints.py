@@ -16,6 +16,8 @@ from harness_audit.trail.problem import Problem, ProblemKind
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
+    """The newest trusted checkpoint whose root matches the trail: what anchors it."""
+
     origin: str
     size: int
     key: str
@@ -24,6 +26,9 @@ class Anchor:
 
 @dataclass(frozen=True, slots=True)
 class FoundCheckpoint:
+    """A checkpoint file as read: its checkpoint (if it parses), signer, problem, and whether a
+    trusted key signed it."""
+
     file: str
     checkpoint: Checkpoint | None
     signer: str | None
@@ -32,6 +37,8 @@ class FoundCheckpoint:
 
 
 def read_checkpoint(path: Path, verifiers: Sequence[Verifier]) -> FoundCheckpoint:
+    """Read and verify one checkpoint file against ``verifiers``; problems are returned, not
+    raised."""
     name = str(path)
     try:
         data = path.read_bytes()
@@ -72,6 +79,8 @@ def default_checkpoints(paths: Sequence[Path], files: Sequence[Path]) -> list[Pa
 def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | None,
                        roots: dict[int, bytes], total: int, problems: list[Problem]
                        ) -> Anchor | None:
+    """Judge the checkpoints against the trail's roots (``roots`` by size, ``total`` events),
+    appending to ``problems``; return the anchor, if any."""
     anchor: Anchor | None = None
     by_size: dict[int, FoundCheckpoint] = {}
     for f in found:

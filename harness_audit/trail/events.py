@@ -28,6 +28,8 @@ _hex_ok = re.compile(HEX64_PATTERN.replace("$", r"\Z")).match
 
 
 class Model(Struct, forbid_unknown_fields=True):
+    """A model as events name it: provider, family and exact name."""
+
     provider: str
     family: str
     name: str
@@ -60,17 +62,24 @@ class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
 
 
 class RunStart(Event, tag="run_start"):
+    """A run of ``pipeline`` begins."""
+
     kind: ClassVar[Literal["run_start"]] = "run_start"
     pipeline: str
 
 
 class RunEnd(Event, tag="run_end"):
+    """A run ends with an ``outcome`` (a free word; ``blocked``, ``cancelled`` and ``denied``
+    mean the harness stopped it)."""
+
     kind: ClassVar[Literal["run_end"]] = "run_end"
     pipeline: str
     outcome: str
 
 
 class ModelCall(Event, tag="model_call"):
+    """One model call: tokens and cost, optionally digests of input and output."""
+
     kind: ClassVar[Literal["model_call"]] = "model_call"
     model: Model
     input_tokens: U
@@ -81,6 +90,8 @@ class ModelCall(Event, tag="model_call"):
 
 
 class ToolCall(Event, tag="tool_call"):
+    """One tool call: its effect, scope and outcome (``denied`` when the harness refused it)."""
+
     kind: ClassVar[Literal["tool_call"]] = "tool_call"
     tool: str
     effect: Effect
@@ -91,6 +102,8 @@ class ToolCall(Event, tag="tool_call"):
 
 
 class DataAccess(Event, tag="data_access"):
+    """One read of a resource of a data class through a scope, allowed or denied."""
+
     kind: ClassVar[Literal["data_access"]] = "data_access"
     resource: str
     scope: str
@@ -99,6 +112,8 @@ class DataAccess(Event, tag="data_access"):
 
 
 class Decision(Event, tag="decision"):
+    """A decision about a subject, with the evidence (spans) it cites."""
+
     kind: ClassVar[Literal["decision"]] = "decision"
     subject: str
     outcome: str
@@ -111,6 +126,8 @@ HumanRef = Annotated[str, Meta(pattern="^human:.+$")]  # costs only when the mod
 
 
 class Verification(Event, tag="verification"):
+    """A verdict on the span ``target`` by a model or a ``human:<id>``."""
+
     kind: ClassVar[Literal["verification"]] = "verification"
     target: str
     verdict: Verdict
@@ -118,6 +135,8 @@ class Verification(Event, tag="verification"):
 
 
 class ApprovalRequest(Event, tag="approval_request"):
+    """A request for ``approver`` to approve the span ``target``."""
+
     kind: ClassVar[Literal["approval_request"]] = "approval_request"
     target: str
     approver: str
@@ -125,6 +144,8 @@ class ApprovalRequest(Event, tag="approval_request"):
 
 
 class Approval(Event, tag="approval"):
+    """An approver's verdict on the span ``target``, optionally bound to its ``args_digest``."""
+
     kind: ClassVar[Literal["approval"]] = "approval"
     target: str
     approver: str
@@ -133,12 +154,16 @@ class Approval(Event, tag="approval"):
 
 
 class Spawn(Event, tag="spawn"):
+    """A sub-agent ``child`` spawned at ``depth``."""
+
     kind: ClassVar[Literal["spawn"]] = "spawn"
     child: str
     depth: U
 
 
 class BudgetCheck(Event, tag="budget_check"):
+    """The harness compared spend with the cap: ok, or blocked."""
+
     kind: ClassVar[Literal["budget_check"]] = "budget_check"
     spent_microusd: U
     cap_microusd: U
@@ -146,6 +171,8 @@ class BudgetCheck(Event, tag="budget_check"):
 
 
 class Error(Event, tag="error"):
+    """Something failed; ``parent`` says what caused it."""
+
     kind: ClassVar[Literal["error"]] = "error"
     message: str
 

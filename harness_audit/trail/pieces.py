@@ -39,6 +39,7 @@ class Pieces:
         self.cuts = sorted(c for c in cuts if c > start)
 
     def extend(self, leaves: list[bytes]) -> None:
+        """Add a batch of leaves, in order."""
         pos = 0
         n = len(leaves)
         while pos < n:
@@ -73,6 +74,7 @@ class Pieces:
         stack.append((p, h, d))
 
     def result(self) -> list[tuple[int, int, bytes]]:
+        """Every subtree, in leaf order: (first index, height, root)."""
         return self.done + self.stack
 
 

@@ -13,6 +13,9 @@ ProblemKind = Literal["unparseable_line", "invalid_event", "non_canonical", "mod
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One thing wrong with a trail: its kind, where (file, line, seq) and what; a warning alone
+    does not fail verification."""
+
     kind: ProblemKind
     file: str
     line: int | None
@@ -21,5 +24,6 @@ class Problem:
     warning: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        """The problem as in ``verify --format json``."""
         return {"kind": self.kind, "file": self.file, "line": self.line, "seq": self.seq,
                 "detail": self.detail, "severity": "warning" if self.warning else "error"}

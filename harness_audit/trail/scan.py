@@ -43,6 +43,8 @@ BROKEN_LINK = ("prev does not match the hash of the event before it (an event wa
 
 @dataclass(slots=True)
 class RangeResult:
+    """What one range yields: its chain ends, its leaves as subtrees, its problems."""
+
     file: str
     start: int
     end: int

@@ -57,6 +57,8 @@ Status = Literal["verified", "intact_unanchored", "failed"]
 
 @dataclass
 class VerifyReport:
+    """The verdict on a trail: events, problems, the anchoring checkpoint and the root."""
+
     files: list[str]
     events: int
     size: int  # bytes read
@@ -70,12 +72,14 @@ class VerifyReport:
 
     @property
     def status(self) -> Status:
+        """``verified``, ``intact_unanchored`` or ``failed`` (CLI.md)."""
         if any(not p.warning for p in self.problems) or self.dropped:
             return "failed"
         return "verified" if self.anchor else "intact_unanchored"
 
     @property
     def ok(self) -> bool:
+        """Whether ``verify`` exits 0 (an unanchored trail only with ``--allow-unanchored``)."""
         return self.status == "verified" or (self.allow_unanchored
                                              and self.status == "intact_unanchored")
 
@@ -133,6 +137,8 @@ def _scan_task(args: tuple[str, int, int, int | None, tuple[int, ...], bool]) ->
 
 def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
                progress: Callable[[int], None] | None = None) -> list[RangeResult]:
+    """Scan every file, in order or (``jobs > 1``) as byte ranges in parallel processes, redone
+    in order when the ranges' seq hints prove wrong."""
     cuts = tuple(sorted(set(cuts)))
     last = str(files[-1]) if files else ""
     if jobs <= 1:
@@ -178,6 +184,8 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
                  checkpoints: Sequence[Path] = (), trusted_state: Path | None = None,
                  jobs: int = 1, allow_unanchored: bool = False,
                  progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Verify the trail at ``paths`` against ``verifiers``: every line, the chain, the tree and
+    the checkpoints found beside it or given, and a trusted state from the last audit."""
     files = trail_files(paths)
     found = [read_checkpoint(c, verifiers) for c in [*default_checkpoints(paths, files),
                                                      *checkpoints]]

@@ -29,6 +29,7 @@ ZERO = ev_mod.ZERO_HASH
 
 
 def now_ts() -> str:
+    """The current time as a trail ``ts`` (RFC 3339 UTC, milliseconds)."""
     t = dt.datetime.now(dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
@@ -59,6 +60,7 @@ class TrailWriter:
     # -- resume ------------------------------------------------------------------------------
 
     def segments(self) -> list[Path]:
+        """The folder's segment files, in order."""
         pat = re.compile(re.escape(self.prefix) + r"-(\d{6})\.jsonl")
         return sorted(p for p in self.folder.iterdir() if pat.fullmatch(p.name))
 
@@ -145,6 +147,7 @@ class TrailWriter:
         return text
 
     def close(self) -> None:
+        """Write the last checkpoint and close the segment."""
         if self._file:
             self.checkpoint()
             self._file.close()
