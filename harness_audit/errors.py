@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from types import TracebackType
 
 
 class ExitCode(IntEnum):
@@ -78,3 +79,45 @@ class TrailError(HarnessAuditError):
 
 class UsageError(HarnessAuditError):
     """Arguments that do not fit together."""
+
+
+UNREADABLE = "cannot be read: {strerror}"
+"""The message for a file the system cannot read (an :class:`OSError`), for :func:`diagnosed`."""
+
+
+def diagnostic_error(file: str, message: str, line: int | None = None, *, cause: BaseException,
+                     expected: str | None = None,
+                     error: type[HarnessAuditError] = TrailError) -> HarnessAuditError:
+    """The error for ``cause`` at ``file`` (and ``line``): ``message`` formatted with ``error``
+    (the exception's text) and ``strerror`` (an :class:`OSError`'s reason)."""
+    text = message.format(error=cause, strerror=getattr(cause, "strerror", None))
+    return error(Diagnostic(file, text, line, expected=expected))
+
+
+class diagnosed:  # lower case: read as a function, ``with diagnosed(...):``
+    """Turn an exception of ``catch`` raised in a ``with`` block into a diagnostic error.
+
+    One helper for the reads of trails, keys, checkpoints, proofs and baselines, instead of a
+    try/except at each: ``with diagnosed(path, "not JSON: {error}", n, catch=ValueError):``
+    raises a :class:`TrailError` (or ``error``) naming file and line, chained to the cause.
+    A class, not a generator, so it is cheap enough to use once per line.
+    """
+
+    __slots__ = ("catch", "error", "expected", "file", "line", "message")
+
+    def __init__(self, file: str, message: str = "{error}", line: int | None = None, *,
+                 catch: type[BaseException] | tuple[type[BaseException], ...],
+                 expected: str | None = None,
+                 error: type[HarnessAuditError] = TrailError) -> None:
+        self.file, self.message, self.line = file, message, line
+        self.catch, self.expected, self.error = catch, expected, error
+
+    def __enter__(self) -> None:
+        """Nothing to set up."""
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Raise the diagnostic error in place of an exception of ``catch``."""
+        if exc is not None and isinstance(exc, self.catch):
+            raise diagnostic_error(self.file, self.message, self.line, cause=exc,
+                                   expected=self.expected, error=self.error) from exc

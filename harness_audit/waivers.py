@@ -13,17 +13,20 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness_audit.checks.assessment import Assessment, PipelineResult
-from harness_audit.errors import Diagnostic, InputError, ManifestError
+from harness_audit.errors import UNREADABLE, Diagnostic, InputError, ManifestError, diagnosed
 from harness_audit.findings import Finding
 
 DEFAULT_FILE = ".harness-audit-waivers.yaml"
+WaiverStatus = Literal["active", "expired", "stale"]
 
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
+    """An accepted risk: a rule waived for an agent (or ``*``) of a pipeline until a date."""
+
     rule: str
     pipeline: str
     agent: str
@@ -35,18 +38,22 @@ class Waiver:
     file: str
 
     def matches(self, f: Finding) -> bool:
+        """Whether the waiver covers the finding (by rule id or check name)."""
         return (self.pipeline == f.pipeline and (self.agent == "*" or self.agent == f.agent)
                 and self.rule in (f.rule, f.check))
 
     def text(self) -> str:
+        """The justification, owner, ticket and expiry, as shown beside a finding."""
         return f"{self.justification} (owner {self.owner}, ticket {self.ticket}, " \
                f"expires {self.expires.isoformat()})"
 
 
 @dataclass(frozen=True, slots=True)
 class WaiverState:
+    """A waiver after applying: active, expired or stale (matched nothing), and its matches."""
+
     waiver: Waiver
-    state: str  # active | expired | stale
+    state: WaiverStatus
     matched: int
 
 
@@ -85,6 +92,7 @@ def load_waivers(path: Path) -> list[Waiver]:
 
 
 def today() -> dt.date:
+    """Today's date in UTC."""
     return dt.datetime.now(dt.UTC).date()
 
 
@@ -125,18 +133,18 @@ BASELINE_VERSION = 1
 
 
 def baseline_data(assessment: Assessment) -> dict[str, Any]:
+    """The baseline of an assessment: the fingerprints of its findings."""
     fps = sorted({f.fingerprint for p in assessment.pipelines for f in p.findings})
     return {"tool": "harness-audit", "version": BASELINE_VERSION, "fingerprints": fps}
 
 
 def load_baseline(path: Path) -> set[str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
-    except ValueError as e:
-        raise InputError(Diagnostic(str(path), f"not JSON: {e}",
-                                    expected="a baseline from --write-baseline")) from e
+    """The fingerprints of a baseline file written by ``--write-baseline``."""
+    with diagnosed(str(path), "not JSON: {error}", catch=ValueError, error=InputError,
+                   expected="a baseline from --write-baseline"):  # invalid UTF-8 included
+        with diagnosed(str(path), UNREADABLE, catch=OSError, error=InputError):
+            text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not \
             isinstance(data.get("fingerprints"), list):
         raise InputError(Diagnostic(str(path), "not a harness-audit baseline",

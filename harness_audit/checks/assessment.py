@@ -21,6 +21,7 @@ RETENTION_MINIMUM_DAYS = 183  # EU AI Act Art. 19 and 26(6): at least six months
 
 
 def band(score: int) -> Band:
+    """The band of a score (failed checks of the worst agent)."""
     if score == 0:
         return "audit-ready"
     return "at-risk" if score < 4 else "audit-will-fail"
@@ -28,24 +29,31 @@ def band(score: int) -> Band:
 
 @dataclass(frozen=True, slots=True)
 class AgentResult:
+    """One agent's seven checks."""
+
     agent: Agent
     checks: dict[str, CheckResult]
 
     @property
     def id(self) -> str:
+        """The agent's id."""
         return self.agent.id
 
     @property
     def score(self) -> int:
+        """How many of its checks fail."""
         return sum(1 for r in self.checks.values() if r.status == "fail")
 
     @property
     def band(self) -> Band:
+        """The band of its score."""
         return band(self.score)
 
 
 @dataclass(frozen=True)
 class PipelineResult:
+    """One pipeline: its agents' checks, every finding, the compound and the evidence."""
+
     pipeline: Pipeline
     agents: tuple[AgentResult, ...]
     findings: tuple[Finding, ...]
@@ -54,10 +62,12 @@ class PipelineResult:
 
     @property
     def score(self) -> int:
+        """The worst agent's count of failed checks."""
         return max((a.score for a in self.agents), default=0)
 
     @property
     def band(self) -> Band:
+        """The band of the score."""
         return band(self.score)
 
     @property
@@ -75,12 +85,15 @@ class PipelineResult:
 
 @dataclass(frozen=True)
 class Assessment:
+    """Every pipeline assessed, with the rule book and the waivers' states."""
+
     pipelines: tuple[PipelineResult, ...]
     rules: RuleBook
     waivers: tuple[Any, ...] = ()  # harness_audit.waivers.WaiverState, for reports
 
     @property
     def score(self) -> int:
+        """The worst pipeline's score."""
         return max((p.score for p in self.pipelines), default=0)
 
     def fails(self, fail_on: FailOn) -> bool:
@@ -115,6 +128,8 @@ def _merge(declared: CheckResult, control: Control | None) -> CheckResult:
 
 def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
                     evidence: Evidence | None = None) -> PipelineResult:
+    """Judge the seven checks for every agent (declared, and observed when ``evidence`` is
+    given), and collect every finding, graph and evidence findings included."""
     rules = rules or load_rulebook()
     ctx = Context(pipeline, decompose(pipeline))
     findings: list[Finding] = []
@@ -128,13 +143,13 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
             rule = rules.for_check(c)
             control = evidence.controls.get((a.id, c)) if evidence else None
             if declared[c].status == "fail":
-                findings.append(Finding(rule.id, _sev(rule.severity),
+                findings.append(Finding(rule.id, rule.severity,
                                         f"{a.id}: {declared[c].reason}", pipeline.file,
                                         r.line, pipeline.name, a.id, c, r.subject))
             if control is not None and control.failed:
                 where = control.failures[0] if control.failures else None
                 findings.append(Finding(
-                    rule.id, _sev(rule.severity),
+                    rule.id, rule.severity,
                     f"{a.id}: observed: {control.reason} ({control.failed:,} of "
                     f"{control.operated:,})",
                     where.file if where else pipeline.file, where.line if where else r.line,
@@ -142,7 +157,7 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
                     where.seq if where else None, where.span if where else None))
             for rule_id, message in r.warnings:
                 wr = rules.rules[rule_id]
-                findings.append(Finding(rule_id, "info" if wr.check else _sev(wr.severity),
+                findings.append(Finding(rule_id, "info" if wr.check else wr.severity,
                                         f"{a.id}: {message}", pipeline.file, r.line,
                                         pipeline.name, a.id, None, f"{c}:{message}"))
     severities = {r.id: r.severity for r in rules.rules.values()}
@@ -154,20 +169,20 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
     return PipelineResult(pipeline, tuple(agents), tuple(findings), ctx.sla.compound, evidence)
 
 
-def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, str]
+def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, Severity]
                        ) -> list[Finding]:
     out = []
     for o in evidence.observations:
         more = f" ({o.count:,} times)" if o.count > 1 else ""
         w = o.where
-        out.append(Finding(o.rule, _sev(sev[o.rule]), o.message + more,
+        out.append(Finding(o.rule, sev[o.rule], o.message + more,
                            w.file if w else pipeline.file, w.line if w else 0, pipeline.name,
                            o.agent, None, o.subject, w.seq if w else None,
                            w.span if w else None))
     days = evidence.period_days
     want = min(pipeline.trail.retention_days or RETENTION_MINIMUM_DAYS, RETENTION_MINIMUM_DAYS)
     if days is not None and days < want:
-        out.append(Finding("HA-207", _sev(sev["HA-207"]),
+        out.append(Finding("HA-207", sev["HA-207"],
                            f"the trails cover {days:.1f} days ({evidence.first_ts} to "
                            f"{evidence.last_ts}); an auditor will ask for at least {want} days",
                            evidence.files[0] if evidence.files else pipeline.file, 1,
@@ -175,24 +190,19 @@ def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, st
     return out
 
 
-def _sev(text: str) -> Severity:
-    assert text in SEVERITY_ORDER, text
-    return text  # type: ignore[return-value]
-
-
-def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, str]) -> list[Finding]:
+def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, Severity]) -> list[Finding]:
     out: list[Finding] = []
     t = pipeline.trail
     if t.enabled and (t.retention_days is None or t.retention_days < RETENTION_MINIMUM_DAYS):
         what = ("trail.retention_days is not declared" if t.retention_days is None
                 else f"trail.retention_days is {t.retention_days}")
-        out.append(Finding("HA-106", _sev(sev["HA-106"]),
+        out.append(Finding("HA-106", sev["HA-106"],
                            f"{what}: automatically generated logs must be kept at least "
                            f"{RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6))",
                            pipeline.file, t.line, pipeline.name, subject="retention"))
     d = ctx.sla
     if d.compound is not None and d.target is not None and d.compound < d.target:
-        out.append(Finding("HA-108", _sev(sev["HA-108"]),
+        out.append(Finding("HA-108", sev["HA-108"],
                            f"declared compound reliability {d.compound:.6f} misses the target "
                            f"{d.target:g} ({len(d.series_stages)} series stages)",
                            pipeline.file, pipeline.slo.line, pipeline.name, subject="slo"))

@@ -1,58 +1,35 @@
 """The seven per-agent checks of MANIFEST.md, judged on the manifest alone.
 
-Each check returns ``pass``, ``fail`` or ``n/a`` with a one-line reason and the manifest line it
-is about; warnings (a pass that an auditor should still see) ride along.
+Each is registered by ``@check()`` (:mod:`harness_audit.checks.registry`), in output order, and
+returns ``pass``, ``fail`` or ``n/a`` with a one-line reason and the manifest line it is about;
+warnings (a pass that an auditor should still see) ride along.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
-
+from harness_audit.checks.registry import (
+    REGISTRY,
+    CheckFunction,
+    CheckResult,
+    Context,
+    Status,
+    check,
+)
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
     WRITE_EFFECTS,
     Agent,
-    Pipeline,
     independence,
 )
-from harness_audit.sla import Decomposition
-
-Status = Literal["pass", "fail", "n/a"]
-
-CHECKS: tuple[str, ...] = (
-    "has_audit_trail",
-    "trail_is_immutable",
-    "access_enforced_at_harness",
-    "budget_cap_enforced",
-    "independent_verification",
-    "human_gate_for_destructive_ops",
-    "sla_decomposed_per_stage",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    check: str
-    status: Status
-    reason: str
-    line: int
-    warnings: tuple[tuple[str, str], ...] = ()  # (rule id, message)
-    subject: str = ""
-
-
-@dataclass(frozen=True)
-class Context:
-    pipeline: Pipeline
-    sla: Decomposition
 
 
 def _fmt(x: float) -> str:
     return f"{x:.6f}".rstrip("0").rstrip(".")
 
 
+@check()
 def has_audit_trail(ctx: Context, a: Agent) -> CheckResult:
+    """The pipeline's trail is enabled and records this agent."""
     t = ctx.pipeline.trail
     c = "has_audit_trail"
     if not t.enabled:
@@ -65,7 +42,9 @@ def has_audit_trail(ctx: Context, a: Agent) -> CheckResult:
     return CheckResult(c, "pass", "the pipeline trail records this agent", a.line)
 
 
+@check()
 def trail_is_immutable(ctx: Context, a: Agent) -> CheckResult:
+    """The agent's trail is tamper-evident: a hash chain, best anchored by signed checkpoints."""
     t = ctx.pipeline.trail
     c = "trail_is_immutable"
     if not t.enabled or not a.in_trail:
@@ -85,7 +64,9 @@ def trail_is_immutable(ctx: Context, a: Agent) -> CheckResult:
                        "without trace", t.line)
 
 
+@check()
 def access_enforced_at_harness(ctx: Context, a: Agent) -> CheckResult:
+    """The harness, not the prompt, enforces the agent's scopes, and every tool has one of them."""
     c = "access_enforced_at_harness"
     if a.access is None:
         return CheckResult(c, "fail", "the agent has no access block: nothing limits what it "
@@ -105,7 +86,10 @@ def access_enforced_at_harness(ctx: Context, a: Agent) -> CheckResult:
                        a.access.line)
 
 
+@check()
 def budget_cap_enforced(ctx: Context, a: Agent) -> CheckResult:
+    """A harness-enforced cost cap covers the agent (its own or the pipeline's), and a spawn depth
+    if it spawns."""
     c = "budget_cap_enforced"
     p = ctx.pipeline.budget
     if a.human:
@@ -143,7 +127,9 @@ def budget_cap_enforced(ctx: Context, a: Agent) -> CheckResult:
                        warnings)
 
 
+@check()
 def independent_verification(ctx: Context, a: Agent) -> CheckResult:
+    """Every write, destructive or external tool is verified by an independent verifier."""
     c = "independent_verification"
     writes = [t for t in a.tools if t.effect in WRITE_EFFECTS]
     if not writes:
@@ -175,7 +161,9 @@ def independent_verification(ctx: Context, a: Agent) -> CheckResult:
                        "verifier", writes[0].line, tuple(warnings))
 
 
+@check()
 def human_gate_for_destructive_ops(ctx: Context, a: Agent) -> CheckResult:
+    """Every destructive or external tool waits for a human's approval."""
     c = "human_gate_for_destructive_ops"
     risky = [t for t in a.tools if t.effect in DESTRUCTIVE_EFFECTS]
     if not risky:
@@ -191,7 +179,9 @@ def human_gate_for_destructive_ops(ctx: Context, a: Agent) -> CheckResult:
                        risky[0].line, warnings)
 
 
+@check()
 def sla_decomposed_per_stage(ctx: Context, a: Agent) -> CheckResult:
+    """The agent's stage declares a reliability that reaches its share of the pipeline's target."""
     c = "sla_decomposed_per_stage"
     p, d = ctx.pipeline, ctx.sla
     if p.slo.target is None:
@@ -218,12 +208,10 @@ def sla_decomposed_per_stage(ctx: Context, a: Agent) -> CheckResult:
                        f"of the target {_fmt(p.slo.target)} over {n} stages", line)
 
 
-CHECK_FUNCTIONS: dict[str, Callable[[Context, Agent], CheckResult]] = {
-    "has_audit_trail": has_audit_trail,
-    "trail_is_immutable": trail_is_immutable,
-    "access_enforced_at_harness": access_enforced_at_harness,
-    "budget_cap_enforced": budget_cap_enforced,
-    "independent_verification": independent_verification,
-    "human_gate_for_destructive_ops": human_gate_for_destructive_ops,
-    "sla_decomposed_per_stage": sla_decomposed_per_stage,
-}
+CHECKS: tuple[str, ...] = tuple(REGISTRY)
+"""The checks' names, in the order they were registered above (the order of every output)."""
+
+CHECK_FUNCTIONS: dict[str, CheckFunction] = {name: spec.function
+                                             for name, spec in REGISTRY.items()}
+
+__all__ = ["CHECKS", "CHECK_FUNCTIONS", "CheckResult", "Context", "Status"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from harness_audit._resources import data_dir
 from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
+from harness_audit.findings import SEVERITY_ORDER, Severity
 from harness_audit.manifest.yamlsafe import load_yaml
 
 FRAMEWORK_ORDER = ("soc2", "eu_ai_act", "nist_ai_rmf", "iso_42001", "owasp_llm", "owasp_agentic")
@@ -15,13 +16,19 @@ FRAMEWORK_ORDER = ("soc2", "eu_ai_act", "nist_ai_rmf", "iso_42001", "owasp_llm",
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule: what it asks, its severity, the controls it maps to and how to fix a failure.
+
+    A rule of a check (``check`` set) also names the check's column labels in reports."""
+
     id: str
     title: str
     problem: int
-    severity: str
+    severity: Severity
     mappings: dict[str, tuple[str, ...]]
     remediation: str
     check: str | None = None
+    label: str | None = None  # the check's column in Markdown reports
+    short_label: str | None = None  # its column in the terminal grid
 
     @property
     def controls(self) -> list[str]:
@@ -31,6 +38,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Framework:
+    """A control framework: its name, version and controls (id to title), and dated facts."""
+
     id: str
     name: str
     version: str
@@ -38,12 +47,25 @@ class Framework:
     facts: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class StructuralProblem:
+    """One of the seven structural problems the rules address (``rules/problems.yaml``)."""
+
+    number: int
+    title: str  # lower case, as it reads inside a sentence
+    why: str
+
+
 @dataclass(frozen=True)
 class RuleBook:
+    """Every rule by id, the control frameworks, and the seven problems by number."""
+
     rules: dict[str, Rule]
     frameworks: dict[str, Framework]
+    problems: dict[int, StructuralProblem] = field(default_factory=dict)
 
     def for_check(self, check: str) -> Rule:
+        """The rule of a check; KeyError if none."""
         for r in self.rules.values():
             if r.check == check:
                 return r
@@ -66,6 +88,7 @@ def _load(name: str) -> dict[str, Any]:
 
 @cache
 def load_rulebook() -> RuleBook:
+    """The rule book under ``rules/``, validated; RuleError if it does not load."""
     fw_data = _load("frameworks.yaml")["frameworks"]
     frameworks = {
         k: Framework(k, v["name"], str(v["version"]), dict(v["controls"]), dict(v.get("facts", {})))
@@ -84,7 +107,18 @@ def load_rulebook() -> RuleBook:
                 if unknown:
                     raise RuleError(Diagnostic(f"rules/{name}",
                                                f"rule {raw['id']} maps to unknown {fw} {unknown}"))
-            rules[raw["id"]] = Rule(raw["id"], raw["title"], int(raw["problem"]), raw["severity"],
+            if raw["severity"] not in SEVERITY_ORDER:
+                raise RuleError(Diagnostic(f"rules/{name}", f"rule {raw['id']} has severity "
+                                           f"{raw['severity']!r}"))
+            if raw.get("check") and not (raw.get("label") and raw.get("short_label")):
+                raise RuleError(Diagnostic(f"rules/{name}", f"rule {raw['id']} of a check lacks "
+                                           "label or short_label"))
+            rules[raw["id"]] = Rule(raw["id"], raw["title"], int(raw["problem"]),
+                                    cast("Severity", raw["severity"]),
                                     {k: tuple(v) for k, v in raw["mappings"].items()},
-                                    " ".join(str(raw["remediation"]).split()), raw.get("check"))
-    return RuleBook(rules, frameworks)
+                                    " ".join(str(raw["remediation"]).split()), raw.get("check"),
+                                    raw.get("label"), raw.get("short_label"))
+    problems = {int(p["number"]): StructuralProblem(int(p["number"]), str(p["title"]),
+                                                    " ".join(str(p["why"]).split()))
+                for p in _load("problems.yaml")["problems"]}
+    return RuleBook(rules, frameworks, problems)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
@@ -22,8 +22,28 @@ from harness_audit.manifest.model import (
     Pipeline,
     independence,
 )
-from harness_audit.sla import Observer, analyse
+from harness_audit.sla import Observer, SlaReport, analyse
+from harness_audit.trail.events import (
+    AnyEvent,
+    Approval,
+    ApprovalRequest,
+    BudgetCheck,
+    DataAccess,
+    Decision,
+    Error,
+    ModelCall,
+    RunEnd,
+    RunStart,
+    Spawn,
+    ToolCall,
+    Verification,
+    actor_of,
+)
+from harness_audit.trail.events import (
+    Model as EventModel,
+)
 from harness_audit.trail.reader import ReadStats, read_events
+from harness_audit.trail.verify import VerifyReport
 
 MAX_OPEN_RUNS = 50_000
 MAX_LOCATIONS = 20
@@ -33,6 +53,8 @@ RISKY = ("deny", "reject", "escalate")
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """Where an event is: file, line, seq, span and run."""
+
     file: str
     line: int
     seq: int
@@ -40,6 +62,7 @@ class Location:
     run: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The location as in JSON output."""
         return {"file": self.file, "line": self.line, "seq": self.seq, "span": self.span,
                 "run": self.run}
 
@@ -55,6 +78,7 @@ class Control:
     failures: list[Location] = field(default_factory=list)
 
     def fail(self, reason: str, where: Location | None) -> None:
+        """Count a failure; keep the first reason and the first few locations."""
         self.failed += 1
         if self.reason is None:
             self.reason = reason
@@ -84,6 +108,9 @@ class Observation:
 
 @dataclass
 class RunState:
+    """What the judge keeps of one open run: spans, models, cost, verifications, approvals and
+    risky decisions."""
+
     spans: set[str] = field(default_factory=set)
     models: dict[str, Model] = field(default_factory=dict)
     cost: dict[str, int] = field(default_factory=dict)
@@ -97,6 +124,8 @@ class RunState:
 
 @dataclass
 class Evidence:
+    """The judgement of one pipeline's trails: every control, observation and population."""
+
     pipeline: str
     files: list[str]
     events: int
@@ -109,14 +138,16 @@ class Evidence:
     run_costs: list[int]
     first_ts: str | None
     last_ts: str | None
-    verify: Any = None  # the VerifyReport of the same trails
-    sla: Any = None  # the SlaReport with observed rates
+    verify: VerifyReport | None = None  # the report of the same trails
+    sla: SlaReport | None = None  # with observed rates
 
     def control(self, agent: str, check: str) -> Control:
+        """The control of ``check`` for ``agent`` (created empty)."""
         return self.controls.setdefault((agent, check), Control())
 
     @property
     def period_days(self) -> float | None:
+        """Days from the first event to the last (None without both)."""
         if not self.first_ts or not self.last_ts:
             return None
         import datetime as dt
@@ -130,6 +161,7 @@ class Evidence:
             return None
 
     def cost_summary(self) -> dict[str, float | int | None]:
+        """Cost per finished run: count, p50, p95 and max in dollars."""
         costs = sorted(self.run_costs)
         if not costs:
             return {"runs": 0, "p50_usd": None, "p95_usd": None, "max_usd": None}
@@ -141,7 +173,7 @@ class Evidence:
                 "max_usd": costs[-1] / 1e6}
 
 
-def _model(m: Any) -> tuple[Model | None, bool]:
+def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
     """(model, human) from an event's model field."""
     if isinstance(m, str):
         return None, m.startswith("human:")
@@ -151,6 +183,8 @@ def _model(m: Any) -> tuple[Model | None, bool]:
 
 
 class Judge:
+    """Judge each check on a stream of events, one pass (see the module doc)."""
+
     def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0) -> None:
         self.p = pipeline
         self.agents = pipeline.agent_map
@@ -177,9 +211,11 @@ class Judge:
         return None
 
     def control(self, agent: str, check: str) -> Control:
+        """The control of ``check`` for ``agent`` (created empty)."""
         return self.controls.setdefault((agent, check), Control())
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
+        """Count that the control of ``check`` operated at ``where``, and sample it."""
         c = self.control(agent, check)
         c.operated += 1
         pop = self.populations.setdefault(check, Population())
@@ -195,6 +231,7 @@ class Judge:
 
     def note(self, rule: str, agent: str | None, message: str, where: Location | None,
              subject: str) -> None:
+        """Record an observation; the same (rule, agent, subject) is counted, not repeated."""
         key = (rule, agent, subject)
         if key in self.notes:
             self.notes[key].count += 1
@@ -203,7 +240,8 @@ class Judge:
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def feed(self, file: str, line: int, ev: Any) -> None:
+    def feed(self, file: str, line: int, ev: AnyEvent) -> None:
+        """Judge one event (``file`` and ``line`` say where it is, for the findings)."""
         where = Location(file, line, ev.seq, ev.span, ev.run)
         run = self.runs.get(ev.run)
         if run is None:
@@ -217,8 +255,7 @@ class Judge:
         if self.first_ts is None:
             self.first_ts = ev.ts
         self.last_ts = ev.ts
-        actor = ev.agent[6:] if ev.agent.startswith("human:") and ev.agent[6:] in self.agents \
-            else ev.agent
+        actor = actor_of(ev.agent, self.agents)
         if actor in self.agents:
             self.seen.add(actor)
             self.operated(actor, "has_audit_trail", where)
@@ -230,12 +267,34 @@ class Judge:
                       f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
                       "causal chain is broken here", where, "dangling")
         run.spans.add(ev.span)
-        handler = getattr(self, f"_{ev.kind}", None)
-        if handler is not None:
-            handler(ev, actor, run, where)
+        match ev:  # the most frequent kinds first: each case is an isinstance check
+            case ModelCall():
+                self._on_model_call(ev, actor, run)
+            case ToolCall():
+                self._on_tool_call(ev, actor, run, where)
+            case DataAccess():
+                self._on_data_access(ev, actor, run, where)
+            case Decision():
+                self._on_decision(ev, actor, run, where)
+            case Verification():
+                self._on_verification(ev, actor, run)
+            case Approval():
+                self._on_approval(ev, run)
+            case Spawn():
+                self._on_spawn(ev, actor, where)
+            case BudgetCheck():
+                self._on_budget_check(ev, actor, where)
+            case Error():
+                self._on_error(ev, actor, where)
+            case RunEnd():
+                self._on_run_end(ev, run, where)
+            case RunStart() | ApprovalRequest():
+                pass  # nothing to judge on their own
+            case _:
+                assert_never(ev)
         self.observer.feed(ev)
 
-    def _model_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState) -> None:
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
         run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
 
@@ -258,7 +317,8 @@ class Judge:
                           "guardrail was routed around", where, f"bypass:{resource}")
                 return
 
-    def _data_access(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_data_access(self, ev: DataAccess, actor: str, run: RunState, where: Location
+                        ) -> None:
         if ev.outcome == "denied":
             self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((ev.resource, ev.data_class, ev.scope, "data_access"))
@@ -266,7 +326,7 @@ class Judge:
         self._scope_check(actor, ev.scope, f"data access to {ev.resource!r}", where)
         self._bypass(actor, run, ev.resource, ev.data_class, ev.scope, where)
 
-    def _tool_call(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_tool_call(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         agent = self.agents.get(actor)
         target = ev.target if isinstance(ev.target, str) else ev.tool
         if ev.outcome == "denied":
@@ -285,7 +345,7 @@ class Judge:
         if ev.effect in DESTRUCTIVE_EFFECTS:
             self._gated(ev, actor, run, where)
 
-    def _verified(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         c = self.operated(actor, "independent_verification", where)
         checks = run.verifications.get(ev.span, [])
         passes = [x for x in checks if x[0] == "pass"]
@@ -305,7 +365,7 @@ class Judge:
         c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
                f"{actor} ({own.label if own else 'unknown model'})", where)
 
-    def _gated(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _gated(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         c = self.operated(actor, "human_gate_for_destructive_ops", where)
         approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]
         if not approvals:
@@ -323,15 +383,15 @@ class Judge:
                 return
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
-    def _verification(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
         model, human = _model(ev.model)
         run.verifications.setdefault(ev.target, []).append((ev.verdict, actor, model, human))
 
-    def _approval(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_approval(self, ev: Approval, run: RunState) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
 
-    def _spawn(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_spawn(self, ev: Spawn, actor: str, where: Location) -> None:
         if actor not in self.agents:
             return
         c = self.operated(actor, "budget_cap_enforced", where)
@@ -340,11 +400,11 @@ class Judge:
             c.fail(f"spawned {ev.child!r} at depth {ev.depth}, deeper than max_spawn_depth "
                    f"{limit}", where)
 
-    def _budget_check(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
         if actor in self.agents and ev.outcome == "blocked":
             self.operated(actor, "budget_cap_enforced", where).denied += 1
 
-    def _decision(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
         outcome = ev.outcome.lower()
         if outcome.startswith("flag") or outcome in RISKY:
             run.risky.append((ev.span, ev.outcome, actor))
@@ -357,12 +417,12 @@ class Judge:
                               "it as evidence", where, f"amnesia:{where.run}:{span}")
                     break
 
-    def _error(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_error(self, ev: Error, actor: str, where: Location) -> None:
         if ev.parent is None:
             self.note("HA-204", actor if actor in self.agents else None,
                       "an error with no parent: nothing says what caused it", where, "orphan")
 
-    def _run_end(self, ev: Any, actor: str, run: RunState, where: Location) -> None:
+    def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
         self.finished += 1
         total = sum(run.cost.values())
         self.run_costs.append(total)
@@ -390,6 +450,7 @@ class Judge:
         self.runs.pop(ev.run, None)
 
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
+        """Close the pass: runs that never ended, silent agents, observed SLA rates."""
         for run_id in list(self.runs):
             self.never_ended.append(run_id)
         if self.never_ended:
@@ -430,6 +491,7 @@ def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
 
 
 def public_keys(pipeline: Pipeline) -> list[str]:
+    """The manifest's ``trail.public_key`` beside it, if the file exists."""
     if pipeline.trail.public_key:
         p = Path(pipeline.file).parent / pipeline.trail.public_key
         if p.exists():

@@ -9,7 +9,8 @@ hex digests) are checked by :func:`pattern_problem` with compiled expressions in
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Container
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -27,13 +28,28 @@ _hex_ok = re.compile(HEX64_PATTERN.replace("$", r"\Z")).match
 
 
 class Model(Struct, forbid_unknown_fields=True):
+    """A model as events name it: provider, family and exact name."""
+
     provider: str
     family: str
     name: str
 
 
+Kind = Literal["run_start", "run_end", "model_call", "tool_call", "data_access", "decision",
+               "verification", "approval_request", "approval", "spawn", "budget_check", "error"]
+Effect = Literal["read", "write", "destructive", "external"]
+ToolOutcome = Literal["ok", "error", "denied"]
+AccessOutcome = Literal["allowed", "denied"]
+Verdict = Literal["pass", "fail"]
+ApprovalVerdict = Literal["approved", "rejected"]
+BudgetOutcome = Literal["ok", "blocked"]
+HUMAN_PREFIX = "human:"
+
+
 class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
-    kind: ClassVar[str]  # the tag, readable as an attribute
+    """The fields every event carries (TRAIL.md); ``kind`` is the tag of the subclass."""
+
+    kind: ClassVar[Kind]  # the tag, readable as an attribute
     v: Literal[1]
     seq: U
     ts: str
@@ -46,18 +62,25 @@ class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
 
 
 class RunStart(Event, tag="run_start"):
-    kind: ClassVar[str] = "run_start"
+    """A run of ``pipeline`` begins."""
+
+    kind: ClassVar[Literal["run_start"]] = "run_start"
     pipeline: str
 
 
 class RunEnd(Event, tag="run_end"):
-    kind: ClassVar[str] = "run_end"
+    """A run ends with an ``outcome`` (a free word; ``blocked``, ``cancelled`` and ``denied``
+    mean the harness stopped it)."""
+
+    kind: ClassVar[Literal["run_end"]] = "run_end"
     pipeline: str
     outcome: str
 
 
 class ModelCall(Event, tag="model_call"):
-    kind: ClassVar[str] = "model_call"
+    """One model call: tokens and cost, optionally digests of input and output."""
+
+    kind: ClassVar[Literal["model_call"]] = "model_call"
     model: Model
     input_tokens: U
     output_tokens: U
@@ -67,25 +90,31 @@ class ModelCall(Event, tag="model_call"):
 
 
 class ToolCall(Event, tag="tool_call"):
-    kind: ClassVar[str] = "tool_call"
+    """One tool call: its effect, scope and outcome (``denied`` when the harness refused it)."""
+
+    kind: ClassVar[Literal["tool_call"]] = "tool_call"
     tool: str
-    effect: Literal["read", "write", "destructive", "external"]
+    effect: Effect
     scope: str
-    outcome: Literal["ok", "error", "denied"]
+    outcome: ToolOutcome
     target: str | UnsetType = UNSET
     args_digest: str | UnsetType = UNSET
 
 
 class DataAccess(Event, tag="data_access"):
-    kind: ClassVar[str] = "data_access"
+    """One read of a resource of a data class through a scope, allowed or denied."""
+
+    kind: ClassVar[Literal["data_access"]] = "data_access"
     resource: str
     scope: str
     data_class: str
-    outcome: Literal["allowed", "denied"]
+    outcome: AccessOutcome
 
 
 class Decision(Event, tag="decision"):
-    kind: ClassVar[str] = "decision"
+    """A decision about a subject, with the evidence (spans) it cites."""
+
+    kind: ClassVar[Literal["decision"]] = "decision"
     subject: str
     outcome: str
     rationale: str | UnsetType = UNSET
@@ -97,42 +126,54 @@ HumanRef = Annotated[str, Meta(pattern="^human:.+$")]  # costs only when the mod
 
 
 class Verification(Event, tag="verification"):
-    kind: ClassVar[str] = "verification"
+    """A verdict on the span ``target`` by a model or a ``human:<id>``."""
+
+    kind: ClassVar[Literal["verification"]] = "verification"
     target: str
-    verdict: Literal["pass", "fail"]
+    verdict: Verdict
     model: Model | HumanRef
 
 
 class ApprovalRequest(Event, tag="approval_request"):
-    kind: ClassVar[str] = "approval_request"
+    """A request for ``approver`` to approve the span ``target``."""
+
+    kind: ClassVar[Literal["approval_request"]] = "approval_request"
     target: str
     approver: str
     args_digest: str | UnsetType = UNSET
 
 
 class Approval(Event, tag="approval"):
-    kind: ClassVar[str] = "approval"
+    """An approver's verdict on the span ``target``, optionally bound to its ``args_digest``."""
+
+    kind: ClassVar[Literal["approval"]] = "approval"
     target: str
     approver: str
-    verdict: Literal["approved", "rejected"]
+    verdict: ApprovalVerdict
     args_digest: str | UnsetType = UNSET
 
 
 class Spawn(Event, tag="spawn"):
-    kind: ClassVar[str] = "spawn"
+    """A sub-agent ``child`` spawned at ``depth``."""
+
+    kind: ClassVar[Literal["spawn"]] = "spawn"
     child: str
     depth: U
 
 
 class BudgetCheck(Event, tag="budget_check"):
-    kind: ClassVar[str] = "budget_check"
+    """The harness compared spend with the cap: ok, or blocked."""
+
+    kind: ClassVar[Literal["budget_check"]] = "budget_check"
     spent_microusd: U
     cap_microusd: U
-    outcome: Literal["ok", "blocked"]
+    outcome: BudgetOutcome
 
 
 class Error(Event, tag="error"):
-    kind: ClassVar[str] = "error"
+    """Something failed; ``parent`` says what caused it."""
+
+    kind: ClassVar[Literal["error"]] = "error"
     message: str
 
 
@@ -143,8 +184,23 @@ AnyEvent = (RunStart | RunEnd | ModelCall | ToolCall | DataAccess | Decision | V
             | ApprovalRequest | Approval | Spawn | BudgetCheck | Error)
 KIND_NAMES: tuple[str, ...] = tuple(str(k.__struct_config__.tag) for k in KINDS)
 
-decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(AnyEvent)
+decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError,
+                                              UnicodeDecodeError)
+"""What decoding a line can raise: the line is not an event (bytes, JSON or schema)."""
 encoder = msgspec.json.Encoder(order="sorted")
+
+
+def actor_of(agent: str, declared: Container[str]) -> str:
+    """Who acted, from an event's ``agent``: ``human:<id>`` whose id is a declared agent is that
+    agent (a person the manifest declares as an agent); anything else is itself (a declared
+    agent, ``harness``, another ``human:<id>``, or an agent the manifest does not know).
+
+    The one rule for every analysis of a trail: the evidence judge and the SLA observer."""
+    if agent.startswith(HUMAN_PREFIX) and agent[len(HUMAN_PREFIX):] in declared:
+        return agent[len(HUMAN_PREFIX):]
+    return agent
 
 
 def pattern_problem(ev: Event) -> str | None:

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -25,12 +26,15 @@ MAX_NOTE_BYTES = 1 << 20
 _NAME = re.compile(r"[^\s+]+")
 
 
+NoteErrorKind = Literal["malformed", "bad_signature", "no_trusted_signature"]
+
+
 class NoteError(ValueError):
     """A key, note or checkpoint that is malformed, or whose signature does not verify."""
 
-    def __init__(self, message: str, kind: str = "malformed") -> None:
+    def __init__(self, message: str, kind: NoteErrorKind = "malformed") -> None:
         super().__init__(message)
-        self.kind = kind  # malformed | bad_signature | no_trusted_signature
+        self.kind: NoteErrorKind = kind
 
 
 def _b64(text: str) -> bytes:

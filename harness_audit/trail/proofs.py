@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.merkle import (
     LeafStore,
@@ -44,22 +44,24 @@ FORMAT = "harness-audit/proof/v1"
 
 @dataclass
 class LoadedTrail:
+    """A trail's leaves (for proofs) and the lines of the events asked for."""
+
     files: list[Path]
     leaves: LeafStore
     lines: dict[int, bytes]  # only the events asked for
 
 
 def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail:
+    """Every leaf of the trail, keeping the lines at the indexes in ``keep``; a line that is not
+    a canonical event is an error with its file and line."""
     stats = ReadStats()
     store = LeafStore()
     kept: dict[int, bytes] = {}
     wanted = set(keep)
     for i, (name, n, line, _ev) in enumerate(read_decoded(paths, stats, strict=True)):
-        try:
+        with diagnosed(name, "not in canonical form; run `harness-audit verify` first", n,
+                       catch=ValueError):
             store.append(event_leaf(line))
-        except ValueError as e:
-            raise TrailError(Diagnostic(name, "not in canonical form; run `harness-audit "
-                                        "verify` first", n)) from e
         if i in wanted:
             kept[i] = line
     return LoadedTrail([Path(f) for f in stats.files], store, kept)
@@ -67,14 +69,14 @@ def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail
 
 def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
                       chosen: Path | None) -> tuple[str, Checkpoint]:
+    """The checkpoint ``chosen``, or the largest beside the trail: (note text, checkpoint)."""
     candidates = [chosen] if chosen else default_checkpoints(paths, files)
     best: tuple[str, Checkpoint] | None = None
     for c in candidates:
-        try:
+        with diagnosed(str(c), "not a checkpoint: {error}",
+                       catch=(OSError, NoteError, UnicodeDecodeError)):
             text = c.read_text(encoding="utf-8")
             cp = Checkpoint.parse(parse_note(text.encode()).text)
-        except (OSError, NoteError, UnicodeDecodeError) as e:
-            raise TrailError(Diagnostic(str(c), f"not a checkpoint: {e}")) from e
         if best is None or cp.size > best[1].size:
             best = (text, cp)
     if best is None:
@@ -85,6 +87,7 @@ def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
 
 def inclusion_proofs(trail: LoadedTrail, indexes: Sequence[int], note_text: str,
                      cp: Checkpoint) -> list[dict[str, Any]]:
+    """An inclusion proof file for each index, against the checkpoint ``cp`` (RFC 9162 §2.1.3)."""
     if len(trail.leaves) < cp.size:
         raise TrailError(Diagnostic(str(trail.files[-1]), f"the trail has {len(trail.leaves):,} "
                                     f"events, fewer than the checkpoint's {cp.size:,}"))
@@ -109,6 +112,7 @@ def inclusion_proofs(trail: LoadedTrail, indexes: Sequence[int], note_text: str,
 
 def consistency_proof_file(trail: LoadedTrail, old_size: int, new_size: int,
                            note_text: str, cp: Checkpoint) -> dict[str, Any]:
+    """A consistency proof file from ``old_size`` to ``new_size`` (RFC 9162 §2.1.4)."""
     if new_size != cp.size:
         raise TrailError(Diagnostic("--consistency", f"NEW is {new_size:,} but the checkpoint "
                                     f"signs size {cp.size:,}", expected="NEW = checkpoint size"))
@@ -124,6 +128,8 @@ def consistency_proof_file(trail: LoadedTrail, old_size: int, new_size: int,
 
 @dataclass(frozen=True)
 class ProofResult:
+    """Whether a proof holds, why, and which key signed its checkpoint."""
+
     ok: bool
     message: str
     signer: str | None = None
@@ -210,13 +216,12 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
 
 
 def read_proof(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as e:
-        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
-    except ValueError as e:
-        raise TrailError(Diagnostic(str(path), f"not JSON: {e}",
-                                    expected="a harness-audit proof file")) from e
+    """A proof file's JSON (an object or a list of them)."""
+    with diagnosed(str(path), UNREADABLE, catch=OSError):
+        raw = path.read_bytes()
+    with diagnosed(str(path), "not JSON: {error}", catch=ValueError,
+                   expected="a harness-audit proof file"):
+        data = json.loads(raw)
     if not isinstance(data, dict | list):
         raise TrailError(Diagnostic(str(path), "not a JSON object or list of them"))
     return data

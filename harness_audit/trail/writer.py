@@ -10,7 +10,6 @@ last line is moved aside to ``<segment>.torn`` (kept for forensics) and the chai
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -18,59 +17,21 @@ from typing import Any
 
 import msgspec
 
-from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
-from harness_audit.trail.canonical import CanonicalizationError, canonicalize
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
+from harness_audit.trail.seal import seal_event, seal_file
+
+__all__ = ["TrailWriter", "now_ts", "seal_event", "seal_file"]  # the sealing lives in trail.seal
 
 ZERO = ev_mod.ZERO_HASH
 
 
 def now_ts() -> str:
+    """The current time as a trail ``ts`` (RFC 3339 UTC, milliseconds)."""
     t = dt.datetime.now(dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
-    """Complete one event (v, seq, prev, span when missing), validate it, hash it.
-
-    Returns the canonical line (without newline) and its hash. Raises ValueError with a
-    reason a person can act on.
-    """
-    body = {k: v for k, v in event.items() if k != "hash"}
-    body["v"] = 1
-    body["seq"] = seq
-    body["prev"] = prev
-    body.setdefault("span", f"s{seq}")
-    try:
-        unsigned = canonicalize(body)
-    except CanonicalizationError as e:
-        raise ValueError(str(e)) from e
-    digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
-    body["hash"] = digest
-    line = canonicalize(body)
-    try:
-        ev = ev_mod.decoder.decode(line)
-    except msgspec.ValidationError as e:
-        raise ValueError(f"not a valid trail event: {e}") from e
-    problem = ev_mod.pattern_problem(ev)
-    if problem:
-        raise ValueError(problem)
-    _no_floats(body, "$")
-    return line, digest
-
-
-def _no_floats(value: Any, where: str) -> None:
-    if isinstance(value, float):
-        raise ValueError(f"{where} is the number {value!r}; trail numbers are integers only "
-                         "(money in cost_microusd, ratios in basis points)")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _no_floats(v, f"{where}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _no_floats(v, f"{where}[{i}]")
 
 
 class TrailWriter:
@@ -99,6 +60,7 @@ class TrailWriter:
     # -- resume ------------------------------------------------------------------------------
 
     def segments(self) -> list[Path]:
+        """The folder's segment files, in order."""
         pat = re.compile(re.escape(self.prefix) + r"-(\d{6})\.jsonl")
         return sorted(p for p in self.folder.iterdir() if pat.fullmatch(p.name))
 
@@ -127,10 +89,9 @@ class TrailWriter:
                     break
                 good += len(raw)
                 line = raw[:-1]
-                try:
+                with diagnosed(str(seg), "cannot resume: {error}",
+                               catch=(msgspec.ValidationError, msgspec.DecodeError)):
                     ev = ev_mod.decoder.decode(line)
-                except (msgspec.ValidationError, msgspec.DecodeError) as e:
-                    raise TrailError(Diagnostic(str(seg), f"cannot resume: {e}")) from e
                 if ev.seq != self.seq or ev.prev != self.prev:
                     raise TrailError(Diagnostic(str(seg), f"cannot resume: the chain breaks at "
                                                 f"seq {ev.seq}; run `harness-audit verify`"))
@@ -151,10 +112,8 @@ class TrailWriter:
         """Write one event; return it as written (with v, seq, prev, hash, ts, span)."""
         event = dict(event)
         event.setdefault("ts", now_ts())
-        try:
+        with diagnosed(str(self.folder), f"event {self.seq}: {{error}}", catch=ValueError):
             line, digest = seal_event(event, self.seq, self.prev)
-        except ValueError as e:
-            raise TrailError(Diagnostic(str(self.folder), f"event {self.seq}: {e}")) from e
         if self._file.tell() and self._file.tell() + len(line) + 1 > self.segment_bytes:
             self._open_next()
         self._file.write(line + b"\n")
@@ -188,6 +147,7 @@ class TrailWriter:
         return text
 
     def close(self) -> None:
+        """Write the last checkpoint and close the segment."""
         if self._file:
             self.checkpoint()
             self._file.close()
@@ -198,47 +158,3 @@ class TrailWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def seal_file(source: Path, out: Path, signer: Signer, origin: str) -> tuple[int, str]:
-    """``trail seal``: chain and sign a plain JSONL file of events; return (events, checkpoint).
-
-    Writes ``out`` and ``out.checkpoint``; both appear only when every line sealed.
-    """
-    import json
-
-    from harness_audit._fs import write_atomic
-
-    tree = CompactTree()
-    prev = ZERO
-    lines: list[bytes] = []
-    try:
-        handle = source.open("rb")
-    except OSError as e:
-        raise TrailError(Diagnostic(str(source), f"cannot be read: {e.strerror}")) from e
-    with handle:
-        for n, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise TrailError(Diagnostic(str(source), f"not JSON: {e}", n,
-                                            expected="one JSON object a line")) from e
-            if not isinstance(event, dict):
-                raise TrailError(Diagnostic(str(source), "not a JSON object", n))
-            try:
-                line, digest = seal_event(event, len(lines), prev)
-            except ValueError as e:
-                raise TrailError(Diagnostic(str(source), str(e), n)) from e
-            lines.append(line)
-            tree.push(bytes.fromhex(digest))
-            prev = digest
-    note = sign_note(Checkpoint(origin, tree.size, tree.root()).text(), [signer])
-    write_atomic(out, b"".join(x + b"\n" for x in lines))
-    write_atomic(out.with_name(out.name + ".checkpoint"), note)
-    return len(lines), note
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,247 @@
+"""The per-line scanner: verify one line-aligned byte range of one trail file.
+
+Streaming: the range is read in chunks, one line at a time; memory holds a chunk, a bounded
+list of problems and O(log n) Merkle subtrees. The common case (a valid, canonical event) takes
+one decode, one encode, one hash and three comparisons; anything else goes to
+:mod:`~harness_audit.trail.badline`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from harness_audit.trail import events as ev_mod
+from harness_audit.trail.badline import MAX_LINE, slow_line
+from harness_audit.trail.events import AnyEvent
+from harness_audit.trail.pieces import Pieces
+from harness_audit.trail.problem import Problem, ProblemKind
+
+CHUNK = 4 << 20
+MAX_PROBLEMS = 1000  # per range; the rest are counted, not kept
+HASH_FIELD = b',"hash":"'
+HASH_MEMBER_LEN = len(HASH_FIELD) + 64 + 1
+"""Bytes of the ``,"hash":"<64 hex>"`` member that a leaf leaves out (74)."""
+
+
+def event_leaf(line: bytes) -> bytes:
+    """The RFC 6962 leaf of a canonical event line: SHA-256(0x00 || line without its hash).
+
+    (``scan_range`` inlines this in its hot loop.)"""
+    i = line.find(HASH_FIELD)
+    if i < 0:
+        raise ValueError("the event has no hash field")
+    return hashlib.sha256(b"\x00" + line[:i] + line[i + HASH_MEMBER_LEN:]).digest()
+
+
+BROKEN_LINK = ("prev does not match the hash of the event before it (an event was inserted, "
+               "deleted or moved, or the one before was rewritten with its hash)")
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """What one range yields: its chain ends, its leaves as subtrees, its problems."""
+
+    file: str
+    start: int
+    end: int
+    start_index: int | None
+    lines: int = 0
+    events: int = 0
+    first_seq: int | None = None
+    first_prev: str | None = None
+    first_line: int = 0
+    last_seq: int | None = None
+    last_hash: str | None = None
+    pieces: list[tuple[int, int, bytes]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    dropped: int = 0
+    seq_ok: bool = True  # every event's seq was its position (so a seq hint is sound)
+
+
+def _chunks(path: str, start: int, end: int
+            ) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
+    """Complete lines of ``path[start:end]`` a chunk at a time (with the buffer they were split
+    from), and at the end the last line if it has no newline. A line longer than MAX_LINE is
+    replaced by a marker and never held whole: a NUL byte and its length (no JSON starts so)."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        remaining = end - start
+        rest = b""
+        skipping = 0
+        while remaining > 0:
+            chunk = f.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            if skipping:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    skipping += len(chunk)
+                    continue
+                yield b"", [b"\x00%d" % (skipping + nl)], None
+                skipping = 0
+                chunk = chunk[nl + 1:]
+            buf = rest + chunk if rest else chunk
+            lines = buf.split(b"\n")
+            rest = lines.pop()
+            if len(rest) > MAX_LINE:
+                skipping, rest = len(rest), b""
+            yield buf, lines, None
+        if skipping:
+            yield b"", [], b"\x00%d" % skipping
+        elif rest:
+            yield b"", [], rest
+
+
+# Fields whose pattern the decoder does not check (see events): one regex pass over a whole
+# chunk finds every value that does not match, and only those lines get the exact check.
+_SUSPECTS = tuple(re.compile(p).finditer for p in (
+    rb'"ts":"(?![0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")',
+    rb'_digest":"(?![0-9a-f]{64}")',
+))  # separate passes: each has a literal prefix the regex engine can jump to
+
+
+class Reporter:
+    """Collects a range's problems, keeping the first ``MAX_PROBLEMS`` and counting the rest."""
+
+    __slots__ = ("path", "problems", "res")
+
+    def __init__(self, res: RangeResult) -> None:
+        self.res, self.path, self.problems = res, res.file, res.problems
+
+    def __call__(self, kind: ProblemKind, detail: str, seq: int | None, line: int,
+                 warning: bool = False) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(kind, self.path, line, seq, detail, warning))
+        else:
+            self.res.dropped += 1
+
+
+def scan_range(path: str, start: int, end: int, start_index: int | None,
+               cuts: Sequence[int] = (), last_file: bool = True,
+               progress: Callable[[int], None] | None = None) -> RangeResult:
+    """Verify one line-aligned byte range of one file. ``start_index`` is the global position
+    of its first event, or ``None`` to take it from that event's ``seq`` (parallel ranges).
+
+    This is the hot loop: everything per line is a local name, and the common case (a valid,
+    canonical event) takes one decode, one encode, one hash and three comparisons."""
+    res = RangeResult(path, start, end, start_index)
+    report = Reporter(res)
+    decode, encode = ev_mod.decoder.decode, ev_mod.encoder.encode
+    errors = ev_mod.DECODE_ERRORS
+    sha = hashlib.sha256
+    skip = HASH_MEMBER_LEN  # a local: the loop below reads it once per line
+    pieces: Pieces | None = None if start_index is None else Pieces(start_index, cuts)
+    expect = start_index if start_index is not None else -1
+    last_hash: str | None = None
+    base = 0  # lines before this chunk
+    for buf, lines, torn in _chunks(path, start, end):
+        leaves: list[bytes] = []
+        add = leaves.append
+        lineno = base
+        todo = iter(lines)
+        if res.events == 0 and lines:  # the range's first event: nothing to check it against
+            lineno += 1
+            leaf, seq_, prev_, last_hash = _classify(lines[0], report, expect, lineno)
+            next(todo)
+            add(leaf)
+            if pieces is None:  # a parallel range: its first event fixes the global index
+                res.start_index = seq_ if seq_ is not None else 0
+                res.seq_ok = seq_ is not None
+                pieces = Pieces(res.start_index, cuts)
+            res.first_seq, res.first_prev, res.first_line = seq_, prev_, lineno
+            expect = (seq_ if seq_ is not None else res.start_index or 0) + 1
+        for line in todo:
+            lineno += 1
+            try:
+                ev: AnyEvent | None = decode(line)
+            except errors:
+                ev = None
+            if ev is not None and encode(ev) == line:
+                i = line.find(HASH_FIELD)
+                ho = sha(b"\x00" + line[:i] + line[i + skip:])
+                add(ho.digest())
+                h = ev.hash
+                seq = ev.seq
+                if ho.hexdigest() != h:
+                    report("modified_event", "the event's hash does not match its content",
+                           seq, lineno)
+                if ev.prev != last_hash and last_hash is not None:
+                    report("broken_link", BROKEN_LINK, seq, lineno)
+                if seq != expect:
+                    report("sequence_gap", f"seq {seq} where {expect} was expected", seq,
+                           lineno)
+                    res.seq_ok = False
+                last_hash = h
+                expect = seq + 1
+            else:
+                leaf, seq_, prev_, hash_ = slow_line(line, ev, report, expect, lineno)
+                add(leaf)
+                if prev_ is not None and last_hash is not None and prev_ != last_hash:
+                    report("broken_link", BROKEN_LINK, seq_, lineno)
+                if seq_ is not None and seq_ != expect:
+                    report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_,
+                           lineno)
+                    res.seq_ok = False
+                last_hash = hash_
+                expect = (seq_ if seq_ is not None else expect) + 1
+        if buf:
+            _check_patterns(buf, lines, base, report)
+        if leaves:
+            assert pieces is not None
+            pieces.extend(leaves)
+            res.events += len(leaves)
+        base = lineno
+        if torn is not None:
+            base += 1
+            at_end = last_file and end == os.path.getsize(path)
+            report("unparseable_line", "torn last line: no newline at the end of the file (a "
+                   "write was cut off; the writer resumes after it)" if at_end else
+                   "line has no newline", None, base, at_end)
+        if progress:
+            progress(len(buf))
+    res.last_hash = last_hash
+    res.last_seq = expect - 1 if res.events else None
+    res.lines = base
+    res.pieces = pieces.result() if pieces else []
+    return res
+
+
+def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter) -> None:
+    suspects: set[int] = set()
+    for find in _SUSPECTS:
+        pos, line_at = 0, 0
+        for m in find(buf):
+            line_at += buf.count(b"\n", pos, m.start())
+            pos = m.start()
+            suspects.add(line_at)
+    for line_at in sorted(suspects):
+        if line_at >= len(lines):  # in the unfinished last line: seen with the next chunk
+            continue
+        try:
+            ev = ev_mod.decoder.decode(lines[line_at])
+        except ev_mod.DECODE_ERRORS:
+            continue  # reported by the slow path already
+        problem = ev_mod.pattern_problem(ev)
+        if problem and ev_mod.encoder.encode(ev) == lines[line_at]:
+            report("invalid_event", problem, ev.seq, base + line_at + 1)
+
+
+def _classify(line: bytes, report: Reporter, expect: int, lineno: int
+              ) -> tuple[bytes, int | None, str | None, str | None]:
+    """One line, as the loop in ``scan_range`` does it (used for a range's first line)."""
+    try:
+        ev: AnyEvent | None = ev_mod.decoder.decode(line)
+    except ev_mod.DECODE_ERRORS:
+        ev = None
+    if ev is not None and ev_mod.encoder.encode(ev) == line:
+        leaf = event_leaf(line)
+        if leaf.hex() != ev.hash:
+            report("modified_event", "the event's hash does not match its content", ev.seq,
+                   lineno)
+        return leaf, ev.seq, ev.prev, ev.hash
+    return slow_line(line, ev, report, expect, lineno)
