@@ -210,7 +210,8 @@ def test_sla_command_json_and_exit_codes() -> None:
     assert "cost" not in runner.invoke(app, ["sla", "--help"]).stdout.split("--allocate")[1][:40]
 
 
-def test_what_if_shows_before_and_after_side_by_side() -> None:
+def test_what_if_shows_before_and_after_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "150")
     runner = CliRunner()
     loan = str(SAMPLES / "loan-assessment" / "harness.yaml")
     r = runner.invoke(app, ["sla", loan, "--set", "credit_risk.retries=2"])

@@ -314,8 +314,10 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
     ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``."""
     from harness_audit.sla import analyse
 
-    slas = {p.name: run.trails[p.name].evidence.sla if p.name in run.trails else analyse(p)
-            for p in run.pipelines}
+    slas = {}
+    for p in run.pipelines:
+        judged = run.trails[p.name].evidence.sla if p.name in run.trails else None
+        slas[p.name] = judged or analyse(p)
     inputs = [file_input(kind, path) for kind, path in run.inputs]
     html = render_html(run.assessment, slas, inputs, when, ai_act_date,
                        waiver_rows(run.assessment))
