@@ -12,7 +12,6 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 LIMIT = 60_000
 ICON = {"pass": "✅", "fail": "❌", "n/a": "➖"}
 BAND_ICON = {"audit-ready": "🟢", "at-risk": "🟡", "audit-will-fail": "🔴"}
-SHORT = ["trail", "immutable", "access", "budget", "verified", "human gate", "sla"]
 
 
 def md(text: str) -> str:
@@ -31,8 +30,9 @@ class MarkdownRenderer(Renderer[Assessment]):
             out.append(f"### {BAND_ICON[p.band]} `{p.pipeline.name}`: gap score {p.score} "
                        f"({p.band})")
             out.append("")
-            out.append("| agent | " + " | ".join(SHORT) + " | score |")
-            out.append("|---|" + "---|" * len(SHORT) + "---|")
+            labels = [str(assessment.rules.for_check(c).label) for c in CHECKS]
+            out.append("| agent | " + " | ".join(labels) + " | score |")
+            out.append("|---|" + "---|" * len(labels) + "---|")
             for a in p.agents:
                 cells = " | ".join(ICON[a.checks[c].status] for c in CHECKS)
                 out.append(f"| `{a.id}` | {cells} | {a.score} |")

@@ -23,7 +23,6 @@ from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER
-from harness_audit.report.rules_view import PROBLEMS
 from harness_audit.report.sla_view import pct
 from harness_audit.sla import SlaReport
 
@@ -35,17 +34,6 @@ PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json", "README.txt", "S
               "SHA256SUMS.sig")
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
 MAX_PER_PROBLEM = 12
-
-WHY = {
-    1: "An auditor's first request is the record of what each agent did, kept unaltered.",
-    2: "Per-stage reliability multiplies: 99% at each of ten stages is 90.4% end to end.",
-    3: "When something goes wrong, the chain from cause to effect must be on record.",
-    4: "A limit the model is asked to respect is not a control; the harness must enforce it.",
-    5: "Sub-agents multiply spend; only a cap the harness enforces bounds it.",
-    6: "Agents that ignore earlier decisions in the same case contradict them.",
-    7: "A model checking its own family's output shares its blind spots.",
-}
-
 
 @dataclass(frozen=True)
 class Input:
@@ -111,7 +99,8 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
                 by_problem[rules.rules[f.rule].problem].append(
                     {"pipeline": p.pipeline.name, "rule": f.rule, "severity": f.severity,
                      "message": f.message})
-    problems = [{"number": n, "title": PROBLEMS[n].capitalize(), "why": WHY[n],
+    problems = [{"number": n, "title": rules.problems[n].title.capitalize(),
+                 "why": rules.problems[n].why,
                  "findings": by_problem[n][:MAX_PER_PROBLEM],
                  "more": max(0, len(by_problem[n]) - MAX_PER_PROBLEM)} for n in range(1, 8)]
 

@@ -14,16 +14,6 @@ from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.errors import Diagnostic, UsageError
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
-PROBLEMS = {
-    1: "no auditable decision trail",
-    2: "compound unreliability",
-    3: "invisible root cause",
-    4: "guardrails that are prompts, not harness enforcement",
-    5: "unbounded cost across sub-agents",
-    6: "state amnesia",
-    7: "echo-chamber verification",
-}
-
 
 def resolve_rule(book: RuleBook, key: str) -> Rule:
     if key.upper() in book.rules:
@@ -67,7 +57,8 @@ def rule_text(book: RuleBook, r: Rule) -> str:
     lines = [f"{r.id}  {r.title}", f"severity: {r.severity}"]
     if r.check:
         lines.append(f"check:    {r.check}")
-    lines.append(f"problem:  {r.problem} ({PROBLEMS.get(r.problem, '?')})")
+    problem = book.problems.get(r.problem)
+    lines.append(f"problem:  {r.problem} ({problem.title if problem else '?'})")
     lines.append("controls:")
     for fw in FRAMEWORK_ORDER:
         if fw not in r.mappings:

@@ -16,15 +16,6 @@ from harness_audit.checks.rules import RuleBook
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
-SHORT = {
-    "has_audit_trail": "trail",
-    "trail_is_immutable": "immut",
-    "access_enforced_at_harness": "access",
-    "budget_cap_enforced": "budget",
-    "independent_verification": "verify",
-    "human_gate_for_destructive_ops": "gate",
-    "sla_decomposed_per_stage": "sla",
-}
 MARK = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "n/a": ("n/a", "dim")}
 BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow",
               "audit-will-fail": "bold red"}
@@ -36,18 +27,19 @@ def _band(score: int, band: str) -> Text:
     return Text(f"{score} {band}", style=BAND_STYLE[band])
 
 
-def _grid(p: PipelineResult) -> Table:
+def _grid(p: PipelineResult, rules: RuleBook) -> Table:
     t = Table(show_lines=False, header_style="bold", expand=False, pad_edge=False)
     t.add_column("agent", no_wrap=True)
+    short = {c: str(rules.for_check(c).short_label) for c in CHECKS}
     for c in CHECKS:
-        t.add_column(SHORT[c], justify="center", no_wrap=True)
+        t.add_column(short[c], justify="center", no_wrap=True)
     t.add_column("gap score", no_wrap=True, min_width=17)
     for a in p.agents:
         cells = [Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1])
                  for c in CHECKS]
         t.add_row(Text(a.id), *cells, _band(a.score, a.band))
     t.caption = "✔ pass  ✘ fail  n/a not applicable   " + "  ".join(
-        f"{SHORT[c]}={c}" for c in CHECKS)
+        f"{short[c]}={c}" for c in CHECKS)
     return t
 
 
@@ -100,7 +92,7 @@ class TableRenderer(Renderer[Assessment]):
                     + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
                     + ", integrity ",
                     (status, "green" if status == "verified" else "yellow")))
-            console.print(_grid(p))
+            console.print(_grid(p, assessment.rules))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))
             console.print(_findings(p, assessment.rules))
