@@ -69,7 +69,7 @@ class ModelCall(Event, tag="model_call"):
 class ToolCall(Event, tag="tool_call"):
     kind: ClassVar[str] = "tool_call"
     tool: str
-    effect: Literal["read", "write", "destructive", "external"]
+    effect: Literal["read", "write", "destructive", "external", "unknown"]
     scope: str
     outcome: Literal["ok", "error", "denied"]
     target: str | UnsetType = UNSET
