@@ -54,7 +54,8 @@ def detect_trace(path: Path, fmt: str = "auto") -> Detected:
     """
     from harness_audit.importers import detect
 
-    return detect.trace(path, fmt)
+    found: Detected = detect.trace(path, fmt)
+    return found
 
 
 def detect_definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
@@ -98,7 +99,7 @@ class TraceImport:
             todo.append((p, d))
         for p, d in todo:
             before = sum(self.stats.events.values())
-            entry = {"file": str(p), "sha256": sha256_file(p), "format": d.format,
+            entry: dict[str, Any] = {"file": str(p), "sha256": sha256_file(p), "format": d.format,
                      "looks_like": d.looks_like}
             self.sources.append(entry)
             mod = TRACE_FORMATS[d.format].module

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers.base import fail
+from harness_audit.importers.base import as_dict, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import YamlDocument, load_yaml
@@ -50,7 +50,8 @@ def read(paths: list[Path]) -> Draft:
         if not _is_adk(y):
             continue
         f = str(p)
-        a = d.agent(safe_id(y["name"])) or DraftAgent(safe_id(y["name"]), Where(f, _line(doc, "name")))
+        aid = safe_id(y["name"])
+        a = d.agent(aid) or DraftAgent(aid, Where(f, _line(doc, "name")))
         if a not in d.agents:
             d.agents.append(a)
         a.role = str(y.get("description") or "") or None
@@ -60,7 +61,7 @@ def read(paths: list[Path]) -> Draft:
             name = t.get("name") if isinstance(t, dict) else t
             if not isinstance(name, str):
                 continue
-            args = t.get("args") if isinstance(t, dict) and isinstance(t.get("args"), dict) else {}
+            args: dict[str, Any] = as_dict(t.get("args")) if isinstance(t, dict) else {}
             filt = args.get("tool_filter")
             names = [str(x) for x in filt] if isinstance(filt, list) else [name.rsplit(".", 1)[-1]]
             for n in names:
@@ -79,7 +80,7 @@ def read(paths: list[Path]) -> Draft:
                     cy = load_yaml(child).data
                     cname = safe_id(cy["name"]) if isinstance(cy, dict) and isinstance(
                         cy.get("name"), str) else safe_id(Path(cp).stem)
-                except Exception:  # noqa: BLE001 - a missing sub-agent file is reported below
+                except Exception:
                     cname = safe_id(Path(cp).stem)
                     d.unknown.append(f"sub-agent config {cp!r} could not be read")
                 a.spawns.setdefault(cname, Where(f, _line(doc, "sub_agents", i)))

@@ -20,6 +20,7 @@ from harness_audit.importers import rules
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     as_int,
     fail,
     iter_lines,
@@ -77,7 +78,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
             sid = text(payload.get("id"), 128) or f"session-{n}"
             current = sessions.setdefault(sid, _Session(sid, name))
             current.line = n
-            agent = payload.get("agent") if isinstance(payload.get("agent"), dict) else {}
+            agent = as_dict(payload.get("agent"))
             current.agent = text(agent.get("name"), 200) or text(agent.get("id"), 200) or "agent"
             model = agent.get("model")
             current.model = (text(model.get("id"), 200) if isinstance(model, dict)
@@ -118,7 +119,7 @@ def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mappi
         stats.drop("model request start (the end carries the call)")
         return
     if kind == "span.model_request_end":
-        u = p.get("model_usage") if isinstance(p.get("model_usage"), dict) else {}
+        u = as_dict(p.get("model_usage"))
         cache_read = as_int(u.get("cache_read_input_tokens")) or 0
         cache_write = as_int(u.get("cache_creation_input_tokens")) or 0
         ev = {"run": s.id, "span": text(p.get("model_request_start_id"), 128) or eid,
@@ -168,7 +169,7 @@ def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mappi
             "approver": APPROVER, "verdict": verdict, "x_identity": NO_IDENTITY}))
         return
     if kind in ("session.status_idle", "session.status_terminated"):
-        stop = p.get("stop_reason") if isinstance(p.get("stop_reason"), dict) else {}
+        stop = as_dict(p.get("stop_reason"))
         reason = stop.get("type")
         s.outcome = {"end_turn": "ok", "requires_action": "awaiting_action"}.get(
             str(reason), "terminated" if kind == "session.status_terminated" else "unknown")

@@ -284,7 +284,7 @@ EFFECTS = ("read", "write", "destructive", "external")
 
 @dataclass
 class Mapping:
-    """Source agent and tool names -> manifest ids, effects and scopes (``--map``/``--manifest``)."""
+    """Source agent and tool names -> manifest ids, effects, scopes (``--map``, ``--manifest``)."""
 
     agents: dict[str, str] = field(default_factory=dict)
     tools: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -401,3 +401,13 @@ class ImportStats:
 def stream_or_bytes(data: bytes) -> IO[bytes]:
     """A binary stream over bytes (for tests and in-memory sources)."""
     return io.BytesIO(data)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty one."""
+    return value if isinstance(value, list) else []

@@ -17,7 +17,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers.base import fail
+from harness_audit.importers.base import as_dict, as_list, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
@@ -205,11 +205,11 @@ def _flow(doc: YamlDocument, crew: _Crew) -> None:
         do = m.get("do") if isinstance(m, dict) else None
         if not isinstance(do, dict):
             continue
-        with_ = do.get("with") if isinstance(do.get("with"), dict) else {}
+        with_ = as_dict(do.get("with"))
         path = ("methods", mname, "do", "with")
         made: list[str] = []
         if do.get("call") == "crew":
-            agents = with_.get("agents") if isinstance(with_.get("agents"), dict) else {}
+            agents = as_dict(with_.get("agents"))
             for akey, av in agents.items():
                 mk = doc.key_mark((*path, "agents", akey))
                 a = crew.agent(safe_id(akey), Where(doc.file, mk.line if mk else 1))
@@ -217,7 +217,7 @@ def _flow(doc: YamlDocument, crew: _Crew) -> None:
                     a.role = str(av.get("role") or "") or None
                     _yaml_agent_fields(doc, akey, av, a, crew)
                 made.append(a.id)
-            tasks = with_.get("tasks") if isinstance(with_.get("tasks"), list) else []
+            tasks = as_list(with_.get("tasks"))
             for i, t in enumerate(tasks):
                 if isinstance(t, dict):
                     mk = doc.mark((*path, "tasks", i))
@@ -264,8 +264,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
             cls = call_name(call)
             if cls == "Agent":
                 key = _config_key(call, "agents_config")
-                aid = safe_id(node.name if "agent" in decos or key or _returns(node, call)
-                              else node.name)
+                aid = safe_id(node.name)
                 a = crew.agent(aid, Where(file, node.lineno))
                 code_agents[aid] = key or ""
                 role, _ = literal(kwarg(call, "role"), env)
@@ -322,12 +321,12 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     if isinstance(mgr, ast.Call) and isinstance(mgr.func, ast.Attribute):
                         crew.manager = safe_id(mgr.func.attr)
                     else:
-                        m = crew.agent("manager", Where(file, call.lineno))
+                        mgr_agent = crew.agent("manager", Where(file, call.lineno))
                         mm, note, line = model_of(kwarg(call, "manager_llm"), env)
                         if mm:
-                            m.model, m.model_note = mm, note
-                            m.model_where = Where(file, line or call.lineno)
-                        m.role = "CrewAI hierarchical manager"
+                            mgr_agent.model, mgr_agent.model_note = mm, note
+                            mgr_agent.model_where = Where(file, line or call.lineno)
+                        mgr_agent.role = "CrewAI hierarchical manager"
                         crew.manager = "manager"
     crew.tasks.extend(task_defs.values())
 
@@ -348,7 +347,7 @@ def _edges(crew: _Crew) -> None:
     d = crew.d
     task_agent = {t[0]: t[1] for t in crew.tasks}
     prev: str | None = None
-    for tid, agent, ctx, where, human in crew.tasks:
+    for _tid, agent, ctx, where, human in crew.tasks:
         if agent is None or d.agent(agent) is None:
             prev = None if agent is None else prev
             continue

@@ -44,7 +44,7 @@ def looks_like(probe: Probe) -> tuple[str, str]:
             j["items"][0], dict) and "components" in j["items"][0]:
         return "an AutoGen Studio gallery", \
             "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)"
-    if isinstance(j, dict) and "apiVersion" in j or (isinstance(probe.yaml, dict) and
+    if (isinstance(j, dict) and "apiVersion" in j) or (isinstance(probe.yaml, dict) and
                                                       probe.yaml.get("kind") == "Pipeline"):
         return "a harness-audit manifest", "none: use `harness-audit scan`"
     if isinstance(j, dict):
@@ -144,7 +144,7 @@ def describe_foreign(path: Path) -> str | None:
 
     try:
         probe = Probe.of(path)
-    except Exception:  # noqa: BLE001 - unreadable: not ours to describe
+    except Exception:
         return None
     prefix = "a gzip file: " if probe.gzip else ""
     for name, f in TRACE_FORMATS.items():

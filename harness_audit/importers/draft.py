@@ -147,8 +147,8 @@ def render(d: Draft, name: str | None = None) -> str:
             targets = [t for t in edges if t in ids and t != a.id]
             if targets:
                 lines.append(f"    {key}:")
-                for t in targets:
-                    lines.append(f"      - {_q(t)}  # from {edges[t]}")
+                for tgt in targets:
+                    lines.append(f"      - {_q(tgt)}  # from {edges[tgt]}")
         if a.max_iterations is not None:
             lines.append(f"    max_iterations: {a.max_iterations}  # from "
                          f"{a.max_iterations_where or a.where}"
@@ -167,21 +167,21 @@ def render(d: Draft, name: str | None = None) -> str:
             lines.append("      scopes: []")
         if a.tools:
             lines.append("    tools:")
-        for t in a.tools:
-            lines.append(f"      - name: {_q(t.name)}  # from {t.where}")
-            if t.effect:
-                lines.append(f"        effect: {t.effect}  # {_comment(t.effect_note)}")
+        for tool in a.tools:
+            lines.append(f"      - name: {_q(tool.name)}  # from {tool.where}")
+            if tool.effect:
+                lines.append(f"        effect: {tool.effect}  # {_comment(tool.effect_note)}")
             else:
                 lines.append(f"        effect: destructive  # TODO: declare the effect: "
                              f"{UNKNOWN_EFFECT_NOTE}")
             lines.append("        # TODO: declare scope: the source does not say which scope "
                          "the tool needs (unscoped)")
-            if t.gate:
+            if tool.gate:
                 lines.append(f"        human_gate: {{required: true}}  # from "
-                             f"{t.gate_where or t.where}"
-                             + (f"; {_comment(t.gate_note)}" if t.gate_note else ""))
+                             f"{tool.gate_where or tool.where}"
+                             + (f"; {_comment(tool.gate_note)}" if tool.gate_note else ""))
             else:
-                why = _comment(t.gate_note) if t.gate_note else "the source has no human " \
+                why = _comment(tool.gate_note) if tool.gate_note else "the source has no human " \
                     "approval before this tool"
                 lines.append(f"        human_gate: {{required: false}}  # TODO: declare: {why}")
         for n in a.notes:

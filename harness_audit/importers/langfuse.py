@@ -22,8 +22,10 @@ import orjson
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     as_float,
     as_int,
+    as_list,
     fail,
     iter_lines,
     load_json,
@@ -87,16 +89,16 @@ def _tool_names(obs: dict[str, Any], attrs: dict[str, Any]) -> set[str]:
     if isinstance(gdefs, list):
         for d in gdefs[:1000]:
             if isinstance(d, dict):
-                fn = d.get("function") if isinstance(d.get("function"), dict) else d
+                fn = as_dict(d.get("function")) or d
                 if isinstance(fn.get("name"), str):
                     names.add(fn["name"])
     for k, v in attrs.items():
         if re.fullmatch(r"llm\.tools\.\d+\.tool\.json_schema", k):
             sch = _json_field(v)
             if isinstance(sch, dict):
-                fn = sch.get("function") if isinstance(sch.get("function"), dict) else sch
-                if isinstance(fn.get("name"), str):
-                    names.add(fn["name"])
+                fn2 = as_dict(sch.get("function")) or sch
+                if isinstance(fn2.get("name"), str):
+                    names.add(fn2["name"])
     return names
 
 
@@ -165,13 +167,13 @@ def _score(s: dict[str, Any], stats: ImportStats) -> Evaluation | None:
 def trace_of(doc: dict[str, Any], file: str, line: int, stats: ImportStats,
              pipeline: str) -> Trace | None:
     """One Langfuse export object as a :class:`Trace` (None when it holds no trace)."""
-    t = doc.get("trace") if isinstance(doc.get("trace"), dict) else doc
+    t: dict[str, Any] = doc["trace"] if isinstance(doc.get("trace"), dict) else doc
     tid = text(t.get("id"), 128)
     if tid is None:
         return None
     observations = doc.get("observations")
     if not isinstance(observations, list):
-        observations = t.get("observations") if isinstance(t.get("observations"), list) else []
+        observations = as_list(t.get("observations"))
     trace = Trace(tid, file, pipeline=pipeline)
     start = ts_to_ns(t.get("timestamp")) or 0
     root = Span(tid, None, text(t.get("name"), 300) or "trace", start, start, line)
@@ -203,7 +205,8 @@ def _docs(obj: Any) -> list[Any]:
     if isinstance(obj, list):
         return obj
     if isinstance(obj, dict) and isinstance(obj.get("data"), list) and "trace" not in obj:
-        return obj["data"]
+        data: list[Any] = obj["data"]
+        return data
     return [obj]
 
 

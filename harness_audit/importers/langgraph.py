@@ -110,9 +110,9 @@ def read(paths: list[Path]) -> Draft:
                         dsts = [literal(v)[0] for v in mp.elts]
                 for dst in dsts:
                     if isinstance(src, str) and isinstance(dst, str):
-                        a = d.agent(safe_id(dst))
-                        if a is not None and d.agent(safe_id(src)) is not None:
-                            a.depends_on.setdefault(safe_id(src), Where(f, node.lineno))
+                        dst_agent = d.agent(safe_id(dst))
+                        if dst_agent is not None and d.agent(safe_id(src)) is not None:
+                            dst_agent.depends_on.setdefault(safe_id(src), Where(f, node.lineno))
     if not d.agents:
         raise fail(str(paths[0]) if paths else "-", "no graph node calls a model or binds tools",
                    expected="StateGraph with add_node(...)")

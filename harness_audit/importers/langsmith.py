@@ -17,6 +17,7 @@ from harness_audit.importers.base import (
     ImportStats,
     Mapping,
     as_int,
+    as_list,
     fail,
     iter_lines,
     load_json,
@@ -87,7 +88,7 @@ def _merge(records: list[dict[str, Any]], stats: ImportStats) -> dict[str, dict[
         for k, v in r.items():
             if k == "child_runs":
                 continue
-            if v is not None and v != {} or k not in merged:
+            if (v is not None and v != {}) or k not in merged:
                 merged[k] = v
     return runs
 
@@ -151,9 +152,7 @@ def sniff(probe: Probe) -> str | None:
     """What LangSmith shape the source is (None: not LangSmith)."""
     doc = probe.json
     if isinstance(doc, dict) and ("post" in doc or "patch" in doc):
-        items = (doc.get("post") or []) + (doc.get("patch") or []) \
-            if isinstance(doc.get("post") or [], list) and isinstance(doc.get("patch") or [], list) \
-            else []
+        items = as_list(doc.get("post")) + as_list(doc.get("patch"))
         if any(isinstance(x, dict) and "id" in x and ("run_type" in x or "dotted_order" in x)
                for x in items):
             return "LangSmith run ingestion payloads (post/patch)"

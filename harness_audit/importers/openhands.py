@@ -20,6 +20,7 @@ from harness_audit.importers import rules
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     as_int,
     fail,
     iter_lines,
@@ -71,7 +72,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         last = max(last, ts)
         first_ts = ts if first_ts is None else first_ts
         eid = e.get("id", order)
-        meta = e.get("tool_call_metadata") if isinstance(e.get("tool_call_metadata"), dict) else {}
+        meta = as_dict(e.get("tool_call_metadata"))
         if "action" in e:
             action = str(e.get("action"))
             resp = meta.get("model_response") if isinstance(meta.get("model_response"), dict) \
@@ -80,7 +81,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
                 key = text(resp.get("id"), 200) or text(meta.get("tool_call_id"), 200) or str(eid)
                 if key not in responses:
                     responses.add(key)
-                    usage = resp.get("usage") if isinstance(resp.get("usage"), dict) else {}
+                    usage = as_dict(resp.get("usage"))
                     model = text(resp.get("model"), 200) or "unknown"
                     out.append((ts, order, line, {
                         "run": run, "span": f"llm:{key}", "agent": agent, "kind": "model_call",
@@ -89,7 +90,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
                         "output_tokens": as_int(usage.get("completion_tokens")) or 0,
                         "cost_microusd": 0}))
             if action == "delegate":
-                args = e.get("args") if isinstance(e.get("args"), dict) else {}
+                args = as_dict(e.get("args"))
                 child = mapping.agent(text(args.get("agent"), 200) or "delegate")
                 out.append((ts, order, line, {"run": run, "span": f"e{eid}", "agent": agent,
                                               "kind": "spawn", "child": child, "depth": 1}))
@@ -102,7 +103,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
             continue
         if "observation" in e:
             obs = str(e.get("observation"))
-            extras = e.get("extras") if isinstance(e.get("extras"), dict) else {}
+            extras = as_dict(e.get("extras"))
             if obs == "agent_state_changed":
                 state = extras.get("agent_state")
                 target = pending[-1] if pending else None
@@ -124,8 +125,7 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
                 act, _ = actions.pop(cause)
                 if cause in pending:
                     pending.remove(cause)
-                ameta = act.get("tool_call_metadata") if isinstance(
-                    act.get("tool_call_metadata"), dict) else {}
+                ameta = as_dict(act.get("tool_call_metadata"))
                 tool = text(ameta.get("function_name"), 200) or str(act.get("action"))
                 effect, scope = mapping.tool(tool, agent)
                 outcome = "denied" if obs == "user_rejected" else (

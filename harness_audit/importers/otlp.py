@@ -23,6 +23,7 @@ from typing import Any
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     fail,
     hex_id,
     iter_lines,
@@ -115,7 +116,7 @@ def _status(raw: Any) -> str:
 def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None = None
                 ) -> tuple[str, Span] | None:
     """(trace id, span) from one OTLP span JSON or SDK span dump; None when it is not a span."""
-    ctx = rec.get("context") if isinstance(rec.get("context"), dict) else {}
+    ctx = as_dict(rec.get("context"))
     trace_id = _id(rec.get("traceId", rec.get("trace_id", ctx.get("trace_id"))), 32)
     span_id = _id(rec.get("spanId", rec.get("span_id", ctx.get("span_id"))), 16)
     if not trace_id or not span_id:
@@ -129,7 +130,8 @@ def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None 
     start = ts_to_ns(rec.get("startTimeUnixNano", rec.get("start_time"))) or 0
     end = ts_to_ns(rec.get("endTimeUnixNano", rec.get("end_time"))) or start
     name = text(rec.get("name"), 300) or "span"
-    span = Span(span_id, parent, name, start, max(end, start), line, status=_status(rec.get("status")))
+    span = Span(span_id, parent, name, start, max(end, start), line,
+                status=_status(rec.get("status")))
     attrs = attributes(rec.get("attributes"))
     if resource and "service.name" in resource:
         attrs.setdefault("service.name", resource["service.name"])
@@ -157,7 +159,8 @@ def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, An
                 continue
             res = attributes((rs.get("resource") or {}).get("attributes")) \
                 if isinstance(rs.get("resource"), dict) else {}
-            scopes = rs.get("scopeSpans", rs.get("scope_spans", rs.get("instrumentationLibrarySpans")))
+            scopes = rs.get("scopeSpans", rs.get("scope_spans",
+                                                 rs.get("instrumentationLibrarySpans")))
             for ss in scopes if isinstance(scopes, list) else []:
                 spans = ss.get("spans") if isinstance(ss, dict) else None
                 for s in spans if isinstance(spans, list) else []:

@@ -57,7 +57,7 @@ class Probe:
             return None
         try:
             return json_loads(read_document(self.path, SNIFF_WHOLE_BYTES * 4))
-        except Exception:  # noqa: BLE001 - any failure means "not a JSON document"
+        except Exception:
             return None
 
     @cached_property

@@ -16,7 +16,8 @@ CLIENT_PREFIX = {
     "Ollama": "ollama/", "ChatOllama": "ollama/", "OllamaLLM": "ollama/",
     "ChatGoogleGenerativeAI": "gemini/", "ChatVertexAI": "vertex_ai/",
     "ChatBedrock": "bedrock/", "ChatBedrockConverse": "bedrock/", "ChatMistralAI": "mistral/",
-    "ChatGroq": "groq/", "LiteLlm": "", "LLM": "", "LitellmModel": "", "OpenAIChatCompletionsModel": "",
+    "ChatGroq": "groq/", "LiteLlm": "", "LLM": "", "LitellmModel": "",
+    "OpenAIChatCompletionsModel": "",
     "OpenAIResponsesModel": "",
 }
 """Model client classes -> the model-string prefix that names their provider."""
@@ -68,8 +69,8 @@ def literal(node: ast.AST | None, env: dict[str, ast.expr] | None = None, depth:
         fn = node.func
         dotted = ast.unparse(fn) if isinstance(fn, ast.Attribute | ast.Name) else ""
         if dotted in ("os.getenv", "getenv", "os.environ.get", "environ.get"):
-            var = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) \
-                else "?"
+            var = str(node.args[0].value) if node.args and isinstance(
+                node.args[0], ast.Constant) else "?"
             default = node.args[1] if len(node.args) > 1 else kwarg(node, "default")
             value, _ = literal(default, env, depth + 1)
             return value, f"resolved at run time from ${var}; drafted as its default"
@@ -145,14 +146,14 @@ def tool_names_in(node: ast.AST | None, custom: dict[str, str]) -> list[tuple[st
                 out.append((cls, cls, line))
             continue
         target = el.func if isinstance(el, ast.Call) else el
-        cls = call_name(el) if isinstance(el, ast.Call) else (
+        tcls: str | None = call_name(el) if isinstance(el, ast.Call) else (
             target.attr if isinstance(target, ast.Attribute) else (
                 target.id if isinstance(target, ast.Name) else None))
-        if isinstance(el, ast.Call) and cls in ("as_tool",):
+        if isinstance(el, ast.Call) and tcls in ("as_tool",):
             continue  # handled by callers that know agents
-        if cls is None:
+        if tcls is None:
             continue
-        out.append((custom.get(cls, cls), cls, line))
+        out.append((custom.get(tcls, tcls), tcls, line))
     return out
 
 

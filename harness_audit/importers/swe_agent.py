@@ -19,6 +19,7 @@ from harness_audit.importers import rules
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     as_float,
     as_int,
     fail,
@@ -71,8 +72,8 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
     steps = [s for s in doc["trajectory"] if isinstance(s, dict)]
     stats.records += len(doc["trajectory"])
     stats.drop("trajectory step that is not an object", len(doc["trajectory"]) - len(steps))
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
-    ms = info.get("model_stats") if isinstance(info.get("model_stats"), dict) else {}
+    info = as_dict(doc.get("info"))
+    ms = as_dict(info.get("model_stats"))
     model_name = (text(_dig(cfg, "agent", "model", "name"), 200)
                   or text(_dig(cfg, "agent", "model", "model_name"), 200)
                   or text(_dig(cfg, "model", "model_name"), 200)
