@@ -36,13 +36,12 @@ def looks_like(probe: Probe) -> tuple[str, str]:
         return "an OTLP document without spans", "otlp"
     if isinstance(j, dict) and isinstance(j.get("observations"), list):
         return "Langfuse observations without their trace", "langfuse"
-    if isinstance(j, dict) and j.get("provider", "").startswith("autogen") if isinstance(
-            j, dict) and isinstance(j.get("provider"), str) else False:
+    if isinstance(j, dict) and str(j.get("provider", "")).startswith("autogen"):
         return "an AutoGen AgentChat component config", \
             "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)"
-    if isinstance(j, dict) and isinstance(j.get("items"), list) and j["items"] and isinstance(
-            j["items"][0], dict) and "components" in j["items"][0]:
-        return "an AutoGen Studio gallery", \
+    if isinstance(j, dict) and isinstance(j.get("components"), dict) and isinstance(
+            j["components"].get("teams"), list):
+        return "an AutoGen Studio component gallery", \
             "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)"
     if (isinstance(j, dict) and "apiVersion" in j) or (isinstance(probe.yaml, dict) and
                                                       probe.yaml.get("kind") == "Pipeline"):
