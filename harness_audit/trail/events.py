@@ -37,7 +37,7 @@ class Model(Struct, forbid_unknown_fields=True):
 
 Kind = Literal["run_start", "run_end", "model_call", "tool_call", "data_access", "decision",
                "verification", "approval_request", "approval", "spawn", "budget_check", "error"]
-Effect = Literal["read", "write", "destructive", "external"]
+Effect = Literal["read", "write", "destructive", "external", "unknown"]
 ToolOutcome = Literal["ok", "error", "denied"]
 AccessOutcome = Literal["allowed", "denied"]
 Verdict = Literal["pass", "fail"]

@@ -1,0 +1,152 @@
+"""Importers: foreign traces -> trail events (``trail import``), framework definitions -> a
+draft manifest (``init``). One module per source format (``registry``); this module is the
+library API the CLI calls. Nothing here prints or exits; errors are
+:class:`~harness_audit.importers.base.ImportFormatError` (a ``HarnessAuditError``).
+
+Trace import::
+
+    job = TraceImport(paths, fmt="auto", mapping=load_mapping(map_file, manifest))
+    for raw in job.events():      # RawEvent(file, line, event) in trail order
+        writer.append(raw.event)
+    summary = job.summary()       # the import.json dict
+
+Definitions::
+
+    text = draft_manifest(paths, fmt="auto")   # YAML text; loads with load_manifest
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers.base import (
+    ImportFormatError,
+    ImportStats,
+    Mapping,
+    fail,
+    load_mapping,
+    sha256_file,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+__all__ = ["ImportFormatError", "Mapping", "TraceImport", "describe_foreign", "detect_definition",
+           "detect_trace", "draft_manifest", "import_trace", "load_mapping"]
+
+
+@dataclass
+class Detected:
+    """The format a source was detected as, and what it looks like."""
+
+    path: Path
+    format: str
+    looks_like: str
+
+
+def detect_trace(path: Path, fmt: str = "auto") -> Detected:
+    """Which trace format ``path`` is; with ``fmt`` given, check that it is that format.
+
+    Raises :class:`ImportFormatError` naming what the file looks like and the nearest format.
+    """
+    from harness_audit.importers import detect
+
+    found: Detected = detect.trace(path, fmt)
+    return found
+
+
+def detect_definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
+    """Which definition format the sources are, and the files of it (folders expanded)."""
+    from harness_audit.importers import detect
+
+    return detect.definition(paths, fmt)
+
+
+@dataclass
+class TraceImport:
+    """One ``trail import`` job: events from every source, then the summary for import.json."""
+
+    paths: list[Path]
+    fmt: str = "auto"
+    mapping: Mapping = field(default_factory=Mapping)
+    pipeline: str = "imported"
+    stats: ImportStats = field(default_factory=ImportStats)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    started: str = ""
+
+    def events(self) -> Iterator[RawEvent]:
+        """Every imported event, source by source, run by run, in trail order."""
+        from harness_audit.importers import detect, swe_agent
+        from harness_audit.importers.registry import TRACE_FORMATS, source_files
+
+        self.started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        files = source_files(self.paths)
+        if not files:
+            raise fail("-", "no source files given", expected="one or more trace files")
+        configs: dict[Path, Any] = {}
+        todo: list[tuple[Path, Detected]] = []
+        for p in files:
+            probe = Probe.of(p)
+            if swe_agent.is_config(probe) and self.fmt in ("auto", "swe-agent"):
+                configs[p.parent / p.name] = probe.yaml
+                self.sources.append({"file": str(p), "sha256": sha256_file(p),
+                                     "format": "swe-agent config"})
+                continue
+            d = detect.trace(p, self.fmt, probe)
+            todo.append((p, d))
+        for p, d in todo:
+            before = sum(self.stats.events.values())
+            entry: dict[str, Any] = {"file": str(p), "sha256": sha256_file(p), "format": d.format,
+                     "looks_like": d.looks_like}
+            self.sources.append(entry)
+            mod = TRACE_FORMATS[d.format].module
+            kwargs: dict[str, Any] = {"configs": configs} if d.format == "swe-agent" else {}
+            yield from mod.read(p, self.mapping, self.stats, self.pipeline, **kwargs)
+            entry["events"] = sum(self.stats.events.values()) - before
+
+    def summary(self) -> dict[str, Any]:
+        """The ``import.json`` content: sources, counts, mapping, time, and what sealing means."""
+        return {
+            "harness_audit_import": 1,
+            "imported_at": self.started,
+            "format_requested": self.fmt,
+            "sources": self.sources,
+            "pipeline": self.pipeline,
+            "runs": self.stats.runs,
+            "records_read": self.stats.records,
+            "events": dict(sorted(self.stats.events.items())),
+            "dropped": dict(sorted(self.stats.dropped.items())),
+            "mapping": self.mapping.summary(),
+            "notes": [*self.stats.notes,
+                      "Sealing at import proves that nothing changed after the import; the "
+                      "source format itself proved nothing about what happened before it."],
+        }
+
+
+def import_trace(paths: list[Path], fmt: str = "auto", mapping: Mapping | None = None,
+                 pipeline: str = "imported") -> TraceImport:
+    """A :class:`TraceImport` job (iterate ``.events()``, then read ``.summary()``)."""
+    return TraceImport(list(paths), fmt, mapping or Mapping(), pipeline)
+
+
+def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None) -> str:
+    """The draft manifest YAML for framework definitions (fails closed; see ``draft``)."""
+    from harness_audit.importers import detect, draft
+    from harness_audit.importers.registry import DEFINITION_FORMATS
+
+    found, files = detect.definition(paths, fmt)
+    d = DEFINITION_FORMATS[found].module.read(files)
+    return draft.render(d, name=name)
+
+
+def describe_foreign(path: Path) -> str | None:
+    """One line saying what a foreign trace/definition file is and which command converts it.
+
+    None when the file is not recognisably foreign (a manifest or trail of our own, or unknown).
+    """
+    from harness_audit.importers import detect
+
+    return detect.describe_foreign(path)

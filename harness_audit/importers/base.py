@@ -1,0 +1,413 @@
+"""What every importer shares: the error type, bounded reading, time and number conversion,
+the agent/tool mapping, and the counts that go into ``import.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from harness_audit.errors import Diagnostic, HarnessAuditError
+
+MAX_DOCUMENT_BYTES = 256 << 20
+"""A whole-document source (JSON, YAML, Python) larger than this is refused before parsing."""
+MAX_LINE_BYTES = 64 << 20
+"""One JSON Lines record larger than this is refused."""
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ImportFormatError(HarnessAuditError):
+    """A source that is not the format asked for (or no supported format), or is malformed."""
+
+
+def fail(file: str, message: str, line: int | None = None,
+         expected: str | None = None) -> ImportFormatError:
+    """An :class:`ImportFormatError` with one diagnostic."""
+    return ImportFormatError(Diagnostic(file, message, line, None, expected))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes as stored (a gzip file's compressed bytes)."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise fail(str(path), f"cannot be read: {e.strerror or e}") from e
+    return h.hexdigest()
+
+
+def is_gzip(path: Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
+    try:
+        with path.open("rb") as f:
+            return f.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's content as a binary stream, transparently decompressing gzip."""
+    try:
+        raw = path.open("rb")
+    except IsADirectoryError as e:
+        raise fail(str(path), "is a directory", expected="a file") from e
+    except OSError as e:
+        raise fail(str(path), f"cannot be read: {e.strerror or e}") from e
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def read_head(path: Path, size: int = 64 << 10) -> bytes:
+    """The first ``size`` bytes of the (decompressed) content, for detection."""
+    try:
+        with open_binary(path) as f:
+            return f.read(size)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise fail(str(path), f"cannot be read: {e}", expected="a readable file") from e
+
+
+def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """The whole (decompressed) content, refusing more than ``max_bytes`` (a gzip bomb too)."""
+    try:
+        with open_binary(path) as f:
+            data = f.read(max_bytes + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise fail(str(path), f"cannot be read: {e}", expected="a readable file") from e
+    if len(data) > max_bytes:
+        raise fail(str(path), f"content is larger than {max_bytes:,} bytes",
+                   expected="a smaller document, or JSON Lines (read as a stream)")
+    return data
+
+
+_BIG_INT = re.compile(rb"(?<![\d.eE+-])\d{20,}")
+
+
+def json_loads(raw: bytes) -> Any:
+    """orjson, except for text with integers past 64 bits (orjson would make them floats; SDK
+    span dumps carry 128-bit trace ids as integers): the standard library keeps them exact."""
+    if _BIG_INT.search(raw):
+        try:
+            return json.loads(raw, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as e:
+            raise orjson.JSONDecodeError(str(e), raw.decode("utf-8", "replace"), 0) from None
+    return orjson.loads(raw)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def load_json(path: Path, data: bytes | None = None) -> Any:
+    """Parse a whole JSON document; errors name the file."""
+    raw = read_document(path) if data is None else data
+    try:
+        return json_loads(raw)
+    except orjson.JSONDecodeError as e:
+        line = raw[: e.pos].count(b"\n") + 1 if e.pos else None
+        raise fail(str(path), f"not JSON: {e.msg}", line, "a JSON document") from None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line) of a JSON Lines source, bounded per line, blank lines skipped."""
+    name = str(path)
+    with open_binary(path) as f:
+        n = 0
+        try:
+            while True:
+                raw = f.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                n += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise fail(name, f"line is longer than {MAX_LINE_BYTES:,} bytes", n)
+                if raw.strip():
+                    yield n, raw
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            raise fail(name, f"cannot be read: {e}", n + 1) from e
+
+
+def parse_line(file: str, n: int, raw: bytes) -> Any:
+    """One JSON Lines record."""
+    try:
+        return json_loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise fail(file, f"not JSON: {e.msg}", n, "one JSON value a line") from None
+
+
+# -- time and numbers -------------------------------------------------------------------------
+
+def ns_to_ts(ns: int) -> str:
+    """Unix nanoseconds as RFC 3339 UTC with ``Z`` (milli, micro or nano digits as needed)."""
+    ns = max(0, min(ns, 253402300799_999999999))
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac % 1_000_000 == 0:
+        return f"{base}.{frac // 1_000_000:03d}Z"
+    if frac % 1000 == 0:
+        return f"{base}.{frac // 1000:06d}Z"
+    return f"{base}.{frac:09d}Z"
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})\d*)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$")
+
+
+def ts_to_ns(value: Any) -> int | None:
+    """An RFC 3339 / ISO 8601 text, or Unix nanoseconds (int or decimal text), as nanoseconds."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        if not math.isfinite(value) or value < 0:
+            return None
+        return int(value * 1e9) if value < 1e11 else int(value)
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    m = _RFC3339.match(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    try:
+        base = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s), 59),
+                           tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    offset = 0
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    seconds = int(base.timestamp()) - offset
+    nanos = int((frac or "0").ljust(9, "0")[:9])
+    return max(0, seconds * 1_000_000_000 + nanos)
+
+
+def as_int(value: Any) -> int | None:
+    """A non-negative integer from an int, an integral float or decimal text; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= 2**53 - 1 else None
+    if isinstance(value, float):
+        if math.isfinite(value) and value >= 0 and value == int(value) and value <= 2**53 - 1:
+            return int(value)
+        return None
+    if isinstance(value, str) and 0 < len(value) <= 20:
+        text = value.strip()
+        if text.isdigit():
+            return as_int(int(text))
+        try:
+            return as_int(float(text))
+        except ValueError:
+            return None
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    """A finite number from a number or decimal text; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        try:
+            f = float(value.strip())
+        except ValueError:
+            return None
+        return f if math.isfinite(f) else None
+    return None
+
+
+def usd_to_microusd(value: Any) -> int | None:
+    """US dollars as rounded integer micro-dollars; None when not a non-negative number."""
+    f = as_float(value)
+    if f is None or f < 0 or f > 9e9:
+        return None
+    return round(f * 1_000_000)
+
+
+def text(value: Any, limit: int = 512) -> str | None:
+    """A string value cut to ``limit`` characters, or None when not a non-empty string."""
+    if isinstance(value, str) and value:
+        return value[:limit]
+    return None
+
+
+def hex_id(value: Any, width: int) -> str | None:
+    """A span or trace id as lowercase hex: integers zero-padded to ``width`` digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return format(value, f"0{width}x") if value >= 0 else None
+    if isinstance(value, str) and value and len(value) <= 128:
+        v = value.strip()
+        if v.startswith(("0x", "0X")):
+            v = v[2:]
+        return v.lower() if re.fullmatch(r"[0-9A-Za-z_\-:.]+", v) else None
+    return None
+
+
+def normalise_id(name: str) -> str:
+    """An id normalised as ``--manifest`` matching does: lower-case, non-alphanumerics to ``_``."""
+    return re.sub(r"[^a-z0-9]", "_", name.lower())
+
+
+# -- mapping ----------------------------------------------------------------------------------
+
+EFFECTS = ("read", "write", "destructive", "external")
+
+
+@dataclass
+class Mapping:
+    """Source agent and tool names -> manifest ids, effects, scopes (``--map``, ``--manifest``)."""
+
+    agents: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, tuple[str, str]] = field(default_factory=dict)
+    manifest_agents: dict[str, str] = field(default_factory=dict)  # normalised id -> id
+    manifest_tools: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    source: list[str] = field(default_factory=list)
+    used_agents: dict[str, str] = field(default_factory=dict)
+    used_tools: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def agent(self, name: str) -> str:
+        """The manifest id for a source agent name (the name itself when nothing maps it)."""
+        got = self._agent(name)
+        self.used_agents.setdefault(name, got)
+        return got
+
+    def _agent(self, name: str) -> str:
+        if name in self.agents:
+            return self.agents[name]
+        if self.manifest_agents:
+            if name in self.manifest_agents.values():
+                return name
+            norm = normalise_id(name)
+            if norm in self.manifest_agents:
+                return self.manifest_agents[norm]
+        return name
+
+    def tool(self, name: str, agent: str) -> tuple[str, str]:
+        """(effect, scope) of a tool; ``unknown``/``unscoped`` when nothing declares it."""
+        got = self.tools.get(name)
+        how = "map"
+        if got is None:
+            per_agent = self.manifest_tools.get(agent, {})
+            got = per_agent.get(name)
+            how = "manifest"
+            if got is None:
+                for tools in self.manifest_tools.values():
+                    if name in tools:
+                        got = tools[name]
+                        break
+        if got is None:
+            got, how = ("unknown", "unscoped"), "undeclared"
+        self.used_tools.setdefault(name, {"effect": got[0], "scope": got[1], "from": how})
+        return got
+
+    def summary(self) -> dict[str, Any]:
+        """The mapping used, for ``import.json``."""
+        return {"sources": list(self.source), "agents": dict(sorted(self.used_agents.items())),
+                "tools": dict(sorted(self.used_tools.items()))}
+
+
+def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> Mapping:
+    """A :class:`Mapping` from ``--map FILE`` (YAML) and/or ``--manifest M``."""
+    from harness_audit.manifest import load_manifest
+    from harness_audit.manifest.yamlsafe import load_yaml
+
+    m = Mapping()
+    if manifest is not None:
+        pipeline = load_manifest(manifest)
+        for a in pipeline.agents:
+            m.manifest_agents[normalise_id(a.id)] = a.id
+            m.manifest_tools[a.id] = {t.name: (t.effect, t.scope or "unscoped") for t in a.tools}
+        m.source.append(str(manifest))
+    if map_file is not None:
+        doc = load_yaml(map_file)
+        data = doc.data
+        name = str(map_file)
+        if not isinstance(data, dict) or not set(data) <= {"agents", "tools"}:
+            raise fail(name, "a map has only `agents:` and `tools:` mappings", 1,
+                       "agents: {source name: manifest id}, tools: {name: {effect, scope}}")
+        agents = data.get("agents") or {}
+        tools = data.get("tools") or {}
+        if not isinstance(agents, dict) or not all(isinstance(v, str) for v in agents.values()):
+            mk = doc.mark(("agents",))
+            raise fail(name, "`agents:` must map source names to manifest ids",
+                       mk.line if mk else None)
+        m.agents.update({str(k): v for k, v in agents.items()})
+        if not isinstance(tools, dict):
+            raise fail(name, "`tools:` must be a mapping", None)
+        for k, v in tools.items():
+            mk = doc.mark(("tools", k))
+            if not isinstance(v, dict) or v.get("effect") not in EFFECTS:
+                raise fail(name, f"tool {k!r} needs an effect", mk.line if mk else None,
+                           "effect: read|write|destructive|external")
+            scope = v.get("scope", "unscoped")
+            if not isinstance(scope, str) or not scope:
+                raise fail(name, f"tool {k!r}: scope must be text", mk.line if mk else None)
+            m.tools[str(k)] = (str(v["effect"]), scope)
+        m.source.append(name)
+    return m
+
+
+# -- counts -----------------------------------------------------------------------------------
+
+@dataclass
+class ImportStats:
+    """Counts for ``import.json``: events per kind mapped, source records dropped per reason."""
+
+    events: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+    runs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` source records dropped for ``reason``."""
+        self.dropped[reason] += n
+
+    def note(self, message: str) -> None:
+        """Remember a caveat once (bounded)."""
+        if message not in self.notes and len(self.notes) < 50:
+            self.notes.append(message)
+
+
+def stream_or_bytes(data: bytes) -> IO[bytes]:
+    """A binary stream over bytes (for tests and in-memory sources)."""
+    return io.BytesIO(data)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty one."""
+    return value if isinstance(value, list) else []

@@ -1,0 +1,389 @@
+"""CrewAI crews: ``agents.yaml`` + ``tasks.yaml`` (+ ``crew.py`` read with ``ast``), and
+declarative flows (``schema: crewai.flow/v1``, inline crews and agents).
+
+Agents are the YAML keys and the ``@agent`` methods (keys that disagree and orphans are
+reported); the model is ``llm:`` or ``Agent(llm=…)``/``LLM(model=…)``; tools are
+``Agent(tools=[…])`` (the tool classes' ``name``). Edges: a task's ``agent`` and ``context``
+(the context tasks' agents feed this one); ``Process.sequential`` (the default) chains the tasks'
+agents in order; ``allow_delegation: true`` spawns the crew's other agents; a
+``Process.hierarchical`` manager spawns all. ``Task(human_input=True)`` is a human review of the
+output: a human verifier of that agent, not a gate before a tool. ``max_iter`` is an iteration
+bound (``max_iterations``), not a cost cap.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers.base import as_dict, as_list, fail
+from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
+from harness_audit.importers.probe import Probe
+from harness_audit.importers.pyast import (
+    call_name,
+    custom_tools,
+    kwarg,
+    literal,
+    model_of,
+    module_env,
+    parse,
+    tool_names_in,
+)
+from harness_audit.manifest.yamlsafe import YamlDocument, load_yaml
+
+NAME = "crewai"
+DESCRIPTION = "CrewAI crews (agents.yaml + tasks.yaml + crew.py) and declarative flows"
+
+DEFAULT_MAX_ITER_SOURCE = "https://docs.crewai.com/en/concepts/agents (max_iter default 20)"
+
+
+def _is_agents_yaml(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data) and all(
+        isinstance(v, dict) and ("role" in v or "goal" in v or "backstory" in v)
+        for v in data.values())
+
+
+def _is_tasks_yaml(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data) and all(
+        isinstance(v, dict) and ("description" in v or "expected_output" in v)
+        for v in data.values())
+
+
+def _is_flow(data: Any) -> bool:
+    return isinstance(data, dict) and str(data.get("schema", "")).startswith("crewai.flow/")
+
+
+def _is_crew_py(probe: Probe) -> bool:
+    t = probe.text_head
+    return probe.path.suffix == ".py" and ("crewai" in t and ("Agent(" in t or "@agent" in t
+                                                               or "Crew(" in t))
+
+
+def sniff(probe: Probe) -> str | None:
+    """What CrewAI file the source is (None: not CrewAI)."""
+    if probe.path.suffix in (".yaml", ".yml"):
+        y = probe.yaml
+        if _is_flow(y):
+            return "a CrewAI declarative flow (crewai.flow/v1)"
+        if _is_agents_yaml(y):
+            return "a CrewAI agents.yaml"
+        if _is_tasks_yaml(y):
+            return "a CrewAI tasks.yaml"
+    if _is_crew_py(probe):
+        return "a CrewAI crew module (Python)"
+    return None
+
+
+class _Crew:
+    def __init__(self, d: Draft) -> None:
+        self.d = d
+        self.tasks: list[tuple[str, str | None, list[str], Where, bool]] = []
+        # (task id, agent id, context task ids, where, human_input)
+        self.process = "sequential"
+        self.delegating: dict[str, Where] = {}
+        self.manager: str | None = None
+
+    def agent(self, aid: str, where: Where) -> DraftAgent:
+        a = self.d.agent(aid)
+        if a is None:
+            a = DraftAgent(aid, where)
+            self.d.agents.append(a)
+        return a
+
+
+def read(paths: list[Path]) -> Draft:
+    """Draft agents from CrewAI sources (files of one or more crews; flows)."""
+    agents_docs: list[YamlDocument] = []
+    tasks_docs: list[YamlDocument] = []
+    pys: list[Path] = []
+    flows: list[YamlDocument] = []
+    for p in paths:
+        probe = Probe.of(p)
+        kind = sniff(probe)
+        if kind is None:
+            continue
+        if kind.endswith("(Python)"):
+            pys.append(p)
+            continue
+        doc = load_yaml(p)
+        if _is_flow(doc.data):
+            flows.append(doc)
+        elif _is_agents_yaml(doc.data):
+            agents_docs.append(doc)
+        else:
+            tasks_docs.append(doc)
+    name = safe_id(paths[0].parent.name if paths else "crew")
+    d = Draft(NAME, name, list(paths))
+    crew = _Crew(d)
+    for doc in agents_docs:
+        for key, v in doc.data.items():
+            mk = doc.key_mark((key,))
+            a = crew.agent(safe_id(key), Where(doc.file, mk.line if mk else 1))
+            a.role = str(v.get("role") or "").strip().strip('"') or None
+            _yaml_agent_fields(doc, key, v, a, crew)
+    yaml_keys = {safe_id(k) for doc in agents_docs for k in doc.data}
+    code_agents: dict[str, str] = {}  # method -> config key
+    for p in pys:
+        _read_py(p, crew, code_agents)
+    for doc in tasks_docs:
+        _yaml_tasks(doc, crew)
+    for doc in flows:
+        _flow(doc, crew)
+    if code_agents:
+        for method, key in code_agents.items():
+            if key and key != method:
+                d.notes.append(f"agent method {method!r} reads YAML key {key!r}")
+        missing = {k for k in code_agents.values() if k} - yaml_keys
+        for k in sorted(missing):
+            d.unknown.append(f"the code asks for agent config {k!r}, which the YAML does not "
+                             "define")
+        orphans = yaml_keys - set(code_agents.values()) - set(code_agents)
+        for k in sorted(orphans):
+            d.notes.append(f"YAML agent {k!r} is not created by the code (orphan)")
+    elif agents_docs and not pys:
+        d.unknown.append("crew.py was not given: models, tools, delegation and task agents set "
+                         "in code are unknown")
+    _edges(crew)
+    if not d.agents:
+        raise fail(str(paths[0]) if paths else "-", "no CrewAI agents found",
+                   expected="agents.yaml (with tasks.yaml) or a crew module")
+    return d
+
+
+def _yaml_agent_fields(doc: YamlDocument, key: str, v: dict[str, Any], a: DraftAgent,
+                       crew: _Crew) -> None:
+    if isinstance(v.get("llm"), str):
+        a.model = v["llm"]
+        mk = doc.mark((key, "llm"))
+        a.model_where = Where(doc.file, mk.line if mk else a.where.line)
+    if v.get("allow_delegation") is True:
+        mk = doc.mark((key, "allow_delegation"))
+        crew.delegating[a.id] = Where(doc.file, mk.line if mk else a.where.line)
+    if isinstance(v.get("max_iter"), int) and v["max_iter"] >= 1:
+        mk = doc.mark((key, "max_iter"))
+        a.max_iterations = v["max_iter"]
+        a.max_iterations_where = Where(doc.file, mk.line if mk else a.where.line)
+        a.max_iterations_note = "max_iter is an iteration bound, not a cost cap"
+    tools = v.get("tools")
+    if isinstance(tools, list):
+        for i, t in enumerate(tools):
+            if isinstance(t, str):
+                mk = doc.mark((key, "tools", i))
+                dt = DraftTool(t, Where(doc.file, mk.line if mk else a.where.line))
+                known_effect(dt)
+                a.tools.append(dt)
+
+
+def _yaml_tasks(doc: YamlDocument, crew: _Crew) -> None:
+    for key, v in doc.data.items():
+        mk = doc.key_mark((key,))
+        where = Where(doc.file, mk.line if mk else 1)
+        if any(t[0] == key for t in crew.tasks):
+            # the code defined it: take the YAML's agent/context only where the code had none
+            idx = next(i for i, t in enumerate(crew.tasks) if t[0] == key)
+            tid, agent, ctx, w, human = crew.tasks[idx]
+            if agent is None and isinstance(v.get("agent"), str):
+                agent = safe_id(v["agent"])
+            if not ctx and isinstance(v.get("context"), list):
+                ctx = [str(c) for c in v["context"]]
+            crew.tasks[idx] = (tid, agent, ctx, w, human or v.get("human_input") is True)
+            continue
+        agent = safe_id(v["agent"]) if isinstance(v.get("agent"), str) else None
+        ctx = [str(c) for c in v["context"]] if isinstance(v.get("context"), list) else []
+        crew.tasks.append((key, agent, ctx, where, v.get("human_input") is True))
+        if agent is None:
+            crew.d.unknown.append(f"task {key!r} names no agent (set in crew.py?)")
+
+
+def _flow(doc: YamlDocument, crew: _Crew) -> None:
+    methods = doc.data.get("methods")
+    if not isinstance(methods, dict):
+        return
+    prev_agents: list[str] = []
+    for mname, m in methods.items():
+        do = m.get("do") if isinstance(m, dict) else None
+        if not isinstance(do, dict):
+            continue
+        with_ = as_dict(do.get("with"))
+        path = ("methods", mname, "do", "with")
+        made: list[str] = []
+        if do.get("call") == "crew":
+            agents = as_dict(with_.get("agents"))
+            for akey, av in agents.items():
+                mk = doc.key_mark((*path, "agents", akey))
+                a = crew.agent(safe_id(akey), Where(doc.file, mk.line if mk else 1))
+                if isinstance(av, dict):
+                    a.role = str(av.get("role") or "") or None
+                    _yaml_agent_fields(doc, akey, av, a, crew)
+                made.append(a.id)
+            tasks = as_list(with_.get("tasks"))
+            for i, t in enumerate(tasks):
+                if isinstance(t, dict):
+                    mk = doc.mark((*path, "tasks", i))
+                    crew.tasks.append((str(t.get("name") or f"{mname}_{i}"),
+                                       safe_id(t["agent"]) if isinstance(t.get("agent"), str)
+                                       else None,
+                                       [str(c) for c in t.get("context") or []
+                                        if isinstance(c, str)],
+                                       Where(doc.file, mk.line if mk else 1),
+                                       t.get("human_input") is True))
+        elif do.get("call") == "agent":
+            mk = doc.key_mark(("methods", mname))
+            a = crew.agent(safe_id(mname), Where(doc.file, mk.line if mk else 1))
+            a.role = str(with_.get("role") or "") or None
+            made.append(a.id)
+        elif do.get("call") == "tool":
+            crew.d.notes.append(f"flow step {mname!r} calls a tool directly "
+                                f"({str(with_.get('ref') or do.get('ref') or '?')[:80]}), "
+                                "outside any agent")
+        if made and isinstance(m, dict) and m.get("listen") is not None and prev_agents:
+            mk = doc.mark(("methods", mname, "listen"))
+            for aid in made:
+                a2 = crew.d.agent(aid)
+                if a2:
+                    for p in prev_agents:
+                        a2.depends_on.setdefault(p, Where(doc.file, mk.line if mk else 1))
+        if made:
+            prev_agents = made
+
+
+def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
+    tree = parse(path)
+    env = module_env(tree)
+    custom = custom_tools(tree)
+    file = str(path)
+    task_defs: dict[str, tuple[str, str | None, list[str], Where, bool]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        decos = {call_name(d) or "" for d in node.decorator_list}
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call):
+                continue
+            cls = call_name(call)
+            if cls == "Agent":
+                key = _config_key(call, "agents_config")
+                aid = safe_id(node.name)
+                a = crew.agent(aid, Where(file, node.lineno))
+                code_agents[aid] = key or ""
+                role, _ = literal(kwarg(call, "role"), env)
+                if isinstance(role, str):
+                    a.role = role
+                m, note, line = model_of(kwarg(call, "llm"), env)
+                if m:
+                    a.model, a.model_note = m, note
+                    a.model_where = Where(file, line or call.lineno)
+                elif note:
+                    a.model_note = note
+                for tname, tcls, line in tool_names_in(kwarg(call, "tools"), custom):
+                    if any(t.name == tname for t in a.tools):
+                        continue
+                    dt = DraftTool(tname, Where(file, line))
+                    known_effect(dt, tcls)
+                    a.tools.append(dt)
+                deleg, _ = literal(kwarg(call, "allow_delegation"), env)
+                if deleg is True:
+                    crew.delegating[aid] = Where(file, call.lineno)
+                mi, _ = literal(kwarg(call, "max_iter"), env)
+                if isinstance(mi, int) and mi >= 1:
+                    a.max_iterations, a.max_iterations_where = mi, Where(file, call.lineno)
+                    a.max_iterations_note = "max_iter is an iteration bound, not a cost cap"
+            elif cls == "Task":
+                key = _config_key(call, "tasks_config") or node.name
+                agent_node = kwarg(call, "agent")
+                agent = None
+                if isinstance(agent_node, ast.Call) and isinstance(agent_node.func, ast.Attribute):
+                    agent = safe_id(agent_node.func.attr)
+                elif isinstance(agent_node, ast.Name | ast.Attribute):
+                    agent = safe_id(agent_node.id if isinstance(agent_node, ast.Name)
+                                    else agent_node.attr)
+                ctx_node = kwarg(call, "context")
+                ctx: list[str] = []
+                if isinstance(ctx_node, ast.List):
+                    for c in ctx_node.elts:
+                        fn = c.func if isinstance(c, ast.Call) else c
+                        if isinstance(fn, ast.Attribute):
+                            ctx.append(fn.attr)
+                        elif isinstance(fn, ast.Name):
+                            ctx.append(fn.id)
+                human, _ = literal(kwarg(call, "human_input"), env)
+                if node.name in task_defs:
+                    crew.d.notes.append(f"task method {node.name!r} is defined twice in "
+                                        f"{path.name}; the later definition shadows the first")
+                task_defs[node.name] = (key if "task" in decos else node.name, agent, ctx,
+                                        Where(file, call.lineno), human is True)
+            elif cls == "Crew":
+                proc = kwarg(call, "process")
+                if isinstance(proc, ast.Attribute) and proc.attr == "hierarchical":
+                    crew.process = "hierarchical"
+                    mgr = kwarg(call, "manager_agent")
+                    if isinstance(mgr, ast.Call) and isinstance(mgr.func, ast.Attribute):
+                        crew.manager = safe_id(mgr.func.attr)
+                    else:
+                        mgr_agent = crew.agent("manager", Where(file, call.lineno))
+                        mm, note, line = model_of(kwarg(call, "manager_llm"), env)
+                        if mm:
+                            mgr_agent.model, mgr_agent.model_note = mm, note
+                            mgr_agent.model_where = Where(file, line or call.lineno)
+                        mgr_agent.role = "CrewAI hierarchical manager"
+                        crew.manager = "manager"
+    crew.tasks.extend(task_defs.values())
+
+
+def _returns(fn: ast.FunctionDef, call: ast.Call) -> bool:
+    return any(isinstance(n, ast.Return) and n.value is call for n in ast.walk(fn))
+
+
+def _config_key(call: ast.Call, attr: str) -> str | None:
+    cfg = kwarg(call, "config")
+    if isinstance(cfg, ast.Subscript) and isinstance(cfg.value, ast.Attribute) and \
+            cfg.value.attr == attr and isinstance(cfg.slice, ast.Constant):
+        return str(cfg.slice.value)
+    return None
+
+
+def _edges(crew: _Crew) -> None:
+    d = crew.d
+    task_agent = {t[0]: t[1] for t in crew.tasks}
+    prev: str | None = None
+    for _tid, agent, ctx, where, human in crew.tasks:
+        if agent is None or d.agent(agent) is None:
+            prev = None if agent is None else prev
+            continue
+        a = d.agent(agent)
+        assert a is not None
+        if ctx:
+            for c in ctx:
+                src = task_agent.get(c)
+                if src and src != agent:
+                    a.depends_on.setdefault(src, where)
+        elif crew.process == "sequential" and prev and prev != agent:
+            a.depends_on.setdefault(prev, where)
+        if human:
+            hid = f"human_review_{agent}"[:128]
+            h = d.agent(hid) or DraftAgent(hid, where, role="human review of the task output "
+                                           "(Task human_input=True)", human=True)
+            if h not in d.agents:
+                d.agents.append(h)
+            h.verifies.setdefault(agent, where)
+        prev = agent
+    ids = [a.id for a in d.agents if not a.human]
+    for aid, where in crew.delegating.items():
+        a = d.agent(aid)
+        if a:
+            for other in ids:
+                if other != aid:
+                    a.spawns.setdefault(other, where)
+    if crew.process == "hierarchical" and crew.manager:
+        m = d.agent(crew.manager)
+        if m:
+            for other in ids:
+                if other != m.id:
+                    m.spawns.setdefault(other, m.where)
+    for aid in crew.delegating:
+        a = d.agent(aid)
+        if a and a.max_iterations is None:
+            a.max_iterations = 20
+            a.max_iterations_note = f"CrewAI's default max_iter, not stated in the source " \
+                f"({DEFAULT_MAX_ITER_SOURCE})"

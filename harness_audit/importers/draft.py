@@ -1,0 +1,234 @@
+"""Draft agents (from any definition format) -> the draft manifest's YAML text, failing closed.
+
+Every field the source cannot say is written with the value that fails its check and a
+``# TODO: declare …`` comment saying why; every derived field has a ``# from FILE:LINE``
+comment; the ``x-import`` block lists the sources with SHA-256 and what was left unknown. A tool
+whose effect is unknown drafts as ``destructive`` and ungated, so the human-gate check fails
+until someone declares it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness_audit.importers import rules
+from harness_audit.importers.base import sha256_file
+
+UNKNOWN_EFFECT_NOTE = "unknown: assumed destructive until declared"
+
+
+@dataclass
+class Where:
+    """The source place of a fact."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{Path(self.file).name}:{self.line}"
+
+
+@dataclass
+class DraftTool:
+    """A tool of a drafted agent."""
+
+    name: str
+    where: Where
+    effect: str | None = None
+    effect_note: str = ""
+    gate: bool | None = None
+    gate_where: Where | None = None
+    gate_note: str = ""
+
+
+@dataclass
+class DraftAgent:
+    """An agent as a definition source says it."""
+
+    id: str
+    where: Where
+    role: str | None = None
+    model: str | None = None
+    model_where: Where | None = None
+    model_note: str = ""
+    human: bool = False
+    tools: list[DraftTool] = field(default_factory=list)
+    depends_on: dict[str, Where] = field(default_factory=dict)
+    spawns: dict[str, Where] = field(default_factory=dict)
+    verifies: dict[str, Where] = field(default_factory=dict)
+    max_iterations: int | None = None
+    max_iterations_where: Where | None = None
+    max_iterations_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """What a definition source says about a pipeline."""
+
+    format: str
+    name: str
+    sources: list[Path]
+    agents: list[DraftAgent] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def agent(self, aid: str) -> DraftAgent | None:
+        """The drafted agent with this id."""
+        for a in self.agents:
+            if a.id == aid:
+                return a
+        return None
+
+
+def safe_id(name: str) -> str:
+    """A manifest-valid agent id from any name."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip()).strip("_.-") or "agent"
+    if not s[0].isalpha():
+        s = "a_" + s
+    return s[:128]
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def render(d: Draft, name: str | None = None) -> str:
+    """The draft manifest as YAML text (loads with ``harness_audit.manifest.load_manifest``)."""
+    ids = {a.id for a in d.agents}
+    lines: list[str] = [
+        f"# Draft manifest from {d.format} definitions, made by `harness-audit init`.",
+        "# Fails closed: what the source does not say is written with the value that fails its",
+        "# check and a TODO. Review every TODO before relying on a scan of this file.",
+        "apiVersion: harness-audit/v1",
+        "kind: Pipeline",
+        "metadata:",
+        f"  name: {_q(safe_id(name or d.name))}",
+        "slo: {}  # TODO: declare slo.target: the source states no end-to-end success target",
+        "budget:  # TODO: declare a harness-enforced cost cap: no framework states one in dollars",
+        "  enforced_by: none",
+        "trail:  # TODO: declare the trail: the source says nothing of an audit trail or its "
+        "integrity",
+        "  enabled: false",
+        "  integrity: none",
+        "agents:",
+    ]
+    cycle_members = _cycle_members(d)
+    for a in d.agents:
+        lines.append(f"  - id: {_q(a.id)}  # from {a.where}")
+        if a.role:
+            lines.append(f"    role: {_q(_comment(a.role))}  # from {a.where}")
+        if a.human:
+            lines.append(f"    model: human  # from {a.where}")
+        elif a.model:
+            info = rules.resolve_model(a.model)
+            where = f"from {a.model_where or a.where}"
+            note = f"; {a.model_note}" if a.model_note else ""
+            if info.known:
+                lines.append(f"    model: {{provider: {_q(info.provider)}, family: "
+                             f"{_q(info.family)}, name: {_q(info.name)}}}  # {where}{note}")
+            else:
+                lines.append(f"    # TODO: declare model provider and family: {a.model!r} is "
+                             "not in rules/models.yaml")
+                lines.append(f"    model: {{provider: \"unknown\", family: \"unknown\", "
+                             f"name: {_q(a.model)}}}  # {where}{note}")
+        else:
+            lines.append("    # TODO: declare model: the source does not say which model "
+                         "(framework default or set at run time)")
+        for key, edges in (("depends_on", a.depends_on), ("spawns", a.spawns),
+                           ("verifies", a.verifies)):
+            targets = [t for t in edges if t in ids and t != a.id]
+            if targets:
+                lines.append(f"    {key}:")
+                for tgt in targets:
+                    lines.append(f"      - {_q(tgt)}  # from {edges[tgt]}")
+        if a.max_iterations is not None:
+            lines.append(f"    max_iterations: {a.max_iterations}  # from "
+                         f"{a.max_iterations_where or a.where}"
+                         + (f"; {a.max_iterations_note}" if a.max_iterations_note else ""))
+        elif a.id in cycle_members:
+            lines.append("    max_iterations: 1  # TODO: declare the bound of this cycle: the "
+                         "source states none (1 keeps the draft loadable)")
+        if not a.human:
+            lines.append("    untrusted_input: true  # TODO: declare: assumed to read outside "
+                         "text until declared")
+            lines.append("    stage: {}  # TODO: declare stage.reliability: the source states "
+                         "no reliability")
+            lines.append("    access:  # TODO: declare where access is enforced and the scopes "
+                         "it needs: no framework states them")
+            lines.append("      enforced_at: none")
+            lines.append("      scopes: []")
+        if a.tools:
+            lines.append("    tools:")
+        for tool in a.tools:
+            lines.append(f"      - name: {_q(tool.name)}  # from {tool.where}")
+            if tool.effect:
+                lines.append(f"        effect: {tool.effect}  # {_comment(tool.effect_note)}")
+            else:
+                lines.append(f"        effect: destructive  # TODO: declare the effect: "
+                             f"{UNKNOWN_EFFECT_NOTE}")
+            lines.append("        # TODO: declare scope: the source does not say which scope "
+                         "the tool needs (unscoped)")
+            if tool.gate:
+                lines.append(f"        human_gate: {{required: true}}  # from "
+                             f"{tool.gate_where or tool.where}"
+                             + (f"; {_comment(tool.gate_note)}" if tool.gate_note else ""))
+            else:
+                why = _comment(tool.gate_note) if tool.gate_note else "the source has no human " \
+                    "approval before this tool"
+                lines.append(f"        human_gate: {{required: false}}  # TODO: declare: {why}")
+        for n in a.notes:
+            lines.append(f"    # note: {_comment(n)}")
+    lines.append("x-import:")
+    lines.append(f"  format: {_q(d.format)}")
+    lines.append("  sources:")
+    for p in d.sources:
+        lines.append(f"    - {{file: {_q(str(p))}, sha256: {_q(sha256_file(p))}}}")
+    unknown = [*d.unknown,
+               "slo.target and every stage.reliability", "cost caps (budget)",
+               "trail and its integrity", "access enforcement and scopes",
+               "tool scopes", "untrusted input"]
+    lines.append("  unknown:")
+    for u in unknown:
+        lines.append(f"    - {_q(_comment(u))}")
+    if d.notes:
+        lines.append("  notes:")
+        for n in d.notes:
+            lines.append(f"    - {_q(_comment(n))}")
+    return "\n".join(lines) + "\n"
+
+
+def _cycle_members(d: Draft) -> set[str]:
+    ids = {a.id for a in d.agents}
+    out: set[str] = set()
+    for key in ("depends_on", "spawns"):
+        graph = {a.id: [t for t in getattr(a, key) if t in ids and t != a.id] for a in d.agents}
+        for start in graph:
+            stack, seen = list(graph[start]), set()
+            while stack:
+                n = stack.pop()
+                if n == start:
+                    out.add(start)
+                    break
+                if n in seen:
+                    continue
+                seen.add(n)
+                stack.extend(graph.get(n, []))
+    return out
+
+
+def known_effect(tool: DraftTool, *names: str) -> None:
+    """Set a tool's effect from rules/tool_effects.yaml when one of ``names`` is well known."""
+    for n in (tool.name, *names):
+        got = rules.known_tool_effect(n)
+        if got:
+            tool.effect, src = got
+            tool.effect_note = f"rules/tool_effects.yaml ({n}): {src}"
+            return

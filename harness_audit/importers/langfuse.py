@@ -1,0 +1,261 @@
+"""Langfuse trace exports: ``{"trace": {...}, "observations": [...]}`` (the tRPC/public API
+shape), a trace with its ``observations`` inside, a list of them, or JSON Lines of them.
+
+Observations: ``GENERATION`` -> model_call (``usageDetails``, ``costDetails.total`` in USD),
+``TOOL`` -> tool_call, and a ``SPAN`` whose name is a tool in the trace's tool definitions or in
+the map; ``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
+pydantic-ai's ``<agent> run``). ``level: ERROR`` is an error outcome. Trace ``scores`` with
+source ``EVAL`` -> ``verification`` of the root (of the observation when the score names one);
+a numeric score has no pass threshold, so it is a ``fail`` (nothing passes by default).
+The Langfuse trace is the run's root; observations without a parent hang from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_float,
+    as_int,
+    as_list,
+    fail,
+    iter_lines,
+    load_json,
+    parse_line,
+    text,
+    ts_to_ns,
+    usd_to_microusd,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.importers.spans import (
+    AGENT,
+    EVAL,
+    MODEL,
+    STRUCTURE,
+    TOOL,
+    Evaluation,
+    Span,
+    Trace,
+    agent_name_from,
+    assemble,
+    fill,
+    verdict_of,
+)
+from harness_audit.trail.source import RawEvent
+
+NAME = "langfuse"
+DESCRIPTION = "Langfuse trace exports (trace with observations and scores)"
+
+_TYPES = {"GENERATION": MODEL, "TOOL": TOOL, "AGENT": AGENT, "GUARDRAIL": EVAL,
+          "EVALUATOR": EVAL}
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[" and len(value) < 4 << 20:
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value
+
+
+def _attrs(obs: dict[str, Any]) -> dict[str, Any]:
+    md = _json_field(obs.get("metadata"))
+    if isinstance(md, dict):
+        a = _json_field(md.get("attributes"))
+        if isinstance(a, dict):
+            return a
+    return {}
+
+
+def _tool_names(obs: dict[str, Any], attrs: dict[str, Any]) -> set[str]:
+    names: set[str] = set()
+    defs = _json_field(obs.get("toolDefinitions"))
+    if isinstance(defs, dict):
+        names.update(str(k) for k in defs)
+    elif isinstance(defs, list):
+        for d in defs:
+            if isinstance(d, dict) and isinstance(d.get("name"), str):
+                names.add(d["name"])
+    gdefs = _json_field(attrs.get("gen_ai.tool.definitions"))
+    if isinstance(gdefs, list):
+        for d in gdefs[:1000]:
+            if isinstance(d, dict):
+                fn = as_dict(d.get("function")) or d
+                if isinstance(fn.get("name"), str):
+                    names.add(fn["name"])
+    for k, v in attrs.items():
+        if re.fullmatch(r"llm\.tools\.\d+\.tool\.json_schema", k):
+            sch = _json_field(v)
+            if isinstance(sch, dict):
+                fn2 = as_dict(sch.get("function")) or sch
+                if isinstance(fn2.get("name"), str):
+                    names.add(fn2["name"])
+    return names
+
+
+def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span | None:
+    oid = text(o.get("id"), 128)
+    if oid is None:
+        return None
+    start = ts_to_ns(o.get("startTime")) or 0
+    end = ts_to_ns(o.get("endTime")) or start
+    name = text(o.get("name"), 300) or str(o.get("type") or "observation")
+    parent = text(o.get("parentObservationId"), 128) or root
+    status = "error" if o.get("level") == "ERROR" else "ok"
+    span = Span(oid, parent, name, start, max(start, end), line, status=status)
+    span.kind = _TYPES.get(str(o.get("type")), STRUCTURE)
+    attrs = _attrs(o)
+    trace.tool_names |= _tool_names(o, attrs)
+    fill(span, attrs)
+    if span.kind == MODEL:
+        span.model = text(o.get("model"), 200) or span.model
+        usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
+        if isinstance(usage, dict):
+            span.input_tokens = as_int(usage.get("input", usage.get("promptTokens"))) \
+                or span.input_tokens
+            span.output_tokens = as_int(usage.get("output", usage.get("completionTokens"))) \
+                or span.output_tokens
+        span.input_tokens = span.input_tokens or as_int(o.get("inputUsage")) or 0
+        span.output_tokens = span.output_tokens or as_int(o.get("outputUsage")) or 0
+        cost = _json_field(o.get("costDetails"))
+        total = cost.get("total") if isinstance(cost, dict) else None
+        if total is None:
+            total = o.get("totalCost", o.get("calculatedTotalCost"))
+        micro = usd_to_microusd(total)
+        if micro is not None:
+            span.cost_microusd = micro
+    elif span.kind == TOOL and span.tool is None:
+        span.tool = re.sub(r"^running tool:\s*", "", name)
+    elif span.kind == AGENT and span.agent_name is None:
+        span.agent_name = agent_name_from(name)
+    return span
+
+
+def _score(s: dict[str, Any], stats: ImportStats) -> Evaluation | None:
+    source = s.get("source")
+    if source != "EVAL":
+        stats.drop(f"score with source {str(source)[:20]!r}: only EVAL scores are evaluations")
+        return None
+    sid = text(s.get("id"), 128) or "score"
+    name = text(s.get("name"), 200) or "score"
+    dtype = s.get("dataType")
+    value = s.get("value")
+    if dtype == "BOOLEAN":
+        f = as_float(value)
+        verdict = verdict_of(None, bool(f)) if f is not None else "fail"
+        basis = f"boolean score {value!r}"
+    elif dtype == "CATEGORICAL":
+        label = s.get("stringValue")
+        verdict = verdict_of(label, None)
+        basis = f"categorical score {str(label)[:60]!r}"
+    else:
+        verdict = "fail"
+        basis = f"numeric score {str(value)[:30]}: no pass threshold declared, not a pass"
+    ts = ts_to_ns(s.get("timestamp")) or 0
+    return Evaluation(sid, name, verdict, ts, text(s.get("observationId"), 128), basis)
+
+
+def trace_of(doc: dict[str, Any], file: str, line: int, stats: ImportStats,
+             pipeline: str) -> Trace | None:
+    """One Langfuse export object as a :class:`Trace` (None when it holds no trace)."""
+    t: dict[str, Any] = doc["trace"] if isinstance(doc.get("trace"), dict) else doc
+    tid = text(t.get("id"), 128)
+    if tid is None:
+        return None
+    observations = doc.get("observations")
+    if not isinstance(observations, list):
+        observations = as_list(t.get("observations"))
+    trace = Trace(tid, file, pipeline=pipeline)
+    start = ts_to_ns(t.get("timestamp")) or 0
+    root = Span(tid, None, text(t.get("name"), 300) or "trace", start, start, line)
+    trace.spans.append(root)
+    for o in observations:
+        stats.records += 1
+        if not isinstance(o, dict):
+            stats.drop("observation is not an object")
+            continue
+        span = _observation(o, tid, line, trace)
+        if span is None:
+            stats.drop("observation without an id")
+            continue
+        trace.spans.append(span)
+    root.start = min([root.start] + [s.start for s in trace.spans if s.start]) if root.start \
+        else min((s.start for s in trace.spans), default=0)
+    root.end = max(s.end for s in trace.spans)
+    scores = t.get("scores") if isinstance(t.get("scores"), list) else doc.get("scores")
+    for s in scores if isinstance(scores, list) else []:
+        stats.records += 1
+        if isinstance(s, dict):
+            ev = _score(s, stats)
+            if ev is not None:
+                trace.evaluations.append(ev)
+    return trace
+
+
+def _docs(obj: Any) -> list[Any]:
+    if isinstance(obj, list):
+        return obj
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and "trace" not in obj:
+        data: list[Any] = obj["data"]
+        return data
+    return [obj]
+
+
+def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
+         probe: Probe | None = None) -> Iterator[RawEvent]:
+    """The events of every trace in a Langfuse export."""
+    name = str(path)
+    probe = probe or Probe.of(path)
+    if probe.is_jsonl:
+        items: Iterator[tuple[int, Any]] = ((n, parse_line(name, n, raw))
+                                            for n, raw in iter_lines(path))
+    else:
+        doc = probe.json if probe.json is not None else load_json(path)
+        items = ((1, d) for d in _docs(doc))
+    found = False
+    for n, d in items:
+        if not isinstance(d, dict):
+            stats.drop("record is not a Langfuse trace object")
+            continue
+        trace = trace_of(d, name, n, stats, pipeline)
+        if trace is None:
+            stats.drop("record without a trace id")
+            continue
+        found = True
+        yield from assemble(trace, mapping, stats)
+    if not found:
+        raise fail(name, "no Langfuse trace in this file", 1,
+                   '{"trace": {"id": ...}, "observations": [...]}')
+
+
+def is_trace_object(d: Any) -> bool:
+    """True for one Langfuse export object."""
+    if not isinstance(d, dict):
+        return False
+    t = d.get("trace")
+    if isinstance(t, dict) and "id" in t and ("observations" in d or "observations" in t):
+        return True
+    obs = d.get("observations")
+    return "id" in d and "projectId" in d and isinstance(obs, list)
+
+
+def sniff(probe: Probe) -> str | None:
+    """What Langfuse shape the source is (None: not Langfuse)."""
+    doc = probe.json
+    if doc is not None:
+        items = _docs(doc)
+        if items and is_trace_object(items[0]):
+            return "a Langfuse trace export"
+        return None
+    if is_trace_object(probe.first_line_json):
+        return "Langfuse trace exports as JSON Lines"
+    return None

@@ -1,0 +1,119 @@
+"""LangGraph (Python, read with ``ast``): nodes added with ``add_node`` that call a model or bind
+tools become agents; ``add_edge``/``add_conditional_edges`` (routing functions) become
+``depends_on``; models from ``init_chat_model("openai:gpt-4.1")``/``ChatOpenAI(model=…)``; tools
+from ``bind_tools([...])``/``ToolNode([...])``; ``interrupt()`` in a node before a tool is a gate.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from harness_audit.importers.base import fail
+from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
+from harness_audit.importers.probe import Probe
+from harness_audit.importers.pyast import (
+    CLIENT_PREFIX,
+    call_name,
+    custom_tools,
+    literal,
+    model_of,
+    module_env,
+    parse,
+    tool_names_in,
+)
+
+NAME = "langgraph"
+DESCRIPTION = "LangGraph graphs (Python)"
+
+
+def sniff(probe: Probe) -> str | None:
+    """What LangGraph file the source is (None: not one)."""
+    t = probe.text_head
+    if probe.path.suffix == ".py" and "langgraph" in t and ("StateGraph" in t or
+                                                            "add_node" in t):
+        return "a LangGraph graph module (Python)"
+    return None
+
+
+def read(paths: list[Path]) -> Draft:
+    """Agents and edges from LangGraph modules."""
+    d = Draft(NAME, "langgraph", list(paths))
+    for p in paths:
+        tree = parse(p)
+        env = module_env(tree)
+        custom = custom_tools(tree)
+        f = str(p)
+        funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef |
+                                                                 ast.AsyncFunctionDef)}
+        models: dict[str, tuple[str, str, int]] = {}
+        tools_of_var: dict[str, list[tuple[str, str, int]]] = {}
+        for name, value in env.items():
+            if isinstance(value, ast.Call):
+                cn = call_name(value)
+                if cn in CLIENT_PREFIX or cn == "init_chat_model":
+                    m, note, line = model_of(value, env)
+                    if m:
+                        models[name] = (m, note, line)
+                if cn == "bind_tools" and isinstance(value.func, ast.Attribute):
+                    base = value.func.value
+                    if isinstance(base, ast.Name) and base.id in models:
+                        models[name] = models[base.id]
+                    tools_of_var[name] = tool_names_in(value.args[0] if value.args else None,
+                                                       custom)
+                if cn == "ToolNode":
+                    tools_of_var[name] = tool_names_in(value.args[0] if value.args else None,
+                                                       custom)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr == "add_node" and node.args:
+                first, _ = literal(node.args[0])
+                target = node.args[1] if len(node.args) > 1 else node.args[0]
+                nid = safe_id(first if isinstance(first, str) else ast.unparse(target))
+                fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+                used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
+                if isinstance(target, ast.Name) and target.id in tools_of_var:
+                    used.add(target.id)
+                model = next((models[u] for u in used if u in models), None)
+                tools = [t for u in used if u in tools_of_var for t in tools_of_var[u]]
+                if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
+                    tools = tool_names_in(target.args[0] if target.args else None, custom)
+                if model is None and not tools:
+                    continue
+                a = d.agent(nid) or DraftAgent(nid, Where(f, node.lineno))
+                if a not in d.agents:
+                    d.agents.append(a)
+                if model:
+                    a.model, a.model_note, a.model_where = model[0], model[1], Where(f, model[2])
+                interrupts = fn is not None and any(
+                    isinstance(n, ast.Call) and call_name(n) == "interrupt" for n in ast.walk(fn))
+                for tname, tcls, line in tools:
+                    dt = DraftTool(tname, Where(f, line))
+                    known_effect(dt, tcls)
+                    if interrupts:
+                        dt.gate, dt.gate_note = True, "interrupt() in the node before the tool"
+                    a.tools.append(dt)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("add_edge", "add_conditional_edges") and len(node.args) >= 2:
+                src, _ = literal(node.args[0])
+                dsts: list[object] = []
+                if node.func.attr == "add_edge":
+                    v, _ = literal(node.args[1])
+                    dsts = [v]
+                else:
+                    mp = node.args[2] if len(node.args) > 2 else None
+                    if isinstance(mp, ast.Dict):
+                        dsts = [literal(v)[0] for v in mp.values]
+                    elif isinstance(mp, ast.List):
+                        dsts = [literal(v)[0] for v in mp.elts]
+                for dst in dsts:
+                    if isinstance(src, str) and isinstance(dst, str):
+                        dst_agent = d.agent(safe_id(dst))
+                        if dst_agent is not None and d.agent(safe_id(src)) is not None:
+                            dst_agent.depends_on.setdefault(safe_id(src), Where(f, node.lineno))
+    if not d.agents:
+        raise fail(str(paths[0]) if paths else "-", "no graph node calls a model or binds tools",
+                   expected="StateGraph with add_node(...)")
+    return d

@@ -1,0 +1,308 @@
+"""OTLP/JSON traces: ``ExportTraceServiceRequest`` documents or JSON Lines of them (the
+collector's file exporter), JSON Lines or arrays of span records (OTLP span JSON, or SDK span
+dumps with ``context``/``parent`` and flat attribute maps), optionally gzip.
+
+Streaming: JSON Lines are read one line at a time (orjson); spans are grouped per trace in a
+bounded buffer. A trace is flushed as a run once its root span has arrived and no span of it has
+come for ``QUIET_SPANS`` spans, or when more than ``MAX_OPEN_TRACES`` traces (or
+``MAX_BUFFERED_SPANS`` spans) are open, oldest first; a span arriving for a trace already flushed
+is counted as dropped ("late"), never silently merged into another run. Memory is bounded by
+the buffer, not by the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    fail,
+    hex_id,
+    iter_lines,
+    load_json,
+    parse_line,
+    text,
+    ts_to_ns,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.importers.spans import (
+    Span,
+    Trace,
+    assemble,
+    evaluation_from_event,
+    fill,
+    first,
+)
+from harness_audit.trail.source import RawEvent
+
+NAME = "otlp"
+DESCRIPTION = "OpenTelemetry traces as OTLP/JSON (documents or JSON Lines, optionally gzip)"
+
+QUIET_SPANS = 2_000
+MAX_OPEN_TRACES = 5_000
+MAX_BUFFERED_SPANS = 200_000
+MAX_FLUSHED_IDS = 200_000
+
+
+def any_value(v: Any, depth: int = 0) -> Any:
+    """An OTLP ``AnyValue`` as a plain value (int values from their decimal text)."""
+    if not isinstance(v, dict) or depth > 8:
+        return v
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in v:
+            return v[key]
+    if "intValue" in v:
+        iv = v["intValue"]
+        try:
+            return int(iv)
+        except (TypeError, ValueError):
+            return None
+    if "arrayValue" in v:
+        vals = (v["arrayValue"] or {}).get("values") or []
+        return [any_value(x, depth + 1) for x in vals[:1000]] if isinstance(vals, list) else None
+    if "kvlistValue" in v:
+        return attributes((v["kvlistValue"] or {}).get("values"), depth + 1)
+    return None
+
+
+def attributes(raw: Any, depth: int = 0) -> dict[str, Any]:
+    """OTLP ``[{key, value}]`` attributes or a flat map, as a flat dict."""
+    if isinstance(raw, dict):
+        return {str(k): v for k, v in raw.items()}
+    out: dict[str, Any] = {}
+    if isinstance(raw, list):
+        for kv in raw[:10_000]:
+            if isinstance(kv, dict) and isinstance(kv.get("key"), str):
+                out[kv["key"]] = any_value(kv.get("value"), depth)
+    return out
+
+
+def _id(value: Any, width: int) -> str | None:
+    if isinstance(value, str) and len(value) in (12, 24) and not all(
+            c in "0123456789abcdefABCDEF" for c in value):
+        try:  # protobuf JSON mapping: base64 bytes
+            return base64.b64decode(value, validate=True).hex()
+        except (binascii.Error, ValueError):
+            return None
+    return hex_id(value, width)
+
+
+def _status(raw: Any) -> str:
+    if not isinstance(raw, dict):
+        return "unset"
+    code = raw.get("code", raw.get("status_code"))
+    if isinstance(code, str):
+        c = code.lower()
+        if "error" in c:
+            return "error"
+        if c.endswith("ok"):
+            return "ok"
+        return "unset"
+    if code == 2:
+        return "error"
+    if code == 1:
+        return "ok"
+    return "unset"
+
+
+def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None = None
+                ) -> tuple[str, Span] | None:
+    """(trace id, span) from one OTLP span JSON or SDK span dump; None when it is not a span."""
+    ctx = as_dict(rec.get("context"))
+    trace_id = _id(rec.get("traceId", rec.get("trace_id", ctx.get("trace_id"))), 32)
+    span_id = _id(rec.get("spanId", rec.get("span_id", ctx.get("span_id"))), 16)
+    if not trace_id or not span_id:
+        return None
+    parent_raw = rec.get("parentSpanId", rec.get("parent_span_id", rec.get("parent_id")))
+    if parent_raw is None and isinstance(rec.get("parent"), dict):
+        parent_raw = rec["parent"].get("span_id")
+    parent = _id(parent_raw, 16) if parent_raw not in (None, "", 0) else None
+    if parent is not None and set(parent) == {"0"}:
+        parent = None
+    start = ts_to_ns(rec.get("startTimeUnixNano", rec.get("start_time"))) or 0
+    end = ts_to_ns(rec.get("endTimeUnixNano", rec.get("end_time"))) or start
+    name = text(rec.get("name"), 300) or "span"
+    span = Span(span_id, parent, name, start, max(end, start), line,
+                status=_status(rec.get("status")))
+    attrs = attributes(rec.get("attributes"))
+    if resource and "service.name" in resource:
+        attrs.setdefault("service.name", resource["service.name"])
+    fill(span, attrs)
+    events = rec.get("events")
+    if isinstance(events, list):
+        for i, e in enumerate(events[:1000]):
+            if isinstance(e, dict) and e.get("name") == "gen_ai.evaluation.result":
+                ea = attributes(e.get("attributes"))
+                ts = ts_to_ns(e.get("timeUnixNano", e.get("timestamp"))) or span.end
+                span.evaluations.append(evaluation_from_event(f"{span_id}:eval{i}", ea, ts,
+                                                              span_id))
+    if span.kind == "agent" and span.agent_name is None:
+        span.agent_name = text(first(attrs, "service_name"), 200)
+    return trace_id, span
+
+
+def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None] | None]:
+    """Span records (with their resource attributes) in one parsed JSON value; None: not a span."""
+    if isinstance(obj, dict) and ("resourceSpans" in obj or "resource_spans" in obj):
+        rss = obj.get("resourceSpans", obj.get("resource_spans"))
+        for rs in rss if isinstance(rss, list) else []:
+            if not isinstance(rs, dict):
+                yield None
+                continue
+            res = attributes((rs.get("resource") or {}).get("attributes")) \
+                if isinstance(rs.get("resource"), dict) else {}
+            scopes = rs.get("scopeSpans", rs.get("scope_spans",
+                                                 rs.get("instrumentationLibrarySpans")))
+            for ss in scopes if isinstance(scopes, list) else []:
+                spans = ss.get("spans") if isinstance(ss, dict) else None
+                for s in spans if isinstance(spans, list) else []:
+                    yield (s, res) if isinstance(s, dict) else None
+    elif isinstance(obj, dict) and isinstance(obj.get("spans"), list):
+        for s in obj["spans"]:
+            yield (s, None) if isinstance(s, dict) else None
+    elif isinstance(obj, list):
+        for s in obj:
+            yield (s, None) if isinstance(s, dict) else None
+    elif isinstance(obj, dict):
+        yield obj, None
+    else:
+        yield None
+
+
+@dataclass
+class _Open:
+    trace: Trace
+    has_root: bool = False
+    touched: int = 0
+    ids: set[str] = field(default_factory=set)
+
+
+class _Grouper:
+    """Bounded per-trace buffer (see the module doc)."""
+
+    def __init__(self, file: str, mapping: Mapping, stats: ImportStats, pipeline: str) -> None:
+        self.file, self.mapping, self.stats, self.pipeline = file, mapping, stats, pipeline
+        self.open: OrderedDict[str, _Open] = OrderedDict()
+        self.flushed: OrderedDict[str, None] = OrderedDict()
+        self.count = 0
+        self.buffered = 0
+
+    def add(self, trace_id: str, span: Span) -> Iterator[RawEvent]:
+        self.count += 1
+        if trace_id in self.flushed:
+            self.stats.drop("span arrived after its trace was flushed (late): dropped")
+            return
+        o = self.open.get(trace_id)
+        if o is None:
+            o = self.open[trace_id] = _Open(Trace(trace_id, self.file, pipeline=self.pipeline))
+        else:
+            self.open.move_to_end(trace_id)
+        if span.id in o.ids:
+            self.stats.drop("duplicate span (same trace id and span id): one event")
+        else:
+            o.ids.add(span.id)
+            o.trace.spans.append(span)
+            self.buffered += 1
+        o.touched = self.count
+        o.has_root = o.has_root or span.parent is None
+        yield from self._evict()
+
+    def _evict(self) -> Iterator[RawEvent]:
+        while self.open:
+            tid, o = next(iter(self.open.items()))
+            quiet = o.has_root and self.count - o.touched >= QUIET_SPANS
+            full = len(self.open) > MAX_OPEN_TRACES or self.buffered > MAX_BUFFERED_SPANS
+            if not (quiet or full):
+                # the oldest-touched trace is not ready; a quiet rooted one may sit behind it
+                return
+            yield from self._flush(tid)
+
+    def _flush(self, tid: str) -> Iterator[RawEvent]:
+        o = self.open.pop(tid)
+        self.buffered -= len(o.trace.spans)
+        self.flushed[tid] = None
+        if len(self.flushed) > MAX_FLUSHED_IDS:
+            self.flushed.popitem(last=False)
+        yield from assemble(o.trace, self.mapping, self.stats)
+
+    def finish(self) -> Iterator[RawEvent]:
+        for tid in list(self.open):
+            yield from self._flush(tid)
+
+
+def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
+         probe: Probe | None = None) -> Iterator[RawEvent]:
+    """The events of every trace in an OTLP source, one run per trace id."""
+    name = str(path)
+    probe = probe or Probe.of(path)
+    grouper = _Grouper(name, mapping, stats, pipeline)
+    if probe.is_jsonl or (probe.json is None and probe.first_line_json is not None):
+        for n, raw in iter_lines(path):
+            obj = parse_line(name, n, raw)
+            yield from _feed(grouper, obj, n, stats)
+    else:
+        doc = probe.json if probe.json is not None else load_json(path)
+        if not _looks_like_spans(doc):
+            raise fail(name, "no OTLP spans in this document", 1,
+                       "an ExportTraceServiceRequest ({\"resourceSpans\": [...]}) or span records")
+        yield from _feed(grouper, doc, 1, stats)
+    yield from grouper.finish()
+
+
+def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterator[RawEvent]:
+    for item in _records(obj, line):
+        stats.records += 1
+        if item is None:
+            stats.drop("record is not a span object")
+            continue
+        rec, res = item
+        got = span_record(rec, line, res)
+        if got is None:
+            stats.drop("span without a trace id and span id")
+            continue
+        yield from grouper.add(*got)
+
+
+def _looks_like_spans(doc: Any) -> bool:
+    if isinstance(doc, dict):
+        return "resourceSpans" in doc or "resource_spans" in doc or isinstance(doc.get("spans"),
+                                                                               list)
+    return isinstance(doc, list)
+
+
+def is_span_record(obj: Any) -> bool:
+    """True for a dict that is one OTLP span JSON or SDK span dump."""
+    if not isinstance(obj, dict):
+        return False
+    ctx = obj.get("context")
+    if isinstance(ctx, dict) and "span_id" in ctx and "trace_id" in ctx:
+        return True
+    return ("traceId" in obj and "spanId" in obj) or ("trace_id" in obj and "span_id" in obj)
+
+
+def sniff(probe: Probe) -> str | None:
+    """What OTLP shape the source is (None: not OTLP)."""
+    doc = probe.json
+    if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
+        return "an OTLP/JSON ExportTraceServiceRequest"
+    if isinstance(doc, dict) and isinstance(doc.get("spans"), list) and doc["spans"] and \
+            is_span_record(doc["spans"][0]):
+        return "a JSON document of OpenTelemetry SDK span records"
+    if isinstance(doc, list) and doc and is_span_record(doc[0]):
+        return "a JSON array of OTLP span records"
+    if doc is None:
+        first_obj = probe.first_line_json
+        if isinstance(first_obj, dict) and ("resourceSpans" in first_obj
+                                            or "resource_spans" in first_obj):
+            return "OTLP/JSON Lines (one ExportTraceServiceRequest a line)"
+        if is_span_record(first_obj):
+            return "JSON Lines of OTLP span records"
+    return None

@@ -1,0 +1,182 @@
+"""Reading Python definitions with ``ast`` only: no import, no exec, no eval, no env vars."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers.base import fail, read_document
+
+MAX_PY_BYTES = 4 << 20
+
+CLIENT_PREFIX = {
+    "ChatOpenAI": "openai/", "OpenAI": "openai/", "OpenAIChat": "openai/",
+    "AzureChatOpenAI": "azure/", "AzureOpenAI": "azure/", "ChatAnthropic": "anthropic/",
+    "Ollama": "ollama/", "ChatOllama": "ollama/", "OllamaLLM": "ollama/",
+    "ChatGoogleGenerativeAI": "gemini/", "ChatVertexAI": "vertex_ai/",
+    "ChatBedrock": "bedrock/", "ChatBedrockConverse": "bedrock/", "ChatMistralAI": "mistral/",
+    "ChatGroq": "groq/", "LiteLlm": "", "LLM": "", "LitellmModel": "",
+    "OpenAIChatCompletionsModel": "",
+    "OpenAIResponsesModel": "",
+}
+"""Model client classes -> the model-string prefix that names their provider."""
+
+
+def parse(path: Path) -> ast.Module:
+    """Parse a Python file (bounded); a syntax error is an ImportFormatError."""
+    raw = read_document(path, MAX_PY_BYTES)
+    try:
+        return ast.parse(raw, filename=str(path))
+    except (SyntaxError, ValueError) as e:
+        line = getattr(e, "lineno", None)
+        raise fail(str(path), f"not valid Python: {getattr(e, 'msg', e)}", line) from None
+
+
+def call_name(node: ast.AST) -> str | None:
+    """``Agent`` for ``Agent(...)`` or ``x.Agent(...)``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def kwarg(call: ast.Call, name: str) -> ast.expr | None:
+    """A keyword argument's value node."""
+    for k in call.keywords:
+        if k.arg == name:
+            return k.value
+    return None
+
+
+def literal(node: ast.AST | None, env: dict[str, ast.expr] | None = None, depth: int = 0
+            ) -> tuple[Any, str]:
+    """(value, note) of a constant; ``os.getenv("X", "d")``/``os.environ.get`` give the default
+    with a note that it is resolved at run time. Names are looked up in ``env`` (module-level
+    assignments). Anything else is (None, "")."""
+    if node is None or depth > 5:
+        return None, ""
+    if isinstance(node, ast.Constant):
+        return node.value, ""
+    if isinstance(node, ast.Name) and env and node.id in env:
+        return literal(env[node.id], env, depth + 1)
+    if isinstance(node, ast.JoinedStr):
+        return None, "an f-string, resolved at run time"
+    if isinstance(node, ast.Call):
+        fn = node.func
+        dotted = ast.unparse(fn) if isinstance(fn, ast.Attribute | ast.Name) else ""
+        if dotted in ("os.getenv", "getenv", "os.environ.get", "environ.get"):
+            var = str(node.args[0].value) if node.args and isinstance(
+                node.args[0], ast.Constant) else "?"
+            default = node.args[1] if len(node.args) > 1 else kwarg(node, "default")
+            value, _ = literal(default, env, depth + 1)
+            return value, f"resolved at run time from ${var}; drafted as its default"
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+        return None, "read from the environment at run time"
+    return None, ""
+
+
+def model_of(node: ast.AST | None, env: dict[str, ast.expr]) -> tuple[str | None, str, int]:
+    """(model string, note, line) of an ``llm=``/``model=`` value: a string, an env default, or a
+    client call such as ``ChatOpenAI(model="gpt-4o")``/``LLM(model=...)``/``Ollama(model=...)``."""
+    if node is None:
+        return None, "", 0
+    if isinstance(node, ast.Name) and node.id in env:
+        return model_of(env[node.id], env)
+    value, note = literal(node, env)
+    if isinstance(value, str):
+        return value, note, getattr(node, "lineno", 0)
+    if isinstance(node, ast.Call):
+        cls = call_name(node) or ""
+        if cls == "init_chat_model":
+            arg = node.args[0] if node.args else kwarg(node, "model")
+            v, n = literal(arg, env)
+            prov, _ = literal(kwarg(node, "model_provider"), env)
+            if isinstance(v, str):
+                return (f"{prov}:{v}" if isinstance(prov, str) else v), n, node.lineno
+        for key in ("model", "model_name", "model_id", "deployment_name", "azure_deployment"):
+            v, n = literal(kwarg(node, key), env)
+            if isinstance(v, str):
+                prefix = CLIENT_PREFIX.get(cls, "")
+                return (v if v.startswith(prefix) else prefix + v), n, node.lineno
+        if node.args:
+            v, n = literal(node.args[0], env)
+            if isinstance(v, str):
+                prefix = CLIENT_PREFIX.get(cls, "")
+                return (v if v.startswith(prefix) else prefix + v), n, node.lineno
+        return None, note or f"{cls}(...) without a literal model", node.lineno
+    return None, note, getattr(node, "lineno", 0)
+
+
+def module_env(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level ``NAME = value`` assignments (the last wins, as at run time)."""
+    env: dict[str, ast.expr] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    env[t.id] = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+            env[stmt.target.id] = stmt.value
+    return env
+
+
+def tool_names_in(node: ast.AST | None, custom: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(tool name, class or function name, line) for each element of a ``tools=[...]`` list."""
+    out: list[tuple[str, str, int]] = []
+    if not isinstance(node, ast.List | ast.Tuple):
+        return out
+    for el in node.elts:
+        line = getattr(el, "lineno", 0)
+        if isinstance(el, ast.Starred):
+            inner = el.value
+            call = inner.func.value if isinstance(inner, ast.Call) and isinstance(
+                inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Call) else inner
+            if isinstance(call, ast.Call):
+                sel = kwarg(call, "selected_tools")
+                if isinstance(sel, ast.List):
+                    for s in sel.elts:
+                        if isinstance(s, ast.Constant) and isinstance(s.value, str):
+                            out.append((s.value, s.value, line))
+                    continue
+                cls = call_name(call) or "toolkit"
+                out.append((cls, cls, line))
+            continue
+        target = el.func if isinstance(el, ast.Call) else el
+        tcls: str | None = call_name(el) if isinstance(el, ast.Call) else (
+            target.attr if isinstance(target, ast.Attribute) else (
+                target.id if isinstance(target, ast.Name) else None))
+        if isinstance(el, ast.Call) and tcls in ("as_tool",):
+            continue  # handled by callers that know agents
+        if tcls is None:
+            continue
+        out.append((custom.get(tcls, tcls), tcls, line))
+    return out
+
+
+def custom_tools(tree: ast.Module) -> dict[str, str]:
+    """Tool classes and functions defined in the file -> their declared ``name``."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                target = stmt.target if isinstance(stmt, ast.AnnAssign) else (
+                    stmt.targets[0] if isinstance(stmt, ast.Assign) and stmt.targets else None)
+                value = stmt.value if isinstance(stmt, ast.AnnAssign | ast.Assign) else None
+                if isinstance(target, ast.Name) and target.id == "name" and isinstance(
+                        value, ast.Constant) and isinstance(value.value, str):
+                    names[node.name] = value.value
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and call_name(dec) in ("tool", "function_tool") \
+                        and dec.args and isinstance(dec.args[0], ast.Constant) \
+                        and isinstance(dec.args[0].value, str):
+                    names[node.name] = dec.args[0].value
+                elif isinstance(dec, ast.Call) and call_name(dec) in ("tool", "function_tool"):
+                    nm = kwarg(dec, "name_override") or kwarg(dec, "name")
+                    if isinstance(nm, ast.Constant) and isinstance(nm.value, str):
+                        names[node.name] = nm.value
+    return names

@@ -1,0 +1,193 @@
+"""The importers' data tables under ``rules/``: models, well-known tool effects, OTel attributes.
+
+Every entry carries a ``source``; :func:`entries_without_source` lets a test keep it that way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from harness_audit._resources import data_dir
+from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
+from harness_audit.manifest.yamlsafe import load_yaml
+
+UNKNOWN = "unknown"
+
+
+def _load(name: str) -> dict[str, Any]:
+    try:
+        data = load_yaml(data_dir("rules") / name, display=f"rules/{name}").data
+    except HarnessAuditError as e:
+        raise RuleError(e.diagnostics()) from e
+    if not isinstance(data, dict):
+        raise RuleError(Diagnostic(f"rules/{name}", "not a mapping"))
+    return data
+
+
+@cache
+def models_table() -> dict[str, Any]:
+    """``rules/models.yaml`` as loaded."""
+    return _load("models.yaml")
+
+
+@cache
+def tool_effects_table() -> dict[str, Any]:
+    """``rules/tool_effects.yaml`` as loaded."""
+    return _load("tool_effects.yaml")
+
+
+@cache
+def otel_table() -> dict[str, Any]:
+    """``rules/otel_attributes.yaml`` as loaded."""
+    return _load("otel_attributes.yaml")
+
+
+def entries_without_source() -> list[str]:
+    """Every entry of the three tables that lacks a ``source`` (empty when all is well)."""
+    missing: list[str] = []
+    m = models_table()
+    for i, e in enumerate(m["prefixes"]):
+        if not e.get("source"):
+            missing.append(f"models.yaml prefixes[{i}]")
+    for i, e in enumerate(m["families"]):
+        if not e.get("source"):
+            missing.append(f"models.yaml families[{i}]")
+    for key in ("bedrock", "huggingface", "otel_providers"):
+        if not m[key].get("source"):
+            missing.append(f"models.yaml {key}")
+    t = tool_effects_table()
+    for section in ("tools", "mcp_servers"):
+        for i, e in enumerate(t[section]):
+            if not e.get("source"):
+                missing.append(f"tool_effects.yaml {section}[{i}]")
+    o = otel_table()
+    for key, names in o["attributes"].items():
+        for i, e in enumerate(names):
+            if not e.get("source"):
+                missing.append(f"otel_attributes.yaml attributes.{key}[{i}]")
+    for i, e in enumerate(o["span_kinds"]):
+        if not e.get("source"):
+            missing.append(f"otel_attributes.yaml span_kinds[{i}]")
+    return missing
+
+
+# -- models -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model string resolved to provider and family (``unknown`` when no rule matches)."""
+
+    provider: str
+    family: str
+    name: str
+
+    @property
+    def known(self) -> bool:
+        """True when the family was recognised."""
+        return self.family != UNKNOWN
+
+    def as_dict(self) -> dict[str, str]:
+        """The trail's ``model`` object."""
+        return {"provider": self.provider, "family": self.family, "name": self.name}
+
+
+@cache
+def _families() -> list[tuple[re.Pattern[str], str, str]]:
+    return [(re.compile(e["match"], re.IGNORECASE), str(e["family"]), str(e["provider"]))
+            for e in models_table()["families"]]
+
+
+@cache
+def _bedrock() -> re.Pattern[str]:
+    return re.compile(models_table()["bedrock"]["pattern"], re.IGNORECASE)
+
+
+def _family_of(bare: str) -> tuple[str, str] | None:
+    for pattern, family, provider in _families():
+        if pattern.match(bare):
+            return family, provider
+    return None
+
+
+@cache
+def resolve_model(model: str, provider_hint: str | None = None) -> ModelInfo:
+    """Provider and family of a model string, by ``rules/models.yaml``.
+
+    ``provider_hint`` (an OTel provider name, LangSmith ``ls_provider``) wins over the family's
+    default provider but not over a hosting prefix in the string itself.
+    """
+    name = model.strip()
+    bare = name
+    provider: str | None = None
+    for e in models_table()["prefixes"]:
+        prefix = str(e["prefix"])
+        if bare.lower().startswith(prefix):
+            provider = str(e["provider"])
+            bare = bare[len(prefix):]
+            if e.get("vendor_segment") and "/" in bare:
+                bare = bare.split("/", 1)[1]
+            break
+    m = _bedrock().match(bare)
+    if m:
+        provider = provider or str(models_table()["bedrock"]["provider"])
+        bare = m.group(2)
+    elif provider is None and "/" in bare:
+        provider = str(models_table()["huggingface"]["provider"])
+        bare = bare.rsplit("/", 1)[1]
+    hint = normalise_provider(provider_hint) if provider_hint else None
+    found = _family_of(bare)
+    if found is None:
+        return ModelInfo(provider or hint or UNKNOWN, UNKNOWN, name)
+    family, default_provider = found
+    return ModelInfo(provider or hint or default_provider, family, name)
+
+
+def normalise_provider(value: str | None) -> str | None:
+    """An OTel ``gen_ai.provider.name``/``gen_ai.system`` value as a provider, or None."""
+    if not value:
+        return None
+    values: dict[str, str] = models_table()["otel_providers"]["values"]
+    return values.get(value.strip().lower())
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+@cache
+def _tool_index() -> dict[str, tuple[str, str]]:
+    index: dict[str, tuple[str, str]] = {}
+    for e in tool_effects_table()["tools"]:
+        for n in e["names"]:
+            index.setdefault(str(n).lower(), (str(e["effect"]), str(e["source"])))
+    return index
+
+
+def known_tool_effect(name: str) -> tuple[str, str] | None:
+    """(effect, source) of a well-known tool by class or tool name, or None."""
+    return _tool_index().get(name.strip().lower())
+
+
+def known_mcp_effect(text: str) -> tuple[str, str] | None:
+    """(effect, source) of a well-known MCP server named in a command line or URL, or None."""
+    low = text.lower()
+    for e in tool_effects_table()["mcp_servers"]:
+        if str(e["match"]).lower() in low:
+            return str(e["effect"]), str(e["source"])
+    return None
+
+
+# -- OTel attributes --------------------------------------------------------------------------
+
+@cache
+def attribute_names(meaning: str) -> tuple[str, ...]:
+    """The attribute names that carry ``meaning``, in priority order."""
+    return tuple(str(e["name"]) for e in otel_table()["attributes"].get(meaning, ()))
+
+
+@cache
+def span_kind_rules() -> dict[tuple[str, str], str]:
+    """(meaning, value) -> event kind (model_call, tool_call, agent, evaluation)."""
+    return {(str(e["attribute"]), str(e["value"])): str(e["kind"])
+            for e in otel_table()["span_kinds"]}

@@ -1,0 +1,357 @@
+"""One source trace (a tree of spans) -> the events of one run, shared by the span formats.
+
+Readings (IMPORT.md): one trace is one run with a synthesised ``run_start``/``run_end``; events
+are ordered by time, a model or tool call placed at its end time (so an approval can precede
+it), a spawn at the start of the agent span; a span sent twice is one event; a model-call span
+wrapping another model-call span is structure (the innermost inference span is the call); the
+agent of an event is its nearest enclosing agent span; a span whose parent is missing from the
+trace hangs from the root. An event's ``parent`` is its nearest ancestor that is an earlier
+event of the run (the run's ``run_start`` otherwise), so the causal chain never dangles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness_audit.importers import rules
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_float,
+    as_int,
+    ns_to_ts,
+    text,
+    usd_to_microusd,
+)
+from harness_audit.trail.source import RawEvent
+
+MODEL, TOOL, AGENT, EVAL, STRUCTURE = "model_call", "tool_call", "agent", "evaluation", "structure"
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """A judgement of a span (OTel ``gen_ai.evaluation.result``, a Langfuse EVAL score)."""
+
+    id: str
+    name: str
+    verdict: str  # pass | fail
+    ts: int
+    target: str | None  # span id judged; None: the root
+    basis: str
+
+
+@dataclass(slots=True)
+class Span:
+    """A source span, normalised."""
+
+    id: str
+    parent: str | None
+    name: str
+    start: int
+    end: int
+    line: int
+    kind: str = STRUCTURE
+    status: str = "unset"  # ok | error | unset
+    model: str | None = None
+    provider: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_microusd: int = 0
+    tool: str | None = None
+    agent_name: str | None = None
+    verdict: str = "fail"
+    extra: dict[str, Any] = field(default_factory=dict)
+    evaluations: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Trace:
+    """The spans of one source trace, in arrival order."""
+
+    id: str
+    file: str
+    spans: list[Span] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
+    tool_names: set[str] = field(default_factory=set)
+    pipeline: str = ""
+
+
+# -- attribute normalisation ------------------------------------------------------------------
+
+def first(attrs: dict[str, Any], meaning: str) -> Any:
+    """The value of the first attribute present that carries ``meaning``."""
+    for name in rules.attribute_names(meaning):
+        v = attrs.get(name)
+        if v is not None and v != "":
+            return v
+    return None
+
+
+_AGENT_NAME = (re.compile(r"^invoke_agent\s+\[?(.+?)\]?$"), re.compile(r"^agent_run\s+\[(.+)\]$"),
+               re.compile(r"^(.+?)\s+run$"))
+
+
+def agent_name_from(name: str) -> str:
+    """The agent's name in a span name such as ``invoke_agent [x]`` or ``agent_run [x]``."""
+    for p in _AGENT_NAME:
+        m = p.match(name)
+        if m:
+            return m.group(1).strip() or name
+    return name
+
+
+def classify(attrs: dict[str, Any], name: str) -> str:
+    """The kind of span the attributes say (model_call, tool_call, agent, evaluation, structure)."""
+    table = rules.span_kind_rules()
+    op = first(attrs, "operation")
+    if isinstance(op, str) and ("operation", op) in table:
+        return table[("operation", op)]
+    for key in rules.attribute_names("span_kind"):
+        v = attrs.get(key)
+        if isinstance(v, str) and ("span_kind", v) in table:
+            return table[("span_kind", v)]
+    if isinstance(name, str) and ("operation", name) in table:  # Vercel: the span name
+        return table[("operation", name)]
+    if first(attrs, "agent_name") is not None and first(attrs, "tool_name") is None:
+        return AGENT  # e.g. pydantic-ai's `<agent> run` spans: gen_ai.agent.name, no operation
+    return STRUCTURE
+
+
+def fill(span: Span, attrs: dict[str, Any]) -> Span:
+    """Set a span's kind and normalised fields from its attributes (rules/otel_attributes.yaml)."""
+    if span.kind == STRUCTURE:
+        span.kind = classify(attrs, span.name)
+    if span.kind == MODEL:
+        model = first(attrs, "response_model") or first(attrs, "request_model")
+        span.model = text(model, 200) or span.model
+        provider = text(first(attrs, "provider"), 100)
+        if rules.normalise_provider(provider) is None:
+            legacy = text(first(attrs, "legacy_system"), 100)
+            provider = legacy if rules.normalise_provider(legacy) else None
+        span.provider = provider or span.provider
+        span.input_tokens = as_int(first(attrs, "input_tokens")) or span.input_tokens
+        span.output_tokens = as_int(first(attrs, "output_tokens")) or span.output_tokens
+        cost = usd_to_microusd(first(attrs, "cost_usd"))
+        if cost is None:
+            parts = [as_float(attrs.get(n)) for n in rules.attribute_names("cost_usd_parts")]
+            if any(p is not None for p in parts):
+                cost = usd_to_microusd(sum(p for p in parts if p is not None))
+        if cost is not None:
+            span.cost_microusd = cost
+    elif span.kind == TOOL:
+        tool = text(first(attrs, "tool_name"), 200)
+        if tool is None:
+            tool = text(first(attrs, "entity_name"), 200)
+        if tool is None:
+            tool = re.sub(r"^(execute_tool|running tool:)\s*", "", span.name).strip() or span.name
+        span.tool = tool
+        call_id = text(first(attrs, "tool_call_id"), 200)
+        if call_id:
+            span.extra["x_tool_call_id"] = call_id
+    elif span.kind == EVAL:
+        span.verdict = verdict_of(first(attrs, "evaluation_label"), None)
+    elif span.kind == AGENT:
+        name = text(first(attrs, "agent_name"), 200) or text(first(attrs, "entity_name"), 200)
+        span.agent_name = name or agent_name_from(span.name)
+    return span
+
+
+def evaluation_from_event(event_id: str, attrs: dict[str, Any], ts: int,
+                          target: str) -> Evaluation:
+    """A ``gen_ai.evaluation.result`` span event as an :class:`Evaluation` of ``target``."""
+    name = text(first(attrs, "evaluation_name"), 200) or "evaluation"
+    label = first(attrs, "evaluation_label")
+    return Evaluation(event_id, name, verdict_of(label, None), ts, target,
+                      f"label {label!r}" if label is not None else "no label")
+
+
+_PASS = {"pass", "passed", "true", "yes", "ok", "correct", "success", "good", "safe"}
+
+
+def verdict_of(label: Any, boolean: Any) -> str:
+    """``pass`` only when a label or boolean says so; anything else is ``fail`` (fail closed)."""
+    if isinstance(boolean, bool):
+        return "pass" if boolean else "fail"
+    if isinstance(label, str) and label.strip().lower() in _PASS:
+        return "pass"
+    if label is True:
+        return "pass"
+    return "fail"
+
+
+# -- assembly ---------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Out:
+    ts: int
+    order: int
+    span: str
+    source_parent: str | None
+    line: int
+    event: dict[str, Any]
+
+
+def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[RawEvent]:
+    """The events of one trace, as a run; nothing when no span maps to an event."""
+    spans: dict[str, Span] = {}
+    for s in trace.spans:
+        if s.id in spans:
+            stats.drop("duplicate span (same trace id and span id): one event")
+            continue
+        spans[s.id] = s
+    if not spans:
+        return
+    ordered = sorted(spans.values(), key=lambda s: (s.start, s.line))
+    roots = [s for s in ordered if s.parent is None]
+    root = roots[0] if roots else min(ordered, key=lambda s: (s.start, s.line))
+
+    def parent_of(s: Span) -> str | None:
+        if s is root:
+            return None
+        if s.parent is not None and s.parent in spans and s.parent != s.id:
+            return s.parent
+        return root.id  # parent not in the export (or a second root): hang it from the root
+
+    parents = {s.id: parent_of(s) for s in ordered}
+    _break_cycles(parents)
+
+    # a model call with a model call below it is a wrapper (structure)
+    for s in ordered:
+        if s.kind == MODEL:
+            p = parents[s.id]
+            while p is not None:
+                ps = spans[p]
+                if ps.kind == MODEL:
+                    ps.kind = STRUCTURE
+                    stats.drop("model-call span wrapping an inner inference span: structure")
+                p = parents[p]
+
+    def agent_ancestors(sid: str) -> list[Span]:
+        out = []
+        p = parents[sid]
+        while p is not None:
+            if spans[p].kind == AGENT:
+                out.append(spans[p])
+            p = parents[p]
+        return out
+
+    fallback_agent = root.agent_name or root.name or "unknown"
+    run = trace.id
+    pipeline = trace.pipeline
+    outs: list[_Out] = []
+    for order, s in enumerate(ordered):
+        ancestors = agent_ancestors(s.id)
+        enclosing = s if s.kind == AGENT else (ancestors[0] if ancestors else None)
+        agent_src = (enclosing.agent_name if enclosing else None) or fallback_agent
+        agent = mapping.agent(agent_src)
+        common: dict[str, Any] = {"run": run, "span": s.id, "agent": agent}
+        kind = s.kind
+        if kind == STRUCTURE and s.tool is None and trace.tool_names and s.name in \
+                trace.tool_names | set(mapping.tools):
+            kind = TOOL
+            s.tool = s.name
+        if kind == MODEL:
+            info = rules.resolve_model(s.model or "unknown", s.provider)
+            ev = {**common, "kind": "model_call", "model": info.as_dict(),
+                  "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
+                  "cost_microusd": s.cost_microusd, **s.extra}
+            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, ev))
+        elif kind == TOOL:
+            tool = s.tool or s.name
+            effect, scope = mapping.tool(tool, agent)
+            outcome = "error" if s.status == "error" else "ok"
+            ev = {**common, "kind": "tool_call", "tool": tool, "effect": effect, "scope": scope,
+                  "outcome": outcome, **s.extra}
+            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, ev))
+        elif kind == AGENT and ancestors:
+            parent_agent = mapping.agent(ancestors[0].agent_name or fallback_agent)
+            ev = {**common, "agent": parent_agent, "kind": "spawn", "child": agent,
+                  "depth": len(ancestors)}
+            outs.append(_Out(s.start, order, s.id, parents[s.id], s.line, ev))
+        elif kind == AGENT:
+            stats.drop("top-level agent span: the run itself")
+        elif kind == EVAL:
+            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, {
+                **common, "kind": "verification", "target": parents[s.id] or s.id,
+                "verdict": s.verdict,
+                "model": {"provider": "unknown", "family": "unknown", "name": s.name}}))
+        else:
+            stats.drop("structure span (no event kind)")
+        for e in s.evaluations:
+            outs.append(_eval_out(e, run, s.id, len(ordered) + len(outs), s.line))
+    for e in trace.evaluations:
+        outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
+    if not any(o.event["kind"] != "verification" for o in outs):
+        stats.drop("trace with no span that maps to an event: no run")
+        return
+    emitted = {o.span for o in outs}
+    start_span = root.id if root.id not in emitted else f"{run}:run_start"
+    outs.sort(key=lambda o: (o.ts, o.order))
+    first_ts = min(root.start, outs[0].ts)
+    last_ts = max(max(s.end for s in ordered), outs[-1].ts)
+    outcome = root.status
+    file = trace.file
+    yield RawEvent(file, root.line, {"ts": ns_to_ts(first_ts), "run": run, "span": start_span,
+                                     "parent": None, "agent": "harness", "kind": "run_start",
+                                     "pipeline": pipeline})
+    stats.events["run_start"] += 1
+    seen = {start_span}
+    for o in outs:
+        ev = o.event
+        if ev["kind"] == "verification":
+            tgt = ev["target"] or start_span
+            if tgt not in seen and tgt != start_span:
+                tgt = _nearest_seen(tgt, parents, seen) or start_span
+            ev["target"] = tgt
+            ev["parent"] = tgt
+        else:
+            ev["parent"] = _nearest_seen(o.source_parent, parents, seen) or start_span
+        ev["ts"] = ns_to_ts(o.ts)
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(file, o.line, ev)
+    yield RawEvent(file, root.line, {"ts": ns_to_ts(last_ts), "run": run,
+                                     "span": f"{run}:run_end", "parent": start_span,
+                                     "agent": "harness", "kind": "run_end",
+                                     "pipeline": pipeline, "outcome": outcome})
+    stats.events["run_end"] += 1
+    stats.runs += 1
+
+
+def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int) -> _Out:
+    ev = {"run": run, "span": e.id, "agent": "harness", "kind": "verification",
+          "target": target, "verdict": e.verdict,
+          "model": {"provider": "unknown", "family": "unknown", "name": e.name},
+          "x_evaluation": e.name, "x_verdict_basis": e.basis}
+    return _Out(e.ts, order, e.id, target, line, ev)
+
+
+def _nearest_seen(sid: str | None, parents: dict[str, str | None], seen: set[str]) -> str | None:
+    steps = 0
+    while sid is not None and steps < 10_000:
+        if sid in seen:
+            return sid
+        sid = parents.get(sid)
+        steps += 1
+    return None
+
+
+def _break_cycles(parents: dict[str, str | None]) -> None:
+    """A parent chain that loops (hostile input) is cut where it closes."""
+    state: dict[str, int] = {}
+    for start in parents:
+        path = []
+        sid: str | None = start
+        while sid is not None and state.get(sid, 0) == 0:
+            state[sid] = 1
+            path.append(sid)
+            sid = parents.get(sid)
+        if sid is not None and state.get(sid) == 1:
+            parents[path[-1]] = None
+        for p in path:
+            state[p] = 2

@@ -1,0 +1,156 @@
+"""SWE-agent trajectories (``.traj``): ``{"trajectory": [steps], "info": {"model_stats": …}}``.
+
+One trajectory is one run; each step is a model_call and a tool_call (the first word of its
+``action`` is the tool). ``.traj`` steps carry no token counts or times of their own, so the
+totals of ``model_stats`` are spread over the steps, integer-exact (the remainder on the first)
+and marked ``x_estimated``; times are synthesised one millisecond apart from the epoch and
+marked ``x_synthetic_time`` unless the step has a timestamp. The run config (``args.yaml`` or
+``config.yaml`` in the same folder, given as another SOURCE) supplies the model name and
+``per_instance_cost_limit``, checked in a ``budget_check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import rules
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_float,
+    as_int,
+    fail,
+    load_json,
+    ns_to_ts,
+    text,
+    ts_to_ns,
+    usd_to_microusd,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+NAME = "swe-agent"
+DESCRIPTION = "SWE-agent trajectories (.traj, with args.yaml/config.yaml beside them)"
+CONFIG_NAMES = ("args.yaml", "config.yaml")
+AGENT = "swe-agent"
+
+
+def _config(path: Path, configs: dict[Path, Any]) -> dict[str, Any]:
+    for name in CONFIG_NAMES:
+        c = configs.get(path.parent / name)
+        if isinstance(c, dict):
+            return c
+    return {}
+
+
+def _dig(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _spread(total: int, n: int, i: int) -> int:
+    base, rest = divmod(total, n)
+    return base + (rest if i == 0 else 0)
+
+
+def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
+         probe: Probe | None = None, configs: dict[Path, Any] | None = None
+         ) -> Iterator[RawEvent]:
+    """The events of one trajectory, as one run."""
+    name = str(path)
+    probe = probe or Probe.of(path)
+    doc = probe.json if probe.json is not None else load_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("trajectory"), list):
+        raise fail(name, "no SWE-agent trajectory in this file", 1, '{"trajectory": [...]}')
+    cfg = _config(path, configs or {})
+    steps = [s for s in doc["trajectory"] if isinstance(s, dict)]
+    stats.records += len(doc["trajectory"])
+    stats.drop("trajectory step that is not an object", len(doc["trajectory"]) - len(steps))
+    info = as_dict(doc.get("info"))
+    ms = as_dict(info.get("model_stats"))
+    model_name = (text(_dig(cfg, "agent", "model", "name"), 200)
+                  or text(_dig(cfg, "agent", "model", "model_name"), 200)
+                  or text(_dig(cfg, "model", "model_name"), 200)
+                  or text(_dig(cfg, "model", "name"), 200) or "unknown")
+    model = rules.resolve_model(model_name).as_dict()
+    total_cost = usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
+    sent = as_int(ms.get("tokens_sent")) or 0
+    received = as_int(ms.get("tokens_received")) or 0
+    run = path.stem
+    agent = mapping.agent(AGENT)
+    begin = f"{run}:run_start"
+    n = max(1, len(steps))
+    yield RawEvent(name, 1, {"ts": ns_to_ts(0), "run": run, "span": begin, "parent": None,
+                             "agent": "harness", "kind": "run_start", "pipeline": pipeline})
+    stats.events["run_start"] += 1
+    clock = 0
+    for i, step in enumerate(steps):
+        ts = ts_to_ns(step.get("timestamp"))
+        synthetic = ts is None
+        clock = max(clock + 1_000_000, ts or 0)
+        llm = f"{run}:step{i}:llm"
+        ev: dict[str, Any] = {"ts": ns_to_ts(clock), "run": run, "span": llm, "parent": begin,
+                              "agent": agent, "kind": "model_call", "model": model,
+                              "input_tokens": _spread(sent, n, i),
+                              "output_tokens": _spread(received, n, i),
+                              "cost_microusd": _spread(total_cost, n, i), "x_estimated": True}
+        if synthetic:
+            ev["x_synthetic_time"] = True
+        stats.events["model_call"] += 1
+        yield RawEvent(name, 1, ev)
+        action = step.get("action")
+        words = action.strip().split() if isinstance(action, str) else []
+        if not words:
+            stats.drop("step without an action")
+            continue
+        tool = words[0][:200]
+        effect, scope = mapping.tool(tool, agent)
+        clock += 1_000_000
+        tc: dict[str, Any] = {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:step{i}",
+                              "parent": llm, "agent": agent, "kind": "tool_call", "tool": tool,
+                              "effect": effect, "scope": scope, "outcome": "ok"}
+        if synthetic:
+            tc["x_synthetic_time"] = True
+        stats.events["tool_call"] += 1
+        yield RawEvent(name, 1, tc)
+    limit = as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit")) or as_float(
+        _dig(cfg, "model", "per_instance_cost_limit"))
+    exit_status = text(info.get("exit_status"), 100) or "unknown"
+    if limit is not None and limit > 0:
+        clock += 1_000_000
+        cap = usd_to_microusd(limit) or 0
+        blocked = total_cost > cap or "cost" in exit_status
+        stats.events["budget_check"] += 1
+        yield RawEvent(name, 1, {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:budget",
+                                 "parent": begin, "agent": "harness", "kind": "budget_check",
+                                 "spent_microusd": total_cost, "cap_microusd": cap,
+                                 "outcome": "blocked" if blocked else "ok"})
+    clock += 1_000_000
+    stats.events["run_end"] += 1
+    stats.runs += 1
+    yield RawEvent(name, 1, {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:run_end",
+                             "parent": begin, "agent": "harness", "kind": "run_end",
+                             "pipeline": pipeline, "outcome": exit_status})
+
+
+def sniff(probe: Probe) -> str | None:
+    """What SWE-agent shape the source is (None: not SWE-agent)."""
+    doc = probe.json
+    if isinstance(doc, dict) and isinstance(doc.get("trajectory"), list) and (
+            "info" in doc or "history" in doc):
+        return "a SWE-agent trajectory (.traj)"
+    return None
+
+
+def is_config(probe: Probe) -> bool:
+    """True for a SWE-agent run config (args.yaml/config.yaml with agent or model settings)."""
+    if probe.path.name not in CONFIG_NAMES:
+        return False
+    y = probe.yaml
+    return isinstance(y, dict) and ("agent" in y or "model" in y)
