@@ -76,7 +76,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
     """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged."""
     if not request.use_trails:
         return {}
-    from harness_audit.evidence.judge import judge_trails, trail_paths
+    from harness_audit.evidence.trails import judge_trails, trail_paths
 
     keys = list(request.keys) or None
     out = {}
@@ -91,7 +91,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
 def run_audit(request: AuditRequest) -> AuditRun:
     """Load, judge, assess, then apply waivers and the baseline."""
     from harness_audit.checks import assess
-    from harness_audit.evidence.judge import public_keys
+    from harness_audit.evidence.trails import public_keys
     from harness_audit.manifest import discover, load_all
     from harness_audit.trail.verify import trail_files
     from harness_audit.waivers import apply, load_baseline, load_waivers

@@ -13,7 +13,7 @@ from harness_audit.checks import assess_pipeline
 from harness_audit.cli._cli import app
 from harness_audit.errors import ExitCode
 from harness_audit.evidence import judge
-from harness_audit.evidence.judge import judge_trails
+from harness_audit.evidence.trails import judge_trails
 from harness_audit.manifest import load_manifest
 from harness_audit.trail.writer import TrailWriter
 

@@ -11,14 +11,16 @@ import pytest
 from harness_audit.checks import CHECKS, load_rulebook
 from harness_audit.checks.checks import CHECK_FUNCTIONS
 from harness_audit.checks.registry import REGISTRY, check
-from harness_audit.evidence import judge
+from harness_audit.evidence import judge, trails
 
 
 def _judged_checks() -> set[str]:
-    """Every check name the judge passes to ``operated`` or ``control`` (its observed sides)."""
-    tree = ast.parse(Path(judge.__file__).read_text(encoding="utf-8"))
+    """Every check name the judge passes to ``operated`` or ``control`` (its observed sides),
+    in the judge and where the trails' integrity is judged."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    nodes = [n for m in (judge, trails)
+             for n in ast.walk(ast.parse(Path(m.__file__).read_text(encoding="utf-8")))]
+    for node in nodes:
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("operated", "control") and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)

@@ -1,5 +1,6 @@
 """Runtime evidence: judging the declared controls against what the trails show (EVIDENCE.md)."""
 
-from harness_audit.evidence.judge import Evidence, judge_trails
+from harness_audit.evidence.judge import Evidence
+from harness_audit.evidence.trails import judge_trails
 
 __all__ = ["Evidence", "judge_trails"]
