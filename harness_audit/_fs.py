@@ -23,3 +23,45 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them, or an error that names the file.
+
+    Devices, FIFOs and sockets are refused before a byte is read (a FIFO is opened without
+    blocking), and a file larger than ``limit`` is refused without reading past the limit.
+    The message never quotes the file's content.
+    """
+    import stat
+
+    from harness_audit.errors import Diagnostic, InputError
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise InputError(Diagnostic(str(path), f"the {what} cannot be read: "
+                                    f"{e.strerror or e}")) from e
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(Diagnostic(str(path), f"the {what} is not a regular file",
+                                        expected=f"a {what} file"))
+        if info.st_size > limit:
+            raise InputError(Diagnostic(str(path), f"the {what} is {info.st_size:,} bytes, more "
+                                        f"than the {limit:,} allowed"))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise InputError(Diagnostic(str(path), f"the {what} cannot be read: "
+                                    f"{e.strerror or e}")) from e
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputError(Diagnostic(str(path), f"the {what} is more than the {limit:,} bytes "
+                                    "allowed"))
+    return b"".join(chunks)
