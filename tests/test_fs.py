@@ -28,7 +28,7 @@ def test_devices_fifos_and_dirs_are_refused_without_blocking(tmp_path: Path) -> 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for p in (Path("/dev/zero"), fifo, tmp_path):
-        with pytest.raises(InputError, match="not a regular file|cannot be read"):
+        with pytest.raises(InputError, match=r"not a regular file|cannot be read"):
             read_bounded(p, 1 << 20, "key")
 
 
