@@ -15,4 +15,5 @@ def dumps(data: Any) -> str:
 
 
 def tool_info() -> dict[str, str]:
+    """The ``tool`` object of the JSON outputs: harness-audit's name and version."""
     return {"name": "harness-audit", "version": __version__}

@@ -14,6 +14,8 @@ _PKG = Path(__file__).resolve().parent
 
 @cache
 def data_dir(name: str) -> Path:
+    """The folder of package data ``name``: in the wheel, else in the checkout; raises
+    FileNotFoundError when neither has it."""
     for candidate in (_PKG / "_data" / name, _PKG.parent / name):
         if candidate.is_dir():
             return candidate

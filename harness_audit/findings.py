@@ -12,6 +12,9 @@ SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One thing wrong: the rule and its severity, the message, where (file and line, and a trail
+    event's seq and span), and whether a waiver or the baseline covers it."""
+
     rule: str
     severity: Severity
     message: str
@@ -28,6 +31,8 @@ class Finding:
 
     @property
     def suppressed(self) -> bool:
+        """Waived or baselined: reported, but it neither fails the run nor counts in the effective
+        score."""
         return self.waived is not None or self.baselined
 
     @property

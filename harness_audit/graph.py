@@ -27,14 +27,17 @@ from harness_audit.manifest.model import (
 
 
 def agent_node(agent_id: str) -> str:
+    """An agent's node id: ``agent:<id>``."""
     return f"agent:{agent_id}"
 
 
 def tool_node(agent_id: str, tool: str) -> str:
+    """The node id of an agent's tool: ``tool:<agent>/<tool>``."""
     return f"tool:{agent_id}/{tool}"
 
 
 def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
+    """The pipeline's agent graph: the nodes and ``kind``-labelled edges of the module docstring."""
     g = nx.MultiDiGraph(name=pipeline.name)
     for a in pipeline.agents:
         g.add_node(agent_node(a.id), kind="agent", label=a.id, model=a.model_label,

@@ -23,6 +23,9 @@ from harness_audit.trail.reader import read_events
 
 @dataclass
 class Node:
+    """One event of the run in the causal tree: where it is in the trail, the events it caused, and
+    the rules or checks that flag it."""
+
     file: str
     line: int
     event: Any
@@ -32,6 +35,9 @@ class Node:
 
 @dataclass
 class Replay:
+    """One run replayed: its events, the roots of its causal tree, the findings that touch it and
+    its model cost."""
+
     run: str
     pipeline: str | None
     nodes: list[Node]  # in trail order
@@ -41,6 +47,7 @@ class Replay:
 
 
 def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
+    """The run's events across the trail files, in trail order; TrailError when there are none."""
     nodes = [Node(f, n, ev) for f, n, ev in read_events(paths) if ev.run == run]
     if not nodes:
         raise TrailError(Diagnostic(str(paths[0]), f"no events of run {run!r} in the trail",
@@ -104,6 +111,8 @@ def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None,
 
 
 def event_summary(ev: Any) -> str:
+    """What an event did, in one line by its kind (a model call's tokens and cost, a tool call's
+    outcome, a decision's rationale); empty for an unknown kind."""
     k = ev.kind
     if k == "model_call":
         return (f"{ev.model.provider}/{ev.model.name} {ev.input_tokens}+{ev.output_tokens} "
@@ -134,6 +143,8 @@ def event_summary(ev: Any) -> str:
 
 
 def replay_dict(r: Replay) -> dict[str, Any]:
+    """The replay as JSON data: the run, its cost in dollars, the tree of events with the rules that
+    flag each, and the findings."""
     def node(n: Node) -> dict[str, Any]:
         return {"event": msgspec.to_builtins(n.event) | {"kind": n.event.kind},
                 "file": n.file, "line": n.line, "findings": n.findings,

@@ -38,6 +38,7 @@ _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache
 
 
 def is_manifest_name(name: str) -> bool:
+    """Whether a file name is a manifest's: harness.yaml or .yml, or *.harness.yaml or .yml."""
     return name in MANIFEST_NAMES or name.endswith(MANIFEST_SUFFIXES)
 
 
@@ -89,6 +90,7 @@ def _walk(root: Path) -> Iterator[Path]:
 
 @cache
 def pipeline_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, ``schemas/pipeline.schema.json``, read once."""
     with (data_dir("schemas") / "pipeline.schema.json").open(encoding="utf-8") as f:
         return cast(dict[str, Any], json.load(f))
 

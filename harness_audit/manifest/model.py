@@ -16,17 +16,22 @@ DESTRUCTIVE_EFFECTS: frozenset[str] = frozenset({"destructive", "external"})
 
 @dataclass(frozen=True, slots=True)
 class Model:
+    """An agent's model: the provider, the family and, optionally, the exact name."""
+
     provider: str
     family: str
     name: str | None = None
 
     @property
     def label(self) -> str:
+        """``provider/family``: what reports show and independence is judged on."""
         return f"{self.provider}/{self.family}"
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
+    """Caps on cost per run and on spawn depth, and what enforces them."""
+
     max_cost_usd_per_run: float | None = None
     max_spawn_depth: int | None = None
     enforced_by: Enforcement = "none"
@@ -35,12 +40,16 @@ class Budget:
 
 @dataclass(frozen=True, slots=True)
 class HumanGate:
+    """Whether a tool waits for a person's approval, and who may give it."""
+
     required: bool = False
     approvers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Tool:
+    """A tool an agent holds: its effect, the scope it touches, its verifiers and its human gate."""
+
     name: str
     effect: Effect
     scope: str | None = None
@@ -52,6 +61,9 @@ class Tool:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
+    """An agent's part in the reliability model: declared reliability, retries, timeout, fallbacks
+    and their coverage, replicas and quorum."""
+
     reliability: float | None = None
     retries: int = 0
     timeout_s: float | None = None
@@ -64,6 +76,8 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class Access:
+    """The scopes an agent may reach, and where that limit is enforced."""
+
     enforced_at: Enforcement = "none"
     scopes: tuple[str, ...] = ()
     line: int = 0
@@ -71,6 +85,9 @@ class Access:
 
 @dataclass(frozen=True, slots=True)
 class Agent:
+    """One agent as declared: its model (or a person), data flow, verification, spawns, tools,
+    stage, access and budget."""
+
     id: str
     line: int
     role: str | None = None
@@ -89,6 +106,7 @@ class Agent:
 
     @property
     def model_label(self) -> str:
+        """``human`` for a person, else the model's ``provider/family``, or ``unknown`` if none."""
         if self.human:
             return "human"
         return self.model.label if self.model else "unknown"
@@ -96,6 +114,8 @@ class Agent:
 
 @dataclass(frozen=True, slots=True)
 class TrailConfig:
+    """The declared audit trail: whether it is on, where, its integrity, key and retention."""
+
     enabled: bool = False
     path: str | None = None
     integrity: Integrity = "none"
@@ -106,6 +126,8 @@ class TrailConfig:
 
 @dataclass(frozen=True, slots=True)
 class SharedDependency:
+    """A service several agents rely on, and its availability: a factor in the compound."""
+
     name: str
     availability: float
     used_by: tuple[str, ...] = ()
@@ -114,6 +136,8 @@ class SharedDependency:
 
 @dataclass(frozen=True, slots=True)
 class Slo:
+    """The pipeline's reliability target and the window, in days, it is measured over."""
+
     target: float | None = None
     window_days: float = 30.0
     line: int = 0
@@ -121,6 +145,9 @@ class Slo:
 
 @dataclass(frozen=True)
 class Pipeline:
+    """One manifest as frozen values: the agents, SLO, budget, trail and shared dependencies, with
+    the file and its SHA-256."""
+
     name: str
     file: str
     agents: tuple[Agent, ...]
@@ -136,6 +163,7 @@ class Pipeline:
 
     @cached_property
     def agent_map(self) -> dict[str, Agent]:
+        """The agents by id."""
         return {a.id: a for a in self.agents}
 
 

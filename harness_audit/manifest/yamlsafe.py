@@ -40,6 +40,8 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "times
 
 @dataclass(frozen=True, slots=True)
 class Mark:
+    """A position in the source file, 1-based."""
+
     line: int  # 1-based
     column: int  # 1-based
 
@@ -68,6 +70,8 @@ class YamlDocument:
             p = p[:-1]
 
     def key_mark(self, path: Path_) -> Mark | None:
+        """The mark of the mapping key at ``path``, or of its value (or nearest ancestor) where
+        there is no key, as for list items."""
         raw = self.keys.get(tuple(path))
         return _to_mark(raw) if raw is not None else self.mark(path)
 

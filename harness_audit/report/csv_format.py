@@ -19,9 +19,13 @@ def _cell(value: object) -> str:
 
 
 class CsvRenderer(Renderer[Assessment]):
+    """CSV: one row per finding."""
+
     name = "csv"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """A header row, then a row per finding; a cell a spreadsheet would run as a formula starts
+        with an apostrophe."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(COLUMNS)

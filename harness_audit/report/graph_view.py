@@ -60,6 +60,7 @@ def annotated_graph(result: PipelineResult, highlight_risk: bool = False) -> Any
 
 
 def to_json(result: PipelineResult, highlight_risk: bool = False) -> str:
+    """The annotated graph as node-link JSON, with the pipeline's name, score and band."""
     import networkx as nx
 
     data = nx.node_link_data(annotated_graph(result, highlight_risk), edges="links")
@@ -74,6 +75,8 @@ def _mermaid_text(text: str) -> str:
 
 
 def to_mermaid(result: PipelineResult, highlight_risk: bool = False) -> str:
+    """A Mermaid flowchart: agents coloured by band, tools by status, a legend, and risk edges in
+    red when highlighted."""
     g = annotated_graph(result, highlight_risk)
     ids = {n: f"n{i}" for i, n in enumerate(g.nodes)}
     lines = ["flowchart LR", f"  %% {result.pipeline.name}: gap score {result.score} "

@@ -48,6 +48,8 @@ def tool_status(result: PipelineResult, agent: Agent, tool: Tool) -> str:
 
 
 def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
+    """DOT source: agents coloured by band, tools by status, scopes, approvers and a legend; risk
+    paths in red when highlighted."""
     p = result.pipeline
     bands = {a.id: a.band for a in result.agents}
     risky_nodes, risky_edges = risk_elements(p) if highlight_risk else (set(), set())
@@ -136,6 +138,7 @@ LEGEND = [
 
 
 def dot_available() -> bool:
+    """Whether Graphviz ``dot`` is on the PATH."""
     return shutil.which("dot") is not None
 
 

@@ -14,6 +14,7 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
+    """One finding as the JSON shows it, with its fingerprint and its waived and baselined state."""
     return {"rule": f.rule, "check": f.check, "agent": f.agent, "severity": f.severity,
             "message": f.message, "file": f.file, "line": f.line, "seq": f.seq,
             "span": f.span, "fingerprint": f.fingerprint, "waived": f.waived,
@@ -21,6 +22,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
+    """One pipeline's result: score and band, each agent's checks with their controls (and evidence,
+    from trails), and the findings."""
     agents = []
     by_check = {c: rules.for_check(c) for c in CHECKS}
     controls = {c: r.controls for c, r in by_check.items()}
@@ -79,6 +82,8 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
 
 
 def rule_dict(rule: Rule, rules: RuleBook) -> dict[str, Any]:
+    """A rule as the JSON shows it: title, check, problem, severity, controls by framework name and
+    version, and the fix."""
     return {
         "title": rule.title,
         "check": rule.check,
@@ -91,6 +96,8 @@ def rule_dict(rule: Rule, rules: RuleBook) -> dict[str, Any]:
 
 
 def scan_dict(assessment: Assessment) -> dict[str, Any]:
+    """The whole document: tool, score, waivers, pipelines, and the rules that the findings and
+    checks cite."""
     used = {f.rule for p in assessment.pipelines for f in p.findings}
     used |= {r.id for r in assessment.rules.rules.values() if r.check}
     return {
@@ -108,7 +115,10 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
 
 
 class JsonRenderer(Renderer[Assessment]):
+    """The stable JSON of CLI.md."""
+
     name = "json"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented JSON."""
         return dumps(scan_dict(assessment))

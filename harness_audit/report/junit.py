@@ -14,9 +14,12 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
 class JunitRenderer(Renderer[Assessment]):
+    """JUnit XML for CI test reports."""
+
     name = "junit"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """The XML document: a suite per pipeline with counts of tests, failures and skips."""
         root = ET.Element("testsuites", name="harness-audit")
         total = fails = skips = 0
         for p in assessment.pipelines:

@@ -22,9 +22,13 @@ def md(text: str) -> str:
 
 
 class MarkdownRenderer(Renderer[Assessment]):
+    """Markdown for a pull-request comment or a step summary."""
+
     name = "markdown"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Per pipeline, the band, the agents × checks grid and the findings; then waivers needing
+        attention; cut, with a note, past ``LIMIT`` characters."""
         out = ["## harness-audit", ""]
         for p in assessment.pipelines:
             out.append(f"### {BAND_ICON[p.band]} `{p.pipeline.name}`: gap score {p.score} "

@@ -27,6 +27,7 @@ NS = uuid.UUID("6b1c1f2e-6f63-5a2a-9d8e-6861726e6573")  # harness-audit's namesp
 
 
 def uid(*parts: str) -> str:
+    """A version 5 UUID in harness-audit's namespace: the same parts give the same UUID."""
     return str(uuid.uuid5(NS, "\x1f".join(parts)))
 
 
@@ -48,6 +49,7 @@ def _metadata(title: str, when: str) -> dict[str, Any]:
 
 
 def catalog(rules: RuleBook, when: str) -> dict[str, Any]:
+    """The criteria catalogue: per framework, the controls some rule maps to, with their titles."""
     groups = []
     for fw_id in FRAMEWORK_ORDER:
         fw = rules.frameworks[fw_id]
@@ -62,6 +64,8 @@ def catalog(rules: RuleBook, when: str) -> dict[str, Any]:
 
 
 def plan(catalog_ref: str, when: str) -> dict[str, Any]:
+    """The assessment-plan stub the results import; it points at the catalogue, as no system
+    security plan is assessed."""
     return {"assessment-plan": {
         "uuid": uid("plan", __version__),
         "metadata": _metadata("harness-audit automated assessment plan", when),
@@ -79,6 +83,8 @@ def _resource(key: str, title: str, name: str, data: dict[str, Any]) -> dict[str
 
 
 def oscal_dict(a: Assessment) -> dict[str, Any]:
+    """The assessment-results document: a result per pipeline (observations and a finding per
+    control), with the plan and catalogue as back-matter."""
     when = _now()
     cat = catalog(a.rules, when)
     cat_res = _resource("catalog", "Criteria catalogue", "catalog.json", cat)
@@ -142,7 +148,10 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
 
 
 class OscalRenderer(Renderer[Assessment]):
+    """OSCAL assessment-results, for GRC tools."""
+
     name = "oscal"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented OSCAL JSON."""
         return dumps(oscal_dict(assessment))

@@ -37,6 +37,8 @@ MAX_PER_PROBLEM = 12
 
 @dataclass(frozen=True)
 class Input:
+    """One file the pack was made from, as its inputs table lists it: kind, path, size, SHA-256."""
+
     kind: str
     path: str
     size: int
@@ -44,6 +46,7 @@ class Input:
 
 
 def file_input(kind: str, path: Path) -> Input:
+    """The Input of a file, hashed in 1 MiB chunks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -64,6 +67,7 @@ def _css() -> str:
 
 
 def csp_for(css: str) -> str:
+    """A Content-Security-Policy that allows nothing but the stylesheet with this text."""
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
     return ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
             f"form-action 'none'; img-src 'none'; font-src 'none'; style-src 'sha256-{digest}'")
@@ -186,6 +190,8 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
 def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
                 when: dt.datetime, ai_act_date: str | None = None,
                 waivers: list[dict[str, Any]] | None = None) -> str:
+    """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
+    each pipeline's graph drawn when Graphviz is installed."""
     import jinja2
     from markupsafe import Markup
 
@@ -230,11 +236,14 @@ def sums_text(files: dict[str, bytes]) -> str:
 
 
 def signature_body(sums: str) -> str:
+    """The note text a pack's signature covers: the origin line and the SHA-256 of SHA256SUMS."""
     return f"{SIG_NOTE_ORIGIN}\nSHA256SUMS {hashlib.sha256(sums.encode()).hexdigest()}\n"
 
 
 @dataclass
 class PackCheck:
+    """What ``verify_pack`` found: whether the pack holds, and a line per file and signature."""
+
     ok: bool
     lines: list[str]
 
@@ -325,6 +334,7 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
 
 
 def findings_json(assessment: Assessment, when: dt.datetime) -> str:
+    """findings.json: the ``scan --format json`` document with the time it was generated."""
     from harness_audit.report.json_format import scan_dict
 
     data = scan_dict(assessment)

@@ -35,6 +35,8 @@ def _grow(tree: Tree, n: Node) -> None:
 
 
 def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
+    """The run as a rich tree of its events (time, agent, kind, summary, span and seq, flags), then
+    the findings that touch it."""
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
                       highlight=False)

@@ -16,6 +16,8 @@ from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 
 
 def resolve_rule(book: RuleBook, key: str) -> Rule:
+    """The rule a key names: a rule id in any case, or a check name; raises UsageError with the
+    nearest name otherwise."""
     if key.upper() in book.rules:
         return book.rules[key.upper()]
     for r in book.rules.values():
@@ -29,6 +31,7 @@ def resolve_rule(book: RuleBook, key: str) -> Rule:
 
 
 def rules_json(book: RuleBook, ids: list[str]) -> str:
+    """The rules of ``ids`` as JSON: id, title, problem, check, severity, fix and mappings."""
     out = []
     for i in ids:
         r = book.rules[i]
@@ -40,6 +43,7 @@ def rules_json(book: RuleBook, ids: list[str]) -> str:
 
 
 def rules_table(book: RuleBook, color: bool, width: int) -> str:
+    """The rule book as one table: id, severity, check and title, problem and controls."""
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
                       highlight=False)
@@ -54,6 +58,8 @@ def rules_table(book: RuleBook, color: bool, width: int) -> str:
 
 
 def rule_text(book: RuleBook, r: Rule) -> str:
+    """One rule in full: severity, check, problem, each framework's controls with their titles, and
+    the fix."""
     lines = [f"{r.id}  {r.title}", f"severity: {r.severity}"]
     if r.check:
         lines.append(f"check:    {r.check}")

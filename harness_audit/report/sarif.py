@@ -28,6 +28,7 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 
 def relative_uri(path: str) -> str:
+    """A file as a POSIX path relative to the working directory, or as given when it cannot be."""
     p = Path(path)
     try:
         rel = os.path.relpath(p.resolve() if p.is_absolute() else p, Path.cwd())
@@ -37,6 +38,8 @@ def relative_uri(path: str) -> str:
 
 
 def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    """One finding as a SARIF result: level, location, fingerprint and properties, and its
+    suppression or baseline state."""
     r: dict[str, Any] = {
         "ruleId": f.rule, "ruleIndex": index[f.rule], "level": LEVEL[f.severity],
         "message": {"text": f.message},
@@ -57,6 +60,7 @@ def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def sarif_dict(a: Assessment) -> dict[str, Any]:
+    """The SARIF log: one run whose driver lists every rule and whose results are every finding."""
     rules = list(a.rules.rules.values())
     index = {r.id: i for i, r in enumerate(rules)}
     driver_rules = []
@@ -88,7 +92,10 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
 
 
 class SarifRenderer(Renderer[Assessment]):
+    """SARIF 2.1.0, for GitHub code scanning."""
+
     name = "sarif"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Indented SARIF JSON."""
         return dumps(sarif_dict(assessment))

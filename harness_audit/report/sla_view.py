@@ -20,6 +20,8 @@ BAR = 12
 
 
 def sla_dict(r: SlaReport) -> dict[str, Any]:
+    """One pipeline's report as the object of CLI.md: target, compound, error budget and each stage
+    with what the trails observed."""
     stages = []
     for s in r.stages:
         item: dict[str, Any] = {
@@ -74,6 +76,7 @@ def sla_json(result: SlaResult | list[SlaReport]) -> str:
 
 
 def pct(x: float | None, digits: int = 3) -> str:
+    """A fraction as a percentage with ``digits`` decimals; a dash for None."""
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 

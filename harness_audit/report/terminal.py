@@ -71,9 +71,13 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
 
 
 class TableRenderer(Renderer[Assessment]):
+    """The terminal view of ``scan``."""
+
     name = "table"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+        """Per pipeline, its gap score, trails, agents × checks grid and findings by rule; then the
+        worst band."""
         buf = io.StringIO()
         console = Console(file=buf, force_terminal=options.color, no_color=not options.color,
                           width=options.width, highlight=False, soft_wrap=False)

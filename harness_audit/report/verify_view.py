@@ -16,6 +16,7 @@ MAX_SHOWN = 50
 
 
 def verify_dict(r: VerifyReport) -> dict[str, Any]:
+    """The report as the object of CLI.md: status, counts, root, anchor, checkpoints, problems."""
     return {
         "status": r.status,
         "events": r.events,
@@ -31,10 +32,13 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
 
 
 def verify_json(r: VerifyReport) -> str:
+    """That object as indented JSON."""
     return dumps(verify_dict(r))
 
 
 def verify_text(r: VerifyReport) -> str:
+    """The summary: the problems (up to ``MAX_SHOWN``), the files and checkpoints valid, the range
+    anchored, the root and the status."""
     out = []
     names = ", ".join(r.files[:3]) + (f" and {len(r.files) - 3} more" if len(r.files) > 3
                                         else "")

@@ -90,10 +90,12 @@ def consistency_path(old_size: int, size: int, root_of: RootOf) -> list[bytes]:
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) over a list of leaf hashes."""
     return inclusion_path(index, len(leaves), lambda a, b: root(leaves[a:b]))
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 PROOF(m, D[n]) over a list of leaf hashes."""
     return consistency_path(old_size, len(leaves), lambda a, b: root(leaves[a:b]))
 
 
@@ -106,15 +108,18 @@ class LeafStore:
         self._cache: dict[tuple[int, int], bytes] = {}
 
     def append(self, leaf: bytes) -> None:
+        """Add a 32-byte leaf hash at the end."""
         self.data += leaf
 
     def __len__(self) -> int:
         return len(self.data) // 32
 
     def leaf(self, i: int) -> bytes:
+        """The hash of leaf ``i``."""
         return bytes(self.data[32 * i: 32 * i + 32])
 
     def root_of(self, a: int, b: int) -> bytes:
+        """The MTH of leaves[a:b]; roots of perfect subtrees of 256 leaves or more are cached."""
         n = b - a
         if n <= 0:
             return EMPTY_ROOT
@@ -229,6 +234,7 @@ class CompactTree:
         self.stack: list[tuple[int, bytes]] = []
 
     def push(self, digest: bytes, height: int = 0) -> None:
+        """Add a subtree by its root, merging equal sizes; raises ProofError if misaligned."""
         if self.size & ((1 << height) - 1):
             raise ProofError(f"subtree of height {height} is not aligned at {self.size}")
         self.size += 1 << height
@@ -239,6 +245,7 @@ class CompactTree:
         stack.append((height, digest))
 
     def root(self) -> bytes:
+        """The MTH of every leaf pushed so far."""
         if not self.stack:
             return EMPTY_ROOT
         r = self.stack[-1][1]

@@ -56,12 +56,15 @@ def _check_name(name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Verifier:
+    """A verifier key: ``<name>+<hex id>+<base64(0x01 || public key)>``."""
+
     name: str
     id: bytes
     public: bytes
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
+        """Parse the verifier key text; the key id must be the one the name and key give."""
         parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError(f"verifier key {text.strip()[:60]!r} is not <name>+<id>+<key>")
@@ -78,10 +81,12 @@ class Verifier:
         return cls(name, bytes.fromhex(hex_id), public)
 
     def text(self) -> str:
+        """The verifier key text."""
         raw = base64.b64encode(bytes([ALG_ED25519]) + self.public).decode()
         return f"{self.name}+{self.id.hex()}+{raw}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is this key's Ed25519 signature of ``message``."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
         except InvalidSignature:
@@ -91,12 +96,15 @@ class Verifier:
 
 @dataclass(frozen=True, slots=True)
 class Signer:
+    """A signer key: ``PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>``."""
+
     name: str
     id: bytes
     seed: bytes
 
     @classmethod
     def generate(cls, name: str) -> Signer:
+        """A new random key."""
         from cryptography.hazmat.primitives import serialization
 
         _check_name(name)
@@ -107,11 +115,13 @@ class Signer:
 
     @classmethod
     def from_seed(cls, name: str, seed: bytes) -> Signer:
+        """The key of a 32-byte Ed25519 seed."""
         public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
         return cls(name, key_id(name, public), seed)
 
     @classmethod
     def parse(cls, text: str) -> Signer:
+        """Parse the signer key text; the key id must be the one the name and seed give."""
         parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key is not PRIVATE+KEY+<name>+<id>+<key>")
@@ -126,20 +136,25 @@ class Signer:
         return signer
 
     def text(self) -> str:
+        """The signer key text (keep it secret)."""
         raw = base64.b64encode(bytes([ALG_ED25519]) + self.seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.id.hex()}+{raw}"
 
     @property
     def verifier(self) -> Verifier:
+        """The matching verifier key."""
         public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key().public_bytes_raw()
         return Verifier(self.name, self.id, public)
 
     def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message``."""
         return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
 
 
 @dataclass(frozen=True, slots=True)
 class Signature:
+    """One signature line of a note: the key's name, its 4-byte id, and the signature."""
+
     name: str
     id: bytes
     signature: bytes
@@ -147,6 +162,8 @@ class Signature:
 
 @dataclass(frozen=True, slots=True)
 class Note:
+    """A note as parsed: its text and its signatures, none verified yet."""
+
     text: str
     signatures: tuple[Signature, ...]
 
@@ -159,6 +176,7 @@ def _check_text(text: str) -> None:
 
 
 def sign_note(text: str, signers: list[Signer]) -> str:
+    """The signed note: the text, a blank line, and a signature line by each signer."""
     _check_text(text)
     lines = [text, "\n"]
     for s in signers:
@@ -168,6 +186,7 @@ def sign_note(text: str, signers: list[Signer]) -> str:
 
 
 def parse_note(data: bytes) -> Note:
+    """A note's text and signature lines, checked for form only; raises NoteError."""
     if len(data) > MAX_NOTE_BYTES:
         raise NoteError(f"note is {len(data):,} bytes, more than {MAX_NOTE_BYTES:,}")
     try:
@@ -232,11 +251,13 @@ class Checkpoint:
     extensions: tuple[str, ...] = ()
 
     def text(self) -> str:
+        """The body: origin, size and base64 root hash, one a line, then the extension lines."""
         ext = "".join(f"{e}\n" for e in self.extensions)
         return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n{ext}"
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
+        """Parse a body; raises NoteError unless origin, size and a 32-byte root are well formed."""
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
             raise NoteError("checkpoint needs origin, size and root lines")
