@@ -65,3 +65,31 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
         raise InputError(Diagnostic(str(path), f"the {what} is more than the {limit:,} bytes "
                                     "allowed"))
     return b"".join(chunks)
+
+
+PROJECT_MARKERS = ("pyproject.toml", ".harness-audit.yaml", ".git")
+
+
+def project_root(file: Path) -> Path:
+    """The project a config, manifest or waiver file belongs to (CLI.md, Paths from
+    untrusted places): the nearest enclosing folder holding ``pyproject.toml``,
+    ``.harness-audit.yaml`` or ``.git``, else the file's own folder."""
+    start = file.resolve().parent
+    for folder in (start, *start.parents):
+        if any((folder / m).exists() for m in PROJECT_MARKERS):
+            return folder
+    return start
+
+
+def confined(path: Path, base: Path, root: Path, setting: str, where: str) -> Path:
+    """``path`` (relative to ``base``) if it resolves, symlinks followed, inside ``root``;
+    else exit 2 naming the file, the setting and the resolved path."""
+    from harness_audit.errors import Diagnostic, UsageError
+
+    resolved = (base / path).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise UsageError(Diagnostic(where, f"{setting} resolves to {resolved}, outside the "
+                                    f"project {root}", expected="a path inside the project "
+                                    "(only paths typed on the command line may point "
+                                    "anywhere)"))
+    return base / path

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness_audit.evidence.trails import TrustRoot
+
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment
     from harness_audit.evidence.judge import Evidence
@@ -28,7 +30,7 @@ class AuditRequest:
     paths: tuple[Path, ...] = (Path("."),)
     trails: Path | None = None  # None: each manifest's trail.path, where it exists
     use_trails: bool = True
-    keys: tuple[str, ...] = ()  # trail verifier keys; empty: each manifest's trail.public_key
+    trust: TrustRoot = field(default_factory=TrustRoot)  # pinned keys (else the manifest key)
     sample: int = 0
     seed: int = 0
     jobs: int = 1
@@ -78,12 +80,12 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
         return {}
     from harness_audit.evidence.trails import judge_trails, trail_paths
 
-    keys = list(request.keys) or None
     out = {}
     for p in pipelines:
         paths = trail_paths(p, request.trails)
         if paths:
-            evidence = judge_trails(p, paths, request.sample, request.seed, keys, request.jobs)
+            evidence = judge_trails(p, paths, request.sample, request.seed, jobs=request.jobs,
+                                    trust=request.trust)
             out[p.name] = JudgedTrail(tuple(paths), evidence)
     return out
 

@@ -14,7 +14,13 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "paths": list, "fail-on": str, "format": str, "output": list, "waivers": str,
     "baseline": str, "trails": str, "sample": int, "seed": int, "jobs": int,
     "ai-act-date": str,  # which EU AI Act application date reports apply (report)
+    # the trust root (scan, report): pinned trail keys, the auditor's trusted state, witnesses
+    "trail-keys": list, "trusted-state": str, "require-pinned": bool, "witness-keys": list,
+    "witness-quorum": int,
 }
+# settings whose values are paths: confined to the project (CLI.md, Paths from untrusted places)
+PATH_KEYS = ("paths", "output", "waivers", "baseline", "trails", "trail-keys", "trusted-state",
+             "witness-keys")
 
 
 def load_config(folder: Path) -> tuple[dict[str, Any], str | None]:
@@ -48,7 +54,8 @@ def _check(section: dict[str, Any], where: str) -> dict[str, Any]:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(Diagnostic(where, f"unknown setting {key!r}{hint}",
                                        expected="one of " + ", ".join(KEYS)))
-        elif not isinstance(value, KEYS[key]) or isinstance(value, bool):
+        elif not isinstance(value, KEYS[key]) or (isinstance(value, bool)
+                                                   and KEYS[key] is not bool):
             problems.append(Diagnostic(where, f"{key} is {type(value).__name__}",
                                        expected=getattr(KEYS[key], "__name__", "a value")))
     if problems:

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import shutil
 import typing
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,8 @@ def test_report_reads_the_same_config_as_scan(tmp_path: Path, monkeypatch: pytes
         "    justification: retention is set by the archive\n    owner: a@example.com\n"
         "    ticket: SEC-1\n    expires: 2999-01-01\n")
     (tmp_path / "pyproject.toml").write_text(
-        f'[tool.harness-audit]\npaths = ["{SAMPLES / "loan-assessment"}"]\n'
-        f'waivers = "{waivers}"\n')
+        '[tool.harness-audit]\npaths = ["loan"]\nwaivers = "w.yaml"\n')
+    shutil.copytree(SAMPLES / "loan-assessment", tmp_path / "loan")
     monkeypatch.chdir(tmp_path)
     scan = runner.invoke(app, ["scan", "-f", "json", "--no-trails"])
     rep = runner.invoke(app, ["report", "-o", str(tmp_path / "pack"), "--no-pdf", "--no-trails"])

@@ -48,7 +48,8 @@ def test_action_scan_step_writes_sarif_summary_and_exit_code(tmp_path: Path) -> 
 
 def test_action_inputs_left_unset_let_the_config_decide(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        f'[tool.harness-audit]\npaths = ["{SAMPLES / "loan-assessment"}"]\nfail-on = "never"\n')
+        '[tool.harness-audit]\npaths = ["loan"]\nfail-on = "never"\n')
+    shutil.copytree(SAMPLES / "loan-assessment", tmp_path / "loan")
     done, out, _ = run_scan_step(tmp_path, {})
     assert done.returncode == 0, done.stderr
     assert out.read_text().strip() == "exit-code=0"  # fail-on never, from the config

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -24,7 +25,8 @@ from harness_audit.cli._cli import app
 
 from .conftest import ROOT, SAMPLES
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README_PATH = ROOT / "README.md"
+README = README_PATH.read_text(encoding="utf-8")
 WIDTH = "100"
 
 
@@ -78,6 +80,10 @@ def test_output_blocks_are_what_the_command_prints(line: int, command: str,
     _, out = invoke(command, ROOT, monkeypatch)
     got = [x.rstrip() for x in out.split("\n")]
     want = [x.rstrip() for x in expected]
+    if os.environ.get("UPDATE_GOLDEN"):
+        _update_block(line, command, got, truncated=bool(want) and want[-1] == "...",
+                      keep=len(want) - 1)
+        return
     if want and want[-1] == "...":
         want = want[:-1]
         got = got[:len(want)]
@@ -85,6 +91,20 @@ def test_output_blocks_are_what_the_command_prints(line: int, command: str,
         while got and not got[-1]:
             got.pop()
     assert got == want, f"README.md:{line}: `{command}` prints something else"
+
+
+def _update_block(line: int, command: str, got: list[str], truncated: bool, keep: int) -> None:
+    """UPDATE_GOLDEN=1: write what the command prints into the README block at ``line``."""
+    lines = README_PATH.read_text(encoding="utf-8").split("\n")
+    start = line  # the index of the first line inside the block
+    if lines[start].startswith("$ "):
+        start += 1
+    end = lines.index("```", start)
+    while got and not got[-1]:
+        got.pop()
+    body = [*got[:keep], "..."] if truncated else got
+    lines[start:end] = body
+    README_PATH.write_text("\n".join(lines), encoding="utf-8")
 
 
 def test_command_blocks_run_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ def test_bad_baseline_exits_2(tmp_path: Path) -> None:
 def test_config_defaults_and_flags_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        f'[tool.harness-audit]\npaths = ["{REFUNDS}"]\nfail-on = "never"\nformat = "csv"\n')
+        '[tool.harness-audit]\npaths = ["refunds"]\nfail-on = "never"\nformat = "csv"\n')
+    shutil.copytree(REFUNDS, tmp_path / "refunds")
     r = run()
     assert r.exit_code == ExitCode.OK and r.stdout.startswith("pipeline,agent,rule")
     assert run("--fail-on", "any").exit_code == ExitCode.FINDINGS
@@ -142,7 +144,8 @@ def test_write_baseline_with_a_configured_baseline_that_does_not_exist_yet(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        f'[tool.harness-audit]\npaths = ["{REFUNDS}"]\nbaseline = "base.json"\n')
+        '[tool.harness-audit]\npaths = ["refunds"]\nbaseline = "base.json"\n')
+    shutil.copytree(REFUNDS, tmp_path / "refunds")
     assert run().exit_code == ExitCode.USAGE  # reading a baseline that is not there
     assert run("--write-baseline", "base.json").exit_code == ExitCode.FINDINGS
     assert json.loads((tmp_path / "base.json").read_text())["fingerprints"]

@@ -112,15 +112,40 @@ class Assessment:
                    for p in self.pipelines)
 
 
-def _merge(declared: CheckResult, control: Control | None) -> CheckResult:
-    """A check fails when the declaration or the evidence fails; the reason says which."""
+def _tally(control: Control) -> str:
+    """How often a control failed, of how often it operated: "(3 of 61)", or "(3 times)"
+    when the count of operations says nothing (none were observed)."""
+    if 0 < control.failed <= control.operated:
+        return f"({control.failed:,} of {control.operated:,})"
+    return "(once)" if control.failed == 1 else f"({control.failed:,} times)"
+
+
+def _caveat(evidence: Evidence | None) -> str:
+    """What an observed judgement rests on, when the trails did not verify."""
+    status = evidence.verify.status if evidence and evidence.verify else None
+    if status == "failed":
+        return "; judged on a trail that did not verify"
+    if status == "intact_unanchored":
+        return "; judged on a trail no trusted checkpoint anchors"
+    return ""
+
+
+def _merge(check: str, declared: CheckResult, control: Control | None,
+           evidence: Evidence | None) -> CheckResult:
+    """A check fails when the declaration or the evidence fails; the reason says which, and
+    on what the observation rests."""
+    caveat = _caveat(evidence)
     if control is None or not control.failed:
+        if evidence is not None and check == "sla_decomposed_per_stage" and (
+                control is None or not control.operated):
+            note = " (observed: not enough data: no attempt of this stage in the trails)"
+            return replace(declared, reason=declared.reason + note)
         if control is not None and declared.status == "pass" and control.operated:
             extra = f" (observed: operated {control.operated:,} times, no failure"
-            extra += f", {control.denied:,} denied by the harness)" if control.denied else ")"
-            return replace(declared, reason=declared.reason + extra)
+            extra += f", {control.denied:,} denied by the harness" if control.denied else ""
+            return replace(declared, reason=declared.reason + extra + caveat + ")")
         return declared
-    observed = f"observed: {control.reason} ({control.failed:,} of {control.operated:,})"
+    observed = f"observed: {control.reason} {_tally(control)}{caveat}"
     if declared.status == "fail":
         return replace(declared, reason=f"declared: {declared.reason}; {observed}")
     return replace(declared, status="fail", reason=observed)
@@ -136,8 +161,8 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
     agents = []
     for a in pipeline.agents:
         declared = {c: CHECK_FUNCTIONS[c](ctx, a) for c in CHECKS}
-        results = {c: _merge(r, evidence.controls.get((a.id, c)) if evidence else None)
-                   for c, r in declared.items()}
+        results = {c: _merge(c, r, evidence.controls.get((a.id, c)) if evidence else None,
+                             evidence) for c, r in declared.items()}
         agents.append(AgentResult(a, results))
         for c, r in results.items():
             rule = rules.for_check(c)
@@ -150,8 +175,8 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
                 where = control.failures[0] if control.failures else None
                 findings.append(Finding(
                     rule.id, rule.severity,
-                    f"{a.id}: observed: {control.reason} ({control.failed:,} of "
-                    f"{control.operated:,})",
+                    f"{a.id}: observed: {control.reason} {_tally(control)}"
+                    f"{_caveat(evidence)}",
                     where.file if where else pipeline.file, where.line if where else r.line,
                     pipeline.name, a.id, c, f"observed:{c}",
                     where.seq if where else None, where.span if where else None))
@@ -176,7 +201,8 @@ def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, Se
         more = f" ({o.count:,} times)" if o.count > 1 else ""
         w = o.where
         out.append(Finding(o.rule, sev[o.rule], o.message + more,
-                           w.file if w else pipeline.file, w.line if w else 0, pipeline.name,
+                           w.file if w else pipeline.file, w.line if w else pipeline.trail.line
+                           or 1, pipeline.name,
                            o.agent, None, o.subject, w.seq if w else None,
                            w.span if w else None))
     days = evidence.period_days

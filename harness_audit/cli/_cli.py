@@ -181,22 +181,48 @@ def _signer(path: Path) -> Any:
                                     "PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)")) from e
 
 
-def _request(paths: list[Path] | None, trails: Path | None, no_trails: bool,
-             keys: list[str] | None, sample: int, seed: int, jobs: int, waivers: Path | None,
-             baseline: Path | None, max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES
-             ) -> Any:
+def _request(ctx: typer.Context, paths: list[Path] | None, trails: Path | None,
+             no_trails: bool, keys: list[str] | None, sample: int, seed: int, jobs: int,
+             waivers: Path | None, baseline: Path | None, checkpoints: list[Path] | None,
+             trusted_state: Path | None, witness_keys: list[str] | None,
+             witness_quorum: int | None, require_pinned: bool,
+             max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES) -> Any:
+    """The audit request of ``scan`` and ``report``: one resolution of every setting."""
     from harness_audit.audit import AuditRequest
+    from harness_audit.evidence.trails import TrustRoot
 
     if keys:
         _verifiers(keys)  # fail early, with exit 2, on a key that does not load
-    return AuditRequest(tuple(paths or [Path(".")]), trails, not no_trails, tuple(keys or ()),
-                        sample, seed, jobs, waivers, baseline, max_manifest_bytes)
+    if witness_keys:
+        _witnesses(witness_keys)
+    source = ctx.get_parameter_source("key")
+    trust = TrustRoot(tuple(keys or ()),
+                      "config" if source is not None and source.name == "DEFAULT_MAP"
+                      else "flag", tuple(checkpoints or ()), trusted_state,
+                      tuple(witness_keys or ()),
+                      witness_quorum if witness_quorum is not None else
+                      (1 if witness_keys else 0), require_pinned)
+    return AuditRequest(tuple(paths or [Path(".")]), trails, not no_trails, trust, sample,
+                        seed, jobs, waivers, baseline, max_manifest_bytes)
+
+
+def _witnesses(keys: list[str]) -> Any:
+    from harness_audit.errors import TrailError
+    from harness_audit.trail.note import NoteError
+    from harness_audit.trail.witness import load_witness_keys
+
+    try:
+        return load_witness_keys(keys)
+    except NoteError as e:
+        raise TrailError(Diagnostic("--witness-key", str(e), expected="a witness key "
+                                    "<name>+<id>+<key> (type 0x04), or a file of them")) from e
 
 
 # --- scan ------------------------------------------------------------------------------------
 
 @command(app)
 def scan(
+    ctx: typer.Context,
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Manifests, or directories to search for harness.yaml / *.harness.yaml.")] = None,
     fmt: opt.ScanFormat = None,
@@ -209,6 +235,11 @@ def scan(
     trails: opt.Trails = None,
     no_trails: opt.NoTrails = False,
     key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    require_pinned: opt.RequirePinned = False,
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
@@ -229,8 +260,9 @@ def scan(
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
         baseline = None  # the first --write-baseline of a configured baseline: none to read yet
-    request = _request(paths, trails, no_trails, key, sample, seed, jobs, waivers, baseline,
-                       max_manifest_bytes)
+    request = _request(ctx, paths, trails, no_trails, key, sample, seed, jobs, waivers,
+                       baseline, checkpoint, trusted_state, witness_key, witness_quorum,
+                       require_pinned, max_manifest_bytes)
     targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
@@ -584,6 +616,7 @@ def replay(
 
 @command(app)
 def report(
+    ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(
         metavar="PATH... | verify DIR",
         help="Manifests or folders to report on (default: the config's paths, else .); or "
@@ -593,6 +626,11 @@ def report(
     trails: opt.Trails = None,
     no_trails: opt.NoTrails = False,
     key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    require_pinned: opt.RequirePinned = False,
     sign_key: Annotated[Path | None, typer.Option(
         "--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")] = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
@@ -626,8 +664,9 @@ def report(
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
-    request = _request([Path(p) for p in paths or []], trails, no_trails, key, sample, seed,
-                       jobs, waivers, baseline)
+    request = _request(ctx, [Path(p) for p in paths or []], trails, no_trails, key, sample,
+                       seed, jobs, waivers, baseline, checkpoint, trusted_state, witness_key,
+                       witness_quorum, require_pinned)
     refuse_overwriting_inputs([output / n for n in pack.PACK_FILES],
                               discover(list(request.paths)))
     run = run_audit(request)

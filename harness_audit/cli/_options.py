@@ -94,17 +94,40 @@ Waivers = Annotated[Path | None, typer.Option(
     "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")]
 Baseline = Annotated[Path | None, typer.Option(
     "--baseline", help="Fail only on findings not in this baseline.")]
+WitnessKeys = Annotated[list[str] | None, typer.Option(
+    "--witness-key", help="A witness's cosignature key (C2SP tlog-cosignature vkey, or a file "
+    "of them); repeatable.")]
+WitnessQuorum = Annotated[int | None, typer.Option(
+    "--witness-quorum", min=1, help="Cosignatures by distinct --witness-key witnesses the "
+    "anchoring checkpoint needs (default: 1 when witness keys are given).")]
+RequirePinned = Annotated[bool, typer.Option(
+    "--require-pinned", help="Fail trail_is_immutable unless a key given by flag or config "
+    "anchors the trail (the manifest's own trail.public_key is a claim, not a trust root).")]
 TrailFiles = Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")]
 
 # config key -> parameter name, for the commands that read the project config
+_TRUST = {"trail-keys": "key", "trusted-state": "trusted_state",
+          "require-pinned": "require_pinned", "witness-keys": "witness_key",
+          "witness-quorum": "witness_quorum"}
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
     "scan": {"paths": "paths", "fail-on": "fail_on", "format": "fmt", "output": "output",
              "waivers": "waivers", "baseline": "baseline", "trails": "trails",
-             "sample": "sample", "seed": "seed", "jobs": "jobs"},
+             "sample": "sample", "seed": "seed", "jobs": "jobs"} | _TRUST,
     "report": {"paths": "paths", "waivers": "waivers", "baseline": "baseline",
                "trails": "trails", "sample": "sample", "seed": "seed", "jobs": "jobs",
-               "ai-act-date": "ai_act_date"},
+               "ai-act-date": "ai_act_date"} | _TRUST,
 }
+
+
+def _path_part(key: str, value: str) -> str | None:
+    """The path in a path setting's value: ``FORMAT=PATH`` outputs, key files (not key
+    text, which holds ``+``), everything else as it is."""
+    if key == "output":
+        fmt, sep, rest = value.partition("=")
+        return rest if sep and "/" not in fmt else value
+    if key in ("trail-keys", "witness-keys") and "+" in value and not Path(value).exists():
+        return None  # the key text itself
+    return value
 
 
 def config_default_map(ctx: Any, command_name: str) -> dict[str, Any] | None:
@@ -119,13 +142,22 @@ def config_default_map(ctx: Any, command_name: str) -> dict[str, Any] | None:
     command = ctx.command.get_command(ctx, command_name)
     if not settings or command is None or where is None:
         return None
+    from harness_audit._fs import confined
+    from harness_audit.config import PATH_KEYS
+
     by_name = {p.name: p for p in command.params}
     values: dict[str, Any] = {}
     problems = []
+    root = Path(".").resolve()  # the config sits here: this folder is its project
     for key, value in settings.items():
         name = params.get(key)
         if name is None:
             continue  # a setting of another command
+        if key in PATH_KEYS:
+            for item in value if isinstance(value, list) else [value]:
+                path = _path_part(key, str(item))
+                if path is not None:
+                    confined(Path(path), root, root, key, where)
         param = by_name[name]
         try:
             param.process_value(ctx, value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
@@ -41,6 +41,9 @@ from harness_audit.trail.events import (
     Model as EventModel,
 )
 from harness_audit.trail.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from harness_audit.evidence.trails import TrailTrust
 
 MAX_OPEN_RUNS = 50_000
 MAX_LOCATIONS = 20
@@ -137,6 +140,7 @@ class Evidence:
     last_ts: str | None
     verify: VerifyReport | None = None  # the report of the same trails
     sla: SlaReport | None = None  # with observed rates
+    trust: TrailTrust | None = None  # which key anchored the trails, and where it came from
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""

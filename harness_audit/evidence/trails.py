@@ -1,14 +1,69 @@
 """Which trails a pipeline has, which keys anchor them, and the judgement of the checks on
-them: verify first, then judge every event (EVIDENCE.md)."""
+them: verify first, then judge every event that verification leaves standing (EVIDENCE.md).
+
+Fail closed: a key found through the manifest is a claim made next to the evidence, not a trust
+root, so the result records where the anchoring key came from and whether it was pinned (given
+by flag or config). A torn or unchained line is never evidence, and events after the newest
+trusted checkpoint may prove a failure but never a pass.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from harness_audit.evidence.judge import Evidence, Judge
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail.reader import ReadStats, read_events
+
+KeySource = Literal["flag", "config", "manifest"]
+# problems whose line is not evidence of anything: the verifier could not vouch for it
+NOT_EVIDENCE = frozenset({"unparseable_line", "invalid_event", "non_canonical", "modified_event",
+                          "broken_link", "sequence_gap"})
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRoot:
+    """What the auditor trusts: keys (pinned when from a flag or the config), checkpoints
+    and the trusted state kept from last time, witnesses, and whether pinning is required."""
+
+    keys: tuple[str, ...] = ()
+    key_source: KeySource | None = None  # of ``keys``: "flag" or "config"
+    checkpoints: tuple[Path, ...] = ()
+    trusted_state: Path | None = None
+    witness_keys: tuple[str, ...] = ()
+    witness_quorum: int = 0
+    require_pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrailTrust:
+    """How a pipeline's trails were anchored: the verify status, the key that anchored them,
+    where that key came from, whether it was pinned, and how many witnesses cosigned."""
+
+    status: str
+    key_id: str | None  # "<name>+<hex key id>" of the anchoring key
+    key_source: KeySource | None
+    pinned: bool
+    witnesses: int
+    unanchored_events: int
+
+    def as_dict(self) -> dict[str, object]:
+        """The scan JSON's per-pipeline ``trail`` object (CLI.md, Trust root)."""
+        return {"status": self.status, "key_id": self.key_id, "key_source": self.key_source,
+                "pinned": self.pinned, "witnesses": self.witnesses,
+                "unanchored_events": self.unanchored_events}
+
+
+def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:
+    """A path the manifest names, beside it and confined to its project (CLI.md)."""
+    from harness_audit._fs import confined, project_root
+
+    manifest = Path(pipeline.file)
+    where = f"{pipeline.file}:{pipeline.trail.line}" if pipeline.trail.line else pipeline.file
+    return confined(Path(value), manifest.parent, project_root(manifest), setting, where)
 
 
 def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
@@ -16,7 +71,7 @@ def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
     if override is not None:
         return [override]
     if pipeline.trail.path:
-        p = Path(pipeline.file).parent / pipeline.trail.path
+        p = _manifest_path(pipeline, pipeline.trail.path, "trail.path")
         if p.exists():
             return [p]
     return None
@@ -25,37 +80,76 @@ def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
 def public_keys(pipeline: Pipeline) -> list[str]:
     """The manifest's ``trail.public_key`` beside it, if the file exists."""
     if pipeline.trail.public_key:
-        p = Path(pipeline.file).parent / pipeline.trail.public_key
+        p = _manifest_path(pipeline, pipeline.trail.public_key, "trail.public_key")
         if p.exists():
             return [str(p)]
     return []
 
 
+def _key_id(text: str | None) -> str | None:
+    if not text:
+        return None
+    name, _, rest = text.partition("+")
+    return f"{name}+{rest.partition('+')[0]}"
+
+
 def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, seed: int = 0,
-                 keys: Sequence[str] | None = None, jobs: int = 1) -> Evidence:
-    """Verify the trails, then judge every control on their events, in one pass."""
+                 keys: Sequence[str] | None = None, jobs: int = 1,
+                 trust: TrustRoot | None = None) -> Evidence:
+    """Verify the trails with the trust root, then judge every control on their events, in
+    one pass. ``keys`` (kept for callers of the first version) are pinned flag keys."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
-    verifiers = load_verifiers(list(keys if keys is not None else public_keys(pipeline)))
-    report = verify_trail(paths, verifiers, jobs=jobs)
+    trust = trust or (TrustRoot(tuple(keys), "flag") if keys else TrustRoot())
+    source: KeySource | None = trust.key_source if trust.keys else None
+    key_values = list(trust.keys)
+    if not key_values:
+        key_values = public_keys(pipeline)
+        source = "manifest" if key_values else None
+    verifiers = load_verifiers(key_values)
+    report = verify_trail(paths, verifiers, list(trust.checkpoints), trust.trusted_state, jobs)
+    bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     judge = Judge(pipeline, sample, seed)
     stats = ReadStats()
     for file, line, ev in read_events(paths, stats):
-        judge.feed(file, line, ev)
+        if (file, line) not in bad:
+            judge.feed(file, line, ev)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
     evidence.verify = report
+    anchored = report.anchor.size if report.anchor else 0
+    pinned = source in ("flag", "config") and report.anchor is not None
+    evidence.trust = TrailTrust(report.status, _key_id(report.anchor.key) if report.anchor
+                                else None, source if report.anchor else None, pinned,
+                                0, max(0, report.events - anchored))
+    _judge_integrity(pipeline, evidence, trust)
+    return evidence
+
+
+def _judge_integrity(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -> None:
+    """``trail_is_immutable`` for every agent in the trail, whatever the manifest declares,
+    when the trails given do not verify (EVIDENCE.md), or are anchored only by a key that is
+    not pinned while ``--require-pinned`` asks for one."""
+    report, t = evidence.verify, evidence.trust
+    assert report is not None and t is not None
+    why = None
+    if report.status == "failed":
+        first = next((x for x in report.problems if not x.warning), None)
+        where = (f"{first.kind} at {first.file}" + (f":{first.line}" if first.line else "")
+                 + (f" (seq {first.seq})" if first.seq is not None else "")
+                 + f": {first.detail}") if first else \
+            f"{report.dropped:,} problem(s)"
+        why = f"the trail does not verify: {where}"
+    elif report.status == "intact_unanchored" and pipeline.trail.integrity == "signed_checkpoints":
+        why = ("the chain is intact but no checkpoint signed by a trusted key anchors it: its "
+               "tail could have been cut")
+    elif report.status == "verified" and trust.require_pinned and not t.pinned:
+        why = ("the trail is anchored only by the manifest's own key (not pinned), and "
+               "--require-pinned asks for a key given by flag or config")
     for a in pipeline.agents:
-        if not a.in_trail or a.id not in judge.seen:
+        if not a.in_trail:
             continue
         c = evidence.control(a.id, "trail_is_immutable")
         c.operated = report.events
-        if report.status == "failed":
-            first = next(x for x in report.problems if not x.warning)
-            c.fail(f"the trail does not verify: {first.kind} at {first.file}:{first.line} "
-                   f"(seq {first.seq}): {first.detail}", None)
-        elif report.status == "intact_unanchored" and \
-                pipeline.trail.integrity == "signed_checkpoints":
-            c.fail("the chain is intact but no checkpoint signed by trail.public_key anchors "
-                   "it: its tail could have been cut", None)
-    return evidence
+        if why:
+            c.fail(why, None)

@@ -56,6 +56,8 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
         "slo_target": p.pipeline.slo.target,
         "agents": agents,
         "findings": [finding_dict(f) for f in p.findings],
+        # CLI.md, Trust root: which key anchored the trails and where it came from
+        "trail": p.evidence.trust.as_dict() if p.evidence and p.evidence.trust else None,
     }
     if p.evidence is not None:
         out["evidence"] = evidence_dict(p.evidence)
