@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -352,7 +353,8 @@ def test_scan_with_trails_json_and_failure_locations() -> None:
 
 def test_replay_nested_spawns() -> None:
     r = CliRunner().invoke(app, ["replay", str(SAMPLES / "research-crew" / "trails"), "--run",
-                                 "market-research-deep-spawn", "-f", "json"])
+                                 "market-research-deep-spawn", "-f", "json",
+                                 "--allow-unanchored"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
 
@@ -369,11 +371,11 @@ def test_replay_export_round_trip_and_tampering(tmp_path: Path) -> None:
     trail = SAMPLES / "support-refunds" / "trails"
     key = str(SAMPLES / "support-refunds" / "keys" / "trail.pub")
     r = CliRunner().invoke(app, ["replay", str(trail), "--run", "support-refunds-0003",
-                                 "--export", str(out)])
+                                 "--export", str(out), "--key", key])
     assert r.exit_code == 0, r.output
     ok = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
                                   key])
-    assert ok.exit_code == 0 and ok.stdout.count("OK:") == len(
+    assert ok.exit_code == 0 and ok.stdout.count("OK:") == 1 + len(
         (out / "support-refunds-0003.jsonl").read_text().splitlines())
     proofs = json.loads((out / "proofs.json").read_text())
     before = proofs[2]["event"]
@@ -383,6 +385,57 @@ def test_replay_export_round_trip_and_tampering(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
                                    key])
     assert bad.exit_code == ExitCode.FINDINGS and "FAILED" in bad.stdout
+
+
+@pytest.mark.parametrize("given", ["folder", "proofs.json", "events file"])
+def test_an_edited_export_fails_verify_proof(tmp_path: Path, given: str) -> None:
+    """Editing the events file the auditor reads fails, even with every proof intact."""
+    out = tmp_path / "disclosure"
+    trail = SAMPLES / "loan-assessment-hardened" / "trails"
+    key = str(SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub")
+    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "loan-assessment-hardened-0002",
+                                 "--export", str(out), "--key", key])
+    assert r.exit_code == 0, r.output
+    [events] = out.glob("*.jsonl")
+    target = {"folder": out, "proofs.json": out / "proofs.json", "events file": events}[given]
+    assert CliRunner().invoke(app, ["trail", "verify-proof", str(target), "--key",
+                                    key]).exit_code == 0
+    text = events.read_text()
+    assert '"outcome":"approve"' in text
+    events.write_text(text.replace('"outcome":"approve"', '"outcome":"reject"', 1))
+    bad = CliRunner().invoke(app, ["trail", "verify-proof", str(target), "--key", key])
+    assert bad.exit_code == ExitCode.FINDINGS and "not proven" in bad.stdout
+    events.write_text("\n".join(text.splitlines()[1:]) + "\n")  # an event removed
+    gone = CliRunner().invoke(app, ["trail", "verify-proof", str(target), "--key", key])
+    assert gone.exit_code == ExitCode.FINDINGS and "not in" in gone.stdout
+
+
+def test_replay_verifies_the_trail_it_reads(tmp_path: Path) -> None:
+    """An edited trail is not presented as fact: integrity failed, exit 1, nothing exported."""
+    trail = tmp_path / "trails"
+    shutil.copytree(SAMPLES / "loan-assessment-hardened" / "trails", trail)
+    key = str(SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub")
+    run = "loan-assessment-hardened-0002"
+    args = ["replay", str(trail), "--run", run, "--key", key, "--manifest",
+            str(SAMPLES / "loan-assessment-hardened" / "harness.yaml")]
+    ok = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["integrity"]["status"] == "verified"
+    [seg] = trail.glob("*.jsonl")
+    text = seg.read_text()
+    seg.write_text(text.replace('"outcome":"approve"', '"outcome":"reject"', 1))
+    bad = CliRunner().invoke(app, [*args, "-f", "json", "--export", str(tmp_path / "x")])
+    assert bad.exit_code == ExitCode.FINDINGS
+    assert json.loads(bad.stdout)["integrity"]["status"] == "failed"
+    assert not (tmp_path / "x").exists() and "not exported" in bad.stderr
+
+
+def test_replay_without_a_manifest_says_findings_were_not_judged(tmp_path: Path) -> None:
+    trail = tmp_path / "t"
+    shutil.copytree(SAMPLES / "support-refunds" / "trails", trail)
+    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "support-refunds-0003", "-f",
+                                 "json", "--key", str(SAMPLES / "support-refunds" / "keys" /
+                                                      "trail.pub")])
+    assert r.exit_code == 0 and json.loads(r.stdout)["findings_judged"] is False
 
 
 def test_replay_of_an_unknown_run_exits_2() -> None:

@@ -519,27 +519,20 @@ def trail_prove(
 
 @command(trail_app, "verify-proof")
 def trail_verify_proof(
-    proof: Annotated[Path, typer.Argument(help="A proof file from `trail prove`.")],
+    proof: Annotated[Path, typer.Argument(
+        help="An export folder from `replay --export`, its events file, or a proof file from "
+        "`trail prove`.")],
     key: opt.RequiredVerifierKeys,
 ) -> None:
-    """Check a proof with only the proof file and the verifier key."""
-    from harness_audit.errors import TrailError
-    from harness_audit.trail.merkle import ProofError
-    from harness_audit.trail.proofs import read_proof, verify_proof_data
+    """Check proofs with only the proof file and the verifier key; for an export, prove every
+    event in the events file the auditor reads."""
+    from harness_audit.evidence.replay import verify_export
 
     verifiers = _verifiers(key)
-    data = read_proof(proof)
-    items = data if isinstance(data, list) else [data]
-    ok = True
-    for i, item in enumerate(items):
-        try:
-            result = verify_proof_data(item, verifiers)
-        except ProofError as e:
-            raise TrailError(Diagnostic(str(proof), f"proof {i}: {e}",
-                                        expected="a harness-audit/proof/v1 file")) from e
-        print(("OK: " if result.ok else "FAILED: ") + result.message)
-        ok = ok and result.ok
-    raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)
+    result = verify_export(proof, verifiers)
+    for line in result.lines:
+        print(line)
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
 
 
 # --- sla, replay, report, graph --------------------------------------------------------------
@@ -589,29 +582,46 @@ def replay(
     manifest: Annotated[Path | None, typer.Option(
         "--manifest", help="The pipeline manifest (default: the one beside the trail folder "
         "named as the run's pipeline), to show the findings that touch the run.")] = None,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    allow_unanchored: Annotated[bool, typer.Option(
+        "--allow-unanchored", help="Exit 0 for a run of an intact chain with no trusted "
+        "checkpoint.")] = False,
     fmt: opt.ReplayFormat = "table",
     output: opt.Outputs = None,
     export: Annotated[Path | None, typer.Option(
         "--export", help="Write only this run's events, with an inclusion proof each, here.")
     ] = None,
-    checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", help="Prove against this checkpoint (default: the newest).")] = None,
 ) -> None:
-    """Replay one run: its causal tree, costs, verifications, approvals and findings."""
+    """Replay one run: its causal tree, costs, verifications, approvals and findings. The
+    trail is verified first (as `verify` does); a run of a trail that does not verify is shown
+    under an integrity failure, and the command exits 1."""
+    import dataclasses
+
     from harness_audit.evidence.replay import collect_run, export_run, find_manifest
     from harness_audit.evidence.replay import replay as do_replay
     from harness_audit.manifest import load_manifest
+    from harness_audit.trail.verify import trail_files, verify_trail
 
-    targets = _outputs(REPLAY, fmt, output, trail)
+    verifiers = _verifiers(key)
+    targets = _outputs(REPLAY, fmt, output, trail_files(trail))
+    integrity = verify_trail(trail, verifiers, checkpoint or [], trusted_state,
+                             allow_unanchored=allow_unanchored)
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
     pipeline = load_manifest(path) if path else None
-    result = do_replay(trail, run, pipeline, nodes)
+    result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
     if export:
-        count = export_run(trail, result, export, checkpoint)
-        print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
+        if not integrity.ok:
+            print(f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
+                  "an unverified run is not disclosed as fact", file=sys.stderr)
+        else:
+            count = export_run(trail, result, export, checkpoint[0] if checkpoint else None)
+            print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
     _emit(REPLAY, result, fmt, targets)
+    raise typer.Exit(ExitCode.OK if integrity.ok else ExitCode.FINDINGS)
 
 
 @command(app)

@@ -44,6 +44,13 @@ class Replay:
     roots: list[Node]
     findings: list[dict[str, Any]]
     cost_microusd: int
+    judged: bool = False  # findings were judged (a manifest was found or given)
+    integrity: Any = None  # the VerifyReport of the trail the run was read from
+
+    @property
+    def verified(self) -> bool:
+        """Whether the trail the run comes from verified (anchored by a trusted checkpoint)."""
+        return self.integrity is not None and self.integrity.status == "verified"
 
 
 def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
@@ -107,7 +114,8 @@ def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None,
                 node.findings.append(f.get("rule") or f.get("check") or "")
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     cost = sum(n.event.cost_microusd for n in nodes if n.event.kind == "model_call")
-    return Replay(run, start.pipeline if start else None, nodes, roots, findings, cost)
+    return Replay(run, start.pipeline if start else None, nodes, roots, findings, cost,
+                  judged=pipeline is not None)
 
 
 def event_summary(ev: Any) -> str:
@@ -150,7 +158,13 @@ def replay_dict(r: Replay) -> dict[str, Any]:
                 "file": n.file, "line": n.line, "findings": n.findings,
                 "children": [node(c) for c in n.children]}
 
+    v = r.integrity
     return {"run": r.run, "pipeline": r.pipeline, "events": len(r.nodes),
+            "integrity": None if v is None else {
+                "status": v.status, "problems": [p.as_dict() for p in v.problems[:50]],
+                "anchor": {"origin": v.anchor.origin, "size": v.anchor.size,
+                           "key": v.anchor.key} if v.anchor else None},
+            "findings_judged": r.judged,
             "cost_usd": r.cost_microusd / 1e6, "tree": [node(n) for n in r.roots],
             "findings": r.findings}
 
@@ -184,3 +198,84 @@ def export_run(paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | N
     write_atomic(out / "checkpoint", note)
     write_atomic(out / "README.txt", readme)
     return len(seqs)
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What ``trail verify-proof`` found: one line per proof or event, and the verdict."""
+
+    ok: bool
+    lines: list[str]
+
+
+EXPORT_PROOFS = "proofs.json"  # the name `replay --export` gives its proofs
+
+
+def _export_files(path: Path) -> tuple[Path, Path | None, bool]:
+    """(the proofs file, the events file the auditor reads, whether this is an export) for
+    what ``trail verify-proof`` was given: an export folder, its events file or its
+    ``proofs.json`` (an export), or another proof file (from ``trail prove``)."""
+    if path.is_file() and path.suffix != ".jsonl" and path.name != EXPORT_PROOFS:
+        return path, None, False
+    folder = path if path.is_dir() else path.parent
+    if path.is_file() and path.suffix == ".jsonl":
+        return folder / EXPORT_PROOFS, path, True
+    events = sorted(folder.glob("*.jsonl"))
+    if len(events) > 1:
+        raise TrailError(Diagnostic(str(folder), f"{len(events)} events files; name the one "
+                                    "to prove", expected="one <run>.jsonl in an export"))
+    return folder / EXPORT_PROOFS, events[0] if events else None, True
+
+
+def verify_export(path: Path, verifiers: Sequence[Any]) -> ExportCheck:
+    """Prove every event in the file the auditor reads (TRAIL.md, Proofs): each line of the
+    events file must be the event of an inclusion proof that holds, and every proof's event
+    must be in the file; an event that is not proven, or proven but missing, fails."""
+    from harness_audit.trail.merkle import ProofError
+    from harness_audit.trail.proofs import read_proof, verify_proof_data
+    from harness_audit.trail.scan import event_leaf
+
+    proofs_file, events_file, export = _export_files(path)
+    data = read_proof(proofs_file)
+    items = data if isinstance(data, list) else [data]
+    lines: list[str] = []
+    ok = True
+    proven: dict[bytes, int] = {}  # leaf -> proof number
+    for i, item in enumerate(items):
+        try:
+            result = verify_proof_data(item, verifiers)
+        except ProofError as e:
+            raise TrailError(Diagnostic(str(proofs_file), f"proof {i}: {e}",
+                                        expected="a harness-audit/proof/v1 file")) from e
+        lines.append(("OK: " if result.ok else "FAILED: ") + result.message)
+        ok = ok and result.ok
+        if result.ok and isinstance(item, dict) and item.get("type") == "inclusion":
+            proven[bytes.fromhex(str(item["leaf_hash"]))] = i
+    if not export:
+        return ExportCheck(ok, lines)
+    if events_file is None:
+        lines.append("FAILED: no events file beside the proofs: only the copies inside the "
+                     "proof file were checked, not what an auditor reads")
+        return ExportCheck(False, lines)
+    seen: set[bytes] = set()
+    with events_file.open("rb") as handle:
+        for n, raw in enumerate(handle, 1):
+            line = raw.rstrip(b"\n")
+            try:
+                leaf = event_leaf(line)
+            except ValueError:
+                leaf = b""
+            if leaf not in proven:
+                ok = False
+                lines.append(f"FAILED: {events_file}:{n}: this event is not proven by any "
+                             "proof (it was changed, or added)")
+            seen.add(leaf)
+    for leaf, i in sorted(proven.items(), key=lambda x: x[1]):
+        if leaf not in seen:
+            ok = False
+            lines.append(f"FAILED: proof {i} proves an event that is not in {events_file} "
+                         "(it was removed or changed)")
+    if ok:
+        lines.append(f"OK: every event of {events_file} is proven, and every proof's event "
+                     "is there")
+    return ExportCheck(ok, lines)
