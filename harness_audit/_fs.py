@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -93,3 +94,89 @@ def confined(path: Path, base: Path, root: Path, setting: str, where: str) -> Pa
                                     "(only paths typed on the command line may point "
                                     "anywhere)"))
     return base / path
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def refuse_overwriting(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
+    """No output may be, or replace, an input of the same run (CLI.md): an output that is an
+    input file (symlinks resolved, hard links by inode) or lies inside an input folder (a new
+    file there would change the evidence: a segment, a checkpoint) is exit 2."""
+    from harness_audit.errors import Diagnostic, UsageError
+
+    files: set[Path] = set()
+    folders: set[Path] = set()
+    inodes: set[tuple[int, int]] = set()
+    for p in inputs:
+        resolved = p.resolve()
+        (folders if resolved.is_dir() else files).add(resolved)
+        ident = _identity(resolved)
+        if ident is not None and not resolved.is_dir():
+            inodes.add(ident)
+    for o in outputs:
+        r = o.resolve()
+        clash = r in files or r in folders or (_identity(r) in inodes and r.exists()) or any(
+            f in r.parents for f in folders)
+        if clash:
+            raise UsageError(Diagnostic(str(o), "is an input of this run, or inside one, and "
+                                        "would change it", expected="an output path outside "
+                                        "the run's inputs"))
+
+
+def fresh_folder(folder: Path, inputs: Iterable[Path], what: str = "export") -> None:
+    """An export goes only into a new or empty folder that holds no input of the run."""
+    from harness_audit.errors import Diagnostic, UsageError
+
+    refuse_overwriting([folder], inputs)
+    resolved = folder.resolve()
+    for p in inputs:
+        if resolved in p.resolve().parents:
+            raise UsageError(Diagnostic(str(folder), f"holds an input of this run; an {what} "
+                                        "goes into a new or empty folder"))
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UsageError(Diagnostic(str(folder), f"exists and is not an empty folder; an {what}"
+                                    " goes into a new or empty folder"))
+
+
+def write_folder(folder: Path, files: dict[str, bytes], inputs: Iterable[Path],
+                 replaceable: Iterable[str] = ()) -> None:
+    """Write a folder of outputs whole or not at all: into a temporary folder beside it, then
+    renamed into place (a full disk leaves no partial pack). ``folder`` must be new, empty, or
+    hold only ``replaceable`` files (an earlier output of the same kind, replaced whole)."""
+    import shutil
+
+    from harness_audit.errors import Diagnostic, UsageError
+
+    allowed = set(replaceable)
+    if folder.exists():
+        refuse_overwriting([folder], inputs)
+        extra = [p.name for p in folder.iterdir()] if folder.is_dir() else [folder.name]
+        if not folder.is_dir() or set(extra) - allowed:
+            raise UsageError(Diagnostic(str(folder), "exists and holds other files than an "
+                                        "earlier output of this command", expected="a new or "
+                                        "empty folder, or an earlier output to replace"))
+    else:
+        fresh_folder(folder, inputs, "output")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
+    try:
+        for name, data in files.items():
+            write_atomic(tmp / name, data)
+        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes 0700; an output is read by others
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=parent))
+            os.replace(folder, old / folder.name)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -58,6 +58,12 @@ class AuditRun:
     waiver_file: Path | None
     assessment: Assessment
     inputs: tuple[tuple[str, Path], ...] = field(default=())  # (kind, file) read by the run
+    trail_folders: tuple[Path, ...] = field(default=())  # what the trails were read from
+
+    @property
+    def protected(self) -> list[Path]:
+        """Every input of the run, files and folders: no output may be, or replace, one."""
+        return [*(p for _, p in self.inputs), *self.trail_folders, *self.request.paths]
 
     @property
     def evidence(self) -> dict[str, Evidence]:
@@ -111,6 +117,13 @@ def run_audit(request: AuditRequest) -> AuditRun:
         if p.name in trails:
             inputs += [("trail", f) for f in trail_files(list(trails[p.name].paths))]
             inputs += [("verifier key", Path(k)) for k in public_keys(p)]
+    t = request.trust
+    inputs += [("verifier key", Path(k)) for k in (*t.keys, *t.witness_keys) if Path(k).is_file()]
+    inputs += [("checkpoint", c) for c in t.checkpoints]
+    if t.trusted_state:
+        inputs.append(("trusted state", t.trusted_state))
     if wfile:
         inputs.append(("waivers", wfile))
-    return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs))
+    folders = tuple(path for t in trails.values() for path in t.paths)
+    return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs),
+                    folders)

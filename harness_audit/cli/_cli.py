@@ -122,11 +122,17 @@ def root(
 def _outputs(registry: Registry[Any], fmt: str, outputs: list[str] | None,
              inputs: Iterable[Path] = ()) -> list[tuple[str, Path]]:
     """Where ``--output`` asks for which format; checked before any work is done."""
-    from harness_audit.cli._io import parse_outputs, refuse_overwriting_inputs
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit.cli._io import parse_outputs
 
     targets = parse_outputs(outputs or [], fmt, registry.names)
-    refuse_overwriting_inputs((p for _, p in targets), inputs)
+    refuse_overwriting((p for _, p in targets), inputs)
     return targets
+
+
+def _key_files(keys: list[str] | None) -> list[Path]:
+    """The key arguments that are files (the others are key text)."""
+    return [Path(k) for k in keys or [] if Path(k).exists()]
 
 
 def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[str, Path]],
@@ -266,6 +272,10 @@ def scan(
     targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
+    from harness_audit._fs import refuse_overwriting
+
+    refuse_overwriting([*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
+                       [p for p in run.protected if p.is_file() or p in run.trail_folders])
     if write_baseline:
         data = baseline_data(assessment)
         write_atomic(write_baseline, dumps(data))
@@ -330,11 +340,15 @@ def verify(
     output: opt.Outputs = None,
 ) -> None:
     """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import trail_files, verify_trail
 
     verifiers = _verifiers(key)
     files = trail_files(trail)
-    targets = _outputs(VERIFY, fmt, output, [*files, *(checkpoint or [])])
+    targets = _outputs(VERIFY, fmt, output, [*trail, *files, *(checkpoint or []),
+                                             *default_checkpoints(trail, files),
+                                             *([trusted_state] if trusted_state else []),
+                                             *_key_files(key)])
     total = sum(f.stat().st_size for f in files)
     if sys.stderr.isatty() and total > 64 << 20:
         from rich.progress import Progress
@@ -394,11 +408,10 @@ def trail_seal(
 ) -> None:
     """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
     OUT.checkpoint."""
-    from harness_audit.cli._io import refuse_overwriting_inputs
+    from harness_audit._fs import refuse_overwriting
     from harness_audit.trail.writer import seal_file
 
-    refuse_overwriting_inputs([output, output.with_name(output.name + ".checkpoint")],
-                              [source, key])
+    refuse_overwriting([output, output.with_name(output.name + ".checkpoint")], [source, key])
     count, _ = seal_file(source, output, _signer(key), origin)
     print(f"sealed {count:,} events into {output} and {output}.checkpoint", file=sys.stderr)
 
@@ -443,15 +456,16 @@ def checkpoint_cosign(
     last one this witness cosigned; exit 1, cosigning nothing, if it does not."""
     import time
 
+    from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
-    from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
+    from harness_audit.cli._io import write_atomic
     from harness_audit.errors import TrailError
     from harness_audit.trail.note import NoteError
     from harness_audit.trail.proofs import read_proof
     from harness_audit.trail.witness import WitnessSigner, cosign_checkpoint, read_state
 
-    if output:
-        refuse_overwriting_inputs([output, state], [file, key])
+    refuse_overwriting([*([output] if output else []), state],
+                       [file, key, *_key_files(log_key), *([proof] if proof else [])])
     try:
         signer = WitnessSigner.parse(key.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, NoteError) as e:
@@ -495,6 +509,7 @@ def trail_prove(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
+    from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
     from harness_audit.trail.proofs import (
         consistency_proof_file,
@@ -506,6 +521,8 @@ def trail_prove(
     if bool(inclusion) == bool(consistency):
         raise UsageError(Diagnostic("trail prove", "give either --inclusion SEQ or "
                                     "--consistency OLD NEW"))
+    if output:
+        refuse_overwriting([output], [*trail, *([checkpoint] if checkpoint else [])])
     loaded = load_trail(trail, set(inclusion or []))
     note_text, cp = newest_checkpoint(trail, loaded.files, checkpoint)
     if inclusion:
@@ -557,7 +574,7 @@ def sla(
     from harness_audit.sla import what_if as apply_what_if
     from harness_audit.trail.reader import read_events
 
-    targets = _outputs(SLA, fmt, output, manifest)
+    targets = _outputs(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
     reports, before = [], []
     for original in load_all(manifest):
         p = original
@@ -605,7 +622,13 @@ def replay(
     from harness_audit.trail.verify import trail_files, verify_trail
 
     verifiers = _verifiers(key)
-    targets = _outputs(REPLAY, fmt, output, trail_files(trail))
+    from harness_audit._fs import fresh_folder
+
+    inputs = [*trail, *trail_files(trail), *(checkpoint or []), *_key_files(key),
+              *([manifest] if manifest else []), *([trusted_state] if trusted_state else [])]
+    targets = _outputs(REPLAY, fmt, output, inputs)
+    if export:
+        fresh_folder(export, inputs)
     integrity = verify_trail(trail, verifiers, checkpoint or [], trusted_state,
                              allow_unanchored=allow_unanchored)
     nodes = collect_run(trail, run)
@@ -668,22 +691,17 @@ def report(
     if output is None:
         raise UsageError(Diagnostic("report", "--output DIR is required",
                                     expected="report PATH... --output DIR"))
+    from harness_audit._fs import write_folder
     from harness_audit.audit import run_audit
-    from harness_audit.cli._io import refuse_overwriting_inputs, write_atomic
-    from harness_audit.manifest import discover
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
     request = _request(ctx, [Path(p) for p in paths or []], trails, no_trails, key, sample,
                        seed, jobs, waivers, baseline, checkpoint, trusted_state, witness_key,
                        witness_quorum, require_pinned)
-    refuse_overwriting_inputs([output / n for n in pack.PACK_FILES],
-                              discover(list(request.paths)))
     run = run_audit(request)
     files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf)
-    output.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        write_atomic(output / name, data)
+    write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
     print(f"wrote the evidence pack to {output}: {', '.join(shown)}, SHA256SUMS"
           + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
