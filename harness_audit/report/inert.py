@@ -15,6 +15,7 @@ byte for byte as it was, and is idempotent where that matters (``visible``, ``te
 - :func:`mermaid`: a Mermaid label (no ``%%`` comment or ``%%{init}%%`` directive, no markup).
 - :func:`xml_text`: text XML 1.0 allows (ElementTree escapes the markup characters).
 - :func:`dot`: a Graphviz DOT double-quoted string (no entity can smuggle a control into SVG).
+- :func:`csv_text`: a spreadsheet cell (no control, no formula).
 - :func:`uri`: a percent-encoded relative URI reference (RFC 3986 §2; SARIF 2.1.0 §3.10).
 """
 
@@ -130,11 +131,21 @@ def xml_text(text: str) -> str:
 
 
 def dot(text: str) -> str:
-    """A DOT double-quoted string: controls escaped visibly, ``&`` as ``&amp;`` (Graphviz
+    """A DOT double-quoted string: controls and what XML 1.0 forbids escaped visibly (the SVG
+    Graphviz writes must stay well-formed), ``&`` as ``&amp;`` (Graphviz
     decodes entities in labels, so ``&#27;`` would put an ESC in the SVG), backslashes and
     quotes escaped, newlines as ``\\n``."""
-    out = visible(text, keep="\n").replace("&", "&amp;").replace("\\", "\\\\")
+    out = _XML_EXTRA.sub(_escape_match, visible(text, keep="\n"))  # Graphviz writes XML
+    out = out.replace("&", "&amp;").replace("\\", "\\\\")
     return '"' + out.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def csv_text(text: str) -> str:
+    """A CSV cell's text: invisible code points escaped (newlines kept: the writer quotes
+    them), and a leading ``=``, ``+``, ``-`` or ``@`` prefixed with ``'`` so a spreadsheet
+    shows it rather than running it as a formula (CSV injection)."""
+    text = visible(text, keep="\n")
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def uri(path: str) -> str:
@@ -144,5 +155,5 @@ def uri(path: str) -> str:
     return quote(path, safe="/")
 
 
-__all__ = ["INVISIBLE", "console", "dot", "markdown", "markdown_code", "mermaid", "terminal",
-           "terminal_block", "uri", "visible", "xml_text"]
+__all__ = ["INVISIBLE", "console", "csv_text", "dot", "markdown", "markdown_code", "mermaid",
+           "terminal", "terminal_block", "uri", "visible", "xml_text"]
