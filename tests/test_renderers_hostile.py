@@ -108,11 +108,13 @@ def code_spans(line: str) -> tuple[str, list[str]]:
 
 def check_markdown(out: str) -> None:
     no_controls(out)
-    body = MD_TAGS.sub("", out)
-    assert unescaped(body, r"[<>]") == [], "raw HTML"
-    assert unescaped(body, r"\]\(") == [] and unescaped(body, r"!\[") == [], "link or image"
     header = None
     for line in out.split("\n"):
+        # inside a code span nothing is markup (CommonMark 6.1): judge the text around them
+        body = MD_TAGS.sub("", code_spans(line)[0])
+        assert unescaped(body, r"[<>]") == [], f"raw HTML: {line!r}"
+        assert unescaped(body, r"\]\(") == [] and unescaped(body, r"!\[") == [], \
+            f"a link or image: {line!r}"
         if line.startswith("#"):
             assert MD_HEADINGS.match(line), f"a heading the renderer did not write: {line!r}"
         if not line.startswith("|"):
@@ -349,3 +351,22 @@ def test_wrote_path_is_escaped(tmp_path: Path) -> None:
     _, _, err = cli("scan", str(s.manifest), "--no-trails", "--output", str(target))
     assert target.exists()
     assert "\x1b" not in err and "wrote " in err and "out\\x1b[2J.json" in err
+
+
+def test_a_file_name_that_is_not_utf8_breaks_no_output(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path(os.fsdecode(b"bad\xff"))
+    folder.mkdir()
+    s = hostile.build(folder, "Q")
+    out = hostile.scan_outputs(s)
+    names = ("mermaid", "dot", "json") + (("svg",) if dot_available() else ())
+    out |= {"graph " + k: v for k, v in hostile.graph_outputs(s, names).items()}
+    for text in out.values():
+        text.encode("utf-8")  # every output can be written
+    data = json.loads(out["sarif"])
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in data["runs"][0]["results"] for loc in r["locations"]}
+    assert "bad%FF/Q/harness.yaml" in uris
+    assert "bad\\xff" in json.loads(out["json"])["pipelines"][0]["file"]

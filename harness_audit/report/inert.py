@@ -16,13 +16,14 @@ byte for byte as it was, and is idempotent where that matters (``visible``, ``te
 - :func:`xml_text`: text XML 1.0 allows (ElementTree escapes the markup characters).
 - :func:`dot`: a Graphviz DOT double-quoted string (no entity can smuggle a control into SVG).
 - :func:`csv_text`: a spreadsheet cell (no control, no formula).
+- :func:`json_data`: JSON data UTF-8 can encode (lone surrogates as escapes).
 - :func:`uri`: a percent-encoded relative URI reference (RFC 3986 §2; SARIF 2.1.0 §3.10).
 """
 
 from __future__ import annotations
 
 import re
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -148,12 +149,57 @@ def csv_text(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate(m: re.Match[str]) -> str:
+    cp = ord(m.group())
+    # a byte a file name held that was not UTF-8 (os's surrogateescape): show the byte
+    return f"\\x{cp - 0xDC00:02x}" if 0xDC80 <= cp <= 0xDCFF else f"\\u{cp:04x}"
+
+
+def unicode_text(text: str) -> str:
+    """``text`` with every lone surrogate (a non-UTF-8 byte of a file name, or a ``\\ud800``
+    in a trail's JSON) as a visible escape, so it can be written as UTF-8."""
+    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+
+
+def json_data(data: Any) -> Any:
+    """JSON data whose every string (keys too) UTF-8 can encode (:func:`unicode_text`); the
+    JSON writer escapes the rest."""
+    if isinstance(data, str):
+        return unicode_text(data)
+    if isinstance(data, dict):
+        return {json_data(k): json_data(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_data(v) for v in data]
+    return data
+
+
 def uri(path: str) -> str:
     """A relative POSIX path as a URI reference: every octet but the RFC 3986 unreserved
-    characters and ``/`` percent-encoded (UTF-8), so ``#``, ``?``, ``%``, spaces and ``:``
-    stay part of the path."""
-    return quote(path, safe="/")
+    characters and ``/`` percent-encoded (UTF-8; a file name's non-UTF-8 bytes as they are),
+    so ``#``, ``?``, ``%``, spaces and ``:`` stay part of the path."""
+    try:
+        octets = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        octets = path.encode("utf-8", "surrogatepass")
+    return quote(octets, safe="/")
 
 
-__all__ = ["INVISIBLE", "console", "csv_text", "dot", "markdown", "markdown_code", "mermaid",
-           "terminal", "terminal_block", "uri", "visible", "xml_text"]
+__all__ = [
+    "INVISIBLE",
+    "console",
+    "csv_text",
+    "dot",
+    "json_data",
+    "markdown",
+    "markdown_code",
+    "mermaid",
+    "terminal",
+    "terminal_block",
+    "unicode_text",
+    "uri",
+    "visible",
+    "xml_text",
+]

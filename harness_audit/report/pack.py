@@ -326,8 +326,9 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
 
 
 def findings_json(assessment: Assessment, when: dt.datetime) -> str:
+    from harness_audit.report.inert import json_data
     from harness_audit.report.json_format import scan_dict
 
     data = scan_dict(assessment)
     data["generated"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return dumps(data)
+    return dumps(json_data(data))

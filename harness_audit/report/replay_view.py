@@ -11,8 +11,8 @@ from harness_audit._json import dumps
 from harness_audit.evidence.replay import Node, Replay, event_summary, replay_dict
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import console as make_console
+from harness_audit.report.inert import json_data, terminal_block
 from harness_audit.report.inert import terminal as tx
-from harness_audit.report.inert import terminal_block
 
 KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "blue",
               "verification": "green", "approval": "green", "approval_request": "green",
@@ -77,4 +77,4 @@ class ReplayJsonRenderer(Renderer[Replay]):
 
     def render(self, result: Replay, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
-        return dumps(replay_dict(result))
+        return dumps(json_data(replay_dict(result)))

@@ -19,7 +19,7 @@ from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-from harness_audit.report.inert import uri
+from harness_audit.report.inert import json_data, uri
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
@@ -94,4 +94,4 @@ class SarifRenderer(Renderer[Assessment]):
     name = "sarif"
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-        return dumps(sarif_dict(assessment))
+        return dumps(json_data(sarif_dict(assessment)))

@@ -9,8 +9,8 @@ from typing import Any
 
 from harness_audit._json import dumps
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import json_data, terminal_block
 from harness_audit.report.inert import terminal as tx
-from harness_audit.report.inert import terminal_block
 from harness_audit.trail.verify import VerifyReport
 from harness_audit.trail.witness import CheckpointResult
 
@@ -33,7 +33,7 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
 
 
 def verify_json(r: VerifyReport) -> str:
-    return dumps(verify_dict(r))
+    return dumps(json_data(verify_dict(r)))
 
 
 def verify_text(r: VerifyReport) -> str:
