@@ -335,14 +335,21 @@ def test_diagnostics_escape_the_file_names_they_quote(tmp_path: Path) -> None:
     assert "\x1b" not in err and "\u202e" not in err and "evil\\x1b[2J\\u202e" in err
 
 
-def test_checkpoint_verify_and_verify_proof_escape_what_they_print(tmp_path: Path) -> None:
-    cp = tmp_path / "evil\x1b[2J.checkpoint"
-    cp.write_text("not a checkpoint\n")
+def test_checkpoint_verify_escapes_the_problem_line(tmp_path: Path) -> None:
+    from .trailkit import OTHER, write_trail
+
     key = tmp_path / "k.pub"
     key.write_text(SIGNER.verifier.text() + "\n")
-    code, out, err = cli("trail", "checkpoint", "verify", str(cp), "--key", str(key))
-    assert code in (1, 2)
-    assert "\x1b" not in out + err and "evil\\x1b[2J" in out + err
+    bad = tmp_path / "evil\x1b[2J.checkpoint"
+    bad.write_text("not a checkpoint\n")
+    code, out, err = cli("trail", "checkpoint", "verify", str(bad), "--key", str(key))
+    assert code == 2 and "\x1b" not in out + err and "evil\\x1b[2J" in err  # a diagnostic
+    folder = write_trail(tmp_path / "t", 3, signer=OTHER)
+    signed = tmp_path / "other\x1b[2J\u202e.checkpoint"
+    next(folder.glob("*.checkpoint")).rename(signed)
+    code, out, err = cli("trail", "checkpoint", "verify", str(signed), "--key", str(key))
+    assert code == 1  # signed, but by no trusted key: the problem line
+    assert "\x1b" not in out + err and "\u202e" not in err and "other\\x1b[2J\\u202e" in err
 
 
 def test_wrote_path_is_escaped(tmp_path: Path) -> None:
