@@ -51,7 +51,7 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from harness_audit.cli._io import print_diagnostics
+        from harness_audit.cli._io import print_diagnostics, terminal
 
         try:
             return func(*args, **kwargs)
@@ -70,7 +70,7 @@ def guarded(func: F) -> F:
         except Exception as e:
             if _state["debug"]:
                 traceback.print_exc()
-            print(f"harness-audit: internal error: {type(e).__name__}: {e} "
+            print(f"harness-audit: internal error: {type(e).__name__}: {terminal(e)} "
                   "(run with --debug for a traceback, and please report it)", file=sys.stderr)
             raise typer.Exit(ExitCode.USAGE) from None
 
@@ -138,7 +138,7 @@ def _key_files(keys: list[str] | None) -> list[Path]:
 def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[str, Path]],
           highlight_risk: bool = False) -> None:
     """Render to the ``--output`` files (each whole or not at all), else to stdout."""
-    from harness_audit.cli._io import terminal_width, use_color, write_atomic
+    from harness_audit.cli._io import terminal, terminal_width, use_color, write_atomic
     from harness_audit.report.base import RenderOptions
 
     if targets:
@@ -146,7 +146,7 @@ def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[st
         rendered = [(path, registry.get(f).render(result, opts)) for f, path in targets]
         for path, text in rendered:
             write_atomic(path, text)
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"wrote {terminal(path)}", file=sys.stderr)
     else:
         opts = RenderOptions(color=use_color(), width=terminal_width(),
                              highlight_risk=highlight_risk)
@@ -154,11 +154,11 @@ def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[st
 
 
 def _write_or_print(text: str, output: Path | None) -> None:
-    from harness_audit.cli._io import write_atomic
+    from harness_audit.cli._io import terminal, write_atomic
 
     if output:
         write_atomic(output, text)
-        print(f"wrote {output}", file=sys.stderr)
+        print(f"wrote {terminal(output)}", file=sys.stderr)
     else:
         sys.stdout.write(text)
 
@@ -259,7 +259,7 @@ def scan(
     pyproject.toml or .harness-audit.yaml; flags win."""
     from harness_audit._json import dumps
     from harness_audit.audit import run_audit
-    from harness_audit.cli._io import write_atomic
+    from harness_audit.cli._io import terminal, write_atomic
     from harness_audit.manifest import discover
     from harness_audit.waivers import baseline_data
 
@@ -279,15 +279,16 @@ def scan(
     if write_baseline:
         data = baseline_data(assessment)
         write_atomic(write_baseline, dumps(data))
-        print(f"wrote the baseline ({len(data['fingerprints'])} findings) to {write_baseline}",
-              file=sys.stderr)
+        print(f"wrote the baseline ({len(data['fingerprints'])} findings) to "
+              f"{terminal(write_baseline)}", file=sys.stderr)
     for w in assessment.waivers:
         if w.state != "active":
-            print(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: {w.state} waiver "
+            print(terminal(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: "
+                           f"{w.state} waiver "
                   f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
                   f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
                   + (": its findings count again" if w.state == "expired" else
-                     ": it matches no finding"), file=sys.stderr)
+                     ": it matches no finding")), file=sys.stderr)
     _emit(SCAN, assessment, fmt_name, targets)
     raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
 
@@ -431,7 +432,8 @@ def checkpoint_verify(
     targets = _outputs(CHECKPOINT, fmt, output, [file])
     result = verify_checkpoint_file(file, verifiers)
     if not result.ok:
-        print(f"{result.file}: {result.problem}", file=sys.stderr)
+        from harness_audit.cli._io import terminal
+        print(terminal(f"{result.file}: {result.problem}"), file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
     _emit(CHECKPOINT, result, fmt, targets)
 
@@ -458,7 +460,7 @@ def checkpoint_cosign(
 
     from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
-    from harness_audit.cli._io import write_atomic
+    from harness_audit.cli._io import terminal, write_atomic
     from harness_audit.errors import TrailError
     from harness_audit.trail.note import NoteError
     from harness_audit.trail.proofs import read_proof
@@ -489,7 +491,7 @@ def checkpoint_cosign(
     result = cosign_checkpoint(data, _verifiers(log_key), signer, read_state(state), path,
                                int(time.time()))
     if result.note is None:
-        print(f"harness-audit: not cosigned: {result.refused}", file=sys.stderr)
+        print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
     write_atomic(state, dumps(result.state))  # persisted before the cosignature is given out
     _write_or_print(result.note, output)
@@ -543,12 +545,13 @@ def trail_verify_proof(
 ) -> None:
     """Check proofs with only the proof file and the verifier key; for an export, prove every
     event in the events file the auditor reads."""
+    from harness_audit.cli._io import terminal
     from harness_audit.evidence.replay import verify_export
 
     verifiers = _verifiers(key)
     result = verify_export(proof, verifiers)
     for line in result.lines:
-        print(line)
+        print(terminal(line))
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
 
 
@@ -681,11 +684,12 @@ def report(
         if len(paths) != 2:
             raise UsageError(Diagnostic("report verify", "give one pack folder",
                                         expected="report verify DIR --key KEY"))
+        from harness_audit.cli._io import terminal
         from harness_audit.report.pack import verify_pack
 
         result = verify_pack(Path(paths[1]), _verifiers(key))
         for line in result.lines:
-            print(line)
+            print(terminal(line))
         print("pack: VERIFIED" if result.ok else "pack: FAILED")
         raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if output is None:
@@ -693,6 +697,7 @@ def report(
                                     expected="report PATH... --output DIR"))
     from harness_audit._fs import write_folder
     from harness_audit.audit import run_audit
+    from harness_audit.cli._io import terminal
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
@@ -703,7 +708,7 @@ def report(
     files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf)
     write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
-    print(f"wrote the evidence pack to {output}: {', '.join(shown)}, SHA256SUMS"
+    print(f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
           + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
     raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
 

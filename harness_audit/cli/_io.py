@@ -10,8 +10,9 @@ from pathlib import Path
 
 from harness_audit._fs import write_atomic
 from harness_audit.errors import Diagnostic, UsageError
+from harness_audit.report.inert import terminal
 
-__all__ = ["write_atomic"]
+__all__ = ["terminal", "write_atomic"]
 
 
 def use_color(stream: object = None) -> bool:
@@ -30,8 +31,10 @@ def terminal_width() -> int:
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """One line per diagnostic on stderr; file names and values quoted from the inputs are
+    shown with their controls escaped (:func:`harness_audit.report.inert.terminal`)."""
     for d in diagnostics:
-        print(f"harness-audit: error: {d}", file=sys.stderr)
+        print(f"harness-audit: error: {terminal(d)}", file=sys.stderr)
 
 
 def parse_outputs(values: list[str], default_format: str, formats: Iterable[str]

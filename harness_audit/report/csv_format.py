@@ -7,15 +7,14 @@ import io
 
 from harness_audit.checks.assessment import Assessment
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import csv_text
 
 COLUMNS = ("pipeline", "agent", "rule", "check", "severity", "state", "file", "line", "seq",
            "span", "message", "fingerprint", "waiver")
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # keep spreadsheet programs from running text as a formula (CSV injection)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "" if value is None else csv_text(str(value))
 
 
 class CsvRenderer(Renderer[Assessment]):

@@ -15,6 +15,7 @@ from harness_audit.checks.assessment import PipelineResult
 from harness_audit.graph import build_graph, risk_elements
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.graphviz import tool_status
+from harness_audit.report.inert import json_data, mermaid
 
 MERMAID_CLASSES = {
     "band-audit-ready": "fill:#d9f2e3,stroke:#1e7b45,color:#111",
@@ -65,13 +66,13 @@ def to_json(result: PipelineResult, highlight_risk: bool = False) -> str:
 
     data = nx.node_link_data(annotated_graph(result, highlight_risk), edges="links")
     data["graph"] = {"name": result.pipeline.name, "score": result.score, "band": result.band}
-    return dumps(data)
+    return dumps(json_data(data))
 
 
 def _mermaid_text(text: str) -> str:
-    """A Mermaid label: quotes and angle brackets as entity codes (no markup gets through)."""
-    out = text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;")
-    return out.replace(">", "#gt;").replace("\n", "<br/>").replace("`", "#96;")
+    """A Mermaid label: markup, comment and directive characters as entity codes
+    (:func:`.inert.mermaid`)."""
+    return mermaid(text)
 
 
 def to_mermaid(result: PipelineResult, highlight_risk: bool = False) -> str:
@@ -79,7 +80,7 @@ def to_mermaid(result: PipelineResult, highlight_risk: bool = False) -> str:
     red when highlighted."""
     g = annotated_graph(result, highlight_risk)
     ids = {n: f"n{i}" for i, n in enumerate(g.nodes)}
-    lines = ["flowchart LR", f"  %% {result.pipeline.name}: gap score {result.score} "
+    lines = ["flowchart LR", f"  %% {mermaid(result.pipeline.name)}: gap score {result.score} "
              f"({result.band})"]
     for n, d in g.nodes(data=True):
         kind, label = d["kind"], _mermaid_text(d["label"])

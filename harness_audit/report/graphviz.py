@@ -16,6 +16,7 @@ from harness_audit.errors import Diagnostic, UsageError
 from harness_audit.graph import agent_node, risk_elements, tool_is_guarded, tool_node
 from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Tool
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import dot
 
 BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
 BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": "#b3261e"}
@@ -34,8 +35,9 @@ EDGE_STYLE = {
 
 
 def q(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, newlines as \\n."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT double-quoted string (:func:`.inert.dot`): controls visible, no entities,
+    backslashes and quotes escaped, newlines as \\n."""
+    return dot(text)
 
 
 def tool_status(result: PipelineResult, agent: Agent, tool: Tool) -> str:

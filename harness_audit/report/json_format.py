@@ -11,6 +11,7 @@ from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.evidence.judge import Evidence
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import json_data
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -123,4 +124,4 @@ class JsonRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
-        return dumps(scan_dict(assessment))
+        return dumps(json_data(scan_dict(assessment)))

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import xml_text
 
 
 class JunitRenderer(Renderer[Assessment]):
@@ -73,5 +74,9 @@ class JunitRenderer(Renderer[Assessment]):
         root.set("failures", str(fails))
         root.set("errors", "0")
         root.set("time", "0")
+        for el in root.iter():  # the boundary: every attribute and text XML 1.0 can hold
+            el.attrib = {k: xml_text(v) for k, v in el.attrib.items()}
+            if el.text:
+                el.text = xml_text(el.text)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

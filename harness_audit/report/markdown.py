@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import re
-
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import markdown, markdown_code
 
 LIMIT = 60_000
 ICON = {"pass": "✅", "fail": "❌", "n/a": "➖"}
@@ -15,10 +14,8 @@ BAND_ICON = {"audit-ready": "🟢", "at-risk": "🟡", "audit-will-fail": "🔴"
 
 
 def md(text: str) -> str:
-    """Escape Markdown and HTML so agent text renders as text."""
-    text = text.replace("\n", " ")
-    text = re.sub(r"([\\`*_\[\]|<>!~])", r"\\\1", text)
-    return text.replace("&", "&amp;")
+    """Escape Markdown and HTML so agent text renders as text (:func:`.inert.markdown`)."""
+    return markdown(text)
 
 
 class MarkdownRenderer(Renderer[Assessment]):
@@ -31,7 +28,8 @@ class MarkdownRenderer(Renderer[Assessment]):
         attention; cut, with a note, past ``LIMIT`` characters."""
         out = ["## harness-audit", ""]
         for p in assessment.pipelines:
-            out.append(f"### {BAND_ICON[p.band]} `{p.pipeline.name}`: gap score {p.score} "
+            out.append(f"### {BAND_ICON[p.band]} {markdown_code(p.pipeline.name)}: gap score "
+                       f"{p.score} "
                        f"({p.band})")
             out.append("")
             labels = [str(assessment.rules.for_check(c).label) for c in CHECKS]
@@ -39,7 +37,7 @@ class MarkdownRenderer(Renderer[Assessment]):
             out.append("|---|" + "---|" * len(labels) + "---|")
             for a in p.agents:
                 cells = " | ".join(ICON[a.checks[c].status] for c in CHECKS)
-                out.append(f"| `{a.id}` | {cells} | {a.score} |")
+                out.append(f"| {markdown_code(a.id)} | {cells} | {a.score} |")
             open_ = [f for f in p.findings if not f.suppressed and f.severity != "info"]
             quiet = [f for f in p.findings if f.suppressed]
             out.append("")
@@ -50,7 +48,8 @@ class MarkdownRenderer(Renderer[Assessment]):
             out.append("|---|---|---|---|")
             for f in open_ + quiet:
                 mark = " *(waived)*" if f.waived else " *(baselined)*" if f.baselined else ""
-                where = f"`{f.file}:{f.line}`" + (f" seq {f.seq}" if f.seq is not None else "")
+                where = markdown_code(f"{f.file}:{f.line}") + (f" seq {f.seq}" if f.seq
+                                                               is not None else "")
                 out.append(f"| {f.severity} | {f.rule} | {where} | {md(f.message)}{mark} |")
             out.append("\n</details>\n")
         expired = [w for w in assessment.waivers if w.state != "active"]

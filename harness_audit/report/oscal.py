@@ -21,6 +21,7 @@ from harness_audit._json import dumps
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import json_data
 
 OSCAL_VERSION = "1.1.3"
 NS = uuid.UUID("6b1c1f2e-6f63-5a2a-9d8e-6861726e6573")  # harness-audit's namespace
@@ -154,4 +155,4 @@ class OscalRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented OSCAL JSON."""
-        return dumps(oscal_dict(assessment))
+        return dumps(json_data(oscal_dict(assessment)))

@@ -252,6 +252,7 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
     """Check the signature over SHA256SUMS and every file it lists; name any file changed,
     added or removed."""
     from harness_audit.errors import Diagnostic, TrailError
+    from harness_audit.report.inert import terminal as tx
     from harness_audit.trail.note import NoteError, verify_note
 
     sums_path, sig_path = folder / "SHA256SUMS", folder / "SHA256SUMS.sig"
@@ -267,12 +268,12 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
             ok = False
             lines.append("CHANGED SHA256SUMS: it does not match the signed digest")
         else:
-            lines.append(f"signature: valid, by {good[0].name} ({good[0].id.hex()})")
+            lines.append(f"signature: valid, by {tx(good[0].name)} ({good[0].id.hex()})")
     except NoteError as e:
         if e.kind == "malformed":
             raise TrailError(Diagnostic(str(sig_path), str(e))) from e
         ok = False
-        lines.append(f"signature: {e.kind}: {e}")
+        lines.append(f"signature: {tx(e.kind)}: {tx(e)}")
     listed: dict[str, str] = {}
     for n, row in enumerate(sums.splitlines(), 1):
         digest, sep, name = row.partition("  ")
@@ -286,15 +287,15 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
         path = folder / name
         if name not in present:
             ok = False
-            lines.append(f"REMOVED {name}")
+            lines.append(f"REMOVED {tx(name)}")
         elif file_input("file", path).sha256 != listed[name]:
             ok = False
-            lines.append(f"CHANGED {name}")
+            lines.append(f"CHANGED {tx(name)}")
         else:
-            lines.append(f"ok {name}")
+            lines.append(f"ok {tx(name)}")
     for name in sorted(present - set(listed)):
         ok = False
-        lines.append(f"ADDED {name}")
+        lines.append(f"ADDED {tx(name)}")
     return PackCheck(ok, lines)
 
 
@@ -335,8 +336,9 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
 
 def findings_json(assessment: Assessment, when: dt.datetime) -> str:
     """findings.json: the ``scan --format json`` document with the time it was generated."""
+    from harness_audit.report.inert import json_data
     from harness_audit.report.json_format import scan_dict
 
     data = scan_dict(assessment)
     data["generated"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return dumps(data)
+    return dumps(json_data(data))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
 from harness_audit._json import dumps
 from harness_audit.evidence.replay import Node, Replay, event_summary, replay_dict
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import console as make_console
+from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import terminal as tx
 
 KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "blue",
               "verification": "green", "approval": "green", "approval_request": "green",
@@ -20,11 +22,11 @@ KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "b
 
 def _label(n: Node) -> Text:
     ev = n.event
-    t = Text.assemble((ev.ts[11:23], "dim"), " ", (ev.agent, "bold"), " ",
-                      (ev.kind, KIND_STYLE.get(ev.kind, "")), " ", event_summary(ev),
-                      (f"  [{ev.span}, seq {ev.seq}]", "dim"))
+    t = Text.assemble((tx(ev.ts[11:23]), "dim"), " ", (tx(ev.agent), "bold"), " ",
+                      (tx(ev.kind), KIND_STYLE.get(ev.kind, "")), " ", tx(event_summary(ev)),
+                      (f"  [{tx(ev.span)}, seq {ev.seq}]", "dim"))
     if n.findings:
-        t.append("  ⚠ " + ", ".join(sorted(set(n.findings))), style="bold red")
+        t.append("  ⚠ " + ", ".join(tx(x) for x in sorted(set(n.findings))), style="bold red")
     return t
 
 
@@ -38,10 +40,9 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
     """The run as a rich tree of its events (time, agent, kind, summary, span and seq, flags), then
     the findings that touch it."""
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
-                      highlight=False)
-    root = Tree(Text.assemble(("run ", "bold"), (r.run, "bold cyan"),
-                              f"  pipeline {r.pipeline}  {len(r.nodes)} events  "
+    console = make_console(buf, color, width)
+    root = Tree(Text.assemble(("run ", "bold"), (tx(r.run), "bold cyan"),
+                              f"  pipeline {tx(r.pipeline)}  {len(r.nodes)} events  "
                               f"cost ${r.cost_microusd / 1e6:.4f}"))
     for n in r.roots:
         _grow(root, n)
@@ -50,13 +51,15 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
         console.print(Text("findings touching this run:", style="bold"))
         for f in r.findings:
             what = f.get("rule") or f.get("check")
-            where = f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}" if f.get("file") else ""
-            console.print(Text.assemble(("  ⚠ ", "bold red"), (str(what), "bold"), " ",
-                                        f"{f.get('agent') or ''}: {f.get('message')}  ",
+            where = tx(f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}") \
+                if f.get("file") else ""
+            console.print(Text.assemble(("  ⚠ ", "bold red"), (tx(what), "bold"), " ",
+                                        tx(f"{f.get('agent') or ''}: {f.get('message')}") + "  ",
                                         (where, "blue")))
     elif r.pipeline is not None:
         console.print(Text("no findings touch this run", style="green"))
-    return buf.getvalue()
+    text = buf.getvalue()
+    return text if color else terminal_block(text)
 
 
 class ReplayTextRenderer(Renderer[Replay]):
@@ -76,4 +79,4 @@ class ReplayJsonRenderer(Renderer[Replay]):
 
     def render(self, result: Replay, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
-        return dumps(replay_dict(result))
+        return dumps(json_data(replay_dict(result)))

@@ -7,12 +7,13 @@ import io
 import json
 from dataclasses import dataclass
 
-from rich.console import Console
 from rich.table import Table
 
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.errors import Diagnostic, UsageError
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import console as make_console
+from harness_audit.report.inert import terminal_block
 
 
 def resolve_rule(book: RuleBook, key: str) -> Rule:
@@ -45,8 +46,7 @@ def rules_json(book: RuleBook, ids: list[str]) -> str:
 def rules_table(book: RuleBook, color: bool, width: int) -> str:
     """The rule book as one table: id, severity, check and title, problem and controls."""
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
-                      highlight=False)
+    console = make_console(buf, color, width)
     t = Table(header_style="bold")
     for col in ("id", "severity", "check / title", "problem", "controls"):
         t.add_column(col)
@@ -54,7 +54,8 @@ def rules_table(book: RuleBook, color: bool, width: int) -> str:
         t.add_row(r.id, r.severity, f"{r.check}\n{r.title}" if r.check else r.title,
                   str(r.problem), ", ".join(r.controls))
     console.print(t)
-    return buf.getvalue()
+    text = buf.getvalue()
+    return text if color else terminal_block(text)
 
 
 def rule_text(book: RuleBook, r: Rule) -> str:
@@ -75,7 +76,7 @@ def rule_text(book: RuleBook, r: Rule) -> str:
             lines.append(f"    {c:<18} {f.controls[c]}")
     lines.append("fix:")
     lines.append(f"  {r.remediation}")
-    return "\n".join(lines) + "\n"
+    return terminal_block("\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import json_data, uri
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
@@ -28,13 +29,14 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 
 def relative_uri(path: str) -> str:
-    """A file as a POSIX path relative to the working directory, or as given when it cannot be."""
+    """``path`` relative to the working directory (``%SRCROOT%``) as a percent-encoded
+    relative URI reference (SARIF 2.1.0 §3.10.2, RFC 3986 §4.2)."""
     p = Path(path)
     try:
         rel = os.path.relpath(p.resolve() if p.is_absolute() else p, Path.cwd())
     except ValueError:
         rel = str(p)
-    return Path(rel).as_posix()
+    return uri(Path(rel).as_posix())
 
 
 def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
@@ -98,4 +100,4 @@ class SarifRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented SARIF JSON."""
-        return dumps(sarif_dict(assessment))
+        return dumps(json_data(sarif_dict(assessment)))

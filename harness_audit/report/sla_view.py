@@ -14,6 +14,9 @@ from rich.text import Text
 from harness_audit._json import dumps, tool_info
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.charts import NINES, nines
+from harness_audit.report.inert import console as make_console
+from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import terminal as tx
 from harness_audit.sla import SlaReport
 
 BAR = 12
@@ -72,7 +75,7 @@ def sla_json(result: SlaResult | list[SlaReport]) -> str:
             d["what_if"] = {"changes": list(result.changes),
                             "before": sla_dict(result.before[i])}
         items.append(d)
-    return dumps(items[0] if len(items) == 1 else items)
+    return dumps(json_data(items[0] if len(items) == 1 else items))
 
 
 def pct(x: float | None, digits: int = 3) -> str:
@@ -105,7 +108,7 @@ def _what_if(console: Console, before: SlaReport, after: SlaReport,
     def verdict(r: SlaReport) -> str:
         return "—" if r.meets_target is None else ("meets" if r.meets_target else "misses")
 
-    console.print(Text.assemble(("what-if: ", "bold"), "; ".join(changes)))
+    console.print(Text.assemble(("what-if: ", "bold"), "; ".join(tx(c) for c in changes)))
     t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("", "eff. before", "eff. after", "req. before", "req. after", "±pp before",
                 "±pp after"):
@@ -121,7 +124,7 @@ def _what_if(console: Console, before: SlaReport, after: SlaReport,
         def pp(x: float | None) -> str:
             return "—" if x is None else f"{x * 100:+.3f}"
 
-        t.add_row(s.agent, pct(b.effective), pct(s.effective), pct(b.required),
+        t.add_row(tx(s.agent), pct(b.effective), pct(s.effective), pct(b.required),
                   pct(s.required), pp(b.headroom), pp(s.headroom))
     console.print(t)
 
@@ -132,12 +135,11 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
     if isinstance(result, list):
         result = SlaResult(result)
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
-                      highlight=False)
+    console = make_console(buf, color, width)
     for i, r in enumerate(result.reports):
         verdict = ("meets" if r.meets_target else "MISSES") if r.meets_target is not None \
             else "cannot be judged"
-        console.print(Text.assemble(("pipeline ", "bold"), (r.pipeline, "bold cyan"),
+        console.print(Text.assemble(("pipeline ", "bold"), (tx(r.pipeline), "bold cyan"),
                                     f"  target {pct(r.target, 3)}  compound "
                                     f"{pct(r.compound)}  ",
                                     (verdict, "green" if r.meets_target else "bold red")))
@@ -157,7 +159,7 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
                 o = s.observed
                 obs = f"{o.successes}/{o.attempts} ≥{pct(o.lower, 2)}"
                 verdict = o.verdict if not o.runs_needed else f"{o.runs_needed:,} more runs"
-            name = s.agent if s.series else f"{s.agent} ↺ {s.fallback_of}"
+            name = tx(s.agent) if s.series else f"{tx(s.agent)} ↺ {tx(s.fallback_of)}"
             head = "—" if s.headroom is None else f"{s.headroom * 100:+.3f}"
             t.add_row(name, pct(s.declared), pct(s.effective), pct(s.required),
                       Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),
@@ -177,7 +179,8 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
         if result.before is not None:
             _what_if(console, result.before[i], r, result.changes)
         console.print()
-    return buf.getvalue()
+    text = buf.getvalue()
+    return text if color else terminal_block(text)
 
 
 class SlaTextRenderer(Renderer[SlaResult]):

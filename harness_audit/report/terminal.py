@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from pathlib import Path
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +15,9 @@ from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import RuleBook
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import console as make_console
+from harness_audit.report.inert import terminal as tx
+from harness_audit.report.inert import terminal_block
 
 MARK = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "n/a": ("n/a", "dim")}
 BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow",
@@ -37,7 +40,7 @@ def _grid(p: PipelineResult, rules: RuleBook) -> Table:
     for a in p.agents:
         cells = [Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1])
                  for c in CHECKS]
-        t.add_row(Text(a.id), *cells, _band(a.score, a.band))
+        t.add_row(Text(tx(a.id)), *cells, _band(a.score, a.band))
     t.caption = "✔ pass  ✘ fail  n/a not applicable   " + "  ".join(
         f"{short[c]}={c}" for c in CHECKS)
     return t
@@ -54,18 +57,19 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
         rule = rules.rules[rule_id]
         sev = items[0].severity
         parts.append(Text.assemble((f"{sev.upper():<8} ", SEV_STYLE[sev]), (rule_id, "bold"),
-                                   " ", rule.title))
+                                   " ", tx(rule.title)))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True, style="blue")
         grid.add_column()
         for f in items:
             where = f"line {f.line}" if f.file == p.pipeline.file else \
-                f"{Path(f.file).name}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
-            note = " (waived: " + f.waived + ")" if f.waived else \
+                f"{tx(Path(f.file).name)}:{f.line}" + (f" seq {f.seq}" if f.seq is not None
+                                                       else "")
+            note = " (waived: " + tx(f.waived) + ")" if f.waived else \
                 " (in the baseline)" if f.baselined else ""
-            grid.add_row(f"  {where}", Text(f.message + note,
-                                            style="dim" if f.suppressed else ""))
-        grid.add_row(Text("  fix", style="dim"), Text(rule.remediation, style="dim"))
+            grid.add_row(Text(f"  {where}"), Text(tx(f.message) + note,
+                                                  style="dim" if f.suppressed else ""))
+        grid.add_row(Text("  fix", style="dim"), Text(tx(rule.remediation), style="dim"))
         parts.append(grid)
     return Group(*parts)
 
@@ -79,19 +83,18 @@ class TableRenderer(Renderer[Assessment]):
         """Per pipeline, its gap score, trails, agents × checks grid and findings by rule; then the
         worst band."""
         buf = io.StringIO()
-        console = Console(file=buf, force_terminal=options.color, no_color=not options.color,
-                          width=options.width, highlight=False, soft_wrap=False)
+        console = make_console(buf, options.color, options.width)
         for p in assessment.pipelines:
-            title = Text.assemble(("pipeline ", "bold"), (p.pipeline.name, "bold cyan"),
+            title = Text.assemble(("pipeline ", "bold"), (tx(p.pipeline.name), "bold cyan"),
                                   "  gap score ", _band(p.score, p.band))
             console.print(title)
-            console.print(Text.assemble("file: ", (p.pipeline.file, "blue")))
+            console.print(Text.assemble("file: ", (tx(p.pipeline.file), "blue")))
             if p.evidence is not None:
                 e = p.evidence
                 status = e.verify.status if e.verify is not None else "not verified"
                 console.print(Text.assemble(
-                    "trails: ", (", ".join(e.files[:2]) + (" …" if len(e.files) > 2 else ""),
-                                 "blue"),
+                    "trails: ", (", ".join(tx(f) for f in e.files[:2])
+                                 + (" …" if len(e.files) > 2 else ""), "blue"),
                     f"  {e.events:,} events, {e.runs + e.open_runs:,} runs"
                     + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
                     + ", integrity ",
@@ -107,6 +110,7 @@ class TableRenderer(Renderer[Assessment]):
             f"{len(assessment.pipelines)} pipeline(s) scanned; worst band ",
             (worst, BAND_STYLE[worst]),
             f"; {sum(len(p.findings) for p in assessment.pipelines)} finding(s)"))
-        return buf.getvalue()
+        text = buf.getvalue()
+        return text if options.color else terminal_block(text)
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from harness_audit._json import dumps
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
+from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import terminal as tx
 from harness_audit.trail.verify import VerifyReport
 from harness_audit.trail.witness import CheckpointResult
 
@@ -33,23 +35,23 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
 
 def verify_json(r: VerifyReport) -> str:
     """That object as indented JSON."""
-    return dumps(verify_dict(r))
+    return dumps(json_data(verify_dict(r)))
 
 
 def verify_text(r: VerifyReport) -> str:
     """The summary: the problems (up to ``MAX_SHOWN``), the files and checkpoints valid, the range
     anchored, the root and the status."""
     out = []
-    names = ", ".join(r.files[:3]) + (f" and {len(r.files) - 3} more" if len(r.files) > 3
-                                        else "")
+    names = ", ".join(tx(f) for f in r.files[:3]) + (f" and {len(r.files) - 3} more"
+                                                     if len(r.files) > 3 else "")
     out.append(f"Validating trail {names}")
     out.append("")
     errors = [p for p in r.problems if not p.warning]
     for p in r.problems[:MAX_SHOWN]:
-        where = p.file + (f":{p.line}" if p.line is not None else "")
+        where = tx(p.file) + (f":{p.line}" if p.line is not None else "")
         seq = f" seq {p.seq}" if p.seq is not None else ""
         label = "WARNING" if p.warning else "INVALID"
-        out.append(f"{label} {p.kind}: {where}{seq}: {p.detail}")
+        out.append(f"{label} {tx(p.kind)}: {where}{seq}: {tx(p.detail)}")
     hidden = len(r.problems) - MAX_SHOWN + r.dropped
     if hidden > 0:
         out.append(f"... and {hidden:,} more problem(s) (use --format json for all)")
@@ -62,8 +64,8 @@ def verify_text(r: VerifyReport) -> str:
     out.append(f"{r.events:,} event{'' if r.events == 1 else 's'}, {r.size:,} bytes checked")
     out.append(f"{r.checkpoints_valid}/{r.checkpoints_found} checkpoints valid")
     if r.anchor:
-        out.append(f"Anchored: seq 0-{r.anchor.size - 1:,} by {r.anchor.origin} "
-                   f"(tree size {r.anchor.size:,}), signed by {r.anchor.key.split('+')[0]}")
+        out.append(f"Anchored: seq 0-{r.anchor.size - 1:,} by {tx(r.anchor.origin)} "
+                   f"(tree size {r.anchor.size:,}), signed by {tx(r.anchor.key.split('+')[0])}")
         if r.events > r.anchor.size:
             out.append(f"Not anchored: seq {r.anchor.size:,}-{r.events - 1:,} "
                        f"({r.events - r.anchor.size:,} events after the newest checkpoint)")
@@ -74,7 +76,7 @@ def verify_text(r: VerifyReport) -> str:
               "but no trusted checkpoint anchors it: its tail could have been cut)",
               "failed": f"FAILED ({len(errors) + r.dropped:,} problem(s))"}[r.status]
     out.append(f"Status: {status}")
-    return "\n".join(out) + "\n"
+    return terminal_block("\n".join(out) + "\n")
 
 
 class VerifyTextRenderer(Renderer[VerifyReport]):
@@ -115,11 +117,11 @@ class CheckpointTextRenderer(Renderer[CheckpointResult]):
                ) -> str:
         """The verified checkpoint, or the problem."""
         if result.checkpoint is None:
-            return f"{result.file}: {result.problem}\n"
+            return f"{tx(result.file)}: {tx(result.problem)}\n"
         d = checkpoint_dict(result)
-        lines = [f"verified: {d['origin']}, size {d['size']:,}, root {d['root']}"]
-        lines += [f"  signed by {v.name} ({v.id.hex()})" for v in result.signers]
-        return "\n".join(lines) + "\n"
+        lines = [f"verified: {tx(d['origin'])}, size {d['size']:,}, root {d['root']}"]
+        lines += [f"  signed by {tx(v.name)} ({v.id.hex()})" for v in result.signers]
+        return terminal_block("\n".join(lines) + "\n")
 
 
 class CheckpointJsonRenderer(Renderer[CheckpointResult]):
