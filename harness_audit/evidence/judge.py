@@ -50,18 +50,23 @@ RISKY = ("deny", "reject", "escalate")
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where an event is: file, line, seq, span and run."""
+    """Where an event is: file, line, seq, span and run; ``anchored`` is False for an event
+    that no trusted checkpoint covers (see :meth:`Judge.feed`)."""
 
     file: str
     line: int
     seq: int
     span: str
     run: str
+    anchored: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        """The location as in JSON output."""
-        return {"file": self.file, "line": self.line, "seq": self.seq, "span": self.span,
-                "run": self.run}
+        """The location as in JSON output (``"unanchored": true`` only for such an event)."""
+        out: dict[str, Any] = {"file": self.file, "line": self.line, "seq": self.seq,
+                               "span": self.span, "run": self.run}
+        if not self.anchored:
+            out["unanchored"] = True
+        return out
 
 
 @dataclass
@@ -75,8 +80,15 @@ class Control:
     failures: list[Location] = field(default_factory=list)
 
     def fail(self, reason: str, where: Location | None) -> None:
-        """Count a failure; keep the first reason and the first few locations."""
+        """Count a failure; keep the first reason and the first few locations.
+
+        A failure at an unanchored event is recorded (it proves the control did not operate)
+        and says ``(unanchored)``; as such an event never counted as operated, it is counted
+        here, so ``failed`` never exceeds ``operated``."""
         self.failed += 1
+        if where is not None and not where.anchored:
+            self.operated += 1
+            reason += " (unanchored)"
         if self.reason is None:
             self.reason = reason
         if where and len(self.failures) < MAX_LOCATIONS:
@@ -137,6 +149,7 @@ class Evidence:
     last_ts: str | None
     verify: VerifyReport | None = None  # the report of the same trails
     sla: SlaReport | None = None  # with observed rates
+    unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
@@ -191,6 +204,7 @@ class Judge:
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
         self.seen: set[str] = set()
+        self.unanchored = 0
         self.finished = 0
         self.never_ended: list[str] = []
         self.run_costs: list[int] = []
@@ -212,8 +226,13 @@ class Judge:
         return self.controls.setdefault((agent, check), Control())
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
-        """Count that the control of ``check`` operated at ``where``, and sample it."""
+        """Count that the control of ``check`` operated at ``where``, and sample it.
+
+        An unanchored ``where`` is neither counted nor sampled: it may prove a failure (see
+        :meth:`Control.fail`), never that the control operated."""
         c = self.control(agent, check)
+        if not where.anchored:
+            return c
         c.operated += 1
         pop = self.populations.setdefault(check, Population())
         pop.size += 1
@@ -229,6 +248,8 @@ class Judge:
     def note(self, rule: str, agent: str | None, message: str, where: Location | None,
              subject: str) -> None:
         """Record an observation; the same (rule, agent, subject) is counted, not repeated."""
+        if where is not None and not where.anchored:
+            message += " (unanchored)"
         key = (rule, agent, subject)
         if key in self.notes:
             self.notes[key].count += 1
@@ -237,9 +258,19 @@ class Judge:
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def feed(self, file: str, line: int, ev: AnyEvent) -> None:
-        """Judge one event (``file`` and ``line`` say where it is, for the findings)."""
-        where = Location(file, line, ev.seq, ev.span, ev.run)
+    def feed(self, file: str, line: int, ev: AnyEvent, anchored: bool = True) -> None:
+        """Judge one event (``file`` and ``line`` say where it is, for the findings).
+
+        ``anchored=False`` says no trusted checkpoint covers the event (it comes after the
+        newest one): such an event may prove a failure but never a pass. It never makes its
+        agent seen (``has_audit_trail``), never counts as a control operating, is not sampled
+        nor fed to the observed SLA, and the failures and observations it proves say
+        ``(unanchored)`` (and their locations carry ``anchored=False``). Run state (costs,
+        verifications, approvals, decisions) still builds from it, so a failure it proves
+        is found. :attr:`Evidence.unanchored_events` counts them."""
+        where = Location(file, line, ev.seq, ev.span, ev.run, anchored)
+        if not anchored:
+            self.unanchored += 1
         run = self.runs.get(ev.run)
         if run is None:
             run = self.runs[ev.run] = RunState(first=where)
@@ -254,8 +285,9 @@ class Judge:
         self.last_ts = ev.ts
         actor = actor_of(ev.agent, self.agents)
         if actor in self.agents:
-            self.seen.add(actor)
-            self.operated(actor, "has_audit_trail", where)
+            if anchored:
+                self.seen.add(actor)
+                self.operated(actor, "has_audit_trail", where)
         elif actor != "harness" and not actor.startswith("human:"):
             self.note("HA-001", actor, f"events from {actor!r}, an agent the manifest does not "
                       "declare", where, f"undeclared:{actor}")
@@ -289,7 +321,10 @@ class Judge:
                 pass  # nothing to judge on their own
             case _:
                 assert_never(ev)
-        self.observer.feed(ev)
+        if anchored:
+            self.observer.feed(ev)
+        elif isinstance(ev, RunEnd):
+            self.observer.forget(ev.run)  # its end is not anchored: no success to count
 
     def _on_model_call(self, ev: ModelCall, actor: str, run: RunState) -> None:
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
@@ -473,4 +508,4 @@ class Judge:
         return Evidence(self.p.name, files, events, skipped, self.finished,
                         len(self.never_ended), self.controls, list(self.notes.values()),
                         self.populations, self.run_costs, self.first_ts, self.last_ts,
-                        sla=sla)
+                        sla=sla, unanchored_events=self.unanchored)

@@ -1,0 +1,120 @@
+"""The judge fed event by event (no trail files): fail closed on what the events cannot prove."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from harness_audit.evidence import judge
+from harness_audit.evidence.judge import Evidence, Judge
+from harness_audit.manifest import load_manifest
+from harness_audit.manifest.model import Pipeline
+from harness_audit.trail import events as ev_mod
+
+from .test_evidence import GPT, manifest_dict
+
+
+class Feed:
+    """Builds events for one judge: spans are <run>.<n>; ``parent=""`` is the run's root."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.judge = Judge(pipeline)
+        self.seq = 0
+        self.n: dict[str, int] = {}
+
+    def next_span(self, run: str, ahead: int = 1) -> str:
+        return f"{run}.{self.n.get(run, 0) + ahead}"
+
+    def add(self, run: str, agent: str, kind: str, parent: str | None = "",
+            anchored: bool = True, event: type[Any] | None = None, **f: Any) -> str:
+        self.n[run] = self.n.get(run, 0) + 1
+        span = f"{run}.{self.n[run]}"
+        if parent == "":
+            parent = f"{run}.1" if self.n[run] > 1 else None
+        raw = {"v": 1, "seq": self.seq, "ts": f"2026-01-01T00:00:{self.seq % 60:02d}Z",
+               "run": run, "span": span, "parent": parent, "agent": agent, "kind": kind,
+               "prev": "0" * 64, "hash": "0" * 64, **f}
+        data = msgspec.json.encode(raw)
+        e = msgspec.json.decode(data, type=event) if event else ev_mod.decoder.decode(data)
+        self.judge.feed("t.jsonl", self.seq + 1, e, anchored=anchored)
+        self.seq += 1
+        return span
+
+    def model_call(self, run: str, agent: str, cost: int = 1, model: dict[str, str] = GPT,
+                   **kw: Any) -> str:
+        return self.add(run, agent, "model_call", model=model, input_tokens=1,
+                        output_tokens=1, cost_microusd=cost, **kw)
+
+    def start(self, run: str, **kw: Any) -> str:
+        return self.add(run, "harness", "run_start", None, pipeline="ev", **kw)
+
+    def end(self, run: str, **kw: Any) -> str:
+        return self.add(run, "harness", "run_end", pipeline="ev", outcome="ok", **kw)
+
+    def finish(self) -> Evidence:
+        return self.judge.finish(["t.jsonl"], self.seq, 0)
+
+
+@pytest.fixture
+def feed(write_manifest: Callable[..., Path]) -> Callable[..., Feed]:
+    def make(change: Callable[[dict[str, Any]], None] | None = None) -> Feed:
+        m = manifest_dict()
+        if change:
+            change(m)
+        return Feed(load_manifest(write_manifest(m, "harness.yaml")))
+
+    return make
+
+
+# -- anchored=False: proves a failure, never a pass ---------------------------------------------
+
+def test_unanchored_events_never_make_an_agent_seen_nor_operate(feed: Callable[..., Feed]
+                                                                  ) -> None:
+    f = feed()
+    f.start("r", anchored=False)
+    f.model_call("r", "a", anchored=False)
+    f.add("r", "a", "data_access", resource="x", scope="s:read", data_class="pii",
+          outcome="allowed", anchored=False)
+    f.end("r", anchored=False)
+    e = f.finish()
+    assert e.unanchored_events == 4
+    trail = e.controls[("a", "has_audit_trail")]
+    assert trail.failed == 1 and "silent agent" in (trail.reason or "")
+    access = e.controls[("a", "access_enforced_at_harness")]
+    assert (access.operated, access.failed) == (0, 0)
+    assert "access_enforced_at_harness" not in e.populations
+
+
+def test_unanchored_events_still_prove_failures(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "a")
+    bad = f.add("r", "b", "data_access", resource="z", scope="secrets:read", data_class="pii",
+                outcome="allowed", anchored=False)
+    f.add("r", "ghost", "error", message="who", anchored=False)
+    f.end("r")
+    e = f.finish()
+    c = e.controls[("b", "access_enforced_at_harness")]
+    assert (c.operated, c.failed) == (1, 1)
+    assert c.reason is not None and c.reason.endswith("(unanchored)")
+    assert c.failures[0].span == bad and not c.failures[0].anchored
+    assert c.failures[0].as_dict()["unanchored"] is True
+    [o] = [o for o in e.observations if o.rule == "HA-001"]
+    assert "(unanchored)" in o.message
+    assert e.unanchored_events == 2
+    assert e.controls[("a", "has_audit_trail")].failed == 0  # an anchored event made it seen
+
+
+def test_anchored_is_the_default(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "a")
+    f.end("r")
+    e = f.finish()
+    assert e.unanchored_events == 0
+    assert e.controls[("a", "has_audit_trail")].operated == 1
+    assert "unanchored" not in judge.Location("f", 1, 0, "s", "r").as_dict()
