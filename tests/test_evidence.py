@@ -194,13 +194,15 @@ def test_guardrail_bypass(setup) -> None:  # type: ignore[no-untyped-def]
 def test_budget_caps_and_spawn_depth(setup) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
-    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=6000)
+    over = t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1,
+                 cost_microusd=6000)
     t.add("r", "b", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=9000)
     deep = t.add("r", "a", "spawn", child="b", depth=2)
-    end = t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     _, e = setup(t)
     a = control(e, "a", "budget_cap_enforced")
-    assert a.failed == 2 and {x.span for x in a.failures} == {deep, end}
+    # the cap failure points at the call whose cost crossed it, not at run_end (issue 12)
+    assert a.failed == 2 and {x.span for x in a.failures} == {deep, over}
     assert "above its cap" in " ".join([a.reason or ""]) or "deeper" in (a.reason or "")
     assert "pipeline cap" in control(e, "b", "budget_cap_enforced").reason
 

@@ -15,7 +15,7 @@ from harness_audit.manifest import load_manifest
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail import events as ev_mod
 
-from .test_evidence import GPT, manifest_dict
+from .test_evidence import CLAUDE, GPT, manifest_dict
 
 
 class Feed:
@@ -118,3 +118,109 @@ def test_anchored_is_the_default(feed: Callable[..., Feed]) -> None:
     assert e.unanchored_events == 0
     assert e.controls[("a", "has_audit_trail")].operated == 1
     assert "unanchored" not in judge.Location("f", 1, 0, "s", "r").as_dict()
+
+
+# -- budgets judged as costs accrue (issue 12 item 7) --------------------------------------------
+
+def test_a_runaway_run_that_never_ends_fails_its_cap_at_the_crossing_call(
+        feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "a", cost=3000)
+    cross = f.model_call("r", "a", cost=3000)  # a's cap is 5000
+    for _ in range(5):
+        f.model_call("r", "a", cost=10_000_000)  # $50 more, and no run_end
+    e = f.finish()
+    c = e.controls[("a", "budget_cap_enforced")]
+    assert (c.operated, c.failed) == (1, 1)  # once per run: the first crossing
+    assert [x.span for x in c.failures] == [cross]
+    assert c.reason is not None and "above its cap" in c.reason
+    assert e.open_runs == 1
+
+
+def test_an_evicted_run_is_judged_on_its_costs(feed: Callable[..., Feed],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(judge, "MAX_OPEN_RUNS", 1)
+    f = feed()
+    f.start("r1")
+    cross = f.model_call("r1", "b", cost=20_000)  # b is under the pipeline cap (10000)
+    f.start("r2")  # evicts r1
+    f.model_call("r2", "b", cost=1)
+    f.end("r2")
+    e = f.finish()
+    c = e.controls[("b", "budget_cap_enforced")]
+    assert (c.operated, c.failed) == (2, 1) and c.failures[0].span == cross
+    assert c.reason is not None and "pipeline cap" in c.reason
+
+
+def test_the_pipeline_cap_fails_each_covered_agent_once_at_the_crossing(
+        feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "b", cost=6000)
+    cross = f.model_call("r", "v", cost=6000, model=CLAUDE)  # 12000 > 10000
+    f.model_call("r", "b", cost=6000)
+    late = f.model_call("r", "ghost", cost=1)  # not declared: no control of its own
+    f.end("r")
+    e = f.finish()
+    for agent in ("b", "v"):
+        c = e.controls[(agent, "budget_cap_enforced")]
+        assert (c.operated, c.failed) == (1, 1) and c.failures[0].span == cross
+    assert ("ghost", "budget_cap_enforced") not in e.controls and late
+    assert e.run_costs == [18_001]
+
+
+def test_under_the_cap_passes(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "a", cost=5000)  # exactly the cap
+    f.end("r")
+    c = f.finish().controls[("a", "budget_cap_enforced")]
+    assert (c.operated, c.failed) == (1, 0)
+
+
+def test_a_self_spawning_agent_is_judged_by_the_depth_of_its_spawn_chain(
+        feed: Callable[..., Feed]) -> None:
+    f = feed()  # max_spawn_depth 1
+    f.start("r")
+    m = f.model_call("r", "a")
+    s1 = f.add("r", "a", "spawn", m, child="a", depth=1)
+    m2 = f.model_call("r", "a", parent=s1)
+    s2 = f.add("r", "a", "spawn", m2, child="a", depth=1)  # says 1: the chain says 2
+    m3 = f.model_call("r", "a", parent=s2)
+    s3 = f.add("r", "a", "spawn", m3, child="a", depth=1)
+    f.end("r")
+    c = f.finish().controls[("a", "budget_cap_enforced")]
+    assert [x.span for x in c.failures] == [s2, s3]
+    assert c.reason is not None and "by the spawn chain 2; the event says 1" in c.reason
+
+
+def test_siblings_spawned_from_one_agent_are_not_deeper(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    m = f.model_call("r", "a")
+    for _ in range(3):
+        s = f.add("r", "a", "spawn", m, child="a", depth=1)
+        f.model_call("r", "a", parent=s)
+    f.end("r")
+    assert f.finish().controls[("a", "budget_cap_enforced")].failed == 0
+
+
+def test_a_cut_spawn_chain_falls_back_to_the_agent_depth(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    f.add("r", "a", "spawn", None, child="a", depth=1)
+    bad = f.add("r", "a", "spawn", "elsewhere", child="a", depth=1)  # a is at depth 1 here
+    f.end("r")
+    c = f.finish().controls[("a", "budget_cap_enforced")]
+    assert [x.span for x in c.failures] == [bad]
+
+
+def test_an_event_deeper_than_its_chain_still_fails(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    m = f.model_call("r", "a")
+    deep = f.add("r", "a", "spawn", m, child="b", depth=5)
+    f.end("r")
+    c = f.finish().controls[("a", "budget_cap_enforced")]
+    assert [x.span for x in c.failures] == [deep] and "depth 5" in (c.reason or "")

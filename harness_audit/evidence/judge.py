@@ -123,6 +123,10 @@ class RunState:
     spans: set[str] = field(default_factory=set)
     models: dict[str, Model] = field(default_factory=dict)
     cost: dict[str, int] = field(default_factory=dict)
+    total: int = 0  # the run's cost so far, every actor's
+    capped: set[str] = field(default_factory=set)  # agents that already failed a cap in it
+    depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
+    agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
     verifications: dict[str, list[tuple[str, str, Model | None, bool]]] = field(
         default_factory=dict)
     approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
@@ -212,6 +216,10 @@ class Judge:
         self.last_ts: str | None = None
         self.observer = Observer(pipeline)
         self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
+        self.caps = {a.id: round(a.budget.max_cost_usd_per_run * 1e6) for a in pipeline.agents
+                     if a.budget and a.budget.max_cost_usd_per_run is not None}
+        cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
+        self.pipeline_cap = round(cap * 1e6) if cap is not None else None
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -296,9 +304,11 @@ class Judge:
                       f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
                       "causal chain is broken here", where, "dangling")
         run.spans.add(ev.span)
+        if ev.parent is not None and ev.parent in run.depth:
+            run.depth[ev.span] = run.depth[ev.parent]  # a spawned agent's work is at its depth
         match ev:  # the most frequent kinds first: each case is an isinstance check
             case ModelCall():
-                self._on_model_call(ev, actor, run)
+                self._on_model_call(ev, actor, run, where)
             case ToolCall():
                 self._on_tool_call(ev, actor, run, where)
             case DataAccess():
@@ -310,7 +320,7 @@ class Judge:
             case Approval():
                 self._on_approval(ev, run)
             case Spawn():
-                self._on_spawn(ev, actor, where)
+                self._on_spawn(ev, actor, run, where)
             case BudgetCheck():
                 self._on_budget_check(ev, actor, where)
             case Error():
@@ -326,9 +336,31 @@ class Judge:
         elif isinstance(ev, RunEnd):
             self.observer.forget(ev.run)  # its end is not anchored: no success to count
 
-    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState) -> None:
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location
+                       ) -> None:
+        """Caps are judged as costs accrue: the call that crosses a cap is the failure (once
+        per agent and run), so a run that never ends is judged too."""
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
-        run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
+        first = actor not in run.cost
+        spent = run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
+        run.total += ev.cost_microusd
+        own = self.caps.get(actor)
+        pcap = self.pipeline_cap
+        if first and actor in self.agents and (own is not None or pcap is not None):
+            self.operated(actor, "budget_cap_enforced", where)
+        if own is not None and spent > own and actor not in run.capped:
+            run.capped.add(actor)
+            self.control(actor, "budget_cap_enforced").fail(
+                f"run {ev.run!r} spent ${spent / 1e6:.4f} on {actor!r} by this call, above its "
+                f"cap ${own / 1e6:g}", where)
+        if pcap is not None and run.total > pcap:
+            for agent_id in run.cost:  # every agent the pipeline cap covers, in the run so far
+                if agent_id in self.agents and agent_id not in self.caps \
+                        and agent_id not in run.capped:
+                    run.capped.add(agent_id)
+                    self.control(agent_id, "budget_cap_enforced").fail(
+                        f"run {ev.run!r} spent ${run.total / 1e6:.4f} in all by this call, above "
+                        f"the pipeline cap ${pcap / 1e6:g}", where)
 
     def _scope_check(self, actor: str, scope: str, what: str, where: Location) -> None:
         agent = self.agents.get(actor)
@@ -423,13 +455,27 @@ class Judge:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
 
-    def _on_spawn(self, ev: Spawn, actor: str, where: Location) -> None:
+    def _on_spawn(self, ev: Spawn, actor: str, run: RunState, where: Location) -> None:
+        """Depth is judged on the spawn chain too, not only on the event's ``depth``: the
+        spawner's depth is its span's (inherited from parent to child from the spawn that
+        started it), or, when its chain is cut, the deepest spawn of that agent in the run; a
+        self-spawning agent a -> a -> a goes one deeper at each spawn."""
+        if ev.parent is not None and ev.parent in run.spans:
+            base = run.depth.get(ev.parent, 0)
+        else:
+            base = run.agent_depth.get(actor, 0)
+        derived = base + 1
+        depth = max(ev.depth, derived)
+        run.depth[ev.span] = depth
+        run.agent_depth[ev.child] = max(run.agent_depth.get(ev.child, 0), depth)
         if actor not in self.agents:
             return
         c = self.operated(actor, "budget_cap_enforced", where)
         limit = self.limits.get(actor)
-        if limit is not None and ev.depth > limit:
-            c.fail(f"spawned {ev.child!r} at depth {ev.depth}, deeper than max_spawn_depth "
+        if limit is not None and depth > limit:
+            said = "" if derived == ev.depth else (
+                f" (by the spawn chain {derived}; the event says {ev.depth})")
+            c.fail(f"spawned {ev.child!r} at depth {depth}{said}, deeper than max_spawn_depth "
                    f"{limit}", where)
 
     def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
@@ -456,29 +502,7 @@ class Judge:
 
     def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
         self.finished += 1
-        total = sum(run.cost.values())
-        self.run_costs.append(total)
-        covered_by_pipeline = []
-        for agent in self.p.agents:
-            own = agent.budget.max_cost_usd_per_run if agent.budget else None
-            spent = run.cost.get(agent.id, 0)
-            if own is None:
-                covered_by_pipeline.append(agent.id)
-                continue
-            if agent.id not in run.cost:
-                continue
-            c = self.operated(agent.id, "budget_cap_enforced", where)
-            if spent > round(own * 1e6):
-                c.fail(f"run {ev.run!r} spent ${spent / 1e6:.4f} on {agent.id!r}, above its "
-                       f"cap ${own:g}", where)
-        cap = self.p.budget.max_cost_usd_per_run if self.p.budget else None
-        if cap is not None:
-            for agent_id in covered_by_pipeline:
-                if agent_id in run.cost:
-                    c = self.operated(agent_id, "budget_cap_enforced", where)
-                    if total > round(cap * 1e6):
-                        c.fail(f"run {ev.run!r} spent ${total / 1e6:.4f} in all, above the "
-                               f"pipeline cap ${cap:g}", where)
+        self.run_costs.append(run.total)  # caps were judged as the costs accrued
         self.runs.pop(ev.run, None)
 
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
