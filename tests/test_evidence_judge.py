@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from msgspec import UNSET, UnsetType
 
 from harness_audit.evidence import judge
 from harness_audit.evidence.judge import Evidence, Judge
@@ -224,3 +225,78 @@ def test_an_event_deeper_than_its_chain_still_fails(feed: Callable[..., Feed]) -
     f.end("r")
     c = f.finish().controls[("a", "budget_cap_enforced")]
     assert [x.span for x in c.failures] == [deep] and "depth 5" in (c.reason or "")
+
+
+# -- approvals and verifications bound to the manifest and to the action (item 8) -----------------
+
+class DigestVerification(ev_mod.Verification, tag="verification"):
+    """A verification carrying ``args_digest`` (TRAIL.md allows it; the struct may not yet)."""
+
+    args_digest: str | UnsetType = UNSET
+
+
+def gate(f: Feed, approver: str) -> None:
+    f.start("r")
+    call = f.next_span("r", 3)
+    f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE)
+    f.add("r", approver, "approval", target=call, approver=approver, verdict="approved")
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok")
+    f.end("r")
+
+
+def test_an_approver_the_manifest_does_not_list_fails_the_gate(feed: Callable[..., Feed]
+                                                                ) -> None:
+    f = feed()  # pay: human_gate.approvers [cfo]
+    gate(f, "human:mallory")
+    c = f.finish().controls[("a", "human_gate_for_destructive_ops")]
+    assert c.failed == 1 and c.failures[0].seq == 3
+    assert "'human:mallory', who is not among the tool's approvers (cfo)" in (c.reason or "")
+
+
+def test_a_listed_approver_passes_the_gate(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    gate(f, "human:cfo")
+    c = f.finish().controls[("a", "human_gate_for_destructive_ops")]
+    assert (c.operated, c.failed) == (1, 0)
+
+
+def test_any_person_passes_when_the_manifest_lists_no_approvers(feed: Callable[..., Feed]
+                                                                 ) -> None:
+    def unlisted(m: dict[str, Any]) -> None:
+        m["agents"][0]["tools"][1]["human_gate"] = {"required": True}
+
+    f = feed(unlisted)
+    gate(f, "human:mallory")
+    assert f.finish().controls[("a", "human_gate_for_destructive_ops")].failed == 0
+
+
+@pytest.mark.parametrize(("vdigest", "cdigest", "expect"), [
+    ("c" * 64, "c" * 64, None),
+    (None, None, None),
+    ("c" * 64, None, None),  # the call is not bound: nothing to compare
+    ("c" * 64, "d" * 64, "verified other arguments (args_digest differs)"),
+    (None, "d" * 64, "with no args_digest while the call has one"),
+])
+def test_a_verification_counts_only_for_the_arguments_it_verified(
+        feed: Callable[..., Feed], vdigest: str | None, cdigest: str | None,
+        expect: str | None) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "v", model=CLAUDE)
+    call = f.next_span("r", 3)
+    extra = {"args_digest": vdigest} if vdigest else {}
+    f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE,
+          event=DigestVerification, **extra)
+    f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
+    extra = {"args_digest": cdigest} if cdigest else {}
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok", **extra)
+    f.end("r")
+    c = f.finish().controls[("a", "independent_verification")]
+    if expect is None:
+        assert (c.operated, c.failed) == (1, 0)
+    else:
+        assert c.failed == 1 and expect in (c.reason or "") and c.failures[0].span == call
+        if vdigest is None:
+            assert "fail closed" in (c.reason or "")

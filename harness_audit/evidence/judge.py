@@ -18,6 +18,7 @@ from harness_audit.manifest.model import (
     Agent,
     Model,
     Pipeline,
+    Tool,
     independence,
 )
 from harness_audit.sla import Observer, SlaReport, analyse
@@ -44,6 +45,7 @@ from harness_audit.trail.verify import VerifyReport
 
 MAX_OPEN_RUNS = 50_000
 MAX_LOCATIONS = 20
+UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 APPROVING = ("approve", "accept", "pay", "publish")
 RISKY = ("deny", "reject", "escalate")
 
@@ -115,6 +117,19 @@ class Observation:
     count: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedBy:
+    """A verification as the judge keeps it: verdict, verifier, its model, whether a person,
+    and the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type
+    cannot carry one)."""
+
+    verdict: str
+    verifier: str
+    model: Model | None
+    human: bool
+    digest: str | None
+
+
 @dataclass
 class RunState:
     """What the judge keeps of one open run: spans, models, cost, verifications, approvals and
@@ -127,8 +142,7 @@ class RunState:
     capped: set[str] = field(default_factory=set)  # agents that already failed a cap in it
     depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
     agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
-    verifications: dict[str, list[tuple[str, str, Model | None, bool]]] = field(
-        default_factory=dict)
+    verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
     approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
     risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
     denied: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -216,6 +230,8 @@ class Judge:
         self.last_ts: str | None = None
         self.observer = Observer(pipeline)
         self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
+        self.tools: dict[tuple[str, str], Tool] = {(a.id, t.name): t for a in pipeline.agents
+                                                   for t in a.tools}
         self.caps = {a.id: round(a.budget.max_cost_usd_per_run * 1e6) for a in pipeline.agents
                      if a.budget and a.budget.max_cost_usd_per_run is not None}
         cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
@@ -410,22 +426,41 @@ class Judge:
             self._gated(ev, actor, run, where)
 
     def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
+        """A passing verification counts only when bound to the call's ``args_digest`` (when
+        the call has one, a verification without it does not count: fail closed), and only
+        from a verifier independent of the actor."""
         c = self.operated(actor, "independent_verification", where)
         checks = run.verifications.get(ev.span, [])
-        passes = [x for x in checks if x[0] == "pass"]
+        passes = [x for x in checks if x.verdict == "pass"]
         if not passes:
             c.fail(f"{ev.effect} call {ev.tool!r} ran with no passing verification of it "
                    "before", where)
             return
+        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        reasons = []
+        bound = []
+        for x in passes:
+            if digest is None or x.digest in (digest, UNBINDABLE):
+                bound.append(x)
+            elif x.digest is None:
+                reasons.append(f"{x.verifier} verified it with no args_digest while the call "
+                               "has one: not bound to this exact action, so it does not count "
+                               "(fail closed)")
+            else:
+                reasons.append(f"{x.verifier} verified other arguments (args_digest differs)")
+        if not bound:
+            c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
+            return
         agent = self.agents.get(actor)
         own = run.models.get(actor) or (agent.model if agent else None)
         human = bool(agent and agent.human)
-        for _, verifier, model, is_human in passes:
-            kind = independence(actor, own, human, verifier, model, is_human)
+        for x in bound:
+            kind = independence(actor, own, human, x.verifier, x.model, x.human)
             if kind in ("independent", "same_provider"):
                 return
-        who = ", ".join(f"{v} ({m.label if m else 'human' if h else '?'})"
-                        for _, v, m, h in passes)
+        who = ", ".join(
+            f"{x.verifier} ({x.model.label if x.model else 'human' if x.human else '?'})"
+            for x in bound)
         c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
                f"{actor} ({own.label if own else 'unknown model'})", where)
 
@@ -436,10 +471,15 @@ class Judge:
             c.fail(f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where)
             return
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        tool = self.tools.get((actor, ev.tool))
+        listed = tool.human_gate.approvers if tool else ()
         reasons = []
         for _, approver, adigest in approvals:
             if not approver.startswith("human:") or approver[6:] == actor:
                 reasons.append(f"approved by {approver!r}, not a person other than the agent")
+            elif listed and approver[6:] not in listed and approver not in listed:
+                reasons.append(f"approved by {approver!r}, who is not among the tool's "
+                               f"approvers ({', '.join(listed)})")
             elif digest and adigest and adigest != digest:
                 reasons.append(f"{approver} approved other arguments (args_digest differs): an "
                                "approval is for one exact action")
@@ -449,7 +489,10 @@ class Judge:
 
     def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
         model, human = _model(ev.model)
-        run.verifications.setdefault(ev.target, []).append((ev.verdict, actor, model, human))
+        raw = getattr(ev, "args_digest", UNBINDABLE)  # TRAIL.md: optional, like an approval's
+        digest = raw if isinstance(raw, str) else None
+        run.verifications.setdefault(ev.target, []).append(
+            VerifiedBy(ev.verdict, actor, model, human, digest))
 
     def _on_approval(self, ev: Approval, run: RunState) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
