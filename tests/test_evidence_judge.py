@@ -300,3 +300,113 @@ def test_a_verification_counts_only_for_the_arguments_it_verified(
         assert c.failed == 1 and expect in (c.reason or "") and c.failures[0].span == call
         if vdigest is None:
             assert "fail closed" in (c.reason or "")
+
+
+# -- a verification with no work behind it (item 13) ---------------------------------------------
+
+def verified_write(f: Feed, verifier: str, model: dict[str, str] | str, worked: bool,
+                   run: str = "r", start: bool = True) -> str:
+    if start:
+        f.start(run)
+    f.model_call(run, "a")
+    if worked and not isinstance(model, str):
+        f.model_call(run, verifier, model=model)
+    call = f.next_span(run, 3)
+    f.add(run, verifier, "verification", target=call, verdict="pass", model=model)
+    f.add(run, "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
+    f.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok")
+    return call
+
+
+def test_a_model_verifier_that_made_no_model_call_before_does_not_count(
+        feed: Callable[..., Feed]) -> None:
+    f = feed()
+    call = verified_write(f, "v", CLAUDE, worked=False)
+    f.model_call("r", "v", model=CLAUDE)  # its work after the verdict does not help
+    f.end("r")
+    c = f.finish().controls[("a", "independent_verification")]
+    assert c.failed == 1 and c.failures[0].span == call
+    assert "before making any model call of its own" in (c.reason or "")
+
+
+@pytest.mark.parametrize(("verifier", "model"), [("v", CLAUDE), ("human:qa", "human:qa")])
+def test_a_verifier_that_worked_or_a_person_counts(feed: Callable[..., Feed], verifier: str,
+                                                   model: dict[str, str] | str) -> None:
+    f = feed()
+    verified_write(f, verifier, model, worked=True)
+    f.end("r")
+    c = f.finish().controls[("a", "independent_verification")]
+    assert (c.operated, c.failed) == (1, 0)
+
+
+@pytest.mark.parametrize(("subject", "outcome", "found"), [
+    ("loan-1", "refer", True),  # the subject decided on in the run when it passed
+    ("loan-1", "approve", False),
+    ("loan-2", "refer", False),  # another subject, new since the verification
+])
+def test_a_verifier_deciding_a_risk_after_its_pass_is_a_contradiction(
+        feed: Callable[..., Feed], subject: str, outcome: str, found: bool) -> None:
+    f = feed()
+    f.start("r")
+    f.add("r", "b", "decision", subject="loan-1", outcome="approve")
+    f.model_call("r", "a")
+    f.model_call("r", "v", model=CLAUDE)
+    call = f.next_span("r", 3)
+    f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE)
+    f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok")
+    said = f.add("r", "v", "decision", subject=subject, outcome=outcome)
+    f.end("r")
+    hits = [o for o in f.finish().observations if o.rule == "HA-208"]
+    assert bool(hits) is found
+    if found:
+        assert hits[0].where.span == said and hits[0].agent == "v"
+        assert "contradicts its verification" in hits[0].message
+
+
+def test_a_contradiction_with_no_subject_known_or_citing_the_call(
+        feed: Callable[..., Feed]) -> None:
+    f = feed()
+    call = verified_write(f, "v", CLAUDE, worked=True)
+    f.add("r", "v", "decision", subject="anything", outcome="decline")  # none known: the run's
+    f.end("r")
+    f.start("s")
+    f.add("s", "b", "decision", subject="loan-1", outcome="approve")
+    call2 = verified_write(f, "v", CLAUDE, worked=True, run="s", start=False)
+    f.add("s", "v", "decision", subject="other", outcome="flag_fraud", evidence=[call2])
+    f.end("s")
+    hits = {o.subject for o in f.finish().observations if o.rule == "HA-208"}
+    assert hits == {f"self-contradiction:r:{call}", f"self-contradiction:s:{call2}"}
+
+
+def test_the_hardened_sample_reviewer_works_before_it_verifies() -> None:
+    from harness_audit.evidence.trails import judge_trails
+    from harness_audit.trail.reader import read_events
+
+    from .conftest import SAMPLES
+
+    folder = SAMPLES / "loan-assessment-hardened"
+    runs: dict[str, list[Any]] = {}
+    for _, _, e in read_events([folder / "trails"]):
+        runs.setdefault(e.run, []).append(e)
+    checked = 0
+    for events in runs.values():
+        done: set[str] = set()
+        for e in events:
+            if e.agent == "independent_reviewer":
+                if e.kind == "model_call":
+                    done.add("call")
+                elif e.kind == "tool_call" and e.tool == "read_decision_draft":
+                    done.add("read")
+                elif e.kind == "verification":
+                    assert done == {"call", "read"}, e
+                    checked += 1
+                elif e.kind == "decision":
+                    assert done and e.outcome == "approve"  # it passed: it stands by it
+    assert checked >= 60
+    p = load_manifest(folder / "harness.yaml")
+    e = judge_trails(p, [folder / "trails"])
+    assert not [o for o in e.observations if o.rule in ("HA-201", "HA-208")]
+    assert not [k for k, c in e.controls.items() if c.failed]

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+from harness_audit.evidence.outcomes import load_outcomes
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
     WRITE_EFFECTS,
@@ -46,8 +47,6 @@ from harness_audit.trail.verify import VerifyReport
 MAX_OPEN_RUNS = 50_000
 MAX_LOCATIONS = 20
 UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
-APPROVING = ("approve", "accept", "pay", "publish")
-RISKY = ("deny", "reject", "escalate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +119,16 @@ class Observation:
 @dataclass(frozen=True, slots=True)
 class VerifiedBy:
     """A verification as the judge keeps it: verdict, verifier, its model, whether a person,
-    and the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type
-    cannot carry one)."""
+    the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type cannot
+    carry one), and whether the verifier had worked (a model call of its own earlier in the run;
+    a person always has)."""
 
     verdict: str
     verifier: str
     model: Model | None
     human: bool
     digest: str | None
+    worked: bool = True
 
 
 @dataclass
@@ -145,6 +146,9 @@ class RunState:
     verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
     approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
     risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
+    subjects: dict[str, int] = field(default_factory=dict)  # subject -> order first decided
+    passed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # verifier -> (target, how many subjects were decided on when it passed it)
     denied: list[tuple[str, str, str, str]] = field(default_factory=list)
     first: Location | None = None
 
@@ -229,6 +233,7 @@ class Judge:
         self.first_ts: str | None = None
         self.last_ts: str | None = None
         self.observer = Observer(pipeline)
+        self.outcomes = load_outcomes()  # risk and approving words (rules/outcomes.yaml)
         self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
         self.tools: dict[tuple[str, str], Tool] = {(a.id, t.name): t for a in pipeline.agents
                                                    for t in a.tools}
@@ -440,7 +445,11 @@ class Judge:
         reasons = []
         bound = []
         for x in passes:
-            if digest is None or x.digest in (digest, UNBINDABLE):
+            if not x.worked:
+                reasons.append(f"{x.verifier} passed it before making any model call of its "
+                               "own in the run: a verification with no work behind it does not "
+                               "count")
+            elif digest is None or x.digest in (digest, UNBINDABLE):
                 bound.append(x)
             elif x.digest is None:
                 reasons.append(f"{x.verifier} verified it with no args_digest while the call "
@@ -488,11 +497,18 @@ class Judge:
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
     def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
+        """Keep the verdict for the call it targets. A model verifier has worked only if it
+        made a model call of its own earlier in the run (a person is exempt); a pass is kept
+        to judge the verifier's own later decisions (HA-208)."""
         model, human = _model(ev.model)
         raw = getattr(ev, "args_digest", UNBINDABLE)  # TRAIL.md: optional, like an approval's
         digest = raw if isinstance(raw, str) else None
+        agent = self.agents.get(actor)
+        worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest))
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked))
+        if ev.verdict == "pass":
+            run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
 
     def _on_approval(self, ev: Approval, run: RunState) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
@@ -526,10 +542,11 @@ class Judge:
             self.operated(actor, "budget_cap_enforced", where).denied += 1
 
     def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
-        outcome = ev.outcome.lower()
-        if outcome.startswith("flag") or outcome in RISKY:
+        kind = self.outcomes.kind(ev.outcome)
+        if kind == "risk":
             run.risky.append((ev.span, ev.outcome, actor))
-        elif outcome.startswith(APPROVING):
+            self._self_contradiction(ev, actor, run, where)
+        elif kind == "approving":
             cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
             for span, flagged, who in run.risky:
                 if span not in cited:
@@ -537,6 +554,23 @@ class Judge:
                               f"decided {flagged!r} ({span}) in the same run, without citing "
                               "it as evidence", where, f"amnesia:{where.run}:{span}")
                     break
+        run.subjects.setdefault(ev.subject, len(run.subjects))
+
+    def _self_contradiction(self, ev: Decision, actor: str, run: RunState, where: Location
+                            ) -> None:
+        """HA-208: a verifier passed a call, then decided a risk outcome on the same subject in
+        the same run. Same subject: the decision is about the verified span or cites it, or
+        its subject had been decided on in the run when the verifier passed the call (or none
+        had: then the run's only subject is assumed)."""
+        cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
+        for target, known in run.passed.get(actor, ()):
+            if ev.subject == target or target in cited or not known \
+                    or run.subjects.get(ev.subject, known) < known:
+                self.note("HA-208", actor if actor in self.agents else None,
+                          f"{actor!r} passed its verification of {target} and then decided "
+                          f"{ev.outcome!r} on {ev.subject!r} in the same run: its own decision "
+                          "contradicts its verification", where,
+                          f"self-contradiction:{where.run}:{target}")
 
     def _on_error(self, ev: Error, actor: str, where: Location) -> None:
         if ev.parent is None:
