@@ -410,3 +410,31 @@ def test_the_hardened_sample_reviewer_works_before_it_verifies() -> None:
     e = judge_trails(p, [folder / "trails"])
     assert not [o for o in e.observations if o.rule in ("HA-201", "HA-208")]
     assert not [k for k, c in e.controls.items() if c.failed]
+
+
+# -- failure locations: many kept, the rest counted (issue 12 "Also") ---------------------------
+
+def out_of_scope(f: Feed, n: int) -> None:
+    f.start("r")
+    for i in range(n):
+        f.add("r", "b", "data_access", resource=f"z{i}", scope="secrets:read",
+              data_class="pii", outcome="allowed")
+    f.end("r")
+
+
+def test_every_failure_location_is_kept_well_past_twenty(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    out_of_scope(f, 25)
+    c = f.finish().controls[("b", "access_enforced_at_harness")]
+    assert c.failed == 25 and len(c.failures) == 25 and c.failures_dropped == 0
+    assert judge.MAX_LOCATIONS >= 10_000
+
+
+def test_locations_past_the_bound_are_counted_not_kept(feed: Callable[..., Feed],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(judge, "MAX_LOCATIONS", 30)
+    f = feed()
+    out_of_scope(f, 100)
+    c = f.finish().controls[("b", "access_enforced_at_harness")]
+    assert c.failed == 100 and len(c.failures) == 30 and c.failures_dropped == 70
+    assert c.failures_located == 100 and c.failures[-1].span == "r.31"

@@ -45,7 +45,10 @@ from harness_audit.trail.events import (
 from harness_audit.trail.verify import VerifyReport
 
 MAX_OPEN_RUNS = 50_000
-MAX_LOCATIONS = 20
+MAX_LOCATIONS = 10_000
+"""Failure locations kept per control (the count stays exact; ``Control.failures_dropped`` says
+how many more were not kept), so the JSON holds every one in normal cases while memory stays
+bounded (about 2 MB per control at the bound)."""
 UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 
 
@@ -78,10 +81,18 @@ class Control:
     failed: int = 0
     denied: int = 0  # attempts the harness refused: evidence that enforcement works
     reason: str | None = None
-    failures: list[Location] = field(default_factory=list)
+    failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
+    failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
+
+    @property
+    def failures_located(self) -> int:
+        """How many failures had a location: ``len(failures) + failures_dropped`` (renderers:
+        "20 of N shown")."""
+        return len(self.failures) + self.failures_dropped
 
     def fail(self, reason: str, where: Location | None) -> None:
-        """Count a failure; keep the first reason and the first few locations.
+        """Count a failure; keep the first reason and the first :data:`MAX_LOCATIONS`
+        locations, counting the rest in ``failures_dropped``.
 
         A failure at an unanchored event is recorded (it proves the control did not operate)
         and says ``(unanchored)``; as such an event never counted as operated, it is counted
@@ -92,8 +103,11 @@ class Control:
             reason += " (unanchored)"
         if self.reason is None:
             self.reason = reason
-        if where and len(self.failures) < MAX_LOCATIONS:
-            self.failures.append(where)
+        if where is not None:
+            if len(self.failures) < MAX_LOCATIONS:
+                self.failures.append(where)
+            else:
+                self.failures_dropped += 1
 
 
 @dataclass
