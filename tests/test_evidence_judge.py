@@ -438,3 +438,53 @@ def test_locations_past_the_bound_are_counted_not_kept(feed: Callable[..., Feed]
     c = f.finish().controls[("b", "access_enforced_at_harness")]
     assert c.failed == 100 and len(c.failures) == 30 and c.failures_dropped == 70
     assert c.failures_located == 100 and c.failures[-1].span == "r.31"
+
+
+# -- observations are aggregated past a bound of subjects per rule (issue 13.7) ------------------
+
+def test_200k_distinct_unknown_agents_give_bounded_observations_and_memory(
+        feed: Callable[..., Feed]) -> None:
+    import tracemalloc
+
+    f = feed()
+    j = f.judge
+    n, per_run = 200_000, 100
+
+    def stream(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            run = f"r{i // per_run}"
+            j.feed("t.jsonl", i + 1, ev_mod.Error(
+                v=1, seq=i, ts="2026-01-01T00:00:00Z", run=run, span=f"{run}.{i}",
+                parent=None if i % per_run == 0 else f"{run}.{i - i % per_run}",
+                agent=f"ghost-{i}", prev="0" * 64, hash="0" * 64, message="x"))
+            if i % per_run == per_run - 1:
+                j.feed("t.jsonl", i + 1, ev_mod.RunEnd(
+                    v=1, seq=i, ts="2026-01-01T00:00:00Z", run=run, span=f"{run}.end",
+                    parent=None, agent="harness", prev="0" * 64, hash="0" * 64, pipeline="ev",
+                    outcome="ok"))
+
+    stream(0, 20_000)  # warm up: every bound reached
+    tracemalloc.start()
+    stream(20_000, 50_000)  # traced: 30k events, each from a new agent
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    stream(50_000, n)
+    e = f.finish()
+    ghosts = [o for o in e.observations if o.rule == "HA-001"]
+    assert len(ghosts) == judge.MAX_SUBJECTS_PER_RULE + 1 and len(e.observations) < 110
+    [folded] = [o for o in ghosts if o.folded]
+    assert folded.count == n - judge.MAX_SUBJECTS_PER_RULE
+    assert "more undeclared agents past the first 100" in folded.message
+    assert folded.where is not None and folded.where.seq == judge.MAX_SUBJECTS_PER_RULE
+    assert sum(o.count for o in ghosts) == n  # every event still counted
+    assert peak < 2_000_000  # no growth per agent (an observation each would be ~15 MB)
+
+
+def test_repeats_of_a_kept_subject_are_counted_on_it(feed: Callable[..., Feed]) -> None:
+    f = feed()
+    f.start("r")
+    for _ in range(3):
+        f.add("r", "ghost", "error", message="x")
+    f.end("r")
+    [o] = [o for o in f.finish().observations if o.rule == "HA-001"]
+    assert o.count == 3 and not o.folded

@@ -49,6 +49,12 @@ MAX_LOCATIONS = 10_000
 """Failure locations kept per control (the count stays exact; ``Control.failures_dropped`` says
 how many more were not kept), so the JSON holds every one in normal cases while memory stays
 bounded (about 2 MB per control at the bound)."""
+MAX_SUBJECTS_PER_RULE = 100
+"""Distinct (agent, subject) observations kept per rule; further ones are folded into one
+observation of the rule that counts them, so memory does not grow with the trail."""
+FOLDED_NOUNS = {"HA-001": "undeclared agents", "HA-201": "uncited risk decisions",
+                "HA-202": "routed-around guardrails", "HA-203": "dangling links",
+                "HA-206": "undeclared tools", "HA-208": "self-contradicting verifications"}
 UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 
 
@@ -128,6 +134,7 @@ class Observation:
     where: Location | None
     subject: str
     count: int = 1
+    folded: bool = False  # it stands for further subjects past MAX_SUBJECTS_PER_RULE
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +246,12 @@ class Judge:
         self.controls: dict[tuple[str, str], Control] = {}
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
+        self.subjects: dict[str, int] = {}  # rule -> distinct observations kept
         self.seen: set[str] = set()
         self.unanchored = 0
         self.finished = 0
-        self.never_ended: list[str] = []
+        self.never_ended = 0  # runs evicted or still open at finish
+        self.first_never_ended: str | None = None
         self.run_costs: list[int] = []
         self.first_ts: str | None = None
         self.last_ts: str | None = None
@@ -290,14 +299,31 @@ class Judge:
 
     def note(self, rule: str, agent: str | None, message: str, where: Location | None,
              subject: str) -> None:
-        """Record an observation; the same (rule, agent, subject) is counted, not repeated."""
+        """Record an observation; the same (rule, agent, subject) is counted, not repeated.
+
+        Past :data:`MAX_SUBJECTS_PER_RULE` distinct ones for a rule, further subjects are
+        folded into one observation of the rule (its ``count`` is of the events folded, its
+        ``where`` the first of them): memory is bounded by rules, not by the trail."""
+        key = (rule, agent, subject)
+        seen = self.notes.get(key)
+        if seen is not None:
+            seen.count += 1
+            return
         if where is not None and not where.anchored:
             message += " (unanchored)"
-        key = (rule, agent, subject)
-        if key in self.notes:
-            self.notes[key].count += 1
-        else:
+        if self.subjects.get(rule, 0) < MAX_SUBJECTS_PER_RULE:
+            self.subjects[rule] = self.subjects.get(rule, 0) + 1
             self.notes[key] = Observation(rule, agent, message, where, subject)
+            return
+        fold = (rule, None, f"{rule}:folded")
+        if fold in self.notes:
+            self.notes[fold].count += 1
+        else:
+            noun = FOLDED_NOUNS.get(rule, "subjects")
+            self.notes[fold] = Observation(
+                rule, None, f"and more {noun} past the first {MAX_SUBJECTS_PER_RULE:,} of this "
+                f"rule, folded into this finding to bound memory (the first: {message})",
+                where, fold[2], folded=True)
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -319,7 +345,7 @@ class Judge:
             run = self.runs[ev.run] = RunState(first=where)
             if len(self.runs) > MAX_OPEN_RUNS:
                 old, _ = self.runs.popitem(last=False)
-                self.never_ended.append(old)
+                self._never_ended(old)
                 self.observer.forget(old)
         else:
             self.runs.move_to_end(ev.run)
@@ -596,14 +622,19 @@ class Judge:
         self.run_costs.append(run.total)  # caps were judged as the costs accrued
         self.runs.pop(ev.run, None)
 
+    def _never_ended(self, run: str) -> None:
+        self.never_ended += 1
+        if self.first_never_ended is None:
+            self.first_never_ended = run
+
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
         """Close the pass: runs that never ended, silent agents, observed SLA rates."""
-        for run_id in list(self.runs):
-            self.never_ended.append(run_id)
+        for run_id in self.runs:
+            self._never_ended(run_id)
         if self.never_ended:
-            first = self.never_ended[0]
-            self.note("HA-205", None, f"{len(self.never_ended):,} run(s) never ended (first: "
-                      f"{first!r}); their controls could not be judged to the end", None,
+            self.note("HA-205", None, f"{self.never_ended:,} run(s) never ended (first: "
+                      f"{self.first_never_ended!r}); their costs were judged as they accrued, "
+                      "their other controls could not be judged to the end", None,
                       "open-runs")
         for a in self.p.agents:
             if a.in_trail and a.id not in self.seen:
@@ -621,6 +652,6 @@ class Judge:
                        f"(95% upper bound {st.observed.upper:.4f}) misses the required "
                        f"{st.required:.6f}", None)
         return Evidence(self.p.name, files, events, skipped, self.finished,
-                        len(self.never_ended), self.controls, list(self.notes.values()),
+                        self.never_ended, self.controls, list(self.notes.values()),
                         self.populations, self.run_costs, self.first_ts, self.last_ts,
                         sla=sla, unanchored_events=self.unanchored)
