@@ -488,3 +488,23 @@ def test_repeats_of_a_kept_subject_are_counted_on_it(feed: Callable[..., Feed]) 
     f.end("r")
     [o] = [o for o in f.finish().observations if o.rule == "HA-001"]
     assert o.count == 3 and not o.folded
+
+
+def test_an_unanchored_verification_or_approval_proves_no_pass(feed: Callable[..., Feed]
+                                                               ) -> None:
+    f = feed()
+    f.start("r")
+    f.model_call("r", "a")
+    f.model_call("r", "v", model=CLAUDE)
+    call = f.next_span("r", 3)
+    f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE, anchored=False)
+    f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved",
+          anchored=False)
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+          outcome="ok")
+    f.end("r")
+    e = f.finish()
+    v = e.controls[("a", "independent_verification")]
+    g = e.controls[("a", "human_gate_for_destructive_ops")]
+    assert v.failed == 1 and "not anchored by a trusted checkpoint" in (v.reason or "")
+    assert g.failed == 1 and "not anchored by a trusted checkpoint" in (g.reason or "")

@@ -150,6 +150,7 @@ class VerifiedBy:
     human: bool
     digest: str | None
     worked: bool = True
+    anchored: bool = True  # an unanchored verification proves no pass
 
 
 @dataclass
@@ -165,7 +166,8 @@ class RunState:
     depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
     agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
     verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
-    approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    approvals: dict[str, list[tuple[str, str, str | None, bool]]] = field(default_factory=dict)
+    # target -> (verdict, approver, args_digest, anchored)
     risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
     subjects: dict[str, int] = field(default_factory=dict)  # subject -> order first decided
     passed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -377,9 +379,9 @@ class Judge:
             case Decision():
                 self._on_decision(ev, actor, run, where)
             case Verification():
-                self._on_verification(ev, actor, run)
+                self._on_verification(ev, actor, run, anchored)
             case Approval():
-                self._on_approval(ev, run)
+                self._on_approval(ev, run, anchored)
             case Spawn():
                 self._on_spawn(ev, actor, run, where)
             case BudgetCheck():
@@ -485,7 +487,10 @@ class Judge:
         reasons = []
         bound = []
         for x in passes:
-            if not x.worked:
+            if not x.anchored:
+                reasons.append(f"{x.verifier}'s pass is not anchored by a trusted checkpoint: "
+                               "it proves no pass")
+            elif not x.worked:
                 reasons.append(f"{x.verifier} passed it before making any model call of its "
                                "own in the run: a verification with no work behind it does not "
                                "count")
@@ -523,8 +528,11 @@ class Judge:
         tool = self.tools.get((actor, ev.tool))
         listed = tool.human_gate.approvers if tool else ()
         reasons = []
-        for _, approver, adigest in approvals:
-            if not approver.startswith("human:") or approver[6:] == actor:
+        for _, approver, adigest, anchored in approvals:
+            if not anchored:
+                reasons.append(f"the approval by {approver!r} is not anchored by a trusted "
+                               "checkpoint: it proves no pass")
+            elif not approver.startswith("human:") or approver[6:] == actor:
                 reasons.append(f"approved by {approver!r}, not a person other than the agent")
             elif listed and approver[6:] not in listed and approver not in listed:
                 reasons.append(f"approved by {approver!r}, who is not among the tool's "
@@ -536,7 +544,8 @@ class Judge:
                 return
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
-    def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
+    def _on_verification(self, ev: Verification, actor: str, run: RunState, anchored: bool
+                         ) -> None:
         """Keep the verdict for the call it targets. A model verifier has worked only if it
         made a model call of its own earlier in the run (a person is exempt); a pass is kept
         to judge the verifier's own later decisions (HA-208)."""
@@ -546,13 +555,14 @@ class Judge:
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest, worked))
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked, anchored))
         if ev.verdict == "pass":
             run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
 
-    def _on_approval(self, ev: Approval, run: RunState) -> None:
+    def _on_approval(self, ev: Approval, run: RunState, anchored: bool) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
+        run.approvals.setdefault(ev.target, []).append(
+            (ev.verdict, ev.approver, digest, anchored))
 
     def _on_spawn(self, ev: Spawn, actor: str, run: RunState, where: Location) -> None:
         """Depth is judged on the spawn chain too, not only on the event's ``depth``: the
