@@ -8,6 +8,11 @@ Each run walks the pipeline's agents in dependency order: a model call per agent
 (data access for reads; for writes an independent verification first; for destructive or
 external tools an approval request and a person's approval first), the decisions of the
 deciding agents, and the end of the run.
+
+As a harness that works would: a model verifier does its work (its model call and its reads,
+e.g. of the draft) before its verdict; every decision cites the run's earlier decisions in
+``evidence`` (so a later approval weighs an earlier ``refer``); and a verifier that passed a
+call does not then decide a risk outcome on the same subject.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from harness_audit.manifest import load_manifest  # noqa: E402
 from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent  # noqa: E402
+from harness_audit.trail.events import Verification  # noqa: E402
 from harness_audit.trail.note import Signer  # noqa: E402
 from harness_audit.trail.writer import TrailWriter  # noqa: E402
 
 RUNS = 30
+# a verification is bound to the call's args_digest once the event type carries the field (an
+# unknown field would be dropped on decoding, and the exported event would not be canonical)
+BINDS = "args_digest" in Verification.__struct_fields__
 START = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 
 
@@ -95,16 +104,17 @@ def simulate(manifest: Path) -> None:
         for r in range(RUNS):
             run = Run(w, f"{p.name}-{r + 1:04d}", clock, rnd)
             root = run.emit("harness", "run_start", None, pipeline=p.name)
-            spans: dict[str, str] = {}
-            for a in order(p.agents):
-                if not a.in_trail:
-                    continue
+            spans: dict[str, str] = {}  # agent -> its model call (its work) in this run
+            decided: list[str] = []  # the run's decisions so far, cited by the next ones
+            passed: set[str] = set()  # verifiers that passed a call in this run
+
+            def work(a: Agent, run: Run = run, root: str = root,
+                     spans: dict[str, str] = spans) -> str:
+                """The agent's model call and reads in this run, once (a verifier's come
+                before its verdict)."""
+                if a.id in spans:
+                    return spans[a.id]
                 parent = spans.get(a.depends_on[0], root) if a.depends_on else root
-                if a.human:
-                    me = run.emit(f"human:{a.id}", "decision", parent, subject=run.run,
-                                  outcome="approve")
-                    spans[a.id] = me
-                    continue
                 cost = rnd.randint(200, 9000)
                 me = run.emit(a.id, "model_call", parent, model=model_of(a),
                               input_tokens=rnd.randint(300, 4000),
@@ -113,21 +123,42 @@ def simulate(manifest: Path) -> None:
                               .hexdigest())
                 spans[a.id] = me
                 for t in a.tools:
-                    scope = t.scope or "unscoped"
                     if t.effect == "read":
+                        scope = t.scope or "unscoped"
                         run.emit(a.id, "data_access", me, resource=f"{t.name}/{run.run}",
                                  scope=scope, data_class=(p.data_classes or ("internal",))[0],
                                  outcome="allowed")
                         run.emit(a.id, "tool_call", me, tool=t.name, effect="read",
                                  scope=scope, outcome="ok")
-                        continue
+                return me
+
+            for a in order(p.agents):
+                if not a.in_trail:
+                    continue
+                parent = spans.get(a.depends_on[0], root) if a.depends_on else root
+                if a.human:
+                    me = run.emit(f"human:{a.id}", "decision", parent, subject=run.run,
+                                  outcome="approve",
+                                  **({"evidence": list(decided)} if decided else {}))
+                    decided.append(me)
+                    spans[a.id] = me
+                    continue
+                me = work(a)
+                for t in a.tools:
+                    scope = t.scope or "unscoped"
+                    if t.effect == "read":
+                        continue  # done in work()
                     digest = hashlib.sha256(f"{run.run}{t.name}".encode()).hexdigest()
                     gated = t.effect in DESTRUCTIVE_EFFECTS and t.human_gate.required
-                    call_span = run.span(1 + len(t.verified_by[:1]) + 2 * gated)
                     for v in t.verified_by[:1]:
                         ver = agents[v]
-                        run.emit(v, "verification", me, target=call_span, verdict="pass",
-                                 model=f"human:{v}" if ver.human else model_of(ver))
+                        vme = me if ver.human else work(ver)
+                        call_span = run.span(2 + 2 * gated)
+                        run.emit(v, "verification", vme, target=call_span, verdict="pass",
+                                 model=f"human:{v}" if ver.human else model_of(ver),
+                                 **({"args_digest": digest} if BINDS else {}))
+                        passed.add(v)
+                    call_span = run.span(1 + 2 * gated)
                     if gated:
                         person = (t.human_gate.approvers or ("approver",))[0]
                         req = run.emit(a.id, "approval_request", me, target=call_span,
@@ -140,9 +171,12 @@ def simulate(manifest: Path) -> None:
                                    **({"target": t.target} if t.target else {}))
                     assert got == call_span, (got, call_span)
                 if not any(t.effect in WRITE_EFFECTS for t in a.tools):  # it advises: a decision
-                    run.emit(a.id, "decision", me, subject=run.run,
-                             outcome=rnd.choice(["approve", "approve", "approve", "refer"]),
-                             evidence=[me], confidence_bp=rnd.randint(6000, 9900))
+                    outcome = rnd.choice(["approve", "approve", "approve", "refer"])
+                    if a.id in passed:  # it passed a call of this run: it stands by it
+                        outcome = "approve"
+                    decided.append(run.emit(a.id, "decision", me, subject=run.run,
+                                            outcome=outcome, evidence=[me, *decided],
+                                            confidence_bp=rnd.randint(6000, 9900)))
             run.emit("harness", "run_end", root, pipeline=p.name, outcome="ok")
             clock = run.clock + dt.timedelta(minutes=rnd.randint(5, 90))
         violations(p, w, clock, rnd)

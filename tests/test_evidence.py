@@ -195,13 +195,15 @@ def test_guardrail_bypass(setup) -> None:  # type: ignore[no-untyped-def]
 def test_budget_caps_and_spawn_depth(setup) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
-    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=6000)
+    over = t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1,
+                 cost_microusd=6000)
     t.add("r", "b", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=9000)
     deep = t.add("r", "a", "spawn", child="b", depth=2)
-    end = t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     _, e = setup(t)
     a = control(e, "a", "budget_cap_enforced")
-    assert a.failed == 2 and {x.span for x in a.failures} == {deep, end}
+    # the cap failure points at the call whose cost crossed it, not at run_end (issue 12)
+    assert a.failed == 2 and {x.span for x in a.failures} == {deep, over}
     assert "above its cap" in " ".join([a.reason or ""]) or "deeper" in (a.reason or "")
     assert "pipeline cap" in control(e, "b", "budget_cap_enforced").reason
 
@@ -211,6 +213,9 @@ def verify_case(setup, verifier: str, model: dict[str, str] | str, after: bool =
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
     t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1)
+    if not isinstance(model, str):  # a model verifier works before its verdict (issue 12.13)
+        t.add("r", verifier, "model_call", model=model, input_tokens=1, output_tokens=1,
+              cost_microusd=1)
     call = t.next_span("r", 1 if after else 3)
     if not after:
         t.add("r", verifier, "verification", target=call, verdict="pass", model=model)
@@ -241,7 +246,7 @@ def test_same_family_verification_fails(setup) -> None:  # type: ignore[no-untyp
 def test_verification_after_the_write_fails(setup) -> None:  # type: ignore[no-untyped-def]
     e = verify_case(setup, "v", CLAUDE, after=True)
     c = control(e, "a", "independent_verification")
-    assert c.failed == 1 and c.failures[0].seq == 2
+    assert c.failed == 1 and c.failures[0].seq == 3
 
 
 def gate_case(setup, approver: str, digest: str | None, call_digest: str | None) -> Any:  # type: ignore[no-untyped-def]

@@ -12,12 +12,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, assert_never
 
+from harness_audit.evidence.outcomes import load_outcomes
 from harness_audit.manifest.model import (
     DESTRUCTIVE_EFFECTS,
     WRITE_EFFECTS,
     Agent,
     Model,
     Pipeline,
+    Tool,
     independence,
 )
 from harness_audit.sla import Observer, SlaReport, analyse
@@ -46,25 +48,38 @@ if TYPE_CHECKING:
     from harness_audit.evidence.trails import TrailTrust
 
 MAX_OPEN_RUNS = 50_000
-MAX_LOCATIONS = 20
-APPROVING = ("approve", "accept", "pay", "publish")
-RISKY = ("deny", "reject", "escalate")
+MAX_LOCATIONS = 10_000
+"""Failure locations kept per control (the count stays exact; ``Control.failures_dropped`` says
+how many more were not kept), so the JSON holds every one in normal cases while memory stays
+bounded (about 2 MB per control at the bound)."""
+MAX_SUBJECTS_PER_RULE = 100
+"""Distinct (agent, subject) observations kept per rule; further ones are folded into one
+observation of the rule that counts them, so memory does not grow with the trail."""
+FOLDED_NOUNS = {"HA-001": "undeclared agents", "HA-201": "uncited risk decisions",
+                "HA-202": "routed-around guardrails", "HA-203": "dangling links",
+                "HA-206": "undeclared tools", "HA-208": "self-contradicting verifications"}
+UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where an event is: file, line, seq, span and run."""
+    """Where an event is: file, line, seq, span and run; ``anchored`` is False for an event
+    that no trusted checkpoint covers (see :meth:`Judge.feed`)."""
 
     file: str
     line: int
     seq: int
     span: str
     run: str
+    anchored: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        """The location as in JSON output."""
-        return {"file": self.file, "line": self.line, "seq": self.seq, "span": self.span,
-                "run": self.run}
+        """The location as in JSON output (``"unanchored": true`` only for such an event)."""
+        out: dict[str, Any] = {"file": self.file, "line": self.line, "seq": self.seq,
+                               "span": self.span, "run": self.run}
+        if not self.anchored:
+            out["unanchored"] = True
+        return out
 
 
 @dataclass
@@ -75,15 +90,33 @@ class Control:
     failed: int = 0
     denied: int = 0  # attempts the harness refused: evidence that enforcement works
     reason: str | None = None
-    failures: list[Location] = field(default_factory=list)
+    failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
+    failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
+
+    @property
+    def failures_located(self) -> int:
+        """How many failures had a location: ``len(failures) + failures_dropped`` (renderers:
+        "20 of N shown")."""
+        return len(self.failures) + self.failures_dropped
 
     def fail(self, reason: str, where: Location | None) -> None:
-        """Count a failure; keep the first reason and the first few locations."""
+        """Count a failure; keep the first reason and the first :data:`MAX_LOCATIONS`
+        locations, counting the rest in ``failures_dropped``.
+
+        A failure at an unanchored event is recorded (it proves the control did not operate)
+        and says ``(unanchored)``; as such an event never counted as operated, it is counted
+        here, so ``failed`` never exceeds ``operated``."""
         self.failed += 1
+        if where is not None and not where.anchored:
+            self.operated += 1
+            reason += " (unanchored)"
         if self.reason is None:
             self.reason = reason
-        if where and len(self.failures) < MAX_LOCATIONS:
-            self.failures.append(where)
+        if where is not None:
+            if len(self.failures) < MAX_LOCATIONS:
+                self.failures.append(where)
+            else:
+                self.failures_dropped += 1
 
 
 @dataclass
@@ -104,6 +137,23 @@ class Observation:
     where: Location | None
     subject: str
     count: int = 1
+    folded: bool = False  # it stands for further subjects past MAX_SUBJECTS_PER_RULE
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedBy:
+    """A verification as the judge keeps it: verdict, verifier, its model, whether a person,
+    the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type cannot
+    carry one), and whether the verifier had worked (a model call of its own earlier in the run;
+    a person always has)."""
+
+    verdict: str
+    verifier: str
+    model: Model | None
+    human: bool
+    digest: str | None
+    worked: bool = True
+    anchored: bool = True  # an unanchored verification proves no pass
 
 
 @dataclass
@@ -114,10 +164,17 @@ class RunState:
     spans: set[str] = field(default_factory=set)
     models: dict[str, Model] = field(default_factory=dict)
     cost: dict[str, int] = field(default_factory=dict)
-    verifications: dict[str, list[tuple[str, str, Model | None, bool]]] = field(
-        default_factory=dict)
-    approvals: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    total: int = 0  # the run's cost so far, every actor's
+    capped: set[str] = field(default_factory=set)  # agents that already failed a cap in it
+    depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
+    agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
+    verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
+    approvals: dict[str, list[tuple[str, str, str | None, bool]]] = field(default_factory=dict)
+    # target -> (verdict, approver, args_digest, anchored)
     risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
+    subjects: dict[str, int] = field(default_factory=dict)  # subject -> order first decided
+    passed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # verifier -> (target, how many subjects were decided on when it passed it)
     denied: list[tuple[str, str, str, str]] = field(default_factory=list)
     first: Location | None = None
 
@@ -141,6 +198,7 @@ class Evidence:
     verify: VerifyReport | None = None  # the report of the same trails
     sla: SlaReport | None = None  # with observed rates
     trust: TrailTrust | None = None  # which key anchored the trails, and where it came from
+    unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
@@ -194,14 +252,24 @@ class Judge:
         self.controls: dict[tuple[str, str], Control] = {}
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
+        self.subjects: dict[str, int] = {}  # rule -> distinct observations kept
         self.seen: set[str] = set()
+        self.unanchored = 0
         self.finished = 0
-        self.never_ended: list[str] = []
+        self.never_ended = 0  # runs evicted or still open at finish
+        self.first_never_ended: str | None = None
         self.run_costs: list[int] = []
         self.first_ts: str | None = None
         self.last_ts: str | None = None
         self.observer = Observer(pipeline)
+        self.outcomes = load_outcomes()  # risk and approving words (rules/outcomes.yaml)
         self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
+        self.tools: dict[tuple[str, str], Tool] = {(a.id, t.name): t for a in pipeline.agents
+                                                   for t in a.tools}
+        self.caps = {a.id: round(a.budget.max_cost_usd_per_run * 1e6) for a in pipeline.agents
+                     if a.budget and a.budget.max_cost_usd_per_run is not None}
+        cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
+        self.pipeline_cap = round(cap * 1e6) if cap is not None else None
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -216,8 +284,13 @@ class Judge:
         return self.controls.setdefault((agent, check), Control())
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
-        """Count that the control of ``check`` operated at ``where``, and sample it."""
+        """Count that the control of ``check`` operated at ``where``, and sample it.
+
+        An unanchored ``where`` is neither counted nor sampled: it may prove a failure (see
+        :meth:`Control.fail`), never that the control operated."""
         c = self.control(agent, check)
+        if not where.anchored:
+            return c
         c.operated += 1
         pop = self.populations.setdefault(check, Population())
         pop.size += 1
@@ -232,24 +305,53 @@ class Judge:
 
     def note(self, rule: str, agent: str | None, message: str, where: Location | None,
              subject: str) -> None:
-        """Record an observation; the same (rule, agent, subject) is counted, not repeated."""
+        """Record an observation; the same (rule, agent, subject) is counted, not repeated.
+
+        Past :data:`MAX_SUBJECTS_PER_RULE` distinct ones for a rule, further subjects are
+        folded into one observation of the rule (its ``count`` is of the events folded, its
+        ``where`` the first of them): memory is bounded by rules, not by the trail."""
         key = (rule, agent, subject)
-        if key in self.notes:
-            self.notes[key].count += 1
-        else:
+        seen = self.notes.get(key)
+        if seen is not None:
+            seen.count += 1
+            return
+        if where is not None and not where.anchored:
+            message += " (unanchored)"
+        if self.subjects.get(rule, 0) < MAX_SUBJECTS_PER_RULE:
+            self.subjects[rule] = self.subjects.get(rule, 0) + 1
             self.notes[key] = Observation(rule, agent, message, where, subject)
+            return
+        fold = (rule, None, f"{rule}:folded")
+        if fold in self.notes:
+            self.notes[fold].count += 1
+        else:
+            noun = FOLDED_NOUNS.get(rule, "subjects")
+            self.notes[fold] = Observation(
+                rule, None, f"and more {noun} past the first {MAX_SUBJECTS_PER_RULE:,} of this "
+                f"rule, folded into this finding to bound memory (the first: {message})",
+                where, fold[2], folded=True)
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def feed(self, file: str, line: int, ev: AnyEvent) -> None:
-        """Judge one event (``file`` and ``line`` say where it is, for the findings)."""
-        where = Location(file, line, ev.seq, ev.span, ev.run)
+    def feed(self, file: str, line: int, ev: AnyEvent, anchored: bool = True) -> None:
+        """Judge one event (``file`` and ``line`` say where it is, for the findings).
+
+        ``anchored=False`` says no trusted checkpoint covers the event (it comes after the
+        newest one): such an event may prove a failure but never a pass. It never makes its
+        agent seen (``has_audit_trail``), never counts as a control operating, is not sampled
+        nor fed to the observed SLA, and the failures and observations it proves say
+        ``(unanchored)`` (and their locations carry ``anchored=False``). Run state (costs,
+        verifications, approvals, decisions) still builds from it, so a failure it proves
+        is found. :attr:`Evidence.unanchored_events` counts them."""
+        where = Location(file, line, ev.seq, ev.span, ev.run, anchored)
+        if not anchored:
+            self.unanchored += 1
         run = self.runs.get(ev.run)
         if run is None:
             run = self.runs[ev.run] = RunState(first=where)
             if len(self.runs) > MAX_OPEN_RUNS:
                 old, _ = self.runs.popitem(last=False)
-                self.never_ended.append(old)
+                self._never_ended(old)
                 self.observer.forget(old)
         else:
             self.runs.move_to_end(ev.run)
@@ -258,8 +360,9 @@ class Judge:
         self.last_ts = ev.ts
         actor = actor_of(ev.agent, self.agents)
         if actor in self.agents:
-            self.seen.add(actor)
-            self.operated(actor, "has_audit_trail", where)
+            if anchored:
+                self.seen.add(actor)
+                self.operated(actor, "has_audit_trail", where)
         elif actor != "harness" and not actor.startswith("human:"):
             self.note("HA-001", actor, f"events from {actor!r}, an agent the manifest does not "
                       "declare", where, f"undeclared:{actor}")
@@ -268,9 +371,11 @@ class Judge:
                       f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
                       "causal chain is broken here", where, "dangling")
         run.spans.add(ev.span)
+        if ev.parent is not None and ev.parent in run.depth:
+            run.depth[ev.span] = run.depth[ev.parent]  # a spawned agent's work is at its depth
         match ev:  # the most frequent kinds first: each case is an isinstance check
             case ModelCall():
-                self._on_model_call(ev, actor, run)
+                self._on_model_call(ev, actor, run, where)
             case ToolCall():
                 self._on_tool_call(ev, actor, run, where)
             case DataAccess():
@@ -278,11 +383,11 @@ class Judge:
             case Decision():
                 self._on_decision(ev, actor, run, where)
             case Verification():
-                self._on_verification(ev, actor, run)
+                self._on_verification(ev, actor, run, anchored)
             case Approval():
-                self._on_approval(ev, run)
+                self._on_approval(ev, run, anchored)
             case Spawn():
-                self._on_spawn(ev, actor, where)
+                self._on_spawn(ev, actor, run, where)
             case BudgetCheck():
                 self._on_budget_check(ev, actor, where)
             case Error():
@@ -293,11 +398,36 @@ class Judge:
                 pass  # nothing to judge on their own
             case _:
                 assert_never(ev)
-        self.observer.feed(ev)
+        if anchored:
+            self.observer.feed(ev)
+        elif isinstance(ev, RunEnd):
+            self.observer.forget(ev.run)  # its end is not anchored: no success to count
 
-    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState) -> None:
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location
+                       ) -> None:
+        """Caps are judged as costs accrue: the call that crosses a cap is the failure (once
+        per agent and run), so a run that never ends is judged too."""
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
-        run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
+        first = actor not in run.cost
+        spent = run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
+        run.total += ev.cost_microusd
+        own = self.caps.get(actor)
+        pcap = self.pipeline_cap
+        if first and actor in self.agents and (own is not None or pcap is not None):
+            self.operated(actor, "budget_cap_enforced", where)
+        if own is not None and spent > own and actor not in run.capped:
+            run.capped.add(actor)
+            self.control(actor, "budget_cap_enforced").fail(
+                f"run {ev.run!r} spent ${spent / 1e6:.4f} on {actor!r} by this call, above its "
+                f"cap ${own / 1e6:g}", where)
+        if pcap is not None and run.total > pcap:
+            for agent_id in run.cost:  # every agent the pipeline cap covers, in the run so far
+                if agent_id in self.agents and agent_id not in self.caps \
+                        and agent_id not in run.capped:
+                    run.capped.add(agent_id)
+                    self.control(agent_id, "budget_cap_enforced").fail(
+                        f"run {ev.run!r} spent ${run.total / 1e6:.4f} in all by this call, above "
+                        f"the pipeline cap ${pcap / 1e6:g}", where)
 
     def _scope_check(self, actor: str, scope: str, what: str, where: Location) -> None:
         agent = self.agents.get(actor)
@@ -347,22 +477,48 @@ class Judge:
             self._gated(ev, actor, run, where)
 
     def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
+        """A passing verification counts only when bound to the call's ``args_digest`` (when
+        the call has one, a verification without it does not count: fail closed), and only
+        from a verifier independent of the actor."""
         c = self.operated(actor, "independent_verification", where)
         checks = run.verifications.get(ev.span, [])
-        passes = [x for x in checks if x[0] == "pass"]
+        passes = [x for x in checks if x.verdict == "pass"]
         if not passes:
             c.fail(f"{ev.effect} call {ev.tool!r} ran with no passing verification of it "
                    "before", where)
             return
+        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        reasons = []
+        bound = []
+        for x in passes:
+            if not x.anchored:
+                reasons.append(f"{x.verifier}'s pass is not anchored by a trusted checkpoint: "
+                               "it proves no pass")
+            elif not x.worked:
+                reasons.append(f"{x.verifier} passed it before making any model call of its "
+                               "own in the run: a verification with no work behind it does not "
+                               "count")
+            elif digest is None or x.digest in (digest, UNBINDABLE):
+                bound.append(x)
+            elif x.digest is None:
+                reasons.append(f"{x.verifier} verified it with no args_digest while the call "
+                               "has one: not bound to this exact action, so it does not count "
+                               "(fail closed)")
+            else:
+                reasons.append(f"{x.verifier} verified other arguments (args_digest differs)")
+        if not bound:
+            c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
+            return
         agent = self.agents.get(actor)
         own = run.models.get(actor) or (agent.model if agent else None)
         human = bool(agent and agent.human)
-        for _, verifier, model, is_human in passes:
-            kind = independence(actor, own, human, verifier, model, is_human)
+        for x in bound:
+            kind = independence(actor, own, human, x.verifier, x.model, x.human)
             if kind in ("independent", "same_provider"):
                 return
-        who = ", ".join(f"{v} ({m.label if m else 'human' if h else '?'})"
-                        for _, v, m, h in passes)
+        who = ", ".join(
+            f"{x.verifier} ({x.model.label if x.model else 'human' if x.human else '?'})"
+            for x in bound)
         c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
                f"{actor} ({own.label if own else 'unknown model'})", where)
 
@@ -373,10 +529,18 @@ class Judge:
             c.fail(f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where)
             return
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
+        tool = self.tools.get((actor, ev.tool))
+        listed = tool.human_gate.approvers if tool else ()
         reasons = []
-        for _, approver, adigest in approvals:
-            if not approver.startswith("human:") or approver[6:] == actor:
+        for _, approver, adigest, anchored in approvals:
+            if not anchored:
+                reasons.append(f"the approval by {approver!r} is not anchored by a trusted "
+                               "checkpoint: it proves no pass")
+            elif not approver.startswith("human:") or approver[6:] == actor:
                 reasons.append(f"approved by {approver!r}, not a person other than the agent")
+            elif listed and approver[6:] not in listed and approver not in listed:
+                reasons.append(f"approved by {approver!r}, who is not among the tool's "
+                               f"approvers ({', '.join(listed)})")
             elif digest and adigest and adigest != digest:
                 reasons.append(f"{approver} approved other arguments (args_digest differs): an "
                                "approval is for one exact action")
@@ -384,21 +548,47 @@ class Judge:
                 return
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
-    def _on_verification(self, ev: Verification, actor: str, run: RunState) -> None:
+    def _on_verification(self, ev: Verification, actor: str, run: RunState, anchored: bool
+                         ) -> None:
+        """Keep the verdict for the call it targets. A model verifier has worked only if it
+        made a model call of its own earlier in the run (a person is exempt); a pass is kept
+        to judge the verifier's own later decisions (HA-208)."""
         model, human = _model(ev.model)
-        run.verifications.setdefault(ev.target, []).append((ev.verdict, actor, model, human))
+        raw = getattr(ev, "args_digest", UNBINDABLE)  # TRAIL.md: optional, like an approval's
+        digest = raw if isinstance(raw, str) else None
+        agent = self.agents.get(actor)
+        worked = human or bool(agent and agent.human) or actor in run.models
+        run.verifications.setdefault(ev.target, []).append(
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked, anchored))
+        if ev.verdict == "pass":
+            run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
 
-    def _on_approval(self, ev: Approval, run: RunState) -> None:
+    def _on_approval(self, ev: Approval, run: RunState, anchored: bool) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest))
+        run.approvals.setdefault(ev.target, []).append(
+            (ev.verdict, ev.approver, digest, anchored))
 
-    def _on_spawn(self, ev: Spawn, actor: str, where: Location) -> None:
+    def _on_spawn(self, ev: Spawn, actor: str, run: RunState, where: Location) -> None:
+        """Depth is judged on the spawn chain too, not only on the event's ``depth``: the
+        spawner's depth is its span's (inherited from parent to child from the spawn that
+        started it), or, when its chain is cut, the deepest spawn of that agent in the run; a
+        self-spawning agent a -> a -> a goes one deeper at each spawn."""
+        if ev.parent is not None and ev.parent in run.spans:
+            base = run.depth.get(ev.parent, 0)
+        else:
+            base = run.agent_depth.get(actor, 0)
+        derived = base + 1
+        depth = max(ev.depth, derived)
+        run.depth[ev.span] = depth
+        run.agent_depth[ev.child] = max(run.agent_depth.get(ev.child, 0), depth)
         if actor not in self.agents:
             return
         c = self.operated(actor, "budget_cap_enforced", where)
         limit = self.limits.get(actor)
-        if limit is not None and ev.depth > limit:
-            c.fail(f"spawned {ev.child!r} at depth {ev.depth}, deeper than max_spawn_depth "
+        if limit is not None and depth > limit:
+            said = "" if derived == ev.depth else (
+                f" (by the spawn chain {derived}; the event says {ev.depth})")
+            c.fail(f"spawned {ev.child!r} at depth {depth}{said}, deeper than max_spawn_depth "
                    f"{limit}", where)
 
     def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
@@ -406,10 +596,11 @@ class Judge:
             self.operated(actor, "budget_cap_enforced", where).denied += 1
 
     def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
-        outcome = ev.outcome.lower()
-        if outcome.startswith("flag") or outcome in RISKY:
+        kind = self.outcomes.kind(ev.outcome)
+        if kind == "risk":
             run.risky.append((ev.span, ev.outcome, actor))
-        elif outcome.startswith(APPROVING):
+            self._self_contradiction(ev, actor, run, where)
+        elif kind == "approving":
             cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
             for span, flagged, who in run.risky:
                 if span not in cited:
@@ -417,6 +608,23 @@ class Judge:
                               f"decided {flagged!r} ({span}) in the same run, without citing "
                               "it as evidence", where, f"amnesia:{where.run}:{span}")
                     break
+        run.subjects.setdefault(ev.subject, len(run.subjects))
+
+    def _self_contradiction(self, ev: Decision, actor: str, run: RunState, where: Location
+                            ) -> None:
+        """HA-208: a verifier passed a call, then decided a risk outcome on the same subject in
+        the same run. Same subject: the decision is about the verified span or cites it, or
+        its subject had been decided on in the run when the verifier passed the call (or none
+        had: then the run's only subject is assumed)."""
+        cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
+        for target, known in run.passed.get(actor, ()):
+            if ev.subject == target or target in cited or not known \
+                    or run.subjects.get(ev.subject, known) < known:
+                self.note("HA-208", actor if actor in self.agents else None,
+                          f"{actor!r} passed its verification of {target} and then decided "
+                          f"{ev.outcome!r} on {ev.subject!r} in the same run: its own decision "
+                          "contradicts its verification", where,
+                          f"self-contradiction:{where.run}:{target}")
 
     def _on_error(self, ev: Error, actor: str, where: Location) -> None:
         if ev.parent is None:
@@ -425,39 +633,22 @@ class Judge:
 
     def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
         self.finished += 1
-        total = sum(run.cost.values())
-        self.run_costs.append(total)
-        covered_by_pipeline = []
-        for agent in self.p.agents:
-            own = agent.budget.max_cost_usd_per_run if agent.budget else None
-            spent = run.cost.get(agent.id, 0)
-            if own is None:
-                covered_by_pipeline.append(agent.id)
-                continue
-            if agent.id not in run.cost:
-                continue
-            c = self.operated(agent.id, "budget_cap_enforced", where)
-            if spent > round(own * 1e6):
-                c.fail(f"run {ev.run!r} spent ${spent / 1e6:.4f} on {agent.id!r}, above its "
-                       f"cap ${own:g}", where)
-        cap = self.p.budget.max_cost_usd_per_run if self.p.budget else None
-        if cap is not None:
-            for agent_id in covered_by_pipeline:
-                if agent_id in run.cost:
-                    c = self.operated(agent_id, "budget_cap_enforced", where)
-                    if total > round(cap * 1e6):
-                        c.fail(f"run {ev.run!r} spent ${total / 1e6:.4f} in all, above the "
-                               f"pipeline cap ${cap:g}", where)
+        self.run_costs.append(run.total)  # caps were judged as the costs accrued
         self.runs.pop(ev.run, None)
+
+    def _never_ended(self, run: str) -> None:
+        self.never_ended += 1
+        if self.first_never_ended is None:
+            self.first_never_ended = run
 
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
         """Close the pass: runs that never ended, silent agents, observed SLA rates."""
-        for run_id in list(self.runs):
-            self.never_ended.append(run_id)
+        for run_id in self.runs:
+            self._never_ended(run_id)
         if self.never_ended:
-            first = self.never_ended[0]
-            self.note("HA-205", None, f"{len(self.never_ended):,} run(s) never ended (first: "
-                      f"{first!r}); their controls could not be judged to the end", None,
+            self.note("HA-205", None, f"{self.never_ended:,} run(s) never ended (first: "
+                      f"{self.first_never_ended!r}); their costs were judged as they accrued, "
+                      "their other controls could not be judged to the end", None,
                       "open-runs")
         for a in self.p.agents:
             if a.in_trail and a.id not in self.seen:
@@ -475,6 +666,6 @@ class Judge:
                        f"(95% upper bound {st.observed.upper:.4f}) misses the required "
                        f"{st.required:.6f}", None)
         return Evidence(self.p.name, files, events, skipped, self.finished,
-                        len(self.never_ended), self.controls, list(self.notes.values()),
+                        self.never_ended, self.controls, list(self.notes.values()),
                         self.populations, self.run_costs, self.first_ts, self.last_ts,
-                        sla=sla)
+                        sla=sla, unanchored_events=self.unanchored)

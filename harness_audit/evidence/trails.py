@@ -110,14 +110,14 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
     verifiers = load_verifiers(key_values)
     report = verify_trail(paths, verifiers, list(trust.checkpoints), trust.trusted_state, jobs)
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
+    anchored = report.anchor.size if report.anchor else 0
     judge = Judge(pipeline, sample, seed)
     stats = ReadStats()
     for file, line, ev in read_events(paths, stats):
-        if (file, line) not in bad:
-            judge.feed(file, line, ev)
+        if (file, line) not in bad:  # a torn or unchained line is never evidence
+            judge.feed(file, line, ev, ev.seq < anchored)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
     evidence.verify = report
-    anchored = report.anchor.size if report.anchor else 0
     pinned = source in ("flag", "config") and report.anchor is not None
     evidence.trust = TrailTrust(report.status, _key_id(report.anchor.key) if report.anchor
                                 else None, source if report.anchor else None, pinned,

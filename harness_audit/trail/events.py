@@ -132,6 +132,7 @@ class Verification(Event, tag="verification"):
     target: str
     verdict: Verdict
     model: Model | HumanRef
+    args_digest: str | UnsetType = UNSET  # binds the verdict to the exact call it verified
 
 
 class ApprovalRequest(Event, tag="approval_request"):
