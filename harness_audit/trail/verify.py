@@ -28,6 +28,7 @@ from harness_audit.trail.checkpoints import (
     Anchor,
     FoundCheckpoint,
     default_checkpoints,
+    distinct,
     judge_checkpoints,
     read_checkpoint,
 )
@@ -187,8 +188,8 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
     """Verify the trail at ``paths`` against ``verifiers``: every line, the chain, the tree and
     the checkpoints found beside it or given, and a trusted state from the last audit."""
     files = trail_files(paths)
-    found = [read_checkpoint(c, verifiers) for c in [*default_checkpoints(paths, files),
-                                                     *checkpoints]]
+    found = distinct([read_checkpoint(c, verifiers)
+                      for c in [*default_checkpoints(paths, files), *checkpoints]])
     trusted = read_checkpoint(trusted_state, verifiers) if trusted_state else None
     if trusted and (trusted.checkpoint is None or not trusted.trusted):
         why = trusted.problem.detail if trusted.problem else "unreadable"

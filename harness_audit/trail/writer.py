@@ -2,16 +2,21 @@
 
 Each ``append`` fills ``v``, ``seq``, ``prev``, ``hash`` (and ``ts``, ``span`` when missing),
 writes the event as one RFC 8785 line, rotates to a new segment past ``segment_bytes``, and
-every ``checkpoint_every`` events (and on ``close``) fsyncs the segment and writes a signed
-C2SP checkpoint beside it, atomically. After a crash, opening the same folder resumes: a torn
-last line is moved aside to ``<segment>.torn`` (kept for forensics) and the chain continues.
+every ``checkpoint_every`` events (and on ``close``) fsyncs the segment and signs a C2SP
+checkpoint: every one is kept in ``checkpoints/<tree size, 20 digits>.checkpoint`` (never
+overwritten, so a later fork or rollback can be shown), and the newest is also
+``<prefix>.checkpoint``, both written atomically. After a crash, opening the same folder
+resumes: a torn last line is moved aside to ``<segment>.torn`` (kept for forensics) and the
+chain continues.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ import msgspec
 
 from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
+from harness_audit.trail.checkpoints import HISTORY, history_name
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.seal import seal_event, seal_file
@@ -26,6 +32,15 @@ from harness_audit.trail.seal import seal_event, seal_file
 __all__ = ["TrailWriter", "now_ts", "seal_event", "seal_file"]  # the sealing lives in trail.seal
 
 ZERO = ev_mod.ZERO_HASH
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or a new name in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def now_ts() -> str:
@@ -130,21 +145,57 @@ class TrailWriter:
         os.fsync(self._file.fileno())
 
     def checkpoint(self) -> str | None:
-        """Fsync, then write ``<prefix>.checkpoint`` (signed) atomically; return its text."""
+        """Fsync, then sign a checkpoint of the tree so far: kept in ``checkpoints/`` (one file
+        per tree size, never overwritten) and written as ``<prefix>.checkpoint`` (the newest),
+        both atomically; return its text."""
         self._sync()
         self._since_checkpoint = 0
         if self.signer is None:
             return None
         text = sign_note(Checkpoint(self.origin, self.tree.size, self.tree.root()).text(),
                          [self.signer])
+        data = text.encode("utf-8")
+        self._keep(data, self.tree.size)
         target = self.folder / f"{self.prefix}.checkpoint"
-        tmp = target.with_name(target.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        tmp = self._write_temp(self.folder, target.name, data)
         os.replace(tmp, target)
+        _fsync_dir(self.folder)
         return text
+
+    def _write_temp(self, folder: Path, name: str, data: bytes) -> Path:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        try:
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Path(tmp)
+
+    def _keep(self, data: bytes, size: int) -> None:
+        """Add the checkpoint to the history: ``checkpoints/<size>.checkpoint``, created by a
+        hard link so that an existing file is never replaced. The same checkpoint again is
+        kept once; another root for a kept size (the trail was cut back and rewritten) goes to
+        ``<size>.1.checkpoint``, ``.2``, ..., so the fork stays visible."""
+        folder = self.folder / HISTORY
+        folder.mkdir(exist_ok=True)
+        tmp = self._write_temp(folder, "new", data)
+        try:
+            for n in itertools.count():
+                final = folder / history_name(size, n)
+                try:
+                    os.link(tmp, final)
+                except FileExistsError:
+                    if final.is_file() and final.read_bytes() == data:
+                        return
+                    continue
+                break
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(folder)
 
     def close(self) -> None:
         """Write the last checkpoint and close the segment."""
