@@ -11,24 +11,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
+from harness_audit.trail.note import (
+    Checkpoint,
+    Note,
+    NoteError,
+    Verifier,
+    parse_note,
+    verify_note,
+)
 from harness_audit.trail.problem import Problem, ProblemKind
+from harness_audit.trail.witness import Cosignature, WitnessKey, verify_cosignatures
 
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """The newest trusted checkpoint whose root matches the trail: what anchors it."""
+    """The newest trusted checkpoint whose root matches the trail (and, with a witness quorum,
+    that enough of the given witnesses cosigned): what anchors it."""
 
     origin: str
     size: int
     key: str
     file: str
+    cosignatures: tuple[Cosignature, ...] = ()  # valid, by distinct given witness keys
 
 
 @dataclass(frozen=True, slots=True)
 class FoundCheckpoint:
-    """A checkpoint file as read: its checkpoint (if it parses), signer, problem, and whether a
-    trusted key signed it."""
+    """A checkpoint file as read: its checkpoint (if it parses), signer, problem, whether a
+    trusted key signed it, and the valid cosignatures of given witnesses (with a problem for
+    each cosignature line of a given witness that does not verify)."""
 
     file: str
     checkpoint: Checkpoint | None
@@ -36,11 +47,14 @@ class FoundCheckpoint:
     problem: Problem | None
     trusted: bool = False
     digest: bytes = b""  # SHA-256 of the file's bytes: the same checkpoint under two names
+    cosignatures: tuple[Cosignature, ...] = ()
+    cosignature_problems: tuple[Problem, ...] = ()
 
 
-def read_checkpoint(path: Path, verifiers: Sequence[Verifier]) -> FoundCheckpoint:
-    """Read and verify one checkpoint file against ``verifiers``; problems are returned, not
-    raised."""
+def read_checkpoint(path: Path, verifiers: Sequence[Verifier],
+                    witnesses: Sequence[WitnessKey] = ()) -> FoundCheckpoint:
+    """Read and verify one checkpoint file against ``verifiers`` (and its cosignatures against
+    ``witnesses``); problems are returned, not raised."""
     name = str(path)
     try:
         data = path.read_bytes()
@@ -48,10 +62,15 @@ def read_checkpoint(path: Path, verifiers: Sequence[Verifier]) -> FoundCheckpoin
         return FoundCheckpoint(name, None, None, Problem("bad_signature", name, None, None,
                                                          f"cannot be read: {e.strerror}"))
     digest = hashlib.sha256(data).digest()
+    cosigned: tuple[Cosignature, ...] = ()
+    bad: tuple[Problem, ...] = ()
+    if witnesses:
+        with contextlib.suppress(NoteError):
+            cosigned, bad = _cosignatures(parse_note(data), witnesses, name)
     try:
         note, good = verify_note(data, list(verifiers))
         return FoundCheckpoint(name, Checkpoint.parse(note.text), good[0].text(), None, True,
-                               digest)
+                               digest, cosigned, bad)
     except NoteError as e:
         kind: ProblemKind = "bad_signature" if e.kind in ("malformed", "bad_signature") else \
             "no_trusted_signature"
@@ -62,7 +81,27 @@ def read_checkpoint(path: Path, verifiers: Sequence[Verifier]) -> FoundCheckpoin
         detail = str(e) if verifiers or kind != "no_trusted_signature" else \
             "no --key given, so no signature can be trusted"
         return FoundCheckpoint(name, cp, None, Problem(kind, name, None, None, detail, warn),
-                               digest=digest)
+                               digest=digest, cosignatures=cosigned, cosignature_problems=bad)
+
+
+def _cosignatures(note: Note, witnesses: Sequence[WitnessKey], file: str
+                  ) -> tuple[tuple[Cosignature, ...], tuple[Problem, ...]]:
+    """C2SP tlog-cosignature, line by line: the valid cosignatures by distinct given witness
+    keys, and a ``bad_signature`` for each line of a given witness that does not verify."""
+    good: list[Cosignature] = []
+    bad: list[Problem] = []
+    seen: set[bytes] = set()
+    for sig in note.signatures:
+        try:
+            valid = verify_cosignatures(Note(note.text, (sig,)), witnesses)
+        except NoteError as e:
+            bad.append(Problem("bad_signature", file, None, None, str(e)))
+            continue
+        for c in valid:
+            if c.witness.public not in seen:
+                seen.add(c.witness.public)
+                good.append(c)
+    return tuple(good), tuple(bad)
 
 
 HISTORY = "checkpoints"
@@ -109,15 +148,17 @@ def distinct(found: Sequence[FoundCheckpoint]) -> list[FoundCheckpoint]:
 
 
 def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | None,
-                       roots: dict[int, bytes], total: int, problems: list[Problem]
-                       ) -> Anchor | None:
+                       roots: dict[int, bytes], total: int, problems: list[Problem],
+                       witness_quorum: int = 0) -> Anchor | None:
     """Judge every checkpoint against the trail's roots (``roots`` by size, ``total`` events),
     appending to ``problems``; return the anchor, if any.
 
     Each trusted checkpoint must match the root of the trail's first ``size`` events
     (``root_mismatch``) unless the trail is shorter (``truncated_tail``, once, for the
     largest); two for one size with different roots, or an older one that a newer matching one
-    does not extend, are a ``checkpoint_fork``."""
+    does not extend, are a ``checkpoint_fork``. With ``witness_quorum``, only a checkpoint
+    cosigned by that many of the given witnesses anchors (the newest such); when none that
+    matches the trail is, that is a ``witness_quorum`` problem."""
     no_key = [f.problem for f in found if f.problem and f.problem.kind == "no_trusted_signature"
               and f.problem.warning]
     if no_key:  # one warning, not one per kept checkpoint
@@ -125,6 +166,8 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
         more = f" ({len(no_key)} checkpoints)" if len(no_key) > 1 else ""
         problems.append(Problem(first.kind, first.file, None, None, first.detail + more, True))
     problems.extend(f.problem for f in found if f.problem and f.problem not in no_key)
+    for f in found:
+        problems.extend(f.cosignature_problems)
     signed = sorted((f for f in found if f.checkpoint is not None and f.trusted),
                     key=lambda f: f.checkpoint.size if f.checkpoint else 0)
     matching = [f for f in signed if f.checkpoint and f.checkpoint.size <= total
@@ -166,8 +209,8 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
                                         f"the Merkle root of the first {cp.size:,} events "
                                         "differs from the signed checkpoint: history was "
                                         "rewritten"))
-        elif anchor is None or cp.size > anchor.size:
-            anchor = Anchor(cp.origin, cp.size, f.signer or "", f.file)
+        elif len(f.cosignatures) >= witness_quorum and (anchor is None or cp.size > anchor.size):
+            anchor = Anchor(cp.origin, cp.size, f.signer or "", f.file, f.cosignatures)
     origins = {f.checkpoint.origin for f in signed if f.checkpoint}
     if len(origins) > 1:
         problems.append(Problem("checkpoint_fork", signed[0].file, None, None,
@@ -185,8 +228,28 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
             problems.append(Problem("checkpoint_fork", trusted.file, None, t.size - 1,
                                     "the trail's first events no longer match the trusted "
                                     "state from the last audit"))
+    top = matching[-1] if matching else None
+    if witness_quorum and top is not None and top.checkpoint is not None and \
+            (anchor is None or anchor.size < top.checkpoint.size):
+        have = len(top.cosignatures)
+        if anchor is None:
+            problems.append(Problem("witness_quorum", top.file, None,
+                                    top.checkpoint.size - 1,
+                                    f"no checkpoint that matches the trail is cosigned by "
+                                    f"{witness_quorum} of the given witnesses: the top (size "
+                                    f"{top.checkpoint.size:,}) has {have} valid "
+                                    f"cosignature(s) of the {witness_quorum} needed"))
+        else:
+            problems.append(Problem("witness_quorum", top.file, None,
+                                    top.checkpoint.size - 1,
+                                    f"the top checkpoint (size {top.checkpoint.size:,}) "
+                                    f"has {have} valid cosignature(s) of the {witness_quorum} "
+                                    f"needed; anchored on the older one of size "
+                                    f"{anchor.size:,}", warning=True))
     if anchor and total > anchor.size:
+        what = "checkpoint" if not witness_quorum else \
+            f"checkpoint with {witness_quorum} witness cosignature(s)"
         problems.append(Problem("unanchored_tail", anchor.file, None, anchor.size,
-                                f"{total - anchor.size:,} event(s) after the newest checkpoint "
+                                f"{total - anchor.size:,} event(s) after the newest {what} "
                                 "are not anchored by a signature", warning=True))
     return anchor
