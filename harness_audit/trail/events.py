@@ -187,8 +187,9 @@ KIND_NAMES: tuple[str, ...] = tuple(str(k.__struct_config__.tag) for k in KINDS)
 decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError,
-                                              UnicodeDecodeError)
-"""What decoding a line can raise: the line is not an event (bytes, JSON or schema)."""
+                                              UnicodeDecodeError, RecursionError)
+"""What decoding a line can raise: the line is not an event (bytes, JSON, schema, or nested
+deeper than the decoder goes)."""
 encoder = msgspec.json.Encoder(order="sorted")
 
 
