@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness_audit._fs import read_bounded
+from harness_audit.errors import HarnessAuditError
 from harness_audit.trail.note import (
+    MAX_NOTE_BYTES,
     Checkpoint,
     Note,
     NoteError,
@@ -56,11 +59,11 @@ def read_checkpoint(path: Path, verifiers: Sequence[Verifier],
     """Read and verify one checkpoint file against ``verifiers`` (and its cosignatures against
     ``witnesses``); problems are returned, not raised."""
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
+    try:  # bounded: never a device, a FIFO or a file larger than a note can be
+        data = read_bounded(path, MAX_NOTE_BYTES, "checkpoint")
+    except HarnessAuditError as e:
         return FoundCheckpoint(name, None, None, Problem("bad_signature", name, None, None,
-                                                         f"cannot be read: {e.strerror}"))
+                                                         e.diagnostics()[0].message))
     digest = hashlib.sha256(data).digest()
     cosigned: tuple[Cosignature, ...] = ()
     bad: tuple[Problem, ...] = ()
@@ -121,7 +124,7 @@ def default_checkpoints(paths: Sequence[Path], files: Sequence[Path]) -> list[Pa
     for p in paths:
         if p.is_dir():
             out.extend(sorted(x for x in p.iterdir() if x.name.endswith(".checkpoint")))
-            kept = p / HISTORY
+            kept = p / HISTORY  # every *.checkpoint is listed; reading refuses non-files
             if kept.is_dir() and not kept.is_symlink():
                 out.extend(sorted(x for x in kept.iterdir() if x.name.endswith(".checkpoint")))
     for f in files:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
+from harness_audit._fs import read_bounded
+from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import MAX_DEPTH, nesting_depth
 from harness_audit.trail.merkle import (
@@ -34,11 +35,20 @@ from harness_audit.trail.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
+from harness_audit.trail.note import (
+    MAX_NOTE_BYTES,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    parse_note,
+    verify_note,
+)
 from harness_audit.trail.reader import ReadStats, read_decoded
 from harness_audit.trail.verify import default_checkpoints, event_leaf
 
 FORMAT = "harness-audit/proof/v1"
+MAX_PROOF_BYTES = 64 << 20
+"""Largest proof file read (a proof per event of a large run fits many times over)."""
 
 
 @dataclass
@@ -72,10 +82,11 @@ def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
     candidates = [chosen] if chosen else default_checkpoints(paths, files)
     best: tuple[str, Checkpoint] | None = None
     for c in candidates:
+        raw = read_bounded(c, MAX_NOTE_BYTES, "checkpoint")
         with diagnosed(str(c), "not a checkpoint: {error}",
-                       catch=(OSError, NoteError, UnicodeDecodeError)):
-            text = c.read_text(encoding="utf-8")
-            cp = Checkpoint.parse(parse_note(text.encode()).text)
+                       catch=(NoteError, UnicodeDecodeError)):
+            text = raw.decode("utf-8")
+            cp = Checkpoint.parse(parse_note(raw).text)
         if best is None or cp.size > best[1].size:
             best = (text, cp)
     if best is None:
@@ -226,9 +237,8 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
 
 
 def read_proof(path: Path) -> Any:
-    """A proof file's JSON (an object or a list of them)."""
-    with diagnosed(str(path), UNREADABLE, catch=OSError):
-        raw = path.read_bytes()
+    """A proof file's JSON (an object or a list of them): a regular file of at most 64 MiB."""
+    raw = read_bounded(path, MAX_PROOF_BYTES, "proof file")
     if nesting_depth(raw) > MAX_DEPTH:
         raise TrailError(Diagnostic(str(path), f"arrays or objects nested more than {MAX_DEPTH} "
                                     "deep", expected="a harness-audit proof file"))
