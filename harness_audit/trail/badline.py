@@ -63,6 +63,9 @@ def _slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: i
         obj, why = value
         seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
         report("non_canonical", why, seq, lineno)
+        problem = _pattern_problem_dict(obj)
+        if problem:
+            report("invalid_event", problem, seq, lineno)
     else:
         obj = value
         if ev is not None:
@@ -86,9 +89,12 @@ def _slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: i
     except CanonicalizationError:
         ho = hashlib.sha256(b"\x00" + line)
     seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
-    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical"):
+    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical") and \
+            ev_mod.is_hex64(obj["hash"]):  # a malformed hash is an invalid event (reported)
         report("modified_event", "the event's hash does not match its content", seq, lineno)
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
+    if prev is not None and not ev_mod.is_hex64(prev):
+        prev = None  # not a link at all: an invalid event, not a broken one
     return ho.digest(), seq, prev, obj["hash"]
 
 
