@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from harness_audit.trail import events as ev_mod
-from harness_audit.trail.canonical import MAX_SAFE_INTEGER, CanonicalizationError, canonicalize
+from harness_audit.trail.canonical import (
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    CanonicalizationError,
+    canonicalize,
+    nesting_depth,
+)
 from harness_audit.trail.events import AnyEvent
 
 if TYPE_CHECKING:
@@ -26,11 +32,27 @@ def slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: in
                ) -> tuple[bytes, int | None, str | None, str | None]:
     """The path for lines that are not plainly canonical and valid: say what is wrong.
 
-    (Pattern problems of canonical lines are found per chunk by ``_check_patterns``.)"""
+    No line stops verification: whatever it holds (nesting, surrogates, huge numbers), it is
+    reported and the scan goes on. (Pattern problems of canonical lines are found per chunk
+    by ``_check_patterns``.)"""
     if line[:1] == b"\x00" and line[1:].isdigit():  # the marker of an over-long line
         report("unparseable_line", f"line of {int(line[1:]):,} bytes is longer than the "
                f"{MAX_LINE:,}-byte limit", expect_seq, lineno)
         return hashlib.sha256(line).digest(), None, None, None
+    if nesting_depth(line) > MAX_DEPTH:
+        report("unparseable_line", f"arrays or objects nested more than {MAX_DEPTH} deep",
+               expect_seq, lineno)
+        return hashlib.sha256(b"\x00" + line).digest(), None, None, None
+    try:
+        return _slow_line(line, ev, report, expect_seq, lineno)
+    except (RecursionError, ValueError, TypeError, OverflowError) as e:  # never an abort
+        report("unparseable_line", f"cannot be read as an event ({type(e).__name__})",
+               expect_seq, lineno)
+        return hashlib.sha256(b"\x00" + line).digest(), None, None, None
+
+
+def _slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
+               ) -> tuple[bytes, int | None, str | None, str | None]:
     verdict, value = _slow_parse(line)
     obj: dict[str, Any] | None = None
     if verdict == "unparseable":
@@ -41,6 +63,9 @@ def slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: in
         obj, why = value
         seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
         report("non_canonical", why, seq, lineno)
+        problem = _pattern_problem_dict(obj)
+        if problem:
+            report("invalid_event", problem, seq, lineno)
     else:
         obj = value
         if ev is not None:
@@ -64,9 +89,12 @@ def slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: in
     except CanonicalizationError:
         ho = hashlib.sha256(b"\x00" + line)
     seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
-    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical"):
+    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical") and \
+            ev_mod.is_hex64(obj["hash"]):  # a malformed hash is an invalid event (reported)
         report("modified_event", "the event's hash does not match its content", seq, lineno)
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
+    if prev is not None and not ev_mod.is_hex64(prev):
+        prev = None  # not a link at all: an invalid event, not a broken one
     return ho.digest(), seq, prev, obj["hash"]
 
 

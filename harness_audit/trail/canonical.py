@@ -10,13 +10,35 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1  # I-JSON (RFC 7493) and JCS: integers beyond this lose precision
 
 
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a trail line may have (an event needs 3); deeper
+lines are refused before a recursive parser or encoder sees them."""
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
 class CanonicalizationError(ValueError):
     """A value JCS cannot represent (NaN, infinity, a lone surrogate, a non-text key)."""
+
+
+def nesting_depth(line: bytes) -> int:
+    """How deep arrays and objects nest in a JSON line, outside strings, without parsing it
+    (so without recursion): an upper bound for malformed lines, exact for valid ones."""
+    depth = top = 0
+    for b in _STRING.sub(b"", line).translate(None, _NOT_BRACKET):
+        if b in b"[{":
+            depth += 1
+            top = max(top, depth)
+        else:
+            depth -= 1
+    return top
 
 
 def number_to_text(x: float | int) -> str:
@@ -25,7 +47,10 @@ def number_to_text(x: float | int) -> str:
         raise CanonicalizationError("a boolean is not a number")
     if isinstance(x, int):
         if abs(x) > MAX_SAFE_INTEGER:
-            x = float(x)  # what a JavaScript producer would see
+            try:
+                x = float(x)  # what a JavaScript producer would see
+            except OverflowError as err:
+                raise CanonicalizationError("an integer is too large for a JSON number") from err
         else:
             return str(x)
     if not math.isfinite(x):
@@ -101,7 +126,11 @@ def _emit(value: Any, out: list[str]) -> None:
 def canonicalize(value: Any) -> bytes:
     """The JCS bytes of a JSON value (UTF-8)."""
     out: list[str] = []
-    _emit(value, out)
+    try:
+        _emit(value, out)
+    except RecursionError as e:
+        raise CanonicalizationError(f"nested too deeply (more than {MAX_DEPTH} is refused)"
+                                    ) from e
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as e:

@@ -3,7 +3,8 @@ enumerations in C; ``encode`` gives the RFC 8785 form (fields sorted, compact, i
 
 The structs mirror ``schemas/trail-event.schema.json``; a test keeps the two in agreement.
 Regular-expression constraints cost ~0.5 µs each inside msgspec, so the two patterns (``ts`` and
-hex digests) are checked by :func:`pattern_problem` with compiled expressions instead.
+64 lowercase hex: ``prev``, ``hash`` and the digests) are checked by :func:`pattern_problem` with
+compiled expressions instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,
 HEX64_PATTERN = "^[0-9a-f]{64}$"
 ZERO_HASH = "0" * 64
 DIGEST_FIELDS = ("input_digest", "output_digest", "args_digest")
+LINK_FIELDS = ("prev", "hash")
 
 _ts_ok = re.compile(TS_PATTERN.replace("$", r"\Z")).match
 _hex_ok = re.compile(HEX64_PATTERN.replace("$", r"\Z")).match
@@ -188,8 +190,9 @@ KIND_NAMES: tuple[str, ...] = tuple(str(k.__struct_config__.tag) for k in KINDS)
 decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError,
-                                              UnicodeDecodeError)
-"""What decoding a line can raise: the line is not an event (bytes, JSON or schema)."""
+                                              UnicodeDecodeError, RecursionError)
+"""What decoding a line can raise: the line is not an event (bytes, JSON, schema, or nested
+deeper than the decoder goes)."""
 encoder = msgspec.json.Encoder(order="sorted")
 
 
@@ -204,8 +207,17 @@ def actor_of(agent: str, declared: Container[str]) -> str:
     return agent
 
 
+def is_hex64(value: str) -> bool:
+    """Whether ``value`` is 64 lowercase hex digits (a ``prev``, ``hash`` or digest)."""
+    return _hex_ok(value) is not None
+
+
 def pattern_problem(ev: Event) -> str | None:
-    """The schema's two patterns, checked outside the decoder (see module doc)."""
+    """The schema's two patterns (``ts``; 64 lowercase hex for ``prev``, ``hash`` and the
+    digests), checked outside the decoder (see module doc)."""
+    for name in LINK_FIELDS:
+        if not _hex_ok(getattr(ev, name)):
+            return f"{name} is not 64 lowercase hex digits"
     if not _ts_ok(ev.ts):
         return f"ts {ev.ts[:40]!r} is not RFC 3339 UTC with Z"
     for name in DIGEST_FIELDS:

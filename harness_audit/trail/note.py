@@ -41,7 +41,7 @@ def _b64(text: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise NoteError(f"not standard base64: {text[:40]!r}") from e
+        raise NoteError("not standard base64") from e  # never quote what was read
 
 
 def key_id(name: str, public: bytes) -> bytes:
@@ -51,7 +51,7 @@ def key_id(name: str, public: bytes) -> bytes:
 
 def _check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
-        raise NoteError(f"key name {name!r} is empty or contains a space or '+'")
+        raise NoteError("a key name is empty or contains a space or '+'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +67,11 @@ class Verifier:
         """Parse the verifier key text; the key id must be the one the name and key give."""
         parts = text.strip().split("+", 2)
         if len(parts) != 3:
-            raise NoteError(f"verifier key {text.strip()[:60]!r} is not <name>+<id>+<key>")
+            raise NoteError("a verifier key is <name>+<id>+<key>")
         name, hex_id, b64 = parts
         _check_name(name)
         if not re.fullmatch(r"[0-9a-f]{8}", hex_id):
-            raise NoteError(f"key id {hex_id!r} is not 8 lowercase hex digits")
+            raise NoteError("a key id is 8 lowercase hex digits")
         raw = _b64(b64)
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise NoteError("verifier key is not an Ed25519 (type 0x01) key of 32 bytes")
@@ -201,9 +201,9 @@ def parse_note(data: bytes) -> Note:
     if not block.endswith("\n"):
         raise NoteError("signature block does not end with a newline")
     sigs = []
-    for line in block[:-1].split("\n"):
+    for i, line in enumerate(block[:-1].split("\n"), 1):
         if not line.startswith(SIG_PREFIX):
-            raise NoteError(f"signature line {line[:40]!r} does not start with '— '")
+            raise NoteError(f"signature line {i} does not start with '— '")
         name, _, blob = line[len(SIG_PREFIX):].partition(" ")
         _check_name(name)
         raw = _b64(blob)
@@ -265,7 +265,7 @@ class Checkpoint:
         if not origin:
             raise NoteError("checkpoint origin is empty")
         if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size):
-            raise NoteError(f"checkpoint size {size!r} is not a decimal number")
+            raise NoteError("checkpoint size is not a decimal number")
         root = _b64(root_b64)
         if len(root) != 32:
             raise NoteError("checkpoint root is not 32 bytes")
@@ -274,25 +274,42 @@ class Checkpoint:
         return cls(origin, int(size), root, tuple(ext))
 
 
+MAX_KEY_FILE = 64 << 10
+"""Largest key file read (a key is about 60 bytes; a file of them, a few)."""
+
+
 def load_verifiers(values: list[str]) -> list[Verifier]:
-    """Keys from ``--key`` values: a verifier key text, or a file of them, one a line."""
+    """Keys from ``--key`` values: a verifier key text, or a file of them, one a line.
+
+    A key file is read bounded (a regular file of at most 64 KiB: never a device or a FIFO),
+    and an error names the file and line, never what the file holds."""
     from pathlib import Path
+
+    from harness_audit._fs import read_bounded
+    from harness_audit.errors import HarnessAuditError
 
     out: list[Verifier] = []
     for v in values:
         p = Path(v)
         if "+" not in v or p.exists():
             try:
-                text = p.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                raise NoteError(f"{v}: cannot be read as a key file ({e})") from e
-            lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+                text = read_bounded(p, MAX_KEY_FILE, "key file").decode("utf-8")
+            except HarnessAuditError as e:
+                raise NoteError(f"{v}: cannot be read as a key file "
+                                f"({e.diagnostics()[0].message})") from e
+            except UnicodeDecodeError as e:
+                raise NoteError(f"{v}: cannot be read as a key file (not UTF-8 text)") from e
+            lines = [(n, ln) for n, ln in enumerate(text.splitlines(), 1)
+                     if ln.strip() and not ln.startswith("#")]
             if not lines:
                 raise NoteError(f"{v}: no key in the file")
-            for ln in lines:
+            for n, ln in lines:
                 if ln.startswith("PRIVATE+KEY+"):
                     raise NoteError(f"{v}: is a private signer key; give the .pub verifier key")
-                out.append(Verifier.parse(ln))
+                try:
+                    out.append(Verifier.parse(ln))
+                except NoteError as e:
+                    raise NoteError(f"{v}:{n}: not a verifier key: {e}") from e
         else:
             out.append(Verifier.parse(v))
     return out

@@ -8,7 +8,7 @@ from typing import Any, Literal
 ProblemKind = Literal["unparseable_line", "invalid_event", "non_canonical", "modified_event",
                       "broken_link", "sequence_gap", "truncated_tail", "root_mismatch",
                       "checkpoint_fork", "rollback", "bad_signature", "no_trusted_signature",
-                      "unanchored_tail"]
+                      "unanchored_tail", "witness_quorum"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
+from harness_audit._fs import read_bounded
+from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
+from harness_audit.trail.canonical import MAX_DEPTH, nesting_depth
 from harness_audit.trail.merkle import (
     LeafStore,
     ProofError,
@@ -35,11 +35,20 @@ from harness_audit.trail.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from harness_audit.trail.note import Checkpoint, NoteError, Verifier, parse_note, verify_note
+from harness_audit.trail.note import (
+    MAX_NOTE_BYTES,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    parse_note,
+    verify_note,
+)
 from harness_audit.trail.reader import ReadStats, read_decoded
 from harness_audit.trail.verify import default_checkpoints, event_leaf
 
 FORMAT = "harness-audit/proof/v1"
+MAX_PROOF_BYTES = 64 << 20
+"""Largest proof file read (a proof per event of a large run fits many times over)."""
 
 
 @dataclass
@@ -73,10 +82,11 @@ def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
     candidates = [chosen] if chosen else default_checkpoints(paths, files)
     best: tuple[str, Checkpoint] | None = None
     for c in candidates:
+        raw = read_bounded(c, MAX_NOTE_BYTES, "checkpoint")
         with diagnosed(str(c), "not a checkpoint: {error}",
-                       catch=(OSError, NoteError, UnicodeDecodeError)):
-            text = c.read_text(encoding="utf-8")
-            cp = Checkpoint.parse(parse_note(text.encode()).text)
+                       catch=(NoteError, UnicodeDecodeError)):
+            text = raw.decode("utf-8")
+            cp = Checkpoint.parse(parse_note(raw).text)
         if best is None or cp.size > best[1].size:
             best = (text, cp)
     if best is None:
@@ -135,6 +145,13 @@ class ProofResult:
     signer: str | None = None
 
 
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ProofError(f"{what} is not UTF-8 text (a lone surrogate)") from e
+
+
 def _hex32(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 64:
         raise ProofError(f"{what} is not 64 hex digits")
@@ -146,13 +163,17 @@ def _hex32(value: Any, what: str) -> bytes:
 
 def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> ProofResult:
     """Check a proof file's signature, then its path. Raises ProofError if malformed."""
+    if not isinstance(proof, dict):
+        raise ProofError("a proof is a JSON object")
     if proof.get("format") != FORMAT:
-        raise ProofError(f"format is {proof.get('format')!r}, expected {FORMAT!r}")
+        raise ProofError(f"format is {str(proof.get('format'))[:40]!r}, expected {FORMAT!r}")
     note_text = proof.get("checkpoint")
     if not isinstance(note_text, str):
         raise ProofError("the proof carries no checkpoint")
+    if not isinstance(proof.get("path", []), list):
+        raise ProofError("path is not a list of hex digests")
     try:
-        note, good = verify_note(note_text.encode(), list(verifiers))
+        note, good = verify_note(_utf8(note_text, "checkpoint"), list(verifiers))
     except NoteError as e:
         if e.kind == "malformed":
             raise ProofError(f"checkpoint: {e}") from e
@@ -163,16 +184,16 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
     kind = proof.get("type")
     if kind == "inclusion":
         index, size = proof.get("leaf_index"), proof.get("tree_size")
-        if not isinstance(index, int) or size != cp.size:
+        if not isinstance(index, int) or isinstance(index, bool) or size != cp.size:
             raise ProofError("leaf_index or tree_size is missing or does not match the "
                              "checkpoint")
         leaf = _hex32(proof.get("leaf_hash"), "leaf_hash")
         event = proof.get("event")
         if event is not None:
-            line = str(event).encode()
+            line = _utf8(str(event), "event")
             try:
                 ev = ev_mod.decoder.decode(line)
-            except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            except ev_mod.DECODE_ERRORS as e:
                 return ProofResult(False, f"the event is not a valid trail event: {e}")
             if ev_mod.encoder.encode(ev) != line:
                 return ProofResult(False, "the event is not in canonical form")
@@ -191,7 +212,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
                            f"{good[0].name} for {cp.origin}", signer)
     if kind == "consistency":
         old, new = proof.get("old_size"), proof.get("new_size")
-        if not isinstance(old, int) or new != cp.size:
+        if not isinstance(old, int) or isinstance(old, bool) or new != cp.size:
             raise ProofError("old_size or new_size is missing or does not match the checkpoint")
         try:
             old_root = base64.b64decode(str(proof.get("old_root")), validate=True)
@@ -200,7 +221,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
         old_note = proof.get("old_checkpoint")
         if old_note is not None:
             try:
-                n2, _ = verify_note(str(old_note).encode(), list(verifiers))
+                n2, _ = verify_note(_utf8(str(old_note), "old_checkpoint"), list(verifiers))
             except NoteError as e:
                 return ProofResult(False, f"old checkpoint: {e}")
             ocp = Checkpoint.parse(n2.text)
@@ -216,10 +237,12 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
 
 
 def read_proof(path: Path) -> Any:
-    """A proof file's JSON (an object or a list of them)."""
-    with diagnosed(str(path), UNREADABLE, catch=OSError):
-        raw = path.read_bytes()
-    with diagnosed(str(path), "not JSON: {error}", catch=ValueError,
+    """A proof file's JSON (an object or a list of them): a regular file of at most 64 MiB."""
+    raw = read_bounded(path, MAX_PROOF_BYTES, "proof file")
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise TrailError(Diagnostic(str(path), f"arrays or objects nested more than {MAX_DEPTH} "
+                                    "deep", expected="a harness-audit proof file"))
+    with diagnosed(str(path), "not JSON: {error}", catch=(ValueError, RecursionError),
                    expected="a harness-audit proof file"):
         data = json.loads(raw)
     if not isinstance(data, dict | list):

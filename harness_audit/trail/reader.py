@@ -1,18 +1,22 @@
 """Stream a trail's events for analysis (SLA observations, evidence): decoded, in order.
 
 Lines that do not decode are counted and skipped; integrity is ``verify``'s job, and the
-analyses say how many lines they could not use.
+analyses say how many lines they could not use. Lines are read in bounded chunks, with the
+verifier's line limit: a line longer than ``MAX_LINE`` is skipped without being held.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness_audit.errors import diagnostic_error
+from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed, diagnostic_error
 from harness_audit.trail import events as ev_mod
+from harness_audit.trail.badline import MAX_LINE
 from harness_audit.trail.events import AnyEvent
+from harness_audit.trail.scan import _chunks
 from harness_audit.trail.verify import trail_files
 
 NOT_AN_EVENT = "not a valid event ({error}); run `harness-audit verify` first"
@@ -20,34 +24,56 @@ NOT_AN_EVENT = "not a valid event ({error}); run `harness-audit verify` first"
 
 @dataclass
 class ReadStats:
-    """What a read saw: the files in order, the events decoded and the lines skipped."""
+    """What a read saw: the files in order, the events decoded and the lines skipped (of
+    them, ``too_long``: longer than the verifier's line limit, never held in memory)."""
 
     files: list[str] = field(default_factory=list)
     events: int = 0
     skipped: int = 0
+    too_long: int = 0
+
+
+def _lines(path: str) -> Iterator[bytes]:
+    """The file's lines without their newlines, in order, read in bounded chunks: a line
+    longer than ``MAX_LINE`` comes as the scanner's marker (a NUL byte and its length)."""
+    for _, lines, torn in _chunks(path, 0, os.path.getsize(path)):
+        yield from lines
+        if torn is not None:
+            yield torn
+
+
+def _too_long(line: bytes) -> int | None:
+    return int(line[1:]) if line[:1] == b"\x00" and line[1:].isdigit() else None
 
 
 def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: bool = False
                  ) -> Iterator[tuple[str, int, bytes, AnyEvent]]:
     """(file, line number, line without its newline, typed event), in file and line order.
 
-    A line that does not decode is counted and skipped, or with ``strict`` is an error naming
-    file and line (for proofs, which need every leaf)."""
+    A line that does not decode, or is longer than the verifier's limit (``MAX_LINE``, never
+    read whole), is counted and skipped, or with ``strict`` is an error naming file and line
+    (for proofs, which need every leaf)."""
     stats = stats if stats is not None else ReadStats()
     decode = ev_mod.decoder.decode
     errors = ev_mod.DECODE_ERRORS
     for f in trail_files(paths):
         stats.files.append(str(f))
         name = str(f)
-        with f.open("rb") as handle:
-            for n, raw in enumerate(handle, 1):
-                line = raw.rstrip(b"\n")
+        with diagnosed(name, UNREADABLE, catch=OSError):
+            lines = _lines(name)
+            for n, line in enumerate(lines, 1):
                 try:
                     ev = decode(line)
                 except errors as e:  # not ``diagnosed``: most lines of the loop are fine
+                    length = _too_long(line)
                     if strict:
+                        if length is not None:
+                            raise TrailError(Diagnostic(name, f"line of {length:,} bytes is "
+                                                        f"longer than the {MAX_LINE:,}-byte "
+                                                        "limit", n)) from e
                         raise diagnostic_error(name, NOT_AN_EVENT, n, cause=e) from e
                     stats.skipped += 1
+                    stats.too_long += length is not None
                     continue
                 stats.events += 1
                 yield name, n, line, ev

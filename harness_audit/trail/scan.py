@@ -103,6 +103,15 @@ _SUSPECTS = tuple(re.compile(p).finditer for p in (
     rb'"ts":"(?![0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")',
     rb'_digest":"(?![0-9a-f]{64}")',
 ))  # separate passes: each has a literal prefix the regex engine can jump to
+_LINK_SUSPECTS = tuple(re.compile(p).finditer for p in (
+    rb'"prev":"(?![0-9a-f]{64}")',
+    rb'"hash":"(?![0-9a-f]{64}")',
+))
+"""``prev`` and ``hash`` patterns: searched only in a chunk where the loop found something (or
+the chunk before did). In a clean chunk every hash equals a recomputed SHA-256 hex digest and
+every prev the hash before it, so both are well formed; a malformed one always makes the
+loop report a modified event or a broken link, which the search then turns into an invalid
+event."""
 
 
 class Reporter:
@@ -139,6 +148,8 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     expect = start_index if start_index is not None else -1
     last_hash: str | None = None
     base = 0  # lines before this chunk
+    seen = 0  # problems found before this chunk
+    dirty = False  # the chunk before had problems
     for buf, lines, torn in _chunks(path, start, end):
         leaves: list[bytes] = []
         add = leaves.append
@@ -190,7 +201,9 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                 last_hash = hash_
                 expect = (seq_ if seq_ is not None else expect) + 1
         if buf:
-            _check_patterns(buf, lines, base, report)
+            found = len(res.problems) + res.dropped
+            _check_patterns(buf, lines, base, report, dirty or found > seen)
+            dirty, seen = found > seen, len(res.problems) + res.dropped
         if leaves:
             assert pieces is not None
             pieces.extend(leaves)
@@ -211,9 +224,10 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     return res
 
 
-def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter) -> None:
+def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter,
+                    links: bool = True) -> None:
     suspects: set[int] = set()
-    for find in _SUSPECTS:
+    for find in (*_SUSPECTS, *_LINK_SUSPECTS) if links else _SUSPECTS:
         pos, line_at = 0, 0
         for m in find(buf):
             line_at += buf.count(b"\n", pos, m.start())
@@ -228,7 +242,23 @@ def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter)
             continue  # reported by the slow path already
         problem = ev_mod.pattern_problem(ev)
         if problem and ev_mod.encoder.encode(ev) == lines[line_at]:
-            report("invalid_event", problem, ev.seq, base + line_at + 1)
+            at = base + line_at + 1
+            _not_links(report, at, ev)
+            if not any(p.line == at and p.kind == "invalid_event" for p in report.problems):
+                report("invalid_event", problem, ev.seq, at)
+
+
+def _not_links(report: Reporter, line: int, ev: AnyEvent) -> None:
+    """A malformed ``prev`` or ``hash`` is an invalid event, not a broken link or a modified
+    event: take back what the loop said of that line."""
+    wrong = set()
+    if not ev_mod.is_hex64(ev.prev):
+        wrong.add("broken_link")
+    if not ev_mod.is_hex64(ev.hash):
+        wrong.add("modified_event")
+    if wrong:
+        report.problems[:] = [p for p in report.problems
+                              if p.line != line or p.kind not in wrong]
 
 
 def _classify(line: bytes, report: Reporter, expect: int, lineno: int
@@ -243,5 +273,8 @@ def _classify(line: bytes, report: Reporter, expect: int, lineno: int
         if leaf.hex() != ev.hash:
             report("modified_event", "the event's hash does not match its content", ev.seq,
                    lineno)
-        return leaf, ev.seq, ev.prev, ev.hash
+        if ev_mod.is_hex64(ev.prev):
+            return leaf, ev.seq, ev.prev, ev.hash
+        report("invalid_event", "prev is not 64 lowercase hex digits", ev.seq, lineno)
+        return leaf, ev.seq, None, ev.hash  # malformed: an invalid event, not a broken link
     return slow_line(line, ev, report, expect, lineno)

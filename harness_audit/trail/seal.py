@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
-from harness_audit.trail.canonical import CanonicalizationError, canonicalize
+from harness_audit.trail.canonical import (
+    MAX_DEPTH,
+    CanonicalizationError,
+    canonicalize,
+    nesting_depth,
+)
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.source import EventSource, RawEvent
@@ -39,12 +42,14 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
         unsigned = canonicalize(body)
     except CanonicalizationError as e:
         raise ValueError(str(e)) from e
+    if nesting_depth(unsigned) > MAX_DEPTH:
+        raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
     digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
     body["hash"] = digest
     line = canonicalize(body)
     try:
         ev = ev_mod.decoder.decode(line)
-    except msgspec.ValidationError as e:
+    except ev_mod.DECODE_ERRORS as e:
         raise ValueError(f"not a valid trail event: {e}") from e
     problem = ev_mod.pattern_problem(ev)
     if problem:
@@ -81,12 +86,30 @@ class JsonlSource:
             for n, raw in enumerate(handle, 1):
                 if not raw.strip():
                     continue
-                with diagnosed(name, "not JSON: {error}", n, catch=(ValueError, UnicodeDecodeError),
-                               expected="one JSON object a line"):
-                    event = json.loads(raw, parse_constant=_reject_constant)
-                if not isinstance(event, dict):
-                    raise TrailError(Diagnostic(name, "not a JSON object", n))
-                yield RawEvent(name, n, event)
+                yield RawEvent(name, n, parse_line(raw, name, n))
+
+
+def parse_line(raw: bytes, file: str, line: int) -> dict[str, Any]:
+    """One source line as a JSON object, or a :class:`TrailError` naming ``file:line``: not
+    UTF-8, not JSON, NaN or infinity, a duplicate key, nested too deeply, not an object."""
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise TrailError(Diagnostic(file, f"arrays or objects nested more than {MAX_DEPTH} "
+                                    "deep", line, expected="one JSON object a line"))
+    with diagnosed(file, "not JSON: {error}", line, catch=(ValueError, RecursionError),
+                   expected="one JSON object a line"):
+        event = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    if not isinstance(event, dict):
+        raise TrailError(Diagnostic(file, "not a JSON object", line))
+    return event
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {dup[:40]!r} appears twice in one object")
+    return out
 
 
 def seal(source: EventSource, out: Path, signer: Signer, origin: str) -> tuple[int, str]:

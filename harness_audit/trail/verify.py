@@ -28,6 +28,7 @@ from harness_audit.trail.checkpoints import (
     Anchor,
     FoundCheckpoint,
     default_checkpoints,
+    distinct,
     judge_checkpoints,
     read_checkpoint,
 )
@@ -44,6 +45,7 @@ from harness_audit.trail.scan import (
     event_leaf,
     scan_range,
 )
+from harness_audit.trail.witness import Cosignature, WitnessKey
 
 __all__ = [
     "BROKEN_LINK", "CHUNK", "HASH_FIELD", "HASH_MEMBER_LEN", "MAX_LINE", "MAX_PROBLEMS", "Anchor",
@@ -69,6 +71,14 @@ class VerifyReport:
     checkpoints_valid: int
     root: bytes
     allow_unanchored: bool = False
+    witness_quorum: int = 0  # cosignatures the anchor needed (0: none)
+
+    @property
+    def witnesses(self) -> tuple[Cosignature, ...]:
+        """The valid cosignatures of the given witnesses on the anchoring checkpoint (each
+        with its :class:`~harness_audit.trail.witness.WitnessKey` and timestamp), one per
+        witness key; empty when nothing anchors or no witness key was given."""
+        return self.anchor.cosignatures if self.anchor else ()
 
     @property
     def status(self) -> Status:
@@ -183,12 +193,24 @@ def _indexed_in_order(results: Sequence[RangeResult]) -> bool:
 def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
                  checkpoints: Sequence[Path] = (), trusted_state: Path | None = None,
                  jobs: int = 1, allow_unanchored: bool = False,
-                 progress: Callable[[int], None] | None = None) -> VerifyReport:
+                 progress: Callable[[int], None] | None = None,
+                 witnesses: Sequence[WitnessKey] = (), witness_quorum: int = 0) -> VerifyReport:
     """Verify the trail at ``paths`` against ``verifiers``: every line, the chain, the tree and
-    the checkpoints found beside it or given, and a trusted state from the last audit."""
+    the checkpoints found beside it or given, and a trusted state from the last audit.
+
+    With ``witness_quorum`` N > 0, only a checkpoint that carries valid C2SP tlog-cosignatures
+    by at least N distinct keys of ``witnesses`` anchors the trail; a cosignature line of a
+    given witness that does not verify is ``bad_signature``."""
+    if witness_quorum < 0:
+        raise TrailError(Diagnostic("--witness-quorum", f"{witness_quorum} is negative"))
+    distinct_witnesses = len({w.public for w in witnesses})
+    if witness_quorum > distinct_witnesses:
+        raise TrailError(Diagnostic("--witness-quorum", f"a quorum of {witness_quorum} "
+                                    f"cannot be met by {distinct_witnesses} witness key(s)",
+                                    expected="at least as many --witness-key as the quorum"))
     files = trail_files(paths)
-    found = [read_checkpoint(c, verifiers) for c in [*default_checkpoints(paths, files),
-                                                     *checkpoints]]
+    found = distinct([read_checkpoint(c, verifiers, witnesses)
+                      for c in [*default_checkpoints(paths, files), *checkpoints]])
     trusted = read_checkpoint(trusted_state, verifiers) if trusted_state else None
     if trusted and (trusted.checkpoint is None or not trusted.trusted):
         why = trusted.problem.detail if trusted.problem else "unreadable"
@@ -200,7 +222,7 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
     joined = join_ranges(results, set(cuts))
     problems, roots, tree = joined.problems, joined.roots, joined.tree
     total = tree.size
-    anchor = judge_checkpoints(found, trusted, roots, total, problems)
+    anchor = judge_checkpoints(found, trusted, roots, total, problems, witness_quorum)
     order = {str(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (p.file not in order, order.get(p.file, 0), p.line or 0))
     return VerifyReport(
@@ -210,4 +232,4 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
         checkpoints_valid=sum(1 for f in found if f.trusted and f.checkpoint
                               and f.checkpoint.size in roots
                               and roots[f.checkpoint.size] == f.checkpoint.root),
-        root=tree.root(), allow_unanchored=allow_unanchored)
+        root=tree.root(), allow_unanchored=allow_unanchored, witness_quorum=witness_quorum)
