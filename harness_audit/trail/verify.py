@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from harness_audit.errors import Diagnostic, TrailError
+from harness_audit.trail import _core
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import MAX_SAFE_INTEGER, CanonicalizationError, canonicalize
 from harness_audit.trail.merkle import CompactTree, node_hash
@@ -44,6 +45,10 @@ def event_leaf(line: bytes) -> bytes:
         raise ValueError("the event has no hash field")
     return hashlib.sha256(b"\x00" + line[:i] + line[i + 74:]).digest()
 
+
+BAD_HASH = "hash is not 64 lowercase hex digits"
+BAD_PREV = "prev is not 64 lowercase hex digits"
+_hex_ok = re.compile(ev_mod.HEX64_PATTERN.replace("$", r"\Z")).match
 
 BROKEN_LINK = ("prev does not match the hash of the event before it (an event was inserted, "
                "deleted or moved, or the one before was rewritten with its hash)")
@@ -313,7 +318,10 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     of its first event, or ``None`` to take it from that event's ``seq`` (parallel ranges).
 
     This is the hot loop: everything per line is a local name, and the common case (a valid,
-    canonical event) takes one decode, one encode, one hash and three comparisons."""
+    canonical event) takes one decode, one encode, one hash and three comparisons. With the
+    compiled core (``_core``) the same range is scanned there, with the same results."""
+    if _core.compiled():
+        return _core.scan_range(path, start, end, start_index, cuts, last_file, progress)
     res = RangeResult(path, start, end, start_index)
     report = _Reporter(res)
     decode, encode = ev_mod.decoder.decode, ev_mod.encoder.encode
@@ -352,10 +360,17 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                 h = ev.hash
                 seq = ev.seq
                 if ho.hexdigest() != h:
-                    report("modified_event", "the event's hash does not match its content",
-                           seq, lineno)
-                if ev.prev != last_hash and last_hash is not None:
-                    report("broken_link", BROKEN_LINK, seq, lineno)
+                    if _hex_ok(h):
+                        report("modified_event", "the event's hash does not match its content",
+                               seq, lineno)
+                    else:  # no hash to compare: invalid, and the next link is unknown
+                        report("invalid_event", BAD_HASH, seq, lineno)
+                        h = None
+                if ev.prev != last_hash:
+                    if not _hex_ok(ev.prev):
+                        report("invalid_event", BAD_PREV, seq, lineno)
+                    elif last_hash is not None:
+                        report("broken_link", BROKEN_LINK, seq, lineno)
                 if seq != expect:
                     report("sequence_gap", f"seq {seq} where {expect} was expected", seq,
                            lineno)
@@ -424,10 +439,18 @@ def _classify(line: bytes, report: _Reporter, expect: int, lineno: int
         ev = None
     if ev is not None and ev_mod.encoder.encode(ev) == line:
         leaf = event_leaf(line)
-        if leaf.hex() != ev.hash:
-            report("modified_event", "the event's hash does not match its content", ev.seq,
-                   lineno)
-        return leaf, ev.seq, ev.prev, ev.hash
+        h, prev = ev.hash, ev.prev
+        if leaf.hex() != h:
+            if _hex_ok(h):
+                report("modified_event", "the event's hash does not match its content", ev.seq,
+                       lineno)
+            else:
+                report("invalid_event", BAD_HASH, ev.seq, lineno)
+                h = None
+        if not _hex_ok(prev):
+            report("invalid_event", BAD_PREV, ev.seq, lineno)
+            prev = None
+        return leaf, ev.seq, prev, h
     return _slow_line(line, ev, report, expect, lineno)
 
 
@@ -477,10 +500,18 @@ def _slow_line(line: bytes, ev: Any, report: _Reporter, expect_seq: int, lineno:
     except CanonicalizationError:
         ho = hashlib.sha256(b"\x00" + line)
     seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
-    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical"):
-        report("modified_event", "the event's hash does not match its content", seq, lineno)
+    hash_: str | None = obj["hash"] if _hex_ok(obj["hash"]) else None
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
-    return ho.digest(), seq, prev, obj["hash"]
+    if verdict in ("canonical", "non_canonical"):
+        if hash_ is None:
+            report("invalid_event", BAD_HASH, seq, lineno)
+        elif ho.hexdigest() != hash_:
+            report("modified_event", "the event's hash does not match its content", seq, lineno)
+        if prev is not None and not _hex_ok(prev):
+            report("invalid_event", BAD_PREV, seq, lineno)
+    if prev is not None and not _hex_ok(prev):
+        prev = None
+    return ho.digest(), seq, prev, hash_
 
 
 def _pattern_problem_dict(obj: dict[str, Any]) -> str | None:
@@ -570,11 +601,16 @@ def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
         for a, b in itertools.pairwise(pts):
             tasks.append((str(f), a, b, None, cuts, str(f) == last))
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-    ctx = multiprocessing.get_context("fork")
+    pool: Executor
+    if _core.compiled():  # it scans without the GIL: threads over the ranges, one process
+        pool = ThreadPoolExecutor(max_workers=jobs)
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(
+            "fork"))
     out: list[RangeResult] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with pool:
         for r in pool.map(_scan_task, tasks):
             out.append(r)
             if progress:
