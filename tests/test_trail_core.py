@@ -479,3 +479,17 @@ def test_the_scanner_checks_its_arguments() -> None:
         c.scan(b"{}\n", 0, 10, None, 0)
     assert c.scan(b"{}\n", 0, 3, "0" * 64, 0) == (0, 0, "0" * 64, 0)
     assert c.scan(b"{}\n", 0, 3, None, 2**80)[1] == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("hash", "A" * 64), ("hash", "0" * 63),
+                                              ("prev", "0" * 65), ("prev", "g" * 64)])
+def test_a_malformed_prev_or_hash_is_an_invalid_event(tmp_path: Path, field: str,
+                                                       value: str) -> None:
+    """Not a modified event or a broken link: the value is not a hash at all (both cores)."""
+    lines = list(seal([ascii_event(i) for i in range(6)])[0])
+    obj = json.loads(lines[3])
+    obj[field] = value
+    lines[3] = canonicalize(obj) + b"\n"
+    found = [(p["kind"], p["seq"]) for p in same([write(tmp_path / "t", lines)])[3]]
+    assert ("invalid_event", 3) in found
+    assert ("modified_event", 3) not in found and ("broken_link", 3) not in found
