@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness_audit.evidence.trails import TrustRoot
+from harness_audit.trust import TrustRoot
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment

@@ -309,6 +309,7 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
 def main() -> None:
     for manifest in sorted(HERE.glob("*/harness.yaml")):
         simulate(manifest)
+        (manifest.parent / "trails" / ".lock").unlink(missing_ok=True)  # the writer's lock
         print(f"wrote {manifest.parent / 'trails'}")
 
 

@@ -117,7 +117,7 @@ def _tally(control: Control) -> str:
     when the count of operations says nothing (none were observed)."""
     if 0 < control.failed <= control.operated:
         return f"({control.failed:,} of {control.operated:,})"
-    return "(once)" if control.failed == 1 else f"({control.failed:,} times)"
+    return "" if control.failed == 1 else f"({control.failed:,} times)"
 
 
 def _caveat(evidence: Evidence | None) -> str:
@@ -145,7 +145,7 @@ def _merge(check: str, declared: CheckResult, control: Control | None,
             extra += f", {control.denied:,} denied by the harness" if control.denied else ""
             return replace(declared, reason=declared.reason + extra + caveat + ")")
         return declared
-    observed = f"observed: {control.reason} {_tally(control)}{caveat}"
+    observed = f"observed: {control.reason} {_tally(control)}".rstrip() + caveat
     if declared.status == "fail":
         return replace(declared, reason=f"declared: {declared.reason}; {observed}")
     return replace(declared, status="fail", reason=observed)
@@ -175,8 +175,8 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
                 where = control.failures[0] if control.failures else None
                 findings.append(Finding(
                     rule.id, rule.severity,
-                    f"{a.id}: observed: {control.reason} {_tally(control)}"
-                    f"{_caveat(evidence)}",
+                    f"{a.id}: observed: {control.reason} {_tally(control)}".rstrip()
+                    + _caveat(evidence),
                     where.file if where else pipeline.file, where.line if where else r.line,
                     pipeline.name, a.id, c, f"observed:{c}",
                     where.seq if where else None, where.span if where else None))

@@ -100,7 +100,8 @@ def callback(group: typer.Typer) -> Callable[[F], F]:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"harness-audit {__version__}")
+        print(f"harness-audit {__version__} (verifier core: "
+              f"{__import__('harness_audit.trail._core', fromlist=['_']).describe()})")
         raise typer.Exit(ExitCode.OK)
 
 

@@ -255,6 +255,7 @@ class Judge:
         self.subjects: dict[str, int] = {}  # rule -> distinct observations kept
         self.seen: set[str] = set()
         self.unanchored = 0
+        self.seen_unanchored: dict[str, int] = {}  # agent -> its events no checkpoint anchors
         self.finished = 0
         self.never_ended = 0  # runs evicted or still open at finish
         self.first_never_ended: str | None = None
@@ -363,6 +364,8 @@ class Judge:
             if anchored:
                 self.seen.add(actor)
                 self.operated(actor, "has_audit_trail", where)
+            else:
+                self.seen_unanchored[actor] = self.seen_unanchored.get(actor, 0) + 1
         elif actor != "harness" and not actor.startswith("human:"):
             self.note("HA-001", actor, f"events from {actor!r}, an agent the manifest does not "
                       "declare", where, f"undeclared:{actor}")
@@ -652,7 +655,10 @@ class Judge:
                       "open-runs")
         for a in self.p.agents:
             if a.in_trail and a.id not in self.seen:
+                n = self.seen_unanchored.get(a.id, 0)
                 self.control(a.id, "has_audit_trail").fail(
+                    f"none of its {n:,} event(s) is anchored by a trusted checkpoint, so they "
+                    "prove no pass" if n else
                     "no event at all from this agent in the trails (a silent agent)", None)
         obs = self.observer.result()
         sla = analyse(self.p, "equal", obs)

@@ -12,30 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from harness_audit.evidence.judge import Evidence, Judge
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail.reader import ReadStats, read_events
+from harness_audit.trust import KeySource, TrustRoot
 
-KeySource = Literal["flag", "config", "manifest"]
+__all__ = ["NOT_EVIDENCE", "KeySource", "TrailTrust", "TrustRoot", "judge_trails",
+           "public_keys", "trail_paths"]
+
 # problems whose line is not evidence of anything: the verifier could not vouch for it
 NOT_EVIDENCE = frozenset({"unparseable_line", "invalid_event", "non_canonical", "modified_event",
                           "broken_link", "sequence_gap"})
-
-
-@dataclass(frozen=True, slots=True)
-class TrustRoot:
-    """What the auditor trusts: keys (pinned when from a flag or the config), checkpoints
-    and the trusted state kept from last time, witnesses, and whether pinning is required."""
-
-    keys: tuple[str, ...] = ()
-    key_source: KeySource | None = None  # of ``keys``: "flag" or "config"
-    checkpoints: tuple[Path, ...] = ()
-    trusted_state: Path | None = None
-    witness_keys: tuple[str, ...] = ()
-    witness_quorum: int = 0
-    require_pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,12 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     of its first event, or ``None`` to take it from that event's ``seq`` (parallel ranges).
 
     This is the hot loop: everything per line is a local name, and the common case (a valid,
-    canonical event) takes one decode, one encode, one hash and three comparisons."""
+    canonical event) takes one decode, one encode, one hash and three comparisons. With the
+    compiled core (``_core``) the same range is scanned there, with the same results."""
+    from harness_audit.trail import _core
+
+    if _core.compiled():
+        return _core.scan_range(path, start, end, start_index, cuts, last_file, progress)
     res = RangeResult(path, start, end, start_index)
     report = Reporter(res)
     decode, encode = ev_mod.decoder.decode, ev_mod.encoder.encode

@@ -167,11 +167,18 @@ def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
         for a, b in itertools.pairwise(pts):
             tasks.append((str(f), a, b, None, cuts, str(f) == last))
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-    ctx = multiprocessing.get_context("fork")
+    from harness_audit.trail import _core
+
+    pool: Executor
+    if _core.compiled():  # it scans without the GIL: threads over the ranges, one process
+        pool = ThreadPoolExecutor(max_workers=jobs)
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs,
+                                   mp_context=multiprocessing.get_context("fork"))
     out: list[RangeResult] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with pool:
         for r in pool.map(_scan_task, tasks):
             out.append(r)
             if progress:

@@ -1,0 +1,842 @@
+/* The compiled verifier core (issue 17): the per-line hot loop of trail verification.
+ *
+ * One call, ``Scanner.scan(buf, pos, end, last_hash, expect)``, walks the complete lines of
+ * ``buf[pos:end]`` with the GIL released. A line is taken only when this code can decide all
+ * of it: it is the RFC 8785 form of a valid event of a known kind (ASCII, integers only, the
+ * kind's own fields and no others, canonical escapes), its ``ts`` and hex fields match their
+ * patterns, its leaf hash equals its ``hash``, its ``prev`` is ``last_hash`` and its ``seq``
+ * is ``expect``. For such a line the Python path reports nothing, so skipping it there is
+ * exact. The first line that is anything else stops the walk; the caller's Python code
+ * handles that line (and so every problem report) and calls again after it. The leaves of
+ * every line, taken here or pushed by the caller, go into one streaming set of aligned
+ * perfect Merkle subtrees (RFC 6962), cut at checkpoint sizes, as ``verify._Pieces`` does.
+ *
+ * The input is hostile: every read is bounds-checked against the line's end, nothing
+ * recurses (the only nesting is the ``model`` object and the ``evidence`` array, one level,
+ * parsed by straight-line code), and integers are read at most 16 digits.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+#include <openssl/sha.h>
+
+#define MAX_SAFE ((int64_t)9007199254740991LL) /* 2^53 - 1 */
+
+/* --- SHA-256 ---------------------------------------------------------------------------- */
+
+/* The low-level SHA256_* calls dispatch to the CPU's SHA extensions (SHA-NI) or AVX code
+   like EVP does, without EVP's per-call provider overhead, which dominates for the short
+   messages here (a 65-byte Merkle node, a ~0.5 KB event). */
+
+static void leaf_hash(const unsigned char *line, size_t cut, size_t len, unsigned char out[32])
+{
+    /* SHA-256(0x00 || line[:cut] || line[cut + 74:]): the event without ,"hash":"<64>" */
+    SHA256_CTX c;
+    static const unsigned char zero = 0;
+    SHA256_Init(&c);
+    SHA256_Update(&c, &zero, 1);
+    SHA256_Update(&c, line, cut);
+    SHA256_Update(&c, line + cut + 74, len - cut - 74);
+    SHA256_Final(out, &c);
+}
+
+static void node_hash(const unsigned char *l, const unsigned char *r, unsigned char out[32])
+{
+    /* (not the one-shot SHA256(): in OpenSSL 3 it fetches the digest, under a lock, each
+       call) */
+    SHA256_CTX c;
+    unsigned char buf[65];
+    buf[0] = 1;
+    memcpy(buf + 1, l, 32);
+    memcpy(buf + 33, r, 32);
+    SHA256_Init(&c);
+    SHA256_Update(&c, buf, sizeof buf);
+    SHA256_Final(out, &c);
+}
+
+/* --- the event grammar ------------------------------------------------------------------ */
+
+enum {
+    K_AGENT, K_APPROVER, K_ARGS_DIGEST, K_CAP_MICROUSD, K_CHILD, K_CONFIDENCE_BP,
+    K_COST_MICROUSD, K_DATA_CLASS, K_DEPTH, K_EFFECT, K_EVIDENCE, K_HASH, K_INPUT_DIGEST,
+    K_INPUT_TOKENS, K_KIND, K_MESSAGE, K_MODEL, K_OUTCOME, K_OUTPUT_DIGEST, K_OUTPUT_TOKENS,
+    K_PARENT, K_PIPELINE, K_PREV, K_RATIONALE, K_RESOURCE, K_RUN, K_SCOPE, K_SEQ, K_SPAN,
+    K_SPENT_MICROUSD, K_SUBJECT, K_TARGET, K_TOOL, K_TS, K_V, K_VERDICT, NKEYS
+};
+
+/* sorted by bytes, so a binary search finds a key and the index order is the JCS order */
+static const char *const KEYS[NKEYS] = {
+    "agent", "approver", "args_digest", "cap_microusd", "child", "confidence_bp",
+    "cost_microusd", "data_class", "depth", "effect", "evidence", "hash", "input_digest",
+    "input_tokens", "kind", "message", "model", "outcome", "output_digest", "output_tokens",
+    "parent", "pipeline", "prev", "rationale", "resource", "run", "scope", "seq", "span",
+    "spent_microusd", "subject", "target", "tool", "ts", "v", "verdict",
+};
+
+#define B(k) ((uint64_t)1 << (k))
+#define COMMON (B(K_V) | B(K_SEQ) | B(K_TS) | B(K_RUN) | B(K_SPAN) | B(K_PARENT) | \
+                B(K_AGENT) | B(K_PREV) | B(K_HASH) | B(K_KIND))
+
+enum { T_STR, T_NULL, T_INT, T_MODEL, T_STRLIST };
+
+typedef struct {
+    const unsigned char *s; /* a string's raw content (between the quotes) */
+    size_t n;
+    int esc;                /* it has an escape */
+    int type;
+    int64_t num;
+} value_t;
+
+enum {
+    RUN_START, RUN_END, MODEL_CALL, TOOL_CALL, DATA_ACCESS, DECISION, VERIFICATION,
+    APPROVAL_REQUEST, APPROVAL, SPAWN, BUDGET_CHECK, ERROR_KIND, NKINDS
+};
+
+typedef struct {
+    const char *name;
+    uint64_t required, optional; /* beyond COMMON */
+} kind_t;
+
+static const kind_t KINDS[NKINDS] = {
+    {"run_start", B(K_PIPELINE), 0},
+    {"run_end", B(K_PIPELINE) | B(K_OUTCOME), 0},
+    {"model_call", B(K_MODEL) | B(K_INPUT_TOKENS) | B(K_OUTPUT_TOKENS) | B(K_COST_MICROUSD),
+     B(K_INPUT_DIGEST) | B(K_OUTPUT_DIGEST)},
+    {"tool_call", B(K_TOOL) | B(K_EFFECT) | B(K_SCOPE) | B(K_OUTCOME),
+     B(K_TARGET) | B(K_ARGS_DIGEST)},
+    {"data_access", B(K_RESOURCE) | B(K_SCOPE) | B(K_DATA_CLASS) | B(K_OUTCOME), 0},
+    {"decision", B(K_SUBJECT) | B(K_OUTCOME),
+     B(K_RATIONALE) | B(K_EVIDENCE) | B(K_CONFIDENCE_BP)},
+    {"verification", B(K_TARGET) | B(K_VERDICT) | B(K_MODEL), B(K_ARGS_DIGEST)},
+    {"approval_request", B(K_TARGET) | B(K_APPROVER), B(K_ARGS_DIGEST)},
+    {"approval", B(K_TARGET) | B(K_APPROVER) | B(K_VERDICT), B(K_ARGS_DIGEST)},
+    {"spawn", B(K_CHILD) | B(K_DEPTH), 0},
+    {"budget_check", B(K_SPENT_MICROUSD) | B(K_CAP_MICROUSD) | B(K_OUTCOME), 0},
+    {"error", B(K_MESSAGE), 0},
+};
+
+static int raw_is_n(const value_t *v, const char *word, size_t n)
+{
+    return v->type == T_STR && !v->esc && v->n == n && memcmp(v->s, word, n) == 0;
+}
+#define raw_is(v, word) raw_is_n((v), (word), sizeof(word) - 1)
+
+static size_t KEYLEN[NKEYS], KINDLEN[NKINDS];
+
+/* The key after ``last`` (keys must come in JCS order, so the search only moves forward:
+   at most NKEYS comparisons a line); -1 if it is unknown, repeated or out of order. */
+static int next_key(const unsigned char *s, size_t n, int last)
+{
+    for (int k = last + 1; k < NKEYS; k++) {
+        size_t kn = KEYLEN[k];
+        int c = memcmp(s, KEYS[k], n < kn ? n : kn);
+        if (c == 0)
+            c = (n > kn) - (n < kn);
+        if (c == 0)
+            return k;
+        if (c < 0)
+            return -1;
+    }
+    return -1;
+}
+
+/* printable ASCII and DEL, except " and \ : taken as they are inside a string */
+static unsigned char PLAIN[256];
+static unsigned char HEXL[256]; /* 0-9 a-f */
+
+static int is_hex_lower(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* A string from *pp (at its opening quote) to its closing quote, accepted only if it is
+   ASCII and in the form RFC 8785 (and msgspec's encoder) write: printable characters and
+   DEL as they are, the two-character escapes for " \ \b \f \n \r \t, and \u00xx (lowercase)
+   for the other control characters. Anything else returns 0 (undecided here). */
+static int parse_string(const unsigned char **pp, const unsigned char *e, value_t *v)
+{
+    const unsigned char *p = *pp;
+    if (p >= e || *p != '"')
+        return 0;
+    p++;
+    v->s = p;
+    v->esc = 0;
+    v->type = T_STR;
+    for (;;) {
+#if defined(__SSE2__)
+        /* 16 bytes at a time while 16 remain: stop at " \ or a byte < 0x20 or >= 0x80 (a
+           signed compare below 0x20 catches both) */
+        while (e - p >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i stop = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+            int m = _mm_movemask_epi8(stop);
+            if (m) {
+                p += __builtin_ctz((unsigned)m);
+                break;
+            }
+            p += 16;
+        }
+#endif
+        while (p < e && PLAIN[*p])
+            p++;
+        if (p >= e)
+            return 0;
+        unsigned char c = *p;
+        if (c == '"')
+            break;
+        if (c != '\\')
+            return 0; /* a control character or a byte beyond ASCII */
+        {
+            v->esc = 1;
+            if (p + 1 >= e)
+                return 0;
+            unsigned char d = p[1];
+            if (d == '"' || d == '\\' || d == 'b' || d == 'f' || d == 'n' || d == 'r' ||
+                d == 't') {
+                p += 2;
+                continue;
+            }
+            if (d != 'u' || e - p < 6 || p[2] != '0' || p[3] != '0' || (p[4] != '0' &&
+                p[4] != '1') || !is_hex_lower(p[5]))
+                return 0;
+            {
+                int x = (p[4] - '0') * 16 + (p[5] <= '9' ? p[5] - '0' : p[5] - 'a' + 10);
+                if (x == 8 || x == 9 || x == 10 || x == 12 || x == 13)
+                    return 0; /* those have a short form */
+            }
+            p += 6;
+            continue;
+        }
+    }
+    v->n = (size_t)(p - v->s);
+    *pp = p + 1;
+    return 1;
+}
+
+/* a non-negative integer in canonical form, at most 16 digits (2^53 - 1 has 16) */
+static int parse_uint(const unsigned char **pp, const unsigned char *e, value_t *v)
+{
+    const unsigned char *p = *pp;
+    int64_t x = 0;
+    int digits = 0;
+    if (p >= e || *p < '0' || *p > '9')
+        return 0;
+    if (*p == '0') {
+        p++;
+        if (p < e && *p >= '0' && *p <= '9')
+            return 0;
+    } else {
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (++digits > 16)
+                return 0;
+            x = x * 10 + (*p - '0');
+            p++;
+        }
+    }
+    if (p < e && (*p == '.' || *p == 'e' || *p == 'E'))
+        return 0;
+    v->type = T_INT;
+    v->num = x;
+    *pp = p;
+    return 1;
+}
+
+#define lit(pp, e, word) lit_n((pp), (e), (word), sizeof(word) - 1)
+
+static int lit_n(const unsigned char **pp, const unsigned char *e, const char *word, size_t n)
+{
+    if ((size_t)(e - *pp) < n || memcmp(*pp, word, n) != 0)
+        return 0;
+    *pp += n;
+    return 1;
+}
+
+/* {"family":S,"name":S,"provider":S}: the Model struct, keys in JCS order */
+static int parse_model(const unsigned char **pp, const unsigned char *e)
+{
+    value_t s;
+    const unsigned char *p = *pp;
+    if (!lit(&p, e, "{\"family\":") || !parse_string(&p, e, &s) ||
+        !lit(&p, e, ",\"name\":") || !parse_string(&p, e, &s) ||
+        !lit(&p, e, ",\"provider\":") || !parse_string(&p, e, &s) || !lit(&p, e, "}"))
+        return 0;
+    *pp = p;
+    return 1;
+}
+
+/* [] or [S,S,...] */
+static int parse_strlist(const unsigned char **pp, const unsigned char *e)
+{
+    value_t s;
+    const unsigned char *p = *pp;
+    if (!lit(&p, e, "["))
+        return 0;
+    if (p < e && *p == ']') {
+        *pp = p + 1;
+        return 1;
+    }
+    for (;;) {
+        if (!parse_string(&p, e, &s))
+            return 0;
+        if (p >= e)
+            return 0;
+        if (*p == ']')
+            break;
+        if (*p != ',')
+            return 0;
+        p++;
+    }
+    *pp = p + 1;
+    return 1;
+}
+
+static int ts_ok(const value_t *v)
+{
+    /* ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z\Z */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    const unsigned char *s = v->s;
+    size_t n = v->n, i;
+    if (v->esc || n < 20 || n > 30)
+        return 0;
+    for (i = 0; i < 19; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != (unsigned char)shape[i])
+            return 0;
+    }
+    if (n == 20)
+        return s[19] == 'Z';
+    if (s[19] != '.' || n < 22 || s[n - 1] != 'Z')
+        return 0;
+    for (i = 20; i < n - 1; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    }
+    return 1;
+}
+
+static int hex64_ok(const value_t *v)
+{
+    unsigned ok = 1;
+    if (v->type != T_STR || v->esc || v->n != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++) /* no branch a digit: random hex mispredicts */
+        ok &= HEXL[v->s[i]];
+    return (int)ok;
+}
+
+typedef struct {
+    int64_t seq;
+    const unsigned char *prev, *hash; /* 64 hex digits each */
+    size_t hash_cut;                  /* offset of the ',' before "hash" */
+} event_t;
+
+/* 1 if the line is the canonical form of a valid event with well-formed patterns */
+static int check_line(const unsigned char *line, size_t len, event_t *out)
+{
+    const unsigned char *p = line, *e = line + len;
+    value_t vals[NKEYS];
+    uint64_t seen = 0;
+    int last = -1;
+    if (len < 2 || p[0] != '{' || e[-1] != '}')
+        return 0;
+    p++;
+    for (;;) {
+        value_t key;
+        const unsigned char *key_at = p;
+        int k;
+        if (!parse_string(&p, e, &key) || key.esc)
+            return 0;
+        k = next_key(key.s, key.n, last);
+        if (k < 0)
+            return 0;
+        last = k;
+        seen |= B(k);
+        if (p >= e || *p != ':')
+            return 0;
+        p++;
+        if (p >= e)
+            return 0;
+        value_t *v = &vals[k];
+        if (k == K_HASH) {
+            if (key_at == line + 1) /* never first: "agent" is required */
+                return 0;
+            out->hash_cut = (size_t)(key_at - 1 - line);
+        }
+        if (*p == '"') {
+            if (!parse_string(&p, e, v))
+                return 0;
+        } else if (*p >= '0' && *p <= '9') {
+            if (!parse_uint(&p, e, v))
+                return 0;
+        } else if (*p == 'n') {
+            if (!lit(&p, e, "null"))
+                return 0;
+            v->type = T_NULL;
+        } else if (*p == '{' && k == K_MODEL) {
+            if (!parse_model(&p, e))
+                return 0;
+            v->type = T_MODEL;
+        } else if (*p == '[' && k == K_EVIDENCE) {
+            if (!parse_strlist(&p, e))
+                return 0;
+            v->type = T_STRLIST;
+        } else {
+            return 0;
+        }
+        if (p >= e)
+            return 0;
+        if (*p == '}') {
+            if (p + 1 != e)
+                return 0;
+            break;
+        }
+        if (*p != ',')
+            return 0;
+        p++;
+    }
+    if ((seen & COMMON) != COMMON)
+        return 0;
+    const kind_t *kind = NULL;
+    int ki;
+    for (ki = 0; ki < NKINDS; ki++) {
+        if (raw_is_n(&vals[K_KIND], KINDS[ki].name, KINDLEN[ki])) {
+            kind = &KINDS[ki];
+            break;
+        }
+    }
+    if (kind == NULL)
+        return 0;
+    if ((seen & kind->required) != kind->required ||
+        (seen & ~(COMMON | kind->required | kind->optional)) != 0)
+        return 0;
+    /* the types and values of each field present */
+    for (uint64_t rest = seen; rest; rest &= rest - 1) {
+        int k = __builtin_ctzll(rest);
+        const value_t *v = &vals[k];
+        switch (k) {
+        case K_V:
+            if (v->type != T_INT || v->num != 1)
+                return 0;
+            break;
+        case K_SEQ: case K_INPUT_TOKENS: case K_OUTPUT_TOKENS: case K_COST_MICROUSD:
+        case K_DEPTH: case K_SPENT_MICROUSD: case K_CAP_MICROUSD:
+            if (v->type != T_INT || v->num > MAX_SAFE)
+                return 0;
+            break;
+        case K_CONFIDENCE_BP:
+            if (v->type != T_INT || v->num > 10000)
+                return 0;
+            break;
+        case K_TS:
+            if (v->type != T_STR || !ts_ok(v))
+                return 0;
+            break;
+        case K_PREV: case K_HASH: case K_INPUT_DIGEST: case K_OUTPUT_DIGEST:
+        case K_ARGS_DIGEST:
+            if (!hex64_ok(v))
+                return 0;
+            break;
+        case K_PARENT:
+            if (v->type != T_STR && v->type != T_NULL)
+                return 0;
+            break;
+        case K_EVIDENCE:
+            if (v->type != T_STRLIST)
+                return 0;
+            break;
+        case K_MODEL:
+            if (v->type == T_MODEL)
+                break;
+            /* verification: "human:<id>" (the pattern ^human:.+$, no escapes to decide) */
+            if (ki != VERIFICATION || v->type != T_STR || v->esc || v->n < 7 ||
+                memcmp(v->s, "human:", 6) != 0)
+                return 0;
+            break;
+        case K_EFFECT:
+            if (!raw_is(v, "read") && !raw_is(v, "write") && !raw_is(v, "destructive") &&
+                !raw_is(v, "external") && !raw_is(v, "unknown"))
+                return 0;
+            break;
+        case K_OUTCOME:
+            if (ki == TOOL_CALL) {
+                if (!raw_is(v, "ok") && !raw_is(v, "error") && !raw_is(v, "denied"))
+                    return 0;
+            } else if (ki == DATA_ACCESS) {
+                if (!raw_is(v, "allowed") && !raw_is(v, "denied"))
+                    return 0;
+            } else if (ki == BUDGET_CHECK) {
+                if (!raw_is(v, "ok") && !raw_is(v, "blocked"))
+                    return 0;
+            } else if (v->type != T_STR) {
+                return 0;
+            }
+            break;
+        case K_VERDICT:
+            if (ki == VERIFICATION) {
+                if (!raw_is(v, "pass") && !raw_is(v, "fail"))
+                    return 0;
+            } else if (!raw_is(v, "approved") && !raw_is(v, "rejected")) {
+                return 0;
+            }
+            break;
+        default: /* the plain strings */
+            if (v->type != T_STR)
+                return 0;
+            break;
+        }
+    }
+    /* ,"hash":"<64>" then , or } : 74 bytes from the comma */
+    if (out->hash_cut + 74 > len)
+        return 0;
+    out->seq = vals[K_SEQ].num;
+    out->prev = vals[K_PREV].s;
+    out->hash = vals[K_HASH].s;
+    return 1;
+}
+
+/* --- the Merkle pieces ------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t first;
+    int height;
+    unsigned char d[32];
+} piece_t;
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t index; /* the next leaf's global index */
+    piece_t stack[72];
+    int nstack;
+    piece_t *done;
+    size_t ndone, capdone;
+    uint64_t *cuts;
+    size_t ncuts, icut;
+    int busy; /* a scan is running without the GIL */
+} Scanner;
+
+static int flush_to_done(Scanner *self)
+{
+    if (self->nstack == 0)
+        return 0;
+    if (self->ndone + (size_t)self->nstack > self->capdone) {
+        size_t cap = (self->capdone ? self->capdone * 2 : 64) + (size_t)self->nstack;
+        piece_t *d = PyMem_RawRealloc(self->done, cap * sizeof(piece_t));
+        if (d == NULL)
+            return -1;
+        self->done = d;
+        self->capdone = cap;
+    }
+    memcpy(self->done + self->ndone, self->stack, (size_t)self->nstack * sizeof(piece_t));
+    self->ndone += (size_t)self->nstack;
+    self->nstack = 0;
+    return 0;
+}
+
+/* push one leaf; -1 (memory) only when a cut needs the done list to grow */
+static int push_leaf(Scanner *self, const unsigned char leaf[32])
+{
+    while (self->icut < self->ncuts && self->cuts[self->icut] <= self->index) {
+        if (self->cuts[self->icut] == self->index && flush_to_done(self) < 0)
+            return -1;
+        self->icut++;
+    }
+    uint64_t p = self->index++;
+    int h = 0;
+    unsigned char d[32];
+    memcpy(d, leaf, 32);
+    while (self->nstack > 0) {
+        piece_t *top = &self->stack[self->nstack - 1];
+        if (top->height != h || h >= 63 || top->first % ((uint64_t)2 << h) != 0)
+            break;
+        node_hash(top->d, d, d);
+        p = top->first;
+        h++;
+        self->nstack--;
+    }
+    piece_t *t = &self->stack[self->nstack++];
+    t->first = p;
+    t->height = h;
+    memcpy(t->d, d, 32);
+    return 0;
+}
+
+static void Scanner_dealloc(Scanner *self)
+{
+    PyMem_RawFree(self->done);
+    PyMem_RawFree(self->cuts);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"start_index", "cuts", NULL};
+    unsigned long long start;
+    PyObject *cuts = NULL, *seq = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "KO", kwlist, &start, &cuts))
+        return -1;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the scanner is in use");
+        return -1;
+    }
+    seq = PySequence_Fast(cuts, "cuts must be a sequence of integers");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, m = 0;
+    uint64_t *c = PyMem_RawMalloc(((size_t)n + 1) * sizeof(uint64_t));
+    if (c == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned long long x = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear(); /* a negative or huge size can never be reached: no cut */
+            continue;
+        }
+        if (x > start)
+            c[m++] = x;
+    }
+    Py_DECREF(seq);
+    /* sort (few cuts: insertion sort) */
+    for (i = 1; i < m; i++) {
+        uint64_t x = c[i];
+        Py_ssize_t j = i;
+        while (j > 0 && c[j - 1] > x) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = x;
+    }
+    PyMem_RawFree(self->cuts);
+    PyMem_RawFree(self->done);
+    self->cuts = c;
+    self->ncuts = (size_t)m;
+    self->icut = 0;
+    self->done = NULL;
+    self->ndone = self->capdone = 0;
+    self->nstack = 0;
+    self->index = start;
+    return 0;
+}
+
+static PyObject *Scanner_push(Scanner *self, PyObject *arg)
+{
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (b.len != 32) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "a leaf is 32 bytes");
+        return NULL;
+    }
+    if (self->busy) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_RuntimeError, "the scanner is in use");
+        return NULL;
+    }
+    int r = push_leaf(self, b.buf);
+    PyBuffer_Release(&b);
+    if (r < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *Scanner_pieces(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    size_t n = self->ndone + (size_t)self->nstack, i;
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        const piece_t *pc = i < self->ndone ? &self->done[i] : &self->stack[i - self->ndone];
+        PyObject *t = Py_BuildValue("(Kiy#)", (unsigned long long)pc->first, pc->height,
+                                    (const char *)pc->d, (Py_ssize_t)32);
+        if (t == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    return list;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static PyObject *Scanner_scan(Scanner *self, PyObject *args)
+{
+    Py_buffer b;
+    Py_ssize_t pos, end;
+    PyObject *last_obj, *expect_obj;
+    if (!PyArg_ParseTuple(args, "y*nnOO", &b, &pos, &end, &last_obj, &expect_obj))
+        return NULL;
+    if (pos < 0 || end < pos || end > b.len) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "pos and end must lie within the buffer");
+        return NULL;
+    }
+    if (self->busy) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_RuntimeError, "the scanner is in use");
+        return NULL;
+    }
+    int overflow = 0;
+    long long expect = PyLong_AsLongLongAndOverflow(expect_obj, &overflow);
+    if (expect == -1 && PyErr_Occurred()) {
+        PyBuffer_Release(&b);
+        return NULL;
+    }
+    unsigned char last[64];
+    int have_last = 0;
+    if (last_obj != Py_None) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_Check(last_obj) ? PyUnicode_AsUTF8AndSize(last_obj, &n)
+                                                  : NULL;
+        if (s == NULL) {
+            PyBuffer_Release(&b);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "last_hash must be a str or None");
+            return NULL;
+        }
+        if (n == 64) {
+            memcpy(last, s, 64);
+            have_last = 1;
+        }
+    }
+    Py_ssize_t lines = 0;
+    int nomem = 0;
+    /* nothing to compare the first line with, or a seq beyond any valid one: the caller's */
+    if (have_last && !overflow && expect >= 0 && expect <= MAX_SAFE) {
+        const unsigned char *buf = b.buf;
+        self->busy = 1;
+        Py_BEGIN_ALLOW_THREADS
+        while (pos < end) {
+            const unsigned char *line = buf + pos;
+            const unsigned char *nl = memchr(line, '\n', (size_t)(end - pos));
+            if (nl == NULL)
+                break;
+            size_t len = (size_t)(nl - line);
+            event_t ev;
+            unsigned char leaf[32];
+            if (!check_line(line, len, &ev) || ev.seq != expect ||
+                memcmp(ev.prev, last, 64) != 0)
+                break;
+            leaf_hash(line, ev.hash_cut, len, leaf);
+            int same = 1;
+            for (int i = 0; i < 32; i++) {
+                if (ev.hash[2 * i] != HEX[leaf[i] >> 4] ||
+                    ev.hash[2 * i + 1] != HEX[leaf[i] & 15]) {
+                    same = 0;
+                    break;
+                }
+            }
+            if (!same)
+                break;
+            if (push_leaf(self, leaf) < 0) {
+                nomem = 1;
+                break;
+            }
+            memcpy(last, ev.hash, 64);
+            expect++;
+            lines++;
+            pos += (Py_ssize_t)len + 1;
+        }
+        Py_END_ALLOW_THREADS
+        self->busy = 0;
+    }
+    PyBuffer_Release(&b);
+    if (nomem)
+        return PyErr_NoMemory();
+    if (lines == 0) {
+        return Py_BuildValue("(nnOO)", pos, lines, last_obj, expect_obj);
+    }
+    return Py_BuildValue("(nns#L)", pos, lines, (const char *)last, (Py_ssize_t)64, expect);
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
+     "scan(buf, pos, end, last_hash, expect) -> (pos, lines, last_hash, expect)\n\n"
+     "Take the lines of buf[pos:end] that are canonical, valid and intact, without the GIL;\n"
+     "stop at the first that is not (or at the first without a newline before end)."},
+    {"push", (PyCFunction)Scanner_push, METH_O, "push(leaf): add one 32-byte leaf."},
+    {"pieces", (PyCFunction)Scanner_pieces, METH_NOARGS,
+     "pieces() -> [(first index, height, digest)]: the aligned perfect subtrees so far."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "harness_audit.trail._cverify.Scanner",
+    .tp_doc = PyDoc_STR("Scanner(start_index, cuts): one byte range's chain and Merkle state."),
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+static PyObject *check(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    /* for tests: would the fast path take this line on its own? (no chain, no seq) */
+    Py_buffer b;
+    event_t ev;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int ok = check_line(b.buf, (size_t)b.len, &ev);
+    PyBuffer_Release(&b);
+    return PyBool_FromLong(ok);
+}
+
+static PyMethodDef module_methods[] = {
+    {"check", check, METH_O,
+     "check(line) -> bool: the line is an event this core decides (canonical, valid)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_cverify",
+    "The compiled verifier core (C, OpenSSL's libcrypto for SHA-256).", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__cverify(void)
+{
+    for (int c = 0x20; c < 0x80; c++)
+        PLAIN[c] = c != '"' && c != '\\';
+    for (int c = 0; c < 256; c++)
+        HEXL[c] = (unsigned char)is_hex_lower((unsigned char)c);
+    for (int k = 0; k < NKEYS; k++)
+        KEYLEN[k] = strlen(KEYS[k]);
+    for (int k = 0; k < NKINDS; k++)
+        KINDLEN[k] = strlen(KINDS[k].name);
+    if (PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddStringConstant(m, "openssl_version",
+                                   OpenSSL_version(OPENSSL_VERSION)) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,501 @@
+"""The compiled verifier core and the pure one give the same reports, byte for byte.
+
+Every trail in the test data, tampered variants like the property tests make, and
+hypothesis-generated events (odd strings, escapes, non-ASCII, wrong types, extra fields) go
+through both cores, serial and parallel, and the whole reports are compared. The compiled
+core's own acceptance test (``_cverify.check``) is held to the rule that makes the results
+equal by construction: it accepts a line only if the Python fast path would accept it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness_audit.trail import _core
+from harness_audit.trail import events as ev_mod
+from harness_audit.trail import verify as v
+from harness_audit.trail.canonical import CanonicalizationError, canonicalize
+from harness_audit.trail.merkle import CompactTree
+from harness_audit.trail.note import Checkpoint, sign_note
+from harness_audit.trail.pieces import Pieces
+
+from .trailkit import SIGNER, write_trail
+
+ROOT = Path(__file__).resolve().parent.parent
+V = [SIGNER.verifier]
+
+pytestmark = pytest.mark.skipif(not _core.available(),
+                                reason="the compiled core is not built (no compiler or "
+                                       "libssl-dev)")
+
+
+def _cverify() -> Any:
+    from harness_audit.trail import _cverify as c  # type: ignore[attr-defined]
+    return c
+
+
+def report(paths: list[Path], jobs: int, **kw: Any) -> tuple[Any, ...]:
+    r = v.verify_trail(paths, kw.pop("verifiers", V), jobs=jobs, **kw)
+    return (r.files, r.events, r.size, [p.as_dict() for p in r.problems], r.dropped,
+            r.anchor, r.checkpoints_found, r.checkpoints_valid, r.root, r.status)
+
+
+def same(paths: list[Path], jobs: tuple[int, ...] = (1, 2), **kw: Any) -> tuple[Any, ...]:
+    """Both cores' reports for each --jobs, asserted equal; the serial one is returned."""
+    first: tuple[Any, ...] | None = None
+    for j in jobs:
+        with _core.using("python"):
+            a = report(paths, j, **dict(kw))
+        with _core.using("c"):
+            b = report(paths, j, **dict(kw))
+        assert b == a, f"the cores differ with --jobs {j}"
+        first = first or a
+    assert first is not None
+    return first
+
+
+# --- events ---------------------------------------------------------------------------------
+
+def ascii_event(i: int) -> dict[str, Any]:
+    """Events like bench/gen_trail.py's: ASCII, so the compiled core takes them."""
+    e: dict[str, Any] = {"v": 1, "seq": i, "ts": f"2026-09-14T03:{i // 60 % 60:02d}:"
+                         f"{i % 60:02d}.345Z", "run": f"run-{i // 10}", "span": f"s{i}",
+                         "parent": f"s{i - 1}" if i % 10 else None, "agent": "credit_risk"}
+    k = i % 10
+    if k == 0:
+        e.update(kind="run_start", agent="harness", pipeline="bench")
+    elif k == 9:
+        e.update(kind="run_end", agent="harness", pipeline="bench", outcome="ok")
+    elif k in (1, 6):
+        e.update(kind="model_call", model={"provider": "openai", "family": "gpt-4o",
+                                           "name": "gpt-4o"},
+                 input_tokens=1234, output_tokens=321, cost_microusd=4567,
+                 input_digest=hashlib.sha256(b"%d" % i).hexdigest())
+    elif k == 2:
+        e.update(kind="tool_call", tool="lookup", effect="read", scope="bureau:read",
+                 outcome="ok", target="bureau", args_digest=hashlib.sha256(b"a").hexdigest())
+    elif k == 3:
+        e.update(kind="data_access", resource="applicant/1", scope="documents:read",
+                 data_class="pii", outcome="allowed")
+    elif k == 4:
+        e.update(kind="decision", subject="app", outcome="approve",
+                 rationale='says "ok"\t\\ fine\u0001', evidence=[f"s{i - 1}", "s0"],
+                 confidence_bp=8700)
+    elif k == 5:
+        e.update(kind="verification", target=f"s{i - 1}", verdict="pass",
+                 model="human:alice" if i % 20 == 5 else {"provider": "a", "family": "b",
+                                                           "name": "c"})
+    elif k == 7:
+        e.update(kind="approval", target=f"s{i - 1}", approver="human:bob", verdict="approved")
+    elif i // 10 % 4 == 0:
+        e.update(kind="budget_check", spent_microusd=10, cap_microusd=100, outcome="ok")
+    elif i // 10 % 4 == 1:
+        e.update(kind="spawn", child="doc_check", depth=1)
+    elif i // 10 % 4 == 2:
+        e.update(kind="error", message="timeout\n")
+    else:
+        e.update(kind="approval_request", target=f"s{i - 1}", approver="human:bob",
+                 args_digest="ab" * 32)
+    return e
+
+
+def seal(events: list[dict[str, Any]], start_prev: str = "0" * 64,
+         fix_hash: bool = True) -> tuple[list[bytes], CompactTree]:
+    """Chain and hash events as the writer does (prev and hash from JCS), as lines."""
+    lines = []
+    tree = CompactTree()
+    prev = start_prev
+    for e in events:
+        e = dict(e)
+        if fix_hash:
+            e.setdefault("prev", prev)
+        body = {k: x for k, x in e.items() if k != "hash"}
+        try:
+            digest = hashlib.sha256(b"\x00" + canonicalize(body)).digest()
+        except CanonicalizationError:
+            digest = bytes(32)
+        if fix_hash:
+            e.setdefault("hash", digest.hex())
+        tree.push(digest)
+        prev = e["hash"] if isinstance(e.get("hash"), str) else prev
+        try:
+            lines.append(canonicalize(e) + b"\n")
+        except CanonicalizationError:
+            lines.append(json.dumps(e).encode() + b"\n")
+    return lines, tree
+
+
+def write(folder: Path, lines: list[bytes], checkpoint_size: int | None = None,
+          tree: CompactTree | None = None) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "trail-000001.jsonl").write_bytes(b"".join(lines))
+    if tree is not None and checkpoint_size:
+        note = sign_note(Checkpoint("harness-audit/test", checkpoint_size, tree.root()).text(),
+                         [SIGNER])
+        (folder / "trail.checkpoint").write_text(note)
+    return folder
+
+
+# --- the trails of the test data ------------------------------------------------------------
+
+def data_trails() -> list[Path]:
+    found = {p.parent for p in (ROOT / "sample_pipelines").rglob("*.jsonl")
+             if p.parent.name == "trails"}
+    singles = [p for p in (ROOT / "sample_pipelines").rglob("*.jsonl")
+               if p.parent.name != "trails"]
+    singles += list((ROOT / "tests" / "data").rglob("*.jsonl"))
+    return sorted(found) + sorted(singles)
+
+
+@pytest.mark.parametrize("trail", data_trails(), ids=lambda p: p.name)
+def test_every_trail_of_the_test_data(trail: Path) -> None:
+    keys = list((trail.parent / "keys").glob("*.pub")) if trail.is_dir() else []
+    from harness_audit.trail.note import Verifier
+
+    verifiers = [Verifier.parse(k.read_text().strip()) for k in keys] or V
+    same([trail], verifiers=verifiers)
+
+
+def test_the_compiled_core_takes_ascii_events(tmp_path: Path) -> None:
+    lines, tree = seal([ascii_event(i) for i in range(200)])
+    assert all(_cverify().check(line.rstrip(b"\n")) for line in lines)
+    t = write(tmp_path / "t", lines, 200, tree)
+    r = same([t], jobs=(1, 2, 3))
+    assert r[-1] == "verified" and r[1] == 200
+
+
+def test_clean_and_tampered_trails_of_the_writer(tmp_path: Path) -> None:
+    t = write_trail(tmp_path / "t", 300, checkpoint_every=100, segment_bytes=30_000)
+    assert same([t], jobs=(1, 3))[-1] == "verified"
+    seg = sorted(t.glob("*.jsonl"))[1]
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b'"credit_risk"', b'"credit_rusk"')
+    del lines[7]
+    lines.insert(9, lines[9])
+    lines[12] = b"not json\n"
+    seg.write_bytes(b"".join(lines))
+    assert same([t], jobs=(1, 3))[-1] == "failed"
+
+
+# --- tampering ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pristine() -> list[bytes]:
+    return seal([ascii_event(i) for i in range(40)])[0]
+
+
+def _mutate(lines: list[bytes], ops: list[tuple[int, int, int, bytes]]) -> list[bytes]:
+    lines = list(lines)
+    for op, i, j, payload in ops:
+        if not lines:
+            break
+        i %= len(lines)
+        line = lines[i]
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(i, lines[j % len(lines)])
+        elif op == 2:
+            k = j % len(lines)
+            lines[i], lines[k] = lines[k], lines[i]
+        elif op == 3:  # one byte changed
+            k = j % len(line)
+            lines[i] = line[:k] + payload[:1] + line[k + 1:]
+        elif op == 4:  # bytes inserted
+            k = j % len(line)
+            lines[i] = line[:k] + payload + line[k:]
+        elif op == 5:  # bytes deleted
+            k = j % len(line)
+            lines[i] = line[:k] + line[k + 1 + len(payload):]
+        elif op == 6:  # a field's value replaced
+            lines[i] = line.replace(b'"credit_risk"', b'"' + payload.replace(b'"', b"") + b'"')
+        else:  # the file cut
+            data = b"".join(lines)
+            cut = j % (len(data) + 1)
+            return data[:cut].splitlines(keepends=True)
+    return lines
+
+
+OPS = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 1000), st.integers(0, 10_000),
+                         st.binary(min_size=1, max_size=6) | st.sampled_from(
+                             [b"\\", b'"', b"\\u00e9", b"\xc3\xa9", b" ", b"0", b"-",
+                              b"\n", b"A", b"\x00", b"1.5", b"99999999999999999"])),
+               min_size=1, max_size=4)
+CASES = settings(max_examples=120, deadline=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@CASES
+@given(OPS)
+def test_tampered_trails(pristine: list[bytes], tmp_path: Path,
+                         ops: list[tuple[int, int, int, bytes]]) -> None:
+    t = write(tmp_path / "t", _mutate(pristine, ops))
+    same([t])
+
+
+def reseal(line: bytes) -> bytes:
+    """The line with its hash recomputed (an attacker who rewrote the event)."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return line
+    obj.pop("hash", None)
+    obj["hash"] = hashlib.sha256(b"\x00" + canonicalize(obj)).hexdigest()
+    return canonicalize(obj) + b"\n"
+
+
+@pytest.mark.parametrize("resealed", [False, True])
+@pytest.mark.parametrize("field", [b'"prev":"', b'"hash":"', b'"seq":', b'"ts":"'])
+@pytest.mark.parametrize("at", [0, 1, 31, 62, 63])
+def test_one_character_of_a_checked_field(pristine: list[bytes], tmp_path: Path,
+                                          field: bytes, at: int, resealed: bool) -> None:
+    lines = list(pristine)
+    for k, new in ((5, b"f"), (6, b"A"), (7, b"g"), (8, b"1")):
+        i = lines[k].index(field) + len(field)
+        i += at % 2 if field == b'"seq":' else at % 20 if field == b'"ts":"' else at
+        old = lines[k][i:i + 1]
+        lines[k] = lines[k][:i] + (new if new != old else b"e") + lines[k][i + 1:]
+        if resealed and field != b'"hash":"':
+            lines[k] = reseal(lines[k])
+    same([write(tmp_path / "t", lines)])
+
+
+def test_small_chunks_long_lines_and_the_problem_cap(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows, markers for over-long lines and the per-range cap, with tiny chunks."""
+    from harness_audit.trail import badline, scan
+
+    for module in (v, scan, badline):
+        for name, value in (("CHUNK", 2048), ("MAX_LINE", 700), ("MAX_PROBLEMS", 50)):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, value)
+    rng = random.Random(7)
+    events = [ascii_event(i) for i in range(400)]
+    for i in range(0, 400, 3):
+        events[i]["ts"] = "yesterday"  # a pattern problem, found per window
+    for i in range(1, 400, 17):
+        events[i]["message_text"] = "x" * rng.choice([10, 800, 1500, 3000])  # extra field
+    lines, tree = seal(events)
+    for i in range(5, 400, 23):
+        lines[i] = lines[i].replace(b'"seq":', b'"seq": ')
+    lines.insert(100, b"x" * 5000 + b"\n")
+    t = write(tmp_path / "t", [*lines, b'{"torn":'], 400, tree)
+    r = same([t], jobs=(1, 2, 4))
+    assert r[4] > 0  # dropped: the cap was reached
+
+
+# --- generated events -----------------------------------------------------------------------
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | \
+    st.text(st.sampled_from('ab"\\\x00\x01\x08\t\n\x0c\r\x1f\x7f é/'), max_size=8) | \
+    st.sampled_from(["", "human:x", "human:", "read", "ok", "pass", "approved", "denied"])
+HEX = st.text("0123456789abcdef", min_size=64, max_size=64) | st.text(
+    "0123456789abcdefA", min_size=64, max_size=64) | st.text(
+    "0123456789abcdefg", min_size=63, max_size=65)
+TS = st.sampled_from(["2026-09-14T03:47:12.345Z", "2026-09-14T03:47:12Z",
+                      "2026-09-14T03:47:12.123456789Z", "2026-09-14T03:47:12.Z",
+                      "2026-09-14 03:47:12Z", "2026-09-14T03:47:12.1234567890Z"]) | TEXT
+INT = st.integers(0, 20) | st.integers(-2, 2**53 + 2) | st.sampled_from([10_000, 10_001])
+ANY: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | INT | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6)
+MODEL = st.fixed_dictionaries({"provider": TEXT, "family": TEXT, "name": TEXT}) | TEXT | ANY
+FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "pipeline": TEXT, "outcome": TEXT, "model": MODEL, "input_tokens": INT,
+    "output_tokens": INT, "cost_microusd": INT, "input_digest": HEX, "output_digest": HEX,
+    "tool": TEXT, "effect": st.sampled_from(["read", "write", "destructive", "external", "unknown", "x"]),
+    "scope": TEXT, "target": TEXT, "args_digest": HEX, "resource": TEXT, "data_class": TEXT,
+    "subject": TEXT, "rationale": TEXT, "evidence": st.lists(TEXT, max_size=3) | ANY,
+    "confidence_bp": INT, "verdict": st.sampled_from(["pass", "fail", "approved", "rejected"]),
+    "approver": TEXT, "child": TEXT, "depth": INT, "spent_microusd": INT,
+    "cap_microusd": INT, "message": TEXT,
+}
+KIND_FIELDS = {k.__struct_config__.tag: [f for f in k.__struct_fields__ if f in FIELDS]
+               for k in ev_mod.KINDS}
+
+
+COMMON: dict[str, st.SearchStrategy[Any]] = {
+    "v": st.just(1) | INT, "seq": INT, "ts": TS, "run": TEXT, "span": TEXT,
+    "parent": st.none() | TEXT, "agent": TEXT, "prev": HEX, "hash": HEX,
+    "kind": st.sampled_from(sorted(KIND_FIELDS)) | TEXT}
+
+
+@st.composite
+def near_valid(draw: st.DrawFn, i: int) -> dict[str, Any]:
+    """A valid ASCII event with up to three fields changed, dropped or added."""
+    e = ascii_event(draw(st.integers(0, 79)))
+    e["seq"] = i
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.integers(0, 5))
+        if op == 0 and e:
+            e.pop(draw(st.sampled_from(sorted(e))))
+        elif op == 1:
+            e[draw(st.sampled_from(["extra", "x_y", "hash2"]))] = draw(ANY)
+        else:
+            name = draw(st.sampled_from(sorted(e)) if draw(st.integers(0, 3)) else
+                        st.sampled_from(sorted({*COMMON, *FIELDS})))
+            e[name] = draw({**FIELDS, **COMMON}.get(name, ANY))
+    return e
+
+
+@st.composite
+def events(draw: st.DrawFn, i: int) -> dict[str, Any]:
+    if draw(st.integers(0, 3)):
+        return draw(near_valid(i))
+    kind = draw(st.sampled_from(sorted(KIND_FIELDS)) | TEXT)
+    e: dict[str, Any] = {"v": draw(st.just(1) | INT), "seq": i, "ts": draw(TS),
+                         "run": draw(TEXT), "span": draw(TEXT),
+                         "parent": draw(st.none() | TEXT), "agent": draw(TEXT), "kind": kind}
+    for f in KIND_FIELDS.get(str(kind), []):
+        if draw(st.integers(0, 9)):
+            e[f] = draw(FIELDS[f])
+    if not draw(st.integers(0, 7)):
+        e[draw(st.sampled_from([*FIELDS, "extra", "v", "seq", "hash", "prev"]))] = draw(ANY)
+    if not draw(st.integers(0, 9)):
+        e.pop(draw(st.sampled_from(sorted(e))))
+    return e
+
+
+@st.composite
+def trails(draw: st.DrawFn) -> list[bytes]:
+    n = draw(st.integers(1, 8))
+    evs = [draw(events(i)) if draw(st.booleans()) else ascii_event(i) for i in range(n)]
+    lines, _ = seal(evs)
+    if draw(st.booleans()):  # some not canonical: another JSON writer's escapes and spacing
+        k = draw(st.integers(0, n - 1))
+        obj = json.loads(lines[k])
+        lines[k] = json.dumps(obj, ensure_ascii=draw(st.booleans()),
+                              separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+                              sort_keys=draw(st.booleans())).encode() + b"\n"
+    return lines
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(trails())
+def test_generated_events(tmp_path: Path, lines: list[bytes]) -> None:
+    same([write(tmp_path / "t", lines)], jobs=(1,))
+
+
+def fast_path_takes(line: bytes) -> bool:
+    """What the pure core's loop takes without a report (chain and seq aside)."""
+    try:
+        ev = ev_mod.decoder.decode(line)
+    except (ev_mod.msgspec.ValidationError, ev_mod.msgspec.DecodeError, UnicodeDecodeError):
+        return False
+    return (ev_mod.encoder.encode(ev) == line and ev_mod.pattern_problem(ev) is None
+            and ev_mod.is_hex64(ev.hash) and ev_mod.is_hex64(ev.prev))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.data())
+def test_the_compiled_core_accepts_only_what_python_accepts(data: st.DataObject) -> None:
+    e = data.draw(events(data.draw(INT)))
+    lines, _ = seal([e])
+    line = lines[0].rstrip(b"\n")
+    if data.draw(st.booleans()):  # and near misses of it
+        k = data.draw(st.integers(0, len(line)))
+        line = line[:k] + data.draw(st.binary(max_size=3)) + line[k + data.draw(
+            st.integers(0, 3)):]
+    if _cverify().check(line):
+        assert fast_path_takes(line), line
+
+
+ODD_VALUES: list[Any] = [
+    "", "x", "human:", "human:a", "human:\n", "read", "write", "destructive", "external", "ok",
+    "error", "denied", "allowed", "blocked", "pass", "fail", "approved", "rejected", "run_end",
+    0, 1, 2, -1, 10_000, 10_001, 2**53 - 1, 2**53, 10**17, True, False, None, [], ["a"],
+    ["a", 1], [["a"]], {}, {"a": 1}, "a" * 64, "0" * 63, "0" * 65, "0" * 63 + "g",
+    "0" * 63 + "A", "A" + "0" * 63, "2026-09-14T03:47:12Z", "2026-09-14T03:47:12.1Z",
+    "2026-09-14T03:47:12.123456789Z", "2026-09-14T03:47:12.1234567890Z",
+    "2026-09-14T03:47:12.Z", "2026-09-14T03:47:12", "2026-09-14t03:47:12Z",
+    "2026-9-14T03:47:12Z", "\x7f", "\x1f", "\x00", "\n", "\u2028", "é", '"', "\\", "a/b",
+    {"family": "f", "name": "n", "provider": "p"}, {"family": "f", "name": "n"},
+    {"family": "f", "name": "n", "provider": "p", "x": "y"}, {"family": 1, "name": "n",
+                                                              "provider": "p"},
+]
+ESCAPES = [(b"\\n", b"\\u000a"), (b"\\t", b"\\u0009"), (b"\\u0001", b"\\u0001".upper()),
+           (b"\\u0001", b"\\u0041"), (b"\\\\", b"\\u005c"), (b'\\"', b"\\u0022"),
+           (b"\\t", b"\\/"), (b":", b": "), (b",", b", "), (b"1", b"1.0"), (b"1", b"01"),
+           (b"1", b"-1"), (b"1", b"1e0"), (b"null", b"nul"), (b"}", b"} "), (b"{", b" {")]
+
+
+def test_odd_values_in_every_field_of_every_kind() -> None:
+    """Every field of every kind set to each odd value (or dropped), and escapes and
+    numbers in other forms: whatever the compiled core takes, the Python path takes."""
+    check = _cverify().check
+    taken = 0
+    for base_i in [*range(10), 18, 28, 38]:
+        base = ascii_event(base_i)
+        for name in sorted({*base, *COMMON, *FIELDS, "extra"}):
+            for value in [*ODD_VALUES, KeyError]:
+                e = dict(base)
+                if value is KeyError:
+                    e.pop(name, None)
+                else:
+                    e[name] = value
+                line = seal([e])[0][0].rstrip(b"\n")
+                variants = [line] + [line.replace(a, b, 1) for a, b in ESCAPES if a in line]
+                for x in variants:
+                    if check(x):
+                        taken += 1
+                        assert fast_path_takes(x), x
+    assert taken > 1000
+
+
+def test_the_compiled_core_takes_the_common_events() -> None:
+    lines, _ = seal([ascii_event(i) for i in range(20)])
+    for line in lines:
+        assert fast_path_takes(line.rstrip(b"\n")) and _cverify().check(line.rstrip(b"\n"))
+
+
+# --- the Merkle pieces ----------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 70), st.integers(0, 300), st.lists(st.integers(-3, 400), max_size=4))
+def test_merkle_pieces_are_the_pure_cores(start: int, n: int, cuts: list[int]) -> None:
+    leaves = [hashlib.sha256(b"%d" % i).digest() for i in range(n)]
+    py = Pieces(start, sorted(set(cuts)))
+    c = _cverify().Scanner(start, sorted(set(cuts)))
+    for k in range(0, n, 7):
+        py.extend(leaves[k:k + 7])
+    for leaf in leaves:
+        c.push(leaf)
+    assert c.pieces() == py.result()
+
+
+def test_the_scanner_checks_its_arguments() -> None:
+    c = _cverify().Scanner(0, [])
+    with pytest.raises(ValueError):
+        c.push(b"short")
+    with pytest.raises(ValueError):
+        c.scan(b"{}\n", 0, 10, None, 0)
+    assert c.scan(b"{}\n", 0, 3, "0" * 64, 0) == (0, 0, "0" * 64, 0)
+    assert c.scan(b"{}\n", 0, 3, None, 2**80)[1] == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("hash", "A" * 64), ("hash", "0" * 63),
+                                              ("prev", "0" * 65), ("prev", "g" * 64)])
+def test_a_malformed_prev_or_hash_is_an_invalid_event(tmp_path: Path, field: str,
+                                                       value: str) -> None:
+    """Not a modified event or a broken link: the value is not a hash at all (both cores)."""
+    lines = list(seal([ascii_event(i) for i in range(6)])[0])
+    obj = json.loads(lines[3])
+    obj[field] = value
+    lines[3] = canonicalize(obj) + b"\n"
+    if field == "prev":  # its hash made right: only the value is wrong
+        lines[3] = reseal(lines[3])
+    found = [(p["kind"], p["seq"]) for p in same([write(tmp_path / "t", lines)])[3]]
+    assert ("invalid_event", 3) in found
+    assert ("modified_event", 3) not in found and ("broken_link", 3) not in found
