@@ -20,6 +20,8 @@ from harness_audit.errors import UNREADABLE, Diagnostic, InputError, ManifestErr
 from harness_audit.findings import Finding
 
 DEFAULT_FILE = ".harness-audit-waivers.yaml"
+MAX_BYTES = 4 << 20
+"""The largest waivers file read."""
 WaiverStatus = Literal["active", "expired", "stale"]
 
 
@@ -61,10 +63,11 @@ def load_waivers(path: Path) -> list[Waiver]:
     """Read and validate a waivers file; every problem is an error with its line (exit 2)."""
     import jsonschema
 
+    from harness_audit._fs import read_bounded
     from harness_audit._resources import data_dir
-    from harness_audit.manifest.yamlsafe import load_yaml
+    from harness_audit.manifest.yamlsafe import parse_yaml
 
-    doc = load_yaml(path)
+    doc = parse_yaml(read_bounded(path, MAX_BYTES, "waivers"), str(path))
     schema = json.loads((data_dir("schemas") / "waivers.schema.json").read_text())
     problems = []
     for err in jsonschema.Draft7Validator(schema).iter_errors(doc.data):

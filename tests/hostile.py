@@ -67,7 +67,7 @@ class Scenario:
 def manifest_dict(h: str) -> dict[str, Any]:
     """Hostile text ``h`` in every free-text field of the schema."""
     model = {"provider": "openai", "family": "gpt-4o", "name": h}
-    other = {"provider": h, "family": h, "name": h}
+    other = {"provider": "anthropic", "family": "claude", "name": h}  # ids: ASCII by schema
     return {
         "apiVersion": "harness-audit/v1", "kind": "Pipeline",
         "metadata": {"name": NAME, "owner": h, "description": h, "data_classes": [h]},

@@ -76,7 +76,8 @@ class Trail:
         self.add(run, "a", "data_access", resource="r1", scope="s:read", data_class="pii",
                  outcome="allowed")
         call = self.next_span(run, 4)
-        self.add(run, "v", "verification", target=call, verdict="pass", model=CLAUDE)
+        self.add(run, "v", "verification", target=call, verdict="pass", model=CLAUDE,
+                 args_digest="a" * 64)  # bound to the exact call it verifies
         req = self.add(run, "a", "approval_request", target=call, approver="human:cfo",
                        args_digest="a" * 64)
         self.add(run, "human:cfo", "approval", req, target=call, approver="human:cfo",

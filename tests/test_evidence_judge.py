@@ -84,7 +84,7 @@ def test_unanchored_events_never_make_an_agent_seen_nor_operate(feed: Callable[.
     e = f.finish()
     assert e.unanchored_events == 4
     trail = e.controls[("a", "has_audit_trail")]
-    assert trail.failed == 1 and "silent agent" in (trail.reason or "")
+    assert trail.failed == 1 and "anchored" in (trail.reason or "")
     access = e.controls[("a", "access_enforced_at_harness")]
     assert (access.operated, access.failed) == (0, 0)
     assert "access_enforced_at_harness" not in e.populations

@@ -33,11 +33,12 @@ def hostile_manifest(tmp: Path) -> Path:
     m: dict[str, Any] = {
         "apiVersion": "harness-audit/v1", "kind": "Pipeline",
         "metadata": {"name": "hostile", "owner": p[0], "description": p[1],
-                     "data_classes": [p[2], p[4]]},
+                     "data_classes": [p[2], p[4], p[5]]},
         "slo": {"target": 0.99},
         "agents": [{
             "id": "a", "role": p[3], "untrusted_input": True,
-            "model": {"provider": p[5], "family": p[6], "name": p[7]},
+            # provider and family are ASCII words (the schema): their payloads went elsewhere
+            "model": {"provider": "openai", "family": "gpt-4o", "name": p[7]},
             "stage": {"reliability": 0.9},
             "access": {"enforced_at": "prompt", "scopes": [p[8]]},
             "tools": [{"name": p[0], "effect": "destructive", "scope": p[1],

@@ -314,7 +314,8 @@ MODEL = st.fixed_dictionaries({"provider": TEXT, "family": TEXT, "name": TEXT}) 
 FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "pipeline": TEXT, "outcome": TEXT, "model": MODEL, "input_tokens": INT,
     "output_tokens": INT, "cost_microusd": INT, "input_digest": HEX, "output_digest": HEX,
-    "tool": TEXT, "effect": st.sampled_from(["read", "write", "destructive", "external", "unknown", "x"]),
+    "tool": TEXT,
+    "effect": st.sampled_from(["read", "write", "destructive", "external", "unknown", "x"]),
     "scope": TEXT, "target": TEXT, "args_digest": HEX, "resource": TEXT, "data_class": TEXT,
     "subject": TEXT, "rationale": TEXT, "evidence": st.lists(TEXT, max_size=3) | ANY,
     "confidence_bp": INT, "verdict": st.sampled_from(["pass", "fail", "approved", "rejected"]),

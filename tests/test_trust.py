@@ -61,8 +61,8 @@ def test_a_pinned_key_by_flag_or_config(tmp_path: Path, monkeypatch: pytest.Monk
 def test_a_foreign_export_in_the_trail_folder_fails_immutability_for_everyone(
         tmp_path: Path) -> None:
     project = copy_hardened(tmp_path)
-    for f in (project / "trails").iterdir():
-        f.unlink()
+    shutil.rmtree(project / "trails")
+    (project / "trails").mkdir()
     otlp = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab", "spanId": "cd",
                                                            "name": "chat gpt-4o"}]}]}]}
     (project / "trails" / "trail-000001.jsonl").write_text(json.dumps(otlp) + "\n")

@@ -10,6 +10,10 @@ import pytest
 from harness_audit.errors import InputError, ManifestError
 from harness_audit.manifest.yamlsafe import Mark, load_yaml
 
+from .test_config import no_hang
+
+__all__ = ["no_hang"]  # a fixture
+
 BOMB = "\n".join(
     ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]"
@@ -116,3 +120,54 @@ def test_recursive_alias_is_refused(tmp_path: Path) -> None:
 def test_large_file_without_aliases_is_not_a_bomb(tmp_path: Path) -> None:
     text = "items:\n" + "".join(f"  - {{id: a{i}, x: {i}, y: [1, 2, 3]}}\n" for i in range(40_000))
     assert len(load_yaml(write(tmp_path, text)).data["items"]) == 40_000
+
+
+@pytest.mark.parametrize(("text", "line", "column"), [
+    ("x: !!int abc\n", 1, 4),
+    ("!!int k: v\n", 1, 1),
+    ("x: !!float abc\n", 1, 4),
+    ("!!float k: v\n", 1, 1),
+    ("x: !!bool abc\n", 1, 4),
+    ("!!bool k: v\n", 1, 1),
+    ("a: 1\nx: !!int ''\n", 2, 4),
+    ("x: !!int '-'\n", 1, 4),
+    ("x: !!int '0x'\n", 1, 4),
+    ("x: !!float '.'\n", 1, 4),
+])
+def test_a_core_tag_on_a_value_it_cannot_have_is_an_error_at_it(
+        tmp_path: Path, text: str, line: int, column: int) -> None:
+    with pytest.raises(ManifestError, match="is not a valid !!") as e:
+        load_yaml(write(tmp_path, text))
+    d = e.value.diagnostics()[0]
+    assert (d.line, d.column) == (line, column)
+
+
+def test_a_timestamp_tag_on_a_key_keeps_the_text(tmp_path: Path) -> None:
+    assert load_yaml(write(tmp_path, "!!timestamp k: v\n")).data == {"k": "v"}
+
+
+@pytest.mark.parametrize("text", [
+    "x: " + "9" * 5000 + "\n",
+    "x: !!int " + "9" * 5000 + "\n",
+    "x: 0x" + "f" * 5000 + "\n",
+    "x: !!int 0b" + "1" * 20000 + "\n",
+    "? " + "9" * 5000 + "\n: v\n",
+    "x: [1, 0x" + "f" * 3900 + "]\n",  # under 4,000 characters, but 15,600 bits
+], ids=["decimal", "tagged", "hex", "binary", "key", "hex-bits"])
+def test_an_integer_too_long_for_python_is_an_error_at_it(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ManifestError, match="an integer of") as e:
+        load_yaml(write(tmp_path, text))
+    assert e.value.diagnostics()[0].line == 1
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path, no_hang: None) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.harness.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_yaml(fifo)
+
+
+def test_a_bom_is_skipped(tmp_path: Path) -> None:
+    assert load_yaml(write(tmp_path, b"\xef\xbb\xbfa: 1\n")).data == {"a": 1}

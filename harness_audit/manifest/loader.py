@@ -53,8 +53,9 @@ def discover(paths: Sequence[Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            hits = sorted(_walk(path))
-            if not hits:
+            before = len(problems)
+            hits = sorted(_walk(path, problems))
+            if not hits and len(problems) == before:
                 problems.append(
                     Diagnostic(
                         str(path),
@@ -79,13 +80,27 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return unique
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and not entry.is_symlink():
-            if entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
-                yield from _walk(entry)
-        elif entry.is_file() and is_manifest_name(entry.name):
-            yield entry
+def _walk(root: Path, problems: list[Diagnostic] | None = None) -> Iterator[Path]:
+    """Manifests under ``root`` by name, without following symlinked folders.
+
+    Iterative, so a folder tree deeper than Python's recursion limit is walked too; a folder
+    that cannot be listed is a problem (added to ``problems``), not a crash.
+    """
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            if problems is not None:
+                problems.append(Diagnostic(str(folder), f"cannot be listed: {e.strerror or e}"))
+            continue
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                if entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
+                    stack.append(entry)
+            elif entry.is_file() and is_manifest_name(entry.name):
+                yield entry
 
 
 @cache

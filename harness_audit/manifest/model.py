@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -170,14 +171,29 @@ class Pipeline:
 Independence = Literal["independent", "same_provider", "not_independent", "self"]
 
 
+def identity(text: str) -> str | None:
+    """``text`` as identities are compared: NFKC, format characters (zero-width space, joiners,
+    soft hyphen, BOM) removed, outer blanks stripped, case folded; ``None`` when what is left
+    is not plain ASCII (a homoglyph such as U+2011 or a Cyrillic letter), which compares as
+    nothing, so a look-alike can never make two models differ."""
+    folded = "".join(c for c in unicodedata.normalize("NFKC", text)
+                     if unicodedata.category(c) != "Cf").strip().casefold()
+    return folded if folded.isascii() and folded else None
+
+
 def independence(actor_id: str, actor: Model | None, actor_human: bool,
                  verifier_id: str, verifier: Model | None, verifier_human: bool) -> Independence:
     """Whether a verifier is independent of the actor it checks (MANIFEST.md).
 
     A human verifier is always independent; the actor itself never is; otherwise family AND
     provider must differ, and same provider with another family passes with a warning.
+
+    Ids, providers and families are compared by :func:`identity`, since trail events carry
+    them as free text: ``openai\u200b`` is ``openai``, and a provider or family that is not
+    ASCII once normalised (``gpt\u20114o``) fails closed, as not independent.
     """
-    if verifier_id == actor_id:
+    if verifier_id == actor_id or (identity(verifier_id) or verifier_id) == \
+            (identity(actor_id) or actor_id):
         return "self"
     if verifier_human:
         return "independent"
@@ -185,8 +201,10 @@ def independence(actor_id: str, actor: Model | None, actor_human: bool,
         return "independent" if verifier is not None else "not_independent"
     if actor is None or verifier is None:
         return "not_independent"
-    if actor.family.lower() == verifier.family.lower():
+    families = identity(actor.family), identity(verifier.family)
+    providers = identity(actor.provider), identity(verifier.provider)
+    if None in families or None in providers or families[0] == families[1]:
         return "not_independent"
-    if actor.provider.lower() == verifier.provider.lower():
+    if providers[0] == providers[1]:
         return "same_provider"
     return "independent"

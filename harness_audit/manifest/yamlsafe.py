@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 EXPANSION_FLOOR = 100_000
 ALIAS_FACTOR = 10
 MAX_DEPTH = 64
+MAX_INT_BITS = 14_000
+"""Integers are refused past this many bits (~4,200 digits): Python cannot turn a longer one
+into text (``sys.get_int_max_str_digits``), and no manifest needs one."""
 
 Path_ = tuple[str | int, ...]
 
@@ -76,6 +81,11 @@ class YamlDocument:
         return _to_mark(raw) if raw is not None else self.mark(path)
 
 
+def _quote(text: str) -> str:
+    """A scalar's text for a message: quoted, and cut to 40 characters."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _short(tag: str) -> str:
     return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
 
@@ -113,13 +123,30 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, f"tag {_short(node.tag)!r} is not allowed", "a plain scalar")
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """The value of a scalar of a core tag, or an error at it (never the constructor's)."""
         if node.tag in (_STR, _TIMESTAMP):
             return node.value  # dates stay text; the schema decides what they mean
-        if node.tag == _INT and node.value.isdigit():
+        if node.tag == _INT and node.value.isdigit() and len(node.value) <= 4000:
             return int(node.value)  # the common case, without the constructor's generality
-        value = self.constructor.construct_object(node)
+        kind = _short(node.tag)
+        if len(node.value) > 4000 and node.tag == _INT:
+            raise self.fail(node, f"an integer of {len(node.value):,} characters",
+                            "an integer of at most 4,000 digits")
+        try:
+            value = self.constructor.construct_object(node)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                yaml.YAMLError):
+            raise self.fail(node, f"{_quote(node.value)} is not a valid {kind}",
+                            f"a {kind} value, or no tag") from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(node, f"{node.value!r} is not a finite number", "a finite number")
+            raise self.fail(node, f"{_quote(node.value)} is not a finite number",
+                            "a finite number")
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise self.fail(node, f"an integer of {value.bit_length():,} bits",
+                            "an integer of at most 4,000 digits")
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
@@ -133,8 +160,8 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 raise self.fail(key_node, "mapping key is not a plain scalar", "a text key")
-            key = (key_node.value if key_node.tag == _STR
-                   else str(self.constructor.construct_object(key_node)))
+            key = (key_node.value if key_node.tag in (_STR, _TIMESTAMP)
+                   else str(self.scalar(key_node)))
             if key in out:
                 raise self.fail(
                     key_node,
@@ -192,15 +219,25 @@ def _check_expansion(file: str, root: yaml.Node) -> None:
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """Read a whole input file, refusing one over ``max_bytes`` before reading it."""
+    """Read a whole input file, refusing one over ``max_bytes`` before reading it.
+
+    Only a regular file is read: a directory, device, FIFO or socket is refused before it is
+    opened (so a FIFO cannot block the read), and again after, on the open file.
+    """
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                Diagnostic(name, f"file is {size:,} bytes", expected=f"at most {max_bytes:,} bytes")
-            )
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(Diagnostic(name, "is a directory", expected="a file"))
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(Diagnostic(name, "is not a regular file (a device, FIFO or socket)",
+                                        expected="a file"))
+        if info.st_size > max_bytes:
+            raise InputError(Diagnostic(name, f"file is {info.st_size:,} bytes",
+                                        expected=f"at most {max_bytes:,} bytes"))
         with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the stat
+                raise InputError(Diagnostic(name, "is not a regular file", expected="a file"))
             data = f.read(max_bytes + 1)
     except IsADirectoryError as e:
         raise InputError(Diagnostic(name, "is a directory", expected="a file")) from e
@@ -220,8 +257,11 @@ def load_yaml(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> YamlDocument:
     """Parse one YAML document safely, with limits, keeping positions."""
-    name = display or str(path)
-    raw = read_bytes(path, max_bytes)
+    return parse_yaml(read_bytes(path, max_bytes), display or str(path))
+
+
+def parse_yaml(raw: bytes, name: str) -> YamlDocument:
+    """Parse one YAML document of bytes already read (``name`` is the file errors name)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

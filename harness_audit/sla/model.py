@@ -103,32 +103,51 @@ def stages_target(target: float, shared_factor: float) -> float:
     return min(1.0, target / shared_factor) if shared_factor > 0 else 1.0
 
 
+def _effective(pipeline: Pipeline) -> dict[str, float | None]:
+    """Every agent's effective reliability, its fallbacks' first (depth first, in order).
+
+    Iterative, so a fallback chain as long as the manifest allows cannot exhaust the stack;
+    a fallback still being worked out (a cycle, which the loader refuses) is left out.
+    """
+    agents = pipeline.agent_map
+    effective: dict[str, float | None] = {}
+    active: set[str] = set()
+    for a in pipeline.agents:
+        if a.id in effective:
+            continue
+        stack: list[tuple[str, int]] = [(a.id, 0)]
+        active.add(a.id)
+        while stack:
+            agent_id, i = stack[-1]
+            agent = agents[agent_id]
+            own = _vote(agent)
+            fallback = agent.stage.fallback if agent.stage and own is not None else ()
+            if i < len(fallback):
+                stack[-1] = (agent_id, i + 1)
+                f = fallback[i]
+                if f not in effective and f not in active and f in agents:
+                    active.add(f)
+                    stack.append((f, 0))
+                continue
+            stack.pop()
+            active.discard(agent_id)
+            if own is not None and fallback and agent.stage:
+                rescues = [effective.get(f) for f in fallback if f in effective]
+                own = with_fallbacks(own, [r or 0.0 for r in rescues], agent.stage.coverage)
+            effective[agent_id] = own
+    return effective
+
+
 def decompose(pipeline: Pipeline) -> Decomposition:
     """The declared model of ``pipeline``: effective reliability per stage (retries, quorum,
     fallbacks), the compound of the series stages with the shared dependencies, and the equal
     share."""
-    agents = pipeline.agent_map
     fallback_of: dict[str, str] = {}
     for a in pipeline.agents:
         if a.stage:
             for f in a.stage.fallback:
                 fallback_of.setdefault(f, a.id)
-    effective: dict[str, float | None] = {}
-
-    def eff(agent_id: str, active: frozenset[str]) -> float | None:
-        if agent_id in effective:
-            return effective[agent_id]
-        agent = agents[agent_id]
-        own = _vote(agent)
-        if own is not None and agent.stage and agent.stage.fallback:
-            rescues = [eff(f, active | {agent_id}) for f in agent.stage.fallback
-                       if f not in active]
-            own = with_fallbacks(own, [r or 0.0 for r in rescues], agent.stage.coverage)
-        effective[agent_id] = own
-        return own
-
-    for a in pipeline.agents:
-        eff(a.id, frozenset())
+    effective = _effective(pipeline)
     series_ids = tuple(a.id for a in pipeline.agents if a.id not in fallback_of)
     shared = series([d.availability for d in pipeline.shared_dependencies])
     values = [effective[i] for i in series_ids]
