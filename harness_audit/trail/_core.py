@@ -159,7 +159,6 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                progress: Callable[[int], None] | None = None) -> RangeResult:
     """``verify.scan_range`` with the compiled core taking the lines it can decide."""
 
-    from harness_audit.trail import events as ev_mod
     from harness_audit.trail import scan as v
     from harness_audit.trail.badline import MAX_LINE
 
@@ -169,8 +168,6 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     res = v.RangeResult(path, start, end, start_index)
     report = v.Reporter(res)
     classify = v._classify
-    decode, encode = ev_mod.decoder.decode, ev_mod.encoder.encode
-    errors = ev_mod.DECODE_ERRORS
     sc: Any = None if start_index is None else core.Scanner(start_index, cuts)
     expect = start_index if start_index is not None else -1
     last_hash: str | None = None
@@ -200,35 +197,17 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
             res.events += n
             if pos >= b:
                 break
-            # as the pure core's loop does it (its fast branch is _classify's)
+            # as the pure core's loop does it
             nl = buf.find(b"\n", pos, b)
             line = buf[pos:nl]
             lineno += 1
-            leaf, seq_, prev_, hash_ = classify(line, report, expect, lineno)
+            leaf, last_hash, expect = v.line_after(line, report, res, last_hash, expect, lineno)
             sc.push(leaf)
             res.events += 1
-            if prev_ is not None and last_hash is not None and prev_ != last_hash:
-                report("broken_link", v.BROKEN_LINK, seq_, lineno)
-            if seq_ is not None and seq_ != expect:
-                report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_,
-                       lineno)
-                res.seq_ok = False
-            last_hash = hash_
-            expect = (seq_ if seq_ is not None else expect) + 1
             decided.append((lineno, line))
             pos = nl + 1
-        if size:  # scan._check_patterns: the lines taken here match their patterns
-            for at, line in decided:
-                try:
-                    ev = decode(line)
-                except errors:
-                    continue
-                problem = ev_mod.pattern_problem(ev)
-                if problem and encode(ev) == line:
-                    v._not_links(report, at, ev)
-                    if not any(p.line == at and p.kind == "invalid_event"
-                               for p in report.problems):
-                        report("invalid_event", problem, ev.seq, at)
+        if size:  # scan._check_patterns, on the lines handed back (the rest match)
+            v.check_links_of(decided, report)
         base = lineno
         if torn is not None:
             base += 1

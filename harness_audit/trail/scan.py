@@ -229,6 +229,51 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     return res
 
 
+def line_after(line: bytes, report: Reporter, res: RangeResult, last_hash: str | None,
+               expect: int, lineno: int) -> tuple[bytes, str | None, int]:
+    """One line after a range's first, exactly as the loop of :func:`scan_range` takes it
+    (which inlines this for speed): its leaf, the hash the next line must link to, and the
+    next expected ``seq``. The compiled core hands back every line it cannot decide here."""
+    try:
+        ev: AnyEvent | None = ev_mod.decoder.decode(line)
+    except ev_mod.DECODE_ERRORS:
+        ev = None
+    if ev is not None and ev_mod.encoder.encode(ev) == line:
+        leaf = event_leaf(line)
+        if leaf.hex() != ev.hash:
+            report("modified_event", "the event's hash does not match its content", ev.seq,
+                   lineno)
+        if ev.prev != last_hash and last_hash is not None:
+            report("broken_link", BROKEN_LINK, ev.seq, lineno)
+        if ev.seq != expect:
+            report("sequence_gap", f"seq {ev.seq} where {expect} was expected", ev.seq, lineno)
+            res.seq_ok = False
+        return leaf, ev.hash, ev.seq + 1
+    leaf, seq_, prev_, hash_ = slow_line(line, ev, report, expect, lineno)
+    if prev_ is not None and last_hash is not None and prev_ != last_hash:
+        report("broken_link", BROKEN_LINK, seq_, lineno)
+    if seq_ is not None and seq_ != expect:
+        report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_, lineno)
+        res.seq_ok = False
+    return leaf, hash_, (seq_ if seq_ is not None else expect) + 1
+
+
+def check_links_of(decided: list[tuple[int, bytes]], report: Reporter) -> None:
+    """:func:`_check_patterns` for the lines the compiled core handed back (the lines it took
+    match every pattern): each canonical line whose values break a pattern is an invalid
+    event, and a malformed ``prev`` or ``hash`` is not also a broken link or modified event."""
+    for at, line in decided:
+        try:
+            ev = ev_mod.decoder.decode(line)
+        except ev_mod.DECODE_ERRORS:
+            continue
+        problem = ev_mod.pattern_problem(ev)
+        if problem and ev_mod.encoder.encode(ev) == line:
+            _not_links(report, at, ev)
+            if not any(p.line == at and p.kind == "invalid_event" for p in report.problems):
+                report("invalid_event", problem, ev.seq, at)
+
+
 def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter,
                     links: bool = True) -> None:
     suspects: set[int] = set()
