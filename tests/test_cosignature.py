@@ -153,3 +153,38 @@ def test_witness_refuses_a_fork_and_a_foreign_log(tmp_path: Path) -> None:
     foreign = sign_note(Checkpoint("o", 4, b"\x01" * 32).text(), [OTHER]).encode()
     refused = cosign_checkpoint(foreign, keys, w, first.state, None, 102)
     assert refused.note is None and "signature" in str(refused.refused)
+
+
+def test_verify_and_scan_require_the_witness_quorum(tmp_path: Path) -> None:
+    """A trail re-signed by an insider who holds the log key still lacks the witness's
+    cosignature: with --witness-key it does not verify until a witness cosigned."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from harness_audit.cli._cli import app
+
+    from .conftest import SAMPLES
+
+    run = CliRunner().invoke
+    project = tmp_path / "p"
+    shutil.copytree(SAMPLES / "loan-assessment-hardened", project)
+    trail, key = project / "trails", str(project / "keys" / "trail.pub")
+    wkey, state, _ = _witness_setup(tmp_path)
+    wpub = tmp_path / "w.pub"
+    wpub.write_text(WitnessSigner.parse(wkey.read_text()).key.text() + "\n")
+    plain = run(app, ["verify", str(trail), "--key", key])
+    assert plain.exit_code == 0
+    lacking = run(app, ["verify", str(trail), "--key", key, "--witness-key", str(wpub)])
+    assert lacking.exit_code == 1 and "witness_quorum" in lacking.stdout
+    cosigned = tmp_path / "cosigned.checkpoint"
+    assert run(app, ["trail", "checkpoint", "cosign", str(trail / "trail.checkpoint"), "--key",
+                     str(wkey), "--log-key", key, "--state", str(state), "-o",
+                     str(cosigned)]).exit_code == 0
+    ok = run(app, ["verify", str(trail), "--key", key, "--witness-key", str(wpub),
+                   "--checkpoint", str(cosigned)])
+    assert ok.exit_code == 0, ok.stdout
+    scan = run(app, ["scan", str(project), "--key", key, "--witness-key", str(wpub),
+                     "--checkpoint", str(cosigned), "-f", "json"])
+    assert json.loads(scan.stdout)["pipelines"][0]["trail"]["witnesses"] == 1

@@ -337,6 +337,8 @@ def verify(
     allow_unanchored: Annotated[bool, typer.Option(
         "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint.")
     ] = False,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
     jobs: opt.Jobs = 1,
     fmt: opt.VerifyFormat = "table",
     output: opt.Outputs = None,
@@ -351,17 +353,23 @@ def verify(
                                              *default_checkpoints(trail, files),
                                              *([trusted_state] if trusted_state else []),
                                              *_key_files(key)])
+    witnesses = _witnesses(witness_key) if witness_key else []
+    quorum = witness_quorum if witness_quorum is not None else (1 if witnesses else 0)
     total = sum(f.stat().st_size for f in files)
+    progress = None
     if sys.stderr.isatty() and total > 64 << 20:
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task("verifying", total=total)
-            report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
-                                  allow_unanchored, lambda n: bar.advance(task, n))
-    else:
+        bar = Progress(transient=True)
+        task = bar.add_task("verifying", total=total)
+        bar.start()
+        progress = lambda n: bar.advance(task, n)  # noqa: E731
+    try:
         report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
-                              allow_unanchored)
+                              allow_unanchored, progress, witnesses, quorum)
+    finally:
+        if progress is not None:
+            bar.stop()
     _emit(VERIFY, report, fmt, targets)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
 
@@ -606,6 +614,8 @@ def replay(
     key: opt.VerifierKeys = None,
     checkpoint: opt.Checkpoints = None,
     trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
     allow_unanchored: Annotated[bool, typer.Option(
         "--allow-unanchored", help="Exit 0 for a run of an intact chain with no trusted "
         "checkpoint.")] = False,
@@ -633,8 +643,11 @@ def replay(
     targets = _outputs(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
+    witnesses = _witnesses(witness_key) if witness_key else []
     integrity = verify_trail(trail, verifiers, checkpoint or [], trusted_state,
-                             allow_unanchored=allow_unanchored)
+                             allow_unanchored=allow_unanchored, witnesses=witnesses,
+                             witness_quorum=witness_quorum if witness_quorum is not None
+                             else (1 if witnesses else 0))
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)

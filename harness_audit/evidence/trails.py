@@ -95,8 +95,12 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
     if not key_values:
         key_values = public_keys(pipeline)
         source = "manifest" if key_values else None
+    from harness_audit.trail.witness import load_witness_keys
+
     verifiers = load_verifiers(key_values)
-    report = verify_trail(paths, verifiers, list(trust.checkpoints), trust.trusted_state, jobs)
+    report = verify_trail(paths, verifiers, list(trust.checkpoints), trust.trusted_state, jobs,
+                          witnesses=load_witness_keys(list(trust.witness_keys)),
+                          witness_quorum=trust.witness_quorum)
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     anchored = report.anchor.size if report.anchor else 0
     judge = Judge(pipeline, sample, seed)
@@ -109,7 +113,7 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
     pinned = source in ("flag", "config") and report.anchor is not None
     evidence.trust = TrailTrust(report.status, _key_id(report.anchor.key) if report.anchor
                                 else None, source if report.anchor else None, pinned,
-                                0, max(0, report.events - anchored))
+                                len(report.witnesses), max(0, report.events - anchored))
     _judge_integrity(pipeline, evidence, trust)
     return evidence
 
