@@ -38,6 +38,22 @@ class TrailTrust:
     witnesses: int
     unanchored_events: int
 
+    def describe(self) -> str:
+        """One line for people: the status, which key anchored the trail and whether it was
+        pinned, witnesses, and how many events were judged unanchored."""
+        if self.status == "verified":
+            text = (f"verified with the pinned key {self.key_id} ({self.key_source})"
+                    if self.pinned else "verified with the manifest's own key (not pinned)")
+        elif self.status == "intact_unanchored":
+            text = "intact, unanchored: no checkpoint signed by a trusted key"
+        else:
+            text = "failed: the trail does not verify"
+        if self.witnesses:
+            text += f"; cosigned by {self.witnesses} witness(es)"
+        if self.unanchored_events:
+            text += f"; {self.unanchored_events:,} event(s) judged unanchored (prove no pass)"
+        return text
+
     def as_dict(self) -> dict[str, object]:
         """The scan JSON's per-pipeline ``trail`` object (CLI.md, Trust root)."""
         return {"status": self.status, "key_id": self.key_id, "key_source": self.key_source,

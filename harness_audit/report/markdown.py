@@ -32,6 +32,9 @@ class MarkdownRenderer(Renderer[Assessment]):
                        f"{p.score} "
                        f"({p.band})")
             out.append("")
+            if p.evidence is not None and p.evidence.trust is not None:
+                out.append(f"Trail integrity: {markdown(p.evidence.trust.describe())}")
+                out.append("")
             labels = [str(assessment.rules.for_check(c).label) for c in CHECKS]
             out.append("| agent | " + " | ".join(labels) + " | score |")
             out.append("|---|" + "---|" * len(labels) + "---|")

@@ -22,7 +22,7 @@ KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "b
 
 def _label(n: Node) -> Text:
     ev = n.event
-    t = Text.assemble((tx(ev.ts[11:23]), "dim"), " ", (tx(ev.agent), "bold"), " ",
+    t = Text.assemble((tx(f"{ev.ts[:10]} {ev.ts[11:23]}"), "dim"), " ", (tx(ev.agent), "bold"), " ",
                       (tx(ev.kind), KIND_STYLE.get(ev.kind, "")), " ", tx(event_summary(ev)),
                       (f"  [{tx(ev.span)}, seq {ev.seq}]", "dim"))
     if n.findings:
@@ -41,6 +41,17 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
     the findings that touch it."""
     buf = io.StringIO()
     console = make_console(buf, color, width)
+    v = r.integrity
+    if v is not None and v.status != "verified":
+        first = next((p for p in v.problems if not p.warning), None)
+        banner = (f"INTEGRITY FAILED: the trail does not verify ({tx(first.kind)} at "
+                f"{tx(first.file)}:{first.line}); what follows is not evidence"
+                if v.status == "failed" and first else
+                "INTEGRITY FAILED: the trail does not verify; what follows is not evidence"
+                if v.status == "failed" else
+                "NOT ANCHORED: no checkpoint signed by a trusted key covers this trail (give "
+                "--key); its events could have been rewritten")
+        console.print(Text(banner, style="bold red"))
     root = Tree(Text.assemble(("run ", "bold"), (tx(r.run), "bold cyan"),
                               f"  pipeline {tx(r.pipeline)}  {len(r.nodes)} events  "
                               f"cost ${r.cost_microusd / 1e6:.4f}"))
@@ -50,13 +61,16 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
     if r.findings:
         console.print(Text("findings touching this run:", style="bold"))
         for f in r.findings:
-            what = f.get("rule") or f.get("check")
+            rule = f.get("rule") or f.get("check")
             where = tx(f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}") \
                 if f.get("file") else ""
-            console.print(Text.assemble(("  ⚠ ", "bold red"), (tx(what), "bold"), " ",
+            console.print(Text.assemble(("  ⚠ ", "bold red"), (tx(rule), "bold"), " ",
                                         tx(f"{f.get('agent') or ''}: {f.get('message')}") + "  ",
                                         (where, "blue")))
-    elif r.pipeline is not None:
+    elif not r.judged:
+        console.print(Text("findings were not judged: no manifest was found or given "
+                           "(--manifest)", style="yellow"))
+    else:
         console.print(Text("no findings touch this run", style="green"))
     text = buf.getvalue()
     return text if color else terminal_block(text)

@@ -92,13 +92,15 @@ class TableRenderer(Renderer[Assessment]):
             if p.evidence is not None:
                 e = p.evidence
                 status = e.verify.status if e.verify is not None else "not verified"
+                pinned = e.trust is not None and e.trust.pinned
                 console.print(Text.assemble(
                     "trails: ", (", ".join(tx(f) for f in e.files[:2])
                                  + (" …" if len(e.files) > 2 else ""), "blue"),
                     f"  {e.events:,} events, {e.runs + e.open_runs:,} runs"
                     + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
                     + ", integrity ",
-                    (status, "green" if status == "verified" else "yellow")))
+                    (e.trust.describe() if e.trust else status,
+                     "green" if status == "verified" and pinned else "yellow")))
             console.print(_grid(p, assessment.rules))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))
