@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
@@ -129,3 +130,33 @@ def test_two_hundred_agents_render(tmp_path: Path) -> None:
     if shutil.which("dot"):
         r = draw(path, "-f", "svg")
         assert r.exit_code == 0 and "agent:a199" in r.stdout
+
+
+def test_a_huge_graph_is_refused_as_svg_with_the_alternatives(tmp_path: Path) -> None:
+    import time
+
+    from .conftest import base_manifest
+
+    m = base_manifest()
+    first = m["agents"][0]
+    m["agents"] = [dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else [])
+                   for i in range(2000)]
+    path = tmp_path / "big.harness.yaml"
+    path.write_text(yaml.safe_dump(m))
+    started = time.monotonic()
+    r = CliRunner().invoke(app, ["graph", str(path), "-f", "svg"])
+    assert r.exit_code == 2 and "mermaid" in r.stderr and "nodes" in r.stderr
+    assert time.monotonic() - started < 60  # refused before any layout, not timed out
+    assert CliRunner().invoke(app, ["graph", str(path), "-f", "json"]).exit_code == 0
+
+
+def test_dot_runs_under_a_memory_and_time_limit() -> None:
+    import subprocess
+    import sys
+
+    from harness_audit.report.graphviz import DOT_MEMORY, DOT_SECONDS, limit_child
+
+    out = subprocess.run([sys.executable, "-c", "import resource; print(resource.getrlimit("
+                          "resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_CPU)[0])"],
+                         capture_output=True, text=True, check=True, preexec_fn=limit_child)
+    assert out.stdout.split() == [str(DOT_MEMORY), str(DOT_SECONDS)]

@@ -21,6 +21,9 @@ from harness_audit.report.inert import dot
 BAND_FILL = {"audit-ready": "#d9f2e3", "at-risk": "#fff1c7", "audit-will-fail": "#f9d3d0"}
 BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": "#b3261e"}
 LARGE_GRAPH = 60
+MAX_LAYOUT_NODES = 800  # beyond this Graphviz is not asked to lay the graph out (bounded work)
+DOT_SECONDS = 60  # wall and CPU time `dot` may take
+DOT_MEMORY = 2 << 30  # address space `dot` may use (a 10,000-agent chain once took 24 GB)
 TOOL_FILL = {"ungated_destructive": "#f9d3d0", "unverified_write": "#ffe0b2", "ok": "#e8f0fe",
              "read": "#f4f4f4"}
 EDGE_STYLE = {
@@ -144,17 +147,45 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
+def limit_child() -> None:
+    """In the child before ``dot`` starts: bound its memory and CPU time (setrlimit)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (DOT_MEMORY, DOT_MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (DOT_SECONDS, DOT_SECONDS))
+
+
+def layout_nodes(dot_text: str) -> int:
+    """How many nodes a DOT text of :func:`to_dot` declares (one ``[label=`` line each)."""
+    return dot_text.count(" [label=")
+
+
 def dot_svg(dot: str) -> str:
-    """Lay the graph out with Graphviz ``dot`` (Debian package graphviz)."""
+    """Lay the graph out with Graphviz ``dot`` (Debian package graphviz), bounded: a graph of
+    more than ``MAX_LAYOUT_NODES`` nodes is refused with the alternatives, and ``dot`` runs under
+    a memory and time limit."""
+    nodes = layout_nodes(dot)
+    if nodes > MAX_LAYOUT_NODES:
+        raise UsageError(Diagnostic("graphviz", f"the graph has {nodes:,} nodes, more than the "
+                                    f"{MAX_LAYOUT_NODES:,} laid out as SVG",
+                                    expected="--format mermaid, dot or json, which draw any "
+                                    "size"))
     exe = shutil.which("dot")
     if exe is None:
         raise UsageError(Diagnostic("graphviz", "the `dot` program is not installed",
                                     expected="Graphviz (Debian: apt-get install graphviz); "
                                     "mermaid, dot and json formats work without it"))
-    done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True,
-                          timeout=120, check=False)
+    try:
+        done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True,
+                              timeout=DOT_SECONDS, check=False, preexec_fn=limit_child)
+    except subprocess.TimeoutExpired as e:
+        raise UsageError(Diagnostic("graphviz", f"dot took more than {DOT_SECONDS} s to lay "
+                                    "the graph out", expected="--format mermaid or json")) from e
     if done.returncode != 0:
-        raise UsageError(Diagnostic("graphviz", f"dot failed: {done.stderr.decode()[:300]}"))
+        why = "ran out of its memory or time limit" if done.returncode < 0 or not done.stderr \
+            else "failed"
+        raise UsageError(Diagnostic("graphviz", f"dot {why} (exit {done.returncode})",
+                                    expected="--format mermaid or json"))
     svg = done.stdout.decode("utf-8")
     svg = svg[svg.index("<svg"):]  # drop the XML prolog, DOCTYPE and generator comment
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)

@@ -43,7 +43,9 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
             if control is not None:
                 checks[c]["evidence"] = {"operated": control.operated, "failed": control.failed,
                                          "denied": control.denied,
-                                         "failures": [x.as_dict() for x in control.failures]}
+                                         "failures": [x.as_dict() for x in control.failures],
+                                         # every located failure is listed, up to the bound
+                                         "failures_not_listed": control.failures_dropped}
         agents.append({"id": a.id, "score": a.score, "band": a.band, "line": a.agent.line,
                        "model": a.agent.model_label, "checks": checks})
     out: dict[str, Any] = {
