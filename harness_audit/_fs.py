@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -142,6 +145,26 @@ def fresh_folder(folder: Path, inputs: Iterable[Path], what: str = "export") -> 
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(Diagnostic(str(folder), f"exists and is not an empty folder; an {what}"
                                     " goes into a new or empty folder"))
+
+
+def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[Path]) -> T:
+    """Build a new output folder whole or not at all: ``fill`` writes into a temporary folder
+    beside ``folder``, which is then renamed into place (``folder`` must be new or empty)."""
+    import shutil
+
+    inputs = list(inputs)
+    fresh_folder(folder, inputs, "output")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
+    try:
+        result = fill(tmp)
+        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes 0700; an output is read by others
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
 
 
 def write_folder(folder: Path, files: dict[str, bytes], inputs: Iterable[Path],

@@ -344,11 +344,13 @@ def verify(
     output: opt.Outputs = None,
 ) -> None:
     """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    from harness_audit.foreign import refuse_foreign_trails
     from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import trail_files, verify_trail
 
     verifiers = _verifiers(key)
     files = trail_files(trail)
+    refuse_foreign_trails(files)
     targets = _outputs(VERIFY, fmt, output, [*trail, *files, *(checkpoint or []),
                                              *default_checkpoints(trail, files),
                                              *([trusted_state] if trusted_state else []),
@@ -588,7 +590,12 @@ def sla(
 
     targets = _outputs(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
     reports, before = [], []
-    for original in load_all(manifest):
+    from harness_audit.foreign import load_explained, refuse_foreign_trails
+    from harness_audit.trail.verify import trail_files
+
+    if trails:
+        refuse_foreign_trails(trail_files([trails]))
+    for original in load_explained(manifest, lambda: load_all(manifest)):
         p = original
         for change in what_if or []:
             try:
@@ -637,7 +644,9 @@ def replay(
 
     verifiers = _verifiers(key)
     from harness_audit._fs import fresh_folder
+    from harness_audit.foreign import load_explained, refuse_foreign_trails
 
+    refuse_foreign_trails(trail_files(trail))
     inputs = [*trail, *trail_files(trail), *(checkpoint or []), *_key_files(key),
               *([manifest] if manifest else []), *([trusted_state] if trusted_state else [])]
     targets = _outputs(REPLAY, fmt, output, inputs)
@@ -651,7 +660,7 @@ def replay(
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
-    pipeline = load_manifest(path) if path else None
+    pipeline = load_explained([path], lambda: load_manifest(path)) if path else None
     result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
     if export:
         if not integrity.ok:
@@ -741,5 +750,11 @@ def graph(
     from harness_audit.manifest import load_manifest
 
     targets = _outputs(GRAPH, fmt, output, [manifest])
-    result = assess_pipeline(load_manifest(manifest))
+    from harness_audit.foreign import load_explained
+
+    result = assess_pipeline(load_explained([manifest], lambda: load_manifest(manifest)))
     _emit(GRAPH, result, fmt, targets, highlight_risk=highlight == "risk")
+
+
+# commands defined in their own modules register on the apps above
+from harness_audit.cli import _import  # noqa: E402, F401

@@ -150,7 +150,8 @@ def describe_foreign(path: Path) -> str | None:
         what = f.sniff(probe)
         if what:
             return (f"{path} is {prefix}{what}, not a harness-audit trail; convert it with "
-                    f"`harness-audit trail import {path} --from {name} --key KEY --out DIR`")
+                    f"`harness-audit trail import {path} --from {name} --key KEY "
+                    "--origin ORIGIN -o DIR`")
     if swe_agent.is_config(probe):
         return (f"{path} is a SWE-agent run config; import it beside its .traj with "
                 "`harness-audit trail import`")

@@ -1,0 +1,137 @@
+"""``init`` and ``trail import``: start from what a team already has (IMPORT.md).
+
+Both read foreign files as data (YAML and JSON parsed, Python read with ``ast``) and write only
+their own output: ``init`` one draft manifest, never over a file without ``--force``;
+``trail import`` a sealed trail folder plus ``import.json``, written whole into a new or
+empty folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from harness_audit.cli._cli import _signer, app, command, trail_app
+from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, TrailError, UsageError
+
+# the --from choices, as the importer registry has them (a test keeps them equal; spelt out
+# here so that --help does not import every importer)
+TRACE_FROM = ("auto", "otlp", "langfuse", "langsmith", "anthropic-sessions", "openhands",
+              "swe-agent")
+DEFINITION_FROM = ("auto", "crewai", "adk", "agent-framework", "openai-agents", "langgraph",
+                   "mcp")
+if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the choices
+    TraceFrom = str
+    DefinitionFrom = str
+else:
+    TraceFrom = Literal[TRACE_FROM]
+    DefinitionFrom = Literal[DEFINITION_FROM]
+
+BATCH = 10_000  # events sealed between two fsyncs of the temporary trail
+
+
+@command(app, "init")
+def init(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Framework definitions: files or folders (default: the current directory).")
+    ] = None,
+    source: Annotated[DefinitionFrom, typer.Option(
+        "--from", help="The framework (default: detected from the content).")] = "auto",
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="The draft manifest to write ('-' for stdout).")] = Path(
+        "harness.yaml"),
+    name: Annotated[str | None, typer.Option(
+        "--name", help="The pipeline's metadata.name (default: from the sources).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the output file if it exists.")] = False,
+) -> None:
+    """Draft a manifest from framework definitions (CrewAI, Google ADK, Microsoft Agent
+    Framework, OpenAI Agents SDK, LangGraph, MCP configs). Never runs their code; every field
+    the sources cannot say is written failing its check, with a `# TODO: declare` comment."""
+    from harness_audit._fs import refuse_overwriting, write_atomic
+    from harness_audit.cli._io import terminal
+    from harness_audit.importers import draft_manifest
+
+    sources = list(paths or [Path(".")])
+    if str(output) != "-":
+        if output.exists() and not force:
+            raise UsageError(Diagnostic(str(output), "already exists; init never overwrites "
+                                        "a file silently", expected="--force, or another -o"))
+        refuse_overwriting([output], [p for p in sources if p.is_file()])
+    text = draft_manifest(sources, source, name)
+    todo = text.count("# TODO: declare")
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text)
+        print(f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
+              "(# TODO: declare); `harness-audit scan` judges it as it stands", file=sys.stderr)
+
+
+@command(trail_app, "import")
+def trail_import(
+    sources: Annotated[list[Path], typer.Argument(
+        metavar="SOURCE...", help="Trace files or folders (OTLP, Langfuse, LangSmith, "
+        "Anthropic sessions, OpenHands, SWE-agent).")],
+    key: Annotated[Path, typer.Option(
+        "--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")],
+    origin: Annotated[str, typer.Option("--origin", help="The trail's log origin, e.g. "
+                                        "harness-audit/support-bot.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="The trail folder to write (new or empty).")],
+    source_format: Annotated[TraceFrom, typer.Option(
+        "--from", help="The trace format (default: detected from the content).")] = "auto",
+    map_file: Annotated[Path | None, typer.Option(
+        "--map", help="YAML mapping of agent names and tool effects/scopes.")] = None,
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", help="A manifest whose agents and tools name the source's.")] = None,
+) -> None:
+    """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
+    changed after the import; the source format itself proved nothing."""
+    from harness_audit._fs import fresh_folder, write_folder_from
+    from harness_audit._json import dumps
+    from harness_audit.cli._io import terminal
+    from harness_audit.importers import import_trace, load_mapping
+    from harness_audit.manifest import load_manifest
+
+    inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
+    fresh_folder(output, inputs, "import")
+    signer = _signer(key)
+    pipeline = load_manifest(manifest).name if manifest else "imported"
+    job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
+
+    def fill(folder: Path) -> dict[str, Any]:
+        from harness_audit.trail.writer import TrailWriter
+
+        with TrailWriter(folder, origin, signer, checkpoint_every=0, durable=False) as writer:
+            for n, raw in enumerate(job.events(), 1):
+                try:
+                    writer.append(raw.event)
+                except HarnessAuditError as e:  # sealing refused it: name the source record
+                    raise TrailError(Diagnostic(raw.file, "record cannot be sealed: "
+                                                f"{e.diagnostics()[0].message}",
+                                                raw.line)) from e
+                if n % BATCH == 0:
+                    writer.flush()
+        (folder / ".lock").unlink(missing_ok=True)  # the writer's lock: no writer any more
+        summary = job.summary()
+        summary["origin"] = origin
+        summary["signer"] = signer.verifier.text()
+        (folder / "import.json").write_text(dumps(summary), encoding="utf-8")
+        return summary
+
+    summary = write_folder_from(output, fill, inputs)
+    events = sum(summary["events"].values())
+    dropped = sum(summary["dropped"].values())
+    formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))
+    print(f"imported {events:,} events in {summary['runs']:,} run(s) from "
+          f"{len(summary['sources'])} source(s) ({terminal(formats)}); {dropped:,} record(s) "
+          f"dropped (see import.json); sealed into {terminal(output)}", file=sys.stderr)
+    if not events:
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+__all__ = ["init", "trail_import"]

@@ -1,0 +1,74 @@
+"""Foreign files given where this tool's own formats are expected: named, with the command that
+converts them (IMPORT.md), instead of a dozen schema errors or lines counted as events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from harness_audit.errors import Diagnostic, ManifestError, UsageError
+
+T = TypeVar("T")
+HEAD = 64 << 10
+
+
+def _looks_like_a_trail(path: Path) -> bool:
+    """Whether the file's first line is a JSON object with a trail event's chain fields."""
+    import orjson
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(HEAD)
+    except OSError:
+        return True  # the verifier reports what it cannot read
+    line = head.split(b"\n", 1)[0].strip()
+    if not line:
+        return True
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and "hash" in data and "prev" in data
+
+
+def _describe(path: Path) -> str | None:
+    from harness_audit.importers import describe_foreign
+
+    text = describe_foreign(path)
+    if text and text.startswith(f"{path} is "):
+        text = "this is " + text[len(f"{path} is "):]
+    return text
+
+
+def refuse_foreign_trails(files: Iterable[Path]) -> None:
+    """Exit 2, naming the format and the converting command, for a trail file that is a known
+    foreign format (an OTLP export, a Langfuse trace, a gzip file, ...)."""
+    for f in files:
+        if not _looks_like_a_trail(f):
+            text = _describe(f)
+            if text:
+                raise UsageError(Diagnostic(str(f), text, expected="a harness-audit trail"))
+
+
+@contextmanager
+def explain_foreign_manifests(paths: Iterable[Path]) -> Iterator[None]:
+    """Turn a manifest error on a given file that is a known foreign definition (a CrewAI
+    agents.yaml, an ADK config, ...) into one line naming it and the converting command."""
+    given = [p for p in paths if p.is_file()]
+    try:
+        yield
+    except ManifestError as e:
+        for p in given:
+            text = _describe(p)
+            if text:
+                raise UsageError(Diagnostic(str(p), text,
+                                            expected="a harness-audit manifest")) from e
+        raise
+
+
+def load_explained(paths: list[Path], load: Callable[[], T]) -> T:
+    """``load()`` under :func:`explain_foreign_manifests` for ``paths``."""
+    with explain_foreign_manifests(paths):
+        return load()
