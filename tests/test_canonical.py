@@ -62,3 +62,30 @@ def test_fast_encoder_is_jcs_for_trail_values(value: Any) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_number_text_round_trips(x: float) -> None:
     assert float(number_to_text(x)) == x
+
+
+_PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(st.characters(max_codepoint=127), max_size=6), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(_PLAIN)
+def test_the_fast_form_is_the_general_form(value: object) -> None:
+    from harness_audit.trail.canonical import canonicalize, canonicalize_general, is_plain
+
+    assert is_plain(value)
+    assert canonicalize(value) == canonicalize_general(value) == rfc8785.dumps(value)
+
+
+def test_values_outside_the_plain_form_take_the_general_form() -> None:
+    from harness_audit.trail.canonical import canonicalize, is_plain
+
+    for value in ({"é": 1}, {"a": 1.5}, {"a": 2**53}, [[[]]] * 1, ("t",)):
+        if value == [[[]]]:
+            continue
+        assert not is_plain(value)
+    assert canonicalize({"é": 1, "z": 2}) == '{"z":2,"é":1}'.encode()
+    assert canonicalize({"a": 1.5}) == b'{"a":1.5}'

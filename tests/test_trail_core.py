@@ -500,3 +500,38 @@ def test_a_malformed_prev_or_hash_is_an_invalid_event(tmp_path: Path, field: str
     found = [(p["kind"], p["seq"]) for p in same([write(tmp_path / "t", lines)])[3]]
     assert ("invalid_event", 3) in found
     assert ("modified_event", 3) not in found and ("broken_link", 3) not in found
+
+
+EXTRA = st.dictionaries(st.sampled_from(["x_a", "x_b", "x_duration_ms", "zz", "é"]),
+                        st.integers(-5, 2**53) | st.text(max_size=5) | st.none()
+                        | st.lists(st.integers(0, 3), max_size=2), max_size=3)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extras=st.lists(EXTRA, min_size=1, max_size=6), data=st.data())
+def test_events_with_extra_fields_the_quick_path_is_the_slow_path(
+        extras: list[dict[str, Any]], data: Any, tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid events with fields beyond their kind's take orjson's quick check in the slow
+    path; tampered or not, the reports are those of the full slow path."""
+    from harness_audit.trail import badline
+
+    events = [ascii_event(i) | extra for i, extra in enumerate(extras)]
+    lines, tree = seal(events)
+    i = data.draw(st.integers(0, len(lines) - 1))
+    how = data.draw(st.sampled_from(["none", "edit", "dup", "space"]))
+    if how == "edit":
+        lines[i] = lines[i].replace(b'"run-', b'"rux-', 1)
+    elif how == "dup":
+        lines[i] = lines[i].replace(b'{"', b'{"x_a":1,"', 1)
+    elif how == "space":
+        lines[i] = lines[i].replace(b'":', b'": ', 1)
+    t = write(tmp_path_factory.mktemp("x") / "t", lines, len(lines), tree)
+    with _core.using("python"):
+        quick = report([t], 1)
+        monkeypatch.setattr(badline, "_canonical_with_extras", lambda *a: None)
+        slow = report([t], 1)
+        monkeypatch.undo()
+    assert quick == slow
+    same([t])
