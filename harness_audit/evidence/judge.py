@@ -467,16 +467,23 @@ class Judge:
             self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((target, "", ev.scope, ev.tool))
             return
-        if agent is not None and ev.tool not in {t.name for t in agent.tools}:
+        declared = {t.name: t for t in agent.tools} if agent is not None else {}
+        effect: str = ev.effect
+        if effect == "unknown":  # IMPORT.md: undeclared, so possibly destructive
+            tool = declared.get(ev.tool)
+            effect = tool.effect if tool is not None else "destructive"
+        if agent is not None and ev.tool not in declared:
+            unknown = " (its effect is unknown: judged as possibly destructive)" \
+                if ev.effect == "unknown" else ""
             self.note("HA-206", actor, f"{actor!r} called tool {ev.tool!r}, which the manifest "
-                      "does not declare for it", where, f"tool:{ev.tool}")
+                      f"does not declare for it{unknown}", where, f"tool:{ev.tool}")
         if ev.outcome != "ok":
             return
         self._scope_check(actor, ev.scope, f"tool {ev.tool!r}", where)
         self._bypass(actor, run, target, "", ev.scope, where)
-        if ev.effect in WRITE_EFFECTS:
+        if effect in WRITE_EFFECTS:
             self._verified(ev, actor, run, where)
-        if ev.effect in DESTRUCTIVE_EFFECTS:
+        if effect in DESTRUCTIVE_EFFECTS:
             self._gated(ev, actor, run, where)
 
     def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
