@@ -730,3 +730,8 @@ def graph(
     targets = _outputs(GRAPH, fmt, output, [manifest])
     result = assess_pipeline(load_manifest(manifest))
     _emit(GRAPH, result, fmt, targets, highlight_risk=highlight == "risk")
+
+
+from harness_audit.cli._collect import register as _register_collect  # noqa: E402
+
+_register_collect(app)

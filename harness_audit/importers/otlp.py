@@ -288,6 +288,13 @@ def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterato
         yield from grouper.add(*got)
 
 
+def iter_spans(obj: Any, line: int = 1) -> Iterator[tuple[str, Span] | None]:
+    """(trace id, span) for each span record in one parsed OTLP/JSON value (an
+    ``ExportTraceServiceRequest``, span records); None for a record that is not a span."""
+    for item in _records(obj, line):
+        yield None if item is None else span_record(item[0], line, item[1])
+
+
 def _looks_like_spans(doc: Any) -> bool:
     if isinstance(doc, dict):
         return "resourceSpans" in doc or "resource_spans" in doc or isinstance(doc.get("spans"),
