@@ -34,7 +34,8 @@ write each request's events before it answers, so it cannot wait for the trace. 
   status). A span of a trace whose run has ended (late, e.g. from a service that flushed after
   the root's) becomes a continuation run ``<trace>/<n>`` of its own request, with its own
   ``run_start`` and ``run_end`` (outcome ``unset``), so no event is dropped and no run is
-  reopened. A span sent twice (same trace and span id) is one event.
+  reopened. A span sent twice (same trace and span id) is one event, also after its run
+  ended (the span ids of the last :data:`MAX_CLOSED_IDS` spans of ended traces are kept).
 - Memory is bounded: at most :data:`MAX_OPEN_TRACES` open traces (the oldest beyond it is
   ended with outcome ``incomplete``), :data:`MAX_SPANS_PER_TRACE` spans remembered per trace,
   :data:`MAX_CLOSED` ended trace ids.
@@ -43,8 +44,10 @@ What is held in memory is derived state, never an acknowledged span alone: each 
 events are written before it is acknowledged. On a restart :meth:`StreamMapper.resume` reads
 the trail back: open runs (a ``run_start`` without its ``run_end``) continue, the spans they
 hold are known (a resent span stays one event, a later child points at them), ended traces
-take continuation runs. Agent ancestry and held child agents are not in the trail: after a
-restart the attribution falls back as above, and a held spawn is not written.
+take continuation runs and their span ids are known too (a request written just before a
+crash and resent by the client after it is not written twice). Agent ancestry and held child
+agents are not in the trail: after a restart the attribution falls back as above, and a held
+spawn is not written.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from harness_audit.importers.spans import (
 MAX_OPEN_TRACES = 10_000
 MAX_SPANS_PER_TRACE = 100_000
 MAX_CLOSED = 200_000
+MAX_CLOSED_IDS = 500_000
 _STEPS = 10_000
 
 
@@ -102,6 +106,8 @@ class StreamMapper:
         self.stats = stats or ImportStats()
         self.open: OrderedDict[str, _Open] = OrderedDict()
         self.closed: OrderedDict[str, int] = OrderedDict()  # trace id -> continuations so far
+        self.closed_ids: OrderedDict[str, set[str]] = OrderedDict()  # span ids of ended traces
+        self._closed_id_count = 0
 
     # -- resume ------------------------------------------------------------------------------
 
@@ -109,15 +115,20 @@ class StreamMapper:
         """Rebuild the state from the events already in the trail (in order)."""
         self.open.clear()
         self.closed.clear()
+        self.closed_ids.clear()
+        self._closed_id_count = 0
         for ev in events:
             run, kind, span = ev.get("run"), ev.get("kind"), ev.get("span")
             if not isinstance(run, str) or not isinstance(span, str):
                 continue
             trace, _, n = run.partition("/")
-            if kind == "run_start":
-                if n:
+            if n:  # a continuation run: its trace has ended
+                if kind == "run_start":
                     self._close(trace, int(n) if n.isdigit() else 0)
-                    continue
+                elif kind != "run_end":
+                    self._remember(trace, {span.split(":", 1)[0]})
+                continue
+            if kind == "run_start":
                 self.open[trace] = _Open(run, trace, start_span=span, seen={span})
                 while len(self.open) > MAX_OPEN_TRACES:
                     self._close(self.open.popitem(last=False)[0], 0)
@@ -127,7 +138,7 @@ class StreamMapper:
                 continue
             if kind == "run_end":
                 self.open.pop(trace, None)
-                self._close(trace, 0)
+                self._close(trace, 0, o.ids)
                 continue
             parent = ev.get("parent")
             o.seen.add(span)
@@ -135,18 +146,31 @@ class StreamMapper:
             if len(o.parents) < MAX_SPANS_PER_TRACE:
                 o.parents[span] = parent if isinstance(parent, str) else None
 
-    def _close(self, trace: str, n: int) -> None:
+    def _close(self, trace: str, n: int, ids: set[str] | None = None) -> None:
         self.closed[trace] = max(self.closed.get(trace, 0), n)
         self.closed.move_to_end(trace)
         while len(self.closed) > MAX_CLOSED:
             self.closed.popitem(last=False)
+        if ids:
+            self._remember(trace, ids)
+
+    def _remember(self, trace: str, ids: set[str]) -> None:
+        """Keep the span ids of an ended trace (bounded), so a resent span stays one event."""
+        known = self.closed_ids.setdefault(trace, set())
+        before = len(known)
+        known |= ids
+        self._closed_id_count += len(known) - before
+        self.closed_ids.move_to_end(trace)
+        while self._closed_id_count > MAX_CLOSED_IDS and len(self.closed_ids) > 1:
+            _, old = self.closed_ids.popitem(last=False)
+            self._closed_id_count -= len(old)
 
     def _bound(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         while len(self.open) > MAX_OPEN_TRACES:
             trace, o = self.open.popitem(last=False)
             out.extend(self._end(o, "incomplete", o.last_ns))
-            self._close(trace, 0)
+            self._close(trace, 0, o.ids)
         return out
 
     # -- mapping -----------------------------------------------------------------------------
@@ -165,8 +189,16 @@ class StreamMapper:
     def _trace(self, trace: str, batch: list[Span]) -> Iterator[dict[str, Any]]:
         late = trace in self.closed
         if late:
+            known = self.closed_ids.get(trace, set())
+            dup = [s for s in batch if s.id in known]
+            if dup:
+                self.stats.drop("duplicate span (same trace id and span id): one event",
+                                len(dup))
+                batch = [s for s in batch if s.id not in known]
+            if not batch:
+                return
             n = self.closed[trace] + 1
-            self._close(trace, n)
+            self._close(trace, n, {s.id for s in batch})
             o = _Open(f"{trace}/{n}", trace)
             self.stats.note("spans arrived after their trace's root: written as a "
                             "continuation run <trace>/<n>")
@@ -225,10 +257,12 @@ class StreamMapper:
             o.last_ns = max(o.last_ns, *(s.end for s in new))
         yield from self._place(o, outs, new)
         if late:
+            if o.start_span is None:  # nothing written: the number stays free
+                self.closed[trace] -= 1
             yield from self._end(o, "unset", o.last_ns)
         elif root is not None:
             self.open.pop(trace, None)
-            self._close(trace, 0)
+            self._close(trace, 0, o.ids)
             if o.held:
                 self.stats.drop("top-level agent span: the run itself", len(o.held))
             yield from self._end(o, root.status, o.last_ns)
