@@ -758,3 +758,6 @@ def graph(
 
 # commands defined in their own modules register on the apps above
 from harness_audit.cli import _import  # noqa: E402, F401
+from harness_audit.cli._collect import register as _register_collect  # noqa: E402
+
+_register_collect(app)

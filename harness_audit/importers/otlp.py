@@ -129,24 +129,41 @@ def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None 
         parent = None
     start = ts_to_ns(rec.get("startTimeUnixNano", rec.get("start_time"))) or 0
     end = ts_to_ns(rec.get("endTimeUnixNano", rec.get("end_time"))) or start
-    name = text(rec.get("name"), 300) or "span"
-    span = Span(span_id, parent, name, start, max(end, start), line,
-                status=_status(rec.get("status")))
-    attrs = attributes(rec.get("attributes"))
+    events: list[tuple[Any, dict[str, Any], int | None]] = []
+    raw_events = rec.get("events")
+    if isinstance(raw_events, list):
+        for e in raw_events[:1000]:
+            if isinstance(e, dict):
+                events.append((e.get("name"), attributes(e.get("attributes")),
+                               ts_to_ns(e.get("timeUnixNano", e.get("timestamp")))))
+            else:
+                events.append((None, {}, None))
+    span = make_span(span_id, parent, rec.get("name"), start, end, line,
+                     _status(rec.get("status")), attributes(rec.get("attributes")), resource,
+                     events)
+    return trace_id, span
+
+
+def make_span(span_id: str, parent: str | None, name: Any, start: int, end: int, line: int,
+              status: str, attrs: dict[str, Any], resource: dict[str, Any] | None,
+              events: list[tuple[Any, dict[str, Any], int | None]]) -> Span:
+    """One normalised :class:`Span` from its decoded parts (ids as hex, times in ns, flat
+    attributes, span events as (name, attributes, time)): the one span reading of the OTLP
+    JSON importer, the protobuf receiver and the in-process exporter."""
+    span = Span(span_id, parent, text(name, 300) or "span", start, max(end, start), line,
+                status=status)
     if resource and "service.name" in resource:
         attrs.setdefault("service.name", resource["service.name"])
     fill(span, attrs)
-    events = rec.get("events")
-    if isinstance(events, list):
-        for i, e in enumerate(events[:1000]):
-            if isinstance(e, dict) and e.get("name") == "gen_ai.evaluation.result":
-                ea = attributes(e.get("attributes"))
-                ts = ts_to_ns(e.get("timeUnixNano", e.get("timestamp"))) or span.end
-                span.evaluations.append(evaluation_from_event(f"{span_id}:eval{i}", ea, ts,
-                                                              span_id))
+    for i, (ename, ea, ets) in enumerate(events[:1000]):
+        if ename == "gen_ai.evaluation.result":
+            span.evaluations.append(evaluation_from_event(f"{span_id}:eval{i}", ea,
+                                                          ets or span.end, span_id))
     if span.kind == "agent" and span.agent_name is None:
         span.agent_name = text(first(attrs, "service_name"), 200)
-    return trace_id, span
+    span.attr_agent = span.agent_name or text(first(attrs, "agent_name"), 200)
+    span.service = text(first(attrs, "service_name"), 200)
+    return span
 
 
 def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None] | None]:
@@ -269,6 +286,13 @@ def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterato
             stats.drop("span without a trace id and span id")
             continue
         yield from grouper.add(*got)
+
+
+def iter_spans(obj: Any, line: int = 1) -> Iterator[tuple[str, Span] | None]:
+    """(trace id, span) for each span record in one parsed OTLP/JSON value (an
+    ``ExportTraceServiceRequest``, span records); None for a record that is not a span."""
+    for item in _records(obj, line):
+        yield None if item is None else span_record(item[0], line, item[1])
 
 
 def _looks_like_spans(doc: Any) -> bool:

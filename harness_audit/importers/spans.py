@@ -63,6 +63,8 @@ class Span:
     tool: str | None = None
     agent_name: str | None = None
     verdict: str = "fail"
+    attr_agent: str | None = None  # an agent name the span's own attributes carry (any kind)
+    service: str | None = None  # the resource's service.name
     extra: dict[str, Any] = field(default_factory=dict)
     evaluations: list[Evaluation] = field(default_factory=list)
 
@@ -185,13 +187,117 @@ def verdict_of(label: Any, boolean: Any) -> str:
 # -- assembly ---------------------------------------------------------------------------------
 
 @dataclass(slots=True)
-class _Out:
+class Pending:
+    """One event mapped from a span, before its place in the run is fixed: ``ts`` (ns) and
+    ``order`` sort it, ``source_parent`` is the span's parent in the source, from which
+    :func:`place` picks the nearest earlier event as its trail ``parent``."""
+
     ts: int
     order: int
     span: str
     source_parent: str | None
     line: int
     event: dict[str, Any]
+
+
+
+@dataclass(slots=True)
+class SpanPlace:
+    """Where a span sits in its trace, as :func:`map_span` needs it: the run, the agent the
+    span works for (its nearest enclosing agent span's name, or the fallback), the nearest
+    agent above an agent span (None: a top-level agent, the run itself) and how many agents
+    are above it, the span's source parent, its order among the trace's spans."""
+
+    run: str
+    agent_src: str
+    spawner_src: str | None
+    depth: int
+    source_parent: str | None
+    order: int
+
+
+def map_span(s: Span, where: SpanPlace, mapping: Mapping, stats: ImportStats,
+             outs: list[Pending], eval_base: int,
+             tool_names: set[str] | frozenset[str] = frozenset()) -> None:
+    """Append the events of one span to ``outs``: its model or tool call, spawn or
+    verification (a top-level agent span or a structure span is none, counted as dropped),
+    then a verification per evaluation of it (ordered after the span events, from
+    ``eval_base + len(outs)``). The one per-span mapping of ``trail import`` and ``collect``."""
+    agent = mapping.agent(where.agent_src)
+    common: dict[str, Any] = {"run": where.run, "span": s.id, "agent": agent}
+    kind = s.kind
+    order, parent = where.order, where.source_parent
+    if kind == STRUCTURE and s.tool is None and tool_names and s.name in \
+            tool_names | set(mapping.tools):
+        kind = TOOL
+        s.tool = s.name
+    if kind == MODEL:
+        info = rules.resolve_model(s.model or "unknown", s.provider)
+        ev = {**common, "kind": "model_call", "model": info.as_dict(),
+              "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
+              "cost_microusd": s.cost_microusd, **s.extra}
+        outs.append(Pending(s.end, order, s.id, parent, s.line, ev))
+    elif kind == TOOL:
+        tool = s.tool or s.name
+        effect, scope = mapping.tool(tool, agent)
+        outcome = "error" if s.status == "error" else "ok"
+        ev = {**common, "kind": "tool_call", "tool": tool, "effect": effect, "scope": scope,
+              "outcome": outcome, **s.extra}
+        outs.append(Pending(s.end, order, s.id, parent, s.line, ev))
+    elif kind == AGENT and where.spawner_src is not None:
+        parent_agent = mapping.agent(where.spawner_src)
+        ev = {**common, "agent": parent_agent, "kind": "spawn", "child": agent,
+              "depth": where.depth}
+        outs.append(Pending(s.start, order, s.id, parent, s.line, ev))
+    elif kind == AGENT:
+        stats.drop("top-level agent span: the run itself")
+    elif kind == EVAL:
+        outs.append(Pending(s.end, order, s.id, parent, s.line, {
+            **common, "kind": "verification", "target": parent or s.id,
+            "verdict": s.verdict,
+            "model": {"provider": "unknown", "family": "unknown", "name": s.name}}))
+    else:
+        stats.drop("structure span (no event kind)")
+    for e in s.evaluations:
+        outs.append(_eval_out(e, where.run, s.id, eval_base + len(outs), s.line))
+
+
+def place(o: Pending, parents: dict[str, str | None], seen: set[str], start_span: str
+          ) -> dict[str, Any]:
+    """Fix a mapped event's place in its run: ``parent`` is the nearest ancestor already
+    written (``seen``; the run's ``start_span`` otherwise), a verification's ``target`` the
+    same; ``ts`` as RFC 3339; a ``span`` already used becomes ``<span>:<kind>``. Adds the
+    event's span to ``seen`` and returns the event."""
+    ev = o.event
+    if ev["kind"] == "verification":
+        tgt = ev["target"] or start_span
+        if tgt not in seen and tgt != start_span:
+            tgt = _nearest_seen(tgt, parents, seen) or start_span
+        ev["target"] = tgt
+        ev["parent"] = tgt
+    else:
+        ev["parent"] = _nearest_seen(o.source_parent, parents, seen) or start_span
+    ev["ts"] = ns_to_ts(o.ts)
+    if ev["span"] in seen:
+        ev["span"] = f"{ev['span']}:{ev['kind']}"
+    seen.add(ev["span"])
+    return ev
+
+
+def model_wrappers(spans: dict[str, Span], parents: dict[str, str | None],
+                   stats: ImportStats) -> None:
+    """A model-call span with a model call below it is a wrapper: make it structure."""
+    for s in spans.values():
+        if s.kind == MODEL:
+            p = parents.get(s.id)
+            steps = 0
+            while p is not None and p in spans and steps < 10_000:
+                ps = spans[p]
+                if ps.kind == MODEL:
+                    ps.kind = STRUCTURE
+                    stats.drop("model-call span wrapping an inner inference span: structure")
+                p = parents.get(p)
+                steps += 1
 
 
 def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[RawEvent]:
@@ -217,17 +323,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
 
     parents = {s.id: parent_of(s) for s in ordered}
     _break_cycles(parents)
-
-    # a model call with a model call below it is a wrapper (structure)
-    for s in ordered:
-        if s.kind == MODEL:
-            p = parents[s.id]
-            while p is not None:
-                ps = spans[p]
-                if ps.kind == MODEL:
-                    ps.kind = STRUCTURE
-                    stats.drop("model-call span wrapping an inner inference span: structure")
-                p = parents[p]
+    model_wrappers({s.id: s for s in ordered}, parents, stats)
 
     def agent_ancestors(sid: str) -> list[Span]:
         out = []
@@ -241,47 +337,14 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
     fallback_agent = root.agent_name or root.name or "unknown"
     run = trace.id
     pipeline = trace.pipeline
-    outs: list[_Out] = []
+    outs: list[Pending] = []
     for order, s in enumerate(ordered):
         ancestors = agent_ancestors(s.id)
         enclosing = s if s.kind == AGENT else (ancestors[0] if ancestors else None)
         agent_src = (enclosing.agent_name if enclosing else None) or fallback_agent
-        agent = mapping.agent(agent_src)
-        common: dict[str, Any] = {"run": run, "span": s.id, "agent": agent}
-        kind = s.kind
-        if kind == STRUCTURE and s.tool is None and trace.tool_names and s.name in \
-                trace.tool_names | set(mapping.tools):
-            kind = TOOL
-            s.tool = s.name
-        if kind == MODEL:
-            info = rules.resolve_model(s.model or "unknown", s.provider)
-            ev = {**common, "kind": "model_call", "model": info.as_dict(),
-                  "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
-                  "cost_microusd": s.cost_microusd, **s.extra}
-            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, ev))
-        elif kind == TOOL:
-            tool = s.tool or s.name
-            effect, scope = mapping.tool(tool, agent)
-            outcome = "error" if s.status == "error" else "ok"
-            ev = {**common, "kind": "tool_call", "tool": tool, "effect": effect, "scope": scope,
-                  "outcome": outcome, **s.extra}
-            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, ev))
-        elif kind == AGENT and ancestors:
-            parent_agent = mapping.agent(ancestors[0].agent_name or fallback_agent)
-            ev = {**common, "agent": parent_agent, "kind": "spawn", "child": agent,
-                  "depth": len(ancestors)}
-            outs.append(_Out(s.start, order, s.id, parents[s.id], s.line, ev))
-        elif kind == AGENT:
-            stats.drop("top-level agent span: the run itself")
-        elif kind == EVAL:
-            outs.append(_Out(s.end, order, s.id, parents[s.id], s.line, {
-                **common, "kind": "verification", "target": parents[s.id] or s.id,
-                "verdict": s.verdict,
-                "model": {"provider": "unknown", "family": "unknown", "name": s.name}}))
-        else:
-            stats.drop("structure span (no event kind)")
-        for e in s.evaluations:
-            outs.append(_eval_out(e, run, s.id, len(ordered) + len(outs), s.line))
+        spawner = (ancestors[0].agent_name or fallback_agent) if ancestors else None
+        map_span(s, SpanPlace(run, agent_src, spawner, len(ancestors), parents[s.id], order),
+                 mapping, stats, outs, len(ordered), trace.tool_names)
     for e in trace.evaluations:
         outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
     if not any(o.event["kind"] != "verification" for o in outs):
@@ -300,19 +363,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
     stats.events["run_start"] += 1
     seen = {start_span}
     for o in outs:
-        ev = o.event
-        if ev["kind"] == "verification":
-            tgt = ev["target"] or start_span
-            if tgt not in seen and tgt != start_span:
-                tgt = _nearest_seen(tgt, parents, seen) or start_span
-            ev["target"] = tgt
-            ev["parent"] = tgt
-        else:
-            ev["parent"] = _nearest_seen(o.source_parent, parents, seen) or start_span
-        ev["ts"] = ns_to_ts(o.ts)
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
+        ev = place(o, parents, seen, start_span)
         stats.events[ev["kind"]] += 1
         yield RawEvent(file, o.line, ev)
     yield RawEvent(file, root.line, {"ts": ns_to_ts(last_ts), "run": run,
@@ -323,12 +374,12 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
     stats.runs += 1
 
 
-def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int) -> _Out:
+def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int) -> Pending:
     ev = {"run": run, "span": e.id, "agent": "harness", "kind": "verification",
           "target": target, "verdict": e.verdict,
           "model": {"provider": "unknown", "family": "unknown", "name": e.name},
           "x_evaluation": e.name, "x_verdict_basis": e.basis}
-    return _Out(e.ts, order, e.id, target, line, ev)
+    return Pending(e.ts, order, e.id, target, line, ev)
 
 
 def _nearest_seen(sid: str | None, parents: dict[str, str | None], seen: set[str]) -> str | None:

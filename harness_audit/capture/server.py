@@ -1,0 +1,223 @@
+"""The OTLP/HTTP trace receiver of ``harness-audit collect``, on aiohttp.
+
+``POST /v1/traces`` with ``application/x-protobuf`` or ``application/json``, optionally
+``Content-Encoding: gzip``. The answer is 200 (an empty ``ExportTraceServiceResponse``) only
+after the request's events are written and fsynced; 400 with a short reason for a body that
+is not OTLP, 413 over the size or span bounds, 415 for a type or encoding it does not read,
+503 when the trail cannot be written (the OTLP exporters retry on 503). Errors carry a
+``google.rpc.Status`` (protobuf or JSON, as the request was) whose message is a fixed reason,
+never the body's content.
+
+Decoding, mapping and writing run in one worker thread, one request at a time (the trail has
+one writer), so the event loop keeps accepting while a batch is fsynced. :meth:`Receiver.stop`
+stops accepting, lets the requests in flight finish, then signs the final checkpoint.
+Nothing here prints: progress goes to the ``log`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness_audit.capture.decode import (
+    DEFAULT_MAX_DECODED_BYTES,
+    DEFAULT_MAX_SPANS,
+    Rejected,
+    decode,
+)
+from harness_audit.capture.sink import InvalidBatch, TrailSink, Unavailable
+
+DEFAULT_MAX_BODY_BYTES = 16 << 20
+PATH = "/v1/traces"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` as (host, port); ValueError when it is not one."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:4318")
+    p = int(port)
+    if p > 65535:
+        raise ValueError("the port is over 65535")
+    return host.strip("[]"), p
+
+
+def _status_pb(code: int, message: str) -> bytes:
+    """A ``google.rpc.Status`` {code, message} in protobuf (two fields, encoded by hand:
+    the OTLP packages do not ship the googleapis messages)."""
+    msg = message.encode("utf-8")[:1000]
+
+    def varint(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    return b"\x08" + varint(code) + b"\x12" + varint(len(msg)) + msg
+
+
+_GRPC_CODE = {400: 3, 413: 8, 415: 3, 503: 14}  # INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE
+
+
+@dataclass
+class Limits:
+    """Bounds on one request: body bytes as sent, bytes once inflated, spans."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+    max_spans: int = DEFAULT_MAX_SPANS
+
+
+class Receiver:
+    """An OTLP/HTTP receiver sealing into ``sink``; :meth:`start` binds, :meth:`stop` ends."""
+
+    def __init__(self, sink: TrailSink, host: str = "127.0.0.1", port: int = 4318,
+                 limits: Limits | None = None, log: Callable[[str], None] | None = None,
+                 progress_seconds: float = 10.0) -> None:
+        self.sink = sink
+        self.host, self.port = host, port
+        self.limits = limits or Limits()
+        self.log = log or (lambda _m: None)
+        self.progress_seconds = progress_seconds
+        self.refused: dict[int, int] = {}
+        self.requests = 0
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
+        self._runner: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.address: tuple[str, int] | None = None
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def app(self) -> Any:
+        """The aiohttp application (one route)."""
+        from aiohttp import web
+
+        app = web.Application(client_max_size=self.limits.max_body_bytes)
+        app.router.add_post(PATH, self._handle)
+        return app
+
+    def _refuse(self, status: int, reason: str, protobuf: bool) -> Any:
+        from aiohttp import web
+
+        self.refused[status] = self.refused.get(status, 0) + 1
+        code = _GRPC_CODE.get(status, 2)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        if protobuf:
+            return web.Response(status=status, body=_status_pb(code, reason),
+                                content_type="application/x-protobuf", headers=headers)
+        return web.json_response({"code": code, "message": reason}, status=status,
+                                 headers=headers)
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        self.requests += 1
+        ctype = request.content_type
+        protobuf = ctype != "application/json"
+        size = request.content_length
+        if size is not None and size > self.limits.max_body_bytes:
+            return self._refuse(413, f"body over {self.limits.max_body_bytes} bytes", protobuf)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._refuse(413, f"body over {self.limits.max_body_bytes} bytes", protobuf)
+        encoding = request.headers.get("Content-Encoding", "")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._pool, self._ingest, body, ctype, encoding)
+        except Rejected as e:
+            return self._refuse(e.status, e.reason, protobuf)
+        except InvalidBatch:
+            return self._refuse(400, "the spans map to an event the trail refuses", protobuf)
+        except Unavailable as e:
+            return self._refuse(503, str(e), protobuf)
+        if protobuf:
+            return web.Response(status=200, body=b"", content_type="application/x-protobuf")
+        return web.Response(status=200, body=b"{}", content_type="application/json")
+
+    def _ingest(self, body: bytes, ctype: str, encoding: str) -> int:
+        spans = decode(body, ctype, encoding, max_decoded_bytes=self.limits.max_decoded_bytes,
+                       max_spans=self.limits.max_spans, stats=self.sink.stats)
+        return self.sink.write(spans)
+
+    # -- life --------------------------------------------------------------------------------
+
+    async def start(self) -> tuple[str, int]:
+        """Bind and serve; return the bound (host, port) (port 0 picks a free one)."""
+        from aiohttp import web
+
+        self._runner = web.AppRunner(self.app(), auto_decompress=False, access_log=None,
+                                     handle_signals=False, shutdown_timeout=30.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        addr = self._runner.addresses[0]
+        self.address = (str(addr[0]), int(addr[1]))
+        self._tasks.append(asyncio.create_task(self._ticker()))
+        return self.address
+
+    async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_progress = time.monotonic()
+        shown = (0, self.sink.seq)
+        while True:
+            await asyncio.sleep(min(1.0, self.sink.checkpoint_seconds or 1.0))
+            await loop.run_in_executor(self._pool, self.sink.tick)
+            if self.progress_seconds and time.monotonic() - last_progress >= \
+                    self.progress_seconds:
+                last_progress = time.monotonic()
+                now = (self.requests, self.sink.seq)
+                if now != shown:
+                    shown = now
+                    self.log(self.progress())
+
+    def progress(self) -> str:
+        """One line of counters."""
+        c = self.sink.counters
+        elapsed = max(time.monotonic() - c.started, 1e-9)
+        refused = ", ".join(f"{n} x {s}" for s, n in sorted(self.refused.items())) or "none"
+        line = (f"{self.requests:,} requests, {c.spans:,} spans -> {c.events:,} events "
+                f"(trail size {self.sink.seq:,}), {c.spans / elapsed:,.0f} spans/s, "
+                f"{c.checkpoints:,} checkpoints, refused: {refused}")
+        if self.sink.error:
+            line += f"; {self.sink.error}"
+        return line
+
+    async def stop(self) -> None:
+        """Stop accepting, finish the requests in flight, sign the final checkpoint."""
+        for t in self._tasks:
+            t.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, self.sink.close)
+        self._pool.shutdown(wait=True)
+
+
+async def serve(receiver: Receiver, stop: asyncio.Event,
+                on_bound: Callable[[tuple[str, int]], None] | None = None) -> None:
+    """Run ``receiver`` until ``stop`` is set, then stop it cleanly."""
+    address = await receiver.start()
+    if on_bound is not None:
+        on_bound(address)
+    try:
+        await stop.wait()
+    finally:
+        await receiver.stop()
