@@ -366,20 +366,3 @@ def test_kill_9_mid_stream_then_restart_keeps_every_acknowledged_span(tmp_path: 
     assert not missing, f"{len(missing)} acknowledged spans missing or repeated"
     v = verify(folder, pub)
     assert v.returncode == 0 and "VERIFIED" in v.stdout, v.stdout + v.stderr
-
-
-def test_fast_seal_is_the_general_seal(tmp_path: Path) -> None:
-    """The sink's fast seal writes byte for byte what seal_event writes (JCS), and falls back
-    to it for what the fast encoder cannot vouch for."""
-    from harness_audit.capture.sink import _Writer
-    from harness_audit.trail.seal import seal_event
-
-    w = _Writer(tmp_path / "t", "o")
-    evs = StreamMapper().map_batch(_spans(REAL / "any-agent_OPENAI_trace.json"))
-    evs.append({**evs[1], "x_note": "\u2028 é 😀 \x01\"\\", "span": "odd"})
-    evs.append({**evs[1], "x_big": 2**60, "span": "big"})
-    for i, e in enumerate(evs):
-        assert w._seal(e, i, "0" * 64) == seal_event(e, i, "0" * 64)
-    with pytest.raises(Exception, match="integers only"):
-        w._seal({**evs[1], "x_f": 1.5}, 0, "0" * 64)
-    w.close()

@@ -17,7 +17,6 @@ the writer's lock refuses a second one, in this process or another.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -25,62 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import orjson
 
 from harness_audit.capture.stream import StreamMapper
 from harness_audit.errors import TrailError
 from harness_audit.importers.base import ImportStats, Mapping
 from harness_audit.importers.spans import Span
-from harness_audit.trail import events as ev_mod
 from harness_audit.trail.note import Signer
-from harness_audit.trail.writer import TrailWriter, now_ts
-
-_encode = msgspec.json.Encoder(order="sorted").encode
-_SAFE = 2**53 - 1
-_SEAL_ERRORS: tuple[type[Exception], ...] = (*ev_mod.DECODE_ERRORS, TypeError, ValueError)
-
-
-def _plain(value: Any, depth: int = 0) -> bool:
-    """True when ``value`` holds only what the fast encoder writes exactly as JCS: ASCII
-    keys, safe integers, strings, booleans, null, lists and objects (no floats)."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return -_SAFE <= value <= _SAFE
-    if depth > 8:
-        return False
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and k.isascii() and _plain(v, depth + 1)
-                   for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v, depth + 1) for v in value)
-    return False
-
-
-class _Writer(TrailWriter):
-    """The trail writer with a fast seal for the events the mapping makes: sorted compact
-    JSON from msgspec is JCS for ASCII keys, safe integers and no floats (the verifier relies
-    on the same identity); anything else takes the general :func:`seal_event`. Every line
-    is still decoded and checked as an event before it is written."""
-
-    def _seal(self, event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
-        body = {k: v for k, v in event.items() if k != "hash"}
-        body.setdefault("ts", now_ts())
-        body["v"], body["seq"], body["prev"] = 1, seq, prev
-        body.setdefault("span", f"s{seq}")
-        if not _plain(body):
-            return super()._seal(event, seq, prev)
-        try:
-            unsigned = _encode(body)
-            body["hash"] = digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
-            line = _encode(body)
-            problem = ev_mod.pattern_problem(ev_mod.decoder.decode(line))
-        except _SEAL_ERRORS:
-            return super()._seal(event, seq, prev)  # says what is wrong
-        if problem:
-            return super()._seal(event, seq, prev)
-        return line, digest
+from harness_audit.trail.writer import TrailWriter
 
 
 class Unavailable(Exception):
@@ -133,7 +84,7 @@ class TrailSink:
         self._open()
 
     def _open(self) -> None:
-        writer = _Writer(self.folder, self.origin, self.signer,
+        writer = TrailWriter(self.folder, self.origin, self.signer,
                              checkpoint_every=self.checkpoint_every,
                              segment_bytes=self.segment_bytes, durable=False)
         try:
