@@ -166,14 +166,20 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
             item["controls"] = [
                 {"agent": a, "check": ch, "operated": ctl.operated, "denied": ctl.denied,
                  "failed": ctl.failed, "reason": ctl.reason,
-                 "where": (f"{ctl.failures[0].file}:{ctl.failures[0].line} seq "
-                           f"{ctl.failures[0].seq}") if ctl.failures else ""}
+                 "exceptions": exception_list(ctl)}
                 for (a, ch), ctl in sorted(e.controls.items())]
             item["populations"] = [(k, v) for k, v in sorted(e.populations.items())
                                    if v.sample]
         runtime.append(item)
-    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None}
+    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None,
+                  "trust": p.evidence.trust if p.evidence else None,
+                  "key": key_text(p.evidence.trust) if p.evidence and p.evidence.trust else None}
                  for p in pipelines]
+    caveats = [f"{p.pipeline.name}: the trail is verified with the manifest's own key (not "
+               "pinned): the key sits next to the evidence it vouches for, so whoever could "
+               "rewrite the trail could have replaced it; pin it with --key or trail-keys"
+               for p in pipelines if p.evidence and p.evidence.trust
+               and p.evidence.trust.key_source == "manifest" and not p.evidence.trust.pinned]
     css = _css()
     return {
         "version": __version__, "css": Markup(css),  # noqa: S704 - our own file
@@ -182,9 +188,33 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
         "overall": overall, "worst": worst, "period": period, "scope": scope, "owners": owners,
         "ai_act_dates": dates, "any_evidence": any(p.evidence for p in pipelines),
         "checks": CHECKS, "problems": problems, "frameworks": frameworks, "graphs": graphs,
-        "slas": sla_items, "integrity": integrity, "runtime": runtime, "waivers": waivers,
+        "slas": sla_items, "integrity": integrity, "caveats": caveats, "runtime": runtime,
+        "waivers": waivers,
         "inputs": sorted(inputs, key=lambda i: (i.kind, i.path)),
     }
+
+
+MAX_EXCEPTIONS_SHOWN = 20
+"""Exception locations the HTML and PDF show per control; findings.json holds every kept one."""
+
+
+def key_text(trust: Any) -> str:
+    """Where the anchoring key came from, as the integrity section says it."""
+    if trust.key_source is None:
+        return "no trusted key anchored the trail"
+    if trust.key_source == "manifest" and not trust.pinned:
+        return "verified with the manifest's own key (not pinned)"
+    return f"verified with a pinned key given by {trust.key_source}"
+
+
+def exception_list(ctl: Any) -> dict[str, Any]:
+    """The first :data:`MAX_EXCEPTIONS_SHOWN` exception locations of a control and how many
+    there are: ``shown`` of ``located`` (``Control.failures_located``), ``kept`` of them in
+    findings.json, and ``unlocated`` failures that had no location."""
+    shown = ctl.failures[:MAX_EXCEPTIONS_SHOWN]
+    return {"shown": shown, "located": ctl.failures_located, "kept": len(ctl.failures),
+            "dropped": ctl.failures_dropped,
+            "unlocated": max(0, ctl.failed - ctl.failures_located)}
 
 
 def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
