@@ -18,6 +18,7 @@ from harness_audit.trust import TrustRoot
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment
     from harness_audit.evidence.judge import Evidence
+    from harness_audit.evidence.period import Period
     from harness_audit.manifest.model import Pipeline
 
 DEFAULT_MAX_MANIFEST_BYTES = 5 * 2**20
@@ -37,6 +38,9 @@ class AuditRequest:
     waivers: Path | None = None  # None: .harness-audit-waivers.yaml when it exists
     baseline: Path | None = None
     max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES
+    period: Period | None = None  # events outside it are counted, not judged
+    max_gap_s: float | None = None  # None: the manifest's trail.x-expected-activity, else 24 h
+    population_dir: Path | None = None  # where every population CSV is written (the report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class JudgedTrail:
 
     paths: tuple[Path, ...]
     evidence: Evidence
+    populations: Path | None = None  # the folder of the population CSVs, when written
 
 
 @dataclass(frozen=True)
@@ -84,15 +89,24 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
     """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged."""
     if not request.use_trails:
         return {}
+    from harness_audit.evidence.population import PopulationSpool
     from harness_audit.evidence.trails import judge_trails, trail_paths
 
     out = {}
     for p in pipelines:
         paths = trail_paths(p, request.trails)
         if paths:
-            evidence = judge_trails(p, paths, request.sample, request.seed, jobs=request.jobs,
-                                    trust=request.trust)
-            out[p.name] = JudgedTrail(tuple(paths), evidence)
+            folder = request.population_dir
+            spool = PopulationSpool(folder, p.name) if folder else None
+            try:
+                evidence = judge_trails(p, paths, request.sample, request.seed,
+                                        jobs=request.jobs, trust=request.trust,
+                                        period=request.period, max_gap_s=request.max_gap_s,
+                                        spool=spool)
+            finally:
+                if spool is not None:
+                    spool.close()
+            out[p.name] = JudgedTrail(tuple(paths), evidence, folder)
     return out
 
 

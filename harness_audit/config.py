@@ -28,13 +28,15 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "paths": list, "fail-on": str, "format": str, "output": list, "waivers": str,
     "baseline": str, "trails": str, "sample": int, "seed": int, "jobs": int,
     "ai-act-date": str,  # which EU AI Act application date reports apply (report)
+    # the report's period of review, allowed coverage gap, population folder and preparer
+    "period": str, "max-gap": str, "population-out": str, "preparer": str,
     # the trust root (scan, report): pinned trail keys, the auditor's trusted state, witnesses
     "trail-keys": list, "trusted-state": str, "require-pinned": bool, "witness-keys": list,
     "witness-quorum": int,
 }
 # settings whose values are paths: confined to the project (CLI.md, Paths from untrusted places)
 PATH_KEYS = ("paths", "output", "waivers", "baseline", "trails", "trail-keys", "trusted-state",
-             "witness-keys")
+             "witness-keys", "population-out")
 _LISTS_OF_TEXT = {"paths", "output", "trail-keys", "witness-keys"}
 
 Locate = Callable[[str], int | None]

@@ -60,8 +60,8 @@ def test_pack_files(pack: Path) -> None:
 
 def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
     html = (pack / "evidence.html").read_text()
-    for section in ("summary", "problems", "controls", "graph", "sla", "integrity", "runtime",
-                    "findings", "waivers", "appendix"):
+    for section in ("summary", "problems", "controls", "workpaper", "graph", "sla", "integrity",
+                    "runtime", "findings", "replay", "waivers", "limits", "appendix"):
         assert f'<section id="{section}"' in html
     scan = json.loads(CliRunner().invoke(app, ["scan", str(SAMPLES), "-f", "json"]).stdout)
     findings = json.loads((pack / "findings.json").read_text())
@@ -218,3 +218,21 @@ def test_the_openssl_recipe_checks_the_signature_without_this_tool(tmp_path: Pat
     bad = subprocess.run(["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True,
                          text=True, check=False)
     assert bad.returncode != 0
+
+
+def test_pdf_contents_entries_and_page_numbers_stand_apart(pack: Path) -> None:
+    """Page 1 holds the contents; each entry's page number is its own word (issue 16: the
+    two-column leader layout drew numbers over the next entry: "2̶6. Trail integrity")."""
+    pdftotext = need("pdftotext")
+    page1 = subprocess.run([pdftotext, "-layout", "-f", "1", "-l", "1",
+                            str(pack / "evidence.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    html = (pack / "evidence.html").read_text()
+    entries = re.findall(r'<td class="t"><a href="#[a-z]+">(\d+)\. ([^<]+)</a>', html)
+    assert len(entries) == 13
+    pages = []
+    for n, title in entries:
+        found = re.search(rf"(?<!\d){n}\. {re.escape(title)}\s+(\d+)(?=\s|$)", page1)
+        assert found, (n, title)
+        pages.append(int(found.group(1)))
+    assert pages == sorted(pages) and pages[0] >= 2

@@ -79,6 +79,10 @@ def test_every_rule_is_complete() -> None:
 def test_eu_ai_act_dates_are_data_with_sources() -> None:
     facts = load_rulebook().frameworks["eu_ai_act"].facts
     dates = {d["id"]: d for d in facts["application_dates"]}
-    assert dates["art-113"]["date"] == "2026-08-02"
-    assert dates["digital-omnibus"]["date"] == "2027-12-02"
-    assert all(d["source"] for d in dates.values())
+    annex = {k: {x["short"]: x["date"] for x in d["dates"]} for k, d in dates.items()}
+    assert annex["art-113"] == {"Art. 50": "2026-08-02", "Annex III": "2026-08-02",
+                                "Annex I": "2027-08-02"}
+    assert annex["digital-omnibus"] == {"Art. 50": "2026-08-02", "Annex III": "2027-12-02",
+                                        "Annex I": "2028-08-02"}
+    assert facts["default_application_date"] == "digital-omnibus"
+    assert all(d["source"] and d["address"] for d in dates.values())

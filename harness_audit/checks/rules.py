@@ -11,7 +11,8 @@ from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
 from harness_audit.findings import SEVERITY_ORDER, Severity
 from harness_audit.manifest.yamlsafe import load_yaml
 
-FRAMEWORK_ORDER = ("soc2", "eu_ai_act", "nist_ai_rmf", "iso_42001", "owasp_llm", "owasp_agentic")
+FRAMEWORK_ORDER = ("soc2", "eu_ai_act", "nist_ai_rmf", "iso_42001", "owasp_llm", "owasp_agentic",
+                   "owasp_agentic_top10", "aiuc_1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +123,28 @@ def load_rulebook() -> RuleBook:
                                                     " ".join(str(p["why"]).split()))
                 for p in _load("problems.yaml")["problems"]}
     return RuleBook(rules, frameworks, problems)
+
+
+@cache
+def load_controls() -> dict[str, dict[str, Any]]:
+    """Each check read as a control (``rules/controls.yaml``): objective, population in words,
+    frequency, nature, type and the tests performed; RuleError if a check lacks one."""
+    from harness_audit.checks.checks import CHECKS
+
+    data = _load("controls.yaml")["controls"]
+    need = ("objective", "population", "frequency", "nature", "type", "tests")
+    for check in CHECKS:
+        entry = data.get(check)
+        if not isinstance(entry, dict) or any(k not in entry for k in need):
+            raise RuleError(Diagnostic("rules/controls.yaml", f"{check} lacks one of {need}"))
+    return {k: dict(v) for k, v in data.items()}
+
+
+@cache
+def load_sampling() -> dict[str, Any]:
+    """The sample-size table (``rules/sampling.yaml``): its source, the automated size, and the
+    manual sizes by frequency."""
+    data = _load("sampling.yaml")
+    if not {"source", "automated", "manual"} <= set(data):
+        raise RuleError(Diagnostic("rules/sampling.yaml", "needs source, automated and manual"))
+    return data

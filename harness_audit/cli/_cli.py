@@ -700,6 +700,19 @@ def report(
         "--ai-act-date", help="Which EU AI Act application date applies.")] = None,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
+    period: Annotated[str | None, typer.Option(
+        "--period", metavar="FROM..TO", help="The period of review (dates or RFC 3339 "
+        "times): events outside it are counted, not judged.")] = None,
+    max_gap: Annotated[str | None, typer.Option(
+        "--max-gap", metavar="DURATION", help="A stretch with no event nor checkpoint longer "
+        "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
+        "trail.x-expected-activity, else 24h).")] = None,
+    population_out: Annotated[Path | None, typer.Option(
+        "--population-out", help="Write each control's population as CSV into this "
+        "folder.")] = None,
+    preparer: Annotated[str | None, typer.Option(
+        "--preparer", help="Who prepared the pack (its sign-off fields stay blank "
+        "without).")] = None,
 ) -> None:
     """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig).
     Reads the same config as `scan`; `report verify DIR --key K` checks a pack."""
@@ -718,18 +731,30 @@ def report(
     if output is None:
         raise UsageError(Diagnostic("report", "--output DIR is required",
                                     expected="report PATH... --output DIR"))
+    import dataclasses
+    import tempfile
+
     from harness_audit._fs import write_folder
     from harness_audit.audit import run_audit
     from harness_audit.cli._io import terminal
+    from harness_audit.evidence.period import parse_duration, parse_period
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
     request = _request(ctx, [Path(p) for p in paths or []], trails, no_trails, key, sample,
                        seed, jobs, waivers, baseline, checkpoint, trusted_state, witness_key,
                        witness_quorum, require_pinned)
-    run = run_audit(request)
-    files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf)
-    write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
+    with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
+        request = dataclasses.replace(
+            request, period=parse_period(period) if period else None,
+            max_gap_s=parse_duration(max_gap) if max_gap else None, population_dir=Path(spool))
+        run = run_audit(request)
+        files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf,
+                                preparer=preparer)
+        write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
+        if population_out is not None:
+            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
+            write_folder(population_out, csvs, [*run.protected, output], replaceable=csvs)
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
     print(f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
           + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)

@@ -115,7 +115,8 @@ CONFIG_PARAMS: dict[str, dict[str, str]] = {
              "sample": "sample", "seed": "seed", "jobs": "jobs"} | _TRUST,
     "report": {"paths": "paths", "waivers": "waivers", "baseline": "baseline",
                "trails": "trails", "sample": "sample", "seed": "seed", "jobs": "jobs",
-               "ai-act-date": "ai_act_date"} | _TRUST,
+               "ai-act-date": "ai_act_date", "period": "period", "max-gap": "max_gap",
+               "population-out": "population_out", "preparer": "preparer"} | _TRUST,
 }
 
 

@@ -45,6 +45,8 @@ from harness_audit.trail.events import (
 from harness_audit.trail.verify import VerifyReport
 
 if TYPE_CHECKING:
+    from harness_audit.evidence.period import Coverage
+    from harness_audit.evidence.population import PopulationSpool
     from harness_audit.evidence.trails import TrailTrust
 
 MAX_OPEN_RUNS = 50_000
@@ -199,6 +201,7 @@ class Evidence:
     sla: SlaReport | None = None  # with observed rates
     trust: TrailTrust | None = None  # which key anchored the trails, and where it came from
     unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
+    coverage: Coverage | None = None  # the period of review and the trails' gaps in it
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
@@ -244,8 +247,10 @@ def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
 class Judge:
     """Judge each check on a stream of events, one pass (see the module doc)."""
 
-    def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0) -> None:
+    def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0,
+                 spool: PopulationSpool | None = None) -> None:
         self.p = pipeline
+        self.spool, self.ts = spool, ""  # every population row, with the event's time
         self.agents = pipeline.agent_map
         self.runs: OrderedDict[str, RunState] = OrderedDict()
         self.sample, self.rnd = sample, random.Random(seed)  # noqa: S311 - a reproducible audit sample, not a secret
@@ -293,6 +298,8 @@ class Judge:
         if not where.anchored:
             return c
         c.operated += 1
+        if self.spool is not None:
+            self.spool.add(agent, check, where, self.ts)
         pop = self.populations.setdefault(check, Population())
         pop.size += 1
         if self.sample:  # reservoir sampling (Algorithm R): reproducible for a seed
@@ -345,6 +352,7 @@ class Judge:
         verifications, approvals, decisions) still builds from it, so a failure it proves
         is found. :attr:`Evidence.unanchored_events` counts them."""
         where = Location(file, line, ev.seq, ev.span, ev.run, anchored)
+        self.ts = ev.ts
         if not anchored:
             self.unanchored += 1
         run = self.runs.get(ev.run)

@@ -9,11 +9,21 @@ trusted checkpoint may prove a failure but never a pass.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_audit.evidence.judge import Evidence, Judge
+from harness_audit.evidence.judge import Evidence, Judge, Observation
+from harness_audit.evidence.period import (
+    DEFAULT_MAX_GAP_S,
+    EXPECTED_ACTIVITY_KEY,
+    Coverage,
+    Period,
+    expected_gap,
+    iso,
+)
+from harness_audit.evidence.population import PopulationSpool
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail.reader import ReadStats, read_events
 from harness_audit.trust import KeySource, TrustRoot
@@ -99,9 +109,15 @@ def _key_id(text: str | None) -> str | None:
 
 def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, seed: int = 0,
                  keys: Sequence[str] | None = None, jobs: int = 1,
-                 trust: TrustRoot | None = None) -> Evidence:
+                 trust: TrustRoot | None = None, period: Period | None = None,
+                 max_gap_s: float | None = None, spool: PopulationSpool | None = None
+                 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
-    one pass. ``keys`` (kept for callers of the first version) are pinned flag keys."""
+    one pass. ``keys`` (kept for callers of the first version) are pinned flag keys.
+
+    Events outside ``period`` are counted, not judged; coverage gaps longer than ``max_gap_s``
+    (else the manifest's ``trail.x-expected-activity``, else 24 h) are HA-209 observations.
+    ``spool`` receives every population row (for re-performable samples)."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -119,12 +135,23 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
                           witness_quorum=trust.witness_quorum)
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     anchored = report.anchor.size if report.anchor else 0
-    judge = Judge(pipeline, sample, seed)
+    judge = Judge(pipeline, sample, seed, spool)
+    coverage = _coverage(pipeline, period, max_gap_s)
+    for c in report.witnesses:
+        coverage.checkpoint(iso(dt.datetime.fromtimestamp(c.timestamp, dt.UTC)))
     stats = ReadStats()
     for file, line, ev in read_events(paths, stats):
-        if (file, line) not in bad:  # a torn or unchained line is never evidence
+        # a torn or unchained line is never evidence; one outside the period is not judged
+        if (file, line) not in bad and coverage.event(ev.ts):
             judge.feed(file, line, ev, ev.seq < anchored)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
+    evidence.coverage = coverage
+    for g in coverage.gaps():
+        evidence.observations.append(Observation(
+            "HA-209", None, f"no event and no checkpoint from {g.start} to {g.end} "
+            f"({g.hours:,.1f} h, more than the {coverage.max_gap_s / 3600:g} h allowed by "
+            f"{coverage.max_gap_source}): the controls cannot be shown to have operated then",
+            None, f"gap:{g.start}"))
     evidence.verify = report
     pinned = source in ("flag", "config") and report.anchor is not None
     evidence.trust = TrailTrust(report.status, _key_id(report.anchor.key) if report.anchor
@@ -132,6 +159,17 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
                                 len(report.witnesses), max(0, report.events - anchored))
     _judge_integrity(pipeline, evidence, trust)
     return evidence
+
+
+def _coverage(pipeline: Pipeline, period: Period | None, max_gap_s: float | None) -> Coverage:
+    """The coverage tracker, with the allowed gap from the flag or config, else the manifest's
+    ``trail.x-expected-activity``, else the default."""
+    if max_gap_s is not None:
+        return Coverage(period, max_gap_s, "--max-gap")
+    declared = expected_gap(pipeline.file, pipeline.trail.line)
+    if declared is not None:
+        return Coverage(period, declared, f"the manifest's trail.{EXPECTED_ACTIVITY_KEY}")
+    return Coverage(period, DEFAULT_MAX_GAP_S, "the default")
 
 
 def _judge_integrity(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -> None:

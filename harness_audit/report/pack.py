@@ -22,8 +22,8 @@ from harness_audit._json import dumps
 from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.report.sla_view import pct
+from harness_audit.report.workpaper import MAX_EXCEPTIONS_SHOWN, workpaper
 from harness_audit.sla import SlaReport
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ def csp_for(css: str) -> str:
 
 def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
              when: dt.datetime, graphs: list[dict[str, Any]], ai_act_date: str | None,
-             waivers: list[dict[str, Any]]) -> dict[str, Any]:
+             waivers: list[dict[str, Any]], wp: dict[str, Any], preparer: str | None
+             ) -> dict[str, Any]:
     from markupsafe import Markup
 
     from harness_audit.report.charts import sla_chart
@@ -108,27 +109,6 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
                  "findings": by_problem[n][:MAX_PER_PROBLEM],
                  "more": max(0, len(by_problem[n]) - MAX_PER_PROBLEM)} for n in range(1, 8)]
 
-    frameworks = []
-    for fw_id in FRAMEWORK_ORDER:
-        fw = rules.frameworks[fw_id]
-        rows = []
-        for control_id, title in fw.controls.items():
-            testing = [r for r in rules.rules.values() if control_id in r.mappings.get(fw_id, ())]
-            if not testing:
-                continue
-            evidence: list[str] = []
-            failing = False
-            for p in pipelines:
-                for f in p.findings:
-                    if f.severity != "info" and any(f.rule == r.id for r in testing):
-                        failing = True
-                        if len(evidence) < 4:
-                            seq = f" seq {f.seq}" if f.seq is not None else ""
-                            evidence.append(f"{p.pipeline.name}: {f.rule} {f.file}:{f.line}{seq}")
-            rows.append({"id": control_id, "title": title, "status": "fails" if failing
-                         else "passes", "evidence": evidence,
-                         "tested_by": [r.check or r.id for r in testing]})
-        frameworks.append({"name": fw.name, "version": fw.version, "rows": rows})
 
     sla_items = []
     for p in pipelines:
@@ -166,14 +146,21 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
             item["controls"] = [
                 {"agent": a, "check": ch, "operated": ctl.operated, "denied": ctl.denied,
                  "failed": ctl.failed, "reason": ctl.reason,
-                 "where": (f"{ctl.failures[0].file}:{ctl.failures[0].line} seq "
-                           f"{ctl.failures[0].seq}") if ctl.failures else ""}
+                 "exceptions": exception_list(ctl)}
                 for (a, ch), ctl in sorted(e.controls.items())]
             item["populations"] = [(k, v) for k, v in sorted(e.populations.items())
                                    if v.sample]
         runtime.append(item)
-    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None}
+    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None,
+                  "trust": p.evidence.trust if p.evidence else None,
+                  "key": key_text(p.evidence.trust) if p.evidence and p.evidence.trust else None}
                  for p in pipelines]
+    unpinned = [p.pipeline.name for p in pipelines if p.evidence and p.evidence.trust
+                and p.evidence.trust.key_source == "manifest" and not p.evidence.trust.pinned]
+    caveats = [f"the trails of {', '.join(unpinned)} are verified with the manifest's own key "
+               "(not pinned): the key sits beside the evidence it vouches for, so whoever could "
+               "rewrite a trail could have replaced it; pin it with --key or trail-keys"
+               ] if unpinned else []
     css = _css()
     return {
         "version": __version__, "css": Markup(css),  # noqa: S704 - our own file
@@ -181,15 +168,55 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
         "generated": when.strftime("%Y-%m-%d %H:%M:%S UTC"), "pipelines": pipelines,
         "overall": overall, "worst": worst, "period": period, "scope": scope, "owners": owners,
         "ai_act_dates": dates, "any_evidence": any(p.evidence for p in pipelines),
-        "checks": CHECKS, "problems": problems, "frameworks": frameworks, "graphs": graphs,
-        "slas": sla_items, "integrity": integrity, "runtime": runtime, "waivers": waivers,
+        "checks": CHECKS, "problems": problems, "graphs": graphs,
+        "slas": sla_items, "integrity": integrity, "caveats": caveats, "runtime": runtime,
+        "waivers": waivers,
         "inputs": sorted(inputs, key=lambda i: (i.kind, i.path)),
+        "wp": wp, "coverage": coverage_rows(pipelines), "preparer": preparer,
+        "date": when.strftime("%Y-%m-%d") if preparer else "",
+        "chosen_act": next((d for d in dates if d["chosen"]), None),
     }
+
+
+def coverage_rows(pipelines: list[Any]) -> list[dict[str, Any]]:
+    """Per pipeline with trails: the declared period, the observed coverage and the gaps."""
+    rows = []
+    for p in pipelines:
+        cov = p.evidence.coverage if p.evidence else None
+        if cov is None:
+            continue
+        rows.append({"pipeline": p.pipeline.name,
+                     "declared": cov.period.text if cov.period else None,
+                     "observed": f"{cov.first} to {cov.last}" if cov.first else "no events",
+                     "inside": cov.inside, "outside": cov.outside,
+                     "max_gap": f"{cov.max_gap_s / 3600:g} h ({cov.max_gap_source})",
+                     "gaps": cov.gaps()})
+    return rows
+
+
+def key_text(trust: Any) -> str:
+    """Where the anchoring key came from, as the integrity section says it."""
+    if trust.key_source is None:
+        return "no trusted key anchored the trail"
+    if trust.key_source == "manifest" and not trust.pinned:
+        return "verified with the manifest's own key (not pinned)"
+    return f"verified with a pinned key given by {trust.key_source}"
+
+
+def exception_list(ctl: Any) -> dict[str, Any]:
+    """The first :data:`MAX_EXCEPTIONS_SHOWN` exception locations of a control and how many
+    there are: ``shown`` of ``located`` (``Control.failures_located``), ``kept`` of them in
+    findings.json, and ``unlocated`` failures that had no location."""
+    shown = ctl.failures[:MAX_EXCEPTIONS_SHOWN]
+    return {"shown": shown, "located": ctl.failures_located, "kept": len(ctl.failures),
+            "dropped": ctl.failures_dropped,
+            "unlocated": max(0, ctl.failed - ctl.failures_located)}
 
 
 def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
                 when: dt.datetime, ai_act_date: str | None = None,
-                waivers: list[dict[str, Any]] | None = None) -> str:
+                waivers: list[dict[str, Any]] | None = None, wp: dict[str, Any] | None = None,
+                preparer: str | None = None) -> str:
     """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
     each pipeline's graph drawn when Graphviz is installed."""
     import jinja2
@@ -210,8 +237,10 @@ def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     template = env.get_template("evidence.html.j2")
+    if wp is None:
+        wp = workpaper(assessment, {}, {}, 0, 0)
     return template.render(**_context(assessment, slas, inputs, when, graphs, ai_act_date,
-                                      waivers or []))
+                                      waivers or [], wp, preparer))
 
 
 def render_pdf(html: str) -> bytes:
@@ -308,7 +337,8 @@ def waiver_rows(assessment: Assessment) -> list[dict[str, Any]]:
 
 
 def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
-               signer: Signer | None = None, pdf: bool = True) -> dict[str, bytes]:
+               signer: Signer | None = None, pdf: bool = True, preparer: str | None = None
+               ) -> dict[str, bytes]:
     """Every file of the evidence pack, by name: the HTML, the PDF, ``findings.json``,
     ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``."""
     from harness_audit.sla import analyse
@@ -318,10 +348,13 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
         judged = run.trails[p.name].evidence.sla if p.name in run.trails else None
         slas[p.name] = judged or analyse(p)
     inputs = [file_input(kind, path) for kind, path in run.inputs]
+    wp = workpaper(run.assessment, {n: t.paths for n, t in run.trails.items()},
+                   {n: t.populations for n, t in run.trails.items()}, run.request.seed,
+                   run.request.sample)
     html = render_html(run.assessment, slas, inputs, when, ai_act_date,
-                       waiver_rows(run.assessment))
+                       waiver_rows(run.assessment), wp, preparer)
     files = {"evidence.html": html.encode("utf-8"),
-             "findings.json": findings_json(run.assessment, when).encode("utf-8"),
+             "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
              "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes()}
     if pdf:
         files["evidence.pdf"] = render_pdf(html)
@@ -334,11 +367,20 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
     return files
 
 
-def findings_json(assessment: Assessment, when: dt.datetime) -> str:
-    """findings.json: the ``scan --format json`` document with the time it was generated."""
+def findings_json(assessment: Assessment, when: dt.datetime,
+                  wp: dict[str, Any] | None = None) -> str:
+    """findings.json: the ``scan --format json`` document with the time it was generated, each
+    pipeline's coverage of the period, and the work paper (populations, samples, conclusions)."""
     from harness_audit.report.inert import json_data
     from harness_audit.report.json_format import scan_dict
+    from harness_audit.report.workpaper import json_controls
 
     data = scan_dict(assessment)
     data["generated"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for p, out in zip(assessment.pipelines, data["pipelines"], strict=True):
+        cov = p.evidence.coverage if p.evidence else None
+        if cov is not None:
+            out["coverage"] = cov.as_dict()
+    if wp is not None:
+        data["workpaper"] = json_controls(wp)
     return dumps(json_data(data))

@@ -1,0 +1,217 @@
+"""The period of review and the trails' coverage of it (issue 16).
+
+``--period FROM..TO`` declares the period: events outside it are counted, not judged. Inside it
+(or, with no period declared, between the first and the last event) every stretch longer than the
+allowed gap with no event and no timestamped checkpoint is a coverage gap, reported with its dates.
+
+Memory is bounded by the period, not by the trail: timestamps are kept as the earliest and the
+latest of each bucket of at most the allowed gap (one hour at most), so a year is at most 8,784
+buckets; a gap longer than a bucket always falls between two consecutive non-empty buckets, so
+the gaps found are exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_audit.errors import Diagnostic, ManifestError, UsageError
+
+DEFAULT_MAX_GAP_S = 24 * 3600.0
+"""The longest stretch with no event nor checkpoint that is not a gap, by default."""
+EXPECTED_ACTIVITY_KEY = "x-expected-activity"
+"""The manifest's ``trail`` extension key that declares the allowed gap: ``{max_gap: 4h}``."""
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str, setting: str = "--max-gap") -> float:
+    """Seconds in ``90m``, ``24h``, ``2d``, ``1w`` or ``3600s``; UsageError otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise UsageError(Diagnostic(setting, f"not a duration: {str(text)[:40]!r}",
+                                    expected="a positive number and a unit: 90m, 24h, 2d, 1w"))
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_ts(ts: str) -> dt.datetime | None:
+    """An RFC 3339 timestamp as an aware UTC datetime; None when it does not parse."""
+    try:
+        t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def iso(t: dt.datetime) -> str:
+    """``2026-01-31T12:00:00Z``: a UTC time to the second."""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The declared period of review: ``start`` inclusive, ``end`` exclusive, as given."""
+
+    start: dt.datetime
+    end: dt.datetime
+    text: str
+
+    def __contains__(self, t: dt.datetime) -> bool:
+        return self.start <= t < self.end
+
+    def as_dict(self) -> dict[str, str]:
+        """The period as JSON: as given, and its bounds (end exclusive)."""
+        return {"declared": self.text, "from": iso(self.start), "to_exclusive": iso(self.end)}
+
+
+def parse_period(text: str) -> Period:
+    """``FROM..TO``: dates (``2026-01-01..2026-06-30``, TO's whole day included) or RFC 3339
+    times (TO excluded); UsageError when it does not parse or is empty."""
+    left, sep, right = str(text).partition("..")
+    bounds: list[dt.datetime | None] = []
+    for part, is_end in ((left, False), (right, True)):
+        part = part.strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+            try:
+                day = dt.datetime.fromisoformat(part).replace(tzinfo=dt.UTC)
+            except ValueError:
+                bounds.append(None)
+                continue
+            bounds.append(day + dt.timedelta(days=1) if is_end else day)
+        else:
+            bounds.append(parse_ts(part) if part else None)
+    start, end = bounds
+    if not sep or start is None or end is None:
+        raise UsageError(Diagnostic("--period", f"not a period: {str(text)[:60]!r}",
+                                    expected="FROM..TO, dates (2026-01-01..2026-06-30) or "
+                                    "RFC 3339 times"))
+    if end <= start:
+        raise UsageError(Diagnostic("--period", f"{text!r} ends before it starts",
+                                    expected="FROM..TO with FROM before TO"))
+    return Period(start, end, str(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch of the period with no event and no checkpoint, longer than the allowed gap."""
+
+    start: str
+    end: str
+    hours: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The gap as JSON."""
+        return {"from": self.start, "to": self.end, "hours": round(self.hours, 2)}
+
+
+@dataclass
+class Coverage:
+    """What part of the period the trails cover: fed every event's timestamp, in any order."""
+
+    period: Period | None
+    max_gap_s: float = DEFAULT_MAX_GAP_S
+    max_gap_source: str = "default"
+    inside: int = 0
+    outside: int = 0
+    untimed: int = 0  # timestamps that did not parse: judged, not placed
+    buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def bucket_s(self) -> float:
+        """The bucket width: the allowed gap, at most an hour."""
+        return min(3600.0, self.max_gap_s)
+
+    def _place(self, t: float) -> None:
+        b = int(t // self.bucket_s)
+        lo, hi = self.buckets.get(b, (t, t))
+        self.buckets[b] = (min(lo, t), max(hi, t))
+
+    def event(self, ts: str) -> bool:
+        """Count an event; True when it is inside the period (to be judged)."""
+        t = parse_ts(ts)
+        if t is None:
+            self.untimed += 1
+            self.inside += 1
+            return True
+        if self.period is not None and t not in self.period:
+            self.outside += 1
+            return False
+        self.inside += 1
+        self._place(t.timestamp())
+        return True
+
+    def checkpoint(self, ts: str) -> None:
+        """A timestamped checkpoint (a witness's cosignature) inside the period covers it too."""
+        t = parse_ts(ts)
+        if t is not None and (self.period is None or t in self.period):
+            self._place(t.timestamp())
+
+    @property
+    def first(self) -> str | None:
+        """The earliest event (or checkpoint) placed in the period."""
+        return iso(dt.datetime.fromtimestamp(self.buckets[min(self.buckets)][0], dt.UTC)) \
+            if self.buckets else None
+
+    @property
+    def last(self) -> str | None:
+        """The latest event (or checkpoint) placed in the period."""
+        return iso(dt.datetime.fromtimestamp(self.buckets[max(self.buckets)][1], dt.UTC)) \
+            if self.buckets else None
+
+    def gaps(self) -> list[Gap]:
+        """Every stretch longer than the allowed gap with nothing in it, in time order: from the
+        period's start to the first event, between events, and from the last to the end (no
+        period declared: between the first and the last event only)."""
+        points = []
+        for b in sorted(self.buckets):
+            lo, hi = self.buckets[b]
+            points.append((lo, hi))
+        edges: list[tuple[float, float]] = []
+        if self.period is not None:
+            start, end = self.period.start.timestamp(), self.period.end.timestamp()
+            if not points:
+                edges.append((start, end))
+            else:
+                edges.append((start, points[0][0]))
+                edges.append((points[-1][1], end))
+        edges += [(a[1], b[0]) for a, b in itertools.pairwise(points)]
+        out = [Gap(iso(dt.datetime.fromtimestamp(a, dt.UTC)),
+                   iso(dt.datetime.fromtimestamp(b, dt.UTC)), (b - a) / 3600)
+               for a, b in edges if b - a > self.max_gap_s]
+        return sorted(out, key=lambda g: g.start)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The coverage as JSON: declared period, observed span, counts and gaps."""
+        return {"period": self.period.as_dict() if self.period else None,
+                "observed": {"from": self.first, "to": self.last},
+                "events_in_period": self.inside, "events_outside_period": self.outside,
+                "max_gap_hours": round(self.max_gap_s / 3600, 4),
+                "max_gap_source": self.max_gap_source,
+                "gaps": [g.as_dict() for g in self.gaps()]}
+
+
+def expected_gap(file: str, line: int) -> float | None:
+    """The allowed gap the manifest declares as ``trail.x-expected-activity`` (``{max_gap:
+    4h}`` or ``4h``), None when it declares none; ManifestError on a value that is no duration."""
+    from harness_audit.manifest.yamlsafe import load_yaml
+
+    try:
+        data = load_yaml(Path(file)).data
+    except (OSError, ValueError):
+        return None
+    trail = data.get("trail") if isinstance(data, dict) else None
+    value = trail.get(EXPECTED_ACTIVITY_KEY) if isinstance(trail, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("max_gap")
+    try:
+        return parse_duration(str(value), f"trail.{EXPECTED_ACTIVITY_KEY}")
+    except UsageError as e:
+        raise ManifestError(Diagnostic(file, f"trail.{EXPECTED_ACTIVITY_KEY}: not a duration: "
+                                       f"{str(value)[:40]!r}", line or None,
+                                       expected="{max_gap: 24h}")) from e

@@ -1,0 +1,152 @@
+"""Populations an auditor can list, and samples an auditor can re-perform (issue 16).
+
+Every event where a control operated (an agent's check) is written, as the judge meets it, as a
+row of that control's population CSV: ``seq,ts,run,span,file,line``. The sample is drawn from the
+CSV alone, by :data:`METHOD` (also in the pack's README.txt):
+
+1. Stratify the rows by the UTC calendar month of ``ts`` (``YYYY-MM``; a ``ts`` that does not
+   parse is in stratum ``unknown``).
+2. Allocate the sample size n (at most the population N) across the months in proportion to
+   their rows by the largest-remainder rule: month m gets floor(n * N_m / N); the rows left over
+   go one each to the months with the largest remainders (n * N_m mod N), ties to the earlier
+   month.
+3. In month m, ``random.Random(f"{seed}:{control}:{m}").sample(range(N_m), k_m)`` gives the
+   0-based positions of the sampled rows among that month's rows in CSV order (``control`` is
+   ``agent/check``); the sample is those rows, in CSV order.
+
+Memory is bounded by the sample, not by the population: the CSV is read twice (count, pick).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from harness_audit.evidence.period import parse_ts
+from harness_audit.report.inert import csv_text
+
+if TYPE_CHECKING:
+    from harness_audit.evidence.judge import Location
+
+COLUMNS = ("seq", "ts", "run", "span", "file", "line")
+METHOD = (
+    "Stratified random sampling by calendar month, re-performable from the population CSV "
+    "(columns seq, ts, run, span, file, line; rows in the order the events were judged). "
+    "1. Stratum: the UTC calendar month of ts (YYYY-MM; a ts that does not parse: 'unknown'). "
+    "2. Allocation of the sample size n (at most the population N): month m gets "
+    "floor(n x N_m / N); the rows left over go one each to the months with the largest "
+    "remainder (n x N_m mod N), ties to the earlier month. "
+    "3. Selection: in month m, Python's random.Random(f\"{seed}:{control}:{m}\").sample("
+    "range(N_m), k_m) gives the 0-based positions of the sampled rows among that month's rows "
+    "in CSV order, where control is agent/check; the sample is those rows in CSV order "
+    "(CPython 3.11 or later).")
+
+
+def safe_name(text: str) -> str:
+    """A file name for an id: word characters, dots and dashes kept, anything else ``_``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:100].lstrip(".")
+    return name or "_"
+
+
+def control_key(agent: str, check: str) -> str:
+    """The control's name in the seed string and the pack: ``agent/check``."""
+    return f"{agent}/{check}"
+
+
+def csv_name(pipeline: str, agent: str, check: str) -> str:
+    """The population file of a control: ``<pipeline>__<agent>__<check>.csv``."""
+    return f"{safe_name(pipeline)}__{safe_name(agent)}__{safe_name(check)}.csv"
+
+
+class PopulationSpool:
+    """Writes every population row of one pipeline to ``folder/<pipeline>__<agent>__<check>.csv``
+    (see :func:`csv_name`)."""
+
+    def __init__(self, folder: Path, pipeline: str) -> None:
+        self.folder, self.pipeline = folder, pipeline
+        self.files: dict[tuple[str, str], tuple[IO[str], Any]] = {}
+        self.paths: dict[tuple[str, str], Path] = {}
+
+    def path(self, agent: str, check: str) -> Path:
+        """Where the population of ``agent``'s ``check`` is (or would be) written."""
+        return self.folder / csv_name(self.pipeline, agent, check)
+
+    def add(self, agent: str, check: str, where: Location, ts: str) -> None:
+        """Append one row: the event where the control operated."""
+        key = (agent, check)
+        entry = self.files.get(key)
+        if entry is None:
+            path = self.path(agent, check)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            f = path.open("w", encoding="utf-8", newline="")
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(COLUMNS)
+            entry = self.files[key] = (f, w)
+            self.paths[key] = path
+        entry[1].writerow([where.seq, csv_text(ts), csv_text(where.run), csv_text(where.span),
+                           csv_text(where.file), where.line])
+
+    def close(self) -> None:
+        """Flush and close every population file."""
+        for f, _ in self.files.values():
+            f.close()
+
+
+def month_of(ts: str) -> str:
+    """The stratum of a row: the UTC calendar month of its ``ts``, or ``unknown``."""
+    t = parse_ts(ts.lstrip("'"))
+    return t.strftime("%Y-%m") if t else "unknown"
+
+
+def allocate(counts: dict[str, int], n: int) -> dict[str, int]:
+    """The sample size per month by the largest-remainder rule (see the module doc)."""
+    total = sum(counts.values())
+    n = min(n, total)
+    if n <= 0:
+        return dict.fromkeys(counts, 0)
+    out = {m: n * c // total for m, c in counts.items()}
+    left = n - sum(out.values())
+    for m in sorted(counts, key=lambda m: (-(n * counts[m] % total), m))[:left]:
+        out[m] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A drawn sample: the rows (as in the CSV), the size asked, the population, per month."""
+
+    control: str
+    population: int
+    size: int
+    rows: list[dict[str, str]]
+    months: dict[str, tuple[int, int]]  # month -> (rows, sampled)
+
+
+def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
+    """Draw the sample of ``control`` from its population CSV by the documented method."""
+    counts: dict[str, int] = {}
+    with csv_path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            m = month_of(row["ts"])
+            counts[m] = counts.get(m, 0) + 1
+    alloc = allocate(counts, size)
+    picks: dict[str, set[int]] = {}
+    for m in sorted(counts):
+        k = alloc[m]
+        rnd = random.Random(f"{seed}:{control}:{m}")  # noqa: S311 - a re-performable audit sample
+        picks[m] = set(rnd.sample(range(counts[m]), k)) if k else set()
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    with csv_path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            m = month_of(row["ts"])
+            i = seen.get(m, 0)
+            seen[m] = i + 1
+            if i in picks[m]:
+                rows.append(dict(row))
+    return Sample(control, sum(counts.values()), min(size, sum(counts.values())), rows,
+                  {m: (counts[m], alloc[m]) for m in sorted(counts)})
