@@ -236,3 +236,20 @@ def test_pdf_contents_entries_and_page_numbers_stand_apart(pack: Path) -> None:
         assert found, (n, title)
         pages.append(int(found.group(1)))
     assert pages == sorted(pages) and pages[0] >= 2
+
+
+def test_a_pipeline_too_large_to_draw_still_gets_its_pack(tmp_path: Path) -> None:
+    import yaml
+
+    from .conftest import base_manifest
+
+    m = base_manifest()
+    first = m["agents"][0]
+    m["agents"] = [dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else [])
+                   for i in range(1200)]
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "harness.yaml").write_text(yaml.safe_dump(m))
+    out = tmp_path / "pack"
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "big"), "-o", str(out), "--no-pdf"])
+    assert r.exit_code in (0, 1), r.output
+    assert "The graph is not drawn" in (out / "evidence.html").read_text()

@@ -225,10 +225,17 @@ def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list
     from harness_audit.report.graphviz import dot_available, dot_svg, to_dot
 
     graphs = []
+    from harness_audit.errors import UsageError
+
     for p in assessment.pipelines:
         if dot_available():
-            # Graphviz escapes the (quoted) labels it draws; no manifest text is raw markup
-            svg = Markup(dot_svg(to_dot(p, highlight_risk=True)))  # noqa: S704
+            try:
+                # Graphviz escapes the (quoted) labels it draws; no manifest text is raw markup
+                svg = Markup(dot_svg(to_dot(p, highlight_risk=True)))  # noqa: S704
+            except UsageError as e:  # too large to lay out, or dot ran out of its limits
+                svg = Markup("<p>The graph is not drawn: {}. <code>harness-audit graph "
+                             "--format mermaid</code> or <code>json</code> gives it whole."
+                             "</p>").format(e.diagnostics()[0].message)
         else:
             svg = Markup("<p>Graphviz (<code>dot</code>) is not installed, so the drawing is "
                          "left out; <code>harness-audit graph</code> gives Mermaid and DOT.</p>")
