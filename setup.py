@@ -33,14 +33,24 @@ class BuildPyWithData(build_py):
 
 ext_modules = []
 if os.environ.get("HARNESS_AUDIT_BUILD_EXT", "1") != "0":
-    ext_modules.append(Extension(
-        "harness_audit.trail._cverify",
-        sources=["harness_audit/trail/_cverify.c"],
-        libraries=["crypto"],
-        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wshadow", "-Wconversion",
-                            "-Wno-sign-conversion", "-Wno-unused-parameter",
-                            "-fno-strict-overflow", "-D_FORTIFY_SOURCE=2"],
-        optional=True,  # a failed compile leaves the pure-Python core, not a failed install
-    ))
+    ext_modules.append(
+        Extension(
+            "harness_audit.trail._cverify",
+            sources=["harness_audit/trail/_cverify.c"],
+            libraries=["crypto"],
+            extra_compile_args=[
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Wshadow",
+                "-Wconversion",
+                "-Wno-sign-conversion",
+                "-Wno-unused-parameter",
+                "-fno-strict-overflow",
+                "-D_FORTIFY_SOURCE=2",
+            ],
+            optional=True,  # a failed compile leaves the pure-Python core, not a failed install
+        )
+    )
 
 setup(ext_modules=ext_modules, cmdclass={"build_py": BuildPyWithData})

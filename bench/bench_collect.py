@@ -56,12 +56,14 @@ def body(batch: int, seed: int) -> bytes:
             sp.parent_span_id = root
             if i % 2 == 0:
                 sp.name = "chat gpt-4o"
-                attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                         "gen_ai.request.model": "gpt-4o-2024-08-06"}
+                attrs = {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o-2024-08-06",
+                }
             else:
                 sp.name = "execute_tool web_search"
-                attrs = {"gen_ai.operation.name": "execute_tool",
-                         "gen_ai.tool.name": "web_search"}
+                attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "web_search"}
         for k, v in attrs.items():
             a = sp.attributes.add()
             a.key, a.value.string_value = k, v
@@ -77,11 +79,30 @@ def body(batch: int, seed: int) -> bytes:
 def start(folder: Path, key: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     err = folder.with_suffix(".stderr")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "harness_audit", "collect", "--listen",
-                             "127.0.0.1:0", "--key", str(key), "--origin", "bench/collect",
-                             "-o", str(folder), "--progress-seconds", "0",
-                             "--checkpoint-every", "100000", "--checkpoint-seconds", "5"],
-                            stderr=err.open("wb"), env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness_audit",
+            "collect",
+            "--listen",
+            "127.0.0.1:0",
+            "--key",
+            str(key),
+            "--origin",
+            "bench/collect",
+            "-o",
+            str(folder),
+            "--progress-seconds",
+            "0",
+            "--checkpoint-every",
+            "100000",
+            "--checkpoint-seconds",
+            "5",
+        ],
+        stderr=err.open("wb"),
+        env=env,
+    )
     for _ in range(400):
         m = re.search(r"127\.0\.0\.1:(\d+)/", err.read_text())
         if m:
@@ -90,8 +111,9 @@ def start(folder: Path, key: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     raise SystemExit("collect did not start: " + err.read_text())
 
 
-def run_batch(tmp: Path, key: Path, batch: int, seconds: float, senders: int,
-              max_spans: int) -> float:
+def run_batch(
+    tmp: Path, key: Path, batch: int, seconds: float, senders: int, max_spans: int
+) -> float:
     folder = tmp / f"trail-{batch}"
     proc, port, _ = start(folder, key)
     url = f"http://127.0.0.1:{port}/v1/traces"
@@ -111,8 +133,9 @@ def run_batch(tmp: Path, key: Path, batch: int, seconds: float, senders: int,
             done[k] += 1
 
     # warm-up request, then measure
-    requests.post(url, data=body(batch, 999_999), headers={"Content-Type":
-                                                           "application/x-protobuf"})
+    requests.post(
+        url, data=body(batch, 999_999), headers={"Content-Type": "application/x-protobuf"}
+    )
     threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
     t0 = time.perf_counter()
     for t in threads:
@@ -135,23 +158,30 @@ def exporter_overhead(tmp: Path, n: int) -> tuple[float, float, float]:
 
     from harness_audit.otel import TrailSpanExporter
 
-    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-             "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 10}
+    attrs = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 10,
+    }
 
     def make(tp: TracerProvider) -> float:
         tracer = tp.get_tracer("bench")
         t0 = time.perf_counter()
         for _i in range(n // 8):
-            with tracer.start_as_current_span("invoke_agent a", attributes={
-                    "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"}):
+            with tracer.start_as_current_span(
+                "invoke_agent a",
+                attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"},
+            ):
                 for _ in range(7):
                     with tracer.start_as_current_span("chat gpt-4o", attributes=attrs):
                         pass
         return time.perf_counter() - t0
 
     bare = min(make(TracerProvider()) for _ in range(3))
-    exporter = TrailSpanExporter(tmp / "exporter", "bench/otel",
-                                 Signer.from_seed("bench", b"\x07" * 32))
+    exporter = TrailSpanExporter(
+        tmp / "exporter", "bench/otel", Signer.from_seed("bench", b"\x07" * 32)
+    )
     spent = [0.0]
     real = exporter.export
 
@@ -164,8 +194,9 @@ def exporter_overhead(tmp: Path, n: int) -> tuple[float, float, float]:
 
     exporter.export = timed  # type: ignore[method-assign]
     tp = TracerProvider()
-    tp.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=512,
-                                             max_queue_size=n + 1024))
+    tp.add_span_processor(
+        BatchSpanProcessor(exporter, max_export_batch_size=512, max_queue_size=n + 1024)
+    )
     app = make(tp)
     t = time.perf_counter()
     tp.shutdown()
@@ -180,8 +211,12 @@ def main() -> None:
     ap.add_argument("--batches", default="64,128,256,512,1024,2048")
     ap.add_argument("--senders", type=int, default=1)
     ap.add_argument("--exporter-spans", type=int, default=20_000)
-    ap.add_argument("--max-spans", type=int, default=300_000,
-                    help="spans pre-built per batch size (the run stops when they are sent)")
+    ap.add_argument(
+        "--max-spans",
+        type=int,
+        default=300_000,
+        help="spans pre-built per batch size (the run stops when they are sent)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as d:
         tmp = Path(d)
@@ -194,9 +229,11 @@ def main() -> None:
             rate = run_batch(tmp, key, b, args.seconds, args.senders, args.max_spans)
             print(f"| {b} | {rate:,.0f} | {rate / b:,.1f} |", flush=True)
         app, export, total = exporter_overhead(tmp, args.exporter_spans)
-        print(f"\nexporter, per span: {app:.1f} us on the application thread (vs no "
-              f"processor), {export:.1f} us in export() on the processor thread, "
-              f"{total:.1f} us wall in all (spans made + drained, minus bare)")
+        print(
+            f"\nexporter, per span: {app:.1f} us on the application thread (vs no "
+            f"processor), {export:.1f} us in export() on the processor thread, "
+            f"{total:.1f} us wall in all (spans made + drained, minus bare)"
+        )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def main() -> None:
     python = "--python" in args
     specs = [a for a in args if a != "--python"] or DEFAULT
     exe = shutil.which("harness-audit") or sys.exit("install the package first")
-    head = ("| events | shape | bytes | bytes/event | floor | 1 thread | x floor | --jobs 2 "
-            "| x floor | peak RSS |")
+    head = (
+        "| events | shape | bytes | bytes/event | floor | 1 thread | x floor | --jobs 2 "
+        "| x floor | peak RSS |"
+    )
     if python:
         head += " pure core, 1 / 2 jobs | x floor |"
     print(head)
@@ -42,8 +44,18 @@ def main() -> None:
         n, shape = int(n_text), shape or "default"
         with tempfile.TemporaryDirectory(prefix="bench-core-", dir="/tmp") as tmp:
             d = Path(tmp) / "t"
-            subprocess.run([sys.executable, str(HERE / "gen_trail.py"), str(d), "--events",
-                            str(n), "--shape", shape], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "gen_trail.py"),
+                    str(d),
+                    "--events",
+                    str(n),
+                    "--shape",
+                    shape,
+                ],
+                check=True,
+            )
             seg = d / "trail-000001.jsonl"
             size = seg.stat().st_size
             fl = floor(seg)
@@ -54,9 +66,18 @@ def main() -> None:
             two = [run([*cmd, "2"]) for _ in range(3)]
             t1, t2 = min(r[0] for r in one), min(r[0] for r in two)
             rss = max(r[1] for r in one + two)
-            row = [f"{n:,}", shape, f"{size / 1e6:,.0f} MB", f"{size / n:.0f}", f"{fl:.3f} s",
-                   f"{t1:.2f} s", f"{t1 / fl:.1f}x", f"{t2:.2f} s", f"{t2 / fl:.1f}x",
-                   f"{rss:.0f} MiB"]
+            row = [
+                f"{n:,}",
+                shape,
+                f"{size / 1e6:,.0f} MB",
+                f"{size / n:.0f}",
+                f"{fl:.3f} s",
+                f"{t1:.2f} s",
+                f"{t1 / fl:.1f}x",
+                f"{t2:.2f} s",
+                f"{t2 / fl:.1f}x",
+                f"{rss:.0f} MiB",
+            ]
             if python:
                 os.environ["HARNESS_AUDIT_CORE"] = "python"
                 p1 = min(run([*cmd, "1"])[0] for _ in range(2))

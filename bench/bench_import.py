@@ -38,17 +38,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         d = Path(tmp)
         src = d / "spans.jsonl"
-        subprocess.run([sys.executable, str(HERE / "gen_otlp.py"), str(src), "--spans",
-                        str(args.spans)], check=True)
-        subprocess.run([exe, "trail", "keygen", "bench/import", "--dir", str(d)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_otlp.py"), str(src), "--spans", str(args.spans)],
+            check=True,
+        )
+        subprocess.run(
+            [exe, "trail", "keygen", "bench/import", "--dir", str(d)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         best_import = best_verify = float("inf")
         rss_import = rss_verify = 0.0
         for i in range(args.runs):
             out = d / f"trail{i}"
-            wall, rss = timed([exe, "trail", "import", str(src), "--key",
-                               str(d / "bench_import.key"), "--origin", "bench/import", "-o",
-                               str(out)])
+            wall, rss = timed(
+                [
+                    exe,
+                    "trail",
+                    "import",
+                    str(src),
+                    "--key",
+                    str(d / "bench_import.key"),
+                    "--origin",
+                    "bench/import",
+                    "-o",
+                    str(out),
+                ]
+            )
             best_import, rss_import = min(best_import, wall), max(rss_import, rss)
             wall, rss = timed([exe, "verify", str(out), "--key", str(d / "bench_import.pub")])
             best_verify, rss_verify = min(best_verify, wall), max(rss_verify, rss)

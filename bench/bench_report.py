@@ -26,11 +26,15 @@ def setup() -> Path:
             continue
         d.mkdir(parents=True, exist_ok=True)
         text = base.replace("metadata: {name: bench}", f"metadata: {{name: bench-{i:02d}}}")
-        text = text.replace("integrity: signed_checkpoints,", "integrity: signed_checkpoints, "
-                            "path: trails/, public_key: trails/key.pub,")
+        text = text.replace(
+            "integrity: signed_checkpoints,",
+            "integrity: signed_checkpoints, path: trails/, public_key: trails/key.pub,",
+        )
         (d / "harness.yaml").write_text(text)
-        subprocess.run([sys.executable, str(HERE / "gen_trail.py"), str(d / "trails"),
-                        "--events", "100000"], check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_trail.py"), str(d / "trails"), "--events", "100000"],
+            check=True,
+        )
     return OUT / "pipelines"
 
 
@@ -41,20 +45,29 @@ def main() -> None:
     for jobs in (1, 2):
         shutil.rmtree(pack, ignore_errors=True)
         t = time.perf_counter()
-        subprocess.run([exe, "report", str(pipelines), "-o", str(pack), "--jobs", str(jobs)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        print(f"| whole pack, 10 pipelines, 1,000,000 events, --jobs {jobs} | "
-              f"{time.perf_counter() - t:.1f} s | < 60 s |")
+        subprocess.run(
+            [exe, "report", str(pipelines), "-o", str(pack), "--jobs", str(jobs)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        print(
+            f"| whole pack, 10 pipelines, 1,000,000 events, --jobs {jobs} | "
+            f"{time.perf_counter() - t:.1f} s | < 60 s |"
+        )
     from harness_audit.report.pack import render_pdf
 
     html = (pack / "evidence.html").read_text()
     t = time.perf_counter()
     pdf = render_pdf(html)
     info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=False)
-    pages = next((ln.split()[-1] for ln in info.stdout.decode().splitlines()
-                  if ln.startswith("Pages:")), "?")
-    print(f"| PDF step alone ({len(pdf) / 1e6:.1f} MB, {pages} pages) | "
-          f"{time.perf_counter() - t:.1f} s | < 10 s |")
+    pages = next(
+        (ln.split()[-1] for ln in info.stdout.decode().splitlines() if ln.startswith("Pages:")), "?"
+    )
+    print(
+        f"| PDF step alone ({len(pdf) / 1e6:.1f} MB, {pages} pages) | "
+        f"{time.perf_counter() - t:.1f} s | < 10 s |"
+    )
 
 
 if __name__ == "__main__":

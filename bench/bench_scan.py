@@ -38,14 +38,24 @@ def main() -> None:
     for n in (1000, 2500, 5000):
         path = OUT / f"big{n}.harness.yaml"
         gen("big", str(path), "--agents", str(n))
-        rows.append((f"scan, one manifest of {n:,} agents", best([exe, "scan", str(path),
-                     "-f", "json"]), "< 2 s" if n == 5000 else ""))
+        rows.append(
+            (
+                f"scan, one manifest of {n:,} agents",
+                best([exe, "scan", str(path), "-f", "json"]),
+                "< 2 s" if n == 5000 else "",
+            )
+        )
     for m in (250, 500, 1000):
         d = OUT / f"tree{m}"
         shutil.rmtree(d, ignore_errors=True)
         gen("tree", str(d), "--manifests", str(m), "--agents", "10")
-        rows.append((f"scan, tree of {m:,} manifests x 10 agents",
-                     best([exe, "scan", str(d), "-f", "json"], 2), "< 10 s" if m == 1000 else ""))
+        rows.append(
+            (
+                f"scan, tree of {m:,} manifests x 10 agents",
+                best([exe, "scan", str(d), "-f", "json"], 2),
+                "< 10 s" if m == 1000 else "",
+            )
+        )
     print("| what | best wall time | target |\n|---|---|---|")
     for what, secs, target in rows:
         print(f"| {what} | {secs:.3f} s | {target} |")

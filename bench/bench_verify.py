@@ -33,12 +33,15 @@ def floor(path: Path) -> float:
 
 def run(cmd: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one run in a fresh child, measured by a wrapper."""
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-            "dt = time.perf_counter() - t; "
-            "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
-    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+        "dt = time.perf_counter() - t; "
+        "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True
+    ).stdout.split()
     if out[2] != "0":
         sys.exit(f"verify failed: {cmd}")
     return float(out[0]), int(out[1]) / 1024
@@ -47,20 +50,25 @@ def run(cmd: list[str]) -> tuple[float, float]:
 def main() -> None:
     exe = shutil.which("harness-audit") or sys.exit("install the package first")
     sizes = [int(x) for x in sys.argv[1:]] or [250_000, 500_000, 1_000_000]
-    print("| events | bytes | floor (hashlib) | --jobs 1 | x floor | peak RSS | --jobs 2 "
-          "| x floor | peak RSS |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| events | bytes | floor (hashlib) | --jobs 1 | x floor | peak RSS | --jobs 2 "
+        "| x floor | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for n in sizes:
         d = OUT / f"trail-{n}"
         if not (d / "trail.checkpoint").exists():
             shutil.rmtree(d, ignore_errors=True)
-            subprocess.run([sys.executable, str(HERE / "gen_trail.py"), str(d), "--events",
-                            str(n)], check=True)
+            subprocess.run(
+                [sys.executable, str(HERE / "gen_trail.py"), str(d), "--events", str(n)], check=True
+            )
         seg = d / "trail-000001.jsonl"
         fl = floor(seg)
         row = [f"{n:,}", f"{seg.stat().st_size / 1e6:.0f} MB", f"{fl:.3f} s"]
         for jobs in (1, 2):
-            runs = [run([exe, "verify", str(d), "--key", str(d / "key.pub"), "--jobs",
-                         str(jobs)]) for _ in range(3)]
+            runs = [
+                run([exe, "verify", str(d), "--key", str(d / "key.pub"), "--jobs", str(jobs)])
+                for _ in range(3)
+            ]
             wall = min(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             row += [f"{wall:.2f} s", f"{wall / fl:.1f}x", f"{rss:.0f} MiB"]

@@ -1,7 +1,7 @@
 """Generate large pipeline manifests for the scan benchmarks.
 
-    python bench/gen_manifests.py big OUT.harness.yaml --agents 5000
-    python bench/gen_manifests.py tree OUTDIR --manifests 1000 --agents 10
+python bench/gen_manifests.py big OUT.harness.yaml --agents 5000
+python bench/gen_manifests.py tree OUTDIR --manifests 1000 --agents 10
 """
 
 from __future__ import annotations
@@ -10,14 +10,19 @@ import argparse
 import random
 from pathlib import Path
 
-PROVIDERS = [("openai", "gpt-4o"), ("anthropic", "claude"), ("google", "gemini"),
-             ("mistral", "mistral-large")]
+PROVIDERS = [
+    ("openai", "gpt-4o"),
+    ("anthropic", "claude"),
+    ("google", "gemini"),
+    ("mistral", "mistral-large"),
+]
 
 
 def manifest(name: str, n: int, seed: int) -> str:
     rnd = random.Random(seed)
     out = [
-        "apiVersion: harness-audit/v1", "kind: Pipeline",
+        "apiVersion: harness-audit/v1",
+        "kind: Pipeline",
         f"metadata: {{name: {name}, owner: bench@example.com}}",
         "slo: {target: 0.99, window_days: 30}",
         "budget: {max_cost_usd_per_run: 100.0, max_spawn_depth: 3, enforced_by: harness}",
@@ -44,8 +49,10 @@ def manifest(name: str, n: int, seed: int) -> str:
         if i % 3 == 0 and i > 0:
             verifier = f"a{i - 1}"
             effect = "destructive" if i % 9 == 0 else "write"
-            out.append(f"      - {{name: write{i}, effect: {effect}, scope: s{i}:write, "
-                       f"verified_by: [{verifier}]}}")
+            out.append(
+                f"      - {{name: write{i}, effect: {effect}, scope: s{i}:write, "
+                f"verified_by: [{verifier}]}}"
+            )
     return "\n".join(out) + "\n"
 
 

@@ -29,28 +29,59 @@ def trace(i: int, rng: random.Random) -> bytes:
         sid = f"{i:08x}{k + 1:08x}"
         start = t0 + (k + 1) * 1_000_000
         if k % 2 == 0:
-            attrs = [_a("gen_ai.operation.name", "chat"), _a("gen_ai.provider.name", "openai"),
-                     _a("gen_ai.request.model", "gpt-4o-mini"),
-                     _a("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
-                     _a("gen_ai.usage.input_tokens", rng.randint(100, 5000)),
-                     _a("gen_ai.usage.output_tokens", rng.randint(10, 500)),
-                     _a("gen_ai.input.messages", "[{\"role\": \"user\", \"parts\": []}]")]
+            attrs = [
+                _a("gen_ai.operation.name", "chat"),
+                _a("gen_ai.provider.name", "openai"),
+                _a("gen_ai.request.model", "gpt-4o-mini"),
+                _a("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
+                _a("gen_ai.usage.input_tokens", rng.randint(100, 5000)),
+                _a("gen_ai.usage.output_tokens", rng.randint(10, 500)),
+                _a("gen_ai.input.messages", '[{"role": "user", "parts": []}]'),
+            ]
             name = "openai.chat"
         else:
-            attrs = [_a("gen_ai.operation.name", "execute_tool"),
-                     _a("gen_ai.tool.name", rng.choice(["lookup_order", "write_file"])),
-                     _a("gen_ai.tool.call.id", f"call_{i}_{k}")]
+            attrs = [
+                _a("gen_ai.operation.name", "execute_tool"),
+                _a("gen_ai.tool.name", rng.choice(["lookup_order", "write_file"])),
+                _a("gen_ai.tool.call.id", f"call_{i}_{k}"),
+            ]
             name = "execute_tool"
-        spans.append({"traceId": tid, "spanId": sid, "parentSpanId": root, "name": name,
-                      "kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": str(start),
-                      "endTimeUnixNano": str(start + 800_000), "status": {}, "attributes": attrs})
-    spans.append({"traceId": tid, "spanId": root, "name": "invoke_agent support",
-                  "kind": "SPAN_KIND_INTERNAL", "startTimeUnixNano": str(t0),
-                  "endTimeUnixNano": str(t0 + 6_000_000), "status": {"code": 1},
-                  "attributes": [_a("gen_ai.operation.name", "invoke_agent"),
-                                 _a("gen_ai.agent.name", "support")]})
-    doc = {"resourceSpans": [{"resource": {"attributes": [_a("service.name", "bench")]},
-                              "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}]}]}
+        spans.append(
+            {
+                "traceId": tid,
+                "spanId": sid,
+                "parentSpanId": root,
+                "name": name,
+                "kind": "SPAN_KIND_CLIENT",
+                "startTimeUnixNano": str(start),
+                "endTimeUnixNano": str(start + 800_000),
+                "status": {},
+                "attributes": attrs,
+            }
+        )
+    spans.append(
+        {
+            "traceId": tid,
+            "spanId": root,
+            "name": "invoke_agent support",
+            "kind": "SPAN_KIND_INTERNAL",
+            "startTimeUnixNano": str(t0),
+            "endTimeUnixNano": str(t0 + 6_000_000),
+            "status": {"code": 1},
+            "attributes": [
+                _a("gen_ai.operation.name", "invoke_agent"),
+                _a("gen_ai.agent.name", "support"),
+            ],
+        }
+    )
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [_a("service.name", "bench")]},
+                "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}],
+            }
+        ]
+    }
     return orjson.dumps(doc) + b"\n"
 
 

@@ -30,17 +30,28 @@ SIGNER = Signer.from_seed("harness-audit/bench", bytes(32))
 
 def event(i: int, prev: str, shape: str = "default") -> dict[str, object]:
     e: dict[str, object] = {
-        "v": 1, "seq": i, "ts": f"2026-09-14T03:{i // 60 % 60:02d}:{i % 60:02d}.345Z",
-        "run": f"run-{i // 20:06d}", "span": f"s{i:08d}",
-        "parent": f"s{i - 1:08d}" if i % 20 else None, "agent": "credit_risk", "prev": prev}
+        "v": 1,
+        "seq": i,
+        "ts": f"2026-09-14T03:{i // 60 % 60:02d}:{i % 60:02d}.345Z",
+        "run": f"run-{i // 20:06d}",
+        "span": f"s{i:08d}",
+        "parent": f"s{i - 1:08d}" if i % 20 else None,
+        "agent": "credit_risk",
+        "prev": prev,
+    }
     k = i % 5
     if i % 20 == 0:
         e.update(kind="run_start", agent="harness", pipeline="bench")
     elif i % 20 == 19:
         e.update(kind="run_end", agent="harness", pipeline="bench", outcome="ok")
     elif shape == "small":
-        e.update(ts=f"2026-09-14T03:{i // 60 % 60:02d}:{i % 60:02d}Z", run=f"r{i // 20}",
-                 span=f"s{i}", parent=f"s{i - 1}", agent="a")
+        e.update(
+            ts=f"2026-09-14T03:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            run=f"r{i // 20}",
+            span=f"s{i}",
+            parent=f"s{i - 1}",
+            agent="a",
+        )
         if k in (0, 1):
             e.update(kind="spawn", child="c", depth=1)
         elif k in (2, 3):
@@ -48,30 +59,58 @@ def event(i: int, prev: str, shape: str = "default") -> dict[str, object]:
         else:
             e.update(kind="error", message="timeout")
     elif shape == "large":
-        e.update(kind="decision", subject="application-12345", outcome="approve",
-                 rationale=("income covers repayments with margin; bureau score 712; " * 30)
-                 + str(i), evidence=[f"s{i - j:08d}" for j in range(1, 20)],
-                 confidence_bp=8700)
+        e.update(
+            kind="decision",
+            subject="application-12345",
+            outcome="approve",
+            rationale=("income covers repayments with margin; bureau score 712; " * 30) + str(i),
+            evidence=[f"s{i - j:08d}" for j in range(1, 20)],
+            confidence_bp=8700,
+        )
     elif k == 0:
-        e.update(kind="model_call", model={"provider": "openai", "family": "gpt-4o",
-                                           "name": "gpt-4o-2024-08-06"},
-                 input_tokens=1234, output_tokens=321, cost_microusd=4567,
-                 input_digest=hashlib.sha256(str(i).encode()).hexdigest(),
-                 output_digest=hashlib.sha256(str(-i).encode()).hexdigest())
+        e.update(
+            kind="model_call",
+            model={"provider": "openai", "family": "gpt-4o", "name": "gpt-4o-2024-08-06"},
+            input_tokens=1234,
+            output_tokens=321,
+            cost_microusd=4567,
+            input_digest=hashlib.sha256(str(i).encode()).hexdigest(),
+            output_digest=hashlib.sha256(str(-i).encode()).hexdigest(),
+        )
     elif k == 1:
-        e.update(kind="tool_call", tool="bureau_lookup", effect="read", scope="bureau:read",
-                 outcome="ok", target="bureau",
-                 args_digest=hashlib.sha256(str(i).encode()).hexdigest())
+        e.update(
+            kind="tool_call",
+            tool="bureau_lookup",
+            effect="read",
+            scope="bureau:read",
+            outcome="ok",
+            target="bureau",
+            args_digest=hashlib.sha256(str(i).encode()).hexdigest(),
+        )
     elif k == 2:
-        e.update(kind="data_access", resource="applicant/12345/payslip.pdf",
-                 scope="documents:read", data_class="pii", outcome="allowed")
+        e.update(
+            kind="data_access",
+            resource="applicant/12345/payslip.pdf",
+            scope="documents:read",
+            data_class="pii",
+            outcome="allowed",
+        )
     elif k == 3:
-        e.update(kind="decision", subject="application-12345", outcome="approve",
-                 rationale="income covers repayments with margin; bureau score 712",
-                 evidence=[f"s{i - 1:08d}", f"s{i - 2:08d}"], confidence_bp=8700)
+        e.update(
+            kind="decision",
+            subject="application-12345",
+            outcome="approve",
+            rationale="income covers repayments with margin; bureau score 712",
+            evidence=[f"s{i - 1:08d}", f"s{i - 2:08d}"],
+            confidence_bp=8700,
+        )
     else:
-        e.update(kind="verification", target=f"s{i - 1:08d}", verdict="pass",
-                 model={"provider": "anthropic", "family": "claude", "name": "claude-sonnet-4"})
+        e.update(
+            kind="verification",
+            target=f"s{i - 1:08d}",
+            verdict="pass",
+            model={"provider": "anthropic", "family": "claude", "name": "claude-sonnet-4"},
+        )
     return e
 
 

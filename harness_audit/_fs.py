@@ -43,16 +43,24 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
-        raise InputError(Diagnostic(str(path), f"the {what} cannot be read: "
-                                    f"{e.strerror or e}")) from e
+        raise InputError(
+            Diagnostic(str(path), f"the {what} cannot be read: {e.strerror or e}")
+        ) from e
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(Diagnostic(str(path), f"the {what} is not a regular file",
-                                        expected=f"a {what} file"))
+            raise InputError(
+                Diagnostic(
+                    str(path), f"the {what} is not a regular file", expected=f"a {what} file"
+                )
+            )
         if info.st_size > limit:
-            raise InputError(Diagnostic(str(path), f"the {what} is {info.st_size:,} bytes, more "
-                                        f"than the {limit:,} allowed"))
+            raise InputError(
+                Diagnostic(
+                    str(path),
+                    f"the {what} is {info.st_size:,} bytes, more than the {limit:,} allowed",
+                )
+            )
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -61,13 +69,15 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as e:
-        raise InputError(Diagnostic(str(path), f"the {what} cannot be read: "
-                                    f"{e.strerror or e}")) from e
+        raise InputError(
+            Diagnostic(str(path), f"the {what} cannot be read: {e.strerror or e}")
+        ) from e
     finally:
         os.close(fd)
     if size > limit:
-        raise InputError(Diagnostic(str(path), f"the {what} is more than the {limit:,} bytes "
-                                    "allowed"))
+        raise InputError(
+            Diagnostic(str(path), f"the {what} is more than the {limit:,} bytes allowed")
+        )
     return b"".join(chunks)
 
 
@@ -92,10 +102,15 @@ def confined(path: Path, base: Path, root: Path, setting: str, where: str) -> Pa
 
     resolved = (base / path).resolve()
     if resolved != root and root not in resolved.parents:
-        raise UsageError(Diagnostic(where, f"{setting} resolves to {resolved}, outside the "
-                                    f"project {root}", expected="a path inside the project "
-                                    "(only paths typed on the command line may point "
-                                    "anywhere)"))
+        raise UsageError(
+            Diagnostic(
+                where,
+                f"{setting} resolves to {resolved}, outside the project {root}",
+                expected="a path inside the project "
+                "(only paths typed on the command line may point "
+                "anywhere)",
+            )
+        )
     return base / path
 
 
@@ -124,12 +139,20 @@ def refuse_overwriting(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
             inodes.add(ident)
     for o in outputs:
         r = o.resolve()
-        clash = r in files or r in folders or (_identity(r) in inodes and r.exists()) or any(
-            f in r.parents for f in folders)
+        clash = (
+            r in files
+            or r in folders
+            or (_identity(r) in inodes and r.exists())
+            or any(f in r.parents for f in folders)
+        )
         if clash:
-            raise UsageError(Diagnostic(str(o), "is an input of this run, or inside one, and "
-                                        "would change it", expected="an output path outside "
-                                        "the run's inputs"))
+            raise UsageError(
+                Diagnostic(
+                    str(o),
+                    "is an input of this run, or inside one, and would change it",
+                    expected="an output path outside the run's inputs",
+                )
+            )
 
 
 def fresh_folder(folder: Path, inputs: Iterable[Path], what: str = "export") -> None:
@@ -140,11 +163,19 @@ def fresh_folder(folder: Path, inputs: Iterable[Path], what: str = "export") -> 
     resolved = folder.resolve()
     for p in inputs:
         if resolved in p.resolve().parents:
-            raise UsageError(Diagnostic(str(folder), f"holds an input of this run; an {what} "
-                                        "goes into a new or empty folder"))
+            raise UsageError(
+                Diagnostic(
+                    str(folder),
+                    f"holds an input of this run; an {what} goes into a new or empty folder",
+                )
+            )
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise UsageError(Diagnostic(str(folder), f"exists and is not an empty folder; an {what}"
-                                    " goes into a new or empty folder"))
+        raise UsageError(
+            Diagnostic(
+                str(folder),
+                f"exists and is not an empty folder; an {what} goes into a new or empty folder",
+            )
+        )
 
 
 def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[Path]) -> T:
@@ -167,8 +198,9 @@ def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[
     return result
 
 
-def write_folder(folder: Path, files: dict[str, bytes], inputs: Iterable[Path],
-                 replaceable: Iterable[str] = ()) -> None:
+def write_folder(
+    folder: Path, files: dict[str, bytes], inputs: Iterable[Path], replaceable: Iterable[str] = ()
+) -> None:
     """Write a folder of outputs whole or not at all: into a temporary folder beside it, then
     renamed into place (a full disk leaves no partial pack). ``folder`` must be new, empty, or
     hold only ``replaceable`` files (an earlier output of the same kind, replaced whole)."""
@@ -181,9 +213,13 @@ def write_folder(folder: Path, files: dict[str, bytes], inputs: Iterable[Path],
         refuse_overwriting([folder], inputs)
         extra = [p.name for p in folder.iterdir()] if folder.is_dir() else [folder.name]
         if not folder.is_dir() or set(extra) - allowed:
-            raise UsageError(Diagnostic(str(folder), "exists and holds other files than an "
-                                        "earlier output of this command", expected="a new or "
-                                        "empty folder, or an earlier output to replace"))
+            raise UsageError(
+                Diagnostic(
+                    str(folder),
+                    "exists and holds other files than an earlier output of this command",
+                    expected="a new or empty folder, or an earlier output to replace",
+                )
+            )
     else:
         fresh_folder(folder, inputs, "output")
     parent = folder.parent if str(folder.parent) else Path(".")

@@ -99,10 +99,17 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
             folder = request.population_dir
             spool = PopulationSpool(folder, p.name) if folder else None
             try:
-                evidence = judge_trails(p, paths, request.sample, request.seed,
-                                        jobs=request.jobs, trust=request.trust,
-                                        period=request.period, max_gap_s=request.max_gap_s,
-                                        spool=spool)
+                evidence = judge_trails(
+                    p,
+                    paths,
+                    request.sample,
+                    request.seed,
+                    jobs=request.jobs,
+                    trust=request.trust,
+                    period=request.period,
+                    max_gap_s=request.max_gap_s,
+                    spool=spool,
+                )
             finally:
                 if spool is not None:
                     spool.close()
@@ -124,13 +131,18 @@ def run_audit(request: AuditRequest) -> AuditRun:
     known = load_baseline(request.baseline) if request.baseline else None
     from harness_audit.foreign import load_explained, refuse_foreign_trails
 
-    pipelines = tuple(load_explained(list(request.paths), lambda: load_all(
-        list(targets), max_bytes=request.max_manifest_bytes)))
+    pipelines = tuple(
+        load_explained(
+            list(request.paths),
+            lambda: load_all(list(targets), max_bytes=request.max_manifest_bytes),
+        )
+    )
     if request.trails is not None and request.use_trails:
         refuse_foreign_trails(trail_files([request.trails]))
     trails = judge_all(request, pipelines)
-    assessment = apply(assess(pipelines, {n: t.evidence for n, t in trails.items()}),
-                       waivers, known)
+    assessment = apply(
+        assess(pipelines, {n: t.evidence for n, t in trails.items()}), waivers, known
+    )
     inputs: list[tuple[str, Path]] = [("manifest", t) for t in targets]
     for p in pipelines:
         if p.name in trails:
@@ -144,5 +156,4 @@ def run_audit(request: AuditRequest) -> AuditRun:
     if wfile:
         inputs.append(("waivers", wfile))
     folders = tuple(path for t in trails.values() for path in t.paths)
-    return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs),
-                    folders)
+    return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs), folders)

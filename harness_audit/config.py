@@ -25,18 +25,41 @@ MAX_INT = 2**63 - 1
 """Integer settings (sample, seed, jobs) are refused past this magnitude."""
 
 KEYS: dict[str, type | tuple[type, ...]] = {
-    "paths": list, "fail-on": str, "format": str, "output": list, "waivers": str,
-    "baseline": str, "trails": str, "sample": int, "seed": int, "jobs": int,
+    "paths": list,
+    "fail-on": str,
+    "format": str,
+    "output": list,
+    "waivers": str,
+    "baseline": str,
+    "trails": str,
+    "sample": int,
+    "seed": int,
+    "jobs": int,
     "ai-act-date": str,  # which EU AI Act application date reports apply (report)
     # the report's period of review, allowed coverage gap, population folder and preparer
-    "period": str, "max-gap": str, "population-out": str, "preparer": str,
+    "period": str,
+    "max-gap": str,
+    "population-out": str,
+    "preparer": str,
     # the trust root (scan, report): pinned trail keys, the auditor's trusted state, witnesses
-    "trail-keys": list, "trusted-state": str, "require-pinned": bool, "witness-keys": list,
+    "trail-keys": list,
+    "trusted-state": str,
+    "require-pinned": bool,
+    "witness-keys": list,
     "witness-quorum": int,
 }
 # settings whose values are paths: confined to the project (CLI.md, Paths from untrusted places)
-PATH_KEYS = ("paths", "output", "waivers", "baseline", "trails", "trail-keys", "trusted-state",
-             "witness-keys", "population-out")
+PATH_KEYS = (
+    "paths",
+    "output",
+    "waivers",
+    "baseline",
+    "trails",
+    "trail-keys",
+    "trusted-state",
+    "witness-keys",
+    "population-out",
+)
 _LISTS_OF_TEXT = {"paths", "output", "trail-keys", "witness-keys"}
 
 Locate = Callable[[str], int | None]
@@ -51,26 +74,46 @@ def load_config(folder: Path) -> tuple[dict[str, Any], str | None]:
         data = _toml(pyproject, text)
         tool = data.get("tool", {})
         if not isinstance(tool, dict):
-            raise ManifestError(Diagnostic(str(pyproject), f"tool is {_a(_kind(tool))}",
-                                           _toml_line(text, None, "tool"), expected="a table"))
+            raise ManifestError(
+                Diagnostic(
+                    str(pyproject),
+                    f"tool is {_a(_kind(tool))}",
+                    _toml_line(text, None, "tool"),
+                    expected="a table",
+                )
+            )
         section = tool.get("harness-audit")
         if section is not None:
             where = f"{pyproject} [tool.harness-audit]"
             if not isinstance(section, dict):
-                raise ManifestError(Diagnostic(str(pyproject), "[tool.harness-audit] is "
-                                               + _a(_kind(section)), _toml_line(text, "tool",
-                                                                               "harness-audit"),
-                                               expected="a table of settings"))
-            return _check(section, str(pyproject), "[tool.harness-audit] ",
-                          lambda k: _toml_line(text, "tool.harness-audit", k)), where
+                raise ManifestError(
+                    Diagnostic(
+                        str(pyproject),
+                        "[tool.harness-audit] is " + _a(_kind(section)),
+                        _toml_line(text, "tool", "harness-audit"),
+                        expected="a table of settings",
+                    )
+                )
+            return _check(
+                section,
+                str(pyproject),
+                "[tool.harness-audit] ",
+                lambda k: _toml_line(text, "tool.harness-audit", k),
+            ), where
     own = folder / ".harness-audit.yaml"
     if own.exists() or own.is_symlink():
         from harness_audit.manifest.yamlsafe import parse_yaml
 
         doc = parse_yaml(read_bounded(own, MAX_BYTES, "config"), str(own))
         if not isinstance(doc.data, dict):
-            raise ManifestError(Diagnostic(str(own), f"the document is {_a(_kind(doc.data))}", 1,
-                                           expected="a mapping of settings"))
+            raise ManifestError(
+                Diagnostic(
+                    str(own),
+                    f"the document is {_a(_kind(doc.data))}",
+                    1,
+                    expected="a mapping of settings",
+                )
+            )
 
         def locate(key: str) -> int | None:
             m = doc.key_mark((key,))
@@ -85,9 +128,14 @@ def _text(path: Path) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ManifestError(Diagnostic(str(path), f"invalid UTF-8 at byte {e.start}",
-                                       raw[: e.start].count(b"\n") + 1,
-                                       expected="UTF-8 text")) from None
+        raise ManifestError(
+            Diagnostic(
+                str(path),
+                f"invalid UTF-8 at byte {e.start}",
+                raw[: e.start].count(b"\n") + 1,
+                expected="UTF-8 text",
+            )
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -103,17 +151,28 @@ def _toml(path: Path, text: str) -> dict[str, Any]:
         line, column = (int(m[1]), int(m[2])) if m else (None, None)
         if message.endswith("(at end of document)"):
             line, message = text.count("\n") + 1, message[: -len("(at end of document)")]
-        raise ManifestError(Diagnostic(str(path), f"not TOML: {_AT.sub('', message).strip()}",
-                                       line, column)) from None
+        raise ManifestError(
+            Diagnostic(str(path), f"not TOML: {_AT.sub('', message).strip()}", line, column)
+        ) from None
     except RecursionError:
-        raise ManifestError(Diagnostic(str(path), "not TOML: arrays or tables nested too "
-                                       "deep to read", expected="a few levels of nesting")) \
-            from None
+        raise ManifestError(
+            Diagnostic(
+                str(path),
+                "not TOML: arrays or tables nested too deep to read",
+                expected="a few levels of nesting",
+            )
+        ) from None
     except ValueError:  # an integer too long for Python to convert
         long = re.search(r"[0-9_]{4000,}", text)
         line = text.count("\n", 0, long.start()) + 1 if long else None
-        raise ManifestError(Diagnostic(str(path), "an integer too long to read", line,
-                                       expected="integers of at most 4,300 digits")) from None
+        raise ManifestError(
+            Diagnostic(
+                str(path),
+                "an integer too long to read",
+                line,
+                expected="integers of at most 4,300 digits",
+            )
+        ) from None
 
 
 def _toml_line(text: str, table: str | None, key: str) -> int | None:
@@ -134,8 +193,14 @@ def _toml_line(text: str, table: str | None, key: str) -> int | None:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
 
 
 def _a(kind: str) -> str:
@@ -150,28 +215,53 @@ def _check(section: dict[str, Any], where: str, prefix: str, locate: Locate) -> 
         if key not in KEYS:
             close = difflib.get_close_matches(key, list(KEYS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(Diagnostic(where, f"{prefix}unknown setting {key!r}{hint}", locate(key),
-                                       expected="one of " + ", ".join(KEYS)))
-        elif not isinstance(value, KEYS[key]) or (isinstance(value, bool)
-                                                   and KEYS[key] is not bool):
-            expected = ("a list of text" if key in _LISTS_OF_TEXT
-                        else "an integer" if KEYS[key] is int
-                        else "true or false" if KEYS[key] is bool else "text")
-            problems.append(Diagnostic(where, f"{prefix}{key} is {_a(_kind(value))}", locate(key),
-                                       expected=expected))
+            problems.append(
+                Diagnostic(
+                    where,
+                    f"{prefix}unknown setting {key!r}{hint}",
+                    locate(key),
+                    expected="one of " + ", ".join(KEYS),
+                )
+            )
+        elif not isinstance(value, KEYS[key]) or (
+            isinstance(value, bool) and KEYS[key] is not bool
+        ):
+            expected = (
+                "a list of text"
+                if key in _LISTS_OF_TEXT
+                else "an integer"
+                if KEYS[key] is int
+                else "true or false"
+                if KEYS[key] is bool
+                else "text"
+            )
+            problems.append(
+                Diagnostic(
+                    where, f"{prefix}{key} is {_a(_kind(value))}", locate(key), expected=expected
+                )
+            )
         elif key in _LISTS_OF_TEXT:
             items = cast(list[Any], value)
             bad = [(i, v) for i, v in enumerate(items) if not isinstance(v, str) or not v]
             if bad:
                 i, v = bad[0]
-                problems.append(Diagnostic(
-                    where, f"{prefix}{key}[{i}] is {_a(_kind(v))}"
-                    + (" (empty)" if v == "" else ""), locate(key),
-                    expected="a list of non-empty text"))
+                problems.append(
+                    Diagnostic(
+                        where,
+                        f"{prefix}{key}[{i}] is {_a(_kind(v))}" + (" (empty)" if v == "" else ""),
+                        locate(key),
+                        expected="a list of non-empty text",
+                    )
+                )
         elif isinstance(value, int) and abs(value) > MAX_INT:
-            problems.append(Diagnostic(where, f"{prefix}{key} is an integer of "
-                                       f"{value.bit_length()} bits", locate(key),
-                                       expected="a 64-bit integer"))
+            problems.append(
+                Diagnostic(
+                    where,
+                    f"{prefix}{key} is an integer of {value.bit_length()} bits",
+                    locate(key),
+                    expected="a 64-bit integer",
+                )
+            )
     if problems:
         raise ManifestError(problems)
     return section

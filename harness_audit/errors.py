@@ -85,9 +85,15 @@ UNREADABLE = "cannot be read: {strerror}"
 """The message for a file the system cannot read (an :class:`OSError`), for :func:`diagnosed`."""
 
 
-def diagnostic_error(file: str, message: str, line: int | None = None, *, cause: BaseException,
-                     expected: str | None = None,
-                     error: type[HarnessAuditError] = TrailError) -> HarnessAuditError:
+def diagnostic_error(
+    file: str,
+    message: str,
+    line: int | None = None,
+    *,
+    cause: BaseException,
+    expected: str | None = None,
+    error: type[HarnessAuditError] = TrailError,
+) -> HarnessAuditError:
     """The error for ``cause`` at ``file`` (and ``line``): ``message`` formatted with ``error``
     (the exception's text) and ``strerror`` (an :class:`OSError`'s reason)."""
     text = message.format(error=cause, strerror=getattr(cause, "strerror", None))
@@ -105,19 +111,32 @@ class diagnosed:  # lower case: read as a function, ``with diagnosed(...):``
 
     __slots__ = ("catch", "error", "expected", "file", "line", "message")
 
-    def __init__(self, file: str, message: str = "{error}", line: int | None = None, *,
-                 catch: type[BaseException] | tuple[type[BaseException], ...],
-                 expected: str | None = None,
-                 error: type[HarnessAuditError] = TrailError) -> None:
+    def __init__(
+        self,
+        file: str,
+        message: str = "{error}",
+        line: int | None = None,
+        *,
+        catch: type[BaseException] | tuple[type[BaseException], ...],
+        expected: str | None = None,
+        error: type[HarnessAuditError] = TrailError,
+    ) -> None:
         self.file, self.message, self.line = file, message, line
         self.catch, self.expected, self.error = catch, expected, error
 
     def __enter__(self) -> None:
         """Nothing to set up."""
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Raise the diagnostic error in place of an exception of ``catch``."""
         if exc is not None and isinstance(exc, self.catch):
-            raise diagnostic_error(self.file, self.message, self.line, cause=exc,
-                                   expected=self.expected, error=self.error) from exc
+            raise diagnostic_error(
+                self.file,
+                self.message,
+                self.line,
+                cause=exc,
+                expected=self.expected,
+                error=self.error,
+            ) from exc

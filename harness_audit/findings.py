@@ -38,6 +38,7 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across unrelated edits: rule, pipeline, agent and subject, never line numbers."""
-        key = "\x1f".join((self.rule, self.pipeline, self.agent or "", self.check or "",
-                           self.subject))
+        key = "\x1f".join(
+            (self.rule, self.pipeline, self.agent or "", self.check or "", self.subject)
+        )
         return hashlib.sha256(key.encode()).hexdigest()[:32]

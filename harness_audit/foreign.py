@@ -38,7 +38,7 @@ def _describe(path: Path) -> str | None:
 
     text = describe_foreign(path)
     if text and text.startswith(f"{path} is "):
-        text = "this is " + text[len(f"{path} is "):]
+        text = "this is " + text[len(f"{path} is ") :]
     return text
 
 
@@ -63,8 +63,9 @@ def explain_foreign_manifests(paths: Iterable[Path]) -> Iterator[None]:
         for p in given:
             text = _describe(p)
             if text:
-                raise UsageError(Diagnostic(str(p), text,
-                                            expected="a harness-audit manifest")) from e
+                raise UsageError(
+                    Diagnostic(str(p), text, expected="a harness-audit manifest")
+                ) from e
         raise
 
 

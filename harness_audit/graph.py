@@ -40,8 +40,14 @@ def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
     """The pipeline's agent graph: the nodes and ``kind``-labelled edges of the module docstring."""
     g = nx.MultiDiGraph(name=pipeline.name)
     for a in pipeline.agents:
-        g.add_node(agent_node(a.id), kind="agent", label=a.id, model=a.model_label,
-                   untrusted_input=a.untrusted_input, human=a.human)
+        g.add_node(
+            agent_node(a.id),
+            kind="agent",
+            label=a.id,
+            model=a.model_label,
+            untrusted_input=a.untrusted_input,
+            human=a.human,
+        )
     for a in pipeline.agents:
         me = agent_node(a.id)
         for dep in a.depends_on:
@@ -138,30 +144,54 @@ def graph_findings(pipeline: Pipeline, severity: dict[str, Any]) -> list[Finding
     out: list[Finding] = []
 
     def add(rule: str, agent: Agent | None, message: str, line: int, subject: str) -> None:
-        out.append(Finding(rule, severity[rule], message, pipeline.file, line, pipeline.name,
-                           agent.id if agent else None, None, subject))
+        out.append(
+            Finding(
+                rule,
+                severity[rule],
+                message,
+                pipeline.file,
+                line,
+                pipeline.name,
+                agent.id if agent else None,
+                None,
+                subject,
+            )
+        )
 
     for a in pipeline.agents:
         if a.id in a.verifies:
             add("HA-101", a, f"agent {a.id!r} lists itself in verifies", a.line, "verifies")
         for t in a.tools:
             if a.id in t.verified_by:
-                add("HA-101", a, f"tool {t.name!r} of {a.id!r} is verified by {a.id!r} itself",
-                    t.line, f"tool:{t.name}")
+                add(
+                    "HA-101",
+                    a,
+                    f"tool {t.name!r} of {a.id!r} is verified by {a.id!r} itself",
+                    t.line,
+                    f"tool:{t.name}",
+                )
     for path, agent, tool in risk_paths(pipeline):
         route = " -> ".join(path)
-        add("HA-102", agent,
+        add(
+            "HA-102",
+            agent,
             f"untrusted input reaches {tool.effect} tool {tool.name!r} of {agent.id!r} along "
             f"{route} with no human gate, independent verifier or human agent on the way",
-            tool.line, f"{path[0]}->{tool.name}")
+            tool.line,
+            f"{path[0]}->{tool.name}",
+        )
     _dead_ends(pipeline, add)
     cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
     if cap is not None:
         total = sum(a.budget.max_cost_usd_per_run or 0.0 for a in pipeline.agents if a.budget)
         if total > cap + 1e-12:
-            add("HA-104", None,
+            add(
+                "HA-104",
+                None,
                 f"agent caps add up to ${total:.4g} per run, above the pipeline cap ${cap:.4g}",
-                pipeline.budget.line if pipeline.budget else 0, "budget")
+                pipeline.budget.line if pipeline.budget else 0,
+                "budget",
+            )
     _spawn_depth(pipeline, add)
     return out
 
@@ -176,16 +206,24 @@ def _dead_ends(pipeline: Pipeline, add: Any) -> None:
             consumed.update(a.stage.fallback)
         for t in a.tools:
             consumed.update(t.verified_by)
-    sinks = [a for a in pipeline.agents if a.id not in consumed
-             and not any(t.effect in WRITE_EFFECTS for t in a.tools)]
+    sinks = [
+        a
+        for a in pipeline.agents
+        if a.id not in consumed and not any(t.effect in WRITE_EFFECTS for t in a.tools)
+    ]
     # the one agent whose output is the pipeline's result is not a dead end
     producers = [a for a in pipeline.agents if a.id not in consumed]
     if len(producers) <= 1:
         return
     for a in sinks:
-        add("HA-103", a,
+        add(
+            "HA-103",
+            a,
             f"nothing depends on {a.id!r}, it verifies nothing and writes nothing: its output goes "
-            "nowhere the manifest shows", a.line, "sink")
+            "nowhere the manifest shows",
+            a.line,
+            "sink",
+        )
 
 
 def _spawn_depth(pipeline: Pipeline, add: Any) -> None:
@@ -203,10 +241,19 @@ def _spawn_depth(pipeline: Pipeline, add: Any) -> None:
     for a in pipeline.agents:
         if not a.spawns or a.id in spawned:
             continue
-        limit = (a.budget.max_spawn_depth if a.budget and a.budget.max_spawn_depth is not None
-                 else pipeline.budget.max_spawn_depth if pipeline.budget else None)
+        limit = (
+            a.budget.max_spawn_depth
+            if a.budget and a.budget.max_spawn_depth is not None
+            else pipeline.budget.max_spawn_depth
+            if pipeline.budget
+            else None
+        )
         d = depth[member[a.id]]
         if limit is not None and d > limit:
-            add("HA-107", a,
+            add(
+                "HA-107",
+                a,
                 f"{a.id!r} starts a spawn chain {d} deep, but max_spawn_depth is {limit}",
-                a.line, "spawn_depth")
+                a.line,
+                "spawn_depth",
+            )

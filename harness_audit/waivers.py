@@ -41,13 +41,18 @@ class Waiver:
 
     def matches(self, f: Finding) -> bool:
         """Whether the waiver covers the finding (by rule id or check name)."""
-        return (self.pipeline == f.pipeline and (self.agent == "*" or self.agent == f.agent)
-                and self.rule in (f.rule, f.check))
+        return (
+            self.pipeline == f.pipeline
+            and (self.agent == "*" or self.agent == f.agent)
+            and self.rule in (f.rule, f.check)
+        )
 
     def text(self) -> str:
         """The justification, owner, ticket and expiry, as shown beside a finding."""
-        return f"{self.justification} (owner {self.owner}, ticket {self.ticket}, " \
-               f"expires {self.expires.isoformat()})"
+        return (
+            f"{self.justification} (owner {self.owner}, ticket {self.ticket}, "
+            f"expires {self.expires.isoformat()})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +81,15 @@ def load_waivers(path: Path) -> list[Waiver]:
         msg = err.message
         if err.validator == "required" and len(where) >= 2:
             msg = f"waiver {where[1]}: {err.message}"
-        problems.append(Diagnostic(str(path), msg, m.line if m else None,
-                                   m.column if m else None,
-                                   "rule, pipeline, agent, justification, owner, ticket, expires"))
+        problems.append(
+            Diagnostic(
+                str(path),
+                msg,
+                m.line if m else None,
+                m.column if m else None,
+                "rule, pipeline, agent, justification, owner, ticket, expires",
+            )
+        )
     if problems:
         raise ManifestError(problems)
     out = []
@@ -87,10 +98,27 @@ def load_waivers(path: Path) -> list[Waiver]:
         try:
             expires = dt.date.fromisoformat(w["expires"])
         except ValueError as e:
-            raise ManifestError(Diagnostic(str(path), f"expires {w['expires']!r} is not a date",
-                                           m.line if m else None, expected="YYYY-MM-DD")) from e
-        out.append(Waiver(w["rule"], w["pipeline"], w["agent"], w["justification"], w["owner"],
-                          w["ticket"], expires, m.line if m else 0, str(path)))
+            raise ManifestError(
+                Diagnostic(
+                    str(path),
+                    f"expires {w['expires']!r} is not a date",
+                    m.line if m else None,
+                    expected="YYYY-MM-DD",
+                )
+            ) from e
+        out.append(
+            Waiver(
+                w["rule"],
+                w["pipeline"],
+                w["agent"],
+                w["justification"],
+                w["owner"],
+                w["ticket"],
+                expires,
+                m.line if m else 0,
+                str(path),
+            )
+        )
     return out
 
 
@@ -99,8 +127,12 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def apply(assessment: Assessment, waivers: list[Waiver], baseline: set[str] | None = None,
-          on: dt.date | None = None) -> Assessment:
+def apply(
+    assessment: Assessment,
+    waivers: list[Waiver],
+    baseline: set[str] | None = None,
+    on: dt.date | None = None,
+) -> Assessment:
     """Mark findings waived (by an unexpired waiver) or baselined; return the new assessment
     with the state of every waiver."""
     on = on or today()
@@ -122,9 +154,14 @@ def apply(assessment: Assessment, waivers: list[Waiver], baseline: set[str] | No
                 f = dataclasses.replace(f, baselined=True)
             findings.append(f)
         pipelines.append(_with_findings(p, findings))
-    states = tuple(WaiverState(w, "expired" if w.expires < on else
-                               ("active" if counts[id(w)] else "stale"), counts[id(w)])
-                   for w in waivers)
+    states = tuple(
+        WaiverState(
+            w,
+            "expired" if w.expires < on else ("active" if counts[id(w)] else "stale"),
+            counts[id(w)],
+        )
+        for w in waivers
+    )
     return dataclasses.replace(assessment, pipelines=tuple(pipelines), waivers=states)
 
 
@@ -143,13 +180,26 @@ def baseline_data(assessment: Assessment) -> dict[str, Any]:
 
 def load_baseline(path: Path) -> set[str]:
     """The fingerprints of a baseline file written by ``--write-baseline``."""
-    with diagnosed(str(path), "not JSON: {error}", catch=ValueError, error=InputError,
-                   expected="a baseline from --write-baseline"):  # invalid UTF-8 included
+    with diagnosed(
+        str(path),
+        "not JSON: {error}",
+        catch=ValueError,
+        error=InputError,
+        expected="a baseline from --write-baseline",
+    ):  # invalid UTF-8 included
         with diagnosed(str(path), UNREADABLE, catch=OSError, error=InputError):
             text = path.read_text(encoding="utf-8")
         data = json.loads(text)
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not \
-            isinstance(data.get("fingerprints"), list):
-        raise InputError(Diagnostic(str(path), "not a harness-audit baseline",
-                                    expected=f"version {BASELINE_VERSION} with fingerprints"))
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != BASELINE_VERSION
+        or not isinstance(data.get("fingerprints"), list)
+    ):
+        raise InputError(
+            Diagnostic(
+                str(path),
+                "not a harness-audit baseline",
+                expected=f"version {BASELINE_VERSION} with fingerprints",
+            )
+        )
     return {str(x) for x in data["fingerprints"]}

@@ -64,8 +64,9 @@ def order(agents: tuple[Agent, ...]) -> list[Agent]:
 
 
 class Run:
-    def __init__(self, writer: TrailWriter, run: str, clock: dt.datetime,
-                 rnd: random.Random) -> None:
+    def __init__(
+        self, writer: TrailWriter, run: str, clock: dt.datetime, rnd: random.Random
+    ) -> None:
         self.w, self.run, self.clock, self.rnd, self.n = writer, run, clock, rnd, 0
 
     def span(self, ahead: int = 1) -> str:
@@ -77,15 +78,27 @@ class Run:
         span = self.span()
         self.n += 1
         ts = self.clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.clock.microsecond // 1000:03d}Z"
-        self.w.append({"ts": ts, "run": self.run, "span": span, "parent": parent,
-                       "agent": agent, "kind": kind, **fields})
+        self.w.append(
+            {
+                "ts": ts,
+                "run": self.run,
+                "span": span,
+                "parent": parent,
+                "agent": agent,
+                "kind": kind,
+                **fields,
+            }
+        )
         return span
 
 
 def model_of(a: Agent) -> dict[str, str]:
     m = a.model
-    return {"provider": m.provider, "family": m.family, "name": m.name or m.family} if m else \
-        {"provider": "unknown", "family": "unknown", "name": "unknown"}
+    return (
+        {"provider": m.provider, "family": m.family, "name": m.name or m.family}
+        if m
+        else {"provider": "unknown", "family": "unknown", "name": "unknown"}
+    )
 
 
 def simulate(manifest: Path) -> None:
@@ -108,28 +121,47 @@ def simulate(manifest: Path) -> None:
             decided: list[str] = []  # the run's decisions so far, cited by the next ones
             passed: set[str] = set()  # verifiers that passed a call in this run
 
-            def work(a: Agent, run: Run = run, root: str = root,
-                     spans: dict[str, str] = spans) -> str:
+            def work(
+                a: Agent, run: Run = run, root: str = root, spans: dict[str, str] = spans
+            ) -> str:
                 """The agent's model call and reads in this run, once (a verifier's come
                 before its verdict)."""
                 if a.id in spans:
                     return spans[a.id]
                 parent = spans.get(a.depends_on[0], root) if a.depends_on else root
                 cost = rnd.randint(200, 9000)
-                me = run.emit(a.id, "model_call", parent, model=model_of(a),
-                              input_tokens=rnd.randint(300, 4000),
-                              output_tokens=rnd.randint(50, 800), cost_microusd=cost,
-                              input_digest=hashlib.sha256(f"{run.run}{a.id}in".encode())
-                              .hexdigest())
+                me = run.emit(
+                    a.id,
+                    "model_call",
+                    parent,
+                    model=model_of(a),
+                    input_tokens=rnd.randint(300, 4000),
+                    output_tokens=rnd.randint(50, 800),
+                    cost_microusd=cost,
+                    input_digest=hashlib.sha256(f"{run.run}{a.id}in".encode()).hexdigest(),
+                )
                 spans[a.id] = me
                 for t in a.tools:
                     if t.effect == "read":
                         scope = t.scope or "unscoped"
-                        run.emit(a.id, "data_access", me, resource=f"{t.name}/{run.run}",
-                                 scope=scope, data_class=(p.data_classes or ("internal",))[0],
-                                 outcome="allowed")
-                        run.emit(a.id, "tool_call", me, tool=t.name, effect="read",
-                                 scope=scope, outcome="ok")
+                        run.emit(
+                            a.id,
+                            "data_access",
+                            me,
+                            resource=f"{t.name}/{run.run}",
+                            scope=scope,
+                            data_class=(p.data_classes or ("internal",))[0],
+                            outcome="allowed",
+                        )
+                        run.emit(
+                            a.id,
+                            "tool_call",
+                            me,
+                            tool=t.name,
+                            effect="read",
+                            scope=scope,
+                            outcome="ok",
+                        )
                 return me
 
             for a in order(p.agents):
@@ -137,9 +169,14 @@ def simulate(manifest: Path) -> None:
                     continue
                 parent = spans.get(a.depends_on[0], root) if a.depends_on else root
                 if a.human:
-                    me = run.emit(f"human:{a.id}", "decision", parent, subject=run.run,
-                                  outcome="approve",
-                                  **({"evidence": list(decided)} if decided else {}))
+                    me = run.emit(
+                        f"human:{a.id}",
+                        "decision",
+                        parent,
+                        subject=run.run,
+                        outcome="approve",
+                        **({"evidence": list(decided)} if decided else {}),
+                    )
                     decided.append(me)
                     spans[a.id] = me
                     continue
@@ -154,29 +191,63 @@ def simulate(manifest: Path) -> None:
                         ver = agents[v]
                         vme = me if ver.human else work(ver)
                         call_span = run.span(2 + 2 * gated)
-                        run.emit(v, "verification", vme, target=call_span, verdict="pass",
-                                 model=f"human:{v}" if ver.human else model_of(ver),
-                                 **({"args_digest": digest} if BINDS else {}))
+                        run.emit(
+                            v,
+                            "verification",
+                            vme,
+                            target=call_span,
+                            verdict="pass",
+                            model=f"human:{v}" if ver.human else model_of(ver),
+                            **({"args_digest": digest} if BINDS else {}),
+                        )
                         passed.add(v)
                     call_span = run.span(1 + 2 * gated)
                     if gated:
                         person = (t.human_gate.approvers or ("approver",))[0]
-                        req = run.emit(a.id, "approval_request", me, target=call_span,
-                                       approver=f"human:{person}", args_digest=digest)
-                        run.emit(f"human:{person}", "approval", req, target=call_span,
-                                 approver=f"human:{person}", verdict="approved",
-                                 args_digest=digest)
-                    got = run.emit(a.id, "tool_call", me, tool=t.name, effect=t.effect,
-                                   scope=scope, outcome="ok", args_digest=digest,
-                                   **({"target": t.target} if t.target else {}))
+                        req = run.emit(
+                            a.id,
+                            "approval_request",
+                            me,
+                            target=call_span,
+                            approver=f"human:{person}",
+                            args_digest=digest,
+                        )
+                        run.emit(
+                            f"human:{person}",
+                            "approval",
+                            req,
+                            target=call_span,
+                            approver=f"human:{person}",
+                            verdict="approved",
+                            args_digest=digest,
+                        )
+                    got = run.emit(
+                        a.id,
+                        "tool_call",
+                        me,
+                        tool=t.name,
+                        effect=t.effect,
+                        scope=scope,
+                        outcome="ok",
+                        args_digest=digest,
+                        **({"target": t.target} if t.target else {}),
+                    )
                     assert got == call_span, (got, call_span)
                 if not any(t.effect in WRITE_EFFECTS for t in a.tools):  # it advises: a decision
                     outcome = rnd.choice(["approve", "approve", "approve", "refer"])
                     if a.id in passed:  # it passed a call of this run: it stands by it
                         outcome = "approve"
-                    decided.append(run.emit(a.id, "decision", me, subject=run.run,
-                                            outcome=outcome, evidence=[me, *decided],
-                                            confidence_bp=rnd.randint(6000, 9900)))
+                    decided.append(
+                        run.emit(
+                            a.id,
+                            "decision",
+                            me,
+                            subject=run.run,
+                            outcome=outcome,
+                            evidence=[me, *decided],
+                            confidence_bp=rnd.randint(6000, 9900),
+                        )
+                    )
             run.emit("harness", "run_end", root, pipeline=p.name, outcome="ok")
             clock = run.clock + dt.timedelta(minutes=rnd.randint(5, 90))
         violations(p, w, clock, rnd)
@@ -195,8 +266,15 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         return r, r.emit("harness", "run_start", None, pipeline=p.name)
 
     def call(r: Run, agent: str, parent: str, model: dict[str, str], cost: int = 2000) -> str:
-        return r.emit(agent, "model_call", parent, model=model, input_tokens=900,
-                      output_tokens=200, cost_microusd=cost)
+        return r.emit(
+            agent,
+            "model_call",
+            parent,
+            model=model,
+            input_tokens=900,
+            output_tokens=200,
+            cost_microusd=cost,
+        )
 
     def end(r: Run, root: str, outcome: str = "ok") -> None:
         r.emit("harness", "run_end", root, pipeline=p.name, outcome=outcome)
@@ -205,30 +283,77 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         # the story: credit risk flags the applicant; the decision writer approves anyway
         r, root = run("amnesia")
         c = call(r, "credit_risk", root, gpt)
-        flag = r.emit("credit_risk", "decision", c, subject="application-7731",
-                      outcome="flag_high_risk", rationale="two defaults in 24 months",
-                      confidence_bp=9100)
+        flag = r.emit(
+            "credit_risk",
+            "decision",
+            c,
+            subject="application-7731",
+            outcome="flag_high_risk",
+            rationale="two defaults in 24 months",
+            confidence_bp=9100,
+        )
         d = call(r, "document_check", c, gpt)
-        r.emit("document_check", "decision", d, subject="application-7731", outcome="approve",
-               evidence=[d], confidence_bp=8000)
+        r.emit(
+            "document_check",
+            "decision",
+            d,
+            subject="application-7731",
+            outcome="approve",
+            evidence=[d],
+            confidence_bp=8000,
+        )
         k = call(r, "compliance_check", d, mini)
-        r.emit("compliance_check", "decision", k, subject="application-7731",
-               outcome="approve", evidence=[k])
+        r.emit(
+            "compliance_check",
+            "decision",
+            k,
+            subject="application-7731",
+            outcome="approve",
+            evidence=[k],
+        )
         w_ = call(r, "decision_writer", k, mini)
-        r.emit("decision_writer", "decision", w_, subject="application-7731",
-               outcome="approve", rationale="affordability within policy", evidence=[k])
+        r.emit(
+            "decision_writer",
+            "decision",
+            w_,
+            subject="application-7731",
+            outcome="approve",
+            rationale="affordability within policy",
+            evidence=[k],
+        )
         _ = flag
         end(r, root)
         # a read outside the agent's scopes, and a guardrail routed around
         r, root = run("scope")
         c = call(r, "credit_risk", root, gpt)
-        r.emit("credit_risk", "data_access", c, resource="applicant/7731/payslip.pdf",
-               scope="documents:read", data_class="pii", outcome="allowed")
+        r.emit(
+            "credit_risk",
+            "data_access",
+            c,
+            resource="applicant/7731/payslip.pdf",
+            scope="documents:read",
+            data_class="pii",
+            outcome="allowed",
+        )
         d = call(r, "document_check", c, gpt)
-        r.emit("document_check", "data_access", d, resource="bureau/7731/report",
-               scope="bureau:read", data_class="financial", outcome="denied")
-        r.emit("document_check", "data_access", d, resource="bureau/7731/report",
-               scope="documents:read", data_class="financial", outcome="allowed")
+        r.emit(
+            "document_check",
+            "data_access",
+            d,
+            resource="bureau/7731/report",
+            scope="bureau:read",
+            data_class="financial",
+            outcome="denied",
+        )
+        r.emit(
+            "document_check",
+            "data_access",
+            d,
+            resource="bureau/7731/report",
+            scope="documents:read",
+            data_class="financial",
+            outcome="allowed",
+        )
         end(r, root)
         # a run that costs more than the pipeline cap (asked of the model in its prompt)
         r, root = run("cost")
@@ -238,8 +363,15 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         # an error nobody can trace, and a dangling parent
         r, root = run("orphan")
         r.emit("compliance_check", "error", None, message="policy index unavailable")
-        r.emit("compliance_check", "model_call", "span-from-another-system", model=mini,
-               input_tokens=10, output_tokens=1, cost_microusd=5)
+        r.emit(
+            "compliance_check",
+            "model_call",
+            "span-from-another-system",
+            model=mini,
+            input_tokens=10,
+            output_tokens=1,
+            cost_microusd=5,
+        )
         end(r, root, "error")
         # a run that never ends
         r, root = run("crashed")
@@ -248,12 +380,26 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         # attempts the harness refused: evidence that the controls operate
         r, root = run("denied")
         c = call(r, "credit_risk", root, gpt)
-        r.emit("credit_risk", "data_access", c, resource="applicant/7731/payslip.pdf",
-               scope="documents:read", data_class="pii", outcome="denied")
-        r.emit("harness", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000,
-               outcome="ok")
-        r.emit("credit_risk", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000,
-               outcome="blocked")
+        r.emit(
+            "credit_risk",
+            "data_access",
+            c,
+            resource="applicant/7731/payslip.pdf",
+            scope="documents:read",
+            data_class="pii",
+            outcome="denied",
+        )
+        r.emit(
+            "harness", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000, outcome="ok"
+        )
+        r.emit(
+            "credit_risk",
+            "budget_check",
+            c,
+            spent_microusd=100_500,
+            cap_microusd=100_000,
+            outcome="blocked",
+        )
         end(r, root, "blocked")
     elif p.name == "market-research":
         r, root = run("deep-spawn")
@@ -265,10 +411,24 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         s2 = r.emit("web_researcher", "spawn", wr, child="summariser", depth=2)
         sm = call(r, "summariser", s2, flash)
         r.emit("summariser", "spawn", sm, child="summariser", depth=3)
-        r.emit("scraper_bot", "tool_call", sm, tool="headless_browser", effect="read",
-               scope="web:read", outcome="ok")
-        r.emit("web_researcher", "tool_call", wr, tool="download_pdf", effect="read",
-               scope="web:read", outcome="ok")
+        r.emit(
+            "scraper_bot",
+            "tool_call",
+            sm,
+            tool="headless_browser",
+            effect="read",
+            scope="web:read",
+            outcome="ok",
+        )
+        r.emit(
+            "web_researcher",
+            "tool_call",
+            wr,
+            tool="download_pdf",
+            effect="read",
+            scope="web:read",
+            outcome="ok",
+        )
         end(r, root)
     elif p.name == "support-refunds":
         r, root = run("approval-mismatch")
@@ -278,19 +438,44 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
 
         def others(r: Run, parent: str) -> None:  # the rest of the run, uneventful
             call(r, "policy_checker", parent, haiku)
-            call(r, "notifier", parent, {"provider": "openai", "family": "gpt-4o",
-                                         "name": "gpt-4o-mini"})
+            call(
+                r,
+                "notifier",
+                parent,
+                {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o-mini"},
+            )
 
         tr = call(r, "triage", root, large)
         rs = call(r, "resolver", tr, gpt4o)
         target = r.span(4)
         r.emit("policy_checker", "verification", rs, target=target, verdict="pass", model=haiku)
-        req = r.emit("resolver", "approval_request", rs, target=target,
-                     approver="human:support_lead", args_digest="1" * 64)
-        r.emit("human:support_lead", "approval", req, target=target,
-               approver="human:support_lead", verdict="approved", args_digest="1" * 64)
-        r.emit("resolver", "tool_call", rs, tool="issue_refund", effect="destructive",
-               scope="payments:refund", outcome="ok", args_digest="2" * 64)
+        req = r.emit(
+            "resolver",
+            "approval_request",
+            rs,
+            target=target,
+            approver="human:support_lead",
+            args_digest="1" * 64,
+        )
+        r.emit(
+            "human:support_lead",
+            "approval",
+            req,
+            target=target,
+            approver="human:support_lead",
+            verdict="approved",
+            args_digest="1" * 64,
+        )
+        r.emit(
+            "resolver",
+            "tool_call",
+            rs,
+            tool="issue_refund",
+            effect="destructive",
+            scope="payments:refund",
+            outcome="ok",
+            args_digest="2" * 64,
+        )
         others(r, rs)
         end(r, root)
         r, root = run("self-approved")
@@ -298,10 +483,16 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
         rs = call(r, "resolver", tr, gpt4o)
         target = r.span(3)
         r.emit("policy_checker", "verification", rs, target=target, verdict="pass", model=haiku)
-        r.emit("resolver", "approval", rs, target=target, approver="resolver",
-               verdict="approved")
-        r.emit("resolver", "tool_call", rs, tool="issue_refund", effect="destructive",
-               scope="payments:refund", outcome="ok")
+        r.emit("resolver", "approval", rs, target=target, approver="resolver", verdict="approved")
+        r.emit(
+            "resolver",
+            "tool_call",
+            rs,
+            tool="issue_refund",
+            effect="destructive",
+            scope="payments:refund",
+            outcome="ok",
+        )
         others(r, rs)
         end(r, root)
 

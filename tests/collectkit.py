@@ -39,9 +39,28 @@ class Collect:
         self.err = out.parent / f"{out.name}.stderr.{time.monotonic_ns()}"
         self.errf = self.err.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness_audit", "collect", "--listen", "127.0.0.1:0",
-             "--key", str(key), "--origin", origin, "-o", str(out), "--progress-seconds", "0",
-             *extra], stdout=subprocess.DEVNULL, stderr=self.errf, env=env(), cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "harness_audit",
+                "collect",
+                "--listen",
+                "127.0.0.1:0",
+                "--key",
+                str(key),
+                "--origin",
+                origin,
+                "-o",
+                str(out),
+                "--progress-seconds",
+                "0",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.errf,
+            env=env(),
+            cwd=ROOT,
+        )
         self.port = self._wait_port()
 
     def stderr(self) -> str:
@@ -86,28 +105,53 @@ def agent_run(tracer: Any, i: int = 0, *, fail_tool: bool = False) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     with tracer.start_as_current_span(
-            "invoke_agent planner", attributes={"gen_ai.operation.name": "invoke_agent",
-                                                "gen_ai.agent.name": "planner"}):
-        with tracer.start_as_current_span("chat o3", attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                "gen_ai.request.model": "o3-2025-04-16", "gen_ai.usage.input_tokens": 100 + i,
-                "gen_ai.usage.output_tokens": 20}):
+        "invoke_agent planner",
+        attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"},
+    ):
+        with tracer.start_as_current_span(
+            "chat o3",
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "o3-2025-04-16",
+                "gen_ai.usage.input_tokens": 100 + i,
+                "gen_ai.usage.output_tokens": 20,
+            },
+        ):
             pass
         with tracer.start_as_current_span(
-                "invoke_agent web_researcher",
-                attributes={"gen_ai.operation.name": "invoke_agent",
-                            "gen_ai.agent.name": "web_researcher"}):
-            with tracer.start_as_current_span("chat gemini", attributes={
-                    "gen_ai.operation.name": "chat", "gen_ai.provider.name": "gcp.gemini",
+            "invoke_agent web_researcher",
+            attributes={
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": "web_researcher",
+            },
+        ):
+            with tracer.start_as_current_span(
+                "chat gemini",
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "gcp.gemini",
                     "gen_ai.request.model": "gemini-2.5-flash",
-                    "gen_ai.usage.input_tokens": 50, "gen_ai.usage.output_tokens": 10}):
+                    "gen_ai.usage.input_tokens": 50,
+                    "gen_ai.usage.output_tokens": 10,
+                },
+            ):
                 pass
-            with tracer.start_as_current_span("execute_tool web_search", attributes={
-                    "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "web_search"}):
-                pass
-            with tracer.start_as_current_span("execute_tool fetch_page", attributes={
+            with tracer.start_as_current_span(
+                "execute_tool web_search",
+                attributes={
                     "gen_ai.operation.name": "execute_tool",
-                    "gen_ai.tool.name": "fetch_page"}) as s:
+                    "gen_ai.tool.name": "web_search",
+                },
+            ):
+                pass
+            with tracer.start_as_current_span(
+                "execute_tool fetch_page",
+                attributes={
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": "fetch_page",
+                },
+            ) as s:
                 if fail_tool:
                     s.set_status(Status(StatusCode.ERROR))
 
@@ -117,6 +161,11 @@ EVENTS_PER_RUN = 7  # run_start, 2 model calls, spawn, 2 tool calls, run_end
 
 
 def verify(folder: Path, pub: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness_audit", "verify", str(folder),
-                           "--key", str(pub)], capture_output=True, text=True, env=env(),
-                          cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "harness_audit", "verify", str(folder), "--key", str(pub)],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=60,
+    )

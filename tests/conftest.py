@@ -24,13 +24,20 @@ BASE: dict[str, Any] = {
     "metadata": {"name": "t"},
     "slo": {"target": 0.99},
     "budget": {"max_cost_usd_per_run": 1.0, "max_spawn_depth": 1, "enforced_by": "harness"},
-    "trail": {"enabled": True, "integrity": "signed_checkpoints", "public_key": "k.pub",
-              "retention_days": 2555},
+    "trail": {
+        "enabled": True,
+        "integrity": "signed_checkpoints",
+        "public_key": "k.pub",
+        "retention_days": 2555,
+    },
     "agents": [
-        {"id": "a", "model": {"provider": "openai", "family": "gpt-4o"},
-         "stage": {"reliability": 0.999},
-         "access": {"enforced_at": "harness", "scopes": ["s:read"]},
-         "tools": [{"name": "r", "effect": "read", "scope": "s:read"}]},
+        {
+            "id": "a",
+            "model": {"provider": "openai", "family": "gpt-4o"},
+            "stage": {"reliability": 0.999},
+            "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+            "tools": [{"name": "r", "effect": "read", "scope": "s:read"}],
+        },
     ],
 }
 

@@ -38,7 +38,7 @@ ATTACKS = (
     '%%{init: {"themeCSS": "url(http://e)"}}%%',  # a Mermaid directive
     "c\x01\x08\x0b\x0c\x7f\x85\x9b[31m",  # C0, DEL, C1 (NEL, CSI)
     "\u202ebidi\u2066\u200b\u2028\u2029\ufeff\U000e0041",  # bidi, zero width, separators, tags
-    '<img src=x onerror=alert(1)> &#27; &lt; " \' \\ | # % ; { }',  # markup and entities
+    "<img src=x onerror=alert(1)> &#27; &lt; \" ' \\ | # % ; { }",  # markup and entities
     "\ufffe\uffff",  # XML noncharacters
 )
 BAD_LINE = re.compile(r"[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -69,22 +69,46 @@ def manifest_dict(h: str) -> dict[str, Any]:
     model = {"provider": "openai", "family": "gpt-4o", "name": h}
     other = {"provider": "anthropic", "family": "claude", "name": h}  # ids: ASCII by schema
     return {
-        "apiVersion": "harness-audit/v1", "kind": "Pipeline",
+        "apiVersion": "harness-audit/v1",
+        "kind": "Pipeline",
         "metadata": {"name": NAME, "owner": h, "description": h, "data_classes": [h]},
         "slo": {"target": 0.99},
         "budget": {"max_cost_usd_per_run": 1.0, "max_spawn_depth": 1, "enforced_by": "harness"},
-        "trail": {"enabled": True, "integrity": "signed_checkpoints",
-                  "path": "t" + safe_name(h), "public_key": "k.pub", "retention_days": 2555},
+        "trail": {
+            "enabled": True,
+            "integrity": "signed_checkpoints",
+            "path": "t" + safe_name(h),
+            "public_key": "k.pub",
+            "retention_days": 2555,
+        },
         "shared_dependencies": [{"name": h, "availability": 0.999, "used_by": ["a", "v"]}],
         "agents": [
-            {"id": "a", "role": h, "model": model, "stage": {"reliability": 0.99},
-             "access": {"enforced_at": "harness", "scopes": [h, "s:read"]},
-             "tools": [{"name": h, "effect": "destructive", "scope": h, "target": h,
-                        "human_gate": {"required": True, "approvers": [h]}},
-                       {"name": "w" + h, "effect": "write", "scope": "x" + h},
-                       {"name": "r", "effect": "read", "scope": "s:read"}]},
-            {"id": "v", "role": h, "model": other, "stage": {"reliability": 0.99},
-             "verifies": ["a"], "access": {"enforced_at": "harness", "scopes": ["s:read"]}},
+            {
+                "id": "a",
+                "role": h,
+                "model": model,
+                "stage": {"reliability": 0.99},
+                "access": {"enforced_at": "harness", "scopes": [h, "s:read"]},
+                "tools": [
+                    {
+                        "name": h,
+                        "effect": "destructive",
+                        "scope": h,
+                        "target": h,
+                        "human_gate": {"required": True, "approvers": [h]},
+                    },
+                    {"name": "w" + h, "effect": "write", "scope": "x" + h},
+                    {"name": "r", "effect": "read", "scope": "s:read"},
+                ],
+            },
+            {
+                "id": "v",
+                "role": h,
+                "model": other,
+                "stage": {"reliability": 0.99},
+                "verifies": ["a"],
+                "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+            },
         ],
     }
 
@@ -95,21 +119,33 @@ def trail_events(h: str, run: str) -> list[dict[str, Any]]:
 
     def add(agent: str, kind: str, **f: Any) -> str:
         span = f"{h}.{len(events)}"
-        events.append({"ts": f"2026-01-01T00:00:{len(events):02d}Z", "run": run, "span": span,
-                       "parent": events[0]["span"] if events else None, "agent": agent,
-                       "kind": kind, **f})
+        events.append(
+            {
+                "ts": f"2026-01-01T00:00:{len(events):02d}Z",
+                "run": run,
+                "span": span,
+                "parent": events[0]["span"] if events else None,
+                "agent": agent,
+                "kind": kind,
+                **f,
+            }
+        )
         return span
 
     add("harness", "run_start", pipeline=h)
-    add("a", "model_call", model={"provider": h, "family": h, "name": h}, input_tokens=1,
-        output_tokens=1, cost_microusd=1000)
+    add(
+        "a",
+        "model_call",
+        model={"provider": h, "family": h, "name": h},
+        input_tokens=1,
+        output_tokens=1,
+        cost_microusd=1000,
+    )
     add("a", "data_access", resource=h, scope=h + "!", data_class=h, outcome="allowed")
-    add("a", "tool_call", tool=h, effect="destructive", scope=h, outcome="ok",
-        args_digest="a" * 64)
+    add("a", "tool_call", tool=h, effect="destructive", scope=h, outcome="ok", args_digest="a" * 64)
     add("v", "verification", target=h, verdict="pass", model=GPT)
     add("a", "decision", subject=h, outcome=h, rationale=h, evidence=[h])
-    add("a", "approval", target=h, approver="human:" + h, verdict="approved",
-        args_digest="b" * 64)
+    add("a", "approval", target=h, approver="human:" + h, verdict="approved", args_digest="b" * 64)
     add(h, "error", message=h)
     add("harness", "run_end", pipeline=h, outcome="ok")
     return events
@@ -130,18 +166,46 @@ def build(tmp: Path, h: str) -> Scenario:
             w.append(e)
     justification = "accepted because " + h
     waivers = root / "waivers.yaml"
-    waivers.write_text(yaml.safe_dump({"waivers": [
-        {"rule": "HA-003", "pipeline": NAME, "agent": "*", "justification": justification,
-         "owner": h, "ticket": h, "expires": "2099-12-31"},
-        {"rule": h, "pipeline": h, "agent": h, "justification": justification, "owner": h,
-         "ticket": h, "expires": "2020-01-01"}]}, allow_unicode=False))
+    waivers.write_text(
+        yaml.safe_dump(
+            {
+                "waivers": [
+                    {
+                        "rule": "HA-003",
+                        "pipeline": NAME,
+                        "agent": "*",
+                        "justification": justification,
+                        "owner": h,
+                        "ticket": h,
+                        "expires": "2099-12-31",
+                    },
+                    {
+                        "rule": h,
+                        "pipeline": h,
+                        "agent": h,
+                        "justification": justification,
+                        "owner": h,
+                        "ticket": h,
+                        "expires": "2020-01-01",
+                    },
+                ]
+            },
+            allow_unicode=False,
+        )
+    )
     return Scenario(root, manifest, trails, waivers, root / "k.pub", run)
 
 
 def scan_outputs(s: Scenario, formats: tuple[str, ...] = SCAN.names) -> dict[str, str]:
     """Every ``scan`` format of the hostile pipeline with its trail and waivers."""
-    run = run_audit(AuditRequest(paths=(s.manifest,), trails=s.trails,
-                                 trust=TrustRoot((str(s.key),), "flag"), waivers=s.waivers))
+    run = run_audit(
+        AuditRequest(
+            paths=(s.manifest,),
+            trails=s.trails,
+            trust=TrustRoot((str(s.key),), "flag"),
+            waivers=s.waivers,
+        )
+    )
     return {f: SCAN.get(f).render(run.assessment, RenderOptions(width=100)) for f in formats}
 
 
@@ -163,6 +227,8 @@ def other_outputs(s: Scenario) -> dict[str, str]:
     nodes = collect_run([s.trails], s.run)
     rep = replay([s.trails], s.run, pipeline, nodes)
     opts = RenderOptions(width=100)
-    return {"verify": VERIFY.get("table").render(report, opts),
-            "sla": SLA.get("table").render(sla, opts),
-            "replay": REPLAY.get("table").render(rep, opts)}
+    return {
+        "verify": VERIFY.get("table").render(report, opts),
+        "sla": SLA.get("table").render(sla, opts),
+        "replay": REPLAY.get("table").render(rep, opts),
+    }

@@ -25,9 +25,11 @@ def judge(write_manifest: Callable[..., Path]) -> Callable[[Manifest, str, str],
 
 
 def add_agent(m: Manifest, **fields: Any) -> Manifest:
-    agent = {"model": {"provider": "anthropic", "family": "claude"},
-             "stage": {"reliability": 0.999},
-             "access": {"enforced_at": "harness", "scopes": ["s:read"]}} | fields
+    agent = {
+        "model": {"provider": "anthropic", "family": "claude"},
+        "stage": {"reliability": 0.999},
+        "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+    } | fields
     m["agents"].append(agent)
     return m
 
@@ -193,8 +195,9 @@ def test_verification_by_itself_fails(judge, manifest) -> None:
 
 def test_verification_by_human_passes(judge, manifest) -> None:
     add_agent(manifest, id="h", model="human")
-    assert judge(with_write(manifest, verified_by=["h"]),
-                 "independent_verification").status == "pass"
+    assert (
+        judge(with_write(manifest, verified_by=["h"]), "independent_verification").status == "pass"
+    )
 
 
 # human_gate_for_destructive_ops
@@ -209,8 +212,9 @@ def test_gate_fails_without_approval(judge, manifest, effect: str) -> None:
 
 
 def test_gate_passes_when_required(judge, manifest) -> None:
-    m = with_write(manifest, "destructive",
-                   human_gate={"required": True, "approvers": ["ops_lead"]})
+    m = with_write(
+        manifest, "destructive", human_gate={"required": True, "approvers": ["ops_lead"]}
+    )
     r = judge(m, "human_gate_for_destructive_ops")
     assert r.status == "pass" and not r.warnings
 
@@ -262,9 +266,16 @@ def test_sla_fallback_is_judged_with_the_stage_it_backs(judge, manifest) -> None
 
 
 # scoring
-@pytest.mark.parametrize(("score", "expected"), [(0, "audit-ready"), (1, "at-risk"),
-                                                  (3, "at-risk"), (4, "audit-will-fail"),
-                                                  (7, "audit-will-fail")])
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (0, "audit-ready"),
+        (1, "at-risk"),
+        (3, "at-risk"),
+        (4, "audit-will-fail"),
+        (7, "audit-will-fail"),
+    ],
+)
 def test_bands(score: int, expected: str) -> None:
     assert band(score) == expected
 
@@ -276,5 +287,8 @@ def test_pipeline_score_is_the_worst_agent(write_manifest, manifest) -> None:
     scores = {a.id: a.score for a in p.agents}
     assert scores == {"a": 0, "b": 3}
     assert p.score == 3 and p.band == "at-risk"
-    assert p.failing_checks == ["has_audit_trail", "trail_is_immutable",
-                                "access_enforced_at_harness"]
+    assert p.failing_checks == [
+        "has_audit_trail",
+        "trail_is_immutable",
+        "access_enforced_at_harness",
+    ]

@@ -73,12 +73,18 @@ def test_json_shape_matches_cli_md() -> None:
     assert f["rule"].startswith("HA-") and isinstance(f["line"], int) and f["line"] > 0
 
 
-@pytest.mark.parametrize(("fail_on", "path", "code"), [
-    ("any", LOAN, 1), ("at-risk", LOAN, 1), ("audit-will-fail", LOAN, 1), ("never", LOAN, 0),
-    ("audit-will-fail", SAMPLES / "support-refunds", 0),
-    ("at-risk", SAMPLES / "support-refunds", 1),
-    ("any", HARDENED, 0),
-])
+@pytest.mark.parametrize(
+    ("fail_on", "path", "code"),
+    [
+        ("any", LOAN, 1),
+        ("at-risk", LOAN, 1),
+        ("audit-will-fail", LOAN, 1),
+        ("never", LOAN, 0),
+        ("audit-will-fail", SAMPLES / "support-refunds", 0),
+        ("at-risk", SAMPLES / "support-refunds", 1),
+        ("any", HARDENED, 0),
+    ],
+)
 def test_fail_on(fail_on: str, path: Path, code: int) -> None:
     assert invoke("scan", str(path), "--fail-on", fail_on, "-f", "json").exit_code == code
 
@@ -142,6 +148,7 @@ def test_markup_in_agent_text_is_not_interpreted(write_manifest, manifest) -> No
 
 # --- through the installed entry point -------------------------------------------------------
 
+
 def entry_point() -> str:
     exe = shutil.which("harness-audit")
     if exe is None:
@@ -150,8 +157,9 @@ def entry_point() -> str:
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([entry_point(), *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [entry_point(), *args], capture_output=True, text=True, cwd=cwd, timeout=60, check=False
+    )
 
 
 def test_installed_version() -> None:
@@ -174,6 +182,10 @@ def test_installed_bad_input_has_no_traceback(tmp_path: Path) -> None:
 
 
 def test_python_dash_m() -> None:
-    r = subprocess.run([sys.executable, "-m", "harness_audit", "--version"], capture_output=True,
-                       text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "harness_audit", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 0 and __version__ in r.stdout

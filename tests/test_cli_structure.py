@@ -83,8 +83,12 @@ def test_every_renderer_class_is_registered() -> None:
     for info in pkgutil.iter_modules(report_pkg.__path__):
         module = importlib.import_module(f"harness_audit.report.{info.name}")
         for name, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Renderer) and obj is not Renderer and \
-                    obj.__module__ == module.__name__ and not inspect.isabstract(obj):
+            if (
+                issubclass(obj, Renderer)
+                and obj is not Renderer
+                and obj.__module__ == module.__name__
+                and not inspect.isabstract(obj)
+            ):
                 assert f"{obj.__module__}:{name}" in registered, f"{name} is in no registry"
 
 
@@ -105,15 +109,18 @@ def test_output_format_equals_path_for_every_command(tmp_path: Path) -> None:
         assert r.stdout == "", name
 
 
-def test_report_reads_the_same_config_as_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:
+def test_report_reads_the_same_config_as_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     waivers = tmp_path / "w.yaml"
     waivers.write_text(
         "waivers:\n  - rule: HA-106\n    pipeline: loan-assessment\n    agent: '*'\n"
         "    justification: retention is set by the archive\n    owner: a@example.com\n"
-        "    ticket: SEC-1\n    expires: 2999-01-01\n")
+        "    ticket: SEC-1\n    expires: 2999-01-01\n"
+    )
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["loan"]\nwaivers = "w.yaml"\n')
+        '[tool.harness-audit]\npaths = ["loan"]\nwaivers = "w.yaml"\n'
+    )
     shutil.copytree(SAMPLES / "loan-assessment", tmp_path / "loan")
     monkeypatch.chdir(tmp_path)
     scan = runner.invoke(app, ["scan", "-f", "json", "--no-trails"])
@@ -128,8 +135,9 @@ def test_report_reads_the_same_config_as_scan(tmp_path: Path, monkeypatch: pytes
     assert waived(scanned) == waived(pack) != []
 
 
-def test_a_bad_config_value_names_the_file_and_key(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_config_value_names_the_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nformat = "xml"\n')
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["scan"])
@@ -139,7 +147,8 @@ def test_a_bad_config_value_names_the_file_and_key(tmp_path: Path,
 
 
 def test_config_does_not_reach_commands_that_do_not_read_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nformat = "xml"\n')
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["rules", "-f", "json"]).exit_code == 0

@@ -71,14 +71,17 @@ def pb_request(trace: int, n_children: int, service: str = "svc") -> tuple[bytes
     root = ss.spans.add()
     root.trace_id, root.span_id, root.name = tid, root_id, "invoke_agent web_researcher"
     root.start_time_unix_nano, root.end_time_unix_nano = t0, t0 + n_children + 5
-    for k, v in (("gen_ai.operation.name", "invoke_agent"),
-                 ("gen_ai.agent.name", "web_researcher")):
+    for k, v in (
+        ("gen_ai.operation.name", "invoke_agent"),
+        ("gen_ai.agent.name", "web_researcher"),
+    ):
         a = root.attributes.add()
         a.key, a.value.string_value = k, v
     return req.SerializeToString(), ids
 
 
 # -- the streaming mapping -------------------------------------------------------------------
+
 
 def _spans(path: Path) -> list[tuple[str, Any]]:
     return [s for s in iter_spans(json.loads(path.read_text())) if s is not None]
@@ -88,9 +91,15 @@ def _shape(evs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(e["kind"], e["agent"], e.get("tool"), e.get("child")) for e in evs]
 
 
-@pytest.mark.parametrize("name", ["any-agent_OPENAI_trace.json", "any-agent_GOOGLE_trace.json",
-                                  "any-agent_SMOLAGENTS_trace.json",
-                                  "genai-interlingua_openllmetry_in.otlp.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "any-agent_OPENAI_trace.json",
+        "any-agent_GOOGLE_trace.json",
+        "any-agent_SMOLAGENTS_trace.json",
+        "genai-interlingua_openllmetry_in.otlp.json",
+    ],
+)
 def test_one_request_maps_as_import(name: str) -> None:
     """A whole trace in one request: the events `trail import` makes of it."""
     imported = [r.event for r in import_trace([REAL / name], pipeline="collected").events()]
@@ -122,8 +131,13 @@ def test_late_spans_duplicates_and_resume() -> None:
     spans = decode(body, "application/x-protobuf")
     m = StreamMapper()
     first = m.map_batch(spans)
-    assert [e["kind"] for e in first] == ["run_start", "tool_call", "tool_call", "tool_call",
-                                          "run_end"]
+    assert [e["kind"] for e in first] == [
+        "run_start",
+        "tool_call",
+        "tool_call",
+        "tool_call",
+        "run_end",
+    ]
     assert m.map_batch(spans) == []  # the request again (a client retry): one event each
     again = StreamMapper()
     again.resume(first)
@@ -142,6 +156,7 @@ def test_late_spans_duplicates_and_resume() -> None:
 
 
 # -- hostile bodies ----------------------------------------------------------------------------
+
 
 def test_decode_refusals() -> None:
     body, _ = pb_request(1, 2)
@@ -170,11 +185,13 @@ def test_decode_refusals() -> None:
     with pytest.raises(Rejected) as e:
         decode(body, "application/x-protobuf", "br")
     assert e.value.status == 415
-    assert len(decode(gzip.compress(body) + gzip.compress(b""), "application/x-protobuf",
-                      "gzip")) == 3
+    assert (
+        len(decode(gzip.compress(body) + gzip.compress(b""), "application/x-protobuf", "gzip")) == 3
+    )
 
 
 # -- the write path ----------------------------------------------------------------------------
+
 
 def test_write_failure_is_unavailable_then_recovers(tmp_path: Path, monkeypatch: Any) -> None:
     """A disk-full fsync: 503 (Unavailable), nothing acknowledged is lost; the next write
@@ -220,6 +237,7 @@ def test_a_second_sink_on_the_folder_is_refused(tmp_path: Path) -> None:
 
 # -- the command, end to end ---------------------------------------------------------------------
 
+
 def _provider(url: str, service: str = "research-crew") -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
@@ -227,8 +245,9 @@ def _provider(url: str, service: str = "research-crew") -> Any:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     tp = TracerProvider(resource=Resource.create({"service.name": service}))
-    tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url),
-                                             max_export_batch_size=512))
+    tp.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=url), max_export_batch_size=512)
+    )
     return tp
 
 
@@ -237,9 +256,26 @@ def check_scan(tmp_path: Path, trail: Path, pub: Path) -> dict[str, Any]:
     trail, anchored by the pinned key."""
     manifest = tmp_path / "harness.yaml"
     shutil.copy(SAMPLES / "research-crew" / "harness.yaml", manifest)
-    r = subprocess.run([sys.executable, "-m", "harness_audit", "scan", str(manifest),
-                        "--trails", str(trail), "--key", str(pub), "-f", "json"],
-                       capture_output=True, text=True, env=env(), cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness_audit",
+            "scan",
+            str(manifest),
+            "--trails",
+            str(trail),
+            "--key",
+            str(pub),
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=60,
+    )
     assert r.returncode in (0, 1), r.stderr
     p = json.loads(r.stdout)["pipelines"][0]
     checks = {a["id"]: a["checks"] for a in p["agents"]}
@@ -266,8 +302,7 @@ def test_otlp_http_exporter_end_to_end(tmp_path: Path) -> None:
     evs = events(tmp_path / "trail")
     assert len(evs) == 20 * EVENTS_PER_RUN
     kinds = Counter(e["kind"] for e in evs)
-    assert kinds == {"run_start": 20, "run_end": 20, "model_call": 40, "tool_call": 40,
-                     "spawn": 20}
+    assert kinds == {"run_start": 20, "run_end": 20, "model_call": 40, "tool_call": 40, "spawn": 20}
     assert sum(e.get("outcome") == "error" for e in evs if e["kind"] == "tool_call") == 1
     assert {e["agent"] for e in evs if e["kind"] == "tool_call"} == {"web_researcher"}
     v = verify(tmp_path / "trail", pub)
@@ -280,27 +315,55 @@ def test_json_gzip_malformed_oversized_and_refusals(tmp_path: Path) -> None:
     c = Collect(tmp_path / "trail", key, "--max-body-bytes", "65536")
     try:
         doc = json.loads((REAL / "genai-interlingua_openllmetry_in.otlp.json").read_text())
-        r = requests.post(c.url, data=gzip.compress(json.dumps(doc).encode()),
-                          headers={"Content-Type": "application/json",
-                                   "Content-Encoding": "gzip"}, timeout=10)
+        r = requests.post(
+            c.url,
+            data=gzip.compress(json.dumps(doc).encode()),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            timeout=10,
+        )
         assert r.status_code == 200 and r.json() == {}
         r = requests.post(c.url, data=b"\x0a\xff\xff\xff\xff", headers=PB, timeout=10)
         assert r.status_code == 400 and r.headers["Content-Type"] == "application/x-protobuf"
         assert b"not a protobuf ExportTraceServiceRequest" in r.content
-        r = requests.post(c.url, data=b'{"resourceSpans": "<script>"}',
-                          headers={"Content-Type": "application/json"}, timeout=10)
+        r = requests.post(
+            c.url,
+            data=b'{"resourceSpans": "<script>"}',
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
         assert r.status_code == 400 and "<script>" not in r.text and r.json()["code"] == 3
         r = requests.post(c.url, data=b"\0" * 70_000, headers=PB, timeout=10)
         assert r.status_code == 413
-        r = requests.post(c.url, data=gzip.compress(b"\0" * (1 << 20)),
-                          headers={**PB, "Content-Encoding": "gzip"}, timeout=10)
+        r = requests.post(
+            c.url,
+            data=gzip.compress(b"\0" * (1 << 20)),
+            headers={**PB, "Content-Encoding": "gzip"},
+            timeout=10,
+        )
         assert r.status_code == 413  # inflates past 4 x --max-body-bytes
         assert requests.get(c.url, timeout=10).status_code == 405
         # a second receiver on the same folder refuses to start
         second = subprocess.run(
-            [sys.executable, "-m", "harness_audit", "collect", "--listen", "127.0.0.1:0",
-             "--key", str(key), "--origin", "o", "-o", str(tmp_path / "trail")],
-            capture_output=True, text=True, env=env(), cwd=ROOT, timeout=30)
+            [
+                sys.executable,
+                "-m",
+                "harness_audit",
+                "collect",
+                "--listen",
+                "127.0.0.1:0",
+                "--key",
+                str(key),
+                "--origin",
+                "o",
+                "-o",
+                str(tmp_path / "trail"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env(),
+            cwd=ROOT,
+            timeout=30,
+        )
         assert second.returncode == 2 and "another trail writer" in second.stderr
     finally:
         assert c.stop() == 0
@@ -310,10 +373,27 @@ def test_json_gzip_malformed_oversized_and_refusals(tmp_path: Path) -> None:
 
 def test_listen_refuses_a_remote_address_without_allow_remote(tmp_path: Path) -> None:
     key, _ = keys(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "harness_audit", "collect", "--listen",
-                        "0.0.0.0:0", "--key", str(key), "--origin", "o", "-o",
-                        str(tmp_path / "t")], capture_output=True, text=True, env=env(),
-                       cwd=ROOT, timeout=30)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness_audit",
+            "collect",
+            "--listen",
+            "0.0.0.0:0",
+            "--key",
+            str(key),
+            "--origin",
+            "o",
+            "-o",
+            str(tmp_path / "t"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=30,
+    )
     assert r.returncode == 2 and "not a loopback address" in r.stderr
     assert not (tmp_path / "t").exists()
 

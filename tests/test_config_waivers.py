@@ -54,12 +54,15 @@ def test_the_size_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         load_waivers(write(tmp_path, GOOD))
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    (GOOD.replace("HA-006", "!!int HA-006"), 2),
-    (GOOD.replace("2099-12-31", "2099-02-30"), 2),
-    (GOOD.replace("ticket: RISK-1", "ticket: " + "9" * 5000), 7),
-    ("waivers:\n  - !!bool maybe\n", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (GOOD.replace("HA-006", "!!int HA-006"), 2),
+        (GOOD.replace("2099-12-31", "2099-02-30"), 2),
+        (GOOD.replace("ticket: RISK-1", "ticket: " + "9" * 5000), 7),
+        ("waivers:\n  - !!bool maybe\n", 2),
+    ],
+)
 def test_bad_values_are_errors_with_the_line(tmp_path: Path, text: str, line: int) -> None:
     with pytest.raises(ManifestError) as e:
         load_waivers(write(tmp_path, text))

@@ -58,8 +58,7 @@ def test_a_changed_timestamp_or_body_fails(cosignature_vectors: Any) -> None:
     forged = signer.cosign(v["note_text"], v["timestamp"] + 1)
     blob_ts = forged.split()[-1][:20]
     tampered = line.replace(line.split()[-1][:20], blob_ts)  # new time, old signature
-    for text, sig in ((v["note_text"], tampered),
-                      (v["note_text"].replace("\n1\n", "\n2\n"), line)):
+    for text, sig in ((v["note_text"], tampered), (v["note_text"].replace("\n1\n", "\n2\n"), line)):
         note = parse_note((text + "\n" + v["log_line"] + sig).encode())
         with pytest.raises(NoteError) as e:
             verify_cosignatures(note, [signer.key])
@@ -76,8 +75,11 @@ def test_key_text_round_trips_and_refuses_note_keys(cosignature_vectors: Any) ->
         WitnessKey.parse(v["vkey"].replace("10a1c019", "10a1c01a"))
 
 
-@given(st.binary(min_size=32, max_size=32), st.integers(0, 2**63 - 1),
-       st.text(alphabet="abcdefghij0123456789/.", min_size=1, max_size=30))
+@given(
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, 2**63 - 1),
+    st.text(alphabet="abcdefghij0123456789/.", min_size=1, max_size=30),
+)
 def test_cosign_then_verify(seed: bytes, ts: int, origin: str) -> None:
     signer = WitnessSigner.from_seed("w.example/1", seed)
     text = f"{origin}\n5\n{'A' * 43}=\n"
@@ -87,6 +89,7 @@ def test_cosign_then_verify(seed: bytes, ts: int, origin: str) -> None:
 
 
 # --- acting as a witness, end to end ---------------------------------------------------------
+
 
 def _witness_setup(tmp_path: Path) -> tuple[Path, Path, str]:
     from .trailkit import pub
@@ -112,8 +115,18 @@ def test_witness_cosigns_only_what_extends_what_it_cosigned(tmp_path: Path) -> N
             w.append(event(i))
     cp = trail / "trail.checkpoint"
     first = cp.read_bytes()
-    args = ["trail", "checkpoint", "cosign", str(cp), "--key", str(wkey), "--log-key", log_pub,
-            "--state", str(state)]
+    args = [
+        "trail",
+        "checkpoint",
+        "cosign",
+        str(cp),
+        "--key",
+        str(wkey),
+        "--log-key",
+        log_pub,
+        "--state",
+        str(state),
+    ]
     r = run(app, [*args, "-o", str(tmp_path / "c5")])
     assert r.exit_code == 0, r.output
     cosigned = (tmp_path / "c5").read_text()
@@ -124,8 +137,12 @@ def test_witness_cosigns_only_what_extends_what_it_cosigned(tmp_path: Path) -> N
     no_proof = run(app, args)
     assert no_proof.exit_code == 1 and "no consistency proof" in no_proof.stderr
     proof = tmp_path / "p.json"
-    assert run(app, ["trail", "prove", str(trail), "--consistency", "5", "9", "-o",
-                     str(proof)]).exit_code == 0
+    assert (
+        run(
+            app, ["trail", "prove", str(trail), "--consistency", "5", "9", "-o", str(proof)]
+        ).exit_code
+        == 0
+    )
     ok = run(app, [*args, "--proof", str(proof)])
     assert ok.exit_code == 0 and "— witness.example/w1 " in ok.stdout
     (tmp_path / "old").write_bytes(first)
@@ -146,8 +163,10 @@ def test_witness_refuses_a_fork_and_a_foreign_log(tmp_path: Path) -> None:
     a = sign_note(Checkpoint("o", 3, b"\x01" * 32).text(), [SIGNER]).encode()
     b = sign_note(Checkpoint("o", 3, b"\x02" * 32).text(), [SIGNER]).encode()
     first = cosign_checkpoint(a, keys, w, {}, None, 100)
-    assert first.note and first.state["o"] == {"size": 3,
-                                               "root": base64.b64encode(b"\x01" * 32).decode()}
+    assert first.note and first.state["o"] == {
+        "size": 3,
+        "root": base64.b64encode(b"\x01" * 32).decode(),
+    }
     fork = cosign_checkpoint(b, keys, w, first.state, None, 101)
     assert fork.note is None and "fork" in str(fork.refused)
     foreign = sign_note(Checkpoint("o", 4, b"\x01" * 32).text(), [OTHER]).encode()
@@ -179,12 +198,53 @@ def test_verify_and_scan_require_the_witness_quorum(tmp_path: Path) -> None:
     lacking = run(app, ["verify", str(trail), "--key", key, "--witness-key", str(wpub)])
     assert lacking.exit_code == 1 and "witness_quorum" in lacking.stdout
     cosigned = tmp_path / "cosigned.checkpoint"
-    assert run(app, ["trail", "checkpoint", "cosign", str(trail / "trail.checkpoint"), "--key",
-                     str(wkey), "--log-key", key, "--state", str(state), "-o",
-                     str(cosigned)]).exit_code == 0
-    ok = run(app, ["verify", str(trail), "--key", key, "--witness-key", str(wpub),
-                   "--checkpoint", str(cosigned)])
+    assert (
+        run(
+            app,
+            [
+                "trail",
+                "checkpoint",
+                "cosign",
+                str(trail / "trail.checkpoint"),
+                "--key",
+                str(wkey),
+                "--log-key",
+                key,
+                "--state",
+                str(state),
+                "-o",
+                str(cosigned),
+            ],
+        ).exit_code
+        == 0
+    )
+    ok = run(
+        app,
+        [
+            "verify",
+            str(trail),
+            "--key",
+            key,
+            "--witness-key",
+            str(wpub),
+            "--checkpoint",
+            str(cosigned),
+        ],
+    )
     assert ok.exit_code == 0, ok.stdout
-    scan = run(app, ["scan", str(project), "--key", key, "--witness-key", str(wpub),
-                     "--checkpoint", str(cosigned), "-f", "json"])
+    scan = run(
+        app,
+        [
+            "scan",
+            str(project),
+            "--key",
+            key,
+            "--witness-key",
+            str(wpub),
+            "--checkpoint",
+            str(cosigned),
+            "-f",
+            "json",
+        ],
+    )
     assert json.loads(scan.stdout)["pipelines"][0]["trail"]["witnesses"] == 1

@@ -27,24 +27,49 @@ CLAUDE = {"provider": "anthropic", "family": "claude", "name": "claude-sonnet-4"
 
 def manifest_dict() -> dict[str, Any]:
     return {
-        "apiVersion": "harness-audit/v1", "kind": "Pipeline", "metadata": {"name": "ev"},
+        "apiVersion": "harness-audit/v1",
+        "kind": "Pipeline",
+        "metadata": {"name": "ev"},
         "slo": {"target": 0.9},
         "budget": {"max_cost_usd_per_run": 0.01, "max_spawn_depth": 1, "enforced_by": "harness"},
-        "trail": {"enabled": True, "integrity": "signed_checkpoints", "public_key": "k.pub",
-                  "retention_days": 2555},
+        "trail": {
+            "enabled": True,
+            "integrity": "signed_checkpoints",
+            "public_key": "k.pub",
+            "retention_days": 2555,
+        },
         "agents": [
-            {"id": "a", "model": GPT, "stage": {"reliability": 0.99},
-             "access": {"enforced_at": "harness", "scopes": ["s:read", "db:write"]},
-             "budget": {"max_cost_usd_per_run": 0.005, "enforced_by": "harness"},
-             "spawns": ["b"],
-             "tools": [{"name": "read", "effect": "read", "scope": "s:read"},
-                       {"name": "pay", "effect": "destructive", "scope": "db:write",
-                        "verified_by": ["v"], "human_gate": {"required": True,
-                                                             "approvers": ["cfo"]}}]},
-            {"id": "b", "model": GPT, "stage": {"reliability": 0.99},
-             "access": {"enforced_at": "harness", "scopes": ["s:read"]}},
-            {"id": "v", "model": CLAUDE, "stage": {"reliability": 0.99}, "verifies": ["a"],
-             "access": {"enforced_at": "harness", "scopes": ["s:read"]}},
+            {
+                "id": "a",
+                "model": GPT,
+                "stage": {"reliability": 0.99},
+                "access": {"enforced_at": "harness", "scopes": ["s:read", "db:write"]},
+                "budget": {"max_cost_usd_per_run": 0.005, "enforced_by": "harness"},
+                "spawns": ["b"],
+                "tools": [
+                    {"name": "read", "effect": "read", "scope": "s:read"},
+                    {
+                        "name": "pay",
+                        "effect": "destructive",
+                        "scope": "db:write",
+                        "verified_by": ["v"],
+                        "human_gate": {"required": True, "approvers": ["cfo"]},
+                    },
+                ],
+            },
+            {
+                "id": "b",
+                "model": GPT,
+                "stage": {"reliability": 0.99},
+                "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+            },
+            {
+                "id": "v",
+                "model": CLAUDE,
+                "stage": {"reliability": 0.99},
+                "verifies": ["a"],
+                "access": {"enforced_at": "harness", "scopes": ["s:read"]},
+            },
         ],
     }
 
@@ -61,8 +86,17 @@ class Trail:
         span = f"{run}.{self.n[run]}"
         if parent == "":
             parent = f"{run}.1" if self.n[run] > 1 else None
-        self.events.append({"ts": f"2026-01-01T00:00:{len(self.events) % 60:02d}Z", "run": run,
-                            "span": span, "parent": parent, "agent": agent, "kind": kind, **f})
+        self.events.append(
+            {
+                "ts": f"2026-01-01T00:00:{len(self.events) % 60:02d}Z",
+                "run": run,
+                "span": span,
+                "parent": parent,
+                "agent": agent,
+                "kind": kind,
+                **f,
+            }
+        )
         return span
 
     def next_span(self, run: str, ahead: int = 1) -> str:
@@ -71,19 +105,57 @@ class Trail:
     def clean_run(self, run: str) -> None:
         self.add(run, "harness", "run_start", None, pipeline="ev")
         for agent, model in (("a", GPT), ("b", GPT), ("v", CLAUDE)):
-            self.add(run, agent, "model_call", model=model, input_tokens=1, output_tokens=1,
-                     cost_microusd=1000)
-        self.add(run, "a", "data_access", resource="r1", scope="s:read", data_class="pii",
-                 outcome="allowed")
+            self.add(
+                run,
+                agent,
+                "model_call",
+                model=model,
+                input_tokens=1,
+                output_tokens=1,
+                cost_microusd=1000,
+            )
+        self.add(
+            run,
+            "a",
+            "data_access",
+            resource="r1",
+            scope="s:read",
+            data_class="pii",
+            outcome="allowed",
+        )
         call = self.next_span(run, 4)
-        self.add(run, "v", "verification", target=call, verdict="pass", model=CLAUDE,
-                 args_digest="a" * 64)  # bound to the exact call it verifies
-        req = self.add(run, "a", "approval_request", target=call, approver="human:cfo",
-                       args_digest="a" * 64)
-        self.add(run, "human:cfo", "approval", req, target=call, approver="human:cfo",
-                 verdict="approved", args_digest="a" * 64)
-        self.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-                 outcome="ok", args_digest="a" * 64)
+        self.add(
+            run,
+            "v",
+            "verification",
+            target=call,
+            verdict="pass",
+            model=CLAUDE,
+            args_digest="a" * 64,
+        )  # bound to the exact call it verifies
+        req = self.add(
+            run, "a", "approval_request", target=call, approver="human:cfo", args_digest="a" * 64
+        )
+        self.add(
+            run,
+            "human:cfo",
+            "approval",
+            req,
+            target=call,
+            approver="human:cfo",
+            verdict="approved",
+            args_digest="a" * 64,
+        )
+        self.add(
+            run,
+            "a",
+            "tool_call",
+            tool="pay",
+            effect="destructive",
+            scope="db:write",
+            outcome="ok",
+            args_digest="a" * 64,
+        )
         self.add(run, "harness", "run_end", pipeline="ev", outcome="ok")
 
     def write(self, folder: Path) -> Path:
@@ -155,8 +227,7 @@ def test_trail_that_does_not_verify(setup, tmp_path: Path) -> None:  # type: ign
     assert "modified_event" in control(e, "a", "trail_is_immutable").reason
 
 
-def test_unanchored_trail_fails_when_signed_checkpoints_are_declared(setup, tmp_path: Path
-                                                                     ) -> None:  # type: ignore[no-untyped-def]
+def test_unanchored_trail_fails_when_signed_checkpoints_are_declared(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.clean_run("r")
     p, _ = setup(t)
@@ -170,12 +241,21 @@ def test_unanchored_trail_fails_when_signed_checkpoints_are_declared(setup, tmp_
 def test_access_outside_scope_and_denied_attempts(setup) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
-    t.add("r", "b", "data_access", resource="x", scope="s:read", data_class="pii",
-          outcome="allowed")
-    t.add("r", "b", "data_access", resource="y", scope="db:write", data_class="pii",
-          outcome="denied")
-    bad = t.add("r", "b", "data_access", resource="z", scope="secrets:read", data_class="pii",
-                outcome="allowed")
+    t.add(
+        "r", "b", "data_access", resource="x", scope="s:read", data_class="pii", outcome="allowed"
+    )
+    t.add(
+        "r", "b", "data_access", resource="y", scope="db:write", data_class="pii", outcome="denied"
+    )
+    bad = t.add(
+        "r",
+        "b",
+        "data_access",
+        resource="z",
+        scope="secrets:read",
+        data_class="pii",
+        outcome="allowed",
+    )
     t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     _, e = setup(t)
     c = control(e, "b", "access_enforced_at_harness")
@@ -185,10 +265,24 @@ def test_access_outside_scope_and_denied_attempts(setup) -> None:  # type: ignor
 def test_guardrail_bypass(setup) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
-    t.add("r", "a", "data_access", resource="vault", scope="db:write", data_class="secret",
-          outcome="denied")
-    t.add("r", "a", "data_access", resource="vault", scope="s:read", data_class="secret",
-          outcome="allowed")
+    t.add(
+        "r",
+        "a",
+        "data_access",
+        resource="vault",
+        scope="db:write",
+        data_class="secret",
+        outcome="denied",
+    )
+    t.add(
+        "r",
+        "a",
+        "data_access",
+        resource="vault",
+        scope="s:read",
+        data_class="secret",
+        outcome="allowed",
+    )
     t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     _, e = setup(t)
     [o] = [o for o in e.observations if o.rule == "HA-202"]
@@ -198,8 +292,9 @@ def test_guardrail_bypass(setup) -> None:  # type: ignore[no-untyped-def]
 def test_budget_caps_and_spawn_depth(setup) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
-    over = t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1,
-                 cost_microusd=6000)
+    over = t.add(
+        "r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=6000
+    )
     t.add("r", "b", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=9000)
     deep = t.add("r", "a", "spawn", child="b", depth=2)
     t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
@@ -211,14 +306,25 @@ def test_budget_caps_and_spawn_depth(setup) -> None:  # type: ignore[no-untyped-
     assert "pipeline cap" in control(e, "b", "budget_cap_enforced").reason
 
 
-def verify_case(setup, verifier: str, model: dict[str, str] | str, after: bool = False  # type: ignore[no-untyped-def]
-                ) -> Any:
+def verify_case(
+    setup,
+    verifier: str,
+    model: dict[str, str] | str,
+    after: bool = False,  # type: ignore[no-untyped-def]
+) -> Any:
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
     t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1)
     if not isinstance(model, str):  # a model verifier works before its verdict (issue 12.13)
-        t.add("r", verifier, "model_call", model=model, input_tokens=1, output_tokens=1,
-              cost_microusd=1)
+        t.add(
+            "r",
+            verifier,
+            "model_call",
+            model=model,
+            input_tokens=1,
+            output_tokens=1,
+            cost_microusd=1,
+        )
     call = t.next_span("r", 1 if after else 3)
     if not after:
         t.add("r", verifier, "verification", target=call, verdict="pass", model=model)
@@ -260,8 +366,16 @@ def gate_case(setup, approver: str, digest: str | None, call_digest: str | None)
     extra = {"args_digest": digest} if digest else {}
     t.add("r", approver, "approval", target=call, approver=approver, verdict="approved", **extra)
     extra = {"args_digest": call_digest} if call_digest else {}
-    t.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok", **extra)
+    t.add(
+        "r",
+        "a",
+        "tool_call",
+        tool="pay",
+        effect="destructive",
+        scope="db:write",
+        outcome="ok",
+        **extra,
+    )
     t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     return control(setup(t)[1], "a", "human_gate_for_destructive_ops")
 
@@ -293,8 +407,7 @@ def test_observed_sla_misses(setup) -> None:  # type: ignore[no-untyped-def]
     for r in range(40):
         run = f"r{r}"
         t.add(run, "harness", "run_start", None, pipeline="ev")
-        t.add(run, "a", "model_call", model=GPT, input_tokens=1, output_tokens=1,
-              cost_microusd=1)
+        t.add(run, "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1)
         if r % 2:
             t.add(run, "b", "error", message="timeout")
         t.add(run, "harness", "run_end", pipeline="ev", outcome="error" if r % 2 else "ok")
@@ -307,8 +420,9 @@ def test_state_amnesia_with_and_without_the_evidence_link(setup, cite: bool, fou
     t = Trail()
     t.add("r", "harness", "run_start", None, pipeline="ev")
     flag = t.add("r", "a", "decision", subject="loan", outcome="flag_high_risk")
-    approve = t.add("r", "b", "decision", subject="loan", outcome="approve",
-                    evidence=[flag] if cite else [])
+    approve = t.add(
+        "r", "b", "decision", subject="loan", outcome="approve", evidence=[flag] if cite else []
+    )
     t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
     _, e = setup(t)
     hits = [o for o in e.observations if o.rule == "HA-201"]
@@ -323,8 +437,16 @@ def test_dangling_links_orphan_errors_and_open_runs(setup, monkeypatch) -> None:
     for r in range(4):
         t.add(f"open{r}", "harness", "run_start", None, pipeline="ev")
     t.add("x", "a", "error", None, message="boom")
-    t.add("x", "a", "model_call", "nowhere", model=GPT, input_tokens=1, output_tokens=1,
-          cost_microusd=1)
+    t.add(
+        "x",
+        "a",
+        "model_call",
+        "nowhere",
+        model=GPT,
+        input_tokens=1,
+        output_tokens=1,
+        cost_microusd=1,
+    )
     _, e = setup(t)
     rules = {o.rule: o for o in e.observations}
     assert rules["HA-204"].where.seq == 4 and rules["HA-203"].where.seq == 5
@@ -343,8 +465,9 @@ def test_sampling_is_reproducible(tmp_path: Path) -> None:
 
 
 def test_scan_with_trails_json_and_failure_locations() -> None:
-    r = CliRunner().invoke(app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json",
-                                 "--sample", "2"])
+    r = CliRunner().invoke(
+        app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json", "--sample", "2"]
+    )
     assert r.exit_code == ExitCode.FINDINGS
     p = json.loads(r.stdout)["pipelines"][0]
     assert p["evidence"]["runs"] == 34 and p["evidence"]["runs_never_ended"] == 1
@@ -354,15 +477,25 @@ def test_scan_with_trails_json_and_failure_locations() -> None:
     check = p["agents"][0]["checks"]["access_enforced_at_harness"]
     assert check["reason"].startswith("declared:") and "observed:" in check["reason"]
     assert check["evidence"]["failures"][0]["seq"] == 522
-    no = CliRunner().invoke(app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json",
-                                  "--no-trails"])
+    no = CliRunner().invoke(
+        app, ["scan", str(SAMPLES / "loan-assessment"), "-f", "json", "--no-trails"]
+    )
     assert "evidence" not in json.loads(no.stdout)["pipelines"][0]
 
 
 def test_replay_nested_spawns() -> None:
-    r = CliRunner().invoke(app, ["replay", str(SAMPLES / "research-crew" / "trails"), "--run",
-                                 "market-research-deep-spawn", "-f", "json",
-                                 "--allow-unanchored"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "replay",
+            str(SAMPLES / "research-crew" / "trails"),
+            "--run",
+            "market-research-deep-spawn",
+            "-f",
+            "json",
+            "--allow-unanchored",
+        ],
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
 
@@ -371,27 +504,31 @@ def test_replay_nested_spawns() -> None:
 
     assert data["events"] == 10 and max(depth(n) for n in data["tree"]) >= 6
     assert {f.get("rule") or f.get("check") for f in data["findings"]} >= {
-        "budget_cap_enforced", "HA-001", "HA-206"}
+        "budget_cap_enforced",
+        "HA-001",
+        "HA-206",
+    }
 
 
 def test_replay_export_round_trip_and_tampering(tmp_path: Path) -> None:
     out = tmp_path / "disclosure"
     trail = SAMPLES / "support-refunds" / "trails"
     key = str(SAMPLES / "support-refunds" / "keys" / "trail.pub")
-    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "support-refunds-0003",
-                                 "--export", str(out), "--key", key])
+    r = CliRunner().invoke(
+        app,
+        ["replay", str(trail), "--run", "support-refunds-0003", "--export", str(out), "--key", key],
+    )
     assert r.exit_code == 0, r.output
-    ok = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
-                                  key])
+    ok = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key", key])
     assert ok.exit_code == 0 and ok.stdout.count("OK:") == 1 + len(
-        (out / "support-refunds-0003.jsonl").read_text().splitlines())
+        (out / "support-refunds-0003.jsonl").read_text().splitlines()
+    )
     proofs = json.loads((out / "proofs.json").read_text())
     before = proofs[2]["event"]
     proofs[2]["event"] = before.replace('"agent":"', '"agent":"x', 1)
     assert proofs[2]["event"] != before
     (out / "proofs.json").write_text(json.dumps(proofs))
-    bad = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key",
-                                   key])
+    bad = CliRunner().invoke(app, ["trail", "verify-proof", str(out / "proofs.json"), "--key", key])
     assert bad.exit_code == ExitCode.FINDINGS and "FAILED" in bad.stdout
 
 
@@ -401,13 +538,25 @@ def test_an_edited_export_fails_verify_proof(tmp_path: Path, given: str) -> None
     out = tmp_path / "disclosure"
     trail = SAMPLES / "loan-assessment-hardened" / "trails"
     key = str(SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub")
-    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "loan-assessment-hardened-0002",
-                                 "--export", str(out), "--key", key])
+    r = CliRunner().invoke(
+        app,
+        [
+            "replay",
+            str(trail),
+            "--run",
+            "loan-assessment-hardened-0002",
+            "--export",
+            str(out),
+            "--key",
+            key,
+        ],
+    )
     assert r.exit_code == 0, r.output
     [events] = out.glob("*.jsonl")
     target = {"folder": out, "proofs.json": out / "proofs.json", "events file": events}[given]
-    assert CliRunner().invoke(app, ["trail", "verify-proof", str(target), "--key",
-                                    key]).exit_code == 0
+    assert (
+        CliRunner().invoke(app, ["trail", "verify-proof", str(target), "--key", key]).exit_code == 0
+    )
     text = events.read_text()
     assert '"outcome":"approve"' in text
     events.write_text(text.replace('"outcome":"approve"', '"outcome":"reject"', 1))
@@ -424,8 +573,16 @@ def test_replay_verifies_the_trail_it_reads(tmp_path: Path) -> None:
     shutil.copytree(SAMPLES / "loan-assessment-hardened" / "trails", trail)
     key = str(SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub")
     run = "loan-assessment-hardened-0002"
-    args = ["replay", str(trail), "--run", run, "--key", key, "--manifest",
-            str(SAMPLES / "loan-assessment-hardened" / "harness.yaml")]
+    args = [
+        "replay",
+        str(trail),
+        "--run",
+        run,
+        "--key",
+        key,
+        "--manifest",
+        str(SAMPLES / "loan-assessment-hardened" / "harness.yaml"),
+    ]
     ok = CliRunner().invoke(app, [*args, "-f", "json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["integrity"]["status"] == "verified"
     [seg] = trail.glob("*.jsonl")
@@ -440,13 +597,24 @@ def test_replay_verifies_the_trail_it_reads(tmp_path: Path) -> None:
 def test_replay_without_a_manifest_says_findings_were_not_judged(tmp_path: Path) -> None:
     trail = tmp_path / "t"
     shutil.copytree(SAMPLES / "support-refunds" / "trails", trail)
-    r = CliRunner().invoke(app, ["replay", str(trail), "--run", "support-refunds-0003", "-f",
-                                 "json", "--key", str(SAMPLES / "support-refunds" / "keys" /
-                                                      "trail.pub")])
+    r = CliRunner().invoke(
+        app,
+        [
+            "replay",
+            str(trail),
+            "--run",
+            "support-refunds-0003",
+            "-f",
+            "json",
+            "--key",
+            str(SAMPLES / "support-refunds" / "keys" / "trail.pub"),
+        ],
+    )
     assert r.exit_code == 0 and json.loads(r.stdout)["findings_judged"] is False
 
 
 def test_replay_of_an_unknown_run_exits_2() -> None:
-    r = CliRunner().invoke(app, ["replay", str(SAMPLES / "support-refunds" / "trails"),
-                                 "--run", "nope"])
+    r = CliRunner().invoke(
+        app, ["replay", str(SAMPLES / "support-refunds" / "trails"), "--run", "nope"]
+    )
     assert r.exit_code == ExitCode.USAGE and "no events of run" in r.stderr

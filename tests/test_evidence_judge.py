@@ -30,25 +30,52 @@ class Feed:
     def next_span(self, run: str, ahead: int = 1) -> str:
         return f"{run}.{self.n.get(run, 0) + ahead}"
 
-    def add(self, run: str, agent: str, kind: str, parent: str | None = "",
-            anchored: bool = True, event: type[Any] | None = None, **f: Any) -> str:
+    def add(
+        self,
+        run: str,
+        agent: str,
+        kind: str,
+        parent: str | None = "",
+        anchored: bool = True,
+        event: type[Any] | None = None,
+        **f: Any,
+    ) -> str:
         self.n[run] = self.n.get(run, 0) + 1
         span = f"{run}.{self.n[run]}"
         if parent == "":
             parent = f"{run}.1" if self.n[run] > 1 else None
-        raw = {"v": 1, "seq": self.seq, "ts": f"2026-01-01T00:00:{self.seq % 60:02d}Z",
-               "run": run, "span": span, "parent": parent, "agent": agent, "kind": kind,
-               "prev": "0" * 64, "hash": "0" * 64, **f}
+        raw = {
+            "v": 1,
+            "seq": self.seq,
+            "ts": f"2026-01-01T00:00:{self.seq % 60:02d}Z",
+            "run": run,
+            "span": span,
+            "parent": parent,
+            "agent": agent,
+            "kind": kind,
+            "prev": "0" * 64,
+            "hash": "0" * 64,
+            **f,
+        }
         data = msgspec.json.encode(raw)
         e = msgspec.json.decode(data, type=event) if event else ev_mod.decoder.decode(data)
         self.judge.feed("t.jsonl", self.seq + 1, e, anchored=anchored)
         self.seq += 1
         return span
 
-    def model_call(self, run: str, agent: str, cost: int = 1, model: dict[str, str] = GPT,
-                   **kw: Any) -> str:
-        return self.add(run, agent, "model_call", model=model, input_tokens=1,
-                        output_tokens=1, cost_microusd=cost, **kw)
+    def model_call(
+        self, run: str, agent: str, cost: int = 1, model: dict[str, str] = GPT, **kw: Any
+    ) -> str:
+        return self.add(
+            run,
+            agent,
+            "model_call",
+            model=model,
+            input_tokens=1,
+            output_tokens=1,
+            cost_microusd=cost,
+            **kw,
+        )
 
     def start(self, run: str, **kw: Any) -> str:
         return self.add(run, "harness", "run_start", None, pipeline="ev", **kw)
@@ -73,13 +100,21 @@ def feed(write_manifest: Callable[..., Path]) -> Callable[..., Feed]:
 
 # -- anchored=False: proves a failure, never a pass ---------------------------------------------
 
-def test_unanchored_events_never_make_an_agent_seen_nor_operate(feed: Callable[..., Feed]
-                                                                  ) -> None:
+
+def test_unanchored_events_never_make_an_agent_seen_nor_operate(feed: Callable[..., Feed]) -> None:
     f = feed()
     f.start("r", anchored=False)
     f.model_call("r", "a", anchored=False)
-    f.add("r", "a", "data_access", resource="x", scope="s:read", data_class="pii",
-          outcome="allowed", anchored=False)
+    f.add(
+        "r",
+        "a",
+        "data_access",
+        resource="x",
+        scope="s:read",
+        data_class="pii",
+        outcome="allowed",
+        anchored=False,
+    )
     f.end("r", anchored=False)
     e = f.finish()
     assert e.unanchored_events == 4
@@ -94,8 +129,16 @@ def test_unanchored_events_still_prove_failures(feed: Callable[..., Feed]) -> No
     f = feed()
     f.start("r")
     f.model_call("r", "a")
-    bad = f.add("r", "b", "data_access", resource="z", scope="secrets:read", data_class="pii",
-                outcome="allowed", anchored=False)
+    bad = f.add(
+        "r",
+        "b",
+        "data_access",
+        resource="z",
+        scope="secrets:read",
+        data_class="pii",
+        outcome="allowed",
+        anchored=False,
+    )
     f.add("r", "ghost", "error", message="who", anchored=False)
     f.end("r")
     e = f.finish()
@@ -123,8 +166,10 @@ def test_anchored_is_the_default(feed: Callable[..., Feed]) -> None:
 
 # -- budgets judged as costs accrue (issue 12 item 7) --------------------------------------------
 
+
 def test_a_runaway_run_that_never_ends_fails_its_cap_at_the_crossing_call(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     f = feed()
     f.start("r")
     f.model_call("r", "a", cost=3000)
@@ -139,8 +184,9 @@ def test_a_runaway_run_that_never_ends_fails_its_cap_at_the_crossing_call(
     assert e.open_runs == 1
 
 
-def test_an_evicted_run_is_judged_on_its_costs(feed: Callable[..., Feed],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_evicted_run_is_judged_on_its_costs(
+    feed: Callable[..., Feed], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(judge, "MAX_OPEN_RUNS", 1)
     f = feed()
     f.start("r1")
@@ -155,7 +201,8 @@ def test_an_evicted_run_is_judged_on_its_costs(feed: Callable[..., Feed],
 
 
 def test_the_pipeline_cap_fails_each_covered_agent_once_at_the_crossing(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     f = feed()
     f.start("r")
     f.model_call("r", "b", cost=6000)
@@ -181,7 +228,8 @@ def test_under_the_cap_passes(feed: Callable[..., Feed]) -> None:
 
 
 def test_a_self_spawning_agent_is_judged_by_the_depth_of_its_spawn_chain(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     f = feed()  # max_spawn_depth 1
     f.start("r")
     m = f.model_call("r", "a")
@@ -229,6 +277,7 @@ def test_an_event_deeper_than_its_chain_still_fails(feed: Callable[..., Feed]) -
 
 # -- approvals and verifications bound to the manifest and to the action (item 8) -----------------
 
+
 class DigestVerification(ev_mod.Verification, tag="verification"):
     """A verification carrying ``args_digest`` (TRAIL.md allows it; the struct may not yet)."""
 
@@ -240,13 +289,11 @@ def gate(f: Feed, approver: str) -> None:
     call = f.next_span("r", 3)
     f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE)
     f.add("r", approver, "approval", target=call, approver=approver, verdict="approved")
-    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok")
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
     f.end("r")
 
 
-def test_an_approver_the_manifest_does_not_list_fails_the_gate(feed: Callable[..., Feed]
-                                                                ) -> None:
+def test_an_approver_the_manifest_does_not_list_fails_the_gate(feed: Callable[..., Feed]) -> None:
     f = feed()  # pay: human_gate.approvers [cfo]
     gate(f, "human:mallory")
     c = f.finish().controls[("a", "human_gate_for_destructive_ops")]
@@ -261,8 +308,7 @@ def test_a_listed_approver_passes_the_gate(feed: Callable[..., Feed]) -> None:
     assert (c.operated, c.failed) == (1, 0)
 
 
-def test_any_person_passes_when_the_manifest_lists_no_approvers(feed: Callable[..., Feed]
-                                                                 ) -> None:
+def test_any_person_passes_when_the_manifest_lists_no_approvers(feed: Callable[..., Feed]) -> None:
     def unlisted(m: dict[str, Any]) -> None:
         m["agents"][0]["tools"][1]["human_gate"] = {"required": True}
 
@@ -271,27 +317,46 @@ def test_any_person_passes_when_the_manifest_lists_no_approvers(feed: Callable[.
     assert f.finish().controls[("a", "human_gate_for_destructive_ops")].failed == 0
 
 
-@pytest.mark.parametrize(("vdigest", "cdigest", "expect"), [
-    ("c" * 64, "c" * 64, None),
-    (None, None, None),
-    ("c" * 64, None, None),  # the call is not bound: nothing to compare
-    ("c" * 64, "d" * 64, "verified other arguments (args_digest differs)"),
-    (None, "d" * 64, "with no args_digest while the call has one"),
-])
+@pytest.mark.parametrize(
+    ("vdigest", "cdigest", "expect"),
+    [
+        ("c" * 64, "c" * 64, None),
+        (None, None, None),
+        ("c" * 64, None, None),  # the call is not bound: nothing to compare
+        ("c" * 64, "d" * 64, "verified other arguments (args_digest differs)"),
+        (None, "d" * 64, "with no args_digest while the call has one"),
+    ],
+)
 def test_a_verification_counts_only_for_the_arguments_it_verified(
-        feed: Callable[..., Feed], vdigest: str | None, cdigest: str | None,
-        expect: str | None) -> None:
+    feed: Callable[..., Feed], vdigest: str | None, cdigest: str | None, expect: str | None
+) -> None:
     f = feed()
     f.start("r")
     f.model_call("r", "v", model=CLAUDE)
     call = f.next_span("r", 3)
     extra = {"args_digest": vdigest} if vdigest else {}
-    f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE,
-          event=DigestVerification, **extra)
+    f.add(
+        "r",
+        "v",
+        "verification",
+        target=call,
+        verdict="pass",
+        model=CLAUDE,
+        event=DigestVerification,
+        **extra,
+    )
     f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
     extra = {"args_digest": cdigest} if cdigest else {}
-    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok", **extra)
+    f.add(
+        "r",
+        "a",
+        "tool_call",
+        tool="pay",
+        effect="destructive",
+        scope="db:write",
+        outcome="ok",
+        **extra,
+    )
     f.end("r")
     c = f.finish().controls[("a", "independent_verification")]
     if expect is None:
@@ -304,8 +369,15 @@ def test_a_verification_counts_only_for_the_arguments_it_verified(
 
 # -- a verification with no work behind it (item 13) ---------------------------------------------
 
-def verified_write(f: Feed, verifier: str, model: dict[str, str] | str, worked: bool,
-                   run: str = "r", start: bool = True) -> str:
+
+def verified_write(
+    f: Feed,
+    verifier: str,
+    model: dict[str, str] | str,
+    worked: bool,
+    run: str = "r",
+    start: bool = True,
+) -> str:
     if start:
         f.start(run)
     f.model_call(run, "a")
@@ -314,13 +386,13 @@ def verified_write(f: Feed, verifier: str, model: dict[str, str] | str, worked: 
     call = f.next_span(run, 3)
     f.add(run, verifier, "verification", target=call, verdict="pass", model=model)
     f.add(run, "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
-    f.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok")
+    f.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
     return call
 
 
 def test_a_model_verifier_that_made_no_model_call_before_does_not_count(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     f = feed()
     call = verified_write(f, "v", CLAUDE, worked=False)
     f.model_call("r", "v", model=CLAUDE)  # its work after the verdict does not help
@@ -331,8 +403,9 @@ def test_a_model_verifier_that_made_no_model_call_before_does_not_count(
 
 
 @pytest.mark.parametrize(("verifier", "model"), [("v", CLAUDE), ("human:qa", "human:qa")])
-def test_a_verifier_that_worked_or_a_person_counts(feed: Callable[..., Feed], verifier: str,
-                                                   model: dict[str, str] | str) -> None:
+def test_a_verifier_that_worked_or_a_person_counts(
+    feed: Callable[..., Feed], verifier: str, model: dict[str, str] | str
+) -> None:
     f = feed()
     verified_write(f, verifier, model, worked=True)
     f.end("r")
@@ -340,13 +413,17 @@ def test_a_verifier_that_worked_or_a_person_counts(feed: Callable[..., Feed], ve
     assert (c.operated, c.failed) == (1, 0)
 
 
-@pytest.mark.parametrize(("subject", "outcome", "found"), [
-    ("loan-1", "refer", True),  # the subject decided on in the run when it passed
-    ("loan-1", "approve", False),
-    ("loan-2", "refer", False),  # another subject, new since the verification
-])
+@pytest.mark.parametrize(
+    ("subject", "outcome", "found"),
+    [
+        ("loan-1", "refer", True),  # the subject decided on in the run when it passed
+        ("loan-1", "approve", False),
+        ("loan-2", "refer", False),  # another subject, new since the verification
+    ],
+)
 def test_a_verifier_deciding_a_risk_after_its_pass_is_a_contradiction(
-        feed: Callable[..., Feed], subject: str, outcome: str, found: bool) -> None:
+    feed: Callable[..., Feed], subject: str, outcome: str, found: bool
+) -> None:
     f = feed()
     f.start("r")
     f.add("r", "b", "decision", subject="loan-1", outcome="approve")
@@ -355,8 +432,7 @@ def test_a_verifier_deciding_a_risk_after_its_pass_is_a_contradiction(
     call = f.next_span("r", 3)
     f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE)
     f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved")
-    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok")
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
     said = f.add("r", "v", "decision", subject=subject, outcome=outcome)
     f.end("r")
     hits = [o for o in f.finish().observations if o.rule == "HA-208"]
@@ -367,7 +443,8 @@ def test_a_verifier_deciding_a_risk_after_its_pass_is_a_contradiction(
 
 
 def test_a_contradiction_with_no_subject_known_or_citing_the_call(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     f = feed()
     call = verified_write(f, "v", CLAUDE, worked=True)
     f.add("r", "v", "decision", subject="anything", outcome="decline")  # none known: the run's
@@ -414,11 +491,19 @@ def test_the_hardened_sample_reviewer_works_before_it_verifies() -> None:
 
 # -- failure locations: many kept, the rest counted (issue 12 "Also") ---------------------------
 
+
 def out_of_scope(f: Feed, n: int) -> None:
     f.start("r")
     for i in range(n):
-        f.add("r", "b", "data_access", resource=f"z{i}", scope="secrets:read",
-              data_class="pii", outcome="allowed")
+        f.add(
+            "r",
+            "b",
+            "data_access",
+            resource=f"z{i}",
+            scope="secrets:read",
+            data_class="pii",
+            outcome="allowed",
+        )
     f.end("r")
 
 
@@ -430,8 +515,9 @@ def test_every_failure_location_is_kept_well_past_twenty(feed: Callable[..., Fee
     assert judge.MAX_LOCATIONS >= 10_000
 
 
-def test_locations_past_the_bound_are_counted_not_kept(feed: Callable[..., Feed],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locations_past_the_bound_are_counted_not_kept(
+    feed: Callable[..., Feed], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(judge, "MAX_LOCATIONS", 30)
     f = feed()
     out_of_scope(f, 100)
@@ -442,8 +528,10 @@ def test_locations_past_the_bound_are_counted_not_kept(feed: Callable[..., Feed]
 
 # -- observations are aggregated past a bound of subjects per rule (issue 13.7) ------------------
 
+
 def test_200k_distinct_unknown_agents_give_bounded_observations_and_memory(
-        feed: Callable[..., Feed]) -> None:
+    feed: Callable[..., Feed],
+) -> None:
     import tracemalloc
 
     f = feed()
@@ -453,15 +541,40 @@ def test_200k_distinct_unknown_agents_give_bounded_observations_and_memory(
     def stream(start: int, stop: int) -> None:
         for i in range(start, stop):
             run = f"r{i // per_run}"
-            j.feed("t.jsonl", i + 1, ev_mod.Error(
-                v=1, seq=i, ts="2026-01-01T00:00:00Z", run=run, span=f"{run}.{i}",
-                parent=None if i % per_run == 0 else f"{run}.{i - i % per_run}",
-                agent=f"ghost-{i}", prev="0" * 64, hash="0" * 64, message="x"))
+            j.feed(
+                "t.jsonl",
+                i + 1,
+                ev_mod.Error(
+                    v=1,
+                    seq=i,
+                    ts="2026-01-01T00:00:00Z",
+                    run=run,
+                    span=f"{run}.{i}",
+                    parent=None if i % per_run == 0 else f"{run}.{i - i % per_run}",
+                    agent=f"ghost-{i}",
+                    prev="0" * 64,
+                    hash="0" * 64,
+                    message="x",
+                ),
+            )
             if i % per_run == per_run - 1:
-                j.feed("t.jsonl", i + 1, ev_mod.RunEnd(
-                    v=1, seq=i, ts="2026-01-01T00:00:00Z", run=run, span=f"{run}.end",
-                    parent=None, agent="harness", prev="0" * 64, hash="0" * 64, pipeline="ev",
-                    outcome="ok"))
+                j.feed(
+                    "t.jsonl",
+                    i + 1,
+                    ev_mod.RunEnd(
+                        v=1,
+                        seq=i,
+                        ts="2026-01-01T00:00:00Z",
+                        run=run,
+                        span=f"{run}.end",
+                        parent=None,
+                        agent="harness",
+                        prev="0" * 64,
+                        hash="0" * 64,
+                        pipeline="ev",
+                        outcome="ok",
+                    ),
+                )
 
     stream(0, 20_000)  # warm up: every bound reached
     tracemalloc.start()
@@ -490,18 +603,23 @@ def test_repeats_of_a_kept_subject_are_counted_on_it(feed: Callable[..., Feed]) 
     assert o.count == 3 and not o.folded
 
 
-def test_an_unanchored_verification_or_approval_proves_no_pass(feed: Callable[..., Feed]
-                                                               ) -> None:
+def test_an_unanchored_verification_or_approval_proves_no_pass(feed: Callable[..., Feed]) -> None:
     f = feed()
     f.start("r")
     f.model_call("r", "a")
     f.model_call("r", "v", model=CLAUDE)
     call = f.next_span("r", 3)
     f.add("r", "v", "verification", target=call, verdict="pass", model=CLAUDE, anchored=False)
-    f.add("r", "human:cfo", "approval", target=call, approver="human:cfo", verdict="approved",
-          anchored=False)
-    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
-          outcome="ok")
+    f.add(
+        "r",
+        "human:cfo",
+        "approval",
+        target=call,
+        approver="human:cfo",
+        verdict="approved",
+        anchored=False,
+    )
+    f.add("r", "a", "tool_call", tool="pay", effect="destructive", scope="db:write", outcome="ok")
     f.end("r")
     e = f.finish()
     v = e.controls[("a", "independent_verification")]

@@ -78,8 +78,10 @@ def test_sarif_fingerprints_survive_unrelated_edits(tmp_path: Path) -> None:
 
     def fps(d: Path) -> set[str]:
         out = runner.invoke(app, ["scan", str(d), "-f", "sarif", "--no-trails"]).stdout
-        return {r["partialFingerprints"]["harnessAudit/v1"]
-                for r in json.loads(out)["runs"][0]["results"]}
+        return {
+            r["partialFingerprints"]["harnessAudit/v1"]
+            for r in json.loads(out)["runs"][0]["results"]
+        }
 
     assert fps(a) == fps(b)
 
@@ -96,16 +98,20 @@ def test_junit_is_valid_against_the_jenkins_schema() -> None:
 
 def test_oscal_assessment_results_plan_and_catalogue_are_valid() -> None:
     data = json.loads(scan("oscal").stdout)
-    errors = sorted(oscal_validator("oscal_assessment-results_schema.json").iter_errors(data),
-                    key=str)
+    errors = sorted(
+        oscal_validator("oscal_assessment-results_schema.json").iter_errors(data), key=str
+    )
     assert not errors, errors[:3]
     ar = data["assessment-results"]
     resources = {r["uuid"]: r for r in ar["back-matter"]["resources"]}
     plan_res = resources[ar["import-ap"]["href"][1:]]
     plan = json.loads(base64.b64decode(plan_res["base64"]["value"]))
     assert not list(oscal_validator("oscal_assessment-plan_schema.json").iter_errors(plan))
-    catalog = json.loads(base64.b64decode(resources[plan["assessment-plan"]["import-ssp"]
-                                                    ["href"][1:]]["base64"]["value"]))
+    catalog = json.loads(
+        base64.b64decode(
+            resources[plan["assessment-plan"]["import-ssp"]["href"][1:]]["base64"]["value"]
+        )
+    )
     assert not list(oscal_validator("oscal_catalog_schema.json").iter_errors(catalog))
     states = {f["target"]["status"]["state"] for r in ar["results"] for f in r["findings"]}
     assert states == {"satisfied", "not-satisfied"}

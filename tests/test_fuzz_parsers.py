@@ -37,15 +37,72 @@ FUZZ = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck), 
 _DIR = Path(tempfile.mkdtemp(prefix="harness-audit-fuzz-"))
 atexit.register(shutil.rmtree, _DIR, True)
 
-TAGS = ["!!int", "!!float", "!!bool", "!!null", "!!str", "!!timestamp", "!!binary", "!!set",
-        "!!omap", "!!pairs", "!!seq", "!!map", "!custom", "!!python/name:os.system"]
-WORDS = ["abc", "k", "", "-", ".", "0x", "0b", "0o", "1_000", "1:2:3", "1e999", ".inf", "nan",
-         "9" * 4400, "0x" + "f" * 4000, "2024-02-30", "yes", "~", "null", "human", "openai\u200b",
-         "gpt\u20114o", "\ufeff", "\x85", "a" * 300, "<<", "*a", "&a", "'", '"', "{", "}", "[",
-         "]", ",", ":", "? ", "- ", "#", "%YAML 1.1", "---", "..."]
-TOKENS = st.one_of(st.sampled_from(TAGS), st.sampled_from(WORDS),
-                   st.sampled_from(["\n", " ", "  ", ": ", "\n  ", "\n- "]),
-                   st.text(max_size=8))
+TAGS = [
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!null",
+    "!!str",
+    "!!timestamp",
+    "!!binary",
+    "!!set",
+    "!!omap",
+    "!!pairs",
+    "!!seq",
+    "!!map",
+    "!custom",
+    "!!python/name:os.system",
+]
+WORDS = [
+    "abc",
+    "k",
+    "",
+    "-",
+    ".",
+    "0x",
+    "0b",
+    "0o",
+    "1_000",
+    "1:2:3",
+    "1e999",
+    ".inf",
+    "nan",
+    "9" * 4400,
+    "0x" + "f" * 4000,
+    "2024-02-30",
+    "yes",
+    "~",
+    "null",
+    "human",
+    "openai\u200b",
+    "gpt\u20114o",
+    "\ufeff",
+    "\x85",
+    "a" * 300,
+    "<<",
+    "*a",
+    "&a",
+    "'",
+    '"',
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "? ",
+    "- ",
+    "#",
+    "%YAML 1.1",
+    "---",
+    "...",
+]
+TOKENS = st.one_of(
+    st.sampled_from(TAGS),
+    st.sampled_from(WORDS),
+    st.sampled_from(["\n", " ", "  ", ": ", "\n  ", "\n- "]),
+    st.text(max_size=8),
+)
 
 
 def _write(name: str, data: str | bytes) -> Path:
@@ -64,8 +121,12 @@ def only_diagnostics(fn: Callable[[], object]) -> None:
 
 yaml_text = st.one_of(
     st.lists(TOKENS, max_size=40).map("".join),
-    st.builds(lambda tag, word, key: f"{key}: {tag} {word}\n" if key else f"{tag} {word}: v\n",
-              st.sampled_from(TAGS), st.sampled_from(WORDS), st.sampled_from(["x", ""])),
+    st.builds(
+        lambda tag, word, key: f"{key}: {tag} {word}\n" if key else f"{tag} {word}: v\n",
+        st.sampled_from(TAGS),
+        st.sampled_from(WORDS),
+        st.sampled_from(["x", ""]),
+    ),
     st.integers(1, 3000).map(lambda n: "x: " + "[" * n + "]" * n + "\n"),
     st.integers(1, 3000).map(lambda n: "x: " + "{a: " * n + "1" + "}" * n + "\n"),
 )
@@ -80,21 +141,48 @@ def test_fuzz_yaml_loader(text: str, prefix: bytes) -> None:
 
 # --- the manifest, through the checks -------------------------------------------------------
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                    st.sampled_from(WORDS[:25]), st.text(max_size=12))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-    max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.sampled_from(WORDS[:25]),
+    st.text(max_size=12),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 PATHS: list[tuple[str | int, ...]] = [
-    ("metadata", "name"), ("slo",), ("slo", "target"), ("budget", "max_spawn_depth"),
-    ("trail",), ("trail", "integrity"), ("agents",), ("agents", 0), ("agents", 0, "id"),
-    ("agents", 0, "model"), ("agents", 0, "model", "provider"), ("agents", 0, "model", "family"),
-    ("agents", 0, "stage"), ("agents", 0, "stage", "reliability"),
-    ("agents", 0, "stage", "fallback"), ("agents", 0, "stage", "replicas"),
-    ("agents", 0, "stage", "quorum"), ("agents", 0, "tools"), ("agents", 0, "tools", 0),
-    ("agents", 0, "tools", 0, "effect"), ("agents", 0, "access", "scopes"),
-    ("agents", 0, "depends_on"), ("agents", 0, "verifies"), ("agents", 0, "spawns"),
-    ("agents", 0, "max_iterations"), ("shared_dependencies",),
+    ("metadata", "name"),
+    ("slo",),
+    ("slo", "target"),
+    ("budget", "max_spawn_depth"),
+    ("trail",),
+    ("trail", "integrity"),
+    ("agents",),
+    ("agents", 0),
+    ("agents", 0, "id"),
+    ("agents", 0, "model"),
+    ("agents", 0, "model", "provider"),
+    ("agents", 0, "model", "family"),
+    ("agents", 0, "stage"),
+    ("agents", 0, "stage", "reliability"),
+    ("agents", 0, "stage", "fallback"),
+    ("agents", 0, "stage", "replicas"),
+    ("agents", 0, "stage", "quorum"),
+    ("agents", 0, "tools"),
+    ("agents", 0, "tools", 0),
+    ("agents", 0, "tools", 0, "effect"),
+    ("agents", 0, "access", "scopes"),
+    ("agents", 0, "depends_on"),
+    ("agents", 0, "verifies"),
+    ("agents", 0, "spawns"),
+    ("agents", 0, "max_iterations"),
+    ("shared_dependencies",),
 ]
 
 
@@ -108,7 +196,8 @@ def _set(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
             return
     last = path[-1]
     if (isinstance(doc, dict) and isinstance(last, str)) or (
-            isinstance(doc, list) and isinstance(last, int) and last < len(doc)):
+        isinstance(doc, list) and isinstance(last, int) and last < len(doc)
+    ):
         doc[last] = value
 
 
@@ -116,8 +205,12 @@ def _agents(n: int, key: str) -> list[dict[str, Any]]:
     """A chain of ``n`` agents linked by ``key`` (fallback, depends_on, spawns, verifies)."""
     out = []
     for i in range(n):
-        a: dict[str, Any] = {"id": f"a{i}", "model": {"provider": "openai", "family": "gpt-4o"},
-                             "max_iterations": 2, "stage": {"reliability": 0.9}}
+        a: dict[str, Any] = {
+            "id": f"a{i}",
+            "model": {"provider": "openai", "family": "gpt-4o"},
+            "max_iterations": 2,
+            "stage": {"reliability": 0.9},
+        }
         if i < n - 1:
             if key == "fallback":
                 a["stage"]["fallback"] = [f"a{i + 1}"]
@@ -130,9 +223,13 @@ def _agents(n: int, key: str) -> list[dict[str, Any]]:
 manifests = st.builds(
     lambda edits, chain: (edits, chain),
     st.lists(st.tuples(st.sampled_from(PATHS), values), max_size=4),
-    st.one_of(st.none(), st.tuples(st.sampled_from([2, 3, 20, 500]),
-                                   st.sampled_from(["fallback", "depends_on", "spawns",
-                                                    "verifies"]))),
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from([2, 3, 20, 500]),
+            st.sampled_from(["fallback", "depends_on", "spawns", "verifies"]),
+        ),
+    ),
 )
 
 
@@ -157,13 +254,22 @@ def test_fuzz_manifest_through_the_checks(case: tuple[Any, Any]) -> None:
 
 # --- waivers ----------------------------------------------------------------------------------
 
-WAIVER = {"rule": "HA-006", "pipeline": "p", "agent": "*", "owner": "me", "ticket": "T-1",
-          "justification": "Accepted until the migration lands.", "expires": "2099-12-31"}
+WAIVER = {
+    "rule": "HA-006",
+    "pipeline": "p",
+    "agent": "*",
+    "owner": "me",
+    "ticket": "T-1",
+    "justification": "Accepted until the migration lands.",
+    "expires": "2099-12-31",
+}
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.sampled_from([*WAIVER, "extra"]), values), max_size=4),
-       st.one_of(st.none(), yaml_text))
+@given(
+    st.lists(st.tuples(st.sampled_from([*WAIVER, "extra"]), values), max_size=4),
+    st.one_of(st.none(), yaml_text),
+)
 def test_fuzz_waivers_loader(edits: list[tuple[str, Any]], raw: str | None) -> None:
     waiver: dict[str, Any] = dict(WAIVER)
     for key, value in edits:
@@ -176,20 +282,66 @@ def test_fuzz_waivers_loader(edits: list[tuple[str, Any]], raw: str | None) -> N
 # --- config, TOML and YAML --------------------------------------------------------------------
 
 TOML_TOKENS = st.one_of(
-    st.sampled_from(["[tool.harness-audit]\n", "[tool]\n", "tool = ", "harness-audit = ",
-                     "paths = ", "output = ", "format = ", "seed = ", "jobs = ", "sample = ",
-                     "fail-on = ", "x.y.z = ", "[", "]", "{", "}", "[[a]]\n", ",", "=", "\n",
-                     '"a"', "'b'", "1", "1.5", "true", "inf", "nan", "1979-05-27",
-                     "0x" + "f" * 40, "9" * 4400, "\ufeff", '"""', "#"]),
-    st.text(max_size=6))
+    st.sampled_from(
+        [
+            "[tool.harness-audit]\n",
+            "[tool]\n",
+            "tool = ",
+            "harness-audit = ",
+            "paths = ",
+            "output = ",
+            "format = ",
+            "seed = ",
+            "jobs = ",
+            "sample = ",
+            "fail-on = ",
+            "x.y.z = ",
+            "[",
+            "]",
+            "{",
+            "}",
+            "[[a]]\n",
+            ",",
+            "=",
+            "\n",
+            '"a"',
+            "'b'",
+            "1",
+            "1.5",
+            "true",
+            "inf",
+            "nan",
+            "1979-05-27",
+            "0x" + "f" * 40,
+            "9" * 4400,
+            "\ufeff",
+            '"""',
+            "#",
+        ]
+    ),
+    st.text(max_size=6),
+)
 toml_text = st.one_of(
     st.lists(TOML_TOKENS, max_size=30).map("".join),
     st.integers(1, 3000).map(lambda n: "a = " + "[" * n + "]" * n + "\n"),
     st.integers(1, 2000).map(lambda n: "a = " + "{b = " * n + "1" + "}" * n + "\n"),
-    st.builds(lambda k, v: f"[tool.harness-audit]\n{k} = {v}\n",
-              st.sampled_from(["paths", "output", "format", "seed", "jobs", "waivers"]),
-              st.sampled_from(["[1, 2]", "[{}]", "{a = 1}", '["a", ""]', "[[1]]", "1e999",
-                               "0x" + "f" * 100, '"x"', "[]"])),
+    st.builds(
+        lambda k, v: f"[tool.harness-audit]\n{k} = {v}\n",
+        st.sampled_from(["paths", "output", "format", "seed", "jobs", "waivers"]),
+        st.sampled_from(
+            [
+                "[1, 2]",
+                "[{}]",
+                "{a = 1}",
+                '["a", ""]',
+                "[[1]]",
+                "1e999",
+                "0x" + "f" * 100,
+                '"x"',
+                "[]",
+            ]
+        ),
+    ),
 )
 
 
@@ -203,9 +355,18 @@ def test_fuzz_config_toml(text: str) -> None:
 
 
 @FUZZ
-@given(st.one_of(yaml_text, st.dictionaries(
-    st.sampled_from(["paths", "output", "format", "seed", "jobs", "sample", "waivers", "x"]),
-    values, max_size=4).map(lambda d: yaml.safe_dump(d, allow_unicode=True))))
+@given(
+    st.one_of(
+        yaml_text,
+        st.dictionaries(
+            st.sampled_from(
+                ["paths", "output", "format", "seed", "jobs", "sample", "waivers", "x"]
+            ),
+            values,
+            max_size=4,
+        ).map(lambda d: yaml.safe_dump(d, allow_unicode=True)),
+    )
+)
 def test_fuzz_config_yaml(text: str) -> None:
     folder = _DIR / "yaml"
     folder.mkdir(exist_ok=True)

@@ -18,28 +18,40 @@ def rules_of(write_manifest: Any, m: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def chain(m: dict[str, Any], gate: bool = False, human_between: bool = False,
-          verifier: bool = False) -> dict[str, Any]:
+def chain(
+    m: dict[str, Any], gate: bool = False, human_between: bool = False, verifier: bool = False
+) -> dict[str, Any]:
     """a (reads untrusted) -> mid -> act (destructive tool)."""
     m["agents"][0]["untrusted_input"] = True
-    add_agent(m, id="mid", depends_on=["a"], model="human" if human_between else
-              {"provider": "openai", "family": "gpt-4o"})
+    add_agent(
+        m,
+        id="mid",
+        depends_on=["a"],
+        model="human" if human_between else {"provider": "openai", "family": "gpt-4o"},
+    )
     tool: dict[str, Any] = {"name": "wire", "effect": "destructive", "scope": "s:read"}
     if gate:
         tool["human_gate"] = {"required": True, "approvers": ["cfo"]}
     if verifier:
         add_agent(m, id="v", model={"provider": "google", "family": "gemini"}, verifies=["act"])
         tool["verified_by"] = ["v"]
-    add_agent(m, id="act", depends_on=["mid"], tools=[tool],
-              model={"provider": "openai", "family": "gpt-4o"})
+    add_agent(
+        m,
+        id="act",
+        depends_on=["mid"],
+        tools=[tool],
+        model={"provider": "openai", "family": "gpt-4o"},
+    )
     return m
 
 
 def test_risk_path_found(write_manifest, manifest) -> None:
     msgs = rules_of(write_manifest, chain(manifest))["HA-102"]
-    assert msgs == ["untrusted input reaches destructive tool 'wire' of 'act' along "
-                    "a -> mid -> act with no human gate, independent verifier or human agent "
-                    "on the way"]
+    assert msgs == [
+        "untrusted input reaches destructive tool 'wire' of 'act' along "
+        "a -> mid -> act with no human gate, independent verifier or human agent "
+        "on the way"
+    ]
 
 
 def test_risk_path_closed_by_gate(write_manifest, manifest) -> None:
@@ -73,10 +85,15 @@ def test_single_output_agent_is_not_a_dead_end(write_manifest, manifest) -> None
 
 def test_budgets_over_pipeline_cap(write_manifest, manifest) -> None:
     manifest["agents"][0]["budget"] = {"max_cost_usd_per_run": 0.7, "enforced_by": "harness"}
-    add_agent(manifest, id="b", depends_on=["a"],
-              budget={"max_cost_usd_per_run": 0.6, "enforced_by": "harness"})
-    assert "$1.3 per run, above the pipeline cap $1" in rules_of(write_manifest,
-                                                                 manifest)["HA-104"][0]
+    add_agent(
+        manifest,
+        id="b",
+        depends_on=["a"],
+        budget={"max_cost_usd_per_run": 0.6, "enforced_by": "harness"},
+    )
+    assert (
+        "$1.3 per run, above the pipeline cap $1" in rules_of(write_manifest, manifest)["HA-104"][0]
+    )
 
 
 def test_spawn_depth_over_limit(write_manifest, manifest) -> None:

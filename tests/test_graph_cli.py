@@ -20,9 +20,14 @@ from .conftest import DATA, ROOT, SAMPLES
 
 runner = CliRunner()
 GOLDEN = DATA / "golden"
-CASES = [("loan-assessment", "mermaid", "mmd"), ("loan-assessment", "dot", "dot"),
-         ("loan-assessment", "json", "json"), ("support-refunds", "mermaid", "mmd"),
-         ("support-refunds", "dot", "dot"), ("support-refunds", "json", "json")]
+CASES = [
+    ("loan-assessment", "mermaid", "mmd"),
+    ("loan-assessment", "dot", "dot"),
+    ("loan-assessment", "json", "json"),
+    ("support-refunds", "mermaid", "mmd"),
+    ("support-refunds", "dot", "dot"),
+    ("support-refunds", "json", "json"),
+]
 
 
 def draw(manifest: Path, *args: str) -> Any:
@@ -32,8 +37,7 @@ def draw(manifest: Path, *args: str) -> Any:
 @pytest.mark.parametrize(("sample", "fmt", "ext"), CASES)
 def test_golden(sample: str, fmt: str, ext: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    r = draw(Path("sample_pipelines") / sample / "harness.yaml", "-f", fmt, "--highlight",
-             "risk")
+    r = draw(Path("sample_pipelines") / sample / "harness.yaml", "-f", fmt, "--highlight", "risk")
     assert r.exit_code == 0, r.output
     golden = GOLDEN / f"{sample}.graph.{ext}"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -48,8 +52,9 @@ def need_dot() -> None:
         pytest.skip("graphviz is not installed")
 
 
-@pytest.mark.parametrize("sample", ["loan-assessment", "loan-assessment-hardened",
-                                    "research-crew", "support-refunds"])
+@pytest.mark.parametrize(
+    "sample", ["loan-assessment", "loan-assessment-hardened", "research-crew", "support-refunds"]
+)
 def test_svg_has_every_agent(sample: str) -> None:
     need_dot()
     manifest = SAMPLES / sample / "harness.yaml"
@@ -79,13 +84,21 @@ def test_risk_highlight_with_and_without_a_gate(tmp_path: Path) -> None:
     src = (SAMPLES / "loan-assessment" / "harness.yaml").read_text()
     r = draw(SAMPLES / "loan-assessment" / "harness.yaml", "-f", "json", "--highlight", "risk")
     data = json.loads(r.stdout)
-    assert {"agent:credit_risk", "agent:decision_writer", "agent:notify",
-            "tool:notify/send_email"} <= risky(data)
+    assert {
+        "agent:credit_risk",
+        "agent:decision_writer",
+        "agent:notify",
+        "tool:notify/send_email",
+    } <= risky(data)
     assert any(e.get("risk") for e in data["links"])
     gated = tmp_path / "harness.yaml"
-    gated.write_text(src.replace("- {name: send_email, effect: external, target: smtp}",
-                                 "- {name: send_email, effect: external, target: smtp, "
-                                 "human_gate: {required: true, approvers: [officer]}}"))
+    gated.write_text(
+        src.replace(
+            "- {name: send_email, effect: external, target: smtp}",
+            "- {name: send_email, effect: external, target: smtp, "
+            "human_gate: {required: true, approvers: [officer]}}",
+        )
+    )
     data = json.loads(draw(gated, "-f", "json", "--highlight", "risk").stdout)
     assert risky(data) == set()
     mermaid = draw(gated, "--highlight", "risk").stdout
@@ -98,8 +111,14 @@ def test_json_is_node_link_with_kinds_and_statuses() -> None:
     kinds = {n["kind"] for n in data["nodes"]}
     assert kinds == {"agent", "tool", "scope", "human"}
     assert all("status" in n for n in data["nodes"])
-    assert {e["kind"] for e in data["links"]} >= {"data_flow", "verifies", "uses", "access",
-                                                  "approval", "fallback"}
+    assert {e["kind"] for e in data["links"]} >= {
+        "data_flow",
+        "verifies",
+        "uses",
+        "access",
+        "approval",
+        "fallback",
+    }
     statuses = {n["id"]: n["status"] for n in data["nodes"]}
     assert statuses["tool:resolver/close_account"] == "ungated_destructive"
     assert statuses["agent:senior_agent"] == "audit-ready"
@@ -109,19 +128,21 @@ def test_mermaid_escapes_manifest_text(write_manifest, manifest) -> None:  # typ
     manifest["agents"][0]["tools"][0]["name"] = 'x"]; click n0 "javascript:alert(1)"'
     out = draw(write_manifest(manifest)).stdout
     assert '"]; click' not in out and '"javascript' not in out  # the label cannot be closed
-    assert 'x#quot;]; click n0 #quot;javascript:alert(1)#quot;' in out
+    assert "x#quot;]; click n0 #quot;javascript:alert(1)#quot;" in out
 
 
 def test_two_hundred_agents_render(tmp_path: Path) -> None:
     # dense: two dependencies each and seven shared scopes (unbounded, dot takes minutes)
-    lines = ["apiVersion: harness-audit/v1", "kind: Pipeline", "metadata: {name: big}",
-             "agents:"]
+    lines = ["apiVersion: harness-audit/v1", "kind: Pipeline", "metadata: {name: big}", "agents:"]
     for i in range(200):
         deps = sorted({f"a{i - 1}", f"a{i // 2}"}) if i > 1 else ([f"a{i - 1}"] if i else [])
-        lines += [f"  - id: a{i}", f"    depends_on: [{', '.join(deps)}]",
-                  "    model: {provider: p, family: f}", "    tools:",
-                  f"      - {{name: t{i}, effect: {'write' if i % 5 == 0 else 'read'}, "
-                  f"scope: s{i % 7}}}"]
+        lines += [
+            f"  - id: a{i}",
+            f"    depends_on: [{', '.join(deps)}]",
+            "    model: {provider: p, family: f}",
+            "    tools:",
+            f"      - {{name: t{i}, effect: {'write' if i % 5 == 0 else 'read'}, scope: s{i % 7}}}",
+        ]
     path = tmp_path / "big.harness.yaml"
     path.write_text("\n".join(lines) + "\n")
     for fmt in ("mermaid", "dot", "json"):
@@ -139,8 +160,9 @@ def test_a_huge_graph_is_refused_as_svg_with_the_alternatives(tmp_path: Path) ->
 
     m = base_manifest()
     first = m["agents"][0]
-    m["agents"] = [dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else [])
-                   for i in range(2000)]
+    m["agents"] = [
+        dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else []) for i in range(2000)
+    ]
     path = tmp_path / "big.harness.yaml"
     path.write_text(yaml.safe_dump(m))
     started = time.monotonic()
@@ -156,7 +178,16 @@ def test_dot_runs_under_a_memory_and_time_limit() -> None:
 
     from harness_audit.report.graphviz import DOT_MEMORY, DOT_SECONDS, limit_child
 
-    out = subprocess.run([sys.executable, "-c", "import resource; print(resource.getrlimit("
-                          "resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_CPU)[0])"],
-                         capture_output=True, text=True, check=True, preexec_fn=limit_child)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource; print(resource.getrlimit("
+            "resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_CPU)[0])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=limit_child,
+    )
     assert out.stdout.split() == [str(DOT_MEMORY), str(DOT_SECONDS)]

@@ -18,10 +18,17 @@ from harness_audit.trail.note import Signer
 from .conftest import SHARED, base_manifest
 
 REAL = SHARED / "real"
-TRACES = sorted([*REAL.glob("otel/*.json"), *REAL.glob("langfuse/*.json"),
-                 *REAL.glob("langsmith/*.json"), *REAL.glob("other/anthropic-managed-agents/*")])
-DEFINITIONS = sorted([*(p for p in REAL.glob("crewai/*") if p.is_dir()),
-                      REAL / "other" / "crewai-declarative-flow"])
+TRACES = sorted(
+    [
+        *REAL.glob("otel/*.json"),
+        *REAL.glob("langfuse/*.json"),
+        *REAL.glob("langsmith/*.json"),
+        *REAL.glob("other/anthropic-managed-agents/*"),
+    ]
+)
+DEFINITIONS = sorted(
+    [*(p for p in REAL.glob("crewai/*") if p.is_dir()), REAL / "other" / "crewai-declarative-flow"]
+)
 SIGNER = Signer.from_seed("harness-audit/imports", b"\x11" * 32)
 runner = CliRunner()
 
@@ -43,12 +50,14 @@ def test_the_cli_choices_are_the_registry() -> None:
 
 
 @pytest.mark.parametrize("source", TRACES, ids=lambda p: p.name)
-def test_every_real_trace_imports_verifies_and_is_judged(source: Path, tmp_path: Path,
-                                                         keys: tuple[Path, Path]) -> None:
+def test_every_real_trace_imports_verifies_and_is_judged(
+    source: Path, tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
     key, pub = keys
     out = tmp_path / "trail"
-    r = invoke("trail", "import", source, "--key", key, "--origin", "harness-audit/imports",
-               "-o", out)
+    r = invoke(
+        "trail", "import", source, "--key", key, "--origin", "harness-audit/imports", "-o", out
+    )
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
     summary = json.loads((out / "import.json").read_text())
     [src] = summary["sources"]
@@ -68,8 +77,9 @@ def test_every_real_trace_imports_verifies_and_is_judged(source: Path, tmp_path:
     assert pipeline["evidence"]["events"] == data["events"]
 
 
-def test_import_writes_only_into_a_new_or_empty_folder(tmp_path: Path,
-                                                       keys: tuple[Path, Path]) -> None:
+def test_import_writes_only_into_a_new_or_empty_folder(
+    tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
     key, _ = keys
     busy = tmp_path / "busy"
     busy.mkdir()
@@ -79,8 +89,7 @@ def test_import_writes_only_into_a_new_or_empty_folder(tmp_path: Path,
 
 
 @pytest.mark.parametrize("folder", DEFINITIONS, ids=lambda p: p.name)
-def test_every_real_definition_drafts_a_manifest_that_scans(folder: Path,
-                                                            tmp_path: Path) -> None:
+def test_every_real_definition_drafts_a_manifest_that_scans(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "harness.yaml"
     r = invoke("init", folder, "-o", out)
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
@@ -105,9 +114,15 @@ def test_foreign_files_are_named_by_every_command(tmp_path: Path) -> None:
     crew = REAL / "crewai" / "recruitment" / "agents.yaml"
     manifest = tmp_path / "harness.yaml"
     manifest.write_text(yaml.safe_dump(base_manifest()))
-    cases = [("verify", trace), ("replay", trace, "--run", "x"),
-             ("sla", manifest, "--trails", trace), ("scan", manifest, "--trails", trace),
-             ("scan", crew), ("graph", crew), ("sla", crew)]
+    cases = [
+        ("verify", trace),
+        ("replay", trace, "--run", "x"),
+        ("sla", manifest, "--trails", trace),
+        ("scan", manifest, "--trails", trace),
+        ("scan", crew),
+        ("graph", crew),
+        ("sla", crew),
+    ]
     for args in cases:
         r = invoke(*args)
         assert r.exit_code == 2, args  # type: ignore[attr-defined]

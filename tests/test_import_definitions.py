@@ -28,12 +28,19 @@ def load(paths: list[Path], tmp_path: Path, fmt: str = "auto"):  # type: ignore[
 # Agents read from each agents.yaml (keys); tasks.yaml names an agent only in the email crew.
 CREWS = {
     "email_auto_responder_flow-email_filter_crew": ["email_followup_agent"],
-    "game_builder_crew": ["senior_engineer_agent", "qa_engineer_agent",
-                          "chief_qa_engineer_agent"],
-    "landing_page_generator": ["senior_idea_analyst", "senior_strategist",
-                               "senior_react_engineer", "senior_content_editor"],
-    "marketing_strategy": ["lead_market_analyst", "chief_marketing_strategist",
-                           "creative_content_creator", "chief_creative_director"],
+    "game_builder_crew": ["senior_engineer_agent", "qa_engineer_agent", "chief_qa_engineer_agent"],
+    "landing_page_generator": [
+        "senior_idea_analyst",
+        "senior_strategist",
+        "senior_react_engineer",
+        "senior_content_editor",
+    ],
+    "marketing_strategy": [
+        "lead_market_analyst",
+        "chief_marketing_strategist",
+        "creative_content_creator",
+        "chief_creative_director",
+    ],
     "recruitment": ["researcher", "matcher", "communicator", "reporter"],
     "stock_analysis": ["financial_analyst", "research_analyst", "investment_advisor"],
 }
@@ -62,8 +69,10 @@ def test_role_and_todos(tmp_path: Path) -> None:
 def test_agents_yaml_alone_is_a_near_miss() -> None:
     with pytest.raises(ImportFormatError, match=r"a CrewAI agents\.yaml without tasks\.yaml"):
         detect_definition([REAL / "crewai" / "recruitment" / "agents.yaml"])
-    assert detect_definition([REAL / "crewai" / "recruitment" / "agents.yaml"],
-                             "crewai")[0] == "crewai"
+    assert (
+        detect_definition([REAL / "crewai" / "recruitment" / "agents.yaml"], "crewai")[0]
+        == "crewai"
+    )
 
 
 def test_declarative_flows(tmp_path: Path) -> None:
@@ -71,14 +80,17 @@ def test_declarative_flows(tmp_path: Path) -> None:
     p, _ = load([flow / "flow_definition_example.yaml"], tmp_path)
     # crew researcher -> reviewer (sequential tasks); router agent; follow-up agent
     assert {a.id: set(a.depends_on) for a in p.agents} == {
-        "researcher": set(), "reviewer": {"researcher"},
-        "route_followup": {"researcher", "reviewer"}, "write_followup": {"route_followup"}}
+        "researcher": set(),
+        "reviewer": {"researcher"},
+        "route_followup": {"researcher", "reviewer"},
+        "write_followup": {"route_followup"},
+    }
     p, text = load([flow / "lead_scoring_flow.yaml"], tmp_path)
     assert next(a.id for a in p.agents) == "scorer"
     assert "calls a tool directly" in text
 
 
-CREW_PY = '''
+CREW_PY = """
 import os
 from crewai import Agent, Crew, Process, Task
 from crewai.project import CrewBase, agent, crew, task
@@ -111,16 +123,17 @@ class MailCrew:
     @crew
     def crew(self) -> Crew:
         return Crew(agents=self.agents, tasks=self.tasks, process=Process.sequential)
-'''
+"""
 
 
 def _mail_crew(tmp_path: Path) -> Path:
     d = tmp_path / "crew"
     d.mkdir()
-    (d / "agents.yaml").write_text("triager:\n  role: triage mail\ncleaner:\n  role: delete "
-                                   "spam\n")
-    (d / "tasks.yaml").write_text("triage:\n  description: x\n  expected_output: y\n"
-                                  "clean:\n  description: x\n  expected_output: y\n")
+    (d / "agents.yaml").write_text("triager:\n  role: triage mail\ncleaner:\n  role: delete spam\n")
+    (d / "tasks.yaml").write_text(
+        "triage:\n  description: x\n  expected_output: y\n"
+        "clean:\n  description: x\n  expected_output: y\n"
+    )
     (d / "crew.py").write_text(CREW_PY)
     return d
 
@@ -147,24 +160,31 @@ def test_crew_py_and_destructive_tool_fails_gate(tmp_path: Path) -> None:
 
 def test_mcp_config(tmp_path: Path) -> None:
     c = tmp_path / "mcp.json"
-    c.write_text('{"mcpServers": {"fs": {"command": "npx", "args": ["-y", '
-                 '"@modelcontextprotocol/server-filesystem", "/tmp"]}, "mystery": {"command": '
-                 '"mystery-mcp"}, "ann": {"url": "https://x", "tools": [{"name": "q", '
-                 '"annotations": {"readOnlyHint": true}}]}}}')
+    c.write_text(
+        '{"mcpServers": {"fs": {"command": "npx", "args": ["-y", '
+        '"@modelcontextprotocol/server-filesystem", "/tmp"]}, "mystery": {"command": '
+        '"mystery-mcp"}, "ann": {"url": "https://x", "tools": [{"name": "q", '
+        '"annotations": {"readOnlyHint": true}}]}}}'
+    )
     assert detect_definition([c])[0] == "mcp"
     p, _ = load([c], tmp_path)
     (a,) = p.agents
-    assert {t.name: t.effect for t in a.tools} == {"fs": "write", "mystery": "destructive",
-                                                   "ann": "read"}
+    assert {t.name: t.effect for t in a.tools} == {
+        "fs": "write",
+        "mystery": "destructive",
+        "ann": "read",
+    }
 
 
 def test_adk(tmp_path: Path) -> None:
     (tmp_path / "root.yaml").write_text(
         "agent_class: LlmAgent\nname: root\nmodel: gemini-2.0-flash\ninstruction: x\n"
         "tools:\n  - name: google_search\n  - name: transfer\n    require_confirmation: true\n"
-        "sub_agents:\n  - config_path: child.yaml\n")
-    (tmp_path / "child.yaml").write_text("agent_class: LlmAgent\nname: child\nmodel: "
-                                         "gemini-2.5-pro\ninstruction: y\n")
+        "sub_agents:\n  - config_path: child.yaml\n"
+    )
+    (tmp_path / "child.yaml").write_text(
+        "agent_class: LlmAgent\nname: child\nmodel: gemini-2.5-pro\ninstruction: y\n"
+    )
     fmt, _ = detect_definition([tmp_path / "root.yaml"])
     assert fmt == "adk"
     p, _ = load([tmp_path / "root.yaml"], tmp_path)
@@ -176,19 +196,23 @@ def test_adk(tmp_path: Path) -> None:
 
 def test_agent_framework(tmp_path: Path) -> None:
     f = tmp_path / "agent.yaml"
-    f.write_text("kind: Prompt\nname: helper\ninstructions: x\nmodel:\n  id: gpt-4.1\n"
-                 "tools:\n  - kind: mcp\n    serverLabel: docs\n    allowedTools: [search, "
-                 "delete_page]\n    approvalMode: always_require\n")
+    f.write_text(
+        "kind: Prompt\nname: helper\ninstructions: x\nmodel:\n  id: gpt-4.1\n"
+        "tools:\n  - kind: mcp\n    serverLabel: docs\n    allowedTools: [search, "
+        "delete_page]\n    approvalMode: always_require\n"
+    )
     p, _ = load([f], tmp_path)
     (a,) = p.agents
     assert a.model is not None and a.model.family == "gpt-4.1"
-    assert [(t.name, t.human_gate.required if t.human_gate else None) for t in a.tools] == \
-        [("search", True), ("delete_page", True)]
+    assert [(t.name, t.human_gate.required if t.human_gate else None) for t in a.tools] == [
+        ("search", True),
+        ("delete_page", True),
+    ]
 
 
 def test_openai_agents(tmp_path: Path) -> None:
     f = tmp_path / "app.py"
-    f.write_text('''
+    f.write_text("""
 from agents import Agent, function_tool
 
 @function_tool(needs_approval=True)
@@ -202,7 +226,7 @@ def lookup(order: str) -> str:
 billing = Agent(name="Billing", instructions="refunds", model="gpt-4o", tools=[refund, lookup])
 triage = Agent(name="Triage", instructions="route", model="o3-mini", handoffs=[billing],
                tools=[billing.as_tool(tool_name="ask_billing", tool_description="x")])
-''')
+""")
     assert detect_definition([f])[0] == "openai-agents"
     p, _ = load([f], tmp_path)
     by = {a.id: a for a in p.agents}
@@ -214,7 +238,7 @@ triage = Agent(name="Triage", instructions="route", model="o3-mini", handoffs=[b
 
 def test_langgraph(tmp_path: Path) -> None:
     f = tmp_path / "graph.py"
-    f.write_text('''
+    f.write_text("""
 from langgraph.graph import StateGraph
 from langchain.chat_models import init_chat_model
 from langgraph.prebuilt import ToolNode
@@ -234,7 +258,7 @@ g = StateGraph(dict)
 g.add_node("agent", agent)
 g.add_node("act", act)
 g.add_edge("agent", "act")
-''')
+""")
     assert detect_definition([f])[0] == "langgraph"
     p, _ = load([f], tmp_path)
     by = {a.id: a for a in p.agents}
@@ -253,8 +277,14 @@ def test_env_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_definition_choices() -> None:
     assert set(DEFINITION_CHOICES) == {"auto", *DEFINITION_FORMATS}
-    assert set(DEFINITION_FORMATS) == {"crewai", "adk", "agent-framework", "openai-agents",
-                                       "langgraph", "mcp"}
+    assert set(DEFINITION_FORMATS) == {
+        "crewai",
+        "adk",
+        "agent-framework",
+        "openai-agents",
+        "langgraph",
+        "mcp",
+    }
 
 
 def test_autogen_is_named() -> None:

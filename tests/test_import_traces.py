@@ -49,24 +49,33 @@ CASES = {
     # 1 GENERATION, 2 EVAL scores (toxicity, hallucination)
     "langfuse/crewai-2025-07-11.trace.json": ("langfuse", {"model_call": 1, "verification": 2}),
     # 2 GENERATION call_llm, 1 TOOL say_hello, 2 scores
-    "langfuse/google-adk-2025-08-28.trace.json": ("langfuse", {"model_call": 2, "tool_call": 1,
-                                                                "verification": 2}),
+    "langfuse/google-adk-2025-08-28.trace.json": (
+        "langfuse",
+        {"model_call": 2, "tool_call": 1, "verification": 2},
+    ),
     # 2 chat GENERATIONs, TOOL get_weather, 3 scores; the root AGENT is the run
     "langfuse/microsoft-agent-2025-12-17.trace.json": (
-        "langfuse", {"model_call": 2, "tool_call": 1, "verification": 3}),
+        "langfuse",
+        {"model_call": 2, "tool_call": 1, "verification": 3},
+    ),
     # AGENT 'Agent workflow' > AGENT 'Hello world' (a spawn), 2 GENERATION, 1 TOOL, 2 scores
     "langfuse/openai-agents-2025-09-30.trace.json": (
-        "langfuse", {"model_call": 2, "tool_call": 1, "spawn": 1, "verification": 2}),
+        "langfuse",
+        {"model_call": 2, "tool_call": 1, "spawn": 1, "verification": 2},
+    ),
     # 4 chat GENERATIONs, 3 TOOLs in parallel, agents under a plain SPAN root: no spawn
-    "langfuse/pydantic-ai-tools-2025-12-04.trace.json": ("langfuse", {"model_call": 4,
-                                                                       "tool_call": 3}),
+    "langfuse/pydantic-ai-tools-2025-12-04.trace.json": (
+        "langfuse",
+        {"model_call": 4, "tool_call": 3},
+    ),
     "langsmith/langsmith_py_wrap_openai_.json": ("langsmith", {"model_call": 1}),
     "langsmith/langsmith_py_wrap_openai_reasoning.json": ("langsmith", {"model_call": 1}),
     # 3 model_request_end, web_search_exa (ask -> denied) and web_fetch (allow), one
     # confirmation
     "other/anthropic-managed-agents/anthropic_managed_mcp_tools_reject.jsonl": (
-        "anthropic-sessions", {"model_call": 3, "tool_call": 2, "approval_request": 1,
-                               "approval": 1}),
+        "anthropic-sessions",
+        {"model_call": 3, "tool_call": 2, "approval_request": 1, "approval": 1},
+    ),
 }
 
 
@@ -90,12 +99,19 @@ def test_any_agent_values() -> None:
     _, events, _ = kinds(REAL / "otel/any-agent_OPENAI_trace.json")
     calls = [e for e in events if e["kind"] == "model_call"]
     # 269/16 tokens, $2.69e-05 + $4.8e-06 = 31.7 micro-dollars -> 32
-    assert (calls[0]["input_tokens"], calls[0]["output_tokens"], calls[0]["cost_microusd"]) == \
-        (269, 16, 32)
-    assert calls[0]["model"] == {"provider": "mistral", "family": "mistral",
-                                 "name": "mistral/mistral-small-latest"}
-    assert {e["agent"] for e in events if e["kind"] != "run_start" and e["agent"] != "harness"} \
-        == {"any_agent"}
+    assert (calls[0]["input_tokens"], calls[0]["output_tokens"], calls[0]["cost_microusd"]) == (
+        269,
+        16,
+        32,
+    )
+    assert calls[0]["model"] == {
+        "provider": "mistral",
+        "family": "mistral",
+        "name": "mistral/mistral-small-latest",
+    }
+    assert {e["agent"] for e in events if e["kind"] != "run_start" and e["agent"] != "harness"} == {
+        "any_agent"
+    }
     tools = [e["tool"] for e in events if e["kind"] == "tool_call"]
     assert tools == ["get_current_time", "write_file"]
     assert events[0]["run"] == format(100927429609276267646756448943279827607, "032x")
@@ -104,8 +120,11 @@ def test_any_agent_values() -> None:
 def test_interlingua_provider_and_tokens() -> None:
     _, events, _ = kinds(REAL / "otel/genai-interlingua_openllmetry_in.otlp.json")
     (call,) = [e for e in events if e["kind"] == "model_call"]
-    assert call["model"] == {"provider": "openai", "family": "gpt-4o",
-                             "name": "gpt-4o-mini-2024-07-18"}
+    assert call["model"] == {
+        "provider": "openai",
+        "family": "gpt-4o",
+        "name": "gpt-4o-mini-2024-07-18",
+    }
     assert (call["input_tokens"], call["output_tokens"]) == (412, 27)
     assert call["parent"] == "aaa24d5a6cca68bf"  # the workflow span is the run_start
 
@@ -141,8 +160,9 @@ def test_langsmith_reasoning_tokens() -> None:
 
 
 def test_anthropic_approvals() -> None:
-    _, events, _ = kinds(REAL / "other/anthropic-managed-agents/"
-                         "anthropic_managed_mcp_tools_reject.jsonl")
+    _, events, _ = kinds(
+        REAL / "other/anthropic-managed-agents/anthropic_managed_mcp_tools_reject.jsonl"
+    )
     by = {e["kind"]: e for e in events}
     assert by["approval"]["verdict"] == "rejected"
     assert by["approval"]["approver"] == "human:user"
@@ -155,10 +175,10 @@ def test_anthropic_approvals() -> None:
 
 def test_mapping_applies(tmp_path: Path) -> None:
     m = tmp_path / "map.yaml"
-    m.write_text("agents: {any_agent: writer}\ntools: {write_file: {effect: write, scope: "
-                 "fs:write}}\n")
-    _, events, summary = kinds(REAL / "otel/any-agent_OPENAI_trace.json",
-                               mapping=load_mapping(m))
+    m.write_text(
+        "agents: {any_agent: writer}\ntools: {write_file: {effect: write, scope: fs:write}}\n"
+    )
+    _, events, summary = kinds(REAL / "otel/any-agent_OPENAI_trace.json", mapping=load_mapping(m))
     wf = next(e for e in events if e.get("tool") == "write_file")
     assert (wf["agent"], wf["effect"], wf["scope"]) == ("writer", "write", "fs:write")
     assert summary["mapping"]["tools"]["get_current_time"]["from"] == "undeclared"
@@ -187,16 +207,25 @@ def test_registry_exhaustive() -> None:
     registered = {m.__name__.rsplit(".", 1)[1] for m in (*TRACE_MODULES, *DEFINITION_MODULES)}
     assert mods - helpers == registered
     assert set(TRACE_CHOICES) == {"auto", *TRACE_FORMATS}
-    assert set(TRACE_FORMATS) == {"otlp", "langfuse", "langsmith", "anthropic-sessions",
-                                  "openhands", "swe-agent"}
+    assert set(TRACE_FORMATS) == {
+        "otlp",
+        "langfuse",
+        "langsmith",
+        "anthropic-sessions",
+        "openhands",
+        "swe-agent",
+    }
 
 
-@pytest.mark.parametrize(("content", "needle"), [
-    ('{"data": [{"traceID": "a", "spans": []}]}', "Jaeger"),
-    ('[{"traceId": "a", "id": "b", "name": "x"}]', "Zipkin"),
-    ('{"observations": []}', "Langfuse observations without their trace"),
-    ('{"a": 1}', "JSON object with keys a"),
-])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"data": [{"traceID": "a", "spans": []}]}', "Jaeger"),
+        ('[{"traceId": "a", "id": "b", "name": "x"}]', "Zipkin"),
+        ('{"observations": []}', "Langfuse observations without their trace"),
+        ('{"a": 1}', "JSON object with keys a"),
+    ],
+)
 def test_near_misses(tmp_path: Path, content: str, needle: str) -> None:
     p = tmp_path / "x.json"
     p.write_text(content)
@@ -235,31 +264,64 @@ def test_real_traces_seal_and_verify(rel: str, tmp_path: Path) -> None:
 
 
 ids = st.text("0123456789abcdef", min_size=1, max_size=4)
-span = st.fixed_dictionaries({
-    "traceId": st.sampled_from(["a" * 32, "b" * 32]), "spanId": ids,
-    "parentSpanId": st.one_of(st.just(""), ids),
-    "name": st.text(max_size=10),
-    "startTimeUnixNano": st.integers(0, 2**62).map(str),
-    "endTimeUnixNano": st.integers(0, 2**62).map(str),
-    "status": st.fixed_dictionaries({"code": st.integers(0, 2)}),
-    "attributes": st.lists(st.fixed_dictionaries({
-        "key": st.sampled_from(["gen_ai.operation.name", "gen_ai.tool.name",
-                                "gen_ai.request.model", "gen_ai.usage.input_tokens",
-                                "gen_ai.agent.name", "openinference.span.kind",
-                                "gen_ai.usage.cost"]),
-        "value": st.one_of(
-            st.fixed_dictionaries({"stringValue": st.sampled_from(
-                ["chat", "execute_tool", "invoke_agent", "gpt-4o", "LLM", "TOOL", "AGENT", "x"])}),
-            st.fixed_dictionaries({"intValue": st.integers(-5, 2**60).map(str)}),
-            st.fixed_dictionaries({"doubleValue": st.floats(allow_nan=False,
-                                                            allow_infinity=False)}))}),
-        max_size=5)})
+span = st.fixed_dictionaries(
+    {
+        "traceId": st.sampled_from(["a" * 32, "b" * 32]),
+        "spanId": ids,
+        "parentSpanId": st.one_of(st.just(""), ids),
+        "name": st.text(max_size=10),
+        "startTimeUnixNano": st.integers(0, 2**62).map(str),
+        "endTimeUnixNano": st.integers(0, 2**62).map(str),
+        "status": st.fixed_dictionaries({"code": st.integers(0, 2)}),
+        "attributes": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "key": st.sampled_from(
+                        [
+                            "gen_ai.operation.name",
+                            "gen_ai.tool.name",
+                            "gen_ai.request.model",
+                            "gen_ai.usage.input_tokens",
+                            "gen_ai.agent.name",
+                            "openinference.span.kind",
+                            "gen_ai.usage.cost",
+                        ]
+                    ),
+                    "value": st.one_of(
+                        st.fixed_dictionaries(
+                            {
+                                "stringValue": st.sampled_from(
+                                    [
+                                        "chat",
+                                        "execute_tool",
+                                        "invoke_agent",
+                                        "gpt-4o",
+                                        "LLM",
+                                        "TOOL",
+                                        "AGENT",
+                                        "x",
+                                    ]
+                                )
+                            }
+                        ),
+                        st.fixed_dictionaries({"intValue": st.integers(-5, 2**60).map(str)}),
+                        st.fixed_dictionaries(
+                            {"doubleValue": st.floats(allow_nan=False, allow_infinity=False)}
+                        ),
+                    ),
+                }
+            ),
+            max_size=5,
+        ),
+    }
+)
 
 
 @settings(max_examples=60)
 @given(st.lists(span, max_size=12))
-def test_property_accepted_traces_seal(tmp_path_factory: pytest.TempPathFactory,
-                                       spans: list[dict[str, object]]) -> None:
+def test_property_accepted_traces_seal(
+    tmp_path_factory: pytest.TempPathFactory, spans: list[dict[str, object]]
+) -> None:
     d = tmp_path_factory.mktemp("p")
     src = d / "t.json"
     src.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
@@ -273,18 +335,44 @@ def test_property_accepted_traces_seal(tmp_path_factory: pytest.TempPathFactory,
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda c: st.lists(c, max_size=4) | st.dictionaries(
-        st.sampled_from(["trace", "observations", "id", "type", "parentObservationId",
-                         "startTime", "resourceSpans", "scopeSpans", "spans", "traceId",
-                         "spanId", "attributes", "scores", "metadata", "usageDetails",
-                         "name", "key", "value"]), c, max_size=5),
-    max_leaves=25)
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "trace",
+                    "observations",
+                    "id",
+                    "type",
+                    "parentObservationId",
+                    "startTime",
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "traceId",
+                    "spanId",
+                    "attributes",
+                    "scores",
+                    "metadata",
+                    "usageDetails",
+                    "name",
+                    "key",
+                    "value",
+                ]
+            ),
+            c,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=150)
 @given(json_values, st.sampled_from(["otlp", "langfuse"]))
-def test_fuzz_readers_raise_only_ours(tmp_path_factory: pytest.TempPathFactory, value: object,
-                                      fmt: str) -> None:
+def test_fuzz_readers_raise_only_ours(
+    tmp_path_factory: pytest.TempPathFactory, value: object, fmt: str
+) -> None:
     p = tmp_path_factory.mktemp("f") / "x.json"
     p.write_text(json.dumps(value))
     with contextlib.suppress(HarnessAuditError):

@@ -17,26 +17,40 @@ from harness_audit.report import inert
 
 CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 # text that is mostly dangerous: controls, format characters, markup of every output kind
-DANGER = st.sampled_from([*"\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x7f\x85\x9b\u200b\u200d"
-                          "\u2028\u2029\u202e\u2066\ufeff\ufffe\uffff\ud800\U000e0041"
-                          "`|\\<>&#%;[]()!*_~{}\"' :=+-@/?",
-                          "%%{", "](", "![", "\x1b[2J", "[link=http://e]", "&#27;", "&#x1;"])
+DANGER = st.sampled_from(
+    [
+        *"\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x7f\x85\x9b\u200b\u200d"
+        "\u2028\u2029\u202e\u2066\ufeff\ufffe\uffff\ud800\U000e0041"
+        "`|\\<>&#%;[]()!*_~{}\"' :=+-@/?",
+        "%%{",
+        "](",
+        "![",
+        "\x1b[2J",
+        "[link=http://e]",
+        "&#27;",
+        "&#x1;",
+    ]
+)
 HOSTILE = st.lists(st.one_of(DANGER, st.text(max_size=3)), max_size=12).map("".join)
 PRINTABLE = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Zl", "Zp", "Cs")))
-INVISIBLE_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e"
-                            r"\u2060-\u206f\ufeff\ud800-\udfff]")
+INVISIBLE_CHAR = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e"
+    r"\u2060-\u206f\ufeff\ud800-\udfff]"
+)
 
 
-@pytest.mark.skipif(unicodedata.unidata_version != inert.UNICODE_VERSION,
-                    reason="the table is for another Unicode version: regenerate it")
+@pytest.mark.skipif(
+    unicodedata.unidata_version != inert.UNICODE_VERSION,
+    reason="the table is for another Unicode version: regenerate it",
+)
 def test_the_invisible_table_is_exactly_those_categories() -> None:
-    want = {cp for cp in range(sys.maxunicode + 1)
-            if unicodedata.category(chr(cp)) in CATEGORIES}
+    want = {cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) in CATEGORIES}
     have = {cp for a, b in inert.INVISIBLE_RANGES for cp in range(a, b + 1)}
     assert have == want
     assert all(inert.INVISIBLE.fullmatch(chr(cp)) for cp in want)
-    assert not any(inert.INVISIBLE.fullmatch(chr(cp)) for cp in range(sys.maxunicode + 1)
-                   if cp not in want)
+    assert not any(
+        inert.INVISIBLE.fullmatch(chr(cp)) for cp in range(sys.maxunicode + 1) if cp not in want
+    )
 
 
 @given(PRINTABLE)
@@ -57,8 +71,10 @@ def test_visible_leaves_nothing_invisible_and_is_idempotent(text: str) -> None:
 
 
 def test_escapes_look_like_repr() -> None:
-    assert inert.visible("a\x1b[2J\t\u202e\U000e0041\ud800") == \
-        "a\\x1b[2J\\x09\\u202e\\U000e0041\\ud800"
+    assert (
+        inert.visible("a\x1b[2J\t\u202e\U000e0041\ud800")
+        == "a\\x1b[2J\\x09\\u202e\\U000e0041\\ud800"
+    )
     assert inert.visible("a\nb\tc", keep="\n") == "a\nb\\x09c"
 
 
@@ -79,8 +95,9 @@ def unescaped(text: str, chars: str) -> list[int]:
 @example("s\r## Heading")
 def test_markdown_text_cannot_make_markup(text: str) -> None:
     for out in (inert.markdown(text), inert.markdown_code(text)):
-        body = out.removeprefix("<code>").removesuffix("</code>") if out.startswith("<code>") \
-            else out
+        body = (
+            out.removeprefix("<code>").removesuffix("</code>") if out.startswith("<code>") else out
+        )
         assert not INVISIBLE_CHAR.search(out) and "\n" not in out
         if out.startswith("`"):
             assert out.endswith("`") and "`" not in out[1:-1] and "|" not in out
@@ -117,8 +134,7 @@ def test_dot_strings_are_one_quoted_token(text: str) -> None:
     assert not re.search(r"&(?!amp;)", body) and "\ufffe" not in body
 
 
-RFC3986 = set(string.ascii_letters + string.digits + "-._~" + ":/?#[]@" + "!$&'()*+,;="
-              + "%")
+RFC3986 = set(string.ascii_letters + string.digits + "-._~" + ":/?#[]@" + "!$&'()*+,;=" + "%")
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))

@@ -13,8 +13,9 @@ import yaml
 from .conftest import ROOT, SAMPLES
 
 
-def run_scan_step(tmp_path: Path, given: dict[str, str]) -> tuple[subprocess.CompletedProcess[str],
-                                                                  Path, Path]:
+def run_scan_step(
+    tmp_path: Path, given: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     """The Action's scan step as the runner runs it: inputs a workflow does not set are ''."""
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
@@ -28,8 +29,14 @@ def run_scan_step(tmp_path: Path, given: dict[str, str]) -> tuple[subprocess.Com
     out, summary = tmp_path / "out", tmp_path / "summary"
     env = dict(os.environ, GITHUB_OUTPUT=str(out), GITHUB_STEP_SUMMARY=str(summary))
     env |= {k: expand(v) for k, v in scan["env"].items()}
-    done = subprocess.run(["bash", "-e", "-c", scan["run"]], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["bash", "-e", "-c", scan["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done, out, summary
 
 
@@ -48,7 +55,8 @@ def test_action_scan_step_writes_sarif_summary_and_exit_code(tmp_path: Path) -> 
 
 def test_action_inputs_left_unset_let_the_config_decide(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["loan"]\nfail-on = "never"\n')
+        '[tool.harness-audit]\npaths = ["loan"]\nfail-on = "never"\n'
+    )
     shutil.copytree(SAMPLES / "loan-assessment", tmp_path / "loan")
     done, out, _ = run_scan_step(tmp_path, {})
     assert done.returncode == 0, done.stderr
@@ -71,9 +79,14 @@ def test_pre_commit_hook_entry(tmp_path: Path) -> None:
     entry = hook["entry"].split()
     exe = shutil.which(entry[0])
     assert exe, "the hook's entry is the installed script"
-    clean = subprocess.run([exe, *entry[1:], str(SAMPLES / "loan-assessment-hardened" /
-                                                 "harness.yaml")], capture_output=True,
-                           check=False)
-    dirty = subprocess.run([exe, *entry[1:], str(SAMPLES / "loan-assessment" / "harness.yaml")],
-                           capture_output=True, check=False)
+    clean = subprocess.run(
+        [exe, *entry[1:], str(SAMPLES / "loan-assessment-hardened" / "harness.yaml")],
+        capture_output=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        [exe, *entry[1:], str(SAMPLES / "loan-assessment" / "harness.yaml")],
+        capture_output=True,
+        check=False,
+    )
     assert (clean.returncode, dirty.returncode) == (0, 1)

@@ -25,8 +25,9 @@ def chain(n: int) -> dict[str, Any]:
         stage: dict[str, Any] = {"reliability": 0.5}
         if i < n - 1:
             stage["fallback"] = [f"a{i + 1}"]
-        agents.append({"id": f"a{i}", "model": {"provider": "openai", "family": "gpt-4o"},
-                       "stage": stage})
+        agents.append(
+            {"id": f"a{i}", "model": {"provider": "openai", "family": "gpt-4o"}, "stage": stage}
+        )
     m["agents"] = agents
     return m
 
@@ -67,8 +68,9 @@ def test_a_folder_tree_deeper_than_the_recursion_limit_is_searched(tmp_path: Pat
             folder.rmdir()
 
 
-def test_a_folder_that_cannot_be_listed_is_a_problem(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_that_cannot_be_listed_is_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "locked").mkdir()
     real = Path.iterdir
 

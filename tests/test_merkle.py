@@ -66,8 +66,12 @@ def test_consistency_edge_cases() -> None:
     r1, r2 = b"\x01" * 32, b"\x02" * 32
     verify_consistency(0, 5, r1, r2, [])  # anything extends the empty tree
     verify_consistency(3, 3, r1, r1, [])
-    for args in [(3, 3, r1, r2, []), (2, 1, r1, r2, []), (1, 2, r1, r2, []),
-                 (3, 3, r1, r1, [EMPTY_ROOT])]:
+    for args in [
+        (3, 3, r1, r2, []),
+        (2, 1, r1, r2, []),
+        (1, 2, r1, r2, []),
+        (3, 3, r1, r1, [EMPTY_ROOT]),
+    ]:
         with pytest.raises(ProofError):
             verify_consistency(*args)
 
@@ -83,10 +87,14 @@ def tree(n: int) -> list[bytes]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 64).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))),
-       st.integers(0, 31), st.integers(0, 7))
-def test_every_inclusion_proof_verifies_and_breaks(case: tuple[int, int], byte: int,
-                                                   bit: int) -> None:
+@given(
+    st.integers(1, 64).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))),
+    st.integers(0, 31),
+    st.integers(0, 7),
+)
+def test_every_inclusion_proof_verifies_and_breaks(
+    case: tuple[int, int], byte: int, bit: int
+) -> None:
     n, i = case
     leaves = tree(n)
     proof, r = inclusion_proof(i, leaves), root(leaves)
@@ -106,10 +114,14 @@ def test_every_inclusion_proof_verifies_and_breaks(case: tuple[int, int], byte: 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 64).flatmap(lambda n: st.tuples(st.integers(1, n), st.just(n))),
-       st.integers(0, 31), st.integers(0, 7))
-def test_every_consistency_proof_verifies_and_breaks(case: tuple[int, int], byte: int,
-                                                     bit: int) -> None:
+@given(
+    st.integers(1, 64).flatmap(lambda n: st.tuples(st.integers(1, n), st.just(n))),
+    st.integers(0, 31),
+    st.integers(0, 7),
+)
+def test_every_consistency_proof_verifies_and_breaks(
+    case: tuple[int, int], byte: int, bit: int
+) -> None:
     m, n = case
     leaves = tree(n)
     old, new = root(leaves[:m]), root(leaves)

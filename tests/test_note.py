@@ -72,33 +72,53 @@ def test_real_sumdb_checkpoints_verify_as_a_witness_would(note_vectors: Any) -> 
         assert Checkpoint.parse(cp.text()) == cp
 
 
-@pytest.mark.parametrize("key", [
-    "", "PeterNeumann", "PeterNeumann+c74f20a3",
-    "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
-    "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T",
-    "PeterNeumann+c74f20a3+AhpeFKJTVK4Y0cmgFkOFM9+ljgk8wWPWEgrR9B5fJ5wj",
-    "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "PeterNeumann",
+        "PeterNeumann+c74f20a3",
+        "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T",
+        "PeterNeumann+c74f20a3+AhpeFKJTVK4Y0cmgFkOFM9+ljgk8wWPWEgrR9B5fJ5wj",
+        "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+    ],
+)
 def test_malformed_verifier_keys(key: str) -> None:
     with pytest.raises(NoteError):
         Verifier.parse(key)
 
 
-@pytest.mark.parametrize("note", [
-    b"", b"no signatures\n", b"text\n\n", b"text\n\nnot a signature\n",
-    b"text\n\n\xe2\x80\x94 name !!!notbase64\n", b"text\n\n\xe2\x80\x94 name AAAA\n",
-    b"\xff\xfe\n\n\xe2\x80\x94 n AAAAAAAA\n", b"ctrl\x07char\n\n\xe2\x80\x94 n AAAAAAAA\n",
-])
+@pytest.mark.parametrize(
+    "note",
+    [
+        b"",
+        b"no signatures\n",
+        b"text\n\n",
+        b"text\n\nnot a signature\n",
+        b"text\n\n\xe2\x80\x94 name !!!notbase64\n",
+        b"text\n\n\xe2\x80\x94 name AAAA\n",
+        b"\xff\xfe\n\n\xe2\x80\x94 n AAAAAAAA\n",
+        b"ctrl\x07char\n\n\xe2\x80\x94 n AAAAAAAA\n",
+    ],
+)
 def test_malformed_notes(note: bytes) -> None:
     with pytest.raises(NoteError) as e:
         parse_note(note)
     assert e.value.kind == "malformed"
 
 
-@pytest.mark.parametrize("body", [
-    "origin\n", "origin\n01\nAAAA\n", "origin\n5\nnot base64\n", "\n5\n" + "A" * 43 + "=\n",
-    "origin\n5\n" + "A" * 43 + "=\n\n", "origin\n-1\n" + "A" * 43 + "=\n",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "origin\n",
+        "origin\n01\nAAAA\n",
+        "origin\n5\nnot base64\n",
+        "\n5\n" + "A" * 43 + "=\n",
+        "origin\n5\n" + "A" * 43 + "=\n\n",
+        "origin\n-1\n" + "A" * 43 + "=\n",
+    ],
+)
 def test_malformed_checkpoints(body: str) -> None:
     with pytest.raises(NoteError):
         Checkpoint.parse(body)

@@ -24,8 +24,7 @@ from tests.test_collect import check_scan
 
 def test_exporter_writes_a_verified_trail_that_scan_judges(tmp_path: Path) -> None:
     key, pub = keys(tmp_path)
-    exporter = TrailSpanExporter(tmp_path / "trail", "test/otel", key_file=key,
-                                 checkpoint_every=40)
+    exporter = TrailSpanExporter(tmp_path / "trail", "test/otel", key_file=key, checkpoint_every=40)
     tp = TracerProvider(resource=Resource.create({"service.name": "research-crew"}))
     tp.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=512))
     tracer = tp.get_tracer("test")
@@ -35,8 +34,7 @@ def test_exporter_writes_a_verified_trail_that_scan_judges(tmp_path: Path) -> No
     evs = events(tmp_path / "trail")
     assert len(evs) == 15 * EVENTS_PER_RUN
     assert Counter(e["kind"] for e in evs)["spawn"] == 15
-    assert {e["agent"] for e in evs if e["kind"] == "model_call"} == {"planner",
-                                                                       "web_researcher"}
+    assert {e["agent"] for e in evs if e["kind"] == "model_call"} == {"planner", "web_researcher"}
     verifier = Signer.parse(key.read_text()).verifier
     report = verify_trail([tmp_path / "trail"], [verifier])
     assert report.ok

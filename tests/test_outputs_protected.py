@@ -25,8 +25,9 @@ def refunds(tmp_path: Path) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def run(*args: object) -> tuple[int, str]:
@@ -46,12 +47,16 @@ def test_no_command_writes_into_or_over_its_inputs(refunds: Path, tmp_path: Path
     hard = tmp_path / "hard.jsonl"
     os.link(seg, hard)
     cases = [
-        ("verify", trail, "-o", seg), ("verify", trail, "-o", trail / "report.json"),
-        ("verify", trail, "--key", key, "-o", key), ("verify", trail, "-o", cp),
-        ("verify", trail, "-o", link), ("verify", trail, "-o", hard),
+        ("verify", trail, "-o", seg),
+        ("verify", trail, "-o", trail / "report.json"),
+        ("verify", trail, "--key", key, "-o", key),
+        ("verify", trail, "-o", cp),
+        ("verify", trail, "-o", link),
+        ("verify", trail, "-o", hard),
         ("trail", "prove", trail, "--inclusion", "1", "-o", seg),
         ("sla", manifest, "--trails", trail, "-o", trail / "x.jsonl"),
-        ("scan", refunds, "-o", f"json={seg}"), ("scan", refunds, "--write-baseline", key),
+        ("scan", refunds, "-o", f"json={seg}"),
+        ("scan", refunds, "--write-baseline", key),
         ("scan", refunds, "--write-baseline", manifest),
         ("replay", trail, "--run", "support-refunds-0003", "--key", key, "--export", trail),
         ("replay", trail, "--run", "support-refunds-0003", "--key", key, "--export", refunds),
@@ -70,16 +75,29 @@ def test_exports_go_only_into_a_new_or_empty_folder(refunds: Path, tmp_path: Pat
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me\n")
     trail, key = refunds / "trails", refunds / "keys" / "trail.pub"
-    code, err = run("replay", trail, "--run", "support-refunds-0003", "--key", key,
-                    "--export", busy)
+    code, err = run(
+        "replay", trail, "--run", "support-refunds-0003", "--key", key, "--export", busy
+    )
     assert code == 2 and "empty folder" in err and (busy / "mine.txt").exists()
     (tmp_path / "empty").mkdir()
-    assert run("replay", trail, "--run", "support-refunds-0003", "--key", key, "--export",
-               tmp_path / "empty")[0] == 0
+    assert (
+        run(
+            "replay",
+            trail,
+            "--run",
+            "support-refunds-0003",
+            "--key",
+            key,
+            "--export",
+            tmp_path / "empty",
+        )[0]
+        == 0
+    )
 
 
-def test_the_pack_replaces_an_earlier_pack_whole_and_nothing_else(refunds: Path,
-                                                                  tmp_path: Path) -> None:
+def test_the_pack_replaces_an_earlier_pack_whole_and_nothing_else(
+    refunds: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "pack"
     assert run("report", refunds, "-o", out, "--no-pdf")[0] == 1
     first = snapshot(out)
@@ -91,9 +109,9 @@ def test_the_pack_replaces_an_earlier_pack_whole_and_nothing_else(refunds: Path,
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pack.")]
 
 
-def test_a_full_disk_during_the_pack_leaves_no_partial_folder(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
+def test_a_full_disk_during_the_pack_leaves_no_partial_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import errno
 
     from harness_audit import _fs

@@ -51,17 +51,37 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_pack_files(pack: Path) -> None:
     names = sorted(p.name for p in pack.iterdir())
-    assert names == ["README.txt", "SHA256SUMS", "SHA256SUMS.sig", "evidence.html", "evidence.pdf",
-                     "findings.json"]
-    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True,
-                          text=True, check=False)
+    assert names == [
+        "README.txt",
+        "SHA256SUMS",
+        "SHA256SUMS.sig",
+        "evidence.html",
+        "evidence.pdf",
+        "findings.json",
+    ]
+    sums = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True, text=True, check=False
+    )
     assert sums.returncode == 0 and sums.stdout.count(": OK") == 4
 
 
 def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
     html = (pack / "evidence.html").read_text()
-    for section in ("summary", "problems", "controls", "workpaper", "graph", "sla", "integrity",
-                    "runtime", "findings", "replay", "waivers", "limits", "appendix"):
+    for section in (
+        "summary",
+        "problems",
+        "controls",
+        "workpaper",
+        "graph",
+        "sla",
+        "integrity",
+        "runtime",
+        "findings",
+        "replay",
+        "waivers",
+        "limits",
+        "appendix",
+    ):
         assert f'<section id="{section}"' in html
     scan = json.loads(CliRunner().invoke(app, ["scan", str(SAMPLES), "-f", "json"]).stdout)
     findings = json.loads((pack / "findings.json").read_text())
@@ -87,8 +107,9 @@ def test_html_is_self_contained_under_a_strict_csp(pack: Path) -> None:
     assert not re.search(r"\sstyle=", html)  # the CSP's style hash covers only the <style>
 
 
-def test_same_inputs_same_bytes(tmp_path: Path, pack: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_inputs_same_bytes(
+    tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     again = tmp_path / "again"
     build(again, str(SAMPLES), monkeypatch=monkeypatch)
     for name in ("evidence.html", "findings.json"):
@@ -107,9 +128,18 @@ def test_report_verify_names_what_changed(tmp_path: Path, pack: Path) -> None:
     bad = CliRunner().invoke(app, ["report", "verify", str(copy), "--key", key])
     assert bad.exit_code == ExitCode.FINDINGS
     assert {"CHANGED evidence.html", "ADDED notes.txt", "REMOVED findings.json"} <= set(
-        bad.stdout.splitlines())
-    other = CliRunner().invoke(app, ["report", "verify", str(pack), "--key",
-                                     "other+1e9c4a2b+AQ4nCJnhYfE8Z2wyUs4wGRgQcn1jL7Z3sd2xlvFl3Zc0"])
+        bad.stdout.splitlines()
+    )
+    other = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "verify",
+            str(pack),
+            "--key",
+            "other+1e9c4a2b+AQ4nCJnhYfE8Z2wyUs4wGRgQcn1jL7Z3sd2xlvFl3Zc0",
+        ],
+    )
     assert other.exit_code in (ExitCode.FINDINGS, ExitCode.USAGE)
 
 
@@ -118,24 +148,41 @@ def test_sums_edited_after_signing(tmp_path: Path, pack: Path) -> None:
     shutil.copytree(pack, copy)
     sums = copy / "SHA256SUMS"
     sums.write_text(sums.read_text().replace("evidence.pdf", "evidence.PDF"))
-    r = CliRunner().invoke(app, ["report", "verify", str(copy), "--key",
-                                 SIGNER.verifier.text()])
+    r = CliRunner().invoke(app, ["report", "verify", str(copy), "--key", SIGNER.verifier.text()])
     assert r.exit_code == ExitCode.FINDINGS and "CHANGED SHA256SUMS" in r.stdout
 
 
 def test_pdf_text_and_every_page_renders(pack: Path, tmp_path: Path) -> None:
     pdftotext, pdftoppm = need("pdftotext"), need("pdftoppm")
-    text = subprocess.run([pdftotext, str(pack / "evidence.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        [pdftotext, str(pack / "evidence.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = "".join(text.split())
-    for needle in ("loan-assessment", "support-refunds", "audit-will-fail", "CC6.1",
-                   "Art.14(1)", "A.6.2.8", "page1of", "Controlmatrix"):
+    for needle in (
+        "loan-assessment",
+        "support-refunds",
+        "audit-will-fail",
+        "CC6.1",
+        "Art.14(1)",
+        "A.6.2.8",
+        "page1of",
+        "Controlmatrix",
+    ):
         assert needle in flat, needle
-    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
-        ["pdfinfo", str(pack / "evidence.pdf")], capture_output=True, text=True,
-        check=True).stdout).group(1))  # type: ignore[union-attr]
-    done = subprocess.run([pdftoppm, "-r", "12", "-png", str(pack / "evidence.pdf"),
-                           str(tmp_path / "p")], capture_output=True, text=True, check=False)
+    pages = int(
+        re.search(
+            r"Pages:\s+(\d+)",
+            subprocess.run(
+                ["pdfinfo", str(pack / "evidence.pdf")], capture_output=True, text=True, check=True
+            ).stdout,
+        ).group(1)
+    )  # type: ignore[union-attr]
+    done = subprocess.run(
+        [pdftoppm, "-r", "12", "-png", str(pack / "evidence.pdf"), str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and not done.stderr
     assert len(list(tmp_path.glob("p-*.png"))) == pages > 10
 
@@ -164,13 +211,32 @@ def test_waivers_appear_in_the_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import yaml
 
     w = tmp_path / "w.yaml"
-    w.write_text(yaml.safe_dump({"waivers": [{
-        "rule": "HA-006", "pipeline": "support-refunds", "agent": "*",
-        "justification": "Refund approvals move to the new console in Q1.",
-        "owner": "support-eng@example.com", "ticket": "RISK-77", "expires": "2099-01-31"}]}))
+    w.write_text(
+        yaml.safe_dump(
+            {
+                "waivers": [
+                    {
+                        "rule": "HA-006",
+                        "pipeline": "support-refunds",
+                        "agent": "*",
+                        "justification": "Refund approvals move to the new console in Q1.",
+                        "owner": "support-eng@example.com",
+                        "ticket": "RISK-77",
+                        "expires": "2099-01-31",
+                    }
+                ]
+            }
+        )
+    )
     out = tmp_path / "p"
-    r = build(out, str(SAMPLES / "support-refunds"), "--no-pdf", "--waivers", str(w),
-              monkeypatch=monkeypatch)
+    r = build(
+        out,
+        str(SAMPLES / "support-refunds"),
+        "--no-pdf",
+        "--waivers",
+        str(w),
+        monkeypatch=monkeypatch,
+    )
     assert r.exit_code == ExitCode.FINDINGS, r.output
     html = (out / "evidence.html").read_text()
     assert "RISK-77" in html and "(waived: Refund approvals move" in html
@@ -196,27 +262,34 @@ def _recipe(text: str) -> str:
 
 
 @pytest.mark.parametrize("where", ["README.md", "pack README.txt"])
-def test_the_openssl_recipe_checks_the_signature_without_this_tool(tmp_path: Path,
-                                                                    where: str) -> None:
+def test_the_openssl_recipe_checks_the_signature_without_this_tool(
+    tmp_path: Path, where: str
+) -> None:
     need("openssl")
     out = tmp_path / "pack"
-    r = build(out, str(SAMPLES / "loan-assessment-hardened"), "--no-pdf",
-              monkeypatch=pytest.MonkeyPatch())
+    r = build(
+        out, str(SAMPLES / "loan-assessment-hardened"), "--no-pdf", monkeypatch=pytest.MonkeyPatch()
+    )
     assert r.exit_code == 0, r.output
     pub = tmp_path / "reports.pub"
     pub.write_text(SIGNER.verifier.text() + "\n")
-    text = (ROOT / "README.md").read_text() if where == "README.md" else \
-        (out / "README.txt").read_text()
+    text = (
+        (ROOT / "README.md").read_text()
+        if where == "README.md"
+        else (out / "README.txt").read_text()
+    )
     script = _recipe(text)
     env = dict(os.environ, PUB=str(pub))
-    ok = subprocess.run(["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True,
-                        text=True, check=False)
+    ok = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True, text=True, check=False
+    )
     assert ok.returncode == 0, ok.stderr
     assert "Signature Verified Successfully" in ok.stdout
     sums = (out / "SHA256SUMS").read_text()
     (out / "SHA256SUMS").write_text(sums.replace(sums[:8], "00000000", 1))  # rewrite the list
-    bad = subprocess.run(["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True,
-                         text=True, check=False)
+    bad = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=out, env=env, capture_output=True, text=True, check=False
+    )
     assert bad.returncode != 0
 
 
@@ -224,9 +297,12 @@ def test_pdf_contents_entries_and_page_numbers_stand_apart(pack: Path) -> None:
     """Page 1 holds the contents; each entry's page number is its own word (issue 16: the
     two-column leader layout drew numbers over the next entry: "2̶6. Trail integrity")."""
     pdftotext = need("pdftotext")
-    page1 = subprocess.run([pdftotext, "-layout", "-f", "1", "-l", "1",
-                            str(pack / "evidence.pdf"), "-"], capture_output=True, text=True,
-                           check=True).stdout
+    page1 = subprocess.run(
+        [pdftotext, "-layout", "-f", "1", "-l", "1", str(pack / "evidence.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     html = (pack / "evidence.html").read_text()
     entries = re.findall(r'<td class="t"><a href="#[a-z]+">(\d+)\. ([^<]+)</a>', html)
     assert len(entries) == 13
@@ -245,8 +321,9 @@ def test_a_pipeline_too_large_to_draw_still_gets_its_pack(tmp_path: Path) -> Non
 
     m = base_manifest()
     first = m["agents"][0]
-    m["agents"] = [dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else [])
-                   for i in range(1200)]
+    m["agents"] = [
+        dict(first, id=f"a{i}", depends_on=[f"a{i - 1}"] if i else []) for i in range(1200)
+    ]
     (tmp_path / "big").mkdir()
     (tmp_path / "big" / "harness.yaml").write_text(yaml.safe_dump(m))
     out = tmp_path / "pack"

@@ -28,16 +28,17 @@ def wp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def text(pack: Path) -> str:
     """evidence.html as plain text, tags dropped."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", (pack / "evidence.html").read_text()))
-                    .split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", (pack / "evidence.html").read_text())).split())
 
 
 def test_unpinned_key_is_named_and_caveated(wp: Path) -> None:
     t = text(wp)
     assert "verified with the manifest's own key (not pinned)" in t
     cover = t.split("Contents")[0]
-    assert "Caveat" in cover and "support-refunds are verified with the manifest's own" \
-        " key (not pinned)" in cover
+    assert (
+        "Caveat" in cover
+        and "support-refunds are verified with the manifest's own key (not pinned)" in cover
+    )
     assert "Witnesses 0 cosigning witness(es)" in t
     assert re.search(r"Unanchored events [0-9,]+ event\(s\) after the newest trusted", t)
 
@@ -47,12 +48,18 @@ def test_exceptions_past_twenty_say_how_many_and_where(wp: Path) -> None:
     found = re.findall(r"20 of ([0-9,]+) shown; findings\.json holds all ([0-9,]+) kept", t)
     assert found and all(int(n.replace(",", "")) > 20 for n, _ in found)
     data = json.loads((wp / "findings.json").read_text())
-    kept = [len(c["evidence"]["failures"]) for p in data["pipelines"] for a in p["agents"]
-            for c in a["checks"].values() if "evidence" in c]
+    kept = [
+        len(c["evidence"]["failures"])
+        for p in data["pipelines"]
+        for a in p["agents"]
+        for c in a["checks"].values()
+        if "evidence" in c
+    ]
     assert max(kept) == max(int(n.replace(",", "")) for n, _ in found)
 
 
 # -- the period, its gaps, and samples re-performed from the population CSVs ------------------
+
 
 def _redraw(csv_path: Path, n: int, seed: int, control: str) -> list[dict[str, str]]:
     """The method as the pack's README.txt states it, written again here (not imported)."""
@@ -97,9 +104,11 @@ def _holey(tmp: Path) -> Path:
     text = (SAMPLES / "loan-assessment-hardened" / "harness.yaml").read_text()
     (folder / "harness.yaml").write_text(text.replace("keys/trail.pub", "key.pub"))
     pub(folder)
-    days = ([f"2026-01-{d:02d}" for d in range(5, 29)]
-            + [f"2026-05-{d:02d}" for d in range(25, 32)]
-            + [f"2026-06-{d:02d}" for d in range(1, 29)])
+    days = (
+        [f"2026-01-{d:02d}" for d in range(5, 29)]
+        + [f"2026-05-{d:02d}" for d in range(25, 32)]
+        + [f"2026-06-{d:02d}" for d in range(1, 29)]
+    )
     with TrailWriter(folder / "trails", "harness-audit/test", SIGNER, checkpoint_every=50) as w:
         i = 0
         for day in days:
@@ -116,8 +125,20 @@ def holey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = _holey(tmp)
     mp = pytest.MonkeyPatch()
     out, pop = tmp / "pack", tmp / "pop"
-    r = build(out, str(folder), "--no-pdf", "--period", "2026-01-01..2026-06-30",
-              "--population-out", str(pop), "--seed", "7", "--sample", "10", monkeypatch=mp)
+    r = build(
+        out,
+        str(folder),
+        "--no-pdf",
+        "--period",
+        "2026-01-01..2026-06-30",
+        "--population-out",
+        str(pop),
+        "--seed",
+        "7",
+        "--sample",
+        "10",
+        monkeypatch=mp,
+    )
     mp.undo()
     assert r.exit_code in (ExitCode.OK, ExitCode.FINDINGS), r.output
     return out, pop
@@ -140,12 +161,14 @@ def test_a_four_month_hole_is_a_gap_with_its_dates(holey: tuple[Path, Path]) -> 
     assert "2026-05-25" in cover
 
 
-def test_events_outside_the_period_are_counted_not_judged(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_events_outside_the_period_are_counted_not_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = _holey(tmp_path)
     out = tmp_path / "p"
-    r = build(out, str(folder), "--no-pdf", "--period", "2026-05-01..2026-06-30",
-              monkeypatch=monkeypatch)
+    r = build(
+        out, str(folder), "--no-pdf", "--period", "2026-05-01..2026-06-30", monkeypatch=monkeypatch
+    )
     assert r.exit_code in (ExitCode.OK, ExitCode.FINDINGS), r.output
     p = json.loads((out / "findings.json").read_text())["pipelines"][0]
     assert p["coverage"]["events_outside_period"] == 24 * 4
@@ -154,10 +177,9 @@ def test_events_outside_the_period_are_counted_not_judged(tmp_path: Path,
     assert trail["operated"] <= (7 + 28) * 4
 
 
-def test_samples_are_re_performed_from_the_population_csv(holey: tuple[Path, Path], wp: Path,
-                                                          tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_samples_are_re_performed_from_the_population_csv(
+    holey: tuple[Path, Path], wp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, pop = holey
     data = json.loads((out / "findings.json").read_text())["workpaper"]
     assert data["sampling"]["seed"] == 7 and "random.Random" in data["sampling"]["method"]
@@ -173,11 +195,17 @@ def test_samples_are_re_performed_from_the_population_csv(holey: tuple[Path, Pat
                 months = {r["ts"][:7] for r in c["sample"]["rows"]}
                 assert len(months) >= 2, (c["control"], months)  # spread across the period
     assert checked >= 3
-    assert "random.Random(f\"{seed}:{control}:{m}\")" in (out / "README.txt").read_text()
+    assert 'random.Random(f"{seed}:{control}:{m}")' in (out / "README.txt").read_text()
     # the table's sizes, without --sample: 1 for an automated control, by frequency for manual
     out2, pop2 = tmp_path / "p2", tmp_path / "pop2"
-    r = build(out2, str(SAMPLES / "support-refunds"), "--no-pdf", "--population-out",
-              str(pop2), monkeypatch=monkeypatch)
+    r = build(
+        out2,
+        str(SAMPLES / "support-refunds"),
+        "--no-pdf",
+        "--population-out",
+        str(pop2),
+        monkeypatch=monkeypatch,
+    )
     assert r.exit_code == ExitCode.FINDINGS, r.output
     entries = json.loads((out2 / "findings.json").read_text())["workpaper"]["pipelines"]
     sizes = {(c["nature"], c["sample"]["size"]) for c in entries["support-refunds"] if c["sample"]}
@@ -185,8 +213,10 @@ def test_samples_are_re_performed_from_the_population_csv(holey: tuple[Path, Pat
     for c in entries["support-refunds"]:
         if c["sample"]:
             assert "rules/sampling.yaml" in c["sample"]["rationale"] or c["nature"] == "automated"
-            assert _redraw(pop2 / c["csv"], c["sample"]["size"], 0, c["control"]) == \
-                c["sample"]["rows"]
+            assert (
+                _redraw(pop2 / c["csv"], c["sample"]["size"], 0, c["control"])
+                == c["sample"]["rows"]
+            )
 
 
 def test_population_csv_rows_are_the_population(holey: tuple[Path, Path]) -> None:
@@ -200,6 +230,7 @@ def test_population_csv_rows_are_the_population(holey: tuple[Path, Path]) -> Non
 
 
 # -- per-pipeline conclusions, what the pack is not, frameworks, rendering -----------------------
+
 
 def test_hardened_controls_conclude_no_exceptions(wp: Path) -> None:
     data = json.loads((wp / "findings.json").read_text())["workpaper"]["pipelines"]
@@ -222,17 +253,30 @@ def test_exceptions_link_to_their_replay_excerpt(wp: Path) -> None:
     assert links and links <= targets
 
 
-def test_what_the_pack_is_not_and_sign_off(wp: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_the_pack_is_not_and_sign_off(
+    wp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t = text(wp)
     limits = t.split("What this pack is not")[-1]
-    for needle in ("description of the system", "assertion", "Complementary user entity controls",
-                   "carve-out", "anthropic", "Sign-off"):
+    for needle in (
+        "description of the system",
+        "assertion",
+        "Complementary user entity controls",
+        "carve-out",
+        "anthropic",
+        "Sign-off",
+    ):
         assert needle in limits, needle
     assert "Prepared by Date Reviewed by Date" in limits  # blank without --preparer
     out = tmp_path / "p"
-    build(out, str(SAMPLES / "support-refunds"), "--no-pdf", "--preparer", "A. Auditor",
-          monkeypatch=monkeypatch)
+    build(
+        out,
+        str(SAMPLES / "support-refunds"),
+        "--no-pdf",
+        "--preparer",
+        "A. Auditor",
+        monkeypatch=monkeypatch,
+    )
     assert "Prepared by A. Auditor Date 2026-09-21" in text(out)
 
 
@@ -250,7 +294,8 @@ def test_aiuc1_mapping_against_the_data_file() -> None:
     wanted = {"E015", "B006", "D003", "C007", "C009", "E004", "A003"}
     assert set(fw.controls) == wanted and "aiuc_1" in FRAMEWORK_ORDER
     assert fw.facts["release"] == "2026-01-15" and fw.facts["source"].startswith(
-        "https://www.aiuc-1.com/")
+        "https://www.aiuc-1.com/"
+    )
     assert set(fw.facts["requirements"]) == wanted
     mapped = {c for r in book.rules.values() for c in r.mappings.get("aiuc_1", ())}
     assert mapped == wanted  # every requirement is tested by a rule, and nothing else is named
@@ -265,32 +310,55 @@ def test_owasp_agentic_top_10_is_the_december_2025_list() -> None:
 
     fw = load_rulebook().frameworks["owasp_agentic_top10"]
     assert fw.controls == {
-        "ASI01": "Agent Goal Hijack", "ASI02": "Tool Misuse and Exploitation",
-        "ASI03": "Identity and Privilege Abuse", "ASI04": "Agentic Supply Chain Vulnerabilities",
-        "ASI05": "Unexpected Code Execution (RCE)", "ASI06": "Memory and Context Poisoning",
-        "ASI07": "Insecure Inter-Agent Communication", "ASI08": "Cascading Failures",
-        "ASI09": "Human-Agent Trust Exploitation", "ASI10": "Rogue Agents"}
+        "ASI01": "Agent Goal Hijack",
+        "ASI02": "Tool Misuse and Exploitation",
+        "ASI03": "Identity and Privilege Abuse",
+        "ASI04": "Agentic Supply Chain Vulnerabilities",
+        "ASI05": "Unexpected Code Execution (RCE)",
+        "ASI06": "Memory and Context Poisoning",
+        "ASI07": "Insecure Inter-Agent Communication",
+        "ASI08": "Cascading Failures",
+        "ASI09": "Human-Agent Trust Exploitation",
+        "ASI10": "Rogue Agents",
+    }
     assert fw.facts["release"] == "2025-12-09"
 
 
-def test_eu_ai_act_defaults_to_the_omnibus_and_keeps_art_113(wp: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
+def test_eu_ai_act_defaults_to_the_omnibus_and_keeps_art_113(
+    wp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t = text(wp)
-    assert "Digital Omnibus on AI: Art. 50 2026-08-02, Annex III 2027-12-02, Annex I 2028-08-02" \
+    assert (
+        "Digital Omnibus on AI: Art. 50 2026-08-02, Annex III 2027-12-02, Annex I 2028-08-02"
         " (applied here)" in t
+    )
     assert "16 June 2026" in t and "29 June 2026" in t
     out = tmp_path / "p"
-    build(out, str(SAMPLES / "support-refunds"), "--no-pdf", "--ai-act-date", "art-113",
-          monkeypatch=monkeypatch)
+    build(
+        out,
+        str(SAMPLES / "support-refunds"),
+        "--no-pdf",
+        "--ai-act-date",
+        "art-113",
+        monkeypatch=monkeypatch,
+    )
     assert "Annex III 2026-08-02, Annex I 2027-08-02 (applied here)" in text(out)
 
 
-def test_bad_period_and_gap_are_usage_errors(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    for args in (["--period", "2026-06-30..2026-01-01"], ["--period", "June"],
-                 ["--max-gap", "soon"]):
-        r = build(tmp_path / "o", str(SAMPLES / "support-refunds"), "--no-pdf", *args,
-                  monkeypatch=monkeypatch)
+def test_bad_period_and_gap_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for args in (
+        ["--period", "2026-06-30..2026-01-01"],
+        ["--period", "June"],
+        ["--max-gap", "soon"],
+    ):
+        r = build(
+            tmp_path / "o",
+            str(SAMPLES / "support-refunds"),
+            "--no-pdf",
+            *args,
+            monkeypatch=monkeypatch,
+        )
         assert r.exit_code == ExitCode.USAGE, (args, r.output)
         assert not (tmp_path / "o").exists()

@@ -46,7 +46,7 @@ def blocks() -> list[tuple[int, str, str | None, list[str]]]:
             j += 1
         before = lines[start - 1] if start else ""
         cm = re.match(r"^<!-- \$ (harness-audit .*) -->$", before)
-        out.append((start + 1, lang, cm.group(1) if cm else None, lines[start + 1:j]))
+        out.append((start + 1, lang, cm.group(1) if cm else None, lines[start + 1 : j]))
         i = j + 1
     return out
 
@@ -60,33 +60,42 @@ def invoke(command: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[in
     return r.exit_code, r.stdout
 
 
-OUTPUT_BLOCKS = [(n, cmd or body[0][2:], body if cmd else body[1:])
-                 for n, _, cmd, body in blocks()
-                 if cmd or (body and body[0].startswith("$ harness-audit "))]
-COMMAND_BLOCKS = [(n, body) for n, lang, cmd, body in blocks()
-                  if not lang and not cmd and body and
-                  all(x.startswith("harness-audit ") for x in body if x.strip())]
+OUTPUT_BLOCKS = [
+    (n, cmd or body[0][2:], body if cmd else body[1:])
+    for n, _, cmd, body in blocks()
+    if cmd or (body and body[0].startswith("$ harness-audit "))
+]
+COMMAND_BLOCKS = [
+    (n, body)
+    for n, lang, cmd, body in blocks()
+    if not lang
+    and not cmd
+    and body
+    and all(x.startswith("harness-audit ") for x in body if x.strip())
+]
 
 
 def test_the_readme_has_examples_of_both_kinds() -> None:
     assert len(OUTPUT_BLOCKS) >= 3 and len(COMMAND_BLOCKS) >= 3
 
 
-@pytest.mark.parametrize(("line", "command", "expected"), OUTPUT_BLOCKS,
-                         ids=[f"line{n}" for n, _, _ in OUTPUT_BLOCKS])
-def test_output_blocks_are_what_the_command_prints(line: int, command: str,
-                                                   expected: list[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("line", "command", "expected"), OUTPUT_BLOCKS, ids=[f"line{n}" for n, _, _ in OUTPUT_BLOCKS]
+)
+def test_output_blocks_are_what_the_command_prints(
+    line: int, command: str, expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, out = invoke(command, ROOT, monkeypatch)
     got = [x.rstrip() for x in out.split("\n")]
     want = [x.rstrip() for x in expected]
     if os.environ.get("UPDATE_GOLDEN"):
-        _update_block(line, command, got, truncated=bool(want) and want[-1] == "...",
-                      keep=len(want) - 1)
+        _update_block(
+            line, command, got, truncated=bool(want) and want[-1] == "...", keep=len(want) - 1
+        )
         return
     if want and want[-1] == "...":
         want = want[:-1]
-        got = got[:len(want)]
+        got = got[: len(want)]
     else:
         while got and not got[-1]:
             got.pop()
@@ -118,11 +127,13 @@ def test_command_blocks_run_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_the_samples_table_quotes_the_scores(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = re.findall(r"^\| `sample_pipelines/([\w-]+)` \| .* \| (\d+) ([\w-]+) \|$", README,
-                      re.MULTILINE)
+    rows = re.findall(
+        r"^\| `sample_pipelines/([\w-]+)` \| .* \| (\d+) ([\w-]+) \|$", README, re.MULTILINE
+    )
     assert len(rows) == len([p for p in SAMPLES.iterdir() if (p / "harness.yaml").exists()])
     _, out = invoke(f"harness-audit scan {SAMPLES} -f json", ROOT, monkeypatch)
-    scored = {Path(p["file"]).parent.name: (p["score"], p["band"])
-              for p in json.loads(out)["pipelines"]}
+    scored = {
+        Path(p["file"]).parent.name: (p["score"], p["band"]) for p in json.loads(out)["pipelines"]
+    }
     for name, score, band in rows:
         assert scored[name] == (int(score), band), name

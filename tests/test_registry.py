@@ -18,22 +18,35 @@ def _judged_checks() -> set[str]:
     """Every check name the judge passes to ``operated`` or ``control`` (its observed sides),
     in the judge and where the trails' integrity is judged."""
     found: set[str] = set()
-    nodes = [n for m in (judge, trails)
-             for n in ast.walk(ast.parse(Path(m.__file__).read_text(encoding="utf-8")))]
+    nodes = [
+        n
+        for m in (judge, trails)
+        for n in ast.walk(ast.parse(Path(m.__file__).read_text(encoding="utf-8")))
+    ]
     for node in nodes:
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("operated", "control") and len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant)
-                and isinstance(node.args[1].value, str)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("operated", "control")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
             found.add(node.args[1].value)
     return found
 
 
 def test_the_registry_is_the_list_of_checks() -> None:
     assert tuple(REGISTRY) == CHECKS
-    assert CHECKS == ("has_audit_trail", "trail_is_immutable", "access_enforced_at_harness",
-                      "budget_cap_enforced", "independent_verification",
-                      "human_gate_for_destructive_ops", "sla_decomposed_per_stage")
+    assert CHECKS == (
+        "has_audit_trail",
+        "trail_is_immutable",
+        "access_enforced_at_harness",
+        "budget_cap_enforced",
+        "independent_verification",
+        "human_gate_for_destructive_ops",
+        "sla_decomposed_per_stage",
+    )
     assert {n: s.function for n, s in REGISTRY.items()} == CHECK_FUNCTIONS
 
 

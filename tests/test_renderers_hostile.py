@@ -33,18 +33,23 @@ from .trailkit import SIGNER
 
 # anything but surrogates (no file system or YAML writer takes them; tests/test_inert.py
 # covers them) and NUL (no file name holds it)
-PIECE = st.one_of(st.sampled_from(hostile.ATTACKS),
-                  st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                                 blacklist_characters="\x00"), max_size=8),
-                  st.sampled_from(list("\x01\x1b\r\n\t\x7f\x85\x9b\u202e\u2028\ufeff\ufffe`|<>&"
-                                       "#%[]!\\\"'")))
+PIECE = st.one_of(
+    st.sampled_from(hostile.ATTACKS),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=8,
+    ),
+    st.sampled_from(list("\x01\x1b\r\n\t\x7f\x85\x9b\u202e\u2028\ufeff\ufffe`|<>&#%[]!\\\"'")),
+)
 TEXT = st.lists(PIECE, min_size=1, max_size=4).map(lambda xs: "Q" + "".join(xs))
 # every attack at once: the example each property test always runs
 ALL = "Q" + "".join(hostile.ATTACKS)
 EXAMPLES = settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow])
 
-CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-                     r"\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+CONTROL = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    r"\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 
 
 def outputs(text: str, kind: str) -> dict[str, str]:
@@ -77,6 +82,7 @@ def unescaped(text: str, pattern: str) -> list[str]:
 
 # --- the property tests, one per renderer ----------------------------------------------------
 
+
 @EXAMPLES
 @given(TEXT)
 @example(ALL)
@@ -89,18 +95,23 @@ def test_terminal_views_hold_no_control_code(text: str) -> None:
 
 
 MD_TAGS = re.compile(r"</?(details|summary|code)>")
-MD_HEADINGS = re.compile(r"^(## harness-audit|### \S+ (`[\w.-]+`|<code>.*</code>): gap score "
-                         r"\d+ \([a-z-]+\))$")
+MD_HEADINGS = re.compile(
+    r"^(## harness-audit|### \S+ (`[\w.-]+`|<code>.*</code>): gap score "
+    r"\d+ \([a-z-]+\))$"
+)
 
 
 def code_spans(line: str) -> tuple[str, list[str]]:
     """``line`` without its code spans (between unescaped backticks), and the spans."""
-    ticks = [m.start() for m in re.finditer("`", line)
-             if (len(line[:m.start()]) - len(line[:m.start()].rstrip("\\"))) % 2 == 0]
+    ticks = [
+        m.start()
+        for m in re.finditer("`", line)
+        if (len(line[: m.start()]) - len(line[: m.start()].rstrip("\\"))) % 2 == 0
+    ]
     spans, rest, last = [], [], 0
     for a, b in zip(ticks[::2], ticks[1::2], strict=False):
         rest.append(line[last:a])
-        spans.append(line[a + 1:b])
+        spans.append(line[a + 1 : b])
         last = b + 1
     rest.append(line[last:])
     return "".join(rest), spans
@@ -113,8 +124,9 @@ def check_markdown(out: str) -> None:
         # inside a code span nothing is markup (CommonMark 6.1): judge the text around them
         body = MD_TAGS.sub("", code_spans(line)[0])
         assert unescaped(body, r"[<>]") == [], f"raw HTML: {line!r}"
-        assert unescaped(body, r"\]\(") == [] and unescaped(body, r"!\[") == [], \
+        assert unescaped(body, r"\]\(") == [] and unescaped(body, r"!\[") == [], (
             f"a link or image: {line!r}"
+        )
         if line.startswith("#"):
             assert MD_HEADINGS.match(line), f"a heading the renderer did not write: {line!r}"
         if not line.startswith("|"):
@@ -170,8 +182,11 @@ def test_sarif_uris_are_percent_encoded_and_round_trip(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         s = hostile.build(Path(tmp), text)
         data = json.loads(hostile.scan_outputs(s, ("sarif",))["sarif"])
-        uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
-                for r in data["runs"][0]["results"] for loc in r["locations"]}
+        uris = {
+            loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in data["runs"][0]["results"]
+            for loc in r["locations"]
+        }
         files = {Path(os.path.relpath(s.manifest)).as_posix()}
         files |= {Path(os.path.relpath(p)).as_posix() for p in s.trails.iterdir()}
     assert uris
@@ -239,8 +254,16 @@ def scenario(tmp_path: Path) -> Callable[[str], hostile.Scenario]:
 
 def test_a_manifest_cannot_clear_the_screen_or_paint_a_verdict(scenario) -> None:  # type: ignore[no-untyped-def]
     s = scenario("Q\x1b[2J\x1b[H\x1b[1;32m 100 audit-ready \x1b[0m")
-    _, out, err = cli("scan", str(s.manifest), "--trails", str(s.trails), "--key",
-                      str(s.key), "--waivers", str(s.waivers))
+    _, out, err = cli(
+        "scan",
+        str(s.manifest),
+        "--trails",
+        str(s.trails),
+        "--key",
+        str(s.key),
+        "--waivers",
+        str(s.waivers),
+    )
     assert "\x1b" not in out and "\x1b" not in err
     assert "\\x1b[2J\\x1b[H\\x1b[1;32m 100 audit-ready \\x1b[0m" in out
     assert "warning: " in err and "\\x1b[2J" in err  # the expired waiver's warning
@@ -255,8 +278,9 @@ def test_rich_markup_in_a_trail_file_name_is_shown_not_run(tmp_path: Path) -> No
     s = hostile.build(tmp_path, "Q")
     name = "[link=https:evil.example]click[bold]y.jsonl"
     (s.trails / "trail-000001.jsonl").rename(s.trails / name)
-    run = run_audit(AuditRequest(paths=(s.manifest,), trails=s.trails,
-                                 trust=TrustRoot((str(s.key),), "flag")))
+    run = run_audit(
+        AuditRequest(paths=(s.manifest,), trails=s.trails, trust=TrustRoot((str(s.key),), "flag"))
+    )
     assert any(f.file.endswith(name) for p in run.assessment.pipelines for f in p.findings)
     for color in (False, True):
         out = SCAN.get("table").render(run.assessment, RenderOptions(color=color, width=400))
@@ -291,22 +315,30 @@ def test_a_control_character_keeps_junit_and_svg_well_formed(tmp_path: Path, fmt
     if fmt == "svg" and not dot_available():
         pytest.skip("Graphviz is not installed")
     s = hostile.build(tmp_path, "Q\x01\x08\x1b\ufffe &#27; &#1;")
-    out = (hostile.scan_outputs(s, (fmt,)) if fmt == "junit"
-           else hostile.graph_outputs(s, (fmt,)))[fmt]
+    out = (hostile.scan_outputs(s, (fmt,)) if fmt == "junit" else hostile.graph_outputs(s, (fmt,)))[
+        fmt
+    ]
     ET.fromstring(out.encode("utf-8"))
     assert "\\x01" in out
 
 
-def test_a_space_and_a_hash_in_a_sarif_file_path_are_percent_encoded(tmp_path: Path,
-                                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_space_and_a_hash_in_a_sarif_file_path_are_percent_encoded(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     s = hostile.build(Path("."), "Q dir #1")
     data = json.loads(hostile.scan_outputs(s, ("sarif",))["sarif"])
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
-            for r in data["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in data["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert "Q%20dir%20%231/harness.yaml" in uris
-    assert all(loc["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
-               for r in data["runs"][0]["results"] for loc in r["locations"])
+    assert all(
+        loc["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        for r in data["runs"][0]["results"]
+        for loc in r["locations"]
+    )
 
 
 def test_report_verify_shows_sha256sums_names_escaped(tmp_path: Path) -> None:
@@ -375,7 +407,10 @@ def test_a_file_name_that_is_not_utf8_breaks_no_output(tmp_path: Path, monkeypat
     for text in out.values():
         text.encode("utf-8")  # every output can be written
     data = json.loads(out["sarif"])
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
-            for r in data["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in data["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert "bad%FF/Q/harness.yaml" in uris
     assert "bad\\xff" in json.loads(out["json"])["pipelines"][0]["file"]

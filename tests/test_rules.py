@@ -80,9 +80,15 @@ def test_eu_ai_act_dates_are_data_with_sources() -> None:
     facts = load_rulebook().frameworks["eu_ai_act"].facts
     dates = {d["id"]: d for d in facts["application_dates"]}
     annex = {k: {x["short"]: x["date"] for x in d["dates"]} for k, d in dates.items()}
-    assert annex["art-113"] == {"Art. 50": "2026-08-02", "Annex III": "2026-08-02",
-                                "Annex I": "2027-08-02"}
-    assert annex["digital-omnibus"] == {"Art. 50": "2026-08-02", "Annex III": "2027-12-02",
-                                        "Annex I": "2028-08-02"}
+    assert annex["art-113"] == {
+        "Art. 50": "2026-08-02",
+        "Annex III": "2026-08-02",
+        "Annex I": "2027-08-02",
+    }
+    assert annex["digital-omnibus"] == {
+        "Art. 50": "2026-08-02",
+        "Annex III": "2027-12-02",
+        "Annex I": "2028-08-02",
+    }
     assert facts["default_application_date"] == "digital-omnibus"
     assert all(d["source"] and d["address"] for d in dates.values())

@@ -10,9 +10,17 @@ from harness_audit.manifest import discover, load_all
 from .conftest import SAMPLES
 
 EXPECTED = {
-    "loan-assessment": (7, "audit-will-fail", {"credit_risk": 4, "document_check": 4,
-                                               "compliance_check": 3, "decision_writer": 2,
-                                               "notify": 7}),
+    "loan-assessment": (
+        7,
+        "audit-will-fail",
+        {
+            "credit_risk": 4,
+            "document_check": 4,
+            "compliance_check": 3,
+            "decision_writer": 2,
+            "notify": 7,
+        },
+    ),
     "loan-assessment-hardened": (0, "audit-ready", None),
     "market-research": (2, "at-risk", None),
     "support-refunds": (3, "at-risk", None),
@@ -42,8 +50,9 @@ def test_first_sample_fails_every_check_somewhere(results) -> None:
 
 
 def test_hardened_sample_has_no_finding_that_fails_a_build(results) -> None:
-    assert [f for f in results["loan-assessment-hardened"].findings
-            if f.severity not in ("info", "low")] == []
+    assert [
+        f for f in results["loan-assessment-hardened"].findings if f.severity not in ("info", "low")
+    ] == []
 
 
 def test_refund_sample_shows_destructive_and_external_risks(results) -> None:

@@ -75,13 +75,17 @@ def test_seal_file_names_an_unreadable_source(tmp_path: Path) -> None:
 
 
 def test_diagnosed_translates_only_what_it_catches() -> None:
-    with pytest.raises(TrailError) as e, diagnosed("f.json", "not JSON: {error}", 4,
-                                                   catch=ValueError, expected="JSON"):
+    with (
+        pytest.raises(TrailError) as e,
+        diagnosed("f.json", "not JSON: {error}", 4, catch=ValueError, expected="JSON"),
+    ):
         raise ValueError("boom")
     assert str(e.value) == "f.json:4: not JSON: boom (expected JSON)"
     assert isinstance(e.value.__cause__, ValueError)
-    with pytest.raises(InputError, match="cannot be read: gone"), \
-            diagnosed("f", UNREADABLE, catch=OSError, error=InputError):
+    with (
+        pytest.raises(InputError, match="cannot be read: gone"),
+        diagnosed("f", UNREADABLE, catch=OSError, error=InputError),
+    ):
         raise OSError(2, "gone")
     with pytest.raises(KeyError), diagnosed("f", catch=ValueError):
         raise KeyError("not caught")

@@ -109,8 +109,12 @@ def test_monte_carlo_agrees_with_the_formula(write_manifest, manifest) -> None:
     a = manifest["agents"][0]
     a["stage"] = {"reliability": 0.8, "retries": 1, "fallback": ["fb"], "coverage": 0.9}
     fb = {"id": "fb", "model": a["model"], "stage": {"reliability": 0.7}}
-    vote = {"id": "vote", "model": a["model"], "depends_on": ["a"],
-            "stage": {"reliability": 0.85, "replicas": 3, "quorum": 2, "retries": 1}}
+    vote = {
+        "id": "vote",
+        "model": a["model"],
+        "depends_on": ["a"],
+        "stage": {"reliability": 0.85, "replicas": 3, "quorum": 2, "retries": 1},
+    }
     manifest["agents"] += [fb, vote]
     d = decompose(load_manifest(write_manifest(manifest)))
     rnd = random.Random(7)
@@ -152,18 +156,26 @@ def test_a_failing_stage_and_the_stages_after_it(write_manifest, manifest) -> No
     def ev(run: str, agent: str, kind: str, **kw: Any) -> Any:
         return E(run=run, agent=agent, kind=kind, outcome=kw.get("outcome"))
 
-    events = [ev("1", "a", "model_call"), ev("1", "b", "model_call"), ev("1", "harness", "run_end"),
-              ev("2", "a", "error"), ev("2", "harness", "run_end"),
-              ev("3", "a", "tool_call", outcome="ok"), ev("3", "harness", "run_end"),
-              ev("4", "a", "model_call")]
+    events = [
+        ev("1", "a", "model_call"),
+        ev("1", "b", "model_call"),
+        ev("1", "harness", "run_end"),
+        ev("2", "a", "error"),
+        ev("2", "harness", "run_end"),
+        ev("3", "a", "tool_call", outcome="ok"),
+        ev("3", "harness", "run_end"),
+        ev("4", "a", "model_call"),
+    ]
     obs = observe(p, events)
     got = {k: (c.attempts, c.successes) for k, c in obs.counts.items()}
     # run 2: a failed, so b was never attempted; run 3: b never ran though a succeeded
     assert got == {"a": (3, 2), "b": (2, 1)} and obs.open_runs == 1
 
 
-@pytest.mark.parametrize(("k", "n", "verdict"), [(3000, 3000, "meets"), (900, 1000, "misses"),
-                                                  (100, 100, "not enough data")])
+@pytest.mark.parametrize(
+    ("k", "n", "verdict"),
+    [(3000, 3000, "meets"), (900, 1000, "misses"), (100, 100, "not enough data")],
+)
 def test_verdicts(k: int, n: int, verdict: str) -> None:
     assert judge_observed(k, n, 0.999).verdict == verdict
 
@@ -177,19 +189,30 @@ def test_what_if_changes_the_compound() -> None:
     assert analyse(what_if(p, "slo.target=0.9")).meets_target is True
 
 
-@pytest.mark.parametrize("bad", ["credit_risk.reliability=1.5", "credit_risk.reliability=0",
-                                 "nobody.reliability=0.9", "credit_risk.colour=red",
-                                 "credit_risk.quorum=3", "credit_risk.retries=x", "noequals"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "credit_risk.reliability=1.5",
+        "credit_risk.reliability=0",
+        "nobody.reliability=0.9",
+        "credit_risk.colour=red",
+        "credit_risk.quorum=3",
+        "credit_risk.retries=x",
+        "noequals",
+    ],
+)
 def test_bad_what_if_exits_2(bad: str) -> None:
-    r = CliRunner().invoke(app, ["sla", str(SAMPLES / "loan-assessment" / "harness.yaml"),
-                                 "--set", bad])
+    r = CliRunner().invoke(
+        app, ["sla", str(SAMPLES / "loan-assessment" / "harness.yaml"), "--set", bad]
+    )
     assert r.exit_code == ExitCode.USAGE and "--set" in r.stderr
 
 
 def test_sla_command_json_and_exit_codes() -> None:
     runner = CliRunner()
-    miss = runner.invoke(app, ["sla", str(SAMPLES / "loan-assessment" / "harness.yaml"),
-                               "-f", "json"])
+    miss = runner.invoke(
+        app, ["sla", str(SAMPLES / "loan-assessment" / "harness.yaml"), "-f", "json"]
+    )
     assert miss.exit_code == ExitCode.FINDINGS
     data = json.loads(miss.stdout)
     assert data["target"] == 0.999 and data["meets_target"] is False
@@ -197,15 +220,27 @@ def test_sla_command_json_and_exit_codes() -> None:
     stage = data["stages"][0]
     assert {"agent", "declared", "effective", "required", "headroom"} <= set(stage)
     assert stage["required"] == pytest.approx(0.9998, abs=1e-6)
-    ok = runner.invoke(app, ["sla", str(SAMPLES / "support-refunds" / "harness.yaml"),
-                             "--trails", str(SAMPLES / "support-refunds" / "trails"),
-                             "--allocate", "arinc", "-f", "json"])
+    ok = runner.invoke(
+        app,
+        [
+            "sla",
+            str(SAMPLES / "support-refunds" / "harness.yaml"),
+            "--trails",
+            str(SAMPLES / "support-refunds" / "trails"),
+            "--allocate",
+            "arinc",
+            "-f",
+            "json",
+        ],
+    )
     assert ok.exit_code == ExitCode.OK
     observed = [s["observed"] for s in json.loads(ok.stdout)["stages"] if "observed" in s]
-    assert observed and all(o["verdict"] == "not enough data" and o["runs_needed"] > 2000
-                            for o in observed)
-    cost = runner.invoke(app, ["sla", str(SAMPLES / "support-refunds" / "harness.yaml"),
-                               "--allocate", "cost"])
+    assert observed and all(
+        o["verdict"] == "not enough data" and o["runs_needed"] > 2000 for o in observed
+    )
+    cost = runner.invoke(
+        app, ["sla", str(SAMPLES / "support-refunds" / "harness.yaml"), "--allocate", "cost"]
+    )
     assert cost.exit_code == ExitCode.USAGE  # not offered: the manifest has no cost curve
     assert "cost" not in runner.invoke(app, ["sla", "--help"]).stdout.split("--allocate")[1][:40]
 
@@ -218,14 +253,16 @@ def test_what_if_shows_before_and_after_side_by_side(monkeypatch: pytest.MonkeyP
     assert "what-if: credit_risk.retries=2" in r.stdout
     row = next(x for x in r.stdout.splitlines() if x.strip().startswith("credit_risk  "))
     assert "99.000%" in row and "100.000%" in row  # effective before and after
-    data = json.loads(runner.invoke(app, ["sla", loan, "--set", "credit_risk.retries=2",
-                                          "-f", "json"]).stdout)
+    data = json.loads(
+        runner.invoke(app, ["sla", loan, "--set", "credit_risk.retries=2", "-f", "json"]).stdout
+    )
     assert data["what_if"]["changes"] == ["credit_risk.retries=2"]
     assert data["what_if"]["before"]["compound"] < data["compound"]
 
 
-@pytest.mark.parametrize("name", ["reliability_above_one", "quorum_above_replicas",
-                                  "fallback_to_itself"])
+@pytest.mark.parametrize(
+    "name", ["reliability_above_one", "quorum_above_replicas", "fallback_to_itself"]
+)
 def test_impossible_models_exit_2_with_the_line(name: str) -> None:
     from .conftest import DATA
 

@@ -27,8 +27,10 @@ SECRET = "hunter2-do-not-print"
 @pytest.fixture(autouse=True)
 def no_hang() -> Iterator[None]:
     """A read that blocks (a FIFO) fails the test instead of hanging it."""
+
     def fire(*_: object) -> None:
         raise TimeoutError("a read blocked")
+
     old = signal.signal(signal.SIGALRM, fire)
     signal.alarm(20)
     yield
@@ -36,8 +38,7 @@ def no_hang() -> Iterator[None]:
     signal.signal(signal.SIGALRM, old)
 
 
-def test_a_fifo_checkpoint_in_the_trail_folder_is_reported_not_waited_for(tmp_path: Path
-                                                                          ) -> None:
+def test_a_fifo_checkpoint_in_the_trail_folder_is_reported_not_waited_for(tmp_path: Path) -> None:
     """Old code: opening the FIFO blocked for ever."""
     t = write_trail(tmp_path / "t", 5)
     os.mkfifo(t / "evil.checkpoint")
@@ -137,8 +138,11 @@ def test_the_reader_skips_an_over_long_line_without_holding_it(tmp_path: Path) -
 
 def test_the_strict_reader_names_the_over_long_line(tmp_path: Path) -> None:
     t = _with_long_line(tmp_path, 6 << 20)  # past a chunk: what the verifier marks too
-    with pytest.raises(TrailError, match=r"trail-000001\.jsonl:4: line of 6,291,\d+ bytes is "
-                       f"longer than the {MAX_LINE:,}-byte limit"):
+    with pytest.raises(
+        TrailError,
+        match=r"trail-000001\.jsonl:4: line of 6,291,\d+ bytes is "
+        f"longer than the {MAX_LINE:,}-byte limit",
+    ):
         list(read_decoded([t], strict=True))
     seq = [ev.seq for _, n, _, ev in read_decoded([t])]
     assert seq == list(range(6))

@@ -68,8 +68,17 @@ def test_keygen_seal_prove_verify_proof(tmp_path: Path) -> None:
     rows = [{k: v for k, v in event(i).items()} for i in range(12)]
     plain.write_text("".join(json.dumps(x) + "\n" for x in rows))
     out = tmp_path / "sealed.jsonl"
-    r = invoke("trail", "seal", plain, "--key", tmp_path / "demo.key", "--origin",
-               "harness-audit/demo", "-o", out)
+    r = invoke(
+        "trail",
+        "seal",
+        plain,
+        "--key",
+        tmp_path / "demo.key",
+        "--origin",
+        "harness-audit/demo",
+        "-o",
+        out,
+    )
     assert r.exit_code == 0, r.output
     key = str(tmp_path / "demo.pub")
     assert invoke("verify", out, "--key", key).exit_code == 0
@@ -111,8 +120,9 @@ def test_real_transparency_log_checkpoints(tmp_path: Path, note_vectors: Any) ->
         r = invoke("trail", "checkpoint", "verify", f, "--key", sumdb["verifier"], "-f", "json")
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["origin"] == "go.sum database tree"
-    wrong = invoke("trail", "checkpoint", "verify", tmp_path / "cp0", "--key",
-                   SIGNER.verifier.text())
+    wrong = invoke(
+        "trail", "checkpoint", "verify", tmp_path / "cp0", "--key", SIGNER.verifier.text()
+    )
     assert wrong.exit_code == ExitCode.FINDINGS and "no_trusted_signature" in wrong.stderr
 
 

@@ -33,20 +33,31 @@ from .trailkit import SIGNER, write_trail
 ROOT = Path(__file__).resolve().parent.parent
 V = [SIGNER.verifier]
 
-pytestmark = pytest.mark.skipif(not _core.available(),
-                                reason="the compiled core is not built (no compiler or "
-                                       "libssl-dev)")
+pytestmark = pytest.mark.skipif(
+    not _core.available(), reason="the compiled core is not built (no compiler or libssl-dev)"
+)
 
 
 def _cverify() -> Any:
     from harness_audit.trail import _cverify as c  # type: ignore[attr-defined]
+
     return c
 
 
 def report(paths: list[Path], jobs: int, **kw: Any) -> tuple[Any, ...]:
     r = v.verify_trail(paths, kw.pop("verifiers", V), jobs=jobs, **kw)
-    return (r.files, r.events, r.size, [p.as_dict() for p in r.problems], r.dropped,
-            r.anchor, r.checkpoints_found, r.checkpoints_valid, r.root, r.status)
+    return (
+        r.files,
+        r.events,
+        r.size,
+        [p.as_dict() for p in r.problems],
+        r.dropped,
+        r.anchor,
+        r.checkpoints_found,
+        r.checkpoints_valid,
+        r.root,
+        r.status,
+    )
 
 
 def same(paths: list[Path], jobs: tuple[int, ...] = (1, 2), **kw: Any) -> tuple[Any, ...]:
@@ -65,35 +76,66 @@ def same(paths: list[Path], jobs: tuple[int, ...] = (1, 2), **kw: Any) -> tuple[
 
 # --- events ---------------------------------------------------------------------------------
 
+
 def ascii_event(i: int) -> dict[str, Any]:
     """Events like bench/gen_trail.py's: ASCII, so the compiled core takes them."""
-    e: dict[str, Any] = {"v": 1, "seq": i, "ts": f"2026-09-14T03:{i // 60 % 60:02d}:"
-                         f"{i % 60:02d}.345Z", "run": f"run-{i // 10}", "span": f"s{i}",
-                         "parent": f"s{i - 1}" if i % 10 else None, "agent": "credit_risk"}
+    e: dict[str, Any] = {
+        "v": 1,
+        "seq": i,
+        "ts": f"2026-09-14T03:{i // 60 % 60:02d}:{i % 60:02d}.345Z",
+        "run": f"run-{i // 10}",
+        "span": f"s{i}",
+        "parent": f"s{i - 1}" if i % 10 else None,
+        "agent": "credit_risk",
+    }
     k = i % 10
     if k == 0:
         e.update(kind="run_start", agent="harness", pipeline="bench")
     elif k == 9:
         e.update(kind="run_end", agent="harness", pipeline="bench", outcome="ok")
     elif k in (1, 6):
-        e.update(kind="model_call", model={"provider": "openai", "family": "gpt-4o",
-                                           "name": "gpt-4o"},
-                 input_tokens=1234, output_tokens=321, cost_microusd=4567,
-                 input_digest=hashlib.sha256(b"%d" % i).hexdigest())
+        e.update(
+            kind="model_call",
+            model={"provider": "openai", "family": "gpt-4o", "name": "gpt-4o"},
+            input_tokens=1234,
+            output_tokens=321,
+            cost_microusd=4567,
+            input_digest=hashlib.sha256(b"%d" % i).hexdigest(),
+        )
     elif k == 2:
-        e.update(kind="tool_call", tool="lookup", effect="read", scope="bureau:read",
-                 outcome="ok", target="bureau", args_digest=hashlib.sha256(b"a").hexdigest())
+        e.update(
+            kind="tool_call",
+            tool="lookup",
+            effect="read",
+            scope="bureau:read",
+            outcome="ok",
+            target="bureau",
+            args_digest=hashlib.sha256(b"a").hexdigest(),
+        )
     elif k == 3:
-        e.update(kind="data_access", resource="applicant/1", scope="documents:read",
-                 data_class="pii", outcome="allowed")
+        e.update(
+            kind="data_access",
+            resource="applicant/1",
+            scope="documents:read",
+            data_class="pii",
+            outcome="allowed",
+        )
     elif k == 4:
-        e.update(kind="decision", subject="app", outcome="approve",
-                 rationale='says "ok"\t\\ fine\u0001', evidence=[f"s{i - 1}", "s0"],
-                 confidence_bp=8700)
+        e.update(
+            kind="decision",
+            subject="app",
+            outcome="approve",
+            rationale='says "ok"\t\\ fine\u0001',
+            evidence=[f"s{i - 1}", "s0"],
+            confidence_bp=8700,
+        )
     elif k == 5:
-        e.update(kind="verification", target=f"s{i - 1}", verdict="pass",
-                 model="human:alice" if i % 20 == 5 else {"provider": "a", "family": "b",
-                                                           "name": "c"})
+        e.update(
+            kind="verification",
+            target=f"s{i - 1}",
+            verdict="pass",
+            model="human:alice" if i % 20 == 5 else {"provider": "a", "family": "b", "name": "c"},
+        )
     elif k == 7:
         e.update(kind="approval", target=f"s{i - 1}", approver="human:bob", verdict="approved")
     elif i // 10 % 4 == 0:
@@ -103,13 +145,15 @@ def ascii_event(i: int) -> dict[str, Any]:
     elif i // 10 % 4 == 2:
         e.update(kind="error", message="timeout\n")
     else:
-        e.update(kind="approval_request", target=f"s{i - 1}", approver="human:bob",
-                 args_digest="ab" * 32)
+        e.update(
+            kind="approval_request", target=f"s{i - 1}", approver="human:bob", args_digest="ab" * 32
+        )
     return e
 
 
-def seal(events: list[dict[str, Any]], start_prev: str = "0" * 64,
-         fix_hash: bool = True) -> tuple[list[bytes], CompactTree]:
+def seal(
+    events: list[dict[str, Any]], start_prev: str = "0" * 64, fix_hash: bool = True
+) -> tuple[list[bytes], CompactTree]:
     """Chain and hash events as the writer does (prev and hash from JCS), as lines."""
     lines = []
     tree = CompactTree()
@@ -134,25 +178,31 @@ def seal(events: list[dict[str, Any]], start_prev: str = "0" * 64,
     return lines, tree
 
 
-def write(folder: Path, lines: list[bytes], checkpoint_size: int | None = None,
-          tree: CompactTree | None = None) -> Path:
+def write(
+    folder: Path,
+    lines: list[bytes],
+    checkpoint_size: int | None = None,
+    tree: CompactTree | None = None,
+) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / "trail-000001.jsonl").write_bytes(b"".join(lines))
     if tree is not None and checkpoint_size:
-        note = sign_note(Checkpoint("harness-audit/test", checkpoint_size, tree.root()).text(),
-                         [SIGNER])
+        note = sign_note(
+            Checkpoint("harness-audit/test", checkpoint_size, tree.root()).text(), [SIGNER]
+        )
         (folder / "trail.checkpoint").write_text(note)
     return folder
 
 
 # --- the trails of the test data ------------------------------------------------------------
 
+
 def data_trails() -> list[Path]:
-    found = {p.parent for p in (ROOT / "sample_pipelines").rglob("*.jsonl")
-             if p.parent.name == "trails"}
-    singles = [p for p in (ROOT / "sample_pipelines").rglob("*.jsonl")
-               if p.parent.name != "trails"]
+    found = {
+        p.parent for p in (ROOT / "sample_pipelines").rglob("*.jsonl") if p.parent.name == "trails"
+    }
+    singles = [p for p in (ROOT / "sample_pipelines").rglob("*.jsonl") if p.parent.name != "trails"]
     singles += list((ROOT / "tests" / "data").rglob("*.jsonl"))
     return sorted(found) + sorted(singles)
 
@@ -189,6 +239,7 @@ def test_clean_and_tampered_trails_of_the_writer(tmp_path: Path) -> None:
 
 # --- tampering ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def pristine() -> list[bytes]:
     return seal([ascii_event(i) for i in range(40)])[0]
@@ -210,13 +261,13 @@ def _mutate(lines: list[bytes], ops: list[tuple[int, int, int, bytes]]) -> list[
             lines[i], lines[k] = lines[k], lines[i]
         elif op == 3:  # one byte changed
             k = j % len(line)
-            lines[i] = line[:k] + payload[:1] + line[k + 1:]
+            lines[i] = line[:k] + payload[:1] + line[k + 1 :]
         elif op == 4:  # bytes inserted
             k = j % len(line)
             lines[i] = line[:k] + payload + line[k:]
         elif op == 5:  # bytes deleted
             k = j % len(line)
-            lines[i] = line[:k] + line[k + 1 + len(payload):]
+            lines[i] = line[:k] + line[k + 1 + len(payload) :]
         elif op == 6:  # a field's value replaced
             lines[i] = line.replace(b'"credit_risk"', b'"' + payload.replace(b'"', b"") + b'"')
         else:  # the file cut
@@ -226,19 +277,42 @@ def _mutate(lines: list[bytes], ops: list[tuple[int, int, int, bytes]]) -> list[
     return lines
 
 
-OPS = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 1000), st.integers(0, 10_000),
-                         st.binary(min_size=1, max_size=6) | st.sampled_from(
-                             [b"\\", b'"', b"\\u00e9", b"\xc3\xa9", b" ", b"0", b"-",
-                              b"\n", b"A", b"\x00", b"1.5", b"99999999999999999"])),
-               min_size=1, max_size=4)
-CASES = settings(max_examples=120, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+OPS = st.lists(
+    st.tuples(
+        st.integers(0, 7),
+        st.integers(0, 1000),
+        st.integers(0, 10_000),
+        st.binary(min_size=1, max_size=6)
+        | st.sampled_from(
+            [
+                b"\\",
+                b'"',
+                b"\\u00e9",
+                b"\xc3\xa9",
+                b" ",
+                b"0",
+                b"-",
+                b"\n",
+                b"A",
+                b"\x00",
+                b"1.5",
+                b"99999999999999999",
+            ]
+        ),
+    ),
+    min_size=1,
+    max_size=4,
+)
+CASES = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @CASES
 @given(OPS)
-def test_tampered_trails(pristine: list[bytes], tmp_path: Path,
-                         ops: list[tuple[int, int, int, bytes]]) -> None:
+def test_tampered_trails(
+    pristine: list[bytes], tmp_path: Path, ops: list[tuple[int, int, int, bytes]]
+) -> None:
     t = write(tmp_path / "t", _mutate(pristine, ops))
     same([t])
 
@@ -257,21 +331,23 @@ def reseal(line: bytes) -> bytes:
 @pytest.mark.parametrize("resealed", [False, True])
 @pytest.mark.parametrize("field", [b'"prev":"', b'"hash":"', b'"seq":', b'"ts":"'])
 @pytest.mark.parametrize("at", [0, 1, 31, 62, 63])
-def test_one_character_of_a_checked_field(pristine: list[bytes], tmp_path: Path,
-                                          field: bytes, at: int, resealed: bool) -> None:
+def test_one_character_of_a_checked_field(
+    pristine: list[bytes], tmp_path: Path, field: bytes, at: int, resealed: bool
+) -> None:
     lines = list(pristine)
     for k, new in ((5, b"f"), (6, b"A"), (7, b"g"), (8, b"1")):
         i = lines[k].index(field) + len(field)
         i += at % 2 if field == b'"seq":' else at % 20 if field == b'"ts":"' else at
-        old = lines[k][i:i + 1]
-        lines[k] = lines[k][:i] + (new if new != old else b"e") + lines[k][i + 1:]
+        old = lines[k][i : i + 1]
+        lines[k] = lines[k][:i] + (new if new != old else b"e") + lines[k][i + 1 :]
         if resealed and field != b'"hash":"':
             lines[k] = reseal(lines[k])
     same([write(tmp_path / "t", lines)])
 
 
-def test_small_chunks_long_lines_and_the_problem_cap(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_chunks_long_lines_and_the_problem_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Windows, markers for over-long lines and the per-range cap, with tiny chunks."""
     from harness_audit.trail import badline, scan
 
@@ -296,40 +372,81 @@ def test_small_chunks_long_lines_and_the_problem_cap(tmp_path: Path,
 
 # --- generated events -----------------------------------------------------------------------
 
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | \
-    st.text(st.sampled_from('ab"\\\x00\x01\x08\t\n\x0c\r\x1f\x7f é/'), max_size=8) | \
-    st.sampled_from(["", "human:x", "human:", "read", "ok", "pass", "approved", "denied"])
-HEX = st.text("0123456789abcdef", min_size=64, max_size=64) | st.text(
-    "0123456789abcdefA", min_size=64, max_size=64) | st.text(
-    "0123456789abcdefg", min_size=63, max_size=65)
-TS = st.sampled_from(["2026-09-14T03:47:12.345Z", "2026-09-14T03:47:12Z",
-                      "2026-09-14T03:47:12.123456789Z", "2026-09-14T03:47:12.Z",
-                      "2026-09-14 03:47:12Z", "2026-09-14T03:47:12.1234567890Z"]) | TEXT
+TEXT = (
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+    | st.text(st.sampled_from('ab"\\\x00\x01\x08\t\n\x0c\r\x1f\x7f é/'), max_size=8)
+    | st.sampled_from(["", "human:x", "human:", "read", "ok", "pass", "approved", "denied"])
+)
+HEX = (
+    st.text("0123456789abcdef", min_size=64, max_size=64)
+    | st.text("0123456789abcdefA", min_size=64, max_size=64)
+    | st.text("0123456789abcdefg", min_size=63, max_size=65)
+)
+TS = (
+    st.sampled_from(
+        [
+            "2026-09-14T03:47:12.345Z",
+            "2026-09-14T03:47:12Z",
+            "2026-09-14T03:47:12.123456789Z",
+            "2026-09-14T03:47:12.Z",
+            "2026-09-14 03:47:12Z",
+            "2026-09-14T03:47:12.1234567890Z",
+        ]
+    )
+    | TEXT
+)
 INT = st.integers(0, 20) | st.integers(-2, 2**53 + 2) | st.sampled_from([10_000, 10_001])
 ANY: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | INT | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
-    max_leaves=6)
+    max_leaves=6,
+)
 MODEL = st.fixed_dictionaries({"provider": TEXT, "family": TEXT, "name": TEXT}) | TEXT | ANY
 FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "pipeline": TEXT, "outcome": TEXT, "model": MODEL, "input_tokens": INT,
-    "output_tokens": INT, "cost_microusd": INT, "input_digest": HEX, "output_digest": HEX,
+    "pipeline": TEXT,
+    "outcome": TEXT,
+    "model": MODEL,
+    "input_tokens": INT,
+    "output_tokens": INT,
+    "cost_microusd": INT,
+    "input_digest": HEX,
+    "output_digest": HEX,
     "tool": TEXT,
     "effect": st.sampled_from(["read", "write", "destructive", "external", "unknown", "x"]),
-    "scope": TEXT, "target": TEXT, "args_digest": HEX, "resource": TEXT, "data_class": TEXT,
-    "subject": TEXT, "rationale": TEXT, "evidence": st.lists(TEXT, max_size=3) | ANY,
-    "confidence_bp": INT, "verdict": st.sampled_from(["pass", "fail", "approved", "rejected"]),
-    "approver": TEXT, "child": TEXT, "depth": INT, "spent_microusd": INT,
-    "cap_microusd": INT, "message": TEXT,
+    "scope": TEXT,
+    "target": TEXT,
+    "args_digest": HEX,
+    "resource": TEXT,
+    "data_class": TEXT,
+    "subject": TEXT,
+    "rationale": TEXT,
+    "evidence": st.lists(TEXT, max_size=3) | ANY,
+    "confidence_bp": INT,
+    "verdict": st.sampled_from(["pass", "fail", "approved", "rejected"]),
+    "approver": TEXT,
+    "child": TEXT,
+    "depth": INT,
+    "spent_microusd": INT,
+    "cap_microusd": INT,
+    "message": TEXT,
 }
-KIND_FIELDS = {k.__struct_config__.tag: [f for f in k.__struct_fields__ if f in FIELDS]
-               for k in ev_mod.KINDS}
+KIND_FIELDS = {
+    k.__struct_config__.tag: [f for f in k.__struct_fields__ if f in FIELDS] for k in ev_mod.KINDS
+}
 
 
 COMMON: dict[str, st.SearchStrategy[Any]] = {
-    "v": st.just(1) | INT, "seq": INT, "ts": TS, "run": TEXT, "span": TEXT,
-    "parent": st.none() | TEXT, "agent": TEXT, "prev": HEX, "hash": HEX,
-    "kind": st.sampled_from(sorted(KIND_FIELDS)) | TEXT}
+    "v": st.just(1) | INT,
+    "seq": INT,
+    "ts": TS,
+    "run": TEXT,
+    "span": TEXT,
+    "parent": st.none() | TEXT,
+    "agent": TEXT,
+    "prev": HEX,
+    "hash": HEX,
+    "kind": st.sampled_from(sorted(KIND_FIELDS)) | TEXT,
+}
 
 
 @st.composite
@@ -344,8 +461,11 @@ def near_valid(draw: st.DrawFn, i: int) -> dict[str, Any]:
         elif op == 1:
             e[draw(st.sampled_from(["extra", "x_y", "hash2"]))] = draw(ANY)
         else:
-            name = draw(st.sampled_from(sorted(e)) if draw(st.integers(0, 3)) else
-                        st.sampled_from(sorted({*COMMON, *FIELDS})))
+            name = draw(
+                st.sampled_from(sorted(e))
+                if draw(st.integers(0, 3))
+                else st.sampled_from(sorted({*COMMON, *FIELDS}))
+            )
             e[name] = draw({**FIELDS, **COMMON}.get(name, ANY))
     return e
 
@@ -355,9 +475,16 @@ def events(draw: st.DrawFn, i: int) -> dict[str, Any]:
     if draw(st.integers(0, 3)):
         return draw(near_valid(i))
     kind = draw(st.sampled_from(sorted(KIND_FIELDS)) | TEXT)
-    e: dict[str, Any] = {"v": draw(st.just(1) | INT), "seq": i, "ts": draw(TS),
-                         "run": draw(TEXT), "span": draw(TEXT),
-                         "parent": draw(st.none() | TEXT), "agent": draw(TEXT), "kind": kind}
+    e: dict[str, Any] = {
+        "v": draw(st.just(1) | INT),
+        "seq": i,
+        "ts": draw(TS),
+        "run": draw(TEXT),
+        "span": draw(TEXT),
+        "parent": draw(st.none() | TEXT),
+        "agent": draw(TEXT),
+        "kind": kind,
+    }
     for f in KIND_FIELDS.get(str(kind), []):
         if draw(st.integers(0, 9)):
             e[f] = draw(FIELDS[f])
@@ -376,14 +503,23 @@ def trails(draw: st.DrawFn) -> list[bytes]:
     if draw(st.booleans()):  # some not canonical: another JSON writer's escapes and spacing
         k = draw(st.integers(0, n - 1))
         obj = json.loads(lines[k])
-        lines[k] = json.dumps(obj, ensure_ascii=draw(st.booleans()),
-                              separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
-                              sort_keys=draw(st.booleans())).encode() + b"\n"
+        lines[k] = (
+            json.dumps(
+                obj,
+                ensure_ascii=draw(st.booleans()),
+                separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+                sort_keys=draw(st.booleans()),
+            ).encode()
+            + b"\n"
+        )
     return lines
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(trails())
 def test_generated_events(tmp_path: Path, lines: list[bytes]) -> None:
     same([write(tmp_path / "t", lines)], jobs=(1,))
@@ -395,8 +531,12 @@ def fast_path_takes(line: bytes) -> bool:
         ev = ev_mod.decoder.decode(line)
     except (ev_mod.msgspec.ValidationError, ev_mod.msgspec.DecodeError, UnicodeDecodeError):
         return False
-    return (ev_mod.encoder.encode(ev) == line and ev_mod.pattern_problem(ev) is None
-            and ev_mod.is_hex64(ev.hash) and ev_mod.is_hex64(ev.prev))
+    return (
+        ev_mod.encoder.encode(ev) == line
+        and ev_mod.pattern_problem(ev) is None
+        and ev_mod.is_hex64(ev.hash)
+        and ev_mod.is_hex64(ev.prev)
+    )
 
 
 @settings(max_examples=1500, deadline=None)
@@ -407,29 +547,97 @@ def test_the_compiled_core_accepts_only_what_python_accepts(data: st.DataObject)
     line = lines[0].rstrip(b"\n")
     if data.draw(st.booleans()):  # and near misses of it
         k = data.draw(st.integers(0, len(line)))
-        line = line[:k] + data.draw(st.binary(max_size=3)) + line[k + data.draw(
-            st.integers(0, 3)):]
+        line = (
+            line[:k] + data.draw(st.binary(max_size=3)) + line[k + data.draw(st.integers(0, 3)) :]
+        )
     if _cverify().check(line):
         assert fast_path_takes(line), line
 
 
 ODD_VALUES: list[Any] = [
-    "", "x", "human:", "human:a", "human:\n", "read", "write", "destructive", "external", "ok",
-    "error", "denied", "allowed", "blocked", "pass", "fail", "approved", "rejected", "run_end",
-    0, 1, 2, -1, 10_000, 10_001, 2**53 - 1, 2**53, 10**17, True, False, None, [], ["a"],
-    ["a", 1], [["a"]], {}, {"a": 1}, "a" * 64, "0" * 63, "0" * 65, "0" * 63 + "g",
-    "0" * 63 + "A", "A" + "0" * 63, "2026-09-14T03:47:12Z", "2026-09-14T03:47:12.1Z",
-    "2026-09-14T03:47:12.123456789Z", "2026-09-14T03:47:12.1234567890Z",
-    "2026-09-14T03:47:12.Z", "2026-09-14T03:47:12", "2026-09-14t03:47:12Z",
-    "2026-9-14T03:47:12Z", "\x7f", "\x1f", "\x00", "\n", "\u2028", "é", '"', "\\", "a/b",
-    {"family": "f", "name": "n", "provider": "p"}, {"family": "f", "name": "n"},
-    {"family": "f", "name": "n", "provider": "p", "x": "y"}, {"family": 1, "name": "n",
-                                                              "provider": "p"},
+    "",
+    "x",
+    "human:",
+    "human:a",
+    "human:\n",
+    "read",
+    "write",
+    "destructive",
+    "external",
+    "ok",
+    "error",
+    "denied",
+    "allowed",
+    "blocked",
+    "pass",
+    "fail",
+    "approved",
+    "rejected",
+    "run_end",
+    0,
+    1,
+    2,
+    -1,
+    10_000,
+    10_001,
+    2**53 - 1,
+    2**53,
+    10**17,
+    True,
+    False,
+    None,
+    [],
+    ["a"],
+    ["a", 1],
+    [["a"]],
+    {},
+    {"a": 1},
+    "a" * 64,
+    "0" * 63,
+    "0" * 65,
+    "0" * 63 + "g",
+    "0" * 63 + "A",
+    "A" + "0" * 63,
+    "2026-09-14T03:47:12Z",
+    "2026-09-14T03:47:12.1Z",
+    "2026-09-14T03:47:12.123456789Z",
+    "2026-09-14T03:47:12.1234567890Z",
+    "2026-09-14T03:47:12.Z",
+    "2026-09-14T03:47:12",
+    "2026-09-14t03:47:12Z",
+    "2026-9-14T03:47:12Z",
+    "\x7f",
+    "\x1f",
+    "\x00",
+    "\n",
+    "\u2028",
+    "é",
+    '"',
+    "\\",
+    "a/b",
+    {"family": "f", "name": "n", "provider": "p"},
+    {"family": "f", "name": "n"},
+    {"family": "f", "name": "n", "provider": "p", "x": "y"},
+    {"family": 1, "name": "n", "provider": "p"},
 ]
-ESCAPES = [(b"\\n", b"\\u000a"), (b"\\t", b"\\u0009"), (b"\\u0001", b"\\u0001".upper()),
-           (b"\\u0001", b"\\u0041"), (b"\\\\", b"\\u005c"), (b'\\"', b"\\u0022"),
-           (b"\\t", b"\\/"), (b":", b": "), (b",", b", "), (b"1", b"1.0"), (b"1", b"01"),
-           (b"1", b"-1"), (b"1", b"1e0"), (b"null", b"nul"), (b"}", b"} "), (b"{", b" {")]
+ESCAPES = [
+    (b"\\n", b"\\u000a"),
+    (b"\\t", b"\\u0009"),
+    (b"\\u0001", b"\\u0001".upper()),
+    (b"\\u0001", b"\\u0041"),
+    (b"\\\\", b"\\u005c"),
+    (b'\\"', b"\\u0022"),
+    (b"\\t", b"\\/"),
+    (b":", b": "),
+    (b",", b", "),
+    (b"1", b"1.0"),
+    (b"1", b"01"),
+    (b"1", b"-1"),
+    (b"1", b"1e0"),
+    (b"null", b"nul"),
+    (b"}", b"} "),
+    (b"{", b" {"),
+]
 
 
 def test_odd_values_in_every_field_of_every_kind() -> None:
@@ -463,6 +671,7 @@ def test_the_compiled_core_takes_the_common_events() -> None:
 
 # --- the Merkle pieces ----------------------------------------------------------------------
 
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 70), st.integers(0, 300), st.lists(st.integers(-3, 400), max_size=4))
 def test_merkle_pieces_are_the_pure_cores(start: int, n: int, cuts: list[int]) -> None:
@@ -470,7 +679,7 @@ def test_merkle_pieces_are_the_pure_cores(start: int, n: int, cuts: list[int]) -
     py = Pieces(start, sorted(set(cuts)))
     c = _cverify().Scanner(start, sorted(set(cuts)))
     for k in range(0, n, 7):
-        py.extend(leaves[k:k + 7])
+        py.extend(leaves[k : k + 7])
     for leaf in leaves:
         c.push(leaf)
     assert c.pieces() == py.result()
@@ -486,10 +695,13 @@ def test_the_scanner_checks_its_arguments() -> None:
     assert c.scan(b"{}\n", 0, 3, None, 2**80)[1] == 0
 
 
-@pytest.mark.parametrize(("field", "value"), [("hash", "A" * 64), ("hash", "0" * 63),
-                                              ("prev", "0" * 65), ("prev", "g" * 64)])
-def test_a_malformed_prev_or_hash_is_an_invalid_event(tmp_path: Path, field: str,
-                                                       value: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("hash", "A" * 64), ("hash", "0" * 63), ("prev", "0" * 65), ("prev", "g" * 64)],
+)
+def test_a_malformed_prev_or_hash_is_an_invalid_event(
+    tmp_path: Path, field: str, value: str
+) -> None:
     """Not a modified event or a broken link: the value is not a hash at all (both cores)."""
     lines = list(seal([ascii_event(i) for i in range(6)])[0])
     obj = json.loads(lines[3])
@@ -502,17 +714,26 @@ def test_a_malformed_prev_or_hash_is_an_invalid_event(tmp_path: Path, field: str
     assert ("modified_event", 3) not in found and ("broken_link", 3) not in found
 
 
-EXTRA = st.dictionaries(st.sampled_from(["x_a", "x_b", "x_duration_ms", "zz", "é"]),
-                        st.integers(-5, 2**53) | st.text(max_size=5) | st.none()
-                        | st.lists(st.integers(0, 3), max_size=2), max_size=3)
+EXTRA = st.dictionaries(
+    st.sampled_from(["x_a", "x_b", "x_duration_ms", "zz", "é"]),
+    st.integers(-5, 2**53)
+    | st.text(max_size=5)
+    | st.none()
+    | st.lists(st.integers(0, 3), max_size=2),
+    max_size=3,
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(extras=st.lists(EXTRA, min_size=1, max_size=6), data=st.data())
 def test_events_with_extra_fields_the_quick_path_is_the_slow_path(
-        extras: list[dict[str, Any]], data: Any, tmp_path_factory: pytest.TempPathFactory,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    extras: list[dict[str, Any]],
+    data: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Valid events with fields beyond their kind's take orjson's quick check in the slow
     path; tampered or not, the reports are those of the full slow path."""
     from harness_audit.trail import badline

@@ -93,10 +93,16 @@ def test_no_line_stops_any_reader(bad: list[tuple[int, bytes]]) -> None:
         note = (t / "trail.checkpoint").read_text()
         for _, line in fuzz:
             text = line.decode("utf-8", "surrogateescape")
-            for blob in (line, b'{"format":"harness-audit/proof/v1","type":"inclusion",'
-                         b'"leaf_index":0,"tree_size":6,"leaf_hash":"' + b"0" * 64 + b'",'
-                         b'"checkpoint":' + json.dumps(note).encode() + b',"event":'
-                         + json.dumps(text).encode() + b',"path":[]}'):
+            for blob in (
+                line,
+                b'{"format":"harness-audit/proof/v1","type":"inclusion",'
+                b'"leaf_index":0,"tree_size":6,"leaf_hash":"' + b"0" * 64 + b'",'
+                b'"checkpoint":'
+                + json.dumps(note).encode()
+                + b',"event":'
+                + json.dumps(text).encode()
+                + b',"path":[]}',
+            ):
                 p = Path(d) / "proof.json"
                 p.write_bytes(blob)
                 try:
@@ -108,10 +114,17 @@ def test_no_line_stops_any_reader(bad: list[tuple[int, bytes]]) -> None:
                         verify_proof_data(item, V)
 
 
-@pytest.mark.parametrize("bad", [
-    _deep(1000, False), _deep(1000, True), b'{"\\ud800": 1}',
-    b'{"kind":"error","message":"\\udc00"}', b'{"seq":' + b"9" * 5000 + b"}",
-], ids=["deep-array", "deep-object", "surrogate-key", "surrogate-value", "huge-integer"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _deep(1000, False),
+        _deep(1000, True),
+        b'{"\\ud800": 1}',
+        b'{"kind":"error","message":"\\udc00"}',
+        b'{"seq":' + b"9" * 5000 + b"}",
+    ],
+    ids=["deep-array", "deep-object", "surrogate-key", "surrogate-value", "huge-integer"],
+)
 def test_a_bad_line_is_reported_and_the_rest_verified(tmp_path: Path, bad: bytes) -> None:
     """Old code: a RecursionError (nesting) or an internal error, nothing verified."""
     t = write_trail(tmp_path / "t", 8)
@@ -129,11 +142,14 @@ def test_a_bad_line_is_reported_and_the_rest_verified(tmp_path: Path, bad: bytes
 
 def test_seal_names_the_bad_line_and_refuses_duplicate_keys(tmp_path: Path) -> None:
     good = json.dumps(event(0)).encode()
-    for bad, why in [(_deep(1000, True), "nested"), (b'{"\\ud800": 1}', "surrogate"),
-                     (b'{"a":1,"a":2}', "appears twice"),
-                     (good[:-1] + b',"agent":"x"}', "appears twice"),
-                     (good[:-1] + b',"x":' + b"9" * 400 + b"}", "too large"),
-                     (good[:-1] + b',"x":' + b"9" * 5000 + b"}", "not JSON")]:
+    for bad, why in [
+        (_deep(1000, True), "nested"),
+        (b'{"\\ud800": 1}', "surrogate"),
+        (b'{"a":1,"a":2}', "appears twice"),
+        (good[:-1] + b',"agent":"x"}', "appears twice"),
+        (good[:-1] + b',"x":' + b"9" * 400 + b"}", "too large"),
+        (good[:-1] + b',"x":' + b"9" * 5000 + b"}", "not JSON"),
+    ]:
         src = tmp_path / "src.jsonl"
         src.write_bytes(good + b"\n\n" + bad + b"\n")
         with pytest.raises(TrailError, match=why) as e:

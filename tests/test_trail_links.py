@@ -77,8 +77,7 @@ def test_a_malformed_prev_in_a_non_canonical_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_malformed_prev_at_a_segment_start_is_not_a_seam_break(tmp_path: Path,
-                                                                  jobs: int) -> None:
+def test_a_malformed_prev_at_a_segment_start_is_not_a_seam_break(tmp_path: Path, jobs: int) -> None:
     t = write_trail(tmp_path / "t", 30, segment_bytes=3000)
     segs = sorted(t.glob("*.jsonl"))
     assert len(segs) > 2

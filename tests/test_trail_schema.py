@@ -66,10 +66,15 @@ def test_written_events_are_valid_against_the_schema(i: int) -> None:
     jsonschema.validate(sealed(i), SCHEMA)
 
 
-@pytest.mark.parametrize(("change", "path"), [
-    ({"kind": "nope"}, None), ({"effect": "delete"}, None), ({"seq": -1}, None),
-    ({"input_tokens": "12"}, None),
-])
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"kind": "nope"}, None),
+        ({"effect": "delete"}, None),
+        ({"seq": -1}, None),
+        ({"input_tokens": "12"}, None),
+    ],
+)
 def test_schema_and_decoder_both_refuse(change: dict[str, Any], path: Path | None) -> None:
     bad = sealed(1) | change if "effect" in change else sealed(0) | change
     with pytest.raises(jsonschema.ValidationError):

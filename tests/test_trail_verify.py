@@ -49,8 +49,9 @@ def test_segments_rotate_and_verify_as_one_chain(tmp_path: Path) -> None:
 def test_parallel_equals_serial(tmp_path: Path) -> None:
     t = write_trail(tmp_path / "t", 3000, checkpoint_every=1000, segment_bytes=300_000)
     a, b = verify_trail([t], V, jobs=1), verify_trail([t], V, jobs=3)
-    assert (a.root, a.events, a.status) == (b.root, b.events, b.status) == (a.root, 3000,
-                                                                             "verified")
+    assert (
+        (a.root, a.events, a.status) == (b.root, b.events, b.status) == (a.root, 3000, "verified")
+    )
 
 
 def lines_of(folder: Path) -> list[bytes]:
@@ -73,8 +74,9 @@ def copy(pristine: Path, tmp: Path) -> Path:
     return dest
 
 
-CASES = settings(max_examples=40, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+CASES = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @CASES
@@ -124,8 +126,7 @@ def test_swap_is_found(pristine: Path, tmp_path: Path, k: int) -> None:
 
 @CASES
 @given(st.integers(1, 23))
-def test_truncation_is_found_against_the_checkpoint(pristine: Path, tmp_path: Path,
-                                                    k: int) -> None:
+def test_truncation_is_found_against_the_checkpoint(pristine: Path, tmp_path: Path, k: int) -> None:
     t = copy(pristine, tmp_path)
     rewrite(t, lines_of(t)[:k])
     r = verify_trail([t], V)
@@ -158,8 +159,7 @@ def test_checkpoint_fork_and_rollback(tmp_path: Path) -> None:
     found = kinds(verify_trail([t], V, checkpoints=[forked]))
     assert ("checkpoint_fork", 9) in found
     later = tmp_path / "later.checkpoint"
-    later.write_text(sign_note(Checkpoint("harness-audit/test", 20, b"\x01" * 32).text(),
-                               [SIGNER]))
+    later.write_text(sign_note(Checkpoint("harness-audit/test", 20, b"\x01" * 32).text(), [SIGNER]))
     assert [k for k, _ in kinds(verify_trail([t], V, trusted_state=later))] == ["rollback"]
     older = tmp_path / "older.checkpoint"
     older.write_bytes(good)
@@ -206,12 +206,15 @@ def test_torn_last_line_and_resume(tmp_path: Path) -> None:
     assert r.status == "verified" and r.events == 7 and not r.problems
 
 
-@pytest.mark.parametrize(("garbage", "kind"), [
-    (b"\x00\x01\x02binary\xff\n", "unparseable_line"),
-    (b"not json\n", "unparseable_line"),
-    (b"[1,2,3]\n", "invalid_event"),
-    (b'{"kind":"error"}\n', "invalid_event"),
-])
+@pytest.mark.parametrize(
+    ("garbage", "kind"),
+    [
+        (b"\x00\x01\x02binary\xff\n", "unparseable_line"),
+        (b"not json\n", "unparseable_line"),
+        (b"[1,2,3]\n", "invalid_event"),
+        (b'{"kind":"error"}\n', "invalid_event"),
+    ],
+)
 def test_garbage_lines(tmp_path: Path, garbage: bytes, kind: str) -> None:
     t = write_trail(tmp_path / "t", 4)
     lines = lines_of(t)
@@ -237,8 +240,10 @@ def test_whitespace_is_non_canonical_but_not_modified(tmp_path: Path) -> None:
 def test_key_order_is_non_canonical(tmp_path: Path) -> None:
     def reorder(b: bytes) -> bytes:
         obj = json.loads(b)
-        return json.dumps(dict(reversed(list(obj.items()))), separators=(",", ":"),
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            dict(reversed(list(obj.items()))), separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
     assert mutate_event(tmp_path, 2, reorder) == [("non_canonical", 2)]
 
 
@@ -248,18 +253,22 @@ def test_duplicate_keys_are_non_canonical(tmp_path: Path) -> None:
 
 
 def test_nan_is_non_canonical(tmp_path: Path) -> None:
-    found = mutate_event(tmp_path, 0, lambda b: b.replace(b'"input_tokens":100',
-                                                          b'"input_tokens":NaN'))
+    found = mutate_event(
+        tmp_path, 0, lambda b: b.replace(b'"input_tokens":100', b'"input_tokens":NaN')
+    )
     assert found[0][0] in ("non_canonical", "invalid_event")
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    (b'"cost_microusd":1500', b'"cost_microusd":1500.5'),
-    (b'"cost_microusd":1500', b'"cost_microusd":1.5e3'),
-    (b'"cost_microusd":1500', b'"cost_microusd":99999999999999999999'),
-    (b'"input_digest":"', b'"input_digest":"Z'),
-    (b'"ts":"2026', b'"ts":"20260'),
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"cost_microusd":1500', b'"cost_microusd":1500.5'),
+        (b'"cost_microusd":1500', b'"cost_microusd":1.5e3'),
+        (b'"cost_microusd":1500', b'"cost_microusd":99999999999999999999'),
+        (b'"input_digest":"', b'"input_digest":"Z'),
+        (b'"ts":"2026', b'"ts":"20260'),
+    ],
+)
 def test_invalid_values(tmp_path: Path, old: bytes, new: bytes) -> None:
     found = mutate_event(tmp_path, 0, lambda b: b.replace(old, new))
     assert ("invalid_event", 0) in found

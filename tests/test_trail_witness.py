@@ -43,7 +43,9 @@ def test_a_quorum_of_witnesses_anchors_and_is_recorded(tmp_path: Path) -> None:
     r = verify_trail([t], V, witnesses=KEYS, witness_quorum=2)
     assert r.status == "verified" and r.anchor and r.anchor.size == 30
     assert [(c.witness.name, c.timestamp) for c in r.witnesses] == [
-        ("witness.one/w", 1_790_000_000), ("witness.two/w", 1_790_000_001)]
+        ("witness.one/w", 1_790_000_000),
+        ("witness.two/w", 1_790_000_001),
+    ]
     assert r.witness_quorum == 2 and not r.problems
 
 

@@ -51,7 +51,8 @@ def test_a_pinned_key_by_flag_or_config(tmp_path: Path, monkeypatch: pytest.Monk
     assert (trail["key_source"], trail["pinned"]) == ("flag", True)
     project = copy_hardened(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["hardened"]\ntrail-keys = ["hardened/keys/trail.pub"]\n')
+        '[tool.harness-audit]\npaths = ["hardened"]\ntrail-keys = ["hardened/keys/trail.pub"]\n'
+    )
     monkeypatch.chdir(tmp_path)
     _, data, _ = scan()
     assert (data["pipelines"][0]["trail"]["key_source"], project.name) == ("config", "hardened")
@@ -59,12 +60,16 @@ def test_a_pinned_key_by_flag_or_config(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_foreign_export_in_the_trail_folder_fails_immutability_for_everyone(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     project = copy_hardened(tmp_path)
     shutil.rmtree(project / "trails")
     (project / "trails").mkdir()
-    otlp = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab", "spanId": "cd",
-                                                           "name": "chat gpt-4o"}]}]}]}
+    otlp = {
+        "resourceSpans": [
+            {"scopeSpans": [{"spans": [{"traceId": "ab", "spanId": "cd", "name": "chat gpt-4o"}]}]}
+        ]
+    }
     (project / "trails" / "trail-000001.jsonl").write_text(json.dumps(otlp) + "\n")
     code, data, _ = scan(str(project))
     assert code == 1
@@ -73,7 +78,8 @@ def test_a_foreign_export_in_the_trail_folder_fails_immutability_for_everyone(
     assert all("does not verify" in c["reason"] for c in immutable)
     text = json.dumps(data)
     assert "(1 of 0)" not in text and all(
-        f["line"] for p in data["pipelines"] for f in p["findings"])
+        f["line"] for p in data["pipelines"] for f in p["findings"]
+    )
     sla = checks_of(data, "sla_decomposed_per_stage")
     assert all("not enough data" in c["reason"] for c in sla)
 
@@ -86,9 +92,15 @@ def _reseal(project: Path, edit: tuple[str, str] | None = None) -> None:
     if edit:
         lines = [line.replace(*edit) for line in lines]
     plain = project / "plain.jsonl"
-    plain.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items()
-                                         if k not in ("v", "seq", "prev", "hash")}) + "\n"
-                             for x in lines))
+    plain.write_text(
+        "".join(
+            json.dumps(
+                {k: v for k, v in json.loads(x).items() if k not in ("v", "seq", "prev", "hash")}
+            )
+            + "\n"
+            for x in lines
+        )
+    )
     for f in list(trails.iterdir()):
         if f.is_file():
             f.unlink()
@@ -100,7 +112,8 @@ def _reseal(project: Path, edit: tuple[str, str] | None = None) -> None:
 
 
 def test_a_resealed_trail_with_a_swapped_key_is_not_pinned_and_fails_when_pinned(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     original = tmp_path / "original.pub"
     shutil.copy(HARDENED / "keys" / "trail.pub", original)
     project = copy_hardened(tmp_path)
@@ -113,19 +126,23 @@ def test_a_resealed_trail_with_a_swapped_key_is_not_pinned_and_fails_when_pinned
     assert all(c["status"] == "fail" for c in checks_of(data, "trail_is_immutable"))
     code, data, _ = scan(str(project), "--require-pinned")
     assert code == 1
-    assert all(c["status"] == "fail" and "not pinned" in c["reason"]
-               for c in checks_of(data, "trail_is_immutable"))
+    assert all(
+        c["status"] == "fail" and "not pinned" in c["reason"]
+        for c in checks_of(data, "trail_is_immutable")
+    )
 
 
-def test_config_paths_are_confined_to_the_project(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_paths_are_confined_to_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text("# mine\n")
     project = tmp_path / "repo"
     shutil.copytree(HARDENED, project / "p")
     (project / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["p"]\noutput = ["table=../home/.bashrc"]\n')
+        '[tool.harness-audit]\npaths = ["p"]\noutput = ["table=../home/.bashrc"]\n'
+    )
     monkeypatch.chdir(project)
     r = CliRunner().invoke(app, ["scan"])
     assert r.exit_code == 2 and "output" in r.stderr and "outside the project" in r.stderr
@@ -145,7 +162,10 @@ def test_manifest_paths_are_confined_to_the_project(tmp_path: Path) -> None:
     manifest.write_text(manifest.read_text().replace("path: trails/", "path: ../elsewhere/"))
     r = CliRunner().invoke(app, ["scan", str(project)])
     assert r.exit_code == 2 and "trail.path" in r.stderr and "outside the project" in r.stderr
-    manifest.write_text(manifest.read_text().replace("path: ../elsewhere/", "path: trails/")
-                        .replace("public_key: keys/trail.pub", "public_key: /etc/passwd"))
+    manifest.write_text(
+        manifest.read_text()
+        .replace("path: ../elsewhere/", "path: trails/")
+        .replace("public_key: keys/trail.pub", "public_key: /etc/passwd")
+    )
     r = CliRunner().invoke(app, ["scan", str(project)])
     assert r.exit_code == 2 and "trail.public_key" in r.stderr

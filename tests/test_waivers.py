@@ -18,10 +18,14 @@ from .conftest import SAMPLES
 
 runner = CliRunner()
 REFUNDS = SAMPLES / "support-refunds"
-WAIVER: dict[str, Any] = {"pipeline": "support-refunds", "agent": "*",
-                          "justification": "Accepted until the gateway migration lands.",
-                          "owner": "support-eng@example.com", "ticket": "RISK-1",
-                          "expires": "2099-12-31"}
+WAIVER: dict[str, Any] = {
+    "pipeline": "support-refunds",
+    "agent": "*",
+    "justification": "Accepted until the gateway migration lands.",
+    "owner": "support-eng@example.com",
+    "ticket": "RISK-1",
+    "expires": "2099-12-31",
+}
 EVERY_RULE = ["HA-003", "HA-005", "HA-006", "HA-102", "HA-207"]
 
 
@@ -44,15 +48,19 @@ def test_waived_findings_stay_visible_but_do_not_fail(tmp_path: Path) -> None:
     assert findings and all(f["waived"] for f in findings if f["severity"] != "info")
     assert {w["state"] for w in data["waivers"]} == {"active"}
     sarif = json.loads(run(str(REFUNDS), "--waivers", str(w), "-f", "sarif").stdout)
-    assert all(res["suppressions"][0]["justification"] for res in sarif["runs"][0]["results"]
-               if res["properties"]["severity"] != "info")
+    assert all(
+        res["suppressions"][0]["justification"]
+        for res in sarif["runs"][0]["results"]
+        if res["properties"]["severity"] != "info"
+    )
     junit = run(str(REFUNDS), "--waivers", str(w), "-f", "junit").stdout
     assert "waived: Accepted until the gateway migration lands." in junit
 
 
 def test_expired_waiver_fails_closed(tmp_path: Path) -> None:
-    w = waivers_file(tmp_path, *({**WAIVER, "rule": r, "expires": "2020-01-01"}
-                                 for r in EVERY_RULE))
+    w = waivers_file(
+        tmp_path, *({**WAIVER, "rule": r, "expires": "2020-01-01"} for r in EVERY_RULE)
+    )
     r = run(str(REFUNDS), "--waivers", str(w), "-f", "json")
     assert r.exit_code == ExitCode.FINDINGS
     assert "expired waiver for HA-006" in r.stderr
@@ -65,8 +73,9 @@ def test_stale_waiver_is_reported(tmp_path: Path) -> None:
     assert "stale waiver for HA-101" in r.stderr and r.exit_code == ExitCode.FINDINGS
 
 
-@pytest.mark.parametrize("missing", ["rule", "justification", "owner", "ticket", "expires",
-                                     "agent"])
+@pytest.mark.parametrize(
+    "missing", ["rule", "justification", "owner", "ticket", "expires", "agent"]
+)
 def test_waiver_missing_a_field_exits_2(tmp_path: Path, missing: str) -> None:
     bad = {**WAIVER, "rule": "HA-006"}
     del bad[missing]
@@ -79,7 +88,8 @@ def test_waiver_missing_a_field_exits_2(tmp_path: Path, missing: str) -> None:
 def test_default_waiver_file_is_picked_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".harness-audit-waivers.yaml").write_text(
-        yaml.safe_dump({"waivers": [{**WAIVER, "rule": r} for r in EVERY_RULE]}))
+        yaml.safe_dump({"waivers": [{**WAIVER, "rule": r} for r in EVERY_RULE]})
+    )
     assert run(str(REFUNDS)).exit_code == ExitCode.OK
 
 
@@ -89,17 +99,24 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
     assert first.exit_code == ExitCode.FINDINGS and json.loads(base.read_text())["fingerprints"]
     again = run(str(SAMPLES), "--baseline", str(base), "-f", "json")
     assert again.exit_code == ExitCode.OK
-    assert all(f["baselined"] for p in json.loads(again.stdout)["pipelines"]
-               for f in p["findings"])
+    assert all(f["baselined"] for p in json.loads(again.stdout)["pipelines"] for f in p["findings"])
     # a new finding fails the build
     src = (SAMPLES / "loan-assessment-hardened" / "harness.yaml").read_text()
     (tmp_path / "x").mkdir()
-    (tmp_path / "x" / "harness.yaml").write_text(src.replace(
-        "enforced_at: harness, scopes: [email:send]", "enforced_at: prompt, scopes: [email:send]"))
+    (tmp_path / "x" / "harness.yaml").write_text(
+        src.replace(
+            "enforced_at: harness, scopes: [email:send]",
+            "enforced_at: prompt, scopes: [email:send]",
+        )
+    )
     new = run(str(tmp_path / "x"), "--baseline", str(base), "--no-trails", "-f", "json")
     assert new.exit_code == ExitCode.FINDINGS
-    open_ = [f for p in json.loads(new.stdout)["pipelines"] for f in p["findings"]
-             if not f["baselined"] and f["severity"] != "info"]
+    open_ = [
+        f
+        for p in json.loads(new.stdout)["pipelines"]
+        for f in p["findings"]
+        if not f["baselined"] and f["severity"] != "info"
+    ]
     assert [f["rule"] for f in open_] == ["HA-003"]
 
 
@@ -112,7 +129,8 @@ def test_bad_baseline_exits_2(tmp_path: Path) -> None:
 def test_config_defaults_and_flags_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["refunds"]\nfail-on = "never"\nformat = "csv"\n')
+        '[tool.harness-audit]\npaths = ["refunds"]\nfail-on = "never"\nformat = "csv"\n'
+    )
     shutil.copytree(REFUNDS, tmp_path / "refunds")
     r = run()
     assert r.exit_code == ExitCode.OK and r.stdout.startswith("pipeline,agent,rule")
@@ -131,20 +149,27 @@ def test_an_expired_waiver_fails_even_when_the_baseline_holds_the_finding(tmp_pa
     base = tmp_path / "baseline.json"
     assert run(str(REFUNDS), "--write-baseline", str(base)).exit_code == ExitCode.FINDINGS
     assert run(str(REFUNDS), "--baseline", str(base)).exit_code == ExitCode.OK
-    expired = waivers_file(tmp_path, *({**WAIVER, "rule": r, "expires": "2020-01-01"}
-                                       for r in EVERY_RULE))
+    expired = waivers_file(
+        tmp_path, *({**WAIVER, "rule": r, "expires": "2020-01-01"} for r in EVERY_RULE)
+    )
     r = run(str(REFUNDS), "--baseline", str(base), "--waivers", str(expired), "-f", "json")
     assert r.exit_code == ExitCode.FINDINGS
-    counted = [f for p in json.loads(r.stdout)["pipelines"] for f in p["findings"]
-               if not f["baselined"] and not f.get("waived")]
+    counted = [
+        f
+        for p in json.loads(r.stdout)["pipelines"]
+        for f in p["findings"]
+        if not f["baselined"] and not f.get("waived")
+    ]
     assert counted and "expired waiver" in r.stderr
 
 
 def test_write_baseline_with_a_configured_baseline_that_does_not_exist_yet(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness-audit]\npaths = ["refunds"]\nbaseline = "base.json"\n')
+        '[tool.harness-audit]\npaths = ["refunds"]\nbaseline = "base.json"\n'
+    )
     shutil.copytree(REFUNDS, tmp_path / "refunds")
     assert run().exit_code == ExitCode.USAGE  # reading a baseline that is not there
     assert run("--write-baseline", "base.json").exit_code == ExitCode.FINDINGS

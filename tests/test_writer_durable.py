@@ -73,8 +73,12 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path, mode: str) -> None:
     acked: set[int] = set()
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     for round_ in range(6):
-        child = subprocess.Popen([sys.executable, str(script), str(folder), mode,
-                                  str(round_)], stdout=subprocess.PIPE, cwd=ROOT, env=env)
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(folder), mode, str(round_)],
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+        )
         assert child.stdout is not None
         want = rng.randint(1, 120)
         seen = 0
@@ -107,12 +111,21 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path: Pat
             TrailWriter(folder, "harness-audit/test", SIGNER)
         assert str(folder) in str(e.value)
         other = subprocess.run(  # and from another process
-            [sys.executable, "-c", "import sys; from pathlib import Path; "
-             "from harness_audit.trail.writer import TrailWriter\n"
-             "try:\n    TrailWriter(Path(sys.argv[1]), 'o')\nexcept Exception as e:\n"
-             "    print(type(e).__name__, e); sys.exit(3)", str(folder)],
-            capture_output=True, text=True, cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False)
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; "
+                "from harness_audit.trail.writer import TrailWriter\n"
+                "try:\n    TrailWriter(Path(sys.argv[1]), 'o')\nexcept Exception as e:\n"
+                "    print(type(e).__name__, e); sys.exit(3)",
+                str(folder),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            check=False,
+        )
         assert other.returncode == 3 and other.stdout.startswith("TrailError")
         w.append(event(1))
     with TrailWriter(folder, "harness-audit/test", SIGNER) as w2:  # released on close
@@ -141,13 +154,17 @@ def test_torn_lines_are_never_overwritten(tmp_path: Path) -> None:
         with TrailWriter(folder, "harness-audit/test", SIGNER) as w:
             w.append(event(i + 1))
     kept = {p.name: p.read_bytes() for p in folder.glob("*.torn*")}
-    assert kept == {seg.name + ".torn": b'{"first', seg.name + ".torn.1": b'{"second',
-                    seg.name + ".torn.2": b'{"third'}
+    assert kept == {
+        seg.name + ".torn": b'{"first',
+        seg.name + ".torn.1": b'{"second',
+        seg.name + ".torn.2": b'{"third',
+    }
     assert verify_trail([folder], V).status == "verified"
 
 
-def test_append_is_fsynced_and_a_batch_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:
+def test_append_is_fsynced_and_a_batch_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     syncs: list[int] = []
     real = writer_mod._datasync
     monkeypatch.setattr(writer_mod, "_datasync", lambda fd: (syncs.append(fd), real(fd)))
@@ -163,12 +180,10 @@ def test_append_is_fsynced_and_a_batch_once(tmp_path: Path, monkeypatch: pytest.
     assert verify_trail([tmp_path / "t"], V).events == 11
 
 
-def test_not_durable_batches_until_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                         ) -> None:
+def test_not_durable_batches_until_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syncs: list[int] = []
     monkeypatch.setattr(writer_mod, "_datasync", lambda fd: syncs.append(fd))
-    w = TrailWriter(tmp_path / "t", "harness-audit/test", SIGNER, checkpoint_every=0,
-                    durable=False)
+    w = TrailWriter(tmp_path / "t", "harness-audit/test", SIGNER, checkpoint_every=0, durable=False)
     for i in range(5):
         w.append(event(i))
     assert syncs == []

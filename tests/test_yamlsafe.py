@@ -14,11 +14,16 @@ from .test_config import no_hang
 
 __all__ = ["no_hang"]  # a fixture
 
-BOMB = "\n".join(
-    ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]"
-       for i in range(8)]
-) + "\n"
+BOMB = (
+    "\n".join(
+        ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]"
+            for i in range(8)
+        ]
+    )
+    + "\n"
+)
 
 
 def write(tmp_path: Path, text: str | bytes) -> Path:
@@ -42,12 +47,15 @@ def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
     assert doc.data == {"base": {"x": 1}, "use": {"x": 1}, "merged": {"x": 1, "y": 2}}
 
 
-@pytest.mark.parametrize("text", [
-    "a: !!python/object/apply:os.system ['echo hi']\n",
-    "a: !custom 1\n",
-    "a: !!binary aGk=\n",
-    "a: !!set {x}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object/apply:os.system ['echo hi']\n",
+        "a: !custom 1\n",
+        "a: !!binary aGk=\n",
+        "a: !!set {x}\n",
+    ],
+)
 def test_non_core_tags_are_refused(tmp_path: Path, text: str) -> None:
     with pytest.raises(ManifestError, match=r"tag .* is not allowed") as e:
         load_yaml(write(tmp_path, text))
@@ -122,20 +130,24 @@ def test_large_file_without_aliases_is_not_a_bomb(tmp_path: Path) -> None:
     assert len(load_yaml(write(tmp_path, text)).data["items"]) == 40_000
 
 
-@pytest.mark.parametrize(("text", "line", "column"), [
-    ("x: !!int abc\n", 1, 4),
-    ("!!int k: v\n", 1, 1),
-    ("x: !!float abc\n", 1, 4),
-    ("!!float k: v\n", 1, 1),
-    ("x: !!bool abc\n", 1, 4),
-    ("!!bool k: v\n", 1, 1),
-    ("a: 1\nx: !!int ''\n", 2, 4),
-    ("x: !!int '-'\n", 1, 4),
-    ("x: !!int '0x'\n", 1, 4),
-    ("x: !!float '.'\n", 1, 4),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("x: !!int abc\n", 1, 4),
+        ("!!int k: v\n", 1, 1),
+        ("x: !!float abc\n", 1, 4),
+        ("!!float k: v\n", 1, 1),
+        ("x: !!bool abc\n", 1, 4),
+        ("!!bool k: v\n", 1, 1),
+        ("a: 1\nx: !!int ''\n", 2, 4),
+        ("x: !!int '-'\n", 1, 4),
+        ("x: !!int '0x'\n", 1, 4),
+        ("x: !!float '.'\n", 1, 4),
+    ],
+)
 def test_a_core_tag_on_a_value_it_cannot_have_is_an_error_at_it(
-        tmp_path: Path, text: str, line: int, column: int) -> None:
+    tmp_path: Path, text: str, line: int, column: int
+) -> None:
     with pytest.raises(ManifestError, match="is not a valid !!") as e:
         load_yaml(write(tmp_path, text))
     d = e.value.diagnostics()[0]
@@ -146,14 +158,18 @@ def test_a_timestamp_tag_on_a_key_keeps_the_text(tmp_path: Path) -> None:
     assert load_yaml(write(tmp_path, "!!timestamp k: v\n")).data == {"k": "v"}
 
 
-@pytest.mark.parametrize("text", [
-    "x: " + "9" * 5000 + "\n",
-    "x: !!int " + "9" * 5000 + "\n",
-    "x: 0x" + "f" * 5000 + "\n",
-    "x: !!int 0b" + "1" * 20000 + "\n",
-    "? " + "9" * 5000 + "\n: v\n",
-    "x: [1, 0x" + "f" * 3900 + "]\n",  # under 4,000 characters, but 15,600 bits
-], ids=["decimal", "tagged", "hex", "binary", "key", "hex-bits"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x: " + "9" * 5000 + "\n",
+        "x: !!int " + "9" * 5000 + "\n",
+        "x: 0x" + "f" * 5000 + "\n",
+        "x: !!int 0b" + "1" * 20000 + "\n",
+        "? " + "9" * 5000 + "\n: v\n",
+        "x: [1, 0x" + "f" * 3900 + "]\n",  # under 4,000 characters, but 15,600 bits
+    ],
+    ids=["decimal", "tagged", "hex", "binary", "key", "hex-bits"],
+)
 def test_an_integer_too_long_for_python_is_an_error_at_it(tmp_path: Path, text: str) -> None:
     with pytest.raises(ManifestError, match="an integer of") as e:
         load_yaml(write(tmp_path, text))

@@ -19,5 +19,12 @@ from harness_audit.capture.decode import Rejected, decode
 from harness_audit.capture.sink import Counters, InvalidBatch, TrailSink, Unavailable
 from harness_audit.capture.stream import StreamMapper
 
-__all__ = ["Counters", "InvalidBatch", "Rejected", "StreamMapper", "TrailSink", "Unavailable",
-           "decode"]
+__all__ = [
+    "Counters",
+    "InvalidBatch",
+    "Rejected",
+    "StreamMapper",
+    "TrailSink",
+    "Unavailable",
+    "decode",
+]

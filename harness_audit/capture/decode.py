@@ -67,8 +67,9 @@ def _pb_value(v: Any, depth: int = 0) -> Any:
     if which == "array_value":
         return [_pb_value(x, depth + 1) for x in v.array_value.values[:1000]]
     if which == "kvlist_value":
-        return {kv.key: _pb_value(kv.value, depth + 1)
-                for kv in v.kvlist_value.values[:MAX_ATTRIBUTES]}
+        return {
+            kv.key: _pb_value(kv.value, depth + 1) for kv in v.kvlist_value.values[:MAX_ATTRIBUTES]
+        }
     if which == "bytes_value":
         return None  # as on import: bytes carry nothing the mapping reads
     return getattr(v, which)
@@ -110,13 +111,23 @@ def protobuf_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tupl
                     continue
                 pid = sp.parent_span_id
                 parent = pid.hex() if len(pid) == 8 and any(pid) else None
-                events = [(e.name, _pb_attrs(e.attributes), e.time_unix_nano or None)
-                          for e in sp.events[:MAX_EVENTS_PER_SPAN]]
+                events = [
+                    (e.name, _pb_attrs(e.attributes), e.time_unix_nano or None)
+                    for e in sp.events[:MAX_EVENTS_PER_SPAN]
+                ]
                 start = sp.start_time_unix_nano
-                span = make_span(sid.hex(), parent, sp.name, start,
-                                 sp.end_time_unix_nano or start, line,
-                                 _STATUS.get(sp.status.code, "unset"), _pb_attrs(sp.attributes),
-                                 res, events)
+                span = make_span(
+                    sid.hex(),
+                    parent,
+                    sp.name,
+                    start,
+                    sp.end_time_unix_nano or start,
+                    line,
+                    _STATUS.get(sp.status.code, "unset"),
+                    _pb_attrs(sp.attributes),
+                    res,
+                    events,
+                )
                 out.append((tid.hex(), span))
     return out
 
@@ -129,10 +140,12 @@ def json_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tuple[st
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise Rejected(400, "body is not JSON") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans",
-                                                           doc.get("resource_spans")), list):
-        raise Rejected(400, "body is not an OTLP/JSON ExportTraceServiceRequest "
-                       "(no resourceSpans list)")
+    if not isinstance(doc, dict) or not isinstance(
+        doc.get("resourceSpans", doc.get("resource_spans")), list
+    ):
+        raise Rejected(
+            400, "body is not an OTLP/JSON ExportTraceServiceRequest (no resourceSpans list)"
+        )
     out: list[tuple[str, Span]] = []
     n = 0
     for got in iter_spans(doc):
@@ -147,10 +160,15 @@ def json_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tuple[st
     return out
 
 
-def decode(body: bytes, content_type: str, content_encoding: str = "", *,
-           max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
-           max_spans: int = DEFAULT_MAX_SPANS,
-           stats: ImportStats | None = None) -> list[tuple[str, Span]]:
+def decode(
+    body: bytes,
+    content_type: str,
+    content_encoding: str = "",
+    *,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    max_spans: int = DEFAULT_MAX_SPANS,
+    stats: ImportStats | None = None,
+) -> list[tuple[str, Span]]:
     """The spans of one ``POST /v1/traces`` body; :class:`Rejected` for a body refused."""
     stats = stats if stats is not None else ImportStats()
     data = inflate(body, content_encoding, max_decoded_bytes)
@@ -159,5 +177,4 @@ def decode(body: bytes, content_type: str, content_encoding: str = "", *,
         return protobuf_spans(data, max_spans, stats)
     if ctype == "application/json":
         return json_spans(data, max_spans, stats)
-    raise Rejected(415, "unsupported Content-Type (application/x-protobuf or "
-                   "application/json)")
+    raise Rejected(415, "unsupported Content-Type (application/x-protobuf or application/json)")

@@ -88,9 +88,15 @@ class Limits:
 class Receiver:
     """An OTLP/HTTP receiver sealing into ``sink``; :meth:`start` binds, :meth:`stop` ends."""
 
-    def __init__(self, sink: TrailSink, host: str = "127.0.0.1", port: int = 4318,
-                 limits: Limits | None = None, log: Callable[[str], None] | None = None,
-                 progress_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        sink: TrailSink,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        limits: Limits | None = None,
+        log: Callable[[str], None] | None = None,
+        progress_seconds: float = 10.0,
+    ) -> None:
         self.sink = sink
         self.host, self.port = host, port
         self.limits = limits or Limits()
@@ -120,10 +126,13 @@ class Receiver:
         code = _GRPC_CODE.get(status, 2)
         headers = {"Retry-After": "1"} if status == 503 else None
         if protobuf:
-            return web.Response(status=status, body=_status_pb(code, reason),
-                                content_type="application/x-protobuf", headers=headers)
-        return web.json_response({"code": code, "message": reason}, status=status,
-                                 headers=headers)
+            return web.Response(
+                status=status,
+                body=_status_pb(code, reason),
+                content_type="application/x-protobuf",
+                headers=headers,
+            )
+        return web.json_response({"code": code, "message": reason}, status=status, headers=headers)
 
     async def _handle(self, request: Any) -> Any:
         from aiohttp import web
@@ -153,8 +162,14 @@ class Receiver:
         return web.Response(status=200, body=b"{}", content_type="application/json")
 
     def _ingest(self, body: bytes, ctype: str, encoding: str) -> int:
-        spans = decode(body, ctype, encoding, max_decoded_bytes=self.limits.max_decoded_bytes,
-                       max_spans=self.limits.max_spans, stats=self.sink.stats)
+        spans = decode(
+            body,
+            ctype,
+            encoding,
+            max_decoded_bytes=self.limits.max_decoded_bytes,
+            max_spans=self.limits.max_spans,
+            stats=self.sink.stats,
+        )
         return self.sink.write(spans)
 
     # -- life --------------------------------------------------------------------------------
@@ -163,8 +178,13 @@ class Receiver:
         """Bind and serve; return the bound (host, port) (port 0 picks a free one)."""
         from aiohttp import web
 
-        self._runner = web.AppRunner(self.app(), auto_decompress=False, access_log=None,
-                                     handle_signals=False, shutdown_timeout=30.0)
+        self._runner = web.AppRunner(
+            self.app(),
+            auto_decompress=False,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=30.0,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -180,8 +200,7 @@ class Receiver:
         while True:
             await asyncio.sleep(min(1.0, self.sink.checkpoint_seconds or 1.0))
             await loop.run_in_executor(self._pool, self.sink.tick)
-            if self.progress_seconds and time.monotonic() - last_progress >= \
-                    self.progress_seconds:
+            if self.progress_seconds and time.monotonic() - last_progress >= self.progress_seconds:
                 last_progress = time.monotonic()
                 now = (self.requests, self.sink.seq)
                 if now != shown:
@@ -193,9 +212,11 @@ class Receiver:
         c = self.sink.counters
         elapsed = max(time.monotonic() - c.started, 1e-9)
         refused = ", ".join(f"{n} x {s}" for s, n in sorted(self.refused.items())) or "none"
-        line = (f"{self.requests:,} requests, {c.spans:,} spans -> {c.events:,} events "
-                f"(trail size {self.sink.seq:,}), {c.spans / elapsed:,.0f} spans/s, "
-                f"{c.checkpoints:,} checkpoints, refused: {refused}")
+        line = (
+            f"{self.requests:,} requests, {c.spans:,} spans -> {c.events:,} events "
+            f"(trail size {self.sink.seq:,}), {c.spans / elapsed:,.0f} spans/s, "
+            f"{c.checkpoints:,} checkpoints, refused: {refused}"
+        )
         if self.sink.error:
             line += f"; {self.sink.error}"
         return line
@@ -211,8 +232,11 @@ class Receiver:
         self._pool.shutdown(wait=True)
 
 
-async def serve(receiver: Receiver, stop: asyncio.Event,
-                on_bound: Callable[[tuple[str, int]], None] | None = None) -> None:
+async def serve(
+    receiver: Receiver,
+    stop: asyncio.Event,
+    on_bound: Callable[[tuple[str, int]], None] | None = None,
+) -> None:
     """Run ``receiver`` until ``stop`` is set, then stop it cleanly."""
     address = await receiver.start()
     if on_bound is not None:

@@ -62,10 +62,18 @@ class Counters:
 class TrailSink:
     """Map and seal span batches into the trail folder ``folder`` (see the module doc)."""
 
-    def __init__(self, folder: Path, origin: str, signer: Signer | None, *,
-                 mapping: Mapping | None = None, pipeline: str = "collected",
-                 checkpoint_every: int = 10_000, checkpoint_seconds: float = 30.0,
-                 segment_bytes: int = 64 << 20) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        origin: str,
+        signer: Signer | None,
+        *,
+        mapping: Mapping | None = None,
+        pipeline: str = "collected",
+        checkpoint_every: int = 10_000,
+        checkpoint_seconds: float = 30.0,
+        segment_bytes: int = 64 << 20,
+    ) -> None:
         self.folder = folder
         self.origin = origin
         self.signer = signer
@@ -84,9 +92,14 @@ class TrailSink:
         self._open()
 
     def _open(self) -> None:
-        writer = TrailWriter(self.folder, self.origin, self.signer,
-                             checkpoint_every=self.checkpoint_every,
-                             segment_bytes=self.segment_bytes, durable=False)
+        writer = TrailWriter(
+            self.folder,
+            self.origin,
+            self.signer,
+            checkpoint_every=self.checkpoint_every,
+            segment_bytes=self.segment_bytes,
+            durable=False,
+        )
         try:
             self.mapper.resume(_events(writer.segments()))
         except BaseException:
@@ -120,8 +133,10 @@ class TrailSink:
             self.counters.spans += len(spans)
             self.counters.events += len(events)
             self._since_checkpoint += len(events)
-            if self.checkpoint_seconds and \
-                    time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            if (
+                self.checkpoint_seconds
+                and time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+            ):
                 self._checkpoint()
             return len(events)
 
@@ -154,8 +169,11 @@ class TrailSink:
     def tick(self) -> None:
         """Sign a checkpoint when ``checkpoint_seconds`` have passed with events unsigned."""
         with self.lock:
-            if self.writer is not None and self.checkpoint_seconds and \
-                    time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            if (
+                self.writer is not None
+                and self.checkpoint_seconds
+                and time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+            ):
                 try:
                     self._checkpoint()
                 except OSError as e:
@@ -189,10 +207,14 @@ class TrailSink:
 
     def summary(self) -> dict[str, Any]:
         """Counters, events per kind, dropped records per reason, the trail's size."""
-        return {**self.counters.as_dict(), "seq": self.seq,
-                "kinds": dict(sorted(self.stats.events.items())),
-                "dropped": dict(sorted(self.stats.dropped.items())),
-                "runs_ended": self.stats.runs, "open_runs": len(self.mapper.open)}
+        return {
+            **self.counters.as_dict(),
+            "seq": self.seq,
+            "kinds": dict(sorted(self.stats.events.items())),
+            "dropped": dict(sorted(self.stats.dropped.items())),
+            "runs_ended": self.stats.runs,
+            "open_runs": len(self.mapper.open),
+        }
 
 
 def _reason(e: BaseException) -> str:
@@ -216,5 +238,3 @@ def _events(segments: list[Path]) -> Iterator[dict[str, Any]]:
                         continue
                     if isinstance(ev, dict):
                         yield ev
-
-

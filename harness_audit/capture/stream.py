@@ -99,8 +99,12 @@ class StreamMapper:
     ``seq``/``prev``/``hash``); the caller writes them all or, on failure, rebuilds the mapper
     from the trail (:meth:`resume`) so its state never runs ahead of what is written."""
 
-    def __init__(self, mapping: Mapping | None = None, pipeline: str = "collected",
-                 stats: ImportStats | None = None) -> None:
+    def __init__(
+        self,
+        mapping: Mapping | None = None,
+        pipeline: str = "collected",
+        stats: ImportStats | None = None,
+    ) -> None:
         self.mapping = mapping or Mapping()
         self.pipeline = pipeline
         self.stats = stats or ImportStats()
@@ -192,16 +196,16 @@ class StreamMapper:
             known = self.closed_ids.get(trace, set())
             dup = [s for s in batch if s.id in known]
             if dup:
-                self.stats.drop("duplicate span (same trace id and span id): one event",
-                                len(dup))
+                self.stats.drop("duplicate span (same trace id and span id): one event", len(dup))
                 batch = [s for s in batch if s.id not in known]
             if not batch:
                 return
             n = self.closed[trace] + 1
             self._close(trace, n, {s.id for s in batch})
             o = _Open(f"{trace}/{n}", trace)
-            self.stats.note("spans arrived after their trace's root: written as a "
-                            "continuation run <trace>/<n>")
+            self.stats.note(
+                "spans arrived after their trace's root: written as a continuation run <trace>/<n>"
+            )
         else:
             got = self.open.get(trace)
             if got is None:
@@ -231,15 +235,32 @@ class StreamMapper:
             if s.kind == AGENT:
                 agent_src = s.agent_name or s.name
             else:
-                agent_src = (ancestors[0] if ancestors else None) or s.attr_agent or \
-                    fallback or s.service or "unknown"
+                agent_src = (
+                    (ancestors[0] if ancestors else None)
+                    or s.attr_agent
+                    or fallback
+                    or s.service
+                    or "unknown"
+                )
             held = s.kind == AGENT and not ancestors and s.parent is not None and not late
             if held and len(o.held) < MAX_SPANS_PER_TRACE:
                 o.held[s.id] = s  # the spawn waits for an agent above; its evaluations do not
                 s = dataclasses.replace(s, kind=STRUCTURE)
-            map_span(s, SpanPlace(o.run, agent_src, ancestors[0] if ancestors else None,
-                                  len(ancestors), o.parents.get(s.id), o.order),
-                     self.mapping, self.stats, outs, base)
+            map_span(
+                s,
+                SpanPlace(
+                    o.run,
+                    agent_src,
+                    ancestors[0] if ancestors else None,
+                    len(ancestors),
+                    o.parents.get(s.id),
+                    o.order,
+                ),
+                self.mapping,
+                self.stats,
+                outs,
+                base,
+            )
             o.order += 1
         for sid, child in list(o.held.items()):  # held child agents whose parent agent came
             if sid in {s.id for s in new}:
@@ -248,9 +269,21 @@ class StreamMapper:
             if ancestors:
                 del o.held[sid]
                 plain = dataclasses.replace(child, evaluations=[])
-                map_span(plain, SpanPlace(o.run, child.agent_name or child.name, ancestors[0],
-                                          len(ancestors), o.parents.get(sid), o.order),
-                         self.mapping, self.stats, outs, base)
+                map_span(
+                    plain,
+                    SpanPlace(
+                        o.run,
+                        child.agent_name or child.name,
+                        ancestors[0],
+                        len(ancestors),
+                        o.parents.get(sid),
+                        o.order,
+                    ),
+                    self.mapping,
+                    self.stats,
+                    outs,
+                    base,
+                )
                 o.order += 1
         o.order += len(outs)
         if new:
@@ -276,9 +309,15 @@ class StreamMapper:
             first_ts = min(min((s.start for s in new), default=outs[0].ts), outs[0].ts)
             o.seen.add(o.start_span)
             self.stats.events["run_start"] += 1
-            yield {"ts": ns_to_ts(first_ts), "run": o.run, "span": o.start_span,
-                   "parent": None, "agent": "harness", "kind": "run_start",
-                   "pipeline": self.pipeline}
+            yield {
+                "ts": ns_to_ts(first_ts),
+                "run": o.run,
+                "span": o.start_span,
+                "parent": None,
+                "agent": "harness",
+                "kind": "run_start",
+                "pipeline": self.pipeline,
+            }
         for p in outs:
             ev = place(p, o.parents, o.seen, o.start_span)
             self.stats.events[ev["kind"]] += 1
@@ -291,9 +330,16 @@ class StreamMapper:
             return
         self.stats.events["run_end"] += 1
         self.stats.runs += 1
-        yield {"ts": ns_to_ts(ts), "run": o.run, "span": f"{o.run}:run_end",
-               "parent": o.start_span, "agent": "harness", "kind": "run_end",
-               "pipeline": self.pipeline, "outcome": outcome}
+        yield {
+            "ts": ns_to_ts(ts),
+            "run": o.run,
+            "span": f"{o.run}:run_end",
+            "parent": o.start_span,
+            "agent": "harness",
+            "kind": "run_end",
+            "pipeline": self.pipeline,
+            "outcome": outcome,
+        }
 
     def _agent_ancestors(self, o: _Open, sid: str) -> list[str]:
         out: list[str] = []

@@ -10,5 +10,14 @@ from harness_audit.checks.assessment import (
 from harness_audit.checks.checks import CHECKS, CheckResult
 from harness_audit.checks.rules import RuleBook, load_rulebook
 
-__all__ = ["CHECKS", "Assessment", "CheckResult", "PipelineResult", "RuleBook", "assess",
-           "assess_pipeline", "band", "load_rulebook"]
+__all__ = [
+    "CHECKS",
+    "Assessment",
+    "CheckResult",
+    "PipelineResult",
+    "RuleBook",
+    "assess",
+    "assess_pipeline",
+    "band",
+    "load_rulebook",
+]

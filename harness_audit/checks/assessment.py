@@ -74,8 +74,13 @@ class PipelineResult:
     def effective_score(self) -> int:
         """The worst agent's count of failed checks that no waiver or baseline covers."""
         open_ = {(f.agent, f.check) for f in self.findings if f.check and not f.suppressed}
-        return max((sum(1 for c in CHECKS if a.checks[c].status == "fail" and (a.id, c) in open_)
-                    for a in self.agents), default=0)
+        return max(
+            (
+                sum(1 for c in CHECKS if a.checks[c].status == "fail" and (a.id, c) in open_)
+                for a in self.agents
+            ),
+            default=0,
+        )
 
     @property
     def failing_checks(self) -> list[str]:
@@ -105,11 +110,15 @@ class Assessment:
         if fail_on == "never":
             return False
         if fail_on == "any":
-            return any(not f.suppressed and (f.check is not None or SEVERITY_ORDER[f.severity]
-                                             >= SEVERITY_ORDER["medium"])
-                       for p in self.pipelines for f in p.findings)
-        return any(BANDS.index(band(p.effective_score)) >= BANDS.index(fail_on)
-                   for p in self.pipelines)
+            return any(
+                not f.suppressed
+                and (f.check is not None or SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["medium"])
+                for p in self.pipelines
+                for f in p.findings
+            )
+        return any(
+            BANDS.index(band(p.effective_score)) >= BANDS.index(fail_on) for p in self.pipelines
+        )
 
 
 def _tally(control: Control) -> str:
@@ -130,14 +139,18 @@ def _caveat(evidence: Evidence | None) -> str:
     return ""
 
 
-def _merge(check: str, declared: CheckResult, control: Control | None,
-           evidence: Evidence | None) -> CheckResult:
+def _merge(
+    check: str, declared: CheckResult, control: Control | None, evidence: Evidence | None
+) -> CheckResult:
     """A check fails when the declaration or the evidence fails; the reason says which, and
     on what the observation rests."""
     caveat = _caveat(evidence)
     if control is None or not control.failed:
-        if evidence is not None and check == "sla_decomposed_per_stage" and (
-                control is None or not control.operated):
+        if (
+            evidence is not None
+            and check == "sla_decomposed_per_stage"
+            and (control is None or not control.operated)
+        ):
             note = " (observed: not enough data: no attempt of this stage in the trails)"
             return replace(declared, reason=declared.reason + note)
         if control is not None and declared.status == "pass" and control.operated:
@@ -151,8 +164,9 @@ def _merge(check: str, declared: CheckResult, control: Control | None,
     return replace(declared, status="fail", reason=observed)
 
 
-def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
-                    evidence: Evidence | None = None) -> PipelineResult:
+def assess_pipeline(
+    pipeline: Pipeline, rules: RuleBook | None = None, evidence: Evidence | None = None
+) -> PipelineResult:
     """Judge the seven checks for every agent (declared, and observed when ``evidence`` is
     given), and collect every finding, graph and evidence findings included."""
     rules = rules or load_rulebook()
@@ -161,30 +175,61 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
     agents = []
     for a in pipeline.agents:
         declared = {c: CHECK_FUNCTIONS[c](ctx, a) for c in CHECKS}
-        results = {c: _merge(c, r, evidence.controls.get((a.id, c)) if evidence else None,
-                             evidence) for c, r in declared.items()}
+        results = {
+            c: _merge(c, r, evidence.controls.get((a.id, c)) if evidence else None, evidence)
+            for c, r in declared.items()
+        }
         agents.append(AgentResult(a, results))
         for c, r in results.items():
             rule = rules.for_check(c)
             control = evidence.controls.get((a.id, c)) if evidence else None
             if declared[c].status == "fail":
-                findings.append(Finding(rule.id, rule.severity,
-                                        f"{a.id}: {declared[c].reason}", pipeline.file,
-                                        r.line, pipeline.name, a.id, c, r.subject))
+                findings.append(
+                    Finding(
+                        rule.id,
+                        rule.severity,
+                        f"{a.id}: {declared[c].reason}",
+                        pipeline.file,
+                        r.line,
+                        pipeline.name,
+                        a.id,
+                        c,
+                        r.subject,
+                    )
+                )
             if control is not None and control.failed:
                 where = control.failures[0] if control.failures else None
-                findings.append(Finding(
-                    rule.id, rule.severity,
-                    f"{a.id}: observed: {control.reason} {_tally(control)}".rstrip()
-                    + _caveat(evidence),
-                    where.file if where else pipeline.file, where.line if where else r.line,
-                    pipeline.name, a.id, c, f"observed:{c}",
-                    where.seq if where else None, where.span if where else None))
+                findings.append(
+                    Finding(
+                        rule.id,
+                        rule.severity,
+                        f"{a.id}: observed: {control.reason} {_tally(control)}".rstrip()
+                        + _caveat(evidence),
+                        where.file if where else pipeline.file,
+                        where.line if where else r.line,
+                        pipeline.name,
+                        a.id,
+                        c,
+                        f"observed:{c}",
+                        where.seq if where else None,
+                        where.span if where else None,
+                    )
+                )
             for rule_id, message in r.warnings:
                 wr = rules.rules[rule_id]
-                findings.append(Finding(rule_id, "info" if wr.check else wr.severity,
-                                        f"{a.id}: {message}", pipeline.file, r.line,
-                                        pipeline.name, a.id, None, f"{c}:{message}"))
+                findings.append(
+                    Finding(
+                        rule_id,
+                        "info" if wr.check else wr.severity,
+                        f"{a.id}: {message}",
+                        pipeline.file,
+                        r.line,
+                        pipeline.name,
+                        a.id,
+                        None,
+                        f"{c}:{message}",
+                    )
+                )
     severities = {r.id: r.severity for r in rules.rules.values()}
     findings.extend(graph_findings(pipeline, severities))
     findings.extend(_pipeline_findings(pipeline, ctx, severities))
@@ -194,25 +239,43 @@ def assess_pipeline(pipeline: Pipeline, rules: RuleBook | None = None,
     return PipelineResult(pipeline, tuple(agents), tuple(findings), ctx.sla.compound, evidence)
 
 
-def _evidence_findings(pipeline: Pipeline, evidence: Evidence, sev: dict[str, Severity]
-                       ) -> list[Finding]:
+def _evidence_findings(
+    pipeline: Pipeline, evidence: Evidence, sev: dict[str, Severity]
+) -> list[Finding]:
     out = []
     for o in evidence.observations:
         more = f" ({o.count:,} times)" if o.count > 1 else ""
         w = o.where
-        out.append(Finding(o.rule, sev[o.rule], o.message + more,
-                           w.file if w else pipeline.file, w.line if w else pipeline.trail.line
-                           or 1, pipeline.name,
-                           o.agent, None, o.subject, w.seq if w else None,
-                           w.span if w else None))
+        out.append(
+            Finding(
+                o.rule,
+                sev[o.rule],
+                o.message + more,
+                w.file if w else pipeline.file,
+                w.line if w else pipeline.trail.line or 1,
+                pipeline.name,
+                o.agent,
+                None,
+                o.subject,
+                w.seq if w else None,
+                w.span if w else None,
+            )
+        )
     days = evidence.period_days
     want = min(pipeline.trail.retention_days or RETENTION_MINIMUM_DAYS, RETENTION_MINIMUM_DAYS)
     if days is not None and days < want:
-        out.append(Finding("HA-207", sev["HA-207"],
-                           f"the trails cover {days:.1f} days ({evidence.first_ts} to "
-                           f"{evidence.last_ts}); an auditor will ask for at least {want} days",
-                           evidence.files[0] if evidence.files else pipeline.file, 1,
-                           pipeline.name, subject="period"))
+        out.append(
+            Finding(
+                "HA-207",
+                sev["HA-207"],
+                f"the trails cover {days:.1f} days ({evidence.first_ts} to "
+                f"{evidence.last_ts}); an auditor will ask for at least {want} days",
+                evidence.files[0] if evidence.files else pipeline.file,
+                1,
+                pipeline.name,
+                subject="period",
+            )
+        )
     return out
 
 
@@ -220,23 +283,43 @@ def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, Severity
     out: list[Finding] = []
     t = pipeline.trail
     if t.enabled and (t.retention_days is None or t.retention_days < RETENTION_MINIMUM_DAYS):
-        what = ("trail.retention_days is not declared" if t.retention_days is None
-                else f"trail.retention_days is {t.retention_days}")
-        out.append(Finding("HA-106", sev["HA-106"],
-                           f"{what}: automatically generated logs must be kept at least "
-                           f"{RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6))",
-                           pipeline.file, t.line, pipeline.name, subject="retention"))
+        what = (
+            "trail.retention_days is not declared"
+            if t.retention_days is None
+            else f"trail.retention_days is {t.retention_days}"
+        )
+        out.append(
+            Finding(
+                "HA-106",
+                sev["HA-106"],
+                f"{what}: automatically generated logs must be kept at least "
+                f"{RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6))",
+                pipeline.file,
+                t.line,
+                pipeline.name,
+                subject="retention",
+            )
+        )
     d = ctx.sla
     if d.compound is not None and d.target is not None and d.compound < d.target:
-        out.append(Finding("HA-108", sev["HA-108"],
-                           f"declared compound reliability {d.compound:.6f} misses the target "
-                           f"{d.target:g} ({len(d.series_stages)} series stages)",
-                           pipeline.file, pipeline.slo.line, pipeline.name, subject="slo"))
+        out.append(
+            Finding(
+                "HA-108",
+                sev["HA-108"],
+                f"declared compound reliability {d.compound:.6f} misses the target "
+                f"{d.target:g} ({len(d.series_stages)} series stages)",
+                pipeline.file,
+                pipeline.slo.line,
+                pipeline.name,
+                subject="slo",
+            )
+        )
     return out
 
 
-def assess(pipelines: Sequence[Pipeline],
-           evidence: dict[str, Evidence] | None = None) -> Assessment:
+def assess(
+    pipelines: Sequence[Pipeline], evidence: dict[str, Evidence] | None = None
+) -> Assessment:
     """Assess each pipeline; ``evidence`` maps pipeline names to what their trails showed."""
     rules = load_rulebook()
     ev = evidence or {}

@@ -11,8 +11,16 @@ from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
 from harness_audit.findings import SEVERITY_ORDER, Severity
 from harness_audit.manifest.yamlsafe import load_yaml
 
-FRAMEWORK_ORDER = ("soc2", "eu_ai_act", "nist_ai_rmf", "iso_42001", "owasp_llm", "owasp_agentic",
-                   "owasp_agentic_top10", "aiuc_1")
+FRAMEWORK_ORDER = (
+    "soc2",
+    "eu_ai_act",
+    "nist_ai_rmf",
+    "iso_42001",
+    "owasp_llm",
+    "owasp_agentic",
+    "owasp_agentic_top10",
+    "aiuc_1",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,28 +108,48 @@ def load_rulebook() -> RuleBook:
         for raw in _load(name)["rules"]:
             missing = [k for k in _REQUIRED if k not in raw]
             if missing:
-                raise RuleError(Diagnostic(f"rules/{name}",
-                                           f"rule {raw.get('id')} lacks {missing}"))
+                raise RuleError(
+                    Diagnostic(f"rules/{name}", f"rule {raw.get('id')} lacks {missing}")
+                )
             for fw, ids in raw["mappings"].items():
-                unknown = [c for c in ids if fw not in frameworks
-                           or c not in frameworks[fw].controls]
+                unknown = [
+                    c for c in ids if fw not in frameworks or c not in frameworks[fw].controls
+                ]
                 if unknown:
-                    raise RuleError(Diagnostic(f"rules/{name}",
-                                               f"rule {raw['id']} maps to unknown {fw} {unknown}"))
+                    raise RuleError(
+                        Diagnostic(
+                            f"rules/{name}", f"rule {raw['id']} maps to unknown {fw} {unknown}"
+                        )
+                    )
             if raw["severity"] not in SEVERITY_ORDER:
-                raise RuleError(Diagnostic(f"rules/{name}", f"rule {raw['id']} has severity "
-                                           f"{raw['severity']!r}"))
+                raise RuleError(
+                    Diagnostic(
+                        f"rules/{name}", f"rule {raw['id']} has severity {raw['severity']!r}"
+                    )
+                )
             if raw.get("check") and not (raw.get("label") and raw.get("short_label")):
-                raise RuleError(Diagnostic(f"rules/{name}", f"rule {raw['id']} of a check lacks "
-                                           "label or short_label"))
-            rules[raw["id"]] = Rule(raw["id"], raw["title"], int(raw["problem"]),
-                                    cast("Severity", raw["severity"]),
-                                    {k: tuple(v) for k, v in raw["mappings"].items()},
-                                    " ".join(str(raw["remediation"]).split()), raw.get("check"),
-                                    raw.get("label"), raw.get("short_label"))
-    problems = {int(p["number"]): StructuralProblem(int(p["number"]), str(p["title"]),
-                                                    " ".join(str(p["why"]).split()))
-                for p in _load("problems.yaml")["problems"]}
+                raise RuleError(
+                    Diagnostic(
+                        f"rules/{name}", f"rule {raw['id']} of a check lacks label or short_label"
+                    )
+                )
+            rules[raw["id"]] = Rule(
+                raw["id"],
+                raw["title"],
+                int(raw["problem"]),
+                cast("Severity", raw["severity"]),
+                {k: tuple(v) for k, v in raw["mappings"].items()},
+                " ".join(str(raw["remediation"]).split()),
+                raw.get("check"),
+                raw.get("label"),
+                raw.get("short_label"),
+            )
+    problems = {
+        int(p["number"]): StructuralProblem(
+            int(p["number"]), str(p["title"]), " ".join(str(p["why"]).split())
+        )
+        for p in _load("problems.yaml")["problems"]
+    }
     return RuleBook(rules, frameworks, problems)
 
 

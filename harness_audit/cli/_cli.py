@@ -34,13 +34,20 @@ app = typer.Typer(
     context_settings=_HELP,
     rich_markup_mode=None,
 )
-rules_app = typer.Typer(help="List the rules and their control mappings; `rules show ID`.",
-                        invoke_without_command=True, no_args_is_help=False,
-                        context_settings=_HELP)
-trail_app = typer.Typer(help="Keys, sealing, checkpoints and proofs for trails.",
-                        no_args_is_help=True, context_settings=_HELP)
-checkpoint_app = typer.Typer(help="Signed checkpoints.", no_args_is_help=True,
-                             context_settings=_HELP)
+rules_app = typer.Typer(
+    help="List the rules and their control mappings; `rules show ID`.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    context_settings=_HELP,
+)
+trail_app = typer.Typer(
+    help="Keys, sealing, checkpoints and proofs for trails.",
+    no_args_is_help=True,
+    context_settings=_HELP,
+)
+checkpoint_app = typer.Typer(
+    help="Signed checkpoints.", no_args_is_help=True, context_settings=_HELP
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(trail_app, name="trail")
 trail_app.add_typer(checkpoint_app, name="checkpoint")
@@ -70,8 +77,11 @@ def guarded(func: F) -> F:
         except Exception as e:
             if _state["debug"]:
                 traceback.print_exc()
-            print(f"harness-audit: internal error: {type(e).__name__}: {terminal(e)} "
-                  "(run with --debug for a traceback, and please report it)", file=sys.stderr)
+            print(
+                f"harness-audit: internal error: {type(e).__name__}: {terminal(e)} "
+                "(run with --debug for a traceback, and please report it)",
+                file=sys.stderr,
+            )
             raise typer.Exit(ExitCode.USAGE) from None
 
     wrapper.__harness_guarded__ = True  # type: ignore[attr-defined]
@@ -100,16 +110,22 @@ def callback(group: typer.Typer) -> Callable[[F], F]:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"harness-audit {__version__} (verifier core: "
-              f"{__import__('harness_audit.trail._core', fromlist=['_']).describe()})")
+        print(
+            f"harness-audit {__version__} (verifier core: "
+            f"{__import__('harness_audit.trail._core', fromlist=['_']).describe()})"
+        )
         raise typer.Exit(ExitCode.OK)
 
 
 @callback(app)
 def root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compliance auditor and gap scanner for multi-agent AI pipelines."""
@@ -120,8 +136,10 @@ def root(
 
 # --- rendering -------------------------------------------------------------------------------
 
-def _outputs(registry: Registry[Any], fmt: str, outputs: list[str] | None,
-             inputs: Iterable[Path] = ()) -> list[tuple[str, Path]]:
+
+def _outputs(
+    registry: Registry[Any], fmt: str, outputs: list[str] | None, inputs: Iterable[Path] = ()
+) -> list[tuple[str, Path]]:
     """Where ``--output`` asks for which format; checked before any work is done."""
     from harness_audit._fs import refuse_overwriting
     from harness_audit.cli._io import parse_outputs
@@ -136,8 +154,13 @@ def _key_files(keys: list[str] | None) -> list[Path]:
     return [Path(k) for k in keys or [] if Path(k).exists()]
 
 
-def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[str, Path]],
-          highlight_risk: bool = False) -> None:
+def _emit(
+    registry: Registry[Any],
+    result: Any,
+    fmt: str,
+    targets: list[tuple[str, Path]],
+    highlight_risk: bool = False,
+) -> None:
     """Render to the ``--output`` files (each whole or not at all), else to stdout."""
     from harness_audit.cli._io import terminal, terminal_width, use_color, write_atomic
     from harness_audit.report.base import RenderOptions
@@ -149,8 +172,9 @@ def _emit(registry: Registry[Any], result: Any, fmt: str, targets: list[tuple[st
             write_atomic(path, text)
             print(f"wrote {terminal(path)}", file=sys.stderr)
     else:
-        opts = RenderOptions(color=use_color(), width=terminal_width(),
-                             highlight_risk=highlight_risk)
+        opts = RenderOptions(
+            color=use_color(), width=terminal_width(), highlight_risk=highlight_risk
+        )
         sys.stdout.write(registry.get(fmt).render(result, opts))
 
 
@@ -171,8 +195,11 @@ def _verifiers(keys: list[str] | None) -> Any:
     try:
         return load_verifiers(keys or [])
     except NoteError as e:
-        raise TrailError(Diagnostic("--key", str(e), expected="a verifier key "
-                                    "<name>+<id>+<key>, or a file of them")) from e
+        raise TrailError(
+            Diagnostic(
+                "--key", str(e), expected="a verifier key <name>+<id>+<key>, or a file of them"
+            )
+        ) from e
 
 
 def _signer(path: Path) -> Any:
@@ -184,16 +211,33 @@ def _signer(path: Path) -> Any:
     except OSError as e:
         raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
     except (NoteError, UnicodeDecodeError) as e:
-        raise TrailError(Diagnostic(str(path), str(e), expected="a signer key "
-                                    "PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)")) from e
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                str(e),
+                expected="a signer key PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)",
+            )
+        ) from e
 
 
-def _request(ctx: typer.Context, paths: list[Path] | None, trails: Path | None,
-             no_trails: bool, keys: list[str] | None, sample: int, seed: int, jobs: int,
-             waivers: Path | None, baseline: Path | None, checkpoints: list[Path] | None,
-             trusted_state: Path | None, witness_keys: list[str] | None,
-             witness_quorum: int | None, require_pinned: bool,
-             max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES) -> Any:
+def _request(
+    ctx: typer.Context,
+    paths: list[Path] | None,
+    trails: Path | None,
+    no_trails: bool,
+    keys: list[str] | None,
+    sample: int,
+    seed: int,
+    jobs: int,
+    waivers: Path | None,
+    baseline: Path | None,
+    checkpoints: list[Path] | None,
+    trusted_state: Path | None,
+    witness_keys: list[str] | None,
+    witness_quorum: int | None,
+    require_pinned: bool,
+    max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES,
+) -> Any:
     """The audit request of ``scan`` and ``report``: one resolution of every setting."""
     from harness_audit.audit import AuditRequest
     from harness_audit.evidence.trails import TrustRoot
@@ -203,14 +247,27 @@ def _request(ctx: typer.Context, paths: list[Path] | None, trails: Path | None,
     if witness_keys:
         _witnesses(witness_keys)
     source = ctx.get_parameter_source("key")
-    trust = TrustRoot(tuple(keys or ()),
-                      "config" if source is not None and source.name == "DEFAULT_MAP"
-                      else "flag", tuple(checkpoints or ()), trusted_state,
-                      tuple(witness_keys or ()),
-                      witness_quorum if witness_quorum is not None else
-                      (1 if witness_keys else 0), require_pinned)
-    return AuditRequest(tuple(paths or [Path(".")]), trails, not no_trails, trust, sample,
-                        seed, jobs, waivers, baseline, max_manifest_bytes)
+    trust = TrustRoot(
+        tuple(keys or ()),
+        "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
+        tuple(checkpoints or ()),
+        trusted_state,
+        tuple(witness_keys or ()),
+        witness_quorum if witness_quorum is not None else (1 if witness_keys else 0),
+        require_pinned,
+    )
+    return AuditRequest(
+        tuple(paths or [Path(".")]),
+        trails,
+        not no_trails,
+        trust,
+        sample,
+        seed,
+        jobs,
+        waivers,
+        baseline,
+        max_manifest_bytes,
+    )
 
 
 def _witnesses(keys: list[str]) -> Any:
@@ -221,23 +278,35 @@ def _witnesses(keys: list[str]) -> Any:
     try:
         return load_witness_keys(keys)
     except NoteError as e:
-        raise TrailError(Diagnostic("--witness-key", str(e), expected="a witness key "
-                                    "<name>+<id>+<key> (type 0x04), or a file of them")) from e
+        raise TrailError(
+            Diagnostic(
+                "--witness-key",
+                str(e),
+                expected="a witness key <name>+<id>+<key> (type 0x04), or a file of them",
+            )
+        ) from e
 
 
 # --- scan ------------------------------------------------------------------------------------
 
+
 @command(app)
 def scan(
     ctx: typer.Context,
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Manifests, or directories to search for harness.yaml / *.harness.yaml.")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Manifests, or directories to search for harness.yaml / *.harness.yaml."
+        ),
+    ] = None,
     fmt: opt.ScanFormat = None,
     output: opt.Outputs = None,
-    fail_on: Annotated[opt.FailOn, typer.Option(
-        "--fail-on", help="Exit 1 at: any failed check (default), a band, or never.")] = "any",
-    max_manifest_bytes: Annotated[int, typer.Option(
-        "--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")
+    fail_on: Annotated[
+        opt.FailOn,
+        typer.Option("--fail-on", help="Exit 1 at: any failed check (default), a band, or never."),
+    ] = "any",
+    max_manifest_bytes: Annotated[
+        int, typer.Option("--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")
     ] = opt.DEFAULT_MAX_MANIFEST_BYTES,
     trails: opt.Trails = None,
     no_trails: opt.NoTrails = False,
@@ -252,8 +321,10 @@ def scan(
     jobs: opt.Jobs = 1,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
-    write_baseline: Annotated[Path | None, typer.Option(
-        "--write-baseline", help="Write the current findings as the baseline.")] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", help="Write the current findings as the baseline."),
+    ] = None,
 ) -> None:
     """Find and validate manifests, run the seven checks per agent (on the trails too, where
     there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
@@ -267,38 +338,68 @@ def scan(
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
         baseline = None  # the first --write-baseline of a configured baseline: none to read yet
-    request = _request(ctx, paths, trails, no_trails, key, sample, seed, jobs, waivers,
-                       baseline, checkpoint, trusted_state, witness_key, witness_quorum,
-                       require_pinned, max_manifest_bytes)
+    request = _request(
+        ctx,
+        paths,
+        trails,
+        no_trails,
+        key,
+        sample,
+        seed,
+        jobs,
+        waivers,
+        baseline,
+        checkpoint,
+        trusted_state,
+        witness_key,
+        witness_quorum,
+        require_pinned,
+        max_manifest_bytes,
+    )
     targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
     from harness_audit._fs import refuse_overwriting
 
-    refuse_overwriting([*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
-                       [p for p in run.protected if p.is_file() or p in run.trail_folders])
+    refuse_overwriting(
+        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
+        [p for p in run.protected if p.is_file() or p in run.trail_folders],
+    )
     if write_baseline:
         data = baseline_data(assessment)
         write_atomic(write_baseline, dumps(data))
-        print(f"wrote the baseline ({len(data['fingerprints'])} findings) to "
-              f"{terminal(write_baseline)}", file=sys.stderr)
+        print(
+            f"wrote the baseline ({len(data['fingerprints'])} findings) to "
+            f"{terminal(write_baseline)}",
+            file=sys.stderr,
+        )
     for w in assessment.waivers:
         if w.state != "active":
-            print(terminal(f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: "
-                           f"{w.state} waiver "
-                  f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
-                  f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
-                  + (": its findings count again" if w.state == "expired" else
-                     ": it matches no finding")), file=sys.stderr)
+            print(
+                terminal(
+                    f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: "
+                    f"{w.state} waiver "
+                    f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
+                    f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
+                    + (
+                        ": its findings count again"
+                        if w.state == "expired"
+                        else ": it matches no finding"
+                    )
+                ),
+                file=sys.stderr,
+            )
     _emit(SCAN, assessment, fmt_name, targets)
     raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
 
 
 # --- rules -----------------------------------------------------------------------------------
 
+
 @callback(rules_app)
-def rules_list(ctx: typer.Context, fmt: opt.RulesFormat = "table",
-               output: opt.Outputs = None) -> None:
+def rules_list(
+    ctx: typer.Context, fmt: opt.RulesFormat = "table", output: opt.Outputs = None
+) -> None:
     """List every rule with its check, severity and control mappings."""
     if ctx.invoked_subcommand is not None:
         return
@@ -312,8 +413,12 @@ def rules_list(ctx: typer.Context, fmt: opt.RulesFormat = "table",
 
 @command(rules_app, "show")
 def rules_show(
-    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id (HA-003) or a check "
-                                           "name (access_enforced_at_harness).")],
+    rule_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="A rule id (HA-003) or a check name (access_enforced_at_harness)."
+        ),
+    ],
     fmt: opt.RuleFormat = "table",
     output: opt.Outputs = None,
 ) -> None:
@@ -328,14 +433,18 @@ def rules_show(
 
 # --- trails ----------------------------------------------------------------------------------
 
+
 @command(app)
 def verify(
     trail: opt.TrailFiles,
     key: opt.VerifierKeys = None,
     checkpoint: opt.Checkpoints = None,
     trusted_state: opt.TrustedState = None,
-    allow_unanchored: Annotated[bool, typer.Option(
-        "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint.")
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint."
+        ),
     ] = False,
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
@@ -351,10 +460,19 @@ def verify(
     verifiers = _verifiers(key)
     files = trail_files(trail)
     refuse_foreign_trails(files)
-    targets = _outputs(VERIFY, fmt, output, [*trail, *files, *(checkpoint or []),
-                                             *default_checkpoints(trail, files),
-                                             *([trusted_state] if trusted_state else []),
-                                             *_key_files(key)])
+    targets = _outputs(
+        VERIFY,
+        fmt,
+        output,
+        [
+            *trail,
+            *files,
+            *(checkpoint or []),
+            *default_checkpoints(trail, files),
+            *([trusted_state] if trusted_state else []),
+            *_key_files(key),
+        ],
+    )
     witnesses = _witnesses(witness_key) if witness_key else []
     quorum = witness_quorum if witness_quorum is not None else (1 if witnesses else 0)
     total = sum(f.stat().st_size for f in files)
@@ -367,8 +485,17 @@ def verify(
         bar.start()
         progress = lambda n: bar.advance(task, n)  # noqa: E731
     try:
-        report = verify_trail(trail, verifiers, checkpoint or [], trusted_state, jobs,
-                              allow_unanchored, progress, witnesses, quorum)
+        report = verify_trail(
+            trail,
+            verifiers,
+            checkpoint or [],
+            trusted_state,
+            jobs,
+            allow_unanchored,
+            progress,
+            witnesses,
+            quorum,
+        )
     finally:
         if progress is not None:
             bar.stop()
@@ -380,10 +507,14 @@ def verify(
 def trail_keygen(
     name: Annotated[str, typer.Argument(help="Key name, e.g. harness-audit/loan-assessment.")],
     out_dir: Annotated[Path, typer.Option("--dir", help="Where to write the key files.")] = (
-        Path(".")),
-    witness: Annotated[bool, typer.Option(
-        "--witness", help="A witness key (C2SP cosignature/v1) for `trail checkpoint cosign`."
-    )] = False,
+        Path(".")
+    ),
+    witness: Annotated[
+        bool,
+        typer.Option(
+            "--witness", help="A witness key (C2SP cosignature/v1) for `trail checkpoint cosign`."
+        ),
+    ] = False,
 ) -> None:
     """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
     import os
@@ -414,8 +545,9 @@ def trail_keygen(
 def trail_seal(
     source: Annotated[Path, typer.Argument(metavar="IN", help="Plain JSONL events.")],
     key: opt.SignerKey,
-    origin: Annotated[str, typer.Option("--origin", help="Log origin, e.g. "
-                                        "harness-audit/loan-assessment.")],
+    origin: Annotated[
+        str, typer.Option("--origin", help="Log origin, e.g. harness-audit/loan-assessment.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The sealed trail.")],
 ) -> None:
     """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
@@ -444,6 +576,7 @@ def checkpoint_verify(
     result = verify_checkpoint_file(file, verifiers)
     if not result.ok:
         from harness_audit.cli._io import terminal
+
         print(terminal(f"{result.file}: {result.problem}"), file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
     _emit(CHECKPOINT, result, fmt, targets)
@@ -452,17 +585,35 @@ def checkpoint_verify(
 @command(checkpoint_app, "cosign")
 def checkpoint_cosign(
     file: Annotated[Path, typer.Argument(help="A checkpoint signed by the log.")],
-    key: Annotated[Path, typer.Option(
-        "--key", "-k", help="The witness's signer key (from `trail keygen --witness`).")],
-    log_key: Annotated[list[str], typer.Option(
-        "--log-key", help="The log's verifier key(s): text or a file; repeatable.")],
-    state: Annotated[Path, typer.Option(
-        "--state", help="The witness's state: the last checkpoint it cosigned per log.")],
-    proof: Annotated[Path | None, typer.Option(
-        "--proof", help="Consistency proof (from `trail prove --consistency`) from the last "
-        "cosigned size to this one.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Where to write the cosigned checkpoint (default: stdout).")
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key", "-k", help="The witness's signer key (from `trail keygen --witness`)."
+        ),
+    ],
+    log_key: Annotated[
+        list[str],
+        typer.Option("--log-key", help="The log's verifier key(s): text or a file; repeatable."),
+    ],
+    state: Annotated[
+        Path,
+        typer.Option(
+            "--state", help="The witness's state: the last checkpoint it cosigned per log."
+        ),
+    ],
+    proof: Annotated[
+        Path | None,
+        typer.Option(
+            "--proof",
+            help="Consistency proof (from `trail prove --consistency`) from the last "
+            "cosigned size to this one.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write the cosigned checkpoint (default: stdout)."
+        ),
     ] = None,
 ) -> None:
     """Act as a witness: cosign a checkpoint (C2SP tlog-cosignature) only if it extends the
@@ -477,14 +628,20 @@ def checkpoint_cosign(
     from harness_audit.trail.proofs import read_proof
     from harness_audit.trail.witness import WitnessSigner, cosign_checkpoint, read_state
 
-    refuse_overwriting([*([output] if output else []), state],
-                       [file, key, *_key_files(log_key), *([proof] if proof else [])])
+    refuse_overwriting(
+        [*([output] if output else []), state],
+        [file, key, *_key_files(log_key), *([proof] if proof else [])],
+    )
     try:
         signer = WitnessSigner.parse(key.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, NoteError) as e:
-        raise TrailError(Diagnostic(str(key), "not a witness signer key",
-                                    expected="PRIVATE+KEY+<name>+<id>+<key> from "
-                                    "`trail keygen --witness`")) from e
+        raise TrailError(
+            Diagnostic(
+                str(key),
+                "not a witness signer key",
+                expected="PRIVATE+KEY+<name>+<id>+<key> from `trail keygen --witness`",
+            )
+        ) from e
     try:
         data = file.read_bytes()
     except OSError as e:
@@ -493,14 +650,20 @@ def checkpoint_cosign(
     if proof is not None:
         p = read_proof(proof)
         if not isinstance(p, dict) or p.get("type") != "consistency":
-            raise TrailError(Diagnostic(str(proof), "not a consistency proof",
-                                        expected="a file from `trail prove --consistency`"))
+            raise TrailError(
+                Diagnostic(
+                    str(proof),
+                    "not a consistency proof",
+                    expected="a file from `trail prove --consistency`",
+                )
+            )
         try:
             path = [bytes.fromhex(str(x)) for x in p.get("path", [])]
         except ValueError as e:
             raise TrailError(Diagnostic(str(proof), "a path entry is not hex")) from e
-    result = cosign_checkpoint(data, _verifiers(log_key), signer, read_state(state), path,
-                               int(time.time()))
+    result = cosign_checkpoint(
+        data, _verifiers(log_key), signer, read_state(state), path, int(time.time())
+    )
     if result.note is None:
         print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
@@ -511,14 +674,24 @@ def checkpoint_cosign(
 @command(trail_app, "prove")
 def trail_prove(
     trail: opt.TrailFiles,
-    inclusion: Annotated[list[int] | None, typer.Option(
-        "--inclusion", help="Prove the event with this seq is in the signed tree; repeatable.")
+    inclusion: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--inclusion", help="Prove the event with this seq is in the signed tree; repeatable."
+        ),
     ] = None,
-    consistency: Annotated[tuple[int, int] | None, typer.Option(
-        "--consistency", help="Prove the tree of size NEW extends the one of size OLD.",
-        metavar="OLD NEW")] = None,
-    checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", help="The checkpoint to prove against (default: the newest).")] = None,
+    consistency: Annotated[
+        tuple[int, int] | None,
+        typer.Option(
+            "--consistency",
+            help="Prove the tree of size NEW extends the one of size OLD.",
+            metavar="OLD NEW",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="The checkpoint to prove against (default: the newest)."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
@@ -532,8 +705,9 @@ def trail_prove(
     )
 
     if bool(inclusion) == bool(consistency):
-        raise UsageError(Diagnostic("trail prove", "give either --inclusion SEQ or "
-                                    "--consistency OLD NEW"))
+        raise UsageError(
+            Diagnostic("trail prove", "give either --inclusion SEQ or --consistency OLD NEW")
+        )
     if output:
         refuse_overwriting([output], [*trail, *([checkpoint] if checkpoint else [])])
     loaded = load_trail(trail, set(inclusion or []))
@@ -549,9 +723,13 @@ def trail_prove(
 
 @command(trail_app, "verify-proof")
 def trail_verify_proof(
-    proof: Annotated[Path, typer.Argument(
-        help="An export folder from `replay --export`, its events file, or a proof file from "
-        "`trail prove`.")],
+    proof: Annotated[
+        Path,
+        typer.Argument(
+            help="An export folder from `replay --export`, its events file, or a proof file from "
+            "`trail prove`."
+        ),
+    ],
     key: opt.RequiredVerifierKeys,
 ) -> None:
     """Check proofs with only the proof file and the verifier key; for an export, prove every
@@ -568,16 +746,25 @@ def trail_verify_proof(
 
 # --- sla, replay, report, graph --------------------------------------------------------------
 
+
 @command(app)
 def sla(
     manifest: Annotated[list[Path], typer.Argument(help="Pipeline manifests.")],
-    allocate: Annotated[opt.Allocation, typer.Option(
-        "--allocate", help="How to share the target among stages.")] = "equal",
-    trails: Annotated[Path | None, typer.Option(
-        "--trails", help="Trails to measure each stage's observed success rate.")] = None,
-    what_if: Annotated[list[str] | None, typer.Option(
-        "--set", help="What-if: AGENT.reliability=0.999 (or retries, coverage, replicas, "
-        "quorum, slo.target); repeatable.")] = None,
+    allocate: Annotated[
+        opt.Allocation, typer.Option("--allocate", help="How to share the target among stages.")
+    ] = "equal",
+    trails: Annotated[
+        Path | None,
+        typer.Option("--trails", help="Trails to measure each stage's observed success rate."),
+    ] = None,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="What-if: AGENT.reliability=0.999 (or retries, coverage, replicas, "
+            "quorum, slo.target); repeatable.",
+        ),
+    ] = None,
     fmt: opt.SlaFormat = "table",
     output: opt.Outputs = None,
 ) -> None:
@@ -615,21 +802,33 @@ def sla(
 def replay(
     trail: opt.TrailFiles,
     run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
-    manifest: Annotated[Path | None, typer.Option(
-        "--manifest", help="The pipeline manifest (default: the one beside the trail folder "
-        "named as the run's pipeline), to show the findings that touch the run.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="The pipeline manifest (default: the one beside the trail folder "
+            "named as the run's pipeline), to show the findings that touch the run.",
+        ),
+    ] = None,
     key: opt.VerifierKeys = None,
     checkpoint: opt.Checkpoints = None,
     trusted_state: opt.TrustedState = None,
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
-    allow_unanchored: Annotated[bool, typer.Option(
-        "--allow-unanchored", help="Exit 0 for a run of an intact chain with no trusted "
-        "checkpoint.")] = False,
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unanchored",
+            help="Exit 0 for a run of an intact chain with no trusted checkpoint.",
+        ),
+    ] = False,
     fmt: opt.ReplayFormat = "table",
     output: opt.Outputs = None,
-    export: Annotated[Path | None, typer.Option(
-        "--export", help="Write only this run's events, with an inclusion proof each, here.")
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write only this run's events, with an inclusion proof each, here."
+        ),
     ] = None,
 ) -> None:
     """Replay one run: its causal tree, costs, verifications, approvals and findings. The
@@ -647,16 +846,27 @@ def replay(
     from harness_audit.foreign import load_explained, refuse_foreign_trails
 
     refuse_foreign_trails(trail_files(trail))
-    inputs = [*trail, *trail_files(trail), *(checkpoint or []), *_key_files(key),
-              *([manifest] if manifest else []), *([trusted_state] if trusted_state else [])]
+    inputs = [
+        *trail,
+        *trail_files(trail),
+        *(checkpoint or []),
+        *_key_files(key),
+        *([manifest] if manifest else []),
+        *([trusted_state] if trusted_state else []),
+    ]
     targets = _outputs(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
     witnesses = _witnesses(witness_key) if witness_key else []
-    integrity = verify_trail(trail, verifiers, checkpoint or [], trusted_state,
-                             allow_unanchored=allow_unanchored, witnesses=witnesses,
-                             witness_quorum=witness_quorum if witness_quorum is not None
-                             else (1 if witnesses else 0))
+    integrity = verify_trail(
+        trail,
+        verifiers,
+        checkpoint or [],
+        trusted_state,
+        allow_unanchored=allow_unanchored,
+        witnesses=witnesses,
+        witness_quorum=witness_quorum if witness_quorum is not None else (1 if witnesses else 0),
+    )
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
@@ -664,8 +874,11 @@ def replay(
     result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
     if export:
         if not integrity.ok:
-            print(f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
-                  "an unverified run is not disclosed as fact", file=sys.stderr)
+            print(
+                f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
+                "an unverified run is not disclosed as fact",
+                file=sys.stderr,
+            )
         else:
             count = export_run(trail, result, export, checkpoint[0] if checkpoint else None)
             print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
@@ -676,12 +889,17 @@ def replay(
 @command(app)
 def report(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(
-        metavar="PATH... | verify DIR",
-        help="Manifests or folders to report on (default: the config's paths, else .); or "
-        "`verify DIR` to check a pack.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="The folder to write the pack into.")] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH... | verify DIR",
+            help="Manifests or folders to report on (default: the config's paths, else .); or "
+            "`verify DIR` to check a pack.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The folder to write the pack into.")
+    ] = None,
     trails: opt.Trails = None,
     no_trails: opt.NoTrails = False,
     key: opt.VerifierKeys = None,
@@ -690,36 +908,60 @@ def report(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     require_pinned: opt.RequirePinned = False,
-    sign_key: Annotated[Path | None, typer.Option(
-        "--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")
+    ] = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
-    ai_act_date: Annotated[opt.AiActDate | None, typer.Option(
-        "--ai-act-date", help="Which EU AI Act application date applies.")] = None,
+    ai_act_date: Annotated[
+        opt.AiActDate | None,
+        typer.Option("--ai-act-date", help="Which EU AI Act application date applies."),
+    ] = None,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
-    period: Annotated[str | None, typer.Option(
-        "--period", metavar="FROM..TO", help="The period of review (dates or RFC 3339 "
-        "times): events outside it are counted, not judged.")] = None,
-    max_gap: Annotated[str | None, typer.Option(
-        "--max-gap", metavar="DURATION", help="A stretch with no event nor checkpoint longer "
-        "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
-        "trail.x-expected-activity, else 24h).")] = None,
-    population_out: Annotated[Path | None, typer.Option(
-        "--population-out", help="Write each control's population as CSV into this "
-        "folder.")] = None,
-    preparer: Annotated[str | None, typer.Option(
-        "--preparer", help="Who prepared the pack (its sign-off fields stay blank "
-        "without).")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="FROM..TO",
+            help="The period of review (dates or RFC 3339 "
+            "times): events outside it are counted, not judged.",
+        ),
+    ] = None,
+    max_gap: Annotated[
+        str | None,
+        typer.Option(
+            "--max-gap",
+            metavar="DURATION",
+            help="A stretch with no event nor checkpoint longer "
+            "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
+            "trail.x-expected-activity, else 24h).",
+        ),
+    ] = None,
+    population_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--population-out", help="Write each control's population as CSV into this folder."
+        ),
+    ] = None,
+    preparer: Annotated[
+        str | None,
+        typer.Option(
+            "--preparer", help="Who prepared the pack (its sign-off fields stay blank without)."
+        ),
+    ] = None,
 ) -> None:
     """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig).
     Reads the same config as `scan`; `report verify DIR --key K` checks a pack."""
     if paths and paths[0] == "verify":
         if len(paths) != 2:
-            raise UsageError(Diagnostic("report verify", "give one pack folder",
-                                        expected="report verify DIR --key KEY"))
+            raise UsageError(
+                Diagnostic(
+                    "report verify", "give one pack folder", expected="report verify DIR --key KEY"
+                )
+            )
         from harness_audit.cli._io import terminal
         from harness_audit.report.pack import verify_pack
 
@@ -729,8 +971,9 @@ def report(
         print("pack: VERIFIED" if result.ok else "pack: FAILED")
         raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if output is None:
-        raise UsageError(Diagnostic("report", "--output DIR is required",
-                                    expected="report PATH... --output DIR"))
+        raise UsageError(
+            Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
+        )
     import dataclasses
     import tempfile
 
@@ -741,23 +984,44 @@ def report(
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
-    request = _request(ctx, [Path(p) for p in paths or []], trails, no_trails, key, sample,
-                       seed, jobs, waivers, baseline, checkpoint, trusted_state, witness_key,
-                       witness_quorum, require_pinned)
+    request = _request(
+        ctx,
+        [Path(p) for p in paths or []],
+        trails,
+        no_trails,
+        key,
+        sample,
+        seed,
+        jobs,
+        waivers,
+        baseline,
+        checkpoint,
+        trusted_state,
+        witness_key,
+        witness_quorum,
+        require_pinned,
+    )
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         request = dataclasses.replace(
-            request, period=parse_period(period) if period else None,
-            max_gap_s=parse_duration(max_gap) if max_gap else None, population_dir=Path(spool))
+            request,
+            period=parse_period(period) if period else None,
+            max_gap_s=parse_duration(max_gap) if max_gap else None,
+            population_dir=Path(spool),
+        )
         run = run_audit(request)
-        files = pack.build_pack(run, pack.generated_at(), ai_act_date, signer, not no_pdf,
-                                preparer=preparer)
+        files = pack.build_pack(
+            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer
+        )
         write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
         if population_out is not None:
             csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
             write_folder(population_out, csvs, [*run.protected, output], replaceable=csvs)
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
-    print(f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
-          + (", SHA256SUMS.sig" if signer else ""), file=sys.stderr)
+    print(
+        f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
+        + (", SHA256SUMS.sig" if signer else ""),
+        file=sys.stderr,
+    )
     raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
 
 
@@ -766,9 +1030,14 @@ def graph(
     manifest: Annotated[Path, typer.Argument(help="A pipeline manifest.")],
     fmt: opt.GraphFormat = "mermaid",
     output: opt.Outputs = None,
-    highlight: Annotated[opt.Highlight | None, typer.Option(
-        "--highlight", help="risk: mark every path from untrusted input to an unguarded "
-        "destructive or external tool.")] = None,
+    highlight: Annotated[
+        opt.Highlight | None,
+        typer.Option(
+            "--highlight",
+            help="risk: mark every path from untrusted input to an unguarded "
+            "destructive or external tool.",
+        ),
+    ] = None,
 ) -> None:
     """Draw the agent graph: Mermaid (renders in GitHub and GitLab), DOT, SVG or JSON."""
     from harness_audit.checks import assess_pipeline

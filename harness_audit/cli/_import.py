@@ -19,10 +19,16 @@ from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, TrailE
 
 # the --from choices, as the importer registry has them (a test keeps them equal; spelt out
 # here so that --help does not import every importer)
-TRACE_FROM = ("auto", "otlp", "langfuse", "langsmith", "anthropic-sessions", "openhands",
-              "swe-agent")
-DEFINITION_FROM = ("auto", "crewai", "adk", "agent-framework", "openai-agents", "langgraph",
-                   "mcp")
+TRACE_FROM = (
+    "auto",
+    "otlp",
+    "langfuse",
+    "langsmith",
+    "anthropic-sessions",
+    "openhands",
+    "swe-agent",
+)
+DEFINITION_FROM = ("auto", "crewai", "adk", "agent-framework", "openai-agents", "langgraph", "mcp")
 if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the choices
     TraceFrom = str
     DefinitionFrom = str
@@ -35,18 +41,26 @@ BATCH = 10_000  # events sealed between two fsyncs of the temporary trail
 
 @command(app, "init")
 def init(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Framework definitions: files or folders (default: the current directory).")
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Framework definitions: files or folders (default: the current directory)."
+        ),
     ] = None,
-    source: Annotated[DefinitionFrom, typer.Option(
-        "--from", help="The framework (default: detected from the content).")] = "auto",
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="The draft manifest to write ('-' for stdout).")] = Path(
-        "harness.yaml"),
-    name: Annotated[str | None, typer.Option(
-        "--name", help="The pipeline's metadata.name (default: from the sources).")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace the output file if it exists.")] = False,
+    source: Annotated[
+        DefinitionFrom,
+        typer.Option("--from", help="The framework (default: detected from the content)."),
+    ] = "auto",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The draft manifest to write ('-' for stdout).")
+    ] = Path("harness.yaml"),
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The pipeline's metadata.name (default: from the sources)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Draft a manifest from framework definitions (CrewAI, Google ADK, Microsoft Agent
     Framework, OpenAI Agents SDK, LangGraph, MCP configs). Never runs their code; every field
@@ -58,8 +72,13 @@ def init(
     sources = list(paths or [Path(".")])
     if str(output) != "-":
         if output.exists() and not force:
-            raise UsageError(Diagnostic(str(output), "already exists; init never overwrites "
-                                        "a file silently", expected="--force, or another -o"))
+            raise UsageError(
+                Diagnostic(
+                    str(output),
+                    "already exists; init never overwrites a file silently",
+                    expected="--force, or another -o",
+                )
+            )
         refuse_overwriting([output], [p for p in sources if p.is_file()])
     text = draft_manifest(sources, source, name)
     todo = text.count("# TODO: declare")
@@ -67,27 +86,45 @@ def init(
         sys.stdout.write(text)
     else:
         write_atomic(output, text)
-        print(f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
-              "(# TODO: declare); `harness-audit scan` judges it as it stands", file=sys.stderr)
+        print(
+            f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
+            "(# TODO: declare); `harness-audit scan` judges it as it stands",
+            file=sys.stderr,
+        )
 
 
 @command(trail_app, "import")
 def trail_import(
-    sources: Annotated[list[Path], typer.Argument(
-        metavar="SOURCE...", help="Trace files or folders (OTLP, Langfuse, LangSmith, "
-        "Anthropic sessions, OpenHands, SWE-agent).")],
-    key: Annotated[Path, typer.Option(
-        "--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")],
-    origin: Annotated[str, typer.Option("--origin", help="The trail's log origin, e.g. "
-                                        "harness-audit/support-bot.")],
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="The trail folder to write (new or empty).")],
-    source_format: Annotated[TraceFrom, typer.Option(
-        "--from", help="The trace format (default: detected from the content).")] = "auto",
-    map_file: Annotated[Path | None, typer.Option(
-        "--map", help="YAML mapping of agent names and tool effects/scopes.")] = None,
-    manifest: Annotated[Path | None, typer.Option(
-        "--manifest", help="A manifest whose agents and tools name the source's.")] = None,
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Trace files or folders (OTLP, Langfuse, LangSmith, "
+            "Anthropic sessions, OpenHands, SWE-agent).",
+        ),
+    ],
+    key: Annotated[
+        Path, typer.Option("--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")
+    ],
+    origin: Annotated[
+        str,
+        typer.Option("--origin", help="The trail's log origin, e.g. harness-audit/support-bot."),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The trail folder to write (new or empty).")
+    ],
+    source_format: Annotated[
+        TraceFrom,
+        typer.Option("--from", help="The trace format (default: detected from the content)."),
+    ] = "auto",
+    map_file: Annotated[
+        Path | None,
+        typer.Option("--map", help="YAML mapping of agent names and tool effects/scopes."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="A manifest whose agents and tools name the source's."),
+    ] = None,
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
@@ -111,9 +148,13 @@ def trail_import(
                 try:
                     writer.append(raw.event)
                 except HarnessAuditError as e:  # sealing refused it: name the source record
-                    raise TrailError(Diagnostic(raw.file, "record cannot be sealed: "
-                                                f"{e.diagnostics()[0].message}",
-                                                raw.line)) from e
+                    raise TrailError(
+                        Diagnostic(
+                            raw.file,
+                            f"record cannot be sealed: {e.diagnostics()[0].message}",
+                            raw.line,
+                        )
+                    ) from e
                 if n % BATCH == 0:
                     writer.flush()
         (folder / ".lock").unlink(missing_ok=True)  # the writer's lock: no writer any more
@@ -127,9 +168,12 @@ def trail_import(
     events = sum(summary["events"].values())
     dropped = sum(summary["dropped"].values())
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))
-    print(f"imported {events:,} events in {summary['runs']:,} run(s) from "
-          f"{len(summary['sources'])} source(s) ({terminal(formats)}); {dropped:,} record(s) "
-          f"dropped (see import.json); sealed into {terminal(output)}", file=sys.stderr)
+    print(
+        f"imported {events:,} events in {summary['runs']:,} run(s) from "
+        f"{len(summary['sources'])} source(s) ({terminal(formats)}); {dropped:,} record(s) "
+        f"dropped (see import.json); sealed into {terminal(output)}",
+        file=sys.stderr,
+    )
     if not events:
         raise typer.Exit(ExitCode.FINDINGS)
 

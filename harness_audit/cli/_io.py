@@ -37,8 +37,9 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         print(f"harness-audit: error: {terminal(d)}", file=sys.stderr)
 
 
-def parse_outputs(values: list[str], default_format: str, formats: Iterable[str]
-                  ) -> list[tuple[str, Path]]:
+def parse_outputs(
+    values: list[str], default_format: str, formats: Iterable[str]
+) -> list[tuple[str, Path]]:
     """``--output PATH`` (in ``--format``) or ``--output FORMAT=PATH``, repeatable."""
     known = set(formats)
     out = []
@@ -46,12 +47,18 @@ def parse_outputs(values: list[str], default_format: str, formats: Iterable[str]
         fmt, sep, rest = v.partition("=")
         if sep and fmt in known:
             if not rest:
-                raise UsageError(Diagnostic("--output", f"{v!r} names no path",
-                                            expected="FORMAT=PATH"))
+                raise UsageError(
+                    Diagnostic("--output", f"{v!r} names no path", expected="FORMAT=PATH")
+                )
             out.append((fmt, Path(rest)))
         elif sep and "/" not in fmt and "." not in fmt:
-            raise UsageError(Diagnostic("--output", f"unknown format {fmt!r} in {v!r}",
-                                        expected="one of " + ", ".join(sorted(known))))
+            raise UsageError(
+                Diagnostic(
+                    "--output",
+                    f"unknown format {fmt!r} in {v!r}",
+                    expected="one of " + ", ".join(sorted(known)),
+                )
+            )
         else:
             out.append((default_format, Path(v)))
     return out
@@ -61,6 +68,10 @@ def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path]) -
     protected = {p.resolve() for p in inputs}
     for o in outputs:
         if o.resolve() in protected:
-            raise UsageError(Diagnostic(str(o), "is an input of this run and would be "
-                                        "overwritten", expected="an output path that is not "
-                                        "an input"))
+            raise UsageError(
+                Diagnostic(
+                    str(o),
+                    "is an input of this run and would be overwritten",
+                    expected="an output path that is not an input",
+                )
+            )

@@ -38,8 +38,9 @@ FAIL_ON: tuple[str, ...] = get_args(FailOn)
 
 def format_option(registry: Registry[Any]) -> Any:
     """``--format`` with the choices of one command's renderer registry."""
-    return typer.Option("--format", "-f", help=f"Output format (default: {registry.names[0]}).",
-                        show_default=False)
+    return typer.Option(
+        "--format", "-f", help=f"Output format (default: {registry.names[0]}).", show_default=False
+    )
 
 
 def _choices(registry: Registry[Any]) -> Any:
@@ -66,57 +67,132 @@ else:
     RuleFormat = Annotated[_choices(RULE), format_option(RULE)]
     GraphFormat = Annotated[_choices(GRAPH), format_option(GRAPH)]
 
-Outputs = Annotated[list[str] | None, typer.Option(
-    "--output", "-o", help="Write to PATH (in --format) or FORMAT=PATH; repeatable.")]
-VerifierKeys = Annotated[list[str] | None, typer.Option(
-    "--key", "-k", help="Trail verifier key: the key text <name>+<id>+<key>, or a file of "
-    "keys, one a line; repeatable.")]
-RequiredVerifierKeys = Annotated[list[str], typer.Option(
-    "--key", "-k", help="Trusted verifier key: the key text <name>+<id>+<key>, or a file of "
-    "keys, one a line; repeatable.")]
-SignerKey = Annotated[Path, typer.Option(
-    "--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")]
-Checkpoints = Annotated[list[Path] | None, typer.Option(
-    "--checkpoint", help="More checkpoints to check; repeatable.")]
-TrustedState = Annotated[Path | None, typer.Option(
-    "--trusted-state", help="The newest checkpoint you kept from the last audit.")]
-Jobs = Annotated[int, typer.Option(
-    "--jobs", "-j", min=1, max=64, help="Processes to verify trails with.")]
-Trails = Annotated[Path | None, typer.Option(
-    "--trails", help="Judge the checks on these trails too (default: each manifest's "
-    "trail.path, when it exists).")]
-NoTrails = Annotated[bool, typer.Option(
-    "--no-trails", help="Judge the manifests alone, even where trails exist.")]
-Sample = Annotated[int, typer.Option(
-    "--sample", min=0, help="Draw N events per control for an auditor to test by hand.")]
+Outputs = Annotated[
+    list[str] | None,
+    typer.Option("--output", "-o", help="Write to PATH (in --format) or FORMAT=PATH; repeatable."),
+]
+VerifierKeys = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key",
+        "-k",
+        help="Trail verifier key: the key text <name>+<id>+<key>, or a file of "
+        "keys, one a line; repeatable.",
+    ),
+]
+RequiredVerifierKeys = Annotated[
+    list[str],
+    typer.Option(
+        "--key",
+        "-k",
+        help="Trusted verifier key: the key text <name>+<id>+<key>, or a file of "
+        "keys, one a line; repeatable.",
+    ),
+]
+SignerKey = Annotated[
+    Path, typer.Option("--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")
+]
+Checkpoints = Annotated[
+    list[Path] | None, typer.Option("--checkpoint", help="More checkpoints to check; repeatable.")
+]
+TrustedState = Annotated[
+    Path | None,
+    typer.Option("--trusted-state", help="The newest checkpoint you kept from the last audit."),
+]
+Jobs = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, max=64, help="Processes to verify trails with.")
+]
+Trails = Annotated[
+    Path | None,
+    typer.Option(
+        "--trails",
+        help="Judge the checks on these trails too (default: each manifest's "
+        "trail.path, when it exists).",
+    ),
+]
+NoTrails = Annotated[
+    bool, typer.Option("--no-trails", help="Judge the manifests alone, even where trails exist.")
+]
+Sample = Annotated[
+    int,
+    typer.Option(
+        "--sample", min=0, help="Draw N events per control for an auditor to test by hand."
+    ),
+]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample.")]
-Waivers = Annotated[Path | None, typer.Option(
-    "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present).")]
-Baseline = Annotated[Path | None, typer.Option(
-    "--baseline", help="Fail only on findings not in this baseline.")]
-WitnessKeys = Annotated[list[str] | None, typer.Option(
-    "--witness-key", help="A witness's cosignature key (C2SP tlog-cosignature vkey, or a file "
-    "of them); repeatable.")]
-WitnessQuorum = Annotated[int | None, typer.Option(
-    "--witness-quorum", min=1, help="Cosignatures by distinct --witness-key witnesses the "
-    "anchoring checkpoint needs (default: 1 when witness keys are given).")]
-RequirePinned = Annotated[bool, typer.Option(
-    "--require-pinned", help="Fail trail_is_immutable unless a key given by flag or config "
-    "anchors the trail (the manifest's own trail.public_key is a claim, not a trust root).")]
+Waivers = Annotated[
+    Path | None,
+    typer.Option(
+        "--waivers", help="Waivers file (default: .harness-audit-waivers.yaml if present)."
+    ),
+]
+Baseline = Annotated[
+    Path | None, typer.Option("--baseline", help="Fail only on findings not in this baseline.")
+]
+WitnessKeys = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness-key",
+        help="A witness's cosignature key (C2SP tlog-cosignature vkey, or a file "
+        "of them); repeatable.",
+    ),
+]
+WitnessQuorum = Annotated[
+    int | None,
+    typer.Option(
+        "--witness-quorum",
+        min=1,
+        help="Cosignatures by distinct --witness-key witnesses the "
+        "anchoring checkpoint needs (default: 1 when witness keys are given).",
+    ),
+]
+RequirePinned = Annotated[
+    bool,
+    typer.Option(
+        "--require-pinned",
+        help="Fail trail_is_immutable unless a key given by flag or config "
+        "anchors the trail (the manifest's own trail.public_key is a claim, not a trust root).",
+    ),
+]
 TrailFiles = Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")]
 
 # config key -> parameter name, for the commands that read the project config
-_TRUST = {"trail-keys": "key", "trusted-state": "trusted_state",
-          "require-pinned": "require_pinned", "witness-keys": "witness_key",
-          "witness-quorum": "witness_quorum"}
+_TRUST = {
+    "trail-keys": "key",
+    "trusted-state": "trusted_state",
+    "require-pinned": "require_pinned",
+    "witness-keys": "witness_key",
+    "witness-quorum": "witness_quorum",
+}
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
-    "scan": {"paths": "paths", "fail-on": "fail_on", "format": "fmt", "output": "output",
-             "waivers": "waivers", "baseline": "baseline", "trails": "trails",
-             "sample": "sample", "seed": "seed", "jobs": "jobs"} | _TRUST,
-    "report": {"paths": "paths", "waivers": "waivers", "baseline": "baseline",
-               "trails": "trails", "sample": "sample", "seed": "seed", "jobs": "jobs",
-               "ai-act-date": "ai_act_date", "period": "period", "max-gap": "max_gap",
-               "population-out": "population_out", "preparer": "preparer"} | _TRUST,
+    "scan": {
+        "paths": "paths",
+        "fail-on": "fail_on",
+        "format": "fmt",
+        "output": "output",
+        "waivers": "waivers",
+        "baseline": "baseline",
+        "trails": "trails",
+        "sample": "sample",
+        "seed": "seed",
+        "jobs": "jobs",
+    }
+    | _TRUST,
+    "report": {
+        "paths": "paths",
+        "waivers": "waivers",
+        "baseline": "baseline",
+        "trails": "trails",
+        "sample": "sample",
+        "seed": "seed",
+        "jobs": "jobs",
+        "ai-act-date": "ai_act_date",
+        "period": "period",
+        "max-gap": "max_gap",
+        "population-out": "population_out",
+        "preparer": "preparer",
+    }
+    | _TRUST,
 }
 
 

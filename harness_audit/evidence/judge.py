@@ -57,9 +57,14 @@ bounded (about 2 MB per control at the bound)."""
 MAX_SUBJECTS_PER_RULE = 100
 """Distinct (agent, subject) observations kept per rule; further ones are folded into one
 observation of the rule that counts them, so memory does not grow with the trail."""
-FOLDED_NOUNS = {"HA-001": "undeclared agents", "HA-201": "uncited risk decisions",
-                "HA-202": "routed-around guardrails", "HA-203": "dangling links",
-                "HA-206": "undeclared tools", "HA-208": "self-contradicting verifications"}
+FOLDED_NOUNS = {
+    "HA-001": "undeclared agents",
+    "HA-201": "uncited risk decisions",
+    "HA-202": "routed-around guardrails",
+    "HA-203": "dangling links",
+    "HA-206": "undeclared tools",
+    "HA-208": "self-contradicting verifications",
+}
 UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 
 
@@ -77,8 +82,13 @@ class Location:
 
     def as_dict(self) -> dict[str, Any]:
         """The location as in JSON output (``"unanchored": true`` only for such an event)."""
-        out: dict[str, Any] = {"file": self.file, "line": self.line, "seq": self.seq,
-                               "span": self.span, "run": self.run}
+        out: dict[str, Any] = {
+            "file": self.file,
+            "line": self.line,
+            "seq": self.seq,
+            "span": self.span,
+            "run": self.run,
+        }
         if not self.anchored:
             out["unanchored"] = True
         return out
@@ -231,8 +241,12 @@ class Evidence:
         def q(f: float) -> float:
             return costs[min(len(costs) - 1, int(f * len(costs)))] / 1e6
 
-        return {"runs": len(costs), "p50_usd": q(0.5), "p95_usd": q(0.95),
-                "max_usd": costs[-1] / 1e6}
+        return {
+            "runs": len(costs),
+            "p50_usd": q(0.5),
+            "p95_usd": q(0.95),
+            "max_usd": costs[-1] / 1e6,
+        }
 
 
 def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
@@ -247,8 +261,13 @@ def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
 class Judge:
     """Judge each check on a stream of events, one pass (see the module doc)."""
 
-    def __init__(self, pipeline: Pipeline, sample: int = 0, seed: int = 0,
-                 spool: PopulationSpool | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        sample: int = 0,
+        seed: int = 0,
+        spool: PopulationSpool | None = None,
+    ) -> None:
         self.p = pipeline
         self.spool, self.ts = spool, ""  # every population row, with the event's time
         self.agents = pipeline.agent_map
@@ -270,10 +289,14 @@ class Judge:
         self.observer = Observer(pipeline)
         self.outcomes = load_outcomes()  # risk and approving words (rules/outcomes.yaml)
         self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
-        self.tools: dict[tuple[str, str], Tool] = {(a.id, t.name): t for a in pipeline.agents
-                                                   for t in a.tools}
-        self.caps = {a.id: round(a.budget.max_cost_usd_per_run * 1e6) for a in pipeline.agents
-                     if a.budget and a.budget.max_cost_usd_per_run is not None}
+        self.tools: dict[tuple[str, str], Tool] = {
+            (a.id, t.name): t for a in pipeline.agents for t in a.tools
+        }
+        self.caps = {
+            a.id: round(a.budget.max_cost_usd_per_run * 1e6)
+            for a in pipeline.agents
+            if a.budget and a.budget.max_cost_usd_per_run is not None
+        }
         cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
         self.pipeline_cap = round(cap * 1e6) if cap is not None else None
 
@@ -311,8 +334,9 @@ class Judge:
                     pop.sample[j] = where
         return c
 
-    def note(self, rule: str, agent: str | None, message: str, where: Location | None,
-             subject: str) -> None:
+    def note(
+        self, rule: str, agent: str | None, message: str, where: Location | None, subject: str
+    ) -> None:
         """Record an observation; the same (rule, agent, subject) is counted, not repeated.
 
         Past :data:`MAX_SUBJECTS_PER_RULE` distinct ones for a rule, further subjects are
@@ -335,9 +359,14 @@ class Judge:
         else:
             noun = FOLDED_NOUNS.get(rule, "subjects")
             self.notes[fold] = Observation(
-                rule, None, f"and more {noun} past the first {MAX_SUBJECTS_PER_RULE:,} of this "
+                rule,
+                None,
+                f"and more {noun} past the first {MAX_SUBJECTS_PER_RULE:,} of this "
                 f"rule, folded into this finding to bound memory (the first: {message})",
-                where, fold[2], folded=True)
+                where,
+                fold[2],
+                folded=True,
+            )
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -375,12 +404,22 @@ class Judge:
             else:
                 self.seen_unanchored[actor] = self.seen_unanchored.get(actor, 0) + 1
         elif actor != "harness" and not actor.startswith("human:"):
-            self.note("HA-001", actor, f"events from {actor!r}, an agent the manifest does not "
-                      "declare", where, f"undeclared:{actor}")
+            self.note(
+                "HA-001",
+                actor,
+                f"events from {actor!r}, an agent the manifest does not declare",
+                where,
+                f"undeclared:{actor}",
+            )
         if ev.parent is not None and ev.parent not in run.spans:
-            self.note("HA-203", actor if actor in self.agents else None,
-                      f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
-                      "causal chain is broken here", where, "dangling")
+            self.note(
+                "HA-203",
+                actor if actor in self.agents else None,
+                f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
+                "causal chain is broken here",
+                where,
+                "dangling",
+            )
         run.spans.add(ev.span)
         if ev.parent is not None and ev.parent in run.depth:
             run.depth[ev.span] = run.depth[ev.parent]  # a spawned agent's work is at its depth
@@ -414,8 +453,7 @@ class Judge:
         elif isinstance(ev, RunEnd):
             self.observer.forget(ev.run)  # its end is not anchored: no success to count
 
-    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location
-                       ) -> None:
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location) -> None:
         """Caps are judged as costs accrue: the call that crosses a cap is the failure (once
         per agent and run), so a run that never ends is judged too."""
         run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
@@ -430,15 +468,22 @@ class Judge:
             run.capped.add(actor)
             self.control(actor, "budget_cap_enforced").fail(
                 f"run {ev.run!r} spent ${spent / 1e6:.4f} on {actor!r} by this call, above its "
-                f"cap ${own / 1e6:g}", where)
+                f"cap ${own / 1e6:g}",
+                where,
+            )
         if pcap is not None and run.total > pcap:
             for agent_id in run.cost:  # every agent the pipeline cap covers, in the run so far
-                if agent_id in self.agents and agent_id not in self.caps \
-                        and agent_id not in run.capped:
+                if (
+                    agent_id in self.agents
+                    and agent_id not in self.caps
+                    and agent_id not in run.capped
+                ):
                     run.capped.add(agent_id)
                     self.control(agent_id, "budget_cap_enforced").fail(
                         f"run {ev.run!r} spent ${run.total / 1e6:.4f} in all by this call, above "
-                        f"the pipeline cap ${pcap / 1e6:g}", where)
+                        f"the pipeline cap ${pcap / 1e6:g}",
+                        where,
+                    )
 
     def _scope_check(self, actor: str, scope: str, what: str, where: Location) -> None:
         agent = self.agents.get(actor)
@@ -447,20 +492,29 @@ class Judge:
         c = self.operated(actor, "access_enforced_at_harness", where)
         scopes = agent.access.scopes if agent.access else ()
         if scope not in scopes:
-            c.fail(f"{what} used scope {scope!r}, outside the declared scopes "
-                   f"({', '.join(scopes) or 'none'})", where)
+            c.fail(
+                f"{what} used scope {scope!r}, outside the declared scopes "
+                f"({', '.join(scopes) or 'none'})",
+                where,
+            )
 
-    def _bypass(self, actor: str, run: RunState, resource: str, data_class: str, scope: str,
-                where: Location) -> None:
+    def _bypass(
+        self, actor: str, run: RunState, resource: str, data_class: str, scope: str, where: Location
+    ) -> None:
         for r, dc, sc, _ in run.denied:
             if (r == resource or (dc and dc == data_class)) and sc != scope:
-                self.note("HA-202", actor, f"{actor!r} reached {resource!r} through scope "
-                          f"{scope!r} after the harness denied it through {sc!r}: the "
-                          "guardrail was routed around", where, f"bypass:{resource}")
+                self.note(
+                    "HA-202",
+                    actor,
+                    f"{actor!r} reached {resource!r} through scope "
+                    f"{scope!r} after the harness denied it through {sc!r}: the "
+                    "guardrail was routed around",
+                    where,
+                    f"bypass:{resource}",
+                )
                 return
 
-    def _on_data_access(self, ev: DataAccess, actor: str, run: RunState, where: Location
-                        ) -> None:
+    def _on_data_access(self, ev: DataAccess, actor: str, run: RunState, where: Location) -> None:
         if ev.outcome == "denied":
             self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((ev.resource, ev.data_class, ev.scope, "data_access"))
@@ -481,10 +535,19 @@ class Judge:
             tool = declared.get(ev.tool)
             effect = tool.effect if tool is not None else "destructive"
         if agent is not None and ev.tool not in declared:
-            unknown = " (its effect is unknown: judged as possibly destructive)" \
-                if ev.effect == "unknown" else ""
-            self.note("HA-206", actor, f"{actor!r} called tool {ev.tool!r}, which the manifest "
-                      f"does not declare for it{unknown}", where, f"tool:{ev.tool}")
+            unknown = (
+                " (its effect is unknown: judged as possibly destructive)"
+                if ev.effect == "unknown"
+                else ""
+            )
+            self.note(
+                "HA-206",
+                actor,
+                f"{actor!r} called tool {ev.tool!r}, which the manifest "
+                f"does not declare for it{unknown}",
+                where,
+                f"tool:{ev.tool}",
+            )
         if ev.outcome != "ok":
             return
         self._scope_check(actor, ev.scope, f"tool {ev.tool!r}", where)
@@ -502,26 +565,33 @@ class Judge:
         checks = run.verifications.get(ev.span, [])
         passes = [x for x in checks if x.verdict == "pass"]
         if not passes:
-            c.fail(f"{ev.effect} call {ev.tool!r} ran with no passing verification of it "
-                   "before", where)
+            c.fail(
+                f"{ev.effect} call {ev.tool!r} ran with no passing verification of it before", where
+            )
             return
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         reasons = []
         bound = []
         for x in passes:
             if not x.anchored:
-                reasons.append(f"{x.verifier}'s pass is not anchored by a trusted checkpoint: "
-                               "it proves no pass")
+                reasons.append(
+                    f"{x.verifier}'s pass is not anchored by a trusted checkpoint: "
+                    "it proves no pass"
+                )
             elif not x.worked:
-                reasons.append(f"{x.verifier} passed it before making any model call of its "
-                               "own in the run: a verification with no work behind it does not "
-                               "count")
+                reasons.append(
+                    f"{x.verifier} passed it before making any model call of its "
+                    "own in the run: a verification with no work behind it does not "
+                    "count"
+                )
             elif digest is None or x.digest in (digest, UNBINDABLE):
                 bound.append(x)
             elif x.digest is None:
-                reasons.append(f"{x.verifier} verified it with no args_digest while the call "
-                               "has one: not bound to this exact action, so it does not count "
-                               "(fail closed)")
+                reasons.append(
+                    f"{x.verifier} verified it with no args_digest while the call "
+                    "has one: not bound to this exact action, so it does not count "
+                    "(fail closed)"
+                )
             else:
                 reasons.append(f"{x.verifier} verified other arguments (args_digest differs)")
         if not bound:
@@ -536,9 +606,13 @@ class Judge:
                 return
         who = ", ".join(
             f"{x.verifier} ({x.model.label if x.model else 'human' if x.human else '?'})"
-            for x in bound)
-        c.fail(f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
-               f"{actor} ({own.label if own else 'unknown model'})", where)
+            for x in bound
+        )
+        c.fail(
+            f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
+            f"{actor} ({own.label if own else 'unknown model'})",
+            where,
+        )
 
     def _gated(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         c = self.operated(actor, "human_gate_for_destructive_ops", where)
@@ -552,22 +626,27 @@ class Judge:
         reasons = []
         for _, approver, adigest, anchored in approvals:
             if not anchored:
-                reasons.append(f"the approval by {approver!r} is not anchored by a trusted "
-                               "checkpoint: it proves no pass")
+                reasons.append(
+                    f"the approval by {approver!r} is not anchored by a trusted "
+                    "checkpoint: it proves no pass"
+                )
             elif not approver.startswith("human:") or approver[6:] == actor:
                 reasons.append(f"approved by {approver!r}, not a person other than the agent")
             elif listed and approver[6:] not in listed and approver not in listed:
-                reasons.append(f"approved by {approver!r}, who is not among the tool's "
-                               f"approvers ({', '.join(listed)})")
+                reasons.append(
+                    f"approved by {approver!r}, who is not among the tool's "
+                    f"approvers ({', '.join(listed)})"
+                )
             elif digest and adigest and adigest != digest:
-                reasons.append(f"{approver} approved other arguments (args_digest differs): an "
-                               "approval is for one exact action")
+                reasons.append(
+                    f"{approver} approved other arguments (args_digest differs): an "
+                    "approval is for one exact action"
+                )
             else:
                 return
         c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
 
-    def _on_verification(self, ev: Verification, actor: str, run: RunState, anchored: bool
-                         ) -> None:
+    def _on_verification(self, ev: Verification, actor: str, run: RunState, anchored: bool) -> None:
         """Keep the verdict for the call it targets. A model verifier has worked only if it
         made a model call of its own earlier in the run (a person is exempt); a pass is kept
         to judge the verifier's own later decisions (HA-208)."""
@@ -577,14 +656,14 @@ class Judge:
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest, worked, anchored))
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked, anchored)
+        )
         if ev.verdict == "pass":
             run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
 
     def _on_approval(self, ev: Approval, run: RunState, anchored: bool) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        run.approvals.setdefault(ev.target, []).append(
-            (ev.verdict, ev.approver, digest, anchored))
+        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest, anchored))
 
     def _on_spawn(self, ev: Spawn, actor: str, run: RunState, where: Location) -> None:
         """Depth is judged on the spawn chain too, not only on the event's ``depth``: the
@@ -604,10 +683,15 @@ class Judge:
         c = self.operated(actor, "budget_cap_enforced", where)
         limit = self.limits.get(actor)
         if limit is not None and depth > limit:
-            said = "" if derived == ev.depth else (
-                f" (by the spawn chain {derived}; the event says {ev.depth})")
-            c.fail(f"spawned {ev.child!r} at depth {depth}{said}, deeper than max_spawn_depth "
-                   f"{limit}", where)
+            said = (
+                ""
+                if derived == ev.depth
+                else (f" (by the spawn chain {derived}; the event says {ev.depth})")
+            )
+            c.fail(
+                f"spawned {ev.child!r} at depth {depth}{said}, deeper than max_spawn_depth {limit}",
+                where,
+            )
 
     def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
         if actor in self.agents and ev.outcome == "blocked":
@@ -622,32 +706,50 @@ class Judge:
             cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
             for span, flagged, who in run.risky:
                 if span not in cited:
-                    self.note("HA-201", actor, f"{actor!r} decided {ev.outcome!r} after {who!r} "
-                              f"decided {flagged!r} ({span}) in the same run, without citing "
-                              "it as evidence", where, f"amnesia:{where.run}:{span}")
+                    self.note(
+                        "HA-201",
+                        actor,
+                        f"{actor!r} decided {ev.outcome!r} after {who!r} "
+                        f"decided {flagged!r} ({span}) in the same run, without citing "
+                        "it as evidence",
+                        where,
+                        f"amnesia:{where.run}:{span}",
+                    )
                     break
         run.subjects.setdefault(ev.subject, len(run.subjects))
 
-    def _self_contradiction(self, ev: Decision, actor: str, run: RunState, where: Location
-                            ) -> None:
+    def _self_contradiction(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
         """HA-208: a verifier passed a call, then decided a risk outcome on the same subject in
         the same run. Same subject: the decision is about the verified span or cites it, or
         its subject had been decided on in the run when the verifier passed the call (or none
         had: then the run's only subject is assumed)."""
         cited = set(ev.evidence) if isinstance(ev.evidence, list) else set()
         for target, known in run.passed.get(actor, ()):
-            if ev.subject == target or target in cited or not known \
-                    or run.subjects.get(ev.subject, known) < known:
-                self.note("HA-208", actor if actor in self.agents else None,
-                          f"{actor!r} passed its verification of {target} and then decided "
-                          f"{ev.outcome!r} on {ev.subject!r} in the same run: its own decision "
-                          "contradicts its verification", where,
-                          f"self-contradiction:{where.run}:{target}")
+            if (
+                ev.subject == target
+                or target in cited
+                or not known
+                or run.subjects.get(ev.subject, known) < known
+            ):
+                self.note(
+                    "HA-208",
+                    actor if actor in self.agents else None,
+                    f"{actor!r} passed its verification of {target} and then decided "
+                    f"{ev.outcome!r} on {ev.subject!r} in the same run: its own decision "
+                    "contradicts its verification",
+                    where,
+                    f"self-contradiction:{where.run}:{target}",
+                )
 
     def _on_error(self, ev: Error, actor: str, where: Location) -> None:
         if ev.parent is None:
-            self.note("HA-204", actor if actor in self.agents else None,
-                      "an error with no parent: nothing says what caused it", where, "orphan")
+            self.note(
+                "HA-204",
+                actor if actor in self.agents else None,
+                "an error with no parent: nothing says what caused it",
+                where,
+                "orphan",
+            )
 
     def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
         self.finished += 1
@@ -664,17 +766,25 @@ class Judge:
         for run_id in self.runs:
             self._never_ended(run_id)
         if self.never_ended:
-            self.note("HA-205", None, f"{self.never_ended:,} run(s) never ended (first: "
-                      f"{self.first_never_ended!r}); their costs were judged as they accrued, "
-                      "their other controls could not be judged to the end", None,
-                      "open-runs")
+            self.note(
+                "HA-205",
+                None,
+                f"{self.never_ended:,} run(s) never ended (first: "
+                f"{self.first_never_ended!r}); their costs were judged as they accrued, "
+                "their other controls could not be judged to the end",
+                None,
+                "open-runs",
+            )
         for a in self.p.agents:
             if a.in_trail and a.id not in self.seen:
                 n = self.seen_unanchored.get(a.id, 0)
                 self.control(a.id, "has_audit_trail").fail(
                     f"none of its {n:,} event(s) is anchored by a trusted checkpoint, so they "
-                    "prove no pass" if n else
-                    "no event at all from this agent in the trails (a silent agent)", None)
+                    "prove no pass"
+                    if n
+                    else "no event at all from this agent in the trails (a silent agent)",
+                    None,
+                )
         obs = self.observer.result()
         sla = analyse(self.p, "equal", obs)
         for st in sla.stages:
@@ -683,10 +793,25 @@ class Judge:
             c = self.control(st.agent, "sla_decomposed_per_stage")
             c.operated += st.observed.attempts
             if st.observed.verdict == "misses":
-                c.fail(f"observed {st.observed.successes}/{st.observed.attempts} successes "
-                       f"(95% upper bound {st.observed.upper:.4f}) misses the required "
-                       f"{st.required:.6f}", None)
-        return Evidence(self.p.name, files, events, skipped, self.finished,
-                        self.never_ended, self.controls, list(self.notes.values()),
-                        self.populations, self.run_costs, self.first_ts, self.last_ts,
-                        sla=sla, unanchored_events=self.unanchored)
+                c.fail(
+                    f"observed {st.observed.successes}/{st.observed.attempts} successes "
+                    f"(95% upper bound {st.observed.upper:.4f}) misses the required "
+                    f"{st.required:.6f}",
+                    None,
+                )
+        return Evidence(
+            self.p.name,
+            files,
+            events,
+            skipped,
+            self.finished,
+            self.never_ended,
+            self.controls,
+            list(self.notes.values()),
+            self.populations,
+            self.run_costs,
+            self.first_ts,
+            self.last_ts,
+            sla=sla,
+            unanchored_events=self.unanchored,
+        )

@@ -33,10 +33,10 @@ class Outcomes:
 
 def _words(data: dict[str, Any], section: str, key: str) -> tuple[str, ...]:
     value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
-    if not isinstance(value, list) or not value or not all(
-            isinstance(w, str) and w for w in value):
-        raise RuleError(Diagnostic("rules/outcomes.yaml",
-                                   f"{section}.{key} must be a list of words"))
+    if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
+        raise RuleError(
+            Diagnostic("rules/outcomes.yaml", f"{section}.{key} must be a list of words")
+        )
     return tuple(w.lower() for w in value)
 
 
@@ -49,5 +49,8 @@ def load_outcomes() -> Outcomes:
         raise RuleError(e.diagnostics()) from e
     if not isinstance(data, dict):
         raise RuleError(Diagnostic("rules/outcomes.yaml", "not a mapping"))
-    return Outcomes(frozenset(_words(data, "risk", "words")), _words(data, "risk", "prefixes"),
-                    _words(data, "approving", "prefixes"))
+    return Outcomes(
+        frozenset(_words(data, "risk", "words")),
+        _words(data, "risk", "prefixes"),
+        _words(data, "approving", "prefixes"),
+    )

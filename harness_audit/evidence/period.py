@@ -33,8 +33,13 @@ def parse_duration(text: str, setting: str = "--max-gap") -> float:
     """Seconds in ``90m``, ``24h``, ``2d``, ``1w`` or ``3600s``; UsageError otherwise."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(text))
     if not m or float(m.group(1)) <= 0:
-        raise UsageError(Diagnostic(setting, f"not a duration: {str(text)[:40]!r}",
-                                    expected="a positive number and a unit: 90m, 24h, 2d, 1w"))
+        raise UsageError(
+            Diagnostic(
+                setting,
+                f"not a duration: {str(text)[:40]!r}",
+                expected="a positive number and a unit: 90m, 24h, 2d, 1w",
+            )
+        )
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -86,12 +91,21 @@ def parse_period(text: str) -> Period:
             bounds.append(parse_ts(part) if part else None)
     start, end = bounds
     if not sep or start is None or end is None:
-        raise UsageError(Diagnostic("--period", f"not a period: {str(text)[:60]!r}",
-                                    expected="FROM..TO, dates (2026-01-01..2026-06-30) or "
-                                    "RFC 3339 times"))
+        raise UsageError(
+            Diagnostic(
+                "--period",
+                f"not a period: {str(text)[:60]!r}",
+                expected="FROM..TO, dates (2026-01-01..2026-06-30) or RFC 3339 times",
+            )
+        )
     if end <= start:
-        raise UsageError(Diagnostic("--period", f"{text!r} ends before it starts",
-                                    expected="FROM..TO with FROM before TO"))
+        raise UsageError(
+            Diagnostic(
+                "--period",
+                f"{text!r} ends before it starts",
+                expected="FROM..TO with FROM before TO",
+            )
+        )
     return Period(start, end, str(text))
 
 
@@ -153,14 +167,20 @@ class Coverage:
     @property
     def first(self) -> str | None:
         """The earliest event (or checkpoint) placed in the period."""
-        return iso(dt.datetime.fromtimestamp(self.buckets[min(self.buckets)][0], dt.UTC)) \
-            if self.buckets else None
+        return (
+            iso(dt.datetime.fromtimestamp(self.buckets[min(self.buckets)][0], dt.UTC))
+            if self.buckets
+            else None
+        )
 
     @property
     def last(self) -> str | None:
         """The latest event (or checkpoint) placed in the period."""
-        return iso(dt.datetime.fromtimestamp(self.buckets[max(self.buckets)][1], dt.UTC)) \
-            if self.buckets else None
+        return (
+            iso(dt.datetime.fromtimestamp(self.buckets[max(self.buckets)][1], dt.UTC))
+            if self.buckets
+            else None
+        )
 
     def gaps(self) -> list[Gap]:
         """Every stretch longer than the allowed gap with nothing in it, in time order: from the
@@ -179,19 +199,28 @@ class Coverage:
                 edges.append((start, points[0][0]))
                 edges.append((points[-1][1], end))
         edges += [(a[1], b[0]) for a, b in itertools.pairwise(points)]
-        out = [Gap(iso(dt.datetime.fromtimestamp(a, dt.UTC)),
-                   iso(dt.datetime.fromtimestamp(b, dt.UTC)), (b - a) / 3600)
-               for a, b in edges if b - a > self.max_gap_s]
+        out = [
+            Gap(
+                iso(dt.datetime.fromtimestamp(a, dt.UTC)),
+                iso(dt.datetime.fromtimestamp(b, dt.UTC)),
+                (b - a) / 3600,
+            )
+            for a, b in edges
+            if b - a > self.max_gap_s
+        ]
         return sorted(out, key=lambda g: g.start)
 
     def as_dict(self) -> dict[str, Any]:
         """The coverage as JSON: declared period, observed span, counts and gaps."""
-        return {"period": self.period.as_dict() if self.period else None,
-                "observed": {"from": self.first, "to": self.last},
-                "events_in_period": self.inside, "events_outside_period": self.outside,
-                "max_gap_hours": round(self.max_gap_s / 3600, 4),
-                "max_gap_source": self.max_gap_source,
-                "gaps": [g.as_dict() for g in self.gaps()]}
+        return {
+            "period": self.period.as_dict() if self.period else None,
+            "observed": {"from": self.first, "to": self.last},
+            "events_in_period": self.inside,
+            "events_outside_period": self.outside,
+            "max_gap_hours": round(self.max_gap_s / 3600, 4),
+            "max_gap_source": self.max_gap_source,
+            "gaps": [g.as_dict() for g in self.gaps()],
+        }
 
 
 def expected_gap(file: str, line: int) -> float | None:
@@ -212,6 +241,11 @@ def expected_gap(file: str, line: int) -> float | None:
     try:
         return parse_duration(str(value), f"trail.{EXPECTED_ACTIVITY_KEY}")
     except UsageError as e:
-        raise ManifestError(Diagnostic(file, f"trail.{EXPECTED_ACTIVITY_KEY}: not a duration: "
-                                       f"{str(value)[:40]!r}", line or None,
-                                       expected="{max_gap: 24h}")) from e
+        raise ManifestError(
+            Diagnostic(
+                file,
+                f"trail.{EXPECTED_ACTIVITY_KEY}: not a duration: {str(value)[:40]!r}",
+                line or None,
+                expected="{max_gap: 24h}",
+            )
+        ) from e

@@ -40,10 +40,11 @@ METHOD = (
     "2. Allocation of the sample size n (at most the population N): month m gets "
     "floor(n x N_m / N); the rows left over go one each to the months with the largest "
     "remainder (n x N_m mod N), ties to the earlier month. "
-    "3. Selection: in month m, Python's random.Random(f\"{seed}:{control}:{m}\").sample("
+    '3. Selection: in month m, Python\'s random.Random(f"{seed}:{control}:{m}").sample('
     "range(N_m), k_m) gives the 0-based positions of the sampled rows among that month's rows "
     "in CSV order, where control is agent/check; the sample is those rows in CSV order "
-    "(CPython 3.11 or later).")
+    "(CPython 3.11 or later)."
+)
 
 
 def safe_name(text: str) -> str:
@@ -87,8 +88,16 @@ class PopulationSpool:
             w.writerow(COLUMNS)
             entry = self.files[key] = (f, w)
             self.paths[key] = path
-        entry[1].writerow([where.seq, csv_text(ts), csv_text(where.run), csv_text(where.span),
-                           csv_text(where.file), where.line])
+        entry[1].writerow(
+            [
+                where.seq,
+                csv_text(ts),
+                csv_text(where.run),
+                csv_text(where.span),
+                csv_text(where.file),
+                where.line,
+            ]
+        )
 
     def close(self) -> None:
         """Flush and close every population file."""
@@ -148,5 +157,10 @@ def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
             seen[m] = i + 1
             if i in picks[m]:
                 rows.append(dict(row))
-    return Sample(control, sum(counts.values()), min(size, sum(counts.values())), rows,
-                  {m: (counts[m], alloc[m]) for m in sorted(counts)})
+    return Sample(
+        control,
+        sum(counts.values()),
+        min(size, sum(counts.values())),
+        rows,
+        {m: (counts[m], alloc[m]) for m in sorted(counts)},
+    )

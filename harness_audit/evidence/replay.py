@@ -57,8 +57,13 @@ def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
     """The run's events across the trail files, in trail order; TrailError when there are none."""
     nodes = [Node(f, n, ev) for f, n, ev in read_events(paths) if ev.run == run]
     if not nodes:
-        raise TrailError(Diagnostic(str(paths[0]), f"no events of run {run!r} in the trail",
-                                    expected="a run id from the trail's `run` field"))
+        raise TrailError(
+            Diagnostic(
+                str(paths[0]),
+                f"no events of run {run!r} in the trail",
+                expected="a run id from the trail's `run` field",
+            )
+        )
     return nodes
 
 
@@ -83,8 +88,9 @@ def find_manifest(paths: Sequence[Path], pipeline: str | None) -> Path | None:
     return None
 
 
-def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None,
-           nodes: list[Node] | None = None) -> Replay:
+def replay(
+    paths: Sequence[Path], run: str, pipeline: Pipeline | None, nodes: list[Node] | None = None
+) -> Replay:
     """The run's causal tree and the findings that touch it (``nodes``: the run's events,
     when the caller has already read them)."""
     nodes = nodes if nodes is not None else collect_run(paths, run)
@@ -103,19 +109,33 @@ def replay(paths: Sequence[Path], run: str, pipeline: Pipeline | None,
             judge.feed(n.file, n.line, n.event)
         for (agent, check), c in sorted(judge.controls.items()):
             for loc in c.failures:
-                findings.append({"check": check, "agent": agent, "message": c.reason,
-                                 **loc.as_dict()})
+                findings.append(
+                    {"check": check, "agent": agent, "message": c.reason, **loc.as_dict()}
+                )
         for o in judge.notes.values():
-            findings.append({"rule": o.rule, "agent": o.agent, "message": o.message,
-                             **(o.where.as_dict() if o.where else {})})
+            findings.append(
+                {
+                    "rule": o.rule,
+                    "agent": o.agent,
+                    "message": o.message,
+                    **(o.where.as_dict() if o.where else {}),
+                }
+            )
         for f in findings:
             node = by_span.get(f.get("span", ""))
             if node is not None:
                 node.findings.append(f.get("rule") or f.get("check") or "")
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     cost = sum(n.event.cost_microusd for n in nodes if n.event.kind == "model_call")
-    return Replay(run, start.pipeline if start else None, nodes, roots, findings, cost,
-                  judged=pipeline is not None)
+    return Replay(
+        run,
+        start.pipeline if start else None,
+        nodes,
+        roots,
+        findings,
+        cost,
+        judged=pipeline is not None,
+    )
 
 
 def event_summary(ev: Any) -> str:
@@ -123,8 +143,10 @@ def event_summary(ev: Any) -> str:
     outcome, a decision's rationale); empty for an unknown kind."""
     k = ev.kind
     if k == "model_call":
-        return (f"{ev.model.provider}/{ev.model.name} {ev.input_tokens}+{ev.output_tokens} "
-                f"tokens ${ev.cost_microusd / 1e6:.4f}")
+        return (
+            f"{ev.model.provider}/{ev.model.name} {ev.input_tokens}+{ev.output_tokens} "
+            f"tokens ${ev.cost_microusd / 1e6:.4f}"
+        )
     if k == "tool_call":
         return f"{ev.tool} ({ev.effect}, {ev.scope}) -> {ev.outcome}"
     if k == "data_access":
@@ -153,20 +175,35 @@ def event_summary(ev: Any) -> str:
 def replay_dict(r: Replay) -> dict[str, Any]:
     """The replay as JSON data: the run, its cost in dollars, the tree of events with the rules that
     flag each, and the findings."""
+
     def node(n: Node) -> dict[str, Any]:
-        return {"event": msgspec.to_builtins(n.event) | {"kind": n.event.kind},
-                "file": n.file, "line": n.line, "findings": n.findings,
-                "children": [node(c) for c in n.children]}
+        return {
+            "event": msgspec.to_builtins(n.event) | {"kind": n.event.kind},
+            "file": n.file,
+            "line": n.line,
+            "findings": n.findings,
+            "children": [node(c) for c in n.children],
+        }
 
     v = r.integrity
-    return {"run": r.run, "pipeline": r.pipeline, "events": len(r.nodes),
-            "integrity": None if v is None else {
-                "status": v.status, "problems": [p.as_dict() for p in v.problems[:50]],
-                "anchor": {"origin": v.anchor.origin, "size": v.anchor.size,
-                           "key": v.anchor.key} if v.anchor else None},
-            "findings_judged": r.judged,
-            "cost_usd": r.cost_microusd / 1e6, "tree": [node(n) for n in r.roots],
-            "findings": r.findings}
+    return {
+        "run": r.run,
+        "pipeline": r.pipeline,
+        "events": len(r.nodes),
+        "integrity": None
+        if v is None
+        else {
+            "status": v.status,
+            "problems": [p.as_dict() for p in v.problems[:50]],
+            "anchor": {"origin": v.anchor.origin, "size": v.anchor.size, "key": v.anchor.key}
+            if v.anchor
+            else None,
+        },
+        "findings_judged": r.judged,
+        "cost_usd": r.cost_microusd / 1e6,
+        "tree": [node(n) for n in r.roots],
+        "findings": r.findings,
+    }
 
 
 def export_run(paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | None) -> int:
@@ -181,17 +218,24 @@ def export_run(paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | N
     note, cp = newest_checkpoint(paths, loaded.files, checkpoint)
     late = [s for s in seqs if s >= cp.size]
     if late:
-        raise TrailError(Diagnostic(str(paths[0]), f"{len(late)} event(s) of run {r.run!r} "
-                                    f"(from seq {late[0]}) come after the newest checkpoint "
-                                    f"(size {cp.size:,}) and cannot be proven yet",
-                                    expected="a checkpoint covering the whole run"))
+        raise TrailError(
+            Diagnostic(
+                str(paths[0]),
+                f"{len(late)} event(s) of run {r.run!r} "
+                f"(from seq {late[0]}) come after the newest checkpoint "
+                f"(size {cp.size:,}) and cannot be proven yet",
+                expected="a checkpoint covering the whole run",
+            )
+        )
     proofs = inclusion_proofs(loaded, seqs, note, cp)
     lines = b"".join(ev_mod.encoder.encode(n.event) + b"\n" for n in r.nodes)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in r.run)
-    readme = (f"Run {r.run} of {r.pipeline}: {len(seqs)} events of the trail {cp.origin}.\n"
-              f"Each is proven to be in the tree of size {cp.size:,} signed in the checkpoint.\n"
-              "Check them, with the log's verifier key and nothing else:\n\n"
-              "    harness-audit trail verify-proof proofs.json --key <verifier key>\n")
+    readme = (
+        f"Run {r.run} of {r.pipeline}: {len(seqs)} events of the trail {cp.origin}.\n"
+        f"Each is proven to be in the tree of size {cp.size:,} signed in the checkpoint.\n"
+        "Check them, with the log's verifier key and nothing else:\n\n"
+        "    harness-audit trail verify-proof proofs.json --key <verifier key>\n"
+    )
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / f"{safe}.jsonl", lines)
     write_atomic(out / "proofs.json", dumps(proofs))
@@ -222,8 +266,13 @@ def _export_files(path: Path) -> tuple[Path, Path | None, bool]:
         return folder / EXPORT_PROOFS, path, True
     events = sorted(folder.glob("*.jsonl"))
     if len(events) > 1:
-        raise TrailError(Diagnostic(str(folder), f"{len(events)} events files; name the one "
-                                    "to prove", expected="one <run>.jsonl in an export"))
+        raise TrailError(
+            Diagnostic(
+                str(folder),
+                f"{len(events)} events files; name the one to prove",
+                expected="one <run>.jsonl in an export",
+            )
+        )
     return folder / EXPORT_PROOFS, events[0] if events else None, True
 
 
@@ -245,8 +294,11 @@ def verify_export(path: Path, verifiers: Sequence[Any]) -> ExportCheck:
         try:
             result = verify_proof_data(item, verifiers)
         except ProofError as e:
-            raise TrailError(Diagnostic(str(proofs_file), f"proof {i}: {e}",
-                                        expected="a harness-audit/proof/v1 file")) from e
+            raise TrailError(
+                Diagnostic(
+                    str(proofs_file), f"proof {i}: {e}", expected="a harness-audit/proof/v1 file"
+                )
+            ) from e
         lines.append(("OK: " if result.ok else "FAILED: ") + result.message)
         ok = ok and result.ok
         if result.ok and isinstance(item, dict) and item.get("type") == "inclusion":
@@ -254,8 +306,10 @@ def verify_export(path: Path, verifiers: Sequence[Any]) -> ExportCheck:
     if not export:
         return ExportCheck(ok, lines)
     if events_file is None:
-        lines.append("FAILED: no events file beside the proofs: only the copies inside the "
-                     "proof file were checked, not what an auditor reads")
+        lines.append(
+            "FAILED: no events file beside the proofs: only the copies inside the "
+            "proof file were checked, not what an auditor reads"
+        )
         return ExportCheck(False, lines)
     seen: set[bytes] = set()
     with events_file.open("rb") as handle:
@@ -267,15 +321,20 @@ def verify_export(path: Path, verifiers: Sequence[Any]) -> ExportCheck:
                 leaf = b""
             if leaf not in proven:
                 ok = False
-                lines.append(f"FAILED: {events_file}:{n}: this event is not proven by any "
-                             "proof (it was changed, or added)")
+                lines.append(
+                    f"FAILED: {events_file}:{n}: this event is not proven by any "
+                    "proof (it was changed, or added)"
+                )
             seen.add(leaf)
     for leaf, i in sorted(proven.items(), key=lambda x: x[1]):
         if leaf not in seen:
             ok = False
-            lines.append(f"FAILED: proof {i} proves an event that is not in {events_file} "
-                         "(it was removed or changed)")
+            lines.append(
+                f"FAILED: proof {i} proves an event that is not in {events_file} "
+                "(it was removed or changed)"
+            )
     if ok:
-        lines.append(f"OK: every event of {events_file} is proven, and every proof's event "
-                     "is there")
+        lines.append(
+            f"OK: every event of {events_file} is proven, and every proof's event is there"
+        )
     return ExportCheck(ok, lines)

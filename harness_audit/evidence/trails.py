@@ -28,12 +28,27 @@ from harness_audit.manifest.model import Pipeline
 from harness_audit.trail.reader import ReadStats, read_events
 from harness_audit.trust import KeySource, TrustRoot
 
-__all__ = ["NOT_EVIDENCE", "KeySource", "TrailTrust", "TrustRoot", "judge_trails",
-           "public_keys", "trail_paths"]
+__all__ = [
+    "NOT_EVIDENCE",
+    "KeySource",
+    "TrailTrust",
+    "TrustRoot",
+    "judge_trails",
+    "public_keys",
+    "trail_paths",
+]
 
 # problems whose line is not evidence of anything: the verifier could not vouch for it
-NOT_EVIDENCE = frozenset({"unparseable_line", "invalid_event", "non_canonical", "modified_event",
-                          "broken_link", "sequence_gap"})
+NOT_EVIDENCE = frozenset(
+    {
+        "unparseable_line",
+        "invalid_event",
+        "non_canonical",
+        "modified_event",
+        "broken_link",
+        "sequence_gap",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +67,11 @@ class TrailTrust:
         """One line for people: the status, which key anchored the trail and whether it was
         pinned, witnesses, and how many events were judged unanchored."""
         if self.status == "verified":
-            text = (f"verified with the pinned key {self.key_id} ({self.key_source})"
-                    if self.pinned else "verified with the manifest's own key (not pinned)")
+            text = (
+                f"verified with the pinned key {self.key_id} ({self.key_source})"
+                if self.pinned
+                else "verified with the manifest's own key (not pinned)"
+            )
         elif self.status == "intact_unanchored":
             text = "intact, unanchored: no checkpoint signed by a trusted key"
         else:
@@ -66,9 +84,14 @@ class TrailTrust:
 
     def as_dict(self) -> dict[str, object]:
         """The scan JSON's per-pipeline ``trail`` object (CLI.md, Trust root)."""
-        return {"status": self.status, "key_id": self.key_id, "key_source": self.key_source,
-                "pinned": self.pinned, "witnesses": self.witnesses,
-                "unanchored_events": self.unanchored_events}
+        return {
+            "status": self.status,
+            "key_id": self.key_id,
+            "key_source": self.key_source,
+            "pinned": self.pinned,
+            "witnesses": self.witnesses,
+            "unanchored_events": self.unanchored_events,
+        }
 
 
 def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:
@@ -107,11 +130,18 @@ def _key_id(text: str | None) -> str | None:
     return f"{name}+{rest.partition('+')[0]}"
 
 
-def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, seed: int = 0,
-                 keys: Sequence[str] | None = None, jobs: int = 1,
-                 trust: TrustRoot | None = None, period: Period | None = None,
-                 max_gap_s: float | None = None, spool: PopulationSpool | None = None
-                 ) -> Evidence:
+def judge_trails(
+    pipeline: Pipeline,
+    paths: Sequence[Path],
+    sample: int = 0,
+    seed: int = 0,
+    keys: Sequence[str] | None = None,
+    jobs: int = 1,
+    trust: TrustRoot | None = None,
+    period: Period | None = None,
+    max_gap_s: float | None = None,
+    spool: PopulationSpool | None = None,
+) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass. ``keys`` (kept for callers of the first version) are pinned flag keys.
 
@@ -130,9 +160,15 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
     from harness_audit.trail.witness import load_witness_keys
 
     verifiers = load_verifiers(key_values)
-    report = verify_trail(paths, verifiers, list(trust.checkpoints), trust.trusted_state, jobs,
-                          witnesses=load_witness_keys(list(trust.witness_keys)),
-                          witness_quorum=trust.witness_quorum)
+    report = verify_trail(
+        paths,
+        verifiers,
+        list(trust.checkpoints),
+        trust.trusted_state,
+        jobs,
+        witnesses=load_witness_keys(list(trust.witness_keys)),
+        witness_quorum=trust.witness_quorum,
+    )
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     anchored = report.anchor.size if report.anchor else 0
     judge = Judge(pipeline, sample, seed, spool)
@@ -147,16 +183,27 @@ def judge_trails(pipeline: Pipeline, paths: Sequence[Path], sample: int = 0, see
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
     evidence.coverage = coverage
     for g in coverage.gaps():
-        evidence.observations.append(Observation(
-            "HA-209", None, f"no event and no checkpoint from {g.start} to {g.end} "
-            f"({g.hours:,.1f} h, more than the {coverage.max_gap_s / 3600:g} h allowed by "
-            f"{coverage.max_gap_source}): the controls cannot be shown to have operated then",
-            None, f"gap:{g.start}"))
+        evidence.observations.append(
+            Observation(
+                "HA-209",
+                None,
+                f"no event and no checkpoint from {g.start} to {g.end} "
+                f"({g.hours:,.1f} h, more than the {coverage.max_gap_s / 3600:g} h allowed by "
+                f"{coverage.max_gap_source}): the controls cannot be shown to have operated then",
+                None,
+                f"gap:{g.start}",
+            )
+        )
     evidence.verify = report
     pinned = source in ("flag", "config") and report.anchor is not None
-    evidence.trust = TrailTrust(report.status, _key_id(report.anchor.key) if report.anchor
-                                else None, source if report.anchor else None, pinned,
-                                len(report.witnesses), max(0, report.events - anchored))
+    evidence.trust = TrailTrust(
+        report.status,
+        _key_id(report.anchor.key) if report.anchor else None,
+        source if report.anchor else None,
+        pinned,
+        len(report.witnesses),
+        max(0, report.events - anchored),
+    )
     _judge_integrity(pipeline, evidence, trust)
     return evidence
 
@@ -181,17 +228,27 @@ def _judge_integrity(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -
     why = None
     if report.status == "failed":
         first = next((x for x in report.problems if not x.warning), None)
-        where = (f"{first.kind} at {first.file}" + (f":{first.line}" if first.line else "")
-                 + (f" (seq {first.seq})" if first.seq is not None else "")
-                 + f": {first.detail}") if first else \
-            f"{report.dropped:,} problem(s)"
+        where = (
+            (
+                f"{first.kind} at {first.file}"
+                + (f":{first.line}" if first.line else "")
+                + (f" (seq {first.seq})" if first.seq is not None else "")
+                + f": {first.detail}"
+            )
+            if first
+            else f"{report.dropped:,} problem(s)"
+        )
         why = f"the trail does not verify: {where}"
     elif report.status == "intact_unanchored" and pipeline.trail.integrity == "signed_checkpoints":
-        why = ("the chain is intact but no checkpoint signed by a trusted key anchors it: its "
-               "tail could have been cut")
+        why = (
+            "the chain is intact but no checkpoint signed by a trusted key anchors it: its "
+            "tail could have been cut"
+        )
     elif report.status == "verified" and trust.require_pinned and not t.pinned:
-        why = ("the trail is anchored only by the manifest's own key (not pinned), and "
-               "--require-pinned asks for a key given by flag or config")
+        why = (
+            "the trail is anchored only by the manifest's own key (not pinned), and "
+            "--require-pinned asks for a key given by flag or config"
+        )
     for a in pipeline.agents:
         if not a.in_trail:
             continue

@@ -34,8 +34,17 @@ from harness_audit.importers.base import (
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
 
-__all__ = ["ImportFormatError", "Mapping", "TraceImport", "describe_foreign", "detect_definition",
-           "detect_trace", "draft_manifest", "import_trace", "load_mapping"]
+__all__ = [
+    "ImportFormatError",
+    "Mapping",
+    "TraceImport",
+    "describe_foreign",
+    "detect_definition",
+    "detect_trace",
+    "draft_manifest",
+    "import_trace",
+    "load_mapping",
+]
 
 
 @dataclass
@@ -92,15 +101,20 @@ class TraceImport:
             probe = Probe.of(p)
             if swe_agent.is_config(probe) and self.fmt in ("auto", "swe-agent"):
                 configs[p.parent / p.name] = probe.yaml
-                self.sources.append({"file": str(p), "sha256": sha256_file(p),
-                                     "format": "swe-agent config"})
+                self.sources.append(
+                    {"file": str(p), "sha256": sha256_file(p), "format": "swe-agent config"}
+                )
                 continue
             d = detect.trace(p, self.fmt, probe)
             todo.append((p, d))
         for p, d in todo:
             before = sum(self.stats.events.values())
-            entry: dict[str, Any] = {"file": str(p), "sha256": sha256_file(p), "format": d.format,
-                     "looks_like": d.looks_like}
+            entry: dict[str, Any] = {
+                "file": str(p),
+                "sha256": sha256_file(p),
+                "format": d.format,
+                "looks_like": d.looks_like,
+            }
             self.sources.append(entry)
             mod = TRACE_FORMATS[d.format].module
             kwargs: dict[str, Any] = {"configs": configs} if d.format == "swe-agent" else {}
@@ -120,14 +134,17 @@ class TraceImport:
             "events": dict(sorted(self.stats.events.items())),
             "dropped": dict(sorted(self.stats.dropped.items())),
             "mapping": self.mapping.summary(),
-            "notes": [*self.stats.notes,
-                      "Sealing at import proves that nothing changed after the import; the "
-                      "source format itself proved nothing about what happened before it."],
+            "notes": [
+                *self.stats.notes,
+                "Sealing at import proves that nothing changed after the import; the "
+                "source format itself proved nothing about what happened before it.",
+            ],
         }
 
 
-def import_trace(paths: list[Path], fmt: str = "auto", mapping: Mapping | None = None,
-                 pipeline: str = "imported") -> TraceImport:
+def import_trace(
+    paths: list[Path], fmt: str = "auto", mapping: Mapping | None = None, pipeline: str = "imported"
+) -> TraceImport:
     """A :class:`TraceImport` job (iterate ``.events()``, then read ``.summary()``)."""
     return TraceImport(list(paths), fmt, mapping or Mapping(), pipeline)
 

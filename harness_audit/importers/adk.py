@@ -18,8 +18,11 @@ DESCRIPTION = "Google ADK agent config YAML"
 
 
 def _is_adk(y: Any) -> bool:
-    return isinstance(y, dict) and isinstance(y.get("name"), str) and (
-        "agent_class" in y or ("instruction" in y and "model" in y) or "sub_agents" in y)
+    return (
+        isinstance(y, dict)
+        and isinstance(y.get("name"), str)
+        and ("agent_class" in y or ("instruction" in y and "model" in y) or "sub_agents" in y)
+    )
 
 
 def sniff(probe: Probe) -> str | None:
@@ -67,19 +70,24 @@ def read(paths: list[Path]) -> Draft:
             for n in names:
                 dt = DraftTool(n, Where(f, _line(doc, "tools", i)))
                 known_effect(dt)
-                if isinstance(t, dict) and (t.get("require_confirmation") is True or
-                                            args.get("require_confirmation") is True):
+                if isinstance(t, dict) and (
+                    t.get("require_confirmation") is True
+                    or args.get("require_confirmation") is True
+                ):
                     dt.gate, dt.gate_note = True, "require_confirmation: true"
                 a.tools.append(dt)
         for i, s in enumerate(y.get("sub_agents") or []):
             cp = s.get("config_path") if isinstance(s, dict) else None
             if isinstance(cp, str):
-                child = (p.parent / cp)
+                child = p.parent / cp
                 todo.append(child)
                 try:
                     cy = load_yaml(child).data
-                    cname = safe_id(cy["name"]) if isinstance(cy, dict) and isinstance(
-                        cy.get("name"), str) else safe_id(Path(cp).stem)
+                    cname = (
+                        safe_id(cy["name"])
+                        if isinstance(cy, dict) and isinstance(cy.get("name"), str)
+                        else safe_id(Path(cp).stem)
+                    )
                 except Exception:
                     cname = safe_id(Path(cp).stem)
                     d.unknown.append(f"sub-agent config {cp!r} could not be read")
@@ -88,6 +96,9 @@ def read(paths: list[Path]) -> Draft:
             if y.get(key) is True:
                 a.notes.append(f"{key}: true")
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no ADK agent config found",
-                   expected="YAML with name, model, instruction")
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no ADK agent config found",
+            expected="YAML with name, model, instruction",
+        )
     return d

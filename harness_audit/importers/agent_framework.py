@@ -19,9 +19,11 @@ DESCRIPTION = "Microsoft Agent Framework declarative agents and workflows"
 
 
 def _is_af(y: Any) -> bool:
-    return isinstance(y, dict) and y.get("kind") in ("Prompt", "Agent", "Workflow",
-                                                     "AdaptiveDialog") and (
-        "instructions" in y or "model" in y or "trigger" in y or "actions" in y)
+    return (
+        isinstance(y, dict)
+        and y.get("kind") in ("Prompt", "Agent", "Workflow", "AdaptiveDialog")
+        and ("instructions" in y or "model" in y or "trigger" in y or "actions" in y)
+    )
 
 
 def sniff(probe: Probe) -> str | None:
@@ -31,8 +33,7 @@ def sniff(probe: Probe) -> str | None:
     return None
 
 
-def _walk_actions(node: Any, out: list[tuple[str, tuple[Any, ...]]], path: tuple[Any, ...]
-                  ) -> None:
+def _walk_actions(node: Any, out: list[tuple[str, tuple[Any, ...]]], path: tuple[Any, ...]) -> None:
     if isinstance(node, dict):
         agent = node.get("agent")
         if isinstance(agent, dict) and isinstance(agent.get("name"), str):
@@ -87,21 +88,32 @@ def read(paths: list[Path]) -> Draft:
             tm = doc.mark(("tools", i))
             where = Where(f, tm.line if tm else 1)
             allowed = t.get("allowedTools")
-            names = [str(x) for x in allowed] if isinstance(allowed, list) and allowed else [
-                str(t.get("name") or t.get("serverLabel") or t.get("kind") or "tool")]
+            names = (
+                [str(x) for x in allowed]
+                if isinstance(allowed, list) and allowed
+                else [str(t.get("name") or t.get("serverLabel") or t.get("kind") or "tool")]
+            )
             mode = t.get("approvalMode")
-            mode_text = mode if isinstance(mode, str) else (
-                mode.get("kind") if isinstance(mode, dict) else None)
+            mode_text = (
+                mode
+                if isinstance(mode, str)
+                else (mode.get("kind") if isinstance(mode, dict) else None)
+            )
             for n in names:
                 dt = DraftTool(n, where)
                 known_effect(dt)
                 if isinstance(mode_text, str) and mode_text.lower().replace("_", "") in (
-                        "alwaysrequire", "always"):
+                    "alwaysrequire",
+                    "always",
+                ):
                     dt.gate, dt.gate_note = True, f"approvalMode: {mode_text}"
                 elif mode_text is not None:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no Agent Framework agents found",
-                   expected="kind: Prompt/Agent/Workflow YAML")
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no Agent Framework agents found",
+            expected="kind: Prompt/Agent/Workflow YAML",
+        )
     return d

@@ -37,9 +37,18 @@ DESCRIPTION = "Anthropic Managed Agents session event logs (JSON Lines of [metho
 
 APPROVER = "human:user"
 NO_IDENTITY = "the session records no identity for the person who confirmed"
-_STRUCTURE = {"session.status_running", "session.status_idle", "session.thread_status_running",
-              "session.thread_status_idle", "agent.message", "agent.thinking", "user.message",
-              "span.model_request_start", "session.status_terminated", "session.error"}
+_STRUCTURE = {
+    "session.status_running",
+    "session.status_idle",
+    "session.thread_status_running",
+    "session.thread_status_idle",
+    "agent.message",
+    "agent.thinking",
+    "user.message",
+    "span.model_request_start",
+    "session.status_terminated",
+    "session.error",
+}
 
 
 class _Session:
@@ -64,8 +73,9 @@ def _stream_event(obj: Any) -> tuple[str, Any]:
     return "event", obj
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None) -> Iterator[RawEvent]:
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
     """The events of every session in the log."""
     name = str(path)
     sessions: dict[str, _Session] = {}
@@ -81,8 +91,9 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
             agent = as_dict(payload.get("agent"))
             current.agent = text(agent.get("name"), 200) or text(agent.get("id"), 200) or "agent"
             model = agent.get("model")
-            current.model = (text(model.get("id"), 200) if isinstance(model, dict)
-                              else text(model, 200)) or "unknown"
+            current.model = (
+                text(model.get("id"), 200) if isinstance(model, dict) else text(model, 200)
+            ) or "unknown"
             current.start = ts_to_ns(payload.get("created_at"))
             stats.drop("session definition (agent, model): run_start")
             continue
@@ -103,14 +114,25 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
             s.start = ts
         _event(s, payload, ts, order, n, mapping, stats)
     if not sessions:
-        raise fail(name, "no Anthropic session events in this file", 1,
-                   '["client.beta.sessions.events.stream", {"type": ...}] lines')
+        raise fail(
+            name,
+            "no Anthropic session events in this file",
+            1,
+            '["client.beta.sessions.events.stream", {"type": ...}] lines',
+        )
     for s in sessions.values():
         yield from _emit(s, pipeline, stats)
 
 
-def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mapping: Mapping,
-           stats: ImportStats) -> None:
+def _event(
+    s: _Session,
+    p: dict[str, Any],
+    ts: int,
+    order: int,
+    line: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> None:
     kind = p["type"]
     eid = text(p.get("id"), 128) or f"{s.id}:{order}"
     agent = mapping.agent(s.agent)
@@ -122,13 +144,18 @@ def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mappi
         u = as_dict(p.get("model_usage"))
         cache_read = as_int(u.get("cache_read_input_tokens")) or 0
         cache_write = as_int(u.get("cache_creation_input_tokens")) or 0
-        ev = {"run": s.id, "span": text(p.get("model_request_start_id"), 128) or eid,
-              "agent": agent, "kind": "model_call",
-              "model": rules.resolve_model(s.model).as_dict(),
-              "input_tokens": (as_int(u.get("input_tokens")) or 0) + cache_read + cache_write,
-              "output_tokens": as_int(u.get("output_tokens")) or 0, "cost_microusd": 0,
-              "x_cache_read_input_tokens": cache_read,
-              "x_cache_creation_input_tokens": cache_write}
+        ev = {
+            "run": s.id,
+            "span": text(p.get("model_request_start_id"), 128) or eid,
+            "agent": agent,
+            "kind": "model_call",
+            "model": rules.resolve_model(s.model).as_dict(),
+            "input_tokens": (as_int(u.get("input_tokens")) or 0) + cache_read + cache_write,
+            "output_tokens": as_int(u.get("output_tokens")) or 0,
+            "cost_microusd": 0,
+            "x_cache_read_input_tokens": cache_read,
+            "x_cache_creation_input_tokens": cache_write,
+        }
         if p.get("is_error"):
             ev["x_error"] = True
         s.events.append((ts, order, line, ev))
@@ -137,23 +164,44 @@ def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mappi
         tool = text(p.get("name"), 200) or "tool"
         s.tool_uses[eid] = (tool, text(p.get("mcp_server_name"), 200), line)
         if p.get("evaluated_permission") == "ask":
-            s.events.append((ts, order, line, {
-                "run": s.id, "span": f"{eid}:approval_request", "agent": agent,
-                "kind": "approval_request", "target": eid, "approver": APPROVER}))
+            s.events.append(
+                (
+                    ts,
+                    order,
+                    line,
+                    {
+                        "run": s.id,
+                        "span": f"{eid}:approval_request",
+                        "agent": agent,
+                        "kind": "approval_request",
+                        "target": eid,
+                        "approver": APPROVER,
+                    },
+                )
+            )
         else:
             stats.drop("tool use (the result carries the call)")
         return
     if kind in ("agent.mcp_tool_result", "agent.tool_result", "agent.custom_tool_result"):
-        use = text(p.get("mcp_tool_use_id") or p.get("tool_use_id") or p.get("custom_tool_use_id"),
-                   128)
+        use = text(
+            p.get("mcp_tool_use_id") or p.get("tool_use_id") or p.get("custom_tool_use_id"), 128
+        )
         if use is None or use not in s.tool_uses:
             stats.drop("tool result without its tool use")
             return
         tool, server, _ = s.tool_uses[use]
         effect, scope = mapping.tool(tool, agent)
         outcome = "denied" if use in s.denied else ("error" if p.get("is_error") else "ok")
-        ev = {"run": s.id, "span": use, "agent": agent, "kind": "tool_call", "tool": tool,
-              "effect": effect, "scope": scope, "outcome": outcome}
+        ev = {
+            "run": s.id,
+            "span": use,
+            "agent": agent,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": outcome,
+        }
         if server:
             ev["x_mcp_server"] = server
         s.events.append((ts, order, line, ev))
@@ -164,15 +212,30 @@ def _event(s: _Session, p: dict[str, Any], ts: int, order: int, line: int, mappi
         verdict = "approved" if result == "allow" else "rejected"
         if verdict == "rejected":
             s.denied.add(use)
-        s.events.append((ts, order, line, {
-            "run": s.id, "span": eid, "agent": APPROVER, "kind": "approval", "target": use,
-            "approver": APPROVER, "verdict": verdict, "x_identity": NO_IDENTITY}))
+        s.events.append(
+            (
+                ts,
+                order,
+                line,
+                {
+                    "run": s.id,
+                    "span": eid,
+                    "agent": APPROVER,
+                    "kind": "approval",
+                    "target": use,
+                    "approver": APPROVER,
+                    "verdict": verdict,
+                    "x_identity": NO_IDENTITY,
+                },
+            )
+        )
         return
     if kind in ("session.status_idle", "session.status_terminated"):
         stop = as_dict(p.get("stop_reason"))
         reason = stop.get("type")
         s.outcome = {"end_turn": "ok", "requires_action": "awaiting_action"}.get(
-            str(reason), "terminated" if kind == "session.status_terminated" else "unknown")
+            str(reason), "terminated" if kind == "session.status_terminated" else "unknown"
+        )
     if kind == "session.error":
         s.outcome = "error"
     stats.drop(f"session event {kind[:40]!r} (no event kind)")
@@ -185,9 +248,19 @@ def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     s.events.sort(key=lambda e: (e[0], e[1]))
     start = min(s.start or s.events[0][0], s.events[0][0])
     begin = f"{s.id}:run_start"
-    yield RawEvent(s.file, s.line, {"ts": ns_to_ts(start), "run": s.id, "span": begin,
-                                    "parent": None, "agent": "harness", "kind": "run_start",
-                                    "pipeline": pipeline})
+    yield RawEvent(
+        s.file,
+        s.line,
+        {
+            "ts": ns_to_ts(start),
+            "run": s.id,
+            "span": begin,
+            "parent": None,
+            "agent": "harness",
+            "kind": "run_start",
+            "pipeline": pipeline,
+        },
+    )
     stats.events["run_start"] += 1
     seen = {begin}
     for ts, _, line, ev in s.events:
@@ -199,10 +272,20 @@ def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         ev["ts"] = ns_to_ts(ts)
         stats.events[ev["kind"]] += 1
         yield RawEvent(s.file, line, ev)
-    yield RawEvent(s.file, s.line, {"ts": ns_to_ts(max(s.last, s.events[-1][0])), "run": s.id,
-                                    "span": f"{s.id}:run_end", "parent": begin,
-                                    "agent": "harness", "kind": "run_end", "pipeline": pipeline,
-                                    "outcome": s.outcome})
+    yield RawEvent(
+        s.file,
+        s.line,
+        {
+            "ts": ns_to_ts(max(s.last, s.events[-1][0])),
+            "run": s.id,
+            "span": f"{s.id}:run_end",
+            "parent": begin,
+            "agent": "harness",
+            "kind": "run_end",
+            "pipeline": pipeline,
+            "outcome": s.outcome,
+        },
+    )
     stats.events["run_end"] += 1
     stats.runs += 1
 
@@ -212,11 +295,17 @@ def sniff(probe: Probe) -> str | None:
     if probe.json is not None:
         return None
     obj = probe.first_line_json
-    if isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], str) and \
-            obj[0].startswith("client.beta.sessions"):
+    if (
+        isinstance(obj, list)
+        and len(obj) == 2
+        and isinstance(obj[0], str)
+        and obj[0].startswith("client.beta.sessions")
+    ):
         return "an Anthropic Managed Agents session log"
-    if isinstance(obj, dict) and str(obj.get("type", "")).startswith(("session.", "agent.",
-                                                                      "span.model_request")) \
-            and str(obj.get("id", "")).startswith("sevt_"):
+    if (
+        isinstance(obj, dict)
+        and str(obj.get("type", "")).startswith(("session.", "agent.", "span.model_request"))
+        and str(obj.get("id", "")).startswith("sevt_")
+    ):
         return "an Anthropic Managed Agents event stream"
     return None

@@ -32,13 +32,15 @@ class ImportFormatError(HarnessAuditError):
     """A source that is not the format asked for (or no supported format), or is malformed."""
 
 
-def fail(file: str, message: str, line: int | None = None,
-         expected: str | None = None) -> ImportFormatError:
+def fail(
+    file: str, message: str, line: int | None = None, expected: str | None = None
+) -> ImportFormatError:
     """An :class:`ImportFormatError` with one diagnostic."""
     return ImportFormatError(Diagnostic(file, message, line, None, expected))
 
 
 # -- reading ----------------------------------------------------------------------------------
+
 
 def sha256_file(path: Path) -> str:
     """SHA-256 of a file's bytes as stored (a gzip file's compressed bytes)."""
@@ -93,8 +95,11 @@ def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise fail(str(path), f"cannot be read: {e}", expected="a readable file") from e
     if len(data) > max_bytes:
-        raise fail(str(path), f"content is larger than {max_bytes:,} bytes",
-                   expected="a smaller document, or JSON Lines (read as a stream)")
+        raise fail(
+            str(path),
+            f"content is larger than {max_bytes:,} bytes",
+            expected="a smaller document, or JSON Lines (read as a stream)",
+        )
     return data
 
 
@@ -155,6 +160,7 @@ def parse_line(file: str, n: int, raw: bytes) -> Any:
 
 # -- time and numbers -------------------------------------------------------------------------
 
+
 def ns_to_ts(ns: int) -> str:
     """Unix nanoseconds as RFC 3339 UTC with ``Z`` (milli, micro or nano digits as needed)."""
     ns = max(0, min(ns, 253402300799_999999999))
@@ -169,7 +175,8 @@ def ns_to_ts(ns: int) -> str:
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})\d*)?"
-    r"(Z|z|[+-]\d{2}:?\d{2})?$")
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def ts_to_ns(value: Any) -> int | None:
@@ -192,8 +199,7 @@ def ts_to_ns(value: Any) -> int | None:
         return None
     y, mo, d, h, mi, s, frac, tz = m.groups()
     try:
-        base = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s), 59),
-                           tzinfo=dt.UTC)
+        base = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s), 59), tzinfo=dt.UTC)
     except ValueError:
         return None
     offset = 0
@@ -331,8 +337,11 @@ class Mapping:
 
     def summary(self) -> dict[str, Any]:
         """The mapping used, for ``import.json``."""
-        return {"sources": list(self.source), "agents": dict(sorted(self.used_agents.items())),
-                "tools": dict(sorted(self.used_tools.items()))}
+        return {
+            "sources": list(self.source),
+            "agents": dict(sorted(self.used_agents.items())),
+            "tools": dict(sorted(self.used_tools.items())),
+        }
 
 
 def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> Mapping:
@@ -352,22 +361,31 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
         data = doc.data
         name = str(map_file)
         if not isinstance(data, dict) or not set(data) <= {"agents", "tools"}:
-            raise fail(name, "a map has only `agents:` and `tools:` mappings", 1,
-                       "agents: {source name: manifest id}, tools: {name: {effect, scope}}")
+            raise fail(
+                name,
+                "a map has only `agents:` and `tools:` mappings",
+                1,
+                "agents: {source name: manifest id}, tools: {name: {effect, scope}}",
+            )
         agents = data.get("agents") or {}
         tools = data.get("tools") or {}
         if not isinstance(agents, dict) or not all(isinstance(v, str) for v in agents.values()):
             mk = doc.mark(("agents",))
-            raise fail(name, "`agents:` must map source names to manifest ids",
-                       mk.line if mk else None)
+            raise fail(
+                name, "`agents:` must map source names to manifest ids", mk.line if mk else None
+            )
         m.agents.update({str(k): v for k, v in agents.items()})
         if not isinstance(tools, dict):
             raise fail(name, "`tools:` must be a mapping", None)
         for k, v in tools.items():
             mk = doc.mark(("tools", k))
             if not isinstance(v, dict) or v.get("effect") not in EFFECTS:
-                raise fail(name, f"tool {k!r} needs an effect", mk.line if mk else None,
-                           "effect: read|write|destructive|external")
+                raise fail(
+                    name,
+                    f"tool {k!r} needs an effect",
+                    mk.line if mk else None,
+                    "effect: read|write|destructive|external",
+                )
             scope = v.get("scope", "unscoped")
             if not isinstance(scope, str) or not scope:
                 raise fail(name, f"tool {k!r}: scope must be text", mk.line if mk else None)
@@ -377,6 +395,7 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
 
 
 # -- counts -----------------------------------------------------------------------------------
+
 
 @dataclass
 class ImportStats:

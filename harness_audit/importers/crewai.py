@@ -39,15 +39,25 @@ DEFAULT_MAX_ITER_SOURCE = "https://docs.crewai.com/en/concepts/agents (max_iter 
 
 
 def _is_agents_yaml(data: Any) -> bool:
-    return isinstance(data, dict) and bool(data) and all(
-        isinstance(v, dict) and ("role" in v or "goal" in v or "backstory" in v)
-        for v in data.values())
+    return (
+        isinstance(data, dict)
+        and bool(data)
+        and all(
+            isinstance(v, dict) and ("role" in v or "goal" in v or "backstory" in v)
+            for v in data.values()
+        )
+    )
 
 
 def _is_tasks_yaml(data: Any) -> bool:
-    return isinstance(data, dict) and bool(data) and all(
-        isinstance(v, dict) and ("description" in v or "expected_output" in v)
-        for v in data.values())
+    return (
+        isinstance(data, dict)
+        and bool(data)
+        and all(
+            isinstance(v, dict) and ("description" in v or "expected_output" in v)
+            for v in data.values()
+        )
+    )
 
 
 def _is_flow(data: Any) -> bool:
@@ -56,8 +66,9 @@ def _is_flow(data: Any) -> bool:
 
 def _is_crew_py(probe: Probe) -> bool:
     t = probe.text_head
-    return probe.path.suffix == ".py" and ("crewai" in t and ("Agent(" in t or "@agent" in t
-                                                               or "Crew(" in t))
+    return probe.path.suffix == ".py" and (
+        "crewai" in t and ("Agent(" in t or "@agent" in t or "Crew(" in t)
+    )
 
 
 def sniff(probe: Probe) -> str | None:
@@ -136,23 +147,30 @@ def read(paths: list[Path]) -> Draft:
                 d.notes.append(f"agent method {method!r} reads YAML key {key!r}")
         missing = {k for k in code_agents.values() if k} - yaml_keys
         for k in sorted(missing):
-            d.unknown.append(f"the code asks for agent config {k!r}, which the YAML does not "
-                             "define")
+            d.unknown.append(
+                f"the code asks for agent config {k!r}, which the YAML does not define"
+            )
         orphans = yaml_keys - set(code_agents.values()) - set(code_agents)
         for k in sorted(orphans):
             d.notes.append(f"YAML agent {k!r} is not created by the code (orphan)")
     elif agents_docs and not pys:
-        d.unknown.append("crew.py was not given: models, tools, delegation and task agents set "
-                         "in code are unknown")
+        d.unknown.append(
+            "crew.py was not given: models, tools, delegation and task agents set "
+            "in code are unknown"
+        )
     _edges(crew)
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no CrewAI agents found",
-                   expected="agents.yaml (with tasks.yaml) or a crew module")
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no CrewAI agents found",
+            expected="agents.yaml (with tasks.yaml) or a crew module",
+        )
     return d
 
 
-def _yaml_agent_fields(doc: YamlDocument, key: str, v: dict[str, Any], a: DraftAgent,
-                       crew: _Crew) -> None:
+def _yaml_agent_fields(
+    doc: YamlDocument, key: str, v: dict[str, Any], a: DraftAgent, crew: _Crew
+) -> None:
     if isinstance(v.get("llm"), str):
         a.model = v["llm"]
         mk = doc.mark((key, "llm"))
@@ -221,22 +239,26 @@ def _flow(doc: YamlDocument, crew: _Crew) -> None:
             for i, t in enumerate(tasks):
                 if isinstance(t, dict):
                     mk = doc.mark((*path, "tasks", i))
-                    crew.tasks.append((str(t.get("name") or f"{mname}_{i}"),
-                                       safe_id(t["agent"]) if isinstance(t.get("agent"), str)
-                                       else None,
-                                       [str(c) for c in t.get("context") or []
-                                        if isinstance(c, str)],
-                                       Where(doc.file, mk.line if mk else 1),
-                                       t.get("human_input") is True))
+                    crew.tasks.append(
+                        (
+                            str(t.get("name") or f"{mname}_{i}"),
+                            safe_id(t["agent"]) if isinstance(t.get("agent"), str) else None,
+                            [str(c) for c in t.get("context") or [] if isinstance(c, str)],
+                            Where(doc.file, mk.line if mk else 1),
+                            t.get("human_input") is True,
+                        )
+                    )
         elif do.get("call") == "agent":
             mk = doc.key_mark(("methods", mname))
             a = crew.agent(safe_id(mname), Where(doc.file, mk.line if mk else 1))
             a.role = str(with_.get("role") or "") or None
             made.append(a.id)
         elif do.get("call") == "tool":
-            crew.d.notes.append(f"flow step {mname!r} calls a tool directly "
-                                f"({str(with_.get('ref') or do.get('ref') or '?')[:80]}), "
-                                "outside any agent")
+            crew.d.notes.append(
+                f"flow step {mname!r} calls a tool directly "
+                f"({str(with_.get('ref') or do.get('ref') or '?')[:80]}), "
+                "outside any agent"
+            )
         if made and isinstance(m, dict) and m.get("listen") is not None and prev_agents:
             mk = doc.mark(("methods", mname, "listen"))
             for aid in made:
@@ -296,8 +318,9 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 if isinstance(agent_node, ast.Call) and isinstance(agent_node.func, ast.Attribute):
                     agent = safe_id(agent_node.func.attr)
                 elif isinstance(agent_node, ast.Name | ast.Attribute):
-                    agent = safe_id(agent_node.id if isinstance(agent_node, ast.Name)
-                                    else agent_node.attr)
+                    agent = safe_id(
+                        agent_node.id if isinstance(agent_node, ast.Name) else agent_node.attr
+                    )
                 ctx_node = kwarg(call, "context")
                 ctx: list[str] = []
                 if isinstance(ctx_node, ast.List):
@@ -309,10 +332,17 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                             ctx.append(fn.id)
                 human, _ = literal(kwarg(call, "human_input"), env)
                 if node.name in task_defs:
-                    crew.d.notes.append(f"task method {node.name!r} is defined twice in "
-                                        f"{path.name}; the later definition shadows the first")
-                task_defs[node.name] = (key if "task" in decos else node.name, agent, ctx,
-                                        Where(file, call.lineno), human is True)
+                    crew.d.notes.append(
+                        f"task method {node.name!r} is defined twice in "
+                        f"{path.name}; the later definition shadows the first"
+                    )
+                task_defs[node.name] = (
+                    key if "task" in decos else node.name,
+                    agent,
+                    ctx,
+                    Where(file, call.lineno),
+                    human is True,
+                )
             elif cls == "Crew":
                 proc = kwarg(call, "process")
                 if isinstance(proc, ast.Attribute) and proc.attr == "hierarchical":
@@ -337,8 +367,12 @@ def _returns(fn: ast.FunctionDef, call: ast.Call) -> bool:
 
 def _config_key(call: ast.Call, attr: str) -> str | None:
     cfg = kwarg(call, "config")
-    if isinstance(cfg, ast.Subscript) and isinstance(cfg.value, ast.Attribute) and \
-            cfg.value.attr == attr and isinstance(cfg.slice, ast.Constant):
+    if (
+        isinstance(cfg, ast.Subscript)
+        and isinstance(cfg.value, ast.Attribute)
+        and cfg.value.attr == attr
+        and isinstance(cfg.slice, ast.Constant)
+    ):
         return str(cfg.slice.value)
     return None
 
@@ -362,8 +396,12 @@ def _edges(crew: _Crew) -> None:
             a.depends_on.setdefault(prev, where)
         if human:
             hid = f"human_review_{agent}"[:128]
-            h = d.agent(hid) or DraftAgent(hid, where, role="human review of the task output "
-                                           "(Task human_input=True)", human=True)
+            h = d.agent(hid) or DraftAgent(
+                hid,
+                where,
+                role="human review of the task output (Task human_input=True)",
+                human=True,
+            )
             if h not in d.agents:
                 d.agents.append(h)
             h.verifies.setdefault(agent, where)
@@ -385,5 +423,6 @@ def _edges(crew: _Crew) -> None:
         a = d.agent(aid)
         if a and a.max_iterations is None:
             a.max_iterations = 20
-            a.max_iterations_note = f"CrewAI's default max_iter, not stated in the source " \
-                f"({DEFAULT_MAX_ITER_SOURCE})"
+            a.max_iterations_note = (
+                f"CrewAI's default max_iter, not stated in the source ({DEFAULT_MAX_ITER_SOURCE})"
+            )

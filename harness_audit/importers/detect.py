@@ -24,27 +24,45 @@ def looks_like(probe: Probe) -> tuple[str, str]:
     if isinstance(first, dict) and {"v", "seq", "prev", "hash"} <= set(first):
         return "a harness-audit trail (already sealed)", "none: use `harness-audit verify`"
     if isinstance(first, dict) and {"kind", "run", "agent"} <= set(first):
-        return "plain harness-audit trail events (unsealed)", \
-            "none: use `harness-audit trail seal`"
-    if isinstance(j, dict) and isinstance(j.get("data"), list) and j["data"] and \
-            isinstance(j["data"][0], dict) and "traceID" in j["data"][0]:
+        return "plain harness-audit trail events (unsealed)", "none: use `harness-audit trail seal`"
+    if (
+        isinstance(j, dict)
+        and isinstance(j.get("data"), list)
+        and j["data"]
+        and isinstance(j["data"][0], dict)
+        and "traceID" in j["data"][0]
+    ):
         return "a Jaeger JSON export", "otlp (export OTLP instead of Jaeger JSON)"
-    if isinstance(j, list) and j and isinstance(j[0], dict) and "traceId" in j[0] and \
-            "id" in j[0] and "spanId" not in j[0]:
+    if (
+        isinstance(j, list)
+        and j
+        and isinstance(j[0], dict)
+        and "traceId" in j[0]
+        and "id" in j[0]
+        and "spanId" not in j[0]
+    ):
         return "a Zipkin v2 JSON span array", "otlp (export OTLP instead of Zipkin)"
     if isinstance(j, dict) and ("resourceSpans" in j):
         return "an OTLP document without spans", "otlp"
     if isinstance(j, dict) and isinstance(j.get("observations"), list):
         return "Langfuse observations without their trace", "langfuse"
     if isinstance(j, dict) and str(j.get("provider", "")).startswith("autogen"):
-        return "an AutoGen AgentChat component config", \
-            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)"
-    if isinstance(j, dict) and isinstance(j.get("components"), dict) and isinstance(
-            j["components"].get("teams"), list):
-        return "an AutoGen Studio component gallery", \
-            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)"
-    if (isinstance(j, dict) and "apiVersion" in j) or (isinstance(probe.yaml, dict) and
-                                                      probe.yaml.get("kind") == "Pipeline"):
+        return (
+            "an AutoGen AgentChat component config",
+            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)",
+        )
+    if (
+        isinstance(j, dict)
+        and isinstance(j.get("components"), dict)
+        and isinstance(j["components"].get("teams"), list)
+    ):
+        return (
+            "an AutoGen Studio component gallery",
+            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)",
+        )
+    if (isinstance(j, dict) and "apiVersion" in j) or (
+        isinstance(probe.yaml, dict) and probe.yaml.get("kind") == "Pipeline"
+    ):
         return "a harness-audit manifest", "none: use `harness-audit scan`"
     if isinstance(j, dict):
         return f"a JSON object with keys {_keys(j)}", "otlp, langfuse or langsmith"
@@ -73,8 +91,11 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Any:
             found.append((name, what))
     if fmt != "auto":
         if fmt not in TRACE_FORMATS:
-            raise fail(str(path), f"unknown trace format {fmt!r}",
-                       expected=", ".join(["auto", *TRACE_FORMATS]))
+            raise fail(
+                str(path),
+                f"unknown trace format {fmt!r}",
+                expected=", ".join(["auto", *TRACE_FORMATS]),
+            )
         for name, what in found:
             if name == fmt:
                 return Detected(path, name, what)
@@ -83,14 +104,23 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Any:
     for _name, f in DEFINITION_FORMATS.items():
         what = f.sniff(probe)
         if what:
-            raise fail(str(path), f"looks like {what}: agent definitions, not a trace",
-                       expected="a trace; draft a manifest from it with `harness-audit init`")
+            raise fail(
+                str(path),
+                f"looks like {what}: agent definitions, not a trace",
+                expected="a trace; draft a manifest from it with `harness-audit init`",
+            )
     if found:
-        raise fail(str(path), f"looks like {found[0][1]}, not {fmt}",
-                   expected=f"--from {found[0][0]} (or --from auto)")
+        raise fail(
+            str(path),
+            f"looks like {found[0][1]}, not {fmt}",
+            expected=f"--from {found[0][0]} (or --from auto)",
+        )
     what, nearest = looks_like(probe)
-    raise fail(str(path), f"no supported trace format: looks like {what}",
-               expected=f"nearest supported format: {nearest}")
+    raise fail(
+        str(path),
+        f"no supported trace format: looks like {what}",
+        expected=f"nearest supported format: {nearest}",
+    )
 
 
 def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
@@ -112,28 +142,40 @@ def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
                 break
     if fmt != "auto":
         if fmt not in DEFINITION_FORMATS:
-            raise fail(str(files[0]), f"unknown definition format {fmt!r}",
-                       expected=", ".join(["auto", *DEFINITION_FORMATS]))
+            raise fail(
+                str(files[0]),
+                f"unknown definition format {fmt!r}",
+                expected=", ".join(["auto", *DEFINITION_FORMATS]),
+            )
         if fmt in hits:
             return fmt, hits[fmt]
         got = next(iter(hits), None)
         what = kinds[hits[got][0]] if got else looks_like(Probe.of(files[0]))[0]
-        raise fail(str(files[0]), f"looks like {what}, not {fmt}",
-                   expected=f"--from {got}" if got else f"{fmt} definitions")
+        raise fail(
+            str(files[0]),
+            f"looks like {what}, not {fmt}",
+            expected=f"--from {got}" if got else f"{fmt} definitions",
+        )
     if not hits:
         what, nearest = looks_like(Probe.of(files[0]))
-        raise fail(str(files[0]), f"no supported definition format: looks like {what}",
-                   expected=f"nearest supported format: {nearest}")
+        raise fail(
+            str(files[0]),
+            f"no supported definition format: looks like {what}",
+            expected=f"nearest supported format: {nearest}",
+        )
     name = max(hits, key=lambda n: len(hits[n]))
     if name == "crewai":
         agents = [p for p in hits[name] if kinds[p] == "a CrewAI agents.yaml"]
         tasks = [p for p in hits[name] if kinds[p] == "a CrewAI tasks.yaml"]
         code = [p for p in hits[name] if kinds[p].endswith("(Python)")]
         if agents and not tasks and not code:
-            raise fail(str(agents[0]), "looks like a CrewAI agents.yaml without tasks.yaml",
-                       expected="nearest supported format: crewai (give agents.yaml with its "
-                       "tasks.yaml and crew.py, or --from crewai to draft from agents.yaml "
-                       "alone)")
+            raise fail(
+                str(agents[0]),
+                "looks like a CrewAI agents.yaml without tasks.yaml",
+                expected="nearest supported format: crewai (give agents.yaml with its "
+                "tasks.yaml and crew.py, or --from crewai to draft from agents.yaml "
+                "alone)",
+            )
     return name, hits[name]
 
 
@@ -149,18 +191,24 @@ def describe_foreign(path: Path) -> str | None:
     for name, f in TRACE_FORMATS.items():
         what = f.sniff(probe)
         if what:
-            return (f"{path} is {prefix}{what}, not a harness-audit trail; convert it with "
-                    f"`harness-audit trail import {path} --from {name} --key KEY "
-                    "--origin ORIGIN -o DIR`")
+            return (
+                f"{path} is {prefix}{what}, not a harness-audit trail; convert it with "
+                f"`harness-audit trail import {path} --from {name} --key KEY "
+                "--origin ORIGIN -o DIR`"
+            )
     if swe_agent.is_config(probe):
-        return (f"{path} is a SWE-agent run config; import it beside its .traj with "
-                "`harness-audit trail import`")
+        return (
+            f"{path} is a SWE-agent run config; import it beside its .traj with "
+            "`harness-audit trail import`"
+        )
     for name, f in DEFINITION_FORMATS.items():
         what = f.sniff(probe)
         if what:
-            return (f"{path} is {what}, not a harness-audit manifest; draft one with "
-                    f"`harness-audit init {path.parent if name == crewai.NAME else path} "
-                    f"--from {name}`")
+            return (
+                f"{path} is {what}, not a harness-audit manifest; draft one with "
+                f"`harness-audit init {path.parent if name == crewai.NAME else path} "
+                f"--from {name}`"
+            )
     if probe.gzip:
         return f"{path} is a gzip file; harness-audit reads trails and manifests uncompressed"
     what, _ = looks_like(probe)

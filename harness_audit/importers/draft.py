@@ -132,37 +132,57 @@ def render(d: Draft, name: str | None = None) -> str:
             where = f"from {a.model_where or a.where}"
             note = f"; {a.model_note}" if a.model_note else ""
             if info.known:
-                lines.append(f"    model: {{provider: {_q(info.provider)}, family: "
-                             f"{_q(info.family)}, name: {_q(info.name)}}}  # {where}{note}")
+                lines.append(
+                    f"    model: {{provider: {_q(info.provider)}, family: "
+                    f"{_q(info.family)}, name: {_q(info.name)}}}  # {where}{note}"
+                )
             else:
-                lines.append(f"    # TODO: declare model provider and family: {a.model!r} is "
-                             "not in rules/models.yaml")
-                lines.append(f"    model: {{provider: \"unknown\", family: \"unknown\", "
-                             f"name: {_q(a.model)}}}  # {where}{note}")
+                lines.append(
+                    f"    # TODO: declare model provider and family: {a.model!r} is "
+                    "not in rules/models.yaml"
+                )
+                lines.append(
+                    f'    model: {{provider: "unknown", family: "unknown", '
+                    f"name: {_q(a.model)}}}  # {where}{note}"
+                )
         else:
-            lines.append("    # TODO: declare model: the source does not say which model "
-                         "(framework default or set at run time)")
-        for key, edges in (("depends_on", a.depends_on), ("spawns", a.spawns),
-                           ("verifies", a.verifies)):
+            lines.append(
+                "    # TODO: declare model: the source does not say which model "
+                "(framework default or set at run time)"
+            )
+        for key, edges in (
+            ("depends_on", a.depends_on),
+            ("spawns", a.spawns),
+            ("verifies", a.verifies),
+        ):
             targets = [t for t in edges if t in ids and t != a.id]
             if targets:
                 lines.append(f"    {key}:")
                 for tgt in targets:
                     lines.append(f"      - {_q(tgt)}  # from {edges[tgt]}")
         if a.max_iterations is not None:
-            lines.append(f"    max_iterations: {a.max_iterations}  # from "
-                         f"{a.max_iterations_where or a.where}"
-                         + (f"; {a.max_iterations_note}" if a.max_iterations_note else ""))
+            lines.append(
+                f"    max_iterations: {a.max_iterations}  # from "
+                f"{a.max_iterations_where or a.where}"
+                + (f"; {a.max_iterations_note}" if a.max_iterations_note else "")
+            )
         elif a.id in cycle_members:
-            lines.append("    max_iterations: 1  # TODO: declare the bound of this cycle: the "
-                         "source states none (1 keeps the draft loadable)")
+            lines.append(
+                "    max_iterations: 1  # TODO: declare the bound of this cycle: the "
+                "source states none (1 keeps the draft loadable)"
+            )
         if not a.human:
-            lines.append("    untrusted_input: true  # TODO: declare: assumed to read outside "
-                         "text until declared")
-            lines.append("    stage: {}  # TODO: declare stage.reliability: the source states "
-                         "no reliability")
-            lines.append("    access:  # TODO: declare where access is enforced and the scopes "
-                         "it needs: no framework states them")
+            lines.append(
+                "    untrusted_input: true  # TODO: declare: assumed to read outside "
+                "text until declared"
+            )
+            lines.append(
+                "    stage: {}  # TODO: declare stage.reliability: the source states no reliability"
+            )
+            lines.append(
+                "    access:  # TODO: declare where access is enforced and the scopes "
+                "it needs: no framework states them"
+            )
             lines.append("      enforced_at: none")
             lines.append("      scopes: []")
         if a.tools:
@@ -172,17 +192,26 @@ def render(d: Draft, name: str | None = None) -> str:
             if tool.effect:
                 lines.append(f"        effect: {tool.effect}  # {_comment(tool.effect_note)}")
             else:
-                lines.append(f"        effect: destructive  # TODO: declare the effect: "
-                             f"{UNKNOWN_EFFECT_NOTE}")
-            lines.append("        # TODO: declare scope: the source does not say which scope "
-                         "the tool needs (unscoped)")
+                lines.append(
+                    f"        effect: destructive  # TODO: declare the effect: "
+                    f"{UNKNOWN_EFFECT_NOTE}"
+                )
+            lines.append(
+                "        # TODO: declare scope: the source does not say which scope "
+                "the tool needs (unscoped)"
+            )
             if tool.gate:
-                lines.append(f"        human_gate: {{required: true}}  # from "
-                             f"{tool.gate_where or tool.where}"
-                             + (f"; {_comment(tool.gate_note)}" if tool.gate_note else ""))
+                lines.append(
+                    f"        human_gate: {{required: true}}  # from "
+                    f"{tool.gate_where or tool.where}"
+                    + (f"; {_comment(tool.gate_note)}" if tool.gate_note else "")
+                )
             else:
-                why = _comment(tool.gate_note) if tool.gate_note else "the source has no human " \
-                    "approval before this tool"
+                why = (
+                    _comment(tool.gate_note)
+                    if tool.gate_note
+                    else "the source has no human approval before this tool"
+                )
                 lines.append(f"        human_gate: {{required: false}}  # TODO: declare: {why}")
         for n in a.notes:
             lines.append(f"    # note: {_comment(n)}")
@@ -191,10 +220,15 @@ def render(d: Draft, name: str | None = None) -> str:
     lines.append("  sources:")
     for p in d.sources:
         lines.append(f"    - {{file: {_q(str(p))}, sha256: {_q(sha256_file(p))}}}")
-    unknown = [*d.unknown,
-               "slo.target and every stage.reliability", "cost caps (budget)",
-               "trail and its integrity", "access enforcement and scopes",
-               "tool scopes", "untrusted input"]
+    unknown = [
+        *d.unknown,
+        "slo.target and every stage.reliability",
+        "cost caps (budget)",
+        "trail and its integrity",
+        "access enforcement and scopes",
+        "tool scopes",
+        "untrusted input",
+    ]
     lines.append("  unknown:")
     for u in unknown:
         lines.append(f"    - {_q(_comment(u))}")

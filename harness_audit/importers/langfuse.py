@@ -54,8 +54,7 @@ from harness_audit.trail.source import RawEvent
 NAME = "langfuse"
 DESCRIPTION = "Langfuse trace exports (trace with observations and scores)"
 
-_TYPES = {"GENERATION": MODEL, "TOOL": TOOL, "AGENT": AGENT, "GUARDRAIL": EVAL,
-          "EVALUATOR": EVAL}
+_TYPES = {"GENERATION": MODEL, "TOOL": TOOL, "AGENT": AGENT, "GUARDRAIL": EVAL, "EVALUATOR": EVAL}
 
 
 def _json_field(value: Any) -> Any:
@@ -120,10 +119,12 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
         span.model = text(o.get("model"), 200) or span.model
         usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
         if isinstance(usage, dict):
-            span.input_tokens = as_int(usage.get("input", usage.get("promptTokens"))) \
-                or span.input_tokens
-            span.output_tokens = as_int(usage.get("output", usage.get("completionTokens"))) \
-                or span.output_tokens
+            span.input_tokens = (
+                as_int(usage.get("input", usage.get("promptTokens"))) or span.input_tokens
+            )
+            span.output_tokens = (
+                as_int(usage.get("output", usage.get("completionTokens"))) or span.output_tokens
+            )
         span.input_tokens = span.input_tokens or as_int(o.get("inputUsage")) or 0
         span.output_tokens = span.output_tokens or as_int(o.get("outputUsage")) or 0
         cost = _json_field(o.get("costDetails"))
@@ -164,8 +165,9 @@ def _score(s: dict[str, Any], stats: ImportStats) -> Evaluation | None:
     return Evaluation(sid, name, verdict, ts, text(s.get("observationId"), 128), basis)
 
 
-def trace_of(doc: dict[str, Any], file: str, line: int, stats: ImportStats,
-             pipeline: str) -> Trace | None:
+def trace_of(
+    doc: dict[str, Any], file: str, line: int, stats: ImportStats, pipeline: str
+) -> Trace | None:
     """One Langfuse export object as a :class:`Trace` (None when it holds no trace)."""
     t: dict[str, Any] = doc["trace"] if isinstance(doc.get("trace"), dict) else doc
     tid = text(t.get("id"), 128)
@@ -188,8 +190,11 @@ def trace_of(doc: dict[str, Any], file: str, line: int, stats: ImportStats,
             stats.drop("observation without an id")
             continue
         trace.spans.append(span)
-    root.start = min([root.start] + [s.start for s in trace.spans if s.start]) if root.start \
+    root.start = (
+        min([root.start] + [s.start for s in trace.spans if s.start])
+        if root.start
         else min((s.start for s in trace.spans), default=0)
+    )
     root.end = max(s.end for s in trace.spans)
     scores = t.get("scores") if isinstance(t.get("scores"), list) else doc.get("scores")
     for s in scores if isinstance(scores, list) else []:
@@ -210,14 +215,16 @@ def _docs(obj: Any) -> list[Any]:
     return [obj]
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None) -> Iterator[RawEvent]:
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
     """The events of every trace in a Langfuse export."""
     name = str(path)
     probe = probe or Probe.of(path)
     if probe.is_jsonl:
-        items: Iterator[tuple[int, Any]] = ((n, parse_line(name, n, raw))
-                                            for n, raw in iter_lines(path))
+        items: Iterator[tuple[int, Any]] = (
+            (n, parse_line(name, n, raw)) for n, raw in iter_lines(path)
+        )
     else:
         doc = probe.json if probe.json is not None else load_json(path)
         items = ((1, d) for d in _docs(doc))
@@ -233,8 +240,12 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         found = True
         yield from assemble(trace, mapping, stats)
     if not found:
-        raise fail(name, "no Langfuse trace in this file", 1,
-                   '{"trace": {"id": ...}, "observations": [...]}')
+        raise fail(
+            name,
+            "no Langfuse trace in this file",
+            1,
+            '{"trace": {"id": ...}, "observations": [...]}',
+        )
 
 
 def is_trace_object(d: Any) -> bool:

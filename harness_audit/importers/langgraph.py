@@ -30,8 +30,7 @@ DESCRIPTION = "LangGraph graphs (Python)"
 def sniff(probe: Probe) -> str | None:
     """What LangGraph file the source is (None: not one)."""
     t = probe.text_head
-    if probe.path.suffix == ".py" and "langgraph" in t and ("StateGraph" in t or
-                                                            "add_node" in t):
+    if probe.path.suffix == ".py" and "langgraph" in t and ("StateGraph" in t or "add_node" in t):
         return "a LangGraph graph module (Python)"
     return None
 
@@ -44,8 +43,11 @@ def read(paths: list[Path]) -> Draft:
         env = module_env(tree)
         custom = custom_tools(tree)
         f = str(p)
-        funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef |
-                                                                 ast.AsyncFunctionDef)}
+        funcs = {
+            n.name: n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
         models: dict[str, tuple[str, str, int]] = {}
         tools_of_var: dict[str, list[tuple[str, str, int]]] = {}
         for name, value in env.items():
@@ -59,11 +61,13 @@ def read(paths: list[Path]) -> Draft:
                     base = value.func.value
                     if isinstance(base, ast.Name) and base.id in models:
                         models[name] = models[base.id]
-                    tools_of_var[name] = tool_names_in(value.args[0] if value.args else None,
-                                                       custom)
+                    tools_of_var[name] = tool_names_in(
+                        value.args[0] if value.args else None, custom
+                    )
                 if cn == "ToolNode":
-                    tools_of_var[name] = tool_names_in(value.args[0] if value.args else None,
-                                                       custom)
+                    tools_of_var[name] = tool_names_in(
+                        value.args[0] if value.args else None, custom
+                    )
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -87,7 +91,8 @@ def read(paths: list[Path]) -> Draft:
                 if model:
                     a.model, a.model_note, a.model_where = model[0], model[1], Where(f, model[2])
                 interrupts = fn is not None and any(
-                    isinstance(n, ast.Call) and call_name(n) == "interrupt" for n in ast.walk(fn))
+                    isinstance(n, ast.Call) and call_name(n) == "interrupt" for n in ast.walk(fn)
+                )
                 for tname, tcls, line in tools:
                     dt = DraftTool(tname, Where(f, line))
                     known_effect(dt, tcls)
@@ -95,8 +100,12 @@ def read(paths: list[Path]) -> Draft:
                         dt.gate, dt.gate_note = True, "interrupt() in the node before the tool"
                     a.tools.append(dt)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("add_edge", "add_conditional_edges") and len(node.args) >= 2:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("add_edge", "add_conditional_edges")
+                and len(node.args) >= 2
+            ):
                 src, _ = literal(node.args[0])
                 dsts: list[object] = []
                 if node.func.attr == "add_edge":
@@ -114,6 +123,9 @@ def read(paths: list[Path]) -> Draft:
                         if dst_agent is not None and d.agent(safe_id(src)) is not None:
                             dst_agent.depends_on.setdefault(safe_id(src), Where(f, node.lineno))
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no graph node calls a model or binds tools",
-                   expected="StateGraph with add_node(...)")
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no graph node calls a model or binds tools",
+            expected="StateGraph with add_node(...)",
+        )
     return d

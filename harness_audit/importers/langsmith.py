@@ -44,14 +44,19 @@ def _get(d: Any, *path: str) -> Any:
 
 
 def _usage(run: dict[str, Any]) -> tuple[int, int]:
-    for u in (_get(run, "outputs", "usage_metadata"), run.get("usage_metadata"),
-              _get(run, "extra", "usage_metadata")):
+    for u in (
+        _get(run, "outputs", "usage_metadata"),
+        run.get("usage_metadata"),
+        _get(run, "extra", "usage_metadata"),
+    ):
         if isinstance(u, dict):
             return as_int(u.get("input_tokens")) or 0, as_int(u.get("output_tokens")) or 0
     for u in (_get(run, "outputs", "usage"), _get(run, "outputs", "llm_output", "token_usage")):
         if isinstance(u, dict):
-            return (as_int(u.get("prompt_tokens", u.get("input_tokens"))) or 0,
-                    as_int(u.get("completion_tokens", u.get("output_tokens"))) or 0)
+            return (
+                as_int(u.get("prompt_tokens", u.get("input_tokens"))) or 0,
+                as_int(u.get("completion_tokens", u.get("output_tokens"))) or 0,
+            )
     return 0, 0
 
 
@@ -99,15 +104,25 @@ def _span(run: dict[str, Any], line: int) -> Span:
     end = ts_to_ns(run.get("end_time")) or start
     parent = text(run.get("parent_run_id"), 128)
     name = text(run.get("name"), 300) or "run"
-    span = Span(rid, parent, name, start, max(start, end), line,
-                status="error" if run.get("error") else ("ok" if run.get("end_time") else "unset"))
+    span = Span(
+        rid,
+        parent,
+        name,
+        start,
+        max(start, end),
+        line,
+        status="error" if run.get("error") else ("ok" if run.get("end_time") else "unset"),
+    )
     rt = run.get("run_type")
     if rt == "llm":
         span.kind = MODEL
         md = _get(run, "extra", "metadata") or {}
-        span.model = (text(md.get("ls_model_name"), 200) if isinstance(md, dict) else None) \
-            or text(_get(run, "outputs", "model"), 200) or text(_get(run, "inputs", "model"), 200) \
+        span.model = (
+            (text(md.get("ls_model_name"), 200) if isinstance(md, dict) else None)
+            or text(_get(run, "outputs", "model"), 200)
+            or text(_get(run, "inputs", "model"), 200)
             or text(_get(run, "extra", "invocation_params", "model"), 200)
+        )
         span.provider = text(md.get("ls_provider"), 100) if isinstance(md, dict) else None
         span.input_tokens, span.output_tokens = _usage(run)
     elif rt == "tool":
@@ -121,8 +136,9 @@ def _span(run: dict[str, Any], line: int) -> Span:
     return span
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None) -> Iterator[RawEvent]:
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
     """The events of every trace in a LangSmith source."""
     name = str(path)
     probe = probe or Probe.of(path)
@@ -134,8 +150,12 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         _flatten(probe.json if probe.json is not None else load_json(path), records)
     runs = _merge(records, stats)
     if not runs:
-        raise fail(name, "no LangSmith runs in this file", 1,
-                   '{"post": [runs], "patch": [runs]} or run trees')
+        raise fail(
+            name,
+            "no LangSmith runs in this file",
+            1,
+            '{"post": [runs], "patch": [runs]} or run trees',
+        )
     traces: dict[str, Trace] = {}
     for i, run in enumerate(runs.values(), 1):
         tid = text(run.get("trace_id"), 128) or str(run["id"])
@@ -153,8 +173,10 @@ def sniff(probe: Probe) -> str | None:
     doc = probe.json
     if isinstance(doc, dict) and ("post" in doc or "patch" in doc):
         items = as_list(doc.get("post")) + as_list(doc.get("patch"))
-        if any(isinstance(x, dict) and "id" in x and ("run_type" in x or "dotted_order" in x)
-               for x in items):
+        if any(
+            isinstance(x, dict) and "id" in x and ("run_type" in x or "dotted_order" in x)
+            for x in items
+        ):
             return "LangSmith run ingestion payloads (post/patch)"
     if _is_run(doc):
         return "a LangSmith run tree"

@@ -27,8 +27,12 @@ def _servers(doc: Any) -> dict[str, Any] | None:
         return None
     for key in ("mcpServers", "servers"):
         v = doc.get(key)
-        if isinstance(v, dict) and all(isinstance(s, dict) for s in v.values()) and v and \
-                any(("command" in s or "url" in s or "type" in s) for s in v.values()):
+        if (
+            isinstance(v, dict)
+            and all(isinstance(s, dict) for s in v.values())
+            and v
+            and any(("command" in s or "url" in s or "type" in s) for s in v.values())
+        ):
             return v
     mcp = doc.get("mcp")
     if isinstance(mcp, dict):
@@ -81,8 +85,7 @@ def read(paths: list[Path]) -> Draft:
             if sib.is_file():
                 cached = load_json(sib)
                 break
-        a = d.agent("mcp_client") or DraftAgent("mcp_client", Where(str(p), 1),
-                                                role="MCP client")
+        a = d.agent("mcp_client") or DraftAgent("mcp_client", Where(str(p), 1), role="MCP client")
         if a not in d.agents:
             d.agents.append(a)
         for sname, s in servers.items():
@@ -95,14 +98,24 @@ def read(paths: list[Path]) -> Draft:
             if eff:
                 t.effect, t.effect_note = eff, "from the server's tool annotations"
             else:
-                cmd = " ".join(str(x) for x in [s.get("command", ""), *(s.get("args") or [])]
-                               if isinstance(x, str)) + " " + str(s.get("url", ""))
+                cmd = (
+                    " ".join(
+                        str(x)
+                        for x in [s.get("command", ""), *(s.get("args") or [])]
+                        if isinstance(x, str)
+                    )
+                    + " "
+                    + str(s.get("url", ""))
+                )
                 got = rules.known_mcp_effect(cmd)
                 if got:
                     t.effect, src = got
                     t.effect_note = f"rules/tool_effects.yaml: {src}"
             a.tools.append(t)
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no MCP servers in this config",
-                   expected='{"mcpServers": {name: {command|url}}}')
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no MCP servers in this config",
+            expected='{"mcpServers": {name: {command|url}}}',
+        )
     return d

@@ -30,8 +30,11 @@ DESCRIPTION = "OpenAI Agents SDK definitions (Python)"
 def sniff(probe: Probe) -> str | None:
     """What Agents SDK file the source is (None: not one)."""
     t = probe.text_head
-    if probe.path.suffix == ".py" and ("from agents import" in t or "import agents" in t) \
-            and "Agent(" in t:
+    if (
+        probe.path.suffix == ".py"
+        and ("from agents import" in t or "import agents" in t)
+        and "Agent(" in t
+    ):
         return "an OpenAI Agents SDK module (Python)"
     return None
 
@@ -53,8 +56,16 @@ def read(paths: list[Path]) -> Draft:
     """Agents, tools, handoffs from Agents SDK modules."""
     d = Draft(NAME, "openai-agents", list(paths))
     var_agent: dict[str, str] = {}
-    pending: list[tuple[DraftAgent, ast.Call, str, dict[str, ast.expr], dict[str, str],
-                        dict[str, tuple[bool | None, int]]]] = []
+    pending: list[
+        tuple[
+            DraftAgent,
+            ast.Call,
+            str,
+            dict[str, ast.expr],
+            dict[str, str],
+            dict[str, tuple[bool | None, int]],
+        ]
+    ] = []
     for p in paths:
         tree = parse(p)
         env = module_env(tree)
@@ -67,8 +78,12 @@ def read(paths: list[Path]) -> Draft:
             call = node.value
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             var = targets[0].id if targets and isinstance(targets[0], ast.Name) else None
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
-                    call.func.attr == "clone" and isinstance(call.func.value, ast.Name):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "clone"
+                and isinstance(call.func.value, ast.Name)
+            ):
                 base = var_agent.get(call.func.value.id)
                 if base and var:
                     var_agent[var] = safe_id(var)
@@ -100,19 +115,27 @@ def read(paths: list[Path]) -> Draft:
         if isinstance(tools, ast.List):
             for el in tools.elts:
                 line = getattr(el, "lineno", call.lineno)
-                if isinstance(el, ast.Call) and isinstance(el.func, ast.Attribute) and \
-                        el.func.attr == "as_tool" and isinstance(el.func.value, ast.Name):
+                if (
+                    isinstance(el, ast.Call)
+                    and isinstance(el.func, ast.Attribute)
+                    and el.func.attr == "as_tool"
+                    and isinstance(el.func.value, ast.Name)
+                ):
                     child = var_agent.get(el.func.value.id)
                     tn, _ = literal(kwarg(el, "tool_name"))
                     if child:
                         a.spawns.setdefault(child, Where(f, line))
-                    dt = DraftTool(tn if isinstance(tn, str) else f"{child or 'agent'}_tool",
-                                   Where(f, line))
+                    dt = DraftTool(
+                        tn if isinstance(tn, str) else f"{child or 'agent'}_tool", Where(f, line)
+                    )
                     dt.effect_note = ""
                     a.tools.append(dt)
                     continue
-                cls = call_name(el) if isinstance(el, ast.Call) else (
-                    el.id if isinstance(el, ast.Name) else None)
+                cls = (
+                    call_name(el)
+                    if isinstance(el, ast.Call)
+                    else (el.id if isinstance(el, ast.Name) else None)
+                )
                 if cls is None:
                     continue
                 dt = DraftTool(custom.get(cls, cls), Where(f, line))
@@ -120,20 +143,31 @@ def read(paths: list[Path]) -> Draft:
                 g = gates.get(cls)
                 if g is not None:
                     if g[0] is True:
-                        dt.gate, dt.gate_where, dt.gate_note = True, Where(f, g[1]), \
-                            "needs_approval=True"
+                        dt.gate, dt.gate_where, dt.gate_note = (
+                            True,
+                            Where(f, g[1]),
+                            "needs_approval=True",
+                        )
                     else:
-                        dt.gate_note = "needs_approval is a callable: a conditional gate, " \
+                        dt.gate_note = (
+                            "needs_approval is a callable: a conditional gate, "
                             "drafted as not required"
+                        )
                 a.tools.append(dt)
         hand = kwarg(call, "handoffs")
         if isinstance(hand, ast.List):
             for el in hand.elts:
-                target = el.args[0] if isinstance(el, ast.Call) and call_name(el) == "handoff" \
-                    and el.args else el
+                target = (
+                    el.args[0]
+                    if isinstance(el, ast.Call) and call_name(el) == "handoff" and el.args
+                    else el
+                )
                 if isinstance(target, ast.Name) and target.id in var_agent:
                     a.spawns.setdefault(var_agent[target.id], Where(f, el.lineno))
     if not d.agents:
-        raise fail(str(paths[0]) if paths else "-", "no Agent(...) definitions found",
-                   expected="Agents SDK Python with Agent(name=..., ...)")
+        raise fail(
+            str(paths[0]) if paths else "-",
+            "no Agent(...) definitions found",
+            expected="Agents SDK Python with Agent(name=..., ...)",
+        )
     return d

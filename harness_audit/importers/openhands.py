@@ -42,8 +42,9 @@ AGENT = "openhands"
 def _events(path: Path, probe: Probe) -> list[tuple[int, dict[str, Any]]]:
     name = str(path)
     if probe.is_jsonl:
-        return [(n, o) for n, raw in iter_lines(path)
-                if isinstance(o := parse_line(name, n, raw), dict)]
+        return [
+            (n, o) for n, raw in iter_lines(path) if isinstance(o := parse_line(name, n, raw), dict)
+        ]
     doc = probe.json if probe.json is not None else load_json(path)
     if isinstance(doc, dict):
         doc = doc.get("events", doc.get("history", doc.get("trajectory")))
@@ -52,8 +53,9 @@ def _events(path: Path, probe: Probe) -> list[tuple[int, dict[str, Any]]]:
     return [(i, e) for i, e in enumerate(doc, 1) if isinstance(e, dict)]
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None) -> Iterator[RawEvent]:
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
     """The events of one OpenHands trajectory, as one run."""
     name = str(path)
     probe = probe or Probe.of(path)
@@ -75,27 +77,59 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         meta = as_dict(e.get("tool_call_metadata"))
         if "action" in e:
             action = str(e.get("action"))
-            resp = meta.get("model_response") if isinstance(meta.get("model_response"), dict) \
-                else None
+            resp = (
+                meta.get("model_response") if isinstance(meta.get("model_response"), dict) else None
+            )
             if resp is not None:
                 key = text(resp.get("id"), 200) or text(meta.get("tool_call_id"), 200) or str(eid)
                 if key not in responses:
                     responses.add(key)
                     usage = as_dict(resp.get("usage"))
                     model = text(resp.get("model"), 200) or "unknown"
-                    out.append((ts, order, line, {
-                        "run": run, "span": f"llm:{key}", "agent": agent, "kind": "model_call",
-                        "model": rules.resolve_model(model).as_dict(),
-                        "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
-                        "output_tokens": as_int(usage.get("completion_tokens")) or 0,
-                        "cost_microusd": 0}))
+                    out.append(
+                        (
+                            ts,
+                            order,
+                            line,
+                            {
+                                "run": run,
+                                "span": f"llm:{key}",
+                                "agent": agent,
+                                "kind": "model_call",
+                                "model": rules.resolve_model(model).as_dict(),
+                                "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
+                                "output_tokens": as_int(usage.get("completion_tokens")) or 0,
+                                "cost_microusd": 0,
+                            },
+                        )
+                    )
             if action == "delegate":
                 args = as_dict(e.get("args"))
                 child = mapping.agent(text(args.get("agent"), 200) or "delegate")
-                out.append((ts, order, line, {"run": run, "span": f"e{eid}", "agent": agent,
-                                              "kind": "spawn", "child": child, "depth": 1}))
-            elif meta.get("function_name") or action in ("run", "edit", "read", "run_ipython",
-                                                           "browse", "browse_interactive", "write"):
+                out.append(
+                    (
+                        ts,
+                        order,
+                        line,
+                        {
+                            "run": run,
+                            "span": f"e{eid}",
+                            "agent": agent,
+                            "kind": "spawn",
+                            "child": child,
+                            "depth": 1,
+                        },
+                    )
+                )
+            elif meta.get("function_name") or action in (
+                "run",
+                "edit",
+                "read",
+                "run_ipython",
+                "browse",
+                "browse_interactive",
+                "write",
+            ):
                 actions[eid] = (e, line)
                 pending.append(eid)
             else:
@@ -108,15 +142,39 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
                 state = extras.get("agent_state")
                 target = pending[-1] if pending else None
                 if state == "awaiting_user_confirmation" and target is not None:
-                    out.append((ts, order, line, {
-                        "run": run, "span": f"e{eid}", "agent": agent, "kind": "approval_request",
-                        "target": f"e{target}", "approver": "human:user"}))
+                    out.append(
+                        (
+                            ts,
+                            order,
+                            line,
+                            {
+                                "run": run,
+                                "span": f"e{eid}",
+                                "agent": agent,
+                                "kind": "approval_request",
+                                "target": f"e{target}",
+                                "approver": "human:user",
+                            },
+                        )
+                    )
                 elif state in ("user_confirmed", "user_rejected") and target is not None:
-                    out.append((ts, order, line, {
-                        "run": run, "span": f"e{eid}", "agent": "human:user", "kind": "approval",
-                        "target": f"e{target}", "approver": "human:user",
-                        "verdict": "approved" if state == "user_confirmed" else "rejected",
-                        "x_identity": "the event stream records no identity for the user"}))
+                    out.append(
+                        (
+                            ts,
+                            order,
+                            line,
+                            {
+                                "run": run,
+                                "span": f"e{eid}",
+                                "agent": "human:user",
+                                "kind": "approval",
+                                "target": f"e{target}",
+                                "approver": "human:user",
+                                "verdict": "approved" if state == "user_confirmed" else "rejected",
+                                "x_identity": "the event stream records no identity for the user",
+                            },
+                        )
+                    )
                 else:
                     stats.drop("agent state change (no event kind)")
                 continue
@@ -128,12 +186,27 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
                 ameta = as_dict(act.get("tool_call_metadata"))
                 tool = text(ameta.get("function_name"), 200) or str(act.get("action"))
                 effect, scope = mapping.tool(tool, agent)
-                outcome = "denied" if obs == "user_rejected" else (
-                    "error" if obs == "error" else "ok")
-                out.append((ts, order, line, {
-                    "run": run, "span": f"e{cause}", "agent": agent, "kind": "tool_call",
-                    "tool": tool, "effect": effect, "scope": scope, "outcome": outcome,
-                    "x_action": str(act.get("action"))[:40]}))
+                outcome = (
+                    "denied" if obs == "user_rejected" else ("error" if obs == "error" else "ok")
+                )
+                out.append(
+                    (
+                        ts,
+                        order,
+                        line,
+                        {
+                            "run": run,
+                            "span": f"e{cause}",
+                            "agent": agent,
+                            "kind": "tool_call",
+                            "tool": tool,
+                            "effect": effect,
+                            "scope": scope,
+                            "outcome": outcome,
+                            "x_action": str(act.get("action"))[:40],
+                        },
+                    )
+                )
             else:
                 stats.drop(f"observation {obs[:30]!r} without a tool action")
             continue
@@ -145,9 +218,19 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         return
     out.sort(key=lambda x: (x[0], x[1]))
     begin = f"{run}:run_start"
-    yield RawEvent(name, 1, {"ts": ns_to_ts(first_ts or 0), "run": run, "span": begin,
-                             "parent": None, "agent": "harness", "kind": "run_start",
-                             "pipeline": pipeline})
+    yield RawEvent(
+        name,
+        1,
+        {
+            "ts": ns_to_ts(first_ts or 0),
+            "run": run,
+            "span": begin,
+            "parent": None,
+            "agent": "harness",
+            "kind": "run_start",
+            "pipeline": pipeline,
+        },
+    )
     seen = {begin}
     for ts, _, line, ev in out:
         tgt = ev.get("target")
@@ -158,17 +241,32 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         ev["ts"] = ns_to_ts(ts)
         stats.events[ev["kind"]] += 1
         yield RawEvent(name, line, ev)
-    yield RawEvent(name, len(records), {"ts": ns_to_ts(last), "run": run, "span": f"{run}:run_end",
-                                        "parent": begin, "agent": "harness", "kind": "run_end",
-                                        "pipeline": pipeline, "outcome": "unknown"})
+    yield RawEvent(
+        name,
+        len(records),
+        {
+            "ts": ns_to_ts(last),
+            "run": run,
+            "span": f"{run}:run_end",
+            "parent": begin,
+            "agent": "harness",
+            "kind": "run_end",
+            "pipeline": pipeline,
+            "outcome": "unknown",
+        },
+    )
     stats.events["run_start"] += 1
     stats.events["run_end"] += 1
     stats.runs += 1
 
 
 def _is_event(e: Any) -> bool:
-    return isinstance(e, dict) and ("action" in e or "observation" in e) and (
-        "source" in e or "cause" in e or "tool_call_metadata" in e) and "id" in e
+    return (
+        isinstance(e, dict)
+        and ("action" in e or "observation" in e)
+        and ("source" in e or "cause" in e or "tool_call_metadata" in e)
+        and "id" in e
+    )
 
 
 def sniff(probe: Probe) -> str | None:

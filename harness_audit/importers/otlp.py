@@ -86,8 +86,11 @@ def attributes(raw: Any, depth: int = 0) -> dict[str, Any]:
 
 
 def _id(value: Any, width: int) -> str | None:
-    if isinstance(value, str) and len(value) in (12, 24) and not all(
-            c in "0123456789abcdefABCDEF" for c in value):
+    if (
+        isinstance(value, str)
+        and len(value) in (12, 24)
+        and not all(c in "0123456789abcdefABCDEF" for c in value)
+    ):
         try:  # protobuf JSON mapping: base64 bytes
             return base64.b64decode(value, validate=True).hex()
         except (binascii.Error, ValueError):
@@ -113,8 +116,9 @@ def _status(raw: Any) -> str:
     return "unset"
 
 
-def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None = None
-                ) -> tuple[str, Span] | None:
+def span_record(
+    rec: dict[str, Any], line: int, resource: dict[str, Any] | None = None
+) -> tuple[str, Span] | None:
     """(trace id, span) from one OTLP span JSON or SDK span dump; None when it is not a span."""
     ctx = as_dict(rec.get("context"))
     trace_id = _id(rec.get("traceId", rec.get("trace_id", ctx.get("trace_id"))), 32)
@@ -134,31 +138,56 @@ def span_record(rec: dict[str, Any], line: int, resource: dict[str, Any] | None 
     if isinstance(raw_events, list):
         for e in raw_events[:1000]:
             if isinstance(e, dict):
-                events.append((e.get("name"), attributes(e.get("attributes")),
-                               ts_to_ns(e.get("timeUnixNano", e.get("timestamp")))))
+                events.append(
+                    (
+                        e.get("name"),
+                        attributes(e.get("attributes")),
+                        ts_to_ns(e.get("timeUnixNano", e.get("timestamp"))),
+                    )
+                )
             else:
                 events.append((None, {}, None))
-    span = make_span(span_id, parent, rec.get("name"), start, end, line,
-                     _status(rec.get("status")), attributes(rec.get("attributes")), resource,
-                     events)
+    span = make_span(
+        span_id,
+        parent,
+        rec.get("name"),
+        start,
+        end,
+        line,
+        _status(rec.get("status")),
+        attributes(rec.get("attributes")),
+        resource,
+        events,
+    )
     return trace_id, span
 
 
-def make_span(span_id: str, parent: str | None, name: Any, start: int, end: int, line: int,
-              status: str, attrs: dict[str, Any], resource: dict[str, Any] | None,
-              events: list[tuple[Any, dict[str, Any], int | None]]) -> Span:
+def make_span(
+    span_id: str,
+    parent: str | None,
+    name: Any,
+    start: int,
+    end: int,
+    line: int,
+    status: str,
+    attrs: dict[str, Any],
+    resource: dict[str, Any] | None,
+    events: list[tuple[Any, dict[str, Any], int | None]],
+) -> Span:
     """One normalised :class:`Span` from its decoded parts (ids as hex, times in ns, flat
     attributes, span events as (name, attributes, time)): the one span reading of the OTLP
     JSON importer, the protobuf receiver and the in-process exporter."""
-    span = Span(span_id, parent, text(name, 300) or "span", start, max(end, start), line,
-                status=status)
+    span = Span(
+        span_id, parent, text(name, 300) or "span", start, max(end, start), line, status=status
+    )
     if resource and "service.name" in resource:
         attrs.setdefault("service.name", resource["service.name"])
     fill(span, attrs)
     for i, (ename, ea, ets) in enumerate(events[:1000]):
         if ename == "gen_ai.evaluation.result":
-            span.evaluations.append(evaluation_from_event(f"{span_id}:eval{i}", ea,
-                                                          ets or span.end, span_id))
+            span.evaluations.append(
+                evaluation_from_event(f"{span_id}:eval{i}", ea, ets or span.end, span_id)
+            )
     if span.kind == "agent" and span.agent_name is None:
         span.agent_name = text(first(attrs, "service_name"), 200)
     span.attr_agent = span.agent_name or text(first(attrs, "agent_name"), 200)
@@ -174,10 +203,14 @@ def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, An
             if not isinstance(rs, dict):
                 yield None
                 continue
-            res = attributes((rs.get("resource") or {}).get("attributes")) \
-                if isinstance(rs.get("resource"), dict) else {}
-            scopes = rs.get("scopeSpans", rs.get("scope_spans",
-                                                 rs.get("instrumentationLibrarySpans")))
+            res = (
+                attributes((rs.get("resource") or {}).get("attributes"))
+                if isinstance(rs.get("resource"), dict)
+                else {}
+            )
+            scopes = rs.get(
+                "scopeSpans", rs.get("scope_spans", rs.get("instrumentationLibrarySpans"))
+            )
             for ss in scopes if isinstance(scopes, list) else []:
                 spans = ss.get("spans") if isinstance(ss, dict) else None
                 for s in spans if isinstance(spans, list) else []:
@@ -255,8 +288,9 @@ class _Grouper:
             yield from self._flush(tid)
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None) -> Iterator[RawEvent]:
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
     """The events of every trace in an OTLP source, one run per trace id."""
     name = str(path)
     probe = probe or Probe.of(path)
@@ -268,8 +302,12 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
     else:
         doc = probe.json if probe.json is not None else load_json(path)
         if not _looks_like_spans(doc):
-            raise fail(name, "no OTLP spans in this document", 1,
-                       "an ExportTraceServiceRequest ({\"resourceSpans\": [...]}) or span records")
+            raise fail(
+                name,
+                "no OTLP spans in this document",
+                1,
+                'an ExportTraceServiceRequest ({"resourceSpans": [...]}) or span records',
+            )
         yield from _feed(grouper, doc, 1, stats)
     yield from grouper.finish()
 
@@ -297,8 +335,9 @@ def iter_spans(obj: Any, line: int = 1) -> Iterator[tuple[str, Span] | None]:
 
 def _looks_like_spans(doc: Any) -> bool:
     if isinstance(doc, dict):
-        return "resourceSpans" in doc or "resource_spans" in doc or isinstance(doc.get("spans"),
-                                                                               list)
+        return (
+            "resourceSpans" in doc or "resource_spans" in doc or isinstance(doc.get("spans"), list)
+        )
     return isinstance(doc, list)
 
 
@@ -317,15 +356,20 @@ def sniff(probe: Probe) -> str | None:
     doc = probe.json
     if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
         return "an OTLP/JSON ExportTraceServiceRequest"
-    if isinstance(doc, dict) and isinstance(doc.get("spans"), list) and doc["spans"] and \
-            is_span_record(doc["spans"][0]):
+    if (
+        isinstance(doc, dict)
+        and isinstance(doc.get("spans"), list)
+        and doc["spans"]
+        and is_span_record(doc["spans"][0])
+    ):
         return "a JSON document of OpenTelemetry SDK span records"
     if isinstance(doc, list) and doc and is_span_record(doc[0]):
         return "a JSON array of OTLP span records"
     if doc is None:
         first_obj = probe.first_line_json
-        if isinstance(first_obj, dict) and ("resourceSpans" in first_obj
-                                            or "resource_spans" in first_obj):
+        if isinstance(first_obj, dict) and (
+            "resourceSpans" in first_obj or "resource_spans" in first_obj
+        ):
             return "OTLP/JSON Lines (one ExportTraceServiceRequest a line)"
         if is_span_record(first_obj):
             return "JSON Lines of OTLP span records"

@@ -11,12 +11,24 @@ from harness_audit.importers.base import fail, read_document
 MAX_PY_BYTES = 4 << 20
 
 CLIENT_PREFIX = {
-    "ChatOpenAI": "openai/", "OpenAI": "openai/", "OpenAIChat": "openai/",
-    "AzureChatOpenAI": "azure/", "AzureOpenAI": "azure/", "ChatAnthropic": "anthropic/",
-    "Ollama": "ollama/", "ChatOllama": "ollama/", "OllamaLLM": "ollama/",
-    "ChatGoogleGenerativeAI": "gemini/", "ChatVertexAI": "vertex_ai/",
-    "ChatBedrock": "bedrock/", "ChatBedrockConverse": "bedrock/", "ChatMistralAI": "mistral/",
-    "ChatGroq": "groq/", "LiteLlm": "", "LLM": "", "LitellmModel": "",
+    "ChatOpenAI": "openai/",
+    "OpenAI": "openai/",
+    "OpenAIChat": "openai/",
+    "AzureChatOpenAI": "azure/",
+    "AzureOpenAI": "azure/",
+    "ChatAnthropic": "anthropic/",
+    "Ollama": "ollama/",
+    "ChatOllama": "ollama/",
+    "OllamaLLM": "ollama/",
+    "ChatGoogleGenerativeAI": "gemini/",
+    "ChatVertexAI": "vertex_ai/",
+    "ChatBedrock": "bedrock/",
+    "ChatBedrockConverse": "bedrock/",
+    "ChatMistralAI": "mistral/",
+    "ChatGroq": "groq/",
+    "LiteLlm": "",
+    "LLM": "",
+    "LitellmModel": "",
     "OpenAIChatCompletionsModel": "",
     "OpenAIResponsesModel": "",
 }
@@ -52,8 +64,9 @@ def kwarg(call: ast.Call, name: str) -> ast.expr | None:
     return None
 
 
-def literal(node: ast.AST | None, env: dict[str, ast.expr] | None = None, depth: int = 0
-            ) -> tuple[Any, str]:
+def literal(
+    node: ast.AST | None, env: dict[str, ast.expr] | None = None, depth: int = 0
+) -> tuple[Any, str]:
     """(value, note) of a constant; ``os.getenv("X", "d")``/``os.environ.get`` give the default
     with a note that it is resolved at run time. Names are looked up in ``env`` (module-level
     assignments). Anything else is (None, "")."""
@@ -69,8 +82,11 @@ def literal(node: ast.AST | None, env: dict[str, ast.expr] | None = None, depth:
         fn = node.func
         dotted = ast.unparse(fn) if isinstance(fn, ast.Attribute | ast.Name) else ""
         if dotted in ("os.getenv", "getenv", "os.environ.get", "environ.get"):
-            var = str(node.args[0].value) if node.args and isinstance(
-                node.args[0], ast.Constant) else "?"
+            var = (
+                str(node.args[0].value)
+                if node.args and isinstance(node.args[0], ast.Constant)
+                else "?"
+            )
             default = node.args[1] if len(node.args) > 1 else kwarg(node, "default")
             value, _ = literal(default, env, depth + 1)
             return value, f"resolved at run time from ${var}; drafted as its default"
@@ -133,8 +149,13 @@ def tool_names_in(node: ast.AST | None, custom: dict[str, str]) -> list[tuple[st
         line = getattr(el, "lineno", 0)
         if isinstance(el, ast.Starred):
             inner = el.value
-            call = inner.func.value if isinstance(inner, ast.Call) and isinstance(
-                inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Call) else inner
+            call = (
+                inner.func.value
+                if isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and isinstance(inner.func.value, ast.Call)
+                else inner
+            )
             if isinstance(call, ast.Call):
                 sel = kwarg(call, "selected_tools")
                 if isinstance(sel, ast.List):
@@ -146,9 +167,15 @@ def tool_names_in(node: ast.AST | None, custom: dict[str, str]) -> list[tuple[st
                 out.append((cls, cls, line))
             continue
         target = el.func if isinstance(el, ast.Call) else el
-        tcls: str | None = call_name(el) if isinstance(el, ast.Call) else (
-            target.attr if isinstance(target, ast.Attribute) else (
-                target.id if isinstance(target, ast.Name) else None))
+        tcls: str | None = (
+            call_name(el)
+            if isinstance(el, ast.Call)
+            else (
+                target.attr
+                if isinstance(target, ast.Attribute)
+                else (target.id if isinstance(target, ast.Name) else None)
+            )
+        )
         if isinstance(el, ast.Call) and tcls in ("as_tool",):
             continue  # handled by callers that know agents
         if tcls is None:
@@ -163,17 +190,30 @@ def custom_tools(tree: ast.Module) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             for stmt in node.body:
-                target = stmt.target if isinstance(stmt, ast.AnnAssign) else (
-                    stmt.targets[0] if isinstance(stmt, ast.Assign) and stmt.targets else None)
+                target = (
+                    stmt.target
+                    if isinstance(stmt, ast.AnnAssign)
+                    else (
+                        stmt.targets[0] if isinstance(stmt, ast.Assign) and stmt.targets else None
+                    )
+                )
                 value = stmt.value if isinstance(stmt, ast.AnnAssign | ast.Assign) else None
-                if isinstance(target, ast.Name) and target.id == "name" and isinstance(
-                        value, ast.Constant) and isinstance(value.value, str):
+                if (
+                    isinstance(target, ast.Name)
+                    and target.id == "name"
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                ):
                     names[node.name] = value.value
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for dec in node.decorator_list:
-                if isinstance(dec, ast.Call) and call_name(dec) in ("tool", "function_tool") \
-                        and dec.args and isinstance(dec.args[0], ast.Constant) \
-                        and isinstance(dec.args[0].value, str):
+                if (
+                    isinstance(dec, ast.Call)
+                    and call_name(dec) in ("tool", "function_tool")
+                    and dec.args
+                    and isinstance(dec.args[0], ast.Constant)
+                    and isinstance(dec.args[0].value, str)
+                ):
                     names[node.name] = dec.args[0].value
                 elif isinstance(dec, ast.Call) and call_name(dec) in ("tool", "function_tool"):
                     nm = kwarg(dec, "name_override") or kwarg(dec, "name")

@@ -53,10 +53,22 @@ def _fmt(m: ModuleType) -> Format:
     return Format(m.NAME, m.DESCRIPTION, m)
 
 
-TRACE_MODULES: tuple[ModuleType, ...] = (otlp, langfuse, langsmith, anthropic_sessions, openhands,
-                                         swe_agent)
-DEFINITION_MODULES: tuple[ModuleType, ...] = (crewai, adk, agent_framework, openai_agents,
-                                              langgraph, mcp)
+TRACE_MODULES: tuple[ModuleType, ...] = (
+    otlp,
+    langfuse,
+    langsmith,
+    anthropic_sessions,
+    openhands,
+    swe_agent,
+)
+DEFINITION_MODULES: tuple[ModuleType, ...] = (
+    crewai,
+    adk,
+    agent_framework,
+    openai_agents,
+    langgraph,
+    mcp,
+)
 TRACE_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in TRACE_MODULES}
 DEFINITION_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in DEFINITION_MODULES}
 
@@ -71,8 +83,14 @@ def source_files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.is_file()
-                              and not any(part.startswith(".") for part in x.relative_to(p).parts)))
+            out.extend(
+                sorted(
+                    x
+                    for x in p.rglob("*")
+                    if x.is_file()
+                    and not any(part.startswith(".") for part in x.relative_to(p).parts)
+                )
+            )
         else:
             out.append(p)
     return out

@@ -76,6 +76,7 @@ def entries_without_source() -> list[str]:
 
 # -- models -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     """A model string resolved to provider and family (``unknown`` when no rule matches)."""
@@ -96,8 +97,10 @@ class ModelInfo:
 
 @cache
 def _families() -> list[tuple[re.Pattern[str], str, str]]:
-    return [(re.compile(e["match"], re.IGNORECASE), str(e["family"]), str(e["provider"]))
-            for e in models_table()["families"]]
+    return [
+        (re.compile(e["match"], re.IGNORECASE), str(e["family"]), str(e["provider"]))
+        for e in models_table()["families"]
+    ]
 
 
 @cache
@@ -126,7 +129,7 @@ def resolve_model(model: str, provider_hint: str | None = None) -> ModelInfo:
         prefix = str(e["prefix"])
         if bare.lower().startswith(prefix):
             provider = str(e["provider"])
-            bare = bare[len(prefix):]
+            bare = bare[len(prefix) :]
             if e.get("vendor_segment") and "/" in bare:
                 bare = bare.split("/", 1)[1]
             break
@@ -155,6 +158,7 @@ def normalise_provider(value: str | None) -> str | None:
 
 # -- tools ------------------------------------------------------------------------------------
 
+
 @cache
 def _tool_index() -> dict[str, tuple[str, str]]:
     index: dict[str, tuple[str, str]] = {}
@@ -180,6 +184,7 @@ def known_mcp_effect(text: str) -> tuple[str, str] | None:
 
 # -- OTel attributes --------------------------------------------------------------------------
 
+
 @cache
 def attribute_names(meaning: str) -> tuple[str, ...]:
     """The attribute names that carry ``meaning``, in priority order."""
@@ -189,5 +194,6 @@ def attribute_names(meaning: str) -> tuple[str, ...]:
 @cache
 def span_kind_rules() -> dict[tuple[str, str], str]:
     """(meaning, value) -> event kind (model_call, tool_call, agent, evaluation)."""
-    return {(str(e["attribute"]), str(e["value"])): str(e["kind"])
-            for e in otel_table()["span_kinds"]}
+    return {
+        (str(e["attribute"]), str(e["value"])): str(e["kind"]) for e in otel_table()["span_kinds"]
+    }

@@ -83,6 +83,7 @@ class Trace:
 
 # -- attribute normalisation ------------------------------------------------------------------
 
+
 def first(attrs: dict[str, Any], meaning: str) -> Any:
     """The value of the first attribute present that carries ``meaning``."""
     for name in rules.attribute_names(meaning):
@@ -92,8 +93,11 @@ def first(attrs: dict[str, Any], meaning: str) -> Any:
     return None
 
 
-_AGENT_NAME = (re.compile(r"^invoke_agent\s+\[?(.+?)\]?$"), re.compile(r"^agent_run\s+\[(.+)\]$"),
-               re.compile(r"^(.+?)\s+run$"))
+_AGENT_NAME = (
+    re.compile(r"^invoke_agent\s+\[?(.+?)\]?$"),
+    re.compile(r"^agent_run\s+\[(.+)\]$"),
+    re.compile(r"^(.+?)\s+run$"),
+)
 
 
 def agent_name_from(name: str) -> str:
@@ -161,13 +165,18 @@ def fill(span: Span, attrs: dict[str, Any]) -> Span:
     return span
 
 
-def evaluation_from_event(event_id: str, attrs: dict[str, Any], ts: int,
-                          target: str) -> Evaluation:
+def evaluation_from_event(event_id: str, attrs: dict[str, Any], ts: int, target: str) -> Evaluation:
     """A ``gen_ai.evaluation.result`` span event as an :class:`Evaluation` of ``target``."""
     name = text(first(attrs, "evaluation_name"), 200) or "evaluation"
     label = first(attrs, "evaluation_label")
-    return Evaluation(event_id, name, verdict_of(label, None), ts, target,
-                      f"label {label!r}" if label is not None else "no label")
+    return Evaluation(
+        event_id,
+        name,
+        verdict_of(label, None),
+        ts,
+        target,
+        f"label {label!r}" if label is not None else "no label",
+    )
 
 
 _PASS = {"pass", "passed", "true", "yes", "ok", "correct", "success", "good", "safe"}
@@ -186,6 +195,7 @@ def verdict_of(label: Any, boolean: Any) -> str:
 
 # -- assembly ---------------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class Pending:
     """One event mapped from a span, before its place in the run is fixed: ``ts`` (ns) and
@@ -198,7 +208,6 @@ class Pending:
     source_parent: str | None
     line: int
     event: dict[str, Any]
-
 
 
 @dataclass(slots=True)
@@ -216,9 +225,15 @@ class SpanPlace:
     order: int
 
 
-def map_span(s: Span, where: SpanPlace, mapping: Mapping, stats: ImportStats,
-             outs: list[Pending], eval_base: int,
-             tool_names: set[str] | frozenset[str] = frozenset()) -> None:
+def map_span(
+    s: Span,
+    where: SpanPlace,
+    mapping: Mapping,
+    stats: ImportStats,
+    outs: list[Pending],
+    eval_base: int,
+    tool_names: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """Append the events of one span to ``outs``: its model or tool call, spawn or
     verification (a top-level agent span or a structure span is none, counted as dropped),
     then a verification per evaluation of it (ordered after the span events, from
@@ -227,43 +242,78 @@ def map_span(s: Span, where: SpanPlace, mapping: Mapping, stats: ImportStats,
     common: dict[str, Any] = {"run": where.run, "span": s.id, "agent": agent}
     kind = s.kind
     order, parent = where.order, where.source_parent
-    if kind == STRUCTURE and s.tool is None and tool_names and s.name in \
-            tool_names | set(mapping.tools):
+    if (
+        kind == STRUCTURE
+        and s.tool is None
+        and tool_names
+        and s.name in tool_names | set(mapping.tools)
+    ):
         kind = TOOL
         s.tool = s.name
     if kind == MODEL:
         info = rules.resolve_model(s.model or "unknown", s.provider)
-        ev = {**common, "kind": "model_call", "model": info.as_dict(),
-              "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
-              "cost_microusd": s.cost_microusd, **s.extra}
+        ev = {
+            **common,
+            "kind": "model_call",
+            "model": info.as_dict(),
+            "input_tokens": s.input_tokens,
+            "output_tokens": s.output_tokens,
+            "cost_microusd": s.cost_microusd,
+            **s.extra,
+        }
         outs.append(Pending(s.end, order, s.id, parent, s.line, ev))
     elif kind == TOOL:
         tool = s.tool or s.name
         effect, scope = mapping.tool(tool, agent)
         outcome = "error" if s.status == "error" else "ok"
-        ev = {**common, "kind": "tool_call", "tool": tool, "effect": effect, "scope": scope,
-              "outcome": outcome, **s.extra}
+        ev = {
+            **common,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": outcome,
+            **s.extra,
+        }
         outs.append(Pending(s.end, order, s.id, parent, s.line, ev))
     elif kind == AGENT and where.spawner_src is not None:
         parent_agent = mapping.agent(where.spawner_src)
-        ev = {**common, "agent": parent_agent, "kind": "spawn", "child": agent,
-              "depth": where.depth}
+        ev = {
+            **common,
+            "agent": parent_agent,
+            "kind": "spawn",
+            "child": agent,
+            "depth": where.depth,
+        }
         outs.append(Pending(s.start, order, s.id, parent, s.line, ev))
     elif kind == AGENT:
         stats.drop("top-level agent span: the run itself")
     elif kind == EVAL:
-        outs.append(Pending(s.end, order, s.id, parent, s.line, {
-            **common, "kind": "verification", "target": parent or s.id,
-            "verdict": s.verdict,
-            "model": {"provider": "unknown", "family": "unknown", "name": s.name}}))
+        outs.append(
+            Pending(
+                s.end,
+                order,
+                s.id,
+                parent,
+                s.line,
+                {
+                    **common,
+                    "kind": "verification",
+                    "target": parent or s.id,
+                    "verdict": s.verdict,
+                    "model": {"provider": "unknown", "family": "unknown", "name": s.name},
+                },
+            )
+        )
     else:
         stats.drop("structure span (no event kind)")
     for e in s.evaluations:
         outs.append(_eval_out(e, where.run, s.id, eval_base + len(outs), s.line))
 
 
-def place(o: Pending, parents: dict[str, str | None], seen: set[str], start_span: str
-          ) -> dict[str, Any]:
+def place(
+    o: Pending, parents: dict[str, str | None], seen: set[str], start_span: str
+) -> dict[str, Any]:
     """Fix a mapped event's place in its run: ``parent`` is the nearest ancestor already
     written (``seen``; the run's ``start_span`` otherwise), a verification's ``target`` the
     same; ``ts`` as RFC 3339; a ``span`` already used becomes ``<span>:<kind>``. Adds the
@@ -284,8 +334,9 @@ def place(o: Pending, parents: dict[str, str | None], seen: set[str], start_span
     return ev
 
 
-def model_wrappers(spans: dict[str, Span], parents: dict[str, str | None],
-                   stats: ImportStats) -> None:
+def model_wrappers(
+    spans: dict[str, Span], parents: dict[str, str | None], stats: ImportStats
+) -> None:
     """A model-call span with a model call below it is a wrapper: make it structure."""
     for s in spans.values():
         if s.kind == MODEL:
@@ -343,8 +394,15 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
         enclosing = s if s.kind == AGENT else (ancestors[0] if ancestors else None)
         agent_src = (enclosing.agent_name if enclosing else None) or fallback_agent
         spawner = (ancestors[0].agent_name or fallback_agent) if ancestors else None
-        map_span(s, SpanPlace(run, agent_src, spawner, len(ancestors), parents[s.id], order),
-                 mapping, stats, outs, len(ordered), trace.tool_names)
+        map_span(
+            s,
+            SpanPlace(run, agent_src, spawner, len(ancestors), parents[s.id], order),
+            mapping,
+            stats,
+            outs,
+            len(ordered),
+            trace.tool_names,
+        )
     for e in trace.evaluations:
         outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
     if not any(o.event["kind"] != "verification" for o in outs):
@@ -357,28 +415,55 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
     last_ts = max(max(s.end for s in ordered), outs[-1].ts)
     outcome = root.status
     file = trace.file
-    yield RawEvent(file, root.line, {"ts": ns_to_ts(first_ts), "run": run, "span": start_span,
-                                     "parent": None, "agent": "harness", "kind": "run_start",
-                                     "pipeline": pipeline})
+    yield RawEvent(
+        file,
+        root.line,
+        {
+            "ts": ns_to_ts(first_ts),
+            "run": run,
+            "span": start_span,
+            "parent": None,
+            "agent": "harness",
+            "kind": "run_start",
+            "pipeline": pipeline,
+        },
+    )
     stats.events["run_start"] += 1
     seen = {start_span}
     for o in outs:
         ev = place(o, parents, seen, start_span)
         stats.events[ev["kind"]] += 1
         yield RawEvent(file, o.line, ev)
-    yield RawEvent(file, root.line, {"ts": ns_to_ts(last_ts), "run": run,
-                                     "span": f"{run}:run_end", "parent": start_span,
-                                     "agent": "harness", "kind": "run_end",
-                                     "pipeline": pipeline, "outcome": outcome})
+    yield RawEvent(
+        file,
+        root.line,
+        {
+            "ts": ns_to_ts(last_ts),
+            "run": run,
+            "span": f"{run}:run_end",
+            "parent": start_span,
+            "agent": "harness",
+            "kind": "run_end",
+            "pipeline": pipeline,
+            "outcome": outcome,
+        },
+    )
     stats.events["run_end"] += 1
     stats.runs += 1
 
 
 def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int) -> Pending:
-    ev = {"run": run, "span": e.id, "agent": "harness", "kind": "verification",
-          "target": target, "verdict": e.verdict,
-          "model": {"provider": "unknown", "family": "unknown", "name": e.name},
-          "x_evaluation": e.name, "x_verdict_basis": e.basis}
+    ev = {
+        "run": run,
+        "span": e.id,
+        "agent": "harness",
+        "kind": "verification",
+        "target": target,
+        "verdict": e.verdict,
+        "model": {"provider": "unknown", "family": "unknown", "name": e.name},
+        "x_evaluation": e.name,
+        "x_verdict_basis": e.basis,
+    }
     return Pending(e.ts, order, e.id, target, line, ev)
 
 

@@ -59,9 +59,14 @@ def _spread(total: int, n: int, i: int) -> int:
     return base + (rest if i == 0 else 0)
 
 
-def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
-         probe: Probe | None = None, configs: dict[Path, Any] | None = None
-         ) -> Iterator[RawEvent]:
+def read(
+    path: Path,
+    mapping: Mapping,
+    stats: ImportStats,
+    pipeline: str,
+    probe: Probe | None = None,
+    configs: dict[Path, Any] | None = None,
+) -> Iterator[RawEvent]:
     """The events of one trajectory, as one run."""
     name = str(path)
     probe = probe or Probe.of(path)
@@ -74,10 +79,13 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
     stats.drop("trajectory step that is not an object", len(doc["trajectory"]) - len(steps))
     info = as_dict(doc.get("info"))
     ms = as_dict(info.get("model_stats"))
-    model_name = (text(_dig(cfg, "agent", "model", "name"), 200)
-                  or text(_dig(cfg, "agent", "model", "model_name"), 200)
-                  or text(_dig(cfg, "model", "model_name"), 200)
-                  or text(_dig(cfg, "model", "name"), 200) or "unknown")
+    model_name = (
+        text(_dig(cfg, "agent", "model", "name"), 200)
+        or text(_dig(cfg, "agent", "model", "model_name"), 200)
+        or text(_dig(cfg, "model", "model_name"), 200)
+        or text(_dig(cfg, "model", "name"), 200)
+        or "unknown"
+    )
     model = rules.resolve_model(model_name).as_dict()
     total_cost = usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
     sent = as_int(ms.get("tokens_sent")) or 0
@@ -86,8 +94,19 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
     agent = mapping.agent(AGENT)
     begin = f"{run}:run_start"
     n = max(1, len(steps))
-    yield RawEvent(name, 1, {"ts": ns_to_ts(0), "run": run, "span": begin, "parent": None,
-                             "agent": "harness", "kind": "run_start", "pipeline": pipeline})
+    yield RawEvent(
+        name,
+        1,
+        {
+            "ts": ns_to_ts(0),
+            "run": run,
+            "span": begin,
+            "parent": None,
+            "agent": "harness",
+            "kind": "run_start",
+            "pipeline": pipeline,
+        },
+    )
     stats.events["run_start"] += 1
     clock = 0
     for i, step in enumerate(steps):
@@ -95,11 +114,19 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         synthetic = ts is None
         clock = max(clock + 1_000_000, ts or 0)
         llm = f"{run}:step{i}:llm"
-        ev: dict[str, Any] = {"ts": ns_to_ts(clock), "run": run, "span": llm, "parent": begin,
-                              "agent": agent, "kind": "model_call", "model": model,
-                              "input_tokens": _spread(sent, n, i),
-                              "output_tokens": _spread(received, n, i),
-                              "cost_microusd": _spread(total_cost, n, i), "x_estimated": True}
+        ev: dict[str, Any] = {
+            "ts": ns_to_ts(clock),
+            "run": run,
+            "span": llm,
+            "parent": begin,
+            "agent": agent,
+            "kind": "model_call",
+            "model": model,
+            "input_tokens": _spread(sent, n, i),
+            "output_tokens": _spread(received, n, i),
+            "cost_microusd": _spread(total_cost, n, i),
+            "x_estimated": True,
+        }
         if synthetic:
             ev["x_synthetic_time"] = True
         stats.events["model_call"] += 1
@@ -112,38 +139,73 @@ def read(path: Path, mapping: Mapping, stats: ImportStats, pipeline: str,
         tool = words[0][:200]
         effect, scope = mapping.tool(tool, agent)
         clock += 1_000_000
-        tc: dict[str, Any] = {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:step{i}",
-                              "parent": llm, "agent": agent, "kind": "tool_call", "tool": tool,
-                              "effect": effect, "scope": scope, "outcome": "ok"}
+        tc: dict[str, Any] = {
+            "ts": ns_to_ts(clock),
+            "run": run,
+            "span": f"{run}:step{i}",
+            "parent": llm,
+            "agent": agent,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": "ok",
+        }
         if synthetic:
             tc["x_synthetic_time"] = True
         stats.events["tool_call"] += 1
         yield RawEvent(name, 1, tc)
     limit = as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit")) or as_float(
-        _dig(cfg, "model", "per_instance_cost_limit"))
+        _dig(cfg, "model", "per_instance_cost_limit")
+    )
     exit_status = text(info.get("exit_status"), 100) or "unknown"
     if limit is not None and limit > 0:
         clock += 1_000_000
         cap = usd_to_microusd(limit) or 0
         blocked = total_cost > cap or "cost" in exit_status
         stats.events["budget_check"] += 1
-        yield RawEvent(name, 1, {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:budget",
-                                 "parent": begin, "agent": "harness", "kind": "budget_check",
-                                 "spent_microusd": total_cost, "cap_microusd": cap,
-                                 "outcome": "blocked" if blocked else "ok"})
+        yield RawEvent(
+            name,
+            1,
+            {
+                "ts": ns_to_ts(clock),
+                "run": run,
+                "span": f"{run}:budget",
+                "parent": begin,
+                "agent": "harness",
+                "kind": "budget_check",
+                "spent_microusd": total_cost,
+                "cap_microusd": cap,
+                "outcome": "blocked" if blocked else "ok",
+            },
+        )
     clock += 1_000_000
     stats.events["run_end"] += 1
     stats.runs += 1
-    yield RawEvent(name, 1, {"ts": ns_to_ts(clock), "run": run, "span": f"{run}:run_end",
-                             "parent": begin, "agent": "harness", "kind": "run_end",
-                             "pipeline": pipeline, "outcome": exit_status})
+    yield RawEvent(
+        name,
+        1,
+        {
+            "ts": ns_to_ts(clock),
+            "run": run,
+            "span": f"{run}:run_end",
+            "parent": begin,
+            "agent": "harness",
+            "kind": "run_end",
+            "pipeline": pipeline,
+            "outcome": exit_status,
+        },
+    )
 
 
 def sniff(probe: Probe) -> str | None:
     """What SWE-agent shape the source is (None: not SWE-agent)."""
     doc = probe.json
-    if isinstance(doc, dict) and isinstance(doc.get("trajectory"), list) and (
-            "info" in doc or "history" in doc):
+    if (
+        isinstance(doc, dict)
+        and isinstance(doc.get("trajectory"), list)
+        and ("info" in doc or "history" in doc)
+    ):
         return "a SWE-agent trajectory (.traj)"
     return None
 

@@ -147,9 +147,7 @@ def load_manifest(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Pipeline
     return _build(doc, doc.sha256)
 
 
-def load_all(
-    paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES
-) -> list[Pipeline]:
+def load_all(paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Pipeline]:
     """Load every manifest; raise one error carrying the problems of all broken ones."""
     pipelines: list[Pipeline] = []
     problems: list[Diagnostic] = []
@@ -236,8 +234,9 @@ def _schema_problems(doc: YamlDocument) -> list[Diagnostic]:
     return problems
 
 
-def _diag(doc: YamlDocument, path: Path_, message: str, expected: str | None = None,
-          key: bool = False) -> Diagnostic:
+def _diag(
+    doc: YamlDocument, path: Path_, message: str, expected: str | None = None, key: bool = False
+) -> Diagnostic:
     m = doc.key_mark(path) if key else doc.mark(path)
     return Diagnostic(doc.file, message, m.line if m else None, m.column if m else None, expected)
 
@@ -269,31 +268,56 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Diagn
         if out:
             return out
     if v == "oneOf":
-        return [_diag(doc, path, f"{where} is {_describe(instance)}",
-                      "the word 'human' or a mapping {provider, family, name}")]
+        return [
+            _diag(
+                doc,
+                path,
+                f"{where} is {_describe(instance)}",
+                "the word 'human' or a mapping {provider, family, name}",
+            )
+        ]
     if v == "type":
         return [_diag(doc, path, f"{where} is {_describe(instance)}", f"a {error.validator_value}")]
     if v == "enum":
         options = [str(o) for o in cast(list[Any], error.validator_value)]
         hint = _suggest(str(instance), options) if isinstance(instance, str) else ""
-        return [_diag(doc, path, f"{where} is {_describe(instance)}{hint}",
-                      "one of " + ", ".join(options))]
+        return [
+            _diag(
+                doc, path, f"{where} is {_describe(instance)}{hint}", "one of " + ", ".join(options)
+            )
+        ]
     if v == "const":
-        return [_diag(doc, path, f"{where} is {_describe(instance)}",
-                      json.dumps(error.validator_value))]
+        return [
+            _diag(doc, path, f"{where} is {_describe(instance)}", json.dumps(error.validator_value))
+        ]
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
-                 "exclusiveMaximum": "<"}[str(v)]
-        return [_diag(doc, path, f"{where} is {_describe(instance)}",
-                      f"a value {bound} {error.validator_value}")]
+        bound = {
+            "minimum": ">=",
+            "maximum": "<=",
+            "exclusiveMinimum": ">",
+            "exclusiveMaximum": "<",
+        }[str(v)]
+        return [
+            _diag(
+                doc,
+                path,
+                f"{where} is {_describe(instance)}",
+                f"a value {bound} {error.validator_value}",
+            )
+        ]
     if v == "uniqueItems":
         return [_diag(doc, path, f"{where} lists the same item twice", "each item once")]
     if v == "minItems":
-        return [_diag(doc, path, f"{where} is empty",
-                      f"at least {error.validator_value} item(s)")]
+        return [_diag(doc, path, f"{where} is empty", f"at least {error.validator_value} item(s)")]
     if v == "pattern":
-        return [_diag(doc, path, f"{where} is {_describe(instance)}",
-                      f"text matching {error.validator_value}")]
+        return [
+            _diag(
+                doc,
+                path,
+                f"{where} is {_describe(instance)}",
+                f"text matching {error.validator_value}",
+            )
+        ]
     return [_diag(doc, path, f"{where}: {error.message}")]
 
 
@@ -307,23 +331,38 @@ def _reference_problems(doc: YamlDocument) -> list[Diagnostic]:
     ids: dict[str, int] = {}
     for i, a in enumerate(agents):
         if a["id"] in ids:
-            problems.append(_diag(doc, ("agents", i, "id"),
-                                  f"agent id {a['id']!r} is defined twice "
-                                  f"(first as agents[{ids[a['id']]}])", "unique agent ids"))
+            problems.append(
+                _diag(
+                    doc,
+                    ("agents", i, "id"),
+                    f"agent id {a['id']!r} is defined twice (first as agents[{ids[a['id']]}])",
+                    "unique agent ids",
+                )
+            )
         else:
             ids[a["id"]] = i
 
     def check_refs(refs: list[str], path: Path_, what: str, self_id: str | None = None) -> None:
         for j, ref in enumerate(refs):
             if ref not in ids:
-                problems.append(_diag(doc, (*path, j),
-                                      f"{_path_text(doc, path)} names agent {ref!r}, "
-                                      f"which the manifest does not define{_suggest(ref, ids)}",
-                                      f"the id of an agent in this manifest ({what})"))
+                problems.append(
+                    _diag(
+                        doc,
+                        (*path, j),
+                        f"{_path_text(doc, path)} names agent {ref!r}, "
+                        f"which the manifest does not define{_suggest(ref, ids)}",
+                        f"the id of an agent in this manifest ({what})",
+                    )
+                )
             elif self_id is not None and ref == self_id:
-                problems.append(_diag(doc, (*path, j),
-                                      f"{_path_text(doc, path)}: agent {ref!r} names itself",
-                                      f"another agent ({what})"))
+                problems.append(
+                    _diag(
+                        doc,
+                        (*path, j),
+                        f"{_path_text(doc, path)}: agent {ref!r} names itself",
+                        f"another agent ({what})",
+                    )
+                )
 
     for i, a in enumerate(agents):
         base: Path_ = ("agents", i)
@@ -333,13 +372,19 @@ def _reference_problems(doc: YamlDocument) -> list[Diagnostic]:
         check_refs(stage.get("fallback", []), (*base, "stage", "fallback"), "fallback", a["id"])
         replicas, quorum = stage.get("replicas"), stage.get("quorum")
         if quorum is not None and quorum > (replicas or 1):
-            problems.append(_diag(doc, (*base, "stage", "quorum"),
-                                  f"{_path_text(doc, (*base, 'stage', 'quorum'))} is {quorum} "
-                                  f"but there are only {replicas or 1} replicas",
-                                  "quorum <= replicas"))
+            problems.append(
+                _diag(
+                    doc,
+                    (*base, "stage", "quorum"),
+                    f"{_path_text(doc, (*base, 'stage', 'quorum'))} is {quorum} "
+                    f"but there are only {replicas or 1} replicas",
+                    "quorum <= replicas",
+                )
+            )
         for t, tool in enumerate(a.get("tools", [])):
-            check_refs(tool.get("verified_by", []), (*base, "tools", t, "verified_by"),
-                       "verified_by")
+            check_refs(
+                tool.get("verified_by", []), (*base, "tools", t, "verified_by"), "verified_by"
+            )
     for d, dep in enumerate(data.get("shared_dependencies", [])):
         check_refs(dep.get("used_by", []), ("shared_dependencies", d, "used_by"), "used_by")
     if not problems:
@@ -363,18 +408,28 @@ def _cycle_problems(doc: YamlDocument, agents: list[dict[str, Any]]) -> list[Dia
             if len(component) == 1 and not g.has_edge(first, first):
                 continue
             # a fallback loop never ends; other loops are allowed when every agent is bounded
-            unbounded = sorted((n for n in component if key == "fallback"
-                                or "max_iterations" not in agents[index[n]]),
-                               key=lambda n: index[n])
+            unbounded = sorted(
+                (
+                    n
+                    for n in component
+                    if key == "fallback" or "max_iterations" not in agents[index[n]]
+                ),
+                key=lambda n: index[n],
+            )
             if not unbounded:
                 continue
             cycle = [u for u, _ in nx.find_cycle(g.subgraph(component), source=first)]
             loop = " -> ".join([*cycle, cycle[0]])
             where = ("stage", "fallback") if key == "fallback" else (key,)
-            problems.append(_diag(doc, ("agents", index[first], *where),
-                                  f"cycle in {key}: {loop}; agents without max_iterations: "
-                                  + ", ".join(unbounded),
-                                  "no cycle, or max_iterations on every agent of the cycle"))
+            problems.append(
+                _diag(
+                    doc,
+                    ("agents", index[first], *where),
+                    f"cycle in {key}: {loop}; agents without max_iterations: "
+                    + ", ".join(unbounded),
+                    "no cycle, or max_iterations on every agent of the cycle",
+                )
+            )
     return problems
 
 
@@ -389,8 +444,12 @@ def _line(doc: YamlDocument, path: Path_) -> int:
 def _budget(doc: YamlDocument, raw: dict[str, Any] | None, path: Path_) -> Budget | None:
     if raw is None:
         return None
-    return Budget(raw.get("max_cost_usd_per_run"), raw.get("max_spawn_depth"),
-                  raw.get("enforced_by", "none"), _line(doc, path))
+    return Budget(
+        raw.get("max_cost_usd_per_run"),
+        raw.get("max_spawn_depth"),
+        raw.get("enforced_by", "none"),
+        _line(doc, path),
+    )
 
 
 def _agent(doc: YamlDocument, i: int, a: dict[str, Any]) -> Agent:
@@ -402,29 +461,55 @@ def _agent(doc: YamlDocument, i: int, a: dict[str, Any]) -> Agent:
     stage = None
     if "stage" in a:
         s = a["stage"]
-        stage = Stage(s.get("reliability"), s.get("retries", 0), s.get("timeout_s"),
-                      tuple(s.get("fallback", [])), s.get("coverage", 1.0), s.get("replicas"),
-                      s.get("quorum"), _line(doc, (*base, "stage")))
+        stage = Stage(
+            s.get("reliability"),
+            s.get("retries", 0),
+            s.get("timeout_s"),
+            tuple(s.get("fallback", [])),
+            s.get("coverage", 1.0),
+            s.get("replicas"),
+            s.get("quorum"),
+            _line(doc, (*base, "stage")),
+        )
     access = None
     if "access" in a:
         ac = a["access"]
-        access = Access(ac.get("enforced_at", "none"), tuple(ac.get("scopes", [])),
-                        _line(doc, (*base, "access")))
+        access = Access(
+            ac.get("enforced_at", "none"),
+            tuple(ac.get("scopes", [])),
+            _line(doc, (*base, "access")),
+        )
     tools = tuple(
-        Tool(t["name"], t["effect"], t.get("scope"), t.get("target"),
-             tuple(t.get("verified_by", [])),
-             HumanGate(bool(t.get("human_gate", {}).get("required", False)),
-                       tuple(t.get("human_gate", {}).get("approvers", []))),
-             _line(doc, (*base, "tools", j)))
+        Tool(
+            t["name"],
+            t["effect"],
+            t.get("scope"),
+            t.get("target"),
+            tuple(t.get("verified_by", [])),
+            HumanGate(
+                bool(t.get("human_gate", {}).get("required", False)),
+                tuple(t.get("human_gate", {}).get("approvers", [])),
+            ),
+            _line(doc, (*base, "tools", j)),
+        )
         for j, t in enumerate(a.get("tools", []))
     )
     return Agent(
-        id=a["id"], line=_line(doc, base), role=a.get("role"), model=model,
-        human=model_raw == "human", depends_on=tuple(a.get("depends_on", [])),
-        verifies=tuple(a.get("verifies", [])), spawns=tuple(a.get("spawns", [])),
-        max_iterations=a.get("max_iterations"), untrusted_input=a.get("untrusted_input", False),
-        stage=stage, access=access, budget=_budget(doc, a.get("budget"), (*base, "budget")),
-        tools=tools, in_trail=a.get("trail", True),
+        id=a["id"],
+        line=_line(doc, base),
+        role=a.get("role"),
+        model=model,
+        human=model_raw == "human",
+        depends_on=tuple(a.get("depends_on", [])),
+        verifies=tuple(a.get("verifies", [])),
+        spawns=tuple(a.get("spawns", [])),
+        max_iterations=a.get("max_iterations"),
+        untrusted_input=a.get("untrusted_input", False),
+        stage=stage,
+        access=access,
+        budget=_budget(doc, a.get("budget"), (*base, "budget")),
+        tools=tools,
+        in_trail=a.get("trail", True),
     )
 
 
@@ -435,22 +520,33 @@ def _build(doc: YamlDocument, sha256: str) -> Pipeline:
     trail_raw = d.get("trail")
     trail = TrailConfig()
     if trail_raw is not None:
-        trail = TrailConfig(trail_raw.get("enabled", False), trail_raw.get("path"),
-                            trail_raw.get("integrity", "none"), trail_raw.get("public_key"),
-                            trail_raw.get("retention_days"), _line(doc, ("trail",)))
+        trail = TrailConfig(
+            trail_raw.get("enabled", False),
+            trail_raw.get("path"),
+            trail_raw.get("integrity", "none"),
+            trail_raw.get("public_key"),
+            trail_raw.get("retention_days"),
+            _line(doc, ("trail",)),
+        )
     lines = {k: _line(doc, (k,)) for k in d}
     lines["name"] = _line(doc, ("metadata", "name"))
     return Pipeline(
-        name=meta["name"], file=doc.file,
+        name=meta["name"],
+        file=doc.file,
         agents=tuple(_agent(doc, i, a) for i, a in enumerate(d["agents"])),
-        owner=meta.get("owner"), description=meta.get("description"),
+        owner=meta.get("owner"),
+        description=meta.get("description"),
         data_classes=tuple(meta.get("data_classes", [])),
         slo=Slo(slo_raw.get("target"), slo_raw.get("window_days", 30.0), _line(doc, ("slo",))),
         budget=_budget(doc, d.get("budget"), ("budget",)),
         trail=trail,
         shared_dependencies=tuple(
-            SharedDependency(s["name"], s["availability"], tuple(s.get("used_by", [])),
-                             _line(doc, ("shared_dependencies", i)))
+            SharedDependency(
+                s["name"],
+                s["availability"],
+                tuple(s.get("used_by", [])),
+                _line(doc, ("shared_dependencies", i)),
+            )
             for i, s in enumerate(d.get("shared_dependencies", []))
         ),
         sha256=sha256,

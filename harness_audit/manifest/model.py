@@ -176,13 +176,22 @@ def identity(text: str) -> str | None:
     soft hyphen, BOM) removed, outer blanks stripped, case folded; ``None`` when what is left
     is not plain ASCII (a homoglyph such as U+2011 or a Cyrillic letter), which compares as
     nothing, so a look-alike can never make two models differ."""
-    folded = "".join(c for c in unicodedata.normalize("NFKC", text)
-                     if unicodedata.category(c) != "Cf").strip().casefold()
+    folded = (
+        "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+        .strip()
+        .casefold()
+    )
     return folded if folded.isascii() and folded else None
 
 
-def independence(actor_id: str, actor: Model | None, actor_human: bool,
-                 verifier_id: str, verifier: Model | None, verifier_human: bool) -> Independence:
+def independence(
+    actor_id: str,
+    actor: Model | None,
+    actor_human: bool,
+    verifier_id: str,
+    verifier: Model | None,
+    verifier_human: bool,
+) -> Independence:
     """Whether a verifier is independent of the actor it checks (MANIFEST.md).
 
     A human verifier is always independent; the actor itself never is; otherwise family AND
@@ -192,8 +201,9 @@ def independence(actor_id: str, actor: Model | None, actor_human: bool,
     them as free text: ``openai\u200b`` is ``openai``, and a provider or family that is not
     ASCII once normalised (``gpt\u20114o``) fails closed, as not independent.
     """
-    if verifier_id == actor_id or (identity(verifier_id) or verifier_id) == \
-            (identity(actor_id) or actor_id):
+    if verifier_id == actor_id or (identity(verifier_id) or verifier_id) == (
+        identity(actor_id) or actor_id
+    ):
         return "self"
     if verifier_human:
         return "independent"

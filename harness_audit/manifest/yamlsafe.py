@@ -87,7 +87,7 @@ def _quote(text: str) -> str:
 
 
 def _short(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _to_mark(raw: Any) -> Mark:
@@ -133,20 +133,33 @@ class _Builder:
             return int(node.value)  # the common case, without the constructor's generality
         kind = _short(node.tag)
         if len(node.value) > 4000 and node.tag == _INT:
-            raise self.fail(node, f"an integer of {len(node.value):,} characters",
-                            "an integer of at most 4,000 digits")
+            raise self.fail(
+                node,
+                f"an integer of {len(node.value):,} characters",
+                "an integer of at most 4,000 digits",
+            )
         try:
             value = self.constructor.construct_object(node)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
-                yaml.YAMLError):
-            raise self.fail(node, f"{_quote(node.value)} is not a valid {kind}",
-                            f"a {kind} value, or no tag") from None
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            OverflowError,
+            yaml.YAMLError,
+        ):
+            raise self.fail(
+                node, f"{_quote(node.value)} is not a valid {kind}", f"a {kind} value, or no tag"
+            ) from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(node, f"{_quote(node.value)} is not a finite number",
-                            "a finite number")
+            raise self.fail(node, f"{_quote(node.value)} is not a finite number", "a finite number")
         if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-            raise self.fail(node, f"an integer of {value.bit_length():,} bits",
-                            "an integer of at most 4,000 digits")
+            raise self.fail(
+                node,
+                f"an integer of {value.bit_length():,} bits",
+                "an integer of at most 4,000 digits",
+            )
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
@@ -160,8 +173,9 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 raise self.fail(key_node, "mapping key is not a plain scalar", "a text key")
-            key = (key_node.value if key_node.tag in (_STR, _TIMESTAMP)
-                   else str(self.scalar(key_node)))
+            key = (
+                key_node.value if key_node.tag in (_STR, _TIMESTAMP) else str(self.scalar(key_node))
+            )
             if key in out:
                 raise self.fail(
                     key_node,
@@ -195,11 +209,15 @@ def _check_expansion(file: str, root: yaml.Node) -> None:
             return sizes[key]
         m = _mark(node)
         if key in active:
-            raise ManifestError(Diagnostic(file, "recursive alias", m.line, m.column,
-                                           "an alias to a finished anchor"))
+            raise ManifestError(
+                Diagnostic(
+                    file, "recursive alias", m.line, m.column, "an alias to a finished anchor"
+                )
+            )
         if depth > MAX_DEPTH:
-            raise ManifestError(Diagnostic(file, f"nesting deeper than {MAX_DEPTH} levels",
-                                           m.line, m.column))
+            raise ManifestError(
+                Diagnostic(file, f"nesting deeper than {MAX_DEPTH} levels", m.line, m.column)
+            )
         active.add(key)
         total = 1
         if isinstance(node, yaml.MappingNode):
@@ -213,9 +231,15 @@ def _check_expansion(file: str, root: yaml.Node) -> None:
     expanded = size(root, 0)
     limit = max(EXPANSION_FLOOR, ALIAS_FACTOR * len(sizes))
     if expanded > limit:
-        raise ManifestError(Diagnostic(
-            file, f"aliases expand {len(sizes):,} YAML nodes to {expanded:,} values "
-            "(an alias bomb)", 1, 1, f"at most {limit:,} values after alias expansion"))
+        raise ManifestError(
+            Diagnostic(
+                file,
+                f"aliases expand {len(sizes):,} YAML nodes to {expanded:,} values (an alias bomb)",
+                1,
+                1,
+                f"at most {limit:,} values after alias expansion",
+            )
+        )
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -230,11 +254,17 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise InputError(Diagnostic(name, "is a directory", expected="a file"))
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(Diagnostic(name, "is not a regular file (a device, FIFO or socket)",
-                                        expected="a file"))
+            raise InputError(
+                Diagnostic(
+                    name, "is not a regular file (a device, FIFO or socket)", expected="a file"
+                )
+            )
         if info.st_size > max_bytes:
-            raise InputError(Diagnostic(name, f"file is {info.st_size:,} bytes",
-                                        expected=f"at most {max_bytes:,} bytes"))
+            raise InputError(
+                Diagnostic(
+                    name, f"file is {info.st_size:,} bytes", expected=f"at most {max_bytes:,} bytes"
+                )
+            )
         with path.open("rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the stat
                 raise InputError(Diagnostic(name, "is not a regular file", expected="a file"))

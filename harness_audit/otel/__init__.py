@@ -56,8 +56,18 @@ def span_of(s: Any, line: int = 0) -> tuple[str, Span] | None:
     events = [(e.name, _attrs(e.attributes), e.timestamp) for e in s.events[:1000]]
     res = s.resource.attributes if s.resource is not None else None
     status = _STATUS.get(int(s.status.status_code.value), "unset") if s.status else "unset"
-    span = make_span(f"{ctx.span_id:016x}", pid, s.name, start, end, line, status,
-                     _attrs(s.attributes), dict(res) if res else None, events)
+    span = make_span(
+        f"{ctx.span_id:016x}",
+        pid,
+        s.name,
+        start,
+        end,
+        line,
+        status,
+        _attrs(s.attributes),
+        dict(res) if res else None,
+        events,
+    )
     return f"{ctx.trace_id:032x}", span
 
 
@@ -68,15 +78,29 @@ class TrailSpanExporter(SpanExporter):  # type: ignore[misc,unused-ignore]
     ``key_file`` (``NAME.key`` from ``trail keygen``). The folder's lock allows one writer:
     a second exporter or ``collect`` on the same folder is refused at construction."""
 
-    def __init__(self, folder: str | Path, origin: str, signer: Signer | None = None, *,
-                 key_file: str | Path | None = None, mapping: Mapping | None = None,
-                 pipeline: str = "collected", checkpoint_every: int = 10_000,
-                 checkpoint_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        origin: str,
+        signer: Signer | None = None,
+        *,
+        key_file: str | Path | None = None,
+        mapping: Mapping | None = None,
+        pipeline: str = "collected",
+        checkpoint_every: int = 10_000,
+        checkpoint_seconds: float = 30.0,
+    ) -> None:
         if signer is None and key_file is not None:
             signer = Signer.parse(Path(key_file).read_text(encoding="utf-8"))
-        self.sink = TrailSink(Path(folder), origin, signer, mapping=mapping,
-                              pipeline=pipeline, checkpoint_every=checkpoint_every,
-                              checkpoint_seconds=checkpoint_seconds)
+        self.sink = TrailSink(
+            Path(folder),
+            origin,
+            signer,
+            mapping=mapping,
+            pipeline=pipeline,
+            checkpoint_every=checkpoint_every,
+            checkpoint_seconds=checkpoint_seconds,
+        )
         self._line = 0
         self._shut = False
 

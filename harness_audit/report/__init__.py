@@ -42,47 +42,70 @@ class Registry(Generic[T]):
 
 
 _R = "harness_audit.report."
-SCAN: Registry[Assessment] = Registry("scan", {
-    "table": _R + "terminal:TableRenderer",
-    "json": _R + "json_format:JsonRenderer",
-    "sarif": _R + "sarif:SarifRenderer",
-    "junit": _R + "junit:JunitRenderer",
-    "markdown": _R + "markdown:MarkdownRenderer",
-    "oscal": _R + "oscal:OscalRenderer",
-    "csv": _R + "csv_format:CsvRenderer",
-})
-VERIFY: Registry[VerifyReport] = Registry("verify", {
-    "table": _R + "verify_view:VerifyTextRenderer",
-    "json": _R + "verify_view:VerifyJsonRenderer",
-})
-CHECKPOINT: Registry[CheckpointResult] = Registry("trail checkpoint verify", {
-    "table": _R + "verify_view:CheckpointTextRenderer",
-    "json": _R + "verify_view:CheckpointJsonRenderer",
-})
-SLA: Registry[SlaResult] = Registry("sla", {
-    "table": _R + "sla_view:SlaTextRenderer",
-    "json": _R + "sla_view:SlaJsonRenderer",
-})
-REPLAY: Registry[Replay] = Registry("replay", {
-    "table": _R + "replay_view:ReplayTextRenderer",
-    "json": _R + "replay_view:ReplayJsonRenderer",
-})
-RULES: Registry[RuleList] = Registry("rules", {
-    "table": _R + "rules_view:RulesTableRenderer",
-    "json": _R + "rules_view:RulesJsonRenderer",
-})
-RULE: Registry[RuleShown] = Registry("rules show", {
-    "table": _R + "rules_view:RuleTextRenderer",
-    "json": _R + "rules_view:RulesJsonRenderer",
-})
-GRAPH: Registry[PipelineResult] = Registry("graph", {
-    "mermaid": _R + "graph_view:MermaidRenderer",
-    "dot": _R + "graphviz:DotRenderer",
-    "svg": _R + "graphviz:SvgRenderer",
-    "json": _R + "graph_view:GraphJsonRenderer",
-})
-REGISTRIES: tuple[Registry[Any], ...] = (SCAN, VERIFY, CHECKPOINT, SLA, REPLAY, RULES, RULE,
-                                         GRAPH)
+SCAN: Registry[Assessment] = Registry(
+    "scan",
+    {
+        "table": _R + "terminal:TableRenderer",
+        "json": _R + "json_format:JsonRenderer",
+        "sarif": _R + "sarif:SarifRenderer",
+        "junit": _R + "junit:JunitRenderer",
+        "markdown": _R + "markdown:MarkdownRenderer",
+        "oscal": _R + "oscal:OscalRenderer",
+        "csv": _R + "csv_format:CsvRenderer",
+    },
+)
+VERIFY: Registry[VerifyReport] = Registry(
+    "verify",
+    {
+        "table": _R + "verify_view:VerifyTextRenderer",
+        "json": _R + "verify_view:VerifyJsonRenderer",
+    },
+)
+CHECKPOINT: Registry[CheckpointResult] = Registry(
+    "trail checkpoint verify",
+    {
+        "table": _R + "verify_view:CheckpointTextRenderer",
+        "json": _R + "verify_view:CheckpointJsonRenderer",
+    },
+)
+SLA: Registry[SlaResult] = Registry(
+    "sla",
+    {
+        "table": _R + "sla_view:SlaTextRenderer",
+        "json": _R + "sla_view:SlaJsonRenderer",
+    },
+)
+REPLAY: Registry[Replay] = Registry(
+    "replay",
+    {
+        "table": _R + "replay_view:ReplayTextRenderer",
+        "json": _R + "replay_view:ReplayJsonRenderer",
+    },
+)
+RULES: Registry[RuleList] = Registry(
+    "rules",
+    {
+        "table": _R + "rules_view:RulesTableRenderer",
+        "json": _R + "rules_view:RulesJsonRenderer",
+    },
+)
+RULE: Registry[RuleShown] = Registry(
+    "rules show",
+    {
+        "table": _R + "rules_view:RuleTextRenderer",
+        "json": _R + "rules_view:RulesJsonRenderer",
+    },
+)
+GRAPH: Registry[PipelineResult] = Registry(
+    "graph",
+    {
+        "mermaid": _R + "graph_view:MermaidRenderer",
+        "dot": _R + "graphviz:DotRenderer",
+        "svg": _R + "graphviz:SvgRenderer",
+        "json": _R + "graph_view:GraphJsonRenderer",
+    },
+)
+REGISTRIES: tuple[Registry[Any], ...] = (SCAN, VERIFY, CHECKPOINT, SLA, REPLAY, RULES, RULE, GRAPH)
 
 # kept for callers of the first version
 SCAN_FORMATS = SCAN.formats
@@ -93,5 +116,17 @@ def get_renderer(fmt: str) -> Renderer[Assessment]:
     return SCAN.get(fmt)
 
 
-__all__ = ["CHECKPOINT", "GRAPH", "REGISTRIES", "REPLAY", "RULE", "RULES", "SCAN",
-           "SCAN_FORMATS", "SLA", "VERIFY", "Registry", "get_renderer"]
+__all__ = [
+    "CHECKPOINT",
+    "GRAPH",
+    "REGISTRIES",
+    "REPLAY",
+    "RULE",
+    "RULES",
+    "SCAN",
+    "SCAN_FORMATS",
+    "SLA",
+    "VERIFY",
+    "Registry",
+    "get_renderer",
+]

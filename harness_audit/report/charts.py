@@ -29,33 +29,46 @@ def sla_chart(r: SlaReport, width: int = 640) -> str:
     def x(v: float | None) -> float:
         return label_w + plot_w * nines(v) / NINES
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
-           f'viewBox="0 0 {width} {h}" role="img" aria-label="SLA decomposition of '
-           f'{escape(r.pipeline)}" font-family="DejaVu Sans, sans-serif" font-size="11">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
+        f'viewBox="0 0 {width} {h}" role="img" aria-label="SLA decomposition of '
+        f'{escape(r.pipeline)}" font-family="DejaVu Sans, sans-serif" font-size="11">'
+    ]
     for n in range(int(NINES) + 1):
         gx = label_w + plot_w * n / NINES
-        out.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{h - 30}" '
-                   'stroke="#dddddd"/>')
+        out.append(
+            f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{h - 30}" stroke="#dddddd"/>'
+        )
         pct = "0%" if n == 0 else f"{100 - 100 / 10**n:.{max(0, n - 2)}f}%"
-        out.append(f'<text x="{gx:.1f}" y="{top - 10}" text-anchor="middle" fill="#666666">'
-                   f'{pct}</text>')
-    items = [(s.agent, s.effective, s.required, s.observed.lower if s.observed else None)
-             for s in rows] + [("compound", r.compound, r.target, None)]
+        out.append(
+            f'<text x="{gx:.1f}" y="{top - 10}" text-anchor="middle" fill="#666666">{pct}</text>'
+        )
+    items = [
+        (s.agent, s.effective, s.required, s.observed.lower if s.observed else None) for s in rows
+    ] + [("compound", r.compound, r.target, None)]
     for i, (name, eff, req, obs) in enumerate(items):
         y = top + i * row_h
         ok = eff is not None and req is not None and eff >= req
         colour = "#1e7b45" if ok else "#b3261e"
-        out.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" '
-                   f'fill="#222222">{escape(name)}</text>')
-        out.append(f'<rect x="{label_w}" y="{y + 4}" width="{x(eff) - label_w:.1f}" '
-                   f'height="12" fill="{colour}" opacity="0.75"/>')
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" '
+            f'fill="#222222">{escape(name)}</text>'
+        )
+        out.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{x(eff) - label_w:.1f}" '
+            f'height="12" fill="{colour}" opacity="0.75"/>'
+        )
         if req is not None:
-            out.append(f'<line x1="{x(req):.1f}" y1="{y + 1}" x2="{x(req):.1f}" y2="{y + 19}" '
-                       'stroke="#222222" stroke-width="2"/>')
+            out.append(
+                f'<line x1="{x(req):.1f}" y1="{y + 1}" x2="{x(req):.1f}" y2="{y + 19}" '
+                'stroke="#222222" stroke-width="2"/>'
+            )
         if obs is not None:
             out.append(f'<circle cx="{x(obs):.1f}" cy="{y + 10}" r="4" fill="#1f5fbf"/>')
     ly = h - 12
-    out.append(f'<text x="{label_w}" y="{ly}" fill="#444444">bar: effective (declared) · '
-               '| required · ● observed 95% lower bound · scale in nines</text>')
+    out.append(
+        f'<text x="{label_w}" y="{ly}" fill="#444444">bar: effective (declared) · '
+        "| required · ● observed 95% lower bound · scale in nines</text>"
+    )
     out.append("</svg>")
     return "".join(out)

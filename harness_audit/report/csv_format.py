@@ -9,8 +9,21 @@ from harness_audit.checks.assessment import Assessment
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import csv_text
 
-COLUMNS = ("pipeline", "agent", "rule", "check", "severity", "state", "file", "line", "seq",
-           "span", "message", "fingerprint", "waiver")
+COLUMNS = (
+    "pipeline",
+    "agent",
+    "rule",
+    "check",
+    "severity",
+    "state",
+    "file",
+    "line",
+    "seq",
+    "span",
+    "message",
+    "fingerprint",
+    "waiver",
+)
 
 
 def _cell(value: object) -> str:
@@ -31,7 +44,24 @@ class CsvRenderer(Renderer[Assessment]):
         for p in assessment.pipelines:
             for f in p.findings:
                 state = "waived" if f.waived else "baselined" if f.baselined else "open"
-                w.writerow([_cell(x) for x in (f.pipeline, f.agent, f.rule, f.check,
-                                               f.severity, state, f.file, f.line, f.seq,
-                                               f.span, f.message, f.fingerprint, f.waived)])
+                w.writerow(
+                    [
+                        _cell(x)
+                        for x in (
+                            f.pipeline,
+                            f.agent,
+                            f.rule,
+                            f.check,
+                            f.severity,
+                            state,
+                            f.file,
+                            f.line,
+                            f.seq,
+                            f.span,
+                            f.message,
+                            f.fingerprint,
+                            f.waived,
+                        )
+                    ]
+                )
         return buf.getvalue()

@@ -28,9 +28,15 @@ MERMAID_CLASSES = {
     "scope": "fill:#fff,stroke:#bbb,color:#666",
     "human": "fill:#d9f2e3,stroke:#1e7b45,color:#111",
 }
-ARROW = {"data_flow": "-->", "spawn": "==>|spawns|", "verifies": "-.->|verifies|",
-         "fallback": "-.->|fallback|", "uses": "-->", "access": "-.-", "approval":
-         "==>|approves|"}
+ARROW = {
+    "data_flow": "-->",
+    "spawn": "==>|spawns|",
+    "verifies": "-.->|verifies|",
+    "fallback": "-.->|fallback|",
+    "uses": "-->",
+    "access": "-.-",
+    "approval": "==>|approves|",
+}
 
 
 def annotated_graph(result: PipelineResult, highlight_risk: bool = False) -> Any:
@@ -80,8 +86,10 @@ def to_mermaid(result: PipelineResult, highlight_risk: bool = False) -> str:
     red when highlighted."""
     g = annotated_graph(result, highlight_risk)
     ids = {n: f"n{i}" for i, n in enumerate(g.nodes)}
-    lines = ["flowchart LR", f"  %% {mermaid(result.pipeline.name)}: gap score {result.score} "
-             f"({result.band})"]
+    lines = [
+        "flowchart LR",
+        f"  %% {mermaid(result.pipeline.name)}: gap score {result.score} ({result.band})",
+    ]
     for n, d in g.nodes(data=True):
         kind, label = d["kind"], _mermaid_text(d["label"])
         if kind == "agent":

@@ -24,8 +24,12 @@ LARGE_GRAPH = 60
 MAX_LAYOUT_NODES = 800  # beyond this Graphviz is not asked to lay the graph out (bounded work)
 DOT_SECONDS = 60  # wall and CPU time `dot` may take
 DOT_MEMORY = 2 << 30  # address space `dot` may use (a 10,000-agent chain once took 24 GB)
-TOOL_FILL = {"ungated_destructive": "#f9d3d0", "unverified_write": "#ffe0b2", "ok": "#e8f0fe",
-             "read": "#f4f4f4"}
+TOOL_FILL = {
+    "ungated_destructive": "#f9d3d0",
+    "unverified_write": "#ffe0b2",
+    "ok": "#e8f0fe",
+    "read": "#f4f4f4",
+}
 EDGE_STYLE = {
     "data_flow": 'color="#444444"',
     "spawn": 'color="#6a3d9a" style=bold arrowhead=diamond',
@@ -63,39 +67,50 @@ def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
     # dot's crossing minimisation is superlinear: past ~60 nodes, bound it (a 200-agent
     # pipeline with shared scopes takes minutes unbounded, seconds bounded)
     bounded = " mclimit=0.1 nslimit=1" if size > LARGE_GRAPH else ""
-    lines = [f"digraph {q(p.name)} {{",
-             '  graph [rankdir=LR fontname="DejaVu Sans" fontsize=11 nodesep=0.35 ranksep=0.6 '
-             f'label={q(p.name + " — agent graph")} labelloc=t{bounded}];',
-             '  node [fontname="DejaVu Sans" fontsize=10];',
-             '  edge [fontname="DejaVu Sans" fontsize=8];']
+    lines = [
+        f"digraph {q(p.name)} {{",
+        '  graph [rankdir=LR fontname="DejaVu Sans" fontsize=11 nodesep=0.35 ranksep=0.6 '
+        f"label={q(p.name + ' — agent graph')} labelloc=t{bounded}];",
+        '  node [fontname="DejaVu Sans" fontsize=10];',
+        '  edge [fontname="DejaVu Sans" fontsize=8];',
+    ]
     humans: set[str] = set()
     scopes: set[str] = set()
     for a in p.agents:
         band = bands.get(a.id, "at-risk")
-        label = f"{a.id}\n{a.model_label}" + ("\nreads untrusted input" if a.untrusted_input
-                                              else "")
+        label = f"{a.id}\n{a.model_label}" + (
+            "\nreads untrusted input" if a.untrusted_input else ""
+        )
         shape = "house" if a.human else "box"
-        lines.append(f"  {q(agent_node(a.id))} [label={q(label)} shape={shape} style=\"filled,"
-                     f"rounded\" fillcolor=\"{BAND_FILL[band]}\" color=\"{BAND_LINE[band]}\" "
-                     f"penwidth=1.6 tooltip={q(band)}];")
+        lines.append(
+            f'  {q(agent_node(a.id))} [label={q(label)} shape={shape} style="filled,'
+            f'rounded" fillcolor="{BAND_FILL[band]}" color="{BAND_LINE[band]}" '
+            f"penwidth=1.6 tooltip={q(band)}];"
+        )
         for t in a.tools:
             status = tool_status(result, a, t)
             tn = tool_node(a.id, t.name)
             pen = ' penwidth=2.5 color="#b3261e"' if tn in risky_tools else ""
             tlabel = q(f"{t.name}\n({t.effect})")
-            lines.append(f"  {q(tn)} [label={tlabel} shape=ellipse "
-                         f"style=filled fillcolor=\"{TOOL_FILL[status]}\" tooltip={q(status)}"
-                         f"{pen}];")
+            lines.append(
+                f"  {q(tn)} [label={tlabel} shape=ellipse "
+                f'style=filled fillcolor="{TOOL_FILL[status]}" tooltip={q(status)}'
+                f"{pen}];"
+            )
             if t.scope:
                 scopes.add(t.scope)
             if t.human_gate.required:
                 humans.update(t.human_gate.approvers or ("(unnamed approver)",))
     for s in sorted(scopes):
-        lines.append(f"  {q('scope:' + s)} [label={q(s)} shape=note fontsize=8 "
-                     'color="#bbbbbb" fontcolor="#666666"];')
+        lines.append(
+            f"  {q('scope:' + s)} [label={q(s)} shape=note fontsize=8 "
+            'color="#bbbbbb" fontcolor="#666666"];'
+        )
     for h in sorted(humans):
-        lines.append(f"  {q('human:' + h)} [label={q('person: ' + h)} shape=oval "
-                     'style="filled" fillcolor="#d9f2e3" color="#1e7b45"];')
+        lines.append(
+            f"  {q('human:' + h)} [label={q('person: ' + h)} shape=oval "
+            'style="filled" fillcolor="#d9f2e3" color="#1e7b45"];'
+        )
     for a in p.agents:
         me = agent_node(a.id)
         edges = [(agent_node(d), me, "data_flow") for d in a.depends_on]
@@ -123,7 +138,7 @@ def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
 LEGEND = [
     "  subgraph cluster_legend {",
     '    label="Legend" fontsize=9 color="#cccccc" style=rounded;',
-    '    node [fontsize=8 width=0.1 height=0.1];',
+    "    node [fontsize=8 width=0.1 height=0.1];",
     '    "legend:ready" [label="agent: audit-ready" shape=box style="filled,rounded" '
     f'fillcolor="{BAND_FILL["audit-ready"]}" color="{BAND_LINE["audit-ready"]}"];',
     '    "legend:risk" [label="agent: at-risk" shape=box style="filled,rounded" '
@@ -166,28 +181,56 @@ def dot_svg(dot: str) -> str:
     a memory and time limit."""
     nodes = layout_nodes(dot)
     if nodes > MAX_LAYOUT_NODES:
-        raise UsageError(Diagnostic("graphviz", f"the graph has {nodes:,} nodes, more than the "
-                                    f"{MAX_LAYOUT_NODES:,} laid out as SVG",
-                                    expected="--format mermaid, dot or json, which draw any "
-                                    "size"))
+        raise UsageError(
+            Diagnostic(
+                "graphviz",
+                f"the graph has {nodes:,} nodes, more than the "
+                f"{MAX_LAYOUT_NODES:,} laid out as SVG",
+                expected="--format mermaid, dot or json, which draw any size",
+            )
+        )
     exe = shutil.which("dot")
     if exe is None:
-        raise UsageError(Diagnostic("graphviz", "the `dot` program is not installed",
-                                    expected="Graphviz (Debian: apt-get install graphviz); "
-                                    "mermaid, dot and json formats work without it"))
+        raise UsageError(
+            Diagnostic(
+                "graphviz",
+                "the `dot` program is not installed",
+                expected="Graphviz (Debian: apt-get install graphviz); "
+                "mermaid, dot and json formats work without it",
+            )
+        )
     try:
-        done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True,
-                              timeout=DOT_SECONDS, check=False, preexec_fn=limit_child)
+        done = subprocess.run(
+            [exe, "-Tsvg"],
+            input=dot.encode(),
+            capture_output=True,
+            timeout=DOT_SECONDS,
+            check=False,
+            preexec_fn=limit_child,
+        )
     except subprocess.TimeoutExpired as e:
-        raise UsageError(Diagnostic("graphviz", f"dot took more than {DOT_SECONDS} s to lay "
-                                    "the graph out", expected="--format mermaid or json")) from e
+        raise UsageError(
+            Diagnostic(
+                "graphviz",
+                f"dot took more than {DOT_SECONDS} s to lay the graph out",
+                expected="--format mermaid or json",
+            )
+        ) from e
     if done.returncode != 0:
-        why = "ran out of its memory or time limit" if done.returncode < 0 or not done.stderr \
+        why = (
+            "ran out of its memory or time limit"
+            if done.returncode < 0 or not done.stderr
             else "failed"
-        raise UsageError(Diagnostic("graphviz", f"dot {why} (exit {done.returncode})",
-                                    expected="--format mermaid or json"))
+        )
+        raise UsageError(
+            Diagnostic(
+                "graphviz",
+                f"dot {why} (exit {done.returncode})",
+                expected="--format mermaid or json",
+            )
+        )
     svg = done.stdout.decode("utf-8")
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog, DOCTYPE and generator comment
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog, DOCTYPE and generator comment
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
 
 

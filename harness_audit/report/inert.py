@@ -33,12 +33,30 @@ if TYPE_CHECKING:
 # version of Python 3.11's unicodedata): tests/test_inert.py checks the table against it.
 UNICODE_VERSION = "14.0.0"
 INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
-    (0x0000, 0x001F), (0x007F, 0x009F), (0x00AD, 0x00AD), (0x0600, 0x0605),
-    (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891),
-    (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x2028, 0x202E),
-    (0x2060, 0x2064), (0x2066, 0x206F), (0xD800, 0xDFFF), (0xFEFF, 0xFEFF),
-    (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x13438),
-    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+    (0x0000, 0x001F),
+    (0x007F, 0x009F),
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xD800, 0xDFFF),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
 )
 
 
@@ -74,8 +92,7 @@ def visible(text: str, keep: str = "") -> str:
     ``keep`` (such as ``"\\n"``). Printable text is returned unchanged."""
     if not keep:
         return INVISIBLE.sub(_escape_match, text)
-    return INVISIBLE.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()),
-                         text)
+    return INVISIBLE.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()), text)
 
 
 def terminal(text: object) -> str:
@@ -95,8 +112,16 @@ def console(file: IO[str], color: bool, width: int, *, soft_wrap: bool = False) 
     markup (``[link=…]``, ``[bold]``), emoji codes or highlighting applied to any string."""
     from rich.console import Console
 
-    return Console(file=file, force_terminal=color, no_color=not color, width=width,
-                   markup=False, emoji=False, highlight=False, soft_wrap=soft_wrap)
+    return Console(
+        file=file,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=soft_wrap,
+    )
 
 
 def markdown(text: str) -> str:

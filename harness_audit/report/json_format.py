@@ -16,10 +16,20 @@ from harness_audit.report.inert import json_data
 
 def finding_dict(f: Finding) -> dict[str, Any]:
     """One finding as the JSON shows it, with its fingerprint and its waived and baselined state."""
-    return {"rule": f.rule, "check": f.check, "agent": f.agent, "severity": f.severity,
-            "message": f.message, "file": f.file, "line": f.line, "seq": f.seq,
-            "span": f.span, "fingerprint": f.fingerprint, "waived": f.waived,
-            "baselined": f.baselined}
+    return {
+        "rule": f.rule,
+        "check": f.check,
+        "agent": f.agent,
+        "severity": f.severity,
+        "message": f.message,
+        "file": f.file,
+        "line": f.line,
+        "seq": f.seq,
+        "span": f.span,
+        "fingerprint": f.fingerprint,
+        "waived": f.waived,
+        "baselined": f.baselined,
+    }
 
 
 def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
@@ -41,13 +51,24 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
             }
             control = p.evidence.controls.get((a.id, c)) if p.evidence else None
             if control is not None:
-                checks[c]["evidence"] = {"operated": control.operated, "failed": control.failed,
-                                         "denied": control.denied,
-                                         "failures": [x.as_dict() for x in control.failures],
-                                         # every located failure is listed, up to the bound
-                                         "failures_not_listed": control.failures_dropped}
-        agents.append({"id": a.id, "score": a.score, "band": a.band, "line": a.agent.line,
-                       "model": a.agent.model_label, "checks": checks})
+                checks[c]["evidence"] = {
+                    "operated": control.operated,
+                    "failed": control.failed,
+                    "denied": control.denied,
+                    "failures": [x.as_dict() for x in control.failures],
+                    # every located failure is listed, up to the bound
+                    "failures_not_listed": control.failures_dropped,
+                }
+        agents.append(
+            {
+                "id": a.id,
+                "score": a.score,
+                "band": a.band,
+                "line": a.agent.line,
+                "model": a.agent.model_label,
+                "checks": checks,
+            }
+        )
     out: dict[str, Any] = {
         "name": p.pipeline.name,
         "file": p.pipeline.file,
@@ -71,18 +92,31 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
     """What the trails showed: coverage, integrity, cost, and the populations per control."""
     v = e.verify
     return {
-        "trails": e.files, "events": e.events, "lines_not_decoded": e.skipped,
-        "runs": e.runs, "runs_never_ended": e.open_runs,
-        "period": {"first": e.first_ts, "last": e.last_ts,
-                   "days": None if e.period_days is None else round(e.period_days, 3)},
-        "integrity": None if v is None else {
-            "status": v.status, "events": v.events,
+        "trails": e.files,
+        "events": e.events,
+        "lines_not_decoded": e.skipped,
+        "runs": e.runs,
+        "runs_never_ended": e.open_runs,
+        "period": {
+            "first": e.first_ts,
+            "last": e.last_ts,
+            "days": None if e.period_days is None else round(e.period_days, 3),
+        },
+        "integrity": None
+        if v is None
+        else {
+            "status": v.status,
+            "events": v.events,
             "anchor": {"origin": v.anchor.origin, "size": v.anchor.size, "key": v.anchor.key}
-            if v.anchor else None,
-            "problems": len(v.problems)},
+            if v.anchor
+            else None,
+            "problems": len(v.problems),
+        },
         "cost_per_run": e.cost_summary(),
-        "populations": {check: {"size": pop.size, "sample": [x.as_dict() for x in pop.sample]}
-                        for check, pop in sorted(e.populations.items())},
+        "populations": {
+            check: {"size": pop.size, "sample": [x.as_dict() for x in pop.sample]}
+            for check, pop in sorted(e.populations.items())
+        },
     }
 
 
@@ -94,8 +128,11 @@ def rule_dict(rule: Rule, rules: RuleBook) -> dict[str, Any]:
         "check": rule.check,
         "problem": rule.problem,
         "severity": rule.severity,
-        "mappings": {rules.frameworks[fw].name + " " + rules.frameworks[fw].version:
-                     list(rule.mappings[fw]) for fw in FRAMEWORK_ORDER if fw in rule.mappings},
+        "mappings": {
+            rules.frameworks[fw].name + " " + rules.frameworks[fw].version: list(rule.mappings[fw])
+            for fw in FRAMEWORK_ORDER
+            if fw in rule.mappings
+        },
         "remediation": rule.remediation,
     }
 
@@ -108,14 +145,26 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
     return {
         "tool": tool_info(),
         "score": assessment.score,
-        "waivers": [{"rule": w.waiver.rule, "pipeline": w.waiver.pipeline,
-                     "agent": w.waiver.agent, "justification": w.waiver.justification,
-                     "owner": w.waiver.owner, "ticket": w.waiver.ticket,
-                     "expires": w.waiver.expires.isoformat(), "state": w.state,
-                     "matched": w.matched} for w in assessment.waivers],
+        "waivers": [
+            {
+                "rule": w.waiver.rule,
+                "pipeline": w.waiver.pipeline,
+                "agent": w.waiver.agent,
+                "justification": w.waiver.justification,
+                "owner": w.waiver.owner,
+                "ticket": w.waiver.ticket,
+                "expires": w.waiver.expires.isoformat(),
+                "state": w.state,
+                "matched": w.matched,
+            }
+            for w in assessment.waivers
+        ],
         "pipelines": [pipeline_dict(p, assessment.rules) for p in assessment.pipelines],
-        "rules": {i: rule_dict(r, assessment.rules) for i, r in assessment.rules.rules.items()
-                  if i in used},
+        "rules": {
+            i: rule_dict(r, assessment.rules)
+            for i, r in assessment.rules.rules.items()
+            if i in used
+        },
     }
 
 

@@ -24,16 +24,20 @@ class JunitRenderer(Renderer[Assessment]):
         root = ET.Element("testsuites", name="harness-audit")
         total = fails = skips = 0
         for p in assessment.pipelines:
-            suite = ET.SubElement(root, "testsuite", name=p.pipeline.name,
-                                  file=p.pipeline.file)
+            suite = ET.SubElement(root, "testsuite", name=p.pipeline.name, file=p.pipeline.file)
             waived = {(f.agent, f.check): f.waived for f in p.findings if f.check and f.waived}
             baselined = {(f.agent, f.check) for f in p.findings if f.check and f.baselined}
             t = f_ = s = 0
             for a in p.agents:
                 for c in CHECKS:
                     r = a.checks[c]
-                    case = ET.SubElement(suite, "testcase", name=f"{a.id}: {c}",
-                                         classname=f"{p.pipeline.name}.{a.id}", time="0")
+                    case = ET.SubElement(
+                        suite,
+                        "testcase",
+                        name=f"{a.id}: {c}",
+                        classname=f"{p.pipeline.name}.{a.id}",
+                        time="0",
+                    )
                     t += 1
                     if r.status == "n/a":
                         ET.SubElement(case, "skipped", message=f"not applicable: {r.reason}")
@@ -51,13 +55,20 @@ class JunitRenderer(Renderer[Assessment]):
             for f in p.findings:
                 if f.check is not None:
                     continue
-                case = ET.SubElement(suite, "testcase", name=f"{f.rule}: {f.subject or f.rule}",
-                                     classname=f"{p.pipeline.name}.{f.agent or 'pipeline'}",
-                                     time="0")
+                case = ET.SubElement(
+                    suite,
+                    "testcase",
+                    name=f"{f.rule}: {f.subject or f.rule}",
+                    classname=f"{p.pipeline.name}.{f.agent or 'pipeline'}",
+                    time="0",
+                )
                 t += 1
                 if f.suppressed or f.severity in ("info", "low"):
-                    why = f"waived: {f.waived}" if f.waived else (
-                        "in the baseline" if f.baselined else f"{f.severity}: {f.message}")
+                    why = (
+                        f"waived: {f.waived}"
+                        if f.waived
+                        else ("in the baseline" if f.baselined else f"{f.severity}: {f.message}")
+                    )
                     ET.SubElement(case, "skipped", message=why)
                     s += 1
                 else:

@@ -28,9 +28,11 @@ class MarkdownRenderer(Renderer[Assessment]):
         attention; cut, with a note, past ``LIMIT`` characters."""
         out = ["## harness-audit", ""]
         for p in assessment.pipelines:
-            out.append(f"### {BAND_ICON[p.band]} {markdown_code(p.pipeline.name)}: gap score "
-                       f"{p.score} "
-                       f"({p.band})")
+            out.append(
+                f"### {BAND_ICON[p.band]} {markdown_code(p.pipeline.name)}: gap score "
+                f"{p.score} "
+                f"({p.band})"
+            )
             out.append("")
             if p.evidence is not None and p.evidence.trust is not None:
                 out.append(f"Trail integrity: {markdown(p.evidence.trust.describe())}")
@@ -44,24 +46,34 @@ class MarkdownRenderer(Renderer[Assessment]):
             open_ = [f for f in p.findings if not f.suppressed and f.severity != "info"]
             quiet = [f for f in p.findings if f.suppressed]
             out.append("")
-            out.append(f"<details><summary>{len(open_)} open finding(s)"
-                       + (f", {len(quiet)} waived or baselined" if quiet else "")
-                       + "</summary>\n")
+            out.append(
+                f"<details><summary>{len(open_)} open finding(s)"
+                + (f", {len(quiet)} waived or baselined" if quiet else "")
+                + "</summary>\n"
+            )
             out.append("| severity | rule | where | finding |")
             out.append("|---|---|---|---|")
             for f in open_ + quiet:
                 mark = " *(waived)*" if f.waived else " *(baselined)*" if f.baselined else ""
-                where = markdown_code(f"{f.file}:{f.line}") + (f" seq {f.seq}" if f.seq
-                                                               is not None else "")
+                where = markdown_code(f"{f.file}:{f.line}") + (
+                    f" seq {f.seq}" if f.seq is not None else ""
+                )
                 out.append(f"| {f.severity} | {f.rule} | {where} | {md(f.message)}{mark} |")
             out.append("\n</details>\n")
         expired = [w for w in assessment.waivers if w.state != "active"]
         if expired:
-            out.append("**Waivers needing attention:** " + "; ".join(
-                f"{w.state} waiver for {md(w.waiver.rule)} on {md(w.waiver.pipeline)} "
-                f"({md(w.waiver.ticket)})" for w in expired))
+            out.append(
+                "**Waivers needing attention:** "
+                + "; ".join(
+                    f"{w.state} waiver for {md(w.waiver.rule)} on {md(w.waiver.pipeline)} "
+                    f"({md(w.waiver.ticket)})"
+                    for w in expired
+                )
+            )
         text = "\n".join(out) + "\n"
         if len(text) > LIMIT:
-            text = text[:LIMIT].rsplit("\n", 1)[0] + "\n\n*(truncated: see the JSON or SARIF "\
+            text = (
+                text[:LIMIT].rsplit("\n", 1)[0] + "\n\n*(truncated: see the JSON or SARIF "
                 "output for every finding)*\n"
+            )
         return text

@@ -45,8 +45,12 @@ def _now() -> str:
 
 
 def _metadata(title: str, when: str) -> dict[str, Any]:
-    return {"title": title, "last-modified": when, "version": __version__,
-            "oscal-version": OSCAL_VERSION}
+    return {
+        "title": title,
+        "last-modified": when,
+        "version": __version__,
+        "oscal-version": OSCAL_VERSION,
+    }
 
 
 def catalog(rules: RuleBook, when: str) -> dict[str, Any]:
@@ -55,32 +59,55 @@ def catalog(rules: RuleBook, when: str) -> dict[str, Any]:
     for fw_id in FRAMEWORK_ORDER:
         fw = rules.frameworks[fw_id]
         used = {c for r in rules.rules.values() for c in r.mappings.get(fw_id, ())}
-        controls = [{"id": control_token(fw_id, c), "title": f"{c}: {fw.controls[c]}"}
-                    for c in fw.controls if c in used]
-        groups.append({"id": fw_id.replace("_", "-"), "title": f"{fw.name} ({fw.version})",
-                       "controls": controls})
-    return {"catalog": {"uuid": uid("catalog", __version__),
-                        "metadata": _metadata("harness-audit criteria catalogue", when),
-                        "groups": groups}}
+        controls = [
+            {"id": control_token(fw_id, c), "title": f"{c}: {fw.controls[c]}"}
+            for c in fw.controls
+            if c in used
+        ]
+        groups.append(
+            {
+                "id": fw_id.replace("_", "-"),
+                "title": f"{fw.name} ({fw.version})",
+                "controls": controls,
+            }
+        )
+    return {
+        "catalog": {
+            "uuid": uid("catalog", __version__),
+            "metadata": _metadata("harness-audit criteria catalogue", when),
+            "groups": groups,
+        }
+    }
 
 
 def plan(catalog_ref: str, when: str) -> dict[str, Any]:
     """The assessment-plan stub the results import; it points at the catalogue, as no system
     security plan is assessed."""
-    return {"assessment-plan": {
-        "uuid": uid("plan", __version__),
-        "metadata": _metadata("harness-audit automated assessment plan", when),
-        "import-ssp": {"href": catalog_ref,
-                       "remarks": "No system security plan is assessed: the pipeline manifests "
-                                  "and trails stand in for it."},
-        "reviewed-controls": {"control-selections": [{"include-all": {}}]}}}
+    return {
+        "assessment-plan": {
+            "uuid": uid("plan", __version__),
+            "metadata": _metadata("harness-audit automated assessment plan", when),
+            "import-ssp": {
+                "href": catalog_ref,
+                "remarks": "No system security plan is assessed: the pipeline manifests "
+                "and trails stand in for it.",
+            },
+            "reviewed-controls": {"control-selections": [{"include-all": {}}]},
+        }
+    }
 
 
 def _resource(key: str, title: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
     raw = json.dumps(data, sort_keys=True).encode()
-    return {"uuid": uid("resource", key), "title": title,
-            "base64": {"filename": name, "media-type": "application/json",
-                       "value": base64.b64encode(raw).decode()}}
+    return {
+        "uuid": uid("resource", key),
+        "title": title,
+        "base64": {
+            "filename": name,
+            "media-type": "application/json",
+            "value": base64.b64encode(raw).decode(),
+        },
+    }
 
 
 def oscal_dict(a: Assessment) -> dict[str, Any]:
@@ -89,8 +116,9 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
     when = _now()
     cat = catalog(a.rules, when)
     cat_res = _resource("catalog", "Criteria catalogue", "catalog.json", cat)
-    plan_res = _resource("plan", "Assessment plan", "assessment-plan.json",
-                         plan(f"#{cat_res['uuid']}", when))
+    plan_res = _resource(
+        "plan", "Assessment plan", "assessment-plan.json", plan(f"#{cat_res['uuid']}", when)
+    )
     results = []
     for p in a.pipelines:
         name = p.pipeline.name
@@ -100,52 +128,86 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
             obs_id = uid("observation", f.fingerprint)
             where = f"{f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
             state = "waived" if f.waived else "baselined" if f.baselined else "open"
-            observations.append({
-                "uuid": obs_id, "title": f"{f.rule}: {a.rules.rules[f.rule].title}",
-                "description": f.message, "methods": ["TEST"], "types": ["finding"],
-                "collected": when,
-                "props": [{"name": "severity", "value": f.severity,
-                           "ns": "https://harness-audit.dev/ns/oscal"},
-                          {"name": "state", "value": state,
-                           "ns": "https://harness-audit.dev/ns/oscal"}],
-                "relevant-evidence": [{"description": where}],
-                **({"remarks": f"Waived: {f.waived}"} if f.waived else {})})
+            observations.append(
+                {
+                    "uuid": obs_id,
+                    "title": f"{f.rule}: {a.rules.rules[f.rule].title}",
+                    "description": f.message,
+                    "methods": ["TEST"],
+                    "types": ["finding"],
+                    "collected": when,
+                    "props": [
+                        {
+                            "name": "severity",
+                            "value": f.severity,
+                            "ns": "https://harness-audit.dev/ns/oscal",
+                        },
+                        {
+                            "name": "state",
+                            "value": state,
+                            "ns": "https://harness-audit.dev/ns/oscal",
+                        },
+                    ],
+                    "relevant-evidence": [{"description": where}],
+                    **({"remarks": f"Waived: {f.waived}"} if f.waived else {}),
+                }
+            )
             if f.suppressed or f.severity == "info":
                 continue
             rule = a.rules.rules[f.rule]
             for fw in FRAMEWORK_ORDER:
                 for c in rule.mappings.get(fw, ()):
                     by_control.setdefault(control_token(fw, c), []).append(obs_id)
-        reviewed = sorted({control_token(fw, c) for r in a.rules.rules.values()
-                           for fw in FRAMEWORK_ORDER for c in r.mappings.get(fw, ())})
+        reviewed = sorted(
+            {
+                control_token(fw, c)
+                for r in a.rules.rules.values()
+                for fw in FRAMEWORK_ORDER
+                for c in r.mappings.get(fw, ())
+            }
+        )
         findings = []
         for token in reviewed:
             related = sorted(set(by_control.get(token, [])))
             f_: dict[str, Any] = {
-                "uuid": uid("finding", name, token), "title": f"{token} for {name}",
-                "description": (f"{len(related)} open finding(s) bear on this control."
-                                if related else "No open finding bears on this control."),
-                "target": {"type": "objective-id", "target-id": token,
-                           "status": {"state": "not-satisfied" if related else "satisfied"}}}
+                "uuid": uid("finding", name, token),
+                "title": f"{token} for {name}",
+                "description": (
+                    f"{len(related)} open finding(s) bear on this control."
+                    if related
+                    else "No open finding bears on this control."
+                ),
+                "target": {
+                    "type": "objective-id",
+                    "target-id": token,
+                    "status": {"state": "not-satisfied" if related else "satisfied"},
+                },
+            }
             if related:
                 f_["related-observations"] = [{"observation-uuid": o} for o in related]
             findings.append(f_)
         result: dict[str, Any] = {
-            "uuid": uid("result", name), "title": f"harness-audit scan of {name}",
+            "uuid": uid("result", name),
+            "title": f"harness-audit scan of {name}",
             "description": f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents.",
             "start": when,
-            "reviewed-controls": {"control-selections": [
-                {"include-controls": [{"control-id": t} for t in reviewed]}]},
-            "findings": findings}
+            "reviewed-controls": {
+                "control-selections": [{"include-controls": [{"control-id": t} for t in reviewed]}]
+            },
+            "findings": findings,
+        }
         if observations:
             result["observations"] = observations
         results.append(result)
-    return {"assessment-results": {
-        "uuid": uid("results", *sorted(p.pipeline.name for p in a.pipelines), when),
-        "metadata": _metadata("harness-audit assessment results", when),
-        "import-ap": {"href": f"#{plan_res['uuid']}"},
-        "results": results,
-        "back-matter": {"resources": [plan_res, cat_res]}}}
+    return {
+        "assessment-results": {
+            "uuid": uid("results", *sorted(p.pipeline.name for p in a.pipelines), when),
+            "metadata": _metadata("harness-audit assessment results", when),
+            "import-ap": {"href": f"#{plan_res['uuid']}"},
+            "results": results,
+            "back-matter": {"resources": [plan_res, cat_res]},
+        }
+    }
 
 
 class OscalRenderer(Renderer[Assessment]):

@@ -30,10 +30,17 @@ if TYPE_CHECKING:
     from harness_audit.audit import AuditRun
     from harness_audit.trail.note import Signer
 
-PACK_FILES = ("evidence.html", "evidence.pdf", "findings.json", "README.txt", "SHA256SUMS",
-              "SHA256SUMS.sig")
+PACK_FILES = (
+    "evidence.html",
+    "evidence.pdf",
+    "findings.json",
+    "README.txt",
+    "SHA256SUMS",
+    "SHA256SUMS.sig",
+)
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
 MAX_PER_PROBLEM = 12
+
 
 @dataclass(frozen=True)
 class Input:
@@ -69,14 +76,23 @@ def _css() -> str:
 def csp_for(css: str) -> str:
     """A Content-Security-Policy that allows nothing but the stylesheet with this text."""
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    return ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-            f"form-action 'none'; img-src 'none'; font-src 'none'; style-src 'sha256-{digest}'")
+    return (
+        "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+        f"form-action 'none'; img-src 'none'; font-src 'none'; style-src 'sha256-{digest}'"
+    )
 
 
-def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
-             when: dt.datetime, graphs: list[dict[str, Any]], ai_act_date: str | None,
-             waivers: list[dict[str, Any]], wp: dict[str, Any], preparer: str | None
-             ) -> dict[str, Any]:
+def _context(
+    assessment: Assessment,
+    slas: dict[str, SlaReport],
+    inputs: list[Input],
+    when: dt.datetime,
+    graphs: list[dict[str, Any]],
+    ai_act_date: str | None,
+    waivers: list[dict[str, Any]],
+    wp: dict[str, Any],
+    preparer: str | None,
+) -> dict[str, Any]:
     from markupsafe import Markup
 
     from harness_audit.report.charts import sla_chart
@@ -87,11 +103,15 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
     overall = max((p.band for p in pipelines), key=BANDS.index, default="audit-ready")
     firsts = [p.evidence.first_ts for p in pipelines if p.evidence and p.evidence.first_ts]
     lasts = [p.evidence.last_ts for p in pipelines if p.evidence and p.evidence.last_ts]
-    period = (f"{min(firsts)} to {max(lasts)} (from the trails)" if firsts and lasts
-              else "point in time: the manifests as declared (no trails given)")
+    period = (
+        f"{min(firsts)} to {max(lasts)} (from the trails)"
+        if firsts and lasts
+        else "point in time: the manifests as declared (no trails given)"
+    )
     classes = sorted({c for p in pipelines for c in p.pipeline.data_classes})
-    scope = (f"{sum(len(p.agents) for p in pipelines)} agents in {len(pipelines)} pipeline(s)"
-             + (f"; data classes: {', '.join(classes)}" if classes else ""))
+    scope = f"{sum(len(p.agents) for p in pipelines)} agents in {len(pipelines)} pipeline(s)" + (
+        f"; data classes: {', '.join(classes)}" if classes else ""
+    )
     owners = ", ".join(sorted({p.pipeline.owner for p in pipelines if p.pipeline.owner})) or "—"
     facts = rules.frameworks["eu_ai_act"].facts
     chosen = ai_act_date or facts.get("default_application_date")
@@ -102,13 +122,23 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
         for f in p.findings:
             if f.severity != "info":
                 by_problem[rules.rules[f.rule].problem].append(
-                    {"pipeline": p.pipeline.name, "rule": f.rule, "severity": f.severity,
-                     "message": f.message})
-    problems = [{"number": n, "title": rules.problems[n].title.capitalize(),
-                 "why": rules.problems[n].why,
-                 "findings": by_problem[n][:MAX_PER_PROBLEM],
-                 "more": max(0, len(by_problem[n]) - MAX_PER_PROBLEM)} for n in range(1, 8)]
-
+                    {
+                        "pipeline": p.pipeline.name,
+                        "rule": f.rule,
+                        "severity": f.severity,
+                        "message": f.message,
+                    }
+                )
+    problems = [
+        {
+            "number": n,
+            "title": rules.problems[n].title.capitalize(),
+            "why": rules.problems[n].why,
+            "findings": by_problem[n][:MAX_PER_PROBLEM],
+            "more": max(0, len(by_problem[n]) - MAX_PER_PROBLEM),
+        }
+        for n in range(1, 8)
+    ]
 
     sla_items = []
     for p in pipelines:
@@ -121,58 +151,116 @@ def _context(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[In
             if s.observed:
                 o = s.observed
                 obs = f"{o.successes}/{o.attempts}, ≥{pct(o.lower, 2)}: {o.verdict}"
-            stages.append({"agent": s.agent if s.series else f"{s.agent} (fallback)",
-                           "declared": pct(s.declared, 3), "effective": pct(s.effective, 4),
-                           "required": pct(s.required, 4),
-                           "headroom": "—" if s.headroom is None else f"{s.headroom * 100:+.4f}",
-                           "budget": "—" if s.failures_per_million is None
-                           else f"{s.failures_per_million:,.0f}", "observed": obs})
-        budget = "—" if r.target is None else (
-            f"{r.error_budget_hours_per_year:.2f} h/year, "
-            f"{r.error_budget_minutes_per_window:.1f} min per {r.window_days:g} days")
-        sla_items.append({"report": r, "target": pct(r.target, 3), "compound": pct(r.compound, 4),
-                          "budget": budget, "stages": stages, "chart": Markup(sla_chart(r))})  # noqa: S704 - escapes its text
+            stages.append(
+                {
+                    "agent": s.agent if s.series else f"{s.agent} (fallback)",
+                    "declared": pct(s.declared, 3),
+                    "effective": pct(s.effective, 4),
+                    "required": pct(s.required, 4),
+                    "headroom": "—" if s.headroom is None else f"{s.headroom * 100:+.4f}",
+                    "budget": "—"
+                    if s.failures_per_million is None
+                    else f"{s.failures_per_million:,.0f}",
+                    "observed": obs,
+                }
+            )
+        budget = (
+            "—"
+            if r.target is None
+            else (
+                f"{r.error_budget_hours_per_year:.2f} h/year, "
+                f"{r.error_budget_minutes_per_window:.1f} min per {r.window_days:g} days"
+            )
+        )
+        sla_items.append(
+            {
+                "report": r,
+                "target": pct(r.target, 3),
+                "compound": pct(r.compound, 4),
+                "budget": budget,
+                "stages": stages,
+                "chart": Markup(sla_chart(r)),  # noqa: S704 - sla_chart escapes its text
+            }
+        )
 
     runtime = []
     for p in pipelines:
         e = p.evidence
         item: dict[str, Any] = {"pipeline": p.pipeline.name, "evidence": e}
         if e is not None:
-            item["period"] = (f"{e.first_ts} to {e.last_ts}" if e.first_ts else "no events")
+            item["period"] = f"{e.first_ts} to {e.last_ts}" if e.first_ts else "no events"
             c = e.cost_summary()
-            item["cost"] = ("—" if not c["runs"] else
-                            f"p50 ${c['p50_usd']:.4f}, p95 ${c['p95_usd']:.4f}, max "
-                            f"${c['max_usd']:.4f}")
+            item["cost"] = (
+                "—"
+                if not c["runs"]
+                else f"p50 ${c['p50_usd']:.4f}, p95 ${c['p95_usd']:.4f}, max ${c['max_usd']:.4f}"
+            )
             item["controls"] = [
-                {"agent": a, "check": ch, "operated": ctl.operated, "denied": ctl.denied,
-                 "failed": ctl.failed, "reason": ctl.reason,
-                 "exceptions": exception_list(ctl)}
-                for (a, ch), ctl in sorted(e.controls.items())]
-            item["populations"] = [(k, v) for k, v in sorted(e.populations.items())
-                                   if v.sample]
+                {
+                    "agent": a,
+                    "check": ch,
+                    "operated": ctl.operated,
+                    "denied": ctl.denied,
+                    "failed": ctl.failed,
+                    "reason": ctl.reason,
+                    "exceptions": exception_list(ctl),
+                }
+                for (a, ch), ctl in sorted(e.controls.items())
+            ]
+            item["populations"] = [(k, v) for k, v in sorted(e.populations.items()) if v.sample]
         runtime.append(item)
-    integrity = [{"pipeline": p.pipeline.name, "report": p.evidence.verify if p.evidence else None,
-                  "trust": p.evidence.trust if p.evidence else None,
-                  "key": key_text(p.evidence.trust) if p.evidence and p.evidence.trust else None}
-                 for p in pipelines]
-    unpinned = [p.pipeline.name for p in pipelines if p.evidence and p.evidence.trust
-                and p.evidence.trust.key_source == "manifest" and not p.evidence.trust.pinned]
-    caveats = [f"the trails of {', '.join(unpinned)} are verified with the manifest's own key "
-               "(not pinned): the key sits beside the evidence it vouches for, so whoever could "
-               "rewrite a trail could have replaced it; pin it with --key or trail-keys"
-               ] if unpinned else []
+    integrity = [
+        {
+            "pipeline": p.pipeline.name,
+            "report": p.evidence.verify if p.evidence else None,
+            "trust": p.evidence.trust if p.evidence else None,
+            "key": key_text(p.evidence.trust) if p.evidence and p.evidence.trust else None,
+        }
+        for p in pipelines
+    ]
+    unpinned = [
+        p.pipeline.name
+        for p in pipelines
+        if p.evidence
+        and p.evidence.trust
+        and p.evidence.trust.key_source == "manifest"
+        and not p.evidence.trust.pinned
+    ]
+    caveats = (
+        [
+            f"the trails of {', '.join(unpinned)} are verified with the manifest's own key "
+            "(not pinned): the key sits beside the evidence it vouches for, so whoever could "
+            "rewrite a trail could have replaced it; pin it with --key or trail-keys"
+        ]
+        if unpinned
+        else []
+    )
     css = _css()
     return {
-        "version": __version__, "css": Markup(css),  # noqa: S704 - our own file
+        "version": __version__,
+        "css": Markup(css),  # noqa: S704 - our own file
         "csp": csp_for(css),
-        "generated": when.strftime("%Y-%m-%d %H:%M:%S UTC"), "pipelines": pipelines,
-        "overall": overall, "worst": worst, "period": period, "scope": scope, "owners": owners,
-        "ai_act_dates": dates, "any_evidence": any(p.evidence for p in pipelines),
-        "checks": CHECKS, "problems": problems, "graphs": graphs,
-        "slas": sla_items, "integrity": integrity, "caveats": caveats, "runtime": runtime,
+        "generated": when.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "pipelines": pipelines,
+        "overall": overall,
+        "worst": worst,
+        "period": period,
+        "scope": scope,
+        "owners": owners,
+        "ai_act_dates": dates,
+        "any_evidence": any(p.evidence for p in pipelines),
+        "checks": CHECKS,
+        "problems": problems,
+        "graphs": graphs,
+        "slas": sla_items,
+        "integrity": integrity,
+        "caveats": caveats,
+        "runtime": runtime,
         "waivers": waivers,
         "inputs": sorted(inputs, key=lambda i: (i.kind, i.path)),
-        "wp": wp, "coverage": coverage_rows(pipelines), "preparer": preparer,
+        "wp": wp,
+        "coverage": coverage_rows(pipelines),
+        "preparer": preparer,
         "date": when.strftime("%Y-%m-%d") if preparer else "",
         "chosen_act": next((d for d in dates if d["chosen"]), None),
     }
@@ -185,12 +273,17 @@ def coverage_rows(pipelines: list[Any]) -> list[dict[str, Any]]:
         cov = p.evidence.coverage if p.evidence else None
         if cov is None:
             continue
-        rows.append({"pipeline": p.pipeline.name,
-                     "declared": cov.period.text if cov.period else None,
-                     "observed": f"{cov.first} to {cov.last}" if cov.first else "no events",
-                     "inside": cov.inside, "outside": cov.outside,
-                     "max_gap": f"{cov.max_gap_s / 3600:g} h ({cov.max_gap_source})",
-                     "gaps": cov.gaps()})
+        rows.append(
+            {
+                "pipeline": p.pipeline.name,
+                "declared": cov.period.text if cov.period else None,
+                "observed": f"{cov.first} to {cov.last}" if cov.first else "no events",
+                "inside": cov.inside,
+                "outside": cov.outside,
+                "max_gap": f"{cov.max_gap_s / 3600:g} h ({cov.max_gap_source})",
+                "gaps": cov.gaps(),
+            }
+        )
     return rows
 
 
@@ -208,15 +301,25 @@ def exception_list(ctl: Any) -> dict[str, Any]:
     there are: ``shown`` of ``located`` (``Control.failures_located``), ``kept`` of them in
     findings.json, and ``unlocated`` failures that had no location."""
     shown = ctl.failures[:MAX_EXCEPTIONS_SHOWN]
-    return {"shown": shown, "located": ctl.failures_located, "kept": len(ctl.failures),
-            "dropped": ctl.failures_dropped,
-            "unlocated": max(0, ctl.failed - ctl.failures_located)}
+    return {
+        "shown": shown,
+        "located": ctl.failures_located,
+        "kept": len(ctl.failures),
+        "dropped": ctl.failures_dropped,
+        "unlocated": max(0, ctl.failed - ctl.failures_located),
+    }
 
 
-def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list[Input],
-                when: dt.datetime, ai_act_date: str | None = None,
-                waivers: list[dict[str, Any]] | None = None, wp: dict[str, Any] | None = None,
-                preparer: str | None = None) -> str:
+def render_html(
+    assessment: Assessment,
+    slas: dict[str, SlaReport],
+    inputs: list[Input],
+    when: dt.datetime,
+    ai_act_date: str | None = None,
+    waivers: list[dict[str, Any]] | None = None,
+    wp: dict[str, Any] | None = None,
+    preparer: str | None = None,
+) -> str:
     """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
     each pipeline's graph drawn when Graphviz is installed."""
     import jinja2
@@ -233,21 +336,29 @@ def render_html(assessment: Assessment, slas: dict[str, SlaReport], inputs: list
                 # Graphviz escapes the (quoted) labels it draws; no manifest text is raw markup
                 svg = Markup(dot_svg(to_dot(p, highlight_risk=True)))  # noqa: S704
             except UsageError as e:  # too large to lay out, or dot ran out of its limits
-                svg = Markup("<p>The graph is not drawn: {}. <code>harness-audit graph "
-                             "--format mermaid</code> or <code>json</code> gives it whole."
-                             "</p>").format(e.diagnostics()[0].message)
+                svg = Markup(
+                    "<p>The graph is not drawn: {}. <code>harness-audit graph "
+                    "--format mermaid</code> or <code>json</code> gives it whole."
+                    "</p>"
+                ).format(e.diagnostics()[0].message)
         else:
-            svg = Markup("<p>Graphviz (<code>dot</code>) is not installed, so the drawing is "
-                         "left out; <code>harness-audit graph</code> gives Mermaid and DOT.</p>")
+            svg = Markup(
+                "<p>Graphviz (<code>dot</code>) is not installed, so the drawing is "
+                "left out; <code>harness-audit graph</code> gives Mermaid and DOT.</p>"
+            )
         graphs.append({"name": p.pipeline.name, "svg": svg})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(data_dir("templates")),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(data_dir("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     template = env.get_template("evidence.html.j2")
     if wp is None:
         wp = workpaper(assessment, {}, {}, 0, 0)
-    return template.render(**_context(assessment, slas, inputs, when, graphs, ai_act_date,
-                                      waivers or [], wp, preparer))
+    return template.render(
+        **_context(assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer)
+    )
 
 
 def render_pdf(html: str) -> bytes:
@@ -294,8 +405,9 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
     sums_path, sig_path = folder / "SHA256SUMS", folder / "SHA256SUMS.sig"
     for p in (sums_path, sig_path):
         if not p.is_file():
-            raise TrailError(Diagnostic(str(p), "missing", expected="a pack from "
-                                        "`harness-audit report --key`"))
+            raise TrailError(
+                Diagnostic(str(p), "missing", expected="a pack from `harness-audit report --key`")
+            )
     sums = sums_path.read_text(encoding="utf-8")
     lines, ok = [], True
     try:
@@ -314,11 +426,9 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
     for n, row in enumerate(sums.splitlines(), 1):
         digest, sep, name = row.partition("  ")
         if not sep or len(digest) != 64 or "/" in name:
-            raise TrailError(Diagnostic(str(sums_path), f"not a sha256sum line: {row[:80]!r}",
-                                        n))
+            raise TrailError(Diagnostic(str(sums_path), f"not a sha256sum line: {row[:80]!r}", n))
         listed[name] = digest
-    present = {p.name for p in folder.iterdir() if p.is_file()} - {"SHA256SUMS",
-                                                                  "SHA256SUMS.sig"}
+    present = {p.name for p in folder.iterdir() if p.is_file()} - {"SHA256SUMS", "SHA256SUMS.sig"}
     for name in sorted(listed):
         path = folder / name
         if name not in present:
@@ -337,15 +447,28 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
 
 def waiver_rows(assessment: Assessment) -> list[dict[str, Any]]:
     """The waivers the run applied, as the pack's table shows them."""
-    return [{"rule": w.waiver.rule, "scope": f"{w.waiver.pipeline}/{w.waiver.agent}",
-             "justification": w.waiver.justification, "owner": w.waiver.owner,
-             "ticket": w.waiver.ticket, "expires": w.waiver.expires.isoformat(),
-             "state": f"{w.state} ({w.matched} finding(s))"} for w in assessment.waivers]
+    return [
+        {
+            "rule": w.waiver.rule,
+            "scope": f"{w.waiver.pipeline}/{w.waiver.agent}",
+            "justification": w.waiver.justification,
+            "owner": w.waiver.owner,
+            "ticket": w.waiver.ticket,
+            "expires": w.waiver.expires.isoformat(),
+            "state": f"{w.state} ({w.matched} finding(s))",
+        }
+        for w in assessment.waivers
+    ]
 
 
-def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
-               signer: Signer | None = None, pdf: bool = True, preparer: str | None = None
-               ) -> dict[str, bytes]:
+def build_pack(
+    run: AuditRun,
+    when: dt.datetime,
+    ai_act_date: str | None = None,
+    signer: Signer | None = None,
+    pdf: bool = True,
+    preparer: str | None = None,
+) -> dict[str, bytes]:
     """Every file of the evidence pack, by name: the HTML, the PDF, ``findings.json``,
     ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``."""
     from harness_audit.sla import analyse
@@ -355,14 +478,21 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
         judged = run.trails[p.name].evidence.sla if p.name in run.trails else None
         slas[p.name] = judged or analyse(p)
     inputs = [file_input(kind, path) for kind, path in run.inputs]
-    wp = workpaper(run.assessment, {n: t.paths for n, t in run.trails.items()},
-                   {n: t.populations for n, t in run.trails.items()}, run.request.seed,
-                   run.request.sample)
-    html = render_html(run.assessment, slas, inputs, when, ai_act_date,
-                       waiver_rows(run.assessment), wp, preparer)
-    files = {"evidence.html": html.encode("utf-8"),
-             "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
-             "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes()}
+    wp = workpaper(
+        run.assessment,
+        {n: t.paths for n, t in run.trails.items()},
+        {n: t.populations for n, t in run.trails.items()},
+        run.request.seed,
+        run.request.sample,
+    )
+    html = render_html(
+        run.assessment, slas, inputs, when, ai_act_date, waiver_rows(run.assessment), wp, preparer
+    )
+    files = {
+        "evidence.html": html.encode("utf-8"),
+        "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
+        "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
+    }
     if pdf:
         files["evidence.pdf"] = render_pdf(html)
     sums = sums_text(files)
@@ -374,8 +504,9 @@ def build_pack(run: AuditRun, when: dt.datetime, ai_act_date: str | None = None,
     return files
 
 
-def findings_json(assessment: Assessment, when: dt.datetime,
-                  wp: dict[str, Any] | None = None) -> str:
+def findings_json(
+    assessment: Assessment, when: dt.datetime, wp: dict[str, Any] | None = None
+) -> str:
     """findings.json: the ``scan --format json`` document with the time it was generated, each
     pipeline's coverage of the period, and the work paper (populations, samples, conclusions)."""
     from harness_audit.report.inert import json_data

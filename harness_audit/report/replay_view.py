@@ -14,17 +14,34 @@ from harness_audit.report.inert import console as make_console
 from harness_audit.report.inert import json_data, terminal_block
 from harness_audit.report.inert import terminal as tx
 
-KIND_STYLE = {"decision": "bold magenta", "tool_call": "cyan", "data_access": "blue",
-              "verification": "green", "approval": "green", "approval_request": "green",
-              "error": "bold red", "model_call": "white", "spawn": "yellow",
-              "budget_check": "yellow", "run_start": "dim", "run_end": "dim"}
+KIND_STYLE = {
+    "decision": "bold magenta",
+    "tool_call": "cyan",
+    "data_access": "blue",
+    "verification": "green",
+    "approval": "green",
+    "approval_request": "green",
+    "error": "bold red",
+    "model_call": "white",
+    "spawn": "yellow",
+    "budget_check": "yellow",
+    "run_start": "dim",
+    "run_end": "dim",
+}
 
 
 def _label(n: Node) -> Text:
     ev = n.event
-    t = Text.assemble((tx(f"{ev.ts[:10]} {ev.ts[11:23]}"), "dim"), " ", (tx(ev.agent), "bold"), " ",
-                      (tx(ev.kind), KIND_STYLE.get(ev.kind, "")), " ", tx(event_summary(ev)),
-                      (f"  [{tx(ev.span)}, seq {ev.seq}]", "dim"))
+    t = Text.assemble(
+        (tx(f"{ev.ts[:10]} {ev.ts[11:23]}"), "dim"),
+        " ",
+        (tx(ev.agent), "bold"),
+        " ",
+        (tx(ev.kind), KIND_STYLE.get(ev.kind, "")),
+        " ",
+        tx(event_summary(ev)),
+        (f"  [{tx(ev.span)}, seq {ev.seq}]", "dim"),
+    )
     if n.findings:
         t.append("  ⚠ " + ", ".join(tx(x) for x in sorted(set(n.findings))), style="bold red")
     return t
@@ -44,17 +61,24 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
     v = r.integrity
     if v is not None and v.status != "verified":
         first = next((p for p in v.problems if not p.warning), None)
-        banner = (f"INTEGRITY FAILED: the trail does not verify ({tx(first.kind)} at "
-                f"{tx(first.file)}:{first.line}); what follows is not evidence"
-                if v.status == "failed" and first else
-                "INTEGRITY FAILED: the trail does not verify; what follows is not evidence"
-                if v.status == "failed" else
-                "NOT ANCHORED: no checkpoint signed by a trusted key covers this trail (give "
-                "--key); its events could have been rewritten")
+        banner = (
+            f"INTEGRITY FAILED: the trail does not verify ({tx(first.kind)} at "
+            f"{tx(first.file)}:{first.line}); what follows is not evidence"
+            if v.status == "failed" and first
+            else "INTEGRITY FAILED: the trail does not verify; what follows is not evidence"
+            if v.status == "failed"
+            else "NOT ANCHORED: no checkpoint signed by a trusted key covers this trail (give "
+            "--key); its events could have been rewritten"
+        )
         console.print(Text(banner, style="bold red"))
-    root = Tree(Text.assemble(("run ", "bold"), (tx(r.run), "bold cyan"),
-                              f"  pipeline {tx(r.pipeline)}  {len(r.nodes)} events  "
-                              f"cost ${r.cost_microusd / 1e6:.4f}"))
+    root = Tree(
+        Text.assemble(
+            ("run ", "bold"),
+            (tx(r.run), "bold cyan"),
+            f"  pipeline {tx(r.pipeline)}  {len(r.nodes)} events  "
+            f"cost ${r.cost_microusd / 1e6:.4f}",
+        )
+    )
     for n in r.roots:
         _grow(root, n)
     console.print(root)
@@ -62,14 +86,25 @@ def replay_text(r: Replay, color: bool = False, width: int = 120) -> str:
         console.print(Text("findings touching this run:", style="bold"))
         for f in r.findings:
             rule = f.get("rule") or f.get("check")
-            where = tx(f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}") \
-                if f.get("file") else ""
-            console.print(Text.assemble(("  ⚠ ", "bold red"), (tx(rule), "bold"), " ",
-                                        tx(f"{f.get('agent') or ''}: {f.get('message')}") + "  ",
-                                        (where, "blue")))
+            where = (
+                tx(f"{f.get('file')}:{f.get('line')} seq {f.get('seq')}") if f.get("file") else ""
+            )
+            console.print(
+                Text.assemble(
+                    ("  ⚠ ", "bold red"),
+                    (tx(rule), "bold"),
+                    " ",
+                    tx(f"{f.get('agent') or ''}: {f.get('message')}") + "  ",
+                    (where, "blue"),
+                )
+            )
     elif not r.judged:
-        console.print(Text("findings were not judged: no manifest was found or given "
-                           "(--manifest)", style="yellow"))
+        console.print(
+            Text(
+                "findings were not judged: no manifest was found or given (--manifest)",
+                style="yellow",
+            )
+        )
     else:
         console.print(Text("no findings touch this run", style="green"))
     text = buf.getvalue()

@@ -27,8 +27,13 @@ def resolve_rule(book: RuleBook, key: str) -> Rule:
     names = [*book.rules, *(r.check for r in book.rules.values() if r.check)]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise UsageError(Diagnostic("rules show", f"no rule {key!r}{hint}",
-                                expected="a rule id such as HA-003 or a check name"))
+    raise UsageError(
+        Diagnostic(
+            "rules show",
+            f"no rule {key!r}{hint}",
+            expected="a rule id such as HA-003 or a check name",
+        )
+    )
 
 
 def rules_json(book: RuleBook, ids: list[str]) -> str:
@@ -36,10 +41,19 @@ def rules_json(book: RuleBook, ids: list[str]) -> str:
     out = []
     for i in ids:
         r = book.rules[i]
-        out.append({"id": r.id, "title": r.title, "problem": r.problem, "check": r.check,
-                    "severity": r.severity, "remediation": r.remediation,
-                    "mappings": {fw: list(r.mappings[fw]) for fw in FRAMEWORK_ORDER
-                                 if fw in r.mappings}})
+        out.append(
+            {
+                "id": r.id,
+                "title": r.title,
+                "problem": r.problem,
+                "check": r.check,
+                "severity": r.severity,
+                "remediation": r.remediation,
+                "mappings": {
+                    fw: list(r.mappings[fw]) for fw in FRAMEWORK_ORDER if fw in r.mappings
+                },
+            }
+        )
     return json.dumps({"rules": out}, indent=2) + "\n"
 
 
@@ -51,8 +65,13 @@ def rules_table(book: RuleBook, color: bool, width: int) -> str:
     for col in ("id", "severity", "check / title", "problem", "controls"):
         t.add_column(col)
     for r in book.rules.values():
-        t.add_row(r.id, r.severity, f"{r.check}\n{r.title}" if r.check else r.title,
-                  str(r.problem), ", ".join(r.controls))
+        t.add_row(
+            r.id,
+            r.severity,
+            f"{r.check}\n{r.title}" if r.check else r.title,
+            str(r.problem),
+            ", ".join(r.controls),
+        )
     console.print(t)
     text = buf.getvalue()
     return text if color else terminal_block(text)
@@ -115,8 +134,7 @@ class RulesJsonRenderer(Renderer[RuleList | RuleShown]):
 
     name = "json"
 
-    def render(self, result: RuleList | RuleShown, options: RenderOptions = DEFAULT_OPTIONS
-               ) -> str:
+    def render(self, result: RuleList | RuleShown, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
         return rules_json(result.book, result.ids)
 

@@ -21,11 +21,11 @@ from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import json_data, uri
 
-SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
-         "info": "note"}
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0",
-                     "info": "1.0"}
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
 
 def relative_uri(path: str) -> str:
@@ -43,20 +43,30 @@ def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     """One finding as a SARIF result: level, location, fingerprint and properties, and its
     suppression or baseline state."""
     r: dict[str, Any] = {
-        "ruleId": f.rule, "ruleIndex": index[f.rule], "level": LEVEL[f.severity],
+        "ruleId": f.rule,
+        "ruleIndex": index[f.rule],
+        "level": LEVEL[f.severity],
         "message": {"text": f.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": relative_uri(f.file), "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": max(1, f.line)}}}],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": relative_uri(f.file), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": max(1, f.line)},
+                }
+            }
+        ],
         "partialFingerprints": {"harnessAudit/v1": f.fingerprint},
-        "properties": {"pipeline": f.pipeline, "agent": f.agent, "check": f.check,
-                       "severity": f.severity},
+        "properties": {
+            "pipeline": f.pipeline,
+            "agent": f.agent,
+            "check": f.check,
+            "severity": f.severity,
+        },
     }
     if f.seq is not None:
         r["properties"]["seq"], r["properties"]["span"] = f.seq, f.span
     if f.waived:
-        r["suppressions"] = [{"kind": "external", "status": "accepted",
-                              "justification": f.waived}]
+        r["suppressions"] = [{"kind": "external", "status": "accepted", "justification": f.waived}]
     r["baselineState"] = "unchanged" if f.baselined else "new"
     return r
 
@@ -69,27 +79,42 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
     for r in rules:
         tags = ["compliance", "ai-agents", f"problem-{r.problem}"]
         tags += [c for fw in FRAMEWORK_ORDER for c in r.mappings.get(fw, ())]
-        driver_rules.append({
-            "id": r.id, "name": (r.check or r.title).replace(" ", ""),
-            "shortDescription": {"text": r.title},
-            "fullDescription": {"text": r.title + (f" (check {r.check})" if r.check else "")},
-            "help": {"text": r.remediation, "markdown": f"**{r.title}**\n\n{r.remediation}"},
-            "defaultConfiguration": {"level": LEVEL[r.severity]},
-            "properties": {"tags": tags, "security-severity": SECURITY_SEVERITY[r.severity],
-                           "precision": "high"}})
+        driver_rules.append(
+            {
+                "id": r.id,
+                "name": (r.check or r.title).replace(" ", ""),
+                "shortDescription": {"text": r.title},
+                "fullDescription": {"text": r.title + (f" (check {r.check})" if r.check else "")},
+                "help": {"text": r.remediation, "markdown": f"**{r.title}**\n\n{r.remediation}"},
+                "defaultConfiguration": {"level": LEVEL[r.severity]},
+                "properties": {
+                    "tags": tags,
+                    "security-severity": SECURITY_SEVERITY[r.severity],
+                    "precision": "high",
+                },
+            }
+        )
     names = ",".join(sorted(p.pipeline.name for p in a.pipelines))
     return {
-        "$schema": SCHEMA, "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "harness-audit", "version": __version__,
-                                "semanticVersion": __version__,
-                                "informationUri": "https://pypi.org/project/harness-audit/",
-                                "rules": driver_rules}},
-            "automationDetails": {"id": f"harness-audit/scan/{names}/"},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-            "columnKind": "utf16CodeUnits",
-            "results": [result(f, index) for p in a.pipelines for f in p.findings],
-        }],
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "harness-audit",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://pypi.org/project/harness-audit/",
+                        "rules": driver_rules,
+                    }
+                },
+                "automationDetails": {"id": f"harness-audit/scan/{names}/"},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "columnKind": "utf16CodeUnits",
+                "results": [result(f, index) for p in a.pipelines for f in p.findings],
+            }
+        ],
     }
 
 

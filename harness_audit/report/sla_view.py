@@ -28,24 +28,45 @@ def sla_dict(r: SlaReport) -> dict[str, Any]:
     stages = []
     for s in r.stages:
         item: dict[str, Any] = {
-            "agent": s.agent, "series": s.series, "declared": s.declared,
-            "effective": s.effective, "required": s.required, "headroom": s.headroom,
+            "agent": s.agent,
+            "series": s.series,
+            "declared": s.declared,
+            "effective": s.effective,
+            "required": s.required,
+            "headroom": s.headroom,
             "failures_per_million_runs": s.failures_per_million,
-            "budget_minutes_per_window": s.minutes_per_window, "fallback_of": s.fallback_of}
+            "budget_minutes_per_window": s.minutes_per_window,
+            "fallback_of": s.fallback_of,
+        }
         if s.observed:
             o = s.observed
-            item["observed"] = {"attempts": o.attempts, "successes": o.successes,
-                                "rate": o.rate, "lower_bound_95": o.lower,
-                                "upper_bound_95": o.upper, "method": o.method,
-                                "verdict": o.verdict, "runs_needed": o.runs_needed}
+            item["observed"] = {
+                "attempts": o.attempts,
+                "successes": o.successes,
+                "rate": o.rate,
+                "lower_bound_95": o.lower,
+                "upper_bound_95": o.upper,
+                "method": o.method,
+                "verdict": o.verdict,
+                "runs_needed": o.runs_needed,
+            }
         stages.append(item)
     return {
-        "tool": tool_info(), "pipeline": r.pipeline, "file": r.file, "target": r.target,
-        "compound": r.compound, "meets_target": r.meets_target, "allocation": r.method,
-        "window_days": r.window_days, "shared_dependencies_factor": r.shared_factor,
-        "error_budget": {"per_year_hours": _round(r.error_budget_hours_per_year),
-                         "per_window_minutes": _round(r.error_budget_minutes_per_window)},
-        "observed_runs": r.runs, "open_runs": r.open_runs,
+        "tool": tool_info(),
+        "pipeline": r.pipeline,
+        "file": r.file,
+        "target": r.target,
+        "compound": r.compound,
+        "meets_target": r.meets_target,
+        "allocation": r.method,
+        "window_days": r.window_days,
+        "shared_dependencies_factor": r.shared_factor,
+        "error_budget": {
+            "per_year_hours": _round(r.error_budget_hours_per_year),
+            "per_window_minutes": _round(r.error_budget_minutes_per_window),
+        },
+        "observed_runs": r.runs,
+        "open_runs": r.open_runs,
         "stages": stages,
     }
 
@@ -72,8 +93,7 @@ def sla_json(result: SlaResult | list[SlaReport]) -> str:
     for i, r in enumerate(result.reports):
         d = sla_dict(r)
         if result.before is not None:
-            d["what_if"] = {"changes": list(result.changes),
-                            "before": sla_dict(result.before[i])}
+            d["what_if"] = {"changes": list(result.changes), "before": sla_dict(result.before[i])}
         items.append(d)
     return dumps(json_data(items[0] if len(items) == 1 else items))
 
@@ -97,24 +117,41 @@ def _bar(effective: float | None, required: float | None, observed: float | None
         elif i == obs:
             text.append("◆", style="cyan")
         else:
-            text.append(c, style="green" if effective and required and effective >= required
-                        else "red")
+            text.append(
+                c, style="green" if effective and required and effective >= required else "red"
+            )
     return text
 
 
-def _what_if(console: Console, before: SlaReport, after: SlaReport,
-             changes: tuple[str, ...]) -> None:
+def _what_if(
+    console: Console, before: SlaReport, after: SlaReport, changes: tuple[str, ...]
+) -> None:
     """Before and after ``--set``, side by side, for the pipeline and every stage."""
+
     def verdict(r: SlaReport) -> str:
         return "—" if r.meets_target is None else ("meets" if r.meets_target else "misses")
 
     console.print(Text.assemble(("what-if: ", "bold"), "; ".join(tx(c) for c in changes)))
     t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("", "eff. before", "eff. after", "req. before", "req. after", "±pp before",
-                "±pp after"):
+    for col in (
+        "",
+        "eff. before",
+        "eff. after",
+        "req. before",
+        "req. after",
+        "±pp before",
+        "±pp after",
+    ):
         t.add_column(col, no_wrap=True)
-    t.add_row("compound", pct(before.compound), pct(after.compound), pct(before.target),
-              pct(after.target), verdict(before), verdict(after))
+    t.add_row(
+        "compound",
+        pct(before.compound),
+        pct(after.compound),
+        pct(before.target),
+        pct(after.target),
+        verdict(before),
+        verdict(after),
+    )
     old = {s.agent: s for s in before.stages}
     for s in after.stages:
         b = old.get(s.agent)
@@ -124,34 +161,58 @@ def _what_if(console: Console, before: SlaReport, after: SlaReport,
         def pp(x: float | None) -> str:
             return "—" if x is None else f"{x * 100:+.3f}"
 
-        t.add_row(tx(s.agent), pct(b.effective), pct(s.effective), pct(b.required),
-                  pct(s.required), pp(b.headroom), pp(s.headroom))
+        t.add_row(
+            tx(s.agent),
+            pct(b.effective),
+            pct(s.effective),
+            pct(b.required),
+            pct(s.required),
+            pp(b.headroom),
+            pp(s.headroom),
+        )
     console.print(t)
 
 
-def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: int = 120
-             ) -> str:
+def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: int = 120) -> str:
     """The terminal view: a table per pipeline (and the what-if, side by side)."""
     if isinstance(result, list):
         result = SlaResult(result)
     buf = io.StringIO()
     console = make_console(buf, color, width)
     for i, r in enumerate(result.reports):
-        verdict = ("meets" if r.meets_target else "MISSES") if r.meets_target is not None \
+        verdict = (
+            ("meets" if r.meets_target else "MISSES")
+            if r.meets_target is not None
             else "cannot be judged"
-        console.print(Text.assemble(("pipeline ", "bold"), (tx(r.pipeline), "bold cyan"),
-                                    f"  target {pct(r.target, 3)}  compound "
-                                    f"{pct(r.compound)}  ",
-                                    (verdict, "green" if r.meets_target else "bold red")))
+        )
+        console.print(
+            Text.assemble(
+                ("pipeline ", "bold"),
+                (tx(r.pipeline), "bold cyan"),
+                f"  target {pct(r.target, 3)}  compound {pct(r.compound)}  ",
+                (verdict, "green" if r.meets_target else "bold red"),
+            )
+        )
         if r.target is not None:
-            console.print(f"error budget: {r.error_budget_hours_per_year:.2f} h/year, "
-                          f"{r.error_budget_minutes_per_window:.1f} min per "
-                          f"{r.window_days:g}-day window; allocation: {r.method}"
-                          + (f"; shared dependencies {pct(r.shared_factor)}"
-                             if r.shared_factor < 1 else ""))
+            console.print(
+                f"error budget: {r.error_budget_hours_per_year:.2f} h/year, "
+                f"{r.error_budget_minutes_per_window:.1f} min per "
+                f"{r.window_days:g}-day window; allocation: {r.method}"
+                + (f"; shared dependencies {pct(r.shared_factor)}" if r.shared_factor < 1 else "")
+            )
         t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-        for col in ("stage", "decl.", "eff.", "req.", "±pp", "fail/1M", "min/win",
-                    "observed", "verdict", "nines"):
+        for col in (
+            "stage",
+            "decl.",
+            "eff.",
+            "req.",
+            "±pp",
+            "fail/1M",
+            "min/win",
+            "observed",
+            "verdict",
+            "nines",
+        ):
             t.add_column(col, no_wrap=col not in ("stage", "observed", "verdict"))
         for s in r.stages:
             obs, verdict = "—", "—"
@@ -161,19 +222,30 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
                 verdict = o.verdict if not o.runs_needed else f"{o.runs_needed:,} more runs"
             name = tx(s.agent) if s.series else f"{tx(s.agent)} ↺ {tx(s.fallback_of)}"
             head = "—" if s.headroom is None else f"{s.headroom * 100:+.3f}"
-            t.add_row(name, pct(s.declared), pct(s.effective), pct(s.required),
-                      Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),
-                      "—" if s.failures_per_million is None else f"{s.failures_per_million:,.0f}",
-                      "—" if s.minutes_per_window is None else f"{s.minutes_per_window:.1f}",
-                      obs, verdict, _bar(s.effective, s.required,
-                                         s.observed.lower if s.observed else None))
+            t.add_row(
+                name,
+                pct(s.declared),
+                pct(s.effective),
+                pct(s.required),
+                Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),
+                "—" if s.failures_per_million is None else f"{s.failures_per_million:,.0f}",
+                "—" if s.minutes_per_window is None else f"{s.minutes_per_window:.1f}",
+                obs,
+                verdict,
+                _bar(s.effective, s.required, s.observed.lower if s.observed else None),
+            )
         console.print(t)
-        console.print(Text("decl. declared per attempt, eff. effective, req. required; ±pp "
-                           "headroom in percentage points; min/win failure budget per window; "
-                           "↺ fallback of; nines bar: █ effective "
-                           "(with retries, fallbacks, quorums), │ required, ◆ observed 95% lower "
-                           "bound. Retries are assumed independent: effective is an upper "
-                           "bound.", style="dim"))
+        console.print(
+            Text(
+                "decl. declared per attempt, eff. effective, req. required; ±pp "
+                "headroom in percentage points; min/win failure budget per window; "
+                "↺ fallback of; nines bar: █ effective "
+                "(with retries, fallbacks, quorums), │ required, ◆ observed 95% lower "
+                "bound. Retries are assumed independent: effective is an upper "
+                "bound.",
+                style="dim",
+            )
+        )
         if r.open_runs:
             console.print(f"{r.open_runs:,} run(s) never ended and were not judged")
         if result.before is not None:
@@ -188,8 +260,7 @@ class SlaTextRenderer(Renderer[SlaResult]):
 
     name = "table"
 
-    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS
-               ) -> str:
+    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Rich tables at the terminal's width."""
         return sla_text(result, options.color, options.width)
 
@@ -199,7 +270,6 @@ class SlaJsonRenderer(Renderer[SlaResult]):
 
     name = "json"
 
-    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS
-               ) -> str:
+    def render(self, result: SlaResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
         return sla_json(result)

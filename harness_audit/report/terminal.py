@@ -20,10 +20,14 @@ from harness_audit.report.inert import terminal as tx
 from harness_audit.report.inert import terminal_block
 
 MARK = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "n/a": ("n/a", "dim")}
-BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow",
-              "audit-will-fail": "bold red"}
-SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-             "info": "dim"}
+BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow", "audit-will-fail": "bold red"}
+SEV_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 
 
 def _band(score: int, band: str) -> Text:
@@ -38,11 +42,13 @@ def _grid(p: PipelineResult, rules: RuleBook) -> Table:
         t.add_column(short[c], justify="center", no_wrap=True)
     t.add_column("gap score", no_wrap=True, min_width=17)
     for a in p.agents:
-        cells = [Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1])
-                 for c in CHECKS]
+        cells = [
+            Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1]) for c in CHECKS
+        ]
         t.add_row(Text(tx(a.id)), *cells, _band(a.score, a.band))
     t.caption = "✔ pass  ✘ fail  n/a not applicable   " + "  ".join(
-        f"{short[c]}={c}" for c in CHECKS)
+        f"{short[c]}={c}" for c in CHECKS
+    )
     return t
 
 
@@ -56,19 +62,31 @@ def _findings(p: PipelineResult, rules: RuleBook) -> Group:
     for rule_id, items in by_rule.items():
         rule = rules.rules[rule_id]
         sev = items[0].severity
-        parts.append(Text.assemble((f"{sev.upper():<8} ", SEV_STYLE[sev]), (rule_id, "bold"),
-                                   " ", tx(rule.title)))
+        parts.append(
+            Text.assemble(
+                (f"{sev.upper():<8} ", SEV_STYLE[sev]), (rule_id, "bold"), " ", tx(rule.title)
+            )
+        )
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True, style="blue")
         grid.add_column()
         for f in items:
-            where = f"line {f.line}" if f.file == p.pipeline.file else \
-                f"{tx(Path(f.file).name)}:{f.line}" + (f" seq {f.seq}" if f.seq is not None
-                                                       else "")
-            note = " (waived: " + tx(f.waived) + ")" if f.waived else \
-                " (in the baseline)" if f.baselined else ""
-            grid.add_row(Text(f"  {where}"), Text(tx(f.message) + note,
-                                                  style="dim" if f.suppressed else ""))
+            where = (
+                f"line {f.line}"
+                if f.file == p.pipeline.file
+                else f"{tx(Path(f.file).name)}:{f.line}"
+                + (f" seq {f.seq}" if f.seq is not None else "")
+            )
+            note = (
+                " (waived: " + tx(f.waived) + ")"
+                if f.waived
+                else " (in the baseline)"
+                if f.baselined
+                else ""
+            )
+            grid.add_row(
+                Text(f"  {where}"), Text(tx(f.message) + note, style="dim" if f.suppressed else "")
+            )
         grid.add_row(Text("  fix", style="dim"), Text(tx(rule.remediation), style="dim"))
         parts.append(grid)
     return Group(*parts)
@@ -85,34 +103,51 @@ class TableRenderer(Renderer[Assessment]):
         buf = io.StringIO()
         console = make_console(buf, options.color, options.width)
         for p in assessment.pipelines:
-            title = Text.assemble(("pipeline ", "bold"), (tx(p.pipeline.name), "bold cyan"),
-                                  "  gap score ", _band(p.score, p.band))
+            title = Text.assemble(
+                ("pipeline ", "bold"),
+                (tx(p.pipeline.name), "bold cyan"),
+                "  gap score ",
+                _band(p.score, p.band),
+            )
             console.print(title)
             console.print(Text.assemble("file: ", (tx(p.pipeline.file), "blue")))
             if p.evidence is not None:
                 e = p.evidence
                 status = e.verify.status if e.verify is not None else "not verified"
                 pinned = e.trust is not None and e.trust.pinned
-                console.print(Text.assemble(
-                    "trails: ", (", ".join(tx(f) for f in e.files[:2])
-                                 + (" …" if len(e.files) > 2 else ""), "blue"),
-                    f"  {e.events:,} events, {e.runs + e.open_runs:,} runs"
-                    + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
-                    + ", integrity ",
-                    (e.trust.describe() if e.trust else status,
-                     "green" if status == "verified" and pinned else "yellow")))
+                console.print(
+                    Text.assemble(
+                        "trails: ",
+                        (
+                            ", ".join(tx(f) for f in e.files[:2])
+                            + (" …" if len(e.files) > 2 else ""),
+                            "blue",
+                        ),
+                        f"  {e.events:,} events, {e.runs + e.open_runs:,} runs"
+                        + (f" ({e.open_runs:,} never ended)" if e.open_runs else "")
+                        + ", integrity ",
+                        (
+                            e.trust.describe() if e.trust else status,
+                            "green" if status == "verified" and pinned else "yellow",
+                        ),
+                    )
+                )
             console.print(_grid(p, assessment.rules))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))
             console.print(_findings(p, assessment.rules))
             console.print()
-        worst = max((p.band for p in assessment.pipelines),
-                    key=("audit-ready", "at-risk", "audit-will-fail").index, default="audit-ready")
-        console.print(Text.assemble(
-            f"{len(assessment.pipelines)} pipeline(s) scanned; worst band ",
-            (worst, BAND_STYLE[worst]),
-            f"; {sum(len(p.findings) for p in assessment.pipelines)} finding(s)"))
+        worst = max(
+            (p.band for p in assessment.pipelines),
+            key=("audit-ready", "at-risk", "audit-will-fail").index,
+            default="audit-ready",
+        )
+        console.print(
+            Text.assemble(
+                f"{len(assessment.pipelines)} pipeline(s) scanned; worst band ",
+                (worst, BAND_STYLE[worst]),
+                f"; {sum(len(p.findings) for p in assessment.pipelines)} finding(s)",
+            )
+        )
         text = buf.getvalue()
         return text if options.color else terminal_block(text)
-
-

@@ -25,8 +25,16 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
         "bytes": r.size,
         "files": r.files,
         "root": r.root.hex(),
-        "anchor": ({"origin": r.anchor.origin, "size": r.anchor.size, "key": r.anchor.key,
-                    "checkpoint": r.anchor.file} if r.anchor else None),
+        "anchor": (
+            {
+                "origin": r.anchor.origin,
+                "size": r.anchor.size,
+                "key": r.anchor.key,
+                "checkpoint": r.anchor.file,
+            }
+            if r.anchor
+            else None
+        ),
         "checkpoints": {"found": r.checkpoints_found, "valid": r.checkpoints_valid},
         "problems": [p.as_dict() for p in r.problems],
         "problems_not_listed": r.dropped,
@@ -42,8 +50,9 @@ def verify_text(r: VerifyReport) -> str:
     """The summary: the problems (up to ``MAX_SHOWN``), the files and checkpoints valid, the range
     anchored, the root and the status."""
     out = []
-    names = ", ".join(tx(f) for f in r.files[:3]) + (f" and {len(r.files) - 3} more"
-                                                     if len(r.files) > 3 else "")
+    names = ", ".join(tx(f) for f in r.files[:3]) + (
+        f" and {len(r.files) - 3} more" if len(r.files) > 3 else ""
+    )
     out.append(f"Validating trail {names}")
     out.append("")
     errors = [p for p in r.problems if not p.warning]
@@ -64,17 +73,24 @@ def verify_text(r: VerifyReport) -> str:
     out.append(f"{r.events:,} event{'' if r.events == 1 else 's'}, {r.size:,} bytes checked")
     out.append(f"{r.checkpoints_valid}/{r.checkpoints_found} checkpoints valid")
     if r.anchor:
-        out.append(f"Anchored: seq 0-{r.anchor.size - 1:,} by {tx(r.anchor.origin)} "
-                   f"(tree size {r.anchor.size:,}), signed by {tx(r.anchor.key.split('+')[0])}")
+        out.append(
+            f"Anchored: seq 0-{r.anchor.size - 1:,} by {tx(r.anchor.origin)} "
+            f"(tree size {r.anchor.size:,}), signed by {tx(r.anchor.key.split('+')[0])}"
+        )
         if r.events > r.anchor.size:
-            out.append(f"Not anchored: seq {r.anchor.size:,}-{r.events - 1:,} "
-                       f"({r.events - r.anchor.size:,} events after the newest checkpoint)")
+            out.append(
+                f"Not anchored: seq {r.anchor.size:,}-{r.events - 1:,} "
+                f"({r.events - r.anchor.size:,} events after the newest checkpoint)"
+            )
     else:
         out.append("Anchored: nothing (no checkpoint signed by a trusted key matched the trail)")
     out.append(f"Merkle root: {r.root.hex()}")
-    status = {"verified": "VERIFIED", "intact_unanchored": "INTACT, UNANCHORED (the chain holds "
-              "but no trusted checkpoint anchors it: its tail could have been cut)",
-              "failed": f"FAILED ({len(errors) + r.dropped:,} problem(s))"}[r.status]
+    status = {
+        "verified": "VERIFIED",
+        "intact_unanchored": "INTACT, UNANCHORED (the chain holds "
+        "but no trusted checkpoint anchors it: its tail could have been cut)",
+        "failed": f"FAILED ({len(errors) + r.dropped:,} problem(s))",
+    }[r.status]
     out.append(f"Status: {status}")
     return terminal_block("\n".join(out) + "\n")
 
@@ -103,9 +119,14 @@ def checkpoint_dict(r: CheckpointResult) -> dict[str, Any]:
     """A verified checkpoint as JSON data (``trail checkpoint verify -f json``)."""
     cp = r.checkpoint
     assert cp is not None
-    return {"status": "verified", "origin": cp.origin, "size": cp.size,
-            "root": base64.b64encode(cp.root).decode(), "extensions": list(cp.extensions),
-            "signers": [v.text() for v in r.signers]}
+    return {
+        "status": "verified",
+        "origin": cp.origin,
+        "size": cp.size,
+        "root": base64.b64encode(cp.root).decode(),
+        "extensions": list(cp.extensions),
+        "signers": [v.text() for v in r.signers],
+    }
 
 
 class CheckpointTextRenderer(Renderer[CheckpointResult]):
@@ -113,8 +134,7 @@ class CheckpointTextRenderer(Renderer[CheckpointResult]):
 
     name = "table"
 
-    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS
-               ) -> str:
+    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """The verified checkpoint, or the problem."""
         if result.checkpoint is None:
             return f"{tx(result.file)}: {tx(result.problem)}\n"
@@ -129,10 +149,13 @@ class CheckpointJsonRenderer(Renderer[CheckpointResult]):
 
     name = "json"
 
-    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS
-               ) -> str:
+    def render(self, result: CheckpointResult, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON (``{"status": "failed", ...}`` when it does not verify)."""
         if result.checkpoint is None:
-            return json.dumps({"status": "failed", "file": result.file,
-                               "problem": result.problem}, indent=2) + "\n"
+            return (
+                json.dumps(
+                    {"status": "failed", "file": result.file, "problem": result.problem}, indent=2
+                )
+                + "\n"
+            )
         return json.dumps(checkpoint_dict(result), indent=2) + "\n"

@@ -34,40 +34,58 @@ def enforcement(p: Pipeline, a: Agent, check: str) -> str:
     """How the manifest says the control is enforced for this agent, in one line."""
     t = p.trail
     if check == "has_audit_trail":
-        return (f"trail.enabled: {str(t.enabled).lower()}; the agent is "
-                f"{'in' if a.in_trail else 'excluded from'} the trail; path: {t.path or '—'}")
+        return (
+            f"trail.enabled: {str(t.enabled).lower()}; the agent is "
+            f"{'in' if a.in_trail else 'excluded from'} the trail; path: {t.path or '—'}"
+        )
     if check == "trail_is_immutable":
         return f"trail.integrity: {t.integrity}; public key: {t.public_key or 'none'}"
     if check == "access_enforced_at_harness":
         if a.access is None:
             return "no access declared"
-        return (f"access.enforced_at: {a.access.enforced_at}; scopes: "
-                f"{', '.join(a.access.scopes) or 'none'}")
+        return (
+            f"access.enforced_at: {a.access.enforced_at}; scopes: "
+            f"{', '.join(a.access.scopes) or 'none'}"
+        )
     if check == "budget_cap_enforced":
         parts = []
         for who, b in (("agent", a.budget), ("pipeline", p.budget)):
             if b is not None:
                 cap = "none" if b.max_cost_usd_per_run is None else f"${b.max_cost_usd_per_run:g}"
-                depth = ("" if b.max_spawn_depth is None
-                         else f", max_spawn_depth {b.max_spawn_depth}")
+                depth = (
+                    "" if b.max_spawn_depth is None else f", max_spawn_depth {b.max_spawn_depth}"
+                )
                 parts.append(f"{who} cap {cap} per run{depth}, enforced by {b.enforced_by}")
         return "; ".join(parts) or "no budget declared"
     if check == "independent_verification":
-        by = sorted({v.id for v in p.agents if a.id in v.verifies}
-                    | {x for tool in a.tools if tool.effect in WRITE_EFFECTS
-                       for x in tool.verified_by})
+        by = sorted(
+            {v.id for v in p.agents if a.id in v.verifies}
+            | {x for tool in a.tools if tool.effect in WRITE_EFFECTS for x in tool.verified_by}
+        )
         writes = [tool.name for tool in a.tools if tool.effect in WRITE_EFFECTS]
-        return (f"write tools: {', '.join(writes) or 'none'}; verified by: "
-                f"{', '.join(by) or 'no verifier'}")
+        return (
+            f"write tools: {', '.join(writes) or 'none'}; verified by: "
+            f"{', '.join(by) or 'no verifier'}"
+        )
     if check == "human_gate_for_destructive_ops":
-        gates = [f"{tool.name}: " + (f"gate by {', '.join(tool.human_gate.approvers) or 'anyone'}"
-                                     if tool.human_gate.required else "no gate")
-                 for tool in a.tools if tool.effect in DESTRUCTIVE_EFFECTS]
+        gates = [
+            f"{tool.name}: "
+            + (
+                f"gate by {', '.join(tool.human_gate.approvers) or 'anyone'}"
+                if tool.human_gate.required
+                else "no gate"
+            )
+            for tool in a.tools
+            if tool.effect in DESTRUCTIVE_EFFECTS
+        ]
         return "; ".join(gates) or "no destructive or external tool"
     if check == "sla_decomposed_per_stage":
         s = a.stage
-        stage = "no stage declared" if s is None else (
-            f"stage reliability {s.reliability:g}, retries {s.retries}")
+        stage = (
+            "no stage declared"
+            if s is None
+            else (f"stage reliability {s.reliability:g}, retries {s.retries}")
+        )
         return f"slo target {p.slo.target if p.slo else '—'}; {stage}"
     return ""
 
@@ -75,15 +93,21 @@ def enforcement(p: Pipeline, a: Agent, check: str) -> str:
 def _nature(p: Pipeline, a: Agent, check: str, entry: dict[str, Any]) -> str:
     human = {v.id for v in p.agents if v.human}
     verifiers = {v.id for v in p.agents if a.id in v.verifies} | {
-        x for tool in a.tools for x in tool.verified_by}
-    if check == "independent_verification" and verifiers and verifiers <= human \
-            and entry.get("nature_if_human_verifier"):
+        x for tool in a.tools for x in tool.verified_by
+    }
+    if (
+        check == "independent_verification"
+        and verifiers
+        and verifiers <= human
+        and entry.get("nature_if_human_verifier")
+    ):
         return str(entry["nature_if_human_verifier"])
     return str(entry["nature"])
 
 
-def sample_size(nature: str, population: int, days: float | None, asked: int
-                ) -> tuple[int, str, str]:
+def sample_size(
+    nature: str, population: int, days: float | None, asked: int
+) -> tuple[int, str, str]:
     """(size, frequency as judged, rationale) from ``rules/sampling.yaml``; ``asked`` (``--sample
     N``, when not 0) wins."""
     table = load_sampling()
@@ -91,17 +115,25 @@ def sample_size(nature: str, population: int, days: float | None, asked: int
         return min(asked, population), "as asked", f"{asked} as asked with --sample"
     if nature != "manual":
         auto = table["automated"]
-        return min(int(auto["size"]), population), "automated", " ".join(
-            str(auto["rationale"]).split())
+        return (
+            min(int(auto["size"]), population),
+            "automated",
+            " ".join(str(auto["rationale"]).split()),
+        )
     per_year = population * 365 / days if days else float(population)
     for row in table["manual"]:
         limit = row.get("max_per_year")
         if limit is None or per_year <= limit:
             size = int(row["size"])
-            return min(size, population), str(row["frequency"]), (
-                f"manual control operating {row['frequency']} (about {per_year:,.0f} a year in "
-                f"the period): {size} by the table in rules/sampling.yaml "
-                f"({table['source']['title']})")
+            return (
+                min(size, population),
+                str(row["frequency"]),
+                (
+                    f"manual control operating {row['frequency']} (about {per_year:,.0f} a year in "
+                    f"the period): {size} by the table in rules/sampling.yaml "
+                    f"({table['source']['title']})"
+                ),
+            )
     raise AssertionError("the last row of the manual table has no limit")
 
 
@@ -120,8 +152,9 @@ def _loc_key(loc: Location) -> tuple[str, str, str]:
     return (str(loc.seq), csv_text(loc.file), str(loc.line))
 
 
-def control_entry(result: PipelineResult, a: Any, check: str, folder: Path | None, seed: int,
-                  asked: int) -> dict[str, Any]:
+def control_entry(
+    result: PipelineResult, a: Any, check: str, folder: Path | None, seed: int, asked: int
+) -> dict[str, Any]:
     """One control of one agent as the work paper shows it (see the module doc)."""
     p, e = result.pipeline, result.evidence
     entry = load_controls()[check]
@@ -138,8 +171,11 @@ def control_entry(result: PipelineResult, a: Any, check: str, folder: Path | Non
         size, _, rationale = sample_size(nature, population, days, asked)
         sample = draw(csv_path, size, seed, control_key(a.id, check))
     failed = {_loc_key(x) for x in ctl.failures} if ctl else set()
-    deviations = [row for row in (sample.rows if sample else [])
-                  if (row["seq"], row["file"], row["line"]) in failed]
+    deviations = [
+        row
+        for row in (sample.rows if sample else [])
+        if (row["seq"], row["file"], row["line"]) in failed
+    ]
     tests = list(entry["tests"]) if e is not None else [entry["tests"][0]]
     if r.status == "n/a":
         conclusion, exceptions = "not applicable", 0
@@ -150,17 +186,34 @@ def control_entry(result: PipelineResult, a: Any, check: str, folder: Path | Non
         exceptions = 0
         conclusion = "no exceptions noted"
     return {
-        "agent": a.id, "role": a.agent.role, "check": check, "control": control_key(a.id, check),
-        "objective": entry["objective"], "enforced": enforcement(p, a.agent, check),
-        "frequency": frequency, "nature": nature, "type": entry["type"], "tests": tests,
-        "population_words": entry["population"], "status": r.status, "reason": r.reason,
+        "agent": a.id,
+        "role": a.agent.role,
+        "check": check,
+        "control": control_key(a.id, check),
+        "objective": entry["objective"],
+        "enforced": enforcement(p, a.agent, check),
+        "frequency": frequency,
+        "nature": nature,
+        "type": entry["type"],
+        "tests": tests,
+        "population_words": entry["population"],
+        "status": r.status,
+        "reason": r.reason,
         "population": sample.population if sample else (ctl.operated if ctl else None),
         "csv": csv_path.name if sample and csv_path else None,
-        "sample": None if sample is None else {
+        "sample": None
+        if sample is None
+        else {
             "method": "stratified by calendar month (UTC), largest remainder, random.Random",
-            "seed": seed, "size": size, "rationale": rationale, "rows": sample.rows,
-            "months": {m: {"rows": n, "sampled": k} for m, (n, k) in sample.months.items()}},
-        "deviations": deviations, "exceptions": exceptions, "conclusion": conclusion,
+            "seed": seed,
+            "size": size,
+            "rationale": rationale,
+            "rows": sample.rows,
+            "months": {m: {"rows": n, "sampled": k} for m, (n, k) in sample.months.items()},
+        },
+        "deviations": deviations,
+        "exceptions": exceptions,
+        "conclusion": conclusion,
         "located": ctl.failures_located if ctl else 0,
         "kept": len(ctl.failures) if ctl else 0,
         "shown": list(ctl.failures[:MAX_EXCEPTIONS_SHOWN]) if ctl else [],
@@ -176,27 +229,46 @@ def matrix(results: Sequence[PipelineResult], assessment: Assessment) -> list[di
         fw = rules.frameworks[fw_id]
         rows = []
         for control_id, title in fw.controls.items():
-            testing = {r.id: r for r in rules.rules.values()
-                       if control_id in r.mappings.get(fw_id, ())}
+            testing = {
+                r.id: r for r in rules.rules.values() if control_id in r.mappings.get(fw_id, ())
+            }
             if not testing:
                 continue
             per = []
             for p in results:
                 hits = [f for f in p.findings if f.severity != "info" and f.rule in testing]
-                per.append({"pipeline": p.pipeline.name, "status": "fails" if hits else "passes",
-                            "evidence": [f"{f.rule} {f.file}:{f.line}"
-                                         + (f" seq {f.seq}" if f.seq is not None else "")
-                                         for f in hits[:3]], "count": len(hits)})
-            rows.append({"id": control_id, "title": title, "per": per,
-                         "tested_by": [r.check or r.id for r in testing.values()],
-                         "failing": sum(1 for x in per if x["status"] == "fails")})
-        out.append({"id": fw_id, "name": fw.name, "version": fw.version, "rows": rows,
-                    "facts": fw.facts})
+                per.append(
+                    {
+                        "pipeline": p.pipeline.name,
+                        "status": "fails" if hits else "passes",
+                        "evidence": [
+                            f"{f.rule} {f.file}:{f.line}"
+                            + (f" seq {f.seq}" if f.seq is not None else "")
+                            for f in hits[:3]
+                        ],
+                        "count": len(hits),
+                    }
+                )
+            rows.append(
+                {
+                    "id": control_id,
+                    "title": title,
+                    "per": per,
+                    "tested_by": [r.check or r.id for r in testing.values()],
+                    "failing": sum(1 for x in per if x["status"] == "fails"),
+                }
+            )
+        out.append(
+            {"id": fw_id, "name": fw.name, "version": fw.version, "rows": rows, "facts": fw.facts}
+        )
     return out
 
 
-def replay_excerpts(results: Sequence[PipelineResult], trails: dict[str, Sequence[Path]],
-                    controls: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def replay_excerpts(
+    results: Sequence[PipelineResult],
+    trails: dict[str, Sequence[Path]],
+    controls: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
     """Per pipeline, the causal chain around each shown exception: one excerpt per run (the
     first :data:`MAX_REPLAY_RUNS` runs), read in one pass over the trail."""
     from harness_audit.evidence.replay import event_summary
@@ -226,8 +298,9 @@ def replay_excerpts(results: Sequence[PipelineResult], trails: dict[str, Sequenc
             for i, (_, _, ev) in enumerate(evs):
                 if ev.seq not in wanted[run]:
                     continue
-                keep.update(range(max(0, i - EXCERPT_AROUND), min(len(evs), i + EXCERPT_AROUND
-                                                                  + 1)))
+                keep.update(
+                    range(max(0, i - EXCERPT_AROUND), min(len(evs), i + EXCERPT_AROUND + 1))
+                )
                 j: int | None = i
                 hops = 0
                 while j is not None and hops < 50:  # its causal chain up to the run's root
@@ -235,12 +308,29 @@ def replay_excerpts(results: Sequence[PipelineResult], trails: dict[str, Sequenc
                     parent = evs[j][2].parent
                     j = by_span.get(parent) if parent else None
                     hops += 1
-            rows = [{"file": f, "line": n, "seq": ev.seq, "span": ev.span, "agent": ev.agent,
-                     "kind": ev.kind, "what": event_summary(ev), "parent": ev.parent or "",
-                     "exception": ev.seq in wanted[run]}
-                    for k, (f, n, ev) in enumerate(evs) if k in keep]
-            excerpts.append({"run": run, "anchor": anchor(p.pipeline.name, run),
-                             "events": len(evs), "rows": rows})
+            rows = [
+                {
+                    "file": f,
+                    "line": n,
+                    "seq": ev.seq,
+                    "span": ev.span,
+                    "agent": ev.agent,
+                    "kind": ev.kind,
+                    "what": event_summary(ev),
+                    "parent": ev.parent or "",
+                    "exception": ev.seq in wanted[run],
+                }
+                for k, (f, n, ev) in enumerate(evs)
+                if k in keep
+            ]
+            excerpts.append(
+                {
+                    "run": run,
+                    "anchor": anchor(p.pipeline.name, run),
+                    "events": len(evs),
+                    "rows": rows,
+                }
+            )
         out[p.pipeline.name] = excerpts
     return out
 
@@ -265,34 +355,71 @@ def providers(results: Sequence[PipelineResult]) -> list[dict[str, Any]]:
     return [{"name": k, "used_by": sorted(v)} for k, v in sorted(seen.items())]
 
 
-def workpaper(assessment: Assessment, trails: dict[str, Sequence[Path]],
-              folders: dict[str, Path | None], seed: int, asked: int) -> dict[str, Any]:
+def workpaper(
+    assessment: Assessment,
+    trails: dict[str, Sequence[Path]],
+    folders: dict[str, Path | None],
+    seed: int,
+    asked: int,
+) -> dict[str, Any]:
     """Everything the work-paper sections of the pack and findings.json show."""
     results = list(assessment.pipelines)
     controls: dict[str, list[dict[str, Any]]] = {}
     for p in results:
         folder = folders.get(p.pipeline.name)
-        controls[p.pipeline.name] = [control_entry(p, a, c, folder, seed, asked)
-                                     for a in p.agents for c in CHECKS]
+        controls[p.pipeline.name] = [
+            control_entry(p, a, c, folder, seed, asked) for a in p.agents for c in CHECKS
+        ]
     excerpts = replay_excerpts(results, trails, controls)
     runs = {p: {x["run"] for x in xs} for p, xs in excerpts.items()}
     for name, entries in controls.items():
         for c in entries:
-            c["links"] = [anchor(name, loc.run) if loc.run in runs.get(name, set()) else None
-                          for loc in c["shown"]]
-    return {"method": METHOD, "seed": seed, "sampling_source": load_sampling()["source"],
-            "controls": controls, "matrix": matrix(results, assessment), "excerpts": excerpts,
-            "providers": providers(results)}
+            c["links"] = [
+                anchor(name, loc.run) if loc.run in runs.get(name, set()) else None
+                for loc in c["shown"]
+            ]
+    return {
+        "method": METHOD,
+        "seed": seed,
+        "sampling_source": load_sampling()["source"],
+        "controls": controls,
+        "matrix": matrix(results, assessment),
+        "excerpts": excerpts,
+        "providers": providers(results),
+    }
 
 
 def json_controls(wp: dict[str, Any]) -> dict[str, Any]:
     """The work paper as findings.json's ``workpaper`` object: every control's population,
     sample (method, seed, size, rationale, rows), deviations and conclusion."""
-    keep = ("agent", "check", "control", "objective", "enforced", "frequency", "nature", "type",
-            "tests", "population_words", "population", "csv", "sample", "deviations",
-            "exceptions", "conclusion", "located")
-    return {"sampling": {"method": wp["method"], "seed": wp["seed"],
-                         "size_source": wp["sampling_source"]},
-            "pipelines": {name: [{k: c[k] for k in keep} for c in entries]
-                          for name, entries in wp["controls"].items()},
-            "subservice_organisations": wp["providers"]}
+    keep = (
+        "agent",
+        "check",
+        "control",
+        "objective",
+        "enforced",
+        "frequency",
+        "nature",
+        "type",
+        "tests",
+        "population_words",
+        "population",
+        "csv",
+        "sample",
+        "deviations",
+        "exceptions",
+        "conclusion",
+        "located",
+    )
+    return {
+        "sampling": {
+            "method": wp["method"],
+            "seed": wp["seed"],
+            "size_source": wp["sampling_source"],
+        },
+        "pipelines": {
+            name: [{k: c[k] for k in keep} for c in entries]
+            for name, entries in wp["controls"].items()
+        },
+        "subservice_organisations": wp["providers"],
+    }

@@ -67,8 +67,7 @@ class SlaReport:
     @property
     def error_budget_minutes_per_window(self) -> float | None:
         """Minutes per SLO window the target allows the pipeline to fail."""
-        return None if self.target is None else error_budget_minutes(self.target,
-                                                                     self.window_days)
+        return None if self.target is None else error_budget_minutes(self.target, self.window_days)
 
     @property
     def fails(self) -> bool:
@@ -78,8 +77,9 @@ class SlaReport:
         return any(s.observed and s.observed.verdict == "misses" for s in self.stages)
 
 
-def analyse(pipeline: Pipeline, method: str = "equal",
-            observations: Observations | None = None) -> SlaReport:
+def analyse(
+    pipeline: Pipeline, method: str = "equal", observations: Observations | None = None
+) -> SlaReport:
     """The ``sla`` report: what each series stage must reach (``equal`` or ``arinc``
     allocation), and with ``observations`` whether its observed rate meets that."""
     d = decompose(pipeline)
@@ -110,13 +110,29 @@ def analyse(pipeline: Pipeline, method: str = "equal",
         if observations and req is not None and a.id in observations.counts:
             c = observations.counts[a.id]
             obs = judge_observed(c.successes, c.attempts, req)
-        stages.append(StageReport(
-            a.id, st.fallback_of is None, st.declared, eff, req,
-            None if req is None or eff is None else eff - req,
-            None if req is None else (1 - req) * 1e6,
-            None if req is None else (1 - req) * window * MINUTES_PER_DAY,
-            st.fallback_of, obs))
-    return SlaReport(pipeline.name, pipeline.file, target, window, method, d.compound,
-                     d.shared_factor, tuple(stages),
-                     observations.runs if observations else None,
-                     observations.open_runs if observations else None)
+        stages.append(
+            StageReport(
+                a.id,
+                st.fallback_of is None,
+                st.declared,
+                eff,
+                req,
+                None if req is None or eff is None else eff - req,
+                None if req is None else (1 - req) * 1e6,
+                None if req is None else (1 - req) * window * MINUTES_PER_DAY,
+                st.fallback_of,
+                obs,
+            )
+        )
+    return SlaReport(
+        pipeline.name,
+        pipeline.file,
+        target,
+        window,
+        method,
+        d.compound,
+        d.shared_factor,
+        tuple(stages),
+        observations.runs if observations else None,
+        observations.open_runs if observations else None,
+    )

@@ -151,14 +151,19 @@ def decompose(pipeline: Pipeline) -> Decomposition:
     series_ids = tuple(a.id for a in pipeline.agents if a.id not in fallback_of)
     shared = series([d.availability for d in pipeline.shared_dependencies])
     values = [effective[i] for i in series_ids]
-    compound = None if any(v is None for v in values) else series(
-        [v for v in values if v is not None]) * shared
+    compound = (
+        None
+        if any(v is None for v in values)
+        else series([v for v in values if v is not None]) * shared
+    )
     target = pipeline.slo.target
-    share = (equal_share(stages_target(target, shared), len(series_ids))
-             if target is not None else None)
+    share = (
+        equal_share(stages_target(target, shared), len(series_ids)) if target is not None else None
+    )
     stages = {
-        a.id: StageReliability(a.id, a.stage.reliability if a.stage else None, effective[a.id],
-                               fallback_of.get(a.id))
+        a.id: StageReliability(
+            a.id, a.stage.reliability if a.stage else None, effective[a.id], fallback_of.get(a.id)
+        )
         for a in pipeline.agents
     }
     return Decomposition(target, series_ids, stages, shared, compound, share)

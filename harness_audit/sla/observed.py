@@ -44,8 +44,9 @@ class Observer:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.agents = pipeline.agent_map
-        self.counts = {a: StageCount() for a in decompose(pipeline).series_stages
-                       if self.agents[a].in_trail}  # an unrecorded agent cannot be observed
+        self.counts = {
+            a: StageCount() for a in decompose(pipeline).series_stages if self.agents[a].in_trail
+        }  # an unrecorded agent cannot be observed
         self.state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
         self.finished = 0
 
@@ -60,8 +61,12 @@ class Observer:
             self.finished += 1
             # a run the harness stopped on purpose (a budget or policy block) says nothing of
             # the reliability of the stages it never reached
-            _judge_run(self.pipeline, self.state.pop(ev.run), self.counts,
-                       unreached_fail=ev.outcome not in STOPPED)
+            _judge_run(
+                self.pipeline,
+                self.state.pop(ev.run),
+                self.counts,
+                unreached_fail=ev.outcome not in STOPPED,
+            )
 
     def forget(self, run: str) -> None:
         """A run that will never end (evicted by the caller): not judged."""
@@ -83,8 +88,12 @@ def observe(pipeline: Pipeline, events: Iterable[AnyEvent]) -> Observations:
 STOPPED = frozenset({"blocked", "cancelled", "denied"})
 
 
-def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, StageCount],
-               unreached_fail: bool = True) -> None:
+def _judge_run(
+    pipeline: Pipeline,
+    seen: dict[str, bool],
+    counts: dict[str, StageCount],
+    unreached_fail: bool = True,
+) -> None:
     agents = pipeline.agent_map
     ok: dict[str, bool] = {}
     for agent_id in counts:
@@ -92,8 +101,9 @@ def _judge_run(pipeline: Pipeline, seen: dict[str, bool], counts: dict[str, Stag
         fallbacks = a.stage.fallback if a.stage else ()
         if agent_id in seen:
             good = not seen[agent_id] or any(f in seen and not seen[f] for f in fallbacks)
-        elif unreached_fail and all(ok.get(dep, dep in seen and not seen[dep])
-                                    for dep in a.depends_on):
+        elif unreached_fail and all(
+            ok.get(dep, dep in seen and not seen[dep]) for dep in a.depends_on
+        ):
             good = any(f in seen and not seen[f] for f in fallbacks)
         else:
             continue  # an upstream stage failed: this one was never attempted

@@ -36,8 +36,10 @@ def _binom_tail_ge(k: int, n: int, p: float) -> float:
         return 1.0
     lp, lq = math.log(p), math.log1p(-p)
     lc = math.lgamma(n + 1)
-    return math.fsum(math.exp(lc - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp
-                              + (n - i) * lq) for i in range(k, n + 1))
+    return math.fsum(
+        math.exp(lc - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
+        for i in range(k, n + 1)
+    )
 
 
 def clopper_pearson_bounds(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
@@ -141,5 +143,13 @@ def judge_observed(successes: int, attempts: int, required: float) -> Observed:
         verdict, needed = "misses", None
     else:
         verdict, needed = "not enough data", runs_still_needed(successes, attempts, required)
-    return Observed(attempts, successes, successes / attempts if attempts else None, lo, hi,
-                    method, verdict, needed)
+    return Observed(
+        attempts,
+        successes,
+        successes / attempts if attempts else None,
+        lo,
+        hi,
+        method,
+        verdict,
+        needed,
+    )

@@ -7,8 +7,13 @@ from typing import Any
 
 from harness_audit.manifest.model import Pipeline, Stage
 
-_STAGE_FIELDS = {"reliability": float, "retries": int, "coverage": float, "replicas": int,
-                 "quorum": int}
+_STAGE_FIELDS = {
+    "reliability": float,
+    "retries": int,
+    "coverage": float,
+    "replicas": int,
+    "quorum": int,
+}
 
 
 def what_if(pipeline: Pipeline, assignment: str) -> Pipeline:
@@ -37,11 +42,11 @@ def what_if(pipeline: Pipeline, assignment: str) -> Pipeline:
     agent = agents[owner]
     stage = dataclasses.replace(agent.stage or Stage(), **{name: value})
     if stage.quorum and stage.quorum > (stage.replicas or 1):
-        raise ValueError(f"quorum {stage.quorum} is more than the {stage.replicas or 1} "
-                         "replicas")
+        raise ValueError(f"quorum {stage.quorum} is more than the {stage.replicas or 1} replicas")
     new_agent = dataclasses.replace(agent, stage=stage)
-    return dataclasses.replace(pipeline, agents=tuple(new_agent if a.id == owner else a
-                                                      for a in pipeline.agents))
+    return dataclasses.replace(
+        pipeline, agents=tuple(new_agent if a.id == owner else a for a in pipeline.agents)
+    )
 
 
 def _number(raw: str, kind: type) -> Any:

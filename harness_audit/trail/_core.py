@@ -95,15 +95,17 @@ def _mapped(f: Any, at: int, stop: int) -> tuple[Any, int]:
     """Bytes ``at:stop`` of the open file as a buffer and the offset of ``at`` in it."""
     off = at - at % _PAGE
     try:
-        return mmap.mmap(f.fileno(), stop - off, flags=_MAP_FLAGS, prot=mmap.PROT_READ,
-                         offset=off), at - off
+        return mmap.mmap(
+            f.fileno(), stop - off, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=off
+        ), at - off
     except (OSError, ValueError):  # a file that cannot be mapped: read it
         f.seek(at)
         return f.read(stop - at), 0
 
 
-def _windows(path: str, start: int, end: int, chunk: int, max_line: int
-             ) -> Iterator[tuple[Any, int, int, int, bytes | None]]:
+def _windows(
+    path: str, start: int, end: int, chunk: int, max_line: int
+) -> Iterator[tuple[Any, int, int, int, bytes | None]]:
     """``verify._chunks`` as (buffer, a, b, size, torn): the complete lines of a chunk are
     ``buffer[a:b]`` (each with its newline); ``size`` is the pure core's buffer length."""
     with open(path, "rb") as f:
@@ -154,9 +156,15 @@ def _close(buf: Any) -> None:
 # --- one range ------------------------------------------------------------------------------
 
 
-def scan_range(path: str, start: int, end: int, start_index: int | None,
-               cuts: Sequence[int] = (), last_file: bool = True,
-               progress: Callable[[int], None] | None = None) -> RangeResult:
+def scan_range(
+    path: str,
+    start: int,
+    end: int,
+    start_index: int | None,
+    cuts: Sequence[int] = (),
+    last_file: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> RangeResult:
     """``verify.scan_range`` with the compiled core taking the lines it can decide."""
 
     from harness_audit.trail import scan as v
@@ -212,9 +220,16 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
         if torn is not None:
             base += 1
             at_end = last_file and end == os.path.getsize(path)
-            report("unparseable_line", "torn last line: no newline at the end of the file (a "
-                   "write was cut off; the writer resumes after it)" if at_end else
-                   "line has no newline", None, base, at_end)
+            report(
+                "unparseable_line",
+                "torn last line: no newline at the end of the file (a "
+                "write was cut off; the writer resumes after it)"
+                if at_end
+                else "line has no newline",
+                None,
+                base,
+                at_end,
+            )
         if progress:
             progress(size)
     res.last_hash = last_hash

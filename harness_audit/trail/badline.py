@@ -30,35 +30,49 @@ MAX_LINE = 1 << 20
 """Longest line held whole; a longer one is replaced by a marker (see ``scan``'s chunks)."""
 
 
-def slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
-               ) -> tuple[bytes, int | None, str | None, str | None]:
+def slow_line(
+    line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
+) -> tuple[bytes, int | None, str | None, str | None]:
     """The path for lines that are not plainly canonical and valid: say what is wrong.
 
     No line stops verification: whatever it holds (nesting, surrogates, huge numbers), it is
     reported and the scan goes on. (Pattern problems of canonical lines are found per chunk
     by ``_check_patterns``.)"""
     if line[:1] == b"\x00" and line[1:].isdigit():  # the marker of an over-long line
-        report("unparseable_line", f"line of {int(line[1:]):,} bytes is longer than the "
-               f"{MAX_LINE:,}-byte limit", expect_seq, lineno)
+        report(
+            "unparseable_line",
+            f"line of {int(line[1:]):,} bytes is longer than the {MAX_LINE:,}-byte limit",
+            expect_seq,
+            lineno,
+        )
         return hashlib.sha256(line).digest(), None, None, None
     if ev is not None:  # valid, but not the typed encoder's bytes: extra fields, say
         quick = _canonical_with_extras(line, ev, report, lineno)
         if quick is not None:
             return quick
     if nesting_depth(line) > MAX_DEPTH:
-        report("unparseable_line", f"arrays or objects nested more than {MAX_DEPTH} deep",
-               expect_seq, lineno)
+        report(
+            "unparseable_line",
+            f"arrays or objects nested more than {MAX_DEPTH} deep",
+            expect_seq,
+            lineno,
+        )
         return hashlib.sha256(b"\x00" + line).digest(), None, None, None
     try:
         return _slow_line(line, ev, report, expect_seq, lineno)
     except (RecursionError, ValueError, TypeError, OverflowError) as e:  # never an abort
-        report("unparseable_line", f"cannot be read as an event ({type(e).__name__})",
-               expect_seq, lineno)
+        report(
+            "unparseable_line",
+            f"cannot be read as an event ({type(e).__name__})",
+            expect_seq,
+            lineno,
+        )
         return hashlib.sha256(b"\x00" + line).digest(), None, None, None
 
 
-def _canonical_with_extras(line: bytes, ev: AnyEvent, report: Reporter, lineno: int
-                           ) -> tuple[bytes, int | None, str | None, str | None] | None:
+def _canonical_with_extras(
+    line: bytes, ev: AnyEvent, report: Reporter, lineno: int
+) -> tuple[bytes, int | None, str | None, str | None] | None:
     """A valid event with fields beyond its kind's (an importer's ``x_`` fields) that is
     canonical: what :func:`_slow_line` says of it, found with orjson; None when the line is
     anything else (then the slow path decides). A line with a duplicate key re-encodes to
@@ -67,8 +81,11 @@ def _canonical_with_extras(line: bytes, ev: AnyEvent, report: Reporter, lineno: 
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(obj, dict) or not is_plain(obj) or \
-            orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != line:
+    if (
+        not isinstance(obj, dict)
+        or not is_plain(obj)
+        or orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != line
+    ):
         return None
     problem = ev_mod.pattern_problem(ev)
     if problem:
@@ -87,8 +104,9 @@ def _canonical_with_extras(line: bytes, ev: AnyEvent, report: Reporter, lineno: 
     return ho.digest(), seq, prev, hash_
 
 
-def _slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
-               ) -> tuple[bytes, int | None, str | None, str | None]:
+def _slow_line(
+    line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: int, lineno: int
+) -> tuple[bytes, int | None, str | None, str | None]:
     verdict, value = _slow_parse(line)
     obj: dict[str, Any] | None = None
     if verdict == "unparseable":
@@ -125,8 +143,11 @@ def _slow_line(line: bytes, ev: AnyEvent | None, report: Reporter, expect_seq: i
     except CanonicalizationError:
         ho = hashlib.sha256(b"\x00" + line)
     seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
-    if ho.hexdigest() != obj["hash"] and verdict in ("canonical", "non_canonical") and \
-            ev_mod.is_hex64(obj["hash"]):  # a malformed hash is an invalid event (reported)
+    if (
+        ho.hexdigest() != obj["hash"]
+        and verdict in ("canonical", "non_canonical")
+        and ev_mod.is_hex64(obj["hash"])
+    ):  # a malformed hash is an invalid event (reported)
         report("modified_event", "the event's hash does not match its content", seq, lineno)
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
     if prev is not None and not ev_mod.is_hex64(prev):
@@ -177,13 +198,13 @@ def _slow_parse(line: bytes) -> tuple[str, Any]:
     except UnicodeDecodeError as e:
         return "unparseable", f"invalid UTF-8 at byte {e.start}"
     try:
-        obj = json.loads(text, object_pairs_hook=pairs, parse_constant=constant,
-                         parse_float=float_)
+        obj = json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_float=float_)
     except (ValueError, RecursionError) as e:
         return "unparseable", f"not JSON: {str(e)[:120]}"
     if any("is not an integer" in f for f in flags):
-        return "invalid", next(f for f in flags if "is not an integer" in f) + \
-            " (trail numbers are integers only)"
+        return "invalid", next(
+            f for f in flags if "is not an integer" in f
+        ) + " (trail numbers are integers only)"
     if not isinstance(obj, dict):
         return "invalid", "the line is not a JSON object"
     big = _too_big(obj)
@@ -220,8 +241,10 @@ def _too_big(value: Any) -> str | None:
 
 
 def _difference(line: bytes, canon: bytes) -> str:
-    i = next((i for i, (a, b) in enumerate(zip(line, canon, strict=False)) if a != b),
-             min(len(line), len(canon)))
-    found = line[max(0, i - 10): i + 20].decode("utf-8", "replace")
-    want = canon[max(0, i - 10): i + 20].decode("utf-8", "replace")
+    i = next(
+        (i for i, (a, b) in enumerate(zip(line, canon, strict=False)) if a != b),
+        min(len(line), len(canon)),
+    )
+    found = line[max(0, i - 10) : i + 20].decode("utf-8", "replace")
+    want = canon[max(0, i - 10) : i + 20].decode("utf-8", "replace")
     return f"not RFC 8785 canonical at byte {i}: found {found!r}, expected {want!r}"

@@ -172,8 +172,7 @@ def canonicalize_general(value: Any) -> bytes:
     try:
         _emit(value, out)
     except RecursionError as e:
-        raise CanonicalizationError(f"nested too deeply (more than {MAX_DEPTH} is refused)"
-                                    ) from e
+        raise CanonicalizationError(f"nested too deeply (more than {MAX_DEPTH} is refused)") from e
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as e:

@@ -54,16 +54,18 @@ class FoundCheckpoint:
     cosignature_problems: tuple[Problem, ...] = ()
 
 
-def read_checkpoint(path: Path, verifiers: Sequence[Verifier],
-                    witnesses: Sequence[WitnessKey] = ()) -> FoundCheckpoint:
+def read_checkpoint(
+    path: Path, verifiers: Sequence[Verifier], witnesses: Sequence[WitnessKey] = ()
+) -> FoundCheckpoint:
     """Read and verify one checkpoint file against ``verifiers`` (and its cosignatures against
     ``witnesses``); problems are returned, not raised."""
     name = str(path)
     try:  # bounded: never a device, a FIFO or a file larger than a note can be
         data = read_bounded(path, MAX_NOTE_BYTES, "checkpoint")
     except HarnessAuditError as e:
-        return FoundCheckpoint(name, None, None, Problem("bad_signature", name, None, None,
-                                                         e.diagnostics()[0].message))
+        return FoundCheckpoint(
+            name, None, None, Problem("bad_signature", name, None, None, e.diagnostics()[0].message)
+        )
     digest = hashlib.sha256(data).digest()
     cosigned: tuple[Cosignature, ...] = ()
     bad: tuple[Problem, ...] = ()
@@ -72,23 +74,36 @@ def read_checkpoint(path: Path, verifiers: Sequence[Verifier],
             cosigned, bad = _cosignatures(parse_note(data), witnesses, name)
     try:
         note, good = verify_note(data, list(verifiers))
-        return FoundCheckpoint(name, Checkpoint.parse(note.text), good[0].text(), None, True,
-                               digest, cosigned, bad)
+        return FoundCheckpoint(
+            name, Checkpoint.parse(note.text), good[0].text(), None, True, digest, cosigned, bad
+        )
     except NoteError as e:
-        kind: ProblemKind = "bad_signature" if e.kind in ("malformed", "bad_signature") else \
-            "no_trusted_signature"
+        kind: ProblemKind = (
+            "bad_signature" if e.kind in ("malformed", "bad_signature") else "no_trusted_signature"
+        )
         cp = None
         with contextlib.suppress(NoteError):
             cp = Checkpoint.parse(parse_note(data).text)
         warn = kind == "no_trusted_signature" and not verifiers
-        detail = str(e) if verifiers or kind != "no_trusted_signature" else \
-            "no --key given, so no signature can be trusted"
-        return FoundCheckpoint(name, cp, None, Problem(kind, name, None, None, detail, warn),
-                               digest=digest, cosignatures=cosigned, cosignature_problems=bad)
+        detail = (
+            str(e)
+            if verifiers or kind != "no_trusted_signature"
+            else "no --key given, so no signature can be trusted"
+        )
+        return FoundCheckpoint(
+            name,
+            cp,
+            None,
+            Problem(kind, name, None, None, detail, warn),
+            digest=digest,
+            cosignatures=cosigned,
+            cosignature_problems=bad,
+        )
 
 
-def _cosignatures(note: Note, witnesses: Sequence[WitnessKey], file: str
-                  ) -> tuple[tuple[Cosignature, ...], tuple[Problem, ...]]:
+def _cosignatures(
+    note: Note, witnesses: Sequence[WitnessKey], file: str
+) -> tuple[tuple[Cosignature, ...], tuple[Problem, ...]]:
     """C2SP tlog-cosignature, line by line: the valid cosignatures by distinct given witness
     keys, and a ``bad_signature`` for each line of a given witness that does not verify."""
     good: list[Cosignature] = []
@@ -150,9 +165,14 @@ def distinct(found: Sequence[FoundCheckpoint]) -> list[FoundCheckpoint]:
     return out
 
 
-def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | None,
-                       roots: dict[int, bytes], total: int, problems: list[Problem],
-                       witness_quorum: int = 0) -> Anchor | None:
+def judge_checkpoints(
+    found: list[FoundCheckpoint],
+    trusted: FoundCheckpoint | None,
+    roots: dict[int, bytes],
+    total: int,
+    problems: list[Problem],
+    witness_quorum: int = 0,
+) -> Anchor | None:
     """Judge every checkpoint against the trail's roots (``roots`` by size, ``total`` events),
     appending to ``problems``; return the anchor, if any.
 
@@ -162,8 +182,11 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
     does not extend, are a ``checkpoint_fork``. With ``witness_quorum``, only a checkpoint
     cosigned by that many of the given witnesses anchors (the newest such); when none that
     matches the trail is, that is a ``witness_quorum`` problem."""
-    no_key = [f.problem for f in found if f.problem and f.problem.kind == "no_trusted_signature"
-              and f.problem.warning]
+    no_key = [
+        f.problem
+        for f in found
+        if f.problem and f.problem.kind == "no_trusted_signature" and f.problem.warning
+    ]
     if no_key:  # one warning, not one per kept checkpoint
         first = no_key[0]
         more = f" ({len(no_key)} checkpoints)" if len(no_key) > 1 else ""
@@ -171,10 +194,17 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
     problems.extend(f.problem for f in found if f.problem and f.problem not in no_key)
     for f in found:
         problems.extend(f.cosignature_problems)
-    signed = sorted((f for f in found if f.checkpoint is not None and f.trusted),
-                    key=lambda f: f.checkpoint.size if f.checkpoint else 0)
-    matching = [f for f in signed if f.checkpoint and f.checkpoint.size <= total
-                and roots.get(f.checkpoint.size) == f.checkpoint.root]
+    signed = sorted(
+        (f for f in found if f.checkpoint is not None and f.trusted),
+        key=lambda f: f.checkpoint.size if f.checkpoint else 0,
+    )
+    matching = [
+        f
+        for f in signed
+        if f.checkpoint
+        and f.checkpoint.size <= total
+        and roots.get(f.checkpoint.size) == f.checkpoint.root
+    ]
     anchor: Anchor | None = None
     by_size: dict[int, FoundCheckpoint] = {}
     beyond = [f for f in signed if f.checkpoint and f.checkpoint.size > total]
@@ -182,77 +212,157 @@ def judge_checkpoints(found: list[FoundCheckpoint], trusted: FoundCheckpoint | N
         f = beyond[-1]
         assert f.checkpoint is not None
         size = f.checkpoint.size
-        more = f" ({len(beyond) - 1} smaller checkpoint(s) also cover events past the end)" \
-            if len(beyond) > 1 else ""
-        problems.append(Problem("truncated_tail", f.file, None, total,
-                                f"the checkpoint covers {size:,} events but the trail has "
-                                f"{total:,}: {size - total:,} are missing from its end{more}"))
+        more = (
+            f" ({len(beyond) - 1} smaller checkpoint(s) also cover events past the end)"
+            if len(beyond) > 1
+            else ""
+        )
+        problems.append(
+            Problem(
+                "truncated_tail",
+                f.file,
+                None,
+                total,
+                f"the checkpoint covers {size:,} events but the trail has "
+                f"{total:,}: {size - total:,} are missing from its end{more}",
+            )
+        )
     for f in signed:
         cp = f.checkpoint
         assert cp is not None
         other = by_size.get(cp.size)
         if other and other.checkpoint and other.checkpoint.root != cp.root:
-            problems.append(Problem("checkpoint_fork", f.file, None, cp.size - 1,
-                                    f"two signed checkpoints for size {cp.size} have different "
-                                    f"roots ({other.file})"))
+            problems.append(
+                Problem(
+                    "checkpoint_fork",
+                    f.file,
+                    None,
+                    cp.size - 1,
+                    f"two signed checkpoints for size {cp.size} have different "
+                    f"roots ({other.file})",
+                )
+            )
         by_size.setdefault(cp.size, f)
         if cp.size > total:
             continue
         if roots.get(cp.size) != cp.root:
-            newer = next((g for g in matching if g.checkpoint and g.checkpoint.size > cp.size),
-                         None)
+            newer = next(
+                (g for g in matching if g.checkpoint and g.checkpoint.size > cp.size), None
+            )
             if newer is not None and newer.checkpoint is not None:
-                problems.append(Problem("checkpoint_fork", f.file, None, cp.size - 1,
-                                        f"the newer signed checkpoint of size "
-                                        f"{newer.checkpoint.size:,} ({newer.file}) does not "
-                                        f"extend this one of size {cp.size:,}: history was "
-                                        "rewritten and signed again"))
+                problems.append(
+                    Problem(
+                        "checkpoint_fork",
+                        f.file,
+                        None,
+                        cp.size - 1,
+                        f"the newer signed checkpoint of size "
+                        f"{newer.checkpoint.size:,} ({newer.file}) does not "
+                        f"extend this one of size {cp.size:,}: history was "
+                        "rewritten and signed again",
+                    )
+                )
             else:
-                problems.append(Problem("root_mismatch", f.file, None, cp.size - 1,
-                                        f"the Merkle root of the first {cp.size:,} events "
-                                        "differs from the signed checkpoint: history was "
-                                        "rewritten"))
+                problems.append(
+                    Problem(
+                        "root_mismatch",
+                        f.file,
+                        None,
+                        cp.size - 1,
+                        f"the Merkle root of the first {cp.size:,} events "
+                        "differs from the signed checkpoint: history was "
+                        "rewritten",
+                    )
+                )
         elif len(f.cosignatures) >= witness_quorum and (anchor is None or cp.size > anchor.size):
             anchor = Anchor(cp.origin, cp.size, f.signer or "", f.file, f.cosignatures)
     origins = {f.checkpoint.origin for f in signed if f.checkpoint}
     if len(origins) > 1:
-        problems.append(Problem("checkpoint_fork", signed[0].file, None, None,
-                                "checkpoints name different origins: " + ", ".join(
-                                    sorted(origins))))
+        problems.append(
+            Problem(
+                "checkpoint_fork",
+                signed[0].file,
+                None,
+                None,
+                "checkpoints name different origins: " + ", ".join(sorted(origins)),
+            )
+        )
     if trusted and trusted.checkpoint:
         t = trusted.checkpoint
         newest = max((f.checkpoint.size for f in signed if f.checkpoint), default=total)
         if t.size > min(total, newest):
-            problems.append(Problem("rollback", trusted.file, None, None,
-                                    f"the trusted state from the last audit covers {t.size:,} "
-                                    f"events; the trail and its newest checkpoint cover "
-                                    f"{min(total, newest):,}"))
+            problems.append(
+                Problem(
+                    "rollback",
+                    trusted.file,
+                    None,
+                    None,
+                    f"the trusted state from the last audit covers {t.size:,} "
+                    f"events; the trail and its newest checkpoint cover "
+                    f"{min(total, newest):,}",
+                )
+            )
         elif roots.get(t.size) != t.root:
-            problems.append(Problem("checkpoint_fork", trusted.file, None, t.size - 1,
-                                    "the trail's first events no longer match the trusted "
-                                    "state from the last audit"))
+            problems.append(
+                Problem(
+                    "checkpoint_fork",
+                    trusted.file,
+                    None,
+                    t.size - 1,
+                    "the trail's first events no longer match the trusted "
+                    "state from the last audit",
+                )
+            )
     top = matching[-1] if matching else None
-    if witness_quorum and top is not None and top.checkpoint is not None and \
-            (anchor is None or anchor.size < top.checkpoint.size):
+    if (
+        witness_quorum
+        and top is not None
+        and top.checkpoint is not None
+        and (anchor is None or anchor.size < top.checkpoint.size)
+    ):
         have = len(top.cosignatures)
         if anchor is None:
-            problems.append(Problem("witness_quorum", top.file, None,
-                                    top.checkpoint.size - 1,
-                                    f"no checkpoint that matches the trail is cosigned by "
-                                    f"{witness_quorum} of the given witnesses: the top (size "
-                                    f"{top.checkpoint.size:,}) has {have} valid "
-                                    f"cosignature(s) of the {witness_quorum} needed"))
+            problems.append(
+                Problem(
+                    "witness_quorum",
+                    top.file,
+                    None,
+                    top.checkpoint.size - 1,
+                    f"no checkpoint that matches the trail is cosigned by "
+                    f"{witness_quorum} of the given witnesses: the top (size "
+                    f"{top.checkpoint.size:,}) has {have} valid "
+                    f"cosignature(s) of the {witness_quorum} needed",
+                )
+            )
         else:
-            problems.append(Problem("witness_quorum", top.file, None,
-                                    top.checkpoint.size - 1,
-                                    f"the top checkpoint (size {top.checkpoint.size:,}) "
-                                    f"has {have} valid cosignature(s) of the {witness_quorum} "
-                                    f"needed; anchored on the older one of size "
-                                    f"{anchor.size:,}", warning=True))
+            problems.append(
+                Problem(
+                    "witness_quorum",
+                    top.file,
+                    None,
+                    top.checkpoint.size - 1,
+                    f"the top checkpoint (size {top.checkpoint.size:,}) "
+                    f"has {have} valid cosignature(s) of the {witness_quorum} "
+                    f"needed; anchored on the older one of size "
+                    f"{anchor.size:,}",
+                    warning=True,
+                )
+            )
     if anchor and total > anchor.size:
-        what = "checkpoint" if not witness_quorum else \
-            f"checkpoint with {witness_quorum} witness cosignature(s)"
-        problems.append(Problem("unanchored_tail", anchor.file, None, anchor.size,
-                                f"{total - anchor.size:,} event(s) after the newest {what} "
-                                "are not anchored by a signature", warning=True))
+        what = (
+            "checkpoint"
+            if not witness_quorum
+            else f"checkpoint with {witness_quorum} witness cosignature(s)"
+        )
+        problems.append(
+            Problem(
+                "unanchored_tail",
+                anchor.file,
+                None,
+                anchor.size,
+                f"{total - anchor.size:,} event(s) after the newest {what} "
+                "are not anchored by a signature",
+                warning=True,
+            )
+        )
     return anchor

@@ -37,8 +37,20 @@ class Model(Struct, forbid_unknown_fields=True):
     name: str
 
 
-Kind = Literal["run_start", "run_end", "model_call", "tool_call", "data_access", "decision",
-               "verification", "approval_request", "approval", "spawn", "budget_check", "error"]
+Kind = Literal[
+    "run_start",
+    "run_end",
+    "model_call",
+    "tool_call",
+    "data_access",
+    "decision",
+    "verification",
+    "approval_request",
+    "approval",
+    "spawn",
+    "budget_check",
+    "error",
+]
 Effect = Literal["read", "write", "destructive", "external", "unknown"]
 ToolOutcome = Literal["ok", "error", "denied"]
 AccessOutcome = Literal["allowed", "denied"]
@@ -180,17 +192,44 @@ class Error(Event, tag="error"):
     message: str
 
 
-KINDS: tuple[type[Event], ...] = (RunStart, RunEnd, ModelCall, ToolCall, DataAccess, Decision,
-                                  Verification, ApprovalRequest, Approval, Spawn, BudgetCheck,
-                                  Error)
-AnyEvent = (RunStart | RunEnd | ModelCall | ToolCall | DataAccess | Decision | Verification
-            | ApprovalRequest | Approval | Spawn | BudgetCheck | Error)
+KINDS: tuple[type[Event], ...] = (
+    RunStart,
+    RunEnd,
+    ModelCall,
+    ToolCall,
+    DataAccess,
+    Decision,
+    Verification,
+    ApprovalRequest,
+    Approval,
+    Spawn,
+    BudgetCheck,
+    Error,
+)
+AnyEvent = (
+    RunStart
+    | RunEnd
+    | ModelCall
+    | ToolCall
+    | DataAccess
+    | Decision
+    | Verification
+    | ApprovalRequest
+    | Approval
+    | Spawn
+    | BudgetCheck
+    | Error
+)
 KIND_NAMES: tuple[str, ...] = tuple(str(k.__struct_config__.tag) for k in KINDS)
 
 decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
-DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError,
-                                              UnicodeDecodeError, RecursionError)
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    msgspec.ValidationError,
+    msgspec.DecodeError,
+    UnicodeDecodeError,
+    RecursionError,
+)
 """What decoding a line can raise: the line is not an event (bytes, JSON, schema, or nested
 deeper than the decoder goes)."""
 encoder = msgspec.json.Encoder(order="sorted")
@@ -202,8 +241,8 @@ def actor_of(agent: str, declared: Container[str]) -> str:
     agent, ``harness``, another ``human:<id>``, or an agent the manifest does not know).
 
     The one rule for every analysis of a trail: the evidence judge and the SLA observer."""
-    if agent.startswith(HUMAN_PREFIX) and agent[len(HUMAN_PREFIX):] in declared:
-        return agent[len(HUMAN_PREFIX):]
+    if agent.startswith(HUMAN_PREFIX) and agent[len(HUMAN_PREFIX) :] in declared:
+        return agent[len(HUMAN_PREFIX) :]
     return agent
 
 
@@ -225,4 +264,3 @@ def pattern_problem(ev: Event) -> str | None:
         if value is not UNSET and not _hex_ok(value):
             return f"{name} is not 64 lowercase hex digits"
     return None
-

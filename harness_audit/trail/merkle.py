@@ -116,7 +116,7 @@ class LeafStore:
 
     def leaf(self, i: int) -> bytes:
         """The hash of leaf ``i``."""
-        return bytes(self.data[32 * i: 32 * i + 32])
+        return bytes(self.data[32 * i : 32 * i + 32])
 
     def root_of(self, a: int, b: int) -> bytes:
         """The MTH of leaves[a:b]; roots of perfect subtrees of 256 leaves or more are cached."""
@@ -129,8 +129,9 @@ class LeafStore:
             key = (a, n)
             hit = self._cache.get(key)
             if hit is None:
-                hit = self._cache[key] = node_hash(self.root_of(a, a + n // 2),
-                                                   self.root_of(a + n // 2, b))
+                hit = self._cache[key] = node_hash(
+                    self.root_of(a, a + n // 2), self.root_of(a + n // 2, b)
+                )
             return hit
         if n & (n - 1) == 0:
             return root([self.leaf(i) for i in range(a, b)])
@@ -164,15 +165,17 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[byte
     return r
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
-                     expected_root: bytes) -> None:
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
+) -> None:
     """RFC 9162 §2.1.3.2; raises :class:`ProofError` unless the proof holds."""
     if root_from_inclusion(index, size, leaf, proof) != expected_root:
         raise ProofError("inclusion proof leads to another root")
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
-                       proof: Sequence[bytes]) -> None:
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> None:
     """RFC 9162 §2.1.4.2; raises :class:`ProofError` unless the proof holds."""
     if not 0 <= old_size <= new_size:
         raise ProofError(f"old size {old_size} is larger than new size {new_size}")

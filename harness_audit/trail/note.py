@@ -109,8 +109,10 @@ class Signer:
 
         _check_name(name)
         seed = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-            serialization.NoEncryption())
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
         return cls.from_seed(name, seed)
 
     @classmethod
@@ -204,7 +206,7 @@ def parse_note(data: bytes) -> Note:
     for i, line in enumerate(block[:-1].split("\n"), 1):
         if not line.startswith(SIG_PREFIX):
             raise NoteError(f"signature line {i} does not start with '— '")
-        name, _, blob = line[len(SIG_PREFIX):].partition(" ")
+        name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
         _check_name(name)
         raw = _b64(blob)
         if len(raw) < 5:
@@ -231,13 +233,15 @@ def verify_note(data: bytes, verifiers: list[Verifier]) -> tuple[Note, list[Veri
         if v is None:
             continue  # C2SP signed-note: signatures from unknown keys are ignored
         if not v.verify(note.text.encode(), sig.signature):
-            raise NoteError(f"signature by {v.name} ({v.id.hex()}) does not verify",
-                            "bad_signature")
+            raise NoteError(
+                f"signature by {v.name} ({v.id.hex()}) does not verify", "bad_signature"
+            )
         good.append(v)
     if not good:
         names = ", ".join(f"{s.name}+{s.id.hex()}" for s in note.signatures)
-        raise NoteError(f"no signature by a trusted key (signed by: {names})",
-                        "no_trusted_signature")
+        raise NoteError(
+            f"no signature by a trusted key (signed by: {names})", "no_trusted_signature"
+        )
     return note, good
 
 
@@ -295,12 +299,16 @@ def load_verifiers(values: list[str]) -> list[Verifier]:
             try:
                 text = read_bounded(p, MAX_KEY_FILE, "key file").decode("utf-8")
             except HarnessAuditError as e:
-                raise NoteError(f"{v}: cannot be read as a key file "
-                                f"({e.diagnostics()[0].message})") from e
+                raise NoteError(
+                    f"{v}: cannot be read as a key file ({e.diagnostics()[0].message})"
+                ) from e
             except UnicodeDecodeError as e:
                 raise NoteError(f"{v}: cannot be read as a key file (not UTF-8 text)") from e
-            lines = [(n, ln) for n, ln in enumerate(text.splitlines(), 1)
-                     if ln.strip() and not ln.startswith("#")]
+            lines = [
+                (n, ln)
+                for n, ln in enumerate(text.splitlines(), 1)
+                if ln.strip() and not ln.startswith("#")
+            ]
             if not lines:
                 raise NoteError(f"{v}: no key in the file")
             for n, ln in lines:

@@ -54,7 +54,7 @@ class Pieces:
             h = (self.index & -self.index).bit_length() - 1 if self.index else 62
             while (1 << h) > limit:
                 h -= 1
-            block = leaves[pos: pos + (1 << h)]
+            block = leaves[pos : pos + (1 << h)]
             while len(block) > 1:
                 it = iter(block)
                 block = [sha256(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=True)]
@@ -105,13 +105,28 @@ def join_ranges(results: Sequence[RangeResult], wanted: Collection[int]) -> Join
         out.dropped += r.dropped
         if r.events:
             if r.first_prev is not None and last_hash is not None and r.first_prev != last_hash:
-                problems.append(Problem("broken_link", r.file, base + r.first_line, r.first_seq,
-                                        "prev does not match the hash of the event before it"
-                                        if last_seq >= 0 else "the first event's prev is not "
-                                        "64 zeros: the trail's beginning is missing"))
+                problems.append(
+                    Problem(
+                        "broken_link",
+                        r.file,
+                        base + r.first_line,
+                        r.first_seq,
+                        "prev does not match the hash of the event before it"
+                        if last_seq >= 0
+                        else "the first event's prev is not "
+                        "64 zeros: the trail's beginning is missing",
+                    )
+                )
             if r.first_seq is not None and r.first_seq != last_seq + 1:
-                problems.append(Problem("sequence_gap", r.file, base + r.first_line, r.first_seq,
-                                        f"seq {r.first_seq} where {last_seq + 1} was expected"))
+                problems.append(
+                    Problem(
+                        "sequence_gap",
+                        r.file,
+                        base + r.first_line,
+                        r.first_seq,
+                        f"seq {r.first_seq} where {last_seq + 1} was expected",
+                    )
+                )
             last_hash = r.last_hash
             if r.last_seq is not None:
                 last_seq = r.last_seq
@@ -123,5 +138,11 @@ def join_ranges(results: Sequence[RangeResult], wanted: Collection[int]) -> Join
 
 
 def _shift(p: Problem, base: int) -> Problem:
-    return Problem(p.kind, p.file, (p.line or 0) + base if p.line is not None else None, p.seq,
-                   p.detail, p.warning)
+    return Problem(
+        p.kind,
+        p.file,
+        (p.line or 0) + base if p.line is not None else None,
+        p.seq,
+        p.detail,
+        p.warning,
+    )

@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ProblemKind = Literal["unparseable_line", "invalid_event", "non_canonical", "modified_event",
-                      "broken_link", "sequence_gap", "truncated_tail", "root_mismatch",
-                      "checkpoint_fork", "rollback", "bad_signature", "no_trusted_signature",
-                      "unanchored_tail", "witness_quorum"]
+ProblemKind = Literal[
+    "unparseable_line",
+    "invalid_event",
+    "non_canonical",
+    "modified_event",
+    "broken_link",
+    "sequence_gap",
+    "truncated_tail",
+    "root_mismatch",
+    "checkpoint_fork",
+    "rollback",
+    "bad_signature",
+    "no_trusted_signature",
+    "unanchored_tail",
+    "witness_quorum",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,5 +37,11 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         """The problem as in ``verify --format json``."""
-        return {"kind": self.kind, "file": self.file, "line": self.line, "seq": self.seq,
-                "detail": self.detail, "severity": "warning" if self.warning else "error"}
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "line": self.line,
+            "seq": self.seq,
+            "detail": self.detail,
+            "severity": "warning" if self.warning else "error",
+        }

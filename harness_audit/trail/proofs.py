@@ -68,72 +68,113 @@ def load_trail(paths: Sequence[Path], keep: Collection[int] = ()) -> LoadedTrail
     kept: dict[int, bytes] = {}
     wanted = set(keep)
     for i, (name, n, line, _ev) in enumerate(read_decoded(paths, stats, strict=True)):
-        with diagnosed(name, "not in canonical form; run `harness-audit verify` first", n,
-                       catch=ValueError):
+        with diagnosed(
+            name, "not in canonical form; run `harness-audit verify` first", n, catch=ValueError
+        ):
             store.append(event_leaf(line))
         if i in wanted:
             kept[i] = line
     return LoadedTrail([Path(f) for f in stats.files], store, kept)
 
 
-def newest_checkpoint(paths: Sequence[Path], files: Sequence[Path],
-                      chosen: Path | None) -> tuple[str, Checkpoint]:
+def newest_checkpoint(
+    paths: Sequence[Path], files: Sequence[Path], chosen: Path | None
+) -> tuple[str, Checkpoint]:
     """The checkpoint ``chosen``, or the largest beside the trail: (note text, checkpoint)."""
     candidates = [chosen] if chosen else default_checkpoints(paths, files)
     best: tuple[str, Checkpoint] | None = None
     for c in candidates:
         raw = read_bounded(c, MAX_NOTE_BYTES, "checkpoint")
-        with diagnosed(str(c), "not a checkpoint: {error}",
-                       catch=(NoteError, UnicodeDecodeError)):
+        with diagnosed(str(c), "not a checkpoint: {error}", catch=(NoteError, UnicodeDecodeError)):
             text = raw.decode("utf-8")
             cp = Checkpoint.parse(parse_note(raw).text)
         if best is None or cp.size > best[1].size:
             best = (text, cp)
     if best is None:
-        raise TrailError(Diagnostic(str(paths[0]), "no checkpoint beside the trail",
-                                    expected="a signed checkpoint (--checkpoint FILE)"))
+        raise TrailError(
+            Diagnostic(
+                str(paths[0]),
+                "no checkpoint beside the trail",
+                expected="a signed checkpoint (--checkpoint FILE)",
+            )
+        )
     return best
 
 
-def inclusion_proofs(trail: LoadedTrail, indexes: Sequence[int], note_text: str,
-                     cp: Checkpoint) -> list[dict[str, Any]]:
+def inclusion_proofs(
+    trail: LoadedTrail, indexes: Sequence[int], note_text: str, cp: Checkpoint
+) -> list[dict[str, Any]]:
     """An inclusion proof file for each index, against the checkpoint ``cp`` (RFC 9162 §2.1.3)."""
     if len(trail.leaves) < cp.size:
-        raise TrailError(Diagnostic(str(trail.files[-1]), f"the trail has {len(trail.leaves):,} "
-                                    f"events, fewer than the checkpoint's {cp.size:,}"))
+        raise TrailError(
+            Diagnostic(
+                str(trail.files[-1]),
+                f"the trail has {len(trail.leaves):,} "
+                f"events, fewer than the checkpoint's {cp.size:,}",
+            )
+        )
     if trail.leaves.root_of(0, cp.size) != cp.root:
-        raise TrailError(Diagnostic(str(trail.files[-1]), "the trail does not match its "
-                                    "checkpoint; run `harness-audit verify`"))
+        raise TrailError(
+            Diagnostic(
+                str(trail.files[-1]),
+                "the trail does not match its checkpoint; run `harness-audit verify`",
+            )
+        )
     out = []
     for i in indexes:
         if not 0 <= i < cp.size:
-            raise TrailError(Diagnostic("--inclusion", f"seq {i} is not covered by the "
-                                        f"checkpoint (size {cp.size:,})"))
+            raise TrailError(
+                Diagnostic(
+                    "--inclusion", f"seq {i} is not covered by the checkpoint (size {cp.size:,})"
+                )
+            )
         path = inclusion_path(i, cp.size, trail.leaves.root_of)
         proof: dict[str, Any] = {
-            "format": FORMAT, "type": "inclusion", "origin": cp.origin, "tree_size": cp.size,
-            "leaf_index": i, "leaf_hash": trail.leaves.leaf(i).hex(),
-            "path": [p.hex() for p in path], "checkpoint": note_text}
+            "format": FORMAT,
+            "type": "inclusion",
+            "origin": cp.origin,
+            "tree_size": cp.size,
+            "leaf_index": i,
+            "leaf_hash": trail.leaves.leaf(i).hex(),
+            "path": [p.hex() for p in path],
+            "checkpoint": note_text,
+        }
         if i in trail.lines:
             proof["event"] = trail.lines[i].decode("utf-8")
         out.append(proof)
     return out
 
 
-def consistency_proof_file(trail: LoadedTrail, old_size: int, new_size: int,
-                           note_text: str, cp: Checkpoint) -> dict[str, Any]:
+def consistency_proof_file(
+    trail: LoadedTrail, old_size: int, new_size: int, note_text: str, cp: Checkpoint
+) -> dict[str, Any]:
     """A consistency proof file from ``old_size`` to ``new_size`` (RFC 9162 §2.1.4)."""
     if new_size != cp.size:
-        raise TrailError(Diagnostic("--consistency", f"NEW is {new_size:,} but the checkpoint "
-                                    f"signs size {cp.size:,}", expected="NEW = checkpoint size"))
+        raise TrailError(
+            Diagnostic(
+                "--consistency",
+                f"NEW is {new_size:,} but the checkpoint signs size {cp.size:,}",
+                expected="NEW = checkpoint size",
+            )
+        )
     if not 0 < old_size <= new_size <= len(trail.leaves):
-        raise TrailError(Diagnostic("--consistency", f"sizes {old_size} and {new_size} are not "
-                                    f"within 1..{len(trail.leaves)}"))
+        raise TrailError(
+            Diagnostic(
+                "--consistency",
+                f"sizes {old_size} and {new_size} are not within 1..{len(trail.leaves)}",
+            )
+        )
     path = consistency_path(old_size, new_size, trail.leaves.root_of)
-    return {"format": FORMAT, "type": "consistency", "origin": cp.origin,
-            "old_size": old_size, "new_size": new_size,
-            "old_root": base64.b64encode(trail.leaves.root_of(0, old_size)).decode(),
-            "path": [p.hex() for p in path], "checkpoint": note_text}
+    return {
+        "format": FORMAT,
+        "type": "consistency",
+        "origin": cp.origin,
+        "old_size": old_size,
+        "new_size": new_size,
+        "old_root": base64.b64encode(trail.leaves.root_of(0, old_size)).decode(),
+        "path": [p.hex() for p in path],
+        "checkpoint": note_text,
+    }
 
 
 @dataclass(frozen=True)
@@ -185,8 +226,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
     if kind == "inclusion":
         index, size = proof.get("leaf_index"), proof.get("tree_size")
         if not isinstance(index, int) or isinstance(index, bool) or size != cp.size:
-            raise ProofError("leaf_index or tree_size is missing or does not match the "
-                             "checkpoint")
+            raise ProofError("leaf_index or tree_size is missing or does not match the checkpoint")
         leaf = _hex32(proof.get("leaf_hash"), "leaf_hash")
         event = proof.get("event")
         if event is not None:
@@ -198,18 +238,21 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
             if ev_mod.encoder.encode(ev) != line:
                 return ProofResult(False, "the event is not in canonical form")
             if ev.hash != leaf.hex() or event_leaf(line) != leaf:
-                return ProofResult(False, "the event does not hash to the proven leaf: it was "
-                                   "changed")
+                return ProofResult(
+                    False, "the event does not hash to the proven leaf: it was changed"
+                )
             if ev.seq != index:
-                return ProofResult(False, f"the event's seq {ev.seq} is not the leaf index "
-                                   f"{index}")
+                return ProofResult(False, f"the event's seq {ev.seq} is not the leaf index {index}")
         try:
             verify_inclusion(index, cp.size, leaf, path, cp.root)
         except ProofError as e:
             return ProofResult(False, f"inclusion proof fails: {e}")
         what = f"event {index}" + (" (content checked)" if event is not None else "")
-        return ProofResult(True, f"{what} is in the tree of size {cp.size:,} signed by "
-                           f"{good[0].name} for {cp.origin}", signer)
+        return ProofResult(
+            True,
+            f"{what} is in the tree of size {cp.size:,} signed by {good[0].name} for {cp.origin}",
+            signer,
+        )
     if kind == "consistency":
         old, new = proof.get("old_size"), proof.get("new_size")
         if not isinstance(old, int) or isinstance(old, bool) or new != cp.size:
@@ -231,8 +274,12 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
             verify_consistency(old, cp.size, old_root, cp.root, path)
         except ProofError as e:
             return ProofResult(False, f"consistency proof fails: {e}")
-        return ProofResult(True, f"the tree of size {cp.size:,} extends the tree of size "
-                           f"{old:,} (append-only) for {cp.origin}", signer)
+        return ProofResult(
+            True,
+            f"the tree of size {cp.size:,} extends the tree of size "
+            f"{old:,} (append-only) for {cp.origin}",
+            signer,
+        )
     raise ProofError(f"unknown proof type {kind!r}")
 
 
@@ -240,10 +287,19 @@ def read_proof(path: Path) -> Any:
     """A proof file's JSON (an object or a list of them): a regular file of at most 64 MiB."""
     raw = read_bounded(path, MAX_PROOF_BYTES, "proof file")
     if nesting_depth(raw) > MAX_DEPTH:
-        raise TrailError(Diagnostic(str(path), f"arrays or objects nested more than {MAX_DEPTH} "
-                                    "deep", expected="a harness-audit proof file"))
-    with diagnosed(str(path), "not JSON: {error}", catch=(ValueError, RecursionError),
-                   expected="a harness-audit proof file"):
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                f"arrays or objects nested more than {MAX_DEPTH} deep",
+                expected="a harness-audit proof file",
+            )
+        )
+    with diagnosed(
+        str(path),
+        "not JSON: {error}",
+        catch=(ValueError, RecursionError),
+        expected="a harness-audit proof file",
+    ):
         data = json.loads(raw)
     if not isinstance(data, dict | list):
         raise TrailError(Diagnostic(str(path), "not a JSON object or list of them"))

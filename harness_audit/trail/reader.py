@@ -46,8 +46,9 @@ def _too_long(line: bytes) -> int | None:
     return int(line[1:]) if line[:1] == b"\x00" and line[1:].isdigit() else None
 
 
-def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: bool = False
-                 ) -> Iterator[tuple[str, int, bytes, AnyEvent]]:
+def read_decoded(
+    paths: Sequence[Path], stats: ReadStats | None = None, strict: bool = False
+) -> Iterator[tuple[str, int, bytes, AnyEvent]]:
     """(file, line number, line without its newline, typed event), in file and line order.
 
     A line that does not decode, or is longer than the verifier's limit (``MAX_LINE``, never
@@ -68,9 +69,15 @@ def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: 
                     length = _too_long(line)
                     if strict:
                         if length is not None:
-                            raise TrailError(Diagnostic(name, f"line of {length:,} bytes is "
-                                                        f"longer than the {MAX_LINE:,}-byte "
-                                                        "limit", n)) from e
+                            raise TrailError(
+                                Diagnostic(
+                                    name,
+                                    f"line of {length:,} bytes is "
+                                    f"longer than the {MAX_LINE:,}-byte "
+                                    "limit",
+                                    n,
+                                )
+                            ) from e
                         raise diagnostic_error(name, NOT_AN_EVENT, n, cause=e) from e
                     stats.skipped += 1
                     stats.too_long += length is not None
@@ -79,8 +86,9 @@ def read_decoded(paths: Sequence[Path], stats: ReadStats | None = None, strict: 
                 yield name, n, line, ev
 
 
-def read_events(paths: Sequence[Path], stats: ReadStats | None = None
-                ) -> Iterator[tuple[str, int, AnyEvent]]:
+def read_events(
+    paths: Sequence[Path], stats: ReadStats | None = None
+) -> Iterator[tuple[str, int, AnyEvent]]:
     """(file, line, typed event) for every event that decodes, in file and line order."""
     for name, n, _, ev in read_decoded(paths, stats):
         yield name, n, ev

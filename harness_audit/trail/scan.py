@@ -34,11 +34,13 @@ def event_leaf(line: bytes) -> bytes:
     i = line.find(HASH_FIELD)
     if i < 0:
         raise ValueError("the event has no hash field")
-    return hashlib.sha256(b"\x00" + line[:i] + line[i + HASH_MEMBER_LEN:]).digest()
+    return hashlib.sha256(b"\x00" + line[:i] + line[i + HASH_MEMBER_LEN :]).digest()
 
 
-BROKEN_LINK = ("prev does not match the hash of the event before it (an event was inserted, "
-               "deleted or moved, or the one before was rewritten with its hash)")
+BROKEN_LINK = (
+    "prev does not match the hash of the event before it (an event was inserted, "
+    "deleted or moved, or the one before was rewritten with its hash)"
+)
 
 
 @dataclass(slots=True)
@@ -62,8 +64,7 @@ class RangeResult:
     seq_ok: bool = True  # every event's seq was its position (so a seq hint is sound)
 
 
-def _chunks(path: str, start: int, end: int
-            ) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
+def _chunks(path: str, start: int, end: int) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
     """Complete lines of ``path[start:end]`` a chunk at a time (with the buffer they were split
     from), and at the end the last line if it has no newline. A line longer than MAX_LINE is
     replaced by a marker and never held whole: a NUL byte and its length (no JSON starts so)."""
@@ -84,7 +85,7 @@ def _chunks(path: str, start: int, end: int
                     continue
                 yield b"", [b"\x00%d" % (skipping + nl)], None
                 skipping = 0
-                chunk = chunk[nl + 1:]
+                chunk = chunk[nl + 1 :]
             buf = rest + chunk if rest else chunk
             lines = buf.split(b"\n")
             rest = lines.pop()
@@ -99,14 +100,20 @@ def _chunks(path: str, start: int, end: int
 
 # Fields whose pattern the decoder does not check (see events): one regex pass over a whole
 # chunk finds every value that does not match, and only those lines get the exact check.
-_SUSPECTS = tuple(re.compile(p).finditer for p in (
-    rb'"ts":"(?![0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")',
-    rb'_digest":"(?![0-9a-f]{64}")',
-))  # separate passes: each has a literal prefix the regex engine can jump to
-_LINK_SUSPECTS = tuple(re.compile(p).finditer for p in (
-    rb'"prev":"(?![0-9a-f]{64}")',
-    rb'"hash":"(?![0-9a-f]{64}")',
-))
+_SUSPECTS = tuple(
+    re.compile(p).finditer
+    for p in (
+        rb'"ts":"(?![0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")',
+        rb'_digest":"(?![0-9a-f]{64}")',
+    )
+)  # separate passes: each has a literal prefix the regex engine can jump to
+_LINK_SUSPECTS = tuple(
+    re.compile(p).finditer
+    for p in (
+        rb'"prev":"(?![0-9a-f]{64}")',
+        rb'"hash":"(?![0-9a-f]{64}")',
+    )
+)
 """``prev`` and ``hash`` patterns: searched only in a chunk where the loop found something (or
 the chunk before did). In a clean chunk every hash equals a recomputed SHA-256 hex digest and
 every prev the hash before it, so both are well formed; a malformed one always makes the
@@ -122,17 +129,24 @@ class Reporter:
     def __init__(self, res: RangeResult) -> None:
         self.res, self.path, self.problems = res, res.file, res.problems
 
-    def __call__(self, kind: ProblemKind, detail: str, seq: int | None, line: int,
-                 warning: bool = False) -> None:
+    def __call__(
+        self, kind: ProblemKind, detail: str, seq: int | None, line: int, warning: bool = False
+    ) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(kind, self.path, line, seq, detail, warning))
         else:
             self.res.dropped += 1
 
 
-def scan_range(path: str, start: int, end: int, start_index: int | None,
-               cuts: Sequence[int] = (), last_file: bool = True,
-               progress: Callable[[int], None] | None = None) -> RangeResult:
+def scan_range(
+    path: str,
+    start: int,
+    end: int,
+    start_index: int | None,
+    cuts: Sequence[int] = (),
+    last_file: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> RangeResult:
     """Verify one line-aligned byte range of one file. ``start_index`` is the global position
     of its first event, or ``None`` to take it from that event's ``seq`` (parallel ranges).
 
@@ -179,18 +193,18 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                 ev = None
             if ev is not None and encode(ev) == line:
                 i = line.find(HASH_FIELD)
-                ho = sha(b"\x00" + line[:i] + line[i + skip:])
+                ho = sha(b"\x00" + line[:i] + line[i + skip :])
                 add(ho.digest())
                 h = ev.hash
                 seq = ev.seq
                 if ho.hexdigest() != h:
-                    report("modified_event", "the event's hash does not match its content",
-                           seq, lineno)
+                    report(
+                        "modified_event", "the event's hash does not match its content", seq, lineno
+                    )
                 if ev.prev != last_hash and last_hash is not None:
                     report("broken_link", BROKEN_LINK, seq, lineno)
                 if seq != expect:
-                    report("sequence_gap", f"seq {seq} where {expect} was expected", seq,
-                           lineno)
+                    report("sequence_gap", f"seq {seq} where {expect} was expected", seq, lineno)
                     res.seq_ok = False
                 last_hash = h
                 expect = seq + 1
@@ -200,8 +214,7 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
                 if prev_ is not None and last_hash is not None and prev_ != last_hash:
                     report("broken_link", BROKEN_LINK, seq_, lineno)
                 if seq_ is not None and seq_ != expect:
-                    report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_,
-                           lineno)
+                    report("sequence_gap", f"seq {seq_} where {expect} was expected", seq_, lineno)
                     res.seq_ok = False
                 last_hash = hash_
                 expect = (seq_ if seq_ is not None else expect) + 1
@@ -217,9 +230,16 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
         if torn is not None:
             base += 1
             at_end = last_file and end == os.path.getsize(path)
-            report("unparseable_line", "torn last line: no newline at the end of the file (a "
-                   "write was cut off; the writer resumes after it)" if at_end else
-                   "line has no newline", None, base, at_end)
+            report(
+                "unparseable_line",
+                "torn last line: no newline at the end of the file (a "
+                "write was cut off; the writer resumes after it)"
+                if at_end
+                else "line has no newline",
+                None,
+                base,
+                at_end,
+            )
         if progress:
             progress(len(buf))
     res.last_hash = last_hash
@@ -229,8 +249,9 @@ def scan_range(path: str, start: int, end: int, start_index: int | None,
     return res
 
 
-def line_after(line: bytes, report: Reporter, res: RangeResult, last_hash: str | None,
-               expect: int, lineno: int) -> tuple[bytes, str | None, int]:
+def line_after(
+    line: bytes, report: Reporter, res: RangeResult, last_hash: str | None, expect: int, lineno: int
+) -> tuple[bytes, str | None, int]:
     """One line after a range's first, exactly as the loop of :func:`scan_range` takes it
     (which inlines this for speed): its leaf, the hash the next line must link to, and the
     next expected ``seq``. The compiled core hands back every line it cannot decide here."""
@@ -241,8 +262,7 @@ def line_after(line: bytes, report: Reporter, res: RangeResult, last_hash: str |
     if ev is not None and ev_mod.encoder.encode(ev) == line:
         leaf = event_leaf(line)
         if leaf.hex() != ev.hash:
-            report("modified_event", "the event's hash does not match its content", ev.seq,
-                   lineno)
+            report("modified_event", "the event's hash does not match its content", ev.seq, lineno)
         if ev.prev != last_hash and last_hash is not None:
             report("broken_link", BROKEN_LINK, ev.seq, lineno)
         if ev.seq != expect:
@@ -274,8 +294,9 @@ def check_links_of(decided: list[tuple[int, bytes]], report: Reporter) -> None:
                 report("invalid_event", problem, ev.seq, at)
 
 
-def _check_patterns(buf: bytes, lines: list[bytes], base: int, report: Reporter,
-                    links: bool = True) -> None:
+def _check_patterns(
+    buf: bytes, lines: list[bytes], base: int, report: Reporter, links: bool = True
+) -> None:
     suspects: set[int] = set()
     for find in (*_SUSPECTS, *_LINK_SUSPECTS) if links else _SUSPECTS:
         pos, line_at = 0, 0
@@ -307,12 +328,12 @@ def _not_links(report: Reporter, line: int, ev: AnyEvent) -> None:
     if not ev_mod.is_hex64(ev.hash):
         wrong.add("modified_event")
     if wrong:
-        report.problems[:] = [p for p in report.problems
-                              if p.line != line or p.kind not in wrong]
+        report.problems[:] = [p for p in report.problems if p.line != line or p.kind not in wrong]
 
 
-def _classify(line: bytes, report: Reporter, expect: int, lineno: int
-              ) -> tuple[bytes, int | None, str | None, str | None]:
+def _classify(
+    line: bytes, report: Reporter, expect: int, lineno: int
+) -> tuple[bytes, int | None, str | None, str | None]:
     """One line, as the loop in ``scan_range`` does it (used for a range's first line)."""
     try:
         ev: AnyEvent | None = ev_mod.decoder.decode(line)
@@ -321,8 +342,7 @@ def _classify(line: bytes, report: Reporter, expect: int, lineno: int
     if ev is not None and ev_mod.encoder.encode(ev) == line:
         leaf = event_leaf(line)
         if leaf.hex() != ev.hash:
-            report("modified_event", "the event's hash does not match its content", ev.seq,
-                   lineno)
+            report("modified_event", "the event's hash does not match its content", ev.seq, lineno)
         if ev_mod.is_hex64(ev.prev):
             return leaf, ev.seq, ev.prev, ev.hash
         report("invalid_event", "prev is not 64 lowercase hex digits", ev.seq, lineno)

@@ -63,8 +63,10 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
 
 def _no_floats(value: Any, where: str) -> None:
     if isinstance(value, float):
-        raise ValueError(f"{where} is the number {value!r}; trail numbers are integers only "
-                         "(money in cost_microusd, ratios in basis points)")
+        raise ValueError(
+            f"{where} is the number {value!r}; trail numbers are integers only "
+            "(money in cost_microusd, ratios in basis points)"
+        )
     if isinstance(value, dict):
         for k, v in value.items():
             _no_floats(v, f"{where}.{k}")
@@ -96,10 +98,21 @@ def parse_line(raw: bytes, file: str, line: int) -> dict[str, Any]:
     """One source line as a JSON object, or a :class:`TrailError` naming ``file:line``: not
     UTF-8, not JSON, NaN or infinity, a duplicate key, nested too deeply, not an object."""
     if nesting_depth(raw) > MAX_DEPTH:
-        raise TrailError(Diagnostic(file, f"arrays or objects nested more than {MAX_DEPTH} "
-                                    "deep", line, expected="one JSON object a line"))
-    with diagnosed(file, "not JSON: {error}", line, catch=(ValueError, RecursionError),
-                   expected="one JSON object a line"):
+        raise TrailError(
+            Diagnostic(
+                file,
+                f"arrays or objects nested more than {MAX_DEPTH} deep",
+                line,
+                expected="one JSON object a line",
+            )
+        )
+    with diagnosed(
+        file,
+        "not JSON: {error}",
+        line,
+        catch=(ValueError, RecursionError),
+        expected="one JSON object a line",
+    ):
         event = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     if not isinstance(event, dict):
         raise TrailError(Diagnostic(file, "not a JSON object", line))

@@ -48,10 +48,26 @@ from harness_audit.trail.scan import (
 from harness_audit.trail.witness import Cosignature, WitnessKey
 
 __all__ = [
-    "BROKEN_LINK", "CHUNK", "HASH_FIELD", "HASH_MEMBER_LEN", "MAX_LINE", "MAX_PROBLEMS", "Anchor",
-    "FoundCheckpoint", "Problem", "ProblemKind", "RangeResult", "Status", "VerifyReport",
-    "default_checkpoints", "event_leaf", "read_checkpoint", "scan_files", "scan_range",
-    "trail_files", "verify_trail",
+    "BROKEN_LINK",
+    "CHUNK",
+    "HASH_FIELD",
+    "HASH_MEMBER_LEN",
+    "MAX_LINE",
+    "MAX_PROBLEMS",
+    "Anchor",
+    "FoundCheckpoint",
+    "Problem",
+    "ProblemKind",
+    "RangeResult",
+    "Status",
+    "VerifyReport",
+    "default_checkpoints",
+    "event_leaf",
+    "read_checkpoint",
+    "scan_files",
+    "scan_range",
+    "trail_files",
+    "verify_trail",
 ]
 
 Status = Literal["verified", "intact_unanchored", "failed"]
@@ -90,8 +106,9 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         """Whether ``verify`` exits 0 (an unanchored trail only with ``--allow-unanchored``)."""
-        return self.status == "verified" or (self.allow_unanchored
-                                             and self.status == "intact_unanchored")
+        return self.status == "verified" or (
+            self.allow_unanchored and self.status == "intact_unanchored"
+        )
 
 
 # --- files, ranges, parallelism -------------------------------------------------------------
@@ -105,8 +122,7 @@ def trail_files(paths: Sequence[Path]) -> list[Path]:
         if p.is_dir():
             found = sorted(x for x in p.iterdir() if x.is_file() and x.suffix == ".jsonl")
             if not found:
-                problems.append(Diagnostic(str(p), "no trail segments (*.jsonl) in this "
-                                           "directory"))
+                problems.append(Diagnostic(str(p), "no trail segments (*.jsonl) in this directory"))
             files.extend(found)
         elif p.is_file():
             files.append(p)
@@ -145,8 +161,12 @@ def _scan_task(args: tuple[str, int, int, int | None, tuple[int, ...], bool]) ->
     return scan_range(*args)
 
 
-def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
-               progress: Callable[[int], None] | None = None) -> list[RangeResult]:
+def scan_files(
+    files: Sequence[Path],
+    cuts: Sequence[int] = (),
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[RangeResult]:
     """Scan every file, in order or (``jobs > 1``) as byte ranges in parallel processes, redone
     in order when the ranges' seq hints prove wrong."""
     cuts = tuple(sorted(set(cuts)))
@@ -175,8 +195,7 @@ def scan_files(files: Sequence[Path], cuts: Sequence[int] = (), jobs: int = 1,
     if _core.compiled():  # it scans without the GIL: threads over the ranges, one process
         pool = ThreadPoolExecutor(max_workers=jobs)
     else:
-        pool = ProcessPoolExecutor(max_workers=jobs,
-                                   mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     out: list[RangeResult] = []
     with pool:
         for r in pool.map(_scan_task, tasks):
@@ -197,11 +216,17 @@ def _indexed_in_order(results: Sequence[RangeResult]) -> bool:
     return True
 
 
-def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
-                 checkpoints: Sequence[Path] = (), trusted_state: Path | None = None,
-                 jobs: int = 1, allow_unanchored: bool = False,
-                 progress: Callable[[int], None] | None = None,
-                 witnesses: Sequence[WitnessKey] = (), witness_quorum: int = 0) -> VerifyReport:
+def verify_trail(
+    paths: Sequence[Path],
+    verifiers: Sequence[Verifier] = (),
+    checkpoints: Sequence[Path] = (),
+    trusted_state: Path | None = None,
+    jobs: int = 1,
+    allow_unanchored: bool = False,
+    progress: Callable[[int], None] | None = None,
+    witnesses: Sequence[WitnessKey] = (),
+    witness_quorum: int = 0,
+) -> VerifyReport:
     """Verify the trail at ``paths`` against ``verifiers``: every line, the chain, the tree and
     the checkpoints found beside it or given, and a trusted state from the last audit.
 
@@ -212,12 +237,21 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
         raise TrailError(Diagnostic("--witness-quorum", f"{witness_quorum} is negative"))
     distinct_witnesses = len({w.public for w in witnesses})
     if witness_quorum > distinct_witnesses:
-        raise TrailError(Diagnostic("--witness-quorum", f"a quorum of {witness_quorum} "
-                                    f"cannot be met by {distinct_witnesses} witness key(s)",
-                                    expected="at least as many --witness-key as the quorum"))
+        raise TrailError(
+            Diagnostic(
+                "--witness-quorum",
+                f"a quorum of {witness_quorum} "
+                f"cannot be met by {distinct_witnesses} witness key(s)",
+                expected="at least as many --witness-key as the quorum",
+            )
+        )
     files = trail_files(paths)
-    found = distinct([read_checkpoint(c, verifiers, witnesses)
-                      for c in [*default_checkpoints(paths, files), *checkpoints]])
+    found = distinct(
+        [
+            read_checkpoint(c, verifiers, witnesses)
+            for c in [*default_checkpoints(paths, files), *checkpoints]
+        ]
+    )
     trusted = read_checkpoint(trusted_state, verifiers) if trusted_state else None
     if trusted and (trusted.checkpoint is None or not trusted.trusted):
         why = trusted.problem.detail if trusted.problem else "unreadable"
@@ -233,10 +267,22 @@ def verify_trail(paths: Sequence[Path], verifiers: Sequence[Verifier] = (),
     order = {str(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (p.file not in order, order.get(p.file, 0), p.line or 0))
     return VerifyReport(
-        files=[str(f) for f in files], events=total,
-        size=sum(f.stat().st_size for f in files), problems=problems, dropped=joined.dropped,
-        anchor=anchor, checkpoints_found=len(found),
-        checkpoints_valid=sum(1 for f in found if f.trusted and f.checkpoint
-                              and f.checkpoint.size in roots
-                              and roots[f.checkpoint.size] == f.checkpoint.root),
-        root=tree.root(), allow_unanchored=allow_unanchored, witness_quorum=witness_quorum)
+        files=[str(f) for f in files],
+        events=total,
+        size=sum(f.stat().st_size for f in files),
+        problems=problems,
+        dropped=joined.dropped,
+        anchor=anchor,
+        checkpoints_found=len(found),
+        checkpoints_valid=sum(
+            1
+            for f in found
+            if f.trusted
+            and f.checkpoint
+            and f.checkpoint.size in roots
+            and roots[f.checkpoint.size] == f.checkpoint.root
+        ),
+        root=tree.root(),
+        allow_unanchored=allow_unanchored,
+        witness_quorum=witness_quorum,
+    )

@@ -51,8 +51,9 @@ def verify_checkpoint_file(path: Path, verifiers: list[Verifier]) -> CheckpointR
         cp = Checkpoint.parse(note.text)
     except NoteError as e:
         if e.kind == "malformed":
-            raise TrailError(Diagnostic(str(path), str(e),
-                                        expected="a C2SP signed checkpoint")) from e
+            raise TrailError(
+                Diagnostic(str(path), str(e), expected="a C2SP signed checkpoint")
+            ) from e
         return CheckpointResult(str(path), None, (), f"{e.kind}: {e}")
     return CheckpointResult(str(path), cp, tuple(good))
 
@@ -69,8 +70,7 @@ MAX_TIMESTAMP = 2**63 - 1
 
 def cosignature_key_id(name: str, public: bytes) -> bytes:
     """C2SP signed-note key id with the type byte 0x04 of tlog-cosignature v1."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public
-                          ).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public).digest()[:4]
 
 
 def cosignature_message(note_text: str, timestamp: int) -> bytes:
@@ -85,7 +85,7 @@ def _witness_key_fields(text: str, private: bool) -> tuple[str, bytes, bytes]:
     if private:
         if not body.startswith("PRIVATE+KEY+"):
             raise NoteError("a witness signer key starts with PRIVATE+KEY+")
-        body = body[len("PRIVATE+KEY+"):]
+        body = body[len("PRIVATE+KEY+") :]
     name, sep1, rest = body.partition("+")
     hex_id, sep2, b64 = rest.partition("+")
     if not (sep1 and sep2) or not _NAME.fullmatch(name):
@@ -127,7 +127,8 @@ class WitnessKey:
         """Whether ``signature`` is this witness's cosignature of the note at ``timestamp``."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(
-                signature, cosignature_message(note_text, timestamp))
+                signature, cosignature_message(note_text, timestamp)
+            )
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -179,7 +180,8 @@ class WitnessSigner:
     def cosign(self, note_text: str, timestamp: int) -> str:
         """The cosignature line (with its newline) for the note text at ``timestamp``."""
         sig = Ed25519PrivateKey.from_private_bytes(self.seed).sign(
-            cosignature_message(note_text, timestamp))
+            cosignature_message(note_text, timestamp)
+        )
         blob = base64.b64encode(self.id + timestamp.to_bytes(8, "big") + sig).decode()
         return f"{SIG_PREFIX}{self.name} {blob}\n"
 
@@ -208,8 +210,9 @@ def verify_cosignatures(note: Note, witnesses: Sequence[WitnessKey]) -> list[Cos
         blob = sig.signature
         timestamp = int.from_bytes(blob[:8], "big") if len(blob) == 72 else -1
         if not 0 <= timestamp <= MAX_TIMESTAMP or not w.verify(note.text, timestamp, blob[8:]):
-            raise NoteError(f"cosignature by witness {w.name} ({w.id.hex()}) does not verify",
-                            "bad_signature")
+            raise NoteError(
+                f"cosignature by witness {w.name} ({w.id.hex()}) does not verify", "bad_signature"
+            )
         if w.public not in seen:  # one statement per witness key, however often repeated
             seen.add(w.public)
             out.append(Cosignature(w, timestamp))
@@ -256,20 +259,35 @@ def read_state(path: Path) -> dict[str, dict[str, object]]:
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError) as e:
-        raise TrailError(Diagnostic(str(path), f"not a witness state file: {e}",
-                                    expected='{"<origin>": {"size": N, "root": "<base64>"}}')
-                         ) from e
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                f"not a witness state file: {e}",
+                expected='{"<origin>": {"size": N, "root": "<base64>"}}',
+            )
+        ) from e
     if not isinstance(data, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get("size"), int) and
-            isinstance(v.get("root"), str) for v in data.values()):
-        raise TrailError(Diagnostic(str(path), "not a witness state file",
-                                    expected='{"<origin>": {"size": N, "root": "<base64>"}}'))
+        isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get("root"), str)
+        for v in data.values()
+    ):
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                "not a witness state file",
+                expected='{"<origin>": {"size": N, "root": "<base64>"}}',
+            )
+        )
     return data
 
 
-def cosign_checkpoint(data: bytes, log_keys: list[Verifier], signer: WitnessSigner,
-                      state: dict[str, dict[str, object]], proof: Sequence[bytes] | None,
-                      timestamp: int) -> CosignResult:
+def cosign_checkpoint(
+    data: bytes,
+    log_keys: list[Verifier],
+    signer: WitnessSigner,
+    state: dict[str, dict[str, object]],
+    proof: Sequence[bytes] | None,
+    timestamp: int,
+) -> CosignResult:
     """Cosign a checkpoint as a witness, or refuse with the reason.
 
     ``proof`` is the consistency path from the last cosigned size to this one (needed when the
@@ -282,8 +300,9 @@ def cosign_checkpoint(data: bytes, log_keys: list[Verifier], signer: WitnessSign
         note, _ = verify_note(data, log_keys)
     except NoteError as e:
         if e.kind == "malformed":
-            raise TrailError(Diagnostic("checkpoint", str(e),
-                                        expected="a C2SP signed checkpoint")) from e
+            raise TrailError(
+                Diagnostic("checkpoint", str(e), expected="a C2SP signed checkpoint")
+            ) from e
         return CosignResult(None, state, f"the log's signature does not hold: {e}")
     cp = Checkpoint.parse(note.text)
     last = state.get(cp.origin)
@@ -291,20 +310,34 @@ def cosign_checkpoint(data: bytes, log_keys: list[Verifier], signer: WitnessSign
         old_size = int(str(last["size"]))
         old_root = base64.b64decode(str(last["root"]))
         if cp.size < old_size:
-            return CosignResult(None, state, f"rollback: size {cp.size:,} is smaller than "
-                                f"{old_size:,}, which this witness already cosigned")
+            return CosignResult(
+                None,
+                state,
+                f"rollback: size {cp.size:,} is smaller than "
+                f"{old_size:,}, which this witness already cosigned",
+            )
         if cp.size == old_size and cp.root != old_root:
-            return CosignResult(None, state, f"fork: size {cp.size:,} has another root than "
-                                "the one this witness cosigned")
+            return CosignResult(
+                None,
+                state,
+                f"fork: size {cp.size:,} has another root than the one this witness cosigned",
+            )
         if cp.size > old_size:
             if proof is None:
-                return CosignResult(None, state, f"no consistency proof from size "
-                                    f"{old_size:,} to {cp.size:,} was given")
+                return CosignResult(
+                    None,
+                    state,
+                    f"no consistency proof from size {old_size:,} to {cp.size:,} was given",
+                )
             try:
                 verify_consistency(old_size, cp.size, old_root, cp.root, list(proof))
             except ProofError as e:
-                return CosignResult(None, state, f"the tree of size {cp.size:,} does not "
-                                    f"extend the one of size {old_size:,}: {e}")
+                return CosignResult(
+                    None,
+                    state,
+                    f"the tree of size {cp.size:,} does not "
+                    f"extend the one of size {old_size:,}: {e}",
+                )
     line = signer.cosign(note.text, timestamp)
     new_state = dict(state)
     new_state[cp.origin] = {"size": cp.size, "root": base64.b64encode(cp.root).decode()}

@@ -67,9 +67,14 @@ def _lock(folder: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
         os.close(fd)
-        raise TrailError(Diagnostic(str(folder), "another trail writer holds this folder "
-                                    f"(its lock {LOCK_NAME} is taken); one writer per trail "
-                                    "folder")) from e
+        raise TrailError(
+            Diagnostic(
+                str(folder),
+                "another trail writer holds this folder "
+                f"(its lock {LOCK_NAME} is taken); one writer per trail "
+                "folder",
+            )
+        ) from e
     return fd
 
 
@@ -110,9 +115,17 @@ class TrailWriter:
     folder, in this process or another, is refused with a :class:`TrailError`.
     """
 
-    def __init__(self, folder: Path, origin: str, signer: Signer | None = None, *,
-                 prefix: str = "trail", checkpoint_every: int = 1000,
-                 segment_bytes: int = 64 << 20, durable: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        origin: str,
+        signer: Signer | None = None,
+        *,
+        prefix: str = "trail",
+        checkpoint_every: int = 1000,
+        segment_bytes: int = 64 << 20,
+        durable: bool = True,
+    ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix):
             raise TrailError(Diagnostic(prefix, "segment prefix must be letters, digits, _.-"))
         self.folder = folder
@@ -166,8 +179,13 @@ class TrailWriter:
             for raw in f:
                 if not raw.endswith(b"\n"):
                     if not last:
-                        raise TrailError(Diagnostic(str(seg), "torn line inside the trail, not "
-                                                    "at its end", expected="a complete trail"))
+                        raise TrailError(
+                            Diagnostic(
+                                str(seg),
+                                "torn line inside the trail, not at its end",
+                                expected="a complete trail",
+                            )
+                        )
                     _keep_torn(seg, raw)
                     with seg.open("r+b") as w:
                         w.truncate(good)
@@ -175,12 +193,20 @@ class TrailWriter:
                     break
                 good += len(raw)
                 line = raw[:-1]
-                with diagnosed(str(seg), "cannot resume: {error}",
-                               catch=(msgspec.ValidationError, msgspec.DecodeError)):
+                with diagnosed(
+                    str(seg),
+                    "cannot resume: {error}",
+                    catch=(msgspec.ValidationError, msgspec.DecodeError),
+                ):
                     ev = ev_mod.decoder.decode(line)
                 if ev.seq != self.seq or ev.prev != self.prev:
-                    raise TrailError(Diagnostic(str(seg), f"cannot resume: the chain breaks at "
-                                                f"seq {ev.seq}; run `harness-audit verify`"))
+                    raise TrailError(
+                        Diagnostic(
+                            str(seg),
+                            f"cannot resume: the chain breaks at "
+                            f"seq {ev.seq}; run `harness-audit verify`",
+                        )
+                    )
                 self.tree.push(bytes.fromhex(ev.hash))
                 self.prev, self.seq = ev.hash, self.seq + 1
 
@@ -259,8 +285,9 @@ class TrailWriter:
         self._since_checkpoint = 0
         if self.signer is None:
             return None
-        text = sign_note(Checkpoint(self.origin, self.tree.size, self.tree.root()).text(),
-                         [self.signer])
+        text = sign_note(
+            Checkpoint(self.origin, self.tree.size, self.tree.root()).text(), [self.signer]
+        )
         data = text.encode("utf-8")
         self._keep(data, self.tree.size)
         target = self.folder / f"{self.prefix}.checkpoint"
