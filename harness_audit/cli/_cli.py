@@ -220,53 +220,40 @@ def _signer(path: Path) -> Any:
         ) from e
 
 
-def _request(
-    ctx: typer.Context,
-    paths: list[Path] | None,
-    trails: Path | None,
-    no_trails: bool,
-    keys: list[str] | None,
-    sample: int,
-    seed: int,
-    jobs: int,
-    waivers: Path | None,
-    baseline: Path | None,
-    checkpoints: list[Path] | None,
-    trusted_state: Path | None,
-    witness_keys: list[str] | None,
-    witness_quorum: int | None,
-    require_pinned: bool,
-    max_manifest_bytes: int = opt.DEFAULT_MAX_MANIFEST_BYTES,
-) -> Any:
-    """The audit request of ``scan`` and ``report``: one resolution of every setting."""
+def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
+    """The audit request of ``scan`` and ``report``, from the options they share (their values
+    in ``ctx.params``, each already resolved from flag, config and default)."""
     from harness_audit.audit import AuditRequest
-    from harness_audit.evidence.trails import TrustRoot
+    from harness_audit.trust import TrustRoot
 
+    p = ctx.params
+    keys, witness_keys = p["key"], p["witness_key"]
     if keys:
         _verifiers(keys)  # fail early, with exit 2, on a key that does not load
     if witness_keys:
         _witnesses(witness_keys)
     source = ctx.get_parameter_source("key")
+    quorum = p["witness_quorum"]
     trust = TrustRoot(
         tuple(keys or ()),
         "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
-        tuple(checkpoints or ()),
-        trusted_state,
+        tuple(p["checkpoint"] or ()),
+        p["trusted_state"],
         tuple(witness_keys or ()),
-        witness_quorum if witness_quorum is not None else (1 if witness_keys else 0),
-        require_pinned,
+        quorum if quorum is not None else (1 if witness_keys else 0),
+        p["require_pinned"],
     )
     return AuditRequest(
         tuple(paths or [Path(".")]),
-        trails,
-        not no_trails,
+        p["trails"],
+        not p["no_trails"],
         trust,
-        sample,
-        seed,
-        jobs,
-        waivers,
+        p["sample"],
+        p["seed"],
+        p["jobs"],
+        p["waivers"],
         baseline,
-        max_manifest_bytes,
+        p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
     )
 
 
@@ -338,24 +325,7 @@ def scan(
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
         baseline = None  # the first --write-baseline of a configured baseline: none to read yet
-    request = _request(
-        ctx,
-        paths,
-        trails,
-        no_trails,
-        key,
-        sample,
-        seed,
-        jobs,
-        waivers,
-        baseline,
-        checkpoint,
-        trusted_state,
-        witness_key,
-        witness_quorum,
-        require_pinned,
-        max_manifest_bytes,
-    )
+    request = _request(ctx, paths, baseline)
     targets = _outputs(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
@@ -984,23 +954,7 @@ def report(
     from harness_audit.report import pack
 
     signer = _signer(sign_key) if sign_key else None
-    request = _request(
-        ctx,
-        [Path(p) for p in paths or []],
-        trails,
-        no_trails,
-        key,
-        sample,
-        seed,
-        jobs,
-        waivers,
-        baseline,
-        checkpoint,
-        trusted_state,
-        witness_key,
-        witness_quorum,
-        require_pinned,
-    )
+    request = _request(ctx, [Path(p) for p in paths or []], baseline)
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         request = dataclasses.replace(
             request,

@@ -219,17 +219,7 @@ def scan_range(
         base = lineno
         if torn is not None:
             base += 1
-            at_end = last_file and end == os.path.getsize(path)
-            report(
-                "unparseable_line",
-                "torn last line: no newline at the end of the file (a "
-                "write was cut off; the writer resumes after it)"
-                if at_end
-                else "line has no newline",
-                None,
-                base,
-                at_end,
-            )
+            v.report_torn(report, path, end, last_file, base)
         if progress:
             progress(size)
     res.last_hash = last_hash

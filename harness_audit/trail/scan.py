@@ -229,17 +229,7 @@ def scan_range(
         base = lineno
         if torn is not None:
             base += 1
-            at_end = last_file and end == os.path.getsize(path)
-            report(
-                "unparseable_line",
-                "torn last line: no newline at the end of the file (a "
-                "write was cut off; the writer resumes after it)"
-                if at_end
-                else "line has no newline",
-                None,
-                base,
-                at_end,
-            )
+            report_torn(report, path, end, last_file, base)
         if progress:
             progress(len(buf))
     res.last_hash = last_hash
@@ -247,6 +237,22 @@ def scan_range(
     res.lines = base
     res.pieces = pieces.result() if pieces else []
     return res
+
+
+def report_torn(report: Reporter, path: str, end: int, last_file: bool, line: int) -> None:
+    """A range's last line has no newline: a torn last line (a warning, when it is the very end
+    of the trail: the writer resumes after it), else a line with no newline (an error)."""
+    at_end = last_file and end == os.path.getsize(path)
+    report(
+        "unparseable_line",
+        "torn last line: no newline at the end of the file (a write was cut off; the writer "
+        "resumes after it)"
+        if at_end
+        else "line has no newline",
+        None,
+        line,
+        at_end,
+    )
 
 
 def line_after(
