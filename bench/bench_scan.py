@@ -1,6 +1,8 @@
 """Scan benchmarks for issue 2: start-up, one huge manifest, a tree of many manifests.
 
     python bench/bench_scan.py            # writes bench/out/, prints a Markdown table
+    python bench/bench_scan.py --exe "python3 -m harness_audit"   # another build, e.g. with
+                                          # PYTHONPATH set to an older checkout, for before/after
 
 Each figure is the best wall time of several runs of the installed ``harness-audit`` script,
 so it includes interpreter start-up. Sizes are varied to show how time grows.
@@ -32,16 +34,21 @@ def gen(*args: str) -> None:
 
 
 def main() -> None:
-    exe = shutil.which("harness-audit") or sys.exit("install the package first")
+    import shlex
+
+    if "--exe" in sys.argv:
+        base = shlex.split(sys.argv[sys.argv.index("--exe") + 1])
+    else:
+        base = [shutil.which("harness-audit") or sys.exit("install the package first")]
     OUT.mkdir(exist_ok=True)
-    rows = [("`harness-audit --version`", best([exe, "--version"], 10), "< 0.150 s")]
+    rows = [("`harness-audit --version`", best([*base, "--version"], 10), "< 0.150 s")]
     for n in (1000, 2500, 5000):
         path = OUT / f"big{n}.harness.yaml"
         gen("big", str(path), "--agents", str(n))
         rows.append(
             (
                 f"scan, one manifest of {n:,} agents",
-                best([exe, "scan", str(path), "-f", "json"]),
+                best([*base, "scan", str(path), "-f", "json", "--no-trails"]),
                 "< 2 s" if n == 5000 else "",
             )
         )
@@ -52,7 +59,7 @@ def main() -> None:
         rows.append(
             (
                 f"scan, tree of {m:,} manifests x 10 agents",
-                best([exe, "scan", str(d), "-f", "json"], 2),
+                best([*base, "scan", str(d), "-f", "json", "--no-trails"], 2),
                 "< 10 s" if m == 1000 else "",
             )
         )

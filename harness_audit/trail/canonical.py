@@ -125,40 +125,42 @@ def _emit(value: Any, out: list[str]) -> None:
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
-def is_plain(value: Any) -> bool:
+def is_plain(value: Any, depth: int = 0) -> bool:
     """Whether a value is of the narrow form trail events have (integers within ±2^53 - 1, no
     floats, ASCII keys, strings, booleans, null, lists and objects, at most ``MAX_DEPTH``
-    deep), for which RFC 8785 is compact JSON with sorted keys: what orjson writes. Walked
-    without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        v, depth = stack.pop()
-        t = type(v)
-        if t is str or t is bool or v is None:
-            continue
-        if t is int:
-            if -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+    deep), for which RFC 8785 is compact JSON with sorted keys: what orjson writes. (The depth
+    bound keeps the recursion far from Python's limit.)"""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if depth >= MAX_DEPTH:
+        return False
+    if t is dict:
+        for k, x in value.items():
+            if type(k) is not str or not k.isascii():
+                return False
+            tx = type(x)
+            if tx is str or tx is bool or x is None:
                 continue
-            return False
-        if depth >= MAX_DEPTH:
-            return False
-        if t is dict:
-            for k, x in v.items():
-                if type(k) is not str or not k.isascii():
-                    return False
-                stack.append((x, depth + 1))
-        elif t is list:
-            stack.extend((x, depth + 1) for x in v)
-        else:
-            return False  # a float, a tuple, anything else: the general form decides
-    return True
+            if tx is int:
+                if -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER:
+                    continue
+                return False
+            if not is_plain(x, depth + 1):
+                return False
+        return True
+    if t is list:
+        return all(is_plain(x, depth + 1) for x in value)
+    return False  # a float, a tuple, anything else: the general form decides
 
 
-def canonicalize(value: Any) -> bytes:
-    """The JCS bytes of a JSON value (UTF-8). Plain values (:func:`is_plain`) are written by
-    orjson (sorted keys; its string escaping is ECMAScript's), anything else by the general
-    form below; a test keeps the two equal."""
-    if is_plain(value):
+def canonicalize(value: Any, plain: bool | None = None) -> bytes:
+    """The JCS bytes of a JSON value (UTF-8). Plain values (:func:`is_plain`; ``plain`` says
+    so when the caller knows) are written by orjson (sorted keys; its string escaping is
+    ECMAScript's), anything else by the general form; a test keeps the two equal."""
+    if plain if plain is not None else is_plain(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:

@@ -41,14 +41,14 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     body.setdefault("span", f"s{seq}")
     plain = is_plain(body)  # the narrow form: no float, nothing too deep (the common case)
     try:
-        unsigned = canonicalize(body)
+        unsigned = canonicalize(body, plain)
     except CanonicalizationError as e:
         raise ValueError(str(e)) from e
     if not plain and nesting_depth(unsigned) > MAX_DEPTH:
         raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
     digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
     body["hash"] = digest
-    line = canonicalize(body)
+    line = canonicalize(body, plain)
     try:
         ev = ev_mod.decoder.decode(line)
     except ev_mod.DECODE_ERRORS as e:
