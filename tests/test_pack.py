@@ -256,7 +256,8 @@ def test_ai_act_date_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def _recipe(text: str) -> str:
     """The shell recipe for checking SHA256SUMS.sig without this tool, as a document shows it."""
     if "```sh" in text:
-        return text.split("```sh\n", 1)[1].split("```", 1)[0]
+        blocks = [b.split("```", 1)[0] for b in text.split("```sh\n")[1:]]
+        return next(b for b in blocks if "openssl pkeyutl" in b)
     block = text.split("(OpenSSL 3)\n", 1)[1].split("\n\n", 2)[1]
     return "\n".join(line[4:] for line in block.splitlines())
 
