@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_audit._json import dumps
 from harness_audit.checks.assessment import PipelineResult
 from harness_audit.graph import build_graph, risk_elements
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.graphviz import tool_status
-from harness_audit.report.inert import json_data, mermaid
+from harness_audit.report.inert import json_text, mermaid
 
 MERMAID_CLASSES = {
     "band-audit-ready": "fill:#d9f2e3,stroke:#1e7b45,color:#111",
@@ -72,7 +71,7 @@ def to_json(result: PipelineResult, highlight_risk: bool = False) -> str:
 
     data = nx.node_link_data(annotated_graph(result, highlight_risk), edges="links")
     data["graph"] = {"name": result.pipeline.name, "score": result.score, "band": result.band}
-    return dumps(json_data(data))
+    return json_text(data)
 
 
 def _mermaid_text(text: str) -> str:

@@ -189,6 +189,17 @@ def unicode_text(text: str) -> str:
     return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
 
 
+def json_text(data: Any) -> str:
+    """Indented JSON of ``data`` (``_json.dumps``); only when a string UTF-8 cannot encode
+    is in it (a rare non-UTF-8 file name) is the data walked through :func:`json_data`."""
+    from harness_audit._json import dumps
+
+    try:
+        return dumps(data)
+    except TypeError:  # orjson: "str is not valid UTF-8: surrogates not allowed"
+        return dumps(json_data(data))
+
+
 def json_data(data: Any) -> Any:
     """JSON data whose every string (keys too) UTF-8 can encode (:func:`unicode_text`); the
     JSON writer escapes the rest."""

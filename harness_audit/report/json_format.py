@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_audit._json import dumps, tool_info
+from harness_audit._json import tool_info
 from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.evidence.judge import Evidence
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-from harness_audit.report.inert import json_data
+from harness_audit.report.inert import json_text
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -175,4 +175,4 @@ class JsonRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
-        return dumps(json_data(scan_dict(assessment)))
+        return json_text(scan_dict(assessment))

@@ -17,11 +17,10 @@ import uuid
 from typing import Any
 
 from harness_audit import __version__
-from harness_audit._json import dumps
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-from harness_audit.report.inert import json_data
+from harness_audit.report.inert import json_text
 
 OSCAL_VERSION = "1.1.3"
 NS = uuid.UUID("6b1c1f2e-6f63-5a2a-9d8e-6861726e6573")  # harness-audit's namespace
@@ -217,4 +216,4 @@ class OscalRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented OSCAL JSON."""
-        return dumps(json_data(oscal_dict(assessment)))
+        return json_text(oscal_dict(assessment))

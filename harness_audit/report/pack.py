@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness_audit import __version__
-from harness_audit._json import dumps
 from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
+from harness_audit.report.inert import json_text
 from harness_audit.report.sla_view import pct
 from harness_audit.report.workpaper import MAX_EXCEPTIONS_SHOWN, workpaper
 from harness_audit.sla import SlaReport
@@ -509,7 +509,6 @@ def findings_json(
 ) -> str:
     """findings.json: the ``scan --format json`` document with the time it was generated, each
     pipeline's coverage of the period, and the work paper (populations, samples, conclusions)."""
-    from harness_audit.report.inert import json_data
     from harness_audit.report.json_format import scan_dict
     from harness_audit.report.workpaper import json_controls
 
@@ -521,4 +520,4 @@ def findings_json(
             out["coverage"] = cov.as_dict()
     if wp is not None:
         data["workpaper"] = json_controls(wp)
-    return dumps(json_data(data))
+    return json_text(data)

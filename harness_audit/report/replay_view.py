@@ -7,11 +7,10 @@ import io
 from rich.text import Text
 from rich.tree import Tree
 
-from harness_audit._json import dumps
 from harness_audit.evidence.replay import Node, Replay, event_summary, replay_dict
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import console as make_console
-from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import json_text, terminal_block
 from harness_audit.report.inert import terminal as tx
 
 KIND_STYLE = {
@@ -128,4 +127,4 @@ class ReplayJsonRenderer(Renderer[Replay]):
 
     def render(self, result: Replay, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented JSON."""
-        return dumps(json_data(replay_dict(result)))
+        return json_text(replay_dict(result))

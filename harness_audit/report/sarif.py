@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit import __version__
-from harness_audit._json import dumps
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.rules import FRAMEWORK_ORDER
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-from harness_audit.report.inert import json_data, uri
+from harness_audit.report.inert import json_text, uri
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -125,4 +124,4 @@ class SarifRenderer(Renderer[Assessment]):
 
     def render(self, assessment: Assessment, options: RenderOptions = DEFAULT_OPTIONS) -> str:
         """Indented SARIF JSON."""
-        return dumps(json_data(sarif_dict(assessment)))
+        return json_text(sarif_dict(assessment))

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness_audit._json import dumps, tool_info
+from harness_audit._json import tool_info
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.charts import NINES, nines
 from harness_audit.report.inert import console as make_console
-from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import json_text, terminal_block
 from harness_audit.report.inert import terminal as tx
 from harness_audit.sla import SlaReport
 
@@ -95,7 +95,7 @@ def sla_json(result: SlaResult | list[SlaReport]) -> str:
         if result.before is not None:
             d["what_if"] = {"changes": list(result.changes), "before": sla_dict(result.before[i])}
         items.append(d)
-    return dumps(json_data(items[0] if len(items) == 1 else items))
+    return json_text(items[0] if len(items) == 1 else items)
 
 
 def pct(x: float | None, digits: int = 3) -> str:

@@ -7,9 +7,8 @@ import base64
 import json
 from typing import Any
 
-from harness_audit._json import dumps
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
-from harness_audit.report.inert import json_data, terminal_block
+from harness_audit.report.inert import json_text, terminal_block
 from harness_audit.report.inert import terminal as tx
 from harness_audit.trail.verify import VerifyReport
 from harness_audit.trail.witness import CheckpointResult
@@ -43,7 +42,7 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
 
 def verify_json(r: VerifyReport) -> str:
     """That object as indented JSON."""
-    return dumps(json_data(verify_dict(r)))
+    return json_text(verify_dict(r))
 
 
 def verify_text(r: VerifyReport) -> str:
