@@ -203,13 +203,13 @@ def _verifiers(keys: list[str] | None) -> Any:
 
 
 def _signer(path: Path) -> Any:
+    from harness_audit._fs import read_bounded
     from harness_audit.errors import TrailError
-    from harness_audit.trail.note import NoteError, Signer
+    from harness_audit.trail.note import MAX_KEY_FILE, NoteError, Signer
 
+    data = read_bounded(path, MAX_KEY_FILE, "signer key")
     try:
-        return Signer.parse(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
+        return Signer.parse(data.decode("utf-8"))
     except (NoteError, UnicodeDecodeError) as e:
         raise TrailError(
             Diagnostic(
@@ -602,9 +602,14 @@ def checkpoint_cosign(
         [*([output] if output else []), state],
         [file, key, *_key_files(log_key), *([proof] if proof else [])],
     )
+    from harness_audit._fs import read_bounded
+    from harness_audit.trail.note import MAX_KEY_FILE, MAX_NOTE_BYTES
+
     try:
-        signer = WitnessSigner.parse(key.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, NoteError) as e:
+        signer = WitnessSigner.parse(
+            read_bounded(key, MAX_KEY_FILE, "witness signer key").decode("utf-8")
+        )
+    except (UnicodeDecodeError, NoteError) as e:
         raise TrailError(
             Diagnostic(
                 str(key),
@@ -612,10 +617,7 @@ def checkpoint_cosign(
                 expected="PRIVATE+KEY+<name>+<id>+<key> from `trail keygen --witness`",
             )
         ) from e
-    try:
-        data = file.read_bytes()
-    except OSError as e:
-        raise TrailError(Diagnostic(str(file), f"cannot be read: {e.strerror}")) from e
+    data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
     path = None
     if proof is not None:
         p = read_proof(proof)

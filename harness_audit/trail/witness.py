@@ -42,10 +42,10 @@ class CheckpointResult:
 
 def verify_checkpoint_file(path: Path, verifiers: list[Verifier]) -> CheckpointResult:
     """Check one checkpoint file; a file that is no signed note at all is an error."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise TrailError(Diagnostic(str(path), f"cannot be read: {e.strerror}")) from e
+    from harness_audit._fs import read_bounded
+    from harness_audit.trail.note import MAX_NOTE_BYTES
+
+    data = read_bounded(path, MAX_NOTE_BYTES, "checkpoint")
     try:
         note, good = verify_note(data, verifiers)
         cp = Checkpoint.parse(note.text)
@@ -225,9 +225,13 @@ def load_witness_keys(values: Sequence[str]) -> list[WitnessKey]:
     for v in values:
         p = Path(v)
         if "+" not in v or p.exists():
+            from harness_audit._fs import read_bounded
+            from harness_audit.errors import HarnessAuditError
+            from harness_audit.trail.note import MAX_KEY_FILE
+
             try:
-                text = p.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
+                text = read_bounded(p, MAX_KEY_FILE, "witness key file").decode("utf-8")
+            except (HarnessAuditError, UnicodeDecodeError) as e:
                 raise NoteError(f"witness key file {v!r} cannot be read") from e
             out += [WitnessKey.parse(line) for line in text.splitlines() if line.strip()]
         else:
@@ -256,9 +260,11 @@ def read_state(path: Path) -> dict[str, dict[str, object]]:
 
     if not path.exists():
         return {}
+    from harness_audit._fs import read_bounded
+
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:
+        data = json.loads(read_bounded(path, 1 << 20, "witness state file"))
+    except ValueError as e:
         raise TrailError(
             Diagnostic(
                 str(path),
