@@ -169,3 +169,18 @@ def test_manifest_paths_are_confined_to_the_project(tmp_path: Path) -> None:
     )
     r = CliRunner().invoke(app, ["scan", str(project)])
     assert r.exit_code == 2 and "trail.public_key" in r.stderr
+
+
+def test_every_output_says_which_key_anchored_and_how_much_is_unanchored() -> None:
+    import xml.etree.ElementTree as ET
+
+    research = SAMPLES / "research-crew"
+    sarif = json.loads(CliRunner().invoke(app, ["scan", str(research), "-f", "sarif"]).stdout)
+    [trail] = sarif["runs"][0]["properties"]["trails"].values()
+    assert trail["status"] == "intact_unanchored" and trail["unanchored_events"] > 0
+    junit = ET.fromstring(CliRunner().invoke(app, ["scan", str(research), "-f", "junit"]).stdout)
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert props["trail.pinned"] == "False" and int(props["trail.unanchored_events"]) > 0
+    for fmt in ("table", "markdown"):
+        out = CliRunner().invoke(app, ["scan", str(research), "-f", fmt]).stdout
+        assert "judged unanchored" in out.replace("\n", " ")

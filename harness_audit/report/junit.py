@@ -25,6 +25,10 @@ class JunitRenderer(Renderer[Assessment]):
         total = fails = skips = 0
         for p in assessment.pipelines:
             suite = ET.SubElement(root, "testsuite", name=p.pipeline.name, file=p.pipeline.file)
+            if p.evidence is not None and p.evidence.trust is not None:
+                props = ET.SubElement(suite, "properties")
+                for k, v in p.evidence.trust.as_dict().items():  # the trails' trust root
+                    ET.SubElement(props, "property", name=f"trail.{k}", value=str(v))
             waived = {(f.agent, f.check): f.waived for f in p.findings if f.check and f.waived}
             baselined = {(f.agent, f.check) for f in p.findings if f.check and f.baselined}
             t = f_ = s = 0

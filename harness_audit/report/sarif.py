@@ -109,6 +109,14 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": f"harness-audit/scan/{names}/"},
+                # the trust root of each pipeline's trails (CLI.md): key, pinned, unanchored
+                "properties": {
+                    "trails": {
+                        p.pipeline.name: p.evidence.trust.as_dict()
+                        for p in a.pipelines
+                        if p.evidence is not None and p.evidence.trust is not None
+                    }
+                },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
                 "columnKind": "utf16CodeUnits",
                 "results": [result(f, index) for p in a.pipelines for f in p.findings],
