@@ -129,3 +129,23 @@ def test_a_full_disk_during_the_pack_leaves_no_partial_folder(
     with pytest.raises(OSError):
         _fs.write_folder(tmp_path / "pack", {"a": b"1", "b": b"2", "c": b"3"}, [])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_an_error_naming_the_file_not_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from harness_audit import _fs
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out.json"))
+
+    from harness_audit.cli import _io
+
+    monkeypatch.setattr(_fs, "write_atomic", full)
+    monkeypatch.setattr(_io, "write_atomic", full)
+    r = CliRunner().invoke(app, ["scan", str(REFUNDS), "-o", f"json={tmp_path / 'out.json'}"])
+    assert r.exit_code == 2
+    assert "No space left on device" in r.stderr and "out.json" in r.stderr
+    assert "internal error" not in r.stderr

@@ -74,6 +74,15 @@ def guarded(func: F) -> F:
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(ExitCode.OK) from None
+        except OSError as e:  # the machine, not the input: a full disk, a permission, ...
+            if _state["debug"]:
+                traceback.print_exc()
+            where = f"{e.filename}: " if e.filename else ""
+            print(
+                terminal(f"harness-audit: error: {where}{e.strerror or e}"),
+                file=sys.stderr,
+            )
+            raise typer.Exit(ExitCode.USAGE) from None
         except Exception as e:
             if _state["debug"]:
                 traceback.print_exc()
