@@ -152,3 +152,20 @@ def test_config_does_not_reach_commands_that_do_not_read_it(
     (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nformat = "xml"\n')
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["rules", "-f", "json"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("300", "less than or equal to 64"),
+        ("1e8", "expected an integer"),
+        ("0", "greater than or equal to 1"),
+    ],
+)
+def test_config_jobs_is_bounded(
+    value: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.harness-audit]\njobs = {value}\n")
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["scan"])
+    assert r.exit_code == 2 and said in r.stderr
