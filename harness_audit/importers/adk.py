@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness_audit.importers import rules
 from harness_audit.importers.base import as_dict, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
@@ -37,11 +38,74 @@ def _line(doc: YamlDocument, *path: Any) -> int:
     return m.line if m else 1
 
 
+_MCP_TOOLSETS = ("MCPToolset", "McpToolset")
+_MCP_PARAMS = (
+    "stdio_server_params",
+    "stdio_connection_params",
+    "sse_connection_params",
+    "streamable_http_connection_params",
+    "connection_params",
+)
+
+
+def _mcp_command(args: dict[str, Any]) -> str:
+    """The command line or URL of an ADK MCP toolset's connection params."""
+    for key in _MCP_PARAMS:
+        cp = as_dict(args.get(key))
+        if not cp:
+            continue
+        sp = as_dict(cp.get("server_params")) or cp
+        if isinstance(sp.get("url"), str):
+            return str(sp["url"])
+        parts = [sp.get("command"), *(sp.get("args") or [])]
+        return " ".join(str(x) for x in parts if isinstance(x, str))
+    return ""
+
+
+def _mcp_name(cmd: str) -> str:
+    """A tool name for an MCP toolset without ``tool_filter``: its server package or host."""
+    words = cmd.split()
+    if len(words) == 1 and "://" in words[0]:
+        return words[0].split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    pkgs = [w for w in words[1:] if not w.startswith("-")]
+    if not pkgs:
+        return "mcp_toolset"
+    pkg = pkgs[0]
+    if pkg.startswith("@") and "/" in pkg:
+        pkg = pkg.split("/", 1)[1]
+    return Path(pkg.split("@", 1)[0]).stem or "mcp_toolset"
+
+
+def _agent_ref(p: Path, ref: Any, d: Draft) -> tuple[str, Path | None] | None:
+    """(agent id, config file to read or None) of a ``{config_path: …}`` or ``{code: …}``."""
+    if not isinstance(ref, dict):
+        return None
+    cp = ref.get("config_path")
+    if isinstance(cp, str):
+        child = p.parent / cp
+        try:
+            cy = load_yaml(child).data
+            cname = (
+                safe_id(cy["name"])
+                if isinstance(cy, dict) and isinstance(cy.get("name"), str)
+                else safe_id(Path(cp).stem)
+            )
+        except Exception:
+            cname = safe_id(Path(cp).stem)
+            d.unknown.append(f"sub-agent config {cp!r} could not be read")
+        return cname, child
+    code = ref.get("code")
+    if isinstance(code, str) and code:
+        return safe_id(code.rsplit(".", 1)[-1]), None
+    return None
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents from ADK config files (sub-agent files are read when given or beside)."""
     d = Draft(NAME, "adk", list(paths))
     todo = list(paths)
     done: set[Path] = set()
+    pending_deps: list[tuple[str, str, Where]] = []
     while todo and len(done) < 500:
         p = todo.pop(0)
         rp = p.resolve()
@@ -64,37 +128,79 @@ def read(paths: list[Path]) -> Draft:
             name = t.get("name") if isinstance(t, dict) else t
             if not isinstance(name, str):
                 continue
+            where = Where(f, _line(doc, "tools", i))
             args: dict[str, Any] = as_dict(t.get("args")) if isinstance(t, dict) else {}
+            short = name.rsplit(".", 1)[-1]
+            if short == "AgentTool":
+                child_ref = _agent_ref(p, args.get("agent"), d)
+                if child_ref is not None:
+                    cname, child = child_ref
+                    if child is not None:
+                        todo.append(child)
+                    a.spawns.setdefault(cname, where)
+                    a.tools.append(DraftTool(cname, where))
+                    continue
+            gated = (isinstance(t, dict) and t.get("require_confirmation") is True) or args.get(
+                "require_confirmation"
+            ) is True
+            conditional = (
+                isinstance(args.get("require_confirmation"), str)
+                and args.get("require_confirmation") != "false"
+            )
             filt = args.get("tool_filter")
-            names = [str(x) for x in filt] if isinstance(filt, list) else [name.rsplit(".", 1)[-1]]
+            mcp_cmd = _mcp_command(args) if short in _MCP_TOOLSETS else None
+            if isinstance(filt, list) and filt:
+                names = [str(x) for x in filt]
+            elif short in _MCP_TOOLSETS:
+                names = [_mcp_name(mcp_cmd or "")]
+            elif short in ("FunctionTool", "LongRunningFunctionTool") and isinstance(
+                args.get("func"), str
+            ):
+                names = [str(args["func"]).rsplit(".", 1)[-1]]
+            else:
+                names = [short]
             for n in names:
-                dt = DraftTool(n, Where(f, _line(doc, "tools", i)))
+                dt = DraftTool(safe_id(n), where)
                 known_effect(dt)
-                if isinstance(t, dict) and (
-                    t.get("require_confirmation") is True
-                    or args.get("require_confirmation") is True
-                ):
+                if dt.effect is None and mcp_cmd:
+                    got = rules.known_mcp_effect(mcp_cmd)
+                    if got:
+                        dt.effect, src = got
+                        dt.effect_note = f"rules/tool_effects.yaml: {src}"
+                if gated:
                     dt.gate, dt.gate_note = True, "require_confirmation: true"
-                a.tools.append(dt)
-        for i, s in enumerate(y.get("sub_agents") or []):
-            cp = s.get("config_path") if isinstance(s, dict) else None
-            if isinstance(cp, str):
-                child = p.parent / cp
-                todo.append(child)
-                try:
-                    cy = load_yaml(child).data
-                    cname = (
-                        safe_id(cy["name"])
-                        if isinstance(cy, dict) and isinstance(cy.get("name"), str)
-                        else safe_id(Path(cp).stem)
+                elif conditional:
+                    dt.gate_note = (
+                        "require_confirmation is a callable: a conditional gate, "
+                        "drafted as not required"
                     )
-                except Exception:
-                    cname = safe_id(Path(cp).stem)
-                    d.unknown.append(f"sub-agent config {cp!r} could not be read")
-                a.spawns.setdefault(cname, Where(f, _line(doc, "sub_agents", i)))
+                a.tools.append(dt)
+        prev: str | None = None
+        sequential = str(y.get("agent_class", "")).rsplit(".", 1)[-1] == "SequentialAgent"
+        for i, s in enumerate(y.get("sub_agents") or []):
+            ref = _agent_ref(p, s, d)
+            if ref is None:
+                continue
+            cname, child = ref
+            where = Where(f, _line(doc, "sub_agents", i))
+            if child is not None:
+                todo.append(child)
+            else:
+                stub = d.agent(cname) or DraftAgent(cname, where)
+                if stub not in d.agents:
+                    stub.notes.append("defined in Python code, not read (ast is not run on it)")
+                    d.agents.append(stub)
+            a.spawns.setdefault(cname, where)
+            if sequential and prev is not None:
+                pending_deps.append((cname, prev, where))
+            prev = cname
         for key in ("disallow_transfer_to_parent", "disallow_transfer_to_peers"):
             if y.get(key) is True:
                 a.notes.append(f"{key}: true")
+    for child_id, dep, where in pending_deps:
+        ca = d.agent(child_id)
+        if ca is not None:
+            ca.depends_on.setdefault(dep, where)
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",

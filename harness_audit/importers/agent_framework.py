@@ -47,6 +47,12 @@ def _walk_actions(node: Any, out: list[tuple[str, tuple[Any, ...]]], path: tuple
             _walk_actions(v, out, (*path, i))
 
 
+def _names(mode: Any, key: str) -> set[str]:
+    """The tool names listed under ``key`` of an ``approvalMode: {kind: specify, …}``."""
+    v = mode.get(key) if isinstance(mode, dict) else None
+    return {str(x) for x in v} if isinstance(v, list) else set()
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents (and workflow order) from declarative YAML files."""
     d = Draft(NAME, "agent-framework", list(paths))
@@ -79,7 +85,9 @@ def read(paths: list[Path]) -> Draft:
         a.role = str(y.get("description") or "") or None
         model = y.get("model")
         mid = model.get("id") if isinstance(model, dict) else model
-        if isinstance(mid, str):
+        if isinstance(mid, str) and mid.startswith("="):
+            a.model_note = f"model id {mid!r} is a PowerFx expression resolved at run time"
+        elif isinstance(mid, str):
             mm = doc.mark(("model",))
             a.model, a.model_where = mid, Where(f, mm.line if mm else 1)
         for i, t in enumerate(y.get("tools") or []):
@@ -88,25 +96,27 @@ def read(paths: list[Path]) -> Draft:
             tm = doc.mark(("tools", i))
             where = Where(f, tm.line if tm else 1)
             allowed = t.get("allowedTools")
+            kind = str(t.get("kind") or "tool")
             names = (
                 [str(x) for x in allowed]
                 if isinstance(allowed, list) and allowed
-                else [str(t.get("name") or t.get("serverLabel") or t.get("kind") or "tool")]
+                else [str(t.get("name") or t.get("serverName") or t.get("serverLabel") or kind)]
             )
-            mode = t.get("approvalMode")
+            mode = t.get("approvalMode", t.get("requireApproval"))
             mode_text = (
                 mode
                 if isinstance(mode, str)
                 else (mode.get("kind") if isinstance(mode, dict) else None)
             )
+            always = _names(mode, "alwaysRequireApprovalTools")
             for n in names:
                 dt = DraftTool(n, where)
-                known_effect(dt)
-                if isinstance(mode_text, str) and mode_text.lower().replace("_", "") in (
-                    "alwaysrequire",
-                    "always",
-                ):
+                known_effect(dt, kind)
+                norm = mode_text.lower().replace("_", "") if isinstance(mode_text, str) else None
+                if norm in ("alwaysrequire", "always"):
                     dt.gate, dt.gate_note = True, f"approvalMode: {mode_text}"
+                elif n in always:
+                    dt.gate, dt.gate_note = True, "approvalMode alwaysRequireApprovalTools"
                 elif mode_text is not None:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)

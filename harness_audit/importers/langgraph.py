@@ -16,6 +16,7 @@ from harness_audit.importers.pyast import (
     CLIENT_PREFIX,
     call_name,
     custom_tools,
+    kwarg,
     literal,
     model_of,
     module_env,
@@ -35,6 +36,42 @@ def sniff(probe: Probe) -> str | None:
     return None
 
 
+def _tools_arg(call: ast.Call, env: dict[str, ast.expr]) -> ast.expr | None:
+    """The tool list of ``bind_tools(tools)``/``ToolNode(tools=…)``, a module name resolved."""
+    node = call.args[0] if call.args else kwarg(call, "tools")
+    if isinstance(node, ast.Name) and node.id in env:
+        node = env[node.id]
+    if isinstance(node, ast.List):
+        elts = [
+            env[e.id] if isinstance(e, ast.Name) and isinstance(env.get(e.id), ast.Call) else e
+            for e in node.elts
+        ]
+        return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), node)
+    return node
+
+
+def _route_targets(
+    name: str, funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+) -> list[object]:
+    """Where a routing function without a path map can go: ``tools_condition`` goes to
+    ``tools``; a function of this module to the strings it returns or its ``Literal[…]``."""
+    if name == "tools_condition":
+        return ["tools"]
+    fn = funcs.get(name)
+    if fn is None:
+        return []
+    out: list[object] = []
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Return) and n.value is not None:
+            v, _ = literal(n.value)
+            out.append(v)
+    if fn.returns is not None:
+        for n in ast.walk(fn.returns):
+            if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                out.append(n.value)
+    return out
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents and edges from LangGraph modules."""
     d = Draft(NAME, "langgraph", list(paths))
@@ -48,6 +85,19 @@ def read(paths: list[Path]) -> Draft:
             for n in ast.walk(tree)
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         }
+        tool_fns = {
+            n
+            for n, fn in funcs.items()
+            if any(call_name(dec) == "tool" for dec in fn.decorator_list)
+        }
+        interrupt_before: set[str] = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Call) and call_name(n) == "compile":
+                ib = kwarg(n, "interrupt_before")
+                if isinstance(ib, ast.List):
+                    interrupt_before |= {
+                        safe_id(v) for v in (literal(e)[0] for e in ib.elts) if isinstance(v, str)
+                    }
         models: dict[str, tuple[str, str, int]] = {}
         tools_of_var: dict[str, list[tuple[str, str, int]]] = {}
         for name, value in env.items():
@@ -61,13 +111,9 @@ def read(paths: list[Path]) -> Draft:
                     base = value.func.value
                     if isinstance(base, ast.Name) and base.id in models:
                         models[name] = models[base.id]
-                    tools_of_var[name] = tool_names_in(
-                        value.args[0] if value.args else None, custom
-                    )
+                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
                 if cn == "ToolNode":
-                    tools_of_var[name] = tool_names_in(
-                        value.args[0] if value.args else None, custom
-                    )
+                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -76,13 +122,19 @@ def read(paths: list[Path]) -> Draft:
                 target = node.args[1] if len(node.args) > 1 else node.args[0]
                 nid = safe_id(first if isinstance(first, str) else ast.unparse(target))
                 fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+                target_name = target.id if isinstance(target, ast.Name) else ""
                 used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
                 if isinstance(target, ast.Name) and target.id in tools_of_var:
                     used.add(target.id)
                 model = next((models[u] for u in used if u in models), None)
                 tools = [t for u in used if u in tools_of_var for t in tools_of_var[u]]
                 if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
-                    tools = tool_names_in(target.args[0] if target.args else None, custom)
+                    tools = tool_names_in(_tools_arg(target, env), custom)
+                tools += [
+                    (custom.get(u, u), u, fn.lineno)
+                    for u in sorted(used & tool_fns)
+                    if fn is not None and u != target_name
+                ]
                 if model is None and not tools:
                     continue
                 a = d.agent(nid) or DraftAgent(nid, Where(f, node.lineno))
@@ -93,11 +145,14 @@ def read(paths: list[Path]) -> Draft:
                 interrupts = fn is not None and any(
                     isinstance(n, ast.Call) and call_name(n) == "interrupt" for n in ast.walk(fn)
                 )
+                before = nid in interrupt_before
                 for tname, tcls, line in tools:
                     dt = DraftTool(tname, Where(f, line))
                     known_effect(dt, tcls)
                     if interrupts:
                         dt.gate, dt.gate_note = True, "interrupt() in the node before the tool"
+                    elif before:
+                        dt.gate, dt.gate_note = True, f"compile(interrupt_before=[{nid!r}])"
                     a.tools.append(dt)
         for node in ast.walk(tree):
             if (
@@ -117,6 +172,8 @@ def read(paths: list[Path]) -> Draft:
                         dsts = [literal(v)[0] for v in mp.values]
                     elif isinstance(mp, ast.List):
                         dsts = [literal(v)[0] for v in mp.elts]
+                    elif isinstance(node.args[1], ast.Name):
+                        dsts = _route_targets(node.args[1].id, funcs)
                 for dst in dsts:
                     if isinstance(src, str) and isinstance(dst, str):
                         dst_agent = d.agent(safe_id(dst))

@@ -40,9 +40,67 @@ def _servers(doc: Any) -> dict[str, Any] | None:
     return None
 
 
+def strip_jsonc(raw: bytes) -> bytes:
+    """JSON with comments (VS Code ``mcp.json``) -> JSON: ``//`` and ``/* */`` comments and
+    trailing commas outside strings are blanked; newlines are kept so lines still match."""
+    out = bytearray()
+    i, n, in_str = 0, len(raw), False
+    while i < n:
+        c = raw[i : i + 1]
+        if in_str:
+            out += c
+            if c == b"\\" and i + 1 < n:
+                out += raw[i + 1 : i + 2]
+                i += 1
+            elif c == b'"':
+                in_str = False
+        elif c == b'"':
+            in_str = True
+            out += c
+        elif raw[i : i + 2] == b"//":
+            while i < n and raw[i : i + 1] != b"\n":
+                i += 1
+            continue
+        elif raw[i : i + 2] == b"/*":
+            end = raw.find(b"*/", i + 2)
+            end = n if end < 0 else end + 2
+            out += b"\n" * raw[i:end].count(b"\n")
+            i = end
+            continue
+        elif c in (b"}", b"]"):
+            j = len(out) - 1
+            while j >= 0 and bytes(out[j : j + 1]) in (b" ", b"\t", b"\r", b"\n"):
+                j -= 1
+            if j >= 0 and bytes(out[j : j + 1]) == b",":
+                out[j : j + 1] = b" "
+            out += c
+        else:
+            out += c
+        i += 1
+    return bytes(out)
+
+
+def _load(p: Path, raw: bytes) -> Any:
+    """The config document; JSON with comments (VS Code) is accepted."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return orjson.loads(strip_jsonc(raw))
+    except orjson.JSONDecodeError:
+        return load_json(p, raw)  # the error names the file and the line
+
+
 def sniff(probe: Probe) -> str | None:
     """What MCP config the source is (None: not one)."""
-    if _servers(probe.json) is not None:
+    doc = probe.json
+    if doc is None and probe.path.suffix in (".json", ".jsonc") and probe.path.is_file():
+        try:
+            doc = orjson.loads(strip_jsonc(probe.path.read_bytes()[: 4 << 20]))
+        except (orjson.JSONDecodeError, OSError):
+            doc = None
+    if _servers(doc) is not None:
         return "an MCP client config (mcpServers)"
     return None
 
@@ -76,7 +134,7 @@ def read(paths: list[Path]) -> Draft:
     d = Draft(NAME, "mcp-client", list(paths))
     for p in paths:
         raw = p.read_bytes()[: 32 << 20]
-        doc = load_json(p, raw)
+        doc = _load(p, raw)
         servers = _servers(doc)
         if servers is None:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from harness_audit.importers import rules
 from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
@@ -50,6 +51,31 @@ def _gates(tree: ast.Module) -> dict[str, tuple[bool | None, int]]:
                         v, _ = literal(na)
                         out[node.name] = (v if isinstance(v, bool) else None, dec.lineno)
     return out
+
+
+def _hosted_mcp(el: ast.Call, f: str, line: int) -> DraftTool:
+    """A ``HostedMCPTool(tool_config={…})``: named by its server label, gated when
+    ``require_approval`` is ``"always"``, effect from the server URL when well known."""
+    cfg = kwarg(el, "tool_config") or (el.args[0] if el.args else None)
+    conf: dict[str, object] = {}
+    if isinstance(cfg, ast.Dict):
+        for k, v in zip(cfg.keys, cfg.values, strict=True):
+            key, _ = literal(k)
+            if isinstance(key, str):
+                conf[key] = literal(v)[0] if not isinstance(v, ast.Dict) else v
+    label = conf.get("server_label")
+    dt = DraftTool(safe_id(label) if isinstance(label, str) else "hosted_mcp", Where(f, line))
+    url = conf.get("server_url")
+    got = rules.known_mcp_effect(url) if isinstance(url, str) else None
+    if got:
+        dt.effect, src = got
+        dt.effect_note = f"rules/tool_effects.yaml: {src}"
+    ra = conf.get("require_approval")
+    if ra == "always":
+        dt.gate, dt.gate_where, dt.gate_note = True, Where(f, line), "require_approval: always"
+    elif ra is not None:
+        dt.gate_note = "require_approval is not 'always': drafted as not required"
+    return dt
 
 
 def read(paths: list[Path]) -> Draft:
@@ -131,6 +157,9 @@ def read(paths: list[Path]) -> Draft:
                     dt.effect_note = ""
                     a.tools.append(dt)
                     continue
+                if isinstance(el, ast.Call) and call_name(el) == "HostedMCPTool":
+                    a.tools.append(_hosted_mcp(el, f, line))
+                    continue
                 cls = (
                     call_name(el)
                     if isinstance(el, ast.Call)
@@ -157,11 +186,9 @@ def read(paths: list[Path]) -> Draft:
         hand = kwarg(call, "handoffs")
         if isinstance(hand, ast.List):
             for el in hand.elts:
-                target = (
-                    el.args[0]
-                    if isinstance(el, ast.Call) and call_name(el) == "handoff" and el.args
-                    else el
-                )
+                target: ast.expr | None = el
+                if isinstance(el, ast.Call) and call_name(el) == "handoff":
+                    target = el.args[0] if el.args else kwarg(el, "agent")
                 if isinstance(target, ast.Name) and target.id in var_agent:
                     a.spawns.setdefault(var_agent[target.id], Where(f, el.lineno))
     if not d.agents:

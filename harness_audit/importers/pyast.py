@@ -49,6 +49,8 @@ def call_name(node: ast.AST) -> str | None:
     """``Agent`` for ``Agent(...)`` or ``x.Agent(...)``."""
     if isinstance(node, ast.Call):
         node = node.func
+    if isinstance(node, ast.Subscript):  # Agent[Context](...)
+        node = node.value
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
