@@ -99,8 +99,9 @@ class TraceImport:
         todo: list[tuple[Path, Detected]] = []
         for p in files:
             probe = Probe.of(p)
-            if swe_agent.is_config(probe) and self.fmt in ("auto", "swe-agent"):
-                configs[p.parent / p.name] = probe.yaml
+            cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
+            if cfg is not None:
+                configs[p.parent / p.name] = cfg
                 self.sources.append(
                     {"file": str(p), "sha256": sha256_file(p), "format": "swe-agent config"}
                 )

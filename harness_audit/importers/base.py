@@ -408,8 +408,9 @@ class ImportStats:
     notes: list[str] = field(default_factory=list)
 
     def drop(self, reason: str, n: int = 1) -> None:
-        """Count ``n`` source records dropped for ``reason``."""
-        self.dropped[reason] += n
+        """Count ``n`` source records dropped for ``reason`` (nothing when ``n`` is 0)."""
+        if n > 0:
+            self.dropped[reason] += n
 
     def note(self, message: str) -> None:
         """Remember a caveat once (bounded)."""

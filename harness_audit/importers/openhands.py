@@ -1,13 +1,17 @@
-"""OpenHands event streams: a JSON array of events, ``{"events"|"history": [...]}``, or JSON Lines.
+"""OpenHands event streams: a JSON array of events, ``{"events"|"history": [...]}``, JSON Lines
+of events, or evaluation output (JSON Lines, one ``{"instance_id", "history": [...]}`` a line).
 
-Actions with ``tool_call_metadata`` carry the model response: one model_call per response
-(deduplicated by response id, else by ``tool_call_id``). ``run``/``edit``/``read`` (and other
-tool actions) paired with their observation (``cause`` is the action's id) are tool calls at the
-observation's time; the tool is ``tool_call_metadata.function_name`` (``execute_bash``,
-``str_replace_editor``) and the action goes into ``x_action``. Only the agent states
-``awaiting_user_confirmation`` -> ``user_confirmed``/``user_rejected`` are approvals; a
-``confirmation_state: confirmed`` field (set when confirmation mode is off) is not. A
-``delegate`` action spawns the named agent. One file is one run.
+Each trajectory (file, or evaluation record) is one run; ``history`` items that are
+``[action, observation]`` pairs (older evaluation outputs) are flattened. Actions with
+``tool_call_metadata`` carry the model response: one model_call per response (deduplicated by
+response id, else by ``tool_call_id``). ``run``/``edit``/``read`` (and other tool actions) paired
+with their observation (``cause`` is the action's id; without ids, the latest action of the same
+name) are tool calls at the observation's time; the tool is ``tool_call_metadata.function_name``
+(``execute_bash``, ``str_replace_editor``) and the action goes into ``x_action``. An action the
+controller re-emits after a confirmation (same ``tool_call_id``, a new id) is the same tool call.
+Only the agent states ``awaiting_user_confirmation`` -> ``user_confirmed``/``user_rejected`` are
+approvals (of the action awaiting confirmation); a ``confirmation_state: confirmed`` field (set
+when confirmation mode is off) is not. A ``delegate`` action spawns the named agent.
 """
 
 from __future__ import annotations
@@ -39,99 +43,191 @@ DESCRIPTION = "OpenHands agent event streams (actions and observations)"
 AGENT = "openhands"
 
 
-def _events(path: Path, probe: Probe) -> list[tuple[int, dict[str, Any]]]:
+TOOL_ACTIONS = frozenset(
+    ("run", "edit", "read", "write", "run_ipython", "browse", "browse_interactive", "call_tool_mcp")
+)
+"""Actions that are tool calls even without ``tool_call_metadata``."""
+
+NOT_TOOLS = frozenset(
+    ("message", "system", "recall", "finish", "reject", "change_agent_state", "null", "delegate")
+)
+"""Actions that are never tool calls (even when a function call produced them)."""
+
+
+def _flatten(items: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not isinstance(items, list):
+        return out
+    for it in items:
+        if isinstance(it, dict):
+            out.append(it)
+        elif isinstance(it, list):
+            out.extend(x for x in it if isinstance(x, dict) and x)
+    return out
+
+
+def _run_id(rec: dict[str, Any], fallback: str) -> str:
+    for key in ("instance_id", "id", "session_id"):
+        v = rec.get(key)
+        if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v):
+            return str(v)[:200]
+    return fallback
+
+
+def _is_record(rec: Any) -> bool:
+    return isinstance(rec, dict) and isinstance(rec.get("history"), list) and "action" not in rec
+
+
+def _runs(path: Path, probe: Probe) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
+    """(run id, source line, events) for each trajectory in the file."""
     name = str(path)
-    if probe.is_jsonl:
-        return [
-            (n, o) for n, raw in iter_lines(path) if isinstance(o := parse_line(name, n, raw), dict)
-        ]
-    doc = probe.json if probe.json is not None else load_json(path)
+    doc = probe.json
+    if doc is None and not probe.is_jsonl and not _is_record(probe.first_record):
+        doc = load_json(path)
+    if doc is None:
+        lines = [(n, parse_line(name, n, raw)) for n, raw in iter_lines(path)]
+        if lines and _is_record(lines[0][1]):
+            for n, rec in lines:
+                if _is_record(rec):
+                    yield _run_id(rec, f"{path.stem}:{n}"), n, _flatten(rec["history"])
+            return
+        yield path.stem, 1, [o for _, o in lines if isinstance(o, dict)]
+        return
     if isinstance(doc, dict):
-        doc = doc.get("events", doc.get("history", doc.get("trajectory")))
+        for key in ("events", "history", "trajectory"):
+            if isinstance(doc.get(key), list):
+                yield _run_id(doc, path.stem), 1, _flatten(doc[key])
+                return
+        doc = None
     if not isinstance(doc, list):
         raise fail(name, "no OpenHands events in this file", 1, "a JSON array of events")
-    return [(i, e) for i, e in enumerate(doc, 1) if isinstance(e, dict)]
+    if doc and all(_is_record(r) for r in doc if isinstance(r, dict)):
+        for i, rec in enumerate(doc, 1):
+            if _is_record(rec):
+                yield _run_id(rec, f"{path.stem}:{i}"), 1, _flatten(rec["history"])
+        return
+    yield path.stem, 1, _flatten(doc)
 
 
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
-    """The events of one OpenHands trajectory, as one run."""
-    name = str(path)
+    """The events of each OpenHands trajectory in the file, one run each."""
     probe = probe or Probe.of(path)
-    records = _events(path, probe)
-    run = path.stem
+    seen_runs: set[str] = set()
+    for run, line, records in _runs(path, probe):
+        if run in seen_runs:
+            run = f"{run}:{line}"
+        seen_runs.add(run)
+        yield from _run(str(path), run, line, records, mapping, stats, pipeline)
+
+
+def _confirmation(e: dict[str, Any]) -> str | None:
+    args = as_dict(e.get("args"))
+    v = args.get("confirmation_state", args.get("is_confirmed"))
+    return v if isinstance(v, str) else None
+
+
+def _run(
+    name: str,
+    run: str,
+    base_line: int,
+    records: list[dict[str, Any]],
+    mapping: Mapping,
+    stats: ImportStats,
+    pipeline: str,
+) -> Iterator[RawEvent]:
     agent = mapping.agent(AGENT)
     out: list[tuple[int, int, int, dict[str, Any]]] = []
-    actions: dict[Any, tuple[dict[str, Any], int]] = {}
+    # event id -> (action, logical span); a tool call re-emitted after confirmation keeps its span
+    actions: dict[str, tuple[dict[str, Any], str]] = {}
+    by_call: dict[str, str] = {}
+    observed: set[str] = set()
     responses: set[str] = set()
-    pending: list[Any] = []
+    pending: list[str] = []
+    state_awaiting = False
+    awaiting: str | None = None
+    requested: set[str] = set()
+    last_state = "unknown"
     last = 0
     first_ts: int | None = None
-    for order, (line, e) in enumerate(records):
+
+    def add(ts: int, order: int, ev: dict[str, Any]) -> None:
+        out.append((ts, order, base_line, {"run": run, **ev}))
+
+    def request(ts: int, order: int) -> None:
+        if state_awaiting and awaiting is not None and awaiting not in requested:
+            requested.add(awaiting)
+            add(
+                ts,
+                order,
+                {
+                    "span": f"{awaiting}:request",
+                    "agent": agent,
+                    "kind": "approval_request",
+                    "target": awaiting,
+                    "approver": "human:user",
+                },
+            )
+
+    for order, e in enumerate(records):
         stats.records += 1
         ts = ts_to_ns(e.get("timestamp")) or last
         last = max(last, ts)
         first_ts = ts if first_ts is None else first_ts
-        eid = e.get("id", order)
+        raw_id = e.get("id")
+        eid = str(raw_id) if isinstance(raw_id, (int, str)) and str(raw_id) else f"n{order}"
         meta = as_dict(e.get("tool_call_metadata"))
         if "action" in e:
             action = str(e.get("action"))
-            resp = (
-                meta.get("model_response") if isinstance(meta.get("model_response"), dict) else None
-            )
-            if resp is not None:
-                key = text(resp.get("id"), 200) or text(meta.get("tool_call_id"), 200) or str(eid)
+            resp = as_dict(meta.get("model_response"))
+            tcid = text(meta.get("tool_call_id"), 200)
+            if resp:
+                key = text(resp.get("id"), 200) or tcid or eid
                 if key not in responses:
                     responses.add(key)
                     usage = as_dict(resp.get("usage"))
                     model = text(resp.get("model"), 200) or "unknown"
-                    out.append(
-                        (
-                            ts,
-                            order,
-                            line,
-                            {
-                                "run": run,
-                                "span": f"llm:{key}",
-                                "agent": agent,
-                                "kind": "model_call",
-                                "model": rules.resolve_model(model).as_dict(),
-                                "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
-                                "output_tokens": as_int(usage.get("completion_tokens")) or 0,
-                                "cost_microusd": 0,
-                            },
-                        )
+                    add(
+                        ts,
+                        order,
+                        {
+                            "span": f"llm:{key}",
+                            "agent": agent,
+                            "kind": "model_call",
+                            "model": rules.resolve_model(model).as_dict(),
+                            "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
+                            "output_tokens": as_int(usage.get("completion_tokens")) or 0,
+                            "cost_microusd": 0,
+                        },
                     )
             if action == "delegate":
                 args = as_dict(e.get("args"))
                 child = mapping.agent(text(args.get("agent"), 200) or "delegate")
-                out.append(
-                    (
-                        ts,
-                        order,
-                        line,
-                        {
-                            "run": run,
-                            "span": f"e{eid}",
-                            "agent": agent,
-                            "kind": "spawn",
-                            "child": child,
-                            "depth": 1,
-                        },
-                    )
+                add(
+                    ts,
+                    order,
+                    {
+                        "span": f"e{eid}",
+                        "agent": agent,
+                        "kind": "spawn",
+                        "child": child,
+                        "depth": 1,
+                    },
                 )
-            elif meta.get("function_name") or action in (
-                "run",
-                "edit",
-                "read",
-                "run_ipython",
-                "browse",
-                "browse_interactive",
-                "write",
-            ):
-                actions[eid] = (e, line)
-                pending.append(eid)
+            elif action not in NOT_TOOLS and (meta.get("function_name") or action in TOOL_ACTIONS):
+                span = by_call.get(tcid) if tcid else None
+                if span is None:
+                    span = f"e{eid}"
+                    if tcid:
+                        by_call[tcid] = span
+                actions[eid] = (e, span)
+                if span not in pending:
+                    pending.append(span)
+                conf = _confirmation(e)
+                if conf == "awaiting_confirmation" or (state_awaiting and conf is None):
+                    awaiting = span
+                    request(ts, order)
             else:
                 stats.drop(f"action {action[:30]!r} (no event kind)")
             continue
@@ -139,80 +235,76 @@ def read(
             obs = str(e.get("observation"))
             extras = as_dict(e.get("extras"))
             if obs == "agent_state_changed":
-                state = extras.get("agent_state")
-                target = pending[-1] if pending else None
-                if state == "awaiting_user_confirmation" and target is not None:
-                    out.append(
-                        (
-                            ts,
-                            order,
-                            line,
-                            {
-                                "run": run,
-                                "span": f"e{eid}",
-                                "agent": agent,
-                                "kind": "approval_request",
-                                "target": f"e{target}",
-                                "approver": "human:user",
-                            },
-                        )
+                state = str(extras.get("agent_state"))[:40]
+                last_state = state
+                if state == "awaiting_user_confirmation":
+                    state_awaiting = True
+                    if awaiting is None and pending:
+                        act = next((a for a, s in actions.values() if s == pending[-1]), None)
+                        if act is not None and _confirmation(act) in (
+                            None,
+                            "awaiting_confirmation",
+                        ):
+                            awaiting = pending[-1]
+                    request(ts, order)
+                elif state in ("user_confirmed", "user_rejected") and state_awaiting and awaiting:
+                    add(
+                        ts,
+                        order,
+                        {
+                            "span": f"{awaiting}:approval",
+                            "agent": "human:user",
+                            "kind": "approval",
+                            "target": awaiting,
+                            "approver": "human:user",
+                            "verdict": "approved" if state == "user_confirmed" else "rejected",
+                            "x_identity": "the event stream records no identity for the user",
+                        },
                     )
-                elif state in ("user_confirmed", "user_rejected") and target is not None:
-                    out.append(
-                        (
-                            ts,
-                            order,
-                            line,
-                            {
-                                "run": run,
-                                "span": f"e{eid}",
-                                "agent": "human:user",
-                                "kind": "approval",
-                                "target": f"e{target}",
-                                "approver": "human:user",
-                                "verdict": "approved" if state == "user_confirmed" else "rejected",
-                                "x_identity": "the event stream records no identity for the user",
-                            },
-                        )
-                    )
+                    state_awaiting, awaiting = False, None
                 else:
                     stats.drop("agent state change (no event kind)")
                 continue
             cause = e.get("cause")
-            if cause in actions:
-                act, _ = actions.pop(cause)
-                if cause in pending:
-                    pending.remove(cause)
+            ckey: str | None = str(cause) if isinstance(cause, (int, str)) else None
+            if ckey is None and "id" not in e:
+                # no ids (older outputs): the latest open action of the same name, else the latest
+                open_ = [k for k, (a, s) in actions.items() if s not in observed]
+                same = [k for k in open_ if str(actions[k][0].get("action")) == obs]
+                pick = same or open_
+                ckey = pick[-1] if pick else None
+            if ckey is not None and ckey in actions and actions[ckey][1] not in observed:
+                act, span = actions[ckey]
+                observed.add(span)
+                if span in pending:
+                    pending.remove(span)
                 ameta = as_dict(act.get("tool_call_metadata"))
                 tool = text(ameta.get("function_name"), 200) or str(act.get("action"))
                 effect, scope = mapping.tool(tool, agent)
                 outcome = (
                     "denied" if obs == "user_rejected" else ("error" if obs == "error" else "ok")
                 )
-                out.append(
-                    (
-                        ts,
-                        order,
-                        line,
-                        {
-                            "run": run,
-                            "span": f"e{cause}",
-                            "agent": agent,
-                            "kind": "tool_call",
-                            "tool": tool,
-                            "effect": effect,
-                            "scope": scope,
-                            "outcome": outcome,
-                            "x_action": str(act.get("action"))[:40],
-                        },
-                    )
+                add(
+                    ts,
+                    order,
+                    {
+                        "span": span,
+                        "agent": agent,
+                        "kind": "tool_call",
+                        "tool": tool,
+                        "effect": effect,
+                        "scope": scope,
+                        "outcome": outcome,
+                        "x_action": str(act.get("action"))[:40],
+                    },
                 )
             else:
                 stats.drop(f"observation {obs[:30]!r} without a tool action")
             continue
         stats.drop("record is neither an action nor an observation")
-    for _ in actions:
-        stats.drop("tool action without an observation")
+    unobserved = {s for _, s in actions.values()} - observed
+    if unobserved:
+        stats.drop("tool action without an observation", len(unobserved))
     if not out:
         stats.drop("trajectory with no record that maps: no run")
         return
@@ -220,7 +312,7 @@ def read(
     begin = f"{run}:run_start"
     yield RawEvent(
         name,
-        1,
+        base_line,
         {
             "ts": ns_to_ts(first_ts or 0),
             "run": run,
@@ -243,7 +335,7 @@ def read(
         yield RawEvent(name, line, ev)
     yield RawEvent(
         name,
-        len(records),
+        base_line,
         {
             "ts": ns_to_ts(last),
             "run": run,
@@ -252,7 +344,7 @@ def read(
             "agent": "harness",
             "kind": "run_end",
             "pipeline": pipeline,
-            "outcome": "unknown",
+            "outcome": last_state if last_state in ("finished", "error", "stopped") else "unknown",
         },
     )
     stats.events["run_start"] += 1
@@ -264,9 +356,20 @@ def _is_event(e: Any) -> bool:
     return (
         isinstance(e, dict)
         and ("action" in e or "observation" in e)
-        and ("source" in e or "cause" in e or "tool_call_metadata" in e)
-        and "id" in e
+        and ("source" in e or "cause" in e or "tool_call_metadata" in e or "args" in e)
     )
+
+
+def _is_stream(doc: Any) -> bool:
+    return isinstance(doc, list) and any(_is_event(e) for e in _flatten(doc[:5]))
+
+
+def _is_output(rec: Any) -> bool:
+    """An evaluation/resolver output record: run fields and a history of actions/observations."""
+    if not _is_record(rec) or not any(k in rec for k in ("instance_id", "instruction", "metrics")):
+        return False
+    events = _flatten(rec["history"][:5])
+    return any("action" in e or "observation" in e for e in events)
 
 
 def sniff(probe: Probe) -> str | None:
@@ -274,8 +377,14 @@ def sniff(probe: Probe) -> str | None:
     doc = probe.json
     if isinstance(doc, dict):
         doc = doc.get("events", doc.get("history"))
-    if isinstance(doc, list) and doc and any(_is_event(e) for e in doc[:5]):
+    if _is_stream(doc):
         return "an OpenHands event stream"
-    if doc is None and _is_event(probe.first_line_json):
-        return "an OpenHands event stream (JSON Lines)"
+    if isinstance(doc, list) and doc and _is_output(doc[0]):
+        return "OpenHands evaluation output (records with a history of events)"
+    if doc is None:
+        if _is_event(probe.first_line_json):
+            return "an OpenHands event stream (JSON Lines)"
+        rec = probe.first_record
+        if _is_output(rec):
+            return "OpenHands evaluation output (JSON Lines, one history a line)"
     return None

@@ -9,7 +9,13 @@ from typing import Any
 
 import orjson
 
-from harness_audit.importers.base import is_gzip, json_loads, read_document, read_head
+from harness_audit.importers.base import (
+    is_gzip,
+    iter_lines,
+    json_loads,
+    read_document,
+    read_head,
+)
 
 SNIFF_WHOLE_BYTES = 16 << 20
 """Documents up to this size are parsed whole for detection; larger ones by their first line."""
@@ -70,6 +76,18 @@ class Probe:
             return json_loads(line)
         except (orjson.JSONDecodeError, ValueError):
             return None
+
+    @cached_property
+    def first_record(self) -> Any:
+        """The first JSON Lines record read whole (bounded), for records larger than the head."""
+        if self.first_line_json is not None or self.first_char != "{":
+            return self.first_line_json
+        try:
+            for _, raw in iter_lines(self.path):
+                return json_loads(raw)
+        except Exception:
+            return None
+        return None
 
     @cached_property
     def is_jsonl(self) -> bool:

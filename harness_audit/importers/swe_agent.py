@@ -5,8 +5,11 @@ One trajectory is one run; each step is a model_call and a tool_call (the first 
 totals of ``model_stats`` are spread over the steps, integer-exact (the remainder on the first)
 and marked ``x_estimated``; times are synthesised one millisecond apart from the epoch and
 marked ``x_synthetic_time`` unless the step has a timestamp. The run config (``args.yaml`` or
-``config.yaml`` in the same folder, given as another SOURCE) supplies the model name and
-``per_instance_cost_limit``, checked in a ``budget_check``.
+``config.yaml`` in the same folder, or ``<instance>.config.yaml`` / ``run_batch.config.yaml`` as
+SWE-agent 1.x writes them, given as another SOURCE) supplies the model name and
+``per_instance_cost_limit``, checked in a ``budget_check``. SWE-agent 1.x writes those configs as
+a YAML string holding JSON; both forms are read. Without a config, the model name comes from the
+trajectory's own ``replay_config`` (no budget check: the cap is not given as a SOURCE).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from harness_audit.importers.base import (
     as_float,
     as_int,
     fail,
+    json_loads,
     load_json,
     ns_to_ts,
     text,
@@ -38,9 +42,19 @@ CONFIG_NAMES = ("args.yaml", "config.yaml")
 AGENT = "swe-agent"
 
 
+def _decode(value: Any) -> Any:
+    """A config value, with SWE-agent 1.x's JSON-in-a-YAML-string decoded."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            return json_loads(value.encode())
+        except ValueError:
+            return None
+    return value
+
+
 def _config(path: Path, configs: dict[Path, Any]) -> dict[str, Any]:
-    for name in CONFIG_NAMES:
-        c = configs.get(path.parent / name)
+    for name in (f"{path.stem}.config.yaml", *CONFIG_NAMES, "run_batch.config.yaml"):
+        c = _decode(configs.get(path.parent / name))
         if isinstance(c, dict):
             return c
     return {}
@@ -74,6 +88,8 @@ def read(
     if not isinstance(doc, dict) or not isinstance(doc.get("trajectory"), list):
         raise fail(name, "no SWE-agent trajectory in this file", 1, '{"trajectory": [...]}')
     cfg = _config(path, configs or {})
+    replay = _decode(doc.get("replay_config"))
+    replay = replay if isinstance(replay, dict) else {}
     steps = [s for s in doc["trajectory"] if isinstance(s, dict)]
     stats.records += len(doc["trajectory"])
     stats.drop("trajectory step that is not an object", len(doc["trajectory"]) - len(steps))
@@ -84,6 +100,8 @@ def read(
         or text(_dig(cfg, "agent", "model", "model_name"), 200)
         or text(_dig(cfg, "model", "model_name"), 200)
         or text(_dig(cfg, "model", "name"), 200)
+        or text(_dig(replay, "agent", "model", "name"), 200)
+        or text(_dig(replay, "agent", "model", "model_name"), 200)
         or "unknown"
     )
     model = rules.resolve_model(model_name).as_dict()
@@ -210,9 +228,19 @@ def sniff(probe: Probe) -> str | None:
     return None
 
 
+def config_of(probe: Probe) -> dict[str, Any] | None:
+    """The run config a SWE-agent config file holds (None: not one).
+
+    ``args.yaml``/``config.yaml``/``*.config.yaml`` with agent or model settings; SWE-agent 1.x
+    writes a YAML string that holds the JSON of the config.
+    """
+    name = probe.path.name
+    if name not in CONFIG_NAMES and not name.endswith(".config.yaml"):
+        return None
+    y = _decode(probe.yaml)
+    return y if isinstance(y, dict) and ("agent" in y or "model" in y) else None
+
+
 def is_config(probe: Probe) -> bool:
-    """True for a SWE-agent run config (args.yaml/config.yaml with agent or model settings)."""
-    if probe.path.name not in CONFIG_NAMES:
-        return False
-    y = probe.yaml
-    return isinstance(y, dict) and ("agent" in y or "model" in y)
+    """True for a SWE-agent run config (see :func:`config_of`)."""
+    return config_of(probe) is not None
