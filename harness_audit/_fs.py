@@ -178,24 +178,35 @@ def fresh_folder(folder: Path, inputs: Iterable[Path], what: str = "export") -> 
         )
 
 
-def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[Path]) -> T:
-    """Build a new output folder whole or not at all: ``fill`` writes into a temporary folder
-    beside ``folder``, which is then renamed into place (``folder`` must be new or empty)."""
+def _build_then_rename(folder: Path, fill: Callable[[Path], T]) -> T:
+    """``fill`` a temporary folder beside ``folder``, then rename it into place (an existing
+    ``folder`` is moved aside first and removed after): whole or not at all."""
     import shutil
 
-    inputs = list(inputs)
-    fresh_folder(folder, inputs, "output")
     parent = folder.parent if str(folder.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
     try:
         result = fill(tmp)
         os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes 0700; an output is read by others
-        os.replace(tmp, folder)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=parent))
+            os.replace(folder, old / folder.name)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result
+
+
+def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[Path]) -> T:
+    """Build a new output folder whole or not at all: ``fill`` writes into a temporary folder
+    beside ``folder``, which is then renamed into place (``folder`` must be new or empty)."""
+    fresh_folder(folder, list(inputs), "output")
+    return _build_then_rename(folder, fill)
 
 
 def write_folder(
@@ -204,8 +215,6 @@ def write_folder(
     """Write a folder of outputs whole or not at all: into a temporary folder beside it, then
     renamed into place (a full disk leaves no partial pack). ``folder`` must be new, empty, or
     hold only ``replaceable`` files (an earlier output of the same kind, replaced whole)."""
-    import shutil
-
     from harness_audit.errors import Diagnostic, UsageError
 
     allowed = set(replaceable)
@@ -222,20 +231,9 @@ def write_folder(
             )
     else:
         fresh_folder(folder, inputs, "output")
-    parent = folder.parent if str(folder.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, data in files.items():
             write_atomic(tmp / name, data)
-        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes 0700; an output is read by others
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=parent))
-            os.replace(folder, old / folder.name)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    _build_then_rename(folder, fill)

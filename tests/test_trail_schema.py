@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from harness_audit.trail import events as ev
-from harness_audit.trail.writer import seal_event
+from harness_audit.trail.seal import seal_event
 
 from .conftest import ROOT
 from .trailkit import event

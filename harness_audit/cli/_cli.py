@@ -532,7 +532,7 @@ def trail_seal(
     """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
     OUT.checkpoint."""
     from harness_audit._fs import refuse_overwriting
-    from harness_audit.trail.writer import seal_file
+    from harness_audit.trail.seal import seal_file
 
     refuse_overwriting([output, output.with_name(output.name + ".checkpoint")], [source, key])
     count, _ = seal_file(source, output, _signer(key), origin)
@@ -826,10 +826,11 @@ def replay(
     from harness_audit._fs import fresh_folder
     from harness_audit.foreign import load_explained, refuse_foreign_trails
 
-    refuse_foreign_trails(trail_files(trail))
+    files = trail_files(trail)
+    refuse_foreign_trails(files)
     inputs = [
         *trail,
-        *trail_files(trail),
+        *files,
         *(checkpoint or []),
         *_key_files(key),
         *([manifest] if manifest else []),

@@ -62,16 +62,3 @@ def parse_outputs(
         else:
             out.append((default_format, Path(v)))
     return out
-
-
-def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
-    protected = {p.resolve() for p in inputs}
-    for o in outputs:
-        if o.resolve() in protected:
-            raise UsageError(
-                Diagnostic(
-                    str(o),
-                    "is an input of this run and would be overwritten",
-                    expected="an output path that is not an input",
-                )
-            )

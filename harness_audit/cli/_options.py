@@ -9,7 +9,7 @@ command runs, so a bad value is an error that names the config file and the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -33,7 +33,6 @@ FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
 AiActDate = Literal["art-113", "digital-omnibus"]
 Allocation = Literal["equal", "arinc"]
 Highlight = Literal["risk"]
-FAIL_ON: tuple[str, ...] = get_args(FailOn)
 
 
 def format_option(registry: Registry[Any]) -> Any:

@@ -47,11 +47,6 @@ class Replay:
     judged: bool = False  # findings were judged (a manifest was found or given)
     integrity: Any = None  # the VerifyReport of the trail the run was read from
 
-    @property
-    def verified(self) -> bool:
-        """Whether the trail the run comes from verified (anchored by a trusted checkpoint)."""
-        return self.integrity is not None and self.integrity.status == "verified"
-
 
 def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
     """The run's events across the trail files, in trail order; TrailError when there are none."""

@@ -135,7 +135,6 @@ def judge_trails(
     paths: Sequence[Path],
     sample: int = 0,
     seed: int = 0,
-    keys: Sequence[str] | None = None,
     jobs: int = 1,
     trust: TrustRoot | None = None,
     period: Period | None = None,
@@ -143,7 +142,7 @@ def judge_trails(
     spool: PopulationSpool | None = None,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
-    one pass. ``keys`` (kept for callers of the first version) are pinned flag keys.
+    one pass (no trust root: the manifest's own key, unpinned).
 
     Events outside ``period`` are counted, not judged; coverage gaps longer than ``max_gap_s``
     (else the manifest's ``trail.x-expected-activity``, else 24 h) are HA-209 observations.
@@ -151,7 +150,7 @@ def judge_trails(
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
-    trust = trust or (TrustRoot(tuple(keys), "flag") if keys else TrustRoot())
+    trust = trust or TrustRoot()
     source: KeySource | None = trust.key_source if trust.keys else None
     key_values = list(trust.keys)
     if not key_values:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 import math
 import re
@@ -416,11 +415,6 @@ class ImportStats:
         """Remember a caveat once (bounded)."""
         if message not in self.notes and len(self.notes) < 50:
             self.notes.append(message)
-
-
-def stream_or_bytes(data: bytes) -> IO[bytes]:
-    """A binary stream over bytes (for tests and in-memory sources)."""
-    return io.BytesIO(data)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -361,10 +361,6 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     crew.tasks.extend(task_defs.values())
 
 
-def _returns(fn: ast.FunctionDef, call: ast.Call) -> bool:
-    return any(isinstance(n, ast.Return) and n.value is call for n in ast.walk(fn))
-
-
 def _config_key(call: ast.Call, attr: str) -> str | None:
     cfg = kwarg(call, "config")
     if (

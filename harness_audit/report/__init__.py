@@ -107,14 +107,6 @@ GRAPH: Registry[PipelineResult] = Registry(
 )
 REGISTRIES: tuple[Registry[Any], ...] = (SCAN, VERIFY, CHECKPOINT, SLA, REPLAY, RULES, RULE, GRAPH)
 
-# kept for callers of the first version
-SCAN_FORMATS = SCAN.formats
-
-
-def get_renderer(fmt: str) -> Renderer[Assessment]:
-    """The ``scan`` renderer of one format."""
-    return SCAN.get(fmt)
-
 
 __all__ = [
     "CHECKPOINT",
@@ -124,9 +116,7 @@ __all__ = [
     "RULE",
     "RULES",
     "SCAN",
-    "SCAN_FORMATS",
     "SLA",
     "VERIFY",
     "Registry",
-    "get_renderer",
 ]

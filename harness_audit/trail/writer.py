@@ -32,9 +32,9 @@ from harness_audit.trail import events as ev_mod
 from harness_audit.trail.checkpoints import HISTORY, history_name
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
-from harness_audit.trail.seal import seal_event, seal_file
+from harness_audit.trail.seal import seal_event
 
-__all__ = ["TrailWriter", "now_ts", "seal_event", "seal_file"]  # the sealing lives in trail.seal
+__all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
 
