@@ -49,7 +49,7 @@ def is_loopback(host: str) -> bool:
 def parse_listen(value: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[V6]:PORT`` as (host, port); ValueError when it is not one."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    if not sep or not (port.isascii() and port.isdigit()) or not host:
         raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:4318")
     p = int(port)
     if p > 65535:

@@ -128,7 +128,7 @@ class StreamMapper:
             trace, _, n = run.partition("/")
             if n:  # a continuation run: its trace has ended
                 if kind == "run_start":
-                    self._close(trace, int(n) if n.isdigit() else 0)
+                    self._close(trace, int(n) if n.isascii() and n.isdigit() else 0)
                 elif kind != "run_end":
                     self._remember(trace, {span.split(":", 1)[0]})
                 continue

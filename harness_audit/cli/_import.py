@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from harness_audit.cli._cli import _signer, app, command, trail_app
-from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, TrailError, UsageError
+from harness_audit.errors import Diagnostic, ExitCode, UsageError
 
 # the --from choices, as the importer registry has them (a test keeps them equal; spelt out
 # here so that --help does not import every importer)
@@ -35,8 +35,6 @@ if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the choices
 else:
     TraceFrom = Literal[TRACE_FROM]
     DefinitionFrom = Literal[DEFINITION_FROM]
-
-BATCH = 10_000  # events sealed between two fsyncs of the temporary trail
 
 
 @command(app, "init")
@@ -125,6 +123,17 @@ def trail_import(
         Path | None,
         typer.Option("--manifest", help="A manifest whose agents and tools name the source's."),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=2,
+            help="1: read and seal in one process; 2: seal in a second process while this "
+            "one reads (the default where there are two CPUs). The trail is the same.",
+        ),
+    ] = None,
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
@@ -141,23 +150,9 @@ def trail_import(
     job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
 
     def fill(folder: Path) -> dict[str, Any]:
-        from harness_audit.trail.writer import TrailWriter
+        from harness_audit.trail.pipeline import default_jobs, seal_events
 
-        with TrailWriter(folder, origin, signer, checkpoint_every=0, durable=False) as writer:
-            for n, raw in enumerate(job.events(), 1):
-                try:
-                    writer.append(raw.event)
-                except HarnessAuditError as e:  # sealing refused it: name the source record
-                    raise TrailError(
-                        Diagnostic(
-                            raw.file,
-                            f"record cannot be sealed: {e.diagnostics()[0].message}",
-                            raw.line,
-                        )
-                    ) from e
-                if n % BATCH == 0:
-                    writer.flush()
-        (folder / ".lock").unlink(missing_ok=True)  # the writer's lock: no writer any more
+        seal_events(job.events(), folder, origin, signer, jobs or default_jobs())
         summary = job.summary()
         summary["origin"] = origin
         summary["signer"] = signer.verifier.text()

@@ -5,6 +5,7 @@ the agent/tool mapping, and the counts that go into ``import.json``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import json
@@ -102,13 +103,34 @@ def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
     return data
 
 
-_BIG_INT = re.compile(rb"(?<![\d.eE+-])\d{20,}")
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_RUN = b"0" * 20
+_NOT_BEFORE_A_NUMBER = frozenset(
+    b'.eE+"_' + bytes(range(48, 58)) + bytes(range(65, 91)) + bytes(range(97, 123))
+)
+
+
+def _has_big_int(raw: bytes) -> bool:
+    """Whether a JSON text may hold an integer of 20 digits or more (past 64 bits). A JSON
+    number is never preceded by a quote, a letter, a point or an exponent sign, so a run of
+    digits inside a string (an all-digit id) is passed over; a run that may be a number costs
+    only the slower parse. Byte-level finds, no per-byte Python."""
+    runs = raw.translate(_DIGITS_AS_ZERO)
+    at = runs.find(_RUN)
+    while at >= 0:
+        if at == 0 or raw[at - 1] not in _NOT_BEFORE_A_NUMBER:
+            return True
+        end = runs.find(b" ", at)
+        if end < 0:
+            return False
+        at = runs.find(_RUN, end)
+    return False
 
 
 def json_loads(raw: bytes) -> Any:
     """orjson, except for text with integers past 64 bits (orjson would make them floats; SDK
     span dumps carry 128-bit trace ids as integers): the standard library keeps them exact."""
-    if _BIG_INT.search(raw):
+    if _has_big_int(raw):
         try:
             return json.loads(raw, parse_constant=_no_constant)
         except (ValueError, RecursionError) as e:
@@ -164,12 +186,18 @@ def ns_to_ts(ns: int) -> str:
     """Unix nanoseconds as RFC 3339 UTC with ``Z`` (milli, micro or nano digits as needed)."""
     ns = max(0, min(ns, 253402300799_999999999))
     secs, frac = divmod(ns, 1_000_000_000)
-    base = dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    base = _second(secs)
     if frac % 1_000_000 == 0:
         return f"{base}.{frac // 1_000_000:03d}Z"
     if frac % 1000 == 0:
         return f"{base}.{frac // 1000:06d}Z"
     return f"{base}.{frac:09d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(secs: int) -> str:
+    # a trace's events fall in few seconds: the date is formatted once per second seen
+    return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 _RFC3339 = re.compile(
@@ -180,6 +208,8 @@ _RFC3339 = re.compile(
 
 def ts_to_ns(value: Any) -> int | None:
     """An RFC 3339 / ISO 8601 text, or Unix nanoseconds (int or decimal text), as nanoseconds."""
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 64:
+        return int(value)  # the common case: OTLP/JSON's decimal nanoseconds
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -191,7 +221,7 @@ def ts_to_ns(value: Any) -> int | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     m = _RFC3339.match(text)
     if not m:
@@ -223,7 +253,7 @@ def as_int(value: Any) -> int | None:
         return None
     if isinstance(value, str) and 0 < len(value) <= 20:
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return as_int(int(text))
         try:
             return as_int(float(text))

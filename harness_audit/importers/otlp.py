@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from typing import Any
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
-    as_dict,
     fail,
     hex_id,
     iter_lines,
@@ -80,12 +80,24 @@ def attributes(raw: Any, depth: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(raw, list):
         for kv in raw[:10_000]:
-            if isinstance(kv, dict) and isinstance(kv.get("key"), str):
-                out[kv["key"]] = any_value(kv.get("value"), depth)
+            if isinstance(kv, dict):
+                key = kv.get("key")
+                if isinstance(key, str):
+                    v = kv.get("value")
+                    # the common case first: a string value (what any_value returns for it)
+                    if type(v) is dict and "stringValue" in v:
+                        out[key] = v["stringValue"]
+                    else:
+                        out[key] = any_value(v, depth)
     return out
 
 
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
 def _id(value: Any, width: int) -> str | None:
+    if type(value) is str and len(value) == width and _HEX.fullmatch(value):
+        return value.lower()  # the common case: what hex_id makes of it
     if (
         isinstance(value, str)
         and len(value) in (12, 24)
@@ -116,26 +128,35 @@ def _status(raw: Any) -> str:
     return "unset"
 
 
+def _field(rec: dict[str, Any], camel: str, snake: str, ctx: Any) -> Any:
+    """``rec[camel]``, else ``rec[snake]``, else the SDK dump's ``context[snake]``."""
+    if camel in rec:
+        return rec[camel]
+    if snake in rec:
+        return rec[snake]
+    return ctx.get(snake) if isinstance(ctx, dict) else None
+
+
 def span_record(
     rec: dict[str, Any], line: int, resource: dict[str, Any] | None = None
 ) -> tuple[str, Span] | None:
     """(trace id, span) from one OTLP span JSON or SDK span dump; None when it is not a span."""
-    ctx = as_dict(rec.get("context"))
-    trace_id = _id(rec.get("traceId", rec.get("trace_id", ctx.get("trace_id"))), 32)
-    span_id = _id(rec.get("spanId", rec.get("span_id", ctx.get("span_id"))), 16)
+    ctx = rec.get("context")
+    trace_id = _id(_field(rec, "traceId", "trace_id", ctx), 32)
+    span_id = _id(_field(rec, "spanId", "span_id", ctx), 16)
     if not trace_id or not span_id:
         return None
     parent_raw = rec.get("parentSpanId", rec.get("parent_span_id", rec.get("parent_id")))
     if parent_raw is None and isinstance(rec.get("parent"), dict):
         parent_raw = rec["parent"].get("span_id")
     parent = _id(parent_raw, 16) if parent_raw not in (None, "", 0) else None
-    if parent is not None and set(parent) == {"0"}:
+    if parent is not None and parent.count("0") == len(parent):
         parent = None
     start = ts_to_ns(rec.get("startTimeUnixNano", rec.get("start_time"))) or 0
     end = ts_to_ns(rec.get("endTimeUnixNano", rec.get("end_time"))) or start
     events: list[tuple[Any, dict[str, Any], int | None]] = []
     raw_events = rec.get("events")
-    if isinstance(raw_events, list):
+    if isinstance(raw_events, list) and raw_events:
         for e in raw_events[:1000]:
             if isinstance(e, dict):
                 events.append(
@@ -245,11 +266,12 @@ class _Grouper:
         self.count = 0
         self.buffered = 0
 
-    def add(self, trace_id: str, span: Span) -> Iterator[RawEvent]:
+    def add(self, trace_id: str, span: Span) -> list[RawEvent]:
+        """Buffer one span; return the events of the traces it made ready (often none)."""
         self.count += 1
         if trace_id in self.flushed:
             self.stats.drop("span arrived after its trace was flushed (late): dropped")
-            return
+            return []
         o = self.open.get(trace_id)
         if o is None:
             o = self.open[trace_id] = _Open(Trace(trace_id, self.file, pipeline=self.pipeline))
@@ -263,27 +285,30 @@ class _Grouper:
             self.buffered += 1
         o.touched = self.count
         o.has_root = o.has_root or span.parent is None
-        yield from self._evict()
+        return self._evict()
 
-    def _evict(self) -> Iterator[RawEvent]:
+    def _evict(self) -> list[RawEvent]:
+        out: list[RawEvent] = []
         while self.open:
             tid, o = next(iter(self.open.items()))
             quiet = o.has_root and self.count - o.touched >= QUIET_SPANS
             full = len(self.open) > MAX_OPEN_TRACES or self.buffered > MAX_BUFFERED_SPANS
             if not (quiet or full):
                 # the oldest-touched trace is not ready; a quiet rooted one may sit behind it
-                return
-            yield from self._flush(tid)
+                break
+            out += self._flush(tid)
+        return out
 
-    def _flush(self, tid: str) -> Iterator[RawEvent]:
+    def _flush(self, tid: str) -> list[RawEvent]:
         o = self.open.pop(tid)
         self.buffered -= len(o.trace.spans)
         self.flushed[tid] = None
         if len(self.flushed) > MAX_FLUSHED_IDS:
             self.flushed.popitem(last=False)
-        yield from assemble(o.trace, self.mapping, self.stats)
+        return assemble(o.trace, self.mapping, self.stats)
 
     def finish(self) -> Iterator[RawEvent]:
+        """The events of every trace still open, oldest first."""
         for tid in list(self.open):
             yield from self._flush(tid)
 
@@ -323,7 +348,9 @@ def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterato
         if got is None:
             stats.drop("span without a trace id and span id")
             continue
-        yield from grouper.add(*got)
+        ready = grouper.add(*got)
+        if ready:
+            yield from ready
 
 
 def iter_spans(obj: Any, line: int = 1) -> Iterator[tuple[str, Span] | None]:

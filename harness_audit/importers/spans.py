@@ -12,7 +12,6 @@ event of the run (the run's ``run_start`` otherwise), so the causal chain never 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,8 +350,8 @@ def model_wrappers(
                 steps += 1
 
 
-def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[RawEvent]:
-    """The events of one trace, as a run; nothing when no span maps to an event."""
+def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEvent]:
+    """The events of one trace, as a run; none when no span maps to an event."""
     spans: dict[str, Span] = {}
     for s in trace.spans:
         if s.id in spans:
@@ -360,7 +359,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
             continue
         spans[s.id] = s
     if not spans:
-        return
+        return []
     ordered = sorted(spans.values(), key=lambda s: (s.start, s.line))
     roots = [s for s in ordered if s.parent is None]
     root = roots[0] if roots else min(ordered, key=lambda s: (s.start, s.line))
@@ -407,7 +406,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
         outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
     if not any(o.event["kind"] != "verification" for o in outs):
         stats.drop("trace with no span that maps to an event: no run")
-        return
+        return []
     emitted = {o.span for o in outs}
     start_span = root.id if root.id not in emitted else f"{run}:run_start"
     outs.sort(key=lambda o: (o.ts, o.order))
@@ -415,41 +414,47 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> Iterator[Raw
     last_ts = max(max(s.end for s in ordered), outs[-1].ts)
     outcome = root.status
     file = trace.file
-    yield RawEvent(
-        file,
-        root.line,
-        {
-            "ts": ns_to_ts(first_ts),
-            "run": run,
-            "span": start_span,
-            "parent": None,
-            "agent": "harness",
-            "kind": "run_start",
-            "pipeline": pipeline,
-        },
-    )
-    stats.events["run_start"] += 1
+    events = [
+        RawEvent(
+            file,
+            root.line,
+            {
+                "ts": ns_to_ts(first_ts),
+                "run": run,
+                "span": start_span,
+                "parent": None,
+                "agent": "harness",
+                "kind": "run_start",
+                "pipeline": pipeline,
+            },
+        )
+    ]
+    counts = stats.events
+    counts["run_start"] += 1
     seen = {start_span}
     for o in outs:
         ev = place(o, parents, seen, start_span)
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(file, o.line, ev)
-    yield RawEvent(
-        file,
-        root.line,
-        {
-            "ts": ns_to_ts(last_ts),
-            "run": run,
-            "span": f"{run}:run_end",
-            "parent": start_span,
-            "agent": "harness",
-            "kind": "run_end",
-            "pipeline": pipeline,
-            "outcome": outcome,
-        },
+        counts[ev["kind"]] += 1
+        events.append(RawEvent(file, o.line, ev))
+    events.append(
+        RawEvent(
+            file,
+            root.line,
+            {
+                "ts": ns_to_ts(last_ts),
+                "run": run,
+                "span": f"{run}:run_end",
+                "parent": start_span,
+                "agent": "harness",
+                "kind": "run_end",
+                "pipeline": pipeline,
+                "outcome": outcome,
+            },
+        )
     )
-    stats.events["run_end"] += 1
+    counts["run_end"] += 1
     stats.runs += 1
+    return events
 
 
 def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int) -> Pending:

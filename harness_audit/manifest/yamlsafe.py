@@ -129,8 +129,9 @@ class _Builder:
         """The value of a scalar of a core tag, or an error at it (never the constructor's)."""
         if node.tag in (_STR, _TIMESTAMP):
             return node.value  # dates stay text; the schema decides what they mean
-        if node.tag == _INT and node.value.isdigit() and len(node.value) <= 4000:
-            return int(node.value)  # the common case, without the constructor's generality
+        value = node.value
+        if node.tag == _INT and value.isascii() and value.isdigit() and len(value) <= 4000:
+            return int(value)  # the common case, without the constructor's generality
         kind = _short(node.tag)
         if len(node.value) > 4000 and node.tag == _INT:
             raise self.fail(

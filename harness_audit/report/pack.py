@@ -64,7 +64,7 @@ def file_input(kind: str, path: Path) -> Input:
 def generated_at() -> dt.datetime:
     """SOURCE_DATE_EPOCH (reproducible builds) or now, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
+    if epoch and epoch.isascii() and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 

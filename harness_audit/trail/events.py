@@ -251,10 +251,11 @@ def is_hex64(value: str) -> bool:
     return _hex_ok(value) is not None
 
 
-def pattern_problem(ev: Event) -> str | None:
+def pattern_problem(ev: Event, links: bool = True) -> str | None:
     """The schema's two patterns (``ts``; 64 lowercase hex for ``prev``, ``hash`` and the
-    digests), checked outside the decoder (see module doc)."""
-    for name in LINK_FIELDS:
+    digests), checked outside the decoder (see module doc); ``links=False`` leaves out
+    ``prev`` and ``hash`` (sealing made them)."""
+    for name in LINK_FIELDS if links else ():
         if not _hex_ok(getattr(ev, name)):
             return f"{name} is not 64 lowercase hex digits"
     if not _ts_ok(ev.ts):

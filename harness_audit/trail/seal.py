@@ -34,11 +34,13 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     Returns the canonical line (without newline) and its hash. Raises ValueError with a
     reason a person can act on.
     """
-    body = {k: v for k, v in event.items() if k != "hash"}
+    body = dict(event)
+    body.pop("hash", None)
     body["v"] = 1
     body["seq"] = seq
     body["prev"] = prev
-    body.setdefault("span", f"s{seq}")
+    if "span" not in body:
+        body["span"] = f"s{seq}"
     plain = is_plain(body)  # the narrow form: no float, nothing too deep (the common case)
     try:
         unsigned = canonicalize(body, plain)
@@ -53,7 +55,7 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
         ev = ev_mod.decoder.decode(line)
     except ev_mod.DECODE_ERRORS as e:
         raise ValueError(f"not a valid trail event: {e}") from e
-    problem = ev_mod.pattern_problem(ev)
+    problem = ev_mod.pattern_problem(ev, links=False)  # prev and hash are ours: hex already
     if problem:
         raise ValueError(problem)
     if not plain:

@@ -144,6 +144,7 @@ class TrailWriter:
             folder.mkdir(parents=True, exist_ok=True)
         self._segment_no = 0
         self._file: Any = None
+        self._at = 0  # the segment's length: tell() on an append-mode file flushes it
         self._lock: int | None = _lock(folder)
         try:
             self._resume()
@@ -170,6 +171,7 @@ class TrailWriter:
         if segs:
             self._segment_no = int(segs[-1].stem.rsplit("-", 1)[1])
             self._file = segs[-1].open("ab")
+            self._at = self._file.seek(0, os.SEEK_END)
         else:
             self._open_next()
 
@@ -219,20 +221,21 @@ class TrailWriter:
         self._segment_no += 1
         path = self.folder / f"{self.prefix}-{self._segment_no:06d}.jsonl"
         self._file = path.open("ab")
+        self._at = self._file.seek(0, os.SEEK_END)
         _fsync_dir(self.folder)  # the new segment's name survives a crash
 
     def _seal(self, event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
-        event = dict(event)
-        event.setdefault("ts", now_ts())
+        if "ts" not in event:
+            event = {**event, "ts": now_ts()}
         with diagnosed(str(self.folder), f"event {seq}: {{error}}", catch=ValueError):
             return seal_event(event, seq, prev)
 
     def _write(self, line: bytes, digest: str) -> None:
         if self._file is None:
             raise TrailError(Diagnostic(str(self.folder), "the trail writer is closed"))
-        if self._file.tell() and self._file.tell() + len(line) + 1 > self.segment_bytes:
+        if self._at and self._at + len(line) + 1 > self.segment_bytes:
             self._open_next()
-        self._file.write(line + b"\n")
+        self._at += self._file.write(line + b"\n")
         self._dirty = True
         self.tree.push(bytes.fromhex(digest))
         self.prev, self.seq = digest, self.seq + 1
@@ -244,12 +247,16 @@ class TrailWriter:
         """Write one event; return it as written (with v, seq, prev, hash, ts, span).
 
         Durable (written, flushed, fsynced) when this returns, unless ``durable=False``."""
+        written: dict[str, Any] = msgspec.json.decode(self.write(event))
+        return written
+
+    def write(self, event: dict[str, Any]) -> bytes:
+        """Write one event as :meth:`append` does; return its line (without the newline)."""
         line, digest = self._seal(event, self.seq, self.prev)
         self._write(line, digest)
         if self.durable:
             self.flush()
-        written: dict[str, Any] = msgspec.json.decode(line)
-        return written
+        return line
 
     def append_many(self, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Write a batch of events with one fsync; return them as written.
