@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    as_dict,
     fail,
     hex_id,
     iter_lines,
@@ -39,7 +42,6 @@ from harness_audit.importers.spans import (
     assemble,
     evaluation_from_event,
     fill,
-    first,
 )
 from harness_audit.trail.source import RawEvent
 
@@ -50,6 +52,151 @@ QUIET_SPANS = 2_000
 MAX_OPEN_TRACES = 5_000
 MAX_BUFFERED_SPANS = 200_000
 MAX_FLUSHED_IDS = 200_000
+
+
+# -- the common shape, decoded typed -----------------------------------------------------------
+# A JSON Lines record in exactly the OTLP/JSON shape (the proto's field names, nothing else) is
+# decoded by msgspec into these structs, without a dict per attribute; a record that is not
+# (another field, another type, not JSON) goes the general way below, which also names the
+# error. Fields typed ``Any`` hold what the general reader would see; both end in
+# :func:`make_span` and a differential test keeps the two readings equal.
+
+
+class _Value(msgspec.Struct, forbid_unknown_fields=True):
+    stringValue: Any = msgspec.UNSET
+    boolValue: Any = msgspec.UNSET
+    intValue: Any = msgspec.UNSET
+    doubleValue: Any = msgspec.UNSET
+    arrayValue: Any = msgspec.UNSET
+    kvlistValue: Any = msgspec.UNSET
+    bytesValue: Any = msgspec.UNSET
+
+
+class _KeyValue(msgspec.Struct, forbid_unknown_fields=True):
+    key: Any = None
+    value: _Value | None = None
+
+
+class _SpanEvent(msgspec.Struct, forbid_unknown_fields=True):
+    timeUnixNano: Any = None
+    name: Any = None
+    attributes: list[_KeyValue] = []
+    droppedAttributesCount: Any = None
+
+
+class _Span(msgspec.Struct, forbid_unknown_fields=True):
+    traceId: Any = None
+    spanId: Any = None
+    traceState: Any = None
+    parentSpanId: Any = None
+    flags: Any = None
+    name: Any = None
+    kind: Any = None
+    startTimeUnixNano: Any = None
+    endTimeUnixNano: Any = None
+    attributes: list[_KeyValue] = []
+    droppedAttributesCount: Any = None
+    events: list[_SpanEvent] = []
+    droppedEventsCount: Any = None
+    links: Any = None
+    droppedLinksCount: Any = None
+    status: Any = None
+
+
+class _ScopeSpans(msgspec.Struct, forbid_unknown_fields=True):
+    scope: Any = None
+    spans: list[_Span] = []
+    schemaUrl: Any = None
+
+
+class _ResourceSpans(msgspec.Struct, forbid_unknown_fields=True):
+    resource: Any = None
+    scopeSpans: list[_ScopeSpans] = []
+    schemaUrl: Any = None
+
+
+class _Request(msgspec.Struct, forbid_unknown_fields=True):
+    resourceSpans: list[_ResourceSpans]
+
+
+_decode_request = msgspec.json.Decoder(_Request).decode
+
+
+def _value(v: _Value | None) -> Any:
+    """What :func:`any_value` makes of the same AnyValue as a dict."""
+    if v is None:
+        return None
+    if v.stringValue is not msgspec.UNSET:
+        return v.stringValue
+    if v.boolValue is not msgspec.UNSET:
+        return v.boolValue
+    if v.doubleValue is not msgspec.UNSET:
+        return v.doubleValue
+    if v.intValue is not msgspec.UNSET:
+        return any_value({"intValue": v.intValue})
+    if v.arrayValue is not msgspec.UNSET:
+        return any_value({"arrayValue": v.arrayValue})
+    if v.kvlistValue is not msgspec.UNSET:
+        return any_value({"kvlistValue": v.kvlistValue})
+    return None
+
+
+def _struct_attributes(kvs: list[_KeyValue]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in kvs[:10_000]:
+        if isinstance(kv.key, str):
+            out[kv.key] = _value(kv.value)
+    return out
+
+
+def _struct_span(s: _Span, line: int, resource: dict[str, Any]) -> tuple[str, Span] | None:
+    """:func:`span_record` of the same span as a dict."""
+    trace_id = _id(s.traceId, 32)
+    span_id = _id(s.spanId, 16)
+    if not trace_id or not span_id:
+        return None
+    raw_parent = s.parentSpanId
+    parent = _id(raw_parent, 16) if raw_parent not in (None, "", 0) else None
+    if parent is not None and parent.count("0") == len(parent):
+        parent = None
+    start = ts_to_ns(s.startTimeUnixNano) or 0
+    end = ts_to_ns(s.endTimeUnixNano) or start
+    events = [
+        (e.name, _struct_attributes(e.attributes), ts_to_ns(e.timeUnixNano))
+        for e in s.events[:1000]
+    ]
+    span = make_span(
+        span_id,
+        parent,
+        s.name,
+        start,
+        end,
+        line,
+        _status(s.status),
+        _struct_attributes(s.attributes),
+        resource,
+        events,
+    )
+    return trace_id, span
+
+
+def _feed_request(
+    grouper: _Grouper, req: _Request, line: int, stats: ImportStats
+) -> Iterator[RawEvent]:
+    """:func:`_feed` of a request decoded typed."""
+    for rs in req.resourceSpans:
+        res = rs.resource
+        attrs = attributes(res.get("attributes")) if isinstance(res, dict) else {}
+        for ss in rs.scopeSpans:
+            for s in ss.spans:
+                stats.records += 1
+                got = _struct_span(s, line, attrs)
+                if got is None:
+                    stats.drop("span without a trace id and span id")
+                    continue
+                ready = grouper.add(*got)
+                if ready:
+                    yield from ready
 
 
 def any_value(v: Any, depth: int = 0) -> Any:
@@ -66,10 +213,10 @@ def any_value(v: Any, depth: int = 0) -> Any:
         except (TypeError, ValueError):
             return None
     if "arrayValue" in v:
-        vals = (v["arrayValue"] or {}).get("values") or []
+        vals = as_dict(v["arrayValue"]).get("values") or []
         return [any_value(x, depth + 1) for x in vals[:1000]] if isinstance(vals, list) else None
     if "kvlistValue" in v:
-        return attributes((v["kvlistValue"] or {}).get("values"), depth + 1)
+        return attributes(as_dict(v["kvlistValue"]).get("values"), depth + 1)
     return None
 
 
@@ -203,16 +350,16 @@ def make_span(
     )
     if resource and "service.name" in resource:
         attrs.setdefault("service.name", resource["service.name"])
-    fill(span, attrs)
+    m = fill(span, attrs)
     for i, (ename, ea, ets) in enumerate(events[:1000]):
         if ename == "gen_ai.evaluation.result":
             span.evaluations.append(
                 evaluation_from_event(f"{span_id}:eval{i}", ea, ets or span.end, span_id)
             )
     if span.kind == "agent" and span.agent_name is None:
-        span.agent_name = text(first(attrs, "service_name"), 200)
-    span.attr_agent = span.agent_name or text(first(attrs, "agent_name"), 200)
-    span.service = text(first(attrs, "service_name"), 200)
+        span.agent_name = text(m.get("service_name"), 200)
+    span.attr_agent = span.agent_name or text(m.get("agent_name"), 200)
+    span.service = text(m.get("service_name"), 200)
     return span
 
 
@@ -322,8 +469,12 @@ def read(
     grouper = _Grouper(name, mapping, stats, pipeline)
     if probe.is_jsonl or (probe.json is None and probe.first_line_json is not None):
         for n, raw in iter_lines(path):
-            obj = parse_line(name, n, raw)
-            yield from _feed(grouper, obj, n, stats)
+            try:
+                req = _decode_request(raw)
+            except msgspec.DecodeError:  # not the common shape: the general reader
+                yield from _feed(grouper, parse_line(name, n, raw), n, stats)
+            else:
+                yield from _feed_request(grouper, req, n, stats)
     else:
         doc = probe.json if probe.json is not None else load_json(path)
         if not _looks_like_spans(doc):

@@ -192,6 +192,16 @@ def attribute_names(meaning: str) -> tuple[str, ...]:
 
 
 @cache
+def attribute_index() -> dict[str, tuple[tuple[str, int], ...]]:
+    """Attribute name -> every (meaning, rank) it carries: :func:`attribute_names` inverted."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for meaning, names in otel_table()["attributes"].items():
+        for rank, e in enumerate(names):
+            index.setdefault(str(e["name"]), []).append((str(meaning), rank))
+    return {name: tuple(hits) for name, hits in index.items()}
+
+
+@cache
 def span_kind_rules() -> dict[tuple[str, str], str]:
     """(meaning, value) -> event kind (model_call, tool_call, agent, evaluation)."""
     return {

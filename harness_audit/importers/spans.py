@@ -92,6 +92,23 @@ def first(attrs: dict[str, Any], meaning: str) -> Any:
     return None
 
 
+def meanings(attrs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`first` of every meaning at once: meaning -> the value of the first attribute
+    present that carries it (one pass over the attributes, not one per meaning)."""
+    index = rules.attribute_index()
+    out: dict[str, Any] = {}
+    ranks: dict[str, int] = {}
+    for name, v in attrs.items():
+        hits = index.get(name)
+        if hits is None or v is None or v == "":
+            continue
+        for meaning, rank in hits:
+            if rank < ranks.get(meaning, 1 << 30):
+                ranks[meaning] = rank
+                out[meaning] = v
+    return out
+
+
 _AGENT_NAME = (
     re.compile(r"^invoke_agent\s+\[?(.+?)\]?$"),
     re.compile(r"^agent_run\s+\[(.+)\]$"),
@@ -108,10 +125,12 @@ def agent_name_from(name: str) -> str:
     return name
 
 
-def classify(attrs: dict[str, Any], name: str) -> str:
-    """The kind of span the attributes say (model_call, tool_call, agent, evaluation, structure)."""
+def classify(attrs: dict[str, Any], name: str, m: dict[str, Any] | None = None) -> str:
+    """The kind of span the attributes say (model_call, tool_call, agent, evaluation, structure);
+    ``m``: their :func:`meanings`, when the caller has them."""
+    m = meanings(attrs) if m is None else m
     table = rules.span_kind_rules()
-    op = first(attrs, "operation")
+    op = m.get("operation")
     if isinstance(op, str) and ("operation", op) in table:
         return table[("operation", op)]
     for key in rules.attribute_names("span_kind"):
@@ -120,48 +139,50 @@ def classify(attrs: dict[str, Any], name: str) -> str:
             return table[("span_kind", v)]
     if isinstance(name, str) and ("operation", name) in table:  # Vercel: the span name
         return table[("operation", name)]
-    if first(attrs, "agent_name") is not None and first(attrs, "tool_name") is None:
+    if m.get("agent_name") is not None and m.get("tool_name") is None:
         return AGENT  # e.g. pydantic-ai's `<agent> run` spans: gen_ai.agent.name, no operation
     return STRUCTURE
 
 
-def fill(span: Span, attrs: dict[str, Any]) -> Span:
-    """Set a span's kind and normalised fields from its attributes (rules/otel_attributes.yaml)."""
+def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Set a span's kind and normalised fields from its attributes (rules/otel_attributes.yaml);
+    return the attributes' :func:`meanings`."""
+    m = meanings(attrs)
     if span.kind == STRUCTURE:
-        span.kind = classify(attrs, span.name)
+        span.kind = classify(attrs, span.name, m)
     if span.kind == MODEL:
-        model = first(attrs, "response_model") or first(attrs, "request_model")
+        model = m.get("response_model") or m.get("request_model")
         span.model = text(model, 200) or span.model
-        provider = text(first(attrs, "provider"), 100)
+        provider = text(m.get("provider"), 100)
         if rules.normalise_provider(provider) is None:
-            legacy = text(first(attrs, "legacy_system"), 100)
+            legacy = text(m.get("legacy_system"), 100)
             provider = legacy if rules.normalise_provider(legacy) else None
         span.provider = provider or span.provider
-        span.input_tokens = as_int(first(attrs, "input_tokens")) or span.input_tokens
-        span.output_tokens = as_int(first(attrs, "output_tokens")) or span.output_tokens
-        cost = usd_to_microusd(first(attrs, "cost_usd"))
-        if cost is None:
+        span.input_tokens = as_int(m.get("input_tokens")) or span.input_tokens
+        span.output_tokens = as_int(m.get("output_tokens")) or span.output_tokens
+        cost = usd_to_microusd(m.get("cost_usd"))
+        if cost is None and "cost_usd_parts" in m:
             parts = [as_float(attrs.get(n)) for n in rules.attribute_names("cost_usd_parts")]
             if any(p is not None for p in parts):
                 cost = usd_to_microusd(sum(p for p in parts if p is not None))
         if cost is not None:
             span.cost_microusd = cost
     elif span.kind == TOOL:
-        tool = text(first(attrs, "tool_name"), 200)
+        tool = text(m.get("tool_name"), 200)
         if tool is None:
-            tool = text(first(attrs, "entity_name"), 200)
+            tool = text(m.get("entity_name"), 200)
         if tool is None:
             tool = re.sub(r"^(execute_tool|running tool:)\s*", "", span.name).strip() or span.name
         span.tool = tool
-        call_id = text(first(attrs, "tool_call_id"), 200)
+        call_id = text(m.get("tool_call_id"), 200)
         if call_id:
             span.extra["x_tool_call_id"] = call_id
     elif span.kind == EVAL:
-        span.verdict = verdict_of(first(attrs, "evaluation_label"), None)
+        span.verdict = verdict_of(m.get("evaluation_label"), None)
     elif span.kind == AGENT:
-        name = text(first(attrs, "agent_name"), 200) or text(first(attrs, "entity_name"), 200)
+        name = text(m.get("agent_name"), 200) or text(m.get("entity_name"), 200)
         span.agent_name = name or agent_name_from(span.name)
-    return span
+    return m
 
 
 def evaluation_from_event(event_id: str, attrs: dict[str, Any], ts: int, target: str) -> Evaluation:
@@ -373,7 +394,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
 
     parents = {s.id: parent_of(s) for s in ordered}
     _break_cycles(parents)
-    model_wrappers({s.id: s for s in ordered}, parents, stats)
+    model_wrappers(spans, parents, stats)
 
     def agent_ancestors(sid: str) -> list[Span]:
         out = []
