@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness_audit.errors import HarnessAuditError, ManifestError, TrailError
-from harness_audit.importers import import_trace, otlp
+from harness_audit.importers import import_trace, otlp, otlp_shape
 from harness_audit.importers.base import ImportFormatError, as_int, json_loads, ts_to_ns
 from harness_audit.trail.note import Signer
 from harness_audit.trail.pipeline import BATCH, seal_events
@@ -151,7 +151,7 @@ def test_property_typed_reader_is_the_general_reader(
 
 def test_the_typed_reader_takes_the_common_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     line = json.dumps(json.loads(REAL_OTLP.read_text())).encode()
-    assert isinstance(otlp._decode_request(line), otlp._Request)
+    assert isinstance(otlp._decode_request(line), otlp_shape.Request)
     for other in (b'{"resource_spans": []}', b'{"resourceSpans": [{"scope_spans": []}]}'):
         with pytest.raises(msgspec.DecodeError):
             otlp._decode_request(other)

@@ -201,7 +201,17 @@ def test_registry_exhaustive() -> None:
     import harness_audit.importers as pkg
 
     mods = {m.name for m in pkgutil.iter_modules(pkg.__path__)}
-    helpers = {"base", "probe", "spans", "registry", "rules", "detect", "draft", "pyast"}
+    helpers = {
+        "base",
+        "probe",
+        "spans",
+        "registry",
+        "rules",
+        "detect",
+        "draft",
+        "pyast",
+        "otlp_shape",
+    }
     from harness_audit.importers.registry import DEFINITION_MODULES
 
     registered = {m.__name__.rsplit(".", 1)[1] for m in (*TRACE_MODULES, *DEFINITION_MODULES)}

@@ -67,8 +67,8 @@ def open_binary(path: Path) -> IO[bytes]:
     """The file's content as a binary stream, transparently decompressing gzip."""
     try:
         raw = path.open("rb")
-    except IsADirectoryError as e:
-        raise fail(str(path), "is a directory", expected="a file") from e
+    except IsADirectoryError as directory:
+        raise fail(str(path), "is a directory", expected="a file") from directory
     except OSError as e:
         raise fail(str(path), f"cannot be read: {e.strerror or e}") from e
     if raw.read(2) == GZIP_MAGIC:
@@ -165,7 +165,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 n += 1
                 if len(raw) > MAX_LINE_BYTES:
                     raise fail(name, f"line is longer than {MAX_LINE_BYTES:,} bytes", n)
-                if raw.strip():
+                if not raw.isspace():  # (no copy of the line, as strip() would make)
                     yield n, raw
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise fail(name, f"cannot be read: {e}", n + 1) from e

@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from harness_audit.importers import otlp_shape
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -56,73 +57,14 @@ MAX_FLUSHED_IDS = 200_000
 
 # -- the common shape, decoded typed -----------------------------------------------------------
 # A JSON Lines record in exactly the OTLP/JSON shape (the proto's field names, nothing else) is
-# decoded by msgspec into these structs, without a dict per attribute; a record that is not
-# (another field, another type, not JSON) goes the general way below, which also names the
-# error. Fields typed ``Any`` hold what the general reader would see; both end in
-# :func:`make_span` and a differential test keeps the two readings equal.
+# decoded by msgspec into the structs of otlp_shape, without a dict per attribute; a record that
+# is not (another field, another type, not JSON) goes the general way below, which also names the
+# error. Both end in make_span; a differential test keeps the two readings equal.
+
+_decode_request = otlp_shape.decode_request
 
 
-class _Value(msgspec.Struct, forbid_unknown_fields=True):
-    stringValue: Any = msgspec.UNSET
-    boolValue: Any = msgspec.UNSET
-    intValue: Any = msgspec.UNSET
-    doubleValue: Any = msgspec.UNSET
-    arrayValue: Any = msgspec.UNSET
-    kvlistValue: Any = msgspec.UNSET
-    bytesValue: Any = msgspec.UNSET
-
-
-class _KeyValue(msgspec.Struct, forbid_unknown_fields=True):
-    key: Any = None
-    value: _Value | None = None
-
-
-class _SpanEvent(msgspec.Struct, forbid_unknown_fields=True):
-    timeUnixNano: Any = None
-    name: Any = None
-    attributes: list[_KeyValue] = []
-    droppedAttributesCount: Any = None
-
-
-class _Span(msgspec.Struct, forbid_unknown_fields=True):
-    traceId: Any = None
-    spanId: Any = None
-    traceState: Any = None
-    parentSpanId: Any = None
-    flags: Any = None
-    name: Any = None
-    kind: Any = None
-    startTimeUnixNano: Any = None
-    endTimeUnixNano: Any = None
-    attributes: list[_KeyValue] = []
-    droppedAttributesCount: Any = None
-    events: list[_SpanEvent] = []
-    droppedEventsCount: Any = None
-    links: Any = None
-    droppedLinksCount: Any = None
-    status: Any = None
-
-
-class _ScopeSpans(msgspec.Struct, forbid_unknown_fields=True):
-    scope: Any = None
-    spans: list[_Span] = []
-    schemaUrl: Any = None
-
-
-class _ResourceSpans(msgspec.Struct, forbid_unknown_fields=True):
-    resource: Any = None
-    scopeSpans: list[_ScopeSpans] = []
-    schemaUrl: Any = None
-
-
-class _Request(msgspec.Struct, forbid_unknown_fields=True):
-    resourceSpans: list[_ResourceSpans]
-
-
-_decode_request = msgspec.json.Decoder(_Request).decode
-
-
-def _value(v: _Value | None) -> Any:
+def _value(v: otlp_shape.Value | None) -> Any:
     """What :func:`any_value` makes of the same AnyValue as a dict."""
     if v is None:
         return None
@@ -141,7 +83,7 @@ def _value(v: _Value | None) -> Any:
     return None
 
 
-def _struct_attributes(kvs: list[_KeyValue]) -> dict[str, Any]:
+def _struct_attributes(kvs: list[otlp_shape.KeyValue]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kv in kvs[:10_000]:
         if isinstance(kv.key, str):
@@ -149,7 +91,9 @@ def _struct_attributes(kvs: list[_KeyValue]) -> dict[str, Any]:
     return out
 
 
-def _struct_span(s: _Span, line: int, resource: dict[str, Any]) -> tuple[str, Span] | None:
+def _struct_span(
+    s: otlp_shape.SpanJson, line: int, resource: dict[str, Any]
+) -> tuple[str, Span] | None:
     """:func:`span_record` of the same span as a dict."""
     trace_id = _id(s.traceId, 32)
     span_id = _id(s.spanId, 16)
@@ -181,7 +125,7 @@ def _struct_span(s: _Span, line: int, resource: dict[str, Any]) -> tuple[str, Sp
 
 
 def _feed_request(
-    grouper: _Grouper, req: _Request, line: int, stats: ImportStats
+    grouper: _Grouper, req: otlp_shape.Request, line: int, stats: ImportStats
 ) -> Iterator[RawEvent]:
     """:func:`_feed` of a request decoded typed."""
     for rs in req.resourceSpans:

@@ -173,8 +173,10 @@ def canonicalize_general(value: Any) -> bytes:
     out: list[str] = []
     try:
         _emit(value, out)
-    except RecursionError as e:
-        raise CanonicalizationError(f"nested too deeply (more than {MAX_DEPTH} is refused)") from e
+    except RecursionError as deep:
+        raise CanonicalizationError(
+            f"nested too deeply (more than {MAX_DEPTH} is refused)"
+        ) from deep
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as e:

@@ -44,8 +44,8 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     plain = is_plain(body)  # the narrow form: no float, nothing too deep (the common case)
     try:
         unsigned = canonicalize(body, plain)
-    except CanonicalizationError as e:
-        raise ValueError(str(e)) from e
+    except CanonicalizationError as not_canonical:
+        raise ValueError(str(not_canonical)) from not_canonical
     if not plain and nesting_depth(unsigned) > MAX_DEPTH:
         raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
     digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()

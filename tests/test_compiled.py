@@ -1,0 +1,57 @@
+"""The modules setup.py compiles with mypyc: what the build gives, and the one way in which a
+compiled module's source must be stricter than mypy asks."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compiled_modules() -> list[str]:
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "MYPYC":
+            return [str(m) for m in ast.literal_eval(node.value)]
+    raise AssertionError("setup.py has no MYPYC list")
+
+
+MODULES = compiled_modules()
+
+
+def test_the_list_names_modules_that_exist() -> None:
+    assert MODULES and all((ROOT / m).is_file() for m in MODULES)
+
+
+@pytest.mark.parametrize("path", MODULES)
+def test_an_except_name_holds_one_type_per_function(path: str) -> None:
+    """mypyc gives an ``except ... as e`` name the type of its first handler in the function;
+    a second handler of another type binding the same name raises TypeError when compiled."""
+    tree = ast.parse((ROOT / path).read_text())
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            seen: dict[str, str] = {}
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ExceptHandler) and node.name and node.type:
+                    kind = ast.unparse(node.type)
+                    assert seen.setdefault(node.name, kind) == kind, (fn.name, node.name)
+
+
+@pytest.mark.parametrize("path", MODULES)
+def test_no_msgspec_struct_in_a_compiled_module(path: str) -> None:
+    assert "msgspec.Struct" not in (ROOT / path).read_text()
+
+
+@pytest.mark.skipif(
+    os.environ.get("HARNESS_AUDIT_BUILD_EXT") == "0", reason="built without the extensions"
+)
+@pytest.mark.parametrize("path", MODULES)
+def test_the_build_compiled_them(path: str) -> None:
+    """The test command's install builds them (with a compiler, which it installs)."""
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    assert str(module.__file__).endswith(".so"), module.__file__
