@@ -1,7 +1,8 @@
 """``trail import`` end to end (detect, map, seal, sign, ``import.json``) on an OTLP JSON Lines
 file from ``bench/gen_otlp.py``, with ``--jobs 1`` and ``--jobs 2`` (the default on two CPUs),
 against ``verify`` of the trail it writes, all through the installed command; time (best of
-N, the three interleaved) and peak resident memory of each (its processes together).
+N, the three interleaved) and peak memory of each (proportional set size, its processes
+together).
 
     python bench/bench_import.py [--spans 1000000] [--runs 1]
 """
@@ -19,15 +20,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident kB of a process and its descendants now (0 once gone)."""
+def _tree_pss(pid: int) -> int:
+    """Proportional set size (kB) of a process and its descendants now: resident memory with
+    each shared page split among the processes that share it (the sealing child is a fork and
+    shares its parent's pages), so the sum is what the command holds; 0 once gone."""
     total = 0
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS"))
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += next(int(x.split()[1]) for x in rollup.splitlines() if x.startswith("Pss:"))
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration, ValueError):
@@ -36,14 +39,13 @@ def _tree_rss(pid: int) -> int:
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and the peak resident memory (MiB) of one run of ``cmd``: the largest sum
-    over the command and its child processes (the sealing child shares pages with its parent,
-    so the sum overstates, never understates), sampled every 20 ms."""
+    """Wall seconds and the peak memory (MiB) of one run of ``cmd``: the largest proportional
+    set size of the command and its child processes together, sampled every 20 ms."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        peak = max(peak, _tree_pss(proc.pid))
         time.sleep(0.02)
     wall = time.perf_counter() - t
     if proc.returncode:
@@ -87,7 +89,7 @@ def main() -> None:
         segments = sum(1 for _ in out.glob("*.jsonl"))
         print(f"spans {args.spans:,} ({src.stat().st_size / 2**20:,.0f} MiB), segments {segments}")
         for name, wall in best.items():
-            print(f"{name:12} {wall:7.2f} s  peak RSS {rss[name]:6.1f} MiB (all its processes)")
+            print(f"{name:12} {wall:7.2f} s  peak memory {rss[name]:6.1f} MiB (PSS, its processes)")
         for jobs in ("1", "2"):
             ratio = best[f"import -j {jobs}"] / best["verify"]
             print(f"import -j {jobs} / verify = {ratio:.2f}x")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from harness_audit._resources import data_dir
@@ -115,7 +115,7 @@ def _family_of(bare: str) -> tuple[str, str] | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: an export may name a new model string in every span
 def resolve_model(model: str, provider_hint: str | None = None) -> ModelInfo:
     """Provider and family of a model string, by ``rules/models.yaml``.
 
