@@ -18,13 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness_audit.errors import HarnessAuditError, ManifestError, TrailError
-from harness_audit.importers import import_trace, otlp, otlp_shape
+from harness_audit.importers import import_trace, otlp, otlp_shape, rules
 from harness_audit.importers.base import ImportFormatError, as_int, json_loads, ts_to_ns
+from harness_audit.importers.spans import first, meanings
 from harness_audit.trail.note import Signer
 from harness_audit.trail.pipeline import BATCH, seal_events
 from harness_audit.trail.source import RawEvent
 from harness_audit.trail.verify import verify_trail
 from tests.conftest import SHARED
+from tests.test_import_traces import ATTRIBUTE_KEYS
 
 SIGNER = Signer.from_seed("harness-audit/pipeline", b"\x22" * 32)
 REAL_OTLP = SHARED / "real" / "otel" / "genai-interlingua_openllmetry_in.otlp.json"
@@ -64,17 +66,7 @@ value = st.one_of(
 attribute = st.one_of(
     st.fixed_dictionaries(
         {
-            "key": st.sampled_from(
-                [
-                    "gen_ai.operation.name",
-                    "gen_ai.tool.name",
-                    "gen_ai.request.model",
-                    "gen_ai.usage.input_tokens",
-                    "gen_ai.agent.name",
-                    "gen_ai.usage.cost",
-                    "service.name",
-                ]
-            ),
+            "key": st.sampled_from([*ATTRIBUTE_KEYS, "service.name"]),
             "value": value,
         }
     ),
@@ -310,3 +302,20 @@ def test_source_date_epoch_of_other_digits_is_ignored(monkeypatch: pytest.Monkey
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "²")
     assert generated_at().year >= 2026
+
+
+# -- the attribute meanings in one pass ---------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*sorted(rules.attribute_index()), "other.name"]),
+        st.none() | st.just("") | st.text(max_size=3) | st.integers() | st.lists(st.none()),
+        max_size=12,
+    )
+)
+def test_property_meanings_are_first_of_each_meaning(attrs: dict[str, Any]) -> None:
+    m = meanings(attrs)
+    for meaning in rules.otel_table()["attributes"]:
+        assert m.get(meaning) == first(attrs, meaning), meaning

@@ -273,6 +273,16 @@ def test_real_traces_seal_and_verify(rel: str, tmp_path: Path) -> None:
     _seal(events, tmp_path / "trail")
 
 
+ATTRIBUTE_KEYS = [
+    "gen_ai.operation.name",
+    "gen_ai.tool.name",
+    "gen_ai.request.model",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.agent.name",
+    "openinference.span.kind",
+    "gen_ai.usage.cost",
+]
+"""Attribute names the importer reads, for generated spans."""
 ids = st.text("0123456789abcdef", min_size=1, max_size=4)
 span = st.fixed_dictionaries(
     {
@@ -286,17 +296,7 @@ span = st.fixed_dictionaries(
         "attributes": st.lists(
             st.fixed_dictionaries(
                 {
-                    "key": st.sampled_from(
-                        [
-                            "gen_ai.operation.name",
-                            "gen_ai.tool.name",
-                            "gen_ai.request.model",
-                            "gen_ai.usage.input_tokens",
-                            "gen_ai.agent.name",
-                            "openinference.span.kind",
-                            "gen_ai.usage.cost",
-                        ]
-                    ),
+                    "key": st.sampled_from(ATTRIBUTE_KEYS),
                     "value": st.one_of(
                         st.fixed_dictionaries(
                             {

@@ -143,6 +143,19 @@ def test_a_writer_that_fails_to_resume_releases_the_lock(tmp_path: Path) -> None
     TrailWriter(folder, "harness-audit/test", SIGNER).close()
 
 
+def test_a_trail_whose_hash_is_not_lowercase_hex_is_not_resumed(tmp_path: Path) -> None:
+    """Sealing takes the previous hash as it is; resuming is where it is checked."""
+    folder = tmp_path / "t"
+    with TrailWriter(folder, "harness-audit/test", SIGNER) as w:
+        written = w.append(event(0))
+    seg = sorted(folder.glob("*.jsonl"))[0]
+    seg.write_bytes(
+        seg.read_bytes().replace(written["hash"].encode(), written["hash"].upper().encode())
+    )
+    with pytest.raises(TrailError, match="cannot resume: seq 0: hash is not 64 lowercase hex"):
+        TrailWriter(folder, "harness-audit/test", SIGNER)
+
+
 def test_torn_lines_are_never_overwritten(tmp_path: Path) -> None:
     folder = tmp_path / "t"
     with TrailWriter(folder, "harness-audit/test", SIGNER) as w:

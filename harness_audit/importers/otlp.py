@@ -134,11 +134,7 @@ def _feed_request(
         for ss in rs.scopeSpans:
             for s in ss.spans:
                 stats.records += 1
-                got = _struct_span(s, line, attrs)
-                if got is None:
-                    stats.drop("span without a trace id and span id")
-                    continue
-                ready = grouper.add(*got)
+                ready = grouper.take(_struct_span(s, line, attrs))
                 if ready:
                     yield from ready
 
@@ -357,6 +353,13 @@ class _Grouper:
         self.count = 0
         self.buffered = 0
 
+    def take(self, got: tuple[str, Span] | None) -> list[RawEvent]:
+        """:meth:`add` a span as read (None: a record without ids, counted as dropped)."""
+        if got is None:
+            self.stats.drop("span without a trace id and span id")
+            return []
+        return self.add(*got)
+
     def add(self, trace_id: str, span: Span) -> list[RawEvent]:
         """Buffer one span; return the events of the traces it made ready (often none)."""
         self.count += 1
@@ -438,12 +441,7 @@ def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterato
         if item is None:
             stats.drop("record is not a span object")
             continue
-        rec, res = item
-        got = span_record(rec, line, res)
-        if got is None:
-            stats.drop("span without a trace id and span id")
-            continue
-        ready = grouper.add(*got)
+        ready = grouper.take(span_record(item[0], line, item[1]))
         if ready:
             yield from ready
 

@@ -16,7 +16,7 @@ import msgspec
 
 
 class Value(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``AnyValue`` (common.proto) in the JSON mapping."""
 
     stringValue: Any = msgspec.UNSET
     boolValue: Any = msgspec.UNSET
@@ -28,14 +28,14 @@ class Value(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class KeyValue(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``KeyValue`` (common.proto) in the JSON mapping."""
 
     key: Any = None
     value: Value | None = None
 
 
 class SpanEvent(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``Span.Event`` (trace.proto) in the JSON mapping."""
 
     timeUnixNano: Any = None
     name: Any = None
@@ -44,7 +44,7 @@ class SpanEvent(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SpanJson(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message ``Span`` (JSON mapping)."""
+    """The message ``Span`` (trace.proto) in the JSON mapping."""
 
     traceId: Any = None
     spanId: Any = None
@@ -65,7 +65,7 @@ class SpanJson(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ScopeSpans(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``ScopeSpans`` (trace.proto) in the JSON mapping."""
 
     scope: Any = None
     spans: list[SpanJson] = []
@@ -73,7 +73,7 @@ class ScopeSpans(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ResourceSpans(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``ResourceSpans`` (trace.proto) in the JSON mapping."""
 
     resource: Any = None
     scopeSpans: list[ScopeSpans] = []
@@ -81,7 +81,7 @@ class ResourceSpans(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True):
-    """The proto message of that name (JSON mapping)."""
+    """The message ``ExportTraceServiceRequest`` (trace_service.proto) in the JSON mapping."""
 
     resourceSpans: list[ResourceSpans]
 

@@ -1,17 +1,18 @@
 """Seal a stream of events into a new trail folder, optionally in a second process.
 
-``trail import`` reads and maps a source in Python, then seals every event (canonical form,
-validation, hash chain, Merkle tree, write): two halves of about the same cost. With
-``jobs=2`` the sealing runs in a forked child process while this one goes on reading, the
-events handed over in batches through a private pipe between the two (marshalled, or pickled
-when a batch holds what marshal does not write; either only ever reads what the other half of
-this module wrote); with ``jobs=1`` (or where ``fork`` is
-not available) both run here. Either way the trail is the same, byte for byte: one
+``trail import`` reads and maps a source, then seals every event (canonical form, validation,
+hash chain, Merkle tree, write). With ``jobs=2`` the sealing runs in a forked child process
+while this one goes on reading, the events handed over in batches through a private pipe
+(marshalled, or pickled when a batch holds what marshal does not write; either only ever reads
+what the other half of this module wrote); with ``jobs=1`` (or where ``fork`` is not
+available) both run here. Either way the trail is the same, byte for byte: one
 :class:`~harness_audit.trail.writer.TrailWriter` seals the events in the order given.
 
 An event that does not seal is a :class:`~harness_audit.errors.TrailError` naming the source
 file and line it came from; the child is stopped and waited for before any error goes on, so
-nothing writes to the folder after :func:`seal_events` returns or raises.
+nothing writes to the folder after :func:`seal_events` returns or raises. After an error the
+folder holds the part sealed before it (``trail import`` builds in a temporary folder and
+discards it).
 """
 
 from __future__ import annotations

@@ -201,6 +201,11 @@ class TrailWriter:
                     catch=(msgspec.ValidationError, msgspec.DecodeError),
                 ):
                     ev = ev_mod.decoder.decode(line)
+                problem = ev_mod.pattern_problem(ev)  # sealing takes prev and hash as hex
+                if problem:
+                    raise TrailError(
+                        Diagnostic(str(seg), f"cannot resume: seq {ev.seq}: {problem}")
+                    )
                 if ev.seq != self.seq or ev.prev != self.prev:
                     raise TrailError(
                         Diagnostic(
