@@ -268,6 +268,99 @@ g.add_edge("agent", "act")
     assert t.name == "send_email" and t.human_gate is not None and t.human_gate.required
 
 
+def test_langgraph_prebuilt_agents_and_supervisor(tmp_path: Path) -> None:
+    """The shapes of langgraph-supervisor's README and LangChain 1's human-in-the-loop docs."""
+    f = tmp_path / "team.py"
+    f.write_text("""
+from langchain_openai import ChatOpenAI
+from langgraph.prebuilt import create_react_agent
+from langgraph_supervisor import create_supervisor
+
+model = ChatOpenAI(model="gpt-4o")
+
+def add(a: float, b: float) -> float:
+    return a + b
+
+def delete_records(table: str) -> str:
+    return "deleted"
+
+def web_search(query: str) -> str:
+    return "..."
+
+math_agent = create_react_agent(model=model, tools=[add], name="math_expert", prompt="math")
+ops_agent = create_react_agent(model, [delete_records], name="ops", interrupt_before=["tools"])
+research_agent = create_react_agent(
+    model="anthropic:claude-3-7-sonnet-latest", tools=[web_search], name="research_expert"
+)
+workflow = create_supervisor([research_agent, math_agent, ops_agent], model=model)
+app = workflow.compile()
+""")
+    assert detect_definition([f])[0] == "langgraph"
+    p, _ = load([f], tmp_path)
+    by = {a.id: a for a in p.agents}
+    assert set(by) == {"math_expert", "ops", "research_expert", "supervisor"}
+    for worker in ("math_expert", "ops", "research_expert"):
+        assert by[worker].depends_on == ("supervisor",)
+    assert by["research_expert"].model is not None
+    assert by["research_expert"].model.provider == "anthropic"
+    assert by["supervisor"].model is not None and by["supervisor"].model.family == "gpt-4o"
+    (rm,) = by["ops"].tools
+    assert rm.name == "delete_records" and rm.human_gate is not None and rm.human_gate.required
+    (plus,) = by["math_expert"].tools
+    assert plus.human_gate is None or not plus.human_gate.required
+
+
+def test_langchain_create_agent_with_human_in_the_loop(tmp_path: Path) -> None:
+    f = tmp_path / "agent.py"
+    f.write_text("""
+from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langgraph.checkpoint.memory import InMemorySaver
+
+agent = create_agent(
+    model="gpt-4o",
+    tools=[write_file_tool, execute_sql_tool, read_data_tool],
+    middleware=[
+        HumanInTheLoopMiddleware(
+            interrupt_on={
+                "write_file_tool": True,
+                "execute_sql_tool": {"allowed_decisions": ["approve", "reject"]},
+                "read_data_tool": False,
+            },
+        ),
+    ],
+    checkpointer=InMemorySaver(),
+)
+""")
+    assert detect_definition([f])[0] == "langgraph"
+    p, _ = load([f], tmp_path)
+    (a,) = p.agents
+    assert a.id == "agent"
+    gates = {t.name: bool(t.human_gate and t.human_gate.required) for t in a.tools}
+    assert gates == {"write_file_tool": True, "execute_sql_tool": True, "read_data_tool": False}
+
+
+def test_a_prebuilt_agent_as_a_graph_node_takes_its_id(tmp_path: Path) -> None:
+    f = tmp_path / "graph.py"
+    f.write_text("""
+from langgraph.graph import StateGraph, START
+from langgraph.prebuilt import create_react_agent
+
+researcher = create_react_agent("openai:gpt-4.1", tools=[web_search], name="research_expert")
+writer = create_react_agent("openai:gpt-4.1", tools=[publish_post])
+
+g = StateGraph(dict)
+g.add_node("research", researcher)
+g.add_node("write", writer)
+g.add_edge(START, "research")
+g.add_edge("research", "write")
+""")
+    p, _ = load([f], tmp_path)
+    by = {a.id: a for a in p.agents}
+    assert set(by) == {"research", "write"}
+    assert by["write"].depends_on == ("research",)
+
+
 def test_env_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL", "claude-3-opus")
     p, _ = load([_mail_crew(tmp_path)], tmp_path)

@@ -2,6 +2,13 @@
 tools become agents; ``add_edge``/``add_conditional_edges`` (routing functions) become
 ``depends_on``; models from ``init_chat_model("openai:gpt-4.1")``/``ChatOpenAI(model=…)``; tools
 from ``bind_tools([...])``/``ToolNode([...])``; ``interrupt()`` in a node before a tool is a gate.
+
+The prebuilt agents are agents too: ``create_react_agent(model, tools, name=…)``
+(``langgraph.prebuilt``; ``interrupt_before=["tools"]`` gates every tool) and LangChain 1's
+``create_agent(model, tools, name=…)`` (a ``HumanInTheLoopMiddleware(interrupt_on={tool: True
+| {...}})`` gates the tools it names); ``create_supervisor([agents], model=…,
+supervisor_name=…)`` (``langgraph_supervisor``) is an agent its workers depend on. A prebuilt
+agent added as a graph node takes the node's id.
 """
 
 from __future__ import annotations
@@ -28,17 +35,26 @@ NAME = "langgraph"
 DESCRIPTION = "LangGraph graphs (Python)"
 
 
+PREBUILT = ("create_react_agent", "create_agent")
+"""Calls that make one agent (a model and its tools): langgraph.prebuilt, langchain.agents."""
+
+
 def sniff(probe: Probe) -> str | None:
     """What LangGraph file the source is (None: not one)."""
     t = probe.text_head
-    if probe.path.suffix == ".py" and "langgraph" in t and ("StateGraph" in t or "add_node" in t):
+    if probe.path.suffix != ".py":
+        return None
+    if "langgraph" in t and ("StateGraph" in t or "add_node" in t):
         return "a LangGraph graph module (Python)"
+    if ("langgraph" in t or "langchain" in t) and any(f"{c}(" in t for c in PREBUILT):
+        return "a LangGraph prebuilt-agent module (Python)"
     return None
 
 
-def _tools_arg(call: ast.Call, env: dict[str, ast.expr]) -> ast.expr | None:
-    """The tool list of ``bind_tools(tools)``/``ToolNode(tools=…)``, a module name resolved."""
-    node = call.args[0] if call.args else kwarg(call, "tools")
+def _tools_arg(call: ast.Call, env: dict[str, ast.expr], at: int = 0) -> ast.expr | None:
+    """The tool list of ``bind_tools(tools)``/``ToolNode(tools=…)`` (``at``: its position),
+    a module name resolved."""
+    node = call.args[at] if len(call.args) > at else kwarg(call, "tools")
     if isinstance(node, ast.Name) and node.id in env:
         node = env[node.id]
     if isinstance(node, ast.List):
@@ -48,6 +64,78 @@ def _tools_arg(call: ast.Call, env: dict[str, ast.expr]) -> ast.expr | None:
         ]
         return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), node)
     return node
+
+
+def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | None, str]:
+    """The tools a prebuilt agent pauses for a person before (None: every tool), and why."""
+    before = kwarg(call, "interrupt_before")
+    if isinstance(before, ast.List | ast.Tuple) and "tools" in (literal(e)[0] for e in before.elts):
+        return None, "interrupt_before=['tools']"
+    names: set[str] = set()
+    middleware = kwarg(call, "middleware")
+    for m in middleware.elts if isinstance(middleware, ast.List | ast.Tuple) else []:
+        if isinstance(m, ast.Call) and call_name(m) == "HumanInTheLoopMiddleware":
+            on = kwarg(m, "interrupt_on") or (m.args[0] if m.args else None)
+            if isinstance(on, ast.Dict):
+                for k, v in zip(on.keys, on.values, strict=True):
+                    key, _ = literal(k, env) if k is not None else (None, "")
+                    value, _ = literal(v, env)
+                    if isinstance(key, str) and value is not False:
+                        names.add(key)  # True, or a policy of allowed decisions
+    return names, "HumanInTheLoopMiddleware(interrupt_on=...)"
+
+
+def _prebuilt(
+    tree: ast.Module, env: dict[str, ast.expr], custom: dict[str, str], f: str, d: Draft
+) -> dict[str, DraftAgent]:
+    """The agents of ``create_react_agent``/``create_agent`` and ``create_supervisor`` calls,
+    by the variable they are assigned to."""
+    by_var: dict[str, DraftAgent] = {}
+    supervisors: list[tuple[ast.Call, DraftAgent]] = []
+
+    def agent(
+        call: ast.Call, aid: str, model: ast.expr | None, tools: ast.expr | None
+    ) -> DraftAgent:
+        a = DraftAgent(safe_id(aid), Where(f, call.lineno))
+        m, note, line = model_of(model, env)
+        a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
+        gated, why = _gated_tools(call, env)
+        for tname, tcls, tline in tool_names_in(tools, custom):
+            dt = DraftTool(tname, Where(f, tline))
+            known_effect(dt, tcls)
+            if gated is None or tname in gated:
+                dt.gate, dt.gate_where, dt.gate_note = True, Where(f, call.lineno), why
+            a.tools.append(dt)
+        d.agents.append(a)
+        return a
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or not isinstance(node.value, ast.Call):
+            continue
+        call = node.value
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        var = target.id if isinstance(target, ast.Name) else None
+        cn = call_name(call)
+        if cn == "create_supervisor":
+            name, _ = literal(kwarg(call, "supervisor_name"), env)
+            aid = name if isinstance(name, str) else "supervisor"
+            a = agent(call, aid, kwarg(call, "model"), kwarg(call, "tools"))
+            supervisors.append((call, a))
+        elif cn in PREBUILT:
+            name, _ = literal(kwarg(call, "name"), env)
+            aid = name if isinstance(name, str) else var or str(cn)
+            model = call.args[0] if call.args else kwarg(call, "model")
+            a = agent(call, aid, model, _tools_arg(call, env, at=1))
+        else:
+            continue
+        if var:
+            by_var[var] = a
+    for call, sup in supervisors:  # after every agent: the workers may be assigned later
+        workers = call.args[0] if call.args else kwarg(call, "agents")
+        for w in workers.elts if isinstance(workers, ast.List | ast.Tuple) else []:
+            if isinstance(w, ast.Name) and w.id in by_var and by_var[w.id] is not sup:
+                by_var[w.id].depends_on.setdefault(sup.id, Where(f, call.lineno))
+    return by_var
 
 
 def _route_targets(
@@ -72,6 +160,16 @@ def _route_targets(
     return out
 
 
+def _rename(d: Draft, a: DraftAgent, new: str) -> None:
+    """Give a prebuilt agent its graph node's id, in every ``depends_on`` too."""
+    if a.id == new or d.agent(new) is not None:
+        return
+    for other in d.agents:
+        if a.id in other.depends_on:
+            other.depends_on[new] = other.depends_on.pop(a.id)
+    a.id = new
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents and edges from LangGraph modules."""
     d = Draft(NAME, "langgraph", list(paths))
@@ -90,6 +188,7 @@ def read(paths: list[Path]) -> Draft:
             for n, fn in funcs.items()
             if any(call_name(dec) == "tool" for dec in fn.decorator_list)
         }
+        prebuilt = _prebuilt(tree, env, custom, f, d)
         interrupt_before: set[str] = set()
         for n in ast.walk(tree):
             if isinstance(n, ast.Call) and call_name(n) == "compile":
@@ -121,6 +220,9 @@ def read(paths: list[Path]) -> Draft:
                 first, _ = literal(node.args[0])
                 target = node.args[1] if len(node.args) > 1 else node.args[0]
                 nid = safe_id(first if isinstance(first, str) else ast.unparse(target))
+                if isinstance(target, ast.Name) and target.id in prebuilt:
+                    _rename(d, prebuilt[target.id], nid)  # the graph's edges name the node
+                    continue
                 fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
                 target_name = target.id if isinstance(target, ast.Name) else ""
                 used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
@@ -182,7 +284,7 @@ def read(paths: list[Path]) -> Draft:
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",
-            "no graph node calls a model or binds tools",
-            expected="StateGraph with add_node(...)",
+            "no graph node calls a model or binds tools, and no prebuilt agent",
+            expected="StateGraph with add_node(...), or create_react_agent/create_agent",
         )
     return d
