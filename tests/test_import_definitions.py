@@ -361,6 +361,43 @@ g.add_edge("research", "write")
     assert by["write"].depends_on == ("research",)
 
 
+def test_agent_framework_workflow_tool_actions_and_their_approval(tmp_path: Path) -> None:
+    """The documented InvokeMcpTool/InvokeFunctionTool shapes: ``requireApproval`` decides."""
+    f = tmp_path / "wf.yaml"
+    f.write_text("""
+kind: Workflow
+name: orders
+trigger:
+  kind: OnConversationStart
+  id: start
+  actions:
+    - kind: InvokeAzureAgent
+      id: plan
+      agent: {name: Planner}
+    - kind: InvokeMcpTool
+      id: remove
+      serverUrl: http://localhost:8080/mcp
+      toolName: delete_order
+      requireApproval: true
+    - kind: InvokeMcpTool
+      id: look
+      serverUrl: https://learn.microsoft.com/api/mcp
+      toolName: microsoft_docs_search
+      requireApproval: false
+    - kind: InvokeFunctionTool
+      id: weather
+      functionName: get_weather
+      requireApproval: =Workflow.Inputs.requireApproval
+""")
+    p, _ = load([f], tmp_path)
+    by = {a.id: a for a in p.agents}
+    assert set(by) == {"orders_actions", "Planner"}
+    gates = {
+        t.name: t.human_gate.required if t.human_gate else None for t in by["orders_actions"].tools
+    }
+    assert gates == {"delete_order": True, "microsoft_docs_search": False, "get_weather": False}
+
+
 def test_env_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL", "claude-3-opus")
     p, _ = load([_mail_crew(tmp_path)], tmp_path)

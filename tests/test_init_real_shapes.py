@@ -90,12 +90,19 @@ def test_agent_framework_prompt_agent(tmp_path: Path) -> None:
 
 
 def test_agent_framework_workflow(tmp_path: Path) -> None:
-    """Nested ``trigger.actions`` give the workflow order as ``depends_on``."""
+    """Nested ``trigger.actions`` give the workflow order as ``depends_on``; the workflow's own
+    ``InvokeMcpTool`` call is a tool of its ``_actions`` agent, with no gate said."""
     doc, _ = _draft(tmp_path, "af_workflow")
     ag = _agents(doc)
-    assert list(ag) == ["QueryPlannerAgent", "DocsAgent", "CitationReviewerAgent"]
+    assert list(ag) == [
+        "DocsResearch_actions",
+        "QueryPlannerAgent",
+        "DocsAgent",
+        "CitationReviewerAgent",
+    ]
     assert ag["DocsAgent"]["depends_on"] == ["QueryPlannerAgent"]
     assert ag["CitationReviewerAgent"]["depends_on"] == ["DocsAgent"]
+    assert _tools(ag["DocsResearch_actions"]) == {"model_details_get": ("destructive", False)}
 
 
 def test_openai_agents_module(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """Microsoft Agent Framework declarative YAML: agents (``kind: Prompt``/``Agent``, ``model.id``,
 ``tools`` incl. MCP tools with ``allowedTools``; ``approvalMode: always_require`` is a gate) and
 workflows (``kind: Workflow``: the order of ``InvokeAzureAgent``-style actions is
-``depends_on``).
+``depends_on``). A workflow's own tool calls (``InvokeMcpTool``, ``InvokeFunctionTool``: no
+model decides them) are the tools of an agent named for the workflow, ``<name>_actions``;
+``requireApproval: true`` is their gate, ``false`` says there is none, a PowerFx expression is
+decided at run time.
 """
 
 from __future__ import annotations
@@ -33,18 +36,48 @@ def sniff(probe: Probe) -> str | None:
     return None
 
 
-def _walk_actions(node: Any, out: list[tuple[str, tuple[Any, ...]]], path: tuple[Any, ...]) -> None:
+TOOL_ACTIONS = {"InvokeMcpTool": "toolName", "InvokeFunctionTool": "functionName"}
+"""Workflow actions that call a tool themselves, and the field that names the tool."""
+
+
+def _walk_actions(
+    node: Any,
+    out: list[tuple[str, tuple[Any, ...]]],
+    tools: list[tuple[dict[str, Any], tuple[Any, ...]]],
+    path: tuple[Any, ...],
+) -> None:
     if isinstance(node, dict):
         agent = node.get("agent")
         if isinstance(agent, dict) and isinstance(agent.get("name"), str):
             out.append((agent["name"], path))
         elif isinstance(agent, str) and str(node.get("kind", "")).startswith("Invoke"):
             out.append((agent, path))
+        elif node.get("kind") in TOOL_ACTIONS:
+            tools.append((node, path))
         for k, v in node.items():
-            _walk_actions(v, out, (*path, k))
+            _walk_actions(v, out, tools, (*path, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            _walk_actions(v, out, (*path, i))
+            _walk_actions(v, out, tools, (*path, i))
+
+
+def _action_tool(action: dict[str, Any], where: Where) -> DraftTool:
+    """The tool a workflow action calls, with what its ``requireApproval`` says."""
+    named = action.get(TOOL_ACTIONS[str(action["kind"])])
+    literal = isinstance(named, str) and not named.startswith("=")
+    name = named if literal else str(action.get("id") or action["kind"])
+    dt = DraftTool(str(name), where)
+    known_effect(dt, str(action.get("serverLabel") or ""))
+    if not literal:
+        dt.effect_note = f"the tool is named at run time ({named!r})"
+    approval = action.get("requireApproval")
+    if approval is True:
+        dt.gate, dt.gate_note = True, "requireApproval: true"
+    elif approval is False:
+        dt.gate, dt.gate_note = False, "requireApproval: false"
+    elif isinstance(approval, str):
+        dt.gate_note = f"requireApproval {approval!r} is decided at run time"
+    return dt
 
 
 def _names(mode: Any, key: str) -> set[str]:
@@ -64,7 +97,17 @@ def read(paths: list[Path]) -> Draft:
         f = str(p)
         if y.get("kind") in ("Workflow", "AdaptiveDialog"):
             found: list[tuple[str, tuple[Any, ...]]] = []
-            _walk_actions(y, found, ())
+            tool_actions: list[tuple[dict[str, Any], tuple[Any, ...]]] = []
+            _walk_actions(y, found, tool_actions, ())
+            if tool_actions:
+                wf = y.get("name") if isinstance(y.get("name"), str) else p.stem
+                m0 = doc.mark(tool_actions[0][1])
+                own = DraftAgent(safe_id(f"{wf}_actions"), Where(f, m0.line if m0 else 1))
+                own.role = "the workflow's own tool calls (no model decides them)"
+                d.agents.append(own)
+                for action, path in tool_actions:
+                    tm = doc.mark(path)
+                    own.tools.append(_action_tool(action, Where(f, tm.line if tm else 1)))
             prev: str | None = None
             for name, path in found:
                 aid = safe_id(name)
