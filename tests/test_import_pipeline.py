@@ -319,3 +319,18 @@ def test_property_meanings_are_first_of_each_meaning(attrs: dict[str, Any]) -> N
     m = meanings(attrs)
     for meaning in rules.otel_table()["attributes"]:
         assert m.get(meaning) == first(attrs, meaning), meaning
+
+
+def test_the_mapping_listing_is_bounded() -> None:
+    """A source with a new tool name in every span keeps ``import.json`` (and memory) bounded."""
+    from harness_audit.importers.base import MAX_LISTED, Mapping
+
+    m = Mapping()
+    for i in range(MAX_LISTED + 5):
+        assert m.tool(f"t{i}", "a") == ("unknown", "unscoped")
+        m.agent(f"a{i}")
+    m.tool("t0", "a")  # a listed name again: nothing unlisted
+    summary = m.summary()
+    assert len(summary["tools"]) == len(summary["agents"]) == MAX_LISTED
+    assert summary["unlisted"] == {"listed_at_most": MAX_LISTED, "agents": 5, "tools": 5}
+    assert "unlisted" not in Mapping().summary()

@@ -315,6 +315,9 @@ def normalise_id(name: str) -> str:
 # -- mapping ----------------------------------------------------------------------------------
 
 EFFECTS = ("read", "write", "destructive", "external")
+MAX_LISTED = 10_000
+"""Agent and tool names listed in ``import.json``'s mapping, each: the listing is bounded, as
+the reading is, when a source names a new tool in every span (the events keep every name)."""
 
 
 @dataclass
@@ -328,11 +331,15 @@ class Mapping:
     source: list[str] = field(default_factory=list)
     used_agents: dict[str, str] = field(default_factory=dict)
     used_tools: dict[str, dict[str, str]] = field(default_factory=dict)
+    unlisted: Counter[str] = field(default_factory=Counter)  # uses past MAX_LISTED names
 
     def agent(self, name: str) -> str:
         """The manifest id for a source agent name (the name itself when nothing maps it)."""
         got = self._agent(name)
-        self.used_agents.setdefault(name, got)
+        if name in self.used_agents or len(self.used_agents) < MAX_LISTED:
+            self.used_agents.setdefault(name, got)
+        else:
+            self.unlisted["agents"] += 1
         return got
 
     def _agent(self, name: str) -> str:
@@ -361,16 +368,26 @@ class Mapping:
                         break
         if got is None:
             got, how = ("unknown", "unscoped"), "undeclared"
-        self.used_tools.setdefault(name, {"effect": got[0], "scope": got[1], "from": how})
+        if name in self.used_tools or len(self.used_tools) < MAX_LISTED:
+            self.used_tools.setdefault(name, {"effect": got[0], "scope": got[1], "from": how})
+        else:
+            self.unlisted["tools"] += 1
         return got
 
     def summary(self) -> dict[str, Any]:
-        """The mapping used, for ``import.json``."""
-        return {
+        """The mapping used, for ``import.json``: every name up to :data:`MAX_LISTED` agents and
+        tools; past that, how many uses of names not listed (``unlisted``)."""
+        out: dict[str, Any] = {
             "sources": list(self.source),
             "agents": dict(sorted(self.used_agents.items())),
             "tools": dict(sorted(self.used_tools.items())),
         }
+        if self.unlisted:
+            out["unlisted"] = {
+                "listed_at_most": MAX_LISTED,
+                **dict(sorted(self.unlisted.items())),
+            }
+        return out
 
 
 def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> Mapping:
