@@ -21,6 +21,7 @@ import marshal
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
@@ -160,6 +161,8 @@ def _answer(conn: Connection) -> int:
 
 
 def _child(conn: Connection, folder: Path, origin: str, signer: Signer) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it and stops this process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _Sealer(folder, origin, signer) as sealer:
             while data := conn.recv_bytes():
