@@ -3,8 +3,9 @@
 The shapes follow All-Hands-AI/OpenHands ``tests/runtime/trajs/*.json`` (event streams),
 ``evaluation/benchmarks/*/examples/output.jsonl`` (evaluation output) and the controller's
 confirmation flow; SWE-agent/SWE-agent ``tests/test_data/trajectories/*/{*.traj,args.yaml}``
-(v0.x) and the 1.x ``<instance>.config.yaml`` (a YAML string holding JSON) and ``replay_config``.
-The files under ``tests/data/import/`` are our own text in those shapes.
+(v0.x) and the 1.x ``<instance>.config.yaml`` (a YAML string holding JSON), ``replay_config``
+and the RetryAgent's ``attempts`` (``sweagent/agent/agents.py``). The files under
+``tests/data/import/`` are our own text in those shapes.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
     "swe_v1": (
         "swe-agent",
         {"run_start": 1, "run_end": 1, "model_call": 3, "tool_call": 3, "budget_check": 1},
+    ),
+    # a RetryAgent: two attempts (3 and 2 steps), each with its cap; the loop's cap on the last
+    "swe_retry": (
+        "swe-agent",
+        {"run_start": 2, "run_end": 2, "model_call": 5, "tool_call": 5, "budget_check": 3},
     ),
 }
 
@@ -135,6 +141,44 @@ def test_swe_agent_spread_and_budget() -> None:
     assert (budget["spent_microusd"], budget["outcome"]) == (123_400, "blocked")
     model = next(e for e in events if e["kind"] == "model_call")["model"]
     assert isinstance(model, dict) and model["family"] == "claude"
+
+
+def test_swe_agent_retry_attempts_are_runs() -> None:
+    """SWE-agent 1.x RetryAgent (sweagent/agent/agents.py): ``attempts`` plus the chosen one."""
+    events, summary = _events("swe_retry")
+    starts = [e for e in events if e["kind"] == "run_start"]
+    assert [(e["run"], e["x_chosen_attempt"]) for e in starts] == [
+        ("demo__calc-3/attempt-0", False),
+        ("demo__calc-3/attempt-1", True),
+    ]
+    families = {e["run"]: e["model"]["family"] for e in events if e["kind"] == "model_call"}  # type: ignore[index]
+    assert families == {"demo__calc-3/attempt-0": "claude", "demo__calc-3/attempt-1": "gpt-4o"}
+    budgets = [
+        (e["span"], e["spent_microusd"], e["cap_microusd"], e["outcome"])
+        for e in events
+        if e["kind"] == "budget_check"
+    ]
+    assert budgets == [
+        ("demo__calc-3/attempt-0:budget", 300_000, 250_000, "blocked"),
+        ("demo__calc-3/attempt-1:budget", 200_000, 500_000, "ok"),
+        ("demo__calc-3/attempt-1:retry-loop-budget", 550_000, 500_000, "blocked"),
+    ]
+    assert summary["records_read"] == 5
+
+
+def test_swe_agent_retry_trajectory_saved_between_attempts(tmp_path: Path) -> None:
+    """Before the choice, RetryAgent saves ``{"attempts": [...]}`` alone: still a trajectory."""
+    doc = json.loads((DATA / "swe_retry" / "demo__calc-3.traj").read_text())
+    src = tmp_path / "demo__calc-3.traj"
+    src.write_text(json.dumps({"attempts": doc["attempts"][:1]}))
+    assert detect_trace(src).format == "swe-agent"
+    events = [r.event for r in import_trace([src]).events()]
+    assert Counter(str(e["kind"]) for e in events) == {
+        "run_start": 1,
+        "model_call": 3,
+        "tool_call": 3,
+        "run_end": 1,
+    }
 
 
 def test_swe_agent_without_config_has_no_budget_check() -> None:

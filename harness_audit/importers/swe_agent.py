@@ -10,6 +10,11 @@ SWE-agent 1.x writes them, given as another SOURCE) supplies the model name and
 ``per_instance_cost_limit``, checked in a ``budget_check``. SWE-agent 1.x writes those configs as
 a YAML string holding JSON; both forms are read. Without a config, the model name comes from the
 trajectory's own ``replay_config`` (no budget check: the cap is not given as a SOURCE).
+
+A RetryAgent's trajectory (``{"attempts": [...]}`` plus the chosen attempt) is a run per attempt,
+``<instance>/attempt-<i>`` (every attempt acted; ``x_chosen_attempt`` marks the one chosen), each
+with the model and cap of its config (``agent.agent_configs[i % n]``), and the retry loop's
+``cost_limit`` checked against the total on the last attempt.
 """
 
 from __future__ import annotations
@@ -81,34 +86,100 @@ def read(
     probe: Probe | None = None,
     configs: dict[Path, Any] | None = None,
 ) -> Iterator[RawEvent]:
-    """The events of one trajectory, as one run."""
+    """The events of one trajectory, as one run; a RetryAgent's trajectory (``attempts``), as a
+    run per attempt."""
     name = str(path)
     probe = probe or Probe.of(path)
     doc = probe.json if probe.json is not None else load_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("trajectory"), list):
+    attempts = _attempts(doc)
+    if attempts is None and not (isinstance(doc, dict) and isinstance(doc.get("trajectory"), list)):
         raise fail(name, "no SWE-agent trajectory in this file", 1, '{"trajectory": [...]}')
+    assert isinstance(doc, dict)
     cfg = _config(path, configs or {})
-    replay = _decode(doc.get("replay_config"))
-    replay = replay if isinstance(replay, dict) else {}
-    steps = [s for s in doc["trajectory"] if isinstance(s, dict)]
-    stats.records += len(doc["trajectory"])
-    stats.drop("trajectory step that is not an object", len(doc["trajectory"]) - len(steps))
-    info = as_dict(doc.get("info"))
-    ms = as_dict(info.get("model_stats"))
-    model_name = (
-        text(_dig(cfg, "agent", "model", "name"), 200)
-        or text(_dig(cfg, "agent", "model", "model_name"), 200)
+    if attempts is None:
+        yield from _run(
+            name,
+            path.stem,
+            doc,
+            _model_name(_dig(cfg, "agent"), cfg, _decode(doc.get("replay_config"))),
+            as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit"))
+            or as_float(_dig(cfg, "model", "per_instance_cost_limit")),
+            mapping,
+            stats,
+            pipeline,
+        )
+        return
+    # SWE-agent 1.x RetryAgent: every attempt did its work, the chosen one is marked; the
+    # attempt configs cycle (agent_configs[i % n]); the loop's own cap covers them all
+    agent_cfgs = [c for c in _dig(cfg, "agent", "agent_configs") or [] if isinstance(c, dict)]
+    chosen = as_int(_dig(doc, "info", "best_attempt_idx"))
+    for i, attempt in enumerate(attempts):
+        acfg = agent_cfgs[i % len(agent_cfgs)] if agent_cfgs else {}
+        yield from _run(
+            name,
+            f"{path.stem}/attempt-{i}",
+            attempt,
+            _model_name(acfg, {}, _decode(attempt.get("replay_config"))),
+            as_float(_dig(acfg, "model", "per_instance_cost_limit")),
+            mapping,
+            stats,
+            pipeline,
+            extra={"x_attempt": i, "x_chosen_attempt": i == chosen},
+            loop_cap=(
+                as_float(_dig(cfg, "agent", "retry_loop", "cost_limit"))
+                if i == len(attempts) - 1
+                else None
+            ),
+            loop_spent=as_dict(_dig(doc, "info", "model_stats")),
+        )
+
+
+def _attempts(doc: Any) -> list[dict[str, Any]] | None:
+    """A RetryAgent trajectory's attempts (each a trajectory of its own); None: not one."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("attempts"), list):
+        return None
+    out = [
+        a for a in doc["attempts"] if isinstance(a, dict) and isinstance(a.get("trajectory"), list)
+    ]
+    return out or None
+
+
+def _model_name(agent_cfg: Any, cfg: Any, replay: Any) -> str:
+    return (
+        text(_dig(agent_cfg, "model", "name"), 200)
+        or text(_dig(agent_cfg, "model", "model_name"), 200)
         or text(_dig(cfg, "model", "model_name"), 200)
         or text(_dig(cfg, "model", "name"), 200)
         or text(_dig(replay, "agent", "model", "name"), 200)
         or text(_dig(replay, "agent", "model", "model_name"), 200)
         or "unknown"
     )
+
+
+def _run(
+    name: str,
+    run: str,
+    doc: dict[str, Any],
+    model_name: str,
+    limit: float | None,
+    mapping: Mapping,
+    stats: ImportStats,
+    pipeline: str,
+    extra: dict[str, Any] | None = None,
+    loop_cap: float | None = None,
+    loop_spent: dict[str, Any] | None = None,
+) -> Iterator[RawEvent]:
+    """The events of one trajectory (``trajectory``, ``info``) as the run ``run``."""
+    raw_steps = doc["trajectory"]
+    steps = [s for s in raw_steps if isinstance(s, dict)]
+    stats.records += len(raw_steps)
+    stats.drop("trajectory step that is not an object", len(raw_steps) - len(steps))
+    info = as_dict(doc.get("info"))
+    ms = as_dict(info.get("model_stats"))
     model = rules.resolve_model(model_name).as_dict()
     total_cost = usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
     sent = as_int(ms.get("tokens_sent")) or 0
     received = as_int(ms.get("tokens_received")) or 0
-    run = path.stem
     agent = mapping.agent(AGENT)
     begin = f"{run}:run_start"
     n = max(1, len(steps))
@@ -123,6 +194,7 @@ def read(
             "agent": "harness",
             "kind": "run_start",
             "pipeline": pipeline,
+            **(extra or {}),
         },
     )
     stats.events["run_start"] += 1
@@ -173,14 +245,18 @@ def read(
             tc["x_synthetic_time"] = True
         stats.events["tool_call"] += 1
         yield RawEvent(name, 1, tc)
-    limit = as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit")) or as_float(
-        _dig(cfg, "model", "per_instance_cost_limit")
-    )
     exit_status = text(info.get("exit_status"), 100) or "unknown"
-    if limit is not None and limit > 0:
+    checks = [(limit, total_cost, f"{run}:budget")]
+    if loop_cap is not None:  # the retry loop's cap, on what every attempt and its reviewer spent
+        spent = as_dict(loop_spent)
+        loop_total = usd_to_microusd(spent.get("instance_cost", spent.get("total_cost"))) or 0
+        checks.append((loop_cap, loop_total, f"{run}:retry-loop-budget"))
+    for cap_usd, spent_microusd, span in checks:
+        if cap_usd is None or cap_usd <= 0:
+            continue
         clock += 1_000_000
-        cap = usd_to_microusd(limit) or 0
-        blocked = total_cost > cap or "cost" in exit_status
+        cap = usd_to_microusd(cap_usd) or 0
+        blocked = spent_microusd > cap or "cost" in exit_status
         stats.events["budget_check"] += 1
         yield RawEvent(
             name,
@@ -188,11 +264,11 @@ def read(
             {
                 "ts": ns_to_ts(clock),
                 "run": run,
-                "span": f"{run}:budget",
+                "span": span,
                 "parent": begin,
                 "agent": "harness",
                 "kind": "budget_check",
-                "spent_microusd": total_cost,
+                "spent_microusd": spent_microusd,
                 "cap_microusd": cap,
                 "outcome": "blocked" if blocked else "ok",
             },
@@ -225,6 +301,8 @@ def sniff(probe: Probe) -> str | None:
         and ("info" in doc or "history" in doc)
     ):
         return "a SWE-agent trajectory (.traj)"
+    if _attempts(doc) is not None:
+        return "a SWE-agent RetryAgent trajectory (.traj with attempts)"
     return None
 
 
