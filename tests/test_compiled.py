@@ -55,3 +55,39 @@ def test_the_build_compiled_them(path: str) -> None:
     """The test command's install builds them (with a compiler, which it installs)."""
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     assert str(module.__file__).endswith(".so"), module.__file__
+
+
+@pytest.mark.parametrize("path", MODULES)
+def test_written_out_inits_take_the_fields(path: str) -> None:
+    """A compiled dataclass with its own ``__init__`` (dataclasses keeps it; mypyc compiles it,
+    where the generated one would stay a Python function) takes exactly its fields, in order,
+    with their defaults (``None`` for a ``default_factory``): what ``dataclasses.replace`` and
+    the callers rely on. Read from the source: a compiled ``__init__`` shows no signature."""
+    tree = ast.parse((ROOT / path).read_text())
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        init = next(
+            (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None
+        )
+        if init is None or not any("dataclass" in ast.unparse(d) for d in cls.decorator_list):
+            continue
+        fields = [f for f in cls.body if isinstance(f, ast.AnnAssign)]
+        args = init.args.args[1:]
+        assert [a.arg for a in args] == [ast.unparse(f.target) for f in fields], cls.name
+        defaults = [None] * (len(args) - len(init.args.defaults)) + list(init.args.defaults)
+        for f, d in zip(fields, defaults, strict=True):
+            want = None if f.value is None else ast.unparse(f.value)
+            got = None if d is None else ast.unparse(d)
+            if want is not None and "default_factory" in want:
+                want = "None"
+            assert got == want, (cls.name, ast.unparse(f.target))
+
+
+def test_a_written_out_init_still_serves_dataclasses() -> None:
+    import dataclasses
+
+    from harness_audit.importers import spans
+
+    s = spans.Span("a", None, "n", 1, 2, 3)
+    assert dataclasses.replace(s, kind="tool_call").kind == "tool_call"
+    assert s.extra == {} and s.extra is not spans.Span("b", None, "n", 1, 2, 3).extra
+    assert spans.SpanPlace("r", "a", None, 0, None, 1).order == 1

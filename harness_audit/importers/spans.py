@@ -67,6 +67,40 @@ class Span:
     extra: dict[str, Any] = field(default_factory=dict)
     evaluations: list[Evaluation] = field(default_factory=list)
 
+    # written out (dataclasses does not replace it): compiled by mypyc, where the generated
+    # one stays a Python function, and one Span is made for every span read
+    def __init__(
+        self,
+        id: str,
+        parent: str | None,
+        name: str,
+        start: int,
+        end: int,
+        line: int,
+        kind: str = STRUCTURE,
+        status: str = "unset",
+        model: str | None = None,
+        provider: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_microusd: int = 0,
+        tool: str | None = None,
+        agent_name: str | None = None,
+        verdict: str = "fail",
+        attr_agent: str | None = None,
+        service: str | None = None,
+        extra: dict[str, Any] | None = None,
+        evaluations: list[Evaluation] | None = None,
+    ) -> None:
+        self.id, self.parent, self.name = id, parent, name
+        self.start, self.end, self.line = start, end, line
+        self.kind, self.status, self.model, self.provider = kind, status, model, provider
+        self.input_tokens, self.output_tokens = input_tokens, output_tokens
+        self.cost_microusd, self.tool, self.agent_name = cost_microusd, tool, agent_name
+        self.verdict, self.attr_agent, self.service = verdict, attr_agent, service
+        self.extra = {} if extra is None else extra
+        self.evaluations = [] if evaluations is None else evaluations
+
 
 @dataclass(slots=True)
 class Trace:
@@ -243,6 +277,18 @@ class SpanPlace:
     depth: int
     source_parent: str | None
     order: int
+
+    def __init__(  # written out, as Span's is (one a span)
+        self,
+        run: str,
+        agent_src: str,
+        spawner_src: str | None,
+        depth: int,
+        source_parent: str | None,
+        order: int,
+    ) -> None:
+        self.run, self.agent_src, self.spawner_src = run, agent_src, spawner_src
+        self.depth, self.source_parent, self.order = depth, source_parent, order
 
 
 def map_span(
