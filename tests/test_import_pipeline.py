@@ -334,3 +334,55 @@ def test_the_mapping_listing_is_bounded() -> None:
     assert len(summary["tools"]) == len(summary["agents"]) == MAX_LISTED
     assert summary["unlisted"] == {"listed_at_most": MAX_LISTED, "agents": 5, "tools": 5}
     assert "unlisted" not in Mapping().summary()
+
+
+def test_ctrl_c_stops_both_processes_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the process group: the parent stops, the child leaves quietly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        import time
+        from pathlib import Path
+        from harness_audit.trail.note import Signer
+        from harness_audit.trail.pipeline import seal_events
+        from harness_audit.trail.source import RawEvent
+
+        def events():
+            n = 0
+            while True:
+                yield RawEvent("src", n, {"ts": "2026-01-01T00:00:00.000Z", "run": "r",
+                    "span": f"s{n}", "parent": None, "agent": "harness", "kind": "run_start",
+                    "pipeline": "p"})
+                n += 1
+                if n == 5000:  # two batches handed over: the child waits for the next
+                    print("sealing", flush=True)
+                    try:
+                        time.sleep(60)
+                    except KeyboardInterrupt:  # a parent slow to stop the child (as the CLI)
+                        time.sleep(0.5)
+                        raise
+
+        signer = Signer.from_seed("o", bytes(32))
+        try:
+            seal_events(events(), Path(sys.argv[1]), "o", signer, jobs=2)
+        except KeyboardInterrupt:
+            sys.exit(130)
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "t")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"sealing\n"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err, err.decode()
