@@ -340,6 +340,23 @@ agent = create_agent(
     assert gates == {"write_file_tool": True, "execute_sql_tool": True, "read_data_tool": False}
 
 
+def test_prebuilt_agents_of_one_name_stay_distinct(tmp_path: Path) -> None:
+    f = tmp_path / "two.py"
+    f.write_text("""
+from langgraph.prebuilt import create_react_agent
+
+def make_a():
+    agent = create_react_agent("openai:gpt-4.1", tools=[search])
+    return agent
+
+def make_b():
+    agent = create_react_agent("openai:gpt-4.1", tools=[delete_rows])
+    return agent
+""")
+    p, _ = load([f], tmp_path)
+    assert sorted(a.id for a in p.agents) == ["agent", "agent_2"]
+
+
 def test_a_prebuilt_agent_as_a_graph_node_takes_its_id(tmp_path: Path) -> None:
     f = tmp_path / "graph.py"
     f.write_text("""

@@ -96,7 +96,12 @@ def _prebuilt(
     def agent(
         call: ast.Call, aid: str, model: ast.expr | None, tools: ast.expr | None
     ) -> DraftAgent:
-        a = DraftAgent(safe_id(aid), Where(f, call.lineno))
+        base = unique = safe_id(aid)
+        for n in range(2, 10_000):  # two prebuilt agents of one name: ids stay distinct
+            if d.agent(unique) is None:
+                break
+            unique = f"{base}_{n}"
+        a = DraftAgent(unique, Where(f, call.lineno))
         m, note, line = model_of(model, env)
         a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
         gated, why = _gated_tools(call, env)
