@@ -56,10 +56,10 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         "swe-agent",
         {"run_start": 1, "run_end": 1, "model_call": 3, "tool_call": 3, "budget_check": 1},
     ),
-    # a RetryAgent: two attempts (3 and 2 steps), each with its cap; the loop's cap on the last
+    # a RetryAgent: two attempts (3 and 2 steps) in one run, each with its cap, and the loop's
     "swe_retry": (
         "swe-agent",
-        {"run_start": 2, "run_end": 2, "model_call": 5, "tool_call": 5, "budget_check": 3},
+        {"run_start": 1, "run_end": 1, "model_call": 5, "tool_call": 5, "budget_check": 3},
     ),
 }
 
@@ -143,27 +143,26 @@ def test_swe_agent_spread_and_budget() -> None:
     assert isinstance(model, dict) and model["family"] == "claude"
 
 
-def test_swe_agent_retry_attempts_are_runs() -> None:
+def test_swe_agent_retry_attempts_in_one_run() -> None:
     """SWE-agent 1.x RetryAgent (sweagent/agent/agents.py): ``attempts`` plus the chosen one."""
     events, summary = _events("swe_retry")
-    starts = [e for e in events if e["kind"] == "run_start"]
-    assert [(e["run"], e["x_chosen_attempt"]) for e in starts] == [
-        ("demo__calc-3/attempt-0", False),
-        ("demo__calc-3/attempt-1", True),
-    ]
-    families = {e["run"]: e["model"]["family"] for e in events if e["kind"] == "model_call"}  # type: ignore[index]
-    assert families == {"demo__calc-3/attempt-0": "claude", "demo__calc-3/attempt-1": "gpt-4o"}
+    (start,) = [e for e in events if e["kind"] == "run_start"]
+    assert (start["run"], start["x_attempts"], start["x_chosen_attempt"]) == ("demo__calc-3", 2, 1)
+    calls = [e for e in events if e["kind"] == "model_call"]
+    families = [(e["x_attempt"], e["model"]["family"]) for e in calls]  # type: ignore[index]
+    assert families == [(0, "claude")] * 3 + [(1, "gpt-4o")] * 2
+    assert [e["span"] for e in calls][3] == "demo__calc-3:attempt-1:step0:llm"
     budgets = [
         (e["span"], e["spent_microusd"], e["cap_microusd"], e["outcome"])
         for e in events
         if e["kind"] == "budget_check"
     ]
     assert budgets == [
-        ("demo__calc-3/attempt-0:budget", 300_000, 250_000, "blocked"),
-        ("demo__calc-3/attempt-1:budget", 200_000, 500_000, "ok"),
-        ("demo__calc-3/attempt-1:retry-loop-budget", 550_000, 500_000, "blocked"),
+        ("demo__calc-3:attempt-0:budget", 300_000, 250_000, "blocked"),
+        ("demo__calc-3:attempt-1:budget", 200_000, 500_000, "ok"),
+        ("demo__calc-3:retry-loop-budget", 550_000, 500_000, "blocked"),
     ]
-    assert summary["records_read"] == 5
+    assert summary["records_read"] == 5 and summary["runs"] == 1
 
 
 def test_swe_agent_retry_trajectory_saved_between_attempts(tmp_path: Path) -> None:

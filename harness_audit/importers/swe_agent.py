@@ -11,15 +11,17 @@ SWE-agent 1.x writes them, given as another SOURCE) supplies the model name and
 a YAML string holding JSON; both forms are read. Without a config, the model name comes from the
 trajectory's own ``replay_config`` (no budget check: the cap is not given as a SOURCE).
 
-A RetryAgent's trajectory (``{"attempts": [...]}`` plus the chosen attempt) is a run per attempt,
-``<instance>/attempt-<i>`` (every attempt acted; ``x_chosen_attempt`` marks the one chosen), each
-with the model and cap of its config (``agent.agent_configs[i % n]``), and the retry loop's
-``cost_limit`` checked against the total on the last attempt.
+A RetryAgent's trajectory (``{"attempts": [...]}`` plus the chosen attempt) is still one run, its
+attempts one after another (spans ``attempt-<i>:…``, events ``x_attempt``; every attempt acted,
+``x_chosen_attempt`` on ``run_start`` names the one chosen), each with the model and cap of its
+config (``agent.agent_configs[i % n]``), and the retry loop's ``cost_limit`` checked against the
+whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +88,7 @@ def read(
     probe: Probe | None = None,
     configs: dict[Path, Any] | None = None,
 ) -> Iterator[RawEvent]:
-    """The events of one trajectory, as one run; a RetryAgent's trajectory (``attempts``), as a
-    run per attempt."""
+    """The events of one trajectory, as one run (a RetryAgent's attempts one after another)."""
     name = str(path)
     probe = probe or Probe.of(path)
     doc = probe.json if probe.json is not None else load_json(path)
@@ -97,41 +98,39 @@ def read(
     assert isinstance(doc, dict)
     cfg = _config(path, configs or {})
     if attempts is None:
-        yield from _run(
-            name,
-            path.stem,
-            doc,
-            _model_name(_dig(cfg, "agent"), cfg, _decode(doc.get("replay_config"))),
-            as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit"))
-            or as_float(_dig(cfg, "model", "per_instance_cost_limit")),
-            mapping,
-            stats,
-            pipeline,
-        )
+        parts = [
+            _Part(
+                doc,
+                _model_name(_dig(cfg, "agent"), cfg, _decode(doc.get("replay_config"))),
+                as_float(_dig(cfg, "agent", "model", "per_instance_cost_limit"))
+                or as_float(_dig(cfg, "model", "per_instance_cost_limit")),
+                "",
+            )
+        ]
+        yield from _run(name, path.stem, parts, doc, None, mapping, stats, pipeline)
         return
-    # SWE-agent 1.x RetryAgent: every attempt did its work, the chosen one is marked; the
-    # attempt configs cycle (agent_configs[i % n]); the loop's own cap covers them all
+    # SWE-agent 1.x RetryAgent: every attempt acted, the chosen one is marked; the attempt
+    # configs cycle (agent_configs[i % n]); the loop's own cap covers them all
     agent_cfgs = [c for c in _dig(cfg, "agent", "agent_configs") or [] if isinstance(c, dict)]
-    chosen = as_int(_dig(doc, "info", "best_attempt_idx"))
+    parts = []
     for i, attempt in enumerate(attempts):
         acfg = agent_cfgs[i % len(agent_cfgs)] if agent_cfgs else {}
-        yield from _run(
-            name,
-            f"{path.stem}/attempt-{i}",
-            attempt,
-            _model_name(acfg, {}, _decode(attempt.get("replay_config"))),
-            as_float(_dig(acfg, "model", "per_instance_cost_limit")),
-            mapping,
-            stats,
-            pipeline,
-            extra={"x_attempt": i, "x_chosen_attempt": i == chosen},
-            loop_cap=(
-                as_float(_dig(cfg, "agent", "retry_loop", "cost_limit"))
-                if i == len(attempts) - 1
-                else None
-            ),
-            loop_spent=as_dict(_dig(doc, "info", "model_stats")),
-        )
+        model = _model_name(acfg, {}, _decode(attempt.get("replay_config")))
+        cap = as_float(_dig(acfg, "model", "per_instance_cost_limit"))
+        parts.append(_Part(attempt, model, cap, f"attempt-{i}:", i))
+    loop_cap = as_float(_dig(cfg, "agent", "retry_loop", "cost_limit"))
+    yield from _run(name, path.stem, parts, doc, loop_cap, mapping, stats, pipeline)
+
+
+@dataclass
+class _Part:
+    """One trajectory of a run (a RetryAgent's attempt), with its model and cap."""
+
+    doc: dict[str, Any]
+    model: str
+    cap_usd: float | None
+    prefix: str  # of its spans: "" or "attempt-<i>:"
+    attempt: int | None = None
 
 
 def _attempts(doc: Any) -> list[dict[str, Any]] | None:
@@ -156,107 +155,58 @@ def _model_name(agent_cfg: Any, cfg: Any, replay: Any) -> str:
     )
 
 
+def _cost(model_stats: Any) -> int:
+    ms = as_dict(model_stats)
+    return usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
+
+
 def _run(
     name: str,
     run: str,
-    doc: dict[str, Any],
-    model_name: str,
-    limit: float | None,
+    parts: list[_Part],
+    top: dict[str, Any],
+    loop_cap: float | None,
     mapping: Mapping,
     stats: ImportStats,
     pipeline: str,
-    extra: dict[str, Any] | None = None,
-    loop_cap: float | None = None,
-    loop_spent: dict[str, Any] | None = None,
 ) -> Iterator[RawEvent]:
-    """The events of one trajectory (``trajectory``, ``info``) as the run ``run``."""
-    raw_steps = doc["trajectory"]
-    steps = [s for s in raw_steps if isinstance(s, dict)]
-    stats.records += len(raw_steps)
-    stats.drop("trajectory step that is not an object", len(raw_steps) - len(steps))
-    info = as_dict(doc.get("info"))
-    ms = as_dict(info.get("model_stats"))
-    model = rules.resolve_model(model_name).as_dict()
-    total_cost = usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
-    sent = as_int(ms.get("tokens_sent")) or 0
-    received = as_int(ms.get("tokens_received")) or 0
+    """The events of one run: its trajectories' steps in order, a ``budget_check`` for each
+    cap given, the outcome of the file's own ``info``."""
     agent = mapping.agent(AGENT)
     begin = f"{run}:run_start"
-    n = max(1, len(steps))
-    yield RawEvent(
-        name,
-        1,
-        {
-            "ts": ns_to_ts(0),
-            "run": run,
-            "span": begin,
-            "parent": None,
-            "agent": "harness",
-            "kind": "run_start",
-            "pipeline": pipeline,
-            **(extra or {}),
-        },
-    )
+    info = as_dict(top.get("info"))
+    start: dict[str, Any] = {
+        "ts": ns_to_ts(0),
+        "run": run,
+        "span": begin,
+        "parent": None,
+        "agent": "harness",
+        "kind": "run_start",
+        "pipeline": pipeline,
+    }
+    chosen = as_int(info.get("best_attempt_idx"))
+    if parts[0].attempt is not None:
+        start["x_attempts"] = len(parts)
+        if chosen is not None:
+            start["x_chosen_attempt"] = chosen
+    yield RawEvent(name, 1, start)
     stats.events["run_start"] += 1
     clock = 0
-    for i, step in enumerate(steps):
-        ts = ts_to_ns(step.get("timestamp"))
-        synthetic = ts is None
-        clock = max(clock + 1_000_000, ts or 0)
-        llm = f"{run}:step{i}:llm"
-        ev: dict[str, Any] = {
-            "ts": ns_to_ts(clock),
-            "run": run,
-            "span": llm,
-            "parent": begin,
-            "agent": agent,
-            "kind": "model_call",
-            "model": model,
-            "input_tokens": _spread(sent, n, i),
-            "output_tokens": _spread(received, n, i),
-            "cost_microusd": _spread(total_cost, n, i),
-            "x_estimated": True,
-        }
-        if synthetic:
-            ev["x_synthetic_time"] = True
-        stats.events["model_call"] += 1
-        yield RawEvent(name, 1, ev)
-        action = step.get("action")
-        words = action.strip().split() if isinstance(action, str) else []
-        if not words:
-            stats.drop("step without an action")
-            continue
-        tool = words[0][:200]
-        effect, scope = mapping.tool(tool, agent)
-        clock += 1_000_000
-        tc: dict[str, Any] = {
-            "ts": ns_to_ts(clock),
-            "run": run,
-            "span": f"{run}:step{i}",
-            "parent": llm,
-            "agent": agent,
-            "kind": "tool_call",
-            "tool": tool,
-            "effect": effect,
-            "scope": scope,
-            "outcome": "ok",
-        }
-        if synthetic:
-            tc["x_synthetic_time"] = True
-        stats.events["tool_call"] += 1
-        yield RawEvent(name, 1, tc)
     exit_status = text(info.get("exit_status"), 100) or "unknown"
-    checks = [(limit, total_cost, f"{run}:budget")]
-    if loop_cap is not None:  # the retry loop's cap, on what every attempt and its reviewer spent
-        spent = as_dict(loop_spent)
-        loop_total = usd_to_microusd(spent.get("instance_cost", spent.get("total_cost"))) or 0
-        checks.append((loop_cap, loop_total, f"{run}:retry-loop-budget"))
-    for cap_usd, spent_microusd, span in checks:
+    checks: list[tuple[float | None, int, str]] = []
+    for part in parts:
+        clock = yield from _steps(name, run, part, begin, agent, clock, mapping, stats)
+        checks.append(
+            (part.cap_usd, _cost(as_dict(part.doc.get("info")).get("model_stats")), part.prefix)
+        )
+    if loop_cap is not None:  # the retry loop's cap, on all the attempts and the reviewer spent
+        checks.append((loop_cap, _cost(info.get("model_stats")), "retry-loop-"))
+    for cap_usd, spent, prefix in checks:
         if cap_usd is None or cap_usd <= 0:
             continue
         clock += 1_000_000
         cap = usd_to_microusd(cap_usd) or 0
-        blocked = spent_microusd > cap or "cost" in exit_status
+        blocked = spent > cap or "cost" in exit_status
         stats.events["budget_check"] += 1
         yield RawEvent(
             name,
@@ -264,11 +214,11 @@ def _run(
             {
                 "ts": ns_to_ts(clock),
                 "run": run,
-                "span": span,
+                "span": f"{run}:{prefix}budget",
                 "parent": begin,
                 "agent": "harness",
                 "kind": "budget_check",
-                "spent_microusd": spent_microusd,
+                "spent_microusd": spent,
                 "cap_microusd": cap,
                 "outcome": "blocked" if blocked else "ok",
             },
@@ -290,6 +240,79 @@ def _run(
             "outcome": exit_status,
         },
     )
+
+
+def _steps(
+    name: str,
+    run: str,
+    part: _Part,
+    begin: str,
+    agent: str,
+    clock: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> Generator[RawEvent, None, int]:
+    """A model_call and a tool_call per step of one trajectory; returns the clock after them."""
+    raw_steps = part.doc["trajectory"]
+    steps = [s for s in raw_steps if isinstance(s, dict)]
+    stats.records += len(raw_steps)
+    stats.drop("trajectory step that is not an object", len(raw_steps) - len(steps))
+    ms = as_dict(as_dict(part.doc.get("info")).get("model_stats"))
+    model = rules.resolve_model(part.model).as_dict()
+    total_cost = _cost(ms)
+    sent = as_int(ms.get("tokens_sent")) or 0
+    received = as_int(ms.get("tokens_received")) or 0
+    tag = {} if part.attempt is None else {"x_attempt": part.attempt}
+    n = max(1, len(steps))
+    for i, step in enumerate(steps):
+        ts = ts_to_ns(step.get("timestamp"))
+        synthetic = ts is None
+        clock = max(clock + 1_000_000, ts or 0)
+        llm = f"{run}:{part.prefix}step{i}:llm"
+        ev: dict[str, Any] = {
+            "ts": ns_to_ts(clock),
+            "run": run,
+            "span": llm,
+            "parent": begin,
+            "agent": agent,
+            "kind": "model_call",
+            "model": model,
+            "input_tokens": _spread(sent, n, i),
+            "output_tokens": _spread(received, n, i),
+            "cost_microusd": _spread(total_cost, n, i),
+            "x_estimated": True,
+            **tag,
+        }
+        if synthetic:
+            ev["x_synthetic_time"] = True
+        stats.events["model_call"] += 1
+        yield RawEvent(name, 1, ev)
+        action = step.get("action")
+        words = action.strip().split() if isinstance(action, str) else []
+        if not words:
+            stats.drop("step without an action")
+            continue
+        tool = words[0][:200]
+        effect, scope = mapping.tool(tool, agent)
+        clock += 1_000_000
+        tc: dict[str, Any] = {
+            "ts": ns_to_ts(clock),
+            "run": run,
+            "span": f"{run}:{part.prefix}step{i}",
+            "parent": llm,
+            "agent": agent,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": "ok",
+            **tag,
+        }
+        if synthetic:
+            tc["x_synthetic_time"] = True
+        stats.events["tool_call"] += 1
+        yield RawEvent(name, 1, tc)
+    return clock
 
 
 def sniff(probe: Probe) -> str | None:
