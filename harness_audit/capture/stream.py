@@ -58,7 +58,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_audit.importers.base import ImportStats, Mapping, ns_to_ts
+from harness_audit.importers.base import ImportStats, Mapping, run_end, run_start
 from harness_audit.importers.spans import (
     AGENT,
     MODEL,
@@ -309,15 +309,7 @@ class StreamMapper:
             first_ts = min(min((s.start for s in new), default=outs[0].ts), outs[0].ts)
             o.seen.add(o.start_span)
             self.stats.events["run_start"] += 1
-            yield {
-                "ts": ns_to_ts(first_ts),
-                "run": o.run,
-                "span": o.start_span,
-                "parent": None,
-                "agent": "harness",
-                "kind": "run_start",
-                "pipeline": self.pipeline,
-            }
+            yield run_start(o.run, o.start_span, first_ts, self.pipeline)
         for p in outs:
             ev = place(p, o.parents, o.seen, o.start_span)
             self.stats.events[ev["kind"]] += 1
@@ -330,16 +322,7 @@ class StreamMapper:
             return
         self.stats.events["run_end"] += 1
         self.stats.runs += 1
-        yield {
-            "ts": ns_to_ts(ts),
-            "run": o.run,
-            "span": f"{o.run}:run_end",
-            "parent": o.start_span,
-            "agent": "harness",
-            "kind": "run_end",
-            "pipeline": self.pipeline,
-            "outcome": outcome,
-        }
+        yield run_end(o.run, o.start_span, ts, self.pipeline, outcome)
 
     def _agent_ancestors(self, o: _Open, sid: str) -> list[str]:
         out: list[str] = []

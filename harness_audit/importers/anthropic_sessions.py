@@ -26,6 +26,8 @@ from harness_audit.importers.base import (
     iter_lines,
     ns_to_ts,
     parse_line,
+    run_end,
+    run_start,
     text,
     ts_to_ns,
 )
@@ -248,19 +250,7 @@ def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     s.events.sort(key=lambda e: (e[0], e[1]))
     start = min(s.start or s.events[0][0], s.events[0][0])
     begin = f"{s.id}:run_start"
-    yield RawEvent(
-        s.file,
-        s.line,
-        {
-            "ts": ns_to_ts(start),
-            "run": s.id,
-            "span": begin,
-            "parent": None,
-            "agent": "harness",
-            "kind": "run_start",
-            "pipeline": pipeline,
-        },
-    )
+    yield RawEvent(s.file, s.line, run_start(s.id, begin, start, pipeline))
     stats.events["run_start"] += 1
     seen = {begin}
     for ts, _, line, ev in s.events:
@@ -272,20 +262,8 @@ def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         ev["ts"] = ns_to_ts(ts)
         stats.events[ev["kind"]] += 1
         yield RawEvent(s.file, line, ev)
-    yield RawEvent(
-        s.file,
-        s.line,
-        {
-            "ts": ns_to_ts(max(s.last, s.events[-1][0])),
-            "run": s.id,
-            "span": f"{s.id}:run_end",
-            "parent": begin,
-            "agent": "harness",
-            "kind": "run_end",
-            "pipeline": pipeline,
-            "outcome": s.outcome,
-        },
-    )
+    end = max(s.last, s.events[-1][0])
+    yield RawEvent(s.file, s.line, run_end(s.id, begin, end, pipeline, s.outcome))
     stats.events["run_end"] += 1
     stats.runs += 1
 

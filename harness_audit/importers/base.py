@@ -200,6 +200,34 @@ def _second(secs: int) -> str:
     return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def run_start(run: str, span: str, ts_ns: int, pipeline: str) -> dict[str, Any]:
+    """The ``run_start`` an importer synthesises for a source trace (IMPORT.md): the harness
+    opens the run, at its first moment."""
+    return {
+        "ts": ns_to_ts(ts_ns),
+        "run": run,
+        "span": span,
+        "parent": None,
+        "agent": "harness",
+        "kind": "run_start",
+        "pipeline": pipeline,
+    }
+
+
+def run_end(run: str, start_span: str, ts_ns: int, pipeline: str, outcome: str) -> dict[str, Any]:
+    """The synthesised ``run_end`` (span ``<run>:run_end``, under the run's ``run_start``)."""
+    return {
+        "ts": ns_to_ts(ts_ns),
+        "run": run,
+        "span": f"{run}:run_end",
+        "parent": start_span,
+        "agent": "harness",
+        "kind": "run_end",
+        "pipeline": pipeline,
+        "outcome": outcome,
+    }
+
+
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})\d*)?"
     r"(Z|z|[+-]\d{2}:?\d{2})?$"

@@ -31,6 +31,8 @@ from harness_audit.importers.base import (
     load_json,
     ns_to_ts,
     parse_line,
+    run_end,
+    run_start,
     text,
     ts_to_ns,
 )
@@ -310,19 +312,7 @@ def _run(
         return
     out.sort(key=lambda x: (x[0], x[1]))
     begin = f"{run}:run_start"
-    yield RawEvent(
-        name,
-        base_line,
-        {
-            "ts": ns_to_ts(first_ts or 0),
-            "run": run,
-            "span": begin,
-            "parent": None,
-            "agent": "harness",
-            "kind": "run_start",
-            "pipeline": pipeline,
-        },
-    )
+    yield RawEvent(name, base_line, run_start(run, begin, first_ts or 0, pipeline))
     seen = {begin}
     for ts, _, line, ev in out:
         tgt = ev.get("target")
@@ -333,20 +323,8 @@ def _run(
         ev["ts"] = ns_to_ts(ts)
         stats.events[ev["kind"]] += 1
         yield RawEvent(name, line, ev)
-    yield RawEvent(
-        name,
-        base_line,
-        {
-            "ts": ns_to_ts(last),
-            "run": run,
-            "span": f"{run}:run_end",
-            "parent": begin,
-            "agent": "harness",
-            "kind": "run_end",
-            "pipeline": pipeline,
-            "outcome": last_state if last_state in ("finished", "error", "stopped") else "unknown",
-        },
-    )
+    outcome = last_state if last_state in ("finished", "error", "stopped") else "unknown"
+    yield RawEvent(name, base_line, run_end(run, begin, last, pipeline, outcome))
     stats.events["run_start"] += 1
     stats.events["run_end"] += 1
     stats.runs += 1

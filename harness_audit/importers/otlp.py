@@ -99,10 +99,7 @@ def _struct_span(
     span_id = _id(s.spanId, 16)
     if not trace_id or not span_id:
         return None
-    raw_parent = s.parentSpanId
-    parent = _id(raw_parent, 16) if raw_parent not in (None, "", 0) else None
-    if parent is not None and parent.count("0") == len(parent):
-        parent = None
+    parent = _parent_id(s.parentSpanId)
     start = ts_to_ns(s.startTimeUnixNano) or 0
     end = ts_to_ns(s.endTimeUnixNano) or start
     events = [
@@ -197,6 +194,12 @@ def _id(value: Any, width: int) -> str | None:
     return hex_id(value, width)
 
 
+def _parent_id(raw: Any) -> str | None:
+    """A parent span id; none when absent, empty or all zeros (a root, as OTLP writes it)."""
+    parent = _id(raw, 16) if raw not in (None, "", 0) else None
+    return None if parent is None or parent.count("0") == len(parent) else parent
+
+
 def _status(raw: Any) -> str:
     if not isinstance(raw, dict):
         return "unset"
@@ -236,9 +239,7 @@ def span_record(
     parent_raw = rec.get("parentSpanId", rec.get("parent_span_id", rec.get("parent_id")))
     if parent_raw is None and isinstance(rec.get("parent"), dict):
         parent_raw = rec["parent"].get("span_id")
-    parent = _id(parent_raw, 16) if parent_raw not in (None, "", 0) else None
-    if parent is not None and parent.count("0") == len(parent):
-        parent = None
+    parent = _parent_id(parent_raw)
     start = ts_to_ns(rec.get("startTimeUnixNano", rec.get("start_time"))) or 0
     end = ts_to_ns(rec.get("endTimeUnixNano", rec.get("end_time"))) or start
     events: list[tuple[Any, dict[str, Any], int | None]] = []

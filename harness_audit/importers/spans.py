@@ -22,6 +22,8 @@ from harness_audit.importers.base import (
     as_float,
     as_int,
     ns_to_ts,
+    run_end,
+    run_start,
     text,
     usd_to_microusd,
 )
@@ -159,10 +161,9 @@ def agent_name_from(name: str) -> str:
     return name
 
 
-def classify(attrs: dict[str, Any], name: str, m: dict[str, Any] | None = None) -> str:
+def classify(attrs: dict[str, Any], name: str, m: dict[str, Any]) -> str:
     """The kind of span the attributes say (model_call, tool_call, agent, evaluation, structure);
-    ``m``: their :func:`meanings`, when the caller has them."""
-    m = meanings(attrs) if m is None else m
+    ``m``: their :func:`meanings`."""
     table = rules.span_kind_rules()
     op = m.get("operation")
     if isinstance(op, str) and ("operation", op) in table:
@@ -481,21 +482,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     last_ts = max(max(s.end for s in ordered), outs[-1].ts)
     outcome = root.status
     file = trace.file
-    events = [
-        RawEvent(
-            file,
-            root.line,
-            {
-                "ts": ns_to_ts(first_ts),
-                "run": run,
-                "span": start_span,
-                "parent": None,
-                "agent": "harness",
-                "kind": "run_start",
-                "pipeline": pipeline,
-            },
-        )
-    ]
+    events = [RawEvent(file, root.line, run_start(run, start_span, first_ts, pipeline))]
     counts = stats.events
     counts["run_start"] += 1
     seen = {start_span}
@@ -503,22 +490,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
         ev = place(o, parents, seen, start_span)
         counts[ev["kind"]] += 1
         events.append(RawEvent(file, o.line, ev))
-    events.append(
-        RawEvent(
-            file,
-            root.line,
-            {
-                "ts": ns_to_ts(last_ts),
-                "run": run,
-                "span": f"{run}:run_end",
-                "parent": start_span,
-                "agent": "harness",
-                "kind": "run_end",
-                "pipeline": pipeline,
-                "outcome": outcome,
-            },
-        )
-    )
+    events.append(RawEvent(file, root.line, run_end(run, start_span, last_ts, pipeline, outcome)))
     counts["run_end"] += 1
     stats.runs += 1
     return events

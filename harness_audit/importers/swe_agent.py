@@ -36,6 +36,8 @@ from harness_audit.importers.base import (
     json_loads,
     load_json,
     ns_to_ts,
+    run_end,
+    run_start,
     text,
     ts_to_ns,
     usd_to_microusd,
@@ -175,15 +177,7 @@ def _run(
     agent = mapping.agent(AGENT)
     begin = f"{run}:run_start"
     info = as_dict(top.get("info"))
-    start: dict[str, Any] = {
-        "ts": ns_to_ts(0),
-        "run": run,
-        "span": begin,
-        "parent": None,
-        "agent": "harness",
-        "kind": "run_start",
-        "pipeline": pipeline,
-    }
+    start = run_start(run, begin, 0, pipeline)
     chosen = as_int(info.get("best_attempt_idx"))
     if parts[0].attempt is not None:
         start["x_attempts"] = len(parts)
@@ -226,20 +220,7 @@ def _run(
     clock += 1_000_000
     stats.events["run_end"] += 1
     stats.runs += 1
-    yield RawEvent(
-        name,
-        1,
-        {
-            "ts": ns_to_ts(clock),
-            "run": run,
-            "span": f"{run}:run_end",
-            "parent": begin,
-            "agent": "harness",
-            "kind": "run_end",
-            "pipeline": pipeline,
-            "outcome": exit_status,
-        },
-    )
+    yield RawEvent(name, 1, run_end(run, begin, clock, pipeline, exit_status))
 
 
 def _steps(

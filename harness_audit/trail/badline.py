@@ -22,6 +22,7 @@ from harness_audit.trail.canonical import (
     nesting_depth,
 )
 from harness_audit.trail.events import AnyEvent
+from harness_audit.trail.problem import MODIFIED
 
 if TYPE_CHECKING:
     from harness_audit.trail.scan import Reporter
@@ -97,7 +98,7 @@ def _canonical_with_extras(
     if not isinstance(hash_, str):
         return None
     if ho.hexdigest() != hash_ and ev_mod.is_hex64(hash_):
-        report("modified_event", "the event's hash does not match its content", seq, lineno)
+        report("modified_event", MODIFIED, seq, lineno)
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
     if prev is not None and not ev_mod.is_hex64(prev):
         prev = None
@@ -148,7 +149,7 @@ def _slow_line(
         and verdict in ("canonical", "non_canonical")
         and ev_mod.is_hex64(obj["hash"])
     ):  # a malformed hash is an invalid event (reported)
-        report("modified_event", "the event's hash does not match its content", seq, lineno)
+        report("modified_event", MODIFIED, seq, lineno)
     prev = obj.get("prev") if isinstance(obj.get("prev"), str) else None
     if prev is not None and not ev_mod.is_hex64(prev):
         prev = None  # not a link at all: an invalid event, not a broken one

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+MODIFIED = "the event's hash does not match its content"
+"""The detail of a ``modified_event``: the same words from every verifier path."""
+
 ProblemKind = Literal[
     "unparseable_line",
     "invalid_event",

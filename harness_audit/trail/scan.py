@@ -18,7 +18,7 @@ from harness_audit.trail import events as ev_mod
 from harness_audit.trail.badline import MAX_LINE, slow_line
 from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.pieces import Pieces
-from harness_audit.trail.problem import Problem, ProblemKind
+from harness_audit.trail.problem import MODIFIED, Problem, ProblemKind
 
 CHUNK = 4 << 20
 MAX_PROBLEMS = 1000  # per range; the rest are counted, not kept
@@ -198,9 +198,7 @@ def scan_range(
                 h = ev.hash
                 seq = ev.seq
                 if ho.hexdigest() != h:
-                    report(
-                        "modified_event", "the event's hash does not match its content", seq, lineno
-                    )
+                    report("modified_event", MODIFIED, seq, lineno)
                 if ev.prev != last_hash and last_hash is not None:
                     report("broken_link", BROKEN_LINK, seq, lineno)
                 if seq != expect:
@@ -255,20 +253,36 @@ def report_torn(report: Reporter, path: str, end: int, last_file: bool, line: in
     )
 
 
+def _decoded(line: bytes) -> AnyEvent | None:
+    """The event a line decodes to (canonical or not), or None."""
+    try:
+        return ev_mod.decoder.decode(line)
+    except ev_mod.DECODE_ERRORS:
+        return None
+
+
+def _canonical_leaf(
+    ev: AnyEvent | None, line: bytes, report: Reporter, lineno: int
+) -> bytes | None:
+    """The leaf of a line that is its event's canonical form, a hash that does not match it
+    reported; None when the line is not canonical (the slow path decides it)."""
+    if ev is None or ev_mod.encoder.encode(ev) != line:
+        return None
+    leaf = event_leaf(line)
+    if leaf.hex() != ev.hash:
+        report("modified_event", MODIFIED, ev.seq, lineno)
+    return leaf
+
+
 def line_after(
     line: bytes, report: Reporter, res: RangeResult, last_hash: str | None, expect: int, lineno: int
 ) -> tuple[bytes, str | None, int]:
     """One line after a range's first, exactly as the loop of :func:`scan_range` takes it
     (which inlines this for speed): its leaf, the hash the next line must link to, and the
     next expected ``seq``. The compiled core hands back every line it cannot decide here."""
-    try:
-        ev: AnyEvent | None = ev_mod.decoder.decode(line)
-    except ev_mod.DECODE_ERRORS:
-        ev = None
-    if ev is not None and ev_mod.encoder.encode(ev) == line:
-        leaf = event_leaf(line)
-        if leaf.hex() != ev.hash:
-            report("modified_event", "the event's hash does not match its content", ev.seq, lineno)
+    ev = _decoded(line)
+    leaf = _canonical_leaf(ev, line, report, lineno)
+    if ev is not None and leaf is not None:
         if ev.prev != last_hash and last_hash is not None:
             report("broken_link", BROKEN_LINK, ev.seq, lineno)
         if ev.seq != expect:
@@ -341,14 +355,9 @@ def _classify(
     line: bytes, report: Reporter, expect: int, lineno: int
 ) -> tuple[bytes, int | None, str | None, str | None]:
     """One line, as the loop in ``scan_range`` does it (used for a range's first line)."""
-    try:
-        ev: AnyEvent | None = ev_mod.decoder.decode(line)
-    except ev_mod.DECODE_ERRORS:
-        ev = None
-    if ev is not None and ev_mod.encoder.encode(ev) == line:
-        leaf = event_leaf(line)
-        if leaf.hex() != ev.hash:
-            report("modified_event", "the event's hash does not match its content", ev.seq, lineno)
+    ev = _decoded(line)
+    leaf = _canonical_leaf(ev, line, report, lineno)
+    if ev is not None and leaf is not None:
         if ev_mod.is_hex64(ev.prev):
             return leaf, ev.seq, ev.prev, ev.hash
         report("invalid_event", "prev is not 64 lowercase hex digits", ev.seq, lineno)
