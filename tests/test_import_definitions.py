@@ -319,13 +319,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 agent = create_agent(
     model="gpt-4o",
-    tools=[write_file_tool, execute_sql_tool, read_data_tool],
+    tools=[write_file_tool, execute_sql_tool, read_data_tool, send_mail_tool],
     middleware=[
         HumanInTheLoopMiddleware(
             interrupt_on={
                 "write_file_tool": True,
                 "execute_sql_tool": {"allowed_decisions": ["approve", "reject"]},
                 "read_data_tool": False,
+                "send_mail_tool": PAUSE_FOR_MAIL,
             },
         ),
     ],
@@ -337,7 +338,12 @@ agent = create_agent(
     (a,) = p.agents
     assert a.id == "agent"
     gates = {t.name: bool(t.human_gate and t.human_gate.required) for t in a.tools}
-    assert gates == {"write_file_tool": True, "execute_sql_tool": True, "read_data_tool": False}
+    assert gates == {
+        "write_file_tool": True,
+        "execute_sql_tool": True,
+        "read_data_tool": False,
+        "send_mail_tool": False,  # decided at run time: no gate until declared
+    }
 
 
 def test_prebuilt_agents_of_one_name_stay_distinct(tmp_path: Path) -> None:

@@ -80,8 +80,10 @@ def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | N
                 for k, v in zip(on.keys, on.values, strict=True):
                     key, _ = literal(k, env) if k is not None else (None, "")
                     value, _ = literal(v, env)
-                    if isinstance(key, str) and value is not False:
-                        names.add(key)  # True, or a policy of allowed decisions
+                    # True, or a policy of allowed decisions; a value only known at run time
+                    # is no gate (fail closed: the draft asks for it to be declared)
+                    if isinstance(key, str) and (value is True or isinstance(v, ast.Dict)):
+                        names.add(key)
     return names, "HumanInTheLoopMiddleware(interrupt_on=...)"
 
 
