@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness_audit.importers.base import (
     ImportFormatError,
@@ -33,6 +33,9 @@ from harness_audit.importers.base import (
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
+
+if TYPE_CHECKING:  # detect imports every format module: loaded when a job starts, not here
+    from harness_audit.importers.detect import Detected
 
 __all__ = [
     "ImportFormatError",
@@ -47,15 +50,6 @@ __all__ = [
 ]
 
 
-@dataclass
-class Detected:
-    """The format a source was detected as, and what it looks like."""
-
-    path: Path
-    format: str
-    looks_like: str
-
-
 def detect_trace(path: Path, fmt: str = "auto") -> Detected:
     """Which trace format ``path`` is; with ``fmt`` given, check that it is that format.
 
@@ -63,8 +57,7 @@ def detect_trace(path: Path, fmt: str = "auto") -> Detected:
     """
     from harness_audit.importers import detect
 
-    found: Detected = detect.trace(path, fmt)
-    return found
+    return detect.trace(path, fmt)
 
 
 def detect_definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
@@ -117,9 +110,12 @@ class TraceImport:
                 "looks_like": d.looks_like,
             }
             self.sources.append(entry)
-            mod = TRACE_FORMATS[d.format].module
-            kwargs: dict[str, Any] = {"configs": configs} if d.format == "swe-agent" else {}
-            yield from mod.read(p, self.mapping, self.stats, self.pipeline, **kwargs)
+            if d.format == swe_agent.NAME:  # the one reader that takes the configs beside it
+                yield from swe_agent.read(
+                    p, self.mapping, self.stats, self.pipeline, configs=configs
+                )
+            else:
+                yield from TRACE_FORMATS[d.format].read(p, self.mapping, self.stats, self.pipeline)
             entry["events"] = sum(self.stats.events.values()) - before
 
     def summary(self) -> dict[str, Any]:
@@ -156,7 +152,7 @@ def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None
     from harness_audit.importers.registry import DEFINITION_FORMATS
 
     found, files = detect.definition(paths, fmt)
-    d = DEFINITION_FORMATS[found].module.read(files)
+    d = DEFINITION_FORMATS[found].read(files)
     return draft.render(d, name=name)
 
 

@@ -3,12 +3,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness_audit.importers import crewai, swe_agent
 from harness_audit.importers.base import fail
 from harness_audit.importers.probe import Probe
+from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS, source_files
+
+
+@dataclass
+class Detected:
+    """The format a source was detected as, and what it looks like."""
+
+    path: Path
+    format: str
+    looks_like: str
 
 
 def _keys(d: dict[str, Any]) -> str:
@@ -78,11 +89,8 @@ def looks_like(probe: Probe) -> tuple[str, str]:
     return "text that is no known trace or definition format", "otlp"
 
 
-def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Any:
-    """Detect (or confirm) the trace format of ``path``; a :class:`Detected`."""
-    from harness_audit.importers import Detected
-    from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS
-
+def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Detected:
+    """Detect (or confirm) the trace format of ``path``."""
     probe = probe or Probe.of(path)
     found: list[tuple[str, str]] = []
     for name, f in TRACE_FORMATS.items():
@@ -101,8 +109,8 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Any:
                 return Detected(path, name, what)
     if found and fmt == "auto":
         return Detected(path, found[0][0], found[0][1])
-    for _name, f in DEFINITION_FORMATS.items():
-        what = f.sniff(probe)
+    for d in DEFINITION_FORMATS.values():
+        what = d.sniff(probe)
         if what:
             raise fail(
                 str(path),
@@ -125,8 +133,6 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Any:
 
 def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
     """Detect (or confirm) the definition format of the sources; (format, files)."""
-    from harness_audit.importers.registry import DEFINITION_FORMATS, source_files
-
     files = source_files(paths)
     if not files:
         raise fail("-", "no definition files given", expected="framework definition files")
@@ -181,8 +187,6 @@ def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
 
 def describe_foreign(path: Path) -> str | None:
     """One line: what a foreign file is and the command that converts it; None if not foreign."""
-    from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS
-
     try:
         probe = Probe.of(path)
     except Exception:
@@ -201,8 +205,8 @@ def describe_foreign(path: Path) -> str | None:
             f"{path} is a SWE-agent run config; import it beside its .traj with "
             "`harness-audit trail import`"
         )
-    for name, f in DEFINITION_FORMATS.items():
-        what = f.sniff(probe)
+    for name, d in DEFINITION_FORMATS.items():
+        what = d.sniff(probe)
         if what:
             return (
                 f"{path} is {what}, not a harness-audit manifest; draft one with "

@@ -1,18 +1,19 @@
-"""The registry: one module per source format behind one small interface.
+"""The registry: one module per source format behind one small typed interface.
 
-A trace format module has ``NAME``, ``DESCRIPTION``, ``sniff(probe) -> str | None`` (what the
-file looks like, when it is that format) and ``read(path, mapping, stats, pipeline, probe)``
-yielding :class:`~harness_audit.trail.source.RawEvent`. A definition format module has
-``NAME``, ``DESCRIPTION``, ``sniff(probe)`` and ``read(paths) -> Draft``.
+A trace format module is a :class:`TraceFormat`: ``NAME``, ``DESCRIPTION``, ``sniff(probe)``
+(what the file looks like, when it is that format) and ``read(path, mapping, stats, pipeline,
+probe)`` yielding :class:`~harness_audit.trail.source.RawEvent`. A definition format module is a
+:class:`DefinitionFormat`: ``NAME``, ``DESCRIPTION``, ``sniff(probe)`` and ``read(paths) ->
+Draft``. A new format is one module plus its entry in :data:`TRACE_MODULES` or
+:data:`DEFINITION_MODULES` (mypy checks the module against the protocol there; a test fails
+when a format module is missing from the registry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Protocol
 
 from harness_audit.importers import (
     adk,
@@ -28,32 +29,52 @@ from harness_audit.importers import (
     otlp,
     swe_agent,
 )
+from harness_audit.importers.base import ImportStats, Mapping
+from harness_audit.importers.draft import Draft
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
 
 
-@dataclass(frozen=True)
-class Format:
-    """One registered format."""
+class TraceFormat(Protocol):
+    """A trace format module (``trail import --from NAME``)."""
 
-    name: str
-    description: str
-    module: ModuleType
+    NAME: str
+    DESCRIPTION: str
 
-    @property
-    def sniff(self) -> Callable[[Any], str | None]:
-        """The module's detector."""
-        fn: Callable[[Any], str | None] = self.module.sniff
-        return fn
+    def sniff(self, probe: Probe) -> str | None:
+        """What the file looks like when it is this format (``a Langfuse trace export``), or
+        None."""
+        ...
 
-    def read(self, *args: Any, **kwargs: Any) -> Iterator[Any] | Any:
-        """The module's reader."""
-        return self.module.read(*args, **kwargs)
+    def read(
+        self,
+        path: Path,
+        mapping: Mapping,
+        stats: ImportStats,
+        pipeline: str,
+        probe: Probe | None = None,
+    ) -> Iterator[RawEvent]:
+        """The file's events in trail order, counting into ``stats``; ``probe`` when the
+        caller already has one for ``path``."""
+        ...
 
 
-def _fmt(m: ModuleType) -> Format:
-    return Format(m.NAME, m.DESCRIPTION, m)
+class DefinitionFormat(Protocol):
+    """A definition format module (``init --from NAME``)."""
+
+    NAME: str
+    DESCRIPTION: str
+
+    def sniff(self, probe: Probe) -> str | None:
+        """What the file looks like when it is this format, or None."""
+        ...
+
+    def read(self, paths: list[Path]) -> Draft:
+        """The draft manifest of the definition files (fails closed; see ``draft``)."""
+        ...
 
 
-TRACE_MODULES: tuple[ModuleType, ...] = (
+TRACE_MODULES: tuple[TraceFormat, ...] = (
     otlp,
     langfuse,
     langsmith,
@@ -61,7 +82,7 @@ TRACE_MODULES: tuple[ModuleType, ...] = (
     openhands,
     swe_agent,
 )
-DEFINITION_MODULES: tuple[ModuleType, ...] = (
+DEFINITION_MODULES: tuple[DefinitionFormat, ...] = (
     crewai,
     adk,
     agent_framework,
@@ -69,8 +90,10 @@ DEFINITION_MODULES: tuple[ModuleType, ...] = (
     langgraph,
     mcp,
 )
-TRACE_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in TRACE_MODULES}
-DEFINITION_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in DEFINITION_MODULES}
+TRACE_FORMATS: dict[str, TraceFormat] = {m.NAME: m for m in TRACE_MODULES}
+"""Trace format name -> its module."""
+DEFINITION_FORMATS: dict[str, DefinitionFormat] = {m.NAME: m for m in DEFINITION_MODULES}
+"""Definition format name -> its module."""
 
 TRACE_CHOICES: tuple[str, ...] = ("auto", *TRACE_FORMATS)
 """``trail import --from`` choices."""
