@@ -11,7 +11,7 @@ from harness_audit.checks import assess_pipeline
 from harness_audit.importers import detect_definition, draft_manifest
 from harness_audit.importers.base import ImportFormatError
 from harness_audit.importers.registry import DEFINITION_CHOICES, DEFINITION_FORMATS
-from harness_audit.importers.rules import entries_without_source, resolve_model
+from harness_audit.importers.tables import entries_without_source, resolve_model
 from harness_audit.manifest import load_manifest
 from tests.conftest import SHARED
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness_audit.errors import HarnessAuditError, ManifestError, TrailError
-from harness_audit.importers import import_trace, otlp, otlp_shape, rules
+from harness_audit.importers import import_trace, otlp, otlp_shape, tables
 from harness_audit.importers.base import ImportFormatError, as_int, json_loads, ts_to_ns
 from harness_audit.importers.spans import first, meanings
 from harness_audit.trail.note import Signer
@@ -310,14 +310,14 @@ def test_source_date_epoch_of_other_digits_is_ignored(monkeypatch: pytest.Monkey
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from([*sorted(rules.attribute_index()), "other.name"]),
+        st.sampled_from([*sorted(tables.attribute_index()), "other.name"]),
         st.none() | st.just("") | st.text(max_size=3) | st.integers() | st.lists(st.none()),
         max_size=12,
     )
 )
 def test_property_meanings_are_first_of_each_meaning(attrs: dict[str, Any]) -> None:
     m = meanings(attrs)
-    for meaning in rules.otel_table()["attributes"]:
+    for meaning in tables.otel_table()["attributes"]:
         assert m.get(meaning) == first(attrs, meaning), meaning
 
 

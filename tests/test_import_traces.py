@@ -206,7 +206,7 @@ def test_registry_exhaustive() -> None:
         "probe",
         "spans",
         "registry",
-        "rules",
+        "tables",
         "detect",
         "draft",
         "pyast",

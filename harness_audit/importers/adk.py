@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import as_dict, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
@@ -163,7 +163,7 @@ def read(paths: list[Path]) -> Draft:
                 dt = DraftTool(safe_id(n), where)
                 known_effect(dt)
                 if dt.effect is None and mcp_cmd:
-                    got = rules.known_mcp_effect(mcp_cmd)
+                    got = tables.known_mcp_effect(mcp_cmd)
                     if got:
                         dt.effect, src = got
                         dt.effect_note = f"rules/tool_effects.yaml: {src}"

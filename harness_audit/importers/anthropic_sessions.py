@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -151,7 +151,7 @@ def _event(
             "span": text(p.get("model_request_start_id"), 128) or eid,
             "agent": agent,
             "kind": "model_call",
-            "model": rules.resolve_model(s.model).as_dict(),
+            "model": tables.resolve_model(s.model).as_dict(),
             "input_tokens": (as_int(u.get("input_tokens")) or 0) + cache_read + cache_write,
             "output_tokens": as_int(u.get("output_tokens")) or 0,
             "cost_microusd": 0,

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import sha256_file
 
 UNKNOWN_EFFECT_NOTE = "unknown: assumed destructive until declared"
@@ -128,7 +128,7 @@ def render(d: Draft, name: str | None = None) -> str:
         if a.human:
             lines.append(f"    model: human  # from {a.where}")
         elif a.model:
-            info = rules.resolve_model(a.model)
+            info = tables.resolve_model(a.model)
             where = f"from {a.model_where or a.where}"
             note = f"; {a.model_note}" if a.model_note else ""
             if info.known:
@@ -261,7 +261,7 @@ def _cycle_members(d: Draft) -> set[str]:
 def known_effect(tool: DraftTool, *names: str) -> None:
     """Set a tool's effect from rules/tool_effects.yaml when one of ``names`` is well known."""
     for n in (tool.name, *names):
-        got = rules.known_tool_effect(n)
+        got = tables.known_tool_effect(n)
         if got:
             tool.effect, src = got
             tool.effect_note = f"rules/tool_effects.yaml ({n}): {src}"

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import fail, load_json
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, safe_id
 from harness_audit.importers.probe import Probe
@@ -165,7 +165,7 @@ def read(paths: list[Path]) -> Draft:
                     + " "
                     + str(s.get("url", ""))
                 )
-                got = rules.known_mcp_effect(cmd)
+                got = tables.known_mcp_effect(cmd)
                 if got:
                     t.effect, src = got
                     t.effect_note = f"rules/tool_effects.yaml: {src}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
@@ -66,7 +66,7 @@ def _hosted_mcp(el: ast.Call, f: str, line: int) -> DraftTool:
     label = conf.get("server_label")
     dt = DraftTool(safe_id(label) if isinstance(label, str) else "hosted_mcp", Where(f, line))
     url = conf.get("server_url")
-    got = rules.known_mcp_effect(url) if isinstance(url, str) else None
+    got = tables.known_mcp_effect(url) if isinstance(url, str) else None
     if got:
         dt.effect, src = got
         dt.effect_note = f"rules/tool_effects.yaml: {src}"

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -197,7 +197,7 @@ def _run(
                             "span": f"llm:{key}",
                             "agent": agent,
                             "kind": "model_call",
-                            "model": rules.resolve_model(model).as_dict(),
+                            "model": tables.resolve_model(model).as_dict(),
                             "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
                             "output_tokens": as_int(usage.get("completion_tokens")) or 0,
                             "cost_microusd": 0,

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -121,7 +121,7 @@ class Trace:
 
 def first(attrs: dict[str, Any], meaning: str) -> Any:
     """The value of the first attribute present that carries ``meaning``."""
-    for name in rules.attribute_names(meaning):
+    for name in tables.attribute_names(meaning):
         v = attrs.get(name)
         if v is not None and v != "":
             return v
@@ -131,7 +131,7 @@ def first(attrs: dict[str, Any], meaning: str) -> Any:
 def meanings(attrs: dict[str, Any]) -> dict[str, Any]:
     """:func:`first` of every meaning at once: meaning -> the value of the first attribute
     present that carries it (one pass over the attributes, not one per meaning)."""
-    index = rules.attribute_index()
+    index = tables.attribute_index()
     out: dict[str, Any] = {}
     ranks: dict[str, int] = {}
     for name, v in attrs.items():
@@ -164,11 +164,11 @@ def agent_name_from(name: str) -> str:
 def classify(attrs: dict[str, Any], name: str, m: dict[str, Any]) -> str:
     """The kind of span the attributes say (model_call, tool_call, agent, evaluation, structure);
     ``m``: their :func:`meanings`."""
-    table = rules.span_kind_rules()
+    table = tables.span_kind_rules()
     op = m.get("operation")
     if isinstance(op, str) and ("operation", op) in table:
         return table[("operation", op)]
-    for key in rules.attribute_names("span_kind"):
+    for key in tables.attribute_names("span_kind"):
         v = attrs.get(key)
         if isinstance(v, str) and ("span_kind", v) in table:
             return table[("span_kind", v)]
@@ -189,15 +189,15 @@ def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
         model = m.get("response_model") or m.get("request_model")
         span.model = text(model, 200) or span.model
         provider = text(m.get("provider"), 100)
-        if rules.normalise_provider(provider) is None:
+        if tables.normalise_provider(provider) is None:
             legacy = text(m.get("legacy_system"), 100)
-            provider = legacy if rules.normalise_provider(legacy) else None
+            provider = legacy if tables.normalise_provider(legacy) else None
         span.provider = provider or span.provider
         span.input_tokens = as_int(m.get("input_tokens")) or span.input_tokens
         span.output_tokens = as_int(m.get("output_tokens")) or span.output_tokens
         cost = usd_to_microusd(m.get("cost_usd"))
         if cost is None and "cost_usd_parts" in m:
-            parts = [as_float(attrs.get(n)) for n in rules.attribute_names("cost_usd_parts")]
+            parts = [as_float(attrs.get(n)) for n in tables.attribute_names("cost_usd_parts")]
             if any(p is not None for p in parts):
                 cost = usd_to_microusd(sum(p for p in parts if p is not None))
         if cost is not None:
@@ -318,7 +318,7 @@ def map_span(
         kind = TOOL
         s.tool = s.name
     if kind == MODEL:
-        info = rules.resolve_model(s.model or "unknown", s.provider)
+        info = tables.resolve_model(s.model or "unknown", s.provider)
         ev = {
             **common,
             "kind": "model_call",

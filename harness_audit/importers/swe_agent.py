@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import rules
+from harness_audit.importers import tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -239,7 +239,7 @@ def _steps(
     stats.records += len(raw_steps)
     stats.drop("trajectory step that is not an object", len(raw_steps) - len(steps))
     ms = as_dict(as_dict(part.doc.get("info")).get("model_stats"))
-    model = rules.resolve_model(part.model).as_dict()
+    model = tables.resolve_model(part.model).as_dict()
     total_cost = _cost(ms)
     sent = as_int(ms.get("tokens_sent")) or 0
     received = as_int(ms.get("tokens_received")) or 0

@@ -1,4 +1,7 @@
-"""The importers' data tables under ``rules/``: models, well-known tool effects, OTel attributes.
+"""The importers' lookup tables: model strings -> provider and family, well-known tool and MCP
+server effects, OTel attribute names and span kinds, as ``rules/models.yaml``,
+``rules/tool_effects.yaml`` and ``rules/otel_attributes.yaml`` hold them. (Not the rule book
+of the checks: that is ``checks/``.)
 
 Every entry carries a ``source``; :func:`entries_without_source` lets a test keep it that way.
 """
