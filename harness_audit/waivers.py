@@ -69,11 +69,11 @@ def load_waivers(path: Path) -> list[Waiver]:
     import jsonschema
 
     from harness_audit._fs import read_bounded
-    from harness_audit._resources import data_dir
+    from harness_audit._resources import load_schema
     from harness_audit.manifest.yamlsafe import parse_yaml
 
     doc = parse_yaml(read_bounded(path, MAX_BYTES, "waivers"), str(path))
-    schema = json.loads((data_dir("schemas") / "waivers.schema.json").read_text())
+    schema = load_schema("waivers.schema.json")
     problems = []
     for err in jsonschema.Draft7Validator(schema).iter_errors(doc.data):
         where = tuple(err.absolute_path)

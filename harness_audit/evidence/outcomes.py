@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from harness_audit._resources import data_dir
-from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
-from harness_audit.manifest.yamlsafe import load_yaml
+from harness_audit._resources import load_rules
+from harness_audit.errors import Diagnostic, RuleError
 
 OutcomeKind = Literal["risk", "approving", "other"]
 
@@ -43,12 +42,7 @@ def _words(data: dict[str, Any], section: str, key: str) -> tuple[str, ...]:
 @cache
 def load_outcomes() -> Outcomes:
     """The outcome words under ``rules/outcomes.yaml``, loaded once; RuleError if malformed."""
-    try:
-        data = load_yaml(data_dir("rules") / "outcomes.yaml", display="rules/outcomes.yaml").data
-    except HarnessAuditError as e:
-        raise RuleError(e.diagnostics()) from e
-    if not isinstance(data, dict):
-        raise RuleError(Diagnostic("rules/outcomes.yaml", "not a mapping"))
+    data = load_rules("outcomes.yaml")
     return Outcomes(
         frozenset(_words(data, "risk", "words")),
         _words(data, "risk", "prefixes"),

@@ -13,39 +13,27 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from harness_audit._resources import data_dir
-from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
-from harness_audit.manifest.yamlsafe import load_yaml
+from harness_audit._resources import load_rules
 
 UNKNOWN = "unknown"
-
-
-def _load(name: str) -> dict[str, Any]:
-    try:
-        data = load_yaml(data_dir("rules") / name, display=f"rules/{name}").data
-    except HarnessAuditError as e:
-        raise RuleError(e.diagnostics()) from e
-    if not isinstance(data, dict):
-        raise RuleError(Diagnostic(f"rules/{name}", "not a mapping"))
-    return data
 
 
 @cache
 def models_table() -> dict[str, Any]:
     """``rules/models.yaml`` as loaded."""
-    return _load("models.yaml")
+    return load_rules("models.yaml")
 
 
 @cache
 def tool_effects_table() -> dict[str, Any]:
     """``rules/tool_effects.yaml`` as loaded."""
-    return _load("tool_effects.yaml")
+    return load_rules("tool_effects.yaml")
 
 
 @cache
 def otel_table() -> dict[str, Any]:
     """``rules/otel_attributes.yaml`` as loaded."""
-    return _load("otel_attributes.yaml")
+    return load_rules("otel_attributes.yaml")
 
 
 def entries_without_source() -> list[str]:

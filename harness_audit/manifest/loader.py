@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import jsonschema
 
-from harness_audit._resources import data_dir
+from harness_audit._resources import load_schema
 from harness_audit.errors import Diagnostic, HarnessAuditError, InputError, ManifestError
 from harness_audit.manifest.model import (
     Access,
@@ -106,8 +106,7 @@ def _walk(root: Path, problems: list[Diagnostic] | None = None) -> Iterator[Path
 @cache
 def pipeline_schema() -> dict[str, Any]:
     """The manifest's JSON Schema, ``schemas/pipeline.schema.json``, read once."""
-    with (data_dir("schemas") / "pipeline.schema.json").open(encoding="utf-8") as f:
-        return cast(dict[str, Any], json.load(f))
+    return load_schema("pipeline.schema.json")
 
 
 @cache
