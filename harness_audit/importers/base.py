@@ -1,5 +1,15 @@
-"""What every importer shares: the error type, bounded reading, time and number conversion,
-the agent/tool mapping, and the counts that go into ``import.json``.
+"""What every importer shares; compiled by mypyc (see the last paragraph).
+
+The error type, bounded reading, time and number conversion, the agent/tool mapping, and the
+counts that go into ``import.json``.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

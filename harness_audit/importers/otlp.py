@@ -1,6 +1,8 @@
-"""OTLP/JSON traces: ``ExportTraceServiceRequest`` documents or JSON Lines of them (the
-collector's file exporter), JSON Lines or arrays of span records (OTLP span JSON, or SDK span
-dumps with ``context``/``parent`` and flat attribute maps), optionally gzip.
+"""OTLP/JSON traces; compiled by mypyc (see the last paragraph).
+
+``ExportTraceServiceRequest`` documents or JSON Lines of them (the collector's file exporter),
+JSON Lines or arrays of span records (OTLP span JSON, or SDK span dumps with
+``context``/``parent`` and flat attribute maps), optionally gzip.
 
 Streaming: JSON Lines are read one line at a time (orjson); spans are grouped per trace in a
 bounded buffer. A trace is flushed as a run once its root span has arrived and no span of it has
@@ -8,6 +10,14 @@ come for ``QUIET_SPANS`` spans, or when more than ``MAX_OPEN_TRACES`` traces (or
 ``MAX_BUFFERED_SPANS`` spans) are open, oldest first; a span arriving for a trace already flushed
 is counted as dropped ("late"), never silently merged into another run. Memory is bounded by
 the buffer, not by the file.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,21 @@
-"""One source trace (a tree of spans) -> the events of one run, shared by the span formats.
+"""One source trace (a tree of spans) -> the events of one run; compiled by mypyc (see below).
 
-Readings (IMPORT.md): one trace is one run with a synthesised ``run_start``/``run_end``; events
-are ordered by time, a model or tool call placed at its end time (so an approval can precede
-it), a spawn at the start of the agent span; a span sent twice is one event; a model-call span
-wrapping another model-call span is structure (the innermost inference span is the call); the
-agent of an event is its nearest enclosing agent span; a span whose parent is missing from the
-trace hangs from the root. An event's ``parent`` is its nearest ancestor that is an earlier
-event of the run (the run's ``run_start`` otherwise), so the causal chain never dangles.
+Shared by the span formats. Readings (IMPORT.md): one trace is one run with a synthesised
+``run_start``/``run_end``; events are ordered by time, a model or tool call placed at its end
+time (so an approval can precede it), a spawn at the start of the agent span; a span sent twice
+is one event; a model-call span wrapping another model-call span is structure (the innermost
+inference span is the call); the agent of an event is its nearest enclosing agent span; a span
+whose parent is missing from the trace hangs from the root. An event's ``parent`` is its nearest
+ancestor that is an earlier event of the run (the run's ``run_start`` otherwise), so the causal
+chain never dangles.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations
