@@ -10,7 +10,8 @@ from harness_audit import __version__
 
 
 def dumps(data: Any) -> str:
-    """Indented JSON; orjson is ~10x faster than the standard library at scan sizes."""
+    """Indented JSON; orjson, as the standard library's encoder is the slow part of a large scan
+    (bench/README.md, Scan)."""
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 

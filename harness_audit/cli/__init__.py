@@ -7,7 +7,8 @@ def main() -> None:
     import gc
 
     # A short-lived process that builds many small acyclic objects (YAML nodes, events):
-    # collecting every 700 allocations costs more than half the load time of a big manifest.
+    # collecting every 700 allocations is most of the load time of a big manifest
+    # (bench/README.md, Scan).
     gc.set_threshold(100_000, 50, 1000)
     from harness_audit.cli._cli import app
 

@@ -23,7 +23,8 @@ import yaml
 
 from harness_audit.errors import Diagnostic, InputError, ManifestError
 
-try:  # LibYAML's parser is ~10x faster; the pure-Python one gives the same nodes and marks.
+try:  # LibYAML's parser is the faster (bench/README.md, Scan); the pure-Python one gives the
+    # same nodes and marks.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]

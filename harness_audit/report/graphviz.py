@@ -23,7 +23,7 @@ BAND_LINE = {"audit-ready": "#1e7b45", "at-risk": "#9a6b00", "audit-will-fail": 
 LARGE_GRAPH = 60
 MAX_LAYOUT_NODES = 800  # beyond this Graphviz is not asked to lay the graph out (bounded work)
 DOT_SECONDS = 60  # wall and CPU time `dot` may take
-DOT_MEMORY = 2 << 30  # address space `dot` may use (a 10,000-agent chain once took 24 GB)
+DOT_MEMORY = 2 << 30  # address space `dot` may use (unbounded it can take all: bench/README.md)
 TOOL_FILL = {
     "ungated_destructive": "#f9d3d0",
     "unverified_write": "#ffe0b2",
@@ -64,8 +64,8 @@ def to_dot(result: PipelineResult, highlight_risk: bool = False) -> str:
     risky_nodes, risky_edges = risk_elements(p) if highlight_risk else (set(), set())
     risky_tools = {n for n in risky_nodes if n.startswith("tool:")}
     size = len(p.agents) + sum(len(a.tools) for a in p.agents)
-    # dot's crossing minimisation is superlinear: past ~60 nodes, bound it (a 200-agent
-    # pipeline with shared scopes takes minutes unbounded, seconds bounded)
+    # dot's crossing minimisation is superlinear: past LARGE_GRAPH nodes, bound it (what a
+    # dense 200-agent pipeline takes either way: bench/README.md, Agent graph)
     bounded = " mclimit=0.1 nslimit=1" if size > LARGE_GRAPH else ""
     lines = [
         f"digraph {q(p.name)} {{",

@@ -2,9 +2,10 @@
 enumerations in C; ``encode`` gives the RFC 8785 form (fields sorted, compact, integers only).
 
 The structs mirror ``schemas/trail-event.schema.json``; a test keeps the two in agreement.
-Regular-expression constraints cost ~0.5 µs each inside msgspec, so the two patterns (``ts`` and
-64 lowercase hex: ``prev``, ``hash`` and the digests) are checked by :func:`pattern_problem` with
-compiled expressions instead.
+Regular-expression constraints inside msgspec cost more per field than one pass per chunk
+(bench/README.md, Trail verification), so the two patterns (``ts`` and 64 lowercase hex:
+``prev``, ``hash`` and the digests) are checked by :func:`pattern_problem` with compiled
+expressions instead.
 """
 
 from __future__ import annotations
