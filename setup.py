@@ -4,8 +4,9 @@ pyproject.toml.
 - The verifier core (``harness_audit.trail._cverify``, C).
 - The import and sealing path (:data:`MYPYC`), the same Python modules compiled by mypyc: the
   reading, mapping and sealing of ``trail import`` and ``collect`` are many small operations
-  per span, which compiled run about twice as fast. The source stays the one implementation
-  (mypy --strict checks it; the tests run on what is built).
+  per span, which compiled run markedly faster (figures: bench/README.md, Issue 14). The
+  source stays the one implementation (mypy --strict checks it; the tests run on what is
+  built).
 
 Both are optional in the way PyYAML's LibYAML binding is: when they cannot be built (no
 compiler, no OpenSSL headers: ``apt-get install libssl-dev gcc``), the install goes on without
