@@ -422,6 +422,7 @@ class FileStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.note: str | None = None  # the checkpoint published, once it is
         self._tmp: Path | None = None
 
     def segments(self) -> list[str]:
@@ -480,6 +481,7 @@ class FileStore:
             os.replace(self._tmp, self.path)
             self._tmp = None
         write_atomic(self.path.with_name(self.path.name + ".checkpoint"), data)
+        self.note = data.decode("utf-8")
 
     def link_checkpoint(self, data: bytes, size: int) -> None:
         """Nothing: this layout keeps the newest checkpoint only."""
