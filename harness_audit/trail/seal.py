@@ -1,4 +1,4 @@
-"""The sealing of one event, and ``trail seal``'s source: a plain JSONL file.
+"""The sealing of one event and ``trail seal``'s JSONL source; compiled by mypyc (see below).
 
 :func:`seal_event` completes an event (``v``, ``seq``, ``prev``, ``span``, ``hash``), validates
 it and returns its canonical line: the one step every sealing path takes (through
@@ -6,6 +6,13 @@ it and returns its canonical line: the one step every sealing path takes (throug
 :mod:`~harness_audit.trail.sealer`). :class:`JsonlSource` reads one JSON object a line (an
 :class:`~harness_audit.trail.source.EventSource`); an importer of another trace format is one
 more source.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so the rules that bite here: one exception type
+per ``except ... as``; no msgspec ``Struct`` defined here (those stay in Python modules such as
+``events``); monkeypatching a name here is invisible to compiled callers (patch it where a
+Python module looks it up); and after an edit in an editable install, rebuild
+(``pip install -e .``) or the old build keeps running (``HARNESS_AUDIT_BUILD_EXT=0`` installs
+without compiling).
 """
 
 from __future__ import annotations
