@@ -22,7 +22,7 @@ from harness_audit.importers import import_trace, otlp, otlp_shape, tables
 from harness_audit.importers.base import ImportFormatError, as_int, json_loads, ts_to_ns
 from harness_audit.importers.spans import first, meanings
 from harness_audit.trail.note import Signer
-from harness_audit.trail.pipeline import BATCH, seal_events
+from harness_audit.trail.sealer import BATCH, seal_events
 from harness_audit.trail.source import RawEvent
 from harness_audit.trail.verify import verify_trail
 from tests.conftest import SHARED
@@ -349,7 +349,7 @@ def test_ctrl_c_stops_both_processes_without_a_traceback(tmp_path: Path) -> None
         import time
         from pathlib import Path
         from harness_audit.trail.note import Signer
-        from harness_audit.trail.pipeline import seal_events
+        from harness_audit.trail.sealer import seal_events
         from harness_audit.trail.source import RawEvent
 
         def events():

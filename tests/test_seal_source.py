@@ -11,7 +11,8 @@ import pytest
 
 from harness_audit.errors import UNREADABLE, InputError, TrailError, diagnosed
 from harness_audit.trail.events import actor_of
-from harness_audit.trail.seal import JsonlSource, seal, seal_file
+from harness_audit.trail.seal import JsonlSource
+from harness_audit.trail.sealer import seal, seal_file
 from harness_audit.trail.source import EventSource, RawEvent
 from harness_audit.trail.verify import verify_trail
 

@@ -16,7 +16,8 @@ from harness_audit.errors import HarnessAuditError, TrailError
 from harness_audit.trail.merkle import ProofError
 from harness_audit.trail.proofs import read_proof, verify_proof_data
 from harness_audit.trail.reader import ReadStats, read_decoded
-from harness_audit.trail.seal import seal_event, seal_file
+from harness_audit.trail.seal import seal_event
+from harness_audit.trail.sealer import seal_file
 from harness_audit.trail.verify import verify_trail
 
 from .trailkit import SIGNER, event, write_trail

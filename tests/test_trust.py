@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
 from harness_audit.trail.note import Signer
-from harness_audit.trail.seal import seal_file
+from harness_audit.trail.sealer import seal_file
 
 from .conftest import SAMPLES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness_audit.errors import TrailError
-from harness_audit.trail import writer as writer_mod
+from harness_audit.trail import store as store_mod  # the writer syncs through its store
 from harness_audit.trail.verify import verify_trail
 from harness_audit.trail.writer import TrailWriter
 
@@ -179,8 +179,8 @@ def test_append_is_fsynced_and_a_batch_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     syncs: list[int] = []
-    real = writer_mod._datasync
-    monkeypatch.setattr(writer_mod, "_datasync", lambda fd: (syncs.append(fd), real(fd)))
+    real = store_mod._datasync
+    monkeypatch.setattr(store_mod, "_datasync", lambda fd: (syncs.append(fd), real(fd)))
     w = TrailWriter(tmp_path / "t", "harness-audit/test", SIGNER, checkpoint_every=0)
     w.append(event(0))
     assert len(syncs) == 1
@@ -195,7 +195,7 @@ def test_append_is_fsynced_and_a_batch_once(
 
 def test_not_durable_batches_until_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syncs: list[int] = []
-    monkeypatch.setattr(writer_mod, "_datasync", lambda fd: syncs.append(fd))
+    monkeypatch.setattr(store_mod, "_datasync", lambda fd: syncs.append(fd))
     w = TrailWriter(tmp_path / "t", "harness-audit/test", SIGNER, checkpoint_every=0, durable=False)
     for i in range(5):
         w.append(event(i))

@@ -16,7 +16,6 @@ the writer's lock refuses a second one, in this process or another.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from harness_audit.errors import TrailError
 from harness_audit.importers.base import ImportStats, Mapping
 from harness_audit.importers.spans import Span
 from harness_audit.trail.note import Signer
+from harness_audit.trail.store import TrailStore
 from harness_audit.trail.writer import TrailWriter
 
 
@@ -101,7 +101,7 @@ class TrailSink:
             durable=False,
         )
         try:
-            self.mapper.resume(_events(writer.segments()))
+            self.mapper.resume(_events(writer.store))
         except BaseException:
             writer.close()
             raise
@@ -124,7 +124,7 @@ class TrailSink:
             except (TrailError, ValueError) as e:
                 # sealed and validated before anything is written: nothing of the batch is
                 # in the trail, but the mapper counted it: rebuild it from the trail
-                self.mapper.resume(_events(writer.segments()))
+                self.mapper.resume(_events(writer.store))
                 raise InvalidBatch(_reason(e)) from None
             except OSError as e:
                 self._fail(e)
@@ -159,12 +159,7 @@ class TrailSink:
         if w is None:
             return
         self._last_seq = w.seq
-        f = w._file
-        w._file = None
-        if f is not None:
-            with contextlib.suppress(OSError):
-                f.close()  # may fail flushing what the disk refused; it is dropped
-        w._release()
+        w.abandon()  # closing may fail flushing what the disk refused; it is dropped
 
     def tick(self) -> None:
         """Sign a checkpoint when ``checkpoint_seconds`` have passed with events unsigned."""
@@ -225,11 +220,11 @@ def _reason(e: BaseException) -> str:
     return type(e).__name__
 
 
-def _events(segments: list[Path]) -> Iterator[dict[str, Any]]:
-    """The events of the trail's segments (only their complete lines; the writer has cut a
-    torn last line already)."""
-    for seg in segments:
-        with seg.open("rb") as f:
+def _events(store: TrailStore) -> Iterator[dict[str, Any]]:
+    """The events of the trail's segments, read through the writer's store (only their
+    complete lines; the writer has cut a torn last line already)."""
+    for seg in store.segments():
+        with store.open_range(seg) as f:
             for raw in f:
                 if raw.endswith(b"\n"):
                     try:

@@ -532,7 +532,7 @@ def trail_seal(
     """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
     OUT.checkpoint."""
     from harness_audit._fs import refuse_overwriting
-    from harness_audit.trail.seal import seal_file
+    from harness_audit.trail.sealer import seal_file
 
     refuse_overwriting([output, output.with_name(output.name + ".checkpoint")], [source, key])
     count, _ = seal_file(source, output, _signer(key), origin)

@@ -150,7 +150,7 @@ def trail_import(
     job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
 
     def fill(folder: Path) -> dict[str, Any]:
-        from harness_audit.trail.pipeline import default_jobs, seal_events
+        from harness_audit.trail.sealer import default_jobs, seal_events
 
         seal_events(job.events(), folder, origin, signer, jobs or default_jobs())
         summary = job.summary()

@@ -66,6 +66,13 @@ static void node_hash(const unsigned char *l, const unsigned char *r, unsigned c
 
 /* --- the event grammar ------------------------------------------------------------------ */
 
+/* The event schema, a third copy: the keys below and the kinds' required and optional fields
+ * (KINDS) repeat, for the one purpose of taking a line here or handing it back, the schema
+ * whose two other copies are the msgspec structs in harness_audit/trail/events.py (Event,
+ * Model and one struct per kind: RunStart ... Error, what the Python verifier decodes with)
+ * and schemas/trail-event.schema.json (the published JSON Schema, TRAIL.md). A field or kind
+ * added to those two must be added here too, or every such line goes the slow Python way
+ * (correct, but slower); tests/test_trail_core.py compares the cores on every kind. */
 enum {
     K_AGENT, K_APPROVER, K_ARGS_DIGEST, K_CAP_MICROUSD, K_CHILD, K_CONFIDENCE_BP,
     K_COST_MICROUSD, K_DATA_CLASS, K_DEPTH, K_EFFECT, K_EVIDENCE, K_HASH, K_INPUT_DIGEST,

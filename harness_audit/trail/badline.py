@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import orjson
@@ -22,10 +22,7 @@ from harness_audit.trail.canonical import (
     nesting_depth,
 )
 from harness_audit.trail.events import AnyEvent
-from harness_audit.trail.problem import MODIFIED
-
-if TYPE_CHECKING:
-    from harness_audit.trail.scan import Reporter
+from harness_audit.trail.problem import MODIFIED, Reporter
 
 MAX_LINE = 1 << 20
 """Longest line held whole; a longer one is replaced by a marker (see ``scan``'s chunks)."""

@@ -1,9 +1,16 @@
-"""RFC 8785 JSON Canonicalization Scheme (JCS).
+"""RFC 8785 JSON Canonicalization Scheme (JCS); compiled by mypyc (see the last paragraph).
 
 Trail events hold only integers, strings, booleans, null, lists and objects with ASCII keys; for
 those, JCS is compact JSON with sorted keys and ECMAScript string escaping, which a fast encoder
 produces directly (see ``events``). This module is the general form, floats included, used by
 ``seal``, by the slow path of the verifier and as the reference in tests.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so the rules that bite here: one exception type
+per ``except ... as``; no msgspec ``Struct`` defined here (those stay in Python modules such as
+``events``); monkeypatching a name here is invisible to compiled callers (patch it where a
+Python module looks it up); and after an edit in an editable install, rebuild
+(``pip install -e .``) or the old build keeps running (``HARNESS_AUDIT_BUILD_EXT=0`` installs
+without compiling).
 """
 
 from __future__ import annotations

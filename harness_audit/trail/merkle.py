@@ -1,6 +1,13 @@
-"""RFC 6962 / RFC 9162 Merkle trees: hashes, roots, proofs, and a streaming root.
+"""RFC 6962 / RFC 9162 Merkle trees, compiled by mypyc: hashes, roots, proofs, a streaming root.
 
 Small pure functions, each citing the section it implements. Hashes are 32-byte ``bytes``.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so the rules that bite here: one exception type
+per ``except ... as``; no msgspec ``Struct`` defined here (those stay in Python modules such as
+``events``); monkeypatching a name here is invisible to compiled callers (patch it where a
+Python module looks it up); and after an edit in an editable install, rebuild
+(``pip install -e .``) or the old build keeps running (``HARNESS_AUDIT_BUILD_EXT=0`` installs
+without compiling).
 """
 
 from __future__ import annotations

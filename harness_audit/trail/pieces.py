@@ -11,13 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from harness_audit.trail.merkle import CompactTree, node_hash
-from harness_audit.trail.problem import Problem
-
-if TYPE_CHECKING:
-    from harness_audit.trail.scan import RangeResult
+from harness_audit.trail.problem import Problem, RangeResult
 
 sha256 = hashlib.sha256
 

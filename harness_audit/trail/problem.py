@@ -1,8 +1,13 @@
-"""What verification finds: one :class:`Problem` per damaged place, of a named kind (CLI.md)."""
+"""What verification finds: one :class:`Problem` per damaged place, of a named kind (CLI.md),
+and what one scanned range yields (:class:`RangeResult`, filled through a :class:`Reporter`).
+
+The types the scanner, the slow path (``badline``), the Merkle pieces and the compiled core all
+need live here, below them, so that none of those modules imports another upward for a type.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MODIFIED = "the event's hash does not match its content"
@@ -48,3 +53,41 @@ class Problem:
             "detail": self.detail,
             "severity": "warning" if self.warning else "error",
         }
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """What one range yields: its chain ends, its leaves as subtrees, its problems."""
+
+    file: str
+    start: int
+    end: int
+    start_index: int | None
+    lines: int = 0
+    events: int = 0
+    first_seq: int | None = None
+    first_prev: str | None = None
+    first_line: int = 0
+    last_seq: int | None = None
+    last_hash: str | None = None
+    pieces: list[tuple[int, int, bytes]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    dropped: int = 0
+    seq_ok: bool = True  # every event's seq was its position (so a seq hint is sound)
+
+
+class Reporter:
+    """Collects a range's problems, keeping the first ``cap`` and counting the rest."""
+
+    __slots__ = ("cap", "path", "problems", "res")
+
+    def __init__(self, res: RangeResult, cap: int) -> None:
+        self.res, self.path, self.problems, self.cap = res, res.file, res.problems, cap
+
+    def __call__(
+        self, kind: ProblemKind, detail: str, seq: int | None, line: int, warning: bool = False
+    ) -> None:
+        if len(self.problems) < self.cap:
+            self.problems.append(Problem(kind, self.path, line, seq, detail, warning))
+        else:
+            self.res.dropped += 1

@@ -7,7 +7,6 @@ verifier's line limit: a line longer than ``MAX_LINE`` is skipped without being 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,8 @@ from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed, 
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.badline import MAX_LINE
 from harness_audit.trail.events import AnyEvent
-from harness_audit.trail.scan import _chunks
-from harness_audit.trail.verify import trail_files
+from harness_audit.trail.scan import CHUNK
+from harness_audit.trail.store import TrailStore, chunks, store_of, trail_files
 
 NOT_AN_EVENT = "not a valid event ({error}); run `harness-audit verify` first"
 
@@ -33,13 +32,15 @@ class ReadStats:
     too_long: int = 0
 
 
-def _lines(path: str) -> Iterator[bytes]:
-    """The file's lines without their newlines, in order, read in bounded chunks: a line
-    longer than ``MAX_LINE`` comes as the scanner's marker (a NUL byte and its length)."""
-    for _, lines, torn in _chunks(path, 0, os.path.getsize(path)):
-        yield from lines
-        if torn is not None:
-            yield torn
+def _lines(store: TrailStore, segment: str) -> Iterator[bytes]:
+    """The segment's lines without their newlines, in order, read through its store in bounded
+    chunks: a line longer than ``MAX_LINE`` comes as the scanner's marker (a NUL byte and its
+    length)."""
+    with store.open_range(segment) as f:
+        for _, lines, torn in chunks(f, 0, store.size(segment), CHUNK, MAX_LINE):
+            yield from lines
+            if torn is not None:
+                yield torn
 
 
 def _too_long(line: bytes) -> int | None:
@@ -61,7 +62,7 @@ def read_decoded(
         stats.files.append(str(f))
         name = str(f)
         with diagnosed(name, UNREADABLE, catch=OSError):
-            lines = _lines(name)
+            lines = _lines(store_of(name), name)
             for n, line in enumerate(lines, 1):
                 try:
                     ev = decode(line)

@@ -9,16 +9,32 @@ one decode, one encode, one hash and three comparisons; anything else goes to
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
+from harness_audit.trail import _core
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.badline import MAX_LINE, slow_line
 from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.pieces import Pieces
-from harness_audit.trail.problem import MODIFIED, Problem, ProblemKind
+from harness_audit.trail.problem import MODIFIED, RangeResult, Reporter
+from harness_audit.trail.store import chunks, store_of, windows
+
+__all__ = [
+    "BROKEN_LINK",
+    "CHUNK",
+    "HASH_FIELD",
+    "HASH_MEMBER_LEN",
+    "MAX_PROBLEMS",
+    "RangeResult",
+    "Reporter",
+    "check_links_of",
+    "event_leaf",
+    "line_after",
+    "report_torn",
+    "scan_range",
+]
 
 CHUNK = 4 << 20
 MAX_PROBLEMS = 1000  # per range; the rest are counted, not kept
@@ -43,59 +59,11 @@ BROKEN_LINK = (
 )
 
 
-@dataclass(slots=True)
-class RangeResult:
-    """What one range yields: its chain ends, its leaves as subtrees, its problems."""
-
-    file: str
-    start: int
-    end: int
-    start_index: int | None
-    lines: int = 0
-    events: int = 0
-    first_seq: int | None = None
-    first_prev: str | None = None
-    first_line: int = 0
-    last_seq: int | None = None
-    last_hash: str | None = None
-    pieces: list[tuple[int, int, bytes]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    dropped: int = 0
-    seq_ok: bool = True  # every event's seq was its position (so a seq hint is sound)
-
-
 def _chunks(path: str, start: int, end: int) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
-    """Complete lines of ``path[start:end]`` a chunk at a time (with the buffer they were split
-    from), and at the end the last line if it has no newline. A line longer than MAX_LINE is
-    replaced by a marker and never held whole: a NUL byte and its length (no JSON starts so)."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        remaining = end - start
-        rest = b""
-        skipping = 0
-        while remaining > 0:
-            chunk = f.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            if skipping:
-                nl = chunk.find(b"\n")
-                if nl < 0:
-                    skipping += len(chunk)
-                    continue
-                yield b"", [b"\x00%d" % (skipping + nl)], None
-                skipping = 0
-                chunk = chunk[nl + 1 :]
-            buf = rest + chunk if rest else chunk
-            lines = buf.split(b"\n")
-            rest = lines.pop()
-            if len(rest) > MAX_LINE:
-                skipping, rest = len(rest), b""
-            yield buf, lines, None
-        if skipping:
-            yield b"", [], b"\x00%d" % skipping
-        elif rest:
-            yield b"", [], rest
+    """:func:`~harness_audit.trail.store.chunks` of ``path[start:end]``, read through its store,
+    with this module's ``CHUNK`` and the slow path's ``MAX_LINE``."""
+    with store_of(path).open_range(path) as f:
+        yield from chunks(f, start, end, CHUNK, MAX_LINE)
 
 
 # Fields whose pattern the decoder does not check (see events): one regex pass over a whole
@@ -121,23 +89,6 @@ loop report a modified event or a broken link, which the search then turns into 
 event."""
 
 
-class Reporter:
-    """Collects a range's problems, keeping the first ``MAX_PROBLEMS`` and counting the rest."""
-
-    __slots__ = ("path", "problems", "res")
-
-    def __init__(self, res: RangeResult) -> None:
-        self.res, self.path, self.problems = res, res.file, res.problems
-
-    def __call__(
-        self, kind: ProblemKind, detail: str, seq: int | None, line: int, warning: bool = False
-    ) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(kind, self.path, line, seq, detail, warning))
-        else:
-            self.res.dropped += 1
-
-
 def scan_range(
     path: str,
     start: int,
@@ -153,12 +104,10 @@ def scan_range(
     This is the hot loop: everything per line is a local name, and the common case (a valid,
     canonical event) takes one decode, one encode, one hash and three comparisons. With the
     compiled core (``_core``) the same range is scanned there, with the same results."""
-    from harness_audit.trail import _core
-
     if _core.compiled():
-        return _core.scan_range(path, start, end, start_index, cuts, last_file, progress)
+        return _scan_range_compiled(path, start, end, start_index, cuts, last_file, progress)
     res = RangeResult(path, start, end, start_index)
-    report = Reporter(res)
+    report = Reporter(res, MAX_PROBLEMS)
     decode, encode = ev_mod.decoder.decode, ev_mod.encoder.encode
     errors = ev_mod.DECODE_ERRORS
     sha = hashlib.sha256
@@ -240,7 +189,7 @@ def scan_range(
 def report_torn(report: Reporter, path: str, end: int, last_file: bool, line: int) -> None:
     """A range's last line has no newline: a torn last line (a warning, when it is the very end
     of the trail: the writer resumes after it), else a line with no newline (an error)."""
-    at_end = last_file and end == os.path.getsize(path)
+    at_end = last_file and end == store_of(path).size(path)
     report(
         "unparseable_line",
         "torn last line: no newline at the end of the file (a write was cut off; the writer "
@@ -363,3 +312,74 @@ def _classify(
         report("invalid_event", "prev is not 64 lowercase hex digits", ev.seq, lineno)
         return leaf, ev.seq, None, ev.hash  # malformed: an invalid event, not a broken link
     return slow_line(line, ev, report, expect, lineno)
+
+
+def _scan_range_compiled(
+    path: str,
+    start: int,
+    end: int,
+    start_index: int | None,
+    cuts: Sequence[int] = (),
+    last_file: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> RangeResult:
+    """:func:`scan_range` with the compiled core (:mod:`~harness_audit.trail._core`) taking
+    the lines it can decide; the windows it reads are :func:`_chunks`' chunks, mapped from the
+    file the store opened (:func:`~harness_audit.trail.store.windows`), not copied."""
+    core: Any = _core.core()
+    if core is None:
+        raise RuntimeError("the compiled verifier core is not in use")
+    res = RangeResult(path, start, end, start_index)
+    report = Reporter(res, MAX_PROBLEMS)
+    sc: Any = None if start_index is None else core.Scanner(start_index, cuts)
+    expect = start_index if start_index is not None else -1
+    last_hash: str | None = None
+    base = 0  # lines before this window
+    with store_of(path).open_range(path) as f:
+        for buf, a, b, size, torn in windows(f, start, end, CHUNK, MAX_LINE):
+            lineno = base
+            decided: list[tuple[int, bytes]] = []  # lines the Python code decided
+            pos = a
+            if res.events == 0 and pos < b:  # the range's first event: nothing to check against
+                nl = buf.find(b"\n", pos, b)
+                line = buf[pos:nl]
+                lineno += 1
+                leaf, seq_, prev_, last_hash = _classify(line, report, expect, lineno)
+                if sc is None:  # a parallel range: its first event fixes the global index
+                    res.start_index = seq_ if seq_ is not None else 0
+                    res.seq_ok = seq_ is not None
+                    sc = core.Scanner(res.start_index, cuts)
+                sc.push(leaf)
+                res.events += 1
+                res.first_seq, res.first_prev, res.first_line = seq_, prev_, lineno
+                expect = (seq_ if seq_ is not None else res.start_index or 0) + 1
+                decided.append((lineno, line))
+                pos = nl + 1
+            while pos < b:
+                pos, n, last_hash, expect = sc.scan(buf, pos, b, last_hash, expect)
+                lineno += n
+                res.events += n
+                if pos >= b:
+                    break
+                # as the pure core's loop does it
+                nl = buf.find(b"\n", pos, b)
+                line = buf[pos:nl]
+                lineno += 1
+                leaf, last_hash, expect = line_after(line, report, res, last_hash, expect, lineno)
+                sc.push(leaf)
+                res.events += 1
+                decided.append((lineno, line))
+                pos = nl + 1
+            if size:  # _check_patterns, on the lines handed back (the rest match)
+                check_links_of(decided, report)
+            base = lineno
+            if torn is not None:
+                base += 1
+                report_torn(report, path, end, last_file, base)
+            if progress:
+                progress(size)
+    res.last_hash = last_hash
+    res.last_seq = expect - 1 if res.events else None
+    res.lines = base
+    res.pieces = sc.pieces() if sc is not None else []
+    return res

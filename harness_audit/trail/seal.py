@@ -1,9 +1,18 @@
-"""``trail seal``: chain and sign events from a source into a tamper-evident trail.
+"""The sealing of one event and ``trail seal``'s JSONL source; compiled by mypyc (see below).
 
-A source (:class:`~harness_audit.trail.source.EventSource`) yields plain events with the file
-and line they came from; :func:`seal` completes each (``v``, ``seq``, ``prev``, ``hash``),
-validates it and writes the trail and its signed checkpoint. :class:`JsonlSource` reads one
-JSON object a line (``trail seal``); an importer of another trace format is one more source.
+:func:`seal_event` completes an event (``v``, ``seq``, ``prev``, ``span``, ``hash``), validates
+it and returns its canonical line: the one step every sealing path takes (through
+:class:`~harness_audit.trail.writer.TrailWriter`, driven by the sealing process
+:mod:`~harness_audit.trail.sealer`). :class:`JsonlSource` reads one JSON object a line (an
+:class:`~harness_audit.trail.source.EventSource`); an importer of another trace format is one
+more source.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so the rules that bite here: one exception type
+per ``except ... as``; no msgspec ``Struct`` defined here (those stay in Python modules such as
+``events``); monkeypatching a name here is invisible to compiled callers (patch it where a
+Python module looks it up); and after an edit in an editable install, rebuild
+(``pip install -e .``) or the old build keeps running (``HARNESS_AUDIT_BUILD_EXT=0`` installs
+without compiling).
 """
 
 from __future__ import annotations
@@ -23,9 +32,7 @@ from harness_audit.trail.canonical import (
     is_plain,
     nesting_depth,
 )
-from harness_audit.trail.merkle import CompactTree
-from harness_audit.trail.note import Checkpoint, Signer, sign_note
-from harness_audit.trail.source import EventSource, RawEvent
+from harness_audit.trail.source import RawEvent
 
 
 def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
@@ -128,37 +135,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
         raise ValueError(f"the key {dup[:40]!r} appears twice in one object")
     return out
-
-
-def seal(source: EventSource, out: Path, signer: Signer, origin: str) -> tuple[int, str]:
-    """Chain and sign every event of ``source``; return (events, checkpoint note).
-
-    Writes ``out`` and ``out.checkpoint``; both appear only when every event sealed. An event
-    that does not seal is a :class:`TrailError` naming the source file and line it came from.
-    """
-    from harness_audit._fs import write_atomic
-
-    tree = CompactTree()
-    prev = ev_mod.ZERO_HASH
-    lines: list[bytes] = []
-    for raw in source.events():
-        with diagnosed(raw.file, "{error}", raw.line, catch=ValueError):
-            line, digest = seal_event(raw.event, len(lines), prev)
-        lines.append(line)
-        tree.push(bytes.fromhex(digest))
-        prev = digest
-    note = sign_note(Checkpoint(origin, tree.size, tree.root()).text(), [signer])
-    write_atomic(out, b"".join(x + b"\n" for x in lines))
-    write_atomic(out.with_name(out.name + ".checkpoint"), note)
-    return len(lines), note
-
-
-def seal_file(source: Path, out: Path, signer: Signer, origin: str) -> tuple[int, str]:
-    """``trail seal``: chain and sign a plain JSONL file of events; return (events, checkpoint).
-
-    Writes ``out`` and ``out.checkpoint``; both appear only when every line sealed.
-    """
-    return seal(JsonlSource(source), out, signer, origin)
 
 
 def _reject_constant(name: str) -> float:

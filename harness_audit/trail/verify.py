@@ -45,6 +45,7 @@ from harness_audit.trail.scan import (
     event_leaf,
     scan_range,
 )
+from harness_audit.trail.store import store_of, trail_files
 from harness_audit.trail.witness import Cosignature, WitnessKey
 
 __all__ = [
@@ -112,31 +113,15 @@ class VerifyReport:
 
 
 # --- files, ranges, parallelism -------------------------------------------------------------
-
-
-def trail_files(paths: Sequence[Path]) -> list[Path]:
-    """The segment files of a trail: files as given, directories' ``*.jsonl`` in name order."""
-    files: list[Path] = []
-    problems = []
-    for p in paths:
-        if p.is_dir():
-            found = sorted(x for x in p.iterdir() if x.is_file() and x.suffix == ".jsonl")
-            if not found:
-                problems.append(Diagnostic(str(p), "no trail segments (*.jsonl) in this directory"))
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            problems.append(Diagnostic(str(p), "no such file or directory"))
-    if problems:
-        raise TrailError(problems)
-    return files
+# The segment files are the store's (:func:`~harness_audit.trail.store.trail_files`, re-exported
+# here for the callers that name it from this module).
 
 
 def _split_points(path: Path, parts: int) -> list[int]:
-    size = path.stat().st_size
+    store = store_of(str(path))
+    size = store.size(str(path))
     points = [0]
-    with path.open("rb") as f:
+    with store.open_range(str(path)) as f:
         for i in range(1, parts):
             guess = size * i // parts
             if guess <= points[-1]:
@@ -157,6 +142,10 @@ def _split_points(path: Path, parts: int) -> list[int]:
     return points
 
 
+def _size(f: Path) -> int:
+    return store_of(str(f)).size(str(f))
+
+
 def _scan_task(args: tuple[str, int, int, int | None, tuple[int, ...], bool]) -> RangeResult:
     return scan_range(*args)
 
@@ -175,14 +164,14 @@ def scan_files(
         results = []
         index = 0
         for f in files:
-            r = scan_range(str(f), 0, f.stat().st_size, index, cuts, str(f) == last, progress)
+            r = scan_range(str(f), 0, _size(f), index, cuts, str(f) == last, progress)
             index += r.events
             results.append(r)
         return results
-    total = sum(f.stat().st_size for f in files) or 1
+    total = sum(_size(f) for f in files) or 1
     tasks = []
     for f in files:
-        parts = max(1, round(f.stat().st_size / total * jobs * 2))
+        parts = max(1, round(_size(f) / total * jobs * 2))
         pts = _split_points(f, parts)
         for a, b in itertools.pairwise(pts):
             tasks.append((str(f), a, b, None, cuts, str(f) == last))
@@ -269,7 +258,7 @@ def verify_trail(
     return VerifyReport(
         files=[str(f) for f in files],
         events=total,
-        size=sum(f.stat().st_size for f in files),
+        size=sum(_size(f) for f in files),
         problems=problems,
         dropped=joined.dropped,
         anchor=anchor,

@@ -12,88 +12,37 @@ chain continues (a second torn line goes to ``.torn.1``, and so on).
 Durability and exclusion: ``append`` returns once the event is fsynced (``append_many`` once
 per batch; ``durable=False`` and :meth:`TrailWriter.flush` for callers that batch themselves),
 and the writer holds ``<folder>/.lock`` so a second writer on the folder is refused.
+
+Every byte goes through a :class:`~harness_audit.trail.store.TrailStore` (the local folder,
+:class:`~harness_audit.trail.store.LocalStore`, unless one is given): segments, append, sync,
+lock, the newest checkpoint and its history. The sealing of one event is
+:meth:`TrailWriter.seal` then :meth:`TrailWriter.put`, the one step every sealing path takes
+(:meth:`~TrailWriter.append`, :meth:`~TrailWriter.append_many`, and the streaming sealer of
+``trail seal``, ``trail import`` and ``collect``'s sink, :mod:`~harness_audit.trail.sealer`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
 from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
-from harness_audit.trail.checkpoints import HISTORY, history_name
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.seal import seal_event
+from harness_audit.trail.store import LocalStore, TrailStore
 
 __all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or a new name in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _datasync(fd: int) -> None:
-    """fdatasync where there is one (the data and the size, not the times), else fsync."""
-    getattr(os, "fdatasync", os.fsync)(fd)
-
-
-LOCK_NAME = ".lock"
-
-
-def _lock(folder: Path) -> int:
-    """Take ``<folder>/.lock`` (an exclusive ``flock``, never waiting); return its descriptor."""
-    import fcntl
-
-    path = folder / LOCK_NAME
-    with diagnosed(str(path), "cannot open the trail lock: {strerror}", catch=OSError):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        os.close(fd)
-        raise TrailError(
-            Diagnostic(
-                str(folder),
-                "another trail writer holds this folder "
-                f"(its lock {LOCK_NAME} is taken); one writer per trail "
-                "folder",
-            )
-        ) from e
-    return fd
-
-
-def _keep_torn(seg: Path, raw: bytes) -> Path:
-    """Keep a torn last line for forensics: ``<segment>.torn``, or ``.torn.1``, ``.torn.2``,
-    ... when one is kept already (never overwritten)."""
-    for n in itertools.count():
-        path = seg.with_name(seg.name + (".torn" if n == 0 else f".torn.{n}"))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(seg.parent)
-        return path
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def now_ts() -> str:
@@ -125,6 +74,8 @@ class TrailWriter:
         checkpoint_every: int = 1000,
         segment_bytes: int = 64 << 20,
         durable: bool = True,
+        stamp: bool = True,
+        store: TrailStore | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix):
             raise TrailError(Diagnostic(prefix, "segment prefix must be letters, digits, _.-"))
@@ -135,17 +86,20 @@ class TrailWriter:
         self.checkpoint_every = checkpoint_every
         self.segment_bytes = segment_bytes
         self.durable = durable
+        self.stamp = stamp  # fill a missing ``ts`` with the time of writing
+        self.store: TrailStore = store if store is not None else LocalStore(folder, prefix)
         self.tree = CompactTree()
         self.prev = ZERO
         self.seq = 0
+        self.last_checkpoint: str | None = None
         self._since_checkpoint = 0
         self._dirty = False  # written but not yet fsynced
-        with diagnosed(str(folder), "cannot create the trail folder: {strerror}", catch=OSError):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.store.create()
         self._segment_no = 0
-        self._file: Any = None
+        self._file: BinaryIO | None = None
         self._at = 0  # the segment's length: tell() on an append-mode file flushes it
-        self._lock: int | None = _lock(folder)
+        self.store.lock()
+        self._locked = True
         try:
             self._resume()
         except BaseException:
@@ -153,63 +107,57 @@ class TrailWriter:
             raise
 
     def _release(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)  # closing the descriptor releases the flock
-            self._lock = None
+        if self._locked:
+            self.store.unlock()
+            self._locked = False
 
     # -- resume ------------------------------------------------------------------------------
 
     def segments(self) -> list[Path]:
         """The folder's segment files, in order."""
-        pat = re.compile(re.escape(self.prefix) + r"-(\d{6})\.jsonl")
-        return sorted(p for p in self.folder.iterdir() if pat.fullmatch(p.name))
+        return [Path(s) for s in self.store.segments()]
 
     def _resume(self) -> None:
-        segs = self.segments()
+        segs = self.store.segments()
         for seg in segs:
             self._replay(seg, last=seg == segs[-1])
         if segs:
-            self._segment_no = int(segs[-1].stem.rsplit("-", 1)[1])
-            self._file = segs[-1].open("ab")
+            self._segment_no = int(Path(segs[-1]).stem.rsplit("-", 1)[1])
+            self._file = self.store.open_append(segs[-1])
             self._at = self._file.seek(0, os.SEEK_END)
         else:
             self._open_next()
 
-    def _replay(self, seg: Path, last: bool) -> None:
+    def _replay(self, seg: str, last: bool) -> None:
         good = 0
-        with seg.open("rb") as f:
+        with self.store.open_range(seg) as f:
             for raw in f:
                 if not raw.endswith(b"\n"):
                     if not last:
                         raise TrailError(
                             Diagnostic(
-                                str(seg),
+                                seg,
                                 "torn line inside the trail, not at its end",
                                 expected="a complete trail",
                             )
                         )
-                    _keep_torn(seg, raw)
-                    with seg.open("r+b") as w:
-                        w.truncate(good)
-                        os.fsync(w.fileno())
+                    self.store.cut(seg, good, raw)
                     break
                 good += len(raw)
                 line = raw[:-1]
                 with diagnosed(
-                    str(seg),
+                    seg,
                     "cannot resume: {error}",
                     catch=(msgspec.ValidationError, msgspec.DecodeError),
                 ):
                     ev = ev_mod.decoder.decode(line)
                 problem = ev_mod.pattern_problem(ev)  # sealing takes prev and hash as hex
                 if problem:
-                    raise TrailError(
-                        Diagnostic(str(seg), f"cannot resume: seq {ev.seq}: {problem}")
-                    )
+                    raise TrailError(Diagnostic(seg, f"cannot resume: seq {ev.seq}: {problem}"))
                 if ev.seq != self.seq or ev.prev != self.prev:
                     raise TrailError(
                         Diagnostic(
-                            str(seg),
+                            seg,
                             f"cannot resume: the chain breaks at "
                             f"seq {ev.seq}; run `harness-audit verify`",
                         )
@@ -224,23 +172,36 @@ class TrailWriter:
             self._sync()
             self._file.close()
         self._segment_no += 1
-        path = self.folder / f"{self.prefix}-{self._segment_no:06d}.jsonl"
-        self._file = path.open("ab")
+        # a new segment's name survives a crash (the store makes it durable)
+        self._file = self.store.open_append(self.store.segment(self._segment_no))
         self._at = self._file.seek(0, os.SEEK_END)
-        _fsync_dir(self.folder)  # the new segment's name survives a crash
+
+    def seal(self, event: dict[str, Any]) -> tuple[bytes, str]:
+        """The next event sealed (``ts`` filled when missing and ``stamp`` is on): its
+        canonical line without the newline, and its hash; nothing is written. A
+        :class:`ValueError` says why an event does not seal."""
+        if self.stamp and "ts" not in event:
+            event = {**event, "ts": now_ts()}
+        return seal_event(event, self.seq, self.prev)
 
     def _seal(self, event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
-        if "ts" not in event:
+        if "ts" not in event and self.stamp:
             event = {**event, "ts": now_ts()}
         with diagnosed(str(self.folder), f"event {seq}: {{error}}", catch=ValueError):
             return seal_event(event, seq, prev)
 
-    def _write(self, line: bytes, digest: str) -> None:
-        if self._file is None:
+    def put(self, line: bytes, digest: str) -> None:
+        """Append a line :meth:`seal` made (rotating the segment past ``segment_bytes``, and
+        signing a checkpoint every ``checkpoint_every`` events); durable only at the next
+        :meth:`flush`, checkpoint or :meth:`close`."""
+        file = self._file
+        if file is None:
             raise TrailError(Diagnostic(str(self.folder), "the trail writer is closed"))
         if self._at and self._at + len(line) + 1 > self.segment_bytes:
             self._open_next()
-        self._at += self._file.write(line + b"\n")
+            file = self._file
+            assert file is not None
+        self._at += file.write(line + b"\n")
         self._dirty = True
         self.tree.push(bytes.fromhex(digest))
         self.prev, self.seq = digest, self.seq + 1
@@ -258,7 +219,7 @@ class TrailWriter:
     def write(self, event: dict[str, Any]) -> bytes:
         """Write one event as :meth:`append` does; return its line (without the newline)."""
         line, digest = self._seal(event, self.seq, self.prev)
-        self._write(line, digest)
+        self.put(line, digest)
         if self.durable:
             self.flush()
         return line
@@ -275,7 +236,7 @@ class TrailWriter:
             sealed.append((line, digest))
             seq, prev = seq + 1, digest
         for line, digest in sealed:
-            self._write(line, digest)
+            self.put(line, digest)
         self.flush()
         return [msgspec.json.decode(line) for line, _ in sealed]
 
@@ -285,14 +246,14 @@ class TrailWriter:
             self._sync()
 
     def _sync(self) -> None:
-        self._file.flush()
-        _datasync(self._file.fileno())
+        assert self._file is not None
+        self.store.sync(self._file)
         self._dirty = False
 
     def checkpoint(self) -> str | None:
-        """Fsync, then sign a checkpoint of the tree so far: kept in ``checkpoints/`` (one file
-        per tree size, never overwritten) and written as ``<prefix>.checkpoint`` (the newest),
-        both atomically; return its text."""
+        """Fsync, then sign a checkpoint of the tree so far: kept in the store's history
+        (``checkpoints/``, one file per tree size, never overwritten) and published as the
+        newest (``<prefix>.checkpoint``), both atomically; return its text."""
         self._sync()
         self._since_checkpoint = 0
         if self.signer is None:
@@ -301,47 +262,20 @@ class TrailWriter:
             Checkpoint(self.origin, self.tree.size, self.tree.root()).text(), [self.signer]
         )
         data = text.encode("utf-8")
-        self._keep(data, self.tree.size)
-        target = self.folder / f"{self.prefix}.checkpoint"
-        tmp = self._write_temp(self.folder, target.name, data)
-        os.replace(tmp, target)
-        _fsync_dir(self.folder)
+        self.store.link_checkpoint(data, self.tree.size)
+        self.store.publish_checkpoint(data)
+        self.last_checkpoint = text
         return text
 
-    def _write_temp(self, folder: Path, name: str, data: bytes) -> Path:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-        try:
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return Path(tmp)
-
-    def _keep(self, data: bytes, size: int) -> None:
-        """Add the checkpoint to the history: ``checkpoints/<size>.checkpoint``, created by a
-        hard link so that an existing file is never replaced. The same checkpoint again is
-        kept once; another root for a kept size (the trail was cut back and rewritten) goes to
-        ``<size>.1.checkpoint``, ``.2``, ..., so the fork stays visible."""
-        folder = self.folder / HISTORY
-        folder.mkdir(exist_ok=True)
-        tmp = self._write_temp(folder, "new", data)
-        try:
-            for n in itertools.count():
-                final = folder / history_name(size, n)
-                try:
-                    os.link(tmp, final)
-                except FileExistsError:
-                    if final.is_file() and final.read_bytes() == data:
-                        return
-                    continue
-                break
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(folder)
+    def abandon(self) -> None:
+        """Stop without a checkpoint: close the segment (what it cannot flush is dropped) and
+        release the lock; nothing more is written through this writer. For a receiver whose
+        write failed: it reopens the folder, which resumes the chain."""
+        f, self._file = self._file, None
+        if f is not None:
+            with contextlib.suppress(OSError):
+                f.close()
+        self._release()
 
     def close(self) -> None:
         """Write the last checkpoint, close the segment and release the folder's lock."""

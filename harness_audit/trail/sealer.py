@@ -1,4 +1,16 @@
-"""Seal a stream of events into a new trail folder, optionally in a second process.
+"""The sealing process: the one streaming sealer of ``trail seal``, ``trail import`` and
+``collect`` (and the OTel exporter, through ``collect``'s sink), optionally in a second process.
+
+Every path seals the same way: a :class:`~harness_audit.trail.writer.TrailWriter` over a
+:class:`~harness_audit.trail.store.TrailStore` seals each event (:meth:`TrailWriter.seal`,
+canonical form, validation, hash chain) and appends it (:meth:`TrailWriter.put`, Merkle tree,
+write), streaming: memory holds a batch, never the trail. :func:`seal_events` takes any
+:class:`~harness_audit.trail.source.EventSource`'s events: ``trail import`` into a new folder
+(:class:`~harness_audit.trail.store.LocalStore`: segments, ``trail.checkpoint`` and the
+``checkpoints/`` history), ``trail seal`` (:func:`seal`) into one file and its
+``.checkpoint`` (:class:`~harness_audit.trail.store.FileStore`, both appearing only when every
+event sealed, no ``ts`` filled in). ``collect``'s sink appends acknowledged batches through the
+same writer (:meth:`TrailWriter.append_many`, durable per batch).
 
 ``trail import`` reads and maps a source, then seals every event (canonical form, validation,
 hash chain, Merkle tree, write). With ``jobs=2`` the sealing runs in a forked child process
@@ -30,10 +42,16 @@ from typing import Any
 
 from harness_audit.errors import Diagnostic, HarnessAuditError, TrailError
 from harness_audit.trail.note import Signer
-from harness_audit.trail.source import RawEvent
+from harness_audit.trail.source import EventSource, RawEvent
+from harness_audit.trail.store import FileStore, LocalStore, TrailStore
 
 BATCH = 2_000
 """Events per hand-over to the sealing process (and between two flushes of the segment)."""
+
+IMPORTED = "record cannot be sealed: event {seq}: {error}"
+"""How ``trail import`` names an event that does not seal (with its source file and line)."""
+SEALED = "{error}"
+"""How ``trail seal`` names a line that does not seal (with its file and line)."""
 
 
 def default_jobs() -> int:
@@ -50,50 +68,107 @@ def _can_fork() -> bool:
 
 
 def seal_events(
-    events: Iterable[RawEvent], folder: Path, origin: str, signer: Signer, jobs: int = 1
+    events: Iterable[RawEvent],
+    folder: Path | TrailStore,
+    origin: str,
+    signer: Signer,
+    jobs: int = 1,
+    *,
+    stamp: bool = True,
+    wording: str = IMPORTED,
 ) -> int:
-    """Seal ``events`` into the trail folder ``folder`` (new or empty) and sign its checkpoint;
-    return how many were sealed. ``jobs=2`` seals in a second process (see the module doc)."""
+    """Seal ``events`` into a new trail (a folder, new or empty, or a store) and sign its
+    checkpoint; return how many were sealed. ``jobs=2`` seals in a second process (see the
+    module doc); ``stamp`` fills a missing ``ts``; ``wording`` is the message of an event that
+    does not seal (``{seq}``, ``{error}``), named by its source file and line."""
+    store = LocalStore(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
-        return _in_child(events, folder, origin, signer)
-    with _Sealer(folder, origin, signer) as sealer:
+        return _in_child(events, store, origin, signer, stamp, wording)
+    with _Sealer(store, origin, signer, stamp, wording) as sealer:
         for raw in events:
             sealer.seal(raw.file, raw.line, raw.event)
         return sealer.count
 
 
+def seal(source: EventSource, out: Path, signer: Signer, origin: str) -> tuple[int, str]:
+    """``trail seal``: chain and sign every event of ``source``; return (events, checkpoint
+    note). Writes ``out`` and ``out.checkpoint``; both appear only when every event sealed. An
+    event that does not seal is a :class:`TrailError` naming the source file and line."""
+    store = FileStore(out)
+    count = seal_events(source.events(), store, origin, signer, stamp=False, wording=SEALED)
+    assert store.note is not None
+    return count, store.note
+
+
+def seal_file(source: Path, out: Path, signer: Signer, origin: str) -> tuple[int, str]:
+    """``trail seal``: chain and sign a plain JSONL file of events; return (events, checkpoint).
+
+    Writes ``out`` and ``out.checkpoint``; both appear only when every line sealed.
+    """
+    from harness_audit.trail.seal import JsonlSource
+
+    return seal(JsonlSource(source), out, signer, origin)
+
+
 class _Sealer:
     """One writer for the whole stream: errors name the source record, fsync every batch."""
 
-    def __init__(self, folder: Path, origin: str, signer: Signer) -> None:
+    def __init__(
+        self, store: TrailStore, origin: str, signer: Signer, stamp: bool, wording: str
+    ) -> None:
         from harness_audit.trail.writer import TrailWriter
 
-        self.writer = TrailWriter(folder, origin, signer, checkpoint_every=0, durable=False)
+        self.store = store
+        self.wording = wording
+        self.writer = TrailWriter(
+            Path(store.segment(1)).parent,
+            origin,
+            signer,
+            checkpoint_every=0,
+            durable=False,
+            stamp=stamp,
+            store=store,
+        )
         self.count = 0
 
     def seal(self, file: str, line: int, event: dict[str, Any]) -> None:
+        writer = self.writer
         try:
-            self.writer.write(event)
-        except HarnessAuditError as e:  # sealing refused it: name the source record
-            raise TrailError(
-                Diagnostic(file, f"record cannot be sealed: {e.diagnostics()[0].message}", line)
-            ) from e
+            sealed, digest = writer.seal(event)
+        except ValueError as e:  # sealing refused it: name the source record
+            text = self.wording.format(seq=writer.seq, error=e)
+            raise TrailError(Diagnostic(file, text, line)) from e
+        writer.put(sealed, digest)
         self.count += 1
         if self.count % BATCH == 0:
-            self.writer.flush()
+            writer.flush()
 
     def __enter__(self) -> _Sealer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.writer.close()
-        (self.writer.folder / ".lock").unlink(missing_ok=True)  # no writer any more
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None or self.store.resumable:
+            self.writer.close()  # an unfinished folder keeps what was sealed, signed
+        else:  # a trail that appears whole or not at all: nothing of it
+            self.writer.abandon()
+            self.store.discard()
+        if isinstance(self.store, LocalStore):
+            self.store.remove_lock()  # no writer any more
 
 
-def _in_child(events: Iterable[RawEvent], folder: Path, origin: str, signer: Signer) -> int:
+def _in_child(
+    events: Iterable[RawEvent],
+    store: TrailStore,
+    origin: str,
+    signer: Signer,
+    stamp: bool,
+    wording: str,
+) -> int:
     ctx = multiprocessing.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=True)
-    child = ctx.Process(target=_child, args=(theirs, folder, origin, signer), daemon=True)
+    child = ctx.Process(
+        target=_child, args=(theirs, store, origin, signer, stamp, wording), daemon=True
+    )
     # forked before the first event is asked for, so before the reading side does anything
     child.start()
     theirs.close()
@@ -160,11 +235,13 @@ def _answer(conn: Connection) -> int:
     return count
 
 
-def _child(conn: Connection, folder: Path, origin: str, signer: Signer) -> None:
+def _child(
+    conn: Connection, store: TrailStore, origin: str, signer: Signer, stamp: bool, wording: str
+) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it and stops this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with _Sealer(folder, origin, signer) as sealer:
+        with _Sealer(store, origin, signer, stamp, wording) as sealer:
             while data := conn.recv_bytes():
                 for file, line, event in _unpack(data):
                     sealer.seal(file, line, event)
@@ -174,7 +251,8 @@ def _child(conn: Connection, folder: Path, origin: str, signer: Signer) -> None:
     except HarnessAuditError as e:
         report = ("error", e.diagnostics())
     except Exception as e:  # reported to the parent, which raises it
-        report = ("error", [Diagnostic(str(folder), f"sealing failed: {type(e).__name__}: {e}")])
+        where = str(Path(store.segment(1)).parent)
+        report = ("error", [Diagnostic(where, f"sealing failed: {type(e).__name__}: {e}")])
     try:
         conn.send_bytes(pickle.dumps(report))
     except OSError:  # the parent has gone
@@ -183,4 +261,4 @@ def _child(conn: Connection, folder: Path, origin: str, signer: Signer) -> None:
         conn.close()
 
 
-__all__ = ["BATCH", "default_jobs", "seal_events"]
+__all__ = ["BATCH", "IMPORTED", "SEALED", "default_jobs", "seal", "seal_events", "seal_file"]
