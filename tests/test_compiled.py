@@ -44,14 +44,7 @@ def test_an_except_name_holds_one_type_per_function(path: str) -> None:
 
 # The trail/ modules get their note in the trail-store move of issue 21 (another branch);
 # the xfail goes once both are merged.
-_NOTE_PENDING = pytest.mark.xfail(
-    strict=False, reason="trail/ mypyc notes land with the trail-store move of issue 21"
-)
-
-
-@pytest.mark.parametrize(
-    "path", [pytest.param(m, marks=_NOTE_PENDING) if "/trail/" in m else m for m in MODULES]
-)
+@pytest.mark.parametrize("path", MODULES)
 def test_a_compiled_module_says_so_with_the_rules_that_bite(path: str) -> None:
     """A reader of a compiled module learns it from the first line of its docstring, and the
     docstring names the four rules: one type per ``except … as``, no msgspec struct,
