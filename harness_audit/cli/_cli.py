@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from harness_audit import __version__
+from harness_audit import keys as _keys
 from harness_audit.cli import _options as opt
 from harness_audit.errors import Diagnostic, ExitCode, HarnessAuditError, UsageError
 from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY, Registry
@@ -158,11 +159,6 @@ def _outputs(
     return targets
 
 
-def _key_files(keys: list[str] | None) -> list[Path]:
-    """The key arguments that are files (the others are key text)."""
-    return [Path(k) for k in keys or [] if Path(k).exists()]
-
-
 def _emit(
     registry: Registry[Any],
     result: Any,
@@ -197,38 +193,6 @@ def _write_or_print(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
 
 
-def _verifiers(keys: list[str] | None) -> Any:
-    from harness_audit.errors import TrailError
-    from harness_audit.trail.note import NoteError, load_verifiers
-
-    try:
-        return load_verifiers(keys or [])
-    except NoteError as e:
-        raise TrailError(
-            Diagnostic(
-                "--key", str(e), expected="a verifier key <name>+<id>+<key>, or a file of them"
-            )
-        ) from e
-
-
-def _signer(path: Path) -> Any:
-    from harness_audit._fs import read_bounded
-    from harness_audit.errors import TrailError
-    from harness_audit.trail.note import MAX_KEY_FILE, NoteError, Signer
-
-    data = read_bounded(path, MAX_KEY_FILE, "signer key")
-    try:
-        return Signer.parse(data.decode("utf-8"))
-    except (NoteError, UnicodeDecodeError) as e:
-        raise TrailError(
-            Diagnostic(
-                str(path),
-                str(e),
-                expected="a signer key PRIVATE+KEY+<name>+<id>+<key> (from trail keygen)",
-            )
-        ) from e
-
-
 def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
@@ -238,9 +202,9 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     p = ctx.params
     keys, witness_keys = p["key"], p["witness_key"]
     if keys:
-        _verifiers(keys)  # fail early, with exit 2, on a key that does not load
+        _keys.load_verifiers(keys)  # fail early, with exit 2, on a key that does not load
     if witness_keys:
-        _witnesses(witness_keys)
+        _keys.load_witness_keys(witness_keys)
     source = ctx.get_parameter_source("key")
     quorum = p["witness_quorum"]
     trust = TrustRoot(
@@ -264,23 +228,6 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
     )
-
-
-def _witnesses(keys: list[str]) -> Any:
-    from harness_audit.errors import TrailError
-    from harness_audit.trail.note import NoteError
-    from harness_audit.trail.witness import load_witness_keys
-
-    try:
-        return load_witness_keys(keys)
-    except NoteError as e:
-        raise TrailError(
-            Diagnostic(
-                "--witness-key",
-                str(e),
-                expected="a witness key <name>+<id>+<key> (type 0x04), or a file of them",
-            )
-        ) from e
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -436,7 +383,7 @@ def verify(
     from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import trail_files, verify_trail
 
-    verifiers = _verifiers(key)
+    verifiers = _keys.load_verifiers(key)
     files = trail_files(trail)
     refuse_foreign_trails(files)
     targets = _outputs(
@@ -449,10 +396,10 @@ def verify(
             *(checkpoint or []),
             *default_checkpoints(trail, files),
             *([trusted_state] if trusted_state else []),
-            *_key_files(key),
+            *_keys.key_files(key),
         ],
     )
-    witnesses = _witnesses(witness_key) if witness_key else []
+    witnesses = _keys.load_witness_keys(witness_key) if witness_key else []
     quorum = witness_quorum if witness_quorum is not None else (1 if witnesses else 0)
     total = sum(f.stat().st_size for f in files)
     progress = None
@@ -535,7 +482,7 @@ def trail_seal(
     from harness_audit.trail.seal import seal_file
 
     refuse_overwriting([output, output.with_name(output.name + ".checkpoint")], [source, key])
-    count, _ = seal_file(source, output, _signer(key), origin)
+    count, _ = seal_file(source, output, _keys.load_signer(key), origin)
     print(f"sealed {count:,} events into {output} and {output}.checkpoint", file=sys.stderr)
 
 
@@ -550,7 +497,7 @@ def checkpoint_verify(
     from harness_audit.report import CHECKPOINT
     from harness_audit.trail.witness import verify_checkpoint_file
 
-    verifiers = _verifiers(key)
+    verifiers = _keys.load_verifiers(key)
     targets = _outputs(CHECKPOINT, fmt, output, [file])
     result = verify_checkpoint_file(file, verifiers)
     if not result.ok:
@@ -603,29 +550,17 @@ def checkpoint_cosign(
     from harness_audit._json import dumps
     from harness_audit.cli._io import terminal, write_atomic
     from harness_audit.errors import TrailError
-    from harness_audit.trail.note import NoteError
     from harness_audit.trail.proofs import read_proof
-    from harness_audit.trail.witness import WitnessSigner, cosign_checkpoint, read_state
+    from harness_audit.trail.witness import cosign_checkpoint, read_state
 
     refuse_overwriting(
         [*([output] if output else []), state],
-        [file, key, *_key_files(log_key), *([proof] if proof else [])],
+        [file, key, *_keys.key_files(log_key), *([proof] if proof else [])],
     )
     from harness_audit._fs import read_bounded
-    from harness_audit.trail.note import MAX_KEY_FILE, MAX_NOTE_BYTES
+    from harness_audit.trail.note import MAX_NOTE_BYTES
 
-    try:
-        signer = WitnessSigner.parse(
-            read_bounded(key, MAX_KEY_FILE, "witness signer key").decode("utf-8")
-        )
-    except (UnicodeDecodeError, NoteError) as e:
-        raise TrailError(
-            Diagnostic(
-                str(key),
-                "not a witness signer key",
-                expected="PRIVATE+KEY+<name>+<id>+<key> from `trail keygen --witness`",
-            )
-        ) from e
+    signer = _keys.load_witness_signer(key)
     data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
     path = None
     if proof is not None:
@@ -643,7 +578,7 @@ def checkpoint_cosign(
         except ValueError as e:
             raise TrailError(Diagnostic(str(proof), "a path entry is not hex")) from e
     result = cosign_checkpoint(
-        data, _verifiers(log_key), signer, read_state(state), path, int(time.time())
+        data, _keys.load_verifiers(log_key), signer, read_state(state), path, int(time.time())
     )
     if result.note is None:
         print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
@@ -718,7 +653,7 @@ def trail_verify_proof(
     from harness_audit.cli._io import terminal
     from harness_audit.evidence.replay import verify_export
 
-    verifiers = _verifiers(key)
+    verifiers = _keys.load_verifiers(key)
     result = verify_export(proof, verifiers)
     for line in result.lines:
         print(terminal(line))
@@ -822,7 +757,7 @@ def replay(
     from harness_audit.manifest import load_manifest
     from harness_audit.trail.verify import trail_files, verify_trail
 
-    verifiers = _verifiers(key)
+    verifiers = _keys.load_verifiers(key)
     from harness_audit._fs import fresh_folder
     from harness_audit.foreign import load_explained, refuse_foreign_trails
 
@@ -832,14 +767,14 @@ def replay(
         *trail,
         *files,
         *(checkpoint or []),
-        *_key_files(key),
+        *_keys.key_files(key),
         *([manifest] if manifest else []),
         *([trusted_state] if trusted_state else []),
     ]
     targets = _outputs(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
-    witnesses = _witnesses(witness_key) if witness_key else []
+    witnesses = _keys.load_witness_keys(witness_key) if witness_key else []
     integrity = verify_trail(
         trail,
         verifiers,
@@ -947,7 +882,7 @@ def report(
         from harness_audit.cli._io import terminal
         from harness_audit.report.pack import verify_pack
 
-        result = verify_pack(Path(paths[1]), _verifiers(key))
+        result = verify_pack(Path(paths[1]), _keys.load_verifiers(key))
         for line in result.lines:
             print(terminal(line))
         print("pack: VERIFIED" if result.ok else "pack: FAILED")
@@ -965,7 +900,7 @@ def report(
     from harness_audit.evidence.period import parse_duration, parse_period
     from harness_audit.report import pack
 
-    signer = _signer(sign_key) if sign_key else None
+    signer = _keys.load_signer(sign_key) if sign_key else None
     request = _request(ctx, [Path(p) for p in paths or []], baseline)
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         request = dataclasses.replace(

@@ -23,7 +23,8 @@ def _say(message: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``collect`` command to ``app`` (through the guarded registration)."""
-    from harness_audit.cli._cli import _signer, command
+    from harness_audit import keys as _keys
+    from harness_audit.cli._cli import command
 
     @command(app)
     def collect(
@@ -148,7 +149,7 @@ def register(app: typer.Typer) -> None:
             )
         from harness_audit.importers import load_mapping
 
-        signer = _signer(key)
+        signer = _keys.load_signer(key)
         mapping = load_mapping(map_file, manifest)
         sink = TrailSink(
             output,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from harness_audit.cli._cli import _signer, app, command, trail_app
+from harness_audit import keys as _keys
+from harness_audit.cli._cli import app, command, trail_app
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
 
 # the --from choices, as the importer registry has them (a test keeps them equal; spelt out
@@ -145,7 +146,7 @@ def trail_import(
 
     inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
     fresh_folder(output, inputs, "import")
-    signer = _signer(key)
+    signer = _keys.load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
     job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
 
