@@ -148,11 +148,7 @@ def run_audit(request: AuditRequest) -> AuditRun:
         if p.name in trails:
             inputs += [("trail", f) for f in trail_files(list(trails[p.name].paths))]
             inputs += [("verifier key", Path(k)) for k in public_keys(p)]
-    t = request.trust
-    inputs += [("verifier key", Path(k)) for k in (*t.keys, *t.witness_keys) if Path(k).is_file()]
-    inputs += [("checkpoint", c) for c in t.checkpoints]
-    if t.trusted_state:
-        inputs.append(("trusted state", t.trusted_state))
+    inputs += request.trust.inputs()
     if wfile:
         inputs.append(("waivers", wfile))
     folders = tuple(path for t in trails.values() for path in t.paths)

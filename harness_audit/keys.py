@@ -32,14 +32,14 @@ def key_files(values: Iterable[object] | None) -> list[Path]:
     return [Path(k) for k in values or () if isinstance(k, str) and Path(k).exists()]
 
 
-def load_verifiers(values: Sequence[str] | None, where: str = "--key") -> list[Verifier]:
+def load_verifiers(values: Sequence[str | Verifier] | None, where: str = "--key") -> list[Verifier]:
     """Verifier keys from ``--key`` values: the key text ``<name>+<id>+<key>``, or a file of
-    keys, one a line."""
+    keys, one a line (a key already loaded is kept as it is)."""
     from harness_audit.trail.note import NoteError
     from harness_audit.trail.note import load_verifiers as parse
 
     try:
-        return parse(list(values or ()))
+        return [k for v in values or () for k in (parse([v]) if isinstance(v, str) else [v])]
     except NoteError as e:
         raise TrailError(
             Diagnostic(
@@ -48,13 +48,14 @@ def load_verifiers(values: Sequence[str] | None, where: str = "--key") -> list[V
         ) from e
 
 
-def load_witness_keys(values: Sequence[str]) -> list[WitnessKey]:
-    """Witness cosignature keys from ``--witness-key`` values: the vkey text, or a file."""
+def load_witness_keys(values: Sequence[str | WitnessKey] | None) -> list[WitnessKey]:
+    """Witness cosignature keys from ``--witness-key`` values: the vkey text, or a file (a
+    key already loaded is kept as it is)."""
     from harness_audit.trail.note import NoteError
     from harness_audit.trail.witness import load_witness_keys as parse
 
     try:
-        return parse(list(values))
+        return [k for v in values or () for k in (parse([v]) if isinstance(v, str) else [v])]
     except NoteError as e:
         raise TrailError(
             Diagnostic(

@@ -200,22 +200,17 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     from harness_audit.trust import TrustRoot
 
     p = ctx.params
-    keys, witness_keys = p["key"], p["witness_key"]
-    if keys:
-        _keys.load_verifiers(keys)  # fail early, with exit 2, on a key that does not load
-    if witness_keys:
-        _keys.load_witness_keys(witness_keys)
     source = ctx.get_parameter_source("key")
-    quorum = p["witness_quorum"]
     trust = TrustRoot(
-        tuple(keys or ()),
+        tuple(p["key"] or ()),
         "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
         tuple(p["checkpoint"] or ()),
         p["trusted_state"],
-        tuple(witness_keys or ()),
-        quorum if quorum is not None else (1 if witness_keys else 0),
+        tuple(p["witness_key"] or ()),
+        p["witness_quorum"],
         p["require_pinned"],
     )
+    trust.check()  # fail early, with exit 2, on a key that does not load
     return AuditRequest(
         tuple(paths or [Path(".")]),
         p["trails"],
@@ -382,8 +377,17 @@ def verify(
     from harness_audit.foreign import refuse_foreign_trails
     from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import trail_files, verify_trail
+    from harness_audit.trust import TrustRoot
 
-    verifiers = _keys.load_verifiers(key)
+    trust = TrustRoot(
+        tuple(key or ()),
+        "flag",
+        tuple(checkpoint or ()),
+        trusted_state,
+        tuple(witness_key or ()),
+        witness_quorum,
+    )
+    trust.verifiers()
     files = trail_files(trail)
     refuse_foreign_trails(files)
     targets = _outputs(
@@ -399,8 +403,7 @@ def verify(
             *_keys.key_files(key),
         ],
     )
-    witnesses = _keys.load_witness_keys(witness_key) if witness_key else []
-    quorum = witness_quorum if witness_quorum is not None else (1 if witnesses else 0)
+    trust.witnesses()
     total = sum(f.stat().st_size for f in files)
     progress = None
     if sys.stderr.isatty() and total > 64 << 20:
@@ -411,17 +414,7 @@ def verify(
         bar.start()
         progress = lambda n: bar.advance(task, n)  # noqa: E731
     try:
-        report = verify_trail(
-            trail,
-            verifiers,
-            checkpoint or [],
-            trusted_state,
-            jobs,
-            allow_unanchored,
-            progress,
-            witnesses,
-            quorum,
-        )
+        report = verify_trail(trail, trust, jobs, allow_unanchored, progress)
     finally:
         if progress is not None:
             bar.stop()
@@ -756,8 +749,17 @@ def replay(
     from harness_audit.evidence.replay import replay as do_replay
     from harness_audit.manifest import load_manifest
     from harness_audit.trail.verify import trail_files, verify_trail
+    from harness_audit.trust import TrustRoot
 
-    verifiers = _keys.load_verifiers(key)
+    trust = TrustRoot(
+        tuple(key or ()),
+        "flag",
+        tuple(checkpoint or ()),
+        trusted_state,
+        tuple(witness_key or ()),
+        witness_quorum,
+    )
+    trust.verifiers()
     from harness_audit._fs import fresh_folder
     from harness_audit.foreign import load_explained, refuse_foreign_trails
 
@@ -774,16 +776,8 @@ def replay(
     targets = _outputs(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
-    witnesses = _keys.load_witness_keys(witness_key) if witness_key else []
-    integrity = verify_trail(
-        trail,
-        verifiers,
-        checkpoint or [],
-        trusted_state,
-        allow_unanchored=allow_unanchored,
-        witnesses=witnesses,
-        witness_quorum=witness_quorum if witness_quorum is not None else (1 if witnesses else 0),
-    )
+    trust.witnesses()
+    integrity = verify_trail(trail, trust, allow_unanchored=allow_unanchored)
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
