@@ -129,3 +129,12 @@ def test_foreign_files_are_named_by_every_command(tmp_path: Path) -> None:
         err = r.stderr  # type: ignore[attr-defined]
         assert err.count("\n") == 1, (args, err)  # one line
         assert "harness-audit trail import" in err or "harness-audit init" in err, (args, err)
+
+
+def test_named_trail_files_refuse_a_foreign_trace() -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.foreign import named_trail_files
+
+    trace = REAL / "otel" / "genai-interlingua_openllmetry_in.otlp.json"
+    with pytest.raises(UsageError, match="harness-audit trail import"):
+        named_trail_files([trace])

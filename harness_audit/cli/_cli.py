@@ -374,9 +374,9 @@ def verify(
     output: opt.Outputs = None,
 ) -> None:
     """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
-    from harness_audit.foreign import refuse_foreign_trails
+    from harness_audit.foreign import named_trail_files
     from harness_audit.trail.checkpoints import default_checkpoints
-    from harness_audit.trail.verify import trail_files, verify_trail
+    from harness_audit.trail.verify import verify_trail
     from harness_audit.trust import TrustRoot
 
     trust = TrustRoot(
@@ -388,8 +388,7 @@ def verify(
         witness_quorum,
     )
     trust.verifiers()
-    files = trail_files(trail)
-    refuse_foreign_trails(files)
+    files = named_trail_files(trail)
     targets = _outputs(
         VERIFY,
         fmt,
@@ -686,12 +685,11 @@ def sla(
 
     targets = _outputs(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
     reports, before = [], []
-    from harness_audit.foreign import load_explained, refuse_foreign_trails
-    from harness_audit.trail.verify import trail_files
+    from harness_audit.foreign import named_trail_files
 
     if trails:
-        refuse_foreign_trails(trail_files([trails]))
-    for original in load_explained(manifest, lambda: load_all(manifest)):
+        named_trail_files([trails])
+    for original in load_all(manifest):
         p = original
         for change in what_if or []:
             try:
@@ -748,7 +746,7 @@ def replay(
     from harness_audit.evidence.replay import collect_run, export_run, find_manifest
     from harness_audit.evidence.replay import replay as do_replay
     from harness_audit.manifest import load_manifest
-    from harness_audit.trail.verify import trail_files, verify_trail
+    from harness_audit.trail.verify import verify_trail
     from harness_audit.trust import TrustRoot
 
     trust = TrustRoot(
@@ -761,10 +759,9 @@ def replay(
     )
     trust.verifiers()
     from harness_audit._fs import fresh_folder
-    from harness_audit.foreign import load_explained, refuse_foreign_trails
+    from harness_audit.foreign import named_trail_files
 
-    files = trail_files(trail)
-    refuse_foreign_trails(files)
+    files = named_trail_files(trail)
     inputs = [
         *trail,
         *files,
@@ -781,7 +778,7 @@ def replay(
     nodes = collect_run(trail, run)
     start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
     path = manifest or find_manifest(trail, start.pipeline if start else None)
-    pipeline = load_explained([path], lambda: load_manifest(path)) if path else None
+    pipeline = load_manifest(path) if path else None
     result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
     if export:
         if not integrity.ok:
@@ -939,9 +936,7 @@ def graph(
     from harness_audit.manifest import load_manifest
 
     targets = _outputs(GRAPH, fmt, output, [manifest])
-    from harness_audit.foreign import load_explained
-
-    result = assess_pipeline(load_explained([manifest], lambda: load_manifest(manifest)))
+    result = assess_pipeline(load_manifest(manifest))
     _emit(GRAPH, result, fmt, targets, highlight_risk=highlight == "risk")
 
 
