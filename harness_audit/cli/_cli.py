@@ -98,11 +98,13 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+def command(
+    group: typer.Typer, name: str | None = None, help: str | None = None
+) -> Callable[[F], F]:
     """Register a guarded command on ``group``."""
 
     def register(func: F) -> F:
-        group.command(name)(guarded(func))
+        group.command(name, help=help)(guarded(func))
         return func
 
     return register

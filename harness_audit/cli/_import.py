@@ -17,28 +17,24 @@ import typer
 from harness_audit import keys as _keys
 from harness_audit.cli._cli import app, command, trail_app
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
+from harness_audit.import_formats import DEFINITION_CHOICES, DEFINITIONS, TRACE_CHOICES, TRACES
+from harness_audit.import_formats import labels as _labels
 
-# the --from choices, as the importer registry has them (a test keeps them equal; spelt out
-# here so that --help does not import every importer)
-TRACE_FROM = (
-    "auto",
-    "otlp",
-    "langfuse",
-    "langsmith",
-    "anthropic-sessions",
-    "openhands",
-    "swe-agent",
-)
-DEFINITION_FROM = ("auto", "crewai", "adk", "agent-framework", "openai-agents", "langgraph", "mcp")
 if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the choices
     TraceFrom = str
     DefinitionFrom = str
 else:
-    TraceFrom = Literal[TRACE_FROM]
-    DefinitionFrom = Literal[DEFINITION_FROM]
+    TraceFrom = Literal[TRACE_CHOICES]
+    DefinitionFrom = Literal[DEFINITION_CHOICES]
 
 
-@command(app, "init")
+@command(
+    app,
+    "init",
+    help=f"Draft a manifest from framework definitions ({_labels(DEFINITIONS)}). Never runs "
+    "their code; every field the sources cannot say is written failing its check, with a "
+    "`# TODO: declare` comment.",
+)
 def init(
     paths: Annotated[
         list[Path] | None,
@@ -61,9 +57,9 @@ def init(
         bool, typer.Option("--force", help="Replace the output file if it exists.")
     ] = False,
 ) -> None:
-    """Draft a manifest from framework definitions (CrewAI, Google ADK, Microsoft Agent
-    Framework, OpenAI Agents SDK, LangGraph, MCP configs). Never runs their code; every field
-    the sources cannot say is written failing its check, with a `# TODO: declare` comment."""
+    """Draft a manifest from framework definitions (listed in the help). Never runs their
+    code; every field the sources cannot say is written failing its check, with a
+    `# TODO: declare` comment."""
     from harness_audit._fs import refuse_overwriting, write_atomic
     from harness_audit.cli._io import terminal
     from harness_audit.importers import draft_manifest
@@ -98,8 +94,7 @@ def trail_import(
         list[Path],
         typer.Argument(
             metavar="SOURCE...",
-            help="Trace files or folders (OTLP, Langfuse, LangSmith, "
-            "Anthropic sessions, OpenHands, SWE-agent).",
+            help=f"Trace files or folders ({_labels(TRACES)}).",
         ),
     ],
     key: Annotated[

@@ -1,4 +1,5 @@
-"""The registry: one module per source format behind one small interface.
+"""The registry: one module per source format behind one small interface, loaded from the
+one list of formats (:mod:`~harness_audit.import_formats`).
 
 A trace format module has ``NAME``, ``DESCRIPTION``, ``sniff(probe) -> str | None`` (what the
 file looks like, when it is that format) and ``read(path, mapping, stats, pipeline, probe)``
@@ -10,24 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harness_audit.importers import (
-    adk,
-    agent_framework,
-    anthropic_sessions,
-    crewai,
-    langfuse,
-    langgraph,
-    langsmith,
-    mcp,
-    openai_agents,
-    openhands,
-    otlp,
-    swe_agent,
-)
+from harness_audit import import_formats as catalog
 
 
 @dataclass(frozen=True)
@@ -53,28 +42,18 @@ def _fmt(m: ModuleType) -> Format:
     return Format(m.NAME, m.DESCRIPTION, m)
 
 
-TRACE_MODULES: tuple[ModuleType, ...] = (
-    otlp,
-    langfuse,
-    langsmith,
-    anthropic_sessions,
-    openhands,
-    swe_agent,
+TRACE_MODULES: tuple[ModuleType, ...] = tuple(
+    import_module(catalog.module_name(name)) for name, _ in catalog.TRACES
 )
-DEFINITION_MODULES: tuple[ModuleType, ...] = (
-    crewai,
-    adk,
-    agent_framework,
-    openai_agents,
-    langgraph,
-    mcp,
+DEFINITION_MODULES: tuple[ModuleType, ...] = tuple(
+    import_module(catalog.module_name(name)) for name, _ in catalog.DEFINITIONS
 )
 TRACE_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in TRACE_MODULES}
 DEFINITION_FORMATS: dict[str, Format] = {m.NAME: _fmt(m) for m in DEFINITION_MODULES}
 
-TRACE_CHOICES: tuple[str, ...] = ("auto", *TRACE_FORMATS)
+TRACE_CHOICES: tuple[str, ...] = catalog.TRACE_CHOICES
 """``trail import --from`` choices."""
-DEFINITION_CHOICES: tuple[str, ...] = ("auto", *DEFINITION_FORMATS)
+DEFINITION_CHOICES: tuple[str, ...] = catalog.DEFINITION_CHOICES
 """``init --from`` choices."""
 
 
