@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -133,10 +133,9 @@ def trail_import(
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
-    from harness_audit._fs import fresh_folder, write_folder_from
-    from harness_audit._json import dumps
+    from harness_audit._fs import fresh_folder
     from harness_audit.cli._io import terminal
-    from harness_audit.importers import import_trace, load_mapping
+    from harness_audit.importers import import_to_folder, import_trace, load_mapping
     from harness_audit.manifest import load_manifest
 
     inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
@@ -144,18 +143,7 @@ def trail_import(
     signer = _keys.load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
     job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
-
-    def fill(folder: Path) -> dict[str, Any]:
-        from harness_audit.trail.pipeline import default_jobs, seal_events
-
-        seal_events(job.events(), folder, origin, signer, jobs or default_jobs())
-        summary = job.summary()
-        summary["origin"] = origin
-        summary["signer"] = signer.verifier.text()
-        (folder / "import.json").write_text(dumps(summary), encoding="utf-8")
-        return summary
-
-    summary = write_folder_from(output, fill, inputs)
+    summary = import_to_folder(job, output, origin, signer, jobs, inputs)
     events = sum(summary["events"].values())
     dropped = sum(summary["dropped"].values())
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))
