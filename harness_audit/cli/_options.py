@@ -15,6 +15,7 @@ import typer
 
 from harness_audit.audit import DEFAULT_MAX_MANIFEST_BYTES
 from harness_audit.errors import Diagnostic, ManifestError
+from harness_audit.findings import FailOn
 from harness_audit.report import (
     CHECKPOINT,
     GRAPH,
@@ -27,9 +28,8 @@ from harness_audit.report import (
     Registry,
 )
 
-__all__ = ["DEFAULT_MAX_MANIFEST_BYTES"]
+__all__ = ["DEFAULT_MAX_MANIFEST_BYTES", "FailOn"]
 
-FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
 AiActDate = Literal["art-113", "digital-omnibus"]
 Allocation = Literal["equal", "arinc"]
 Highlight = Literal["risk"]
