@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from harness_audit import keys as _keys
-from harness_audit.cli._cli import app, command, trail_app
+from harness_audit.cli._app import app, command, trail_app
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
 from harness_audit.import_formats import DEFINITION_CHOICES, DEFINITIONS, TRACE_CHOICES, TRACES
 from harness_audit.import_formats import labels as _labels
