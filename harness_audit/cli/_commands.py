@@ -131,21 +131,8 @@ def scan(
             file=sys.stderr,
         )
     for w in assessment.waivers:
-        if w.state != "active":
-            print(
-                terminal(
-                    f"harness-audit: warning: {w.waiver.file}:{w.waiver.line}: "
-                    f"{w.state} waiver "
-                    f"for {w.waiver.rule} on {w.waiver.pipeline}/{w.waiver.agent} "
-                    f"(ticket {w.waiver.ticket}, expires {w.waiver.expires})"
-                    + (
-                        ": its findings count again"
-                        if w.state == "expired"
-                        else ": it matches no finding"
-                    )
-                ),
-                file=sys.stderr,
-            )
+        if warning := w.warning():
+            print(terminal(f"harness-audit: warning: {warning}"), file=sys.stderr)
     emit(SCAN, assessment, fmt_name, targets)
     raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
 
@@ -377,8 +364,7 @@ def checkpoint_cosign(
     from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
     from harness_audit.cli._io import terminal, write_atomic
-    from harness_audit.errors import TrailError
-    from harness_audit.trail.proofs import read_proof
+    from harness_audit.trail.proofs import read_consistency_path
     from harness_audit.trail.witness import cosign_checkpoint, read_state
 
     refuse_overwriting(
@@ -390,21 +376,7 @@ def checkpoint_cosign(
 
     signer = _keys.load_witness_signer(key)
     data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
-    path = None
-    if proof is not None:
-        p = read_proof(proof)
-        if not isinstance(p, dict) or p.get("type") != "consistency":
-            raise TrailError(
-                Diagnostic(
-                    str(proof),
-                    "not a consistency proof",
-                    expected="a file from `trail prove --consistency`",
-                )
-            )
-        try:
-            path = [bytes.fromhex(str(x)) for x in p.get("path", [])]
-        except ValueError as e:
-            raise TrailError(Diagnostic(str(proof), "a path entry is not hex")) from e
+    path = read_consistency_path(proof) if proof is not None else None
     result = cosign_checkpoint(
         data, _keys.load_verifiers(log_key), signer, read_state(state), path, int(time.time())
     )
