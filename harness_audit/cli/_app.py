@@ -18,7 +18,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from harness_audit import __version__
-from harness_audit.cli import _options as opt
 from harness_audit.errors import ExitCode, HarnessAuditError
 from harness_audit.report import Registry
 
@@ -143,7 +142,9 @@ def root(
     """Compliance auditor and gap scanner for multi-agent AI pipelines."""
     _state["debug"] = debug
     if ctx.invoked_subcommand:
-        ctx.default_map = opt.config_default_map(ctx, ctx.invoked_subcommand)
+        from harness_audit.config import config_default_map
+
+        ctx.default_map = config_default_map(ctx, ctx.invoked_subcommand)
 
 
 # --- rendering -------------------------------------------------------------------------------
