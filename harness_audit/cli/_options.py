@@ -1,9 +1,7 @@
 """Options declared once, shared by every command that takes them (as sigstore-python's
-``_add_shared_*_options``), and the project config delivered through Click's ``default_map``.
-
-Each setting is resolved once, by Click: the flag, else the config's value (``default_map``),
-else the option's default. Config values are checked against the option's own type before a
-command runs, so a bad value is an error that names the config file and the key.
+``_add_shared_*_options``). The project config reaches them as Click's ``default_map``
+(:func:`harness_audit.config.config_default_map`): each setting is resolved once, by Click,
+the flag, else the config's value, else the option's default.
 """
 
 from __future__ import annotations
