@@ -129,16 +129,11 @@ def run_audit(request: AuditRequest) -> AuditRun:
     wfile = waiver_file(request)
     waivers = load_waivers(wfile) if wfile else []
     known = load_baseline(request.baseline) if request.baseline else None
-    from harness_audit.foreign import load_explained, refuse_foreign_trails
+    from harness_audit.foreign import named_trail_files
 
-    pipelines = tuple(
-        load_explained(
-            list(request.paths),
-            lambda: load_all(list(targets), max_bytes=request.max_manifest_bytes),
-        )
-    )
+    pipelines = tuple(load_all(list(targets), max_bytes=request.max_manifest_bytes))
     if request.trails is not None and request.use_trails:
-        refuse_foreign_trails(trail_files([request.trails]))
+        named_trail_files([request.trails])
     trails = judge_all(request, pipelines)
     assessment = apply(
         assess(pipelines, {n: t.evidence for n, t in trails.items()}), waivers, known
@@ -148,11 +143,7 @@ def run_audit(request: AuditRequest) -> AuditRun:
         if p.name in trails:
             inputs += [("trail", f) for f in trail_files(list(trails[p.name].paths))]
             inputs += [("verifier key", Path(k)) for k in public_keys(p)]
-    t = request.trust
-    inputs += [("verifier key", Path(k)) for k in (*t.keys, *t.witness_keys) if Path(k).is_file()]
-    inputs += [("checkpoint", c) for c in t.checkpoints]
-    if t.trusted_state:
-        inputs.append(("trusted state", t.trusted_state))
+    inputs += request.trust.inputs()
     if wfile:
         inputs.append(("waivers", wfile))
     folders = tuple(path for t in trails.values() for path in t.paths)

@@ -8,6 +8,9 @@ from typing import Literal
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
+"""When a scan exits 1: any failed check, a band or worse, or never (``--fail-on``; the
+command line names it here, without importing the checks)."""
 
 
 @dataclass(frozen=True, slots=True)

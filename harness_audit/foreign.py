@@ -3,14 +3,11 @@ converts them (IMPORT.md), instead of a dozen schema errors or lines counted as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from harness_audit.errors import Diagnostic, ManifestError, UsageError
 
-T = TypeVar("T")
 HEAD = 64 << 10
 
 
@@ -52,24 +49,21 @@ def refuse_foreign_trails(files: Iterable[Path]) -> None:
                 raise UsageError(Diagnostic(str(f), text, expected="a harness-audit trail"))
 
 
-@contextmanager
-def explain_foreign_manifests(paths: Iterable[Path]) -> Iterator[None]:
-    """Turn a manifest error on a given file that is a known foreign definition (a CrewAI
-    agents.yaml, an ADK config, ...) into one line naming it and the converting command."""
-    given = [p for p in paths if p.is_file()]
-    try:
-        yield
-    except ManifestError as e:
-        for p in given:
-            text = _describe(p)
-            if text:
-                raise UsageError(
-                    Diagnostic(str(p), text, expected="a harness-audit manifest")
-                ) from e
-        raise
+def named_trail_files(paths: Sequence[Path]) -> list[Path]:
+    """The segment files of trails the user named (``verify``, ``replay``, ``--trails``), a
+    known foreign file among them refused with the command that converts it."""
+    from harness_audit.trail.verify import trail_files
+
+    files = trail_files(paths)
+    refuse_foreign_trails(files)
+    return files
 
 
-def load_explained(paths: list[Path], load: Callable[[], T]) -> T:
-    """``load()`` under :func:`explain_foreign_manifests` for ``paths``."""
-    with explain_foreign_manifests(paths):
-        return load()
+def explain_foreign_manifest(path: Path, error: ManifestError) -> None:
+    """Raise, in place of ``error``, one line naming the foreign definition ``path`` is (a
+    CrewAI agents.yaml, an ADK config, ...) and the converting command; return if it is none."""
+    text = _describe(path)
+    if text:
+        raise UsageError(
+            Diagnostic(str(path), text, expected="a harness-audit manifest")
+        ) from error

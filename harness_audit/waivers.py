@@ -63,6 +63,21 @@ class WaiverState:
     state: WaiverStatus
     matched: int
 
+    def warning(self) -> str | None:
+        """The line a scan warns with for a waiver that is not active; None for an active one."""
+        if self.state == "active":
+            return None
+        w = self.waiver
+        return (
+            f"{w.file}:{w.line}: {self.state} waiver for {w.rule} on {w.pipeline}/{w.agent} "
+            f"(ticket {w.ticket}, expires {w.expires})"
+            + (
+                ": its findings count again"
+                if self.state == "expired"
+                else ": it matches no finding"
+            )
+        )
+
 
 def load_waivers(path: Path) -> list[Waiver]:
     """Read and validate a waivers file; every problem is an error with its line (exit 2)."""

@@ -169,3 +169,30 @@ def test_config_jobs_is_bounded(
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["scan"])
     assert r.exit_code == 2 and said in r.stderr
+
+
+def test_commands_are_registered_one_way_without_an_import_circle() -> None:
+    """Command modules import ``_app`` (the groups and ``command``), never ``_cli``, and
+    register through ``command``/``callback`` only (``test_every_command_and_callback_is_
+    guarded`` fails for any other way)."""
+    import ast
+
+    import harness_audit.cli as cli_pkg
+
+    folder = Path(cli_pkg.__path__[0])
+    for f in folder.glob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        imported = {
+            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        } | {
+            f"{n.module}.{a.name}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module
+            for a in n.names
+        }
+        if f.name not in ("__init__.py", "_cli.py"):
+            assert "harness_audit.cli._cli" not in imported, f.name
+        if f.name in ("_app.py", "_io.py", "_options.py"):
+            assert not {"harness_audit.cli._commands", "harness_audit.cli._import"} & imported
+        source = f.read_text(encoding="utf-8")
+        assert ".command(" not in source.replace("group.command(", ""), f.name

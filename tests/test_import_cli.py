@@ -4,14 +4,15 @@ every command that expects this tool's own formats (issue 14)."""
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
-from harness_audit.cli._import import DEFINITION_FROM, TRACE_FROM
 from harness_audit.importers.registry import DEFINITION_CHOICES, TRACE_CHOICES
 from harness_audit.trail.note import Signer
 
@@ -46,7 +47,24 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_the_cli_choices_are_the_registry() -> None:
-    assert TRACE_FROM == TRACE_CHOICES and DEFINITION_FROM == DEFINITION_CHOICES
+    import typer.main
+
+    from harness_audit.import_formats import DEFINITIONS, TRACES
+    from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS
+
+    root: Any = typer.main.get_command(app)
+    trace = root.commands["trail"].commands["import"]
+    init = root.commands["init"]
+
+    def choices(cmd: Any) -> tuple[str, ...]:
+        param = next(p for p in cmd.params if p.name in ("source", "source_format"))
+        return typing.get_args(param.type_descriptor.annotation)
+
+    assert choices(trace) == TRACE_CHOICES and choices(init) == DEFINITION_CHOICES
+    # the registry's modules are the catalog's, each under the name the catalog gives it
+    assert tuple(TRACE_FORMATS) == tuple(n for n, _ in TRACES)
+    assert tuple(DEFINITION_FORMATS) == tuple(n for n, _ in DEFINITIONS)
+    assert all(label in str(trace.params[0].help) for _, label in TRACES)
 
 
 @pytest.mark.parametrize("source", TRACES, ids=lambda p: p.name)
@@ -129,3 +147,12 @@ def test_foreign_files_are_named_by_every_command(tmp_path: Path) -> None:
         err = r.stderr  # type: ignore[attr-defined]
         assert err.count("\n") == 1, (args, err)  # one line
         assert "harness-audit trail import" in err or "harness-audit init" in err, (args, err)
+
+
+def test_named_trail_files_refuse_a_foreign_trace() -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.foreign import named_trail_files
+
+    trace = REAL / "otel" / "genai-interlingua_openllmetry_in.otlp.json"
+    with pytest.raises(UsageError, match="harness-audit trail import"):
+        named_trail_files([trace])

@@ -140,3 +140,19 @@ def test_alias_bomb_through_the_cli(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(path)])
     assert result.exit_code == ExitCode.USAGE
     assert "alias bomb" in result.stderr
+
+
+def test_the_loader_names_a_foreign_definition() -> None:
+    """The refusal lives in the loader, so every caller of it gets it, not only the CLI's."""
+    from harness_audit.errors import UsageError
+
+    from .conftest import SHARED
+
+    crew = SHARED / "real" / "crewai" / "recruitment" / "agents.yaml"
+    if not crew.is_file():
+        pytest.skip("the shared real-world samples are absent")
+    for load in (lambda: load_manifest(crew), lambda: load_all([crew])):
+        with pytest.raises(UsageError) as e:
+            load()
+        [d] = e.value.diagnostics()
+        assert "harness-audit init" in d.message and d.expected == "a harness-audit manifest"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from harness_audit.trail.note import Checkpoint, parse_note, sign_note
 from harness_audit.trail.verify import verify_trail
 from harness_audit.trail.writer import TrailWriter
+from harness_audit.trust import TrustRoot
 
 from .trailkit import OTHER, SIGNER, event, write_trail
 
@@ -156,14 +157,16 @@ def test_checkpoint_fork_and_rollback(tmp_path: Path) -> None:
     fake = sign_note(Checkpoint("harness-audit/test", 10, b"\x07" * 32).text(), [SIGNER])
     forked = tmp_path / "fork.checkpoint"
     forked.write_text(fake)
-    found = kinds(verify_trail([t], V, checkpoints=[forked]))
+    found = kinds(verify_trail([t], TrustRoot(tuple(V), checkpoints=(forked,))))
     assert ("checkpoint_fork", 9) in found
     later = tmp_path / "later.checkpoint"
     later.write_text(sign_note(Checkpoint("harness-audit/test", 20, b"\x01" * 32).text(), [SIGNER]))
-    assert [k for k, _ in kinds(verify_trail([t], V, trusted_state=later))] == ["rollback"]
+    assert [k for k, _ in kinds(verify_trail([t], TrustRoot(tuple(V), trusted_state=later)))] == [
+        "rollback"
+    ]
     older = tmp_path / "older.checkpoint"
     older.write_bytes(good)
-    assert verify_trail([t], V, trusted_state=older).status == "verified"
+    assert verify_trail([t], TrustRoot(tuple(V), trusted_state=older)).status == "verified"
 
 
 def test_checkpoint_signed_by_an_unknown_key(tmp_path: Path) -> None:

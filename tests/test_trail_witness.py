@@ -10,6 +10,7 @@ from harness_audit.errors import TrailError
 from harness_audit.trail.checkpoints import HISTORY, history_name
 from harness_audit.trail.verify import verify_trail
 from harness_audit.trail.witness import WitnessSigner
+from harness_audit.trust import TrustRoot
 
 from .trailkit import SIGNER, write_trail
 
@@ -40,7 +41,7 @@ def trail(tmp: Path) -> Path:
 def test_a_quorum_of_witnesses_anchors_and_is_recorded(tmp_path: Path) -> None:
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(30), W1, W2)
-    r = verify_trail([t], V, witnesses=KEYS, witness_quorum=2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=2))
     assert r.status == "verified" and r.anchor and r.anchor.size == 30
     assert [(c.witness.name, c.timestamp) for c in r.witnesses] == [
         ("witness.one/w", 1_790_000_000),
@@ -53,7 +54,7 @@ def test_without_the_quorum_nothing_is_verified(tmp_path: Path) -> None:
     """Old code: no witness parameters; the signed checkpoint alone made it verified."""
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(30), W1)
-    r = verify_trail([t], V, witnesses=KEYS, witness_quorum=2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=2))
     assert r.status == "failed" and r.anchor is None and not r.ok
     assert errors(r) == ["witness_quorum"]
     assert "1 valid cosignature(s) of the 2 needed" in r.problems[0].detail
@@ -62,14 +63,14 @@ def test_without_the_quorum_nothing_is_verified(tmp_path: Path) -> None:
 def test_a_repeated_witness_counts_once(tmp_path: Path) -> None:
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(30), W1, W1)
-    r = verify_trail([t], V, witnesses=KEYS, witness_quorum=2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=2))
     assert errors(r) == ["witness_quorum"]
 
 
 def test_unknown_witnesses_do_not_count(tmp_path: Path) -> None:
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(30), W1, W3)
-    r = verify_trail([t], V, witnesses=[W1.key, W2.key], witness_quorum=2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=(W1.key, W2.key), witness_quorum=2))
     assert errors(r) == ["witness_quorum"]
 
 
@@ -81,7 +82,7 @@ def test_a_forged_cosignature_is_a_bad_signature(tmp_path: Path) -> None:
     blob = lines[-1].split()[-1]
     lines[-1] = lines[-1].replace(blob, blob[:-8] + ("A" if blob[-8] != "A" else "B") + blob[-7:])
     cp.write_text("".join(lines))
-    r = verify_trail([t], V, witnesses=KEYS, witness_quorum=1)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=1))
     assert "bad_signature" in errors(r) and r.status == "failed"
     assert r.anchor and [c.witness.name for c in r.witnesses] == ["witness.one/w"]
 
@@ -90,7 +91,7 @@ def test_an_older_cosigned_checkpoint_anchors_and_the_rest_is_a_tail(tmp_path: P
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(20), W1, W2)
     cosign(t / HISTORY / history_name(30), W1)
-    r = verify_trail([t], V, witnesses=KEYS, witness_quorum=2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=2))
     assert r.status == "verified" and r.anchor and r.anchor.size == 20
     warned = {p.kind: p for p in r.problems if p.warning}
     assert set(warned) == {"unanchored_tail", "witness_quorum"}
@@ -100,7 +101,7 @@ def test_an_older_cosigned_checkpoint_anchors_and_the_rest_is_a_tail(tmp_path: P
 def test_witnesses_without_a_quorum_are_only_recorded(tmp_path: Path) -> None:
     t = trail(tmp_path)
     cosign(t / HISTORY / history_name(30), W2)
-    r = verify_trail([t], V, witnesses=KEYS)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=0))
     assert r.status == "verified" and [c.witness.name for c in r.witnesses] == ["witness.two/w"]
     assert verify_trail([t], V).witnesses == ()
 
@@ -108,6 +109,6 @@ def test_witnesses_without_a_quorum_are_only_recorded(tmp_path: Path) -> None:
 def test_a_quorum_larger_than_the_keys_is_refused(tmp_path: Path) -> None:
     t = trail(tmp_path)
     with pytest.raises(TrailError, match="quorum of 2"):
-        verify_trail([t], V, witnesses=[W1.key, W1.key], witness_quorum=2)
+        verify_trail([t], TrustRoot(tuple(V), witness_keys=(W1.key, W1.key), witness_quorum=2))
     with pytest.raises(TrailError):
-        verify_trail([t], V, witness_quorum=-1)
+        verify_trail([t], TrustRoot(tuple(V), witness_quorum=-1))

@@ -184,3 +184,12 @@ def test_every_output_says_which_key_anchored_and_how_much_is_unanchored() -> No
     for fmt in ("table", "markdown"):
         out = CliRunner().invoke(app, ["scan", str(research), "-f", fmt]).stdout
         assert "judged unanchored" in out.replace("\n", " ")
+
+
+def test_one_quorum_default() -> None:
+    from harness_audit.trust import TrustRoot
+
+    assert TrustRoot().quorum == 0
+    assert TrustRoot(witness_keys=("w+1+x",)).quorum == 1
+    assert TrustRoot(witness_keys=("w+1+x",), witness_quorum=0).quorum == 0
+    assert TrustRoot(witness_quorum=2).quorum == 2

@@ -175,3 +175,18 @@ def test_write_baseline_with_a_configured_baseline_that_does_not_exist_yet(
     assert run("--write-baseline", "base.json").exit_code == ExitCode.FINDINGS
     assert json.loads((tmp_path / "base.json").read_text())["fingerprints"]
     assert run().exit_code == ExitCode.OK
+
+
+def test_the_warning_wording_of_a_waiver_state() -> None:
+    import datetime as dt
+
+    from harness_audit.waivers import Waiver, WaiverState
+
+    expires = dt.date(2020, 1, 1)
+    w = Waiver("HA-106", "p", "*", "why", "a@example.com", "SEC-1", expires, 3, "w.yaml")
+    assert WaiverState(w, "active", 1).warning() is None
+    assert WaiverState(w, "expired", 1).warning() == (
+        "w.yaml:3: expired waiver for HA-106 on p/* (ticket SEC-1, expires 2020-01-01): "
+        "its findings count again"
+    )
+    assert str(WaiverState(w, "stale", 0).warning()).endswith(": it matches no finding")

@@ -9,13 +9,12 @@ from typing import Any, Literal
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
 from harness_audit.checks.rules import RuleBook, load_rulebook
 from harness_audit.evidence.judge import Control, Evidence
-from harness_audit.findings import SEVERITY_ORDER, Finding, Severity
+from harness_audit.findings import SEVERITY_ORDER, FailOn, Finding, Severity
 from harness_audit.graph import graph_findings
 from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.sla import decompose
 
 Band = Literal["audit-ready", "at-risk", "audit-will-fail"]
-FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
 BANDS: tuple[Band, ...] = ("audit-ready", "at-risk", "audit-will-fail")
 RETENTION_MINIMUM_DAYS = 183  # EU AI Act Art. 19 and 26(6): at least six months
 

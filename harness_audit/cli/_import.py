@@ -10,34 +10,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from harness_audit.cli._cli import _signer, app, command, trail_app
+from harness_audit import keys as _keys
+from harness_audit.cli._app import app, command, trail_app
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
+from harness_audit.import_formats import DEFINITION_CHOICES, DEFINITIONS, TRACE_CHOICES, TRACES
+from harness_audit.import_formats import labels as _labels
 
-# the --from choices, as the importer registry has them (a test keeps them equal; spelt out
-# here so that --help does not import every importer)
-TRACE_FROM = (
-    "auto",
-    "otlp",
-    "langfuse",
-    "langsmith",
-    "anthropic-sessions",
-    "openhands",
-    "swe-agent",
-)
-DEFINITION_FROM = ("auto", "crewai", "adk", "agent-framework", "openai-agents", "langgraph", "mcp")
 if TYPE_CHECKING:  # the checker sees plain strings; Typer sees the choices
     TraceFrom = str
     DefinitionFrom = str
 else:
-    TraceFrom = Literal[TRACE_FROM]
-    DefinitionFrom = Literal[DEFINITION_FROM]
+    TraceFrom = Literal[TRACE_CHOICES]
+    DefinitionFrom = Literal[DEFINITION_CHOICES]
 
 
-@command(app, "init")
+@command(
+    app,
+    "init",
+    help=f"Draft a manifest from framework definitions ({_labels(DEFINITIONS)}). Never runs "
+    "their code; every field the sources cannot say is written failing its check, with a "
+    "`# TODO: declare` comment.",
+)
 def init(
     paths: Annotated[
         list[Path] | None,
@@ -60,9 +57,9 @@ def init(
         bool, typer.Option("--force", help="Replace the output file if it exists.")
     ] = False,
 ) -> None:
-    """Draft a manifest from framework definitions (CrewAI, Google ADK, Microsoft Agent
-    Framework, OpenAI Agents SDK, LangGraph, MCP configs). Never runs their code; every field
-    the sources cannot say is written failing its check, with a `# TODO: declare` comment."""
+    """Draft a manifest from framework definitions (listed in the help). Never runs their
+    code; every field the sources cannot say is written failing its check, with a
+    `# TODO: declare` comment."""
     from harness_audit._fs import refuse_overwriting, write_atomic
     from harness_audit.cli._io import terminal
     from harness_audit.importers import draft_manifest
@@ -97,8 +94,7 @@ def trail_import(
         list[Path],
         typer.Argument(
             metavar="SOURCE...",
-            help="Trace files or folders (OTLP, Langfuse, LangSmith, "
-            "Anthropic sessions, OpenHands, SWE-agent).",
+            help=f"Trace files or folders ({_labels(TRACES)}).",
         ),
     ],
     key: Annotated[
@@ -137,29 +133,17 @@ def trail_import(
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
-    from harness_audit._fs import fresh_folder, write_folder_from
-    from harness_audit._json import dumps
+    from harness_audit._fs import fresh_folder
     from harness_audit.cli._io import terminal
-    from harness_audit.importers import import_trace, load_mapping
+    from harness_audit.importers import import_to_folder, import_trace, load_mapping
     from harness_audit.manifest import load_manifest
 
     inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
     fresh_folder(output, inputs, "import")
-    signer = _signer(key)
+    signer = _keys.load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
     job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
-
-    def fill(folder: Path) -> dict[str, Any]:
-        from harness_audit.trail.sealer import default_jobs, seal_events
-
-        seal_events(job.events(), folder, origin, signer, jobs or default_jobs())
-        summary = job.summary()
-        summary["origin"] = origin
-        summary["signer"] = signer.verifier.text()
-        (folder / "import.json").write_text(dumps(summary), encoding="utf-8")
-        return summary
-
-    summary = write_folder_from(output, fill, inputs)
+    summary = import_to_folder(job, output, origin, signer, jobs, inputs)
     events = sum(summary["events"].values())
     dropped = sum(summary["dropped"].values())
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))

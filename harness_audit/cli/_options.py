@@ -1,9 +1,7 @@
 """Options declared once, shared by every command that takes them (as sigstore-python's
-``_add_shared_*_options``), and the project config delivered through Click's ``default_map``.
-
-Each setting is resolved once, by Click: the flag, else the config's value (``default_map``),
-else the option's default. Config values are checked against the option's own type before a
-command runs, so a bad value is an error that names the config file and the key.
+``_add_shared_*_options``). The project config reaches them as Click's ``default_map``
+(:func:`harness_audit.config.config_default_map`): each setting is resolved once, by Click,
+the flag, else the config's value, else the option's default.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from harness_audit.audit import DEFAULT_MAX_MANIFEST_BYTES
-from harness_audit.errors import Diagnostic, ManifestError
+from harness_audit.findings import FailOn
 from harness_audit.report import (
     CHECKPOINT,
     GRAPH,
@@ -27,9 +25,8 @@ from harness_audit.report import (
     Registry,
 )
 
-__all__ = ["DEFAULT_MAX_MANIFEST_BYTES"]
+__all__ = ["DEFAULT_MAX_MANIFEST_BYTES", "FailOn"]
 
-FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
 AiActDate = Literal["art-113", "digital-omnibus"]
 Allocation = Literal["equal", "arinc"]
 Highlight = Literal["risk"]
@@ -154,92 +151,3 @@ RequirePinned = Annotated[
     ),
 ]
 TrailFiles = Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")]
-
-# config key -> parameter name, for the commands that read the project config
-_TRUST = {
-    "trail-keys": "key",
-    "trusted-state": "trusted_state",
-    "require-pinned": "require_pinned",
-    "witness-keys": "witness_key",
-    "witness-quorum": "witness_quorum",
-}
-CONFIG_PARAMS: dict[str, dict[str, str]] = {
-    "scan": {
-        "paths": "paths",
-        "fail-on": "fail_on",
-        "format": "fmt",
-        "output": "output",
-        "waivers": "waivers",
-        "baseline": "baseline",
-        "trails": "trails",
-        "sample": "sample",
-        "seed": "seed",
-        "jobs": "jobs",
-    }
-    | _TRUST,
-    "report": {
-        "paths": "paths",
-        "waivers": "waivers",
-        "baseline": "baseline",
-        "trails": "trails",
-        "sample": "sample",
-        "seed": "seed",
-        "jobs": "jobs",
-        "ai-act-date": "ai_act_date",
-        "period": "period",
-        "max-gap": "max_gap",
-        "population-out": "population_out",
-        "preparer": "preparer",
-    }
-    | _TRUST,
-}
-
-
-def _path_part(key: str, value: str) -> str | None:
-    """The path in a path setting's value: ``FORMAT=PATH`` outputs, key files (not key
-    text, which holds ``+``), everything else as it is."""
-    if key == "output":
-        fmt, sep, rest = value.partition("=")
-        return rest if sep and "/" not in fmt else value
-    if key in ("trail-keys", "witness-keys") and "+" in value and not Path(value).exists():
-        return None  # the key text itself
-    return value
-
-
-def config_default_map(ctx: Any, command_name: str) -> dict[str, Any] | None:
-    """The project config (``[tool.harness-audit]`` or ``.harness-audit.yaml``) as the
-    ``default_map`` of one command, each value checked against that command's option."""
-    params = CONFIG_PARAMS.get(command_name)
-    if params is None:
-        return None
-    from harness_audit.config import load_config
-
-    settings, where = load_config(Path("."))
-    command = ctx.command.get_command(ctx, command_name)
-    if not settings or command is None or where is None:
-        return None
-    from harness_audit._fs import confined
-    from harness_audit.config import PATH_KEYS
-
-    by_name = {p.name: p for p in command.params}
-    values: dict[str, Any] = {}
-    problems = []
-    root = Path(".").resolve()  # the config sits here: this folder is its project
-    for key, value in settings.items():
-        name = params.get(key)
-        if name is None:
-            continue  # a setting of another command
-        if key in PATH_KEYS:
-            for item in value if isinstance(value, list) else [value]:
-                path = _path_part(key, str(item))
-                if path is not None:
-                    confined(Path(path), root, root, key, where)
-        param = by_name[name]
-        try:
-            param.process_value(ctx, value)
-        except typer.BadParameter as e:
-            problems.append(Diagnostic(where, f"{key}: {e.message}"))
-        values[name] = value
-    if problems:
-        raise ManifestError(problems)
-    return {command_name: values}

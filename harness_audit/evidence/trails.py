@@ -9,6 +9,7 @@ trusted checkpoint may prove a failure but never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -152,22 +153,11 @@ def judge_trails(
 
     trust = trust or TrustRoot()
     source: KeySource | None = trust.key_source if trust.keys else None
-    key_values = list(trust.keys)
-    if not key_values:
-        key_values = public_keys(pipeline)
-        source = "manifest" if key_values else None
-    from harness_audit.trail.witness import load_witness_keys
-
-    verifiers = load_verifiers(key_values)
-    report = verify_trail(
-        paths,
-        verifiers,
-        list(trust.checkpoints),
-        trust.trusted_state,
-        jobs,
-        witnesses=load_witness_keys(list(trust.witness_keys)),
-        witness_quorum=trust.witness_quorum,
-    )
+    if not trust.keys:
+        manifest_keys = load_verifiers(public_keys(pipeline))
+        trust = dataclasses.replace(trust, keys=tuple(manifest_keys))
+        source = "manifest" if manifest_keys else None
+    report = verify_trail(paths, trust, jobs)
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     anchored = report.anchor.size if report.anchor else 0
     judge = Judge(pipeline, sample, seed, spool)

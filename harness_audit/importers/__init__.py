@@ -8,7 +8,11 @@ Trace import::
     job = TraceImport(paths, fmt="auto", mapping=load_mapping(map_file, manifest))
     for raw in job.events():      # RawEvent(file, line, event) in trail order
         writer.append(raw.event)
-    summary = job.summary()       # the import.json dict
+    summary = job.summary()       # the import.json dict, less origin and signer
+
+or, sealed into a trail folder with its import.json (the one place that file is built)::
+
+    summary = import_to_folder(job, folder, origin, signer)
 
 Definitions::
 
@@ -18,7 +22,7 @@ Definitions::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,7 @@ from harness_audit.trail.source import RawEvent
 
 if TYPE_CHECKING:  # detect imports every format module: loaded when a job starts, not here
     from harness_audit.importers.detect import Detected
+    from harness_audit.trail.note import Signer
 
 __all__ = [
     "ImportFormatError",
@@ -45,6 +50,7 @@ __all__ = [
     "detect_definition",
     "detect_trace",
     "draft_manifest",
+    "import_to_folder",
     "import_trace",
     "load_mapping",
 ]
@@ -144,6 +150,35 @@ def import_trace(
 ) -> TraceImport:
     """A :class:`TraceImport` job (iterate ``.events()``, then read ``.summary()``)."""
     return TraceImport(list(paths), fmt, mapping or Mapping(), pipeline)
+
+
+def import_to_folder(
+    job: TraceImport,
+    folder: Path,
+    origin: str,
+    signer: Signer,
+    jobs: int | None = None,
+    inputs: Sequence[Path] = (),
+) -> dict[str, Any]:
+    """Seal the job's events into the trail folder ``folder`` (new or empty; built whole or
+    not at all, never over one of ``inputs``) with ``import.json`` beside them, and return
+    the import.json content: :meth:`TraceImport.summary` with the trail's origin and signer.
+
+    ``jobs``: 1 reads and seals in one process, 2 seals in a second one (the default where
+    there are two CPUs); the trail is the same."""
+    from harness_audit._fs import write_folder_from
+    from harness_audit._json import dumps
+    from harness_audit.trail.sealer import default_jobs, seal_events
+
+    def fill(into: Path) -> dict[str, Any]:
+        seal_events(job.events(), into, origin, signer, jobs or default_jobs())
+        summary = job.summary()
+        summary["origin"] = origin
+        summary["signer"] = signer.verifier.text()
+        (into / "import.json").write_text(dumps(summary), encoding="utf-8")
+        return summary
+
+    return write_folder_from(folder, fill, inputs)
 
 
 def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness_audit.import_formats import DEFINITIONS, names
 from harness_audit.importers import crewai, swe_agent
 from harness_audit.importers.base import fail
 from harness_audit.importers.probe import Probe
@@ -60,7 +61,7 @@ def looks_like(probe: Probe) -> tuple[str, str]:
     if isinstance(j, dict) and str(j.get("provider", "")).startswith("autogen"):
         return (
             "an AutoGen AgentChat component config",
-            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)",
+            f"none yet (definitions: {names(DEFINITIONS)})",
         )
     if (
         isinstance(j, dict)
@@ -69,7 +70,7 @@ def looks_like(probe: Probe) -> tuple[str, str]:
     ):
         return (
             "an AutoGen Studio component gallery",
-            "none yet (definitions: crewai, adk, agent-framework, openai-agents, langgraph, mcp)",
+            f"none yet (definitions: {names(DEFINITIONS)})",
         )
     if (isinstance(j, dict) and "apiVersion" in j) or (
         isinstance(probe.yaml, dict) and probe.yaml.get("kind") == "Pipeline"

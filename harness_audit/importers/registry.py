@@ -4,37 +4,26 @@ A trace format module is a :class:`TraceFormat`: ``NAME``, ``DESCRIPTION``, ``sn
 (what the file looks like, when it is that format) and ``read(path, mapping, stats, pipeline,
 probe)`` yielding :class:`~harness_audit.trail.source.RawEvent`. A definition format module is a
 :class:`DefinitionFormat`: ``NAME``, ``DESCRIPTION``, ``sniff(probe)`` and ``read(paths) ->
-Draft``. A new format is one module plus its entry in :data:`TRACE_MODULES` or
-:data:`DEFINITION_MODULES` (mypy checks the module against the protocol there; a test fails
-when a format module is missing from the registry).
+Draft``. A new format is one module plus its line in the one list of formats,
+:mod:`~harness_audit.import_formats` (the ``--from`` choices and help text derive from it too);
+a test fails when a format module is missing from that list or does not meet its protocol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast, runtime_checkable
 
-from harness_audit.importers import (
-    adk,
-    agent_framework,
-    anthropic_sessions,
-    crewai,
-    langfuse,
-    langgraph,
-    langsmith,
-    mcp,
-    openai_agents,
-    openhands,
-    otlp,
-    swe_agent,
-)
+from harness_audit import import_formats as catalog
 from harness_audit.importers.base import ImportStats, Mapping
 from harness_audit.importers.draft import Draft
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
 
 
+@runtime_checkable
 class TraceFormat(Protocol):
     """A trace format module (``trail import --from NAME``)."""
 
@@ -59,6 +48,7 @@ class TraceFormat(Protocol):
         ...
 
 
+@runtime_checkable
 class DefinitionFormat(Protocol):
     """A definition format module (``init --from NAME``)."""
 
@@ -74,30 +64,21 @@ class DefinitionFormat(Protocol):
         ...
 
 
-TRACE_MODULES: tuple[TraceFormat, ...] = (
-    otlp,
-    langfuse,
-    langsmith,
-    anthropic_sessions,
-    openhands,
-    swe_agent,
+TRACE_MODULES: tuple[TraceFormat, ...] = tuple(
+    cast(TraceFormat, import_module(catalog.module_name(name))) for name, _ in catalog.TRACES
 )
-DEFINITION_MODULES: tuple[DefinitionFormat, ...] = (
-    crewai,
-    adk,
-    agent_framework,
-    openai_agents,
-    langgraph,
-    mcp,
+DEFINITION_MODULES: tuple[DefinitionFormat, ...] = tuple(
+    cast(DefinitionFormat, import_module(catalog.module_name(name)))
+    for name, _ in catalog.DEFINITIONS
 )
 TRACE_FORMATS: dict[str, TraceFormat] = {m.NAME: m for m in TRACE_MODULES}
 """Trace format name -> its module."""
 DEFINITION_FORMATS: dict[str, DefinitionFormat] = {m.NAME: m for m in DEFINITION_MODULES}
 """Definition format name -> its module."""
 
-TRACE_CHOICES: tuple[str, ...] = ("auto", *TRACE_FORMATS)
+TRACE_CHOICES: tuple[str, ...] = catalog.TRACE_CHOICES
 """``trail import --from`` choices."""
-DEFINITION_CHOICES: tuple[str, ...] = ("auto", *DEFINITION_FORMATS)
+DEFINITION_CHOICES: tuple[str, ...] = catalog.DEFINITION_CHOICES
 """``init --from`` choices."""
 
 

@@ -16,7 +16,13 @@ from typing import Any, cast
 import jsonschema
 
 from harness_audit._resources import load_schema
-from harness_audit.errors import Diagnostic, HarnessAuditError, InputError, ManifestError
+from harness_audit.errors import (
+    Diagnostic,
+    HarnessAuditError,
+    InputError,
+    ManifestError,
+    UsageError,
+)
 from harness_audit.manifest.model import (
     Access,
     Agent,
@@ -126,7 +132,19 @@ def _fast_validator() -> Callable[[Any], Any]:
 
 
 def load_manifest(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Pipeline:
-    """Load and validate one manifest; raise :class:`ManifestError` with every problem."""
+    """Load and validate one manifest; raise :class:`ManifestError` with every problem, or a
+    :class:`UsageError` naming the foreign format (and the command that converts it) of a
+    file that is a known framework definition instead."""
+    try:
+        return _load_manifest(path, max_bytes)
+    except ManifestError as e:
+        from harness_audit.foreign import explain_foreign_manifest
+
+        explain_foreign_manifest(path, e)
+        raise
+
+
+def _load_manifest(path: Path, max_bytes: int) -> Pipeline:
     doc = load_yaml(path, max_bytes=max_bytes)
     if not isinstance(doc.data, dict):
         m = doc.mark(())
@@ -155,6 +173,8 @@ def load_all(paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
     for path in paths:
         try:
             p = load_manifest(path, max_bytes=max_bytes)
+        except UsageError:
+            raise  # a foreign file: named alone, with the command that converts it
         except HarnessAuditError as e:
             problems.extend(e.diagnostics())
             continue

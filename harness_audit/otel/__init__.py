@@ -91,7 +91,9 @@ class TrailSpanExporter(SpanExporter):  # type: ignore[misc,unused-ignore]
         checkpoint_seconds: float = 30.0,
     ) -> None:
         if signer is None and key_file is not None:
-            signer = Signer.parse(Path(key_file).read_text(encoding="utf-8"))
+            from harness_audit.keys import load_signer
+
+            signer = load_signer(Path(key_file))
         self.sink = TrailSink(
             Path(folder),
             origin,

@@ -283,6 +283,23 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
     raise ProofError(f"unknown proof type {kind!r}")
 
 
+def read_consistency_path(path: Path) -> list[bytes]:
+    """The hashes of a consistency proof file (from ``trail prove --consistency``)."""
+    p = read_proof(path)
+    if not isinstance(p, dict) or p.get("type") != "consistency":
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                "not a consistency proof",
+                expected="a file from `trail prove --consistency`",
+            )
+        )
+    try:
+        return [bytes.fromhex(str(x)) for x in p.get("path", [])]
+    except ValueError as e:
+        raise TrailError(Diagnostic(str(path), "a path entry is not hex")) from e
+
+
 def read_proof(path: Path) -> Any:
     """A proof file's JSON (an object or a list of them): a regular file of at most 64 MiB."""
     raw = read_bounded(path, MAX_PROOF_BYTES, "proof file")

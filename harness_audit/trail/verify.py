@@ -46,7 +46,8 @@ from harness_audit.trail.scan import (
     scan_range,
 )
 from harness_audit.trail.store import store_of, trail_files
-from harness_audit.trail.witness import Cosignature, WitnessKey
+from harness_audit.trail.witness import Cosignature
+from harness_audit.trust import TrustRoot
 
 __all__ = [
     "BROKEN_LINK",
@@ -207,21 +208,22 @@ def _indexed_in_order(results: Sequence[RangeResult]) -> bool:
 
 def verify_trail(
     paths: Sequence[Path],
-    verifiers: Sequence[Verifier] = (),
-    checkpoints: Sequence[Path] = (),
-    trusted_state: Path | None = None,
+    trust: TrustRoot | Sequence[Verifier] = (),
     jobs: int = 1,
     allow_unanchored: bool = False,
     progress: Callable[[int], None] | None = None,
-    witnesses: Sequence[WitnessKey] = (),
-    witness_quorum: int = 0,
 ) -> VerifyReport:
-    """Verify the trail at ``paths`` against ``verifiers``: every line, the chain, the tree and
-    the checkpoints found beside it or given, and a trusted state from the last audit.
+    """Verify the trail at ``paths`` against the trust root: every line, the chain, the tree
+    and the checkpoints found beside it or given, and a trusted state from the last audit
+    (a list of verifier keys is a trust root of those keys alone).
 
-    With ``witness_quorum`` N > 0, only a checkpoint that carries valid C2SP tlog-cosignatures
-    by at least N distinct keys of ``witnesses`` anchors the trail; a cosignature line of a
-    given witness that does not verify is ``bad_signature``."""
+    With a witness quorum N > 0, only a checkpoint that carries valid C2SP tlog-cosignatures
+    by at least N distinct witness keys anchors the trail; a cosignature line of a given
+    witness that does not verify is ``bad_signature``."""
+    if not isinstance(trust, TrustRoot):
+        trust = TrustRoot(tuple(trust))
+    verifiers, witnesses, witness_quorum = trust.verifiers(), trust.witnesses(), trust.quorum
+    checkpoints, trusted_state = trust.checkpoints, trust.trusted_state
     if witness_quorum < 0:
         raise TrailError(Diagnostic("--witness-quorum", f"{witness_quorum} is negative"))
     distinct_witnesses = len({w.public for w in witnesses})

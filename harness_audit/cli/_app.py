@@ -1,0 +1,196 @@
+"""The command groups, the error guard, the one way to register a command, and the rendering
+every command shares. Command modules import this one (never the reverse);
+:mod:`harness_audit.cli._cli` imports the command modules, in the order ``--help`` lists them.
+
+Every command and callback is registered through :func:`command` / :func:`callback`, which
+apply the error guard, so none can forget it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from harness_audit import __version__
+from harness_audit.errors import ExitCode, HarnessAuditError
+from harness_audit.report import Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+_state = {"debug": False}
+_HELP = {"help_option_names": ["-h", "--help"]}
+
+app = typer.Typer(
+    name="harness-audit",
+    help="Compliance auditor and gap scanner for multi-agent AI pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings=_HELP,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(
+    help="List the rules and their control mappings; `rules show ID`.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    context_settings=_HELP,
+)
+trail_app = typer.Typer(
+    help="Keys, sealing, checkpoints and proofs for trails.",
+    no_args_is_help=True,
+    context_settings=_HELP,
+)
+checkpoint_app = typer.Typer(
+    help="Signed checkpoints.", no_args_is_help=True, context_settings=_HELP
+)
+app.add_typer(rules_app, name="rules")
+app.add_typer(trail_app, name="trail")
+trail_app.add_typer(checkpoint_app, name="checkpoint")
+
+
+def guarded(func: F) -> F:
+    """Turn library errors into exit code 2 with diagnostics, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from harness_audit.cli._io import print_diagnostics, terminal
+
+        try:
+            return func(*args, **kwargs)
+        except HarnessAuditError as e:
+            if _state["debug"]:
+                traceback.print_exc()
+            print_diagnostics(e.diagnostics())
+            raise typer.Exit(ExitCode.USAGE) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.OK) from None
+        except OSError as e:  # the machine, not the input: a full disk, a permission, ...
+            if _state["debug"]:
+                traceback.print_exc()
+            where = f"{e.filename}: " if e.filename else ""
+            print(
+                terminal(f"harness-audit: error: {where}{e.strerror or e}"),
+                file=sys.stderr,
+            )
+            raise typer.Exit(ExitCode.USAGE) from None
+        except Exception as e:
+            if _state["debug"]:
+                traceback.print_exc()
+            print(
+                f"harness-audit: internal error: {type(e).__name__}: {terminal(e)} "
+                "(run with --debug for a traceback, and please report it)",
+                file=sys.stderr,
+            )
+            raise typer.Exit(ExitCode.USAGE) from None
+
+    wrapper.__harness_guarded__ = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def command(
+    group: typer.Typer, name: str | None = None, help: str | None = None
+) -> Callable[[F], F]:
+    """Register a guarded command on ``group``."""
+
+    def register(func: F) -> F:
+        group.command(name, help=help)(guarded(func))
+        return func
+
+    return register
+
+
+def callback(group: typer.Typer) -> Callable[[F], F]:
+    """Register a guarded callback on ``group``."""
+
+    def register(func: F) -> F:
+        group.callback()(guarded(func))
+        return func
+
+    return register
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(
+            f"harness-audit {__version__} (verifier core: "
+            f"{__import__('harness_audit.trail._core', fromlist=['_']).describe()})"
+        )
+        raise typer.Exit(ExitCode.OK)
+
+
+@callback(app)
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Compliance auditor and gap scanner for multi-agent AI pipelines."""
+    _state["debug"] = debug
+    if ctx.invoked_subcommand:
+        from harness_audit.config import config_default_map
+
+        ctx.default_map = config_default_map(ctx, ctx.invoked_subcommand)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def output_targets(
+    registry: Registry[Any], fmt: str, outputs: list[str] | None, inputs: Iterable[Path] = ()
+) -> list[tuple[str, Path]]:
+    """Where ``--output`` asks for which format; checked before any work is done."""
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit.cli._io import parse_outputs
+
+    targets = parse_outputs(outputs or [], fmt, registry.names)
+    refuse_overwriting((p for _, p in targets), inputs)
+    return targets
+
+
+def emit(
+    registry: Registry[Any],
+    result: Any,
+    fmt: str,
+    targets: list[tuple[str, Path]],
+    highlight_risk: bool = False,
+) -> None:
+    """Render to the ``--output`` files (each whole or not at all), else to stdout."""
+    from harness_audit.cli._io import terminal, terminal_width, use_color, write_atomic
+    from harness_audit.report.base import RenderOptions
+
+    if targets:
+        opts = RenderOptions(highlight_risk=highlight_risk)
+        rendered = [(path, registry.get(f).render(result, opts)) for f, path in targets]
+        for path, text in rendered:
+            write_atomic(path, text)
+            print(f"wrote {terminal(path)}", file=sys.stderr)
+    else:
+        opts = RenderOptions(
+            color=use_color(), width=terminal_width(), highlight_risk=highlight_risk
+        )
+        sys.stdout.write(registry.get(fmt).render(result, opts))
+
+
+def write_or_print(text: str, output: Path | None) -> None:
+    from harness_audit.cli._io import terminal, write_atomic
+
+    if output:
+        write_atomic(output, text)
+        print(f"wrote {terminal(output)}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

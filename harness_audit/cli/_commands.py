@@ -1,0 +1,748 @@
+"""The commands of the audit, the trails and the views. Each parses its arguments, calls the
+library, renders, and sets the exit code.
+
+Heavy modules are imported inside the commands so ``--version`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness_audit import keys as _keys
+from harness_audit.cli import _options as opt
+from harness_audit.cli._app import (
+    app,
+    callback,
+    checkpoint_app,
+    command,
+    emit,
+    output_targets,
+    rules_app,
+    trail_app,
+    write_or_print,
+)
+from harness_audit.errors import Diagnostic, ExitCode, UsageError
+from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY
+
+
+def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
+    """The audit request of ``scan`` and ``report``, from the options they share (their values
+    in ``ctx.params``, each already resolved from flag, config and default)."""
+    from harness_audit.audit import AuditRequest
+    from harness_audit.trust import TrustRoot
+
+    p = ctx.params
+    source = ctx.get_parameter_source("key")
+    trust = TrustRoot(
+        tuple(p["key"] or ()),
+        "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
+        tuple(p["checkpoint"] or ()),
+        p["trusted_state"],
+        tuple(p["witness_key"] or ()),
+        p["witness_quorum"],
+        p["require_pinned"],
+    )
+    trust.check()  # fail early, with exit 2, on a key that does not load
+    return AuditRequest(
+        tuple(paths or [Path(".")]),
+        p["trails"],
+        not p["no_trails"],
+        trust,
+        p["sample"],
+        p["seed"],
+        p["jobs"],
+        p["waivers"],
+        baseline,
+        p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
+    )
+
+
+# --- scan ------------------------------------------------------------------------------------
+
+
+@command(app)
+def scan(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Manifests, or directories to search for harness.yaml / *.harness.yaml."
+        ),
+    ] = None,
+    fmt: opt.ScanFormat = None,
+    output: opt.Outputs = None,
+    fail_on: Annotated[
+        opt.FailOn,
+        typer.Option("--fail-on", help="Exit 1 at: any failed check (default), a band, or never."),
+    ] = "any",
+    max_manifest_bytes: Annotated[
+        int, typer.Option("--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")
+    ] = opt.DEFAULT_MAX_MANIFEST_BYTES,
+    trails: opt.Trails = None,
+    no_trails: opt.NoTrails = False,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    require_pinned: opt.RequirePinned = False,
+    sample: opt.Sample = 0,
+    seed: opt.Seed = 0,
+    jobs: opt.Jobs = 1,
+    waivers: opt.Waivers = None,
+    baseline: opt.Baseline = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", help="Write the current findings as the baseline."),
+    ] = None,
+) -> None:
+    """Find and validate manifests, run the seven checks per agent (on the trails too, where
+    there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
+    pyproject.toml or .harness-audit.yaml; flags win."""
+    from harness_audit._json import dumps
+    from harness_audit.audit import run_audit
+    from harness_audit.cli._io import terminal, write_atomic
+    from harness_audit.manifest import discover
+    from harness_audit.waivers import baseline_data
+
+    fmt_name = fmt or SCAN.names[0]
+    if write_baseline and baseline and not baseline.exists():
+        baseline = None  # the first --write-baseline of a configured baseline: none to read yet
+    request = _request(ctx, paths, baseline)
+    targets = output_targets(SCAN, fmt_name, output, discover(list(request.paths)))
+    run = run_audit(request)
+    assessment = run.assessment
+    from harness_audit._fs import refuse_overwriting
+
+    refuse_overwriting(
+        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
+        [p for p in run.protected if p.is_file() or p in run.trail_folders],
+    )
+    if write_baseline:
+        data = baseline_data(assessment)
+        write_atomic(write_baseline, dumps(data))
+        print(
+            f"wrote the baseline ({len(data['fingerprints'])} findings) to "
+            f"{terminal(write_baseline)}",
+            file=sys.stderr,
+        )
+    for w in assessment.waivers:
+        if warning := w.warning():
+            print(terminal(f"harness-audit: warning: {warning}"), file=sys.stderr)
+    emit(SCAN, assessment, fmt_name, targets)
+    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+@callback(rules_app)
+def rules_list(
+    ctx: typer.Context, fmt: opt.RulesFormat = "table", output: opt.Outputs = None
+) -> None:
+    """List every rule with its check, severity and control mappings."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from harness_audit.checks import load_rulebook
+    from harness_audit.report.rules_view import RuleList
+
+    targets = output_targets(RULES, fmt, output)
+    book = load_rulebook()
+    emit(RULES, RuleList(book, list(book.rules)), fmt, targets)
+
+
+@command(rules_app, "show")
+def rules_show(
+    rule_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="A rule id (HA-003) or a check name (access_enforced_at_harness)."
+        ),
+    ],
+    fmt: opt.RuleFormat = "table",
+    output: opt.Outputs = None,
+) -> None:
+    """Explain one rule: what it checks, why, the controls it maps to, how to fix it."""
+    from harness_audit.checks import load_rulebook
+    from harness_audit.report.rules_view import RuleShown, resolve_rule
+
+    targets = output_targets(RULE, fmt, output)
+    book = load_rulebook()
+    emit(RULE, RuleShown(book, resolve_rule(book, rule_id)), fmt, targets)
+
+
+# --- trails ----------------------------------------------------------------------------------
+
+
+@command(app)
+def verify(
+    trail: opt.TrailFiles,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unanchored", help="Exit 0 for an intact chain with no trusted checkpoint."
+        ),
+    ] = False,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    jobs: opt.Jobs = 1,
+    fmt: opt.VerifyFormat = "table",
+    output: opt.Outputs = None,
+) -> None:
+    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    from harness_audit.foreign import named_trail_files
+    from harness_audit.trail.checkpoints import default_checkpoints
+    from harness_audit.trail.verify import verify_trail
+    from harness_audit.trust import TrustRoot
+
+    trust = TrustRoot(
+        tuple(key or ()),
+        "flag",
+        tuple(checkpoint or ()),
+        trusted_state,
+        tuple(witness_key or ()),
+        witness_quorum,
+    )
+    trust.verifiers()
+    files = named_trail_files(trail)
+    targets = output_targets(
+        VERIFY,
+        fmt,
+        output,
+        [
+            *trail,
+            *files,
+            *(checkpoint or []),
+            *default_checkpoints(trail, files),
+            *([trusted_state] if trusted_state else []),
+            *_keys.key_files(key),
+        ],
+    )
+    trust.witnesses()
+    total = sum(f.stat().st_size for f in files)
+    progress = None
+    if sys.stderr.isatty() and total > 64 << 20:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("verifying", total=total)
+        bar.start()
+        progress = lambda n: bar.advance(task, n)  # noqa: E731
+    try:
+        report = verify_trail(trail, trust, jobs, allow_unanchored, progress)
+    finally:
+        if progress is not None:
+            bar.stop()
+    emit(VERIFY, report, fmt, targets)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
+
+
+@command(trail_app, "keygen")
+def trail_keygen(
+    name: Annotated[str, typer.Argument(help="Key name, e.g. harness-audit/loan-assessment.")],
+    out_dir: Annotated[Path, typer.Option("--dir", help="Where to write the key files.")] = (
+        Path(".")
+    ),
+    witness: Annotated[
+        bool,
+        typer.Option(
+            "--witness", help="A witness key (C2SP cosignature/v1) for `trail checkpoint cosign`."
+        ),
+    ] = False,
+) -> None:
+    """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
+    import os
+
+    from harness_audit.trail.note import NoteError, Signer
+    from harness_audit.trail.witness import WitnessSigner
+
+    try:
+        signer: Any = WitnessSigner.generate(name) if witness else Signer.generate(name)
+    except NoteError as e:
+        raise UsageError(Diagnostic("NAME", str(e))) from e
+    stem = name.replace("/", "_")
+    key_path, pub_path = out_dir / f"{stem}.key", out_dir / f"{stem}.pub"
+    for p in (key_path, pub_path):
+        if p.exists():
+            raise UsageError(Diagnostic(str(p), "already exists; keygen never overwrites a key"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(signer.text() + "\n")
+    public = (signer.key if witness else signer.verifier).text()
+    pub_path.write_text(public + "\n", encoding="utf-8")
+    print(f"wrote {key_path} (keep it secret) and {pub_path}", file=sys.stderr)
+    print(public)
+
+
+@command(trail_app, "seal")
+def trail_seal(
+    source: Annotated[Path, typer.Argument(metavar="IN", help="Plain JSONL events.")],
+    key: opt.SignerKey,
+    origin: Annotated[
+        str, typer.Option("--origin", help="Log origin, e.g. harness-audit/loan-assessment.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The sealed trail.")],
+) -> None:
+    """Chain and sign a plain JSONL file: adds v, seq, prev, hash, span; writes OUT and
+    OUT.checkpoint."""
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit.trail.sealer import seal_file
+
+    refuse_overwriting([output, output.with_name(output.name + ".checkpoint")], [source, key])
+    count, _ = seal_file(source, output, _keys.load_signer(key), origin)
+    print(f"sealed {count:,} events into {output} and {output}.checkpoint", file=sys.stderr)
+
+
+@command(checkpoint_app, "verify")
+def checkpoint_verify(
+    file: Annotated[Path, typer.Argument(help="A signed checkpoint (C2SP tlog-checkpoint).")],
+    key: opt.RequiredVerifierKeys,
+    fmt: opt.CheckpointFormat = "table",
+    output: opt.Outputs = None,
+) -> None:
+    """Check a checkpoint alone, as a witness does: a trusted signature and a well-formed body."""
+    from harness_audit.report import CHECKPOINT
+    from harness_audit.trail.witness import verify_checkpoint_file
+
+    verifiers = _keys.load_verifiers(key)
+    targets = output_targets(CHECKPOINT, fmt, output, [file])
+    result = verify_checkpoint_file(file, verifiers)
+    if not result.ok:
+        from harness_audit.cli._io import terminal
+
+        print(terminal(f"{result.file}: {result.problem}"), file=sys.stderr)
+        raise typer.Exit(ExitCode.FINDINGS)
+    emit(CHECKPOINT, result, fmt, targets)
+
+
+@command(checkpoint_app, "cosign")
+def checkpoint_cosign(
+    file: Annotated[Path, typer.Argument(help="A checkpoint signed by the log.")],
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key", "-k", help="The witness's signer key (from `trail keygen --witness`)."
+        ),
+    ],
+    log_key: Annotated[
+        list[str],
+        typer.Option("--log-key", help="The log's verifier key(s): text or a file; repeatable."),
+    ],
+    state: Annotated[
+        Path,
+        typer.Option(
+            "--state", help="The witness's state: the last checkpoint it cosigned per log."
+        ),
+    ],
+    proof: Annotated[
+        Path | None,
+        typer.Option(
+            "--proof",
+            help="Consistency proof (from `trail prove --consistency`) from the last "
+            "cosigned size to this one.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write the cosigned checkpoint (default: stdout)."
+        ),
+    ] = None,
+) -> None:
+    """Act as a witness: cosign a checkpoint (C2SP tlog-cosignature) only if it extends the
+    last one this witness cosigned; exit 1, cosigning nothing, if it does not."""
+    import time
+
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit._json import dumps
+    from harness_audit.cli._io import terminal, write_atomic
+    from harness_audit.trail.proofs import read_consistency_path
+    from harness_audit.trail.witness import cosign_checkpoint, read_state
+
+    refuse_overwriting(
+        [*([output] if output else []), state],
+        [file, key, *_keys.key_files(log_key), *([proof] if proof else [])],
+    )
+    from harness_audit._fs import read_bounded
+    from harness_audit.trail.note import MAX_NOTE_BYTES
+
+    signer = _keys.load_witness_signer(key)
+    data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
+    path = read_consistency_path(proof) if proof is not None else None
+    result = cosign_checkpoint(
+        data, _keys.load_verifiers(log_key), signer, read_state(state), path, int(time.time())
+    )
+    if result.note is None:
+        print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
+        raise typer.Exit(ExitCode.FINDINGS)
+    write_atomic(state, dumps(result.state))  # persisted before the cosignature is given out
+    write_or_print(result.note, output)
+
+
+@command(trail_app, "prove")
+def trail_prove(
+    trail: opt.TrailFiles,
+    inclusion: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--inclusion", help="Prove the event with this seq is in the signed tree; repeatable."
+        ),
+    ] = None,
+    consistency: Annotated[
+        tuple[int, int] | None,
+        typer.Option(
+            "--consistency",
+            help="Prove the tree of size NEW extends the one of size OLD.",
+            metavar="OLD NEW",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="The checkpoint to prove against (default: the newest)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit._json import dumps
+    from harness_audit.trail.proofs import (
+        consistency_proof_file,
+        inclusion_proofs,
+        load_trail,
+        newest_checkpoint,
+    )
+
+    if bool(inclusion) == bool(consistency):
+        raise UsageError(
+            Diagnostic("trail prove", "give either --inclusion SEQ or --consistency OLD NEW")
+        )
+    if output:
+        refuse_overwriting([output], [*trail, *([checkpoint] if checkpoint else [])])
+    loaded = load_trail(trail, set(inclusion or []))
+    note_text, cp = newest_checkpoint(trail, loaded.files, checkpoint)
+    if inclusion:
+        proofs = inclusion_proofs(loaded, inclusion, note_text, cp)
+        data: Any = proofs[0] if len(proofs) == 1 else proofs
+    else:
+        assert consistency is not None
+        data = consistency_proof_file(loaded, consistency[0], consistency[1], note_text, cp)
+    write_or_print(dumps(data), output)
+
+
+@command(trail_app, "verify-proof")
+def trail_verify_proof(
+    proof: Annotated[
+        Path,
+        typer.Argument(
+            help="An export folder from `replay --export`, its events file, or a proof file from "
+            "`trail prove`."
+        ),
+    ],
+    key: opt.RequiredVerifierKeys,
+) -> None:
+    """Check proofs with only the proof file and the verifier key; for an export, prove every
+    event in the events file the auditor reads."""
+    from harness_audit.cli._io import terminal
+    from harness_audit.evidence.replay import verify_export
+
+    verifiers = _keys.load_verifiers(key)
+    result = verify_export(proof, verifiers)
+    for line in result.lines:
+        print(terminal(line))
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+
+
+# --- sla, replay, report, graph --------------------------------------------------------------
+
+
+@command(app)
+def sla(
+    manifest: Annotated[list[Path], typer.Argument(help="Pipeline manifests.")],
+    allocate: Annotated[
+        opt.Allocation, typer.Option("--allocate", help="How to share the target among stages.")
+    ] = "equal",
+    trails: Annotated[
+        Path | None,
+        typer.Option("--trails", help="Trails to measure each stage's observed success rate."),
+    ] = None,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="What-if: AGENT.reliability=0.999 (or retries, coverage, replicas, "
+            "quorum, slo.target); repeatable.",
+        ),
+    ] = None,
+    fmt: opt.SlaFormat = "table",
+    output: opt.Outputs = None,
+) -> None:
+    """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
+    from harness_audit.manifest import load_all
+    from harness_audit.report.sla_view import SlaResult
+    from harness_audit.sla import analyse, observe
+    from harness_audit.sla import what_if as apply_what_if
+    from harness_audit.trail.reader import read_events
+
+    targets = output_targets(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
+    reports, before = [], []
+    from harness_audit.foreign import named_trail_files
+
+    if trails:
+        named_trail_files([trails])
+    for original in load_all(manifest):
+        p = original
+        for change in what_if or []:
+            try:
+                p = apply_what_if(p, change)
+            except ValueError as e:
+                raise UsageError(Diagnostic("--set", str(e))) from e
+        obs = observe(p, (ev for _, _, ev in read_events([trails]))) if trails else None
+        reports.append(analyse(p, allocate, obs))
+        if what_if:
+            before.append(analyse(original, allocate, obs))
+    result = SlaResult(reports, before if what_if else None, tuple(what_if or ()))
+    emit(SLA, result, fmt, targets)
+    raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
+
+
+@command(app)
+def replay(
+    trail: opt.TrailFiles,
+    run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="The pipeline manifest (default: the one beside the trail folder "
+            "named as the run's pipeline), to show the findings that touch the run.",
+        ),
+    ] = None,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unanchored",
+            help="Exit 0 for a run of an intact chain with no trusted checkpoint.",
+        ),
+    ] = False,
+    fmt: opt.ReplayFormat = "table",
+    output: opt.Outputs = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write only this run's events, with an inclusion proof each, here."
+        ),
+    ] = None,
+) -> None:
+    """Replay one run: its causal tree, costs, verifications, approvals and findings. The
+    trail is verified first (as `verify` does); a run of a trail that does not verify is shown
+    under an integrity failure, and the command exits 1."""
+    import dataclasses
+
+    from harness_audit.evidence.replay import collect_run, export_run, find_manifest
+    from harness_audit.evidence.replay import replay as do_replay
+    from harness_audit.manifest import load_manifest
+    from harness_audit.trail.verify import verify_trail
+    from harness_audit.trust import TrustRoot
+
+    trust = TrustRoot(
+        tuple(key or ()),
+        "flag",
+        tuple(checkpoint or ()),
+        trusted_state,
+        tuple(witness_key or ()),
+        witness_quorum,
+    )
+    trust.verifiers()
+    from harness_audit._fs import fresh_folder
+    from harness_audit.foreign import named_trail_files
+
+    files = named_trail_files(trail)
+    inputs = [
+        *trail,
+        *files,
+        *(checkpoint or []),
+        *_keys.key_files(key),
+        *([manifest] if manifest else []),
+        *([trusted_state] if trusted_state else []),
+    ]
+    targets = output_targets(REPLAY, fmt, output, inputs)
+    if export:
+        fresh_folder(export, inputs)
+    trust.witnesses()
+    integrity = verify_trail(trail, trust, allow_unanchored=allow_unanchored)
+    nodes = collect_run(trail, run)
+    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
+    path = manifest or find_manifest(trail, start.pipeline if start else None)
+    pipeline = load_manifest(path) if path else None
+    result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
+    if export:
+        if not integrity.ok:
+            print(
+                f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
+                "an unverified run is not disclosed as fact",
+                file=sys.stderr,
+            )
+        else:
+            count = export_run(trail, result, export, checkpoint[0] if checkpoint else None)
+            print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
+    emit(REPLAY, result, fmt, targets)
+    raise typer.Exit(ExitCode.OK if integrity.ok else ExitCode.FINDINGS)
+
+
+@command(app)
+def report(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH... | verify DIR",
+            help="Manifests or folders to report on (default: the config's paths, else .); or "
+            "`verify DIR` to check a pack.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The folder to write the pack into.")
+    ] = None,
+    trails: opt.Trails = None,
+    no_trails: opt.NoTrails = False,
+    key: opt.VerifierKeys = None,
+    checkpoint: opt.Checkpoints = None,
+    trusted_state: opt.TrustedState = None,
+    witness_key: opt.WitnessKeys = None,
+    witness_quorum: opt.WitnessQuorum = None,
+    require_pinned: opt.RequirePinned = False,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")
+    ] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
+    sample: opt.Sample = 0,
+    seed: opt.Seed = 0,
+    jobs: opt.Jobs = 1,
+    ai_act_date: Annotated[
+        opt.AiActDate | None,
+        typer.Option("--ai-act-date", help="Which EU AI Act application date applies."),
+    ] = None,
+    waivers: opt.Waivers = None,
+    baseline: opt.Baseline = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="FROM..TO",
+            help="The period of review (dates or RFC 3339 "
+            "times): events outside it are counted, not judged.",
+        ),
+    ] = None,
+    max_gap: Annotated[
+        str | None,
+        typer.Option(
+            "--max-gap",
+            metavar="DURATION",
+            help="A stretch with no event nor checkpoint longer "
+            "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
+            "trail.x-expected-activity, else 24h).",
+        ),
+    ] = None,
+    population_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--population-out", help="Write each control's population as CSV into this folder."
+        ),
+    ] = None,
+    preparer: Annotated[
+        str | None,
+        typer.Option(
+            "--preparer", help="Who prepared the pack (its sign-off fields stay blank without)."
+        ),
+    ] = None,
+) -> None:
+    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig).
+    Reads the same config as `scan`; `report verify DIR --key K` checks a pack."""
+    if paths and paths[0] == "verify":
+        if len(paths) != 2:
+            raise UsageError(
+                Diagnostic(
+                    "report verify", "give one pack folder", expected="report verify DIR --key KEY"
+                )
+            )
+        from harness_audit.cli._io import terminal
+        from harness_audit.report.pack import verify_pack
+
+        result = verify_pack(Path(paths[1]), _keys.load_verifiers(key))
+        for line in result.lines:
+            print(terminal(line))
+        print("pack: VERIFIED" if result.ok else "pack: FAILED")
+        raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+    if output is None:
+        raise UsageError(
+            Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
+        )
+    import dataclasses
+    import tempfile
+
+    from harness_audit._fs import write_folder
+    from harness_audit.audit import run_audit
+    from harness_audit.cli._io import terminal
+    from harness_audit.evidence.period import parse_duration, parse_period
+    from harness_audit.report import pack
+
+    signer = _keys.load_signer(sign_key) if sign_key else None
+    request = _request(ctx, [Path(p) for p in paths or []], baseline)
+    with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
+        request = dataclasses.replace(
+            request,
+            period=parse_period(period) if period else None,
+            max_gap_s=parse_duration(max_gap) if max_gap else None,
+            population_dir=Path(spool),
+        )
+        run = run_audit(request)
+        files = pack.build_pack(
+            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer
+        )
+        write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
+        if population_out is not None:
+            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
+            write_folder(population_out, csvs, [*run.protected, output], replaceable=csvs)
+    shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
+    print(
+        f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
+        + (", SHA256SUMS.sig" if signer else ""),
+        file=sys.stderr,
+    )
+    raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
+
+
+@command(app)
+def graph(
+    manifest: Annotated[Path, typer.Argument(help="A pipeline manifest.")],
+    fmt: opt.GraphFormat = "mermaid",
+    output: opt.Outputs = None,
+    highlight: Annotated[
+        opt.Highlight | None,
+        typer.Option(
+            "--highlight",
+            help="risk: mark every path from untrusted input to an unguarded "
+            "destructive or external tool.",
+        ),
+    ] = None,
+) -> None:
+    """Draw the agent graph: Mermaid (renders in GitHub and GitLab), DOT, SVG or JSON."""
+    from harness_audit.checks import assess_pipeline
+    from harness_audit.manifest import load_manifest
+
+    targets = output_targets(GRAPH, fmt, output, [manifest])
+    result = assess_pipeline(load_manifest(manifest))
+    emit(GRAPH, result, fmt, targets, highlight_risk=highlight == "risk")
