@@ -11,8 +11,6 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import harness_audit.importers as importers_pkg
 import harness_audit.report as report_pkg
 from harness_audit.importers.registry import (
@@ -227,15 +225,6 @@ def test_the_import_graph_sees_the_package() -> None:
     assert len(MODULES) > 50
 
 
-def _cli_circle_open() -> bool:
-    return any(any(m.startswith("harness_audit.cli") for m in c) for c in import_circles())
-
-
-@pytest.mark.xfail(
-    _cli_circle_open(),
-    strict=False,
-    reason="the cli/ circle (_cli <-> _import, _collect) goes with the CLI move of issue 21",
-)
 def test_no_import_circle_in_the_package() -> None:
     """No module of the package imports, at top level, one that imports it back (directly or
     round a longer loop): function-level and ``TYPE_CHECKING`` imports do not count."""
