@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from harness_audit.evidence.judge import Evidence, Judge, Observation
+from harness_audit.evidence.judge import Judge
+from harness_audit.evidence.model import Evidence, Observation, TrailTrust
 from harness_audit.evidence.period import (
     DEFAULT_MAX_GAP_S,
     EXPECTED_ACTIVITY_KEY,
@@ -49,49 +49,6 @@ NOT_EVIDENCE = frozenset(
         "sequence_gap",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TrailTrust:
-    """How a pipeline's trails were anchored: the verify status, the key that anchored them,
-    where that key came from, whether it was pinned, and how many witnesses cosigned."""
-
-    status: str
-    key_id: str | None  # "<name>+<hex key id>" of the anchoring key
-    key_source: KeySource | None
-    pinned: bool
-    witnesses: int
-    unanchored_events: int
-
-    def describe(self) -> str:
-        """One line for people: the status, which key anchored the trail and whether it was
-        pinned, witnesses, and how many events were judged unanchored."""
-        if self.status == "verified":
-            text = (
-                f"verified with the pinned key {self.key_id} ({self.key_source})"
-                if self.pinned
-                else "verified with the manifest's own key (not pinned)"
-            )
-        elif self.status == "intact_unanchored":
-            text = "intact, unanchored: no checkpoint signed by a trusted key"
-        else:
-            text = "failed: the trail does not verify"
-        if self.witnesses:
-            text += f"; cosigned by {self.witnesses} witness(es)"
-        if self.unanchored_events:
-            text += f"; {self.unanchored_events:,} event(s) judged unanchored (prove no pass)"
-        return text
-
-    def as_dict(self) -> dict[str, object]:
-        """The scan JSON's per-pipeline ``trail`` object (CLI.md, Trust root)."""
-        return {
-            "status": self.status,
-            "key_id": self.key_id,
-            "key_source": self.key_source,
-            "pinned": self.pinned,
-            "witnesses": self.witnesses,
-            "unanchored_events": self.unanchored_events,
-        }
 
 
 def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:

@@ -20,7 +20,7 @@ from harness_audit.report.inert import csv_text
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
-    from harness_audit.evidence.judge import Control, Location
+    from harness_audit.evidence.model import Control, Location
 
 MAX_EXCEPTIONS_SHOWN = 20
 """Exception locations the HTML and PDF show per control; findings.json holds every kept one."""
