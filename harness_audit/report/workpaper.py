@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_sampling
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.rules import FRAMEWORK_ORDER, load_controls, load_sampling
 from harness_audit.evidence.population import METHOD, Sample, control_key, csv_name, draw
 from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Pipeline
 from harness_audit.report.inert import csv_text

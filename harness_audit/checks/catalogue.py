@@ -1,4 +1,5 @@
-"""Rules and control catalogues, loaded from the data under ``rules/``."""
+"""The rule catalogue: the rules, control frameworks, problems, controls and sampling table
+loaded (and validated) from the data under ``rules/``."""
 
 from __future__ import annotations
 
