@@ -1,15 +1,18 @@
-"""Where checks are registered: a decorator on the check function fills :data:`REGISTRY`.
+"""Where checks are registered: decorators in the check's own module fill :data:`REGISTRY`.
 
-Adding a check is the function with ``@check()`` in :mod:`harness_audit.checks.checks`, its rule
-(with ``check:``, ``label`` and ``short_label``) in ``rules/checks.yaml``, and its observed side
-in the evidence judge, or ``@check(manifest_only=True)`` when a trail cannot show it. The order
-of registration is the order of the checks in every output.
+A check is one module under ``checks/`` (listed in :mod:`harness_audit.checks.checks`, whose
+order is the order of the checks in every output) plus its rule (with ``check:``, ``label`` and
+``short_label``) in ``rules/checks.yaml``. The module holds:
+
+- its declared side, the function judged on the manifest, registered by ``@check()``;
+- its enforcement text, how the manifest says the control is enforced (the work paper's
+  "enforced" line), registered by ``@enforcement(declared_function)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -40,16 +43,18 @@ class Context:
 
 
 CheckFunction = Callable[[Context, "Agent"], CheckResult]
+EnforcementFunction = Callable[["Pipeline", "Agent"], str]
 
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
-    """A registered check: its name (the function's), the function, and whether it is judged
-    on the manifest alone (no observed side in the evidence judge)."""
+    """A registered check: its name (the function's), the function, whether it is judged on
+    the manifest alone (no observed side in the evidence judge), and its enforcement text."""
 
     name: str
     function: CheckFunction
     manifest_only: bool = False
+    enforcement: EnforcementFunction | None = None
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -67,3 +72,31 @@ def check(*, manifest_only: bool = False) -> Callable[[CheckFunction], CheckFunc
         return function
 
     return register
+
+
+def _spec(declared: CheckFunction) -> CheckSpec:
+    """The registered check whose declared side is ``declared``; ValueError if none."""
+    spec = REGISTRY.get(declared.__name__)
+    if spec is None or spec.function is not declared:
+        raise ValueError(f"{declared.__name__!r} is not a registered check")
+    return spec
+
+
+def enforcement(declared: CheckFunction) -> Callable[[EnforcementFunction], EnforcementFunction]:
+    """Register the decorated function as how the manifest enforces the check ``declared``
+    for an agent, in one line (the work paper's "enforced")."""
+
+    def register(function: EnforcementFunction) -> EnforcementFunction:
+        REGISTRY[declared.__name__] = replace(_spec(declared), enforcement=function)
+        return function
+
+    return register
+
+
+def enforcement_text(check: str, pipeline: Pipeline, agent: Agent) -> str:
+    """How the manifest says ``check`` is enforced for ``agent`` (empty for a check with no
+    enforcement text)."""
+    spec = REGISTRY.get(check)
+    if spec is None or spec.enforcement is None:
+        return ""
+    return spec.enforcement(pipeline, agent)
