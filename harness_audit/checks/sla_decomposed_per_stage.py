@@ -1,9 +1,17 @@
-"""The agent's stage reaches its share of the pipeline's reliability target: the check, how the
+"""The agent's stage reaches its share of the pipeline's reliability target: the check on the
+manifest, its observed side on the trails (the stage's observed success rate) and how the
 manifest enforces it."""
 
 from __future__ import annotations
 
-from harness_audit.checks.registry import CheckResult, Context, check, enforcement
+from harness_audit.checks.registry import (
+    CheckResult,
+    Context,
+    Observed,
+    check,
+    enforcement,
+    observed,
+)
 from harness_audit.manifest.model import Agent, Pipeline
 
 
@@ -69,3 +77,27 @@ def enforced(p: Pipeline, a: Agent) -> str:
         else (f"stage reliability {s.reliability:g}, retries {s.retries}")
     )
     return f"slo target {p.slo.target if p.slo else '—'}; {stage}"
+
+
+@observed(sla_decomposed_per_stage)
+class Rates(Observed):
+    """The stages' observed success rates (the judge's SLA observer, on anchored events): a
+    stage operated once per observed attempt, and fails when its 95% upper bound misses the
+    required rate."""
+
+    def finish(self) -> None:
+        """Judge every stage with observed attempts."""
+        sla = self.judge.sla
+        assert sla is not None  # the judge analyses the observations before finishing checks
+        for st in sla.stages:
+            if st.observed is None:
+                continue
+            c = self.judge.control(st.agent, "sla_decomposed_per_stage")
+            c.operated += st.observed.attempts
+            if st.observed.verdict == "misses":
+                c.fail(
+                    f"observed {st.observed.successes}/{st.observed.attempts} successes "
+                    f"(95% upper bound {st.observed.upper:.4f}) misses the required "
+                    f"{st.required:.6f}",
+                    None,
+                )

@@ -7,12 +7,14 @@ population spool, the trails' judgement), so none of those imports another for a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from harness_audit.evidence.period import Coverage
-from harness_audit.manifest.model import Model
+from harness_audit.manifest.model import Agent, Model, Pipeline, Tool
 from harness_audit.sla import SlaReport
+from harness_audit.trail.events import ToolCall
 from harness_audit.trail.verify import VerifyReport
 from harness_audit.trust import KeySource
 
@@ -245,3 +247,38 @@ class TrailTrust:
             "witnesses": self.witnesses,
             "unanchored_events": self.unanchored_events,
         }
+
+
+Handler = Callable[[Any, str, RunState, Location], None]
+"""What the judge calls for an event of a kind a check registered for: ``(event, actor, run,
+where)`` (the event is of that kind)."""
+
+
+class Judging(Protocol):
+    """What a check's observed side sees of the judge (:class:`harness_audit.evidence.judge.Judge`)
+    in its one pass: the pipeline, its agents and tools, the controls it counts, and after the
+    pass the SLA report with observed rates."""
+
+    p: Pipeline
+    agents: dict[str, Agent]
+    tools: dict[tuple[str, str], Tool]
+    sla: SlaReport | None
+
+    def control(self, agent: str, check: str) -> Control:
+        """The control of ``check`` for ``agent`` (created empty)."""
+        ...
+
+    def operated(self, agent: str, check: str, where: Location) -> Control:
+        """Count that the control of ``check`` operated at ``where``, and sample it."""
+        ...
+
+
+def effect_of(ev: ToolCall, actor: str, tools: Mapping[tuple[str, str], Tool]) -> str:
+    """The effect a tool call is judged by: the event's, or for ``unknown`` the manifest's
+    for the actor's tool of that name, else ``destructive`` (IMPORT.md: undeclared, so possibly
+    destructive)."""
+    effect: str = ev.effect
+    if effect == "unknown":
+        tool = tools.get((actor, ev.tool))
+        effect = tool.effect if tool is not None else "destructive"
+    return effect

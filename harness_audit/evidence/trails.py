@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness_audit.checks.registry import REGISTRY
 from harness_audit.evidence.judge import Judge
 from harness_audit.evidence.model import Evidence, Observation, TrailTrust
 from harness_audit.evidence.period import (
@@ -160,7 +161,9 @@ def judge_trails(
         len(report.witnesses),
         max(0, report.events - anchored),
     )
-    _judge_integrity(pipeline, evidence, trust)
+    for spec in REGISTRY.values():  # the checks judged on the verification report
+        if spec.on_verify is not None:
+            spec.on_verify(pipeline, evidence, trust)
     return evidence
 
 
@@ -173,42 +176,3 @@ def _coverage(pipeline: Pipeline, period: Period | None, max_gap_s: float | None
     if declared is not None:
         return Coverage(period, declared, f"the manifest's trail.{EXPECTED_ACTIVITY_KEY}")
     return Coverage(period, DEFAULT_MAX_GAP_S, "the default")
-
-
-def _judge_integrity(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -> None:
-    """``trail_is_immutable`` for every agent in the trail, whatever the manifest declares,
-    when the trails given do not verify (EVIDENCE.md), or are anchored only by a key that is
-    not pinned while ``--require-pinned`` asks for one."""
-    report, t = evidence.verify, evidence.trust
-    assert report is not None and t is not None
-    why = None
-    if report.status == "failed":
-        first = next((x for x in report.problems if not x.warning), None)
-        where = (
-            (
-                f"{first.kind} at {first.file}"
-                + (f":{first.line}" if first.line else "")
-                + (f" (seq {first.seq})" if first.seq is not None else "")
-                + f": {first.detail}"
-            )
-            if first
-            else f"{report.dropped:,} problem(s)"
-        )
-        why = f"the trail does not verify: {where}"
-    elif report.status == "intact_unanchored" and pipeline.trail.integrity == "signed_checkpoints":
-        why = (
-            "the chain is intact but no checkpoint signed by a trusted key anchors it: its "
-            "tail could have been cut"
-        )
-    elif report.status == "verified" and trust.require_pinned and not t.pinned:
-        why = (
-            "the trail is anchored only by the manifest's own key (not pinned), and "
-            "--require-pinned asks for a key given by flag or config"
-        )
-    for a in pipeline.agents:
-        if not a.in_trail:
-            continue
-        c = evidence.control(a.id, "trail_is_immutable")
-        c.operated = report.events
-        if why:
-            c.fail(why, None)
