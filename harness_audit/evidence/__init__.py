@@ -5,12 +5,9 @@ types of :mod:`harness_audit.evidence.model`, and the judge imports the checks, 
 imports nothing above its model when it is first imported.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness_audit.evidence.model import Evidence
-
-if TYPE_CHECKING:
-    from harness_audit.evidence.trails import judge_trails
 
 __all__ = ["Evidence", "judge_trails"]
 

@@ -1,5 +1,10 @@
 """Judge each check on the events, in one streaming pass (EVIDENCE.md).
 
+The judge keeps the pass and what the checks share (per-run state, findings beyond the
+checklist, populations); what each check counts on which events is that check's own observed
+side, in its module under ``checks/``, registered by event kind (see
+:mod:`harness_audit.checks.registry`) and called from here.
+
 State is kept per open run and dropped at ``run_end``; runs that never end are evicted past
 ``MAX_OPEN_RUNS`` and reported, so memory is bounded by open runs, not by the trail. Every
 failure points at the event (file, line, seq, span) that proves it.

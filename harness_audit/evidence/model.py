@@ -128,15 +128,16 @@ class VerifiedBy:
 @dataclass
 class RunState:
     """What the judge keeps of one open run: spans, models, cost, verifications, approvals and
-    risky decisions."""
+    risky decisions. The judge keeps most of it; the fields marked "budget" are kept by the
+    observed side of ``budget_cap_enforced``, which alone reads them."""
 
     spans: set[str] = field(default_factory=set)
     models: dict[str, Model] = field(default_factory=dict)
-    cost: dict[str, int] = field(default_factory=dict)
+    cost: dict[str, int] = field(default_factory=dict)  # budget: each actor's cost so far
     total: int = 0  # the run's cost so far, every actor's
-    capped: set[str] = field(default_factory=set)  # agents that already failed a cap in it
+    capped: set[str] = field(default_factory=set)  # budget: agents that already failed a cap
     depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
-    agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
+    agent_depth: dict[str, int] = field(default_factory=dict)  # budget: deepest spawn of each
     verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
     approvals: dict[str, list[tuple[str, str, str | None, bool]]] = field(default_factory=dict)
     # target -> (verdict, approver, args_digest, anchored)
