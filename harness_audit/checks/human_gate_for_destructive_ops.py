@@ -85,7 +85,10 @@ class Gated(Observed):
 
     def tool_call(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         """A destructive call that ran, against the approvals the run kept for its span."""
-        if ev.outcome != "ok" or effect_of(ev, actor, self.tools) not in DESTRUCTIVE_EFFECTS:
+        if ev.outcome != "ok":
+            return
+        effect = ev.effect if ev.effect != "unknown" else effect_of(ev, actor, self.tools)
+        if effect not in DESTRUCTIVE_EFFECTS:
             return
         c = self.operated(actor, "human_gate_for_destructive_ops", where)
         approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]

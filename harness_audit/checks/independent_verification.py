@@ -102,7 +102,10 @@ class Verified(Observed):
 
     def tool_call(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
         """A write call that ran, against the verifications the run kept for its span."""
-        if ev.outcome != "ok" or effect_of(ev, actor, self.tools) not in WRITE_EFFECTS:
+        if ev.outcome != "ok":
+            return
+        effect = ev.effect if ev.effect != "unknown" else effect_of(ev, actor, self.tools)
+        if effect not in WRITE_EFFECTS:
             return
         c = self.operated(actor, "independent_verification", where)
         checks = run.verifications.get(ev.span, [])

@@ -152,14 +152,19 @@ class Judge:
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
-        return self.controls.setdefault((agent, check), Control())
+        c = self.controls.get((agent, check))
+        if c is None:  # made only when new: this runs for every control operating
+            c = self.controls[agent, check] = Control()
+        return c
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
         """Count that the control of ``check`` operated at ``where``, and sample it.
 
         An unanchored ``where`` is neither counted nor sampled: it may prove a failure (see
         :meth:`Control.fail`), never that the control operated."""
-        c = self.control(agent, check)
+        c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
+        if c is None:
+            c = self.controls[agent, check] = Control()
         if not where.anchored:
             return c
         c.operated += 1
