@@ -17,7 +17,7 @@ from harness_audit.trust import TrustRoot
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment
-    from harness_audit.evidence.judge import Evidence
+    from harness_audit.evidence.model import Evidence
     from harness_audit.evidence.period import Period
     from harness_audit.manifest.model import Pipeline
 

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from msgspec import UNSET, UnsetType
 
-from harness_audit.evidence import judge
+from harness_audit.evidence import judge, model
 from harness_audit.evidence.judge import Evidence, Judge
 from harness_audit.manifest import load_manifest
 from harness_audit.manifest.model import Pipeline
@@ -518,7 +518,7 @@ def test_every_failure_location_is_kept_well_past_twenty(feed: Callable[..., Fee
 def test_locations_past_the_bound_are_counted_not_kept(
     feed: Callable[..., Feed], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(judge, "MAX_LOCATIONS", 30)
+    monkeypatch.setattr(model, "MAX_LOCATIONS", 30)
     f = feed()
     out_of_scope(f, 100)
     c = f.finish().controls[("b", "access_enforced_at_harness")]

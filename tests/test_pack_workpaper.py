@@ -287,7 +287,7 @@ def test_roles_and_the_sla_budget_column(wp: Path) -> None:
 
 
 def test_aiuc1_mapping_against_the_data_file() -> None:
-    from harness_audit.checks.rules import FRAMEWORK_ORDER, load_rulebook
+    from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_rulebook
 
     book = load_rulebook()
     fw = book.frameworks["aiuc_1"]
@@ -306,7 +306,7 @@ def test_aiuc1_mapping_against_the_data_file() -> None:
 
 
 def test_owasp_agentic_top_10_is_the_december_2025_list() -> None:
-    from harness_audit.checks.rules import load_rulebook
+    from harness_audit.checks.catalogue import load_rulebook
 
     fw = load_rulebook().frameworks["owasp_agentic_top10"]
     assert fw.controls == {

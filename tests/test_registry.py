@@ -1,39 +1,22 @@
-"""Issue 11, item 4: a check is registered in one place, and every check has an observed side
-in the evidence judge or is declared manifest-only."""
+"""Issue 11, item 4 and issue 21, move 1: a check is one module, registered in one place, with
+its rule in rules/; every check has an observed side (registered by event kind, dispatched by
+the evidence judge) or is declared manifest-only."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from harness_audit.checks import CHECKS, load_rulebook
 from harness_audit.checks.checks import CHECK_FUNCTIONS
-from harness_audit.checks.registry import REGISTRY, check
-from harness_audit.evidence import judge, trails
+from harness_audit.checks.registry import REGISTRY, Observed, check, enforcement, observed
+from harness_audit.evidence.judge import Judge
+from harness_audit.manifest import load_manifest
+from harness_audit.trail.events import AnyEvent
 
-
-def _judged_checks() -> set[str]:
-    """Every check name the judge passes to ``operated`` or ``control`` (its observed sides),
-    in the judge and where the trails' integrity is judged."""
-    found: set[str] = set()
-    nodes = [
-        n
-        for m in (judge, trails)
-        for n in ast.walk(ast.parse(Path(m.__file__).read_text(encoding="utf-8")))
-    ]
-    for node in nodes:
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("operated", "control")
-            and len(node.args) >= 2
-            and isinstance(node.args[1], ast.Constant)
-            and isinstance(node.args[1].value, str)
-        ):
-            found.add(node.args[1].value)
-    return found
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_pipelines/loan-assessment/harness.yaml"
 
 
 def test_the_registry_is_the_list_of_checks() -> None:
@@ -51,12 +34,59 @@ def test_the_registry_is_the_list_of_checks() -> None:
 
 
 def test_every_check_has_an_observed_side_or_is_manifest_only() -> None:
-    judged = _judged_checks()
-    manifest_only = {n for n, s in REGISTRY.items() if s.manifest_only}
-    assert judged <= set(CHECKS), f"the judge observes unknown checks: {judged - set(CHECKS)}"
-    missing = set(CHECKS) - judged - manifest_only
-    assert not missing, f"no observed side in the judge, and not manifest_only: {missing}"
-    assert not judged & manifest_only, "declared manifest-only but judged on trails"
+    """The link between the declared and the observed side is the registry: a check has an
+    observed side (on events, or on the verification report) or says it has none."""
+    for name in CHECKS:
+        spec = REGISTRY[name]
+        assert spec.observed or spec.manifest_only, (
+            f"{name}: no observed side (@observed or @observed_on_verify), and not manifest_only"
+        )
+        assert not (spec.observed and spec.manifest_only), f"{name}: manifest-only but observed"
+
+
+def test_the_judge_dispatches_each_event_kind_to_the_checks_registered_for_it() -> None:
+    p = load_manifest(SAMPLE)
+    j = Judge(p)
+    assert set(j.dispatch) == set(get_args(AnyEvent))
+    observers = [REGISTRY[n].observer for n in CHECKS if REGISTRY[n].observer is not None]
+    assert [type(o) for o in j.checks] == observers
+    for o in j.checks:
+        kinds = list(o.handlers())
+        assert kinds or type(o).finish is not Observed.finish, f"{type(o)} observes nothing"
+        for kind, handler in kinds:
+            assert kind in j.dispatch, f"{type(o).__name__} registered for {kind}, not an event"
+            assert handler in j.dispatch[kind]
+    # has_audit_trail is judged on every event, before the checks registered after it
+    first = j.checks[0]
+    assert all(first.event in hs for hs in j.dispatch.values())  # type: ignore[attr-defined]
+
+
+def test_each_check_is_one_module_with_its_declared_and_observed_sides_and_enforcement() -> None:
+    for name in CHECKS:
+        spec = REGISTRY[name]
+        module = f"harness_audit.checks.{name}"
+        assert spec.function.__module__ == module
+        assert spec.enforcement is not None, f"{name} has no @enforcement text"
+        assert spec.enforcement.__module__ == module
+        for side in (spec.observer, spec.on_verify):
+            assert side is None or side.__module__ == module
+
+
+def test_a_rule_without_a_registered_check_and_a_check_without_a_rule_are_caught() -> None:
+    """Both halves of a new check: its module (registered) and its rule in rules/checks.yaml."""
+    book = load_rulebook()
+    ruled = {r.check for r in book.rules.values() if r.check}
+    assert not ruled - set(REGISTRY), f"rules name unregistered checks: {ruled - set(REGISTRY)}"
+    assert not set(CHECKS) - ruled, f"checks with no rule: {set(CHECKS) - ruled}"
+
+
+def test_registering_an_observed_side_and_enforcement_needs_a_registered_check() -> None:
+    def zz_unregistered(ctx: object, a: object) -> None: ...
+
+    with pytest.raises(ValueError, match="not a registered check"):
+        observed(zz_unregistered)(Observed)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a registered check"):
+        enforcement(zz_unregistered)(lambda p, a: "")  # type: ignore[arg-type]
 
 
 def test_every_check_has_one_rule_with_its_labels() -> None:

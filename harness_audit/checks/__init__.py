@@ -7,8 +7,8 @@ from harness_audit.checks.assessment import (
     assess_pipeline,
     band,
 )
+from harness_audit.checks.catalogue import RuleBook, load_rulebook
 from harness_audit.checks.checks import CHECKS, CheckResult
-from harness_audit.checks.rules import RuleBook, load_rulebook
 
 __all__ = [
     "CHECKS",

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from harness_audit.checks.catalogue import RuleBook, load_rulebook
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
-from harness_audit.checks.rules import RuleBook, load_rulebook
-from harness_audit.evidence.judge import Control, Evidence
+from harness_audit.evidence.model import Control, Evidence
 from harness_audit.findings import SEVERITY_ORDER, FailOn, Finding, Severity
 from harness_audit.graph import graph_findings
 from harness_audit.manifest.model import Agent, Pipeline

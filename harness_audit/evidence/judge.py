@@ -1,5 +1,10 @@
 """Judge each check on the events, in one streaming pass (EVIDENCE.md).
 
+The judge keeps the pass and what the checks share (per-run state, findings beyond the
+checklist, populations); what each check counts on which events is that check's own observed
+side, in its module under ``checks/``, registered by event kind (see
+:mod:`harness_audit.checks.registry`) and called from here.
+
 State is kept per open run and dropped at ``run_end``; runs that never end are evicted past
 ``MAX_OPEN_RUNS`` and reported, so memory is bounded by open runs, not by the trail. Every
 failure points at the event (file, line, seq, span) that proves it.
@@ -9,32 +14,33 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, get_args
 
-from harness_audit.evidence.outcomes import load_outcomes
-from harness_audit.manifest.model import (
-    DESTRUCTIVE_EFFECTS,
-    WRITE_EFFECTS,
-    Agent,
-    Model,
-    Pipeline,
-    Tool,
-    independence,
+from harness_audit.checks.checks import CHECKS
+from harness_audit.checks.registry import REGISTRY, Observed
+from harness_audit.evidence.model import (
+    MAX_LOCATIONS,
+    UNBINDABLE,
+    Control,
+    Evidence,
+    Handler,
+    Location,
+    Observation,
+    Population,
+    RunState,
+    VerifiedBy,
 )
+from harness_audit.evidence.outcomes import load_outcomes
+from harness_audit.manifest.model import Model, Pipeline, Tool
 from harness_audit.sla import Observer, SlaReport, analyse
 from harness_audit.trail.events import (
     AnyEvent,
     Approval,
-    ApprovalRequest,
-    BudgetCheck,
     DataAccess,
     Decision,
     Error,
     ModelCall,
     RunEnd,
-    RunStart,
-    Spawn,
     ToolCall,
     Verification,
     actor_of,
@@ -42,18 +48,26 @@ from harness_audit.trail.events import (
 from harness_audit.trail.events import (
     Model as EventModel,
 )
-from harness_audit.trail.verify import VerifyReport
 
 if TYPE_CHECKING:
-    from harness_audit.evidence.period import Coverage
     from harness_audit.evidence.population import PopulationSpool
-    from harness_audit.evidence.trails import TrailTrust
+
+__all__ = [
+    "MAX_LOCATIONS",
+    "MAX_OPEN_RUNS",
+    "MAX_SUBJECTS_PER_RULE",
+    "UNBINDABLE",
+    "Control",
+    "Evidence",
+    "Judge",
+    "Location",
+    "Observation",
+    "Population",
+    "RunState",
+    "VerifiedBy",
+]
 
 MAX_OPEN_RUNS = 50_000
-MAX_LOCATIONS = 10_000
-"""Failure locations kept per control (the count stays exact; ``Control.failures_dropped`` says
-how many more were not kept), so the JSON holds every one in normal cases while memory stays
-bounded (about 2 MB per control at the bound)."""
 MAX_SUBJECTS_PER_RULE = 100
 """Distinct (agent, subject) observations kept per rule; further ones are folded into one
 observation of the rule that counts them, so memory does not grow with the trail."""
@@ -65,188 +79,6 @@ FOLDED_NOUNS = {
     "HA-206": "undeclared tools",
     "HA-208": "self-contradicting verifications",
 }
-UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where an event is: file, line, seq, span and run; ``anchored`` is False for an event
-    that no trusted checkpoint covers (see :meth:`Judge.feed`)."""
-
-    file: str
-    line: int
-    seq: int
-    span: str
-    run: str
-    anchored: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        """The location as in JSON output (``"unanchored": true`` only for such an event)."""
-        out: dict[str, Any] = {
-            "file": self.file,
-            "line": self.line,
-            "seq": self.seq,
-            "span": self.span,
-            "run": self.run,
-        }
-        if not self.anchored:
-            out["unanchored"] = True
-        return out
-
-
-@dataclass
-class Control:
-    """How one control (a check, for one agent) operated over the trails."""
-
-    operated: int = 0
-    failed: int = 0
-    denied: int = 0  # attempts the harness refused: evidence that enforcement works
-    reason: str | None = None
-    failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
-    failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
-
-    @property
-    def failures_located(self) -> int:
-        """How many failures had a location: ``len(failures) + failures_dropped`` (renderers:
-        "20 of N shown")."""
-        return len(self.failures) + self.failures_dropped
-
-    def fail(self, reason: str, where: Location | None) -> None:
-        """Count a failure; keep the first reason and the first :data:`MAX_LOCATIONS`
-        locations, counting the rest in ``failures_dropped``.
-
-        A failure at an unanchored event is recorded (it proves the control did not operate)
-        and says ``(unanchored)``; as such an event never counted as operated, it is counted
-        here, so ``failed`` never exceeds ``operated``."""
-        self.failed += 1
-        if where is not None and not where.anchored:
-            self.operated += 1
-            reason += " (unanchored)"
-        if self.reason is None:
-            self.reason = reason
-        if where is not None:
-            if len(self.failures) < MAX_LOCATIONS:
-                self.failures.append(where)
-            else:
-                self.failures_dropped += 1
-
-
-@dataclass
-class Population:
-    """Every event where a control operated, counted, with a reproducible random sample."""
-
-    size: int = 0
-    sample: list[Location] = field(default_factory=list)
-
-
-@dataclass
-class Observation:
-    """A finding beyond the checklist: rule, message, where (first of ``count``)."""
-
-    rule: str
-    agent: str | None
-    message: str
-    where: Location | None
-    subject: str
-    count: int = 1
-    folded: bool = False  # it stands for further subjects past MAX_SUBJECTS_PER_RULE
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedBy:
-    """A verification as the judge keeps it: verdict, verifier, its model, whether a person,
-    the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type cannot
-    carry one), and whether the verifier had worked (a model call of its own earlier in the run;
-    a person always has)."""
-
-    verdict: str
-    verifier: str
-    model: Model | None
-    human: bool
-    digest: str | None
-    worked: bool = True
-    anchored: bool = True  # an unanchored verification proves no pass
-
-
-@dataclass
-class RunState:
-    """What the judge keeps of one open run: spans, models, cost, verifications, approvals and
-    risky decisions."""
-
-    spans: set[str] = field(default_factory=set)
-    models: dict[str, Model] = field(default_factory=dict)
-    cost: dict[str, int] = field(default_factory=dict)
-    total: int = 0  # the run's cost so far, every actor's
-    capped: set[str] = field(default_factory=set)  # agents that already failed a cap in it
-    depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
-    agent_depth: dict[str, int] = field(default_factory=dict)  # deepest spawn of each agent
-    verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
-    approvals: dict[str, list[tuple[str, str, str | None, bool]]] = field(default_factory=dict)
-    # target -> (verdict, approver, args_digest, anchored)
-    risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
-    subjects: dict[str, int] = field(default_factory=dict)  # subject -> order first decided
-    passed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    # verifier -> (target, how many subjects were decided on when it passed it)
-    denied: list[tuple[str, str, str, str]] = field(default_factory=list)
-    first: Location | None = None
-
-
-@dataclass
-class Evidence:
-    """The judgement of one pipeline's trails: every control, observation and population."""
-
-    pipeline: str
-    files: list[str]
-    events: int
-    skipped: int
-    runs: int
-    open_runs: int
-    controls: dict[tuple[str, str], Control]
-    observations: list[Observation]
-    populations: dict[str, Population]
-    run_costs: list[int]
-    first_ts: str | None
-    last_ts: str | None
-    verify: VerifyReport | None = None  # the report of the same trails
-    sla: SlaReport | None = None  # with observed rates
-    trust: TrailTrust | None = None  # which key anchored the trails, and where it came from
-    unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
-    coverage: Coverage | None = None  # the period of review and the trails' gaps in it
-
-    def control(self, agent: str, check: str) -> Control:
-        """The control of ``check`` for ``agent`` (created empty)."""
-        return self.controls.setdefault((agent, check), Control())
-
-    @property
-    def period_days(self) -> float | None:
-        """Days from the first event to the last (None without both)."""
-        if not self.first_ts or not self.last_ts:
-            return None
-        import datetime as dt
-
-        def parse(ts: str) -> dt.datetime:
-            return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-        try:
-            return (parse(self.last_ts) - parse(self.first_ts)).total_seconds() / 86400
-        except ValueError:
-            return None
-
-    def cost_summary(self) -> dict[str, float | int | None]:
-        """Cost per finished run: count, p50, p95 and max in dollars."""
-        costs = sorted(self.run_costs)
-        if not costs:
-            return {"runs": 0, "p50_usd": None, "p95_usd": None, "max_usd": None}
-
-        def q(f: float) -> float:
-            return costs[min(len(costs) - 1, int(f * len(costs)))] / 1e6
-
-        return {
-            "runs": len(costs),
-            "p50_usd": q(0.5),
-            "p95_usd": q(0.95),
-            "max_usd": costs[-1] / 1e6,
-        }
 
 
 def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
@@ -259,7 +91,11 @@ def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
 
 
 class Judge:
-    """Judge each check on a stream of events, one pass (see the module doc)."""
+    """Judge each check on a stream of events, one pass (see the module doc).
+
+    The checks' observed sides (:mod:`harness_audit.checks.registry`) are made once here and
+    their handlers put, with the judge's own bookkeeping, in one tuple per event kind: an event
+    costs one dict lookup by its type, then a call per handler."""
 
     def __init__(
         self,
@@ -277,9 +113,7 @@ class Judge:
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
         self.subjects: dict[str, int] = {}  # rule -> distinct observations kept
-        self.seen: set[str] = set()
         self.unanchored = 0
-        self.seen_unanchored: dict[str, int] = {}  # agent -> its events no checkpoint anchors
         self.finished = 0
         self.never_ended = 0  # runs evicted or still open at finish
         self.first_never_ended: str | None = None
@@ -287,37 +121,50 @@ class Judge:
         self.first_ts: str | None = None
         self.last_ts: str | None = None
         self.observer = Observer(pipeline)
+        self.sla: SlaReport | None = None  # with observed rates, once the pass is finished
         self.outcomes = load_outcomes()  # risk and approving words (rules/outcomes.yaml)
-        self.limits = {a.id: self._spawn_limit(a) for a in pipeline.agents}
         self.tools: dict[tuple[str, str], Tool] = {
             (a.id, t.name): t for a in pipeline.agents for t in a.tools
         }
-        self.caps = {
-            a.id: round(a.budget.max_cost_usd_per_run * 1e6)
-            for a in pipeline.agents
-            if a.budget and a.budget.max_cost_usd_per_run is not None
+        observers = (REGISTRY[name].observer for name in CHECKS)  # in output order
+        self.checks: tuple[Observed, ...] = tuple(o(self) for o in observers if o is not None)
+        own: dict[type, Handler] = {
+            ModelCall: self._on_model_call,
+            ToolCall: self._on_tool_call,
+            DataAccess: self._on_data_access,
+            Decision: self._on_decision,
+            Verification: self._on_verification,
+            Approval: self._on_approval,
+            Error: self._on_error,
+            RunEnd: self._on_run_end,
         }
-        cap = pipeline.budget.max_cost_usd_per_run if pipeline.budget else None
-        self.pipeline_cap = round(cap * 1e6) if cap is not None else None
+        handlers: dict[type, list[Handler]] = {
+            kind: [own[kind]] if kind in own else [] for kind in get_args(AnyEvent)
+        }
+        for observed in self.checks:  # in registration order, after the judge's own
+            for kind, handler in observed.handlers():
+                handlers[kind].append(handler)
+        self.dispatch: dict[type, tuple[Handler, ...]] = {
+            kind: tuple(hs) for kind, hs in handlers.items()
+        }
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def _spawn_limit(self, a: Agent) -> int | None:
-        for b in (a.budget, self.p.budget):
-            if b is not None and b.max_spawn_depth is not None:
-                return b.max_spawn_depth
-        return None
-
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
-        return self.controls.setdefault((agent, check), Control())
+        c = self.controls.get((agent, check))
+        if c is None:  # made only when new: this runs for every control operating
+            c = self.controls[agent, check] = Control()
+        return c
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
         """Count that the control of ``check`` operated at ``where``, and sample it.
 
         An unanchored ``where`` is neither counted nor sampled: it may prove a failure (see
         :meth:`Control.fail`), never that the control operated."""
-        c = self.control(agent, check)
+        c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
+        if c is None:
+            c = self.controls[agent, check] = Control()
         if not where.anchored:
             return c
         c.operated += 1
@@ -397,13 +244,7 @@ class Judge:
             self.first_ts = ev.ts
         self.last_ts = ev.ts
         actor = actor_of(ev.agent, self.agents)
-        if actor in self.agents:
-            if anchored:
-                self.seen.add(actor)
-                self.operated(actor, "has_audit_trail", where)
-            else:
-                self.seen_unanchored[actor] = self.seen_unanchored.get(actor, 0) + 1
-        elif actor != "harness" and not actor.startswith("human:"):
+        if actor not in self.agents and actor != "harness" and not actor.startswith("human:"):
             self.note(
                 "HA-001",
                 actor,
@@ -423,80 +264,31 @@ class Judge:
         run.spans.add(ev.span)
         if ev.parent is not None and ev.parent in run.depth:
             run.depth[ev.span] = run.depth[ev.parent]  # a spawned agent's work is at its depth
-        match ev:  # the most frequent kinds first: each case is an isinstance check
-            case ModelCall():
-                self._on_model_call(ev, actor, run, where)
-            case ToolCall():
-                self._on_tool_call(ev, actor, run, where)
-            case DataAccess():
-                self._on_data_access(ev, actor, run, where)
-            case Decision():
-                self._on_decision(ev, actor, run, where)
-            case Verification():
-                self._on_verification(ev, actor, run, anchored)
-            case Approval():
-                self._on_approval(ev, run, anchored)
-            case Spawn():
-                self._on_spawn(ev, actor, run, where)
-            case BudgetCheck():
-                self._on_budget_check(ev, actor, where)
-            case Error():
-                self._on_error(ev, actor, where)
-            case RunEnd():
-                self._on_run_end(ev, run, where)
-            case RunStart() | ApprovalRequest():
-                pass  # nothing to judge on their own
-            case _:
-                assert_never(ev)
+        try:
+            handlers = self.dispatch[type(ev)]
+        except KeyError:
+            handlers = self._subclass(type(ev))
+        for handle in handlers:  # the judge's own, then the checks'
+            handle(ev, actor, run, where)
         if anchored:
             self.observer.feed(ev)
         elif isinstance(ev, RunEnd):
             self.observer.forget(ev.run)  # its end is not anchored: no success to count
 
-    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location) -> None:
-        """Caps are judged as costs accrue: the call that crosses a cap is the failure (once
-        per agent and run), so a run that never ends is judged too."""
-        run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
-        first = actor not in run.cost
-        spent = run.cost[actor] = run.cost.get(actor, 0) + ev.cost_microusd
-        run.total += ev.cost_microusd
-        own = self.caps.get(actor)
-        pcap = self.pipeline_cap
-        if first and actor in self.agents and (own is not None or pcap is not None):
-            self.operated(actor, "budget_cap_enforced", where)
-        if own is not None and spent > own and actor not in run.capped:
-            run.capped.add(actor)
-            self.control(actor, "budget_cap_enforced").fail(
-                f"run {ev.run!r} spent ${spent / 1e6:.4f} on {actor!r} by this call, above its "
-                f"cap ${own / 1e6:g}",
-                where,
-            )
-        if pcap is not None and run.total > pcap:
-            for agent_id in run.cost:  # every agent the pipeline cap covers, in the run so far
-                if (
-                    agent_id in self.agents
-                    and agent_id not in self.caps
-                    and agent_id not in run.capped
-                ):
-                    run.capped.add(agent_id)
-                    self.control(agent_id, "budget_cap_enforced").fail(
-                        f"run {ev.run!r} spent ${run.total / 1e6:.4f} in all by this call, above "
-                        f"the pipeline cap ${pcap / 1e6:g}",
-                        where,
-                    )
+    def _subclass(self, kind: type) -> tuple[Handler, ...]:
+        """The handlers of the event kind that ``kind`` is a subclass of (kept for it)."""
+        for base in kind.__mro__:
+            if base in self.dispatch:
+                handlers = self.dispatch[kind] = self.dispatch[base]
+                return handlers
+        raise TypeError(f"not an event kind: {kind.__name__}")
 
-    def _scope_check(self, actor: str, scope: str, what: str, where: Location) -> None:
-        agent = self.agents.get(actor)
-        if agent is None:
-            return
-        c = self.operated(actor, "access_enforced_at_harness", where)
-        scopes = agent.access.scopes if agent.access else ()
-        if scope not in scopes:
-            c.fail(
-                f"{what} used scope {scope!r}, outside the declared scopes "
-                f"({', '.join(scopes) or 'none'})",
-                where,
-            )
+    # -- the judge's own bookkeeping, shared by the checks (run state) and its findings -----------
+
+    def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location) -> None:
+        """The actor's model in the run, and the run's cost (the caps are the budget check's)."""
+        run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
+        run.total += ev.cost_microusd
 
     def _bypass(
         self, actor: str, run: RunState, resource: str, data_class: str, scope: str, where: Location
@@ -516,25 +308,16 @@ class Judge:
 
     def _on_data_access(self, ev: DataAccess, actor: str, run: RunState, where: Location) -> None:
         if ev.outcome == "denied":
-            self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((ev.resource, ev.data_class, ev.scope, "data_access"))
             return
-        self._scope_check(actor, ev.scope, f"data access to {ev.resource!r}", where)
         self._bypass(actor, run, ev.resource, ev.data_class, ev.scope, where)
 
     def _on_tool_call(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
-        agent = self.agents.get(actor)
         target = ev.target if isinstance(ev.target, str) else ev.tool
         if ev.outcome == "denied":
-            self.operated(actor, "access_enforced_at_harness", where).denied += 1
             run.denied.append((target, "", ev.scope, ev.tool))
             return
-        declared = {t.name: t for t in agent.tools} if agent is not None else {}
-        effect: str = ev.effect
-        if effect == "unknown":  # IMPORT.md: undeclared, so possibly destructive
-            tool = declared.get(ev.tool)
-            effect = tool.effect if tool is not None else "destructive"
-        if agent is not None and ev.tool not in declared:
+        if actor in self.agents and (actor, ev.tool) not in self.tools:
             unknown = (
                 " (its effect is unknown: judged as possibly destructive)"
                 if ev.effect == "unknown"
@@ -550,103 +333,11 @@ class Judge:
             )
         if ev.outcome != "ok":
             return
-        self._scope_check(actor, ev.scope, f"tool {ev.tool!r}", where)
         self._bypass(actor, run, target, "", ev.scope, where)
-        if effect in WRITE_EFFECTS:
-            self._verified(ev, actor, run, where)
-        if effect in DESTRUCTIVE_EFFECTS:
-            self._gated(ev, actor, run, where)
 
-    def _verified(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
-        """A passing verification counts only when bound to the call's ``args_digest`` (when
-        the call has one, a verification without it does not count: fail closed), and only
-        from a verifier independent of the actor."""
-        c = self.operated(actor, "independent_verification", where)
-        checks = run.verifications.get(ev.span, [])
-        passes = [x for x in checks if x.verdict == "pass"]
-        if not passes:
-            c.fail(
-                f"{ev.effect} call {ev.tool!r} ran with no passing verification of it before", where
-            )
-            return
-        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        reasons = []
-        bound = []
-        for x in passes:
-            if not x.anchored:
-                reasons.append(
-                    f"{x.verifier}'s pass is not anchored by a trusted checkpoint: "
-                    "it proves no pass"
-                )
-            elif not x.worked:
-                reasons.append(
-                    f"{x.verifier} passed it before making any model call of its "
-                    "own in the run: a verification with no work behind it does not "
-                    "count"
-                )
-            elif digest is None or x.digest in (digest, UNBINDABLE):
-                bound.append(x)
-            elif x.digest is None:
-                reasons.append(
-                    f"{x.verifier} verified it with no args_digest while the call "
-                    "has one: not bound to this exact action, so it does not count "
-                    "(fail closed)"
-                )
-            else:
-                reasons.append(f"{x.verifier} verified other arguments (args_digest differs)")
-        if not bound:
-            c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
-            return
-        agent = self.agents.get(actor)
-        own = run.models.get(actor) or (agent.model if agent else None)
-        human = bool(agent and agent.human)
-        for x in bound:
-            kind = independence(actor, own, human, x.verifier, x.model, x.human)
-            if kind in ("independent", "same_provider"):
-                return
-        who = ", ".join(
-            f"{x.verifier} ({x.model.label if x.model else 'human' if x.human else '?'})"
-            for x in bound
-        )
-        c.fail(
-            f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
-            f"{actor} ({own.label if own else 'unknown model'})",
-            where,
-        )
-
-    def _gated(self, ev: ToolCall, actor: str, run: RunState, where: Location) -> None:
-        c = self.operated(actor, "human_gate_for_destructive_ops", where)
-        approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]
-        if not approvals:
-            c.fail(f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where)
-            return
-        digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        tool = self.tools.get((actor, ev.tool))
-        listed = tool.human_gate.approvers if tool else ()
-        reasons = []
-        for _, approver, adigest, anchored in approvals:
-            if not anchored:
-                reasons.append(
-                    f"the approval by {approver!r} is not anchored by a trusted "
-                    "checkpoint: it proves no pass"
-                )
-            elif not approver.startswith("human:") or approver[6:] == actor:
-                reasons.append(f"approved by {approver!r}, not a person other than the agent")
-            elif listed and approver[6:] not in listed and approver not in listed:
-                reasons.append(
-                    f"approved by {approver!r}, who is not among the tool's "
-                    f"approvers ({', '.join(listed)})"
-                )
-            elif digest and adigest and adigest != digest:
-                reasons.append(
-                    f"{approver} approved other arguments (args_digest differs): an "
-                    "approval is for one exact action"
-                )
-            else:
-                return
-        c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
-
-    def _on_verification(self, ev: Verification, actor: str, run: RunState, anchored: bool) -> None:
+    def _on_verification(
+        self, ev: Verification, actor: str, run: RunState, where: Location
+    ) -> None:
         """Keep the verdict for the call it targets. A model verifier has worked only if it
         made a model call of its own earlier in the run (a person is exempt); a pass is kept
         to judge the verifier's own later decisions (HA-208)."""
@@ -656,46 +347,16 @@ class Judge:
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest, worked, anchored)
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked, where.anchored)
         )
         if ev.verdict == "pass":
             run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
 
-    def _on_approval(self, ev: Approval, run: RunState, anchored: bool) -> None:
+    def _on_approval(self, ev: Approval, actor: str, run: RunState, where: Location) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest, anchored))
-
-    def _on_spawn(self, ev: Spawn, actor: str, run: RunState, where: Location) -> None:
-        """Depth is judged on the spawn chain too, not only on the event's ``depth``: the
-        spawner's depth is its span's (inherited from parent to child from the spawn that
-        started it), or, when its chain is cut, the deepest spawn of that agent in the run; a
-        self-spawning agent a -> a -> a goes one deeper at each spawn."""
-        if ev.parent is not None and ev.parent in run.spans:
-            base = run.depth.get(ev.parent, 0)
-        else:
-            base = run.agent_depth.get(actor, 0)
-        derived = base + 1
-        depth = max(ev.depth, derived)
-        run.depth[ev.span] = depth
-        run.agent_depth[ev.child] = max(run.agent_depth.get(ev.child, 0), depth)
-        if actor not in self.agents:
-            return
-        c = self.operated(actor, "budget_cap_enforced", where)
-        limit = self.limits.get(actor)
-        if limit is not None and depth > limit:
-            said = (
-                ""
-                if derived == ev.depth
-                else (f" (by the spawn chain {derived}; the event says {ev.depth})")
-            )
-            c.fail(
-                f"spawned {ev.child!r} at depth {depth}{said}, deeper than max_spawn_depth {limit}",
-                where,
-            )
-
-    def _on_budget_check(self, ev: BudgetCheck, actor: str, where: Location) -> None:
-        if actor in self.agents and ev.outcome == "blocked":
-            self.operated(actor, "budget_cap_enforced", where).denied += 1
+        run.approvals.setdefault(ev.target, []).append(
+            (ev.verdict, ev.approver, digest, where.anchored)
+        )
 
     def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
         kind = self.outcomes.kind(ev.outcome)
@@ -741,7 +402,7 @@ class Judge:
                     f"self-contradiction:{where.run}:{target}",
                 )
 
-    def _on_error(self, ev: Error, actor: str, where: Location) -> None:
+    def _on_error(self, ev: Error, actor: str, run: RunState, where: Location) -> None:
         if ev.parent is None:
             self.note(
                 "HA-204",
@@ -751,7 +412,7 @@ class Judge:
                 "orphan",
             )
 
-    def _on_run_end(self, ev: RunEnd, run: RunState, where: Location) -> None:
+    def _on_run_end(self, ev: RunEnd, actor: str, run: RunState, where: Location) -> None:
         self.finished += 1
         self.run_costs.append(run.total)  # caps were judged as the costs accrued
         self.runs.pop(ev.run, None)
@@ -762,7 +423,8 @@ class Judge:
             self.first_never_ended = run
 
     def finish(self, files: list[str], events: int, skipped: int) -> Evidence:
-        """Close the pass: runs that never ended, silent agents, observed SLA rates."""
+        """Close the pass: runs that never ended, observed SLA rates, then each check's
+        :meth:`~harness_audit.checks.registry.Observed.finish` (silent agents, stages)."""
         for run_id in self.runs:
             self._never_ended(run_id)
         if self.never_ended:
@@ -775,30 +437,9 @@ class Judge:
                 None,
                 "open-runs",
             )
-        for a in self.p.agents:
-            if a.in_trail and a.id not in self.seen:
-                n = self.seen_unanchored.get(a.id, 0)
-                self.control(a.id, "has_audit_trail").fail(
-                    f"none of its {n:,} event(s) is anchored by a trusted checkpoint, so they "
-                    "prove no pass"
-                    if n
-                    else "no event at all from this agent in the trails (a silent agent)",
-                    None,
-                )
-        obs = self.observer.result()
-        sla = analyse(self.p, "equal", obs)
-        for st in sla.stages:
-            if st.observed is None:
-                continue
-            c = self.control(st.agent, "sla_decomposed_per_stage")
-            c.operated += st.observed.attempts
-            if st.observed.verdict == "misses":
-                c.fail(
-                    f"observed {st.observed.successes}/{st.observed.attempts} successes "
-                    f"(95% upper bound {st.observed.upper:.4f}) misses the required "
-                    f"{st.required:.6f}",
-                    None,
-                )
+        self.sla = analyse(self.p, "equal", self.observer.result())
+        for observed in self.checks:
+            observed.finish()
         return Evidence(
             self.p.name,
             files,
@@ -812,6 +453,6 @@ class Judge:
             self.run_costs,
             self.first_ts,
             self.last_ts,
-            sla=sla,
+            sla=self.sla,
             unanchored_events=self.unanchored,
         )

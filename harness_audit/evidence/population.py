@@ -24,13 +24,11 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+from harness_audit.evidence.model import Location
 from harness_audit.evidence.period import parse_ts
 from harness_audit.report.inert import csv_text
-
-if TYPE_CHECKING:
-    from harness_audit.evidence.judge import Location
 
 COLUMNS = ("seq", "ts", "run", "span", "file", "line")
 METHOD = (

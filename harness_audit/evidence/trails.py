@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from harness_audit.evidence.judge import Evidence, Judge, Observation
+from harness_audit.checks.registry import REGISTRY
+from harness_audit.evidence.judge import Judge
+from harness_audit.evidence.model import Evidence, Observation, TrailTrust
 from harness_audit.evidence.period import (
     DEFAULT_MAX_GAP_S,
     EXPECTED_ACTIVITY_KEY,
@@ -50,49 +51,6 @@ NOT_EVIDENCE = frozenset(
         "sequence_gap",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TrailTrust:
-    """How a pipeline's trails were anchored: the verify status, the key that anchored them,
-    where that key came from, whether it was pinned, and how many witnesses cosigned."""
-
-    status: str
-    key_id: str | None  # "<name>+<hex key id>" of the anchoring key
-    key_source: KeySource | None
-    pinned: bool
-    witnesses: int
-    unanchored_events: int
-
-    def describe(self) -> str:
-        """One line for people: the status, which key anchored the trail and whether it was
-        pinned, witnesses, and how many events were judged unanchored."""
-        if self.status == "verified":
-            text = (
-                f"verified with the pinned key {self.key_id} ({self.key_source})"
-                if self.pinned
-                else "verified with the manifest's own key (not pinned)"
-            )
-        elif self.status == "intact_unanchored":
-            text = "intact, unanchored: no checkpoint signed by a trusted key"
-        else:
-            text = "failed: the trail does not verify"
-        if self.witnesses:
-            text += f"; cosigned by {self.witnesses} witness(es)"
-        if self.unanchored_events:
-            text += f"; {self.unanchored_events:,} event(s) judged unanchored (prove no pass)"
-        return text
-
-    def as_dict(self) -> dict[str, object]:
-        """The scan JSON's per-pipeline ``trail`` object (CLI.md, Trust root)."""
-        return {
-            "status": self.status,
-            "key_id": self.key_id,
-            "key_source": self.key_source,
-            "pinned": self.pinned,
-            "witnesses": self.witnesses,
-            "unanchored_events": self.unanchored_events,
-        }
 
 
 def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:
@@ -193,7 +151,9 @@ def judge_trails(
         len(report.witnesses),
         max(0, report.events - anchored),
     )
-    _judge_integrity(pipeline, evidence, trust)
+    for spec in REGISTRY.values():  # the checks judged on the verification report
+        if spec.on_verify is not None:
+            spec.on_verify(pipeline, evidence, trust)
     return evidence
 
 
@@ -206,42 +166,3 @@ def _coverage(pipeline: Pipeline, period: Period | None, max_gap_s: float | None
     if declared is not None:
         return Coverage(period, declared, f"the manifest's trail.{EXPECTED_ACTIVITY_KEY}")
     return Coverage(period, DEFAULT_MAX_GAP_S, "the default")
-
-
-def _judge_integrity(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -> None:
-    """``trail_is_immutable`` for every agent in the trail, whatever the manifest declares,
-    when the trails given do not verify (EVIDENCE.md), or are anchored only by a key that is
-    not pinned while ``--require-pinned`` asks for one."""
-    report, t = evidence.verify, evidence.trust
-    assert report is not None and t is not None
-    why = None
-    if report.status == "failed":
-        first = next((x for x in report.problems if not x.warning), None)
-        where = (
-            (
-                f"{first.kind} at {first.file}"
-                + (f":{first.line}" if first.line else "")
-                + (f" (seq {first.seq})" if first.seq is not None else "")
-                + f": {first.detail}"
-            )
-            if first
-            else f"{report.dropped:,} problem(s)"
-        )
-        why = f"the trail does not verify: {where}"
-    elif report.status == "intact_unanchored" and pipeline.trail.integrity == "signed_checkpoints":
-        why = (
-            "the chain is intact but no checkpoint signed by a trusted key anchors it: its "
-            "tail could have been cut"
-        )
-    elif report.status == "verified" and trust.require_pinned and not t.pinned:
-        why = (
-            "the trail is anchored only by the manifest's own key (not pinned), and "
-            "--require-pinned asks for a key given by flag or config"
-        )
-    for a in pipeline.agents:
-        if not a.in_trail:
-            continue
-        c = evidence.control(a.id, "trail_is_immutable")
-        c.operated = report.events
-        if why:
-            c.fail(why, None)

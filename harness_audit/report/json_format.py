@@ -6,9 +6,9 @@ from typing import Any
 
 from harness_audit._json import tool_info
 from harness_audit.checks.assessment import Assessment, PipelineResult
+from harness_audit.checks.catalogue import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
-from harness_audit.evidence.judge import Evidence
+from harness_audit.evidence.model import Evidence
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import json_text

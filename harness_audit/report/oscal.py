@@ -18,7 +18,7 @@ from typing import Any
 
 from harness_audit import __version__
 from harness_audit.checks.assessment import Assessment
-from harness_audit.checks.rules import FRAMEWORK_ORDER, RuleBook
+from harness_audit.checks.catalogue import FRAMEWORK_ORDER, RuleBook
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import json_text
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from harness_audit.checks.rules import FRAMEWORK_ORDER, Rule, RuleBook
+from harness_audit.checks.catalogue import FRAMEWORK_ORDER, Rule, RuleBook
 from harness_audit.errors import Diagnostic, UsageError
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import console as make_console

@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from harness_audit.checks.assessment import Assessment, PipelineResult
+from harness_audit.checks.catalogue import RuleBook
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.rules import RuleBook
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import console as make_console

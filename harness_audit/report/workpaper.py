@@ -12,15 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_sampling
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.rules import FRAMEWORK_ORDER, load_controls, load_sampling
+from harness_audit.checks.registry import enforcement_text
 from harness_audit.evidence.population import METHOD, Sample, control_key, csv_name, draw
-from harness_audit.manifest.model import DESTRUCTIVE_EFFECTS, WRITE_EFFECTS, Agent, Pipeline
+from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.report.inert import csv_text
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
-    from harness_audit.evidence.judge import Control, Location
+    from harness_audit.evidence.model import Control, Location
 
 MAX_EXCEPTIONS_SHOWN = 20
 """Exception locations the HTML and PDF show per control; findings.json holds every kept one."""
@@ -31,63 +32,9 @@ EXCERPT_AROUND = 3
 
 
 def enforcement(p: Pipeline, a: Agent, check: str) -> str:
-    """How the manifest says the control is enforced for this agent, in one line."""
-    t = p.trail
-    if check == "has_audit_trail":
-        return (
-            f"trail.enabled: {str(t.enabled).lower()}; the agent is "
-            f"{'in' if a.in_trail else 'excluded from'} the trail; path: {t.path or '—'}"
-        )
-    if check == "trail_is_immutable":
-        return f"trail.integrity: {t.integrity}; public key: {t.public_key or 'none'}"
-    if check == "access_enforced_at_harness":
-        if a.access is None:
-            return "no access declared"
-        return (
-            f"access.enforced_at: {a.access.enforced_at}; scopes: "
-            f"{', '.join(a.access.scopes) or 'none'}"
-        )
-    if check == "budget_cap_enforced":
-        parts = []
-        for who, b in (("agent", a.budget), ("pipeline", p.budget)):
-            if b is not None:
-                cap = "none" if b.max_cost_usd_per_run is None else f"${b.max_cost_usd_per_run:g}"
-                depth = (
-                    "" if b.max_spawn_depth is None else f", max_spawn_depth {b.max_spawn_depth}"
-                )
-                parts.append(f"{who} cap {cap} per run{depth}, enforced by {b.enforced_by}")
-        return "; ".join(parts) or "no budget declared"
-    if check == "independent_verification":
-        by = sorted(
-            {v.id for v in p.agents if a.id in v.verifies}
-            | {x for tool in a.tools if tool.effect in WRITE_EFFECTS for x in tool.verified_by}
-        )
-        writes = [tool.name for tool in a.tools if tool.effect in WRITE_EFFECTS]
-        return (
-            f"write tools: {', '.join(writes) or 'none'}; verified by: "
-            f"{', '.join(by) or 'no verifier'}"
-        )
-    if check == "human_gate_for_destructive_ops":
-        gates = [
-            f"{tool.name}: "
-            + (
-                f"gate by {', '.join(tool.human_gate.approvers) or 'anyone'}"
-                if tool.human_gate.required
-                else "no gate"
-            )
-            for tool in a.tools
-            if tool.effect in DESTRUCTIVE_EFFECTS
-        ]
-        return "; ".join(gates) or "no destructive or external tool"
-    if check == "sla_decomposed_per_stage":
-        s = a.stage
-        stage = (
-            "no stage declared"
-            if s is None
-            else (f"stage reliability {s.reliability:g}, retries {s.retries}")
-        )
-        return f"slo target {p.slo.target if p.slo else '—'}; {stage}"
-    return ""
+    """How the manifest says the control is enforced for this agent, in one line (the text
+    is the check's own, from its module: :func:`harness_audit.checks.registry.enforcement`)."""
+    return enforcement_text(check, p, a)
 
 
 def _nature(p: Pipeline, a: Agent, check: str, entry: dict[str, Any]) -> str:
@@ -95,12 +42,7 @@ def _nature(p: Pipeline, a: Agent, check: str, entry: dict[str, Any]) -> str:
     verifiers = {v.id for v in p.agents if a.id in v.verifies} | {
         x for tool in a.tools for x in tool.verified_by
     }
-    if (
-        check == "independent_verification"
-        and verifiers
-        and verifiers <= human
-        and entry.get("nature_if_human_verifier")
-    ):
+    if verifiers and verifiers <= human and entry.get("nature_if_human_verifier"):
         return str(entry["nature_if_human_verifier"])
     return str(entry["nature"])
 

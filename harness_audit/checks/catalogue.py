@@ -1,4 +1,5 @@
-"""Rules and control catalogues, loaded from the data under ``rules/``."""
+"""The rule catalogue: the rules, control frameworks, problems, controls and sampling table
+loaded (and validated) from the data under ``rules/``."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
 
-from harness_audit._resources import data_dir
-from harness_audit.errors import Diagnostic, HarnessAuditError, RuleError
+from harness_audit._resources import load_rules
+from harness_audit.errors import Diagnostic, RuleError
 from harness_audit.findings import SEVERITY_ORDER, Severity
-from harness_audit.manifest.yamlsafe import load_yaml
 
 FRAMEWORK_ORDER = (
     "soc2",
@@ -84,28 +84,17 @@ class RuleBook:
 _REQUIRED = ("id", "title", "problem", "severity", "mappings", "remediation")
 
 
-def _load(name: str) -> dict[str, Any]:
-    path = data_dir("rules") / name
-    try:
-        data = load_yaml(path, display=f"rules/{name}").data
-    except HarnessAuditError as e:
-        raise RuleError(e.diagnostics()) from e
-    if not isinstance(data, dict):
-        raise RuleError(Diagnostic(f"rules/{name}", "not a mapping"))
-    return data
-
-
 @cache
 def load_rulebook() -> RuleBook:
     """The rule book under ``rules/``, validated; RuleError if it does not load."""
-    fw_data = _load("frameworks.yaml")["frameworks"]
+    fw_data = load_rules("frameworks.yaml")["frameworks"]
     frameworks = {
         k: Framework(k, v["name"], str(v["version"]), dict(v["controls"]), dict(v.get("facts", {})))
         for k, v in fw_data.items()
     }
     rules: dict[str, Rule] = {}
     for name in ("checks.yaml", "graph.yaml", "evidence.yaml"):
-        for raw in _load(name)["rules"]:
+        for raw in load_rules(name)["rules"]:
             missing = [k for k in _REQUIRED if k not in raw]
             if missing:
                 raise RuleError(
@@ -148,7 +137,7 @@ def load_rulebook() -> RuleBook:
         int(p["number"]): StructuralProblem(
             int(p["number"]), str(p["title"]), " ".join(str(p["why"]).split())
         )
-        for p in _load("problems.yaml")["problems"]
+        for p in load_rules("problems.yaml")["problems"]
     }
     return RuleBook(rules, frameworks, problems)
 
@@ -159,7 +148,7 @@ def load_controls() -> dict[str, dict[str, Any]]:
     frequency, nature, type and the tests performed; RuleError if a check lacks one."""
     from harness_audit.checks.checks import CHECKS
 
-    data = _load("controls.yaml")["controls"]
+    data = load_rules("controls.yaml")["controls"]
     need = ("objective", "population", "frequency", "nature", "type", "tests")
     for check in CHECKS:
         entry = data.get(check)
@@ -172,7 +161,7 @@ def load_controls() -> dict[str, dict[str, Any]]:
 def load_sampling() -> dict[str, Any]:
     """The sample-size table (``rules/sampling.yaml``): its source, the automated size, and the
     manual sizes by frequency."""
-    data = _load("sampling.yaml")
+    data = load_rules("sampling.yaml")
     if not {"source", "automated", "manual"} <= set(data):
         raise RuleError(Diagnostic("rules/sampling.yaml", "needs source, automated and manual"))
     return data
