@@ -110,6 +110,7 @@ class Judge:
         self.runs: OrderedDict[str, RunState] = OrderedDict()
         self.sample, self.rnd = sample, random.Random(seed)  # noqa: S311 - a reproducible audit sample, not a secret
         self.controls: dict[tuple[str, str], Control] = {}
+        self.shown_runs: set[str] = set()  # the runs of the controls' shown exceptions
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
         self.subjects: dict[str, int] = {}  # rule -> distinct observations kept
@@ -154,7 +155,7 @@ class Judge:
         """The control of ``check`` for ``agent`` (created empty)."""
         c = self.controls.get((agent, check))
         if c is None:  # made only when new: this runs for every control operating
-            c = self.controls[agent, check] = Control()
+            c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
         return c
 
     def operated(self, agent: str, check: str, where: Location) -> Control:
@@ -164,7 +165,7 @@ class Judge:
         :meth:`Control.fail`), never that the control operated."""
         c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
         if c is None:
-            c = self.controls[agent, check] = Control()
+            c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
         if not where.anchored:
             return c
         c.operated += 1

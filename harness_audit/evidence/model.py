@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness_audit.evidence.excerpts import RunEvents
 from harness_audit.evidence.period import Coverage
 from harness_audit.manifest.model import Agent, Model, Pipeline, Tool
 from harness_audit.sla import SlaReport
@@ -22,6 +23,9 @@ MAX_LOCATIONS = 10_000
 """Failure locations kept per control (the count stays exact; ``Control.failures_dropped`` says
 how many more were not kept), so the JSON holds every one in normal cases while memory stays
 bounded (about 2 MB per control at the bound)."""
+MAX_EXCEPTIONS_SHOWN = 20
+"""Exception locations the HTML and PDF show per control (and excerpt from their runs);
+findings.json holds every kept one."""
 UNBINDABLE = ""  # a verification whose event type cannot carry args_digest: not judged on it
 
 
@@ -61,6 +65,9 @@ class Control:
     reason: str | None = None
     failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
     failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
+    shown_runs: set[str] | None = field(default=None, repr=False, compare=False)
+    """Where the judge collects the run of each shown exception (the first
+    :data:`MAX_EXCEPTIONS_SHOWN`), for the pack's excerpts; shared by a judge's controls."""
 
     @property
     def failures_located(self) -> int:
@@ -83,6 +90,8 @@ class Control:
             self.reason = reason
         if where is not None:
             if len(self.failures) < MAX_LOCATIONS:
+                if self.shown_runs is not None and len(self.failures) < MAX_EXCEPTIONS_SHOWN:
+                    self.shown_runs.add(where.run)
                 self.failures.append(where)
             else:
                 self.failures_dropped += 1
@@ -170,6 +179,7 @@ class Evidence:
     trust: TrailTrust | None = None  # which key anchored the trails, and where it came from
     unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
     coverage: Coverage | None = None  # the period of review and the trails' gaps in it
+    excerpts: dict[str, RunEvents] | None = None  # the runs of shown exceptions (report only)
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""

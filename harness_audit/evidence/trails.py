@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness_audit.checks.registry import REGISTRY
-from harness_audit.evidence.judge import Judge
+from harness_audit.evidence.excerpts import RunExcerpts
+from harness_audit.evidence.judge import MAX_OPEN_RUNS, Judge
 from harness_audit.evidence.model import Evidence, Observation, TrailTrust
 from harness_audit.evidence.period import (
     DEFAULT_MAX_GAP_S,
@@ -99,13 +100,16 @@ def judge_trails(
     period: Period | None = None,
     max_gap_s: float | None = None,
     spool: PopulationSpool | None = None,
+    excerpts: bool = False,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass (no trust root: the manifest's own key, unpinned).
 
     Events outside ``period`` are counted, not judged; coverage gaps longer than ``max_gap_s``
     (else the manifest's ``trail.x-expected-activity``, else 24 h) are HA-209 observations.
-    ``spool`` receives every population row (for re-performable samples)."""
+    ``spool`` receives every population row (for re-performable samples). With ``excerpts``
+    the same pass keeps the events of the runs of the shown exceptions
+    (:attr:`Evidence.excerpts`), so the pack never reads the trails again."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -123,11 +127,16 @@ def judge_trails(
     for c in report.witnesses:
         coverage.checkpoint(iso(dt.datetime.fromtimestamp(c.timestamp, dt.UTC)))
     stats = ReadStats()
+    runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if excerpts else None
     for file, line, ev in read_events(paths, stats):
         # a torn or unchained line is never evidence; one outside the period is not judged
         if (file, line) not in bad and coverage.event(ev.ts):
             judge.feed(file, line, ev, ev.seq < anchored)
+        if runs is not None:  # the excerpts show every event of a run, as the trail has it
+            runs.feed(file, line, ev)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
+    if runs is not None:
+        evidence.excerpts = runs.finish()
     evidence.coverage = coverage
     for g in coverage.gaps():
         evidence.observations.append(

@@ -21,9 +21,10 @@ from harness_audit import __version__
 from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
+from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
 from harness_audit.report.inert import json_text
 from harness_audit.report.sla_view import pct
-from harness_audit.report.workpaper import MAX_EXCEPTIONS_SHOWN, workpaper
+from harness_audit.report.workpaper import workpaper
 from harness_audit.sla import SlaReport
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ def render_html(
     )
     template = env.get_template("evidence.html.j2")
     if wp is None:
-        wp = workpaper(assessment, {}, {}, 0, 0)
+        wp = workpaper(assessment, {}, 0, 0)
     return template.render(
         **_context(assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer)
     )
@@ -480,7 +481,6 @@ def build_pack(
     inputs = [file_input(kind, path) for kind, path in run.inputs]
     wp = workpaper(
         run.assessment,
-        {n: t.paths for n, t in run.trails.items()},
         {n: t.populations for n, t in run.trails.items()},
         run.request.seed,
         run.request.sample,

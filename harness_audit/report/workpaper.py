@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_sampling
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.registry import enforcement_text
+from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
 from harness_audit.evidence.population import METHOD, Sample, control_key, csv_name, draw
 from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.report.inert import csv_text
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
     from harness_audit.evidence.model import Control, Location
 
-MAX_EXCEPTIONS_SHOWN = 20
-"""Exception locations the HTML and PDF show per control; findings.json holds every kept one."""
 MAX_REPLAY_RUNS = 40
 """Runs whose causal chain is excerpted in the pack (the first exceptions' runs)."""
 EXCERPT_AROUND = 3
@@ -207,34 +206,28 @@ def matrix(results: Sequence[PipelineResult], assessment: Assessment) -> list[di
 
 
 def replay_excerpts(
-    results: Sequence[PipelineResult],
-    trails: dict[str, Sequence[Path]],
-    controls: dict[str, list[dict[str, Any]]],
+    results: Sequence[PipelineResult], controls: dict[str, list[dict[str, Any]]]
 ) -> dict[str, list[dict[str, Any]]]:
     """Per pipeline, the causal chain around each shown exception: one excerpt per run (the
-    first :data:`MAX_REPLAY_RUNS` runs), read in one pass over the trail."""
+    first :data:`MAX_REPLAY_RUNS` runs), from the events the judging pass kept for them
+    (:attr:`Evidence.excerpts`): the pack does not read the trail again."""
     from harness_audit.evidence.replay import event_summary
-    from harness_audit.trail.reader import read_events
 
     out: dict[str, list[dict[str, Any]]] = {}
     for p in results:
-        paths = trails.get(p.pipeline.name)
-        if not paths:
+        kept = p.evidence.excerpts if p.evidence is not None else None
+        if not kept:
             continue
         wanted: dict[str, set[int]] = {}
         for c in controls.get(p.pipeline.name, []):
             for loc in c["shown"]:
-                if loc.run in wanted or len(wanted) < MAX_REPLAY_RUNS:
+                if loc.run in kept and (loc.run in wanted or len(wanted) < MAX_REPLAY_RUNS):
                     wanted.setdefault(loc.run, set()).add(loc.seq)
         if not wanted:
             continue
-        events: dict[str, list[tuple[str, int, Any]]] = {r: [] for r in wanted}
-        for file, line, ev in read_events(list(paths)):
-            if ev.run in events:
-                events[ev.run].append((file, line, ev))
         excerpts = []
         for run in sorted(wanted):
-            evs = events[run]
+            evs = kept[run].events
             by_span = {ev.span: i for i, (_, _, ev) in enumerate(evs)}
             keep: set[int] = set()
             for i, (_, _, ev) in enumerate(evs):
@@ -269,7 +262,8 @@ def replay_excerpts(
                 {
                     "run": run,
                     "anchor": anchor(p.pipeline.name, run),
-                    "events": len(evs),
+                    "events": kept[run].count,
+                    "too_long": kept[run].too_long,
                     "rows": rows,
                 }
             )
@@ -299,7 +293,6 @@ def providers(results: Sequence[PipelineResult]) -> list[dict[str, Any]]:
 
 def workpaper(
     assessment: Assessment,
-    trails: dict[str, Sequence[Path]],
     folders: dict[str, Path | None],
     seed: int,
     asked: int,
@@ -312,7 +305,7 @@ def workpaper(
         controls[p.pipeline.name] = [
             control_entry(p, a, c, folder, seed, asked) for a in p.agents for c in CHECKS
         ]
-    excerpts = replay_excerpts(results, trails, controls)
+    excerpts = replay_excerpts(results, controls)
     runs = {p: {x["run"] for x in xs} for p, xs in excerpts.items()}
     for name, entries in controls.items():
         for c in entries:
