@@ -41,7 +41,7 @@ class AuditRequest:
     period: Period | None = None  # events outside it are counted, not judged
     max_gap_s: float | None = None  # None: the manifest's trail.x-expected-activity, else 24 h
     population_dir: Path | None = None  # where every population CSV is written (the report)
-    excerpts: bool = False  # keep the runs of shown exceptions for the pack (the report)
+    for_pack: bool = False  # the judging pass keeps what the pack shows (see judge_trails)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
                     period=request.period,
                     max_gap_s=request.max_gap_s,
                     spool=spool,
-                    excerpts=request.excerpts,
+                    for_pack=request.for_pack,
                 )
             finally:
                 if spool is not None:

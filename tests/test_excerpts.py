@@ -3,6 +3,7 @@ pass reads them, and ``report`` reads each trail once for judgement, never a thi
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from harness_audit.evidence import excerpts
 from harness_audit.evidence.excerpts import RunExcerpts
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN, Control, Location
 from harness_audit.trail import events as ev_mod
+from harness_audit.trail.store import trail_files
 
 from .conftest import SAMPLES
 from .test_pack import build
@@ -97,6 +99,7 @@ def test_report_reads_each_trail_once_for_judgement(
     """The verifier reads the bytes once (its own scan), the judge once (``read_events``);
     the pack's excerpts come from the judge's pass, so ``read_events`` runs once per trail."""
     from harness_audit.evidence import trails
+    from harness_audit.report import pack
     from harness_audit.trail import reader
 
     calls: list[list[Path]] = []
@@ -106,6 +109,14 @@ def test_report_reads_each_trail_once_for_judgement(
         calls.append(list(paths))
         return real(paths, *a, **k)
 
+    hashed: list[str] = []
+    real_input = pack.file_input
+
+    def hashing(kind: str, path: Path) -> Any:
+        hashed.append(kind)
+        return real_input(kind, path)
+
+    monkeypatch.setattr(pack, "file_input", hashing)
     monkeypatch.setattr(reader, "read_events", counting)
     monkeypatch.setattr(trails, "read_events", counting)
     r = build(tmp_path / "pack", str(SAMPLES), "--no-pdf", monkeypatch=monkeypatch)
@@ -114,3 +125,7 @@ def test_report_reads_each_trail_once_for_judgement(
     assert 'id="replay-' in html  # the excerpts are there
     judged = [str(p) for c in calls for p in c]
     assert calls and len(judged) == len(set(judged))  # no trail read twice
+    assert "trail" not in hashed and "manifest" in hashed  # trails hashed as they were judged
+    for f in trail_files([Path(x) for x in judged]):  # and the inputs list what they hold
+        digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        assert digest in html

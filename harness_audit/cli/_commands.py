@@ -707,7 +707,7 @@ def report(
             period=parse_period(period) if period else None,
             max_gap_s=parse_duration(max_gap) if max_gap else None,
             population_dir=Path(spool),
-            excerpts=True,
+            for_pack=True,
         )
         run = run_audit(request)
         files = pack.build_pack(

@@ -180,6 +180,7 @@ class Evidence:
     unanchored_events: int = 0  # events fed with anchored=False: they proved no pass
     coverage: Coverage | None = None  # the period of review and the trails' gaps in it
     excerpts: dict[str, RunEvents] | None = None  # the runs of shown exceptions (report only)
+    digests: dict[str, tuple[int, str]] | None = None  # file: (bytes, SHA-256) (report only)
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""

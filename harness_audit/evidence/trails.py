@@ -100,16 +100,17 @@ def judge_trails(
     period: Period | None = None,
     max_gap_s: float | None = None,
     spool: PopulationSpool | None = None,
-    excerpts: bool = False,
+    for_pack: bool = False,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass (no trust root: the manifest's own key, unpinned).
 
     Events outside ``period`` are counted, not judged; coverage gaps longer than ``max_gap_s``
     (else the manifest's ``trail.x-expected-activity``, else 24 h) are HA-209 observations.
-    ``spool`` receives every population row (for re-performable samples). With ``excerpts``
+    ``spool`` receives every population row (for re-performable samples). With ``for_pack``
     the same pass keeps the events of the runs of the shown exceptions
-    (:attr:`Evidence.excerpts`), so the pack never reads the trails again."""
+    (:attr:`Evidence.excerpts`) and hashes the files (:attr:`Evidence.digests`), so the pack
+    never reads the trails again."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -126,8 +127,8 @@ def judge_trails(
     coverage = _coverage(pipeline, period, max_gap_s)
     for c in report.witnesses:
         coverage.checkpoint(iso(dt.datetime.fromtimestamp(c.timestamp, dt.UTC)))
-    stats = ReadStats()
-    runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if excerpts else None
+    stats = ReadStats(hash_files=for_pack)
+    runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
     for file, line, ev in read_events(paths, stats):
         # a torn or unchained line is never evidence; one outside the period is not judged
         if (file, line) not in bad and coverage.event(ev.ts):
@@ -137,6 +138,7 @@ def judge_trails(
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
     if runs is not None:
         evidence.excerpts = runs.finish()
+        evidence.digests = stats.digests
     evidence.coverage = coverage
     for g in coverage.gaps():
         evidence.observations.append(

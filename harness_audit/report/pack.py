@@ -478,7 +478,15 @@ def build_pack(
     for p in run.pipelines:
         judged = run.trails[p.name].evidence.sla if p.name in run.trails else None
         slas[p.name] = judged or analyse(p)
-    inputs = [file_input(kind, path) for kind, path in run.inputs]
+    read = {  # the trails' bytes were hashed as the judging pass read them
+        f: d for t in run.trails.values() for f, d in (t.evidence.digests or {}).items()
+    }
+    inputs = [
+        Input(kind, str(path), *read[str(path)])
+        if kind == "trail" and str(path) in read
+        else file_input(kind, path)
+        for kind, path in run.inputs
+    ]
     wp = workpaper(
         run.assessment,
         {n: t.populations for n, t in run.trails.items()},

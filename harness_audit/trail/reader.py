@@ -7,9 +7,11 @@ verifier's line limit: a line longer than ``MAX_LINE`` is skipped without being 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed, diagnostic_error
 from harness_audit.trail import events as ev_mod
@@ -30,17 +32,43 @@ class ReadStats:
     events: int = 0
     skipped: int = 0
     too_long: int = 0
+    hash_files: bool = False  # hash each file's bytes as they are read (the pack's inputs)
+    digests: dict[str, tuple[int, str]] = field(default_factory=dict)  # file: (bytes, SHA-256)
 
 
-def _lines(store: TrailStore, segment: str) -> Iterator[bytes]:
+class _Hashing:
+    """A file read front to back that hashes what it reads (so the pack lists a trail's
+    SHA-256 without reading it again)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f, self.sha, self.size = f, hashlib.sha256(), 0
+
+    def seek(self, pos: int) -> int:
+        """Only the start: a hash is of the whole file."""
+        if pos != 0:
+            raise ValueError("a hashed read starts at the beginning")
+        return self.f.seek(0)
+
+    def read(self, n: int) -> bytes:
+        """Read and hash."""
+        data = self.f.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        return data
+
+
+def _lines(store: TrailStore, segment: str, stats: ReadStats) -> Iterator[bytes]:
     """The segment's lines without their newlines, in order, read through its store in bounded
     chunks: a line longer than ``MAX_LINE`` comes as the scanner's marker (a NUL byte and its
-    length)."""
+    length). With ``stats.hash_files`` the bytes read are hashed on the way."""
     with store.open_range(segment) as f:
-        for _, lines, torn in chunks(f, 0, store.size(segment), CHUNK, MAX_LINE):
+        src = _Hashing(f) if stats.hash_files else f
+        for _, lines, torn in chunks(src, 0, store.size(segment), CHUNK, MAX_LINE):  # type: ignore[arg-type]
             yield from lines
             if torn is not None:
                 yield torn
+        if isinstance(src, _Hashing):
+            stats.digests[segment] = (src.size, src.sha.hexdigest())
 
 
 def _too_long(line: bytes) -> int | None:
@@ -62,7 +90,7 @@ def read_decoded(
         stats.files.append(str(f))
         name = str(f)
         with diagnosed(name, UNREADABLE, catch=OSError):
-            lines = _lines(store_of(name), name)
+            lines = _lines(store_of(name), name, stats)
             for n, line in enumerate(lines, 1):
                 try:
                     ev = decode(line)
