@@ -20,13 +20,13 @@ from harness_audit.cli._app import (
     checkpoint_app,
     command,
     emit,
-    output_targets,
     rules_app,
     trail_app,
     write_or_print,
 )
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
 from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY
+from harness_audit.report.outputs import output_targets
 
 
 def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
