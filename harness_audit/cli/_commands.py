@@ -258,26 +258,7 @@ def trail_keygen(
     ] = False,
 ) -> None:
     """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
-    import os
-
-    from harness_audit.trail.note import NoteError, Signer
-    from harness_audit.trail.witness import WitnessSigner
-
-    try:
-        signer: Any = WitnessSigner.generate(name) if witness else Signer.generate(name)
-    except NoteError as e:
-        raise UsageError(Diagnostic("NAME", str(e))) from e
-    stem = name.replace("/", "_")
-    key_path, pub_path = out_dir / f"{stem}.key", out_dir / f"{stem}.pub"
-    for p in (key_path, pub_path):
-        if p.exists():
-            raise UsageError(Diagnostic(str(p), "already exists; keygen never overwrites a key"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(signer.text() + "\n")
-    public = (signer.key if witness else signer.verifier).text()
-    pub_path.write_text(public + "\n", encoding="utf-8")
+    key_path, pub_path, public = _keys.write_keypair(name, out_dir, witness)
     print(f"wrote {key_path} (keep it secret) and {pub_path}", file=sys.stderr)
     print(public)
 
@@ -361,30 +342,14 @@ def checkpoint_cosign(
     last one this witness cosigned; exit 1, cosigning nothing, if it does not."""
     import time
 
-    from harness_audit._fs import refuse_overwriting
-    from harness_audit._json import dumps
-    from harness_audit.cli._io import terminal, write_atomic
-    from harness_audit.trail.proofs import read_consistency_path
-    from harness_audit.trail.witness import cosign_checkpoint, read_state
+    from harness_audit.cli._io import terminal
+    from harness_audit.trail.witness import cosign_file
 
-    refuse_overwriting(
-        [*([output] if output else []), state],
-        [file, key, *_keys.key_files(log_key), *([proof] if proof else [])],
-    )
-    from harness_audit._fs import read_bounded
-    from harness_audit.trail.note import MAX_NOTE_BYTES
-
-    signer = _keys.load_witness_signer(key)
-    data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
-    path = read_consistency_path(proof) if proof is not None else None
-    result = cosign_checkpoint(
-        data, _keys.load_verifiers(log_key), signer, read_state(state), path, int(time.time())
-    )
+    result = cosign_file(file, key, log_key, state, proof, output, int(time.time()))
     if result.note is None:
         print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
-    write_atomic(state, dumps(result.state))  # persisted before the cosignature is given out
-    write_or_print(result.note, output)
+    write_or_print(result.note, output)  # the state is persisted before the cosignature
 
 
 @command(trail_app, "prove")
@@ -411,30 +376,10 @@ def trail_prove(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
-    from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
-    from harness_audit.trail.proofs import (
-        consistency_proof_file,
-        inclusion_proofs,
-        load_trail,
-        newest_checkpoint,
-    )
+    from harness_audit.trail.proofs import prove
 
-    if bool(inclusion) == bool(consistency):
-        raise UsageError(
-            Diagnostic("trail prove", "give either --inclusion SEQ or --consistency OLD NEW")
-        )
-    if output:
-        refuse_overwriting([output], [*trail, *([checkpoint] if checkpoint else [])])
-    loaded = load_trail(trail, set(inclusion or []))
-    note_text, cp = newest_checkpoint(trail, loaded.files, checkpoint)
-    if inclusion:
-        proofs = inclusion_proofs(loaded, inclusion, note_text, cp)
-        data: Any = proofs[0] if len(proofs) == 1 else proofs
-    else:
-        assert consistency is not None
-        data = consistency_proof_file(loaded, consistency[0], consistency[1], note_text, cp)
-    write_or_print(dumps(data), output)
+    write_or_print(dumps(prove(trail, inclusion or [], consistency, checkpoint, output)), output)
 
 
 @command(trail_app, "verify-proof")
