@@ -118,6 +118,7 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         )
 
     async def main() -> None:
+        """Serve until SIGTERM or SIGINT."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
