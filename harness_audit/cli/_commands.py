@@ -430,32 +430,12 @@ def sla(
     output: opt.Outputs = None,
 ) -> None:
     """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
-    from harness_audit.manifest import load_all
-    from harness_audit.report.sla_view import SlaResult
-    from harness_audit.sla import analyse, observe
-    from harness_audit.sla import what_if as apply_what_if
-    from harness_audit.trail.reader import read_events
+    from harness_audit.sla.analysis import analyse_manifests
 
     targets = output_targets(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
-    reports, before = [], []
-    from harness_audit.foreign import named_trail_files
-
-    if trails:
-        named_trail_files([trails])
-    for original in load_all(manifest):
-        p = original
-        for change in what_if or []:
-            try:
-                p = apply_what_if(p, change)
-            except ValueError as e:
-                raise UsageError(Diagnostic("--set", str(e))) from e
-        obs = observe(p, (ev for _, _, ev in read_events([trails]))) if trails else None
-        reports.append(analyse(p, allocate, obs))
-        if what_if:
-            before.append(analyse(original, allocate, obs))
-    result = SlaResult(reports, before if what_if else None, tuple(what_if or ()))
+    result = analyse_manifests(manifest, allocate, trails, what_if or ())
     emit(SLA, result, fmt, targets)
-    raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
+    raise typer.Exit(ExitCode.FINDINGS if result.fails else ExitCode.OK)
 
 
 @command(app)
