@@ -33,19 +33,9 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
     from harness_audit.audit import AuditRequest
-    from harness_audit.trust import TrustRoot
 
     p = ctx.params
-    source = ctx.get_parameter_source("key")
-    trust = TrustRoot(
-        tuple(p["key"] or ()),
-        "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
-        tuple(p["checkpoint"] or ()),
-        p["trusted_state"],
-        tuple(p["witness_key"] or ()),
-        p["witness_quorum"],
-        p["require_pinned"],
-    )
+    trust = opt.trust_root(ctx)
     trust.check()  # fail early, with exit 2, on a key that does not load
     return AuditRequest(
         tuple(paths or [Path(".")]),
@@ -59,6 +49,11 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
     )
+
+
+def _files(trust: Any) -> list[Path]:
+    """The files the trust options of ``verify`` and ``replay`` name (not the witness keys)."""
+    return [p for _, p in trust.inputs(witness_keys=False)]
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -180,6 +175,7 @@ def rules_show(
 
 @command(app)
 def verify(
+    ctx: typer.Context,
     trail: opt.TrailFiles,
     key: opt.VerifierKeys = None,
     checkpoint: opt.Checkpoints = None,
@@ -200,31 +196,12 @@ def verify(
     from harness_audit.foreign import named_trail_files
     from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import verify_trail
-    from harness_audit.trust import TrustRoot
 
-    trust = TrustRoot(
-        tuple(key or ()),
-        "flag",
-        tuple(checkpoint or ()),
-        trusted_state,
-        tuple(witness_key or ()),
-        witness_quorum,
-    )
+    trust = opt.trust_root(ctx)
     trust.verifiers()
     files = named_trail_files(trail)
-    targets = output_targets(
-        VERIFY,
-        fmt,
-        output,
-        [
-            *trail,
-            *files,
-            *(checkpoint or []),
-            *default_checkpoints(trail, files),
-            *([trusted_state] if trusted_state else []),
-            *_keys.key_files(key),
-        ],
-    )
+    inputs = [*trail, *files, *default_checkpoints(trail, files)]
+    targets = output_targets(VERIFY, fmt, output, [*inputs, *_files(trust)])
     trust.witnesses()
     total = sum(f.stat().st_size for f in files)
     progress = None
@@ -440,6 +417,7 @@ def sla(
 
 @command(app)
 def replay(
+    ctx: typer.Context,
     trail: opt.TrailFiles,
     run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
     manifest: Annotated[
@@ -474,54 +452,28 @@ def replay(
     """Replay one run: its causal tree, costs, verifications, approvals and findings. The
     trail is verified first (as `verify` does); a run of a trail that does not verify is shown
     under an integrity failure, and the command exits 1."""
-    import dataclasses
-
-    from harness_audit.evidence.replay import collect_run, export_run, find_manifest
-    from harness_audit.evidence.replay import replay as do_replay
-    from harness_audit.manifest import load_manifest
-    from harness_audit.trail.verify import verify_trail
-    from harness_audit.trust import TrustRoot
-
-    trust = TrustRoot(
-        tuple(key or ()),
-        "flag",
-        tuple(checkpoint or ()),
-        trusted_state,
-        tuple(witness_key or ()),
-        witness_quorum,
-    )
-    trust.verifiers()
     from harness_audit._fs import fresh_folder
+    from harness_audit.evidence.replay import export_verified, replay_verified
     from harness_audit.foreign import named_trail_files
 
-    files = named_trail_files(trail)
-    inputs = [
-        *trail,
-        *files,
-        *(checkpoint or []),
-        *_keys.key_files(key),
-        *([manifest] if manifest else []),
-        *([trusted_state] if trusted_state else []),
-    ]
+    trust = opt.trust_root(ctx)
+    trust.verifiers()
+    inputs = [*trail, *named_trail_files(trail), *([manifest] if manifest else []), *_files(trust)]
     targets = output_targets(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
     trust.witnesses()
-    integrity = verify_trail(trail, trust, allow_unanchored=allow_unanchored)
-    nodes = collect_run(trail, run)
-    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
-    path = manifest or find_manifest(trail, start.pipeline if start else None)
-    pipeline = load_manifest(path) if path else None
-    result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
+    result = replay_verified(trail, run, trust, manifest, allow_unanchored)
+    integrity = result.integrity
     if export:
-        if not integrity.ok:
+        count = export_verified(trail, result, export, checkpoint[0] if checkpoint else None)
+        if count is None:
             print(
                 f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
                 "an unverified run is not disclosed as fact",
                 file=sys.stderr,
             )
         else:
-            count = export_run(trail, result, export, checkpoint[0] if checkpoint else None)
             print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
     emit(REPLAY, result, fmt, targets)
     raise typer.Exit(ExitCode.OK if integrity.ok else ExitCode.FINDINGS)
