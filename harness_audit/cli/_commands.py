@@ -98,11 +98,10 @@ def scan(
     """Find and validate manifests, run the seven checks per agent (on the trails too, where
     there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
     pyproject.toml or .harness-audit.yaml; flags win."""
-    from harness_audit._json import dumps
     from harness_audit.audit import run_audit
-    from harness_audit.cli._io import terminal, write_atomic
+    from harness_audit.cli._io import terminal
     from harness_audit.manifest import discover
-    from harness_audit.waivers import baseline_data
+    from harness_audit.waivers import write_baseline as write_fingerprints
 
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
@@ -111,18 +110,13 @@ def scan(
     targets = output_targets(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
-    from harness_audit._fs import refuse_overwriting
-
-    refuse_overwriting(
-        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
-        [p for p in run.protected if p.is_file() or p in run.trail_folders],
+    run.refuse_overwriting(
+        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])]
     )
     if write_baseline:
-        data = baseline_data(assessment)
-        write_atomic(write_baseline, dumps(data))
+        count = write_fingerprints(assessment, write_baseline)
         print(
-            f"wrote the baseline ({len(data['fingerprints'])} findings) to "
-            f"{terminal(write_baseline)}",
+            f"wrote the baseline ({count} findings) to {terminal(write_baseline)}",
             file=sys.stderr,
         )
     for w in assessment.waivers:
@@ -568,31 +562,20 @@ def report(
             Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
         )
     import dataclasses
-    import tempfile
 
-    from harness_audit._fs import write_folder
-    from harness_audit.audit import run_audit
     from harness_audit.cli._io import terminal
     from harness_audit.evidence.period import parse_duration, parse_period
-    from harness_audit.report import pack
+    from harness_audit.report.pack import write_pack
 
     signer = _keys.load_signer(sign_key) if sign_key else None
-    request = _request(ctx, [Path(p) for p in paths or []], baseline)
-    with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
-        request = dataclasses.replace(
-            request,
-            period=parse_period(period) if period else None,
-            max_gap_s=parse_duration(max_gap) if max_gap else None,
-            population_dir=Path(spool),
-        )
-        run = run_audit(request)
-        files = pack.build_pack(
-            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer
-        )
-        write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
-        if population_out is not None:
-            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
-            write_folder(population_out, csvs, [*run.protected, output], replaceable=csvs)
+    request = dataclasses.replace(
+        _request(ctx, [Path(p) for p in paths or []], baseline),
+        period=parse_period(period) if period else None,
+        max_gap_s=parse_duration(max_gap) if max_gap else None,
+    )
+    run, files = write_pack(
+        request, output, ai_act_date, signer, not no_pdf, preparer, population_out
+    )
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
     print(
         f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
