@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from harness_audit.cli import _options as opt
 from harness_audit.cli._app import app, command, trail_app
 from harness_audit.errors import ExitCode
 from harness_audit.import_formats import DEFINITION_CHOICES, DEFINITIONS, TRACE_CHOICES, TRACES
@@ -83,9 +84,7 @@ def trail_import(
             help=f"Trace files or folders ({_labels(TRACES)}).",
         ),
     ],
-    key: Annotated[
-        Path, typer.Option("--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")
-    ],
+    key: opt.SignerKey,
     origin: Annotated[
         str,
         typer.Option("--origin", help="The trail's log origin, e.g. harness-audit/support-bot."),
