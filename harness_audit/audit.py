@@ -9,6 +9,7 @@ the waivers file beside the working directory and each manifest's own ``trail.pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +71,13 @@ class AuditRun:
     def protected(self) -> list[Path]:
         """Every input of the run, files and folders: no output may be, or replace, one."""
         return [*(p for _, p in self.inputs), *self.trail_folders, *self.request.paths]
+
+    def refuse_overwriting(self, outputs: Iterable[Path]) -> None:
+        """No output may be, or replace, an input file or a trail folder of the run."""
+        from harness_audit._fs import refuse_overwriting
+
+        folders = self.trail_folders
+        refuse_overwriting(outputs, [p for p in self.protected if p.is_file() or p in folders])
 
     @property
     def evidence(self) -> dict[str, Evidence]:

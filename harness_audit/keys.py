@@ -24,6 +24,7 @@ __all__ = [
     "load_verifiers",
     "load_witness_keys",
     "load_witness_signer",
+    "write_keypair",
 ]
 
 
@@ -102,3 +103,33 @@ def load_witness_signer(path: Path) -> WitnessSigner:
                 expected="PRIVATE+KEY+<name>+<id>+<key> from `trail keygen --witness`",
             )
         ) from e
+
+
+def write_keypair(name: str, folder: Path, witness: bool = False) -> tuple[Path, Path, str]:
+    """Write ``NAME.key`` (the signer key, mode 0600) and ``NAME.pub`` into ``folder``, never
+    over an existing key: (key file, public file, the public key's text). ``witness``: a C2SP
+    cosignature/v1 key pair for ``trail checkpoint cosign``."""
+    import os
+
+    from harness_audit.errors import UsageError
+    from harness_audit.trail.note import NoteError, Signer
+    from harness_audit.trail.witness import WitnessSigner
+
+    try:
+        signer: Signer | WitnessSigner = (
+            WitnessSigner.generate(name) if witness else Signer.generate(name)
+        )
+    except NoteError as e:
+        raise UsageError(Diagnostic("NAME", str(e))) from e
+    stem = name.replace("/", "_")
+    key_path, pub_path = folder / f"{stem}.key", folder / f"{stem}.pub"
+    for p in (key_path, pub_path):
+        if p.exists():
+            raise UsageError(Diagnostic(str(p), "already exists; keygen never overwrites a key"))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(signer.text() + "\n")
+    public = (signer.key if isinstance(signer, WitnessSigner) else signer.verifier).text()
+    pub_path.write_text(public + "\n", encoding="utf-8")
+    return key_path, pub_path, public

@@ -58,11 +58,13 @@ class TrustRoot:
         self.verifiers()
         self.witnesses()
 
-    def inputs(self) -> list[tuple[str, Path]]:
-        """(kind, file) of every file the trust root reads: key files, checkpoints, state."""
+    def inputs(self, witness_keys: bool = True) -> list[tuple[str, Path]]:
+        """(kind, file) of every file the trust root reads: key files (the witnesses' too,
+        unless ``witness_keys`` is false), checkpoints, state."""
         from harness_audit.keys import key_files
 
-        out = [("verifier key", p) for p in key_files((*self.keys, *self.witness_keys))]
+        keys = (*self.keys, *self.witness_keys) if witness_keys else self.keys
+        out = [("verifier key", p) for p in key_files(keys)]
         out += [("checkpoint", c) for c in self.checkpoints]
         if self.trusted_state:
             out.append(("trusted state", self.trusted_state))

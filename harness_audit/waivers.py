@@ -193,6 +193,17 @@ def baseline_data(assessment: Assessment) -> dict[str, Any]:
     return {"tool": "harness-audit", "version": BASELINE_VERSION, "fingerprints": fps}
 
 
+def write_baseline(assessment: Assessment, path: Path) -> int:
+    """Write the assessment's baseline (``--write-baseline``) to ``path``; the number of
+    fingerprints it holds."""
+    from harness_audit._fs import write_atomic
+    from harness_audit._json import dumps
+
+    data = baseline_data(assessment)
+    write_atomic(path, dumps(data))
+    return len(data["fingerprints"])
+
+
 def load_baseline(path: Path) -> set[str]:
     """The fingerprints of a baseline file written by ``--write-baseline``."""
     with diagnosed(

@@ -196,3 +196,37 @@ def test_commands_are_registered_one_way_without_an_import_circle() -> None:
             assert not {"harness_audit.cli._commands", "harness_audit.cli._import"} & imported
         source = f.read_text(encoding="utf-8")
         assert ".command(" not in source.replace("group.command(", ""), f.name
+
+
+def test_an_option_shared_by_commands_is_declared_once() -> None:
+    """Every option (or argument) that more than one command takes with the same flags and
+    help is one ``Annotated`` alias in ``cli/_options.py``, declared nowhere else."""
+    import ast
+    from collections import Counter
+
+    import harness_audit.cli as cli_pkg
+
+    uses: Counter[tuple[tuple[str, ...], str]] = Counter()
+    for cmd in click_commands().values():
+        for p in cmd.params:
+            if getattr(p, "help", None):
+                uses[(tuple(o for o in p.opts if o.startswith("-")), p.help)] += 1
+    shared = {k for k, n in uses.items() if n > 1}
+    assert shared, "the trust options at least are shared"
+    declared: dict[str, Counter[tuple[tuple[str, ...], str]]] = {}
+    for f in Path(cli_pkg.__path__[0]).glob("*.py"):
+        found: Counter[tuple[tuple[str, ...], str]] = Counter()
+        for n in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("Option", "Argument"):
+                flags = tuple(
+                    a.value
+                    for a in n.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
+                helps = [k.value for k in n.keywords if k.arg == "help"]
+                if helps and isinstance(helps[0], ast.Constant):
+                    found[(flags, helps[0].value)] += 1
+        declared[f.name] = found
+    for key in shared:  # (--format's help is built in _options.py, from its registry)
+        assert declared["_options.py"][key] == (0 if key[0] == ("--format", "-f") else 1), key
+        assert all(d[key] == 0 for name, d in declared.items() if name != "_options.py"), key

@@ -446,3 +446,16 @@ def test_kill_9_mid_stream_then_restart_keeps_every_acknowledged_span(tmp_path: 
     assert not missing, f"{len(missing)} acknowledged spans missing or repeated"
     v = verify(folder, pub)
     assert v.returncode == 0 and "VERIFIED" in v.stdout, v.stdout + v.stderr
+
+
+def test_listen_address_is_loopback_unless_allowed() -> None:
+    from harness_audit.capture.collect import listen_address
+    from harness_audit.errors import UsageError
+
+    assert listen_address("127.0.0.1:4318", False) == ("127.0.0.1", 4318)
+    assert listen_address("[::1]:0", False) == ("::1", 0)
+    assert listen_address("0.0.0.0:80", True) == ("0.0.0.0", 80)
+    with pytest.raises(UsageError, match="not a loopback address"):
+        listen_address("0.0.0.0:80", False)
+    with pytest.raises(UsageError, match="expected HOST:PORT"):
+        listen_address("nowhere", True)

@@ -248,3 +248,19 @@ def test_verify_and_scan_require_the_witness_quorum(tmp_path: Path) -> None:
         ],
     )
     assert json.loads(scan.stdout)["pipelines"][0]["trail"]["witnesses"] == 1
+
+
+def test_cosign_file_persists_the_state_only_when_it_cosigns(tmp_path: Path) -> None:
+    from harness_audit.trail.note import Checkpoint, sign_note
+    from harness_audit.trail.witness import cosign_file, read_state
+
+    from .trailkit import OTHER, SIGNER
+
+    wkey, state, log_pub = _witness_setup(tmp_path)
+    cp = tmp_path / "cp"
+    cp.write_text(sign_note(Checkpoint("o", 3, b"\x01" * 32).text(), [OTHER]))
+    refused = cosign_file(cp, wkey, [log_pub], state, None, None, 100)
+    assert refused.note is None and not state.exists()
+    cp.write_text(sign_note(Checkpoint("o", 3, b"\x01" * 32).text(), [SIGNER]))
+    done = cosign_file(cp, wkey, [log_pub], state, None, None, 100)
+    assert done.note and read_state(state) == done.state

@@ -532,6 +532,23 @@ def test_replay_export_round_trip_and_tampering(tmp_path: Path) -> None:
     assert bad.exit_code == ExitCode.FINDINGS and "FAILED" in bad.stdout
 
 
+def test_replay_verified_finds_the_manifest_and_exports_only_a_verified_run(
+    tmp_path: Path,
+) -> None:
+    from harness_audit.evidence.replay import export_verified, replay_verified
+    from harness_audit.trust import TrustRoot
+
+    trail = [SAMPLES / "support-refunds" / "trails"]
+    key = str(SAMPLES / "support-refunds" / "keys" / "trail.pub")
+    r = replay_verified(trail, "support-refunds-0003", TrustRoot((key,)))
+    assert r.integrity.ok and r.judged and r.pipeline == "support-refunds"
+    unanchored = replay_verified(trail, "support-refunds-0003", TrustRoot())
+    assert not unanchored.integrity.ok
+    assert export_verified(trail, unanchored, tmp_path / "no", None) is None
+    assert not (tmp_path / "no").exists()
+    assert export_verified(trail, r, tmp_path / "yes", None) == len(r.nodes)
+
+
 @pytest.mark.parametrize("given", ["folder", "proofs.json", "events file"])
 def test_an_edited_export_fails_verify_proof(tmp_path: Path, given: str) -> None:
     """Editing the events file the auditor reads fails, even with every proof intact."""

@@ -127,6 +127,32 @@ def test_init_never_overwrites_silently(tmp_path: Path) -> None:
     assert out.read_text() != "# mine\n"
 
 
+def test_draft_to_file_never_overwrites_silently_nor_an_input(tmp_path: Path) -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.importers import draft_to_file
+
+    out = tmp_path / "harness.yaml"
+    out.write_text("# mine\n")
+    with pytest.raises(UsageError, match="never overwrites a file silently"):
+        draft_to_file([DEFINITIONS[0]], out)
+    assert draft_to_file([DEFINITIONS[0]], out, force=True) > 0
+    assert "# TODO: declare" in out.read_text()
+    with pytest.raises(UsageError, match="is an input of this run"):
+        draft_to_file([out], out, force=True)
+
+
+def test_import_files_seals_into_a_fresh_folder_only(
+    tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.importers import import_files
+
+    summary = import_files([TRACES[0]], tmp_path / "t", "o", keys[0])
+    assert summary["origin"] == "o" and (tmp_path / "t" / "import.json").is_file()
+    with pytest.raises(UsageError):
+        import_files([TRACES[0]], tmp_path / "t", "o", keys[0])
+
+
 def test_foreign_files_are_named_by_every_command(tmp_path: Path) -> None:
     trace = REAL / "otel" / "genai-interlingua_openllmetry_in.otlp.json"
     crew = REAL / "crewai" / "recruitment" / "agents.yaml"

@@ -58,3 +58,18 @@ def test_the_exporter_reads_its_key_file_bounded(tmp_path: Path) -> None:
     f.write_bytes(b"x" * (1 << 20))
     with pytest.raises(HarnessAuditError):
         TrailSpanExporter(tmp_path / "trail", "test/otel", key_file=f)
+
+
+def test_keygen_writes_a_private_key_and_never_overwrites_one(tmp_path: Path) -> None:
+    from harness_audit.errors import UsageError
+
+    key, pub, public = keys.write_keypair("acme/log", tmp_path / "k")
+    assert key.name == "acme_log.key" and key.stat().st_mode & 0o777 == 0o600
+    assert pub.read_text() == public + "\n"
+    assert keys.load_verifiers([public])[0].text() == keys.load_signer(key).verifier.text()
+    with pytest.raises(UsageError, match="never overwrites a key"):
+        keys.write_keypair("acme/log", tmp_path / "k")
+    with pytest.raises(UsageError):
+        keys.write_keypair("has space", tmp_path / "k")
+    _, _, witness = keys.write_keypair("w", tmp_path / "k", witness=True)
+    assert keys.load_witness_keys([witness])

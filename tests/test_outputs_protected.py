@@ -149,3 +149,21 @@ def test_a_full_disk_is_an_error_naming_the_file_not_an_internal_error(
     assert r.exit_code == 2
     assert "No space left on device" in r.stderr and "out.json" in r.stderr
     assert "internal error" not in r.stderr
+
+
+def test_output_values_are_a_path_or_format_equals_path() -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.report import SCAN
+    from harness_audit.report.outputs import output_targets, parse_outputs
+
+    formats = ("table", "json")
+    assert parse_outputs(["a.txt", "json=b.json", "out/x=1.txt"], "table", formats) == [
+        ("table", Path("a.txt")),
+        ("json", Path("b.json")),
+        ("table", Path("out/x=1.txt")),
+    ]
+    for bad, said in (("json=", "names no path"), ("xml=out", "unknown format 'xml'")):
+        with pytest.raises(UsageError, match=said):
+            parse_outputs([bad], "table", formats)
+    with pytest.raises(UsageError, match="is an input of this run"):
+        output_targets(SCAN, "json", [str(REFUNDS / "harness.yaml")], [REFUNDS / "harness.yaml"])

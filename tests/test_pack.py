@@ -331,3 +331,18 @@ def test_a_pipeline_too_large_to_draw_still_gets_its_pack(tmp_path: Path) -> Non
     r = CliRunner().invoke(app, ["report", str(tmp_path / "big"), "-o", str(out), "--no-pdf"])
     assert r.exit_code in (0, 1), r.output
     assert "The graph is not drawn" in (out / "evidence.html").read_text()
+
+
+def test_write_pack_writes_the_pack_and_the_populations(tmp_path: Path) -> None:
+    from harness_audit.audit import AuditRequest
+    from harness_audit.report.pack import PACK_FILES, write_pack
+
+    run, files = write_pack(
+        AuditRequest((SAMPLES / "support-refunds",)),
+        tmp_path / "pack",
+        pdf=False,
+        population_out=tmp_path / "pop",
+    )
+    assert set(files) <= set(PACK_FILES) and "evidence.pdf" not in files
+    assert {p.name for p in (tmp_path / "pack").iterdir()} == set(files)
+    assert run.trails and any((tmp_path / "pop").glob("*.csv"))

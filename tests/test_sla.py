@@ -189,6 +189,19 @@ def test_what_if_changes_the_compound() -> None:
     assert analyse(what_if(p, "slo.target=0.9")).meets_target is True
 
 
+def test_analyse_manifests_keeps_the_reports_before_the_changes() -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.sla.analysis import analyse_manifests
+
+    loan = SAMPLES / "loan-assessment" / "harness.yaml"
+    plain = analyse_manifests([loan])
+    assert plain.before is None and plain.changes == () and plain.fails
+    changed = analyse_manifests([loan], changes=["slo.target=0.9"])
+    assert changed.before == plain.reports and not changed.fails
+    with pytest.raises(UsageError, match="--set"):
+        analyse_manifests([loan], changes=["noequals"])
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -131,3 +131,17 @@ def test_malformed_checkpoint_exits_2(tmp_path: Path) -> None:
     f.write_bytes(b"\x00garbage")
     r = invoke("trail", "checkpoint", "verify", f, "--key", SIGNER.verifier.text())
     assert r.exit_code == ExitCode.USAGE and "Traceback" not in r.output
+
+
+def test_prove_asks_for_exactly_one_kind_of_proof(tmp_path: Path) -> None:
+    from harness_audit.errors import UsageError
+    from harness_audit.trail.proofs import prove
+
+    t = write_trail(tmp_path / "t", 6)
+    with pytest.raises(UsageError, match="either --inclusion"):
+        prove([t])
+    with pytest.raises(UsageError, match="either --inclusion"):
+        prove([t], [1], (2, 6))
+    assert prove([t], [1])["leaf_index"] == 1
+    assert len(prove([t], [1, 2])) == 2
+    assert prove([t], consistency=(2, 6))["type"] == "consistency"

@@ -190,3 +190,16 @@ def test_the_warning_wording_of_a_waiver_state() -> None:
         "its findings count again"
     )
     assert str(WaiverState(w, "stale", 0).warning()).endswith(": it matches no finding")
+
+
+def test_a_baseline_is_written_only_where_it_replaces_no_input(tmp_path: Path) -> None:
+    from harness_audit.audit import AuditRequest, run_audit
+    from harness_audit.errors import UsageError
+    from harness_audit.waivers import load_baseline, write_baseline
+
+    run = run_audit(AuditRequest((REFUNDS,)))
+    with pytest.raises(UsageError, match="is an input of this run"):
+        run.refuse_overwriting([REFUNDS / "harness.yaml"])
+    run.refuse_overwriting([tmp_path / "base.json"])
+    count = write_baseline(run.assessment, tmp_path / "base.json")
+    assert count == len(load_baseline(tmp_path / "base.json")) > 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -148,18 +148,6 @@ def root(
 
 
 # --- rendering -------------------------------------------------------------------------------
-
-
-def output_targets(
-    registry: Registry[Any], fmt: str, outputs: list[str] | None, inputs: Iterable[Path] = ()
-) -> list[tuple[str, Path]]:
-    """Where ``--output`` asks for which format; checked before any work is done."""
-    from harness_audit._fs import refuse_overwriting
-    from harness_audit.cli._io import parse_outputs
-
-    targets = parse_outputs(outputs or [], fmt, registry.names)
-    refuse_overwriting((p for _, p in targets), inputs)
-    return targets
 
 
 def emit(

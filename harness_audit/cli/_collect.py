@@ -1,8 +1,7 @@
 """``harness-audit collect``: the OTLP/HTTP receiver that seals what it receives.
 
-Registered as every command is (:func:`~harness_audit.cli._app.command`); it parses its options,
-opens the trail (the writer's lock refuses a second receiver on the folder), serves until
-SIGTERM or SIGINT, then signs the final checkpoint. Progress and counters go to stderr.
+Registered as every command is (:func:`~harness_audit.cli._app.command`); it parses its options
+and calls :func:`harness_audit.capture.collect.collect`. Progress and counters go to stderr.
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from typing import Annotated
 
 import typer
 
-from harness_audit import keys as _keys
 from harness_audit.cli import _options as opt
 from harness_audit.cli._app import app, command
-from harness_audit.errors import Diagnostic, UsageError
 
 
 def _say(message: str) -> None:
@@ -25,6 +22,7 @@ def _say(message: str) -> None:
 
 @command(app)
 def collect(
+    ctx: typer.Context,
     key: opt.SignerKey,
     origin: Annotated[
         str,
@@ -107,84 +105,10 @@ def collect(
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) and seal them
     into a trail; answer 200 only once the events are fsynced. SIGTERM: flush, sign a
     final checkpoint, exit 0."""
-    import asyncio
-    import signal
+    from harness_audit.capture.collect import CollectSettings
+    from harness_audit.capture.collect import collect as receive
 
-    from harness_audit.capture.server import (
-        Limits,
-        Receiver,
-        is_loopback,
-        parse_listen,
-        serve,
-    )
-    from harness_audit.capture.sink import TrailSink
-
-    try:
-        host, port = parse_listen(listen)
-    except ValueError as e:
-        raise UsageError(Diagnostic("--listen", f"{listen!r}: {e}")) from None
-    if not is_loopback(host) and not allow_remote:
-        raise UsageError(
-            Diagnostic(
-                "--listen",
-                f"{host} is not a loopback address",
-                expected="127.0.0.1:PORT, or --allow-remote",
-            )
-        )
-    import importlib.util
-
-    if (
-        importlib.util.find_spec("aiohttp") is None
-        or importlib.util.find_spec("opentelemetry.proto") is None
-    ):
-        raise UsageError(
-            Diagnostic(
-                "collect",
-                "needs the otel extra (aiohttp and opentelemetry-proto)",
-                expected="pip install 'harness-audit[otel]'",
-            )
-        )
-    from harness_audit.importers import load_mapping
-
-    signer = _keys.load_signer(key)
-    mapping = load_mapping(map_file, manifest)
-    sink = TrailSink(
-        output,
-        origin,
-        signer,
-        mapping=mapping,
-        pipeline=pipeline,
-        checkpoint_every=checkpoint_every,
-        checkpoint_seconds=checkpoint_seconds,
-    )
-    limits = Limits(max_body_bytes, max_body_bytes * 4, max_spans)
-    receiver = Receiver(sink, host, port, limits, _say, progress_seconds)
-    resumed = sink.seq
-
-    def bound(address: tuple[str, int]) -> None:
-        h = f"[{address[0]}]" if ":" in address[0] else address[0]
-        _say(
-            f"listening on http://{h}:{address[1]}/v1/traces, sealing into "
-            f"{output} (origin {origin}"
-            + (f", resuming at seq {resumed:,}" if resumed else "")
-            + ")"
-        )
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(receiver, stop, bound)
-
-    try:
-        asyncio.run(main())
-    except OSError as e:  # the address is taken, or not ours to bind
-        sink.close()
-        raise UsageError(
-            Diagnostic("--listen", f"cannot listen on {listen}: {e.strerror or e}")
-        ) from None
-    s = sink.summary()
-    _say(f"stopped: {receiver.progress()}; final checkpoint at tree size {s['seq']:,}")
-    if s["dropped"]:
-        _say("not events: " + ", ".join(f"{n:,} {why}" for why, n in s["dropped"].items()))
+    done = receive(CollectSettings(**ctx.params), _say)
+    _say(f"stopped: {done.progress}; final checkpoint at tree size {done.seq:,}")
+    if done.dropped:
+        _say("not events: " + ", ".join(f"{n:,} {why}" for why, n in done.dropped.items()))

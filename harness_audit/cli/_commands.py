@@ -20,32 +20,22 @@ from harness_audit.cli._app import (
     checkpoint_app,
     command,
     emit,
-    output_targets,
     rules_app,
     trail_app,
     write_or_print,
 )
 from harness_audit.errors import Diagnostic, ExitCode, UsageError
 from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY
+from harness_audit.report.outputs import output_targets
 
 
 def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
     from harness_audit.audit import AuditRequest
-    from harness_audit.trust import TrustRoot
 
     p = ctx.params
-    source = ctx.get_parameter_source("key")
-    trust = TrustRoot(
-        tuple(p["key"] or ()),
-        "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
-        tuple(p["checkpoint"] or ()),
-        p["trusted_state"],
-        tuple(p["witness_key"] or ()),
-        p["witness_quorum"],
-        p["require_pinned"],
-    )
+    trust = opt.trust_root(ctx)
     trust.check()  # fail early, with exit 2, on a key that does not load
     return AuditRequest(
         tuple(paths or [Path(".")]),
@@ -59,6 +49,11 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
     )
+
+
+def _files(trust: Any) -> list[Path]:
+    """The files the trust options of ``verify`` and ``replay`` name (not the witness keys)."""
+    return [p for _, p in trust.inputs(witness_keys=False)]
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -103,11 +98,10 @@ def scan(
     """Find and validate manifests, run the seven checks per agent (on the trails too, where
     there are trails), print the gap scores. Defaults come from [tool.harness-audit] in
     pyproject.toml or .harness-audit.yaml; flags win."""
-    from harness_audit._json import dumps
     from harness_audit.audit import run_audit
-    from harness_audit.cli._io import terminal, write_atomic
+    from harness_audit.cli._io import terminal
     from harness_audit.manifest import discover
-    from harness_audit.waivers import baseline_data
+    from harness_audit.waivers import write_baseline as write_fingerprints
 
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
@@ -116,18 +110,13 @@ def scan(
     targets = output_targets(SCAN, fmt_name, output, discover(list(request.paths)))
     run = run_audit(request)
     assessment = run.assessment
-    from harness_audit._fs import refuse_overwriting
-
-    refuse_overwriting(
-        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])],
-        [p for p in run.protected if p.is_file() or p in run.trail_folders],
+    run.refuse_overwriting(
+        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])]
     )
     if write_baseline:
-        data = baseline_data(assessment)
-        write_atomic(write_baseline, dumps(data))
+        count = write_fingerprints(assessment, write_baseline)
         print(
-            f"wrote the baseline ({len(data['fingerprints'])} findings) to "
-            f"{terminal(write_baseline)}",
+            f"wrote the baseline ({count} findings) to {terminal(write_baseline)}",
             file=sys.stderr,
         )
     for w in assessment.waivers:
@@ -180,6 +169,7 @@ def rules_show(
 
 @command(app)
 def verify(
+    ctx: typer.Context,
     trail: opt.TrailFiles,
     key: opt.VerifierKeys = None,
     checkpoint: opt.Checkpoints = None,
@@ -200,31 +190,12 @@ def verify(
     from harness_audit.foreign import named_trail_files
     from harness_audit.trail.checkpoints import default_checkpoints
     from harness_audit.trail.verify import verify_trail
-    from harness_audit.trust import TrustRoot
 
-    trust = TrustRoot(
-        tuple(key or ()),
-        "flag",
-        tuple(checkpoint or ()),
-        trusted_state,
-        tuple(witness_key or ()),
-        witness_quorum,
-    )
+    trust = opt.trust_root(ctx)
     trust.verifiers()
     files = named_trail_files(trail)
-    targets = output_targets(
-        VERIFY,
-        fmt,
-        output,
-        [
-            *trail,
-            *files,
-            *(checkpoint or []),
-            *default_checkpoints(trail, files),
-            *([trusted_state] if trusted_state else []),
-            *_keys.key_files(key),
-        ],
-    )
+    inputs = [*trail, *files, *default_checkpoints(trail, files)]
+    targets = output_targets(VERIFY, fmt, output, [*inputs, *_files(trust)])
     trust.witnesses()
     total = sum(f.stat().st_size for f in files)
     progress = None
@@ -258,26 +229,7 @@ def trail_keygen(
     ] = False,
 ) -> None:
     """Write NAME.key (the signer key, mode 0600) and NAME.pub (the verifier key)."""
-    import os
-
-    from harness_audit.trail.note import NoteError, Signer
-    from harness_audit.trail.witness import WitnessSigner
-
-    try:
-        signer: Any = WitnessSigner.generate(name) if witness else Signer.generate(name)
-    except NoteError as e:
-        raise UsageError(Diagnostic("NAME", str(e))) from e
-    stem = name.replace("/", "_")
-    key_path, pub_path = out_dir / f"{stem}.key", out_dir / f"{stem}.pub"
-    for p in (key_path, pub_path):
-        if p.exists():
-            raise UsageError(Diagnostic(str(p), "already exists; keygen never overwrites a key"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(signer.text() + "\n")
-    public = (signer.key if witness else signer.verifier).text()
-    pub_path.write_text(public + "\n", encoding="utf-8")
+    key_path, pub_path, public = _keys.write_keypair(name, out_dir, witness)
     print(f"wrote {key_path} (keep it secret) and {pub_path}", file=sys.stderr)
     print(public)
 
@@ -361,30 +313,14 @@ def checkpoint_cosign(
     last one this witness cosigned; exit 1, cosigning nothing, if it does not."""
     import time
 
-    from harness_audit._fs import refuse_overwriting
-    from harness_audit._json import dumps
-    from harness_audit.cli._io import terminal, write_atomic
-    from harness_audit.trail.proofs import read_consistency_path
-    from harness_audit.trail.witness import cosign_checkpoint, read_state
+    from harness_audit.cli._io import terminal
+    from harness_audit.trail.witness import cosign_file
 
-    refuse_overwriting(
-        [*([output] if output else []), state],
-        [file, key, *_keys.key_files(log_key), *([proof] if proof else [])],
-    )
-    from harness_audit._fs import read_bounded
-    from harness_audit.trail.note import MAX_NOTE_BYTES
-
-    signer = _keys.load_witness_signer(key)
-    data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
-    path = read_consistency_path(proof) if proof is not None else None
-    result = cosign_checkpoint(
-        data, _keys.load_verifiers(log_key), signer, read_state(state), path, int(time.time())
-    )
+    result = cosign_file(file, key, log_key, state, proof, output, int(time.time()))
     if result.note is None:
         print(f"harness-audit: not cosigned: {terminal(result.refused)}", file=sys.stderr)
         raise typer.Exit(ExitCode.FINDINGS)
-    write_atomic(state, dumps(result.state))  # persisted before the cosignature is given out
-    write_or_print(result.note, output)
+    write_or_print(result.note, output)  # the state is persisted before the cosignature
 
 
 @command(trail_app, "prove")
@@ -411,30 +347,10 @@ def trail_prove(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an inclusion or consistency proof (JSON) that `trail verify-proof` checks alone."""
-    from harness_audit._fs import refuse_overwriting
     from harness_audit._json import dumps
-    from harness_audit.trail.proofs import (
-        consistency_proof_file,
-        inclusion_proofs,
-        load_trail,
-        newest_checkpoint,
-    )
+    from harness_audit.trail.proofs import prove
 
-    if bool(inclusion) == bool(consistency):
-        raise UsageError(
-            Diagnostic("trail prove", "give either --inclusion SEQ or --consistency OLD NEW")
-        )
-    if output:
-        refuse_overwriting([output], [*trail, *([checkpoint] if checkpoint else [])])
-    loaded = load_trail(trail, set(inclusion or []))
-    note_text, cp = newest_checkpoint(trail, loaded.files, checkpoint)
-    if inclusion:
-        proofs = inclusion_proofs(loaded, inclusion, note_text, cp)
-        data: Any = proofs[0] if len(proofs) == 1 else proofs
-    else:
-        assert consistency is not None
-        data = consistency_proof_file(loaded, consistency[0], consistency[1], note_text, cp)
-    write_or_print(dumps(data), output)
+    write_or_print(dumps(prove(trail, inclusion or [], consistency, checkpoint, output)), output)
 
 
 @command(trail_app, "verify-proof")
@@ -485,36 +401,17 @@ def sla(
     output: opt.Outputs = None,
 ) -> None:
     """Compound reliability, error budget and what each stage must reach; exit 1 on a miss."""
-    from harness_audit.manifest import load_all
-    from harness_audit.report.sla_view import SlaResult
-    from harness_audit.sla import analyse, observe
-    from harness_audit.sla import what_if as apply_what_if
-    from harness_audit.trail.reader import read_events
+    from harness_audit.sla.analysis import analyse_manifests
 
     targets = output_targets(SLA, fmt, output, [*manifest, *([trails] if trails else [])])
-    reports, before = [], []
-    from harness_audit.foreign import named_trail_files
-
-    if trails:
-        named_trail_files([trails])
-    for original in load_all(manifest):
-        p = original
-        for change in what_if or []:
-            try:
-                p = apply_what_if(p, change)
-            except ValueError as e:
-                raise UsageError(Diagnostic("--set", str(e))) from e
-        obs = observe(p, (ev for _, _, ev in read_events([trails]))) if trails else None
-        reports.append(analyse(p, allocate, obs))
-        if what_if:
-            before.append(analyse(original, allocate, obs))
-    result = SlaResult(reports, before if what_if else None, tuple(what_if or ()))
+    result = analyse_manifests(manifest, allocate, trails, what_if or ())
     emit(SLA, result, fmt, targets)
-    raise typer.Exit(ExitCode.FINDINGS if any(r.fails for r in reports) else ExitCode.OK)
+    raise typer.Exit(ExitCode.FINDINGS if result.fails else ExitCode.OK)
 
 
 @command(app)
 def replay(
+    ctx: typer.Context,
     trail: opt.TrailFiles,
     run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
     manifest: Annotated[
@@ -549,54 +446,28 @@ def replay(
     """Replay one run: its causal tree, costs, verifications, approvals and findings. The
     trail is verified first (as `verify` does); a run of a trail that does not verify is shown
     under an integrity failure, and the command exits 1."""
-    import dataclasses
-
-    from harness_audit.evidence.replay import collect_run, export_run, find_manifest
-    from harness_audit.evidence.replay import replay as do_replay
-    from harness_audit.manifest import load_manifest
-    from harness_audit.trail.verify import verify_trail
-    from harness_audit.trust import TrustRoot
-
-    trust = TrustRoot(
-        tuple(key or ()),
-        "flag",
-        tuple(checkpoint or ()),
-        trusted_state,
-        tuple(witness_key or ()),
-        witness_quorum,
-    )
-    trust.verifiers()
     from harness_audit._fs import fresh_folder
+    from harness_audit.evidence.replay import export_verified, replay_verified
     from harness_audit.foreign import named_trail_files
 
-    files = named_trail_files(trail)
-    inputs = [
-        *trail,
-        *files,
-        *(checkpoint or []),
-        *_keys.key_files(key),
-        *([manifest] if manifest else []),
-        *([trusted_state] if trusted_state else []),
-    ]
+    trust = opt.trust_root(ctx)
+    trust.verifiers()
+    inputs = [*trail, *named_trail_files(trail), *([manifest] if manifest else []), *_files(trust)]
     targets = output_targets(REPLAY, fmt, output, inputs)
     if export:
         fresh_folder(export, inputs)
     trust.witnesses()
-    integrity = verify_trail(trail, trust, allow_unanchored=allow_unanchored)
-    nodes = collect_run(trail, run)
-    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
-    path = manifest or find_manifest(trail, start.pipeline if start else None)
-    pipeline = load_manifest(path) if path else None
-    result = dataclasses.replace(do_replay(trail, run, pipeline, nodes), integrity=integrity)
+    result = replay_verified(trail, run, trust, manifest, allow_unanchored)
+    integrity = result.integrity
     if export:
-        if not integrity.ok:
+        count = export_verified(trail, result, export, checkpoint[0] if checkpoint else None)
+        if count is None:
             print(
                 f"harness-audit: not exported: the trail's integrity is {integrity.status}; "
                 "an unverified run is not disclosed as fact",
                 file=sys.stderr,
             )
         else:
-            count = export_run(trail, result, export, checkpoint[0] if checkpoint else None)
             print(f"exported {count} events and their proofs to {export}", file=sys.stderr)
     emit(REPLAY, result, fmt, targets)
     raise typer.Exit(ExitCode.OK if integrity.ok else ExitCode.FINDINGS)
@@ -691,32 +562,20 @@ def report(
             Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
         )
     import dataclasses
-    import tempfile
 
-    from harness_audit._fs import write_folder
-    from harness_audit.audit import run_audit
     from harness_audit.cli._io import terminal
     from harness_audit.evidence.period import parse_duration, parse_period
-    from harness_audit.report import pack
+    from harness_audit.report.pack import write_pack
 
     signer = _keys.load_signer(sign_key) if sign_key else None
-    request = _request(ctx, [Path(p) for p in paths or []], baseline)
-    with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
-        request = dataclasses.replace(
-            request,
-            period=parse_period(period) if period else None,
-            max_gap_s=parse_duration(max_gap) if max_gap else None,
-            population_dir=Path(spool),
-            for_pack=True,
-        )
-        run = run_audit(request)
-        files = pack.build_pack(
-            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer
-        )
-        write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
-        if population_out is not None:
-            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
-            write_folder(population_out, csvs, [*run.protected, output], replaceable=csvs)
+    request = dataclasses.replace(
+        _request(ctx, [Path(p) for p in paths or []], baseline),
+        period=parse_period(period) if period else None,
+        max_gap_s=parse_duration(max_gap) if max_gap else None,
+    )
+    run, files = write_pack(
+        request, output, ai_act_date, signer, not no_pdf, preparer, population_out
+    )
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
     print(
         f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from harness_audit import keys as _keys
+from harness_audit.cli import _options as opt
 from harness_audit.cli._app import app, command, trail_app
-from harness_audit.errors import Diagnostic, ExitCode, UsageError
+from harness_audit.errors import ExitCode
 from harness_audit.import_formats import DEFINITION_CHOICES, DEFINITIONS, TRACE_CHOICES, TRACES
 from harness_audit.import_formats import labels as _labels
 
@@ -60,32 +60,19 @@ def init(
     """Draft a manifest from framework definitions (listed in the help). Never runs their
     code; every field the sources cannot say is written failing its check, with a
     `# TODO: declare` comment."""
-    from harness_audit._fs import refuse_overwriting, write_atomic
     from harness_audit.cli._io import terminal
-    from harness_audit.importers import draft_manifest
+    from harness_audit.importers import draft_manifest, draft_to_file
 
     sources = list(paths or [Path(".")])
-    if str(output) != "-":
-        if output.exists() and not force:
-            raise UsageError(
-                Diagnostic(
-                    str(output),
-                    "already exists; init never overwrites a file silently",
-                    expected="--force, or another -o",
-                )
-            )
-        refuse_overwriting([output], [p for p in sources if p.is_file()])
-    text = draft_manifest(sources, source, name)
-    todo = text.count("# TODO: declare")
     if str(output) == "-":
-        sys.stdout.write(text)
-    else:
-        write_atomic(output, text)
-        print(
-            f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
-            "(# TODO: declare); `harness-audit scan` judges it as it stands",
-            file=sys.stderr,
-        )
+        sys.stdout.write(draft_manifest(sources, source, name))
+        return
+    todo = draft_to_file(sources, output, source, name, force)
+    print(
+        f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
+        "(# TODO: declare); `harness-audit scan` judges it as it stands",
+        file=sys.stderr,
+    )
 
 
 @command(trail_app, "import")
@@ -97,9 +84,7 @@ def trail_import(
             help=f"Trace files or folders ({_labels(TRACES)}).",
         ),
     ],
-    key: Annotated[
-        Path, typer.Option("--key", "-k", help="Signer key file (NAME.key, from `trail keygen`).")
-    ],
+    key: opt.SignerKey,
     origin: Annotated[
         str,
         typer.Option("--origin", help="The trail's log origin, e.g. harness-audit/support-bot."),
@@ -133,17 +118,10 @@ def trail_import(
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
-    from harness_audit._fs import fresh_folder
     from harness_audit.cli._io import terminal
-    from harness_audit.importers import import_to_folder, import_trace, load_mapping
-    from harness_audit.manifest import load_manifest
+    from harness_audit.importers import import_files
 
-    inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
-    fresh_folder(output, inputs, "import")
-    signer = _keys.load_signer(key)
-    pipeline = load_manifest(manifest).name if manifest else "imported"
-    job = import_trace(sources, source_format, load_mapping(map_file, manifest), pipeline)
-    summary = import_to_folder(job, output, origin, signer, jobs, inputs)
+    summary = import_files(sources, output, origin, key, source_format, map_file, manifest, jobs)
     events = sum(summary["events"].values())
     dropped = sum(summary["dropped"].values())
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))

@@ -6,10 +6,9 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
 from harness_audit._fs import write_atomic
-from harness_audit.errors import Diagnostic, UsageError
+from harness_audit.errors import Diagnostic
 from harness_audit.report.inert import terminal
 
 __all__ = ["terminal", "write_atomic"]
@@ -35,30 +34,3 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     shown with their controls escaped (:func:`harness_audit.report.inert.terminal`)."""
     for d in diagnostics:
         print(f"harness-audit: error: {terminal(d)}", file=sys.stderr)
-
-
-def parse_outputs(
-    values: list[str], default_format: str, formats: Iterable[str]
-) -> list[tuple[str, Path]]:
-    """``--output PATH`` (in ``--format``) or ``--output FORMAT=PATH``, repeatable."""
-    known = set(formats)
-    out = []
-    for v in values:
-        fmt, sep, rest = v.partition("=")
-        if sep and fmt in known:
-            if not rest:
-                raise UsageError(
-                    Diagnostic("--output", f"{v!r} names no path", expected="FORMAT=PATH")
-                )
-            out.append((fmt, Path(rest)))
-        elif sep and "/" not in fmt and "." not in fmt:
-            raise UsageError(
-                Diagnostic(
-                    "--output",
-                    f"unknown format {fmt!r} in {v!r}",
-                    expected="one of " + ", ".join(sorted(known)),
-                )
-            )
-        else:
-            out.append((default_format, Path(v)))
-    return out

@@ -24,6 +24,7 @@ from harness_audit.report import (
     VERIFY,
     Registry,
 )
+from harness_audit.trust import TrustRoot
 
 __all__ = ["DEFAULT_MAX_MANIFEST_BYTES", "FailOn"]
 
@@ -151,3 +152,21 @@ RequirePinned = Annotated[
     ),
 ]
 TrailFiles = Annotated[list[Path], typer.Argument(help="Trail files, or a folder of segments.")]
+
+
+def trust_root(ctx: typer.Context) -> TrustRoot:
+    """The trust options of ``scan``, ``report``, ``verify`` and ``replay`` (``--key``,
+    ``--checkpoint``, ``--trusted-state``, ``--witness-key``, ``--witness-quorum`` and, where
+    taken, ``--require-pinned``) as one value, from ``ctx.params``: each already resolved from
+    flag, config and default. Keys from the config are pinned as the config's."""
+    p = ctx.params
+    source = ctx.get_parameter_source("key")
+    return TrustRoot(
+        tuple(p["key"] or ()),
+        "config" if source is not None and source.name == "DEFAULT_MAP" else "flag",
+        tuple(p["checkpoint"] or ()),
+        p["trusted_state"],
+        tuple(p["witness_key"] or ()),
+        p["witness_quorum"],
+        p.get("require_pinned", False),
+    )

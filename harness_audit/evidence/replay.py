@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -19,6 +19,9 @@ from harness_audit.evidence.judge import Judge
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.reader import read_events
+
+if TYPE_CHECKING:
+    from harness_audit.trust import TrustRoot
 
 
 @dataclass
@@ -333,3 +336,36 @@ def verify_export(path: Path, verifiers: Sequence[Any]) -> ExportCheck:
             f"OK: every event of {events_file} is proven, and every proof's event is there"
         )
     return ExportCheck(ok, lines)
+
+
+def replay_verified(
+    paths: Sequence[Path],
+    run: str,
+    trust: TrustRoot,
+    manifest: Path | None = None,
+    allow_unanchored: bool = False,
+) -> Replay:
+    """``harness-audit replay``: verify the trail (as ``verify`` does), then replay the run
+    with the findings of ``manifest`` (default: the one beside the trail folder named as the
+    run's pipeline, when there is one); the verification is the result's ``integrity``."""
+    import dataclasses
+
+    from harness_audit.manifest import load_manifest
+    from harness_audit.trail.verify import verify_trail
+
+    integrity = verify_trail(paths, trust, allow_unanchored=allow_unanchored)
+    nodes = collect_run(paths, run)
+    start = next((n.event for n in nodes if n.event.kind == "run_start"), None)
+    path = manifest or find_manifest(paths, start.pipeline if start else None)
+    pipeline = load_manifest(path) if path else None
+    return dataclasses.replace(replay(paths, run, pipeline, nodes), integrity=integrity)
+
+
+def export_verified(
+    paths: Sequence[Path], r: Replay, out: Path, checkpoint: Path | None
+) -> int | None:
+    """:func:`export_run` for a run whose trail verified; ``None``, writing nothing, when its
+    integrity did not hold: an unverified run is not disclosed as fact."""
+    if r.integrity is None or not r.integrity.ok:
+        return None
+    return export_run(paths, r, out, checkpoint)

@@ -50,6 +50,8 @@ __all__ = [
     "detect_definition",
     "detect_trace",
     "draft_manifest",
+    "draft_to_file",
+    "import_files",
     "import_to_folder",
     "import_trace",
     "load_mapping",
@@ -189,6 +191,55 @@ def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None
     found, files = detect.definition(paths, fmt)
     d = DEFINITION_FORMATS[found].read(files)
     return draft.render(d, name=name)
+
+
+def import_files(
+    sources: list[Path],
+    folder: Path,
+    origin: str,
+    key: Path,
+    fmt: str = "auto",
+    map_file: Path | None = None,
+    manifest: Path | None = None,
+    jobs: int | None = None,
+) -> dict[str, Any]:
+    """``harness-audit trail import``: the traces at ``sources`` sealed with the signer key
+    file ``key`` into the new or empty trail folder ``folder`` (:func:`import_to_folder`),
+    names mapped by ``map_file`` and ``manifest`` (whose name is the pipeline's, else
+    ``imported``); the import.json content."""
+    from harness_audit._fs import fresh_folder
+    from harness_audit.keys import load_signer
+    from harness_audit.manifest import load_manifest
+
+    inputs = [*sources, key, *(p for p in (map_file, manifest) if p is not None)]
+    fresh_folder(folder, inputs, "import")
+    signer = load_signer(key)
+    pipeline = load_manifest(manifest).name if manifest else "imported"
+    job = import_trace(sources, fmt, load_mapping(map_file, manifest), pipeline)
+    return import_to_folder(job, folder, origin, signer, jobs, inputs)
+
+
+def draft_to_file(
+    paths: list[Path], output: Path, fmt: str = "auto", name: str | None = None, force: bool = False
+) -> int:
+    """``harness-audit init``: write the draft manifest of :func:`draft_manifest` to
+    ``output``, never over a file unless ``force``, nor over one of ``paths``; the number of
+    fields it leaves to declare (``# TODO: declare``)."""
+    from harness_audit._fs import refuse_overwriting, write_atomic
+    from harness_audit.errors import Diagnostic, UsageError
+
+    if output.exists() and not force:
+        raise UsageError(
+            Diagnostic(
+                str(output),
+                "already exists; init never overwrites a file silently",
+                expected="--force, or another -o",
+            )
+        )
+    refuse_overwriting([output], [p for p in paths if p.is_file()])
+    text = draft_manifest(paths, fmt, name)
+    write_atomic(output, text)
+    return text.count("# TODO: declare")
 
 
 def describe_foreign(path: Path) -> str | None:

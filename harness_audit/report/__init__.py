@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from harness_audit.evidence.replay import Replay
     from harness_audit.report.base import Renderer
     from harness_audit.report.rules_view import RuleList, RuleShown
-    from harness_audit.report.sla_view import SlaResult
+    from harness_audit.sla.analysis import SlaResult
     from harness_audit.trail.verify import VerifyReport
     from harness_audit.trail.witness import CheckpointResult
 

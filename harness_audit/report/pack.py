@@ -28,7 +28,7 @@ from harness_audit.report.workpaper import workpaper
 from harness_audit.sla import SlaReport
 
 if TYPE_CHECKING:
-    from harness_audit.audit import AuditRun
+    from harness_audit.audit import AuditRequest, AuditRun
     from harness_audit.trail.note import Signer
 
 PACK_FILES = (
@@ -510,6 +510,35 @@ def build_pack(
 
         files["SHA256SUMS.sig"] = sign_note(signature_body(sums), [signer]).encode("utf-8")
     return files
+
+
+def write_pack(
+    request: AuditRequest,
+    folder: Path,
+    ai_act_date: str | None = None,
+    signer: Signer | None = None,
+    pdf: bool = True,
+    preparer: str | None = None,
+    population_out: Path | None = None,
+) -> tuple[AuditRun, dict[str, bytes]]:
+    """``harness-audit report``: run the audit, write its pack into ``folder`` (whole or not
+    at all; an earlier pack there is replaced whole) and, with ``population_out``, each
+    control's population CSV into that folder; never over an input of the run. Returns the
+    run and the pack's files."""
+    import dataclasses
+    import tempfile
+
+    from harness_audit._fs import write_folder
+    from harness_audit.audit import run_audit
+
+    with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
+        run = run_audit(dataclasses.replace(request, population_dir=Path(spool), for_pack=True))
+        files = build_pack(run, generated_at(), ai_act_date, signer, pdf, preparer=preparer)
+        write_folder(folder, files, run.protected, replaceable=PACK_FILES)
+        if population_out is not None:
+            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
+            write_folder(population_out, csvs, [*run.protected, folder], replaceable=csvs)
+    return run, files
 
 
 def findings_json(

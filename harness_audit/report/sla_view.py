@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
 
 from rich import box
@@ -18,6 +17,7 @@ from harness_audit.report.inert import console as make_console
 from harness_audit.report.inert import json_text, terminal_block
 from harness_audit.report.inert import terminal as tx
 from harness_audit.sla import SlaReport
+from harness_audit.sla.analysis import SlaResult
 
 BAR = 12
 
@@ -69,15 +69,6 @@ def sla_dict(r: SlaReport) -> dict[str, Any]:
         "open_runs": r.open_runs,
         "stages": stages,
     }
-
-
-@dataclass(frozen=True, slots=True)
-class SlaResult:
-    """What ``sla`` renders: the reports and, with ``--set``, the same before the changes."""
-
-    reports: list[SlaReport]
-    before: list[SlaReport] | None = None
-    changes: tuple[str, ...] = ()
 
 
 def _round(x: float | None) -> float | None:

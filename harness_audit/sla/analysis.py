@@ -4,7 +4,9 @@ reach, and (with trails) whether its observed rate meets that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness_audit.manifest.model import Pipeline
 from harness_audit.sla.model import (
@@ -136,3 +138,50 @@ def analyse(
         observations.runs if observations else None,
         observations.open_runs if observations else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SlaResult:
+    """What ``sla`` renders: the reports and, with ``--set``, the same before the changes."""
+
+    reports: list[SlaReport]
+    before: list[SlaReport] | None = None
+    changes: tuple[str, ...] = ()
+
+    @property
+    def fails(self) -> bool:
+        """True when a pipeline misses its target (after the changes)."""
+        return any(r.fails for r in self.reports)
+
+
+def analyse_manifests(
+    manifests: Sequence[Path],
+    method: str = "equal",
+    trails: Path | None = None,
+    changes: Sequence[str] = (),
+) -> SlaResult:
+    """``harness-audit sla``: each manifest's report, with each stage's observed rate when
+    ``trails`` are given, after the what-if ``changes`` (``AGENT.reliability=0.999``; the
+    reports before them are kept beside, to compare)."""
+    from harness_audit.errors import Diagnostic, UsageError
+    from harness_audit.foreign import named_trail_files
+    from harness_audit.manifest import load_all
+    from harness_audit.sla.observed import observe
+    from harness_audit.sla.what_if import what_if
+    from harness_audit.trail.reader import read_events
+
+    reports, before = [], []
+    if trails:
+        named_trail_files([trails])
+    for original in load_all(list(manifests)):
+        p = original
+        for change in changes:
+            try:
+                p = what_if(p, change)
+            except ValueError as e:
+                raise UsageError(Diagnostic("--set", str(e))) from e
+        obs = observe(p, (ev for _, _, ev in read_events([trails]))) if trails else None
+        reports.append(analyse(p, method, obs))
+        if changes:
+            before.append(analyse(original, method, obs))
+    return SlaResult(reports, before if changes else None, tuple(changes))

@@ -321,3 +321,32 @@ def read_proof(path: Path) -> Any:
     if not isinstance(data, dict | list):
         raise TrailError(Diagnostic(str(path), "not a JSON object or list of them"))
     return data
+
+
+def prove(
+    paths: Sequence[Path],
+    inclusion: Sequence[int] = (),
+    consistency: tuple[int, int] | None = None,
+    checkpoint: Path | None = None,
+    output: Path | None = None,
+) -> Any:
+    """``trail prove``: the inclusion proof file of each seq in ``inclusion`` (one object for
+    one seq, else a list), or the consistency proof file from OLD to NEW, against
+    ``checkpoint`` (default: the newest beside the trail). Exactly one of the two is asked
+    for; ``output``, where the caller writes the proof, may be none of the inputs."""
+    from harness_audit._fs import refuse_overwriting
+    from harness_audit.errors import UsageError
+
+    if bool(inclusion) == bool(consistency):
+        raise UsageError(
+            Diagnostic("trail prove", "give either --inclusion SEQ or --consistency OLD NEW")
+        )
+    if output:
+        refuse_overwriting([output], [*paths, *([checkpoint] if checkpoint else [])])
+    loaded = load_trail(paths, set(inclusion))
+    note_text, cp = newest_checkpoint(paths, loaded.files, checkpoint)
+    if inclusion:
+        proofs = inclusion_proofs(loaded, inclusion, note_text, cp)
+        return proofs[0] if len(proofs) == 1 else proofs
+    assert consistency is not None
+    return consistency_proof_file(loaded, consistency[0], consistency[1], note_text, cp)

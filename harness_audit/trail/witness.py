@@ -348,3 +348,37 @@ def cosign_checkpoint(
     new_state = dict(state)
     new_state[cp.origin] = {"size": cp.size, "root": base64.b64encode(cp.root).decode()}
     return CosignResult(data.decode("utf-8") + line, new_state)
+
+
+def cosign_file(
+    file: Path,
+    key: Path,
+    log_keys: Sequence[str],
+    state: Path,
+    proof: Path | None,
+    output: Path | None,
+    timestamp: int,
+) -> CosignResult:
+    """``trail checkpoint cosign``: cosign the checkpoint ``file`` with the witness signer key
+    ``key`` (:func:`cosign_checkpoint`), and persist the witness's new ``state`` before the
+    cosignature is given out; on a refusal nothing is written. ``output`` (where the caller
+    will write the note) and ``state`` may be none of the inputs."""
+    from harness_audit._fs import read_bounded, refuse_overwriting, write_atomic
+    from harness_audit._json import dumps
+    from harness_audit.keys import key_files, load_verifiers, load_witness_signer
+    from harness_audit.trail.note import MAX_NOTE_BYTES
+    from harness_audit.trail.proofs import read_consistency_path
+
+    refuse_overwriting(
+        [*([output] if output else []), state],
+        [file, key, *key_files(log_keys), *([proof] if proof else [])],
+    )
+    signer = load_witness_signer(key)
+    data = read_bounded(file, MAX_NOTE_BYTES, "checkpoint")
+    path = read_consistency_path(proof) if proof is not None else None
+    result = cosign_checkpoint(
+        data, load_verifiers(log_keys), signer, read_state(state), path, timestamp
+    )
+    if result.note is not None:
+        write_atomic(state, dumps(result.state))
+    return result

@@ -1,0 +1,136 @@
+"""``harness-audit collect`` as one call: check the settings, open the trail (the writer's lock
+refuses a second receiver on the folder), serve until SIGTERM or SIGINT, then sign the final
+checkpoint. Nothing here prints: progress goes to the ``say`` callback, and the counters of
+the run are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness_audit.capture.server import DEFAULT_MAX_BODY_BYTES
+from harness_audit.errors import Diagnostic, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class CollectSettings:
+    """The receiver's settings, as ``collect`` takes them (see its ``--help``)."""
+
+    key: Path
+    origin: str
+    output: Path
+    listen: str = "127.0.0.1:4318"
+    allow_remote: bool = False
+    map_file: Path | None = None
+    manifest: Path | None = None
+    pipeline: str = "collected"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_spans: int = 100_000
+    checkpoint_every: int = 10_000
+    checkpoint_seconds: float = 30.0
+    progress_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What one run of the receiver did: its last counters and the trail's summary."""
+
+    progress: str
+    seq: int
+    dropped: dict[str, int]
+
+
+def listen_address(listen: str, allow_remote: bool) -> tuple[str, int]:
+    """``--listen`` as (host, port); a non-loopback host only with ``allow_remote``."""
+    from harness_audit.capture.server import is_loopback, parse_listen
+
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as e:
+        raise UsageError(Diagnostic("--listen", f"{listen!r}: {e}")) from None
+    if not is_loopback(host) and not allow_remote:
+        raise UsageError(
+            Diagnostic(
+                "--listen",
+                f"{host} is not a loopback address",
+                expected="127.0.0.1:PORT, or --allow-remote",
+            )
+        )
+    return host, port
+
+
+def require_otel_extra() -> None:
+    """The receiver needs aiohttp and opentelemetry-proto (the ``otel`` extra)."""
+    import importlib.util
+
+    if (
+        importlib.util.find_spec("aiohttp") is None
+        or importlib.util.find_spec("opentelemetry.proto") is None
+    ):
+        raise UsageError(
+            Diagnostic(
+                "collect",
+                "needs the otel extra (aiohttp and opentelemetry-proto)",
+                expected="pip install 'harness-audit[otel]'",
+            )
+        )
+
+
+def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
+    """Receive OTLP/HTTP traces into the trail folder ``settings.output`` until SIGTERM or
+    SIGINT; a bad setting, or an address that cannot be bound, is a :class:`UsageError`."""
+    import asyncio
+    import signal
+
+    from harness_audit.capture.server import Limits, Receiver, serve
+    from harness_audit.capture.sink import TrailSink
+    from harness_audit.importers import load_mapping
+    from harness_audit.keys import load_signer
+
+    s = settings
+    host, port = listen_address(s.listen, s.allow_remote)
+    require_otel_extra()
+    signer = load_signer(s.key)
+    mapping = load_mapping(s.map_file, s.manifest)
+    sink = TrailSink(
+        s.output,
+        s.origin,
+        signer,
+        mapping=mapping,
+        pipeline=s.pipeline,
+        checkpoint_every=s.checkpoint_every,
+        checkpoint_seconds=s.checkpoint_seconds,
+    )
+    limits = Limits(s.max_body_bytes, s.max_body_bytes * 4, s.max_spans)
+    receiver = Receiver(sink, host, port, limits, say, s.progress_seconds)
+    resumed = sink.seq
+
+    def bound(address: tuple[str, int]) -> None:
+        h = f"[{address[0]}]" if ":" in address[0] else address[0]
+        say(
+            f"listening on http://{h}:{address[1]}/v1/traces, sealing into "
+            f"{s.output} (origin {s.origin}"
+            + (f", resuming at seq {resumed:,}" if resumed else "")
+            + ")"
+        )
+
+    async def main() -> None:
+        """Serve until SIGTERM or SIGINT."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(receiver, stop, bound)
+
+    try:
+        asyncio.run(main())
+    except OSError as e:  # the address is taken, or not ours to bind
+        sink.close()
+        raise UsageError(
+            Diagnostic("--listen", f"cannot listen on {s.listen}: {e.strerror or e}")
+        ) from None
+    summary: dict[str, Any] = sink.summary()
+    return Collected(receiver.progress(), summary["seq"], summary["dropped"])
