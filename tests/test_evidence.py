@@ -723,3 +723,26 @@ def test_signed_checkpoint_times_close_coverage_gaps(tmp_path: Path, write_manif
     signing = judge_trails(p, [write(tmp_path / "signing", resign=True)])
     assert not [o for o in signing.observations if o.rule == "HA-209"]
     assert not signing.trust.sealed_after_the_fact
+
+
+def test_the_sealed_late_setting_is_read_from_config_and_flag(
+    tmp_path: Path, write_manifest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, folder = _late_setup(tmp_path, write_manifest, dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
+    monkeypatch.chdir(tmp_path)
+
+    def trail_of(*extra: str) -> dict[str, Any]:
+        args = ["scan", p.file, "--trails", str(folder), "-f", "json", *extra]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code in (0, 1), res.output
+        trail: dict[str, Any] = json.loads(res.output)["pipelines"][0]["trail"]
+        return trail
+
+    assert trail_of()["sealed_late_after_seconds"] == 86400
+    assert trail_of()["sealed_after_the_fact"] is True
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nsealed-late-after = "400d"\n')
+    assert trail_of()["sealed_after_the_fact"] is False
+    assert trail_of("--sealed-late-after", "2d")["sealed_after_the_fact"] is True
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nsealed-late-after = "soon"\n')
+    res = CliRunner().invoke(app, ["scan", p.file, "--trails", str(folder)])
+    assert res.exit_code == ExitCode.USAGE and "not a duration" in res.output

@@ -47,6 +47,7 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         p["require_pinned"],
     )
     trust.check()  # fail early, with exit 2, on a key that does not load
+    late = p.get("sealed_late_after")
     return AuditRequest(
         tuple(paths or [Path(".")]),
         p["trails"],
@@ -58,7 +59,14 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         p["waivers"],
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
+        sealed_late_after_s=_duration(late, "--sealed-late-after") if late else None,
     )
+
+
+def _duration(text: str, setting: str) -> float:
+    from harness_audit.evidence.period import parse_duration
+
+    return parse_duration(text, setting)
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -90,6 +98,7 @@ def scan(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     require_pinned: opt.RequirePinned = False,
+    sealed_late_after: opt.SealedLateAfter = None,
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
@@ -195,13 +204,21 @@ def verify(
     jobs: opt.Jobs = 1,
     fmt: opt.VerifyFormat = "table",
     output: opt.Outputs = None,
+    sealed_late_after: opt.SealedLateAfter = None,
 ) -> None:
-    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints,
+    and their provenance (captured at the source or sealed after the fact)."""
     from harness_audit.foreign import named_trail_files
     from harness_audit.trail.checkpoints import default_checkpoints
+    from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
     from harness_audit.trail.verify import verify_trail
     from harness_audit.trust import TrustRoot
 
+    late = (
+        _duration(sealed_late_after, "--sealed-late-after")
+        if sealed_late_after
+        else DEFAULT_SEALED_LATE_S
+    )
     trust = TrustRoot(
         tuple(key or ()),
         "flag",
@@ -236,7 +253,7 @@ def verify(
         bar.start()
         progress = lambda n: bar.advance(task, n)  # noqa: E731
     try:
-        report = verify_trail(trail, trust, jobs, allow_unanchored, progress)
+        report = verify_trail(trail, trust, jobs, allow_unanchored, progress, late)
     finally:
         if progress is not None:
             bar.stop()
@@ -624,6 +641,7 @@ def report(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     require_pinned: opt.RequirePinned = False,
+    sealed_late_after: opt.SealedLateAfter = None,
     sign_key: Annotated[
         Path | None, typer.Option("--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")
     ] = None,
