@@ -43,6 +43,7 @@ class AuditRequest:
     max_gap_s: float | None = None  # None: the manifest's trail.x-expected-activity, else 24 h
     population_dir: Path | None = None  # where every population CSV is written (the report)
     for_pack: bool = False  # the judging pass keeps what the pack shows (see judge_trails)
+    sealed_late_after_s: float | None = None  # None: 24 h (trail/provenance.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
                     max_gap_s=request.max_gap_s,
                     spool=spool,
                     for_pack=request.for_pack,
+                    sealed_late_after_s=request.sealed_late_after_s,
                 )
             finally:
                 if spool is not None:

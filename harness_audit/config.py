@@ -47,6 +47,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "require-pinned": bool,
     "witness-keys": list,
     "witness-quorum": int,
+    # signed longer than this after its last event: sealed after the fact (scan, report)
+    "sealed-late-after": str,
 }
 # settings whose values are paths: confined to the project (CLI.md, Paths from untrusted places)
 PATH_KEYS = (
@@ -274,6 +276,7 @@ _TRUST = {
     "require-pinned": "require_pinned",
     "witness-keys": "witness_key",
     "witness-quorum": "witness_quorum",
+    "sealed-late-after": "sealed_late_after",
 }
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
     "scan": {

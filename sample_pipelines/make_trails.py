@@ -63,6 +63,11 @@ def order(agents: tuple[Agent, ...]) -> list[Agent]:
     return done
 
 
+LATEST = [START]
+"""The simulated time of the latest event: its writer signs a second after it (the checkpoint's
+``harness-audit-signed`` line), as a writer at the source would."""
+
+
 class Run:
     def __init__(
         self, writer: TrailWriter, run: str, clock: dt.datetime, rnd: random.Random
@@ -78,6 +83,7 @@ class Run:
         span = self.span()
         self.n += 1
         ts = self.clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.clock.microsecond // 1000:03d}Z"
+        LATEST[0] = max(LATEST[0], self.clock)
         self.w.append(
             {
                 "ts": ts,
@@ -113,7 +119,11 @@ def simulate(manifest: Path) -> None:
     rnd = random.Random(p.name)
     agents = p.agent_map
     clock = START
-    with TrailWriter(folder, f"harness-audit/{p.name}", signer, checkpoint_every=500) as w:
+    LATEST[0] = START
+    signed = lambda: LATEST[0] + dt.timedelta(seconds=1)  # noqa: E731
+    with TrailWriter(
+        folder, f"harness-audit/{p.name}", signer, checkpoint_every=500, clock=signed
+    ) as w:
         for r in range(RUNS):
             run = Run(w, f"{p.name}-{r + 1:04d}", clock, rnd)
             root = run.emit("harness", "run_start", None, pipeline=p.name)

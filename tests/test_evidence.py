@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -159,7 +160,12 @@ class Trail:
         self.add(run, "harness", "run_end", pipeline="ev", outcome="ok")
 
     def write(self, folder: Path) -> Path:
-        with TrailWriter(folder, "harness-audit/ev", SIGNER, checkpoint_every=0) as w:
+        # signed as its writer would have, a second after its last event (issue 22)
+        last = max(dt.datetime.fromisoformat(e["ts"]) for e in self.events if "ts" in e)
+        signed = last + dt.timedelta(seconds=1)
+        with TrailWriter(
+            folder, "harness-audit/ev", SIGNER, checkpoint_every=0, clock=lambda: signed
+        ) as w:
             for e in self.events:
                 w.append(e)
         return folder
@@ -635,3 +641,125 @@ def test_replay_of_an_unknown_run_exits_2() -> None:
         app, ["replay", str(SAMPLES / "support-refunds" / "trails"), "--run", "nope"]
     )
     assert r.exit_code == ExitCode.USAGE and "no events of run" in r.stderr
+
+
+# --- issue 22, item 2: provenance on the evidence side ---------------------------------------
+
+
+def _late_setup(tmp_path: Path, write_manifest: Any, signed: dt.datetime) -> tuple[Any, Any]:
+    (tmp_path / "k.pub").write_text(SIGNER.verifier.text() + "\n")
+    p = load_manifest(write_manifest(manifest_dict(), "harness.yaml"))
+    t = Trail()
+    for r in range(2):
+        t.clean_run(f"r{r}")
+    folder = tmp_path / "trails"
+    with TrailWriter(folder, "harness-audit/ev", SIGNER, clock=lambda: signed) as w:
+        for ev in t.events:
+            w.append(ev)
+    return p, folder
+
+
+def test_a_backfill_signed_long_after_its_events_does_not_pass_immutability(
+    tmp_path: Path, write_manifest: Any
+) -> None:
+    p, folder = _late_setup(tmp_path, write_manifest, dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
+    e = judge_trails(p, [folder])
+    t = e.trust
+    assert t.status == "verified" and t.signed_at == "2026-12-07T00:00:00Z"
+    assert t.sealed_after_s is not None and t.sealed_after_s > 300 * 86400
+    assert not t.imported and t.sealed_after_the_fact
+    c = control(e, "a", "trail_is_immutable")
+    want = (
+        "sealed on 2026-12-07 by its writer, 339 days after its last event; the source format "
+        "proves nothing before that"
+    )
+    assert c.failed and c.reason == want
+    assert want in t.describe() and t.as_dict()["sealed_after_the_fact"] is True
+    # the same trail under a setting of a year: captured
+    e = judge_trails(p, [folder], sealed_late_after_s=400 * 86400)
+    assert not e.trust.sealed_after_the_fact
+    assert not control(e, "a", "trail_is_immutable").failed
+
+
+def test_a_trail_imported_today_fails_immutability(tmp_path: Path, write_manifest: Any) -> None:
+    from harness_audit.trail.provenance import import_line
+    from harness_audit.trail.sealer import seal_events
+    from harness_audit.trail.source import RawEvent
+
+    (tmp_path / "k.pub").write_text(SIGNER.verifier.text() + "\n")
+    p = load_manifest(write_manifest(manifest_dict(), "harness.yaml"))
+    t = Trail()
+    t.clean_run("r0")
+    folder = tmp_path / "trails"
+    seal_events(
+        (RawEvent("src.json", n, ev) for n, ev in enumerate(t.events, 1)),
+        folder,
+        "harness-audit/ev",
+        SIGNER,
+        extensions=lambda: [import_line(["ab" * 32])],
+    )
+    e = judge_trails(p, [folder])
+    assert e.trust.imported and e.trust.sealed_after_the_fact
+    c = control(e, "a", "trail_is_immutable")
+    assert c.failed
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert f"sealed on {today} by `trail import`" in e.trust.describe()
+    result = assess_pipeline(p, evidence=e)
+    reason = result.agents[0].checks["trail_is_immutable"].reason
+    assert f"sealed on {today} by `trail import`" in reason
+    assert "the source format proves nothing before that" in reason
+
+
+def test_signed_checkpoint_times_close_coverage_gaps(tmp_path: Path, write_manifest: Any) -> None:
+    """A quiet pipeline whose writer kept signing is covered (history checkpoints too)."""
+    (tmp_path / "k.pub").write_text(SIGNER.verifier.text() + "\n")
+    p = load_manifest(write_manifest(manifest_dict(), "harness.yaml"))
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    now = [day]
+
+    def write(folder: Path, resign: bool) -> Path:
+        with TrailWriter(folder, "harness-audit/ev", SIGNER, clock=lambda: now[0]) as w:
+            t = Trail()
+            t.clean_run("r0")
+            for ev in t.events:
+                w.append(ev)
+            for hours in (18, 36):  # quiet, but the writer signs the same tree again
+                now[0] = day + dt.timedelta(hours=hours)
+                if resign:
+                    w.checkpoint()
+            later = Trail()
+            later.clean_run("r1")
+            for ev in later.events:
+                w.append({**ev, "ts": ev["ts"].replace("2026-01-01", "2026-01-03")})
+            now[0] = day + dt.timedelta(days=2, minutes=5)
+        return folder
+
+    quiet = judge_trails(p, [write(tmp_path / "quiet", resign=False)])
+    assert [o.rule for o in quiet.observations if o.rule == "HA-209"] == ["HA-209"]
+    now[0] = day
+    signing = judge_trails(p, [write(tmp_path / "signing", resign=True)])
+    assert not [o for o in signing.observations if o.rule == "HA-209"]
+    assert not signing.trust.sealed_after_the_fact
+
+
+def test_the_sealed_late_setting_is_read_from_config_and_flag(
+    tmp_path: Path, write_manifest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, folder = _late_setup(tmp_path, write_manifest, dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
+    monkeypatch.chdir(tmp_path)
+
+    def trail_of(*extra: str) -> dict[str, Any]:
+        args = ["scan", p.file, "--trails", str(folder), "-f", "json", *extra]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code in (0, 1), res.output
+        trail: dict[str, Any] = json.loads(res.output)["pipelines"][0]["trail"]
+        return trail
+
+    assert trail_of()["sealed_late_after_seconds"] == 86400
+    assert trail_of()["sealed_after_the_fact"] is True
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nsealed-late-after = "400d"\n')
+    assert trail_of()["sealed_after_the_fact"] is False
+    assert trail_of("--sealed-late-after", "2d")["sealed_after_the_fact"] is True
+    (tmp_path / "pyproject.toml").write_text('[tool.harness-audit]\nsealed-late-after = "soon"\n')
+    res = CliRunner().invoke(app, ["scan", p.file, "--trails", str(folder)])
+    assert res.exit_code == ExitCode.USAGE and "not a duration" in res.output

@@ -237,10 +237,19 @@ def test_a_reading_error_stops_the_sealing_process(tmp_path: Path) -> None:
     assert not multiprocessing.active_children()
 
 
-def test_the_cli_seals_the_same_trail_either_way(tmp_path: Path) -> None:
+def test_the_cli_seals_the_same_trail_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
     from typer.testing import CliRunner
 
     from harness_audit.cli._cli import app
+    from harness_audit.trail import writer
+
+    # the checkpoint says when it was signed (issue 22): one clock for both runs
+    signed = dt.datetime(2026, 12, 7, 13, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(writer, "_now", lambda: signed)
 
     key = tmp_path / "k.key"
     key.write_text(SIGNER.text() + "\n")

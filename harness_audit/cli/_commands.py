@@ -37,6 +37,7 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     p = ctx.params
     trust = opt.trust_root(ctx)
     trust.check()  # fail early, with exit 2, on a key that does not load
+    late = p.get("sealed_late_after")
     return AuditRequest(
         tuple(paths or [Path(".")]),
         p["trails"],
@@ -48,12 +49,19 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         p["waivers"],
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
+        sealed_late_after_s=_duration(late, "--sealed-late-after") if late else None,
     )
 
 
 def _files(trust: Any) -> list[Path]:
     """The files the trust options of ``verify`` and ``replay`` name (not the witness keys)."""
     return [p for _, p in trust.inputs(witness_keys=False)]
+
+
+def _duration(text: str, setting: str) -> float:
+    from harness_audit.evidence.period import parse_duration
+
+    return parse_duration(text, setting)
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -85,6 +93,7 @@ def scan(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     require_pinned: opt.RequirePinned = False,
+    sealed_late_after: opt.SealedLateAfter = None,
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
@@ -185,12 +194,20 @@ def verify(
     jobs: opt.Jobs = 1,
     fmt: opt.VerifyFormat = "table",
     output: opt.Outputs = None,
+    sealed_late_after: opt.SealedLateAfter = None,
 ) -> None:
-    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints."""
+    """Verify trails offline: schema, canonical form, chain, Merkle root, signed checkpoints,
+    and their provenance (captured at the source or sealed after the fact)."""
     from harness_audit.foreign import named_trail_files
     from harness_audit.trail.checkpoints import default_checkpoints
+    from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
     from harness_audit.trail.verify import verify_trail
 
+    late = (
+        _duration(sealed_late_after, "--sealed-late-after")
+        if sealed_late_after
+        else DEFAULT_SEALED_LATE_S
+    )
     trust = opt.trust_root(ctx)
     trust.verifiers()
     files = named_trail_files(trail)
@@ -207,7 +224,7 @@ def verify(
         bar.start()
         progress = lambda n: bar.advance(task, n)  # noqa: E731
     try:
-        report = verify_trail(trail, trust, jobs, allow_unanchored, progress)
+        report = verify_trail(trail, trust, jobs, allow_unanchored, progress, late)
     finally:
         if progress is not None:
             bar.stop()
@@ -495,6 +512,7 @@ def report(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     require_pinned: opt.RequirePinned = False,
+    sealed_late_after: opt.SealedLateAfter = None,
     sign_key: Annotated[
         Path | None, typer.Option("--sign-key", help="Signer key (NAME.key) to sign SHA256SUMS.")
     ] = None,

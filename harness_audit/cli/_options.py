@@ -143,6 +143,16 @@ WitnessQuorum = Annotated[
         "anchoring checkpoint needs (default: 1 when witness keys are given).",
     ),
 ]
+SealedLateAfter = Annotated[
+    str | None,
+    typer.Option(
+        "--sealed-late-after",
+        metavar="DURATION",
+        help="A trail signed longer than this after its last event (24h, 7d) was sealed after "
+        "the fact, as a `trail import` is: it proves what its source said, not when "
+        "(default: 24h).",
+    ),
+]
 RequirePinned = Annotated[
     bool,
     typer.Option(

@@ -16,6 +16,7 @@ from harness_audit.evidence.period import Coverage
 from harness_audit.manifest.model import Agent, Model, Pipeline, Tool
 from harness_audit.sla import SlaReport
 from harness_audit.trail.events import ToolCall
+from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
 from harness_audit.trail.verify import VerifyReport
 from harness_audit.trust import KeySource
 
@@ -221,7 +222,9 @@ class Evidence:
 @dataclass(frozen=True, slots=True)
 class TrailTrust:
     """How a pipeline's trails were anchored: the verify status, the key that anchored them,
-    where that key came from, whether it was pinned, and how many witnesses cosigned."""
+    where that key came from, whether it was pinned, how many witnesses cosigned, and their
+    provenance as the signed checkpoints say (issue 22): when the anchor was signed, how long
+    after the last event it anchors, and whether a ``trail import`` sealed them."""
 
     status: str
     key_id: str | None  # "<name>+<hex key id>" of the anchoring key
@@ -229,10 +232,22 @@ class TrailTrust:
     pinned: bool
     witnesses: int
     unanchored_events: int
+    signed_at: str | None = None  # the anchor's signing time (None: not recorded)
+    sealed_after_s: float | None = None  # signed this long after its last event (None: unknown)
+    imported: bool = False  # a trusted checkpoint of the trail sealed a ``trail import``
+    sealed_late_after_s: float = DEFAULT_SEALED_LATE_S  # longer is sealed after the fact
+    provenance_reason: str | None = None  # why it proves what the source said, not when
+
+    @property
+    def sealed_after_the_fact(self) -> bool:
+        """Imported, or signed longer than the setting after the events it anchors: the trail
+        proves what its source said, not when (``trail_is_immutable`` does not pass)."""
+        late = self.sealed_after_s is not None and self.sealed_after_s > self.sealed_late_after_s
+        return self.status == "verified" and (self.imported or late)
 
     def describe(self) -> str:
         """One line for people: the status, which key anchored the trail and whether it was
-        pinned, witnesses, and how many events were judged unanchored."""
+        pinned, witnesses, how many events were judged unanchored, and its provenance."""
         if self.status == "verified":
             text = (
                 f"verified with the pinned key {self.key_id} ({self.key_source})"
@@ -247,6 +262,13 @@ class TrailTrust:
             text += f"; cosigned by {self.witnesses} witness(es)"
         if self.unanchored_events:
             text += f"; {self.unanchored_events:,} event(s) judged unanchored (prove no pass)"
+        if self.status == "verified":
+            if self.sealed_after_the_fact:
+                text += f"; {self.provenance_reason or 'sealed after the fact'}"
+            elif self.signed_at is None:
+                text += "; signing time not recorded"
+            else:
+                text += f"; captured at the source (signed {self.signed_at})"
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -258,6 +280,13 @@ class TrailTrust:
             "pinned": self.pinned,
             "witnesses": self.witnesses,
             "unanchored_events": self.unanchored_events,
+            "signed_at": self.signed_at,
+            "sealed_after_seconds": (
+                None if self.sealed_after_s is None else round(self.sealed_after_s, 3)
+            ),
+            "sealed_late_after_seconds": self.sealed_late_after_s,
+            "imported": self.imported,
+            "sealed_after_the_fact": self.sealed_after_the_fact,
         }
 
 

@@ -159,7 +159,8 @@ class Coverage:
         return True
 
     def checkpoint(self, ts: str) -> None:
-        """A timestamped checkpoint (a witness's cosignature) inside the period covers it too."""
+        """A timestamped checkpoint inside the period covers it too: a witness's cosignature,
+        or the signing time of a trusted checkpoint (its ``harness-audit-signed`` line)."""
         t = parse_ts(ts)
         if t is not None and (self.period is None or t in self.period):
             self._place(t.timestamp())

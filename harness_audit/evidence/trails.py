@@ -28,6 +28,7 @@ from harness_audit.evidence.period import (
 )
 from harness_audit.evidence.population import PopulationSpool
 from harness_audit.manifest.model import Pipeline
+from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
 from harness_audit.trail.reader import ReadStats, read_events
 from harness_audit.trust import KeySource, TrustRoot
 
@@ -101,6 +102,7 @@ def judge_trails(
     max_gap_s: float | None = None,
     spool: PopulationSpool | None = None,
     for_pack: bool = False,
+    sealed_late_after_s: float | None = None,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass (no trust root: the manifest's own key, unpinned).
@@ -110,7 +112,9 @@ def judge_trails(
     ``spool`` receives every population row (for re-performable samples). With ``for_pack``
     the same pass keeps the events of the runs of the shown exceptions
     (:attr:`Evidence.excerpts`) and hashes the files (:attr:`Evidence.digests`), so the pack
-    never reads the trails again."""
+    never reads the trails again. ``sealed_late_after_s`` (default 24 h): a trail signed
+    longer than this after its last anchored event was sealed after the fact, as an import is
+    (:attr:`TrailTrust.sealed_after_the_fact`)."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -118,15 +122,19 @@ def judge_trails(
     source: KeySource | None = trust.key_source if trust.keys else None
     if not trust.keys:
         manifest_keys = load_verifiers(public_keys(pipeline))
-        trust = dataclasses.replace(trust, keys=tuple(manifest_keys))
         source = "manifest" if manifest_keys else None
-    report = verify_trail(paths, trust, jobs)
+        trust = dataclasses.replace(trust, keys=tuple(manifest_keys), key_source=source)
+    late_s = DEFAULT_SEALED_LATE_S if sealed_late_after_s is None else sealed_late_after_s
+    report = verify_trail(paths, trust, jobs, sealed_late_after_s=late_s)
+    prov = report.provenance
     bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
     anchored = report.anchor.size if report.anchor else 0
     judge = Judge(pipeline, sample, seed, spool)
     coverage = _coverage(pipeline, period, max_gap_s)
     for c in report.witnesses:
         coverage.checkpoint(iso(dt.datetime.fromtimestamp(c.timestamp, dt.UTC)))
+    for signed in prov.checkpoint_times:  # the writer was signing then (not an import's time)
+        coverage.checkpoint(signed)
     stats = ReadStats(hash_files=for_pack)
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
     for file, line, ev in read_events(paths, stats):
@@ -161,6 +169,11 @@ def judge_trails(
         pinned,
         len(report.witnesses),
         max(0, report.events - anchored),
+        prov.signed_at,
+        prov.sealed_after_s,
+        prov.imported is not None,
+        late_s,
+        prov.sealed_after_fact_reason(),
     )
     for spec in REGISTRY.values():  # the checks judged on the verification report
         if spec.on_verify is not None:

@@ -165,15 +165,21 @@ def import_to_folder(
     """Seal the job's events into the trail folder ``folder`` (new or empty; built whole or
     not at all, never over one of ``inputs``) with ``import.json`` beside them, and return
     the import.json content: :meth:`TraceImport.summary` with the trail's origin and signer.
+    Its checkpoint says, under the signature, that it sealed an import and the SHA-256 of each
+    source (:func:`~harness_audit.trail.provenance.import_line`).
 
     ``jobs``: 1 reads and seals in one process, 2 seals in a second one (the default where
     there are two CPUs); the trail is the same."""
     from harness_audit._fs import write_folder_from
     from harness_audit._json import dumps
+    from harness_audit.trail.provenance import import_line
     from harness_audit.trail.sealer import default_jobs, seal_events
 
+    def marker() -> list[str]:  # under the signature: an import, and what it read (provenance)
+        return [import_line([str(s["sha256"]) for s in job.sources])]
+
     def fill(into: Path) -> dict[str, Any]:
-        seal_events(job.events(), into, origin, signer, jobs or default_jobs())
+        seal_events(job.events(), into, origin, signer, jobs or default_jobs(), extensions=marker)
         summary = job.summary()
         summary["origin"] = origin
         summary["signer"] = signer.verifier.text()

@@ -17,7 +17,8 @@ MAX_SHOWN = 50
 
 
 def verify_dict(r: VerifyReport) -> dict[str, Any]:
-    """The report as the object of CLI.md: status, counts, root, anchor, checkpoints, problems."""
+    """The report as the object of CLI.md: status, counts, root, anchor, checkpoints, the
+    anchor's provenance (captured or sealed after the fact, when, key, witnesses), problems."""
     return {
         "status": r.status,
         "events": r.events,
@@ -35,6 +36,7 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
             else None
         ),
         "checkpoints": {"found": r.checkpoints_found, "valid": r.checkpoints_valid},
+        "provenance": r.provenance.as_dict(),
         "problems": [p.as_dict() for p in r.problems],
         "problems_not_listed": r.dropped,
     }
@@ -47,7 +49,7 @@ def verify_json(r: VerifyReport) -> str:
 
 def verify_text(r: VerifyReport) -> str:
     """The summary: the problems (up to ``MAX_SHOWN``), the files and checkpoints valid, the range
-    anchored, the root and the status."""
+    anchored and its provenance, the root and the status."""
     out = []
     names = ", ".join(tx(f) for f in r.files[:3]) + (
         f" and {len(r.files) - 3} more" if len(r.files) > 3 else ""
@@ -81,6 +83,7 @@ def verify_text(r: VerifyReport) -> str:
                 f"Not anchored: seq {r.anchor.size:,}-{r.events - 1:,} "
                 f"({r.events - r.anchor.size:,} events after the newest checkpoint)"
             )
+        out += [f"{label}: {tx(text)}" for label, text in r.provenance.lines()]
     else:
         out.append("Anchored: nothing (no checkpoint signed by a trusted key matched the trail)")
     out.append(f"Merkle root: {r.root.hex()}")

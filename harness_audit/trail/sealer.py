@@ -17,7 +17,8 @@ hash chain, Merkle tree, write). With ``jobs=2`` the sealing runs in a forked ch
 while this one goes on reading, the events handed over in batches through a private pipe
 (marshalled, or pickled when a batch holds what marshal does not write; either only ever reads
 what the other half of this module wrote); with ``jobs=1`` (or where ``fork`` is not
-available) both run here. Either way the trail is the same, byte for byte: one
+available) both run here. Either way the trail is the same, byte for byte (but for the
+checkpoint's signing time, its ``harness-audit-signed`` line): one
 :class:`~harness_audit.trail.writer.TrailWriter` seals the events in the order given.
 
 An event that does not seal is a :class:`~harness_audit.errors.TrailError` naming the source
@@ -35,7 +36,7 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ from harness_audit.trail.source import EventSource, RawEvent
 from harness_audit.trail.store import FileStore, LocalStore, TrailStore
 
 BATCH = 2_000
+END = b"e"
+"""The tag of the last hand-over: the closing checkpoint's extension lines (marshalled)."""
 """Events per hand-over to the sealing process (and between two flushes of the segment)."""
 
 IMPORTED = "record cannot be sealed: event {seq}: {error}"
@@ -76,17 +79,26 @@ def seal_events(
     *,
     stamp: bool = True,
     wording: str = IMPORTED,
+    extensions: Callable[[], Sequence[str]] | None = None,
 ) -> int:
     """Seal ``events`` into a new trail (a folder, new or empty, or a store) and sign its
     checkpoint; return how many were sealed. ``jobs=2`` seals in a second process (see the
     module doc); ``stamp`` fills a missing ``ts``; ``wording`` is the message of an event that
-    does not seal (``{seq}``, ``{error}``), named by its source file and line."""
+    does not seal (``{seq}``, ``{error}``), named by its source file and line.
+
+    ``extensions`` gives, once every event has been read, more checkpoint extension lines
+    for the closing checkpoint (``trail import``'s import line, with its sources' digests,
+    known only once they are read); the signing time is always one."""
     store = LocalStore(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
-        return _in_child(events, store, origin, signer, stamp, wording)
+        return _in_child(events, store, origin, signer, stamp, wording, extensions)
     with _Sealer(store, origin, signer, stamp, wording) as sealer:
-        for raw in events:
-            sealer.seal(raw.file, raw.line, raw.event)
+        try:
+            for raw in events:
+                sealer.seal(raw.file, raw.line, raw.event)
+        finally:  # also what an unfinished, resumable folder is signed with
+            if extensions is not None:
+                sealer.writer.extensions = tuple(extensions())
         return sealer.count
 
 
@@ -163,6 +175,7 @@ def _in_child(
     signer: Signer,
     stamp: bool,
     wording: str,
+    extensions: Callable[[], Sequence[str]] | None = None,
 ) -> int:
     ctx = multiprocessing.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=True)
@@ -181,7 +194,9 @@ def _in_child(
                 batch = []
         if batch:
             _hand_over(ours, batch)
-        _send(ours, b"")  # the end: seal what is left, sign, report
+        lines = list(extensions()) if extensions is not None else []
+        # the end, with the closing checkpoint's extension lines: seal what is left, sign, report
+        _send(ours, END + marshal.dumps(lines))
         return _answer(ours)
     finally:
         ours.close()
@@ -242,9 +257,11 @@ def _child(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _Sealer(store, origin, signer, stamp, wording) as sealer:
-            while data := conn.recv_bytes():
+            while (data := conn.recv_bytes())[:1] != END:
                 for file, line, event in _unpack(data):
                     sealer.seal(file, line, event)
+            lines: list[str] = marshal.loads(data[1:])  # noqa: S302 - the parent's, see _in_child
+            sealer.writer.extensions = tuple(lines)
         report: tuple[str, Any] = ("ok", sealer.count)
     except EOFError:  # the parent stopped (its own error): nobody to report to
         return

@@ -16,9 +16,10 @@ This module is the public face; the pieces live beside it:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,7 @@ from harness_audit.trail.checkpoints import (
 from harness_audit.trail.note import Verifier
 from harness_audit.trail.pieces import join_ranges
 from harness_audit.trail.problem import Problem, ProblemKind
+from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S, Provenance, read_stamp
 from harness_audit.trail.scan import (
     BROKEN_LINK,
     CHUNK,
@@ -60,6 +62,7 @@ __all__ = [
     "FoundCheckpoint",
     "Problem",
     "ProblemKind",
+    "Provenance",
     "RangeResult",
     "Status",
     "VerifyReport",
@@ -90,6 +93,7 @@ class VerifyReport:
     root: bytes
     allow_unanchored: bool = False
     witness_quorum: int = 0  # cosignatures the anchor needed (0: none)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def witnesses(self) -> tuple[Cosignature, ...]:
@@ -212,6 +216,7 @@ def verify_trail(
     jobs: int = 1,
     allow_unanchored: bool = False,
     progress: Callable[[int], None] | None = None,
+    sealed_late_after_s: float = DEFAULT_SEALED_LATE_S,
 ) -> VerifyReport:
     """Verify the trail at ``paths`` against the trust root: every line, the chain, the tree
     and the checkpoints found beside it or given, and a trusted state from the last audit
@@ -276,4 +281,139 @@ def verify_trail(
         root=tree.root(),
         allow_unanchored=allow_unanchored,
         witness_quorum=witness_quorum,
+        provenance=_provenance(found, roots, total, anchor, results, trust, sealed_late_after_s),
     )
+
+
+# --- provenance: the signed times and import marks of the checkpoints -----------------------
+
+
+def _provenance(
+    found: Sequence[FoundCheckpoint],
+    roots: dict[int, bytes],
+    total: int,
+    anchor: Anchor | None,
+    results: Sequence[RangeResult],
+    trust: TrustRoot,
+    late_after_s: float,
+) -> Provenance:
+    """The anchor's provenance from the trusted checkpoints that match the trail: the earliest
+    signing time of the anchor's tree, the import mark, and the longest wait between an event
+    and the signature over it among the anchor, the oldest timed checkpoint and the import's
+    (each one event read: the last it anchors)."""
+    valid = [
+        (f.checkpoint.size, read_stamp(f.checkpoint.extensions))
+        for f in found
+        if f.trusted
+        and f.checkpoint is not None
+        and f.checkpoint.size <= total
+        and roots.get(f.checkpoint.size) == f.checkpoint.root
+    ]
+    times = tuple(sorted({s.signed_at for _, s in valid if s.signed_at and not s.imported}))
+    if anchor is None:
+        return Provenance(sealed_late_after_s=late_after_s, checkpoint_times=times)
+    mine = [(size, s) for size, s in valid if size <= anchor.size]
+    earliest: dict[int, str] = {}  # the first signature over each tree size
+    for size, s in mine:
+        if s.signed_at and (size not in earliest or s.signed_at < earliest[size]):
+            earliest[size] = s.signed_at
+    imports = [(size, s) for size, s in mine if s.imported is not None]
+    top = max(imports, key=lambda x: x[0]) if imports else None
+    mark = top[1].imported if top else None
+    sizes = {anchor.size, *([top[0]] if top else [])}
+    if earliest:
+        sizes.add(min(earliest))
+    last_ts = _ts_at(results, anchor.size - 1)
+    waits = []
+    for size in sorted(sizes):
+        signed = earliest.get(size)
+        ts = last_ts if size == anchor.size else _ts_at(results, size - 1)
+        if signed and ts and size > 0:
+            wait = (_seconds(signed) or 0.0) - (_seconds(ts) or 0.0)
+            waits.append(max(wait, 0.0) if wait > -1 else wait)  # signed to the second
+    source = trust.key_source
+    return Provenance(
+        anchored=True,
+        signed_at=earliest.get(anchor.size),
+        last_event_ts=last_ts,
+        sealed_after_s=max(waits) if waits else None,
+        sealed_late_after_s=late_after_s,
+        imported=mark,
+        key=_key_id(anchor.key),
+        key_source=source,
+        pinned=source in ("flag", "config"),
+        witnesses=tuple(c.witness.name for c in anchor.cosignatures),
+        checkpoint_times=times,
+    )
+
+
+def _key_id(text: str) -> str:
+    name, _, rest = text.partition("+")
+    return f"{name}+{rest.partition('+')[0]}"
+
+
+def _seconds(ts: str) -> float | None:
+    try:
+        t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _ts_at(results: Sequence[RangeResult], index: int) -> str | None:
+    """The ``ts`` of the event at ``index`` (None when it cannot be read): one line, read
+    backwards from the end of its range when it is the range's last (the common case: the
+    anchor is the newest checkpoint), else found by counting the range's newlines."""
+    import msgspec
+
+    for r in results:
+        first = r.start_index or 0
+        if r.events and first <= index < first + r.events:
+            line = _line(r, index - first)
+            if line is None:
+                return None
+            try:
+                ts = msgspec.json.decode(line).get("ts")
+            except (msgspec.DecodeError, AttributeError):
+                return None
+            return ts if isinstance(ts, str) and _seconds(ts) is not None else None
+    return None
+
+
+def _line(r: RangeResult, k: int) -> bytes | None:
+    """The ``k``-th line (from 0) of a scanned range, bounded by ``MAX_LINE``."""
+    store = store_of(r.file)
+    with store.open_range(r.file) as f:
+        if k == r.events - 1:  # the range's last event: read backwards from its end
+            pos, buf = r.end, b""
+            while pos > r.start and buf.count(b"\n") < 2 and len(buf) <= MAX_LINE + 1:
+                step = min(1 << 16, pos - r.start)
+                pos -= step
+                f.seek(pos)
+                buf = f.read(step) + buf
+            if not buf.endswith(b"\n"):  # a torn tail is not an event
+                buf = buf[: buf.rfind(b"\n") + 1]
+            body = buf[:-1]
+            cut = body.rfind(b"\n")
+            if cut < 0 and pos > r.start:
+                return None
+            line = body[cut + 1 :]
+            return line if len(line) <= MAX_LINE else None
+        f.seek(r.start)
+        left, seen, rest = r.end - r.start, 0, b""
+        while left > 0:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                return None
+            left -= len(chunk)
+            data = rest + chunk
+            n = data.count(b"\n")
+            if seen + n > k:
+                lines = data.split(b"\n")
+                line = lines[k - seen]
+                return line if len(line) <= MAX_LINE else None
+            seen += n
+            rest = data[data.rfind(b"\n") + 1 :] if n else data
+            if len(rest) > MAX_LINE:
+                return None
+    return None

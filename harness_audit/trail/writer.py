@@ -3,9 +3,11 @@
 Each ``append`` fills ``v``, ``seq``, ``prev``, ``hash`` (and ``ts``, ``span`` when missing),
 writes the event as one RFC 8785 line, rotates to a new segment past ``segment_bytes``, and
 every ``checkpoint_every`` events (and on ``close``) fsyncs the segment and signs a C2SP
-checkpoint: every one is kept in ``checkpoints/<tree size, 20 digits>.checkpoint`` (never
-overwritten, so a later fork or rollback can be shown), and the newest is also
-``<prefix>.checkpoint``, both written atomically. After a crash, opening the same folder
+checkpoint, whose extension line ``harness-audit-signed <time>`` says when (under the
+signature; :mod:`~harness_audit.trail.provenance`): every one is kept in
+``checkpoints/<tree size, 20 digits>.checkpoint`` (never overwritten, so a later fork or
+rollback can be shown), and the newest is also ``<prefix>.checkpoint``, both written
+atomically. After a crash, opening the same folder
 resumes: a torn last line is moved aside to ``<segment>.torn`` (kept for forensics) and the
 chain continues (a second torn line goes to ``.torn.1``, and so on).
 
@@ -27,7 +29,7 @@ import contextlib
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,12 +39,17 @@ from harness_audit.errors import Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
+from harness_audit.trail.provenance import signed_line
 from harness_audit.trail.seal import seal_event
 from harness_audit.trail.store import LocalStore, TrailStore
 
 __all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def now_ts() -> str:
@@ -76,6 +83,7 @@ class TrailWriter:
         durable: bool = True,
         stamp: bool = True,
         store: TrailStore | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix):
             raise TrailError(Diagnostic(prefix, "segment prefix must be letters, digits, _.-"))
@@ -87,6 +95,8 @@ class TrailWriter:
         self.segment_bytes = segment_bytes
         self.durable = durable
         self.stamp = stamp  # fill a missing ``ts`` with the time of writing
+        self.clock = clock or _now  # the signing time of each checkpoint (its extension line)
+        self.extensions: tuple[str, ...] = ()  # more extension lines (``trail import``'s)
         self.store: TrailStore = store if store is not None else LocalStore(folder, prefix)
         self.tree = CompactTree()
         self.prev = ZERO
@@ -258,8 +268,11 @@ class TrailWriter:
         self._since_checkpoint = 0
         if self.signer is None:
             return None
+        # C2SP tlog-checkpoint extension lines, under the signature: when it was signed
+        # (and, for an import, what it sealed); see trail/provenance.py
+        lines = (signed_line(self.clock()), *self.extensions)
         text = sign_note(
-            Checkpoint(self.origin, self.tree.size, self.tree.root()).text(), [self.signer]
+            Checkpoint(self.origin, self.tree.size, self.tree.root(), lines).text(), [self.signer]
         )
         data = text.encode("utf-8")
         self.store.link_checkpoint(data, self.tree.size)
