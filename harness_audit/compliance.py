@@ -55,7 +55,7 @@ class TscScope:
         said = {
             "--tsc": "as given by --tsc",
             "manifest": "as the manifest declares (compliance.tsc)",
-            "default": "the default: the manifest declares no compliance.tsc",
+            "default": "the default: no compliance.tsc declared",
         }[self.source]
         return f"{names} ({said})"
 
@@ -190,7 +190,7 @@ def _range(control: str, data: dict[str, Any] | None = None) -> dict[str, Any] |
 def classification_text(cls: AiActClass | None) -> str:
     """The system's EU AI Act class as the cover says it."""
     if cls is None:
-        return "not classified (the manifest declares no compliance.eu_ai_act)"
+        return "not classified (no compliance.eu_ai_act declared)"
     if cls.risk_class == "unclassified":
         return "not classified (declared unclassified)"
     name = criteria()["eu_ai_act"]["risk_classes"][cls.risk_class]
@@ -207,9 +207,9 @@ def applicability(control: str, cls: AiActClass | None) -> Applicability:
         return Applicability("applies if high-risk", "an article outside the known ranges")
     who = str(r["who"])
     roles = tuple(r["roles"])
-    only = "" if set(roles) >= {"provider", "deployer"} else f", to its {roles[0]}"
+    only = "" if set(roles) >= {"provider", "deployer"} else f" (to its {roles[0]} only)"
     if cls is None or cls.risk_class == "unclassified":
-        return Applicability("applies if high-risk", f"{who}; applies if high-risk{only}")
+        return Applicability("applies if high-risk", f"{who}{only}; the system is not classified")
     if cls.risk_class != "high":
         name = criteria()["eu_ai_act"]["risk_classes"][cls.risk_class]
         return Applicability("does not apply", f"{who}; the system is declared {name}")

@@ -3,10 +3,23 @@
 
 from __future__ import annotations
 
+import json
+import re
+from html import unescape
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from harness_audit.checks.catalogue import load_rulebook
+from harness_audit.cli._cli import app
 from harness_audit.compliance import criteria, reviews
+from harness_audit.errors import ExitCode
+
+from .conftest import SAMPLES
+from .test_pack import build
 
 QUESTIONED = {  # issue 22: the mappings an auditor would strike, by rule
     ("HA-006", "CC8.1"),  # change management from a run-time gate
@@ -60,3 +73,166 @@ def test_a_review_that_disagrees_with_the_rules_does_not_load(
             criteria()
     finally:
         criteria.cache_clear()
+
+
+# -- item 5: no criterion row carries a grade, in any format ---------------------------------
+
+GRADE = re.compile(
+    r"\b(pass|passes|passed|fail|fails|failed|met|not met|satisfied|not-satisfied)\b", re.I
+)
+CRITERION = re.compile(r"\b(CC\d\.\d|A1\.\d|PI1\.\d|C1\.\d|P\d\.\d)\b")
+
+
+def matrix_rows(html: str) -> list[str]:
+    """The text of every row of the control matrix whose first cell is a control id, less
+    its second cell (the framework's own summary of the control: "it fails safely" is NIST's
+    words, not a grade)."""
+    section = html.split('<section id="controls"', 1)[1].split("<section ", 1)[0]
+    rows = re.findall(r"<tr><td class=\"mono\">.*?</tr>", section, re.S)
+    out = []
+    for r in rows:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)
+        del cells[1]
+        out.append(" ".join(unescape(re.sub(r"<[^>]+>", " ", " ".join(cells))).split()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def samples_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mp = pytest.MonkeyPatch()
+    out = tmp_path_factory.mktemp("crit") / "pack"
+    r = build(out, str(SAMPLES), "--no-pdf", monkeypatch=mp)
+    mp.undo()
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    return out
+
+
+def test_no_criterion_row_in_the_pack_carries_a_grade(samples_pack: Path) -> None:
+    html = (samples_pack / "evidence.html").read_text()
+    rows = matrix_rows(html)
+    assert any(r.startswith("CC6.1 ") for r in rows) and any("Art. 14(1)" in r for r in rows)
+    graded = [r[:120] for r in rows if GRADE.search(r)]
+    assert not graded, graded
+    assert 'class="status-passes">passes' not in html and ">fails</td>" not in html
+
+
+def test_findings_json_lists_criteria_with_controls_and_deviations_not_grades(
+    samples_pack: Path,
+) -> None:
+    data = json.loads((samples_pack / "findings.json").read_text())
+    crit = data["workpaper"]["criteria"]
+    row = next(r for r in crit["soc2"] if r["id"] == "CC6.1")
+    per = row["pipelines"]["loan-assessment-hardened"]
+    assert set(per) == {"controls", "deviations", "deviations_shown"}
+    assert per["controls"]["access_enforced_at_harness"]  # clean controls are listed too
+    text = json.dumps(crit)
+    assert not re.search(r'"(status|state|grade|result)"', text)
+    assert not re.search(r'": "(pass|passes|fail|fails|met|not met)"', text)
+
+
+def test_the_matrix_links_clean_controls_to_their_work_paper_entry(samples_pack: Path) -> None:
+    html = (samples_pack / "evidence.html").read_text()
+    section = html.split('<section id="controls"', 1)[1].split('<section id="workpaper"', 1)[0]
+    links = set(re.findall(r'href="#(wp-[0-9a-f]{16})"', section))
+    ids = set(re.findall(r'<table class="wp" id="(wp-[0-9a-f]{16})"', html))
+    assert links and links <= ids
+    assert 'no exceptions noted: <a href="#wp-' in section
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "junit", "markdown", "oscal", "csv"])
+def test_no_line_naming_a_criterion_carries_a_grade_in_scan_outputs(fmt: str) -> None:
+    out = CliRunner().invoke(app, ["scan", str(SAMPLES), "-f", fmt]).stdout
+    bad = [ln.strip()[:120] for ln in out.splitlines() if CRITERION.search(ln) and GRADE.search(ln)]
+    assert not bad, bad
+    if fmt == "oscal":
+        results = json.loads(out)["assessment-results"]["results"]
+        assert all("findings" not in r for r in results)
+        assert '"satisfied"' not in out and '"not-satisfied"' not in out
+        props = {
+            p["value"]
+            for r in results
+            for o in r["observations"]
+            for p in o.get("props", [])
+            if p["name"] == "criterion"
+        }
+        assert "soc2-cc6.1" in props and not any(p.startswith("soc2-a1") for p in props)
+
+
+# -- item 5: the Trust Services categories in scope are an input -----------------------------
+
+
+def cover(pack: Path) -> str:
+    html = (pack / "evidence.html").read_text()
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html.split("<nav", 1)[0])).split())
+
+
+def ids_listed(pack: Path) -> set[str]:
+    return {r.split(" ", 1)[0] for r in matrix_rows((pack / "evidence.html").read_text())}
+
+
+def test_default_scope_is_security_and_is_on_the_cover(samples_pack: Path) -> None:
+    assert "TSC in scope Security (the default: no compliance.tsc" in cover(samples_pack)
+    listed = ids_listed(samples_pack)
+    assert "CC6.1" in listed and not listed & {"A1.1", "PI1.3", "PI1.4", "PI1.5"}
+    data = json.loads((samples_pack / "findings.json").read_text())
+    assert {r["id"] for r in data["workpaper"]["criteria"]["soc2"]} <= {
+        c for c in listed if c.startswith("CC")
+    }
+    assert data["workpaper"]["tsc"]["loan-assessment"] == {
+        "categories": ["security"],
+        "source": "default",
+    }
+
+
+def test_tsc_flag_sets_the_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "p"
+    r = build(
+        out,
+        str(SAMPLES / "loan-assessment"),
+        "--no-pdf",
+        "--no-trails",
+        "--tsc",
+        "security,availability",
+        monkeypatch=monkeypatch,
+    )
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    assert "Security, Availability (as given by --tsc)" in cover(out)
+    listed = ids_listed(out)
+    assert "A1.1" in listed and "CC6.1" in listed and "PI1.3" not in listed
+
+
+def test_manifest_declares_the_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = with_compliance(tmp_path, {"tsc": ["processing_integrity"]})
+    out = tmp_path / "p"
+    r = build(out, str(m), "--no-pdf", "--no-trails", monkeypatch=monkeypatch)
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    assert "Processing Integrity (as the manifest declares (compliance.tsc))" in cover(out)
+    listed = ids_listed(out)
+    assert "PI1.3" in listed and not any(c.startswith("CC") for c in listed)
+
+
+def test_an_unknown_tsc_category_is_a_usage_error_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "p"
+    r = build(
+        out,
+        str(SAMPLES / "loan-assessment"),
+        "--no-pdf",
+        "--no-trails",
+        "--tsc",
+        "security,avail",
+        monkeypatch=monkeypatch,
+    )
+    assert r.exit_code == ExitCode.USAGE and "unknown Trust Services category 'avail'" in r.stderr
+    assert not out.exists()
+
+
+def with_compliance(tmp_path: Path, compliance: dict[str, Any]) -> Path:
+    """The loan sample's manifest with a compliance block, written beside the test."""
+    data = yaml.safe_load((SAMPLES / "loan-assessment" / "harness.yaml").read_text())
+    data["compliance"] = compliance
+    data.get("trail", {}).pop("path", None)
+    path = tmp_path / "loan.harness.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -637,6 +637,7 @@ def report(
     ] = None,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
+    tsc: opt.Tsc = None,
     period: Annotated[
         str | None,
         typer.Option(
@@ -711,7 +712,7 @@ def report(
         )
         run = run_audit(request)
         files = pack.build_pack(
-            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer
+            run, pack.generated_at(), ai_act_date, signer, not no_pdf, preparer=preparer, tsc=tsc
         )
         write_folder(output, files, run.protected, replaceable=pack.PACK_FILES)
         if population_out is not None:
