@@ -233,6 +233,104 @@ def with_compliance(tmp_path: Path, compliance: dict[str, Any]) -> Path:
     data = yaml.safe_load((SAMPLES / "loan-assessment" / "harness.yaml").read_text())
     data["compliance"] = compliance
     data.get("trail", {}).pop("path", None)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "loan.harness.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+# -- item 6: the EU AI Act by classification -------------------------------------------------
+
+
+def ai_act_rows(pack: Path) -> dict[str, str]:
+    """The EU AI Act rows of the (one) pipeline's matrix: article to its Applies cell."""
+    html = (pack / "evidence.html").read_text()
+    section = html.split('<section id="controls"', 1)[1].split("<h3>Across the pipelines", 1)[0]
+    table = section.split("EU AI Act (Regulation", 1)[1].split("</table>", 1)[0]
+    out = {}
+    for row in re.findall(r"<tr><td class=\"mono\">.*?</tr>", table, re.S):
+        cells = [
+            " ".join(unescape(re.sub(r"<[^>]+>", " ", c)).split())
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        out[cells[0]] = cells[-1]
+    return out
+
+
+def ai_act_pack(tmp_path: Path, mp: pytest.MonkeyPatch, act: dict[str, Any] | None) -> Path:
+    m = with_compliance(tmp_path, {"eu_ai_act": act} if act else {"tsc": ["security"]})
+    out = tmp_path / "p"
+    r = build(out, str(m), "--no-pdf", "--no-trails", monkeypatch=mp)
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    return out
+
+
+def in_9_to_15(article: str) -> bool:
+    return 9 <= int(re.match(r"Art\. (\d+)", article).group(1)) <= 15  # type: ignore[union-attr]
+
+
+def test_a_limited_risk_deployer_has_no_high_risk_obligation_applying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = ai_act_pack(tmp_path, monkeypatch, {"risk_class": "limited", "role": "deployer"})
+    rows = ai_act_rows(out)
+    assert any(in_9_to_15(a) for a in rows)
+    applying = [a for a, cell in rows.items() if cell.startswith("applies")]
+    assert not applying, applying
+    assert all("the system is declared limited risk" in c for c in rows.values())
+    assert "EU AI Act class limited risk; deployer" in cover(out)
+    data = json.loads((out / "findings.json").read_text())
+    states = {
+        r["id"]: r["pipelines"]["loan-assessment"]["applies"]
+        for r in data["workpaper"]["criteria"]["eu_ai_act"]
+    }
+    assert set(states.values()) == {"does not apply"}
+    assert not [f for f in data["pipelines"][0]["findings"] if f["rule"] == "HA-106"]
+
+
+def test_undeclared_is_not_classified_and_rows_say_applies_if_high_risk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = ai_act_pack(tmp_path, monkeypatch, None)
+    assert "EU AI Act class not classified (no compliance.eu_ai_act declared)" in cover(out)
+    rows = ai_act_rows(out)
+    assert rows and all(c.startswith("applies if high-risk") for c in rows.values())
+    assert "(to its provider only)" in rows["Art. 19"]
+    assert "(to its deployer only)" in rows["Art. 26(6)"]
+
+
+def test_high_risk_roles_decide_art_19_and_26(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployer = ai_act_pack(
+        tmp_path / "d",
+        monkeypatch,
+        {"risk_class": "high", "role": "deployer", "annex_iii": "5(b)"},
+    )
+    rows = ai_act_rows(deployer)
+    assert rows["Art. 26(6)"].startswith("applies:") and rows["Art. 14(1)"].startswith("applies:")
+    assert rows["Art. 19"].startswith("does not apply") and rows["Art. 72"].startswith("does not")
+    assert "EU AI Act class high-risk, Annex III point 5(b); deployer" in cover(deployer)
+    provider = ai_act_pack(
+        tmp_path / "p",
+        monkeypatch,
+        {"risk_class": "high", "role": ["provider"], "annex_iii": "5(b)"},
+    )
+    rows = ai_act_rows(provider)
+    assert rows["Art. 19"].startswith("applies:") and rows["Art. 17(1)(d)"].startswith("applies:")
+    assert rows["Art. 26(2)"].startswith("does not apply")
+
+
+def test_the_manifest_s_classification_loads(write_manifest) -> None:  # type: ignore[no-untyped-def]
+    from harness_audit.manifest import load_manifest
+
+    from .conftest import base_manifest
+
+    m = base_manifest()
+    m["compliance"] = {
+        "tsc": ["availability", "security"],
+        "eu_ai_act": {"risk_class": "high", "role": ["provider", "deployer"], "annex_iii": "5(b)"},
+    }
+    c = load_manifest(write_manifest(m)).compliance
+    assert c.tsc == ("availability", "security") and c.eu_ai_act is not None
+    assert c.eu_ai_act.roles == ("provider", "deployer") and c.eu_ai_act.annex_iii == "5(b)"

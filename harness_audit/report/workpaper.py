@@ -395,7 +395,7 @@ def workpaper(
 ) -> dict[str, Any]:
     """Everything the work-paper sections of the pack and findings.json show; ``tsc`` (from
     ``report --tsc``) overrides each manifest's Trust Services categories."""
-    from harness_audit.compliance import tsc_scope
+    from harness_audit.compliance import classification_text, tsc_scope
 
     results = list(assessment.pipelines)
     controls: dict[str, list[dict[str, Any]]] = {}
@@ -420,6 +420,16 @@ def workpaper(
         "controls": controls,
         "matrix": matrix(results, assessment, controls, tsc),
         "tsc": {p.pipeline.name: tsc_scope(p.pipeline, tsc) for p in results},
+        "ai_act": {
+            p.pipeline.name: {
+                "classification": classification_text(p.pipeline.compliance.eu_ai_act),
+                "risk_class": c.risk_class if c else None,
+                "roles": list(c.roles) if c else [],
+                "annex_iii": c.annex_iii if c else None,
+            }
+            for p in results
+            for c in [p.pipeline.compliance.eu_ai_act]
+        },
         "excerpts": excerpts,
         "providers": providers(results),
     }
@@ -463,4 +473,5 @@ def json_controls(wp: dict[str, Any]) -> dict[str, Any]:
             name: {"categories": list(s.categories), "source": s.source}
             for name, s in wp["tsc"].items()
         },
+        "eu_ai_act": wp["ai_act"],
     }
