@@ -297,6 +297,10 @@ def test_undeclared_is_not_classified_and_rows_say_applies_if_high_risk(
     assert rows and all(c.startswith("applies if high-risk") for c in rows.values())
     assert "(to its provider only)" in rows["Art. 19"]
     assert "(to its deployer only)" in rows["Art. 26(6)"]
+    data = json.loads((out / "findings.json").read_text())
+    (ha106,) = [f for f in data["pipelines"][0]["findings"] if f["rule"] == "HA-106"]
+    assert "of a high-risk system" in ha106["message"]
+    assert "this system is not classified" in ha106["message"]
 
 
 def test_high_risk_roles_decide_art_19_and_26(

@@ -27,6 +27,7 @@ from harness_audit.manifest.model import (
     Access,
     Agent,
     AiActClass,
+    AiActRole,
     Budget,
     Compliance,
     HumanGate,
@@ -607,7 +608,7 @@ def _compliance(doc: YamlDocument, raw: dict[str, Any] | None) -> Compliance:
         role = act.get("role", [])
         cls = AiActClass(
             act["risk_class"],
-            tuple([role] if isinstance(role, str) else role),
+            tuple(cast("list[AiActRole]", [role] if isinstance(role, str) else role)),
             act.get("annex_iii"),
             _line(doc, ("compliance", "eu_ai_act")),
         )

@@ -210,7 +210,7 @@ def matrix(
                 name = p.pipeline.name
                 in_scope = fw_id != "soc2" or scopes[name].covers(control_id)
                 hits = [f for f in p.findings if f.severity != "info" and f.rule in testing]
-                relevant = [
+                relevant: list[dict[str, Any]] = [
                     {
                         "check": ch,
                         "entries": [
