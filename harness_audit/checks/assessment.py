@@ -11,7 +11,7 @@ from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Co
 from harness_audit.evidence.model import Control, Evidence
 from harness_audit.findings import SEVERITY_ORDER, FailOn, Finding, Severity
 from harness_audit.graph import graph_findings
-from harness_audit.manifest.model import Agent, Pipeline
+from harness_audit.manifest.model import Agent, AiActClass, Pipeline
 from harness_audit.sla import decompose
 
 Band = Literal["audit-ready", "at-risk", "audit-will-fail"]
@@ -278,10 +278,22 @@ def _evidence_findings(
     return out
 
 
+def _class_words(act: AiActClass | None) -> str:
+    if act is None or act.risk_class == "unclassified":
+        return "not classified"
+    if act.risk_class == "high":
+        return f"high-risk, Annex III point {act.annex_iii}"
+    return f"declared {act.risk_class} risk"
+
+
 def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, Severity]) -> list[Finding]:
     out: list[Finding] = []
     t = pipeline.trail
-    if t.enabled and (t.retention_days is None or t.retention_days < RETENTION_MINIMUM_DAYS):
+    act = pipeline.compliance.eu_ai_act
+    # Art. 19 and 26(6) bind high-risk systems alone: none for one declared limited or minimal
+    bound = act is None or act.risk_class in ("high", "unclassified")
+    short = t.retention_days is None or t.retention_days < RETENTION_MINIMUM_DAYS
+    if t.enabled and bound and short:
         what = (
             "trail.retention_days is not declared"
             if t.retention_days is None
@@ -291,8 +303,9 @@ def _pipeline_findings(pipeline: Pipeline, ctx: Context, sev: dict[str, Severity
             Finding(
                 "HA-106",
                 sev["HA-106"],
-                f"{what}: automatically generated logs must be kept at least "
-                f"{RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6))",
+                f"{what}: automatically generated logs of a high-risk system must be kept at "
+                f"least {RETENTION_MINIMUM_DAYS} days (EU AI Act Art. 19, 26(6); this system is "
+                f"{_class_words(act)})",
                 pipeline.file,
                 t.line,
                 pipeline.name,

@@ -526,6 +526,7 @@ def report(
     ] = None,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
+    tsc: opt.Tsc = None,
     period: Annotated[
         str | None,
         typer.Option(
@@ -592,7 +593,7 @@ def report(
         max_gap_s=parse_duration(max_gap) if max_gap else None,
     )
     run, files = write_pack(
-        request, output, ai_act_date, signer, not no_pdf, preparer, population_out
+        request, output, ai_act_date, signer, not no_pdf, preparer, population_out, tsc
     )
     shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
     print(

@@ -117,6 +117,15 @@ Sample = Annotated[
     ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample.")]
+Tsc = Annotated[
+    str | None,
+    typer.Option(
+        "--tsc",
+        metavar="CATEGORY,...",
+        help="Trust Services categories in scope (security, availability, processing_integrity, "
+        "confidentiality, privacy; default: the manifest's compliance.tsc, else security).",
+    ),
+]
 Waivers = Annotated[
     Path | None,
     typer.Option(

@@ -26,7 +26,10 @@ from harness_audit.errors import (
 from harness_audit.manifest.model import (
     Access,
     Agent,
+    AiActClass,
+    AiActRole,
     Budget,
+    Compliance,
     HumanGate,
     Model,
     Pipeline,
@@ -296,6 +299,8 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Diagn
                 "the word 'human' or a mapping {provider, family, name}",
             )
         ]
+    if v == "anyOf":  # role: one word or a list of them; the schema describes what it wants
+        return [_diag(doc, path, f"{where} is {_describe(instance)}", schema.get("description"))]
     if v == "type":
         return [_diag(doc, path, f"{where} is {_describe(instance)}", f"a {error.validator_value}")]
     if v == "enum":
@@ -407,9 +412,28 @@ def _reference_problems(doc: YamlDocument) -> list[Diagnostic]:
             )
     for d, dep in enumerate(data.get("shared_dependencies", [])):
         check_refs(dep.get("used_by", []), ("shared_dependencies", d, "used_by"), "used_by")
+    problems.extend(_compliance_problems(doc))
     if not problems:
         problems.extend(_cycle_problems(doc, agents))
     return problems
+
+
+def _compliance_problems(doc: YamlDocument) -> list[Diagnostic]:
+    """A high-risk system names the user's role and its Annex III point: without them, which
+    obligations apply cannot be told."""
+    act = doc.data.get("compliance", {}).get("eu_ai_act")
+    if not act or act["risk_class"] != "high":
+        return []
+    base: Path_ = ("compliance", "eu_ai_act")
+    where = _path_text(doc, base)
+    return [
+        _diag(doc, base, f"{where} declares risk_class: high but no {key}", expected, key=True)
+        for key, expected in (
+            ("role", "role: provider or deployer (or both, as a list)"),
+            ("annex_iii", "annex_iii: the Annex III point that makes it high-risk, e.g. 5(b)"),
+        )
+        if key not in act
+    ]
 
 
 def _cycle_problems(doc: YamlDocument, agents: list[dict[str, Any]]) -> list[Diagnostic]:
@@ -569,6 +593,23 @@ def _build(doc: YamlDocument, sha256: str) -> Pipeline:
             )
             for i, s in enumerate(d.get("shared_dependencies", []))
         ),
+        compliance=_compliance(doc, d.get("compliance")),
         sha256=sha256,
         lines=lines,
     )
+
+
+def _compliance(doc: YamlDocument, raw: dict[str, Any] | None) -> Compliance:
+    if raw is None:
+        return Compliance()
+    act = raw.get("eu_ai_act")
+    cls = None
+    if act is not None:
+        role = act.get("role", [])
+        cls = AiActClass(
+            act["risk_class"],
+            tuple(cast("list[AiActRole]", [role] if isinstance(role, str) else role)),
+            act.get("annex_iii"),
+            _line(doc, ("compliance", "eu_ai_act")),
+        )
+    return Compliance(tuple(raw.get("tsc", [])), cls, _line(doc, ("compliance",)))

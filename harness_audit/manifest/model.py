@@ -144,10 +144,38 @@ class Slo:
     line: int = 0
 
 
+TscCategory = Literal[
+    "security", "availability", "processing_integrity", "confidentiality", "privacy"
+]
+RiskClass = Literal["high", "limited", "minimal", "unclassified"]
+AiActRole = Literal["provider", "deployer"]
+
+
+@dataclass(frozen=True, slots=True)
+class AiActClass:
+    """The system's class under the EU AI Act as the manifest declares it: the risk class, the
+    user's role(s) and, for a high-risk system, its Annex III point (``5(b)``)."""
+
+    risk_class: RiskClass
+    roles: tuple[AiActRole, ...] = ()
+    annex_iii: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Compliance:
+    """What the pipeline's report is scoped to: the Trust Services categories (empty: not
+    declared) and the EU AI Act classification (None: not classified)."""
+
+    tsc: tuple[TscCategory, ...] = ()
+    eu_ai_act: AiActClass | None = None
+    line: int = 0
+
+
 @dataclass(frozen=True)
 class Pipeline:
-    """One manifest as frozen values: the agents, SLO, budget, trail and shared dependencies, with
-    the file and its SHA-256."""
+    """One manifest as frozen values: the agents, SLO, budget, trail, shared dependencies and
+    compliance scope, with the file and its SHA-256."""
 
     name: str
     file: str
@@ -159,6 +187,7 @@ class Pipeline:
     budget: Budget | None = None
     trail: TrailConfig = TrailConfig()
     shared_dependencies: tuple[SharedDependency, ...] = ()
+    compliance: Compliance = Compliance()
     sha256: str = ""
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 

@@ -1,8 +1,11 @@
 """OSCAL 1.1.3 assessment-results, for GRC tools.
 
 One result per pipeline; an observation per finding (with the file, line and seq that prove
-it); a finding per control objective (``satisfied`` or ``not-satisfied``) that links the
-observations behind it. The document carries, as base64 back-matter resources, a small catalogue
+it) and one per check of each agent (the clean ones too), each naming in ``criterion`` props the
+criteria it bears on. No criterion is graded: OSCAL's findings carry a ``satisfied`` or
+``not-satisfied`` state, which is the assessor's conclusion, not a tool's, so none is written.
+Trust Services criteria outside the manifest's categories (``compliance.tsc``, default Security)
+are not named. The document carries, as base64 back-matter resources, a small catalogue
 of the criteria the rules use (SOC 2 has no official machine-readable catalogue; identifiers are
 facts, the titles our own words) and the assessment-plan stub it imports. UUIDs are version 5,
 derived from the content, so the same inputs give the same document.
@@ -19,6 +22,7 @@ from typing import Any
 from harness_audit import __version__
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.catalogue import FRAMEWORK_ORDER, RuleBook
+from harness_audit.compliance import TscScope, tsc_scope
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import json_text
 
@@ -96,6 +100,10 @@ def plan(catalog_ref: str, when: str) -> dict[str, Any]:
     }
 
 
+def _prop(name: str, value: str) -> dict[str, str]:
+    return {"name": name, "value": value, "ns": "https://harness-audit.dev/ns/oscal"}
+
+
 def _resource(key: str, title: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
     raw = json.dumps(data, sort_keys=True).encode()
     return {
@@ -121,8 +129,18 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
     results = []
     for p in a.pipelines:
         name = p.pipeline.name
+        scope = tsc_scope(p.pipeline)
+
+        def criteria_of(rule_id: str, scope: TscScope = scope) -> list[str]:
+            rule = a.rules.rules[rule_id]
+            return [
+                control_token(fw, c)
+                for fw in FRAMEWORK_ORDER
+                for c in rule.mappings.get(fw, ())
+                if fw != "soc2" or scope.covers(c)
+            ]
+
         observations = []
-        by_control: dict[str, list[str]] = {}
         for f in p.findings:
             obs_id = uid("observation", f.fingerprint)
             where = f"{f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
@@ -132,71 +150,57 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                     "uuid": obs_id,
                     "title": f"{f.rule}: {a.rules.rules[f.rule].title}",
                     "description": f.message,
+                    "props": [
+                        _prop("severity", f.severity),
+                        _prop("state", state),
+                        *(_prop("criterion", c) for c in criteria_of(f.rule)),
+                    ],
                     "methods": ["TEST"],
                     "types": ["finding"],
                     "collected": when,
-                    "props": [
-                        {
-                            "name": "severity",
-                            "value": f.severity,
-                            "ns": "https://harness-audit.dev/ns/oscal",
-                        },
-                        {
-                            "name": "state",
-                            "value": state,
-                            "ns": "https://harness-audit.dev/ns/oscal",
-                        },
-                    ],
                     "relevant-evidence": [{"description": where}],
                     **({"remarks": f"Waived: {f.waived}"} if f.waived else {}),
                 }
             )
-            if f.suppressed or f.severity == "info":
-                continue
-            rule = a.rules.rules[f.rule]
-            for fw in FRAMEWORK_ORDER:
-                for c in rule.mappings.get(fw, ()):
-                    by_control.setdefault(control_token(fw, c), []).append(obs_id)
+        for agent in p.agents:  # every control tested, the clean ones too
+            for check, r in agent.checks.items():
+                rule_id = a.rules.for_check(check).id
+                observations.append(
+                    {
+                        "uuid": uid("control", name, agent.id, check),
+                        "title": f"{agent.id}: {check}",
+                        "description": f"{r.status}: {r.reason}" if r.reason else r.status,
+                        "props": [
+                            _prop("check-result", r.status),
+                            _prop("rule", rule_id),
+                            *(_prop("criterion", c) for c in criteria_of(rule_id)),
+                        ],
+                        "methods": ["TEST"],
+                        "types": ["control-objective"],
+                        "collected": when,
+                        "relevant-evidence": [
+                            {"description": f"{p.pipeline.file} (agent {agent.id})"}
+                        ],
+                    }
+                )
         reviewed = sorted(
-            {
-                control_token(fw, c)
-                for r in a.rules.rules.values()
-                for fw in FRAMEWORK_ORDER
-                for c in r.mappings.get(fw, ())
-            }
+            {c for r in a.rules.rules.values() for c in criteria_of(r.id) if r.mappings}
         )
-        findings = []
-        for token in reviewed:
-            related = sorted(set(by_control.get(token, [])))
-            f_: dict[str, Any] = {
-                "uuid": uid("finding", name, token),
-                "title": f"{token} for {name}",
-                "description": (
-                    f"{len(related)} open finding(s) bear on this control."
-                    if related
-                    else "No open finding bears on this control."
-                ),
-                "target": {
-                    "type": "objective-id",
-                    "target-id": token,
-                    "status": {"state": "not-satisfied" if related else "satisfied"},
-                },
-            }
-            if related:
-                f_["related-observations"] = [{"observation-uuid": o} for o in related]
-            findings.append(f_)
         result: dict[str, Any] = {
             "uuid": uid("result", name),
             "title": f"harness-audit scan of {name}",
-            "description": f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents.",
+            "description": (
+                f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents. The observations "
+                "are the checks of each agent and the findings, each naming the criteria it "
+                "bears on; no criterion is graded (a tool cannot pass one): the assessor "
+                f"concludes. Trust Services categories in scope: {scope.text}."
+            ),
             "start": when,
             "reviewed-controls": {
                 "control-selections": [{"include-controls": [{"control-id": t} for t in reviewed]}]
             },
-            "findings": findings,
+            "observations": observations,
         }
-        if observations:
-            result["observations"] = observations
         results.append(result)
     return {
         "assessment-results": {

@@ -114,6 +114,12 @@ def _context(
         f"; data classes: {', '.join(classes)}" if classes else ""
     )
     owners = ", ".join(sorted({p.pipeline.owner for p in pipelines if p.pipeline.owner})) or "—"
+    from harness_audit.compliance import classification_text, criteria, reviews
+
+    ai_act_classes = cover_groups(
+        {p.pipeline.name: classification_text(p.pipeline.compliance.eu_ai_act) for p in pipelines}
+    )
+    tsc_cover = cover_groups({name: s.text for name, s in wp["tsc"].items()})
     facts = rules.frameworks["eu_ai_act"].facts
     chosen = ai_act_date or facts.get("default_application_date")
     dates = [dict(d) | {"chosen": d["id"] == chosen} for d in facts.get("application_dates", [])]
@@ -249,6 +255,10 @@ def _context(
         "scope": scope,
         "owners": owners,
         "ai_act_dates": dates,
+        "ai_act_classes": ai_act_classes,
+        "tsc_cover": tsc_cover,
+        "reviews": reviews(),
+        "tsc_source": " ".join(str(criteria()["tsc"]["source"]).split()),
         "any_evidence": any(p.evidence for p in pipelines),
         "checks": CHECKS,
         "problems": problems,
@@ -265,6 +275,17 @@ def _context(
         "date": when.strftime("%Y-%m-%d") if preparer else "",
         "chosen_act": next((d for d in dates if d["chosen"]), None),
     }
+
+
+def cover_groups(texts: dict[str, str]) -> list[dict[str, str]]:
+    """Pipelines that share a cover line, together: ``[{pipelines, text}]``, the names left
+    empty when every pipeline shares it."""
+    by: dict[str, list[str]] = {}
+    for name, text in texts.items():
+        by.setdefault(text, []).append(name)
+    if len(by) == 1:
+        return [{"pipelines": "", "text": next(iter(by))}]
+    return [{"pipelines": ", ".join(v), "text": k} for k, v in by.items()]
 
 
 def coverage_rows(pipelines: list[Any]) -> list[dict[str, Any]]:
@@ -469,10 +490,15 @@ def build_pack(
     signer: Signer | None = None,
     pdf: bool = True,
     preparer: str | None = None,
+    tsc: str | None = None,
 ) -> dict[str, bytes]:
     """Every file of the evidence pack, by name: the HTML, the PDF, ``findings.json``,
-    ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``."""
+    ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``. ``tsc`` (``report --tsc``, a
+    comma-separated list) overrides each manifest's Trust Services categories."""
+    from harness_audit.compliance import parse_tsc
     from harness_audit.sla import analyse
+
+    categories = parse_tsc(tsc) if tsc is not None else None
 
     slas = {}
     for p in run.pipelines:
@@ -492,6 +518,7 @@ def build_pack(
         {n: t.populations for n, t in run.trails.items()},
         run.request.seed,
         run.request.sample,
+        categories,
     )
     html = render_html(
         run.assessment, slas, inputs, when, ai_act_date, waiver_rows(run.assessment), wp, preparer
@@ -520,6 +547,7 @@ def write_pack(
     pdf: bool = True,
     preparer: str | None = None,
     population_out: Path | None = None,
+    tsc: str | None = None,
 ) -> tuple[AuditRun, dict[str, bytes]]:
     """``harness-audit report``: run the audit, write its pack into ``folder`` (whole or not
     at all; an earlier pack there is replaced whole) and, with ``population_out``, each
@@ -533,7 +561,9 @@ def write_pack(
 
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         run = run_audit(dataclasses.replace(request, population_dir=Path(spool), for_pack=True))
-        files = build_pack(run, generated_at(), ai_act_date, signer, pdf, preparer=preparer)
+        files = build_pack(
+            run, generated_at(), ai_act_date, signer, pdf, preparer=preparer, tsc=tsc
+        )
         write_folder(folder, files, run.protected, replaceable=PACK_FILES)
         if population_out is not None:
             csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}

@@ -1,7 +1,8 @@
 """The evidence pack as a work paper (issue 16): each control of each pipeline with its
 objective, how the manifest enforces it, its population and the re-performable sample drawn from
-it, the tests performed, the exceptions and a conclusion; the framework matrix per pipeline and
-across them; replay excerpts of the exceptions; and what the pack is not.
+it, the tests performed, the exceptions and a conclusion; the criteria matrix per pipeline and
+across them (controls, deviations and evidence per criterion, never a grade); replay excerpts
+of the exceptions; and what the pack is not.
 
 Nothing here prints; every string from a manifest or trail stays text (the template escapes it).
 """
@@ -161,10 +162,38 @@ def control_entry(
     }
 
 
-def matrix(results: Sequence[PipelineResult], assessment: Assessment) -> list[dict[str, Any]]:
-    """Per framework: each control's status per pipeline (from that pipeline's findings alone),
-    and across pipelines (how many fail)."""
+MATRIX_DEVIATIONS_SHOWN = 3
+"""Findings shown per criterion and pipeline in the matrix (findings.json and the findings
+section hold them all)."""
+
+
+def control_anchor(pipeline: str, control: str) -> str:
+    """The HTML id of a control's work-paper entry (letters, digits and dashes only)."""
+    import hashlib
+
+    return "wp-" + hashlib.sha256(f"{pipeline}\0{control}".encode()).hexdigest()[:16]
+
+
+def matrix(
+    results: Sequence[PipelineResult],
+    assessment: Assessment,
+    controls: dict[str, list[dict[str, Any]]] | None = None,
+    tsc: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Per framework, per criterion: the controls relevant to it in each pipeline (each with its
+    conclusion and a link to its work-paper entry, the clean ones too), the rules that test it,
+    and the deviations found (findings with their evidence). A criterion carries no grade: a
+    tool cannot pass one; the auditor concludes on it.
+
+    SOC 2 criteria outside a pipeline's Trust Services categories (``tsc``: ``--tsc``, else the
+    manifest's ``compliance.tsc``, else Security) are not listed for it; a criterion no
+    pipeline has in scope is not listed at all. EU AI Act rows say whether the article applies
+    to the system as its manifest classifies it."""
+    from harness_audit.compliance import applicability, tsc_scope
+
     rules = assessment.rules
+    controls = controls or {}
+    scopes = {p.pipeline.name: tsc_scope(p.pipeline, tsc) for p in results}
     out = []
     for fw_id in FRAMEWORK_ORDER:
         fw = rules.frameworks[fw_id]
@@ -175,34 +204,100 @@ def matrix(results: Sequence[PipelineResult], assessment: Assessment) -> list[di
             }
             if not testing:
                 continue
+            checks = [r.check for r in testing.values() if r.check]
             per = []
             for p in results:
+                name = p.pipeline.name
+                in_scope = fw_id != "soc2" or scopes[name].covers(control_id)
                 hits = [f for f in p.findings if f.severity != "info" and f.rule in testing]
+                relevant: list[dict[str, Any]] = [
+                    {
+                        "check": ch,
+                        "entries": [
+                            {
+                                "agent": c["agent"],
+                                "conclusion": c["conclusion"],
+                                "exceptions": c["exceptions"],
+                                "anchor": control_anchor(name, c["control"]),
+                            }
+                            for c in controls.get(name, [])
+                            if c["check"] == ch and c["status"] != "n/a"
+                        ],
+                    }
+                    for ch in checks
+                ]
+                applies = (
+                    applicability(control_id, p.pipeline.compliance.eu_ai_act)
+                    if fw_id == "eu_ai_act"
+                    else None
+                )
+                for x in relevant:  # agents of the same conclusion together, for reading
+                    groups: dict[str, list[dict[str, Any]]] = {}
+                    for e in x["entries"]:
+                        groups.setdefault(e["conclusion"], []).append(e)
+                    x["groups"] = [{"conclusion": k, "entries": v} for k, v in groups.items()]
                 per.append(
                     {
-                        "pipeline": p.pipeline.name,
-                        "status": "fails" if hits else "passes",
-                        "evidence": [
+                        "pipeline": name,
+                        "in_scope": in_scope,
+                        "applies": applies,
+                        "controls": [x for x in relevant if x["entries"]],
+                        "deviations": [
                             f"{f.rule} {f.file}:{f.line}"
                             + (f" seq {f.seq}" if f.seq is not None else "")
-                            for f in hits[:3]
+                            for f in hits[:MATRIX_DEVIATIONS_SHOWN]
                         ],
                         "count": len(hits),
                     }
                 )
+            if not any(x["in_scope"] for x in per):
+                continue
             rows.append(
                 {
                     "id": control_id,
                     "title": title,
                     "per": per,
                     "tested_by": [r.check or r.id for r in testing.values()],
-                    "failing": sum(1 for x in per if x["status"] == "fails"),
                 }
             )
         out.append(
             {"id": fw_id, "name": fw.name, "version": fw.version, "rows": rows, "facts": fw.facts}
         )
     return out
+
+
+def json_matrix(m: list[dict[str, Any]]) -> dict[str, Any]:
+    """The matrix as findings.json's ``criteria``: per framework and criterion, the rules and
+    checks that test it and, per pipeline in scope, the relevant controls with their
+    conclusions, the deviations, and (EU AI Act) whether the article applies. No grade."""
+    return {
+        fw["id"]: [
+            {
+                "id": row["id"],
+                "title": row["title"],
+                "tested_by": row["tested_by"],
+                "pipelines": {
+                    x["pipeline"]: {
+                        **(
+                            {"applies": x["applies"].state, "why": x["applies"].why}
+                            if x["applies"] is not None
+                            else {}
+                        ),
+                        "controls": {
+                            c["check"]: {e["agent"]: e["conclusion"] for e in c["entries"]}
+                            for c in x["controls"]
+                        },
+                        "deviations": x["count"],
+                        "deviations_shown": x["deviations"],
+                    }
+                    for x in row["per"]
+                    if x["in_scope"]
+                },
+            }
+            for row in fw["rows"]
+        ]
+        for fw in m
+    }
 
 
 def replay_excerpts(
@@ -296,8 +391,12 @@ def workpaper(
     folders: dict[str, Path | None],
     seed: int,
     asked: int,
+    tsc: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the work-paper sections of the pack and findings.json show."""
+    """Everything the work-paper sections of the pack and findings.json show; ``tsc`` (from
+    ``report --tsc``) overrides each manifest's Trust Services categories."""
+    from harness_audit.compliance import classification_text, tsc_scope
+
     results = list(assessment.pipelines)
     controls: dict[str, list[dict[str, Any]]] = {}
     for p in results:
@@ -313,12 +412,24 @@ def workpaper(
                 anchor(name, loc.run) if loc.run in runs.get(name, set()) else None
                 for loc in c["shown"]
             ]
+            c["anchor"] = control_anchor(name, c["control"])
     return {
         "method": METHOD,
         "seed": seed,
         "sampling_source": load_sampling()["source"],
         "controls": controls,
-        "matrix": matrix(results, assessment),
+        "matrix": matrix(results, assessment, controls, tsc),
+        "tsc": {p.pipeline.name: tsc_scope(p.pipeline, tsc) for p in results},
+        "ai_act": {
+            p.pipeline.name: {
+                "classification": classification_text(p.pipeline.compliance.eu_ai_act),
+                "risk_class": c.risk_class if c else None,
+                "roles": list(c.roles) if c else [],
+                "annex_iii": c.annex_iii if c else None,
+            }
+            for p in results
+            for c in [p.pipeline.compliance.eu_ai_act]
+        },
         "excerpts": excerpts,
         "providers": providers(results),
     }
@@ -357,4 +468,10 @@ def json_controls(wp: dict[str, Any]) -> dict[str, Any]:
             for name, entries in wp["controls"].items()
         },
         "subservice_organisations": wp["providers"],
+        "criteria": json_matrix(wp["matrix"]),
+        "tsc": {
+            name: {"categories": list(s.categories), "source": s.source}
+            for name, s in wp["tsc"].items()
+        },
+        "eu_ai_act": wp["ai_act"],
     }
