@@ -82,9 +82,13 @@ def enforced(p: Pipeline, a: Agent) -> str:
     parts = []
     for who, b in (("agent", a.budget), ("pipeline", p.budget)):
         if b is not None:
-            cap = "none" if b.max_cost_usd_per_run is None else f"${b.max_cost_usd_per_run:g}"
+            cap = (
+                "undeclared"
+                if b.max_cost_usd_per_run is None
+                else f"${b.max_cost_usd_per_run:g} per run"
+            )
             depth = "" if b.max_spawn_depth is None else f", max_spawn_depth {b.max_spawn_depth}"
-            parts.append(f"{who} cap {cap} per run{depth}, enforced by {b.enforced_by}")
+            parts.append(f"{who} cap {cap}{depth}, enforced by {b.enforced_by}")
     return "; ".join(parts) or "no budget declared"
 
 
