@@ -59,3 +59,79 @@ def test_report_on_a_drafted_manifest_shows_undeclared(
     s = runner.invoke(app, ["sla", str(path)])
     assert "target undeclared  compound unknown" in s.stdout, s.stdout
     assert "cannot be judged: no slo.target" in " ".join(s.stdout.split())
+
+
+# -- (c) a budget_check that overspent but says ok ------------------------------------------------
+
+
+def _trail(tmp_path: Path, budget_checks: list[tuple[str, int, int, str]]) -> Path:
+    from .test_evidence import GPT, Trail
+
+    t = Trail()
+    t.add("r", "harness", "run_start", None, pipeline="ev")
+    t.add("r", "a", "model_call", model=GPT, input_tokens=1, output_tokens=1, cost_microusd=1000)
+    for agent, spent, cap, outcome in budget_checks:
+        t.add(
+            "r",
+            agent,
+            "budget_check",
+            spent_microusd=spent,
+            cap_microusd=cap,
+            outcome=outcome,
+        )
+    t.add("r", "harness", "run_end", pipeline="ev", outcome="ok")
+    return t.write(tmp_path / "trails")
+
+
+def _judge(tmp_path: Path, write_manifest: Callable[..., Path], folder: Path, **kw: Any) -> Any:
+    from harness_audit.evidence.trails import judge_trails
+    from harness_audit.trust import TrustRoot
+
+    from .test_evidence import manifest_dict
+    from .trailkit import SIGNER
+
+    p = load_manifest(write_manifest(manifest_dict(), "harness.yaml"))
+    trust = TrustRoot(keys=(SIGNER.verifier,), key_source="flag")
+    return p, judge_trails(p, [folder], trust=trust, **kw)
+
+
+def test_an_overspent_budget_check_that_says_ok_fails_at_its_seq(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    from harness_audit.checks import assess_pipeline
+
+    folder = _trail(tmp_path, [("a", 2000, 5000, "ok"), ("a", 9000, 5000, "ok")])
+    p, e = _judge(tmp_path, write_manifest, folder)
+    c = e.controls[("a", "budget_cap_enforced")]
+    assert c.failed == 1 and [x.seq for x in c.failures] == [3]
+    assert c.reason == (
+        "a budget_check in run 'r' says ok while its spend $0.0090 exceeds its cap $0.005: "
+        "the harness let the run go on over its cap"
+    )
+    [f] = [
+        f
+        for f in assess_pipeline(p, evidence=e).findings
+        if f.check == "budget_cap_enforced" and f.seq is not None
+    ]
+    assert f.rule == "HA-004" and f.seq == 3 and "says ok while its spend" in f.message
+
+
+def test_the_harness_own_overspent_check_fails_the_agents_of_the_run(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    folder = _trail(tmp_path, [("harness", 20_000, 10_000, "ok"), ("harness", 1, 10_000, "ok")])
+    _, e = _judge(tmp_path, write_manifest, folder)
+    assert [x.seq for x in e.controls[("a", "budget_cap_enforced")].failures] == [2]
+    assert (
+        not e.controls.get(("b", "budget_cap_enforced"), None)
+        or not e.controls[("b", "budget_cap_enforced")].failed
+    )  # b spent nothing in the run
+
+
+def test_a_blocked_or_honest_budget_check_is_no_failure(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    folder = _trail(tmp_path, [("a", 9000, 5000, "blocked"), ("a", 5000, 5000, "ok")])
+    _, e = _judge(tmp_path, write_manifest, folder)
+    c = e.controls[("a", "budget_cap_enforced")]
+    assert (c.failed, c.denied) == (0, 1)
