@@ -61,6 +61,36 @@ def test_report_on_a_drafted_manifest_shows_undeclared(
     assert "cannot be judged: no slo.target" in " ".join(s.stdout.split())
 
 
+# -- (b) a yearly rate from a span too short is not a fact ----------------------------------------
+
+
+def _period(seconds: float) -> Any:
+    from harness_audit.evidence.period import review_period
+
+    return review_period(None, "2026-01-01T00:00:00Z", f"2026-01-01T00:00:{seconds:02.0f}Z")
+
+
+def test_no_yearly_rate_from_a_four_second_trail() -> None:
+    from harness_audit.report.workpaper import sample_size
+
+    size, frequency, why = sample_size("manual", 3, _period(4), 0)
+    assert size == 3 and frequency == "unknown: the period is too short"
+    assert "about" not in why and "in 4 seconds, too short (under 7 days)" in why
+    assert "the largest size: 60" in why
+    assert "the trails' own span: no period declared" in why
+
+
+def test_a_yearly_rate_is_an_estimate_with_its_basis() -> None:
+    from harness_audit.evidence.period import parse_period, review_period
+    from harness_audit.report.workpaper import sample_size
+
+    period = review_period(parse_period("2026-01-01..2026-03-31"), None, None)
+    size, frequency, why = sample_size("manual", 30, period, 0)
+    assert (size, frequency) == (25, "daily"), why
+    assert "an estimate (about 122 a year, from 30 times in 90.0 days)" in why
+    assert "period of review 2026-01-01..2026-03-31 (declared by --period)" in why
+
+
 # -- (c) a budget_check that overspent but says ok ------------------------------------------------
 
 
@@ -135,3 +165,106 @@ def test_a_blocked_or_honest_budget_check_is_no_failure(
     _, e = _judge(tmp_path, write_manifest, folder)
     c = e.controls[("a", "budget_cap_enforced")]
     assert (c.failed, c.denied) == (0, 1)
+
+
+# -- (d) HA-207: one period asked for, and the period measured, with their sources ----------------
+
+
+def _ha207(p: Any, e: Any) -> str:
+    from harness_audit.checks import assess_pipeline
+
+    [f] = [f for f in assess_pipeline(p, evidence=e).findings if f.rule == "HA-207"]
+    return f.message
+
+
+def test_ha207_asks_for_the_same_period_whatever_the_manifest_declares(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    from harness_audit.evidence.trails import judge_trails
+    from harness_audit.trust import TrustRoot
+
+    from .test_evidence import manifest_dict
+    from .trailkit import SIGNER
+
+    folder = _trail(tmp_path, [])
+    trust = TrustRoot(keys=(SIGNER.verifier,), key_source="flag")
+    said = set()
+    for retention in (30, 90, None, 2555):
+        m = manifest_dict()
+        if retention is None:
+            del m["trail"]["retention_days"]
+        else:
+            m["trail"]["retention_days"] = retention
+        p = load_manifest(write_manifest(m))
+        said.add(_ha207(p, judge_trails(p, [folder], trust=trust)))
+    assert said == {
+        "the trails cover 2 seconds of the period of review 2026-01-01T00:00:00Z to "
+        "2026-01-01T00:00:02Z (the trails' own span: no period declared); an auditor will ask "
+        "for at least 183 days (EU AI Act Art. 19(1) and 26(6): at least six months)"
+    }
+
+
+def test_ha207_and_the_work_paper_use_one_declared_period(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    from harness_audit.evidence.period import parse_period
+
+    folder = _trail(tmp_path, [])
+    period = parse_period("2026-01-01..2026-01-31", "the config's period (pyproject.toml)")
+    p, e = _judge(tmp_path, write_manifest, folder, period=period)
+    r = e.review_period()
+    assert (r.start, r.end, r.days, r.source) == (
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+        31.0,
+        "the config's period (pyproject.toml)",
+    )
+    assert "of the period of review 2026-01-01..2026-01-31 (declared by the config's period " in (
+        _ha207(p, e)
+    )
+
+
+def test_ha207_on_a_declared_period_no_event_falls_in(
+    tmp_path: Path, write_manifest: Callable[..., Path]
+) -> None:
+    from harness_audit.evidence.period import parse_period
+
+    folder = _trail(tmp_path, [])
+    p, e = _judge(tmp_path, write_manifest, folder, period=parse_period("2027-01-01..2027-06-30"))
+    assert _ha207(p, e).startswith(
+        "the trails cover 0 seconds of the period of review 2027-01-01..2027-06-30 (declared by "
+        "--period)"
+    )
+
+
+def test_report_says_where_the_period_came_from(
+    tmp_path: Path, write_manifest: Callable[..., Path], monkeypatch: Any
+) -> None:
+    import json
+
+    from .test_evidence import manifest_dict
+    from .trailkit import SIGNER
+
+    folder = _trail(tmp_path, [])
+    m = manifest_dict()
+    m["trail"]["path"] = str(folder)
+    manifest = write_manifest(m, "harness.yaml")
+    key = tmp_path / "k.pub"
+    key.write_text(SIGNER.verifier.text() + "\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["report", str(manifest), "--key", str(key), "--no-pdf"]
+    r = runner.invoke(app, [*args, "-o", "flag", "--period", "2026-01-01..2026-01-31"])
+    assert r.exit_code == 1, r.output
+    review = json.loads((tmp_path / "flag" / "findings.json").read_text())
+    (tmp_path / ".harness-audit.yaml").write_text("period: 2026-01-01..2026-01-31\n")
+    r = runner.invoke(app, [*args, "-o", "config"])
+    assert r.exit_code == 1, r.output
+    config = json.loads((tmp_path / "config" / "findings.json").read_text())
+
+    def ha207(d: dict[str, Any]) -> str:
+        found = d["pipelines"][0]["findings"]
+        return next(f["message"] for f in found if f["rule"] == "HA-207")
+
+    assert "2026-01-01..2026-01-31 (declared by --period)" in ha207(review)
+    assert "2026-01-01..2026-01-31 (declared by the config's period (" in ha207(config)
+    assert ".harness-audit.yaml)" in ha207(config)

@@ -29,6 +29,16 @@ from harness_audit.errors import Diagnostic, ExitCode, UsageError
 from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY
 
 
+def _setting_source(ctx: typer.Context, name: str) -> str:
+    """Where a setting's value came from, as the pack says it: the flag, or the config file."""
+    source = ctx.get_parameter_source(name)
+    if source is not None and source.name == "DEFAULT_MAP":  # typer's Click, whichever it is
+        from harness_audit.config import load_config
+
+        return f"the config's {name} ({load_config(Path('.'))[1] or 'config'})"
+    return f"--{name.replace('_', '-')}"
+
+
 def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
@@ -704,7 +714,7 @@ def report(
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         request = dataclasses.replace(
             request,
-            period=parse_period(period) if period else None,
+            period=parse_period(period, _setting_source(ctx, "period")) if period else None,
             max_gap_s=parse_duration(max_gap) if max_gap else None,
             population_dir=Path(spool),
             for_pack=True,

@@ -278,7 +278,7 @@ def coverage_rows(pipelines: list[Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "pipeline": p.pipeline.name,
-                "declared": cov.period.text if cov.period else None,
+                "declared": p.evidence.review_period().text if cov.period else None,
                 "observed": f"{cov.first} to {cov.last}" if cov.first else "no events",
                 "inside": cov.inside,
                 "outside": cov.outside,
