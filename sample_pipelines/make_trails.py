@@ -399,8 +399,10 @@ def violations(p: Any, w: TrailWriter, clock: dt.datetime, rnd: random.Random) -
             data_class="pii",
             outcome="denied",
         )
+        # the harness's check before the call is under the cap; the call that would cross it
+        # is blocked (a check that says ok over its cap is itself a failure: issue 22, item 8)
         r.emit(
-            "harness", "budget_check", c, spent_microusd=100_500, cap_microusd=100_000, outcome="ok"
+            "harness", "budget_check", c, spent_microusd=99_500, cap_microusd=100_000, outcome="ok"
         )
         r.emit(
             "credit_risk",

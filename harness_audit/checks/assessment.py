@@ -9,6 +9,7 @@ from typing import Any, Literal
 from harness_audit.checks.catalogue import RuleBook, load_rulebook
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
 from harness_audit.evidence.model import Control, Evidence
+from harness_audit.evidence.period import review_period, span_text
 from harness_audit.findings import SEVERITY_ORDER, FailOn, Finding, Severity
 from harness_audit.graph import graph_findings
 from harness_audit.manifest.model import Agent, AiActClass, Pipeline
@@ -17,6 +18,20 @@ from harness_audit.sla import decompose
 Band = Literal["audit-ready", "at-risk", "audit-will-fail"]
 BANDS: tuple[Band, ...] = ("audit-ready", "at-risk", "audit-will-fail")
 RETENTION_MINIMUM_DAYS = 183  # EU AI Act Art. 19 and 26(6): at least six months
+RETENTION_MINIMUM_SOURCE = "EU AI Act Art. 19(1) and 26(6): at least six months"
+"""Where the six months HA-207 asks for come from: the same for every manifest (a shorter
+declared ``retention_days`` is HA-106, not a smaller ask)."""
+
+
+def _covered_days(e: Evidence) -> float | None:
+    """Days the trails cover inside the period of review: first to last event placed in it
+    (the trails' span when no period is declared); None without events."""
+    cov = e.coverage
+    if cov is None:
+        return review_period(None, e.first_ts, e.last_ts).days
+    if cov.period is not None and cov.first is None:
+        return 0.0  # a declared period no event falls in: the trails cover none of it
+    return review_period(None, cov.first, cov.last).days
 
 
 def band(score: int) -> Band:
@@ -260,15 +275,16 @@ def _evidence_findings(
                 w.span if w else None,
             )
         )
-    days = evidence.period_days
-    want = min(pipeline.trail.retention_days or RETENTION_MINIMUM_DAYS, RETENTION_MINIMUM_DAYS)
-    if days is not None and days < want:
+    review = evidence.review_period()
+    days = _covered_days(evidence)
+    if days is not None and days < RETENTION_MINIMUM_DAYS:
         out.append(
             Finding(
                 "HA-207",
                 sev["HA-207"],
-                f"the trails cover {days:.1f} days ({evidence.first_ts} to "
-                f"{evidence.last_ts}); an auditor will ask for at least {want} days",
+                f"the trails cover {span_text(days)} of the period of review {review.text}; "
+                f"an auditor will ask for at least {RETENTION_MINIMUM_DAYS} days "
+                f"({RETENTION_MINIMUM_SOURCE})",
                 evidence.files[0] if evidence.files else pipeline.file,
                 1,
                 pipeline.name,

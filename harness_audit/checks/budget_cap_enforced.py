@@ -82,9 +82,13 @@ def enforced(p: Pipeline, a: Agent) -> str:
     parts = []
     for who, b in (("agent", a.budget), ("pipeline", p.budget)):
         if b is not None:
-            cap = "none" if b.max_cost_usd_per_run is None else f"${b.max_cost_usd_per_run:g}"
+            cap = (
+                "undeclared"
+                if b.max_cost_usd_per_run is None
+                else f"${b.max_cost_usd_per_run:g} per run"
+            )
             depth = "" if b.max_spawn_depth is None else f", max_spawn_depth {b.max_spawn_depth}"
-            parts.append(f"{who} cap {cap} per run{depth}, enforced by {b.enforced_by}")
+            parts.append(f"{who} cap {cap}{depth}, enforced by {b.enforced_by}")
     return "; ".join(parts) or "no budget declared"
 
 
@@ -170,9 +174,27 @@ class Capped(Observed):
             )
 
     def budget_check(self, ev: BudgetCheck, actor: str, run: RunState, where: Location) -> None:
-        """A call the harness blocked for its budget."""
-        if actor in self.agents and ev.outcome == "blocked":
-            self.operated(actor, "budget_cap_enforced", where).denied += 1
+        """A call the harness blocked for its budget counts as the control operating; a check
+        that says ``ok`` while its own spend exceeds its own cap is a failure at that event,
+        of the agent it checked (the harness's own check: of the agents that spent in the run,
+        else of every agent, since the cap was not enforced for the run)."""
+        if ev.outcome == "blocked":
+            if actor in self.agents:
+                self.operated(actor, "budget_cap_enforced", where).denied += 1
+            return
+        if ev.spent_microusd <= ev.cap_microusd:
+            return
+        if actor in self.agents:
+            checked = [actor]
+        else:
+            checked = [a for a in (*run.cost, *run.models) if a in self.agents] or list(self.agents)
+        reason = (
+            f"a budget_check in run {ev.run!r} says ok while its spend "
+            f"${ev.spent_microusd / 1e6:.4f} exceeds its cap ${ev.cap_microusd / 1e6:g}: "
+            "the harness let the run go on over its cap"
+        )
+        for agent_id in dict.fromkeys(checked):
+            self.operated(agent_id, "budget_cap_enforced", where).fail(reason, where)
 
 
 def _spawn_limit(p: Pipeline, a: Agent) -> int | None:

@@ -43,7 +43,7 @@ def enforced(p: Pipeline, a: Agent) -> str:
     t = p.trail
     return (
         f"trail.enabled: {str(t.enabled).lower()}; the agent is "
-        f"{'in' if a.in_trail else 'excluded from'} the trail; path: {t.path or '—'}"
+        f"{'in' if a.in_trail else 'excluded from'} the trail; path: {t.path or 'undeclared'}"
     )
 
 

@@ -71,12 +71,14 @@ def sla_decomposed_per_stage(ctx: Context, a: Agent) -> CheckResult:
 def enforced(p: Pipeline, a: Agent) -> str:
     """How the manifest says the control is enforced for this agent, in one line."""
     s = a.stage
-    stage = (
-        "no stage declared"
-        if s is None
-        else (f"stage reliability {s.reliability:g}, retries {s.retries}")
-    )
-    return f"slo target {p.slo.target if p.slo else '—'}; {stage}"
+    if s is None:
+        stage = "no stage declared"
+    elif s.reliability is None:
+        stage = f"stage reliability undeclared, retries {s.retries}"
+    else:
+        stage = f"stage reliability {_fmt(s.reliability)}, retries {s.retries}"
+    target = "undeclared" if p.slo is None or p.slo.target is None else _fmt(p.slo.target)
+    return f"slo target {target}; {stage}"
 
 
 @observed(sla_decomposed_per_stage)

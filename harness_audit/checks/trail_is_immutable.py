@@ -69,7 +69,7 @@ def trail_is_immutable(ctx: Context, a: Agent) -> CheckResult:
 def enforced(p: Pipeline, a: Agent) -> str:
     """How the manifest says the control is enforced for this agent, in one line."""
     t = p.trail
-    return f"trail.integrity: {t.integrity}; public key: {t.public_key or 'none'}"
+    return f"trail.integrity: {t.integrity}; public key: {t.public_key or 'undeclared'}"
 
 
 @observed_on_verify(trail_is_immutable)

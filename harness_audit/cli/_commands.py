@@ -29,6 +29,16 @@ from harness_audit.report import GRAPH, REPLAY, RULE, RULES, SCAN, SLA, VERIFY
 from harness_audit.report.outputs import output_targets
 
 
+def _setting_source(ctx: typer.Context, name: str) -> str:
+    """Where a setting's value came from, as the pack says it: the flag, or the config file."""
+    source = ctx.get_parameter_source(name)
+    if source is not None and source.name == "DEFAULT_MAP":  # typer's Click, whichever it is
+        from harness_audit.config import load_config
+
+        return f"the config's {name} ({load_config(Path('.'))[1] or 'config'})"
+    return f"--{name.replace('_', '-')}"
+
+
 def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None) -> Any:
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
@@ -589,7 +599,7 @@ def report(
     signer = _keys.load_signer(sign_key) if sign_key else None
     request = dataclasses.replace(
         _request(ctx, [Path(p) for p in paths or []], baseline),
-        period=parse_period(period) if period else None,
+        period=parse_period(period, _setting_source(ctx, "period")) if period else None,
         max_gap_s=parse_duration(max_gap) if max_gap else None,
     )
     run, files = write_pack(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness_audit.evidence.excerpts import RunEvents
-from harness_audit.evidence.period import Coverage
+from harness_audit.evidence.period import Coverage, ReviewPeriod, review_period
 from harness_audit.manifest.model import Agent, Model, Pipeline, Tool
 from harness_audit.sla import SlaReport
 from harness_audit.trail.events import ToolCall
@@ -186,6 +186,12 @@ class Evidence:
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""
         return self.controls.setdefault((agent, check), Control())
+
+    def review_period(self) -> ReviewPeriod:
+        """The period of review (:func:`harness_audit.evidence.period.review_period`): the
+        declared one, else the trails' span; the one period HA-207 and the work paper use."""
+        cov = self.coverage
+        return review_period(cov.period if cov else None, self.first_ts, self.last_ts)
 
     @property
     def period_days(self) -> float | None:

@@ -59,11 +59,13 @@ def iso(t: dt.datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """The declared period of review: ``start`` inclusive, ``end`` exclusive, as given."""
+    """The declared period of review: ``start`` inclusive, ``end`` exclusive, as given, and
+    where it was declared (``--period``, or the config file that set ``period``)."""
 
     start: dt.datetime
     end: dt.datetime
     text: str
+    source: str = "--period"
 
     def __contains__(self, t: dt.datetime) -> bool:
         return self.start <= t < self.end
@@ -73,9 +75,10 @@ class Period:
         return {"declared": self.text, "from": iso(self.start), "to_exclusive": iso(self.end)}
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, source: str = "--period") -> Period:
     """``FROM..TO``: dates (``2026-01-01..2026-06-30``, TO's whole day included) or RFC 3339
-    times (TO excluded); UsageError when it does not parse or is empty."""
+    times (TO excluded); UsageError when it does not parse or is empty. ``source`` says where
+    it was declared."""
     left, sep, right = str(text).partition("..")
     bounds: list[dt.datetime | None] = []
     for part, is_end in ((left, False), (right, True)):
@@ -106,7 +109,57 @@ def parse_period(text: str) -> Period:
                 expected="FROM..TO with FROM before TO",
             )
         )
-    return Period(start, end, str(text))
+    return Period(start, end, str(text), source)
+
+
+TRAILS_SPAN = "the trails' own span: no period declared"
+"""The source of the period of review when none is declared."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPeriod:
+    """The one period every judgement of a pipeline's trails uses (HA-207, the work paper's
+    sample sizes): the declared period (from ``--period`` or the config), else the trails' own
+    span from the first event to the last; with where it came from."""
+
+    start: str | None
+    end: str | None
+    days: float | None
+    source: str
+    declared: str | None = None  # the period as given, when declared
+
+    @property
+    def text(self) -> str:
+        """The period and its source, as the pack and the findings say it."""
+        if self.declared is not None:
+            return f"{self.declared} (declared by {self.source})"
+        if self.start is None:
+            return f"none ({self.source}, and no event)"
+        return f"{self.start} to {self.end} ({self.source})"
+
+
+def span_text(days: float) -> str:
+    """A length of time in the unit that reads: seconds, minutes, hours or days."""
+    s = days * 86400
+    if s < 120:
+        n = f"{s:,.0f}"
+        return "1 second" if n == "1" else f"{n} seconds"
+    if s < 2 * 3600:
+        return f"{s / 60:,.0f} minutes"
+    if days < 2:
+        return f"{s / 3600:,.1f} hours"
+    return f"{days:,.1f} days"
+
+
+def review_period(period: Period | None, first: str | None, last: str | None) -> ReviewPeriod:
+    """The period of review: ``period`` when declared, else the span ``first`` to ``last``."""
+    if period is not None:
+        days = (period.end - period.start).total_seconds() / 86400
+        return ReviewPeriod(iso(period.start), iso(period.end), days, period.source, period.text)
+    a, b = (parse_ts(first) if first else None), (parse_ts(last) if last else None)
+    if a is None or b is None:
+        return ReviewPeriod(first, last, None, TRAILS_SPAN)
+    return ReviewPeriod(iso(a), iso(b), (b - a).total_seconds() / 86400, TRAILS_SPAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +186,8 @@ class Coverage:
     outside: int = 0
     untimed: int = 0  # timestamps that did not parse: judged, not placed
     buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
+    signed: list[float] = field(default_factory=list)  # checkpoint times, with no period
+    span: tuple[float, float] | None = None  # the first and last event placed
 
     @property
     def bucket_s(self) -> float:
@@ -155,15 +210,30 @@ class Coverage:
             self.outside += 1
             return False
         self.inside += 1
-        self._place(t.timestamp())
+        x = t.timestamp()
+        self._place(x)
+        self.span = (min(self.span[0], x), max(self.span[1], x)) if self.span else (x, x)
         return True
 
     def checkpoint(self, ts: str) -> None:
         """A timestamped checkpoint inside the period covers it too: a witness's cosignature,
         or the signing time of a trusted checkpoint (its ``harness-audit-signed`` line)."""
         t = parse_ts(ts)
-        if t is not None and (self.period is None or t in self.period):
+        if t is None:
+            return
+        if self.period is None:  # the period is the events' span: known once they are read
+            self.signed.append(t.timestamp())
+        elif t in self.period:
             self._place(t.timestamp())
+
+    def close(self) -> None:
+        """With no declared period, place the checkpoint times that fall inside the events'
+        own span (they close its gaps; they do not stretch the period of review)."""
+        if self.span is not None:
+            for x in self.signed:
+                if self.span[0] <= x <= self.span[1]:
+                    self._place(x)
+        self.signed = []
 
     @property
     def first(self) -> str | None:

@@ -148,6 +148,7 @@ def judge_trails(
         evidence.excerpts = runs.finish()
         evidence.digests = stats.digests
     evidence.coverage = coverage
+    coverage.close()
     for g in coverage.gaps():
         evidence.observations.append(
             Observation(

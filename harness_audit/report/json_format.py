@@ -88,6 +88,13 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
     return out
 
 
+def _review(e: Evidence) -> dict[str, Any]:
+    """The period of review the findings were judged over, and where it came from."""
+    r = e.review_period()
+    days = None if r.days is None else round(r.days, 3)
+    return {"from": r.start, "to": r.end, "days": days, "source": r.source}
+
+
 def evidence_dict(e: Evidence) -> dict[str, Any]:
     """What the trails showed: coverage, integrity, cost, and the populations per control."""
     v = e.verify
@@ -101,6 +108,7 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
             "first": e.first_ts,
             "last": e.last_ts,
             "days": None if e.period_days is None else round(e.period_days, 3),
+            "review": _review(e),
         },
         "integrity": None
         if v is None

@@ -23,7 +23,7 @@ from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
 from harness_audit.report.inert import json_text
-from harness_audit.report.sla_view import pct
+from harness_audit.report.sla_view import compound_pct, declared_pct, pct, verdict_text
 from harness_audit.report.workpaper import workpaper
 from harness_audit.sla import SlaReport
 
@@ -161,7 +161,7 @@ def _context(
             stages.append(
                 {
                     "agent": s.agent if s.series else f"{s.agent} (fallback)",
-                    "declared": pct(s.declared, 3),
+                    "declared": declared_pct(s.declared, 3),
                     "effective": pct(s.effective, 4),
                     "required": pct(s.required, 4),
                     "headroom": "—" if s.headroom is None else f"{s.headroom * 100:+.4f}",
@@ -172,7 +172,7 @@ def _context(
                 }
             )
         budget = (
-            "—"
+            "undeclared (no slo.target)"
             if r.target is None
             else (
                 f"{r.error_budget_hours_per_year:.2f} h/year, "
@@ -182,8 +182,9 @@ def _context(
         sla_items.append(
             {
                 "report": r,
-                "target": pct(r.target, 3),
-                "compound": pct(r.compound, 4),
+                "target": declared_pct(r.target, 3),
+                "compound": compound_pct(r, 4),
+                "verdict": verdict_text(r),
                 "budget": budget,
                 "stages": stages,
                 "chart": Markup(sla_chart(r)),  # noqa: S704 - sla_chart escapes its text
@@ -298,7 +299,7 @@ def coverage_rows(pipelines: list[Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "pipeline": p.pipeline.name,
-                "declared": cov.period.text if cov.period else None,
+                "declared": p.evidence.review_period().text if cov.period else None,
                 "observed": f"{cov.first} to {cov.last}" if cov.first else "no events",
                 "inside": cov.inside,
                 "outside": cov.outside,

@@ -94,6 +94,32 @@ def pct(x: float | None, digits: int = 3) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
+UNDECLARED = "undeclared"
+"""How a value the manifest does not declare is shown: never as a number, a dash or ``None``."""
+
+
+def declared_pct(x: float | None, digits: int = 3) -> str:
+    """A declared fraction as a percentage; ``undeclared`` when the manifest leaves it out."""
+    return UNDECLARED if x is None else pct(x, digits)
+
+
+def compound_pct(r: SlaReport, digits: int = 3) -> str:
+    """The compound as a percentage; when it cannot be computed, why (an undeclared stage)."""
+    if r.compound is not None:
+        return pct(r.compound, digits)
+    missing = sum(1 for s in r.stages if s.series and s.declared is None)
+    return f"unknown ({missing} stage reliability undeclared)" if missing else "unknown"
+
+
+def verdict_text(r: SlaReport) -> str:
+    """Whether the compound meets the target, or why that cannot be judged."""
+    if r.meets_target is not None:
+        return "meets the target" if r.meets_target else "misses the target"
+    if r.target is None:
+        return "cannot be judged: no slo.target declared"
+    return "cannot be judged: the compound is unknown"
+
+
 def _bar(effective: float | None, required: float | None, observed: float | None) -> Text:
     cells = [" "] * BAR
     fill = round(nines(effective) / NINES * BAR)
@@ -138,8 +164,8 @@ def _what_if(
         "compound",
         pct(before.compound),
         pct(after.compound),
-        pct(before.target),
-        pct(after.target),
+        declared_pct(before.target),
+        declared_pct(after.target),
         verdict(before),
         verdict(after),
     )
@@ -174,13 +200,13 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
         verdict = (
             ("meets" if r.meets_target else "MISSES")
             if r.meets_target is not None
-            else "cannot be judged"
+            else verdict_text(r)
         )
         console.print(
             Text.assemble(
                 ("pipeline ", "bold"),
                 (tx(r.pipeline), "bold cyan"),
-                f"  target {pct(r.target, 3)}  compound {pct(r.compound)}  ",
+                f"  target {declared_pct(r.target, 3)}  compound {compound_pct(r)}  ",
                 (verdict, "green" if r.meets_target else "bold red"),
             )
         )
@@ -215,7 +241,7 @@ def sla_text(result: SlaResult | list[SlaReport], color: bool = False, width: in
             head = "—" if s.headroom is None else f"{s.headroom * 100:+.3f}"
             t.add_row(
                 name,
-                pct(s.declared),
+                declared_pct(s.declared),
                 pct(s.effective),
                 pct(s.required),
                 Text(head, style="green" if (s.headroom or 0) >= 0 else "red"),

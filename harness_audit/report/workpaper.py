@@ -17,6 +17,7 @@ from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.registry import enforcement_text
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
+from harness_audit.evidence.period import ReviewPeriod, span_text
 from harness_audit.evidence.population import METHOD, Sample, control_key, csv_name, draw
 from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.report.inert import csv_text
@@ -48,10 +49,12 @@ def _nature(p: Pipeline, a: Agent, check: str, entry: dict[str, Any]) -> str:
 
 
 def sample_size(
-    nature: str, population: int, days: float | None, asked: int
+    nature: str, population: int, period: ReviewPeriod | None, asked: int
 ) -> tuple[int, str, str]:
     """(size, frequency as judged, rationale) from ``rules/sampling.yaml``; ``asked`` (``--sample
-    N``, when not 0) wins."""
+    N``, when not 0) wins. A manual control's yearly rate is an estimate from its population over
+    the period of review, given with that basis; over a period shorter than the table's
+    ``min_days_for_a_rate`` no rate is given and the largest size is taken (fail closed)."""
     table = load_sampling()
     if asked:
         return min(asked, population), "as asked", f"{asked} as asked with --sample"
@@ -62,8 +65,26 @@ def sample_size(
             "automated",
             " ".join(str(auto["rationale"]).split()),
         )
-    per_year = population * 365 / days if days else float(population)
-    for row in table["manual"]:
+    rows = table["manual"]
+    source = f"by the table in rules/sampling.yaml ({table['source']['title']})"
+    min_days = float(table.get("min_days_for_a_rate", 7))
+    days = period.days if period is not None else None
+    where = period.text if period is not None else "no period: no trails"
+    times = "once" if population == 1 else f"{population:,} times"
+    if days is None or days < min_days:
+        size = int(rows[-1]["size"])
+        span = "no time" if days is None else span_text(days)
+        return (
+            min(size, population),
+            "unknown: the period is too short",
+            (
+                f"manual control operating {times} in {span}, too short (under {min_days:g} "
+                f"days) to estimate how often it operates in a year, so the largest size: "
+                f"{size} {source}; period of review {where}"
+            ),
+        )
+    per_year = population * 365 / days
+    for row in rows:
         limit = row.get("max_per_year")
         if limit is None or per_year <= limit:
             size = int(row["size"])
@@ -71,23 +92,12 @@ def sample_size(
                 min(size, population),
                 str(row["frequency"]),
                 (
-                    f"manual control operating {row['frequency']} (about {per_year:,.0f} a year in "
-                    f"the period): {size} by the table in rules/sampling.yaml "
-                    f"({table['source']['title']})"
+                    f"manual control operating {row['frequency']}, an estimate (about "
+                    f"{per_year:,.0f} a year, from {times} in {span_text(days)}): {size} "
+                    f"{source}; period of review {where}"
                 ),
             )
     raise AssertionError("the last row of the manual table has no limit")
-
-
-def _days(e: Any) -> float | None:
-    """The period's length in days: the declared period's, else the trails' span."""
-    if e is None:
-        return None
-    if e.coverage is not None and e.coverage.period is not None:
-        span = e.coverage.period.end - e.coverage.period.start
-        return float(span.total_seconds() / 86400)
-    days = e.period_days
-    return float(days) if days is not None else None
 
 
 def _loc_key(loc: Location) -> tuple[str, str, str]:
@@ -108,9 +118,9 @@ def control_entry(
     size = 0
     frequency, rationale = entry["frequency"], ""
     if csv_path is not None and csv_path.is_file():
-        days = _days(e)
         population = sum(1 for _ in csv_path.open(encoding="utf-8")) - 1
-        size, _, rationale = sample_size(nature, population, days, asked)
+        period = e.review_period() if e is not None else None
+        size, _, rationale = sample_size(nature, population, period, asked)
         sample = draw(csv_path, size, seed, control_key(a.id, check))
     failed = {_loc_key(x) for x in ctl.failures} if ctl else set()
     deviations = [
