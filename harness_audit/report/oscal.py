@@ -2,10 +2,15 @@
 
 One result per pipeline; an observation per finding (with the file, line and seq that prove
 it); a finding per control objective (``satisfied`` or ``not-satisfied``) that links the
-observations behind it. The document carries, as base64 back-matter resources, a small catalogue
-of the criteria the rules use (SOC 2 has no official machine-readable catalogue; identifiers are
-facts, the titles our own words) and the assessment-plan stub it imports. UUIDs are version 5,
-derived from the content, so the same inputs give the same document.
+observations behind it. A check the trails do not prove is an observation (prop ``outcome``
+``not-proven``) that makes its objectives ``not-satisfied`` (fail closed), with the status
+``reason`` ``other`` (OSCAL's objective-status reasons are pass, fail and other: not proven is
+neither) when only such observations bear on it. Observations of a design review (no trails)
+have the method ``EXAMINE``, of operating evidence ``TEST``. The document carries, as base64
+back-matter resources, a small catalogue of the criteria the rules use (SOC 2
+has no official machine-readable catalogue; identifiers are facts, the titles our own words)
+and the assessment-plan stub it imports. UUIDs are version 5, derived from
+the content, so the same inputs give the same document.
 """
 
 from __future__ import annotations
@@ -123,6 +128,9 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
         name = p.pipeline.name
         observations = []
         by_control: dict[str, list[str]] = {}
+        unproven: set[str] = set()  # observations of checks not proven (no exception seen)
+        # OSCAL methods: a design review examines the manifest; trails test the operation
+        method = "EXAMINE" if p.evidence is None else "TEST"
         for f in p.findings:
             obs_id = uid("observation", f.fingerprint)
             where = f"{f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
@@ -132,7 +140,7 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                     "uuid": obs_id,
                     "title": f"{f.rule}: {a.rules.rules[f.rule].title}",
                     "description": f.message,
-                    "methods": ["TEST"],
+                    "methods": [method],
                     "types": ["finding"],
                     "collected": when,
                     "props": [
@@ -146,11 +154,20 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                             "value": state,
                             "ns": "https://harness-audit.dev/ns/oscal",
                         },
+                        {
+                            "name": "outcome",
+                            "value": "not-proven"
+                            if f.not_proven
+                            else ("fail" if f.check else "finding"),
+                            "ns": "https://harness-audit.dev/ns/oscal",
+                        },
                     ],
                     "relevant-evidence": [{"description": where}],
                     **({"remarks": f"Waived: {f.waived}"} if f.waived else {}),
                 }
             )
+            if f.not_proven:
+                unproven.add(obs_id)
             if f.suppressed or f.severity == "info":
                 continue
             rule = a.rules.rules[f.rule]
@@ -168,6 +185,12 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
         findings = []
         for token in reviewed:
             related = sorted(set(by_control.get(token, [])))
+            status: dict[str, Any] = {"state": "not-satisfied" if related else "satisfied"}
+            if related and unproven.issuperset(related):
+                # objective-status reason: pass | fail | other; not proven is neither a pass
+                # nor an observed failure
+                status["reason"] = "other"
+                status["remarks"] = "Not proven: the trails do not show the control operating."
             f_: dict[str, Any] = {
                 "uuid": uid("finding", name, token),
                 "title": f"{token} for {name}",
@@ -179,7 +202,7 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                 "target": {
                     "type": "objective-id",
                     "target-id": token,
-                    "status": {"state": "not-satisfied" if related else "satisfied"},
+                    "status": status,
                 },
             }
             if related:
@@ -188,7 +211,8 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
         result: dict[str, Any] = {
             "uuid": uid("result", name),
             "title": f"harness-audit scan of {name}",
-            "description": f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents.",
+            "description": f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents. "
+            f"Basis: {p.basis}.",
             "start": when,
             "reviewed-controls": {
                 "control-selections": [{"include-controls": [{"control-id": t} for t in reviewed]}]

@@ -22,6 +22,7 @@ from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
+from harness_audit.evidence.outcomes import status_words
 from harness_audit.report.inert import json_text
 from harness_audit.report.sla_view import pct
 from harness_audit.report.workpaper import workpaper
@@ -251,6 +252,7 @@ def _context(
         "ai_act_dates": dates,
         "any_evidence": any(p.evidence for p in pipelines),
         "checks": CHECKS,
+        "statuses": status_words(),
         "problems": problems,
         "graphs": graphs,
         "slas": sla_items,
