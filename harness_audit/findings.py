@@ -31,6 +31,7 @@ class Finding:
     span: str | None = None
     waived: str | None = None  # the waiver's justification, owner and ticket, when waived
     baselined: bool = False  # present in the baseline: known, not new
+    not_proven: bool = False  # a declared pass the trails do not prove (no exception seen)
 
     @property
     def suppressed(self) -> bool:

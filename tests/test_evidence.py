@@ -18,9 +18,10 @@ from harness_audit.evidence import judge
 from harness_audit.evidence.trails import judge_trails
 from harness_audit.manifest import load_manifest
 from harness_audit.trail.writer import TrailWriter
+from harness_audit.trust import TrustRoot
 
 from .conftest import SAMPLES
-from .trailkit import SIGNER
+from .trailkit import OTHER, SIGNER
 
 GPT = {"provider": "openai", "family": "gpt-4o", "name": "gpt-4o"}
 CLAUDE = {"provider": "anthropic", "family": "claude", "name": "claude-sonnet-4"}
@@ -161,7 +162,10 @@ class Trail:
 
     def write(self, folder: Path) -> Path:
         # signed as its writer would have, a second after its last event (issue 22)
-        last = max(dt.datetime.fromisoformat(e["ts"]) for e in self.events if "ts" in e)
+        last = max(
+            (dt.datetime.fromisoformat(e["ts"]) for e in self.events if "ts" in e),
+            default=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
         signed = last + dt.timedelta(seconds=1)
         with TrailWriter(
             folder, "harness-audit/ev", SIGNER, checkpoint_every=0, clock=lambda: signed
@@ -199,16 +203,81 @@ def seq_of(e: Any, span: str) -> int:
     raise AssertionError(span)
 
 
-def test_clean_trail_passes_every_check(setup) -> None:  # type: ignore[no-untyped-def]
+def test_clean_trail_passes_every_check(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: a clean trail proves every check only with the key pinned; the manifest's
+    own key leaves every declared pass not proven (it was a pass before)."""
     t = Trail()
     for r in range(3):
         t.clean_run(f"r{r}")
     p, e = setup(t)
     assert e.verify.status == "verified" and e.runs == 3
     assert not [k for k, c in e.controls.items() if c.failed]
+    unpinned = assess_pipeline(p, evidence=e)
+    gate = unpinned.agents[0].checks["human_gate_for_destructive_ops"]
+    assert gate.status == "not_proven" and "not pinned" in gate.reason
+    assert unpinned.band != "audit-ready"
+    e = judge_trails(p, [tmp_path / "trails"], trust=TrustRoot((str(tmp_path / "k.pub"),), "flag"))
     result = assess_pipeline(p, evidence=e)
-    assert result.score == 0
-    assert "observed: operated" in result.agents[0].checks["human_gate_for_destructive_ops"].reason
+    a = result.agents[0]
+    assert {c: r.status for c, r in a.checks.items()} == dict.fromkeys(a.checks, "pass")
+    reason = a.checks["human_gate_for_destructive_ops"].reason
+    assert "observed: operated 3 times, no failure, on a trail anchored by the pinned key" in reason
+    assert "harness-audit/test+" in reason and "(the trails' own span)" in reason
+    assert result.agents[0].score == 0
+    # b and v have no event of their own for access: not proven, and they count in the score
+    b = result.agents[1].checks["access_enforced_at_harness"]
+    assert b.status == "not_proven" and "no event of the agent in its population" in b.reason
+    assert result.score > 0 and result.band == "at-risk"
+    nps = [f for f in result.findings if f.not_proven]
+    assert nps and all(f.message.split(": ", 1)[1].startswith("not proven: ") for f in nps)
+
+
+def test_no_trails_is_a_design_review_and_stays_as_declared(setup) -> None:  # type: ignore[no-untyped-def]
+    """Without trails the declaration stands, and the result says it is a design review."""
+    p, _ = setup(Trail())
+    result = assess_pipeline(p)
+    assert result.score == 0 and result.band == "audit-ready"
+    assert result.basis.startswith("design review: what the manifest declares")
+    assert not any(f.not_proven for f in result.findings)
+
+
+def test_unknown_cost_leaves_the_budget_not_proven(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A model call with no cost stated (unknown, not $0) proves no cap."""
+    t = Trail()
+    t.clean_run("r0")
+    t.add("r1", "harness", "run_start", None, pipeline="ev")
+    t.add("r1", "a", "model_call", model=GPT, input_tokens=0, output_tokens=0, cost_microusd=0)
+    t.add("r1", "harness", "run_end", pipeline="ev", outcome="ok")
+    p, _ = setup(t)
+    e = judge_trails(p, [tmp_path / "trails"], trust=TrustRoot((str(tmp_path / "k.pub"),), "flag"))
+    r = assess_pipeline(p, evidence=e).agents[0].checks["budget_cap_enforced"]
+    assert r.status == "not_proven" and "1 model call(s) record no cost" in r.reason
+
+
+def test_unanchored_trail_proves_no_pass(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    t = Trail()
+    t.clean_run("r0")
+    p, _ = setup(t)
+    other = tmp_path / "other.pub"
+    other.write_text(OTHER.verifier.text() + "\n")  # pinned, but it signed no checkpoint
+    e = judge_trails(p, [tmp_path / "trails"], trust=TrustRoot((str(other),), "flag"))
+    assert e.verify.status != "verified"
+    statuses = {r.status for a in assess_pipeline(p, evidence=e).agents for r in a.checks.values()}
+    assert "pass" not in statuses
+
+
+def test_a_coverage_gap_leaves_a_pass_not_proven(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from harness_audit.evidence.period import parse_period
+
+    t = Trail()
+    t.clean_run("r0")
+    p, _ = setup(t)
+    trust = TrustRoot((str(tmp_path / "k.pub"),), "flag")
+    e = judge_trails(
+        p, [tmp_path / "trails"], trust=trust, period=parse_period("2026-01-01..2026-01-31")
+    )
+    r = assess_pipeline(p, evidence=e).agents[0].checks["human_gate_for_destructive_ops"]
+    assert r.status == "not_proven" and "coverage gap(s) in the period" in r.reason
 
 
 def test_silent_agent_and_undeclared_agent(setup) -> None:  # type: ignore[no-untyped-def]
@@ -673,15 +742,20 @@ def test_a_backfill_signed_long_after_its_events_does_not_pass_immutability(
         "sealed on 2026-12-07 by its writer, 339 days after its last event; the source format "
         "proves nothing before that"
     )
-    assert c.failed and c.reason == want
+    assert not c.failed  # not an exception seen in the trail: not proven (issue 22)
+    r = assess_pipeline(p, evidence=e).agents[0].checks["trail_is_immutable"]
+    assert r.status == "not_proven" and want in r.reason
     assert want in t.describe() and t.as_dict()["sealed_after_the_fact"] is True
     # the same trail under a setting of a year: captured
     e = judge_trails(p, [folder], sealed_late_after_s=400 * 86400)
     assert not e.trust.sealed_after_the_fact
-    assert not control(e, "a", "trail_is_immutable").failed
+    r = assess_pipeline(p, evidence=e).agents[0].checks["trail_is_immutable"]
+    assert "sealed on" not in r.reason
 
 
-def test_a_trail_imported_today_fails_immutability(tmp_path: Path, write_manifest: Any) -> None:
+def test_a_trail_imported_today_does_not_prove_immutability(
+    tmp_path: Path, write_manifest: Any
+) -> None:
     from harness_audit.trail.provenance import import_line
     from harness_audit.trail.sealer import seal_events
     from harness_audit.trail.source import RawEvent
@@ -700,12 +774,13 @@ def test_a_trail_imported_today_fails_immutability(tmp_path: Path, write_manifes
     )
     e = judge_trails(p, [folder])
     assert e.trust.imported and e.trust.sealed_after_the_fact
-    c = control(e, "a", "trail_is_immutable")
-    assert c.failed
+    assert not control(e, "a", "trail_is_immutable").failed
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert f"sealed on {today} by `trail import`" in e.trust.describe()
     result = assess_pipeline(p, evidence=e)
-    reason = result.agents[0].checks["trail_is_immutable"].reason
+    checked = result.agents[0].checks
+    assert checked["trail_is_immutable"].status == "not_proven"
+    reason = checked["trail_is_immutable"].reason
     assert f"sealed on {today} by `trail import`" in reason
     assert "the source format proves nothing before that" in reason
 

@@ -232,12 +232,33 @@ def test_population_csv_rows_are_the_population(holey: tuple[Path, Path]) -> Non
 # -- per-pipeline conclusions, what the pack is not, frameworks, rendering -----------------------
 
 
-def test_hardened_controls_conclude_no_exceptions(wp: Path) -> None:
+def test_hardened_controls_conclude_no_exceptions(
+    wp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: the hardened sample's controls conclude "no exceptions noted" only with its
+    key pinned; with the manifest's own key each says "not tested: <reason>" (it said "no
+    exceptions noted" before)."""
     data = json.loads((wp / "findings.json").read_text())["workpaper"]["pipelines"]
     hardened = data["loan-assessment-hardened"]
-    assert {c["conclusion"] for c in hardened} <= {"no exceptions noted", "not applicable"}
-    assert sum(c["conclusion"] == "no exceptions noted" for c in hardened) >= 20
+    assert not any(c["conclusion"] == "no exceptions noted" for c in hardened)
+    untested = [c["conclusion"] for c in hardened if c["conclusion"] != "not applicable"]
+    assert untested and all(x.startswith("not tested: ") and "not pinned" in x for x in untested)
     assert any(c["conclusion"].startswith("exceptions noted: ") for c in data["loan-assessment"])
+    pinned = tmp_path / "pinned"
+    key = SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub"
+    r = build(
+        pinned,
+        str(SAMPLES / "loan-assessment-hardened"),
+        "--key",
+        str(key),
+        "--no-pdf",
+        monkeypatch=monkeypatch,
+    )
+    assert r.exit_code == ExitCode.OK, r.output
+    got = json.loads((pinned / "findings.json").read_text())["workpaper"]["pipelines"]
+    conclusions = [c["conclusion"] for c in got["loan-assessment-hardened"]]
+    assert set(conclusions) <= {"no exceptions noted", "not applicable"}
+    assert conclusions.count("no exceptions noted") >= 20
     html = (wp / "evidence.html").read_text()
     section = html.split('<section id="controls"')[1].split("</section>")[0]
     assert "<h3>loan-assessment-hardened</h3>" in section and "Across the pipelines" in section

@@ -127,13 +127,25 @@ def test_command_blocks_run_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_the_samples_table_quotes_the_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each sample's score as ``scan`` gives it, and with its key pinned (``--key``, issue 22:
+    the hardened sample is audit-ready only then)."""
     rows = re.findall(
-        r"^\| `sample_pipelines/([\w-]+)` \| .* \| (\d+) ([\w-]+) \|$", README, re.MULTILINE
+        r"^\| `sample_pipelines/([\w-]+)` \| .* \| (\d+) ([\w-]+) \| (?:(\d+) ([\w-]+)|—) \|$",
+        README,
+        re.MULTILINE,
     )
     assert len(rows) == len([p for p in SAMPLES.iterdir() if (p / "harness.yaml").exists()])
     _, out = invoke(f"harness-audit scan {SAMPLES} -f json", ROOT, monkeypatch)
     scored = {
         Path(p["file"]).parent.name: (p["score"], p["band"]) for p in json.loads(out)["pipelines"]
     }
-    for name, score, band in rows:
+    for name, score, band, keyed_score, keyed_band in rows:
         assert scored[name] == (int(score), band), name
+        key = SAMPLES / name / "keys" / "trail.pub"
+        assert bool(keyed_score) == key.exists(), name
+        if keyed_score:
+            _, out = invoke(
+                f"harness-audit scan {SAMPLES / name} --key {key} -f json", ROOT, monkeypatch
+            )
+            [p] = json.loads(out)["pipelines"]
+            assert (p["score"], p["band"]) == (int(keyed_score), keyed_band), name

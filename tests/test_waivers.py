@@ -26,7 +26,11 @@ WAIVER: dict[str, Any] = {
     "ticket": "RISK-1",
     "expires": "2099-12-31",
 }
-EVERY_RULE = ["HA-003", "HA-005", "HA-006", "HA-102", "HA-207"]
+EVERY_RULE = ["HA-003", "HA-005", "HA-006", "HA-102", "HA-207", "HA-007"]
+# issue 22: with its key pinned the sample's passes are proven, but senior_agent's checks are
+# not (no event of its own): HA-007 (its SLA stage) joined the list; without the key every
+# declared pass is not proven, a finding of its rule each
+KEY = ("--key", str(SAMPLES / "support-refunds" / "keys" / "trail.pub"))
 
 
 def waivers_file(tmp: Path, *waivers: dict[str, Any]) -> Path:
@@ -41,19 +45,19 @@ def run(*args: str) -> Any:
 
 def test_waived_findings_stay_visible_but_do_not_fail(tmp_path: Path) -> None:
     w = waivers_file(tmp_path, *({**WAIVER, "rule": r} for r in EVERY_RULE))
-    r = run(str(REFUNDS), "--waivers", str(w), "-f", "json")
+    r = run(str(REFUNDS), "--waivers", str(w), "-f", "json", *KEY)
     assert r.exit_code == ExitCode.OK, r.output
     data = json.loads(r.stdout)
     findings = data["pipelines"][0]["findings"]
     assert findings and all(f["waived"] for f in findings if f["severity"] != "info")
     assert {w["state"] for w in data["waivers"]} == {"active"}
-    sarif = json.loads(run(str(REFUNDS), "--waivers", str(w), "-f", "sarif").stdout)
+    sarif = json.loads(run(str(REFUNDS), "--waivers", str(w), "-f", "sarif", *KEY).stdout)
     assert all(
         res["suppressions"][0]["justification"]
         for res in sarif["runs"][0]["results"]
         if res["properties"]["severity"] != "info"
     )
-    junit = run(str(REFUNDS), "--waivers", str(w), "-f", "junit").stdout
+    junit = run(str(REFUNDS), "--waivers", str(w), "-f", "junit", *KEY).stdout
     assert "waived: Accepted until the gateway migration lands." in junit
 
 
@@ -90,7 +94,7 @@ def test_default_waiver_file_is_picked_up(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / ".harness-audit-waivers.yaml").write_text(
         yaml.safe_dump({"waivers": [{**WAIVER, "rule": r} for r in EVERY_RULE]})
     )
-    assert run(str(REFUNDS)).exit_code == ExitCode.OK
+    assert run(str(REFUNDS), *KEY).exit_code == ExitCode.OK
 
 
 def test_baseline_round_trip(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from harness_audit.checks.catalogue import RuleBook, load_rulebook
 from harness_audit.checks.checks import CHECK_FUNCTIONS, CHECKS, CheckResult, Context
 from harness_audit.evidence.model import Control, Evidence
-from harness_audit.evidence.period import review_period, span_text
+from harness_audit.evidence.outcomes import basis, period_words
+from harness_audit.evidence.period import Gap, review_period, span_text
 from harness_audit.findings import SEVERITY_ORDER, FailOn, Finding, Severity
 from harness_audit.graph import graph_findings
 from harness_audit.manifest.model import Agent, AiActClass, Pipeline
@@ -34,8 +35,13 @@ def _covered_days(e: Evidence) -> float | None:
     return review_period(None, cov.first, cov.last).days
 
 
+OPEN = frozenset({"fail", "not_proven"})
+"""The statuses that count in the gap score: a fail, and a pass the evidence does not prove."""
+
+
 def band(score: int) -> Band:
-    """The band of a score (failed checks of the worst agent)."""
+    """The band of a score (failed or unproven checks of the worst agent): ``audit-ready``
+    only when every applicable check passes."""
     if score == 0:
         return "audit-ready"
     return "at-risk" if score < 4 else "audit-will-fail"
@@ -55,8 +61,9 @@ class AgentResult:
 
     @property
     def score(self) -> int:
-        """How many of its checks fail."""
-        return sum(1 for r in self.checks.values() if r.status == "fail")
+        """How many of its checks fail or are not proven (fail closed: an unproven pass is
+        no pass)."""
+        return sum(1 for r in self.checks.values() if r.status in OPEN)
 
     @property
     def band(self) -> Band:
@@ -75,8 +82,14 @@ class PipelineResult:
     evidence: Evidence | None = None
 
     @property
+    def basis(self) -> str:
+        """What the results rest on: a design review (no trails) or operating evidence, and
+        for which period (the words of ``rules/outcomes.yaml``)."""
+        return basis(self.evidence)
+
+    @property
     def score(self) -> int:
-        """The worst agent's count of failed checks."""
+        """The worst agent's count of failed or unproven checks."""
         return max((a.score for a in self.agents), default=0)
 
     @property
@@ -90,7 +103,7 @@ class PipelineResult:
         open_ = {(f.agent, f.check) for f in self.findings if f.check and not f.suppressed}
         return max(
             (
-                sum(1 for c in CHECKS if a.checks[c].status == "fail" and (a.id, c) in open_)
+                sum(1 for c in CHECKS if a.checks[c].status in OPEN and (a.id, c) in open_)
                 for a in self.agents
             ),
             default=0,
@@ -100,6 +113,17 @@ class PipelineResult:
     def failing_checks(self) -> list[str]:
         """The checks that fail for at least one agent, in checklist order."""
         return [c for c in CHECKS if any(a.checks[c].status == "fail" for a in self.agents)]
+
+    @property
+    def unproven_checks(self) -> list[str]:
+        """The checks not proven for at least one agent (and failing for none), in checklist
+        order."""
+        failing = set(self.failing_checks)
+        return [
+            c
+            for c in CHECKS
+            if c not in failing and any(a.checks[c].status == "not_proven" for a in self.agents)
+        ]
 
 
 @dataclass(frozen=True)
@@ -118,7 +142,8 @@ class Assessment:
     def fails(self, fail_on: FailOn) -> bool:
         """Whether the result is at or above the ``--fail-on`` threshold (CLI.md).
 
-        ``any``: a failed check anywhere, or a finding of severity medium or higher.
+        ``any``: a failed or unproven check anywhere, or a finding of severity medium or
+        higher.
         ``at-risk`` / ``audit-will-fail``: a pipeline in that band or worse. ``never``: no.
         """
         if fail_on == "never":
@@ -153,25 +178,103 @@ def _caveat(evidence: Evidence | None) -> str:
     return ""
 
 
+POPULATION_CHECKS = frozenset(
+    {
+        "access_enforced_at_harness",
+        "budget_cap_enforced",
+        "independent_verification",
+        "human_gate_for_destructive_ops",
+        "sla_decomposed_per_stage",
+    }
+)
+"""The checks whose population is the agent's own events: an agent with none in the trails
+operated no control there, so its declared pass is not proven."""
+
+
+def _gaps(evidence: Evidence) -> list[Gap]:
+    return evidence.coverage.gaps() if evidence.coverage is not None else []
+
+
+def not_proven_why(check: str, control: Control | None, evidence: Evidence) -> list[str]:
+    """Why the trails do not prove a declared pass of ``check`` (empty: they prove it): no
+    event in its population, a trail that does not verify or that no trusted checkpoint
+    anchors, an anchoring key that is not pinned, a coverage gap in the period, an unknown
+    cost (README, "A green is earned")."""
+    why = []
+    if control is None or not control.operated:
+        what = (
+            "the trails hold no event"
+            if check == "trail_is_immutable"
+            else "no event of the agent in its population: the control never operated in the trails"
+        )
+        why.append(what)
+    status = evidence.verify.status if evidence.verify is not None else None
+    trust = evidence.trust
+    if status is None:
+        why.append("the trails were not verified")
+    elif status == "failed":
+        why.append("the trail does not verify")
+    elif status == "intact_unanchored" or trust is None or trust.key_id is None:
+        why.append("no checkpoint signed by a trusted key anchors the trail")
+    elif not trust.pinned:
+        why.append(
+            f"the key anchoring the trail ({trust.key_id}) is the manifest's own, not pinned "
+            "(give it with --key or trust.keys)"
+        )
+    gaps = _gaps(evidence)
+    if gaps:
+        longest = max(gaps, key=lambda g: g.hours)
+        why.append(
+            f"{len(gaps):,} coverage gap(s) in the period (the longest {longest.hours:,.1f} h, "
+            f"{longest.start} to {longest.end})"
+        )
+    if control is not None and control.unknown:
+        why.append(f"{control.unknown:,} {control.unknown_reason or 'event(s) of unknown value'}")
+    if check == "trail_is_immutable" and trust is not None and trust.sealed_after_the_fact:
+        why.append(  # it proves what the source said, not when
+            trust.provenance_reason
+            or "sealed after the fact; the source format proves nothing before that"
+        )
+    return why
+
+
+def proven_by(control: Control, evidence: Evidence) -> str:
+    """What a pass rests on, for its reason: how often it operated, on which trail and key,
+    over which period."""
+    text = f"operated {control.operated:,} times, no failure"
+    text += f", {control.denied:,} denied by the harness" if control.denied else ""
+    if evidence.trust is not None and evidence.trust.key_id:
+        text += f", on a trail anchored by the pinned key {evidence.trust.key_id}"
+    if evidence.trust is not None and evidence.trust.sealed_after_the_fact:
+        text += ", on imported evidence" if evidence.trust.imported else ", on evidence sealed late"
+    span = period_words(evidence)
+    return text + (f", {span}" if span else "")
+
+
 def _merge(
     check: str, declared: CheckResult, control: Control | None, evidence: Evidence | None
 ) -> CheckResult:
     """A check fails when the declaration or the evidence fails; the reason says which, and
-    on what the observation rests."""
+    on what the observation rests. Without trails the declaration stands (a design review);
+    with trails a declared pass is ``pass`` only when the events prove it, else ``not_proven``
+    with the reasons (:func:`not_proven_why`)."""
     caveat = _caveat(evidence)
-    if control is None or not control.failed:
-        if (
-            evidence is not None
-            and check == "sla_decomposed_per_stage"
-            and (control is None or not control.operated)
-        ):
-            note = " (observed: not enough data: no attempt of this stage in the trails)"
-            return replace(declared, reason=declared.reason + note)
-        if control is not None and declared.status == "pass" and control.operated:
-            extra = f" (observed: operated {control.operated:,} times, no failure"
-            extra += f", {control.denied:,} denied by the harness" if control.denied else ""
-            return replace(declared, reason=declared.reason + extra + caveat + ")")
+    if evidence is None:
         return declared
+    if control is None or not control.failed:
+        if declared.status != "pass":
+            return declared
+        why = not_proven_why(check, control, evidence)
+        if why:
+            return replace(
+                declared,
+                status="not_proven",
+                reason=f"{declared.reason}; not proven: " + "; ".join(why),
+            )
+        assert control is not None  # a control that never operated is not proven
+        return replace(
+            declared, reason=f"{declared.reason} (observed: {proven_by(control, evidence)})"
+        )
     observed = f"observed: {control.reason} {_tally(control)}".rstrip() + caveat
     if declared.status == "fail":
         return replace(declared, reason=f"declared: {declared.reason}; {observed}")
@@ -209,6 +312,21 @@ def assess_pipeline(
                         a.id,
                         c,
                         r.subject,
+                    )
+                )
+            if r.status == "not_proven":
+                findings.append(
+                    Finding(
+                        rule.id,
+                        rule.severity,
+                        f"{a.id}: not proven: {r.reason.partition('; not proven: ')[2]}",
+                        pipeline.file,
+                        r.line,
+                        pipeline.name,
+                        a.id,
+                        c,
+                        f"not_proven:{c}",
+                        not_proven=True,
                     )
                 )
             if control is not None and control.failed:

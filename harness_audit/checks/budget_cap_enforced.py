@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from harness_audit.evidence.model import Handler, Judging, Location, RunState
 from harness_audit.manifest.model import Agent, Pipeline
 
+UNKNOWN_COST = (
+    "model call(s) record no cost (unknown, not $0): the cap cannot be shown to hold on them"
+)
+
 
 @check()
 def budget_cap_enforced(ctx: Context, a: Agent) -> CheckResult:
@@ -124,6 +128,11 @@ class Capped(Observed):
         pcap = self.pipeline_cap
         if first and actor in self.agents and (own is not None or pcap is not None):
             self.operated(actor, "budget_cap_enforced", where)
+        if ev.cost_microusd == 0 and actor in self.agents and (own is not None or pcap is not None):
+            # IMPORT.md: no cost means unknown cost, not $0; a cap is not shown to hold on it
+            c = self.control(actor, "budget_cap_enforced")
+            c.unknown += 1
+            c.unknown_reason = UNKNOWN_COST
         if own is not None and spent > own and actor not in run.capped:
             run.capped.add(actor)
             self.control(actor, "budget_cap_enforced").fail(

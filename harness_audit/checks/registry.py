@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from harness_audit.sla import Decomposition
     from harness_audit.trust import TrustRoot
 
-Status = Literal["pass", "fail", "n/a"]
+Status = Literal["pass", "fail", "not_proven", "n/a"]
+"""``not_proven``: declared to pass, but the trails judged do not prove it (the reason says
+why: no event in the population, unanchored, key not pinned, a coverage gap, unknown cost)."""
 
 
 @dataclass(frozen=True, slots=True)

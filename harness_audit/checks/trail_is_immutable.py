@@ -76,9 +76,10 @@ def enforced(p: Pipeline, a: Agent) -> str:
 def judged_on_verify(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -> None:
     """``trail_is_immutable`` for every agent in the trail, whatever the manifest declares,
     when the trails given do not verify (EVIDENCE.md), are anchored only by a key that is
-    not pinned while ``--require-pinned`` asks for one, or were sealed after the fact (a
-    ``trail import``, or signed longer than the setting after their last event: they prove
-    what the source said, not when; issue 22)."""
+    not pinned while ``--require-pinned`` asks for one. Trails sealed after the fact (a
+    ``trail import``, or signed longer than the setting after their last event) prove what
+    the source said, not when: the assessment makes the check ``not_proven`` for them
+    (:func:`~harness_audit.checks.assessment.not_proven_why`), not failed."""
     report, t = evidence.verify, evidence.trust
     assert report is not None and t is not None
     why = None
@@ -104,10 +105,6 @@ def judged_on_verify(pipeline: Pipeline, evidence: Evidence, trust: TrustRoot) -
         why = (
             "the trail is anchored only by the manifest's own key (not pinned), and "
             "--require-pinned asks for a key given by flag or config"
-        )
-    elif t.sealed_after_the_fact:  # issue 22: it proves what the source said, not when
-        why = t.provenance_reason or (
-            "sealed after the fact; the source format proves nothing before that"
         )
     for a in pipeline.agents:
         if not a.in_trail:

@@ -64,6 +64,8 @@ class Control:
     failed: int = 0
     denied: int = 0  # attempts the harness refused: evidence that enforcement works
     reason: str | None = None
+    unknown: int = 0  # events whose value the control depends on is unknown (a cost not stated)
+    unknown_reason: str | None = None  # what is unknown, in words: the control is not proven
     failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
     failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
     shown_runs: set[str] | None = field(default=None, repr=False, compare=False)

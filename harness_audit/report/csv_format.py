@@ -1,4 +1,6 @@
-"""CSV: one row per finding, for spreadsheets and GRC imports."""
+"""CSV: one row per finding, for spreadsheets and GRC imports; ``outcome`` says whether a check
+failed (``fail``), was not proven by the trails (``not_proven``) or the row is a finding beyond
+the checklist, and ``basis`` what the results rest on (a design review or operating evidence)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ COLUMNS = (
     "message",
     "fingerprint",
     "waiver",
+    "outcome",
+    "basis",
 )
 
 
@@ -61,6 +65,8 @@ class CsvRenderer(Renderer[Assessment]):
                             f.message,
                             f.fingerprint,
                             f.waived,
+                            "not_proven" if f.not_proven else "fail" if f.check else "finding",
+                            p.basis,
                         )
                     ]
                 )

@@ -29,6 +29,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "fingerprint": f.fingerprint,
         "waived": f.waived,
         "baselined": f.baselined,
+        "not_proven": f.not_proven,
     }
 
 
@@ -76,6 +77,8 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
         "score": p.score,
         "band": p.band,
         "failing_checks": p.failing_checks,
+        "unproven_checks": p.unproven_checks,
+        "basis": p.basis,
         "compound_reliability": p.compound,
         "slo_target": p.pipeline.slo.target,
         "agents": agents,

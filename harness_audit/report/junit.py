@@ -1,14 +1,16 @@
 """JUnit XML: a test suite per pipeline, a test case per agent × check.
 
-Failures carry the reason; waived checks are skipped with the waiver's justification; findings
-beyond the checklist are test cases of their own. Valid against the Jenkins xunit schema.
+Failures carry the reason (a check not proven is a failure of type ``not_proven``, red in CI
+like a fail: an ``error`` would say the test could not run); waived checks are skipped with the
+waiver's justification; findings beyond the checklist are test cases of their own.
+Valid against the Jenkins xunit schema.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from harness_audit.checks.assessment import Assessment
+from harness_audit.checks.assessment import OPEN, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import xml_text
@@ -25,8 +27,9 @@ class JunitRenderer(Renderer[Assessment]):
         total = fails = skips = 0
         for p in assessment.pipelines:
             suite = ET.SubElement(root, "testsuite", name=p.pipeline.name, file=p.pipeline.file)
+            props = ET.SubElement(suite, "properties")
+            ET.SubElement(props, "property", name="basis", value=p.basis)
             if p.evidence is not None and p.evidence.trust is not None:
-                props = ET.SubElement(suite, "properties")
                 for k, v in p.evidence.trust.as_dict().items():  # the trails' trust root
                     ET.SubElement(props, "property", name=f"trail.{k}", value=str(v))
             waived = {(f.agent, f.check): f.waived for f in p.findings if f.check and f.waived}
@@ -46,12 +49,20 @@ class JunitRenderer(Renderer[Assessment]):
                     if r.status == "n/a":
                         ET.SubElement(case, "skipped", message=f"not applicable: {r.reason}")
                         s += 1
-                    elif r.status == "fail" and (a.id, c) in waived:
+                    elif r.status in OPEN and (a.id, c) in waived:
                         ET.SubElement(case, "skipped", message=f"waived: {waived[(a.id, c)]}")
                         s += 1
-                    elif r.status == "fail" and (a.id, c) in baselined:
+                    elif r.status in OPEN and (a.id, c) in baselined:
                         ET.SubElement(case, "skipped", message=f"in the baseline: {r.reason}")
                         s += 1
+                    elif r.status == "not_proven":
+                        # a failure, not an error: CI shows both red, but an error says the
+                        # test could not run; this one ran and its pass was not shown
+                        fail = ET.SubElement(
+                            case, "failure", message=f"not proven: {r.reason}", type="not_proven"
+                        )
+                        fail.text = f"{p.pipeline.file}:{r.line}: not proven: {r.reason}"
+                        f_ += 1
                     elif r.status == "fail":
                         fail = ET.SubElement(case, "failure", message=r.reason, type=c)
                         fail.text = f"{p.pipeline.file}:{r.line}: {r.reason}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from harness_audit.checks.assessment import Assessment
 from harness_audit.checks.checks import CHECKS
+from harness_audit.evidence.outcomes import status_words
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import markdown, markdown_code
 
 LIMIT = 60_000
-ICON = {"pass": "✅", "fail": "❌", "n/a": "➖"}
+ICON = {s: w.icon for s, w in status_words().items()}
 BAND_ICON = {"audit-ready": "🟢", "at-risk": "🟡", "audit-will-fail": "🔴"}
 
 
@@ -34,6 +35,8 @@ class MarkdownRenderer(Renderer[Assessment]):
                 f"({p.band})"
             )
             out.append("")
+            out.append(f"**Basis:** {markdown(p.basis)}")
+            out.append("")
             if p.evidence is not None and p.evidence.trust is not None:
                 out.append(f"Trail integrity: {markdown(p.evidence.trust.describe())}")
                 out.append("")
@@ -43,6 +46,8 @@ class MarkdownRenderer(Renderer[Assessment]):
             for a in p.agents:
                 cells = " | ".join(ICON[a.checks[c].status] for c in CHECKS)
                 out.append(f"| {markdown_code(a.id)} | {cells} | {a.score} |")
+            out.append("")
+            out.append(", ".join(f"{w.icon} {w.word}" for w in status_words().values()))
             open_ = [f for f in p.findings if not f.suppressed and f.severity != "info"]
             quiet = [f for f in p.findings if f.suppressed]
             out.append("")

@@ -5,10 +5,13 @@ it) and one per check of each agent (the clean ones too), each naming in ``crite
 criteria it bears on. No criterion is graded: OSCAL's findings carry a ``satisfied`` or
 ``not-satisfied`` state, which is the assessor's conclusion, not a tool's, so none is written.
 Trust Services criteria outside the manifest's categories (``compliance.tsc``, default Security)
-are not named. The document carries, as base64 back-matter resources, a small catalogue
-of the criteria the rules use (SOC 2 has no official machine-readable catalogue; identifiers are
-facts, the titles our own words) and the assessment-plan stub it imports. UUIDs are version 5,
-derived from the content, so the same inputs give the same document.
+are not named. A check the trails do not prove carries the check-result ``not_proven`` (and
+its findings the ``outcome`` prop ``not-proven``); observations of a design review (no trails)
+have the method ``EXAMINE``, of operating evidence ``TEST``. The document carries, as base64
+back-matter resources, a small catalogue of the criteria the rules use (SOC 2 has no official
+machine-readable catalogue; identifiers are facts, the titles our own words) and the
+assessment-plan stub it imports. UUIDs are version 5, derived from the content, so the same
+inputs give the same document.
 """
 
 from __future__ import annotations
@@ -141,6 +144,8 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
             ]
 
         observations = []
+        # OSCAL methods: a design review examines the manifest; trails test the operation
+        method = "EXAMINE" if p.evidence is None else "TEST"
         for f in p.findings:
             obs_id = uid("observation", f.fingerprint)
             where = f"{f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
@@ -153,9 +158,13 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                     "props": [
                         _prop("severity", f.severity),
                         _prop("state", state),
+                        _prop(
+                            "outcome",
+                            "not-proven" if f.not_proven else ("fail" if f.check else "finding"),
+                        ),
                         *(_prop("criterion", c) for c in criteria_of(f.rule)),
                     ],
-                    "methods": ["TEST"],
+                    "methods": [method],
                     "types": ["finding"],
                     "collected": when,
                     "relevant-evidence": [{"description": where}],
@@ -175,7 +184,7 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                             _prop("rule", rule_id),
                             *(_prop("criterion", c) for c in criteria_of(rule_id)),
                         ],
-                        "methods": ["TEST"],
+                        "methods": [method],
                         "types": ["control-objective"],
                         "collected": when,
                         "relevant-evidence": [
@@ -193,7 +202,8 @@ def oscal_dict(a: Assessment) -> dict[str, Any]:
                 f"Gap score {p.score} ({p.band}) over {len(p.agents)} agents. The observations "
                 "are the checks of each agent and the findings, each naming the criteria it "
                 "bears on; no criterion is graded (a tool cannot pass one): the assessor "
-                f"concludes. Trust Services categories in scope: {scope.text}."
+                f"concludes. Trust Services categories in scope: {scope.text}. "
+                f"Basis: {p.basis}."
             ),
             "start": when,
             "reviewed-controls": {

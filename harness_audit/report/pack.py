@@ -22,6 +22,7 @@ from harness_audit._resources import data_dir
 from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
+from harness_audit.evidence.outcomes import status_words
 from harness_audit.report.inert import json_text
 from harness_audit.report.sla_view import compound_pct, declared_pct, pct, verdict_text
 from harness_audit.report.workpaper import workpaper
@@ -262,6 +263,7 @@ def _context(
         "tsc_source": " ".join(str(criteria()["tsc"]["source"]).split()),
         "any_evidence": any(p.evidence for p in pipelines),
         "checks": CHECKS,
+        "statuses": status_words(),
         "problems": problems,
         "graphs": graphs,
         "slas": sla_items,

@@ -3,7 +3,9 @@
 One run with ``automationDetails``; every rule with help and a ``security-severity``; every
 result with ``ruleId``, ``level``, a message, a location relative to the working directory
 (``%SRCROOT%``) with ``region.startLine``, and ``partialFingerprints`` that survive unrelated
-edits (rule + pipeline + agent + subject, never line numbers). Waived findings carry an
+edits (rule + pipeline + agent + subject, never line numbers). A check not proven by the trails
+is a result of its check's rule at level ``warning``, its message "<agent>: not proven: <why>"
+and ``properties.outcome`` ``not_proven``. Waived findings carry an
 external suppression with the justification; baselined ones ``baselineState: unchanged``.
 """
 
@@ -44,7 +46,8 @@ def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     r: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": index[f.rule],
-        "level": LEVEL[f.severity],
+        # not proven: a warning (no exception was seen; the pass was not shown), never a note
+        "level": "warning" if f.not_proven else LEVEL[f.severity],
         "message": {"text": f.message},
         "locations": [
             {
@@ -60,6 +63,7 @@ def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
             "agent": f.agent,
             "check": f.check,
             "severity": f.severity,
+            "outcome": "not_proven" if f.not_proven else ("fail" if f.check else "finding"),
         },
     }
     if f.seq is not None:
@@ -111,11 +115,12 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
                 "automationDetails": {"id": f"harness-audit/scan/{names}/"},
                 # the trust root of each pipeline's trails (CLI.md): key, pinned, unanchored
                 "properties": {
+                    "basis": {p.pipeline.name: p.basis for p in a.pipelines},
                     "trails": {
                         p.pipeline.name: p.evidence.trust.as_dict()
                         for p in a.pipelines
                         if p.evidence is not None and p.evidence.trust is not None
-                    }
+                    },
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
                 "columnKind": "utf16CodeUnits",

@@ -13,13 +13,15 @@ from rich.text import Text
 from harness_audit.checks.assessment import Assessment, PipelineResult
 from harness_audit.checks.catalogue import RuleBook
 from harness_audit.checks.checks import CHECKS
+from harness_audit.evidence.outcomes import status_words
 from harness_audit.findings import Finding
 from harness_audit.report.base import DEFAULT_OPTIONS, Renderer, RenderOptions
 from harness_audit.report.inert import console as make_console
 from harness_audit.report.inert import terminal as tx
 from harness_audit.report.inert import terminal_block
 
-MARK = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "n/a": ("n/a", "dim")}
+STYLE = {"pass": "green", "fail": "bold red", "not_proven": "bold yellow", "n/a": "dim"}
+MARK = {s: (w.symbol, STYLE[s]) for s, w in status_words().items()}
 BAND_STYLE = {"audit-ready": "bold green", "at-risk": "bold yellow", "audit-will-fail": "bold red"}
 SEV_STYLE = {
     "critical": "bold red",
@@ -46,8 +48,10 @@ def _grid(p: PipelineResult, rules: RuleBook) -> Table:
             Text(MARK[a.checks[c].status][0], style=MARK[a.checks[c].status][1]) for c in CHECKS
         ]
         t.add_row(Text(tx(a.id)), *cells, _band(a.score, a.band))
-    t.caption = "✔ pass  ✘ fail  n/a not applicable   " + "  ".join(
-        f"{short[c]}={c}" for c in CHECKS
+    t.caption = (
+        "  ".join(f"{w.symbol} {w.word}" for w in status_words().values())
+        + "   "
+        + "  ".join(f"{short[c]}={c}" for c in CHECKS)
     )
     return t
 
@@ -111,6 +115,11 @@ class TableRenderer(Renderer[Assessment]):
             )
             console.print(title)
             console.print(Text.assemble("file: ", (tx(p.pipeline.file), "blue")))
+            console.print(
+                Text.assemble(
+                    "basis: ", (tx(p.basis), "bold" if p.evidence is not None else "yellow")
+                )
+            )
             if p.evidence is not None:
                 e = p.evidence
                 status = e.verify.status if e.verify is not None else "not verified"
@@ -135,6 +144,13 @@ class TableRenderer(Renderer[Assessment]):
             console.print(_grid(p, assessment.rules))
             failing = ", ".join(p.failing_checks) or "none"
             console.print(Text.assemble("failing anywhere: ", (failing, "bold")))
+            if p.unproven_checks:
+                console.print(
+                    Text.assemble(
+                        "not proven (and failing nowhere): ",
+                        (", ".join(p.unproven_checks), "bold yellow"),
+                    )
+                )
             console.print(_findings(p, assessment.rules))
             console.print()
         worst = max(

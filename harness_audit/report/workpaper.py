@@ -134,6 +134,12 @@ def control_entry(
     elif r.status == "fail":
         exceptions = ctl.failed if ctl and ctl.failed else 1
         conclusion = f"exceptions noted: {exceptions:,}"
+    elif r.status == "not_proven":
+        exceptions = 0
+        conclusion = f"not tested: {r.reason.partition('; not proven: ')[2]}"
+    elif e is None:
+        exceptions = 0
+        conclusion = "not tested: a design review of the manifest, no trails"
     else:
         exceptions = 0
         conclusion = "no exceptions noted"
