@@ -101,7 +101,8 @@ def matrix_rows(html: str) -> list[str]:
 def samples_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     out = tmp_path_factory.mktemp("crit") / "pack"
-    r = build(out, str(SAMPLES), "--no-pdf", monkeypatch=mp)
+    key = SAMPLES / "loan-assessment-hardened" / "keys" / "trail.pub"  # a clean control is
+    r = build(out, str(SAMPLES), "--key", str(key), "--no-pdf", monkeypatch=mp)  # one proven
     mp.undo()
     assert r.exit_code == ExitCode.FINDINGS, r.output
     return out
