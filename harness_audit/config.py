@@ -290,6 +290,8 @@ CONFIG_PARAMS: dict[str, dict[str, str]] = {
         "sample": "sample",
         "seed": "seed",
         "jobs": "jobs",
+        "period": "period",
+        "max-gap": "max_gap",
     }
     | _TRUST,
     "report": {

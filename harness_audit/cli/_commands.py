@@ -48,6 +48,8 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     trust = opt.trust_root(ctx)
     trust.check()  # fail early, with exit 2, on a key that does not load
     late = p.get("sealed_late_after")
+    from harness_audit.evidence.period import parse_period
+
     return AuditRequest(
         tuple(paths or [Path(".")]),
         p["trails"],
@@ -60,6 +62,8 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         baseline,
         p.get("max_manifest_bytes", opt.DEFAULT_MAX_MANIFEST_BYTES),
         sealed_late_after_s=_duration(late, "--sealed-late-after") if late else None,
+        period=parse_period(p["period"], _setting_source(ctx, "period")) if p["period"] else None,
+        max_gap_s=_duration(p["max_gap"], "--max-gap") if p["max_gap"] else None,
     )
 
 
@@ -107,6 +111,8 @@ def scan(
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
+    period: opt.Period = None,
+    max_gap: opt.MaxGap = None,
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
     write_baseline: Annotated[
@@ -537,25 +543,8 @@ def report(
     waivers: opt.Waivers = None,
     baseline: opt.Baseline = None,
     tsc: opt.Tsc = None,
-    period: Annotated[
-        str | None,
-        typer.Option(
-            "--period",
-            metavar="FROM..TO",
-            help="The period of review (dates or RFC 3339 "
-            "times): events outside it are counted, not judged.",
-        ),
-    ] = None,
-    max_gap: Annotated[
-        str | None,
-        typer.Option(
-            "--max-gap",
-            metavar="DURATION",
-            help="A stretch with no event nor checkpoint longer "
-            "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
-            "trail.x-expected-activity, else 24h).",
-        ),
-    ] = None,
+    period: opt.Period = None,
+    max_gap: opt.MaxGap = None,
     population_out: Annotated[
         Path | None,
         typer.Option(
@@ -590,18 +579,12 @@ def report(
         raise UsageError(
             Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
         )
-    import dataclasses
 
     from harness_audit.cli._io import terminal
-    from harness_audit.evidence.period import parse_duration, parse_period
     from harness_audit.report.pack import write_pack
 
     signer = _keys.load_signer(sign_key) if sign_key else None
-    request = dataclasses.replace(
-        _request(ctx, [Path(p) for p in paths or []], baseline),
-        period=parse_period(period, _setting_source(ctx, "period")) if period else None,
-        max_gap_s=parse_duration(max_gap) if max_gap else None,
-    )
+    request = _request(ctx, [Path(p) for p in paths or []], baseline)
     run, files = write_pack(
         request, output, ai_act_date, signer, not no_pdf, preparer, population_out, tsc
     )

@@ -189,3 +189,26 @@ def trust_root(ctx: typer.Context) -> TrustRoot:
         p["witness_quorum"],
         p.get("require_pinned", False),
     )
+
+
+Period = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        metavar="FROM..TO",
+        help="The period of review (dates or RFC 3339 "
+        "times): events outside it are counted, not judged.",
+    ),
+]
+"""``--period`` of ``scan`` and ``report``: the one period both judge coverage against."""
+MaxGap = Annotated[
+    str | None,
+    typer.Option(
+        "--max-gap",
+        metavar="DURATION",
+        help="A stretch with no event nor checkpoint longer "
+        "than this (24h, 90m, 2d) is a coverage gap (default: the manifest's "
+        "trail.x-expected-activity, else 24h).",
+    ),
+]
+"""``--max-gap`` of ``scan`` and ``report``."""
