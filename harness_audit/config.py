@@ -278,37 +278,21 @@ _TRUST = {
     "witness-quorum": "witness_quorum",
     "sealed-late-after": "sealed_late_after",
 }
+_AUDIT = {  # the settings of one audit run, which scan and report both take (_request)
+    "paths": "paths",
+    "waivers": "waivers",
+    "baseline": "baseline",
+    "trails": "trails",
+    "sample": "sample",
+    "seed": "seed",
+    "jobs": "jobs",
+    "period": "period",
+    "max-gap": "max_gap",
+} | _TRUST
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
-    "scan": {
-        "paths": "paths",
-        "fail-on": "fail_on",
-        "format": "fmt",
-        "output": "output",
-        "waivers": "waivers",
-        "baseline": "baseline",
-        "trails": "trails",
-        "sample": "sample",
-        "seed": "seed",
-        "jobs": "jobs",
-        "period": "period",
-        "max-gap": "max_gap",
-    }
-    | _TRUST,
-    "report": {
-        "paths": "paths",
-        "waivers": "waivers",
-        "baseline": "baseline",
-        "trails": "trails",
-        "sample": "sample",
-        "seed": "seed",
-        "jobs": "jobs",
-        "ai-act-date": "ai_act_date",
-        "period": "period",
-        "max-gap": "max_gap",
-        "population-out": "population_out",
-        "preparer": "preparer",
-    }
-    | _TRUST,
+    "scan": _AUDIT | {"fail-on": "fail_on", "format": "fmt", "output": "output"},
+    "report": _AUDIT
+    | {"ai-act-date": "ai_act_date", "population-out": "population_out", "preparer": "preparer"},
 }
 
 

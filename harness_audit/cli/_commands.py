@@ -43,13 +43,12 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
     """The audit request of ``scan`` and ``report``, from the options they share (their values
     in ``ctx.params``, each already resolved from flag, config and default)."""
     from harness_audit.audit import AuditRequest
+    from harness_audit.evidence.period import parse_period
 
     p = ctx.params
     trust = opt.trust_root(ctx)
     trust.check()  # fail early, with exit 2, on a key that does not load
     late = p.get("sealed_late_after")
-    from harness_audit.evidence.period import parse_period
-
     return AuditRequest(
         tuple(paths or [Path(".")]),
         p["trails"],

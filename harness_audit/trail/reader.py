@@ -63,7 +63,7 @@ def _lines(store: TrailStore, segment: str, stats: ReadStats) -> Iterator[bytes]
     length). With ``stats.hash_files`` the bytes read are hashed on the way."""
     with store.open_range(segment) as f:
         src = _Hashing(f) if stats.hash_files else f
-        for _, lines, torn in chunks(src, 0, store.size(segment), CHUNK, MAX_LINE):  # type: ignore[arg-type]
+        for _, lines, torn in chunks(src, 0, store.size(segment), CHUNK, MAX_LINE):
             yield from lines
             if torn is not None:
                 yield torn

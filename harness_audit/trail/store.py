@@ -112,8 +112,20 @@ class TrailStore(Protocol):
 # --- reading, for any store -----------------------------------------------------------------
 
 
+class Readable(Protocol):
+    """What :func:`chunks` reads from: an open file, or a reader that hashes on the way."""
+
+    def seek(self, pos: int, /) -> int:
+        """Go to ``pos``."""
+        ...
+
+    def read(self, n: int, /) -> bytes:
+        """Up to ``n`` bytes."""
+        ...
+
+
 def chunks(
-    f: BinaryIO, start: int, end: int, chunk: int, max_line: int
+    f: Readable, start: int, end: int, chunk: int, max_line: int
 ) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
     """Complete lines of ``f[start:end]`` a chunk at a time (with the buffer they were split
     from), and at the end the last line if it has no newline. A line longer than ``max_line``
