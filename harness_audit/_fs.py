@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -209,12 +209,11 @@ def write_folder_from(folder: Path, fill: Callable[[Path], T], inputs: Iterable[
     return _build_then_rename(folder, fill)
 
 
-def write_folder(
-    folder: Path, files: dict[str, bytes], inputs: Iterable[Path], replaceable: Iterable[str] = ()
+def check_output_folder(
+    folder: Path, inputs: Iterable[Path], replaceable: Iterable[str] = ()
 ) -> None:
-    """Write a folder of outputs whole or not at all: into a temporary folder beside it, then
-    renamed into place (a full disk leaves no partial pack). ``folder`` must be new, empty, or
-    hold only ``replaceable`` files (an earlier output of the same kind, replaced whole)."""
+    """Refuse an output folder before anything is written: it must be new, empty, or hold
+    only ``replaceable`` entries, and never be (or hold) an input."""
     from harness_audit.errors import Diagnostic, UsageError
 
     allowed = set(replaceable)
@@ -232,8 +231,31 @@ def write_folder(
     else:
         fresh_folder(folder, inputs, "output")
 
+
+def write_folder(
+    folder: Path,
+    files: Mapping[str, bytes | Path],
+    inputs: Iterable[Path],
+    replaceable: Iterable[str] = (),
+) -> None:
+    """Write a folder of outputs whole or not at all: into a temporary folder beside it, then
+    renamed into place (a full disk leaves no partial pack). ``files`` maps a relative path
+    (``a/b.csv`` makes ``a/``) to its bytes, or to a file whose bytes are copied (a large
+    output is never held in memory). ``folder`` must be new, empty, or hold only
+    ``replaceable`` entries (an earlier output of the same kind, replaced whole)."""
+    import shutil
+
+    check_output_folder(folder, inputs, replaceable)
+
     def fill(tmp: Path) -> None:
         for name, data in files.items():
-            write_atomic(tmp / name, data)
+            if isinstance(data, Path):
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(data, tmp / name)
+                os.chmod(tmp / name, 0o644)
+            else:
+                write_atomic(tmp / name, data)
+        for sub in {(tmp / name).parent for name in files} - {tmp}:
+            os.chmod(sub, 0o755)  # noqa: S103 - an output is read by others
 
     _build_then_rename(folder, fill)

@@ -58,11 +58,15 @@ def test_pack_files(pack: Path) -> None:
         "evidence.html",
         "evidence.pdf",
         "findings.json",
+        "populations",
     ]
+    csvs = list((pack / "populations").glob("*.csv"))
     sums = subprocess.run(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True, text=True, check=False
     )
-    assert sums.returncode == 0 and sums.stdout.count(": OK") == 4
+    # issue 22, item 4: the population CSVs are inside the signature, by their path in the pack
+    assert csvs and sums.returncode == 0 and sums.stdout.count(": OK") == 4 + len(csvs)
+    assert "populations/" in (pack / "SHA256SUMS").read_text()
 
 
 def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
@@ -343,6 +347,11 @@ def test_write_pack_writes_the_pack_and_the_populations(tmp_path: Path) -> None:
         pdf=False,
         population_out=tmp_path / "pop",
     )
-    assert set(files) <= set(PACK_FILES) and "evidence.pdf" not in files
-    assert {p.name for p in (tmp_path / "pack").iterdir()} == set(files)
-    assert run.trails and any((tmp_path / "pop").glob("*.csv"))
+    top = {n.partition("/")[0] for n in files}
+    assert top <= set(PACK_FILES) and "evidence.pdf" not in files
+    assert {p.name for p in (tmp_path / "pack").iterdir()} == top
+    copies = {p.name: p.read_bytes() for p in (tmp_path / "pop").glob("*.csv")}
+    assert run.trails and copies
+    assert copies == {  # --population-out: a copy of the pack's own
+        p.name: p.read_bytes() for p in (tmp_path / "pack" / "populations").glob("*.csv")
+    }

@@ -188,7 +188,7 @@ def test_samples_are_re_performed_from_the_population_csv(
         for c in entries:
             if c["sample"] is None:
                 continue
-            got = _redraw(pop / c["csv"], c["sample"]["size"], 7, c["control"])
+            got = _redraw(out / c["csv"], c["sample"]["size"], 7, c["control"])
             assert got == c["sample"]["rows"], c["control"]
             checked += 1
             if c["population"] >= 10:
@@ -214,7 +214,7 @@ def test_samples_are_re_performed_from_the_population_csv(
         if c["sample"]:
             assert "rules/sampling.yaml" in c["sample"]["rationale"] or c["nature"] == "automated"
             assert (
-                _redraw(pop2 / c["csv"], c["sample"]["size"], 0, c["control"])
+                _redraw(out2 / c["csv"], c["sample"]["size"], 0, c["control"])
                 == c["sample"]["rows"]
             )
 
@@ -224,9 +224,13 @@ def test_population_csv_rows_are_the_population(holey: tuple[Path, Path]) -> Non
     data = json.loads((out / "findings.json").read_text())
     for c in data["workpaper"]["pipelines"]["loan-assessment-hardened"]:
         if c["csv"]:
-            lines = (pop / c["csv"]).read_text().splitlines()
-            assert lines[0] == "seq,ts,run,span,file,line"
+            lines = (out / c["csv"]).read_text().splitlines()
+            head = "seq,ts,run,span,file,line,anchored,evidence_seq,evidence_file,evidence_line"
+            assert lines[0] == head
             assert len(lines) - 1 == c["population"]
+            assert (pop / c["csv"].removeprefix("populations/")).read_text() == "\n".join(
+                lines
+            ) + "\n"  # --population-out writes a copy of the pack's own
 
 
 # -- per-pipeline conclusions, what the pack is not, frameworks, rendering -----------------------

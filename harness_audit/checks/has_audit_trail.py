@@ -64,11 +64,11 @@ class Recorded(Observed):
         return [(kind, self.event) for kind in get_args(AnyEvent)]
 
     def event(self, ev: AnyEvent, actor: str, run: RunState, where: Location) -> None:
-        """An event of ``actor``: seen when anchored."""
+        """An event of ``actor``: in the population, and seen when anchored."""
         if actor in self.agents:
+            self.operated(actor, "has_audit_trail", where)
             if where.anchored:
                 self.seen.add(actor)
-                self.operated(actor, "has_audit_trail", where)
             else:
                 self.seen_unanchored[actor] = self.seen_unanchored.get(actor, 0) + 1
 

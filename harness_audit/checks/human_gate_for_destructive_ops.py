@@ -90,17 +90,18 @@ class Gated(Observed):
         effect = ev.effect if ev.effect != "unknown" else effect_of(ev, actor, self.tools)
         if effect not in DESTRUCTIVE_EFFECTS:
             return
-        c = self.operated(actor, "human_gate_for_destructive_ops", where)
         approvals = [a for a in run.approvals.get(ev.span, []) if a[0] == "approved"]
         if not approvals:
-            c.fail(f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where)
+            self.operated(actor, "human_gate_for_destructive_ops", where).fail(
+                f"{ev.effect} call {ev.tool!r} ran with no approval of it before", where
+            )
             return
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         tool = self.tools.get((actor, ev.tool))
         listed = tool.human_gate.approvers if tool else ()
         reasons = []
-        for _, approver, adigest, anchored in approvals:
-            if not anchored:
+        for _, approver, adigest, at in approvals:
+            if not at.anchored:
                 reasons.append(
                     f"the approval by {approver!r} is not anchored by a trusted "
                     "checkpoint: it proves no pass"
@@ -117,6 +118,9 @@ class Gated(Observed):
                     f"{approver} approved other arguments (args_digest differs): an "
                     "approval is for one exact action"
                 )
-            else:
+            else:  # the approval that evidences the control: its row points at it
+                self.operated(actor, "human_gate_for_destructive_ops", where, at)
                 return
-        c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
+        self.operated(actor, "human_gate_for_destructive_ops", where).fail(
+            f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where
+        )

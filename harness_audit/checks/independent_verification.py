@@ -107,11 +107,11 @@ class Verified(Observed):
         effect = ev.effect if ev.effect != "unknown" else effect_of(ev, actor, self.tools)
         if effect not in WRITE_EFFECTS:
             return
-        c = self.operated(actor, "independent_verification", where)
+        check = "independent_verification"
         checks = run.verifications.get(ev.span, [])
         passes = [x for x in checks if x.verdict == "pass"]
         if not passes:
-            c.fail(
+            self.operated(actor, check, where).fail(
                 f"{ev.effect} call {ev.tool!r} ran with no passing verification of it before", where
             )
             return
@@ -141,20 +141,23 @@ class Verified(Observed):
             else:
                 reasons.append(f"{x.verifier} verified other arguments (args_digest differs)")
         if not bound:
-            c.fail(f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where)
+            self.operated(actor, check, where).fail(
+                f"{ev.effect} call {ev.tool!r}: " + "; ".join(reasons), where
+            )
             return
         agent = self.agents.get(actor)
         own = run.models.get(actor) or (agent.model if agent else None)
         human = bool(agent and agent.human)
         for x in bound:
             kind = independence(actor, own, human, x.verifier, x.model, x.human)
-            if kind in ("independent", "same_provider"):
+            if kind in ("independent", "same_provider"):  # its row points at the verification
+                self.operated(actor, check, where, x.where)
                 return
         who = ", ".join(
             f"{x.verifier} ({x.model.label if x.model else 'human' if x.human else '?'})"
             for x in bound
         )
-        c.fail(
+        self.operated(actor, check, where).fail(
             f"{ev.effect} call {ev.tool!r} was verified only by {who}: not independent of "
             f"{actor} ({own.label if own else 'unknown model'})",
             where,

@@ -92,6 +92,7 @@ class CheckSpec:
     enforcement: EnforcementFunction | None = None
     observer: type[Observed] | None = None
     on_verify: VerifyFunction | None = None
+    rows: bool = False  # its population is events, one CSV row each (the work paper's CSVs)
 
     @property
     def observed(self) -> bool:
@@ -144,12 +145,16 @@ def enforcement_text(check: str, pipeline: Pipeline, agent: Agent) -> str:
     return spec.enforcement(pipeline, agent)
 
 
-def observed(declared: CheckFunction) -> Callable[[ObservedClass], ObservedClass]:
+def observed(
+    declared: CheckFunction, *, rows: bool = True
+) -> Callable[[ObservedClass], ObservedClass]:
     """Register the decorated :class:`Observed` subclass as the observed side of the check
-    ``declared`` on trail events."""
+    ``declared`` on trail events; ``rows``: its population is events it counts by
+    ``Judging.operated``, each a row of the control's population CSV (False for a population
+    counted otherwise, as the SLA's observed attempts)."""
 
     def register(cls: ObservedClass) -> ObservedClass:
-        REGISTRY[declared.__name__] = replace(_spec(declared), observer=cls)
+        REGISTRY[declared.__name__] = replace(_spec(declared), observer=cls, rows=rows)
         return cls
 
     return register

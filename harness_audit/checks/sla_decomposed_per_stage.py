@@ -81,7 +81,7 @@ def enforced(p: Pipeline, a: Agent) -> str:
     return f"slo target {target}; {stage}"
 
 
-@observed(sla_decomposed_per_stage)
+@observed(sla_decomposed_per_stage, rows=False)
 class Rates(Observed):
     """The stages' observed success rates (the judge's SLA observer, on anchored events): a
     stage operated once per observed attempt, and fails when its 95% upper bound misses the

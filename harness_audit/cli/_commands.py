@@ -556,9 +556,14 @@ def report(
             "--preparer", help="Who prepared the pack (its sign-off fields stay blank without)."
         ),
     ] = None,
+    size: Annotated[
+        int,
+        typer.Option("--size", min=1, help="report resample: rows to draw per control."),
+    ] = 25,
 ) -> None:
-    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, SHA256SUMS(.sig).
-    Reads the same config as `scan`; `report verify DIR --key K` checks a pack."""
+    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, populations/,
+    SHA256SUMS(.sig). Reads the same config as `scan`; `report verify DIR --key K` checks a
+    pack; `report resample DIR --seed S --size N [--key K]` draws an auditor's own sample."""
     if paths and paths[0] == "verify":
         if len(paths) != 2:
             raise UsageError(
@@ -574,6 +579,8 @@ def report(
             print(terminal(line))
         print("pack: VERIFIED" if result.ok else "pack: FAILED")
         raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+    if paths and paths[0] == "resample":
+        _resample(paths, seed, size, key)
     if output is None:
         raise UsageError(
             Diagnostic("report", "--output DIR is required", expected="report PATH... --output DIR")
@@ -587,13 +594,48 @@ def report(
     run, files = write_pack(
         request, output, ai_act_date, signer, not no_pdf, preparer, population_out, tsc
     )
-    shown = sorted(n for n in files if not n.startswith("SHA256SUMS"))
+    shown = sorted(n for n in files if "/" not in n and not n.startswith("SHA256SUMS"))
+    csvs = sum(1 for n in files if "/" in n)
+    shown += [f"populations/ ({csvs} CSV)"] if csvs else []
     print(
         f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
         + (", SHA256SUMS.sig" if signer else ""),
         file=sys.stderr,
     )
     raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
+
+
+def _resample(paths: list[str], seed: int, size: int, key: list[str] | None) -> None:
+    """``report resample PACK``: one line per sampled row (CSV, seq, run, time), on stdout."""
+    import csv
+
+    from harness_audit.cli._io import terminal
+    from harness_audit.report.resample import resample
+
+    if len(paths) != 2:
+        raise UsageError(
+            Diagnostic(
+                "report resample",
+                "give one pack folder",
+                expected="report resample DIR --seed S --size N [--key KEY]",
+            )
+        )
+    drawn = resample(Path(paths[1]), seed, size, _keys.load_verifiers(key) if key else [])
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(("csv", "seq", "run", "ts"))
+    for x in drawn.rows:
+        out.writerow(tuple(terminal(v) for v in (x.csv, x.row["seq"], x.row["run"], x.row["ts"])))
+    print(
+        f"{len(drawn.rows):,} row(s) drawn from {drawn.controls:,} population(s), seed {seed}, "
+        f"up to {size} per control; "
+        + (
+            "the pack's signature verified first"
+            if drawn.signed
+            else "the CSVs match SHA256SUMS, but its signature was not checked (give --key)"
+        ),
+        file=sys.stderr,
+    )
+    raise typer.Exit(ExitCode.OK)
 
 
 @command(app)

@@ -158,26 +158,34 @@ class Judge:
             c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
         return c
 
-    def operated(self, agent: str, check: str, where: Location) -> Control:
-        """Count that the control of ``check`` operated at ``where``, and sample it.
+    def operated(
+        self, agent: str, check: str, where: Location, by: Location | None = None
+    ) -> Control:
+        """Count that the control of ``check`` operated at ``where``, and sample it; ``by`` is
+        the event that evidences it (the approval or verification), for the population row.
 
-        An unanchored ``where`` is neither counted nor sampled: it may prove a failure (see
-        :meth:`Control.fail`), never that the control operated."""
+        Every event of the control is in its population (and its CSV), anchored or not; an
+        unanchored ``where`` is not counted as the control operating nor sampled: it may prove
+        a failure (see :meth:`Control.fail`), never that the control operated."""
         c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
         if c is None:
             c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
+        if self.spool is not None:
+            self.spool.add(agent, check, where, self.ts, by)
+        pop = self.populations.get(check)
+        if pop is None:
+            pop = self.populations[check] = Population()
+        pop.size += 1
         if not where.anchored:
+            pop.unanchored += 1
             return c
         c.operated += 1
-        if self.spool is not None:
-            self.spool.add(agent, check, where, self.ts)
-        pop = self.populations.setdefault(check, Population())
-        pop.size += 1
-        if self.sample:  # reservoir sampling (Algorithm R): reproducible for a seed
+        if self.sample:  # reservoir sampling (Algorithm R) of the anchored: reproducible for a seed
+            k = pop.size - pop.unanchored
             if len(pop.sample) < self.sample:
                 pop.sample.append(where)
             else:
-                j = self.rnd.randrange(pop.size)
+                j = self.rnd.randrange(k)
                 if j < self.sample:
                     pop.sample[j] = where
         return c
@@ -348,7 +356,7 @@ class Judge:
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest, worked, where.anchored)
+            VerifiedBy(ev.verdict, actor, model, human, digest, worked, where.anchored, where)
         )
         if ev.verdict == "pass":
             run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))
@@ -356,7 +364,7 @@ class Judge:
     def _on_approval(self, ev: Approval, actor: str, run: RunState, where: Location) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
         run.approvals.setdefault(ev.target, []).append(
-            (ev.verdict, ev.approver, digest, where.anchored)
+            (ev.verdict, ev.approver, digest, where)
         )
 
     def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:

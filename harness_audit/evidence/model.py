@@ -104,8 +104,9 @@ class Control:
 class Population:
     """Every event where a control operated, counted, with a reproducible random sample."""
 
-    size: int = 0
-    sample: list[Location] = field(default_factory=list)
+    size: int = 0  # every event of the control, anchored or not (issue 22, item 3)
+    sample: list[Location] = field(default_factory=list)  # drawn from the anchored ones
+    unanchored: int = 0  # of ``size``: events no trusted checkpoint covers
 
 
 @dataclass
@@ -135,6 +136,7 @@ class VerifiedBy:
     digest: str | None
     worked: bool = True
     anchored: bool = True  # an unanchored verification proves no pass
+    where: Location | None = None  # the verification event (the work paper's evidencing row)
 
 
 @dataclass
@@ -151,8 +153,8 @@ class RunState:
     depth: dict[str, int] = field(default_factory=dict)  # span -> spawn depth (when > 0)
     agent_depth: dict[str, int] = field(default_factory=dict)  # budget: deepest spawn of each
     verifications: dict[str, list[VerifiedBy]] = field(default_factory=dict)
-    approvals: dict[str, list[tuple[str, str, str | None, bool]]] = field(default_factory=dict)
-    # target -> (verdict, approver, args_digest, anchored)
+    approvals: dict[str, list[tuple[str, str, str | None, Location]]] = field(default_factory=dict)
+    # target -> (verdict, approver, args_digest, where the approval is)
     risky: list[tuple[str, str, str]] = field(default_factory=list)  # (span, outcome, agent)
     subjects: dict[str, int] = field(default_factory=dict)  # subject -> order first decided
     passed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -317,8 +319,11 @@ class Judging(Protocol):
         """The control of ``check`` for ``agent`` (created empty)."""
         ...
 
-    def operated(self, agent: str, check: str, where: Location) -> Control:
-        """Count that the control of ``check`` operated at ``where``, and sample it."""
+    def operated(
+        self, agent: str, check: str, where: Location, by: Location | None = None
+    ) -> Control:
+        """Count that the control of ``check`` operated at ``where`` (``by``: the event that
+        evidences it, an approval or a verification), and sample it."""
         ...
 
 

@@ -1,8 +1,11 @@
 """Populations an auditor can list, and samples an auditor can re-perform (issue 16).
 
 Every event where a control operated (an agent's check) is written, as the judge meets it, as a
-row of that control's population CSV: ``seq,ts,run,span,file,line``. The sample is drawn from the
-CSV alone, by :data:`METHOD` (also in the pack's README.txt):
+row of that control's population CSV (:data:`COLUMNS`): where the event is, whether a trusted
+checkpoint anchors it, and the event that evidences the control there (the approval or the
+verification, when the control has one). Every control whose population is events has its CSV,
+an empty population a header alone. The sample is drawn from the CSV alone, by :data:`METHOD`
+(also in the pack's README.txt):
 
 1. Stratify the rows by the UTC calendar month of ``ts`` (``YYYY-MM``; a ``ts`` that does not
    parse is in stratum ``unknown``).
@@ -30,10 +33,27 @@ from harness_audit.evidence.model import Location
 from harness_audit.evidence.period import parse_ts
 from harness_audit.report.inert import csv_text
 
-COLUMNS = ("seq", "ts", "run", "span", "file", "line")
+PACK_FOLDER = "populations"
+"""Where the pack holds the population CSVs (``populations/<csv>``, inside its signature)."""
+COLUMNS = (
+    "seq",
+    "ts",
+    "run",
+    "span",
+    "file",
+    "line",
+    "anchored",
+    "evidence_seq",
+    "evidence_file",
+    "evidence_line",
+)
+"""A population row: where the event is, ``anchored`` (``yes``/``no``: whether a trusted
+checkpoint covers it; an unanchored one proves no pass), and where the event that evidences the
+control is (the approval or verification; empty when the control has none there)."""
 METHOD = (
     "Stratified random sampling by calendar month, re-performable from the population CSV "
-    "(columns seq, ts, run, span, file, line; rows in the order the events were judged). "
+    "(columns seq, ts, run, span, file, line, anchored, evidence_seq, evidence_file, "
+    "evidence_line; rows in the order the events were judged). "
     "1. Stratum: the UTC calendar month of ts (YYYY-MM; a ts that does not parse: 'unknown'). "
     "2. Allocation of the sample size n (at most the population N): month m gets "
     "floor(n x N_m / N); the rows left over go one each to the months with the largest "
@@ -74,8 +94,7 @@ class PopulationSpool:
         """Where the population of ``agent``'s ``check`` is (or would be) written."""
         return self.folder / csv_name(self.pipeline, agent, check)
 
-    def add(self, agent: str, check: str, where: Location, ts: str) -> None:
-        """Append one row: the event where the control operated."""
+    def _writer(self, agent: str, check: str) -> Any:
         key = (agent, check)
         entry = self.files.get(key)
         if entry is None:
@@ -86,7 +105,18 @@ class PopulationSpool:
             w.writerow(COLUMNS)
             entry = self.files[key] = (f, w)
             self.paths[key] = path
-        entry[1].writerow(
+        return entry[1]
+
+    def touch(self, agent: str, check: str) -> None:
+        """Make sure the control has its CSV (a header alone for an empty population)."""
+        self._writer(agent, check)
+
+    def add(
+        self, agent: str, check: str, where: Location, ts: str, by: Location | None = None
+    ) -> None:
+        """Append one row: the event where the control operated (``by``: the event that
+        evidences it there)."""
+        self._writer(agent, check).writerow(
             [
                 where.seq,
                 csv_text(ts),
@@ -94,6 +124,10 @@ class PopulationSpool:
                 csv_text(where.span),
                 csv_text(where.file),
                 where.line,
+                "yes" if where.anchored else "no",
+                "" if by is None else by.seq,
+                "" if by is None else csv_text(by.file),
+                "" if by is None else by.line,
             ]
         )
 

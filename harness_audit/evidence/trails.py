@@ -144,6 +144,11 @@ def judge_trails(
         if runs is not None:  # the excerpts show every event of a run, as the trail has it
             runs.feed(file, line, ev)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)
+    if spool is not None:  # every control whose population is events has its CSV
+        for a in pipeline.agents:
+            for name, spec in REGISTRY.items():
+                if spec.rows:
+                    spool.touch(a.id, name)
     if runs is not None:
         evidence.excerpts = runs.finish()
         evidence.digests = stats.digests

@@ -12,7 +12,9 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ from harness_audit.checks.assessment import BANDS, Assessment
 from harness_audit.checks.checks import CHECKS
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
 from harness_audit.evidence.outcomes import status_words
+from harness_audit.evidence.population import PACK_FOLDER
 from harness_audit.report.inert import json_text
 from harness_audit.report.sla_view import compound_pct, declared_pct, pct, verdict_text
 from harness_audit.report.workpaper import workpaper
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from harness_audit.audit import AuditRequest, AuditRun
     from harness_audit.trail.note import Signer
 
+POPULATIONS = PACK_FOLDER
+"""The pack's folder of population CSVs (one per control whose population is events), listed
+in SHA256SUMS by their path in the pack (``populations/<csv>``)."""
 PACK_FILES = (
     "evidence.html",
     "evidence.pdf",
@@ -39,6 +45,7 @@ PACK_FILES = (
     "README.txt",
     "SHA256SUMS",
     "SHA256SUMS.sig",
+    POPULATIONS,
 )
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
 MAX_PER_PROBLEM = 12
@@ -57,10 +64,22 @@ class Input:
 def file_input(kind: str, path: Path) -> Input:
     """The Input of a file, hashed in 1 MiB chunks."""
     h = hashlib.sha256()
+    size = 0
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
-    return Input(kind, str(path), path.stat().st_size, h.hexdigest())
+            size += len(chunk)
+    return Input(kind, str(path), size, h.hexdigest())
+
+
+def pack_populations(run: AuditRun) -> dict[str, Path]:
+    """Every population CSV the run wrote, by its path in the pack (``populations/<csv>``)."""
+    return {
+        f"{POPULATIONS}/{csv.name}": csv
+        for t in run.trails.values()
+        if t.populations is not None
+        for csv in sorted(t.populations.glob("*.csv"))
+    }
 
 
 def generated_at() -> dt.datetime:
@@ -402,14 +421,22 @@ def render_pdf(html: str) -> bytes:
     return bytes(out)
 
 
-def sums_text(files: dict[str, bytes]) -> str:
-    """``sha256sum``'s format: digest, two spaces, name; sorted by name."""
-    return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(files))
+def sums_text(files: Mapping[str, bytes | Path]) -> str:
+    """``sha256sum``'s format: digest, two spaces, path in the pack; sorted by path (a file
+    given as a path is hashed in chunks)."""
+
+    def digest(data: bytes | Path) -> str:
+        if isinstance(data, Path):
+            return file_input("file", data).sha256
+        return hashlib.sha256(data).hexdigest()
+
+    return "".join(f"{digest(files[n])}  {n}\n" for n in sorted(files))
 
 
-def signature_body(sums: str) -> str:
+def signature_body(sums: str | bytes) -> str:
     """The note text a pack's signature covers: the origin line and the SHA-256 of SHA256SUMS."""
-    return f"{SIG_NOTE_ORIGIN}\nSHA256SUMS {hashlib.sha256(sums.encode()).hexdigest()}\n"
+    raw = sums.encode("utf-8") if isinstance(sums, str) else sums
+    return f"{SIG_NOTE_ORIGIN}\nSHA256SUMS {hashlib.sha256(raw).hexdigest()}\n"
 
 
 @dataclass
@@ -420,9 +447,78 @@ class PackCheck:
     lines: list[str]
 
 
+SUMS_LIMIT = 64 << 20
+"""The largest SHA256SUMS ``report verify`` reads (a pack of a million population CSVs lists
+well under this)."""
+_PACK_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254})?")
+"""A path SHA256SUMS may list: a file of the pack, or one in a folder of it (``populations/``);
+no empty, dot-leading or parent component, no absolute path."""
+
+
+def parse_sums(path: Path, raw: bytes) -> dict[str, str]:
+    """SHA256SUMS as ``{path in the pack: digest}``; a clear error naming the line for
+    anything else (not UTF-8, not a sha256sum line, a path outside the pack, a path twice)."""
+    from harness_audit.errors import Diagnostic, TrailError
+
+    try:
+        sums = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise TrailError(
+            Diagnostic(
+                str(path),
+                f"not UTF-8 text (byte {e.start:,})",
+                line,
+                expected="sha256sum lines written by `harness-audit report`",
+            )
+        ) from e
+    listed: dict[str, str] = {}
+    for n, row in enumerate(sums.split("\n"), 1):
+        if not row and n == sums.count("\n") + 1:
+            break  # the end of the last line
+        digest, sep, name = row.partition("  ")
+        ok = sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+        if not ok or not _PACK_PATH.fullmatch(name) or name in listed:
+            raise TrailError(
+                Diagnostic(
+                    str(path),
+                    f"not a sha256sum line of a file in the pack: {row[:80]!r}",
+                    n,
+                    expected="DIGEST  NAME (64 hex digits, two spaces, a path in the pack)",
+                )
+            )
+        listed[name] = digest
+    return listed
+
+
+def pack_entries(folder: Path) -> tuple[set[str], list[str]]:
+    """The regular files of a pack by their path in it, and every other entry (a folder that
+    holds no file, a link, a device, a FIFO) as ``name/`` or ``name (what it is)``; links are
+    never followed."""
+    import stat
+
+    files: set[str] = set()
+    other: list[str] = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        base = Path(root).relative_to(folder)
+        for name in sorted(dirs + names):
+            rel = (base / name).as_posix()
+            mode = (Path(root) / name).lstat().st_mode
+            if stat.S_ISREG(mode):
+                files.add(rel)
+            elif stat.S_ISDIR(mode):
+                if not any(True for _ in os.scandir(Path(root) / name)):
+                    other.append(f"{rel}/")
+            else:
+                other.append(f"{rel} (not a regular file)")
+    return files, other
+
+
 def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
-    """Check the signature over SHA256SUMS and every file it lists; name any file changed,
-    added or removed."""
+    """Check the signature over SHA256SUMS and every file it lists (the population CSVs in
+    ``populations/`` too); name any file changed, added (a file, a folder, a link, anywhere in
+    the pack) or removed."""
+    from harness_audit._fs import read_bounded
     from harness_audit.errors import Diagnostic, TrailError
     from harness_audit.report.inert import terminal as tx
     from harness_audit.trail.note import NoteError, verify_note
@@ -433,11 +529,11 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
             raise TrailError(
                 Diagnostic(str(p), "missing", expected="a pack from `harness-audit report --key`")
             )
-    sums = sums_path.read_text(encoding="utf-8")
+    raw = read_bounded(sums_path, SUMS_LIMIT, "SHA256SUMS")
     lines, ok = [], True
     try:
-        note, good = verify_note(sig_path.read_bytes(), verifiers)
-        if note.text != signature_body(sums):
+        note, good = verify_note(read_bounded(sig_path, 1 << 20, "signature"), verifiers)
+        if note.text != signature_body(raw):
             ok = False
             lines.append("CHANGED SHA256SUMS: it does not match the signed digest")
         else:
@@ -447,24 +543,24 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
             raise TrailError(Diagnostic(str(sig_path), str(e))) from e
         ok = False
         lines.append(f"signature: {tx(e.kind)}: {tx(e)}")
-    listed: dict[str, str] = {}
-    for n, row in enumerate(sums.splitlines(), 1):
-        digest, sep, name = row.partition("  ")
-        if not sep or len(digest) != 64 or "/" in name:
-            raise TrailError(Diagnostic(str(sums_path), f"not a sha256sum line: {row[:80]!r}", n))
-        listed[name] = digest
-    present = {p.name for p in folder.iterdir() if p.is_file()} - {"SHA256SUMS", "SHA256SUMS.sig"}
+    try:
+        listed = parse_sums(sums_path, raw)
+    except TrailError as e:  # what was signed is sha256sum lines: this was changed
+        d = e.diagnostics()[0]
+        lines.append(f"CHANGED SHA256SUMS: line {d.line}: {tx(d.message)}")
+        return PackCheck(False, lines)
+    present, other = pack_entries(folder)
+    present -= {"SHA256SUMS", "SHA256SUMS.sig"}
     for name in sorted(listed):
-        path = folder / name
         if name not in present:
             ok = False
             lines.append(f"REMOVED {tx(name)}")
-        elif file_input("file", path).sha256 != listed[name]:
+        elif file_input("file", folder / name).sha256 != listed[name]:
             ok = False
             lines.append(f"CHANGED {tx(name)}")
         else:
             lines.append(f"ok {tx(name)}")
-    for name in sorted(present - set(listed)):
+    for name in sorted(present - set(listed)) + other:
         ok = False
         lines.append(f"ADDED {tx(name)}")
     return PackCheck(ok, lines)
@@ -494,9 +590,10 @@ def build_pack(
     pdf: bool = True,
     preparer: str | None = None,
     tsc: str | None = None,
-) -> dict[str, bytes]:
-    """Every file of the evidence pack, by name: the HTML, the PDF, ``findings.json``,
-    ``SHA256SUMS`` and, with a signer, ``SHA256SUMS.sig``. ``tsc`` (``report --tsc``, a
+) -> dict[str, bytes | Path]:
+    """Every file of the evidence pack, by its path in the pack: the HTML, the PDF,
+    ``findings.json``, the population CSVs (``populations/…``, as files to copy), ``SHA256SUMS``
+    over all of them and, with a signer, ``SHA256SUMS.sig``. ``tsc`` (``report --tsc``, a
     comma-separated list) overrides each manifest's Trust Services categories."""
     from harness_audit.compliance import parse_tsc
     from harness_audit.sla import analyse
@@ -526,10 +623,11 @@ def build_pack(
     html = render_html(
         run.assessment, slas, inputs, when, ai_act_date, waiver_rows(run.assessment), wp, preparer
     )
-    files = {
+    files: dict[str, bytes | Path] = {
         "evidence.html": html.encode("utf-8"),
         "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
         "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
+        **pack_populations(run),
     }
     if pdf:
         files["evidence.pdf"] = render_pdf(html)
@@ -551,27 +649,55 @@ def write_pack(
     preparer: str | None = None,
     population_out: Path | None = None,
     tsc: str | None = None,
-) -> tuple[AuditRun, dict[str, bytes]]:
-    """``harness-audit report``: run the audit, write its pack into ``folder`` (whole or not
-    at all; an earlier pack there is replaced whole) and, with ``population_out``, each
-    control's population CSV into that folder; never over an input of the run. Returns the
-    run and the pack's files."""
+) -> tuple[AuditRun, dict[str, bytes | Path]]:
+    """``harness-audit report``: run the audit and write its pack into ``folder`` (whole or not
+    at all; an earlier pack there is replaced whole), the population CSVs inside it; with
+    ``population_out``, a copy of them into that folder too. Both destinations are checked
+    before anything is written, so a refused run leaves nothing; never over an input of the
+    run. Returns the run and the pack's files."""
     import dataclasses
     import tempfile
 
-    from harness_audit._fs import write_folder
+    from harness_audit._fs import check_output_folder, write_folder
     from harness_audit.audit import run_audit
 
+    if population_out is not None:
+        _refuse_nested(folder, population_out)
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         run = run_audit(dataclasses.replace(request, population_dir=Path(spool), for_pack=True))
         files = build_pack(
             run, generated_at(), ai_act_date, signer, pdf, preparer=preparer, tsc=tsc
         )
-        write_folder(folder, files, run.protected, replaceable=PACK_FILES)
+        csvs = {Path(n).name: f for n, f in files.items() if n.startswith(f"{POPULATIONS}/")}
+        check_output_folder(folder, run.protected, PACK_FILES)  # both refused before a write
+        fresh = population_out is not None and not population_out.exists()
         if population_out is not None:
-            csvs = {p.name: p.read_bytes() for p in sorted(Path(spool).glob("*.csv"))}
             write_folder(population_out, csvs, [*run.protected, folder], replaceable=csvs)
+        try:
+            write_folder(folder, files, run.protected, replaceable=PACK_FILES)
+        except BaseException:
+            if fresh and population_out is not None:  # a failed report leaves nothing new
+                import shutil
+
+                shutil.rmtree(population_out, ignore_errors=True)
+            raise
     return run, files
+
+
+def _refuse_nested(pack: Path, out: Path) -> None:
+    """``--population-out`` may not be the pack, inside it, or hold it: the pack has its own
+    copy (``populations/``), inside its signature."""
+    from harness_audit.errors import Diagnostic, UsageError
+
+    a, b = pack.resolve(), out.resolve()
+    if a == b or a in b.parents or b in a.parents:
+        raise UsageError(
+            Diagnostic(
+                str(out),
+                f"--population-out is {'the pack' if a == b else 'inside the pack' if a in b.parents else 'a folder that holds the pack'} {pack}",
+                expected=f"a folder outside the pack: the pack already holds the CSVs in {POPULATIONS}/",
+            )
+        )
 
 
 def findings_json(

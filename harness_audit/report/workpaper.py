@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_sampling
 from harness_audit.checks.checks import CHECKS
-from harness_audit.checks.registry import enforcement_text
+from harness_audit.checks.registry import REGISTRY, enforcement_text
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
 from harness_audit.evidence.period import ReviewPeriod, span_text
-from harness_audit.evidence.population import METHOD, Sample, control_key, csv_name, draw
+from harness_audit.evidence.population import (
+    METHOD,
+    PACK_FOLDER,
+    Sample,
+    control_key,
+    csv_name,
+    draw,
+)
 from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.report.inert import csv_text
 
@@ -56,6 +63,8 @@ def sample_size(
     the period of review, given with that basis; over a period shorter than the table's
     ``min_days_for_a_rate`` no rate is given and the largest size is taken (fail closed)."""
     table = load_sampling()
+    if population == 0:
+        return 0, "none: the population is empty", "the population is empty: nothing to sample"
     if asked:
         return min(asked, population), "as asked", f"{asked} as asked with --sample"
     if nature != "manual":
@@ -100,6 +109,25 @@ def sample_size(
     raise AssertionError("the last row of the manual table has no limit")
 
 
+def rows_check(check: str) -> bool:
+    """Whether the population of ``check`` is events written as CSV rows (a sample is drawn
+    from them); the others are judged on their whole population (the verification report,
+    the stage's observed attempts)."""
+    return REGISTRY[check].rows
+
+
+def _clean_conclusion(sample: Sample | None, ctl: Control | None, sampled: bool) -> str:
+    """The conclusion on a control judged ``pass``: "no exceptions noted" only on a population
+    that is not empty and, for a sampled control, a sample that was drawn (the pass itself
+    already rests on a pinned key and a covered period); else "not tested" with the reason."""
+    population = sample.population if sample is not None else (ctl.operated if ctl else 0)
+    if not population:
+        return "not tested: the population is empty"
+    if sampled and (sample is None or not sample.rows):
+        return "not tested: no sample was drawn from the population"
+    return "no exceptions noted"
+
+
 def _loc_key(loc: Location) -> tuple[str, str, str]:
     return (str(loc.seq), csv_text(loc.file), str(loc.line))
 
@@ -142,7 +170,7 @@ def control_entry(
         conclusion = "not tested: a design review of the manifest, no trails"
     else:
         exceptions = 0
-        conclusion = "no exceptions noted"
+        conclusion = _clean_conclusion(sample, ctl, csv_path is not None and rows_check(check))
     return {
         "agent": a.id,
         "role": a.agent.role,
@@ -158,7 +186,7 @@ def control_entry(
         "status": r.status,
         "reason": r.reason,
         "population": sample.population if sample else (ctl.operated if ctl else None),
-        "csv": csv_path.name if sample and csv_path else None,
+        "csv": f"{PACK_FOLDER}/{csv_path.name}" if sample and csv_path else None,
         "sample": None
         if sample is None
         else {
