@@ -240,8 +240,17 @@ def test_resample_draws_from_the_signed_csvs(pack: Path) -> None:
     before = _tree(pack)
     r = CliRunner().invoke(
         app,
-        ["report", "resample", str(pack), "--seed", "20261207", "--size", "3", "--key"]
-        + [SIGNER.verifier.text()],
+        [
+            "report",
+            "resample",
+            str(pack),
+            "--seed",
+            "20261207",
+            "--size",
+            "3",
+            "--key",
+            SIGNER.verifier.text(),
+        ],
     )
     assert r.exit_code == ExitCode.OK, r.output
     assert _tree(pack) == before  # writes nothing into the pack

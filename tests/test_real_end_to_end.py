@@ -170,6 +170,13 @@ def test_every_real_trace_imports_scans_and_reports(source: Path, tmp_path: Path
     no_unknown_as_fact((pack / "evidence.html").read_text(), "evidence.html")
     v = invoke("report", "verify", pack, "--key", pub)
     assert v.exit_code == 0, v.output
+    data = json.loads((pack / "findings.json").read_text())
+    for p in data["pipelines"]:  # imported evidence never passes trail_is_immutable
+        for a in p["agents"]:
+            assert a["checks"]["trail_is_immutable"]["status"] != "pass", a["id"]
+    rs = invoke("report", "resample", pack, "--seed", "7", "--size", "2", "--key", pub)
+    assert rs.exit_code == 0, rs.output
+    assert rs.stdout.splitlines()[0] == "csv,seq,run,ts"
 
 
 def test_the_pdf_of_a_drafted_manifest(tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ class Judge:
         c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
         if c is None:
             c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
-        if self.spool is not None:
+        if self.spool is not None and agent in self.agents:  # the work paper's controls
             self.spool.add(agent, check, where, self.ts, by)
         pop = self.populations.get(check)
         if pop is None:
@@ -363,9 +363,7 @@ class Judge:
 
     def _on_approval(self, ev: Approval, actor: str, run: RunState, where: Location) -> None:
         digest = ev.args_digest if isinstance(ev.args_digest, str) else None
-        run.approvals.setdefault(ev.target, []).append(
-            (ev.verdict, ev.approver, digest, where)
-        )
+        run.approvals.setdefault(ev.target, []).append((ev.verdict, ev.approver, digest, where))
 
     def _on_decision(self, ev: Decision, actor: str, run: RunState, where: Location) -> None:
         kind = self.outcomes.kind(ev.outcome)

@@ -691,11 +691,12 @@ def _refuse_nested(pack: Path, out: Path) -> None:
 
     a, b = pack.resolve(), out.resolve()
     if a == b or a in b.parents or b in a.parents:
+        where = "the pack" if a == b else "inside the pack" if a in b.parents else "above the pack"
         raise UsageError(
             Diagnostic(
                 str(out),
-                f"--population-out is {'the pack' if a == b else 'inside the pack' if a in b.parents else 'a folder that holds the pack'} {pack}",
-                expected=f"a folder outside the pack: the pack already holds the CSVs in {POPULATIONS}/",
+                f"--population-out is {where} {pack}",
+                expected=f"a folder outside the pack (the pack holds its CSVs in {POPULATIONS}/)",
             )
         )
 
