@@ -193,15 +193,16 @@ def test_report_verify_added_sub_folder_and_link(tmp_path: Path, pack: Path) -> 
     "tail", [b"\xff\xfe not text\n", b"0" * 64 + b"  ../../etc/passwd\n", b"no two spaces\n"]
 )
 def test_report_verify_sums_not_what_was_signed(tmp_path: Path, pack: Path, tail: bytes) -> None:
-    """Issue 23, item 18: a SHA256SUMS that is not UTF-8 or lists a path outside the pack is a
-    changed SHA256SUMS (exit 1, FAILED), never an internal error."""
+    """Issue 23, item 18: a SHA256SUMS that is not UTF-8 or lists a path outside the pack is
+    changed (its signature fails) and malformed (exit 1, FAILED), never an internal error."""
     copy = tmp_path / "copy"
     shutil.copytree(pack, copy)
     with (copy / "SHA256SUMS").open("ab") as f:
         f.write(tail)
     r = CliRunner().invoke(app, ["report", "verify", str(copy), "--key", SIGNER.verifier.text()])
     assert r.exit_code == ExitCode.FINDINGS, r.output
-    assert "CHANGED SHA256SUMS" in r.stdout and r.stdout.rstrip().endswith("pack: FAILED")
+    assert "CHANGED SHA256SUMS" in r.stdout and "MALFORMED SHA256SUMS: line " in r.stdout
+    assert r.stdout.rstrip().endswith("pack: FAILED")
     assert "Traceback" not in r.output
 
 

@@ -178,22 +178,26 @@ RFC3986 = set(string.ascii_letters + string.digits + "-._~" + ":/?#[]@" + "!$&'(
 @example(ALL)
 def test_sarif_uris_are_percent_encoded_and_round_trip(text: str) -> None:
     import os
+    from urllib.request import url2pathname
 
     with tempfile.TemporaryDirectory() as tmp:
         s = hostile.build(Path(tmp), text)
         data = json.loads(hostile.scan_outputs(s, ("sarif",))["sarif"])
-        uris = {
-            loc["physicalLocation"]["artifactLocation"]["uri"]
-            for r in data["runs"][0]["results"]
+        [run] = data["runs"]
+        arts = [
+            loc["physicalLocation"]["artifactLocation"]
+            for r in run["results"]
             for loc in r["locations"]
-        }
-        files = {Path(os.path.relpath(s.manifest)).as_posix()}
-        files |= {Path(os.path.relpath(p)).as_posix() for p in s.trails.iterdir()}
-    assert uris
-    for u in uris:
+        ]
+        files = {os.path.abspath(s.manifest)} | {os.path.abspath(p) for p in s.trails.iterdir()}
+    assert arts
+    bases = run["originalUriBaseIds"]
+    for art in arts:
+        u = art["uri"]
         assert set(u) <= RFC3986, u
-        assert "#" not in u and "?" not in u
-        assert unquote(u) in files
+        assert "#" not in u and "?" not in u and ".." not in u.split("/")
+        base = url2pathname(bases[art["uriBaseId"]]["uri"].removeprefix("file://"))
+        assert os.path.join(base, unquote(u)) in files  # issue 26: no ../, a base outside
 
 
 @EXAMPLES
@@ -357,7 +361,15 @@ def test_report_verify_shows_sha256sums_names_escaped(tmp_path: Path) -> None:
     code, out, _ = cli("report", "verify", str(pack), "--key", str(key))
     assert code == 1
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
-    assert "REMOVED evil\\x1b[2Jname\\u202e.txt" in out
+    # issue 23, item 18: a listed name that is no file of a pack is a malformed SHA256SUMS
+    assert "MALFORMED SHA256SUMS: line 1: " in out and "evil\\x1b[2Jname\\u202e" in out
+    import hashlib
+
+    sums = hashlib.sha256(b"x").hexdigest() + "  a.txt\n"
+    (pack / "SHA256SUMS").write_text(sums)
+    (pack / "SHA256SUMS.sig").write_text(sign_note(signature_body(sums), [SIGNER]))
+    code, out, _ = cli("report", "verify", str(pack), "--key", str(key))
+    assert code == 1 and "\x1b" not in out and "\x07" not in out
     assert "ADDED new\\x1b]8;;https:e\\x07file" in out
 
 

@@ -545,9 +545,9 @@ def verify_pack(folder: Path, verifiers: list[Any]) -> PackCheck:
         lines.append(f"signature: {tx(e.kind)}: {tx(e)}")
     try:
         listed = parse_sums(sums_path, raw)
-    except TrailError as e:  # what was signed is sha256sum lines: this was changed
+    except TrailError as e:  # not a list of the pack's files: nothing it lists can be trusted
         d = e.diagnostics()[0]
-        lines.append(f"CHANGED SHA256SUMS: line {d.line}: {tx(d.message)}")
+        lines.append(f"MALFORMED SHA256SUMS: line {d.line}: {tx(d.message)}")
         return PackCheck(False, lines)
     present, other = pack_entries(folder)
     present -= {"SHA256SUMS", "SHA256SUMS.sig"}

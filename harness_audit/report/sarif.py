@@ -1,12 +1,22 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 
-One run with ``automationDetails``; every rule with help and a ``security-severity``; every
-result with ``ruleId``, ``level``, a message, a location relative to the working directory
-(``%SRCROOT%``) with ``region.startLine``, and ``partialFingerprints`` that survive unrelated
-edits (rule + pipeline + agent + subject, never line numbers). A check not proven by the trails
-is a result of its check's rule at level ``warning``, its message "<agent>: not proven: <why>"
-and ``properties.outcome`` ``not_proven``. Waived findings carry an
+One run; every rule with help and a ``security-severity``; every result with ``ruleId``,
+``level``, a message, a location with ``region.startLine``, and ``partialFingerprints`` that
+survive unrelated edits (rule + pipeline + agent + subject, never line numbers). A check not
+proven by the trails is a result of its check's rule at level ``warning``, its message
+"<agent>: not proven: <why>" and ``properties.outcome`` ``not_proven``. Waived findings carry an
 external suppression with the justification; baselined ones ``baselineState: unchanged``.
+
+Within GitHub code scanning's documented limits (:data:`LIMITS`, from "SARIF results exceed
+one or more limits", docs.github.com): one run; at most :data:`MAX_TAGS` tags per rule (the
+framework mappings are rule properties, not tags); one location per result; no thread flows;
+at most :data:`MAX_RESULTS` results, the most severe first, the rest counted in the run's
+properties and a tool notification (the exit code still judges every finding); messages cut
+to :data:`MAX_MESSAGE` characters. No ``automationDetails``: the upload's ``category`` (the
+Action's input) names the analysis, so it does not change when a pipeline is added or renamed.
+A location is relative to the working directory (``%SRCROOT%``); a file outside it is given
+relative to its own folder under a base id declared in ``originalUriBaseIds``
+(``OUTSIDE1``, …), never with ``../``.
 """
 
 from __future__ import annotations
@@ -25,22 +35,53 @@ from harness_audit.report.inert import json_text, uri
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
+LIMITS = {"runs": 20, "results": 25_000, "rules": 25_000, "tags": 20, "locations": 1_000}
+"""GitHub code scanning's hard limits per SARIF file: an upload above any is rejected."""
+MAX_TAGS = 10
+"""Tags per rule: GitHub keeps only the first 10 (its hard limit is 20)."""
+MAX_RESULTS = 5_000
+"""Results per run: GitHub stores the top 5,000 by severity (it rejects more than 25,000)."""
+MAX_MESSAGE = 2_000
+"""Characters of a result's message (the file stays well under the 10 MB upload limit)."""
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
 
-def relative_uri(path: str) -> str:
-    """``path`` relative to the working directory (``%SRCROOT%``) as a percent-encoded
-    relative URI reference (SARIF 2.1.0 §3.10.2, RFC 3986 §4.2)."""
-    p = Path(path)
-    try:
-        rel = os.path.relpath(p.resolve() if p.is_absolute() else p, Path.cwd())
-    except ValueError:
-        rel = str(p)
-    return uri(Path(rel).as_posix())
+class Locations:
+    """Where a finding's file is, as SARIF says it: relative to the working directory
+    (``%SRCROOT%``), or, outside it, relative to its own folder under a base id of its own
+    (``OUTSIDE1``, …; :meth:`bases` declares them for ``originalUriBaseIds``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.outside: dict[str, str] = {}  # folder (absolute) -> base id
+
+    def artifact(self, path: str) -> dict[str, str]:
+        """The ``artifactLocation`` of ``path`` (a percent-encoded relative URI reference,
+        SARIF 2.1.0 §3.4.3, RFC 3986 §4.2)."""
+        p = Path(os.path.abspath(path))
+        try:
+            rel = p.relative_to(self.root)
+        except ValueError:
+            base = self.outside.setdefault(str(p.parent), f"OUTSIDE{len(self.outside) + 1}")
+            return {"uri": uri(p.name), "uriBaseId": base}
+        return {"uri": uri(rel.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+    def bases(self) -> dict[str, dict[str, str]]:
+        """``originalUriBaseIds``: the working directory and every outside folder, as file
+        URIs ending in ``/``."""
+        out = {"%SRCROOT%": {"uri": self.root.as_uri() + "/"}}
+        for folder, base in self.outside.items():
+            out[base] = {"uri": Path(folder).as_uri().rstrip("/") + "/"}
+        return out
 
 
-def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _message(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def result(f: Finding, index: dict[str, int], where: Locations) -> dict[str, Any]:
     """One finding as a SARIF result: level, location, fingerprint and properties, and its
     suppression or baseline state."""
     r: dict[str, Any] = {
@@ -48,11 +89,11 @@ def result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleIndex": index[f.rule],
         # not proven: a warning (no exception was seen; the pass was not shown), never a note
         "level": "warning" if f.not_proven else LEVEL[f.severity],
-        "message": {"text": f.message},
+        "message": {"text": _message(f.message)},
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": relative_uri(f.file), "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": where.artifact(f.file),
                     "region": {"startLine": max(1, f.line)},
                 }
             }
@@ -80,8 +121,7 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
     index = {r.id: i for i, r in enumerate(rules)}
     driver_rules = []
     for r in rules:
-        tags = ["compliance", "ai-agents", f"problem-{r.problem}"]
-        tags += [c for fw in FRAMEWORK_ORDER for c in r.mappings.get(fw, ())]
+        tags = ["security", "compliance", "ai-agents", f"problem-{r.problem}"]
         driver_rules.append(
             {
                 "id": r.id,
@@ -91,43 +131,62 @@ def sarif_dict(a: Assessment) -> dict[str, Any]:
                 "help": {"text": r.remediation, "markdown": f"**{r.title}**\n\n{r.remediation}"},
                 "defaultConfiguration": {"level": LEVEL[r.severity]},
                 "properties": {
-                    "tags": tags,
+                    "tags": tags[:MAX_TAGS],
                     "security-severity": SECURITY_SEVERITY[r.severity],
                     "precision": "high",
+                    "frameworks": {
+                        fw: list(r.mappings[fw]) for fw in FRAMEWORK_ORDER if r.mappings.get(fw)
+                    },
                 },
             }
         )
-    names = ",".join(sorted(p.pipeline.name for p in a.pipelines))
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "harness-audit",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": "https://pypi.org/project/harness-audit/",
-                        "rules": driver_rules,
-                    }
-                },
-                "automationDetails": {"id": f"harness-audit/scan/{names}/"},
-                # the trust root of each pipeline's trails (CLI.md): key, pinned, unanchored
-                "properties": {
-                    "basis": {p.pipeline.name: p.basis for p in a.pipelines},
-                    "trails": {
-                        p.pipeline.name: p.evidence.trust.as_dict()
-                        for p in a.pipelines
-                        if p.evidence is not None and p.evidence.trust is not None
-                    },
-                },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-                "columnKind": "utf16CodeUnits",
-                "results": [result(f, index) for p in a.pipelines for f in p.findings],
+    findings = [f for p in a.pipelines for f in p.findings]
+    ranked = sorted(range(len(findings)), key=lambda i: SEVERITY_RANK[findings[i].severity])
+    kept = sorted(ranked[:MAX_RESULTS])  # the most severe, in their own order
+    where = Locations(Path.cwd())
+    results = [result(findings[i], index, where) for i in kept]
+    omitted = len(findings) - len(kept)
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "harness-audit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": "https://pypi.org/project/harness-audit/",
+                "rules": driver_rules,
             }
-        ],
+        },
+        # the trust root of each pipeline's trails (CLI.md): key, pinned, unanchored
+        "properties": {
+            "basis": {p.pipeline.name: p.basis for p in a.pipelines},
+            "trails": {
+                p.pipeline.name: p.evidence.trust.as_dict()
+                for p in a.pipelines
+                if p.evidence is not None and p.evidence.trust is not None
+            },
+            "results": {"total": len(findings), "included": len(kept), "omitted": omitted},
+        },
+        "originalUriBaseIds": where.bases(),
+        "columnKind": "utf16CodeUnits",
+        "results": results,
     }
+    if omitted:
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "warning",
+                        "message": {
+                            "text": f"{omitted:,} of {len(findings):,} results left out (code "
+                            f"scanning keeps {MAX_RESULTS:,}), the least severe first; "
+                            "`--format json` has every one"
+                        },
+                    }
+                ],
+            }
+        ]
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 class SarifRenderer(Renderer[Assessment]):
