@@ -288,9 +288,10 @@ _AUDIT = {  # the settings of one audit run, which scan and report both take (_r
     "jobs": "jobs",
     "period": "period",
     "max-gap": "max_gap",
+    "fail-on": "fail_on",
 } | _TRUST
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
-    "scan": _AUDIT | {"fail-on": "fail_on", "format": "fmt", "output": "output"},
+    "scan": _AUDIT | {"format": "fmt", "output": "output"},
     "report": _AUDIT
     | {"ai-act-date": "ai_act_date", "population-out": "population_out", "preparer": "preparer"},
 }

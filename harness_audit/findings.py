@@ -8,9 +8,10 @@ from typing import Literal
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-FailOn = Literal["any", "at-risk", "audit-will-fail", "never"]
-"""When a scan exits 1: any failed check, a band or worse, or never (``--fail-on``; the
-command line names it here, without importing the checks)."""
+FailOn = Literal["any", "at-risk", "audit-will-fail", "critical", "high", "medium", "low", "never"]
+"""When a scan or report exits 1 (``--fail-on``; the command line names it here, without
+importing the checks): any failed or unproven check, a band or worse, an unwaived finding of a
+severity or higher, or never."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,18 +143,21 @@ class Assessment:
         """Whether the result is at or above the ``--fail-on`` threshold (CLI.md).
 
         ``any``: a failed or unproven check anywhere, or a finding of severity medium or
-        higher.
-        ``at-risk`` / ``audit-will-fail``: a pipeline in that band or worse. ``never``: no.
+        higher. ``at-risk`` / ``audit-will-fail``: a pipeline in that band or worse.
+        ``critical`` / ``high`` / ``medium`` / ``low``: an unwaived finding of that severity or
+        higher (a failed or unproven check is a finding of its rule's severity), and only then.
+        ``never``: no.
         """
         if fail_on == "never":
             return False
+        findings = [f for p in self.pipelines for f in p.findings if not f.suppressed]
         if fail_on == "any":
             return any(
-                not f.suppressed
-                and (f.check is not None or SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["medium"])
-                for p in self.pipelines
-                for f in p.findings
+                f.check is not None or SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["medium"]
+                for f in findings
             )
+        if fail_on in SEVERITY_ORDER:
+            return any(SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[fail_on] for f in findings)
         return any(
             BANDS.index(band(p.effective_score)) >= BANDS.index(fail_on) for p in self.pipelines
         )

@@ -91,10 +91,7 @@ def scan(
     ] = None,
     fmt: opt.ScanFormat = None,
     output: opt.Outputs = None,
-    fail_on: Annotated[
-        opt.FailOn,
-        typer.Option("--fail-on", help="Exit 1 at: any failed check (default), a band, or never."),
-    ] = "any",
+    fail_on: opt.FailOn = "any",
     max_manifest_bytes: Annotated[
         int, typer.Option("--max-manifest-bytes", min=1, help="Refuse manifests larger than this.")
     ] = opt.DEFAULT_MAX_MANIFEST_BYTES,
@@ -560,6 +557,7 @@ def report(
         int,
         typer.Option("--size", min=1, help="report resample: rows to draw per control."),
     ] = 25,
+    fail_on: opt.FailOn = "any",
 ) -> None:
     """Write the evidence pack: evidence.html, evidence.pdf, findings.json, populations/,
     SHA256SUMS(.sig). Reads the same config as `scan`; `report verify DIR --key K` checks a
@@ -602,7 +600,7 @@ def report(
         + (", SHA256SUMS.sig" if signer else ""),
         file=sys.stderr,
     )
-    raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
+    raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails(fail_on) else ExitCode.OK)
 
 
 def _resample(paths: list[str], seed: int, size: int, key: list[str] | None) -> None:

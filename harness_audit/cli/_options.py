@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from harness_audit.audit import DEFAULT_MAX_MANIFEST_BYTES
-from harness_audit.findings import FailOn
+from harness_audit.findings import FailOn as FailOnLevel
 from harness_audit.report import (
     CHECKPOINT,
     GRAPH,
@@ -26,7 +26,17 @@ from harness_audit.report import (
 )
 from harness_audit.trust import TrustRoot
 
-__all__ = ["DEFAULT_MAX_MANIFEST_BYTES", "FailOn"]
+__all__ = ["DEFAULT_MAX_MANIFEST_BYTES", "FailOn", "FailOnLevel"]
+
+FailOn = Annotated[
+    FailOnLevel,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 at: any failed or unproven check (default), a band (at-risk, "
+        "audit-will-fail), an unwaived finding of a severity or higher (critical, high, "
+        "medium, low), or never.",
+    ),
+]
 
 AiActDate = Literal["art-113", "digital-omnibus"]
 Allocation = Literal["equal", "arinc"]
