@@ -442,7 +442,22 @@ def sla(
 def replay(
     ctx: typer.Context,
     trail: opt.TrailFiles,
-    run: Annotated[str, typer.Option("--run", help="The run id to replay.")],
+    run: Annotated[str | None, typer.Option("--run", help="The run id to replay.")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject",
+            help="Replay the run(s) that decided this subject (with --list: list only those).",
+        ),
+    ] = None,
+    list_runs: Annotated[
+        bool,
+        typer.Option("--list", help="List the runs: id, time, subjects decided, outcome, cost."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="With --list: only runs that began at or after this time."),
+    ] = None,
     manifest: Annotated[
         Path | None,
         typer.Option(
@@ -472,13 +487,32 @@ def replay(
         ),
     ] = None,
 ) -> None:
-    """Replay one run: its causal tree, costs, verifications, approvals and findings. The
-    trail is verified first (as `verify` does); a run of a trail that does not verify is shown
-    under an integrity failure, and the command exits 1."""
+    """Replay one run (--run), the runs that decided a subject (--subject), or list the runs
+    (--list): causal tree, costs, and on each act the verification and approval that gated it.
+    The trail is verified first (as `verify` does); a run of a trail that does not verify is
+    shown under an integrity failure, and the command exits 1."""
     from harness_audit._fs import fresh_folder
-    from harness_audit.evidence.replay import export_verified, replay_verified
+    from harness_audit.evidence.replay import (
+        export_verified,
+        replay_verified,
+        runs_verified,
+        subject_verified,
+    )
     from harness_audit.foreign import named_trail_files
 
+    modes = (run is not None) + (subject is not None and not list_runs) + list_runs
+    if modes != 1 or (list_runs and run is not None) or (since is not None and not list_runs):
+        raise UsageError(
+            Diagnostic(
+                "replay",
+                "give one of --run RUN, --subject S or --list (--since only with --list)",
+                expected="replay TRAIL --run RUN | --subject S | --list [--subject S] [--since T]",
+            )
+        )
+    if export and run is None:
+        raise UsageError(
+            Diagnostic("replay", "--export discloses one run", expected="--run RUN --export DIR")
+        )
     trust = opt.trust_root(ctx)
     trust.verifiers()
     inputs = [*trail, *named_trail_files(trail), *([manifest] if manifest else []), *_files(trust)]
@@ -486,6 +520,16 @@ def replay(
     if export:
         fresh_folder(export, inputs)
     trust.witnesses()
+    if list_runs:
+        listed = runs_verified(trail, trust, subject, since, allow_unanchored)
+        emit(REPLAY, listed, fmt, targets)
+        raise typer.Exit(ExitCode.OK if listed.integrity.ok else ExitCode.FINDINGS)
+    if run is None:
+        assert subject is not None
+        many = subject_verified(trail, subject, trust, manifest, allow_unanchored)
+        emit(REPLAY, many, fmt, targets)
+        ok = all(r.integrity.ok for r in many.items)
+        raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)
     result = replay_verified(trail, run, trust, manifest, allow_unanchored)
     integrity = result.integrity
     if export:

@@ -34,6 +34,7 @@ class Node:
     event: Any
     children: list[Node] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)  # the verifications and approvals of this act
 
 
 @dataclass
@@ -86,13 +87,30 @@ def find_manifest(paths: Sequence[Path], pipeline: str | None) -> Path | None:
     return None
 
 
+def gate_text(gate: Any, act: Any) -> str:
+    """A verification or approval of an act, as the act's line shows it: who, what, at which
+    seq, and whether before the act (only a gate before it gated it)."""
+    when = "before" if gate.seq < act.seq else "AFTER the act: it gated nothing"
+    if gate.kind == "verification":
+        return f"verified ({gate.verdict}) by {gate.agent} at seq {gate.seq}, {when}"
+    if gate.kind == "approval":
+        return f"{gate.verdict} by {gate.approver} at seq {gate.seq}, {when}"
+    return f"approval requested of {gate.approver} at seq {gate.seq}, {when}"
+
+
 def replay(
     paths: Sequence[Path], run: str, pipeline: Pipeline | None, nodes: list[Node] | None = None
 ) -> Replay:
     """The run's causal tree and the findings that touch it (``nodes``: the run's events,
-    when the caller has already read them)."""
+    when the caller has already read them); each act carries the verifications and approvals
+    that name it as their target (:func:`gate_text`)."""
     nodes = nodes if nodes is not None else collect_run(paths, run)
     by_span = {n.event.span: n for n in nodes}
+    for n in nodes:
+        if n.event.kind in ("verification", "approval", "approval_request"):
+            act = by_span.get(n.event.target)
+            if act is not None and act is not n:
+                act.gates.append(gate_text(n.event, act.event))
     roots = []
     for n in nodes:
         parent = by_span.get(n.event.parent) if n.event.parent else None
@@ -134,6 +152,86 @@ def replay(
         cost,
         judged=pipeline is not None,
     )
+
+
+@dataclass
+class RunRow:
+    """One run as ``replay --list`` shows it: id, pipeline, first time, the subjects it decided
+    (with their outcomes), how it ended, its model cost, its events."""
+
+    run: str
+    pipeline: str | None = None
+    first_ts: str = ""
+    decisions: list[tuple[str, str]] = field(default_factory=list)  # (subject, outcome)
+    outcome: str | None = None  # run_end's; None: the run never ended in the trail
+    cost_microusd: int = 0
+    events: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON data (cost in dollars; ``outcome`` null: never ended)."""
+        return {
+            "run": self.run,
+            "pipeline": self.pipeline,
+            "time": self.first_ts,
+            "decisions": [{"subject": s, "outcome": o} for s, o in self.decisions],
+            "outcome": self.outcome,
+            "cost_usd": self.cost_microusd / 1e6,
+            "events": self.events,
+        }
+
+
+@dataclass
+class RunList:
+    """``replay --list``: the runs, with the trail's verification."""
+
+    rows: list[RunRow]
+    integrity: Any = None
+
+
+@dataclass
+class Replays:
+    """``replay --subject S``: every run that decided the subject, replayed."""
+
+    subject: str
+    items: list[Replay]
+
+
+MAX_DECISIONS_LISTED = 20
+"""Decisions kept per run in a list row (a run deciding more is counted, not listed)."""
+
+
+def list_runs(
+    paths: Sequence[Path], subject: str | None = None, since: str | None = None
+) -> list[RunRow]:
+    """Every run of the trail in order of first appearance, or those that decided ``subject``,
+    or began at or after ``since`` (an ISO 8601 time, compared as a UTC instant); one pass."""
+    from harness_audit.evidence.period import parse_ts
+
+    rows: dict[str, RunRow] = {}
+    for _, _, ev in read_events(paths):
+        row = rows.get(ev.run)
+        if row is None:
+            row = rows[ev.run] = RunRow(ev.run, first_ts=ev.ts)
+        row.events += 1
+        if isinstance(ev, ev_mod.RunStart):
+            row.pipeline = ev.pipeline
+        elif isinstance(ev, ev_mod.RunEnd):
+            row.outcome, row.pipeline = ev.outcome, row.pipeline or ev.pipeline
+        elif isinstance(ev, ev_mod.ModelCall):
+            row.cost_microusd += ev.cost_microusd
+        elif isinstance(ev, ev_mod.Decision) and len(row.decisions) < MAX_DECISIONS_LISTED:
+            row.decisions.append((ev.subject, ev.outcome))
+    start = parse_ts(since) if since else None
+    out = []
+    for row in rows.values():
+        if subject is not None and all(s != subject for s, _ in row.decisions):
+            continue
+        if start is not None:
+            t = parse_ts(row.first_ts)
+            if t is None or t < start:
+                continue
+        out.append(row)
+    return out
 
 
 def event_summary(ev: Any) -> str:
@@ -180,6 +278,7 @@ def replay_dict(r: Replay) -> dict[str, Any]:
             "file": n.file,
             "line": n.line,
             "findings": n.findings,
+            "gates": n.gates,
             "children": [node(c) for c in n.children],
         }
 
@@ -359,6 +458,44 @@ def replay_verified(
     path = manifest or find_manifest(paths, start.pipeline if start else None)
     pipeline = load_manifest(path) if path else None
     return dataclasses.replace(replay(paths, run, pipeline, nodes), integrity=integrity)
+
+
+def runs_verified(
+    paths: Sequence[Path],
+    trust: TrustRoot,
+    subject: str | None = None,
+    since: str | None = None,
+    allow_unanchored: bool = False,
+) -> RunList:
+    """``replay --list``: verify the trail (as ``verify`` does), then list its runs."""
+    from harness_audit.trail.verify import verify_trail
+
+    integrity = verify_trail(paths, trust, allow_unanchored=allow_unanchored)
+    return RunList(list_runs(paths, subject, since), integrity)
+
+
+def subject_verified(
+    paths: Sequence[Path],
+    subject: str,
+    trust: TrustRoot,
+    manifest: Path | None = None,
+    allow_unanchored: bool = False,
+) -> Replays:
+    """``replay --subject S``: every run that decided ``subject``, replayed and verified;
+    TrailError when no run decided it."""
+    rows = list_runs(paths, subject)
+    if not rows:
+        raise TrailError(
+            Diagnostic(
+                str(paths[0]),
+                f"no run decided subject {subject!r}",
+                expected="a decision's subject (`replay --list` lists them)",
+            )
+        )
+    return Replays(
+        subject,
+        [replay_verified(paths, r.run, trust, manifest, allow_unanchored) for r in rows],
+    )
 
 
 def export_verified(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
-    from harness_audit.evidence.replay import Replay
+    from harness_audit.evidence.replay import Replay, Replays, RunList
     from harness_audit.report.base import Renderer
     from harness_audit.report.rules_view import RuleList, RuleShown
     from harness_audit.sla.analysis import SlaResult
@@ -75,7 +75,7 @@ SLA: Registry[SlaResult] = Registry(
         "json": _R + "sla_view:SlaJsonRenderer",
     },
 )
-REPLAY: Registry[Replay] = Registry(
+REPLAY: Registry[Replay | Replays | RunList] = Registry(
     "replay",
     {
         "table": _R + "replay_view:ReplayTextRenderer",
