@@ -58,11 +58,13 @@ def test_pack_files(pack: Path) -> None:
         "evidence.html",
         "evidence.pdf",
         "findings.json",
+        "summary.html",  # issue 22 item 7: one page per pipeline, also first in evidence.*
+        "summary.pdf",
     ]
     sums = subprocess.run(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True, text=True, check=False
     )
-    assert sums.returncode == 0 and sums.stdout.count(": OK") == 4
+    assert sums.returncode == 0 and sums.stdout.count(": OK") == 6
 
 
 def test_html_sections_and_numbers_match_the_scan(pack: Path) -> None:
