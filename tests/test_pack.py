@@ -59,13 +59,15 @@ def test_pack_files(pack: Path) -> None:
         "evidence.pdf",
         "findings.json",
         "populations",
+        "summary.html",  # issue 22 item 7: one page per pipeline, also first in evidence.*
+        "summary.pdf",
     ]
     csvs = list((pack / "populations").glob("*.csv"))
     sums = subprocess.run(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=pack, capture_output=True, text=True, check=False
     )
     # issue 22, item 4: the population CSVs are inside the signature, by their path in the pack
-    assert csvs and sums.returncode == 0 and sums.stdout.count(": OK") == 4 + len(csvs)
+    assert csvs and sums.returncode == 0 and sums.stdout.count(": OK") == 6 + len(csvs)
     assert "populations/" in (pack / "SHA256SUMS").read_text()
 
 

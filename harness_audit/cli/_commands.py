@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -602,10 +602,20 @@ def report(
         typer.Option("--size", min=1, help="report resample: rows to draw per control."),
     ] = 25,
     fail_on: opt.FailOn = "any",
+    summary_only: Annotated[
+        bool,
+        typer.Option(
+            "--summary-only",
+            help="Write only the one page per pipeline (yes / no / not proven, with reasons) "
+            "as a PDF at --output, for filing; no pack.",
+        ),
+    ] = False,
 ) -> None:
-    """Write the evidence pack: evidence.html, evidence.pdf, findings.json, populations/,
-    SHA256SUMS(.sig). Reads the same config as `scan`; `report verify DIR --key K` checks a
-    pack; `report resample DIR --seed S --size N [--key K]` draws an auditor's own sample."""
+    """Write the evidence pack: summary.html/.pdf (one page per pipeline, also first in the
+    report), evidence.html, evidence.pdf, findings.json, populations/, SHA256SUMS(.sig). Reads
+    the same config as `scan`; `report verify DIR --key K` checks a pack; `report resample DIR
+    --seed S --size N [--key K]` draws an auditor's own sample; `--summary-only -o FILE.pdf`
+    writes the summary pages alone."""
     if paths and paths[0] == "verify":
         if len(paths) != 2:
             raise UsageError(
@@ -631,12 +641,17 @@ def report(
     from harness_audit.cli._io import terminal
     from harness_audit.report.pack import write_pack
 
+    if summary_only:
+        _summary_only(ctx, paths, output, baseline, no_pdf, sign_key, population_out)
     signer = _keys.load_signer(sign_key) if sign_key else None
     request = _request(ctx, [Path(p) for p in paths or []], baseline)
     run, files = write_pack(
         request, output, ai_act_date, signer, not no_pdf, preparer, population_out, tsc
     )
-    shown = sorted(n for n in files if "/" not in n and not n.startswith("SHA256SUMS"))
+    shown = sorted(  # the summary first, as in the pack
+        (n for n in files if "/" not in n and not n.startswith("SHA256SUMS")),
+        key=lambda n: (not n.startswith("summary."), n),
+    )
     csvs = sum(1 for n in files if "/" in n)
     shown += [f"populations/ ({csvs} CSV)"] if csvs else []
     print(
@@ -678,6 +693,44 @@ def _resample(paths: list[str], seed: int, size: int, key: list[str] | None) -> 
         file=sys.stderr,
     )
     raise typer.Exit(ExitCode.OK)
+
+
+def _summary_only(
+    ctx: typer.Context,
+    paths: list[str] | None,
+    output: Path,
+    baseline: Path | None,
+    no_pdf: bool,
+    sign_key: Path | None,
+    population_out: Path | None,
+) -> NoReturn:
+    """`report --summary-only`: the summary pages alone, as a PDF at ``output``; exits."""
+    from harness_audit.cli._io import terminal
+    from harness_audit.report.summary import write_summary
+
+    for flag, given in (
+        ("--no-pdf", no_pdf),
+        ("--sign-key", sign_key is not None),
+        ("--population-out", population_out is not None),
+    ):
+        if given:
+            raise UsageError(
+                Diagnostic(
+                    "report --summary-only",
+                    f"{flag} does not go with --summary-only: it writes one unsigned PDF and "
+                    "nothing else",
+                    expected="report PATH... --summary-only -o summary.pdf (the signed pack "
+                    "holds the same pages as summary.pdf)",
+                )
+            )
+    request = _request(ctx, [Path(p) for p in paths or []], baseline)
+    run, _ = write_summary(request, output)
+    pipelines = len(run.assessment.pipelines)
+    print(
+        f"wrote the summary ({pipelines} pipeline(s), one page each) to {terminal(output)}",
+        file=sys.stderr,
+    )
+    raise typer.Exit(ExitCode.FINDINGS if run.assessment.fails("any") else ExitCode.OK)
 
 
 @command(app)

@@ -39,6 +39,8 @@ POPULATIONS = PACK_FOLDER
 """The pack's folder of population CSVs (one per control whose population is events), listed
 in SHA256SUMS by their path in the pack (``populations/<csv>``)."""
 PACK_FILES = (
+    "summary.html",  # first: one page per pipeline (report/summary.py)
+    "summary.pdf",
     "evidence.html",
     "evidence.pdf",
     "findings.json",
@@ -91,7 +93,9 @@ def generated_at() -> dt.datetime:
 
 
 def _css() -> str:
-    return (data_dir("templates") / "evidence.css").read_text(encoding="utf-8")
+    from harness_audit.report.summary import stylesheet
+
+    return stylesheet()
 
 
 def csp_for(css: str) -> str:
@@ -363,9 +367,11 @@ def render_html(
     waivers: list[dict[str, Any]] | None = None,
     wp: dict[str, Any] | None = None,
     preparer: str | None = None,
+    summary: Any = None,
 ) -> str:
     """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
-    each pipeline's graph drawn when Graphviz is installed."""
+    each pipeline's graph drawn when Graphviz is installed; ``summary``, the pages of
+    :mod:`harness_audit.report.summary`, come first after the cover."""
     import jinja2
     from markupsafe import Markup
 
@@ -401,7 +407,10 @@ def render_html(
     if wp is None:
         wp = workpaper(assessment, {}, 0, 0)
     return template.render(
-        **_context(assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer)
+        **_context(
+            assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer
+        ),
+        summary=summary or Markup(""),
     )
 
 
@@ -620,10 +629,22 @@ def build_pack(
         run.request.sample,
         categories,
     )
+    from harness_audit.report.summary import summary_files
+
+    glance, summary = summary_files(run.assessment, slas, when, pdf)
     html = render_html(
-        run.assessment, slas, inputs, when, ai_act_date, waiver_rows(run.assessment), wp, preparer
+        run.assessment,
+        slas,
+        inputs,
+        when,
+        ai_act_date,
+        waiver_rows(run.assessment),
+        wp,
+        preparer,
+        glance,
     )
     files: dict[str, bytes | Path] = {
+        **summary,
         "evidence.html": html.encode("utf-8"),
         "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
         "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
