@@ -12,8 +12,20 @@ T = TypeVar("T")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: temp file in the same folder, fsync, rename."""
+    """Write a whole file or nothing: temp file in the same folder, fsync, rename.
+
+    This is the one function every output goes through, so it never renames over what is not
+    a regular file: ``-`` is stdout; a character device or a FIFO already at ``path``
+    (``/dev/null``, ``/dev/stdout``, a named pipe) is written directly, in place, as a shell
+    redirection would (a rename would replace ``/dev/null`` with a regular file when run as
+    root); a directory, a block device or a socket is refused. A symbolic link is followed to
+    decide (``/dev/stdout`` is one)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if str(path) == "-":
+        _write_stdout(payload)
+        return
+    if _write_special(path, payload):
+        return
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -27,6 +39,70 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_stdout(payload: bytes) -> None:
+    import sys
+
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (some test runners)
+        sys.stdout.write(payload.decode("utf-8", "replace"))
+    else:
+        buffer.write(payload)
+        buffer.flush()
+
+
+def _refuse_kind(path: Path, mode: int) -> None:
+    import stat
+
+    from harness_audit.errors import Diagnostic, UsageError
+
+    what = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a block device"
+        if stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    raise UsageError(
+        Diagnostic(
+            str(path),
+            f"is {what}: an output is never written over it",
+            expected="a regular file, a character device or a FIFO, or - for stdout",
+        )
+    )
+
+
+def _write_special(path: Path, payload: bytes) -> bool:
+    """Write ``payload`` into the character device or FIFO at ``path`` (True), refuse any other
+    file that is not regular, or leave a regular or missing file to the rename (False)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # missing (or unreachable: the rename path reports it)
+    if stat.S_ISREG(mode):
+        return False
+    if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        _refuse_kind(path, mode)
+    # no O_CREAT, no O_TRUNC: what is there is written to, never made or replaced
+    fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):  # replaced by a regular file since: write that whole, by rename
+            return False
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            _refuse_kind(path, mode)
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    return True
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:

@@ -166,7 +166,8 @@ def emit(
         rendered = [(path, registry.get(f).render(result, opts)) for f, path in targets]
         for path, text in rendered:
             write_atomic(path, text)
-            print(f"wrote {terminal(path)}", file=sys.stderr)
+            if str(path) != "-":
+                print(f"wrote {terminal(path)}", file=sys.stderr)
     else:
         opts = RenderOptions(
             color=use_color(), width=terminal_width(), highlight_risk=highlight_risk
@@ -179,6 +180,7 @@ def write_or_print(text: str, output: Path | None) -> None:
 
     if output:
         write_atomic(output, text)
-        print(f"wrote {terminal(output)}", file=sys.stderr)
+        if str(output) != "-":
+            print(f"wrote {terminal(output)}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -272,7 +272,7 @@ def _flow(doc: YamlDocument, crew: _Crew) -> None:
 
 def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     tree = parse(path)
-    env = module_env(tree)
+    env = module_env(tree, str(path))
     custom = custom_tools(tree)
     file = str(path)
     task_defs: dict[str, tuple[str, str | None, list[str], Where, bool]] = {}

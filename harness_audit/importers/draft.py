@@ -9,13 +9,12 @@ until someone declares it.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import sha256_file
+from harness_audit.importers.base import EFFECTS, sha256_file
 
 UNKNOWN_EFFECT_NOTE = "unknown: assumed destructive until declared"
 
@@ -92,19 +91,64 @@ def safe_id(name: str) -> str:
     return s[:128]
 
 
+def escape(text: str) -> str:
+    """The one escaping of every source text that reaches the draft, in a quoted value or a
+    comment: printable ASCII and printable non-ASCII stay as they are; a quote and a backslash,
+    every line break (``\\n``, ``\\r``, NEL, U+2028/9), every control and format character
+    (bidi overrides included) and everything else not printable become YAML double-quoted
+    escapes (``\\xXX``, ``\\uXXXX``, ``\\UXXXXXXXX``). So no source text ends a comment, a
+    quoted value or a line, and a quoted value loads as the text it came from. A lone surrogate
+    (possible in a Python string literal, not in YAML nor UTF-8) becomes U+FFFD."""
+    out: list[str] = []
+    for ch in text:
+        o = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0x20 <= o < 0x7F or (o >= 0xA0 and ch.isprintable()):
+            out.append(ch)
+        elif 0xD800 <= o < 0xE000:
+            out.append("\ufffd")
+        elif o <= 0xFF:
+            out.append(f"\\x{o:02x}")
+        elif o <= 0xFFFF:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(f"\\U{o:08x}")
+    return "".join(out)
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _q(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML double-quoted scalar that loads as ``value`` (see :func:`escape`)."""
+    return f'"{escape(value)}"'
 
 
-def _comment(text: str) -> str:
+def _one_line(text: str) -> str:
+    """Whitespace runs made one space, at most 300 characters (roles, notes)."""
     return " ".join(text.split())[:300]
 
 
+def _line(indent: int, code: str, comment: str = "") -> str:
+    """One line of the draft: ``code`` (YAML whose every source text is already :func:`_q`) and
+    a ``#`` comment, whose whole text (source names and notes included) goes through
+    :func:`escape` here, so nothing in it can end it."""
+    pad = " " * indent
+    if not comment:
+        return pad + code
+    text = "# " + escape(_one_line(comment))
+    return f"{pad}{code}  {text}" if code else pad + text
+
+
 def render(d: Draft, name: str | None = None) -> str:
-    """The draft manifest as YAML text (loads with ``harness_audit.manifest.load_manifest``)."""
+    """The draft manifest as YAML text (loads with ``harness_audit.manifest.load_manifest``).
+
+    Every source text reaches it as a :func:`_q` value or in a :func:`_line` comment (both
+    :func:`escape`), so no source text changes the parsed draft beyond its own value."""
     ids = {a.id for a in d.agents}
     lines: list[str] = [
-        f"# Draft manifest from {d.format} definitions, made by `harness-audit init`.",
+        _line(0, "", f"Draft manifest from {d.format} definitions, made by `harness-audit init`."),
         "# Fails closed: what the source does not say is written with the value that fails its",
         "# check and a TODO. Review every TODO before relying on a scan of this file.",
         "apiVersion: harness-audit/v1",
@@ -122,28 +166,39 @@ def render(d: Draft, name: str | None = None) -> str:
     ]
     cycle_members = _cycle_members(d)
     for a in d.agents:
-        lines.append(f"  - id: {_q(a.id)}  # from {a.where}")
+        lines.append(_line(2, f"- id: {_q(a.id)}", f"from {a.where}"))
         if a.role:
-            lines.append(f"    role: {_q(_comment(a.role))}  # from {a.where}")
+            lines.append(_line(4, f"role: {_q(_one_line(a.role))}", f"from {a.where}"))
         if a.human:
-            lines.append(f"    model: human  # from {a.where}")
+            lines.append(_line(4, "model: human", f"from {a.where}"))
         elif a.model:
             info = tables.resolve_model(a.model)
             where = f"from {a.model_where or a.where}"
             note = f"; {a.model_note}" if a.model_note else ""
             if info.known:
                 lines.append(
-                    f"    model: {{provider: {_q(info.provider)}, family: "
-                    f"{_q(info.family)}, name: {_q(info.name)}}}  # {where}{note}"
+                    _line(
+                        4,
+                        f"model: {{provider: {_q(info.provider)}, family: "
+                        f"{_q(info.family)}, name: {_q(info.name)}}}",
+                        where + note,
+                    )
                 )
             else:
                 lines.append(
-                    f"    # TODO: declare model provider and family: {a.model!r} is "
-                    "not in rules/models.yaml"
+                    _line(
+                        4,
+                        "",
+                        f"TODO: declare model provider and family: {a.model!r} is "
+                        "not in rules/models.yaml",
+                    )
                 )
                 lines.append(
-                    f'    model: {{provider: "unknown", family: "unknown", '
-                    f"name: {_q(a.model)}}}  # {where}{note}"
+                    _line(
+                        4,
+                        f'model: {{provider: "unknown", family: "unknown", name: {_q(a.model)}}}',
+                        where + note,
+                    )
                 )
         else:
             lines.append(
@@ -159,12 +214,15 @@ def render(d: Draft, name: str | None = None) -> str:
             if targets:
                 lines.append(f"    {key}:")
                 for tgt in targets:
-                    lines.append(f"      - {_q(tgt)}  # from {edges[tgt]}")
+                    lines.append(_line(6, f"- {_q(tgt)}", f"from {edges[tgt]}"))
         if a.max_iterations is not None:
             lines.append(
-                f"    max_iterations: {a.max_iterations}  # from "
-                f"{a.max_iterations_where or a.where}"
-                + (f"; {a.max_iterations_note}" if a.max_iterations_note else "")
+                _line(
+                    4,
+                    f"max_iterations: {int(a.max_iterations)}",
+                    f"from {a.max_iterations_where or a.where}"
+                    + (f"; {a.max_iterations_note}" if a.max_iterations_note else ""),
+                )
             )
         elif a.id in cycle_members:
             lines.append(
@@ -188,9 +246,9 @@ def render(d: Draft, name: str | None = None) -> str:
         if a.tools:
             lines.append("    tools:")
         for tool in a.tools:
-            lines.append(f"      - name: {_q(tool.name)}  # from {tool.where}")
-            if tool.effect:
-                lines.append(f"        effect: {tool.effect}  # {_comment(tool.effect_note)}")
+            lines.append(_line(6, f"- name: {_q(tool.name)}", f"from {tool.where}"))
+            if tool.effect in EFFECTS:
+                lines.append(_line(8, f"effect: {tool.effect}", tool.effect_note))
             else:
                 lines.append(
                     f"        effect: destructive  # TODO: declare the effect: "
@@ -202,19 +260,18 @@ def render(d: Draft, name: str | None = None) -> str:
             )
             if tool.gate:
                 lines.append(
-                    f"        human_gate: {{required: true}}  # from "
-                    f"{tool.gate_where or tool.where}"
-                    + (f"; {_comment(tool.gate_note)}" if tool.gate_note else "")
+                    _line(
+                        8,
+                        "human_gate: {required: true}",
+                        f"from {tool.gate_where or tool.where}"
+                        + (f"; {tool.gate_note}" if tool.gate_note else ""),
+                    )
                 )
             else:
-                why = (
-                    _comment(tool.gate_note)
-                    if tool.gate_note
-                    else "the source has no human approval before this tool"
-                )
-                lines.append(f"        human_gate: {{required: false}}  # TODO: declare: {why}")
+                why = tool.gate_note or "the source has no human approval before this tool"
+                lines.append(_line(8, "human_gate: {required: false}", f"TODO: declare: {why}"))
         for n in a.notes:
-            lines.append(f"    # note: {_comment(n)}")
+            lines.append(_line(4, "", f"note: {n}"))
     lines.append("x-import:")
     lines.append(f"  format: {_q(d.format)}")
     lines.append("  sources:")
@@ -231,11 +288,11 @@ def render(d: Draft, name: str | None = None) -> str:
     ]
     lines.append("  unknown:")
     for u in unknown:
-        lines.append(f"    - {_q(_comment(u))}")
+        lines.append(f"    - {_q(_one_line(u))}")
     if d.notes:
         lines.append("  notes:")
         for n in d.notes:
-            lines.append(f"    - {_q(_comment(n))}")
+            lines.append(f"    - {_q(_one_line(n))}")
     return "\n".join(lines) + "\n"
 
 

@@ -182,7 +182,7 @@ def read(paths: list[Path]) -> Draft:
     d = Draft(NAME, "langgraph", list(paths))
     for p in paths:
         tree = parse(p)
-        env = module_env(tree)
+        env = module_env(tree, str(p))
         custom = custom_tools(tree)
         f = str(p)
         funcs = {

@@ -94,7 +94,7 @@ def read(paths: list[Path]) -> Draft:
     ] = []
     for p in paths:
         tree = parse(p)
-        env = module_env(tree)
+        env = module_env(tree, str(p))
         custom = custom_tools(tree)
         gates = _gates(tree)
         f = str(p)

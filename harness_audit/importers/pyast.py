@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +37,106 @@ CLIENT_PREFIX = {
 """Model client classes -> the model-string prefix that names their provider."""
 
 
+MAX_AST_DEPTH = 100
+"""A module whose syntax tree is deeper than this is refused, with the line where it gets so
+deep: every walk over the tree (``ast.unparse`` takes about three frames a level) then stays
+well inside Python's recursion limit. Real definition modules are a few dozen levels deep;
+Python's own parser refuses 200 nested brackets, and gives up on deep chains of ``+`` or
+attributes itself (:func:`parse` refuses those too)."""
+
+MAX_NAME_HOPS = 32
+"""At most this many module-level names are followed from one value (``A = B``, ``B = C``…);
+a longer chain, or one that comes back to itself (``M = M``), is refused."""
+
+
 def parse(path: Path) -> ast.Module:
-    """Parse a Python file (bounded); a syntax error is an ImportFormatError."""
+    """Parse a Python file (bounded: size, and tree depth :data:`MAX_AST_DEPTH`); a syntax
+    error, or a tree too deep to walk, is an ImportFormatError with its line."""
     raw = read_document(path, MAX_PY_BYTES)
     try:
-        return ast.parse(raw, filename=str(path))
+        tree = ast.parse(raw, filename=str(path))
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", None)
         raise fail(str(path), f"not valid Python: {getattr(e, 'msg', e)}", line) from None
+    except (RecursionError, MemoryError):
+        # Python's parser gives up on a deep chain (a+a+…, a.b.c…) while building the tree
+        raise fail(
+            str(path),
+            "nested too deeply for Python's parser to build its syntax tree",
+            _longest_statement(raw),
+            expected=f"a module whose expressions nest at most {MAX_AST_DEPTH} levels",
+        ) from None
+    line = _too_deep(tree)
+    if line is not None:
+        raise fail(
+            str(path),
+            f"nested more than {MAX_AST_DEPTH} levels deep (an expression too deep to read)",
+            line,
+            expected=f"a module whose expressions nest at most {MAX_AST_DEPTH} levels",
+        )
+    return tree
+
+
+def _too_deep(tree: ast.AST) -> int | None:
+    """The line where ``tree`` first gets deeper than :data:`MAX_AST_DEPTH` (iteratively)."""
+    stack: list[tuple[ast.AST, int, int]] = [(tree, 1, 1)]
+    while stack:
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line)
+        if depth > MAX_AST_DEPTH:
+            return line
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+    return None
+
+
+def _longest_statement(raw: bytes) -> int | None:
+    """The first line of the statement with the most tokens (where the parser gave up), or
+    None when the source does not tokenize."""
+    best, best_line, count, start = 0, None, 0, 0
+    try:
+        for tok in tokenize.tokenize(io.BytesIO(raw).readline):
+            if not start:
+                start = tok.start[0]
+            count += 1
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                if count > best:
+                    best, best_line = count, start
+                count, start = 0, 0
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        if count > best and start:
+            best_line = start  # the statement the tokenizer stopped in
+    return best_line
+
+
+class Env(dict[str, ast.expr]):
+    """Module-level ``NAME = value`` assignments of one file (:func:`module_env`), which
+    knows its file for the refusals of :func:`resolve_name`."""
+
+    file: str = ""
+
+
+def resolve_name(node: ast.AST | None, env: dict[str, ast.expr]) -> ast.AST | None:
+    """``node`` with module-level names followed to the value assigned (``A = B``, ``B = "x"``
+    gives ``"x"``), at most :data:`MAX_NAME_HOPS` of them; a chain that comes back to itself
+    (``M = M``; ``A = B``, ``B = A``) or is longer is refused with its file and line."""
+    seen: list[str] = []
+    while isinstance(node, ast.Name) and node.id in env:
+        if node.id in seen or len(seen) >= MAX_NAME_HOPS:
+            chain = " -> ".join(seen[:8]) + (" -> …" if len(seen) > 8 else "")
+            what = (
+                f"names that refer to each other in a cycle ({chain} -> {node.id})"
+                if node.id in seen
+                else f"a chain of more than {MAX_NAME_HOPS} names ({chain})"
+            )
+            raise fail(
+                getattr(env, "file", "") or "<python>",
+                f"{what}: no run could resolve it",
+                getattr(node, "lineno", None),
+                expected="a name assigned a value, not (through other names) itself",
+            )
+        seen.append(node.id)
+        node = env[node.id]
+    return node
 
 
 def call_name(node: ast.AST) -> str | None:
@@ -100,10 +194,9 @@ def literal(
 def model_of(node: ast.AST | None, env: dict[str, ast.expr]) -> tuple[str | None, str, int]:
     """(model string, note, line) of an ``llm=``/``model=`` value: a string, an env default, or a
     client call such as ``ChatOpenAI(model="gpt-4o")``/``LLM(model=...)``/``Ollama(model=...)``."""
+    node = resolve_name(node, env)
     if node is None:
         return None, "", 0
-    if isinstance(node, ast.Name) and node.id in env:
-        return model_of(env[node.id], env)
     value, note = literal(node, env)
     if isinstance(value, str):
         return value, note, getattr(node, "lineno", 0)
@@ -129,9 +222,10 @@ def model_of(node: ast.AST | None, env: dict[str, ast.expr]) -> tuple[str | None
     return None, note, getattr(node, "lineno", 0)
 
 
-def module_env(tree: ast.Module) -> dict[str, ast.expr]:
-    """Module-level ``NAME = value`` assignments (the last wins, as at run time)."""
-    env: dict[str, ast.expr] = {}
+def module_env(tree: ast.Module, file: str = "") -> Env:
+    """Module-level ``NAME = value`` assignments (the last wins, as at run time) of ``file``."""
+    env = Env()
+    env.file = file
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:

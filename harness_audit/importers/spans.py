@@ -413,18 +413,104 @@ def place(
 def model_wrappers(
     spans: dict[str, Span], parents: dict[str, str | None], stats: ImportStats
 ) -> None:
-    """A model-call span with a model call below it is a wrapper: make it structure."""
-    for s in spans.values():
-        if s.kind == MODEL:
-            p = parents.get(s.id)
-            steps = 0
-            while p is not None and p in spans and steps < 10_000:
+    """A model-call span with a model call below it is a wrapper: make it structure.
+
+    Linear in the spans: the walk up from each model call stops at a span an earlier walk
+    passed (everything above it was walked then), so no span is walked twice, however deep
+    the trace."""
+    walked: set[str] = set()
+    for sid in [s.id for s in spans.values() if s.kind == MODEL]:
+        p = parents.get(sid)
+        while p is not None and p in spans and p not in walked:
+            walked.add(p)
+            ps = spans[p]
+            if ps.kind == MODEL:
+                ps.kind = STRUCTURE
+                stats.drop("model-call span wrapping an inner inference span: structure")
+            p = parents.get(p)
+
+
+def agents_above(
+    spans: dict[str, Span], parents: dict[str, str | None]
+) -> dict[str, tuple[Span | None, int]]:
+    """For every span, its nearest agent span above it (None: none) and how many agent spans
+    are above it: each span computed once from its parent's answer, so linear in the spans
+    however deep the trace (``parents`` has no cycle: :func:`_break_cycles`)."""
+    above: dict[str, tuple[Span | None, int]] = {}
+    for sid in parents:
+        path: list[str] = []
+        x: str | None = sid
+        while x is not None and x not in above:
+            path.append(x)
+            x = parents[x]
+        for y in reversed(path):
+            p = parents[y]
+            if p is None:
+                above[y] = (None, 0)
+            else:
+                nearest, count = above[p]
                 ps = spans[p]
-                if ps.kind == MODEL:
-                    ps.kind = STRUCTURE
-                    stats.drop("model-call span wrapping an inner inference span: structure")
-                p = parents.get(p)
-                steps += 1
+                above[y] = (ps, count + 1) if ps.kind == AGENT else (nearest, count)
+    return above
+
+
+def place_all(
+    outs: list[Pending], parents: dict[str, str | None], start_span: str
+) -> list[dict[str, Any]]:
+    """:func:`place` for every event of a run, in order, in near-linear time however deep the
+    trace: each event's ``parent`` is its nearest ancestor written before it, found offline
+    (the events' own spans first, then the queries answered last to first while the written
+    set shrinks, with a union-find over the span tree). The same events as :func:`place` one
+    by one, without its bound on the walk up."""
+    n = len(outs)
+    seen: set[str] = {start_span}
+    marked_at: dict[int, str] = {}  # event index -> the span it adds to the written set
+    for i in range(n):
+        ev = outs[i].event
+        sp = ev["span"]
+        if sp in seen:
+            sp = f"{sp}:{ev['kind']}"
+            ev["span"] = sp
+        if sp not in seen:
+            seen.add(sp)
+            marked_at[i] = sp
+        ev["ts"] = ns_to_ts(outs[i].ts)
+    # up[x]: x itself while x is written; else a span above x with none written in between
+    up: dict[str, str | None] = {x: (x if x in seen else p) for x, p in parents.items()}
+    answers: list[str | None] = [None] * n
+    for i in range(n - 1, -1, -1):
+        gone = marked_at.get(i)
+        if gone is not None:  # before event i its own span is not written yet
+            seen.discard(gone)
+            if gone in up:
+                up[gone] = parents[gone]
+        ev = outs[i].event
+        q = (ev["target"] or start_span) if ev["kind"] == "verification" else outs[i].source_parent
+        answers[i] = _written_at_or_above(q, up, seen)
+    for i in range(n):
+        ev = outs[i].event
+        got = answers[i] or start_span
+        if ev["kind"] == "verification":
+            ev["target"] = got
+        ev["parent"] = got
+    return [o.event for o in outs]
+
+
+def _written_at_or_above(q: str | None, up: dict[str, str | None], seen: set[str]) -> str | None:
+    """The nearest written span at or above ``q`` (union-find with path compression)."""
+    if q is None:
+        return None
+    if q not in up:  # not a span of the tree (an evaluation's id): written or nothing
+        return q if q in seen else None
+    root: str | None = q
+    while root is not None and up[root] != root:
+        root = up[root]
+    x: str | None = q
+    while x is not None and x != root:
+        nxt = up[x]
+        up[x] = root
+        x = nxt
+    return root
 
 
 def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEvent]:
@@ -452,27 +538,19 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     _break_cycles(parents)
     model_wrappers(spans, parents, stats)
 
-    def agent_ancestors(sid: str) -> list[Span]:
-        out = []
-        p = parents[sid]
-        while p is not None:
-            if spans[p].kind == AGENT:
-                out.append(spans[p])
-            p = parents[p]
-        return out
-
+    above = agents_above(spans, parents)
     fallback_agent = root.agent_name or root.name or "unknown"
     run = trace.id
     pipeline = trace.pipeline
     outs: list[Pending] = []
     for order, s in enumerate(ordered):
-        ancestors = agent_ancestors(s.id)
-        enclosing = s if s.kind == AGENT else (ancestors[0] if ancestors else None)
+        nearest, depth = above[s.id]
+        enclosing = s if s.kind == AGENT else nearest
         agent_src = (enclosing.agent_name if enclosing else None) or fallback_agent
-        spawner = (ancestors[0].agent_name or fallback_agent) if ancestors else None
+        spawner = (nearest.agent_name or fallback_agent) if nearest is not None else None
         map_span(
             s,
-            SpanPlace(run, agent_src, spawner, len(ancestors), parents[s.id], order),
+            SpanPlace(run, agent_src, spawner, depth, parents[s.id], order),
             mapping,
             stats,
             outs,
@@ -494,9 +572,9 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     events = [RawEvent(file, root.line, run_start(run, start_span, first_ts, pipeline))]
     counts = stats.events
     counts["run_start"] += 1
-    seen = {start_span}
-    for o in outs:
-        ev = place(o, parents, seen, start_span)
+    placed = place_all(outs, parents, start_span)
+    for i, o in enumerate(outs):
+        ev = placed[i]
         counts[ev["kind"]] += 1
         events.append(RawEvent(file, o.line, ev))
     events.append(RawEvent(file, root.line, run_end(run, start_span, last_ts, pipeline, outcome)))

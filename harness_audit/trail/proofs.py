@@ -202,6 +202,15 @@ def _hex32(value: Any, what: str) -> bytes:
         raise ProofError(f"{what} is not hex") from e
 
 
+def _checkpoint_of(text: str, what: str) -> Checkpoint:
+    """The checkpoint a signed note's text is; a note that is validly signed but says something
+    else (a signature proves who said it, not that it is a checkpoint) is a malformed proof."""
+    try:
+        return Checkpoint.parse(text)
+    except NoteError as e:
+        raise ProofError(f"{what}: a signed note that is not a checkpoint ({e})") from e
+
+
 def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> ProofResult:
     """Check a proof file's signature, then its path. Raises ProofError if malformed."""
     if not isinstance(proof, dict):
@@ -219,7 +228,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
         if e.kind == "malformed":
             raise ProofError(f"checkpoint: {e}") from e
         return ProofResult(False, f"checkpoint: {e}")
-    cp = Checkpoint.parse(note.text)
+    cp = _checkpoint_of(note.text, "checkpoint")
     signer = good[0].text()
     path = [_hex32(p, "a path entry") for p in proof.get("path", [])]
     kind = proof.get("type")
@@ -267,7 +276,7 @@ def verify_proof_data(proof: dict[str, Any], verifiers: Sequence[Verifier]) -> P
                 n2, _ = verify_note(_utf8(str(old_note), "old_checkpoint"), list(verifiers))
             except NoteError as e:
                 return ProofResult(False, f"old checkpoint: {e}")
-            ocp = Checkpoint.parse(n2.text)
+            ocp = _checkpoint_of(n2.text, "old_checkpoint")
             if (ocp.size, ocp.root) != (old, old_root):
                 return ProofResult(False, "old_checkpoint does not match old_size/old_root")
         try:

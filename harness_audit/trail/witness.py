@@ -310,7 +310,16 @@ def cosign_checkpoint(
                 Diagnostic("checkpoint", str(e), expected="a C2SP signed checkpoint")
             ) from e
         return CosignResult(None, state, f"the log's signature does not hold: {e}")
-    cp = Checkpoint.parse(note.text)
+    try:  # signed by the log, yet a note may say something else than a checkpoint
+        cp = Checkpoint.parse(note.text)
+    except NoteError as e:
+        raise TrailError(
+            Diagnostic(
+                "checkpoint",
+                f"a signed note that is not a checkpoint ({e})",
+                expected="a C2SP signed checkpoint",
+            )
+        ) from e
     last = state.get(cp.origin)
     if last is not None:
         old_size = int(str(last["size"]))
