@@ -690,9 +690,11 @@ def test_the_scanner_checks_its_arguments() -> None:
     with pytest.raises(ValueError):
         c.push(b"short")
     with pytest.raises(ValueError):
-        c.scan(b"{}\n", 0, 10, None, 0)
-    assert c.scan(b"{}\n", 0, 3, "0" * 64, 0) == (0, 0, "0" * 64, 0)
-    assert c.scan(b"{}\n", 0, 3, None, 2**80)[1] == 0
+        c.scan(b"{}\n", 0, 10, None, 0, 100)
+    with pytest.raises(ValueError):
+        c.scan(b"{}\n", 0, 3, None, 0, -1)
+    assert c.scan(b"{}\n", 0, 3, "0" * 64, 0, 100) == (0, 0, "0" * 64, 0)
+    assert c.scan(b"{}\n", 0, 3, None, 2**80, 100)[1] == 0
 
 
 @pytest.mark.parametrize(

@@ -163,9 +163,12 @@ def test_item1_the_verdict_never_depends_on_chunk_size_nor_jobs(
 
     tmp = tmp_path_factory.mktemp("t")
     events = [event(i) for i in range(30)]
-    for i, n in ((3, 600), (9, 701), (10, 650), (17, 2000), (25, 699)):
-        events[i] = {**events[i], "x_note": "y" * n}  # extra fields: the slow path's lines
+    for i, want_len in ((3, 699), (9, 701), (10, 700), (17, 2000), (25, 1500)):
+        events[i] = {**events[i], "x_note": ""}  # extra fields: the slow path's lines
+        short = len(sealed(events[: i + 1])[0][i]) - 1
+        events[i]["x_note"] = "y" * (want_len - short)  # the line is want_len bytes
     lines, tree = sealed(events)
+    assert sorted(len(x) - 1 for x in lines)[-5:] == [699, 700, 701, 1500, 2000]
     t = signed_folder(tmp / "t", lines, tree)
     with pytest.MonkeyPatch.context() as mp:
         for module in (v, scan, badline):
@@ -179,7 +182,7 @@ def test_item1_the_verdict_never_depends_on_chunk_size_nor_jobs(
             mp.setattr(module, "CHUNK", chunk)
         with _core.using(core):
             got = verdict([t], jobs)
-    assert want[0] == "failed" and sum("limit" in p["detail"] for p in want[2]) == 2
+    assert want[0] == "failed" and sum("limit" in p["detail"] for p in want[2]) == 3
     assert got == want
 
 

@@ -335,14 +335,15 @@ def _scan_range_compiled(
     expect = start_index if start_index is not None else -1
     last_hash: str | None = None
     base = 0  # lines before this window
+    limit = MAX_LINE  # the core takes no longer line: it is read as chunks' marker here
     with store_of(path).open_range(path) as f:
-        for buf, a, b, size, torn in windows(f, start, end, CHUNK, MAX_LINE):
+        for buf, a, b, size, torn in windows(f, start, end, CHUNK, limit):
             lineno = base
             decided: list[tuple[int, bytes]] = []  # lines the Python code decided
             pos = a
             if res.events == 0 and pos < b:  # the range's first event: nothing to check against
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl]
+                line = buf[pos:nl] if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, seq_, prev_, last_hash = _classify(line, report, expect, lineno)
                 if sc is None:  # a parallel range: its first event fixes the global index
@@ -356,14 +357,14 @@ def _scan_range_compiled(
                 decided.append((lineno, line))
                 pos = nl + 1
             while pos < b:
-                pos, n, last_hash, expect = sc.scan(buf, pos, b, last_hash, expect)
+                pos, n, last_hash, expect = sc.scan(buf, pos, b, last_hash, expect, limit)
                 lineno += n
                 res.events += n
                 if pos >= b:
                     break
                 # as the pure core's loop does it
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl]
+                line = buf[pos:nl] if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, last_hash, expect = line_after(line, report, res, last_hash, expect, lineno)
                 sc.push(leaf)

@@ -58,6 +58,8 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
     body["hash"] = digest
     line = canonicalize(body, plain)
+    if len(line) > ev_mod.MAX_LINE:  # the verifier reads no longer line (issue 23, item 1)
+        raise ValueError(too_long(len(line)))
     try:
         ev = ev_mod.decoder.decode(line)
     except ev_mod.DECODE_ERRORS as e:
@@ -68,6 +70,14 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     if not plain:
         _no_floats(body, "$")
     return line, digest
+
+
+def too_long(length: int) -> str:
+    """Why a line of ``length`` bytes is refused: the one wording of every writer."""
+    return (
+        f"the event's line is {length:,} bytes, longer than the "
+        f"{ev_mod.MAX_LINE:,}-byte limit of a trail line"
+    )
 
 
 def _no_floats(value: Any, where: str) -> None:
@@ -86,7 +96,8 @@ def _no_floats(value: Any, where: str) -> None:
 
 class JsonlSource:
     """Events from a plain JSONL file: one JSON object a line; blank lines are skipped (but
-    counted, so a line number is the file's). Errors name the file and line."""
+    counted, so a line number is the file's). Errors name the file and line. A line is read
+    bounded: one longer than a trail line may be (``MAX_LINE``) is refused unread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -96,8 +107,21 @@ class JsonlSource:
         name = str(self.path)
         with diagnosed(name, UNREADABLE, catch=OSError):
             handle = self.path.open("rb")
+        limit = ev_mod.MAX_LINE + 2  # a line, then its newline (\r\n at most)
         with handle:
-            for n, raw in enumerate(handle, 1):
+            n = 0
+            while raw := handle.readline(limit):  # bounded: never a whole over-long line
+                n += 1
+                if len(raw.rstrip(b"\r\n")) > ev_mod.MAX_LINE or (
+                    len(raw) == limit and not raw.endswith(b"\n")
+                ):
+                    raise TrailError(
+                        Diagnostic(
+                            name,
+                            f"line longer than the {ev_mod.MAX_LINE:,}-byte limit of a trail line",
+                            n,
+                        )
+                    )
                 if not raw.strip():
                     continue
                 yield RawEvent(name, n, parse_line(raw, name, n))

@@ -128,9 +128,11 @@ def chunks(
     f: Readable, start: int, end: int, chunk: int, max_line: int
 ) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
     """Complete lines of ``f[start:end]`` a chunk at a time (with the buffer they were split
-    from), and at the end the last line if it has no newline. A line longer than ``max_line``
-    is replaced by a marker and never held whole: a NUL byte and its length (no JSON starts
-    so)."""
+    from), and at the end the last line if it has no newline. Every line longer than
+    ``max_line``, wherever it falls (inside a chunk, across chunks, the torn last line), is
+    replaced by a marker: a NUL byte and its length (no JSON starts so); one that crosses a
+    chunk is never held whole. So the lines, and every verdict on them, are the same for any
+    ``chunk`` (issue 23, item 1)."""
     f.seek(start)
     remaining = end - start
     rest = b""
@@ -151,6 +153,8 @@ def chunks(
         buf = rest + data if rest else data
         lines = buf.split(b"\n")
         rest = lines.pop()
+        if len(buf) > max_line and max(map(len, lines), default=0) > max_line:
+            lines = [x if len(x) <= max_line else b"\x00%d" % len(x) for x in lines]
         if len(rest) > max_line:
             skipping, rest = len(rest), b""
         yield buf, lines, None
@@ -182,7 +186,10 @@ def windows(
 ) -> Iterator[tuple[Any, int, int, int, bytes | None]]:
     """:func:`chunks` as (buffer, a, b, size, torn), mapped rather than copied: the complete
     lines of a chunk are ``buffer[a:b]`` (each with its newline); ``size`` is the length of
-    :func:`chunks`' buffer, so every line, marker and report lands where it would there."""
+    :func:`chunks`' buffer, so every line, marker and report lands where it would there. A
+    line longer than ``max_line`` inside ``buffer[a:b]`` is there as it is: the reader applies
+    the limit to each line (the compiled core hands such a line back, and the scanner reads
+    it as :func:`chunks`' marker)."""
     rest_at = start  # where the line not yet complete begins
     skipping = 0
     pos = start
