@@ -714,17 +714,17 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
     unsigned char last[64];
     int have_last = 0;
     if (last_obj != Py_None) {
-        Py_ssize_t n;
-        const char *s = PyUnicode_Check(last_obj) ? PyUnicode_AsUTF8AndSize(last_obj, &n)
-                                                  : NULL;
-        if (s == NULL) {
+        if (!PyUnicode_Check(last_obj)) {
             PyBuffer_Release(&b);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "last_hash must be a str or None");
+            PyErr_SetString(PyExc_TypeError, "last_hash must be a str or None");
             return NULL;
         }
-        if (n == 64) {
-            memcpy(last, s, 64);
+        /* Only 64 ASCII characters can equal a prev this code takes (64 lowercase hex); any
+           other text (a lone surrogate from an escape, say, which has no UTF-8 form) is
+           nothing to compare with: the next line is the caller's, as the pure core decides
+           it. Never an encoding of the text, so never an error (issue 23, item 11). */
+        if (PyUnicode_IS_ASCII(last_obj) && PyUnicode_GET_LENGTH(last_obj) == 64) {
+            memcpy(last, PyUnicode_DATA(last_obj), 64);
             have_last = 1;
         }
     }
