@@ -271,7 +271,11 @@ def test_item2_forged_events_past_the_problem_cap_are_not_anchored(
     e = _judged(tmp_path, _silent_b(), edit)
     assert e.verify.status == "failed" and e.verify.anchor is not None
     b = e.controls.get(("b", "has_audit_trail"))
-    assert b is not None and b.failed and "silent agent" in b.reason
+    assert b is not None and b.failed and not b.operated
+    assert (
+        b.reason
+        == "none of its 2 event(s) is anchored by a trusted checkpoint, so they prove no pass"
+    )
 
 
 def _ungated_pay() -> Trail:
@@ -283,27 +287,46 @@ def _ungated_pay() -> Trail:
     return t
 
 
-@pytest.mark.parametrize("field", ["hash", "prev"])
-def test_item3_a_damaged_link_field_hides_no_event(tmp_path: Path, field: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hash", None),  # one hex digit flipped
+        ("prev", None),
+        ("hash", b'"\\ud800"'),  # text with a lone surrogate: the line no longer decodes
+        ("hash", b"7"),  # not text: the leaf becomes the whole line's
+        ("prev", b"null"),
+        ("seq", b'"two"'),
+    ],
+)
+def test_item3_a_damaged_link_field_hides_no_event(
+    tmp_path: Path, field: str, value: bytes | None
+) -> None:
     """Issue 23.3: one hex digit of the ungated payment's hash flipped: the checkpoint still
     anchors every event (a leaf omits the hash), but the event was dropped as evidence and
-    the gate passed. It is evidence of what it says; the damage fails trail_is_immutable."""
+    the gate passed. It is evidence of what it says; the damage fails trail_is_immutable.
+    Damage that makes the line undecodable by its link fields alone hides nothing either."""
 
     def edit(data: bytes) -> bytes:
         lines = data.splitlines(keepends=True)
-        i = lines[2].index(f'"{field}":"'.encode()) + len(field) + 4
-        flipped = b"0" if lines[2][i : i + 1] != b"0" else b"1"
-        lines[2] = lines[2][:i] + flipped + lines[2][i + 1 :]
+        key = f'"{field}":'.encode()
+        i = lines[2].index(key) + len(key)
+        if value is None:
+            i += 1
+            flipped = b"0" if lines[2][i : i + 1] != b"0" else b"1"
+            lines[2] = lines[2][:i] + flipped + lines[2][i + 1 :]
+        else:
+            j = lines[2].index(b",", i)
+            lines[2] = lines[2][:i] + value + lines[2][j:]
         return b"".join(lines)
 
     e = _judged(tmp_path, _ungated_pay(), edit)
     assert e.verify.status == "failed"
     gate = e.controls[("a", "human_gate_for_destructive_ops")]
-    assert gate.failed == 1 and gate.failures[0].seq == 2
+    assert gate.failed == 1 and gate.failures[0].line == 3
     assert e.controls[("a", "trail_is_immutable")].failed
-    if field == "hash":  # the leaf omits the hash: still anchored, so it also operated
+    if field == "hash" and value != b"7":  # the leaf omits the hash: still anchored
         assert e.verify.anchor is not None and e.verify.anchor.size == 4
-        assert gate.failures[0].anchored
+        assert gate.failures[0].anchored and gate.failures[0].seq == 2
 
 
 # --- item 4: a checkpoint of the empty tree anchors nothing -----------------------------------
