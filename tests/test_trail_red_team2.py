@@ -343,6 +343,7 @@ def test_item4_a_size_0_checkpoint_anchors_nothing(tmp_path: Path) -> None:
     w.abandon()  # no checkpoint after them
     r = v.verify_trail([t], V)
     assert r.anchor is None and r.status == "intact_unanchored" and not r.ok
+    assert any(p.warning and "empty tree" in p.detail for p in r.problems)
     key = tmp_path / "k.pub"
     key.write_text(SIGNER.verifier.text() + "\n")
     out = invoke("verify", t, "--key", key)
