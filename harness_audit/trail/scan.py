@@ -176,7 +176,7 @@ def scan_range(
         base = lineno
         if torn is not None:
             base += 1
-            report_torn(report, path, end, last_file, base)
+            report_torn(report, path, end, last_file, base, torn)
         if progress:
             progress(len(buf))
     res.last_hash = last_hash
@@ -186,9 +186,23 @@ def scan_range(
     return res
 
 
-def report_torn(report: Reporter, path: str, end: int, last_file: bool, line: int) -> None:
+def report_torn(
+    report: Reporter, path: str, end: int, last_file: bool, line: int, torn: bytes = b""
+) -> None:
     """A range's last line has no newline: a torn last line (a warning, when it is the very end
-    of the trail: the writer resumes after it), else a line with no newline (an error)."""
+    of the trail: the writer resumes after it), else a line with no newline (an error). A torn
+    line longer than the line limit (``torn`` is chunks' marker) is no crash remnant: no
+    writer writes a line that long, so it is an error wherever it is (issue 23, item 15)."""
+    if torn[:1] == b"\x00" and torn[1:].isdigit():
+        report(
+            "unparseable_line",
+            f"torn last line of {int(torn[1:]):,} bytes (no newline), longer than the "
+            f"{MAX_LINE:,}-byte limit: longer than any line a writer writes, so not what a "
+            "cut-off write leaves",
+            None,
+            line,
+        )
+        return
     at_end = last_file and end == store_of(path).size(path)
     report(
         "unparseable_line",
@@ -376,7 +390,7 @@ def _scan_range_compiled(
             base = lineno
             if torn is not None:
                 base += 1
-                report_torn(report, path, end, last_file, base)
+                report_torn(report, path, end, last_file, base, torn)
             if progress:
                 progress(size)
     res.last_hash = last_hash
