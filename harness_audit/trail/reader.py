@@ -51,6 +51,7 @@ class _Hashing:
 
     def __init__(self, f: BinaryIO) -> None:
         self.f, self.sha, self.size = f, hashlib.sha256(), 0
+        self.name = getattr(f, "name", "trail")  # what an error names
 
     def seek(self, pos: int) -> int:
         """Only the start: a hash is of the whole file."""

@@ -338,8 +338,9 @@ def _scan_range_compiled(
     progress: Callable[[int], None] | None = None,
 ) -> RangeResult:
     """:func:`scan_range` with the compiled core (:mod:`~harness_audit.trail._core`) taking
-    the lines it can decide; the windows it reads are :func:`_chunks`' chunks, mapped from the
-    file the store opened (:func:`~harness_audit.trail.store.windows`), not copied."""
+    the lines it can decide; the windows it reads are :func:`_chunks`' chunks, read into one
+    buffer from the file the store opened (:func:`~harness_audit.trail.store.windows`), not
+    split into lines (a line handed back is copied out of it)."""
     core: Any = _core.core()
     if core is None:
         raise RuntimeError("the compiled verifier core is not in use")
@@ -357,7 +358,7 @@ def _scan_range_compiled(
             pos = a
             if res.events == 0 and pos < b:  # the range's first event: nothing to check against
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl] if nl - pos <= limit else b"\x00%d" % (nl - pos)
+                line = bytes(buf[pos:nl]) if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, seq_, prev_, last_hash = _classify(line, report, expect, lineno)
                 if sc is None:  # a parallel range: its first event fixes the global index
@@ -378,7 +379,7 @@ def _scan_range_compiled(
                     break
                 # as the pure core's loop does it
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl] if nl - pos <= limit else b"\x00%d" % (nl - pos)
+                line = bytes(buf[pos:nl]) if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, last_hash, expect = line_after(line, report, res, last_hash, expect, lineno)
                 sc.push(leaf)
