@@ -109,8 +109,12 @@ def salvage(line: bytes, leaf: int | None) -> AnyEvent | None:
         obj["seq"] = leaf or 0
     obj.update(v=1, prev="", hash="")
     try:
-        return ev_mod.decoder.decode(json.dumps(obj).encode())
-    except (*ev_mod.DECODE_ERRORS, ValueError, RecursionError):
+        text = json.dumps(obj).encode()
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return ev_mod.decoder.decode(text)
+    except ev_mod.DECODE_ERRORS:
         return None
 
 
