@@ -40,7 +40,6 @@ from harness_audit.trail.reader import ReadStats, read_events
 from harness_audit.trust import KeySource, TrustRoot
 
 __all__ = [
-    "NOT_EVIDENCE",
     "KeySource",
     "TrailTrust",
     "TrustRoot",
@@ -48,19 +47,6 @@ __all__ = [
     "public_keys",
     "trail_paths",
 ]
-
-# problems of a line's own bytes or links (kept for the callers that name them; no longer
-# what excludes an event from the evidence: see the module doc)
-NOT_EVIDENCE = frozenset(
-    {
-        "unparseable_line",
-        "invalid_event",
-        "non_canonical",
-        "modified_event",
-        "broken_link",
-        "sequence_gap",
-    }
-)
 
 
 def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:
