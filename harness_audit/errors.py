@@ -60,6 +60,11 @@ class HarnessAuditError(Exception):
         """Every problem found, in the order found."""
         return list(self._diagnostics)
 
+    def __reduce__(self) -> tuple[type[HarnessAuditError], tuple[list[Diagnostic]]]:
+        """Pickled with its diagnostics (an error raised in a worker process reaches the
+        parent naming its file, not as one string of an unknown file)."""
+        return type(self), (self._diagnostics,)
+
 
 class InputError(HarnessAuditError):
     """A file that is missing, unreadable, too large or not text."""

@@ -525,6 +525,51 @@ def test_generated_events(tmp_path: Path, lines: list[bytes]) -> None:
     same([write(tmp_path / "t", lines)], jobs=(1,))
 
 
+LINK = (
+    HEX
+    | TEXT
+    | st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)  # lone surrogates
+    | st.text(st.sampled_from("0af\ud800\udfff\u00e9\x00A"), min_size=63, max_size=65)
+    | st.integers(-(2**64), 2**64)
+    | st.none()
+    | st.booleans()
+    | st.lists(INT, max_size=2)
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.sampled_from(["prev", "hash", "seq", "v"]), LINK),
+        min_size=1,
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_hostile_link_fields(
+    tmp_path: Path, changes: list[tuple[int, str, Any]], escaped: bool
+) -> None:
+    """Issue 23.11: the differential test, extended to the link fields (``prev``, ``hash``,
+    ``seq``, ``v``): any value, lone surrogates (written as escapes) and non-ASCII included,
+    in a line the compiled core hands back and in the line after it (whose chain starts
+    there). A lone surrogate in a hash crashed the compiled core."""
+    lines, tree = seal([ascii_event(i) for i in range(8)])
+    for k, field, value in changes:
+        obj = json.loads(lines[k])
+        obj[field] = value
+        lines[k] = (
+            json.dumps(obj, ensure_ascii=escaped, sort_keys=True, separators=(",", ":")).encode(
+                "utf-8", "surrogatepass"
+            )
+            + b"\n"
+        )
+    same([write(tmp_path / "t", lines, 8, tree)])
+
+
 def fast_path_takes(line: bytes) -> bool:
     """What the pure core's loop takes without a report (chain and seq aside)."""
     try:
@@ -690,9 +735,11 @@ def test_the_scanner_checks_its_arguments() -> None:
     with pytest.raises(ValueError):
         c.push(b"short")
     with pytest.raises(ValueError):
-        c.scan(b"{}\n", 0, 10, None, 0)
-    assert c.scan(b"{}\n", 0, 3, "0" * 64, 0) == (0, 0, "0" * 64, 0)
-    assert c.scan(b"{}\n", 0, 3, None, 2**80)[1] == 0
+        c.scan(b"{}\n", 0, 10, None, 0, 100)
+    with pytest.raises(ValueError):
+        c.scan(b"{}\n", 0, 3, None, 0, -1)
+    assert c.scan(b"{}\n", 0, 3, "0" * 64, 0, 100) == (0, 0, "0" * 64, 0)
+    assert c.scan(b"{}\n", 0, 3, None, 2**80, 100)[1] == 0
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,17 @@
 """Which trails a pipeline has, which keys anchor them, and the judgement of the checks on
-them: verify first, then judge every event that verification leaves standing (EVIDENCE.md).
+them: verify first, then judge every event by what verified of it (EVIDENCE.md).
 
 Fail closed: a key found through the manifest is a claim made next to the evidence, not a trust
 root, so the result records where the anchoring key came from and whether it was pinned (given
-by flag or config). A torn or unchained line is never evidence, and events after the newest
-trusted checkpoint may prove a failure but never a pass.
+by flag or config). What an event proves is decided per line, by its position in the signed
+tree (issue 23, items 2 and 3): an event whose leaf is in the tree the anchoring checkpoint
+signed is evidence of what it says, even when its link fields (``hash``, which the leaf
+leaves out; a ``prev`` or ``seq`` the signer signed) are damaged, which fails
+``trail_is_immutable``; any other event that decodes (after the anchor, or with no anchor)
+may prove a failure but never a pass, whatever problems its line has, so a check never passes
+because an incriminating event was damaged. A torn last line (no leaf) and a line that does
+not decode are never evidence. Neither the problems verification kept (a bounded list) nor
+the ``seq`` an event claims decides anything.
 """
 
 from __future__ import annotations
@@ -33,7 +40,6 @@ from harness_audit.trail.reader import ReadStats, read_events
 from harness_audit.trust import KeySource, TrustRoot
 
 __all__ = [
-    "NOT_EVIDENCE",
     "KeySource",
     "TrailTrust",
     "TrustRoot",
@@ -41,18 +47,6 @@ __all__ = [
     "public_keys",
     "trail_paths",
 ]
-
-# problems whose line is not evidence of anything: the verifier could not vouch for it
-NOT_EVIDENCE = frozenset(
-    {
-        "unparseable_line",
-        "invalid_event",
-        "non_canonical",
-        "modified_event",
-        "broken_link",
-        "sequence_gap",
-    }
-)
 
 
 def _manifest_path(pipeline: Pipeline, value: str, setting: str) -> Path:
@@ -127,8 +121,7 @@ def judge_trails(
     late_s = DEFAULT_SEALED_LATE_S if sealed_late_after_s is None else sealed_late_after_s
     report = verify_trail(paths, trust, jobs, sealed_late_after_s=late_s)
     prov = report.provenance
-    bad = {(p.file, p.line) for p in report.problems if p.kind in NOT_EVIDENCE}
-    anchored = report.anchor.size if report.anchor else 0
+    anchored = report.anchor.size if report.anchor else 0  # leaves the signed tree covers
     judge = Judge(pipeline, sample, seed, spool)
     coverage = _coverage(pipeline, period, max_gap_s)
     for c in report.witnesses:
@@ -137,10 +130,12 @@ def judge_trails(
         coverage.checkpoint(signed)
     stats = ReadStats(hash_files=for_pack)
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
-    for file, line, ev in read_events(paths, stats):
-        # a torn or unchained line is never evidence; one outside the period is not judged
-        if (file, line) not in bad and coverage.event(ev.ts):
-            judge.feed(file, line, ev, ev.seq < anchored)
+    for file, line, ev in read_events(paths, stats, salvaged=True):
+        # anchored by its place in the signed tree; a torn line (no leaf) is never evidence;
+        # one outside the period is not judged
+        leaf = stats.leaf
+        if leaf is not None and coverage.event(ev.ts):
+            judge.feed(file, line, ev, leaf < anchored)
         if runs is not None:  # the excerpts show every event of a run, as the trail has it
             runs.feed(file, line, ev)
     evidence = judge.finish(stats.files, stats.events, stats.skipped)

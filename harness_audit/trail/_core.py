@@ -10,10 +10,12 @@ extension, or with ``HARNESS_AUDIT_CORE=python`` in the environment, the pure co
 (``HARNESS_AUDIT_CORE=c`` makes a missing extension an error instead).
 
 The windows the compiled core reads are the pure core's chunks (``scan.CHUNK`` bytes from
-the range's start, the unfinished line carried over, over-long lines replaced by a marker),
-mapped with ``mmap`` from the file the trail store opened instead of copied
+the range's start, the unfinished line carried over, over-long lines read as a marker), read
+into one reused buffer from the file the trail store opened rather than split into lines
 (:func:`harness_audit.trail.store.windows`), so every line, marker and report lands in the
-same place and order; the range loop around the core is ``scan._scan_range_compiled``.
+same place and order; the range loop around the core is ``scan._scan_range_compiled``. They
+are read, not mapped: a file cut under a mapping kills the reader with SIGBUS, where a read
+that ends early is reported (issue 23, item 12).
 """
 
 from __future__ import annotations

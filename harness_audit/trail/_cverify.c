@@ -1,8 +1,9 @@
 /* The compiled verifier core (issue 17): the per-line hot loop of trail verification.
  *
- * One call, ``Scanner.scan(buf, pos, end, last_hash, expect)``, walks the complete lines of
- * ``buf[pos:end]`` with the GIL released. A line is taken only when this code can decide all
- * of it: it is the RFC 8785 form of a valid event of a known kind (ASCII, integers only, the
+ * One call, ``Scanner.scan(buf, pos, end, last_hash, expect, max_line)``, walks the complete
+ * lines of ``buf[pos:end]`` with the GIL released. A line is taken only when this code can
+ * decide all of it: it is no longer than ``max_line`` (the trail's line limit: a longer one
+ * is the caller's, which reads it as an over-long line wherever it falls), it is the RFC 8785 form of a valid event of a known kind (ASCII, integers only, the
  * kind's own fields and no others, canonical escapes), its ``ts`` and hex fields match their
  * patterns, its leaf hash equals its ``hash``, its ``prev`` is ``last_hash`` and its ``seq``
  * is ``expect``. For such a line the Python path reports nothing, so skipping it there is
@@ -685,13 +686,18 @@ static const char HEX[] = "0123456789abcdef";
 static PyObject *Scanner_scan(Scanner *self, PyObject *args)
 {
     Py_buffer b;
-    Py_ssize_t pos, end;
+    Py_ssize_t pos, end, max_line;
     PyObject *last_obj, *expect_obj;
-    if (!PyArg_ParseTuple(args, "y*nnOO", &b, &pos, &end, &last_obj, &expect_obj))
+    if (!PyArg_ParseTuple(args, "y*nnOOn", &b, &pos, &end, &last_obj, &expect_obj, &max_line))
         return NULL;
     if (pos < 0 || end < pos || end > b.len) {
         PyBuffer_Release(&b);
         PyErr_SetString(PyExc_ValueError, "pos and end must lie within the buffer");
+        return NULL;
+    }
+    if (max_line < 0) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "max_line must not be negative");
         return NULL;
     }
     if (self->busy) {
@@ -708,17 +714,17 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
     unsigned char last[64];
     int have_last = 0;
     if (last_obj != Py_None) {
-        Py_ssize_t n;
-        const char *s = PyUnicode_Check(last_obj) ? PyUnicode_AsUTF8AndSize(last_obj, &n)
-                                                  : NULL;
-        if (s == NULL) {
+        if (!PyUnicode_Check(last_obj)) {
             PyBuffer_Release(&b);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "last_hash must be a str or None");
+            PyErr_SetString(PyExc_TypeError, "last_hash must be a str or None");
             return NULL;
         }
-        if (n == 64) {
-            memcpy(last, s, 64);
+        /* Only 64 ASCII characters can equal a prev this code takes (64 lowercase hex); any
+           other text (a lone surrogate from an escape, say, which has no UTF-8 form) is
+           nothing to compare with: the next line is the caller's, as the pure core decides
+           it. Never an encoding of the text, so never an error (issue 23, item 11). */
+        if (PyUnicode_IS_ASCII(last_obj) && PyUnicode_GET_LENGTH(last_obj) == 64) {
+            memcpy(last, PyUnicode_DATA(last_obj), 64);
             have_last = 1;
         }
     }
@@ -737,7 +743,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
             size_t len = (size_t)(nl - line);
             event_t ev;
             unsigned char leaf[32];
-            if (!check_line(line, len, &ev) || ev.seq != expect ||
+            if (len > (size_t)max_line || !check_line(line, len, &ev) || ev.seq != expect ||
                 memcmp(ev.prev, last, 64) != 0)
                 break;
             leaf_hash(line, ev.hash_cut, len, leaf);
@@ -774,9 +780,10 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
-     "scan(buf, pos, end, last_hash, expect) -> (pos, lines, last_hash, expect)\n\n"
-     "Take the lines of buf[pos:end] that are canonical, valid and intact, without the GIL;\n"
-     "stop at the first that is not (or at the first without a newline before end)."},
+     "scan(buf, pos, end, last_hash, expect, max_line) -> (pos, lines, last_hash, expect)\n\n"
+     "Take the lines of buf[pos:end] that are canonical, valid, intact and at most max_line\n"
+     "bytes, without the GIL; stop at the first that is not (or at the first without a\n"
+     "newline before end)."},
     {"push", (PyCFunction)Scanner_push, METH_O, "push(leaf): add one 32-byte leaf."},
     {"pieces", (PyCFunction)Scanner_pieces, METH_NOARGS,
      "pieces() -> [(first index, height, digest)]: the aligned perfect subtrees so far."},

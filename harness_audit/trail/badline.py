@@ -24,8 +24,9 @@ from harness_audit.trail.canonical import (
 from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.problem import MODIFIED, Reporter
 
-MAX_LINE = 1 << 20
-"""Longest line held whole; a longer one is replaced by a marker (see ``scan``'s chunks)."""
+MAX_LINE = ev_mod.MAX_LINE
+"""Longest line held whole (:data:`~harness_audit.trail.events.MAX_LINE`); a longer one is
+replaced by a marker (see :func:`~harness_audit.trail.store.chunks`)."""
 
 
 def slow_line(

@@ -181,7 +181,9 @@ def judge_checkpoints(
     largest); two for one size with different roots, or an older one that a newer matching one
     does not extend, are a ``checkpoint_fork``. With ``witness_quorum``, only a checkpoint
     cosigned by that many of the given witnesses anchors (the newest such); when none that
-    matches the trail is, that is a ``witness_quorum`` problem."""
+    matches the trail is, that is a ``witness_quorum`` problem. A checkpoint of the empty tree
+    (size 0) anchors nothing: it commits to no event, so a trail with only that one is not
+    anchored, whatever its events are (it still counts against a fork or a rollback)."""
     no_key = [
         f.problem
         for f in found
@@ -274,7 +276,11 @@ def judge_checkpoints(
                         "rewritten",
                     )
                 )
-        elif len(f.cosignatures) >= witness_quorum and (anchor is None or cp.size > anchor.size):
+        elif (
+            cp.size > 0  # the empty tree's checkpoint anchors nothing (issue 23, item 4)
+            and len(f.cosignatures) >= witness_quorum
+            and (anchor is None or cp.size > anchor.size)
+        ):
             anchor = Anchor(cp.origin, cp.size, f.signer or "", f.file, f.cosignatures)
     origins = {f.checkpoint.origin for f in signed if f.checkpoint}
     if len(origins) > 1:
@@ -313,7 +319,20 @@ def judge_checkpoints(
                     "state from the last audit",
                 )
             )
-    top = matching[-1] if matching else None
+    top = next((g for g in reversed(matching) if g.checkpoint and g.checkpoint.size), None)
+    if anchor is None and total and matching and top is None:
+        problems.append(
+            Problem(
+                "unanchored_tail",
+                matching[-1].file,
+                None,
+                0,
+                f"the only trusted checkpoint that matches the trail is of the empty tree (size "
+                f"0), which anchors nothing: none of its {total:,} event(s) is anchored by a "
+                "signature",
+                warning=True,
+            )
+        )
     if (
         witness_quorum
         and top is not None

@@ -23,6 +23,11 @@ BP = Annotated[int, Meta(ge=0, le=10_000)]
 TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$"
 HEX64_PATTERN = "^[0-9a-f]{64}$"
 ZERO_HASH = "0" * 64
+MAX_LINE = 1 << 20
+"""The longest line a trail holds, in bytes without its newline (1 MiB): the one limit every
+reader and writer of trail lines checks on every line (TRAIL.md). A writer refuses to write a
+longer line; a reader never holds one whole: it reads it as a marker (a NUL byte and the
+line's length; no JSON starts so), an unparseable line for the verifier."""
 DIGEST_FIELDS = ("input_digest", "output_digest", "args_digest")
 LINK_FIELDS = ("prev", "hash")
 

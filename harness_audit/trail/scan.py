@@ -176,7 +176,7 @@ def scan_range(
         base = lineno
         if torn is not None:
             base += 1
-            report_torn(report, path, end, last_file, base)
+            report_torn(report, path, end, last_file, base, torn)
         if progress:
             progress(len(buf))
     res.last_hash = last_hash
@@ -186,9 +186,23 @@ def scan_range(
     return res
 
 
-def report_torn(report: Reporter, path: str, end: int, last_file: bool, line: int) -> None:
+def report_torn(
+    report: Reporter, path: str, end: int, last_file: bool, line: int, torn: bytes = b""
+) -> None:
     """A range's last line has no newline: a torn last line (a warning, when it is the very end
-    of the trail: the writer resumes after it), else a line with no newline (an error)."""
+    of the trail: the writer resumes after it), else a line with no newline (an error). A torn
+    line longer than the line limit (``torn`` is chunks' marker) is no crash remnant: no
+    writer writes a line that long, so it is an error wherever it is (issue 23, item 15)."""
+    if torn[:1] == b"\x00" and torn[1:].isdigit():
+        report(
+            "unparseable_line",
+            f"torn last line of {int(torn[1:]):,} bytes (no newline), longer than the "
+            f"{MAX_LINE:,}-byte limit: longer than any line a writer writes, so not what a "
+            "cut-off write leaves",
+            None,
+            line,
+        )
+        return
     at_end = last_file and end == store_of(path).size(path)
     report(
         "unparseable_line",
@@ -324,8 +338,9 @@ def _scan_range_compiled(
     progress: Callable[[int], None] | None = None,
 ) -> RangeResult:
     """:func:`scan_range` with the compiled core (:mod:`~harness_audit.trail._core`) taking
-    the lines it can decide; the windows it reads are :func:`_chunks`' chunks, mapped from the
-    file the store opened (:func:`~harness_audit.trail.store.windows`), not copied."""
+    the lines it can decide; the windows it reads are :func:`_chunks`' chunks, read into one
+    buffer from the file the store opened (:func:`~harness_audit.trail.store.windows`), not
+    split into lines (a line handed back is copied out of it)."""
     core: Any = _core.core()
     if core is None:
         raise RuntimeError("the compiled verifier core is not in use")
@@ -335,14 +350,15 @@ def _scan_range_compiled(
     expect = start_index if start_index is not None else -1
     last_hash: str | None = None
     base = 0  # lines before this window
+    limit = MAX_LINE  # the core takes no longer line: it is read as chunks' marker here
     with store_of(path).open_range(path) as f:
-        for buf, a, b, size, torn in windows(f, start, end, CHUNK, MAX_LINE):
+        for buf, a, b, size, torn in windows(f, start, end, CHUNK, limit):
             lineno = base
             decided: list[tuple[int, bytes]] = []  # lines the Python code decided
             pos = a
             if res.events == 0 and pos < b:  # the range's first event: nothing to check against
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl]
+                line = bytes(buf[pos:nl]) if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, seq_, prev_, last_hash = _classify(line, report, expect, lineno)
                 if sc is None:  # a parallel range: its first event fixes the global index
@@ -356,14 +372,14 @@ def _scan_range_compiled(
                 decided.append((lineno, line))
                 pos = nl + 1
             while pos < b:
-                pos, n, last_hash, expect = sc.scan(buf, pos, b, last_hash, expect)
+                pos, n, last_hash, expect = sc.scan(buf, pos, b, last_hash, expect, limit)
                 lineno += n
                 res.events += n
                 if pos >= b:
                     break
                 # as the pure core's loop does it
                 nl = buf.find(b"\n", pos, b)
-                line = buf[pos:nl]
+                line = bytes(buf[pos:nl]) if nl - pos <= limit else b"\x00%d" % (nl - pos)
                 lineno += 1
                 leaf, last_hash, expect = line_after(line, report, res, last_hash, expect, lineno)
                 sc.push(leaf)
@@ -375,7 +391,7 @@ def _scan_range_compiled(
             base = lineno
             if torn is not None:
                 base += 1
-                report_torn(report, path, end, last_file, base)
+                report_torn(report, path, end, last_file, base, torn)
             if progress:
                 progress(size)
     res.last_hash = last_hash

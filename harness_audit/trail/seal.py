@@ -27,6 +27,7 @@ from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import (
     MAX_DEPTH,
+    MAX_SAFE_INTEGER,
     CanonicalizationError,
     canonicalize,
     is_plain,
@@ -53,11 +54,15 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
         unsigned = canonicalize(body, plain)
     except CanonicalizationError as not_canonical:
         raise ValueError(str(not_canonical)) from not_canonical
-    if not plain and nesting_depth(unsigned) > MAX_DEPTH:
-        raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
+    if not plain:
+        if nesting_depth(unsigned) > MAX_DEPTH:
+            raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
+        _numbers(body, "$")  # floats, and integers the verifier refuses (issue 23, item 13)
     digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
     body["hash"] = digest
     line = canonicalize(body, plain)
+    if len(line) > ev_mod.MAX_LINE:  # the verifier reads no longer line (issue 23, item 1)
+        raise ValueError(too_long(len(line)))
     try:
         ev = ev_mod.decoder.decode(line)
     except ev_mod.DECODE_ERRORS as e:
@@ -65,28 +70,42 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     problem = ev_mod.pattern_problem(ev, links=False)  # prev and hash are ours: hex already
     if problem:
         raise ValueError(problem)
-    if not plain:
-        _no_floats(body, "$")
     return line, digest
 
 
-def _no_floats(value: Any, where: str) -> None:
+def too_long(length: int) -> str:
+    """Why a line of ``length`` bytes is refused: the one wording of every writer."""
+    return (
+        f"the event's line is {length:,} bytes, longer than the "
+        f"{ev_mod.MAX_LINE:,}-byte limit of a trail line"
+    )
+
+
+def _numbers(value: Any, where: str) -> None:
+    """Refuse what the verifier refuses of a number: a float, or an integer beyond 2^53 - 1
+    (I-JSON; canonical JSON would write it as the nearest double, another number)."""
     if isinstance(value, float):
         raise ValueError(
             f"{where} is the number {value!r}; trail numbers are integers only "
             "(money in cost_microusd, ratios in basis points)"
         )
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(
+            f"{where} is the integer {str(value)[:30]}, beyond 2^53-1: trail numbers are "
+            "integers within +/-(2^53-1) (I-JSON, RFC 7493), or JSON would change them"
+        )
     if isinstance(value, dict):
         for k, v in value.items():
-            _no_floats(v, f"{where}.{k}")
+            _numbers(v, f"{where}.{k}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _no_floats(v, f"{where}[{i}]")
+            _numbers(v, f"{where}[{i}]")
 
 
 class JsonlSource:
     """Events from a plain JSONL file: one JSON object a line; blank lines are skipped (but
-    counted, so a line number is the file's). Errors name the file and line."""
+    counted, so a line number is the file's). Errors name the file and line. A line is read
+    bounded: one longer than a trail line may be (``MAX_LINE``) is refused unread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -96,8 +115,21 @@ class JsonlSource:
         name = str(self.path)
         with diagnosed(name, UNREADABLE, catch=OSError):
             handle = self.path.open("rb")
+        limit = ev_mod.MAX_LINE + 2  # a line, then its newline (\r\n at most)
         with handle:
-            for n, raw in enumerate(handle, 1):
+            n = 0
+            while raw := handle.readline(limit):  # bounded: never a whole over-long line
+                n += 1
+                if len(raw.rstrip(b"\r\n")) > ev_mod.MAX_LINE or (
+                    len(raw) == limit and not raw.endswith(b"\n")
+                ):
+                    raise TrailError(
+                        Diagnostic(
+                            name,
+                            f"line longer than the {ev_mod.MAX_LINE:,}-byte limit of a trail line",
+                            n,
+                        )
+                    )
                 if not raw.strip():
                     continue
                 yield RawEvent(name, n, parse_line(raw, name, n))

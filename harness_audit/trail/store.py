@@ -1,11 +1,12 @@
 """Where trail bytes live: one small storage interface, and the local folder its first home.
 
 Every reader and writer of trail bytes goes through a :class:`TrailStore`: the verifier's
-scanner (its chunks, and the compiled core's ``mmap`` windows), the reader behind the
+scanner (its chunks, and the compiled core's windows), the reader behind the
 analyses and the proofs, the writer (append, sync, lock, the checkpoint history) and the
 receiver's resume. A store names its segments by strings (for the local folder, the file's
 path, which is also what diagnostics print) and hands out a readable binary file for a byte
-range; a reader that wants no copy maps the file's descriptor (:func:`windows`).
+range; a reader that wants no list of lines reads windows of it into one buffer
+(:func:`windows`).
 
 - :class:`LocalStore`: a local folder of segments (``<prefix>-NNNNNN.jsonl``, the checkpoint
   ``<prefix>.checkpoint`` and its history ``checkpoints/``), or for reading the files and
@@ -20,7 +21,6 @@ This module is the lowest of ``trail/``: it imports no other trail module but
 from __future__ import annotations
 
 import itertools
-import mmap
 import os
 import re
 import tempfile
@@ -35,6 +35,7 @@ __all__ = [
     "FileStore",
     "LocalStore",
     "TrailStore",
+    "changed_under",
     "chunks",
     "store_of",
     "trail_files",
@@ -42,8 +43,6 @@ __all__ = [
 ]
 
 LOCK_NAME = ".lock"
-_PAGE = mmap.ALLOCATIONGRANULARITY
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 
 class TrailStore(Protocol):
@@ -128,17 +127,19 @@ def chunks(
     f: Readable, start: int, end: int, chunk: int, max_line: int
 ) -> Iterator[tuple[bytes, list[bytes], bytes | None]]:
     """Complete lines of ``f[start:end]`` a chunk at a time (with the buffer they were split
-    from), and at the end the last line if it has no newline. A line longer than ``max_line``
-    is replaced by a marker and never held whole: a NUL byte and its length (no JSON starts
-    so)."""
+    from), and at the end the last line if it has no newline. Every line longer than
+    ``max_line``, wherever it falls (inside a chunk, across chunks, the torn last line), is
+    replaced by a marker: a NUL byte and its length (no JSON starts so); one that crosses a
+    chunk is never held whole. So the lines, and every verdict on them, are the same for any
+    ``chunk`` (issue 23, item 1)."""
     f.seek(start)
     remaining = end - start
     rest = b""
     skipping = 0
     while remaining > 0:
         data = f.read(min(chunk, remaining))
-        if not data:
-            break
+        if not data:  # the file is shorter than when reading began
+            raise changed_under(f, end - remaining, end)
         remaining -= len(data)
         if skipping:
             nl = data.find(b"\n")
@@ -151,6 +152,8 @@ def chunks(
         buf = rest + data if rest else data
         lines = buf.split(b"\n")
         rest = lines.pop()
+        if len(buf) > max_line and max(map(len, lines), default=0) > max_line:
+            lines = [x if len(x) <= max_line else b"\x00%d" % len(x) for x in lines]
         if len(rest) > max_line:
             skipping, rest = len(rest), b""
         yield buf, lines, None
@@ -160,66 +163,86 @@ def chunks(
         yield b"", [], rest
 
 
-def _mapped(f: BinaryIO, at: int, stop: int) -> tuple[Any, int]:
-    """Bytes ``at:stop`` of the open file as a buffer and the offset of ``at`` in it."""
-    off = at - at % _PAGE
-    try:
-        return mmap.mmap(
-            f.fileno(), stop - off, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=off
-        ), at - off
-    except (OSError, ValueError):  # a file that cannot be mapped (or has no descriptor): read
-        f.seek(at)
-        return f.read(stop - at), 0
+def changed_under(f: Any, at: int, end: int) -> TrailError:
+    """The error for a file that ended at ``at``, before the ``end`` it had when its reading
+    began: it was cut (or replaced) under the reader, which reports it rather than judge a
+    part of it (issue 23, item 12)."""
+    return TrailError(
+        Diagnostic(
+            str(getattr(f, "name", "trail")),
+            f"the file changed while it was read: it ends at byte {at:,}, before the "
+            f"{end:,} it had when reading began (cut or replaced meanwhile); read it again",
+        )
+    )
 
 
-def _close(buf: Any) -> None:
-    if isinstance(buf, mmap.mmap):
-        buf.close()
+def _fill(f: Any, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the file ends; the bytes read."""
+    got, want = 0, len(view)
+    while got < want:
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def windows(
     f: BinaryIO, start: int, end: int, chunk: int, max_line: int
 ) -> Iterator[tuple[Any, int, int, int, bytes | None]]:
-    """:func:`chunks` as (buffer, a, b, size, torn), mapped rather than copied: the complete
-    lines of a chunk are ``buffer[a:b]`` (each with its newline); ``size`` is the length of
-    :func:`chunks`' buffer, so every line, marker and report lands where it would there."""
-    rest_at = start  # where the line not yet complete begins
+    """:func:`chunks` as (buffer, a, b, size, torn), read into one buffer reused from window
+    to window rather than split into lines: the complete lines of a chunk are
+    ``buffer[a:b]`` (each with its newline); ``size`` is the length of :func:`chunks`'
+    buffer, so every line, marker and report lands where it would there. A line longer than
+    ``max_line`` inside ``buffer[a:b]`` is there as it is: the reader applies the limit to each
+    line (the compiled core hands such a line back, and the scanner reads it as
+    :func:`chunks`' marker). The buffer is valid until the next window.
+
+    Read, not mapped: a file cut while a mapping of it is read kills the process (SIGBUS), so
+    the bytes are copied (``readinto``, one copy from the page cache; bench/README.md has the
+    cost), and a file that ends early is reported (:func:`changed_under`)."""
+    total = end - start
+    buf = bytearray(min(chunk + max_line, total))  # the unfinished line, then a chunk
+    view = memoryview(buf)
+    f.seek(start)
+    lo = hi = 0  # buf[lo:hi]: the line not yet complete, then the bytes read after it
     skipping = 0
     pos = start
-    while pos < end:
-        cs, ce = pos, min(pos + chunk, end)
-        pos = ce
-        if skipping:
-            buf, a = _mapped(f, cs, ce)
-            try:
-                nl = buf.find(b"\n", a)
-            finally:
-                _close(buf)
-            if nl < 0:
-                skipping += ce - cs
+    try:
+        while pos < end:
+            want = min(chunk, end - pos)
+            if lo:  # the unfinished line (at most max_line bytes) to the front
+                buf[: hi - lo] = buf[lo:hi]
+                hi, lo = hi - lo, 0
+            got = _fill(f, view[hi : hi + want])
+            if got < want:
+                raise changed_under(f, pos + got, end)
+            pos += want
+            if skipping:  # in an over-long line: buf holds this chunk alone (hi == 0)
+                nl = buf.find(b"\n", 0, want)
+                if nl < 0:
+                    skipping += want
+                    continue
+                marker = b"\x00%d\n" % (skipping + nl)
+                yield marker, 0, len(marker), 0, None
+                skipping = 0
+                lo = nl + 1
+            hi += want
+            if lo >= hi:
+                yield b"", 0, 0, 0, None
                 continue
-            marker = b"\x00%d\n" % (skipping + nl - a)
-            yield marker, 0, len(marker), 0, None
-            skipping = 0
-            rest_at = cs + nl - a + 1
-        if rest_at >= ce:
-            yield b"", 0, 0, 0, None
-            continue
-        buf, a = _mapped(f, rest_at, ce)
-        try:
-            last_nl = buf.rfind(b"\n", a)
-            b = last_nl + 1 if last_nl >= 0 else a
-            yield buf, a, b, ce - rest_at, None
-        finally:
-            _close(buf)
-        rest_at += b - a
-        if ce - rest_at > max_line:
-            skipping, rest_at = ce - rest_at, ce
-    if skipping:
-        yield b"", 0, 0, 0, b"\x00%d" % skipping
-    elif rest_at < end:
-        f.seek(rest_at)
-        yield b"", 0, 0, 0, f.read(end - rest_at)
+            last_nl = buf.rfind(b"\n", lo, hi)
+            b = last_nl + 1 if last_nl >= 0 else lo
+            yield buf, lo, b, hi - lo, None
+            lo = b
+            if hi - lo > max_line:
+                skipping, lo, hi = hi - lo, 0, 0
+        if skipping:
+            yield b"", 0, 0, 0, b"\x00%d" % skipping
+        elif lo < hi:
+            yield b"", 0, 0, 0, bytes(buf[lo:hi])
+    finally:
+        view.release()
 
 
 # --- the local folder -----------------------------------------------------------------------

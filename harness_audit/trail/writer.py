@@ -29,7 +29,7 @@ import contextlib
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,12 +40,24 @@ from harness_audit.trail import events as ev_mod
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.provenance import signed_line
-from harness_audit.trail.seal import seal_event
-from harness_audit.trail.store import LocalStore, TrailStore
+from harness_audit.trail.seal import seal_event, too_long
+from harness_audit.trail.store import LocalStore, TrailStore, chunks
 
 __all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
+CHUNK = 1 << 20  # bytes a resume reads at a time
+
+
+def _lines(f: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
+    """Each line of a segment (without its newline) and whether it is the torn last one, read
+    bounded (:func:`~harness_audit.trail.store.chunks`: a line over the limit comes as its
+    marker, a NUL byte and its length)."""
+    for _, lines, torn in chunks(f, 0, size, CHUNK, ev_mod.MAX_LINE):
+        for line in lines:
+            yield line, False
+        if torn is not None:
+            yield torn, True
 
 
 def _now() -> dt.datetime:
@@ -141,8 +153,8 @@ class TrailWriter:
     def _replay(self, seg: str, last: bool) -> None:
         good = 0
         with self.store.open_range(seg) as f:
-            for raw in f:
-                if not raw.endswith(b"\n"):
+            for line, torn in _lines(f, self.store.size(seg)):
+                if torn:
                     if not last:
                         raise TrailError(
                             Diagnostic(
@@ -151,10 +163,28 @@ class TrailWriter:
                                 expected="a complete trail",
                             )
                         )
-                    self.store.cut(seg, good, raw)
+                    if line[:1] == b"\x00":  # no write of this writer was ever that long
+                        raise TrailError(
+                            Diagnostic(
+                                seg,
+                                f"cannot resume: the torn last line ({int(line[1:]):,} bytes) "
+                                f"is longer than the {ev_mod.MAX_LINE:,}-byte limit of a "
+                                "trail line, so not what a cut-off write leaves; run "
+                                "`harness-audit verify`",
+                            )
+                        )
+                    self.store.cut(seg, good, line)
                     break
-                good += len(raw)
-                line = raw[:-1]
+                if line[:1] == b"\x00":
+                    raise TrailError(
+                        Diagnostic(
+                            seg,
+                            f"cannot resume: event {self.seq} is a line of {int(line[1:]):,} "
+                            f"bytes, longer than the {ev_mod.MAX_LINE:,}-byte limit; run "
+                            "`harness-audit verify`",
+                        )
+                    )
+                good += len(line) + 1
                 with diagnosed(
                     seg,
                     "cannot resume: {error}",
@@ -207,6 +237,10 @@ class TrailWriter:
         file = self._file
         if file is None:
             raise TrailError(Diagnostic(str(self.folder), "the trail writer is closed"))
+        if len(line) > ev_mod.MAX_LINE:  # a line no verifier would read (issue 23, item 1)
+            raise TrailError(
+                Diagnostic(str(self.folder), f"event {self.seq}: {too_long(len(line))}")
+            )
         if self._at and self._at + len(line) + 1 > self.segment_bytes:
             self._open_next()
             file = self._file
