@@ -263,6 +263,24 @@ def trail_keygen(
     print(public)
 
 
+@command(trail_app, "rotate-key")
+def trail_rotate_key(
+    trail: Annotated[Path, typer.Argument(help="The trail folder.")],
+    old: Annotated[Path, typer.Option("--old", help="The key that signs the trail today.")],
+    new: Annotated[Path, typer.Option("--new", help="The key that signs it from now on.")],
+) -> None:
+    """Record a key rotation: a checkpoint of the current tree signed by the new key and
+    cosigned by the old one, naming it; `verify --key NEW.pub` then verifies across it."""
+    from harness_audit.trail.rotation import rotate_key
+
+    done = rotate_key(trail, _keys.load_signer(old), _keys.load_signer(new))
+    print(
+        f"recorded the handover at size {done.size:,}: {done.old.split('+')[0]} -> "
+        f"{done.new.split('+')[0]}; keep writing with --new alone",
+        file=sys.stderr,
+    )
+
+
 @command(trail_app, "seal")
 def trail_seal(
     source: Annotated[Path, typer.Argument(metavar="IN", help="Plain JSONL events.")],

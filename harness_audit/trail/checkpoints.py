@@ -6,6 +6,7 @@ rewritten history, rollback from a trusted state, and which one anchors the trai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,8 +87,10 @@ def read_checkpoint(
             cp = Checkpoint.parse(parse_note(data).text)
         warn = kind == "no_trusted_signature" and not verifiers
         detail = (
-            str(e)
-            if verifiers or kind != "no_trusted_signature"
+            f"{e}: {ROTATION_HINT}"
+            if verifiers and kind == "no_trusted_signature"
+            else str(e)
+            if verifiers
             else "no --key given, so no signature can be trusted"
         )
         return FoundCheckpoint(
@@ -120,6 +123,87 @@ def _cosignatures(
                 seen.add(c.witness.public)
                 good.append(c)
     return tuple(good), tuple(bad)
+
+
+ROTATED_FROM = "harness-audit-rotated-from"
+"""The extension line of a key handover (``trail rotate-key``): ``harness-audit-rotated-from
+<the old key's C2SP verifier key>``, in a checkpoint signed by the new key and cosigned by the
+old one. A verifier that trusts the new key then trusts the old key for the checkpoints of the
+trail up to the handover's size (never after it): the history stays verifiable with the newest
+key alone."""
+ROTATION_HINT = (
+    "give its public key with --key, or, if the trail's key was rotated, record the handover "
+    "with `harness-audit trail rotate-key TRAIL --old OLD.key --new NEW.key` (see the README's "
+    "key rotation)"
+)
+
+
+def rotation_line(old: Verifier) -> str:
+    """The extension line that records a handover from ``old`` (see :data:`ROTATED_FROM`)."""
+    return f"{ROTATED_FROM} {old.text()}"
+
+
+def _handover(f: FoundCheckpoint) -> Verifier | None:
+    """The old key a trusted checkpoint hands over from, when it is a handover that the old key
+    cosigned; None otherwise."""
+    if not f.trusted or f.checkpoint is None:
+        return None
+    for ext in f.checkpoint.extensions:
+        word, _, rest = ext.partition(" ")
+        if word != ROTATED_FROM:
+            continue
+        try:
+            old = Verifier.parse(rest.strip())
+            verify_note(read_bounded(Path(f.file), MAX_NOTE_BYTES, "checkpoint"), [old])
+        except (NoteError, HarnessAuditError):
+            return None  # not cosigned by the key it names: no handover
+        return old
+    return None
+
+
+def read_with_rotations(
+    paths: Sequence[Path], verifiers: Sequence[Verifier], witnesses: Sequence[WitnessKey] = ()
+) -> list[FoundCheckpoint]:
+    """:func:`read_checkpoint` for every file, then key handovers followed back: each trusted
+    handover (:data:`ROTATED_FROM`) makes its old key trusted for the checkpoints up to its
+    size, and so on back (A -> B -> C verifies with C alone). A checkpoint the old key signed
+    after its handover stays untrusted, with the reason."""
+    found = [read_checkpoint(c, verifiers, witnesses) for c in paths]
+    retired: dict[bytes, tuple[Verifier, int, str]] = {}  # key id -> (key, up to size, file)
+    known = {v.id for v in verifiers}
+    while True:
+        new = {}
+        for f in found:
+            old = _handover(f)
+            if old is not None and old.id not in known and old.id not in retired:
+                assert f.checkpoint is not None
+                new[old.id] = (old, f.checkpoint.size, f.file)
+        if not new:
+            return found
+        retired |= new
+        for i, f in enumerate(found):
+            if f.trusted or f.checkpoint is None:
+                continue
+            for old, limit, at in new.values():
+                again = read_checkpoint(Path(f.file), [old], witnesses)
+                if not again.trusted or again.checkpoint is None:
+                    continue
+                if again.checkpoint.size <= limit:
+                    found[i] = again
+                else:
+                    found[i] = dataclasses.replace(
+                        f,
+                        problem=Problem(
+                            "no_trusted_signature",
+                            f.file,
+                            None,
+                            None,
+                            f"signed by {old.name}+{old.id.hex()} for size "
+                            f"{again.checkpoint.size:,}, after the key was retired by the "
+                            f"handover at size {limit:,} ({at})",
+                        ),
+                    )
+                break
 
 
 HISTORY = "checkpoints"

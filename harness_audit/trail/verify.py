@@ -32,6 +32,7 @@ from harness_audit.trail.checkpoints import (
     distinct,
     judge_checkpoints,
     read_checkpoint,
+    read_with_rotations,
 )
 from harness_audit.trail.note import Verifier
 from harness_audit.trail.pieces import join_ranges
@@ -242,12 +243,9 @@ def verify_trail(
             )
         )
     files = trail_files(paths)
-    found = distinct(
-        [
-            read_checkpoint(c, verifiers, witnesses)
-            for c in [*default_checkpoints(paths, files), *checkpoints]
-        ]
-    )
+    given = [*default_checkpoints(paths, files), *checkpoints]
+    # key handovers followed back (trail rotate-key)
+    found = distinct(read_with_rotations(given, verifiers, witnesses))
     trusted = read_checkpoint(trusted_state, verifiers) if trusted_state else None
     if trusted and (trusted.checkpoint is None or not trusted.trusted):
         why = trusted.problem.detail if trusted.problem else "unreadable"

@@ -29,7 +29,7 @@ import contextlib
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -294,19 +294,21 @@ class TrailWriter:
         self.store.sync(self._file)
         self._dirty = False
 
-    def checkpoint(self) -> str | None:
+    def checkpoint(self, cosigners: Sequence[Signer] = (), lines: Sequence[str] = ()) -> str | None:
         """Fsync, then sign a checkpoint of the tree so far: kept in the store's history
         (``checkpoints/``, one file per tree size, never overwritten) and published as the
-        newest (``<prefix>.checkpoint``), both atomically; return its text."""
+        newest (``<prefix>.checkpoint``), both atomically; return its text. ``cosigners`` sign
+        it too and ``lines`` are more extension lines (a key handover: ``trail rotate-key``)."""
         self._sync()
         self._since_checkpoint = 0
         if self.signer is None:
             return None
         # C2SP tlog-checkpoint extension lines, under the signature: when it was signed
         # (and, for an import, what it sealed); see trail/provenance.py
-        lines = (signed_line(self.clock()), *self.extensions)
+        ext = (signed_line(self.clock()), *self.extensions, *lines)
         text = sign_note(
-            Checkpoint(self.origin, self.tree.size, self.tree.root(), lines).text(), [self.signer]
+            Checkpoint(self.origin, self.tree.size, self.tree.root(), ext).text(),
+            [self.signer, *cosigners],
         )
         data = text.encode("utf-8")
         self.store.link_checkpoint(data, self.tree.size)
