@@ -36,6 +36,10 @@ DEFAULT_MAX_BODY_BYTES = 16 << 20
 PATH = "/v1/traces"
 
 
+class CannotListen(OSError):
+    """The address cannot be bound (taken, or not ours)."""
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host.lower() == "localhost":
@@ -187,7 +191,11 @@ class Receiver:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as e:
+            await self._runner.cleanup()
+            raise CannotListen(e.errno, e.strerror or str(e)) from None
         addr = self._runner.addresses[0]
         self.address = (str(addr[0]), int(addr[1]))
         self._tasks.append(asyncio.create_task(self._ticker()))

@@ -14,6 +14,7 @@ import typer
 
 from harness_audit.cli import _options as opt
 from harness_audit.cli._app import app, command
+from harness_audit.errors import ExitCode
 
 
 def _say(message: str) -> None:
@@ -104,11 +105,14 @@ def collect(
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) and seal them
     into a trail; answer 200 only once the events are fsynced. SIGTERM: flush, sign a
-    final checkpoint, exit 0."""
+    final checkpoint, exit 0 (exit 1 when it cannot: a full disk; it says what it last
+    signed). No event, no checkpoint: the empty tree anchors nothing."""
     from harness_audit.capture.collect import CollectSettings
     from harness_audit.capture.collect import collect as receive
 
     done = receive(CollectSettings(**ctx.params), _say)
-    _say(f"stopped: {done.progress}; final checkpoint at tree size {done.seq:,}")
+    _say(f"stopped: {done.progress}; {done.final()}")
     if done.dropped:
         _say("not events: " + ", ".join(f"{n:,} {why}" for why, n in done.dropped.items()))
+    if not done.final_signed and done.seq:
+        raise typer.Exit(ExitCode.FINDINGS)  # events that no checkpoint anchors
