@@ -14,8 +14,11 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("aiohttp")
 pytest.importorskip("opentelemetry.proto")
@@ -261,3 +264,237 @@ def test_a_torn_line_that_cannot_be_kept_aside_leaves_no_empty_copy(tmp_path: Pa
     assert not list(folder.glob("*.torn*"))
     TrailSink(folder, "o", signer).close()
     assert [p.name for p in folder.glob("*.torn*")] == ["trail-000001.jsonl.torn"]
+
+
+# -- item 6: bounded while decoding ----------------------------------------------------------------
+
+
+def _field(num: int, data: bytes) -> bytes:
+    from google.protobuf.internal.encoder import _VarintBytes
+
+    return _VarintBytes(num << 3 | 2) + _VarintBytes(len(data)) + data
+
+
+def pb_span_bomb(decoded: int = 64 << 20) -> bytes:
+    """~``decoded`` bytes of empty spans (two bytes each), gzip: ~62 KB for 32 million."""
+    import gzip
+
+    return gzip.compress(_field(1, _field(2, b"\x12\x00" * ((decoded - 64) // 2))), 9)
+
+
+def pb_item_bomb(items: int) -> bytes:
+    """One span with ``items`` empty links (the costliest item parsed: ~84 bytes each)."""
+    import gzip
+
+    span = _field(2, b"\x11" * 8) + b"\x6a\x00" * items
+    return gzip.compress(_field(1, _field(2, _field(2, span))), 9)
+
+
+def json_bomb(decoded: int = 64 << 20, value: bytes = b"{}") -> bytes:
+    import gzip
+
+    head, tail = b'{"resourceSpans":[{"scopeSpans":[{"spans":[', b"]}]}]}"
+    n = (decoded - 64) // (len(value) + 1)
+    return gzip.compress(head + b",".join([value] * n) + tail, 9)
+
+
+GZ_PB = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+GZ_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+MiB = 1 << 20
+
+
+@pytest.mark.parametrize(
+    ("name", "headers", "reason"),
+    [
+        ("pb-spans", GZ_PB, b"more than 100000 spans"),
+        ("pb-items", GZ_PB, b"more than 4000000 items"),
+        ("json-objects", GZ_JSON, b"more than 4000000 JSON values"),
+        ("json-arrays", GZ_JSON, b"more than 4000000 JSON values"),
+    ],
+)
+def test_a_small_body_of_many_empty_things_is_refused_before_it_is_parsed(
+    tmp_path: Path, name: str, headers: dict[str, str], reason: bytes
+) -> None:
+    """A 62 KB gzip body of 32 million empty spans (or 4 million empty links, or 22 million
+    `{}` / `[]` in JSON) took up to 5.6 GiB before its count was checked: now it is counted
+    before parsing and refused (413), and the receiver's peak memory stays near the body's
+    own bytes (the inflated body is bounded at 4 x --max-body-bytes = 64 MiB)."""
+    body = {
+        "pb-spans": pb_span_bomb,
+        "pb-items": lambda: pb_item_bomb(4_000_001),
+        "json-objects": json_bomb,
+        "json-arrays": lambda: json_bomb(value=b"[]"),
+    }[name]()
+    assert len(body) < 100_000
+    key, pub = keys(tmp_path)
+    c = Collect(tmp_path / "trail", key)
+    try:
+        base = c.status("VmHWM")
+        r = requests.post(c.url, data=body, headers=headers, timeout=120)
+        grew = c.status("VmHWM") - base
+        assert grew < 160 * MiB, f"peak RSS grew {grew / MiB:.0f} MiB"
+        assert r.status_code == 413 and reason in r.content, r.content[:200]
+        ok, _ = pb_request(3, 2)
+        assert requests.post(c.url, data=ok, headers=PB, timeout=30).status_code == 200
+    finally:
+        assert c.stop() == 0
+    assert verify(tmp_path / "trail", pub).returncode == 0
+
+
+def test_items_under_the_bound_parse_within_the_memory_the_bound_states(tmp_path: Path) -> None:
+    """Just under --max-items (the costliest item, an empty link): parsed, and the peak stays
+    within what the limit states (about 84 bytes an item)."""
+    key, _ = keys(tmp_path)
+    c = Collect(tmp_path / "trail", key, "--max-items", "1000000")
+    try:
+        base = c.status("VmHWM")
+        body = pb_item_bomb(999_990)
+        r = requests.post(c.url, data=body, headers=GZ_PB, timeout=120)
+        assert r.status_code == 200
+        grew = c.status("VmHWM") - base
+        assert grew < 1_000_000 * 84 + 64 * MiB, f"peak RSS grew {grew / MiB:.0f} MiB"
+        r = requests.post(c.url, data=pb_item_bomb(1_000_001), headers=GZ_PB, timeout=120)
+        assert r.status_code == 413
+    finally:
+        c.stop()
+
+
+def test_json_values_are_counted_outside_strings_with_bounded_memory(monkeypatch: Any) -> None:
+    """In-process: a JSON bomb is refused under tracemalloc with a peak of a few times the
+    inflated body (no object is made of it), and strings full of separators do not count."""
+    import gzip
+    import tracemalloc
+
+    from harness_audit.capture import Rejected, decode
+
+    body = json_bomb(8 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(Rejected) as e:
+            decode(body, "application/json", "gzip", max_items=100_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert e.value.status == 413
+    assert peak < 3 * (8 << 20), f"peak {peak / MiB:.1f} MiB"
+    # a span whose attribute is a long string of separators is one span, not a bomb
+    text = '{"a": [1, {"b": 2}], "c": "\\\\"}' * 20_000
+    doc = (
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c",'
+        '"spanId":"b7ad6b7169203331","name":"execute_tool x","startTimeUnixNano":"1",'
+        '"endTimeUnixNano":"2","attributes":[{"key":"gen_ai.operation.name","value":'
+        '{"stringValue":"execute_tool"}},{"key":"payload","value":{"stringValue":'
+        + __import__("json").dumps(text)
+        + "}}]}]}]}]}"
+    )
+    got = decode(gzip.compress(doc.encode()), "application/json", "gzip", max_items=100)
+    assert len(got) == 1
+
+
+def _exact_values(v: Any) -> tuple[int, int]:
+    """(values, empty containers) of a parsed JSON value."""
+    if isinstance(v, dict):
+        got = [_exact_values(x) for x in v.values()]
+    elif isinstance(v, list):
+        got = [_exact_values(x) for x in v]
+    else:
+        return 1, 0
+    return 1 + sum(a for a, _ in got), (0 if got else 1) + sum(b for _, b in got)
+
+
+_text = st.text(alphabet=st.sampled_from('ab",[{}]\\\n\u00e9\u2028'), max_size=12)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150)
+@given(doc=_json, chunk=st.integers(1, 9), ascii_only=st.booleans())
+def test_json_values_is_exact_outside_strings_at_any_chunk_size(
+    doc: Any, chunk: int, ascii_only: bool
+) -> None:
+    """The separator count, outside strings, over chunks of any size (escapes cut at any
+    place): the values plus one for each empty container, never fewer than the values."""
+    import importlib
+    import json
+
+    dec = importlib.import_module("harness_audit.capture.decode")  # the module, not decode()
+    data = json.dumps(doc, ensure_ascii=ascii_only).encode()
+    values, empty = _exact_values(doc)
+    old = dec._JSON_CHUNK
+    dec._JSON_CHUNK = chunk
+    try:
+        assert dec.json_values(data, 0) == values + empty
+    finally:
+        dec._JSON_CHUNK = old
+
+
+def test_inflate_is_bounded_step_by_step() -> None:
+    import gzip
+    import zlib
+
+    from harness_audit.capture.decode import Rejected, inflate
+
+    data = bytes(range(256)) * 20_000
+    assert inflate(gzip.compress(data), "gzip", len(data)) == data
+    assert inflate(gzip.compress(data[:9]) + gzip.compress(data[9:]), "gzip", len(data)) == data
+    assert inflate(zlib.compress(data), "deflate", len(data)) == data
+    for enc, packed in (("gzip", gzip.compress(data)), ("deflate", zlib.compress(data))):
+        with pytest.raises(Rejected) as e:
+            inflate(packed, enc, len(data) - 1)
+        assert e.value.status == 413
+        with pytest.raises(Rejected) as e:
+            inflate(packed[: len(packed) // 2], enc, len(data))
+        assert e.value.status == 400
+
+
+def test_wire_count_matches_the_parser_and_refuses_what_it_would() -> None:
+    """The wire count agrees with the parsed request (spans, and items: every sub-message and
+    repeated element), and refuses bytes that are not protobuf, as the parser does."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from harness_audit.capture import Rejected, decode, wire
+
+    def items(msg: Any) -> int:
+        n = 0
+        for fd, value in msg.ListFields():
+            values = value if fd.is_repeated else [value]
+            for v in values:
+                if fd.message_type is not None:
+                    n += 1 + items(v)
+                elif fd.is_repeated:
+                    n += 1
+        return n
+
+    req = ExportTraceServiceRequest()
+    for r in range(2):
+        rs = req.resource_spans.add()
+        kv = rs.resource.attributes.add()
+        kv.key, kv.value.array_value.values.add().int_value = "k", 3
+        for s in range(3):
+            sp = rs.scope_spans.add().spans.add()
+            sp.trace_id, sp.span_id = bytes([r + 1] * 16), bytes([s + 1] * 8)
+            sp.events.add().attributes.add().value.kvlist_value.values.add().key = "x"
+            sp.links.add().span_id = b"\x01" * 8
+            sp.status.code = 2
+    data = req.SerializeToString()
+    assert wire.count(data, 10, 1000) == (6, items(req))
+    assert wire.count(data, 10, 1000, deep=False)[0] == 6
+    with pytest.raises(wire.TooMany):
+        wire.count(data, 5, 1000)
+    with pytest.raises(wire.TooMany):
+        wire.count(data, 10, items(req) - 1)
+    nested = b"\x08\x01"
+    for _ in range(150):  # AnyValue in ArrayValue in AnyValue ...: deeper than the parser goes
+        nested = _field(5, _field(1, nested))
+    deep = _field(1, _field(1, _field(1, _field(2, nested))))
+    for bad in (b"\x0a\x05\x00", b"\x0b", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", deep):
+        with pytest.raises(wire.Malformed):
+            wire.count(bad, 10**6, 10**6)
+        with pytest.raises(Rejected) as e:
+            decode(bad, "application/x-protobuf")
+        assert e.value.status == 400

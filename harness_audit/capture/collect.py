@@ -29,6 +29,7 @@ class CollectSettings:
     pipeline: str = "collected"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_spans: int = 100_000
+    max_items: int = 4_000_000
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 30.0
     progress_seconds: float = 10.0
@@ -129,7 +130,7 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         checkpoint_every=s.checkpoint_every,
         checkpoint_seconds=s.checkpoint_seconds,
     )
-    limits = Limits(s.max_body_bytes, s.max_body_bytes * 4, s.max_spans)
+    limits = Limits(s.max_body_bytes, s.max_body_bytes * 4, s.max_spans, s.max_items)
     receiver = Receiver(sink, host, port, limits, say, s.progress_seconds)
     resumed = sink.seq
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness_audit.capture.decode import (
     DEFAULT_MAX_DECODED_BYTES,
+    DEFAULT_MAX_ITEMS,
     DEFAULT_MAX_SPANS,
     Rejected,
     decode,
@@ -82,11 +83,13 @@ _GRPC_CODE = {400: 3, 413: 8, 415: 3, 503: 14}  # INVALID_ARGUMENT, RESOURCE_EXH
 
 @dataclass
 class Limits:
-    """Bounds on one request: body bytes as sent, bytes once inflated, spans."""
+    """Bounds on one request: body bytes as sent, bytes once inflated, spans, items
+    (attributes, values, events, links; in JSON every value), all counted before parsing."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
     max_spans: int = DEFAULT_MAX_SPANS
+    max_items: int = DEFAULT_MAX_ITEMS
 
 
 class Receiver:
@@ -172,6 +175,7 @@ class Receiver:
             encoding,
             max_decoded_bytes=self.limits.max_decoded_bytes,
             max_spans=self.limits.max_spans,
+            max_items=self.limits.max_items,
             stats=self.sink.stats,
         )
         return self.sink.write(spans)

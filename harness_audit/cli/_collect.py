@@ -84,6 +84,15 @@ def collect(
     max_spans: Annotated[
         int, typer.Option("--max-spans", min=1, help="Most spans in one request (413 past it).")
     ] = 100_000,
+    max_items: Annotated[
+        int,
+        typer.Option(
+            "--max-items",
+            min=1,
+            help="Most items in one request: attributes, values, events and links in "
+            "protobuf, every value in JSON; counted before the body is parsed (413 past it).",
+        ),
+    ] = 4_000_000,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Sign a checkpoint every N events.")
     ] = 10_000,
