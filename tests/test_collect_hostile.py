@@ -498,3 +498,216 @@ def test_wire_count_matches_the_parser_and_refuses_what_it_would() -> None:
         with pytest.raises(Rejected) as e:
             decode(bad, "application/x-protobuf")
         assert e.value.status == 400
+
+
+# -- item 7: linear in the spans of a request, whatever the trace's shape -------------------------
+
+
+def _agent(i: int, parent: str, name: str | None = None) -> tuple[str, Any]:
+    from harness_audit.importers.otlp import make_span
+
+    attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name or f"w{i}"}
+    return "ab" * 16, make_span(f"{i + 1:016x}", parent, "invoke_agent", i, 10**9 - i, i,
+                                "unset", attrs, {}, [])  # fmt: skip
+
+
+def _tool(i: int, parent: str) -> tuple[str, Any]:
+    from harness_audit.importers.otlp import make_span
+
+    attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "t"}
+    return "ab" * 16, make_span(f"{i + 1:016x}", parent, "execute_tool t", 1000 + i,
+                                10**9 - i, i, "unset", attrs, {}, [])  # fmt: skip
+
+
+MISSING = "f" * 16
+
+
+def _shapes(n: int) -> dict[str, list[tuple[str, Any]]]:
+    return {
+        "agents whose parent never arrives": [_agent(i, MISSING) for i in range(n)],
+        "a chain of agents": [_agent(i, f"{i:016x}" if i else MISSING) for i in range(n)],
+        "a chain of tool calls": [_tool(i, f"{i:016x}" if i else MISSING) for i in range(n)],
+    }
+
+
+def _lines(batch: list[tuple[str, Any]]) -> int:
+    """Python lines run (loop iterations included) mapping ``batch``: work, counted."""
+    import sys
+
+    from harness_audit.capture import StreamMapper
+
+    m = StreamMapper()
+    count = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        m.map_batch(batch)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize("shape", list(_shapes(1)))
+def test_a_request_costs_work_linear_in_its_spans(shape: str) -> None:
+    """The work of mapping one request, counted in Python lines run, for 300 and for 3,000
+    spans of one trace: ten times the spans is about ten times the work (it was a hundred:
+    a set of the request's spans was rebuilt for each held agent, and every span walked its
+    whole chain of ancestors)."""
+    small, large = _lines(_shapes(300)[shape]), _lines(_shapes(3000)[shape])
+    assert large < 25 * small, f"{large / small:.0f} x the work for 10 x the spans"
+
+
+def test_twenty_thousand_held_agents_in_one_request_and_their_parent_later(
+    tmp_path: Path,
+) -> None:
+    """The real receiver: one 3 MB request of 20,000 agent spans whose parent has not
+    arrived, while another client sends a small request; both are answered, and when the
+    parent agent arrives the 20,000 spawns are written."""
+    import threading
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    def request(spans: list[tuple[int, int, str]]) -> bytes:
+        req = ExportTraceServiceRequest()
+        ss = req.resource_spans.add().scope_spans.add()
+        for sid, parent, name in spans:
+            sp = ss.spans.add()
+            sp.trace_id = (0xAB).to_bytes(16, "big")
+            sp.span_id = sid.to_bytes(8, "big")
+            if parent:
+                sp.parent_span_id = parent.to_bytes(8, "big")
+            sp.name = f"invoke_agent {name}"
+            sp.start_time_unix_nano = 1_700_000_000_000_000_000 + sid
+            sp.end_time_unix_nano = sp.start_time_unix_nano + 10**6
+            for k, v in (("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", name)):
+                a = sp.attributes.add()
+                a.key, a.value.string_value = k, v
+        return req.SerializeToString()
+
+    big = request([(i + 2, 1, f"worker_{i}") for i in range(20_000)])
+    assert len(big) > 2_500_000
+    key, pub = keys(tmp_path)
+    c = Collect(tmp_path / "trail", key)
+    answers: dict[str, int] = {}
+
+    def small() -> None:
+        body, _ = pb_request(77, 2)
+        answers["small"] = requests.post(c.url, data=body, headers=PB, timeout=300).status_code
+
+    t = threading.Thread(target=small)
+    try:
+        t.start()
+        answers["big"] = requests.post(c.url, data=big, headers=PB, timeout=300).status_code
+        t.join(300)
+        assert answers == {"big": 200, "small": 200}
+        parent = request([(1, 1 << 40, "planner")])  # the parent agent (its parent: elsewhere)
+        assert requests.post(c.url, data=parent, headers=PB, timeout=60).status_code == 200
+    finally:
+        assert c.stop() == 0
+    spawns = [e for e in events(tmp_path / "trail") if e["kind"] == "spawn"]
+    assert len(spawns) == 20_000 and {e["agent"] for e in spawns} == {"planner"}
+    assert verify(tmp_path / "trail", pub).returncode == 0
+
+
+# -- item 8: the memory of open traces is bounded, and what is let go is counted -------------------
+
+
+def test_a_trace_whose_root_never_arrives_holds_bounded_memory(monkeypatch: Any) -> None:
+    """Spans of traces whose root never comes, batch after batch: the mapper's memory
+    (tracemalloc) stops growing at the caps; a trace at its span cap is ended (run_end
+    `incomplete`) and its later spans go on in continuation runs; the least recently fed
+    open traces are ended past the cap on all open spans; each is counted."""
+    import tracemalloc
+
+    from harness_audit.capture import StreamMapper
+    from harness_audit.capture import stream as st_mod
+
+    monkeypatch.setattr(st_mod, "MAX_SPANS_PER_TRACE", 3000)
+    monkeypatch.setattr(st_mod, "MAX_OPEN_SPANS", 6000, raising=False)  # new with the fix
+    monkeypatch.setattr(st_mod, "MAX_CLOSED_IDS", 6000)
+
+    def batch(trace: int, first: int, n: int) -> list[tuple[str, Any]]:
+        out = []
+        for i in range(first, first + n):
+            _, s = _tool(i, f"{(trace << 32) + 1:016x}")  # the root: never sent
+            s.id = f"{(trace << 32) + i + 2:016x}"
+            out.append((f"{trace:032x}", s))
+        return out
+
+    m = StreamMapper()
+    kinds: Counter[str] = Counter()
+
+    def feed(spans: list[tuple[str, Any]]) -> None:
+        for e in m.map_batch(spans):  # counted, not kept: the memory measured is the mapper's
+            kinds[e["kind"], e.get("outcome")] += 1
+
+    tracemalloc.start()
+    try:
+        sizes = []
+        for k in range(40):  # one trace, 500 spans a request: 20,000 spans
+            feed(batch(1, k * 500, 500))
+            sizes.append(tracemalloc.get_traced_memory()[0])
+        for k in range(40):  # then 200 traces of 100 spans each
+            for t in range(5):
+                feed(batch(100 + k * 5 + t, 0, 100))
+            sizes.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    # at most 6,000 open spans and 6,000 ended span ids: about 3 MiB whatever comes
+    # (40,000 spans kept every id: 12 MiB and growing)
+    settled = sizes[-20:]
+    assert max(settled) < 1.2 * min(settled), [s >> 10 for s in sizes]
+    assert max(sizes) < 4 * MiB, [s >> 10 for s in sizes]
+    assert m.open_spans <= 6000
+    assert m.flushed[st_mod.AT_TRACE_CAP] >= 1 and m.flushed[st_mod.AT_SPAN_CAP] >= 100
+    incomplete = kinds["run_end", "incomplete"]
+    assert incomplete == m.flushed[st_mod.AT_TRACE_CAP] + m.flushed[st_mod.AT_SPAN_CAP]
+    assert kinds["tool_call", "ok"] == 20_000 + 200 * 100  # none lost
+
+
+def test_collect_reports_what_the_bounds_let_go(tmp_path: Path) -> None:
+    """The real receiver, its default caps: one trace of 100,500 spans whose root never
+    comes is ended at 100,000 (run_end `incomplete`, the rest a continuation run), and the
+    stop line says so."""
+    key, _ = keys(tmp_path)
+    c = Collect(tmp_path / "trail", key, "--checkpoint-every", "1000000")
+    session = requests.Session()
+    try:
+        for k in range(201):
+            body = _rootless_request(0xC0FFEE, k * 500, 500)
+            assert session.post(c.url, data=body, headers=PB, timeout=60).status_code == 200
+    finally:
+        assert c.stop() == 0
+    err = c.stderr()
+    assert "1 traces ended at the span cap of one trace" in err, err[-600:]
+    evs = events(tmp_path / "trail")
+    ends = [e for e in evs if e["kind"] == "run_end"]
+    assert ends[0]["outcome"] == "incomplete" and ends[0]["run"] == f"{0xC0FFEE:032x}"
+    assert sum(e["kind"] == "tool_call" for e in evs) == 100_500
+
+
+def _rootless_request(trace: int, first: int, n: int) -> bytes:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    req = ExportTraceServiceRequest()
+    ss = req.resource_spans.add().scope_spans.add()
+    for i in range(first, first + n):
+        sp = ss.spans.add()
+        sp.trace_id = trace.to_bytes(16, "big")
+        sp.span_id, sp.parent_span_id = (i + 2).to_bytes(8, "big"), (1).to_bytes(8, "big")
+        sp.name = "execute_tool search"
+        sp.start_time_unix_nano = 1_700_000_000_000_000_000 + i
+        sp.end_time_unix_nano = sp.start_time_unix_nano + 10
+        for k, v in (("gen_ai.operation.name", "execute_tool"), ("gen_ai.tool.name", "search")):
+            a = sp.attributes.add()
+            a.key, a.value.string_value = k, v
+    return req.SerializeToString()

@@ -8,9 +8,12 @@ is not OTLP, 413 over the size or span bounds, 415 for a type or encoding it doe
 ``google.rpc.Status`` (protobuf or JSON, as the request was) whose message is a fixed reason,
 never the body's content.
 
-Decoding, mapping and writing run in one worker thread, one request at a time (the trail has
-one writer), so the event loop keeps accepting while a batch is fsynced. :meth:`Receiver.stop`
-stops accepting, lets the requests in flight finish, then signs the final checkpoint.
+Decoding runs in one worker thread, mapping and writing in another, one request at a time each
+(the trail has one writer), so the event loop keeps accepting while a batch is fsynced and a
+request is decoded while the one before it is written. A request's work is linear in its
+spans (:mod:`.stream`), so the wait behind one is bounded by the request limits.
+:meth:`Receiver.stop` stops accepting, lets the requests in flight finish, then signs the
+final checkpoint.
 Nothing here prints: progress goes to the ``log`` callback.
 """
 
@@ -32,6 +35,8 @@ from harness_audit.capture.decode import (
     decode,
 )
 from harness_audit.capture.sink import InvalidBatch, TrailSink, Unavailable
+from harness_audit.importers.base import ImportStats
+from harness_audit.importers.spans import Span
 
 DEFAULT_MAX_BODY_BYTES = 16 << 20
 PATH = "/v1/traces"
@@ -111,7 +116,9 @@ class Receiver:
         self.progress_seconds = progress_seconds
         self.refused: dict[int, int] = {}
         self.requests = 0
+        # one writer (the trail has one), and one decoder beside it
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
+        self._decoder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="decode")
         self._runner: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self.address: tuple[str, int] | None = None
@@ -157,7 +164,12 @@ class Receiver:
         encoding = request.headers.get("Content-Encoding", "")
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._pool, self._ingest, body, ctype, encoding)
+            # decoded on its own thread, so a request is decoded while another is written
+            spans, stats = await loop.run_in_executor(
+                self._decoder, self._decode, body, ctype, encoding
+            )
+            del body
+            await loop.run_in_executor(self._pool, self._write, spans, stats)
         except Rejected as e:
             return self._refuse(e.status, e.reason, protobuf)
         except InvalidBatch:
@@ -168,7 +180,10 @@ class Receiver:
             return web.Response(status=200, body=b"", content_type="application/x-protobuf")
         return web.Response(status=200, body=b"{}", content_type="application/json")
 
-    def _ingest(self, body: bytes, ctype: str, encoding: str) -> int:
+    def _decode(
+        self, body: bytes, ctype: str, encoding: str
+    ) -> tuple[list[tuple[str, Span]], ImportStats]:
+        stats = ImportStats()  # this request's own: the writer thread merges it
         spans = decode(
             body,
             ctype,
@@ -176,8 +191,16 @@ class Receiver:
             max_decoded_bytes=self.limits.max_decoded_bytes,
             max_spans=self.limits.max_spans,
             max_items=self.limits.max_items,
-            stats=self.sink.stats,
+            stats=stats,
         )
+        return spans, stats
+
+    def _write(self, spans: list[tuple[str, Span]], stats: ImportStats) -> int:
+        mine = self.sink.stats
+        mine.records += stats.records
+        mine.dropped.update(stats.dropped)
+        for note in stats.notes:
+            mine.note(note)
         return self.sink.write(spans)
 
     # -- life --------------------------------------------------------------------------------
@@ -224,11 +247,15 @@ class Receiver:
         c = self.sink.counters
         elapsed = max(time.monotonic() - c.started, 1e-9)
         refused = ", ".join(f"{n} x {s}" for s, n in sorted(self.refused.items())) or "none"
+        m = self.sink.mapper
         line = (
             f"{self.requests:,} requests, {c.spans:,} spans -> {c.events:,} events "
             f"(trail size {self.sink.seq:,}), {c.spans / elapsed:,.0f} spans/s, "
-            f"{c.checkpoints:,} checkpoints, refused: {refused}"
+            f"{c.checkpoints:,} checkpoints, refused: {refused}, "
+            f"open traces: {len(m.open):,} ({m.open_spans:,} spans)"
         )
+        if m.flushed:
+            line += ", let go: " + ", ".join(f"{n:,} {why}" for why, n in sorted(m.flushed.items()))
         if self.sink.error:
             line += f"; {self.sink.error}"
         return line
@@ -242,6 +269,7 @@ class Receiver:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, self.sink.close)
         self._pool.shutdown(wait=True)
+        self._decoder.shutdown(wait=True)
 
 
 async def serve(

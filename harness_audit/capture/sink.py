@@ -305,6 +305,8 @@ class TrailSink:
             "dropped": dict(sorted(self.stats.dropped.items())),
             "runs_ended": self.stats.runs,
             "open_runs": len(self.mapper.open),
+            "open_spans": self.mapper.open_spans,
+            "flushed": dict(sorted(self.mapper.flushed.items())),
         }
 
 
