@@ -711,3 +711,99 @@ def _rootless_request(trace: int, first: int, n: int) -> bytes:
             a = sp.attributes.add()
             a.key, a.value.string_value = k, v
     return req.SerializeToString()
+
+
+# -- item 9: idle connections ----------------------------------------------------------------------
+
+
+def test_idle_connections_up_to_the_descriptor_limit_do_not_wedge_the_receiver(
+    tmp_path: Path,
+) -> None:
+    """The real receiver with 256 descriptors; 600 clients connect and send nothing, or half
+    a header quoting a secret. A real request still gets in (the longest idle connection
+    makes room), nothing is logged but a line or two (no traceback, no request byte); the
+    clients that stay silent are closed at --idle-timeout; when they all go, the receiver is
+    back to its descriptors and idle, and serves."""
+    import socket
+    import time
+
+    key, pub = keys(tmp_path)
+    c = Collect(
+        tmp_path / "trail", key, "--idle-timeout", "2", rlimits={resource.RLIMIT_NOFILE: 256}
+    )
+    base_fds = c.fds()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), max(hard, 2048)))
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(600):
+            s = socket.socket()
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                s.connect(("127.0.0.1", c.port))
+            socks.append(s)
+        time.sleep(0.5)
+        for i, s in enumerate(socks):
+            if i % 2:
+                with contextlib.suppress(OSError):
+                    s.send(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Secret: hunter2-")
+        time.sleep(0.5)
+        body, ids = pb_request(1, 3)
+        r = requests.post(c.url, data=body, headers=PB, timeout=10)
+        assert r.status_code == 200
+        # the silent ones are closed by the receiver at --idle-timeout (2 s)
+        stay = socks[-5:]
+        deadline = time.monotonic() + 20
+        closed = 0
+        while time.monotonic() < deadline and closed < len(stay):
+            closed = 0
+            for s in stay:
+                try:
+                    closed += s.recv(1) == b""
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed += 1
+            time.sleep(0.2)
+        assert closed == len(stay)
+    finally:
+        for s in socks:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and c.fds() > base_fds + 2:
+        time.sleep(0.2)
+    assert c.fds() <= base_fds + 2
+    ticks = c.cpu_ticks()
+    time.sleep(2)
+    hz = os.sysconf("SC_CLK_TCK")
+    assert c.cpu_ticks() - ticks < hz // 2  # idle: under a quarter of a core over 2 s
+    body, more = pb_request(2, 3)
+    assert requests.post(c.url, data=body, headers=PB, timeout=10).status_code == 200
+    assert c.stop() == 0
+    err = c.stderr()
+    assert len(err) < 4000, err[:2000]
+    assert "hunter2" not in err and "Traceback" not in err
+    assert re.search(r"connections: 0 open \(cap \d+, peak \d+\), [\d,]+ closed idle", err)
+    spans = Counter(e["span"] for e in events(tmp_path / "trail"))
+    assert all(spans[i] == 1 for i in ids + more)
+    assert verify(tmp_path / "trail", pub).returncode == 0
+
+
+def test_a_body_that_never_finishes_is_408_and_the_connection_closed(tmp_path: Path) -> None:
+    import socket
+
+    key, _ = keys(tmp_path)
+    c = Collect(tmp_path / "trail", key, "--read-timeout", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", c.port), timeout=20) as s:
+            s.sendall(
+                b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b"\x0a" * 10
+            )
+            got = b""
+            while chunk := s.recv(4096):
+                got += chunk
+        assert got.startswith(b"HTTP/1.1 408"), got[:100]
+    finally:
+        assert c.stop() == 0

@@ -30,6 +30,9 @@ class CollectSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_spans: int = 100_000
     max_items: int = 4_000_000
+    max_connections: int = 0
+    idle_timeout: float = 60.0
+    read_timeout: float = 60.0
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 30.0
     progress_seconds: float = 10.0
@@ -130,7 +133,15 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         checkpoint_every=s.checkpoint_every,
         checkpoint_seconds=s.checkpoint_seconds,
     )
-    limits = Limits(s.max_body_bytes, s.max_body_bytes * 4, s.max_spans, s.max_items)
+    limits = Limits(
+        s.max_body_bytes,
+        s.max_body_bytes * 4,
+        s.max_spans,
+        s.max_items,
+        max_connections=s.max_connections,
+        idle_timeout=s.idle_timeout,
+        read_timeout=s.read_timeout,
+    )
     receiver = Receiver(sink, host, port, limits, say, s.progress_seconds)
     resumed = sink.seq
 

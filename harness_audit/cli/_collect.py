@@ -93,6 +93,32 @@ def collect(
             "protobuf, every value in JSON; counted before the body is parsed (413 past it).",
         ),
     ] = 4_000_000,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=0,
+            help="Most open connections; at the cap a new one closes the longest idle "
+            "(0: 1,024, lowered to stay 64 under the descriptor limit).",
+        ),
+    ] = 0,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout",
+            min=0.0,
+            help="Close a connection with no request in progress S seconds after it opened "
+            "or after its last response (a request's headers must come within it; 0: never).",
+        ),
+    ] = 60.0,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            min=0.0,
+            help="A request's body must arrive within S seconds (408 past it; 0: no limit).",
+        ),
+    ] = 60.0,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Sign a checkpoint every N events.")
     ] = 10_000,
