@@ -38,7 +38,7 @@ write each request's events before it answers, so it cannot wait for the trace. 
   ended (the span ids of the last :data:`MAX_CLOSED_IDS` spans of ended traces are kept).
 - Memory is bounded, and what is let go is counted (:attr:`StreamMapper.flushed`, shown in
   ``collect``'s progress and at its stop). An open trace holds a few sets and maps of its span
-  ids (about 300 bytes a span), so: a trace that reaches :data:`MAX_SPANS_PER_TRACE` spans
+  ids (about 400 bytes a span), so: a trace that reaches :data:`MAX_SPANS_PER_TRACE` spans
   whose root has not come is ended there, with outcome ``incomplete`` (its later spans take
   continuation runs, as late spans do); past :data:`MAX_OPEN_SPANS` spans held by all open
   traces, or :data:`MAX_OPEN_TRACES` open traces, the trace that received nothing for the
