@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -35,9 +36,23 @@ def env() -> dict[str, str]:
 class Collect:
     """`harness-audit collect` in a subprocess; `port` once it listens."""
 
-    def __init__(self, out: Path, key: Path, *extra: str, origin: str = "test/collect") -> None:
-        self.err = out.parent / f"{out.name}.stderr.{time.monotonic_ns()}"
+    def __init__(
+        self,
+        out: Path,
+        key: Path,
+        *extra: str,
+        origin: str = "test/collect",
+        rlimits: dict[int, int] | None = None,
+        stderr_dir: Path | None = None,
+    ) -> None:
+        """``rlimits``: resource limits the receiver runs under (RLIMIT_* -> soft and hard)."""
+        self.err = (stderr_dir or out.parent) / f"{out.name}.stderr.{time.monotonic_ns()}"
         self.errf = self.err.open("wb")
+
+        def limit() -> None:
+            for which, value in (rlimits or {}).items():
+                resource.setrlimit(which, (value, value))
+
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -60,11 +75,28 @@ class Collect:
             stderr=self.errf,
             env=env(),
             cwd=ROOT,
+            preexec_fn=limit if rlimits else None,
         )
         self.port = self._wait_port()
 
     def stderr(self) -> str:
         return self.err.read_text(errors="replace")
+
+    def status(self, field: str) -> int:
+        """A field of /proc/PID/status in bytes (VmHWM: peak RSS, VmRSS: RSS now)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        raise KeyError(field)
+
+    def fds(self) -> int:
+        """Descriptors the receiver has open."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def cpu_ticks(self) -> int:
+        """User and system CPU ticks the receiver has used."""
+        parts = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(parts[11]) + int(parts[12])
 
     def _wait_port(self, timeout: float = 20.0) -> int:
         end = time.monotonic() + timeout

@@ -30,6 +30,8 @@ def test_exporter_writes_a_verified_trail_that_scan_judges(tmp_path: Path) -> No
     tracer = tp.get_tracer("test")
     for i in range(15):
         agent_run(tracer, i)
+        if i == 7:  # two batches: a checkpoint is signed between batches past 40 events
+            tp.force_flush()
     tp.shutdown()  # flushes the processor, then the exporter's final checkpoint
     evs = events(tmp_path / "trail")
     assert len(evs) == 15 * EVENTS_PER_RUN

@@ -29,6 +29,10 @@ class CollectSettings:
     pipeline: str = "collected"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_spans: int = 100_000
+    max_items: int = 4_000_000
+    max_connections: int = 0
+    idle_timeout: float = 60.0
+    read_timeout: float = 60.0
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 30.0
     progress_seconds: float = 10.0
@@ -36,11 +40,36 @@ class CollectSettings:
 
 @dataclass(frozen=True, slots=True)
 class Collected:
-    """What one run of the receiver did: its last counters and the trail's summary."""
+    """What one run of the receiver did: its last counters and the trail's summary.
+
+    ``seq`` is the trail's size, ``signed`` the tree size of the newest checkpoint its key
+    signed (None: none; never the empty tree), ``final_signed`` whether the final checkpoint
+    was signed at shutdown, ``error`` why not (a full disk)."""
 
     progress: str
     seq: int
     dropped: dict[str, int]
+    signed: int | None = None
+    final_signed: bool = False
+    error: str | None = None
+
+    def final(self) -> str:
+        """What was signed, said as it is: the final checkpoint, or why there is none and
+        what the newest checkpoint anchors."""
+        if self.final_signed:
+            return f"final checkpoint at tree size {self.seq:,}"
+        if self.seq == 0:
+            return "no event received: no checkpoint signed (the empty tree anchors nothing)"
+        last = (
+            f"the newest checkpoint signed is at tree size {self.signed:,}, so "
+            f"{self.seq - self.signed:,} events after it are not anchored"
+            if self.signed
+            else f"no checkpoint was signed, so none of the {self.seq:,} events is anchored"
+        )
+        return (
+            f"NO final checkpoint ({self.error or 'the trail could not be written'}); {last}: "
+            "run collect again on this folder once it can be written, and it signs them"
+        )
 
 
 def listen_address(listen: str, allow_remote: bool) -> tuple[str, int]:
@@ -85,7 +114,7 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
     import asyncio
     import signal
 
-    from harness_audit.capture.server import Limits, Receiver, serve
+    from harness_audit.capture.server import CannotListen, Limits, Receiver, serve
     from harness_audit.capture.sink import TrailSink
     from harness_audit.importers import load_mapping
     from harness_audit.keys import load_signer
@@ -104,7 +133,15 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         checkpoint_every=s.checkpoint_every,
         checkpoint_seconds=s.checkpoint_seconds,
     )
-    limits = Limits(s.max_body_bytes, s.max_body_bytes * 4, s.max_spans)
+    limits = Limits(
+        s.max_body_bytes,
+        s.max_body_bytes * 4,
+        s.max_spans,
+        s.max_items,
+        max_connections=s.max_connections,
+        idle_timeout=s.idle_timeout,
+        read_timeout=s.read_timeout,
+    )
     receiver = Receiver(sink, host, port, limits, say, s.progress_seconds)
     resumed = sink.seq
 
@@ -127,10 +164,17 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
 
     try:
         asyncio.run(main())
-    except OSError as e:  # the address is taken, or not ours to bind
+    except CannotListen as e:  # the address is taken, or not ours to bind
         sink.close()
         raise UsageError(
             Diagnostic("--listen", f"cannot listen on {s.listen}: {e.strerror or e}")
         ) from None
     summary: dict[str, Any] = sink.summary()
-    return Collected(receiver.progress(), summary["seq"], summary["dropped"])
+    return Collected(
+        receiver.progress(),
+        summary["seq"],
+        summary["dropped"],
+        summary["signed"],
+        summary["final_signed"],
+        summary["error"],
+    )

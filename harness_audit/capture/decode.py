@@ -1,11 +1,28 @@
 """One OTLP/HTTP trace request body -> ``(trace id, span)`` pairs, bounded.
 
 Bodies are hostile: ``Content-Encoding: gzip`` (or ``deflate``) is inflated here with a bound
-on the inflated size (a zip bomb stops at the bound), the span count is bounded, and an error
-says a short fixed reason, never what the body held. ``application/x-protobuf`` is parsed by
-``opentelemetry-proto`` (the upb protobuf runtime); ``application/json`` is OTLP/JSON, read by
-the importer's own reader (:func:`harness_audit.importers.otlp.iter_spans`). Both end in
+on the inflated size (a zip bomb stops at the bound), and an error says a short fixed reason,
+never what the body held. ``application/x-protobuf`` is parsed by ``opentelemetry-proto`` (the
+upb protobuf runtime); ``application/json`` is OTLP/JSON, read by the importer's own reader
+(:func:`harness_audit.importers.otlp.iter_spans`). Both end in
 :func:`harness_audit.importers.otlp.make_span`, the one span reading.
+
+What a body costs once parsed depends on how many things it holds, not on its size (two bytes
+of protobuf, or three of JSON, make an empty span or object of 60 to 170 bytes), so both are
+counted *before* anything is parsed, and a body over a bound is refused (413) without being
+parsed at all:
+
+- protobuf: the spans and the items (every sub-message and repeated element: attributes,
+  values, events, links, ...) are counted from the wire format (:mod:`.wire`; no value is
+  decoded). An item takes two bytes at least, so a body of at most ``2 * max_items`` bytes
+  cannot pass the item bound and only its spans are counted (down to the span level);
+- JSON: the values (objects, arrays, strings, numbers, literals) are bounded by the
+  separators that introduce them outside strings (``{``, ``[``, ``,``), counted over the raw
+  bytes (C speed), and outside strings only when that first count passes the bound.
+
+So the memory of one request is bounded by the request limits: the body as sent
+(``--max-body-bytes``), inflated (4 times that), and at most ``max_spans`` spans and
+``max_items`` items parsed from it.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from harness_audit.importers.spans import Span
 
 DEFAULT_MAX_DECODED_BYTES = 64 << 20
 DEFAULT_MAX_SPANS = 100_000
+DEFAULT_MAX_ITEMS = 4_000_000
 MAX_EVENTS_PER_SPAN = 1000
 MAX_ATTRIBUTES = 10_000
 
@@ -33,9 +51,14 @@ class Rejected(Exception):
         self.reason = reason
 
 
-def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+_INFLATE_STEP = 1 << 20
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes | bytearray:
     """The body without its ``Content-Encoding`` (identity, gzip, deflate), at most ``limit``
-    bytes once inflated (413 past it, 400 when it is not valid)."""
+    bytes once inflated (413 past it, 400 when it is not valid). Inflated a step at a time
+    into one buffer: never more than the bound (plus a step) is inflated, and the body is
+    never held twice."""
     enc = encoding.strip().lower()
     if enc in ("", "identity"):
         if len(body) > limit:
@@ -47,17 +70,22 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
     data = body
     while data:
         d = zlib.decompressobj(31 if enc != "deflate" else 15)
-        try:
-            chunk = d.decompress(data, limit + 1 - len(out))
-        except zlib.error:
-            raise Rejected(400, f"body is not valid {enc}") from None
-        out += chunk
-        if len(out) > limit or d.unconsumed_tail:
-            raise Rejected(413, f"body over {limit} bytes once inflated")
+        pending = data
+        while True:
+            try:  # max_length is never 0 here (0 would mean no bound)
+                chunk = d.decompress(pending, min(_INFLATE_STEP, limit + 1 - len(out)))
+            except zlib.error:
+                raise Rejected(400, f"body is not valid {enc}") from None
+            out += chunk
+            if len(out) > limit:
+                raise Rejected(413, f"body over {limit} bytes once inflated")
+            pending = d.unconsumed_tail
+            if d.eof or not (chunk or pending):
+                break
         if not d.eof:
             raise Rejected(400, f"{enc} body is truncated")
         data = d.unused_data if enc != "deflate" else b""  # gzip may have several members
-    return bytes(out)
+    return out
 
 
 def _pb_value(v: Any, depth: int = 0) -> Any:
@@ -82,13 +110,32 @@ def _pb_attrs(kvs: Any) -> dict[str, Any]:
 _STATUS = {1: "ok", 2: "error"}
 
 
-def protobuf_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tuple[str, Span]]:
-    """The spans of an ``ExportTraceServiceRequest`` in protobuf."""
+def _too_many(what: str, max_spans: int, max_items: int) -> Rejected:
+    if what == "spans":
+        return Rejected(413, f"more than {max_spans} spans in one request")
+    return Rejected(
+        413, f"more than {max_items} items (attributes, values, events, links) in one request"
+    )
+
+
+def protobuf_spans(
+    data: bytes | bytearray, max_spans: int, stats: ImportStats, max_items: int = DEFAULT_MAX_ITEMS
+) -> list[tuple[str, Span]]:
+    """The spans of an ``ExportTraceServiceRequest`` in protobuf, counted before parsing."""
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
+    from harness_audit.capture import wire
+
+    try:  # every span and item is two bytes at least: a small body is within the bounds
+        if len(data) > 2 * min(max_spans, max_items):
+            wire.count(data, max_spans, max_items, deep=len(data) > 2 * max_items)
+    except wire.TooMany as e:
+        raise _too_many(e.what, max_spans, max_items) from None
+    except (wire.Malformed, IndexError):
+        raise Rejected(400, "body is not a protobuf ExportTraceServiceRequest") from None
     req = ExportTraceServiceRequest()
     try:
         req.ParseFromString(data)
@@ -132,10 +179,45 @@ def protobuf_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tupl
     return out
 
 
-def json_spans(data: bytes, max_spans: int, stats: ImportStats) -> list[tuple[str, Span]]:
-    """The spans of an ``ExportTraceServiceRequest`` in OTLP/JSON."""
+_JSON_CHUNK = 256 << 10
+_KEEP = b'",[{'
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+
+
+def json_values(data: bytes | bytearray, max_items: int) -> int:
+    """At least as many as the JSON values in ``data`` (exact for separators outside
+    strings): 1 + the ``{``, ``[`` and ``,`` that are not in a string. Counted over the raw
+    bytes first (C speed); only when that passes ``max_items`` again outside strings, a
+    chunk at a time (escapes removed, then everything but quotes and separators, then the
+    parts between quotes that are outside strings), so memory stays a chunk's."""
+    n = 1 + data.count(b",") + data.count(b"[") + data.count(b"{")
+    if n <= max_items:
+        return n
+    n, inside, at, size = 1, False, 0, len(data)
+    while at < size:
+        stop = min(at + _JSON_CHUNK, size)
+        piece = data[at:stop]
+        if (len(piece) - len(piece.rstrip(b"\\"))) % 2 and stop < size:
+            stop += 1  # never cut an escape in two: the escaped byte comes along
+            piece = data[at:stop]
+        chunk = piece.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _DROP)
+        parts = chunk.split(b'"')
+        outside = b"".join(parts[1 if inside else 0 :: 2])
+        n += outside.count(b",") + outside.count(b"[") + outside.count(b"{")
+        inside ^= len(parts) % 2 == 0  # an odd number of quotes: the string state turns
+        at = stop
+    return n
+
+
+def json_spans(
+    data: bytes | bytearray, max_spans: int, stats: ImportStats, max_items: int = DEFAULT_MAX_ITEMS
+) -> list[tuple[str, Span]]:
+    """The spans of an ``ExportTraceServiceRequest`` in OTLP/JSON, its values counted
+    before parsing."""
     import orjson
 
+    if json_values(data, max_items) > max_items:
+        raise Rejected(413, f"more than {max_items} JSON values in one request")
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -167,14 +249,15 @@ def decode(
     *,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     max_spans: int = DEFAULT_MAX_SPANS,
+    max_items: int = DEFAULT_MAX_ITEMS,
     stats: ImportStats | None = None,
 ) -> list[tuple[str, Span]]:
     """The spans of one ``POST /v1/traces`` body; :class:`Rejected` for a body refused."""
     stats = stats if stats is not None else ImportStats()
-    data = inflate(body, content_encoding, max_decoded_bytes)
     ctype = content_type.split(";", 1)[0].strip().lower()
-    if ctype in ("application/x-protobuf", "application/protobuf"):
-        return protobuf_spans(data, max_spans, stats)
+    if ctype not in ("application/x-protobuf", "application/protobuf", "application/json"):
+        raise Rejected(415, "unsupported Content-Type (application/x-protobuf or application/json)")
+    data = inflate(body, content_encoding, max_decoded_bytes)
     if ctype == "application/json":
-        return json_spans(data, max_spans, stats)
-    raise Rejected(415, "unsupported Content-Type (application/x-protobuf or application/json)")
+        return json_spans(data, max_spans, stats, max_items)
+    return protobuf_spans(data, max_spans, stats, max_items)

@@ -8,9 +8,12 @@ is not OTLP, 413 over the size or span bounds, 415 for a type or encoding it doe
 ``google.rpc.Status`` (protobuf or JSON, as the request was) whose message is a fixed reason,
 never the body's content.
 
-Decoding, mapping and writing run in one worker thread, one request at a time (the trail has
-one writer), so the event loop keeps accepting while a batch is fsynced. :meth:`Receiver.stop`
-stops accepting, lets the requests in flight finish, then signs the final checkpoint.
+Decoding runs in one worker thread, mapping and writing in another, one request at a time each
+(the trail has one writer), so the event loop keeps accepting while a batch is fsynced and a
+request is decoded while the one before it is written. A request's work is linear in its
+spans (:mod:`.stream`), so the wait behind one is bounded by the request limits.
+:meth:`Receiver.stop` stops accepting, lets the requests in flight finish, then signs the
+final checkpoint.
 Nothing here prints: progress goes to the ``log`` callback.
 """
 
@@ -26,14 +29,22 @@ from typing import Any
 
 from harness_audit.capture.decode import (
     DEFAULT_MAX_DECODED_BYTES,
+    DEFAULT_MAX_ITEMS,
     DEFAULT_MAX_SPANS,
     Rejected,
     decode,
 )
+from harness_audit.capture.guard import Connections, QuietLog, backlog, default_cap
 from harness_audit.capture.sink import InvalidBatch, TrailSink, Unavailable
+from harness_audit.importers.base import ImportStats
+from harness_audit.importers.spans import Span
 
 DEFAULT_MAX_BODY_BYTES = 16 << 20
 PATH = "/v1/traces"
+
+
+class CannotListen(OSError):
+    """The address cannot be bound (taken, or not ours)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -73,16 +84,28 @@ def _status_pb(code: int, message: str) -> bytes:
     return b"\x08" + varint(code) + b"\x12" + varint(len(msg)) + msg
 
 
-_GRPC_CODE = {400: 3, 413: 8, 415: 3, 503: 14}  # INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE
+# INVALID_ARGUMENT, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE
+_GRPC_CODE = {400: 3, 408: 4, 413: 8, 415: 3, 503: 14}
 
 
 @dataclass
 class Limits:
-    """Bounds on one request: body bytes as sent, bytes once inflated, spans."""
+    """Bounds on one request: body bytes as sent, bytes once inflated, spans, items
+    (attributes, values, events, links; in JSON every value), all counted before parsing."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
     max_spans: int = DEFAULT_MAX_SPANS
+    max_items: int = DEFAULT_MAX_ITEMS
+    max_connections: int = 0
+    """Open connections at most (0: 1,024, lowered to stay under the descriptor limit)."""
+    idle_timeout: float = 60.0
+    """A connection with no request in progress is closed this long after it opened or
+    after its last response (so a request's headers must come within it)."""
+    read_timeout: float = 60.0
+    """A request's body must arrive within this (408 past it)."""
+    max_pending: int = 8
+    """Requests whose bodies are read and held at once (the others wait, unread)."""
 
 
 class Receiver:
@@ -104,10 +127,19 @@ class Receiver:
         self.progress_seconds = progress_seconds
         self.refused: dict[int, int] = {}
         self.requests = 0
+        # one writer (the trail has one), and one decoder beside it
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
+        self._decoder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="decode")
         self._runner: Any = None
+        self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.address: tuple[str, int] | None = None
+        self.connections = Connections(
+            self.limits.max_connections or default_cap(), self.limits.idle_timeout
+        )
+        self.quiet = QuietLog(self.log)
+        self._saved_logs: list[Any] = []
+        self._pending: asyncio.Semaphore | None = None
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -135,6 +167,15 @@ class Receiver:
         return web.json_response({"code": code, "message": reason}, status=status, headers=headers)
 
     async def _handle(self, request: Any) -> Any:
+        conn = self.connections.begin(request.transport)
+        try:
+            assert self._pending is not None
+            async with self._pending:  # bodies held at once are bounded
+                return await self._handle_one(request)
+        finally:
+            self.connections.end(conn)
+
+    async def _handle_one(self, request: Any) -> Any:
         from aiohttp import web
 
         self.requests += 1
@@ -144,13 +185,25 @@ class Receiver:
         if size is not None and size > self.limits.max_body_bytes:
             return self._refuse(413, f"body over {self.limits.max_body_bytes} bytes", protobuf)
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.limits.read_timeout or None):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(413, f"body over {self.limits.max_body_bytes} bytes", protobuf)
+        except TimeoutError:
+            resp = self._refuse(
+                408, f"body not received in {self.limits.read_timeout:g} s", protobuf
+            )
+            resp.force_close()
+            return resp
         encoding = request.headers.get("Content-Encoding", "")
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._pool, self._ingest, body, ctype, encoding)
+            # decoded on its own thread, so a request is decoded while another is written
+            spans, stats = await loop.run_in_executor(
+                self._decoder, self._decode, body, ctype, encoding
+            )
+            del body
+            await loop.run_in_executor(self._pool, self._write, spans, stats)
         except Rejected as e:
             return self._refuse(e.status, e.reason, protobuf)
         except InvalidBatch:
@@ -161,15 +214,27 @@ class Receiver:
             return web.Response(status=200, body=b"", content_type="application/x-protobuf")
         return web.Response(status=200, body=b"{}", content_type="application/json")
 
-    def _ingest(self, body: bytes, ctype: str, encoding: str) -> int:
+    def _decode(
+        self, body: bytes, ctype: str, encoding: str
+    ) -> tuple[list[tuple[str, Span]], ImportStats]:
+        stats = ImportStats()  # this request's own: the writer thread merges it
         spans = decode(
             body,
             ctype,
             encoding,
             max_decoded_bytes=self.limits.max_decoded_bytes,
             max_spans=self.limits.max_spans,
-            stats=self.sink.stats,
+            max_items=self.limits.max_items,
+            stats=stats,
         )
+        return spans, stats
+
+    def _write(self, spans: list[tuple[str, Span]], stats: ImportStats) -> int:
+        mine = self.sink.stats
+        mine.records += stats.records
+        mine.dropped.update(stats.dropped)
+        for note in stats.notes:
+            mine.note(note)
         return self.sink.write(spans)
 
     # -- life --------------------------------------------------------------------------------
@@ -178,20 +243,43 @@ class Receiver:
         """Bind and serve; return the bound (host, port) (port 0 picks a free one)."""
         from aiohttp import web
 
+        loop = asyncio.get_running_loop()
+        self._saved_logs = self.quiet.install()
+        loop.set_exception_handler(self.quiet.loop_handler)
+        self._pending = asyncio.Semaphore(max(1, self.limits.max_pending))
         self._runner = web.AppRunner(
             self.app(),
             auto_decompress=False,
             access_log=None,
             handle_signals=False,
             shutdown_timeout=30.0,
+            # aiohttp's own keep-alive close, past ours (the sweep closes idle ones first)
+            keepalive_timeout=(self.limits.idle_timeout or 3600.0) + 5.0,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        addr = self._runner.addresses[0]
+        try:  # every connection through the guard (no TCPSite: it takes aiohttp's factory)
+            self._server = await loop.create_server(
+                self.connections.factory(self._runner.server),
+                self.host,
+                self.port,
+                backlog=backlog(),
+                reuse_address=True,
+            )
+        except OSError as e:
+            await self._runner.cleanup()
+            self.quiet.uninstall(self._saved_logs)
+            raise CannotListen(e.errno, e.strerror or str(e)) from None
+        addr = self._server.sockets[0].getsockname()
         self.address = (str(addr[0]), int(addr[1]))
         self._tasks.append(asyncio.create_task(self._ticker()))
+        self._tasks.append(asyncio.create_task(self._sweeper()))
         return self.address
+
+    async def _sweeper(self) -> None:
+        step = min(1.0, max(0.05, (self.limits.idle_timeout or 1.0) / 4))
+        while True:
+            await asyncio.sleep(step)
+            self.connections.sweep()
 
     async def _ticker(self) -> None:
         loop = asyncio.get_running_loop()
@@ -212,11 +300,16 @@ class Receiver:
         c = self.sink.counters
         elapsed = max(time.monotonic() - c.started, 1e-9)
         refused = ", ".join(f"{n} x {s}" for s, n in sorted(self.refused.items())) or "none"
+        m = self.sink.mapper
         line = (
             f"{self.requests:,} requests, {c.spans:,} spans -> {c.events:,} events "
             f"(trail size {self.sink.seq:,}), {c.spans / elapsed:,.0f} spans/s, "
-            f"{c.checkpoints:,} checkpoints, refused: {refused}"
+            f"{c.checkpoints:,} checkpoints, refused: {refused}, "
+            f"open traces: {len(m.open):,} ({m.open_spans:,} spans)"
         )
+        if m.flushed:
+            line += ", let go: " + ", ".join(f"{n:,} {why}" for why, n in sorted(m.flushed.items()))
+        line += "; " + self.connections.describe()
         if self.sink.error:
             line += f"; {self.sink.error}"
         return line
@@ -225,11 +318,19 @@ class Receiver:
         """Stop accepting, finish the requests in flight, sign the final checkpoint."""
         for t in self._tasks:
             t.cancel()
+        if self._server is not None:
+            self._server.close()  # no new connection; those open finish their request
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._server is not None:
+            for g in list(self.connections.open):
+                if g.transport is not None:
+                    g.transport.abort()
+        self.quiet.uninstall(self._saved_logs)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, self.sink.close)
         self._pool.shutdown(wait=True)
+        self._decoder.shutdown(wait=True)
 
 
 async def serve(

@@ -36,9 +36,20 @@ write each request's events before it answers, so it cannot wait for the trace. 
   ``run_start`` and ``run_end`` (outcome ``unset``), so no event is dropped and no run is
   reopened. A span sent twice (same trace and span id) is one event, also after its run
   ended (the span ids of the last :data:`MAX_CLOSED_IDS` spans of ended traces are kept).
-- Memory is bounded: at most :data:`MAX_OPEN_TRACES` open traces (the oldest beyond it is
-  ended with outcome ``incomplete``), :data:`MAX_SPANS_PER_TRACE` spans remembered per trace,
-  :data:`MAX_CLOSED` ended trace ids.
+- Memory is bounded, and what is let go is counted (:attr:`StreamMapper.flushed`, shown in
+  ``collect``'s progress and at its stop). An open trace holds a few sets and maps of its span
+  ids (about 400 bytes a span), so: a trace that reaches :data:`MAX_SPANS_PER_TRACE` spans
+  whose root has not come is ended there, with outcome ``incomplete`` (its later spans take
+  continuation runs, as late spans do); past :data:`MAX_OPEN_SPANS` spans held by all open
+  traces, or :data:`MAX_OPEN_TRACES` open traces, the trace that received nothing for the
+  longest is ended the same way. An ended trace's span ids are kept for duplicates, at most
+  :data:`MAX_CLOSED_IDS` (the oldest trace's go first), and :data:`MAX_CLOSED` ended trace ids.
+  A held child agent keeps only what its ``spawn`` needs.
+- Work is bounded per span: ancestors are looked for at most :data:`MAX_DEPTH` levels up (a
+  span deeper below its nearest event or agent is placed as if its chain ended there), and a
+  held child agent is looked at again only when a span it waits for arrives (held children
+  are indexed by the first missing span above them), so a request costs time linear in its
+  spans, whatever the shape of its trace.
 
 What is held in memory is derived state, never an acknowledged span alone: each request's
 events are written before it is acknowledged. On a restart :meth:`StreamMapper.resume` reads
@@ -53,7 +64,7 @@ spawn is not written.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,9 +83,17 @@ from harness_audit.importers.spans import (
 
 MAX_OPEN_TRACES = 10_000
 MAX_SPANS_PER_TRACE = 100_000
+MAX_OPEN_SPANS = 500_000
 MAX_CLOSED = 200_000
 MAX_CLOSED_IDS = 500_000
-_STEPS = 10_000
+MAX_DEPTH = 256
+MAX_TO_END = 10_000
+
+AT_TRACE_CAP = "traces ended at the span cap of one trace (outcome incomplete)"
+AT_SPAN_CAP = "open traces ended at the span cap of all open traces (outcome incomplete)"
+AT_TRACE_COUNT = "open traces ended at the cap on open traces (outcome incomplete)"
+FORGOTTEN = "ended traces whose span ids were let go (a resent span of them is a new event)"
+NO_RUN_END = "traces ended on resume with no run_end written (past the queue of run_ends)"
 
 
 @dataclass(slots=True)
@@ -88,6 +107,7 @@ class _Open:
     ids: set[str] = field(default_factory=set)  # source span ids received
     model_below: set[str] = field(default_factory=set)
     held: dict[str, Span] = field(default_factory=dict)  # child agents waiting for a parent
+    waiting: dict[str, list[str]] = field(default_factory=dict)  # missing id -> held ids
     order: int = 0
     last_ns: int = 0
 
@@ -109,18 +129,25 @@ class StreamMapper:
         self.pipeline = pipeline
         self.stats = stats or ImportStats()
         self.open: OrderedDict[str, _Open] = OrderedDict()
+        self.open_spans = 0  # span ids held by the open traces
         self.closed: OrderedDict[str, int] = OrderedDict()  # trace id -> continuations so far
         self.closed_ids: OrderedDict[str, set[str]] = OrderedDict()  # span ids of ended traces
         self._closed_id_count = 0
+        self.flushed: Counter[str] = Counter()
+        """What the memory bounds let go, by reason (see the module doc)."""
+        self._to_end: list[_Open] = []  # runs ended on resume, their run_end still to write
 
     # -- resume ------------------------------------------------------------------------------
 
     def resume(self, events: Iterable[dict[str, Any]]) -> None:
-        """Rebuild the state from the events already in the trail (in order)."""
+        """Rebuild the state from the events already in the trail (in order). The bounds hold
+        here too: a run ended by them gets its ``run_end`` with the next batch."""
         self.open.clear()
+        self.open_spans = 0
         self.closed.clear()
         self.closed_ids.clear()
         self._closed_id_count = 0
+        self._to_end.clear()
         for ev in events:
             run, kind, span = ev.get("run"), ev.get("kind"), ev.get("span")
             if not isinstance(run, str) or not isinstance(span, str):
@@ -133,22 +160,51 @@ class StreamMapper:
                     self._remember(trace, {span.split(":", 1)[0]})
                 continue
             if kind == "run_start":
+                old = self.open.pop(trace, None)
+                if old is not None:
+                    self.open_spans -= len(old.ids)
                 self.open[trace] = _Open(run, trace, start_span=span, seen={span})
-                while len(self.open) > MAX_OPEN_TRACES:
-                    self._close(self.open.popitem(last=False)[0], 0)
+                self._bound_resumed()
                 continue
-            o = self.open.get(trace) if not n else None
+            o = self.open.get(trace)
             if o is None or o.run != run:
                 continue
             if kind == "run_end":
-                self.open.pop(trace, None)
+                self._drop_open(trace)
                 self._close(trace, 0, o.ids)
                 continue
             parent = ev.get("parent")
             o.seen.add(span)
-            o.ids.add(span.split(":", 1)[0])
+            sid = span.split(":", 1)[0]
+            if sid not in o.ids:
+                o.ids.add(sid)
+                self.open_spans += 1
             if len(o.parents) < MAX_SPANS_PER_TRACE:
                 o.parents[span] = parent if isinstance(parent, str) else None
+            self._bound_resumed(o)
+
+    def _bound_resumed(self, o: _Open | None = None) -> None:
+        """On resume, what the bounds end is queued: its run_end comes with the next batch."""
+        ended: list[tuple[_Open, str]] = []
+        if o is not None and len(o.ids) >= MAX_SPANS_PER_TRACE:
+            self._drop_open(o.trace)
+            ended.append((o, AT_TRACE_CAP))
+        while len(self.open) > MAX_OPEN_TRACES:
+            ended.append((self._drop_open(next(iter(self.open))), AT_TRACE_COUNT))
+        while self.open_spans > MAX_OPEN_SPANS and self.open:
+            ended.append((self._drop_open(next(iter(self.open))), AT_SPAN_CAP))
+        for gone, why in ended:
+            self.flushed[why] += 1
+            self._close(gone.trace, 0, gone.ids)
+            if len(self._to_end) < MAX_TO_END:
+                self._to_end.append(_Open(gone.run, gone.trace, gone.start_span))
+            else:
+                self.flushed[NO_RUN_END] += 1
+
+    def _drop_open(self, trace: str) -> _Open:
+        o = self.open.pop(trace)
+        self.open_spans -= len(o.ids)
+        return o
 
     def _close(self, trace: str, n: int, ids: set[str] | None = None) -> None:
         self.closed[trace] = max(self.closed.get(trace, 0), n)
@@ -168,14 +224,30 @@ class StreamMapper:
         while self._closed_id_count > MAX_CLOSED_IDS and len(self.closed_ids) > 1:
             _, old = self.closed_ids.popitem(last=False)
             self._closed_id_count -= len(old)
+            self.flushed[FORGOTTEN] += 1
+        if self._closed_id_count > MAX_CLOSED_IDS:  # one trace alone: keep what fits
+            self.flushed[FORGOTTEN] += 1
+            self._closed_id_count -= len(known)
+            known.clear()
 
     def _bound(self) -> list[dict[str, Any]]:
+        """End, as ``incomplete``, the runs the bounds let go (least recently fed first), and
+        those queued on resume."""
         out: list[dict[str, Any]] = []
-        while len(self.open) > MAX_OPEN_TRACES:
-            trace, o = self.open.popitem(last=False)
+        for o in self._to_end:
             out.extend(self._end(o, "incomplete", o.last_ns))
-            self._close(trace, 0, o.ids)
+        self._to_end.clear()
+        while len(self.open) > MAX_OPEN_TRACES:
+            out.extend(self._flush(next(iter(self.open)), AT_TRACE_COUNT))
+        while self.open_spans > MAX_OPEN_SPANS and self.open:
+            out.extend(self._flush(next(iter(self.open)), AT_SPAN_CAP))
         return out
+
+    def _flush(self, trace: str, why: str) -> list[dict[str, Any]]:
+        o = self._drop_open(trace)
+        self.flushed[why] += 1
+        self._close(trace, 0, o.ids)
+        return list(self._end(o, "incomplete", o.last_ns))
 
     # -- mapping -----------------------------------------------------------------------------
 
@@ -186,12 +258,16 @@ class StreamMapper:
             groups.setdefault(trace, []).append(span)
         out: list[dict[str, Any]] = []
         for trace, batch in groups.items():
-            out.extend(self._trace(trace, batch))
+            while batch:  # a trace past its span cap ends; the rest of its spans go on late
+                batch = self._trace(trace, batch, out)
         out.extend(self._bound())
         return out
 
-    def _trace(self, trace: str, batch: list[Span]) -> Iterator[dict[str, Any]]:
+    def _trace(self, trace: str, batch: list[Span], out: list[dict[str, Any]]) -> list[Span]:
+        """Map ``batch`` (one trace's spans) into ``out``; return the spans left for a
+        continuation run when the trace reached its span cap."""
         late = trace in self.closed
+        rest: list[Span] = []
         if late:
             known = self.closed_ids.get(trace, set())
             dup = [s for s in batch if s.id in known]
@@ -199,7 +275,7 @@ class StreamMapper:
                 self.stats.drop("duplicate span (same trace id and span id): one event", len(dup))
                 batch = [s for s in batch if s.id not in known]
             if not batch:
-                return
+                return []
             n = self.closed[trace] + 1
             self._close(trace, n, {s.id for s in batch})
             o = _Open(f"{trace}/{n}", trace)
@@ -214,16 +290,20 @@ class StreamMapper:
                 self.open.move_to_end(trace)
             o = got
         new: list[Span] = []
-        for s in batch:
+        for i, s in enumerate(batch):
             if s.id in o.ids:
                 self.stats.drop("duplicate span (same trace id and span id): one event")
                 continue
+            if not late and len(o.ids) >= MAX_SPANS_PER_TRACE:
+                rest = batch[i:]  # the trace is at its cap: it ends with what it has
+                break
             o.ids.add(s.id)
+            if not late:
+                self.open_spans += 1
             new.append(s)
-            if len(o.parents) < MAX_SPANS_PER_TRACE:
-                o.parents[s.id] = s.parent if s.parent != s.id else None
-                if s.kind == AGENT:
-                    o.agents[s.id] = s.agent_name or s.name
+            o.parents[s.id] = s.parent if s.parent != s.id else None
+            if s.kind == AGENT:
+                o.agents[s.id] = s.agent_name or s.name
         self._wrappers(o, new)
         new.sort(key=lambda s: (s.start, s.line))
         outs: list[Pending] = []
@@ -231,29 +311,72 @@ class StreamMapper:
         root = next((s for s in new if s.parent is None), None)
         fallback = (root.agent_name or root.name) if root is not None else None
         for s in new:
-            ancestors = self._agent_ancestors(o, s.id)
+            spawner, depth, missing = self._agents_above(o, s.id)
             if s.kind == AGENT:
                 agent_src = s.agent_name or s.name
             else:
-                agent_src = (
-                    (ancestors[0] if ancestors else None)
-                    or s.attr_agent
-                    or fallback
-                    or s.service
-                    or "unknown"
-                )
-            held = s.kind == AGENT and not ancestors and s.parent is not None and not late
-            if held and len(o.held) < MAX_SPANS_PER_TRACE:
-                o.held[s.id] = s  # the spawn waits for an agent above; its evaluations do not
+                agent_src = spawner or s.attr_agent or fallback or s.service or "unknown"
+            if s.kind == AGENT and spawner is None and s.parent is not None and not late:
+                # the spawn waits for an agent above; its evaluations do not
+                o.held[s.id] = dataclasses.replace(s, extra={}, evaluations=[])
+                if missing is not None:
+                    o.waiting.setdefault(missing, []).append(s.id)
                 s = dataclasses.replace(s, kind=STRUCTURE)
             map_span(
                 s,
+                SpanPlace(o.run, agent_src, spawner, depth, o.parents.get(s.id), o.order),
+                self.mapping,
+                self.stats,
+                outs,
+                base,
+            )
+            o.order += 1
+        self._release(o, new, outs, base)
+        o.order += len(outs)
+        if new:
+            o.last_ns = max(o.last_ns, *(s.end for s in new))
+        out.extend(self._place(o, outs, new))
+        if late:
+            if o.start_span is None:  # nothing written: the number stays free
+                self.closed[trace] -= 1
+            out.extend(self._end(o, "unset", o.last_ns))
+        elif root is not None or rest:
+            self._drop_open(trace)
+            self._close(trace, 0, o.ids)
+            if o.held:
+                self.stats.drop("top-level agent span: the run itself", len(o.held))
+            if root is not None:
+                out.extend(self._end(o, root.status, o.last_ns))
+            else:
+                self.flushed[AT_TRACE_CAP] += 1
+                out.extend(self._end(o, "incomplete", o.last_ns))
+        return rest
+
+    def _release(self, o: _Open, new: list[Span], outs: list[Pending], base: int) -> None:
+        """Write the spawn of each held child agent an agent above which arrived now: only
+        those waiting for a span of ``new`` are looked at (each then waits, if still
+        unresolved, for the next missing span above it)."""
+        woken: list[str] = []
+        for s in new:
+            woken.extend(o.waiting.pop(s.id, ()))
+        for sid in woken:
+            child = o.held.get(sid)
+            if child is None:
+                continue
+            spawner, depth, missing = self._agents_above(o, sid)
+            if spawner is None:
+                if missing is not None:
+                    o.waiting.setdefault(missing, []).append(sid)
+                continue
+            del o.held[sid]
+            map_span(
+                child,
                 SpanPlace(
                     o.run,
-                    agent_src,
-                    ancestors[0] if ancestors else None,
-                    len(ancestors),
-                    o.parents.get(s.id),
+                    child.agent_name or child.name,
+                    spawner,
+                    depth,
+                    o.parents.get(sid),
                     o.order,
                 ),
                 self.mapping,
@@ -262,43 +385,6 @@ class StreamMapper:
                 base,
             )
             o.order += 1
-        for sid, child in list(o.held.items()):  # held child agents whose parent agent came
-            if sid in {s.id for s in new}:
-                continue
-            ancestors = self._agent_ancestors(o, sid)
-            if ancestors:
-                del o.held[sid]
-                plain = dataclasses.replace(child, evaluations=[])
-                map_span(
-                    plain,
-                    SpanPlace(
-                        o.run,
-                        child.agent_name or child.name,
-                        ancestors[0],
-                        len(ancestors),
-                        o.parents.get(sid),
-                        o.order,
-                    ),
-                    self.mapping,
-                    self.stats,
-                    outs,
-                    base,
-                )
-                o.order += 1
-        o.order += len(outs)
-        if new:
-            o.last_ns = max(o.last_ns, *(s.end for s in new))
-        yield from self._place(o, outs, new)
-        if late:
-            if o.start_span is None:  # nothing written: the number stays free
-                self.closed[trace] -= 1
-            yield from self._end(o, "unset", o.last_ns)
-        elif root is not None:
-            self.open.pop(trace, None)
-            self._close(trace, 0, o.ids)
-            if o.held:
-                self.stats.drop("top-level agent span: the run itself", len(o.held))
-            yield from self._end(o, root.status, o.last_ns)
 
     def _place(self, o: _Open, outs: list[Pending], new: list[Span]) -> Iterator[dict[str, Any]]:
         if not outs:
@@ -311,6 +397,13 @@ class StreamMapper:
             self.stats.events["run_start"] += 1
             yield run_start(o.run, o.start_span, first_ts, self.pipeline)
         for p in outs:
+            # the nearest event above, looked for here within MAX_DEPTH levels (place's own
+            # walk then stops at once)
+            p.source_parent = self._nearest_seen(o, p.source_parent)
+            if p.event["kind"] == "verification":
+                tgt = p.event.get("target")
+                if isinstance(tgt, str) and tgt not in o.seen:
+                    p.event["target"] = self._nearest_seen(o, tgt)
             ev = place(p, o.parents, o.seen, o.start_span)
             self.stats.events[ev["kind"]] += 1
             o.last_ns = max(o.last_ns, p.ts)
@@ -324,17 +417,38 @@ class StreamMapper:
         self.stats.runs += 1
         yield run_end(o.run, o.start_span, ts, self.pipeline, outcome)
 
-    def _agent_ancestors(self, o: _Open, sid: str) -> list[str]:
-        out: list[str] = []
+    @staticmethod
+    def _nearest_seen(o: _Open, sid: str | None) -> str | None:
+        """``sid`` or its nearest ancestor that is an event of the run (None: none within
+        :data:`MAX_DEPTH` levels)."""
+        steps = 0
+        while sid is not None and steps < MAX_DEPTH:
+            if sid in o.seen:
+                return sid
+            sid = o.parents.get(sid)
+            steps += 1
+        return None
+
+    @staticmethod
+    def _agents_above(o: _Open, sid: str) -> tuple[str | None, int, str | None]:
+        """The nearest agent span above ``sid`` (its name), how many agent spans are above
+        it, and the first span id above it that has not arrived (None: the chain reached its
+        root, or :data:`MAX_DEPTH` levels). At most :data:`MAX_DEPTH` steps."""
+        nearest: str | None = None
+        depth = 0
         p = o.parents.get(sid)
         steps = 0
-        while p is not None and steps < _STEPS:
+        while p is not None and steps < MAX_DEPTH:
+            if p not in o.parents:
+                return nearest, depth, p
             name = o.agents.get(p)
             if name is not None:
-                out.append(name)
-            p = o.parents.get(p)
+                if nearest is None:
+                    nearest = name
+                depth += 1
+            p = o.parents[p]
             steps += 1
-        return out
+        return nearest, depth, None
 
     def _wrappers(self, o: _Open, new: list[Span]) -> None:
         """Mark every ancestor of a model call (and of a span already marked); a model-call
@@ -343,7 +457,7 @@ class StreamMapper:
             if s.kind == MODEL or s.id in o.model_below:
                 p = s.parent
                 steps = 0
-                while p is not None and steps < _STEPS and p not in o.model_below:
+                while p is not None and steps < MAX_DEPTH and p not in o.model_below:
                     o.model_below.add(p)
                     p = o.parents.get(p)
                     steps += 1

@@ -14,6 +14,7 @@ import typer
 
 from harness_audit.cli import _options as opt
 from harness_audit.cli._app import app, command
+from harness_audit.errors import ExitCode
 
 
 def _say(message: str) -> None:
@@ -83,6 +84,41 @@ def collect(
     max_spans: Annotated[
         int, typer.Option("--max-spans", min=1, help="Most spans in one request (413 past it).")
     ] = 100_000,
+    max_items: Annotated[
+        int,
+        typer.Option(
+            "--max-items",
+            min=1,
+            help="Most items in one request: attributes, values, events and links in "
+            "protobuf, every value in JSON; counted before the body is parsed (413 past it).",
+        ),
+    ] = 4_000_000,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=0,
+            help="Most open connections; at the cap a new one closes the longest idle "
+            "(0: 1,024, lowered to stay 64 under the descriptor limit).",
+        ),
+    ] = 0,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout",
+            min=0.0,
+            help="Close a connection with no request in progress S seconds after it opened "
+            "or after its last response (a request's headers must come within it; 0: never).",
+        ),
+    ] = 60.0,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            min=0.0,
+            help="A request's body must arrive within S seconds (408 past it; 0: no limit).",
+        ),
+    ] = 60.0,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Sign a checkpoint every N events.")
     ] = 10_000,
@@ -104,11 +140,14 @@ def collect(
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) and seal them
     into a trail; answer 200 only once the events are fsynced. SIGTERM: flush, sign a
-    final checkpoint, exit 0."""
+    final checkpoint, exit 0 (exit 1 when it cannot: a full disk; it says what it last
+    signed). No event, no checkpoint: the empty tree anchors nothing."""
     from harness_audit.capture.collect import CollectSettings
     from harness_audit.capture.collect import collect as receive
 
     done = receive(CollectSettings(**ctx.params), _say)
-    _say(f"stopped: {done.progress}; final checkpoint at tree size {done.seq:,}")
+    _say(f"stopped: {done.progress}; {done.final()}")
     if done.dropped:
         _say("not events: " + ", ".join(f"{n:,} {why}" for why, n in done.dropped.items()))
+    if not done.final_signed and done.seq:
+        raise typer.Exit(ExitCode.FINDINGS)  # events that no checkpoint anchors

@@ -403,10 +403,14 @@ class LocalStore:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 continue
-            with os.fdopen(fd, "wb") as f:
-                f.write(torn)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(torn)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except BaseException:  # a full disk: no empty or partial copy is left behind
+                path.unlink(missing_ok=True)
+                raise
             _fsync_dir(seg.parent)
             break
         with seg.open("r+b") as w:

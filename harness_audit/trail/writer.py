@@ -316,6 +316,12 @@ class TrailWriter:
         self.last_checkpoint = text
         return text
 
+    def end(self) -> tuple[str, int]:
+        """Where the trail ends now: the segment being written and its length in bytes (what
+        was appended, flushed or not). A caller that marks the end before a batch can cut a
+        batch that failed back to it (``collect``'s sink, :mod:`harness_audit.capture.sink`)."""
+        return self.store.segment(self._segment_no), self._at
+
     def abandon(self) -> None:
         """Stop without a checkpoint: close the segment (what it cannot flush is dropped) and
         release the lock; nothing more is written through this writer. For a receiver whose
