@@ -232,7 +232,15 @@ def import_to_folder(
         return [import_line([str(s["sha256"]) for s in job.sources if s["sha256"]])]
 
     def fill(into: Path) -> dict[str, Any]:
-        seal_events(job.events(), into, origin, signer, jobs or default_jobs(), extensions=marker)
+        seal_events(
+            job.events(),
+            into,
+            origin,
+            signer,
+            jobs or default_jobs(),
+            extensions=marker,
+            discard=into,  # the hidden folder being built: gone with this process
+        )
         summary = job.summary()
         summary["origin"] = origin
         summary["signer"] = signer.verifier.text()
