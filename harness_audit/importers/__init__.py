@@ -114,8 +114,7 @@ class TraceImport:
                     )
                     continue
                 d = detect.trace(p, self.fmt, probe)
-                if len(files) > 1:
-                    probe.release()
+                probe.release(keep_json=len(files) == 1)  # one parse in memory at a time
                 todo.append((p, d, probe))
             for p, d, probe in todo:
                 before = sum(self.stats.events.values())

@@ -99,9 +99,13 @@ class Probe:
         doc = self.take_json()
         return doc if doc is not None else load_json(self.path)
 
-    def release(self) -> None:
-        """Forget the whole-document parse (a later :attr:`json` reads and parses again)."""
-        self.__dict__.pop("json", None)
+    def release(self, keep_json: bool = False) -> None:
+        """Forget what was parsed whole (a later :attr:`json` or :attr:`first_record` reads
+        and parses again): the document (unless ``keep_json``, for its reader) and the first
+        JSON Lines record, which may be as large as a record may be."""
+        if not keep_json:
+            self.__dict__.pop("json", None)
+        self.__dict__.pop("first_record", None)
 
     @cached_property
     def first_line_json(self) -> Any:
