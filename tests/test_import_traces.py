@@ -210,6 +210,7 @@ def test_registry_exhaustive() -> None:
         "detect",
         "draft",
         "pyast",
+        "reads",
         "otlp_shape",
     }
     from harness_audit.importers.registry import DEFINITION_MODULES

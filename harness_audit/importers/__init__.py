@@ -33,7 +33,6 @@ from harness_audit.importers.base import (
     Mapping,
     fail,
     load_mapping,
-    sha256_file,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
@@ -88,8 +87,14 @@ class TraceImport:
     started: str = ""
 
     def events(self) -> Iterator[RawEvent]:
-        """Every imported event, source by source, run by run, in trail order."""
+        """Every imported event, source by source, run by run, in trail order.
+
+        Each source is probed once (format detection), and its reader takes the probe's parse
+        of a whole document rather than parsing again; with several sources, the parses are
+        let go after detection (one document in memory at a time) and made again by the
+        readers. Each source's ``sha256`` is of the bytes its reading read, as it read them."""
         from harness_audit.importers import detect, swe_agent
+        from harness_audit.importers.reads import ReadLog
         from harness_audit.importers.registry import TRACE_FORMATS, source_files
 
         self.started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -97,34 +102,40 @@ class TraceImport:
         if not files:
             raise fail("-", "no source files given", expected="one or more trace files")
         configs: dict[Path, Any] = {}
-        todo: list[tuple[Path, Detected]] = []
-        for p in files:
-            probe = Probe.of(p)
-            cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
-            if cfg is not None:
-                configs[p.parent / p.name] = cfg
-                self.sources.append(
-                    {"file": str(p), "sha256": sha256_file(p), "format": "swe-agent config"}
-                )
-                continue
-            d = detect.trace(p, self.fmt, probe)
-            todo.append((p, d))
-        for p, d in todo:
-            before = sum(self.stats.events.values())
-            entry: dict[str, Any] = {
-                "file": str(p),
-                "sha256": sha256_file(p),
-                "format": d.format,
-                "looks_like": d.looks_like,
-            }
-            self.sources.append(entry)
-            if d.format == swe_agent.NAME:  # the one reader that takes the configs beside it
-                yield from swe_agent.read(
-                    p, self.mapping, self.stats, self.pipeline, configs=configs
-                )
-            else:
-                yield from TRACE_FORMATS[d.format].read(p, self.mapping, self.stats, self.pipeline)
-            entry["events"] = sum(self.stats.events.values()) - before
+        todo: list[tuple[Path, Detected, Probe]] = []
+        with ReadLog() as log:
+            for p in files:
+                probe = Probe.of(p)
+                cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
+                if cfg is not None:
+                    configs[p.parent / p.name] = cfg
+                    self.sources.append(
+                        {"file": str(p), "sha256": probe.yaml_sha256, "format": "swe-agent config"}
+                    )
+                    continue
+                d = detect.trace(p, self.fmt, probe)
+                probe.release(keep_json=len(files) == 1)  # one parse in memory at a time
+                todo.append((p, d, probe))
+            for p, d, probe in todo:
+                before = sum(self.stats.events.values())
+                entry: dict[str, Any] = {
+                    "file": str(p),
+                    "sha256": "",
+                    "format": d.format,
+                    "looks_like": d.looks_like,
+                }
+                self.sources.append(entry)
+                if d.format == swe_agent.NAME:  # the one reader that takes the configs beside it
+                    yield from swe_agent.read(
+                        p, self.mapping, self.stats, self.pipeline, probe, configs=configs
+                    )
+                else:
+                    yield from TRACE_FORMATS[d.format].read(
+                        p, self.mapping, self.stats, self.pipeline, probe
+                    )
+                probe.release()
+                entry["events"] = sum(self.stats.events.values()) - before
+                entry["sha256"] = _digest_read(log, p)
 
     def summary(self) -> dict[str, Any]:
         """The ``import.json`` content: sources, counts, mapping, time, and what sealing means."""
@@ -139,12 +150,52 @@ class TraceImport:
             "events": dict(sorted(self.stats.events.items())),
             "dropped": dict(sorted(self.stats.dropped.items())),
             "mapping": self.mapping.summary(),
+            "limits": limits(),
             "notes": [
                 *self.stats.notes,
                 "Sealing at import proves that nothing changed after the import; the "
                 "source format itself proved nothing about what happened before it.",
             ],
         }
+
+
+def limits() -> dict[str, Any]:
+    """The bounds ``trail import`` reads under, as ``import.json`` states them."""
+    from harness_audit.importers.base import (
+        MAX_DOCUMENT_BYTES,
+        MAX_DOCUMENT_VALUES,
+        MAX_LINE_BYTES,
+    )
+    from harness_audit.importers.otlp import MAX_BUFFERED_SPANS, MAX_OPEN_TRACES
+
+    return {
+        "document_bytes": MAX_DOCUMENT_BYTES,
+        "document_values": MAX_DOCUMENT_VALUES,
+        "line_bytes": MAX_LINE_BYTES,
+        "line_values": MAX_DOCUMENT_VALUES,
+        "otlp_open_traces": MAX_OPEN_TRACES,
+        "otlp_buffered_spans": MAX_BUFFERED_SPANS,
+        "notes": [
+            "A whole document (JSON, gzip or not) is read and parsed once, by detection and "
+            "reading alike and under the same bounds: at most document_bytes of text once "
+            "decompressed, and document_values values (each value parsed is a Python object). "
+            "Larger traces are read as JSON Lines, one record at a time, each at most "
+            "line_bytes and line_values.",
+            "A trace's spans are placed (agents above, model-call wrappers, each event's "
+            "parent) in time linear in the spans, however deep its parent chain.",
+            "sha256: of each source's stored bytes (a gzip file's compressed bytes), taken as "
+            "the import read them.",
+        ],
+    }
+
+
+def _digest_read(log: Any, path: Path) -> str:
+    """The SHA-256 of ``path``'s bytes as its reading read them (``log``: the ReadLog)."""
+    digest = log.digests.get(str(path))
+    if not digest:  # every reader reads its source to the end: a source that was not is
+        # no import of it
+        raise fail(str(path), "was not read to its end", expected="a file that stays readable")
+    return str(digest)
 
 
 def import_trace(
@@ -176,10 +227,19 @@ def import_to_folder(
     from harness_audit.trail.sealer import default_jobs, seal_events
 
     def marker() -> list[str]:  # under the signature: an import, and what it read (provenance)
-        return [import_line([str(s["sha256"]) for s in job.sources])]
+        # (a source whose reading did not end, in an import that failed, has no digest yet)
+        return [import_line([str(s["sha256"]) for s in job.sources if s["sha256"]])]
 
     def fill(into: Path) -> dict[str, Any]:
-        seal_events(job.events(), into, origin, signer, jobs or default_jobs(), extensions=marker)
+        seal_events(
+            job.events(),
+            into,
+            origin,
+            signer,
+            jobs or default_jobs(),
+            extensions=marker,
+            discard=into,  # the hidden folder being built: gone with this process
+        )
         summary = job.summary()
         summary["origin"] = origin
         summary["signer"] = signer.verifier.text()

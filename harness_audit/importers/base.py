@@ -18,8 +18,10 @@ import datetime as dt
 import functools
 import gzip
 import hashlib
+import io
 import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -30,16 +32,33 @@ from typing import IO, Any
 import orjson
 
 from harness_audit.errors import Diagnostic, HarnessAuditError
+from harness_audit.importers import reads
 
 MAX_DOCUMENT_BYTES = 256 << 20
 """A whole-document source (JSON, YAML, Python) larger than this is refused before parsing."""
 MAX_LINE_BYTES = 64 << 20
 """One JSON Lines record larger than this is refused."""
 GZIP_MAGIC = b"\x1f\x8b"
+READ_BUFFER = 1 << 16
+MAX_DOCUMENT_VALUES = 8_000_000
+"""A whole JSON document (or one JSON Lines record) of more than this many values is refused
+before it is parsed. Parsing makes a Python object of every value (some 60 to 90 bytes each,
+for 2 or 3 bytes of text: ``{},`` repeated), so the bytes limit alone lets a small gzip file
+take gigabytes; this bounds a parse at under a gigabyte beyond the text. The count is an upper
+bound read from the bytes (separators and brackets, inside strings too), so it costs no parse.
+Larger traces are read as JSON Lines, one record at a time."""
+VALUES_CHECKED_FROM = 1 << 20
+"""Texts shorter than this cannot hold :data:`MAX_DOCUMENT_VALUES` values' worth of harm and
+are not counted (one JSON Lines record each, the common case)."""
 
 
 class ImportFormatError(HarnessAuditError):
     """A source that is not the format asked for (or no supported format), or is malformed."""
+
+
+class BoundError(ImportFormatError):
+    """A source refused by a bound on reading it (its size, decompressed or not; its number of
+    values), not for what it says: ``--from FORMAT`` hands it to the reader, which says so."""
 
 
 def fail(
@@ -74,18 +93,27 @@ def is_gzip(path: Path) -> bool:
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """The file's content as a binary stream, transparently decompressing gzip."""
+    """The file's content as a binary stream, transparently decompressing gzip; while a
+    :class:`~harness_audit.importers.reads.ReadLog` is active, the stored bytes are digested
+    as they are read (the digest ``import.json`` records)."""
     try:
-        raw = path.open("rb")
+        raw = path.open("rb", buffering=0)
     except IsADirectoryError as directory:
         raise fail(str(path), "is a directory", expected="a file") from directory
     except OSError as e:
         raise fail(str(path), f"cannot be read: {e.strerror or e}") from e
-    if raw.read(2) == GZIP_MAGIC:
-        raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    raw.seek(0)
-    return raw
+    log = reads.active()
+    stream = io.BufferedReader(
+        raw if log is None else reads.HashingRaw(raw, log, str(path)), READ_BUFFER
+    )
+    try:
+        magic = stream.peek(2)[:2]
+    except OSError as e:
+        stream.close()
+        raise fail(str(path), f"cannot be read: {e.strerror or e}") from e
+    if magic == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
 
 
 def read_head(path: Path, size: int = 64 << 10) -> bytes:
@@ -98,17 +126,29 @@ def read_head(path: Path, size: int = 64 << 10) -> bytes:
 
 
 def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
-    """The whole (decompressed) content, refusing more than ``max_bytes`` (a gzip bomb too)."""
+    """The whole (decompressed) content, refusing more than ``max_bytes``: a plain file by its
+    size, before a byte is read; a gzip file as it inflates, never past ``max_bytes + 1`` (so
+    a gzip bomb costs at most that)."""
+    data = b""
+    compressed = too_large = False
     try:
         with open_binary(path) as f:
-            data = f.read(max_bytes + 1)
+            compressed = isinstance(f, gzip.GzipFile)
+            too_large = not compressed and os.fstat(f.fileno()).st_size > max_bytes
+            if not too_large:
+                data = f.read(max_bytes + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise fail(str(path), f"cannot be read: {e}", expected="a readable file") from e
-    if len(data) > max_bytes:
-        raise fail(
-            str(path),
-            f"content is larger than {max_bytes:,} bytes",
-            expected="a smaller document, or JSON Lines (read as a stream)",
+    if too_large or len(data) > max_bytes:
+        raise BoundError(
+            Diagnostic(
+                str(path),
+                f"content is larger than {max_bytes:,} bytes"
+                + (" once decompressed" if compressed else ""),
+                None,
+                None,
+                "a smaller document, or JSON Lines (read as a stream)",
+            )
         )
     return data
 
@@ -152,9 +192,36 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def count_values(raw: bytes) -> int:
+    """An upper bound of the values (keys included) in a JSON text: every value but the first
+    follows a comma or a colon, or opens its container's first element after a bracket.
+    Byte-level counts, no parse (a separator inside a string counts too)."""
+    return raw.count(b",") + raw.count(b":") + raw.count(b"[") + raw.count(b"{") + 1
+
+
+def check_values(file: str, raw: bytes, line: int | None = None) -> None:
+    """Refuse a JSON text of more than :data:`MAX_DOCUMENT_VALUES` values before parsing it."""
+    if len(raw) < VALUES_CHECKED_FROM:
+        return
+    n = count_values(raw)
+    if n > MAX_DOCUMENT_VALUES:
+        raise BoundError(
+            Diagnostic(
+                file,
+                f"holds up to {n:,} JSON values, more than the {MAX_DOCUMENT_VALUES:,} one "
+                "document or record may (parsing it would take gigabytes)",
+                line,
+                None,
+                "a smaller document, or JSON Lines (read a record at a time)",
+            )
+        )
+
+
 def load_json(path: Path, data: bytes | None = None) -> Any:
-    """Parse a whole JSON document; errors name the file."""
+    """Parse a whole JSON document, bounded (:data:`MAX_DOCUMENT_BYTES`,
+    :data:`MAX_DOCUMENT_VALUES`); errors name the file."""
     raw = read_document(path) if data is None else data
+    check_values(str(path), raw)
     try:
         return json_loads(raw)
     except orjson.JSONDecodeError as e:
@@ -182,7 +249,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def parse_line(file: str, n: int, raw: bytes) -> Any:
-    """One JSON Lines record."""
+    """One JSON Lines record (bounded: :data:`MAX_LINE_BYTES`, :data:`MAX_DOCUMENT_VALUES`)."""
+    check_values(file, raw, n)
     try:
         return json_loads(raw)
     except orjson.JSONDecodeError as e:

@@ -108,8 +108,17 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Detected
         for name, what in found:
             if name == fmt:
                 return Detected(path, name, what)
+        if not found and probe.unparsed:  # --from is not overridden by what detection read:
+            # the reader reads it under the same bounds and says what it is or is not
+            return Detected(path, fmt, f"a document read as {fmt} ({probe.unparsed})")
     if found and fmt == "auto":
         return Detected(path, found[0][0], found[0][1])
+    if not found and probe.bounded:
+        raise fail(
+            str(path),
+            f"too large to read whole: {probe.unparsed}",
+            expected="a smaller document, or JSON Lines (read a record at a time)",
+        )
     for d in DEFINITION_FORMATS.values():
         what = d.sniff(probe)
         if what:

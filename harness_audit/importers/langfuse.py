@@ -28,7 +28,6 @@ from harness_audit.importers.base import (
     as_list,
     fail,
     iter_lines,
-    load_json,
     parse_line,
     text,
     ts_to_ns,
@@ -226,7 +225,7 @@ def read(
             (n, parse_line(name, n, raw)) for n, raw in iter_lines(path)
         )
     else:
-        doc = probe.json if probe.json is not None else load_json(path)
+        doc = probe.document()
         items = ((1, d) for d in _docs(doc))
     found = False
     for n, d in items:

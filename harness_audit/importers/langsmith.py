@@ -20,7 +20,6 @@ from harness_audit.importers.base import (
     as_list,
     fail,
     iter_lines,
-    load_json,
     parse_line,
     text,
     ts_to_ns,
@@ -147,7 +146,7 @@ def read(
         for n, raw in iter_lines(path):
             _flatten(parse_line(name, n, raw), records)
     else:
-        _flatten(probe.json if probe.json is not None else load_json(path), records)
+        _flatten(probe.document(), records)
     runs = _merge(records, stats)
     if not runs:
         raise fail(

@@ -83,7 +83,7 @@ def _is_record(rec: Any) -> bool:
 def _runs(path: Path, probe: Probe) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
     """(run id, source line, events) for each trajectory in the file."""
     name = str(path)
-    doc = probe.json
+    doc = probe.take_json()
     if doc is None and not probe.is_jsonl and not _is_record(probe.first_record):
         doc = load_json(path)
     if doc is None:
@@ -352,14 +352,15 @@ def _is_output(rec: Any) -> bool:
 
 def sniff(probe: Probe) -> str | None:
     """What OpenHands shape the source is (None: not OpenHands)."""
-    doc = probe.json
+    whole = doc = probe.json
     if isinstance(doc, dict):
         doc = doc.get("events", doc.get("history"))
     if _is_stream(doc):
         return "an OpenHands event stream"
     if isinstance(doc, list) and doc and _is_output(doc[0]):
         return "OpenHands evaluation output (records with a history of events)"
-    if doc is None:
+    if whole is None:  # not one document: JSON Lines (a document's first line is no record,
+        # and reading it again would parse the document twice)
         if _is_event(probe.first_line_json):
             return "an OpenHands event stream (JSON Lines)"
         rec = probe.first_record

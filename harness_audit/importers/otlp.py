@@ -38,10 +38,10 @@ from harness_audit.importers.base import (
     ImportStats,
     Mapping,
     as_dict,
+    check_values,
     fail,
     hex_id,
     iter_lines,
-    load_json,
     parse_line,
     text,
     ts_to_ns,
@@ -427,6 +427,7 @@ def read(
     grouper = _Grouper(name, mapping, stats, pipeline)
     if probe.is_jsonl or (probe.json is None and probe.first_line_json is not None):
         for n, raw in iter_lines(path):
+            check_values(name, raw, n)  # before either decoder makes an object a value
             try:
                 req = _decode_request(raw)
             except msgspec.DecodeError:  # not the common shape: the general reader
@@ -434,7 +435,7 @@ def read(
             else:
                 yield from _feed_request(grouper, req, n, stats)
     else:
-        doc = probe.json if probe.json is not None else load_json(path)
+        doc = probe.document()
         if not _looks_like_spans(doc):
             raise fail(
                 name,

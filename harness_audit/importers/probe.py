@@ -9,26 +9,38 @@ from typing import Any
 
 import orjson
 
+from harness_audit.errors import HarnessAuditError
 from harness_audit.importers.base import (
+    MAX_DOCUMENT_BYTES,
+    BoundError,
+    check_values,
     is_gzip,
     iter_lines,
     json_loads,
-    read_document,
+    load_json,
     read_head,
 )
-
-SNIFF_WHOLE_BYTES = 16 << 20
-"""Documents up to this size are parsed whole for detection; larger ones by their first line."""
 
 
 @dataclass
 class Probe:
-    """A source's first bytes, and its JSON/YAML parse when small enough."""
+    """A source's first bytes, and its JSON/YAML parse when it is one document.
+
+    Detection and reading share one parse under one set of bounds: a whole JSON document is
+    read and parsed at most once (:func:`~harness_audit.importers.base.load_json`: at most
+    ``MAX_DOCUMENT_BYTES`` of text, decompressed or not, and ``MAX_DOCUMENT_VALUES`` values),
+    here; the reader of the detected format takes that parse (:meth:`take_json`) instead of
+    parsing again. A document the bounds refuse is ``unparsed`` (why), so that ``--from``
+    leaves the reader to say so rather than detection calling it no format (and ``bounded``
+    when a bound refused it, not its syntax)."""
 
     path: Path
     head: bytes = b""
     gzip: bool = False
     size: int = 0
+    unparsed: str = ""
+    bounded: bool = False
+    yaml_sha256: str = ""
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -56,15 +68,44 @@ class Probe:
 
     @cached_property
     def json(self) -> Any:
-        """The whole document parsed as JSON, or None (not JSON, or too large to sniff whole)."""
-        if self.first_char not in ("{", "["):
+        """The whole document parsed as JSON, or None (not JSON, JSON Lines, or refused by the
+        bounds: :attr:`unparsed` says why). Parsed once; :meth:`take_json` hands it over."""
+        if self.first_char not in ("{", "[") or self.is_jsonl:
             return None
-        if self.size > SNIFF_WHOLE_BYTES and not self.gzip:
+        if not self.gzip and self.size > MAX_DOCUMENT_BYTES:
+            self.unparsed = f"is {self.size:,} bytes, more than the {MAX_DOCUMENT_BYTES:,} a "
+            self.unparsed += "whole document may be"
+            self.bounded = True
             return None
         try:
-            return json_loads(read_document(self.path, SNIFF_WHOLE_BYTES * 4))
-        except Exception:
-            return None
+            return load_json(self.path)
+        except BoundError as e:
+            self.unparsed, self.bounded = e.diagnostics()[0].message, True
+        except HarnessAuditError as e:
+            self.unparsed = e.diagnostics()[0].message
+        return None
+
+    def take_json(self) -> Any:
+        """The parse of :attr:`json`, handed over: the probe keeps no reference to it, so the
+        document is in memory once, for as long as its reader holds it."""
+        doc = self.json
+        self.release()
+        return doc
+
+    def document(self) -> Any:
+        """The whole document for its reader: the parse detection made, handed over
+        (:meth:`take_json`), else read and parsed now (an error names the file and the bound
+        or the line)."""
+        doc = self.take_json()
+        return doc if doc is not None else load_json(self.path)
+
+    def release(self, keep_json: bool = False) -> None:
+        """Forget what was parsed whole (a later :attr:`json` or :attr:`first_record` reads
+        and parses again): the document (unless ``keep_json``, for its reader) and the first
+        JSON Lines record, which may be as large as a record may be."""
+        if not keep_json:
+            self.__dict__.pop("json", None)
+        self.__dict__.pop("first_record", None)
 
     @cached_property
     def first_line_json(self) -> Any:
@@ -84,6 +125,7 @@ class Probe:
             return self.first_line_json
         try:
             for _, raw in iter_lines(self.path):
+                check_values(str(self.path), raw, 1)
                 return json_loads(raw)
         except Exception:
             return None
@@ -91,7 +133,9 @@ class Probe:
 
     @cached_property
     def is_jsonl(self) -> bool:
-        """True when the first two non-blank lines each parse as JSON (and the whole does not)."""
+        """True when the first two non-blank lines are each a whole JSON value (the second may
+        be cut by the end of the head): JSON Lines, never one document (two values are no JSON
+        text), told from the head alone, without parsing the whole."""
         lines = [x for x in self.head.split(b"\n") if x.strip()]
         if len(lines) < 2:
             return False
@@ -101,17 +145,18 @@ class Probe:
                 orjson.loads(lines[1])
         except orjson.JSONDecodeError:
             return False
-        return self.json is None
+        return True
 
     @cached_property
     def yaml(self) -> Any:
         """The document parsed as YAML (safely), or None."""
-        if self.gzip or self.size > SNIFF_WHOLE_BYTES:
+        if self.gzip:
             return None
-        from harness_audit.errors import HarnessAuditError
         from harness_audit.manifest.yamlsafe import load_yaml
 
         try:
-            return load_yaml(self.path).data
+            doc = load_yaml(self.path)
         except HarnessAuditError:
             return None
+        self.yaml_sha256 = doc.sha256  # of the bytes parsed: the digest of what was read
+        return doc.data

@@ -34,7 +34,6 @@ from harness_audit.importers.base import (
     as_int,
     fail,
     json_loads,
-    load_json,
     ns_to_ts,
     run_end,
     run_start,
@@ -93,7 +92,7 @@ def read(
     """The events of one trajectory, as one run (a RetryAgent's attempts one after another)."""
     name = str(path)
     probe = probe or Probe.of(path)
-    doc = probe.json if probe.json is not None else load_json(path)
+    doc = probe.document()
     attempts = _attempts(doc)
     if attempts is None and not (isinstance(doc, dict) and isinstance(doc.get("trajectory"), list)):
         raise fail(name, "no SWE-agent trajectory in this file", 1, '{"trajectory": [...]}')

@@ -80,6 +80,7 @@ def seal_events(
     stamp: bool = True,
     wording: str = IMPORTED,
     extensions: Callable[[], Sequence[str]] | None = None,
+    discard: Path | None = None,
 ) -> int:
     """Seal ``events`` into a new trail (a folder, new or empty, or a store) and sign its
     checkpoint; return how many were sealed. ``jobs=2`` seals in a second process (see the
@@ -88,10 +89,15 @@ def seal_events(
 
     ``extensions`` gives, once every event has been read, more checkpoint extension lines
     for the closing checkpoint (``trail import``'s import line, with its sources' digests,
-    known only once they are read); the signing time is always one."""
+    known only once they are read); the signing time is always one.
+
+    ``discard``: a folder being built (``trail import``'s hidden one) that the sealing process
+    removes if this process dies before the end (``kill -9``): then nobody else can, and the
+    sealing process, which learns of it by the end of the pipe (and, on Linux, a parent-death
+    signal), stops rather than living on beside it."""
     store = LocalStore(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
-        return _in_child(events, store, origin, signer, stamp, wording, extensions)
+        return _in_child(events, store, origin, signer, stamp, wording, extensions, discard)
     with _Sealer(store, origin, signer, stamp, wording) as sealer:
         try:
             for raw in events:
@@ -176,11 +182,14 @@ def _in_child(
     stamp: bool,
     wording: str,
     extensions: Callable[[], Sequence[str]] | None = None,
+    discard: Path | None = None,
 ) -> int:
     ctx = multiprocessing.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=True)
     child = ctx.Process(
-        target=_child, args=(theirs, store, origin, signer, stamp, wording), daemon=True
+        target=_child,
+        args=(theirs, ours, os.getpid(), discard, store, origin, signer, stamp, wording),
+        daemon=True,
     )
     # forked before the first event is asked for, so before the reading side does anything
     child.start()
@@ -250,12 +259,51 @@ def _answer(conn: Connection) -> int:
     return count
 
 
+class _Orphaned(BaseException):
+    """The reading process died (``kill -9``): nobody will read a report or use the folder."""
+
+
+def _die_with(parent: int) -> None:
+    """Be told when ``parent`` dies: on Linux a SIGTERM (``PR_SET_PDEATHSIG``), which, the
+    parent gone, stops the sealing wherever it is; elsewhere the end of the pipe does."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: the pipe's end still tells
+            pass
+
+    def on_term(signum: int, frame: object) -> None:
+        if os.getppid() != parent:
+            raise _Orphaned
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's terminate(): as before
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        raise _Orphaned
+
+
 def _child(
-    conn: Connection, store: TrailStore, origin: str, signer: Signer, stamp: bool, wording: str
+    conn: Connection,
+    parent_end: Connection,
+    parent: int,
+    discard: Path | None,
+    store: TrailStore,
+    origin: str,
+    signer: Signer,
+    stamp: bool,
+    wording: str,
 ) -> None:
+    # forked with both ends of the pipe: the parent's end closed here, so that the parent's
+    # death (whose end then closes too) is the end of the pipe for this process
+    parent_end.close()
     # Ctrl-C reaches the whole process group: the parent handles it and stops this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        _die_with(parent)
         with _Sealer(store, origin, signer, stamp, wording) as sealer:
             while (data := conn.recv_bytes())[:1] != END:
                 for file, line, event in _unpack(data):
@@ -263,7 +311,9 @@ def _child(
             lines: list[str] = marshal.loads(data[1:])  # noqa: S302 - the parent's, see _in_child
             sealer.writer.extensions = tuple(lines)
         report: tuple[str, Any] = ("ok", sealer.count)
-    except EOFError:  # the parent stopped (its own error): nobody to report to
+    except (EOFError, _Orphaned):  # the parent stopped (its own error) or died: nobody to
+        # report to, and the folder it was building is of no use: remove it, as it would have
+        _abandon(discard)
         return
     except HarnessAuditError as e:
         report = ("error", e.diagnostics())
@@ -273,9 +323,16 @@ def _child(
     try:
         conn.send_bytes(pickle.dumps(report))
     except OSError:  # the parent has gone
-        pass
+        _abandon(discard)
     finally:
         conn.close()
+
+
+def _abandon(folder: Path | None) -> None:
+    if folder is not None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 __all__ = ["BATCH", "IMPORTED", "SEALED", "default_jobs", "seal", "seal_events", "seal_file"]
