@@ -41,6 +41,12 @@ class DraftTool:
     gate: bool | None = None
     gate_where: Where | None = None
     gate_note: str = ""
+    stated_scope: str = ""
+    """What the source states of the tool's reach (an MCP filesystem server's allowed
+    directories, with their line): said in the scope TODO, not declared (issue 24)."""
+    proposed: str = ""
+    """An effect proposed from the tool's own code (``external (requests.post at x.py:12)``):
+    a comment beside the fail-closed effect until a person declares it (issue 24, item 4)."""
 
 
 @dataclass
@@ -254,10 +260,17 @@ def render(d: Draft, name: str | None = None) -> str:
                     f"        effect: destructive  # TODO: declare the effect: "
                     f"{UNKNOWN_EFFECT_NOTE}"
                 )
-            lines.append(
-                "        # TODO: declare scope: the source does not say which scope "
-                "the tool needs (unscoped)"
-            )
+            if tool.proposed:
+                lines.append(_line(8, "", f"proposed effect: {tool.proposed}"))
+            if tool.stated_scope:
+                lines.append(
+                    _line(8, "", f"TODO: declare scope: the source states {tool.stated_scope}")
+                )
+            else:
+                lines.append(
+                    "        # TODO: declare scope: the source does not say which scope "
+                    "the tool needs (unscoped)"
+                )
             if tool.gate:
                 lines.append(
                     _line(

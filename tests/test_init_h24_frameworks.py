@@ -1,0 +1,171 @@
+"""Issue 24 (items 2-3): ADK Python agents and ADK config sub-agent files, MCP scopes and flat
+server maps. Inputs in the shapes of google/adk-samples, ADK's config docs and Claude Code
+plugins (our own text); every draft goes through ``init`` -> ``scan`` -> ``report`` -> ``report
+verify`` (:func:`draft`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness_audit.importers import detect_definition
+
+from .conftest import SHARED
+from .test_init_h24_langgraph import agents, draft, tools
+
+REAL = SHARED / "real" / "set2"
+
+ADK_PY = """
+from google.adk.agents import Agent, LlmAgent, LoopAgent, SequentialAgent
+from google.adk.models.lite_llm import LiteLlm
+from google.adk.runners import RunConfig
+from google.adk.tools import FunctionTool, google_search
+from google.adk.tools.agent_tool import AgentTool
+from google.adk.tools.mcp_tool.mcp_toolset import MCPToolset, StdioConnectionParams
+from mcp import StdioServerParameters
+
+from .tools import cancel_booking, find_flights, guard, more_tools
+
+docs = MCPToolset(
+    connection_params=StdioConnectionParams(
+        server_params=StdioServerParameters(
+            command="npx", args=["-y", "@modelcontextprotocol/server-filesystem", "/srv/trips"]
+        )
+    ),
+    tool_filter=["read_file", "list_directory"],
+)
+
+scout = Agent(name="scout", model="gemini-2.0-flash", tools=[google_search])
+
+booker = LlmAgent(
+    name="booker",
+    model=LiteLlm(model="openai/gpt-4o"),
+    description="Books and cancels trips.",
+    tools=[find_flights, FunctionTool(func=cancel_booking, require_confirmation=True), docs],
+    before_tool_callback=guard,
+)
+
+drafter = LlmAgent(name="drafter", model="gemini-2.5-flash", tools=more_tools())
+checker = LlmAgent(name="checker", model="gemini-2.5-flash")
+polish = LoopAgent(name="polish", sub_agents=[drafter, checker], max_iterations=3)
+plan = SequentialAgent(name="plan", sub_agents=[booker, polish])
+
+root_agent = Agent(
+    name="coordinator",
+    model="gemini-2.5-pro",
+    tools=[AgentTool(agent=scout)],
+    sub_agents=[plan],
+)
+config = RunConfig(max_llm_calls=40)
+"""
+
+
+def test_adk_python_agents(tmp_path: Path) -> None:
+    """``Agent``/``LlmAgent``, ``sub_agents``, ``AgentTool``, ``MCPToolset(tool_filter=…)`` with
+    its allowed directory, ``FunctionTool(require_confirmation=True)``, ``before_tool_callback``
+    (not a gate), ``LoopAgent(max_iterations)``, ``RunConfig(max_llm_calls)``, tools computed at
+    run time (unknown), all detected by ``--from auto``."""
+    (tmp_path / "travel").mkdir()
+    src = tmp_path / "travel" / "agent.py"
+    src.write_text(ADK_PY)
+    assert detect_definition([tmp_path / "travel"])[0] == "adk"
+    doc = draft(tmp_path, src)
+    ag = agents(doc)
+    assert set(ag) == {"scout", "booker", "drafter", "checker", "polish", "plan", "coordinator"}
+    assert ag["coordinator"]["spawns"] == ["scout", "plan"]
+    assert ag["plan"]["spawns"] == ["booker", "polish"]
+    assert ag["polish"]["depends_on"] == ["booker"]
+    assert ag["booker"]["model"]["name"] == "openai/gpt-4o"
+    assert tools(ag["booker"]) == {
+        "find_flights": ("destructive", False),
+        "cancel_booking": ("destructive", True),
+        "read_file": ("read", False),
+        "list_directory": ("read", False),
+    }
+    assert tools(ag["drafter"]) == {"unknown": ("destructive", False)}
+    assert tools(ag["coordinator"]) == {"scout": ("destructive", False)}
+    # the loop: its own bound; the rest: the run's model-call cap
+    assert ag["drafter"]["max_iterations"] == 3 and ag["checker"]["max_iterations"] == 3
+    assert ag["scout"]["max_iterations"] == 40
+    text = doc["_text"]
+    assert "human_gate: {required: true}  # from agent.py:27; FunctionTool" in text
+    assert "before_tool_callback=guard at agent.py:28 is a code check" in text
+    assert "allowed only '/srv/trips' by its arguments (agent.py:12)" in text
+    assert "does not bound tokens, cost, time" in text
+    assert any("more_tools() at agent.py:31" in n for n in doc["x-import"]["notes"])
+
+
+def test_adk_config_path_followed_confined_and_hashed(tmp_path: Path) -> None:
+    """A ``config_path`` sub-agent is read and its file hashed; one that leaves the project or is
+    missing drafts an unknown agent (never nothing)."""
+    proj = tmp_path / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text("name: outsider\nmodel: gemini-2.5-pro\ninstruction: x\n")
+    (proj / "sub" / "helper.yaml").write_text(
+        "agent_class: LlmAgent\nname: helper\nmodel: gemini-2.5-flash\ninstruction: help\n"
+    )
+    root = proj / "root_agent.yaml"
+    root.write_text(
+        "agent_class: LlmAgent\nname: root\nmodel: gemini-2.5-flash\ninstruction: route\n"
+        "sub_agents:\n  - config_path: ./sub/helper.yaml\n  - config_path: ../outside.yaml\n"
+        "  - config_path: ./missing.yaml\n"
+    )
+    doc = draft(tmp_path, root, "adk")
+    ag = agents(doc)
+    assert set(ag) == {"root", "helper", "outside", "missing"}
+    assert ag["root"]["spawns"] == ["helper", "outside", "missing"]
+    assert tools(ag["outside"]) == {"unknown": ("destructive", False)}
+    assert tools(ag["missing"]) == {"unknown": ("destructive", False)}
+    files = [Path(s["file"]).name for s in doc["x-import"]["sources"]]
+    assert files == ["root_agent.yaml", "helper.yaml"]
+    notes = " ".join(doc["x-import"]["notes"])
+    assert "'../outside.yaml' leaves the project" in notes
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real is absent")
+def test_real_adk_config_tree_hashes_every_file(tmp_path: Path) -> None:
+    folder = REAL / "adk-config" / "multi_agent_llm_config"
+    doc = draft(tmp_path, folder / "root_agent.yaml", "adk")
+    ag = agents(doc)
+    assert set(ag) == {"root_agent", "roll_agent", "prime_agent"}
+    assert ag["root_agent"]["spawns"] == ["roll_agent", "prime_agent"]
+    assert tools(ag["roll_agent"]) == {"roll_die": ("destructive", False)}
+    files = sorted(Path(s["file"]).name for s in doc["x-import"]["sources"])
+    assert files == ["prime_agent.yaml", "roll_agent.yaml", "root_agent.yaml"]
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real is absent")
+def test_real_filesystem_server_scope(tmp_path: Path) -> None:
+    doc = draft(tmp_path, REAL / "mcp-config" / "claude_desktop_config.json", "mcp")
+    assert (
+        "allowed only '/Users/YOUR_USERNAME/apps/MCP' by its arguments "
+        "(claude_desktop_config.json:12)" in doc["_text"]
+    )
+    (tmp_path / "2").mkdir()
+    doc = draft(tmp_path / "2", REAL / "adk-config" / "tool_mcp_stdio_file_system_config", "adk")
+    assert "allowed only '/tmp/mcp-demo' by its arguments (root_agent.yaml:8)" in doc["_text"]
+
+
+def test_claude_code_plugin_mcp_json(tmp_path: Path) -> None:
+    """A plugin's ``.mcp.json`` is a flat server map: read, not refused."""
+    (tmp_path / "plugin").mkdir()
+    src = tmp_path / "plugin" / ".mcp.json"
+    src.write_text(
+        '{\n  "notes": {"command": "${CLAUDE_PLUGIN_ROOT}/bin/notes", "args": ["--db", "n.db"]},\n'
+        '  "files": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem",'
+        ' "${CLAUDE_PLUGIN_ROOT}/data"]},\n'
+        '  "docs": {"type": "http", "url": "https://docs.example.invalid/mcp"}\n}\n'
+    )
+    assert detect_definition([src])[0] == "mcp"
+    doc = draft(tmp_path, src)
+    (a,) = doc["agents"]
+    assert set(tools(a)) == {"notes", "files", "docs"}
+    assert "allowed only '${CLAUDE_PLUGIN_ROOT}/data'" in doc["_text"]
+
+
+def test_a_json_map_of_other_things_is_not_mcp(tmp_path: Path) -> None:
+    src = tmp_path / "x.json"
+    src.write_text('{"a": {"name": "x"}, "b": {"command": "run"}}')
+    with pytest.raises(Exception, match="no supported definition format"):
+        detect_definition([src])
