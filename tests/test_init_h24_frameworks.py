@@ -169,3 +169,79 @@ def test_a_json_map_of_other_things_is_not_mcp(tmp_path: Path) -> None:
     src.write_text('{"a": {"name": "x"}, "b": {"command": "run"}}')
     with pytest.raises(Exception, match="no supported definition format"):
         detect_definition([src])
+
+
+CARD = """{
+  "protocolVersion": "0.3.0",
+  "name": "Expense Helper",
+  "description": "Files and approves expense reports.",
+  "url": "https://expenses.example.invalid/a2a",
+  "preferredTransport": "JSONRPC",
+  "version": "1.2.0",
+  "capabilities": {"streaming": true, "pushNotifications": false},
+  "defaultInputModes": ["text"],
+  "defaultOutputModes": ["text", "application/json"],
+  "securitySchemes": {
+    "corp_oauth": {
+      "type": "oauth2",
+      "flows": {"clientCredentials": {"tokenUrl": "https://id.example.invalid/token",
+        "scopes": {"expenses.read": "read reports", "expenses.write": "file reports"}}}
+    },
+    "key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+  },
+  "security": [{"corp_oauth": ["expenses.write"]}, {"key": []}],
+  "supportsAuthenticatedExtendedCard": true,
+  "skills": [
+    {"id": "file_expense", "name": "File an expense", "description": "Files a report.",
+     "tags": ["expenses"], "examples": ["file my taxi receipt"]},
+    {"id": "approve_expense", "name": "Approve", "description": "Approves a report.",
+     "tags": ["approval"]}
+  ]
+}
+"""
+
+
+def test_a2a_card(tmp_path: Path) -> None:
+    """One agent per card, skills as tools (effect unknown: destructive, ungated), security
+    schemes and requirements as access facts with their lines; detected by ``--from auto``, also
+    under ``.well-known`` in a folder."""
+    wk = tmp_path / "site" / ".well-known"
+    wk.mkdir(parents=True)
+    card = wk / "agent-card.json"
+    card.write_text(CARD)
+    assert detect_definition([tmp_path / "site"]) == ("a2a", [card])
+    doc = draft(tmp_path, card)
+    (a,) = doc["agents"]
+    assert a["id"] == "Expense_Helper" and a["role"] == "Files and approves expense reports."
+    assert "model" not in a
+    assert tools(a) == {
+        "file_expense": ("destructive", False),
+        "approve_expense": ("destructive", False),
+    }
+    text = doc["_text"]
+    assert '- name: "file_expense"  # from agent-card.json:22' in text
+    assert (
+        "access stated by the card (agent-card.json:11): security schemes corp_oauth (oauth2: "
+        "scopes expenses.read, expenses.write); key (API key in header X-Api-Key)" in text
+    )
+    assert "a caller presents corp_oauth [expenses.write] or key" in text
+    assert any("extended card" in u for u in doc["x-import"]["unknown"])
+
+
+def test_a2a_cards_without_security_and_of_the_old_shape(tmp_path: Path) -> None:
+    (tmp_path / "open.json").write_text(
+        '{"name": "Open", "url": "http://localhost:9999/", "capabilities": {}, "skills": []}'
+    )
+    (tmp_path / "old.json").write_text(
+        '{"name": "Old", "url": "http://localhost:8000/", "version": "1",'
+        ' "authentication": {"schemes": ["bearer"]}, "capabilities": {},'
+        ' "skills": [{"id": "lookup", "name": "Look up"}]}'
+    )
+    doc = draft(tmp_path, tmp_path, "a2a")
+    ag = agents(doc)
+    assert set(ag) == {"Open", "Old"}
+    assert tools(ag["Open"]) == {"unknown": ("destructive", False)}
+    assert tools(ag["Old"]) == {"lookup": ("destructive", False)}
+    text = doc["_text"]
+    assert "anyone who reaches its URL may call it" in text
+    assert "security schemes bearer (bearer)" in text
