@@ -101,7 +101,9 @@ def test_adk_config_path_followed_confined_and_hashed(tmp_path: Path) -> None:
     missing drafts an unknown agent (never nothing)."""
     proj = tmp_path / "proj"
     (proj / "sub").mkdir(parents=True)
-    (tmp_path / "outside.yaml").write_text("name: outsider\nmodel: gemini-2.5-pro\ninstruction: x\n")
+    (tmp_path / "outside.yaml").write_text(
+        "name: outsider\nmodel: gemini-2.5-pro\ninstruction: x\n"
+    )
     (proj / "sub" / "helper.yaml").write_text(
         "agent_class: LlmAgent\nname: helper\nmodel: gemini-2.5-flash\ninstruction: help\n"
     )
@@ -245,3 +247,82 @@ def test_a2a_cards_without_security_and_of_the_old_shape(tmp_path: Path) -> None
     text = doc["_text"]
     assert "anyone who reaches its URL may call it" in text
     assert "security schemes bearer (bearer)" in text
+
+
+ORCHESTRATION = """kind: Workflow
+maxTurns: 40
+trigger:
+  kind: OnConversationStart
+  id: start
+  actions:
+    - kind: SetVariable
+      id: roster
+      variable: Local.Helpers
+      value: |-
+        =[
+            {name: "MapsAgent", description: "Finds routes"},
+            {name: "BillingAgent", description: "Charges cards"}
+        ]
+    - kind: InvokeAzureAgent
+      id: ask_lead
+      agent:
+        name: LeadAgent
+    - kind: SetVariable
+      id: choose
+      variable: Local.Chosen
+      value: =Filter(Local.Helpers, name = Local.Plan.next)
+    - kind: InvokeAzureAgent
+      id: run_helper
+      agent:
+        name: =First(Local.Chosen).name
+    - kind: InvokeAzureAgent
+      id: run_mystery
+      agent:
+        name: =Global.SomeoneElse
+    - kind: GotoAction
+      id: again
+      actionId: ask_lead
+"""
+
+
+def test_agent_framework_powerfx_dispatch_goto_and_max_turns(tmp_path: Path) -> None:
+    """A PowerFx agent name is no agent: the agents its variables list are; one it cannot follow
+    is an unknown agent (fail closed); ``GotoAction`` back is a loop bounded by ``maxTurns``."""
+    doc = draft(tmp_path, ORCHESTRATION, "agent-framework", "wf.yaml")
+    ag = agents(doc)
+    assert set(ag) == {"LeadAgent", "MapsAgent", "BillingAgent", "dispatched_at_27"}
+    assert not any(i.startswith("a_") or "First" in i for i in ag)
+    assert ag["MapsAgent"]["depends_on"] == ["LeadAgent"]
+    assert ag["BillingAgent"]["depends_on"] == ["LeadAgent"]
+    assert ag["dispatched_at_27"]["depends_on"] == ["MapsAgent", "BillingAgent"]
+    assert tools(ag["dispatched_at_27"]) == {"unknown": ("destructive", False)}
+    assert ag["LeadAgent"]["depends_on"] == ["dispatched_at_27"]  # the goto: a loop
+    assert all(a["max_iterations"] == 40 for a in ag.values())
+    assert "from wf.yaml:2; the workflow's maxTurns=40" in doc["_text"]
+    notes = " ".join(doc["x-import"]["notes"])
+    assert (
+        "'=First(Local.Chosen).name' (wf.yaml:23): its variables list MapsAgent, Billing" in notes
+    )
+
+
+def test_agent_framework_approval_mode_gate_has_its_line(tmp_path: Path) -> None:
+    doc = draft(
+        tmp_path,
+        """kind: Prompt
+name: Clerk
+model:
+  id: gpt-4.1-mini
+tools:
+  - kind: mcp
+    name: ledger
+    allowedTools: [post_entry, read_entry]
+    approvalMode:
+      kind: specify
+      alwaysRequireApprovalTools: [post_entry]
+""",
+        "agent-framework",
+        "clerk.yaml",
+    )
+    (a,) = doc["agents"]
+    assert tools(a) == {"post_entry": ("destructive", True), "read_entry": ("destructive", False)}
+    assert "human_gate: {required: true}  # from clerk.yaml:9; approvalMode" in doc["_text"]
