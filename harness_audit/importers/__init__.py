@@ -191,11 +191,12 @@ def import_to_folder(
 
 def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None) -> str:
     """The draft manifest YAML for framework definitions (fails closed; see ``draft``)."""
-    from harness_audit.importers import detect, draft
+    from harness_audit.importers import detect, draft, effects
     from harness_audit.importers.registry import DEFINITION_FORMATS
 
     found, files = detect.definition(paths, fmt)
     d = DEFINITION_FORMATS[found].read(files)
+    effects.propose_all(d)  # proposed from the tools' own code: comments, never the effect
     return draft.render(d, name=name)
 
 
