@@ -401,3 +401,5 @@ def test_real_email_assistant_tools_at_run_time(tmp_path: Path) -> None:
     assert tools(ag["llm_call"]) == {"unknown": ("destructive", False)}
     assert ag["llm_call"]["depends_on"] == ["triage_router"]
     assert any("get_tools() at email_assistant.py:17" in n for n in doc["x-import"]["notes"])
+    # llm_call -> environment (a step that is no agent) -> llm_call: a loop whose bound is asked
+    assert "max_iterations: 1  # TODO: declare the bound of this cycle" in doc["_text"]

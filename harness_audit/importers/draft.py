@@ -311,7 +311,9 @@ def render(d: Draft, name: str | None = None) -> str:
 
 def _cycle_members(d: Draft) -> set[str]:
     ids = {a.id for a in d.agents}
-    out: set[str] = set()
+    # an agent that runs again after itself (a loop through steps that are not agents) is in a
+    # cycle of its own: its depends_on names it (never rendered as an edge)
+    out: set[str] = {a.id for a in d.agents if a.id in a.depends_on or a.id in a.spawns}
     for key in ("depends_on", "spawns"):
         graph = {a.id: [t for t in getattr(a, key) if t in ids and t != a.id] for a in d.agents}
         for start in graph:

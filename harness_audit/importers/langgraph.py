@@ -792,8 +792,8 @@ def _read_file(p: Path, d: Draft) -> None:
             if node_agent is None:
                 continue
             for src, line in _upstream(g, nid, entries).items():
-                if src != aid:
-                    node_agent.depends_on.setdefault(src, Where(f, line))
+                # itself: a loop through nodes that are not agents (its bound is asked for)
+                node_agent.depends_on.setdefault(src, Where(f, line))
         for nid in g.nodes:  # into a subgraph: its entry agents wait
             if nid in entries:
                 for src, line in _upstream(g, nid, entries).items():
