@@ -64,15 +64,24 @@ def init(
     from harness_audit.importers import draft_manifest, draft_to_file
 
     sources = list(paths or [Path(".")])
+    unseen: list[str] = []
     if str(output) == "-":
-        sys.stdout.write(draft_manifest(sources, source, name))
-        return
-    todo = draft_to_file(sources, output, source, name, force)
-    print(
-        f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
-        "(# TODO: declare); `harness-audit scan` judges it as it stands",
-        file=sys.stderr,
-    )
+        sys.stdout.write(draft_manifest(sources, source, name, unseen))
+    else:
+        todo = draft_to_file(sources, output, source, name, force, unseen)
+        print(
+            f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
+            "(# TODO: declare); `harness-audit scan` judges it as it stands",
+            file=sys.stderr,
+        )
+    if unseen:  # what the readers could not read: drafted as explicit unknowns (fail closed)
+        print(
+            f"could not read {len(unseen)} thing(s) the code computes at run time; drafted "
+            "as unknowns that fail their checks until declared:",
+            file=sys.stderr,
+        )
+        for u in unseen:
+            print(f"  {terminal(u)}", file=sys.stderr)
 
 
 @command(trail_app, "import")
