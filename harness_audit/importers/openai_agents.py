@@ -42,8 +42,11 @@ DESCRIPTION = "OpenAI Agents SDK definitions (Python)"
 
 DEFAULT_MAX_TURNS_SOURCE = "https://openai.github.io/openai-agents-python/running_agents/"
 _AGENT_CALL = re.compile(r"\bAgent\s*(\[[^\]\n]*\])?\s*\(")
-_USES_AGENTS = re.compile(r"\.as_tool\(|\.clone\(|\bRunner\.run(_sync|_streamed)?\(")
-"""A module that builds no agent but wires them (agents as tools, clones, runs with max_turns)."""
+_USES_AGENTS = re.compile(
+    r"\.as_tool\(|\.clone\(|\bRunner\.run(_sync|_streamed)?\(|^@(function_tool|tool)\b", re.M
+)
+"""A module that builds no agent but wires them (agents as tools, clones, runs with max_turns)
+or defines their tools (``@function_tool``, with its ``needs_approval``)."""
 _RUNS = ("run", "run_sync", "run_streamed")
 
 
@@ -104,7 +107,7 @@ class _File:
     f: str
     env: dict[str, ast.expr]
     custom: dict[str, str]
-    gates: dict[str, tuple[bool | None, int]]
+    gates: dict[str, tuple[bool | None, Where]]
     as_tools: dict[str, ast.Call] = field(default_factory=dict)  # var = other.as_tool(...)
 
 
@@ -166,7 +169,7 @@ class _Reader:
         known_effect(dt, cls)
         g = fl.gates.get(cls)
         if g is not None:
-            self.gate(dt, g[0], Where(f, g[1]))
+            self.gate(dt, g[0], g[1])
         a.tools.append(dt)
 
     @staticmethod
@@ -223,12 +226,21 @@ def read(paths: list[Path]) -> Draft:
     later: list[tuple[str, str, ast.expr, int, _File]] = []  # (var, attr, value, line, file)
     runs: list[tuple[ast.Call, _File]] = []
     files: list[tuple[ast.Module, _File]] = []
+    all_custom: dict[str, str] = {}  # tools and gates defined in one module, used in another
+    all_gates: dict[str, tuple[bool | None, Where]] = {}
     for p in paths:
         tree = parse(p)
         f = str(p)
-        fl = _File(f, module_env(tree, f), custom_tools(tree), _gates(tree))
+        fl = _File(
+            f,
+            module_env(tree, f),
+            custom_tools(tree),
+            {k: (v, Where(f, ln)) for k, (v, ln) in _gates(tree).items()},
+        )
         r.imported.update(_imports(tree, f))
         files.append((tree, fl))
+        all_custom.update(fl.custom)
+        all_gates.update(fl.gates)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 fn = node.func
@@ -311,6 +323,9 @@ def read(paths: list[Path]) -> Draft:
             if var:
                 r.var_agent[var] = aid
             pending.append((a, call, fl))
+    for _tree, fl in files:
+        fl.custom = {**all_custom, **fl.custom}
+        fl.gates = {**all_gates, **fl.gates}
     for a, call, fl in pending:
         tools = kwarg(call, "tools")
         if tools is not None:
