@@ -314,9 +314,12 @@ def _class_attrs(tree: ast.Module) -> dict[ast.AST, dict[str, ast.expr]]:
                 for t in stmt.targets:
                     if isinstance(t, ast.Name):
                         attrs[t.id] = stmt.value
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                if stmt.value is not None:
-                    attrs[stmt.target.id] = stmt.value
+            elif (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.value is not None
+            ):
+                attrs[stmt.target.id] = stmt.value
         for fn in cls.body:
             if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 for st in ast.walk(fn):
