@@ -65,6 +65,8 @@ class DraftAgent:
     max_iterations_where: Where | None = None
     max_iterations_note: str = ""
     notes: list[str] = field(default_factory=list)
+    placeholder: bool = False
+    """Stands for agents the source computes at run time (:meth:`Draft.unseen_agents`)."""
 
 
 @dataclass
@@ -134,6 +136,7 @@ class Draft:
                 aid,
                 where,
                 role=f"agents computed at run time ({what}): unknown until declared",
+                placeholder=True,
             )
             self.agents.append(ph)
             self.unseen_tools(ph, what, where, note=False)
