@@ -154,13 +154,13 @@ def read(paths: list[Path]) -> Draft:
         orphans = yaml_keys - set(code_agents.values()) - set(code_agents)
         named = {t[1] for t in crew.tasks}
         for k in sorted(orphans):
-            a = d.agent(k)
-            if k in named or a is None:
+            orphan = d.agent(k)
+            if k in named or orphan is None:
                 d.notes.append(f"YAML agent {k!r} is not created by the code (orphan)")
                 continue
-            d.agents.remove(a)  # configuration no code builds: not an agent of this crew
+            d.agents.remove(orphan)  # configuration no code builds: not an agent of this crew
             d.notes.append(
-                f"YAML agent {k!r} ({a.where}) is not created by the code and no task names "
+                f"YAML agent {k!r} ({orphan.where}) is not created by the code and no task names "
                 "it: configuration only, not drafted as an agent"
             )
     elif agents_docs and not pys:

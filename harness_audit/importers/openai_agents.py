@@ -295,9 +295,13 @@ def read(paths: list[Path]) -> Draft:
                 if base and var:
                     r.var_agent[var] = safe_id(var)
                     a = DraftAgent(safe_id(var), Where(f, call.lineno))
-                    src = d.agent(base)
-                    if src:
-                        a.model, a.role, a.model_where = src.model, src.role, src.model_where
+                    base_agent = d.agent(base)
+                    if base_agent:
+                        a.model, a.role, a.model_where = (
+                            base_agent.model,
+                            base_agent.role,
+                            base_agent.model_where,
+                        )
                     d.agents.append(a)
                     pending.append((a, call, fl))
                 continue
@@ -344,15 +348,15 @@ def read(paths: list[Path]) -> Draft:
         hand = kwarg(call, "handoffs")
         if hand is not None:
             r.handoffs(a, hand, fl, call.lineno)
-    for var, attr, value, line, fl in later:
-        aid = r.var_agent.get(var)
-        a2 = d.agent(aid) if aid else None
+    for lvar, lattr, lvalue, lline, lfl in later:
+        target = r.var_agent.get(lvar)
+        a2 = d.agent(target) if target else None
         if a2 is None:
             continue
-        if attr == "handoffs":
-            r.handoffs(a2, value, fl, line)
+        if lattr == "handoffs":
+            r.handoffs(a2, lvalue, lfl, lline)
         else:
-            r.tools(a2, value, fl, line, "tools")
+            r.tools(a2, lvalue, lfl, lline, "tools")
     _max_turns(r, runs)
     if not d.agents:
         raise fail(
