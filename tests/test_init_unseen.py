@@ -203,3 +203,54 @@ def test_no_check_passes_or_is_na_because_the_reader_skipped_something(
         for check, status in checks.items():
             if status not in GOOD:
                 assert drafted[aid][check] not in GOOD, (aid, check, plan)
+
+
+GRAPH = """\
+from langchain_openai import ChatOpenAI
+from langgraph.graph import StateGraph, END
+from langgraph.prebuilt import ToolNode, create_react_agent
+from langgraph_supervisor import create_supervisor
+
+llm = ChatOpenAI(model="gpt-4o")
+bound = llm.bind_tools(registry.load())
+
+
+def think(state):
+    return {"messages": [bound.invoke(state["messages"])]}
+
+
+async def make_mail_agent(client):
+    mail_tools = await client.get_tools()
+    agent = create_react_agent(llm, mail_tools, name="mail")
+    return agent
+
+
+team = create_supervisor(agents=build_agents(), model=llm, supervisor_name="boss")
+
+g = StateGraph(dict)
+g.add_node("think", think)
+g.add_node("act", ToolNode(TOOLS_FROM_CONFIG))
+g.add_edge("think", "act")
+app = g.compile(interrupt_before=gates)
+"""
+
+
+def test_langgraph_run_time_lists(tmp_path: Path) -> None:
+    """The issue's shapes: ``tools=await client.get_tools()``, ``create_supervisor(agents=
+    build_agents())``, ``compile(interrupt_before=gates)``, ``bind_tools(registry.load())``."""
+    doc, unseen = _draft(tmp_path, {"graph.py": GRAPH}, "langgraph")
+    agents = {a["id"]: a for a in doc["agents"]}
+    for aid in ("mail", "think", "act"):
+        assert [t["name"] for t in agents[aid]["tools"]] == ["unknown"], agents[aid]
+    assert agents["boss"]["spawns"] == ["unknown_agents_graph_20"]
+    text = (tmp_path / "harness.yaml").read_text()
+    assert "tools loaded at run time at graph.py:16 (tools=mail_tools)" in text
+    assert "tools loaded at run time at graph.py:7 (tools=registry.load())" in text
+    assert "gate decided at run time at graph.py:26 (interrupt_before=gates)" in text
+    assert any(
+        u.endswith("gates decided at run time (interrupt_before=gates); not a gate until declared")
+        for u in unseen
+    ), unseen
+    checks = _scan(tmp_path / "harness.yaml")
+    for aid in ("mail", "think", "act", "unknown_agents_graph_20"):
+        assert checks[aid]["human_gate_for_destructive_ops"] == "fail", aid

@@ -28,7 +28,7 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
-    static_list,
+    stated_tools,
     tool_names_in,
 )
 from harness_audit.manifest.yamlsafe import YamlDocument, load_yaml
@@ -349,26 +349,6 @@ def _self_attr(node: ast.expr | None, attrs: dict[str, ast.expr]) -> ast.expr | 
     return node
 
 
-def _crew_tools(
-    node: ast.expr | None, env: dict[str, ast.expr]
-) -> tuple[ast.List, list[tuple[str, int]]]:
-    """A ``tools=`` value as the list it states (a toolkit's ``*Kit(...).get_tools()`` stays
-    one stated entry) and what in it is computed at run time."""
-    if isinstance(node, ast.List | ast.Tuple):
-        keep: list[ast.expr] = []
-        unseen: list[tuple[str, int]] = []
-        for el in node.elts:
-            if isinstance(el, ast.Starred) and not isinstance(el.value, ast.Call):
-                e, u = static_list(el.value, env)
-                keep.extend(e)
-                unseen.extend(u)
-            else:
-                keep.append(el)
-        return ast.List(keep, ast.Load()), unseen
-    e, u = static_list(node, env)
-    return ast.List(e, ast.Load()), u
-
-
 def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     tree = parse(path)
     env = module_env(tree, str(path))
@@ -400,7 +380,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 elif note:
                     a.model_note = note
                 tools_node = kwarg(call, "tools")
-                stated, unseen = _crew_tools(_self_attr(tools_node, attrs), env)
+                stated, unseen = stated_tools(_self_attr(tools_node, attrs), env)
                 for src, ln in unseen:
                     crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
                 for tname, tcls, line in tool_names_in(stated, custom):

@@ -28,6 +28,9 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    source_text,
+    stated_tools,
+    static_list,
     tool_names_in,
 )
 
@@ -64,6 +67,20 @@ def _tools_arg(call: ast.Call, env: dict[str, ast.expr], at: int = 0) -> ast.exp
         ]
         return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), node)
     return node
+
+
+_UNSEEN = "\x00unseen"
+"""The class of a tool entry that stands for tools computed at run time (its name: the source)."""
+
+
+def _tool_entries(
+    node: ast.expr | None, env: dict[str, ast.expr], custom: dict[str, str]
+) -> list[tuple[str, str, int]]:
+    """:func:`tool_names_in` of what a list states, plus one ``(source, _UNSEEN, line)`` entry
+    for each part computed at run time (issue 24, item 1)."""
+    stated, unseen = stated_tools(node, env)
+    line = getattr(node, "lineno", 0)
+    return [*tool_names_in(stated, custom), *((src, _UNSEEN, ln or line) for src, ln in unseen)]
 
 
 def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | None, str]:
@@ -107,7 +124,10 @@ def _prebuilt(
         m, note, line = model_of(model, env)
         a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
         gated, why = _gated_tools(call, env)
-        for tname, tcls, tline in tool_names_in(tools, custom):
+        stated, unseen = stated_tools(tools, env)  # issue 24, item 1: run-time lists
+        for src, ln in unseen:
+            d.unseen_tools(a, f"tools={src}", Where(f, ln or call.lineno))
+        for tname, tcls, tline in tool_names_in(stated, custom):
             dt = DraftTool(tname, Where(f, tline))
             known_effect(dt, tcls)
             if gated is None or tname in gated:
@@ -139,9 +159,14 @@ def _prebuilt(
             by_var[var] = a
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
         workers = call.args[0] if call.args else kwarg(call, "agents")
-        for w in workers.elts if isinstance(workers, ast.List | ast.Tuple) else []:
+        elts, unseen = static_list(workers, env)
+        for src, ln in unseen:  # issue 24, item 1: agents built at run time
+            d.unseen_agents(sup, f"agents={src}", Where(f, ln or call.lineno))
+        for w in elts:
             if isinstance(w, ast.Name) and w.id in by_var and by_var[w.id] is not sup:
                 by_var[w.id].depends_on.setdefault(sup.id, Where(f, call.lineno))
+            elif not (isinstance(w, ast.Name) and w.id in by_var):
+                d.unseen_agents(sup, f"agents: {source_text(w)}", Where(f, w.lineno))
     return by_var
 
 
@@ -197,6 +222,7 @@ def read(paths: list[Path]) -> Draft:
         }
         prebuilt = _prebuilt(tree, env, custom, f, d)
         interrupt_before: set[str] = set()
+        gates_unseen: list[tuple[str, int]] = []  # issue 24, item 1: gates decided at run time
         for n in ast.walk(tree):
             if isinstance(n, ast.Call) and call_name(n) == "compile":
                 ib = kwarg(n, "interrupt_before")
@@ -204,6 +230,8 @@ def read(paths: list[Path]) -> Draft:
                     interrupt_before |= {
                         safe_id(v) for v in (literal(e)[0] for e in ib.elts) if isinstance(v, str)
                     }
+                elif ib is not None and not (isinstance(ib, ast.Constant) and ib.value is None):
+                    gates_unseen.append((f"interrupt_before={source_text(ib)}", n.lineno))
         models: dict[str, tuple[str, str, int]] = {}
         tools_of_var: dict[str, list[tuple[str, str, int]]] = {}
         for name, value in env.items():
@@ -217,9 +245,9 @@ def read(paths: list[Path]) -> Draft:
                     base = value.func.value
                     if isinstance(base, ast.Name) and base.id in models:
                         models[name] = models[base.id]
-                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
+                    tools_of_var[name] = _tool_entries(_tools_arg(value, env), env, custom)
                 if cn == "ToolNode":
-                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
+                    tools_of_var[name] = _tool_entries(_tools_arg(value, env), env, custom)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -238,7 +266,7 @@ def read(paths: list[Path]) -> Draft:
                 model = next((models[u] for u in used if u in models), None)
                 tools = [t for u in used if u in tools_of_var for t in tools_of_var[u]]
                 if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
-                    tools = tool_names_in(_tools_arg(target, env), custom)
+                    tools = _tool_entries(_tools_arg(target, env), env, custom)
                 tools += [
                     (custom.get(u, u), u, fn.lineno)
                     for u in sorted(used & tool_fns)
@@ -256,6 +284,9 @@ def read(paths: list[Path]) -> Draft:
                 )
                 before = nid in interrupt_before
                 for tname, tcls, line in tools:
+                    if tcls == _UNSEEN:
+                        d.unseen_tools(a, f"tools={tname}", Where(f, line))
+                        continue
                     dt = DraftTool(tname, Where(f, line))
                     known_effect(dt, tcls)
                     if interrupts:
@@ -263,6 +294,10 @@ def read(paths: list[Path]) -> Draft:
                     elif before:
                         dt.gate, dt.gate_note = True, f"compile(interrupt_before=[{nid!r}])"
                     a.tools.append(dt)
+        for what, ln in gates_unseen:
+            for ga in d.agents:
+                if ga.where.file == f and ga.tools:
+                    d.unseen_gates(ga, what, Where(f, ln))
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)

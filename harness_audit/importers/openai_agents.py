@@ -26,7 +26,6 @@ from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
-    _src,
     call_name,
     custom_tools,
     kwarg,
@@ -34,6 +33,7 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    source_text,
     static_list,
 )
 
@@ -141,7 +141,7 @@ class _Reader:
         ):
             child = self.agent_of(el.func.value)
             tn, _ = literal(kwarg(el, "tool_name"), fl.env)
-            wrapped = _src(el.func.value)
+            wrapped = source_text(el.func.value)
             if child:
                 a.spawns.setdefault(child, Where(f, line))
             else:
@@ -163,7 +163,7 @@ class _Reader:
             else (el.id if isinstance(el, ast.Name) else None)
         )
         if cls is None:
-            self.d.unseen_tools(a, f"a tool {_src(el)}", Where(f, line))
+            self.d.unseen_tools(a, f"a tool {source_text(el)}", Where(f, line))
             return
         dt = DraftTool(fl.custom.get(cls, cls), Where(f, line))
         known_effect(dt, cls)
@@ -205,7 +205,7 @@ class _Reader:
             a.spawns.setdefault(child, Where(fl.f, line))
         else:
             self.unknown_agent(
-                a, f"handoff to {_src(target or el)}", target or el, Where(fl.f, line)
+                a, f"handoff to {source_text(target or el)}", target or el, Where(fl.f, line)
             )
 
 
@@ -340,7 +340,7 @@ def read(paths: list[Path]) -> Draft:
             for el in elts or [mcp]:
                 r.d.unseen_tools(
                     a,
-                    f"mcp_servers: {_src(el)} lists its tools when it runs",
+                    f"mcp_servers: {source_text(el)} lists its tools when it runs",
                     Where(fl.f, getattr(el, "lineno", call.lineno)),
                 )
             for src, ln in unseen if elts else []:
@@ -380,7 +380,7 @@ def _max_turns(r: _Reader, runs: list[tuple[ast.Call, _File]]) -> None:
         where = Where(fl.f, call.lineno)
         if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
             d.notes.append(
-                f"{fl.f}:{call.lineno}: max_turns={_src(node)} is set at run time: "
+                f"{fl.f}:{call.lineno}: max_turns={source_text(node)} is set at run time: "
                 "not drafted as a bound"
             )
             continue

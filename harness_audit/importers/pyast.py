@@ -331,7 +331,7 @@ def static_list(
         return [], []
     line = getattr(node, "lineno", 0)
     if depth > MAX_NAME_HOPS:
-        return [], [(_src(node), line)]
+        return [], [(source_text(node), line)]
     if isinstance(node, ast.Name) and node.id in env:
         return static_list(env[node.id], env, depth + 1)
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
@@ -341,7 +341,7 @@ def static_list(
             if isinstance(el, ast.Starred):
                 e2, u2 = static_list(el.value, env, depth + 1)
                 elts.extend(e2)
-                unseen.extend((f"*{t}" if t == _src(el.value) else t, n) for t, n in u2)
+                unseen.extend((f"*{t}" if t == source_text(el.value) else t, n) for t, n in u2)
             else:
                 elts.append(el)
         return elts, unseen
@@ -351,10 +351,10 @@ def static_list(
         return e1 + e2, u1 + u2
     if isinstance(node, ast.Constant) and node.value is None:
         return [], []
-    return [], [(_src(node), line)]
+    return [], [(source_text(node), line)]
 
 
-def _src(node: ast.AST) -> str:
+def source_text(node: ast.AST) -> str:
     """A short source text of ``node`` for a note."""
     try:
         text = ast.unparse(node)
@@ -362,3 +362,26 @@ def _src(node: ast.AST) -> str:
         text = type(node).__name__
     text = " ".join(text.split())
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def stated_tools(
+    node: ast.expr | None, env: dict[str, ast.expr]
+) -> tuple[ast.List, list[tuple[str, int]]]:
+    """A ``tools=`` value as the list it states, for :func:`tool_names_in` (a toolkit's
+    ``*Kit(...).get_tools()`` stays one stated entry, as that function reads it), and what in
+    it is computed at run time (:func:`static_list`)."""
+    if isinstance(node, ast.Name) and node.id in env:
+        node = resolve_name(node, env)  # type: ignore[assignment]
+    if isinstance(node, ast.List | ast.Tuple):
+        keep: list[ast.expr] = []
+        unseen: list[tuple[str, int]] = []
+        for el in node.elts:
+            if isinstance(el, ast.Starred) and not isinstance(el.value, ast.Call):
+                e, u = static_list(el.value, env)
+                keep.extend(e)
+                unseen.extend(u)
+            else:
+                keep.append(el)
+        return ast.List(keep, ast.Load()), unseen
+    e, u = static_list(node, env)
+    return ast.List(e, ast.Load()), u
