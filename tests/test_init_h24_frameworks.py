@@ -93,7 +93,7 @@ def test_adk_python_agents(tmp_path: Path) -> None:
     assert "before_tool_callback=guard at agent.py:28 is a code check" in text
     assert "allowed only '/srv/trips' by its arguments (agent.py:12)" in text
     assert "does not bound tokens, cost, time" in text
-    assert any("more_tools() at agent.py:31" in n for n in doc["x-import"]["notes"])
+    assert "tools loaded at run time at agent.py:31 (tools: more_tools())" in text
 
 
 def test_adk_config_path_followed_confined_and_hashed(tmp_path: Path) -> None:

@@ -92,12 +92,10 @@ def _unread(d: Draft, cname: str, where: Where, why: str) -> None:
     ``unknown`` tool assumed destructive) saying why, so no check passes for want of it."""
     if d.agent(cname) is not None:
         return
-    stub = DraftAgent(cname, where)
+    stub = DraftAgent(cname, where, placeholder=True)
     stub.notes.append(why)
-    t = DraftTool("unknown", where)
-    t.gate_note = f"the tools of a sub-agent not read: {why}"
-    stub.tools.append(t)
     d.agents.append(stub)
+    d.unseen_tools(stub, f"the tools of a sub-agent not read: {why}", where, note=False)
     d.unknown.append(f"sub-agent {cname}: {why}")
     d.notes.append(f"{cname}: {why} ({where})")
 

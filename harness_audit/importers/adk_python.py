@@ -30,7 +30,6 @@ AGENT_CLASSES = ("Agent", "LlmAgent", "SequentialAgent", "ParallelAgent", "LoopA
 """ADK agent classes (``google.adk.agents``)."""
 
 _MCP = ("MCPToolset", "McpToolset")
-UNKNOWN_TOOL = "unknown"
 
 
 def sniff(probe: Probe) -> str | None:
@@ -211,12 +210,10 @@ class _Reader:
             self.tool(a, el, cb_note)
 
     def unknown(self, a: DraftAgent, node: ast.AST, cb_note: str) -> None:
-        why = f"tools loaded at run time: {_short(node)} at {self.where(node)}"
-        t = DraftTool(UNKNOWN_TOOL, self.where(node))
-        t.gate_note = "; ".join(x for x in (why, cb_note) if x)
-        a.tools.append(t)
-        self.d.notes.append(f"{a.id}: {why}")
-        self.d.unknown.append(f"the tools of {a.id} ({why})")
+        """Tools computed at run time: the shared fail-closed unknown tool (issue 24, item 1)."""
+        t = self.d.unseen_tools(a, f"tools: {_short(node)}", self.where(node))
+        if cb_note:
+            t.gate_note = f"{t.gate_note}; {cb_note}"
 
     def add(self, a: DraftAgent, t: DraftTool, cb_note: str, *names: str) -> None:
         known_effect(t, *names)

@@ -175,9 +175,8 @@ def _workflow(
                 a = d.agent(sid) or DraftAgent(sid, at)
                 if a not in d.agents:
                     a.notes.append(f"{why}: which agent is not stated")
-                    unknown = DraftTool("unknown", at)
-                    unknown.gate_note = f"an agent {why}: its tools are not stated"
-                    a.tools.append(unknown)
+                    a.placeholder = True
+                    d.unseen_tools(a, f"the tools of an agent {why}", at, note=False)
                     d.agents.append(a)
                 ids = [sid]
                 d.unknown.append(f"the agent {why}")

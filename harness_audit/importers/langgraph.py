@@ -46,6 +46,9 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    source_text,
+    stated_tools,
+    static_list,
     tool_names_in,
 )
 
@@ -70,8 +73,9 @@ _BUILDER = frozenset(
 
 _START, _END = "__start__", "__end__"
 
-UNKNOWN_TOOL = "unknown"
-"""The name of the tool drafted for a tool list the source computes at run time."""
+UNSEEN = "\x00unseen"
+"""The class of a tool entry that stands for tools computed at run time (its name: the
+source text), drafted with ``Draft.unseen_tools`` (issue 24, item 1)."""
 
 _Tool = tuple[str, str, int, str]
 """(tool name, class or function name, line, note) of one tool of a list."""
@@ -116,21 +120,22 @@ def _short(node: ast.AST) -> str:
 def _tool_list(
     node: ast.expr | None, env: dict[str, ast.expr], custom: dict[str, str], f: str, line: int
 ) -> list[_Tool]:
-    """The tools of a ``tools`` value: a literal list by name; a call that selects tools by
-    literal names (``get_tools(["a", "b"])``) those names; anything else computed at run time
-    is one :data:`UNKNOWN_TOOL` (fail closed), with its text and line."""
+    """The tools of a ``tools`` value: a list by name (module names followed, ``[*NAMED]``
+    too); a call that selects tools by literal names (``get_tools(["a", "b"])``) those names;
+    each part computed at run time one :data:`UNSEEN` entry (its source text and line), which
+    the caller drafts with ``Draft.unseen_tools`` (fail closed)."""
     if node is None:
         return []
-    if isinstance(node, ast.List | ast.Tuple):
-        return [(n, c, ln, "") for n, c, ln in tool_names_in(node, custom)]
     at = getattr(node, "lineno", line)
     if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
         names = [literal(e)[0] for e in node.args[0].elts]
         if names and all(isinstance(n, str) for n in names):
             why = f"selected by name through {_short(node.func)}(...) at {Path(f).name}:{at}"
             return [(str(n), str(n), at, why) for n in names]
-    why = f"tools loaded at run time: {_short(node)} at {Path(f).name}:{at}"
-    return [(UNKNOWN_TOOL, "", at, why)]
+    stated, unseen = stated_tools(node, env)
+    out: list[_Tool] = [(n, c, ln, "") for n, c, ln in tool_names_in(stated, custom)]
+    out += [(src, UNSEEN, ln or at, "") for src, ln in unseen]
+    return out
 
 
 def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | None, str, int]:
@@ -184,6 +189,9 @@ class _Graph:
     nodes: dict[str, tuple[ast.expr, int]] = field(default_factory=dict)
     edges: list[tuple[str, str, int]] = field(default_factory=list)
     interrupt_before: dict[str, int] = field(default_factory=dict)
+    gates_unseen: list[tuple[str, int]] = field(default_factory=list)
+    """``compile(interrupt_before=<computed>)``: (source text, line), not a gate until
+    declared."""
     ids: dict[str, str] = field(default_factory=dict)
     """node name -> drafted agent id (nodes that are agents)."""
 
@@ -440,6 +448,9 @@ def _prebuilt(
             a.notes.append(f"model chosen at run time: {_short(model)} at {Path(f).name}:{line}")
         gated, why, gline = _gated_tools(call, env)
         for tname, tcls, tline, tnote in _tool_list(tools, env, custom, f, call.lineno):
+            if tcls == UNSEEN:
+                d.unseen_tools(a, f"tools={tname}", Where(f, tline))
+                continue
             dt = DraftTool(tname, Where(f, tline))
             known_effect(dt, tcls)
             if tcls in own_gates:
@@ -449,8 +460,6 @@ def _prebuilt(
                 dt.gate, dt.gate_where, dt.gate_note = True, Where(f, gline), why
             elif tnote:
                 dt.gate_note = f"{tnote}; the source has no human approval before it"
-            if tname == UNKNOWN_TOOL:
-                d.notes.append(f"{a.id}: {tnote}")
             a.tools.append(dt)
         d.agents.append(a)
         return a
@@ -476,24 +485,14 @@ def _prebuilt(
             by_var[var] = a
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
         workers = call.args[0] if call.args else kwarg(call, "agents")
-        if isinstance(workers, ast.Name) and isinstance(env.get(workers.id), ast.List):
-            workers = env[workers.id]
-        if isinstance(workers, ast.List | ast.Tuple):
-            for w in workers.elts:
-                if isinstance(w, ast.Name) and w.id in by_var and by_var[w.id] is not sup:
-                    by_var[w.id].depends_on.setdefault(sup.id, Where(f, call.lineno))
-                elif not isinstance(w, ast.Name) or w.id not in by_var:
-                    why = f"a worker not read: {_short(w)} at {Path(f).name}:{w.lineno}"
-                    sup.notes.append(why)
-                    d.notes.append(f"{sup.id}: {why}")
-        elif workers is not None:
-            why = (
-                f"hands work to agents built at run time: {_short(workers)} at "
-                f"{Path(f).name}:{workers.lineno}; they are not drafted until declared"
-            )
-            sup.notes.append(why)
-            d.notes.append(f"{sup.id}: {why}")
-            d.unknown.append(f"the agents of {sup.id} (built at run time)")
+        elts, unseen = static_list(workers, env)
+        for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
+            d.unseen_agents(sup, f"agents={src}", Where(f, ln or call.lineno))
+        for w in elts:
+            if isinstance(w, ast.Name) and w.id in by_var and by_var[w.id] is not sup:
+                by_var[w.id].depends_on.setdefault(sup.id, Where(f, call.lineno))
+            elif not (isinstance(w, ast.Name) and w.id in by_var):
+                d.unseen_agents(sup, f"agents: {source_text(w)}", Where(f, w.lineno))
     return by_var
 
 
@@ -556,6 +555,8 @@ def _graphs(tree: ast.Module, names: dict[int, str]) -> dict[str, _Graph]:
                     v = _node_name(e)
                     if v is not None:
                         g.interrupt_before[v] = ib.lineno
+            elif ib is not None and not (isinstance(ib, ast.Constant) and ib.value is None):
+                g.gates_unseen.append((f"interrupt_before={source_text(ib)}", call.lineno))
     return graphs
 
 
@@ -758,6 +759,9 @@ def _read_file(p: Path, d: Draft) -> None:
             before = g.interrupt_before.get(nid)
             seen_tools: set[str] = set()
             for tname, tcls, tline, tnote in tools:
+                if tcls == UNSEEN:
+                    d.unseen_tools(a, f"tools={tname}", Where(f, tline))
+                    continue
                 if tname in seen_tools:
                     continue
                 seen_tools.add(tname)
@@ -774,11 +778,14 @@ def _read_file(p: Path, d: Draft) -> None:
                     dt.gate_note = f"compile(interrupt_before=[{nid!r}])"
                 elif tnote:
                     dt.gate_note = f"{tnote}; the source has no human approval before it"
-                if tname == UNKNOWN_TOOL:
-                    d.notes.append(f"{a.id}: {tnote}")
-                    d.unknown.append(f"the tools of {a.id} ({tnote})")
                 a.tools.append(dt)
     _gate_by_handlers(d, handlers, env, name)
+    for g in graphs.values():  # gates decided at run time (issue 24, item 1)
+        for what, ln in g.gates_unseen:
+            for gid in g.ids.values():
+                ga = d.agent(gid)
+                if ga is not None and ga.tools:
+                    d.unseen_gates(ga, what, Where(f, ln))
     entries: dict[str, list[str]] = {}  # a subgraph node -> the agents it starts with
     for g in graphs.values():
         for nid, (target, _) in g.nodes.items():
