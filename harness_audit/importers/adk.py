@@ -41,7 +41,7 @@ def sniff(probe: Probe) -> str | None:
     """What ADK file the source is (None: not ADK)."""
     if probe.path.suffix in (".yaml", ".yml") and _is_adk(probe.yaml):
         return "a Google ADK agent config"
-    return adk_python.sniff(probe)
+    return adk_python.looks_like(probe)
 
 
 def _line(doc: YamlDocument, *path: Any) -> int:

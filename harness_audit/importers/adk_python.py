@@ -32,7 +32,7 @@ AGENT_CLASSES = ("Agent", "LlmAgent", "SequentialAgent", "ParallelAgent", "LoopA
 _MCP = ("MCPToolset", "McpToolset")
 
 
-def sniff(probe: Probe) -> str | None:
+def looks_like(probe: Probe) -> str | None:
     """What ADK Python module the source is (None: not one)."""
     t = probe.text_head
     if probe.path.suffix != ".py" or "google.adk" not in t:
