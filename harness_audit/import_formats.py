@@ -25,6 +25,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("openai-agents", "OpenAI Agents SDK"),
     ("langgraph", "LangGraph"),
     ("mcp", "MCP configs"),
+    ("a2a", "A2A agent cards"),
 )
 """(``--from`` name, label) of every framework definition format, in detection order."""
 

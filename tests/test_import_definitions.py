@@ -437,6 +437,7 @@ def test_definition_choices() -> None:
         "openai-agents",
         "langgraph",
         "mcp",
+        "a2a",
     }
 
 

@@ -212,6 +212,9 @@ def test_registry_exhaustive() -> None:
         "pyast",
         "reads",
         "otlp_shape",
+        "drift",  # init --check (h24-a)
+        "effects",  # tool effects proposed from code (issue 24, item 4)
+        "adk_python",  # ADK Python agents, read by the adk format
     }
     from harness_audit.importers.registry import DEFINITION_MODULES
 

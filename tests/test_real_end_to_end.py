@@ -45,7 +45,6 @@ NOT_DRAFTED = {
     "default_gallery.json",  # AutoGen Studio gallery
     "travel_team.json",  # AutoGen AgentChat component config
     "args.yaml",  # SWE-agent 0.x run config (its .traj is a trace)
-    "customer_service",  # Agents SDK through `agents.decorators.tool`, not detected
 }
 TRACES = sorted(
     [

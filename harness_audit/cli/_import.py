@@ -56,6 +56,16 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace the output file if it exists.")
     ] = False,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check",
+            metavar="MANIFEST",
+            help="Write nothing: re-read the definitions (PATHS, else the sources the draft "
+            "recorded) and exit 1 when the code has an agent, tool, edge, model or gate the "
+            "manifest does not declare, or the manifest declares one the code no longer has.",
+        ),
+    ] = None,
 ) -> None:
     """Draft a manifest from framework definitions (listed in the help). Never runs their
     code; every field the sources cannot say is written failing its check, with a
@@ -63,16 +73,48 @@ def init(
     from harness_audit.cli._io import terminal
     from harness_audit.importers import draft_manifest, draft_to_file
 
-    sources = list(paths or [Path(".")])
-    if str(output) == "-":
-        sys.stdout.write(draft_manifest(sources, source, name))
+    if check is not None:
+        _check(check, list(paths or []), source)
         return
-    todo = draft_to_file(sources, output, source, name, force)
-    print(
-        f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
-        "(# TODO: declare); `harness-audit scan` judges it as it stands",
-        file=sys.stderr,
-    )
+    sources = list(paths or [Path(".")])
+    unseen: list[str] = []
+    if str(output) == "-":
+        sys.stdout.write(draft_manifest(sources, source, name, unseen))
+    else:
+        todo = draft_to_file(sources, output, source, name, force, unseen)
+        print(
+            f"wrote the draft manifest {terminal(output)}: {todo} field(s) to declare "
+            "(# TODO: declare); `harness-audit scan` judges it as it stands",
+            file=sys.stderr,
+        )
+    if unseen:  # what the readers could not read: drafted as explicit unknowns (fail closed)
+        print(
+            f"could not read {len(unseen)} thing(s) the code computes at run time; drafted "
+            "as unknowns that fail their checks until declared:",
+            file=sys.stderr,
+        )
+        for u in unseen:
+            print(f"  {terminal(u)}", file=sys.stderr)
+
+
+def _check(manifest: Path, paths: list[Path], source: str) -> None:
+    """``init --check``: the drift lines on stdout, exit 1 when there are any."""
+    from harness_audit.cli._io import terminal
+    from harness_audit.importers.drift import check
+
+    drift, unseen = check(manifest, paths, source)
+    for x in drift:
+        print(terminal(str(x)))
+    for u in unseen:
+        print(f"not compared (computed at run time): {terminal(u)}", file=sys.stderr)
+    if drift:
+        print(
+            f"{terminal(manifest)}: {len(drift)} difference(s) between the code and the "
+            "manifest; update the manifest (or the code)",
+            file=sys.stderr,
+        )
+        raise typer.Exit(ExitCode.FINDINGS)
+    print(f"{terminal(manifest)}: in step with the code", file=sys.stderr)
 
 
 @command(trail_app, "import")

@@ -249,13 +249,23 @@ def import_to_folder(
     return write_folder_from(folder, fill, inputs)
 
 
-def draft_manifest(paths: list[Path], fmt: str = "auto", name: str | None = None) -> str:
-    """The draft manifest YAML for framework definitions (fails closed; see ``draft``)."""
-    from harness_audit.importers import detect, draft
+def draft_manifest(
+    paths: list[Path],
+    fmt: str = "auto",
+    name: str | None = None,
+    unseen: list[str] | None = None,
+) -> str:
+    """The draft manifest YAML for framework definitions (fails closed; see ``draft``);
+    ``unseen``, when given, gets what the readers could not read (``FILE:LINE: what``, also in
+    the draft's ``x-import.notes``) for the caller to show."""
+    from harness_audit.importers import detect, draft, effects
     from harness_audit.importers.registry import DEFINITION_FORMATS
 
     found, files = detect.definition(paths, fmt)
     d = DEFINITION_FORMATS[found].read(files)
+    effects.propose_all(d)  # proposed from the tools' own code: comments, never the effect
+    if unseen is not None:
+        unseen.extend(d.unseen)
     return draft.render(d, name=name)
 
 
@@ -286,7 +296,12 @@ def import_files(
 
 
 def draft_to_file(
-    paths: list[Path], output: Path, fmt: str = "auto", name: str | None = None, force: bool = False
+    paths: list[Path],
+    output: Path,
+    fmt: str = "auto",
+    name: str | None = None,
+    force: bool = False,
+    unseen: list[str] | None = None,
 ) -> int:
     """``harness-audit init``: write the draft manifest of :func:`draft_manifest` to
     ``output``, never over a file unless ``force``, nor over one of ``paths``; the number of
@@ -303,7 +318,7 @@ def draft_to_file(
             )
         )
     refuse_overwriting([output], [p for p in paths if p.is_file()])
-    text = draft_manifest(paths, fmt, name)
+    text = draft_manifest(paths, fmt, name, unseen)
     write_atomic(output, text)
     return text.count("# TODO: declare")
 

@@ -1,21 +1,32 @@
-"""Google ADK agent config YAML (``agent_class``, ``name``, ``model``, ``instruction``,
-``sub_agents`` config files, ``tools`` incl. MCP toolsets with ``tool_filter``). ``sub_agents``
-are spawns; ``require_confirmation`` on a tool is a human gate.
+"""Google ADK agents: agent config YAML (``agent_class``, ``name``, ``model``, ``instruction``,
+``sub_agents`` config files, ``tools`` incl. MCP toolsets with ``tool_filter``) and Python
+modules (:mod:`~harness_audit.importers.adk_python`). ``sub_agents`` are spawns;
+``require_confirmation`` on a tool is a human gate.
+
+A ``config_path`` sub-agent (``sub_agents`` or ``AgentTool``) is followed: confined to the
+project (the folder of the files given; a path that leaves it, or a file that is not there or
+not an ADK config, drafts an unknown agent saying why, never nothing), at most
+:data:`MAX_CONFIGS` files, and every file read is in the draft's provenance hashes.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import tables
+from harness_audit.importers import adk_python, tables
 from harness_audit.importers.base import as_dict, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
+from harness_audit.importers.mcp import scope_of
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import YamlDocument, load_yaml
 
 NAME = "adk"
-DESCRIPTION = "Google ADK agent config YAML"
+DESCRIPTION = "Google ADK agents (config YAML, Python)"
+
+MAX_CONFIGS = 500
+"""At most this many agent config files are read from one draft (sub-agent files included)."""
 
 
 def _is_adk(y: Any) -> bool:
@@ -30,7 +41,7 @@ def sniff(probe: Probe) -> str | None:
     """What ADK file the source is (None: not ADK)."""
     if probe.path.suffix in (".yaml", ".yml") and _is_adk(probe.yaml):
         return "a Google ADK agent config"
-    return None
+    return adk_python.looks_like(probe)
 
 
 def _line(doc: YamlDocument, *path: Any) -> int:
@@ -76,42 +87,82 @@ def _mcp_name(cmd: str) -> str:
     return Path(pkg.split("@", 1)[0]).stem or "mcp_toolset"
 
 
-def _agent_ref(p: Path, ref: Any, d: Draft) -> tuple[str, Path | None] | None:
-    """(agent id, config file to read or None) of a ``{config_path: …}`` or ``{code: …}``."""
+def _unread(d: Draft, cname: str, where: Where, why: str) -> None:
+    """A sub-agent whose config is not read: drafted as an unknown agent (its model a TODO, an
+    ``unknown`` tool assumed destructive) saying why, so no check passes for want of it."""
+    if d.agent(cname) is not None:
+        return
+    stub = DraftAgent(cname, where, placeholder=True)
+    stub.notes.append(why)
+    d.agents.append(stub)
+    d.unseen_tools(stub, f"the tools of a sub-agent not read: {why}", where, note=False)
+    d.unknown.append(f"sub-agent {cname}: {why}")
+    d.notes.append(f"{cname}: {why} ({where})")
+
+
+def _agent_ref(
+    p: Path, ref: Any, d: Draft, root: Path, where: Where
+) -> tuple[str, Path | None] | None:
+    """(agent id, config file to read or None) of a ``{config_path: …}`` or ``{code: …}``;
+    a config outside ``root``, missing or not an ADK config is drafted unknown here (None
+    file)."""
     if not isinstance(ref, dict):
         return None
     cp = ref.get("config_path")
     if isinstance(cp, str):
         child = p.parent / cp
+        cname = safe_id(Path(cp).stem)
+        try:
+            inside = child.resolve().is_relative_to(root)
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:
+            _unread(d, cname, where, f"config_path {cp!r} leaves the project: not read")
+            return cname, None
         try:
             cy = load_yaml(child).data
-            cname = (
-                safe_id(cy["name"])
-                if isinstance(cy, dict) and isinstance(cy.get("name"), str)
-                else safe_id(Path(cp).stem)
-            )
         except Exception:
-            cname = safe_id(Path(cp).stem)
-            d.unknown.append(f"sub-agent config {cp!r} could not be read")
-        return cname, child
+            _unread(d, cname, where, f"config_path {cp!r} could not be read")
+            return cname, None
+        if not _is_adk(cy):
+            _unread(d, cname, where, f"config_path {cp!r} is not an ADK agent config")
+            return cname, None
+        return safe_id(cy["name"]), child
     code = ref.get("code")
     if isinstance(code, str) and code:
         return safe_id(code.rsplit(".", 1)[-1]), None
     return None
 
 
+def _root(paths: list[Path]) -> Path:
+    """The project the sources are in: the deepest folder holding every one of them."""
+    parents = [str(p.resolve().parent) for p in paths] or ["."]
+    return Path(os.path.commonpath(parents))
+
+
 def read(paths: list[Path]) -> Draft:
-    """Agents from ADK config files (sub-agent files are read when given or beside)."""
+    """Agents from ADK config files (sub-agent files are read when given or beside) and ADK
+    Python modules."""
     d = Draft(NAME, "adk", list(paths))
-    todo = list(paths)
+    for p in paths:
+        if p.suffix == ".py":
+            adk_python.read_module(p, d)
+    todo = [p for p in paths if p.suffix != ".py"]
+    root = _root(paths)
     done: set[Path] = set()
     pending_deps: list[tuple[str, str, Where]] = []
-    while todo and len(done) < 500:
+    while todo:
         p = todo.pop(0)
         rp = p.resolve()
         if rp in done or not p.is_file():
             continue
+        if len(done) >= MAX_CONFIGS:
+            d.notes.append(f"more than {MAX_CONFIGS} agent config files: {p} and later not read")
+            d.unknown.append(f"agent configs past the first {MAX_CONFIGS}")
+            break
         done.add(rp)
+        if rp not in {x.resolve() for x in d.sources}:
+            d.sources.append(p)  # a sub-agent file read is in the provenance hashes
         doc = load_yaml(p)
         y = doc.data
         if not _is_adk(y):
@@ -132,7 +183,7 @@ def read(paths: list[Path]) -> Draft:
             args: dict[str, Any] = as_dict(t.get("args")) if isinstance(t, dict) else {}
             short = name.rsplit(".", 1)[-1]
             if short == "AgentTool":
-                child_ref = _agent_ref(p, args.get("agent"), d)
+                child_ref = _agent_ref(p, args.get("agent"), d, root, where)
                 if child_ref is not None:
                     cname, child = child_ref
                     if child is not None:
@@ -162,6 +213,8 @@ def read(paths: list[Path]) -> Draft:
             for n in names:
                 dt = DraftTool(safe_id(n), where)
                 known_effect(dt)
+                if mcp_cmd:
+                    dt.stated_scope = scope_of(mcp_cmd.split(), str(where))
                 if dt.effect is None and mcp_cmd:
                     got = tables.known_mcp_effect(mcp_cmd)
                     if got:
@@ -178,13 +231,15 @@ def read(paths: list[Path]) -> Draft:
         prev: str | None = None
         sequential = str(y.get("agent_class", "")).rsplit(".", 1)[-1] == "SequentialAgent"
         for i, s in enumerate(y.get("sub_agents") or []):
-            ref = _agent_ref(p, s, d)
+            where = Where(f, _line(doc, "sub_agents", i))
+            ref = _agent_ref(p, s, d, root, where)
             if ref is None:
                 continue
             cname, child = ref
-            where = Where(f, _line(doc, "sub_agents", i))
             if child is not None:
                 todo.append(child)
+            elif d.agent(cname) is not None:
+                pass
             else:
                 stub = d.agent(cname) or DraftAgent(cname, where)
                 if stub not in d.agents:

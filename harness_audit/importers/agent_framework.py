@@ -5,10 +5,19 @@ workflows (``kind: Workflow``: the order of ``InvokeAzureAgent``-style actions i
 model decides them) are the tools of an agent named for the workflow, ``<name>_actions``;
 ``requireApproval: true`` is their gate, ``false`` says there is none, a PowerFx expression is
 decided at run time.
+
+An agent named by a PowerFx expression (``agent: {name: =First(Local.NextSpeaker).name}``) is no
+agent of that name: the ``Local`` variables it reads are followed through the workflow's
+``SetVariable`` actions (bounded) to the agent names they list (``name: "WeatherAgent"``), each
+drafted as an agent the dispatch may reach, with both lines; when none is listed, one unknown
+agent stands for the dispatch (fail closed). ``GotoAction`` back to an earlier action is a loop
+(a cycle in ``depends_on``); the workflow's ``maxTurns`` bounds it and every agent of it, with its
+line and what it does not bound.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +54,62 @@ def _walk_actions(
     out: list[tuple[str, tuple[Any, ...]]],
     tools: list[tuple[dict[str, Any], tuple[Any, ...]]],
     path: tuple[Any, ...],
+    flow: list[tuple[str, str, tuple[Any, ...]]] | None = None,
 ) -> None:
+    """Agents invoked, tool actions, and (``flow``) every action id, agent and goto in
+    document order."""
     if isinstance(node, dict):
+        if flow is not None:
+            if isinstance(node.get("id"), str):
+                flow.append(("id", node["id"], path))
+            if node.get("kind") == "GotoAction" and isinstance(node.get("actionId"), str):
+                flow.append(("goto", node["actionId"], path))
+            var, value = node.get("variable"), node.get("value")
+            if isinstance(var, str) and isinstance(value, str):
+                flow.append(("set", f"{var}\x00{value}", path))
         agent = node.get("agent")
+        named: str | None = None
         if isinstance(agent, dict) and isinstance(agent.get("name"), str):
-            out.append((agent["name"], path))
+            named = agent["name"]
         elif isinstance(agent, str) and str(node.get("kind", "")).startswith("Invoke"):
-            out.append((agent, path))
+            named = agent
         elif node.get("kind") in TOOL_ACTIONS:
             tools.append((node, path))
+        if named is not None:
+            out.append((named, path))
+            if flow is not None:
+                flow.append(("agent", named, path))
         for k, v in node.items():
-            _walk_actions(v, out, tools, (*path, k))
+            _walk_actions(v, out, tools, (*path, k), flow)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            _walk_actions(v, out, tools, (*path, i))
+            _walk_actions(v, out, tools, (*path, i), flow)
+
+
+MAX_VARIABLE_HOPS = 16
+"""At most this many ``Local`` variables are followed from one PowerFx agent name."""
+
+_LOCAL = re.compile(r"\b(Local\.[A-Za-z_][A-Za-z0-9_]*)")
+_NAMED = re.compile(r"\bname\s*:\s*\"([^\"]{1,128})\"")
+
+
+def dispatch_targets(expr: str, sets: dict[str, list[str]]) -> list[str]:
+    """The agent names a PowerFx agent-name expression may take: the ``name: "X"`` entries of
+    the ``Local`` variables it reads, followed through their ``SetVariable`` values."""
+    todo: list[str] = _LOCAL.findall(expr)
+    seen: set[str] = set()
+    names: list[str] = []
+    while todo and len(seen) < MAX_VARIABLE_HOPS:
+        var = todo.pop(0)
+        if var in seen:
+            continue
+        seen.add(var)
+        for value in sets.get(var, []):
+            for n in _NAMED.findall(value):
+                if n not in names:
+                    names.append(n)
+            todo.extend(_LOCAL.findall(value))
+    return names
 
 
 def _action_tool(action: dict[str, Any], where: Where) -> DraftTool:
@@ -86,6 +137,89 @@ def _names(mode: Any, key: str) -> set[str]:
     return {str(x) for x in v} if isinstance(v, list) else set()
 
 
+def _workflow(
+    d: Draft, doc: Any, f: str, y: dict[str, Any], flow: list[tuple[str, str, tuple[Any, ...]]]
+) -> None:
+    """A workflow's agents in order (``depends_on``), its PowerFx dispatches, its
+    ``GotoAction`` loops and its ``maxTurns``."""
+
+    def line(path: tuple[Any, ...]) -> int:
+        m = doc.mark(path)
+        return m.line if m else 1
+
+    sets: dict[str, list[str]] = {}
+    for kind, text, _ in flow:
+        if kind == "set":
+            var, _, value = text.partition("\x00")
+            sets.setdefault(var, []).append(value)
+    mine: list[str] = []
+    prev: list[str] = []
+    heads: list[tuple[int, list[str]]] = []  # (flow index, the agents an action there starts)
+    for i, (kind, name, path) in enumerate(flow):
+        if kind != "agent":
+            continue
+        at = Where(f, line(path))
+        if name.startswith("="):
+            targets = dispatch_targets(name, sets)
+            why = f"dispatched at run time by the PowerFx expression {name!r} ({at})"
+            if targets:
+                ids = [safe_id(t) for t in targets]
+                for t in ids:
+                    a = d.agent(t) or DraftAgent(t, at)
+                    if a not in d.agents:
+                        a.notes.append(f"{why}: one of {', '.join(targets)}")
+                        d.agents.append(a)
+                d.notes.append(f"{why}: its variables list {', '.join(targets)}")
+            else:
+                sid = safe_id(f"dispatched_at_{at.line}")
+                a = d.agent(sid) or DraftAgent(sid, at)
+                if a not in d.agents:
+                    a.notes.append(f"{why}: which agent is not stated")
+                    a.placeholder = True
+                    d.unseen_tools(a, f"the tools of an agent {why}", at, note=False)
+                    d.agents.append(a)
+                ids = [sid]
+                d.unknown.append(f"the agent {why}")
+                d.notes.append(f"{why}: no agent name found; drafted as {sid}")
+        else:
+            ids = [safe_id(name)]
+            a = d.agent(ids[0]) or DraftAgent(ids[0], at)
+            if a not in d.agents:
+                d.agents.append(a)
+        for aid in ids:
+            a2 = d.agent(aid)
+            for p in prev:
+                if a2 is not None and p != aid:
+                    a2.depends_on.setdefault(p, at)
+            if aid not in mine:
+                mine.append(aid)
+        heads.append((i, ids))
+        prev = ids
+    ids_at = {name: i for i, (kind, name, _) in enumerate(flow) if kind == "id"}
+    for i, (kind, target, path) in enumerate(flow):
+        if kind != "goto" or ids_at.get(target, i) >= i:
+            continue
+        head = next((ids for j, ids in heads if j >= ids_at[target]), None)
+        tail = next((ids for j, ids in reversed(heads) if j < i), None)
+        if head and tail:  # the run goes back: the loop's first agents run after its last
+            for h in head:
+                ha = d.agent(h)
+                for t in tail:
+                    if ha is not None and t != h:
+                        ha.depends_on.setdefault(t, Where(f, line(path)))
+    turns = y.get("maxTurns")
+    if isinstance(turns, int) and not isinstance(turns, bool) and turns > 0:
+        where = Where(f, line(("maxTurns",)))
+        for aid in mine:
+            bounded = d.agent(aid)
+            if bounded is not None and bounded.max_iterations is None:
+                bounded.max_iterations, bounded.max_iterations_where = turns, where
+                bounded.max_iterations_note = (
+                    f"the workflow's maxTurns={turns}: at most {turns} turns a run; it does not "
+                    "bound tokens, cost, time or one agent's tool calls"
+                )
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents (and workflow order) from declarative YAML files."""
     d = Draft(NAME, "agent-framework", list(paths))
@@ -98,7 +232,8 @@ def read(paths: list[Path]) -> Draft:
         if y.get("kind") in ("Workflow", "AdaptiveDialog"):
             found: list[tuple[str, tuple[Any, ...]]] = []
             tool_actions: list[tuple[dict[str, Any], tuple[Any, ...]]] = []
-            _walk_actions(y, found, tool_actions, ())
+            flow: list[tuple[str, str, tuple[Any, ...]]] = []
+            _walk_actions(y, found, tool_actions, (), flow)
             if tool_actions:
                 wf = y.get("name") if isinstance(y.get("name"), str) else p.stem
                 m0 = doc.mark(tool_actions[0][1])
@@ -108,16 +243,7 @@ def read(paths: list[Path]) -> Draft:
                 for action, path in tool_actions:
                     tm = doc.mark(path)
                     own.tools.append(_action_tool(action, Where(f, tm.line if tm else 1)))
-            prev: str | None = None
-            for name, path in found:
-                aid = safe_id(name)
-                m = doc.mark(path)
-                a = d.agent(aid) or DraftAgent(aid, Where(f, m.line if m else 1))
-                if a not in d.agents:
-                    d.agents.append(a)
-                if prev and prev != aid:
-                    a.depends_on.setdefault(prev, Where(f, m.line if m else 1))
-                prev = aid
+            _workflow(d, doc, f, y, flow)
             continue
         name = y.get("name") if isinstance(y.get("name"), str) else p.stem
         m = doc.mark(("name",))
@@ -156,10 +282,14 @@ def read(paths: list[Path]) -> Draft:
                 dt = DraftTool(n, where)
                 known_effect(dt, kind)
                 norm = mode_text.lower().replace("_", "") if isinstance(mode_text, str) else None
+                gm = doc.key_mark(("tools", i, "approvalMode"))
+                gate_at = Where(f, gm.line) if gm else where
                 if norm in ("alwaysrequire", "always"):
                     dt.gate, dt.gate_note = True, f"approvalMode: {mode_text}"
+                    dt.gate_where = gate_at
                 elif n in always:
                     dt.gate, dt.gate_note = True, "approvalMode alwaysRequireApprovalTools"
+                    dt.gate_where = gate_at
                 elif mode_text is not None:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)

@@ -28,6 +28,7 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    stated_tools,
     tool_names_in,
 )
 from harness_audit.manifest.yamlsafe import YamlDocument, load_yaml
@@ -124,7 +125,7 @@ def read(paths: list[Path]) -> Draft:
             agents_docs.append(doc)
         else:
             tasks_docs.append(doc)
-    name = safe_id(paths[0].parent.name if paths else "crew")
+    name = safe_id(_crew_name(paths))
     d = Draft(NAME, name, list(paths))
     crew = _Crew(d)
     for doc in agents_docs:
@@ -151,8 +152,17 @@ def read(paths: list[Path]) -> Draft:
                 f"the code asks for agent config {k!r}, which the YAML does not define"
             )
         orphans = yaml_keys - set(code_agents.values()) - set(code_agents)
+        named = {t[1] for t in crew.tasks}
         for k in sorted(orphans):
-            d.notes.append(f"YAML agent {k!r} is not created by the code (orphan)")
+            orphan = d.agent(k)
+            if k in named or orphan is None:
+                d.notes.append(f"YAML agent {k!r} is not created by the code (orphan)")
+                continue
+            d.agents.remove(orphan)  # configuration no code builds: not an agent of this crew
+            d.notes.append(
+                f"YAML agent {k!r} ({orphan.where}) is not created by the code and no task names "
+                "it: configuration only, not drafted as an agent"
+            )
     elif agents_docs and not pys:
         d.unknown.append(
             "crew.py was not given: models, tools, delegation and task agents set "
@@ -178,6 +188,13 @@ def _yaml_agent_fields(
     if v.get("allow_delegation") is True:
         mk = doc.mark((key, "allow_delegation"))
         crew.delegating[a.id] = Where(doc.file, mk.line if mk else a.where.line)
+    if isinstance(v.get("max_execution_time"), int | float):
+        mk = doc.mark((key, "max_execution_time"))
+        a.notes.append(
+            f"max_execution_time={v['max_execution_time']}s at "
+            f"{Where(doc.file, mk.line if mk else a.where.line)}: bounds the agent's run "
+            "time, not its iterations, spawns or cost"
+        )
     if isinstance(v.get("max_iter"), int) and v["max_iter"] >= 1:
         mk = doc.mark((key, "max_iter"))
         a.max_iterations = v["max_iter"]
@@ -270,15 +287,79 @@ def _flow(doc: YamlDocument, crew: _Crew) -> None:
             prev_agents = made
 
 
+GENERIC_FOLDERS = frozenset({"config", "configs", "src", "crew", "crews", "agents", "tasks", ""})
+"""Folders that name no crew (``src/my_crew/config/agents.yaml`` is the crew ``my_crew``)."""
+
+
+def _crew_name(paths: list[Path]) -> str:
+    """The crew's name: the first folder above its files that is not a generic one."""
+    if not paths:
+        return "crew"
+    for parent in paths[0].resolve().parents:
+        if parent.name.lower() not in GENERIC_FOLDERS:
+            return parent.name
+    return "crew"
+
+
+def _class_attrs(tree: ast.Module) -> dict[ast.AST, dict[str, ast.expr]]:
+    """Each method -> the attributes of its class: class-level ``llm = LLM(...)`` and
+    ``self.x = ...`` in any method (so ``llm=self.llm`` reads the model the class states)."""
+    out: dict[ast.AST, dict[str, ast.expr]] = {}
+    for cls in ast.walk(tree):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        attrs: dict[str, ast.expr] = {}
+        for stmt in cls.body:
+            if isinstance(stmt, ast.Assign):
+                for t in stmt.targets:
+                    if isinstance(t, ast.Name):
+                        attrs[t.id] = stmt.value
+            elif (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.value is not None
+            ):
+                attrs[stmt.target.id] = stmt.value
+        for fn in cls.body:
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for st in ast.walk(fn):
+                    if isinstance(st, ast.Assign):
+                        for t in st.targets:
+                            if (
+                                isinstance(t, ast.Attribute)
+                                and isinstance(t.value, ast.Name)
+                                and t.value.id == "self"
+                            ):
+                                attrs.setdefault(t.attr, st.value)
+        for fn in cls.body:
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                out[fn] = attrs
+    return out
+
+
+def _self_attr(node: ast.expr | None, attrs: dict[str, ast.expr]) -> ast.expr | None:
+    """``self.x`` as the value its class states for ``x`` (else ``node``)."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and node.attr in attrs
+    ):
+        return attrs[node.attr]
+    return node
+
+
 def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     tree = parse(path)
     env = module_env(tree, str(path))
     custom = custom_tools(tree)
     file = str(path)
     task_defs: dict[str, tuple[str, str | None, list[str], Where, bool]] = {}
+    class_attrs = _class_attrs(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef):
             continue
+        attrs = class_attrs.get(node, {})
         decos = {call_name(d) or "" for d in node.decorator_list}
         for call in ast.walk(node):
             if not isinstance(call, ast.Call):
@@ -292,13 +373,17 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 role, _ = literal(kwarg(call, "role"), env)
                 if isinstance(role, str):
                     a.role = role
-                m, note, line = model_of(kwarg(call, "llm"), env)
+                m, note, line = model_of(_self_attr(kwarg(call, "llm"), attrs), env)
                 if m:
                     a.model, a.model_note = m, note
                     a.model_where = Where(file, line or call.lineno)
                 elif note:
                     a.model_note = note
-                for tname, tcls, line in tool_names_in(kwarg(call, "tools"), custom):
+                tools_node = kwarg(call, "tools")
+                stated, unseen = stated_tools(_self_attr(tools_node, attrs), env)
+                for src, ln in unseen:
+                    crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
+                for tname, tcls, line in tool_names_in(stated, custom):
                     if any(t.name == tname for t in a.tools):
                         continue
                     dt = DraftTool(tname, Where(file, line))
@@ -311,6 +396,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 if isinstance(mi, int) and mi >= 1:
                     a.max_iterations, a.max_iterations_where = mi, Where(file, call.lineno)
                     a.max_iterations_note = "max_iter is an iteration bound, not a cost cap"
+                _time_bound(a, kwarg(call, "max_execution_time"), env, Where(file, call.lineno))
             elif cls == "Task":
                 key = _config_key(call, "tasks_config") or node.name
                 agent_node = kwarg(call, "agent")
@@ -422,3 +508,18 @@ def _edges(crew: _Crew) -> None:
             a.max_iterations_note = (
                 f"CrewAI's default max_iter, not stated in the source ({DEFAULT_MAX_ITER_SOURCE})"
             )
+
+
+def _time_bound(
+    a: DraftAgent, node: ast.AST | None, env: dict[str, ast.expr], where: Where
+) -> None:
+    """``max_execution_time``: a note with its line (a time bound, not an iteration or cost
+    bound; the manifest has no field for it)."""
+    if node is None:
+        return
+    v, _ = literal(node, env)
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        a.notes.append(
+            f"max_execution_time={v}s at {where}: bounds the agent's run time, not its "
+            "iterations, spawns or cost"
+        )

@@ -41,6 +41,15 @@ class DraftTool:
     gate: bool | None = None
     gate_where: Where | None = None
     gate_note: str = ""
+    stated_scope: str = ""
+    """What the source states of the tool's reach (an MCP filesystem server's allowed
+    directories, with their line): said in the scope TODO, not declared (issue 24)."""
+    proposed: str = ""
+    """An effect proposed from the tool's own code (``external (requests.post at x.py:12)``):
+    a comment beside the fail-closed effect until a person declares it (issue 24, item 4)."""
+    unseen: str = ""
+    """Set on the ``unknown`` tool that stands for tools the source computes at run time: what
+    the reader could not see, with its file and line."""
 
 
 @dataclass
@@ -62,6 +71,8 @@ class DraftAgent:
     max_iterations_where: Where | None = None
     max_iterations_note: str = ""
     notes: list[str] = field(default_factory=list)
+    placeholder: bool = False
+    """Stands for agents the source computes at run time (:meth:`Draft.unseen_agents`)."""
 
 
 @dataclass
@@ -74,6 +85,9 @@ class Draft:
     agents: list[DraftAgent] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unseen: list[str] = field(default_factory=list)
+    """What the reader could not read (computed at run time), each ``FILE:LINE: what``; written
+    in ``x-import.notes`` and printed by ``init``."""
 
     def agent(self, aid: str) -> DraftAgent | None:
         """The drafted agent with this id."""
@@ -81,6 +95,88 @@ class Draft:
             if a.id == aid:
                 return a
         return None
+
+    # -- fail closed on the unseen (issue 24, item 1) ----------------------------------------
+    # A list the source computes at run time (tools, agents, edges, gates) is drafted as an
+    # explicit unknown, so that no check passes or is n/a because the reader could not see it.
+
+    def _saw_not(self, where: Where, text: str) -> None:
+        line = f"{where.file}:{where.line}: {text}"
+        if line not in self.unseen:
+            self.unseen.append(line)
+
+    def unseen_tools(
+        self, agent: DraftAgent, what: str, where: Where, note: bool = True
+    ) -> DraftTool:
+        """``agent`` has tools the source computes at run time (``what``, e.g.
+        ``tools=await client.get_tools()``): an ``unknown`` tool, assumed destructive and
+        ungated until declared."""
+        taken = {t.name for t in agent.tools}
+        name, n = "unknown", 2
+        while name in taken:
+            name, n = f"unknown_{n}", n + 1
+        at = f"{Path(where.file).name}:{where.line}"
+        tool = DraftTool(
+            name,
+            where,
+            unseen=f"tools loaded at run time at {at} ({what})",
+            gate_note=f"tools loaded at run time at {at}: not a gate until declared",
+        )
+        agent.tools.append(tool)
+        if note:
+            self._saw_not(
+                where,
+                f"agent {agent.id!r}: tools computed at run time ({what}); drafted as the "
+                f"tool {name!r}, assumed destructive and ungated until declared",
+            )
+        return tool
+
+    def unseen_agents(self, agent: DraftAgent | None, what: str, where: Where) -> DraftAgent:
+        """Agents the source computes at run time (``what``, e.g.
+        ``create_supervisor(agents=build_agents())``): one placeholder agent standing for them
+        (no model, an ``unknown`` tool assumed destructive), spawned by ``agent`` when given."""
+        aid = safe_id(f"unknown_agents_{Path(where.file).stem}_{where.line}")
+        ph = self.agent(aid)
+        if ph is None:
+            ph = DraftAgent(
+                aid,
+                where,
+                role=f"agents computed at run time ({what}): unknown until declared",
+                placeholder=True,
+            )
+            self.agents.append(ph)
+            self.unseen_tools(ph, what, where, note=False)
+        if agent is not None:
+            agent.spawns.setdefault(aid, where)
+        self._saw_not(
+            where,
+            f"agents not stated in the files read ({what})"
+            + (f", spawned by {agent.id!r}" if agent is not None else "")
+            + f"; drafted as the placeholder agent {aid!r} (no model, an unknown tool)",
+        )
+        return ph
+
+    def unseen_gates(self, agent: DraftAgent, what: str, where: Where) -> None:
+        """Gates the source decides at run time (``what``, e.g.
+        ``compile(interrupt_before=gates)``): no tool of ``agent`` is drafted as gated by them."""
+        at = f"{Path(where.file).name}:{where.line}"
+        for t in agent.tools:
+            if not t.gate:
+                t.gate_note = (
+                    f"gate decided at run time at {at} ({what}): not a gate until declared"
+                )
+        self._saw_not(
+            where,
+            f"agent {agent.id!r}: gates decided at run time ({what}); not a gate until declared",
+        )
+
+    def unseen_edges(self, agent: DraftAgent | None, what: str, where: Where) -> None:
+        """Edges the source computes at run time (``what``): listed as unread."""
+        self._saw_not(
+            where,
+            (f"agent {agent.id!r}: " if agent is not None else "")
+            + f"edges computed at run time ({what}); not drafted until declared",
+        )
 
 
 def safe_id(name: str) -> str:
@@ -247,17 +343,26 @@ def render(d: Draft, name: str | None = None) -> str:
             lines.append("    tools:")
         for tool in a.tools:
             lines.append(_line(6, f"- name: {_q(tool.name)}", f"from {tool.where}"))
-            if tool.effect in EFFECTS:
+            if tool.unseen:
+                lines.append(_line(8, "effect: destructive", f"TODO: declare: {tool.unseen}"))
+            elif tool.effect in EFFECTS:
                 lines.append(_line(8, f"effect: {tool.effect}", tool.effect_note))
             else:
                 lines.append(
                     f"        effect: destructive  # TODO: declare the effect: "
                     f"{UNKNOWN_EFFECT_NOTE}"
                 )
-            lines.append(
-                "        # TODO: declare scope: the source does not say which scope "
-                "the tool needs (unscoped)"
-            )
+            if tool.proposed:
+                lines.append(_line(8, "", f"proposed effect: {tool.proposed}"))
+            if tool.stated_scope:
+                lines.append(
+                    _line(8, "", f"TODO: declare scope: the source states {tool.stated_scope}")
+                )
+            else:
+                lines.append(
+                    "        # TODO: declare scope: the source does not say which scope "
+                    "the tool needs (unscoped)"
+                )
             if tool.gate:
                 lines.append(
                     _line(
@@ -289,16 +394,19 @@ def render(d: Draft, name: str | None = None) -> str:
     lines.append("  unknown:")
     for u in unknown:
         lines.append(f"    - {_q(_one_line(u))}")
-    if d.notes:
+    notes = [*(f"could not read: {u}" for u in d.unseen), *d.notes]
+    if notes:
         lines.append("  notes:")
-        for n in d.notes:
-            lines.append(f"    - {_q(_one_line(n))}")
+        for n in notes:
+            lines.append(f"    - {_q(' '.join(n.split())[:600])}")
     return "\n".join(lines) + "\n"
 
 
 def _cycle_members(d: Draft) -> set[str]:
     ids = {a.id for a in d.agents}
-    out: set[str] = set()
+    # an agent that runs again after itself (a loop through steps that are not agents) is in a
+    # cycle of its own: its depends_on names it (never rendered as an edge)
+    out: set[str] = {a.id for a in d.agents if a.id in a.depends_on or a.id in a.spawns}
     for key in ("depends_on", "spawns"):
         graph = {a.id: [t for t in getattr(a, key) if t in ids and t != a.id] for a in d.agents}
         for start in graph:

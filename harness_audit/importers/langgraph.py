@@ -1,19 +1,37 @@
-"""LangGraph (Python, read with ``ast``): nodes added with ``add_node`` that call a model or bind
-tools become agents; ``add_edge``/``add_conditional_edges`` (routing functions) become
-``depends_on``; models from ``init_chat_model("openai:gpt-4.1")``/``ChatOpenAI(model=…)``; tools
-from ``bind_tools([...])``/``ToolNode([...])``; ``interrupt()`` in a node before a tool is a gate.
+"""LangGraph (Python, read with ``ast``): the nodes of each graph (``StateGraph`` builders, by
+variable or chained) that call a model, bind tools, hold a ``ToolNode`` or pause for a person
+become agents; ``add_edge``/``add_conditional_edges`` (path maps, routing functions and their
+``Literal[…]``), ``add_sequence`` and ``Command(goto=…)`` returned by a node become
+``depends_on`` (through nodes that are not agents). Each graph's nodes are its own: two graphs
+in one file never merge a node (a name both use is prefixed with its graph's); a compiled graph
+added as a node of another stands for the nodes it starts with.
+
+Models from ``init_chat_model("openai:gpt-4.1")``/``ChatOpenAI(model=…)`` and what is derived
+from them (``.bind_tools``, ``.with_structured_output``); a model chosen at run time
+(``init_chat_model(configurable_fields=…)``, a model built inside the node from its config,
+``load_chat_model(cfg.model).bind_tools(...)``) drafts as an agent whose model is unknown (a
+TODO with its line), never as "no model". Tools from ``bind_tools([...])``/``ToolNode([...])``;
+a tool list the source computes at run time is an ``unknown`` tool (assumed destructive).
+
+Gates are read as facts with their line: ``compile(interrupt_before=[node])``; ``interrupt()``
+in the node that runs the tool; ``interrupt()`` in a handler node before the tools it names
+(``if call["name"] in ["send", …]``) — with no such list, no gate until declared;
+``interrupt()`` inside a tool's own function. ``recursion_limit`` (``invoke(…,
+{"recursion_limit": N})``, ``with_config(recursion_limit=N)``) bounds each node of its graph to
+N steps a run, and is drafted as ``max_iterations`` saying what it does not bound.
 
 The prebuilt agents are agents too: ``create_react_agent(model, tools, name=…)``
 (``langgraph.prebuilt``; ``interrupt_before=["tools"]`` gates every tool) and LangChain 1's
 ``create_agent(model, tools, name=…)`` (a ``HumanInTheLoopMiddleware(interrupt_on={tool: True
 | {...}})`` gates the tools it names); ``create_supervisor([agents], model=…,
-supervisor_name=…)`` (``langgraph_supervisor``) is an agent its workers depend on. A prebuilt
-agent added as a graph node takes the node's id.
+supervisor_name=…)`` (``langgraph_supervisor``, compiled or not) is an agent its workers depend
+on. A prebuilt agent added as a graph node takes the node's id.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_audit.importers.base import fail
@@ -28,6 +46,9 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    source_text,
+    stated_tools,
+    static_list,
     tool_names_in,
 )
 
@@ -37,6 +58,30 @@ DESCRIPTION = "LangGraph graphs (Python)"
 
 PREBUILT = ("create_react_agent", "create_agent")
 """Calls that make one agent (a model and its tools): langgraph.prebuilt, langchain.agents."""
+
+_BUILDER = frozenset(
+    (
+        "add_node",
+        "add_edge",
+        "add_conditional_edges",
+        "add_sequence",
+        "set_entry_point",
+        "set_finish_point",
+    )
+)
+"""``StateGraph`` methods that return the builder (chains of them are one graph)."""
+
+_START, _END = "__start__", "__end__"
+
+UNSEEN = "\x00unseen"
+"""The class of a tool entry that stands for tools computed at run time (its name: the
+source text), drafted with ``Draft.unseen_tools`` (issue 24, item 1)."""
+
+_Tool = tuple[str, str, int, str]
+"""(tool name, class or function name, line, note) of one tool of a list."""
+
+_Model = tuple[str | None, str, int]
+"""(model string or None when chosen at run time, note, line)."""
 
 
 def sniff(probe: Probe) -> str | None:
@@ -66,16 +111,52 @@ def _tools_arg(call: ast.Call, env: dict[str, ast.expr], at: int = 0) -> ast.exp
     return node
 
 
-def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | None, str]:
-    """The tools a prebuilt agent pauses for a person before (None: every tool), and why."""
+def _short(node: ast.AST) -> str:
+    """The source text of an expression, one line, at most 60 characters."""
+    text = " ".join(ast.unparse(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tool_list(
+    node: ast.expr | None, env: dict[str, ast.expr], custom: dict[str, str], f: str, line: int
+) -> list[_Tool]:
+    """The tools of a ``tools`` value: a list by name (module names followed, ``[*NAMED]``
+    too); a call that selects tools by literal names (``get_tools(["a", "b"])``) those names;
+    each part computed at run time one :data:`UNSEEN` entry (its source text and line), which
+    the caller drafts with ``Draft.unseen_tools`` (fail closed)."""
+    if node is None:
+        return []
+    at = getattr(node, "lineno", line)
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+        names = [literal(e)[0] for e in node.args[0].elts]
+        if names and all(isinstance(n, str) for n in names):
+            why = f"selected by name through {_short(node.func)}(...) at {Path(f).name}:{at}"
+            return [(str(n), str(n), at, why) for n in names]
+    stated, unseen = stated_tools(node, env)
+    out: list[_Tool] = [(n, c, ln, "") for n, c, ln in tool_names_in(stated, custom)]
+    out += [(src, UNSEEN, ln or at, "") for src, ln in unseen]
+    return out
+
+
+def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | None, str, int]:
+    """The tools a prebuilt agent pauses for a person before (None: every tool), why, and
+    the line that says so."""
     before = kwarg(call, "interrupt_before")
     if isinstance(before, ast.List | ast.Tuple) and "tools" in (literal(e)[0] for e in before.elts):
-        return None, "interrupt_before=['tools']"
+        return None, "interrupt_before=['tools']", before.lineno
     names: set[str] = set()
+    line = call.lineno
     middleware = kwarg(call, "middleware")
+    if isinstance(middleware, ast.Name) and middleware.id in env:
+        middleware = env[middleware.id]
     for m in middleware.elts if isinstance(middleware, ast.List | ast.Tuple) else []:
+        if isinstance(m, ast.Name) and isinstance(env.get(m.id), ast.Call):
+            m = env[m.id]
         if isinstance(m, ast.Call) and call_name(m) == "HumanInTheLoopMiddleware":
+            line = m.lineno
             on = kwarg(m, "interrupt_on") or (m.args[0] if m.args else None)
+            if isinstance(on, ast.Name) and on.id in env:
+                on = env[on.id]
             if isinstance(on, ast.Dict):
                 for k, v in zip(on.keys, on.values, strict=True):
                     key, _ = literal(k, env) if k is not None else (None, "")
@@ -84,45 +165,310 @@ def _gated_tools(call: ast.Call, env: dict[str, ast.expr]) -> tuple[set[str] | N
                     # is no gate (fail closed: the draft asks for it to be declared)
                     if isinstance(key, str) and (value is True or isinstance(v, ast.Dict)):
                         names.add(key)
-    return names, "HumanInTheLoopMiddleware(interrupt_on=...)"
+    return names, "HumanInTheLoopMiddleware(interrupt_on=...)", line
+
+
+def _chain_root(node: ast.AST) -> ast.AST:
+    """The start of a builder chain: ``StateGraph(S).add_node(a).add_edge(…)`` gives the
+    ``StateGraph(S)`` call, ``g.add_node(a)`` gives ``g``; ``x.compile()`` gives ``x``'s."""
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and (node.func.attr in _BUILDER or node.func.attr == "compile")
+    ):
+        node = node.func.value
+    return node
+
+
+@dataclass
+class _Graph:
+    """One ``StateGraph`` of a file: its nodes, edges and gates."""
+
+    key: str
+    line: int
+    nodes: dict[str, tuple[ast.expr, int]] = field(default_factory=dict)
+    edges: list[tuple[str, str, int]] = field(default_factory=list)
+    interrupt_before: dict[str, int] = field(default_factory=dict)
+    gates_unseen: list[tuple[str, int]] = field(default_factory=list)
+    """``compile(interrupt_before=<computed>)``: (source text, line), not a gate until
+    declared."""
+    ids: dict[str, str] = field(default_factory=dict)
+    """node name -> drafted agent id (nodes that are agents)."""
+
+
+def _graph_key(root: ast.AST, names: dict[int, str]) -> str | None:
+    """The graph a chain starts at: its variable, or the variable its ``StateGraph(...)`` is
+    assigned to, else ``graph_at_LINE``."""
+    if isinstance(root, ast.Name):
+        return root.id
+    if isinstance(root, ast.Call) and call_name(root) == "StateGraph":
+        return names.get(id(root), f"graph_at_{root.lineno}")
+    return None
+
+
+def _node_name(v: ast.AST | None) -> str | None:
+    """A node name: a string, ``START``/``END``, or a function added by itself."""
+    if isinstance(v, ast.Name) and v.id in ("START", "END"):
+        return _START if v.id == "START" else _END
+    got, _ = literal(v)
+    return got if isinstance(got, str) else None
+
+
+def _strings(node: ast.AST | None) -> list[str]:
+    """Node names in a goto value or an annotation: strings, ``END``, ``Send("x", …)``."""
+    out: list[str] = []
+    if node is None:
+        return out
+    for n in ast.walk(node):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            out.append(n.value)
+        elif isinstance(n, ast.Name) and n.id == "END":
+            out.append(_END)
+    return out
+
+
+def _goto_targets(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, int]]:
+    """Where a node sends the run with ``Command(goto=…)`` (a string, a list, or a local name
+    assigned strings) or its ``-> Command[Literal[…]]`` annotation; with the line."""
+    local: dict[str, list[str]] = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    got = _node_name(n.value)
+                    if got is not None:
+                        local.setdefault(t.id, []).append(got)
+    out: list[tuple[str, int]] = []
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Call) and call_name(n) == "Command":
+            goto = kwarg(n, "goto")
+            if isinstance(goto, ast.Name) and goto.id in local:
+                out.extend((s, n.lineno) for s in local[goto.id])
+            elif goto is not None:
+                out.extend((s, n.lineno) for s in _strings(goto))
+    if fn.returns is not None and "Command" in ast.unparse(fn.returns):
+        out.extend((s, fn.lineno) for s in _strings(fn.returns))
+    return out
+
+
+def _route_targets(
+    name: str, funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+) -> list[object]:
+    """Where a routing function without a path map can go: ``tools_condition`` goes to
+    ``tools``; a function of this module to the strings it returns (``Send("x", …)`` too) or
+    its ``Literal[…]``."""
+    if name == "tools_condition":
+        return ["tools"]
+    fn = funcs.get(name)
+    if fn is None:
+        return []
+    out: list[object] = []
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Return) and n.value is not None:
+            v = _node_name(n.value)
+            out.append(v)
+            if v is None:
+                for s in ast.walk(n.value):
+                    if isinstance(s, ast.Call) and call_name(s) == "Send" and s.args:
+                        out.append(_node_name(s.args[0]))
+    if fn.returns is not None:
+        for n in ast.walk(fn.returns):
+            if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                out.append(n.value)
+    return out
+
+
+def _assigned(tree: ast.Module) -> dict[int, str]:
+    """id(call) -> the variable the chain it starts is assigned to (``x = StateGraph(S)…``,
+    ``app = create_supervisor(...).compile()``)."""
+    out: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name):
+                root = _chain_root(node.value)
+                out.setdefault(id(root), target.id)
+                out.setdefault(id(node.value), target.id)
+    return out
+
+
+def _model_expr(
+    node: ast.AST | None, models: dict[str, _Model], env: dict[str, ast.expr], f: str
+) -> _Model | None:
+    """The model of an expression, or None when it is not one: a model client call, a name
+    holding one, or a method called on one (``llm.bind_tools(…)``, ``.with_structured_output``).
+    A client without a literal model, or ``init_chat_model(configurable_fields=…)``, is a model
+    chosen at run time (None with a note)."""
+    for _ in range(20):
+        if isinstance(node, ast.Name):
+            return models.get(node.id)
+        if not isinstance(node, ast.Call):
+            return None
+        cn = call_name(node)
+        if cn in CLIENT_PREFIX or cn in ("init_chat_model", "load_chat_model"):
+            m, note, line = model_of(node, env) if cn != "load_chat_model" else (None, "", 0)
+            line = line or node.lineno
+            if m:
+                return m, note, line
+            if kwarg(node, "configurable_fields") is not None:
+                why = "init_chat_model(configurable_fields=...)"
+            else:
+                why = _short(node)
+            return None, f"model chosen at run time: {why} at {Path(f).name}:{line}", line
+        if isinstance(node.func, ast.Attribute):
+            node = node.func.value
+            continue
+        return None
+    return None
+
+
+def _run_time_model(call: ast.Call, f: str) -> _Model:
+    """A model whose client is not read (``.bind_tools`` on a project function's result)."""
+    base = call.func.value if isinstance(call.func, ast.Attribute) else call.func
+    return (
+        None,
+        f"model chosen at run time: {_short(base)} at {Path(f).name}:{call.lineno}",
+        (call.lineno),
+    )
+
+
+def _hitl_names(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, env: dict[str, ast.expr]
+) -> tuple[set[str], int] | None:
+    """The tool names a handler node tests before its ``interrupt()`` (``if name in [...]`` or
+    ``not in``, a literal or a name assigned one), and the line of the list; None when none."""
+    local: dict[str, ast.expr] = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    local[t.id] = n.value
+    for n in ast.walk(fn):
+        if not isinstance(n, ast.Compare):
+            continue
+        for op, right in zip(n.ops, n.comparators, strict=True):
+            if not isinstance(op, ast.In | ast.NotIn):
+                continue
+            seq: ast.expr | None = right
+            if isinstance(right, ast.Name):
+                seq = local.get(right.id) or env.get(right.id)
+            if isinstance(seq, ast.List | ast.Tuple | ast.Set) and seq.elts:
+                names = [literal(e)[0] for e in seq.elts]
+                if all(isinstance(x, str) for x in names):
+                    return {str(x) for x in names}, seq.lineno
+    return None
+
+
+def _interrupt_line(fn: ast.AST | None) -> int | None:
+    """The line of the first ``interrupt(...)`` call in a function, None when it has none."""
+    if fn is None:
+        return None
+    lines = [
+        n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and call_name(n) == "interrupt"
+    ]
+    return min(lines) if lines else None
+
+
+OWN_INTERRUPT = "interrupt() in the tool's own function, before it acts"
+
+
+def _tool_interrupts(tree: ast.Module) -> dict[str, int]:
+    """Tool functions (``@tool``) of the file that call ``interrupt()``: name -> its line."""
+    out: dict[str, int] = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            call_name(x) == "tool" for x in fn.decorator_list
+        ):
+            line = _interrupt_line(fn)
+            if line is not None:
+                out[fn.name] = line
+    return out
+
+
+def _recursion_limits(tree: ast.Module, env: dict[str, ast.expr]) -> list[tuple[int, int, str]]:
+    """(limit, line, variable of the graph or prebuilt agent it is given to, or "") of each
+    ``recursion_limit`` in the file (a config dict entry or a keyword)."""
+    out: list[tuple[int, int, str]] = []
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
+            continue
+        found: tuple[int, int] | None = None
+        k = kwarg(call, "recursion_limit")
+        v, _ = literal(k, env)
+        if isinstance(v, int) and not isinstance(v, bool) and k is not None:
+            found = (v, k.lineno)
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
+            if isinstance(arg, ast.Name) and isinstance(env.get(arg.id), ast.Dict):
+                arg = env[arg.id]
+            if isinstance(arg, ast.Dict):
+                for dk, dv in zip(arg.keys, arg.values, strict=True):
+                    key, _ = literal(dk, env) if dk is not None else (None, "")
+                    val, _ = literal(dv, env)
+                    if key == "recursion_limit" and isinstance(val, int):
+                        found = (val, dv.lineno)
+        if found is None:
+            continue
+        base = call.func.value if isinstance(call.func, ast.Attribute) else None
+        var = base.id if isinstance(base, ast.Name) else ""
+        out.append((found[0], found[1], var))
+    return out
+
+
+def _unique(d: Draft, aid: str) -> str:
+    """``aid``, or ``aid_2``… when an agent of that id is drafted already."""
+    base = unique = safe_id(aid)
+    for n in range(2, 10_000):
+        if d.agent(unique) is None:
+            break
+        unique = f"{base}_{n}"
+    return unique
 
 
 def _prebuilt(
-    tree: ast.Module, env: dict[str, ast.expr], custom: dict[str, str], f: str, d: Draft
+    tree: ast.Module,
+    env: dict[str, ast.expr],
+    custom: dict[str, str],
+    f: str,
+    d: Draft,
+    names: dict[int, str],
 ) -> dict[str, DraftAgent]:
     """The agents of ``create_react_agent``/``create_agent`` and ``create_supervisor`` calls,
-    by the variable they are assigned to."""
+    by the variable they are assigned to (compiled or not)."""
     by_var: dict[str, DraftAgent] = {}
     supervisors: list[tuple[ast.Call, DraftAgent]] = []
+    own_gates = _tool_interrupts(tree)
 
     def agent(
         call: ast.Call, aid: str, model: ast.expr | None, tools: ast.expr | None
     ) -> DraftAgent:
-        base = unique = safe_id(aid)
-        for n in range(2, 10_000):  # two prebuilt agents of one name: ids stay distinct
-            if d.agent(unique) is None:
-                break
-            unique = f"{base}_{n}"
-        a = DraftAgent(unique, Where(f, call.lineno))
+        a = DraftAgent(_unique(d, aid), Where(f, call.lineno))
         m, note, line = model_of(model, env)
         a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
-        gated, why = _gated_tools(call, env)
-        for tname, tcls, tline in tool_names_in(tools, custom):
+        if m is None and model is not None:
+            a.notes.append(f"model chosen at run time: {_short(model)} at {Path(f).name}:{line}")
+        gated, why, gline = _gated_tools(call, env)
+        for tname, tcls, tline, tnote in _tool_list(tools, env, custom, f, call.lineno):
+            if tcls == UNSEEN:
+                d.unseen_tools(a, f"tools={tname}", Where(f, tline))
+                continue
             dt = DraftTool(tname, Where(f, tline))
             known_effect(dt, tcls)
-            if gated is None or tname in gated:
-                dt.gate, dt.gate_where, dt.gate_note = True, Where(f, call.lineno), why
+            if tcls in own_gates:
+                dt.gate, dt.gate_where = True, Where(f, own_gates[tcls])
+                dt.gate_note = OWN_INTERRUPT
+            elif gated is None or tname in gated:
+                dt.gate, dt.gate_where, dt.gate_note = True, Where(f, gline), why
+            elif tnote:
+                dt.gate_note = f"{tnote}; the source has no human approval before it"
             a.tools.append(dt)
         d.agents.append(a)
         return a
 
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Assign | ast.AnnAssign) or not isinstance(node.value, ast.Call):
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
             continue
-        call = node.value
-        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-        var = target.id if isinstance(target, ast.Name) else None
         cn = call_name(call)
+        var = names.get(id(call))
         if cn == "create_supervisor":
             name, _ = literal(kwarg(call, "supervisor_name"), env)
             aid = name if isinstance(name, str) else "supervisor"
@@ -139,32 +485,15 @@ def _prebuilt(
             by_var[var] = a
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
         workers = call.args[0] if call.args else kwarg(call, "agents")
-        for w in workers.elts if isinstance(workers, ast.List | ast.Tuple) else []:
+        elts, unseen = static_list(workers, env)
+        for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
+            d.unseen_agents(sup, f"agents={src}", Where(f, ln or call.lineno))
+        for w in elts:
             if isinstance(w, ast.Name) and w.id in by_var and by_var[w.id] is not sup:
                 by_var[w.id].depends_on.setdefault(sup.id, Where(f, call.lineno))
+            elif not (isinstance(w, ast.Name) and w.id in by_var):
+                d.unseen_agents(sup, f"agents: {source_text(w)}", Where(f, w.lineno))
     return by_var
-
-
-def _route_targets(
-    name: str, funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
-) -> list[object]:
-    """Where a routing function without a path map can go: ``tools_condition`` goes to
-    ``tools``; a function of this module to the strings it returns or its ``Literal[…]``."""
-    if name == "tools_condition":
-        return ["tools"]
-    fn = funcs.get(name)
-    if fn is None:
-        return []
-    out: list[object] = []
-    for n in ast.walk(fn):
-        if isinstance(n, ast.Return) and n.value is not None:
-            v, _ = literal(n.value)
-            out.append(v)
-    if fn.returns is not None:
-        for n in ast.walk(fn.returns):
-            if isinstance(n, ast.Constant) and isinstance(n.value, str):
-                out.append(n.value)
-    return out
 
 
 def _rename(d: Draft, a: DraftAgent, new: str) -> None:
@@ -177,121 +506,375 @@ def _rename(d: Draft, a: DraftAgent, new: str) -> None:
     a.id = new
 
 
+def _graphs(tree: ast.Module, names: dict[int, str]) -> dict[str, _Graph]:
+    """Every graph of the file with its nodes, edges and ``interrupt_before`` nodes."""
+    graphs: dict[str, _Graph] = {}
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        attr = call.func.attr
+        if attr not in _BUILDER and attr != "compile":
+            continue
+        root = _chain_root(call.func.value)
+        if (
+            attr == "compile"
+            and not (isinstance(root, ast.Call) and call_name(root) == "StateGraph")
+            and not (isinstance(root, ast.Name) and root.id in graphs)
+        ):
+            continue
+        key = _graph_key(root, names)
+        if key is None:
+            continue
+        g = graphs.setdefault(key, _Graph(key, getattr(root, "lineno", call.lineno)))
+        if attr == "add_node" and call.args:
+            first = _node_name(call.args[0])
+            target = call.args[1] if len(call.args) > 1 else call.args[0]
+            nid = first if first is not None else _short(target)
+            if isinstance(call.args[0], ast.Name) and len(call.args) == 1:
+                nid = call.args[0].id
+            g.nodes.setdefault(nid, (target, call.lineno))
+        elif attr == "add_sequence" and call.args and isinstance(call.args[0], ast.List):
+            prev = None
+            for el in call.args[0].elts:
+                sid = el.id if isinstance(el, ast.Name) else _node_name(el)
+                if sid is None:
+                    continue
+                g.nodes.setdefault(sid, (el, call.lineno))
+                if prev is not None:
+                    g.edges.append((prev, sid, call.lineno))
+                prev = sid
+        elif attr in ("set_entry_point", "set_finish_point") and call.args:
+            end = _node_name(call.args[0])
+            if end is not None:
+                pair = (_START, end) if attr == "set_entry_point" else (end, _END)
+                g.edges.append((*pair, call.lineno))
+        elif attr == "compile":
+            ib = kwarg(call, "interrupt_before")
+            if isinstance(ib, ast.List | ast.Tuple):
+                for e in ib.elts:
+                    v = _node_name(e)
+                    if v is not None:
+                        g.interrupt_before[v] = ib.lineno
+            elif ib is not None and not (isinstance(ib, ast.Constant) and ib.value is None):
+                g.gates_unseen.append((f"interrupt_before={source_text(ib)}", call.lineno))
+    return graphs
+
+
+def _edges(
+    tree: ast.Module,
+    graphs: dict[str, _Graph],
+    names: dict[int, str],
+    funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+) -> None:
+    """``add_edge``/``add_conditional_edges`` of each graph, and ``Command(goto=…)`` of its
+    node functions."""
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("add_edge", "add_conditional_edges")
+            and len(node.args) >= 2
+        ):
+            continue
+        key = _graph_key(_chain_root(node.func.value), names)
+        g = graphs.get(key or "")
+        if g is None:
+            continue
+        srcs: list[str | None]
+        if isinstance(node.args[0], ast.List):  # add_edge([a, b], c): waits for both
+            srcs = [_node_name(e) for e in node.args[0].elts]
+        else:
+            srcs = [_node_name(node.args[0])]
+        dsts: list[object] = []
+        if node.func.attr == "add_edge":
+            dsts = [_node_name(node.args[1])]
+        else:
+            mp = node.args[2] if len(node.args) > 2 else kwarg(node, "path_map")
+            if isinstance(mp, ast.Dict):
+                dsts = [_node_name(v) for v in mp.values]
+            elif isinstance(mp, ast.List):
+                dsts = [_node_name(v) for v in mp.elts]
+            elif isinstance(node.args[1], ast.Name):
+                dsts = _route_targets(node.args[1].id, funcs)
+        for src in srcs:
+            for dst in dsts:
+                if isinstance(src, str) and isinstance(dst, str):
+                    g.edges.append((src, dst, node.lineno))
+    for g in graphs.values():
+        for nid, (target, _) in list(g.nodes.items()):
+            fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+            if fn is not None:
+                g.edges.extend((nid, dst, line) for dst, line in _goto_targets(fn))
+
+
+def _upstream(g: _Graph, nid: str, entries: dict[str, list[str]]) -> dict[str, int]:
+    """The agent nodes a node waits for: its predecessors, through nodes that are not agents
+    (a compiled subgraph node stands for the agents it starts with); with the edge's line."""
+    preds: dict[str, list[tuple[str, int]]] = {}
+    for s, t, line in g.edges:
+        preds.setdefault(t, []).append((s, line))
+    out: dict[str, int] = {}
+    stack = list(preds.get(nid, []))
+    seen: set[str] = set()
+    while stack:
+        s, line = stack.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        if s in g.ids:
+            out.setdefault(g.ids[s], line)
+        elif s in entries:  # a subgraph: its agents ran before
+            for aid in entries[s]:
+                out.setdefault(aid, line)
+        else:
+            stack.extend(preds.get(s, []))
+    return out
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents and edges from LangGraph modules."""
     d = Draft(NAME, "langgraph", list(paths))
     for p in paths:
-        tree = parse(p)
-        env = module_env(tree, str(p))
-        custom = custom_tools(tree)
-        f = str(p)
-        funcs = {
-            n.name: n
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        tool_fns = {
-            n
-            for n, fn in funcs.items()
-            if any(call_name(dec) == "tool" for dec in fn.decorator_list)
-        }
-        prebuilt = _prebuilt(tree, env, custom, f, d)
-        interrupt_before: set[str] = set()
-        for n in ast.walk(tree):
-            if isinstance(n, ast.Call) and call_name(n) == "compile":
-                ib = kwarg(n, "interrupt_before")
-                if isinstance(ib, ast.List):
-                    interrupt_before |= {
-                        safe_id(v) for v in (literal(e)[0] for e in ib.elts) if isinstance(v, str)
-                    }
-        models: dict[str, tuple[str, str, int]] = {}
-        tools_of_var: dict[str, list[tuple[str, str, int]]] = {}
-        for name, value in env.items():
-            if isinstance(value, ast.Call):
-                cn = call_name(value)
-                if cn in CLIENT_PREFIX or cn == "init_chat_model":
-                    m, note, line = model_of(value, env)
-                    if m:
-                        models[name] = (m, note, line)
-                if cn == "bind_tools" and isinstance(value.func, ast.Attribute):
-                    base = value.func.value
-                    if isinstance(base, ast.Name) and base.id in models:
-                        models[name] = models[base.id]
-                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
-                if cn == "ToolNode":
-                    tools_of_var[name] = tool_names_in(_tools_arg(value, env), custom)
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            if node.func.attr == "add_node" and node.args:
-                first, _ = literal(node.args[0])
-                target = node.args[1] if len(node.args) > 1 else node.args[0]
-                nid = safe_id(first if isinstance(first, str) else ast.unparse(target))
-                if isinstance(target, ast.Name) and target.id in prebuilt:
-                    _rename(d, prebuilt[target.id], nid)  # the graph's edges name the node
-                    continue
-                fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
-                target_name = target.id if isinstance(target, ast.Name) else ""
-                used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
-                if isinstance(target, ast.Name) and target.id in tools_of_var:
-                    used.add(target.id)
-                model = next((models[u] for u in used if u in models), None)
-                tools = [t for u in used if u in tools_of_var for t in tools_of_var[u]]
-                if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
-                    tools = tool_names_in(_tools_arg(target, env), custom)
-                tools += [
-                    (custom.get(u, u), u, fn.lineno)
-                    for u in sorted(used & tool_fns)
-                    if fn is not None and u != target_name
-                ]
-                if model is None and not tools:
-                    continue
-                a = d.agent(nid) or DraftAgent(nid, Where(f, node.lineno))
-                if a not in d.agents:
-                    d.agents.append(a)
-                if model:
-                    a.model, a.model_note, a.model_where = model[0], model[1], Where(f, model[2])
-                interrupts = fn is not None and any(
-                    isinstance(n, ast.Call) and call_name(n) == "interrupt" for n in ast.walk(fn)
-                )
-                before = nid in interrupt_before
-                for tname, tcls, line in tools:
-                    dt = DraftTool(tname, Where(f, line))
-                    known_effect(dt, tcls)
-                    if interrupts:
-                        dt.gate, dt.gate_note = True, "interrupt() in the node before the tool"
-                    elif before:
-                        dt.gate, dt.gate_note = True, f"compile(interrupt_before=[{nid!r}])"
-                    a.tools.append(dt)
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("add_edge", "add_conditional_edges")
-                and len(node.args) >= 2
-            ):
-                src, _ = literal(node.args[0])
-                dsts: list[object] = []
-                if node.func.attr == "add_edge":
-                    v, _ = literal(node.args[1])
-                    dsts = [v]
-                else:
-                    mp = node.args[2] if len(node.args) > 2 else None
-                    if isinstance(mp, ast.Dict):
-                        dsts = [literal(v)[0] for v in mp.values]
-                    elif isinstance(mp, ast.List):
-                        dsts = [literal(v)[0] for v in mp.elts]
-                    elif isinstance(node.args[1], ast.Name):
-                        dsts = _route_targets(node.args[1].id, funcs)
-                for dst in dsts:
-                    if isinstance(src, str) and isinstance(dst, str):
-                        dst_agent = d.agent(safe_id(dst))
-                        if dst_agent is not None and d.agent(safe_id(src)) is not None:
-                            dst_agent.depends_on.setdefault(safe_id(src), Where(f, node.lineno))
+        _read_file(p, d)
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",
-            "no graph node calls a model or binds tools, and no prebuilt agent",
+            "no graph node calls a model, binds tools, holds a ToolNode or pauses for a "
+            "person, and no prebuilt agent",
             expected="StateGraph with add_node(...), or create_react_agent/create_agent",
         )
     return d
+
+
+def _read_file(p: Path, d: Draft) -> None:
+    """The agents of one module into ``d``."""
+    tree = parse(p)
+    env = module_env(tree, str(p))
+    custom = custom_tools(tree)
+    f = str(p)
+    name = Path(f).name
+    funcs = {
+        n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    tool_fns = {
+        n for n, fn in funcs.items() if any(call_name(x) == "tool" for x in fn.decorator_list)
+    }
+    names = _assigned(tree)
+    own_gates = _tool_interrupts(tree)
+    prebuilt = _prebuilt(tree, env, custom, f, d, names)
+    models: dict[str, _Model] = {}
+    tools_of_var: dict[str, list[_Tool]] = {}
+    for var, value in env.items():  # in order: a name derived from a model is read after it
+        if not isinstance(value, ast.Call):
+            continue
+        got = _model_expr(value, models, env, f)
+        if got is not None:
+            models[var] = got
+        cn = call_name(value)
+        if cn == "bind_tools" and isinstance(value.func, ast.Attribute):
+            if got is None:
+                models[var] = _run_time_model(value, f)
+            tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
+        if cn == "ToolNode":
+            tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
+    graphs = _graphs(tree, names)
+    _edges(tree, graphs, names, funcs)
+    compiled: dict[str, str] = {}  # variable of a compiled graph -> its graph
+    for call in ast.walk(tree):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "compile"
+            and id(call) in names
+        ):
+            key = _graph_key(_chain_root(call.func.value), names)
+            if key is not None and key in graphs:
+                compiled[names[id(call)]] = key
+    counts: dict[str, int] = {}
+    for g in graphs.values():
+        for nid in g.nodes:
+            counts[nid] = counts.get(nid, 0) + 1
+    if len(graphs) > 1:
+        listed = ", ".join(f"{g.key} ({name}:{g.line})" for g in graphs.values())
+        d.notes.append(
+            f"{name} builds {len(graphs)} graphs: {listed}; each node is its own graph's "
+            "(a name two graphs use is prefixed with its graph's)"
+        )
+    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int]] = []
+    for g in graphs.values():
+        for nid, (target, line) in g.nodes.items():
+            aid = safe_id(nid if counts[nid] == 1 else f"{g.key}_{nid}")
+            if isinstance(target, ast.Name) and target.id in prebuilt:
+                _rename(d, prebuilt[target.id], aid)  # the graph's edges name the node
+                g.ids[nid] = prebuilt[target.id].id
+                continue
+            if isinstance(target, ast.Name) and target.id in compiled:
+                continue  # a subgraph: stands for its entry agents
+            fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+            target_name = target.id if isinstance(target, ast.Name) else ""
+            used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
+            if isinstance(target, ast.Name) and target.id in tools_of_var:
+                used.add(target.id)
+            model = next((models[u] for u in sorted(used) if u in models), None)
+            tools = [t for u in sorted(used) if u in tools_of_var for t in tools_of_var[u]]
+            if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
+                tools = _tool_list(_tools_arg(target, env), env, custom, f, target.lineno)
+            if fn is not None:
+                for n in ast.walk(fn):  # a model built or tools bound inside the node
+                    if not isinstance(n, ast.Call):
+                        continue
+                    if call_name(n) == "bind_tools" and isinstance(n.func, ast.Attribute):
+                        m = _model_expr(n.func.value, models, env, f)
+                        if model is None or model[0] is None:
+                            model = m if m is not None else _run_time_model(n, f)
+                        tools += _tool_list(_tools_arg(n, env), env, custom, f, n.lineno)
+                    elif model is None and call_name(n) in (
+                        *CLIENT_PREFIX,
+                        "init_chat_model",
+                        "load_chat_model",
+                    ):
+                        model = _model_expr(n, models, env, f)
+                tools += [
+                    (custom.get(u, u), u, fn.lineno, "")
+                    for u in sorted(used & tool_fns)
+                    if u != target_name
+                ]
+            interrupt_at = _interrupt_line(fn)
+            if model is None and not tools and interrupt_at is None:
+                continue
+            a = d.agent(aid) or DraftAgent(aid, Where(f, line))
+            if a not in d.agents:
+                d.agents.append(a)
+            g.ids[nid] = a.id
+            if model is None and not tools and fn is not None and interrupt_at is not None:
+                a.human = True
+                a.role = f"a person answers interrupt() at {name}:{interrupt_at}"
+                handlers.append((g, nid, fn, interrupt_at))
+                continue
+            if model is not None:
+                a.model, a.model_note, a.model_where = model[0], model[1], Where(f, model[2])
+                if model[0] is None:
+                    a.notes.append(model[1])
+                    d.notes.append(f"{a.id}: {model[1]}")
+            before = g.interrupt_before.get(nid)
+            seen_tools: set[str] = set()
+            for tname, tcls, tline, tnote in tools:
+                if tcls == UNSEEN:
+                    d.unseen_tools(a, f"tools={tname}", Where(f, tline))
+                    continue
+                if tname in seen_tools:
+                    continue
+                seen_tools.add(tname)
+                dt = DraftTool(tname, Where(f, tline))
+                known_effect(dt, tcls)
+                if tcls in own_gates:
+                    dt.gate, dt.gate_where = True, Where(f, own_gates[tcls])
+                    dt.gate_note = OWN_INTERRUPT
+                elif interrupt_at is not None:
+                    dt.gate, dt.gate_where = True, Where(f, interrupt_at)
+                    dt.gate_note = "interrupt() in the node before the tool"
+                elif before is not None:
+                    dt.gate, dt.gate_where = True, Where(f, before)
+                    dt.gate_note = f"compile(interrupt_before=[{nid!r}])"
+                elif tnote:
+                    dt.gate_note = f"{tnote}; the source has no human approval before it"
+                a.tools.append(dt)
+    _gate_by_handlers(d, handlers, env, name)
+    for g in graphs.values():  # gates decided at run time (issue 24, item 1)
+        for what, ln in g.gates_unseen:
+            for gid in g.ids.values():
+                ga = d.agent(gid)
+                if ga is not None and ga.tools:
+                    d.unseen_gates(ga, what, Where(f, ln))
+    entries: dict[str, list[str]] = {}  # a subgraph node -> the agents it starts with
+    for g in graphs.values():
+        for nid, (target, _) in g.nodes.items():
+            if isinstance(target, ast.Name) and target.id in compiled:
+                inner = graphs[compiled[target.id]]
+                starts = [t for s, t, _ in inner.edges if s == _START]
+                entries[nid] = [inner.ids[t] for t in starts if t in inner.ids]
+    for g in graphs.values():
+        for nid, aid in g.ids.items():
+            node_agent = d.agent(aid)
+            if node_agent is None:
+                continue
+            for src, line in _upstream(g, nid, entries).items():
+                # itself: a loop through nodes that are not agents (its bound is asked for)
+                node_agent.depends_on.setdefault(src, Where(f, line))
+        for nid in g.nodes:  # into a subgraph: its entry agents wait
+            if nid in entries:
+                for src, line in _upstream(g, nid, entries).items():
+                    for aid in entries[nid]:
+                        ea = d.agent(aid)
+                        if ea is not None and src != aid:
+                            ea.depends_on.setdefault(src, Where(f, line))
+    _bound_by_recursion_limit(d, tree, env, graphs, compiled, prebuilt, name)
+
+
+def _gate_by_handlers(
+    d: Draft,
+    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int]],
+    env: dict[str, ast.expr],
+    name: str,
+) -> None:
+    """``interrupt()`` in a handler node gates the tools of its graph it names before it; a
+    handler that names none gates nothing until declared (it says so on each tool)."""
+    for g, nid, fn, at in handlers:
+        listed = _hitl_names(fn, env)
+        for aid in g.ids.values():
+            a = d.agent(aid)
+            for t in a.tools if a is not None else []:
+                if t.gate:
+                    continue
+                if listed is not None and t.name in listed[0]:
+                    t.gate, t.gate_where = True, Where(t.where.file, at)
+                    t.gate_note = (
+                        f"interrupt() in node {nid!r} before the tools listed at {name}:{listed[1]}"
+                    )
+                elif listed is None:
+                    t.gate_note = (
+                        f"interrupt() at {name}:{at} in node {nid!r}: which tools it stops "
+                        "before is decided at run time, not a gate until declared"
+                    )
+                else:
+                    t.gate_note = (
+                        f"not in the list node {nid!r} pauses for ({name}:{listed[1]}): runs "
+                        "without a person"
+                    )
+
+
+def _bound_by_recursion_limit(
+    d: Draft,
+    tree: ast.Module,
+    env: dict[str, ast.expr],
+    graphs: dict[str, _Graph],
+    compiled: dict[str, str],
+    prebuilt: dict[str, DraftAgent],
+    name: str,
+) -> None:
+    """``recursion_limit`` N given to a graph (or a prebuilt agent) bounds each of its agents
+    to N steps a run: drafted as ``max_iterations`` with its line and what it does not bound.
+    A limit whose graph the file does not say (several graphs) bounds nothing."""
+    for limit, line, var in _recursion_limits(tree, env):
+        targets: list[DraftAgent] = []
+        if var in compiled:
+            g = graphs[compiled[var]]
+            targets = [a for a in (d.agent(x) for x in g.ids.values()) if a is not None]
+        elif var in prebuilt:
+            targets = [prebuilt[var]]
+        elif len(graphs) + len(prebuilt) == 1:
+            targets = [a for a in d.agents if not a.human]
+        else:
+            d.notes.append(
+                f"recursion_limit={limit} at {name}:{line}: its graph is not stated here, "
+                "so it bounds no drafted agent until declared"
+            )
+            continue
+        for a in targets:
+            if a.human or a.max_iterations is not None:
+                continue
+            a.max_iterations, a.max_iterations_where = limit, Where(a.where.file, line)
+            a.max_iterations_note = (
+                f"recursion_limit={limit}: at most {limit} graph steps a run; it does not "
+                "bound tokens, cost, time, or the tool calls of one step"
+            )

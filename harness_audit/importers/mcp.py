@@ -22,7 +22,16 @@ DESCRIPTION = "MCP client configs (mcpServers, VS Code servers)"
 _RANK = {"read": 0, "write": 1, "external": 2, "destructive": 3}
 
 
+def _is_server(s: Any) -> bool:
+    """A server entry: a command to start, or a URL to reach."""
+    return isinstance(s, dict) and (
+        isinstance(s.get("command"), str) or isinstance(s.get("url"), str)
+    )
+
+
 def _servers(doc: Any) -> dict[str, Any] | None:
+    """The server map of a config: ``mcpServers``, VS Code ``servers``, ``mcp.servers``, or a
+    flat map of servers as a Claude Code plugin's ``.mcp.json`` is (every value a server)."""
     if not isinstance(doc, dict):
         return None
     for key in ("mcpServers", "servers"):
@@ -37,7 +46,38 @@ def _servers(doc: Any) -> dict[str, Any] | None:
     mcp = doc.get("mcp")
     if isinstance(mcp, dict):
         return _servers(mcp)
+    if doc and all(_is_server(s) for s in doc.values()):
+        return doc  # a flat map (a Claude Code plugin's .mcp.json)
     return None
+
+
+FILESYSTEM_SERVERS = ("server-filesystem", "mcp-server-filesystem", "filesystem-mcp")
+"""Packages of the filesystem MCP server, whose arguments after the package are the only
+directories it may reach."""
+
+
+def allowed_dirs(words: list[str]) -> list[str] | None:
+    """The directories a filesystem MCP server may reach, from its command line (the
+    arguments after its package), or None when the command is no filesystem server."""
+    for i, w in enumerate(words):
+        pkg = w.split("@", 2)[1] if w.startswith("@") and w.count("@") > 1 else w
+        if any(pkg.endswith(x) or f"/{x}" in pkg for x in FILESYSTEM_SERVERS):
+            return [x for x in words[i + 1 :] if not x.startswith("-")]
+    return None
+
+
+def scope_of(words: list[str], where: str) -> str:
+    """What a server's command line states of its reach (empty when nothing)."""
+    dirs = allowed_dirs(words)
+    if dirs is None:
+        return ""
+    if not dirs:
+        return (
+            f"a filesystem server with no directory in its arguments ({where}): it takes "
+            "its roots from the client at run time"
+        )
+    listed = ", ".join(repr(x) for x in dirs)
+    return f"a filesystem server allowed only {listed} by its arguments ({where})"
 
 
 def strip_jsonc(raw: bytes) -> bytes:
@@ -100,7 +140,10 @@ def sniff(probe: Probe) -> str | None:
             doc = orjson.loads(strip_jsonc(probe.path.read_bytes()[: 4 << 20]))
         except (orjson.JSONDecodeError, OSError):
             doc = None
-    if _servers(doc) is not None:
+    servers = _servers(doc)
+    if servers is not None:
+        if isinstance(doc, dict) and servers is doc:
+            return "an MCP server map (a Claude Code plugin .mcp.json)"
         return "an MCP client config (mcpServers)"
     return None
 
@@ -152,6 +195,10 @@ def read(paths: list[Path]) -> Draft:
             if tools is None and isinstance(cached, dict):
                 c = cached.get(sname)
                 tools = c.get("tools") if isinstance(c, dict) else c
+            words = [
+                str(x) for x in [s.get("command", ""), *(s.get("args") or [])] if isinstance(x, str)
+            ]
+            t.stated_scope = scope_of(words, str(t.where))
             eff = _annotated_effect(tools)
             if eff:
                 t.effect, t.effect_note = eff, "from the server's tool annotations"

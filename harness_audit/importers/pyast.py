@@ -316,3 +316,72 @@ def custom_tools(tree: ast.Module) -> dict[str, str]:
                     if isinstance(nm, ast.Constant) and isinstance(nm.value, str):
                         names[node.name] = nm.value
     return names
+
+
+def static_list(
+    node: ast.AST | None, env: dict[str, ast.expr], depth: int = 0
+) -> tuple[list[ast.expr], list[tuple[str, int]]]:
+    """The elements of a list value the source states (``[a, b]``, a module-level name bound to
+    one, ``[*NAMED_LIST]``, ``a + b`` of such lists), and what in it is computed at run time:
+    ``(source text, line)`` of each call (``get_tools()``, ``await client.get_tools()``), list
+    comprehension, unpacking of a value not stated, or a name the module does not bind. The
+    caller drafts those as explicit unknowns (``Draft.unseen_tools`` and the like), never as
+    nothing (issue 24, item 1)."""
+    if node is None:
+        return [], []
+    line = getattr(node, "lineno", 0)
+    if depth > MAX_NAME_HOPS:
+        return [], [(source_text(node), line)]
+    if isinstance(node, ast.Name) and node.id in env:
+        return static_list(env[node.id], env, depth + 1)
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        elts: list[ast.expr] = []
+        unseen: list[tuple[str, int]] = []
+        for el in node.elts:
+            if isinstance(el, ast.Starred):
+                e2, u2 = static_list(el.value, env, depth + 1)
+                elts.extend(e2)
+                unseen.extend((f"*{t}" if t == source_text(el.value) else t, n) for t, n in u2)
+            else:
+                elts.append(el)
+        return elts, unseen
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        e1, u1 = static_list(node.left, env, depth + 1)
+        e2, u2 = static_list(node.right, env, depth + 1)
+        return e1 + e2, u1 + u2
+    if isinstance(node, ast.Constant) and node.value is None:
+        return [], []
+    return [], [(source_text(node), line)]
+
+
+def source_text(node: ast.AST) -> str:
+    """A short source text of ``node`` for a note."""
+    try:
+        text = ast.unparse(node)
+    except (ValueError, RecursionError, AttributeError):
+        text = type(node).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def stated_tools(
+    node: ast.expr | None, env: dict[str, ast.expr]
+) -> tuple[ast.List, list[tuple[str, int]]]:
+    """A ``tools=`` value as the list it states, for :func:`tool_names_in` (a toolkit's
+    ``*Kit(...).get_tools()`` stays one stated entry, as that function reads it), and what in
+    it is computed at run time (:func:`static_list`)."""
+    if isinstance(node, ast.Name) and node.id in env:
+        node = resolve_name(node, env)  # type: ignore[assignment]
+    if isinstance(node, ast.List | ast.Tuple):
+        keep: list[ast.expr] = []
+        unseen: list[tuple[str, int]] = []
+        for el in node.elts:
+            if isinstance(el, ast.Starred) and not isinstance(el.value, ast.Call):
+                e, u = static_list(el.value, env)
+                keep.extend(e)
+                unseen.extend(u)
+            else:
+                keep.append(el)
+        return ast.List(keep, ast.Load()), unseen
+    e, u = static_list(node, env)
+    return ast.List(e, ast.Load()), u

@@ -82,8 +82,14 @@ DEFINITION_CHOICES: tuple[str, ...] = catalog.DEFINITION_CHOICES
 """``init --from`` choices."""
 
 
+VISIBLE_HIDDEN = (".well-known", ".mcp.json")
+"""Hidden names a folder's definitions live under: an A2A card at ``.well-known/agent.json``, a
+Claude Code plugin's ``.mcp.json``."""
+
+
 def source_files(paths: list[Path]) -> list[Path]:
-    """Files named, with folders expanded to their files (sorted, hidden ones skipped)."""
+    """Files named, with folders expanded to their files (sorted, hidden ones skipped but for
+    :data:`VISIBLE_HIDDEN`)."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -92,7 +98,10 @@ def source_files(paths: list[Path]) -> list[Path]:
                     x
                     for x in p.rglob("*")
                     if x.is_file()
-                    and not any(part.startswith(".") for part in x.relative_to(p).parts)
+                    and not any(
+                        part.startswith(".") and part not in VISIBLE_HIDDEN
+                        for part in x.relative_to(p).parts
+                    )
                 )
             )
         else:
