@@ -98,3 +98,16 @@ def test_run_time_lists_are_not_compared_but_said(tmp_path: Path) -> None:
     rc, out, err = _check(manifest)
     assert rc == 0, out
     assert "not compared (computed at run time)" in err and f"{code}:13:" in err
+
+
+def test_agents_declared_for_a_run_time_list_are_not_drift(tmp_path: Path) -> None:
+    code = tmp_path / "app.py"
+    code.write_text(APP + "front.handoffs.extend(specialists())\n")
+    manifest = tmp_path / "harness.yaml"
+    assert runner.invoke(app, ["init", str(code), "-o", str(manifest)]).exit_code == 0
+    text = manifest.read_text().replace('- id: "unknown_agents_app_13"', '- id: "Specialist"')
+    text = text.replace('- "unknown_agents_app_13"', '- "Specialist"')
+    manifest.write_text(text)
+    rc, out, err = _check(manifest)
+    assert rc == 0, out
+    assert "agent 'Specialist' may be one the code computes at run time" in err

@@ -130,3 +130,29 @@ def test_crew_in_the_examples_layout(tmp_path: Path) -> None:
     assert "tools loaded at run time at crew.py:22 (tools=self.remote)" in text
     assert "max_execution_time=300s at agents.yaml:9" in text
     assert any("'archivist'" in n and "not drafted" in n for n in doc["x-import"]["notes"])
+
+
+def test_agent_method_named_apart_from_its_yaml_entry_is_one_agent(tmp_path: Path) -> None:
+    """crewAI-examples' stock analysis shape: ``def research_agent(self)`` builds its agent from
+    ``agents_config["researcher"]``; the YAML entry is its configuration, not a second agent."""
+    (tmp_path / "agents.yaml").write_text(
+        "researcher:\n  role: Staff researcher\n  goal: Research\n  backstory: Keen.\n"
+        "  max_iter: 4\n"
+    )
+    (tmp_path / "tasks.yaml").write_text(
+        "dig:\n  description: Dig.\n  expected_output: Notes.\n  agent: researcher\n"
+    )
+    (tmp_path / "crew.py").write_text(
+        "from crewai import Agent, Crew, Task\n"
+        "from crewai.project import CrewBase, agent, crew, task\n\n"
+        "@CrewBase\nclass C:\n"
+        "    @agent\n"
+        "    def research_agent(self) -> Agent:\n"
+        '        return Agent(config=self.agents_config["researcher"], llm="gpt-4o")\n'
+    )
+    doc, _ = _draft(tmp_path, tmp_path)
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"research_agent"}
+    assert agents["research_agent"]["role"] == "Staff researcher"
+    assert agents["research_agent"]["max_iterations"] == 4
+    assert any("'researcher'" in n and "not a second one" in n for n in doc["x-import"]["notes"])

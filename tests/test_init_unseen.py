@@ -254,3 +254,62 @@ def test_langgraph_run_time_lists(tmp_path: Path) -> None:
     checks = _scan(tmp_path / "harness.yaml")
     for aid in ("mail", "think", "act", "unknown_agents_graph_20"):
         assert checks[aid]["human_gate_for_destructive_ops"] == "fail", aid
+
+
+CREW_TOOL_FORMS = {
+    "none": ("", False),
+    "read": ("tools=[SerperDevTool()],", False),
+    "class_attr": ("tools=self.read_tools,", False),
+    "call": ("tools=load_tools(),", True),
+    "comprehension": ("tools=[t for t in registry],", True),
+    "unpacked": ("tools=[SerperDevTool(), *self.remote],", True),
+    "sum": ("tools=READ + plugin_tools(),", True),
+}
+
+
+def _crew(plan: list[str], reveal: bool) -> str:
+    lines = [
+        "from crewai import Agent, Crew, Task",
+        "from crewai.project import CrewBase, agent",
+        "from crewai_tools import SerperDevTool",
+        "READ = [SerperDevTool()]",
+        "",
+        "@CrewBase",
+        "class Team:",
+        "    read_tools = [SerperDevTool()]",
+        "",
+    ]
+    for i, form in enumerate(plan):
+        src, unseen = CREW_TOOL_FORMS[form]
+        if reveal and unseen:
+            src = "tools=[SerperDevTool(), NL2SQLTool()],"
+        lines += [
+            "    @agent",
+            f"    def a{i}(self) -> Agent:",
+            f'        return Agent(role="R{i}", goal="g", backstory="b", {src})',
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.sampled_from(sorted(CREW_TOOL_FORMS)), min_size=1, max_size=3))
+def test_crewai_no_check_passes_because_the_reader_skipped_something(
+    tmp_path: Path, plan: list[str]
+) -> None:
+    """The same property for CrewAI crews (tool lists from the class, calls, unpacking)."""
+    n = len(list(tmp_path.glob("crew*")))
+    seen_dir, shown_dir = tmp_path / f"crew{n}", tmp_path / f"crew{n}r"
+    _, unseen = _draft(seen_dir, {"crew.py": _crew(plan, reveal=False)})
+    _draft(shown_dir, {"crew.py": _crew(plan, reveal=True)})
+    drafted = _scan(seen_dir / "harness.yaml")
+    revealed = _scan(shown_dir / "harness.yaml")
+    assert len(unseen) >= sum(CREW_TOOL_FORMS[f][1] for f in plan), unseen
+    for aid, checks in revealed.items():
+        for check, status in checks.items():
+            if status not in GOOD and aid in drafted:
+                assert drafted[aid][check] not in GOOD, (aid, check, plan)

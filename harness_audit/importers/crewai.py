@@ -168,6 +168,7 @@ def read(paths: list[Path]) -> Draft:
             "crew.py was not given: models, tools, delegation and task agents set "
             "in code are unknown"
         )
+    _merge_configs(crew, code_agents)
     _edges(crew)
     if not d.agents:
         raise fail(
@@ -522,4 +523,49 @@ def _time_bound(
         a.notes.append(
             f"max_execution_time={v}s at {where}: bounds the agent's run time, not its "
             "iterations, spawns or cost"
+        )
+
+
+def _merge_configs(crew: _Crew, code_agents: dict[str, str]) -> None:
+    """An ``@agent`` method that builds its agent from a YAML entry of another name
+    (``def financial_agent(self): return Agent(config=self.agents_config["financial_analyst"])``)
+    is that agent: the YAML entry is its configuration, not a second agent. Its role, model,
+    tools and bound are the method's agent's where the code states none; tasks and delegation
+    that name the YAML key name the (first) method."""
+    d = crew.d
+    by_key: dict[str, list[str]] = {}
+    for method, key in code_agents.items():
+        if key and safe_id(key) != method:
+            by_key.setdefault(safe_id(key), []).append(method)
+    for key, methods in by_key.items():
+        ya = d.agent(key)
+        if ya is None or key in code_agents:
+            continue  # no such YAML entry, or a method of that name builds it too
+        for mid in methods:
+            ma = d.agent(mid)
+            if ma is None:
+                continue
+            ma.role = ma.role or ya.role
+            if not ma.model and ya.model:
+                ma.model, ma.model_where, ma.model_note = ya.model, ya.model_where, ya.model_note
+            if ma.max_iterations is None and ya.max_iterations is not None:
+                ma.max_iterations = ya.max_iterations
+                ma.max_iterations_where = ya.max_iterations_where
+                ma.max_iterations_note = ya.max_iterations_note
+            names = {t.name for t in ma.tools}
+            ma.tools.extend(t for t in ya.tools if t.name not in names)
+            ma.notes.extend(n for n in ya.notes if n not in ma.notes)
+        d.agents.remove(ya)
+        first = methods[0]
+        crew.tasks = [
+            (t, first if agent == key else agent, ctx, w, h) for t, agent, ctx, w, h in crew.tasks
+        ]
+        if key in crew.delegating:
+            crew.delegating.setdefault(first, crew.delegating.pop(key))
+        if crew.manager == key:
+            crew.manager = first
+        d.notes.append(
+            f"YAML agent {key!r} ({ya.where}) is the configuration of the code's agent "
+            + ", ".join(repr(m) for m in methods)
+            + ": drafted as that agent, not a second one"
         )

@@ -72,8 +72,15 @@ def compare(d: Draft, m: Pipeline) -> tuple[list[Drift], list[str]]:
                     _at(a.where),
                 )
             )
+    placeholders = [a.id for a in d.agents if a.placeholder]
+    skipped: list[str] = []
     for aid, ma in declared.items():
-        if aid not in code:
+        if aid not in code and (placeholders or aid.startswith("unknown_agents_")):
+            # the code computes agents at run time: a declared agent may be one of them
+            skipped.append(
+                f"{mf}:{ma.line}: agent {aid!r} may be one the code computes at run time"
+            )
+        elif aid not in code:
             out.append(
                 Drift(
                     "agent",
@@ -83,7 +90,7 @@ def compare(d: Draft, m: Pipeline) -> tuple[list[Drift], list[str]]:
             )
     for aid in sorted(set(code) & set(declared), key=list(code).index):
         _agent(code[aid], declared[aid], set(code), mf, out)
-    return out, list(d.unseen)
+    return out, [*d.unseen, *skipped]
 
 
 def _agent(a: DraftAgent, ma: Agent, ids: set[str], mf: str, out: list[Drift]) -> None:
