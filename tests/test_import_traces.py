@@ -211,6 +211,7 @@ def test_registry_exhaustive() -> None:
         "draft",
         "pyast",
         "otlp_shape",
+        "unknown",
     }
     from harness_audit.importers.registry import DEFINITION_MODULES
 

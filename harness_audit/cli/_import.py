@@ -131,6 +131,8 @@ def trail_import(
         f"dropped (see import.json); sealed into {terminal(output)}",
         file=sys.stderr,
     )
+    for warning in summary.get("warnings", []):
+        print(f"warning: {terminal(warning)}", file=sys.stderr)
     if not events:
         raise typer.Exit(ExitCode.FINDINGS)
 

@@ -36,6 +36,7 @@ from harness_audit.importers.base import (
     sha256_file,
 )
 from harness_audit.importers.probe import Probe
+from harness_audit.importers.unknown import Settle
 from harness_audit.trail.source import RawEvent
 
 if TYPE_CHECKING:  # detect imports every format module: loaded when a job starts, not here
@@ -86,6 +87,7 @@ class TraceImport:
     stats: ImportStats = field(default_factory=ImportStats)
     sources: list[dict[str, Any]] = field(default_factory=list)
     started: str = ""
+    settle: Settle = field(default_factory=Settle)
 
     def events(self) -> Iterator[RawEvent]:
         """Every imported event, source by source, run by run, in trail order."""
@@ -119,11 +121,12 @@ class TraceImport:
             }
             self.sources.append(entry)
             if d.format == swe_agent.NAME:  # the one reader that takes the configs beside it
-                yield from swe_agent.read(
-                    p, self.mapping, self.stats, self.pipeline, configs=configs
-                )
+                read = swe_agent.read(p, self.mapping, self.stats, self.pipeline, configs=configs)
             else:
-                yield from TRACE_FORMATS[d.format].read(p, self.mapping, self.stats, self.pipeline)
+                read = TRACE_FORMATS[d.format].read(p, self.mapping, self.stats, self.pipeline)
+            settle = self.settle.event  # unknowns marked, never 0 or 1970 (IMPORT.md)
+            for raw in read:
+                yield settle(raw)
             entry["events"] = sum(self.stats.events.values()) - before
 
     def summary(self) -> dict[str, Any]:
@@ -138,6 +141,8 @@ class TraceImport:
             "records_read": self.stats.records,
             "events": dict(sorted(self.stats.events.items())),
             "dropped": dict(sorted(self.stats.dropped.items())),
+            "unknown": self.settle.summary(),
+            "warnings": self.settle.warnings(),
             "mapping": self.mapping.summary(),
             "notes": [
                 *self.stats.notes,

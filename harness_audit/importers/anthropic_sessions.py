@@ -146,15 +146,16 @@ def _event(
         u = as_dict(p.get("model_usage"))
         cache_read = as_int(u.get("cache_read_input_tokens")) or 0
         cache_write = as_int(u.get("cache_creation_input_tokens")) or 0
+        stated_in = as_int(u.get("input_tokens"))
         ev = {
             "run": s.id,
             "span": text(p.get("model_request_start_id"), 128) or eid,
             "agent": agent,
             "kind": "model_call",
             "model": tables.resolve_model(s.model).as_dict(),
-            "input_tokens": (as_int(u.get("input_tokens")) or 0) + cache_read + cache_write,
-            "output_tokens": as_int(u.get("output_tokens")) or 0,
-            "cost_microusd": 0,
+            "input_tokens": None if stated_in is None else stated_in + cache_read + cache_write,
+            "output_tokens": as_int(u.get("output_tokens")),
+            "cost_microusd": None,  # the session states no cost: unknown, not $0
             "x_cache_read_input_tokens": cache_read,
             "x_cache_creation_input_tokens": cache_write,
         }

@@ -118,15 +118,20 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     if span.kind == MODEL:
         span.model = text(o.get("model"), 200) or span.model
         usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
-        if isinstance(usage, dict):
-            span.input_tokens = (
-                as_int(usage.get("input", usage.get("promptTokens"))) or span.input_tokens
-            )
-            span.output_tokens = (
-                as_int(usage.get("output", usage.get("completionTokens"))) or span.output_tokens
-            )
-        span.input_tokens = span.input_tokens or as_int(o.get("inputUsage")) or 0
-        span.output_tokens = span.output_tokens or as_int(o.get("outputUsage")) or 0
+        if not isinstance(usage, dict):
+            usage = {}
+        for got in (
+            as_int(usage.get("input", usage.get("promptTokens"))),
+            as_int(o.get("inputUsage")),
+        ):
+            if span.input_tokens is None:
+                span.input_tokens = got
+        for got in (
+            as_int(usage.get("output", usage.get("completionTokens"))),
+            as_int(o.get("outputUsage")),
+        ):
+            if span.output_tokens is None:
+                span.output_tokens = got
         cost = _json_field(o.get("costDetails"))
         total = cost.get("total") if isinstance(cost, dict) else None
         if total is None:

@@ -198,9 +198,9 @@ def _run(
                             "agent": agent,
                             "kind": "model_call",
                             "model": tables.resolve_model(model).as_dict(),
-                            "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
-                            "output_tokens": as_int(usage.get("completion_tokens")) or 0,
-                            "cost_microusd": 0,
+                            "input_tokens": as_int(usage.get("prompt_tokens")),
+                            "output_tokens": as_int(usage.get("completion_tokens")),
+                            "cost_microusd": None,  # not in the event: unknown
                         },
                     )
             if action == "delegate":

@@ -67,9 +67,9 @@ class Span:
     status: str = "unset"  # ok | error | unset
     model: str | None = None
     provider: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_microusd: int = 0
+    input_tokens: int | None = None  # None: the source does not state it (unknown, not 0)
+    output_tokens: int | None = None
+    cost_microusd: int | None = None
     tool: str | None = None
     agent_name: str | None = None
     verdict: str = "fail"
@@ -92,9 +92,9 @@ class Span:
         status: str = "unset",
         model: str | None = None,
         provider: str | None = None,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost_microusd: int = 0,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost_microusd: int | None = None,
         tool: str | None = None,
         agent_name: str | None = None,
         verdict: str = "fail",
@@ -202,8 +202,12 @@ def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
             legacy = text(m.get("legacy_system"), 100)
             provider = legacy if tables.normalise_provider(legacy) else None
         span.provider = provider or span.provider
-        span.input_tokens = as_int(m.get("input_tokens")) or span.input_tokens
-        span.output_tokens = as_int(m.get("output_tokens")) or span.output_tokens
+        tokens_in = as_int(m.get("input_tokens"))
+        if tokens_in is not None:
+            span.input_tokens = tokens_in
+        tokens_out = as_int(m.get("output_tokens"))
+        if tokens_out is not None:
+            span.output_tokens = tokens_out
         cost = usd_to_microusd(m.get("cost_usd"))
         if cost is None and "cost_usd_parts" in m:
             parts = [as_float(attrs.get(n)) for n in tables.attribute_names("cost_usd_parts")]
