@@ -225,6 +225,9 @@ def test_registry_exhaustive() -> None:
         "anthropic-sessions",
         "openhands",
         "swe-agent",
+        "claude-code",
+        "codex",
+        "gemini-cli",
     }
 
 

@@ -91,7 +91,7 @@ class TraceImport:
 
     def events(self) -> Iterator[RawEvent]:
         """Every imported event, source by source, run by run, in trail order."""
-        from harness_audit.importers import detect, swe_agent
+        from harness_audit.importers import claude_code, detect, swe_agent
         from harness_audit.importers.registry import TRACE_FORMATS, source_files
 
         self.started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -101,6 +101,15 @@ class TraceImport:
         configs: dict[Path, Any] = {}
         todo: list[tuple[Path, Detected]] = []
         for p in files:
+            if self.fmt in ("auto", claude_code.NAME) and claude_code.is_side_file(p):
+                self.sources.append(  # read with the subagent transcript beside it
+                    {
+                        "file": str(p),
+                        "sha256": sha256_file(p),
+                        "format": "claude-code subagent meta",
+                    }
+                )
+                continue
             probe = Probe.of(p)
             cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
             if cfg is not None:

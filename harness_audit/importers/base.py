@@ -488,6 +488,7 @@ class ImportStats:
     events: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     records: int = 0
+    mapped: int = 0  # source records that became (or went into) an event
     runs: int = 0
     notes: list[str] = field(default_factory=list)
 

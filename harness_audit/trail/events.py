@@ -112,7 +112,7 @@ class ModelCall(Event, tag="model_call"):
     @property
     def cost_unknown(self) -> bool:
         """The source did not state this call's cost (its ``cost_microusd`` is no amount)."""
-        return self.x_cost == "unknown"
+        return bool(self.x_cost == "unknown")
 
     @property
     def cost_estimated(self) -> bool:
