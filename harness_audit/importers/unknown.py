@@ -26,6 +26,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness_audit.importers.base import ns_to_ts
 from harness_audit.trail.source import RawEvent
@@ -34,6 +35,32 @@ TOKENS = ("input_tokens", "output_tokens")
 EPOCH = ns_to_ts(0)
 MAX_RUNS_KEPT = 50_000
 """Runs whose counts are kept for the warnings; past that, runs are not listed one by one."""
+
+
+def mark_values(ev: dict[str, Any]) -> list[str]:
+    """Write the unknown values of one event (``None`` or absent) as the trail format needs
+    them, with their markers; what was marked (``usage``, ``cost``, ``outcome``). Used by the
+    import job for every event and by ``collect`` for the events it maps from spans."""
+    kind = ev.get("kind")
+    marked = []
+    if kind == "model_call":
+        missing = [k for k in TOKENS if ev.get(k) is None]
+        for k in missing:
+            ev[k] = 0
+        if missing:
+            ev["x_usage"] = "unknown" if len(missing) == 2 else f"{missing[0]} unknown"
+            marked.append("usage")
+        if ev.get("cost_microusd") is None:
+            ev["cost_microusd"] = 0
+            ev["x_cost"] = "unknown"
+            marked.append("cost")
+    elif kind == "tool_call" and ev.get("outcome") is None:
+        ev["outcome"] = "ok"
+        ev["x_outcome"] = "unknown"
+        marked.append("outcome")
+    elif kind == "run_end" and ev.get("outcome") is None:
+        ev["outcome"] = "unknown"
+    return marked
 
 
 @dataclass
@@ -75,18 +102,10 @@ class Settle:
         else:
             self._last_ts[run] = ev["ts"]
         counts = self._run(run)
+        for what in mark_values(ev):
+            self.marked[what] += 1
         if kind == "model_call":
             counts.model_calls += 1
-            missing = [k for k in TOKENS if ev.get(k) is None]
-            for k in missing:
-                ev[k] = 0
-            if missing:
-                ev["x_usage"] = "unknown" if len(missing) == 2 else f"{missing[0]} unknown"
-                self.marked["usage"] += 1
-            if ev.get("cost_microusd") is None:
-                ev["cost_microusd"] = 0
-                ev["x_cost"] = "unknown"
-                self.marked["cost"] += 1
             if ev.get("x_cost") == "unknown":
                 counts.cost_unknown += 1
             elif ev.get("x_cost_estimated") is True:
@@ -94,14 +113,8 @@ class Settle:
                 self.marked["cost_estimated"] += 1
         elif kind == "tool_call":
             counts.tool_calls += 1
-            if ev.get("outcome") is None:
-                ev["outcome"] = "ok"
-                ev["x_outcome"] = "unknown"
-                self.marked["outcome"] += 1
         elif kind == "run_start" and ev.get("x_replay"):
             counts.replayed = True
-        elif kind == "run_end" and ev.get("outcome") is None:
-            ev["outcome"] = "unknown"
         return raw
 
     def _run(self, run: str) -> RunCounts:
