@@ -127,8 +127,9 @@ def trail_import(
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))
     print(
         f"imported {events:,} events in {summary['runs']:,} run(s) from "
-        f"{len(summary['sources'])} source(s) ({terminal(formats)}); {dropped:,} record(s) "
-        f"dropped (see import.json); sealed into {terminal(output)}",
+        f"{len(summary['sources'])} source(s) ({terminal(formats)}); "
+        f"{summary['records_read']:,} record(s) read: {summary['records_mapped']:,} mapped, "
+        f"{dropped:,} dropped (see import.json); sealed into {terminal(output)}",
         file=sys.stderr,
     )
     for warning in summary.get("warnings", []):

@@ -148,8 +148,12 @@ class TraceImport:
             "pipeline": self.pipeline,
             "runs": self.stats.runs,
             "records_read": self.stats.records,
+            # every record read is mapped into an event or dropped with its reason, once
+            "records_mapped": self.stats.mapped,
+            "records_dropped": sum(self.stats.dropped.values()),
             "events": dict(sorted(self.stats.events.items())),
             "dropped": dict(sorted(self.stats.dropped.items())),
+            "no_run": dict(sorted(self.stats.units.items())),
             "unknown": self.settle.summary(),
             "warnings": self.settle.warnings(),
             "mapping": self.mapping.summary(),

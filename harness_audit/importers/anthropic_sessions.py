@@ -114,7 +114,10 @@ def read(
         s.last = max(s.last, ts)
         if s.start is None:
             s.start = ts
+        before = len(s.events)
         _event(s, payload, ts, order, n, mapping, stats)
+        if len(s.events) > before:  # (else _event counted it dropped, with its reason)
+            stats.mapped += 1
     if not sessions:
         raise fail(
             name,
@@ -246,7 +249,7 @@ def _event(
 
 def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     if not s.events:
-        stats.drop("session with no event that maps: no run")
+        stats.unit("session with no event that maps: no run")
         return
     s.events.sort(key=lambda e: (e[0], e[1]))
     start = min(s.start or s.events[0][0], s.events[0][0])

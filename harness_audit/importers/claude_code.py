@@ -366,7 +366,7 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     for call, ev in run.calls.values():
         _finish_call(call, ev)
     if not run.events:
-        stats.note(f"session {run.id[:80]} has no model or tool call: no run")
+        stats.unit("session with no model or tool call: no run")
         return
     if run.tool_uses:  # (blocks of records already counted: a note, not a dropped record)
         stats.note(

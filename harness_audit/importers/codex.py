@@ -391,10 +391,11 @@ def _event(
 
 
 def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
-    if r.pending:
-        stats.note(f"{len(r.pending):,} tool call(s) in {r.id[:80]} have no output in the rollout")
+    if r.pending:  # their records made no event after all
+        stats.mapped -= len(r.pending)
+        stats.drop("tool call without its output in the rollout", len(r.pending))
     if not r.events:
-        stats.note(f"rollout {r.id[:80]} has no model or tool call: no run")
+        stats.unit("rollout with no model or tool call: no run")
         return
     r.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{r.id}:run_start"

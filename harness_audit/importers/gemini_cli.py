@@ -216,7 +216,7 @@ def _emit(
                 tc_ev["x_status"] = str(tc["status"])[:100]
             events.append((tkey, order, line, tc_ev))
     if not events:
-        stats.note(f"session {sid[:80]} has no model call: no run")
+        stats.unit("session with no model call: no run")
         return
     events.sort(key=lambda e: (e[0], e[1]))
     start_ns = ts_to_ns(meta.get("startTime"))

@@ -204,10 +204,13 @@ def trace_of(
     scores = t.get("scores") if isinstance(t.get("scores"), list) else doc.get("scores")
     for s in scores if isinstance(scores, list) else []:
         stats.records += 1
-        if isinstance(s, dict):
-            ev = _score(s, stats)
-            if ev is not None:
-                trace.evaluations.append(ev)
+        if not isinstance(s, dict):
+            stats.drop("score is not an object")
+            continue
+        ev = _score(s, stats)
+        if ev is not None:
+            trace.evaluations.append(ev)
+            stats.mapped += 1  # a verification of the run (undone below if no run is made)
     return trace
 
 
@@ -235,6 +238,7 @@ def read(
         items = ((1, d) for d in _docs(doc))
     found = False
     for n, d in items:
+        stats.records += 1  # the trace object: its root span accounts for it, once
         if not isinstance(d, dict):
             stats.drop("record is not a Langfuse trace object")
             continue
@@ -243,7 +247,11 @@ def read(
             stats.drop("record without a trace id")
             continue
         found = True
-        yield from assemble(trace, mapping, stats)
+        events = assemble(trace, mapping, stats)
+        if not events and trace.evaluations:  # no run: its scores verify nothing
+            stats.mapped -= len(trace.evaluations)
+            stats.drop("score of a trace with no run", len(trace.evaluations))
+        yield from events
     if not found:
         raise fail(
             name,

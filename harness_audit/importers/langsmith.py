@@ -90,6 +90,8 @@ def _merge(records: list[dict[str, Any]], stats: ImportStats) -> dict[str, dict[
         if rid is None:
             stats.drop("run record without an id")
             continue
+        if rid in runs:  # (the run itself is counted once, as the span it becomes)
+            stats.drop("update of a run already read (merged into that run's record)")
         merged = runs.setdefault(rid, {})
         for k, v in r.items():
             if k == "child_runs":

@@ -39,6 +39,8 @@ from harness_audit.importers.base import (
 from harness_audit.trail.source import RawEvent
 
 MODEL, TOOL, AGENT, EVAL, STRUCTURE = "model_call", "tool_call", "agent", "evaluation", "structure"
+WRAPPER = "wrapper"
+"""A model-call span with a model call below it: structure, counted as dropped for that."""
 
 
 @dataclass(slots=True)
@@ -321,6 +323,8 @@ def map_span(
     agent = mapping.agent(where.agent_src)
     common: dict[str, Any] = {"run": where.run, "span": s.id, "agent": agent}
     kind = s.kind
+    before = len(outs)
+    dropped: str | None = None
     order, parent = where.order, where.source_parent
     if (
         kind == STRUCTURE
@@ -367,7 +371,7 @@ def map_span(
         }
         outs.append(Pending(s.start, order, s.id, parent, s.line, ev))
     elif kind == AGENT:
-        stats.drop("top-level agent span: the run itself")
+        dropped = "top-level agent span: the run itself"
     elif kind == EVAL:
         outs.append(
             Pending(
@@ -385,10 +389,17 @@ def map_span(
                 },
             )
         )
+    elif kind == WRAPPER:
+        dropped = "model-call span wrapping an inner inference span: structure"
     else:
-        stats.drop("structure span (no event kind)")
+        dropped = "structure span (no event kind)"
     for e in s.evaluations:
         outs.append(_eval_out(e, where.run, s.id, eval_base + len(outs), s.line))
+    # the span record: into an event (its own or its evaluations'), or dropped with the reason
+    if len(outs) > before:
+        stats.mapped += 1
+    elif dropped is not None:
+        stats.drop(dropped)
 
 
 def place(
@@ -429,8 +440,7 @@ def model_wrappers(
             walked.add(p)
             ps = spans[p]
             if ps.kind == MODEL:
-                ps.kind = STRUCTURE
-                stats.drop("model-call span wrapping an inner inference span: structure")
+                ps.kind = WRAPPER  # dropped, with this reason, where the span is mapped
             p = parents.get(p)
 
 
@@ -547,6 +557,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     run = trace.id
     pipeline = trace.pipeline
     outs: list[Pending] = []
+    mapped_before = stats.mapped
     for order, s in enumerate(ordered):
         nearest, depth = above[s.id]
         enclosing = s if s.kind == AGENT else nearest
@@ -564,7 +575,12 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     for e in trace.evaluations:
         outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
     if not any(o.event["kind"] != "verification" for o in outs):
-        stats.drop("trace with no span that maps to an event: no run")
+        # no run: the spans mapped to verifications alone are dropped after all, and the
+        # trace (not a record) is counted apart
+        undone = stats.mapped - mapped_before
+        stats.mapped -= undone
+        stats.drop("span of a trace with nothing but verifications: no run", undone)
+        stats.unit("trace with no span that maps to an event: no run")
         return []
     emitted = {o.span for o in outs}
     start_span = root.id if root.id not in emitted else f"{run}:run_start"

@@ -305,13 +305,15 @@ def _steps(
                 ev["x_cost_source"] = f"model_stats.instance_cost spread over {n} step(s)"
             stats.events["model_call"] += 1
             yield RawEvent(name, 1, ev)
-        else:
-            stats.drop("replayed step: no model call happened")
         action = step.get("action")
         words = action.strip().split() if isinstance(action, str) else []
         if not words:
-            stats.drop("step without an action")
+            if replay is None:
+                stats.mapped += 1  # its model call
+            else:
+                stats.drop("replayed step without an action (no model call happened)")
             continue
+        stats.mapped += 1  # (a replayed step: its tool call only, no model call)
         tool = words[0][:200]
         effect, scope = mapping.tool(tool, agent)
         tc: dict[str, Any] = {
