@@ -15,6 +15,9 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("anthropic-sessions", "Anthropic sessions"),
     ("openhands", "OpenHands"),
     ("swe-agent", "SWE-agent"),
+    ("claude-code", "Claude Code"),
+    ("codex", "OpenAI Codex"),
+    ("gemini-cli", "Gemini CLI"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

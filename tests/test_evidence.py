@@ -254,6 +254,52 @@ def test_unknown_cost_leaves_the_budget_not_proven(setup, tmp_path: Path) -> Non
     assert r.status == "not_proven" and "1 model call(s) record no cost" in r.reason
 
 
+def test_estimated_cost_leaves_the_budget_not_proven(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, item 3: a cost an import estimated (``x_cost_estimated``, a price table) is
+    no amount the source stated: the cap is not proven on it, and it says so."""
+    t = Trail()
+    t.clean_run("r0")
+    t.add("r1", "harness", "run_start", None, pipeline="ev")
+    t.add(
+        "r1",
+        "a",
+        "model_call",
+        model=GPT,
+        input_tokens=10,
+        output_tokens=5,
+        cost_microusd=700,
+        x_cost_estimated=True,
+        x_cost_source="rules/prices.yaml",
+    )
+    t.add("r1", "harness", "run_end", pipeline="ev", outcome="ok")
+    p, _ = setup(t)
+    e = judge_trails(p, [tmp_path / "trails"], trust=TrustRoot((str(tmp_path / "k.pub"),), "flag"))
+    r = assess_pipeline(p, evidence=e).agents[0].checks["budget_cap_enforced"]
+    assert r.status == "not_proven" and "cost is an estimate" in r.reason
+
+
+def test_cost_marked_unknown_leaves_the_budget_not_proven(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The import's marker is read, whatever placeholder amount the event carries."""
+    t = Trail()
+    t.clean_run("r0")
+    t.add("r1", "harness", "run_start", None, pipeline="ev")
+    t.add(
+        "r1",
+        "a",
+        "model_call",
+        model=GPT,
+        input_tokens=1,
+        output_tokens=1,
+        cost_microusd=3,
+        x_cost="unknown",
+    )
+    t.add("r1", "harness", "run_end", pipeline="ev", outcome="ok")
+    p, _ = setup(t)
+    e = judge_trails(p, [tmp_path / "trails"], trust=TrustRoot((str(tmp_path / "k.pub"),), "flag"))
+    r = assess_pipeline(p, evidence=e).agents[0].checks["budget_cap_enforced"]
+    assert r.status == "not_proven" and "1 model call(s) record no cost" in r.reason
+
+
 def test_unanchored_trail_proves_no_pass(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     t = Trail()
     t.clean_run("r0")

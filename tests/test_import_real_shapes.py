@@ -127,7 +127,9 @@ def test_swe_agent_spread_and_budget() -> None:
     calls = [e for e in events if e["kind"] == "model_call"]
     assert sum(int(str(c["input_tokens"])) for c in calls) == 10001
     assert sum(int(str(c["cost_microusd"])) for c in calls) == 420_000
-    assert all(c["x_estimated"] is True for c in calls)
+    # estimates, marked as such (issue 25, item 3): a total spread over the steps
+    assert all(c["x_cost_estimated"] is True and c["x_usage_estimated"] for c in calls)
+    assert all("spread over" in c["x_cost_source"] for c in calls)
     assert [e["tool"] for e in events if e["kind"] == "tool_call"] == [
         "find_file",
         "open",

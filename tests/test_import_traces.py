@@ -215,6 +215,7 @@ def test_registry_exhaustive() -> None:
         "drift",  # init --check (h24-a)
         "effects",  # tool effects proposed from code (issue 24, item 4)
         "adk_python",  # ADK Python agents, read by the adk format
+        "unknown",
     }
     from harness_audit.importers.registry import DEFINITION_MODULES
 
@@ -228,6 +229,9 @@ def test_registry_exhaustive() -> None:
         "anthropic-sessions",
         "openhands",
         "swe-agent",
+        "claude-code",
+        "codex",
+        "gemini-cli",
     }
 
 

@@ -80,6 +80,7 @@ from harness_audit.importers.spans import (
     map_span,
     place,
 )
+from harness_audit.importers.unknown import mark_values
 
 MAX_OPEN_TRACES = 10_000
 MAX_SPANS_PER_TRACE = 100_000
@@ -407,6 +408,7 @@ class StreamMapper:
             ev = place(p, o.parents, o.seen, o.start_span)
             self.stats.events[ev["kind"]] += 1
             o.last_ns = max(o.last_ns, p.ts)
+            mark_values(ev)  # a span that states no usage or cost: unknown, not 0 (issue 25)
             yield ev
 
     def _end(self, o: _Open, outcome: str, ts: int) -> Iterator[dict[str, Any]]:

@@ -25,6 +25,10 @@ from harness_audit.manifest.model import Agent, Pipeline
 UNKNOWN_COST = (
     "model call(s) record no cost (unknown, not $0): the cap cannot be shown to hold on them"
 )
+ESTIMATED_COST = (
+    "model call(s) whose cost is an estimate (x_cost_estimated), not an amount the source "
+    "stated: the cap cannot be shown to hold on them"
+)
 
 
 @check()
@@ -128,11 +132,19 @@ class Capped(Observed):
         pcap = self.pipeline_cap
         if first and actor in self.agents and (own is not None or pcap is not None):
             self.operated(actor, "budget_cap_enforced", where)
-        if ev.cost_microusd == 0 and actor in self.agents and (own is not None or pcap is not None):
-            # IMPORT.md: no cost means unknown cost, not $0; a cap is not shown to hold on it
-            c = self.control(actor, "budget_cap_enforced")
-            c.unknown += 1
-            c.unknown_reason = UNKNOWN_COST
+        if actor in self.agents and (own is not None or pcap is not None):
+            # IMPORT.md: no cost means unknown cost, not $0 (an import marks it ``x_cost:
+            # unknown``; a 0 unmarked is read the same); an estimate is no stated amount
+            # either: a cap is not shown to hold on either
+            if ev.cost_microusd == 0 or ev.x_cost == "unknown":
+                c = self.control(actor, "budget_cap_enforced")
+                c.unknown += 1
+                c.unknown_reason = UNKNOWN_COST
+            elif ev.x_cost_estimated is True:
+                c = self.control(actor, "budget_cap_enforced")
+                c.unknown += 1
+                if c.unknown_reason is None:
+                    c.unknown_reason = ESTIMATED_COST
         if own is not None and spent > own and actor not in run.capped:
             run.capped.add(actor)
             self.control(actor, "budget_cap_enforced").fail(

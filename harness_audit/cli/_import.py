@@ -169,10 +169,13 @@ def trail_import(
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))
     print(
         f"imported {events:,} events in {summary['runs']:,} run(s) from "
-        f"{len(summary['sources'])} source(s) ({terminal(formats)}); {dropped:,} record(s) "
-        f"dropped (see import.json); sealed into {terminal(output)}",
+        f"{len(summary['sources'])} source(s) ({terminal(formats)}); "
+        f"{summary['records_read']:,} record(s) read: {summary['records_mapped']:,} mapped, "
+        f"{dropped:,} dropped (see import.json); sealed into {terminal(output)}",
         file=sys.stderr,
     )
+    for warning in summary.get("warnings", []):
+        print(f"warning: {terminal(warning)}", file=sys.stderr)
     if not events:
         raise typer.Exit(ExitCode.FINDINGS)
 

@@ -35,6 +35,7 @@ from harness_audit.importers.base import (
     load_mapping,
 )
 from harness_audit.importers.probe import Probe
+from harness_audit.importers.unknown import Settle
 from harness_audit.trail.source import RawEvent
 
 if TYPE_CHECKING:  # detect imports every format module: loaded when a job starts, not here
@@ -85,6 +86,7 @@ class TraceImport:
     stats: ImportStats = field(default_factory=ImportStats)
     sources: list[dict[str, Any]] = field(default_factory=list)
     started: str = ""
+    settle: Settle = field(default_factory=Settle)
 
     def events(self) -> Iterator[RawEvent]:
         """Every imported event, source by source, run by run, in trail order.
@@ -92,8 +94,9 @@ class TraceImport:
         Each source is probed once (format detection), and its reader takes the probe's parse
         of a whole document rather than parsing again; with several sources, the parses are
         let go after detection (one document in memory at a time) and made again by the
-        readers. Each source's ``sha256`` is of the bytes its reading read, as it read them."""
-        from harness_audit.importers import detect, swe_agent
+        readers. Each source's ``sha256`` is of the bytes its reading read, as it read them.
+        Unknowns are marked as each event goes out (never 0 or 1970: IMPORT.md)."""
+        from harness_audit.importers import claude_code, detect, swe_agent
         from harness_audit.importers.reads import ReadLog
         from harness_audit.importers.registry import TRACE_FORMATS, source_files
 
@@ -105,6 +108,15 @@ class TraceImport:
         todo: list[tuple[Path, Detected, Probe]] = []
         with ReadLog() as log:
             for p in files:
+                if self.fmt in ("auto", claude_code.NAME) and claude_code.is_side_file(p):
+                    self.sources.append(  # read with the subagent transcript beside it
+                        {
+                            "file": str(p),
+                            "sha256": sha256_file(p),
+                            "format": "claude-code subagent meta",
+                        }
+                    )
+                    continue
                 probe = Probe.of(p)
                 cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
                 if cfg is not None:
@@ -126,13 +138,16 @@ class TraceImport:
                 }
                 self.sources.append(entry)
                 if d.format == swe_agent.NAME:  # the one reader that takes the configs beside it
-                    yield from swe_agent.read(
+                    read = swe_agent.read(
                         p, self.mapping, self.stats, self.pipeline, probe, configs=configs
                     )
                 else:
-                    yield from TRACE_FORMATS[d.format].read(
+                    read = TRACE_FORMATS[d.format].read(
                         p, self.mapping, self.stats, self.pipeline, probe
                     )
+                settle = self.settle.event  # unknowns marked, never 0 or 1970 (IMPORT.md)
+                for raw in read:
+                    yield settle(raw)
                 probe.release()
                 entry["events"] = sum(self.stats.events.values()) - before
                 entry["sha256"] = _digest_read(log, p)
@@ -147,8 +162,14 @@ class TraceImport:
             "pipeline": self.pipeline,
             "runs": self.stats.runs,
             "records_read": self.stats.records,
+            # every record read is mapped into an event or dropped with its reason, once
+            "records_mapped": self.stats.mapped,
+            "records_dropped": sum(self.stats.dropped.values()),
             "events": dict(sorted(self.stats.events.items())),
             "dropped": dict(sorted(self.stats.dropped.items())),
+            "no_run": dict(sorted(self.stats.units.items())),
+            "unknown": self.settle.summary(),
+            "warnings": self.settle.warnings(),
             "mapping": self.mapping.summary(),
             "limits": limits(),
             "notes": [

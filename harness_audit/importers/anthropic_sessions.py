@@ -114,7 +114,10 @@ def read(
         s.last = max(s.last, ts)
         if s.start is None:
             s.start = ts
+        before = len(s.events)
         _event(s, payload, ts, order, n, mapping, stats)
+        if len(s.events) > before:  # (else _event counted it dropped, with its reason)
+            stats.mapped += 1
     if not sessions:
         raise fail(
             name,
@@ -146,15 +149,16 @@ def _event(
         u = as_dict(p.get("model_usage"))
         cache_read = as_int(u.get("cache_read_input_tokens")) or 0
         cache_write = as_int(u.get("cache_creation_input_tokens")) or 0
+        stated_in = as_int(u.get("input_tokens"))
         ev = {
             "run": s.id,
             "span": text(p.get("model_request_start_id"), 128) or eid,
             "agent": agent,
             "kind": "model_call",
             "model": tables.resolve_model(s.model).as_dict(),
-            "input_tokens": (as_int(u.get("input_tokens")) or 0) + cache_read + cache_write,
-            "output_tokens": as_int(u.get("output_tokens")) or 0,
-            "cost_microusd": 0,
+            "input_tokens": None if stated_in is None else stated_in + cache_read + cache_write,
+            "output_tokens": as_int(u.get("output_tokens")),
+            "cost_microusd": None,  # the session states no cost: unknown, not $0
             "x_cache_read_input_tokens": cache_read,
             "x_cache_creation_input_tokens": cache_write,
         }
@@ -245,7 +249,7 @@ def _event(
 
 def _emit(s: _Session, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     if not s.events:
-        stats.drop("session with no event that maps: no run")
+        stats.unit("session with no event that maps: no run")
         return
     s.events.sort(key=lambda e: (e[0], e[1]))
     start = min(s.start or s.events[0][0], s.events[0][0])

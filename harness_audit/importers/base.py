@@ -556,13 +556,22 @@ class ImportStats:
     events: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     records: int = 0
+    mapped: int = 0  # source records that became (or went into) an event
     runs: int = 0
     notes: list[str] = field(default_factory=list)
+    units: Counter[str] = field(default_factory=Counter)  # traces, sessions: not records
 
     def drop(self, reason: str, n: int = 1) -> None:
-        """Count ``n`` source records dropped for ``reason`` (nothing when ``n`` is 0)."""
+        """Count ``n`` source records dropped for ``reason`` (nothing when ``n`` is 0). Every
+        record read is either mapped (``mapped``) or dropped, once: read = mapped + dropped."""
         if n > 0:
             self.dropped[reason] += n
+
+    def unit(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` traces or sessions (groups of records, not records) that made no run;
+        their records are counted one by one already."""
+        if n > 0:
+            self.units[reason] += n
 
     def note(self, message: str) -> None:
         """Remember a caveat once (bounded)."""

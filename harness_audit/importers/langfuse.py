@@ -117,15 +117,20 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     if span.kind == MODEL:
         span.model = text(o.get("model"), 200) or span.model
         usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
-        if isinstance(usage, dict):
-            span.input_tokens = (
-                as_int(usage.get("input", usage.get("promptTokens"))) or span.input_tokens
-            )
-            span.output_tokens = (
-                as_int(usage.get("output", usage.get("completionTokens"))) or span.output_tokens
-            )
-        span.input_tokens = span.input_tokens or as_int(o.get("inputUsage")) or 0
-        span.output_tokens = span.output_tokens or as_int(o.get("outputUsage")) or 0
+        if not isinstance(usage, dict):
+            usage = {}
+        for got in (
+            as_int(usage.get("input", usage.get("promptTokens"))),
+            as_int(o.get("inputUsage")),
+        ):
+            if span.input_tokens is None:
+                span.input_tokens = got
+        for got in (
+            as_int(usage.get("output", usage.get("completionTokens"))),
+            as_int(o.get("outputUsage")),
+        ):
+            if span.output_tokens is None:
+                span.output_tokens = got
         cost = _json_field(o.get("costDetails"))
         total = cost.get("total") if isinstance(cost, dict) else None
         if total is None:
@@ -198,10 +203,13 @@ def trace_of(
     scores = t.get("scores") if isinstance(t.get("scores"), list) else doc.get("scores")
     for s in scores if isinstance(scores, list) else []:
         stats.records += 1
-        if isinstance(s, dict):
-            ev = _score(s, stats)
-            if ev is not None:
-                trace.evaluations.append(ev)
+        if not isinstance(s, dict):
+            stats.drop("score is not an object")
+            continue
+        ev = _score(s, stats)
+        if ev is not None:
+            trace.evaluations.append(ev)
+            stats.mapped += 1  # a verification of the run (undone below if no run is made)
     return trace
 
 
@@ -229,6 +237,7 @@ def read(
         items = ((1, d) for d in _docs(doc))
     found = False
     for n, d in items:
+        stats.records += 1  # the trace object: its root span accounts for it, once
         if not isinstance(d, dict):
             stats.drop("record is not a Langfuse trace object")
             continue
@@ -237,7 +246,11 @@ def read(
             stats.drop("record without a trace id")
             continue
         found = True
-        yield from assemble(trace, mapping, stats)
+        events = assemble(trace, mapping, stats)
+        if not events and trace.evaluations:  # no run: its scores verify nothing
+            stats.mapped -= len(trace.evaluations)
+            stats.drop("score of a trace with no run", len(trace.evaluations))
+        yield from events
     if not found:
         raise fail(
             name,

@@ -42,21 +42,22 @@ def _get(d: Any, *path: str) -> Any:
     return d
 
 
-def _usage(run: dict[str, Any]) -> tuple[int, int]:
+def _usage(run: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(input, output) tokens the run states; None for a count it does not state."""
     for u in (
         _get(run, "outputs", "usage_metadata"),
         run.get("usage_metadata"),
         _get(run, "extra", "usage_metadata"),
     ):
         if isinstance(u, dict):
-            return as_int(u.get("input_tokens")) or 0, as_int(u.get("output_tokens")) or 0
+            return as_int(u.get("input_tokens")), as_int(u.get("output_tokens"))
     for u in (_get(run, "outputs", "usage"), _get(run, "outputs", "llm_output", "token_usage")):
         if isinstance(u, dict):
             return (
-                as_int(u.get("prompt_tokens", u.get("input_tokens"))) or 0,
-                as_int(u.get("completion_tokens", u.get("output_tokens"))) or 0,
+                as_int(u.get("prompt_tokens", u.get("input_tokens"))),
+                as_int(u.get("completion_tokens", u.get("output_tokens"))),
             )
-    return 0, 0
+    return None, None
 
 
 def _flatten(obj: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
@@ -88,6 +89,8 @@ def _merge(records: list[dict[str, Any]], stats: ImportStats) -> dict[str, dict[
         if rid is None:
             stats.drop("run record without an id")
             continue
+        if rid in runs:  # (the run itself is counted once, as the span it becomes)
+            stats.drop("update of a run already read (merged into that run's record)")
         merged = runs.setdefault(rid, {})
         for k, v in r.items():
             if k == "child_runs":

@@ -143,6 +143,7 @@ def _run(
     out: list[tuple[int, int, int, dict[str, Any]]] = []
     # event id -> (action, logical span); a tool call re-emitted after confirmation keeps its span
     actions: dict[str, tuple[dict[str, Any], str]] = {}
+    span_orders: dict[str, list[int]] = {}  # a logical span -> the action records of it
     by_call: dict[str, str] = {}
     observed: set[str] = set()
     responses: set[str] = set()
@@ -154,7 +155,13 @@ def _run(
     last = 0
     first_ts: int | None = None
 
+    # each record is mapped (it went into an event) or dropped with its reason, once: the
+    # fate of a record is settled at the end (an action's tool call is made at its observation)
+    used: set[int] = set()
+    why: dict[int, str] = {}
+
     def add(ts: int, order: int, ev: dict[str, Any]) -> None:
+        used.add(order)
         out.append((ts, order, base_line, {"run": run, **ev}))
 
     def request(ts: int, order: int) -> None:
@@ -198,9 +205,9 @@ def _run(
                             "agent": agent,
                             "kind": "model_call",
                             "model": tables.resolve_model(model).as_dict(),
-                            "input_tokens": as_int(usage.get("prompt_tokens")) or 0,
-                            "output_tokens": as_int(usage.get("completion_tokens")) or 0,
-                            "cost_microusd": 0,
+                            "input_tokens": as_int(usage.get("prompt_tokens")),
+                            "output_tokens": as_int(usage.get("completion_tokens")),
+                            "cost_microusd": None,  # not in the event: unknown
                         },
                     )
             if action == "delegate":
@@ -224,6 +231,8 @@ def _run(
                     if tcid:
                         by_call[tcid] = span
                 actions[eid] = (e, span)
+                span_orders.setdefault(span, []).append(order)
+                why[order] = "tool action without an observation"
                 if span not in pending:
                     pending.append(span)
                 conf = _confirmation(e)
@@ -231,7 +240,7 @@ def _run(
                     awaiting = span
                     request(ts, order)
             else:
-                stats.drop(f"action {action[:30]!r} (no event kind)")
+                why[order] = f"action {action[:30]!r} (no event kind)"
             continue
         if "observation" in e:
             obs = str(e.get("observation"))
@@ -265,7 +274,7 @@ def _run(
                     )
                     state_awaiting, awaiting = False, None
                 else:
-                    stats.drop("agent state change (no event kind)")
+                    why[order] = "agent state change (no event kind)"
                 continue
             cause = e.get("cause")
             ckey: str | None = str(cause) if isinstance(cause, (int, str)) else None
@@ -277,6 +286,7 @@ def _run(
                 ckey = pick[-1] if pick else None
             if ckey is not None and ckey in actions and actions[ckey][1] not in observed:
                 act, span = actions[ckey]
+                used.update(span_orders.get(span, ()))  # the actions name the call answered
                 observed.add(span)
                 if span in pending:
                     pending.remove(span)
@@ -301,14 +311,17 @@ def _run(
                     },
                 )
             else:
-                stats.drop(f"observation {obs[:30]!r} without a tool action")
+                why[order] = f"observation {obs[:30]!r} without a tool action"
             continue
-        stats.drop("record is neither an action nor an observation")
-    unobserved = {s for _, s in actions.values()} - observed
-    if unobserved:
-        stats.drop("tool action without an observation", len(unobserved))
+        why[order] = "record is neither an action nor an observation"
     if not out:
-        stats.drop("trajectory with no record that maps: no run")
+        used.clear()
+    stats.mapped += len(used)
+    for order in range(len(records)):
+        if order not in used:
+            stats.drop(why.get(order, "record that maps to no event"))
+    if not out:
+        stats.unit("trajectory with no record that maps: no run")
         return
     out.sort(key=lambda x: (x[0], x[1]))
     begin = f"{run}:run_start"

@@ -39,6 +39,8 @@ from harness_audit.importers.base import (
 from harness_audit.trail.source import RawEvent
 
 MODEL, TOOL, AGENT, EVAL, STRUCTURE = "model_call", "tool_call", "agent", "evaluation", "structure"
+WRAPPER = "wrapper"
+"""A model-call span with a model call below it: structure, counted as dropped for that."""
 
 
 @dataclass(slots=True)
@@ -67,9 +69,9 @@ class Span:
     status: str = "unset"  # ok | error | unset
     model: str | None = None
     provider: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_microusd: int = 0
+    input_tokens: int | None = None  # None: the source does not state it (unknown, not 0)
+    output_tokens: int | None = None
+    cost_microusd: int | None = None
     tool: str | None = None
     agent_name: str | None = None
     verdict: str = "fail"
@@ -92,9 +94,9 @@ class Span:
         status: str = "unset",
         model: str | None = None,
         provider: str | None = None,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost_microusd: int = 0,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost_microusd: int | None = None,
         tool: str | None = None,
         agent_name: str | None = None,
         verdict: str = "fail",
@@ -202,8 +204,12 @@ def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
             legacy = text(m.get("legacy_system"), 100)
             provider = legacy if tables.normalise_provider(legacy) else None
         span.provider = provider or span.provider
-        span.input_tokens = as_int(m.get("input_tokens")) or span.input_tokens
-        span.output_tokens = as_int(m.get("output_tokens")) or span.output_tokens
+        tokens_in = as_int(m.get("input_tokens"))
+        if tokens_in is not None:
+            span.input_tokens = tokens_in
+        tokens_out = as_int(m.get("output_tokens"))
+        if tokens_out is not None:
+            span.output_tokens = tokens_out
         cost = usd_to_microusd(m.get("cost_usd"))
         if cost is None and "cost_usd_parts" in m:
             parts = [as_float(attrs.get(n)) for n in tables.attribute_names("cost_usd_parts")]
@@ -317,6 +323,8 @@ def map_span(
     agent = mapping.agent(where.agent_src)
     common: dict[str, Any] = {"run": where.run, "span": s.id, "agent": agent}
     kind = s.kind
+    before = len(outs)
+    dropped: str | None = None
     order, parent = where.order, where.source_parent
     if (
         kind == STRUCTURE
@@ -363,7 +371,7 @@ def map_span(
         }
         outs.append(Pending(s.start, order, s.id, parent, s.line, ev))
     elif kind == AGENT:
-        stats.drop("top-level agent span: the run itself")
+        dropped = "top-level agent span: the run itself"
     elif kind == EVAL:
         outs.append(
             Pending(
@@ -381,10 +389,17 @@ def map_span(
                 },
             )
         )
+    elif kind == WRAPPER:
+        dropped = "model-call span wrapping an inner inference span: structure"
     else:
-        stats.drop("structure span (no event kind)")
+        dropped = "structure span (no event kind)"
     for e in s.evaluations:
         outs.append(_eval_out(e, where.run, s.id, eval_base + len(outs), s.line))
+    # the span record: into an event (its own or its evaluations'), or dropped with the reason
+    if len(outs) > before:
+        stats.mapped += 1
+    elif dropped is not None:
+        stats.drop(dropped)
 
 
 def place(
@@ -425,8 +440,7 @@ def model_wrappers(
             walked.add(p)
             ps = spans[p]
             if ps.kind == MODEL:
-                ps.kind = STRUCTURE
-                stats.drop("model-call span wrapping an inner inference span: structure")
+                ps.kind = WRAPPER  # dropped, with this reason, where the span is mapped
             p = parents.get(p)
 
 
@@ -543,6 +557,7 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     run = trace.id
     pipeline = trace.pipeline
     outs: list[Pending] = []
+    mapped_before = stats.mapped
     for order, s in enumerate(ordered):
         nearest, depth = above[s.id]
         enclosing = s if s.kind == AGENT else nearest
@@ -560,7 +575,12 @@ def assemble(trace: Trace, mapping: Mapping, stats: ImportStats) -> list[RawEven
     for e in trace.evaluations:
         outs.append(_eval_out(e, run, e.target, len(ordered) + len(outs), root.line))
     if not any(o.event["kind"] != "verification" for o in outs):
-        stats.drop("trace with no span that maps to an event: no run")
+        # no run: the spans mapped to verifications alone are dropped after all, and the
+        # trace (not a record) is counted apart
+        undone = stats.mapped - mapped_before
+        stats.mapped -= undone
+        stats.drop("span of a trace with nothing but verifications: no run", undone)
+        stats.unit("trace with no span that maps to an event: no run")
         return []
     emitted = {o.span for o in outs}
     start_span = root.id if root.id not in emitted else f"{run}:run_start"

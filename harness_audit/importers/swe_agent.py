@@ -3,8 +3,12 @@
 One trajectory is one run; each step is a model_call and a tool_call (the first word of its
 ``action`` is the tool). ``.traj`` steps carry no token counts or times of their own, so the
 totals of ``model_stats`` are spread over the steps, integer-exact (the remainder on the first)
-and marked ``x_estimated``; times are synthesised one millisecond apart from the epoch and
-marked ``x_synthetic_time`` unless the step has a timestamp. The run config (``args.yaml`` or
+and marked as estimates (``x_cost_estimated`` with ``x_cost_source``, ``x_usage_estimated``);
+totals the stats do not state stay unknown, and a step without a timestamp has an unknown time
+(``x_time``, :mod:`~harness_audit.importers.unknown`), never one from 1970. A trajectory whose
+model calls no model (``replay``, ``human``) or whose stats state 0 API calls for its steps (a
+demonstration written by SWE-agent's replay) is named a replay on ``run_start`` (``x_replay``),
+and its steps are tool calls only, never model calls that happened. The run config (``args.yaml`` or
 ``config.yaml`` in the same folder, or ``<instance>.config.yaml`` / ``run_batch.config.yaml`` as
 SWE-agent 1.x writes them, given as another SOURCE) supplies the model name and
 ``per_instance_cost_limit``, checked in a ``budget_check``. SWE-agent 1.x writes those configs as
@@ -156,9 +160,28 @@ def _model_name(agent_cfg: Any, cfg: Any, replay: Any) -> str:
     )
 
 
-def _cost(model_stats: Any) -> int:
+def _cost(model_stats: Any) -> int | None:
+    """The stated cost in micro-dollars; None when the stats state none (unknown, not $0)."""
     ms = as_dict(model_stats)
-    return usd_to_microusd(ms.get("instance_cost", ms.get("total_cost"))) or 0
+    return usd_to_microusd(ms.get("instance_cost", ms.get("total_cost")))
+
+
+REPLAY_MODELS = frozenset({"replay", "human", "human_thought", "instant_empty_submit"})
+"""SWE-agent's model names that call no model: a replayed trajectory, a human at the keyboard,
+a demonstration's thoughts typed by hand, a test stub."""
+
+
+def _replay(part: _Part, steps: int) -> str | None:
+    """Why a trajectory's steps are not model calls that happened (None: they are): a model
+    that is a replay or a human, or model stats that state 0 API calls for its steps (a
+    demonstration, written by SWE-agent's replay)."""
+    name = part.model.rsplit("/", 1)[-1].lower()
+    if name in REPLAY_MODELS:
+        return f"model {part.model!r} calls no model (a replay or a human)"
+    ms = as_dict(as_dict(part.doc.get("info")).get("model_stats"))
+    if steps and as_int(ms.get("api_calls")) == 0:
+        return f"model_stats state 0 API calls for {steps} steps (a replay or demonstration)"
+    return None
 
 
 def _run(
@@ -178,6 +201,11 @@ def _run(
     info = as_dict(top.get("info"))
     start = run_start(run, begin, 0, pipeline)
     chosen = as_int(info.get("best_attempt_idx"))
+    for part in parts:
+        why = _replay(part, len(part.doc["trajectory"]))
+        if why is not None:
+            start["x_replay"] = why
+            break
     if parts[0].attempt is not None:
         start["x_attempts"] = len(parts)
         if chosen is not None:
@@ -186,7 +214,7 @@ def _run(
     stats.events["run_start"] += 1
     clock = 0
     exit_status = text(info.get("exit_status"), 100) or "unknown"
-    checks: list[tuple[float | None, int, str]] = []
+    checks: list[tuple[float | None, int | None, str]] = []
     for part in parts:
         clock = yield from _steps(name, run, part, begin, agent, clock, mapping, stats)
         checks.append(
@@ -197,7 +225,9 @@ def _run(
     for cap_usd, spent, prefix in checks:
         if cap_usd is None or cap_usd <= 0:
             continue
-        clock += 1_000_000
+        if spent is None:  # no stated spend: a check of it would be a $0 that is not known
+            stats.note("a cost cap is configured but the trajectory states no cost: not checked")
+            continue
         cap = usd_to_microusd(cap_usd) or 0
         blocked = spent > cap or "cost" in exit_status
         stats.events["budget_check"] += 1
@@ -216,7 +246,6 @@ def _run(
                 "outcome": "blocked" if blocked else "ok",
             },
         )
-    clock += 1_000_000
     stats.events["run_end"] += 1
     stats.runs += 1
     yield RawEvent(name, 1, run_end(run, begin, clock, pipeline, exit_status))
@@ -240,46 +269,57 @@ def _steps(
     ms = as_dict(as_dict(part.doc.get("info")).get("model_stats"))
     model = tables.resolve_model(part.model).as_dict()
     total_cost = _cost(ms)
-    sent = as_int(ms.get("tokens_sent")) or 0
-    received = as_int(ms.get("tokens_received")) or 0
-    tag = {} if part.attempt is None else {"x_attempt": part.attempt}
+    sent = as_int(ms.get("tokens_sent"))
+    received = as_int(ms.get("tokens_received"))
+    tag: dict[str, Any] = {} if part.attempt is None else {"x_attempt": part.attempt}
     n = max(1, len(steps))
+    replay = _replay(part, len(steps))
+    if replay is not None:
+        tag["x_replay"] = True
+        stats.note(f"{name}: {replay}; its steps are imported as replayed, not as model calls")
     for i, step in enumerate(steps):
         ts = ts_to_ns(step.get("timestamp"))
-        synthetic = ts is None
-        clock = max(clock + 1_000_000, ts or 0)
+        if ts is not None:
+            clock = max(clock, ts)
+        at = None if ts is None else ns_to_ts(clock)  # None: no time stated (marked unknown)
         llm = f"{run}:{part.prefix}step{i}:llm"
-        ev: dict[str, Any] = {
-            "ts": ns_to_ts(clock),
-            "run": run,
-            "span": llm,
-            "parent": begin,
-            "agent": agent,
-            "kind": "model_call",
-            "model": model,
-            "input_tokens": _spread(sent, n, i),
-            "output_tokens": _spread(received, n, i),
-            "cost_microusd": _spread(total_cost, n, i),
-            "x_estimated": True,
-            **tag,
-        }
-        if synthetic:
-            ev["x_synthetic_time"] = True
-        stats.events["model_call"] += 1
-        yield RawEvent(name, 1, ev)
+        if replay is None:
+            ev: dict[str, Any] = {
+                "ts": at,
+                "run": run,
+                "span": llm,
+                "parent": begin,
+                "agent": agent,
+                "kind": "model_call",
+                "model": model,
+                # the stats state totals: spread over the steps, marked as estimates
+                "input_tokens": None if sent is None else _spread(sent, n, i),
+                "output_tokens": None if received is None else _spread(received, n, i),
+                "cost_microusd": None if total_cost is None else _spread(total_cost, n, i),
+                "x_usage_estimated": True,
+                **tag,
+            }
+            if total_cost is not None:
+                ev["x_cost_estimated"] = True
+                ev["x_cost_source"] = f"model_stats.instance_cost spread over {n} step(s)"
+            stats.events["model_call"] += 1
+            yield RawEvent(name, 1, ev)
         action = step.get("action")
         words = action.strip().split() if isinstance(action, str) else []
         if not words:
-            stats.drop("step without an action")
+            if replay is None:
+                stats.mapped += 1  # its model call
+            else:
+                stats.drop("replayed step without an action (no model call happened)")
             continue
+        stats.mapped += 1  # (a replayed step: its tool call only, no model call)
         tool = words[0][:200]
         effect, scope = mapping.tool(tool, agent)
-        clock += 1_000_000
         tc: dict[str, Any] = {
-            "ts": ns_to_ts(clock),
+            "ts": at,
             "run": run,
             "span": f"{run}:{part.prefix}step{i}",
-            "parent": llm,
+            "parent": llm if replay is None else begin,
             "agent": agent,
             "kind": "tool_call",
             "tool": tool,
@@ -288,8 +328,6 @@ def _steps(
             "outcome": "ok",
             **tag,
         }
-        if synthetic:
-            tc["x_synthetic_time"] = True
         stats.events["tool_call"] += 1
         yield RawEvent(name, 1, tc)
     return clock

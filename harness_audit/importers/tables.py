@@ -198,3 +198,33 @@ def span_kind_rules() -> dict[tuple[str, str], str]:
     return {
         (str(e["attribute"]), str(e["value"])): str(e["kind"]) for e in otel_table()["span_kinds"]
     }
+
+
+@cache
+def prices_table() -> list[tuple[re.Pattern[str], dict[str, Any]]]:
+    """``rules/prices.yaml``'s entries, each with its compiled ``match``."""
+    doc = load_rules("prices.yaml")
+    return [
+        (re.compile(str(e["match"]), re.IGNORECASE), e)
+        for e in doc.get("models", [])
+        if isinstance(e, dict) and "match" in e
+    ]
+
+
+def estimate_cost(
+    model: str, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0
+) -> tuple[int, str] | None:
+    """(micro-dollars, what the estimate rests on) of a call by ``rules/prices.yaml``; None when
+    no entry prices the model (its cost stays unknown). ``input_tokens`` excludes the cache."""
+    bare = model.rsplit("/", 1)[-1]
+    for pattern, e in prices_table():
+        if pattern.match(bare):
+            usd_per_mtok = (
+                input_tokens * float(e["input"])
+                + output_tokens * float(e["output"])
+                + cache_write * float(e.get("cache_write", e["input"]))
+                + cache_read * float(e.get("cache_read", e["input"]))
+            )
+            source = f"rules/prices.yaml {e['match']!r} ({e['source']}, {e['date']})"
+            return round(usd_per_mtok), source
+    return None

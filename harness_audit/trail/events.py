@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -107,6 +107,22 @@ class ModelCall(Event, tag="model_call"):
     cost_microusd: U
     input_digest: str | UnsetType = UNSET
     output_digest: str | UnsetType = UNSET
+    # what the judge reads of an import's markers (IMPORT.md, "unknown is unknown"): a cost the
+    # source did not state (``x_cost: "unknown"``, with ``cost_microusd`` 0 as the schema needs
+    # a number) and a cost estimated rather than stated (``x_cost_estimated: true``). ``Any``:
+    # an ``x_`` field is the writer's own and never makes an event invalid.
+    x_cost: Any = UNSET
+    x_cost_estimated: Any = UNSET
+
+    @property
+    def cost_unknown(self) -> bool:
+        """The source did not state this call's cost (its ``cost_microusd`` is no amount)."""
+        return bool(self.x_cost == "unknown")
+
+    @property
+    def cost_estimated(self) -> bool:
+        """This call's cost is an estimate (from a price table or a total spread over calls)."""
+        return self.x_cost_estimated is True
 
 
 class ToolCall(Event, tag="tool_call"):

@@ -1,0 +1,428 @@
+"""Claude Code session transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and the
+subagents' ``<session>/subagents/agent-<id>.jsonl`` (JSON Lines, one record a line).
+
+One session (``sessionId``) is one run; a subagent's file (its records carry ``isSidechain``
+and ``agentId``) is a child run ``<session>:agent-<id>``, spawned in the parent run by the
+``Task``/``Agent`` tool use that started it (a ``spawn`` event there). An assistant message is
+written as one line per content block with the same ``message.id``: it is **one** model call,
+its usage taken from the message's last line; input tokens include the cache (said in
+``x_input_tokens_include_cache``, the cache counts in their own ``x_`` fields). The file states
+no cost: it is estimated from ``rules/prices.yaml`` and marked (``x_cost_estimated``,
+``x_cost_source``), or unknown when no entry prices the model. ``<synthetic>`` messages (written
+by Claude Code itself, no model behind them) are no model calls.
+
+Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its outcome;
+``mcp__server__tool`` names kept whole). A result saying the user refused the tool use is an
+``approval`` rejected by ``human:user`` (no identity recorded: the event says so) and the call
+``denied``; nothing else is an approval. ``permissionMode`` is a run fact on ``run_start``
+(``bypassPermissions``: nothing was gated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import tables
+from harness_audit.importers.base import (
+    ImportFormatError,
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_int,
+    as_list,
+    fail,
+    iter_lines,
+    load_json,
+    ns_to_ts,
+    parse_line,
+    run_end,
+    run_start,
+    text,
+    ts_to_ns,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+NAME = "claude-code"
+DESCRIPTION = (
+    "Claude Code session transcripts (~/.claude/projects/<project>/<session>.jsonl and "
+    "subagents/agent-*.jsonl)"
+)
+AGENT = "claude-code"
+APPROVER = "human:user"
+NO_IDENTITY = "the transcript records no identity for the person who refused"
+REFUSED = "The user doesn't want to proceed with this tool use"
+SPAWN_TOOLS = frozenset({"Task", "Agent"})
+NO_GATE_MODE = "bypassPermissions"
+RECORD_TYPES = frozenset(
+    {
+        "user",
+        "assistant",
+        "system",
+        "summary",
+        "file-history-snapshot",
+        "permission-mode",
+        "queue-operation",
+        "custom-title",
+        "agent-name",
+        "last-prompt",
+        "attachment",
+        "progress",
+    }
+)
+_IDS = ("sessionId", "leafUuid", "messageId", "uuid", "permissionMode")
+
+
+class _Call:
+    """One model call: the first line of its message placed it, the last gave its usage."""
+
+    def __init__(self, mid: str, model: str, line: int) -> None:
+        self.id, self.model, self.line = mid, model, line
+        self.usage: dict[str, Any] | None = None
+        self.request: str | None = None
+
+
+class _Run:
+    def __init__(self, rid: str, file: str, line: int, agent: str) -> None:
+        self.id, self.file, self.line, self.agent = rid, file, line, agent
+        self.start: int | None = None
+        self.last: int | None = None
+        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
+        self.calls: dict[str, tuple[_Call, dict[str, Any]]] = {}
+        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None]] = {}
+        self.modes: list[str] = []
+        self.facts: dict[str, Any] = {}
+        self.stop: str | None = None
+        self.depth = 0
+
+
+def meta_file(path: Path) -> Path:
+    """The side file Claude Code writes beside a subagent's transcript (its agent type)."""
+    return path.parent / f"{path.stem}.meta.json"
+
+
+def is_side_file(path: Path) -> bool:
+    """A subagent's ``agent-<id>.meta.json`` (read with its transcript, not a trace)."""
+    return path.name.startswith("agent-") and path.name.endswith(".meta.json")
+
+
+def _agent_type(path: Path) -> str | None:
+    """The subagent's type from its ``.meta.json`` beside it (None: no such file)."""
+    meta = meta_file(path)
+    try:
+        if not meta.is_file() or meta.stat().st_size > 1 << 20:
+            return None
+        return text(as_dict(load_json(meta)).get("agentType"), 200)
+    except ImportFormatError:
+        return None
+
+
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
+    """The events of every session (or subagent) the transcript holds."""
+    name = str(path)
+    runs: dict[str, _Run] = {}
+    sub_type = _agent_type(path) if path.name.startswith("agent-") else None
+    order = 0
+    for n, raw in iter_lines(path):
+        stats.records += 1
+        rec = parse_line(name, n, raw)
+        if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
+            stats.drop("record is not a Claude Code transcript record")
+            continue
+        kind = rec["type"]
+        sid = text(rec.get("sessionId"), 200)
+        if sid is None:
+            stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
+            continue
+        agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        rid = f"{sid}:agent-{agent_id}" if agent_id else sid
+        run = runs.get(rid)
+        if run is None:
+            who = mapping.agent(f"{AGENT}:{sub_type or 'subagent'}" if agent_id else AGENT)
+            run = runs[rid] = _Run(rid, name, n, who)
+            if agent_id:
+                run.facts["x_parent_run"] = sid
+                run.facts["x_agent_id"] = agent_id
+                run.depth = 1
+        ts = ts_to_ns(rec.get("timestamp"))
+        if ts is not None:
+            run.start = ts if run.start is None else min(run.start, ts)
+            run.last = ts if run.last is None else max(run.last, ts)
+        mode = text(rec.get("permissionMode"), 100)
+        if mode is not None and mode not in run.modes and len(run.modes) < 20:
+            run.modes.append(mode)
+        for key, fact in (("version", "x_claude_code_version"), ("cwd", "x_cwd")):
+            value = text(rec.get(key), 500)
+            if value is not None:
+                run.facts.setdefault(fact, value)
+        order += 1
+        if kind == "assistant":
+            _assistant(run, rec, ts, order, n, mapping, stats)
+        elif kind == "user":
+            _user(run, rec, ts, order, n, mapping, stats)
+        else:
+            stats.drop(f"{kind[:40]!r} record (no event kind)")
+    if not runs:
+        raise fail(
+            name,
+            "no Claude Code session records in this file",
+            1,
+            '{"type": "user"|"assistant", "sessionId": ..., "message": ...} lines',
+        )
+    for run in runs.values():
+        yield from _emit(run, pipeline, stats)
+
+
+def _at(run: _Run, ts: int | None) -> tuple[int, str | None]:
+    """(the sort key, the event's time): a record without a time sorts after the run's last
+    time and is written with none (marked unknown by the import job)."""
+    if ts is None:
+        return (run.last or 0), None
+    return ts, ns_to_ts(ts)
+
+
+def _assistant(
+    run: _Run,
+    rec: dict[str, Any],
+    ts: int | None,
+    order: int,
+    line: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> None:
+    msg = as_dict(rec.get("message"))
+    model = text(msg.get("model"), 200) or "unknown"
+    if model == "<synthetic>":
+        stats.drop("synthetic assistant message (written by Claude Code: no model call)")
+        return
+    mid = text(msg.get("id"), 200) or text(rec.get("requestId"), 200) or text(rec.get("uuid"), 200)
+    if mid is None:
+        stats.drop("assistant record without a message id")
+        return
+    key, at = _at(run, ts)
+    got = run.calls.get(mid)
+    if got is None:
+        call = _Call(mid, model, line)
+        ev: dict[str, Any] = {
+            "ts": at,
+            "run": run.id,
+            "span": mid,
+            "agent": run.agent,
+            "kind": "model_call",
+        }
+        run.calls[mid] = (call, ev)
+        run.events.append((key, order, line, ev))
+        stats.mapped += 1
+    else:  # another content block of the same message: the same call
+        call, ev = got
+        stats.drop("content block of a message already counted (one model call per message)")
+    usage = msg.get("usage")
+    if isinstance(usage, dict):
+        call.usage = usage  # the message's last line carries its final usage
+    call.request = text(rec.get("requestId"), 200) or call.request
+    stop = text(msg.get("stop_reason"), 100)
+    if stop is not None:
+        run.stop = stop
+    for block in as_list(msg.get("content")):
+        if not isinstance(block, dict) or block.get("type") != "tool_use":
+            continue
+        tid = text(block.get("id"), 200)
+        tool = text(block.get("name"), 200) or "tool"
+        if tid is None or tid in run.tool_uses:
+            continue
+        spawn: dict[str, Any] | None = None
+        if tool in SPAWN_TOOLS:
+            args = as_dict(block.get("input"))
+            child = text(args.get("subagent_type"), 200) or "subagent"
+            spawn = {
+                "ts": at,
+                "run": run.id,
+                "span": f"{tid}:spawn",
+                "agent": run.agent,
+                "kind": "spawn",
+                "child": mapping.agent(f"{AGENT}:{child}"),
+                "depth": run.depth + 1,
+                "x_tool_use": tid,
+            }
+            run.events.append((key, order, line, spawn))
+        run.tool_uses[tid] = (tool, line, spawn)
+
+
+def _user(
+    run: _Run,
+    rec: dict[str, Any],
+    ts: int | None,
+    order: int,
+    line: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> None:
+    content = as_dict(rec.get("message")).get("content")
+    results = [
+        b for b in as_list(content) if isinstance(b, dict) and b.get("type") == "tool_result"
+    ]
+    if not results:
+        stats.drop("user message (no event kind)")
+        return
+    key, at = _at(run, ts)
+    mapped = False
+    for b in results:
+        tid = text(b.get("tool_use_id"), 200)
+        use = run.tool_uses.pop(tid, None) if tid is not None else None
+        if tid is None or use is None:
+            continue
+        tool, _, spawn = use
+        effect, scope = mapping.tool(tool, run.agent)
+        refused = _said(b.get("content")).startswith(REFUSED)
+        outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
+        if refused:
+            run.events.append(
+                (
+                    key,
+                    order,
+                    line,
+                    {
+                        "ts": at,
+                        "run": run.id,
+                        "span": f"{tid}:approval",
+                        "agent": APPROVER,
+                        "kind": "approval",
+                        "target": tid,
+                        "approver": APPROVER,
+                        "verdict": "rejected",
+                        "x_identity": NO_IDENTITY,
+                    },
+                )
+            )
+        ev = {
+            "ts": at,
+            "run": run.id,
+            "span": tid,
+            "agent": run.agent,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": outcome,
+        }
+        run.events.append((key, order, line, ev))
+        result = rec.get("toolUseResult")
+        if spawn is not None and isinstance(result, dict):
+            child = text(result.get("agentId"), 200)
+            if child is not None:
+                spawn["x_child_run"] = f"{run.id}:agent-{child}"
+        mapped = True
+    if mapped:
+        stats.mapped += 1
+    else:
+        stats.drop("tool result without its tool use")
+
+
+def _said(content: Any) -> str:
+    """The text of a tool result's content (a string or a list of text blocks)."""
+    if isinstance(content, str):
+        return content.lstrip()
+    for b in as_list(content):
+        if isinstance(b, dict) and isinstance(b.get("text"), str):
+            return str(b["text"]).lstrip()
+    return ""
+
+
+def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
+    """The call's model, tokens and estimated cost, from its message's last usage."""
+    ev["model"] = tables.resolve_model(call.model).as_dict()
+    if call.request:
+        ev["x_request_id"] = call.request
+    u = call.usage
+    if u is None:  # no usage stated: unknown tokens and cost (never 0)
+        ev["input_tokens"] = ev["output_tokens"] = ev["cost_microusd"] = None
+        return
+    fresh = as_int(u.get("input_tokens"))
+    out = as_int(u.get("output_tokens"))
+    write = as_int(u.get("cache_creation_input_tokens"))
+    hit = as_int(u.get("cache_read_input_tokens"))
+    ev["input_tokens"] = None if fresh is None else fresh + (write or 0) + (hit or 0)
+    ev["output_tokens"] = out
+    ev["x_input_tokens_include_cache"] = True
+    if write is not None:
+        ev["x_cache_creation_input_tokens"] = write
+    if hit is not None:
+        ev["x_cache_read_input_tokens"] = hit
+    est = None
+    if fresh is not None and out is not None:
+        est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0)
+    if est is None:
+        ev["cost_microusd"] = None  # the transcript states no cost, and no price is known
+        return
+    ev["cost_microusd"], ev["x_cost_source"] = est
+    ev["x_cost_estimated"] = True
+
+
+def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
+    for call, ev in run.calls.values():
+        _finish_call(call, ev)
+    if not run.events:
+        stats.unit("session with no model or tool call: no run")
+        return
+    if run.tool_uses:  # (blocks of records already counted: a note, not a dropped record)
+        stats.note(
+            f"{len(run.tool_uses):,} tool use(s) in {run.id[:80]} never answered by a result"
+        )
+    run.events.sort(key=lambda e: (e[0], e[1]))
+    begin = f"{run.id}:run_start"
+    start = run_start(run.id, begin, run.start or 0, pipeline)
+    if run.start is None:
+        start["ts"] = None
+    if run.modes:
+        start["x_permission_mode"] = run.modes[0]
+        if len(run.modes) > 1:
+            start["x_permission_modes"] = list(run.modes)
+        if NO_GATE_MODE in run.modes:
+            start["x_gate"] = f"permissionMode {NO_GATE_MODE}: nothing was gated"
+    start.update(run.facts)
+    yield RawEvent(run.file, run.line, start)
+    stats.events["run_start"] += 1
+    seen = {begin}
+    for _, _, line, ev in run.events:
+        tgt = ev.get("target")
+        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(run.file, line, ev)
+    end = run_end(run.id, begin, run.last or 0, pipeline, "unknown")
+    if run.last is None:
+        end["ts"] = None
+    if run.stop:
+        end["x_last_stop_reason"] = run.stop
+    yield RawEvent(run.file, run.line, end)
+    stats.events["run_end"] += 1
+    stats.runs += 1
+
+
+def _looks(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("type"), str)
+        and obj["type"] in RECORD_TYPES
+        and any(k in obj for k in _IDS)
+        and "payload" not in obj
+    )
+
+
+def sniff(probe: Probe) -> str | None:
+    """What Claude Code transcript shape the source is (None: not one)."""
+    doc = probe.json
+    first = doc if isinstance(doc, dict) else probe.first_record if doc is None else None
+    if not _looks(first):
+        return None
+    if probe.path.name.startswith("agent-") or (
+        isinstance(first, dict) and first.get("isSidechain") is True
+    ):
+        return "a Claude Code subagent transcript (subagents/agent-*.jsonl)"
+    return "a Claude Code session transcript (~/.claude/projects/…/<session>.jsonl)"

@@ -1,0 +1,447 @@
+"""OpenAI Codex rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, JSON Lines of
+``{"timestamp", "type", "payload"}`` (``session_meta``, ``turn_context``, ``response_item``,
+``event_msg``, ``compacted``); the early format without ``payload`` (a first line
+``{id, timestamp, instructions}`` then bare response items) is read too.
+
+One file is one run (``session_meta.id``). A model call is one **change** of
+``total_token_usage`` in ``token_count`` events (Codex may write the same count twice), with the
+tokens of its ``last_token_usage`` (input includes the cached input, said in ``x_``) and the
+model of the ``turn_context`` in force; the rollout states no cost (unknown, never $0).
+``function_call``, ``custom_tool_call`` and ``local_shell_call`` are tool calls paired with
+their outputs by ``call_id`` and placed at the output; the exit code (an output's
+``metadata.exit_code``, ``Exit code: N``, an ``exec_command_end``) is the outcome, unknown when
+none is stated; an MCP call's ``mcp_tool_call_end`` gives its server and outcome.
+``approval_policy`` and ``sandbox_policy`` from ``turn_context`` are gate facts on
+``run_start`` (``never`` with ``danger-full-access``: nothing was gated); an
+``exec_approval_request``/``apply_patch_approval_request`` is an ``approval_request`` to
+``human:user``, and an output ``… rejected by user`` an ``approval`` rejected (the call
+``denied``). The rollout does not record an allowing decision: a call that ran after a request
+says so in ``x_approval``, and no approval is made up for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import tables
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_int,
+    fail,
+    iter_lines,
+    json_loads,
+    ns_to_ts,
+    parse_line,
+    run_end,
+    run_start,
+    text,
+    ts_to_ns,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+NAME = "codex"
+DESCRIPTION = "OpenAI Codex session rollouts (~/.codex/sessions/…/rollout-*.jsonl)"
+AGENT = "codex"
+APPROVER = "human:user"
+NO_IDENTITY = "the rollout records no identity for the person who refused"
+RECORD_TYPES = frozenset(
+    {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
+)
+CALLS = {"function_call", "custom_tool_call", "local_shell_call"}
+OUTPUTS = {"function_call_output", "custom_tool_call_output"}
+APPROVAL_REQUESTS = {"exec_approval_request", "apply_patch_approval_request"}
+_EXIT = re.compile(r"(?:Exit code|Process exited with code)[:\s]+(-?\d+)")
+
+
+class _Rollout:
+    def __init__(self, rid: str, file: str) -> None:
+        self.id, self.file = rid, file
+        self.agent = AGENT
+        self.model = "unknown"
+        self.start: int | None = None
+        self.last: int | None = None
+        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
+        self.pending: dict[str, tuple[str, int]] = {}
+        self.exit_codes: dict[str, int] = {}
+        self.mcp: dict[str, tuple[str | None, bool | None]] = {}
+        self.requested: set[str] = set()
+        self.total: Any = None
+        self.calls = 0
+        self.gates: list[tuple[str, str]] = []
+        self.facts: dict[str, Any] = {}
+        self.outcome = "unknown"
+
+
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
+    """The events of the rollout, as one run."""
+    name = str(path)
+    r = _Rollout(path.stem, name)
+    r.agent = mapping.agent(AGENT)
+    order = 0
+    seen = False
+    for n, raw in iter_lines(path):
+        stats.records += 1
+        rec = parse_line(name, n, raw)
+        if not isinstance(rec, dict):
+            stats.drop("record is not a Codex rollout record")
+            continue
+        kind, payload = _unwrap(rec)
+        if kind is None:
+            stats.drop("record is not a Codex rollout record")
+            continue
+        seen = True
+        ts = ts_to_ns(rec.get("timestamp"))
+        if ts is not None:
+            r.start = ts if r.start is None else min(r.start, ts)
+            r.last = ts if r.last is None else max(r.last, ts)
+        order += 1
+        _record(r, kind, payload, ts, order, n, mapping, stats)
+    if not seen:
+        raise fail(
+            name,
+            "no Codex rollout records in this file",
+            1,
+            '{"timestamp", "type": "session_meta"|"response_item"|..., "payload": {...}} lines',
+        )
+    yield from _emit(r, pipeline, stats)
+
+
+def _unwrap(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """(record type, payload); the early format's bare items and first line read alike."""
+    kind = rec.get("type")
+    if not isinstance(kind, str) and kind is not None:
+        return None, rec
+    if kind in RECORD_TYPES and isinstance(rec.get("payload"), dict):
+        return str(kind), rec["payload"]
+    if kind in CALLS or kind in OUTPUTS or kind in ("message", "reasoning", "web_search_call"):
+        return "response_item", rec
+    if "type" not in rec and "id" in rec and "instructions" in rec:
+        return "session_meta", rec
+    if rec.get("record_type") == "state":
+        return "state", rec
+    return None, rec
+
+
+def _record(
+    r: _Rollout,
+    kind: str,
+    p: dict[str, Any],
+    ts: int | None,
+    order: int,
+    line: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> None:
+    key = ts if ts is not None else (r.last or 0)
+    at = None if ts is None else ns_to_ts(ts)
+    if kind == "session_meta":
+        r.id = text(p.get("id"), 200) or r.id
+        for src, fact in (
+            ("cli_version", "x_cli_version"),
+            ("originator", "x_originator"),
+            ("model_provider", "x_model_provider"),
+            ("cwd", "x_cwd"),
+            ("source", "x_source"),
+        ):
+            v = p.get(src)
+            if isinstance(v, str) and v:
+                r.facts.setdefault(fact, v[:500])
+        started = ts_to_ns(p.get("timestamp"))
+        if started is not None:
+            r.start = started if r.start is None else min(r.start, started)
+        stats.mapped += 1  # its facts are the run_start's
+        return
+    if kind == "turn_context":
+        r.model = text(p.get("model"), 200) or r.model
+        policy = text(p.get("approval_policy"), 100) or "unknown"
+        sandbox = p.get("sandbox_policy")
+        mode = (
+            text(as_dict(sandbox).get("type") or as_dict(sandbox).get("mode"), 100)
+            if isinstance(sandbox, dict)
+            else text(sandbox, 100)
+        ) or "unknown"
+        if (policy, mode) not in r.gates and len(r.gates) < 20:
+            r.gates.append((policy, mode))
+        stats.mapped += 1  # gate facts on run_start, the model on the calls that follow
+        return
+    if kind == "response_item":
+        _item(r, p, key, at, order, line, mapping, stats)
+        return
+    if kind == "event_msg":
+        _event(r, p, key, at, order, line, stats)
+        return
+    stats.drop(f"{kind[:40]!r} record (no event kind)")
+
+
+def _item(
+    r: _Rollout,
+    p: dict[str, Any],
+    key: int,
+    at: str | None,
+    order: int,
+    line: int,
+    mapping: Mapping,
+    stats: ImportStats,
+) -> None:
+    t = p.get("type")
+    if not isinstance(t, str):
+        stats.drop("response item without a type")
+        return
+    if t in CALLS:
+        cid = text(p.get("call_id"), 200) or text(p.get("id"), 200)
+        if cid is None:
+            stats.drop("tool call without a call_id")
+            return
+        tool = text(p.get("name"), 200) or ("local_shell" if t == "local_shell_call" else "tool")
+        r.pending[cid] = (tool, line)
+        stats.mapped += 1  # the call, placed at its output
+        return
+    if t in OUTPUTS:
+        cid = text(p.get("call_id"), 200)
+        use = r.pending.pop(cid, None) if cid is not None else None
+        if cid is None or use is None:
+            stats.drop("tool output without its call")
+            return
+        _tool_call(r, cid, use[0], p.get("output"), key, at, order, line, mapping)
+        stats.mapped += 1
+        return
+    if t == "web_search_call":
+        stats.drop("web search by the model's own tool (no call id to pair)")
+        return
+    stats.drop(f"response item {str(t)[:40]!r} (no event kind)")
+
+
+def _outcome(r: _Rollout, cid: str, output: Any) -> tuple[str | None, bool]:
+    """(outcome or None when not stated, refused by the user)."""
+    said: str | None = None
+    if isinstance(output, dict):
+        if isinstance(output.get("success"), bool):
+            return ("ok" if output["success"] else "error"), False
+        said = text(output.get("content"), 100_000)
+    elif isinstance(output, str):
+        said = output
+        if output.lstrip().startswith("{"):
+            try:
+                doc = json_loads(output.encode())
+            except ValueError:
+                doc = None
+            meta = as_dict(as_dict(doc).get("metadata"))
+            code = meta.get("exit_code")
+            if isinstance(code, int) and not isinstance(code, bool):
+                return ("ok" if code == 0 else "error"), False
+            said = text(as_dict(doc).get("output"), 100_000) or said
+    if said is not None and "rejected by user" in said[:200]:
+        return "denied", True
+    if cid in r.exit_codes:
+        return ("ok" if r.exit_codes[cid] == 0 else "error"), False
+    if cid in r.mcp and r.mcp[cid][1] is not None:
+        return ("error" if r.mcp[cid][1] else "ok"), False
+    m = _EXIT.search(said[:300]) if said else None
+    if m:
+        return ("ok" if int(m.group(1)) == 0 else "error"), False
+    return None, False
+
+
+def _tool_call(
+    r: _Rollout,
+    cid: str,
+    tool: str,
+    output: Any,
+    key: int,
+    at: str | None,
+    order: int,
+    line: int,
+    mapping: Mapping,
+) -> None:
+    outcome, refused = _outcome(r, cid, output)
+    if refused:
+        r.events.append(
+            (
+                key,
+                order,
+                line,
+                {
+                    "ts": at,
+                    "run": r.id,
+                    "span": f"{cid}:approval",
+                    "agent": APPROVER,
+                    "kind": "approval",
+                    "target": cid,
+                    "approver": APPROVER,
+                    "verdict": "rejected",
+                    "x_identity": NO_IDENTITY,
+                },
+            )
+        )
+    effect, scope = mapping.tool(tool, r.agent)
+    ev: dict[str, Any] = {
+        "ts": at,
+        "run": r.id,
+        "span": cid,
+        "agent": r.agent,
+        "kind": "tool_call",
+        "tool": tool,
+        "effect": effect,
+        "scope": scope,
+        "outcome": outcome,  # None: not stated (the import marks it unknown)
+    }
+    server = r.mcp.get(cid, (None, None))[0]
+    if server:
+        ev["x_mcp_server"] = server
+    if cid in r.requested and not refused:
+        ev["x_approval"] = "ran after an approval request; the rollout records no decision"
+    r.events.append((key, order + 1, line, ev))
+
+
+def _event(
+    r: _Rollout,
+    p: dict[str, Any],
+    key: int,
+    at: str | None,
+    order: int,
+    line: int,
+    stats: ImportStats,
+) -> None:
+    t = str(p.get("type"))
+    if t == "token_count":
+        info = p.get("info")
+        if not isinstance(info, dict):
+            stats.drop("token_count without usage (rate limits only)")
+            return
+        total = info.get("total_token_usage")
+        if total is not None and total == r.total:
+            stats.drop("token_count repeated (total unchanged: the same call)")
+            return
+        r.total = total
+        last = as_dict(info.get("last_token_usage")) or (as_dict(total) if r.calls == 0 else {})
+        r.calls += 1
+        ev: dict[str, Any] = {
+            "ts": at,
+            "run": r.id,
+            "span": f"{r.id}:call-{r.calls}",
+            "agent": r.agent,
+            "kind": "model_call",
+            "model": tables.resolve_model(r.model).as_dict(),
+            "input_tokens": as_int(last.get("input_tokens")),
+            "output_tokens": as_int(last.get("output_tokens")),
+            "cost_microusd": None,  # the rollout states no cost
+            "x_input_tokens_include_cache": True,
+        }
+        for src in ("cached_input_tokens", "reasoning_output_tokens"):
+            v = as_int(last.get(src))
+            if v is not None:
+                ev[f"x_{src}"] = v
+        r.events.append((key, order, line, ev))
+        stats.mapped += 1
+        return
+    cid = text(p.get("call_id"), 200)
+    if t in APPROVAL_REQUESTS and cid is not None:
+        r.requested.add(cid)
+        r.events.append(
+            (
+                key,
+                order,
+                line,
+                {
+                    "ts": at,
+                    "run": r.id,
+                    "span": f"{cid}:approval_request",
+                    "agent": r.agent,
+                    "kind": "approval_request",
+                    "target": cid,
+                    "approver": APPROVER,
+                    "x_request": t,
+                },
+            )
+        )
+        stats.mapped += 1
+        return
+    if t == "exec_command_end" and cid is not None:
+        code = p.get("exit_code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            r.exit_codes[cid] = code
+        stats.drop("exec_command_end (its exit code is the tool call's outcome)")
+        return
+    if t == "mcp_tool_call_end" and cid is not None:
+        inv = as_dict(p.get("invocation"))
+        result = as_dict(p.get("result"))
+        failed: bool | None = None
+        if "Err" in result:
+            failed = True
+        elif "Ok" in result:
+            failed = as_dict(result["Ok"]).get("isError") is True
+        r.mcp[cid] = (text(inv.get("server"), 200), failed)
+        stats.drop("mcp_tool_call_end (its server and outcome are the tool call's)")
+        return
+    if t == "task_complete":
+        r.outcome = "ok"
+    elif t == "turn_aborted":
+        r.outcome = "aborted"
+    elif t == "error":
+        r.outcome = "error"
+    stats.drop(f"event {t[:40]!r} (no event kind)")
+
+
+def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
+    if r.pending:  # their records made no event after all
+        stats.mapped -= len(r.pending)
+        stats.drop("tool call without its output in the rollout", len(r.pending))
+    if not r.events:
+        stats.unit("rollout with no model or tool call: no run")
+        return
+    r.events.sort(key=lambda e: (e[0], e[1]))
+    begin = f"{r.id}:run_start"
+    start = run_start(r.id, begin, r.start or 0, pipeline)
+    if r.start is None:
+        start["ts"] = None
+    if r.gates:
+        start["x_approval_policy"], start["x_sandbox_policy"] = r.gates[0]
+        if len(r.gates) > 1:
+            start["x_gate_changes"] = [list(g) for g in r.gates]
+        if any(g == ("never", "danger-full-access") for g in r.gates):
+            start["x_gate"] = "approval_policy never with danger-full-access: nothing was gated"
+    start.update(r.facts)
+    yield RawEvent(r.file, 1, start)
+    stats.events["run_start"] += 1
+    seen = {begin}
+    for _, _, line, ev in r.events:
+        tgt = ev.get("target")
+        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(r.file, line, ev)
+    end = run_end(r.id, begin, r.last or 0, pipeline, r.outcome)
+    if r.last is None:
+        end["ts"] = None
+    yield RawEvent(r.file, 1, end)
+    stats.events["run_end"] += 1
+    stats.runs += 1
+
+
+def sniff(probe: Probe) -> str | None:
+    """What Codex rollout shape the source is (None: not one)."""
+    doc = probe.json
+    first = doc if isinstance(doc, dict) else probe.first_record if doc is None else None
+    if not isinstance(first, dict):
+        return None
+    kind = first.get("type")
+    if isinstance(kind, str) and kind in RECORD_TYPES and isinstance(first.get("payload"), dict):
+        return "an OpenAI Codex rollout (~/.codex/sessions/…/rollout-*.jsonl)"
+    if (
+        "type" not in first
+        and "id" in first
+        and "instructions" in first
+        and probe.path.name.startswith("rollout-")
+    ):
+        return "an OpenAI Codex rollout (early format)"
+    return None
