@@ -33,6 +33,7 @@ from harness_audit.importers.base import (
     Mapping,
     fail,
     load_mapping,
+    sha256_file,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.unknown import Settle
