@@ -48,9 +48,11 @@ def test_import_to_an_unserved_scheme_is_refused_and_writes_nothing_local(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "k.key"]
 
 
-def test_a_local_folder_named_like_a_url_is_never_read_for_it(tmp_path: Path) -> None:
+def test_a_local_folder_named_like_a_url_is_never_read_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A folder `s3:` left by the old behaviour is not what `verify s3://...` reads."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     write_trail(tmp_path / "s3:" / "bucket" / "p", 3)
     r = invoke("verify", "s3://bucket/p", "--allow-unanchored")
     assert r.exit_code != ExitCode.OK
@@ -152,7 +154,10 @@ def test_a_tampered_segment_in_s3_fails(server: Any, tmp_path: Path) -> None:
 
 
 @needs_weed
-def test_import_to_s3_then_replay_and_scan_from_it(server: Any, tmp_path: Path) -> None:
+def test_import_to_s3_then_replay_and_scan_from_it(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     key = tmp_path / "k.key"
     key.write_text(SIGNER.text() + "\n")
     src = next(iter(sorted(REAL.glob("otel/*.json"))), None)
@@ -167,5 +172,18 @@ def test_import_to_s3_then_replay_and_scan_from_it(server: Any, tmp_path: Path) 
     assert v.exit_code == 0, v.output
     again = invoke("trail", "import", src, "--key", key, "--origin", "o/p", "-o", "s3://worm/imp/a")
     assert again.exit_code != 0 and "holds a trail already" in again.stderr
-    rp = invoke("replay", "s3://worm/imp/a", "--key", pub(tmp_path))
+    rp = invoke("replay", "s3://worm/imp/a", "--key", pub(tmp_path), "--list")
     assert rp.exit_code in (0, 1), rp.output
+    loc = invoke("replay", tmp_path / "local", "--key", pub(tmp_path), "--list")
+    assert loc.exit_code == ExitCode.USAGE  # (no such trail: the URL's output is its own)
+    import yaml
+
+    from .conftest import base_manifest
+
+    manifest = tmp_path / "harness.yaml"
+    manifest.write_text(yaml.safe_dump(base_manifest()))
+    sc = invoke("scan", manifest, "--trails", "s3://worm/imp/a", "--key", pub(tmp_path), "-f", "json")
+    assert sc.exit_code in (0, 1), sc.output
+    pipeline = json.loads(sc.stdout)["pipelines"][0]
+    assert pipeline["trail"]["status"] == "verified"
+    assert pipeline["evidence"]["events"] == json.loads(v.stdout)["events"]

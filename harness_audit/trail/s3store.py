@@ -249,7 +249,6 @@ class S3Store:
         bucket, key = parse(segment)
         raw = _RangeReader(bucket, key, self.size(segment), start)
         f2 = io.BufferedReader(raw, 1 << 20)
-        f2.name = raw.name  # type: ignore[misc]
         return f2  # type: ignore[return-value]
 
     def checkpoints(self) -> list[tuple[str, bytes]]:

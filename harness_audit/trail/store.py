@@ -37,6 +37,7 @@ __all__ = [
     "TrailStore",
     "changed_under",
     "chunks",
+    "name_of",
     "open_store",
     "store_of",
     "trail_files",
@@ -307,6 +308,12 @@ def url_of(path: Path | str) -> str | None:
             )
         )
     return url
+
+
+def name_of(path: Path | str) -> str:
+    """The segment name of a path :func:`trail_files` gave: its URL (``s3://...``) for an
+    object, else the path."""
+    return url_of(path) or str(path)
 
 
 def open_store(folder: Path | str, prefix: str = "trail") -> TrailStore:
