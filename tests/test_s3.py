@@ -187,3 +187,52 @@ def test_import_to_s3_then_replay_and_scan_from_it(
     pipeline = json.loads(sc.stdout)["pipelines"][0]
     assert pipeline["trail"]["status"] == "verified"
     assert pipeline["evidence"]["events"] == json.loads(v.stdout)["events"]
+
+
+@needs_weed
+def test_the_writer_streams_closed_segments_to_s3_never_overwriting(
+    server: Any, tmp_path: Path
+) -> None:
+    """What `collect -o s3://` and the exporter write through: each segment uploads once it is
+    closed (with the checkpoints it covers), the last one at close; none is ever replaced."""
+    from harness_audit.trail.writer import TrailWriter
+
+    from .trailkit import event
+
+    def listed() -> list[str]:
+        got = server.list_objects_v2(Bucket="worm", Prefix="live/w/").get("Contents", [])
+        return sorted(o["Key"][len("live/w/") :] for o in got)
+
+    w = TrailWriter(
+        Path("s3://worm/live/w"), "harness-audit/test", SIGNER, checkpoint_every=10,
+        segment_bytes=1500,
+    )  # fmt: skip
+    for i in range(25):
+        w.append(event(i))
+    mid = listed()
+    assert mid and all(k.startswith(("trail-", "checkpoints/")) for k in mid)
+    last_staged = Path(w.store.segments()[-1]).name
+    assert last_staged not in mid  # the open segment stays local until it closes
+    w.close()
+    done = listed()
+    assert set(mid) < set(done) and last_staged in done
+    r = invoke("verify", "s3://worm/live/w", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["events"] == 25 and data["anchor"]["size"] == 25
+    with pytest.raises(Exception, match="holds a trail already"):
+        TrailWriter(Path("s3://worm/live/w"), "harness-audit/test", SIGNER)
+
+
+def test_without_the_extra_an_s3_path_names_the_install(tmp_path: Path) -> None:
+    """boto3 absent (blocked in a child interpreter): a clear error naming the extra."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['boto3'] = None; sys.argv = ['harness-audit', 'verify', "
+        "'s3://bucket/p']\nfrom harness_audit.cli import main\nmain()"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == ExitCode.USAGE, r.stderr
+    assert "pip install 'harness-audit[s3]'" in r.stderr and "Traceback" not in r.stderr
