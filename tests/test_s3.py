@@ -236,3 +236,74 @@ def test_without_the_extra_an_s3_path_names_the_install(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == ExitCode.USAGE, r.stderr
     assert "pip install 'harness-audit[s3]'" in r.stderr and "Traceback" not in r.stderr
+
+
+def _scan(tmp_path: Path, url: str, days: int | None) -> dict[str, Any]:
+    import yaml
+
+    from .conftest import base_manifest
+
+    m = base_manifest()
+    if days is None:
+        m["trail"].pop("retention_days", None)
+    else:
+        m["trail"]["retention_days"] = days
+    manifest = tmp_path / f"harness-{days}.yaml"
+    manifest.write_text(yaml.safe_dump(m))
+    r = invoke("scan", manifest, "--trails", url, "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code in (0, 1), r.output
+    return dict(json.loads(r.stdout))
+
+
+@needs_weed
+def test_retention_is_read_from_the_store(server: Any, tmp_path: Path) -> None:
+    """HA-106 judges what the store shows: COMPLIANCE to the declared days passes; a longer
+    declaration than the lock, GOVERNANCE, no Object Lock and a legal hold are each shown."""
+    from harness_audit.trail.s3store import S3Store, retention_evidence
+
+    local = write_trail(tmp_path / "t", 12, checkpoint_every=5)
+    for bucket in ("worm", "gov", "plain"):
+        S3Store(f"s3://{bucket}/ret/a").upload_folder(local)
+
+    ok = retention_evidence("s3://worm/ret/a", 1)
+    assert ok.lock_enabled and ok.proven and ok.checked == ok.objects >= 4
+    assert ok.modes == {"COMPLIANCE": ok.checked} and "proven by the store" in ok.describe()
+    data = _scan(tmp_path, "s3://worm/ret/a", 1)
+    p = data["pipelines"][0]
+    assert p["trail"]["retention"]["proven"] is True
+    assert not [f for f in data["pipelines"][0]["findings"] if f["rule"] == "HA-106" and "store" in f["message"]]
+
+    long = _scan(tmp_path, "s3://worm/ret/a", 2555)  # seven years declared, one day locked
+    f106 = [f for f in long["pipelines"][0]["findings"] if f["rule"] == "HA-106"]
+    assert any("less than the declared 2555 days" in f["message"] for f in f106), f106
+    assert long["pipelines"][0]["trail"]["retention"]["proven"] is False
+
+    gov = retention_evidence("s3://gov/ret/a", 1)
+    assert not gov.proven and dict(gov.problems())["governance"].count("BypassGovernance")
+
+    plain = retention_evidence("s3://plain/ret/a", 1)
+    assert not plain.lock_enabled and not plain.proven
+    assert {"no_lock", "unlocked"} <= set(dict(plain.problems()))
+
+    server.put_object_legal_hold(
+        Bucket="worm", Key="ret/a/trail-000001.jsonl", LegalHold={"Status": "ON"}
+    )
+    held = retention_evidence("s3://worm/ret/a", 1)
+    assert held.legal_holds == ["s3://worm/ret/a/trail-000001.jsonl"]
+    assert "legal holds on 1" in held.describe()
+
+    sampled = retention_evidence("s3://worm/ret/a", 1, sample=2, seed=7)
+    assert sampled.checked == 2 and sampled.seed == 7 and "a sample of 2" in sampled.describe()
+
+
+@needs_weed
+def test_a_replaced_object_is_shown(server: Any, tmp_path: Path) -> None:
+    """A plain put over a segment (a new version) is seen in the versions."""
+    from harness_audit.trail.s3store import S3Store, retention_evidence
+
+    local = write_trail(tmp_path / "t", 3)
+    S3Store("s3://worm/ret/b").upload_folder(local)
+    body = (local / "trail-000001.jsonl").read_bytes()
+    server.put_object(Bucket="worm", Key="ret/b/trail-000001.jsonl", Body=body)
+    r = retention_evidence("s3://worm/ret/b", 1)
+    assert r.overwritten == ["s3://worm/ret/b/trail-000001.jsonl"] and not r.proven

@@ -23,6 +23,7 @@ receiver acknowledges is what its local disk holds until the upload (the README 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import io
 import os
 import re
@@ -33,7 +34,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from harness_audit.errors import Diagnostic, TrailError, UsageError
 
-__all__ = ["MULTIPART", "S3Store", "client", "parse"]
+__all__ = ["MULTIPART", "S3Store", "StoreRetention", "client", "parse", "retention_evidence"]
 
 MULTIPART = 64 << 20
 """Segments larger than this upload in parts (of this size)."""
@@ -415,3 +416,174 @@ class S3Store:
         except _client_errors() as e:
             raise _error(f"s3://{self.bucket}/{key}", e) from e
         return lines
+
+
+# --- retention as evidence: what the store shows (issue 27, item 2) -------------------------
+
+SAMPLE = 1000
+"""Objects whose retention is read one by one; past it a seeded random sample of this many
+(the seed and the population size are stated), as the report's populations are sampled."""
+
+
+@dataclasses.dataclass
+class StoreRetention:
+    """The Object Lock a trail's objects show: the bucket's configuration, and per segment and
+    checkpoint its mode, retain-until date and legal hold, judged against the declared policy
+    (``retain-until >= written + declared days``)."""
+
+    location: str
+    declared_days: int | None
+    lock_enabled: bool
+    default_mode: str | None
+    objects: int  # segments and checkpoints listed
+    checked: int  # of them read (all, or the sample)
+    seed: int | None  # the sample's seed (None: every object read)
+    modes: dict[str, int]  # COMPLIANCE / GOVERNANCE / none: objects checked
+    short: list[str]  # retain-until before written + declared days
+    unlocked: list[str]  # no retention at all
+    legal_holds: list[str]
+    overwritten: list[str]  # keys with more than one version (a plain put replaced one)
+    earliest_until: str | None
+
+    @property
+    def proven(self) -> bool:
+        """Every object checked is under COMPLIANCE retention to the declared policy or
+        beyond, none was replaced, and the bucket has Object Lock."""
+        return (
+            self.lock_enabled
+            and self.declared_days is not None
+            and self.checked > 0
+            and not self.short
+            and not self.unlocked
+            and not self.overwritten
+            and set(self.modes) == {"COMPLIANCE"}
+        )
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(kind, message) for each way the store falls short of the declared retention."""
+        out = []
+        where = self.location
+        if not self.lock_enabled:
+            out.append(("no_lock", f"{where}: the bucket has no Object Lock: nothing stops a "
+                        "delete or overwrite of the trail (retention is declared, not enforced)"))
+        if self.declared_days is None:
+            out.append(("undeclared", f"{where}: no trail.retention_days is declared to hold "
+                        "the store's retention against"))
+        if self.unlocked:
+            out.append(("unlocked", f"{len(self.unlocked):,} of {self.checked:,} object(s) "
+                        f"checked have no retention (first: {self.unlocked[0]})"))
+        if self.short:
+            out.append(("short", f"{len(self.short):,} of {self.checked:,} object(s) checked "
+                        f"are retained for less than the declared {self.declared_days} days "
+                        f"(first: {self.short[0]})"))
+        if self.modes.get("GOVERNANCE"):
+            out.append(("governance", f"{self.modes['GOVERNANCE']:,} object(s) are under "
+                        "GOVERNANCE retention, which a user with s3:BypassGovernanceRetention "
+                        "can lift: COMPLIANCE mode is what no one can shorten"))
+        if self.overwritten:
+            out.append(("overwritten", f"{len(self.overwritten):,} object(s) have more than "
+                        f"one version: replaced after writing (first: {self.overwritten[0]})"))
+        return out  # fmt: skip
+
+    def describe(self) -> str:
+        """One line: proven or not, and on what."""
+        sample = (
+            f"a sample of {self.checked:,} of {self.objects:,} objects (seed {self.seed})"
+            if self.seed is not None
+            else f"all {self.checked:,} objects"
+        )
+        holds = f"; legal holds on {len(self.legal_holds):,}" if self.legal_holds else ""
+        if self.proven:
+            return (
+                f"retention proven by the store: Object Lock COMPLIANCE on {sample}, retained "
+                f"at least the declared {self.declared_days} days (earliest retain-until "
+                f"{self.earliest_until}){holds}"
+            )
+        return f"retention not proven by the store ({sample}): " + "; ".join(
+            m for _, m in self.problems()
+        ) + holds
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (``trail.retention`` of scan's per-pipeline object)."""
+        d = dataclasses.asdict(self)
+        d["proven"] = self.proven
+        d["basis"] = "store"
+        return d
+
+
+def retention_evidence(
+    url: str, declared_days: int | None, sample: int = SAMPLE, seed: int = 0
+) -> StoreRetention:
+    """Read the trail's retention from the store: the bucket's Object Lock configuration, the
+    object versions (a key with two was replaced), and for every segment and checkpoint (or a
+    seeded sample of ``sample`` of them) its mode, retain-until date and legal hold."""
+    import datetime as dt
+    import random
+
+    store = S3Store(url)
+    c = client()
+    errors = _client_errors()
+    enabled, default_mode = False, None
+    try:
+        conf = c.get_object_lock_configuration(Bucket=store.bucket)["ObjectLockConfiguration"]
+        enabled = conf.get("ObjectLockEnabled") == "Enabled"
+        default_mode = conf.get("Rule", {}).get("DefaultRetention", {}).get("Mode")
+    except errors:
+        pass  # no configuration: no Object Lock
+    keys = [
+        k
+        for k in store.list()
+        if k.endswith(".jsonl") or (k.endswith(".checkpoint") and "/checkpoints/" in "/" + k)
+    ]
+    versions: dict[str, int] = {}
+    try:
+        base = store._k("")
+        for page in c.get_paginator("list_object_versions").paginate(
+            Bucket=store.bucket, Prefix=base
+        ):
+            for v in page.get("Versions", []):
+                versions[v["Key"]] = versions.get(v["Key"], 0) + 1
+    except errors:
+        pass  # an unversioned store: replacement is not visible here
+    chosen = keys
+    used_seed = None
+    if len(keys) > sample:
+        chosen = sorted(random.Random(seed).sample(keys, sample))
+        used_seed = seed
+    modes: dict[str, int] = {}
+    short, unlocked, holds = [], [], []
+    earliest: dt.datetime | None = None
+    for k in chosen:
+        try:
+            h = c.head_object(Bucket=store.bucket, Key=k)
+        except errors as e:
+            raise _error(f"s3://{store.bucket}/{k}", e) from e
+        mode = h.get("ObjectLockMode")
+        until = h.get("ObjectLockRetainUntilDate")
+        name = f"s3://{store.bucket}/{k}"
+        if h.get("ObjectLockLegalHoldStatus") == "ON":
+            holds.append(name)
+        if not mode or until is None:
+            unlocked.append(name)
+            modes["none"] = modes.get("none", 0) + 1
+            continue
+        modes[mode] = modes.get(mode, 0) + 1
+        earliest = until if earliest is None else min(earliest, until)
+        written = h["LastModified"]
+        if declared_days is not None and until < written + dt.timedelta(days=declared_days):
+            short.append(name)
+    return StoreRetention(
+        store.url,
+        declared_days,
+        enabled,
+        default_mode,
+        len(keys),
+        len(chosen),
+        used_seed,
+        modes,
+        short,
+        unlocked,
+        holds,
+        sorted(f"s3://{store.bucket}/{k}" for k, n in versions.items() if n > 1 and k in keys),
+        earliest.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if earliest else None,
+    )
