@@ -307,3 +307,24 @@ def test_a_replaced_object_is_shown(server: Any, tmp_path: Path) -> None:
     server.put_object(Bucket="worm", Key="ret/b/trail-000001.jsonl", Body=body)
     r = retention_evidence("s3://worm/ret/b", 1)
     assert r.overwritten == ["s3://worm/ret/b/trail-000001.jsonl"] and not r.proven
+
+
+@needs_weed
+def test_the_pack_from_an_s3_trail_shows_the_stores_retention(server: Any, tmp_path: Path) -> None:
+    import yaml
+
+    from harness_audit.trail.s3store import S3Store
+
+    from .conftest import base_manifest
+
+    S3Store("s3://worm/ret/pack").upload_folder(write_trail(tmp_path / "t", 8))
+    m = base_manifest()
+    m["trail"]["retention_days"] = 1
+    manifest = tmp_path / "harness.yaml"
+    manifest.write_text(yaml.safe_dump(m))
+    out = tmp_path / "pack"
+    r = invoke("report", manifest, "--trails", "s3://worm/ret/pack", "--key", pub(tmp_path), "-o", out)
+    assert r.exit_code in (0, 1), r.output
+    text = "\n".join(p.read_text(errors="replace") for p in out.rglob("*") if p.suffix in (".html", ".json", ".md"))
+    assert "retention proven by the store" in text
+    assert "s3://worm/ret/pack/trail-000001.jsonl" in text
