@@ -16,6 +16,7 @@ from harness_audit.cli._cli import app
 from harness_audit.errors import ExitCode
 
 from .seaweed import s3_env, seaweedfs, weed
+from .test_tiles import tlogcheck  # noqa: F401 (the fixture)
 from .trailkit import SIGNER, pub, write_trail
 
 runner = CliRunner()
@@ -328,3 +329,28 @@ def test_the_pack_from_an_s3_trail_shows_the_stores_retention(server: Any, tmp_p
     text = "\n".join(p.read_text(errors="replace") for p in out.rglob("*") if p.suffix in (".html", ".json", ".md"))
     assert "retention proven by the store" in text
     assert "s3://worm/ret/pack/trail-000001.jsonl" in text
+
+
+@needs_weed
+def test_tiles_publish_to_s3_and_the_go_client_checks_them(
+    server: Any, tmp_path: Path, tlogcheck: Path
+) -> None:
+    """`trail publish s3://... --tiles s3://...`: read from one prefix, written to another
+    (each object once); fetched back, Go's sumdb/tlog checks them."""
+    from harness_audit.trail.s3store import S3Store
+
+    from .test_tiles import check
+
+    S3Store("s3://worm/pub/trail").upload_folder(write_trail(tmp_path / "t", 520, checkpoint_every=260))
+    r = invoke("trail", "publish", "s3://worm/pub/trail", "--tiles", "s3://worm/pub/tiles")
+    assert r.exit_code == 0, r.output
+    got = server.list_objects_v2(Bucket="worm", Prefix="pub/tiles/")["Contents"]
+    local = tmp_path / "fetched"
+    for o in got:
+        p = local / o["Key"][len("pub/tiles/") :]
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(server.get_object(Bucket="worm", Key=o["Key"])["Body"].read())
+    ok = check(tlogcheck, local)
+    assert ok.returncode == 0, ok.stderr
+    again = invoke("trail", "publish", "s3://worm/pub/trail", "--tiles", "s3://worm/pub/tiles")
+    assert again.exit_code == ExitCode.USAGE and "not empty" in again.stderr
