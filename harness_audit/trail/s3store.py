@@ -75,7 +75,7 @@ def client() -> Any:
     return _clients[pid]
 
 
-def _error(url: str, e: Exception) -> TrailError:
+def _error(url: str, e: BaseException) -> TrailError:
     """A boto3 error as the trail error naming ``url``."""
     return TrailError(Diagnostic(url, f"S3: {e}"))
 
@@ -150,11 +150,16 @@ class _RangeReader(io.RawIOBase):
 _tmp: list[str] = []
 
 
+def _cleanup() -> None:
+    for x in _tmp:
+        shutil.rmtree(x, ignore_errors=True)
+
+
 def _scratch() -> Path:
     """A private temporary folder, removed at exit."""
     d = tempfile.mkdtemp(prefix="harness-audit-s3-")
     if not _tmp:
-        atexit.register(lambda: [shutil.rmtree(x, ignore_errors=True) for x in _tmp])
+        atexit.register(_cleanup)
     _tmp.append(d)
     return Path(d)
 
@@ -192,14 +197,14 @@ class S3Store:
     def _k(self, name: str) -> str:
         return f"{self.key}/{name}" if self.key else name
 
-    def list(self, under: str = "") -> dict[str, int]:
+    def objects(self, under: str = "") -> dict[str, int]:
         """Every object key under the prefix (``under`` further in) and its size."""
         out: dict[str, int] = {}
         base = self._k(under)
         base = base + "/" if base and not base.endswith("/") else base
         try:
-            pages = client().get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=base
+            pages = (
+                client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base)
             )
             for page in pages:
                 for o in page.get("Contents", []):
@@ -215,7 +220,7 @@ class S3Store:
             pat = re.compile(re.escape(self._k(self.prefix)) + r"-\d{6}\.jsonl")
             self._sizes = {
                 f"s3://{self.bucket}/{k}": n
-                for k, n in sorted(self.list().items())
+                for k, n in sorted(self.objects().items())
                 if pat.fullmatch(k)
             }
         return self._sizes
@@ -249,17 +254,16 @@ class S3Store:
             return f
         bucket, key = parse(segment)
         raw = _RangeReader(bucket, key, self.size(segment), start)
-        f2 = io.BufferedReader(raw, 1 << 20)
-        return f2  # type: ignore[return-value]
+        return io.BufferedReader(raw, 1 << 20)
 
     def checkpoints(self) -> list[tuple[str, bytes]]:
         """(URL, bytes) of every checkpoint object: ``*.checkpoint`` under the prefix and its
         ``checkpoints/`` (each small: read whole)."""
         out = []
-        for k in sorted(self.list()):
+        for k in sorted(self.objects()):
             rest = k[len(self._k("")) :] if self.key else k
             if rest.endswith(".checkpoint") and (
-                "/" not in rest or rest.startswith("checkpoints/") and rest.count("/") == 1
+                "/" not in rest or (rest.startswith("checkpoints/") and rest.count("/") == 1)
             ):
                 try:
                     body = client().get_object(Bucket=self.bucket, Key=k)["Body"].read()
@@ -281,7 +285,7 @@ class S3Store:
         once, never resumed or appended to), and make the local staging folder."""
         if self._stage is not None:
             return
-        found = [k for k in self.list() if k.endswith((".jsonl", ".checkpoint"))]
+        found = [k for k in self.objects() if k.endswith((".jsonl", ".checkpoint"))]
         if found:
             raise TrailError(
                 Diagnostic(
@@ -304,7 +308,7 @@ class S3Store:
 
     def open_append(self, segment: str) -> BinaryIO:
         """The staged segment for appending; a new segment closes the one before (upload)."""
-        return open(segment, "ab")  # noqa: SIM115 - the writer closes it
+        return open(segment, "ab")
 
     def sync(self, handle: BinaryIO) -> None:
         """Flush and fsync the staged segment."""
@@ -359,7 +363,11 @@ class S3Store:
         for p in local:
             self.put_file(p, p.name)
         for p in sorted(folder.iterdir()):
-            if p.is_file() and p.suffix not in (".jsonl", ".checkpoint") and not p.name.startswith("."):
+            if (
+                p.is_file()
+                and p.suffix not in (".jsonl", ".checkpoint")
+                and not p.name.startswith(".")
+            ):
                 self.put_file(p, p.name)
         hist = folder / HISTORY
         if hist.is_dir():
@@ -464,25 +472,55 @@ class StoreRetention:
         out = []
         where = self.location
         if not self.lock_enabled:
-            out.append(("no_lock", f"{where}: the bucket has no Object Lock: nothing stops a "
-                        "delete or overwrite of the trail (retention is declared, not enforced)"))
+            out.append(
+                (
+                    "no_lock",
+                    f"{where}: the bucket has no Object Lock: nothing stops a "
+                    "delete or overwrite of the trail (retention is declared, not enforced)",
+                )
+            )
         if self.declared_days is None:
-            out.append(("undeclared", f"{where}: no trail.retention_days is declared to hold "
-                        "the store's retention against"))
+            out.append(
+                (
+                    "undeclared",
+                    f"{where}: no trail.retention_days is declared to hold "
+                    "the store's retention against",
+                )
+            )
         if self.unlocked:
-            out.append(("unlocked", f"{len(self.unlocked):,} of {self.checked:,} object(s) "
-                        f"checked have no retention (first: {self.unlocked[0]})"))
+            out.append(
+                (
+                    "unlocked",
+                    f"{len(self.unlocked):,} of {self.checked:,} object(s) "
+                    f"checked have no retention (first: {self.unlocked[0]})",
+                )
+            )
         if self.short:
-            out.append(("short", f"{len(self.short):,} of {self.checked:,} object(s) checked "
-                        f"are retained for less than the declared {self.declared_days} days "
-                        f"(first: {self.short[0]})"))
+            out.append(
+                (
+                    "short",
+                    f"{len(self.short):,} of {self.checked:,} object(s) checked "
+                    f"are retained for less than the declared {self.declared_days} days "
+                    f"(first: {self.short[0]})",
+                )
+            )
         if self.modes.get("GOVERNANCE"):
-            out.append(("governance", f"{self.modes['GOVERNANCE']:,} object(s) are under "
-                        "GOVERNANCE retention, which a user with s3:BypassGovernanceRetention "
-                        "can lift: COMPLIANCE mode is what no one can shorten"))
+            out.append(
+                (
+                    "governance",
+                    f"{self.modes['GOVERNANCE']:,} object(s) are under "
+                    "GOVERNANCE retention, which a user with s3:BypassGovernanceRetention "
+                    "can lift: COMPLIANCE mode is what no one can shorten",
+                )
+            )
         if self.overwritten:
-            out.append(("overwritten", f"{len(self.overwritten):,} object(s) have more than "
-                        f"one version: replaced after writing (first: {self.overwritten[0]})"))
+            out.append(
+                (
+                    "overwritten",
+                    f"{len(self.overwritten):,} object(s) have more than "
+                    f"one version: replaced after writing (first: {self.overwritten[0]})",
+                )
+            )
         return out  # fmt: skip
 
     def describe(self) -> str:
@@ -499,9 +537,11 @@ class StoreRetention:
                 f"at least the declared {self.declared_days} days (earliest retain-until "
                 f"{self.earliest_until}){holds}"
             )
-        return f"retention not proven by the store ({sample}): " + "; ".join(
-            m for _, m in self.problems()
-        ) + holds
+        return (
+            f"retention not proven by the store ({sample}): "
+            + "; ".join(m for _, m in self.problems())
+            + holds
+        )
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form (``trail.retention`` of scan's per-pipeline object)."""
@@ -532,7 +572,7 @@ def retention_evidence(
         pass  # no configuration: no Object Lock
     keys = [
         k
-        for k in store.list()
+        for k in store.objects()
         if k.endswith(".jsonl") or (k.endswith(".checkpoint") and "/checkpoints/" in "/" + k)
     ]
     versions: dict[str, int] = {}
@@ -548,7 +588,7 @@ def retention_evidence(
     chosen = keys
     used_seed = None
     if len(keys) > sample:
-        chosen = sorted(random.Random(seed).sample(keys, sample))
+        chosen = sorted(random.Random(seed).sample(keys, sample))  # noqa: S311 - reproducible
         used_seed = seed
     modes: dict[str, int] = {}
     short, unlocked, holds = [], [], []

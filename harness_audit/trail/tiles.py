@@ -163,9 +163,7 @@ def _too_long(name: str, line: int, size: int) -> None:
     )
 
 
-def publish_tiles(
-    trail: Sequence[Path], put: Callable[[str, bytes], None]
-) -> TilesSummary:
+def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> TilesSummary:
     """Write the tree of the trail's newest checkpoint as tiles through ``put(name, data)``
     (module doc); refuse a checkpoint whose root is not the trail's."""
     cps = _checkpoints(trail)
@@ -248,7 +246,7 @@ def publish(trail: Sequence[Path], out: Path) -> TilesSummary:
         from harness_audit.trail.s3store import S3Store
 
         store = S3Store(url)
-        if store.list():
+        if store.objects():
             raise UsageError(
                 Diagnostic(url, "is not empty: tiles are published into an empty prefix")
             )
