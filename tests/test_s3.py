@@ -368,3 +368,21 @@ def test_tiles_publish_to_s3_and_the_go_client_checks_them(server: Any, tmp_path
     assert ok.returncode == 0, ok.stderr
     again = invoke("trail", "publish", "s3://worm/pub/trail", "--tiles", "s3://worm/pub/tiles")
     assert again.exit_code == ExitCode.USAGE and "not empty" in again.stderr
+
+
+@needs_weed
+def test_a_folder_without_a_history_uploads_its_checkpoint_into_one(
+    server: Any, tmp_path: Path
+) -> None:
+    """bench/gen_trail.py and older folders keep trail.checkpoint alone: it is the history's."""
+    import shutil
+
+    from harness_audit.trail.s3store import S3Store
+
+    local = write_trail(tmp_path / "t", 5)
+    shutil.rmtree(local / "checkpoints")
+    S3Store("s3://plain/nohist").upload_folder(local)
+    keys = [o["Key"] for o in server.list_objects_v2(Bucket="plain", Prefix="nohist/")["Contents"]]
+    assert "nohist/checkpoints/00000000000000000005.checkpoint" in keys
+    r = invoke("verify", "s3://plain/nohist", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["anchor"]["size"] == 5

@@ -355,9 +355,11 @@ class S3Store:
 
     def upload_folder(self, folder: Path) -> None:
         """Upload a local trail folder: its segments in order, its other files (``import.json``)
-        and then its checkpoint history, each object once (never over one); the folder's
-        ``<prefix>.checkpoint`` is not uploaded (it is in the history, and would be replaced)."""
-        from harness_audit.trail.checkpoints import HISTORY
+        and then its checkpoint history, each object once (never over one). The folder's
+        ``<prefix>.checkpoint`` goes into the history when it is not there already (a folder
+        written without one: a generator's); never as itself (the newest is the largest size
+        listed; an object of that name would have to be replaced)."""
+        from harness_audit.trail.checkpoints import HISTORY, history_name
 
         local = sorted(folder.glob(f"{self.prefix}-*.jsonl"))
         for p in local:
@@ -370,9 +372,27 @@ class S3Store:
             ):
                 self.put_file(p, p.name)
         hist = folder / HISTORY
-        if hist.is_dir():
-            for p in sorted(hist.glob("*.checkpoint"), key=lambda x: (len(x.name), x.name)):
-                self.put_file(p, f"{HISTORY}/{p.name}")
+        kept = sorted(hist.glob("*.checkpoint")) if hist.is_dir() else []
+        datas = {p.read_bytes() for p in kept}
+        newest = folder / f"{self.prefix}.checkpoint"
+        extra = None
+        if newest.is_file() and newest.read_bytes() not in datas:  # a folder with no history
+            from harness_audit.trail.note import Checkpoint, NoteError, parse_note
+
+            data = newest.read_bytes()
+            try:
+                size = Checkpoint.parse(parse_note(data).text).size
+            except NoteError as e:
+                raise TrailError(Diagnostic(str(newest), f"not a checkpoint: {e}")) from e
+            taken = {p.name for p in kept}
+            n = 0
+            while history_name(size, n) in taken:
+                n += 1
+            extra = (data, history_name(size, n))
+        for p in kept:
+            self.put_file(p, f"{HISTORY}/{p.name}")
+        if extra is not None:
+            self.put_bytes(extra[0], f"{HISTORY}/{extra[1]}")
 
     def put_bytes(self, data: bytes, name: str) -> None:
         """Upload ``data`` as ``<prefix>/<name>``, never replacing an object."""
