@@ -136,3 +136,26 @@ def test_a_checkpoint_the_trail_does_not_match_is_refused(tmp_path: Path) -> Non
     seg.write_bytes(seg.read_bytes().replace(b"bureau_lookup", b"bureau_lookuq", 1))
     r = invoke("trail", "publish", trail, "--tiles", tmp_path / "tiles")
     assert r.exit_code == ExitCode.USAGE and "does not match the trail's tree" in r.stderr
+
+
+def test_roots_from_the_tile_levels_are_the_trees() -> None:
+    """The publisher checks each checkpoint against roots folded from the tile levels."""
+    import hashlib
+
+    from harness_audit.trail.merkle import CompactTree
+    from harness_audit.trail.tiles import WIDTH, _root_at, _subtree_root
+
+    n = 66_000  # past 256^2: three levels
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n)]
+    levels, hashes = [], leaves
+    while hashes:
+        levels.append(hashes)
+        full = len(hashes) // WIDTH
+        hashes = [_subtree_root(hashes[k * WIDTH : (k + 1) * WIDTH]) for k in range(full)]
+    want = {1, 2, 3, 255, 256, 257, 511, 4097, 65_535, 65_536, 65_537, n}
+    tree, roots = CompactTree(), {}
+    for i, leaf in enumerate(leaves, 1):
+        tree.push(leaf)
+        if i in want:
+            roots[i] = tree.root()
+    assert {s: _root_at(s, levels) for s in want} == roots

@@ -66,14 +66,25 @@ def _subtree_root(hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-def _root(leaves: Sequence[bytes]) -> bytes:
-    """RFC 9162 root of ``leaves`` (the empty tree's is SHA-256 of nothing)."""
-    if not leaves:
+def _root_at(size: int, levels: Sequence[Sequence[bytes]]) -> bytes:
+    """RFC 9162 root of the first ``size`` leaves, from the complete subtree hashes of each
+    tile level (``levels[L][i]``: the root of leaves ``[i * 256^L, (i + 1) * 256^L)``): the
+    perfect subtrees of ``size``'s binary decomposition, folded from the right."""
+    if size == 0:
         return hashlib.sha256(b"").digest()
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    return _node(_root(leaves[:k]), _root(leaves[k:]))
+    subtrees = []
+    at = 0
+    for k in range(size.bit_length() - 1, -1, -1):
+        if not size >> k & 1:
+            continue
+        lv = k // 8  # 2^k leaves = 2^(k - 8 lv) hashes of level lv
+        first = at >> (8 * lv)
+        subtrees.append(_subtree_root(levels[lv][first : first + (1 << (k - 8 * lv))]))
+        at += 1 << k
+    root = subtrees[-1]
+    for s in reversed(subtrees[:-1]):
+        root = _node(s, root)
+    return root
 
 
 @dataclass
@@ -112,8 +123,8 @@ def _checkpoints(trail: Sequence[Path]) -> list[tuple[int, bytes, bytes]]:
     return sorted((s, r, d) for s, (r, d) in out.items())
 
 
-def _entries(trail: Sequence[Path], limit: int) -> Iterator[bytes]:
-    """(name, line number, entry) of the first ``limit`` complete lines, in trail order."""
+def _entries(trail: Sequence[Path], limit: int) -> Iterator[list[bytes]]:
+    """The entries of the first ``limit`` complete lines, in trail order, a chunk at a time."""
     from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
     from harness_audit.trail.store import chunks, name_of, store_of, trail_files
 
@@ -126,11 +137,11 @@ def _entries(trail: Sequence[Path], limit: int) -> Iterator[bytes]:
         with store.open_range(name) as fh:
             n = 0
             for _, lines, _torn in chunks(fh, 0, store.size(name), 1 << 22, read_limit):
+                if seen + len(lines) > limit:
+                    lines = lines[: limit - seen]
+                batch = []
                 for line in lines:
-                    if seen == limit:
-                        return
                     n += 1
-                    seen += 1
                     if line[:1] == b"\x00":  # a line over the read limit: its length
                         _too_long(name, n, int(line[1:]) - HASH_MEMBER_LEN)
                     i = line.find(HASH_FIELD)
@@ -141,7 +152,11 @@ def _entries(trail: Sequence[Path], limit: int) -> Iterator[bytes]:
                     entry = line[:i] + line[i + HASH_MEMBER_LEN :]
                     if len(entry) > ENTRY_LIMIT:
                         _too_long(name, n, len(entry))
-                    yield entry
+                    batch.append(entry)
+                seen += len(batch)
+                yield batch
+                if seen == limit:
+                    return
     if seen < limit:
         raise TrailError(
             Diagnostic(
@@ -173,45 +188,36 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
         )
     size = cps[-1][0]
     sizes = [s for s, _, _ in cps if s > 0]
-    partial_at = {s for s in sizes if s % WIDTH}
+    partials = sorted(s for s in sizes if s % WIDTH)
     leaves: list[bytes] = []
-    bundle: list[bytes] = []
-    bundles = 0
+    pending: list[bytes] = []  # the entries from bundle ``base // WIDTH`` on
+    base = pi = bundles = 0
 
     def write_bundle(n: int, entries: list[bytes]) -> None:
-        data = b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+        data = b"".join([len(e).to_bytes(2, "big") + e for e in entries])
         put(tile_path("entries", n, len(entries)), data)
 
-    from harness_audit.trail.merkle import CompactTree
-
-    tree = CompactTree()
-    want = {s for s, _, _ in cps}
-    roots: dict[int, bytes] = {0: _root([])} if 0 in want else {}
-    for entry in _entries(trail, size):
-        leaf = hashlib.sha256(b"\x00" + entry).digest()
-        leaves.append(leaf)
-        tree.push(leaf)
-        bundle.append(entry)
-        count = len(leaves)
-        if count in want:
-            roots[count] = tree.root()
-        if len(bundle) == WIDTH:
-            write_bundle(count // WIDTH - 1, bundle)
-            bundle, bundles = [], bundles + 1
-        elif count in partial_at:
-            write_bundle(count // WIDTH, bundle)
+    sha = hashlib.sha256
+    for batch in _entries(trail, size):
+        leaves.extend([sha(b"\x00" + e).digest() for e in batch])
+        pending.extend(batch)
+        total = len(leaves)
+        while pi < len(partials) and partials[pi] <= total:  # a checkpointed size's bundle
+            s = partials[pi]
+            k = s // WIDTH
+            write_bundle(k, pending[k * WIDTH - base : s - base])
+            bundles, pi = bundles + 1, pi + 1
+        done = (len(pending) // WIDTH) * WIDTH
+        for i in range(0, done, WIDTH):
+            write_bundle((base + i) // WIDTH, pending[i : i + WIDTH])
             bundles += 1
-    for s, root, _ in cps:
-        if roots.get(s) != root:
-            raise TrailError(
-                Diagnostic(
-                    name_of_first(trail),
-                    f"the checkpoint of size {s:,} does not match the trail's tree: verify it",
-                )
-            )
+        del pending[:done]
+        base += done
     tiles = 0
+    levels: list[list[bytes]] = []
     level, hashes = 0, leaves
     while hashes:
+        levels.append(hashes)
         full = len(hashes) // WIDTH
         for k in range(full):
             put(tile_path(level, k), b"".join(hashes[k * WIDTH : (k + 1) * WIDTH]))
@@ -223,6 +229,14 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
                 tiles += 1
         hashes = [_subtree_root(hashes[k * WIDTH : (k + 1) * WIDTH]) for k in range(full)]
         level += 1
+    for s, root, _ in cps:
+        if _root_at(s, levels) != root:
+            raise TrailError(
+                Diagnostic(
+                    name_of_first(trail),
+                    f"the checkpoint of size {s:,} does not match the trail's tree: verify it",
+                )
+            )
     for s, _, data in cps:
         put(f"checkpoints/{s:020d}.checkpoint", data)
     put("checkpoint", cps[-1][2])
