@@ -60,9 +60,10 @@ def _node(left: bytes, right: bytes) -> bytes:
 
 def _subtree_root(hashes: Sequence[bytes]) -> bytes:
     """The root of a perfect subtree over ``hashes`` (a power of two of them)."""
+    sha = hashlib.sha256
     level = list(hashes)
     while len(level) > 1:
-        level = [_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        level = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
     return level[0]
 
 
