@@ -386,3 +386,31 @@ def test_a_folder_without_a_history_uploads_its_checkpoint_into_one(
     assert "nohist/checkpoints/00000000000000000005.checkpoint" in keys
     r = invoke("verify", "s3://plain/nohist", "--key", pub(tmp_path), "-f", "json")
     assert r.exit_code == 0 and json.loads(r.stdout)["anchor"]["size"] == 5
+
+
+@needs_weed
+def test_the_otel_exporter_writes_into_s3(server: Any, tmp_path: Path) -> None:
+    """The in-process exporter (the same sink as `collect`) given `s3://`: segments upload as
+    they close, the rest at shutdown; the trail verifies from the bucket."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from harness_audit.otel import TrailSpanExporter
+
+    from .collectkit import EVENTS_PER_RUN, agent_run
+
+    key = tmp_path / "k.key"
+    key.write_text(SIGNER.text() + "\n")
+    exporter = TrailSpanExporter("s3://worm/otel/t", "test/otel", key_file=key, checkpoint_every=40)
+    tp = TracerProvider(resource=Resource.create({"service.name": "research-crew"}))
+    tp.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=512))
+    tracer = tp.get_tracer("test")
+    for i in range(6):
+        agent_run(tracer, i)
+    tp.shutdown()
+    assert not (Path.cwd() / "s3:").exists()
+    r = invoke("verify", "s3://worm/otel/t", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["events"] == 6 * EVENTS_PER_RUN
