@@ -15,10 +15,14 @@ def _looks_like_a_trail(path: Path) -> bool:
     """Whether the file's first line is a JSON object with a trail event's chain fields."""
     import orjson
 
+    from harness_audit.errors import TrailError
+    from harness_audit.trail.store import name_of, store_of
+
+    name = name_of(path)  # read through the trail store: an s3:// segment is never a local path
     try:
-        with path.open("rb") as f:
+        with store_of(name).open_range(name) as f:
             head = f.read(HEAD)
-    except OSError:
+    except (OSError, TrailError):
         return True  # the verifier reports what it cannot read
     line = head.split(b"\n", 1)[0].strip()
     if not line:

@@ -396,6 +396,20 @@ def _evidence_findings(
                 w.span if w else None,
             )
         )
+    kept = evidence.trust.retention if evidence.trust is not None else None
+    if kept is not None:  # a trail in object storage: the store's showing is judged
+        for kind, message in kept.problems():
+            out.append(
+                Finding(
+                    "HA-106",
+                    sev["HA-106"],
+                    f"retention as the store shows it: {message}",
+                    kept.location,
+                    1,
+                    pipeline.name,
+                    subject=f"retention:store:{kind}",
+                )
+            )
     review = evidence.review_period()
     days = _covered_days(evidence)
     if days is not None and days < RETENTION_MINIMUM_DAYS:

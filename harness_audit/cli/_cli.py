@@ -10,6 +10,7 @@ from harness_audit.cli._app import app
 from harness_audit.cli import _commands  # noqa: F401  (registration, in --help order)
 from harness_audit.cli import _import  # noqa: F401
 from harness_audit.cli import _collect  # noqa: F401
+from harness_audit.cli import _publish  # noqa: F401
 
 # isort: on
 

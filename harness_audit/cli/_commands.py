@@ -226,7 +226,9 @@ def verify(
     inputs = [*trail, *files, *default_checkpoints(trail, files)]
     targets = output_targets(VERIFY, fmt, output, [*inputs, *_files(trust)])
     trust.witnesses()
-    total = sum(f.stat().st_size for f in files)
+    from harness_audit.trail.store import store_of
+
+    total = sum(store_of(str(f)).size(str(f)) for f in files)
     progress = None
     if sys.stderr.isatty() and total > 64 << 20:
         from rich.progress import Progress

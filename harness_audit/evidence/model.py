@@ -247,6 +247,9 @@ class TrailTrust:
     imported: bool = False  # a trusted checkpoint of the trail sealed a ``trail import``
     sealed_late_after_s: float = DEFAULT_SEALED_LATE_S  # longer is sealed after the fact
     provenance_reason: str | None = None  # why it proves what the source said, not when
+    # what the object store shows of the trail's retention (s3:// only: a StoreRetention);
+    # a local folder's retention is what the manifest declares, not proven
+    retention: Any = None
 
     @property
     def sealed_after_the_fact(self) -> bool:
@@ -279,6 +282,8 @@ class TrailTrust:
                 text += "; signing time not recorded"
             else:
                 text += f"; captured at the source (signed {self.signed_at})"
+        if self.retention is not None:
+            text += f"; {self.retention.describe()}"
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -297,6 +302,7 @@ class TrailTrust:
             "sealed_late_after_seconds": self.sealed_late_after_s,
             "imported": self.imported,
             "sealed_after_the_fact": self.sealed_after_the_fact,
+            **({"retention": self.retention.as_dict()} if self.retention is not None else {}),
         }
 
 

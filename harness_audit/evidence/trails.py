@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness_audit.checks.registry import REGISTRY
 from harness_audit.evidence.excerpts import RunExcerpts
@@ -62,6 +63,10 @@ def trail_paths(pipeline: Pipeline, override: Path | None) -> list[Path] | None:
     """``--trails`` if given, else the manifest's ``trail.path`` beside it, if it exists."""
     if override is not None:
         return [override]
+    from harness_audit.trail.store import url_of
+
+    if pipeline.trail.path and url_of(pipeline.trail.path):  # never a path beside the manifest
+        return [Path(pipeline.trail.path)]
     if pipeline.trail.path:
         p = _manifest_path(pipeline, pipeline.trail.path, "trail.path")
         if p.exists():
@@ -175,11 +180,25 @@ def judge_trails(
         prov.imported is not None,
         late_s,
         prov.sealed_after_fact_reason(),
+        _store_retention(pipeline, paths),
     )
     for spec in REGISTRY.values():  # the checks judged on the verification report
         if spec.on_verify is not None:
             spec.on_verify(pipeline, evidence, trust)
     return evidence
+
+
+def _store_retention(pipeline: Pipeline, paths: Sequence[Path]) -> Any:
+    """What the object store shows of the trails' retention (issue 27, item 2), for trails in
+    ``s3://``; None for a local folder (its retention is declared, not proven)."""
+    from harness_audit.trail.store import url_of
+
+    urls = [u for u in map(url_of, paths) if u is not None]
+    if not urls:
+        return None
+    from harness_audit.trail.s3store import retention_evidence
+
+    return retention_evidence(urls[0], pipeline.trail.retention_days)
 
 
 def _coverage(pipeline: Pipeline, period: Period | None, max_gap_s: float | None) -> Coverage:

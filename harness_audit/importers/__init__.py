@@ -268,6 +268,20 @@ def import_to_folder(
         (into / "import.json").write_text(dumps(summary), encoding="utf-8")
         return summary
 
+    from harness_audit.trail.store import url_of
+
+    url = url_of(folder)  # never a local folder named "s3:"
+    if url is not None:  # sealed locally, then uploaded whole, never over an object
+        import tempfile
+
+        from harness_audit.trail.s3store import S3Store
+
+        store = S3Store(url)
+        store.create()  # refuses a prefix that holds a trail, before any work
+        with tempfile.TemporaryDirectory(prefix="harness-audit-import-") as tmp:
+            summary = fill(Path(tmp) / "trail")
+            store.upload_folder(Path(tmp) / "trail")
+        return summary
     return write_folder_from(folder, fill, inputs)
 
 

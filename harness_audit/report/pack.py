@@ -616,9 +616,11 @@ def build_pack(
     read = {  # the trails' bytes were hashed as the judging pass read them
         f: d for t in run.trails.values() for f, d in (t.evidence.digests or {}).items()
     }
+    from harness_audit.trail.store import name_of  # an s3:// segment's name is its URL
+
     inputs = [
-        Input(kind, str(path), *read[str(path)])
-        if kind == "trail" and str(path) in read
+        Input(kind, name_of(path), *read[name_of(path)])
+        if kind == "trail" and name_of(path) in read
         else file_input(kind, path)
         for kind, path in run.inputs
     ]

@@ -219,14 +219,24 @@ def history_name(size: int, n: int = 0) -> str:
 def default_checkpoints(paths: Sequence[Path], files: Sequence[Path]) -> list[Path]:
     """``<trail>.checkpoint`` beside a trail file, and ``*.checkpoint`` inside a trail folder
     and its ``checkpoints/`` history (every checkpoint the writer signed)."""
+    from harness_audit.trail.store import url_of
+
     out: list[Path] = []
     for p in paths:
+        url = url_of(p)
+        if url is not None:  # an S3 trail's checkpoint objects, each read whole (small)
+            from harness_audit.trail.s3store import fetched_checkpoints
+
+            out.extend(fetched_checkpoints(url))
+            continue
         if p.is_dir():
             out.extend(sorted(x for x in p.iterdir() if x.name.endswith(".checkpoint")))
             kept = p / HISTORY  # every *.checkpoint is listed; reading refuses non-files
             if kept.is_dir() and not kept.is_symlink():
                 out.extend(sorted(x for x in kept.iterdir() if x.name.endswith(".checkpoint")))
     for f in files:
+        if url_of(f) is not None:
+            continue
         c = f.with_name(f.name + ".checkpoint")
         if c.is_file():
             out.append(c)

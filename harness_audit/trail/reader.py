@@ -20,7 +20,7 @@ from harness_audit.trail.badline import MAX_LINE
 from harness_audit.trail.canonical import MAX_SAFE_INTEGER
 from harness_audit.trail.events import AnyEvent
 from harness_audit.trail.scan import CHUNK
-from harness_audit.trail.store import TrailStore, chunks, store_of, trail_files
+from harness_audit.trail.store import TrailStore, chunks, name_of, store_of, trail_files
 
 NOT_AN_EVENT = "not a valid event ({error}); run `harness-audit verify` first"
 
@@ -137,8 +137,8 @@ def read_decoded(
     errors = ev_mod.DECODE_ERRORS
     leaf = 0  # complete lines of the files before this line: its leaf index
     for f in trail_files(paths):
-        stats.files.append(str(f))
-        name = str(f)
+        name = name_of(f)
+        stats.files.append(name)
         n = 0
         with diagnosed(name, UNREADABLE, catch=OSError):
             for lines, torn in _lines(store_of(name), name, stats):

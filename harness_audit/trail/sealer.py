@@ -44,7 +44,7 @@ from typing import Any
 from harness_audit.errors import Diagnostic, HarnessAuditError, TrailError
 from harness_audit.trail.note import Signer
 from harness_audit.trail.source import EventSource, RawEvent
-from harness_audit.trail.store import FileStore, LocalStore, TrailStore
+from harness_audit.trail.store import FileStore, LocalStore, TrailStore, open_store
 
 BATCH = 2_000
 END = b"e"
@@ -95,7 +95,7 @@ def seal_events(
     removes if this process dies before the end (``kill -9``): then nobody else can, and the
     sealing process, which learns of it by the end of the pipe (and, on Linux, a parent-death
     signal), stops rather than living on beside it."""
-    store = LocalStore(folder) if isinstance(folder, Path) else folder
+    store = open_store(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
         return _in_child(events, store, origin, signer, stamp, wording, extensions, discard)
     with _Sealer(store, origin, signer, stamp, wording) as sealer:

@@ -37,8 +37,11 @@ __all__ = [
     "TrailStore",
     "changed_under",
     "chunks",
+    "name_of",
+    "open_store",
     "store_of",
     "trail_files",
+    "url_of",
     "windows",
 ]
 
@@ -277,12 +280,74 @@ def _write_temp(folder: Path, name: str, data: bytes) -> Path:
     return Path(tmp)
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/+(.*)", re.S)
+SCHEMES = ("s3",)
+"""The URL schemes the trail store serves (besides local paths)."""
+
+
+def url_of(path: Path | str) -> str | None:
+    """The URL a trail location names (``s3://bucket/prefix``), or None for a local path.
+
+    A command line's ``Path`` has collapsed the ``//`` (``s3:/bucket/prefix``): a first
+    component that is a scheme and a colon is read as a URL all the same, so a URL is never
+    taken for a local path (a folder ``s3:`` would be written or read otherwise). A scheme the
+    store does not serve is refused (:class:`~harness_audit.errors.UsageError`)."""
+    m = _URL.fullmatch(str(path))
+    if not m:
+        return None
+    scheme = m[1].lower()
+    url = f"{scheme}://{m[2]}"
+    if scheme not in SCHEMES:
+        from harness_audit.errors import UsageError
+
+        raise UsageError(
+            Diagnostic(
+                url,
+                f"the trail store does not serve {scheme}:// (it serves local folders and "
+                "s3://bucket/prefix); a URL is never taken for a local path",
+            )
+        )
+    return url
+
+
+def name_of(path: Path | str) -> str:
+    """The segment name of a path :func:`trail_files` gave: its URL (``s3://...``) for an
+    object, else the path."""
+    return url_of(path) or str(path)
+
+
+def open_store(folder: Path | str, prefix: str = "trail") -> TrailStore:
+    """The store of a trail location: :class:`~harness_audit.trail.s3store.S3Store` for
+    ``s3://``, else the local folder."""
+    url = url_of(folder)
+    if url is not None:
+        from harness_audit.trail.s3store import S3Store
+
+        return S3Store(url, prefix)
+    return LocalStore(Path(folder), prefix)
+
+
 def trail_files(paths: Sequence[Path]) -> list[Path]:
-    """The segment files of a trail: files as given, directories' ``*.jsonl`` in name order."""
+    """The segment files of a trail: files as given, directories' ``*.jsonl`` in name order;
+    an ``s3://bucket/prefix`` its segment objects (named by their URL, as a ``Path``:
+    ``s3:/bucket/...``, which only the store opens: :func:`store_of`)."""
     files: list[Path] = []
     problems = []
     for p in paths:
-        if p.is_dir():
+        url = url_of(p)
+        if url is not None:
+            if url.endswith(".jsonl"):
+                segs = [url]
+            else:  # listed afresh for each command (a listing is kept for its reads)
+                from harness_audit.trail.s3store import S3Store
+
+                st = S3Store(url)
+                _remote[st.url] = st
+                segs = st.segments()
+            if not segs:
+                problems.append(Diagnostic(url, "no trail segments (trail-NNNNNN.jsonl) here"))
+            files.extend(Path(s) for s in segs)
+        elif p.is_dir():
             found = sorted(x for x in p.iterdir() if x.is_file() and x.suffix == ".jsonl")
             if not found:
                 problems.append(Diagnostic(str(p), "no trail segments (*.jsonl) in this directory"))
@@ -532,7 +597,20 @@ class FileStore:
             self._tmp = None
 
 
+_remote: dict[str, TrailStore] = {}
+
+
 def store_of(segment: str) -> TrailStore:
     """The store a segment named on its own lives in (a process scanning one byte range gets
-    the name only): the local folder for a path."""
-    return LocalStore(Path(segment).parent)
+    the name only): the local folder for a path, the S3 prefix (one per process, its listing
+    read once) for an ``s3://`` segment."""
+    url = url_of(segment)
+    if url is None:
+        return LocalStore(Path(segment).parent)
+    url = url.rstrip("/")
+    folder = url.rsplit("/", 1)[0]
+    if folder not in _remote:
+        from harness_audit.trail.s3store import S3Store
+
+        _remote[folder] = S3Store(folder)
+    return _remote[folder]

@@ -48,7 +48,7 @@ from harness_audit.trail.scan import (
     event_leaf,
     scan_range,
 )
-from harness_audit.trail.store import store_of, trail_files
+from harness_audit.trail.store import name_of, store_of, trail_files
 from harness_audit.trail.witness import Cosignature
 from harness_audit.trust import TrustRoot
 
@@ -124,10 +124,10 @@ class VerifyReport:
 
 
 def _split_points(path: Path, parts: int) -> list[int]:
-    store = store_of(str(path))
-    size = store.size(str(path))
+    store = store_of(name_of(path))
+    size = store.size(name_of(path))
     points = [0]
-    with store.open_range(str(path)) as f:
+    with store.open_range(name_of(path)) as f:
         for i in range(1, parts):
             guess = size * i // parts
             if guess <= points[-1]:
@@ -149,7 +149,7 @@ def _split_points(path: Path, parts: int) -> list[int]:
 
 
 def _size(f: Path) -> int:
-    return store_of(str(f)).size(str(f))
+    return store_of(name_of(f)).size(name_of(f))
 
 
 def _scan_task(args: tuple[str, int, int, int | None, tuple[int, ...], bool]) -> RangeResult:
@@ -165,12 +165,12 @@ def scan_files(
     """Scan every file, in order or (``jobs > 1``) as byte ranges in parallel processes, redone
     in order when the ranges' seq hints prove wrong."""
     cuts = tuple(sorted(set(cuts)))
-    last = str(files[-1]) if files else ""
+    last = name_of(files[-1]) if files else ""
     if jobs <= 1:
         results = []
         index = 0
         for f in files:
-            r = scan_range(str(f), 0, _size(f), index, cuts, str(f) == last, progress)
+            r = scan_range(name_of(f), 0, _size(f), index, cuts, name_of(f) == last, progress)
             index += r.events
             results.append(r)
         return results
@@ -180,7 +180,7 @@ def scan_files(
         parts = max(1, round(_size(f) / total * jobs * 2))
         pts = _split_points(f, parts)
         for a, b in itertools.pairwise(pts):
-            tasks.append((str(f), a, b, None, cuts, str(f) == last))
+            tasks.append((name_of(f), a, b, None, cuts, name_of(f) == last))
     import multiprocessing
     from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -258,10 +258,10 @@ def verify_trail(
     problems, roots, tree = joined.problems, joined.roots, joined.tree
     total = tree.size
     anchor = judge_checkpoints(found, trusted, roots, total, problems, witness_quorum)
-    order = {str(f): i for i, f in enumerate(files)}
+    order = {name_of(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (p.file not in order, order.get(p.file, 0), p.line or 0))
     return VerifyReport(
-        files=[str(f) for f in files],
+        files=[name_of(f) for f in files],
         events=total,
         size=sum(_size(f) for f in files),
         problems=problems,

@@ -41,7 +41,7 @@ from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.provenance import signed_line
 from harness_audit.trail.seal import seal_event, too_long
-from harness_audit.trail.store import LocalStore, TrailStore, chunks
+from harness_audit.trail.store import TrailStore, chunks, open_store
 
 __all__ = ["TrailWriter", "now_ts"]
 
@@ -109,7 +109,7 @@ class TrailWriter:
         self.stamp = stamp  # fill a missing ``ts`` with the time of writing
         self.clock = clock or _now  # the signing time of each checkpoint (its extension line)
         self.extensions: tuple[str, ...] = ()  # more extension lines (``trail import``'s)
-        self.store: TrailStore = store if store is not None else LocalStore(folder, prefix)
+        self.store: TrailStore = store if store is not None else open_store(folder, prefix)
         self.tree = CompactTree()
         self.prev = ZERO
         self.seq = 0
