@@ -204,3 +204,23 @@ def test_python_dash_m() -> None:
         check=False,
     )
     assert r.returncode == 0 and __version__ in r.stdout
+
+
+def test_version_fast_path_says_what_the_command_line_says() -> None:
+    """Issue 28, item 4: `--version` alone is answered before typer builds the command line;
+    it prints exactly what the option prints."""
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner as _Runner
+
+    from harness_audit.cli._cli import app as _app
+
+    fast = subprocess.run(
+        [sys.executable, "-c", "from harness_audit.cli import main; main()", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert fast.stdout == _Runner().invoke(_app, ["--version"]).stdout
+    assert fast.stdout.startswith("harness-audit ")

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 def main() -> None:
     import gc
+    import sys
+
+    if sys.argv[1:] == ["--version"]:  # answered before the command line is built (issue 28)
+        from harness_audit.cli._version import version_text
+
+        print(version_text())
+        return
 
     # A short-lived process that builds many small acyclic objects (YAML nodes, events):
     # collecting every 700 allocations is most of the load time of a big manifest

@@ -17,7 +17,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from harness_audit import __version__
 from harness_audit.errors import ExitCode, HarnessAuditError
 from harness_audit.report import Registry
 
@@ -121,10 +120,9 @@ def callback(group: typer.Typer) -> Callable[[F], F]:
 
 def _version(value: bool) -> None:
     if value:
-        print(
-            f"harness-audit {__version__} (verifier core: "
-            f"{__import__('harness_audit.trail._core', fromlist=['_']).describe()})"
-        )
+        from harness_audit.cli._version import version_text
+
+        print(version_text())
         raise typer.Exit(ExitCode.OK)
 
 
