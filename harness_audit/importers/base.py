@@ -33,6 +33,7 @@ import orjson
 
 from harness_audit.errors import Diagnostic, HarnessAuditError
 from harness_audit.importers import reads
+from harness_audit.trail.source import RawEvent
 
 MAX_DOCUMENT_BYTES = 256 << 20
 """A whole-document source (JSON, YAML, Python) larger than this is refused before parsing."""
@@ -290,6 +291,34 @@ def run_start(run: str, span: str, ts_ns: int, pipeline: str) -> dict[str, Any]:
         "kind": "run_start",
         "pipeline": pipeline,
     }
+
+
+def emit_run(
+    file: str,
+    start: tuple[int, dict[str, Any]],
+    events: list[tuple[int, int, int, dict[str, Any]]],
+    end: tuple[int, dict[str, Any]],
+    stats: ImportStats,
+) -> Iterator[RawEvent]:
+    """A session-shaped run in trail order: its ``run_start`` (line, event), its ``events``
+    ((time, order, line, event), already sorted), then its ``run_end``, each counted. An
+    event's ``parent`` is its ``target`` when that is an earlier event of the run, else the
+    ``run_start``; a span seen before gets its kind appended (one span, one event)."""
+    begin = start[1]["span"]
+    yield RawEvent(file, start[0], start[1])
+    stats.events["run_start"] += 1
+    seen = {begin}
+    for _, _, line, ev in events:
+        tgt = ev.get("target")
+        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(file, line, ev)
+    yield RawEvent(file, end[0], end[1])
+    stats.events["run_end"] += 1
+    stats.runs += 1
 
 
 def run_end(run: str, start_span: str, ts_ns: int, pipeline: str, outcome: str) -> dict[str, Any]:

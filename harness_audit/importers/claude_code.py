@@ -32,6 +32,7 @@ from harness_audit.importers.base import (
     as_dict,
     as_int,
     as_list,
+    emit_run,
     fail,
     iter_lines,
     load_json,
@@ -384,25 +385,12 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if NO_GATE_MODE in run.modes:
             start["x_gate"] = f"permissionMode {NO_GATE_MODE}: nothing was gated"
     start.update(run.facts)
-    yield RawEvent(run.file, run.line, start)
-    stats.events["run_start"] += 1
-    seen = {begin}
-    for _, _, line, ev in run.events:
-        tgt = ev.get("target")
-        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(run.file, line, ev)
     end = run_end(run.id, begin, run.last or 0, pipeline, "unknown")
     if run.last is None:
         end["ts"] = None
     if run.stop:
         end["x_last_stop_reason"] = run.stop
-    yield RawEvent(run.file, run.line, end)
-    stats.events["run_end"] += 1
-    stats.runs += 1
+    yield from emit_run(run.file, (run.line, start), run.events, (run.line, end), stats)
 
 
 def _looks(obj: Any) -> bool:

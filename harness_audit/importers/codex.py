@@ -32,6 +32,7 @@ from harness_audit.importers.base import (
     Mapping,
     as_dict,
     as_int,
+    emit_run,
     fail,
     iter_lines,
     json_loads,
@@ -409,23 +410,10 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if any(g == ("never", "danger-full-access") for g in r.gates):
             start["x_gate"] = "approval_policy never with danger-full-access: nothing was gated"
     start.update(r.facts)
-    yield RawEvent(r.file, 1, start)
-    stats.events["run_start"] += 1
-    seen = {begin}
-    for _, _, line, ev in r.events:
-        tgt = ev.get("target")
-        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(r.file, line, ev)
     end = run_end(r.id, begin, r.last or 0, pipeline, r.outcome)
     if r.last is None:
         end["ts"] = None
-    yield RawEvent(r.file, 1, end)
-    stats.events["run_end"] += 1
-    stats.runs += 1
+    yield from emit_run(r.file, (1, start), r.events, (1, end), stats)
 
 
 def sniff(probe: Probe) -> str | None:

@@ -26,6 +26,7 @@ from harness_audit.importers.base import (
     Mapping,
     as_int,
     as_list,
+    emit_run,
     fail,
     iter_lines,
     load_json,
@@ -234,24 +235,11 @@ def _emit(
         said = text(meta.get(src), 200)
         if said is not None:
             start[fact] = said
-    yield RawEvent(file, 1, start)
-    stats.events["run_start"] += 1
-    seen = {begin}
-    for _, _, line, ev in events:
-        tgt = ev.get("target")
-        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(file, line, ev)
     end_at = end_ns if end_ns is not None else last
     end = run_end(sid, begin, end_at or 0, pipeline, "unknown")
     if end_at is None:
         end["ts"] = None
-    yield RawEvent(file, 1, end)
-    stats.events["run_end"] += 1
-    stats.runs += 1
+    yield from emit_run(file, (1, start), events, (1, end), stats)
 
 
 def _looks(obj: Any) -> bool:
