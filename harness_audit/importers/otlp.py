@@ -532,6 +532,10 @@ def _looks_like_spans(doc: Any) -> bool:
     return isinstance(doc, list)
 
 
+def _is_agentcore(obj: Any) -> bool:
+    return isinstance(obj, dict) and "raw_otel_json" in obj and is_span_record(unwrap(obj))
+
+
 def is_span_record(obj: Any) -> bool:
     """True for a dict that is one OTLP span JSON or SDK span dump."""
     if not isinstance(obj, dict):
@@ -556,9 +560,8 @@ def sniff(probe: Probe) -> str | None:
         return "a JSON document of OpenTelemetry SDK span records"
     if isinstance(doc, list) and doc and is_span_record(doc[0]):
         return "a JSON array of OTLP span records"
-    if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "raw_otel_json" in doc[0]:
-        if is_span_record(unwrap(doc[0])):
-            return "a JSON array of AWS AgentCore span records ({timestamp, raw_otel_json})"
+    if isinstance(doc, list) and doc and _is_agentcore(doc[0]):
+        return "a JSON array of AWS AgentCore span records ({timestamp, raw_otel_json})"
     if isinstance(doc, dict) and _is_request(doc.get("data")):
         return "an OTLP/JSON ExportTraceServiceRequest in an envelope ({timestamp, data})"
     if doc is None:
@@ -574,6 +577,6 @@ def sniff(probe: Probe) -> str | None:
             )
         if is_span_record(first_obj):
             return "JSON Lines of OTLP span records"
-        if isinstance(first_obj, dict) and is_span_record(unwrap(first_obj)):
+        if _is_agentcore(first_obj):
             return "JSON Lines of AWS AgentCore span records ({timestamp, raw_otel_json})"
     return None
