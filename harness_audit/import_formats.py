@@ -18,6 +18,7 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("claude-code", "Claude Code"),
     ("codex", "OpenAI Codex"),
     ("gemini-cli", "Gemini CLI"),
+    ("phoenix", "Arize Phoenix"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

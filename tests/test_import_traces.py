@@ -232,6 +232,7 @@ def test_registry_exhaustive() -> None:
         "claude-code",
         "codex",
         "gemini-cli",
+        "phoenix",
     }
 
 

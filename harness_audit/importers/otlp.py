@@ -471,6 +471,10 @@ class _Grouper:
             yield from self._flush(tid)
 
 
+Grouper = _Grouper
+"""The bounded per-trace buffer, for readers of other span exports (Phoenix)."""
+
+
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
@@ -547,8 +551,14 @@ def is_span_record(obj: Any) -> bool:
 
 
 def sniff(probe: Probe) -> str | None:
-    """What OTLP shape the source is (None: not OTLP)."""
+    """What OTLP shape the source is (None: not OTLP; nor a Phoenix export, whose span kind
+    is beside the attributes: read as OTLP, no span had one)."""
     doc = probe.json
+    first = doc[0] if isinstance(doc, list) and doc else probe.first_line_json
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and doc["data"]:
+        first = doc["data"][0]
+    if isinstance(first, dict) and "span_kind" in first:
+        return None
     if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
         return "an OTLP/JSON ExportTraceServiceRequest"
     if (
