@@ -71,9 +71,7 @@ def span_of(rec: dict[str, Any]) -> dict[str, Any]:
     ctx = rec.get("context") if isinstance(rec.get("context"), dict) else {}
     attrs: dict[str, Any] = {}
     raw = rec.get("attributes")
-    if isinstance(raw, dict):
-        attrs.update(otlp.attributes(raw))
-    elif isinstance(raw, list):
+    if isinstance(raw, dict) or isinstance(raw, list):
         attrs.update(otlp.attributes(raw))
     for key, value in rec.items():  # the dataframe's flattened columns
         if key.startswith("attributes.") and value is not None:
