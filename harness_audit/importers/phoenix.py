@@ -68,10 +68,11 @@ def is_phoenix_span(obj: Any) -> bool:
 def span_of(rec: dict[str, Any]) -> dict[str, Any]:
     """The record as the OTLP reader reads a span: ids, times, status, and the attributes with
     the OpenInference kind among them."""
-    ctx = rec.get("context") if isinstance(rec.get("context"), dict) else {}
+    got = rec.get("context")
+    ctx: dict[str, Any] = got if isinstance(got, dict) else {}
     attrs: dict[str, Any] = {}
     raw = rec.get("attributes")
-    if isinstance(raw, dict) or isinstance(raw, list):
+    if isinstance(raw, dict | list):
         attrs.update(otlp.attributes(raw))
     for key, value in rec.items():  # the dataframe's flattened columns
         if key.startswith("attributes.") and value is not None:
