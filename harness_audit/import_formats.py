@@ -19,6 +19,7 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("codex", "OpenAI Codex"),
     ("gemini-cli", "Gemini CLI"),
     ("phoenix", "Arize Phoenix"),
+    ("openhands-sdk", "OpenHands 1.x SDK"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

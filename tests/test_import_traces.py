@@ -233,6 +233,7 @@ def test_registry_exhaustive() -> None:
         "codex",
         "gemini-cli",
         "phoenix",
+        "openhands-sdk",
     }
 
 

@@ -348,6 +348,7 @@ def _is_event(e: Any) -> bool:
         isinstance(e, dict)
         and ("action" in e or "observation" in e)
         and ("source" in e or "cause" in e or "tool_call_metadata" in e or "args" in e)
+        and not str(e.get("kind", "")).endswith(("Event", "Observation"))  # 1.x: openhands-sdk
     )
 
 
