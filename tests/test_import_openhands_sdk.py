@@ -192,8 +192,11 @@ def test_the_0x_reader_does_not_take_1x_events(tmp_path: Path) -> None:
             {
                 "id": st.one_of(st.text(max_size=4), st.integers()),
                 "kind": st.sampled_from(
-                    ["ActionEvent", "ObservationEvent", "UserRejectObservation", "MessageEvent"]
-                    + ["ConversationStateUpdateEvent", "AgentErrorEvent", "Other"]
+                    [
+                        *("ActionEvent", "ObservationEvent", "UserRejectObservation"),
+                        *("MessageEvent", "ConversationStateUpdateEvent", "AgentErrorEvent"),
+                        "Other",
+                    ]
                 ),
             },
             optional={

@@ -185,12 +185,13 @@ def read(
                 actions.setdefault(f"call:{tcid}", ev)
             stats.mapped += 1
         elif kind in _OBSERVED:
-            ev = actions.get(str(rec.get("action_id"))) or actions.get(
+            found = actions.get(str(rec.get("action_id"))) or actions.get(
                 f"call:{rec.get('tool_call_id')}"
             )
-            if ev is None or ev.get("x_observed"):
+            if found is None or found.get("x_observed"):
                 stats.drop("observation without its action")
                 continue
+            ev = found
             ev["x_observed"] = True
             ev["ts"] = at or ev["ts"]
             if kind == "ObservationEvent":
