@@ -20,6 +20,7 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("gemini-cli", "Gemini CLI"),
     ("phoenix", "Arize Phoenix"),
     ("openhands-sdk", "OpenHands 1.x SDK"),
+    ("mini-swe-agent", "mini-swe-agent"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

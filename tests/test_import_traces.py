@@ -234,6 +234,7 @@ def test_registry_exhaustive() -> None:
         "gemini-cli",
         "phoenix",
         "openhands-sdk",
+        "mini-swe-agent",
     }
 
 
