@@ -235,10 +235,11 @@ REAL_CASES = {
         "envelope",
         {"model_call": 31, "tool_call": 21, "run_start": 17, "run_end": 17},
     ),
-    # 41 crewai.telemetry "Tool Usage" spans; the file carries no LLM span (no model call)
+    # 41 crewai.telemetry "Tool Usage" spans, 4 of them "Delegate work to coworker" (spawns of
+    # the coworker, issue 25); the file carries no LLM span (no model call)
     "otlp-jsonl/sideseat_traces-crewai.jsonl.gz": (
         "envelope",
-        {"tool_call": 41, "run_start": 9, "run_end": 9},
+        {"tool_call": 37, "spawn": 4, "run_start": 9, "run_end": 9},
     ),
     # 2 traces; 3 "chat" spans (gpt-4o), 1 "execute_tool code_interpreter"
     "agentcore-spans/sideseat_raw_otel_strands_openai_spans.json": (
