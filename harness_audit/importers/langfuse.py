@@ -3,7 +3,8 @@ shape), a trace with its ``observations`` inside, a list of them, or JSON Lines 
 
 Observations: ``GENERATION`` -> model_call (``usageDetails``, ``costDetails.total`` in USD),
 ``TOOL`` -> tool_call, a ``SPAN`` whose name is a tool in the trace's tool definitions or in
-the map, and a ``SPAN`` inside a LangGraph ``tools`` node (its tool, with no definitions); ``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
+the map, and a ``SPAN`` inside a LangGraph ``tools`` node (its tool, with no definitions);
+``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
 pydantic-ai's ``<agent> run``). ``level: ERROR`` is an error outcome. Trace ``scores`` with
 source ``EVAL`` -> ``verification`` of the root (of the observation when the score names one);
 a numeric score has no pass threshold, so it is a ``fail`` (nothing passes by default).
