@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -176,6 +177,15 @@ def test_sealed_sdk_import_verifies(tmp_path: Path) -> None:
         for e in events:
             w.append(e)
     assert verify_trail([tmp_path / "t"], [signer.verifier]).ok
+
+
+def test_a_kind_that_is_no_text_is_no_event(tmp_path: Path) -> None:
+    """Found by the codex/gemini fuzz (any source is sniffed by every reader): a list as
+    ``kind`` is no event, not a traceback."""
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps([{"id": "1", "kind": ["ActionEvent"]}]))
+    with pytest.raises(HarnessAuditError):
+        list(import_trace([p]).events())
 
 
 def test_the_0x_reader_does_not_take_1x_events(tmp_path: Path) -> None:

@@ -72,7 +72,12 @@ NO_IDENTITY = "the event records no identity for the person who rejected"
 
 
 def _is_event(obj: Any) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") in KINDS and "id" in obj
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("kind"), str)
+        and obj["kind"] in KINDS
+        and "id" in obj
+    )
 
 
 def _records(path: Path, probe: Probe) -> Iterator[tuple[int, Any]]:
