@@ -133,7 +133,7 @@ def _struct_span(
 
 
 def _feed_request(
-    grouper: _Grouper, req: otlp_shape.Request, line: int, stats: ImportStats
+    grouper: Grouper, req: otlp_shape.Request, line: int, stats: ImportStats
 ) -> Iterator[RawEvent]:
     """:func:`_feed` of a request decoded typed."""
     for rs in req.resourceSpans:
@@ -407,8 +407,8 @@ class _Open:
     ids: set[str] = field(default_factory=set)
 
 
-class _Grouper:
-    """Bounded per-trace buffer (see the module doc)."""
+class Grouper:
+    """Bounded per-trace buffer (see the module doc); also the Phoenix reader's."""
 
     def __init__(self, file: str, mapping: Mapping, stats: ImportStats, pipeline: str) -> None:
         self.file, self.mapping, self.stats, self.pipeline = file, mapping, stats, pipeline
@@ -471,17 +471,13 @@ class _Grouper:
             yield from self._flush(tid)
 
 
-Grouper = _Grouper
-"""The bounded per-trace buffer, for readers of other span exports (Phoenix)."""
-
-
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
     """The events of every trace in an OTLP source, one run per trace id."""
     name = str(path)
     probe = probe or Probe.of(path)
-    grouper = _Grouper(name, mapping, stats, pipeline)
+    grouper = Grouper(name, mapping, stats, pipeline)
     seen: set[str] = set()
     if probe.is_jsonl or (probe.json is None and probe.first_record is not None):
         probe.release()  # the first record may be as large as a line may be
@@ -508,7 +504,7 @@ def read(
 
 
 def _feed(
-    grouper: _Grouper, obj: Any, line: int, stats: ImportStats, seen: set[str] | None = None
+    grouper: Grouper, obj: Any, line: int, stats: ImportStats, seen: set[str] | None = None
 ) -> Iterator[RawEvent]:
     for item in _records(obj, line, seen):
         stats.records += 1
