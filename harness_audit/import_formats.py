@@ -18,6 +18,9 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("claude-code", "Claude Code"),
     ("codex", "OpenAI Codex"),
     ("gemini-cli", "Gemini CLI"),
+    ("phoenix", "Arize Phoenix"),
+    ("openhands-sdk", "OpenHands 1.x SDK"),
+    ("mini-swe-agent", "mini-swe-agent"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

@@ -232,6 +232,9 @@ def test_registry_exhaustive() -> None:
         "claude-code",
         "codex",
         "gemini-cli",
+        "phoenix",
+        "openhands-sdk",
+        "mini-swe-agent",
     }
 
 

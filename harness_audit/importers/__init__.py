@@ -131,6 +131,7 @@ class TraceImport:
                 todo.append((p, d, probe))
             for p, d, probe in todo:
                 before = sum(self.stats.events.values())
+                read_before = self.stats.records
                 entry: dict[str, Any] = {
                     "file": str(p),
                     "sha256": "",
@@ -152,6 +153,14 @@ class TraceImport:
                 probe.release()
                 entry["events"] = sum(self.stats.events.values()) - before
                 entry["sha256"] = _digest_read(log, p)
+                deviations = list(probe.deviations)
+                if probe.leading_blank and probe.is_jsonl:
+                    deviations.insert(0, "blank line(s) before the first record: skipped")
+                if deviations:  # envelopes and small deviations, named (IMPORT.md)
+                    entry["deviations"] = deviations
+                _refuse_nothing_mapped(
+                    p, d, entry["events"], self.stats.records - read_before, probe.size
+                )
 
     def summary(self) -> dict[str, Any]:
         """The ``import.json`` content: sources, counts, mapping, time, and what sealing means."""
@@ -179,6 +188,23 @@ class TraceImport:
                 "source format itself proved nothing about what happened before it.",
             ],
         }
+
+
+def _refuse_nothing_mapped(path: Path, d: Detected, events: int, read: int, size: int) -> None:
+    """Refuse a source that is not empty but of which nothing was mapped: sealed, it would be
+    an empty trail that verifies, read as "nothing happened" when the reader did not read it
+    (a shape taken for another: Phoenix span exports for OTLP). The refusal names the format
+    it was read as and what it looked like."""
+    if events or size == 0:
+        return
+    dropped = f"{read:,} record(s) read, all dropped" if read else "no record read"
+    raise fail(
+        str(path),
+        f"read as {d.format} ({d.looks_like}) but nothing in it mapped to an event "
+        f"({dropped}); it is not sealed as an empty trail",
+        expected=f"a source of the {d.format} format with at least one span, call or step "
+        "(or give --from the format it is)",
+    )
 
 
 def limits() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 (``client.beta.sessions.create``, ``…events.send``, ``…events.stream``) or of bare events.
 
 One session is one run. ``span.model_request_end`` (with ``model_usage``) -> model_call, span
-the request's start id; ``agent.mcp_tool_use``/``agent.tool_use`` + their ``…_result`` ->
+the request's start id; ``agent.mcp_tool_use``/``agent.tool_use`` + their ``…_result`` (and a
+client-side ``agent.custom_tool_use`` + the client's ``user.custom_tool_result``) ->
 tool_call at the result (span = the tool-use id; an error after a denied confirmation is
 ``denied``); ``evaluated_permission: ask`` -> ``approval_request`` to ``human:user``;
 ``user.tool_confirmation`` -> ``approval`` by ``human:user`` (the session names no person: the
@@ -188,7 +189,12 @@ def _event(
         else:
             stats.drop("tool use (the result carries the call)")
         return
-    if kind in ("agent.mcp_tool_result", "agent.tool_result", "agent.custom_tool_result"):
+    if kind in (
+        "agent.mcp_tool_result",
+        "agent.tool_result",
+        "agent.custom_tool_result",
+        "user.custom_tool_result",  # a client-side custom tool: the client runs it and sends this
+    ):
         use = text(
             p.get("mcp_tool_use_id") or p.get("tool_use_id") or p.get("custom_tool_use_id"), 128
         )
@@ -210,6 +216,8 @@ def _event(
         }
         if server:
             ev["x_mcp_server"] = server
+        if kind == "user.custom_tool_result":
+            ev["x_executed_by"] = "client (custom tool)"
         s.events.append((ts, order, line, ev))
         return
     if kind == "user.tool_confirmation":

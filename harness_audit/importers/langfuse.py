@@ -2,8 +2,9 @@
 shape), a trace with its ``observations`` inside, a list of them, or JSON Lines of them.
 
 Observations: ``GENERATION`` -> model_call (``usageDetails``, ``costDetails.total`` in USD),
-``TOOL`` -> tool_call, and a ``SPAN`` whose name is a tool in the trace's tool definitions or in
-the map; ``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
+``TOOL`` -> tool_call, a ``SPAN`` whose name is a tool in the trace's tool definitions or in
+the map, and a ``SPAN`` inside a LangGraph ``tools`` node (its tool, with no definitions);
+``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
 pydantic-ai's ``<agent> run``). ``level: ERROR`` is an error outcome. Trace ``scores`` with
 source ``EVAL`` -> ``verification`` of the root (of the observation when the score names one);
 a numeric score has no pass threshold, so it is a ``fail`` (nothing passes by default).
@@ -100,6 +101,22 @@ def _tool_names(obs: dict[str, Any], attrs: dict[str, Any]) -> set[str]:
     return names
 
 
+TOOL_NODES = frozenset(("tools",))
+"""LangGraph's ``ToolNode`` names (``create_react_agent``, LangGraph.js ``ToolNode``)."""
+_GRAPH_PLUMBING = re.compile(r"^(ChannelWrite|ChannelRead|Branch|RunnableSequence|RunnableLambda)")
+
+
+def _in_tool_node(o: dict[str, Any], name: str) -> bool:
+    """A span inside a LangGraph tool node that is not the node itself nor graph plumbing:
+    the tool it ran (the trace need carry no tool definitions: a ``tools`` node's child span
+    named ``Web-Search`` was dropped as structure, issue 25)."""
+    if o.get("type") != "SPAN":
+        return False
+    meta = _json_field(o.get("metadata"))
+    node = meta.get("langgraph_node") if isinstance(meta, dict) else None
+    return node in TOOL_NODES and name != node and not _GRAPH_PLUMBING.match(name)
+
+
 def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span | None:
     oid = text(o.get("id"), 128)
     if oid is None:
@@ -138,6 +155,8 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
         micro = usd_to_microusd(total)
         if micro is not None:
             span.cost_microusd = micro
+    elif span.kind == STRUCTURE and span.tool is None and _in_tool_node(o, name):
+        span.kind, span.tool = TOOL, name  # a LangGraph ToolNode's tool, with no definitions
     elif span.kind == TOOL and span.tool is None:
         span.tool = re.sub(r"^running tool:\s*", "", name)
     elif span.kind == AGENT and span.agent_name is None:

@@ -25,7 +25,9 @@ from harness_audit.importers.base import (
     ImportStats,
     Mapping,
     as_dict,
+    as_float,
     as_int,
+    as_list,
     fail,
     iter_lines,
     load_json,
@@ -35,6 +37,7 @@ from harness_audit.importers.base import (
     run_start,
     text,
     ts_to_ns,
+    usd_to_microusd,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
@@ -80,8 +83,10 @@ def _is_record(rec: Any) -> bool:
     return isinstance(rec, dict) and isinstance(rec.get("history"), list) and "action" not in rec
 
 
-def _runs(path: Path, probe: Probe) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
-    """(run id, source line, events) for each trajectory in the file."""
+def _runs(
+    path: Path, probe: Probe
+) -> Iterator[tuple[str, int, list[dict[str, Any]], dict[str, Any] | None]]:
+    """(run id, source line, events, the evaluation record) for each trajectory in the file."""
     name = str(path)
     doc = probe.take_json()
     if doc is None and not probe.is_jsonl and not _is_record(probe.first_record):
@@ -91,14 +96,14 @@ def _runs(path: Path, probe: Probe) -> Iterator[tuple[str, int, list[dict[str, A
         if lines and _is_record(lines[0][1]):
             for n, rec in lines:
                 if _is_record(rec):
-                    yield _run_id(rec, f"{path.stem}:{n}"), n, _flatten(rec["history"])
+                    yield _run_id(rec, f"{path.stem}:{n}"), n, _flatten(rec["history"]), rec
             return
-        yield path.stem, 1, [o for _, o in lines if isinstance(o, dict)]
+        yield path.stem, 1, [o for _, o in lines if isinstance(o, dict)], None
         return
     if isinstance(doc, dict):
         for key in ("events", "history", "trajectory"):
             if isinstance(doc.get(key), list):
-                yield _run_id(doc, path.stem), 1, _flatten(doc[key])
+                yield _run_id(doc, path.stem), 1, _flatten(doc[key]), doc
                 return
         doc = None
     if not isinstance(doc, list):
@@ -106,9 +111,9 @@ def _runs(path: Path, probe: Probe) -> Iterator[tuple[str, int, list[dict[str, A
     if doc and all(_is_record(r) for r in doc if isinstance(r, dict)):
         for i, rec in enumerate(doc, 1):
             if _is_record(rec):
-                yield _run_id(rec, f"{path.stem}:{i}"), 1, _flatten(rec["history"])
+                yield _run_id(rec, f"{path.stem}:{i}"), 1, _flatten(rec["history"]), rec
         return
-    yield path.stem, 1, _flatten(doc)
+    yield path.stem, 1, _flatten(doc), None
 
 
 def read(
@@ -117,11 +122,11 @@ def read(
     """The events of each OpenHands trajectory in the file, one run each."""
     probe = probe or Probe.of(path)
     seen_runs: set[str] = set()
-    for run, line, records in _runs(path, probe):
+    for run, line, records, rec in _runs(path, probe):
         if run in seen_runs:
             run = f"{run}:{line}"
         seen_runs.add(run)
-        yield from _run(str(path), run, line, records, mapping, stats, pipeline)
+        yield from _run(str(path), run, line, records, mapping, stats, pipeline, rec)
 
 
 def _confirmation(e: dict[str, Any]) -> str | None:
@@ -138,6 +143,7 @@ def _run(
     mapping: Mapping,
     stats: ImportStats,
     pipeline: str,
+    rec: dict[str, Any] | None = None,
 ) -> Iterator[RawEvent]:
     agent = mapping.agent(AGENT)
     out: list[tuple[int, int, int, dict[str, Any]]] = []
@@ -320,6 +326,7 @@ def _run(
     for order in range(len(records)):
         if order not in used:
             stats.drop(why.get(order, "record that maps to no event"))
+    facts = _metrics(rec, out, agent, run, len(records), base_line) if rec is not None else {}
     if not out:
         stats.unit("trajectory with no record that maps: no run")
         return
@@ -337,10 +344,75 @@ def _run(
         stats.events[ev["kind"]] += 1
         yield RawEvent(name, line, ev)
     outcome = last_state if last_state in ("finished", "error", "stopped") else "unknown"
-    yield RawEvent(name, base_line, run_end(run, begin, last, pipeline, outcome))
+    end = run_end(run, begin, max(last, max((o[0] for o in out), default=0)), pipeline, outcome)
+    end.update(facts)
+    yield RawEvent(name, base_line, end)
     stats.events["run_start"] += 1
     stats.events["run_end"] += 1
     stats.runs += 1
+
+
+def _metrics(
+    rec: dict[str, Any],
+    out: list[tuple[int, int, int, dict[str, Any]]],
+    agent: str,
+    run: str,
+    n_records: int,
+    line: int,
+) -> dict[str, Any]:
+    """What an evaluation record states beside its history (issue 25: dropped silently before):
+    ``metrics.token_usages`` (one per call, by ``response_id``) with ``metrics.costs`` (one per
+    call, in the same order when both lists are as long) give each model call its cost and
+    tokens, and a call the history does not show becomes a model call at its cost's time;
+    ``success`` (or ``test_result.success``, ``report.resolved``) and the accumulated cost are
+    the run's facts (``x_`` on ``run_end``)."""
+    metrics = as_dict(rec.get("metrics"))
+    usages = [u for u in as_list(metrics.get("token_usages")) if isinstance(u, dict)]
+    costs = [c for c in as_list(metrics.get("costs")) if isinstance(c, dict)]
+    paired = len(costs) == len(usages)
+    calls = {str(ev["span"])[4:]: ev for _, _, _, ev in out if ev.get("kind") == "model_call"}
+    order = n_records
+    for i, u in enumerate(usages):
+        rid = text(u.get("response_id"), 200)
+        cost = usd_to_microusd(costs[i].get("cost")) if paired else None
+        ev = calls.get(rid) if rid else None
+        if ev is None:
+            c_ts = ts_to_ns(as_float(costs[i].get("timestamp"))) if paired else None
+            if c_ts is None:
+                continue  # no time for it: the totals below still say it
+            order += 1
+            ev = {
+                "span": f"llm:{rid or i}",
+                "agent": agent,
+                "kind": "model_call",
+                "model": tables.resolve_model(text(u.get("model"), 200) or "unknown").as_dict(),
+                "input_tokens": as_int(u.get("prompt_tokens")),
+                "output_tokens": as_int(u.get("completion_tokens")),
+                "cost_microusd": None,
+                "x_from": "metrics.token_usages (not in the history)",
+            }
+            out.append((c_ts, order, line, {"run": run, **ev}))
+            calls[rid or str(i)] = out[-1][3]
+            ev = out[-1][3]
+        if cost is not None and ev.get("cost_microusd") is None:
+            ev["cost_microusd"] = cost
+        if ev.get("input_tokens") is None:
+            ev["input_tokens"] = as_int(u.get("prompt_tokens"))
+        if ev.get("output_tokens") is None:
+            ev["output_tokens"] = as_int(u.get("completion_tokens"))
+    facts: dict[str, Any] = {}
+    total = usd_to_microusd(metrics.get("accumulated_cost"))
+    if total is not None:
+        facts["x_accumulated_cost_microusd"] = total
+    for got in (
+        rec.get("success"),
+        as_dict(rec.get("test_result")).get("success"),
+        as_dict(rec.get("report")).get("resolved"),
+    ):
+        if isinstance(got, bool):
+            facts["x_success"] = got
+            break
+    return facts
 
 
 def _is_event(e: Any) -> bool:
@@ -348,6 +420,7 @@ def _is_event(e: Any) -> bool:
         isinstance(e, dict)
         and ("action" in e or "observation" in e)
         and ("source" in e or "cause" in e or "tool_call_metadata" in e or "args" in e)
+        and not str(e.get("kind", "")).endswith(("Event", "Observation"))  # 1.x: openhands-sdk
     )
 
 

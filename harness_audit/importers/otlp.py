@@ -42,6 +42,7 @@ from harness_audit.importers.base import (
     fail,
     hex_id,
     iter_lines,
+    json_loads,
     parse_line,
     text,
     ts_to_ns,
@@ -132,7 +133,7 @@ def _struct_span(
 
 
 def _feed_request(
-    grouper: _Grouper, req: otlp_shape.Request, line: int, stats: ImportStats
+    grouper: Grouper, req: otlp_shape.Request, line: int, stats: ImportStats
 ) -> Iterator[RawEvent]:
     """:func:`_feed` of a request decoded typed."""
     for rs in req.resourceSpans:
@@ -314,8 +315,56 @@ def make_span(
     return span
 
 
-def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None] | None]:
-    """Span records (with their resource attributes) in one parsed JSON value; None: not a span."""
+ENVELOPE_REQUEST = "OTLP request wrapped in an envelope ({timestamp, project_id, data}): unwrapped"
+ENVELOPE_AGENTCORE = "AWS AgentCore span record ({timestamp, raw_otel_json}): unwrapped"
+
+
+def _is_request(obj: Any) -> bool:
+    return isinstance(obj, dict) and ("resourceSpans" in obj or "resource_spans" in obj)
+
+
+def unwrap(obj: Any, seen: set[str] | None = None) -> Any:
+    """The OTLP payload of an envelope, else ``obj``; the envelope's name goes into ``seen``.
+
+    Two envelopes are read (IMPORT.md: small deviations accepted where the payload is a
+    supported format, each named in ``import.json``): a request wrapped as ``{"timestamp",
+    "project_id", "data": {"resourceSpans": ...}}`` (one a line, as collectors store them), and
+    an AWS AgentCore span record ``{"timestamp", "raw_otel_json": <one span>}`` (CloudWatch
+    ``aws/spans``; the span's attributes a flat map, its resource beside it)."""
+    if not isinstance(obj, dict):
+        return obj
+    data = obj.get("data")
+    if _is_request(data) and "resourceSpans" not in obj:
+        if seen is not None:
+            seen.add(ENVELOPE_REQUEST)
+        return data
+    raw = obj.get("raw_otel_json")
+    if isinstance(raw, str):  # CloudWatch may keep the span as JSON text
+        try:
+            data_ = raw.encode()
+            check_values("raw_otel_json", data_, 1)
+            raw = json_loads(data_)
+        except ValueError:
+            return obj
+    if isinstance(raw, dict):
+        if seen is not None:
+            seen.add(ENVELOPE_AGENTCORE)
+        return raw
+    return obj
+
+
+def _resource(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The resource attributes an AgentCore span record carries beside its span (or None)."""
+    res = rec.get("resource")
+    return attributes(res.get("attributes")) if isinstance(res, dict) else None
+
+
+def _records(
+    obj: Any, line: int, seen: set[str] | None = None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None] | None]:
+    """Span records (with their resource attributes) in one parsed JSON value; None: not a span.
+    Envelopes (:func:`unwrap`) are taken off, and named in ``seen``."""
+    obj = unwrap(obj, seen)
     if isinstance(obj, dict) and ("resourceSpans" in obj or "resource_spans" in obj):
         rss = obj.get("resourceSpans", obj.get("resource_spans"))
         for rs in rss if isinstance(rss, list) else []:
@@ -339,9 +388,13 @@ def _records(obj: Any, line: int) -> Iterator[tuple[dict[str, Any], dict[str, An
             yield (s, None) if isinstance(s, dict) else None
     elif isinstance(obj, list):
         for s in obj:
-            yield (s, None) if isinstance(s, dict) else None
+            if isinstance(s, dict) and "raw_otel_json" in s:
+                s = unwrap(s, seen)
+                yield (s, _resource(s)) if isinstance(s, dict) else None
+            else:
+                yield (s, None) if isinstance(s, dict) else None
     elif isinstance(obj, dict):
-        yield obj, None
+        yield obj, _resource(obj) if "resource" in obj else None
     else:
         yield None
 
@@ -354,8 +407,8 @@ class _Open:
     ids: set[str] = field(default_factory=set)
 
 
-class _Grouper:
-    """Bounded per-trace buffer (see the module doc)."""
+class Grouper:
+    """Bounded per-trace buffer (see the module doc); also the Phoenix reader's."""
 
     def __init__(self, file: str, mapping: Mapping, stats: ImportStats, pipeline: str) -> None:
         self.file, self.mapping, self.stats, self.pipeline = file, mapping, stats, pipeline
@@ -424,14 +477,16 @@ def read(
     """The events of every trace in an OTLP source, one run per trace id."""
     name = str(path)
     probe = probe or Probe.of(path)
-    grouper = _Grouper(name, mapping, stats, pipeline)
-    if probe.is_jsonl or (probe.json is None and probe.first_line_json is not None):
+    grouper = Grouper(name, mapping, stats, pipeline)
+    seen: set[str] = set()
+    if probe.is_jsonl or (probe.json is None and probe.first_record is not None):
+        probe.release()  # the first record may be as large as a line may be
         for n, raw in iter_lines(path):
             check_values(name, raw, n)  # before either decoder makes an object a value
             try:
                 req = _decode_request(raw)
             except msgspec.DecodeError:  # not the common shape: the general reader
-                yield from _feed(grouper, parse_line(name, n, raw), n, stats)
+                yield from _feed(grouper, parse_line(name, n, raw), n, stats, seen)
             else:
                 yield from _feed_request(grouper, req, n, stats)
     else:
@@ -443,12 +498,15 @@ def read(
                 1,
                 'an ExportTraceServiceRequest ({"resourceSpans": [...]}) or span records',
             )
-        yield from _feed(grouper, doc, 1, stats)
+        yield from _feed(grouper, doc, 1, stats, seen)
     yield from grouper.finish()
+    probe.deviations.extend(sorted(seen - set(probe.deviations)))
 
 
-def _feed(grouper: _Grouper, obj: Any, line: int, stats: ImportStats) -> Iterator[RawEvent]:
-    for item in _records(obj, line):
+def _feed(
+    grouper: Grouper, obj: Any, line: int, stats: ImportStats, seen: set[str] | None = None
+) -> Iterator[RawEvent]:
+    for item in _records(obj, line, seen):
         stats.records += 1
         if item is None:
             stats.drop("record is not a span object")
@@ -466,11 +524,16 @@ def iter_spans(obj: Any, line: int = 1) -> Iterator[tuple[str, Span] | None]:
 
 
 def _looks_like_spans(doc: Any) -> bool:
+    doc = unwrap(doc)
     if isinstance(doc, dict):
         return (
             "resourceSpans" in doc or "resource_spans" in doc or isinstance(doc.get("spans"), list)
         )
     return isinstance(doc, list)
+
+
+def _is_agentcore(obj: Any) -> bool:
+    return isinstance(obj, dict) and "raw_otel_json" in obj and is_span_record(unwrap(obj))
 
 
 def is_span_record(obj: Any) -> bool:
@@ -484,8 +547,14 @@ def is_span_record(obj: Any) -> bool:
 
 
 def sniff(probe: Probe) -> str | None:
-    """What OTLP shape the source is (None: not OTLP)."""
+    """What OTLP shape the source is (None: not OTLP; nor a Phoenix export, whose span kind
+    is beside the attributes: read as OTLP, no span had one)."""
     doc = probe.json
+    first = doc[0] if isinstance(doc, list) and doc else probe.first_line_json
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and doc["data"]:
+        first = doc["data"][0]
+    if isinstance(first, dict) and "span_kind" in first:
+        return None
     if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
         return "an OTLP/JSON ExportTraceServiceRequest"
     if (
@@ -497,12 +566,23 @@ def sniff(probe: Probe) -> str | None:
         return "a JSON document of OpenTelemetry SDK span records"
     if isinstance(doc, list) and doc and is_span_record(doc[0]):
         return "a JSON array of OTLP span records"
+    if isinstance(doc, list) and doc and _is_agentcore(doc[0]):
+        return "a JSON array of AWS AgentCore span records ({timestamp, raw_otel_json})"
+    if isinstance(doc, dict) and _is_request(doc.get("data")):
+        return "an OTLP/JSON ExportTraceServiceRequest in an envelope ({timestamp, data})"
     if doc is None:
         first_obj = probe.first_line_json
-        if isinstance(first_obj, dict) and (
-            "resourceSpans" in first_obj or "resource_spans" in first_obj
-        ):
+        if first_obj is None and not probe.is_jsonl:
+            first_obj = probe.first_record  # a first line longer than the head
+        if _is_request(first_obj):
             return "OTLP/JSON Lines (one ExportTraceServiceRequest a line)"
+        if isinstance(first_obj, dict) and _is_request(first_obj.get("data")):
+            return (
+                "OTLP/JSON Lines, each ExportTraceServiceRequest wrapped in an envelope "
+                "({timestamp, project_id, data})"
+            )
         if is_span_record(first_obj):
             return "JSON Lines of OTLP span records"
+        if _is_agentcore(first_obj):
+            return "JSON Lines of AWS AgentCore span records ({timestamp, raw_otel_json})"
     return None

@@ -41,6 +41,8 @@ class Probe:
     unparsed: str = ""
     bounded: bool = False
     yaml_sha256: str = ""
+    deviations: list[str] = field(default_factory=list)
+    """Envelopes and small deviations its reader accepted (IMPORT.md): named in import.json."""
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -109,14 +111,21 @@ class Probe:
 
     @cached_property
     def first_line_json(self) -> Any:
-        """The first line parsed as JSON (for JSON Lines), or None."""
-        line = self.head.split(b"\n", 1)[0]
-        if len(line) == len(self.head) and len(self.head) >= 64 << 10:
+        """The first non-blank line parsed as JSON (for JSON Lines), or None. Blank lines
+        before it are a deviation JSON Lines readers accept (:attr:`leading_blank`)."""
+        head = self.head.lstrip(b" \t\r\n")
+        line = head.split(b"\n", 1)[0]
+        if len(line) == len(head) and len(self.head) >= 64 << 10:
             return None  # the first line did not fit in the head
         try:
             return json_loads(line)
         except (orjson.JSONDecodeError, ValueError):
             return None
+
+    @property
+    def leading_blank(self) -> bool:
+        """True when the source starts with a blank line (before its first record)."""
+        return self.head[:1] in (b"\n", b"\r") or self.head.split(b"\n", 1)[0].isspace()
 
     @cached_property
     def first_record(self) -> Any:

@@ -190,6 +190,24 @@ def classify(attrs: dict[str, Any], name: str, m: dict[str, Any]) -> str:
     return STRUCTURE
 
 
+DELEGATION_TOOLS = frozenset(("Delegate work to coworker", "Ask question to coworker"))
+"""CrewAI's delegation tools (``allow_delegation=True``): the coworker agent runs the task, so
+the call is a spawn of that agent, not a tool of unknown effect (issue 25)."""
+_COWORKER = re.compile(r'\\?"coworker\\?"\s*:\s*\\?"([^"\\]{1,200})')
+_TOOL_INPUTS = ("input.value", "gen_ai.tool.call.arguments", "tool.parameters")
+
+
+def _coworker(attrs: dict[str, Any]) -> str | None:
+    """The coworker a delegation names in its input (``{"task", "context", "coworker"}``)."""
+    for key in _TOOL_INPUTS:
+        v = attrs.get(key)
+        if isinstance(v, str):
+            m = _COWORKER.search(v[:100_000])
+            if m:
+                return m.group(1).strip() or None
+    return None
+
+
 def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
     """Set a span's kind and normalised fields from its attributes (rules/otel_attributes.yaml);
     return the attributes' :func:`meanings`."""
@@ -227,6 +245,11 @@ def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
         call_id = text(m.get("tool_call_id"), 200)
         if call_id:
             span.extra["x_tool_call_id"] = call_id
+        if tool in DELEGATION_TOOLS:
+            span.extra["x_delegation"] = tool
+            coworker = _coworker(attrs)
+            if coworker is not None:
+                span.extra["x_coworker"] = coworker
     elif span.kind == EVAL:
         span.verdict = verdict_of(m.get("evaluation_label"), None)
     elif span.kind == AGENT:
@@ -346,6 +369,20 @@ def map_span(
             **s.extra,
         }
         outs.append(Pending(s.end, order, s.id, parent, s.line, ev))
+    elif kind == TOOL and "x_delegation" in s.extra:  # CrewAI delegation: a spawn
+        coworker = s.extra.get("x_coworker")
+        ev = {
+            **common,
+            "kind": "spawn",
+            "child": mapping.agent(coworker) if isinstance(coworker, str) else "unknown",
+            "depth": where.depth + 1,
+            **s.extra,
+        }
+        if not isinstance(coworker, str):
+            ev["x_child"] = "unknown: the delegation's input names no coworker"
+        if s.status == "error":
+            ev["x_outcome"] = "error"
+        outs.append(Pending(s.start, order, s.id, parent, s.line, ev))
     elif kind == TOOL:
         tool = s.tool or s.name
         effect, scope = mapping.tool(tool, agent)

@@ -1,0 +1,205 @@
+"""mini-swe-agent trajectories (``*.traj.json``): ``{"info": {"model_stats", "config",
+"exit_status", "submission", "mini_version"}, "messages": [...], "trajectory_format":
+"mini-swe-agent-1.x"}`` as ``DefaultAgent.save`` writes them.
+
+One trajectory is one run. Each ``assistant`` message is one model call: its ``extra.cost`` (USD;
+a cost of 0 is what mini-swe-agent writes when it could not price the call, so it is unknown,
+never $0), usage from ``extra.response.usage``, model from the response (else the config), time
+from ``extra.timestamp``. Each of its ``extra.actions`` is a ``bash`` tool call, placed at its
+observation (a ``tool`` message by ``tool_call_id``, else the next ``user`` message with
+``extra.returncode``): return code 0 ``ok``, another ``error``; an action the agent did not
+execute has no outcome. The ``exit`` message (or ``info.exit_status``) ends the run:
+``Submitted`` ``ok``, a limit or an exception ``error``; ``info.model_stats`` totals go on
+``run_end`` in ``x_`` fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import tables
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_float,
+    as_int,
+    as_list,
+    fail,
+    ns_to_ts,
+    run_end,
+    run_start,
+    text,
+    ts_to_ns,
+    usd_to_microusd,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+NAME = "mini-swe-agent"
+DESCRIPTION = "mini-swe-agent trajectories (*.traj.json)"
+AGENT = "mini-swe-agent"
+TOOL = "bash"
+_EXPECTED = '{"info": {...}, "messages": [...], "trajectory_format": "mini-swe-agent-1.x"}'
+
+
+def _is_traj(doc: Any) -> bool:
+    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
+        return False
+    fmt = doc.get("trajectory_format")
+    info = doc.get("info")
+    return (isinstance(fmt, str) and fmt.startswith("mini-swe-agent")) or (
+        isinstance(info, dict) and "mini_version" in info
+    )
+
+
+def _model_of(doc: dict[str, Any]) -> str | None:
+    cfg = as_dict(as_dict(as_dict(doc.get("info")).get("config")).get("model"))
+    return text(cfg.get("model_name"), 200)
+
+
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
+    """The events of the trajectory, as one run."""
+    name = str(path)
+    probe = probe or Probe.of(path)
+    doc = probe.document()
+    if isinstance(doc, list):  # the bare message list older versions saved
+        doc = {"messages": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
+        raise fail(name, "no mini-swe-agent trajectory in this file", 1, _EXPECTED)
+    info = as_dict(doc.get("info"))
+    run = path.name.removesuffix(".json").removesuffix(".traj")[:200] or "trajectory"
+    agent = mapping.agent(AGENT)
+    default_model = _model_of(doc) or "unknown"
+    out: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []  # actions awaiting their observation, in order
+    by_call: dict[str, dict[str, Any]] = {}
+    exit_status = text(info.get("exit_status"), 100)
+    first: int | None = None
+    last: int | None = None
+    n = 0
+    stats.records += 1  # the document's own info: the run's facts
+    stats.mapped += 1
+    for m in doc["messages"]:
+        stats.records += 1
+        if not isinstance(m, dict):
+            stats.drop("message is not an object")
+            continue
+        role = m.get("role")
+        extra = as_dict(m.get("extra"))
+        ts = ts_to_ns(as_float(extra.get("timestamp")))
+        if ts is not None:
+            first = ts if first is None else min(first, ts)
+            last = ts if last is None else max(last, ts)
+        at = None if ts is None else ns_to_ts(ts)
+        if role == "assistant":
+            n += 1
+            resp = as_dict(extra.get("response"))
+            usage = as_dict(resp.get("usage"))
+            cost = usd_to_microusd(extra.get("cost"))
+            call: dict[str, Any] = {
+                "ts": at,
+                "run": run,
+                "span": f"call-{n}",
+                "agent": agent,
+                "kind": "model_call",
+                "model": tables.resolve_model(
+                    text(resp.get("model"), 200) or default_model
+                ).as_dict(),
+                "input_tokens": as_int(usage.get("prompt_tokens")),
+                "output_tokens": as_int(usage.get("completion_tokens")),
+                "cost_microusd": cost if cost else None,  # 0: not priced, unknown
+            }
+            if cost == 0:
+                call["x_cost_note"] = "mini-swe-agent wrote 0: the call was not priced"
+            out.append(call)
+            for i, act in enumerate(as_list(extra.get("actions")), 1):
+                if not isinstance(act, dict):
+                    continue
+                effect, scope = mapping.tool(TOOL, agent)
+                tc: dict[str, Any] = {
+                    "ts": at,
+                    "run": run,
+                    "span": text(act.get("tool_call_id"), 200) or f"call-{n}.{i}",
+                    "agent": agent,
+                    "kind": "tool_call",
+                    "tool": TOOL,
+                    "effect": effect,
+                    "scope": scope,
+                    "outcome": None,  # until its observation says
+                }
+                out.append(tc)
+                pending.append(tc)
+                if isinstance(act.get("tool_call_id"), str):
+                    by_call[act["tool_call_id"]] = tc
+            stats.mapped += 1
+        elif role in ("tool", "user") and "returncode" in extra:
+            tcid = m.get("tool_call_id")
+            tc_or = by_call.pop(tcid, None) if isinstance(tcid, str) else None
+            if tc_or is None and pending:
+                tc_or = pending[0]
+            if tc_or is None:
+                stats.drop("observation without its action")
+                continue
+            pending.remove(tc_or)
+            if at is not None:
+                tc_or["ts"] = at
+            code = as_int(extra.get("returncode"))
+            if extra.get("exception_info") == "action was not executed":
+                tc_or["x_not_executed"] = True
+            elif code is not None:
+                tc_or["outcome"] = "ok" if code == 0 else "error"
+                tc_or["x_returncode"] = code
+            stats.mapped += 1
+        elif role == "exit":
+            exit_status = text(extra.get("exit_status"), 100) or exit_status
+            stats.drop("exit message (the run's outcome)")
+        else:
+            stats.drop(f"{str(role)[:40]} message (no event kind)")
+    if not out:
+        stats.unit("trajectory with no model call: no run")
+        return
+    begin = f"{run}:run_start"
+    start = run_start(run, begin, first or 0, pipeline)
+    if first is None:
+        start["ts"] = None
+    version = text(info.get("mini_version"), 40)
+    if version is not None:
+        start["x_mini_version"] = version
+    yield RawEvent(name, 1, start)
+    stats.events["run_start"] += 1
+    seen = {begin}
+    for ev in out:
+        ev["parent"] = begin
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(name, 1, ev)
+    outcome = "unknown" if exit_status is None else "ok" if exit_status == "Submitted" else "error"
+    end = run_end(run, begin, last or 0, pipeline, outcome)
+    if last is None:
+        end["ts"] = None
+    if exit_status is not None:
+        end["x_exit_status"] = exit_status
+    ms = as_dict(info.get("model_stats"))
+    total = usd_to_microusd(ms.get("instance_cost"))
+    if total:
+        end["x_instance_cost_microusd"] = total
+    calls = as_int(ms.get("api_calls"))
+    if calls is not None:
+        end["x_api_calls"] = calls
+    yield RawEvent(name, 1, end)
+    stats.events["run_end"] += 1
+    stats.runs += 1
+
+
+def sniff(probe: Probe) -> str | None:
+    """What mini-swe-agent shape the source is (None: not one)."""
+    if _is_traj(probe.json):
+        return "a mini-swe-agent trajectory (*.traj.json)"
+    return None

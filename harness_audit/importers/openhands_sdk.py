@@ -1,0 +1,276 @@
+"""OpenHands 1.x (the agent SDK, ``openhands-sdk``) conversation events: JSON Lines of events
+(or a JSON array, or ``{"events": [...]}``), each with its ``kind``: ``ActionEvent``,
+``ObservationEvent``, ``UserRejectObservation``, ``AgentErrorEvent``, ``MessageEvent``,
+``SystemPromptEvent``, ``ConversationStateUpdateEvent`` …
+
+One file is one conversation, one run. Each distinct ``llm_response_id`` (of an ``ActionEvent``,
+or of an agent ``MessageEvent``) is one model call: several actions of one response are one
+call. The events state no usage or cost per call (only running totals in ``stats`` state
+updates): per call they are unknown, and the last totals are said on ``run_end`` in ``x_``
+fields; the model is the one the latest ``stats`` names. Each ``ActionEvent`` is a tool call
+(``tool_name``), placed at its observation (by ``action_id``, else ``tool_call_id``): an
+``ObservationEvent`` is ``ok`` (``error`` when its observation ``is_error``), an
+``AgentErrorEvent`` ``error``, a ``UserRejectObservation`` ``denied`` with an ``approval``
+rejected (by the user in confirmation mode, or by a hook: ``rejection_source``); an action with
+no observation has no stated outcome. ``execution_status`` (``finished``, ``error``, ``stuck``)
+is the run's outcome; ``security_risk`` goes into ``x_security_risk``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import tables
+from harness_audit.importers.base import (
+    ImportStats,
+    Mapping,
+    as_dict,
+    as_int,
+    fail,
+    iter_lines,
+    ns_to_ts,
+    parse_line,
+    run_end,
+    run_start,
+    text,
+    ts_to_ns,
+    usd_to_microusd,
+)
+from harness_audit.importers.probe import Probe
+from harness_audit.trail.source import RawEvent
+
+NAME = "openhands-sdk"
+DESCRIPTION = "OpenHands 1.x agent SDK conversation events (ActionEvent/ObservationEvent)"
+AGENT = "openhands"
+KINDS = frozenset(
+    (
+        "ActionEvent",
+        "ObservationEvent",
+        "UserRejectObservation",
+        "AgentErrorEvent",
+        "MessageEvent",
+        "SystemPromptEvent",
+        "ConversationStateUpdateEvent",
+        "CondensationEvent",
+        "CondensationRequest",
+        "CondensationSummaryEvent",
+        "PauseEvent",
+        "ConversationErrorEvent",
+        "TokenEvent",
+        "LLMCompletionLogEvent",
+        "HookExecutionEvent",
+    )
+)
+"""The SDK's event kinds (``openhands/sdk/event``)."""
+_OBSERVED = ("ObservationEvent", "UserRejectObservation", "AgentErrorEvent")
+_STATUS = {"finished": "ok", "error": "error", "stuck": "error"}
+_ROUTES = ("litellm_proxy/",)
+"""A LiteLLM routing prefix before the model's own name (kept in ``x_model_route``)."""
+NO_IDENTITY = "the event records no identity for the person who rejected"
+
+
+def _is_event(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("kind"), str)
+        and obj["kind"] in KINDS
+        and "id" in obj
+    )
+
+
+def _records(path: Path, probe: Probe) -> Iterator[tuple[int, Any]]:
+    doc = probe.take_json()
+    if doc is None and not probe.is_jsonl and probe.first_record is None:
+        doc = probe.document()
+    if doc is None:
+        name = str(path)
+        for n, raw in iter_lines(path):
+            yield n, parse_line(name, n, raw)
+        return
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        doc = doc["events"]
+    if not isinstance(doc, list):
+        raise fail(str(path), "no OpenHands SDK events in this file", 1, "events with a kind")
+    for rec in doc:
+        yield 1, rec
+
+
+def read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
+) -> Iterator[RawEvent]:
+    """The events of one conversation, as one run."""
+    name = str(path)
+    probe = probe or Probe.of(path)
+    agent = mapping.agent(AGENT)
+    run = path.stem[:200]
+    model = "unknown"
+    calls: set[str] = set()
+    actions: dict[str, dict[str, Any]] = {}  # by event id and by tool_call_id: open tool calls
+    out: list[tuple[int, dict[str, Any]]] = []
+    first_ns: int | None = None
+    last_ns: int | None = None
+    status: str | None = None
+    totals: dict[str, Any] = {}
+    for line, rec in _records(path, probe):
+        stats.records += 1
+        if not _is_event(rec):
+            stats.drop("record is not an OpenHands SDK event")
+            continue
+        kind = rec["kind"]
+        ns = ts_to_ns(rec.get("timestamp"))
+        if ns is not None:
+            first_ns = ns if first_ns is None else min(first_ns, ns)
+            last_ns = ns if last_ns is None else max(last_ns, ns)
+        at = None if ns is None else ns_to_ts(ns)
+        eid = str(rec["id"])[:200]
+        if kind == "ConversationStateUpdateEvent":
+            key = rec.get("key")
+            if key == "execution_status" and isinstance(rec.get("value"), str):
+                status = rec["value"]
+            elif key == "stats":
+                metrics = as_dict(as_dict(as_dict(rec.get("value")).get("usage_to_metrics")))
+                m = as_dict(metrics.get("default"))
+                model = text(m.get("model_name"), 200) or model
+                usage = as_dict(m.get("accumulated_token_usage"))
+                totals = {
+                    "x_total_input_tokens": as_int(usage.get("prompt_tokens")),
+                    "x_total_output_tokens": as_int(usage.get("completion_tokens")),
+                    "x_total_cache_read_tokens": as_int(usage.get("cache_read_tokens")),
+                    "x_accumulated_cost_microusd": usd_to_microusd(m.get("accumulated_cost")),
+                }
+            stats.drop("conversation state update (its facts are the run's)")
+            continue
+        rid = text(rec.get("llm_response_id"), 200)
+        new_call = (
+            kind in ("ActionEvent", "MessageEvent")
+            and rec.get("source") == "agent"
+            and rid is not None
+            and rid not in calls
+        )
+        if new_call and rid is not None:
+            calls.add(rid)
+            route, _, bare = model.partition("/") if model.startswith(_ROUTES) else ("", "", model)
+            call: dict[str, Any] = {
+                "ts": at,
+                "run": run,
+                "span": f"{rid}:model_call",
+                "agent": agent,
+                "kind": "model_call",
+                "model": tables.resolve_model(bare).as_dict(),
+                "input_tokens": None,  # per call not stated (only running totals)
+                "output_tokens": None,
+                "cost_microusd": None,
+            }
+            if route:
+                call["x_model_route"] = route
+            out.append((line, call))
+        if kind == "ActionEvent":
+            tool = text(rec.get("tool_name"), 200) or "tool"
+            effect, scope = mapping.tool(tool, agent)
+            ev: dict[str, Any] = {
+                "ts": at,
+                "run": run,
+                "span": eid,
+                "agent": agent,
+                "kind": "tool_call",
+                "tool": tool,
+                "effect": effect,
+                "scope": scope,
+                "outcome": None,  # until its observation says
+            }
+            risk = text(rec.get("security_risk"), 40)
+            if risk is not None:
+                ev["x_security_risk"] = risk
+            out.append((line, ev))
+            actions[eid] = ev
+            tcid = text(rec.get("tool_call_id"), 200)
+            if tcid is not None:
+                actions.setdefault(f"call:{tcid}", ev)
+            stats.mapped += 1
+        elif kind in _OBSERVED:
+            found = actions.get(str(rec.get("action_id"))) or actions.get(
+                f"call:{rec.get('tool_call_id')}"
+            )
+            if found is None or found.get("x_observed"):
+                stats.drop("observation without its action")
+                continue
+            ev = found
+            ev["x_observed"] = True
+            ev["ts"] = at or ev["ts"]
+            if kind == "ObservationEvent":
+                obs = as_dict(rec.get("observation"))
+                ev["outcome"] = "error" if obs.get("is_error") is True else "ok"
+                code = as_int(obs.get("exit_code"))
+                if code is not None:
+                    ev["x_exit_code"] = code
+            elif kind == "AgentErrorEvent":
+                ev["outcome"] = "error"
+            else:
+                ev["outcome"] = "denied"
+                by = "hook" if rec.get("rejection_source") == "hook" else "user"
+                approver = f"hook:{AGENT}" if by == "hook" else "human:user"
+                appr = {
+                    "ts": at,
+                    "run": run,
+                    "span": f"{ev['span']}:approval",
+                    "agent": approver,
+                    "kind": "approval",
+                    "target": ev["span"],
+                    "approver": approver,
+                    "verdict": "rejected",
+                }
+                if by == "user":
+                    appr["x_identity"] = NO_IDENTITY
+                reason = text(rec.get("rejection_reason"), 500)
+                if reason is not None:
+                    appr["x_reason"] = reason
+                out.append((line, appr))
+            stats.mapped += 1
+        elif new_call:
+            stats.mapped += 1  # an agent message: its model call
+        else:
+            stats.drop(f"{kind} (no event kind)")
+    if not out:
+        if stats.records == 0:
+            raise fail(name, "no OpenHands SDK events in this file", 1, "events with a kind")
+        stats.unit("conversation with no action or model call: no run")
+        return
+    begin = f"{run}:run_start"
+    start = run_start(run, begin, first_ns or 0, pipeline)
+    if first_ns is None:
+        start["ts"] = None
+    yield RawEvent(name, 1, start)
+    stats.events["run_start"] += 1
+    seen = {begin}
+    for line, ev in out:
+        ev.pop("x_observed", None)
+        tgt = ev.get("target")
+        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
+        if ev["span"] in seen:
+            ev["span"] = f"{ev['span']}:{ev['kind']}"
+        seen.add(ev["span"])
+        stats.events[ev["kind"]] += 1
+        yield RawEvent(name, line, ev)
+    end = run_end(run, begin, last_ns or 0, pipeline, _STATUS.get(str(status), "unknown"))
+    if last_ns is None:
+        end["ts"] = None
+    if status is not None:
+        end["x_execution_status"] = str(status)[:40]
+    end.update({k: v for k, v in totals.items() if isinstance(v, int)})
+    yield RawEvent(name, 1, end)
+    stats.events["run_end"] += 1
+    stats.runs += 1
+
+
+def sniff(probe: Probe) -> str | None:
+    """What OpenHands SDK shape the source is (None: not one)."""
+    doc = probe.json
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        doc = doc["events"]
+    if isinstance(doc, list) and doc and _is_event(doc[0]):
+        return "an OpenHands 1.x agent SDK event list"
+    if doc is None and _is_event(probe.first_record):
+        return "OpenHands 1.x agent SDK events (JSON Lines)"
+    return None
