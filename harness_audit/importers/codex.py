@@ -99,7 +99,7 @@ def read(
             stats.drop("record is not a Codex rollout record")
             continue
         seen = True
-        ts = ts_to_ns(rec.get("timestamp"))
+        ts = _when(rec.get("timestamp"))
         if ts is not None:
             r.start = ts if r.start is None else min(r.start, ts)
             r.last = ts if r.last is None else max(r.last, ts)
@@ -113,6 +113,12 @@ def read(
             '{"timestamp", "type": "session_meta"|"response_item"|..., "payload": {...}} lines',
         )
     yield from _emit(r, pipeline, stats)
+
+
+def _when(value: Any) -> int | None:
+    """A rollout's time: an RFC 3339 string; anything else (a number, which a rollout never
+    writes) is not stated, so unknown rather than a time in 1970."""
+    return ts_to_ns(value) if isinstance(value, str) else None
 
 
 def _unwrap(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -155,7 +161,7 @@ def _record(
             v = p.get(src)
             if isinstance(v, str) and v:
                 r.facts.setdefault(fact, v[:500])
-        started = ts_to_ns(p.get("timestamp"))
+        started = _when(p.get("timestamp"))
         if started is not None:
             r.start = started if r.start is None else min(r.start, started)
         stats.mapped += 1  # its facts are the run_start's
