@@ -418,6 +418,12 @@ def normalise_id(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "_", name.lower())
 
 
+def role_key(role: str) -> str:
+    """A role as ``--manifest`` matches it: one line (as a draft writes it, at most 300
+    characters), then :func:`normalise_id`."""
+    return normalise_id(" ".join(role.split())[:300])
+
+
 # -- mapping ----------------------------------------------------------------------------------
 
 EFFECTS = ("read", "write", "destructive", "external")
@@ -434,6 +440,7 @@ class Mapping:
     tools: dict[str, tuple[str, str]] = field(default_factory=dict)
     manifest_agents: dict[str, str] = field(default_factory=dict)  # normalised id -> id
     manifest_tools: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    manifest_roles: dict[str, str] = field(default_factory=dict)  # normalised role -> id
     source: list[str] = field(default_factory=list)
     used_agents: dict[str, str] = field(default_factory=dict)
     used_tools: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -457,6 +464,11 @@ class Mapping:
             norm = normalise_id(name)
             if norm in self.manifest_agents:
                 return self.manifest_agents[norm]
+            # a framework naming agents by their role (CrewAI spans): the manifest agent whose
+            # `role` it is (issue 25, item 5); an ambiguous role maps to nothing
+            got = self.manifest_roles.get(role_key(name))
+            if got:
+                return got
         return name
 
     def tool(self, name: str, agent: str) -> tuple[str, str]:
@@ -507,6 +519,10 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
         for a in pipeline.agents:
             m.manifest_agents[normalise_id(a.id)] = a.id
             m.manifest_tools[a.id] = {t.name: (t.effect, t.scope or "unscoped") for t in a.tools}
+            if a.role:
+                k = role_key(a.role)
+                # two agents with one role: the name says neither, so it maps to neither
+                m.manifest_roles[k] = "" if k in m.manifest_roles else a.id
         m.source.append(str(manifest))
     if map_file is not None:
         doc = load_yaml(map_file)

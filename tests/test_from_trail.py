@@ -1,0 +1,178 @@
+"""``init --from-trail`` and ``trail import --manifest`` mapping by role (issue 25, item 5): a
+team with only traces drafts a manifest from what its trail shows ran, failing closed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from harness_audit.cli._cli import app
+from harness_audit.manifest import load_manifest
+from harness_audit.trail.writer import TrailWriter
+
+from .trailkit import MODEL, SIGNER
+
+ROOT = Path(__file__).resolve().parent.parent
+START = ROOT / "sample_pipelines" / "start"
+runner = CliRunner()
+
+
+def invoke(*args: object) -> Any:
+    r = runner.invoke(app, [str(a) for a in args])
+    assert "internal error" not in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    return r
+
+
+def keys(tmp: Path) -> tuple[Path, Path]:
+    key, pub = tmp / "k.key", tmp / "k.pub"
+    key.write_text(SIGNER.text() + "\n")
+    pub.write_text(SIGNER.verifier.text() + "\n")
+    return key, pub
+
+
+def _trail(folder: Path) -> Path:
+    base = {"ts": "2026-09-14T03:47:00Z", "run": "r1"}
+    events: list[dict[str, Any]] = [
+        {"kind": "run_start", "span": "s0", "parent": None, "agent": "harness", "pipeline": "p"},
+        {
+            "kind": "model_call",
+            "span": "s1",
+            "parent": "s0",
+            "agent": "planner",
+            "model": MODEL,
+            "input_tokens": 1,
+            "output_tokens": 1,
+            "cost_microusd": 1,
+        },
+        {
+            "kind": "spawn",
+            "span": "s2",
+            "parent": "s1",
+            "agent": "planner",
+            "child": "coder",
+            "depth": 1,
+        },
+        {
+            "kind": "tool_call",
+            "span": "s3",
+            "parent": "s2",
+            "agent": "coder",
+            "tool": "shell",
+            "effect": "unknown",
+            "scope": "unscoped",
+            "outcome": "ok",
+        },
+        {
+            "kind": "approval",
+            "span": "s4",
+            "parent": "s3",
+            "agent": "human:ann",
+            "target": "s5",
+            "approver": "human:ann",
+            "verdict": "approved",
+        },
+        {
+            "kind": "tool_call",
+            "span": "s5",
+            "parent": "s4",
+            "agent": "coder",
+            "tool": "deploy",
+            "effect": "external",
+            "scope": "prod",
+            "outcome": "ok",
+        },
+        {
+            "kind": "tool_call",
+            "span": "s6",
+            "parent": "s5",
+            "agent": "coder",
+            "tool": "read_file",
+            "effect": "read",
+            "scope": "repo",
+            "outcome": "ok",
+        },
+        {
+            "kind": "run_end",
+            "span": "s7",
+            "parent": "s0",
+            "agent": "harness",
+            "pipeline": "p",
+            "outcome": "ok",
+        },
+    ]
+    with TrailWriter(folder, "harness-audit/test", SIGNER) as w:
+        for e in events:
+            w.append(base | e)
+    return folder
+
+
+def test_init_from_trail_drafts_what_ran_failing_closed(tmp_path: Path) -> None:
+    trail = _trail(tmp_path / "trail")
+    out = tmp_path / "harness.yaml"
+    r = invoke("init", "--from-trail", trail, "-o", out)
+    assert r.exit_code == 0, r.output
+    m = load_manifest(out)
+    agents = {a.id: a for a in m.agents}
+    assert set(agents) == {"planner", "coder"}  # the run's own bounds are no agent
+    assert agents["planner"].spawns == ("coder",)
+    assert agents["planner"].model is not None and agents["planner"].model.name == MODEL["name"]
+    assert agents["coder"].model is None  # it made no model call: undeclared, with a TODO
+    tools = {t.name: t for t in agents["coder"].tools}
+    assert tools["shell"].effect == "destructive"  # not stated by the trail: fails closed
+    assert tools["deploy"].effect == "external"
+    assert tools["read_file"].effect == "read"
+    assert tools["deploy"].human_gate is not None and tools["deploy"].human_gate.required
+    assert not (tools["shell"].human_gate and tools["shell"].human_gate.required)
+    assert m.budget is None or m.budget.enforced_by == "none"  # no budget claimed
+    text = out.read_text()
+    assert "TODO: declare the effect" in text and "x-import" in text
+    assert yaml.safe_load(text)["x-import"]["format"] == "trail"
+    # then it scans (and fails closed)
+    _, pub = keys(tmp_path)
+    s = invoke("scan", out, "--trails", trail, "--key", pub)
+    assert s.exit_code == 1, s.output
+
+
+def test_init_from_trail_refuses_a_folder_with_no_trail(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = invoke("init", "--from-trail", tmp_path / "empty", "-o", tmp_path / "h.yaml")
+    assert r.exit_code == 2 and "no trail segment" in r.output, r.output
+    r = invoke("init", START / "crew", "--from-trail", tmp_path / "empty")
+    assert r.exit_code == 2 and "--from-trail" in r.output, r.output
+
+
+def test_import_manifest_maps_crewai_roles_to_drafted_ids(tmp_path: Path) -> None:
+    """CrewAI spans name agents by role: `--manifest` maps them to the ids `init` drafted."""
+    key, _ = keys(tmp_path)
+    manifest = tmp_path / "harness.yaml"
+    assert invoke("init", START / "crew", "-o", manifest).exit_code == 0
+    otel = tmp_path / "otel.json"
+    otel.write_text(
+        (START / "otel-export.json")
+        .read_text()
+        .replace('"triager"', '"Support inbox triager"')
+        .replace('"cleaner"', '"Spam cleaner\\n"')
+    )
+    trail = tmp_path / "trail"
+    r = invoke(
+        "trail",
+        "import",
+        otel,
+        "--key",
+        key,
+        "--origin",
+        "o/x",
+        "-o",
+        trail,
+        "--manifest",
+        manifest,
+    )
+    assert r.exit_code == 0, r.output
+    agents = json.loads((trail / "import.json").read_text())["mapping"]["agents"]
+    assert agents["Support inbox triager"] == "triager", agents
+    assert agents["Spam cleaner\n"] == "cleaner", agents
