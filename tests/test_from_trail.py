@@ -176,3 +176,130 @@ def test_import_manifest_maps_crewai_roles_to_drafted_ids(tmp_path: Path) -> Non
     agents = json.loads((trail / "import.json").read_text())["mapping"]["agents"]
     assert agents["Support inbox triager"] == "triager", agents
     assert agents["Spam cleaner\n"] == "cleaner", agents
+
+
+# -- scores with thresholds (issue 25, item 4) ------------------------------------------------
+
+
+def _langfuse(tmp: Path, toxicity: float) -> Path:
+    doc = {
+        "trace": {
+            "id": "t1",
+            "name": "support",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "scores": [
+                {
+                    "id": "sc1",
+                    "name": "toxicity",
+                    "source": "EVAL",
+                    "dataType": "NUMERIC",
+                    "value": toxicity,
+                    "timestamp": "2026-01-01T00:00:03Z",
+                },
+                {
+                    "id": "sc2",
+                    "name": "helpfulness",
+                    "source": "EVAL",
+                    "dataType": "NUMERIC",
+                    "value": 0.9,
+                    "timestamp": "2026-01-01T00:00:03Z",
+                },
+            ],
+        },
+        "observations": [
+            {
+                "id": "o1",
+                "traceId": "t1",
+                "type": "GENERATION",
+                "name": "chat",
+                "model": "gpt-4o-mini",
+                "startTime": "2026-01-01T00:00:01Z",
+                "endTime": "2026-01-01T00:00:02Z",
+                "usage": {"input": 10, "output": 5},
+                "calculatedTotalCost": 0.001,
+            },
+        ],
+    }
+    p = tmp / "langfuse.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _verifications(trail: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for f in sorted(trail.glob("*.jsonl")):
+        for line in f.read_text().splitlines():
+            ev = json.loads(line)
+            if ev.get("kind") == "verification":
+                out[ev["x_evaluation"]] = ev
+    return out
+
+
+def test_a_numeric_score_without_a_rule_is_not_proven(tmp_path: Path) -> None:
+    key, pub = keys(tmp_path)
+    trail = tmp_path / "trail"
+    r = invoke(
+        "trail", "import", _langfuse(tmp_path, 0.0), "--key", key, "--origin", "o/x", "-o", trail
+    )
+    assert r.exit_code == 0, r.output
+    v = _verifications(trail)
+    assert v["toxicity"]["x_verdict"] == "not_proven", v  # toxicity 0: no failed verification
+    assert "no pass rule" in v["toxicity"]["x_verdict_basis"]
+    run = v["toxicity"]["run"]
+    rp = invoke("replay", trail, "--run", run, "--key", pub)
+    assert "not_proven on" in rp.stdout and "fail on" not in rp.stdout, rp.output
+
+
+def test_score_rules_from_the_map_and_the_manifest(tmp_path: Path) -> None:
+    key, _ = keys(tmp_path)
+    rules = tmp_path / "map.yaml"
+    rules.write_text(
+        "scores:\n  toxicity: {pass_below: 0.5}\n  helpfulness: {pass_at_or_above: 0.95}\n"
+    )
+    for value, want in ((0.0, "pass"), (0.7, "fail")):
+        trail = tmp_path / f"trail{value}"
+        src = _langfuse(tmp_path, value)
+        r = invoke(
+            "trail", "import", src, "--key", key, "--origin", "o/x", "-o", trail, "--map", rules
+        )
+        assert r.exit_code == 0, r.output
+        v = _verifications(trail)
+        assert v["toxicity"]["verdict"] == want and "x_verdict" not in v["toxicity"], v
+        assert v["helpfulness"]["verdict"] == "fail", v  # 0.9 < 0.95
+    manifest = tmp_path / "harness.yaml"
+    assert invoke("init", START / "crew", "-o", manifest).exit_code == 0
+    manifest.write_text(manifest.read_text() + "x-scores:\n  toxicity: {pass_below: 0.5}\n")
+    trail = tmp_path / "trail-m"
+    r = invoke(
+        "trail",
+        "import",
+        _langfuse(tmp_path, 0.1),
+        "--key",
+        key,
+        "--origin",
+        "o/x",
+        "-o",
+        trail,
+        "--manifest",
+        manifest,
+    )
+    assert r.exit_code == 0, r.output
+    v = _verifications(trail)
+    assert v["toxicity"]["verdict"] == "pass", v
+    assert v["helpfulness"]["x_verdict"] == "not_proven", v
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scores:\n  toxicity: {below: 0.5}\n")
+    r = invoke(
+        "trail",
+        "import",
+        _langfuse(tmp_path, 0.1),
+        "--key",
+        key,
+        "--origin",
+        "o/x",
+        "-o",
+        tmp_path / "t-bad",
+        "--map",
+        bad,
+    )
+    assert r.exit_code == 2 and "pass_below" in r.output, r.output

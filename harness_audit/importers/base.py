@@ -432,6 +432,63 @@ MAX_LISTED = 10_000
 the reading is, when a source names a new tool in every span (the events keep every name)."""
 
 
+@dataclass(frozen=True)
+class ScoreRule:
+    """When a numeric score passes: below ``pass_below`` and/or at or above
+    ``pass_at_or_above`` (both given: both hold)."""
+
+    pass_below: float | None = None
+    pass_at_or_above: float | None = None
+
+    def verdict(self, value: float) -> str:
+        """``pass`` or ``fail`` of ``value`` under this rule."""
+        ok = (self.pass_below is None or value < self.pass_below) and (
+            self.pass_at_or_above is None or value >= self.pass_at_or_above
+        )
+        return "pass" if ok else "fail"
+
+    def __str__(self) -> str:
+        parts = []
+        if self.pass_below is not None:
+            parts.append(f"pass_below {self.pass_below:g}")
+        if self.pass_at_or_above is not None:
+            parts.append(f"pass_at_or_above {self.pass_at_or_above:g}")
+        return ", ".join(parts)
+
+
+SCORE_RULE_HINT = "scores: {toxicity: {pass_below: 0.5}, helpfulness: {pass_at_or_above: 0.8}}"
+
+
+def score_rules(data: Any, name: str, line: int | None) -> dict[str, ScoreRule]:
+    """The score pass rules of a ``scores:`` mapping (a clear error for anything else)."""
+    import math
+
+    if not isinstance(data, dict):
+        raise fail(name, "`scores:` must map score names to a pass rule", line, SCORE_RULE_HINT)
+    out: dict[str, ScoreRule] = {}
+    for k, v in data.items():
+        keys = {"pass_below", "pass_at_or_above"}
+        if not isinstance(v, dict) or not v or not set(v) <= keys:
+            raise fail(
+                name,
+                f"score {str(k)[:80]!r}: a pass rule is pass_below and/or pass_at_or_above",
+                line,
+                SCORE_RULE_HINT,
+            )
+        nums: dict[str, float] = {}
+        for rk, rv in v.items():
+            if isinstance(rv, bool) or not isinstance(rv, (int, float)) or not math.isfinite(rv):
+                raise fail(
+                    name,
+                    f"score {str(k)[:80]!r}: {rk} must be a finite number",
+                    line,
+                    SCORE_RULE_HINT,
+                )
+            nums[rk] = float(rv)
+        out[str(k)] = ScoreRule(nums.get("pass_below"), nums.get("pass_at_or_above"))
+    return out
+
+
 @dataclass
 class Mapping:
     """Source agent and tool names -> manifest ids, effects, scopes (``--map``, ``--manifest``)."""
@@ -441,6 +498,9 @@ class Mapping:
     manifest_agents: dict[str, str] = field(default_factory=dict)  # normalised id -> id
     manifest_tools: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     manifest_roles: dict[str, str] = field(default_factory=dict)  # normalised role -> id
+    scores: dict[str, ScoreRule] = field(default_factory=dict)
+    """Pass rules of numeric evaluation scores by score name (``--map``'s ``scores:``, the
+    manifest's ``x-scores:``); a numeric score with none is ``not_proven`` (issue 25, item 4)."""
     source: list[str] = field(default_factory=list)
     used_agents: dict[str, str] = field(default_factory=dict)
     used_tools: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -523,18 +583,26 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
                 k = role_key(a.role)
                 # two agents with one role: the name says neither, so it maps to neither
                 m.manifest_roles[k] = "" if k in m.manifest_roles else a.id
+        raw = load_yaml(manifest).data
+        rules = raw.get("x-scores") if isinstance(raw, dict) else None
+        if rules is not None:
+            m.scores.update(score_rules(rules, f"{manifest}: x-scores", None))
         m.source.append(str(manifest))
     if map_file is not None:
         doc = load_yaml(map_file)
         data = doc.data
         name = str(map_file)
-        if not isinstance(data, dict) or not set(data) <= {"agents", "tools"}:
+        if not isinstance(data, dict) or not set(data) <= {"agents", "tools", "scores"}:
             raise fail(
                 name,
-                "a map has only `agents:` and `tools:` mappings",
+                "a map has only `agents:`, `tools:` and `scores:` mappings",
                 1,
-                "agents: {source name: manifest id}, tools: {name: {effect, scope}}",
+                "agents: {source name: manifest id}, tools: {name: {effect, scope}}, "
+                "scores: {name: {pass_below: N}}",
             )
+        if data.get("scores") is not None:
+            mk = doc.mark(("scores",))
+            m.scores.update(score_rules(data["scores"], name, mk.line if mk else None))
         agents = data.get("agents") or {}
         tools = data.get("tools") or {}
         if not isinstance(agents, dict) or not all(isinstance(v, str) for v in agents.values()):
