@@ -303,3 +303,59 @@ def test_score_rules_from_the_map_and_the_manifest(tmp_path: Path) -> None:
         bad,
     )
     assert r.exit_code == 2 and "pass_below" in r.output, r.output
+
+
+# -- foreign files named everywhere (issue 25, item 6) ---------------------------------------
+
+DATA = Path(__file__).resolve().parent / "data" / "import"
+
+
+def _foreign_files(tmp: Path) -> list[Path]:
+    spans = tmp / "spans.json"  # a JSON array of span records no reader names
+    spans.write_text(json.dumps([{"name": "s", "attributes": {"a": 1}}] * 30, indent=1))
+    lines = tmp / "records.jsonl"  # JSON Lines of records no reader names
+    lines.write_text("".join(json.dumps({"event": i, "payload": "x"}) + "\n" for i in range(40)))
+    return [
+        next((DATA / "codex").glob("*.jsonl")),
+        next((DATA / "claude_code").glob("*.jsonl")),
+        next((DATA / "gemini").glob("*.json")),
+        START / "otel-export.json",
+        spans,
+        lines,
+    ]
+
+
+def test_every_command_names_a_foreign_file_and_exits_2(tmp_path: Path) -> None:
+    _, pub = keys(tmp_path)
+    for f in _foreign_files(tmp_path):
+        for cmd in (
+            ["verify", f, "--key", pub],
+            ["scan", f],
+            ["graph", f],
+            ["sla", f],
+            ["replay", f, "--run", "r1", "--key", pub],
+            ["scan", START / "crew", "--trails", f, "--key", pub],
+        ):
+            r = invoke(*cmd)
+            assert r.exit_code == 2, (cmd, r.output)
+            assert r.stderr.count("\n") == 1, (cmd, r.output)  # one line, no per-line list
+            assert "trail import" in r.stderr or "harness-audit init" in r.stderr, (cmd, r.output)
+            assert "YAML syntax error" not in r.output and "FAILED" not in r.output, r.output
+
+
+def test_a_folder_of_traces_given_to_scan_says_what_it_holds(tmp_path: Path) -> None:
+    r = invoke("scan", DATA / "codex")
+    assert r.exit_code == 2 and "OpenAI Codex rollout" in r.stderr, r.output
+    assert "trail import" in r.stderr
+
+
+def test_a_trail_with_a_damaged_first_line_is_still_verified(tmp_path: Path) -> None:
+    """The naming of foreign files never hides tampering: a trail is verified and fails."""
+    _, pub = keys(tmp_path)
+    trail = _trail(tmp_path / "trail")
+    seg = next(trail.glob("*.jsonl"))
+    odd = tmp_path / "events.jsonl"  # not a segment's name: recognised by its other lines
+    odd.write_bytes(b"{not json\n" + seg.read_bytes().split(b"\n", 1)[1])
+    for f in (odd,):
+        r = invoke("verify", f, "--key", pub)
+        assert r.exit_code == 1, r.output
