@@ -327,6 +327,8 @@ def _foreign_files(tmp: Path) -> list[Path]:
 
 def test_every_command_names_a_foreign_file_and_exits_2(tmp_path: Path) -> None:
     _, pub = keys(tmp_path)
+    manifest = tmp_path / "harness.yaml"
+    assert invoke("init", START / "crew", "-o", manifest).exit_code == 0
     for f in _foreign_files(tmp_path):
         for cmd in (
             ["verify", f, "--key", pub],
@@ -334,7 +336,7 @@ def test_every_command_names_a_foreign_file_and_exits_2(tmp_path: Path) -> None:
             ["graph", f],
             ["sla", f],
             ["replay", f, "--run", "r1", "--key", pub],
-            ["scan", START / "crew", "--trails", f, "--key", pub],
+            ["scan", manifest, "--trails", f, "--key", pub],
         ):
             r = invoke(*cmd)
             assert r.exit_code == 2, (cmd, r.output)
@@ -359,3 +361,40 @@ def test_a_trail_with_a_damaged_first_line_is_still_verified(tmp_path: Path) -> 
     for f in (odd,):
         r = invoke("verify", f, "--key", pub)
         assert r.exit_code == 1, r.output
+
+
+# -- three commands from what a team has (issue 25, item 7) ----------------------------------
+
+
+def test_report_drafts_and_imports_in_the_run_into_a_signed_pack(tmp_path: Path) -> None:
+    key, pub = keys(tmp_path)
+    pack = tmp_path / "pack"
+    r = invoke(
+        "report",
+        START / "crew",
+        START / "otel-export.json",
+        "-o",
+        pack,
+        "--sign-key",
+        key,
+        "--no-pdf",
+    )
+    assert r.exit_code == 1, r.output  # the draft fails closed
+    assert "drafted a manifest" in r.stderr and "imported 6 event(s)" in r.stderr, r.output
+    drafted = (pack / "drafted" / "harness.yaml").read_text()
+    assert "x-import" in drafted and "TODO: declare" in drafted
+    summary = json.loads((pack / "imported" / "import.json").read_text())
+    assert summary["mapping"]["agents"]["triager"] == "triager"
+    sums = (pack / "SHA256SUMS").read_text()
+    assert "drafted/harness.yaml" in sums and "imported/trail-000001.jsonl" in sums
+    v = invoke("report", "verify", pack, "--key", pub)
+    assert v.exit_code == 0, v.output
+    findings = json.loads((pack / "findings.json").read_text())
+    cleaner = next(a for p in findings["pipelines"] for a in p["agents"] if a["id"] == "cleaner")
+    assert cleaner["checks"]["trail_is_immutable"]["status"] != "pass"
+    assert "DeleteEmailTool" in json.dumps(cleaner)  # judged on what ran too
+    # scan takes them too; a trace alone is refused with the command that converts it
+    s = invoke("scan", START / "crew", START / "otel-export.json")
+    assert s.exit_code == 1 and "imported 6 event(s)" in s.stderr, s.output
+    s = invoke("report", START / "otel-export.json", "-o", tmp_path / "p2")
+    assert s.exit_code == 2 and "trail import" in s.stderr, s.output
