@@ -5,11 +5,11 @@ Each path is what it is: a manifest (or a folder of them) stays one; framework d
 ``init`` reads are drafted into a manifest; a trace file that ``trail import`` reads, given
 beside them, is imported and sealed into a trail (the manifest's agent names and roles map the
 trace's). Given without definitions, a trace is refused with the command that converts it
-(``trail import``, then ``init --from-trail``), as every command refuses a foreign file. The draft and the trail are the run's inputs
-and, in a pack, its files (``drafted/harness.yaml``, ``imported/`` and
-``imported-checkpoints/``), listed in SHA256SUMS: marked as drafted (``x-import``) and imported
-(``import.json``, the import marker under the trail's signature; imported evidence never passes
-``trail_is_immutable``).
+(``trail import``, then ``init --from-trail``), as every command refuses a foreign file. The
+draft and the trail are the run's inputs and, in a pack, its files (``drafted/harness.yaml``,
+``imported/`` and ``imported-checkpoints/``), listed in SHA256SUMS: marked as drafted
+(``x-import``) and imported (``import.json``, the import marker under the trail's signature;
+imported evidence never passes ``trail_is_immutable``).
 """
 
 from __future__ import annotations
