@@ -115,8 +115,9 @@ def stage(paths: list[Path], work: Path, sign_key: Path | None, given_trails: bo
 
     staged = Staged([])
     manifest: Path | None = manifests[0] if len(manifests) == 1 else None
-    if definitions:
-        manifest = work / "harness.yaml"
+    if definitions:  # the run's files named as in the pack, so a finding's place reads so
+        (work / DRAFTED).mkdir()
+        manifest = work / DRAFTED / "harness.yaml"
         todo = draft_to_file(definitions, manifest)
         staged.drafted = manifest
         staged.said.append(
@@ -139,7 +140,7 @@ def stage(paths: list[Path], work: Path, sign_key: Path | None, given_trails: bo
 
             pub = work / "imported.pub"
             pub.write_text(load_signer(key).verifier.text() + "\n")
-        trail = work / "trail"
+        trail = work / IMPORTED
         summary = import_files(traces, trail, ORIGIN, key, manifest=manifest)
         events = sum(summary["events"].values())
         staged.trail, staged.verifier = trail, pub
