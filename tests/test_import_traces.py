@@ -216,6 +216,7 @@ def test_registry_exhaustive() -> None:
         "effects",  # tool effects proposed from code (issue 24, item 4)
         "adk_python",  # ADK Python agents, read by the adk format
         "unknown",
+        "from_trail",  # init --from-trail (issue 25, item 5): reads a trail, not a source
     }
     from harness_audit.importers.registry import DEFINITION_MODULES
 

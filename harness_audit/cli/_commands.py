@@ -127,24 +127,36 @@ def scan(
     fmt_name = fmt or SCAN.names[0]
     if write_baseline and baseline and not baseline.exists():
         baseline = None  # the first --write-baseline of a configured baseline: none to read yet
-    request = _request(ctx, paths, baseline)
-    targets = output_targets(SCAN, fmt_name, output, discover(list(request.paths)))
-    run = run_audit(request)
-    assessment = run.assessment
-    run.refuse_overwriting(
-        [*(p for _, p in targets), *([write_baseline] if write_baseline else [])]
-    )
-    if write_baseline:
-        count = write_fingerprints(assessment, write_baseline)
-        print(
-            f"wrote the baseline ({count} findings) to {terminal(write_baseline)}",
-            file=sys.stderr,
+    import tempfile
+
+    from harness_audit import direct
+
+    with tempfile.TemporaryDirectory(prefix="harness-audit-direct-") as work:
+        # definitions and traces given directly: drafted and imported in the run (issue 25)
+        staged = direct.stage(list(paths or []), Path(work), None, bool(ctx.params["trails"]))
+        direct.apply(ctx.params, staged)
+        for said in staged.said:
+            print(terminal(said), file=sys.stderr)
+        if staged.said:
+            paths = staged.manifests
+        request = _request(ctx, paths, baseline)
+        targets = output_targets(SCAN, fmt_name, output, discover(list(request.paths)))
+        run = run_audit(request)
+        assessment = run.assessment
+        run.refuse_overwriting(
+            [*(p for _, p in targets), *([write_baseline] if write_baseline else [])]
         )
-    for w in assessment.waivers:
-        if warning := w.warning():
-            print(terminal(f"harness-audit: warning: {warning}"), file=sys.stderr)
-    emit(SCAN, assessment, fmt_name, targets)
-    raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
+        if write_baseline:
+            count = write_fingerprints(assessment, write_baseline)
+            print(
+                f"wrote the baseline ({count} findings) to {terminal(write_baseline)}",
+                file=sys.stderr,
+            )
+        for w in assessment.waivers:
+            if warning := w.warning():
+                print(terminal(f"harness-audit: warning: {warning}"), file=sys.stderr)
+        emit(SCAN, assessment, fmt_name, targets)
+        raise typer.Exit(ExitCode.FINDINGS if assessment.fails(fail_on) else ExitCode.OK)
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -664,16 +676,39 @@ def report(
     if summary_only:
         _summary_only(ctx, paths, output, baseline, no_pdf, sign_key, population_out)
     signer = _keys.load_signer(sign_key) if sign_key else None
-    request = _request(ctx, [Path(p) for p in paths or []], baseline)
-    run, files = write_pack(
-        request, output, ai_act_date, signer, not no_pdf, preparer, population_out, tsc
-    )
+    import tempfile
+
+    from harness_audit import direct
+
+    with tempfile.TemporaryDirectory(prefix="harness-audit-direct-") as work:
+        # definitions and traces given directly: drafted and imported in the run (issue 25)
+        staged = direct.stage([Path(p) for p in paths or []], Path(work), sign_key, bool(trails))
+        direct.apply(ctx.params, staged)
+        for said in staged.said:
+            print(terminal(said), file=sys.stderr)
+        request = _request(ctx, staged.manifests, baseline)
+        run, files = write_pack(
+            request,
+            output,
+            ai_act_date,
+            signer,
+            not no_pdf,
+            preparer,
+            population_out,
+            tsc,
+            staged.pack_files(),
+        )
     shown = sorted(  # the summary first, as in the pack
         (n for n in files if "/" not in n and not n.startswith("SHA256SUMS")),
         key=lambda n: (not n.startswith("summary."), n),
     )
-    csvs = sum(1 for n in files if "/" in n)
+    csvs = sum(1 for n in files if n.startswith("populations/"))
     shown += [f"populations/ ({csvs} CSV)"] if csvs else []
+    shown += [  # drafted and imported in the run (direct.py), inside the signed sums
+        f"{d}/ ({what})"
+        for d, what in (("drafted", "the draft manifest"), ("imported", "the imported trail"))
+        if any(n.startswith(f"{d}/") for n in files)
+    ]
     print(
         f"wrote the evidence pack to {terminal(output)}: {', '.join(shown)}, SHA256SUMS"
         + (", SHA256SUMS.sig" if signer else ""),

@@ -56,6 +56,15 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace the output file if it exists.")
     ] = False,
+    from_trail: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-trail",
+            metavar="DIR",
+            help="Draft from a trail instead (e.g. one `trail import` wrote): the agents, "
+            "models, tools and effects, spawns and approvals it shows ran, failing closed.",
+        ),
+    ] = None,
     check: Annotated[
         Path | None,
         typer.Option(
@@ -71,8 +80,30 @@ def init(
     code; every field the sources cannot say is written failing its check, with a
     `# TODO: declare` comment."""
     from harness_audit.cli._io import terminal
-    from harness_audit.importers import draft_manifest, draft_to_file
+    from harness_audit.importers import draft_from_trail, draft_manifest, draft_to_file
 
+    if from_trail is not None:
+        if paths or check is not None or source != "auto":
+            from harness_audit.errors import Diagnostic, UsageError
+
+            raise UsageError(
+                Diagnostic(
+                    "--from-trail",
+                    "drafts from a trail alone: no definitions, --from or --check with it",
+                    expected="harness-audit init --from-trail DIR -o harness.yaml",
+                )
+            )
+        if str(output) == "-":
+            sys.stdout.write(draft_from_trail(from_trail, name))
+            return
+        todo = draft_to_file([from_trail], output, name=name, force=force, trail=from_trail)
+        print(
+            f"wrote the draft manifest {terminal(output)} from the trail "
+            f"{terminal(from_trail)}: {todo} field(s) to declare (# TODO: declare); what ran, "
+            "not what is declared",
+            file=sys.stderr,
+        )
+        return
     if check is not None:
         _check(check, list(paths or []), source)
         return

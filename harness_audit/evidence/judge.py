@@ -356,7 +356,9 @@ class Judge:
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(ev.verdict, actor, model, human, digest, worked, where.anchored, where)
+            VerifiedBy(
+                ev.stated_verdict, actor, model, human, digest, worked, where.anchored, where
+            )
         )
         if ev.verdict == "pass":
             run.passed.setdefault(actor, []).append((ev.target, len(run.subjects)))

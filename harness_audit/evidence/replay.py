@@ -253,7 +253,7 @@ def event_summary(ev: Any) -> str:
         return f"{ev.subject}: {ev.outcome}{why}{cited}"
     if k == "verification":
         who = ev.model if isinstance(ev.model, str) else f"{ev.model.provider}/{ev.model.name}"
-        return f"{ev.verdict} on {ev.target} by {who}"
+        return f"{ev.stated_verdict} on {ev.target} by {who}"
     if k in ("approval", "approval_request"):
         verdict = f" {ev.verdict}" if k == "approval" else " requested"
         return f"{ev.target}{verdict} ({ev.approver})"

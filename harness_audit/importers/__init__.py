@@ -50,6 +50,7 @@ __all__ = [
     "describe_foreign",
     "detect_definition",
     "detect_trace",
+    "draft_from_trail",
     "draft_manifest",
     "draft_to_file",
     "import_files",
@@ -331,6 +332,14 @@ def draft_manifest(
     return draft.render(d, name=name)
 
 
+def draft_from_trail(folder: Path, name: str | None = None) -> str:
+    """The draft manifest YAML of what the trail at ``folder`` shows ran (``init --from-trail``;
+    fails closed as every draft: see ``from_trail``)."""
+    from harness_audit.importers import draft, from_trail
+
+    return draft.render(from_trail.draft_from_trail(folder), name=name)
+
+
 def import_files(
     sources: list[Path],
     folder: Path,
@@ -364,10 +373,12 @@ def draft_to_file(
     name: str | None = None,
     force: bool = False,
     unseen: list[str] | None = None,
+    trail: Path | None = None,
 ) -> int:
     """``harness-audit init``: write the draft manifest of :func:`draft_manifest` to
     ``output``, never over a file unless ``force``, nor over one of ``paths``; the number of
-    fields it leaves to declare (``# TODO: declare``)."""
+    fields it leaves to declare (``# TODO: declare``). With ``trail``, the draft is of what that
+    trail shows ran (``init --from-trail``), not of definitions."""
     from harness_audit._fs import refuse_overwriting, write_atomic
     from harness_audit.errors import Diagnostic, UsageError
 
@@ -380,7 +391,9 @@ def draft_to_file(
             )
         )
     refuse_overwriting([output], [p for p in paths if p.is_file()])
-    text = draft_manifest(paths, fmt, name, unseen)
+    text = draft_from_trail(trail, name) if trail is not None else None
+    if text is None:
+        text = draft_manifest(paths, fmt, name, unseen)
     write_atomic(output, text)
     return text.count("# TODO: declare")
 

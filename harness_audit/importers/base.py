@@ -447,12 +447,75 @@ def normalise_id(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "_", name.lower())
 
 
+def role_key(role: str) -> str:
+    """A role as ``--manifest`` matches it: one line (as a draft writes it, at most 300
+    characters), then :func:`normalise_id`."""
+    return normalise_id(" ".join(role.split())[:300])
+
+
 # -- mapping ----------------------------------------------------------------------------------
 
 EFFECTS = ("read", "write", "destructive", "external")
 MAX_LISTED = 10_000
 """Agent and tool names listed in ``import.json``'s mapping, each: the listing is bounded, as
 the reading is, when a source names a new tool in every span (the events keep every name)."""
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    """When a numeric score passes: below ``pass_below`` and/or at or above
+    ``pass_at_or_above`` (both given: both hold)."""
+
+    pass_below: float | None = None
+    pass_at_or_above: float | None = None
+
+    def verdict(self, value: float) -> str:
+        """``pass`` or ``fail`` of ``value`` under this rule."""
+        ok = (self.pass_below is None or value < self.pass_below) and (
+            self.pass_at_or_above is None or value >= self.pass_at_or_above
+        )
+        return "pass" if ok else "fail"
+
+    def __str__(self) -> str:
+        parts = []
+        if self.pass_below is not None:
+            parts.append(f"pass_below {self.pass_below:g}")
+        if self.pass_at_or_above is not None:
+            parts.append(f"pass_at_or_above {self.pass_at_or_above:g}")
+        return ", ".join(parts)
+
+
+SCORE_RULE_HINT = "scores: {toxicity: {pass_below: 0.5}, helpfulness: {pass_at_or_above: 0.8}}"
+
+
+def score_rules(data: Any, name: str, line: int | None) -> dict[str, ScoreRule]:
+    """The score pass rules of a ``scores:`` mapping (a clear error for anything else)."""
+    import math
+
+    if not isinstance(data, dict):
+        raise fail(name, "`scores:` must map score names to a pass rule", line, SCORE_RULE_HINT)
+    out: dict[str, ScoreRule] = {}
+    for k, v in data.items():
+        keys = {"pass_below", "pass_at_or_above"}
+        if not isinstance(v, dict) or not v or not set(v) <= keys:
+            raise fail(
+                name,
+                f"score {str(k)[:80]!r}: a pass rule is pass_below and/or pass_at_or_above",
+                line,
+                SCORE_RULE_HINT,
+            )
+        nums: dict[str, float] = {}
+        for rk, rv in v.items():
+            if isinstance(rv, bool) or not isinstance(rv, (int, float)) or not math.isfinite(rv):
+                raise fail(
+                    name,
+                    f"score {str(k)[:80]!r}: {rk} must be a finite number",
+                    line,
+                    SCORE_RULE_HINT,
+                )
+            nums[rk] = float(rv)
+        out[str(k)] = ScoreRule(nums.get("pass_below"), nums.get("pass_at_or_above"))
+    return out
 
 
 @dataclass
@@ -463,6 +526,10 @@ class Mapping:
     tools: dict[str, tuple[str, str]] = field(default_factory=dict)
     manifest_agents: dict[str, str] = field(default_factory=dict)  # normalised id -> id
     manifest_tools: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    manifest_roles: dict[str, str] = field(default_factory=dict)  # normalised role -> id
+    scores: dict[str, ScoreRule] = field(default_factory=dict)
+    """Pass rules of numeric evaluation scores by score name (``--map``'s ``scores:``, the
+    manifest's ``x-scores:``); a numeric score with none is ``not_proven`` (issue 25, item 4)."""
     source: list[str] = field(default_factory=list)
     used_agents: dict[str, str] = field(default_factory=dict)
     used_tools: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -486,6 +553,11 @@ class Mapping:
             norm = normalise_id(name)
             if norm in self.manifest_agents:
                 return self.manifest_agents[norm]
+            # a framework naming agents by their role (CrewAI spans): the manifest agent whose
+            # `role` it is (issue 25, item 5); an ambiguous role maps to nothing
+            got = self.manifest_roles.get(role_key(name))
+            if got:
+                return got
         return name
 
     def tool(self, name: str, agent: str) -> tuple[str, str]:
@@ -536,18 +608,30 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
         for a in pipeline.agents:
             m.manifest_agents[normalise_id(a.id)] = a.id
             m.manifest_tools[a.id] = {t.name: (t.effect, t.scope or "unscoped") for t in a.tools}
+            if a.role:
+                k = role_key(a.role)
+                # two agents with one role: the name says neither, so it maps to neither
+                m.manifest_roles[k] = "" if k in m.manifest_roles else a.id
+        raw = load_yaml(manifest).data
+        rules = raw.get("x-scores") if isinstance(raw, dict) else None
+        if rules is not None:
+            m.scores.update(score_rules(rules, f"{manifest}: x-scores", None))
         m.source.append(str(manifest))
     if map_file is not None:
         doc = load_yaml(map_file)
         data = doc.data
         name = str(map_file)
-        if not isinstance(data, dict) or not set(data) <= {"agents", "tools"}:
+        if not isinstance(data, dict) or not set(data) <= {"agents", "tools", "scores"}:
             raise fail(
                 name,
-                "a map has only `agents:` and `tools:` mappings",
+                "a map has only `agents:`, `tools:` and `scores:` mappings",
                 1,
-                "agents: {source name: manifest id}, tools: {name: {effect, scope}}",
+                "agents: {source name: manifest id}, tools: {name: {effect, scope}}, "
+                "scores: {name: {pass_below: N}}",
             )
+        if data.get("scores") is not None:
+            mk = doc.mark(("scores",))
+            m.scores.update(score_rules(data["scores"], name, mk.line if mk else None))
         agents = data.get("agents") or {}
         tools = data.get("tools") or {}
         if not isinstance(agents, dict) or not all(isinstance(v, str) for v in agents.values()):

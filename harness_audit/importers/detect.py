@@ -255,6 +255,26 @@ def _identify(probe: Probe, want: Want) -> tuple[str, str, str]:
     )
 
 
+def identify(path: Path, want: Want) -> tuple[str, str, str, str] | None:
+    """(what, family, nearest format, shape) of a file :func:`describe_foreign` does not name,
+    for a refusal that still names what it looks like (issue 25, item 6); shape is ``json``
+    (JSON or JSON Lines), ``manifest`` (a JSON object with a manifest's keys) or ``text``;
+    None when it cannot be read."""
+    try:
+        probe = Probe.of(path)
+    except Exception:
+        return None
+    what, family, nearest = _identify(probe, want)
+    j = probe.json
+    if isinstance(j, dict) and {"apiVersion", "kind", "metadata", "agents"} & set(j):
+        shape = "manifest"
+    elif j is not None or probe.first_line_json is not None:
+        shape = "json"
+    else:
+        shape = "text"
+    return what, family, nearest, shape
+
+
 def _json_definitions() -> str:
     return f"{names(DEFINITIONS)} (an MCP config or agent card is JSON)"
 

@@ -62,6 +62,9 @@ class DraftAgent:
     model: str | None = None
     model_where: Where | None = None
     model_note: str = ""
+    model_stated: tuple[str, str] | None = None
+    """The model's (provider, family) as the source states them (a trail's events), used when
+    rules/models.yaml does not know the name."""
     human: bool = False
     tools: list[DraftTool] = field(default_factory=list)
     depends_on: dict[str, Where] = field(default_factory=dict)
@@ -244,7 +247,12 @@ def render(d: Draft, name: str | None = None) -> str:
     :func:`escape`), so no source text changes the parsed draft beyond its own value."""
     ids = {a.id for a in d.agents}
     lines: list[str] = [
-        _line(0, "", f"Draft manifest from {d.format} definitions, made by `harness-audit init`."),
+        _line(
+            0,
+            "",
+            f"Draft manifest from {'a trail' if d.format == 'trail' else d.format + ' definitions'}"
+            ", made by `harness-audit init`.",
+        ),
         "# Fails closed: what the source does not say is written with the value that fails its",
         "# check and a TODO. Review every TODO before relying on a scan of this file.",
         "apiVersion: harness-audit/v1",
@@ -271,12 +279,17 @@ def render(d: Draft, name: str | None = None) -> str:
             info = tables.resolve_model(a.model)
             where = f"from {a.model_where or a.where}"
             note = f"; {a.model_note}" if a.model_note else ""
-            if info.known:
+            if info.known or a.model_stated:
+                provider, family, mname = (
+                    (info.provider, info.family, info.name)
+                    if info.known
+                    else (*(a.model_stated or ("", "")), a.model)
+                )
                 lines.append(
                     _line(
                         4,
-                        f"model: {{provider: {_q(info.provider)}, family: "
-                        f"{_q(info.family)}, name: {_q(info.name)}}}",
+                        f"model: {{provider: {_q(provider)}, family: "
+                        f"{_q(family)}, name: {_q(mname)}}}",
                         where + note,
                     )
                 )

@@ -7,7 +7,9 @@ the map, and a ``SPAN`` inside a LangGraph ``tools`` node (its tool, with no def
 ``AGENT`` nesting -> spawn (and SPANs whose raw OTel attributes name an agent, as
 pydantic-ai's ``<agent> run``). ``level: ERROR`` is an error outcome. Trace ``scores`` with
 source ``EVAL`` -> ``verification`` of the root (of the observation when the score names one);
-a numeric score has no pass threshold, so it is a ``fail`` (nothing passes by default).
+a numeric score is judged by the pass rule ``--map``/the manifest declare for its name
+(``scores: {toxicity: {pass_below: 0.5}}``); with none it is no verdict either way:
+``not_proven`` (``x_verdict``; the schema's ``verdict`` says ``fail``, never a pass).
 The Langfuse trace is the run's root; observations without a parent hang from it.
 """
 
@@ -23,6 +25,7 @@ import orjson
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
+    ScoreRule,
     as_dict,
     as_float,
     as_int,
@@ -39,6 +42,7 @@ from harness_audit.importers.spans import (
     AGENT,
     EVAL,
     MODEL,
+    NOT_PROVEN,
     STRUCTURE,
     TOOL,
     Evaluation,
@@ -164,7 +168,9 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     return span
 
 
-def _score(s: dict[str, Any], stats: ImportStats) -> Evaluation | None:
+def _score(
+    s: dict[str, Any], stats: ImportStats, rules: dict[str, ScoreRule] | None = None
+) -> Evaluation | None:
     source = s.get("source")
     if source != "EVAL":
         stats.drop(f"score with source {str(source)[:20]!r}: only EVAL scores are evaluations")
@@ -182,14 +188,26 @@ def _score(s: dict[str, Any], stats: ImportStats) -> Evaluation | None:
         verdict = verdict_of(label, None)
         basis = f"categorical score {str(label)[:60]!r}"
     else:
-        verdict = "fail"
-        basis = f"numeric score {str(value)[:30]}: no pass threshold declared, not a pass"
+        rule = (rules or {}).get(name)
+        num = as_float(value)
+        if rule is not None and num is not None:
+            verdict = rule.verdict(num)
+            basis = f"numeric score {num:g} under the declared rule {name}: {{{rule}}}"
+        else:  # no rule: not a verdict either way (issue 25, item 4)
+            verdict = NOT_PROVEN
+            why = "no pass rule declared" if num is not None else "no numeric value"
+            basis = f"numeric score {str(value)[:30]}: {why} (--map scores:), not proven"
     ts = ts_to_ns(s.get("timestamp")) or 0
     return Evaluation(sid, name, verdict, ts, text(s.get("observationId"), 128), basis)
 
 
 def trace_of(
-    doc: dict[str, Any], file: str, line: int, stats: ImportStats, pipeline: str
+    doc: dict[str, Any],
+    file: str,
+    line: int,
+    stats: ImportStats,
+    pipeline: str,
+    rules: dict[str, ScoreRule] | None = None,
 ) -> Trace | None:
     """One Langfuse export object as a :class:`Trace` (None when it holds no trace)."""
     t: dict[str, Any] = doc["trace"] if isinstance(doc.get("trace"), dict) else doc
@@ -225,7 +243,7 @@ def trace_of(
         if not isinstance(s, dict):
             stats.drop("score is not an object")
             continue
-        ev = _score(s, stats)
+        ev = _score(s, stats, rules)
         if ev is not None:
             trace.evaluations.append(ev)
             stats.mapped += 1  # a verification of the run (undone below if no run is made)
@@ -260,7 +278,7 @@ def read(
         if not isinstance(d, dict):
             stats.drop("record is not a Langfuse trace object")
             continue
-        trace = trace_of(d, name, n, stats, pipeline)
+        trace = trace_of(d, name, n, stats, pipeline, mapping.scores)
         if trace is None:
             stats.drop("record without a trace id")
             continue

@@ -39,6 +39,10 @@ from harness_audit.importers.base import (
 from harness_audit.trail.source import RawEvent
 
 MODEL, TOOL, AGENT, EVAL, STRUCTURE = "model_call", "tool_call", "agent", "evaluation", "structure"
+NOT_PROVEN = "not_proven"
+"""An evaluation that is no verdict either way (a numeric score with no pass rule): written as
+``verdict: fail`` (never a pass; the schema knows two) with ``x_verdict: not_proven``, which
+the judge reads (issue 25, item 4)."""
 WRAPPER = "wrapper"
 """A model-call span with a model call below it: structure, counted as dropped for that."""
 
@@ -49,7 +53,7 @@ class Evaluation:
 
     id: str
     name: str
-    verdict: str  # pass | fail
+    verdict: str  # pass | fail | not_proven
     ts: int
     target: str | None  # span id judged; None: the root
     basis: str
@@ -647,11 +651,13 @@ def _eval_out(e: Evaluation, run: str, target: str | None, order: int, line: int
         "agent": "harness",
         "kind": "verification",
         "target": target,
-        "verdict": e.verdict,
+        "verdict": "fail" if e.verdict == NOT_PROVEN else e.verdict,
         "model": {"provider": "unknown", "family": "unknown", "name": e.name},
         "x_evaluation": e.name,
         "x_verdict_basis": e.basis,
     }
+    if e.verdict == NOT_PROVEN:
+        ev["x_verdict"] = NOT_PROVEN
     return Pending(e.ts, order, e.id, target, line, ev)
 
 

@@ -65,10 +65,14 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             before = len(problems)
             hits = sorted(_walk(path, problems))
             if not hits and len(problems) == before:
+                from harness_audit.foreign import folder_holds
+
+                holds = folder_holds(path)
                 problems.append(
                     Diagnostic(
                         str(path),
-                        "no pipeline manifest found in this directory",
+                        "no pipeline manifest found in this directory"
+                        + (f"; {holds}" if holds else ""),
                         expected="harness.yaml, harness.yml, *.harness.yaml or *.harness.yml",
                     )
                 )

@@ -48,6 +48,9 @@ PACK_FILES = (
     "SHA256SUMS",
     "SHA256SUMS.sig",
     POPULATIONS,
+    "drafted",  # report given definitions and traces (direct.py): the draft and the import
+    "imported",
+    "imported-checkpoints",
 )
 SIG_NOTE_ORIGIN = "harness-audit evidence pack v1"
 MAX_PER_PROBLEM = 12
@@ -599,11 +602,13 @@ def build_pack(
     pdf: bool = True,
     preparer: str | None = None,
     tsc: str | None = None,
+    extra: dict[str, bytes | Path] | None = None,
 ) -> dict[str, bytes | Path]:
     """Every file of the evidence pack, by its path in the pack: the HTML, the PDF,
     ``findings.json``, the population CSVs (``populations/…``, as files to copy), ``SHA256SUMS``
     over all of them and, with a signer, ``SHA256SUMS.sig``. ``tsc`` (``report --tsc``, a
-    comma-separated list) overrides each manifest's Trust Services categories."""
+    comma-separated list) overrides each manifest's Trust Services categories. ``extra``: files
+    drafted and imported in the run (``drafted/…``, ``imported/…``), listed in SHA256SUMS."""
     from harness_audit.compliance import parse_tsc
     from harness_audit.sla import analyse
 
@@ -651,6 +656,7 @@ def build_pack(
         "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
         "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
         **pack_populations(run),
+        **(extra or {}),
     }
     if pdf:
         files["evidence.pdf"] = render_pdf(html)
@@ -672,6 +678,7 @@ def write_pack(
     preparer: str | None = None,
     population_out: Path | None = None,
     tsc: str | None = None,
+    extra: dict[str, bytes | Path] | None = None,
 ) -> tuple[AuditRun, dict[str, bytes | Path]]:
     """``harness-audit report``: run the audit and write its pack into ``folder`` (whole or not
     at all; an earlier pack there is replaced whole), the population CSVs inside it; with
@@ -689,7 +696,7 @@ def write_pack(
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         run = run_audit(dataclasses.replace(request, population_dir=Path(spool), for_pack=True))
         files = build_pack(
-            run, generated_at(), ai_act_date, signer, pdf, preparer=preparer, tsc=tsc
+            run, generated_at(), ai_act_date, signer, pdf, preparer=preparer, tsc=tsc, extra=extra
         )
         csvs = {Path(n).name: f for n, f in files.items() if n.startswith(f"{POPULATIONS}/")}
         check_output_folder(folder, run.protected, PACK_FILES)  # both refused before a write

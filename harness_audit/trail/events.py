@@ -169,6 +169,14 @@ class Verification(Event, tag="verification"):
     verdict: Verdict
     model: Model | HumanRef
     args_digest: str | UnsetType = UNSET  # binds the verdict to the exact call it verified
+    # an import's marker (IMPORT.md): ``x_verdict: "not_proven"`` on a score that is no verdict
+    # either way (a numeric score with no pass rule); ``verdict`` then says ``fail``
+    x_verdict: Any = UNSET
+
+    @property
+    def stated_verdict(self) -> str:
+        """``pass``, ``fail``, or ``not_proven`` when the source stated no verdict."""
+        return "not_proven" if self.x_verdict == "not_proven" else self.verdict
 
 
 class ApprovalRequest(Event, tag="approval_request"):
