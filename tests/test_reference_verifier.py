@@ -2,10 +2,8 @@
 verify``: on the bundled samples and on trails the tool writes, intact and tampered with, its
 verdict (exit 0, or not) is the tool's. It is run as a reader would run it, in a subprocess.
 
-Two cases wait on the verifier side of issue 23 (items 1 and 4: a line over 1 MiB fails
-wherever it falls; a checkpoint of the empty tree anchors nothing). The reference verifier
-already follows those rules; until that work is merged the tool's verdict differs, so they are
-marked xfail (not strict: they pass once it lands).
+Both follow issue 23's rules (items 1 and 4): a line over 1 MiB fails wherever it falls, and a
+checkpoint of the empty tree anchors nothing.
 """
 
 from __future__ import annotations
@@ -189,8 +187,6 @@ def _wrong_key(tmp: Path) -> tuple[Path, Path]:
     return trail, Path(pub(tmp, OTHER))
 
 
-ISSUE_23 = "issue 23 (verify lane) not merged on this branch: the tool's verdict still differs"
-
 CASES: list[object] = [
     pytest.param(sample("support-refunds"), True, id="sample-support-refunds"),
     pytest.param(sample("loan-assessment-hardened"), True, id="sample-hardened"),
@@ -236,13 +232,11 @@ CASES: list[object] = [
         tampered(_size_zero_only),
         False,
         id="checkpoint-of-size-0",
-        marks=pytest.mark.xfail(reason=ISSUE_23 + " (item 4)", strict=False),
     ),
     pytest.param(
         _over_long_line,
         False,
         id="line-over-1-MiB",
-        marks=pytest.mark.xfail(reason=ISSUE_23 + " (item 1)", strict=False),
     ),
 ]
 
