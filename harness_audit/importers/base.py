@@ -24,7 +24,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -296,19 +296,19 @@ def run_start(run: str, span: str, ts_ns: int, pipeline: str) -> dict[str, Any]:
 def emit_run(
     file: str,
     start: tuple[int, dict[str, Any]],
-    events: list[tuple[int, int, int, dict[str, Any]]],
+    events: Iterable[tuple[int, dict[str, Any]]],
     end: tuple[int, dict[str, Any]],
     stats: ImportStats,
 ) -> Iterator[RawEvent]:
     """A session-shaped run in trail order: its ``run_start`` (line, event), its ``events``
-    ((time, order, line, event), already sorted), then its ``run_end``, each counted. An
+    ((line, event), in trail order), then its ``run_end``, each counted. An
     event's ``parent`` is its ``target`` when that is an earlier event of the run, else the
     ``run_start``; a span seen before gets its kind appended (one span, one event)."""
     begin = start[1]["span"]
     yield RawEvent(file, start[0], start[1])
     stats.events["run_start"] += 1
     seen = {begin}
-    for _, _, line, ev in events:
+    for line, ev in events:
         tgt = ev.get("target")
         ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
         if ev["span"] in seen:

@@ -390,7 +390,13 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         end["ts"] = None
     if run.stop:
         end["x_last_stop_reason"] = run.stop
-    yield from emit_run(run.file, (run.line, start), run.events, (run.line, end), stats)
+    yield from emit_run(
+        run.file,
+        (run.line, start),
+        ((line, ev) for _, _, line, ev in run.events),
+        (run.line, end),
+        stats,
+    )
 
 
 def _looks(obj: Any) -> bool:

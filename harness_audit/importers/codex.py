@@ -419,7 +419,9 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     end = run_end(r.id, begin, r.last or 0, pipeline, r.outcome)
     if r.last is None:
         end["ts"] = None
-    yield from emit_run(r.file, (1, start), r.events, (1, end), stats)
+    yield from emit_run(
+        r.file, (1, start), ((line, ev) for _, _, line, ev in r.events), (1, end), stats
+    )
 
 
 def sniff(probe: Probe) -> str | None:

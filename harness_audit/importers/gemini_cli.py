@@ -239,7 +239,9 @@ def _emit(
     end = run_end(sid, begin, end_at or 0, pipeline, "unknown")
     if end_at is None:
         end["ts"] = None
-    yield from emit_run(file, (1, start), events, (1, end), stats)
+    yield from emit_run(
+        file, (1, start), ((line, ev) for _, _, line, ev in events), (1, end), stats
+    )
 
 
 def _looks(obj: Any) -> bool:

@@ -27,6 +27,7 @@ from harness_audit.importers.base import (
     as_float,
     as_int,
     as_list,
+    emit_run,
     fail,
     ns_to_ts,
     run_end,
@@ -170,16 +171,6 @@ def read(
     version = text(info.get("mini_version"), 40)
     if version is not None:
         start["x_mini_version"] = version
-    yield RawEvent(name, 1, start)
-    stats.events["run_start"] += 1
-    seen = {begin}
-    for ev in out:
-        ev["parent"] = begin
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(name, 1, ev)
     outcome = "unknown" if exit_status is None else "ok" if exit_status == "Submitted" else "error"
     end = run_end(run, begin, last or 0, pipeline, outcome)
     if last is None:
@@ -193,9 +184,7 @@ def read(
     calls = as_int(ms.get("api_calls"))
     if calls is not None:
         end["x_api_calls"] = calls
-    yield RawEvent(name, 1, end)
-    stats.events["run_end"] += 1
-    stats.runs += 1
+    yield from emit_run(name, (1, start), ((1, ev) for ev in out), (1, end), stats)
 
 
 def sniff(probe: Probe) -> str | None:

@@ -28,6 +28,7 @@ from harness_audit.importers.base import (
     Mapping,
     as_dict,
     as_int,
+    emit_run,
     fail,
     iter_lines,
     ns_to_ts,
@@ -241,27 +242,15 @@ def read(
     start = run_start(run, begin, first_ns or 0, pipeline)
     if first_ns is None:
         start["ts"] = None
-    yield RawEvent(name, 1, start)
-    stats.events["run_start"] += 1
-    seen = {begin}
-    for line, ev in out:
+    for _, ev in out:
         ev.pop("x_observed", None)
-        tgt = ev.get("target")
-        ev["parent"] = tgt if isinstance(tgt, str) and tgt in seen else begin
-        if ev["span"] in seen:
-            ev["span"] = f"{ev['span']}:{ev['kind']}"
-        seen.add(ev["span"])
-        stats.events[ev["kind"]] += 1
-        yield RawEvent(name, line, ev)
     end = run_end(run, begin, last_ns or 0, pipeline, _STATUS.get(str(status), "unknown"))
     if last_ns is None:
         end["ts"] = None
     if status is not None:
         end["x_execution_status"] = str(status)[:40]
     end.update({k: v for k, v in totals.items() if isinstance(v, int)})
-    yield RawEvent(name, 1, end)
-    stats.events["run_end"] += 1
-    stats.runs += 1
+    yield from emit_run(name, (1, start), out, (1, end), stats)
 
 
 def sniff(probe: Probe) -> str | None:
