@@ -288,3 +288,35 @@ def test_missing_target_fails(write_manifest, manifest) -> None:
     del manifest["slo"]
     r = CliRunner().invoke(app, ["sla", str(write_manifest(manifest))])
     assert r.exit_code == ExitCode.FINDINGS
+
+
+def test_a_call_of_unknown_outcome_is_no_success() -> None:
+    """Unknown is not zero: a stage whose tool call's outcome the source did not state
+    (``x_outcome: "unknown"``, an import's marker; ``outcome`` says ``ok``) is neither a
+    success nor an attempt of the observed rate; it is counted as unknown, and the check's
+    pass is then not proven."""
+    import msgspec
+
+    from harness_audit.trail.events import AnyEvent, ToolCall
+
+    p = load_manifest(SAMPLES / "support-refunds" / "harness.yaml")
+    agent = next(a.id for a in p.agents if a.in_trail and not a.depends_on)
+    base = {"v": 1, "seq": 0, "ts": "2026-01-01T00:00:00Z", "parent": None, "prev": "0" * 64}
+    base["hash"] = "0" * 64
+
+    def event(run: str, extra: dict[str, Any]) -> Any:
+        return msgspec.json.decode(json.dumps(base | {"run": run} | extra), type=AnyEvent)
+
+    call = {"span": "c", "agent": agent, "kind": "tool_call", "tool": "t", "effect": "read"}
+    call |= {"scope": "s", "outcome": "ok"}
+    end = {"span": "e", "agent": "harness", "kind": "run_end", "pipeline": p.name}
+    end["outcome"] = "ok"
+    events = [
+        event("known", call),
+        event("known", end),
+        event("unstated", call | {"x_outcome": "unknown"}),
+        event("unstated", end),
+    ]
+    assert isinstance(events[2], ToolCall) and events[2].x_outcome == "unknown"
+    c = observe(p, events).counts[agent]
+    assert (c.attempts, c.successes, c.unknown) == (1, 1, 1)

@@ -96,6 +96,9 @@ class Rates(Observed):
                 continue
             c = self.judge.control(st.agent, "sla_decomposed_per_stage")
             c.operated += st.observed.attempts
+            if st.observed.unknown:  # a pass is not proven on results nobody stated
+                c.unknown += st.observed.unknown
+                c.unknown_reason = "run(s) where a tool call's outcome was not stated"
             if st.observed.verdict == "misses":
                 c.fail(
                     f"observed {st.observed.successes}/{st.observed.attempts} successes "

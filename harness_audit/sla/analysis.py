@@ -5,7 +5,7 @@ reach, and (with trails) whether its observed rate meets that.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness_audit.manifest.model import Pipeline
@@ -112,6 +112,8 @@ def analyse(
         if observations and req is not None and a.id in observations.counts:
             c = observations.counts[a.id]
             obs = judge_observed(c.successes, c.attempts, req)
+            if c.unknown:
+                obs = replace(obs, unknown=c.unknown)
         stages.append(
             StageReport(
                 a.id,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from harness_audit.manifest.model import Pipeline
 from harness_audit.sla.model import decompose
-from harness_audit.trail.events import AnyEvent, actor_of
+from harness_audit.trail.events import AnyEvent, ToolCall, actor_of
 
 
 @dataclass
@@ -20,6 +20,7 @@ class StageCount:
 
     attempts: int = 0
     successes: int = 0
+    unknown: int = 0  # runs where the stage's result is unknown (an outcome not stated)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Observer:
             a: StageCount() for a in decompose(pipeline).series_stages if self.agents[a].in_trail
         }  # an unrecorded agent cannot be observed
         self.state: dict[str, dict[str, bool]] = {}  # run -> agent -> failed?
+        self.unknown: dict[str, set[str]] = {}  # run -> agents with a call of unknown outcome
         self.finished = 0
 
     def feed(self, ev: AnyEvent) -> None:
@@ -57,6 +59,8 @@ class Observer:
         if actor in self.agents:
             failed = ev.kind == "error" or (ev.kind == "tool_call" and ev.outcome == "error")
             run[actor] = run.get(actor, False) or failed
+            if isinstance(ev, ToolCall) and ev.x_outcome == "unknown":
+                self.unknown.setdefault(ev.run, set()).add(actor)
         if ev.kind == "run_end":
             self.finished += 1
             # a run the harness stopped on purpose (a budget or policy block) says nothing of
@@ -66,11 +70,13 @@ class Observer:
                 self.state.pop(ev.run),
                 self.counts,
                 unreached_fail=ev.outcome not in STOPPED,
+                unknown=self.unknown.pop(ev.run, set()),
             )
 
     def forget(self, run: str) -> None:
         """A run that will never end (evicted by the caller): not judged."""
         self.state.pop(run, None)
+        self.unknown.pop(run, None)
 
     def result(self) -> Observations:
         """The counts so far."""
@@ -93,6 +99,7 @@ def _judge_run(
     seen: dict[str, bool],
     counts: dict[str, StageCount],
     unreached_fail: bool = True,
+    unknown: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     agents = pipeline.agent_map
     ok: dict[str, bool] = {}
@@ -108,5 +115,8 @@ def _judge_run(
         else:
             continue  # an upstream stage failed: this one was never attempted
         ok[agent_id] = good
+        if good and agent_id in unknown:  # a success nobody stated: unknown, not counted
+            counts[agent_id].unknown += 1
+            continue
         counts[agent_id].attempts += 1
         counts[agent_id].successes += good

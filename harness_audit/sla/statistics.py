@@ -128,6 +128,7 @@ class Observed:
     method: BoundsMethod
     verdict: Verdict
     runs_needed: int | None
+    unknown: int = 0  # attempts of unknown result, not counted (the stage is then not proven)
 
 
 def judge_observed(successes: int, attempts: int, required: float) -> Observed:

@@ -135,6 +135,9 @@ class ToolCall(Event, tag="tool_call"):
     outcome: ToolOutcome
     target: str | UnsetType = UNSET
     args_digest: str | UnsetType = UNSET
+    # an import's marker (IMPORT.md): ``x_outcome: "unknown"`` when the source did not state
+    # the outcome (``outcome`` then says ``ok``: the call is judged as having run)
+    x_outcome: Any = UNSET
 
 
 class DataAccess(Event, tag="data_access"):
