@@ -44,6 +44,7 @@ class AuditRequest:
     population_dir: Path | None = None  # where every population CSV is written (the report)
     for_pack: bool = False  # the judging pass keeps what the pack shows (see judge_trails)
     sealed_late_after_s: float | None = None  # None: 24 h (trail/provenance.py)
+    dask: str | None = None  # a Dask scheduler's address: verify on its cluster (trail/cluster.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
                     spool=spool,
                     for_pack=request.for_pack,
                     sealed_late_after_s=request.sealed_late_after_s,
+                    dask=request.dask,
                 )
             finally:
                 if spool is not None:

@@ -35,6 +35,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "sample": int,
     "seed": int,
     "jobs": int,
+    "dask": str,  # a Dask scheduler's address: verify trails on its cluster (scan, report)
     "ai-act-date": str,  # which EU AI Act application date reports apply (report)
     # the report's period of review, allowed coverage gap, population folder and preparer
     "period": str,
@@ -286,6 +287,7 @@ _AUDIT = {  # the settings of one audit run, which scan and report both take (_r
     "sample": "sample",
     "seed": "seed",
     "jobs": "jobs",
+    "dask": "dask",
     "period": "period",
     "max-gap": "max_gap",
     "fail-on": "fail_on",

@@ -63,6 +63,7 @@ def _request(ctx: typer.Context, paths: list[Path] | None, baseline: Path | None
         sealed_late_after_s=_duration(late, "--sealed-late-after") if late else None,
         period=parse_period(p["period"], _setting_source(ctx, "period")) if p["period"] else None,
         max_gap_s=_duration(p["max_gap"], "--max-gap") if p["max_gap"] else None,
+        dask=p.get("dask"),
     )
 
 
@@ -107,6 +108,7 @@ def scan(
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
+    dask: opt.Dask = None,
     period: opt.Period = None,
     max_gap: opt.MaxGap = None,
     waivers: opt.Waivers = None,
@@ -216,6 +218,7 @@ def verify(
     witness_key: opt.WitnessKeys = None,
     witness_quorum: opt.WitnessQuorum = None,
     jobs: opt.Jobs = 1,
+    dask: opt.Dask = None,
     fmt: opt.VerifyFormat = "table",
     output: opt.Outputs = None,
     sealed_late_after: opt.SealedLateAfter = None,
@@ -250,7 +253,7 @@ def verify(
         bar.start()
         progress = lambda n: bar.advance(task, n)  # noqa: E731
     try:
-        report = verify_trail(trail, trust, jobs, allow_unanchored, progress, late)
+        report = verify_trail(trail, trust, jobs, allow_unanchored, progress, late, dask)
     finally:
         if progress is not None:
             bar.stop()
@@ -608,6 +611,7 @@ def report(
     sample: opt.Sample = 0,
     seed: opt.Seed = 0,
     jobs: opt.Jobs = 1,
+    dask: opt.Dask = None,
     ai_act_date: Annotated[
         opt.AiActDate | None,
         typer.Option("--ai-act-date", help="Which EU AI Act application date applies."),

@@ -109,6 +109,15 @@ TrustedState = Annotated[
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", min=1, max=64, help="Processes to verify trails with.")
 ]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Verify trails on the Dask cluster whose scheduler is at ADDRESS "
+        "(pip install 'harness-audit[dask]').",
+    ),
+]
 Trails = Annotated[
     Path | None,
     typer.Option(

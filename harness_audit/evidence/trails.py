@@ -102,6 +102,7 @@ def judge_trails(
     spool: PopulationSpool | None = None,
     for_pack: bool = False,
     sealed_late_after_s: float | None = None,
+    dask: str | None = None,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass (no trust root: the manifest's own key, unpinned).
@@ -113,7 +114,8 @@ def judge_trails(
     (:attr:`Evidence.excerpts`) and hashes the files (:attr:`Evidence.digests`), so the pack
     never reads the trails again. ``sealed_late_after_s`` (default 24 h): a trail signed
     longer than this after its last anchored event was sealed after the fact, as an import is
-    (:attr:`TrailTrust.sealed_after_the_fact`)."""
+    (:attr:`TrailTrust.sealed_after_the_fact`). ``dask``: a Dask scheduler's address, to
+    verify on its cluster (:mod:`~harness_audit.trail.cluster`)."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -124,7 +126,7 @@ def judge_trails(
         source = "manifest" if manifest_keys else None
         trust = dataclasses.replace(trust, keys=tuple(manifest_keys), key_source=source)
     late_s = DEFAULT_SEALED_LATE_S if sealed_late_after_s is None else sealed_late_after_s
-    report = verify_trail(paths, trust, jobs, sealed_late_after_s=late_s)
+    report = verify_trail(paths, trust, jobs, sealed_late_after_s=late_s, dask=dask)
     prov = report.provenance
     anchored = report.anchor.size if report.anchor else 0  # leaves the signed tree covers
     judge = Judge(pipeline, sample, seed, spool)

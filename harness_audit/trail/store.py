@@ -20,10 +20,12 @@ This module is the lowest of ``trail/``: it imports no other trail module but
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol
@@ -37,6 +39,7 @@ __all__ = [
     "TrailStore",
     "changed_under",
     "chunks",
+    "held",
     "name_of",
     "open_store",
     "store_of",
@@ -598,12 +601,34 @@ class FileStore:
 
 
 _remote: dict[str, TrailStore] = {}
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def held(segment: str, store: TrailStore) -> Iterator[None]:
+    """Serve ``segment`` from ``store`` in this thread for the block: a cluster worker scans
+    the bytes of a range it was sent (:mod:`~harness_audit.trail.cluster`) under the
+    segment's own name, so everything it reports names the segment as a local scan does."""
+    stores: dict[str, TrailStore] = getattr(_held, "stores", None) or {}
+    saved = stores.get(segment)
+    stores[segment] = store
+    _held.stores = stores
+    try:
+        yield
+    finally:
+        if saved is None:
+            del stores[segment]
+        else:
+            stores[segment] = saved
 
 
 def store_of(segment: str) -> TrailStore:
     """The store a segment named on its own lives in (a process scanning one byte range gets
     the name only): the local folder for a path, the S3 prefix (one per process, its listing
-    read once) for an ``s3://`` segment."""
+    read once) for an ``s3://`` segment; in a block of :func:`held`, the store held for it."""
+    stores = getattr(_held, "stores", None)
+    if stores and segment in stores:
+        return stores[segment]  # type: ignore[no-any-return]
     url = url_of(segment)
     if url is None:
         return LocalStore(Path(segment).parent)

@@ -218,6 +218,7 @@ def verify_trail(
     allow_unanchored: bool = False,
     progress: Callable[[int], None] | None = None,
     sealed_late_after_s: float = DEFAULT_SEALED_LATE_S,
+    dask: str | None = None,
 ) -> VerifyReport:
     """Verify the trail at ``paths`` against the trust root: every line, the chain, the tree
     and the checkpoints found beside it or given, and a trusted state from the last audit
@@ -225,7 +226,10 @@ def verify_trail(
 
     With a witness quorum N > 0, only a checkpoint that carries valid C2SP tlog-cosignatures
     by at least N distinct witness keys anchors the trail; a cosignature line of a given
-    witness that does not verify is ``bad_signature``."""
+    witness that does not verify is ``bad_signature``.
+
+    With ``dask`` (a scheduler's address) the lines are scanned on that Dask cluster
+    (:mod:`~harness_audit.trail.cluster`, the same result; ``jobs`` is then not used)."""
     if not isinstance(trust, TrustRoot):
         trust = TrustRoot(tuple(trust))
     verifiers, witnesses, witness_quorum = trust.verifiers(), trust.witnesses(), trust.quorum
@@ -253,7 +257,12 @@ def verify_trail(
     cuts = [f.checkpoint.size for f in found if f.checkpoint]
     if trusted and trusted.checkpoint:
         cuts.append(trusted.checkpoint.size)
-    results = scan_files(files, cuts, jobs, progress)
+    if dask:
+        from harness_audit.trail.cluster import scan_on_cluster
+
+        results = scan_on_cluster(files, cuts, dask, progress)
+    else:
+        results = scan_files(files, cuts, jobs, progress)
     joined = join_ranges(results, set(cuts))
     problems, roots, tree = joined.problems, joined.roots, joined.tree
     total = tree.size
