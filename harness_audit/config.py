@@ -299,6 +299,23 @@ CONFIG_PARAMS: dict[str, dict[str, str]] = {
 }
 
 
+def loopback_address(address: str) -> bool:
+    """Whether a Dask scheduler ``address`` (``[scheme://]host[:port]``) is on this machine:
+    ``localhost``, 127.0.0.0/8 or ``::1``."""
+    import ipaddress
+
+    m = re.fullmatch(r"(?:[a-z]+://)?(\[[^\]]*\]|[^:/\[\]]*)(?::\d+)?/?", address.strip())
+    if not m:
+        return False
+    host = m[1].strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _path_part(key: str, value: str) -> str | None:
     """The path in a path setting's value: ``FORMAT=PATH`` outputs, key files (not key
     text, which holds ``+``), everything else as it is."""
@@ -339,6 +356,18 @@ def config_default_map(ctx: Any, command_name: str) -> dict[str, Any] | None:
                 path = _path_part(key, str(item))
                 if path is not None:
                     confined(Path(path), root, root, key, where)
+        if key == "dask" and isinstance(value, str) and not loopback_address(value):
+            problems.append(
+                Diagnostic(
+                    where,
+                    f"dask: {value!r} is not a loopback address; a config (written by whoever "
+                    "opens the pull request) may name only a scheduler on this machine, since a "
+                    "Dask client is sent the trails' bytes and takes back what the scheduler "
+                    "returns; name one elsewhere on the command line (--dask)",
+                    expected="tcp://127.0.0.1:PORT, tcp://[::1]:PORT or tcp://localhost:PORT",
+                )
+            )
+            continue
         param = by_name[name]
         try:
             param.process_value(ctx, value)

@@ -250,6 +250,25 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
         assert "Traceback" not in r.output
 
 
+def test_a_config_names_only_a_scheduler_on_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository's config is written by whoever opens the pull request: its `dask` may not
+    send the trails' bytes (and take back pickled results) from anywhere but this machine."""
+    import yaml
+
+    from .conftest import base_manifest
+
+    monkeypatch.chdir(tmp_path)
+    t = write_trail(tmp_path / "t", 5)
+    (tmp_path / "harness.yaml").write_text(yaml.safe_dump(base_manifest()))
+    for address in ("tcp://10.1.2.3:8786", "tcp://127.0.0.1.example.com:8786", "0.0.0.0:8786"):
+        (tmp_path / ".harness-audit.yaml").write_text(f"dask: {address}\n")
+        r = invoke("scan", "harness.yaml", "--trails", t, "--key", pub(tmp_path))
+        assert r.exit_code == ExitCode.USAGE, r.output
+        assert ".harness-audit.yaml" in r.stderr and "not a loopback address" in r.stderr
+
+
 def test_without_the_extra_the_install_is_named(tmp_path: Path) -> None:
     """distributed absent (blocked in a child interpreter): exit 2, naming the extra."""
     import subprocess
