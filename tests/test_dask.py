@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
-from harness_audit.errors import ExitCode
+from harness_audit.errors import ExitCode, UsageError
 
 from .seaweed import weed
 from .trailkit import pub, write_trail
@@ -39,7 +39,7 @@ def cluster() -> Iterator[str]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port: never 8787, which another may hold
     ) as c:
         yield str(c.scheduler_address)
 
@@ -208,6 +208,11 @@ def test_ranges_reach_the_workers_as_bytes(cluster: str, pristine: Path) -> None
     with Client(cluster, set_as_default=False) as client:
         got = client.submit(scan_bytes, name, cut, len(data), len(data), data[cut:], None, (), True)
         remote = got.result()
+        other = client.submit(
+            scan_bytes, name, cut, len(data), len(data), data[cut:], None, (), True, "0.0.1"
+        )
+        with pytest.raises(UsageError, match=r"a worker runs harness-audit .*, this is 0\.0\.1"):
+            other.result()
     here = scan_range(str(seg), cut, len(data), None, (), True)
     assert remote.file == name and not remote.problems
     assert (remote.events, remote.pieces, remote.last_hash) == (

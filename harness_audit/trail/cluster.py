@@ -9,8 +9,9 @@ seams). Here the ranges run on the workers of a Dask scheduler at ``ADDRESS``:
   ``s3://``) and sends it to the cluster as bytes (``scatter``; no temporary file, and the
   workers need no access to the trail or its credentials). A worker scans those bytes under
   the segment's own name (:func:`~harness_audit.trail.store.held`), so a problem names the
-  segment and line exactly as a local scan does. A bounded number of ranges is in flight
-  (two per worker thread), so the client holds at most that many ranges in memory.
+  segment and line exactly as a local scan does. The client holds the range it is sending;
+  the cluster holds at most two ranges more than it has worker threads (a new one is sent as
+  each result comes back).
 - The result is the local ``verify``'s, byte for byte: when every range is clean, in order and
   its seams join, the joined ranges are what one scan in order finds (nothing to report, the
   same tree). Otherwise (a damaged trail: a problem anywhere, a range's ``seq`` hint wrong, a
@@ -24,8 +25,10 @@ seams). Here the ranges run on the workers of a Dask scheduler at ``ADDRESS``:
   belongs on loopback or a private network with TLS (``tls://``, Dask's own security
   settings); the connect timeout is Dask's (``distributed.comm.timeouts.connect``, also
   ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``).
-- The workers run the same version of harness-audit (checked before anything is sent); its
-  verifier core (compiled or pure Python) is each worker's own: both give the same results.
+- The workers run the same version of harness-audit (each range checks it); its verifier core
+  (compiled or pure Python) is each worker's own: both give the same results. Bytes go straight
+  to a worker (``scatter(direct=True)``), through the scheduler where the client cannot reach
+  the workers.
 """
 
 from __future__ import annotations
@@ -156,21 +159,27 @@ def scan_bytes(
     start_index: int | None,
     cuts: tuple[int, ...],
     last_file: bool,
+    version: str | None = None,
 ) -> RangeResult:
     """On a worker: :func:`~harness_audit.trail.scan.scan_range` of ``name[start:end]``, whose
-    bytes are ``data`` (the segment is ``size`` bytes long)."""
+    bytes are ``data`` (the segment is ``size`` bytes long). ``version``: the client's
+    harness-audit version, which the worker must run (else a
+    :class:`~harness_audit.errors.UsageError`)."""
+    from harness_audit import __version__
+
+    if version is not None and version != __version__:
+        raise UsageError(
+            Diagnostic(
+                "--dask",
+                f"a worker runs harness-audit {__version__}, this is {version}; every worker "
+                "needs the same version",
+            )
+        )
     if len(data) != end - start:
         got = f"the range {start}-{end} arrived with {len(data)} bytes"
         raise TrailError(Diagnostic(name, got))
     with held(name, HeldRange(name, start, data, size)):
         return scan_range(name, start, end, start_index, cuts, last_file)
-
-
-def worker_version() -> str:
-    """On a worker: the harness-audit version it runs."""
-    from harness_audit import __version__
-
-    return __version__
 
 
 # --- the client's side ----------------------------------------------------------------------
@@ -192,10 +201,10 @@ def _distributed() -> Any:
 
 @contextmanager
 def connect(address: str) -> Iterator[Any]:
-    """A ``distributed.Client`` of the scheduler at ``address`` with at least one worker that
-    runs this version of harness-audit, closed after the block; a missing extra, an address
-    that does not parse, a scheduler that cannot be reached or has no worker, or a worker of
-    another version is a :class:`~harness_audit.errors.UsageError`."""
+    """A ``distributed.Client`` of the scheduler at ``address`` with at least one worker,
+    closed after the block; a missing extra, an address that does not parse, a scheduler that
+    cannot be reached or has no worker is a :class:`~harness_audit.errors.UsageError` (a
+    worker of another version is one when it is sent a range: :func:`scan_bytes`)."""
     distributed = _distributed()
 
     class Client(distributed.Client):  # type: ignore[misc, name-defined]
@@ -227,21 +236,6 @@ def connect(address: str) -> Iterator[Any]:
             client.wait_for_workers(1, timeout=timeout)
         except (TimeoutError, OSError):
             raise refused(f"it has no worker (none joined within {timeout})") from None
-        try:
-            versions = client.run(worker_version)
-        except Exception as e:  # a worker that cannot run harness-audit at all
-            raise refused(
-                f"a worker cannot run harness-audit ({type(e).__name__}: {e}); every worker "
-                "needs the same harness-audit installed"
-            ) from None
-        from harness_audit import __version__
-
-        other = sorted({v for v in versions.values() if v != __version__})
-        if other:
-            raise refused(
-                f"its workers run harness-audit {', '.join(other)}, this is {__version__}; "
-                "every worker needs the same version"
-            )
         yield client
     finally:
         client.close()
@@ -296,18 +290,31 @@ def run_ranges(
 ) -> list[RangeResult]:
     """Scan every range on the cluster, a bounded number in flight; the results in order."""
     distributed = _distributed()
-    window = 2 * _threads(client)
+    window = _threads(client) + 2
     sizes: dict[str, int] = {}
     out: list[RangeResult | None] = [None] * len(tasks)
     pending = distributed.as_completed(loop=client.loop)
     where: dict[str, int] = {}
     run = uuid.uuid4().hex[:12]
+    from harness_audit import __version__
+
+    direct = [
+        True
+    ]  # straight to a worker; through the scheduler when the workers are not reachable
+
+    def scatter(data: bytes) -> Any:
+        if direct[0]:
+            try:
+                return client.scatter(data, hash=False, direct=True)
+            except OSError:
+                direct[0] = False
+        return client.scatter(data, hash=False, direct=False)
 
     def submit(i: int) -> None:
         name, a, b, index, last = tasks[i]
         if name not in sizes:
             sizes[name] = store_of(name).size(name)
-        data = client.scatter(_read(name, a, b), hash=False)
+        data = scatter(_read(name, a, b))
         fut = client.submit(
             scan_bytes,
             name,
@@ -318,6 +325,7 @@ def run_ranges(
             index,
             cuts,
             last,
+            __version__,
             key=f"harness-audit-scan-{run}-{i}",
             pure=False,
         )
