@@ -93,20 +93,21 @@ class Cluster:
                 p.wait()
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall and client CPU (user+sys) seconds of one command in a fresh child."""
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall and client CPU (user+sys) seconds of one command in a fresh child, and its peak
+    RSS (MiB)."""
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
         "dt = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-        "print(dt, u.ru_utime + u.ru_stime, r.returncode)"
+        "print(dt, u.ru_utime + u.ru_stime, r.returncode, u.ru_maxrss)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True, env=ENV
     ).stdout.split()
     if out[2] != "0":
         sys.exit(f"verify failed: {cmd}")
-    return float(out[0]), float(out[1])
+    return float(out[0]), float(out[1]), int(out[3]) / 1024
 
 
 def best(cmd: list[str], cluster: Cluster | None) -> str:
@@ -114,10 +115,10 @@ def best(cmd: list[str], cluster: Cluster | None) -> str:
     for _ in range(3):
         load = os.getloadavg()[0]
         before = cluster.cpu() if cluster else 0.0
-        wall, cpu = run(cmd)
-        rows.append((wall, cpu, (cluster.cpu() - before) if cluster else 0.0, load))
-    wall, cpu, ccpu, load = min(rows)
-    return f"{wall:.2f} s | {cpu:.2f} s | {ccpu:.2f} s | {load:.1f}"
+        wall, cpu, rss = run(cmd)
+        rows.append((wall, cpu, (cluster.cpu() - before) if cluster else 0.0, rss, load))
+    wall, cpu, ccpu, rss, load = min(rows)
+    return f"{wall:.2f} s | {cpu:.2f} s | {ccpu:.2f} s | {rss:.0f} MiB | {load:.1f}"
 
 
 def overhead(address: str, trail: Path) -> str:
@@ -183,12 +184,20 @@ def main() -> None:
     print(f"core: {_core.describe()}, {n:,} events, {os.cpu_count()} CPUs")
     base = [sys.executable, "-m", "harness_audit", "verify"]
     verify = [*base, str(d), "--key", str(d / "key.pub")]
-    print("| run | wall | client CPU | cluster CPU | load before |\n|---|---|---|---|---|")
+    print(
+        "| run | wall | client CPU | cluster CPU | client peak RSS | load before |\n"
+        "|---|---|---|---|---|---|"
+    )
     for jobs in (1, 2):
         print(f"| --jobs {jobs} | {best([*verify, '--jobs', str(jobs)], None)} |", flush=True)
     for workers in (1, 2):
         c = Cluster(workers)
         try:
+            before = c.cpu()
+            time.sleep(5)
+            idle = (c.cpu() - before) / 5
+            ms = idle * 1000
+            print(f"| idle cluster of {workers} worker(s): {ms:.0f} ms CPU a second | | | | |")
             print(f"| --dask, {workers} worker(s) | {best([*verify, '--dask', c.address], c)} |")
             tiny = [*base, str(small), "--key", str(small / "key.pub")]
             row = best([*tiny, "--dask", c.address], c)
