@@ -10,8 +10,9 @@ times ``python -m harness_audit verify DIR --key key.pub`` with ``--jobs 1``, ``
 ``--dask ADDRESS``: wall time (best of 3, a fresh process each, start-up included), the CPU
 time of the client (user+sys) and of the cluster's processes (scheduler and workers, from
 /proc), and the load average before each. Then the per-task overhead: ``verify`` of a
-10-event trail on the cluster against locally (connect, version check, one round trip), and
-200 one-line ranges scanned on the cluster as tasks (per task: scatter, submit, result). And
+10-event trail on the cluster against locally (importing Dask, connecting, one round trip),
+and 1,000 one-line ranges scanned on the cluster as tasks (per task: scatter, submit, result;
+wall, and the scheduler's and workers' CPU). And
 the transfer alone: every range read and sent to the workers, the task returning its length
 (the client's share of the work, which does not shrink with more workers).
 """
@@ -121,7 +122,7 @@ def best(cmd: list[str], cluster: Cluster | None) -> str:
     return f"{wall:.2f} s | {cpu:.2f} s | {ccpu:.2f} s | {rss:.0f} MiB | {load:.1f}"
 
 
-def overhead(address: str, trail: Path) -> str:
+def overhead(cluster: Cluster, trail: Path) -> str:
     """Per-task cost: 200 one-line ranges as tasks; the transfer alone of the whole trail."""
     from distributed import Client
 
@@ -132,8 +133,10 @@ def overhead(address: str, trail: Path) -> str:
     size = seg.stat().st_size
     with seg.open("rb") as f:
         line = f.readline()
-    with Client(address, set_as_default=False) as c:
-        n = 200
+    scheduler, workers = [cluster.procs[0].pid], [p.pid for p in cluster.procs[1:]]
+    with Client(cluster.address, set_as_default=False) as c:
+        n = 1000
+        s0, w0 = cpu_of(scheduler), cpu_of(workers)
         t = time.perf_counter()
         futs = []
         for _ in range(n):
@@ -143,6 +146,7 @@ def overhead(address: str, trail: Path) -> str:
             )
         c.gather(futs)
         per_task = (time.perf_counter() - t) / n
+        s_task, w_task = (cpu_of(scheduler) - s0) / n, (cpu_of(workers) - w0) / n
         del futs
         tasks = plan(trail_files([trail]), 2)
         t = time.perf_counter()
@@ -158,7 +162,8 @@ def overhead(address: str, trail: Path) -> str:
         moved = time.perf_counter() - t
         ccpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
     return (
-        f"per task (200 one-line ranges, 2 workers): {per_task * 1000:.1f} ms; "
+        f"per task (1,000 one-line ranges, 2 workers): {per_task * 1000:.1f} ms wall, "
+        f"scheduler CPU {s_task * 1000:.1f} ms, workers' CPU {w_task * 1000:.1f} ms; "
         f"transfer alone ({len(tasks)} ranges, {size / 1e6:.0f} MB read and sent, no scan): "
         f"{moved:.2f} s wall, client CPU {ccpu:.2f} s"
     )
@@ -205,7 +210,7 @@ def main() -> None:
             if workers == 1:
                 print(f"| 10 events, local | {best(tiny, None)} |", flush=True)
             if workers == 2:
-                print(overhead(c.address, d))
+                print(overhead(c, d))
         finally:
             c.close()
 
