@@ -154,7 +154,7 @@ def test_many_segments_and_a_deleted_line(cluster: str, tmp_path: Path) -> None:
 
 def test_too_many_problems_for_one_range(cluster: str, tmp_path: Path) -> None:
     """Over 1,000 problems in a range: the counts past the limit are the scan in order's."""
-    t = write_trail(tmp_path / "t", 2600)
+    t = write_trail(tmp_path / "t", 1100)
     seg, ls = lines(t)
     seg.write_bytes(b"".join(x.replace(b"credit_risk", b"credit_riss", 1) for x in ls))
     out = same(cluster, t, "--key", pub(tmp_path))
@@ -253,6 +253,20 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
         assert r.exit_code == ExitCode.USAGE, r.output
         assert "cannot use the Dask scheduler" in r.stderr and address in r.stderr
         assert "Traceback" not in r.output
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    t = write_trail(tmp_path / "t", 5)
+    with (
+        distributed.LocalCluster(
+            n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as c,
+        _timeout("1s"),
+    ):
+        r = invoke("verify", t, "--key", pub(tmp_path), "--dask", c.scheduler_address)
+    assert r.exit_code == ExitCode.USAGE, r.output
+    assert "it has no worker" in r.stderr and "Traceback" not in r.output
 
 
 def test_a_config_names_only_a_scheduler_on_loopback(
