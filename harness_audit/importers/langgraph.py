@@ -742,7 +742,11 @@ def _read_file(p: Path, d: Draft) -> None:
             interrupt_at = _interrupt_line(fn)
             if model is None and not tools and interrupt_at is None:
                 continue
-            a = d.agent(aid) or DraftAgent(aid, Where(f, line))
+            a = d.agent(aid)
+            if a is not None and a.where.file != f:  # another module's node: never merged
+                aid = _unique(d, safe_id(f"{Path(f).stem}_{aid}"))
+                a = None
+            a = a or DraftAgent(aid, Where(f, line))
             if a not in d.agents:
                 d.agents.append(a)
             g.ids[nid] = a.id
