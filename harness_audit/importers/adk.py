@@ -144,11 +144,9 @@ def read(paths: list[Path]) -> Draft:
     """Agents from ADK config files (sub-agent files are read when given or beside) and ADK
     Python modules."""
     d = Draft(NAME, "adk", list(paths))
-    for p in paths:
-        if p.suffix == ".py":
-            adk_python.read_module(p, d)
-    todo = [p for p in paths if p.suffix != ".py"]
     root = _root(paths)
+    adk_python.read_modules([p for p in paths if p.suffix == ".py"], d, root)
+    todo = [p for p in paths if p.suffix != ".py"]
     done: set[Path] = set()
     pending_deps: list[tuple[str, str, Where]] = []
     while todo:
@@ -210,8 +208,17 @@ def read(paths: list[Path]) -> Draft:
                 names = [str(args["func"]).rsplit(".", 1)[-1]]
             else:
                 names = [short]
+            func = args.get("func")
+            fn_ref = (
+                str(func)
+                if short in ("FunctionTool", "LongRunningFunctionTool") and isinstance(func, str)
+                else name
+                if "." in name and short not in _MCP_TOOLSETS
+                else ""
+            )
             for n in names:
                 dt = DraftTool(safe_id(n), where)
+                dt.ref = fn_ref
                 known_effect(dt)
                 if mcp_cmd:
                     dt.stated_scope = scope_of(mcp_cmd.split(), str(where))
