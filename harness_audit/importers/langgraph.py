@@ -107,8 +107,45 @@ def _tools_arg(call: ast.Call, env: dict[str, ast.expr], at: int = 0) -> ast.exp
             env[e.id] if isinstance(e, ast.Name) and isinstance(env.get(e.id), ast.Call) else e
             for e in node.elts
         ]
+        elts = [_unwrapped(e, env) for e in elts]
         return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), node)
     return node
+
+
+def _unwrapped(el: ast.expr, env: dict[str, ast.expr]) -> ast.expr:
+    """``add_human_in_the_loop(book_hotel)`` (a module function that wraps a tool behind
+    ``interrupt()``) as the tool it wraps, ``book_hotel``; gated by :func:`_tool_interrupts`."""
+    wrappers: dict[str, int] = getattr(env, "wrappers", {})
+    if (
+        isinstance(el, ast.Call)
+        and isinstance(el.func, ast.Name)
+        and el.func.id in wrappers
+        and el.args
+        and isinstance(el.args[0], ast.Name | ast.Attribute)
+    ):
+        return el.args[0]
+    return el
+
+
+def hitl_wrappers(tree: ast.Module) -> dict[str, int]:
+    """Module functions (not tools themselves) that define an inner function calling
+    ``interrupt()`` and return it: tool wrappers such as LangGraph's documented
+    ``add_human_in_the_loop(tool)``; name -> the interrupt's line."""
+    out: dict[str, int] = {}
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) or any(
+            call_name(x) == "tool" for x in fn.decorator_list
+        ):
+            continue
+        inner = [
+            n
+            for n in ast.walk(fn)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n is not fn
+        ]
+        lines = [x for x in (_interrupt_line(n) for n in inner) if x is not None]
+        if lines:
+            out[fn.name] = min(lines)
+    return out
 
 
 def _short(node: ast.AST) -> str:
@@ -373,8 +410,22 @@ OWN_INTERRUPT = "interrupt() in the tool's own function, before it acts"
 
 
 def _tool_interrupts(tree: ast.Module) -> dict[str, int]:
-    """Tool functions (``@tool``) of the file that call ``interrupt()``: name -> its line."""
+    """Tool functions (``@tool``) of the file that call ``interrupt()``, and tools wrapped by
+    a :func:`hitl_wrappers` function (``add_human_in_the_loop(book_hotel)``): name -> the
+    interrupt's line."""
     out: dict[str, int] = {}
+    wrappers = hitl_wrappers(tree)
+    for call in ast.walk(tree):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in wrappers
+            and call.args
+        ):
+            arg = call.args[0]
+            name = arg.id if isinstance(arg, ast.Name) else getattr(arg, "attr", None)
+            if isinstance(name, str):
+                out.setdefault(name, wrappers[call.func.id])
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and any(
             call_name(x) == "tool" for x in fn.decorator_list
@@ -484,6 +535,7 @@ def _prebuilt(
         if var:
             by_var[var] = a
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
+        _handoff_tools(d, call, sup, env, f)
         workers = call.args[0] if call.args else kwarg(call, "agents")
         elts, unseen = static_list(workers, env)
         for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
@@ -494,6 +546,36 @@ def _prebuilt(
             elif not (isinstance(w, ast.Name) and w.id in by_var):
                 d.unseen_agents(sup, f"agents: {source_text(w)}", Where(f, w.lineno))
     return by_var
+
+
+_HANDOFF_BUILDERS = ("create_handoff_tool", "create_forward_message_tool")
+
+
+def _handoff_tools(
+    d: Draft, call: ast.Call, sup: DraftAgent, env: dict[str, ast.expr], f: str
+) -> None:
+    """A supervisor's ``tools=[create_handoff_tool(agent_name="writer", …)]`` are handoffs
+    (the worker named depends on the supervisor), not tools with an effect of their own;
+    ``create_forward_message_tool`` passes a worker's answer on. A handoff to an agent the
+    files do not define is to an unknown agent (fail closed)."""
+    tools_node = kwarg(call, "tools")
+    if not isinstance(tools_node, ast.List | ast.Tuple):
+        return
+    found = False
+    for el in tools_node.elts:
+        if not (isinstance(el, ast.Call) and call_name(el) in _HANDOFF_BUILDERS):
+            continue
+        found = True
+        if call_name(el) != "create_handoff_tool":
+            continue
+        target, _ = literal(kwarg(el, "agent_name") or (el.args[0] if el.args else None), env)
+        worker = d.agent(safe_id(target)) if isinstance(target, str) else None
+        if worker is not None and worker is not sup:
+            worker.depends_on.setdefault(sup.id, Where(f, el.lineno))
+        else:
+            d.unseen_agents(sup, f"handoff to {_short(el)}", Where(f, el.lineno))
+    if found:
+        sup.tools = [t for t in sup.tools if t.name not in _HANDOFF_BUILDERS]
 
 
 def _rename(d: Draft, a: DraftAgent, new: str) -> None:
@@ -650,6 +732,7 @@ def _read_file(p: Path, d: Draft) -> None:
     """The agents of one module into ``d``."""
     tree = parse(p)
     env = module_env(tree, str(p))
+    env.wrappers = hitl_wrappers(tree)
     custom = custom_tools(tree)
     f = str(p)
     name = Path(f).name
@@ -812,7 +895,55 @@ def _read_file(p: Path, d: Draft) -> None:
                         ea = d.agent(aid)
                         if ea is not None and src != aid:
                             ea.depends_on.setdefault(src, Where(f, line))
+    _invoked_graphs(d, graphs, funcs, compiled, prebuilt, entries, f)
     _bound_by_recursion_limit(d, tree, env, graphs, compiled, prebuilt, name)
+
+
+_RUN_METHODS = ("invoke", "ainvoke", "stream", "astream", "batch", "abatch", "astream_events")
+
+
+def _invoked_graphs(
+    d: Draft,
+    graphs: dict[str, _Graph],
+    funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+    compiled: dict[str, str],
+    prebuilt: dict[str, DraftAgent],
+    entries: dict[str, list[str]],
+    f: str,
+) -> None:
+    """A node function that runs a compiled graph or a prebuilt agent itself
+    (``worker_graph.ainvoke(…)``, once per tool call of a lead: open_deep_research's
+    supervisor) spawns that graph's entry agents: the node's own agent does, or, when the node
+    is no agent (it only runs what a model chose), the agents upstream of it."""
+    for g in graphs.values():
+        for nid, (target, _) in g.nodes.items():
+            fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+            if fn is None:
+                continue
+            for n in ast.walk(fn):
+                if not (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in _RUN_METHODS
+                    and isinstance(n.func.value, ast.Name)
+                ):
+                    continue
+                var = n.func.value.id
+                if var in compiled and compiled[var] in graphs:
+                    inner = graphs[compiled[var]]
+                    starts = [
+                        inner.ids[t] for s, t, _ in inner.edges if s == _START and t in inner.ids
+                    ]
+                elif var in prebuilt:
+                    starts = [prebuilt[var].id]
+                else:
+                    continue
+                spawners = [g.ids[nid]] if nid in g.ids else list(_upstream(g, nid, entries))
+                for sp in spawners:
+                    a = d.agent(sp)
+                    for st in starts:
+                        if a is not None and st != sp:
+                            a.spawns.setdefault(st, Where(f, n.lineno))
 
 
 def _gate_by_handlers(

@@ -113,6 +113,9 @@ class Env(dict[str, ast.expr]):
     knows its file for the refusals of :func:`resolve_name`."""
 
     file: str = ""
+    wrappers: dict[str, int]
+    """Module functions that wrap a tool behind ``interrupt()`` (LangGraph's
+    ``add_human_in_the_loop(tool)``): name -> the interrupt's line (set by the reader)."""
 
 
 def resolve_name(node: ast.AST | None, env: dict[str, ast.expr]) -> ast.AST | None:
@@ -228,6 +231,7 @@ def module_env(tree: ast.Module, file: str = "") -> Env:
     """Module-level ``NAME = value`` assignments (the last wins, as at run time) of ``file``."""
     env = Env()
     env.file = file
+    env.wrappers = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
