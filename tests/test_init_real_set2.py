@@ -60,7 +60,9 @@ def test_langgraph_two_modules_with_the_same_node_names_stay_apart(tmp_path: Pat
     gates come from the other file)."""
     doc = draft(tmp_path, SET2 / "langgraph" / "agents-from-scratch", "langgraph")
     ag = agents(doc)
-    assert set(ag) == {
+    placeholders = {i for i in ag if i.startswith("unknown_agents_langgraph_")}
+    assert len(placeholders) == 6  # langgraph.json's graphs: their src/ paths are not here
+    assert set(ag) - placeholders == {
         "llm_call",
         "triage_router",
         "email_assistant_hitl_llm_call",
@@ -79,7 +81,9 @@ def test_langgraph_two_modules_with_the_same_node_names_stay_apart(tmp_path: Pat
     assert ag["llm_call"]["depends_on"] == ["triage_router"]
     assert "interrupt_handler" in ag["email_assistant_hitl_llm_call"]["depends_on"]
     assert ag["interrupt_handler"]["depends_on"] == ["email_assistant_hitl_llm_call"]
-    assert {a["model"]["name"] for i, a in ag.items() if "handler" not in i} == {"openai:gpt-4.1"}
+    assert {
+        a["model"]["name"] for i, a in ag.items() if "handler" not in i and i not in placeholders
+    } == {"openai:gpt-4.1"}
 
 
 LOOPED = """kind: Workflow
@@ -124,3 +128,43 @@ def test_maf_loops_ends_and_a_computed_goto(tmp_path: Path) -> None:
     assert "depends_on" not in ag["OrphanAgent"]
     notes = " ".join(doc["x-import"]["notes"])
     assert "wf.yaml:24: edges computed at run time (GotoAction to '=Local.NextStep'" in notes
+
+
+def test_langgraph_json_names_its_graphs(tmp_path: Path) -> None:
+    """langgraph.json (agents-from-scratch): six graphs by ``./src/…py:attribute``; none of
+    those paths is in the folder read, so each is a placeholder agent with the config's line
+    (no model, an unknown tool), never a refusal that offers other formats."""
+    doc = draft(tmp_path, SET2 / "langgraph" / "agents-from-scratch" / "langgraph.json", "auto")
+    ag = agents(doc)
+    assert len(ag) == 6
+    assert all(tools(a) == {"unknown": ("destructive", False)} for a in ag.values())
+    notes = " ".join(doc["x-import"]["notes"])
+    for line, graph in ((4, "langgraph101"), (9, "cron")):
+        assert (
+            f"langgraph.json:{line}: agents not stated in the files read (graph {graph!r}" in notes
+        )
+
+
+def test_langgraph_json_reads_the_modules_it_names(tmp_path: Path) -> None:
+    """A config whose module is in the project reads it (once, hashed); a module missing, or
+    outside the config's folder, is a placeholder."""
+    app = tmp_path / "proj" / "src" / "app"
+    app.mkdir(parents=True)
+    (app / "graph.py").write_text(
+        "from langgraph.prebuilt import create_react_agent\n"
+        "agent = create_react_agent('openai:gpt-4.1', tools=[send_mail], name='mailer')\n"
+    )
+    (tmp_path / "proj" / "langgraph.json").write_text(
+        '{"graphs": {"mailer": "./src/app/graph.py:agent",\n'
+        ' "gone": "./src/app/missing.py:graph",\n "out": "../outside.py:g"},\n'
+        ' "dependencies": ["."]}'
+    )
+    (tmp_path / "outside.py").write_text("x = 1\n")
+    doc = draft(tmp_path, tmp_path / "proj", "auto")
+    ag = agents(doc)
+    assert doc["x-import"]["format"] == "langgraph"
+    assert tools(ag["mailer"]) == {"send_mail": ("destructive", False)}
+    placeholders = [i for i in ag if i.startswith("unknown_agents_")]
+    assert len(placeholders) == 2
+    files = sorted(Path(s["file"]).name for s in doc["x-import"]["sources"])
+    assert files == ["graph.py", "langgraph.json"]

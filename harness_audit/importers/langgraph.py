@@ -33,12 +33,16 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from harness_audit.importers.base import fail
+import orjson
+
+from harness_audit.importers.base import as_dict, fail, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     CLIENT_PREFIX,
+    MAX_PY_BYTES,
     call_name,
     custom_tools,
     kwarg,
@@ -53,7 +57,7 @@ from harness_audit.importers.pyast import (
 )
 
 NAME = "langgraph"
-DESCRIPTION = "LangGraph graphs (Python)"
+DESCRIPTION = "LangGraph graphs (Python, langgraph.json)"
 
 
 PREBUILT = ("create_react_agent", "create_agent")
@@ -86,6 +90,8 @@ _Model = tuple[str | None, str, int]
 
 def sniff(probe: Probe) -> str | None:
     """What LangGraph file the source is (None: not one)."""
+    if probe.path.suffix == ".json":
+        return "a LangGraph platform config (langgraph.json)" if _is_config(probe.json) else None
     t = probe.text_head
     if probe.path.suffix != ".py":
         return None
@@ -713,10 +719,48 @@ def _upstream(g: _Graph, nid: str, entries: dict[str, list[str]]) -> dict[str, i
     return out
 
 
+def _is_config(doc: Any) -> bool:
+    """A LangGraph platform config: ``graphs`` mapping names to ``path.py:attribute``."""
+    graphs = doc.get("graphs") if isinstance(doc, dict) else None
+    return (
+        isinstance(graphs, dict)
+        and bool(graphs)
+        and all(isinstance(v, str) and ".py:" in v for v in graphs.values())
+    )
+
+
+def _config(p: Path, d: Draft, modules: list[Path]) -> None:
+    """The graphs a ``langgraph.json`` deploys: each entry's module (relative to the config,
+    within its folder) is read, once, with the modules given; an entry whose module is not in
+    the project is a placeholder agent (fail closed), with the config's line."""
+    raw = read_document(p, MAX_PY_BYTES)
+    doc = load_json(p, raw)
+    root = p.parent.resolve()
+    for gname, entry in as_dict(as_dict(doc).get("graphs")).items():
+        rel = str(entry).rsplit(":", 1)[0]
+        idx = raw.find(orjson.dumps(str(gname)))
+        where = Where(str(p), raw[: max(idx, 0)].count(b"\n") + 1)
+        target = (p.parent / rel).resolve()
+        try:
+            inside = target.is_relative_to(root) and target.is_file()
+        except OSError:
+            inside = False
+        if inside:
+            if target not in {m.resolve() for m in modules}:
+                modules.append(target)
+                d.sources.append(target)
+            continue
+        d.unseen_agents(None, f"graph {gname!r}: {entry} is not in the files read", where)
+
+
 def read(paths: list[Path]) -> Draft:
-    """Agents and edges from LangGraph modules."""
+    """Agents and edges from LangGraph modules (and the modules a ``langgraph.json`` names)."""
     d = Draft(NAME, "langgraph", list(paths))
+    modules = [p for p in paths if p.suffix != ".json"]
     for p in paths:
+        if p.suffix == ".json":
+            _config(p, d, modules)
+    for p in modules:
         _read_file(p, d)
     if not d.agents:
         raise fail(
