@@ -168,3 +168,94 @@ def test_langgraph_json_reads_the_modules_it_names(tmp_path: Path) -> None:
     assert len(placeholders) == 2
     files = sorted(Path(s["file"]).name for s in doc["x-import"]["sources"])
     assert files == ["graph.py", "langgraph.json"]
+
+
+def test_openai_financial_research_manager(tmp_path: Path) -> None:
+    """financial_research_agent (manager.py, writer_agent.py, verifier_agent.py; the planner,
+    search, financials and risk agents' files are not in the set): the writer and verifier on
+    gpt-5.6-sol; the writer cloned with two agents-as-tools imported from files not given
+    (placeholders it spawns); the planner and search agents the manager runs itself are
+    placeholders too, each with its ``Runner.run`` line; the revision clone keeps the model."""
+    doc = draft(tmp_path, SET2 / "openai-agents-sdk" / "financial_research_agent", "openai-agents")
+    ag = agents(doc)
+    named = {"VerificationAgent", "FinancialWriterAgent", "writer_with_tools", "revision_agent"}
+    placeholders = set(ag) - named
+    assert named <= set(ag) and len(placeholders) == 4
+    assert {a["model"]["name"] for i, a in ag.items() if i in named} == {"gpt-5.6-sol"}
+    assert tools(ag["writer_with_tools"]) == {
+        "fundamentals_analysis": ("destructive", False),
+        "risk_analysis": ("destructive", False),
+    }
+    assert ag["writer_with_tools"]["spawns"] == [
+        "unknown_agents_manager_186",
+        "unknown_agents_manager_191",
+    ]
+    notes = " ".join(doc["x-import"]["notes"])
+    assert "Runner.run(planner_agent): planner_agent is imported at manager.py:16" in notes
+    assert "Runner.run(search_agent): search_agent is imported at manager.py:18" in notes
+    assert all(tools(ag[p]) == {"unknown": ("destructive", False)} for p in placeholders)
+
+
+def test_openai_human_in_the_loop_pattern(tmp_path: Path) -> None:
+    """agent_patterns/human_in_the_loop.py: one agent, no model stated (the SDK's default);
+    ``get_temperature``'s ``needs_approval`` is a callable (Oakland only): a conditional gate,
+    drafted as not required with that said; ``get_weather`` has none."""
+    doc = draft(tmp_path, SET2 / "openai-agents-sdk" / "agent_patterns" / "human_in_the_loop.py")
+    (a,) = doc["agents"]
+    assert a["id"] == "Weather_Assistant" and "model" not in a
+    assert tools(a) == {
+        "get_weather": ("destructive", False),
+        "get_temperature": ("destructive", False),
+    }
+    assert "needs_approval is a callable: a conditional gate decided at run time" in doc["_text"]
+
+
+def test_adk_multi_agent_config_models_and_dotted_tool(tmp_path: Path) -> None:
+    """multi_agent_llm_config: three LlmAgents on gemini-2.5-flash, the root spawning both
+    sub-agents by config_path, its tool named by a dotted path whose module is not in the set
+    (no effect proposed: destructive until declared), the sub-agents' tools ungated."""
+    doc = draft(tmp_path, SET2 / "adk-config" / "multi_agent_llm_config", "adk")
+    ag = agents(doc)
+    assert list(ag) == ["prime_agent", "roll_agent", "root_agent"]
+    assert {a["model"]["name"] for a in ag.values()} == {"gemini-2.5-flash"}
+    assert ag["root_agent"]["spawns"] == ["roll_agent", "prime_agent"]
+    assert tools(ag["root_agent"]) == {"example_tool": ("destructive", False)}
+    assert tools(ag["prime_agent"]) == {"check_prime": ("destructive", False)}
+    assert tools(ag["roll_agent"]) == {"roll_die": ("destructive", False)}
+    assert "proposed effect" not in doc["_text"]
+
+
+def test_adk_filesystem_mcp_agent(tmp_path: Path) -> None:
+    """tool_mcp_stdio_file_system_config: one agent on gemini-2.0-flash holding the filesystem
+    MCP server (no tool_filter: one tool for the server, ``write`` from rules/tool_effects.yaml,
+    ungated), its allowed directory stated as scope."""
+    doc = draft(tmp_path, SET2 / "adk-config" / "tool_mcp_stdio_file_system_config", "adk")
+    (a,) = doc["agents"]
+    assert a["id"] == "filesystem_agent" and a["model"]["name"] == "gemini-2.0-flash"
+    assert tools(a) == {"server-filesystem": ("write", False)}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "claude_desktop_config.json",
+            {
+                "brave-search": ("read", False),
+                "filesystem": ("write", False),
+                "github": ("external", False),
+                "gdrive": ("destructive", False),
+                "google-workspace-mcp": ("destructive", False),
+            },
+        ),
+        ("home-assistant.vscode-mcp.json", {"home-assistant-mcp": ("destructive", False)}),
+    ],
+)
+def test_mcp_configs(tmp_path: Path, name: str, expected: dict[str, tuple[str, bool]]) -> None:
+    """Claude Desktop (five servers; Gmail/Calendar over docker unknown: destructive) and VS
+    Code's mcp.json with comments and trailing commas (a remote Home Assistant server that
+    switches physical devices: unknown, destructive); one client agent, no model, no gate."""
+    doc = draft(tmp_path, SET2 / "mcp-config" / name, "mcp")
+    (a,) = doc["agents"]
+    assert a["id"] == "mcp_client" and "model" not in a
+    assert tools(a) == expected
