@@ -24,6 +24,7 @@ from harness_audit.cli._cli import app
 from harness_audit.importers import draft_manifest
 
 from .conftest import SHARED
+from .test_init_h24_langgraph import SIGNER
 
 GAME = SHARED / "real" / "crewai" / "game_builder_crew"
 pytestmark = pytest.mark.skipif(not GAME.is_dir(), reason="../shared/real is absent")
@@ -94,9 +95,20 @@ def _scan(manifest: Path) -> dict[str, dict[str, str]]:
 
 
 def _draft(tmp: Path, *paths: Path) -> tuple[dict[str, Any], str, Path]:
+    """The draft of ``paths``, written, then ``report`` -> ``report verify`` on it."""
     text = draft_manifest(list(paths), "crewai")
     out = tmp / "harness.yaml"
     out.write_text(text)
+    key, pub = tmp / "k.key", tmp / "k.pub"
+    key.write_text(SIGNER.text() + "\n")
+    pub.write_text(SIGNER.verifier.text() + "\n")
+    pack = tmp / "pack"
+    rep = runner.invoke(
+        app, ["report", str(out), "-o", str(pack), "--no-pdf", "--sign-key", str(key)]
+    )
+    assert rep.exit_code == 1, rep.output  # a draft fails closed
+    v = runner.invoke(app, ["report", "verify", str(pack), "--key", str(pub)])
+    assert v.exit_code == 0, v.output
     return yaml.safe_load(text), text, out
 
 

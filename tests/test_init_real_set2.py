@@ -259,3 +259,29 @@ def test_mcp_configs(tmp_path: Path, name: str, expected: dict[str, tuple[str, b
     (a,) = doc["agents"]
     assert a["id"] == "mcp_client" and "model" not in a
     assert tools(a) == expected
+
+
+def test_crewai_gmail_automation_tools_edges_and_gates(tmp_path: Path) -> None:
+    """gmail-automation (agents.yaml, tasks.yaml, crew.py): each agent's tools from crew.py
+    (FileReadTool a read by rules/tool_effects.yaml; the Gmail, Slack and draft tools are the
+    project's own, imported from files not in the set: destructive until declared), no gate
+    anywhere (no human_input), edges from the tasks' ``context``, no delegation."""
+    doc = draft(tmp_path, SET2 / "crewai" / "gmail-automation", "crewai")
+    ag = agents(doc)
+    assert tools(ag["categorizer"]) == {"FileReadTool": ("read", False)}
+    assert tools(ag["organizer"]) == {
+        "GmailOrganizeTool": ("destructive", False),
+        "FileReadTool": ("read", False),
+    }
+    assert tools(ag["response_generator"]) == {"SaveDraftTool": ("destructive", False)}
+    assert tools(ag["notifier"]) == {"SlackNotificationTool": ("destructive", False)}
+    assert tools(ag["cleaner"]) == {
+        "GmailDeleteTool": ("destructive", False),
+        "EmptyTrashTool": ("destructive", False),
+    }
+    assert "depends_on" not in ag["categorizer"]
+    assert ag["organizer"]["depends_on"] == ["categorizer"]
+    assert ag["response_generator"]["depends_on"] == ["categorizer", "organizer"]
+    assert ag["notifier"]["depends_on"] == ["categorizer"]
+    assert ag["cleaner"]["depends_on"] == ["categorizer", "organizer"]
+    assert not any(a.get("spawns") or a.get("verifies") for a in ag.values())

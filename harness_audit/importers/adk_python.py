@@ -219,6 +219,7 @@ class _Reader:
         elif subs is not None:
             self.note(a, f"sub-agents built at run time: {_short(subs)} at {self.where(subs)}")
             self.d.unknown.append(f"the sub-agents of {a.id} (built at run time)")
+            self.d.unseen_agents(a, f"sub_agents={_short(subs)}", self.where(subs))
         if cls == "SequentialAgent" or cls == "LoopAgent":
             for prev, nxt in itertools.pairwise(order):
                 nxt.depends_on.setdefault(prev.id, Where(self.f, call.lineno))
