@@ -40,6 +40,14 @@ def test_maf_customer_support_edges_follow_the_dispatch(tmp_path: Path) -> None:
     escalation = ag["TicketEscalationAgent"]["depends_on"]
     assert escalation == ["TicketRoutingAgent", "WindowsSupportAgent"]
     assert all("model" not in a and not a.get("tools") for a in ag.values())  # Foundry agents
+    # externalLoop: the agent runs again with the user's input while a condition holds, no
+    # bound stated (no maxTurns): a cycle whose bound the draft asks for
+    looped = {i for i, a in ag.items() if a.get("max_iterations") == 1}
+    assert looped == {"SelfServiceAgent", "WindowsSupportAgent", "TicketEscalationAgent"}
+    assert (
+        "externalLoop at CustomerSupport.yaml:24: runs again with the user's input"
+        in (doc["_text"])
+    )
 
 
 def test_maf_microsoft_learn_prompt_agent(tmp_path: Path) -> None:

@@ -198,6 +198,20 @@ class _Flow:
         named = self.agents_of(a, path)
         if named:
             self.ids[n] = named
+            loop = (
+                a.get("input", {}).get("externalLoop") if isinstance(a.get("input"), dict) else None
+            )
+            if isinstance(loop, dict):  # the agent runs again, with a person's input, while …
+                when = " ".join(str(loop.get("when", "")).split())
+                at = self.at((*path, "input", "externalLoop"))
+                for aid in named:
+                    ag = self.d.agent(aid)
+                    if ag is not None:
+                        ag.depends_on.setdefault(aid, at)
+                        ag.notes.append(
+                            f"externalLoop at {at}: runs again with the user's input while "
+                            f"{when or 'a condition'} holds; that condition is no bound"
+                        )
         if kind == "GotoAction":
             self.gotos.append((n, a.get("actionId"), path))
             return n
@@ -263,7 +277,7 @@ class _Flow:
                 if a is None:
                     continue
                 for p in last[n]:
-                    if p != start and p != aid:
+                    if p != start:  # itself: a loop back to it (its bound is asked for)
                         a.depends_on.setdefault(p, self.where[n])
 
 
