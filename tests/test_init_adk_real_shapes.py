@@ -297,3 +297,47 @@ tools:
     (a,) = doc["agents"]
     assert tools(a) == {"wipe_cache": ("destructive", False)}
     assert "destructive, from its code: os.remove at tools.py:5" in line_of(doc, "os.remove")
+
+
+def test_model_and_name_from_a_constants_module(tmp_path: Path) -> None:
+    """The brand-search sample's shape: ``model=constants.MODEL``, ``name=constants.AGENT_NAME``
+    after ``from .shared import constants``, and ``from ...shared.constants import MODEL`` in a
+    sub-agent: followed to the constants module (an environment default said so, with that
+    module's line)."""
+    src = _write(
+        tmp_path / "src",
+        {
+            "brand/__init__.py": "",
+            "brand/shared/__init__.py": "",
+            "brand/shared/constants.py": 'import os\n\nAGENT_NAME = "brand_helper"\n'
+            'DESCRIPTION = "Finds keywords for a brand"\n'
+            'MODEL = os.getenv("MODEL", "gemini-2.0-flash-001")\n',
+            "brand/agent.py": """from google.adk.agents.llm_agent import Agent
+
+from .shared import constants
+from .sub_agents.compare.agent import compare_agent
+
+root_agent = Agent(
+    model=constants.MODEL,
+    name=constants.AGENT_NAME,
+    description=constants.DESCRIPTION,
+    sub_agents=[compare_agent],
+)
+""",
+            "brand/sub_agents/__init__.py": "",
+            "brand/sub_agents/compare/__init__.py": "",
+            "brand/sub_agents/compare/agent.py": """from google.adk.agents.llm_agent import Agent
+
+from ...shared.constants import MODEL
+
+compare_agent = Agent(model=MODEL, name="compare_agent", description="Compares titles")
+""",
+        },
+    )
+    doc = draft(tmp_path, src, "adk")
+    ag = agents(doc)
+    assert list(ag) == ["brand_helper", "compare_agent"]
+    assert ag["brand_helper"]["role"] == "Finds keywords for a brand"
+    assert ag["brand_helper"]["spawns"] == ["compare_agent"]
+    assert {a["model"]["name"] for a in ag.values()} == {"gemini-2.0-flash-001"}
+    assert "# from constants.py:5; resolved at run time from $MODEL" in doc["_text"]

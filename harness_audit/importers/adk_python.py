@@ -20,6 +20,7 @@ import ast
 import itertools
 from pathlib import Path
 
+from harness_audit.errors import HarnessAuditError
 from harness_audit.importers import tables
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.mcp import scope_of
@@ -102,6 +103,7 @@ class _Reader:
         self.calls: list[tuple[ast.Call, DraftAgent]] = []
         self.modules, self.project = modules, project
         self.imports = imports(self.tree)
+        self.envs: dict[Path, dict[str, ast.expr]] = {}
 
     def where(self, node: ast.AST) -> Where:
         return Where(self.f, getattr(node, "lineno", 1))
@@ -132,7 +134,7 @@ class _Reader:
                     names[id(node.value)] = t.id
         for call in ast.walk(self.tree):
             if isinstance(call, ast.Call) and call_name(call) in AGENT_CLASSES:
-                nm, _ = literal(kwarg(call, "name"), self.env)
+                nm, _ = literal(*self.value(kwarg(call, "name")))
                 var = names.get(id(call))
                 aid = nm if isinstance(nm, str) else var or str(call_name(call))
                 base = unique = safe_id(aid)
@@ -145,6 +147,38 @@ class _Reader:
                 if var:
                     self.by_var[var] = a
                 self.calls.append((call, a))
+
+    def value(self, node: ast.expr | None) -> tuple[ast.expr | None, dict[str, ast.expr]]:
+        """A constant imported from another module of the project (``constants.MODEL`` after
+        ``from .shared import constants``, or ``MODEL`` after ``from .config import MODEL``):
+        its value and that module's names; else ``node`` and this module's."""
+        mod: tuple[str, int] | None = None
+        name = ""
+        if isinstance(node, ast.Name) and node.id not in self.env and node.id in self.imports:
+            module, level, imported = self.imports[node.id]
+            if imported is not None:
+                mod, name = (module, level), imported
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.imports
+        ):
+            module, level, imported = self.imports[node.value.id]
+            full = f"{module}.{imported}" if imported and module else (imported or module)
+            mod, name = (full, level), node.attr
+        if mod is None:
+            return node, self.env
+        target = module_file(self.p, mod[0], mod[1], self.project)
+        if target is None:
+            return node, self.env
+        key = target.resolve()
+        if key not in self.envs:
+            try:
+                self.envs[key] = module_env(parse(target), str(target))
+            except HarnessAuditError:  # a module that does not parse: not followed
+                self.envs[key] = module_env(ast.Module(body=[], type_ignores=[]), str(target))
+        env = self.envs[key]
+        return (env[name], env) if name in env else (node, self.env)
 
     def agent_of(self, node: ast.AST | None) -> DraftAgent | None:
         """The drafted agent a sub-agent or AgentTool argument names."""
@@ -187,16 +221,19 @@ class _Reader:
 
     def agent(self, call: ast.Call, a: DraftAgent) -> None:
         cls = call_name(call)
-        desc, _ = literal(kwarg(call, "description"), self.env)
+        desc, _ = literal(*self.value(kwarg(call, "description")))
         if isinstance(desc, str) and desc:
             a.role = desc
         if cls in ("SequentialAgent", "ParallelAgent", "LoopAgent") and not a.role:
             a.role = f"{cls}: runs its sub-agents; calls no model itself"
         if cls in ("Agent", "LlmAgent"):
             mnode = kwarg(call, "model")
-            m, note, line = model_of(mnode, self.env)
+            mval, menv = self.value(mnode)
+            m, note, line = model_of(mval, menv)
             if m:
-                a.model, a.model_note, a.model_where = m, note, Where(self.f, line or call.lineno)
+                mf = str(getattr(menv, "file", "")) if mval is not mnode else self.f
+                a.model, a.model_note = m, note
+                a.model_where = Where(mf or self.f, line or call.lineno)
             elif mnode is not None:
                 self.note(a, f"model chosen at run time: {_short(mnode)} at {self.where(mnode)}")
             else:
