@@ -341,3 +341,5 @@ compare_agent = Agent(model=MODEL, name="compare_agent", description="Compares t
     assert ag["brand_helper"]["spawns"] == ["compare_agent"]
     assert {a["model"]["name"] for a in ag.values()} == {"gemini-2.0-flash-001"}
     assert "# from constants.py:5; resolved at run time from $MODEL" in doc["_text"]
+    files = sorted(Path(x["file"]).name for x in doc["x-import"]["sources"])
+    assert files == ["agent.py", "agent.py", "constants.py"]  # the model's file is hashed too

@@ -178,7 +178,11 @@ class _Reader:
             except HarnessAuditError:  # a module that does not parse: not followed
                 self.envs[key] = module_env(ast.Module(body=[], type_ignores=[]), str(target))
         env = self.envs[key]
-        return (env[name], env) if name in env else (node, self.env)
+        if name not in env:
+            return node, self.env
+        if key not in {x.resolve() for x in self.d.sources}:
+            self.d.sources.append(target)  # a fact drawn from it: in the provenance hashes
+        return env[name], env
 
     def agent_of(self, node: ast.AST | None) -> DraftAgent | None:
         """The drafted agent a sub-agent or AgentTool argument names."""
