@@ -343,3 +343,43 @@ compare_agent = Agent(model=MODEL, name="compare_agent", description="Compares t
     assert "# from constants.py:5; resolved at run time from $MODEL" in doc["_text"]
     files = sorted(Path(x["file"]).name for x in doc["x-import"]["sources"])
     assert files == ["agent.py", "agent.py", "constants.py"]  # the model's file is hashed too
+
+
+def test_adk_config_loop_agent_code_sub_agent_and_tools_package(tmp_path: Path) -> None:
+    """An ADK config game in the shape of the agent-config tutorials: a ``LoopAgent`` root with
+    ``max_iterations`` over two config sub-agents (a cycle, each bounded with that line and
+    what it does not bound), a tool named ``tools.checker.check_guess`` beside the configs (its
+    effect proposed from its code), and a ``code:`` sub-agent not among the files read (a
+    placeholder, fail closed); without ``max_iterations`` the loop's bound is asked for."""
+    src = _write(
+        tmp_path / "game",
+        {
+            "root_agent.yaml": "agent_class: LoopAgent\nname: guessing_game_loop\n"
+            "max_iterations: 10\nsub_agents:\n  - config_path: guesser_agent.yaml\n"
+            "  - config_path: checker_agent.yaml\n",
+            "guesser_agent.yaml": "name: guesser_agent\nmodel: gemini-2.0-flash\n"
+            "instruction: Guess a number.\n",
+            "checker_agent.yaml": "name: checker_agent\nmodel: gemini-2.0-flash\n"
+            "instruction: Check it.\ntools:\n  - name: tools.checker.check_guess\n"
+            "sub_agents:\n  - code: tools.helpers.hint_agent\n",
+            "tools/__init__.py": "",
+            "tools/checker.py": 'import os\n\n\ndef check_guess(n):\n    os.remove("/tmp/s")\n',
+        },
+    )
+    doc = draft(tmp_path, src / "root_agent.yaml", "adk")
+    ag = agents(doc)
+    assert ag["guessing_game_loop"]["spawns"] == ["guesser_agent", "checker_agent"]
+    assert ag["checker_agent"]["depends_on"] == ["guesser_agent"]
+    assert ag["guesser_agent"]["depends_on"] == ["checker_agent"]  # the next round
+    assert all(ag[i]["max_iterations"] == 10 for i in ("guessing_game_loop", "guesser_agent"))
+    assert "from root_agent.yaml:3; LoopAgent max_iterations=10" in doc["_text"]
+    assert tools(ag["hint_agent"]) == {"unknown": ("destructive", False)}
+    assert "destructive, from its code: os.remove at checker.py:5" in doc["_text"]
+    (tmp_path / "2").mkdir()
+    (src / "root_agent.yaml").write_text(
+        (src / "root_agent.yaml").read_text().replace("max_iterations: 10\n", "")
+    )
+    doc = draft(tmp_path / "2", src / "root_agent.yaml", "adk")
+    ag = agents(doc)
+    assert ag["guesser_agent"]["max_iterations"] == 1  # the TODO: the cycle's bound
+    assert "TODO: declare the bound of this cycle" in doc["_text"]
