@@ -149,3 +149,87 @@ def test_yaml_without_its_crew_module_fails_closed(tmp_path: Path) -> None:
         assert checks[a["id"]]["human_gate_for_destructive_ops"] == "fail", a["id"]
         assert len(a["spawns"]) == 2
     assert "allow_delegation is set in crew.py, which was not given" in text
+
+
+MAIL_AGENTS = (
+    "cleaner:\n  role: Cleaner\n  goal: Tidy the inbox\n  backstory: Neat.\n"
+    "notifier:\n  role: Notifier\n  goal: Tell the team\n  backstory: Loud.\n"
+)
+MAIL_TASKS = (
+    "cleanup_task:\n  description: Delete spam.\n  expected_output: A list.\n  agent: cleaner\n"
+    "notify_task:\n  description: Post a summary.\n  expected_output: Done.\n  agent: notifier\n"
+    "  context: [cleanup_task]\n"
+)
+MAIL_CREW = """from crewai import Agent, Crew, Process, Task
+from crewai.project import CrewBase, agent, crew, task
+
+from mail_crew.tools.gmail_tools import GmailDeleteTool
+from mail_crew.tools.slack_tool import SlackNotificationTool
+
+
+@CrewBase
+class MailCrew:
+    agents_config = "config/agents.yaml"
+    tasks_config = "config/tasks.yaml"
+
+    @agent
+    def cleaner(self) -> Agent:
+        return Agent(config=self.agents_config["cleaner"], tools=[GmailDeleteTool()])
+
+    @agent
+    def notifier(self) -> Agent:
+        return Agent(config=self.agents_config["notifier"], tools=[SlackNotificationTool()])
+"""
+GMAIL_TOOLS = """import imaplib
+
+from crewai.tools import BaseTool
+
+
+class GmailDeleteTool(BaseTool):
+    name: str = "delete_email"
+    description: str = "Deletes an email for good"
+
+    def _run(self, uid: str) -> str:
+        box = imaplib.IMAP4_SSL("imap.gmail.com")
+        box.store(uid, "+FLAGS", "\\\\Deleted")
+        box.expunge()
+        return "deleted"
+"""
+SLACK_TOOL = """from slack_sdk import WebClient
+
+from crewai.tools import BaseTool
+
+
+class SlackNotificationTool(BaseTool):
+    name: str = "slack_notification"
+    description: str = "Posts to a channel"
+
+    def _run(self, text: str) -> str:
+        WebClient(token="x").chat_postMessage(channel="#mail", text=text)
+        return "posted"
+"""
+
+
+def test_tool_classes_imported_from_the_crews_tools_package(tmp_path: Path) -> None:
+    """The gmail-automation layout (``src/<pkg>/crew.py``, ``config/``, ``tools/``): tool
+    classes imported by the package's absolute name are followed to their ``_run`` and their
+    effect proposed (IMAP EXPUNGE destructive, ``chat_postMessage`` external), the drafted
+    effect staying destructive until declared."""
+    pkg = tmp_path / "src" / "mail_crew"
+    (pkg / "config").mkdir(parents=True)
+    (pkg / "tools").mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "tools" / "__init__.py").write_text("")
+    (pkg / "config" / "agents.yaml").write_text(MAIL_AGENTS)
+    (pkg / "config" / "tasks.yaml").write_text(MAIL_TASKS)
+    (pkg / "crew.py").write_text(MAIL_CREW)
+    (pkg / "tools" / "gmail_tools.py").write_text(GMAIL_TOOLS)
+    (pkg / "tools" / "slack_tool.py").write_text(SLACK_TOOL)
+    doc, text, _ = _draft(tmp_path, pkg / "config", pkg / "crew.py")
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert [t["effect"] for t in ag["cleaner"]["tools"]] == ["destructive"]
+    assert ag["notifier"]["depends_on"] == ["cleaner"]
+    assert "destructive, from its code: expunge at gmail_tools.py:13 (https://www.rfc-editor" in (
+        text
+    )
+    assert "external, from its code: chat_postMessage at slack_tool.py:11" in text

@@ -249,6 +249,12 @@ def resolve_function(
     if isinstance(got, ast.ClassDef) and len(rest) == 1:
         m = _method(got, rest[0])
         return (file, m) if m else None
+    if isinstance(got, ast.ClassDef) and not rest:  # a tool class: what it runs
+        for meth in ("_run", "_arun", "run", "__call__"):
+            m = _method(got, meth)
+            if m is not None:
+                return file, m
+        return None
     if isinstance(got, ast.Call) and len(rest) == 1:  # an object: its class's method
         cls = call_name(got)
         return resolve_function(file, f"{cls}.{rest[0]}", project, trees, hops + 1) if cls else None
@@ -300,13 +306,15 @@ def propose_all(d: Draft) -> None:
     project = Path(os.path.commonpath(parents)) if parents else None
     trees = _Trees()
     for t in unknown:
-        if t.ref:
-            hit = resolve_function(Path(t.where.file), t.ref, project, trees)
-            if hit is not None:
-                got = propose(hit[1], str(hit[0]))
-                if got:
-                    t.proposed = got
-                continue
+        # the dotted name the reader saw, else the tool's name in the module that lists it
+        # (a function or tool class imported from another module of the project)
+        ref = t.ref or (t.name if t.where.file.endswith(".py") else "")
+        hit = resolve_function(Path(t.where.file), ref, project, trees) if ref else None
+        if hit is not None:
+            got = propose(hit[1], str(hit[0]))
+            if got:
+                t.proposed = got
+            continue
         own = [ix for ix in indexes if ix[0] == t.where.file]
         for file, ix in [*own, *(x for x in indexes if x not in own)]:
             fn = ix.get(t.name)
