@@ -216,9 +216,10 @@ def test_a2a_card(tmp_path: Path) -> None:
     (a,) = doc["agents"]
     assert a["id"] == "Expense_Helper" and a["role"] == "Files and approves expense reports."
     assert "model" not in a
-    assert tools(a) == {
+    assert tools(a) == {  # the extended card's skills: unseen, an unknown tool (fail closed)
         "file_expense": ("destructive", False),
         "approve_expense": ("destructive", False),
+        "unknown": ("destructive", False),
     }
     text = doc["_text"]
     assert '- name: "file_expense"  # from agent-card.json:22' in text

@@ -28,7 +28,73 @@ MAX_CARD_BYTES = 4 << 20
 MAX_SKILLS = 1000
 """A card with more skills than this is read up to it, and says so."""
 
-_CARD_KEYS = ("capabilities", "defaultInputModes", "protocolVersion", "preferredTransport", "url")
+_CARD_KEYS = (
+    "capabilities",
+    "defaultInputModes",
+    "protocolVersion",
+    "preferredTransport",
+    "url",
+    "supportedInterfaces",
+)
+
+_V1_SCHEMES = {
+    "apiKeySecurityScheme": "apiKey",
+    "httpAuthSecurityScheme": "http",
+    "oauth2SecurityScheme": "oauth2",
+    "openIdConnectSecurityScheme": "openIdConnect",
+    "mtlsSecurityScheme": "mutualTLS",
+}
+"""A2A 1.0 wraps each security scheme in one field naming its kind (the protocol's
+``SecurityScheme`` oneof); 0.x cards say it in ``type``."""
+
+
+def _unwrap(s: dict[str, Any]) -> dict[str, Any]:
+    """A security scheme in the 0.x shape (``type``, ``in``), from either version's card."""
+    for key, kind in _V1_SCHEMES.items():
+        inner = as_dict(s.get(key))
+        if inner:
+            out = {**inner, "type": kind}
+            if "location" in inner and "in" not in inner:
+                out["in"] = inner["location"]
+            return out
+    return s
+
+
+def _requirements(reqs: Any) -> list[dict[str, Any]]:
+    """Security requirements of either version: 0.x ``[{name: [scopes]}]``, 1.0
+    ``[{"schemes": {name: {"list": [scopes]}}}]``; each as ``{name: [scopes]}``."""
+    out: list[dict[str, Any]] = []
+    for r in reqs if isinstance(reqs, list) else []:
+        r = as_dict(r)
+        schemes = r.get("schemes")
+        if isinstance(schemes, dict) and all(isinstance(v, dict) for v in schemes.values()):
+            out.append({str(k): as_dict(v).get("list") or [] for k, v in schemes.items()})
+        else:
+            out.append(r)
+    return out
+
+
+def _alternatives(reqs: list[dict[str, Any]]) -> str:
+    """Requirements in words: ``oauth [profile] or key``."""
+    alts = []
+    for r in reqs:
+        parts = [
+            f"{k}" + (f" [{', '.join(str(x) for x in v)}]" if isinstance(v, list) and v else "")
+            for k, v in r.items()
+        ]
+        alts.append(" and ".join(parts) or "none")
+    return " or ".join(alts)
+
+
+def _url(doc: dict[str, Any]) -> str | None:
+    """The card's endpoint: ``url`` (0.x), else the first of ``supportedInterfaces`` (1.0)."""
+    if isinstance(doc.get("url"), str):
+        return str(doc["url"])
+    for key in ("supportedInterfaces", "additionalInterfaces"):
+        for i in doc.get(key) or []:
+            if isinstance(as_dict(i).get("url"), str):
+                return str(as_dict(i)["url"])
+    return None
 
 
 def is_card(doc: Any) -> bool:
@@ -95,10 +161,10 @@ def read(paths: list[Path]) -> Draft:
         desc = doc.get("description")
         if isinstance(desc, str) and desc.strip():
             a.role = desc
-        url = doc.get("url")
+        url = _url(doc)
         a.notes.append(
-            f"a remote A2A agent at {url!s}: its card states no model"
-            if isinstance(url, str)
+            f"a remote A2A agent at {url}: its card states no model"
+            if url
             else "a remote A2A agent: its card states no model"
         )
         skills = doc["skills"]
@@ -119,6 +185,9 @@ def read(paths: list[Path]) -> Draft:
                 "an A2A skill: what it does is not stated by the card, and the card states no "
                 "approval before it"
             )
+            own = _requirements(s.get("securityRequirements", s.get("security")))
+            if own:
+                t.gate_note += f"; a caller presents {_alternatives(own)} (access, not approval)"
             a.tools.append(t)
         if len(skills) > MAX_SKILLS:
             d.notes.append(f"{aid}: more than {MAX_SKILLS} skills: the first {MAX_SKILLS} read")
@@ -147,29 +216,35 @@ def _access(a: DraftAgent, doc: dict[str, Any], raw: bytes, f: str, d: Draft) ->
         raw_key = "authentication"
     else:
         raw_key = "securitySchemes"
-    reqs = doc.get("security")
+    req_key = "securityRequirements" if "securityRequirements" in doc else "security"
+    reqs = _requirements(doc.get(req_key))
     where = Where(f, _line_of(raw, raw_key)[0]) if schemes else None
     if schemes:
-        listed = "; ".join(_scheme(str(k), as_dict(v)) for k, v in schemes.items())
+        listed = "; ".join(_scheme(str(k), _unwrap(as_dict(v))) for k, v in schemes.items())
         a.notes.append(f"access stated by the card ({where}): security schemes {listed}")
-    if isinstance(reqs, list) and reqs:
-        alts = []
-        for r in reqs:
-            parts = [
-                f"{k}" + (f" [{', '.join(str(x) for x in v)}]" if isinstance(v, list) and v else "")
-                for k, v in as_dict(r).items()
-            ]
-            alts.append(" and ".join(parts) or "none")
-        line = _line_of(raw, "security")[0]
+    if reqs:
+        line = _line_of(raw, req_key)[0]
         a.notes.append(
             f"access stated by the card ({Path(f).name}:{line}): a caller presents "
-            + " or ".join(alts)
+            + _alternatives(reqs)
         )
     elif not schemes:
         a.notes.append("the card states no security scheme: anyone who reaches its URL may call it")
         d.notes.append(f"{a.id}: the card states no authentication ({Path(f).name})")
-    if doc.get("supportsAuthenticatedExtendedCard") is True:
+    ext_key = (
+        "supportsAuthenticatedExtendedCard"
+        if doc.get("supportsAuthenticatedExtendedCard") is True
+        else "extendedAgentCard"
+        if as_dict(doc.get("capabilities")).get("extendedAgentCard") is True
+        else None
+    )
+    if ext_key is not None:  # skills the public card does not show: fail closed
         a.notes.append(
             "an authenticated caller gets an extended card: skills beyond these may exist"
         )
         d.unknown.append(f"the extended card's skills of {a.id}")
+        d.unseen_tools(
+            a,
+            f"{ext_key}: the skills of the authenticated extended card",
+            Where(f, _line_of(raw, ext_key)[0]),
+        )

@@ -134,6 +134,39 @@ def _agent_ref(
     return None
 
 
+def _loop(
+    doc: YamlDocument,
+    f: str,
+    y: dict[str, Any],
+    a: DraftAgent,
+    order: list[str],
+    deps: list[tuple[str, str, Where]],
+    bounds: list[tuple[list[str], int, Where, str]],
+) -> None:
+    """A ``LoopAgent`` config: its sub-agents run in order, again and again (the first after
+    the last: a cycle); ``max_iterations`` bounds the rounds, said with what it does not bound;
+    without it the loop runs until a sub-agent escalates and the draft asks for its bound."""
+    where = Where(f, _line(doc, "agent_class"))
+    if order:
+        deps.append((order[0], order[-1], where))  # one sub-agent: a loop on itself
+    n = y.get("max_iterations")
+    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+        bounds.append(
+            (
+                [a.id, *order],
+                n,
+                Where(f, _line(doc, "max_iterations")),
+                f"LoopAgent max_iterations={n}: at most {n} rounds of the loop; it does not "
+                "bound tokens, cost, time or the model calls of a round",
+            )
+        )
+    else:
+        a.notes.append(
+            f"LoopAgent without max_iterations at {where}: it loops until a sub-agent "
+            "escalates (no bound stated)"
+        )
+
+
 def _root(paths: list[Path]) -> Path:
     """The project the sources are in: the deepest folder holding every one of them."""
     parents = [str(p.resolve().parent) for p in paths] or ["."]
@@ -144,13 +177,12 @@ def read(paths: list[Path]) -> Draft:
     """Agents from ADK config files (sub-agent files are read when given or beside) and ADK
     Python modules."""
     d = Draft(NAME, "adk", list(paths))
-    for p in paths:
-        if p.suffix == ".py":
-            adk_python.read_module(p, d)
-    todo = [p for p in paths if p.suffix != ".py"]
     root = _root(paths)
+    adk_python.read_modules([p for p in paths if p.suffix == ".py"], d, root)
+    todo = [p for p in paths if p.suffix != ".py"]
     done: set[Path] = set()
     pending_deps: list[tuple[str, str, Where]] = []
+    bounds: list[tuple[list[str], int, Where, str]] = []
     while todo:
         p = todo.pop(0)
         rp = p.resolve()
@@ -210,8 +242,17 @@ def read(paths: list[Path]) -> Draft:
                 names = [str(args["func"]).rsplit(".", 1)[-1]]
             else:
                 names = [short]
+            func = args.get("func")
+            fn_ref = (
+                str(func)
+                if short in ("FunctionTool", "LongRunningFunctionTool") and isinstance(func, str)
+                else name
+                if "." in name and short not in _MCP_TOOLSETS
+                else ""
+            )
             for n in names:
                 dt = DraftTool(safe_id(n), where)
+                dt.ref = fn_ref
                 known_effect(dt)
                 if mcp_cmd:
                     dt.stated_scope = scope_of(mcp_cmd.split(), str(where))
@@ -229,7 +270,9 @@ def read(paths: list[Path]) -> Draft:
                     )
                 a.tools.append(dt)
         prev: str | None = None
-        sequential = str(y.get("agent_class", "")).rsplit(".", 1)[-1] == "SequentialAgent"
+        cls = str(y.get("agent_class", "")).rsplit(".", 1)[-1]
+        sequential = cls in ("SequentialAgent", "LoopAgent")
+        order: list[str] = []
         for i, s in enumerate(y.get("sub_agents") or []):
             where = Where(f, _line(doc, "sub_agents", i))
             ref = _agent_ref(p, s, d, root, where)
@@ -240,15 +283,15 @@ def read(paths: list[Path]) -> Draft:
                 todo.append(child)
             elif d.agent(cname) is not None:
                 pass
-            else:
-                stub = d.agent(cname) or DraftAgent(cname, where)
-                if stub not in d.agents:
-                    stub.notes.append("defined in Python code, not read (ast is not run on it)")
-                    d.agents.append(stub)
+            else:  # code: a Python agent not among the files read: fail closed
+                _unread(d, cname, where, f"defined in Python code ({s.get('code')!s}), not read")
             a.spawns.setdefault(cname, where)
             if sequential and prev is not None:
                 pending_deps.append((cname, prev, where))
             prev = cname
+            order.append(cname)
+        if cls == "LoopAgent":
+            _loop(doc, f, y, a, order, pending_deps, bounds)
         for key in ("disallow_transfer_to_parent", "disallow_transfer_to_peers"):
             if y.get(key) is True:
                 a.notes.append(f"{key}: true")
@@ -256,6 +299,11 @@ def read(paths: list[Path]) -> Draft:
         ca = d.agent(child_id)
         if ca is not None:
             ca.depends_on.setdefault(dep, where)
+    for ids, rounds, at, why in bounds:
+        for aid in ids:
+            ba = d.agent(aid)
+            if ba is not None and ba.max_iterations is None:
+                ba.max_iterations, ba.max_iterations_where, ba.max_iterations_note = rounds, at, why
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",

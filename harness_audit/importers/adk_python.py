@@ -20,11 +20,21 @@ import ast
 import itertools
 from pathlib import Path
 
+from harness_audit.errors import HarnessAuditError
 from harness_audit.importers import tables
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.mcp import scope_of
 from harness_audit.importers.probe import Probe
-from harness_audit.importers.pyast import call_name, kwarg, literal, model_of, module_env, parse
+from harness_audit.importers.pyast import (
+    call_name,
+    imports,
+    kwarg,
+    literal,
+    model_of,
+    module_env,
+    module_file,
+    parse,
+)
 
 AGENT_CLASSES = ("Agent", "LlmAgent", "SequentialAgent", "ParallelAgent", "LoopAgent")
 """ADK agent classes (``google.adk.agents``)."""
@@ -85,12 +95,15 @@ def _server_name(cmd: str) -> str:
 class _Reader:
     """The agents of one module into a draft."""
 
-    def __init__(self, p: Path, d: Draft) -> None:
+    def __init__(self, p: Path, d: Draft, modules: dict[Path, _Reader], project: Path) -> None:
         self.p, self.d, self.f = p, d, str(p)
         self.tree = parse(p)
         self.env = module_env(self.tree, self.f)
         self.by_var: dict[str, DraftAgent] = {}
         self.calls: list[tuple[ast.Call, DraftAgent]] = []
+        self.modules, self.project = modules, project
+        self.imports = imports(self.tree)
+        self.envs: dict[Path, dict[str, ast.expr]] = {}
 
     def where(self, node: ast.AST) -> Where:
         return Where(self.f, getattr(node, "lineno", 1))
@@ -100,6 +113,19 @@ class _Reader:
         self.d.notes.append(f"{a.id}: {text}")
 
     def run(self) -> None:
+        """Both passes (a module read alone)."""
+        self.find()
+        self.read()
+
+    def read(self) -> None:
+        """Second pass: each agent's model, tools and sub-agents (other modules' agents are
+        drafted by then)."""
+        for call, a in self.calls:
+            self.agent(call, a)
+        self.run_config()
+
+    def find(self) -> None:
+        """First pass: the module's agents, by the variable each is assigned to."""
         names: dict[int, str] = {}
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -108,7 +134,7 @@ class _Reader:
                     names[id(node.value)] = t.id
         for call in ast.walk(self.tree):
             if isinstance(call, ast.Call) and call_name(call) in AGENT_CLASSES:
-                nm, _ = literal(kwarg(call, "name"), self.env)
+                nm, _ = literal(*self.value(kwarg(call, "name")))
                 var = names.get(id(call))
                 aid = nm if isinstance(nm, str) else var or str(call_name(call))
                 base = unique = safe_id(aid)
@@ -121,9 +147,42 @@ class _Reader:
                 if var:
                     self.by_var[var] = a
                 self.calls.append((call, a))
-        for call, a in self.calls:
-            self.agent(call, a)
-        self.run_config()
+
+    def value(self, node: ast.expr | None) -> tuple[ast.expr | None, dict[str, ast.expr]]:
+        """A constant imported from another module of the project (``constants.MODEL`` after
+        ``from .shared import constants``, or ``MODEL`` after ``from .config import MODEL``):
+        its value and that module's names; else ``node`` and this module's."""
+        mod: tuple[str, int] | None = None
+        name = ""
+        if isinstance(node, ast.Name) and node.id not in self.env and node.id in self.imports:
+            module, level, imported = self.imports[node.id]
+            if imported is not None:
+                mod, name = (module, level), imported
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.imports
+        ):
+            module, level, imported = self.imports[node.value.id]
+            full = f"{module}.{imported}" if imported and module else (imported or module)
+            mod, name = (full, level), node.attr
+        if mod is None:
+            return node, self.env
+        target = module_file(self.p, mod[0], mod[1], self.project)
+        if target is None:
+            return node, self.env
+        key = target.resolve()
+        if key not in self.envs:
+            try:
+                self.envs[key] = module_env(parse(target), str(target))
+            except HarnessAuditError:  # a module that does not parse: not followed
+                self.envs[key] = module_env(ast.Module(body=[], type_ignores=[]), str(target))
+        env = self.envs[key]
+        if name not in env:
+            return node, self.env
+        if key not in {x.resolve() for x in self.d.sources}:
+            self.d.sources.append(target)  # a fact drawn from it: in the provenance hashes
+        return env[name], env
 
     def agent_of(self, node: ast.AST | None) -> DraftAgent | None:
         """The drafted agent a sub-agent or AgentTool argument names."""
@@ -133,20 +192,52 @@ class _Reader:
             for c, a in self.calls:
                 if c is node:
                     return a
+        return self.imported(node)
+
+    def imported(self, node: ast.AST | None) -> DraftAgent | None:
+        """An agent another module read in this draft defines, named through this module's
+        imports (``from pkg.sub_agents.booking.agent import booking_agent``, or
+        ``from pkg.sub_agents import booking`` then ``booking.booking_agent``)."""
+        if isinstance(node, ast.Name) and node.id in self.imports:
+            module, level, name = self.imports[node.id]
+            if name is None:
+                return None
+            hit = self.agent_in(module, level, name)
+            if hit is None:  # from pkg import module: not an agent
+                return None
+            return hit
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.imports
+        ):
+            module, level, name = self.imports[node.value.id]
+            full = f"{module}.{name}" if name and module else (name or module)
+            return self.agent_in(full, level, node.attr)
         return None
+
+    def agent_in(self, module: str, level: int, var: str) -> DraftAgent | None:
+        target = module_file(self.p, module, level, self.project)
+        other = self.modules.get(target.resolve()) if target is not None else None
+        if other is None or other is self:
+            return None
+        return other.by_var.get(var) or other.imported(ast.Name(id=var))
 
     def agent(self, call: ast.Call, a: DraftAgent) -> None:
         cls = call_name(call)
-        desc, _ = literal(kwarg(call, "description"), self.env)
+        desc, _ = literal(*self.value(kwarg(call, "description")))
         if isinstance(desc, str) and desc:
             a.role = desc
         if cls in ("SequentialAgent", "ParallelAgent", "LoopAgent") and not a.role:
             a.role = f"{cls}: runs its sub-agents; calls no model itself"
         if cls in ("Agent", "LlmAgent"):
             mnode = kwarg(call, "model")
-            m, note, line = model_of(mnode, self.env)
+            mval, menv = self.value(mnode)
+            m, note, line = model_of(mval, menv)
             if m:
-                a.model, a.model_note, a.model_where = m, note, Where(self.f, line or call.lineno)
+                mf = str(getattr(menv, "file", "")) if mval is not mnode else self.f
+                a.model, a.model_note = m, note
+                a.model_where = Where(mf or self.f, line or call.lineno)
             elif mnode is not None:
                 self.note(a, f"model chosen at run time: {_short(mnode)} at {self.where(mnode)}")
             else:
@@ -159,15 +250,17 @@ class _Reader:
         if isinstance(subs_r, ast.List | ast.Tuple):
             for s in subs_r.elts:
                 child = self.agent_of(s)
-                if child is None:
+                if child is None:  # fail closed: an agent that may do anything
                     self.note(a, f"a sub-agent not read: {_short(s)} at {self.where(s)}")
                     self.d.unknown.append(f"sub-agent {_short(s)} of {a.id}")
+                    self.d.unseen_agents(a, f"sub-agent {_short(s)}", self.where(s))
                     continue
                 a.spawns.setdefault(child.id, self.where(s))
                 order.append(child)
         elif subs is not None:
             self.note(a, f"sub-agents built at run time: {_short(subs)} at {self.where(subs)}")
             self.d.unknown.append(f"the sub-agents of {a.id} (built at run time)")
+            self.d.unseen_agents(a, f"sub_agents={_short(subs)}", self.where(subs))
         if cls == "SequentialAgent" or cls == "LoopAgent":
             for prev, nxt in itertools.pairwise(order):
                 nxt.depends_on.setdefault(prev.id, Where(self.f, call.lineno))
@@ -216,6 +309,8 @@ class _Reader:
             t.gate_note = f"{t.gate_note}; {cb_note}"
 
     def add(self, a: DraftAgent, t: DraftTool, cb_note: str, *names: str) -> None:
+        if any(x.name == t.name for x in a.tools):
+            return  # one tool of a name (either branch of a choice may be it)
         known_effect(t, *names)
         if cb_note and not t.gate:
             t.gate_note = cb_note
@@ -225,12 +320,19 @@ class _Reader:
         if isinstance(el, ast.Starred):
             self.unknown(a, el, cb_note)
             return
+        if isinstance(el, ast.IfExp):  # chosen at run time: either may be the tool
+            self.note(a, f"a tool chosen at run time: {_short(el)} at {self.where(el)}")
+            self.tool(a, el.body, cb_note)
+            self.tool(a, el.orelse, cb_note)
+            return
         node = el
         if isinstance(el, ast.Name) and isinstance(self.env.get(el.id), ast.Call):
             node = self.env[el.id]
         if isinstance(node, ast.Name | ast.Attribute):
             name = node.id if isinstance(node, ast.Name) else node.attr
-            self.add(a, DraftTool(name, self.where(el)), cb_note)
+            t = DraftTool(name, self.where(el))
+            t.ref = ast.unparse(node)
+            self.add(a, t, cb_note)
             return
         if not isinstance(node, ast.Call):
             self.unknown(a, el, cb_note)
@@ -239,8 +341,8 @@ class _Reader:
         if cls == "AgentTool":
             target = kwarg(node, "agent") or (node.args[0] if node.args else None)
             child = self.agent_of(target)
-            if child is None:
-                self.unknown(a, el, cb_note)
+            if child is None:  # fail closed: an agent that may do anything
+                self.d.unseen_agents(a, f"AgentTool({_short(target or el)})", self.where(el))
                 return
             a.spawns.setdefault(child.id, self.where(el))
             self.add(a, DraftTool(child.id, self.where(el)), cb_note)
@@ -252,6 +354,7 @@ class _Reader:
                 return
             name = fn.id if isinstance(fn, ast.Name) else fn.attr
             t = DraftTool(name, self.where(el))
+            t.ref = ast.unparse(fn)
             rc = kwarg(node, "require_confirmation")
             v, _ = literal(rc, self.env)
             if v is True and rc is not None:
@@ -312,6 +415,14 @@ class _Reader:
                     )
 
 
-def read_module(p: Path, d: Draft) -> None:
-    """The ADK agents of one Python module into ``d``."""
-    _Reader(p, d).run()
+def read_modules(paths: list[Path], d: Draft, project: Path) -> None:
+    """The ADK agents of Python modules into ``d``: every module's agents first, then each
+    agent's sub-agents and ``AgentTool`` agents, followed through the imports into the other
+    modules read (the ADK samples define each sub-agent in a package of its own)."""
+    modules: dict[Path, _Reader] = {}
+    for p in paths:
+        modules[p.resolve()] = _Reader(p, d, modules, project)
+    for r in modules.values():
+        r.find()
+    for r in modules.values():
+        r.read()

@@ -1,10 +1,12 @@
 """Microsoft Agent Framework declarative YAML: agents (``kind: Prompt``/``Agent``, ``model.id``,
 ``tools`` incl. MCP tools with ``allowedTools``; ``approvalMode: always_require`` is a gate) and
-workflows (``kind: Workflow``: the order of ``InvokeAzureAgent``-style actions is
-``depends_on``). A workflow's own tool calls (``InvokeMcpTool``, ``InvokeFunctionTool``: no
-model decides them) are the tools of an agent named for the workflow, ``<name>_actions``;
-``requireApproval: true`` is their gate, ``false`` says there is none, a PowerFx expression is
-decided at run time.
+workflows (``kind: Workflow``: ``depends_on`` is what the actions' dispatch states, the agents
+that may have run last before each one through the ``ConditionGroup`` branches, ``GotoAction``
+targets and ``End…`` actions; a goto to a target that is computed or absent is an edge not
+stated, named with its line). A workflow's own tool calls (``InvokeMcpTool``,
+``InvokeFunctionTool``: no model decides them) are the tools of an agent named for the
+workflow, ``<name>_actions``; ``requireApproval: true`` is their gate, ``false`` says there is
+none, a PowerFx expression is decided at run time.
 
 An agent named by a PowerFx expression (``agent: {name: =First(Local.NextSpeaker).name}``) is no
 agent of that name: the ``Local`` variables it reads are followed through the workflow's
@@ -137,11 +139,153 @@ def _names(mode: Any, key: str) -> set[str]:
     return {str(x) for x in v} if isinstance(v, list) else set()
 
 
+END_ACTIONS = ("EndWorkflow", "EndConversation", "EndDialog", "CancelAllDialogs", "CancelDialog")
+"""Actions after which the workflow runs nothing more."""
+
+LOOP_ACTIONS = ("Foreach", "ForEach", "RepeatUntil")
+"""Actions whose ``actions`` may run again after they end (a loop over their body)."""
+
+MAX_FLOW_NODES = 20_000
+"""At most this many actions are followed in one workflow's dispatch; past it the edges are
+unknown."""
+
+
+class _Flow:
+    """A workflow's actions as a control-flow graph: each action a node with the actions that
+    may run next (the next one in its list, a ``ConditionGroup``'s branches and its fall-through,
+    a ``GotoAction``'s target, nothing after an ``End…`` action), and the agents an action
+    invokes. ``depends_on`` is then what the dispatch states: the agents that may have run last
+    before each agent, on some path (a fixed point over the graph)."""
+
+    def __init__(self, d: Draft, doc: Any, f: str, agents_of: Any) -> None:
+        self.d, self.doc, self.f, self.agents_of = d, doc, f, agents_of
+        self.succ: list[list[int]] = []
+        self.ids: list[list[str]] = []
+        self.where: list[Where] = []
+        self.labels: dict[str, int] = {}
+        self.gotos: list[tuple[int, Any, tuple[Any, ...]]] = []
+        self.too_big = False
+
+    def at(self, path: tuple[Any, ...]) -> Where:
+        m = self.doc.mark(path)
+        return Where(self.f, m.line if m else 1)
+
+    def node(self, path: tuple[Any, ...]) -> int:
+        self.succ.append([])
+        self.ids.append([])
+        self.where.append(self.at(path))
+        return len(self.succ) - 1
+
+    def block(self, actions: Any, path: tuple[Any, ...], cont: int | None) -> int | None:
+        """The entry of a list of actions that goes on to ``cont`` after its last."""
+        if not isinstance(actions, list):
+            return cont
+        nxt = cont
+        for i in range(len(actions) - 1, -1, -1):
+            nxt = self.action(actions[i], (*path, i), nxt)
+        return nxt
+
+    def action(self, a: Any, path: tuple[Any, ...], cont: int | None) -> int | None:
+        if not isinstance(a, dict):
+            return cont
+        if len(self.succ) >= MAX_FLOW_NODES:
+            self.too_big = True
+            return cont
+        n = self.node(path)
+        if isinstance(a.get("id"), str):
+            self.labels.setdefault(a["id"], n)
+        kind = str(a.get("kind") or "")
+        named = self.agents_of(a, path)
+        if named:
+            self.ids[n] = named
+            loop = (
+                a.get("input", {}).get("externalLoop") if isinstance(a.get("input"), dict) else None
+            )
+            if isinstance(loop, dict):  # the agent runs again, with a person's input, while …
+                when = " ".join(str(loop.get("when", "")).split())
+                at = self.at((*path, "input", "externalLoop"))
+                for aid in named:
+                    ag = self.d.agent(aid)
+                    if ag is not None:
+                        ag.depends_on.setdefault(aid, at)
+                        ag.notes.append(
+                            f"externalLoop at {at}: runs again with the user's input while "
+                            f"{when or 'a condition'} holds; that condition is no bound"
+                        )
+        if kind == "GotoAction":
+            self.gotos.append((n, a.get("actionId"), path))
+            return n
+        if kind in END_ACTIONS:
+            return n
+        branches: list[int | None] = []
+        if kind == "ConditionGroup":
+            for i, c in enumerate(a.get("conditions") or []):
+                if isinstance(c, dict):
+                    branches.append(
+                        self.block(c.get("actions"), (*path, "conditions", i, "actions"), cont)
+                    )
+            if "elseActions" in a:
+                branches.append(self.block(a.get("elseActions"), (*path, "elseActions"), cont))
+            else:
+                branches.append(cont)  # no condition holds: the next action
+        elif kind in LOOP_ACTIONS:
+            branches.append(self.block(a.get("actions"), (*path, "actions"), n))
+            branches.append(cont)
+        else:  # any other action holding actions: they may run, then the next action
+            for k, v in a.items():
+                if (
+                    k != "conditions"
+                    and isinstance(v, list)
+                    and any(isinstance(x, dict) and "kind" in x for x in v)
+                ):
+                    branches.append(self.block(v, (*path, k), cont))
+            branches.append(cont)
+        self.succ[n] = [b for b in dict.fromkeys(branches) if b is not None]
+        return n
+
+    def resolve_gotos(self) -> None:
+        for n, target, path in self.gotos:
+            if isinstance(target, str) and target in self.labels:
+                self.succ[n] = [self.labels[target]]
+            else:
+                self.d.unseen_edges(
+                    None,
+                    f"GotoAction to {target!r}, which names no action of the workflow",
+                    self.at(path),
+                )
+                self.d.unknown.append(f"where the GotoAction at {self.at(path)} goes")
+
+    def edges(self, entry: int | None) -> None:
+        """``depends_on`` from the agents that may have run last before each agent."""
+        if entry is None:
+            return
+        start = "\x00start"
+        last: list[dict[str, None]] = [{} for _ in self.succ]
+        last[entry] = {start: None}
+        todo = [entry]
+        while todo:
+            n = todo.pop()
+            out = dict.fromkeys(self.ids[n]) if self.ids[n] else last[n]
+            for s in self.succ[n]:
+                grown = [x for x in out if x not in last[s]]
+                if grown:
+                    last[s].update(dict.fromkeys(grown))
+                    todo.append(s)
+        for n, ids in enumerate(self.ids):
+            for aid in ids:
+                a = self.d.agent(aid)
+                if a is None:
+                    continue
+                for p in last[n]:
+                    if p != start:  # itself: a loop back to it (its bound is asked for)
+                        a.depends_on.setdefault(p, self.where[n])
+
+
 def _workflow(
     d: Draft, doc: Any, f: str, y: dict[str, Any], flow: list[tuple[str, str, tuple[Any, ...]]]
 ) -> None:
-    """A workflow's agents in order (``depends_on``), its PowerFx dispatches, its
-    ``GotoAction`` loops and its ``maxTurns``."""
+    """A workflow's agents, its PowerFx dispatches, its edges as the actions dispatch them
+    (conditions, ``GotoAction``, ``End…``: :class:`_Flow`) and its ``maxTurns``."""
 
     def line(path: tuple[Any, ...]) -> int:
         m = doc.mark(path)
@@ -153,11 +297,23 @@ def _workflow(
             var, _, value = text.partition("\x00")
             sets.setdefault(var, []).append(value)
     mine: list[str] = []
-    prev: list[str] = []
-    heads: list[tuple[int, list[str]]] = []  # (flow index, the agents an action there starts)
-    for i, (kind, name, path) in enumerate(flow):
-        if kind != "agent":
-            continue
+    done: dict[tuple[Any, ...], list[str]] = {}
+
+    def agents_of(action: dict[str, Any], path: tuple[Any, ...]) -> list[str]:
+        """The agent ids an action invokes (drafted here, once), none for other actions."""
+        if path not in done:
+            done[path] = invoked(action, path)
+        return done[path]
+
+    def invoked(action: dict[str, Any], path: tuple[Any, ...]) -> list[str]:
+        agent = action.get("agent")
+        name: str | None = None
+        if isinstance(agent, dict) and isinstance(agent.get("name"), str):
+            name = agent["name"]
+        elif isinstance(agent, str) and str(action.get("kind", "")).startswith("Invoke"):
+            name = agent
+        if name is None:
+            return []
         at = Where(f, line(path))
         if name.startswith("="):
             targets = dispatch_targets(name, sets)
@@ -187,26 +343,37 @@ def _workflow(
             if a not in d.agents:
                 d.agents.append(a)
         for aid in ids:
-            a2 = d.agent(aid)
-            for p in prev:
-                if a2 is not None and p != aid:
-                    a2.depends_on.setdefault(p, at)
             if aid not in mine:
                 mine.append(aid)
-        heads.append((i, ids))
-        prev = ids
-    ids_at = {name: i for i, (kind, name, _) in enumerate(flow) if kind == "id"}
-    for i, (kind, target, path) in enumerate(flow):
-        if kind != "goto" or ids_at.get(target, i) >= i:
-            continue
-        head = next((ids for j, ids in heads if j >= ids_at[target]), None)
-        tail = next((ids for j, ids in reversed(heads) if j < i), None)
-        if head and tail:  # the run goes back: the loop's first agents run after its last
-            for h in head:
-                ha = d.agent(h)
-                for t in tail:
-                    if ha is not None and t != h:
-                        ha.depends_on.setdefault(t, Where(f, line(path)))
+        return ids
+
+    for kind, _, path in flow:  # drafted in document order
+        if kind == "agent":
+            node: Any = y
+            for k in path:
+                node = node[k]
+            agents_of(node, path)
+    g = _Flow(d, doc, f, agents_of)
+    trigger = y.get("trigger")
+    if isinstance(trigger, dict) and isinstance(trigger.get("actions"), list):
+        root: tuple[Any, ...] = ("trigger", "actions")
+        actions = trigger["actions"]
+    else:
+        root, actions = ("actions",), y.get("actions")
+    entry = g.block(actions, root, None)
+    g.resolve_gotos()
+    if g.too_big:
+        d.unseen_edges(None, f"more than {MAX_FLOW_NODES} actions", Where(f, 1))
+        d.unknown.append(f"the edges of the workflow {Path(f).name} past {MAX_FLOW_NODES} actions")
+    g.edges(entry)
+    reached = {p for p in done if p[: len(root)] == root}
+    for path, ids in done.items():  # agents invoked outside the trigger's actions
+        if path not in reached:
+            for aid in ids:
+                a = d.agent(aid)
+                d.unseen_edges(
+                    a, "an agent invoked outside the workflow's actions", Where(f, line(path))
+                )
     turns = y.get("maxTurns")
     if isinstance(turns, int) and not isinstance(turns, bool) and turns > 0:
         where = Where(f, line(("maxTurns",)))

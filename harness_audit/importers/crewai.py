@@ -7,8 +7,11 @@ reported); the model is ``llm:`` or ``Agent(llm=…)``/``LLM(model=…)``; tools
 (the context tasks' agents feed this one); ``Process.sequential`` (the default) chains the tasks'
 agents in order; ``allow_delegation: true`` spawns the crew's other agents; a
 ``Process.hierarchical`` manager spawns all. ``Task(human_input=True)`` is a human review of the
-output: a human verifier of that agent, not a gate before a tool. ``max_iter`` is an iteration
-bound (``max_iterations``), not a cost cap.
+output: a human verifier of that agent, not a gate before a tool (CrewAI asks for the feedback
+on the final answer, after the tools ran), said in the draft's notes and on each of the agent's
+tools with its line. ``allow_delegation`` computed at run time, or set in a crew.py that was not
+given, is drafted as delegating (fail closed), and without crew.py each agent holds an
+``unknown`` tool. ``max_iter`` is an iteration bound (``max_iterations``), not a cost cap.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class _Crew:
         # (task id, agent id, context task ids, where, human_input)
         self.process = "sequential"
         self.delegating: dict[str, Where] = {}
+        self.delegation_stated: set[str] = set()
+        """Agents whose ``allow_delegation`` the YAML states (true or false)."""
         self.manager: str | None = None
 
     def agent(self, aid: str, where: Where) -> DraftAgent:
@@ -168,6 +173,7 @@ def read(paths: list[Path]) -> Draft:
             "crew.py was not given: models, tools, delegation and task agents set "
             "in code are unknown"
         )
+        _code_not_given(crew)
     _merge_configs(crew, code_agents)
     _edges(crew)
     if not d.agents:
@@ -179,6 +185,22 @@ def read(paths: list[Path]) -> Draft:
     return d
 
 
+def _code_not_given(crew: _Crew) -> None:
+    """YAML without the crew's Python: the tools and delegation the code sets are not seen,
+    so each agent holds an ``unknown`` tool (assumed destructive) and, unless its YAML states
+    ``allow_delegation``, may delegate to every coworker (fail closed, issue 24 item 1)."""
+    for a in crew.d.agents:
+        if a.human or a.placeholder:
+            continue
+        crew.d.unseen_tools(a, "tools set in crew.py, which was not given", a.where)
+        if a.id not in crew.delegation_stated and a.id not in crew.delegating:
+            crew.delegating[a.id] = a.where
+            a.notes.append(
+                "allow_delegation is set in crew.py, which was not given: drafted as "
+                "delegating to every coworker until declared"
+            )
+
+
 def _yaml_agent_fields(
     doc: YamlDocument, key: str, v: dict[str, Any], a: DraftAgent, crew: _Crew
 ) -> None:
@@ -186,6 +208,8 @@ def _yaml_agent_fields(
         a.model = v["llm"]
         mk = doc.mark((key, "llm"))
         a.model_where = Where(doc.file, mk.line if mk else a.where.line)
+    if isinstance(v.get("allow_delegation"), bool):
+        crew.delegation_stated.add(a.id)
     if v.get("allow_delegation") is True:
         mk = doc.mark((key, "allow_delegation"))
         crew.delegating[a.id] = Where(doc.file, mk.line if mk else a.where.line)
@@ -390,9 +414,19 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     dt = DraftTool(tname, Where(file, line))
                     known_effect(dt, tcls)
                     a.tools.append(dt)
-                deleg, _ = literal(kwarg(call, "allow_delegation"), env)
+                deleg_node = kwarg(call, "allow_delegation")
+                deleg, _ = literal(deleg_node, env)
+                if deleg_node is not None:
+                    crew.delegation_stated.add(aid)
                 if deleg is True:
                     crew.delegating[aid] = Where(file, call.lineno)
+                elif deleg_node is not None and not isinstance(deleg, bool):
+                    crew.delegating[aid] = Where(file, deleg_node.lineno)  # fail closed
+                    a.notes.append(
+                        f"allow_delegation={ast.unparse(deleg_node)} is decided at run time "
+                        f"({path.name}:{deleg_node.lineno}): drafted as delegating to every "
+                        "coworker until declared"
+                    )
                 mi, _ = literal(kwarg(call, "max_iter"), env)
                 if isinstance(mi, int) and mi >= 1:
                     a.max_iterations, a.max_iterations_where = mi, Where(file, call.lineno)
@@ -431,6 +465,14 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     human is True,
                 )
             elif cls == "Crew":
+                members = kwarg(call, "agents")
+                if _computed_list(members):
+                    assert members is not None
+                    crew.d.unseen_agents(
+                        None,
+                        f"Crew(agents={' '.join(ast.unparse(members).split())[:60]})",
+                        Where(file, members.lineno),
+                    )  # every delegating agent and the manager may reach them (fail closed)
                 proc = kwarg(call, "process")
                 if isinstance(proc, ast.Attribute) and proc.attr == "hierarchical":
                     crew.process = "hierarchical"
@@ -446,6 +488,23 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                         mgr_agent.role = "CrewAI hierarchical manager"
                         crew.manager = "manager"
     crew.tasks.extend(task_defs.values())
+
+
+def _computed_list(node: ast.expr | None) -> bool:
+    """A crew's agent list the code computes at run time (a call, a sum, a comprehension, an
+    unpacked element), not ``self.agents`` or a list of agents by name."""
+    if node is None or isinstance(node, ast.Name | ast.Attribute):
+        return False
+    if isinstance(node, ast.List | ast.Tuple):
+        return any(
+            isinstance(e, ast.Starred)
+            or not (
+                isinstance(e, ast.Name | ast.Attribute)
+                or (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute | ast.Name))
+            )
+            for e in node.elts
+        )
+    return True
 
 
 def _config_key(call: ast.Call, attr: str) -> str | None:
@@ -488,6 +547,17 @@ def _edges(crew: _Crew) -> None:
             if h not in d.agents:
                 d.agents.append(h)
             h.verifies.setdefault(agent, where)
+            why = (
+                f"Task human_input=True at {where}: a person reviews the task's final answer "
+                "after its tools ran, so it stays a reviewer (verifies), not a gate before a "
+                "destructive tool"
+            )
+            if why not in a.notes:
+                a.notes.append(why)
+                d.notes.append(f"{agent}: {why}")
+                for t in a.tools:
+                    if not t.gate:
+                        t.gate_note = f"{t.gate_note}; {why}" if t.gate_note else why
         prev = agent
     ids = [a.id for a in d.agents if not a.human]
     for aid, where in crew.delegating.items():

@@ -47,6 +47,10 @@ class DraftTool:
     proposed: str = ""
     """An effect proposed from the tool's own code (``external (requests.post at x.py:12)``):
     a comment beside the fail-closed effect until a person declares it (issue 24, item 4)."""
+    ref: str = ""
+    """The dotted name the source gives the tool's function (``notes.jot_down``,
+    ``pkg.tools.fn``), followed through the module's imports to its definition to propose
+    its effect (:mod:`~harness_audit.importers.effects`)."""
     unseen: str = ""
     """Set on the ``unknown`` tool that stands for tools the source computes at run time: what
     the reader could not see, with its file and line."""

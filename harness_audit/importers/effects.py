@@ -6,11 +6,17 @@ the statement a call runs, SDK methods such as ``messages().trash`` or ``chat_po
 writes and deletions, subprocesses); the strongest effect found is written as a comment beside
 the tool's drafted effect, with the call and its line. The drafted effect stays what the reader
 made it (unknown: destructive with a TODO) until a person declares it.
+
+A tool the source names by a dotted name (``tools=[notes.jot_down]``, ``from .tools.lookup
+import find_flights``, an ADK config's ``name: pkg.tools.fn``, a toolset object's method) is
+followed through the module's imports to the file that defines it, where that file is in the
+project (:func:`resolve_function`; bounded hops, never run).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -19,7 +25,7 @@ from typing import Any
 from harness_audit._resources import load_rules
 from harness_audit.errors import HarnessAuditError
 from harness_audit.importers.draft import Draft
-from harness_audit.importers.pyast import call_name, parse
+from harness_audit.importers.pyast import call_name, imports, module_file, parse
 
 RANK = {"read": 0, "write": 1, "external": 2, "destructive": 3}
 MAX_SIBLINGS = 64
@@ -170,6 +176,109 @@ def _index(tree: ast.Module) -> dict[str, _Fn]:
     return out
 
 
+MAX_REF_HOPS = 6
+"""At most this many imports (re-exports included) are followed from one dotted name."""
+
+
+class _Trees:
+    """Parsed modules by path (a file that does not parse is None)."""
+
+    def __init__(self) -> None:
+        self.trees: dict[Path, ast.Module | None] = {}
+
+    def get(self, p: Path) -> ast.Module | None:
+        key = p.resolve()
+        if key not in self.trees:
+            try:
+                self.trees[key] = parse(p)
+            except HarnessAuditError:
+                self.trees[key] = None
+        return self.trees[key]
+
+
+def _method(cls: ast.ClassDef, name: str) -> _Fn | None:
+    for s in cls.body:
+        if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name:
+            return s
+    return None
+
+
+def _dotted(
+    file: Path, parts: list[str], project: Path | None, trees: _Trees
+) -> tuple[Path, _Fn] | None:
+    """``pkg.mod.fn`` (or ``pkg.mod.Class.method``) from the project's import roots."""
+    for k in range(len(parts) - 1, 0, -1):
+        target = module_file(file, ".".join(parts[:k]), 0, project)
+        if target is not None:
+            return resolve_function(target, ".".join(parts[k:]), project, trees, 1)
+    return None
+
+
+def resolve_function(
+    file: Path,
+    ref: str,
+    project: Path | None = None,
+    trees: _Trees | None = None,
+    hops: int = 0,
+) -> tuple[Path, _Fn] | None:
+    """The definition ``ref`` names in ``file``: a function of the module, a name imported
+    from another module of the project (``from .tools import notes`` then ``notes.jot_down``),
+    a method of a class or of a module-level object built from one (``toolset.search``), or
+    (``hops`` 0, no import of its head) an absolute dotted path ``pkg.mod.fn``."""
+    trees = trees or _Trees()
+    parts = [p for p in ref.split(".") if p]
+    if not parts or hops > MAX_REF_HOPS:
+        return None
+    if file.suffix != ".py":  # a config file names it from the project's roots
+        return _dotted(file, parts, project, trees)
+    tree = trees.get(file)
+    if tree is None:
+        return None
+    head, rest = parts[0], parts[1:]
+    local: dict[str, ast.AST] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            local[stmt.name] = stmt
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            t = stmt.targets[0]
+            if isinstance(t, ast.Name):
+                local[t.id] = stmt.value
+    got = local.get(head)
+    if isinstance(got, ast.FunctionDef | ast.AsyncFunctionDef) and not rest:
+        return file, got
+    if isinstance(got, ast.ClassDef) and len(rest) == 1:
+        m = _method(got, rest[0])
+        return (file, m) if m else None
+    if isinstance(got, ast.ClassDef) and not rest:  # a tool class: what it runs
+        for meth in ("_run", "_arun", "run", "__call__"):
+            m = _method(got, meth)
+            if m is not None:
+                return file, m
+        return None
+    if isinstance(got, ast.Call) and len(rest) == 1:  # an object: its class's method
+        cls = call_name(got)
+        return resolve_function(file, f"{cls}.{rest[0]}", project, trees, hops + 1) if cls else None
+    imp = imports(tree).get(head)
+    if imp is None:
+        return _dotted(file, parts, project, trees) if hops == 0 else None
+    module, level, name = imp
+    if name is None:  # import a.b as head: head.rest is in a.b
+        if not rest:
+            return None
+        for k in range(len(rest), -1, -1):
+            target = module_file(file, ".".join([module, *rest[:k]]), level, project)
+            if target is not None and rest[k:]:
+                return resolve_function(target, ".".join(rest[k:]), project, trees, hops + 1)
+        return None
+    sub = module_file(file, f"{module}.{name}" if module else name, level, project)
+    if sub is not None and rest:  # from pkg import module; module.fn
+        return resolve_function(sub, ".".join(rest), project, trees, hops + 1)
+    target = module_file(file, module, level, project)
+    if target is None or target.resolve() == file.resolve():
+        return None
+    return resolve_function(target, ".".join([name, *rest]), project, trees, hops + 1)
+
+
 def propose_all(d: Draft) -> None:
     """Propose an effect for every drafted tool whose effect is unknown and whose function is
     in a Python source of the draft or beside one (at most :data:`MAX_SIBLINGS` files); files
@@ -193,7 +302,19 @@ def propose_all(d: Draft) -> None:
             tree = None
         if tree is not None:
             indexes.append((str(p), _index(tree)))
+    parents = [str(p.resolve().parent) for p in d.sources]
+    project = Path(os.path.commonpath(parents)) if parents else None
+    trees = _Trees()
     for t in unknown:
+        # the dotted name the reader saw, else the tool's name in the module that lists it
+        # (a function or tool class imported from another module of the project)
+        ref = t.ref or (t.name if t.where.file.endswith(".py") else "")
+        hit = resolve_function(Path(t.where.file), ref, project, trees) if ref else None
+        if hit is not None:
+            got = propose(hit[1], str(hit[0]))
+            if got:
+                t.proposed = got
+            continue
         own = [ix for ix in indexes if ix[0] == t.where.file]
         for file, ix in [*own, *(x for x in indexes if x not in own)]:
             fn = ix.get(t.name)

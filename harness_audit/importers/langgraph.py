@@ -33,12 +33,16 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from harness_audit.importers.base import fail
+import orjson
+
+from harness_audit.importers.base import as_dict, fail, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     CLIENT_PREFIX,
+    MAX_PY_BYTES,
     call_name,
     custom_tools,
     kwarg,
@@ -53,7 +57,7 @@ from harness_audit.importers.pyast import (
 )
 
 NAME = "langgraph"
-DESCRIPTION = "LangGraph graphs (Python)"
+DESCRIPTION = "LangGraph graphs (Python, langgraph.json)"
 
 
 PREBUILT = ("create_react_agent", "create_agent")
@@ -86,6 +90,8 @@ _Model = tuple[str | None, str, int]
 
 def sniff(probe: Probe) -> str | None:
     """What LangGraph file the source is (None: not one)."""
+    if probe.path.suffix == ".json":
+        return "a LangGraph platform config (langgraph.json)" if _is_config(probe.json) else None
     t = probe.text_head
     if probe.path.suffix != ".py":
         return None
@@ -107,8 +113,45 @@ def _tools_arg(call: ast.Call, env: dict[str, ast.expr], at: int = 0) -> ast.exp
             env[e.id] if isinstance(e, ast.Name) and isinstance(env.get(e.id), ast.Call) else e
             for e in node.elts
         ]
+        elts = [_unwrapped(e, env) for e in elts]
         return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), node)
     return node
+
+
+def _unwrapped(el: ast.expr, env: dict[str, ast.expr]) -> ast.expr:
+    """``add_human_in_the_loop(book_hotel)`` (a module function that wraps a tool behind
+    ``interrupt()``) as the tool it wraps, ``book_hotel``; gated by :func:`_tool_interrupts`."""
+    wrappers: dict[str, int] = getattr(env, "wrappers", {})
+    if (
+        isinstance(el, ast.Call)
+        and isinstance(el.func, ast.Name)
+        and el.func.id in wrappers
+        and el.args
+        and isinstance(el.args[0], ast.Name | ast.Attribute)
+    ):
+        return el.args[0]
+    return el
+
+
+def hitl_wrappers(tree: ast.Module) -> dict[str, int]:
+    """Module functions (not tools themselves) that define an inner function calling
+    ``interrupt()`` and return it: tool wrappers such as LangGraph's documented
+    ``add_human_in_the_loop(tool)``; name -> the interrupt's line."""
+    out: dict[str, int] = {}
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) or any(
+            call_name(x) == "tool" for x in fn.decorator_list
+        ):
+            continue
+        inner = [
+            n
+            for n in ast.walk(fn)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n is not fn
+        ]
+        lines = [x for x in (_interrupt_line(n) for n in inner) if x is not None]
+        if lines:
+            out[fn.name] = min(lines)
+    return out
 
 
 def _short(node: ast.AST) -> str:
@@ -373,8 +416,22 @@ OWN_INTERRUPT = "interrupt() in the tool's own function, before it acts"
 
 
 def _tool_interrupts(tree: ast.Module) -> dict[str, int]:
-    """Tool functions (``@tool``) of the file that call ``interrupt()``: name -> its line."""
+    """Tool functions (``@tool``) of the file that call ``interrupt()``, and tools wrapped by
+    a :func:`hitl_wrappers` function (``add_human_in_the_loop(book_hotel)``): name -> the
+    interrupt's line."""
     out: dict[str, int] = {}
+    wrappers = hitl_wrappers(tree)
+    for call in ast.walk(tree):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in wrappers
+            and call.args
+        ):
+            arg = call.args[0]
+            name = arg.id if isinstance(arg, ast.Name) else getattr(arg, "attr", None)
+            if isinstance(name, str):
+                out.setdefault(name, wrappers[call.func.id])
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and any(
             call_name(x) == "tool" for x in fn.decorator_list
@@ -484,6 +541,7 @@ def _prebuilt(
         if var:
             by_var[var] = a
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
+        _handoff_tools(d, call, sup, env, f)
         workers = call.args[0] if call.args else kwarg(call, "agents")
         elts, unseen = static_list(workers, env)
         for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
@@ -494,6 +552,36 @@ def _prebuilt(
             elif not (isinstance(w, ast.Name) and w.id in by_var):
                 d.unseen_agents(sup, f"agents: {source_text(w)}", Where(f, w.lineno))
     return by_var
+
+
+_HANDOFF_BUILDERS = ("create_handoff_tool", "create_forward_message_tool")
+
+
+def _handoff_tools(
+    d: Draft, call: ast.Call, sup: DraftAgent, env: dict[str, ast.expr], f: str
+) -> None:
+    """A supervisor's ``tools=[create_handoff_tool(agent_name="writer", …)]`` are handoffs
+    (the worker named depends on the supervisor), not tools with an effect of their own;
+    ``create_forward_message_tool`` passes a worker's answer on. A handoff to an agent the
+    files do not define is to an unknown agent (fail closed)."""
+    tools_node = kwarg(call, "tools")
+    if not isinstance(tools_node, ast.List | ast.Tuple):
+        return
+    found = False
+    for el in tools_node.elts:
+        if not (isinstance(el, ast.Call) and call_name(el) in _HANDOFF_BUILDERS):
+            continue
+        found = True
+        if call_name(el) != "create_handoff_tool":
+            continue
+        target, _ = literal(kwarg(el, "agent_name") or (el.args[0] if el.args else None), env)
+        worker = d.agent(safe_id(target)) if isinstance(target, str) else None
+        if worker is not None and worker is not sup:
+            worker.depends_on.setdefault(sup.id, Where(f, el.lineno))
+        else:
+            d.unseen_agents(sup, f"handoff to {_short(el)}", Where(f, el.lineno))
+    if found:
+        sup.tools = [t for t in sup.tools if t.name not in _HANDOFF_BUILDERS]
 
 
 def _rename(d: Draft, a: DraftAgent, new: str) -> None:
@@ -631,10 +719,48 @@ def _upstream(g: _Graph, nid: str, entries: dict[str, list[str]]) -> dict[str, i
     return out
 
 
+def _is_config(doc: Any) -> bool:
+    """A LangGraph platform config: ``graphs`` mapping names to ``path.py:attribute``."""
+    graphs = doc.get("graphs") if isinstance(doc, dict) else None
+    return (
+        isinstance(graphs, dict)
+        and bool(graphs)
+        and all(isinstance(v, str) and ".py:" in v for v in graphs.values())
+    )
+
+
+def _config(p: Path, d: Draft, modules: list[Path]) -> None:
+    """The graphs a ``langgraph.json`` deploys: each entry's module (relative to the config,
+    within its folder) is read, once, with the modules given; an entry whose module is not in
+    the project is a placeholder agent (fail closed), with the config's line."""
+    raw = read_document(p, MAX_PY_BYTES)
+    doc = load_json(p, raw)
+    root = p.parent.resolve()
+    for gname, entry in as_dict(as_dict(doc).get("graphs")).items():
+        rel = str(entry).rsplit(":", 1)[0]
+        idx = raw.find(orjson.dumps(str(gname)))
+        where = Where(str(p), raw[: max(idx, 0)].count(b"\n") + 1)
+        target = (p.parent / rel).resolve()
+        try:
+            inside = target.is_relative_to(root) and target.is_file()
+        except OSError:
+            inside = False
+        if inside:
+            if target not in {m.resolve() for m in modules}:
+                modules.append(target)
+                d.sources.append(target)
+            continue
+        d.unseen_agents(None, f"graph {gname!r}: {entry} is not in the files read", where)
+
+
 def read(paths: list[Path]) -> Draft:
-    """Agents and edges from LangGraph modules."""
+    """Agents and edges from LangGraph modules (and the modules a ``langgraph.json`` names)."""
     d = Draft(NAME, "langgraph", list(paths))
+    modules = [p for p in paths if p.suffix != ".json"]
     for p in paths:
+        if p.suffix == ".json":
+            _config(p, d, modules)
+    for p in modules:
         _read_file(p, d)
     if not d.agents:
         raise fail(
@@ -650,6 +776,7 @@ def _read_file(p: Path, d: Draft) -> None:
     """The agents of one module into ``d``."""
     tree = parse(p)
     env = module_env(tree, str(p))
+    env.wrappers = hitl_wrappers(tree)
     custom = custom_tools(tree)
     f = str(p)
     name = Path(f).name
@@ -742,7 +869,11 @@ def _read_file(p: Path, d: Draft) -> None:
             interrupt_at = _interrupt_line(fn)
             if model is None and not tools and interrupt_at is None:
                 continue
-            a = d.agent(aid) or DraftAgent(aid, Where(f, line))
+            a = d.agent(aid)
+            if a is not None and a.where.file != f:  # another module's node: never merged
+                aid = _unique(d, safe_id(f"{Path(f).stem}_{aid}"))
+                a = None
+            a = a or DraftAgent(aid, Where(f, line))
             if a not in d.agents:
                 d.agents.append(a)
             g.ids[nid] = a.id
@@ -808,7 +939,55 @@ def _read_file(p: Path, d: Draft) -> None:
                         ea = d.agent(aid)
                         if ea is not None and src != aid:
                             ea.depends_on.setdefault(src, Where(f, line))
+    _invoked_graphs(d, graphs, funcs, compiled, prebuilt, entries, f)
     _bound_by_recursion_limit(d, tree, env, graphs, compiled, prebuilt, name)
+
+
+_RUN_METHODS = ("invoke", "ainvoke", "stream", "astream", "batch", "abatch", "astream_events")
+
+
+def _invoked_graphs(
+    d: Draft,
+    graphs: dict[str, _Graph],
+    funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+    compiled: dict[str, str],
+    prebuilt: dict[str, DraftAgent],
+    entries: dict[str, list[str]],
+    f: str,
+) -> None:
+    """A node function that runs a compiled graph or a prebuilt agent itself
+    (``worker_graph.ainvoke(…)``, once per tool call of a lead: open_deep_research's
+    supervisor) spawns that graph's entry agents: the node's own agent does, or, when the node
+    is no agent (it only runs what a model chose), the agents upstream of it."""
+    for g in graphs.values():
+        for nid, (target, _) in g.nodes.items():
+            fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+            if fn is None:
+                continue
+            for n in ast.walk(fn):
+                if not (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in _RUN_METHODS
+                    and isinstance(n.func.value, ast.Name)
+                ):
+                    continue
+                var = n.func.value.id
+                if var in compiled and compiled[var] in graphs:
+                    inner = graphs[compiled[var]]
+                    starts = [
+                        inner.ids[t] for s, t, _ in inner.edges if s == _START and t in inner.ids
+                    ]
+                elif var in prebuilt:
+                    starts = [prebuilt[var].id]
+                else:
+                    continue
+                spawners = [g.ids[nid]] if nid in g.ids else list(_upstream(g, nid, entries))
+                for sp in spawners:
+                    a = d.agent(sp)
+                    for st in starts:
+                        if a is not None and st != sp:
+                            a.spawns.setdefault(st, Where(f, n.lineno))
 
 
 def _gate_by_handlers(

@@ -357,6 +357,7 @@ def read(paths: list[Path]) -> Draft:
             r.handoffs(a2, lvalue, lfl, lline)
         else:
             r.tools(a2, lvalue, lfl, lline, "tools")
+    _run_agents(r, runs)
     _max_turns(r, runs)
     if not d.agents:
         raise fail(
@@ -365,6 +366,27 @@ def read(paths: list[Path]) -> Draft:
             expected="Agents SDK Python with Agent(name=..., ...)",
         )
     return d
+
+
+def _run_agents(r: _Reader, runs: list[tuple[ast.Call, _File]]) -> None:
+    """An agent the code runs itself (``Runner.run(planner_agent, …)``: an orchestrator such as
+    the SDK's financial research manager) that is imported from a file not given is an agent of
+    the pipeline the reader did not see: a placeholder (fail closed), with the run's line."""
+    for call, fl in runs:
+        start = call.args[0] if call.args else kwarg(call, "starting_agent")
+        if (
+            isinstance(start, ast.Name)
+            and r.agent_of(start) is None
+            and start.id in r.imported
+            and start.id not in fl.env
+        ):
+            f, ln = r.imported[start.id]
+            r.d.unseen_agents(
+                None,
+                f"Runner.{ast.unparse(call.func).rsplit('.', 1)[-1]}({start.id}): {start.id} is "
+                f"imported at {Path(f).name}:{ln} from a file not given",
+                Where(fl.f, call.lineno),
+            )
 
 
 def _max_turns(r: _Reader, runs: list[tuple[ast.Call, _File]]) -> None:

@@ -113,6 +113,9 @@ class Env(dict[str, ast.expr]):
     knows its file for the refusals of :func:`resolve_name`."""
 
     file: str = ""
+    wrappers: dict[str, int]
+    """Module functions that wrap a tool behind ``interrupt()`` (LangGraph's
+    ``add_human_in_the_loop(tool)``): name -> the interrupt's line (set by the reader)."""
 
 
 def resolve_name(node: ast.AST | None, env: dict[str, ast.expr]) -> ast.AST | None:
@@ -200,6 +203,8 @@ def model_of(node: ast.AST | None, env: dict[str, ast.expr]) -> tuple[str | None
     value, note = literal(node, env)
     if isinstance(value, str):
         return value, note, getattr(node, "lineno", 0)
+    if note:  # the environment at run time, with no default: its variable's name is no model
+        return None, note, getattr(node, "lineno", 0)
     if isinstance(node, ast.Call):
         cls = call_name(node) or ""
         if cls == "init_chat_model":
@@ -226,6 +231,7 @@ def module_env(tree: ast.Module, file: str = "") -> Env:
     """Module-level ``NAME = value`` assignments (the last wins, as at run time) of ``file``."""
     env = Env()
     env.file = file
+    env.wrappers = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
@@ -385,3 +391,66 @@ def stated_tools(
         return ast.List(keep, ast.Load()), unseen
     e, u = static_list(node, env)
     return ast.List(e, ast.Load()), u
+
+
+# -- names imported from other modules of the project (issue 24: tools and agents by a dotted name)
+
+MAX_PACKAGE_DEPTH = 16
+"""At most this many package folders (``__init__.py``) are climbed to find an import's root."""
+
+
+def imports(tree: ast.Module) -> dict[str, tuple[str, int, str | None]]:
+    """Module-level imports: local name -> (module, level, name imported from it or None).
+    ``from .tools import notes`` gives ``notes -> ("tools", 1, "notes")``; ``import a.b as c``
+    gives ``c -> ("a.b", 0, None)`` (``import a.b`` binds ``a -> ("a", 0, None)``)."""
+    out: dict[str, tuple[str, int, str | None]] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom):
+            for al in stmt.names:
+                if al.name != "*":
+                    out[al.asname or al.name] = (stmt.module or "", stmt.level, al.name)
+        elif isinstance(stmt, ast.Import):
+            for al in stmt.names:
+                if al.asname:
+                    out[al.asname] = (al.name, 0, None)
+                else:
+                    head = al.name.split(".", 1)[0]
+                    out[head] = (head, 0, None)
+    return out
+
+
+def import_roots(importer: Path, project: Path | None = None) -> list[Path]:
+    """Folders an absolute import of ``importer`` is looked up from: the folder above its
+    outermost package (climbing ``__init__.py`` folders, bounded), its own folder, and the
+    project folder when given (and its parent: a project given as its package folder)."""
+    here = importer.parent
+    top = here
+    for _ in range(MAX_PACKAGE_DEPTH):
+        if not (top / "__init__.py").is_file() or top.parent == top:
+            break
+        top = top.parent
+    roots = [top, here]
+    if project is not None:
+        roots += [project, project.parent]
+    return list(dict.fromkeys(roots))
+
+
+def module_file(
+    importer: Path, module: str, level: int, project: Path | None = None
+) -> Path | None:
+    """The file of ``module`` imported from ``importer`` (``level`` dots), as far as it is in
+    the project's folders: ``a/b.py`` or ``a/b/__init__.py``; None when not found there."""
+    parts = [p for p in module.split(".") if p]
+    if level > 0:
+        base = importer.parent
+        for _ in range(level - 1):
+            base = base.parent
+        bases = [base]
+    else:
+        bases = import_roots(importer, project)
+    for base in bases:
+        stem = base.joinpath(*parts) if parts else base
+        for cand in (stem.with_suffix(".py") if parts else None, stem / "__init__.py"):
+            if cand is not None and cand.is_file():
+                return cand
+    return None
