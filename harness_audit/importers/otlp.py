@@ -543,6 +543,8 @@ def is_span_record(obj: Any) -> bool:
     ctx = obj.get("context")
     if isinstance(ctx, dict) and "span_id" in ctx and "trace_id" in ctx:
         return True
+    if "timeUnixNano" in obj and "name" not in obj and "startTimeUnixNano" not in obj:
+        return False  # an OTel log record (agentcore-logs reads those), not a span
     return ("traceId" in obj and "spanId" in obj) or ("trace_id" in obj and "span_id" in obj)
 
 
