@@ -411,3 +411,16 @@ def test_agentcore_logs_fuzz_no_traceback(shape: str, tmp_path: Path, data: st.D
         for e in events:
             assert isinstance(e["ts"], str) and not e["ts"].startswith("1970-")
         assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
+
+
+def test_named_by_the_commands_given_it(tmp_path: Path) -> None:
+    """verify and scan name the log records and the command that converts them (item 6)."""
+    from typer.testing import CliRunner
+
+    from harness_audit.cli._cli import app
+
+    src = write(tmp_path, langchain_tool_run())
+    for cmd in (["verify", str(src)], ["scan", str(src)]):
+        r = CliRunner().invoke(app, cmd)
+        assert r.exit_code == 2, r.output
+        assert "AgentCore log records" in r.stderr and "--from agentcore-logs" in r.stderr
