@@ -424,3 +424,31 @@ def test_named_by_the_commands_given_it(tmp_path: Path) -> None:
         r = CliRunner().invoke(app, cmd)
         assert r.exit_code == 2, r.output
         assert "AgentCore log records" in r.stderr and "--from agentcore-logs" in r.stderr
+
+
+def test_memory_is_bounded_by_the_traces_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trace no record has come for in QUIET_RECORDS records is emitted while reading; a
+    record of it arriving later is dropped as late, and counted."""
+    from harness_audit.importers import agentcore_logs
+
+    monkeypatch.setattr(agentcore_logs, "QUIET_RECORDS", 3)
+    records = []
+    for t in range(6):
+        trace = f"{t + 1:032x}"
+        span = f"{t + 1:016x}"
+        choice = gen_ai("gen_ai.choice", T0 + t, {"message": {"role": "assistant"}}, span)
+        choice["raw_otel_json"]["traceId"] = trace
+        records.append(choice)
+    late = gen_ai("gen_ai.choice", T0 + 99, {"message": {"role": "assistant"}}, "f" * 16)
+    late["raw_otel_json"]["traceId"] = f"{1:032x}"
+    records.append(late)
+    src = tmp_path / "logs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    _, report = import_events(tmp_path, src)
+    assert report["runs"] == 6
+    assert report["dropped"] == {
+        "log record arrived after its trace was flushed (late): dropped": 1
+    }
+    assert report["records_read"] == 7 == report["records_mapped"] + report["records_dropped"]

@@ -28,12 +28,15 @@ A log record (``timeUnixNano``, ``body``, ``attributes``, ``traceId``, ``spanId`
 - Application log lines (a text body, or a plain ``{timestamp, level, message}`` record) and
   records without a trace id are counted as dropped, with their reason.
 
-The run's outcome is unknown (log records do not state it).
+The run's outcome is unknown (log records do not state it). Memory is bounded by the traces
+open: a trace no record has come for in ``QUIET_RECORDS`` records (or the oldest past
+``MAX_OPEN_TRACES``) is emitted; a record of it arriving later is dropped as late, counted.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +77,9 @@ _EXPECTED = (
 MAX_DEPTH = 12
 MAX_TEXT = 1 << 20  # JSON text inside a body parsed for tool uses up to this size
 MAX_IDS = 10_000  # tool uses kept per run
+QUIET_RECORDS = 2_000  # a trace no record has come for in this many records is complete
+MAX_OPEN_TRACES = 5_000
+MAX_FLUSHED_IDS = 200_000
 _OK = {"success": "ok", "ok": "ok", "error": "error", "failed": "error", "failure": "error"}
 
 
@@ -175,6 +181,7 @@ class _Run:
     first: int | None = None
     last: int | None = None
     line: int = 1
+    touched: int = 0
     calls: dict[str, _Call] = field(default_factory=dict)
     tools: dict[str, _Tool] = field(default_factory=dict)
 
@@ -304,7 +311,9 @@ def _request_records(doc: dict[str, Any]) -> Iterator[tuple[Any, dict[str, Any] 
 class _Reader:
     def __init__(self, mapping: Mapping, stats: ImportStats) -> None:
         self.mapping, self.stats = mapping, stats
-        self.runs: dict[str, _Run] = {}
+        self.runs: OrderedDict[str, _Run] = OrderedDict()  # least recently touched first
+        self.flushed: OrderedDict[str, None] = OrderedDict()
+        self.count = 0
         self.wrapped = False
 
     def record(self, obj: Any, line: int, res: dict[str, Any] | None) -> None:
@@ -332,9 +341,16 @@ class _Reader:
         ts = ts_to_ns(rec.get("timeUnixNano") or rec.get("time_unix_nano"))
         if not ts:
             ts = ts_to_ns(rec.get("observedTimeUnixNano")) or None
+        if trace in self.flushed:
+            stats.drop("log record arrived after its trace was flushed (late): dropped")
+            return
+        self.count += 1
         run = self.runs.get(trace)
         if run is None:
             run = self.runs[trace] = _Run(trace, line=line)
+        else:
+            self.runs.move_to_end(trace)
+        run.touched = self.count
         run.saw(ts)
         if run.agent is None:
             run.agent = text(res.get("service.name"), 200) or text(
@@ -396,9 +412,28 @@ class _Reader:
             ev["x_model"] = "unknown"
         return ev
 
+    def ready(self, file: str, pipeline: str) -> Iterator[RawEvent]:
+        """The runs of the traces no record has come for in ``QUIET_RECORDS`` records, or the
+        oldest past ``MAX_OPEN_TRACES`` open: memory is bounded by the traces open, not by
+        the file (a record of a trace already flushed is dropped as late)."""
+        while self.runs:
+            tid, run = next(iter(self.runs.items()))
+            if self.count - run.touched < QUIET_RECORDS and len(self.runs) <= MAX_OPEN_TRACES:
+                return
+            yield from self._flush(file, tid, pipeline)
+
+    def _flush(self, file: str, tid: str, pipeline: str) -> Iterator[RawEvent]:
+        run = self.runs.pop(tid)
+        self.flushed[tid] = None
+        if len(self.flushed) > MAX_FLUSHED_IDS:
+            self.flushed.popitem(last=False)
+        yield from self._run(file, run, pipeline)
+
     def runs_events(self, file: str, pipeline: str) -> Iterator[RawEvent]:
+        """The runs of every trace still open, in the order of their first record's time."""
         for run in sorted(self.runs.values(), key=lambda r: (r.first or 0, r.trace)):
             yield from self._run(file, run, pipeline)
+        self.runs.clear()
 
     def _run(self, file: str, run: _Run, pipeline: str) -> Iterator[RawEvent]:
         agent = self.mapping.agent(run.agent or "agentcore-agent")
@@ -471,6 +506,7 @@ def read(
             check_values(name, raw, n)
             for rec, res in _records(parse_line(name, n, raw)):
                 reader.record(rec, n, res)
+            yield from reader.ready(name, pipeline)
     else:
         doc = probe.document()
         if not (_is_request(doc) or isinstance(doc, list)):
@@ -479,6 +515,7 @@ def read(
             )
         for rec, res in _records(doc):
             reader.record(rec, 1, res)
+            yield from reader.ready(name, pipeline)
     if reader.wrapped and ENVELOPE not in probe.deviations:
         probe.deviations.append(ENVELOPE)
     yield from reader.runs_events(name, pipeline)
