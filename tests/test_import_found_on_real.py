@@ -227,3 +227,17 @@ def test_attribute_map_fuzz_no_traceback(tmp_path: Path, doc: dict[str, Any]) ->
     assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
     for e in events:
         assert not str(e["ts"]).startswith("1970")
+
+
+def test_a_time_read_as_1970_is_unknown(tmp_path: Path) -> None:
+    """Found by the gemini-cli fuzz: ``lastUpdated: 1`` was read as 1 ns after the epoch and
+    written as a 1970 time. Any time a reader makes 1970 of is unknown (placed, marked)."""
+    src = Path(__file__).parent / "data" / "import" / "gemini"
+    doc = json.loads(next(src.glob("session-*.json")).read_text())
+    doc["lastUpdated"] = 1
+    p = tmp_path / "session-x.json"
+    p.write_text(json.dumps(doc))
+    events, _ = _events(p)
+    end = events[-1]
+    assert not end["ts"].startswith("1970") and end["x_time"] == "unknown"
+    assert end["x_time_read"].startswith("1970-")
