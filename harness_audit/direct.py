@@ -17,8 +17,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness_audit.errors import Diagnostic, HarnessAuditError, UsageError
+
+if TYPE_CHECKING:
+    from harness_audit.report.pack import Input
 
 DRAFTED = "drafted"
 IMPORTED = "imported"
@@ -36,6 +40,42 @@ class Staged:
     drafted: Path | None = None
     said: list[str] = field(default_factory=list)
     """What was drafted and imported, for the command to print."""
+    work: Path | None = None
+    given: list[tuple[str, str, int, str]] = field(default_factory=list)
+    """The user's files the run drafted and imported: (kind, path as given, size, SHA-256)."""
+
+    def inputs(self, rows: list[Input]) -> list[Input]:
+        """The pack's inputs table of this run (issue 25, item 7): a file staged in the run's
+        temporary folder is named by its place in the pack (``drafted/harness.yaml``,
+        ``imported/…``; the import's verifier key as ``imported.pub``), never by a path that
+        is gone when the run ends, and the user's definition and trace files are listed as
+        given, with their size and SHA-256, marked drafted and imported."""
+        from harness_audit.report.pack import Input
+
+        out: list[Input] = []
+        work = self.work.resolve() if self.work is not None else None
+        for r in rows:
+            place = _inside(Path(r.path), work)
+            if place is None:
+                out.append(r)
+            elif place.parts[0] == DRAFTED:
+                out.append(
+                    Input(f"{r.kind} (drafted in the run)", place.as_posix(), r.size, r.sha256)
+                )
+            elif place.parts[0] == IMPORTED:
+                name = place.parts[-1]
+                where = IMPORTED_CHECKPOINTS if "checkpoints" in place.parts[1:-1] else IMPORTED
+                out.append(
+                    Input(f"{r.kind} (imported in the run)", f"{where}/{name}", r.size, r.sha256)
+                )
+            else:
+                out.append(
+                    Input(
+                        f"{r.kind} (of the import in the run)", place.as_posix(), r.size, r.sha256
+                    )
+                )
+        out += [Input(kind, path, size, sha) for kind, path, size, sha in self.given]
+        return out
 
     def pack_files(self) -> dict[str, bytes | Path]:
         """The draft and the imported trail as files of the pack (one folder deep)."""
@@ -52,6 +92,41 @@ class Staged:
                     if f.is_file():
                         out[f"{IMPORTED_CHECKPOINTS}/{f.name}"] = f
         return out
+
+
+def _inside(path: Path, work: Path | None) -> Path | None:
+    """``path`` relative to the run's folder ``work``, or None when it is not in it."""
+    if work is None:
+        return None
+    try:
+        return path.resolve().relative_to(work)
+    except (OSError, ValueError):
+        return None
+
+
+def _given(kind: str, file: str, sha256: str) -> tuple[str, str, int, str]:
+    try:
+        size = Path(file).stat().st_size
+    except OSError:
+        size = 0
+    return kind, file, size, sha256
+
+
+def _drafted_from(manifest: Path) -> list[tuple[str, str]]:
+    """(file as given, SHA-256) of the definitions the draft says it read (``x-import``)."""
+    from harness_audit.manifest.yamlsafe import load_yaml
+
+    try:
+        data = load_yaml(manifest).data
+    except (HarnessAuditError, OSError):
+        return []
+    block = data.get("x-import") if isinstance(data, dict) else None
+    srcs = block.get("sources") if isinstance(block, dict) else None
+    return [
+        (str(s["file"]), str(s["sha256"]))
+        for s in (srcs if isinstance(srcs, list) else [])
+        if isinstance(s, dict) and "file" in s and "sha256" in s
+    ]
 
 
 def _is_manifest(p: Path) -> bool:
@@ -113,13 +188,17 @@ def stage(paths: list[Path], work: Path, sign_key: Path | None, given_trails: bo
         )
     from harness_audit.importers import draft_to_file, import_files
 
-    staged = Staged([])
+    staged = Staged([], work=work)
     manifest: Path | None = manifests[0] if len(manifests) == 1 else None
     if definitions:  # the run's files named as in the pack, so a finding's place reads so
         (work / DRAFTED).mkdir()
         manifest = work / DRAFTED / "harness.yaml"
         todo = draft_to_file(definitions, manifest)
         staged.drafted = manifest
+        staged.given += [
+            _given(f"definition (drafted into {DRAFTED}/harness.yaml)", f, sha)
+            for f, sha in _drafted_from(manifest)
+        ]
         staged.said.append(
             f"drafted a manifest from {', '.join(str(d) for d in definitions)} "
             f"({todo} field(s) to declare: they fail their checks)"
@@ -144,6 +223,10 @@ def stage(paths: list[Path], work: Path, sign_key: Path | None, given_trails: bo
         summary = import_files(traces, trail, ORIGIN, key, manifest=manifest)
         events = sum(summary["events"].values())
         staged.trail, staged.verifier = trail, pub
+        staged.given += [
+            _given(f"trace (imported into {IMPORTED}/)", str(src["file"]), str(src["sha256"]))
+            for src in summary.get("sources", [])
+        ]
         staged.said.append(
             f"imported {events:,} event(s) in {summary['runs']:,} run(s) from "
             f"{', '.join(str(t) for t in traces)}, sealed (imported evidence: the source "

@@ -21,6 +21,7 @@ TRACES: tuple[tuple[str, str], ...] = (
     ("phoenix", "Arize Phoenix"),
     ("openhands-sdk", "OpenHands 1.x SDK"),
     ("mini-swe-agent", "mini-swe-agent"),
+    ("agentcore-logs", "AWS AgentCore log records"),
 )
 """(``--from`` name, label) of every trace format, in detection order."""
 

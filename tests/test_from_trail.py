@@ -398,3 +398,43 @@ def test_report_drafts_and_imports_in_the_run_into_a_signed_pack(tmp_path: Path)
     assert s.exit_code == 1 and "imported 6 event(s)" in s.stderr, s.output
     s = invoke("report", START / "otel-export.json", "-o", tmp_path / "p2")
     assert s.exit_code == 2 and "trail import" in s.stderr, s.output
+
+
+def test_the_packs_inputs_table_names_the_files_given(tmp_path: Path) -> None:
+    """The inputs table of a pack made from definitions and a trace (issue 25, item 7) lists
+    the user's files as given, with their SHA-256, marked drafted and imported, and names the
+    run's own files by their place in the pack: never the run's temporary folder, gone when
+    the run ends."""
+    import hashlib
+    import html as html_mod
+    import re
+
+    key, _ = keys(tmp_path)
+    pack = tmp_path / "pack"
+    crew, trace = START / "crew", START / "otel-export.json"
+    r = invoke("report", crew, trace, "-o", pack, "--sign-key", key, "--no-pdf")
+    assert r.exit_code == 1, r.output
+    page = (pack / "evidence.html").read_text()
+    start = page.index("Every input to this pack with its SHA-256")
+    table = page[start : page.index("</table>", start)]
+    rows = [
+        [
+            html_mod.unescape(re.sub(r"<[^>]+>", "", c))
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)
+        ]
+        for tr in re.findall(r"<tr>(.*?)</tr>", table)
+    ]
+    rows = [x for x in rows if len(x) == 4]
+    assert "harness-audit-direct-" not in table
+    by_path = {x[1]: x for x in rows}
+    for given in (trace, *sorted(p for p in crew.iterdir() if p.suffix == ".yaml")):
+        row = by_path[str(given)]
+        assert row[3] == hashlib.sha256(given.read_bytes()).hexdigest()
+        assert row[2].replace(",", "") == str(given.stat().st_size)
+    assert "imported" in by_path[str(trace)][0]
+    assert all("drafted" in by_path[str(p)][0] for p in crew.iterdir() if p.suffix == ".yaml")
+    assert "drafted in the run" in by_path["drafted/harness.yaml"][0]
+    assert (
+        by_path["imported/trail-000001.jsonl"][3]
+        == hashlib.sha256((pack / "imported" / "trail-000001.jsonl").read_bytes()).hexdigest()
+    )

@@ -236,6 +236,7 @@ def test_registry_exhaustive() -> None:
         "phoenix",
         "openhands-sdk",
         "mini-swe-agent",
+        "agentcore-logs",
     }
 
 

@@ -231,6 +231,12 @@ def not_proven_why(check: str, control: Control | None, evidence: Evidence) -> l
             f"{len(gaps):,} coverage gap(s) in the period (the longest {longest.hours:,.1f} h, "
             f"{longest.start} to {longest.end})"
         )
+    cov = evidence.coverage
+    if cov is not None and cov.unstated:  # placed times are no evidence of coverage
+        why.append(
+            f"{cov.unstated:,} event(s) with no time their source stated (x_time): the trails "
+            "cannot show the controls operated over the period"
+        )
     if control is not None and control.unknown:
         why.append(f"{control.unknown:,} {control.unknown_reason or 'event(s) of unknown value'}")
     if check == "trail_is_immutable" and trust is not None and trust.sealed_after_the_fact:

@@ -701,6 +701,7 @@ def report(
             population_out,
             tsc,
             staged.pack_files(),
+            staged.inputs,
         )
     shown = sorted(  # the summary first, as in the pack
         (n for n in files if "/" not in n and not n.startswith("SHA256SUMS")),

@@ -250,13 +250,17 @@ class TrailTrust:
     # what the object store shows of the trail's retention (s3:// only: a StoreRetention);
     # a local folder's retention is what the manifest declares, not proven
     retention: Any = None
+    # events whose source stated no time (x_time): how long after them the trail was sealed
+    # is not known, so it cannot be shown captured at the source (sealed_after_s is None)
+    time_unstated: int = 0
 
     @property
     def sealed_after_the_fact(self) -> bool:
-        """Imported, or signed longer than the setting after the events it anchors: the trail
-        proves what its source said, not when (``trail_is_immutable`` does not pass)."""
+        """Imported, signed longer than the setting after the events it anchors, or holding
+        events of unstated time: the trail proves what its source said, not when
+        (``trail_is_immutable`` does not pass)."""
         late = self.sealed_after_s is not None and self.sealed_after_s > self.sealed_late_after_s
-        return self.status == "verified" and (self.imported or late)
+        return self.status == "verified" and (self.imported or late or self.time_unstated > 0)
 
     def describe(self) -> str:
         """One line for people: the status, which key anchored the trail and whether it was
@@ -302,6 +306,7 @@ class TrailTrust:
             "sealed_late_after_seconds": self.sealed_late_after_s,
             "imported": self.imported,
             "sealed_after_the_fact": self.sealed_after_the_fact,
+            **({"events_time_unknown": self.time_unstated} if self.time_unstated else {}),
             **({"retention": self.retention.as_dict()} if self.retention is not None else {}),
         }
 

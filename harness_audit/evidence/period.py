@@ -185,6 +185,7 @@ class Coverage:
     inside: int = 0
     outside: int = 0
     untimed: int = 0  # timestamps that did not parse: judged, not placed
+    unstated: int = 0  # events whose source stated no time (x_time): judged, not placed
     buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
     signed: list[float] = field(default_factory=list)  # checkpoint times, with no period
     span: tuple[float, float] | None = None  # the first and last event placed
@@ -213,6 +214,16 @@ class Coverage:
         x = t.timestamp()
         self._place(x)
         self.span = (min(self.span[0], x), max(self.span[1], x)) if self.span else (x, x)
+        return True
+
+    def unstated_time(self, marker: object) -> bool:
+        """Count an event whose ``ts`` its source did not state (an import's ``x_time:
+        unknown``, the time placed): judged, but never placed, so it is no evidence that the
+        period was covered (a gap it would close stays a gap). True: it is judged."""
+        if marker != "unknown":  # another value is no marker the importers write: a time
+            return True
+        self.unstated += 1
+        self.inside += 1
         return True
 
     def checkpoint(self, ts: str) -> None:
@@ -291,6 +302,7 @@ class Coverage:
             "max_gap_hours": round(self.max_gap_s / 3600, 4),
             "max_gap_source": self.max_gap_source,
             "gaps": [g.as_dict() for g in self.gaps()],
+            **({"events_time_unknown": self.unstated} if self.unstated else {}),
         }
 
 

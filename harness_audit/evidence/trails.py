@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from msgspec import UNSET
+
 from harness_audit.checks.registry import REGISTRY
 from harness_audit.evidence.excerpts import RunExcerpts
 from harness_audit.evidence.judge import MAX_OPEN_RUNS, Judge
@@ -139,9 +141,12 @@ def judge_trails(
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
     for file, line, ev in read_events(paths, stats, salvaged=True):
         # anchored by its place in the signed tree; a torn line (no leaf) is never evidence;
-        # one outside the period is not judged
+        # one outside the period is not judged; one whose source stated no time (x_time) is
+        # judged but placed nowhere: no evidence of coverage or of timeliness
         leaf = stats.leaf
-        if leaf is not None and coverage.event(ev.ts):
+        if leaf is not None and (
+            coverage.event(ev.ts) if ev.x_time is UNSET else coverage.unstated_time(ev.x_time)
+        ):
             judge.feed(file, line, ev, leaf < anchored)
         if runs is not None:  # the excerpts show every event of a run, as the trail has it
             runs.feed(file, line, ev)
@@ -178,16 +183,28 @@ def judge_trails(
         len(report.witnesses),
         max(0, report.events - anchored),
         prov.signed_at,
-        prov.sealed_after_s,
+        None if coverage.unstated else prov.sealed_after_s,
         prov.imported is not None,
         late_s,
-        prov.sealed_after_fact_reason(),
+        _unstated_reason(coverage.unstated) or prov.sealed_after_fact_reason(),
         _store_retention(pipeline, paths),
+        coverage.unstated,
     )
     for spec in REGISTRY.values():  # the checks judged on the verification report
         if spec.on_verify is not None:
             spec.on_verify(pipeline, evidence, trust)
     return evidence
+
+
+def _unstated_reason(n: int) -> str | None:
+    """Why a trail with events of unstated time (x_time) proves what its source said, not
+    when: how long after them it was sealed is not known (None: every time was stated)."""
+    if not n:
+        return None
+    return (
+        f"{n:,} event(s) carry no time their source stated (x_time: unknown, placed): how long "
+        "after its events the trail was sealed is not proven, nor that the period was covered"
+    )
 
 
 def _store_retention(pipeline: Pipeline, paths: Sequence[Path]) -> Any:

@@ -376,6 +376,20 @@ def ts_to_ns(value: Any) -> int | None:
     return max(0, seconds * 1_000_000_000 + nanos)
 
 
+def epoch_ns(value: Any) -> Any:
+    """An epoch number in the unit its size says (s, ms, µs or ns) as nanoseconds; anything
+    else as is (RFC 3339 text for :func:`ts_to_ns`). LangSmith's JS SDK and Phoenix's
+    dataframe write epoch milliseconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if value < 0:
+        return None
+    for limit, scale in ((1e11, 1_000_000_000), (1e14, 1_000_000), (1e17, 1_000)):
+        if value < limit:
+            return int(value * scale)
+    return int(value)
+
+
 def as_int(value: Any) -> int | None:
     """A non-negative integer from an int, an integral float or decimal text; else None."""
     if isinstance(value, bool):

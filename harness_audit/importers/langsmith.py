@@ -9,6 +9,7 @@ is a spawn); other run types are structure. A run with ``error`` set is an error
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from harness_audit.importers.base import (
     Mapping,
     as_int,
     as_list,
+    epoch_ns,
     fail,
     iter_lines,
     parse_line,
@@ -81,11 +83,24 @@ def _flatten(obj: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
             _flatten(kids, out, depth + 1)
 
 
+_ORDER_PART = re.compile(r"^\d{8}T\d{6,}Z(.+)$")
+
+
+def _id_of_order(order: Any) -> str | None:
+    """The run id a ``dotted_order`` ends with (``<time>Z<run id>``, its last part): how a
+    patch the JS SDK records without its ``id`` (the id was in the request's URL) names its
+    run."""
+    if not isinstance(order, str):
+        return None
+    m = _ORDER_PART.match(order[-300:].rsplit(".", 1)[-1])
+    return text(m.group(1), 128) if m else None
+
+
 def _merge(records: list[dict[str, Any]], stats: ImportStats) -> dict[str, dict[str, Any]]:
     runs: dict[str, dict[str, Any]] = {}
     for r in records:
         stats.records += 1
-        rid = text(r.get("id"), 128)
+        rid = text(r.get("id"), 128) or _id_of_order(r.get("dotted_order"))
         if rid is None:
             stats.drop("run record without an id")
             continue
@@ -102,8 +117,8 @@ def _merge(records: list[dict[str, Any]], stats: ImportStats) -> dict[str, dict[
 
 def _span(run: dict[str, Any], line: int) -> Span:
     rid = str(run["id"])
-    start = ts_to_ns(run.get("start_time")) or 0
-    end = ts_to_ns(run.get("end_time")) or start
+    start = ts_to_ns(epoch_ns(run.get("start_time"))) or 0  # the JS SDK: epoch ms
+    end = ts_to_ns(epoch_ns(run.get("end_time"))) or start
     parent = text(run.get("parent_run_id"), 128)
     name = text(run.get("name"), 300) or "run"
     span = Span(

@@ -299,23 +299,30 @@ def _run(
                 ameta = as_dict(act.get("tool_call_metadata"))
                 tool = text(ameta.get("function_name"), 200) or str(act.get("action"))
                 effect, scope = mapping.tool(tool, agent)
-                outcome = (
+                outcome: str | None = (
                     "denied" if obs == "user_rejected" else ("error" if obs == "error" else "ok")
                 )
-                add(
-                    ts,
-                    order,
-                    {
-                        "span": span,
-                        "agent": agent,
-                        "kind": "tool_call",
-                        "tool": tool,
-                        "effect": effect,
-                        "scope": scope,
-                        "outcome": outcome,
-                        "x_action": str(act.get("action"))[:40],
-                    },
-                )
+                call: dict[str, Any] = {
+                    "span": span,
+                    "agent": agent,
+                    "kind": "tool_call",
+                    "tool": tool,
+                    "effect": effect,
+                    "scope": scope,
+                    "outcome": outcome,
+                    "x_action": str(act.get("action"))[:40],
+                }
+                extras = as_dict(e.get("extras"))
+                raw = as_dict(extras.get("metadata")).get("exit_code", extras.get("exit_code"))
+                code = raw if type(raw) is int and -(2**31) <= raw < 2**31 else None
+                if outcome == "ok" and code is not None:  # a command's exit code says more
+                    call["x_exit_code"] = code
+                    if code == -1:  # OpenHands: no exit yet (timed out, still running)
+                        call["outcome"] = None
+                        call["x_outcome_note"] = "exit code -1: the command had not finished"
+                    elif code != 0:
+                        call["outcome"] = "error"
+                add(ts, order, call)
             else:
                 why[order] = f"observation {obs[:30]!r} without a tool action"
             continue

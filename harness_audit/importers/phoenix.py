@@ -31,6 +31,7 @@ from harness_audit.importers.base import (
     ImportStats,
     Mapping,
     check_values,
+    epoch_ns,
     fail,
     iter_lines,
     parse_line,
@@ -43,16 +44,7 @@ DESCRIPTION = "Arize Phoenix span exports (REST spans, spans dataframe records)"
 _EXPECTED = 'Phoenix spans: [{"context": {"trace_id", "span_id"}, "span_kind", ...}]'
 
 
-def _epoch_ns(value: Any) -> Any:
-    """An epoch number in the unit its size says (s, ms, µs or ns) as nanoseconds; text as is."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    if value < 0:
-        return None
-    for limit, scale in ((1e11, 1_000_000_000), (1e14, 1_000_000), (1e17, 1_000)):
-        if value < limit:
-            return int(value * scale)
-    return int(value)
+_epoch_ns = epoch_ns
 
 
 def is_phoenix_span(obj: Any) -> bool:

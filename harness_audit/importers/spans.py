@@ -246,6 +246,9 @@ def fill(span: Span, attrs: dict[str, Any]) -> dict[str, Any]:
         if tool is None:
             tool = re.sub(r"^(execute_tool|running tool:)\s*", "", span.name).strip() or span.name
         span.tool = tool
+        status = text(m.get("tool_status"), 40)
+        if status is not None and status.lower() in ("error", "failed", "failure"):
+            span.status = "error"  # the tool's result was an error, whatever the span's code
         call_id = text(m.get("tool_call_id"), 200)
         if call_id:
             span.extra["x_tool_call_id"] = call_id

@@ -89,7 +89,12 @@ class Settle:
         ev = raw.event
         kind = ev.get("kind")
         run = str(ev.get("run"))
-        if ev.get("ts") in (None, EPOCH):  # a reader's "no time" (ns 0): unknown, not 1970
+        ts = ev.get("ts")
+        if ts is None or ts == EPOCH or (isinstance(ts, str) and ts.startswith("1970-")):
+            # a reader's "no time" (ns 0), or a number read as nanoseconds that no agent ran
+            # at (1970): unknown, never 1970
+            if ts not in (None, EPOCH):
+                ev["x_time_read"] = ts
             placed = self._last_ts.get(run)
             how = "after the previous event of its run"
             if placed is None:

@@ -31,7 +31,8 @@ class JunitRenderer(Renderer[Assessment]):
             ET.SubElement(props, "property", name="basis", value=p.basis)
             if p.evidence is not None and p.evidence.trust is not None:
                 for k, v in p.evidence.trust.as_dict().items():  # the trails' trust root
-                    ET.SubElement(props, "property", name=f"trail.{k}", value=str(v))
+                    if v is not None:  # a value not known is left out, never "None"
+                        ET.SubElement(props, "property", name=f"trail.{k}", value=str(v))
             waived = {(f.agent, f.check): f.waived for f in p.findings if f.check and f.waived}
             baselined = {(f.agent, f.check) for f in p.findings if f.check and f.baselined}
             t = f_ = s = 0

@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -603,12 +603,15 @@ def build_pack(
     preparer: str | None = None,
     tsc: str | None = None,
     extra: dict[str, bytes | Path] | None = None,
+    inputs_of: Callable[[list[Input]], list[Input]] | None = None,
 ) -> dict[str, bytes | Path]:
     """Every file of the evidence pack, by its path in the pack: the HTML, the PDF,
     ``findings.json``, the population CSVs (``populations/…``, as files to copy), ``SHA256SUMS``
     over all of them and, with a signer, ``SHA256SUMS.sig``. ``tsc`` (``report --tsc``, a
     comma-separated list) overrides each manifest's Trust Services categories. ``extra``: files
-    drafted and imported in the run (``drafted/…``, ``imported/…``), listed in SHA256SUMS."""
+    drafted and imported in the run (``drafted/…``, ``imported/…``), listed in SHA256SUMS;
+    ``inputs_of`` names the run's inputs as the table lists them (direct.py: the files given,
+    not the run's temporary ones)."""
     from harness_audit.compliance import parse_tsc
     from harness_audit.sla import analyse
 
@@ -629,6 +632,8 @@ def build_pack(
         else file_input(kind, path)
         for kind, path in run.inputs
     ]
+    if inputs_of is not None:
+        inputs = inputs_of(inputs)
     wp = workpaper(
         run.assessment,
         {n: t.populations for n, t in run.trails.items()},
@@ -679,6 +684,7 @@ def write_pack(
     population_out: Path | None = None,
     tsc: str | None = None,
     extra: dict[str, bytes | Path] | None = None,
+    inputs_of: Callable[[list[Input]], list[Input]] | None = None,
 ) -> tuple[AuditRun, dict[str, bytes | Path]]:
     """``harness-audit report``: run the audit and write its pack into ``folder`` (whole or not
     at all; an earlier pack there is replaced whole), the population CSVs inside it; with
@@ -696,7 +702,15 @@ def write_pack(
     with tempfile.TemporaryDirectory(prefix="harness-audit-populations-") as spool:
         run = run_audit(dataclasses.replace(request, population_dir=Path(spool), for_pack=True))
         files = build_pack(
-            run, generated_at(), ai_act_date, signer, pdf, preparer=preparer, tsc=tsc, extra=extra
+            run,
+            generated_at(),
+            ai_act_date,
+            signer,
+            pdf,
+            preparer=preparer,
+            tsc=tsc,
+            extra=extra,
+            inputs_of=inputs_of,
         )
         csvs = {Path(n).name: f for n, f in files.items() if n.startswith(f"{POPULATIONS}/")}
         check_output_folder(folder, run.protected, PACK_FILES)  # both refused before a write

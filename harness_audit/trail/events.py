@@ -79,6 +79,11 @@ class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
     agent: str
     prev: str
     hash: str
+    # an import's marker (IMPORT.md): ``x_time: "unknown"`` when the source stated no time
+    # for the event (its ``ts`` placed, ``x_time_placed`` says how): the judge takes it as no
+    # evidence of coverage or timeliness (evidence/trails.py). ``Any``: an ``x_`` field never
+    # makes an event invalid.
+    x_time: Any = UNSET
 
 
 class RunStart(Event, tag="run_start"):
