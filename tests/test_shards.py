@@ -224,10 +224,7 @@ def test_trail_import_and_collect_take_a_period(tmp_path: Path) -> None:
     command reads as a trail, and `verify` reads as a chain)."""
     key = tmp_path / "k.key"
     key.write_text(SIGNER.text() + "\n")
-    src = tmp_path / "events.jsonl"
-    src.write_text(
-        "".join(json.dumps({k: v for k, v in event(i).items()}) + "\n" for i in range(3))
-    )
+    src = Path(__file__).parent / "data" / "import" / "openhands_stream.json"
     out = tmp_path / "imported"
     r = runner.invoke(
         app,
@@ -235,7 +232,37 @@ def test_trail_import_and_collect_take_a_period(tmp_path: Path) -> None:
          "--shard", "quarter"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    [shard] = list(out.iterdir())
+    [shard] = [p for p in out.iterdir() if p.is_dir()]
     assert shard.name == period_of(dt.datetime.now(dt.UTC), "quarter")
     code, data = verify(out, "--key", keyfile(tmp_path, SIGNER))
-    assert code == 0 and data["events"] == 3, data
+    assert code == 0 and data["events"] > 0 and len(data["shards"]) == 1, data
+    assert (out / "import.json").is_file()
+
+
+def test_the_exporter_and_collect_sink_roll_between_batches(tmp_path: Path) -> None:
+    """The sink of `collect` and the exporter: a batch after the month's end goes into the next
+    shard (never split); the trail verifies as a chain."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from harness_audit.otel import TrailSpanExporter
+
+    from .collectkit import EVENTS_PER_RUN, agent_run
+
+    clock = Clock(at("2026-12-31"))
+    exporter = TrailSpanExporter(tmp_path / "t", "test/otel", SIGNER, shard="month")
+    assert exporter.sink.writer is not None
+    exporter.sink.writer.clock = clock
+    tp = TracerProvider(resource=Resource.create({"service.name": "crew"}))
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = tp.get_tracer("test")
+    agent_run(tracer, 0)
+    clock.t = at("2027-01-01")
+    agent_run(tracer, 1)
+    tp.shutdown()
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["2026-12", "2027-01"]
+    code, data = verify(tmp_path / "t", "--key", keyfile(tmp_path, SIGNER))
+    assert code == 0, data["problems"]
+    assert data["events"] == 2 * EVENTS_PER_RUN

@@ -36,6 +36,7 @@ class CollectSettings:
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 30.0
     progress_seconds: float = 10.0
+    shard: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         pipeline=s.pipeline,
         checkpoint_every=s.checkpoint_every,
         checkpoint_seconds=s.checkpoint_seconds,
+        shard=s.shard,
     )
     limits = Limits(
         s.max_body_bytes,

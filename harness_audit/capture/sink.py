@@ -84,8 +84,10 @@ class TrailSink:
         checkpoint_every: int = 10_000,
         checkpoint_seconds: float = 30.0,
         segment_bytes: int = 64 << 20,
+        shard: str | None = None,
     ) -> None:
         self.folder = folder
+        self.shard = shard  # periods as shards (trail/shards.py): ``folder`` is the root
         self.origin = origin
         self.signer = signer
         self.checkpoint_every = checkpoint_every
@@ -115,6 +117,7 @@ class TrailSink:
             checkpoint_every=0,  # never inside a batch: the sink signs between batches
             segment_bytes=self.segment_bytes,
             durable=False,
+            shard=self.shard,
         )
         try:
             self.mapper.resume(_events(writer.store))
@@ -129,7 +132,7 @@ class TrailSink:
         resumed trail), else None; the empty tree anchors nothing (None too)."""
         if self.signer is None or self.writer is None:
             return None
-        path = self.folder / f"{self.writer.prefix}.checkpoint"
+        path = Path(self.writer.folder) / f"{self.writer.prefix}.checkpoint"
         try:
             with path.open("rb") as f:
                 data = f.read(64 << 10)
@@ -148,6 +151,8 @@ class TrailSink:
         """Map and write one batch; durable on return. Returns the events written."""
         with self.lock:
             writer = self._writer()
+            if writer.roll():  # a new period's shard: nothing of it signed yet
+                self.signed = None
             events = self.mapper.map_batch(spans)
             mark = writer.end(), writer.seq
             try:

@@ -137,6 +137,7 @@ def collect(
             "--progress-seconds", min=0.0, help="Print counters every S seconds (0: never)."
         ),
     ] = 10.0,
+    shard: opt.Shard = None,
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) and seal them
     into a trail; answer 200 only once the events are fsynced. SIGTERM: flush, sign a

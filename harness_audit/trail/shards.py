@@ -186,7 +186,11 @@ class ShardResult:
             "anchor_size": self.anchor_size,
             "key": self.key,
             "previous": (
-                {"origin": prev.origin, "size": prev.size, "root": base64.b64encode(prev.root).decode()}
+                {
+                    "origin": prev.origin,
+                    "size": prev.size,
+                    "root": base64.b64encode(prev.root).decode(),
+                }
                 if prev
                 else None
             ),
@@ -212,7 +216,9 @@ def _signs(key_text: str, file: str) -> bool:
     from harness_audit.trail.note import MAX_NOTE_BYTES, NoteError, Verifier, verify_note
 
     try:
-        verify_note(read_bounded(Path(file), MAX_NOTE_BYTES, "checkpoint"), [Verifier.parse(key_text)])
+        verify_note(
+            read_bounded(Path(file), MAX_NOTE_BYTES, "checkpoint"), [Verifier.parse(key_text)]
+        )
     except (NoteError, HarnessAuditError, ValueError):
         return False
     return True

@@ -232,9 +232,7 @@ def verify_trail(
     from harness_audit.trail.shards import is_sharded, verify_chain
 
     if len(paths) == 1 and is_sharded(paths[0]):  # periods as shards: the chain of them
-        chain = verify_chain(
-            paths[0], trust, jobs, allow_unanchored, progress, sealed_late_after_s
-        )
+        chain = verify_chain(paths[0], trust, jobs, allow_unanchored, progress, sealed_late_after_s)
         assert isinstance(chain, VerifyReport)
         return chain
     verifiers, witnesses, witness_quorum = trust.verifiers(), trust.witnesses(), trust.quorum
