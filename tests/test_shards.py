@@ -266,3 +266,19 @@ def test_the_exporter_and_collect_sink_roll_between_batches(tmp_path: Path) -> N
     code, data = verify(tmp_path / "t", "--key", keyfile(tmp_path, SIGNER))
     assert code == 0, data["problems"]
     assert data["events"] == 2 * EVENTS_PER_RUN
+
+
+def test_collect_reads_shard_and_acknowledge_from_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shard` and `acknowledge` are config keys of `collect`: a value it does not take is an
+    error naming the file and the key, before anything listens."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".harness-audit.yaml").write_text("shard: week\n")
+    key = tmp_path / "k.key"
+    key.write_text(SIGNER.text() + "\n")
+    r = runner.invoke(app, ["collect", "--key", str(key), "--origin", "o", "-o", "t"])
+    assert r.exit_code == ExitCode.USAGE and "shard" in r.output, r.output
+    (tmp_path / ".harness-audit.yaml").write_text("shard: month\nacknowledge: uploaded\n")
+    r = runner.invoke(app, ["collect", "--key", str(key), "--origin", "o", "-o", "t"])
+    assert r.exit_code == ExitCode.USAGE and "s3://bucket/prefix" in r.output, r.output

@@ -5,6 +5,9 @@
 the batch is on disk, so a receiver that acknowledges after it never loses an acknowledged
 event. A checkpoint is signed every ``checkpoint_every`` events (by the writer), every
 ``checkpoint_seconds`` (on the next write or :meth:`TrailSink.tick`) and at :meth:`close`.
+With ``acknowledge="uploaded"`` (a trail in object storage), :meth:`TrailSink.write` returns
+only once the batch's segment is closed and uploaded (``If-None-Match: *``, the bucket's Object
+Lock retention), with every segment before it: the unit acknowledged is the request.
 
 A write that fails (disk full, I/O error) leaves the sink *broken*: the writer is abandoned
 (its lock released, nothing more written through it), the segment is cut back to where it
@@ -85,8 +88,10 @@ class TrailSink:
         checkpoint_seconds: float = 30.0,
         segment_bytes: int = 64 << 20,
         shard: str | None = None,
+        acknowledge: str = "local",
     ) -> None:
         self.folder = folder
+        self.acknowledge = acknowledge  # "uploaded": each batch in the store before write returns
         self.shard = shard  # periods as shards (trail/shards.py): ``folder`` is the root
         self.origin = origin
         self.signer = signer
@@ -166,6 +171,13 @@ class TrailSink:
             except OSError as e:
                 self._fail(e, mark)
                 raise Unavailable(self.error or "cannot write the trail") from None
+            if self.acknowledge == "uploaded":
+                # the batch is durable locally; answered only once its segment (and every one
+                # before it, a retried request's too) is an object in the store
+                try:
+                    writer.close_segment()
+                except (OSError, TrailError) as e:
+                    raise Unavailable(f"not uploaded yet: {_reason(e)}") from None
             self.counters.batches += 1
             self.counters.spans += len(spans)
             self.counters.events += len(events)

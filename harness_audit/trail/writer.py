@@ -47,6 +47,7 @@ __all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
 CHUNK = 1 << 20  # bytes a resume reads at a time
+MAX_SEGMENTS = 999_999  # segment names count in six digits
 
 
 def _lines(f: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
@@ -441,6 +442,25 @@ class TrailWriter:
         self.store.publish_checkpoint(data)
         self.last_checkpoint = text
         return text
+
+    def close_segment(self) -> None:
+        """Close the segment being written when it holds anything, and upload every closed
+        segment not uploaded yet (and the checkpoints they cover) where the store uploads
+        (object storage); when this returns, every event appended so far is in the store.
+        ``collect --acknowledge uploaded`` calls it before each answer."""
+        if self._at:
+            if self._segment_no >= MAX_SEGMENTS:
+                raise TrailError(
+                    Diagnostic(
+                        str(self.folder),
+                        f"the trail has {MAX_SEGMENTS:,} segments, as many as their names "
+                        "count: write into a new trail (or shard it by period, --shard)",
+                    )
+                )
+            self._open_next()
+        upload = getattr(self.store, "upload_closed", None)
+        if upload is not None:
+            upload()
 
     def end(self) -> tuple[str, int]:
         """Where the trail ends now: the segment being written and its length in bytes (what
