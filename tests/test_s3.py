@@ -482,3 +482,32 @@ def test_acknowledge_uploaded_needs_an_s3_output(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="local or uploaded"):
         check_acknowledge("sometimes", Path("s3://b/p"))
     check_acknowledge("uploaded", Path("s3://b/p"))
+
+
+@needs_weed
+def test_a_sharded_trail_in_s3_verifies_as_a_chain(server: Any, tmp_path: Path) -> None:
+    """The writer given s3:// and a period: each shard its own prefix <prefix>/<period>,
+    uploaded as it closes; `verify s3://.../prefix` follows the chain; a shard alone verifies."""
+    import datetime as dt
+
+    from harness_audit.trail.writer import TrailWriter
+
+    from .trailkit import event
+
+    clock = [dt.datetime(2026, 12, 30, tzinfo=dt.UTC)]
+    with TrailWriter(
+        Path("s3://worm/sharded/t"), "harness-audit/s3", SIGNER, checkpoint_every=4,
+        clock=lambda: clock[0], shard="month",
+    ) as w:  # fmt: skip
+        for i in range(6):
+            w.append(event(i))
+        clock[0] = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
+        for i in range(5):
+            w.append(event(i))
+    r = invoke("verify", "s3://worm/sharded/t", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert [s["shard"] for s in data["shards"]] == ["2026-12", "2027-01"]
+    assert data["events"] == 11 and data["shards"][1]["previous"]["size"] == 6
+    r = invoke("verify", "s3://worm/sharded/t/2027-01", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["events"] == 5

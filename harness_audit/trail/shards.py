@@ -126,18 +126,47 @@ def link_of_note(data: bytes) -> str | None:
 
 
 def shard_folders(root: Path) -> list[Path]:
-    """The shard folders of a local sharded trail, in period order."""
+    """The shard folders of a sharded trail, in period order: a local folder's sub-folders
+    named by a period, or an ``s3://`` prefix's (``s3:/bucket/prefix/<period>``)."""
+    from harness_audit.trail.store import url_of
+
+    url = url_of(root)
+    if url is not None:
+        return [Path(f"{url.rstrip('/')}/{name}") for name in _s3_shards(url)]
     try:
         return sorted(p for p in root.iterdir() if p.is_dir() and SHARD_NAME.fullmatch(p.name))
     except OSError:
         return []
 
 
+def _s3_shards(url: str) -> list[str]:
+    """The periods with segments directly under an ``s3://`` prefix (none when the prefix
+    holds segments of its own: an unsharded trail). One listing."""
+    from harness_audit.trail.s3store import S3Store
+
+    store = S3Store(url)
+    base = store._k("")
+    names: set[str] = set()
+    for key in store.objects():
+        rest = key[len(base) :].lstrip("/") if base else key
+        parts = rest.split("/")
+        if len(parts) == 1 and rest.endswith(".jsonl"):
+            return []
+        if len(parts) == 2 and SHARD_NAME.fullmatch(parts[0]) and parts[1].endswith(".jsonl"):
+            names.add(parts[0])
+    return sorted(names)
+
+
 def is_sharded(path: Path) -> bool:
-    """A local folder that holds no segment of its own but shard folders."""
+    """A folder (or ``s3://`` prefix) that holds no segment of its own but shard folders."""
     from harness_audit.trail.store import url_of
 
-    if url_of(path) is not None or not path.is_dir():
+    url = url_of(path)
+    if url is not None:
+        if url.endswith(".jsonl"):
+            return False
+        return bool(_s3_shards(url))
+    if not path.is_dir():
         return False
     if any(p.suffix == ".jsonl" and p.is_file() for p in path.iterdir()):
         return False
@@ -146,7 +175,10 @@ def is_sharded(path: Path) -> bool:
 
 def sharded_error(root: Path) -> TrailError:
     """The error of a command that reads one trail, given a sharded trail's root."""
+    from harness_audit.trail.store import url_of
+
     names = [p.name for p in shard_folders(root)]
+    root = Path(url_of(root) or root)
     shown = f"{names[0]} ... {names[-1]}" if len(names) > 1 else names[0]
     return TrailError(
         Diagnostic(
@@ -255,6 +287,7 @@ def verify_chain(
     its ``shards`` the shards in order, its anchor the newest shard's."""
     from harness_audit.trail.problem import Problem
     from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
+    from harness_audit.trail.store import name_of
     from harness_audit.trail.verify import VerifyReport, verify_trail
     from harness_audit.trust import TrustRoot
 
@@ -276,7 +309,7 @@ def verify_chain(
         results.append(
             ShardResult(
                 f.name,
-                str(f),
+                name_of(f),
                 r.status,
                 r.events,
                 r.anchor.origin if r.anchor else None,
@@ -289,7 +322,7 @@ def verify_chain(
             origins[r.anchor.origin] = f.name
 
     def bad(kind: str, where: Path, detail: str) -> None:
-        problems.append(Problem(kind, str(where), None, None, detail))  # type: ignore[arg-type]
+        problems.append(Problem(kind, name_of(where), None, None, detail))  # type: ignore[arg-type]
 
     for i, (f, r, s) in enumerate(zip(folders, reports, results, strict=True)):
         if r.anchor is None:
