@@ -282,3 +282,20 @@ def test_collect_reads_shard_and_acknowledge_from_the_config(
     (tmp_path / ".harness-audit.yaml").write_text("shard: month\nacknowledge: uploaded\n")
     r = runner.invoke(app, ["collect", "--key", str(key), "--origin", "o", "-o", "t"])
     assert r.exit_code == ExitCode.USAGE and "s3://bucket/prefix" in r.output, r.output
+
+
+def test_the_trusted_state_goes_to_the_shard_it_names(tmp_path: Path) -> None:
+    """An auditor's state kept last month names last month's shard: it is checked there (no
+    false fork across the boundary); a state whose shard is gone is a rollback."""
+    root = write_months(tmp_path / "t", ["2026-11"])
+    state = tmp_path / "state.checkpoint"
+    shutil.copy(root / "2026-11" / "trail.checkpoint", state)
+    clock = Clock(at("2026-12-02"))
+    with TrailWriter(root, "harness-audit/loan", SIGNER, clock=clock, shard="month") as w:
+        w.append(event(0))
+    keys = keyfile(tmp_path, SIGNER)
+    code, data = verify(root, "--key", keys, "--trusted-state", state)
+    assert code == 0, data["problems"]
+    shutil.rmtree(root / "2026-11")
+    code, data = verify(root, "--key", keys, "--trusted-state", state)
+    assert code == 1 and set(kinds(data)) == {"rollback", "missing_shard"}

@@ -229,6 +229,20 @@ class ShardResult:
         }
 
 
+def _shard_named(checkpoint: Path, names: Sequence[str]) -> str | None:
+    """The shard (of ``names``) whose origin the checkpoint file names, if any."""
+    from harness_audit._fs import read_bounded
+    from harness_audit.errors import HarnessAuditError
+    from harness_audit.trail.note import MAX_NOTE_BYTES, Checkpoint, NoteError, parse_note
+
+    try:
+        note = parse_note(read_bounded(checkpoint, MAX_NOTE_BYTES, "checkpoint"))
+        origin = Checkpoint.parse(note.text).origin
+    except (NoteError, HarnessAuditError):
+        return None
+    return next((n for n in names if origin.endswith("/" + n)), None)
+
+
 def _anchor_link(file: str) -> Link | None:
     from harness_audit._fs import read_bounded
     from harness_audit.errors import HarnessAuditError
@@ -294,14 +308,41 @@ def verify_chain(
     assert isinstance(trust, TrustRoot)
     late = DEFAULT_SEALED_LATE_S if sealed_late_after_s is None else sealed_late_after_s
     folders = shard_folders(root)
-    earlier = dataclasses.replace(trust, checkpoints=(), trusted_state=None)
+    # the checkpoints given and the trusted state each go to the shard whose origin they name
+    # (one that names none here: the newest shard, which reports it)
+    names = [f.name for f in folders]
+    given: dict[str, list[Path]] = {n: [] for n in names}
+    for c in trust.checkpoints:
+        given[_shard_named(c, names) or names[-1]].append(c)
+    state_at = _shard_named(trust.trusted_state, names) if trust.trusted_state else None
+    problems: list[Problem] = []
+    if trust.trusted_state and state_at is None:
+        problems.append(
+            Problem(
+                "rollback",
+                str(trust.trusted_state),
+                None,
+                None,
+                "the trusted state names a shard that is not here (its period's shard was "
+                "removed, or the state is of another trail)",
+            )
+        )
     reports = [
         verify_trail(
-            [f], trust if i == len(folders) - 1 else earlier, jobs, allow_unanchored, progress, late
+            [f],
+            dataclasses.replace(
+                trust,
+                checkpoints=tuple(given[f.name]),
+                trusted_state=trust.trusted_state if f.name == state_at else None,
+            ),
+            jobs,
+            allow_unanchored,
+            progress,
+            late,
         )
-        for i, f in enumerate(folders)
+        for f in folders
     ]
-    problems: list[Problem] = [p for r in reports for p in r.problems]
+    problems += [p for r in reports for p in r.problems]
     results: list[ShardResult] = []
     origins = {}
     for f, r in zip(folders, reports, strict=True):
