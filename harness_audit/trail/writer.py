@@ -15,6 +15,11 @@ Durability and exclusion: ``append`` returns once the event is fsynced (``append
 per batch; ``durable=False`` and :meth:`TrailWriter.flush` for callers that batch themselves),
 and the writer holds ``<folder>/.lock`` so a second writer on the folder is refused.
 
+Periods as shards: with ``shard="month"`` or ``"quarter"`` the folder is the root of a sharded
+trail, one trail folder per period of the writer's clock, and the writer rolls to the next at
+the first event (or batch) of a new period (:meth:`TrailWriter.roll`;
+:mod:`~harness_audit.trail.shards` has the layout and the chain).
+
 Every byte goes through a :class:`~harness_audit.trail.store.TrailStore` (the local folder,
 :class:`~harness_audit.trail.store.LocalStore`, unless one is given): segments, append, sync,
 lock, the newest checkpoint and its history. The sealing of one event is
@@ -203,6 +208,7 @@ class TrailWriter:
         self.tree = CompactTree()
         self.prev, self.seq, self._since_checkpoint, self._dirty = ZERO, 0, 0, False
         self._segment_no, self._file, self._at = 0, None, 0
+        self.last_checkpoint = None  # the new shard's own, once it signs one
         self.store.create()
         self.store.lock()
         self._locked = True
