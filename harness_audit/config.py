@@ -50,6 +50,9 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "witness-quorum": int,
     # signed longer than this after its last event: sealed after the fact (scan, report)
     "sealed-late-after": str,
+    # collect: periods as shards, and when a request is acknowledged (issue 27)
+    "shard": str,
+    "acknowledge": str,
 }
 # settings whose values are paths: confined to the project (CLI.md, Paths from untrusted places)
 PATH_KEYS = (
@@ -293,6 +296,7 @@ _AUDIT = {  # the settings of one audit run, which scan and report both take (_r
     "fail-on": "fail_on",
 } | _TRUST
 CONFIG_PARAMS: dict[str, dict[str, str]] = {
+    "collect": {"shard": "shard", "acknowledge": "acknowledge"},
     "scan": _AUDIT | {"format": "fmt", "output": "output"},
     "report": _AUDIT
     | {"ai-act-date": "ai_act_date", "population-out": "population_out", "preparer": "preparer"},

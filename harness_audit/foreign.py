@@ -98,7 +98,7 @@ def named_trail_files(paths: Sequence[Path]) -> list[Path]:
     known foreign file among them refused with the command that converts it."""
     from harness_audit.trail.verify import trail_files
 
-    files = trail_files(paths)
+    files = trail_files(paths, shards=True)  # a sharded trail's root: verify follows its chain
     refuse_foreign_trails(files)
     return files
 

@@ -414,3 +414,100 @@ def test_the_otel_exporter_writes_into_s3(server: Any, tmp_path: Path) -> None:
     r = invoke("verify", "s3://worm/otel/t", "--key", pub(tmp_path), "-f", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["events"] == 6 * EVENTS_PER_RUN
+
+
+# --- collect: acknowledge after upload (issue 27, item 1) -----------------------------------
+
+
+def _segment_objects(server: Any, prefix: str) -> dict[str, bytes]:
+    got = server.list_objects_v2(Bucket="worm", Prefix=prefix).get("Contents", [])
+    return {
+        o["Key"]: server.get_object(Bucket="worm", Key=o["Key"])["Body"].read()
+        for o in got
+        if o["Key"].endswith(".jsonl")
+    }
+
+
+@needs_weed
+def test_collect_acknowledges_after_upload_only_in_that_mode(server: Any, tmp_path: Path) -> None:
+    """`collect -o s3://... --acknowledge uploaded`: every request answered 200 is, at that
+    moment, in the bucket (its segment object, written with If-None-Match, under the bucket's
+    COMPLIANCE retention). By default the 200 comes after the local fsync, the upload later."""
+    pytest.importorskip("aiohttp")
+    import requests
+
+    from .collectkit import Collect, keys
+    from .test_collect import PB, pb_request
+
+    key, pubkey = keys(tmp_path)
+    c = Collect(Path("s3://worm/ack/up"), key, "--acknowledge", "uploaded", stderr_dir=tmp_path)
+    try:
+        for n in range(1, 4):
+            body, ids = pb_request(n, 3)
+            r = requests.post(c.url, data=body, headers=PB, timeout=30)
+            assert r.status_code == 200, r.text
+            # at the 200: the request's spans are in an object in the bucket, locked
+            held = _segment_objects(server, "ack/up/")
+            text = b"".join(held.values()).decode()
+            assert all(i in text for i in ids), (n, sorted(held))
+            for k in held:
+                head = server.head_object(Bucket="worm", Key=k)
+                assert head["ObjectLockMode"] == "COMPLIANCE"
+        assert len(held) == 3  # the unit acknowledged: one segment object per request
+        r = requests.post(c.url, data=body, headers=PB, timeout=30)  # a retry: no new object
+        assert r.status_code == 200 and len(_segment_objects(server, "ack/up/")) == 3
+    finally:
+        assert c.stop() == 0, c.stderr()
+    v = invoke("verify", "s3://worm/ack/up", "--key", pubkey, "-f", "json")
+    assert v.exit_code == 0, v.output
+    assert json.loads(v.stdout)["anchor"]["size"] == json.loads(v.stdout)["events"]
+
+    d = Collect(
+        Path("s3://worm/ack/local"), key, stderr_dir=tmp_path
+    )  # the default: acknowledged when fsynced
+    try:
+        body, ids = pb_request(9, 3)
+        assert requests.post(d.url, data=body, headers=PB, timeout=30).status_code == 200
+        assert _segment_objects(server, "ack/local/") == {}  # still only on the local disk
+    finally:
+        assert d.stop() == 0, d.stderr()
+    assert _segment_objects(server, "ack/local/")  # uploaded at shutdown
+
+
+def test_acknowledge_uploaded_needs_an_s3_output(tmp_path: Path) -> None:
+    from harness_audit.capture.collect import check_acknowledge
+
+    with pytest.raises(Exception, match="s3://bucket/prefix"):
+        check_acknowledge("uploaded", tmp_path / "local")
+    with pytest.raises(Exception, match="local or uploaded"):
+        check_acknowledge("sometimes", Path("s3://b/p"))
+    check_acknowledge("uploaded", Path("s3://b/p"))
+
+
+@needs_weed
+def test_a_sharded_trail_in_s3_verifies_as_a_chain(server: Any, tmp_path: Path) -> None:
+    """The writer given s3:// and a period: each shard its own prefix <prefix>/<period>,
+    uploaded as it closes; `verify s3://.../prefix` follows the chain; a shard alone verifies."""
+    import datetime as dt
+
+    from harness_audit.trail.writer import TrailWriter
+
+    from .trailkit import event
+
+    clock = [dt.datetime(2026, 12, 30, tzinfo=dt.UTC)]
+    with TrailWriter(
+        Path("s3://worm/sharded/t"), "harness-audit/s3", SIGNER, checkpoint_every=4,
+        clock=lambda: clock[0], shard="month",
+    ) as w:  # fmt: skip
+        for i in range(6):
+            w.append(event(i))
+        clock[0] = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
+        for i in range(5):
+            w.append(event(i))
+    r = invoke("verify", "s3://worm/sharded/t", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert [s["shard"] for s in data["shards"]] == ["2026-12", "2027-01"]
+    assert data["events"] == 11 and data["shards"][1]["previous"]["size"] == 6
+    r = invoke("verify", "s3://worm/sharded/t/2027-01", "--key", pub(tmp_path), "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["events"] == 5

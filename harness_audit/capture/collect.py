@@ -36,6 +36,8 @@ class CollectSettings:
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 30.0
     progress_seconds: float = 10.0
+    shard: str | None = None
+    acknowledge: str = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,28 @@ def listen_address(listen: str, allow_remote: bool) -> tuple[str, int]:
     return host, port
 
 
+ACKNOWLEDGE = ("local", "uploaded")
+"""When ``collect`` answers 200: once the request is fsynced locally, or once it is uploaded."""
+
+
+def check_acknowledge(mode: str, output: Path) -> None:
+    """``--acknowledge``: ``uploaded`` only for a trail in object storage (``s3://``)."""
+    from harness_audit.trail.store import url_of
+
+    if mode not in ACKNOWLEDGE:
+        raise UsageError(
+            Diagnostic("--acknowledge", f"{mode!r}", expected=" or ".join(ACKNOWLEDGE))
+        )
+    if mode == "uploaded" and url_of(output) is None:
+        raise UsageError(
+            Diagnostic(
+                "--acknowledge",
+                "uploaded: the output is a local folder, where the fsync is the durability",
+                expected="-o s3://bucket/prefix",
+            )
+        )
+
+
 def require_otel_extra() -> None:
     """The receiver needs aiohttp and opentelemetry-proto (the ``otel`` extra)."""
     import importlib.util
@@ -121,6 +145,7 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
 
     s = settings
     host, port = listen_address(s.listen, s.allow_remote)
+    check_acknowledge(s.acknowledge, s.output)
     require_otel_extra()
     signer = load_signer(s.key)
     mapping = load_mapping(s.map_file, s.manifest)
@@ -132,6 +157,8 @@ def collect(settings: CollectSettings, say: Callable[[str], None]) -> Collected:
         pipeline=s.pipeline,
         checkpoint_every=s.checkpoint_every,
         checkpoint_seconds=s.checkpoint_seconds,
+        shard=s.shard,
+        acknowledge=s.acknowledge,
     )
     limits = Limits(
         s.max_body_bytes,

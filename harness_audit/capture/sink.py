@@ -5,6 +5,9 @@
 the batch is on disk, so a receiver that acknowledges after it never loses an acknowledged
 event. A checkpoint is signed every ``checkpoint_every`` events (by the writer), every
 ``checkpoint_seconds`` (on the next write or :meth:`TrailSink.tick`) and at :meth:`close`.
+With ``acknowledge="uploaded"`` (a trail in object storage), :meth:`TrailSink.write` returns
+only once the batch's segment is closed and uploaded (``If-None-Match: *``, the bucket's Object
+Lock retention), with every segment before it: the unit acknowledged is the request.
 
 A write that fails (disk full, I/O error) leaves the sink *broken*: the writer is abandoned
 (its lock released, nothing more written through it), the segment is cut back to where it
@@ -84,8 +87,12 @@ class TrailSink:
         checkpoint_every: int = 10_000,
         checkpoint_seconds: float = 30.0,
         segment_bytes: int = 64 << 20,
+        shard: str | None = None,
+        acknowledge: str = "local",
     ) -> None:
         self.folder = folder
+        self.acknowledge = acknowledge  # "uploaded": each batch in the store before write returns
+        self.shard = shard  # periods as shards (trail/shards.py): ``folder`` is the root
         self.origin = origin
         self.signer = signer
         self.checkpoint_every = checkpoint_every
@@ -115,6 +122,7 @@ class TrailSink:
             checkpoint_every=0,  # never inside a batch: the sink signs between batches
             segment_bytes=self.segment_bytes,
             durable=False,
+            shard=self.shard,
         )
         try:
             self.mapper.resume(_events(writer.store))
@@ -129,7 +137,7 @@ class TrailSink:
         resumed trail), else None; the empty tree anchors nothing (None too)."""
         if self.signer is None or self.writer is None:
             return None
-        path = self.folder / f"{self.writer.prefix}.checkpoint"
+        path = Path(self.writer.folder) / f"{self.writer.prefix}.checkpoint"
         try:
             with path.open("rb") as f:
                 data = f.read(64 << 10)
@@ -148,6 +156,8 @@ class TrailSink:
         """Map and write one batch; durable on return. Returns the events written."""
         with self.lock:
             writer = self._writer()
+            if writer.roll():  # a new period's shard: nothing of it signed yet
+                self.signed = None
             events = self.mapper.map_batch(spans)
             mark = writer.end(), writer.seq
             try:
@@ -161,6 +171,13 @@ class TrailSink:
             except OSError as e:
                 self._fail(e, mark)
                 raise Unavailable(self.error or "cannot write the trail") from None
+            if self.acknowledge == "uploaded":
+                # the batch is durable locally; answered only once its segment (and every one
+                # before it, a retried request's too) is an object in the store
+                try:
+                    writer.close_segment()
+                except (OSError, TrailError) as e:
+                    raise Unavailable(f"not uploaded yet: {_reason(e)}") from None
             self.counters.batches += 1
             self.counters.spans += len(spans)
             self.counters.events += len(events)

@@ -137,6 +137,16 @@ def collect(
             "--progress-seconds", min=0.0, help="Print counters every S seconds (0: never)."
         ),
     ] = 10.0,
+    shard: opt.Shard = None,
+    acknowledge: Annotated[
+        str,
+        typer.Option(
+            "--acknowledge",
+            help="local: answer 200 once the request is fsynced (an s3:// trail uploads each "
+            "segment when it closes); uploaded (s3:// only): once the request's segment is in "
+            "the bucket, If-None-Match and retention (one segment object per request).",
+        ),
+    ] = "local",
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) and seal them
     into a trail; answer 200 only once the events are fsynced. SIGTERM: flush, sign a

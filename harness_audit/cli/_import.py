@@ -188,13 +188,16 @@ def trail_import(
             "one reads (the default where there are two CPUs). The trail is the same.",
         ),
     ] = None,
+    shard: opt.Shard = None,
 ) -> None:
     """Turn traces into a sealed trail folder plus import.json. Sealing proves that nothing
     changed after the import; the source format itself proved nothing."""
     from harness_audit.cli._io import terminal
     from harness_audit.importers import import_files
 
-    summary = import_files(sources, output, origin, key, source_format, map_file, manifest, jobs)
+    summary = import_files(
+        sources, output, origin, key, source_format, map_file, manifest, jobs, shard
+    )
     events = sum(summary["events"].values())
     dropped = sum(summary["dropped"].values())
     formats = ", ".join(sorted({str(s["format"]) for s in summary["sources"]}))

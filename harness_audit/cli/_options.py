@@ -231,3 +231,14 @@ MaxGap = Annotated[
     ),
 ]
 """``--max-gap`` of ``scan`` and ``report``."""
+
+Shard = Annotated[
+    Literal["month", "quarter"] | None,
+    typer.Option(
+        "--shard",
+        help="Periods as shards: one shard folder OUT/<period> per month or quarter of the "
+        "writer's clock, each a trail whose checkpoints name the previous shard's final one "
+        "(`verify OUT` follows the chain).",
+    ),
+]
+"""``--shard PERIOD`` of the writers (``collect``, ``trail import``; issue 27, item 4)."""

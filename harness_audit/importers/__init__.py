@@ -261,6 +261,7 @@ def import_to_folder(
     signer: Signer,
     jobs: int | None = None,
     inputs: Sequence[Path] = (),
+    shard: str | None = None,
 ) -> dict[str, Any]:
     """Seal the job's events into the trail folder ``folder`` (new or empty; built whole or
     not at all, never over one of ``inputs``) with ``import.json`` beside them, and return
@@ -288,6 +289,7 @@ def import_to_folder(
             jobs or default_jobs(),
             extensions=marker,
             discard=into,  # the hidden folder being built: gone with this process
+            shard=shard,  # periods as shards: <folder>/<period>/ (trail/shards.py)
         )
         summary = job.summary()
         summary["origin"] = origin
@@ -307,7 +309,14 @@ def import_to_folder(
         store.create()  # refuses a prefix that holds a trail, before any work
         with tempfile.TemporaryDirectory(prefix="harness-audit-import-") as tmp:
             summary = fill(Path(tmp) / "trail")
-            store.upload_folder(Path(tmp) / "trail")
+            built = Path(tmp) / "trail"
+            if shard is None:
+                store.upload_folder(built)
+            else:  # each shard a trail under its own prefix
+                from harness_audit.trail.shards import shard_folders
+
+                for part in shard_folders(built):
+                    S3Store(f"{store.url}/{part.name}").upload_folder(part)
         return summary
     return write_folder_from(folder, fill, inputs)
 
@@ -349,6 +358,7 @@ def import_files(
     map_file: Path | None = None,
     manifest: Path | None = None,
     jobs: int | None = None,
+    shard: str | None = None,
 ) -> dict[str, Any]:
     """``harness-audit trail import``: the traces at ``sources`` sealed with the signer key
     file ``key`` into the new or empty trail folder ``folder`` (:func:`import_to_folder`),
@@ -363,7 +373,7 @@ def import_files(
     signer = load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
     job = import_trace(sources, fmt, load_mapping(map_file, manifest), pipeline)
-    return import_to_folder(job, folder, origin, signer, jobs, inputs)
+    return import_to_folder(job, folder, origin, signer, jobs, inputs, shard)
 
 
 def draft_to_file(

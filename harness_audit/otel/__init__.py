@@ -89,6 +89,8 @@ class TrailSpanExporter(SpanExporter):  # type: ignore[misc,unused-ignore]
         pipeline: str = "collected",
         checkpoint_every: int = 10_000,
         checkpoint_seconds: float = 30.0,
+        shard: str | None = None,
+        acknowledge: str = "local",
     ) -> None:
         if signer is None and key_file is not None:
             from harness_audit.keys import load_signer
@@ -102,6 +104,8 @@ class TrailSpanExporter(SpanExporter):  # type: ignore[misc,unused-ignore]
             pipeline=pipeline,
             checkpoint_every=checkpoint_every,
             checkpoint_seconds=checkpoint_seconds,
+            shard=shard,  # "month" or "quarter": periods as shards (trail/shards.py)
+            acknowledge=acknowledge,  # "uploaded": SUCCESS once the batch is in the bucket
         )
         self._line = 0
         self._shut = False

@@ -14,11 +14,13 @@ from harness_audit.trail.verify import VerifyReport
 from harness_audit.trail.witness import CheckpointResult
 
 MAX_SHOWN = 50
+SHARD_KINDS = ("missing_shard", "shard_order", "shard_link", "shard_key")
 
 
 def verify_dict(r: VerifyReport) -> dict[str, Any]:
     """The report as the object of CLI.md: status, counts, root, anchor, checkpoints, the
     anchor's provenance (captured or sealed after the fact, when, key, witnesses), problems."""
+    shards = {"shards": [s.as_dict() for s in r.shards]} if r.shards else {}
     return {
         "status": r.status,
         "events": r.events,
@@ -39,6 +41,7 @@ def verify_dict(r: VerifyReport) -> dict[str, Any]:
         "provenance": r.provenance.as_dict(),
         "problems": [p.as_dict() for p in r.problems],
         "problems_not_listed": r.dropped,
+        **shards,  # a sharded trail: each shard and the previous one its checkpoints name
     }
 
 
@@ -73,6 +76,12 @@ def verify_text(r: VerifyReport) -> str:
     out.append(f"{seg_ok}/{len(r.files)} trail files valid")
     out.append(f"{r.events:,} event{'' if r.events == 1 else 's'}, {r.size:,} bytes checked")
     out.append(f"{r.checkpoints_valid}/{r.checkpoints_found} checkpoints valid")
+    if r.shards:
+        broken = sum(1 for p in errors if p.kind in SHARD_KINDS)
+        out.append(
+            f"{len(r.shards)} shards ({tx(r.shards[0].name)} to {tx(r.shards[-1].name)}), "
+            + (f"{broken} broken link(s)" if broken else "each linked to the one before")
+        )
     if r.anchor:
         out.append(
             f"Anchored: seq 0-{r.anchor.size - 1:,} by {tx(r.anchor.origin)} "

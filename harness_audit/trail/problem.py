@@ -28,6 +28,10 @@ ProblemKind = Literal[
     "no_trusted_signature",
     "unanchored_tail",
     "witness_quorum",
+    "missing_shard",
+    "shard_order",
+    "shard_link",
+    "shard_key",
 ]
 
 

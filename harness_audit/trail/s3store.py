@@ -17,7 +17,9 @@ Reading lists the prefix once and reads each segment with ranged GETs, streamed
 and fsyncs are local) and uploads each segment once it is closed, never overwriting: a
 conditional put (``If-None-Match: *``; multipart above :data:`MULTIPART`, its completion
 conditional too); a checkpoint is uploaded once every segment it covers is. So what a
-receiver acknowledges is what its local disk holds until the upload (the README says so).
+receiver acknowledges is what its local disk holds until the upload (the README says so),
+unless it closes and uploads the segment of each request before answering it
+(:meth:`S3Store.upload_closed`, ``collect --acknowledge uploaded``).
 """
 
 from __future__ import annotations
@@ -393,11 +395,18 @@ class S3Store:
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
 
+    def upload_closed(self) -> None:
+        """Upload now every closed segment not uploaded yet, and the checkpoints they cover
+        (``collect --acknowledge uploaded``: before the request is answered)."""
+        self._upload(everything=False)
+
     def _upload(self, everything: bool) -> None:
         segs = self.segments()
         closed = segs if everything else segs[:-1]
         for s in closed:
-            if s not in self._uploaded:
+            if s not in self._uploaded and os.path.getsize(s) == 0:
+                self._uploaded[s] = 0  # a segment opened and never written: no object
+            elif s not in self._uploaded:
                 self._uploaded[s] = self.put_file(Path(s), f"{Path(s).name}")
         covered = sum(self._uploaded.values())
         from harness_audit.trail.checkpoints import history_name

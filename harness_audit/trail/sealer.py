@@ -81,6 +81,7 @@ def seal_events(
     wording: str = IMPORTED,
     extensions: Callable[[], Sequence[str]] | None = None,
     discard: Path | None = None,
+    shard: str | None = None,
 ) -> int:
     """Seal ``events`` into a new trail (a folder, new or empty, or a store) and sign its
     checkpoint; return how many were sealed. ``jobs=2`` seals in a second process (see the
@@ -94,11 +95,14 @@ def seal_events(
     ``discard``: a folder being built (``trail import``'s hidden one) that the sealing process
     removes if this process dies before the end (``kill -9``): then nobody else can, and the
     sealing process, which learns of it by the end of the pipe (and, on Linux, a parent-death
-    signal), stops rather than living on beside it."""
+    signal), stops rather than living on beside it.
+
+    ``shard`` (``month``, ``quarter``): ``folder`` is the root of a sharded trail, one shard
+    folder per period of the writer's clock (:mod:`~harness_audit.trail.shards`)."""
     store = open_store(folder) if isinstance(folder, Path) else folder
     if jobs > 1 and _can_fork():
-        return _in_child(events, store, origin, signer, stamp, wording, extensions, discard)
-    with _Sealer(store, origin, signer, stamp, wording) as sealer:
+        return _in_child(events, store, origin, signer, stamp, wording, extensions, discard, shard)
+    with _Sealer(store, origin, signer, stamp, wording, shard) as sealer:
         try:
             for raw in events:
                 sealer.seal(raw.file, raw.line, raw.event)
@@ -132,21 +136,29 @@ class _Sealer:
     """One writer for the whole stream: errors name the source record, fsync every batch."""
 
     def __init__(
-        self, store: TrailStore, origin: str, signer: Signer, stamp: bool, wording: str
+        self,
+        store: TrailStore,
+        origin: str,
+        signer: Signer,
+        stamp: bool,
+        wording: str,
+        shard: str | None = None,
     ) -> None:
         from harness_audit.trail.writer import TrailWriter
 
-        self.store = store
         self.wording = wording
+        folder = Path(store.segment(1)).parent
         self.writer = TrailWriter(
-            Path(store.segment(1)).parent,
+            folder,
             origin,
             signer,
             checkpoint_every=0,
             durable=False,
             stamp=stamp,
-            store=store,
+            store=None if shard else store,  # a sharded writer opens each shard's store
+            shard=shard,
         )
+        self.store = self.writer.store
         self.count = 0
 
     def seal(self, file: str, line: int, event: dict[str, Any]) -> None:
@@ -165,13 +177,14 @@ class _Sealer:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        if kind is None or self.store.resumable:
+        store = self.writer.store  # a sharded writer's: the shard it ends in
+        if kind is None or store.resumable:
             self.writer.close()  # an unfinished folder keeps what was sealed, signed
         else:  # a trail that appears whole or not at all: nothing of it
             self.writer.abandon()
-            self.store.discard()
-        if isinstance(self.store, LocalStore):
-            self.store.remove_lock()  # no writer any more
+            store.discard()
+        if isinstance(store, LocalStore):
+            store.remove_lock()  # no writer any more
 
 
 def _in_child(
@@ -183,12 +196,13 @@ def _in_child(
     wording: str,
     extensions: Callable[[], Sequence[str]] | None = None,
     discard: Path | None = None,
+    shard: str | None = None,
 ) -> int:
     ctx = multiprocessing.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=True)
     child = ctx.Process(
         target=_child,
-        args=(theirs, ours, os.getpid(), discard, store, origin, signer, stamp, wording),
+        args=(theirs, ours, os.getpid(), discard, store, origin, signer, stamp, wording, shard),
         daemon=True,
     )
     # forked before the first event is asked for, so before the reading side does anything
@@ -296,6 +310,7 @@ def _child(
     signer: Signer,
     stamp: bool,
     wording: str,
+    shard: str | None = None,
 ) -> None:
     # forked with both ends of the pipe: the parent's end closed here, so that the parent's
     # death (whose end then closes too) is the end of the pipe for this process
@@ -304,7 +319,7 @@ def _child(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _die_with(parent)
-        with _Sealer(store, origin, signer, stamp, wording) as sealer:
+        with _Sealer(store, origin, signer, stamp, wording, shard) as sealer:
             while (data := conn.recv_bytes())[:1] != END:
                 for file, line, event in _unpack(data):
                     sealer.seal(file, line, event)

@@ -330,13 +330,22 @@ def open_store(folder: Path | str, prefix: str = "trail") -> TrailStore:
     return LocalStore(Path(folder), prefix)
 
 
-def trail_files(paths: Sequence[Path]) -> list[Path]:
+def trail_files(paths: Sequence[Path], shards: bool = False) -> list[Path]:
     """The segment files of a trail: files as given, directories' ``*.jsonl`` in name order;
     an ``s3://bucket/prefix`` its segment objects (named by their URL, as a ``Path``:
-    ``s3:/bucket/...``, which only the store opens: :func:`store_of`)."""
+    ``s3:/bucket/...``, which only the store opens: :func:`store_of`). A sharded trail's root
+    (:mod:`~harness_audit.trail.shards`) is every shard's segments, in order, with ``shards``;
+    without, it is refused (a command that reads one trail reads one shard)."""
+    from harness_audit.trail.shards import is_sharded, shard_folders, sharded_error
+
     files: list[Path] = []
     problems = []
     for p in paths:
+        if is_sharded(p):
+            if not shards:
+                raise sharded_error(p)
+            files.extend(trail_files(shard_folders(p)))
+            continue
         url = url_of(p)
         if url is not None:
             if url.endswith(".jsonl"):

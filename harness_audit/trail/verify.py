@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from harness_audit.errors import Diagnostic, TrailError
 from harness_audit.trail.badline import MAX_LINE
@@ -95,6 +95,7 @@ class VerifyReport:
     allow_unanchored: bool = False
     witness_quorum: int = 0  # cosignatures the anchor needed (0: none)
     provenance: Provenance = field(default_factory=Provenance)
+    shards: tuple[Any, ...] = ()  # a sharded trail's shards (trail/shards.py ShardResult)
 
     @property
     def witnesses(self) -> tuple[Cosignature, ...]:
@@ -232,6 +233,12 @@ def verify_trail(
     (:mod:`~harness_audit.trail.cluster`, the same result; ``jobs`` is then not used)."""
     if not isinstance(trust, TrustRoot):
         trust = TrustRoot(tuple(trust))
+    from harness_audit.trail.shards import is_sharded, verify_chain
+
+    if len(paths) == 1 and is_sharded(paths[0]):  # periods as shards: the chain of them
+        chain = verify_chain(paths[0], trust, jobs, allow_unanchored, progress, sealed_late_after_s)
+        assert isinstance(chain, VerifyReport)
+        return chain
     verifiers, witnesses, witness_quorum = trust.verifiers(), trust.witnesses(), trust.quorum
     checkpoints, trusted_state = trust.checkpoints, trust.trusted_state
     if witness_quorum < 0:

@@ -15,6 +15,11 @@ Durability and exclusion: ``append`` returns once the event is fsynced (``append
 per batch; ``durable=False`` and :meth:`TrailWriter.flush` for callers that batch themselves),
 and the writer holds ``<folder>/.lock`` so a second writer on the folder is refused.
 
+Periods as shards: with ``shard="month"`` or ``"quarter"`` the folder is the root of a sharded
+trail, one trail folder per period of the writer's clock, and the writer rolls to the next at
+the first event (or batch) of a new period (:meth:`TrailWriter.roll`;
+:mod:`~harness_audit.trail.shards` has the layout and the chain).
+
 Every byte goes through a :class:`~harness_audit.trail.store.TrailStore` (the local folder,
 :class:`~harness_audit.trail.store.LocalStore`, unless one is given): segments, append, sync,
 lock, the newest checkpoint and its history. The sealing of one event is
@@ -47,6 +52,7 @@ __all__ = ["TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
 CHUNK = 1 << 20  # bytes a resume reads at a time
+MAX_SEGMENTS = 999_999  # segment names count in six digits
 
 
 def _lines(f: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
@@ -58,6 +64,11 @@ def _lines(f: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
             yield line, False
         if torn is not None:
             yield torn, True
+
+
+def _join(root: Path, name: str) -> Path:
+    """``root / name``, for a local folder or an ``s3:/`` location alike."""
+    return Path(f"{str(root).rstrip('/')}/{name}")
 
 
 def _now() -> dt.datetime:
@@ -96,11 +107,10 @@ class TrailWriter:
         stamp: bool = True,
         store: TrailStore | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        shard: str | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix):
             raise TrailError(Diagnostic(prefix, "segment prefix must be letters, digits, _.-"))
-        self.folder = folder
-        self.origin = origin
         self.signer = signer
         self.prefix = prefix
         self.checkpoint_every = checkpoint_every
@@ -109,6 +119,17 @@ class TrailWriter:
         self.stamp = stamp  # fill a missing ``ts`` with the time of writing
         self.clock = clock or _now  # the signing time of each checkpoint (its extension line)
         self.extensions: tuple[str, ...] = ()  # more extension lines (``trail import``'s)
+        # periods as shards (trail/shards.py): ``folder`` is the root, each period a trail
+        self.shard = shard
+        self.root = folder
+        self.base_origin = origin
+        self.period: str | None = None
+        self._link: str | None = None  # the shard's line naming the previous shard's final one
+        if shard is not None:
+            folder, origin = self._first_shard(folder, origin, shard, store)
+            store = None
+        self.folder = folder
+        self.origin = origin
         self.store: TrailStore = store if store is not None else open_store(folder, prefix)
         self.tree = CompactTree()
         self.prev = ZERO
@@ -127,6 +148,111 @@ class TrailWriter:
         except BaseException:
             self._release()
             raise
+
+    def _first_shard(
+        self, root: Path, origin: str, shard: str, store: TrailStore | None
+    ) -> tuple[Path, str]:
+        """The shard a writer opens: the newest one of a local root (resumed; the clock's
+        period rolls it at the next event), else the clock's period."""
+        from harness_audit.trail import shards as sh
+        from harness_audit.trail.store import url_of
+
+        sh.check_period(shard)
+        if self.signer is None:
+            raise TrailError(
+                Diagnostic(str(root), "a sharded trail needs a signing key: each link is signed")
+            )
+        local = url_of(root) is None
+        if local and root.is_dir() and any(p.suffix == ".jsonl" for p in root.iterdir()):
+            raise TrailError(
+                Diagnostic(
+                    str(root),
+                    "holds an unsharded trail (segments of its own): shard into a new folder",
+                )
+            )
+        found = sh.shard_folders(root) if local else []
+        if found:  # resumed (a torn line repaired); the next event rolls it when it is over
+            period = found[-1].name
+            if len(found) > 1:
+                with contextlib.suppress(OSError):
+                    data = (found[-2] / f"{self.prefix}.checkpoint").read_bytes()
+                    self._link = sh.link_of_note(data)
+        else:
+            period = sh.period_of(self.clock(), shard)
+        self.period = period
+        return _join(root, period), sh.shard_origin(origin, period)
+
+    def roll(self) -> bool:
+        """Roll to the clock's period when it is past the shard's (a sharded writer; between
+        batches): sign the shard's final checkpoint, then open the next shard, whose
+        checkpoints name that final one. True when it rolled."""
+        if self.shard is None or self.period is None:
+            return False
+        from harness_audit.trail import shards as sh
+
+        period = sh.period_of(self.clock(), self.shard)
+        if period <= self.period:
+            return False
+        if self.seq:
+            final = self._final() or self.checkpoint()
+            assert final is not None  # a sharded writer has a signer
+            self._link = sh.link_of_note(final.encode("utf-8"))
+            self.abandon()  # signed and fsynced: close the segment, release the lock
+        else:  # nothing in this shard: it never was (the link stays the one before)
+            self.abandon()
+            self._drop_empty()
+        self.folder = _join(self.root, period)
+        self.origin = sh.shard_origin(self.base_origin, period)
+        self.period = period
+        self.store = open_store(self.folder, self.prefix)
+        self.tree = CompactTree()
+        self.prev, self.seq, self._since_checkpoint, self._dirty = ZERO, 0, 0, False
+        self._segment_no, self._file, self._at = 0, None, 0
+        self.last_checkpoint = None  # the new shard's own, once it signs one
+        self.store.create()
+        self.store.lock()
+        self._locked = True
+        try:
+            self._resume()
+        except BaseException:
+            self._release()
+            raise
+        return True
+
+    def _final(self) -> str | None:
+        """The shard's newest checkpoint when it covers every event already (signed before a
+        restart, or just now): the final one, not signed again (by a key that may not be the
+        one that signed the shard)."""
+        from harness_audit.trail.note import NoteError, parse_note
+        from harness_audit.trail.store import LocalStore
+
+        text = self.last_checkpoint
+        if text is None and isinstance(self.store, LocalStore):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                text = (self.folder / f"{self.prefix}.checkpoint").read_text("utf-8")
+        if text is None:
+            return None
+        try:
+            cp = Checkpoint.parse(parse_note(text.encode("utf-8")).text)
+        except NoteError:
+            return None
+        return text if cp.size == self.seq and cp.root == self.tree.root() else None
+
+    def _drop_empty(self) -> None:
+        """Remove the files of a shard that holds no event (an empty segment, the lock)."""
+        from harness_audit.trail.store import LocalStore
+
+        store = self.store
+        if isinstance(store, LocalStore):
+            for seg in store.segments():
+                with contextlib.suppress(OSError):
+                    if os.path.getsize(seg) == 0:
+                        os.unlink(seg)
+            store.remove_lock()
+            with contextlib.suppress(OSError):
+                store.folder.rmdir()
+        else:
+            store.discard()
 
     def _release(self) -> None:
         if self._locked:
@@ -220,6 +346,8 @@ class TrailWriter:
         """The next event sealed (``ts`` filled when missing and ``stamp`` is on): its
         canonical line without the newline, and its hash; nothing is written. A
         :class:`ValueError` says why an event does not seal."""
+        if self.shard is not None:
+            self.roll()
         if self.stamp and "ts" not in event:
             event = {**event, "ts": now_ts()}
         return seal_event(event, self.seq, self.prev)
@@ -262,6 +390,8 @@ class TrailWriter:
 
     def write(self, event: dict[str, Any]) -> bytes:
         """Write one event as :meth:`append` does; return its line (without the newline)."""
+        if self.shard is not None:
+            self.roll()
         line, digest = self._seal(event, self.seq, self.prev)
         self.put(line, digest)
         if self.durable:
@@ -273,6 +403,8 @@ class TrailWriter:
 
         Every event is sealed and validated first, so an invalid one writes nothing of the
         batch; when this returns, the whole batch is durable (whatever ``durable`` says)."""
+        if self.shard is not None:
+            self.roll()  # a batch is never split across shards
         sealed: list[tuple[bytes, str]] = []
         seq, prev = self.seq, self.prev
         for event in events:
@@ -305,7 +437,8 @@ class TrailWriter:
             return None
         # C2SP tlog-checkpoint extension lines, under the signature: when it was signed
         # (and, for an import, what it sealed); see trail/provenance.py
-        ext = (signed_line(self.clock()), *self.extensions, *lines)
+        link = (self._link,) if self._link else ()  # a shard's: the previous shard's final
+        ext = (signed_line(self.clock()), *self.extensions, *link, *lines)
         text = sign_note(
             Checkpoint(self.origin, self.tree.size, self.tree.root(), ext).text(),
             [self.signer, *cosigners],
@@ -315,6 +448,25 @@ class TrailWriter:
         self.store.publish_checkpoint(data)
         self.last_checkpoint = text
         return text
+
+    def close_segment(self) -> None:
+        """Close the segment being written when it holds anything, and upload every closed
+        segment not uploaded yet (and the checkpoints they cover) where the store uploads
+        (object storage); when this returns, every event appended so far is in the store.
+        ``collect --acknowledge uploaded`` calls it before each answer."""
+        if self._at:
+            if self._segment_no >= MAX_SEGMENTS:
+                raise TrailError(
+                    Diagnostic(
+                        str(self.folder),
+                        f"the trail has {MAX_SEGMENTS:,} segments, as many as their names "
+                        "count: write into a new trail (or shard it by period, --shard)",
+                    )
+                )
+            self._open_next()
+        upload = getattr(self.store, "upload_closed", None)
+        if upload is not None:
+            upload()
 
     def end(self) -> tuple[str, int]:
         """Where the trail ends now: the segment being written and its length in bytes (what
@@ -333,7 +485,12 @@ class TrailWriter:
         self._release()
 
     def close(self) -> None:
-        """Write the last checkpoint, close the segment and release the folder's lock."""
+        """Write the last checkpoint, close the segment and release the folder's lock (a
+        shard that holds no event is removed instead: it never was)."""
+        if self.shard is not None and self.seq == 0 and self._file is not None:
+            self.abandon()
+            self._drop_empty()
+            return
         try:
             if self._file:
                 self.checkpoint()
