@@ -230,3 +230,56 @@ def test_an_option_shared_by_commands_is_declared_once() -> None:
     for key in shared:  # (--format's help is built in _options.py, from its registry)
         assert declared["_options.py"][key] == (0 if key[0] == ("--format", "-f") else 1), key
         assert all(d[key] == 0 for name, d in declared.items() if name != "_options.py"), key
+
+
+def _coerced(runtime: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
+    try:
+        return "value", runtime.coerce(value, param=param, ctx=ctx)
+    except Exception as e:  # the same refusal, word for word
+        return type(e).__name__, str(getattr(e, "message", e))
+
+
+def test_plain_coercion_is_typers_own(tmp_path: Path) -> None:
+    """``cli/_coerce.py`` takes plain values without pydantic: for every option of every
+    command, on its default and on a spread of values, the result (or the refusal) is the
+    one typer's own coercion gives."""
+    import click
+    from typer import _coercion
+
+    from harness_audit.cli._coerce import PlainRuntimeParam
+
+    (tmp_path / "file").write_text("x")
+    values: list[Any] = ["", "0", "1", "2", "64", "65", "-1", "007", "1e8", "1.5", " 3", "abc"]
+    values += [str(tmp_path), str(tmp_path / "file"), str(tmp_path / "none"), "-", "table"]
+    values += ["json", "TABLE", "any", "risk", "auto", "otlp", "equal", 1, 0, 2, 100, True]
+    values += [1.5, None, Path("."), ["a", "b"], ("1", "2"), (str(tmp_path),), ["x", 1]]
+    checked = 0
+    for cmd in click_commands().values():
+        ctx = click.Context(cmd)
+        for p in cmd.params:
+            d = p.type_descriptor
+            if d.file_annotation is not None:
+                continue
+            ours = PlainRuntimeParam(d.parameter_info, d.annotation)
+            typers = _coercion.build_runtime_param(d)
+            for v in [p.default, *values]:
+                if p.multiple or p.nargs != 1:
+                    v = v if isinstance(v, (list, tuple)) or v is None else [v]
+                assert _coerced(ours, v, p, ctx) == _coerced(typers, v, p, ctx), (p.name, v)
+                checked += 1
+    assert checked > 1000
+
+
+def test_a_small_verify_does_not_import_pydantic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    trail = HARDENED / "trails"
+    code = (
+        "import sys\nfrom harness_audit.cli import main\ntry:\n    main()\n"
+        "except SystemExit:\n    pass\nprint('pydantic' in sys.modules, file=sys.stderr)\n"
+    )
+    args = ["verify", str(trail), "--key", str(HARDENED / "keys" / "trail.pub"), "-j", "1"]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert "Status: VERIFIED" in r.stdout, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "False"

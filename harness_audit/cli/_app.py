@@ -17,8 +17,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from harness_audit.cli._coerce import install
 from harness_audit.errors import ExitCode, HarnessAuditError
 from harness_audit.report import Registry
+
+install()  # typer's coercion without pydantic for plain values (issue 28, item 4)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"debug": False}
