@@ -99,20 +99,33 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def command(
-    group: typer.Typer, name: str | None = None, help: str | None = None
-) -> Callable[[F], F]:
-    """Register a guarded command on ``group``."""
+def command(path: str) -> Callable[[F], F]:
+    """Register ``func`` as the guarded command ``path`` (``trail seal``), its parameters and
+    help from ``options.toml``; a group's path registers its callback."""
 
     def register(func: F) -> F:
-        group.command(name, help=help)(guarded(func))
+        from harness_audit.cli._options import SPEC, build, helped
+
+        groups = {
+            "": app,
+            "rules": rules_app,
+            "trail": trail_app,
+            "trail checkpoint": checkpoint_app,
+        }
+        run = guarded(build(path, func))
+        if path in groups:
+            groups[path].callback()(run)
+            return func
+        parent, _, name = path.rpartition(" ")
+        group = groups[parent]
+        group.command(name, help=helped(SPEC["command"][path]["help"]))(run)
         return func
 
     return register
 
 
 def callback(group: typer.Typer) -> Callable[[F], F]:
-    """Register a guarded callback on ``group``."""
+    """Register a guarded callback on ``group`` (the root's, whose options are typer's own)."""
 
     def register(func: F) -> F:
         group.callback()(guarded(func))
