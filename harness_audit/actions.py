@@ -63,10 +63,12 @@ def trust_root(s: Settings, from_config: Collection[str]) -> TrustRoot:
 
 def sealed_late_after(s: Settings) -> float | None:
     """``--sealed-late-after`` in seconds (none when not given)."""
-    from harness_audit.evidence.period import parse_duration
-
     late = s.get("sealed_late_after")
-    return parse_duration(late, "--sealed-late-after") if late else None
+    if not late:
+        return None
+    from harness_audit.evidence.period import parse_duration  # the judge's package: not before
+
+    return parse_duration(late, "--sealed-late-after")
 
 
 def audit_request(
