@@ -345,3 +345,29 @@ def test_a_small_verify_does_not_import_pydantic(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert "Status: VERIFIED" in r.stdout, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--help"],
+        ["trail", "checkpoint", "verify", "--help"],
+        ["trail", "seal"],
+        ["rules", "show", "--help"],
+        ["trail", "sael"],
+        ["verifyy"],
+        ["--help"],
+    ],
+)
+def test_building_only_the_command_run_changes_nothing(args: list[str]) -> None:
+    """``main()`` builds only the command its arguments name (``_app.only``): the same output
+    and exit code as the whole application gives."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    code = "from harness_audit.cli import main; main()"
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+    whole = runner.invoke(app, args, prog_name="harness-audit", terminal_width=78)
+    assert (r.returncode, r.stdout, r.stderr) == (whole.exit_code, whole.stdout, whole.stderr)

@@ -1,12 +1,10 @@
-"""Typer's parameter coercion without pydantic for the plain values our options take (issue 28,
-item 4): typer 0.29 builds a pydantic ``TypeAdapter`` for every parameter it processes, and
-importing pydantic is most of a small ``verify`` (bench/README.md). A text, a path, an integer
-within its bounds, one of a ``Literal``'s choices, and lists of those are taken here as typer
-would take them (its own path checks included); anything else, and every value these would
-refuse, goes to typer's own coercion, so each error message stays typer's, word for word.
-``tests/test_cli_structure.py`` holds the two to the same result for every option.
-
-Installed by :func:`install` (typer's private ``get_runtime_param``; typer is pinned to 0.29).
+"""Typer's parameter coercion without pydantic for plain values (issue 28, item 4): typer 0.29
+builds a pydantic ``TypeAdapter`` for every parameter it processes, most of a small ``verify``
+(bench/README.md). A text, a path (with typer's own path checks), an integer within its bounds,
+a ``Literal``'s choice and lists of those are taken here as typer takes them; anything else, and
+every value these would refuse, goes to typer's own coercion, so each error stays typer's, word
+for word (``tests/test_cli_structure.py`` holds the two to the same result for every option).
+Installed by :func:`install` over typer's private ``get_runtime_param`` (typer pinned to 0.29).
 """
 
 from __future__ import annotations

@@ -8,21 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from harness_audit import actions
 from harness_audit.cli._app import command, write_or_print
 from harness_audit.cli._io import say, show
 from harness_audit.cli._options import Options
 from harness_audit.errors import ExitCode
-
-
-def _targets(o: Options, *inputs: Path) -> list[tuple[str, Path]]:
-    from harness_audit.report import REGISTRIES
-    from harness_audit.report.outputs import output_targets
-
-    registry = next(r for r in REGISTRIES if r.command == o.path)
-    return output_targets(registry, o["fmt"], o["output"], inputs)
 
 
 @command("scan")
@@ -37,7 +28,7 @@ def rules_list(o: Options) -> None:
         from harness_audit.report.rules_view import RuleList
 
         book = load_rulebook()
-        o.render(RuleList(book, list(book.rules)), _targets(o))
+        o.render(RuleList(book, list(book.rules)), o.targets())
 
 
 @command("rules show")
@@ -45,7 +36,7 @@ def rules_show(o: Options) -> None:
     from harness_audit.checks import load_rulebook
     from harness_audit.report.rules_view import RuleShown, resolve_rule
 
-    targets = _targets(o)
+    targets = o.targets()
     book = load_rulebook()
     o.render(RuleShown(book, resolve_rule(book, o["rule_id"])), targets)
 
@@ -107,7 +98,7 @@ def checkpoint_verify(o: Options) -> int:
     from harness_audit.trail.witness import verify_checkpoint_file
 
     verifiers = load_verifiers(o["key"])
-    targets = _targets(o, o["file"])
+    targets = o.targets(o["file"])
     result = verify_checkpoint_file(o["file"], verifiers)
     if not result.ok:
         say(f"{result.file}: {result.problem}")
@@ -149,7 +140,7 @@ def sla(o: Options) -> int:
     from harness_audit.sla.analysis import analyse_manifests
 
     manifest, trails = o["manifest"], o["trails"]
-    targets = _targets(o, *manifest, *([trails] if trails else []))
+    targets = o.targets(*manifest, *([trails] if trails else []))
     result = analyse_manifests(manifest, o["allocate"], trails, o["what_if"] or ())
     o.render(result, targets)
     return ExitCode.FINDINGS if result.fails else ExitCode.OK
@@ -172,7 +163,7 @@ def graph(o: Options) -> None:
     from harness_audit.manifest import load_manifest
     from harness_audit.report import GRAPH
 
-    targets = _targets(o, o["manifest"])
+    targets = o.targets(o["manifest"])
     result = assess_pipeline(load_manifest(o["manifest"]))
     emit(GRAPH, result, o["fmt"], targets, highlight_risk=o["highlight"] == "risk")
 
@@ -194,7 +185,6 @@ def collect(o: Options) -> int:
 
 @command("trail publish")
 def trail_publish(o: Options) -> None:
-    """Write the trail's tree as C2SP tlog-tiles with its signed checkpoints."""
     from harness_audit.trail.store import name_of
     from harness_audit.trail.tiles import publish
 

@@ -9,6 +9,7 @@ annotation at start-up.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import tomllib
 from collections.abc import Callable
@@ -37,31 +38,35 @@ class Options(dict[str, Any]):
         source = self.ctx.get_parameter_source
         return {n for n in self if getattr(source(n), "name", "") == "DEFAULT_MAP"}
 
+    def targets(self, *inputs: Path) -> list[tuple[str, Path]]:
+        """The ``--output`` targets (format, path), none of them one of ``inputs``."""
+        from harness_audit.report.outputs import output_targets
+
+        return output_targets(registry(self.path), self["fmt"], self["output"], inputs)
+
     def render(self, result: Any, targets: list[tuple[str, Path]]) -> None:
         """Render ``result`` in this command's ``--format`` (see :func:`_app.emit`)."""
         from harness_audit.cli._app import emit
-        from harness_audit.report import REGISTRIES
 
-        registry = next(r for r in REGISTRIES if r.command == self.path)
-        emit(registry, result, self["fmt"] or registry.names[0], targets)
+        emit(registry(self.path), result, self["fmt"] or registry(self.path).names[0], targets)
+
+
+def registry(path: str) -> Any:
+    """The renderer registry of the command ``path``."""
+    from harness_audit.report import REGISTRIES
+
+    return next(r for r in REGISTRIES if r.command == path)
 
 
 def _choices(choices: str | list[str], path: str) -> tuple[str, ...]:
+    from harness_audit import import_formats as formats
+    from harness_audit.findings import FailOn
+
     if isinstance(choices, list):
         return tuple(choices)
-    if choices == "@registry":
-        from harness_audit.report import REGISTRIES
-
-        return next(r for r in REGISTRIES if r.command == path).names
-    if choices == "@fail-on":
-        from harness_audit.findings import FailOn
-
-        return get_args(FailOn)
-    from harness_audit import import_formats
-
-    return (
-        import_formats.TRACE_CHOICES if choices == "@traces" else import_formats.DEFINITION_CHOICES
-    )
+    named = {"@traces": formats.TRACE_CHOICES, "@definitions": formats.DEFINITION_CHOICES}
+    named["@fail-on"] = get_args(FailOn)
+    return registry(path).names if choices == "@registry" else named[choices]
 
 
 def _type(spec: str, choices: Any, path: str) -> Any:
@@ -103,18 +108,23 @@ def parameter(path: str, ref: str) -> inspect.Parameter:
     )
 
 
-def build(path: str, func: Callable[[Options], int | None]) -> Callable[..., None]:
-    """The typer callback of the command ``path``: its parameters from ``options.toml``; it
-    calls ``func`` with the settings and exits with the code ``func`` returns."""
-    ctx = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
-    params = [ctx, *(parameter(path, ref) for ref in SPEC["command"][path]["params"])]
+class Command:
+    """The typer callback of the command ``path``: it calls ``func`` with the settings and
+    exits with the code ``func`` returns. Its parameters (from ``options.toml``) are built when
+    typer first asks for its signature, so a run builds those of the commands it meets."""
 
-    def call(ctx: typer.Context, **values: Any) -> None:
-        code = func(Options(ctx, path, values))
+    def __init__(self, path: str, func: Callable[[Options], int | None]) -> None:
+        self.path, self.func = path, func
+        self.__name__ = self.__qualname__ = func.__name__
+        self.__annotations__: dict[str, Any] = {}  # every parameter's is in the signature
+
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
+        ctx = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+        refs = SPEC["command"][self.path]["params"]
+        return inspect.Signature([ctx, *(parameter(self.path, ref) for ref in refs)])
+
+    def __call__(self, ctx: typer.Context, **values: Any) -> None:
+        code = self.func(Options(ctx, self.path, values))
         if code:
             raise typer.Exit(ExitCode(code))
-
-    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    call.__annotations__ = {p.name: p.annotation for p in params}
-    call.__name__ = call.__qualname__ = func.__name__
-    return call
