@@ -24,14 +24,16 @@ HARDENED = ROOT / "sample_pipelines" / "loan-assessment-hardened"
 ENTRY = "from harness_audit.cli import main; main()"
 
 
-def measure(args: list[str], runs: int) -> tuple[float, float, float]:
-    """(median wall, best wall, median CPU) seconds of ``harness-audit ARGS``."""
+def measure(args: list[str], runs: int, cwd: Path) -> tuple[float, float, float]:
+    """(median wall, best wall, median CPU) seconds of ``harness-audit ARGS``, run in ``cwd``
+    (not the checkout: ``-c`` puts the working folder before ``PYTHONPATH``)."""
     walls, cpus = [], []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         cmd = [sys.executable, "-c", ENTRY, *args]
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        out = subprocess.DEVNULL
+        subprocess.run(cmd, stdout=out, stderr=out, check=True, cwd=cwd)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -80,7 +82,7 @@ def main() -> None:
                 walls.append(time.perf_counter() - t)
             med, best, cpu = statistics.median(walls), min(walls), float("nan")
         else:
-            med, best, cpu = measure(args, runs)
+            med, best, cpu = measure(args, runs, tmp)
         print(f"| {what} | {med:.3f} s | {best:.3f} s | {cpu:.3f} s |")
 
 
