@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
@@ -200,11 +201,13 @@ def test_commands_are_registered_one_way_without_an_import_circle() -> None:
 
 def test_an_option_shared_by_commands_is_declared_once() -> None:
     """Every option (or argument) that more than one command takes with the same flags and
-    help is one ``Annotated`` alias in ``cli/_options.py``, declared nowhere else."""
+    help is one ``[option.ID]`` of ``cli/options.toml``, repeated by no command's own
+    options; no typer option is declared in ``cli/`` code but the root's own."""
     import ast
     from collections import Counter
 
     import harness_audit.cli as cli_pkg
+    from harness_audit.cli._options import SPEC, helped
 
     uses: Counter[tuple[tuple[str, ...], str]] = Counter()
     for cmd in click_commands().values():
@@ -213,20 +216,158 @@ def test_an_option_shared_by_commands_is_declared_once() -> None:
                 uses[(tuple(o for o in p.opts if o.startswith("-")), p.help)] += 1
     shared = {k for k, n in uses.items() if n > 1}
     assert shared, "the trust options at least are shared"
-    declared: dict[str, Counter[tuple[tuple[str, ...], str]]] = {}
+
+    def key(e: dict[str, Any]) -> tuple[tuple[str, ...], str]:
+        return tuple(e.get("flags", ())), helped(e.get("help", ""))
+
+    declared = Counter(key(e) for e in SPEC["option"].values())
+    own = Counter(key(e) for c in SPEC["command"].values() for e in c.get("option", {}).values())
+    for k in shared - {(("--format", "-f"), "Output format (default: table).")}:
+        assert declared[k] == 1 and own[k] == 0, k
+    assert all(n == 1 for n in declared.values())
     for f in Path(cli_pkg.__path__[0]).glob("*.py"):
-        found: Counter[tuple[tuple[str, ...], str]] = Counter()
-        for n in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
-            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("Option", "Argument"):
-                flags = tuple(
-                    a.value
-                    for a in n.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                )
-                helps = [k.value for k in n.keywords if k.arg == "help"]
-                if helps and isinstance(helps[0], ast.Constant):
-                    found[(flags, helps[0].value)] += 1
-        declared[f.name] = found
-    for key in shared:  # (--format's help is built in _options.py, from its registry)
-        assert declared["_options.py"][key] == (0 if key[0] == ("--format", "-f") else 1), key
-        assert all(d[key] == 0 for name, d in declared.items() if name != "_options.py"), key
+        calls = [
+            n
+            for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))
+            if isinstance(n, ast.Call)
+            and getattr(n.func, "attr", "") in ("Option", "Argument")
+            and any(k.arg == "help" and isinstance(k.value, ast.Constant) for k in n.keywords)
+        ]
+        assert len(calls) == (2 if f.name == "_app.py" else 0), f.name  # --version, --debug
+
+
+def _reads(tree: ast.Module, name: str) -> set[str]:
+    """The settings a function reads as ``s["x"]`` or ``o["x"]``, and those of the functions
+    of the same module it calls, transitively."""
+    funcs = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    seen, todo, keys = set(), [name], set()
+    while todo:
+        f = funcs[todo.pop()]
+        seen.add(f.name)
+        for n in ast.walk(f):
+            if (
+                isinstance(n, ast.Subscript)
+                and isinstance(n.value, ast.Name)
+                and n.value.id in ("s", "o")
+                and isinstance(n.slice, ast.Constant)
+            ):
+                keys.add(n.slice.value)
+            called = getattr(getattr(n, "func", None), "id", None)
+            if isinstance(n, ast.Call) and called in funcs and called not in seen:
+                todo.append(called)
+    return keys
+
+
+def test_each_command_reads_only_the_options_it_declares() -> None:
+    """The option table (``cli/options.toml``) and the functions agree: every setting a
+    command's function (and the :mod:`harness_audit.actions` function it calls) reads is
+    one of the command's declared options, and every declared option is read."""
+    import ast
+    import dataclasses
+
+    import harness_audit.actions as actions_mod
+    import harness_audit.cli._commands as commands_mod
+    from harness_audit.capture.collect import CollectSettings
+    from harness_audit.cli._options import SPEC, option
+
+    cli_tree = ast.parse(Path(commands_mod.__file__).read_text(encoding="utf-8"))
+    core_tree = ast.parse(Path(actions_mod.__file__).read_text(encoding="utf-8"))
+    optional = {"require_pinned", "max_manifest_bytes", "sealed_late_after"}  # s.get(...)
+    checked = 0
+    for f in cli_tree.body:
+        marks = [d for d in getattr(f, "decorator_list", []) if isinstance(d, ast.Call)]
+        if not marks or getattr(marks[0].func, "id", "") != "command":
+            continue
+        path = marks[0].args[0].value  # type: ignore[attr-defined]
+        params = {option(path, ref).get("param", ref) for ref in SPEC["command"][path]["params"]}
+        read = _reads(cli_tree, f.name)
+        for n in ast.walk(f):
+            if isinstance(n, ast.Attribute) and getattr(n.value, "id", "") == "actions":
+                read |= _reads(core_tree, n.attr)
+        if path == "collect":
+            read |= {x.name for x in dataclasses.fields(CollectSettings)}
+        if path in ("rules", "rules show", "trail checkpoint verify", "sla", "graph"):
+            read |= {"fmt", "output"}  # read by _targets and Options.render
+        assert read <= params, (path, read - params)
+        assert params - optional <= read, (path, params - read)
+        checked += 1
+    assert checked == len(SPEC["command"])
+
+
+def _coerced(runtime: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
+    try:
+        return "value", runtime.coerce(value, param=param, ctx=ctx)
+    except Exception as e:  # the same refusal, word for word
+        return type(e).__name__, str(getattr(e, "message", e))
+
+
+def test_plain_coercion_is_typers_own(tmp_path: Path) -> None:
+    """``cli/_coerce.py`` takes plain values without pydantic: for every option of every
+    command, on its default and on a spread of values, the result (or the refusal) is the
+    one typer's own coercion gives."""
+    import click
+    from typer import _coercion
+
+    from harness_audit.cli._coerce import PlainRuntimeParam
+
+    (tmp_path / "file").write_text("x")
+    values: list[Any] = ["", "0", "1", "2", "64", "65", "-1", "007", "1e8", "1.5", " 3", "abc"]
+    values += [str(tmp_path), str(tmp_path / "file"), str(tmp_path / "none"), "-", "table"]
+    values += ["json", "TABLE", "any", "risk", "auto", "otlp", "equal", 1, 0, 2, 100, True]
+    values += [1.5, None, Path("."), ["a", "b"], ("1", "2"), (str(tmp_path),), ["x", 1]]
+    checked = 0
+    for cmd in click_commands().values():
+        ctx = click.Context(cmd)
+        for p in cmd.params:
+            d = p.type_descriptor
+            if d.file_annotation is not None:
+                continue
+            ours = PlainRuntimeParam(d.parameter_info, d.annotation)
+            typers = _coercion.build_runtime_param(d)
+            for v in [p.default, *values]:
+                if p.multiple or p.nargs != 1:
+                    v = v if isinstance(v, (list, tuple)) or v is None else [v]
+                assert _coerced(ours, v, p, ctx) == _coerced(typers, v, p, ctx), (p.name, v)
+                checked += 1
+    assert checked > 1000
+
+
+def test_a_small_verify_does_not_import_pydantic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    trail = HARDENED / "trails"
+    code = (
+        "import sys\nfrom harness_audit.cli import main\ntry:\n    main()\n"
+        "except SystemExit:\n    pass\nprint('pydantic' in sys.modules, file=sys.stderr)\n"
+    )
+    args = ["verify", str(trail), "--key", str(HARDENED / "keys" / "trail.pub"), "-j", "1"]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert "Status: VERIFIED" in r.stdout, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--help"],
+        ["trail", "checkpoint", "verify", "--help"],
+        ["trail", "seal"],
+        ["rules", "show", "--help"],
+        ["trail", "sael"],
+        ["verifyy"],
+        ["--help"],
+    ],
+)
+def test_building_only_the_command_run_changes_nothing(args: list[str]) -> None:
+    """``main()`` builds only the command its arguments name (``_app.only``): the same output
+    and exit code as the whole application gives."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    code = "from harness_audit.cli import main; main()"
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+    whole = runner.invoke(app, args, prog_name="harness-audit", terminal_width=78)
+    assert (r.returncode, r.stdout, r.stderr) == (whole.exit_code, whole.stdout, whole.stderr)

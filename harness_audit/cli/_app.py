@@ -2,8 +2,8 @@
 every command shares. Command modules import this one (never the reverse);
 :mod:`harness_audit.cli._cli` imports the command modules, in the order ``--help`` lists them.
 
-Every command and callback is registered through :func:`command` / :func:`callback`, which
-apply the error guard, so none can forget it.
+Every command and group callback is registered through :func:`command`, which applies the
+error guard, so none can forget it (the root's callback too, below).
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from harness_audit.cli._coerce import install
 from harness_audit.errors import ExitCode, HarnessAuditError
 from harness_audit.report import Registry
+
+install()  # typer's coercion without pydantic for plain values (issue 28, item 4)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"debug": False}
@@ -50,6 +53,7 @@ checkpoint_app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 app.add_typer(trail_app, name="trail")
 trail_app.add_typer(checkpoint_app, name="checkpoint")
+GROUPS = {"": app, "rules": rules_app, "trail": trail_app, "trail checkpoint": checkpoint_app}
 
 
 def guarded(func: F) -> F:
@@ -96,26 +100,38 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def command(
-    group: typer.Typer, name: str | None = None, help: str | None = None
-) -> Callable[[F], F]:
-    """Register a guarded command on ``group``."""
+def command(path: str) -> Callable[[F], F]:
+    """Register ``func`` as the guarded command ``path`` (``trail seal``), its parameters and
+    help from ``options.toml``; a group's path registers its callback."""
 
     def register(func: F) -> F:
-        group.command(name, help=help)(guarded(func))
+        from harness_audit.cli._options import SPEC, Command, helped
+
+        run = guarded(Command(path, func))
+        if path in GROUPS:
+            GROUPS[path].callback()(run)
+            return func
+        parent, _, name = path.rpartition(" ")
+        group = GROUPS[parent]
+        group.command(name, help=helped(SPEC["command"][path]["help"]))(run)
         return func
 
     return register
 
 
-def callback(group: typer.Typer) -> Callable[[F], F]:
-    """Register a guarded callback on ``group``."""
-
-    def register(func: F) -> F:
-        group.callback()(guarded(func))
-        return func
-
-    return register
+def only(argv: list[str], group: typer.Typer = app) -> None:
+    """Keep only the command (or group) ``argv`` names first, at each level where it names
+    one exactly: typer builds every registered command's parameters on each run, and a run
+    needs one (issue 28, item 4; bench/README.md). Any other argument list keeps them all, so
+    a misspelt command is answered as before."""
+    names = [c.name for c in group.registered_commands] + [g.name for g in group.registered_groups]
+    if not argv or argv[0] not in names:
+        return
+    group.registered_commands[:] = [c for c in group.registered_commands if c.name == argv[0]]
+    group.registered_groups[:] = [g for g in group.registered_groups if g.name == argv[0]]
+    for g in group.registered_groups:
+        assert g.typer_instance is not None
+        only(argv[1:], g.typer_instance)
 
 
 def _version(value: bool) -> None:
@@ -126,7 +142,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(ExitCode.OK)
 
 
-@callback(app)
 def root(
     ctx: typer.Context,
     version: Annotated[
@@ -145,6 +160,9 @@ def root(
         ctx.default_map = config_default_map(ctx, ctx.invoked_subcommand)
 
 
+app.callback()(guarded(root))  # the root's own options are typer's (--version is eager)
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 
@@ -156,16 +174,14 @@ def emit(
     highlight_risk: bool = False,
 ) -> None:
     """Render to the ``--output`` files (each whole or not at all), else to stdout."""
-    from harness_audit.cli._io import terminal, terminal_width, use_color, write_atomic
+    from harness_audit.cli._io import terminal_width, use_color
     from harness_audit.report.base import RenderOptions
 
     if targets:
         opts = RenderOptions(highlight_risk=highlight_risk)
         rendered = [(path, registry.get(f).render(result, opts)) for f, path in targets]
         for path, text in rendered:
-            write_atomic(path, text)
-            if str(path) != "-":
-                print(f"wrote {terminal(path)}", file=sys.stderr)
+            write_or_print(text, path)
     else:
         opts = RenderOptions(
             color=use_color(), width=terminal_width(), highlight_risk=highlight_risk
@@ -173,12 +189,13 @@ def emit(
         sys.stdout.write(registry.get(fmt).render(result, opts))
 
 
-def write_or_print(text: str, output: Path | None) -> None:
-    from harness_audit.cli._io import terminal, write_atomic
+def write_or_print(text: Any, output: Path | None) -> None:
+    """``text`` into ``output`` (whole or not at all; ``-``: stdout), else onto stdout."""
+    from harness_audit.cli._io import say, write_atomic
 
-    if output:
+    if not output:
+        sys.stdout.write(text)
+    else:
         write_atomic(output, text)
         if str(output) != "-":
-            print(f"wrote {terminal(output)}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+            say(f"wrote {output}")

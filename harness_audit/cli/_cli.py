@@ -4,14 +4,7 @@ commands through :func:`~harness_audit.cli._app.command`, the one way to registe
 
 from __future__ import annotations
 
-from harness_audit.cli._app import app
-
-# isort: off
 from harness_audit.cli import _commands  # noqa: F401  (registration, in --help order)
-from harness_audit.cli import _import  # noqa: F401
-from harness_audit.cli import _collect  # noqa: F401
-from harness_audit.cli import _publish  # noqa: F401
-
-# isort: on
+from harness_audit.cli._app import app
 
 __all__ = ["app"]

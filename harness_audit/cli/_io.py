@@ -34,3 +34,13 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     shown with their controls escaped (:func:`harness_audit.report.inert.terminal`)."""
     for d in diagnostics:
         print(f"harness-audit: error: {terminal(d)}", file=sys.stderr)
+
+
+def say(line: str) -> None:
+    """One line for the person, on stderr (escaped)."""
+    print(terminal(line), file=sys.stderr, flush=True)
+
+
+def show(line: str) -> None:
+    """One line of a command's result, on stdout (escaped)."""
+    print(terminal(line))
