@@ -240,6 +240,8 @@ def _plain(x: Any) -> Any:
             for f in dataclasses.fields(x)
             if f.name != "shown_runs"
         }
+    if isinstance(x, tuple) and hasattr(x, "_asdict"):  # a Location (a named tuple)
+        return {k: _plain(v) for k, v in x._asdict().items()}
     if isinstance(x, msgspec.Struct):
         return msgspec.to_builtins(x)
     if isinstance(x, dict):
