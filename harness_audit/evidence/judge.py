@@ -52,7 +52,7 @@ from harness_audit.trail.events import (
 if TYPE_CHECKING:
     from harness_audit.evidence.population import PopulationSpool
 
-_location = tuple.__new__  # a Location from its fields, without a Python call
+_location = _verified = tuple.__new__  # a Location (VerifiedBy) from its fields, at once
 __all__ = [
     "MAX_LOCATIONS",
     "MAX_OPEN_RUNS",
@@ -85,13 +85,9 @@ FOLDED_NOUNS = {
 }
 
 
-def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
-    """(model, human) from an event's model field."""
-    if isinstance(m, str):
-        return None, m.startswith("human:")
-    if m is None:
-        return None, False
-    return Model(m.provider, m.family, m.name), False
+MAX_MODELS = 1024
+"""Distinct models whose :class:`Model` the judge keeps to hand out again (it is immutable);
+past them, one is made per event."""
 
 
 class Judge:
@@ -116,6 +112,7 @@ class Judge:
         self.controls: dict[tuple[str, str], Control] = {}
         self.operating: dict[tuple[str, str], tuple[Control, Population, bool]] = {}
         self.actors: dict[str, tuple[str, bool, bool]] = {}  # agent string -> _actor's answer
+        self.models: dict[tuple[str, str, str], Model] = {}  # see _model_of
         self.shown_runs: set[str] = set()  # the runs of the controls' shown exceptions
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
@@ -341,8 +338,18 @@ class Judge:
 
     def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location) -> None:
         """The actor's model in the run, and the run's cost (the caps are the budget check's)."""
-        run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
+        run.models[actor] = self._model_of(ev.model)
         run.total += ev.cost_microusd
+
+    def _model_of(self, m: EventModel) -> Model:
+        """The manifest's :class:`Model` of an event's model, made once per distinct model."""
+        key = (m.provider, m.family, m.name)
+        model = self.models.get(key)
+        if model is None:
+            model = Model(m.provider, m.family, m.name)
+            if len(self.models) < MAX_MODELS:
+                self.models[key] = model
+        return model
 
     def _bypass(
         self, actor: str, run: RunState, resource: str, data_class: str, scope: str, where: Location
@@ -395,14 +402,18 @@ class Judge:
         """Keep the verdict for the call it targets. A model verifier has worked only if it
         made a model call of its own earlier in the run (a person is exempt); a pass is kept
         to judge the verifier's own later decisions (HA-208)."""
-        model, human = _model(ev.model)
+        m = ev.model
+        model, human = (
+            (None, m.startswith("human:")) if isinstance(m, str) else (self._model_of(m), False)
+        )
         raw = getattr(ev, "args_digest", UNBINDABLE)  # TRAIL.md: optional, like an approval's
         digest = raw if isinstance(raw, str) else None
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(
-                ev.stated_verdict, actor, model, human, digest, worked, where.anchored, where
+            _verified(
+                VerifiedBy,
+                (ev.stated_verdict, actor, model, human, digest, worked, where.anchored, where),
             )
         )
         if ev.verdict == "pass":

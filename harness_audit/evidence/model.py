@@ -124,12 +124,12 @@ class Observation:
     folded: bool = False  # it stands for further subjects past MAX_SUBJECTS_PER_RULE
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedBy:
+class VerifiedBy(NamedTuple):
     """A verification as the judge keeps it: verdict, verifier, its model, whether a person,
     the ``args_digest`` it is bound to (None: none; :data:`UNBINDABLE`: the event type cannot
     carry one), and whether the verifier had worked (a model call of its own earlier in the run;
-    a person always has)."""
+    a person always has). A named tuple, like :class:`Location`: one is made for every
+    verification event."""
 
     verdict: str
     verifier: str

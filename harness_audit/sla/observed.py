@@ -64,12 +64,11 @@ class Observer:
         run = state.get(ev.run)
         if run is None:
             run = state[ev.run] = {}
-        kind = ev.kind
         if declared:
-            if kind == "error":
+            if ev.kind == "error":
                 run[actor] = True
-            elif kind == "tool_call":
-                if ev.outcome == "error":  # type: ignore[union-attr]
+            elif ev.kind == "tool_call":
+                if ev.outcome == "error":
                     run[actor] = True
                 elif actor not in run:
                     run[actor] = False
@@ -77,7 +76,7 @@ class Observer:
                     self.unknown.setdefault(ev.run, set()).add(actor)
             elif actor not in run:
                 run[actor] = False
-        if kind == "run_end":
+        if ev.kind == "run_end":
             self.finished += 1
             # a run the harness stopped on purpose (a budget or policy block) says nothing of
             # the reliability of the stages it never reached
