@@ -280,7 +280,8 @@ def test_judge_gives_what_it_gave(manifest: str, seed: int, sample: int, tmp_pat
     """Old against new: the golden results of the judge before its hot path changed."""
     got = judged(judge_mod, _pipeline(manifest, tmp_path), seed, sample, tmp_path)
     golden = GOLDEN / f"{manifest}-{seed}-{sample}.json"
-    text = json.dumps(got, sort_keys=True, separators=(",", ":")).replace(str(tmp_path), "<tmp>")
+    text = json.dumps(got, sort_keys=True, separators=(",", ":"))
+    text = text.replace(str(tmp_path), "<tmp>").replace(str(ROOT), "<root>")
     if os.environ.get("HARNESS_AUDIT_WRITE_GOLDEN") == "1":
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text + "\n")
