@@ -52,6 +52,7 @@ from harness_audit.trail.events import (
 if TYPE_CHECKING:
     from harness_audit.evidence.population import PopulationSpool
 
+_location = _verified = tuple.__new__  # a Location (VerifiedBy) from its fields, at once
 __all__ = [
     "MAX_LOCATIONS",
     "MAX_OPEN_RUNS",
@@ -68,6 +69,9 @@ __all__ = [
 ]
 
 MAX_OPEN_RUNS = 50_000
+MAX_ACTORS = 4096
+"""Distinct ``agent`` strings whose actor the judge keeps (:meth:`Judge._actor`); past them,
+an actor is worked out for each event, so memory does not grow with a hostile trail."""
 MAX_SUBJECTS_PER_RULE = 100
 """Distinct (agent, subject) observations kept per rule; further ones are folded into one
 observation of the rule that counts them, so memory does not grow with the trail."""
@@ -81,13 +85,9 @@ FOLDED_NOUNS = {
 }
 
 
-def _model(m: EventModel | str | None) -> tuple[Model | None, bool]:
-    """(model, human) from an event's model field."""
-    if isinstance(m, str):
-        return None, m.startswith("human:")
-    if m is None:
-        return None, False
-    return Model(m.provider, m.family, m.name), False
+MAX_MODELS = 1024
+"""Distinct models whose :class:`Model` the judge keeps to hand out again (it is immutable);
+past them, one is made per event."""
 
 
 class Judge:
@@ -110,6 +110,9 @@ class Judge:
         self.runs: OrderedDict[str, RunState] = OrderedDict()
         self.sample, self.rnd = sample, random.Random(seed)  # noqa: S311 - a reproducible audit sample, not a secret
         self.controls: dict[tuple[str, str], Control] = {}
+        self.operating: dict[tuple[str, str], tuple[Control, Population, bool]] = {}
+        self.actors: dict[str, tuple[str, bool, bool]] = {}  # agent string -> _actor's answer
+        self.models: dict[tuple[str, str, str], Model] = {}  # see _model_of
         self.shown_runs: set[str] = set()  # the runs of the controls' shown exceptions
         self.populations: dict[str, Population] = {}
         self.notes: dict[tuple[str, str | None, str], Observation] = {}
@@ -167,14 +170,12 @@ class Judge:
         Every event of the control is in its population (and its CSV), anchored or not; an
         unanchored ``where`` is not counted as the control operating nor sampled: it may prove
         a failure (see :meth:`Control.fail`), never that the control operated."""
-        c = self.controls.get((agent, check))  # self.control, inlined: it runs for most events
-        if c is None:
-            c = self.controls[agent, check] = Control(shown_runs=self.shown_runs)
-        if self.spool is not None and agent in self.agents:  # the work paper's controls
-            self.spool.add(agent, check, where, self.ts, by)
-        pop = self.populations.get(check)
-        if pop is None:
-            pop = self.populations[check] = Population()
+        entry = self.operating.get((agent, check))  # one lookup: this runs for most events
+        if entry is None:
+            entry = self._operating(agent, check)
+        c, pop, spooled = entry
+        if spooled:  # the work paper's controls
+            self.spool.add(agent, check, where, self.ts, by)  # type: ignore[union-attr]
         pop.size += 1
         if not where.anchored:
             pop.unanchored += 1
@@ -189,6 +190,20 @@ class Judge:
                 if j < self.sample:
                     pop.sample[j] = where
         return c
+
+    def _operating(self, agent: str, check: str) -> tuple[Control, Population, bool]:
+        """The control of ``check`` for ``agent``, the population of ``check`` (each made when
+        new, in that order) and whether its rows are written: kept for :meth:`operated`."""
+        c = self.control(agent, check)
+        pop = self.populations.get(check)
+        if pop is None:
+            pop = self.populations[check] = Population()
+        entry = self.operating[agent, check] = (
+            c,
+            pop,
+            self.spool is not None and agent in self.agents,
+        )
+        return entry
 
     def note(
         self, rule: str, agent: str | None, message: str, where: Location | None, subject: str
@@ -235,25 +250,32 @@ class Judge:
         nor fed to the observed SLA, and the failures and observations it proves say
         ``(unanchored)`` (and their locations carry ``anchored=False``). Run state (costs,
         verifications, approvals, decisions) still builds from it, so a failure it proves
-        is found. :attr:`Evidence.unanchored_events` counts them."""
-        where = Location(file, line, ev.seq, ev.span, ev.run, anchored)
-        self.ts = ev.ts
-        if not anchored:
-            self.unanchored += 1
-        run = self.runs.get(ev.run)
+        is found. :attr:`Evidence.unanchored_events` counts them.
+
+        This runs for every event (issue 28, item 2): fields are read once into locals, the
+        actor of an ``agent`` string is looked up rather than worked out again
+        (:meth:`_actor`), and the SLA observer is given it."""
+        run_id, span, parent = ev.run, ev.span, ev.parent
+        where = _location(Location, (file, line, ev.seq, span, run_id, anchored))
+        ts = self.ts = ev.ts
+        runs = self.runs
+        run = runs.get(run_id)
         if run is None:
-            run = self.runs[ev.run] = RunState(first=where)
-            if len(self.runs) > MAX_OPEN_RUNS:
-                old, _ = self.runs.popitem(last=False)
+            run = runs[run_id] = RunState(first=where)
+            if len(runs) > MAX_OPEN_RUNS:
+                old, _ = runs.popitem(last=False)
                 self._never_ended(old)
                 self.observer.forget(old)
         else:
-            self.runs.move_to_end(ev.run)
+            runs.move_to_end(run_id)
         if self.first_ts is None:
-            self.first_ts = ev.ts
-        self.last_ts = ev.ts
-        actor = actor_of(ev.agent, self.agents)
-        if actor not in self.agents and actor != "harness" and not actor.startswith("human:"):
+            self.first_ts = ts
+        self.last_ts = ts
+        known = self.actors.get(ev.agent)
+        if known is None:
+            known = self._actor(ev.agent)
+        actor, declared, foreign = known
+        if foreign:
             self.note(
                 "HA-001",
                 actor,
@@ -261,18 +283,23 @@ class Judge:
                 where,
                 f"undeclared:{actor}",
             )
-        if ev.parent is not None and ev.parent not in run.spans:
-            self.note(
-                "HA-203",
-                actor if actor in self.agents else None,
-                f"parent {ev.parent!r} is not an earlier event of run {ev.run!r}: the "
-                "causal chain is broken here",
-                where,
-                "dangling",
-            )
-        run.spans.add(ev.span)
-        if ev.parent is not None and ev.parent in run.depth:
-            run.depth[ev.span] = run.depth[ev.parent]  # a spawned agent's work is at its depth
+        spans = run.spans
+        if parent is not None:
+            if parent not in spans:
+                self.note(
+                    "HA-203",
+                    actor if declared else None,
+                    f"parent {parent!r} is not an earlier event of run {run_id!r}: the "
+                    "causal chain is broken here",
+                    where,
+                    "dangling",
+                )
+            spans.add(span)
+            depth = run.depth
+            if parent in depth:
+                depth[span] = depth[parent]  # a spawned agent's work is at its depth
+        else:
+            spans.add(span)
         try:
             handlers = self.dispatch[type(ev)]
         except KeyError:
@@ -280,9 +307,24 @@ class Judge:
         for handle in handlers:  # the judge's own, then the checks'
             handle(ev, actor, run, where)
         if anchored:
-            self.observer.feed(ev)
-        elif isinstance(ev, RunEnd):
-            self.observer.forget(ev.run)  # its end is not anchored: no success to count
+            self.observer.see(ev, actor, declared)
+        else:
+            self.unanchored += 1
+            if isinstance(ev, RunEnd):
+                self.observer.forget(run_id)  # its end is not anchored: no success to count
+
+    def _actor(self, agent: str) -> tuple[str, bool, bool]:
+        """(actor, declared, foreign) of an event's ``agent`` string: who acted
+        (:func:`actor_of`), whether the manifest declares it, and whether it is an agent the
+        manifest does not know (HA-001: not declared, not the harness, not a person). Kept for
+        the next event of the same ``agent``, for up to :data:`MAX_ACTORS` strings."""
+        actor = actor_of(agent, self.agents)
+        declared = actor in self.agents
+        foreign = not declared and actor != "harness" and not actor.startswith("human:")
+        known = (actor, declared, foreign)
+        if len(self.actors) < MAX_ACTORS:
+            self.actors[agent] = known
+        return known
 
     def _subclass(self, kind: type) -> tuple[Handler, ...]:
         """The handlers of the event kind that ``kind`` is a subclass of (kept for it)."""
@@ -296,8 +338,18 @@ class Judge:
 
     def _on_model_call(self, ev: ModelCall, actor: str, run: RunState, where: Location) -> None:
         """The actor's model in the run, and the run's cost (the caps are the budget check's)."""
-        run.models[actor] = Model(ev.model.provider, ev.model.family, ev.model.name)
+        run.models[actor] = self._model_of(ev.model)
         run.total += ev.cost_microusd
+
+    def _model_of(self, m: EventModel) -> Model:
+        """The manifest's :class:`Model` of an event's model, made once per distinct model."""
+        key = (m.provider, m.family, m.name)
+        model = self.models.get(key)
+        if model is None:
+            model = Model(m.provider, m.family, m.name)
+            if len(self.models) < MAX_MODELS:
+                self.models[key] = model
+        return model
 
     def _bypass(
         self, actor: str, run: RunState, resource: str, data_class: str, scope: str, where: Location
@@ -350,14 +402,18 @@ class Judge:
         """Keep the verdict for the call it targets. A model verifier has worked only if it
         made a model call of its own earlier in the run (a person is exempt); a pass is kept
         to judge the verifier's own later decisions (HA-208)."""
-        model, human = _model(ev.model)
+        m = ev.model
+        model, human = (
+            (None, m.startswith("human:")) if isinstance(m, str) else (self._model_of(m), False)
+        )
         raw = getattr(ev, "args_digest", UNBINDABLE)  # TRAIL.md: optional, like an approval's
         digest = raw if isinstance(raw, str) else None
         agent = self.agents.get(actor)
         worked = human or bool(agent and agent.human) or actor in run.models
         run.verifications.setdefault(ev.target, []).append(
-            VerifiedBy(
-                ev.stated_verdict, actor, model, human, digest, worked, where.anchored, where
+            _verified(
+                VerifiedBy,
+                (ev.stated_verdict, actor, model, human, digest, worked, where.anchored, where),
             )
         )
         if ev.verdict == "pass":

@@ -52,6 +52,40 @@ def parse_ts(ts: str) -> dt.datetime | None:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
+_TRAIL_TS = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):(\d\d)(?:\.(\d{1,6}))?Z", re.ASCII)
+_MINUTES: dict[str, int | None] = {}  # "YYYY-MM-DDTHH:MM" -> its microseconds since the epoch
+MAX_MINUTES = 100_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _us(t: dt.datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact, unlike a float)."""
+    return (t - _EPOCH) // _MICROSECOND
+
+
+def trail_us(ts: str) -> int | None:
+    """Microseconds since the epoch of a timestamp in the trail's own form
+    (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``, as writers seal it), the instant :func:`parse_ts`
+    gives; None for any other text (:func:`parse_ts` decides then). The minute is parsed
+    once by :func:`parse_ts` and kept: this runs for every event judged (issue 28, item 2)."""
+    m = _TRAIL_TS.fullmatch(ts)
+    if m is None:
+        return None
+    minute, second, fraction = m.groups()
+    if minute in _MINUTES:
+        base = _MINUTES[minute]
+    else:
+        t = parse_ts(f"{minute}:00Z")
+        base = None if t is None else _us(t)
+        if len(_MINUTES) < MAX_MINUTES:
+            _MINUTES[minute] = base
+    s = int(second)
+    if base is None or s > 59:
+        return None
+    return base + s * 1_000_000 + (int(fraction.ljust(6, "0")) if fraction else 0)
+
+
 def iso(t: dt.datetime) -> str:
     """``2026-01-31T12:00:00Z``: a UTC time to the second."""
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -202,6 +236,31 @@ class Coverage:
 
     def event(self, ts: str) -> bool:
         """Count an event; True when it is inside the period (to be judged)."""
+        us = trail_us(ts)
+        if us is not None:  # the trail's own form, as parse_ts reads it, without a datetime
+            period = self.period
+            if period is not None and not _us(period.start) <= us < _us(period.end):
+                self.outside += 1
+                return False
+            self.inside += 1
+            x = us / 1_000_000  # what datetime.timestamp() gives for the same instant
+            w = min(3600.0, self.max_gap_s)  # self._place, inlined: this runs for every event
+            b = int(x // w)
+            lo_hi = self.buckets.get(b)
+            if lo_hi is None:
+                self.buckets[b] = (x, x)
+            elif x < lo_hi[0]:
+                self.buckets[b] = (x, lo_hi[1])
+            elif x > lo_hi[1]:
+                self.buckets[b] = (lo_hi[0], x)
+            span = self.span
+            if span is None:
+                self.span = (x, x)
+            elif x < span[0]:
+                self.span = (x, span[1])
+            elif x > span[1]:
+                self.span = (span[0], x)
+            return True
         t = parse_ts(ts)
         if t is None:
             self.untimed += 1

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness_audit.evidence.model import Location
-from harness_audit.evidence.period import parse_ts
+from harness_audit.evidence.period import parse_ts, trail_us
 from harness_audit.report.inert import csv_text
 
 PACK_FOLDER = "populations"
@@ -81,6 +81,13 @@ def csv_name(pipeline: str, agent: str, check: str) -> str:
     return f"{safe_name(pipeline)}__{safe_name(agent)}__{safe_name(check)}.csv"
 
 
+def _cell(text: str) -> str:
+    """:func:`csv_text`, at once for printable ASCII (every cell of a row is one: issue 28)."""
+    if text.isascii() and text.isprintable():  # no invisible code point to escape
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return csv_text(text)
+
+
 class PopulationSpool:
     """Writes every population row of one pipeline to ``folder/<pipeline>__<agent>__<check>.csv``
     (see :func:`csv_name`)."""
@@ -119,10 +126,10 @@ class PopulationSpool:
         self._writer(agent, check).writerow(
             [
                 where.seq,
-                csv_text(ts),
-                csv_text(where.run),
-                csv_text(where.span),
-                csv_text(where.file),
+                _cell(ts),
+                _cell(where.run),
+                _cell(where.span),
+                _cell(where.file),
                 where.line,
                 "yes" if where.anchored else "no",
                 "" if by is None else by.seq,
@@ -137,10 +144,40 @@ class PopulationSpool:
             f.close()
 
 
+def _ts_column(header: list[str] | None) -> int:
+    """Where ``ts`` is in a CSV's header (past the row's end when it has none: ``unknown``)."""
+    return header.index("ts") if header and "ts" in header else 1 << 30
+
+
+def _row(header: list[str], cells: list[str]) -> dict[str, str]:
+    """A row as :class:`csv.DictReader` gives it: missing cells None, extra ones under None."""
+    row: dict[Any, Any] = dict(zip(header, cells, strict=False))
+    if len(cells) < len(header):
+        for k in header[len(cells) :]:
+            row[k] = None
+    elif len(cells) > len(header):
+        row[None] = cells[len(header) :]
+    return row
+
+
 def month_of(ts: str) -> str:
     """The stratum of a row: the UTC calendar month of its ``ts``, or ``unknown``."""
-    t = parse_ts(ts.lstrip("'"))
+    ts = ts.lstrip("'")
+    if ts[:1] not in ("", "0") and trail_us(ts) is not None:  # the trail's own form, UTC
+        return ts[:7]  # what strftime("%Y-%m") gives, without a datetime (a row each)
+    t = parse_ts(ts)
     return t.strftime("%Y-%m") if t else "unknown"
+
+
+def count_rows(csv_path: Path) -> int:
+    """The rows of a population CSV below its header, as lines (the spool writes every row on
+    one line: its cells hold no line break unquoted), counted in binary chunks."""
+    lines, last = 0, b"\n"
+    with csv_path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n") - 1
 
 
 def allocate(counts: dict[str, int], n: int) -> dict[str, int]:
@@ -170,9 +207,13 @@ class Sample:
 def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
     """Draw the sample of ``control`` from its population CSV by the documented method."""
     counts: dict[str, int] = {}
-    with csv_path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            m = month_of(row["ts"])
+    with csv_path.open(encoding="utf-8", newline="") as f:  # csv.reader: a dict only if drawn
+        rows_in = csv.reader(f)
+        at = _ts_column(next(rows_in, None))
+        for cells in rows_in:
+            if not cells:  # a blank line: DictReader skips it too
+                continue
+            m = month_of(cells[at] if at < len(cells) else "")
             counts[m] = counts.get(m, 0) + 1
     alloc = allocate(counts, size)
     picks: dict[str, set[int]] = {}
@@ -183,12 +224,17 @@ def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
     rows: list[dict[str, str]] = []
     seen: dict[str, int] = {}
     with csv_path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            m = month_of(row["ts"])
+        rows_in = csv.reader(f)
+        header = next(rows_in, None) or []
+        at = _ts_column(header)
+        for cells in rows_in:
+            if not cells:
+                continue
+            m = month_of(cells[at] if at < len(cells) else "")
             i = seen.get(m, 0)
             seen[m] = i + 1
             if i in picks[m]:
-                rows.append(dict(row))
+                rows.append(_row(header, cells))
     return Sample(
         control,
         sum(counts.values()),

@@ -23,6 +23,7 @@ from harness_audit.evidence.population import (
     PACK_FOLDER,
     Sample,
     control_key,
+    count_rows,
     csv_name,
     draw,
 )
@@ -146,7 +147,7 @@ def control_entry(
     size = 0
     frequency, rationale = entry["frequency"], ""
     if csv_path is not None and csv_path.is_file():
-        population = sum(1 for _ in csv_path.open(encoding="utf-8")) - 1
+        population = count_rows(csv_path)
         period = e.review_period() if e is not None else None
         size, _, rationale = sample_size(nature, population, period, asked)
         sample = draw(csv_path, size, seed, control_key(a.id, check))

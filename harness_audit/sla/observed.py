@@ -54,13 +54,28 @@ class Observer:
 
     def feed(self, ev: AnyEvent) -> None:
         """Count one event: a failure of its actor's stage, or the end of its run."""
-        run = self.state.setdefault(ev.run, {})
         actor = actor_of(ev.agent, self.agents)
-        if actor in self.agents:
-            failed = ev.kind == "error" or (ev.kind == "tool_call" and ev.outcome == "error")
-            run[actor] = run.get(actor, False) or failed
-            if isinstance(ev, ToolCall) and ev.x_outcome == "unknown":
-                self.unknown.setdefault(ev.run, set()).add(actor)
+        self.see(ev, actor, actor in self.agents)
+
+    def see(self, ev: AnyEvent, actor: str, declared: bool) -> None:
+        """:meth:`feed` when the caller knows the event's actor (:func:`actor_of`) and whether
+        the pipeline declares it (the evidence judge, once per event)."""
+        state = self.state
+        run = state.get(ev.run)
+        if run is None:
+            run = state[ev.run] = {}
+        if declared:
+            if ev.kind == "error":
+                run[actor] = True
+            elif ev.kind == "tool_call":
+                if ev.outcome == "error":
+                    run[actor] = True
+                elif actor not in run:
+                    run[actor] = False
+                if isinstance(ev, ToolCall) and ev.x_outcome == "unknown":
+                    self.unknown.setdefault(ev.run, set()).add(actor)
+            elif actor not in run:
+                run[actor] = False
         if ev.kind == "run_end":
             self.finished += 1
             # a run the harness stopped on purpose (a budget or policy block) says nothing of
