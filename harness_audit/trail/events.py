@@ -35,6 +35,49 @@ _ts_ok = re.compile(TS_PATTERN.replace("$", r"\Z")).match
 _hex_ok = re.compile(HEX64_PATTERN.replace("$", r"\Z")).match
 
 
+MAX_SAFE = 2**53 - 1
+MARKER_DEPTH = 63
+"""How deep arrays and objects may nest inside a field's value: 64 levels with the event's
+own object (TRAIL.md section 2)."""
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """What breaks the rules of every field in the value of ``name`` (TRAIL.md section 3: a
+    field beyond a kind's follows the same rules: integers only, within +-(2^53 - 1), 64
+    levels deep with the event), or None. The ``x_`` markers the structs name are typed
+    ``Any`` (the writer's own values), which admits floats and big integers the rules refuse;
+    their structs' ``__post_init__`` refuses those, so a marker is held to the rule every
+    other field beyond the kind's is held to (the schema's ``integer_json``)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        x, depth = todo.pop()
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is int:
+            if -MAX_SAFE <= x <= MAX_SAFE:
+                continue
+            return f"{name}: integer {str(x)[:30]} is beyond 2^53-1"
+        if t is float:
+            return f"{name}: the number {x!r} is not an integer (trail numbers are integers only)"
+        if depth > MARKER_DEPTH:
+            return f"{name}: arrays or objects nested more than 64 deep"
+        if t is list:
+            todo.extend((y, depth + 1) for y in x)
+        elif t is dict:
+            todo.extend((y, depth + 1) for y in x.values())
+    return None
+
+
+def _markers_ok(ev: Struct, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(ev, name)
+        if value is not UNSET and type(value) is not str and type(value) is not bool:
+            problem = value_problem(name, value)
+            if problem:
+                raise ValueError(problem)
+
+
 class Model(Struct, forbid_unknown_fields=True):
     """A model as events name it: provider, family and exact name."""
 
@@ -114,6 +157,11 @@ class ModelCall(Event, tag="model_call"):
     x_cost: Any = UNSET
     x_cost_estimated: Any = UNSET
 
+    def __post_init__(self) -> None:
+        """The markers hold to the rules of every field (:func:`value_problem`)."""
+        if self.x_cost is not UNSET or self.x_cost_estimated is not UNSET:
+            _markers_ok(self, ("x_cost", "x_cost_estimated"))
+
     @property
     def cost_unknown(self) -> bool:
         """The source did not state this call's cost (its ``cost_microusd`` is no amount)."""
@@ -138,6 +186,11 @@ class ToolCall(Event, tag="tool_call"):
     # an import's marker (IMPORT.md): ``x_outcome: "unknown"`` when the source did not state
     # the outcome (``outcome`` then says ``ok``: the call is judged as having run)
     x_outcome: Any = UNSET
+
+    def __post_init__(self) -> None:
+        """The marker holds to the rules of every field (:func:`value_problem`)."""
+        if self.x_outcome is not UNSET:
+            _markers_ok(self, ("x_outcome",))
 
 
 class DataAccess(Event, tag="data_access"):
@@ -175,6 +228,11 @@ class Verification(Event, tag="verification"):
     # an import's marker (IMPORT.md): ``x_verdict: "not_proven"`` on a score that is no verdict
     # either way (a numeric score with no pass rule); ``verdict`` then says ``fail``
     x_verdict: Any = UNSET
+
+    def __post_init__(self) -> None:
+        """The marker holds to the rules of every field (:func:`value_problem`)."""
+        if self.x_verdict is not UNSET:
+            _markers_ok(self, ("x_verdict",))
 
     @property
     def stated_verdict(self) -> str:
