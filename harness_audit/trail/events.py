@@ -29,6 +29,8 @@ reader and writer of trail lines checks on every line (TRAIL.md). A writer refus
 longer line; a reader never holds one whole: it reads it as a marker (a NUL byte and the
 line's length; no JSON starts so), an unparseable line for the verifier."""
 DIGEST_FIELDS = ("input_digest", "output_digest", "args_digest")
+MARKERS = ("x_cost", "x_cost_estimated", "x_outcome", "x_verdict")
+"""The ``x_`` fields the structs name (an import's markers the judge reads), typed ``Any``."""
 LINK_FIELDS = ("prev", "hash")
 
 _ts_ok = re.compile(TS_PATTERN.replace("$", r"\Z")).match
@@ -44,10 +46,11 @@ own object (TRAIL.md section 2)."""
 def value_problem(name: str, value: Any) -> str | None:
     """What breaks the rules of every field in the value of ``name`` (TRAIL.md section 3: a
     field beyond a kind's follows the same rules: integers only, within +-(2^53 - 1), 64
-    levels deep with the event), or None. The ``x_`` markers the structs name are typed
-    ``Any`` (the writer's own values), which admits floats and big integers the rules refuse;
-    their structs' ``__post_init__`` refuses those, so a marker is held to the rule every
-    other field beyond the kind's is held to (the schema's ``integer_json``)."""
+    levels deep with the event), or None. The ``x_`` markers the structs name
+    (:data:`MARKERS`) are typed ``Any`` (the writer's own values), which the decoder takes
+    with floats and big integers in them; :func:`pattern_problem` holds them to the rule
+    every other field beyond the kind's is held to (the schema's ``integer_json``), outside
+    the decoder as the patterns are (a hook there would cost every event)."""
     todo: list[tuple[Any, int]] = [(value, 1)]
     while todo:
         x, depth = todo.pop()
@@ -57,7 +60,7 @@ def value_problem(name: str, value: Any) -> str | None:
         if t is int:
             if -MAX_SAFE <= x <= MAX_SAFE:
                 continue
-            return f"{name}: integer {str(x)[:30]} is beyond 2^53-1"
+            return f"{name}: integer {str(x)[:30]} is beyond 2^53-1 (I-JSON)"
         if t is float:
             return f"{name}: the number {x!r} is not an integer (trail numbers are integers only)"
         if depth > MARKER_DEPTH:
@@ -67,15 +70,6 @@ def value_problem(name: str, value: Any) -> str | None:
         elif t is dict:
             todo.extend((y, depth + 1) for y in x.values())
     return None
-
-
-def _markers_ok(ev: Struct, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(ev, name)
-        if value is not UNSET and type(value) is not str and type(value) is not bool:
-            problem = value_problem(name, value)
-            if problem:
-                raise ValueError(problem)
 
 
 class Model(Struct, forbid_unknown_fields=True):
@@ -157,10 +151,6 @@ class ModelCall(Event, tag="model_call"):
     x_cost: Any = UNSET
     x_cost_estimated: Any = UNSET
 
-    def __post_init__(self) -> None:
-        """The markers hold to the rules of every field (:func:`value_problem`)."""
-        if self.x_cost is not UNSET or self.x_cost_estimated is not UNSET:
-            _markers_ok(self, ("x_cost", "x_cost_estimated"))
 
     @property
     def cost_unknown(self) -> bool:
@@ -187,10 +177,6 @@ class ToolCall(Event, tag="tool_call"):
     # the outcome (``outcome`` then says ``ok``: the call is judged as having run)
     x_outcome: Any = UNSET
 
-    def __post_init__(self) -> None:
-        """The marker holds to the rules of every field (:func:`value_problem`)."""
-        if self.x_outcome is not UNSET:
-            _markers_ok(self, ("x_outcome",))
 
 
 class DataAccess(Event, tag="data_access"):
@@ -229,10 +215,6 @@ class Verification(Event, tag="verification"):
     # either way (a numeric score with no pass rule); ``verdict`` then says ``fail``
     x_verdict: Any = UNSET
 
-    def __post_init__(self) -> None:
-        """The marker holds to the rules of every field (:func:`value_problem`)."""
-        if self.x_verdict is not UNSET:
-            _markers_ok(self, ("x_verdict",))
 
     @property
     def stated_verdict(self) -> str:
@@ -344,8 +326,9 @@ def is_hex64(value: str) -> bool:
 
 def pattern_problem(ev: Event, links: bool = True) -> str | None:
     """The schema's two patterns (``ts``; 64 lowercase hex for ``prev``, ``hash`` and the
-    digests), checked outside the decoder (see module doc); ``links=False`` leaves out
-    ``prev`` and ``hash`` (sealing made them)."""
+    digests) and the rules of every field in the markers (:func:`value_problem`), checked
+    outside the decoder (see module doc); ``links=False`` leaves out ``prev`` and ``hash``
+    (sealing made them)."""
     for name in LINK_FIELDS if links else ():
         if not _hex_ok(getattr(ev, name)):
             return f"{name} is not 64 lowercase hex digits"
@@ -355,4 +338,10 @@ def pattern_problem(ev: Event, links: bool = True) -> str | None:
         value = getattr(ev, name, UNSET)
         if value is not UNSET and not _hex_ok(value):
             return f"{name} is not 64 lowercase hex digits"
+    for name in MARKERS:
+        value = getattr(ev, name, UNSET)
+        if value is not UNSET and value is not None and type(value) not in (str, bool):
+            problem = value_problem(name, value)
+            if problem:
+                return problem
     return None
