@@ -156,7 +156,10 @@ static int next_key(const unsigned char *s, size_t n, int last)
 {
     for (int k = last + 1; k < NKEYS; k++) {
         size_t kn = KEYLEN[k];
-        int c = memcmp(s, KEYS[k], n < kn ? n : kn);
+        /* the first byte tells most keys apart: no call for those (n >= 1: no key is "") */
+        int c = n ? (int)s[0] - (int)(unsigned char)KEYS[k][0] : -1;
+        if (c == 0)
+            c = memcmp(s, KEYS[k], n < kn ? n : kn);
         if (c == 0)
             c = (n > kn) - (n < kn);
         if (c == 0)
