@@ -823,7 +823,7 @@ VALID_EXTRAS: list[dict[str, Any]] = [
     {"x_verdict": "not_proven"},
     {"x_a": None, "x_b": False, "x_c": 0, "x_d": -(2**53 - 1), "x_e": 2**53 - 1},
     {"x_attrs": {"gen_ai.system": "openai", "n": [1, -2, [], {}], "z": {"a": {"b": [None]}}}},
-    {"x_text": "caf\u00e9 \u2028 \u00a0 \u4e2d\u6587 \U0001f600 \U0010ffff \x7f \n\t\x01\""},
+    {"x_text": 'caf\u00e9 \u2028 \u00a0 \u4e2d\u6587 \U0001f600 \U0010ffff \x7f \n\t\x01"'},
     {"": "empty key", "A": 1, "_x": 2, "agent_": 3, "hasH": 4, "zzz": "last"},
     {"depth": -3, "tool": "another kind's field", "model": [1], "evidence": {"a": 1}},
     {"x_long": "y" * 20_000},
@@ -872,7 +872,9 @@ def test_the_compiled_core_takes_x_fields_and_text_beyond_ascii(tmp_path: Path) 
     for i in range(90):
         e = ascii_event(i)
         own = {*table[e["kind"]][0], *table[e["kind"]][1]}
-        events.append(e | {k: x for k, x in VALID_EXTRAS[i % len(VALID_EXTRAS)].items() if k not in own})
+        events.append(
+            e | {k: x for k, x in VALID_EXTRAS[i % len(VALID_EXTRAS)].items() if k not in own}
+        )
     events += [ascii_event(28 + d) | {"x_deep": json.loads("[" * d + "]" * d)} for d in (62, 63)]
     lines = _with_extras(events)
     for line in lines:

@@ -151,7 +151,6 @@ class ModelCall(Event, tag="model_call"):
     x_cost: Any = UNSET
     x_cost_estimated: Any = UNSET
 
-
     @property
     def cost_unknown(self) -> bool:
         """The source did not state this call's cost (its ``cost_microusd`` is no amount)."""
@@ -176,7 +175,6 @@ class ToolCall(Event, tag="tool_call"):
     # an import's marker (IMPORT.md): ``x_outcome: "unknown"`` when the source did not state
     # the outcome (``outcome`` then says ``ok``: the call is judged as having run)
     x_outcome: Any = UNSET
-
 
 
 class DataAccess(Event, tag="data_access"):
@@ -214,7 +212,6 @@ class Verification(Event, tag="verification"):
     # an import's marker (IMPORT.md): ``x_verdict: "not_proven"`` on a score that is no verdict
     # either way (a numeric score with no pass rule); ``verdict`` then says ``fail``
     x_verdict: Any = UNSET
-
 
     @property
     def stated_verdict(self) -> str:
