@@ -944,3 +944,84 @@ def test_the_three_copies_of_the_event_schema_agree() -> None:
             if f.encode_name.startswith("x_"):
                 assert not f.required and isinstance(f.type, msgspec.inspect.AnyType), f
                 assert variant["properties"][f.encode_name].get("$ref") == "#/$defs/integer_json"
+
+
+def _bench_module(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def three_trails(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Small trails of the three kinds of issue 28: the bench generator's, the second
+    generator's (written from the schema alone) and an imported one (OTLP spans through
+    ``trail import``), each with its public key."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("three")
+    out: dict[str, tuple[Path, Path]] = {}
+    _bench_module("gen_trail").generate(root / "bench", 400)
+    out["bench"] = (root / "bench", root / "bench" / "key.pub")
+    _bench_module("gen_schema_trail").generate(root / "schema", 400, seed=3)
+    out["schema"] = (root / "schema", root / "schema" / "key.pub")
+    otlp = _bench_module("gen_otlp")
+    rng = random.Random(5)
+    (root / "spans.jsonl").write_bytes(b"".join(otlp.trace(i, rng) for i in range(70)))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cli = [sys.executable, "-m", "harness_audit"]
+    subprocess.run([*cli, "trail", "keygen", "t/import", "--dir", str(root)], env=env, check=True)
+    args = ["trail", "import", str(root / "spans.jsonl"), "--key", str(root / "t_import.key")]
+    args += ["--origin", "t/import", "-o", str(root / "import")]
+    subprocess.run(
+        [*cli, *args],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out["import"] = (root / "import", root / "t_import.pub")
+    return out
+
+
+@pytest.mark.parametrize("kind", ["bench", "schema", "import"])
+@pytest.mark.parametrize("tamper", ["none", "x_value", "x_resealed", "text", "float", "cut"])
+def test_the_three_trail_kinds_both_cores(
+    three_trails: dict[str, tuple[Path, Path]], kind: str, tamper: str, tmp_path: Path
+) -> None:
+    """Issue 28.1: the differential test on the three trail kinds, as generated and tampered
+    with (an x_ value changed, changed and resealed, text beyond ASCII changed, a fraction in
+    an x_ field, the file cut); the C loop takes every line of the untouched ones."""
+    from harness_audit.trail.note import Verifier
+
+    src, key = three_trails[kind]
+    verifiers = [Verifier.parse(key.read_text().strip())]
+    t = tmp_path / "t"
+    shutil.copytree(src, t)
+    segs = sorted(t.glob("*.jsonl"))
+    lines = segs[0].read_bytes().splitlines(keepends=True)
+    if tamper == "none":
+        assert all(_cverify().check(line.rstrip(b"\n")) for s in segs for line in s.open("rb"))
+    else:
+        with_x = [i for i, line in enumerate(lines) if b'"x_' in line] or [len(lines) // 2]
+        k = with_x[len(with_x) // 2]
+        line = lines[k]
+        if tamper in ("x_value", "x_resealed"):
+            line = line.rstrip(b"\n")[:-1] + b',"x_zz":7}\n'
+            if tamper == "x_resealed":
+                line = reseal(line)
+        elif tamper == "text":
+            line = line.replace(b'"agent":"', b'"agent":"\xc3\xa9', 1)
+        elif tamper == "float":
+            line = reseal(line.replace(b'"seq":', b'"x_f":0.5,"seq":', 1))
+        elif tamper == "cut":
+            line = line[: len(line) // 2]
+        lines[k] = line
+        segs[0].write_bytes(b"".join(lines))
+    r = same([t], verifiers=verifiers)
+    assert (r[-1] == "verified") == (tamper == "none"), r[3][:3]
