@@ -4,7 +4,10 @@ Every trail in the test data, tampered variants like the property tests make, an
 hypothesis-generated events (odd strings, escapes, non-ASCII, wrong types, extra fields) go
 through both cores, serial and parallel, and the whole reports are compared. The compiled
 core's own acceptance test (``_cverify.check``) is held to the rule that makes the results
-equal by construction: it accepts a line only if the Python fast path would accept it too.
+equal by construction: it accepts a line only if the pure core reports nothing on it (its
+fast path, or the slow path's quick check of events with ``x_`` fields). Issue 28.1: events
+with ``x_`` fields and text beyond ASCII, valid and invalid, and the three trail kinds of the
+bench (bench generator, schema generator, imported OTLP spans) through both cores.
 """
 
 from __future__ import annotations
@@ -571,17 +574,27 @@ def test_hostile_link_fields(
 
 
 def fast_path_takes(line: bytes) -> bool:
-    """What the pure core's loop takes without a report (chain and seq aside)."""
+    """What the pure core takes without a report (chain, seq and hash aside): its loop's
+    fast path, or a valid event with fields beyond its kind's (``x_`` fields) that the slow
+    path finds canonical and intact."""
+    from harness_audit.trail.problem import RangeResult, Reporter
+    from harness_audit.trail.scan import check_links_of, line_after
+
     try:
-        ev = ev_mod.decoder.decode(line)
-    except (ev_mod.msgspec.ValidationError, ev_mod.msgspec.DecodeError, UnicodeDecodeError):
+        obj = json.loads(line)
+    except ValueError:
         return False
-    return (
-        ev_mod.encoder.encode(ev) == line
-        and ev_mod.pattern_problem(ev) is None
-        and ev_mod.is_hex64(ev.hash)
-        and ev_mod.is_hex64(ev.prev)
-    )
+    if not isinstance(obj, dict) or not isinstance(obj.get("prev"), str):
+        return False
+    seq = obj.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return False
+    res = RangeResult("t", 0, 0, 0)
+    report = Reporter(res, 100)
+    line_after(line, report, res, obj["prev"], seq, 1)
+    check_links_of([(1, line)], report)
+    # (the hash against the leaf aside, as ``check`` leaves it to the scan)
+    return not res.dropped and all(p.kind == "modified_event" for p in res.problems)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -803,3 +816,215 @@ def test_events_with_extra_fields_the_quick_path_is_the_slow_path(
         monkeypatch.undo()
     assert quick == slow
     same([t])
+
+
+# --- issue 28, item 1: x_ fields and text beyond ASCII in the C loop ------------------------
+
+VALID_EXTRAS: list[dict[str, Any]] = [
+    {"x_cost": "unknown", "x_cost_estimated": True},
+    {"x_outcome": "unknown"},
+    {"x_verdict": "not_proven"},
+    {"x_a": None, "x_b": False, "x_c": 0, "x_d": -(2**53 - 1), "x_e": 2**53 - 1},
+    {"x_attrs": {"gen_ai.system": "openai", "n": [1, -2, [], {}], "z": {"a": {"b": [None]}}}},
+    {"x_text": 'caf\u00e9 \u2028 \u00a0 \u4e2d\u6587 \U0001f600 \U0010ffff \x7f \n\t\x01"'},
+    {"": "empty key", "A": 1, "_x": 2, "agent_": 3, "hasH": 4, "zzz": "last"},
+    {"depth": -3, "tool": "another kind's field", "model": [1], "evidence": {"a": 1}},
+    {"x_long": "y" * 20_000},
+]
+INVALID_EXTRAS: list[tuple[bytes, bytes]] = [  # (written as, then replaced by) in the x_ value
+    (b'"x_q":1', b'"x_q":1.5'),  # a fraction
+    (b'"x_q":1', b'"x_q":1e2'),  # an exponent
+    (b'"x_q":1', b'"x_q":9007199254740992'),  # beyond 2^53 - 1
+    (b'"x_q":1', b'"x_q":-9007199254740992'),
+    (b'"x_q":1', b'"x_q":12345678901234567890'),  # over-long
+    (b'"x_q":1', b'"x_q":-0'),
+    (b'"x_q":1', b'"x_q":01'),
+    (b'"x_q":1', b'"x_q": 1'),  # spacing
+    (b'"x_q":1', b'"x_q":tru'),
+    (b'"x_q":1', b'"x_q":{"b":1,"a":2}'),  # unsorted
+    (b'"x_q":1', b'"x_q":{"a":1,"a":2}'),  # a key twice
+    (b'"x_q":1', b'"x_q":{"\\u0061":1}'),  # an escaped key
+    (b'"x_q":1', b'"x_q":{"\xc3\xa9":1}'),  # a key beyond ASCII: valid, but Python's to sort
+    (b'"x_q":1', b'"x_q":"\\u0041"'),  # an escape with no place in JCS
+    (b'"x_q":1', b'"x_q":"\\u000a"'),
+    (b'"x_q":1', b'"x_q":"\\/"'),
+    (b'"x_q":1', b'"x_q":"\xc3"'),  # a cut UTF-8 sequence
+    (b'"x_q":1', b'"x_q":"\xed\xa0\x80"'),  # a surrogate in UTF-8
+    (b'"x_q":1', b'"x_q":"\xc0\xaf"'),  # an overlong form
+    (b'"x_q":1', b'"x_q":[1,]'),
+    (b'"x_q":1', b'"x_q":[1'),
+    (b'"x_q":1', b'"x_q":NaN'),
+    (b'"x_q":1', b'"x_q":' + b"[" * 64 + b"]" * 64),  # deeper than 64 with the event
+    (b'"x_q":1', b'"x_q":1,"x_q":1'),  # a field twice
+    (b'"x_q":1', b'"x_p":1,"x_q":1,"x_o":1'),  # out of order
+    (b'"x_q":1', b'"x_q":1,"zz":' + b'"' + b"z" * 1_100_000 + b'"'),  # an over-long line
+]
+
+
+def _with_extras(events: list[dict[str, Any]]) -> list[bytes]:
+    return seal(events)[0]
+
+
+def test_the_compiled_core_takes_x_fields_and_text_beyond_ascii(tmp_path: Path) -> None:
+    """Every valid event, fields beyond its kind's (x_ fields) and text beyond ASCII included,
+    is taken by the C loop (it went to the pure core's slow path), and the reports of both
+    cores are the same; the deepest nesting allowed is taken, one more level is not."""
+    check = _cverify().check
+    table = _cverify().kinds()
+    events = []
+    for i in range(90):
+        e = ascii_event(i)
+        own = {*table[e["kind"]][0], *table[e["kind"]][1]}
+        events.append(
+            e | {k: x for k, x in VALID_EXTRAS[i % len(VALID_EXTRAS)].items() if k not in own}
+        )
+    events += [ascii_event(28 + d) | {"x_deep": json.loads("[" * d + "]" * d)} for d in (62, 63)]
+    lines = _with_extras(events)
+    for line in lines:
+        assert check(line.rstrip(b"\n")), line[:200]
+        assert fast_path_takes(line.rstrip(b"\n")), line[:200]
+    deeper = _with_extras([ascii_event(0) | {"x_deep": json.loads("[" * 64 + "]" * 64)}])[0]
+    assert not check(deeper.rstrip(b"\n")) and not fast_path_takes(deeper.rstrip(b"\n"))
+    tree = seal(events)[1]
+    r = same([write(tmp_path / "t", lines, len(lines), tree)], jobs=(1, 2, 3))
+    assert r[-1] == "verified" and r[1] == len(lines)
+
+
+@pytest.mark.parametrize(("was", "now"), INVALID_EXTRAS, ids=lambda b: b.decode("latin-1")[:30])
+@pytest.mark.parametrize("resealed", [False, True])
+def test_invalid_x_fields_are_the_pure_cores_to_report(
+    tmp_path: Path, was: bytes, now: bytes, resealed: bool
+) -> None:
+    """An x_ field of the wrong type, over-long or not canonical: the C loop hands the line
+    back and the report is the pure core's, with the hash made right for the new bytes or
+    not; the events after it are taken again."""
+    events = [ascii_event(i) | {"x_q": 1} for i in range(12)]
+    lines = _with_extras(events)
+    k = 5
+    assert was in lines[k]
+    lines[k] = lines[k].replace(was, now, 1)
+    if resealed:
+        body = lines[k].rstrip(b"\n")
+        i = body.index(b',"hash":"')
+        digest = hashlib.sha256(b"\x00" + body[:i] + body[i + 74 :]).hexdigest()
+        lines[k] = body[: i + 9] + digest.encode() + body[i + 73 :] + b"\n"
+        nxt = json.loads(lines[k + 1])
+        nxt["prev"] = digest
+        lines[k + 1] = reseal(canonicalize(nxt) + b"\n")
+    if len(lines[k]) <= ev_mod.MAX_LINE:  # (a longer line is the scan's to refuse)
+        assert not _cverify().check(lines[k].rstrip(b"\n"))
+    found = same([write(tmp_path / "t", lines)])[3]
+    if resealed and now == b'"x_q":{"\xc3\xa9":1}':  # valid: the C loop leaves it to Python
+        assert not any(p["line"] == k + 1 for p in found), found
+    else:
+        assert any(p["line"] == k + 1 for p in found), found
+
+
+def test_the_three_copies_of_the_event_schema_agree() -> None:
+    """The C core's table of kinds and fields (``_cverify.kinds``), the decoder's structs and
+    the published JSON Schema name the same fields per kind; the structs' x_ fields are the
+    schema's optional markers, which the C core takes as any field beyond the kind's."""
+    import msgspec
+
+    schema = json.loads((ROOT / "schemas" / "trail-event.schema.json").read_text())
+    variants = {v["title"]: v for v in schema["oneOf"]}
+    table = _cverify().kinds()
+    assert set(table) == set(ev_mod.KIND_NAMES) == set(variants)
+    for cls in ev_mod.KINDS:
+        name = cls.__struct_config__.tag
+        info = msgspec.inspect.type_info(cls)
+        assert isinstance(info, msgspec.inspect.StructType)
+        fields = {f.encode_name: f for f in info.fields if not f.encode_name.startswith("x_")}
+        required = {n for n, f in fields.items() if f.required} | {"kind"}
+        optional = {n for n, f in fields.items() if not f.required}
+        assert set(table[name][0]) == required, name
+        assert set(table[name][1]) == optional, name
+        variant = variants[name]
+        own = {n for n in variant["properties"] if not n.startswith("x_")}
+        assert own == required | optional, name
+        assert set(variant["required"]) == required, name
+        for f in info.fields:  # markers: optional, any value (the generic rule decides)
+            if f.encode_name.startswith("x_"):
+                assert not f.required and isinstance(f.type, msgspec.inspect.AnyType), f
+                assert variant["properties"][f.encode_name].get("$ref") == "#/$defs/integer_json"
+
+
+def _bench_module(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def three_trails(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Small trails of the three kinds of issue 28: the bench generator's, the second
+    generator's (written from the schema alone) and an imported one (OTLP spans through
+    ``trail import``), each with its public key."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("three")
+    out: dict[str, tuple[Path, Path]] = {}
+    _bench_module("gen_trail").generate(root / "bench", 400)
+    out["bench"] = (root / "bench", root / "bench" / "key.pub")
+    _bench_module("gen_schema_trail").generate(root / "schema", 400, seed=3)
+    out["schema"] = (root / "schema", root / "schema" / "key.pub")
+    otlp = _bench_module("gen_otlp")
+    rng = random.Random(5)
+    (root / "spans.jsonl").write_bytes(b"".join(otlp.trace(i, rng) for i in range(70)))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cli = [sys.executable, "-m", "harness_audit"]
+    subprocess.run([*cli, "trail", "keygen", "t/import", "--dir", str(root)], env=env, check=True)
+    args = ["trail", "import", str(root / "spans.jsonl"), "--key", str(root / "t_import.key")]
+    args += ["--origin", "t/import", "-o", str(root / "import")]
+    subprocess.run(
+        [*cli, *args],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out["import"] = (root / "import", root / "t_import.pub")
+    return out
+
+
+@pytest.mark.parametrize("kind", ["bench", "schema", "import"])
+@pytest.mark.parametrize("tamper", ["none", "x_value", "x_resealed", "text", "float", "cut"])
+def test_the_three_trail_kinds_both_cores(
+    three_trails: dict[str, tuple[Path, Path]], kind: str, tamper: str, tmp_path: Path
+) -> None:
+    """Issue 28.1: the differential test on the three trail kinds, as generated and tampered
+    with (an x_ value changed, changed and resealed, text beyond ASCII changed, a fraction in
+    an x_ field, the file cut); the C loop takes every line of the untouched ones."""
+    from harness_audit.trail.note import Verifier
+
+    src, key = three_trails[kind]
+    verifiers = [Verifier.parse(key.read_text().strip())]
+    t = tmp_path / "t"
+    shutil.copytree(src, t)
+    segs = sorted(t.glob("*.jsonl"))
+    lines = segs[0].read_bytes().splitlines(keepends=True)
+    if tamper == "none":
+        assert all(_cverify().check(line.rstrip(b"\n")) for s in segs for line in s.open("rb"))
+    else:
+        with_x = [i for i, line in enumerate(lines) if b'"x_' in line] or [len(lines) // 2]
+        k = with_x[len(with_x) // 2]
+        line = lines[k]
+        if tamper in ("x_value", "x_resealed"):
+            line = line.rstrip(b"\n")[:-1] + b',"x_zz":7}\n'
+            if tamper == "x_resealed":
+                line = reseal(line)
+        elif tamper == "text":
+            line = line.replace(b'"agent":"', b'"agent":"\xc3\xa9', 1)
+        elif tamper == "float":
+            line = reseal(line.replace(b'"seq":', b'"x_f":0.5,"seq":', 1))
+        elif tamper == "cut":
+            line = line[: len(line) // 2]
+        lines[k] = line
+        segs[0].write_bytes(b"".join(lines))
+    r = same([t], verifiers=verifiers)
+    assert (r[-1] == "verified") == (tamper == "none"), r[3][:3]

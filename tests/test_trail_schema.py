@@ -81,3 +81,58 @@ def test_schema_and_decoder_both_refuse(change: dict[str, Any], path: Path | Non
         jsonschema.validate(bad, SCHEMA)
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert(bad, ev.AnyEvent, strict=True)
+
+
+MARKERS = [("model_call", "x_cost"), ("model_call", "x_cost_estimated")]
+MARKERS += [("tool_call", "x_outcome"), ("verification", "x_verdict")]
+BAD_VALUES: list[Any] = [1.5, [1, 2.5], {"a": {"b": 0.5}}, 2**60, -(2**53), [[2**53]]]
+
+
+def _of_kind(kind: str) -> dict[str, Any]:
+    for i in range(200):
+        e = sealed(i)
+        if e["kind"] == kind:
+            return e
+    base = sealed(0)
+    if kind == "verification":
+        model = {"provider": "a", "family": "b", "name": "c"}
+        return base | {"kind": kind, "target": "s0", "verdict": "pass", "model": model}
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(("kind", "marker"), MARKERS)
+@pytest.mark.parametrize("value", BAD_VALUES, ids=repr)
+def test_a_marker_is_held_to_the_rules_of_every_field(
+    kind: str, marker: str, value: Any, tmp_path: Path
+) -> None:
+    """Issue 28.1: an x_ marker the structs name (typed ``Any``) with a fraction or an integer
+    beyond 2^53-1, nested or not, is refused by the schema, by the pattern check beside the
+    decoder and by the pure verifier as any other field beyond the kind's is (an invalid
+    event; it was taken as valid: the three copies of the schema disagreed)."""
+    from harness_audit.trail import _core
+    from harness_audit.trail.canonical import canonicalize_general
+    from harness_audit.trail.verify import verify_trail
+
+    bad = _of_kind(kind) | {marker: value}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+    assert ev.pattern_problem(msgspec.convert(bad, ev.AnyEvent, strict=True), links=False)
+    details = []
+    for name in (marker, "x_other"):
+        e = {k: x for k, x in _of_kind(kind).items() if k != "hash"} | {name: value}
+        e["seq"], e["prev"] = 0, "0" * 64
+        import hashlib
+
+        body = canonicalize_general(e)
+        e["hash"] = hashlib.sha256(b"\x00" + body).hexdigest()
+        d = tmp_path / name
+        d.mkdir()
+        (d / "trail-000001.jsonl").write_bytes(canonicalize_general(e) + b"\n")
+        for core in ("python", "c") if _core.available() else ("python",):
+            with _core.using(core):
+                r = verify_trail([d], allow_unanchored=True)
+            details.append([(p.kind, p.line) for p in r.problems])
+    assert all(x == details[0] for x in details) and details[0][0][0] == "invalid_event", details
+    ok = _of_kind(kind) | {marker: ["unknown", None, True, -(2**53 - 1), {"k": [2**53 - 1]}]}
+    jsonschema.validate(ok, SCHEMA)
+    assert ev.pattern_problem(msgspec.convert(ok, ev.AnyEvent, strict=True), links=False) is None

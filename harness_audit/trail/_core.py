@@ -2,9 +2,11 @@
 
 The compiled core (``_cverify``, C over OpenSSL's libcrypto, built by the package's build
 when a compiler and ``libssl-dev`` are there) takes every line it can decide on its own: the
-canonical form of a valid event whose hash, link and ``seq`` are all right. Any other line
-(a problem of any kind, non-ASCII text, an unusual escape, an unknown field, the first line
-of a range) comes back to the Python code of ``verify``, which reports on it exactly as the
+canonical form of a valid event whose hash, link and ``seq`` are all right, fields beyond
+its kind's (the ``x_`` fields of imported and collected events) and text beyond ASCII
+included. Any other line (a problem of any kind, an escape RFC 8785 does not write, a key
+with an escape or beyond ASCII inside a field beyond the kind's, the first line of a range)
+comes back to the Python code of ``verify``, which reports on it exactly as the
 pure core does; so the two cores give the same results by construction. Without the
 extension, or with ``HARNESS_AUDIT_CORE=python`` in the environment, the pure core runs
 (``HARNESS_AUDIT_CORE=c`` makes a missing extension an error instead).

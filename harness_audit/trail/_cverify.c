@@ -3,8 +3,10 @@
  * One call, ``Scanner.scan(buf, pos, end, last_hash, expect, max_line)``, walks the complete
  * lines of ``buf[pos:end]`` with the GIL released. A line is taken only when this code can
  * decide all of it: it is no longer than ``max_line`` (the trail's line limit: a longer one
- * is the caller's, which reads it as an over-long line wherever it falls), it is the RFC 8785 form of a valid event of a known kind (ASCII, integers only, the
- * kind's own fields and no others, canonical escapes), its ``ts`` and hex fields match their
+ * is the caller's, which reads it as an over-long line wherever it falls), it is the RFC 8785
+ * form of a valid event of a known kind (valid UTF-8, integers only, canonical escapes, the
+ * kind's own fields and any fields beyond them within the rules of every field: the ``x_``
+ * fields of importers and harnesses, issue 28), its ``ts`` and hex fields match their
  * patterns, its leaf hash equals its ``hash``, its ``prev`` is ``last_hash`` and its ``seq``
  * is ``expect``. For such a line the Python path reports nothing, so skipping it there is
  * exact. The first line that is anything else stops the walk; the caller's Python code
@@ -13,8 +15,9 @@
  * perfect Merkle subtrees (RFC 6962), cut at checkpoint sizes, as ``verify._Pieces`` does.
  *
  * The input is hostile: every read is bounds-checked against the line's end, nothing
- * recurses (the only nesting is the ``model`` object and the ``evidence`` array, one level,
- * parsed by straight-line code), and integers are read at most 16 digits.
+ * recurses (the ``model`` object and the ``evidence`` array are parsed by straight-line code,
+ * the values of other fields by a loop over a fixed stack of MAX_DEPTH levels), and integers
+ * are read at most 16 digits.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -72,8 +75,10 @@ static void node_hash(const unsigned char *l, const unsigned char *r, unsigned c
  * whose two other copies are the msgspec structs in harness_audit/trail/events.py (Event,
  * Model and one struct per kind: RunStart ... Error, what the Python verifier decodes with)
  * and schemas/trail-event.schema.json (the published JSON Schema, TRAIL.md). A field or kind
- * added to those two must be added here too, or every such line goes the slow Python way
- * (correct, but slower); tests/test_trail_core.py compares the cores on every kind. */
+ * added to those two must be added here too: tests/test_trail_core.py
+ * (test_the_three_copies_of_the_event_schema_agree) compares the three through ``kinds()``,
+ * and the cores on every kind. The structs' ``x_`` markers (x_cost, x_outcome, ...) are not
+ * here: they are fields beyond the kind's, whose values the generic rule below decides. */
 enum {
     K_AGENT, K_APPROVER, K_ARGS_DIGEST, K_CAP_MICROUSD, K_CHILD, K_CONFIDENCE_BP,
     K_COST_MICROUSD, K_DATA_CLASS, K_DEPTH, K_EFFECT, K_EVIDENCE, K_HASH, K_INPUT_DIGEST,
@@ -95,12 +100,15 @@ static const char *const KEYS[NKEYS] = {
 #define COMMON (B(K_V) | B(K_SEQ) | B(K_TS) | B(K_RUN) | B(K_SPAN) | B(K_PARENT) | \
                 B(K_AGENT) | B(K_PREV) | B(K_HASH) | B(K_KIND))
 
-enum { T_STR, T_NULL, T_INT, T_MODEL, T_STRLIST };
+/* T_OTHER: any other canonical JSON value within the event rules (a boolean, a negative
+   integer, an array or object of another shape): the value of a field beyond the kind's own */
+enum { T_STR, T_NULL, T_INT, T_MODEL, T_STRLIST, T_OTHER };
 
 typedef struct {
     const unsigned char *s; /* a string's raw content (between the quotes) */
     size_t n;
     int esc;                /* it has an escape */
+    int wide;               /* it has a character beyond ASCII (valid UTF-8) */
     int type;
     int64_t num;
 } value_t;
@@ -142,12 +150,16 @@ static int raw_is_n(const value_t *v, const char *word, size_t n)
 static size_t KEYLEN[NKEYS], KINDLEN[NKINDS];
 
 /* The key after ``last`` (keys must come in JCS order, so the search only moves forward:
-   at most NKEYS comparisons a line); -1 if it is unknown, repeated or out of order. */
+   at most NKEYS comparisons a line); -1 if it is none of those (a key the schema does not
+   name, or one repeated or out of order: the caller tells which). */
 static int next_key(const unsigned char *s, size_t n, int last)
 {
     for (int k = last + 1; k < NKEYS; k++) {
         size_t kn = KEYLEN[k];
-        int c = memcmp(s, KEYS[k], n < kn ? n : kn);
+        /* the first byte tells most keys apart: no call for those (n >= 1: no key is "") */
+        int c = n ? (int)s[0] - (int)(unsigned char)KEYS[k][0] : -1;
+        if (c == 0)
+            c = memcmp(s, KEYS[k], n < kn ? n : kn);
         if (c == 0)
             c = (n > kn) - (n < kn);
         if (c == 0)
@@ -167,10 +179,45 @@ static int is_hex_lower(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+/* The length of the UTF-8 sequence at p (its first byte >= 0x80), or 0 if it is not one
+   well-formed character (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing
+   beyond U+10FFFF, not cut by e): what Python's and msgspec's decoders accept. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *e)
+{
+    unsigned char c = p[0];
+    size_t n = (size_t)(e - p);
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t k;
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < k || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    }
+    return k;
+}
+
 /* A string from *pp (at its opening quote) to its closing quote, accepted only if it is
-   ASCII and in the form RFC 8785 (and msgspec's encoder) write: printable characters and
-   DEL as they are, the two-character escapes for " \ \b \f \n \r \t, and \u00xx (lowercase)
-   for the other control characters. Anything else returns 0 (undecided here). */
+   valid UTF-8 in the form RFC 8785 (and msgspec's and orjson's encoders) write: printable
+   ASCII, DEL and every character beyond ASCII as they are, the two-character escapes for
+   " \ \b \f \n \r \t, and \u00xx (lowercase) for the other control characters. Anything
+   else returns 0 (undecided here). */
 static int parse_string(const unsigned char **pp, const unsigned char *e, value_t *v)
 {
     const unsigned char *p = *pp;
@@ -179,6 +226,7 @@ static int parse_string(const unsigned char **pp, const unsigned char *e, value_
     p++;
     v->s = p;
     v->esc = 0;
+    v->wide = 0;
     v->type = T_STR;
     for (;;) {
 #if defined(__SSE2__)
@@ -205,8 +253,16 @@ static int parse_string(const unsigned char **pp, const unsigned char *e, value_
         unsigned char c = *p;
         if (c == '"')
             break;
+        if (c >= 0x80) { /* a character beyond ASCII: written as it is, if valid UTF-8 */
+            size_t k = utf8_len(p, e);
+            if (k == 0)
+                return 0;
+            v->wide = 1;
+            p += k;
+            continue;
+        }
         if (c != '\\')
-            return 0; /* a control character or a byte beyond ASCII */
+            return 0; /* a control character */
         {
             v->esc = 1;
             if (p + 1 >= e)
@@ -311,6 +367,138 @@ static int parse_strlist(const unsigned char **pp, const unsigned char *e)
     return 1;
 }
 
+/* --- fields beyond the kind's own (x_ fields) ------------------------------------------ */
+
+/* An event may carry fields beyond its kind's (TRAIL.md section 3; the schema's
+ * additionalProperties, "integer_json"): any JSON value made of null, booleans, integers,
+ * strings, arrays and objects, under the rules of every field. The Python path takes such an
+ * event when it is valid with those fields left out and the whole line is what orjson writes
+ * with sorted keys of a value that canonical.is_plain accepts (badline._canonical_with_extras):
+ * integers within +-(2^53 - 1) in canonical form, no fractions or exponents, object keys
+ * ASCII, sorted and each once, at most MAX_DEPTH (64) levels of arrays and objects counting
+ * the event's own. This code takes the same values, except keys with an escape (taken there
+ * when sorted by their decoded text: rare, handed back here). Iterative: a fixed stack. */
+#define MAX_DEPTH 64
+
+/* an integer in canonical form: -?(0|[1-9][0-9]*), no -0, magnitude at most 2^53 - 1 */
+static int parse_int_any(const unsigned char **pp, const unsigned char *e, value_t *v)
+{
+    const unsigned char *p = *pp;
+    int neg = 0;
+    if (p < e && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    *pp = p;
+    if (!parse_uint(pp, e, v) || v->num > MAX_SAFE || (neg && v->num == 0))
+        return 0;
+    if (neg) {
+        v->num = -v->num;
+        v->type = T_OTHER;
+    }
+    return 1;
+}
+
+/* a key: a string with no escape, ASCII only (byte order is then JCS's order) */
+static int parse_key(const unsigned char **pp, const unsigned char *e, value_t *k)
+{
+    return parse_string(pp, e, k) && !k->esc && !k->wide;
+}
+
+/* a key strictly after the one before it (byte order): sorted, and each once */
+static int key_after(const value_t *k, const unsigned char *before, size_t nb)
+{
+    size_t m = k->n < nb ? k->n : nb;
+    int c = memcmp(k->s, before, m);
+    return c > 0 || (c == 0 && k->n > nb);
+}
+
+/* Any value at *pp, at nesting level ``level`` (1: a member of the event object), accepted
+   only if it is canonical and within the rules above; 0 otherwise (undecided here). */
+static int parse_any(const unsigned char **pp, const unsigned char *e, int level)
+{
+    struct {
+        int obj;
+        const unsigned char *key; /* the last key of an object (NULL before the first) */
+        size_t nkey;
+    } st[MAX_DEPTH];
+    int top = 0; /* open arrays and objects */
+    const unsigned char *p = *pp;
+    value_t v, k;
+value:
+    if (p >= e)
+        return 0;
+    switch (*p) {
+    case '"':
+        if (!parse_string(&p, e, &v))
+            return 0;
+        break;
+    case 'n':
+        if (!lit(&p, e, "null"))
+            return 0;
+        break;
+    case 't':
+        if (!lit(&p, e, "true"))
+            return 0;
+        break;
+    case 'f':
+        if (!lit(&p, e, "false"))
+            return 0;
+        break;
+    case '[':
+    case '{':
+        if (level + top >= MAX_DEPTH) /* the event object is level 0 */
+            return 0;
+        st[top].obj = *p == '{';
+        st[top].key = NULL;
+        st[top].nkey = 0;
+        top++;
+        p++;
+        if (p < e && *p == (st[top - 1].obj ? '}' : ']')) {
+            p++;
+            top--;
+            break;
+        }
+        if (st[top - 1].obj)
+            goto key;
+        goto value;
+    default:
+        if (!parse_int_any(&p, e, &v))
+            return 0;
+        break;
+    }
+    /* after a value: the next member or element, or the end of its container */
+    for (;;) {
+        if (top == 0) {
+            *pp = p;
+            return 1;
+        }
+        if (p >= e)
+            return 0;
+        if (*p == ',') {
+            p++;
+            if (st[top - 1].obj)
+                goto key;
+            goto value;
+        }
+        if (*p != (st[top - 1].obj ? '}' : ']'))
+            return 0;
+        p++;
+        top--;
+    }
+key:
+    if (!parse_key(&p, e, &k))
+        return 0;
+    if (st[top - 1].key != NULL && !key_after(&k, st[top - 1].key, st[top - 1].nkey))
+        return 0;
+    st[top - 1].key = k.s;
+    st[top - 1].nkey = k.n;
+    if (p >= e || *p != ':')
+        return 0;
+    p++;
+    goto value;
+}
+
 static int ts_ok(const value_t *v)
 {
     /* ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z\Z */
@@ -357,6 +545,8 @@ static int check_line(const unsigned char *line, size_t len, event_t *out)
     value_t vals[NKEYS];
     uint64_t seen = 0;
     int last = -1;
+    /* the last key beyond the schema's (s NULL: none since the last known key) */
+    value_t extra = {NULL, 0, 0, 0, T_STR, 0};
     if (len < 2 || p[0] != '{' || e[-1] != '}')
         return 0;
     p++;
@@ -364,44 +554,56 @@ static int check_line(const unsigned char *line, size_t len, event_t *out)
         value_t key;
         const unsigned char *key_at = p;
         int k;
-        if (!parse_string(&p, e, &key) || key.esc)
+        if (!parse_key(&p, e, &key))
             return 0;
         k = next_key(key.s, key.n, last);
-        if (k < 0)
-            return 0;
-        last = k;
-        seen |= B(k);
         if (p >= e || *p != ':')
             return 0;
         p++;
         if (p >= e)
             return 0;
-        value_t *v = &vals[k];
-        if (k == K_HASH) {
-            if (key_at == line + 1) /* never first: "agent" is required */
+        if (k < 0) {
+            /* a key the schema does not name: after the key before it, any value within the
+               rules (the forward search above already put it after the last known key) */
+            if (extra.s != NULL ? !key_after(&key, extra.s, extra.n)
+                                : last >= 0 && !key_after(&key, (const unsigned char *)KEYS[last],
+                                                          KEYLEN[last]))
                 return 0;
-            out->hash_cut = (size_t)(key_at - 1 - line);
-        }
-        if (*p == '"') {
-            if (!parse_string(&p, e, v))
+            extra = key;
+            if (!parse_any(&p, e, 1))
                 return 0;
-        } else if (*p >= '0' && *p <= '9') {
-            if (!parse_uint(&p, e, v))
-                return 0;
-        } else if (*p == 'n') {
-            if (!lit(&p, e, "null"))
-                return 0;
-            v->type = T_NULL;
-        } else if (*p == '{' && k == K_MODEL) {
-            if (!parse_model(&p, e))
-                return 0;
-            v->type = T_MODEL;
-        } else if (*p == '[' && k == K_EVIDENCE) {
-            if (!parse_strlist(&p, e))
-                return 0;
-            v->type = T_STRLIST;
         } else {
-            return 0;
+            if (extra.s != NULL && !key_after(&key, extra.s, extra.n))
+                return 0;
+            extra.s = NULL;
+            last = k;
+            seen |= B(k);
+            value_t *v = &vals[k];
+            if (k == K_HASH) {
+                if (key_at == line + 1) /* never first: "agent" is required */
+                    return 0;
+                out->hash_cut = (size_t)(key_at - 1 - line);
+            }
+            if (*p == '"') {
+                if (!parse_string(&p, e, v))
+                    return 0;
+            } else if (*p >= '0' && *p <= '9') {
+                if (!parse_uint(&p, e, v))
+                    return 0;
+            } else if (*p == 'n') {
+                if (!lit(&p, e, "null"))
+                    return 0;
+                v->type = T_NULL;
+            } else if (*p == '{' && k == K_MODEL && parse_model(&p, e)) {
+                v->type = T_MODEL;
+            } else if (*p == '[' && k == K_EVIDENCE && parse_strlist(&p, e)) {
+                v->type = T_STRLIST;
+            } else {
+                /* another value: a field beyond this kind's, or the wrong type (below) */
+                if (!parse_any(&p, e, 1))
+                    return 0;
+                v->type = T_OTHER;
+            }
         }
         if (p >= e)
             return 0;
@@ -426,11 +628,17 @@ static int check_line(const unsigned char *line, size_t len, event_t *out)
     }
     if (kind == NULL)
         return 0;
-    if ((seen & kind->required) != kind->required ||
-        (seen & ~(COMMON | kind->required | kind->optional)) != 0)
+    uint64_t own = COMMON | kind->required | kind->optional;
+    if ((seen & kind->required) != kind->required)
         return 0;
-    /* the types and values of each field present */
-    for (uint64_t rest = seen; rest; rest &= rest - 1) {
+    /* fields the schema names for other kinds only: beyond this kind's, within the rules */
+    for (uint64_t rest = seen & ~own; rest; rest &= rest - 1) {
+        const value_t *v = &vals[__builtin_ctzll(rest)];
+        if (v->type == T_INT && v->num > MAX_SAFE)
+            return 0;
+    }
+    /* the types and values of each field of the kind present */
+    for (uint64_t rest = seen & own; rest; rest &= rest - 1) {
         int k = __builtin_ctzll(rest);
         const value_t *v = &vals[k];
         switch (k) {
@@ -814,9 +1022,51 @@ static PyObject *check(PyObject *Py_UNUSED(module), PyObject *arg)
     return PyBool_FromLong(ok);
 }
 
+static PyObject *names_of(uint64_t mask)
+{
+    PyObject *t = PyTuple_New(__builtin_popcountll(mask)), *name;
+    Py_ssize_t i = 0;
+    if (t == NULL)
+        return NULL;
+    for (int k = 0; k < NKEYS; k++) {
+        if (!(mask & B(k)))
+            continue;
+        name = PyUnicode_FromString(KEYS[k]);
+        if (name == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i++, name);
+    }
+    return t;
+}
+
+static PyObject *kinds(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    /* for tests: this copy of the event schema, to compare with the other two */
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    for (int i = 0; i < NKINDS; i++) {
+        PyObject *req = names_of(COMMON | KINDS[i].required), *opt = names_of(KINDS[i].optional);
+        PyObject *pair = req && opt ? PyTuple_Pack(2, req, opt) : NULL;
+        Py_XDECREF(req);
+        Py_XDECREF(opt);
+        if (pair == NULL || PyDict_SetItemString(d, KINDS[i].name, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(pair);
+    }
+    return d;
+}
+
 static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(line) -> bool: the line is an event this core decides (canonical, valid)."},
+    {"kinds", kinds, METH_NOARGS,
+     "kinds() -> {kind: (required fields, optional fields)}: the core's copy of the schema."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -29,10 +29,47 @@ reader and writer of trail lines checks on every line (TRAIL.md). A writer refus
 longer line; a reader never holds one whole: it reads it as a marker (a NUL byte and the
 line's length; no JSON starts so), an unparseable line for the verifier."""
 DIGEST_FIELDS = ("input_digest", "output_digest", "args_digest")
+MARKERS = ("x_cost", "x_cost_estimated", "x_outcome", "x_verdict")
+"""The ``x_`` fields the structs name (an import's markers the judge reads), typed ``Any``."""
 LINK_FIELDS = ("prev", "hash")
 
 _ts_ok = re.compile(TS_PATTERN.replace("$", r"\Z")).match
 _hex_ok = re.compile(HEX64_PATTERN.replace("$", r"\Z")).match
+
+
+MAX_SAFE = 2**53 - 1
+MARKER_DEPTH = 63
+"""How deep arrays and objects may nest inside a field's value: 64 levels with the event's
+own object (TRAIL.md section 2)."""
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """What breaks the rules of every field in the value of ``name`` (TRAIL.md section 3: a
+    field beyond a kind's follows the same rules: integers only, within +-(2^53 - 1), 64
+    levels deep with the event), or None. The ``x_`` markers the structs name
+    (:data:`MARKERS`) are typed ``Any`` (the writer's own values), which the decoder takes
+    with floats and big integers in them; :func:`pattern_problem` holds them to the rule
+    every other field beyond the kind's is held to (the schema's ``integer_json``), outside
+    the decoder as the patterns are (a hook there would cost every event)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        x, depth = todo.pop()
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is int:
+            if -MAX_SAFE <= x <= MAX_SAFE:
+                continue
+            return f"{name}: integer {str(x)[:30]} is beyond 2^53-1 (I-JSON)"
+        if t is float:
+            return f"{name}: the number {x!r} is not an integer (trail numbers are integers only)"
+        if depth > MARKER_DEPTH:
+            return f"{name}: arrays or objects nested more than 64 deep"
+        if t is list:
+            todo.extend((y, depth + 1) for y in x)
+        elif t is dict:
+            todo.extend((y, depth + 1) for y in x.values())
+    return None
 
 
 class Model(Struct, forbid_unknown_fields=True):
@@ -291,8 +328,9 @@ def is_hex64(value: str) -> bool:
 
 def pattern_problem(ev: Event, links: bool = True) -> str | None:
     """The schema's two patterns (``ts``; 64 lowercase hex for ``prev``, ``hash`` and the
-    digests), checked outside the decoder (see module doc); ``links=False`` leaves out
-    ``prev`` and ``hash`` (sealing made them)."""
+    digests) and the rules of every field in the markers (:func:`value_problem`), checked
+    outside the decoder (see module doc); ``links=False`` leaves out ``prev`` and ``hash``
+    (sealing made them)."""
     for name in LINK_FIELDS if links else ():
         if not _hex_ok(getattr(ev, name)):
             return f"{name} is not 64 lowercase hex digits"
@@ -302,4 +340,10 @@ def pattern_problem(ev: Event, links: bool = True) -> str | None:
         value = getattr(ev, name, UNSET)
         if value is not UNSET and not _hex_ok(value):
             return f"{name} is not 64 lowercase hex digits"
+    for name in MARKERS:
+        value = getattr(ev, name, UNSET)
+        if value is not UNSET and value is not None and type(value) not in (str, bool):
+            problem = value_problem(name, value)
+            if problem:
+                return problem
     return None
