@@ -4,7 +4,7 @@ memory of each, the input made by ``bench/gen_imports.py`` (about N records in e
 shape; whole-document formats at the largest document their bounds take).
 
     python bench/bench_import.py [--records 1000000] [--runs 1] [--jobs 2] [--case NAME ...]
-                                 [--root CHECKOUT]
+                                 [--root CHECKOUT] [--before CHECKOUT]
 
 Every command is ``python -m harness_audit`` of this checkout (``PYTHONPATH``), a fresh process
 (start-up included). Wall time is the best of ``--runs`` (import and verify interleaved: the
@@ -53,15 +53,17 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def timed(cmd: list[str]) -> tuple[float, float, float]:
+def timed(cmd: list[str], code: Path | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system, the command and its children) and the peak
-    memory (MiB, proportional set size of its processes together) of one run of ``cmd``."""
-    env = dict(os.environ, PYTHONPATH=str(CODE))
+    memory (MiB, proportional set size of its processes together) of one run of ``cmd`` (with
+    the ``harness_audit`` of ``code``, else of :data:`CODE`)."""
+    code = code or CODE
+    env = dict(os.environ, PYTHONPATH=str(code))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         # (``-m`` puts the working folder first on the path: run in the checkout measured)
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=CODE)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=code)
         peak = 0
         while proc.poll() is None:
             peak = max(peak, _tree_pss(proc.pid))
@@ -80,19 +82,25 @@ def _ha(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness_audit", *args]
 
 
-def bench_case(case: str, d: Path, records: int, runs: int, jobs: str) -> dict[str, object]:
-    """Make ``case``'s input in ``d``, import it and verify the result; the figures."""
+def bench_case(
+    case: str, d: Path, records: int, runs: int, jobs: str, before: Path | None = None
+) -> dict[str, object]:
+    """Make ``case``'s input in ``d``, import it (and with ``before``'s code, interleaved)
+    and verify the result; the figures."""
     src, n = gen_imports.make(case, d / "inputs", records)
     out = d / "trail"
-    best = {"import": (float("inf"), 0.0, 0.0), "verify": (float("inf"), 0.0, 0.0)}
+    inf = (float("inf"), 0.0, 0.0)
+    best = {"import": inf, "verify": inf, "before": inf}
     for _ in range(runs):
-        if out.exists():
-            shutil.rmtree(out)
-        cmd = _ha("trail", "import", str(src), "--key", str(d / "bench_import.key"))
-        cmd += ["--origin", "bench/import", "-o", str(out), "--jobs", jobs]
-        cmd += ["--from", gen_imports.CASES[case][0]]
-        got = timed(cmd)
-        best["import"] = min(best["import"], got)
+        for which, code in (("before", before), ("import", CODE)):
+            if code is None:
+                continue
+            if out.exists():
+                shutil.rmtree(out)
+            cmd = _ha("trail", "import", str(src), "--key", str(d / "bench_import.key"))
+            cmd += ["--origin", "bench/import", "-o", str(out), "--jobs", jobs]
+            cmd += ["--from", gen_imports.CASES[case][0]]
+            best[which] = min(best[which], timed(cmd, code))
         got = timed(_ha("verify", str(out), "--key", str(d / "bench_import.pub")))
         best["verify"] = min(best["verify"], got)
     events = sum(
@@ -108,6 +116,7 @@ def bench_case(case: str, d: Path, records: int, runs: int, jobs: str) -> dict[s
         "events": events,
         "import": best["import"],
         "verify": best["verify"],
+        "before": best["before"],
     }
 
 
@@ -118,6 +127,9 @@ def main() -> None:
     ap.add_argument("--jobs", default="2")
     ap.add_argument("--case", action="append", choices=sorted(gen_imports.CASES))
     ap.add_argument("--root", type=Path, help="run this checkout's harness_audit instead")
+    ap.add_argument(
+        "--before", type=Path, help="also import with this checkout's code, interleaved"
+    )
     args = ap.parse_args()
     global CODE
     CODE = args.root.resolve() if args.root else ROOT
@@ -141,12 +153,15 @@ def main() -> None:
                 env=dict(os.environ, PYTHONPATH=str(CODE)),
                 cwd=CODE,
             )
-            r = bench_case(case, d, args.records, args.runs, args.jobs)
+            r = bench_case(case, d, args.records, args.runs, args.jobs, args.before)
         (iw, ic, im), (vw, vc, vm) = r["import"], r["verify"]  # type: ignore[misc]
+        (bw, bc, bm) = r["before"]  # type: ignore[misc]
+        was = f" before: {bw:.2f} ({bc:.2f}) {bw / vw:.1f}x ({bc / vc:.1f}x) {bm:.0f} MiB |"
         print(
             f"| {case} | {r['format']} | {r['records']:,} | {r['mib']:,.0f} MiB | "
             f"{r['events']:,} | {iw:.2f} ({ic:.2f}) | {vw:.2f} ({vc:.2f}) | "
-            f"{iw / vw:.1f}x ({ic / vc:.1f}x) | {im:.0f} / {vm:.0f} MiB |",
+            f"{iw / vw:.1f}x ({ic / vc:.1f}x) | {im:.0f} / {vm:.0f} MiB |"
+            + (was if args.before else ""),
             flush=True,
         )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

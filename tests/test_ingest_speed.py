@@ -151,3 +151,76 @@ def test_every_trace_format_has_a_bench_case() -> None:
         assert mod.missing_formats() == []
     finally:
         del sys.modules["gen_imports"]
+
+
+def _old_pending(actions_and_obs: list[tuple[str, str | None]]) -> dict[str, int]:
+    """mini-swe-agent's matching as it was (a list of pending actions, ``remove`` by
+    value): which observation (its index) each action got."""
+    pending: list[str] = []
+    by_call: dict[str, str] = {}
+    got: dict[str, int] = {}
+    for i, (what, ident) in enumerate(actions_and_obs):
+        if what == "action":
+            assert ident is not None
+            pending.append(ident)
+            by_call[ident] = ident
+            continue
+        tc = by_call.pop(ident, None) if ident is not None else None
+        if tc is None and pending:
+            tc = pending[0]
+        if tc is None:
+            continue
+        pending.remove(tc)
+        got[tc] = i
+    return got
+
+
+def test_mini_swe_agent_pending_actions_match_as_before(tmp_path: Path) -> None:
+    """The pending actions are a dict, not a list (taking one out scanned past every action
+    never observed: quadratic in a long trajectory); observations go to the same actions:
+    by id, else the oldest still pending."""
+    from harness_audit.importers import import_trace
+
+    steps = 60
+    seq: list[tuple[str, str | None]] = []
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "s"}]
+    for n in range(steps):
+        ids = [f"a{n}", f"b{n}"]
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "extra": {
+                    "actions": [{"command": "ls", "tool_call_id": x} for x in ids],
+                    "timestamp": 1767000000.0 + n,
+                },
+            }
+        )
+        seq += [("action", x) for x in ids]
+        # a{n} observed by its id; b{n} never, but every tenth step an observation without
+        # an id takes the oldest action still pending
+        obs = [f"a{n}"] + ([None] if n % 10 == 9 else [])
+        for x in obs:
+            m: dict[str, Any] = {
+                "role": "tool",
+                "content": "",
+                "extra": {"returncode": len(seq) % 3, "timestamp": 1767000000.5 + n},
+            }
+            if x is not None:
+                m["tool_call_id"] = x
+            messages.append(m)
+            seq.append(("obs", x))
+    doc = {
+        "info": {"exit_status": "Submitted", "mini_version": "2.0.0"},
+        "messages": messages,
+        "trajectory_format": "mini-swe-agent-1.1",
+    }
+    p = tmp_path / "t.traj.json"
+    p.write_text(json.dumps(doc))
+    events = [r.event for r in import_trace([p], fmt="mini-swe-agent").events()]
+    tools = {e["span"]: e for e in events if e["kind"] == "tool_call"}
+    want = _old_pending(seq)
+    observed = {span for span, e in tools.items() if "x_returncode" in e}
+    assert observed == set(want)
+    for span, i in want.items():  # the returncode of the observation it got
+        assert tools[span]["x_returncode"] == i % 3
