@@ -2,7 +2,7 @@
 load generator, by batch size; and the in-process exporter's cost per span.
 
     python bench/bench_collect.py [--seconds 8] [--batches 64,128,256,512,1024,2048]
-                                  [--senders 1] [--exporter-spans 20000]
+                                  [--senders 1] [--exporter-spans 20000] [--root CHECKOUT]
 
 The receiver runs in a subprocess on 127.0.0.1:0; the generator posts pre-built protobuf
 `ExportTraceServiceRequest`s (GenAI-shaped traces of 8 spans: an agent, 4 chat, 3 tools) with
@@ -31,6 +31,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from harness_audit.trail.note import Signer
 
 ROOT = Path(__file__).resolve().parents[1]
+CODE = ROOT
+"""The checkout whose receiver runs (``--root``: another one, to measure before)."""
 SPANS_PER_TRACE = 8
 
 
@@ -78,7 +80,7 @@ def body(batch: int, seed: int) -> bytes:
 
 def start(folder: Path, key: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     err = folder.with_suffix(".stderr")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(CODE))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -102,6 +104,7 @@ def start(folder: Path, key: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
         ],
         stderr=err.open("wb"),
         env=env,
+        cwd=CODE,  # (``-m`` puts the working folder first on the path)
     )
     for _ in range(400):
         m = re.search(r"127\.0\.0\.1:(\d+)/", err.read_text())
@@ -137,6 +140,7 @@ def run_batch(
         url, data=body(batch, 999_999), headers={"Content-Type": "application/x-protobuf"}
     )
     threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
+    cpu0 = _cpu(proc.pid)
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -147,9 +151,23 @@ def run_batch(
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    cpu = _cpu(proc.pid) - cpu0
     proc.send_signal(signal.SIGTERM)
     proc.wait(60)
-    return sum(done) * batch / elapsed  # every body is new spans: every request is fsynced
+    spans = sum(done) * batch
+    CPU_PER_SPAN[batch] = cpu / max(spans, 1) * 1e6
+    return spans / elapsed  # every body is new spans: every request is fsynced
+
+
+CPU_PER_SPAN: dict[int, float] = {}
+"""The receiver's CPU time (user + system, all its threads) per span, by batch size: the
+steadier figure on a shared machine."""
+
+
+def _cpu(pid: int) -> float:
+    """User + system seconds of a process so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def exporter_overhead(tmp: Path, n: int) -> tuple[float, float, float]:
@@ -217,17 +235,28 @@ def main() -> None:
         default=300_000,
         help="spans pre-built per batch size (the run stops when they are sent)",
     )
+    ap.add_argument("--root", type=Path, help="run this checkout's receiver instead")
     args = ap.parse_args()
+    global CODE
+    CODE = args.root.resolve() if args.root else ROOT
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as d:
         tmp = Path(d)
         s = Signer.from_seed("bench", b"\x07" * 32)
         key = tmp / "bench.key"
         key.write_text(s.text() + "\n")
-        print("| batch (spans/request) | spans/s | requests/s |")
-        print("|---|---|---|")
+        print(f"load average: {os.getloadavg()[0]:.1f}")
+        print("| batch (spans/request) | spans/s | requests/s | receiver CPU per span |")
+        print("|---|---|---|---|")
         for b in (int(x) for x in args.batches.split(",")):
             rate = run_batch(tmp, key, b, args.seconds, args.senders, args.max_spans)
-            print(f"| {b} | {rate:,.0f} | {rate / b:,.1f} |", flush=True)
+            print(
+                f"| {b} | {rate:,.0f} | {rate / b:,.1f} | {CPU_PER_SPAN[b]:.1f} us "
+                f"({1e6 / CPU_PER_SPAN[b]:,.0f} spans per CPU second) |",
+                flush=True,
+            )
+        print(f"load average: {os.getloadavg()[0]:.1f}")
+        if not args.exporter_spans:
+            return
         app, export, total = exporter_overhead(tmp, args.exporter_spans)
         print(
             f"\nexporter, per span: {app:.1f} us on the application thread (vs no "

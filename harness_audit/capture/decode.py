@@ -104,7 +104,15 @@ def _pb_value(v: Any, depth: int = 0) -> Any:
 
 
 def _pb_attrs(kvs: Any) -> dict[str, Any]:
-    return {kv.key: _pb_value(kv.value) for kv in kvs[:MAX_ATTRIBUTES]}
+    out: dict[str, Any] = {}
+    # (no copy of the list unless it is over the bound; strings, the common value, inline)
+    for kv in kvs if len(kvs) <= MAX_ATTRIBUTES else kvs[:MAX_ATTRIBUTES]:
+        v = kv.value
+        if v.WhichOneof("value") == "string_value":
+            out[kv.key] = v.string_value
+        else:
+            out[kv.key] = _pb_value(v)
+    return out
 
 
 _STATUS = {1: "ok", 2: "error"}
@@ -158,10 +166,15 @@ def protobuf_spans(
                     continue
                 pid = sp.parent_span_id
                 parent = pid.hex() if len(pid) == 8 and any(pid) else None
-                events = [
-                    (e.name, _pb_attrs(e.attributes), e.time_unix_nano or None)
-                    for e in sp.events[:MAX_EVENTS_PER_SPAN]
-                ]
+                evs = sp.events
+                events = (
+                    [
+                        (e.name, _pb_attrs(e.attributes), e.time_unix_nano or None)
+                        for e in evs[:MAX_EVENTS_PER_SPAN]
+                    ]
+                    if evs
+                    else []
+                )
                 start = sp.start_time_unix_nano
                 span = make_span(
                     sid.hex(),

@@ -1,7 +1,7 @@
 """Sealing what arrives: spans -> events (:mod:`.stream`) -> the trail writer, durably.
 
 :meth:`TrailSink.write` maps one batch and writes it with one fsync
-(:meth:`~harness_audit.trail.writer.TrailWriter.append_many`): when it returns, every event of
+(:meth:`~harness_audit.trail.writer.TrailWriter.write_many`): when it returns, every event of
 the batch is on disk, so a receiver that acknowledges after it never loses an acknowledged
 event. A checkpoint is signed every ``checkpoint_every`` events (by the writer), every
 ``checkpoint_seconds`` (on the next write or :meth:`TrailSink.tick`) and at :meth:`close`.
@@ -162,7 +162,7 @@ class TrailSink:
             mark = writer.end(), writer.seq
             try:
                 if events:
-                    writer.append_many(events)
+                    writer.write_many(events)
             except (TrailError, ValueError) as e:
                 # sealed and validated before anything is written: nothing of the batch is
                 # in the trail, but the mapper counted it: rebuild it from the trail

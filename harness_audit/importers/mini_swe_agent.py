@@ -77,7 +77,9 @@ def read(
     agent = mapping.agent(AGENT)
     default_model = _model_of(doc) or "unknown"
     out: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []  # actions awaiting their observation, in order
+    # actions awaiting their observation, in order: a dict (by identity), not a list, so that
+    # taking one out is not a scan past those never observed (quadratic in a long trajectory)
+    pending: dict[int, dict[str, Any]] = {}
     by_call: dict[str, dict[str, Any]] = {}
     exit_status = text(info.get("exit_status"), 100)
     first: int | None = None
@@ -134,7 +136,7 @@ def read(
                     "outcome": None,  # until its observation says
                 }
                 out.append(tc)
-                pending.append(tc)
+                pending[id(tc)] = tc
                 if isinstance(act.get("tool_call_id"), str):
                     by_call[act["tool_call_id"]] = tc
             stats.mapped += 1
@@ -142,11 +144,11 @@ def read(
             tcid = m.get("tool_call_id")
             tc_or = by_call.pop(tcid, None) if isinstance(tcid, str) else None
             if tc_or is None and pending:
-                tc_or = pending[0]
+                tc_or = next(iter(pending.values()))
             if tc_or is None:
                 stats.drop("observation without its action")
                 continue
-            pending.remove(tc_or)
+            del pending[id(tc_or)]
             if at is not None:
                 tc_or["ts"] = at
             code = as_int(extra.get("returncode"))

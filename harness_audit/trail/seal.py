@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import (
@@ -50,17 +52,22 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     if "span" not in body:
         body["span"] = f"s{seq}"
     plain = is_plain(body)  # the narrow form: no float, nothing too deep (the common case)
-    try:
-        unsigned = canonicalize(body, plain)
-    except CanonicalizationError as not_canonical:
-        raise ValueError(str(not_canonical)) from not_canonical
-    if not plain:
-        if nesting_depth(unsigned) > MAX_DEPTH:
-            raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
-        _numbers(body, "$")  # floats, and integers the verifier refuses (issue 23, item 13)
-    digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
-    body["hash"] = digest
-    line = canonicalize(body, plain)
+    line = _marked_line(body) if plain else b""
+    if line:
+        digest = _digest_of_marked(line)
+        line = line.replace(_MEMBER, b'"hash":"' + digest.encode("ascii") + b'"', 1)
+    else:
+        try:
+            unsigned = canonicalize(body, plain)
+        except CanonicalizationError as not_canonical:
+            raise ValueError(str(not_canonical)) from not_canonical
+        if not plain:
+            if nesting_depth(unsigned) > MAX_DEPTH:
+                raise ValueError(f"arrays or objects nested more than {MAX_DEPTH} deep")
+            _numbers(body, "$")  # floats, and integers the verifier refuses (issue 23, item 13)
+        digest = hashlib.sha256(b"\x00" + unsigned).hexdigest()
+        body["hash"] = digest
+        line = canonicalize(body, plain)
     if len(line) > ev_mod.MAX_LINE:  # the verifier reads no longer line (issue 23, item 1)
         raise ValueError(too_long(len(line)))
     try:
@@ -71,6 +78,41 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     if problem:
         raise ValueError(problem)
     return line, digest
+
+
+_MARK = "h" * 64
+"""A stand-in for the hash while an event's line is written (not hex: no digest is it)."""
+_MEMBER = b'"hash":"' + _MARK.encode("ascii") + b'"'
+
+
+def _marked_line(body: dict[str, Any]) -> bytes:
+    """The canonical line of a plain ``body`` with its ``hash`` member's value the stand-in
+    :data:`_MARK`: one encoding gives both the line and, the member taken out, the bytes that
+    are hashed (the members are sorted, so taking one out leaves the canonical form of the
+    rest). b"" when the general way must decide: orjson refuses a value (a lone surrogate),
+    or the member is there more than once (a nested object with the same member)."""
+    body["hash"] = _MARK
+    try:
+        line = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        line = b""
+    finally:
+        del body["hash"]
+    return line if line.count(_MEMBER) == 1 else b""
+
+
+def _digest_of_marked(line: bytes) -> str:
+    """The event hash of a :func:`_marked_line`: SHA-256 of 0x00 and the line without its
+    ``hash`` member (and the comma that joined it to the others)."""
+    at = line.find(_MEMBER)
+    end = at + len(_MEMBER)
+    if line[at - 1 : at] == b",":
+        unsigned = line[: at - 1] + line[end:]
+    elif line[end : end + 1] == b",":
+        unsigned = line[:at] + line[end + 1 :]
+    else:
+        unsigned = line[:at] + line[end:]
+    return hashlib.sha256(b"\x00" + unsigned).hexdigest()
 
 
 def too_long(length: int) -> str:
