@@ -224,3 +224,32 @@ def test_mini_swe_agent_pending_actions_match_as_before(tmp_path: Path) -> None:
     assert observed == set(want)
     for span, i in want.items():  # the returncode of the observation it got
         assert tools[span]["x_returncode"] == i % 3
+
+
+def test_mini_swe_agent_an_observation_of_an_action_observed_already_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """An observation naming an action that an earlier observation without an id took by
+    position is counted as dropped (it raised an internal error before)."""
+    from harness_audit.importers import import_trace
+
+    def obs(call: str | None, code: int) -> dict[str, Any]:
+        m: dict[str, Any] = {"role": "tool", "content": "", "extra": {"returncode": code}}
+        return m | ({"tool_call_id": call} if call else {})
+
+    act = {"actions": [{"command": "ls", "tool_call_id": "a"}], "timestamp": 1767000000.0}
+    doc = {
+        "info": {"exit_status": "Submitted", "mini_version": "2.0.0"},
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "assistant", "content": None, "extra": act},
+            obs(None, 0),  # takes "a" by position
+            obs("a", 1),  # names "a" again
+        ],
+        "trajectory_format": "mini-swe-agent-1.1",
+    }
+    p = tmp_path / "t.traj.json"
+    p.write_text(json.dumps(doc))
+    trace = import_trace([p], fmt="mini-swe-agent")
+    tools = [r.event for r in trace.events() if r.event["kind"] == "tool_call"]
+    assert [t["x_returncode"] for t in tools] == [0]

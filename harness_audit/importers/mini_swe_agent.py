@@ -144,11 +144,11 @@ def read(
             tcid = m.get("tool_call_id")
             tc_or = by_call.pop(tcid, None) if isinstance(tcid, str) else None
             if tc_or is None and pending:
-                tc_or = next(iter(pending.values()))
-            if tc_or is None:
+                tc_or = next(iter(pending.values()))  # by position: the oldest unobserved
+            if tc_or is None or pending.pop(id(tc_or), None) is None:
+                # none waits, or the one it names was observed already (by position)
                 stats.drop("observation without its action")
                 continue
-            del pending[id(tc_or)]
             if at is not None:
                 tc_or["ts"] = at
             code = as_int(extra.get("returncode"))
