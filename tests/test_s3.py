@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
 from harness_audit.errors import ExitCode
+from harness_audit.trail.checkpoints import history_name
 
 from .seaweed import s3_env, seaweedfs, weed
 from .test_tiles import build_checker, check
@@ -136,6 +137,10 @@ def test_a_trail_uploads_and_verifies_from_s3(server: Any, tmp_path: Path) -> No
     assert db["status"] == "verified" and db["events"] == da["events"] == 40
     assert db["anchor"]["size"] == da["anchor"]["size"] == 40
     assert all(f.startswith("s3://worm/trails/one/trail-") for f in db["files"])
+    # the anchor is named by its object's URL, the same in every run (not a temporary copy)
+    assert db["anchor"]["checkpoint"] == "s3://worm/trails/one/checkpoints/" + history_name(40)
+    again = invoke("verify", "s3://worm/trails/one", "--key", key, "-f", "json")
+    assert again.stdout == b.stdout
     j = invoke("verify", "s3://worm/trails/one", "--key", key, "-f", "json", "--jobs", "2")
     assert json.loads(j.stdout)["events"] == 40
     # uploading again is refused: nothing is ever replaced

@@ -60,7 +60,7 @@ def read_checkpoint(
 ) -> FoundCheckpoint:
     """Read and verify one checkpoint file against ``verifiers`` (and its cosignatures against
     ``witnesses``); problems are returned, not raised."""
-    name = str(path)
+    name = _SHOWN.get(str(path), str(path))  # an object-store checkpoint by its URL
     try:  # bounded: never a device, a FIFO or a file larger than a note can be
         data = read_bounded(path, MAX_NOTE_BYTES, "checkpoint")
     except HarnessAuditError as e:
@@ -154,7 +154,7 @@ def _handover(f: FoundCheckpoint) -> Verifier | None:
             continue
         try:
             old = Verifier.parse(rest.strip())
-            verify_note(read_bounded(Path(f.file), MAX_NOTE_BYTES, "checkpoint"), [old])
+            verify_note(read_bounded(local_copy(f.file), MAX_NOTE_BYTES, "checkpoint"), [old])
         except (NoteError, HarnessAuditError):
             return None  # not cosigned by the key it names: no handover
         return old
@@ -185,7 +185,7 @@ def read_with_rotations(
             if f.trusted or f.checkpoint is None:
                 continue
             for old, limit, at in new.values():
-                again = read_checkpoint(Path(f.file), [old], witnesses)
+                again = read_checkpoint(local_copy(f.file), [old], witnesses)
                 if not again.trusted or again.checkpoint is None:
                     continue
                 if again.checkpoint.size <= limit:
@@ -210,6 +210,16 @@ HISTORY = "checkpoints"
 """The folder, beside a writer's segments, that keeps every checkpoint it signed."""
 
 
+_SHOWN: dict[str, str] = {}
+"""The local copy of an object-store checkpoint, read whole, -> its ``s3://`` URL: results name
+it by its URL (the same in every run), never by the temporary folder it was read into."""
+
+
+def local_copy(name: str) -> Path:
+    """The file a checkpoint named ``name`` in a result was read from."""
+    return Path(next((k for k, v in _SHOWN.items() if v == name), name))
+
+
 def history_name(size: int, n: int = 0) -> str:
     """The file name of a kept checkpoint of tree ``size`` (``n``: another root for a size
     already kept, which only a fork or a rollback of the trail produces)."""
@@ -227,7 +237,9 @@ def default_checkpoints(paths: Sequence[Path], files: Sequence[Path]) -> list[Pa
         if url is not None:  # an S3 trail's checkpoint objects, each read whole (small)
             from harness_audit.trail.s3store import fetched_checkpoints
 
-            out.extend(fetched_checkpoints(url))
+            for shown, local in fetched_checkpoints(url):
+                _SHOWN[str(local)] = shown
+                out.append(local)
             continue
         if p.is_dir():
             out.extend(sorted(x for x in p.iterdir() if x.name.endswith(".checkpoint")))

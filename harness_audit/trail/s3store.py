@@ -223,9 +223,10 @@ def _scratch() -> Path:
     return Path(d)
 
 
-def fetched_checkpoints(url: str) -> list[Path]:
+def fetched_checkpoints(url: str) -> list[tuple[str, Path]]:
     """The checkpoint objects of the trail at ``url``, each read whole into a private
-    temporary folder under its own key (``<tmp>/<bucket>/<key>``), for the checkpoint reader."""
+    temporary folder under its own key (``<tmp>/<bucket>/<key>``), for the checkpoint reader:
+    each its URL and the local copy."""
     store = S3Store(url)
     root = _scratch()
     out = []
@@ -233,7 +234,7 @@ def fetched_checkpoints(url: str) -> list[Path]:
         path = root / name[len("s3://") :]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        out.append(path)
+        out.append((name, path))
     return out
 
 

@@ -246,10 +246,11 @@ def _shard_named(checkpoint: Path, names: Sequence[str]) -> str | None:
 def _anchor_link(file: str) -> Link | None:
     from harness_audit._fs import read_bounded
     from harness_audit.errors import HarnessAuditError
+    from harness_audit.trail.checkpoints import local_copy
     from harness_audit.trail.note import MAX_NOTE_BYTES, Checkpoint, NoteError, parse_note
 
     try:
-        note = parse_note(read_bounded(Path(file), MAX_NOTE_BYTES, "checkpoint"))
+        note = parse_note(read_bounded(local_copy(file), MAX_NOTE_BYTES, "checkpoint"))
         return read_link(Checkpoint.parse(note.text).extensions)
     except (NoteError, HarnessAuditError):
         return None
@@ -259,11 +260,13 @@ def _signs(key_text: str, file: str) -> bool:
     """Whether the key (verifier text) signed the checkpoint ``file``."""
     from harness_audit._fs import read_bounded
     from harness_audit.errors import HarnessAuditError
+    from harness_audit.trail.checkpoints import local_copy
     from harness_audit.trail.note import MAX_NOTE_BYTES, NoteError, Verifier, verify_note
 
     try:
         verify_note(
-            read_bounded(Path(file), MAX_NOTE_BYTES, "checkpoint"), [Verifier.parse(key_text)]
+            read_bounded(local_copy(file), MAX_NOTE_BYTES, "checkpoint"),
+            [Verifier.parse(key_text)],
         )
     except (NoteError, HarnessAuditError, ValueError):
         return False
