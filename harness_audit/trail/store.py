@@ -517,8 +517,8 @@ class LocalStore:
                 try:
                     os.link(tmp, final)
                 except FileExistsError:
-                    if final.is_file() and same_but_signed_at(final.read_bytes(), data):
-                        return  # the same checkpoint, or the same one signed again later
+                    if final.is_file() and final.read_bytes() == data:
+                        return
                     continue
                 break
         finally:
@@ -527,20 +527,6 @@ class LocalStore:
 
     def discard(self) -> None:
         """Nothing: the folder keeps what was sealed (a writer resumes it)."""
-
-
-def same_but_signed_at(kept: bytes, new: bytes) -> bool:
-    """Whether two checkpoint notes say the same (origin, size, root and every extension
-    line) but perhaps when they were signed: the writer signing its tree again at the same
-    size (a close after an automatic checkpoint) keeps the first, the earliest signature of
-    that tree, rather than showing a fork that is none."""
-    from harness_audit.trail.provenance import SIGNED_KEYWORD
-
-    def body(note: bytes) -> list[bytes]:
-        text = note.split(b"\n\n", 1)[0]
-        return [x for x in text.split(b"\n") if not x.startswith(SIGNED_KEYWORD.encode() + b" ")]
-
-    return kept == new or body(kept) == body(new)
 
 
 class FileStore:
