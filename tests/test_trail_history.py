@@ -30,12 +30,37 @@ def test_every_signed_checkpoint_is_kept(tmp_path: Path) -> None:
 
 
 def test_closing_twice_at_one_size_keeps_one_file(tmp_path: Path) -> None:
+    """The same checkpoint signed again in the same second is kept once. (The writer's clock
+    is fixed here: with the wall clock this failed whenever a second fell between the two
+    signatures, and then two files are right: see the next test.)"""
+    import datetime as dt
+
+    at = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.UTC)
     t = tmp_path / "t"
-    with TrailWriter(t, "harness-audit/test", SIGNER, checkpoint_every=5) as w:
+    with TrailWriter(t, "harness-audit/test", SIGNER, checkpoint_every=5, clock=lambda: at) as w:
         for i in range(5):
             w.append(event(i))
         w.checkpoint()
     assert [p.name for p in (t / HISTORY).iterdir()] == [history_name(5)]
+
+
+def test_the_same_tree_signed_later_is_kept_beside_and_is_no_fork(tmp_path: Path) -> None:
+    """Signed again a second later, the same tree is kept as a second file (a later
+    signature of an unchanged tree: the writer was alive, which closes coverage gaps) and
+    the trail still verifies: the same root at one size is not a fork."""
+    import datetime as dt
+
+    times = iter(dt.datetime(2026, 12, 7, 12, 0, s, tzinfo=dt.UTC) for s in range(60))
+    t = tmp_path / "t"
+    with TrailWriter(
+        t, "harness-audit/test", SIGNER, checkpoint_every=5, clock=lambda: next(times)
+    ) as w:
+        for i in range(5):
+            w.append(event(i))
+        w.checkpoint()
+    kept = sorted(p.name for p in (t / HISTORY).iterdir())
+    assert len(kept) >= 2 and kept == sorted(history_name(5, n) for n in range(len(kept)))
+    assert verify_trail([t], V).status == "verified"
 
 
 def test_a_rollback_and_rewrite_is_shown_later(tmp_path: Path) -> None:
