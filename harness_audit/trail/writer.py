@@ -141,13 +141,7 @@ class TrailWriter:
         self._segment_no = 0
         self._file: BinaryIO | None = None
         self._at = 0  # the segment's length: tell() on an append-mode file flushes it
-        self.store.lock()
-        self._locked = True
-        try:
-            self._resume()
-        except BaseException:
-            self._release()
-            raise
+        self._take()
 
     def _first_shard(
         self, root: Path, origin: str, shard: str, store: TrailStore | None
@@ -210,6 +204,11 @@ class TrailWriter:
         self._segment_no, self._file, self._at = 0, None, 0
         self.last_checkpoint = None  # the new shard's own, once it signs one
         self.store.create()
+        self._take()
+        return True
+
+    def _take(self) -> None:
+        """Lock the store and resume what it holds (released again if resuming fails)."""
         self.store.lock()
         self._locked = True
         try:
@@ -217,7 +216,6 @@ class TrailWriter:
         except BaseException:
             self._release()
             raise
-        return True
 
     def _final(self) -> str | None:
         """The shard's newest checkpoint when it covers every event already (signed before a
