@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness_audit.importers import base as base_module
-from harness_audit.importers.base import json_loads, ts_to_ns
+from harness_audit.importers.base import count_values, json_loads, ts_to_ns
 from harness_audit.trail.canonical import canonicalize_general
 from harness_audit.trail.seal import seal_event
 from harness_audit.trail.writer import TrailWriter
@@ -315,3 +315,13 @@ def test_rfc3339_dates_are_remembered_boundedly() -> None:
         day = dt.date(1970, 1, 1) + dt.timedelta(days=n)
         assert ts_to_ns(f"{day.isoformat()}T00:00:00Z") == n * 86400 * 10**9
     assert len(base_module._DAYS) <= 4096
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet=',:[]{}"ab1 \\', max_size=300).map(str.encode))
+def test_values_are_counted_as_with_four_counts(raw: bytes) -> None:
+    """``count_values`` in one pass (a translate keeping the four separators) counts what the
+    four ``bytes.count`` passes counted."""
+    old = raw.count(b",") + raw.count(b":") + raw.count(b"[") + raw.count(b"{") + 1
+    assert count_values(raw) == old
+    assert base_module._NOT_SEPARATORS.translate(None, b",:[{") == base_module._NOT_SEPARATORS
