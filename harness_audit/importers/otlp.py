@@ -484,15 +484,16 @@ def read(
         probe.release()  # the first record may be as large as a line may be
         for n, raw in iter_lines(path):
             check_values(name, raw, n)  # before either decoder makes an object a value
+            got: otlp_shape.Request | None
             try:
-                req = _decode_request(raw)
+                got = _decode_request(raw)
             except msgspec.DecodeError:  # not the common shape: enveloped, or the general reader
-                req = _enveloped(raw)
-                if req is None:
+                got = _enveloped(raw)
+                if got is None:
                     yield from _feed(grouper, parse_line(name, n, raw), n, stats, seen)
                     continue
                 seen.add(ENVELOPE_REQUEST)
-            yield from _feed_request(grouper, req, n, stats)
+            yield from _feed_request(grouper, got, n, stats)
     else:
         doc = probe.document()
         if is_attribute_map(doc):
