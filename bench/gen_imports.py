@@ -237,6 +237,10 @@ def _phoenix() -> list[Any]:
     return list(_test_const("test_import_phoenix", "SPANS"))
 
 
+def _agentcore_logs() -> list[Any]:
+    return list(_test_const("test_import_agentcore_logs", "langchain_tool_run")())
+
+
 def _openhands_events(n: int) -> tuple[Any, int]:
     doc = json.loads((REAL / "set2/openhands/basic_gui_mode.json").read_text())
     return _in_list(doc, "", n, head=1)
@@ -255,10 +259,6 @@ def _mini_swe_agent(n: int) -> tuple[Any, int]:
 def _gemini_json(n: int) -> tuple[Any, int]:
     doc = json.loads(next((DATA / "gemini").glob("*.json")).read_text())
     return _in_list(doc, "messages", n)
-
-
-def _agentcore_logs() -> list[Any]:
-    return list(_test_const("test_import_agentcore_logs", "langchain_tool_run")())
 
 
 def _openhands_sdk() -> list[Any]:
@@ -303,7 +303,7 @@ CASES: dict[str, tuple[str, Callable[[Path, int], int], str]] = {
         "session-2026-01-10T10-00-1f2e3d4c.jsonl",
     ),
     "phoenix": ("phoenix", _lines(_phoenix), "phoenix_spans.jsonl"),
-    "agentcore-logs": ("agentcore-logs", _lines(_agentcore_logs), "runtime_logs.jsonl"),
+    "agentcore-logs": ("agentcore-logs", _lines(_agentcore_logs), "agentcore_logs.jsonl"),
     "openhands-sdk": ("openhands-sdk", _lines(_openhands_sdk), "events.jsonl"),
     "mini-swe-agent": (
         "mini-swe-agent", _document(_mini_swe_agent), "sympy__sympy-20590.traj.json"

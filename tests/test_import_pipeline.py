@@ -141,6 +141,53 @@ def test_property_typed_reader_is_the_general_reader(
         mp.undo()
 
 
+envelope = st.one_of(
+    st.fixed_dictionaries(
+        {"data": request},
+        optional={"timestamp": st.just("2026-01-10T10:00:00Z"), "project_id": any_json},
+    ),
+    st.fixed_dictionaries({"data": request, "other": any_json}),  # not only the envelope's keys
+    st.fixed_dictionaries({"data": any_json, "timestamp": st.just("t")}),  # no request inside
+    st.fixed_dictionaries({"data": request, "resourceSpans": st.just([])}),  # a request itself
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(envelope, request), min_size=1, max_size=4))
+def test_property_typed_envelopes_are_the_general_reader(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[dict[str, Any]]
+) -> None:
+    """Requests in envelopes (``{"timestamp", "project_id", "data"}``, one a line) are decoded
+    typed as bare requests are: the same events, counts and named deviation as the general
+    reader's dict reading of the same lines (which the envelope case of bench_import.py took)."""
+    src = tmp_path_factory.mktemp("e") / "envelopes.jsonl"
+    src.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        fast: Any = imported(src)
+    except HarnessAuditError as e:
+        fast = e.diagnostics()
+    mp = pytest.MonkeyPatch()
+    mp.setattr(otlp, "_decode_request", general_only)
+    mp.setattr(otlp, "_decode_envelope", general_only)
+    try:
+        try:
+            general: Any = imported(src)
+        except HarnessAuditError as e:
+            general = e.diagnostics()
+        assert general == fast
+    finally:
+        mp.undo()
+
+
+def test_an_envelope_of_the_common_shape_is_decoded_typed() -> None:
+    """The envelope's request decodes typed (else None: the general reader's)."""
+    req = json.loads(REAL_OTLP.read_text())
+    line = json.dumps({"timestamp": "t", "project_id": "p", "data": req}).encode()
+    assert isinstance(otlp._enveloped(line), otlp_shape.Request)
+    assert otlp._enveloped(json.dumps({"data": req, "x": 1}).encode()) is None
+    assert otlp._enveloped(json.dumps(req).encode()) is None
+
+
 def test_the_typed_reader_takes_the_common_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     line = json.dumps(json.loads(REAL_OTLP.read_text())).encode()
     assert isinstance(otlp._decode_request(line), otlp_shape.Request)

@@ -11,9 +11,11 @@ tests; no timing is asserted: the figures are in bench/README.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness_audit.importers.base import json_loads
+from harness_audit.importers import base as base_module
+from harness_audit.importers.base import count_values, json_loads, ts_to_ns
 from harness_audit.trail.canonical import canonicalize_general
 from harness_audit.trail.seal import seal_event
 from harness_audit.trail.writer import TrailWriter
@@ -253,3 +256,72 @@ def test_mini_swe_agent_an_observation_of_an_action_observed_already_is_dropped(
     trace = import_trace([p], fmt="mini-swe-agent")
     tools = [r.event for r in trace.events() if r.event["kind"] == "tool_call"]
     assert [t["x_returncode"] for t in tools] == [0]
+
+
+_OLD_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})\d*)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _old_text_ns(text: str) -> int | None:
+    """``ts_to_ns`` of RFC 3339 text as it was: a ``datetime`` per timestamp."""
+    m = _OLD_RFC3339.match(text.strip())
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    try:
+        base = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s), 59), tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    offset = 0
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    seconds = int(base.timestamp()) - offset
+    nanos = int((frac or "0").ljust(9, "0")[:9])
+    return max(0, seconds * 1_000_000_000 + nanos)
+
+
+_D2 = st.integers(0, 99).map(lambda n: f"{n:02d}")
+_TIMESTAMPS = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, tz: f"{y:04d}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{tz}",
+    st.integers(0, 9999) | st.sampled_from([1969, 1970, 2000, 2024, 2026]),
+    _D2 | st.sampled_from(["01", "02", "12", "13"]),
+    _D2 | st.sampled_from(["28", "29", "30", "31", "32"]),
+    st.sampled_from(["T", "t", " "]),
+    _D2 | st.sampled_from(["00", "23", "24"]),
+    _D2 | st.sampled_from(["00", "59", "60"]),
+    _D2 | st.sampled_from(["59", "60", "61"]),
+    st.sampled_from(["", ".1", ",5", ".120000", ".123456789", ".1234567891234"]),
+    st.sampled_from(["", "Z", "z", "+00:00", "-05:30", "+1400", "-23:59", "+99:99"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TIMESTAMPS)
+def test_rfc3339_times_parse_as_with_a_datetime_each(text: str) -> None:
+    """``ts_to_ns`` counts days (remembered per date) instead of building a ``datetime`` per
+    timestamp (most of a Phoenix or Langfuse span's reading): the same nanoseconds, the same
+    refusals (no such day, hour 24, minute 60), for every date, separator, fraction and offset."""
+    assert ts_to_ns(text) == _old_text_ns(text)
+    assert ts_to_ns(f" {text} ") == _old_text_ns(text)
+
+
+def test_rfc3339_dates_are_remembered_boundedly() -> None:
+    """The days remembered are bounded (a stream of distinct dates does not grow them)."""
+    for n in range(5000):
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=n)
+        assert ts_to_ns(f"{day.isoformat()}T00:00:00Z") == n * 86400 * 10**9
+    assert len(base_module._DAYS) <= 4096
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet=',:[]{}"ab1 \\', max_size=300).map(str.encode))
+def test_values_are_counted_as_with_four_counts(raw: bytes) -> None:
+    """``count_values`` in one pass (a translate keeping the four separators) counts what the
+    four ``bytes.count`` passes counted."""
+    old = raw.count(b",") + raw.count(b":") + raw.count(b"[") + raw.count(b"{") + 1
+    assert count_values(raw) == old
+    assert base_module._NOT_SEPARATORS.translate(None, b",:[{") == base_module._NOT_SEPARATORS

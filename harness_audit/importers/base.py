@@ -193,8 +193,13 @@ def json_loads(raw: bytes) -> Any:
 def count_values(raw: bytes) -> int:
     """An upper bound of the values (keys included) in a JSON text: every value but the first
     follows a comma or a colon, or opens its container's first element after a bracket.
-    Byte-level counts, no parse (a separator inside a string counts too)."""
-    return raw.count(b",") + raw.count(b":") + raw.count(b"[") + raw.count(b"{") + 1
+    Byte-level counts, no parse (a separator inside a string counts too): one pass that keeps
+    only those four bytes (four ``count`` passes took three times as long, more than a third of
+    the parse itself)."""
+    return len(raw.translate(None, _NOT_SEPARATORS)) + 1
+
+
+_NOT_SEPARATORS = bytes(b for b in range(256) if b not in b",:[{")
 
 
 def check_values(file: str, raw: bytes, line: int | None = None) -> None:
@@ -358,19 +363,41 @@ def ts_to_ns(value: Any) -> int | None:
     m = _RFC3339.match(text)
     if not m:
         return None
-    y, mo, d, h, mi, s, frac, tz = m.groups()
-    try:
-        base = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s), 59), tzinfo=dt.UTC)
-    except ValueError:
-        return None
+    _, _, _, h, mi, s, frac, tz = m.groups()
+    hour, minute = int(h), int(mi)
+    days = _days_of(text[:10])
+    if days is None or hour > 23 or minute > 59:
+        return None  # what datetime refuses: no such day, hour or minute
     offset = 0
     if tz and tz not in ("Z", "z"):
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    seconds = int(base.timestamp()) - offset
+    seconds = days * 86400 + hour * 3600 + minute * 60 + min(int(s), 59) - offset
     nanos = int((frac or "0").ljust(9, "0")[:9])
     return max(0, seconds * 1_000_000_000 + nanos)
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+_DAYS: dict[str, int | None] = {}
+"""Days since 1970-01-01 of a ``YYYY-MM-DD`` text (None: no such day), remembered: a trace's
+timestamps share a few days, and a datetime per timestamp was most of its parse."""
+
+
+def _days_of(ymd: str) -> int | None:
+    """Days since the epoch of ``YYYY-MM-DD`` (digits checked by the caller), None for no such
+    date (as ``datetime`` refuses it)."""
+    if ymd in _DAYS:
+        return _DAYS[ymd]
+    try:
+        got: int | None = dt.date(int(ymd[:4]), int(ymd[5:7]), int(ymd[8:10])).toordinal()
+    except ValueError:
+        got = None
+    days = None if got is None else got - _EPOCH_DAY
+    if len(_DAYS) >= 4096:
+        _DAYS.clear()
+    _DAYS[ymd] = days
+    return days
 
 
 def epoch_ns(value: Any) -> Any:

@@ -70,8 +70,8 @@ def _json_field(value: Any) -> Any:
     return value
 
 
-def _attrs(obs: dict[str, Any]) -> dict[str, Any]:
-    md = _json_field(obs.get("metadata"))
+def _attrs(md: Any) -> dict[str, Any]:
+    """The raw OTel attributes in an observation's (parsed) metadata."""
     if isinstance(md, dict):
         a = _json_field(md.get("attributes"))
         if isinstance(a, dict):
@@ -96,7 +96,7 @@ def _tool_names(obs: dict[str, Any], attrs: dict[str, Any]) -> set[str]:
                 if isinstance(fn.get("name"), str):
                     names.add(fn["name"])
     for k, v in attrs.items():
-        if re.fullmatch(r"llm\.tools\.\d+\.tool\.json_schema", k):
+        if k.startswith("llm.tools.") and _TOOL_SCHEMA.fullmatch(k):
             sch = _json_field(v)
             if isinstance(sch, dict):
                 fn2 = as_dict(sch.get("function")) or sch
@@ -105,18 +105,19 @@ def _tool_names(obs: dict[str, Any], attrs: dict[str, Any]) -> set[str]:
     return names
 
 
+_TOOL_SCHEMA = re.compile(r"llm\.tools\.\d+\.tool\.json_schema")
+
 TOOL_NODES = frozenset(("tools",))
 """LangGraph's ``ToolNode`` names (``create_react_agent``, LangGraph.js ``ToolNode``)."""
 _GRAPH_PLUMBING = re.compile(r"^(ChannelWrite|ChannelRead|Branch|RunnableSequence|RunnableLambda)")
 
 
-def _in_tool_node(o: dict[str, Any], name: str) -> bool:
+def _in_tool_node(o: dict[str, Any], meta: Any, name: str) -> bool:
     """A span inside a LangGraph tool node that is not the node itself nor graph plumbing:
     the tool it ran (the trace need carry no tool definitions: a ``tools`` node's child span
     named ``Web-Search`` was dropped as structure, issue 25)."""
     if o.get("type") != "SPAN":
         return False
-    meta = _json_field(o.get("metadata"))
     node = meta.get("langgraph_node") if isinstance(meta, dict) else None
     return node in TOOL_NODES and name != node and not _GRAPH_PLUMBING.match(name)
 
@@ -132,7 +133,8 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     status = "error" if o.get("level") == "ERROR" else "ok"
     span = Span(oid, parent, name, start, max(start, end), line, status=status)
     span.kind = _TYPES.get(str(o.get("type")), STRUCTURE)
-    attrs = _attrs(o)
+    meta = _json_field(o.get("metadata"))  # parsed once: its attributes, its LangGraph node
+    attrs = _attrs(meta)
     trace.tool_names |= _tool_names(o, attrs)
     fill(span, attrs)
     if span.kind == MODEL:
@@ -159,7 +161,7 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
         micro = usd_to_microusd(total)
         if micro is not None:
             span.cost_microusd = micro
-    elif span.kind == STRUCTURE and span.tool is None and _in_tool_node(o, name):
+    elif span.kind == STRUCTURE and span.tool is None and _in_tool_node(o, meta, name):
         span.kind, span.tool = TOOL, name  # a LangGraph ToolNode's tool, with no definitions
     elif span.kind == TOOL and span.tool is None:
         span.tool = re.sub(r"^running tool:\s*", "", name)

@@ -86,6 +86,20 @@ class Request(msgspec.Struct, forbid_unknown_fields=True):
     resourceSpans: list[ResourceSpans]
 
 
+class Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    """A request wrapped as collectors store it, one a line: ``{"timestamp", "project_id",
+    "data": <ExportTraceServiceRequest>}`` (what :func:`~harness_audit.importers.otlp.unwrap`
+    takes off the same record read as a dict)."""
+
+    data: Request
+    timestamp: Any = None
+    project_id: Any = None
+
+
 decode_request = msgspec.json.Decoder(Request).decode
 """One JSON Lines record as a :class:`Request`; :class:`msgspec.DecodeError` when it is not
 JSON or not exactly that shape."""
+
+decode_envelope = msgspec.json.Decoder(Envelope).decode
+"""One JSON Lines record as an :class:`Envelope` of a request of exactly that shape;
+:class:`msgspec.DecodeError` otherwise."""
