@@ -167,9 +167,7 @@ def verify(
     trust.witnesses()
     total = sum(store_of(str(f)).size(str(f)) for f in files)
     with progress(total) if progress else nullcontext(None) as told:
-        report = verify_trail(
-            trail, trust, s["jobs"], s["allow_unanchored"], told, late, s["dask"]
-        )
+        report = verify_trail(trail, trust, s["jobs"], s["allow_unanchored"], told, late, s["dask"])
     render(report, targets)
     return _code(not report.ok)
 
