@@ -1,8 +1,9 @@
-"""The work paper's sample is drawn as before from a population CSV, read faster (issue 28,
-item 3; the second pass reads only the drawn rows when the first kept the runs of months): ``draw`` against the reference reading (``csv.DictReader`` and a ``datetime`` a row),
-on CSVs with every kind of ``ts`` (the trail's own form, offsets, years before 1000, invalid
-dates, formula-escaped), short and long rows, blank lines and quoted line breaks; and the
-spool's cells against ``csv_text``."""
+"""The work paper's sample is drawn as before from a population CSV, read faster (issue 28, item 3;
+the second pass reads only the drawn rows when the first kept the runs of months): ``draw``
+against the reference reading (``csv.DictReader`` and a ``datetime`` a row), on CSVs with every
+kind of ``ts`` (the trail's own form, offsets, years before 1000, invalid dates,
+formula-escaped), short and long rows, blank lines and quoted line breaks; and the spool's cells
+against ``csv_text``."""
 
 from __future__ import annotations
 
