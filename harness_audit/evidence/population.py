@@ -239,7 +239,7 @@ def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
         rows_in = csv.reader(f)
         header = next(rows_in, None) or []
         if runs is not None:  # the months known: only the drawn rows are looked at
-            wanted = set()
+            wanted: set[int] = set()
             first = 0
             seen: dict[str, int] = {}
             for m, n in runs:
