@@ -204,9 +204,15 @@ class Sample:
     months: dict[str, tuple[int, int]]  # month -> (rows, sampled)
 
 
+MONTH_RUNS_KEPT = 100_000
+"""Runs of rows of one month :func:`draw` remembers from its first pass (a trail in time order
+has one run a month); past them, the second pass works the months out again (memory flat)."""
+
+
 def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
     """Draw the sample of ``control`` from its population CSV by the documented method."""
     counts: dict[str, int] = {}
+    runs: list[list[Any]] | None = []  # [month, rows] of consecutive rows, while few
     with csv_path.open(encoding="utf-8", newline="") as f:  # csv.reader: a dict only if drawn
         rows_in = csv.reader(f)
         at = _ts_column(next(rows_in, None))
@@ -215,6 +221,13 @@ def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
                 continue
             m = month_of(cells[at] if at < len(cells) else "")
             counts[m] = counts.get(m, 0) + 1
+            if runs is not None:
+                if runs and runs[-1][0] == m:
+                    runs[-1][1] += 1
+                elif len(runs) < MONTH_RUNS_KEPT:
+                    runs.append([m, 1])
+                else:
+                    runs = None
     alloc = allocate(counts, size)
     picks: dict[str, set[int]] = {}
     for m in sorted(counts):
@@ -222,19 +235,36 @@ def draw(csv_path: Path, size: int, seed: int, control: str) -> Sample:
         rnd = random.Random(f"{seed}:{control}:{m}")  # noqa: S311 - a re-performable audit sample
         picks[m] = set(rnd.sample(range(counts[m]), k)) if k else set()
     rows: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
     with csv_path.open(encoding="utf-8", newline="") as f:
         rows_in = csv.reader(f)
         header = next(rows_in, None) or []
-        at = _ts_column(header)
-        for cells in rows_in:
-            if not cells:
-                continue
-            m = month_of(cells[at] if at < len(cells) else "")
-            i = seen.get(m, 0)
-            seen[m] = i + 1
-            if i in picks[m]:
-                rows.append(_row(header, cells))
+        if runs is not None:  # the months known: only the drawn rows are looked at
+            wanted: set[int] = set()
+            first = 0
+            seen: dict[str, int] = {}
+            for m, n in runs:
+                i = seen.get(m, 0)
+                wanted.update(first + j - i for j in picks[m] if i <= j < i + n)
+                seen[m] = i + n
+                first += n
+            index = 0
+            for cells in rows_in:
+                if not cells:
+                    continue
+                if index in wanted:
+                    rows.append(_row(header, cells))
+                index += 1
+        else:
+            at = _ts_column(header)
+            seen = {}
+            for cells in rows_in:
+                if not cells:
+                    continue
+                m = month_of(cells[at] if at < len(cells) else "")
+                i = seen.get(m, 0)
+                seen[m] = i + 1
+                if i in picks[m]:
+                    rows.append(_row(header, cells))
     return Sample(
         control,
         sum(counts.values()),

@@ -361,21 +361,22 @@ def exception_list(ctl: Any) -> dict[str, Any]:
     }
 
 
-def render_html(
-    assessment: Assessment,
-    slas: dict[str, SlaReport],
-    inputs: list[Input],
-    when: dt.datetime,
-    ai_act_date: str | None = None,
-    waivers: list[dict[str, Any]] | None = None,
-    wp: dict[str, Any] | None = None,
-    preparer: str | None = None,
-    summary: Any = None,
-) -> str:
-    """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
-    each pipeline's graph drawn when Graphviz is installed; ``summary``, the pages of
-    :mod:`harness_audit.report.summary`, come first after the cover."""
-    import jinja2
+FRAMEWORK_SHORT = {
+    "soc2": "SOC 2",
+    "eu_ai_act": "EU AI Act",
+    "nist_ai_rmf": "NIST AI RMF",
+    "iso_42001": "ISO 42001",
+    "owasp_llm": "OWASP LLM",
+    "owasp_agentic": "OWASP T&M",
+    "owasp_agentic_top10": "OWASP ASI",
+    "aiuc_1": "AIUC-1",
+}
+"""The column heads of the paged matrix (the full names are listed above it)."""
+
+
+def graph_figures(assessment: Assessment) -> list[dict[str, Any]]:
+    """Each pipeline's graph as SVG markup when Graphviz is installed, else a note saying why
+    it is left out (drawn once for both the HTML and the PDF's source)."""
     from markupsafe import Markup
 
     from harness_audit.report.graphviz import dot_available, dot_svg, to_dot
@@ -400,6 +401,33 @@ def render_html(
                 "left out; <code>harness-audit graph</code> gives Mermaid and DOT.</p>"
             )
         graphs.append({"name": p.pipeline.name, "svg": svg})
+    return graphs
+
+
+def render_html(
+    assessment: Assessment,
+    slas: dict[str, SlaReport],
+    inputs: list[Input],
+    when: dt.datetime,
+    ai_act_date: str | None = None,
+    waivers: list[dict[str, Any]] | None = None,
+    wp: dict[str, Any] | None = None,
+    preparer: str | None = None,
+    summary: Any = None,
+    paged: bool = False,
+    figures: list[dict[str, Any]] | None = None,
+) -> str:
+    """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
+    each pipeline's graph drawn when Graphviz is installed; ``summary``, the pages of
+    :mod:`harness_audit.report.summary`, come first after the cover. ``paged``: the source of
+    evidence.pdf, the same facts with the control matrix once per pipeline across the
+    frameworks (``wp["cross"]``) instead of once per framework (issue 28: that repetition was
+    over half the PDF's pages and of its rendering time). ``figures``: from
+    :func:`graph_figures`, when already drawn."""
+    import jinja2
+    from markupsafe import Markup
+
+    graphs = figures if figures is not None else graph_figures(assessment)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates")),
         autoescape=True,
@@ -414,6 +442,8 @@ def render_html(
             assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer
         ),
         summary=summary or Markup(""),
+        paged=paged,
+        short=FRAMEWORK_SHORT,
     )
 
 
@@ -644,17 +674,9 @@ def build_pack(
     from harness_audit.report.summary import summary_files
 
     glance, summary = summary_files(run.assessment, slas, when, pdf)
-    html = render_html(
-        run.assessment,
-        slas,
-        inputs,
-        when,
-        ai_act_date,
-        waiver_rows(run.assessment),
-        wp,
-        preparer,
-        glance,
-    )
+    waivers, figures = waiver_rows(run.assessment), graph_figures(run.assessment)
+    args = (run.assessment, slas, inputs, when, ai_act_date, waivers, wp, preparer, glance)
+    html = render_html(*args, figures=figures)
     files: dict[str, bytes | Path] = {
         **summary,
         "evidence.html": html.encode("utf-8"),
@@ -664,7 +686,7 @@ def build_pack(
         **(extra or {}),
     }
     if pdf:
-        files["evidence.pdf"] = render_pdf(html)
+        files["evidence.pdf"] = render_pdf(render_html(*args, paged=True, figures=figures))
     sums = sums_text(files)
     files["SHA256SUMS"] = sums.encode("utf-8")
     if signer is not None:

@@ -345,6 +345,58 @@ def json_matrix(m: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def cross_matrix(
+    m: list[dict[str, Any]], results: Sequence[PipelineResult], assessment: Assessment
+) -> list[dict[str, Any]]:
+    """The matrix for the paged pack (issue 28): per pipeline, each check or design rule once
+    (not once per criterion of every framework), with the criteria it maps to in each framework
+    the pipeline has in scope, its controls' conclusions (agents grouped by conclusion, linked
+    to their entries) and its deviations; then which EU AI Act articles apply, grouped by why.
+    The same facts as :func:`matrix` per pipeline, each once: the criteria's titles and their
+    deviation counts are in the across-the-pipelines tables, every finding in the findings
+    section, and the per-framework matrix in evidence.html and findings.json."""
+    rules = assessment.rules.rules
+    out = []
+    for pi, p in enumerate(results):
+        rows: dict[str, dict[str, Any]] = {}
+        applies: dict[tuple[str, str], list[str]] = {}
+        for fw in m:
+            for row in fw["rows"]:
+                x = row["per"][pi]
+                if not x["in_scope"]:
+                    continue
+                if x["applies"] is not None:
+                    applies.setdefault((x["applies"].state, x["applies"].why), []).append(row["id"])
+                for key in dict.fromkeys(row["tested_by"]):
+                    r = rows.setdefault(key, {"key": key, "criteria": {}, "controls": []})
+                    r["criteria"].setdefault(fw["id"], []).append(row["id"])
+                    if not r["controls"]:
+                        r["controls"] = [c for c in x["controls"] if c["check"] == key]
+        for key, r in rows.items():
+            hits = [
+                f
+                for f in p.findings
+                if f.severity != "info"
+                and f.rule in rules
+                and (rules[f.rule].check or f.rule) == key
+            ]
+            r["count"] = len(hits)
+            r["deviations"] = [
+                f"{f.rule} {f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
+                for f in hits[:MATRIX_DEVIATIONS_SHOWN]
+            ]
+        out.append(
+            {
+                "pipeline": p.pipeline.name,
+                "rows": list(rows.values()),
+                "applies": [
+                    {"state": s, "why": w, "articles": ids} for (s, w), ids in applies.items()
+                ],
+            }
+        )
+    return out
+
+
 def replay_excerpts(
     results: Sequence[PipelineResult], controls: dict[str, list[dict[str, Any]]]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -463,7 +515,8 @@ def workpaper(
         "seed": seed,
         "sampling_source": load_sampling()["source"],
         "controls": controls,
-        "matrix": matrix(results, assessment, controls, tsc),
+        "matrix": (m := matrix(results, assessment, controls, tsc)),
+        "cross": cross_matrix(m, results, assessment),
         "tsc": {p.pipeline.name: tsc_scope(p.pipeline, tsc) for p in results},
         "ai_act": {
             p.pipeline.name: {
