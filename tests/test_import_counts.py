@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -126,6 +126,7 @@ def _span(i: int, parent: int | None, kind: str, dup: bool) -> dict[str, Any]:
         max_size=8,
     )
 )
+@example(shape=[("agent", 0, False, 0), ("model", 0, True, 0)])  # the model a duplicate
 def test_records_read_is_mapped_plus_dropped(
     tmp_path: Path, shape: list[tuple[str, int, bool, int]]
 ) -> None:
@@ -143,7 +144,10 @@ def test_records_read_is_mapped_plus_dropped(
             pass
     except HarnessAuditError as e:  # nothing mapped: refused, never an empty trail (item 2)
         assert "nothing in it mapped to an event" in e.diagnostics()[0].message
-        assert all(kind in ("agent", "plain") for kind, *_ in shape)
+        assert all(  # a model or tool span can be mapped only when it is no duplicate
+            kind in ("agent", "plain") or (dup and i > 0 and roll == 0)
+            for i, (kind, _, dup, roll) in enumerate(shape)
+        )
         return
     s = job.summary()
     _adds_up(s)
