@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -58,11 +59,16 @@ _clients: dict[int, Any] = {}
 
 
 def client() -> Any:
-    """The process's boto3 S3 client (one per process: a forked scanner makes its own)."""
+    """The process's S3 client (one per process, shared by its threads: a forked scanner makes
+    its own)."""
     pid = os.getpid()
     if pid not in _clients:
+        import importlib.util
+
         try:
-            import boto3
+            if importlib.util.find_spec("boto3") is None:  # the extra (botocore is its part)
+                raise ImportError("boto3")
+            import botocore.session
             from botocore.config import Config
         except ImportError as e:
             raise UsageError(
@@ -71,8 +77,14 @@ def client() -> Any:
                     f"reading or writing a trail in S3 needs the s3 extra: {INSTALL}",
                 )
             ) from e
-        _clients[pid] = boto3.client(
-            "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"})
+        # botocore's own session, not boto3's: the same client (boto3.client makes this one),
+        # without importing boto3 and s3transfer, which this store does not use
+        _clients[pid] = botocore.session.get_session().create_client(
+            "s3",
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                max_pool_connections=16,  # STREAMS ranged GETs per reader, reused
+            ),
         )
     return _clients[pid]
 
@@ -89,61 +101,79 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 
 
 PIECE = 1 << 20
-AHEAD = 8
-"""A reader's GET body is read ahead by a thread, up to ``AHEAD`` pieces of ``PIECE`` bytes,
-so the transfer overlaps the verifier's hashing (bench/README.md has the figures)."""
+PART = 8 << 20
+STREAMS = 3
+"""A reader's range is fetched as consecutive parts of up to ``PART`` bytes, each its own ranged
+GET, ``STREAMS`` of them at once (one GET's throughput bounds a single stream; the transfer
+overlaps the verifier's hashing): the first part is one ``PIECE`` (a seek that reads a line,
+to find a split point, fetches no more), the rest start once a second piece is asked for, so
+only a sequential reader reads ahead (bench/README.md has the figures)."""
 
 
 class _ReadAhead:
-    """One ranged GET's body, read by a thread into a bounded queue of pieces."""
+    """One range of an object, fetched by parallel ranged GETs of consecutive parts, handed
+    out in order."""
 
     def __init__(self, bucket: str, key: str, start: int, end: int, name: str) -> None:
-        import queue
+        import collections
         import threading
+        from concurrent.futures import Future, ThreadPoolExecutor
 
         self.name = name
-        self.pieces: queue.Queue[bytes | BaseException] = queue.Queue(AHEAD)
+        self.bucket, self.key = bucket, key
         self.stop = threading.Event()
-        self.args = (bucket, key, start, end)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.pool = ThreadPoolExecutor(STREAMS, thread_name_prefix="s3-range")
+        self.parts = collections.deque(self._parts(start, end))
+        self.fetching: collections.deque[Future[bytes]] = collections.deque()
+        self.handed = 0
+        self._more(1)
 
-    def _run(self) -> None:
-        bucket, key, start, end = self.args
-        body = None
+    @staticmethod
+    def _parts(start: int, end: int) -> Iterator[tuple[int, int]]:
+        at, size = start, PIECE
+        while at < end:
+            yield at, min(end, at + size)
+            at, size = at + size, PART
+
+    def _more(self, ahead: int) -> None:
+        while self.parts and len(self.fetching) < ahead:
+            a, b = self.parts.popleft()
+            self.fetching.append(self.pool.submit(self._fetch, a, b))
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        body = client().get_object(
+            Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end - 1}"
+        )["Body"]
         try:
-            body = client().get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")[
-                "Body"
-            ]
+            out = []
             while not self.stop.is_set():
                 data = body.read(PIECE)
-                self.pieces.put(data)
                 if not data:
-                    return
-        except BaseException as e:  # handed to the reader, which raises it
-            self.pieces.put(e)
+                    break
+                out.append(data)
+            return b"".join(out)
         finally:
-            if body is not None:
-                body.close()
+            body.close()
 
     def get(self) -> bytes:
-        """The next piece (empty at the end of the range)."""
-        item = self.pieces.get()
-        if isinstance(item, BaseException):
-            if isinstance(item, _client_errors()):
-                raise _error(self.name, item) from item
-            raise item
-        return item
+        """The next part (empty at the end of the range, or where the object ended early)."""
+        if self.handed:  # a second part asked for: a sequential reader, read ahead
+            self._more(STREAMS)
+        if not self.fetching:
+            return b""
+        fut = self.fetching.popleft()
+        self.handed += 1
+        if self.handed > 1:
+            self._more(STREAMS)
+        try:
+            return fut.result()
+        except _client_errors() as e:
+            raise _error(self.name, e) from e
 
     def close(self) -> None:
-        """Stop the thread (it may be waiting to put a piece: make room)."""
-        import contextlib
-        import queue
-
+        """Stop the fetches (those running end at their next piece)."""
         self.stop.set()
-        while self.thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self.pieces.get(timeout=0.05)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _RangeReader(io.RawIOBase):
