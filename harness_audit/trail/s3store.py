@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -101,79 +100,76 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 
 
 PIECE = 1 << 20
-PART = 8 << 20
-STREAMS = 3
-"""A reader's range is fetched as consecutive parts of up to ``PART`` bytes, each its own ranged
-GET, ``STREAMS`` of them at once (one GET's throughput bounds a single stream; the transfer
-overlaps the verifier's hashing): the first part is one ``PIECE`` (a seek that reads a line,
-to find a split point, fetches no more), the rest start once a second piece is asked for, so
-only a sequential reader reads ahead (bench/README.md has the figures)."""
+AHEAD = 8
+"""A reader's GET body is read ahead by a thread, up to ``AHEAD`` pieces of ``PIECE`` bytes,
+so the transfer overlaps the verifier's hashing (bench/README.md has the figures). The first
+piece is a GET of its own: the rest of the range is asked for only when a second piece is
+(a seek that reads a line, to find a split point, fetches one piece, not the read-ahead)."""
 
 
 class _ReadAhead:
-    """One range of an object, fetched by parallel ranged GETs of consecutive parts, handed
-    out in order."""
+    """One ranged GET's body, read by a thread into a bounded queue of pieces."""
 
     def __init__(self, bucket: str, key: str, start: int, end: int, name: str) -> None:
-        import collections
+        import queue
         import threading
-        from concurrent.futures import Future, ThreadPoolExecutor
 
         self.name = name
-        self.bucket, self.key = bucket, key
+        self.pieces: queue.Queue[bytes | BaseException] = queue.Queue(AHEAD)
         self.stop = threading.Event()
-        self.pool = ThreadPoolExecutor(STREAMS, thread_name_prefix="s3-range")
-        self.parts = collections.deque(self._parts(start, end))
-        self.fetching: collections.deque[Future[bytes]] = collections.deque()
-        self.handed = 0
-        self._more(1)
+        self.more = threading.Event()  # a second piece was asked for
+        self.asked = 0
+        self.args = (bucket, key, start, end)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
 
-    @staticmethod
-    def _parts(start: int, end: int) -> Iterator[tuple[int, int]]:
-        at, size = start, PIECE
-        while at < end:
-            yield at, min(end, at + size)
-            at, size = at + size, PART
-
-    def _more(self, ahead: int) -> None:
-        while self.parts and len(self.fetching) < ahead:
-            a, b = self.parts.popleft()
-            self.fetching.append(self.pool.submit(self._fetch, a, b))
-
-    def _fetch(self, start: int, end: int) -> bytes:
-        body = client().get_object(
-            Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end - 1}"
-        )["Body"]
+    def _run(self) -> None:
+        bucket, key, start, end = self.args
         try:
-            out = []
+            first = min(end, start + PIECE)
+            self._stream(bucket, key, start, first)
+            if first < end:
+                self.more.wait()  # a second piece asked for, or the reader closed
+                if not self.stop.is_set():
+                    self._stream(bucket, key, first, end)
+            self.pieces.put(b"")
+        except BaseException as e:  # handed to the reader, which raises it
+            self.pieces.put(e)
+
+    def _stream(self, bucket: str, key: str, start: int, end: int) -> None:
+        """One ranged GET's body, piece by piece, into the queue."""
+        body = client().get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")["Body"]
+        try:
             while not self.stop.is_set():
                 data = body.read(PIECE)
                 if not data:
-                    break
-                out.append(data)
-            return b"".join(out)
+                    return
+                self.pieces.put(data)
         finally:
             body.close()
 
     def get(self) -> bytes:
-        """The next part (empty at the end of the range, or where the object ended early)."""
-        if self.handed:  # a second part asked for: a sequential reader, read ahead
-            self._more(STREAMS)
-        if not self.fetching:
-            return b""
-        fut = self.fetching.popleft()
-        self.handed += 1
-        if self.handed > 1:
-            self._more(STREAMS)
-        try:
-            return fut.result()
-        except _client_errors() as e:
-            raise _error(self.name, e) from e
+        """The next piece (empty at the end of the range)."""
+        self.asked += 1
+        if self.asked == 2:
+            self.more.set()
+        item = self.pieces.get()
+        if isinstance(item, BaseException):
+            if isinstance(item, _client_errors()):
+                raise _error(self.name, item) from item
+            raise item
+        return item
 
     def close(self) -> None:
-        """Stop the fetches (those running end at their next piece)."""
+        """Stop the thread (it may be waiting to put a piece: make room)."""
+        import contextlib
+        import queue
+
         self.stop.set()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.more.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self.pieces.get(timeout=0.05)
 
 
 class _RangeReader(io.RawIOBase):
