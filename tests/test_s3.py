@@ -516,3 +516,36 @@ def test_a_sharded_trail_in_s3_verifies_as_a_chain(server: Any, tmp_path: Path) 
     assert data["events"] == 11 and data["shards"][1]["previous"]["size"] == 6
     r = invoke("verify", "s3://worm/sharded/t/2027-01", "--key", pub(tmp_path), "-f", "json")
     assert r.exit_code == 0 and json.loads(r.stdout)["events"] == 5
+
+
+@needs_weed
+def test_a_split_search_fetches_one_piece_and_a_sequential_reader_streams_the_rest(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that seeks and reads a line (a split point's search) fetches one piece, not the
+    read-ahead of the rest of the object; a sequential reader gets the rest in one more ranged
+    GET, streamed, the bytes the same (each GET's Range recorded through botocore's events)."""
+    from harness_audit.trail import s3store
+
+    monkeypatch.setattr(s3store, "PIECE", 1 << 14)
+    data = os.urandom((1 << 18) + 12345)
+    server.put_object(Bucket="plain", Key="ranges/obj", Body=data)
+    ranges: list[str] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        ranges.append(params["Range"])
+
+    server.meta.events.register("provide-client-params.s3.GetObject", seen)
+    try:
+        store = s3store.S3Store("s3://plain/ranges")
+        with store.open_range("s3://plain/ranges/obj") as f:
+            f.seek(5000)
+            assert f.read(100) == data[5000:5100]
+        assert ranges == [f"bytes=5000-{5000 + (1 << 14) - 1}"]
+        ranges.clear()
+        with store.open_range("s3://plain/ranges/obj", 100) as f:
+            assert f.read() == data[100:]
+        first = 100 + (1 << 14)
+        assert ranges == [f"bytes=100-{first - 1}", f"bytes={first}-{len(data) - 1}"]
+    finally:
+        server.meta.events.unregister("provide-client-params.s3.GetObject", seen)

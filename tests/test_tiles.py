@@ -159,3 +159,69 @@ def test_roots_from_the_tile_levels_are_the_trees() -> None:
         if i in want:
             roots[i] = tree.root()
     assert {s: _root_at(s, levels) for s in want} == roots
+
+
+def test_the_compiled_core_cuts_and_hashes_entries_as_python_does() -> None:
+    """``tile_entries``/``tile_nodes`` (the compiled core's bulk path for publishing) give the
+    leaves, bundle bytes and inner nodes Python gives, and hand back (None) every chunk with
+    a line Python must report on (no hash member, one cut short, an entry over the limit)."""
+    import hashlib
+
+    cv = pytest.importorskip("harness_audit.trail._cverify")
+    from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
+
+    member = HASH_FIELD + b"a" * 64 + b'"'
+    lines = [
+        b'{"a":1' + member + b"}",
+        member + b'{"x":2}',  # the member first
+        b'{"d":{"k":"v"' + member + b"}" + member + b"}",  # the first occurrence is cut
+        b'{"s":"' + b"\xc3\xa9" * 300 + b'"' + member + b"}",
+        b"," + member,
+    ]
+
+    def python(ls: list[bytes]) -> tuple[bytes, bytes]:
+        es = []
+        for x in ls:
+            i = x.find(HASH_FIELD)
+            es.append(x[:i] + x[i + HASH_MEMBER_LEN :])
+        return (
+            b"".join(hashlib.sha256(b"\x00" + e).digest() for e in es),
+            b"".join(len(e).to_bytes(2, "big") + e for e in es),
+        )
+
+    assert cv.tile_entries(lines) == python(lines)
+    assert cv.tile_entries([]) == (b"", b"")
+    for bad in (
+        b'{"a":1}',  # no hash member
+        b'{"a":1' + member[:-1],  # a member cut short by the line's end
+        b"\x0070000",  # a marker of an over-long line
+        b'{"r":"' + b"x" * ENTRY_LIMIT + b'"' + member + b"}",  # entry over the limit
+    ):
+        assert cv.tile_entries([*lines, bad]) is None, bad[:20]
+    with pytest.raises(TypeError):
+        cv.tile_entries([*lines, "text"])
+    level = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(8))
+    nodes = b"".join(
+        hashlib.sha256(b"\x01" + level[i : i + 64]).digest() for i in range(0, len(level), 64)
+    )
+    assert cv.tile_nodes(level) == nodes and cv.tile_nodes(b"") == b""
+    with pytest.raises(ValueError):
+        cv.tile_nodes(level[:-32])
+
+
+def test_both_cores_publish_the_same_tiles(tmp_path: Path) -> None:
+    """The compiled core's bulk path and the pure core's write the same files, byte for byte."""
+    from harness_audit.trail import _core
+
+    if not _core.available():
+        pytest.skip("the compiled core is not built")
+    trail = write_trail(tmp_path / "t", 1300, checkpoint_every=500)
+    outs = {}
+    for core in ("c", "python"):
+        out = tmp_path / f"tiles-{core}"
+        with _core.using(core):
+            assert invoke("trail", "publish", trail, "--tiles", out).exit_code == 0
+        outs[core] = {
+            p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
+        }
+    assert outs["c"] == outs["python"] and "tile/entries/005.p/20" in outs["c"]

@@ -1062,9 +1062,114 @@ static PyObject *kinds(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)
     return d;
 }
 
+/* --- tiles (trail publish --tiles): leaves, entry bundles and inner nodes in bulk --------- */
+
+static PyObject *tile_entries(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    /* tile_entries(lines: list[bytes]) -> (leaves, framed) | None: per line, its entry (the
+       line without its first ,"hash":" member of 74 bytes), as the 32-byte leaf
+       SHA-256(0x00 || entry) and as the bundle's big-endian 16-bit length and entry, each
+       concatenated; None when a line has no such member wholly inside it or an entry is over
+       65,535 bytes (the caller's Python reports that line). */
+    static const char FIELD[] = ",\"hash\":\"";
+    if (!PyList_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "tile_entries takes a list of bytes");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(arg), total = 0;
+    size_t *cuts = PyMem_Malloc(sizeof(size_t) * (size_t)(n ? n : 1));
+    if (cuts == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(arg, i);
+        if (!PyBytes_Check(line)) {
+            PyMem_Free(cuts);
+            PyErr_SetString(PyExc_TypeError, "tile_entries takes a list of bytes");
+            return NULL;
+        }
+        const char *p = PyBytes_AS_STRING(line);
+        Py_ssize_t len = PyBytes_GET_SIZE(line);
+        const char *at = NULL;
+        for (const char *q = p; len - (q - p) >= 9;) {
+            q = memchr(q, ',', (size_t)(len - (q - p)));
+            if (q == NULL || len - (q - p) < 9)
+                break;
+            if (memcmp(q, FIELD, 9) == 0) {
+                at = q;
+                break;
+            }
+            q++;
+        }
+        if (at == NULL || len - (at - p) < 74 || len - 74 > 0xFFFF) {
+            PyMem_Free(cuts);
+            Py_RETURN_NONE;
+        }
+        cuts[i] = (size_t)(at - p);
+        total += len - 72;
+    }
+    PyObject *leaves = PyBytes_FromStringAndSize(NULL, 32 * n);
+    PyObject *framed = leaves ? PyBytes_FromStringAndSize(NULL, total) : NULL;
+    if (framed == NULL) {
+        Py_XDECREF(leaves);
+        PyMem_Free(cuts);
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(leaves);
+    unsigned char *f = (unsigned char *)PyBytes_AS_STRING(framed);
+    /* the list and its bytes are ours (held by the caller) while the GIL is released */
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(arg, i);
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(line);
+        size_t len = (size_t)PyBytes_GET_SIZE(line), cut = cuts[i], e = len - 74;
+        leaf_hash(p, cut, len, out + 32 * i);
+        f[0] = (unsigned char)(e >> 8);
+        f[1] = (unsigned char)e;
+        memcpy(f + 2, p, cut);
+        memcpy(f + 2 + cut, p + cut + 74, len - cut - 74);
+        f += 2 + e;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(cuts);
+    PyObject *r = PyTuple_Pack(2, leaves, framed);
+    Py_DECREF(leaves);
+    Py_DECREF(framed);
+    return r;
+}
+
+static PyObject *tile_nodes(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    /* tile_nodes(level) -> bytes: SHA-256(0x01 || left || right) of each 64-byte pair of
+       32-byte hashes of a bytes-like level (a whole number of pairs), concatenated */
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (b.len % 64) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "tile_nodes takes whole pairs of 32-byte hashes");
+        return NULL;
+    }
+    Py_ssize_t n = b.len / 64;
+    PyObject *r = PyBytes_FromStringAndSize(NULL, 32 * n);
+    if (r != NULL) {
+        const unsigned char *p = b.buf;
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(r);
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++)
+            node_hash(p + 64 * i, p + 64 * i + 32, out + 32 * i);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b);
+    return r;
+}
+
 static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(line) -> bool: the line is an event this core decides (canonical, valid)."},
+    {"tile_entries", tile_entries, METH_O,
+     "tile_entries(lines) -> (leaves, framed) | None: the tiles' leaves and entry bundle bytes."},
+    {"tile_nodes", tile_nodes, METH_O,
+     "tile_nodes(level) -> bytes: the inner node of each pair of 32-byte hashes."},
     {"kinds", kinds, METH_NOARGS,
      "kinds() -> {kind: (required fields, optional fields)}: the core's copy of the schema."},
     {NULL, NULL, 0, NULL},

@@ -58,11 +58,16 @@ _clients: dict[int, Any] = {}
 
 
 def client() -> Any:
-    """The process's boto3 S3 client (one per process: a forked scanner makes its own)."""
+    """The process's S3 client (one per process, shared by its threads: a forked scanner makes
+    its own)."""
     pid = os.getpid()
     if pid not in _clients:
+        import importlib.util
+
         try:
-            import boto3
+            if importlib.util.find_spec("boto3") is None:  # the extra (botocore is its part)
+                raise ImportError("boto3")
+            import botocore.session
             from botocore.config import Config
         except ImportError as e:
             raise UsageError(
@@ -71,8 +76,14 @@ def client() -> Any:
                     f"reading or writing a trail in S3 needs the s3 extra: {INSTALL}",
                 )
             ) from e
-        _clients[pid] = boto3.client(
-            "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"})
+        # botocore's own session, not boto3's: the same client (boto3.client makes this one),
+        # without importing boto3 and s3transfer, which this store does not use
+        _clients[pid] = botocore.session.get_session().create_client(
+            "s3",
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                max_pool_connections=16,  # STREAMS ranged GETs per reader, reused
+            ),
         )
     return _clients[pid]
 
@@ -91,7 +102,9 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 PIECE = 1 << 20
 AHEAD = 8
 """A reader's GET body is read ahead by a thread, up to ``AHEAD`` pieces of ``PIECE`` bytes,
-so the transfer overlaps the verifier's hashing (bench/README.md has the figures)."""
+so the transfer overlaps the verifier's hashing (bench/README.md has the figures). The first
+piece is a GET of its own: the rest of the range is asked for only when a second piece is
+(a seek that reads a line, to find a split point, fetches one piece, not the read-ahead)."""
 
 
 class _ReadAhead:
@@ -104,30 +117,42 @@ class _ReadAhead:
         self.name = name
         self.pieces: queue.Queue[bytes | BaseException] = queue.Queue(AHEAD)
         self.stop = threading.Event()
+        self.more = threading.Event()  # a second piece was asked for
+        self.asked = 0
         self.args = (bucket, key, start, end)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         bucket, key, start, end = self.args
-        body = None
         try:
-            body = client().get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")[
-                "Body"
-            ]
-            while not self.stop.is_set():
-                data = body.read(PIECE)
-                self.pieces.put(data)
-                if not data:
-                    return
+            first = min(end, start + PIECE)
+            self._stream(bucket, key, start, first)
+            if first < end:
+                self.more.wait()  # a second piece asked for, or the reader closed
+                if not self.stop.is_set():
+                    self._stream(bucket, key, first, end)
+            self.pieces.put(b"")
         except BaseException as e:  # handed to the reader, which raises it
             self.pieces.put(e)
+
+    def _stream(self, bucket: str, key: str, start: int, end: int) -> None:
+        """One ranged GET's body, piece by piece, into the queue."""
+        body = client().get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")["Body"]
+        try:
+            while not self.stop.is_set():
+                data = body.read(PIECE)
+                if not data:
+                    return
+                self.pieces.put(data)
         finally:
-            if body is not None:
-                body.close()
+            body.close()
 
     def get(self) -> bytes:
         """The next piece (empty at the end of the range)."""
+        self.asked += 1
+        if self.asked == 2:
+            self.more.set()
         item = self.pieces.get()
         if isinstance(item, BaseException):
             if isinstance(item, _client_errors()):
@@ -141,6 +166,7 @@ class _ReadAhead:
         import queue
 
         self.stop.set()
+        self.more.set()
         while self.thread.is_alive():
             with contextlib.suppress(queue.Empty):
                 self.pieces.get(timeout=0.05)

@@ -28,7 +28,10 @@ from a trail whose checkpoints match it (run ``verify`` for why one does not).
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,12 +127,21 @@ def _checkpoints(trail: Sequence[Path]) -> list[tuple[int, bytes, bytes]]:
     return sorted((s, r, d) for s, (r, d) in out.items())
 
 
-def _entries(trail: Sequence[Path], limit: int) -> Iterator[list[bytes]]:
-    """The entries of the first ``limit`` complete lines, in trail order, a chunk at a time."""
+def _entries(trail: Sequence[Path], limit: int) -> Iterator[tuple[bytes, bytes, list[int]]]:
+    """The entries of the first ``limit`` complete lines, in trail order, a chunk at a time:
+    (their leaves, 32 bytes each; their bundle bytes, each a big-endian 16-bit length and the
+    entry; the size of each in the bundle bytes). The compiled core takes a chunk in one call
+    when every line has its hash member (``tile_entries``); otherwise, or without the core,
+    Python does the same per line and reports the line that has none."""
+    from harness_audit.trail import _core
     from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
     from harness_audit.trail.store import chunks, name_of, store_of, trail_files
 
     read_limit = ENTRY_LIMIT + HASH_MEMBER_LEN  # a longer line is refused unread
+    core = _core.core()
+    bulk = getattr(core, "tile_entries", None)
+    framed_size = (HASH_MEMBER_LEN - 2).__rsub__  # len(line) - 74 + 2
+    sha = hashlib.sha256
 
     seen = 0
     for f in trail_files(trail):
@@ -140,22 +152,31 @@ def _entries(trail: Sequence[Path], limit: int) -> Iterator[list[bytes]]:
             for _, lines, _torn in chunks(fh, 0, store.size(name), 1 << 22, read_limit):
                 if seen + len(lines) > limit:
                     lines = lines[: limit - seen]
-                batch = []
-                for line in lines:
-                    n += 1
-                    if line[:1] == b"\x00":  # a line over the read limit: its length
-                        _too_long(name, n, int(line[1:]) - HASH_MEMBER_LEN)
-                    i = line.find(HASH_FIELD)
-                    if i < 0:
-                        raise TrailError(
-                            Diagnostic(name, "the line has no hash member: verify the trail", n)
-                        )
-                    entry = line[:i] + line[i + HASH_MEMBER_LEN :]
-                    if len(entry) > ENTRY_LIMIT:
-                        _too_long(name, n, len(entry))
-                    batch.append(entry)
-                seen += len(batch)
-                yield batch
+                done = bulk(lines) if bulk is not None else None
+                if done is not None:
+                    n += len(lines)
+                    leaves, framed = done
+                    sizes = list(map(framed_size, map(len, lines)))
+                else:
+                    batch = []
+                    for line in lines:
+                        n += 1
+                        if line[:1] == b"\x00":  # a line over the read limit: its length
+                            _too_long(name, n, int(line[1:]) - HASH_MEMBER_LEN)
+                        i = line.find(HASH_FIELD)
+                        if i < 0:
+                            raise TrailError(
+                                Diagnostic(name, "the line has no hash member: verify the trail", n)
+                            )
+                        entry = line[:i] + line[i + HASH_MEMBER_LEN :]
+                        if len(entry) > ENTRY_LIMIT:
+                            _too_long(name, n, len(entry))
+                        batch.append(entry)
+                    leaves = b"".join([sha(b"\x00" + e).digest() for e in batch])
+                    framed = b"".join([len(e).to_bytes(2, "big") + e for e in batch])
+                    sizes = [len(e) + 2 for e in batch]
+                seen += len(sizes)
+                yield leaves, framed, sizes
                 if seen == limit:
                     return
     if seen < limit:
@@ -179,9 +200,39 @@ def _too_long(name: str, line: int, size: int) -> None:
     )
 
 
+def _pairs(level: bytes) -> bytes:
+    """The inner node of each pair of 32-byte hashes (the compiled core's ``tile_nodes`` in
+    one call, or Python per pair)."""
+    from harness_audit.trail import _core
+
+    bulk = getattr(_core.core(), "tile_nodes", None)
+    if bulk is not None:
+        out: bytes = bulk(level)
+        return out
+    sha = hashlib.sha256
+    return b"".join([sha(b"\x01" + level[i : i + 64]).digest() for i in range(0, len(level), 64)])
+
+
+class _Hashes:
+    """A level's hashes held as one bytes object (32 each), sliced into lists of hashes."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def __len__(self) -> int:
+        return len(self.blob) // 32
+
+    def __getitem__(self, at: slice) -> list[bytes]:
+        start, stop, _ = at.indices(len(self))
+        b = self.blob
+        return [b[i : i + 32] for i in range(32 * start, 32 * stop, 32)]
+
+
 def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> TilesSummary:
     """Write the tree of the trail's newest checkpoint as tiles through ``put(name, data)``
     (module doc); refuse a checkpoint whose root is not the trail's."""
+    from itertools import accumulate
+
     cps = _checkpoints(trail)
     if not cps:
         raise TrailError(
@@ -190,48 +241,56 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
     size = cps[-1][0]
     sizes = [s for s, _, _ in cps if s > 0]
     partials = sorted(s for s in sizes if s % WIDTH)
-    leaves: list[bytes] = []
-    pending: list[bytes] = []  # the entries from bundle ``base // WIDTH`` on
+    leaves = bytearray()
+    # the bundle bytes of the entries from bundle ``base // WIDTH`` on, and where each starts
+    pending, offsets = b"", [0]
     base = pi = bundles = 0
 
-    def write_bundle(n: int, entries: list[bytes]) -> None:
-        data = b"".join([len(e).to_bytes(2, "big") + e for e in entries])
-        put(tile_path("entries", n, len(entries)), data)
+    def write_bundle(n: int, first: int, end: int) -> None:  # pending entries [first, end)
+        put(tile_path("entries", n, end - first), pending[offsets[first] : offsets[end]])
 
-    sha = hashlib.sha256
-    for batch in _entries(trail, size):
-        leaves.extend([sha(b"\x00" + e).digest() for e in batch])
-        pending.extend(batch)
-        total = len(leaves)
+    for batch_leaves, framed, batch_sizes in _entries(trail, size):
+        leaves += batch_leaves
+        pending += framed
+        more = accumulate(batch_sizes, initial=offsets[-1])
+        next(more)
+        offsets.extend(more)
+        total = len(leaves) // 32
         while pi < len(partials) and partials[pi] <= total:  # a checkpointed size's bundle
             s = partials[pi]
             k = s // WIDTH
-            write_bundle(k, pending[k * WIDTH - base : s - base])
+            write_bundle(k, k * WIDTH - base, s - base)
             bundles, pi = bundles + 1, pi + 1
-        done = (len(pending) // WIDTH) * WIDTH
+        done = ((len(offsets) - 1) // WIDTH) * WIDTH
         for i in range(0, done, WIDTH):
-            write_bundle((base + i) // WIDTH, pending[i : i + WIDTH])
+            write_bundle((base + i) // WIDTH, i, i + WIDTH)
             bundles += 1
-        del pending[:done]
+        cut = offsets[done]
+        pending = pending[cut:]
+        offsets = [o - cut for o in offsets[done:]]
         base += done
     tiles = 0
-    levels: list[list[bytes]] = []
-    level, hashes = 0, leaves
+    levels: list[_Hashes] = []
+    level, hashes = 0, bytes(leaves)
+    del leaves
+    tile = 32 * WIDTH
     while hashes:
-        levels.append(hashes)
-        full = len(hashes) // WIDTH
+        levels.append(_Hashes(hashes))
+        full = len(hashes) // tile
         for k in range(full):
-            put(tile_path(level, k), b"".join(hashes[k * WIDTH : (k + 1) * WIDTH]))
+            put(tile_path(level, k), hashes[k * tile : (k + 1) * tile])
             tiles += 1
         for count in sorted({s >> (8 * level) for s in sizes}):  # sizes may share one
             if count % WIDTH:
                 k = count // WIDTH
-                put(tile_path(level, k, count % WIDTH), b"".join(hashes[k * WIDTH : count]))
+                put(tile_path(level, k, count % WIDTH), hashes[k * tile : 32 * count])
                 tiles += 1
-        hashes = [_subtree_root(hashes[k * WIDTH : (k + 1) * WIDTH]) for k in range(full)]
+        hashes = hashes[: full * tile]  # each full tile's root: 8 levels of pairs up
+        for _ in range(8):
+            hashes = _pairs(hashes)
         level += 1
     for s, root, _ in cps:
-        if _root_at(s, levels) != root:
+        if _root_at(s, levels) != root:  # type: ignore[arg-type]
             raise TrailError(
                 Diagnostic(
                     name_of_first(trail),
@@ -242,6 +301,45 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
         put(f"checkpoints/{s:020d}.checkpoint", data)
     put("checkpoint", cps[-1][2])
     return TilesSummary(size, cps[-1][1].hex(), sizes, tiles, bundles)
+
+
+WRITERS = 4
+"""Threads writing tiles and bundles: creating a file (or putting an object) mostly waits
+(on the file system's journal, on the network), and the waits overlap with the hashing."""
+
+AHEAD = 64
+"""Writes queued at most (each a tile of 8 KiB or a bundle of up to 16 MiB)."""
+
+
+class _Parallel:
+    """``put`` run by :data:`WRITERS` threads, at most :data:`AHEAD` writes queued; leaving
+    the block waits for every write and raises the first one's error (none is lost)."""
+
+    def __init__(self, put: Callable[[str, bytes], None]) -> None:
+        self._put = put
+        self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="tiles")
+        self._room = threading.BoundedSemaphore(AHEAD)
+        self._errors: list[BaseException] = []
+
+    def _done(self, fut: Future[None]) -> None:
+        self._room.release()
+        e = fut.exception()
+        if e is not None:
+            self._errors.append(e)
+
+    def __call__(self, name: str, data: bytes) -> None:
+        if self._errors:
+            raise self._errors[0]
+        self._room.acquire()
+        self._pool.submit(self._put, name, data).add_done_callback(self._done)
+
+    def __enter__(self) -> _Parallel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+        if self._errors and exc[0] is None:
+            raise self._errors[0]
 
 
 def name_of_first(trail: Sequence[Path]) -> str:
@@ -274,20 +372,33 @@ def publish(trail: Sequence[Path], out: Path) -> TilesSummary:
             else:
                 store.put_bytes(data, name)
 
-        summary = publish_tiles(trail, put_s3)
-        for name, data in held:
+        with _Parallel(put_s3) as put:
+            summary = publish_tiles(trail, put)
+        for name, data in held:  # after every tile and bundle is in place
             store.put_bytes(data, name)
         return summary
     from harness_audit._fs import write_folder_from
 
     def fill(into: Path) -> TilesSummary:
+        made: set[str] = set()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
         def put_local(name: str, data: bytes) -> None:
-            p = into / name
-            p.parent.mkdir(parents=True, exist_ok=True)
-            with p.open("xb") as f:
-                f.write(data)
+            path = os.path.join(into, name)
+            parent = os.path.dirname(path)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            fd = os.open(path, flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
 
         into.mkdir(parents=True, exist_ok=True)
-        return publish_tiles(trail, put_local)
+        with _Parallel(put_local) as put:
+            return publish_tiles(trail, put)
 
     return write_folder_from(out, fill, list(trail))
