@@ -479,10 +479,9 @@ class _Reader:
             return
         items.sort(key=lambda x: (x[0], x[1]))
         begin = f"{run.trace}:run_start"
-        start = run_start(run.trace, begin, run.first or 0, pipeline)
-        end = run_end(run.trace, begin, run.last or 0, pipeline, "unknown")
-        if run.first is None:
-            start["ts"] = end["ts"] = None
+        start = run_start(run.trace, begin, run.first, pipeline)
+        last = None if run.first is None else run.last  # no first time: no time at all
+        end = run_end(run.trace, begin, last, pipeline, "unknown")
         end["x_outcome"] = "unknown"
         yield from emit_run(
             file,

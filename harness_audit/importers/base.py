@@ -281,11 +281,11 @@ def _second(secs: int) -> str:
     return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def run_start(run: str, span: str, ts_ns: int, pipeline: str) -> dict[str, Any]:
+def run_start(run: str, span: str, ts_ns: int | None, pipeline: str) -> dict[str, Any]:
     """The ``run_start`` an importer synthesises for a source trace (IMPORT.md): the harness
-    opens the run, at its first moment."""
+    opens the run, at its first moment (``ts`` none when the source states no time)."""
     return {
-        "ts": ns_to_ts(ts_ns),
+        "ts": None if ts_ns is None else ns_to_ts(ts_ns),
         "run": run,
         "span": span,
         "parent": None,
@@ -323,10 +323,13 @@ def emit_run(
     stats.runs += 1
 
 
-def run_end(run: str, start_span: str, ts_ns: int, pipeline: str, outcome: str) -> dict[str, Any]:
-    """The synthesised ``run_end`` (span ``<run>:run_end``, under the run's ``run_start``)."""
+def run_end(
+    run: str, start_span: str, ts_ns: int | None, pipeline: str, outcome: str
+) -> dict[str, Any]:
+    """The synthesised ``run_end`` (span ``<run>:run_end``, under the run's ``run_start``;
+    ``ts`` none when the source states no time)."""
     return {
-        "ts": ns_to_ts(ts_ns),
+        "ts": None if ts_ns is None else ns_to_ts(ts_ns),
         "run": run,
         "span": f"{run}:run_end",
         "parent": start_span,

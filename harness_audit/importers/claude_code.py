@@ -375,9 +375,7 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         )
     run.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{run.id}:run_start"
-    start = run_start(run.id, begin, run.start or 0, pipeline)
-    if run.start is None:
-        start["ts"] = None
+    start = run_start(run.id, begin, run.start, pipeline)
     if run.modes:
         start["x_permission_mode"] = run.modes[0]
         if len(run.modes) > 1:
@@ -385,9 +383,7 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if NO_GATE_MODE in run.modes:
             start["x_gate"] = f"permissionMode {NO_GATE_MODE}: nothing was gated"
     start.update(run.facts)
-    end = run_end(run.id, begin, run.last or 0, pipeline, "unknown")
-    if run.last is None:
-        end["ts"] = None
+    end = run_end(run.id, begin, run.last, pipeline, "unknown")
     if run.stop:
         end["x_last_stop_reason"] = run.stop
     yield from emit_run(

@@ -406,9 +406,7 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         return
     r.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{r.id}:run_start"
-    start = run_start(r.id, begin, r.start or 0, pipeline)
-    if r.start is None:
-        start["ts"] = None
+    start = run_start(r.id, begin, r.start, pipeline)
     if r.gates:
         start["x_approval_policy"], start["x_sandbox_policy"] = r.gates[0]
         if len(r.gates) > 1:
@@ -416,9 +414,7 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if any(g == ("never", "danger-full-access") for g in r.gates):
             start["x_gate"] = "approval_policy never with danger-full-access: nothing was gated"
     start.update(r.facts)
-    end = run_end(r.id, begin, r.last or 0, pipeline, r.outcome)
-    if r.last is None:
-        end["ts"] = None
+    end = run_end(r.id, begin, r.last, pipeline, r.outcome)
     yield from emit_run(
         r.file, (1, start), ((line, ev) for _, _, line, ev in r.events), (1, end), stats
     )

@@ -223,9 +223,7 @@ def _emit(
     start_ns = ts_to_ns(meta.get("startTime"))
     end_ns = ts_to_ns(meta.get("lastUpdated"))
     begin = f"{sid}:run_start"
-    start = run_start(sid, begin, start_ns or 0, pipeline)
-    if start_ns is None:
-        start["ts"] = None
+    start = run_start(sid, begin, start_ns, pipeline)
     mode = text(meta.get("approvalMode"), 100)
     if mode is not None:
         start["x_approval_mode"] = mode
@@ -236,9 +234,7 @@ def _emit(
         if said is not None:
             start[fact] = said
     end_at = end_ns if end_ns is not None else last
-    end = run_end(sid, begin, end_at or 0, pipeline, "unknown")
-    if end_at is None:
-        end["ts"] = None
+    end = run_end(sid, begin, end_at, pipeline, "unknown")
     yield from emit_run(
         file, (1, start), ((line, ev) for _, _, line, ev in events), (1, end), stats
     )

@@ -167,16 +167,12 @@ def read(
         stats.unit("trajectory with no model call: no run")
         return
     begin = f"{run}:run_start"
-    start = run_start(run, begin, first or 0, pipeline)
-    if first is None:
-        start["ts"] = None
+    start = run_start(run, begin, first, pipeline)
     version = text(info.get("mini_version"), 40)
     if version is not None:
         start["x_mini_version"] = version
     outcome = "unknown" if exit_status is None else "ok" if exit_status == "Submitted" else "error"
-    end = run_end(run, begin, last or 0, pipeline, outcome)
-    if last is None:
-        end["ts"] = None
+    end = run_end(run, begin, last, pipeline, outcome)
     if exit_status is not None:
         end["x_exit_status"] = exit_status
     ms = as_dict(info.get("model_stats"))

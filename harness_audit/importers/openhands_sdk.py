@@ -239,14 +239,10 @@ def read(
         stats.unit("conversation with no action or model call: no run")
         return
     begin = f"{run}:run_start"
-    start = run_start(run, begin, first_ns or 0, pipeline)
-    if first_ns is None:
-        start["ts"] = None
+    start = run_start(run, begin, first_ns, pipeline)
     for _, ev in out:
         ev.pop("x_observed", None)
-    end = run_end(run, begin, last_ns or 0, pipeline, _STATUS.get(str(status), "unknown"))
-    if last_ns is None:
-        end["ts"] = None
+    end = run_end(run, begin, last_ns, pipeline, _STATUS.get(str(status), "unknown"))
     if status is not None:
         end["x_execution_status"] = str(status)[:40]
     end.update({k: v for k, v in totals.items() if isinstance(v, int)})
