@@ -1,0 +1,212 @@
+"""Issue 25: other versions of the coding agents' formats than the first readers were written
+for, found on real files (parsers' fixtures and the tools' own history), each on an input
+written here in that shape:
+
+- Codex rollouts with no ``token_count`` (older versions wrote none): one model call per model
+  turn, usage unknown; ``spawn_agent`` with its ``collab_tool_call`` (a spawn), a sub-agent's
+  rollout that names its parent thread and begins with history copied from it; a call whose
+  output the rollout does not hold; the early header line with only ``id`` and ``timestamp``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from harness_audit.importers import detect_trace, import_trace
+
+
+def _events(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    job = import_trace([path])
+    return [r.event for r in job.events()], job.summary()
+
+
+def _adds_up(summary: dict[str, Any]) -> None:
+    assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
+
+
+def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def _rec(t: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"timestamp": f"2026-02-10T09:00:{t}Z", "type": kind, "payload": payload}
+
+
+def test_codex_without_token_count_one_call_per_model_turn(tmp_path: Path) -> None:
+    src = _jsonl(
+        tmp_path / "rollout-2026-02-10T09-00-00-aaaa.jsonl",
+        [
+            _rec("00.000", "session_meta", {"id": "aaaa", "cli_version": "0.30.0"}),
+            _rec(
+                "00.100", "turn_context", {"model": "gpt-5-codex", "approval_policy": "on-request"}
+            ),
+            _rec("01.000", "event_msg", {"type": "user_message", "message": "tidy up"}),
+            _rec("01.001", "response_item", {"type": "message", "role": "user", "content": []}),
+            # turn 1: reasoning and two calls in one response
+            _rec("02.000", "response_item", {"type": "reasoning", "summary": []}),
+            _rec(
+                "02.100",
+                "response_item",
+                {"type": "function_call", "name": "shell", "call_id": "k1"},
+            ),
+            _rec(
+                "02.200",
+                "response_item",
+                {"type": "function_call", "name": "shell", "call_id": "k2"},
+            ),
+            _rec(
+                "03.000",
+                "response_item",
+                {"type": "function_call_output", "call_id": "k1", "output": "Exit code: 0"},
+            ),
+            _rec(
+                "03.100",
+                "response_item",
+                {"type": "function_call_output", "call_id": "k2", "output": "Exit code: 2"},
+            ),
+            # turn 2: an answer, said twice (event and item) in the same turn
+            _rec("04.000", "event_msg", {"type": "agent_message", "message": "done"}),
+            _rec(
+                "04.001", "response_item", {"type": "message", "role": "assistant", "content": []}
+            ),
+            # turn 3 after the next prompt: a patch whose output never came (the file ends)
+            _rec("05.000", "event_msg", {"type": "user_message", "message": "and the docs"}),
+            _rec(
+                "06.000",
+                "response_item",
+                {"type": "custom_tool_call", "name": "apply_patch", "call_id": "k3"},
+            ),
+        ],
+    )
+    events, summary = _events(src)
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert len(calls) == 3
+    for c in calls:
+        assert c["model"]["name"] == "gpt-5-codex"
+        assert c["x_usage"] == "unknown" and c["x_cost"] == "unknown"
+    tools = {e["span"]: e for e in events if e["kind"] == "tool_call"}
+    assert set(tools) == {"k1", "k2", "k3"}
+    assert tools["k1"]["outcome"] == "ok" and tools["k2"]["outcome"] == "error"
+    assert tools["k3"]["x_outcome"] == "unknown"  # no output in the file: not "ok"
+    assert tools["k3"]["ts"].startswith("2026-02-10T09:00:06")  # where it was made
+    _adds_up(summary)
+
+
+def test_codex_with_token_count_keeps_its_calls(tmp_path: Path) -> None:
+    usage = {"input_tokens": 100, "output_tokens": 7}
+    src = _jsonl(
+        tmp_path / "rollout-b.jsonl",
+        [
+            _rec("00.000", "session_meta", {"id": "b"}),
+            _rec("01.000", "response_item", {"type": "reasoning", "summary": []}),
+            _rec(
+                "01.500", "response_item", {"type": "message", "role": "assistant", "content": []}
+            ),
+            _rec(
+                "02.000",
+                "event_msg",
+                {
+                    "type": "token_count",
+                    "info": {"total_token_usage": usage, "last_token_usage": usage},
+                },
+            ),
+        ],
+    )
+    events, _ = _events(src)
+    (call,) = [e for e in events if e["kind"] == "model_call"]
+    assert call["input_tokens"] == 100 and "x_usage" not in call
+
+
+def test_codex_spawn_and_the_sub_agents_rollout(tmp_path: Path) -> None:
+    parent = _jsonl(
+        tmp_path / "rollout-p.jsonl",
+        [
+            _rec("00.000", "session_meta", {"id": "thread-p", "source": "cli"}),
+            _rec(
+                "01.000",
+                "response_item",
+                {"type": "function_call", "name": "spawn_agent", "call_id": "s1"},
+            ),
+            _rec(
+                "01.500",
+                "event_msg",
+                {
+                    "type": "collab_tool_call",
+                    "call_id": "s1",
+                    "tool": "spawn_agent",
+                    "new_thread_id": "thread-c",
+                },
+            ),
+            _rec(
+                "02.000",
+                "response_item",
+                {"type": "function_call_output", "call_id": "s1", "output": "spawned"},
+            ),
+        ],
+    )
+    events, summary = _events(parent)
+    (spawn,) = [e for e in events if e["kind"] == "spawn"]
+    assert spawn["x_child_run"] == "thread-c" and spawn["depth"] == 1
+    _adds_up(summary)
+    thread = {"parent_thread_id": "thread-p", "spawn_call_id": "s1"}
+    child = _jsonl(
+        tmp_path / "rollout-c.jsonl",
+        [
+            _rec(
+                "03.000",
+                "session_meta",
+                {"id": "thread-c", "source": {"subagent": {"thread_spawn": thread}}},
+            ),
+            # the parent's history, copied into the fork: not the child's own
+            _rec(
+                "01.000",
+                "response_item",
+                {"type": "function_call", "name": "spawn_agent", "call_id": "s1"},
+            ),
+            _rec("04.000", "event_msg", {"type": "user_message", "message": "look"}),
+            _rec("05.000", "response_item", {"type": "local_shell_call", "call_id": "c1"}),
+            _rec(
+                "06.000",
+                "response_item",
+                {"type": "function_call_output", "call_id": "c1", "output": "Exit code: 0"},
+            ),
+        ],
+    )
+    events, summary = _events(child)
+    assert events[0]["x_parent_run"] == "thread-p" and events[0]["x_spawn_call"] == "s1"
+    assert events[0]["ts"].startswith("2026-02-10T09:00:03")
+    assert [e["span"] for e in events if e["kind"] == "tool_call"] == ["c1"]
+    assert (
+        summary["dropped"][
+            "history the sub-agent's rollout copied from its parent (before it began)"
+        ]
+        == 1
+    )
+    _adds_up(summary)
+
+
+def test_codex_early_header_without_instructions(tmp_path: Path) -> None:
+    src = _jsonl(
+        tmp_path / "rollout-early.jsonl",
+        [
+            {"id": "e1", "timestamp": "2025-05-01T10:00:00Z"},
+            {"type": "message", "role": "user", "content": []},
+            {"type": "function_call", "name": "shell", "call_id": "x", "arguments": "{}"},
+            {
+                "type": "function_call_output",
+                "call_id": "x",
+                "output": '{"output": "", "metadata": {"exit_code": 0}}',
+            },
+            {"type": "message", "role": "assistant", "content": []},
+        ],
+    )
+    assert detect_trace(src).format == "codex"
+    events, summary = _events(src)
+    kinds = Counter(e["kind"] for e in events)
+    assert kinds["model_call"] == 2 and kinds["tool_call"] == 1
+    assert events[0]["run"] == "e1" and events[0]["ts"].startswith("2025-05-01T10:00:00")
+    _adds_up(summary)
