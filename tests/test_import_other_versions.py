@@ -210,3 +210,103 @@ def test_codex_early_header_without_instructions(tmp_path: Path) -> None:
     assert kinds["model_call"] == 2 and kinds["tool_call"] == 1
     assert events[0]["run"] == "e1" and events[0]["ts"].startswith("2025-05-01T10:00:00")
     _adds_up(summary)
+
+
+def _v1_messages(t0: float) -> list[dict[str, Any]]:
+    """A version 1 exchange: actions in the text, observations with their return code."""
+    fence = "`" * 3
+    return [
+        {"role": "system", "content": "You can run commands.", "timestamp": t0},
+        {"role": "user", "content": "Fix the failing test.", "timestamp": t0 + 1},
+        {
+            "role": "assistant",
+            "content": f"THOUGHT: look\n\n{fence}bash\nls src\n{fence}",
+            "timestamp": t0 + 2,
+        },
+        {
+            "role": "user",
+            "content": "<returncode>0</returncode>\n<output>\na.py\n</output>",
+            "timestamp": t0 + 3,
+        },
+        # two blocks: a format error, nothing ran
+        {
+            "role": "assistant",
+            "content": f"{fence}bash\nA\n{fence} then {fence}bash\nB\n{fence}",
+            "timestamp": t0 + 4,
+        },
+        {
+            "role": "user",
+            "content": "Please always provide EXACTLY ONE action.",
+            "timestamp": t0 + 5,
+        },
+        {
+            "role": "assistant",
+            "content": f"again\n{fence}bash\npytest -x\n{fence}",
+            "timestamp": t0 + 6,
+        },
+        {
+            "role": "user",
+            "content": "<returncode>1</returncode>\n<output>\nFAILED\n</output>",
+            "timestamp": t0 + 7,
+        },
+        {
+            "role": "assistant",
+            "content": "<bash_code>echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT</bash_code>",
+            "timestamp": t0 + 8,
+        },
+        {"role": "user", "content": "diff --git a/x b/x", "timestamp": t0 + 9},
+    ]
+
+
+def test_mini_swe_agent_v1_actions_in_the_text(tmp_path: Path) -> None:
+    src = tmp_path / "issue-7.traj.json"
+    doc = {
+        "info": {
+            "exit_status": "Submitted",
+            "submission": "diff --git a/x b/x",
+            "model_stats": {"instance_cost": 0.0123, "api_calls": 4},
+            "mini_version": "1.17.3",
+            "config": {"model": {"model_name": "anthropic/claude-sonnet-4-20250514"}},
+        },
+        "messages": _v1_messages(1_760_000_000.0),
+        "trajectory_format": "mini-swe-agent-1",
+    }
+    src.write_text(json.dumps(doc))
+    events, summary = _events(src)
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert len(calls) == 4
+    assert all(c["x_cost"] == "unknown" for c in calls)  # v1 states no per-call cost
+    tools = [e for e in events if e["kind"] == "tool_call"]
+    assert [t.get("x_returncode") for t in tools] == [0, 1, None]
+    assert [t["outcome"] for t in tools[:2]] == ["ok", "error"]
+    assert tools[2]["x_outcome"] == "unknown"
+    assert tools[0]["ts"].startswith("2025-10-09T08:53:23")  # the observation's own time
+    assert "x_time" not in tools[0]
+    assert events[-1]["x_instance_cost_microusd"] == 12300
+    _adds_up(summary)
+
+
+def test_mini_swe_agent_before_the_format_had_a_name(tmp_path: Path) -> None:
+    src = tmp_path / "django-1.traj.json"
+    messages = [{k: v for k, v in m.items() if k != "timestamp"} for m in _v1_messages(0)]
+    doc = {
+        "info": {
+            "exit_status": "LimitsExceeded",
+            "submission": "",
+            "model_stats": {"instance_cost": 3.1, "api_calls": 4},
+        },
+        "messages": messages,
+        "instance_id": "django-1",
+    }
+    src.write_text(json.dumps(doc))
+    assert detect_trace(src).format == "mini-swe-agent"
+    events, summary = _events(src)
+    kinds = Counter(e["kind"] for e in events)
+    assert kinds["model_call"] == 4 and kinds["tool_call"] == 3
+    assert events[-1]["outcome"] == "error"
+    assert all(e["x_time"] == "unknown" for e in events)  # no time stated: never 1970
+    _adds_up(summary)
+    # a SWE-agent trajectory has the same totals but its own keys: not taken for this one
+    swe = tmp_path / "swe.traj"
+    swe.write_text(json.dumps({"trajectory": [], "history": [], "info": doc["info"]}))
+    assert detect_trace(swe).format != "mini-swe-agent"
