@@ -310,3 +310,97 @@ def test_mini_swe_agent_before_the_format_had_a_name(tmp_path: Path) -> None:
     swe = tmp_path / "swe.traj"
     swe.write_text(json.dumps({"trajectory": [], "history": [], "info": doc["info"]}))
     assert detect_trace(swe).format != "mini-swe-agent"
+
+
+def _cc(kind: str, t: str, sid: str, **more: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "uuid": f"u-{kind}-{t}",
+        "sessionId": sid,
+        "version": "2.1.2",
+        "cwd": "/srv/app",
+        "timestamp": f"2026-03-01T12:00:{t}.000Z",
+        **more,
+    }
+
+
+def _said(mid: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    usage = {"input_tokens": 12, "output_tokens": 3}
+    return {
+        "id": mid,
+        "role": "assistant",
+        "model": "claude-sonnet-4-6",
+        "content": blocks,
+        "usage": usage,
+    }
+
+
+def test_claude_code_tool_use_never_answered_is_a_call_of_unknown_outcome(tmp_path: Path) -> None:
+    sid = "0d9c1f7e-1111-4222-8333-444455556666"
+    edit = {"type": "tool_use", "id": "toolu_e", "name": "Edit", "input": {"file_path": "a.py"}}
+    read = {"type": "tool_use", "id": "toolu_r", "name": "Read", "input": {"file_path": "b.py"}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_r", "content": "text"}
+    src = _jsonl(
+        tmp_path / f"{sid}.jsonl",
+        [
+            _cc("user", "01", sid, message={"role": "user", "content": "edit a.py"}),
+            _cc("assistant", "02", sid, message=_said("msg_1", [read])),
+            _cc("user", "03", sid, message={"role": "user", "content": [result]}),
+            # the session ends (killed) before the edit's result was written
+            _cc("assistant", "04", sid, message=_said("msg_2", [edit])),
+        ],
+    )
+    events, summary = _events(src)
+    tools = {e["span"]: e for e in events if e["kind"] == "tool_call"}
+    assert tools["toolu_r"]["outcome"] == "ok" and "x_outcome" not in tools["toolu_r"]
+    assert tools["toolu_e"]["tool"] == "Edit" and tools["toolu_e"]["x_outcome"] == "unknown"
+    assert tools["toolu_e"]["ts"].startswith("2026-03-01T12:00:04")
+    _adds_up(summary)
+
+
+def test_claude_code_workflow_folder(tmp_path: Path) -> None:
+    sid = "7a7a0000-0000-4000-8000-00000000abcd"
+    run_dir = tmp_path / sid / "subagents" / "workflows" / "wf_1"
+    run_dir.mkdir(parents=True)
+    wf = {"type": "tool_use", "id": "toolu_w", "name": "Workflow", "input": {"scriptPath": "s.js"}}
+    done = {"type": "tool_result", "tool_use_id": "toolu_w", "content": "launched"}
+    _jsonl(
+        tmp_path / f"{sid}.jsonl",
+        [
+            _cc("assistant", "01", sid, message=_said("msg_w", [wf])),
+            _cc("user", "02", sid, message={"role": "user", "content": [done]}),
+        ],
+    )
+    # the workflow's journal (which agents it started): no transcript, read with them
+    _jsonl(run_dir / "journal.jsonl", [{"type": "started", "key": "k", "agentId": "ag1"}])
+    agent_sid = f"{sid}#agent-ag1"
+    _jsonl(
+        run_dir / "agent-ag1.jsonl",
+        [
+            _cc(
+                "user",
+                "03",
+                agent_sid,
+                isSidechain=True,
+                agentId="ag1",
+                message={"role": "user", "content": "go"},
+            ),
+            _cc(
+                "assistant",
+                "04",
+                agent_sid,
+                isSidechain=True,
+                agentId="ag1",
+                message=_said("msg_a", []),
+            ),
+        ],
+    )
+    job = import_trace([tmp_path])
+    events = [r.event for r in job.events()]
+    summary = job.summary()
+    runs = {e["run"] for e in events}
+    assert runs == {sid, f"{sid}:agent-ag1"}
+    (child_start,) = [e for e in events if e["kind"] == "run_start" and e["run"] != sid]
+    assert child_start["x_parent_run"] == sid
+    assert "claude-code workflow journal" in {s["format"] for s in summary["sources"]}
+    _adds_up(summary)

@@ -110,14 +110,9 @@ class TraceImport:
         todo: list[tuple[Path, Detected, Probe]] = []
         with ReadLog() as log:
             for p in files:
-                if self.fmt in ("auto", claude_code.NAME) and claude_code.is_side_file(p):
-                    self.sources.append(  # read with the subagent transcript beside it
-                        {
-                            "file": str(p),
-                            "sha256": sha256_file(p),
-                            "format": "claude-code subagent meta",
-                        }
-                    )
+                side = claude_code.side_file(p) if self.fmt in ("auto", claude_code.NAME) else None
+                if side is not None:  # read with the transcripts beside it
+                    self.sources.append({"file": str(p), "sha256": sha256_file(p), "format": side})
                     continue
                 probe = Probe.of(p)
                 cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None

@@ -12,7 +12,8 @@ no cost: it is estimated from ``rules/prices.yaml`` and marked (``x_cost_estimat
 by Claude Code itself, no model behind them) are no model calls.
 
 Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its outcome;
-``mcp__server__tool`` names kept whole). A result saying the user refused the tool use is an
+``mcp__server__tool`` names kept whole); one never answered by a result (a session cut short) is
+a call placed where it was made, its outcome unknown. A result saying the user refused the tool use is an
 ``approval`` rejected by ``human:user`` (no identity recorded: the event says so) and the call
 ``denied``; nothing else is an approval. ``permissionMode`` is a run fact on ``run_start``
 (``bypassPermissions``: nothing was gated).
@@ -92,7 +93,8 @@ class _Run:
         self.last: int | None = None
         self.events: list[tuple[int, int, int, dict[str, Any]]] = []
         self.calls: dict[str, tuple[_Call, dict[str, Any]]] = {}
-        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None]] = {}
+        # tool use id: (tool, line, its spawn, sort key, order, time)
+        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None, int, int, str | None]] = {}
         self.modes: list[str] = []
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
@@ -104,9 +106,21 @@ def meta_file(path: Path) -> Path:
     return path.parent / f"{path.stem}.meta.json"
 
 
+def side_file(path: Path) -> str | None:
+    """What a side file Claude Code writes beside its transcripts is (read with them, or not
+    at all: no trace), or None: a subagent's ``agent-<id>.meta.json``, a workflow's
+    ``subagents/workflows/<run>/journal.jsonl`` (which agents it started; their transcripts
+    are beside it)."""
+    if path.name.startswith("agent-") and path.name.endswith(".meta.json"):
+        return "claude-code subagent meta"
+    if path.name == "journal.jsonl" and path.parent.parent.name == "workflows":
+        return "claude-code workflow journal"
+    return None
+
+
 def is_side_file(path: Path) -> bool:
-    """A subagent's ``agent-<id>.meta.json`` (read with its transcript, not a trace)."""
-    return path.name.startswith("agent-") and path.name.endswith(".meta.json")
+    """A side file (:func:`side_file`), not a transcript."""
+    return side_file(path) is not None
 
 
 def _agent_type(path: Path) -> str | None:
@@ -140,6 +154,8 @@ def read(
             stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
             continue
         agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        if agent_id:  # a workflow's agent names its session "<session>#agent-<id>"
+            sid = sid.split("#agent-", 1)[0] or sid
         rid = f"{sid}:agent-{agent_id}" if agent_id else sid
         run = runs.get(rid)
         if run is None:
@@ -175,7 +191,7 @@ def read(
             '{"type": "user"|"assistant", "sessionId": ..., "message": ...} lines',
         )
     for run in runs.values():
-        yield from _emit(run, pipeline, stats)
+        yield from _emit(run, pipeline, stats, mapping)
 
 
 def _at(run: _Run, ts: int | None) -> tuple[int, str | None]:
@@ -250,7 +266,7 @@ def _assistant(
                 "x_tool_use": tid,
             }
             run.events.append((key, order, line, spawn))
-        run.tool_uses[tid] = (tool, line, spawn)
+        run.tool_uses[tid] = (tool, line, spawn, key, order, at)
 
 
 def _user(
@@ -276,7 +292,7 @@ def _user(
         use = run.tool_uses.pop(tid, None) if tid is not None else None
         if tid is None or use is None:
             continue
-        tool, _, spawn = use
+        tool, _, spawn, _, _, _ = use
         effect, scope = mapping.tool(tool, run.agent)
         refused = _said(b.get("content")).startswith(REFUSED)
         outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
@@ -363,16 +379,20 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     ev["x_cost_estimated"] = True
 
 
-def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
+def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:
     for call, ev in run.calls.values():
         _finish_call(call, ev)
     if not run.events:
         stats.unit("session with no model or tool call: no run")
         return
-    if run.tool_uses:  # (blocks of records already counted: a note, not a dropped record)
-        stats.note(
-            f"{len(run.tool_uses):,} tool use(s) in {run.id[:80]} never answered by a result"
-        )
+    for tid, (tool, line, _, key, order, at) in run.tool_uses.items():
+        # never answered by a result (the session was cut short): still a call the model
+        # made, placed where it was made, its outcome unknown
+        effect, scope = mapping.tool(tool, run.agent)
+        ev = {"ts": at, "run": run.id, "span": tid, "agent": run.agent, "kind": "tool_call"}
+        ev.update(tool=tool, effect=effect, scope=scope, outcome=None)
+        ev["x_result"] = "none in the transcript"
+        run.events.append((key, order, line, ev))
     run.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{run.id}:run_start"
     start = run_start(run.id, begin, run.start, pipeline)
