@@ -12,11 +12,11 @@ no cost: it is estimated from ``rules/prices.yaml`` and marked (``x_cost_estimat
 by Claude Code itself, no model behind them) are no model calls.
 
 Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its outcome;
-``mcp__server__tool`` names kept whole); one never answered by a result (a session cut short) is
-a call placed where it was made, its outcome unknown. A result saying the user refused the tool use is an
-``approval`` rejected by ``human:user`` (no identity recorded: the event says so) and the call
-``denied``; nothing else is an approval. ``permissionMode`` is a run fact on ``run_start``
-(``bypassPermissions``: nothing was gated).
+``mcp__server__tool`` names kept whole); one never answered by a result (a session cut short)
+is a call placed where it was made, its outcome unknown. A result saying the user refused the
+tool use is an ``approval`` rejected by ``human:user`` (no identity recorded: the event says
+so) and the call ``denied``; nothing else is an approval. ``permissionMode`` is a run fact on
+``run_start`` (``bypassPermissions``: nothing was gated).
 """
 
 from __future__ import annotations
