@@ -275,7 +275,9 @@ def test_mini_swe_agent_v1_actions_in_the_text(tmp_path: Path) -> None:
     events, summary = _events(src)
     calls = [e for e in events if e["kind"] == "model_call"]
     assert len(calls) == 4
-    assert all(c["x_cost"] == "unknown" for c in calls)  # v1 states no per-call cost
+    # v1 states no per-call cost: the total spread over the calls, marked as an estimate
+    assert [c["cost_microusd"] for c in calls] == [3075, 3075, 3075, 3075]
+    assert all(c["x_cost_estimated"] is True and "x_cost" not in c for c in calls)
     tools = [e for e in events if e["kind"] == "tool_call"]
     assert [t.get("x_returncode") for t in tools] == [0, 1, None]
     assert [t["outcome"] for t in tools[:2]] == ["ok", "error"]
@@ -304,6 +306,8 @@ def test_mini_swe_agent_before_the_format_had_a_name(tmp_path: Path) -> None:
     kinds = Counter(e["kind"] for e in events)
     assert kinds["model_call"] == 4 and kinds["tool_call"] == 3
     assert events[-1]["outcome"] == "error"
+    costs = [e["cost_microusd"] for e in events if e["kind"] == "model_call"]
+    assert costs == [775_000, 775_000, 775_000, 775_000]  # $3.10 over 4 calls
     assert all(e["x_time"] == "unknown" for e in events)  # no time stated: never 1970
     _adds_up(summary)
     # a SWE-agent trajectory has the same totals but its own keys: not taken for this one

@@ -12,7 +12,8 @@ execute has no outcome. Version 1 trajectories (``mini-swe-agent-1``, and those 
 was named: ``info.model_stats`` and ``messages`` alone) keep the action in the message text (the
 one ```` ```bash ```` block, or ``<bash_code>``, the agent ran; none or several: a format error, no
 action), its observation in the next user message's ``<returncode>N</returncode>``, and the
-time (from 1.17) in the message's own ``timestamp``; they state no per-call cost.
+time (from 1.17) in the message's own ``timestamp``; they state no per-call cost, so the
+total ``instance_cost`` is spread evenly over the calls, each marked as an estimate.
 The ``exit`` message (or ``info.exit_status``) ends the run:
 ``Submitted`` ``ok``, a limit or an exception ``error``; ``info.model_stats`` totals go on
 ``run_end`` in ``x_`` fields.
@@ -229,10 +230,25 @@ def read(
     total = usd_to_microusd(ms.get("instance_cost"))
     if total:
         end["x_instance_cost_microusd"] = total
+        _spread(total, [ev for ev in out if ev["kind"] == "model_call"])
     calls = as_int(ms.get("api_calls"))
     if calls is not None:
         end["x_api_calls"] = calls
     yield from emit_run(name, (1, start), ((1, ev) for ev in out), (1, end), stats)
+
+
+def _spread(total: int, calls: list[dict[str, Any]]) -> None:
+    """A trajectory that states no call's cost (version 1) but its total: the total spread
+    evenly over its calls, each marked as an estimate (IMPORT.md)."""
+    if not calls or any(c.get("cost_microusd") is not None for c in calls):
+        return
+    if any("x_cost_note" in c for c in calls):  # a call said unpriced: the total is not theirs
+        return
+    share, rest = divmod(total, len(calls))
+    for i, c in enumerate(calls):
+        c["cost_microusd"] = share + (rest if i == len(calls) - 1 else 0)
+        c["x_cost_estimated"] = True
+        c["x_cost_source"] = f"info.model_stats.instance_cost spread over {len(calls)} call(s)"
 
 
 def sniff(probe: Probe) -> str | None:
