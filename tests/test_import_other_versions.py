@@ -408,3 +408,60 @@ def test_claude_code_workflow_folder(tmp_path: Path) -> None:
     assert child_start["x_parent_run"] == sid
     assert "claude-code workflow journal" in {s["format"] for s in summary["sources"]}
     _adds_up(summary)
+
+
+def test_openhands_sdk_conversation_folder(tmp_path: Path) -> None:
+    conv = tmp_path / "3f0c9a5e1b7d4c2a9e8f00112233aabb"
+    (conv / "events").mkdir(parents=True)
+    state = {
+        "id": "3f0c9a5e-1b7d-4c2a-9e8f-00112233aabb",
+        "agent": {
+            "llm": {"model": "anthropic/claude-sonnet-4-5-20250929", "api_key": "**********"}
+        },
+        "max_iterations": 100,
+        "execution_status": "finished",
+        "confirmation_policy": {"kind": "AlwaysConfirm"},
+        "stats": {"usage_to_metrics": {}},
+    }
+    (conv / "base_state.json").write_text(json.dumps(state))
+    events = [
+        {
+            "kind": "MessageEvent",
+            "id": "m1",
+            "timestamp": "2026-04-02T08:00:00.100",
+            "source": "user",
+        },
+        {
+            "kind": "ActionEvent",
+            "id": "a1",
+            "timestamp": "2026-04-02T08:00:03.000",
+            "source": "agent",
+            "tool_name": "terminal",
+            "tool_call_id": "t1",
+            "llm_response_id": "r1",
+        },
+        {
+            "kind": "UserRejectObservation",
+            "id": "o1",
+            "timestamp": "2026-04-02T08:00:09.000",
+            "source": "user",
+            "action_id": "a1",
+            "tool_call_id": "t1",
+            "rejection_reason": "not that",
+        },
+    ]
+    for i, ev in enumerate(events):  # one file an event, out of order on purpose
+        (conv / "events" / f"event-{i:05d}-{ev['id']}.json").write_text(json.dumps(ev))
+    assert detect_trace(conv / "base_state.json").format == "openhands-sdk"
+    job = import_trace([conv])  # the folder as given: the event files are read with the state
+    out = [r.event for r in job.events()]
+    summary = job.summary()
+    assert {e["run"] for e in out} == {state["id"]}
+    start, call, tool, approval, end = out
+    assert start["x_confirmation_policy"] == "AlwaysConfirm"
+    assert call["model"]["name"].endswith("claude-sonnet-4-5-20250929")  # the agent's llm
+    assert tool["outcome"] == "denied" and approval["verdict"] == "rejected"
+    assert end["outcome"] == "ok"  # the state's execution_status
+    formats = Counter(s["format"] for s in summary["sources"])
+    assert formats["openhands-sdk"] == 1 and len(summary["sources"]) == 4
+    _adds_up(summary)
