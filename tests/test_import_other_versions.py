@@ -465,3 +465,46 @@ def test_openhands_sdk_conversation_folder(tmp_path: Path) -> None:
     formats = Counter(s["format"] for s in summary["sources"])
     assert formats["openhands-sdk"] == 1 and len(summary["sources"]) == 4
     _adds_up(summary)
+
+
+def test_sibling_model_spans_under_an_unexported_parent_are_each_a_call(tmp_path: Path) -> None:
+    """An export of the model spans alone (their agent's span not exported): the first is not
+    taken as a wrapper of the others."""
+
+    def chat(sid: str, start: int, tokens: int) -> dict[str, Any]:
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4.1-mini",
+            "gen_ai.usage.input_tokens": tokens,
+            "gen_ai.usage.output_tokens": 5,
+        }
+        return {
+            "traceId": "ab" * 16,
+            "spanId": sid * 16,
+            "parentSpanId": "9" * 16,  # not in the export
+            "name": "chat gpt-4.1-mini",
+            "startTimeUnixNano": str(1_770_000_000_000_000_000 + start),
+            "endTimeUnixNano": str(1_770_000_000_000_000_000 + start + 1000),
+            "attributes": [
+                {
+                    "key": k,
+                    "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v},
+                }
+                for k, v in attrs.items()
+            ],
+        }
+
+    src = tmp_path / "chats.json"
+    src.write_text(
+        json.dumps(
+            {
+                "resourceSpans": [
+                    {"scopeSpans": [{"spans": [chat("1", 0, 100), chat("2", 5000, 200)]}]}
+                ]
+            }
+        )
+    )
+    events, summary = _events(src)
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert sorted(c["input_tokens"] for c in calls) == [100, 200]
+    _adds_up(summary)
