@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness_audit.errors import HarnessAuditError
 from harness_audit.importers import detect_trace, import_trace
 
 
@@ -508,3 +509,85 @@ def test_sibling_model_spans_under_an_unexported_parent_are_each_a_call(tmp_path
     calls = [e for e in events if e["kind"] == "model_call"]
     assert sorted(c["input_tokens"] for c in calls) == [100, 200]
     _adds_up(summary)
+
+
+def _lf_obs(oid: str, kind: str, start: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": oid,
+        "traceId": "lf-trace-1",
+        "type": kind,
+        "name": oid,
+        "startTime": f"2025-11-20T10:15:{start}Z",
+        "endTime": f"2025-11-20T10:15:{start}Z",
+        "parentObservationId": None,
+        "level": "DEFAULT",
+        **more,
+    }
+
+
+def test_langfuse_public_api_trace(tmp_path: Path) -> None:
+    """GET /api/public/traces/{id}: the trace with its observations and scores, no projectId
+    (htmlPath, latency and totalCost instead)."""
+    trace = {
+        "id": "lf-trace-1",
+        "timestamp": "2025-11-20T10:15:00.000Z",
+        "name": "triage",
+        "htmlPath": "/project/p1/traces/lf-trace-1",
+        "latency": 3.5,
+        "totalCost": 0.0002,
+        "observations": [
+            _lf_obs(
+                "gen-priced",
+                "GENERATION",
+                "01.000",
+                model="gpt-4o-mini",
+                usageDetails={"input": 800, "output": 30, "total": 830},
+                costDetails={"total": 0.0002},
+            ),
+            _lf_obs("lookup", "TOOL", "02.000", level="ERROR", statusMessage="timeout"),
+            _lf_obs(
+                "gen-unpriced",
+                "GENERATION",
+                "03.000",
+                model="my-finetune",
+                usageDetails={"input": 10, "output": 2},
+                costDetails={},
+                calculatedTotalCost=None,
+            ),
+        ],
+        "scores": [],
+    }
+    src = tmp_path / "trace.json"
+    src.write_text(json.dumps(trace))
+    assert detect_trace(src).format == "langfuse"
+    events, summary = _events(src)
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert (
+        calls["gen-priced"]["cost_microusd"] == 200 and calls["gen-priced"]["input_tokens"] == 800
+    )
+    assert calls["gen-unpriced"]["x_cost"] == "unknown"  # no cost stated: never $0
+    (tool,) = [e for e in events if e["kind"] == "tool_call"]
+    assert tool["tool"] == "lookup" and tool["outcome"] == "error"
+    _adds_up(summary)
+
+
+def test_langfuse_api_trace_list_is_named_not_imported(tmp_path: Path) -> None:
+    """GET /api/public/traces lists traces with observation ids only: named, with the call
+    that returns a trace whole."""
+    listed = {
+        "id": "lf-trace-1",
+        "timestamp": "2025-11-20T10:15:00.000Z",
+        "htmlPath": "/project/p1/traces/lf-trace-1",
+        "totalCost": 0.0,
+        "observations": ["gen-1", "tool-1"],
+        "scores": [],
+    }
+    src = tmp_path / "traces.json"
+    src.write_text(json.dumps({"data": [listed], "meta": {"page": 1, "totalItems": 1}}))
+    try:
+        detect_trace(src)
+    except HarnessAuditError as e:
+        said = str(e)
+    else:
+        raise AssertionError("a trace list was taken for traces")
+    assert "Langfuse API trace list" in said and "/api/public/traces/{id}" in said

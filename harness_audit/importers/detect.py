@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness_audit.import_formats import DEFINITIONS, TRACES, names
-from harness_audit.importers import crewai, swe_agent
+from harness_audit.importers import crewai, langfuse, swe_agent
 from harness_audit.importers.base import fail
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS, source_files
@@ -212,6 +212,12 @@ def _identify(probe: Probe, want: Want) -> tuple[str, str, str]:
         return "a Zipkin v2 JSON span array", "trace", "otlp (export OTLP instead of Zipkin)"
     if isinstance(j, dict) and ("resourceSpans" in j):
         return "an OTLP document without spans", "trace", "otlp"
+    if langfuse.is_trace_list(j):
+        return (
+            "a Langfuse API trace list (its observations named by id only)",
+            "trace",
+            "langfuse (each trace whole: GET /api/public/traces/{id}, or the UI's export)",
+        )
     if isinstance(j, dict) and isinstance(j.get("observations"), list):
         return "Langfuse observations without their trace", "trace", "langfuse"
     y = probe.yaml if j is None and first is None else None
