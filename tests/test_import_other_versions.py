@@ -591,3 +591,59 @@ def test_langfuse_api_trace_list_is_named_not_imported(tmp_path: Path) -> None:
     else:
         raise AssertionError("a trace list was taken for traces")
     assert "Langfuse API trace list" in said and "/api/public/traces/{id}" in said
+
+
+def _ls_run(rid: str, run_type: str, parent: str | None, start: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "name": rid,
+        "run_type": run_type,
+        "trace_id": "ls-t",
+        "parent_run_id": parent,
+        "start_time": f"2025-09-01T08:00:{start}",  # the API's times: UTC without a zone
+        "end_time": f"2025-09-01T08:00:{start}",
+        "status": "success",
+        "error": None,
+        "extra": {"metadata": {"ls_provider": "openai", "ls_model_name": "gpt-4o"}},
+        **more,
+    }
+
+
+def test_langsmith_api_runs_with_their_counts_and_cost(tmp_path: Path) -> None:
+    """Runs as the API lists them (``client.list_runs``): tokens and cost at the top level,
+    cost as decimal text, null when the API could not price the run."""
+    runs = [
+        _ls_run("ls-t", "chain", None, "00.000000"),
+        _ls_run(
+            "llm-1",
+            "llm",
+            "ls-t",
+            "01.000000",
+            prompt_tokens=1200,
+            completion_tokens=80,
+            total_tokens=1280,
+            total_cost="0.0038",
+        ),
+        _ls_run("search", "tool", "ls-t", "02.000000", status="error", error="HTTP 500"),
+        _ls_run(
+            "llm-2",
+            "llm",
+            "ls-t",
+            "03.000000",
+            prompt_tokens=50,
+            completion_tokens=5,
+            total_cost=None,
+        ),
+    ]
+    src = tmp_path / "runs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    assert detect_trace(src).format == "langsmith"
+    events, summary = _events(src)
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert (calls["llm-1"]["input_tokens"], calls["llm-1"]["output_tokens"]) == (1200, 80)
+    assert calls["llm-1"]["cost_microusd"] == 3800
+    assert calls["llm-2"]["input_tokens"] == 50 and calls["llm-2"]["x_cost"] == "unknown"
+    (tool,) = [e for e in events if e["kind"] == "tool_call"]
+    assert tool["outcome"] == "error"
+    assert events[0]["ts"] == "2025-09-01T08:00:00.000Z"
+    _adds_up(summary)
