@@ -647,3 +647,58 @@ def test_langsmith_api_runs_with_their_counts_and_cost(tmp_path: Path) -> None:
     assert tool["outcome"] == "error"
     assert events[0]["ts"] == "2025-09-01T08:00:00.000Z"
     _adds_up(summary)
+
+
+def test_openllmetry_spans_before_the_operation_attribute(tmp_path: Path) -> None:
+    """OpenLLMetry spans from before ``gen_ai.operation.name`` say the request type in
+    ``llm.request.type``, with the legacy token names; written by protobuf's JSON (base64 ids,
+    enum names)."""
+    import base64
+
+    def b64(h: str) -> str:
+        return base64.b64encode(bytes.fromhex(h)).decode()
+
+    def attr(k: str, v: Any) -> dict[str, Any]:
+        return {
+            "key": k,
+            "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v},
+        }
+
+    trace = "0123456789abcdef0123456789abcdef"
+    common = {"traceId": b64(trace), "kind": "SPAN_KIND_CLIENT", "parentSpanId": b64("a" * 16)}
+    spans = [
+        {**common, "spanId": b64("a" * 16), "name": "run.workflow", "parentSpanId": ""},
+        {
+            **common,
+            "spanId": b64("b" * 16),
+            "name": "openai.chat",
+            "attributes": [
+                attr("llm.request.type", "chat"),
+                attr("gen_ai.system", "OpenAI"),
+                attr("gen_ai.request.model", "gpt-4o"),
+                attr("gen_ai.usage.prompt_tokens", 310),
+                attr("gen_ai.usage.completion_tokens", 25),
+            ],
+        },
+        {
+            **common,
+            "spanId": b64("c" * 16),
+            "name": "openai.completion",
+            "attributes": [
+                attr("llm.request.type", "completion"),
+                attr("gen_ai.request.model", "gpt-3.5-turbo-instruct"),
+            ],
+        },
+    ]
+    for i, s in enumerate(spans):
+        s["startTimeUnixNano"] = str(1_760_000_000_000_000_000 + i * 1000)
+        s["endTimeUnixNano"] = str(1_760_000_000_000_000_000 + i * 1000 + 500)
+    src = tmp_path / "export.json"
+    src.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
+    events, summary = _events(src)
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert set(calls) == {"b" * 16, "c" * 16}
+    assert (calls["b" * 16]["input_tokens"], calls["b" * 16]["output_tokens"]) == (310, 25)
+    assert calls["b" * 16]["model"]["provider"] == "openai"
+    assert events[0]["run"] == trace
+    _adds_up(summary)
