@@ -702,3 +702,32 @@ def test_openllmetry_spans_before_the_operation_attribute(tmp_path: Path) -> Non
     assert calls["b" * 16]["model"]["provider"] == "openai"
     assert events[0]["run"] == trace
     _adds_up(summary)
+
+
+def _refusal(path: Path) -> str:
+    try:
+        detect_trace(path)
+    except HarnessAuditError as e:
+        return str(e)
+    raise AssertionError(f"{path.name} was taken for a trace")
+
+
+def test_bare_chat_histories_are_named(tmp_path: Path) -> None:
+    """A Gemini CLI saved chat and a bare list of chat messages state no run, time or usage:
+    each is named, with the file that holds the run, not sent to OTLP."""
+    saved = [
+        {"role": "user", "parts": [{"text": "context"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "ls", "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "ls", "response": {}}}]},
+    ]
+    for i, doc in enumerate((saved, {"history": saved, "authType": "oauth-personal"})):
+        src = tmp_path / f"checkpoint-{i}.json"
+        src.write_text(json.dumps(doc))
+        said = _refusal(src)
+        assert "Gemini CLI saved chat" in said and "chats/session-" in said
+    messages = tmp_path / "messages.json"
+    messages.write_text(
+        json.dumps([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])
+    )
+    said = _refusal(messages)
+    assert "list of chat messages" in said and "otlp" not in said

@@ -84,6 +84,35 @@ _CODE_SUFFIXES = {
 _IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 
 
+def _chat_history(j: Any) -> tuple[str, str, str] | None:
+    """(what, family, nearest) for a bare chat history, which states no run, time or usage: a
+    Gemini CLI saved chat (``/chat save``: Gemini API ``Content`` objects, alone or under
+    ``history``), or a list of chat messages (``role`` and ``content``)."""
+    items = j.get("history") if isinstance(j, dict) else j
+    if not isinstance(items, list) or not items:
+        return None
+    head = [m for m in items[:20] if isinstance(m, dict)]
+    if len(head) < min(len(items), 20):
+        return None
+    if all(m.get("role") in ("user", "model") and isinstance(m.get("parts"), list) for m in head):
+        return (
+            "a Gemini CLI saved chat (a checkpoint: Gemini API history with no times or usage)",
+            "trace",
+            "gemini-cli (import the session's chat recording, "
+            "~/.gemini/tmp/<project hash>/chats/session-*.json)",
+        )
+    if not isinstance(j, list):
+        return None
+    if all(isinstance(m.get("role"), str) and "content" in m for m in head):
+        return (
+            "a list of chat messages (role and content) with no run, time or usage",
+            "trace",
+            "the file the agent saved its run in (a mini-swe-agent *.traj.json, a Codex rollout, "
+            "a Claude Code or Gemini CLI session), or its OTLP export",
+        )
+    return None
+
+
 def _foreign_code(probe: Probe) -> str | None:
     """What a source file of a framework `init` does not read is, or None."""
     lang = _CODE_SUFFIXES.get(probe.path.suffix.lower())
@@ -228,6 +257,9 @@ def _identify(probe: Probe, want: Want) -> tuple[str, str, str]:
         isinstance(y, dict) and y.get("kind") == "Pipeline"
     ):
         return "a harness-audit manifest", "own", "none: use `harness-audit scan`"
+    chat = _chat_history(j)
+    if chat is not None:
+        return chat
     if isinstance(j, dict):
         return (
             f"a JSON object with keys {_keys(j)}",
