@@ -731,3 +731,85 @@ def test_bare_chat_histories_are_named(tmp_path: Path) -> None:
     )
     said = _refusal(messages)
     assert "list of chat messages" in said and "otlp" not in said
+
+
+def test_claude_code_headless_stream(tmp_path: Path) -> None:
+    """`claude -p --output-format stream-json`: session_id, no times, a subagent's messages
+    marked by parent_tool_use_id, and the result record with its outcome, total cost and the
+    permission denials."""
+    sid = "c0ffee00-1111-4222-8333-444455556666"
+
+    def rec(kind: str, **more: Any) -> dict[str, Any]:
+        return {"type": kind, "session_id": sid, "uuid": f"u{len(more)}-{kind}", **more}
+
+    bash = {
+        "type": "tool_use",
+        "id": "toolu_b",
+        "name": "Bash",
+        "input": {"command": "rm -rf build"},
+    }
+    task = {
+        "type": "tool_use",
+        "id": "toolu_t",
+        "name": "Task",
+        "input": {"subagent_type": "Explore"},
+    }
+    denied = {
+        "type": "tool_result",
+        "tool_use_id": "toolu_b",
+        "is_error": True,
+        "content": "Claude requested permissions to use Bash, but you haven't granted it yet.",
+    }
+    done = {"type": "tool_result", "tool_use_id": "toolu_t", "content": "found it"}
+    lines = [
+        rec(
+            "system",
+            subtype="init",
+            model="claude-sonnet-4-5",
+            permissionMode="default",
+            tools=["Bash"],
+        ),
+        rec("assistant", message=_said("msg_1", [bash]), parent_tool_use_id=None),
+        rec("user", message={"role": "user", "content": [denied]}, parent_tool_use_id=None),
+        rec("assistant", message=_said("msg_2", [task]), parent_tool_use_id=None),
+        rec("assistant", message=_said("msg_sub", []), parent_tool_use_id="toolu_t"),
+        rec("user", message={"role": "user", "content": [done]}, parent_tool_use_id=None),
+        rec(
+            "result",
+            subtype="success",
+            is_error=False,
+            num_turns=3,
+            total_cost_usd=0.0421,
+            permission_denials=[{"tool_name": "Bash", "tool_use_id": "toolu_b", "tool_input": {}}],
+        ),
+    ]
+    src = _jsonl(tmp_path / "stream.jsonl", lines)
+    assert detect_trace(src).format == "claude-code"
+    events, summary = _events(src)
+    runs = Counter(e["run"] for e in events if e["kind"] == "model_call")
+    assert runs == {sid: 2, f"{sid}:agent-task-toolu_t": 1}
+    tools = {e["span"]: e for e in events if e["kind"] == "tool_call"}
+    assert tools["toolu_b"]["outcome"] == "denied"
+    (approval,) = [e for e in events if e["kind"] == "approval"]
+    assert approval["target"] == "toolu_b" and approval["verdict"] == "rejected"
+    (end,) = [e for e in events if e["kind"] == "run_end" and e["run"] == sid]
+    assert end["outcome"] == "ok" and end["x_total_cost_microusd"] == 42100
+    assert all(e["x_time"] == "unknown" for e in events)  # the stream states no time
+    _adds_up(summary)
+
+
+def test_claude_code_early_transcript_states_its_cost(tmp_path: Path) -> None:
+    sid = "0a0a0a0a-1111-4222-8333-444455556666"
+    src = _jsonl(
+        tmp_path / f"{sid}.jsonl",
+        [
+            _cc(
+                "assistant", "01", sid, message=_said("msg_1", []), costUSD=0.0123, durationMs=2100
+            ),
+            _cc("assistant", "02", sid, message=_said("msg_2", [])),
+        ],
+    )
+    events, _ = _events(src)
+    first, second = [e for e in events if e["kind"] == "model_call"]
+    assert first["cost_microusd"] == 12300 and "x_cost_estimated" not in first
+    assert second["x_cost_estimated"] is True  # none stated: the estimate, marked
