@@ -813,3 +813,50 @@ def test_claude_code_early_transcript_states_its_cost(tmp_path: Path) -> None:
     first, second = [e for e in events if e["kind"] == "model_call"]
     assert first["cost_microusd"] == 12300 and "x_cost_estimated" not in first
     assert second["x_cost_estimated"] is True  # none stated: the estimate, marked
+
+
+def test_codex_exec_json_stream(tmp_path: Path) -> None:
+    """`codex exec --json`: thread, turns and items; usage per turn only; no times."""
+
+    def item(kind: str, iid: str, **more: Any) -> dict[str, Any]:
+        return {"type": "item.completed", "item": {"id": iid, "type": kind, **more}}
+
+    src = _jsonl(
+        tmp_path / "exec.jsonl",
+        [
+            {"type": "thread.started", "thread_id": "th-1"},
+            {"type": "turn.started"},
+            item("reasoning", "i0", text="plan"),
+            {
+                "type": "item.started",
+                "item": {"id": "i1", "type": "command_execution", "status": "in_progress"},
+            },
+            item("command_execution", "i1", command="pytest", exit_code=1, status="failed"),
+            item(
+                "file_change",
+                "i2",
+                changes=[{"path": "a.py", "kind": "update"}],
+                status="completed",
+            ),
+            item("agent_message", "i3", text="fixed"),
+            {
+                "type": "turn.completed",
+                "usage": {"input_tokens": 900, "cached_input_tokens": 800, "output_tokens": 40},
+            },
+            {"type": "turn.started"},
+            item("mcp_tool_call", "i4", server="tickets", tool="close_ticket", status="completed"),
+            {"type": "turn.failed", "error": {"message": "stream disconnected"}},
+        ],
+    )
+    assert detect_trace(src).format == "codex"
+    events, summary = _events(src)
+    assert {e["run"] for e in events} == {"th-1"}
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert len(calls) == 4 and all(c["x_usage"] == "unknown" for c in calls)
+    tools = {e["span"]: e for e in events if e["kind"] == "tool_call"}
+    assert (tools["i1"]["tool"], tools["i1"]["outcome"]) == ("shell", "error")
+    assert (tools["i2"]["tool"], tools["i2"]["outcome"]) == ("apply_patch", "ok")
+    assert tools["i4"]["tool"] == "close_ticket" and tools["i4"]["x_mcp_server"] == "tickets"
+    end = events[-1]
+    assert end["outcome"] == "error" and end["x_total_input_tokens"] == 900
+    _adds_up(summary)

@@ -92,10 +92,14 @@ class _Rollout:
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
-    """The events of the rollout, as one run."""
+    """The events of the rollout (or of a ``codex exec --json`` stream), as one run."""
     name = str(path)
     r = _Rollout(path.stem, name)
     r.agent = mapping.agent(AGENT)
+    first = (probe or Probe.of(path)).first_record
+    if _is_exec_event(first):
+        yield from _read_exec(path, r, mapping, stats, pipeline)
+        return
     order = 0
     seen = False
     for n, raw in iter_lines(path):
@@ -496,12 +500,124 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats, mapping: Mapping) -> I
     )
 
 
+EXEC_TOOLS = {
+    "command_execution": "shell",
+    "file_change": "apply_patch",
+    "web_search": "web_search",
+}
+"""``codex exec --json`` item types that are tool calls, and the tool each is."""
+
+
+def _is_exec_event(rec: Any) -> bool:
+    t = rec.get("type") if isinstance(rec, dict) else None
+    return isinstance(t, str) and (
+        (t == "thread.started" and "thread_id" in rec)
+        or (t.startswith(("turn.", "item.")) and ("item" in rec or t.startswith("turn.")))
+    )
+
+
+def _read_exec(
+    path: Path, r: _Rollout, mapping: Mapping, stats: ImportStats, pipeline: str
+) -> Iterator[RawEvent]:
+    """``codex exec --json``: ``thread.started`` names the run, each model request of a turn
+    (the items the model wrote between two inputs) is a model call of unknown usage (the
+    stream states usage per turn only: summed on ``run_end`` in ``x_`` fields), each completed
+    ``command_execution``/``file_change``/``mcp_tool_call``/``web_search`` item a tool call
+    (exit code or status its outcome); ``turn.failed`` or an ``error`` makes the run an error.
+    The stream states no times."""
+    name = str(path)
+    totals: dict[str, int] = {}
+    n_items = 0
+    for n, raw in iter_lines(path):
+        stats.records += 1
+        rec = parse_line(name, n, raw)
+        if not _is_exec_event(rec) and not (isinstance(rec, dict) and rec.get("type") == "error"):
+            stats.drop("record is not a codex exec event")
+            continue
+        t = str(rec["type"])
+        order = n
+        if t == "thread.started":
+            r.id = text(rec.get("thread_id"), 200) or r.id
+            stats.mapped += 1  # the run's id
+            continue
+        if t == "turn.completed":
+            for k, v in as_dict(rec.get("usage")).items():
+                if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+                    totals[k] = totals.get(k, 0) + v
+            r.outcome = "ok" if r.outcome != "error" else r.outcome
+            r.in_turn = False
+            stats.mapped += 1  # its usage is the run's (x_ totals)
+            continue
+        if t in ("turn.failed", "error"):
+            r.outcome = "error"
+            stats.drop(f"{t} (the run's outcome)")
+            continue
+        item = as_dict(rec.get("item"))
+        kind = text(item.get("type"), 100)
+        if t != "item.completed" or kind is None:
+            why = "its item is read when completed" if t.startswith("item.") else "no event kind"
+            stats.drop(f"{t[:40]} record ({why})")
+            continue
+        _turn(r, 0, None, order, n)
+        tool = EXEC_TOOLS.get(kind) or (kind == "mcp_tool_call" and text(item.get("tool"), 200))
+        if not tool:
+            stats.drop(f"item {kind[:40]!r} (no event kind)")
+            continue
+        n_items += 1
+        code = item.get("exit_code")
+        status = item.get("status")
+        outcome = (
+            ("ok" if code == 0 else "error")
+            if isinstance(code, int) and not isinstance(code, bool)
+            else {"completed": "ok", "failed": "error", "declined": "denied"}.get(str(status))
+        )
+        effect, scope = mapping.tool(tool, r.agent)
+        ev: dict[str, Any] = {
+            "ts": None,
+            "run": r.id,
+            "span": text(item.get("id"), 200) or f"item-{n_items}",
+            "agent": r.agent,
+            "kind": "tool_call",
+            "tool": tool,
+            "effect": effect,
+            "scope": scope,
+            "outcome": outcome,
+        }
+        server = text(item.get("server"), 200)
+        if server:
+            ev["x_mcp_server"] = server
+        r.events.append((0, order, n, ev))
+        r.in_turn = False  # its result is the next request's input
+        stats.mapped += 1
+    for _, _, _, ev in r.turns:
+        ev["run"] = r.id
+        ev["span"] = f"{r.id}:{ev['span'].rsplit(':', 1)[-1]}"
+    r.events.extend(r.turns)  # (made from items already counted)
+    if not r.events:
+        stats.unit("codex exec stream with no model or tool call: no run")
+        return
+    r.events.sort(key=lambda e: (e[0], e[1]))
+    begin = f"{r.id}:run_start"
+    end = run_end(r.id, begin, None, pipeline, r.outcome)
+    for k, v in totals.items():
+        end[f"x_total_{k}"] = v
+    yield from emit_run(
+        name,
+        (1, run_start(r.id, begin, None, pipeline)),
+        ((line, ev) for _, _, line, ev in r.events),
+        (1, end),
+        stats,
+    )
+
+
 def sniff(probe: Probe) -> str | None:
     """What Codex rollout shape the source is (None: not one)."""
     doc = probe.json
     first = doc if isinstance(doc, dict) else probe.first_record if doc is None else None
     if not isinstance(first, dict):
         return None
+    if doc is None and _is_exec_event(first):
+        return "an OpenAI Codex exec --json event stream"
     kind = first.get("type")
     if isinstance(kind, str) and kind in RECORD_TYPES and isinstance(first.get("payload"), dict):
         return "an OpenAI Codex rollout (~/.codex/sessions/…/rollout-*.jsonl)"
