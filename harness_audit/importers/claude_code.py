@@ -324,24 +324,7 @@ def _user(
         refused = _said(b.get("content")).startswith(REFUSED)
         outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
         if refused:
-            run.events.append(
-                (
-                    key,
-                    order,
-                    line,
-                    {
-                        "ts": at,
-                        "run": run.id,
-                        "span": f"{tid}:approval",
-                        "agent": APPROVER,
-                        "kind": "approval",
-                        "target": tid,
-                        "approver": APPROVER,
-                        "verdict": "rejected",
-                        "x_identity": NO_IDENTITY,
-                    },
-                )
-            )
+            _reject(run, (key, order, line), at, tid, APPROVER, x_identity=NO_IDENTITY)
         ev = {
             "ts": at,
             "run": run.id,
@@ -392,25 +375,18 @@ def _result(
             continue
         call["outcome"] = "denied"
         call["x_denied_by"] = "permission settings (permission_denials)"
-        run.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": run.id,
-                    "span": f"{tid}:approval",
-                    "agent": DENIER,
-                    "kind": "approval",
-                    "target": tid,
-                    "approver": DENIER,
-                    "verdict": "rejected",
-                    "x_rule": "Claude Code permission settings",
-                },
-            )
-        )
+        _reject(run, (key, order, line), at, tid, DENIER, x_rule="Claude Code permission settings")
     stats.mapped += 1  # its facts are the run_end's
+
+
+def _reject(
+    run: _Run, place: tuple[int, int, int], at: str | None, tid: str, who: str, **facts: Any
+) -> None:
+    """An ``approval`` rejected by ``who`` of the tool use ``tid``, at ``place`` (sort key,
+    order, line)."""
+    ev = {"ts": at, "run": run.id, "span": f"{tid}:approval", "agent": who, "kind": "approval"}
+    ev.update(target=tid, approver=who, verdict="rejected", **facts)
+    run.events.append((*place, ev))
 
 
 def _said(content: Any) -> str:

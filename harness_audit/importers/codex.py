@@ -255,6 +255,11 @@ def _item(
     stats.drop(f"response item {str(t)[:40]!r} (no event kind)")
 
 
+def _add(r: _Rollout, place: tuple[int, int, int], at: str | None, **fields: Any) -> None:
+    """Append an event of the rollout's run at ``place`` (sort key, order, line)."""
+    r.events.append((*place, {"ts": at, "run": r.id, **fields}))
+
+
 def _turn(r: _Rollout, key: int, at: str | None, order: int, line: int) -> None:
     """A model item: the first one after an input opens a model turn (a model call of unknown
     usage, kept for a rollout that has no token_count)."""
@@ -320,23 +325,17 @@ def _tool_call(
 ) -> None:
     outcome, refused = _outcome(r, cid, output)
     if refused:
-        r.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": r.id,
-                    "span": f"{cid}:approval",
-                    "agent": APPROVER,
-                    "kind": "approval",
-                    "target": cid,
-                    "approver": APPROVER,
-                    "verdict": "rejected",
-                    "x_identity": NO_IDENTITY,
-                },
-            )
+        _add(
+            r,
+            (key, order, line),
+            at,
+            span=f"{cid}:approval",
+            agent=APPROVER,
+            kind="approval",
+            target=cid,
+            approver=APPROVER,
+            verdict="rejected",
+            x_identity=NO_IDENTITY,
         )
     effect, scope = mapping.tool(tool, r.agent)
     ev: dict[str, Any] = {
@@ -402,22 +401,16 @@ def _event(
     cid = text(p.get("call_id"), 200)
     if t in APPROVAL_REQUESTS and cid is not None:
         r.requested.add(cid)
-        r.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": r.id,
-                    "span": f"{cid}:approval_request",
-                    "agent": r.agent,
-                    "kind": "approval_request",
-                    "target": cid,
-                    "approver": APPROVER,
-                    "x_request": t,
-                },
-            )
+        _add(
+            r,
+            (key, order, line),
+            at,
+            span=f"{cid}:approval_request",
+            agent=r.agent,
+            kind="approval_request",
+            target=cid,
+            approver=APPROVER,
+            x_request=t,
         )
         stats.mapped += 1
         return
@@ -440,23 +433,17 @@ def _event(
         return
     child = text(p.get("new_thread_id"), 200)
     if t == "collab_tool_call" and child is not None:
-        r.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": r.id,
-                    "span": f"{cid or child}:spawn",
-                    "agent": r.agent,
-                    "kind": "spawn",
-                    "child": r.agent,
-                    "depth": 1,
-                    "x_child_run": child,
-                    "x_tool": text(p.get("tool"), 200),
-                },
-            )
+        _add(
+            r,
+            (key, order, line),
+            at,
+            span=f"{cid or child}:spawn",
+            agent=r.agent,
+            kind="spawn",
+            child=r.agent,
+            depth=1,
+            x_child_run=child,
+            x_tool=text(p.get("tool"), 200),
         )
         stats.mapped += 1
         return
