@@ -731,6 +731,11 @@ def test_bare_chat_histories_are_named(tmp_path: Path) -> None:
     )
     said = _refusal(messages)
     assert "list of chat messages" in said and "otlp" not in said
+    # `verify` (and the other commands given a foreign file) say it holds nothing to import
+    from harness_audit.importers import describe_foreign
+
+    line = describe_foreign(tmp_path / "checkpoint-0.json") or ""
+    assert "does not import" in line and "chats/session-" in line and "trail import" not in line
 
 
 def test_claude_code_headless_stream(tmp_path: Path) -> None:

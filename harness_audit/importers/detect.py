@@ -84,6 +84,10 @@ _CODE_SUFFIXES = {
 _IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 
 
+_NOT_IMPORTED = ("a Gemini CLI saved chat", "a list of chat messages", "a Langfuse API trace list")
+"""What :func:`_identify` names that holds no run to import (its nearest says what does)."""
+
+
 def _chat_history(j: Any) -> tuple[str, str, str] | None:
     """(what, family, nearest) for a bare chat history, which states no run, time or usage: a
     Gemini CLI saved chat (``/chat save``: Gemini API ``Content`` objects, alone or under
@@ -479,7 +483,9 @@ def describe_foreign(path: Path) -> str | None:
             )
     if probe.gzip:
         return f"{path} is a gzip file; harness-audit reads trails and manifests uncompressed"
-    what, family, _ = _identify(probe, "trace")
+    what, family, nearest = _identify(probe, "trace")
+    if what.startswith(_NOT_IMPORTED):  # named by what it lacks, with the file that has it
+        return f"{path} is {what}, which harness-audit does not import; use {nearest}"
     if what.startswith(("a Jaeger", "a Zipkin")) or (
         family == "definition" and "none of" not in what and "YAML document" not in what
     ):
