@@ -98,7 +98,7 @@ class TraceImport:
         let go after detection (one document in memory at a time) and made again by the
         readers. Each source's ``sha256`` is of the bytes its reading read, as it read them.
         Unknowns are marked as each event goes out (never 0 or 1970: IMPORT.md)."""
-        from harness_audit.importers import claude_code, detect, swe_agent
+        from harness_audit.importers import claude_code, detect, openhands_sdk, swe_agent
         from harness_audit.importers.reads import ReadLog
         from harness_audit.importers.registry import TRACE_FORMATS, source_files
 
@@ -110,14 +110,11 @@ class TraceImport:
         todo: list[tuple[Path, Detected, Probe]] = []
         with ReadLog() as log:
             for p in files:
-                if self.fmt in ("auto", claude_code.NAME) and claude_code.is_side_file(p):
-                    self.sources.append(  # read with the subagent transcript beside it
-                        {
-                            "file": str(p),
-                            "sha256": sha256_file(p),
-                            "format": "claude-code subagent meta",
-                        }
-                    )
+                side = claude_code.side_file(p) if self.fmt in ("auto", claude_code.NAME) else None
+                if side is None and self.fmt in ("auto", openhands_sdk.NAME):
+                    side = openhands_sdk.side_file(p)
+                if side is not None:  # read with the transcripts beside it
+                    self.sources.append({"file": str(p), "sha256": sha256_file(p), "format": side})
                     continue
                 probe = Probe.of(p)
                 cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None

@@ -12,10 +12,19 @@ no cost: it is estimated from ``rules/prices.yaml`` and marked (``x_cost_estimat
 by Claude Code itself, no model behind them) are no model calls.
 
 Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its outcome;
-``mcp__server__tool`` names kept whole). A result saying the user refused the tool use is an
-``approval`` rejected by ``human:user`` (no identity recorded: the event says so) and the call
-``denied``; nothing else is an approval. ``permissionMode`` is a run fact on ``run_start``
-(``bypassPermissions``: nothing was gated).
+``mcp__server__tool`` names kept whole); one never answered by a result (a session cut short)
+is a call placed where it was made, its outcome unknown. A result saying the user refused the
+tool use is an ``approval`` rejected by ``human:user`` (no identity recorded: the event says
+so) and the call ``denied``; nothing else is an approval. ``permissionMode`` is a run fact on
+``run_start`` (``bypassPermissions``: nothing was gated).
+
+Early versions wrote a ``costUSD`` on each assistant line: a stated cost, kept (not estimated).
+The headless stream (``claude -p --output-format stream-json``, the Agent SDK's messages) has
+the same records keyed by ``session_id``, without times; a message with a
+``parent_tool_use_id`` is a subagent's (a child run), and the closing ``result`` record gives
+the run's outcome (``subtype``), its stated ``total_cost_usd`` (``x_total_cost_microusd``) and
+the tool uses the permission settings refused (``permission_denials``: each an ``approval``
+rejected by ``harness``, the call ``denied``).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from harness_audit.importers.base import (
     run_start,
     text,
     ts_to_ns,
+    usd_to_microusd,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
@@ -71,9 +81,13 @@ RECORD_TYPES = frozenset(
         "last-prompt",
         "attachment",
         "progress",
+        "result",
     }
 )
-_IDS = ("sessionId", "leafUuid", "messageId", "uuid", "permissionMode")
+_IDS = ("sessionId", "session_id", "leafUuid", "messageId", "uuid", "permissionMode")
+DENIER = "harness"
+"""Who refused a tool use the permission settings did not allow (``permission_denials``)."""
+_RESULT_OUTCOME = {"success": "ok"}
 
 
 class _Call:
@@ -83,6 +97,7 @@ class _Call:
         self.id, self.model, self.line = mid, model, line
         self.usage: dict[str, Any] | None = None
         self.request: str | None = None
+        self.cost: int | None = None
 
 
 class _Run:
@@ -92,11 +107,15 @@ class _Run:
         self.last: int | None = None
         self.events: list[tuple[int, int, int, dict[str, Any]]] = []
         self.calls: dict[str, tuple[_Call, dict[str, Any]]] = {}
-        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None]] = {}
+        # tool use id: (tool, line, its spawn, sort key, order, time)
+        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None, int, int, str | None]] = {}
         self.modes: list[str] = []
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
         self.depth = 0
+        self.outcome = "unknown"
+        self.end_facts: dict[str, Any] = {}
+        self.tool_calls: dict[str, dict[str, Any]] = {}
 
 
 def meta_file(path: Path) -> Path:
@@ -104,9 +123,21 @@ def meta_file(path: Path) -> Path:
     return path.parent / f"{path.stem}.meta.json"
 
 
+def side_file(path: Path) -> str | None:
+    """What a side file Claude Code writes beside its transcripts is (read with them, or not
+    at all: no trace), or None: a subagent's ``agent-<id>.meta.json``, a workflow's
+    ``subagents/workflows/<run>/journal.jsonl`` (which agents it started; their transcripts
+    are beside it)."""
+    if path.name.startswith("agent-") and path.name.endswith(".meta.json"):
+        return "claude-code subagent meta"
+    if path.name == "journal.jsonl" and path.parent.parent.name == "workflows":
+        return "claude-code workflow journal"
+    return None
+
+
 def is_side_file(path: Path) -> bool:
-    """A subagent's ``agent-<id>.meta.json`` (read with its transcript, not a trace)."""
-    return path.name.startswith("agent-") and path.name.endswith(".meta.json")
+    """A side file (:func:`side_file`), not a transcript."""
+    return side_file(path) is not None
 
 
 def _agent_type(path: Path) -> str | None:
@@ -135,11 +166,18 @@ def read(
             stats.drop("record is not a Claude Code transcript record")
             continue
         kind = rec["type"]
-        sid = text(rec.get("sessionId"), 200)
+        # a transcript says sessionId; the headless stream (`claude -p --output-format
+        # stream-json`, the Agent SDK) session_id, with no times
+        sid = text(rec.get("sessionId"), 200) or text(rec.get("session_id"), 200)
         if sid is None:
             stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
             continue
         agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        if agent_id:  # a workflow's agent names its session "<session>#agent-<id>"
+            sid = sid.split("#agent-", 1)[0] or sid
+        task = text(rec.get("parent_tool_use_id"), 200)  # the stream: a subagent's message
+        if task is not None and agent_id is None:
+            agent_id = f"task-{task}"
         rid = f"{sid}:agent-{agent_id}" if agent_id else sid
         run = runs.get(rid)
         if run is None:
@@ -165,6 +203,8 @@ def read(
             _assistant(run, rec, ts, order, n, mapping, stats)
         elif kind == "user":
             _user(run, rec, ts, order, n, mapping, stats)
+        elif kind == "result":
+            _result(run, rec, ts, order, n, stats)
         else:
             stats.drop(f"{kind[:40]!r} record (no event kind)")
     if not runs:
@@ -175,7 +215,7 @@ def read(
             '{"type": "user"|"assistant", "sessionId": ..., "message": ...} lines',
         )
     for run in runs.values():
-        yield from _emit(run, pipeline, stats)
+        yield from _emit(run, pipeline, stats, mapping)
 
 
 def _at(run: _Run, ts: int | None) -> tuple[int, str | None]:
@@ -224,6 +264,9 @@ def _assistant(
     usage = msg.get("usage")
     if isinstance(usage, dict):
         call.usage = usage  # the message's last line carries its final usage
+    stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
+    if stated is not None:
+        call.cost = stated
     call.request = text(rec.get("requestId"), 200) or call.request
     stop = text(msg.get("stop_reason"), 100)
     if stop is not None:
@@ -250,7 +293,7 @@ def _assistant(
                 "x_tool_use": tid,
             }
             run.events.append((key, order, line, spawn))
-        run.tool_uses[tid] = (tool, line, spawn)
+        run.tool_uses[tid] = (tool, line, spawn, key, order, at)
 
 
 def _user(
@@ -276,29 +319,12 @@ def _user(
         use = run.tool_uses.pop(tid, None) if tid is not None else None
         if tid is None or use is None:
             continue
-        tool, _, spawn = use
+        tool, _, spawn, _, _, _ = use
         effect, scope = mapping.tool(tool, run.agent)
         refused = _said(b.get("content")).startswith(REFUSED)
         outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
         if refused:
-            run.events.append(
-                (
-                    key,
-                    order,
-                    line,
-                    {
-                        "ts": at,
-                        "run": run.id,
-                        "span": f"{tid}:approval",
-                        "agent": APPROVER,
-                        "kind": "approval",
-                        "target": tid,
-                        "approver": APPROVER,
-                        "verdict": "rejected",
-                        "x_identity": NO_IDENTITY,
-                    },
-                )
-            )
+            _reject(run, (key, order, line), at, tid, APPROVER, x_identity=NO_IDENTITY)
         ev = {
             "ts": at,
             "run": run.id,
@@ -311,6 +337,7 @@ def _user(
             "outcome": outcome,
         }
         run.events.append((key, order, line, ev))
+        run.tool_calls[tid] = ev
         result = rec.get("toolUseResult")
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
@@ -321,6 +348,45 @@ def _user(
         stats.mapped += 1
     else:
         stats.drop("tool result without its tool use")
+
+
+def _result(
+    run: _Run, rec: dict[str, Any], ts: int | None, order: int, line: int, stats: ImportStats
+) -> None:
+    """The stream's last record: the run's outcome, its stated total cost, and the tool uses
+    the permission settings refused (each an approval rejected, the call denied)."""
+    sub = text(rec.get("subtype"), 100)
+    run.outcome = _RESULT_OUTCOME.get(str(sub), "error") if sub else run.outcome
+    if rec.get("is_error") is True:
+        run.outcome = "error"
+    if sub is not None:
+        run.end_facts["x_result"] = sub
+    total = usd_to_microusd(rec.get("total_cost_usd"))
+    if total is not None:
+        run.end_facts["x_total_cost_microusd"] = total
+    turns = as_int(rec.get("num_turns"))
+    if turns is not None:
+        run.end_facts["x_num_turns"] = turns
+    key, at = _at(run, ts)
+    for d in as_list(rec.get("permission_denials"))[:10_000]:
+        tid = text(as_dict(d).get("tool_use_id"), 200)
+        call = run.tool_calls.get(tid) if tid is not None else None
+        if tid is None or call is None:
+            continue
+        call["outcome"] = "denied"
+        call["x_denied_by"] = "permission settings (permission_denials)"
+        _reject(run, (key, order, line), at, tid, DENIER, x_rule="Claude Code permission settings")
+    stats.mapped += 1  # its facts are the run_end's
+
+
+def _reject(
+    run: _Run, place: tuple[int, int, int], at: str | None, tid: str, who: str, **facts: Any
+) -> None:
+    """An ``approval`` rejected by ``who`` of the tool use ``tid``, at ``place`` (sort key,
+    order, line)."""
+    ev = {"ts": at, "run": run.id, "span": f"{tid}:approval", "agent": who, "kind": "approval"}
+    ev.update(target=tid, approver=who, verdict="rejected", **facts)
+    run.events.append((*place, ev))
 
 
 def _said(content: Any) -> str:
@@ -339,8 +405,9 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     if call.request:
         ev["x_request_id"] = call.request
     u = call.usage
-    if u is None:  # no usage stated: unknown tokens and cost (never 0)
-        ev["input_tokens"] = ev["output_tokens"] = ev["cost_microusd"] = None
+    if u is None:  # no usage stated: unknown tokens (never 0), the cost only if stated
+        ev["input_tokens"] = ev["output_tokens"] = None
+        ev["cost_microusd"] = call.cost
         return
     fresh = as_int(u.get("input_tokens"))
     out = as_int(u.get("output_tokens"))
@@ -353,6 +420,9 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
         ev["x_cache_creation_input_tokens"] = write
     if hit is not None:
         ev["x_cache_read_input_tokens"] = hit
+    if call.cost is not None:  # the transcript states it (costUSD)
+        ev["cost_microusd"] = call.cost
+        return
     est = None
     if fresh is not None and out is not None:
         est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0)
@@ -363,16 +433,20 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     ev["x_cost_estimated"] = True
 
 
-def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
+def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:
     for call, ev in run.calls.values():
         _finish_call(call, ev)
     if not run.events:
         stats.unit("session with no model or tool call: no run")
         return
-    if run.tool_uses:  # (blocks of records already counted: a note, not a dropped record)
-        stats.note(
-            f"{len(run.tool_uses):,} tool use(s) in {run.id[:80]} never answered by a result"
-        )
+    for tid, (tool, line, _, key, order, at) in run.tool_uses.items():
+        # never answered by a result (the session was cut short): still a call the model
+        # made, placed where it was made, its outcome unknown
+        effect, scope = mapping.tool(tool, run.agent)
+        ev = {"ts": at, "run": run.id, "span": tid, "agent": run.agent, "kind": "tool_call"}
+        ev.update(tool=tool, effect=effect, scope=scope, outcome=None)
+        ev["x_result"] = "none in the transcript"
+        run.events.append((key, order, line, ev))
     run.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{run.id}:run_start"
     start = run_start(run.id, begin, run.start, pipeline)
@@ -383,9 +457,10 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if NO_GATE_MODE in run.modes:
             start["x_gate"] = f"permissionMode {NO_GATE_MODE}: nothing was gated"
     start.update(run.facts)
-    end = run_end(run.id, begin, run.last, pipeline, "unknown")
+    end = run_end(run.id, begin, run.last, pipeline, run.outcome)
     if run.stop:
         end["x_last_stop_reason"] = run.stop
+    end.update(run.end_facts)
     yield from emit_run(
         run.file,
         (run.line, start),
