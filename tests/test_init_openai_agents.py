@@ -169,3 +169,35 @@ def test_detected_through_agents_decorators_and_subscripted_agent(tmp_path: Path
     (tmp_path / "helper.py").write_text(DECORATORS_ONLY)
     agents, _ = _draft(tmp_path, tmp_path / "helper.py")
     assert _tools(agents["Helper"]) == {"lookup": ("destructive", False)}
+
+
+def test_agents_and_tools_imported_under_another_name(tmp_path: Path) -> None:
+    """``from pkg.helpers import helper as assistant`` then ``handoffs=[assistant]``, and a
+    function tool imported as ``lookup as find``: the agent and the tool of the file read, not
+    an agent "from a file not given" nor a tool named ``find``; an alias of a name from a file
+    not given still fails closed."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text(
+        "from agents import Agent, function_tool\n\n"
+        "@function_tool(needs_approval=True)\n"
+        "def lookup(q: str) -> str:\n"
+        '    """Look it up."""\n'
+        "    return q\n\n"
+        'helper = Agent(name="Helper", model="gpt-4.1", tools=[lookup])\n'
+    )
+    (pkg / "main.py").write_text(
+        "from agents import Agent\n"
+        "from pkg.helpers import helper as assistant, lookup as find\n"
+        "from elsewhere import other_agent as outsider\n\n"
+        'triage = Agent(name="Triage", model="gpt-4.1-mini", tools=[find],\n'
+        "               handoffs=[assistant, outsider])\n"
+    )
+    ag, text = _draft(tmp_path, pkg)
+    assert _tools(ag["Triage"]) == {"lookup": ("destructive", True)}
+    assert ag["Triage"]["spawns"][0] == "Helper"
+    (unseen,) = [a for a in ag if a.startswith("unknown_agents")]
+    assert ag["Triage"]["spawns"] == ["Helper", unseen]
+    assert "outsider is imported at main.py:3 from a file not given" in text
+    assert "assistant is imported" not in text

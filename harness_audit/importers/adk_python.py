@@ -26,6 +26,7 @@ from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, k
 from harness_audit.importers.mcp import scope_of
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
+    MAX_PACKAGE_DEPTH,
     call_name,
     imports,
     kwarg,
@@ -216,12 +217,33 @@ class _Reader:
             return self.agent_in(full, level, node.attr)
         return None
 
-    def agent_in(self, module: str, level: int, var: str) -> DraftAgent | None:
-        target = module_file(self.p, module, level, self.project)
-        other = self.modules.get(target.resolve()) if target is not None else None
-        if other is None or other is self:
+    def agent_in(
+        self, module: str, level: int, var: str, importer: Path | None = None, depth: int = 0
+    ) -> DraftAgent | None:
+        """The agent ``var`` of ``module`` imported from ``importer`` (this module): defined
+        in a module read, or re-exported by one that makes no agent (a package's
+        ``__init__.py`` saying ``from .agent import root_agent as booking_agent``), followed
+        through at most :data:`MAX_PACKAGE_DEPTH` such modules."""
+        target = module_file(importer or self.p, module, level, self.project)
+        if target is None:
             return None
-        return other.by_var.get(var) or other.imported(ast.Name(id=var))
+        other = self.modules.get(target.resolve())
+        if other is self:
+            return None
+        if other is not None:
+            return other.by_var.get(var) or other.imported(ast.Name(id=var))
+        if depth >= MAX_PACKAGE_DEPTH:
+            return None
+        try:
+            hit = imports(parse(target)).get(var)
+        except HarnessAuditError:  # a module that does not parse: not followed
+            return None
+        if hit is None or hit[2] is None:
+            return None
+        found = self.agent_in(hit[0], hit[1], hit[2], target, depth + 1)
+        if found is not None and target.resolve() not in {x.resolve() for x in self.d.sources}:
+            self.d.sources.append(target)  # the name was followed through it: in the hashes
+        return found
 
     def agent(self, call: ast.Call, a: DraftAgent) -> None:
         cls = call_name(call)

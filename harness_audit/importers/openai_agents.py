@@ -28,10 +28,12 @@ from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     call_name,
     custom_tools,
+    imports,
     kwarg,
     literal,
     model_of,
     module_env,
+    module_file,
     parse,
     source_text,
     static_list,
@@ -109,6 +111,7 @@ class _File:
     custom: dict[str, str]
     gates: dict[str, tuple[bool | None, Where]]
     as_tools: dict[str, ast.Call] = field(default_factory=dict)  # var = other.as_tool(...)
+    aliases: dict[str, str] = field(default_factory=dict)  # imported as -> name in a file read
 
 
 @dataclass
@@ -165,6 +168,8 @@ class _Reader:
         if cls is None:
             self.d.unseen_tools(a, f"a tool {source_text(el)}", Where(f, line))
             return
+        if isinstance(el, ast.Name) and cls not in fl.env:  # imported under another name
+            cls = fl.aliases.get(cls, cls)
         dt = DraftTool(fl.custom.get(cls, cls), Where(f, line))
         known_effect(dt, cls)
         g = fl.gates.get(cls)
@@ -218,10 +223,24 @@ def _imports(tree: ast.Module, f: str) -> dict[str, tuple[str, int]]:
     return out
 
 
+def _aliases(tree: ast.Module, p: Path, given: set[Path]) -> dict[str, str]:
+    """``from .helpers import triage as router``: alias -> the name in the module it names,
+    when that module is one of the files read (else the name is another library's)."""
+    out: dict[str, str] = {}
+    for alias, (module, level, name) in imports(tree).items():
+        if name is not None and name != alias:
+            target = module_file(p, module, level)
+            if target is not None and target.resolve() in given:
+                out[alias] = name
+    return out
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents, tools, handoffs from Agents SDK modules."""
     d = Draft(NAME, "openai-agents", list(paths))
     r = _Reader(d)
+    given = {p.resolve() for p in paths}
+    aliases: dict[str, str] = {}
     pending: list[tuple[DraftAgent, ast.Call, _File]] = []
     later: list[tuple[str, str, ast.expr, int, _File]] = []  # (var, attr, value, line, file)
     runs: list[tuple[ast.Call, _File]] = []
@@ -238,6 +257,8 @@ def read(paths: list[Path]) -> Draft:
             {k: (v, Where(f, ln)) for k, (v, ln) in _gates(tree).items()},
         )
         r.imported.update(_imports(tree, f))
+        fl.aliases = _aliases(tree, p, given)
+        aliases.update(fl.aliases)
         files.append((tree, fl))
         all_custom.update(fl.custom)
         all_gates.update(fl.gates)
@@ -330,6 +351,9 @@ def read(paths: list[Path]) -> Draft:
     for _tree, fl in files:
         fl.custom = {**all_custom, **fl.custom}
         fl.gates = {**all_gates, **fl.gates}
+    for alias, name in aliases.items():  # an agent imported under another name
+        if name in r.var_agent and alias not in r.var_agent:
+            r.var_agent[alias] = r.var_agent[name]
     for a, call, fl in pending:
         tools = kwarg(call, "tools")
         if tools is not None:
