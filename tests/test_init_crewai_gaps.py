@@ -233,3 +233,88 @@ def test_tool_classes_imported_from_the_crews_tools_package(tmp_path: Path) -> N
         text
     )
     assert "external, from its code: chat_postMessage at slack_tool.py:11" in text
+
+
+_CREW_PY = """from crewai import Agent, Crew, LLM, Process, Task
+from crewai.project import CrewBase, agent, crew, task
+from crewai_tools import FileWriterTool, SerperDevTool
+
+web = SerperDevTool()
+
+
+@CrewBase
+class {cls}:
+    agents_config = "config/agents.yaml"
+    tasks_config = "config/tasks.yaml"
+
+    @agent
+    def collector(self) -> Agent:
+        saver = FileWriterTool()
+        llm = LLM(model="{model}")
+        return Agent(config=self.agents_config["collector"], tools=[web, saver], llm=llm)
+
+    @agent
+    def {second}(self) -> Agent:
+        return Agent(config=self.agents_config["{second}"])
+
+    @task
+    def gather(self) -> Task:
+        return Task(config=self.tasks_config["gather"])
+
+    @task
+    def use(self) -> Task:
+        return Task(config=self.tasks_config["use"])
+
+    @crew
+    def crew(self) -> Crew:
+        return Crew(agents=self.agents, tasks=self.tasks, process=Process.sequential)
+"""
+
+
+def _crew(folder: Path, cls: str, second: str, model: str) -> None:
+    (folder / "config").mkdir(parents=True)
+    (folder / "config" / "agents.yaml").write_text(
+        f"collector:\n  role: Collector of {cls}\n  goal: g\n  backstory: b\n"
+        f"{second}:\n  role: The {second}\n  goal: g\n  backstory: b\n"
+    )
+    (folder / "config" / "tasks.yaml").write_text(
+        "gather:\n  description: d\n  expected_output: e\n  agent: collector\n"
+        f"use:\n  description: d\n  expected_output: e\n  agent: {second}\n"
+    )
+    (folder / f"{folder.name}.py").write_text(_CREW_PY.format(cls=cls, second=second, model=model))
+
+
+def test_two_crews_of_one_flow_that_share_an_agent_key_are_two_sets_of_agents(
+    tmp_path: Path,
+) -> None:
+    """A flow project whose two crews (each its folder, ``config/`` YAML and crew module)
+    both define an agent ``collector``: two agents, each id prefixed by its crew, each with
+    its own crew's edges; not one agent whose tasks in both crews make a cycle between the
+    crews. A tool instance made in the module or in the method (``web = SerperDevTool()``,
+    ``saver = FileWriterTool()``) is drafted by its class, with the class's known effect, and
+    a model the method builds (``llm = LLM(model=…)``) is read."""
+    root = tmp_path / "flowproj" / "src" / "flowproj"
+    _crew(root / "crews" / "plan_crew", "PlanCrew", "planner", "gpt-4o")
+    _crew(root / "crews" / "draft_crew", "DraftCrew", "author", "gpt-4o-mini")
+    (root / "main.py").write_text(
+        "from crewai.flow import Flow, listen, start\n\n"
+        "class BookFlow(Flow):\n"
+        "    @start()\n    def plan(self):\n        return 1\n"
+    )
+    doc, text, _ = _draft(tmp_path, *sorted(p for p in root.rglob("*") if p.is_file()))
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {
+        "plan_crew_collector", "planner", "draft_crew_collector", "author",
+    }  # fmt: skip
+    assert ag["planner"]["depends_on"] == ["plan_crew_collector"]
+    assert ag["author"]["depends_on"] == ["draft_crew_collector"]
+    assert "depends_on" not in ag["plan_crew_collector"]
+    assert "depends_on" not in ag["draft_crew_collector"]
+    assert "max_iterations" not in text  # no cycle was made up
+    for cid, model in (("plan_crew_collector", "gpt-4o"), ("draft_crew_collector", "gpt-4o-mini")):
+        assert ag[cid]["model"]["name"] == model
+        assert {t["name"]: t["effect"] for t in ag[cid]["tools"]} == {
+            "SerperDevTool": "read",
+            "FileWriterTool": "write",
+        }
+    assert doc["metadata"]["name"] == "flowproj"

@@ -17,6 +17,7 @@ given, is drafted as delegating (fail closed), and without crew.py each agent ho
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from harness_audit.importers.pyast import (
     custom_tools,
     kwarg,
     literal,
+    local_env,
     model_of,
     module_env,
     parse,
@@ -109,8 +111,66 @@ class _Crew:
         return a
 
 
+def _crew_folder(p: Path) -> Path:
+    """The folder of the crew a file belongs to: a YAML file's, or the one above its
+    ``config/`` folder (``crews/x/config/agents.yaml`` and ``crews/x/x_crew.py`` are crew x)."""
+    here = p.resolve().parent
+    return here.parent if here.name.lower() in ("config", "configs") else here
+
+
 def read(paths: list[Path]) -> Draft:
-    """Draft agents from CrewAI sources (files of one or more crews; flows)."""
+    """Draft agents from CrewAI sources (files of one or more crews; flows). The files of
+    each crew folder are read as one crew (its own tasks, process and delegation); an agent
+    key that two crews both define is two agents (each id prefixed by its crew's name), not
+    one agent whose tasks run in both."""
+    groups: dict[Path, list[Path]] = {}
+    for p in paths:
+        groups.setdefault(_crew_folder(p), []).append(p)
+    if sum(1 for ps in groups.values() if any(_agents_yaml(p) for p in ps)) <= 1:
+        return _read(paths)  # one crew (its YAML and its code may sit in other folders)
+    found = [(ps, _read(ps, empty=True)) for ps in groups.values()]
+    crews = [ps for ps, sub in found if sub.agents]  # a flow's main.py alone holds none
+    if len(crews) <= 1:
+        return _read(paths)
+    drafts = [sub for _, sub in found if sub.agents]
+    count: dict[str, int] = {}
+    for sub in drafts:
+        for a in sub.agents:
+            count[a.id] = count.get(a.id, 0) + 1
+    d = Draft(NAME, safe_id(_crew_name(paths, common=True)), list(paths))
+    for ps, sub in zip(crews, drafts, strict=True):
+        crew = safe_id(_crew_name(ps))
+        renamed = {a.id: safe_id(f"{crew}_{a.id}") for a in sub.agents if count[a.id] > 1}
+        for a in sub.agents:
+            a.id = renamed.get(a.id, a.id)
+            for edges in (a.depends_on, a.spawns, a.verifies):
+                for old in [k for k in edges if k in renamed]:
+                    edges[renamed[old]] = edges.pop(old)
+        for old, new in renamed.items():
+            d.notes.append(
+                f"agent {old!r} of crew {crew!r} drafted as {new!r}: another crew has one"
+            )
+        d.agents += sub.agents
+        for src in sub.sources:
+            if src not in d.sources:
+                d.sources.append(src)
+        for mine, theirs in (
+            (d.unknown, sub.unknown),
+            (d.notes, sub.notes),
+            (d.unseen, sub.unseen),
+        ):
+            mine += [x for x in theirs if x not in mine]
+    return d
+
+
+def _agents_yaml(p: Path) -> bool:
+    kind = sniff(Probe.of(p))
+    return kind is not None and not kind.endswith("(Python)") and _is_agents_yaml(load_yaml(p).data)
+
+
+def _read(paths: list[Path], empty: bool = False) -> Draft:
+    """One crew's files (or files of crews that share one folder) into a draft; with
+    ``empty``, a draft of no agents rather than the error that none were found."""
     agents_docs: list[YamlDocument] = []
     tasks_docs: list[YamlDocument] = []
     pys: list[Path] = []
@@ -176,7 +236,7 @@ def read(paths: list[Path]) -> Draft:
         _code_not_given(crew)
     _merge_configs(crew, code_agents)
     _edges(crew)
-    if not d.agents:
+    if not d.agents and not empty:
         raise fail(
             str(paths[0]) if paths else "-",
             "no CrewAI agents found",
@@ -316,11 +376,15 @@ GENERIC_FOLDERS = frozenset({"config", "configs", "src", "crew", "crews", "agent
 """Folders that name no crew (``src/my_crew/config/agents.yaml`` is the crew ``my_crew``)."""
 
 
-def _crew_name(paths: list[Path]) -> str:
-    """The crew's name: the first folder above its files that is not a generic one."""
+def _crew_name(paths: list[Path], common: bool = False) -> str:
+    """The crew's name: the first folder above its files that is not a generic one (with
+    ``common``, above all of them: the project of several crews)."""
     if not paths:
         return "crew"
-    for parent in paths[0].resolve().parents:
+    first = paths[0].resolve()
+    if common:
+        first = Path(os.path.commonpath([p.resolve() for p in paths])) / "_"
+    for parent in first.parents:
         if parent.name.lower() not in GENERIC_FOLDERS:
             return parent.name
     return "crew"
@@ -386,6 +450,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
             continue
         attrs = class_attrs.get(node, {})
         decos = {call_name(d) or "" for d in node.decorator_list}
+        local = local_env(node, env)
         for call in ast.walk(node):
             if not isinstance(call, ast.Call):
                 continue
@@ -398,17 +463,17 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 role, _ = literal(kwarg(call, "role"), env)
                 if isinstance(role, str):
                     a.role = role
-                m, note, line = model_of(_self_attr(kwarg(call, "llm"), attrs), env)
+                m, note, line = model_of(_self_attr(kwarg(call, "llm"), attrs), local)
                 if m:
                     a.model, a.model_note = m, note
                     a.model_where = Where(file, line or call.lineno)
                 elif note:
                     a.model_note = note
                 tools_node = kwarg(call, "tools")
-                stated, unseen = stated_tools(_self_attr(tools_node, attrs), env)
+                stated, unseen = stated_tools(_self_attr(tools_node, attrs), local)
                 for src, ln in unseen:
                     crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
-                for tname, tcls, line in tool_names_in(stated, custom):
+                for tname, tcls, line in tool_names_in(stated, custom, local):
                     if any(t.name == tname for t in a.tools):
                         continue
                     dt = DraftTool(tname, Where(file, line))
