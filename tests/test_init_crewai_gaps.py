@@ -318,3 +318,56 @@ def test_two_crews_of_one_flow_that_share_an_agent_key_are_two_sets_of_agents(
             "FileWriterTool": "write",
         }
     assert doc["metadata"]["name"] == "flowproj"
+
+
+def test_classic_layout_tasks_from_factories_run_in_each_crews_order(tmp_path: Path) -> None:
+    """The classic layout: agents made by methods of a factory class (``agents.py``), tasks
+    by methods that take their agent as a parameter (``tasks.py``: positional or keyword,
+    a file that imports only ``Task``), and ``Crew(tasks=[…])`` lists in a script, one at
+    module level and one inside a function. Each crew's tasks chain in its list's order, by
+    the agent passed to each; a task the reader cannot follow to an agent breaks the chain
+    rather than link its neighbours; the two crews are not chained to each other."""
+    (tmp_path / "agents.py").write_text(
+        "from crewai import Agent\n\n"
+        "class Staff:\n"
+        "    def scout(self):\n        return Agent(role='Scout', goal='g', backstory='b')\n"
+        "    def analyst(self):\n        return Agent(role='Analyst', goal='g', backstory='b')\n"
+        "    def editor(self):\n        return Agent(role='Editor', goal='g', backstory='b')\n"
+        "    def critic(self):\n        return Agent(role='Critic', goal='g', backstory='b')\n"
+    )
+    (tmp_path / "tasks.py").write_text(
+        "from crewai import Task\n\n"
+        "class Work:\n"
+        "    def find(self, agent, topic):\n"
+        "        return Task(description=topic, expected_output='e', agent=agent)\n"
+        "    def weigh(self, topic, who):\n"
+        "        return Task(description=topic, expected_output='e', agent=who)\n"
+        "    def polish(self, agent):\n"
+        "        return Task(description='p', expected_output='e', agent=agent)\n"
+    )
+    (tmp_path / "main.py").write_text(
+        "from crewai import Crew\n"
+        "from agents import Staff\n"
+        "from tasks import Work\n\n"
+        "staff, work = Staff(), Work()\n"
+        "scout = staff.scout()\n"
+        "analyst = staff.analyst()\n"
+        "found = work.find(scout, 'x')\n"
+        "weighed = work.weigh('x', who=analyst)\n"
+        "first = Crew(agents=[scout, analyst], tasks=[found, weighed])\n\n"
+        "def second(extra):\n"
+        "    editor, critic = staff.editor(), staff.critic()\n"
+        "    ed = staff.editor()\n"
+        "    cr = staff.critic()\n"
+        "    Crew(agents=[ed, cr], tasks=[work.polish(ed), work.polish(agent=cr)])\n"
+        "    return Crew(agents=[ed, cr], tasks=[work.polish(cr), extra, work.polish(ed)])\n"
+    )
+    doc, _, _ = _draft(
+        tmp_path, tmp_path / "agents.py", tmp_path / "tasks.py", tmp_path / "main.py"
+    )
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {"scout", "analyst", "editor", "critic"}
+    assert ag["analyst"]["depends_on"] == ["scout"]
+    assert ag["critic"]["depends_on"] == ["editor"]
+    for aid in ("scout", "editor"):  # `extra` is no task the reader can follow: no link
+        assert "depends_on" not in ag[aid], aid  # across it, nor from the first crew's end

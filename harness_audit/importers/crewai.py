@@ -33,6 +33,8 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    resolve_name,
+    source_text,
     stated_tools,
     tool_names_in,
 )
@@ -73,7 +75,7 @@ def _is_flow(data: Any) -> bool:
 def _is_crew_py(probe: Probe) -> bool:
     t = probe.text_head
     return probe.path.suffix == ".py" and (
-        "crewai" in t and ("Agent(" in t or "@agent" in t or "Crew(" in t)
+        "crewai" in t and any(k in t for k in ("Agent(", "@agent", "Crew(", "Task("))
     )
 
 
@@ -102,6 +104,11 @@ class _Crew:
         self.delegation_stated: set[str] = set()
         """Agents whose ``allow_delegation`` the YAML states (true or false)."""
         self.manager: str | None = None
+        self.task_params: dict[str, tuple[int, str]] = {}
+        """Task factory methods (``def review(self, agent, …): return Task(agent=agent, …)``):
+        method -> the position and name of the parameter that gives the task its agent."""
+        self.runs: list[tuple[ast.expr, dict[str, ast.expr], str]] = []
+        """``Crew(tasks=[…])`` lists: the list, the names in scope where it is, its file."""
 
     def agent(self, aid: str, where: Where) -> DraftAgent:
         a = self.d.agent(aid)
@@ -207,6 +214,7 @@ def _read(paths: list[Path], empty: bool = False) -> Draft:
         _yaml_tasks(doc, crew)
     for doc in flows:
         _flow(doc, crew)
+    _factory_tasks(crew)
     if code_agents:
         for method, key in code_agents.items():
             if key and key != method:
@@ -507,6 +515,9 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     agent = safe_id(
                         agent_node.id if isinstance(agent_node, ast.Name) else agent_node.attr
                     )
+                params = [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+                if isinstance(agent_node, ast.Name) and agent_node.id in params:
+                    crew.task_params[node.name] = (params.index(agent_node.id), agent_node.id)
                 ctx_node = kwarg(call, "context")
                 ctx: list[str] = []
                 if isinstance(ctx_node, ast.List):
@@ -553,6 +564,69 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                         mgr_agent.role = "CrewAI hierarchical manager"
                         crew.manager = "manager"
     crew.tasks.extend(task_defs.values())
+    _crew_runs(tree, env, file, crew)
+
+
+def _crew_runs(tree: ast.Module, env: dict[str, ast.expr], file: str, crew: _Crew) -> None:
+    """Each ``Crew(tasks=[…])`` with the names in scope where it is made (its function's, over
+    the module's), for the tasks that factories make (:func:`_factory_tasks`)."""
+    scopes: list[tuple[ast.AST, dict[str, ast.expr]]] = [(tree, env)]
+    scopes += [
+        (f, local_env(f, env))  # type: ignore[arg-type]
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    seen: set[int] = set()
+    for scope, names in reversed(scopes):  # the innermost function first
+        for call in ast.walk(scope):
+            if isinstance(call, ast.Call) and call_name(call) == "Crew" and id(call) not in seen:
+                seen.add(id(call))
+                tasks = kwarg(call, "tasks")
+                if tasks is not None:
+                    crew.runs.append((tasks, names, file))
+
+
+def _factory_tasks(crew: _Crew) -> None:
+    """Tasks made by factory methods and listed in a ``Crew(tasks=[…])`` (the classic layout:
+    ``t = tasks.review(editor, …)`` with ``editor = agents.editor()``): each listed task is done
+    by the agent passed to it, in the list's order (the crew's sequence). A task the reader
+    cannot follow to an agent breaks the chain rather than link its neighbours."""
+    for node, names, file in crew.runs:
+        lst = resolve_name(node, names)
+        if not isinstance(lst, ast.List | ast.Tuple):
+            continue
+        seq: list[tuple[str, str | None, list[str], Where, bool]] = []
+        for el in lst.elts:
+            made = resolve_name(el, names)
+            where = Where(file, getattr(el, "lineno", 1))
+            fn = made.func if isinstance(made, ast.Call) else None
+            if not (isinstance(made, ast.Call) and isinstance(fn, ast.Attribute)):
+                seq.append((source_text(el), None, [], where, False))
+                continue
+            hit = crew.task_params.get(fn.attr)
+            arg = None
+            if hit is not None:
+                idx, pname = hit
+                arg = made.args[idx] if idx < len(made.args) else kwarg(made, pname)
+            who = resolve_name(arg, names) if arg is not None else None
+            if isinstance(who, ast.Call):
+                who = who.func
+            aid = (
+                safe_id(who.attr)
+                if isinstance(who, ast.Attribute)
+                else (safe_id(who.id) if isinstance(who, ast.Name) else None)
+            )
+            seq.append((fn.attr, aid if aid and crew.d.agent(aid) else None, [], where, False))
+        if not any(t[1] for t in seq):
+            continue
+        made_here = {t[0] for t in seq if t[1]}
+        crew.tasks[:] = [  # the factory's own definition names no agent of the crew
+            t
+            for t in crew.tasks
+            if not (t[0] in made_here and (t[1] is None or crew.d.agent(t[1]) is None))
+        ]
+        crew.tasks += seq
+        crew.tasks.append(("", None, [], seq[-1][3], False))  # the next crew starts afresh
 
 
 def _computed_list(node: ast.expr | None) -> bool:
