@@ -201,3 +201,26 @@ def test_agents_and_tools_imported_under_another_name(tmp_path: Path) -> None:
     assert ag["Triage"]["spawns"] == ["Helper", unseen]
     assert "outsider is imported at main.py:3 from a file not given" in text
     assert "assistant is imported" not in text
+
+
+def test_a_model_object_built_from_a_parameter_is_unknown_with_its_line(tmp_path: Path) -> None:
+    """``model=LitellmModel(model=model, …)`` inside ``main(model)``: the model is chosen at
+    run time. No model is drafted (never the parameter's name) and the TODO names the line
+    and what the source holds there, so the reviewer knows where to look."""
+    src = tmp_path / "run.py"
+    src.write_text(
+        "from agents import Agent, Runner\n"
+        "from agents.extensions.models.litellm_model import LitellmModel\n\n\n"
+        "async def main(model: str, key: str) -> None:\n"
+        "    agent = Agent(\n"
+        '        name="Helper",\n'
+        "        model=LitellmModel(model=model, api_key=key),\n"
+        "    )\n"
+        '    await Runner.run(agent, "hi")\n'
+    )
+    ag, text = _draft(tmp_path, src)
+    assert "model" not in ag["Helper"]
+    assert (
+        "# TODO: declare model: set at run time at run.py:8 "
+        "(LitellmModel(...) without a literal model)" in text
+    )

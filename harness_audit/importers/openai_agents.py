@@ -342,7 +342,7 @@ def read(paths: list[Path]) -> Draft:
             if m:
                 a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
             elif note:
-                a.model_note = note
+                a.model_note, a.model_where = note, Where(f, line or call.lineno)
             if a not in d.agents:
                 d.agents.append(a)
             if var:
