@@ -371,3 +371,45 @@ def test_classic_layout_tasks_from_factories_run_in_each_crews_order(tmp_path: P
     assert ag["critic"]["depends_on"] == ["editor"]
     for aid in ("scout", "editor"):  # `extra` is no task the reader can follow: no link
         assert "depends_on" not in ag[aid], aid  # across it, nor from the first crew's end
+
+
+def test_agents_yaml_with_a_template_key_merged_by_anchors(tmp_path: Path) -> None:
+    """An agents.yaml whose first key holds shared settings (no role, goal or backstory) that
+    the agents merge with ``<<: *defaults``; a list anchored in one agent and aliased in
+    another. The file is still a CrewAI agents.yaml; the template is no agent (a note says
+    so); each agent gets the merged model, delegation and max_iter, and an agent's own key
+    overrides the merged one."""
+    (tmp_path / "agents.yaml").write_text(
+        "x-defaults: &defaults\n"
+        "  llm: anthropic/claude-3-5-haiku-20241022\n"
+        "  allow_delegation: true\n"
+        "  max_iter: 7\n"
+        "finder:\n"
+        "  <<: *defaults\n"
+        "  role: Finder\n"
+        "  goal: g\n"
+        "  backstory: b\n"
+        "  tools: &web [SerperDevTool]\n"
+        "teller:\n"
+        "  <<: *defaults\n"
+        "  role: Teller\n"
+        "  goal: g\n"
+        "  backstory: b\n"
+        "  allow_delegation: false\n"
+        "  tools: *web\n"
+    )
+    (tmp_path / "tasks.yaml").write_text(
+        "find:\n  description: d\n  expected_output: e\n  agent: finder\n"
+        "tell:\n  description: d\n  expected_output: e\n  agent: teller\n  context: [find]\n"
+    )
+    doc, text, _ = _draft(tmp_path, tmp_path / "agents.yaml", tmp_path / "tasks.yaml")
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {"finder", "teller"}
+    for a in ag.values():
+        assert a["model"]["name"] == "anthropic/claude-3-5-haiku-20241022"
+        assert a["max_iterations"] == 7
+        assert ("SerperDevTool", "read") in {(t["name"], t["effect"]) for t in a["tools"]}
+    assert ag["finder"]["spawns"] == ["teller"]
+    assert "spawns" not in ag["teller"]
+    assert ag["teller"]["depends_on"] == ["finder"]
+    assert "'x-defaults' states none of role, goal, backstory" in text

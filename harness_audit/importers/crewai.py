@@ -46,26 +46,38 @@ DESCRIPTION = "CrewAI crews (agents.yaml + tasks.yaml + crew.py) and declarative
 DEFAULT_MAX_ITER_SOURCE = "https://docs.crewai.com/en/concepts/agents (max_iter default 20)"
 
 
+AGENT_KEYS = ("role", "goal", "backstory")
+TASK_KEYS = ("description", "expected_output")
+
+
+def _entries(data: Any, keys: tuple[str, ...]) -> list[str]:
+    """The top-level keys of a crew YAML whose mapping states one of ``keys``: the agents
+    (or tasks). Another mapping beside them (``x-defaults: &defaults {llm: …}``, merged into
+    the agents with ``<<: *defaults``) is a template CrewAI never looks up by name."""
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        return []
+    return [k for k, v in data.items() if any(x in v for x in keys)]
+
+
 def _is_agents_yaml(data: Any) -> bool:
-    return (
-        isinstance(data, dict)
-        and bool(data)
-        and all(
-            isinstance(v, dict) and ("role" in v or "goal" in v or "backstory" in v)
-            for v in data.values()
-        )
-    )
+    return bool(_entries(data, AGENT_KEYS)) and not _entries(data, TASK_KEYS)
 
 
 def _is_tasks_yaml(data: Any) -> bool:
-    return (
-        isinstance(data, dict)
-        and bool(data)
-        and all(
-            isinstance(v, dict) and ("description" in v or "expected_output" in v)
-            for v in data.values()
+    return bool(_entries(data, TASK_KEYS)) and not _entries(data, AGENT_KEYS)
+
+
+def _templates(doc: YamlDocument, keys: tuple[str, ...], d: Draft) -> set[str]:
+    """Top-level keys of ``doc`` that are no agent or task (:func:`_entries`), each noted."""
+    entries = set(_entries(doc.data, keys))
+    skipped = {k for k in doc.data if k not in entries}
+    for k in sorted(skipped, key=str):
+        mk = doc.key_mark((k,))
+        d.notes.append(
+            f"{Path(doc.file).name}:{mk.line if mk else 1}: {k!r} states none of "
+            f"{', '.join(keys)}: a template for the others (YAML anchors), not drafted"
         )
-    )
+    return skipped
 
 
 def _is_flow(data: Any) -> bool:
@@ -200,18 +212,22 @@ def _read(paths: list[Path], empty: bool = False) -> Draft:
     name = safe_id(_crew_name(paths))
     d = Draft(NAME, name, list(paths))
     crew = _Crew(d)
+    templates = {id(doc): _templates(doc, AGENT_KEYS, d) for doc in agents_docs}
+    templates |= {id(doc): _templates(doc, TASK_KEYS, d) for doc in tasks_docs}
     for doc in agents_docs:
         for key, v in doc.data.items():
+            if key in templates[id(doc)]:
+                continue
             mk = doc.key_mark((key,))
             a = crew.agent(safe_id(key), Where(doc.file, mk.line if mk else 1))
             a.role = str(v.get("role") or "").strip().strip('"') or None
             _yaml_agent_fields(doc, key, v, a, crew)
-    yaml_keys = {safe_id(k) for doc in agents_docs for k in doc.data}
+    yaml_keys = {safe_id(k) for doc in agents_docs for k in doc.data if k not in templates[id(doc)]}
     code_agents: dict[str, str] = {}  # method -> config key
     for p in pys:
         _read_py(p, crew, code_agents)
     for doc in tasks_docs:
-        _yaml_tasks(doc, crew)
+        _yaml_tasks(doc, crew, templates[id(doc)])
     for doc in flows:
         _flow(doc, crew)
     _factory_tasks(crew)
@@ -303,8 +319,10 @@ def _yaml_agent_fields(
                 a.tools.append(dt)
 
 
-def _yaml_tasks(doc: YamlDocument, crew: _Crew) -> None:
+def _yaml_tasks(doc: YamlDocument, crew: _Crew, skip: set[str] | None = None) -> None:
     for key, v in doc.data.items():
+        if skip and key in skip:
+            continue
         mk = doc.key_mark((key,))
         where = Where(doc.file, mk.line if mk else 1)
         if any(t[0] == key for t in crew.tasks):
