@@ -430,3 +430,41 @@ stock_agent = Agent(name="stock", model="gemini-2.5-flash")
     assert "unknown_agents" not in doc["_text"]
     hashed = {Path(s["file"]).relative_to(root).as_posix() for s in doc["x-import"]["sources"]}
     assert {"shop/helpers/__init__.py", "shop/helpers/stock/__init__.py"} <= hashed
+
+
+def test_sub_agents_made_by_a_factory_in_a_comprehension(tmp_path: Path) -> None:
+    """``ParallelAgent(sub_agents=[make(r) for r in REGIONS])`` where ``make`` returns the
+    ``LlmAgent`` it builds (its name an f-string): the parallel agent spawns the factory's
+    agent, drafted once with the model and tools the factory states (their number and names
+    are computed at run time: said, with lines), not an orphan agent named for its class
+    beside a placeholder."""
+    files = {
+        "fan/__init__.py": "",
+        "fan/agent.py": """from google.adk.agents import LlmAgent, ParallelAgent, SequentialAgent
+
+REGIONS = ["north", "south"]
+
+
+def lookup(region: str) -> str:
+    return region
+
+
+def make(region):
+    return LlmAgent(name=f"{region}_analyst", model="gemini-2.5-flash", tools=[lookup])
+
+
+fanout = ParallelAgent(name="fanout", sub_agents=[make(r) for r in REGIONS])
+merge = LlmAgent(name="merge", model="gemini-2.5-flash")
+root_agent = SequentialAgent(name="pipeline", sub_agents=[fanout, merge])
+""",
+    }
+    doc = draft(tmp_path, _write(tmp_path / "src", files) / "fan", "adk")
+    ag = agents(doc)
+    assert set(ag) == {"fanout", "merge", "pipeline", "make"}, list(ag)
+    assert ag["fanout"]["spawns"] == ["make"]
+    assert ag["make"]["model"]["name"] == "gemini-2.5-flash"
+    assert tools(ag["make"]) == {"lookup": ("destructive", False)}
+    assert ag["merge"]["depends_on"] == ["fanout"]
+    notes = " ".join(doc["x-import"]["notes"])
+    assert "each made as 'make' (agent.py:11): drafted once, their number unknown" in notes
+    assert "its name is computed at run time" in notes

@@ -105,6 +105,8 @@ class _Reader:
         self.modules, self.project = modules, project
         self.imports = imports(self.tree)
         self.envs: dict[Path, dict[str, ast.expr]] = {}
+        self.factories: dict[str, ast.Call] = {}
+        """Module functions that return an agent they make: name -> that agent's call."""
 
     def where(self, node: ast.AST) -> Where:
         return Where(self.f, getattr(node, "lineno", 1))
@@ -133,6 +135,16 @@ class _Reader:
                 t = node.targets[0]
                 if isinstance(t, ast.Name):
                     names[id(node.value)] = t.id
+        for fn in self.tree.body:  # a factory: def make(x): return Agent(...)
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for ret in ast.walk(fn):
+                    if (
+                        isinstance(ret, ast.Return)
+                        and isinstance(ret.value, ast.Call)
+                        and call_name(ret.value) in AGENT_CLASSES
+                    ):
+                        names.setdefault(id(ret.value), fn.name)
+                        self.factories.setdefault(fn.name, ret.value)
         for call in ast.walk(self.tree):
             if isinstance(call, ast.Call) and call_name(call) in AGENT_CLASSES:
                 nm, _ = literal(*self.value(kwarg(call, "name")))
@@ -145,6 +157,12 @@ class _Reader:
                     unique = f"{base}_{n}"
                 a = DraftAgent(unique, self.where(call))
                 self.d.agents.append(a)
+                if not isinstance(nm, str) and kwarg(call, "name") is not None:
+                    self.note(
+                        a,
+                        f"its name is computed at run time ({_short(kwarg(call, 'name'))} at "
+                        f"{self.where(call)}): drafted as {unique!r}",
+                    )
                 if var:
                     self.by_var[var] = a
                 self.calls.append((call, a))
@@ -190,8 +208,9 @@ class _Reader:
         if isinstance(node, ast.Name) and node.id in self.by_var:
             return self.by_var[node.id]
         if isinstance(node, ast.Call):
+            made = self.factories.get(node.func.id) if isinstance(node.func, ast.Name) else None
             for c, a in self.calls:
-                if c is node:
+                if c is node or c is made:
                     return a
         return self.imported(node)
 
@@ -279,6 +298,16 @@ class _Reader:
                     continue
                 a.spawns.setdefault(child.id, self.where(s))
                 order.append(child)
+        elif (
+            isinstance(subs_r, ast.ListComp | ast.GeneratorExp)
+            and (child := self.agent_of(subs_r.elt)) is not None
+        ):  # [make(r) for r in REGIONS]: how many is computed, each is the factory's agent
+            a.spawns.setdefault(child.id, self.where(subs_r))
+            self.note(
+                a,
+                f"sub-agents built at run time: {_short(subs_r)} at {self.where(subs_r)}, each "
+                f"made as {child.id!r} ({child.where}): drafted once, their number unknown",
+            )
         elif subs is not None:
             self.note(a, f"sub-agents built at run time: {_short(subs)} at {self.where(subs)}")
             self.d.unknown.append(f"the sub-agents of {a.id} (built at run time)")
