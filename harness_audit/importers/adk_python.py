@@ -157,10 +157,11 @@ class _Reader:
                     unique = f"{base}_{n}"
                 a = DraftAgent(unique, self.where(call))
                 self.d.agents.append(a)
-                if not isinstance(nm, str) and kwarg(call, "name") is not None:
+                named = kwarg(call, "name")
+                if not isinstance(nm, str) and named is not None:
                     self.note(
                         a,
-                        f"its name is computed at run time ({_short(kwarg(call, 'name'))} at "
+                        f"its name is computed at run time ({_short(named)} at "
                         f"{self.where(call)}): drafted as {unique!r}",
                     )
                 if var:
