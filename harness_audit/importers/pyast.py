@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -232,14 +233,19 @@ def module_env(tree: ast.Module, file: str = "") -> Env:
     env = Env()
     env.file = file
     env.wrappers = {}
-    for stmt in tree.body:
+    _assign(tree.body, env)
+    return env
+
+
+def _assign(stmts: Iterable[ast.AST], env: Env) -> None:
+    """Each ``NAME = value`` (or annotated) of ``stmts`` into ``env``, in order."""
+    for stmt in stmts:
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
                 if isinstance(t, ast.Name):
                     env[t.id] = stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
             env[stmt.target.id] = stmt.value
-    return env
 
 
 def local_env(func: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> Env:
@@ -248,13 +254,7 @@ def local_env(func: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> Env:
     ``tools=[search]``)."""
     out = Env(env)
     out.file, out.wrappers = env.file, env.wrappers
-    for node in ast.walk(func):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    out[t.id] = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            out[node.target.id] = node.value
+    _assign(ast.walk(func), out)
     return out
 
 
