@@ -224,3 +224,22 @@ def test_a_model_object_built_from_a_parameter_is_unknown_with_its_line(tmp_path
         "# TODO: declare model: set at run time at run.py:8 "
         "(LitellmModel(...) without a literal model)" in text
     )
+
+
+def test_a_tool_instance_with_needs_approval_in_the_list_is_gated(tmp_path: Path) -> None:
+    """``tools=[ShellTool(executor=…, needs_approval=True)]``: the approval is stated on the
+    instance written in the list, so the tool is gated with that line; a callable there is a
+    conditional gate (not required, said)."""
+    src = tmp_path / "shell.py"
+    src.write_text(
+        "from agents import Agent, ShellTool\n\n"
+        "def ask(ctx, params, call_id):\n    return True\n\n"
+        'agent = Agent(name="Ops", model="gpt-4.1", tools=[\n'
+        "    ShellTool(executor=None, needs_approval=True),\n"
+        "])\n"
+        'other = Agent(name="Ops2", model="gpt-4.1", tools=[ShellTool(needs_approval=ask)])\n'
+    )
+    ag, text = _draft(tmp_path, src)
+    assert _tools(ag["Ops"]) == {"ShellTool": ("destructive", True)}
+    assert _tools(ag["Ops2"]) == {"ShellTool": ("destructive", False)}
+    assert "needs_approval is a callable" in text

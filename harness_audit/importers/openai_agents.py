@@ -175,6 +175,9 @@ class _Reader:
         g = fl.gates.get(cls)
         if g is not None:
             self.gate(dt, g[0], g[1])
+        na = kwarg(el, "needs_approval") if isinstance(el, ast.Call) else None
+        if na is not None:  # ShellTool(..., needs_approval=True) written in the list
+            self.gate(dt, literal(na, fl.env)[0], Where(f, getattr(na, "lineno", line)))
         a.tools.append(dt)
 
     @staticmethod
