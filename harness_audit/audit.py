@@ -9,6 +9,8 @@ the waivers file beside the working directory and each manifest's own ``trail.pa
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,17 @@ class AuditRequest:
     for_pack: bool = False  # the judging pass keeps what the pack shows (see judge_trails)
     sealed_late_after_s: float | None = None  # None: 24 h (trail/provenance.py)
     dask: str | None = None  # a Dask scheduler's address: verify on its cluster (trail/cluster.py)
+    names: tuple[tuple[str, str], ...] = ()
+    """How the run names files it made itself (a draft, an imported trail in a temporary folder
+    that is gone when it ends): (path or folder prefix, name), e.g. the draft's place in the
+    pack; what the findings, the evidence and the reports say instead of that path."""
+
+    def name(self, file: str) -> str:
+        """``file`` as the run reports it: its name from :attr:`names`, else as given."""
+        for path, name in self.names:
+            if file == path or (path.endswith(os.sep) and file.startswith(path)):
+                return name + file[len(path) :]
+        return file
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +136,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
                     for_pack=request.for_pack,
                     sealed_late_after_s=request.sealed_late_after_s,
                     dask=request.dask,
+                    named=request.name,
                 )
             finally:
                 if spool is not None:
@@ -152,6 +166,8 @@ def run_audit(request: AuditRequest) -> AuditRun:
     assessment = apply(
         assess(pipelines, {n: t.evidence for n, t in trails.items()}), waivers, known
     )
+    if request.names:  # the run's own files by the names that outlive it
+        assessment = _named(assessment, request)
     inputs: list[tuple[str, Path]] = [("manifest", t) for t in targets]
     for p in pipelines:
         if p.name in trails:
@@ -162,3 +178,21 @@ def run_audit(request: AuditRequest) -> AuditRun:
         inputs.append(("waivers", wfile))
     folders = tuple(path for t in trails.values() for path in t.paths)
     return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs), folders)
+
+
+def _named(assessment: Assessment, request: AuditRequest) -> Assessment:
+    """The assessment with each pipeline's file and each finding's file as the run names them
+    (:attr:`AuditRequest.names`)."""
+    return dataclasses.replace(
+        assessment,
+        pipelines=tuple(
+            dataclasses.replace(
+                p,
+                pipeline=dataclasses.replace(p.pipeline, file=request.name(p.pipeline.file)),
+                findings=tuple(
+                    dataclasses.replace(f, file=request.name(f.file)) for f in p.findings
+                ),
+            )
+            for p in assessment.pipelines
+        ),
+    )

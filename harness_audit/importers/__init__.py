@@ -356,11 +356,12 @@ def import_files(
     manifest: Path | None = None,
     jobs: int | None = None,
     shard: str | None = None,
+    manifest_name: str | None = None,
 ) -> dict[str, Any]:
     """``harness-audit trail import``: the traces at ``sources`` sealed with the signer key
     file ``key`` into the new or empty trail folder ``folder`` (:func:`import_to_folder`),
     names mapped by ``map_file`` and ``manifest`` (whose name is the pipeline's, else
-    ``imported``); the import.json content."""
+    ``imported``; recorded as ``manifest_name`` when given); the import.json content."""
     from harness_audit._fs import fresh_folder
     from harness_audit.keys import load_signer
     from harness_audit.manifest import load_manifest
@@ -369,7 +370,7 @@ def import_files(
     fresh_folder(folder, inputs, "import")
     signer = load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
-    job = import_trace(sources, fmt, load_mapping(map_file, manifest), pipeline)
+    job = import_trace(sources, fmt, load_mapping(map_file, manifest, manifest_name), pipeline)
     return import_to_folder(job, folder, origin, signer, jobs, inputs, shard)
 
 
