@@ -107,7 +107,7 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
         return {}
     from harness_audit.evidence.trails import trail_paths
 
-    todo = [(p, tuple(paths)) for p in pipelines if (paths := trail_paths(p, request.trails))]
+    todo = [(p, tuple(found)) for p in pipelines if (found := trail_paths(p, request.trails))]
     workers = min(request.jobs, len(todo)) if request.dask is None else 1
     if workers <= 1:
         return {p.name: _judge(request, p, paths) for p, paths in todo}
