@@ -110,39 +110,64 @@ def waiver_file(request: AuditRequest) -> Path | None:
 
 
 def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[str, JudgedTrail]:
-    """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged."""
+    """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged.
+
+    With ``jobs`` > 1 and several pipelines with trails, the pipelines are judged in that many
+    processes at once (each verifying its trails with one), the results taken in the
+    pipelines' order: the same evidence as one after the other. A pipeline whose process
+    failed is judged again here, so its error is raised as it would be without ``jobs``."""
     if not request.use_trails:
         return {}
-    from harness_audit.evidence.population import PopulationSpool
-    from harness_audit.evidence.trails import judge_trails, trail_paths
+    from harness_audit.evidence.trails import trail_paths
 
+    todo = [(p, tuple(found)) for p in pipelines if (found := trail_paths(p, request.trails))]
+    workers = min(request.jobs, len(todo)) if request.dask is None else 1
+    if workers <= 1:
+        return {p.name: _judge(request, p, paths) for p, paths in todo}
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    one = dataclasses.replace(request, jobs=1)  # a process per pipeline is the parallelism
     out = {}
-    for p in pipelines:
-        paths = trail_paths(p, request.trails)
-        if paths:
-            folder = request.population_dir
-            spool = PopulationSpool(folder, p.name) if folder else None
+    context = multiprocessing.get_context("fork")  # the modules are loaded already
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_judge, one, p, paths) for p, paths in todo]
+        for (p, paths), future in zip(todo, futures, strict=True):
             try:
-                evidence = judge_trails(
-                    p,
-                    paths,
-                    request.sample,
-                    request.seed,
-                    jobs=request.jobs,
-                    trust=request.trust,
-                    period=request.period,
-                    max_gap_s=request.max_gap_s,
-                    spool=spool,
-                    for_pack=request.for_pack,
-                    sealed_late_after_s=request.sealed_late_after_s,
-                    dask=request.dask,
-                    named=request.name,
-                )
-            finally:
-                if spool is not None:
-                    spool.close()
-            out[p.name] = JudgedTrail(tuple(paths), evidence, folder)
+                out[p.name] = future.result()
+            except Exception:  # judged here again, to raise the error itself
+                out[p.name] = _judge(request, p, paths)
     return out
+
+
+def _judge(request: AuditRequest, p: Pipeline, paths: tuple[Path, ...]) -> JudgedTrail:
+    """One pipeline's trails judged, its population CSVs written (when asked)."""
+    from harness_audit.evidence.population import PopulationSpool
+    from harness_audit.evidence.trails import judge_trails
+
+    folder = request.population_dir
+    spool = PopulationSpool(folder, p.name) if folder else None
+    try:
+        evidence = judge_trails(
+            p,
+            paths,
+            request.sample,
+            request.seed,
+            jobs=request.jobs,
+            trust=request.trust,
+            period=request.period,
+            max_gap_s=request.max_gap_s,
+            spool=spool,
+            for_pack=request.for_pack,
+            sealed_late_after_s=request.sealed_late_after_s,
+            dask=request.dask,
+            named=request.name,
+        )
+    finally:
+        if spool is not None:
+            spool.close()
+    return JudgedTrail(paths, evidence, folder)
 
 
 def run_audit(request: AuditRequest) -> AuditRun:
