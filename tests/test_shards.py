@@ -143,9 +143,10 @@ def test_replay_reads_a_sharded_root_after_its_chain(tmp_path: Path) -> None:
     def files(nodes: list[dict[str, Any]]) -> list[str]:
         return [f for n in nodes for f in [n["file"], *files(n["children"])]]
 
-    assert sorted(Path(f).parent.name for f in files(data["tree"])) == ["2026-11"] * 3 + [
-        "2026-12"
-    ] * 3
+    assert (
+        sorted(Path(f).parent.name for f in files(data["tree"]))
+        == ["2026-11"] * 3 + ["2026-12"] * 3
+    )
 
     out = tmp_path / "export"
     r = runner.invoke(
