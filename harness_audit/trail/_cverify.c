@@ -179,9 +179,88 @@ static int is_hex_lower(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+/* Text beyond ASCII is taken as it is if it is valid UTF-8 (Unicode 15, table 3-7: no
+   overlong forms, no surrogates, nothing beyond U+10FFFF, no sequence cut short): what
+   Python's and msgspec's decoders accept. */
+#if defined(__SSE2__)
+/* The bytes >= 0x80 of a block, h, checked as UTF-8 in its first *n bytes (n = s: the
+   bytes before the block's first " \ or control character, or 16 without one), 16 bytes
+   at a time and without a branch a byte: each byte's class as a bit mask (a signed compare
+   of x ^ 0x80 is an unsigned one), and the continuation bytes must be exactly those the
+   lead bytes call for, with the second byte's narrower range after E0, ED, F0 and F4. A
+   sequence that the block's end cuts (never one that s cuts: that is invalid) is left for
+   the next block, which then starts at its lead byte: *n is lowered to that byte. 0 if the
+   bytes are not valid UTF-8. */
+static int utf8_block(__m128i x, unsigned h, unsigned s, unsigned *n)
+{
+    const __m128i y = _mm_xor_si128(x, _mm_set1_epi8((char)0x80));
+#define BELOW(t) \
+    ((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(y, _mm_set1_epi8((char)((t) - 0x80)))) & h)
+#define EQUAL(t) ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)(t)))))
+    unsigned cont = BELOW(0xc0), c8f = BELOW(0x90), c9f = BELOW(0xa0), c2 = BELOW(0xc2);
+    unsigned e0 = BELOW(0xe0), f0 = BELOW(0xf0), f5 = BELOW(0xf5);
+    unsigned l2 = e0 & ~c2, l3 = f0 & ~e0, l4 = f5 & ~f0;
+    unsigned bad = (h & ~f5) | (c2 & ~cont); /* C0 C1 F5-FF: in no well-formed sequence */
+    unsigned m = s, w;
+    if (s == 16 && ((l2 >> 15) | (l3 >> 14) | (l4 >> 13)))
+        m = 31u - (unsigned)__builtin_clz(l2 | l3 | l4); /* the last lead: cut by the end */
+    w = (1u << m) - 1;
+    l2 &= w;
+    l3 &= w;
+    l4 &= w;
+    unsigned want = (l2 << 1) | (l3 << 1) | (l3 << 2) | (l4 << 1) | (l4 << 2) | (l4 << 3);
+    unsigned err = (want ^ (cont & w)) | (bad & w) |
+                   ((EQUAL(0xe0) & w) << 1 & c9f) |         /* E0 80-9F: overlong */
+                   ((EQUAL(0xed) & w) << 1 & cont & ~c9f) | /* ED A0-BF: a surrogate */
+                   ((EQUAL(0xf0) & w) << 1 & c8f) |         /* F0 80-8F: overlong */
+                   ((EQUAL(0xf4) & w) << 1 & cont & ~c8f);  /* F4 90-BF: beyond U+10FFFF */
+#undef BELOW
+#undef EQUAL
+    *n = m;
+    return err == 0;
+}
+
+/* The first " \ or control character from p (e if none before e: the padding of the last
+   block is zeros, control characters), the text before it checked as UTF-8 (NULL if it is
+   not); *wide set if that text has a byte >= 0x80. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *e, int *wide)
+{
+    for (;;) {
+        size_t rem = (size_t)(e - p);
+        unsigned char last[16];
+        const unsigned char *q = p;
+        if (rem < 16) { /* no read beyond e */
+            memset(last, 0, sizeof last);
+            memcpy(last, p, rem);
+            q = last;
+        }
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        /* " \ or a byte < 0x20 or >= 0x80 (a signed compare below 0x20 catches both) */
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                      _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+        if (m == 0) {
+            p += 16;
+            continue;
+        }
+        unsigned h = (unsigned)_mm_movemask_epi8(x), stop = m & ~h;
+        unsigned s = stop ? (unsigned)__builtin_ctz(stop) : 16, n = s;
+        if (h & ((1u << s) - 1)) {
+            if (!utf8_block(x, h, s, &n))
+                return NULL;
+            *wide = 1;
+        }
+        if (s == 16) {
+            p += n;
+            continue;
+        }
+        return s >= rem ? e : p + s;
+    }
+}
+#else
 /* The length of the UTF-8 sequence at p (its first byte >= 0x80), or 0 if it is not one
-   well-formed character (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing
-   beyond U+10FFFF, not cut by e): what Python's and msgspec's decoders accept. */
+   well-formed character or e cuts it. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *e)
 {
     unsigned char c = p[0];
@@ -213,6 +292,23 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *e)
     return k;
 }
 
+/* skip_plain a byte at a time (no SSE2) */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *e, int *wide)
+{
+    for (;;) {
+        while (p < e && PLAIN[*p])
+            p++;
+        if (p >= e || *p < 0x80)
+            return p;
+        size_t k = utf8_len(p, e);
+        if (k == 0)
+            return NULL;
+        *wide = 1;
+        p += k;
+    }
+}
+#endif
+
 /* A string from *pp (at its opening quote) to its closing quote, accepted only if it is
    valid UTF-8 in the form RFC 8785 (and msgspec's and orjson's encoders) write: printable
    ASCII, DEL and every character beyond ASCII as they are, the two-character escapes for
@@ -229,38 +325,12 @@ static int parse_string(const unsigned char **pp, const unsigned char *e, value_
     v->wide = 0;
     v->type = T_STR;
     for (;;) {
-#if defined(__SSE2__)
-        /* 16 bytes at a time while 16 remain: stop at " \ or a byte < 0x20 or >= 0x80 (a
-           signed compare below 0x20 catches both) */
-        while (e - p >= 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-            __m128i stop = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
-            int m = _mm_movemask_epi8(stop);
-            if (m) {
-                p += __builtin_ctz((unsigned)m);
-                break;
-            }
-            p += 16;
-        }
-#endif
-        while (p < e && PLAIN[*p])
-            p++;
-        if (p >= e)
+        p = skip_plain(p, e, &v->wide);
+        if (p == NULL || p >= e)
             return 0;
         unsigned char c = *p;
         if (c == '"')
             break;
-        if (c >= 0x80) { /* a character beyond ASCII: written as it is, if valid UTF-8 */
-            size_t k = utf8_len(p, e);
-            if (k == 0)
-                return 0;
-            v->wide = 1;
-            p += k;
-            continue;
-        }
         if (c != '\\')
             return 0; /* a control character */
         {
