@@ -1028,3 +1028,120 @@ def test_the_three_trail_kinds_both_cores(
         segs[0].write_bytes(b"".join(lines))
     r = same([t], verifiers=verifiers)
     assert (r[-1] == "verified") == (tamper == "none"), r[3][:3]
+
+
+# --- text beyond ASCII: every UTF-8 edge, known answers and a property (issue 28.1) ---------
+
+UTF8_EDGES: list[tuple[str, bytes, bool]] = [
+    ("2-byte, lowest (U+0080)", b"\xc2\x80", True),
+    ("2-byte, highest (U+07FF)", b"\xdf\xbf", True),
+    ("2-byte e acute", "\u00e9".encode(), True),
+    ("3-byte, lowest (U+0800)", b"\xe0\xa0\x80", True),
+    ("3-byte, last before the surrogates (U+D7FF)", b"\xed\x9f\xbf", True),
+    ("3-byte, first after the surrogates (U+E000)", b"\xee\x80\x80", True),
+    ("3-byte U+2028", "\u2028".encode(), True),
+    ("3-byte CJK", "\u4e2d\u6587".encode(), True),
+    ("3-byte, highest (U+FFFF)", b"\xef\xbf\xbf", True),
+    ("4-byte, lowest (U+10000)", b"\xf0\x90\x80\x80", True),
+    ("4-byte emoji", "\U0001f600".encode(), True),
+    ("4-byte, highest (U+10FFFF)", b"\xf4\x8f\xbf\xbf", True),
+    ("mixed run", "a\u00e9\u4e2d\U0001f680b\u00ff".encode(), True),
+    ("DEL", b"\x7f", True),
+    ("overlong 2-byte C0", b"\xc0\x80", False),
+    ("overlong 2-byte C1", b"\xc1\xbf", False),
+    ("overlong 3-byte", b"\xe0\x80\x80", False),
+    ("overlong 3-byte, highest", b"\xe0\x9f\xbf", False),
+    ("overlong 4-byte", b"\xf0\x80\x80\x80", False),
+    ("overlong 4-byte, highest", b"\xf0\x8f\xbf\xbf", False),
+    ("high surrogate, lowest", b"\xed\xa0\x80", False),
+    ("high surrogate, highest", b"\xed\xaf\xbf", False),
+    ("low surrogate, lowest", b"\xed\xb0\x80", False),
+    ("low surrogate, highest", b"\xed\xbf\xbf", False),
+    ("surrogate pair in CESU-8", b"\xed\xa0\xbd\xed\xb8\x80", False),
+    ("beyond U+10FFFF (F4 90)", b"\xf4\x90\x80\x80", False),
+    ("beyond U+10FFFF (F5)", b"\xf5\x80\x80\x80", False),
+    ("byte FF", b"\xff", False),
+    ("byte FE", b"\xfe", False),
+    ("lone continuation 80", b"\x80", False),
+    ("lone continuation BF", b"\xbf", False),
+    ("continuation after a complete character", b"\xc3\xa9\xa9", False),
+    ("2-byte cut by the end of the string", b"\xc3", False),
+    ("3-byte cut by the end of the string", b"\xe4\xb8", False),
+    ("4-byte cut by the end of the string", b"\xf0\x9f\x98", False),
+    ("lead then ASCII", b"\xc3A", False),
+    ("3-byte lead then ASCII", b"\xe4\xb8A", False),
+    ("4-byte lead then a 2-byte character", b"\xf0\x9f\xc3\xa9", False),
+    ("lead then an escape", b"\xc3\\n", False),
+    ("raw NUL", b"\x00", False),
+    ("raw control 01", b"\x01", False),
+    ("raw tab", b"\t", False),
+    ("raw newline", b"\n", False),
+    ("raw control 1F", b"\x1f", False),
+    ("non-ASCII then a raw control", b"\xc3\xa9\x01", False),
+]
+
+
+def raw_line(
+    text: bytes, field: str, prev: str, seq: int = 3, prefix: int = 0, suffix: int = 0
+) -> bytes:
+    """An error event whose ``field`` (its message, or x_zz: the last field, within 16 bytes
+    of the line's end) is the raw bytes ``text`` between ASCII padding, sealed over the raw
+    bytes (the hash the writer would give them, valid JSON or not): only the text decides."""
+    e = ascii_event(28) | {"seq": seq, "prev": prev, "hash": "0" * 64, field: "@@"}
+    body = canonicalize(e).replace(b"@@", b"p" * prefix + text + b"s" * suffix, 1)
+    i = body.index(b',"hash":"')
+    digest = hashlib.sha256(b"\x00" + body[:i] + body[i + 74 :]).hexdigest()
+    return body[: i + 9] + digest.encode() + body[i + 73 :]
+
+
+@pytest.mark.parametrize(("name", "text", "valid"), UTF8_EDGES, ids=[c[0] for c in UTF8_EDGES])
+def test_utf8_edges_known_answers(tmp_path: Path, name: str, text: bytes, valid: bool) -> None:
+    """Each edge of UTF-8 (valid 2-, 3- and 4-byte forms at their limits; overlong forms,
+    surrogate halves, beyond U+10FFFF, stray and missing continuation bytes, a sequence cut
+    by the string's end, raw control characters), at every offset against the compiled
+    core's 16-byte blocks and at the line's end: the compiled core and the pure core take
+    the line exactly when it is valid, and their reports on a trail of them are the same."""
+    check = _cverify().check
+    lines, _ = seal([ascii_event(i) for i in range(3)])
+    prev = json.loads(lines[-1])["hash"]
+    for field in ("message", "x_zz"):
+        for prefix in range(0, 18):
+            for suffix in (0, 1, 15, 16, 17) if field == "message" else (0, 1):
+                line = raw_line(text, field, prev, prefix=prefix, suffix=suffix)
+                assert check(line) == valid, (name, field, prefix, suffix, line)
+                assert fast_path_takes(line) == valid, (name, field, prefix, suffix, line)
+    for field, k in (("message", 13), ("x_zz", 0)):
+        line = raw_line(text, field, prev, prefix=k)
+        found = same([write(tmp_path / field, [*lines, line + b"\n"])])[3]
+        assert any(p["line"] == 4 for p in found) != valid, found
+
+
+TEXT_ALPHABET = st.characters(codec="utf-8", exclude_categories=["Cs"])
+
+
+@st.composite
+def string_bytes(draw: st.DrawFn) -> bytes:
+    """The raw bytes between a string's quotes: text as the canonical form writes it, text
+    written raw (control characters, quotes and backslashes unescaped), arbitrary bytes, or
+    valid text with arbitrary bytes spliced in."""
+    text = draw(st.text(TEXT_ALPHABET, max_size=40))
+    how = draw(st.sampled_from(["canonical", "raw", "bytes", "spliced"]))
+    if how == "canonical":
+        return canonicalize(text)[1:-1]
+    if how == "raw":
+        return text.encode()
+    if how == "bytes":
+        return draw(st.binary(max_size=40))
+    data = text.encode()
+    k = draw(st.integers(0, len(data)))
+    return data[:k] + draw(st.binary(min_size=1, max_size=4)) + data[k:]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=string_bytes(), field=st.sampled_from(["message", "x_zz", "agent", "subject"]))
+def test_both_cores_take_the_same_text(text: bytes, field: str) -> None:
+    """Any text in a string field, sealed over its raw bytes: the compiled core takes the
+    line exactly when the pure core takes it (valid UTF-8, canonical escapes, no raw control
+    character), so neither is more or less strict than the other."""
+    line = raw_line(text, field, "ab" * 32)
+    assert _cverify().check(line) == fast_path_takes(line), line

@@ -149,23 +149,20 @@ static int raw_is_n(const value_t *v, const char *word, size_t n)
 
 static size_t KEYLEN[NKEYS], KINDLEN[NKINDS];
 
+static int FIRSTKEY[256]; /* the first key starting with a byte (NKEYS: none) */
+
 /* The key after ``last`` (keys must come in JCS order, so the search only moves forward:
-   at most NKEYS comparisons a line); -1 if it is none of those (a key the schema does not
-   name, or one repeated or out of order: the caller tells which). */
+   from the first key with the same first byte, at most the few keys that share it); -1 if
+   it is none of those (a key the schema does not name, or one repeated or out of order:
+   the caller tells which). */
 static int next_key(const unsigned char *s, size_t n, int last)
 {
-    for (int k = last + 1; k < NKEYS; k++) {
-        size_t kn = KEYLEN[k];
-        /* the first byte tells most keys apart: no call for those (n >= 1: no key is "") */
-        int c = n ? (int)s[0] - (int)(unsigned char)KEYS[k][0] : -1;
-        if (c == 0)
-            c = memcmp(s, KEYS[k], n < kn ? n : kn);
-        if (c == 0)
-            c = (n > kn) - (n < kn);
-        if (c == 0)
+    if (n == 0) /* no key is "" */
+        return -1;
+    int k = FIRSTKEY[s[0]] > last ? FIRSTKEY[s[0]] : last + 1;
+    for (; k < NKEYS && (unsigned char)KEYS[k][0] == s[0]; k++) {
+        if (KEYLEN[k] == n && memcmp(s, KEYS[k], n) == 0)
             return k;
-        if (c < 0)
-            return -1;
     }
     return -1;
 }
@@ -213,34 +210,94 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *e)
     return k;
 }
 
-/* A string from *pp (at its opening quote) to its closing quote, accepted only if it is
-   valid UTF-8 in the form RFC 8785 (and msgspec's and orjson's encoders) write: printable
-   ASCII, DEL and every character beyond ASCII as they are, the two-character escapes for
-   " \ \b \f \n \r \t, and \u00xx (lowercase) for the other control characters. Anything
-   else returns 0 (undecided here). */
-static int parse_string(const unsigned char **pp, const unsigned char *e, value_t *v)
+#if defined(__SSE2__)
+/* The same rules for a 16-byte block x, without a branch a byte: h has a bit for each
+   byte >= 0x80, and those of the first *n bytes are checked (n = s, the bytes before the
+   block's first " \ or control character, or 16 without one). Each byte's class is a bit
+   mask (a signed compare of x ^ 0x80 is an unsigned one); the continuation bytes must be
+   exactly those the lead bytes call for, and the second byte in the narrower range after
+   E0, ED, F0 and F4. A sequence cut by the block's end (one cut by s is invalid) is left to
+   the next block, which starts at its lead byte: *n is lowered to that byte. 0 if the bytes
+   are not valid UTF-8. */
+static int utf8_block(__m128i x, unsigned h, unsigned s, unsigned *n)
 {
-    const unsigned char *p = *pp;
-    if (p >= e || *p != '"')
+    const __m128i y = _mm_xor_si128(x, _mm_set1_epi8((char)0x80));
+#define BELOW(t) \
+    ((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(y, _mm_set1_epi8((char)((t) - 0x80)))) & h)
+#define EQUAL(t) ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)(t)))))
+    unsigned cont = BELOW(0xc0), c8f = BELOW(0x90), c9f = BELOW(0xa0), c2 = BELOW(0xc2);
+    unsigned e0 = BELOW(0xe0), f0 = BELOW(0xf0), f5 = BELOW(0xf5);
+    unsigned l2 = e0 & ~c2, l3 = f0 & ~e0, l4 = f5 & ~f0;
+    unsigned bad = (h & ~f5) | (c2 & ~cont); /* C0 C1 F5-FF: in no well-formed sequence */
+    unsigned m = s, w;
+    if (s == 16 && ((l2 >> 15) | (l3 >> 14) | (l4 >> 13)))
+        m = 31u - (unsigned)__builtin_clz(l2 | l3 | l4); /* the last lead: cut by the end */
+    w = (1u << m) - 1;
+    l2 &= w;
+    l3 &= w;
+    l4 &= w;
+    unsigned want = (l2 << 1) | (l3 << 1) | (l3 << 2) | (l4 << 1) | (l4 << 2) | (l4 << 3);
+    unsigned err = (want ^ (cont & w)) | (bad & w) |
+                   ((EQUAL(0xe0) & w) << 1 & c9f) |         /* E0 80-9F: overlong */
+                   ((EQUAL(0xed) & w) << 1 & cont & ~c9f) | /* ED A0-BF: a surrogate */
+                   ((EQUAL(0xf0) & w) << 1 & c8f) |         /* F0 80-8F: overlong */
+                   ((EQUAL(0xf4) & w) << 1 & cont & ~c8f);  /* F4 90-BF: beyond U+10FFFF */
+#undef BELOW
+#undef EQUAL
+    *n = m;
+    return err == 0;
+}
+
+/* The length of the text from p (at a byte >= 0x80) that is checked as UTF-8 here: up to
+   the first " \ or control character within 16 bytes, or less if a sequence crosses the
+   16th byte; 0 if the text is not valid UTF-8. Within 16 bytes of e, one character (no read
+   beyond e, and no copy: a library call here would cost every parse_string a heavier
+   entry). */
+static size_t utf8_run(const unsigned char *p, const unsigned char *e)
+{
+    if (e - p < 16)
+        return utf8_len(p, e);
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* " \ or a control character (x <= 0x1f: max(x, 0x1f) is 0x1f) */
+    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+    unsigned stop = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                     ctl));
+    unsigned s = stop ? (unsigned)__builtin_ctz(stop) : 16, n;
+    if (!utf8_block(x, (unsigned)_mm_movemask_epi8(x), s, &n))
         return 0;
-    p++;
-    v->s = p;
-    v->esc = 0;
-    v->wide = 0;
-    v->type = T_STR;
+    return n;
+}
+#else
+#define utf8_run utf8_len
+#endif
+
+#if defined(__SSE2__)
+/* a bit for each of the 16 bytes at p that is " \ or a byte < 0x20 or >= 0x80 (a signed
+   compare below 0x20 catches both) */
+static unsigned stop_mask(const unsigned char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/* parse_string from p, after its opening quote (v->s), on */
+__attribute__((noinline)) static int string_rest(const unsigned char **pp,
+                                                 const unsigned char *p,
+                                                 const unsigned char *e, value_t *v)
+{
     for (;;) {
 #if defined(__SSE2__)
-        /* 16 bytes at a time while 16 remain: stop at " \ or a byte < 0x20 or >= 0x80 (a
-           signed compare below 0x20 catches both) */
+        /* 16 bytes at a time while 16 remain */
         while (e - p >= 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-            __m128i stop = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
-            int m = _mm_movemask_epi8(stop);
+            unsigned m = stop_mask(p);
             if (m) {
-                p += __builtin_ctz((unsigned)m);
+                p += __builtin_ctz(m);
                 break;
             }
             p += 16;
@@ -253,8 +310,8 @@ static int parse_string(const unsigned char **pp, const unsigned char *e, value_
         unsigned char c = *p;
         if (c == '"')
             break;
-        if (c >= 0x80) { /* a character beyond ASCII: written as it is, if valid UTF-8 */
-            size_t k = utf8_len(p, e);
+        if (c >= 0x80) { /* text beyond ASCII: written as it is, if valid UTF-8 */
+            size_t k = utf8_run(p, e);
             if (k == 0)
                 return 0;
             v->wide = 1;
@@ -288,6 +345,38 @@ static int parse_string(const unsigned char **pp, const unsigned char *e, value_
     v->n = (size_t)(p - v->s);
     *pp = p + 1;
     return 1;
+}
+
+/* A string from *pp (at its opening quote) to its closing quote, accepted only if it is
+   valid UTF-8 in the form RFC 8785 (and msgspec's and orjson's encoders) write: printable
+   ASCII, DEL and every character beyond ASCII as they are, the two-character escapes for
+   " \ \b \f \n \r \t, and \u00xx (lowercase) for the other control characters. Anything
+   else returns 0 (undecided here). */
+static int parse_string(const unsigned char **pp, const unsigned char *e, value_t *v)
+{
+    const unsigned char *p = *pp;
+    if (p >= e || *p != '"')
+        return 0;
+    p++;
+    v->s = p;
+    v->esc = 0;
+    v->wide = 0;
+    v->type = T_STR;
+#if defined(__SSE2__)
+    /* Most strings (keys, short values) are ASCII and end within 16 bytes: decided here,
+       with few registers; the others in string_rest (not inlined: its heavier entry, the
+       registers its loop and UTF-8 check need saved, is not paid for these). */
+    if (e - p >= 16) {
+        unsigned m = stop_mask(p);
+        if (m && p[__builtin_ctz(m)] == '"') {
+            p += __builtin_ctz(m);
+            v->n = (size_t)(p - v->s);
+            *pp = p + 1;
+            return 1;
+        }
+    }
+#endif
+    return string_rest(pp, p, e, v);
 }
 
 /* a non-negative integer in canonical form, at most 16 digits (2^53 - 1 has 16) */
@@ -499,15 +588,37 @@ key:
     goto value;
 }
 
+#if defined(__SSE2__)
+/* the bytes of x within [lo, hi], both ASCII (signed compares: bytes >= 0x80 are outside) */
+static __m128i in_range(__m128i x, char lo, char hi)
+{
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8((char)(hi + 1))));
+}
+#endif
+
 static int ts_ok(const value_t *v)
 {
     /* ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z\Z */
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
     const unsigned char *s = v->s;
-    size_t n = v->n, i;
+    size_t n = v->n, i = 0;
     if (v->esc || n < 20 || n > 30)
         return 0;
-    for (i = 0; i < 19; i++) {
+#if defined(__SSE2__)
+    {
+        /* the first 16 bytes at once: digits where shape has d, shape's byte elsewhere */
+        const unsigned digit_at = 0xdb6f; /* bits 0-3 5 6 8 9 11 12 14 15 */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        unsigned d = (unsigned)_mm_movemask_epi8(in_range(x, '0', '9'));
+        unsigned eq = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)shape)));
+        if (((d & digit_at) | (eq & ~digit_at & 0xffff)) != 0xffff)
+            return 0;
+        i = 16;
+    }
+#endif
+    for (; i < 19; i++) {
         if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != (unsigned char)shape[i])
             return 0;
     }
@@ -524,12 +635,21 @@ static int ts_ok(const value_t *v)
 
 static int hex64_ok(const value_t *v)
 {
-    unsigned ok = 1;
     if (v->type != T_STR || v->esc || v->n != 64)
         return 0;
+#if defined(__SSE2__)
+    __m128i ok = _mm_set1_epi8(-1);
+    for (size_t i = 0; i < 64; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v->s + i));
+        ok = _mm_and_si128(ok, _mm_or_si128(in_range(x, '0', '9'), in_range(x, 'a', 'f')));
+    }
+    return _mm_movemask_epi8(ok) == 0xffff;
+#else
+    unsigned ok = 1;
     for (size_t i = 0; i < 64; i++) /* no branch a digit: random hex mispredicts */
         ok &= HEXL[v->s[i]];
     return (int)ok;
+#endif
 }
 
 typedef struct {
@@ -891,6 +1011,35 @@ static PyObject *Scanner_pieces(Scanner *self, PyObject *Py_UNUSED(ignored))
 
 static const char HEX[] = "0123456789abcdef";
 
+/* 1 if hex is the 64 lowercase hex digits of the 32-byte digest d */
+static int hex_is(const unsigned char *hex, const unsigned char *d)
+{
+#if defined(__SSE2__)
+    /* each byte's two nibbles side by side, then each nibble n as '0' + n (+ 39 if n > 9) */
+    const __m128i low = _mm_set1_epi8(15), nine = _mm_set1_epi8(9);
+    __m128i same = _mm_set1_epi8(-1);
+    for (int i = 0; i < 32; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), low), lo = _mm_and_si128(x, low);
+        __m128i pair[2] = {_mm_unpacklo_epi8(hi, lo), _mm_unpackhi_epi8(hi, lo)};
+        for (int j = 0; j < 2; j++) {
+            __m128i c = _mm_add_epi8(_mm_add_epi8(pair[j], _mm_set1_epi8('0')),
+                                     _mm_and_si128(_mm_cmpgt_epi8(pair[j], nine),
+                                                   _mm_set1_epi8('a' - '0' - 10)));
+            __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(hex + 2 * i + 16 * j));
+            same = _mm_and_si128(same, _mm_cmpeq_epi8(c, h));
+        }
+    }
+    return _mm_movemask_epi8(same) == 0xffff;
+#else
+    for (int i = 0; i < 32; i++) {
+        if (hex[2 * i] != HEX[d[i] >> 4] || hex[2 * i + 1] != HEX[d[i] & 15])
+            return 0;
+    }
+    return 1;
+#endif
+}
+
 static PyObject *Scanner_scan(Scanner *self, PyObject *args)
 {
     Py_buffer b;
@@ -955,15 +1104,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
                 memcmp(ev.prev, last, 64) != 0)
                 break;
             leaf_hash(line, ev.hash_cut, len, leaf);
-            int same = 1;
-            for (int i = 0; i < 32; i++) {
-                if (ev.hash[2 * i] != HEX[leaf[i] >> 4] ||
-                    ev.hash[2 * i + 1] != HEX[leaf[i] & 15]) {
-                    same = 0;
-                    break;
-                }
-            }
-            if (!same)
+            if (!hex_is(ev.hash, leaf))
                 break;
             if (push_leaf(self, leaf) < 0) {
                 nomem = 1;
@@ -1610,8 +1751,12 @@ PyMODINIT_FUNC PyInit__cverify(void)
         PLAIN[c] = c != '"' && c != '\\';
     for (int c = 0; c < 256; c++)
         HEXL[c] = (unsigned char)is_hex_lower((unsigned char)c);
-    for (int k = 0; k < NKEYS; k++)
+    for (int c = 0; c < 256; c++)
+        FIRSTKEY[c] = NKEYS;
+    for (int k = NKEYS - 1; k >= 0; k--) {
         KEYLEN[k] = strlen(KEYS[k]);
+        FIRSTKEY[(unsigned char)KEYS[k][0]] = k;
+    }
     for (int k = 0; k < NKINDS; k++)
         KINDLEN[k] = strlen(KINDS[k].name);
     if (PyType_Ready(&ScannerType) < 0)
