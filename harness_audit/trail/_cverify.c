@@ -1205,76 +1205,105 @@ static PyObject *kinds(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)
 
 /* --- tiles (trail publish --tiles): leaves, entry bundles and inner nodes in bulk --------- */
 
-static PyObject *tile_entries(PyObject *Py_UNUSED(module), PyObject *arg)
+static Py_ssize_t hash_member(const unsigned char *p, size_t len)
 {
-    /* tile_entries(lines: list[bytes]) -> (leaves, framed) | None: per line, its entry (the
-       line without its first ,"hash":" member of 74 bytes), as the 32-byte leaf
-       SHA-256(0x00 || entry) and as the bundle's big-endian 16-bit length and entry, each
-       concatenated; None when a line has no such member wholly inside it or an entry is over
-       65,535 bytes (the caller's Python reports that line). */
+    /* where the line's first ,"hash":" member of 74 bytes starts, or -1 when it has none
+       wholly inside it or its entry (the line without it) is over 65,535 bytes */
     static const char FIELD[] = ",\"hash\":\"";
-    if (!PyList_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "tile_entries takes a list of bytes");
+    const unsigned char *q = p, *e = p + len;
+    while ((size_t)(e - q) >= 9) {
+        q = memchr(q, ',', (size_t)(e - q));
+        if (q == NULL || (size_t)(e - q) < 9)
+            return -1;
+        if (memcmp(q, FIELD, 9) == 0)
+            return (size_t)(e - q) < 74 || len - 74 > 0xFFFF ? -1 : (Py_ssize_t)(q - p);
+        q++;
+    }
+    return -1;
+}
+
+static PyObject *tile_window(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    /* tile_window(buf, a, b, limit) -> (n, leaves, framed, ends) | None: the first n (at most
+       limit) complete lines of buf[a:b] (each ending in a newline), read in place, no line
+       objects: per line its entry (the line without its first ,"hash":" member of 74 bytes),
+       as the 32-byte leaf SHA-256(0x00 || entry) and as the entry bundle's big-endian 16-bit
+       length and entry, each concatenated; ends: where each entry ends in framed (native
+       uint64). None when one of the n lines has no such member wholly inside it or an entry
+       is over 65,535 bytes (the caller's Python reports that line). */
+    Py_buffer v;
+    Py_ssize_t a, b, limit;
+    if (!PyArg_ParseTuple(args, "y*nnn:tile_window", &v, &a, &b, &limit))
+        return NULL;
+    if (a < 0 || b < a || b > v.len || limit < 0) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "tile_window: 0 <= a <= b <= len(buf), limit >= 0");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(arg), total = 0;
-    size_t *cuts = PyMem_Malloc(sizeof(size_t) * (size_t)(n ? n : 1));
-    if (cuts == NULL)
+    const unsigned char *base = (const unsigned char *)v.buf;
+    /* a line taken is at least 75 bytes (its member and newline): the cuts of at most this many */
+    size_t cap = (size_t)(b - a) / 75 + 1;
+    if ((size_t)limit < cap)
+        cap = (size_t)limit;
+    Py_ssize_t *cuts = PyMem_Malloc(sizeof(Py_ssize_t) * (cap ? cap : 1));
+    if (cuts == NULL) {
+        PyBuffer_Release(&v);
         return PyErr_NoMemory();
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyList_GET_ITEM(arg, i);
-        if (!PyBytes_Check(line)) {
-            PyMem_Free(cuts);
-            PyErr_SetString(PyExc_TypeError, "tile_entries takes a list of bytes");
-            return NULL;
-        }
-        const char *p = PyBytes_AS_STRING(line);
-        Py_ssize_t len = PyBytes_GET_SIZE(line);
-        const char *at = NULL;
-        for (const char *q = p; len - (q - p) >= 9;) {
-            q = memchr(q, ',', (size_t)(len - (q - p)));
-            if (q == NULL || len - (q - p) < 9)
-                break;
-            if (memcmp(q, FIELD, 9) == 0) {
-                at = q;
-                break;
-            }
-            q++;
-        }
-        if (at == NULL || len - (at - p) < 74 || len - 74 > 0xFFFF) {
-            PyMem_Free(cuts);
-            Py_RETURN_NONE;
-        }
-        cuts[i] = (size_t)(at - p);
-        total += len - 72;
     }
-    PyObject *leaves = PyBytes_FromStringAndSize(NULL, 32 * n);
-    PyObject *framed = leaves ? PyBytes_FromStringAndSize(NULL, total) : NULL;
-    if (framed == NULL) {
-        Py_XDECREF(leaves);
-        PyMem_Free(cuts);
-        return NULL;
-    }
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(leaves);
-    unsigned char *f = (unsigned char *)PyBytes_AS_STRING(framed);
-    /* the list and its bytes are ours (held by the caller) while the GIL is released */
+    Py_ssize_t n = 0, total = 0;
+    int bad = 0;
     Py_BEGIN_ALLOW_THREADS
+    const unsigned char *p = base + a, *end = base + b;
+    while (n < limit && p < end) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        Py_ssize_t cut = hash_member(p, (size_t)(nl - p));
+        if (cut < 0 || (size_t)n == cap) {
+            bad = 1;
+            break;
+        }
+        cuts[n++] = cut;
+        total += (nl - p) - 72;
+        p = nl + 1;
+    }
+    Py_END_ALLOW_THREADS
+    PyObject *leaves = NULL, *framed = NULL, *ends = NULL, *r = NULL;
+    if (bad) {
+        r = Py_NewRef(Py_None);
+        goto done;
+    }
+    leaves = PyBytes_FromStringAndSize(NULL, 32 * n);
+    framed = leaves ? PyBytes_FromStringAndSize(NULL, total) : NULL;
+    ends = framed ? PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(uint64_t) * n) : NULL;
+    if (ends == NULL)
+        goto done;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(leaves);
+    unsigned char *f0 = (unsigned char *)PyBytes_AS_STRING(framed), *f = f0;
+    uint64_t *at = (uint64_t *)PyBytes_AS_STRING(ends);
+    /* the buffer is held (v) while the GIL is released: it cannot be resized */
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *p = base + a;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyList_GET_ITEM(arg, i);
-        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(line);
-        size_t len = (size_t)PyBytes_GET_SIZE(line), cut = cuts[i], e = len - 74;
+        const unsigned char *nl = memchr(p, '\n', (size_t)(base + b - p));
+        size_t len = (size_t)(nl - p), cut = (size_t)cuts[i], e = len - 74;
         leaf_hash(p, cut, len, out + 32 * i);
         f[0] = (unsigned char)(e >> 8);
         f[1] = (unsigned char)e;
         memcpy(f + 2, p, cut);
         memcpy(f + 2 + cut, p + cut + 74, len - cut - 74);
         f += 2 + e;
+        at[i] = (uint64_t)(f - f0);
+        p = nl + 1;
     }
     Py_END_ALLOW_THREADS
+    r = Py_BuildValue("nOOO", n, leaves, framed, ends);
+done:
+    Py_XDECREF(leaves);
+    Py_XDECREF(framed);
+    Py_XDECREF(ends);
     PyMem_Free(cuts);
-    PyObject *r = PyTuple_Pack(2, leaves, framed);
-    Py_DECREF(leaves);
-    Py_DECREF(framed);
+    PyBuffer_Release(&v);
     return r;
 }
 
@@ -1726,8 +1755,9 @@ done:
 static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(line) -> bool: the line is an event this core decides (canonical, valid)."},
-    {"tile_entries", tile_entries, METH_O,
-     "tile_entries(lines) -> (leaves, framed) | None: the tiles' leaves and entry bundle bytes."},
+    {"tile_window", tile_window, METH_VARARGS,
+     "tile_window(buf, a, b, limit) -> (n, leaves, framed, ends) | None: the tiles' leaves and "
+     "entry bundle bytes of the lines of buf[a:b]."},
     {"tile_nodes", tile_nodes, METH_O,
      "tile_nodes(level) -> bytes: the inner node of each pair of 32-byte hashes."},
     {"seal_batch", seal_batch, METH_VARARGS,

@@ -40,8 +40,13 @@ from harness_audit.errors import Diagnostic, TrailError, UsageError
 __all__ = ["ENTRY_LIMIT", "TilesSummary", "publish_tiles", "tile_path"]
 
 WIDTH = 256
+WINDOW = 1 << 22
+"""The bytes of trail read at a time (into one buffer: :func:`.store.windows`)."""
 ENTRY_LIMIT = 0xFFFF
 """The longest entry an entry bundle holds (a 16-bit length)."""
+
+Data = bytes | memoryview
+"""A tile's or bundle's bytes as handed to ``put`` (a view of a window's bytes: no copy)."""
 
 
 def tile_path(level: int | str, n: int, width: int = WIDTH) -> str:
@@ -127,56 +132,38 @@ def _checkpoints(trail: Sequence[Path]) -> list[tuple[int, bytes, bytes]]:
     return sorted((s, r, d) for s, (r, d) in out.items())
 
 
-def _entries(trail: Sequence[Path], limit: int) -> Iterator[tuple[bytes, bytes, list[int]]]:
-    """The entries of the first ``limit`` complete lines, in trail order, a chunk at a time:
+def _entries(trail: Sequence[Path], limit: int) -> Iterator[tuple[bytes, bytes, Sequence[int]]]:
+    """The entries of the first ``limit`` complete lines, in trail order, a window at a time:
     (their leaves, 32 bytes each; their bundle bytes, each a big-endian 16-bit length and the
-    entry; the size of each in the bundle bytes). The compiled core takes a chunk in one call
-    when every line has its hash member (``tile_entries``); otherwise, or without the core,
-    Python does the same per line and reports the line that has none."""
+    entry; where each entry ends in the bundle bytes). The compiled core takes a window of the
+    reader's buffer in one call, in place (``tile_window``), when every line has its hash
+    member; otherwise, or without the core, Python does the same per line and reports the line
+    that has none."""
     from harness_audit.trail import _core
-    from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
-    from harness_audit.trail.store import chunks, name_of, store_of, trail_files
+    from harness_audit.trail.scan import HASH_MEMBER_LEN
+    from harness_audit.trail.store import name_of, store_of, trail_files, windows
 
-    read_limit = ENTRY_LIMIT + HASH_MEMBER_LEN  # a longer line is refused unread
-    core = _core.core()
-    bulk = getattr(core, "tile_entries", None)
-    framed_size = (HASH_MEMBER_LEN - 2).__rsub__  # len(line) - 74 + 2
-    sha = hashlib.sha256
-
+    read_limit = ENTRY_LIMIT + HASH_MEMBER_LEN  # a longer line is refused
+    bulk = getattr(_core.core(), "tile_window", None)
     seen = 0
     for f in trail_files(trail):
         name = name_of(f)
         store = store_of(name)
         with store.open_range(name) as fh:
-            n = 0
-            for _, lines, _torn in chunks(fh, 0, store.size(name), 1 << 22, read_limit):
-                if seen + len(lines) > limit:
-                    lines = lines[: limit - seen]
-                done = bulk(lines) if bulk is not None else None
+            n = 0  # lines of this file so far
+            for buf, a, b, size, _torn in windows(fh, 0, store.size(name), WINDOW, read_limit):
+                if not size and a < b:  # a line over the read limit, across windows: a marker
+                    _too_long(name, n + 1, int(buf[1 : b - 1]) - HASH_MEMBER_LEN)
+                done = bulk(buf, a, b, limit - seen) if bulk is not None else None
                 if done is not None:
-                    n += len(lines)
-                    leaves, framed = done
-                    sizes = list(map(framed_size, map(len, lines)))
+                    count, leaves, framed, raw = done
+                    ends: Sequence[int] = memoryview(raw).cast("Q")
                 else:
-                    batch = []
-                    for line in lines:
-                        n += 1
-                        if line[:1] == b"\x00":  # a line over the read limit: its length
-                            _too_long(name, n, int(line[1:]) - HASH_MEMBER_LEN)
-                        i = line.find(HASH_FIELD)
-                        if i < 0:
-                            raise TrailError(
-                                Diagnostic(name, "the line has no hash member: verify the trail", n)
-                            )
-                        entry = line[:i] + line[i + HASH_MEMBER_LEN :]
-                        if len(entry) > ENTRY_LIMIT:
-                            _too_long(name, n, len(entry))
-                        batch.append(entry)
-                    leaves = b"".join([sha(b"\x00" + e).digest() for e in batch])
-                    framed = b"".join([len(e).to_bytes(2, "big") + e for e in batch])
-                    sizes = [len(e) + 2 for e in batch]
-                seen += len(sizes)
-                yield leaves, framed, sizes
+                    leaves, framed, ends = _entries_py(name, n, buf[a:b], limit - seen)
+                    count = len(ends)
+                n += count
+                seen += count
+                yield leaves, framed, ends
                 if seen == limit:
                     return
     if seen < limit:
@@ -186,6 +173,33 @@ def _entries(trail: Sequence[Path], limit: int) -> Iterator[tuple[bytes, bytes, 
                 f"the trail has {seen:,} events, fewer than its checkpoint's {limit:,}: verify it",
             )
         )
+
+
+def _entries_py(name: str, n: int, data: bytes, limit: int) -> tuple[bytes, bytes, list[int]]:
+    """``tile_window`` in Python, for the first ``limit`` complete lines of ``data`` (lines
+    ``n + 1`` on of the file ``name``); the line it cannot take is reported."""
+    from itertools import accumulate
+
+    from harness_audit.trail.scan import HASH_FIELD, HASH_MEMBER_LEN
+
+    batch = []
+    for line in bytes(data).split(b"\n")[:-1][:limit]:
+        n += 1
+        if len(line) > ENTRY_LIMIT + HASH_MEMBER_LEN:
+            _too_long(name, n, len(line) - HASH_MEMBER_LEN)
+        i = line.find(HASH_FIELD)
+        if i < 0:
+            raise TrailError(Diagnostic(name, "the line has no hash member: verify the trail", n))
+        entry = line[:i] + line[i + HASH_MEMBER_LEN :]
+        if len(entry) > ENTRY_LIMIT:
+            _too_long(name, n, len(entry))
+        batch.append(entry)
+    sha = hashlib.sha256
+    return (
+        b"".join([sha(b"\x00" + e).digest() for e in batch]),
+        b"".join([len(e).to_bytes(2, "big") + e for e in batch]),
+        list(accumulate(len(e) + 2 for e in batch)),
+    )
 
 
 def _too_long(name: str, line: int, size: int) -> None:
@@ -228,11 +242,50 @@ class _Hashes:
         return [b[i : i + 32] for i in range(32 * start, 32 * stop, 32)]
 
 
-def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> TilesSummary:
+class _Bundles:
+    """The entry bundles of the entries read a window at a time: each full one, and the
+    partial one of each checkpointed size (``partials``, ascending) once read."""
+
+    def __init__(self, partials: list[int]) -> None:
+        self.partials = partials
+        self.carry = b""  # the bundle bytes of the open bundle's entries read so far
+        self.carry_ends: list[int] = []  # where each ends in them
+        self.done = 0  # entries read
+        self.written = 0
+
+    def feed(self, framed: bytes, ends: Sequence[int]) -> Iterator[tuple[str, Data]]:
+        """The bundles complete (or partial at a checkpointed size) once a window's entries
+        (``framed``, each ending at ``ends``) are read: views of ``framed`` when it holds a
+        bundle's bytes, without a copy."""
+        view, done, carry = memoryview(framed), self.done, self.carry
+        first = done - len(self.carry_ends)  # the open bundle's first entry
+        total = done + len(ends)
+
+        def span(j: int, stop: int) -> Data:  # entries [j, stop): j is first, or read now
+            end = ends[stop - done - 1]
+            if j < done:
+                return carry + view[:end]
+            return view[(ends[j - done - 1] if j > done else 0) : end]
+
+        cuts = [s for s in self.partials if done < s <= total]
+        cuts += range(first + WIDTH, total + 1, WIDTH)
+        for s in cuts:
+            k = (s - 1) // WIDTH
+            self.written += 1
+            yield tile_path("entries", k, s - k * WIDTH), span(k * WIDTH, s)
+        last = total - total % WIDTH  # the next open bundle's first entry
+        if last >= done:
+            at = ends[last - done - 1] if last > done else 0
+            self.carry, self.carry_ends = bytes(view[at:]), [e - at for e in ends[last - done :]]
+        else:
+            at = len(carry)
+            self.carry, self.carry_ends = carry + framed, self.carry_ends + [at + e for e in ends]
+        self.done = total
+
+
+def publish_tiles(trail: Sequence[Path], put: Callable[[str, Data], None]) -> TilesSummary:
     """Write the tree of the trail's newest checkpoint as tiles through ``put(name, data)``
     (module doc); refuse a checkpoint whose root is not the trail's."""
-    from itertools import accumulate
-
     cps = _checkpoints(trail)
     if not cps:
         raise TrailError(
@@ -242,33 +295,11 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
     sizes = [s for s, _, _ in cps if s > 0]
     partials = sorted(s for s in sizes if s % WIDTH)
     leaves = bytearray()
-    # the bundle bytes of the entries from bundle ``base // WIDTH`` on, and where each starts
-    pending, offsets = b"", [0]
-    base = pi = bundles = 0
-
-    def write_bundle(n: int, first: int, end: int) -> None:  # pending entries [first, end)
-        put(tile_path("entries", n, end - first), pending[offsets[first] : offsets[end]])
-
-    for batch_leaves, framed, batch_sizes in _entries(trail, size):
+    bundles = _Bundles(partials)
+    for batch_leaves, framed, ends in _entries(trail, size):
         leaves += batch_leaves
-        pending += framed
-        more = accumulate(batch_sizes, initial=offsets[-1])
-        next(more)
-        offsets.extend(more)
-        total = len(leaves) // 32
-        while pi < len(partials) and partials[pi] <= total:  # a checkpointed size's bundle
-            s = partials[pi]
-            k = s // WIDTH
-            write_bundle(k, k * WIDTH - base, s - base)
-            bundles, pi = bundles + 1, pi + 1
-        done = ((len(offsets) - 1) // WIDTH) * WIDTH
-        for i in range(0, done, WIDTH):
-            write_bundle((base + i) // WIDTH, i, i + WIDTH)
-            bundles += 1
-        cut = offsets[done]
-        pending = pending[cut:]
-        offsets = [o - cut for o in offsets[done:]]
-        base += done
+        for name, data in bundles.feed(framed, ends):
+            put(name, data)
     tiles = 0
     levels: list[_Hashes] = []
     level, hashes = 0, bytes(leaves)
@@ -277,13 +308,14 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
     while hashes:
         levels.append(_Hashes(hashes))
         full = len(hashes) // tile
+        whole = memoryview(hashes)
         for k in range(full):
-            put(tile_path(level, k), hashes[k * tile : (k + 1) * tile])
+            put(tile_path(level, k), whole[k * tile : (k + 1) * tile])
             tiles += 1
         for count in sorted({s >> (8 * level) for s in sizes}):  # sizes may share one
             if count % WIDTH:
                 k = count // WIDTH
-                put(tile_path(level, k, count % WIDTH), hashes[k * tile : 32 * count])
+                put(tile_path(level, k, count % WIDTH), whole[k * tile : 32 * count])
                 tiles += 1
         hashes = hashes[: full * tile]  # each full tile's root: 8 levels of pairs up
         for _ in range(8):
@@ -300,7 +332,7 @@ def publish_tiles(trail: Sequence[Path], put: Callable[[str, bytes], None]) -> T
     for s, _, data in cps:
         put(f"checkpoints/{s:020d}.checkpoint", data)
     put("checkpoint", cps[-1][2])
-    return TilesSummary(size, cps[-1][1].hex(), sizes, tiles, bundles)
+    return TilesSummary(size, cps[-1][1].hex(), sizes, tiles, bundles.written)
 
 
 WRITERS = 4
@@ -315,7 +347,7 @@ class _Parallel:
     """``put`` run by :data:`WRITERS` threads, at most :data:`AHEAD` writes queued; leaving
     the block waits for every write and raises the first one's error (none is lost)."""
 
-    def __init__(self, put: Callable[[str, bytes], None]) -> None:
+    def __init__(self, put: Callable[[str, Data], None]) -> None:
         self._put = put
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="tiles")
         self._room = threading.BoundedSemaphore(AHEAD)
@@ -327,7 +359,7 @@ class _Parallel:
         if e is not None:
             self._errors.append(e)
 
-    def __call__(self, name: str, data: bytes) -> None:
+    def __call__(self, name: str, data: Data) -> None:
         if self._errors:
             raise self._errors[0]
         self._room.acquire()
@@ -366,11 +398,11 @@ def publish(trail: Sequence[Path], out: Path) -> TilesSummary:
         # the checkpoint last: a client finds the tiles of any checkpoint it can read
         held: list[tuple[str, bytes]] = []
 
-        def put_s3(name: str, data: bytes) -> None:
+        def put_s3(name: str, data: Data) -> None:
             if name == "checkpoint" or name.startswith("checkpoints/"):
-                held.append((name, data))
+                held.append((name, bytes(data)))
             else:
-                store.put_bytes(data, name)
+                store.put_bytes(bytes(data), name)
 
         with _Parallel(put_s3) as put:
             summary = publish_tiles(trail, put)
@@ -383,7 +415,7 @@ def publish(trail: Sequence[Path], out: Path) -> TilesSummary:
         made: set[str] = set()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
-        def put_local(name: str, data: bytes) -> None:
+        def put_local(name: str, data: Data) -> None:
             path = os.path.join(into, name)
             parent = os.path.dirname(path)
             if parent not in made:
