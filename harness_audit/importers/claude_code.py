@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import tables
+from harness_audit.importers import spill, tables
 from harness_audit.importers.base import (
     ImportFormatError,
     ImportStats,
@@ -79,6 +79,8 @@ _IDS = ("sessionId", "leafUuid", "messageId", "uuid", "permissionMode")
 class _Call:
     """One model call: the first line of its message placed it, the last gave its usage."""
 
+    __slots__ = ("id", "line", "model", "request", "usage")
+
     def __init__(self, mid: str, model: str, line: int) -> None:
         self.id, self.model, self.line = mid, model, line
         self.usage: dict[str, Any] | None = None
@@ -86,13 +88,14 @@ class _Call:
 
 
 class _Run:
-    def __init__(self, rid: str, file: str, line: int, agent: str) -> None:
+    def __init__(self, rid: str, file: str, line: int, agent: str, events: spill.Sorted) -> None:
         self.id, self.file, self.line, self.agent = rid, file, line, agent
         self.start: int | None = None
         self.last: int | None = None
-        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
-        self.calls: dict[str, tuple[_Call, dict[str, Any]]] = {}
-        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None]] = {}
+        self.events = events  # (its model calls and spawns completed as they come out)
+        self.calls: dict[str, _Call] = {}
+        self.tool_uses: dict[str, tuple[str, int, int | None]] = {}  # (…, its spawn's number)
+        self.children: dict[int, str] = {}  # a spawn's number -> the child run it started
         self.modes: list[str] = []
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
@@ -124,6 +127,13 @@ def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
     """The events of every session (or subagent) the transcript holds."""
+    with spill.Spool() as spool:
+        yield from _read(path, mapping, stats, pipeline, spool)
+
+
+def _read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, spool: spill.Spool
+) -> Iterator[RawEvent]:
     name = str(path)
     runs: dict[str, _Run] = {}
     sub_type = _agent_type(path) if path.name.startswith("agent-") else None
@@ -144,7 +154,7 @@ def read(
         run = runs.get(rid)
         if run is None:
             who = mapping.agent(f"{AGENT}:{sub_type or 'subagent'}" if agent_id else AGENT)
-            run = runs[rid] = _Run(rid, name, n, who)
+            run = runs[rid] = _Run(rid, name, n, who, spool.sorted())
             if agent_id:
                 run.facts["x_parent_run"] = sid
                 run.facts["x_agent_id"] = agent_id
@@ -205,21 +215,19 @@ def _assistant(
         stats.drop("assistant record without a message id")
         return
     key, at = _at(run, ts)
-    got = run.calls.get(mid)
-    if got is None:
-        call = _Call(mid, model, line)
+    call = run.calls.get(mid)
+    if call is None:
+        call = run.calls[mid] = _Call(mid, model, line)
         ev: dict[str, Any] = {
             "ts": at,
             "run": run.id,
             "span": mid,
             "agent": run.agent,
             "kind": "model_call",
-        }
-        run.calls[mid] = (call, ev)
-        run.events.append((key, order, line, ev))
+        }  # (its model and usage when it comes out: the message's last line has them)
+        run.events.add(key, order, line, ev)
         stats.mapped += 1
     else:  # another content block of the same message: the same call
-        call, ev = got
         stats.drop("content block of a message already counted (one model call per message)")
     usage = msg.get("usage")
     if isinstance(usage, dict):
@@ -235,11 +243,11 @@ def _assistant(
         tool = text(block.get("name"), 200) or "tool"
         if tid is None or tid in run.tool_uses:
             continue
-        spawn: dict[str, Any] | None = None
+        spawn: int | None = None
         if tool in SPAWN_TOOLS:
             args = as_dict(block.get("input"))
             child = text(args.get("subagent_type"), 200) or "subagent"
-            spawn = {
+            spawn_ev = {
                 "ts": at,
                 "run": run.id,
                 "span": f"{tid}:spawn",
@@ -249,7 +257,7 @@ def _assistant(
                 "depth": run.depth + 1,
                 "x_tool_use": tid,
             }
-            run.events.append((key, order, line, spawn))
+            spawn = run.events.add(key, order, line, spawn_ev)
         run.tool_uses[tid] = (tool, line, spawn)
 
 
@@ -281,23 +289,21 @@ def _user(
         refused = _said(b.get("content")).startswith(REFUSED)
         outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
         if refused:
-            run.events.append(
-                (
-                    key,
-                    order,
-                    line,
-                    {
-                        "ts": at,
-                        "run": run.id,
-                        "span": f"{tid}:approval",
-                        "agent": APPROVER,
-                        "kind": "approval",
-                        "target": tid,
-                        "approver": APPROVER,
-                        "verdict": "rejected",
-                        "x_identity": NO_IDENTITY,
-                    },
-                )
+            run.events.add(
+                key,
+                order,
+                line,
+                {
+                    "ts": at,
+                    "run": run.id,
+                    "span": f"{tid}:approval",
+                    "agent": APPROVER,
+                    "kind": "approval",
+                    "target": tid,
+                    "approver": APPROVER,
+                    "verdict": "rejected",
+                    "x_identity": NO_IDENTITY,
+                },
             )
         ev = {
             "ts": at,
@@ -310,12 +316,12 @@ def _user(
             "scope": scope,
             "outcome": outcome,
         }
-        run.events.append((key, order, line, ev))
+        run.events.add(key, order, line, ev)
         result = rec.get("toolUseResult")
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
             if child is not None:
-                spawn["x_child_run"] = f"{run.id}:agent-{child}"
+                run.children[spawn] = f"{run.id}:agent-{child}"
         mapped = True
     if mapped:
         stats.mapped += 1
@@ -364,8 +370,6 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
 
 
 def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
-    for call, ev in run.calls.values():
-        _finish_call(call, ev)
     if not run.events:
         stats.unit("session with no model or tool call: no run")
         return
@@ -373,7 +377,6 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         stats.note(
             f"{len(run.tool_uses):,} tool use(s) in {run.id[:80]} never answered by a result"
         )
-    run.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{run.id}:run_start"
     start = run_start(run.id, begin, run.start, pipeline)
     if run.modes:
@@ -389,10 +392,22 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     yield from emit_run(
         run.file,
         (run.line, start),
-        ((line, ev) for _, _, line, ev in run.events),
+        _completed(run),
         (run.line, end),
         stats,
     )
+
+
+def _completed(run: _Run) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The run's events in time order, each model call with its usage and each spawn with
+    the child run its result named (learnt after the event was added)."""
+    for n, line, ev in run.events.drain():
+        kind = ev["kind"]
+        if kind == "model_call":
+            _finish_call(run.calls[ev["span"]], ev)
+        elif kind == "spawn" and n in run.children:
+            ev["x_child_run"] = run.children[n]
+        yield line, ev
 
 
 def _looks(obj: Any) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import tables
+from harness_audit.importers import spill, tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -61,13 +61,13 @@ _EXIT = re.compile(r"(?:Exit code|Process exited with code)[:\s]+(-?\d+)")
 
 
 class _Rollout:
-    def __init__(self, rid: str, file: str) -> None:
+    def __init__(self, rid: str, file: str, events: spill.Sorted) -> None:
         self.id, self.file = rid, file
         self.agent = AGENT
         self.model = "unknown"
         self.start: int | None = None
         self.last: int | None = None
-        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
+        self.events = events
         self.pending: dict[str, tuple[str, int]] = {}
         self.exit_codes: dict[str, int] = {}
         self.mcp: dict[str, tuple[str | None, bool | None]] = {}
@@ -83,8 +83,15 @@ def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
     """The events of the rollout, as one run."""
+    with spill.Spool() as spool:
+        yield from _read(path, mapping, stats, pipeline, spool.sorted())
+
+
+def _read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, events: spill.Sorted
+) -> Iterator[RawEvent]:
     name = str(path)
-    r = _Rollout(path.stem, name)
+    r = _Rollout(path.stem, name, events)
     r.agent = mapping.agent(AGENT)
     order = 0
     seen = False
@@ -270,23 +277,21 @@ def _tool_call(
 ) -> None:
     outcome, refused = _outcome(r, cid, output)
     if refused:
-        r.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": r.id,
-                    "span": f"{cid}:approval",
-                    "agent": APPROVER,
-                    "kind": "approval",
-                    "target": cid,
-                    "approver": APPROVER,
-                    "verdict": "rejected",
-                    "x_identity": NO_IDENTITY,
-                },
-            )
+        r.events.add(
+            key,
+            order,
+            line,
+            {
+                "ts": at,
+                "run": r.id,
+                "span": f"{cid}:approval",
+                "agent": APPROVER,
+                "kind": "approval",
+                "target": cid,
+                "approver": APPROVER,
+                "verdict": "rejected",
+                "x_identity": NO_IDENTITY,
+            },
         )
     effect, scope = mapping.tool(tool, r.agent)
     ev: dict[str, Any] = {
@@ -305,7 +310,7 @@ def _tool_call(
         ev["x_mcp_server"] = server
     if cid in r.requested and not refused:
         ev["x_approval"] = "ran after an approval request; the rollout records no decision"
-    r.events.append((key, order + 1, line, ev))
+    r.events.add(key, order + 1, line, ev)
 
 
 def _event(
@@ -346,28 +351,26 @@ def _event(
             v = as_int(last.get(src))
             if v is not None:
                 ev[f"x_{src}"] = v
-        r.events.append((key, order, line, ev))
+        r.events.add(key, order, line, ev)
         stats.mapped += 1
         return
     cid = text(p.get("call_id"), 200)
     if t in APPROVAL_REQUESTS and cid is not None:
         r.requested.add(cid)
-        r.events.append(
-            (
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": r.id,
-                    "span": f"{cid}:approval_request",
-                    "agent": r.agent,
-                    "kind": "approval_request",
-                    "target": cid,
-                    "approver": APPROVER,
-                    "x_request": t,
-                },
-            )
+        r.events.add(
+            key,
+            order,
+            line,
+            {
+                "ts": at,
+                "run": r.id,
+                "span": f"{cid}:approval_request",
+                "agent": r.agent,
+                "kind": "approval_request",
+                "target": cid,
+                "approver": APPROVER,
+                "x_request": t,
+            },
         )
         stats.mapped += 1
         return
@@ -404,7 +407,6 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     if not r.events:
         stats.unit("rollout with no model or tool call: no run")
         return
-    r.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{r.id}:run_start"
     start = run_start(r.id, begin, r.start, pipeline)
     if r.gates:
@@ -416,7 +418,7 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
     start.update(r.facts)
     end = run_end(r.id, begin, r.last, pipeline, r.outcome)
     yield from emit_run(
-        r.file, (1, start), ((line, ev) for _, _, line, ev in r.events), (1, end), stats
+        r.file, (1, start), ((line, ev) for _, line, ev in r.events.drain()), (1, end), stats
     )
 
 
