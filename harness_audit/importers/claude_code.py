@@ -20,6 +20,7 @@ Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,14 @@ RECORD_TYPES = frozenset(
         "progress",
     }
 )
+USAGE_READ = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+"""The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
+_FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
 _IDS = ("sessionId", "leafUuid", "messageId", "uuid", "permissionMode")
 
 
@@ -166,10 +175,11 @@ def _read(
         mode = text(rec.get("permissionMode"), 100)
         if mode is not None and mode not in run.modes and len(run.modes) < 20:
             run.modes.append(mode)
-        for key, fact in (("version", "x_claude_code_version"), ("cwd", "x_cwd")):
-            value = text(rec.get(key), 500)
-            if value is not None:
-                run.facts.setdefault(fact, value)
+        for key, fact in _FACTS:
+            if fact not in run.facts:  # (the first one stated stands)
+                value = text(rec.get(key), 500)
+                if value is not None:
+                    run.facts[fact] = value
         order += 1
         if kind == "assistant":
             _assistant(run, rec, ts, order, n, mapping, stats)
@@ -217,7 +227,7 @@ def _assistant(
     key, at = _at(run, ts)
     call = run.calls.get(mid)
     if call is None:
-        call = run.calls[mid] = _Call(mid, model, line)
+        call = run.calls[mid] = _Call(mid, sys.intern(model), line)  # (one string a model)
         ev: dict[str, Any] = {
             "ts": at,
             "run": run.id,
@@ -231,7 +241,9 @@ def _assistant(
         stats.drop("content block of a message already counted (one model call per message)")
     usage = msg.get("usage")
     if isinstance(usage, dict):
-        call.usage = usage  # the message's last line carries its final usage
+        # the message's last line carries its final usage; only what _finish_call reads is
+        # kept (a call is held to its run's end: the whole usage was most of a session's memory)
+        call.usage = {k: usage[k] for k in USAGE_READ if k in usage}
     call.request = text(rec.get("requestId"), 200) or call.request
     stop = text(msg.get("stop_reason"), 100)
     if stop is not None:
