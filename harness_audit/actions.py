@@ -72,10 +72,15 @@ def sealed_late_after(s: Settings) -> float | None:
 
 
 def audit_request(
-    s: Settings, from_config: Collection[str], paths: list[Path] | None, baseline: Path | None
+    s: Settings,
+    from_config: Collection[str],
+    paths: list[Path] | None,
+    baseline: Path | None,
+    names: tuple[tuple[str, str], ...] = (),
 ) -> AuditRequest:
     """The audit request of ``scan`` and ``report``, from the settings they share; fails
-    early (exit 2) on a key that does not load."""
+    early (exit 2) on a key that does not load. ``names``: the run's own files as it reports
+    them (direct.py)."""
     from harness_audit.audit import DEFAULT_MAX_MANIFEST_BYTES, AuditRequest
     from harness_audit.evidence.period import parse_duration, parse_period
 
@@ -97,6 +102,7 @@ def audit_request(
         period=parse_period(period, setting_source("period", from_config)) if period else None,
         max_gap_s=parse_duration(s["max_gap"], "--max-gap") if s["max_gap"] else None,
         dask=s["dask"],
+        names=names,
     )
 
 
@@ -125,7 +131,11 @@ def scan(s: Settings, from_config: Collection[str], render: Render, say: Say) ->
             say(said)
         if staged.said:
             paths = staged.manifests
-        request = audit_request(settings, from_config, paths, baseline)
+            say(
+                f"findings name the draft {direct.DRAFTED}/harness.yaml: keep it with "
+                "`harness-audit init` (a pack keeps it there)"
+            )
+        request = audit_request(settings, from_config, paths, baseline, staged.names())
         targets = output_targets(SCAN, fmt, s["output"], discover(list(request.paths)))
         run = run_audit(request)
         assessment = run.assessment
@@ -280,7 +290,9 @@ def _pack(s: Settings, from_config: Collection[str], say: Say, signer: Any) -> E
         direct.apply(settings, staged)
         for said in staged.said:
             say(said)
-        request = audit_request(settings, from_config, staged.manifests, s["baseline"])
+        request = audit_request(
+            settings, from_config, staged.manifests, s["baseline"], staged.names()
+        )
         run, files = write_pack(
             request,
             output,

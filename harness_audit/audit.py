@@ -9,6 +9,8 @@ the waivers file beside the working directory and each manifest's own ``trail.pa
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,17 @@ class AuditRequest:
     for_pack: bool = False  # the judging pass keeps what the pack shows (see judge_trails)
     sealed_late_after_s: float | None = None  # None: 24 h (trail/provenance.py)
     dask: str | None = None  # a Dask scheduler's address: verify on its cluster (trail/cluster.py)
+    names: tuple[tuple[str, str], ...] = ()
+    """How the run names files it made itself (a draft, an imported trail in a temporary folder
+    that is gone when it ends): (path or folder prefix, name), e.g. the draft's place in the
+    pack; what the findings, the evidence and the reports say instead of that path."""
+
+    def name(self, file: str) -> str:
+        """``file`` as the run reports it: its name from :attr:`names`, else as given."""
+        for path, name in self.names:
+            if file == path or (path.endswith(os.sep) and file.startswith(path)):
+                return name + file[len(path) :]
+        return file
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,38 +110,64 @@ def waiver_file(request: AuditRequest) -> Path | None:
 
 
 def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[str, JudgedTrail]:
-    """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged."""
+    """Each pipeline's evidence: its trails (``trails``, else its ``trail.path``), judged.
+
+    With ``jobs`` > 1 and several pipelines with trails, the pipelines are judged in that many
+    processes at once (each verifying its trails with one), the results taken in the
+    pipelines' order: the same evidence as one after the other. A pipeline whose process
+    failed is judged again here, so its error is raised as it would be without ``jobs``."""
     if not request.use_trails:
         return {}
-    from harness_audit.evidence.population import PopulationSpool
-    from harness_audit.evidence.trails import judge_trails, trail_paths
+    from harness_audit.evidence.trails import trail_paths
 
+    todo = [(p, tuple(found)) for p in pipelines if (found := trail_paths(p, request.trails))]
+    workers = min(request.jobs, len(todo)) if request.dask is None else 1
+    if workers <= 1:
+        return {p.name: _judge(request, p, paths) for p, paths in todo}
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    one = dataclasses.replace(request, jobs=1)  # a process per pipeline is the parallelism
     out = {}
-    for p in pipelines:
-        paths = trail_paths(p, request.trails)
-        if paths:
-            folder = request.population_dir
-            spool = PopulationSpool(folder, p.name) if folder else None
+    context = multiprocessing.get_context("fork")  # the modules are loaded already
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_judge, one, p, paths) for p, paths in todo]
+        for (p, paths), future in zip(todo, futures, strict=True):
             try:
-                evidence = judge_trails(
-                    p,
-                    paths,
-                    request.sample,
-                    request.seed,
-                    jobs=request.jobs,
-                    trust=request.trust,
-                    period=request.period,
-                    max_gap_s=request.max_gap_s,
-                    spool=spool,
-                    for_pack=request.for_pack,
-                    sealed_late_after_s=request.sealed_late_after_s,
-                    dask=request.dask,
-                )
-            finally:
-                if spool is not None:
-                    spool.close()
-            out[p.name] = JudgedTrail(tuple(paths), evidence, folder)
+                out[p.name] = future.result()
+            except Exception:  # judged here again, to raise the error itself
+                out[p.name] = _judge(request, p, paths)
     return out
+
+
+def _judge(request: AuditRequest, p: Pipeline, paths: tuple[Path, ...]) -> JudgedTrail:
+    """One pipeline's trails judged, its population CSVs written (when asked)."""
+    from harness_audit.evidence.population import PopulationSpool
+    from harness_audit.evidence.trails import judge_trails
+
+    folder = request.population_dir
+    spool = PopulationSpool(folder, p.name) if folder else None
+    try:
+        evidence = judge_trails(
+            p,
+            paths,
+            request.sample,
+            request.seed,
+            jobs=request.jobs,
+            trust=request.trust,
+            period=request.period,
+            max_gap_s=request.max_gap_s,
+            spool=spool,
+            for_pack=request.for_pack,
+            sealed_late_after_s=request.sealed_late_after_s,
+            dask=request.dask,
+            named=request.name,
+        )
+    finally:
+        if spool is not None:
+            spool.close()
+    return JudgedTrail(paths, evidence, folder)
 
 
 def run_audit(request: AuditRequest) -> AuditRun:
@@ -152,6 +191,8 @@ def run_audit(request: AuditRequest) -> AuditRun:
     assessment = apply(
         assess(pipelines, {n: t.evidence for n, t in trails.items()}), waivers, known
     )
+    if request.names:  # the run's own files by the names that outlive it
+        assessment = _named(assessment, request)
     inputs: list[tuple[str, Path]] = [("manifest", t) for t in targets]
     for p in pipelines:
         if p.name in trails:
@@ -162,3 +203,21 @@ def run_audit(request: AuditRequest) -> AuditRun:
         inputs.append(("waivers", wfile))
     folders = tuple(path for t in trails.values() for path in t.paths)
     return AuditRun(request, targets, pipelines, trails, wfile, assessment, tuple(inputs), folders)
+
+
+def _named(assessment: Assessment, request: AuditRequest) -> Assessment:
+    """The assessment with each pipeline's file and each finding's file as the run names them
+    (:attr:`AuditRequest.names`)."""
+    return dataclasses.replace(
+        assessment,
+        pipelines=tuple(
+            dataclasses.replace(
+                p,
+                pipeline=dataclasses.replace(p.pipeline, file=request.name(p.pipeline.file)),
+                findings=tuple(
+                    dataclasses.replace(f, file=request.name(f.file)) for f in p.findings
+                ),
+            )
+            for p in assessment.pipelines
+        ),
+    )

@@ -77,6 +77,18 @@ class Staged:
         out += [Input(kind, path, size, sha) for kind, path, size, sha in self.given]
         return out
 
+    def names(self) -> tuple[tuple[str, str], ...]:
+        """The run's own files by their places in the pack (:attr:`AuditRequest.names`): the
+        draft as ``drafted/harness.yaml``, the imported trail's files under ``imported/`` and
+        ``imported-checkpoints/``, so that no finding names the temporary folder."""
+        out: list[tuple[str, str]] = []
+        if self.drafted is not None:
+            out.append((str(self.drafted), f"{DRAFTED}/harness.yaml"))
+        if self.trail is not None:  # checkpoints first: they are inside the trail's folder
+            out.append((str(self.trail / "checkpoints") + os.sep, f"{IMPORTED_CHECKPOINTS}/"))
+            out.append((str(self.trail) + os.sep, f"{IMPORTED}/"))
+        return tuple(out)
+
     def pack_files(self) -> dict[str, bytes | Path]:
         """The draft and the imported trail as files of the pack (one folder deep)."""
         out: dict[str, bytes | Path] = {}
@@ -220,7 +232,14 @@ def stage(paths: list[Path], work: Path, sign_key: Path | None, given_trails: bo
             pub = work / "imported.pub"
             pub.write_text(load_signer(key).verifier.text() + "\n")
         trail = work / IMPORTED
-        summary = import_files(traces, trail, ORIGIN, key, manifest=manifest)
+        summary = import_files(
+            traces,
+            trail,
+            ORIGIN,
+            key,
+            manifest=manifest,
+            manifest_name=f"{DRAFTED}/harness.yaml" if staged.drafted is not None else None,
+        )
         events = sum(summary["events"].values())
         staged.trail, staged.verifier = trail, pub
         staged.given += [

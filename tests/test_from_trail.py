@@ -438,3 +438,42 @@ def test_the_packs_inputs_table_names_the_files_given(tmp_path: Path) -> None:
         by_path["imported/trail-000001.jsonl"][3]
         == hashlib.sha256((pack / "imported" / "trail-000001.jsonl").read_bytes()).hexdigest()
     )
+
+
+def test_findings_of_a_direct_report_name_the_draft_as_the_pack_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """A report given definitions and a trace drafts and imports in a temporary folder that
+    is gone when the run ends: its findings, its pipeline's file, the evidence and the import's
+    record name the draft ``drafted/harness.yaml`` and the trail ``imported/…``, the places the
+    pack keeps them, and a finding's line is the line of the field in that kept draft."""
+    key, _ = keys(tmp_path)
+    pack = tmp_path / "pack"
+    r = invoke(
+        "report", START / "crew", START / "otel-export.json", "-o", pack, "--sign-key", key,
+        "--no-pdf",
+    )  # fmt: skip
+    assert r.exit_code == 1, r.output
+    for f in pack.rglob("*"):
+        if f.is_file():
+            assert b"harness-audit-direct-" not in f.read_bytes(), f
+    findings = json.loads((pack / "findings.json").read_text())
+    (pipeline,) = findings["pipelines"]
+    assert pipeline["file"] == "drafted/harness.yaml"
+    drafted = (pack / "drafted" / "harness.yaml").read_text().splitlines()
+    access = [
+        f for f in pipeline["findings"] if f["rule"] == "HA-003" and f["file"].startswith("dr")
+    ]
+    assert access and all(f["file"] == "drafted/harness.yaml" for f in access)
+    assert all(drafted[f["line"] - 1].strip().startswith("access:") for f in access)
+    observed = [f for f in pipeline["findings"] if f.get("seq") is not None]
+    assert observed and {f["file"] for f in observed} == {"imported/trail-000001.jsonl"}
+    assert (pack / "imported" / "trail-000001.jsonl").is_file()
+    record = json.loads((pack / "imported" / "import.json").read_text())
+    assert record["mapping"]["sources"] == ["drafted/harness.yaml"]
+    # scan names them so too, and says how to keep the draft
+    s = invoke("scan", START / "crew", START / "otel-export.json", "--format", "json")
+    assert s.exit_code == 1, s.output
+    assert "harness-audit-direct-" not in s.stdout
+    assert json.loads(s.stdout)["pipelines"][0]["file"] == "drafted/harness.yaml"
+    assert "harness-audit init" in s.stderr

@@ -142,9 +142,12 @@ TREES = st.integers(1, 40).flatmap(
 
 
 def _tree(n: int, par: list[int], kinds: list[str]) -> tuple[dict[str, Span], Any]:
-    spans = {f"s{i}": Span(f"s{i}", None, "x", 0, 0, i, kind=kinds[i]) for i in range(n)}
     parents: dict[str, str | None] = {
         f"s{i}": (f"s{par[i]}" if par[i] >= 0 and par[i] != i else None) for i in range(n)
+    }
+    # each span states its parent (model_wrappers follows only the links a source states)
+    spans = {
+        f"s{i}": Span(f"s{i}", parents[f"s{i}"], "x", 0, 0, i, kind=kinds[i]) for i in range(n)
     }
     _break_cycles(parents)
     return spans, parents

@@ -220,7 +220,10 @@ def test_codex_no_gate_is_said(tmp_path: Path) -> None:
     assert "nothing was gated" in events[0]["x_gate"]
     (tool,) = [e for e in events if e["kind"] == "tool_call"]
     assert tool["x_outcome"] == "unknown"  # no exit code stated: not "ok"
-    assert any("no model call" in w for w in summary["warnings"])
+    # no token_count: the model's turn that made the call is one call, its usage unknown
+    (call,) = [e for e in events if e["kind"] == "model_call"]
+    assert call["x_usage"] == "unknown" and call["x_cost"] == "unknown"
+    assert any("unknown cost" in w for w in summary["warnings"])
 
 
 def test_gemini_calls_cancelled_denial_and_unknown_usage() -> None:

@@ -158,21 +158,19 @@ def test_import_warns_of_runs_without_model_calls_or_known_costs(tmp_path: Path)
     signer = Signer.from_seed("harness-audit/imports", b"\x12" * 32)
     key = tmp_path / "k.key"
     key.write_text(signer.text() + "\n")
-    lines = [
-        {"timestamp": "2025-10-03T14:00:00Z", "type": "session_meta", "payload": {"id": "s1"}},
-        {
-            "timestamp": "2025-10-03T14:00:02Z",
-            "type": "response_item",
-            "payload": {"type": "function_call", "name": "shell", "call_id": "c1"},
-        },
-        {
-            "timestamp": "2025-10-03T14:00:03Z",
-            "type": "response_item",
-            "payload": {"type": "function_call_output", "call_id": "c1", "output": "Exit code: 0"},
-        },
-    ]
-    src = tmp_path / "rollout-1.jsonl"
-    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    # one tool span and no model span (a Codex tool call always has the model turn that made
+    # it, so a rollout is not the case)
+    attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "shell"}
+    span = {
+        "traceId": "1" * 32,
+        "spanId": "2" * 16,
+        "name": "execute_tool shell",
+        "startTimeUnixNano": "1759500000000000000",
+        "endTimeUnixNano": "1759500001000000000",
+        "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attrs.items()],
+    }
+    src = tmp_path / "tool-only.json"
+    src.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
     out = tmp_path / "trail"
     r = CliRunner().invoke(
         app, ["trail", "import", str(src), "--key", str(key), "--origin", "o", "-o", str(out)]

@@ -383,3 +383,88 @@ def test_adk_config_loop_agent_code_sub_agent_and_tools_package(tmp_path: Path) 
     ag = agents(doc)
     assert ag["guesser_agent"]["max_iterations"] == 1  # the TODO: the cycle's bound
     assert "TODO: declare the bound of this cycle" in doc["_text"]
+
+
+def test_sub_agents_re_exported_by_a_package_init_under_another_name(tmp_path: Path) -> None:
+    """The root imports its sub-agents from packages whose ``__init__.py`` makes no agent but
+    re-exports one (``from .agent import root_agent as pricing_agent``): the name is followed
+    through that file to the agent drafted from the package's module, for ``sub_agents`` and
+    ``AgentTool`` alike, and the ``__init__.py`` is among the hashed sources."""
+    files = {
+        "shop/__init__.py": "from . import agent\n",
+        "shop/agent.py": """from google.adk.agents import LlmAgent
+from google.adk.tools.agent_tool import AgentTool
+
+from .helpers import pricing_agent
+from .helpers.stock import stock_agent
+
+root_agent = LlmAgent(
+    name="shop_root",
+    model="gemini-2.5-flash",
+    tools=[AgentTool(agent=stock_agent)],
+    sub_agents=[pricing_agent],
+)
+""",
+        "shop/helpers/__init__.py": "from .pricing.agent import root_agent as pricing_agent\n",
+        "shop/helpers/pricing/__init__.py": "",
+        "shop/helpers/pricing/agent.py": """from google.adk.agents import Agent
+
+def quote(item: str) -> str:
+    return item
+
+root_agent = Agent(name="pricing", model="gemini-2.5-flash", tools=[quote])
+""",
+        "shop/helpers/stock/__init__.py": "from .agent import stock_agent\n",
+        "shop/helpers/stock/agent.py": """from google.adk.agents import Agent
+
+stock_agent = Agent(name="stock", model="gemini-2.5-flash")
+""",
+    }
+    root = _write(tmp_path / "src", files)
+    doc = draft(tmp_path, root / "shop", "adk")
+    ag = agents(doc)
+    assert set(ag) == {"shop_root", "pricing", "stock"}, list(ag)
+    assert set(ag["shop_root"]["spawns"]) == {"pricing", "stock"}
+    assert "stock" in tools(ag["shop_root"])
+    assert tools(ag["pricing"]) == {"quote": ("destructive", False)}
+    assert "unknown_agents" not in doc["_text"]
+    hashed = {Path(s["file"]).relative_to(root).as_posix() for s in doc["x-import"]["sources"]}
+    assert {"shop/helpers/__init__.py", "shop/helpers/stock/__init__.py"} <= hashed
+
+
+def test_sub_agents_made_by_a_factory_in_a_comprehension(tmp_path: Path) -> None:
+    """``ParallelAgent(sub_agents=[make(r) for r in REGIONS])`` where ``make`` returns the
+    ``LlmAgent`` it builds (its name an f-string): the parallel agent spawns the factory's
+    agent, drafted once with the model and tools the factory states (their number and names
+    are computed at run time: said, with lines), not an orphan agent named for its class
+    beside a placeholder."""
+    files = {
+        "fan/__init__.py": "",
+        "fan/agent.py": """from google.adk.agents import LlmAgent, ParallelAgent, SequentialAgent
+
+REGIONS = ["north", "south"]
+
+
+def lookup(region: str) -> str:
+    return region
+
+
+def make(region):
+    return LlmAgent(name=f"{region}_analyst", model="gemini-2.5-flash", tools=[lookup])
+
+
+fanout = ParallelAgent(name="fanout", sub_agents=[make(r) for r in REGIONS])
+merge = LlmAgent(name="merge", model="gemini-2.5-flash")
+root_agent = SequentialAgent(name="pipeline", sub_agents=[fanout, merge])
+""",
+    }
+    doc = draft(tmp_path, _write(tmp_path / "src", files) / "fan", "adk")
+    ag = agents(doc)
+    assert set(ag) == {"fanout", "merge", "pipeline", "make"}, list(ag)
+    assert ag["fanout"]["spawns"] == ["make"]
+    assert ag["make"]["model"]["name"] == "gemini-2.5-flash"
+    assert tools(ag["make"]) == {"lookup": ("destructive", False)}
+    assert ag["merge"]["depends_on"] == ["fanout"]
+    notes = " ".join(doc["x-import"]["notes"])
+    assert "each made as 'make' (agent.py:11): drafted once, their number unknown" in notes
+    assert "its name is computed at run time" in notes

@@ -233,3 +233,183 @@ def test_tool_classes_imported_from_the_crews_tools_package(tmp_path: Path) -> N
         text
     )
     assert "external, from its code: chat_postMessage at slack_tool.py:11" in text
+
+
+_CREW_PY = """from crewai import Agent, Crew, LLM, Process, Task
+from crewai.project import CrewBase, agent, crew, task
+from crewai_tools import FileWriterTool, SerperDevTool
+
+web = SerperDevTool()
+
+
+@CrewBase
+class {cls}:
+    agents_config = "config/agents.yaml"
+    tasks_config = "config/tasks.yaml"
+
+    @agent
+    def collector(self) -> Agent:
+        saver = FileWriterTool()
+        llm = LLM(model="{model}")
+        return Agent(config=self.agents_config["collector"], tools=[web, saver], llm=llm)
+
+    @agent
+    def {second}(self) -> Agent:
+        return Agent(config=self.agents_config["{second}"])
+
+    @task
+    def gather(self) -> Task:
+        return Task(config=self.tasks_config["gather"])
+
+    @task
+    def use(self) -> Task:
+        return Task(config=self.tasks_config["use"])
+
+    @crew
+    def crew(self) -> Crew:
+        return Crew(agents=self.agents, tasks=self.tasks, process=Process.sequential)
+"""
+
+
+def _crew(folder: Path, cls: str, second: str, model: str) -> None:
+    (folder / "config").mkdir(parents=True)
+    (folder / "config" / "agents.yaml").write_text(
+        f"collector:\n  role: Collector of {cls}\n  goal: g\n  backstory: b\n"
+        f"{second}:\n  role: The {second}\n  goal: g\n  backstory: b\n"
+    )
+    (folder / "config" / "tasks.yaml").write_text(
+        "gather:\n  description: d\n  expected_output: e\n  agent: collector\n"
+        f"use:\n  description: d\n  expected_output: e\n  agent: {second}\n"
+    )
+    (folder / f"{folder.name}.py").write_text(_CREW_PY.format(cls=cls, second=second, model=model))
+
+
+def test_two_crews_of_one_flow_that_share_an_agent_key_are_two_sets_of_agents(
+    tmp_path: Path,
+) -> None:
+    """A flow project whose two crews (each its folder, ``config/`` YAML and crew module)
+    both define an agent ``collector``: two agents, each id prefixed by its crew, each with
+    its own crew's edges; not one agent whose tasks in both crews make a cycle between the
+    crews. A tool instance made in the module or in the method (``web = SerperDevTool()``,
+    ``saver = FileWriterTool()``) is drafted by its class, with the class's known effect, and
+    a model the method builds (``llm = LLM(model=…)``) is read."""
+    root = tmp_path / "flowproj" / "src" / "flowproj"
+    _crew(root / "crews" / "plan_crew", "PlanCrew", "planner", "gpt-4o")
+    _crew(root / "crews" / "draft_crew", "DraftCrew", "author", "gpt-4o-mini")
+    (root / "main.py").write_text(
+        "from crewai.flow import Flow, listen, start\n\n"
+        "class BookFlow(Flow):\n"
+        "    @start()\n    def plan(self):\n        return 1\n"
+    )
+    doc, text, _ = _draft(tmp_path, *sorted(p for p in root.rglob("*") if p.is_file()))
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {
+        "plan_crew_collector", "planner", "draft_crew_collector", "author",
+    }  # fmt: skip
+    assert ag["planner"]["depends_on"] == ["plan_crew_collector"]
+    assert ag["author"]["depends_on"] == ["draft_crew_collector"]
+    assert "depends_on" not in ag["plan_crew_collector"]
+    assert "depends_on" not in ag["draft_crew_collector"]
+    assert "max_iterations" not in text  # no cycle was made up
+    for cid, model in (("plan_crew_collector", "gpt-4o"), ("draft_crew_collector", "gpt-4o-mini")):
+        assert ag[cid]["model"]["name"] == model
+        assert {t["name"]: t["effect"] for t in ag[cid]["tools"]} == {
+            "SerperDevTool": "read",
+            "FileWriterTool": "write",
+        }
+    assert doc["metadata"]["name"] == "flowproj"
+
+
+def test_classic_layout_tasks_from_factories_run_in_each_crews_order(tmp_path: Path) -> None:
+    """The classic layout: agents made by methods of a factory class (``agents.py``), tasks
+    by methods that take their agent as a parameter (``tasks.py``: positional or keyword,
+    a file that imports only ``Task``), and ``Crew(tasks=[…])`` lists in a script, one at
+    module level and one inside a function. Each crew's tasks chain in its list's order, by
+    the agent passed to each; a task the reader cannot follow to an agent breaks the chain
+    rather than link its neighbours; the two crews are not chained to each other."""
+    (tmp_path / "agents.py").write_text(
+        "from crewai import Agent\n\n"
+        "class Staff:\n"
+        "    def scout(self):\n        return Agent(role='Scout', goal='g', backstory='b')\n"
+        "    def analyst(self):\n        return Agent(role='Analyst', goal='g', backstory='b')\n"
+        "    def editor(self):\n        return Agent(role='Editor', goal='g', backstory='b')\n"
+        "    def critic(self):\n        return Agent(role='Critic', goal='g', backstory='b')\n"
+    )
+    (tmp_path / "tasks.py").write_text(
+        "from crewai import Task\n\n"
+        "class Work:\n"
+        "    def find(self, agent, topic):\n"
+        "        return Task(description=topic, expected_output='e', agent=agent)\n"
+        "    def weigh(self, topic, who):\n"
+        "        return Task(description=topic, expected_output='e', agent=who)\n"
+        "    def polish(self, agent):\n"
+        "        return Task(description='p', expected_output='e', agent=agent)\n"
+    )
+    (tmp_path / "main.py").write_text(
+        "from crewai import Crew\n"
+        "from agents import Staff\n"
+        "from tasks import Work\n\n"
+        "staff, work = Staff(), Work()\n"
+        "scout = staff.scout()\n"
+        "analyst = staff.analyst()\n"
+        "found = work.find(scout, 'x')\n"
+        "weighed = work.weigh('x', who=analyst)\n"
+        "first = Crew(agents=[scout, analyst], tasks=[found, weighed])\n\n"
+        "def second(extra):\n"
+        "    editor, critic = staff.editor(), staff.critic()\n"
+        "    ed = staff.editor()\n"
+        "    cr = staff.critic()\n"
+        "    Crew(agents=[ed, cr], tasks=[work.polish(ed), work.polish(agent=cr)])\n"
+        "    return Crew(agents=[ed, cr], tasks=[work.polish(cr), extra, work.polish(ed)])\n"
+    )
+    doc, _, _ = _draft(
+        tmp_path, tmp_path / "agents.py", tmp_path / "tasks.py", tmp_path / "main.py"
+    )
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {"scout", "analyst", "editor", "critic"}
+    assert ag["analyst"]["depends_on"] == ["scout"]
+    assert ag["critic"]["depends_on"] == ["editor"]
+    for aid in ("scout", "editor"):  # `extra` is no task the reader can follow: no link
+        assert "depends_on" not in ag[aid], aid  # across it, nor from the first crew's end
+
+
+def test_agents_yaml_with_a_template_key_merged_by_anchors(tmp_path: Path) -> None:
+    """An agents.yaml whose first key holds shared settings (no role, goal or backstory) that
+    the agents merge with ``<<: *defaults``; a list anchored in one agent and aliased in
+    another. The file is still a CrewAI agents.yaml; the template is no agent (a note says
+    so); each agent gets the merged model, delegation and max_iter, and an agent's own key
+    overrides the merged one."""
+    (tmp_path / "agents.yaml").write_text(
+        "x-defaults: &defaults\n"
+        "  llm: anthropic/claude-3-5-haiku-20241022\n"
+        "  allow_delegation: true\n"
+        "  max_iter: 7\n"
+        "finder:\n"
+        "  <<: *defaults\n"
+        "  role: Finder\n"
+        "  goal: g\n"
+        "  backstory: b\n"
+        "  tools: &web [SerperDevTool]\n"
+        "teller:\n"
+        "  <<: *defaults\n"
+        "  role: Teller\n"
+        "  goal: g\n"
+        "  backstory: b\n"
+        "  allow_delegation: false\n"
+        "  tools: *web\n"
+    )
+    (tmp_path / "tasks.yaml").write_text(
+        "find:\n  description: d\n  expected_output: e\n  agent: finder\n"
+        "tell:\n  description: d\n  expected_output: e\n  agent: teller\n  context: [find]\n"
+    )
+    doc, text, _ = _draft(tmp_path, tmp_path / "agents.yaml", tmp_path / "tasks.yaml")
+    ag = {a["id"]: a for a in doc["agents"]}
+    assert set(ag) == {"finder", "teller"}
+    for a in ag.values():
+        assert a["model"]["name"] == "anthropic/claude-3-5-haiku-20241022"
+        assert a["max_iterations"] == 7
+        assert ("SerperDevTool", "read") in {(t["name"], t["effect"]) for t in a["tools"]}
+    assert ag["finder"]["spawns"] == ["teller"]
+    assert "spawns" not in ag["teller"]
+    assert ag["teller"]["depends_on"] == ["finder"]
+    assert "'x-defaults' states none of role, goal, backstory" in text

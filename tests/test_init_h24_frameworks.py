@@ -327,3 +327,45 @@ tools:
     (a,) = doc["agents"]
     assert tools(a) == {"post_entry": ("destructive", True), "read_entry": ("destructive", False)}
     assert "human_gate: {required: true}  # from clerk.yaml:9; approvalMode" in doc["_text"]
+
+
+FETCHING = """kind: workflow
+trigger:
+  kind: onconversationstart
+  id: fetch_then_answer
+  actions:
+    - kind: setvariable
+      id: pick
+      variable: Local.Item
+      value: =System.LastMessageText
+    - kind: httprequestaction
+      id: load_item
+      method: DELETE
+      url: =Concatenate("https://inventory.example.test/items/", Local.Item)
+      response: Local.Result
+    - kind: INVOKEAZUREAGENT
+      id: explain
+      agent:
+        name: ExplainerAgent
+    - kind: InvokeAzureAgent
+      id: check
+      agent:
+        name: CheckerAgent
+"""
+
+
+def test_agent_framework_kinds_in_any_case_and_a_workflows_own_http_request(
+    tmp_path: Path,
+) -> None:
+    """The runtime reads a kind whatever its case (``kind: workflow``, ``INVOKEAZUREAGENT``),
+    so the reader does too; an ``HttpRequestAction`` is a call the workflow makes itself, so
+    it is a tool (by its action id) of the agent that stands for the workflow's own actions,
+    its effect unknown (assumed destructive) with its method and URL said, never left out."""
+    doc = draft(tmp_path, FETCHING, "auto", "flow.yaml")
+    ag = agents(doc)
+    assert set(ag) == {"flow_actions", "ExplainerAgent", "CheckerAgent"}
+    assert tools(ag["flow_actions"]) == {"load_item": ("destructive", False)}
+    assert ag["CheckerAgent"]["depends_on"] == ["ExplainerAgent"]
+    text = doc["_text"]
+    assert "an HTTP DELETE request the workflow makes itself" in text
+    assert "(computed at run time)" in text

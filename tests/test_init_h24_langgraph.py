@@ -405,3 +405,49 @@ def test_real_email_assistant_tools_at_run_time(tmp_path: Path) -> None:
     assert "tools loaded at run time at email_assistant.py:17 (tools=get_tools())" in doc["_text"]
     # llm_call -> environment (a step that is no agent) -> llm_call: a loop whose bound is asked
     assert "max_iterations: 1  # TODO: declare the bound of this cycle" in doc["_text"]
+
+
+LOOPED = """from langchain_openai import ChatOpenAI
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+llm = ChatOpenAI(model="gpt-4o")
+
+
+def plan(state: MessagesState):
+    return {"messages": [llm.invoke(state["messages"])]}
+
+
+def write(state: MessagesState):
+    return {"messages": [llm.invoke(state["messages"])]}
+
+
+def publish(state: MessagesState):
+    return {"messages": [llm.invoke(state["messages"])]}
+
+
+steps = [("plan", plan), ("write", write)]
+builder = StateGraph(MessagesState)
+for i, (label, fn) in enumerate(steps):
+    builder.add_node(label, fn)
+    if i:
+        builder.add_edge(steps[i - 1][0], label)
+builder.add_node("publish", publish)
+builder.add_edge(START, "plan")
+builder.add_edge("publish", END)
+graph = builder.compile()
+"""
+
+
+def test_nodes_added_in_a_loop_fail_closed_with_their_line(tmp_path: Path) -> None:
+    """``add_node(label, fn)`` inside a loop over a list of (name, function) pairs: what the
+    node runs is a loop variable, so the reader cannot say which nodes there are. They are
+    drafted as a placeholder agent (no model, an unknown tool assumed destructive) with the
+    ``add_node`` line, never dropped; a node added by name beside them is still read."""
+    doc = draft(tmp_path, LOOPED)
+    ag = agents(doc)
+    (ph,) = [a for a in ag if a.startswith("unknown_agents_")]
+    assert ph == "unknown_agents_g_22"
+    assert tools(ag[ph]) == {"unknown": ("destructive", False)}
+    assert "model" not in ag[ph]
+    assert "publish" in ag and ag["publish"]["model"]["family"] == "gpt-4o"
+    assert any("g.py:22" in n and "add_node(label, fn)" in n for n in doc["x-import"]["notes"])

@@ -169,3 +169,77 @@ def test_detected_through_agents_decorators_and_subscripted_agent(tmp_path: Path
     (tmp_path / "helper.py").write_text(DECORATORS_ONLY)
     agents, _ = _draft(tmp_path, tmp_path / "helper.py")
     assert _tools(agents["Helper"]) == {"lookup": ("destructive", False)}
+
+
+def test_agents_and_tools_imported_under_another_name(tmp_path: Path) -> None:
+    """``from pkg.helpers import helper as assistant`` then ``handoffs=[assistant]``, and a
+    function tool imported as ``lookup as find``: the agent and the tool of the file read, not
+    an agent "from a file not given" nor a tool named ``find``; an alias of a name from a file
+    not given still fails closed."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text(
+        "from agents import Agent, function_tool\n\n"
+        "@function_tool(needs_approval=True)\n"
+        "def lookup(q: str) -> str:\n"
+        '    """Look it up."""\n'
+        "    return q\n\n"
+        'helper = Agent(name="Helper", model="gpt-4.1", tools=[lookup])\n'
+    )
+    (pkg / "main.py").write_text(
+        "from agents import Agent\n"
+        "from pkg.helpers import helper as assistant, lookup as find\n"
+        "from elsewhere import other_agent as outsider\n\n"
+        'triage = Agent(name="Triage", model="gpt-4.1-mini", tools=[find],\n'
+        "               handoffs=[assistant, outsider])\n"
+    )
+    ag, text = _draft(tmp_path, pkg)
+    assert _tools(ag["Triage"]) == {"lookup": ("destructive", True)}
+    assert ag["Triage"]["spawns"][0] == "Helper"
+    (unseen,) = [a for a in ag if a.startswith("unknown_agents")]
+    assert ag["Triage"]["spawns"] == ["Helper", unseen]
+    assert "outsider is imported at main.py:3 from a file not given" in text
+    assert "assistant is imported" not in text
+
+
+def test_a_model_object_built_from_a_parameter_is_unknown_with_its_line(tmp_path: Path) -> None:
+    """``model=LitellmModel(model=model, …)`` inside ``main(model)``: the model is chosen at
+    run time. No model is drafted (never the parameter's name) and the TODO names the line
+    and what the source holds there, so the reviewer knows where to look."""
+    src = tmp_path / "run.py"
+    src.write_text(
+        "from agents import Agent, Runner\n"
+        "from agents.extensions.models.litellm_model import LitellmModel\n\n\n"
+        "async def main(model: str, key: str) -> None:\n"
+        "    agent = Agent(\n"
+        '        name="Helper",\n'
+        "        model=LitellmModel(model=model, api_key=key),\n"
+        "    )\n"
+        '    await Runner.run(agent, "hi")\n'
+    )
+    ag, text = _draft(tmp_path, src)
+    assert "model" not in ag["Helper"]
+    assert (
+        "# TODO: declare model: set at run time at run.py:8 "
+        "(LitellmModel(...) without a literal model)" in text
+    )
+
+
+def test_a_tool_instance_with_needs_approval_in_the_list_is_gated(tmp_path: Path) -> None:
+    """``tools=[ShellTool(executor=…, needs_approval=True)]``: the approval is stated on the
+    instance written in the list, so the tool is gated with that line; a callable there is a
+    conditional gate (not required, said)."""
+    src = tmp_path / "shell.py"
+    src.write_text(
+        "from agents import Agent, ShellTool\n\n"
+        "def ask(ctx, params, call_id):\n    return True\n\n"
+        'agent = Agent(name="Ops", model="gpt-4.1", tools=[\n'
+        "    ShellTool(executor=None, needs_approval=True),\n"
+        "])\n"
+        'other = Agent(name="Ops2", model="gpt-4.1", tools=[ShellTool(needs_approval=ask)])\n'
+    )
+    ag, text = _draft(tmp_path, src)
+    assert _tools(ag["Ops"]) == {"ShellTool": ("destructive", True)}
+    assert _tools(ag["Ops2"]) == {"ShellTool": ("destructive", False)}
+    assert "needs_approval is a callable" in text

@@ -1,6 +1,7 @@
 """Issue 21, move 2: one sealer. ``trail seal``, ``trail import`` and ``collect`` (and so the
 OTel exporter, which writes through ``collect``'s sink) all seal through the same step of the
-same writer (:meth:`TrailWriter.seal` / :meth:`TrailWriter.put`), and for the same events they
+same writer (:meth:`TrailWriter.seal` / :meth:`TrailWriter.put`, or for a batch
+:meth:`TrailWriter.seal_many` / :meth:`TrailWriter.put_many`), and for the same events they
 write the same bytes, whatever the layout (one file, or a folder of segments)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from harness_audit.capture import TrailSink, decode
 from harness_audit.trail.sealer import seal_events, seal_file
 from harness_audit.trail.source import RawEvent
-from harness_audit.trail.writer import TrailWriter
+from harness_audit.trail.writer import Sealed, TrailWriter
 
 from .test_collect import pb_request
 from .trailkit import SIGNER, event
@@ -22,16 +23,22 @@ ORIGIN = "harness-audit/one-sealer"
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every line appended through :meth:`TrailWriter.put` (the writer is not compiled, so
-    the patch is seen by every caller)."""
+    """Every line appended through :meth:`TrailWriter.put` or :meth:`TrailWriter.put_many`
+    (the writer's one step, for one event or a batch; the writer is not compiled, so the
+    patch is seen by every caller)."""
     lines: list[bytes] = []
-    real = TrailWriter.put
+    real, real_many = TrailWriter.put, TrailWriter.put_many
 
     def put(self: TrailWriter, line: bytes, digest: str) -> None:
         lines.append(line)
         real(self, line, digest)
 
+    def put_many(self: TrailWriter, batch: Sealed) -> None:
+        lines.extend(batch.lines)
+        real_many(self, batch)
+
     monkeypatch.setattr(TrailWriter, "put", put)
+    monkeypatch.setattr(TrailWriter, "put_many", put_many)
     return lines
 
 

@@ -81,7 +81,7 @@ def test_subject_replays_the_deciding_runs_with_their_gates_inline() -> None:
 
 
 def test_a_gate_after_the_act_says_it_gated_nothing() -> None:
-    from harness_audit.evidence.replay import gate_text
+    from harness_audit.evidence.replay import Node, replay
     from harness_audit.trail.events import decoder
 
     def decode_event(d: dict[str, object]) -> object:
@@ -114,7 +114,13 @@ def test_a_gate_after_the_act_says_it_gated_nothing() -> None:
             "verdict": "approved",
         }
     )
-    assert "AFTER the act: it gated nothing" in gate_text(late, act)
+    nodes = [Node("t.jsonl", 1, act), Node("t.jsonl", 2, late)]
+    replay([], "r", None, nodes)
+    assert "AFTER the act: it gated nothing" in nodes[0].gates[0]
+    # the order in the trail decides, not the seq (it starts again in each shard)
+    nodes = [Node("2026-11/t.jsonl", 9, late), Node("2026-12/t.jsonl", 1, act)]
+    replay([], "r", None, nodes)
+    assert nodes[1].gates[0].endswith("before")
 
 
 def test_modes_are_exclusive() -> None:

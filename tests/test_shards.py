@@ -104,9 +104,69 @@ def test_a_shard_verifies_alone_and_other_commands_name_one(tmp_path: Path) -> N
     root = write_months(tmp_path / "t", ["2026-11", "2026-12"])
     code, data = verify(root / "2026-12", "--key", keyfile(tmp_path, SIGNER))
     assert code == 0 and data["events"] == 5 and "shards" not in data
-    r = runner.invoke(app, ["replay", str(root), "--key", str(keyfile(tmp_path, SIGNER)), "--list"])
-    assert r.exit_code == ExitCode.USAGE or r.exit_code == 2, r.output
+    r = runner.invoke(app, ["trail", "publish", str(root), "--tiles", str(tmp_path / "tiles")])
+    assert r.exit_code == 2, r.output
     assert "sharded trail" in r.stderr and "2026-12" in r.stderr
+
+
+def replay(*args: object) -> tuple[int, dict[str, Any]]:
+    r = runner.invoke(app, ["replay", *[str(a) for a in args], "-f", "json"])
+    assert r.exit_code in (0, 1), r.output
+    return r.exit_code, json.loads(r.stdout)
+
+
+def test_replay_reads_a_sharded_root_after_its_chain(tmp_path: Path) -> None:
+    """Seven years of shards: `replay ROOT` finds a run of any period after verifying the
+    chain; a run that crosses a period's end is one run; a broken chain is not replayed as
+    fact; an export is made in the run's shard, or refused naming the shards it crosses."""
+    clock = Clock(at("2026-11-30"))
+    root = tmp_path / "t"
+    with TrailWriter(
+        root, "harness-audit/loan", SIGNER, checkpoint_every=2, clock=clock, shard="month"
+    ) as w:
+        for i in range(4):
+            w.append(event(i, run="old"))
+        for i in range(3):  # "cross" starts in November and ends in December
+            w.append(event(i, run="cross"))
+        clock.t = at("2026-12-01")
+        for i in range(3, 6):
+            w.append(event(i, run="cross"))
+        for i in range(4):
+            w.append(event(i, run="new"))
+    key = keyfile(tmp_path, SIGNER)
+    code, data = replay(root, "--key", key, "--list")
+    assert code == 0 and data["integrity"] == "verified"
+    assert [(r["run"], r["events"]) for r in data["runs"]] == [("old", 4), ("cross", 6), ("new", 4)]
+    code, data = replay(root, "--key", key, "--run", "cross")
+    assert code == 0 and data["integrity"]["status"] == "verified" and data["events"] == 6
+
+    def files(nodes: list[dict[str, Any]]) -> list[str]:
+        return [f for n in nodes for f in [n["file"], *files(n["children"])]]
+
+    assert (
+        sorted(Path(f).parent.name for f in files(data["tree"]))
+        == ["2026-11"] * 3 + ["2026-12"] * 3
+    )
+
+    out = tmp_path / "export"
+    r = runner.invoke(
+        app, ["replay", str(root), "--key", str(key), "--run", "new", "--export", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    proof = runner.invoke(app, ["trail", "verify-proof", str(out), "--key", str(key)])
+    assert proof.exit_code == 0, proof.output
+    assert "harness-audit/loan/2026-12" in (out / "checkpoint").read_text()
+    crossed = tmp_path / "crossed"
+    r = runner.invoke(
+        app, ["replay", str(root), "--key", str(key), "--run", "cross", "--export", str(crossed)]
+    )
+    assert r.exit_code == 2 and "crosses 2 shards (2026-11, 2026-12)" in r.stderr
+    assert not crossed.exists()
+
+    shutil.rmtree(root / "2026-11")  # the first shard gone: the chain is broken
+    code, data = replay(root, "--key", key, "--run", "new")
+    assert code == 1 and data["integrity"]["status"] != "verified"
+    assert "missing_shard" in [p["kind"] for p in data["integrity"]["problems"]]
 
 
 def test_a_writer_reopened_resumes_the_newest_shard_and_rolls_later(tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ class PopulationSpool:
         self.folder, self.pipeline = folder, pipeline
         self.files: dict[tuple[str, str], tuple[IO[str], Any]] = {}
         self.paths: dict[tuple[str, str], Path] = {}
+        self.cells: dict[str, tuple[str, str]] = {}  # a trail file -> its cells, see add
 
     def path(self, agent: str, check: str) -> Path:
         """Where the population of ``agent``'s ``check`` is (or would be) written."""
@@ -122,18 +123,27 @@ class PopulationSpool:
         self, agent: str, check: str, where: Location, ts: str, by: Location | None = None
     ) -> None:
         """Append one row: the event where the control operated (``by``: the event that
-        evidences it there)."""
+        evidences it there). A trail file's cells are escaped once (a row each: issue 28)."""
+        file = self.cells.get(where.file)
+        if file is None:
+            file = self.cells[where.file] = (_cell(where.file), csv_text(where.file))
+        by_file = ""
+        if by is not None:
+            known = self.cells.get(by.file)
+            if known is None:
+                known = self.cells[by.file] = (_cell(by.file), csv_text(by.file))
+            by_file = known[1]
         self._writer(agent, check).writerow(
             [
                 where.seq,
                 _cell(ts),
                 _cell(where.run),
                 _cell(where.span),
-                _cell(where.file),
+                file[0],
                 where.line,
                 "yes" if where.anchored else "no",
                 "" if by is None else by.seq,
-                "" if by is None else csv_text(by.file),
+                by_file,
                 "" if by is None else by.line,
             ]
         )

@@ -3,6 +3,10 @@
 ``--export DIR`` writes only that run's events with an inclusion proof for each against the
 newest checkpoint, so a third party can check them with ``trail verify-proof`` and nothing
 else of the trail (EVIDENCE.md, Replay and disclosure).
+
+A sharded trail's root (periods as shards, :mod:`~harness_audit.trail.shards`) is read as its
+shards in period order, after ``verify`` has followed the chain between them: a run of any
+period is found from the root, and a run that crosses a period's end is one run.
 """
 
 from __future__ import annotations
@@ -52,9 +56,17 @@ class Replay:
     integrity: Any = None  # the VerifyReport of the trail the run was read from
 
 
+def readable(paths: Sequence[Path]) -> list[Path]:
+    """The trails whose events are read: each sharded root as its shards in period order (their
+    chain is checked by ``verify_trail`` of the root), any other path as given."""
+    from harness_audit.trail.shards import is_sharded, shard_folders
+
+    return [f for p in paths for f in (shard_folders(p) if is_sharded(p) else [p])]
+
+
 def collect_run(paths: Sequence[Path], run: str) -> list[Node]:
     """The run's events across the trail files, in trail order; TrailError when there are none."""
-    nodes = [Node(f, n, ev) for f, n, ev in read_events(paths) if ev.run == run]
+    nodes = [Node(f, n, ev) for f, n, ev in read_events(readable(paths)) if ev.run == run]
     if not nodes:
         raise TrailError(
             Diagnostic(
@@ -87,10 +99,11 @@ def find_manifest(paths: Sequence[Path], pipeline: str | None) -> Path | None:
     return None
 
 
-def gate_text(gate: Any, act: Any) -> str:
+def gate_text(gate: Any, act: Any, before: bool) -> str:
     """A verification or approval of an act, as the act's line shows it: who, what, at which
-    seq, and whether before the act (only a gate before it gated it)."""
-    when = "before" if gate.seq < act.seq else "AFTER the act: it gated nothing"
+    seq, and whether ``before`` the act in trail order (only a gate before it gated it; the
+    order, not the seq, which starts again in each shard of a sharded trail)."""
+    when = "before" if before else "AFTER the act: it gated nothing"
     if gate.kind == "verification":
         return f"verified ({gate.verdict}) by {gate.agent} at seq {gate.seq}, {when}"
     if gate.kind == "approval":
@@ -106,11 +119,12 @@ def replay(
     that name it as their target (:func:`gate_text`)."""
     nodes = nodes if nodes is not None else collect_run(paths, run)
     by_span = {n.event.span: n for n in nodes}
+    order = {id(n): i for i, n in enumerate(nodes)}  # trail order
     for n in nodes:
         if n.event.kind in ("verification", "approval", "approval_request"):
             act = by_span.get(n.event.target)
             if act is not None and act is not n:
-                act.gates.append(gate_text(n.event, act.event))
+                act.gates.append(gate_text(n.event, act.event, order[id(n)] < order[id(act)]))
     roots = []
     for n in nodes:
         parent = by_span.get(n.event.parent) if n.event.parent else None
@@ -208,7 +222,7 @@ def list_runs(
     from harness_audit.evidence.period import parse_ts
 
     rows: dict[str, RunRow] = {}
-    for _, _, ev in read_events(paths):
+    for _, _, ev in read_events(readable(paths)):
         row = rows.get(ev.run)
         if row is None:
             row = rows[ev.run] = RunRow(ev.run, first_ts=ev.ts)
@@ -505,4 +519,26 @@ def export_verified(
     integrity did not hold: an unverified run is not disclosed as fact."""
     if r.integrity is None or not r.integrity.ok:
         return None
-    return export_run(paths, r, out, checkpoint)
+    return export_run(_shard_of(paths, r), r, out, checkpoint)
+
+
+def _shard_of(paths: Sequence[Path], r: Replay) -> Sequence[Path]:
+    """The trail a run's proofs are made in: ``paths``, or of a sharded root the one shard that
+    holds the run (each shard is its own tree, with its own checkpoints); TrailError for a run
+    that crosses shards, naming them and the command for each."""
+    from harness_audit.trail.shards import is_sharded
+
+    if not any(is_sharded(p) for p in paths):
+        return paths
+    shards = sorted({Path(n.file).parent for n in r.nodes}, key=str)
+    if len(shards) > 1:
+        names = ", ".join(s.name for s in shards)
+        raise TrailError(
+            Diagnostic(
+                str(paths[0]),
+                f"run {r.run!r} crosses {len(shards)} shards ({names}); "
+                "each shard's events are proven against that shard's own checkpoint",
+                expected=f"one export per shard: replay {shards[0]} --run {r.run} --export DIR",
+            )
+        )
+    return shards

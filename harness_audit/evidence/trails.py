@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ def judge_trails(
     for_pack: bool = False,
     sealed_late_after_s: float | None = None,
     dask: str | None = None,
+    named: Callable[[str], str] | None = None,
 ) -> Evidence:
     """Verify the trails with the trust root, then judge every control on their events, in
     one pass (no trust root: the manifest's own key, unpinned).
@@ -117,7 +118,8 @@ def judge_trails(
     never reads the trails again. ``sealed_late_after_s`` (default 24 h): a trail signed
     longer than this after its last anchored event was sealed after the fact, as an import is
     (:attr:`TrailTrust.sealed_after_the_fact`). ``dask``: a Dask scheduler's address, to
-    verify on its cluster (:mod:`~harness_audit.trail.cluster`)."""
+    verify on its cluster (:mod:`~harness_audit.trail.cluster`). ``named`` names each trail
+    file as the run reports it (:meth:`AuditRequest.name`)."""
     from harness_audit.trail.note import load_verifiers
     from harness_audit.trail.verify import verify_trail
 
@@ -140,6 +142,7 @@ def judge_trails(
     stats = ReadStats(hash_files=for_pack)
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
     for file, line, ev in read_events(paths, stats, salvaged=True):
+        file = named(file) if named is not None else file
         # anchored by its place in the signed tree; a torn line (no leaf) is never evidence;
         # one outside the period is not judged; one whose source stated no time (x_time) is
         # judged but placed nowhere: no evidence of coverage or of timeliness
@@ -150,7 +153,8 @@ def judge_trails(
             judge.feed(file, line, ev, leaf < anchored)
         if runs is not None:  # the excerpts show every event of a run, as the trail has it
             runs.feed(file, line, ev)
-    evidence = judge.finish(stats.files, stats.events, stats.skipped)
+    files = [named(f) for f in stats.files] if named is not None else stats.files
+    evidence = judge.finish(files, stats.events, stats.skipped)
     if spool is not None:  # every control whose population is events has its CSV
         for a in pipeline.agents:
             for name, spec in REGISTRY.items():

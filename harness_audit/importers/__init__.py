@@ -98,7 +98,7 @@ class TraceImport:
         let go after detection (one document in memory at a time) and made again by the
         readers. Each source's ``sha256`` is of the bytes its reading read, as it read them.
         Unknowns are marked as each event goes out (never 0 or 1970: IMPORT.md)."""
-        from harness_audit.importers import claude_code, detect, swe_agent
+        from harness_audit.importers import claude_code, detect, openhands_sdk, swe_agent
         from harness_audit.importers.reads import ReadLog
         from harness_audit.importers.registry import TRACE_FORMATS, source_files
 
@@ -110,14 +110,11 @@ class TraceImport:
         todo: list[tuple[Path, Detected, Probe]] = []
         with ReadLog() as log:
             for p in files:
-                if self.fmt in ("auto", claude_code.NAME) and claude_code.is_side_file(p):
-                    self.sources.append(  # read with the subagent transcript beside it
-                        {
-                            "file": str(p),
-                            "sha256": sha256_file(p),
-                            "format": "claude-code subagent meta",
-                        }
-                    )
+                side = claude_code.side_file(p) if self.fmt in ("auto", claude_code.NAME) else None
+                if side is None and self.fmt in ("auto", openhands_sdk.NAME):
+                    side = openhands_sdk.side_file(p)
+                if side is not None:  # read with the transcripts beside it
+                    self.sources.append({"file": str(p), "sha256": sha256_file(p), "format": side})
                     continue
                 probe = Probe.of(p)
                 cfg = swe_agent.config_of(probe) if self.fmt in ("auto", "swe-agent") else None
@@ -359,11 +356,12 @@ def import_files(
     manifest: Path | None = None,
     jobs: int | None = None,
     shard: str | None = None,
+    manifest_name: str | None = None,
 ) -> dict[str, Any]:
     """``harness-audit trail import``: the traces at ``sources`` sealed with the signer key
     file ``key`` into the new or empty trail folder ``folder`` (:func:`import_to_folder`),
     names mapped by ``map_file`` and ``manifest`` (whose name is the pipeline's, else
-    ``imported``); the import.json content."""
+    ``imported``; recorded as ``manifest_name`` when given); the import.json content."""
     from harness_audit._fs import fresh_folder
     from harness_audit.keys import load_signer
     from harness_audit.manifest import load_manifest
@@ -372,7 +370,7 @@ def import_files(
     fresh_folder(folder, inputs, "import")
     signer = load_signer(key)
     pipeline = load_manifest(manifest).name if manifest else "imported"
-    job = import_trace(sources, fmt, load_mapping(map_file, manifest), pipeline)
+    job = import_trace(sources, fmt, load_mapping(map_file, manifest, manifest_name), pipeline)
     return import_to_folder(job, folder, origin, signer, jobs, inputs, shard)
 
 

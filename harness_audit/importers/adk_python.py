@@ -26,6 +26,7 @@ from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, k
 from harness_audit.importers.mcp import scope_of
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
+    MAX_PACKAGE_DEPTH,
     call_name,
     imports,
     kwarg,
@@ -104,6 +105,8 @@ class _Reader:
         self.modules, self.project = modules, project
         self.imports = imports(self.tree)
         self.envs: dict[Path, dict[str, ast.expr]] = {}
+        self.factories: dict[str, ast.Call] = {}
+        """Module functions that return an agent they make: name -> that agent's call."""
 
     def where(self, node: ast.AST) -> Where:
         return Where(self.f, getattr(node, "lineno", 1))
@@ -132,6 +135,16 @@ class _Reader:
                 t = node.targets[0]
                 if isinstance(t, ast.Name):
                     names[id(node.value)] = t.id
+        for fn in self.tree.body:  # a factory: def make(x): return Agent(...)
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for ret in ast.walk(fn):
+                    if (
+                        isinstance(ret, ast.Return)
+                        and isinstance(ret.value, ast.Call)
+                        and call_name(ret.value) in AGENT_CLASSES
+                    ):
+                        names.setdefault(id(ret.value), fn.name)
+                        self.factories.setdefault(fn.name, ret.value)
         for call in ast.walk(self.tree):
             if isinstance(call, ast.Call) and call_name(call) in AGENT_CLASSES:
                 nm, _ = literal(*self.value(kwarg(call, "name")))
@@ -144,6 +157,13 @@ class _Reader:
                     unique = f"{base}_{n}"
                 a = DraftAgent(unique, self.where(call))
                 self.d.agents.append(a)
+                named = kwarg(call, "name")
+                if not isinstance(nm, str) and named is not None:
+                    self.note(
+                        a,
+                        f"its name is computed at run time ({_short(named)} at "
+                        f"{self.where(call)}): drafted as {unique!r}",
+                    )
                 if var:
                     self.by_var[var] = a
                 self.calls.append((call, a))
@@ -189,8 +209,9 @@ class _Reader:
         if isinstance(node, ast.Name) and node.id in self.by_var:
             return self.by_var[node.id]
         if isinstance(node, ast.Call):
+            made = self.factories.get(node.func.id) if isinstance(node.func, ast.Name) else None
             for c, a in self.calls:
-                if c is node:
+                if c is node or c is made:
                     return a
         return self.imported(node)
 
@@ -216,12 +237,33 @@ class _Reader:
             return self.agent_in(full, level, node.attr)
         return None
 
-    def agent_in(self, module: str, level: int, var: str) -> DraftAgent | None:
-        target = module_file(self.p, module, level, self.project)
-        other = self.modules.get(target.resolve()) if target is not None else None
-        if other is None or other is self:
+    def agent_in(
+        self, module: str, level: int, var: str, importer: Path | None = None, depth: int = 0
+    ) -> DraftAgent | None:
+        """The agent ``var`` of ``module`` imported from ``importer`` (this module): defined
+        in a module read, or re-exported by one that makes no agent (a package's
+        ``__init__.py`` saying ``from .agent import root_agent as booking_agent``), followed
+        through at most :data:`MAX_PACKAGE_DEPTH` such modules."""
+        target = module_file(importer or self.p, module, level, self.project)
+        if target is None:
             return None
-        return other.by_var.get(var) or other.imported(ast.Name(id=var))
+        other = self.modules.get(target.resolve())
+        if other is self:
+            return None
+        if other is not None:
+            return other.by_var.get(var) or other.imported(ast.Name(id=var))
+        if depth >= MAX_PACKAGE_DEPTH:
+            return None
+        try:
+            hit = imports(parse(target)).get(var)
+        except HarnessAuditError:  # a module that does not parse: not followed
+            return None
+        if hit is None or hit[2] is None:
+            return None
+        found = self.agent_in(hit[0], hit[1], hit[2], target, depth + 1)
+        if found is not None and target.resolve() not in {x.resolve() for x in self.d.sources}:
+            self.d.sources.append(target)  # the name was followed through it: in the hashes
+        return found
 
     def agent(self, call: ast.Call, a: DraftAgent) -> None:
         cls = call_name(call)
@@ -257,6 +299,16 @@ class _Reader:
                     continue
                 a.spawns.setdefault(child.id, self.where(s))
                 order.append(child)
+        elif (
+            isinstance(subs_r, ast.ListComp | ast.GeneratorExp)
+            and (child := self.agent_of(subs_r.elt)) is not None
+        ):  # [make(r) for r in REGIONS]: how many is computed, each is the factory's agent
+            a.spawns.setdefault(child.id, self.where(subs_r))
+            self.note(
+                a,
+                f"sub-agents built at run time: {_short(subs_r)} at {self.where(subs_r)}, each "
+                f"made as {child.id!r} ({child.where}): drafted once, their number unknown",
+            )
         elif subs is not None:
             self.note(a, f"sub-agents built at run time: {_short(subs)} at {self.where(subs)}")
             self.d.unknown.append(f"the sub-agents of {a.id} (built at run time)")

@@ -32,10 +32,38 @@ NAME = "agent-framework"
 DESCRIPTION = "Microsoft Agent Framework declarative agents and workflows"
 
 
+KINDS = (
+    "Prompt", "Agent", "Workflow", "AdaptiveDialog", "OnConversationStart", "GotoAction",
+    "ConditionGroup", "InvokeAzureAgent", "InvokeMcpTool", "InvokeFunctionTool",
+    "HttpRequestAction", "EndWorkflow", "EndConversation", "EndDialog", "CancelAllDialogs",
+    "CancelDialog", "Foreach", "RepeatUntil", "SetVariable",
+)  # fmt: skip
+"""The action and document kinds the reader compares, in the case the samples write them:
+the runtime reads a kind whatever its case (``kind: WORKFLOW``, ``kind: setvariable``)."""
+_CANON = {k.lower(): k for k in KINDS}
+
+
+def _canon(node: Any) -> Any:
+    """``node`` with every ``kind`` it holds in the case of :data:`KINDS` (in place; the YAML
+    loader bounds the nesting, as for :func:`_walk_actions`)."""
+    if isinstance(node, dict):
+        kind = node.get("kind")
+        if isinstance(kind, str) and kind.lower() in _CANON:
+            node["kind"] = _CANON[kind.lower()]
+        for v in node.values():
+            _canon(v)
+    elif isinstance(node, list):
+        for v in node:
+            _canon(v)
+    return node
+
+
 def _is_af(y: Any) -> bool:
+    kind = y.get("kind") if isinstance(y, dict) else None
     return (
         isinstance(y, dict)
-        and y.get("kind") in ("Prompt", "Agent", "Workflow", "AdaptiveDialog")
+        and isinstance(kind, str)
+        and _CANON.get(kind.lower()) in ("Prompt", "Agent", "Workflow", "AdaptiveDialog")
         and ("instructions" in y or "model" in y or "trigger" in y or "actions" in y)
     )
 
@@ -47,8 +75,13 @@ def sniff(probe: Probe) -> str | None:
     return None
 
 
-TOOL_ACTIONS = {"InvokeMcpTool": "toolName", "InvokeFunctionTool": "functionName"}
-"""Workflow actions that call a tool themselves, and the field that names the tool."""
+TOOL_ACTIONS: dict[str, str | None] = {
+    "InvokeMcpTool": "toolName",
+    "InvokeFunctionTool": "functionName",
+    "HttpRequestAction": None,
+}
+"""Workflow actions that call a tool themselves, and the field that names the tool (None: the
+action, by its id: an HTTP request the workflow makes to a URL it states or computes)."""
 
 
 def _walk_actions(
@@ -73,7 +106,7 @@ def _walk_actions(
         named: str | None = None
         if isinstance(agent, dict) and isinstance(agent.get("name"), str):
             named = agent["name"]
-        elif isinstance(agent, str) and str(node.get("kind", "")).startswith("Invoke"):
+        elif isinstance(agent, str) and str(node.get("kind", "")).lower().startswith("invoke"):
             named = agent
         elif node.get("kind") in TOOL_ACTIONS:
             tools.append((node, path))
@@ -116,12 +149,20 @@ def dispatch_targets(expr: str, sets: dict[str, list[str]]) -> list[str]:
 
 def _action_tool(action: dict[str, Any], where: Where) -> DraftTool:
     """The tool a workflow action calls, with what its ``requireApproval`` says."""
-    named = action.get(TOOL_ACTIONS[str(action["kind"])])
+    field = TOOL_ACTIONS[str(action["kind"])]
+    named = action.get(field) if field is not None else None
     literal = isinstance(named, str) and not named.startswith("=")
     name = named if literal else str(action.get("id") or action["kind"])
     dt = DraftTool(str(name), where)
     known_effect(dt, str(action.get("serverLabel") or ""))
-    if not literal:
+    if field is None:
+        url = str(action.get("url") or "?")[:120]
+        dt.effect_note = (
+            f"{action['kind']}: an HTTP {str(action.get('method') or 'GET')[:10]} request the "
+            f"workflow makes itself, to {url}"
+            + (" (computed at run time)" if url.startswith("=") else "")
+        )
+    elif not literal:
         dt.effect_note = f"the tool is named at run time ({named!r})"
     approval = action.get("requireApproval")
     if approval is True:
@@ -310,7 +351,7 @@ def _workflow(
         name: str | None = None
         if isinstance(agent, dict) and isinstance(agent.get("name"), str):
             name = agent["name"]
-        elif isinstance(agent, str) and str(action.get("kind", "")).startswith("Invoke"):
+        elif isinstance(agent, str) and str(action.get("kind", "")).lower().startswith("invoke"):
             name = agent
         if name is None:
             return []
@@ -392,7 +433,7 @@ def read(paths: list[Path]) -> Draft:
     d = Draft(NAME, "agent-framework", list(paths))
     for p in paths:
         doc = load_yaml(p)
-        y = doc.data
+        y = _canon(doc.data)
         if not _is_af(y):
             continue
         f = str(p)

@@ -638,8 +638,11 @@ class Mapping:
         return out
 
 
-def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> Mapping:
-    """A :class:`Mapping` from ``--map FILE`` (YAML) and/or ``--manifest M``."""
+def load_mapping(
+    map_file: Path | None = None, manifest: Path | None = None, named: str | None = None
+) -> Mapping:
+    """A :class:`Mapping` from ``--map FILE`` (YAML) and/or ``--manifest M`` (``named`` so in
+    the import's record when the run made it: a draft in a temporary folder)."""
     from harness_audit.manifest import load_manifest
     from harness_audit.manifest.yamlsafe import load_yaml
 
@@ -657,7 +660,7 @@ def load_mapping(map_file: Path | None = None, manifest: Path | None = None) -> 
         rules = raw.get("x-scores") if isinstance(raw, dict) else None
         if rules is not None:
             m.scores.update(score_rules(rules, f"{manifest}: x-scores", None))
-        m.source.append(str(manifest))
+        m.source.append(named or str(manifest))
     if map_file is not None:
         doc = load_yaml(map_file)
         data = doc.data

@@ -12,10 +12,19 @@ no cost: it is estimated from ``rules/prices.yaml`` and marked (``x_cost_estimat
 by Claude Code itself, no model behind them) are no model calls.
 
 Each ``tool_use`` is a tool call placed at its ``tool_result`` (``is_error`` its outcome;
-``mcp__server__tool`` names kept whole). A result saying the user refused the tool use is an
-``approval`` rejected by ``human:user`` (no identity recorded: the event says so) and the call
-``denied``; nothing else is an approval. ``permissionMode`` is a run fact on ``run_start``
-(``bypassPermissions``: nothing was gated).
+``mcp__server__tool`` names kept whole); one never answered by a result (a session cut short)
+is a call placed where it was made, its outcome unknown. A result saying the user refused the
+tool use is an ``approval`` rejected by ``human:user`` (no identity recorded: the event says
+so) and the call ``denied``; nothing else is an approval. ``permissionMode`` is a run fact on
+``run_start`` (``bypassPermissions``: nothing was gated).
+
+Early versions wrote a ``costUSD`` on each assistant line: a stated cost, kept (not estimated).
+The headless stream (``claude -p --output-format stream-json``, the Agent SDK's messages) has
+the same records keyed by ``session_id``, without times; a message with a
+``parent_tool_use_id`` is a subagent's (a child run), and the closing ``result`` record gives
+the run's outcome (``subtype``), its stated ``total_cost_usd`` (``x_total_cost_microusd``) and
+the tool uses the permission settings refused (``permission_denials``: each an ``approval``
+rejected by ``harness``, the call ``denied``).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from harness_audit.importers.base import (
     run_start,
     text,
     ts_to_ns,
+    usd_to_microusd,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.trail.source import RawEvent
@@ -72,6 +82,7 @@ RECORD_TYPES = frozenset(
         "last-prompt",
         "attachment",
         "progress",
+        "result",
     }
 )
 USAGE_READ = (
@@ -82,18 +93,22 @@ USAGE_READ = (
 )
 """The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
 _FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
-_IDS = ("sessionId", "leafUuid", "messageId", "uuid", "permissionMode")
+_IDS = ("sessionId", "session_id", "leafUuid", "messageId", "uuid", "permissionMode")
+DENIER = "harness"
+"""Who refused a tool use the permission settings did not allow (``permission_denials``)."""
+_RESULT_OUTCOME = {"success": "ok"}
 
 
 class _Call:
     """One model call: the first line of its message placed it, the last gave its usage."""
 
-    __slots__ = ("id", "line", "model", "request", "usage")
+    __slots__ = ("cost", "id", "line", "model", "request", "usage")
 
     def __init__(self, mid: str, model: str, line: int) -> None:
         self.id, self.model, self.line = mid, model, line
         self.usage: dict[str, Any] | None = None
         self.request: str | None = None
+        self.cost: int | None = None
 
 
 class _Run:
@@ -101,14 +116,19 @@ class _Run:
         self.id, self.file, self.line, self.agent = rid, file, line, agent
         self.start: int | None = None
         self.last: int | None = None
-        self.events = events  # (its model calls and spawns completed as they come out)
+        self.events = events  # (its model calls, spawns and denials completed as they come out)
         self.calls: dict[str, _Call] = {}
-        self.tool_uses: dict[str, tuple[str, int, int | None]] = {}  # (…, its spawn's number)
+        # tool use id: (tool, line, its spawn's number, sort key, order, time)
+        self.tool_uses: dict[str, tuple[str, int, int | None, int, int, str | None]] = {}
         self.children: dict[int, str] = {}  # a spawn's number -> the child run it started
         self.modes: list[str] = []
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
         self.depth = 0
+        self.outcome = "unknown"
+        self.end_facts: dict[str, Any] = {}
+        self.tool_calls: dict[str, int] = {}  # tool use id -> its tool call's number
+        self.denied: set[int] = set()  # tool calls the permission settings refused
 
 
 def meta_file(path: Path) -> Path:
@@ -116,9 +136,21 @@ def meta_file(path: Path) -> Path:
     return path.parent / f"{path.stem}.meta.json"
 
 
+def side_file(path: Path) -> str | None:
+    """What a side file Claude Code writes beside its transcripts is (read with them, or not
+    at all: no trace), or None: a subagent's ``agent-<id>.meta.json``, a workflow's
+    ``subagents/workflows/<run>/journal.jsonl`` (which agents it started; their transcripts
+    are beside it)."""
+    if path.name.startswith("agent-") and path.name.endswith(".meta.json"):
+        return "claude-code subagent meta"
+    if path.name == "journal.jsonl" and path.parent.parent.name == "workflows":
+        return "claude-code workflow journal"
+    return None
+
+
 def is_side_file(path: Path) -> bool:
-    """A subagent's ``agent-<id>.meta.json`` (read with its transcript, not a trace)."""
-    return path.name.startswith("agent-") and path.name.endswith(".meta.json")
+    """A side file (:func:`side_file`), not a transcript."""
+    return side_file(path) is not None
 
 
 def _agent_type(path: Path) -> str | None:
@@ -154,11 +186,18 @@ def _read(
             stats.drop("record is not a Claude Code transcript record")
             continue
         kind = rec["type"]
-        sid = text(rec.get("sessionId"), 200)
+        # a transcript says sessionId; the headless stream (`claude -p --output-format
+        # stream-json`, the Agent SDK) session_id, with no times
+        sid = text(rec.get("sessionId"), 200) or text(rec.get("session_id"), 200)
         if sid is None:
             stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
             continue
         agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        if agent_id:  # a workflow's agent names its session "<session>#agent-<id>"
+            sid = sid.split("#agent-", 1)[0] or sid
+        task = text(rec.get("parent_tool_use_id"), 200)  # the stream: a subagent's message
+        if task is not None and agent_id is None:
+            agent_id = f"task-{task}"
         rid = f"{sid}:agent-{agent_id}" if agent_id else sid
         run = runs.get(rid)
         if run is None:
@@ -185,6 +224,8 @@ def _read(
             _assistant(run, rec, ts, order, n, mapping, stats)
         elif kind == "user":
             _user(run, rec, ts, order, n, mapping, stats)
+        elif kind == "result":
+            _result(run, rec, ts, order, n, stats)
         else:
             stats.drop(f"{kind[:40]!r} record (no event kind)")
     if not runs:
@@ -195,7 +236,7 @@ def _read(
             '{"type": "user"|"assistant", "sessionId": ..., "message": ...} lines',
         )
     for run in runs.values():
-        yield from _emit(run, pipeline, stats)
+        yield from _emit(run, pipeline, stats, mapping)
 
 
 def _at(run: _Run, ts: int | None) -> tuple[int, str | None]:
@@ -244,6 +285,9 @@ def _assistant(
         # the message's last line carries its final usage; only what _finish_call reads is
         # kept (a call is held to its run's end: the whole usage was most of a session's memory)
         call.usage = {k: usage[k] for k in USAGE_READ if k in usage}
+    stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
+    if stated is not None:
+        call.cost = stated
     call.request = text(rec.get("requestId"), 200) or call.request
     stop = text(msg.get("stop_reason"), 100)
     if stop is not None:
@@ -270,7 +314,7 @@ def _assistant(
                 "x_tool_use": tid,
             }
             spawn = run.events.add(key, order, line, spawn_ev)
-        run.tool_uses[tid] = (tool, line, spawn)
+        run.tool_uses[tid] = (tool, line, spawn, key, order, at)
 
 
 def _user(
@@ -296,27 +340,12 @@ def _user(
         use = run.tool_uses.pop(tid, None) if tid is not None else None
         if tid is None or use is None:
             continue
-        tool, _, spawn = use
+        tool, _, spawn, _, _, _ = use
         effect, scope = mapping.tool(tool, run.agent)
         refused = _said(b.get("content")).startswith(REFUSED)
         outcome = "denied" if refused else ("error" if b.get("is_error") is True else "ok")
         if refused:
-            run.events.add(
-                key,
-                order,
-                line,
-                {
-                    "ts": at,
-                    "run": run.id,
-                    "span": f"{tid}:approval",
-                    "agent": APPROVER,
-                    "kind": "approval",
-                    "target": tid,
-                    "approver": APPROVER,
-                    "verdict": "rejected",
-                    "x_identity": NO_IDENTITY,
-                },
-            )
+            _reject(run, (key, order, line), at, tid, APPROVER, x_identity=NO_IDENTITY)
         ev = {
             "ts": at,
             "run": run.id,
@@ -328,7 +357,7 @@ def _user(
             "scope": scope,
             "outcome": outcome,
         }
-        run.events.add(key, order, line, ev)
+        run.tool_calls[tid] = run.events.add(key, order, line, ev)
         result = rec.get("toolUseResult")
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
@@ -339,6 +368,44 @@ def _user(
         stats.mapped += 1
     else:
         stats.drop("tool result without its tool use")
+
+
+def _result(
+    run: _Run, rec: dict[str, Any], ts: int | None, order: int, line: int, stats: ImportStats
+) -> None:
+    """The stream's last record: the run's outcome, its stated total cost, and the tool uses
+    the permission settings refused (each an approval rejected, the call denied)."""
+    sub = text(rec.get("subtype"), 100)
+    run.outcome = _RESULT_OUTCOME.get(str(sub), "error") if sub else run.outcome
+    if rec.get("is_error") is True:
+        run.outcome = "error"
+    if sub is not None:
+        run.end_facts["x_result"] = sub
+    total = usd_to_microusd(rec.get("total_cost_usd"))
+    if total is not None:
+        run.end_facts["x_total_cost_microusd"] = total
+    turns = as_int(rec.get("num_turns"))
+    if turns is not None:
+        run.end_facts["x_num_turns"] = turns
+    key, at = _at(run, ts)
+    for d in as_list(rec.get("permission_denials"))[:10_000]:
+        tid = text(as_dict(d).get("tool_use_id"), 200)
+        number = run.tool_calls.get(tid) if tid is not None else None
+        if tid is None or number is None:
+            continue
+        run.denied.add(number)  # (its outcome denied when it comes out)
+        _reject(run, (key, order, line), at, tid, DENIER, x_rule="Claude Code permission settings")
+    stats.mapped += 1  # its facts are the run_end's
+
+
+def _reject(
+    run: _Run, place: tuple[int, int, int], at: str | None, tid: str, who: str, **facts: Any
+) -> None:
+    """An ``approval`` rejected by ``who`` of the tool use ``tid``, at ``place`` (sort key,
+    order, line)."""
+    ev = {"ts": at, "run": run.id, "span": f"{tid}:approval", "agent": who, "kind": "approval"}
+    ev.update(target=tid, approver=who, verdict="rejected", **facts)
+    run.events.add(*place, ev)
 
 
 def _said(content: Any) -> str:
@@ -357,8 +424,9 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     if call.request:
         ev["x_request_id"] = call.request
     u = call.usage
-    if u is None:  # no usage stated: unknown tokens and cost (never 0)
-        ev["input_tokens"] = ev["output_tokens"] = ev["cost_microusd"] = None
+    if u is None:  # no usage stated: unknown tokens (never 0), the cost only if stated
+        ev["input_tokens"] = ev["output_tokens"] = None
+        ev["cost_microusd"] = call.cost
         return
     fresh = as_int(u.get("input_tokens"))
     out = as_int(u.get("output_tokens"))
@@ -371,6 +439,9 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
         ev["x_cache_creation_input_tokens"] = write
     if hit is not None:
         ev["x_cache_read_input_tokens"] = hit
+    if call.cost is not None:  # the transcript states it (costUSD)
+        ev["cost_microusd"] = call.cost
+        return
     est = None
     if fresh is not None and out is not None:
         est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0)
@@ -381,14 +452,18 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     ev["x_cost_estimated"] = True
 
 
-def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
+def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:
     if not run.events:
         stats.unit("session with no model or tool call: no run")
         return
-    if run.tool_uses:  # (blocks of records already counted: a note, not a dropped record)
-        stats.note(
-            f"{len(run.tool_uses):,} tool use(s) in {run.id[:80]} never answered by a result"
-        )
+    for tid, (tool, line, _, key, order, at) in run.tool_uses.items():
+        # never answered by a result (the session was cut short): still a call the model
+        # made, placed where it was made, its outcome unknown
+        effect, scope = mapping.tool(tool, run.agent)
+        ev = {"ts": at, "run": run.id, "span": tid, "agent": run.agent, "kind": "tool_call"}
+        ev.update(tool=tool, effect=effect, scope=scope, outcome=None)
+        ev["x_result"] = "none in the transcript"
+        run.events.add(key, order, line, ev)
     begin = f"{run.id}:run_start"
     start = run_start(run.id, begin, run.start, pipeline)
     if run.modes:
@@ -398,9 +473,10 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
         if NO_GATE_MODE in run.modes:
             start["x_gate"] = f"permissionMode {NO_GATE_MODE}: nothing was gated"
     start.update(run.facts)
-    end = run_end(run.id, begin, run.last, pipeline, "unknown")
+    end = run_end(run.id, begin, run.last, pipeline, run.outcome)
     if run.stop:
         end["x_last_stop_reason"] = run.stop
+    end.update(run.end_facts)
     yield from emit_run(
         run.file,
         (run.line, start),
@@ -411,14 +487,18 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats) -> Iterator[RawEvent]:
 
 
 def _completed(run: _Run) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The run's events in time order, each model call with its usage and each spawn with
-    the child run its result named (learnt after the event was added)."""
+    """The run's events in time order, each completed with what was learnt after it was
+    added: a model call's usage and cost (its message's last line), a spawn's child run (its
+    result), a tool call's refusal by the permission settings (the closing result)."""
     for n, line, ev in run.events.drain():
         kind = ev["kind"]
         if kind == "model_call":
             _finish_call(run.calls[ev["span"]], ev)
         elif kind == "spawn" and n in run.children:
             ev["x_child_run"] = run.children[n]
+        elif kind == "tool_call" and n in run.denied:
+            ev["outcome"] = "denied"
+            ev["x_denied_by"] = "permission settings (permission_denials)"
         yield line, ev
 
 

@@ -17,6 +17,7 @@ given, is drafted as delegating (fail closed), and without crew.py each agent ho
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,12 @@ from harness_audit.importers.pyast import (
     custom_tools,
     kwarg,
     literal,
+    local_env,
     model_of,
     module_env,
     parse,
+    resolve_name,
+    source_text,
     stated_tools,
     tool_names_in,
 )
@@ -42,26 +46,38 @@ DESCRIPTION = "CrewAI crews (agents.yaml + tasks.yaml + crew.py) and declarative
 DEFAULT_MAX_ITER_SOURCE = "https://docs.crewai.com/en/concepts/agents (max_iter default 20)"
 
 
+AGENT_KEYS = ("role", "goal", "backstory")
+TASK_KEYS = ("description", "expected_output")
+
+
+def _entries(data: Any, keys: tuple[str, ...]) -> list[str]:
+    """The top-level keys of a crew YAML whose mapping states one of ``keys``: the agents
+    (or tasks). Another mapping beside them (``x-defaults: &defaults {llm: …}``, merged into
+    the agents with ``<<: *defaults``) is a template CrewAI never looks up by name."""
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        return []
+    return [k for k, v in data.items() if any(x in v for x in keys)]
+
+
 def _is_agents_yaml(data: Any) -> bool:
-    return (
-        isinstance(data, dict)
-        and bool(data)
-        and all(
-            isinstance(v, dict) and ("role" in v or "goal" in v or "backstory" in v)
-            for v in data.values()
-        )
-    )
+    return bool(_entries(data, AGENT_KEYS)) and not _entries(data, TASK_KEYS)
 
 
 def _is_tasks_yaml(data: Any) -> bool:
-    return (
-        isinstance(data, dict)
-        and bool(data)
-        and all(
-            isinstance(v, dict) and ("description" in v or "expected_output" in v)
-            for v in data.values()
+    return bool(_entries(data, TASK_KEYS)) and not _entries(data, AGENT_KEYS)
+
+
+def _templates(doc: YamlDocument, keys: tuple[str, ...], d: Draft) -> set[str]:
+    """Top-level keys of ``doc`` that are no agent or task (:func:`_entries`), each noted."""
+    entries = set(_entries(doc.data, keys))
+    skipped = {k for k in doc.data if k not in entries}
+    for k in sorted(skipped, key=str):
+        mk = doc.key_mark((k,))
+        d.notes.append(
+            f"{Path(doc.file).name}:{mk.line if mk else 1}: {k!r} states none of "
+            f"{', '.join(keys)}: a template for the others (YAML anchors), not drafted"
         )
-    )
+    return skipped
 
 
 def _is_flow(data: Any) -> bool:
@@ -71,7 +87,7 @@ def _is_flow(data: Any) -> bool:
 def _is_crew_py(probe: Probe) -> bool:
     t = probe.text_head
     return probe.path.suffix == ".py" and (
-        "crewai" in t and ("Agent(" in t or "@agent" in t or "Crew(" in t)
+        "crewai" in t and any(k in t for k in ("Agent(", "@agent", "Crew(", "Task("))
     )
 
 
@@ -100,6 +116,11 @@ class _Crew:
         self.delegation_stated: set[str] = set()
         """Agents whose ``allow_delegation`` the YAML states (true or false)."""
         self.manager: str | None = None
+        self.task_params: dict[str, tuple[int, str]] = {}
+        """Task factory methods (``def review(self, agent, …): return Task(agent=agent, …)``):
+        method -> the position and name of the parameter that gives the task its agent."""
+        self.runs: list[tuple[ast.expr, dict[str, ast.expr], str]] = []
+        """``Crew(tasks=[…])`` lists: the list, the names in scope where it is, its file."""
 
     def agent(self, aid: str, where: Where) -> DraftAgent:
         a = self.d.agent(aid)
@@ -109,8 +130,66 @@ class _Crew:
         return a
 
 
+def _crew_folder(p: Path) -> Path:
+    """The folder of the crew a file belongs to: a YAML file's, or the one above its
+    ``config/`` folder (``crews/x/config/agents.yaml`` and ``crews/x/x_crew.py`` are crew x)."""
+    here = p.resolve().parent
+    return here.parent if here.name.lower() in ("config", "configs") else here
+
+
 def read(paths: list[Path]) -> Draft:
-    """Draft agents from CrewAI sources (files of one or more crews; flows)."""
+    """Draft agents from CrewAI sources (files of one or more crews; flows). The files of
+    each crew folder are read as one crew (its own tasks, process and delegation); an agent
+    key that two crews both define is two agents (each id prefixed by its crew's name), not
+    one agent whose tasks run in both."""
+    groups: dict[Path, list[Path]] = {}
+    for p in paths:
+        groups.setdefault(_crew_folder(p), []).append(p)
+    if sum(1 for ps in groups.values() if any(_agents_yaml(p) for p in ps)) <= 1:
+        return _read(paths)  # one crew (its YAML and its code may sit in other folders)
+    found = [(ps, _read(ps, empty=True)) for ps in groups.values()]
+    crews = [ps for ps, sub in found if sub.agents]  # a flow's main.py alone holds none
+    if len(crews) <= 1:
+        return _read(paths)
+    drafts = [sub for _, sub in found if sub.agents]
+    count: dict[str, int] = {}
+    for sub in drafts:
+        for a in sub.agents:
+            count[a.id] = count.get(a.id, 0) + 1
+    d = Draft(NAME, safe_id(_crew_name(paths, common=True)), list(paths))
+    for ps, sub in zip(crews, drafts, strict=True):
+        crew = safe_id(_crew_name(ps))
+        renamed = {a.id: safe_id(f"{crew}_{a.id}") for a in sub.agents if count[a.id] > 1}
+        for a in sub.agents:
+            a.id = renamed.get(a.id, a.id)
+            for edges in (a.depends_on, a.spawns, a.verifies):
+                for old in [k for k in edges if k in renamed]:
+                    edges[renamed[old]] = edges.pop(old)
+        for old, new in renamed.items():
+            d.notes.append(
+                f"agent {old!r} of crew {crew!r} drafted as {new!r}: another crew has one"
+            )
+        d.agents += sub.agents
+        for src in sub.sources:
+            if src not in d.sources:
+                d.sources.append(src)
+        for mine, theirs in (
+            (d.unknown, sub.unknown),
+            (d.notes, sub.notes),
+            (d.unseen, sub.unseen),
+        ):
+            mine += [x for x in theirs if x not in mine]
+    return d
+
+
+def _agents_yaml(p: Path) -> bool:
+    kind = sniff(Probe.of(p))
+    return kind is not None and not kind.endswith("(Python)") and _is_agents_yaml(load_yaml(p).data)
+
+
+def _read(paths: list[Path], empty: bool = False) -> Draft:
+    """One crew's files (or files of crews that share one folder) into a draft; with
+    ``empty``, a draft of no agents rather than the error that none were found."""
     agents_docs: list[YamlDocument] = []
     tasks_docs: list[YamlDocument] = []
     pys: list[Path] = []
@@ -133,20 +212,25 @@ def read(paths: list[Path]) -> Draft:
     name = safe_id(_crew_name(paths))
     d = Draft(NAME, name, list(paths))
     crew = _Crew(d)
+    templates = {id(doc): _templates(doc, AGENT_KEYS, d) for doc in agents_docs}
+    templates |= {id(doc): _templates(doc, TASK_KEYS, d) for doc in tasks_docs}
     for doc in agents_docs:
         for key, v in doc.data.items():
+            if key in templates[id(doc)]:
+                continue
             mk = doc.key_mark((key,))
             a = crew.agent(safe_id(key), Where(doc.file, mk.line if mk else 1))
             a.role = str(v.get("role") or "").strip().strip('"') or None
             _yaml_agent_fields(doc, key, v, a, crew)
-    yaml_keys = {safe_id(k) for doc in agents_docs for k in doc.data}
+    yaml_keys = {safe_id(k) for doc in agents_docs for k in doc.data if k not in templates[id(doc)]}
     code_agents: dict[str, str] = {}  # method -> config key
     for p in pys:
         _read_py(p, crew, code_agents)
     for doc in tasks_docs:
-        _yaml_tasks(doc, crew)
+        _yaml_tasks(doc, crew, templates[id(doc)])
     for doc in flows:
         _flow(doc, crew)
+    _factory_tasks(crew)
     if code_agents:
         for method, key in code_agents.items():
             if key and key != method:
@@ -176,7 +260,7 @@ def read(paths: list[Path]) -> Draft:
         _code_not_given(crew)
     _merge_configs(crew, code_agents)
     _edges(crew)
-    if not d.agents:
+    if not d.agents and not empty:
         raise fail(
             str(paths[0]) if paths else "-",
             "no CrewAI agents found",
@@ -235,8 +319,10 @@ def _yaml_agent_fields(
                 a.tools.append(dt)
 
 
-def _yaml_tasks(doc: YamlDocument, crew: _Crew) -> None:
+def _yaml_tasks(doc: YamlDocument, crew: _Crew, skip: set[str] | None = None) -> None:
     for key, v in doc.data.items():
+        if skip and key in skip:
+            continue
         mk = doc.key_mark((key,))
         where = Where(doc.file, mk.line if mk else 1)
         if any(t[0] == key for t in crew.tasks):
@@ -316,11 +402,15 @@ GENERIC_FOLDERS = frozenset({"config", "configs", "src", "crew", "crews", "agent
 """Folders that name no crew (``src/my_crew/config/agents.yaml`` is the crew ``my_crew``)."""
 
 
-def _crew_name(paths: list[Path]) -> str:
-    """The crew's name: the first folder above its files that is not a generic one."""
+def _crew_name(paths: list[Path], common: bool = False) -> str:
+    """The crew's name: the first folder above its files that is not a generic one (with
+    ``common``, above all of them: the project of several crews)."""
     if not paths:
         return "crew"
-    for parent in paths[0].resolve().parents:
+    first = paths[0].resolve()
+    if common:
+        first = Path(os.path.commonpath([p.resolve() for p in paths])) / "_"
+    for parent in first.parents:
         if parent.name.lower() not in GENERIC_FOLDERS:
             return parent.name
     return "crew"
@@ -386,6 +476,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
             continue
         attrs = class_attrs.get(node, {})
         decos = {call_name(d) or "" for d in node.decorator_list}
+        local = local_env(node, env)
         for call in ast.walk(node):
             if not isinstance(call, ast.Call):
                 continue
@@ -398,17 +489,17 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 role, _ = literal(kwarg(call, "role"), env)
                 if isinstance(role, str):
                     a.role = role
-                m, note, line = model_of(_self_attr(kwarg(call, "llm"), attrs), env)
+                m, note, line = model_of(_self_attr(kwarg(call, "llm"), attrs), local)
                 if m:
                     a.model, a.model_note = m, note
                     a.model_where = Where(file, line or call.lineno)
                 elif note:
                     a.model_note = note
                 tools_node = kwarg(call, "tools")
-                stated, unseen = stated_tools(_self_attr(tools_node, attrs), env)
+                stated, unseen = stated_tools(_self_attr(tools_node, attrs), local)
                 for src, ln in unseen:
                     crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
-                for tname, tcls, line in tool_names_in(stated, custom):
+                for tname, tcls, line in tool_names_in(stated, custom, local):
                     if any(t.name == tname for t in a.tools):
                         continue
                     dt = DraftTool(tname, Where(file, line))
@@ -442,6 +533,9 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     agent = safe_id(
                         agent_node.id if isinstance(agent_node, ast.Name) else agent_node.attr
                     )
+                params = [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+                if isinstance(agent_node, ast.Name) and agent_node.id in params:
+                    crew.task_params[node.name] = (params.index(agent_node.id), agent_node.id)
                 ctx_node = kwarg(call, "context")
                 ctx: list[str] = []
                 if isinstance(ctx_node, ast.List):
@@ -488,6 +582,69 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                         mgr_agent.role = "CrewAI hierarchical manager"
                         crew.manager = "manager"
     crew.tasks.extend(task_defs.values())
+    _crew_runs(tree, env, file, crew)
+
+
+def _crew_runs(tree: ast.Module, env: dict[str, ast.expr], file: str, crew: _Crew) -> None:
+    """Each ``Crew(tasks=[…])`` with the names in scope where it is made (its function's, over
+    the module's), for the tasks that factories make (:func:`_factory_tasks`)."""
+    scopes: list[tuple[ast.AST, dict[str, ast.expr]]] = [(tree, env)]
+    scopes += [
+        (f, local_env(f, env))  # type: ignore[arg-type]
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    seen: set[int] = set()
+    for scope, names in reversed(scopes):  # the innermost function first
+        for call in ast.walk(scope):
+            if isinstance(call, ast.Call) and call_name(call) == "Crew" and id(call) not in seen:
+                seen.add(id(call))
+                tasks = kwarg(call, "tasks")
+                if tasks is not None:
+                    crew.runs.append((tasks, names, file))
+
+
+def _factory_tasks(crew: _Crew) -> None:
+    """Tasks made by factory methods and listed in a ``Crew(tasks=[…])`` (the classic layout:
+    ``t = tasks.review(editor, …)`` with ``editor = agents.editor()``): each listed task is done
+    by the agent passed to it, in the list's order (the crew's sequence). A task the reader
+    cannot follow to an agent breaks the chain rather than link its neighbours."""
+    for node, names, file in crew.runs:
+        lst = resolve_name(node, names)
+        if not isinstance(lst, ast.List | ast.Tuple):
+            continue
+        seq: list[tuple[str, str | None, list[str], Where, bool]] = []
+        for el in lst.elts:
+            made = resolve_name(el, names)
+            where = Where(file, getattr(el, "lineno", 1))
+            fn = made.func if isinstance(made, ast.Call) else None
+            if not (isinstance(made, ast.Call) and isinstance(fn, ast.Attribute)):
+                seq.append((source_text(el), None, [], where, False))
+                continue
+            hit = crew.task_params.get(fn.attr)
+            arg = None
+            if hit is not None:
+                idx, pname = hit
+                arg = made.args[idx] if idx < len(made.args) else kwarg(made, pname)
+            who = resolve_name(arg, names) if arg is not None else None
+            if isinstance(who, ast.Call):
+                who = who.func
+            aid = (
+                safe_id(who.attr)
+                if isinstance(who, ast.Attribute)
+                else (safe_id(who.id) if isinstance(who, ast.Name) else None)
+            )
+            seq.append((fn.attr, aid if aid and crew.d.agent(aid) else None, [], where, False))
+        if not any(t[1] for t in seq):
+            continue
+        made_here = {t[0] for t in seq if t[1]}
+        crew.tasks[:] = [  # the factory's own definition names no agent of the crew
+            t
+            for t in crew.tasks
+            if not (t[0] in made_here and (t[1] is None or crew.d.agent(t[1]) is None))
+        ]
+        crew.tasks += seq
+        crew.tasks.append(("", None, [], seq[-1][3], False))  # the next crew starts afresh
 
 
 def _computed_list(node: ast.expr | None) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness_audit.import_formats import DEFINITIONS, TRACES, names
-from harness_audit.importers import crewai, swe_agent
+from harness_audit.importers import crewai, langfuse, swe_agent
 from harness_audit.importers.base import fail
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.registry import DEFINITION_FORMATS, TRACE_FORMATS, source_files
@@ -82,6 +82,39 @@ _CODE_SUFFIXES = {
     ".go": "Go",
 }
 _IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
+
+
+_NOT_IMPORTED = ("a Gemini CLI saved chat", "a list of chat messages", "a Langfuse API trace list")
+"""What :func:`_identify` names that holds no run to import (its nearest says what does)."""
+
+
+def _chat_history(j: Any) -> tuple[str, str, str] | None:
+    """(what, family, nearest) for a bare chat history, which states no run, time or usage: a
+    Gemini CLI saved chat (``/chat save``: Gemini API ``Content`` objects, alone or under
+    ``history``), or a list of chat messages (``role`` and ``content``)."""
+    items = j.get("history") if isinstance(j, dict) else j
+    if not isinstance(items, list) or not items:
+        return None
+    head = [m for m in items[:20] if isinstance(m, dict)]
+    if len(head) < min(len(items), 20):
+        return None
+    if all(m.get("role") in ("user", "model") and isinstance(m.get("parts"), list) for m in head):
+        return (
+            "a Gemini CLI saved chat (a checkpoint: Gemini API history with no times or usage)",
+            "trace",
+            "gemini-cli (import the session's chat recording, "
+            "~/.gemini/tmp/<project hash>/chats/session-*.json)",
+        )
+    if not isinstance(j, list):
+        return None
+    if all(isinstance(m.get("role"), str) and "content" in m for m in head):
+        return (
+            "a list of chat messages (role and content) with no run, time or usage",
+            "trace",
+            "the file the agent saved its run in (a mini-swe-agent *.traj.json, a Codex rollout, "
+            "a Claude Code or Gemini CLI session), or its OTLP export",
+        )
+    return None
 
 
 def _foreign_code(probe: Probe) -> str | None:
@@ -212,6 +245,12 @@ def _identify(probe: Probe, want: Want) -> tuple[str, str, str]:
         return "a Zipkin v2 JSON span array", "trace", "otlp (export OTLP instead of Zipkin)"
     if isinstance(j, dict) and ("resourceSpans" in j):
         return "an OTLP document without spans", "trace", "otlp"
+    if langfuse.is_trace_list(j):
+        return (
+            "a Langfuse API trace list (its observations named by id only)",
+            "trace",
+            "langfuse (each trace whole: GET /api/public/traces/{id}, or the UI's export)",
+        )
     if isinstance(j, dict) and isinstance(j.get("observations"), list):
         return "Langfuse observations without their trace", "trace", "langfuse"
     y = probe.yaml if j is None and first is None else None
@@ -222,6 +261,9 @@ def _identify(probe: Probe, want: Want) -> tuple[str, str, str]:
         isinstance(y, dict) and y.get("kind") == "Pipeline"
     ):
         return "a harness-audit manifest", "own", "none: use `harness-audit scan`"
+    chat = _chat_history(j)
+    if chat is not None:
+        return chat
     if isinstance(j, dict):
         return (
             f"a JSON object with keys {_keys(j)}",
@@ -441,7 +483,9 @@ def describe_foreign(path: Path) -> str | None:
             )
     if probe.gzip:
         return f"{path} is a gzip file; harness-audit reads trails and manifests uncompressed"
-    what, family, _ = _identify(probe, "trace")
+    what, family, nearest = _identify(probe, "trace")
+    if what.startswith(_NOT_IMPORTED):  # named by what it lacks, with the file that has it
+        return f"{path} is {what}, which harness-audit does not import; use {nearest}"
     if what.startswith(("a Jaeger", "a Zipkin")) or (
         family == "definition" and "none of" not in what and "YAML document" not in what
     ):

@@ -313,6 +313,9 @@ def render(d: Draft, name: str | None = None) -> str:
                         where + note,
                     )
                 )
+        elif a.model_note:  # the source names it, but as something computed at run time
+            at = f" at {a.model_where}" if a.model_where else ""
+            lines.append(_line(4, "", f"TODO: declare model: set at run time{at} ({a.model_note})"))
         else:
             lines.append(
                 "    # TODO: declare model: the source does not say which model "
@@ -364,10 +367,14 @@ def render(d: Draft, name: str | None = None) -> str:
                 lines.append(_line(8, "effect: destructive", f"TODO: declare: {tool.unseen}"))
             elif tool.effect in EFFECTS:
                 lines.append(_line(8, f"effect: {tool.effect}", tool.effect_note))
-            else:
+            else:  # what the source says of the tool (an HTTP request's URL) goes with it
                 lines.append(
-                    f"        effect: destructive  # TODO: declare the effect: "
-                    f"{UNKNOWN_EFFECT_NOTE}"
+                    _line(
+                        8,
+                        "effect: destructive",
+                        f"TODO: declare the effect: {UNKNOWN_EFFECT_NOTE}"
+                        + (f" ({tool.effect_note})" if tool.effect_note else ""),
+                    )
                 )
             if tool.proposed:
                 lines.append(_line(8, "", f"proposed effect: {tool.proposed}"))

@@ -307,7 +307,26 @@ def is_trace_object(d: Any) -> bool:
     if isinstance(t, dict) and "id" in t and ("observations" in d or "observations" in t):
         return True
     obs = d.get("observations")
-    return "id" in d and "projectId" in d and isinstance(obs, list)
+    # the UI/tRPC export names its project; the public API's trace (GET
+    # /api/public/traces/{id}) its htmlPath, latency and totalCost instead
+    return (
+        "id" in d
+        and isinstance(obs, list)
+        and ("projectId" in d or "htmlPath" in d or ("timestamp" in d and "totalCost" in d))
+    )
+
+
+def is_trace_list(d: Any) -> bool:
+    """The public API's trace list (GET /api/public/traces): traces that name their
+    observations by id only, so there is nothing to import from it."""
+    items = _docs(d) if isinstance(d, dict) and "meta" in d else []
+    return bool(items) and all(
+        isinstance(t, dict)
+        and "id" in t
+        and "htmlPath" in t
+        and all(isinstance(o, str) for o in as_list(t.get("observations")))
+        for t in items[:20]
+    )
 
 
 def sniff(probe: Probe) -> str | None:
@@ -315,7 +334,7 @@ def sniff(probe: Probe) -> str | None:
     doc = probe.json
     if doc is not None:
         items = _docs(doc)
-        if items and is_trace_object(items[0]):
+        if items and is_trace_object(items[0]) and not is_trace_list(doc):
             return "a Langfuse trace export"
         return None
     if is_trace_object(probe.first_line_json):

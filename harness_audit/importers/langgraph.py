@@ -45,6 +45,7 @@ from harness_audit.importers.pyast import (
     MAX_PY_BYTES,
     call_name,
     custom_tools,
+    imports,
     kwarg,
     literal,
     model_of,
@@ -237,6 +238,9 @@ class _Graph:
     declared."""
     ids: dict[str, str] = field(default_factory=dict)
     """node name -> drafted agent id (nodes that are agents)."""
+    nodes_unseen: list[tuple[str, int]] = field(default_factory=list)
+    """``add_node(name, node)`` whose node the code computes at run time (a loop's variables,
+    an element of a list): (source text, line), a placeholder agent until declared."""
 
 
 def _graph_key(root: ast.AST, names: dict[int, str]) -> str | None:
@@ -597,6 +601,12 @@ def _rename(d: Draft, a: DraftAgent, new: str) -> None:
 def _graphs(tree: ast.Module, names: dict[int, str]) -> dict[str, _Graph]:
     """Every graph of the file with its nodes, edges and ``interrupt_before`` nodes."""
     graphs: dict[str, _Graph] = {}
+    stated = {  # names the module binds itself: a node given by one of them is read
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    stated |= set(module_env(tree)) | set(imports(tree))
     for call in ast.walk(tree):
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
             continue
@@ -620,6 +630,9 @@ def _graphs(tree: ast.Module, names: dict[int, str]) -> dict[str, _Graph]:
             nid = first if first is not None else _short(target)
             if isinstance(call.args[0], ast.Name) and len(call.args) == 1:
                 nid = call.args[0].id
+            if first is None and not (isinstance(target, ast.Name) and target.id in stated):
+                g.nodes_unseen.append((source_text(call)[:100], call.lineno))
+                continue  # a loop's variable or a computed node: what it runs is unknown
             g.nodes.setdefault(nid, (target, call.lineno))
         elif attr == "add_sequence" and call.args and isinstance(call.args[0], ast.List):
             prev = None
@@ -911,6 +924,11 @@ def _read_file(p: Path, d: Draft) -> None:
                     dt.gate_note = f"{tnote}; the source has no human approval before it"
                 a.tools.append(dt)
     _gate_by_handlers(d, handlers, env, name)
+    for g in graphs.values():  # nodes computed at run time: placeholders (issue 24, item 1)
+        for what, ln in g.nodes_unseen:
+            d.unseen_agents(
+                None, f"graph {g.key!r}: {what}, a node computed at run time", Where(f, ln)
+            )
     for g in graphs.values():  # gates decided at run time (issue 24, item 1)
         for what, ln in g.gates_unseen:
             for gid in g.ids.values():

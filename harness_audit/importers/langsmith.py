@@ -2,9 +2,10 @@
 run trees (``child_runs``), lists of runs, or JSON Lines of them.
 
 ``run_type: llm`` -> model_call (``extra.metadata.ls_provider``/``ls_model_name``,
-``usage_metadata``), ``tool`` -> tool_call, ``chain`` runs are agents (a chain nested in another
-is a spawn); other run types are structure. A run with ``error`` set is an error outcome. One
-``trace_id`` is one run of the trail.
+``usage_metadata``, else the API's ``prompt_tokens``/``completion_tokens``; cost from the
+API's ``total_cost`` when it states one), ``tool`` -> tool_call, ``chain`` runs are agents (a
+chain nested in another is a spawn); other run types are structure. A run with ``error`` set is
+an error outcome. One ``trace_id`` is one run of the trail.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness_audit.importers.base import (
     parse_line,
     text,
     ts_to_ns,
+    usd_to_microusd,
 )
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.spans import AGENT, MODEL, STRUCTURE, TOOL, Span, Trace, assemble
@@ -142,6 +144,12 @@ def _span(run: dict[str, Any], line: int) -> Span:
         )
         span.provider = text(md.get("ls_provider"), 100) if isinstance(md, dict) else None
         span.input_tokens, span.output_tokens = _usage(run)
+        if span.input_tokens is None and span.output_tokens is None:  # the API's own counts
+            span.input_tokens = as_int(run.get("prompt_tokens"))
+            span.output_tokens = as_int(run.get("completion_tokens"))
+        # the API prices a run it knows the model of (``total_cost``, decimal text); null or
+        # absent: unknown, never $0
+        span.cost_microusd = usd_to_microusd(run.get("total_cost"))
     elif rt == "tool":
         span.kind = TOOL
         span.tool = name

@@ -8,13 +8,20 @@ never $0), usage from ``extra.response.usage``, model from the response (else th
 from ``extra.timestamp``. Each of its ``extra.actions`` is a ``bash`` tool call, placed at its
 observation (a ``tool`` message by ``tool_call_id``, else the next ``user`` message with
 ``extra.returncode``): return code 0 ``ok``, another ``error``; an action the agent did not
-execute has no outcome. The ``exit`` message (or ``info.exit_status``) ends the run:
+execute has no outcome. Version 1 trajectories (``mini-swe-agent-1``, and those before the format
+was named: ``info.model_stats`` and ``messages`` alone) keep the action in the message text (the
+one ```` ```bash ```` block, or ``<bash_code>``, the agent ran; none or several: a format error, no
+action), its observation in the next user message's ``<returncode>N</returncode>``, and the
+time (from 1.17) in the message's own ``timestamp``; they state no per-call cost, so the
+total ``instance_cost`` is spread evenly over the calls, each marked as an estimate.
+The ``exit`` message (or ``info.exit_status``) ends the run:
 ``Submitted`` ``ok``, a limit or an exception ``error``; ``info.model_stats`` totals go on
 ``run_end`` in ``x_`` fields.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +51,13 @@ DESCRIPTION = "mini-swe-agent trajectories (*.traj.json)"
 AGENT = "mini-swe-agent"
 TOOL = "bash"
 _EXPECTED = '{"info": {...}, "messages": [...], "trajectory_format": "mini-swe-agent-1.x"}'
+# version 1: the action blocks of the default and the XML configs (the file's own
+# ``action_regex`` is not run: a pattern from the input is not compiled), and the observation's
+# return code
+_ACTION = re.compile(
+    r"```(?:bash|mswea_bash_command)\s*\n(.*?)\n```|<bash_code>(.*?)</bash_code>", re.DOTALL
+)
+_RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 
 
 def _is_traj(doc: Any) -> bool:
@@ -51,9 +65,31 @@ def _is_traj(doc: Any) -> bool:
         return False
     fmt = doc.get("trajectory_format")
     info = doc.get("info")
-    return (isinstance(fmt, str) and fmt.startswith("mini-swe-agent")) or (
-        isinstance(info, dict) and "mini_version" in info
+    if isinstance(fmt, str) and fmt.startswith("mini-swe-agent"):
+        return True
+    if not isinstance(info, dict) or "history" in doc or "trajectory" in doc:
+        return False
+    stats = info.get("model_stats")
+    return "mini_version" in info or (  # before the format had a name: its totals
+        isinstance(stats, dict) and "instance_cost" in stats and "api_calls" in stats
     )
+
+
+def _v1_action(m: dict[str, Any]) -> str | None:
+    """The one action a version 1 assistant message ran (None: none, or a format error)."""
+    if m.get("tool_calls") or not isinstance(m.get("content"), str):
+        return None
+    found = _ACTION.findall(m["content"][:1_000_000])
+    return (found[0][0] or found[0][1]).strip() if len(found) == 1 else None
+
+
+def _v1_returncode(m: dict[str, Any]) -> int | None:
+    """The return code a version 1 observation (a user message) states, or None."""
+    content = m.get("content")
+    if not isinstance(content, str):
+        return None
+    hit = _RETURNCODE.search(content[:2000])
+    return int(hit.group(1)) if hit else None
 
 
 def _model_of(doc: dict[str, Any]) -> str | None:
@@ -94,7 +130,7 @@ def read(
             continue
         role = m.get("role")
         extra = as_dict(m.get("extra"))
-        ts = ts_to_ns(as_float(extra.get("timestamp")))
+        ts = ts_to_ns(as_float(extra.get("timestamp", m.get("timestamp"))))
         if ts is not None:
             first = ts if first is None else min(first, ts)
             last = ts if last is None else max(last, ts)
@@ -120,7 +156,10 @@ def read(
             if cost == 0:
                 call["x_cost_note"] = "mini-swe-agent wrote 0: the call was not priced"
             out.append(call)
-            for i, act in enumerate(as_list(extra.get("actions")), 1):
+            actions = as_list(extra.get("actions"))
+            if not actions and _v1_action(m) is not None:
+                actions = [{}]  # version 1: the action is in the text
+            for i, act in enumerate(actions, 1):
                 if not isinstance(act, dict):
                     continue
                 effect, scope = mapping.tool(TOOL, agent)
@@ -139,6 +178,18 @@ def read(
                 pending[id(tc)] = tc
                 if isinstance(act.get("tool_call_id"), str):
                     by_call[act["tool_call_id"]] = tc
+            stats.mapped += 1
+        elif (
+            role == "user"
+            and "returncode" not in extra
+            and pending
+            and _v1_returncode(m) is not None
+        ):
+            tc = pending.pop(next(iter(pending)))  # version 1: the oldest unobserved
+            if at is not None:
+                tc["ts"] = at
+            tc["x_returncode"] = code = _v1_returncode(m)
+            tc["outcome"] = "ok" if code == 0 else "error"
             stats.mapped += 1
         elif role in ("tool", "user") and "returncode" in extra:
             tcid = m.get("tool_call_id")
@@ -179,10 +230,25 @@ def read(
     total = usd_to_microusd(ms.get("instance_cost"))
     if total:
         end["x_instance_cost_microusd"] = total
+        _spread(total, [ev for ev in out if ev["kind"] == "model_call"])
     calls = as_int(ms.get("api_calls"))
     if calls is not None:
         end["x_api_calls"] = calls
     yield from emit_run(name, (1, start), ((1, ev) for ev in out), (1, end), stats)
+
+
+def _spread(total: int, calls: list[dict[str, Any]]) -> None:
+    """A trajectory that states no call's cost (version 1) but its total: the total spread
+    evenly over its calls, each marked as an estimate (IMPORT.md)."""
+    if not calls or any(c.get("cost_microusd") is not None for c in calls):
+        return
+    if any("x_cost_note" in c for c in calls):  # a call said unpriced: the total is not theirs
+        return
+    share, rest = divmod(total, len(calls))
+    for i, c in enumerate(calls):
+        c["cost_microusd"] = share + (rest if i == len(calls) - 1 else 0)
+        c["x_cost_estimated"] = True
+        c["x_cost_source"] = f"info.model_stats.instance_cost spread over {len(calls)} call(s)"
 
 
 def sniff(probe: Probe) -> str | None:

@@ -28,10 +28,12 @@ from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     call_name,
     custom_tools,
+    imports,
     kwarg,
     literal,
     model_of,
     module_env,
+    module_file,
     parse,
     source_text,
     static_list,
@@ -109,6 +111,7 @@ class _File:
     custom: dict[str, str]
     gates: dict[str, tuple[bool | None, Where]]
     as_tools: dict[str, ast.Call] = field(default_factory=dict)  # var = other.as_tool(...)
+    aliases: dict[str, str] = field(default_factory=dict)  # imported as -> name in a file read
 
 
 @dataclass
@@ -165,11 +168,16 @@ class _Reader:
         if cls is None:
             self.d.unseen_tools(a, f"a tool {source_text(el)}", Where(f, line))
             return
+        if isinstance(el, ast.Name) and cls not in fl.env:  # imported under another name
+            cls = fl.aliases.get(cls, cls)
         dt = DraftTool(fl.custom.get(cls, cls), Where(f, line))
         known_effect(dt, cls)
         g = fl.gates.get(cls)
         if g is not None:
             self.gate(dt, g[0], g[1])
+        na = kwarg(el, "needs_approval") if isinstance(el, ast.Call) else None
+        if na is not None:  # ShellTool(..., needs_approval=True) written in the list
+            self.gate(dt, literal(na, fl.env)[0], Where(f, getattr(na, "lineno", line)))
         a.tools.append(dt)
 
     @staticmethod
@@ -218,10 +226,24 @@ def _imports(tree: ast.Module, f: str) -> dict[str, tuple[str, int]]:
     return out
 
 
+def _aliases(tree: ast.Module, p: Path, given: set[Path]) -> dict[str, str]:
+    """``from .helpers import triage as router``: alias -> the name in the module it names,
+    when that module is one of the files read (else the name is another library's)."""
+    out: dict[str, str] = {}
+    for alias, (module, level, name) in imports(tree).items():
+        if name is not None and name != alias:
+            target = module_file(p, module, level)
+            if target is not None and target.resolve() in given:
+                out[alias] = name
+    return out
+
+
 def read(paths: list[Path]) -> Draft:
     """Agents, tools, handoffs from Agents SDK modules."""
     d = Draft(NAME, "openai-agents", list(paths))
     r = _Reader(d)
+    given = {p.resolve() for p in paths}
+    aliases: dict[str, str] = {}
     pending: list[tuple[DraftAgent, ast.Call, _File]] = []
     later: list[tuple[str, str, ast.expr, int, _File]] = []  # (var, attr, value, line, file)
     runs: list[tuple[ast.Call, _File]] = []
@@ -238,6 +260,8 @@ def read(paths: list[Path]) -> Draft:
             {k: (v, Where(f, ln)) for k, (v, ln) in _gates(tree).items()},
         )
         r.imported.update(_imports(tree, f))
+        fl.aliases = _aliases(tree, p, given)
+        aliases.update(fl.aliases)
         files.append((tree, fl))
         all_custom.update(fl.custom)
         all_gates.update(fl.gates)
@@ -321,7 +345,7 @@ def read(paths: list[Path]) -> Draft:
             if m:
                 a.model, a.model_note, a.model_where = m, note, Where(f, line or call.lineno)
             elif note:
-                a.model_note = note
+                a.model_note, a.model_where = note, Where(f, line or call.lineno)
             if a not in d.agents:
                 d.agents.append(a)
             if var:
@@ -330,6 +354,9 @@ def read(paths: list[Path]) -> Draft:
     for _tree, fl in files:
         fl.custom = {**all_custom, **fl.custom}
         fl.gates = {**all_gates, **fl.gates}
+    for alias, name in aliases.items():  # an agent imported under another name
+        if name in r.var_agent and alias not in r.var_agent:
+            r.var_agent[alias] = r.var_agent[name]
     for a, call, fl in pending:
         tools = kwarg(call, "tools")
         if tools is not None:

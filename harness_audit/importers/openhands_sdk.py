@@ -14,10 +14,18 @@ fields; the model is the one the latest ``stats`` names. Each ``ActionEvent`` is
 rejected (by the user in confirmation mode, or by a hook: ``rejection_source``); an action with
 no observation has no stated outcome. ``execution_status`` (``finished``, ``error``, ``stuck``)
 is the run's outcome; ``security_risk`` goes into ``x_security_risk``.
+
+A conversation folder as the SDK persists it (``<conversation>/base_state.json`` and
+``events/event-<index>-<id>.json``, one event a file) is read from its ``base_state.json``: the
+events in index order are the run (its id the conversation's), the agent's ``llm.model`` the
+model until a ``stats`` update names one, ``confirmation_policy`` a gate fact on ``run_start``
+and the state's ``execution_status`` and ``stats`` the outcome and totals when no event says.
+The event files are read with it (named in ``import.json``), not as runs of their own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,7 @@ from harness_audit.importers.base import (
     emit_run,
     fail,
     iter_lines,
+    load_json,
     ns_to_ts,
     parse_line,
     run_end,
@@ -70,6 +79,40 @@ _STATUS = {"finished": "ok", "error": "error", "stuck": "error"}
 _ROUTES = ("litellm_proxy/",)
 """A LiteLLM routing prefix before the model's own name (kept in ``x_model_route``)."""
 NO_IDENTITY = "the event records no identity for the person who rejected"
+BASE_STATE = "base_state.json"
+_EVENT_FILE = re.compile(r"event-(\d+)-[^/]*\.json")
+MAX_EVENT_FILES = 1_000_000
+
+
+def _is_base_state(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("id"), str)
+        and isinstance(doc.get("agent"), dict)
+        and ("execution_status" in doc or "confirmation_policy" in doc)
+    )
+
+
+def side_file(path: Path) -> str | None:
+    """An event file of a persisted conversation (read with its ``base_state.json``), or None."""
+    if (
+        path.parent.name == "events"
+        and _EVENT_FILE.fullmatch(path.name)
+        and (path.parent.parent / BASE_STATE).is_file()
+    ):
+        return "openhands-sdk conversation event (read with its base_state.json)"
+    return None
+
+
+def _event_files(folder: Path) -> list[Path]:
+    """The conversation's event files in index order."""
+    found: list[tuple[int, Path]] = []
+    if folder.is_dir():
+        for f in folder.iterdir():
+            m = _EVENT_FILE.fullmatch(f.name)
+            if m and len(found) < MAX_EVENT_FILES:
+                found.append((int(m.group(1)), f))
+    return [f for _, f in sorted(found)]
 
 
 def _is_event(obj: Any) -> bool:
@@ -82,6 +125,10 @@ def _is_event(obj: Any) -> bool:
 
 
 def _records(path: Path, probe: Probe) -> Iterator[tuple[int, Any]]:
+    if _is_base_state(probe.json):  # a persisted conversation: its event files
+        for f in _event_files(path.parent / "events"):
+            yield 1, load_json(f)
+        return
     doc = probe.take_json()
     if doc is None and not probe.is_jsonl and probe.first_record is None:
         doc = probe.document()
@@ -114,6 +161,21 @@ def read(
     last_ns: int | None = None
     status: str | None = None
     totals: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    state = probe.json if _is_base_state(probe.json) else None
+    if isinstance(state, dict):
+        stats.records += 1
+        stats.mapped += 1  # the conversation's facts
+        run = str(state["id"])[:200]
+        model = text(as_dict(as_dict(state["agent"]).get("llm")).get("model"), 200) or model
+        policy = state.get("confirmation_policy")
+        kind = text(as_dict(policy).get("kind") if isinstance(policy, dict) else policy, 100)
+        if kind is not None:
+            facts["x_confirmation_policy"] = kind
+        if isinstance(state.get("max_iterations"), int):
+            facts["x_max_iterations"] = state["max_iterations"]
+        totals = _totals(as_dict(state.get("stats")))
+        status = text(state.get("execution_status"), 40)
     for line, rec in _records(path, probe):
         stats.records += 1
         if not _is_event(rec):
@@ -131,16 +193,10 @@ def read(
             if key == "execution_status" and isinstance(rec.get("value"), str):
                 status = rec["value"]
             elif key == "stats":
-                metrics = as_dict(as_dict(as_dict(rec.get("value")).get("usage_to_metrics")))
-                m = as_dict(metrics.get("default"))
+                value = as_dict(rec.get("value"))
+                m = as_dict(as_dict(value.get("usage_to_metrics")).get("default"))
                 model = text(m.get("model_name"), 200) or model
-                usage = as_dict(m.get("accumulated_token_usage"))
-                totals = {
-                    "x_total_input_tokens": as_int(usage.get("prompt_tokens")),
-                    "x_total_output_tokens": as_int(usage.get("completion_tokens")),
-                    "x_total_cache_read_tokens": as_int(usage.get("cache_read_tokens")),
-                    "x_accumulated_cost_microusd": usd_to_microusd(m.get("accumulated_cost")),
-                }
+                totals = _totals(value)
             stats.drop("conversation state update (its facts are the run's)")
             continue
         rid = text(rec.get("llm_response_id"), 200)
@@ -240,6 +296,7 @@ def read(
         return
     begin = f"{run}:run_start"
     start = run_start(run, begin, first_ns, pipeline)
+    start.update(facts)
     for _, ev in out:
         ev.pop("x_observed", None)
     end = run_end(run, begin, last_ns, pipeline, _STATUS.get(str(status), "unknown"))
@@ -249,9 +306,23 @@ def read(
     yield from emit_run(name, (1, start), out, (1, end), stats)
 
 
+def _totals(stats: dict[str, Any]) -> dict[str, Any]:
+    """The running totals a ``stats`` value (of an update, or of the base state) states."""
+    m = as_dict(as_dict(stats.get("usage_to_metrics")).get("default"))
+    usage = as_dict(m.get("accumulated_token_usage"))
+    return {
+        "x_total_input_tokens": as_int(usage.get("prompt_tokens")),
+        "x_total_output_tokens": as_int(usage.get("completion_tokens")),
+        "x_total_cache_read_tokens": as_int(usage.get("cache_read_tokens")),
+        "x_accumulated_cost_microusd": usd_to_microusd(m.get("accumulated_cost")),
+    }
+
+
 def sniff(probe: Probe) -> str | None:
     """What OpenHands SDK shape the source is (None: not one)."""
     doc = probe.json
+    if probe.path.name == BASE_STATE and _is_base_state(doc):
+        return "an OpenHands 1.x conversation folder (base_state.json and events/)"
     if isinstance(doc, dict) and isinstance(doc.get("events"), list):
         doc = doc["events"]
     if isinstance(doc, list) and doc and _is_event(doc[0]):

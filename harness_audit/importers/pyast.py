@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -232,23 +233,46 @@ def module_env(tree: ast.Module, file: str = "") -> Env:
     env = Env()
     env.file = file
     env.wrappers = {}
-    for stmt in tree.body:
+    _assign(tree.body, env)
+    return env
+
+
+def _assign(stmts: Iterable[ast.AST], env: Env) -> None:
+    """Each ``NAME = value`` (or annotated) of ``stmts`` into ``env``, in order."""
+    for stmt in stmts:
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
                 if isinstance(t, ast.Name):
                     env[t.id] = stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
             env[stmt.target.id] = stmt.value
-    return env
 
 
-def tool_names_in(node: ast.AST | None, custom: dict[str, str]) -> list[tuple[str, str, int]]:
-    """(tool name, class or function name, line) for each element of a ``tools=[...]`` list."""
+def local_env(func: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> Env:
+    """``env`` with the function's own ``name = value`` assignments over it (the last wins),
+    for a value a method builds before it uses it (``search = SerperDevTool()`` then
+    ``tools=[search]``)."""
+    out = Env(env)
+    out.file, out.wrappers = env.file, env.wrappers
+    _assign(ast.walk(func), out)
+    return out
+
+
+def tool_names_in(
+    node: ast.AST | None, custom: dict[str, str], env: dict[str, ast.expr] | None = None
+) -> list[tuple[str, str, int]]:
+    """(tool name, class or function name, line) for each element of a ``tools=[...]`` list;
+    a name ``env`` assigns an instance (``web = SerperDevTool()``) is that instance's class,
+    as the instance written in the list would be."""
     out: list[tuple[str, str, int]] = []
     if not isinstance(node, ast.List | ast.Tuple):
         return out
     for el in node.elts:
         line = getattr(el, "lineno", 0)
+        if isinstance(el, ast.Name) and env is not None and el.id not in custom:
+            made = resolve_name(el, env)
+            if isinstance(made, ast.Call) and call_name(made) not in (None, "as_tool"):
+                el = made
         if isinstance(el, ast.Starred):
             inner = el.value
             call = (

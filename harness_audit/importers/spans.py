@@ -472,20 +472,22 @@ def place(
 def model_wrappers(
     spans: dict[str, Span], parents: dict[str, str | None], stats: ImportStats
 ) -> None:
-    """A model-call span with a model call below it is a wrapper: make it structure.
+    """A model-call span with a model call below it is a wrapper: make it structure. Only the
+    links the source states count: a span hung from the run's first span because its own
+    parent is not in the export (siblings under an unexported parent) is wrapped by nothing.
 
     Linear in the spans: the walk up from each model call stops at a span an earlier walk
     passed (everything above it was walked then), so no span is walked twice, however deep
     the trace."""
     walked: set[str] = set()
     for sid in [s.id for s in spans.values() if s.kind == MODEL]:
-        p = parents.get(sid)
-        while p is not None and p in spans and p not in walked:
+        x, p = sid, parents.get(sid)
+        while p is not None and p in spans and p not in walked and spans[x].parent == p:
             walked.add(p)
             ps = spans[p]
             if ps.kind == MODEL:
                 ps.kind = WRAPPER  # dropped, with this reason, where the span is mapped
-            p = parents.get(p)
+            x, p = p, parents.get(p)
 
 
 def agents_above(

@@ -463,6 +463,21 @@ def render_pdf(html: str) -> bytes:
     return bytes(out)
 
 
+def render_pdfs(htmls: list[str], jobs: int = 1) -> list[bytes]:
+    """Each document's PDF (:func:`render_pdf`), in order; with ``jobs`` > 1, in up to that
+    many processes at once (WeasyPrint holds one core per document)."""
+    if jobs <= 1 or len(htmls) <= 1:
+        return [render_pdf(html) for html in htmls]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import weasyprint  # noqa: F401 - imported once, before the processes are forked
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(jobs, len(htmls)), mp_context=context) as pool:
+        return list(pool.map(render_pdf, htmls))
+
+
 def sums_text(files: Mapping[str, bytes | Path]) -> str:
     """``sha256sum``'s format: digest, two spaces, path in the pack; sorted by path (a file
     given as a path is hashed in chunks)."""
@@ -673,12 +688,12 @@ def build_pack(
     )
     from harness_audit.report.summary import summary_files
 
-    glance, summary = summary_files(run.assessment, slas, when, pdf)
+    glance, summary = summary_files(run.assessment, slas, when)
     waivers, figures = waiver_rows(run.assessment), graph_figures(run.assessment)
     args = (run.assessment, slas, inputs, when, ai_act_date, waivers, wp, preparer, glance)
     html = render_html(*args, figures=figures)
     files: dict[str, bytes | Path] = {
-        **summary,
+        "summary.html": summary.encode("utf-8"),
         "evidence.html": html.encode("utf-8"),
         "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
         "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
@@ -686,7 +701,9 @@ def build_pack(
         **(extra or {}),
     }
     if pdf:
-        files["evidence.pdf"] = render_pdf(render_html(*args, paged=True, figures=figures))
+        paged = render_html(*args, paged=True, figures=figures)
+        pdfs = render_pdfs([summary, paged], run.request.jobs)
+        files["summary.pdf"], files["evidence.pdf"] = pdfs
     sums = sums_text(files)
     files["SHA256SUMS"] = sums.encode("utf-8")
     if signer is not None:

@@ -556,18 +556,12 @@ def render_html(summary: list[Page], when: dt.datetime) -> str:
 
 
 def summary_files(
-    assessment: Assessment, slas: dict[str, SlaReport], when: dt.datetime, pdf: bool
-) -> tuple[Markup, dict[str, bytes]]:
-    """The pages for ``evidence.html`` and the pack's own summary files: ``summary.html`` and,
-    with ``pdf``, ``summary.pdf``."""
-    from harness_audit.report.pack import render_pdf
-
+    assessment: Assessment, slas: dict[str, SlaReport], when: dt.datetime
+) -> tuple[Markup, str]:
+    """The pages for ``evidence.html``, and ``summary.html`` of the pack (its PDF is rendered
+    from it, beside evidence.pdf: :func:`~harness_audit.report.pack.render_pdfs`)."""
     summary = pages(assessment, slas)
-    html = render_html(summary, when)
-    files = {"summary.html": html.encode("utf-8")}
-    if pdf:
-        files["summary.pdf"] = render_pdf(html)
-    return render_pages(summary), files
+    return render_pages(summary), render_html(summary, when)
 
 
 def sla_reports(run: AuditRun) -> dict[str, SlaReport]:

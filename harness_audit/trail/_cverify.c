@@ -1163,6 +1163,425 @@ static PyObject *tile_nodes(PyObject *Py_UNUSED(module), PyObject *arg)
     return r;
 }
 
+/* --- sealing (trail import, collect): events to lines in bulk (issue 28, item 5) ---------- */
+
+/* seal_batch(events, start, seq, prev, max_line, scanner) encodes each event dict of
+ * events[start:] the way trail/seal.py's seal_event does for a plain one (canonical.is_plain:
+ * exact str, int within +-(2^53 - 1), bool, None, exact list, exact dict with ASCII str keys,
+ * at most MAX_DEPTH levels): its members with v, seq, prev and hash set (hash of the line
+ * without its hash member, SHA-256 of 0x00 and those bytes), span "s<seq>" when missing, keys
+ * sorted, compact, strings escaped as orjson writes them. A line is kept only when
+ * check_line (the verify loop's test) takes it with that seq and prev and it is at most
+ * max_line bytes: a line sealed here is one the C verify loop takes. The first event that is
+ * anything else (not plain, no ts, a value the verify loop does not take) stops the batch: the
+ * caller's Python (seal_event, the reference) seals it or says why not. Each leaf goes into
+ * ``scanner`` (a Scanner, or None). Returns (lines, leaves, last hash): the lines without
+ * newline, their 32-byte leaves concatenated, the hash the next event links to. */
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+} sbuf_t;
+
+static int sb_grow(sbuf_t *b, size_t more)
+{
+    if (b->n + more <= b->cap)
+        return 1;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + more)
+        cap *= 2;
+    unsigned char *p = PyMem_Realloc(b->p, cap);
+    if (p == NULL)
+        return 0;
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+
+static int sb_put(sbuf_t *b, const void *s, size_t n)
+{
+    if (!sb_grow(b, n))
+        return 0;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 1;
+}
+
+#define SB_LIT(b, s) sb_put((b), (s), sizeof(s) - 1)
+
+/* a string as orjson writes it: " \ and the controls with a short form escaped so, the other
+   controls as \u00xx (lowercase), everything else (DEL, text beyond ASCII) as it is */
+static int sb_string(sbuf_t *b, const unsigned char *s, size_t n)
+{
+    if (!sb_grow(b, n + 2))
+        return 0;
+    b->p[b->n++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && PLAIN[s[j]] | (s[j] >= 0x80))
+            j++;
+        if (j > i && !sb_put(b, s + i, j - i))
+            return 0;
+        if (j >= n)
+            break;
+        unsigned char c = s[j];
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t k = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = HEX[c >> 4];
+            esc[5] = HEX[c & 15];
+            k = 6;
+        }
+        if (!sb_put(b, esc, k))
+            return 0;
+        i = j + 1;
+    }
+    if (!sb_grow(b, 1))
+        return 0;
+    b->p[b->n++] = '"';
+    return 1;
+}
+
+static int sb_int(sbuf_t *b, long long x)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", x);
+    return n > 0 && sb_put(b, tmp, (size_t)n);
+}
+
+/* the UTF-8 of an exact str; 0 when it has none (a lone surrogate: the caller's) */
+static int utf8_of(PyObject *s, const unsigned char **p, Py_ssize_t *n)
+{
+    if (PyUnicode_IS_ASCII(s)) {
+        *p = PyUnicode_DATA(s);
+        *n = PyUnicode_GET_LENGTH(s);
+        return 1;
+    }
+    const char *u = PyUnicode_AsUTF8AndSize(s, n);
+    if (u == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    *p = (const unsigned char *)u;
+    return 1;
+}
+
+typedef struct {
+    const unsigned char *k;
+    Py_ssize_t n;
+    PyObject *v;
+    int special; /* the top level's own members: 0 none, else which (below) */
+} member_t;
+
+enum { M_NONE, M_V, M_SEQ, M_PREV, M_HASH, M_SPAN };
+
+static int member_cmp(const void *a, const void *b)
+{
+    const member_t *x = a, *y = b;
+    size_t m = (size_t)(x->n < y->n ? x->n : y->n);
+    int c = memcmp(x->k, y->k, m);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int sb_value(sbuf_t *b, PyObject *v, int depth);
+
+/* an object's members, sorted, each key an exact ASCII str; -1 memory, 0 not plain */
+static int sb_members(sbuf_t *b, member_t *m, Py_ssize_t n, int depth)
+{
+    qsort(m, (size_t)n, sizeof *m, member_cmp);
+    if (!sb_grow(b, 1))
+        return -1;
+    b->p[b->n++] = '{';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i && !SB_LIT(b, ","))
+            return -1;
+        if (!sb_string(b, m[i].k, (size_t)m[i].n) || !SB_LIT(b, ":"))
+            return -1;
+        int r = sb_value(b, m[i].v, depth + 1);
+        if (r <= 0)
+            return r;
+    }
+    if (!SB_LIT(b, "}"))
+        return -1;
+    return 1;
+}
+
+/* 1 written, 0 not plain (the caller's), -1 out of memory */
+static int sb_value(sbuf_t *b, PyObject *v, int depth)
+{
+    if (v == Py_None)
+        return SB_LIT(b, "null") ? 1 : -1;
+    if (v == Py_True)
+        return SB_LIT(b, "true") ? 1 : -1;
+    if (v == Py_False)
+        return SB_LIT(b, "false") ? 1 : -1;
+    if (PyUnicode_CheckExact(v)) {
+        const unsigned char *s;
+        Py_ssize_t n;
+        if (!utf8_of(v, &s, &n))
+            return 0;
+        return sb_string(b, s, (size_t)n) ? 1 : -1;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || x > MAX_SAFE || x < -MAX_SAFE)
+            return 0;
+        return sb_int(b, x) ? 1 : -1;
+    }
+    /* a container at depth >= MAX_DEPTH (the event is depth 0) is not plain */
+    if (depth >= MAX_DEPTH)
+        return 0;
+    if (PyList_CheckExact(v)) {
+        if (!SB_LIT(b, "["))
+            return -1;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++) {
+            if (i && !SB_LIT(b, ","))
+                return -1;
+            int r = sb_value(b, PyList_GET_ITEM(v, i), depth + 1);
+            if (r <= 0)
+                return r;
+        }
+        return SB_LIT(b, "]") ? 1 : -1;
+    }
+    if (PyDict_CheckExact(v)) {
+        Py_ssize_t n = PyDict_GET_SIZE(v), pos = 0, i = 0;
+        member_t stackm[16], *m = n <= 16 ? stackm : PyMem_Malloc(sizeof(member_t) * (size_t)n);
+        PyObject *k, *x;
+        int r = 1;
+        if (m == NULL)
+            return -1;
+        while (PyDict_Next(v, &pos, &k, &x)) {
+            if (!PyUnicode_CheckExact(k) || !PyUnicode_IS_ASCII(k)) {
+                r = 0;
+                break;
+            }
+            m[i].k = PyUnicode_DATA(k);
+            m[i].n = PyUnicode_GET_LENGTH(k);
+            m[i].v = x;
+            m[i].special = M_NONE;
+            i++;
+        }
+        if (r == 1)
+            r = sb_members(b, m, i, depth);
+        if (m != stackm)
+            PyMem_Free(m);
+        return r;
+    }
+    return 0; /* a float, a tuple, a subclass, anything else: the general form decides */
+}
+
+static int key_is(PyObject *k, const char *word)
+{
+    return PyUnicode_GET_LENGTH(k) == (Py_ssize_t)strlen(word) &&
+           memcmp(PyUnicode_DATA(k), word, strlen(word)) == 0;
+}
+
+/* One event's line into b (emptied first), its hash into leaf. 1 sealed, 0 the caller's,
+   -1 an error set (memory). */
+static int seal_one(sbuf_t *b, PyObject *event, long long seq, const unsigned char prev[64],
+                    size_t max_line, unsigned char leaf[32], unsigned char hexout[64])
+{
+    b->n = 0;
+    if (!PyDict_CheckExact(event))
+        return 0;
+    Py_ssize_t n = PyDict_GET_SIZE(event), pos = 0, i = 0;
+    member_t stackm[48];
+    member_t *m = n + 5 <= 48 ? stackm : PyMem_Malloc(sizeof(member_t) * (size_t)(n + 5));
+    PyObject *k, *x;
+    int r = 1, has_ts = 0, has_span = 0;
+    if (m == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    while (PyDict_Next(event, &pos, &k, &x)) {
+        if (!PyUnicode_CheckExact(k) || !PyUnicode_IS_ASCII(k)) {
+            r = 0;
+            break;
+        }
+        /* v, seq, prev and hash are the sealing's own (set below) */
+        if (key_is(k, "v") || key_is(k, "seq") || key_is(k, "prev") || key_is(k, "hash"))
+            continue;
+        has_ts |= key_is(k, "ts");
+        has_span |= key_is(k, "span");
+        m[i].k = PyUnicode_DATA(k);
+        m[i].n = PyUnicode_GET_LENGTH(k);
+        m[i].v = x;
+        m[i].special = M_NONE;
+        i++;
+    }
+    if (r == 1 && !has_ts) /* stamped or refused by the caller */
+        r = 0;
+    if (r == 1) {
+        static const struct { const char *k; int which; } own[] = {
+            {"v", M_V}, {"seq", M_SEQ}, {"prev", M_PREV}, {"hash", M_HASH}, {"span", M_SPAN}};
+        for (int j = 0; j < 5; j++) {
+            if (own[j].which == M_SPAN && has_span)
+                continue;
+            m[i].k = (const unsigned char *)own[j].k;
+            m[i].n = (Py_ssize_t)strlen(own[j].k);
+            m[i].v = NULL;
+            m[i].special = own[j].which;
+            i++;
+        }
+        qsort(m, (size_t)i, sizeof *m, member_cmp);
+    }
+    size_t hash_at = 0; /* the offset of "hash" member's opening quote */
+    for (Py_ssize_t j = 0; r == 1 && j < i; j++) {
+        if (!sb_put(b, j ? "," : "{", 1) || !sb_string(b, m[j].k, (size_t)m[j].n) ||
+            !SB_LIT(b, ":")) {
+            r = -1;
+            break;
+        }
+        switch (m[j].special) {
+        case M_V:
+            r = SB_LIT(b, "1") ? 1 : -1;
+            break;
+        case M_SEQ:
+            r = sb_int(b, seq) ? 1 : -1;
+            break;
+        case M_PREV:
+            r = SB_LIT(b, "\"") && sb_put(b, prev, 64) && SB_LIT(b, "\"") ? 1 : -1;
+            break;
+        case M_HASH:
+            hash_at = b->n - 7; /* "hash": */
+            r = sb_grow(b, 66) ? 1 : -1;
+            if (r == 1) {
+                memset(b->p + b->n, '"', 66);
+                b->n += 66;
+            }
+            break;
+        case M_SPAN: {
+            char tmp[32];
+            int t = snprintf(tmp, sizeof tmp, "\"s%lld\"", seq);
+            r = t > 0 && sb_put(b, tmp, (size_t)t) ? 1 : -1;
+            break;
+        }
+        default:
+            r = sb_value(b, m[j].v, 1);
+        }
+    }
+    if (r == 1)
+        r = SB_LIT(b, "}") ? 1 : -1;
+    if (m != stackm)
+        PyMem_Free(m);
+    if (r < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (r == 0 || b->n > max_line)
+        return 0;
+    /* the hash: of the line without its member ("hash":"<64>", 73 bytes) and the comma that
+       joins it to the others (before it, or after it when it comes first) */
+    {
+        const unsigned char *p = b->p;
+        size_t len = b->n, cut = hash_at, skip = 73;
+        if (cut > 0 && p[cut - 1] == ',') {
+            cut--;
+            skip++;
+        } else if (cut + 73 < len && p[cut + 73] == ',') {
+            skip++;
+        }
+        SHA256_CTX c;
+        static const unsigned char zero = 0;
+        SHA256_Init(&c);
+        SHA256_Update(&c, &zero, 1);
+        SHA256_Update(&c, p, cut);
+        SHA256_Update(&c, p + cut + skip, len - cut - skip);
+        SHA256_Final(leaf, &c);
+    }
+    for (int j = 0; j < 32; j++) {
+        hexout[2 * j] = (unsigned char)HEX[leaf[j] >> 4];
+        hexout[2 * j + 1] = (unsigned char)HEX[leaf[j] & 15];
+    }
+    memcpy(b->p + hash_at + 8, hexout, 64);
+    /* what the verify loop takes, and nothing else */
+    event_t ev;
+    if (!check_line(b->p, b->n, &ev) || ev.seq != seq || memcmp(ev.prev, prev, 64) != 0 ||
+        memcmp(ev.hash, hexout, 64) != 0)
+        return 0;
+    return 1;
+}
+
+static PyObject *seal_batch(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *events, *prev_obj, *scanner;
+    Py_ssize_t start, max_line;
+    long long seq;
+    if (!PyArg_ParseTuple(args, "O!nLUnO", &PyList_Type, &events, &start, &seq, &prev_obj,
+                          &max_line, &scanner))
+        return NULL;
+    if (scanner != Py_None && !PyObject_TypeCheck(scanner, &ScannerType)) {
+        PyErr_SetString(PyExc_TypeError, "scanner must be a Scanner or None");
+        return NULL;
+    }
+    Scanner *sc = scanner == Py_None ? NULL : (Scanner *)scanner;
+    if (sc != NULL && sc->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the scanner is in use");
+        return NULL;
+    }
+    unsigned char prev[64], hexout[64], leaf[32];
+    Py_ssize_t n = PyList_GET_SIZE(events);
+    PyObject *lines = PyList_New(0), *leaves = NULL, *result = NULL;
+    sbuf_t b = {NULL, 0, 0}, lv = {NULL, 0, 0};
+    if (lines == NULL)
+        return NULL;
+    /* a prev this code can write: 64 lowercase hex (any other is the caller's) */
+    int ok = PyUnicode_IS_ASCII(prev_obj) && PyUnicode_GET_LENGTH(prev_obj) == 64 &&
+             seq >= 0 && max_line >= 0;
+    if (ok) {
+        memcpy(prev, PyUnicode_DATA(prev_obj), 64);
+        for (int j = 0; j < 64; j++)
+            ok &= HEXL[prev[j]];
+    }
+    for (Py_ssize_t i = start < 0 ? 0 : start; ok && i < n && seq <= MAX_SAFE; i++) {
+        int r = seal_one(&b, PyList_GET_ITEM(events, i), seq, prev, (size_t)max_line, leaf,
+                         hexout);
+        if (r < 0)
+            goto done;
+        if (r == 0)
+            break;
+        PyObject *line = PyBytes_FromStringAndSize((const char *)b.p, (Py_ssize_t)b.n);
+        if (line == NULL)
+            goto done;
+        int added = PyList_Append(lines, line);
+        Py_DECREF(line);
+        if (added < 0)
+            goto done;
+        if (!sb_put(&lv, leaf, 32) || (sc != NULL && push_leaf(sc, leaf) < 0)) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(prev, hexout, 64);
+        seq++;
+    }
+    leaves = PyBytes_FromStringAndSize(lv.p ? (const char *)lv.p : "", (Py_ssize_t)lv.n);
+    if (leaves == NULL)
+        goto done;
+    if (PyList_GET_SIZE(lines) == 0)
+        result = PyTuple_Pack(3, lines, leaves, prev_obj);
+    else
+        result = Py_BuildValue("(OOs#)", lines, leaves, (const char *)prev, (Py_ssize_t)64);
+done:
+    Py_XDECREF(leaves);
+    Py_DECREF(lines);
+    PyMem_Free(b.p);
+    PyMem_Free(lv.p);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(line) -> bool: the line is an event this core decides (canonical, valid)."},
@@ -1170,6 +1589,10 @@ static PyMethodDef module_methods[] = {
      "tile_entries(lines) -> (leaves, framed) | None: the tiles' leaves and entry bundle bytes."},
     {"tile_nodes", tile_nodes, METH_O,
      "tile_nodes(level) -> bytes: the inner node of each pair of 32-byte hashes."},
+    {"seal_batch", seal_batch, METH_VARARGS,
+     "seal_batch(events, start, seq, prev, max_line, scanner) -> (lines, leaves, last hash):\n"
+     "seal the plain events of events[start:] the verify loop takes, stopping at the first\n"
+     "that is not (the caller's Python seals it or says why not)."},
     {"kinds", kinds, METH_NOARGS,
      "kinds() -> {kind: (required fields, optional fields)}: the core's copy of the schema."},
     {NULL, NULL, 0, NULL},

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from harness_audit.errors import UNREADABLE, Diagnostic, TrailError, diagnosed
+from harness_audit.trail import _core
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.canonical import (
     MAX_DEPTH,
@@ -78,6 +79,53 @@ def seal_event(event: dict[str, Any], seq: int, prev: str) -> tuple[bytes, str]:
     if problem:
         raise ValueError(problem)
     return line, digest
+
+
+def seal_many(
+    events: list[dict[str, Any]],
+    seq: int,
+    prev: str,
+    stamp: Callable[[], str] | None = None,
+    scanner: Any = None,
+) -> tuple[list[bytes], bytes, str, ValueError | None]:
+    """Seal ``events`` in order, the first with ``seq`` and ``prev``, until one does not seal.
+
+    Returns the lines sealed (without newline), their hashes as 32-byte leaves concatenated,
+    the hash the next event links to, and why the next one does not seal (None when all did).
+    ``stamp`` fills a missing ``ts`` (the time of sealing); ``scanner`` (the compiled core's
+    ``Scanner``, or None) is given every leaf. The compiled core seals every event whose line
+    its verify loop takes (``_cverify.seal_batch``: the same bytes, a differential test keeps
+    them so); :func:`seal_event`, the reference, seals each other one or says why not."""
+    c = _core.core()
+    lines: list[bytes] = []
+    leaves: list[bytes] = []
+    i, n = 0, len(events)
+    while i < n:
+        if c is not None:
+            got, raw, prev = c.seal_batch(events, i, seq, prev, ev_mod.MAX_LINE, scanner)
+            if got:
+                lines += got
+                leaves.append(raw)
+                i += len(got)
+                seq += len(got)
+                if i == n:
+                    break
+        event = events[i]
+        if stamp is not None and "ts" not in event:
+            event = {**event, "ts": stamp()}
+        try:
+            line, digest = seal_event(event, seq, prev)
+        except ValueError as e:
+            return lines, b"".join(leaves), prev, e
+        leaf = bytes.fromhex(digest)
+        if scanner is not None:
+            scanner.push(leaf)
+        lines.append(line)
+        leaves.append(leaf)
+        prev = digest
+        seq += 1
+        i += 1
+    return lines, b"".join(leaves), prev, None
 
 
 _MARK = "h" * 64

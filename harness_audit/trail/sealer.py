@@ -104,8 +104,17 @@ def seal_events(
         return _in_child(events, store, origin, signer, stamp, wording, extensions, discard, shard)
     with _Sealer(store, origin, signer, stamp, wording, shard) as sealer:
         try:
-            for raw in events:
-                sealer.seal(raw.file, raw.line, raw.event)
+            batch: list[tuple[str, int, dict[str, Any]]] = []
+            try:
+                for raw in events:
+                    batch.append((raw.file, raw.line, raw.event))
+                    if len(batch) == BATCH:
+                        sealer.seal_batch(batch)
+                        batch = []
+            except Exception:  # the reading's error: an earlier event's own comes first
+                sealer.seal_batch(batch)
+                raise
+            sealer.seal_batch(batch)
         finally:  # also what an unfinished, resumable folder is signed with
             if extensions is not None:
                 sealer.writer.extensions = tuple(extensions())
@@ -161,7 +170,28 @@ class _Sealer:
         self.store = self.writer.store
         self.count = 0
 
+    def seal_batch(self, batch: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """Seal and append a batch of events (their source file and line for an error), in
+        bulk (:meth:`TrailWriter.seal_many`), then flush every :data:`BATCH` events; the
+        events before one that does not seal are appended before its error is raised."""
+        writer = self.writer
+        if writer.shard is not None:  # a sharded writer rolls at each event: one at a time
+            for file, line, event in batch:
+                self.seal(file, line, event)
+            return
+        sealed = writer.seal_many([event for _, _, event in batch])
+        writer.put_many(sealed)
+        before = self.count
+        self.count += len(sealed.lines)
+        if sealed.error is not None:
+            file, line, _ = batch[len(sealed.lines)]
+            text = self.wording.format(seq=writer.seq, error=sealed.error)
+            raise TrailError(Diagnostic(file, text, line)) from sealed.error
+        if self.count // BATCH != before // BATCH:
+            writer.flush()
+
     def seal(self, file: str, line: int, event: dict[str, Any]) -> None:
+        """Seal and append one event (its source file and line for an error)."""
         writer = self.writer
         try:
             sealed, digest = writer.seal(event)
@@ -321,8 +351,7 @@ def _child(
         _die_with(parent)
         with _Sealer(store, origin, signer, stamp, wording, shard) as sealer:
             while (data := conn.recv_bytes())[:1] != END:
-                for file, line, event in _unpack(data):
-                    sealer.seal(file, line, event)
+                sealer.seal_batch(_unpack(data))
             lines: list[str] = marshal.loads(data[1:])  # noqa: S302 - the parent's, see _in_child
             sealer.writer.extensions = tuple(lines)
         report: tuple[str, Any] = ("ok", sealer.count)

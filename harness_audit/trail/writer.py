@@ -23,9 +23,12 @@ the first event (or batch) of a new period (:meth:`TrailWriter.roll`;
 Every byte goes through a :class:`~harness_audit.trail.store.TrailStore` (the local folder,
 :class:`~harness_audit.trail.store.LocalStore`, unless one is given): segments, append, sync,
 lock, the newest checkpoint and its history. The sealing of one event is
-:meth:`TrailWriter.seal` then :meth:`TrailWriter.put`, the one step every sealing path takes
-(:meth:`~TrailWriter.append`, :meth:`~TrailWriter.append_many`, and the streaming sealer of
-``trail seal``, ``trail import`` and ``collect``'s sink, :mod:`~harness_audit.trail.sealer`).
+:meth:`TrailWriter.seal` then :meth:`TrailWriter.put` (:meth:`~TrailWriter.append`), of a batch
+:meth:`TrailWriter.seal_many` then :meth:`TrailWriter.put_many`
+(:meth:`~TrailWriter.append_many`, and the streaming sealer of ``trail seal``, ``trail import``
+and ``collect``'s sink, :mod:`~harness_audit.trail.sealer`): the same step, one event or many
+(:func:`~harness_audit.trail.seal.seal_many`: the compiled core seals in bulk the events its
+verify loop takes, :func:`~harness_audit.trail.seal.seal_event` each other one, the same bytes).
 """
 
 from __future__ import annotations
@@ -36,19 +39,20 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
 
 from harness_audit.errors import Diagnostic, TrailError, diagnosed
+from harness_audit.trail import _core
 from harness_audit.trail import events as ev_mod
 from harness_audit.trail.merkle import CompactTree
 from harness_audit.trail.note import Checkpoint, Signer, sign_note
 from harness_audit.trail.provenance import signed_line
-from harness_audit.trail.seal import seal_event, too_long
+from harness_audit.trail.seal import seal_event, seal_many, too_long
 from harness_audit.trail.store import TrailStore, chunks, open_store
 
-__all__ = ["TrailWriter", "now_ts"]
+__all__ = ["Sealed", "TrailWriter", "now_ts"]
 
 ZERO = ev_mod.ZERO_HASH
 CHUNK = 1 << 20  # bytes a resume reads at a time
@@ -79,6 +83,23 @@ def now_ts() -> str:
     """The current time as a trail ``ts`` (RFC 3339 UTC, milliseconds)."""
     t = dt.datetime.now(dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+class Sealed(NamedTuple):
+    """Events sealed and not yet written (:meth:`TrailWriter.seal_many`)."""
+
+    lines: list[bytes]
+    """Their lines, without the newline."""
+    leaves: bytes
+    """Their hashes, 32 bytes each, concatenated."""
+    last: str
+    """The hash of the last (the ``prev`` of the next event)."""
+    error: ValueError | None
+    """Why the event after the last does not seal (None: every event sealed)."""
+    scanner: Any
+    """The compiled core's Merkle subtrees of the leaves (None without the core)."""
+    at: int
+    """The tree size the subtrees start at."""
 
 
 class TrailWriter:
@@ -360,6 +381,9 @@ class TrailWriter:
         """Append a line :meth:`seal` made (rotating the segment past ``segment_bytes``, and
         signing a checkpoint every ``checkpoint_every`` events); durable only at the next
         :meth:`flush`, checkpoint or :meth:`close`."""
+        self._put(line, bytes.fromhex(digest), digest)
+
+    def _put(self, line: bytes, leaf: bytes, digest: str) -> None:
         file = self._file
         if file is None:
             raise TrailError(Diagnostic(str(self.folder), "the trail writer is closed"))
@@ -373,7 +397,7 @@ class TrailWriter:
             assert file is not None
         self._at += file.write(line + b"\n")
         self._dirty = True
-        self.tree.push(bytes.fromhex(digest))
+        self.tree.push(leaf)
         self.prev, self.seq = digest, self.seq + 1
         self._since_checkpoint += 1
         if self.checkpoint_every and self._since_checkpoint >= self.checkpoint_every:
@@ -409,16 +433,55 @@ class TrailWriter:
         every line again cost about a microsecond an event)."""
         if self.shard is not None:
             self.roll()  # a batch is never split across shards
-        sealed: list[tuple[bytes, str]] = []
-        seq, prev = self.seq, self.prev
-        for event in events:
-            line, digest = self._seal(event, seq, prev)
-            sealed.append((line, digest))
-            seq, prev = seq + 1, digest
-        for line, digest in sealed:
-            self.put(line, digest)
+        batch = self.seal_many(events if isinstance(events, list) else list(events))
+        if batch.error is not None:
+            seq = self.seq + len(batch.lines)
+            with diagnosed(str(self.folder), f"event {seq}: {{error}}", catch=ValueError):
+                raise batch.error
+        self.put_many(batch)
         self.flush()
-        return [line for line, _ in sealed]
+        return batch.lines
+
+    def seal_many(self, events: list[dict[str, Any]]) -> Sealed:
+        """The next events sealed in order (``ts`` filled where missing when ``stamp`` is on),
+        up to the first that does not seal (its :class:`ValueError` in the result); nothing
+        is written: :meth:`put_many` appends them. The compiled core seals what its verify
+        loop takes, :func:`~harness_audit.trail.seal.seal_event` the rest (the same bytes)."""
+        c = _core.core()
+        scanner = c.Scanner(self.tree.size, ()) if c is not None else None
+        stamp = now_ts if self.stamp else None
+        lines, leaves, last, error = seal_many(events, self.seq, self.prev, stamp, scanner)
+        return Sealed(lines, leaves, last, error, scanner, self.tree.size)
+
+    def put_many(self, batch: Sealed) -> None:
+        """Append the lines :meth:`seal_many` made, as :meth:`put` each would; in one write,
+        their subtrees pushed whole, when no segment rotates and no checkpoint falls within."""
+        lines, leaves = batch.lines, batch.leaves
+        n = len(lines)
+        if not n:
+            return
+        file = self._file
+        total = sum(map(len, lines)) + n
+        due = self.checkpoint_every and self._since_checkpoint + n >= self.checkpoint_every
+        if (
+            file is None
+            or due
+            or self._at + total > self.segment_bytes
+            or batch.scanner is None
+            or batch.at != self.tree.size
+        ):
+            for i, line in enumerate(lines):
+                leaf = leaves[32 * i : 32 * i + 32]
+                self._put(line, leaf, leaf.hex())
+            return
+        lines.append(b"")
+        self._at += file.write(b"\n".join(lines))
+        del lines[-1]
+        self._dirty = True
+        for _, height, digest in batch.scanner.pieces():
+            self.tree.push(digest, height)
+        self.prev, self.seq = batch.last, self.seq + n
+        self._since_checkpoint += n
 
     def flush(self) -> None:
         """Make every event appended so far durable: flush and fsync the segment."""
