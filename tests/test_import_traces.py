@@ -217,6 +217,7 @@ def test_registry_exhaustive() -> None:
         "adk_python",  # ADK Python agents, read by the adk format
         "unknown",
         "from_trail",  # init --from-trail (issue 25, item 5): reads a trail, not a source
+        "spill",  # a session's events in bounded memory (issue 25, Tests)
     }
     from harness_audit.importers.registry import DEFINITION_MODULES
 

@@ -29,11 +29,12 @@ rejected by ``harness``, the call ``denied``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import tables
+from harness_audit.importers import spill, tables
 from harness_audit.importers.base import (
     ImportFormatError,
     ImportStats,
@@ -84,6 +85,14 @@ RECORD_TYPES = frozenset(
         "result",
     }
 )
+USAGE_READ = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+"""The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
+_FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
 _IDS = ("sessionId", "session_id", "leafUuid", "messageId", "uuid", "permissionMode")
 DENIER = "harness"
 """Who refused a tool use the permission settings did not allow (``permission_denials``)."""
@@ -93,6 +102,8 @@ _RESULT_OUTCOME = {"success": "ok"}
 class _Call:
     """One model call: the first line of its message placed it, the last gave its usage."""
 
+    __slots__ = ("cost", "id", "line", "model", "request", "usage")
+
     def __init__(self, mid: str, model: str, line: int) -> None:
         self.id, self.model, self.line = mid, model, line
         self.usage: dict[str, Any] | None = None
@@ -101,21 +112,23 @@ class _Call:
 
 
 class _Run:
-    def __init__(self, rid: str, file: str, line: int, agent: str) -> None:
+    def __init__(self, rid: str, file: str, line: int, agent: str, events: spill.Sorted) -> None:
         self.id, self.file, self.line, self.agent = rid, file, line, agent
         self.start: int | None = None
         self.last: int | None = None
-        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
-        self.calls: dict[str, tuple[_Call, dict[str, Any]]] = {}
-        # tool use id: (tool, line, its spawn, sort key, order, time)
-        self.tool_uses: dict[str, tuple[str, int, dict[str, Any] | None, int, int, str | None]] = {}
+        self.events = events  # (its model calls, spawns and denials completed as they come out)
+        self.calls: dict[str, _Call] = {}
+        # tool use id: (tool, line, its spawn's number, sort key, order, time)
+        self.tool_uses: dict[str, tuple[str, int, int | None, int, int, str | None]] = {}
+        self.children: dict[int, str] = {}  # a spawn's number -> the child run it started
         self.modes: list[str] = []
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
         self.depth = 0
         self.outcome = "unknown"
         self.end_facts: dict[str, Any] = {}
-        self.tool_calls: dict[str, dict[str, Any]] = {}
+        self.tool_calls: dict[str, int] = {}  # tool use id -> its tool call's number
+        self.denied: set[int] = set()  # tool calls the permission settings refused
 
 
 def meta_file(path: Path) -> Path:
@@ -155,6 +168,13 @@ def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
     """The events of every session (or subagent) the transcript holds."""
+    with spill.Spool() as spool:
+        yield from _read(path, mapping, stats, pipeline, spool)
+
+
+def _read(
+    path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, spool: spill.Spool
+) -> Iterator[RawEvent]:
     name = str(path)
     runs: dict[str, _Run] = {}
     sub_type = _agent_type(path) if path.name.startswith("agent-") else None
@@ -182,7 +202,7 @@ def read(
         run = runs.get(rid)
         if run is None:
             who = mapping.agent(f"{AGENT}:{sub_type or 'subagent'}" if agent_id else AGENT)
-            run = runs[rid] = _Run(rid, name, n, who)
+            run = runs[rid] = _Run(rid, name, n, who, spool.sorted())
             if agent_id:
                 run.facts["x_parent_run"] = sid
                 run.facts["x_agent_id"] = agent_id
@@ -194,10 +214,11 @@ def read(
         mode = text(rec.get("permissionMode"), 100)
         if mode is not None and mode not in run.modes and len(run.modes) < 20:
             run.modes.append(mode)
-        for key, fact in (("version", "x_claude_code_version"), ("cwd", "x_cwd")):
-            value = text(rec.get(key), 500)
-            if value is not None:
-                run.facts.setdefault(fact, value)
+        for key, fact in _FACTS:
+            if fact not in run.facts:  # (the first one stated stands)
+                value = text(rec.get(key), 500)
+                if value is not None:
+                    run.facts[fact] = value
         order += 1
         if kind == "assistant":
             _assistant(run, rec, ts, order, n, mapping, stats)
@@ -245,25 +266,25 @@ def _assistant(
         stats.drop("assistant record without a message id")
         return
     key, at = _at(run, ts)
-    got = run.calls.get(mid)
-    if got is None:
-        call = _Call(mid, model, line)
+    call = run.calls.get(mid)
+    if call is None:
+        call = run.calls[mid] = _Call(mid, sys.intern(model), line)  # (one string a model)
         ev: dict[str, Any] = {
             "ts": at,
             "run": run.id,
             "span": mid,
             "agent": run.agent,
             "kind": "model_call",
-        }
-        run.calls[mid] = (call, ev)
-        run.events.append((key, order, line, ev))
+        }  # (its model and usage when it comes out: the message's last line has them)
+        run.events.add(key, order, line, ev)
         stats.mapped += 1
     else:  # another content block of the same message: the same call
-        call, ev = got
         stats.drop("content block of a message already counted (one model call per message)")
     usage = msg.get("usage")
     if isinstance(usage, dict):
-        call.usage = usage  # the message's last line carries its final usage
+        # the message's last line carries its final usage; only what _finish_call reads is
+        # kept (a call is held to its run's end: the whole usage was most of a session's memory)
+        call.usage = {k: usage[k] for k in USAGE_READ if k in usage}
     stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
     if stated is not None:
         call.cost = stated
@@ -278,11 +299,11 @@ def _assistant(
         tool = text(block.get("name"), 200) or "tool"
         if tid is None or tid in run.tool_uses:
             continue
-        spawn: dict[str, Any] | None = None
+        spawn: int | None = None
         if tool in SPAWN_TOOLS:
             args = as_dict(block.get("input"))
             child = text(args.get("subagent_type"), 200) or "subagent"
-            spawn = {
+            spawn_ev = {
                 "ts": at,
                 "run": run.id,
                 "span": f"{tid}:spawn",
@@ -292,7 +313,7 @@ def _assistant(
                 "depth": run.depth + 1,
                 "x_tool_use": tid,
             }
-            run.events.append((key, order, line, spawn))
+            spawn = run.events.add(key, order, line, spawn_ev)
         run.tool_uses[tid] = (tool, line, spawn, key, order, at)
 
 
@@ -336,13 +357,12 @@ def _user(
             "scope": scope,
             "outcome": outcome,
         }
-        run.events.append((key, order, line, ev))
-        run.tool_calls[tid] = ev
+        run.tool_calls[tid] = run.events.add(key, order, line, ev)
         result = rec.get("toolUseResult")
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
             if child is not None:
-                spawn["x_child_run"] = f"{run.id}:agent-{child}"
+                run.children[spawn] = f"{run.id}:agent-{child}"
         mapped = True
     if mapped:
         stats.mapped += 1
@@ -370,11 +390,10 @@ def _result(
     key, at = _at(run, ts)
     for d in as_list(rec.get("permission_denials"))[:10_000]:
         tid = text(as_dict(d).get("tool_use_id"), 200)
-        call = run.tool_calls.get(tid) if tid is not None else None
-        if tid is None or call is None:
+        number = run.tool_calls.get(tid) if tid is not None else None
+        if tid is None or number is None:
             continue
-        call["outcome"] = "denied"
-        call["x_denied_by"] = "permission settings (permission_denials)"
+        run.denied.add(number)  # (its outcome denied when it comes out)
         _reject(run, (key, order, line), at, tid, DENIER, x_rule="Claude Code permission settings")
     stats.mapped += 1  # its facts are the run_end's
 
@@ -386,7 +405,7 @@ def _reject(
     order, line)."""
     ev = {"ts": at, "run": run.id, "span": f"{tid}:approval", "agent": who, "kind": "approval"}
     ev.update(target=tid, approver=who, verdict="rejected", **facts)
-    run.events.append((*place, ev))
+    run.events.add(*place, ev)
 
 
 def _said(content: Any) -> str:
@@ -434,8 +453,6 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
 
 
 def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:
-    for call, ev in run.calls.values():
-        _finish_call(call, ev)
     if not run.events:
         stats.unit("session with no model or tool call: no run")
         return
@@ -446,8 +463,7 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Ite
         ev = {"ts": at, "run": run.id, "span": tid, "agent": run.agent, "kind": "tool_call"}
         ev.update(tool=tool, effect=effect, scope=scope, outcome=None)
         ev["x_result"] = "none in the transcript"
-        run.events.append((key, order, line, ev))
-    run.events.sort(key=lambda e: (e[0], e[1]))
+        run.events.add(key, order, line, ev)
     begin = f"{run.id}:run_start"
     start = run_start(run.id, begin, run.start, pipeline)
     if run.modes:
@@ -464,10 +480,26 @@ def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Ite
     yield from emit_run(
         run.file,
         (run.line, start),
-        ((line, ev) for _, _, line, ev in run.events),
+        _completed(run),
         (run.line, end),
         stats,
     )
+
+
+def _completed(run: _Run) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The run's events in time order, each completed with what was learnt after it was
+    added: a model call's usage and cost (its message's last line), a spawn's child run (its
+    result), a tool call's refusal by the permission settings (the closing result)."""
+    for n, line, ev in run.events.drain():
+        kind = ev["kind"]
+        if kind == "model_call":
+            _finish_call(run.calls[ev["span"]], ev)
+        elif kind == "spawn" and n in run.children:
+            ev["x_child_run"] = run.children[n]
+        elif kind == "tool_call" and n in run.denied:
+            ev["outcome"] = "denied"
+            ev["x_denied_by"] = "permission settings (permission_denials)"
+        yield line, ev
 
 
 def _looks(obj: Any) -> bool:

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import tables
+from harness_audit.importers import spill, tables
 from harness_audit.importers.base import (
     ImportStats,
     Mapping,
@@ -63,17 +63,21 @@ OUTPUTS = {"function_call_output", "custom_tool_call_output"}
 MODEL_ITEMS = CALLS | {"reasoning", "web_search_call"}
 """Response items the model writes (with an ``assistant`` message): a model turn."""
 APPROVAL_REQUESTS = {"exec_approval_request", "apply_patch_approval_request"}
+TURN_CALL = "a model turn (the rollout has no token_count)"
+"""What a model call made from a model turn says (``x_call_from``)."""
 _EXIT = re.compile(r"(?:Exit code|Process exited with code)[:\s]+(-?\d+)")
 
 
 class _Rollout:
-    def __init__(self, rid: str, file: str) -> None:
+    def __init__(self, rid: str, file: str, events: spill.Sorted) -> None:
         self.id, self.file = rid, file
         self.agent = AGENT
         self.model = "unknown"
         self.start: int | None = None
         self.last: int | None = None
-        self.events: list[tuple[int, int, int, dict[str, Any]]] = []
+        # sorted by (time, 2 * order): a model turn's call is put at 2 * order + 1, after the
+        # events of its place, and left out as it comes out when token_count states the calls
+        self.events = events
         self.pending: dict[str, tuple[str, int, int, str | None, int]] = {}
         self.exit_codes: dict[str, int] = {}
         self.mcp: dict[str, tuple[str | None, bool | None]] = {}
@@ -83,8 +87,7 @@ class _Rollout:
         self.gates: list[tuple[str, str]] = []
         self.facts: dict[str, Any] = {}
         self.outcome = "unknown"
-        # model turns, for a rollout without token_count: the calls it holds then
-        self.turns: list[tuple[int, int, int, dict[str, Any]]] = []
+        self.turns = 0  # model turns (calls of a rollout without token_count, in events)
         self.in_turn = False
         self.forked_at: int | None = None  # a sub-agent's start: what is earlier is copied
 
@@ -93,13 +96,20 @@ def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
     """The events of the rollout (or of a ``codex exec --json`` stream), as one run."""
+    with spill.Spool() as spool:
+        r = _Rollout(path.stem, str(path), spool.sorted())
+        r.agent = mapping.agent(AGENT)
+        first = (probe or Probe.of(path)).first_record
+        if _is_exec_event(first):
+            yield from _read_exec(path, r, mapping, stats, pipeline)
+        else:
+            yield from _read(path, r, mapping, stats, pipeline)
+
+
+def _read(
+    path: Path, r: _Rollout, mapping: Mapping, stats: ImportStats, pipeline: str
+) -> Iterator[RawEvent]:
     name = str(path)
-    r = _Rollout(path.stem, name)
-    r.agent = mapping.agent(AGENT)
-    first = (probe or Probe.of(path)).first_record
-    if _is_exec_event(first):
-        yield from _read_exec(path, r, mapping, stats, pipeline)
-        return
     order = 0
     seen = False
     for n, raw in iter_lines(path):
@@ -256,8 +266,14 @@ def _item(
 
 
 def _add(r: _Rollout, place: tuple[int, int, int], at: str | None, **fields: Any) -> None:
-    """Append an event of the rollout's run at ``place`` (sort key, order, line)."""
-    r.events.append((*place, {"ts": at, "run": r.id, **fields}))
+    """Add an event of the rollout's run at ``place`` (sort key, order, line)."""
+    _put(r, place, {"ts": at, "run": r.id, **fields})
+
+
+def _put(r: _Rollout, place: tuple[int, int, int], ev: dict[str, Any]) -> None:
+    """Add the event ``ev`` (final: it may be written out at once) at ``place``."""
+    key, order, line = place
+    r.events.add(key, 2 * order, line, ev)
 
 
 def _turn(r: _Rollout, key: int, at: str | None, order: int, line: int) -> None:
@@ -266,19 +282,21 @@ def _turn(r: _Rollout, key: int, at: str | None, order: int, line: int) -> None:
     if r.in_turn:
         return
     r.in_turn = True
+    r.turns += 1
     ev: dict[str, Any] = {
         "ts": at,
         "run": r.id,
-        "span": f"{r.id}:turn-{len(r.turns) + 1}",
+        "span": f"{r.id}:turn-{r.turns}",
         "agent": r.agent,
         "kind": "model_call",
         "model": tables.resolve_model(r.model).as_dict(),
         "input_tokens": None,  # no token_count: usage and cost unknown
         "output_tokens": None,
         "cost_microusd": None,
-        "x_call_from": "a model turn (the rollout has no token_count)",
+        "x_call_from": TURN_CALL,
     }
-    r.turns.append((key, order - 1, line, ev))
+    # at order - 1, after every event there (the call is kept only when no token_count is)
+    r.events.add(key, 2 * (order - 1) + 1, line, ev)
 
 
 def _outcome(r: _Rollout, cid: str, output: Any) -> tuple[str | None, bool]:
@@ -322,6 +340,7 @@ def _tool_call(
     order: int,
     line: int,
     mapping: Mapping,
+    **facts: Any,
 ) -> None:
     outcome, refused = _outcome(r, cid, output)
     if refused:
@@ -354,7 +373,8 @@ def _tool_call(
         ev["x_mcp_server"] = server
     if cid in r.requested and not refused:
         ev["x_approval"] = "ran after an approval request; the rollout records no decision"
-    r.events.append((key, order + 1, line, ev))
+    ev.update(facts)
+    _put(r, (key, order + 1, line), ev)
 
 
 def _event(
@@ -395,7 +415,7 @@ def _event(
             v = as_int(last.get(src))
             if v is not None:
                 ev[f"x_{src}"] = v
-        r.events.append((key, order, line, ev))
+        _put(r, (key, order, line), ev)
         stats.mapped += 1
         return
     cid = text(p.get("call_id"), 200)
@@ -464,14 +484,12 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats, mapping: Mapping) -> I
     for cid, (tool, line, key, at, order) in r.pending.items():
         # no output in the rollout (cut short, or still running): a call whose outcome is
         # unknown, placed where it was made
-        _tool_call(r, cid, tool, None, key, at, order, line, mapping)
-        r.events[-1][3]["x_output"] = "none in the rollout"
-    if r.calls == 0 and r.turns:  # no token_count at all: one call per model turn
-        r.events.extend(r.turns)  # (made from items already counted)
-    if not r.events:
+        _tool_call(
+            r, cid, tool, None, key, at, order, line, mapping, x_output="none in the rollout"
+        )
+    if not r.events:  # (turns included: with token_count, a call is there anyway)
         stats.unit("rollout with no model or tool call: no run")
         return
-    r.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{r.id}:run_start"
     start = run_start(r.id, begin, r.start, pipeline)
     if r.gates:
@@ -482,9 +500,22 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats, mapping: Mapping) -> I
             start["x_gate"] = "approval_policy never with danger-full-access: nothing was gated"
     start.update(r.facts)
     end = run_end(r.id, begin, r.last, pipeline, r.outcome)
-    yield from emit_run(
-        r.file, (1, start), ((line, ev) for _, _, line, ev in r.events), (1, end), stats
-    )
+    yield from emit_run(r.file, (1, start), _completed(r, False), (1, end), stats)
+
+
+def _completed(r: _Rollout, exec_stream: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The run's events in time order; the model turns' calls only when no token_count stated
+    the calls (one call per model turn then; made from items already counted), named after
+    the exec stream's thread (stated anywhere in it) as they come out."""
+    turns = r.calls == 0
+    for _, line, ev in r.events.drain():
+        if ev.get("x_call_from") == TURN_CALL:
+            if not turns:
+                continue
+            if exec_stream:
+                ev["run"] = r.id
+                ev["span"] = f"{r.id}:{ev['span'].rsplit(':', 1)[-1]}"
+        yield line, ev
 
 
 EXEC_TOOLS = {
@@ -573,17 +604,12 @@ def _read_exec(
         server = text(item.get("server"), 200)
         if server:
             ev["x_mcp_server"] = server
-        r.events.append((0, order, n, ev))
+        _put(r, (0, order, n), ev)
         r.in_turn = False  # its result is the next request's input
         stats.mapped += 1
-    for _, _, _, ev in r.turns:
-        ev["run"] = r.id
-        ev["span"] = f"{r.id}:{ev['span'].rsplit(':', 1)[-1]}"
-    r.events.extend(r.turns)  # (made from items already counted)
-    if not r.events:
+    if not r.events:  # (its model turns' calls included: the stream has no token_count)
         stats.unit("codex exec stream with no model or tool call: no run")
         return
-    r.events.sort(key=lambda e: (e[0], e[1]))
     begin = f"{r.id}:run_start"
     end = run_end(r.id, begin, None, pipeline, r.outcome)
     for k, v in totals.items():
@@ -591,7 +617,7 @@ def _read_exec(
     yield from emit_run(
         name,
         (1, run_start(r.id, begin, None, pipeline)),
-        ((line, ev) for _, _, line, ev in r.events),
+        _completed(r, True),
         (1, end),
         stats,
     )
