@@ -241,3 +241,16 @@ def test_a_time_read_as_1970_is_unknown(tmp_path: Path) -> None:
     end = events[-1]
     assert not end["ts"].startswith("1970") and end["x_time"] == "unknown"
     assert end["x_time_read"].startswith("1970-")
+
+
+def test_an_openhands_stream_without_times_starts_at_an_unknown_time(tmp_path: Path) -> None:
+    """An OpenHands event stream whose records state no ``timestamp``: its run_start (and every
+    event) has an unknown time, never a 1970 one, and no 1970 read is recorded for it."""
+    src = Path(__file__).parent / "data" / "import" / "openhands_stream.json"
+    doc = [{k: v for k, v in r.items() if k != "timestamp"} for r in json.loads(src.read_text())]
+    p = tmp_path / "stream.json"
+    p.write_text(json.dumps(doc))
+    events, _ = _events(p)
+    start = next(e for e in events if e["kind"] == "run_start")
+    assert start["x_time"] == "unknown" and "x_time_read" not in start
+    assert not any(str(e["ts"]).startswith("1970") for e in events)

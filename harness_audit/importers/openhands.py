@@ -339,7 +339,7 @@ def _run(
         return
     out.sort(key=lambda x: (x[0], x[1]))
     begin = f"{run}:run_start"
-    yield RawEvent(name, base_line, run_start(run, begin, first_ts or 0, pipeline))
+    yield RawEvent(name, base_line, run_start(run, begin, first_ts, pipeline))
     seen = {begin}
     for ts, _, line, ev in out:
         tgt = ev.get("target")
