@@ -59,9 +59,9 @@ class Replay:
 def readable(paths: Sequence[Path]) -> list[Path]:
     """The trails whose events are read: each sharded root as its shards in period order (their
     chain is checked by ``verify_trail`` of the root), any other path as given."""
-    from harness_audit.trail.shards import is_sharded, shard_folders
+    from harness_audit.trail.shards import shards_of
 
-    return [f for p in paths for f in (shard_folders(p) if is_sharded(p) else [p])]
+    return [f for p in paths for f in (shards_of(p) or [p])]
 
 
 def collect_run(paths: Sequence[Path], run: str) -> list[Node]:

@@ -46,6 +46,7 @@ __all__ = [
     "period_of",
     "read_link",
     "shard_folders",
+    "shards_of",
     "verify_chain",
 ]
 
@@ -157,20 +158,25 @@ def _s3_shards(url: str) -> list[str]:
     return sorted(names)
 
 
-def is_sharded(path: Path) -> bool:
-    """A folder (or ``s3://`` prefix) that holds no segment of its own but shard folders."""
+def shards_of(path: Path) -> list[Path]:
+    """A sharded trail's shard folders in period order (:func:`shard_folders`); [] for a
+    folder (or ``s3://`` prefix) that holds segments of its own, or any other path. One
+    listing, for an ``s3://`` prefix too."""
     from harness_audit.trail.store import url_of
 
     url = url_of(path)
     if url is not None:
-        if url.endswith(".jsonl"):
-            return False
-        return bool(_s3_shards(url))
+        return [] if url.endswith(".jsonl") else shard_folders(path)
     if not path.is_dir():
-        return False
+        return []
     if any(p.suffix == ".jsonl" and p.is_file() for p in path.iterdir()):
-        return False
-    return bool(shard_folders(path))
+        return []
+    return shard_folders(path)
+
+
+def is_sharded(path: Path) -> bool:
+    """A folder (or ``s3://`` prefix) that holds no segment of its own but shard folders."""
+    return bool(shards_of(path))
 
 
 def sharded_error(root: Path) -> TrailError:

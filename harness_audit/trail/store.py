@@ -336,15 +336,16 @@ def trail_files(paths: Sequence[Path], shards: bool = False) -> list[Path]:
     ``s3:/bucket/...``, which only the store opens: :func:`store_of`). A sharded trail's root
     (:mod:`~harness_audit.trail.shards`) is every shard's segments, in order, with ``shards``;
     without, it is refused (a command that reads one trail reads one shard)."""
-    from harness_audit.trail.shards import is_sharded, shard_folders, sharded_error
+    from harness_audit.trail.shards import sharded_error, shards_of
 
     files: list[Path] = []
     problems = []
     for p in paths:
-        if is_sharded(p):
+        folders = shards_of(p)
+        if folders:
             if not shards:
                 raise sharded_error(p)
-            files.extend(trail_files(shard_folders(p)))
+            files.extend(trail_files(folders))
             continue
         url = url_of(p)
         if url is not None:
