@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -70,27 +71,50 @@ def mypyc_extensions() -> list[Extension]:
     return list(exts)
 
 
-ext_modules: list[Extension] = []
-if os.environ.get("HARNESS_AUDIT_BUILD_EXT", "1") != "0":
-    ext_modules.extend(mypyc_extensions())
-    ext_modules.append(
-        Extension(
-            "harness_audit.trail._cverify",
-            sources=["harness_audit/trail/_cverify.c"],
-            libraries=["crypto"],
-            extra_compile_args=[
-                "-O2",
-                "-Wall",
-                "-Wextra",
-                "-Wshadow",
-                "-Wconversion",
-                "-Wno-sign-conversion",
-                "-Wno-unused-parameter",
-                "-fno-strict-overflow",
-                "-D_FORTIFY_SOURCE=2",
-            ],
-            optional=True,  # a failed compile leaves the pure-Python core, not a failed install
-        )
-    )
+BUILD_EXT = os.environ.get("HARNESS_AUDIT_BUILD_EXT", "1") != "0"
 
-setup(ext_modules=ext_modules, cmdclass={"build_py": BuildPyWithData})
+CVERIFY = Extension(
+    "harness_audit.trail._cverify",
+    sources=["harness_audit/trail/_cverify.c"],
+    libraries=["crypto"],
+    extra_compile_args=[
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wshadow",
+        "-Wconversion",
+        "-Wno-sign-conversion",
+        "-Wno-unused-parameter",
+        "-fno-strict-overflow",
+        "-D_FORTIFY_SOURCE=2",
+    ],
+    optional=True,  # a failed compile leaves the pure-Python core, not a failed install
+)
+
+
+METADATA_ONLY = {"egg_info", "dist_info", "sdist"}
+"""setup.py commands that build no extension."""
+
+
+class BuildExtWithMypyc(build_ext):
+    """Add the mypyc extensions when extensions are built, not each time this file is read.
+
+    A PEP 517 front end runs this file once per hook (build requirements, metadata, then the
+    wheel or the editable wheel), and the metadata hooks finalize this command too (to list an
+    sdist's sources): generating the mypyc sources on every run ran mypy's analysis three times
+    per install, twice for hooks that build nothing. Runs of :data:`METADATA_ONLY` commands
+    skip it (the generated C is not a source of the sdist either: a build makes it).
+    """
+
+    def finalize_options(self) -> None:
+        exts = self.distribution.ext_modules
+        building = set(self.distribution.commands) - METADATA_ONLY
+        if building and exts and not any(e.name == "harness_audit__mypyc" for e in exts):
+            exts[:0] = mypyc_extensions()
+        super().finalize_options()
+
+
+setup(
+    ext_modules=[CVERIFY] if BUILD_EXT else [],
+    cmdclass={"build_py": BuildPyWithData, "build_ext": BuildExtWithMypyc},
+)
