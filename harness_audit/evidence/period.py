@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from harness_audit.errors import Diagnostic, ManifestError, UsageError
 
@@ -84,6 +85,20 @@ def trail_us(ts: str) -> int | None:
     if base is None or s > 59:
         return None
     return base + s * 1_000_000 + (int(fraction.ljust(6, "0")) if fraction else 0)
+
+
+def _compiled_trail_us() -> Callable[[str], int | None]:
+    """:func:`trail_us` as the compiled core has it (``_cverify.trail_us``, the same answer for
+    every text: tests/test_judge_compiled.py), else :func:`trail_us` itself: the judging pass
+    calls it for every event (issue 28, item 2)."""
+    from harness_audit.trail._core import core
+
+    compiled = getattr(core(), "trail_us", None)
+    return trail_us if compiled is None else cast("Callable[[str], int | None]", compiled)
+
+
+fast_trail_us = _compiled_trail_us()
+"""The :func:`trail_us` the judging pass calls: compiled when the core is (else the same)."""
 
 
 def iso(t: dt.datetime) -> str:
@@ -236,7 +251,7 @@ class Coverage:
 
     def event(self, ts: str) -> bool:
         """Count an event; True when it is inside the period (to be judged)."""
-        us = trail_us(ts)
+        us = fast_trail_us(ts)
         if us is not None:  # the trail's own form, as parse_ts reads it, without a datetime
             period = self.period
             if period is not None and not _us(period.start) <= us < _us(period.end):

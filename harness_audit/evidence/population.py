@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness_audit.evidence.model import Location
-from harness_audit.evidence.period import parse_ts, trail_us
+from harness_audit.evidence.period import fast_trail_us, parse_ts
 from harness_audit.report.inert import csv_text
 
 PACK_FOLDER = "populations"
@@ -173,7 +173,7 @@ def _row(header: list[str], cells: list[str]) -> dict[str, str]:
 def month_of(ts: str) -> str:
     """The stratum of a row: the UTC calendar month of its ``ts``, or ``unknown``."""
     ts = ts.lstrip("'")
-    if ts[:1] not in ("", "0") and trail_us(ts) is not None:  # the trail's own form, UTC
+    if ts[:1] not in ("", "0") and fast_trail_us(ts) is not None:  # the trail's own form, UTC
         return ts[:7]  # what strftime("%Y-%m") gives, without a datetime (a row each)
     t = parse_ts(ts)
     return t.strftime("%Y-%m") if t else "unknown"
