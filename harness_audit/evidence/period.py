@@ -238,6 +238,16 @@ class Coverage:
     buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
     signed: list[float] = field(default_factory=list)  # checkpoint times, with no period
     span: tuple[float, float] | None = None  # the first and last event placed
+    # what event() needs of the period and the gap, worked out once (both are fixed when the
+    # coverage is made): the bucket width and the period's bounds in microseconds (no period:
+    # None, None)
+    _fast: tuple[float, int | None, int | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        p = self.period
+        self._fast = (
+            (self.bucket_s, None, None) if p is None else (self.bucket_s, _us(p.start), _us(p.end))
+        )
 
     @property
     def bucket_s(self) -> float:
@@ -253,14 +263,13 @@ class Coverage:
         """Count an event; True when it is inside the period (to be judged)."""
         us = fast_trail_us(ts)
         if us is not None:  # the trail's own form, as parse_ts reads it, without a datetime
-            period = self.period
-            if period is not None and not _us(period.start) <= us < _us(period.end):
+            w, start, end = self._fast
+            if start is not None and not start <= us < end:  # type: ignore[operator]
                 self.outside += 1
                 return False
             self.inside += 1
             x = us / 1_000_000  # what datetime.timestamp() gives for the same instant
-            w = min(3600.0, self.max_gap_s)  # self._place, inlined: this runs for every event
-            b = int(x // w)
+            b = int(x // w)  # self._place, inlined: this runs for every event
             lo_hi = self.buckets.get(b)
             if lo_hi is None:
                 self.buckets[b] = (x, x)

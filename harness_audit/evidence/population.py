@@ -97,6 +97,7 @@ class PopulationSpool:
         self.files: dict[tuple[str, str], tuple[IO[str], Any]] = {}
         self.paths: dict[tuple[str, str], Path] = {}
         self.cells: dict[str, tuple[str, str]] = {}  # a trail file -> its cells, see add
+        self.run: tuple[str, str] = ("", "")  # the last row's run and its cell, see add
 
     def path(self, agent: str, check: str) -> Path:
         """Where the population of ``agent``'s ``check`` is (or would be) written."""
@@ -123,10 +124,14 @@ class PopulationSpool:
         self, agent: str, check: str, where: Location, ts: str, by: Location | None = None
     ) -> None:
         """Append one row: the event where the control operated (``by``: the event that
-        evidences it there). A trail file's cells are escaped once (a row each: issue 28)."""
+        evidences it there). A trail file's cells are escaped once, a run's once a stretch of
+        its rows (a row each: issue 28)."""
         file = self.cells.get(where.file)
         if file is None:
             file = self.cells[where.file] = (_cell(where.file), csv_text(where.file))
+        run = self.run
+        if run[0] != where.run:  # a run's events come together: its cell made once
+            run = self.run = (where.run, _cell(where.run))
         by_file = ""
         if by is not None:
             known = self.cells.get(by.file)
@@ -137,7 +142,7 @@ class PopulationSpool:
             [
                 where.seq,
                 _cell(ts),
-                _cell(where.run),
+                run[1],
                 _cell(where.span),
                 file[0],
                 where.line,

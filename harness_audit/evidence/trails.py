@@ -141,8 +141,11 @@ def judge_trails(
         coverage.checkpoint(signed)
     stats = ReadStats(hash_files=for_pack)
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
+    last_file = shown = ""  # the file of the last event and its name, named once a file
     for file, line, ev in read_events(paths, stats, salvaged=True):
-        file = named(file) if named is not None else file
+        if file is not last_file:
+            last_file, shown = file, named(file) if named is not None else file
+        file = shown
         # anchored by its place in the signed tree; a torn line (no leaf) is never evidence;
         # one outside the period is not judged; one whose source stated no time (x_time) is
         # judged but placed nowhere: no evidence of coverage or of timeliness
