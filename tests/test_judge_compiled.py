@@ -4,6 +4,7 @@ times and text that only looks like one alike."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,7 +14,20 @@ from hypothesis import strategies as st
 from harness_audit.evidence import period
 from harness_audit.trail import _core
 
-C = _core.core() if _core.available() else None
+
+def _built() -> ModuleType | None:
+    """The compiled core when it was built, whether or not it is in use (with
+    HARNESS_AUDIT_CORE=python the judging pass runs the pure path, and the twins are still
+    compared)."""
+    try:
+        from harness_audit.trail import _cverify  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    module: ModuleType = _cverify
+    return module
+
+
+C = _built()
 needs_core = pytest.mark.skipif(
     C is None, reason="the compiled core is not built (no compiler or libssl-dev)"
 )
