@@ -96,14 +96,15 @@ def test_a_control_names_the_runs_of_its_shown_exceptions_only() -> None:
 def test_report_reads_each_trail_once_for_judgement(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The verifier reads the bytes once (its own scan), the judge once (``read_events``);
-    the pack's excerpts come from the judge's pass, so ``read_events`` runs once per trail."""
+    """The verifier reads the bytes once (its own scan), the judge once (``read_decoded``);
+    the pack's excerpts come from the judge's pass, so ``read_decoded`` (which ``read_events``
+    reads through) runs once per trail."""
     from harness_audit.evidence import trails
     from harness_audit.report import pack
     from harness_audit.trail import reader
 
     calls: list[list[Path]] = []
-    real = reader.read_events
+    real = reader.read_decoded
 
     def counting(paths: list[Path], *a: Any, **k: Any) -> Any:
         calls.append(list(paths))
@@ -117,8 +118,8 @@ def test_report_reads_each_trail_once_for_judgement(
         return real_input(kind, path)
 
     monkeypatch.setattr(pack, "file_input", hashing)
-    monkeypatch.setattr(reader, "read_events", counting)
-    monkeypatch.setattr(trails, "read_events", counting)
+    monkeypatch.setattr(reader, "read_decoded", counting)
+    monkeypatch.setattr(trails, "read_decoded", counting)
     r = build(tmp_path / "pack", str(SAMPLES), "--no-pdf", monkeypatch=monkeypatch)
     assert r.exit_code == ExitCode.FINDINGS, r.output
     html = (tmp_path / "pack" / "evidence.html").read_text()

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness_audit.evidence.model import Location
-from harness_audit.evidence.period import parse_ts, trail_us
+from harness_audit.evidence.period import fast_trail_us, parse_ts
 from harness_audit.report.inert import csv_text
 
 PACK_FOLDER = "populations"
@@ -97,6 +97,7 @@ class PopulationSpool:
         self.files: dict[tuple[str, str], tuple[IO[str], Any]] = {}
         self.paths: dict[tuple[str, str], Path] = {}
         self.cells: dict[str, tuple[str, str]] = {}  # a trail file -> its cells, see add
+        self.run: tuple[str, str] = ("", "")  # the last row's run and its cell, see add
 
     def path(self, agent: str, check: str) -> Path:
         """Where the population of ``agent``'s ``check`` is (or would be) written."""
@@ -123,10 +124,14 @@ class PopulationSpool:
         self, agent: str, check: str, where: Location, ts: str, by: Location | None = None
     ) -> None:
         """Append one row: the event where the control operated (``by``: the event that
-        evidences it there). A trail file's cells are escaped once (a row each: issue 28)."""
+        evidences it there). A trail file's cells are escaped once, a run's once a stretch of
+        its rows (a row each: issue 28)."""
         file = self.cells.get(where.file)
         if file is None:
             file = self.cells[where.file] = (_cell(where.file), csv_text(where.file))
+        run = self.run
+        if run[0] != where.run:  # a run's events come together: its cell made once
+            run = self.run = (where.run, _cell(where.run))
         by_file = ""
         if by is not None:
             known = self.cells.get(by.file)
@@ -137,7 +142,7 @@ class PopulationSpool:
             [
                 where.seq,
                 _cell(ts),
-                _cell(where.run),
+                run[1],
                 _cell(where.span),
                 file[0],
                 where.line,
@@ -173,7 +178,7 @@ def _row(header: list[str], cells: list[str]) -> dict[str, str]:
 def month_of(ts: str) -> str:
     """The stratum of a row: the UTC calendar month of its ``ts``, or ``unknown``."""
     ts = ts.lstrip("'")
-    if ts[:1] not in ("", "0") and trail_us(ts) is not None:  # the trail's own form, UTC
+    if ts[:1] not in ("", "0") and fast_trail_us(ts) is not None:  # the trail's own form, UTC
         return ts[:7]  # what strftime("%Y-%m") gives, without a datetime (a row each)
     t = parse_ts(ts)
     return t.strftime("%Y-%m") if t else "unknown"

@@ -39,7 +39,7 @@ from harness_audit.evidence.period import (
 from harness_audit.evidence.population import PopulationSpool
 from harness_audit.manifest.model import Pipeline
 from harness_audit.trail.provenance import DEFAULT_SEALED_LATE_S
-from harness_audit.trail.reader import ReadStats, read_events
+from harness_audit.trail.reader import ReadStats, read_decoded
 from harness_audit.trust import KeySource, TrustRoot
 
 __all__ = [
@@ -141,8 +141,11 @@ def judge_trails(
         coverage.checkpoint(signed)
     stats = ReadStats(hash_files=for_pack)
     runs = RunExcerpts(judge.shown_runs, MAX_OPEN_RUNS) if for_pack else None
-    for file, line, ev in read_events(paths, stats, salvaged=True):
-        file = named(file) if named is not None else file
+    last_file = shown = ""  # the file of the last event and its name, named once a file
+    for file, line, _, ev in read_decoded(paths, stats, salvaged=True):  # one generator
+        if file is not last_file:
+            last_file, shown = file, named(file) if named is not None else file
+        file = shown
         # anchored by its place in the signed tree; a torn line (no leaf) is never evidence;
         # one outside the period is not judged; one whose source stated no time (x_time) is
         # judged but placed nowhere: no evidence of coverage or of timeliness
