@@ -57,7 +57,9 @@ value = st.one_of(
     st.fixed_dictionaries({"intValue": st.one_of(st.integers(-5, 2**65).map(str), st.integers())}),
     st.fixed_dictionaries({"boolValue": st.booleans()}),
     st.fixed_dictionaries({"doubleValue": st.floats(allow_nan=False, allow_infinity=False)}),
-    st.fixed_dictionaries({"arrayValue": st.fixed_dictionaries({"values": st.lists(any_json)})}),
+    st.fixed_dictionaries(
+        {"arrayValue": st.fixed_dictionaries({"values": st.lists(any_json, max_size=3)})}
+    ),
     st.fixed_dictionaries({"kvlistValue": any_json}),
     st.fixed_dictionaries({"bytesValue": st.just("AAEC")}),
     st.dictionaries(st.sampled_from(["stringValue", "intValue", "boolValue"]), any_json),
@@ -106,7 +108,11 @@ request = st.fixed_dictionaries(
     {
         "resourceSpans": st.lists(
             st.fixed_dictionaries(
-                {"scopeSpans": st.lists(st.fixed_dictionaries({"spans": st.lists(span)}))},
+                {
+                    "scopeSpans": st.lists(
+                        st.fixed_dictionaries({"spans": st.lists(span, max_size=4)}), max_size=2
+                    )
+                },
                 optional={"resource": st.one_of(st.just({"attributes": []}), any_json)},
             ),
             max_size=2,
