@@ -92,6 +92,8 @@ USAGE_READ = (
     "cache_read_input_tokens",
 )
 """The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
+LONG_WRITE = "ephemeral_1h_input_tokens"
+"""The cache writes kept for an hour, in ``usage.cache_creation`` (kept with the usage)."""
 _FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
 _IDS = ("sessionId", "session_id", "leafUuid", "messageId", "uuid", "permissionMode")
 DENIER = "harness"
@@ -285,6 +287,9 @@ def _assistant(
         # the message's last line carries its final usage; only what _finish_call reads is
         # kept (a call is held to its run's end: the whole usage was most of a session's memory)
         call.usage = {k: usage[k] for k in USAGE_READ if k in usage}
+        split = usage.get("cache_creation")  # the cache writes by lifetime (5 minutes, 1 hour)
+        if isinstance(split, dict) and LONG_WRITE in split:
+            call.usage[LONG_WRITE] = split[LONG_WRITE]
     stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
     if stated is not None:
         call.cost = stated
@@ -439,12 +444,15 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
         ev["x_cache_creation_input_tokens"] = write
     if hit is not None:
         ev["x_cache_read_input_tokens"] = hit
+    long_write = as_int(u.get(LONG_WRITE))  # priced higher than a 5-minute write
+    if long_write:
+        ev["x_cache_creation_1h_input_tokens"] = long_write
     if call.cost is not None:  # the transcript states it (costUSD)
         ev["cost_microusd"] = call.cost
         return
     est = None
     if fresh is not None and out is not None:
-        est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0)
+        est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0, long_write or 0)
     if est is None:
         ev["cost_microusd"] = None  # the transcript states no cost, and no price is known
         return
