@@ -72,3 +72,57 @@ def test_claude_code_one_hour_cache_writes_priced_as_such(tmp_path: Path) -> Non
     assert calls["msg_five"]["cost_microusd"] == round(common + 2000 * 6.25)
     assert "x_cache_creation_1h_input_tokens" not in calls["msg_five"]
     assert all(c["x_cost_estimated"] is True for c in calls.values())
+
+
+# -- Codex 0.60: a rollout goes on after an interrupted turn -----------------------------------
+
+
+def _codex(at: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"timestamp": f"2025-11-22T20:{at}Z", "type": kind, "payload": payload}
+
+
+def _codex_turn(at: str, said: str, total: int) -> list[dict[str, Any]]:
+    usage = {"input_tokens": 900, "cached_input_tokens": 800, "output_tokens": 20}
+    info = {
+        "total_token_usage": dict(usage, input_tokens=total),
+        "last_token_usage": usage,
+        "model_context_window": 258400,
+    }
+    return [
+        _codex(f"{at}:00.000", "event_msg", {"type": "user_message", "message": said}),
+        _codex(
+            f"{at}:00.010",
+            "turn_context",
+            {"approval_policy": "on-request", "model": "gpt-5.1-codex-max"},
+        ),
+        _codex(f"{at}:05.000", "event_msg", {"type": "token_count", "info": info}),
+    ]
+
+
+def test_codex_rollout_that_goes_on_after_an_abort_is_not_aborted(tmp_path: Path) -> None:
+    """A turn the user interrupts (``turn_aborted``) in the middle of a rollout does not make
+    the whole run aborted when more turns follow: the run ends as its last turn does (here it
+    never says it completed: unknown) and the interrupted turn is counted on the run's end. A
+    turn that completed does not make a later, unfinished turn's run ``ok`` either."""
+    meta = _codex(
+        "45:35.610",
+        "session_meta",
+        {"id": "019aad50-0000-7000-8000-00000000c0de", "cli_version": "0.60.1"},
+    )
+    aborted = _codex("47:30.000", "event_msg", {"type": "turn_aborted", "reason": "interrupted"})
+    done = _codex("49:30.000", "event_msg", {"type": "task_complete"})
+    cases = {
+        "after-abort": [meta, *_codex_turn("47", "a", 900), aborted, *_codex_turn("48", "b", 1800)],
+        "after-complete": [meta, *_codex_turn("49", "a", 900), done, *_codex_turn("50", "b", 1800)],
+        "ends-aborted": [meta, *_codex_turn("47", "a", 900), aborted],
+    }
+    ends = {}
+    for name, records in cases.items():
+        path = _write_lines(tmp_path / f"rollout-2025-11-22T21-45-35-{name}.jsonl", records)
+        events, _ = _events(path)
+        assert sum(e["kind"] == "model_call" for e in events) == (1 if "ends" in name else 2)
+        ends[name] = next(e for e in events if e["kind"] == "run_end")
+    assert ends["after-abort"]["outcome"] == "unknown"
+    assert ends["after-abort"]["x_turns_aborted"] == 1
+    assert ends["after-complete"]["outcome"] == "unknown"
+    assert ends["ends-aborted"]["outcome"] == "aborted"
