@@ -126,3 +126,23 @@ def test_codex_rollout_that_goes_on_after_an_abort_is_not_aborted(tmp_path: Path
     assert ends["after-abort"]["x_turns_aborted"] == 1
     assert ends["after-complete"]["outcome"] == "unknown"
     assert ends["ends-aborted"]["outcome"] == "aborted"
+
+
+def test_claude_code_usage_written_mid_stream_is_a_lower_bound(tmp_path: Path) -> None:
+    """Claude Code 2.x writes a message's lines as its blocks complete, each with the usage so
+    far and ``stop_reason`` null (a subagent's text-and-tool message says 1 output token): such
+    an output count is a lower bound and is marked so, as is the estimate made on it; a message
+    whose last line states how it stopped is a total."""
+    usage = {"input_tokens": 3, "cache_read_input_tokens": 12118, "output_tokens": 1}
+    streaming = _claude_reply("msg_streaming", "2026-02-11T21:24:20.000Z", usage)
+    ended = _claude_reply("msg_ended", "2026-02-11T21:24:30.000Z", dict(usage, output_tokens=57))
+    ended["message"]["stop_reason"] = "end_turn"
+    path = _write_lines(tmp_path / "agent-a881341.jsonl", [streaming, ended])
+    events, _ = _events(path)
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert calls["msg_streaming"]["output_tokens"] == 1
+    assert calls["msg_streaming"]["x_output_tokens"].startswith("lower bound")
+    assert calls["msg_streaming"]["x_cost_lower_bound"] is True
+    assert "x_output_tokens" not in calls["msg_ended"]
+    assert "x_cost_lower_bound" not in calls["msg_ended"]
+    assert calls["msg_ended"]["output_tokens"] == 57

@@ -92,6 +92,10 @@ USAGE_READ = (
     "cache_read_input_tokens",
 )
 """The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
+MID_STREAM = "_mid_stream"
+"""Kept with a usage written while its message was still streaming (``stop_reason`` null, as
+Claude Code 2.x writes every line): its ``output_tokens`` are those counted so far, a lower
+bound, not the message's total."""
 LONG_WRITE = "ephemeral_1h_input_tokens"
 """The cache writes kept for an hour, in ``usage.cache_creation`` (kept with the usage)."""
 _FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
@@ -290,6 +294,8 @@ def _assistant(
         split = usage.get("cache_creation")  # the cache writes by lifetime (5 minutes, 1 hour)
         if isinstance(split, dict) and LONG_WRITE in split:
             call.usage[LONG_WRITE] = split[LONG_WRITE]
+        if "stop_reason" in msg and msg["stop_reason"] is None:
+            call.usage[MID_STREAM] = True  # written before the message ended
     stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
     if stated is not None:
         call.cost = stated
@@ -440,6 +446,9 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     ev["input_tokens"] = None if fresh is None else fresh + (write or 0) + (hit or 0)
     ev["output_tokens"] = out
     ev["x_input_tokens_include_cache"] = True
+    partial = out is not None and bool(u.get(MID_STREAM))
+    if partial:
+        ev["x_output_tokens"] = "lower bound: usage written mid-stream (stop_reason null)"
     if write is not None:
         ev["x_cache_creation_input_tokens"] = write
     if hit is not None:
@@ -458,6 +467,8 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
         return
     ev["cost_microusd"], ev["x_cost_source"] = est
     ev["x_cost_estimated"] = True
+    if partial:
+        ev["x_cost_lower_bound"] = True  # on output tokens that are a lower bound
 
 
 def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:
