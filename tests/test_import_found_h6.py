@@ -146,3 +146,90 @@ def test_claude_code_usage_written_mid_stream_is_a_lower_bound(tmp_path: Path) -
     assert "x_output_tokens" not in calls["msg_ended"]
     assert "x_cost_lower_bound" not in calls["msg_ended"]
     assert calls["msg_ended"]["output_tokens"] == 57
+
+
+# -- OpenHands 1.x: metrics per completion, under any LLM's usage id ---------------------------
+
+
+def _oh_metrics(model: str, calls: list[tuple[str, int, int, float, float]]) -> dict[str, Any]:
+    """One LLM's metrics as the SDK keeps them: a token usage and a cost per completion."""
+    return {
+        "model_name": model,
+        "accumulated_cost": sum(c[3] for c in calls),
+        "accumulated_token_usage": {
+            "model": model,
+            "prompt_tokens": sum(c[1] for c in calls),
+            "completion_tokens": sum(c[2] for c in calls),
+            "response_id": "",
+        },
+        "costs": [{"model": model, "cost": c[3], "timestamp": c[4]} for c in calls],
+        "token_usages": [
+            {"model": model, "prompt_tokens": c[1], "completion_tokens": c[2], "response_id": c[0]}
+            for c in calls
+        ],
+    }
+
+
+def test_openhands_sdk_usage_per_completion_under_any_usage_id(tmp_path: Path) -> None:
+    """A persisted conversation's ``base_state.json`` keeps its metrics under each LLM's usage id
+    (``agent``, ``condenser``, not only ``default``), with a token usage naming its response and
+    a cost per completion: each model call gets its own tokens and cost, a completion no event
+    names (the condenser's summary) is a model call too, the totals add every LLM, and a call
+    the metrics do not list keeps an unknown usage."""
+    conv = tmp_path / "conversations" / "5c0ffee0aa0b4c6e9d1f00112233aabb"
+    (conv / "events").mkdir(parents=True)
+    t0 = 1769035075.5  # 2026-01-21T22:37:55.5Z
+    stats = {
+        "usage_to_metrics": {
+            "agent": _oh_metrics(
+                "gpt-4o-mini",
+                [("resp_a", 1200, 40, 0.0002, t0 + 1), ("resp_b", 1500, 60, 0.0003, t0 + 3)],
+            ),
+            "condenser": _oh_metrics("gpt-4o-mini", [("resp_sum", 3000, 200, 0.0006, t0 + 5)]),
+        }
+    }
+    state = {
+        "id": "5c0ffee0-aa0b-4c6e-9d1f-00112233aabb",
+        "agent": {"llm": {"model": "gpt-4o-mini", "usage_id": "agent"}, "kind": "Agent"},
+        "max_iterations": 500,
+        "execution_status": "finished",
+        "confirmation_policy": {"kind": "NeverConfirm"},
+        "stats": stats,
+    }
+    (conv / "base_state.json").write_text(json.dumps(state), encoding="utf-8")
+    records = []
+    for n, (resp, second) in enumerate((("resp_a", 56), ("resp_b", 58), ("resp_c", 59))):
+        records.append(
+            {
+                "id": f"act-{n}",
+                "timestamp": f"2026-01-21T22:37:{second}.000000",
+                "source": "agent",
+                "tool_name": "terminal",
+                "tool_call_id": f"call_{n}",
+                "llm_response_id": resp,
+                "action": {"command": "ls", "kind": "TerminalAction"},
+                "kind": "ActionEvent",
+            }
+        )
+    for n, rec in enumerate(records):
+        name = f"event-{n:05d}-{rec['id']}.json"
+        (conv / "events" / name).write_text(json.dumps(rec), encoding="utf-8")
+    events, summary = _events(conv / "base_state.json")
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert sorted(calls) == [
+        "resp_a:model_call",
+        "resp_b:model_call",
+        "resp_c:model_call",
+        "resp_sum:model_call",
+    ]
+    a, b, c, s = (calls[f"{r}:model_call"] for r in ("resp_a", "resp_b", "resp_c", "resp_sum"))
+    assert (a["input_tokens"], a["output_tokens"], a["cost_microusd"]) == (1200, 40, 200)
+    assert (b["input_tokens"], b["output_tokens"], b["cost_microusd"]) == (1500, 60, 300)
+    assert (s["input_tokens"], s["output_tokens"], s["cost_microusd"]) == (3000, 200, 600)
+    assert s["x_call_from"].startswith("the conversation's metrics")
+    assert s["ts"].startswith("2026-01-21T22:38:00")
+    assert c["x_usage"] == "unknown" and c["x_cost"] == "unknown"  # the metrics do not list it
+    end = next(e for e in events if e["kind"] == "run_end")
+    assert end["x_total_input_tokens"] == 1200 + 1500 + 3000
+    assert end["x_accumulated_cost_microusd"] == 1100
+    assert summary["events"]["model_call"] == 4
