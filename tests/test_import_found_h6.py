@@ -233,3 +233,98 @@ def test_openhands_sdk_usage_per_completion_under_any_usage_id(tmp_path: Path) -
     assert end["x_total_input_tokens"] == 1200 + 1500 + 3000
     assert end["x_accumulated_cost_microusd"] == 1100
     assert summary["events"]["model_call"] == 4
+
+
+# -- collect: spans exported one by one (a SimpleSpanProcessor) ---------------------------------
+
+
+def _otlp_span(sid: str, parent: str, name: str, start: int, end: int, **attrs: str) -> Any:
+    attributes = [
+        {"key": k.replace("__", "."), "value": {"stringValue": v}} for k, v in attrs.items()
+    ]
+    return {
+        "traceId": "147338c65f21226e24d165e86aa51052",
+        "spanId": sid,
+        "parentSpanId": parent,
+        "name": name,
+        "kind": 1,
+        "startTimeUnixNano": str(1_765_000_000_000_000_000 + start),
+        "endTimeUnixNano": str(1_765_000_000_000_000_000 + end),
+        "attributes": attributes,
+        "status": {},
+    }
+
+
+def test_collect_says_when_an_agent_is_a_stand_in() -> None:
+    """The OTel SDK's ``SimpleSpanProcessor`` sends each span as it ends, children before the
+    agent span above them: ``collect`` must write a tool call before it knows whose it is, and
+    its ``agent`` (the service's name) is then marked a stand-in (``x_agent_from``); the same
+    trace in one request names the enclosing agents and marks nothing."""
+    from harness_audit.capture import StreamMapper
+    from harness_audit.importers.otlp import iter_spans
+
+    spans = [
+        _otlp_span(
+            "a1",
+            "",
+            "invoke_agent triage",
+            0,
+            90,
+            gen_ai__operation__name="invoke_agent",
+            gen_ai__agent__name="triage",
+        ),
+        _otlp_span(
+            "t1",
+            "a1",
+            "execute_tool lookup_order",
+            10,
+            20,
+            gen_ai__operation__name="execute_tool",
+            gen_ai__tool__name="lookup_order",
+        ),
+        _otlp_span(
+            "a2",
+            "a1",
+            "invoke_agent refunds",
+            30,
+            80,
+            gen_ai__operation__name="invoke_agent",
+            gen_ai__agent__name="refunds",
+        ),
+        _otlp_span(
+            "t2",
+            "a2",
+            "execute_tool issue_refund",
+            40,
+            50,
+            gen_ai__operation__name="execute_tool",
+            gen_ai__tool__name="issue_refund",
+        ),
+    ]
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": "support-crew"}}
+                    ]
+                },
+                "scopeSpans": [{"scope": {"name": "agents"}, "spans": spans}],
+            }
+        ]
+    }
+    parsed = [s for s in iter_spans(doc) if s is not None]
+    whole = StreamMapper().map_batch(parsed)
+    tools = {e["tool"]: e for e in whole if e["kind"] == "tool_call"}
+    assert (tools["lookup_order"]["agent"], tools["issue_refund"]["agent"]) == ("triage", "refunds")
+    assert not any("x_agent_from" in e for e in whole)
+
+    one_by_one = StreamMapper()
+    streamed: list[dict[str, Any]] = []
+    for s in sorted(parsed, key=lambda ts: ts[1].end):
+        streamed += one_by_one.map_batch([s])
+    tools = {e["tool"]: e for e in streamed if e["kind"] == "tool_call"}
+    for tool in ("lookup_order", "issue_refund"):
+        assert tools[tool]["agent"] == "support-crew"
+        assert "had not arrived" in tools[tool]["x_agent_from"]
+    assert [e["child"] for e in streamed if e["kind"] == "spawn"] == ["refunds"]
