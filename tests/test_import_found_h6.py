@@ -328,3 +328,171 @@ def test_collect_says_when_an_agent_is_a_stand_in() -> None:
         assert tools[tool]["agent"] == "support-crew"
         assert "had not arrived" in tools[tool]["x_agent_from"]
     assert [e["child"] for e in streamed if e["kind"] == "spawn"] == ["refunds"]
+
+
+# -- model strings seen on real traces --------------------------------------------------------
+
+
+def test_vertex_resource_name_is_vertex_hosted() -> None:
+    """A Langfuse export of a Vertex AI call names the model by its full resource name: it is
+    hosted on Vertex, its family the last segment's (never a Hugging Face ``owner/model``)."""
+    from harness_audit.importers.tables import resolve_model
+
+    path = "projects/acme-prod-1234/locations/europe-west4/publishers/google/models/gemini-2.5-pro"
+    got = resolve_model(path)
+    assert (got.provider, got.family) == ("vertex", "gemini")
+    claude = resolve_model(
+        "projects/p/locations/us-east5/publishers/anthropic/models/claude-opus-4"
+    )
+    assert (claude.provider, claude.family) == ("vertex", "claude")
+    assert resolve_model("TheBloke/Mistral-7B-Instruct").provider == "huggingface"
+
+
+# -- Langfuse exports of frameworks not seen before -------------------------------------------
+
+
+def _lf_obs(oid: str, parent: str | None, kind: str, name: str, sec: int, **extra: Any) -> Any:
+    base = {
+        "id": oid,
+        "traceId": "096fc09a30ab90d2431778f9ee2b3936",
+        "parentObservationId": parent,
+        "type": kind,
+        "name": name,
+        "startTime": f"2025-08-01T13:56:{sec:02d}.000Z",
+        "endTime": f"2025-08-01T13:56:{sec:02d}.500Z",
+        "level": "DEFAULT",
+        "model": None,
+        "usageDetails": {},
+        "costDetails": {},
+        "inputUsage": 0,
+        "outputUsage": 0,
+        "totalUsage": 0,
+        "totalCost": 0,
+        "metadata": "{}",
+    }
+    base.update(extra)
+    return base
+
+
+def _lf_export(tmp_path: Path, name: str, observations: list[Any]) -> Path:
+    trace = {
+        "id": "096fc09a30ab90d2431778f9ee2b3936",
+        "name": name,
+        "timestamp": "2025-08-01T13:56:00.000Z",
+        "scores": [],
+    }
+    path = tmp_path / f"{name}.trace.json"
+    path.write_text(json.dumps({"trace": trace, "observations": observations}), encoding="utf-8")
+    return path
+
+
+def _oi(kind: str, **attrs: str) -> str:
+    return json.dumps({"attributes": {"openinference.span.kind": kind, **attrs}})
+
+
+def test_langfuse_computed_zero_columns_are_not_usage(tmp_path: Path) -> None:
+    """Langfuse computes ``inputUsage``/``outputUsage``/``totalCost`` for every observation: 0
+    when the source stated nothing. A generation with empty ``usageDetails`` and
+    ``costDetails`` has unknown usage and cost (marked), not 0 tokens at $0; one that states
+    only its input has an unknown output."""
+    gen = "gpt-4o-mini"
+    path = _lf_export(
+        tmp_path,
+        "chat-app",
+        [
+            _lf_obs("g1", None, "GENERATION", "chat", 1, model=gen),
+            _lf_obs(
+                "g2",
+                None,
+                "GENERATION",
+                "chat",
+                3,
+                model=gen,
+                usageDetails={"input": 1195, "total": 1195},
+                costDetails={"input": 0.00017925, "total": 0.00017925},
+                inputUsage=1195,
+                totalCost=0.00017925,
+            ),
+        ],
+    )
+    events, _ = _events(path)
+    calls = {e["span"]: e for e in events if e["kind"] == "model_call"}
+    assert calls["g1"]["x_usage"] == "unknown" and calls["g1"]["x_cost"] == "unknown"
+    assert calls["g2"]["input_tokens"] == 1195 and calls["g2"]["cost_microusd"] == 179
+    assert calls["g2"]["x_usage"] == "output_tokens unknown"
+
+
+def test_langfuse_emitter_event_spans_are_one_operation(tmp_path: Path) -> None:
+    """A framework that writes one span per emitter event (``<path>.start-N``, ``.success-N``,
+    ``.finish-N``, as BeeAI's OpenInference export does) ran one operation per path and run
+    number: one model call carrying what any of its spans states, one tool call named by its
+    path, and an agent's progress events are no spawns."""
+    root = "beeai-framework-main"
+    obs = [
+        _lf_obs("r", None, "SPAN", root, 1, metadata=_oi("AGENT")),
+        _lf_obs("a4", "r", "SPAN", "agent.react.start-4", 2, metadata=_oi("AGENT")),
+        _lf_obs(
+            "c16s",
+            "a4",
+            "GENERATION",
+            "backend.openai.chat.start-16",
+            3,
+            model="gpt-4o-mini",
+            usageDetails={"input": 2359, "total": 2359},
+            costDetails={"total": 0.00035385},
+            inputUsage=2359,
+            totalCost=0.00035385,
+            metadata=_oi("LLM"),
+        ),
+        _lf_obs(
+            "c16ok",
+            "a4",
+            "GENERATION",
+            "backend.openai.chat.success-16",
+            4,
+            model="gpt-4o-mini",
+            metadata=_oi("LLM"),
+        ),
+        _lf_obs(
+            "c16f",
+            "a4",
+            "GENERATION",
+            "backend.openai.chat.finish-16",
+            4,
+            model="gpt-4o-mini",
+            metadata=_oi("LLM"),
+        ),
+        _lf_obs("u11", "r", "SPAN", "agent.react.update-11", 5, metadata=_oi("AGENT")),
+        _lf_obs("w12s", "u11", "SPAN", "tool.search.wikipedia.start-12", 6, metadata=_oi("TOOL")),
+        _lf_obs("w12e", "u11", "SPAN", "tool.search.wikipedia.error-12", 7, metadata=_oi("TOOL")),
+        _lf_obs("w12f", "u11", "SPAN", "tool.search.wikipedia.finish-12", 7, metadata=_oi("TOOL")),
+    ]
+    events, summary = _events(_lf_export(tmp_path, root, obs))
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("model_call") == 1 and kinds.count("tool_call") == 1
+    call = next(e for e in events if e["kind"] == "model_call")
+    assert (call["input_tokens"], call["cost_microusd"]) == (2359, 354)
+    tool = next(e for e in events if e["kind"] == "tool_call")
+    assert (tool["tool"], tool["outcome"]) == ("tool.search.wikipedia", "error")
+    assert [e["child"] for e in events if e["kind"] == "spawn"] == ["agent.react"]
+    assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
+
+
+def test_a_span_naming_a_tool_and_its_call_is_a_tool_call(tmp_path: Path) -> None:
+    """Koog writes each tool run as a span ``tool.<Name>`` with ``gen_ai.tool.name`` and
+    ``gen_ai.tool.call.id`` but no ``gen_ai.operation.name``: a tool call, not structure."""
+    attrs = {
+        "gen_ai.tool.name": "HelloTool",
+        "gen_ai.tool.call.id": "call_n2HaWg9KFP0BZDq",
+        "gen_ai.tool.description": "A tool greets the user",
+    }
+    obs = [
+        _lf_obs("n", None, "SPAN", "node.nodeExecuteTool", 1),
+        _lf_obs("t", "n", "SPAN", "tool.HelloTool", 2, metadata=json.dumps({"attributes": attrs})),
+        _lf_obs("x", "n", "SPAN", "node.__finish__", 3, metadata=json.dumps({"attributes": {}})),
+    ]
+    events, _ = _events(_lf_export(tmp_path, "agent.f9f77d1a", obs))
+    tools = [e for e in events if e["kind"] == "tool_call"]
+    assert [(t["tool"], t["x_tool_call_id"]) for t in tools] == [
+        ("HelloTool", "call_n2HaWg9KFP0BZDq")
+    ]

@@ -296,15 +296,14 @@ def read(
         else:
             stats.drop(f"{kind} (no event kind)")
     for rid, stated in per_call.items():
-        call = calls_out.get(rid)
-        if call is None:  # a completion no event names (a condenser's, a title's): it ran
-            call = {"ts": stated.pop("ts"), "run": run, "span": f"{rid}:model_call"}
-            call.update(agent=agent, kind="model_call", cost_microusd=None)
-            call["x_call_from"] = "the conversation's metrics (no event names its response)"
-            out.append((0, call))
-        else:
-            stated.pop("ts")
-        call.update(stated)
+        known = calls_out.get(rid)
+        at = stated.pop("ts")
+        if known is None:  # a completion no event names (a condenser's, a title's): it ran
+            known = {"ts": at, "run": run, "span": f"{rid}:model_call", "agent": agent}
+            known.update(kind="model_call", cost_microusd=None)
+            known["x_call_from"] = "the conversation's metrics (no event names its response)"
+            out.append((0, known))
+        known.update(stated)
     if not out:
         if stats.records == 0:
             raise fail(name, "no OpenHands SDK events in this file", 1, "events with a kind")

@@ -99,6 +99,11 @@ def _bedrock() -> re.Pattern[str]:
     return re.compile(models_table()["bedrock"]["pattern"], re.IGNORECASE)
 
 
+@cache
+def _vertex_resource() -> re.Pattern[str]:
+    return re.compile(models_table()["vertex_resource"]["pattern"], re.IGNORECASE)
+
+
 def _family_of(bare: str) -> tuple[str, str] | None:
     for pattern, family, provider in _families():
         if pattern.match(bare):
@@ -124,6 +129,10 @@ def resolve_model(model: str, provider_hint: str | None = None) -> ModelInfo:
             if e.get("vendor_segment") and "/" in bare:
                 bare = bare.split("/", 1)[1]
             break
+    vertex = _vertex_resource().match(bare) if provider is None else None
+    if vertex:
+        provider = str(models_table()["vertex_resource"]["provider"])
+        bare = vertex.group(1)
     m = _bedrock().match(bare)
     if m:
         provider = provider or str(models_table()["bedrock"]["provider"])
