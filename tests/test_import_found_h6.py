@@ -496,3 +496,88 @@ def test_a_span_naming_a_tool_and_its_call_is_a_tool_call(tmp_path: Path) -> Non
     assert [(t["tool"], t["x_tool_call_id"]) for t in tools] == [
         ("HelloTool", "call_n2HaWg9KFP0BZDq")
     ]
+
+
+def _cc(uuid: str, up: str | None, side: bool, kind: str, at: str, **more: Any) -> Any:
+    rec = {
+        "parentUuid": up,
+        "isSidechain": side,
+        "userType": "external",
+        "sessionId": "88a8d761-0000-4bf1-a8ca-c1febe6bf358",
+        "version": "2.0.46",
+        "uuid": uuid,
+        "timestamp": f"2025-11-19T22:{at}Z",
+        "type": kind,
+    }
+    rec.update(more)
+    return rec
+
+
+def _cc_reply(mid: str, blocks: list[Any]) -> Any:
+    usage = {"input_tokens": 3, "cache_creation_input_tokens": 1900, "output_tokens": 180}
+    return {
+        "id": mid,
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": blocks,
+        "stop_reason": "tool_use",
+        "usage": usage,
+    }
+
+
+def _cc_result(tid: str) -> Any:
+    return {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": tid, "content": "ok"}],
+    }
+
+
+def test_claude_code_inline_sidechain_is_the_subagents_run(tmp_path: Path) -> None:
+    """Claude Code 2.0 wrote a Task's subagent into the session's own file: ``isSidechain``
+    records chained by ``parentUuid``, the subagent's id (``agentId``) only on some of them.
+    The chain is the subagent's run (its model calls and tool calls, each tool call with its
+    result), spawned by the Task; nothing of it is the main agent's."""
+    task = {"type": "tool_use", "id": "toolu_task", "name": "Task", "input": {"prompt": "look"}}
+    grep = {"type": "tool_use", "id": "toolu_grep", "name": "Grep", "input": {"pattern": "x"}}
+    records = [
+        _cc("m1", None, False, "assistant", "53:34.908", message=_cc_reply("msg_main1", [task])),
+        _cc("s1", None, True, "assistant", "53:39.112", message=_cc_reply("msg_side1", [grep])),
+        _cc(
+            "s2",
+            "s1",
+            True,
+            "user",
+            "53:40.000",
+            message=_cc_result("toolu_grep"),
+            agentId="e1c84ba5",
+        ),
+        _cc("s3", "s2", True, "assistant", "54:50.000", message=_cc_reply("msg_side2", [])),
+        _cc(
+            "m2",
+            "m1",
+            False,
+            "user",
+            "55:34.463",
+            message=_cc_result("toolu_task"),
+            toolUseResult={"agentId": "e1c84ba5", "status": "completed"},
+        ),
+        _cc("m3", "m2", False, "assistant", "55:40.790", message=_cc_reply("msg_main2", [])),
+    ]
+    events, summary = _events(
+        _write_lines(tmp_path / "88a8d761-0000-4bf1-a8ca-c1febe6bf358.jsonl", records)
+    )
+    runs: dict[str, list[Any]] = {}
+    for e in events:
+        runs.setdefault(e["run"], []).append(e)
+    main = runs.pop("88a8d761-0000-4bf1-a8ca-c1febe6bf358")
+    [(child_id, child)] = runs.items()
+    assert [e["span"] for e in main if e["kind"] == "model_call"] == ["msg_main1", "msg_main2"]
+    assert [(e["tool"], e["outcome"]) for e in main if e["kind"] == "tool_call"] == [("Task", "ok")]
+    assert [e["span"] for e in child if e["kind"] == "model_call"] == ["msg_side1", "msg_side2"]
+    assert [(e["tool"], e["outcome"]) for e in child if e["kind"] == "tool_call"] == [
+        ("Grep", "ok")
+    ]
+    assert not any(e.get("x_result") for e in main + child)  # every call met its result
+    spawn = next(e for e in main if e["kind"] == "spawn")
+    assert spawn["x_child_run"] == child_id
+    assert "tool result without its tool use" not in summary["dropped"]

@@ -131,6 +131,7 @@ class _Run:
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
         self.depth = 0
+        self.named: dict[str, str] = {}  # (the file's: a subagent's agentId -> its run key)
         self.outcome = "unknown"
         self.end_facts: dict[str, Any] = {}
         self.tool_calls: dict[str, int] = {}  # tool use id -> its tool call's number
@@ -170,6 +171,34 @@ def _agent_type(path: Path) -> str | None:
         return None
 
 
+MAX_CHAIN_IDS = 1_000_000
+"""Inline sidechain records whose subagent is remembered (their own lines name no agentId)."""
+
+
+def _sidechain(
+    rec: dict[str, Any],
+    agent_id: str | None,
+    line: int,
+    chains: dict[str, str],
+    named: dict[str, str],
+) -> str:
+    """The key of the subagent a sidechain record belongs to. A subagent's own file names its
+    ``agentId`` on every record; a session that writes its subagents inline (Claude Code 2.0
+    and before: ``isSidechain`` records in the session's file, an ``agentId`` on some of them
+    or none) is followed by ``parentUuid``: a chain is one subagent, keyed by its first known
+    ``agentId``, else by its first record."""
+    up = text(rec.get("parentUuid"), 200)
+    key = chains.get(up) if up else None
+    if key is None:
+        key = agent_id or f"sidechain-{text(rec.get('uuid'), 36) or line}"
+    if agent_id and agent_id != key:
+        named.setdefault(agent_id, key)  # the Task's result names the subagent by it
+    uid = text(rec.get("uuid"), 200)
+    if uid and key != agent_id and len(chains) < MAX_CHAIN_IDS:
+        chains[uid] = key
+    return key
+
+
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
@@ -183,6 +212,8 @@ def _read(
 ) -> Iterator[RawEvent]:
     name = str(path)
     runs: dict[str, _Run] = {}
+    chains: dict[str, str] = {}  # inline sidechain record uuid -> its subagent's key
+    named: dict[str, str] = {}  # a subagent's agentId -> its key, where they differ
     sub_type = _agent_type(path) if path.name.startswith("agent-") else None
     order = 0
     for n, raw in iter_lines(path):
@@ -199,6 +230,8 @@ def _read(
             stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
             continue
         agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        if rec.get("isSidechain") is True:
+            agent_id = _sidechain(rec, agent_id, n, chains, named)
         if agent_id:  # a workflow's agent names its session "<session>#agent-<id>"
             sid = sid.split("#agent-", 1)[0] or sid
         task = text(rec.get("parent_tool_use_id"), 200)  # the stream: a subagent's message
@@ -209,6 +242,7 @@ def _read(
         if run is None:
             who = mapping.agent(f"{AGENT}:{sub_type or 'subagent'}" if agent_id else AGENT)
             run = runs[rid] = _Run(rid, name, n, who, spool.sorted())
+            run.named = named
             if agent_id:
                 run.facts["x_parent_run"] = sid
                 run.facts["x_agent_id"] = agent_id
@@ -373,7 +407,7 @@ def _user(
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
             if child is not None:
-                run.children[spawn] = f"{run.id}:agent-{child}"
+                run.children[spawn] = f"{run.id}:agent-{run.named.get(child, child)}"
         mapped = True
     if mapped:
         stats.mapped += 1
