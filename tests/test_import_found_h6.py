@@ -581,3 +581,36 @@ def test_claude_code_inline_sidechain_is_the_subagents_run(tmp_path: Path) -> No
     spawn = next(e for e in main if e["kind"] == "spawn")
     assert spawn["x_child_run"] == child_id
     assert "tool result without its tool use" not in summary["dropped"]
+
+
+def test_langfuse_agent_creation_is_no_spawn_and_an_agent_is_named_by_its_id(
+    tmp_path: Path,
+) -> None:
+    """Koog's Langfuse export has an AGENT observation for creating the agent
+    (``create_agent``) above the one for running it (``invoke_agent``, named ``run.<run id>``):
+    creating is not spawning, and the agent is named by its stable ``gen_ai.agent.id``, not by
+    a name that changes with every run."""
+    agent_id = "f9f77d1a-437f-4ba6-890e-b592a50cbd21"
+
+    def meta(op: str) -> str:
+        return json.dumps(
+            {"attributes": {"gen_ai.operation.name": op, "gen_ai.agent.id": agent_id}}
+        )
+
+    obs = [
+        _lf_obs("c", None, "AGENT", f"agent.{agent_id}", 1, metadata=meta("create_agent")),
+        _lf_obs("r", "c", "AGENT", "run.6f8d2449-33ed-4c7c", 2, metadata=meta("invoke_agent")),
+        _lf_obs(
+            "g",
+            "r",
+            "GENERATION",
+            "llm.chat",
+            3,
+            model="gpt-4o",
+            usageDetails={"input": 120, "output": 30},
+            costDetails={"total": 0.0006},
+        ),
+    ]
+    events, _ = _events(_lf_export(tmp_path, f"agent.{agent_id}", obs))
+    assert not [e for e in events if e["kind"] == "spawn"]
+    assert next(e for e in events if e["kind"] == "model_call")["agent"] == agent_id

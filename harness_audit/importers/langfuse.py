@@ -58,6 +58,8 @@ from harness_audit.trail.source import RawEvent
 NAME = "langfuse"
 DESCRIPTION = "Langfuse trace exports (trace with observations and scores)"
 
+_AGENT_NAMES = ("gen_ai.agent.name", "agent.name")
+"""Attributes that name an agent; without them an agent span's ``gen_ai.agent.id`` names it."""
 _TYPES = {"GENERATION": MODEL, "TOOL": TOOL, "AGENT": AGENT, "GUARDRAIL": EVAL, "EVALUATOR": EVAL}
 
 
@@ -137,6 +139,11 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     attrs = _attrs(meta)
     trace.tool_names |= _tool_names(o, attrs)
     fill(span, attrs)
+    if span.kind == AGENT and attrs.get("gen_ai.operation.name") == "create_agent":
+        span.kind = STRUCTURE  # the agent's creation, not a run of it: it spawns none
+    elif span.kind == AGENT and not any(attrs.get(n) for n in _AGENT_NAMES):
+        stable = text(attrs.get("gen_ai.agent.id"), 200)  # the span's name may be the run's
+        span.agent_name = stable or span.agent_name
     if span.kind == MODEL:
         span.model = text(o.get("model"), 200) or span.model
         usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
