@@ -374,6 +374,25 @@ def _lf_obs(oid: str, parent: str | None, kind: str, name: str, sec: int, **extr
     return base
 
 
+def _lf_gen(
+    oid: str, parent: str, name: str, usage: dict[str, int], usd: float, **extra: Any
+) -> Any:
+    """A generation stating its usage and cost (and the columns Langfuse computes from them)."""
+    return _lf_obs(
+        oid,
+        parent,
+        "GENERATION",
+        name,
+        3,
+        model="gpt-4o-mini",
+        usageDetails=usage,
+        costDetails={"total": usd},
+        inputUsage=usage.get("input", 0),
+        totalCost=usd,
+        **extra,
+    )
+
+
 def _lf_export(tmp_path: Path, name: str, observations: list[Any]) -> Path:
     trace = {
         "id": "096fc09a30ab90d2431778f9ee2b3936",
@@ -431,17 +450,12 @@ def test_langfuse_emitter_event_spans_are_one_operation(tmp_path: Path) -> None:
     obs = [
         _lf_obs("r", None, "SPAN", root, 1, metadata=_oi("AGENT")),
         _lf_obs("a4", "r", "SPAN", "agent.react.start-4", 2, metadata=_oi("AGENT")),
-        _lf_obs(
+        _lf_gen(
             "c16s",
             "a4",
-            "GENERATION",
             "backend.openai.chat.start-16",
-            3,
-            model="gpt-4o-mini",
-            usageDetails={"input": 2359, "total": 2359},
-            costDetails={"total": 0.00035385},
-            inputUsage=2359,
-            totalCost=0.00035385,
+            {"input": 2359, "total": 2359},
+            0.00035385,
             metadata=_oi("LLM"),
         ),
         _lf_obs(
@@ -600,16 +614,7 @@ def test_langfuse_agent_creation_is_no_spawn_and_an_agent_is_named_by_its_id(
     obs = [
         _lf_obs("c", None, "AGENT", f"agent.{agent_id}", 1, metadata=meta("create_agent")),
         _lf_obs("r", "c", "AGENT", "run.6f8d2449-33ed-4c7c", 2, metadata=meta("invoke_agent")),
-        _lf_obs(
-            "g",
-            "r",
-            "GENERATION",
-            "llm.chat",
-            3,
-            model="gpt-4o",
-            usageDetails={"input": 120, "output": 30},
-            costDetails={"total": 0.0006},
-        ),
+        _lf_gen("g", "r", "llm.chat", {"input": 120, "output": 30}, 0.0006),
     ]
     events, _ = _events(_lf_export(tmp_path, f"agent.{agent_id}", obs))
     assert not [e for e in events if e["kind"] == "spawn"]
