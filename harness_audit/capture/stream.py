@@ -18,7 +18,9 @@ write each request's events before it answers, so it cannot wait for the trace. 
   same request or earlier); else the agent name on the span's own attributes
   (``gen_ai.agent.name`` and the table's other names); else, when the root is in the same
   request, the root's name (the importer's fallback); else the resource's ``service.name``;
-  else ``unknown``. A trace exported in one request (the usual case for a
+  else ``unknown``; an event whose agent is such a stand-in while an ancestor has not arrived
+  says so in ``x_agent_from`` (its true agent may be one that comes later). A trace exported in
+  one request (the usual case for a
   ``BatchSpanProcessor`` and short runs) therefore maps to the events ``trail import`` makes
   of it (same kinds, agents, links and order; the ``run_start`` span is always
   ``<trace>:run_start``).
@@ -81,6 +83,10 @@ from harness_audit.importers.spans import (
     place,
 )
 from harness_audit.importers.unknown import mark_values
+
+PROVISIONAL = "the span's enclosing spans had not arrived when it was written"
+"""Why an event's ``agent`` is a stand-in (``x_agent_from``): a span exported before the agent
+span above it (a ``SimpleSpanProcessor`` sends each span as it ends, children first)."""
 
 MAX_OPEN_TRACES = 10_000
 MAX_SPANS_PER_TRACE = 100_000
@@ -323,6 +329,7 @@ class StreamMapper:
                 if missing is not None:
                     o.waiting.setdefault(missing, []).append(s.id)
                 s = dataclasses.replace(s, kind=STRUCTURE)
+            mapped = len(outs)
             map_span(
                 s,
                 SpanPlace(o.run, agent_src, spawner, depth, o.parents.get(s.id), o.order),
@@ -331,6 +338,11 @@ class StreamMapper:
                 outs,
                 base,
             )
+            if s.kind != AGENT and spawner is None and missing is not None and not s.attr_agent:
+                # its enclosing agent span (if any) is not here yet: the agent is a stand-in
+                source = "the trace's root span" if fallback else "the resource's service.name"
+                for pending in outs[mapped:]:
+                    pending.event["x_agent_from"] = f"{source}: {PROVISIONAL}"
             o.order += 1
         self._release(o, new, outs, base)
         o.order += len(outs)

@@ -92,6 +92,12 @@ USAGE_READ = (
     "cache_read_input_tokens",
 )
 """The usage fields :func:`_finish_call` reads (the only ones a call keeps)."""
+MID_STREAM = "_mid_stream"
+"""Kept with a usage written while its message was still streaming (``stop_reason`` null, as
+Claude Code 2.x writes every line): its ``output_tokens`` are those counted so far, a lower
+bound, not the message's total."""
+LONG_WRITE = "ephemeral_1h_input_tokens"
+"""The cache writes kept for an hour, in ``usage.cache_creation`` (kept with the usage)."""
 _FACTS = (("version", "x_claude_code_version"), ("cwd", "x_cwd"))
 _IDS = ("sessionId", "session_id", "leafUuid", "messageId", "uuid", "permissionMode")
 DENIER = "harness"
@@ -125,6 +131,7 @@ class _Run:
         self.facts: dict[str, Any] = {}
         self.stop: str | None = None
         self.depth = 0
+        self.named: dict[str, str] = {}  # (the file's: a subagent's agentId -> its run key)
         self.outcome = "unknown"
         self.end_facts: dict[str, Any] = {}
         self.tool_calls: dict[str, int] = {}  # tool use id -> its tool call's number
@@ -164,6 +171,34 @@ def _agent_type(path: Path) -> str | None:
         return None
 
 
+MAX_CHAIN_IDS = 1_000_000
+"""Inline sidechain records whose subagent is remembered (their own lines name no agentId)."""
+
+
+def _sidechain(
+    rec: dict[str, Any],
+    agent_id: str | None,
+    line: int,
+    chains: dict[str, str],
+    named: dict[str, str],
+) -> str:
+    """The key of the subagent a sidechain record belongs to. A subagent's own file names its
+    ``agentId`` on every record; a session that writes its subagents inline (Claude Code 2.0
+    and before: ``isSidechain`` records in the session's file, an ``agentId`` on some of them
+    or none) is followed by ``parentUuid``: a chain is one subagent, keyed by its first known
+    ``agentId``, else by its first record."""
+    up = text(rec.get("parentUuid"), 200)
+    key = chains.get(up) if up else None
+    if key is None:
+        key = agent_id or f"sidechain-{text(rec.get('uuid'), 36) or line}"
+    if agent_id and agent_id != key:
+        named.setdefault(agent_id, key)  # the Task's result names the subagent by it
+    uid = text(rec.get("uuid"), 200)
+    if uid and key != agent_id and len(chains) < MAX_CHAIN_IDS:
+        chains[uid] = key
+    return key
+
+
 def read(
     path: Path, mapping: Mapping, stats: ImportStats, pipeline: str, probe: Probe | None = None
 ) -> Iterator[RawEvent]:
@@ -177,6 +212,8 @@ def _read(
 ) -> Iterator[RawEvent]:
     name = str(path)
     runs: dict[str, _Run] = {}
+    chains: dict[str, str] = {}  # inline sidechain record uuid -> its subagent's key
+    named: dict[str, str] = {}  # a subagent's agentId -> its key, where they differ
     sub_type = _agent_type(path) if path.name.startswith("agent-") else None
     order = 0
     for n, raw in iter_lines(path):
@@ -193,6 +230,8 @@ def _read(
             stats.drop(f"{kind[:40]!r} record without a session (no event kind)")
             continue
         agent_id = text(rec.get("agentId"), 200) if rec.get("isSidechain") is True else None
+        if rec.get("isSidechain") is True:
+            agent_id = _sidechain(rec, agent_id, n, chains, named)
         if agent_id:  # a workflow's agent names its session "<session>#agent-<id>"
             sid = sid.split("#agent-", 1)[0] or sid
         task = text(rec.get("parent_tool_use_id"), 200)  # the stream: a subagent's message
@@ -203,6 +242,7 @@ def _read(
         if run is None:
             who = mapping.agent(f"{AGENT}:{sub_type or 'subagent'}" if agent_id else AGENT)
             run = runs[rid] = _Run(rid, name, n, who, spool.sorted())
+            run.named = named
             if agent_id:
                 run.facts["x_parent_run"] = sid
                 run.facts["x_agent_id"] = agent_id
@@ -285,6 +325,11 @@ def _assistant(
         # the message's last line carries its final usage; only what _finish_call reads is
         # kept (a call is held to its run's end: the whole usage was most of a session's memory)
         call.usage = {k: usage[k] for k in USAGE_READ if k in usage}
+        split = usage.get("cache_creation")  # the cache writes by lifetime (5 minutes, 1 hour)
+        if isinstance(split, dict) and LONG_WRITE in split:
+            call.usage[LONG_WRITE] = split[LONG_WRITE]
+        if "stop_reason" in msg and msg["stop_reason"] is None:
+            call.usage[MID_STREAM] = True  # written before the message ended
     stated = usd_to_microusd(rec.get("costUSD"))  # written by early versions: stated, kept
     if stated is not None:
         call.cost = stated
@@ -362,7 +407,7 @@ def _user(
         if spawn is not None and isinstance(result, dict):
             child = text(result.get("agentId"), 200)
             if child is not None:
-                run.children[spawn] = f"{run.id}:agent-{child}"
+                run.children[spawn] = f"{run.id}:agent-{run.named.get(child, child)}"
         mapped = True
     if mapped:
         stats.mapped += 1
@@ -435,21 +480,29 @@ def _finish_call(call: _Call, ev: dict[str, Any]) -> None:
     ev["input_tokens"] = None if fresh is None else fresh + (write or 0) + (hit or 0)
     ev["output_tokens"] = out
     ev["x_input_tokens_include_cache"] = True
+    partial = out is not None and bool(u.get(MID_STREAM))
+    if partial:
+        ev["x_output_tokens"] = "lower bound: usage written mid-stream (stop_reason null)"
     if write is not None:
         ev["x_cache_creation_input_tokens"] = write
     if hit is not None:
         ev["x_cache_read_input_tokens"] = hit
+    long_write = as_int(u.get(LONG_WRITE))  # priced higher than a 5-minute write
+    if long_write:
+        ev["x_cache_creation_1h_input_tokens"] = long_write
     if call.cost is not None:  # the transcript states it (costUSD)
         ev["cost_microusd"] = call.cost
         return
     est = None
     if fresh is not None and out is not None:
-        est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0)
+        est = tables.estimate_cost(call.model, fresh, out, write or 0, hit or 0, long_write or 0)
     if est is None:
         ev["cost_microusd"] = None  # the transcript states no cost, and no price is known
         return
     ev["cost_microusd"], ev["x_cost_source"] = est
     ev["x_cost_estimated"] = True
+    if partial:
+        ev["x_cost_lower_bound"] = True  # on output tokens that are a lower bound
 
 
 def _emit(run: _Run, pipeline: str, stats: ImportStats, mapping: Mapping) -> Iterator[RawEvent]:

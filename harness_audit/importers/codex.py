@@ -87,6 +87,7 @@ class _Rollout:
         self.gates: list[tuple[str, str]] = []
         self.facts: dict[str, Any] = {}
         self.outcome = "unknown"
+        self.aborted = 0  # turns the user interrupted (the run may go on after one)
         self.turns = 0  # model turns (calls of a rollout without token_count, in events)
         self.in_turn = False
         self.forked_at: int | None = None  # a sub-agent's start: what is earlier is copied
@@ -469,12 +470,15 @@ def _event(
         return
     if t == "user_message":
         r.in_turn = False
+        if r.outcome != "error":  # a new turn: the run ends as its last turn does (unknown
+            r.outcome = "unknown"  # until it completes), an earlier abort counted on its end
     elif t in ("agent_message", "agent_reasoning"):
         _turn(r, key, at, order, line)
     if t == "task_complete":
         r.outcome = "ok"
     elif t == "turn_aborted":
         r.outcome = "aborted"
+        r.aborted += 1
     elif t == "error":
         r.outcome = "error"
     stats.drop(f"event {t[:40]!r} (no event kind)")
@@ -500,6 +504,8 @@ def _emit(r: _Rollout, pipeline: str, stats: ImportStats, mapping: Mapping) -> I
             start["x_gate"] = "approval_policy never with danger-full-access: nothing was gated"
     start.update(r.facts)
     end = run_end(r.id, begin, r.last, pipeline, r.outcome)
+    if r.aborted:
+        end["x_turns_aborted"] = r.aborted
     yield from emit_run(r.file, (1, start), _completed(r, False), (1, end), stats)
 
 

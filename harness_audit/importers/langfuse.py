@@ -58,6 +58,8 @@ from harness_audit.trail.source import RawEvent
 NAME = "langfuse"
 DESCRIPTION = "Langfuse trace exports (trace with observations and scores)"
 
+_AGENT_NAMES = ("gen_ai.agent.name", "agent.name")
+"""Attributes that name an agent; without them an agent span's ``gen_ai.agent.id`` names it."""
 _TYPES = {"GENERATION": MODEL, "TOOL": TOOL, "AGENT": AGENT, "GUARDRAIL": EVAL, "EVALUATOR": EVAL}
 
 
@@ -137,27 +139,34 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     attrs = _attrs(meta)
     trace.tool_names |= _tool_names(o, attrs)
     fill(span, attrs)
+    if span.kind == AGENT and attrs.get("gen_ai.operation.name") == "create_agent":
+        span.kind = STRUCTURE  # the agent's creation, not a run of it: it spawns none
+    elif span.kind == AGENT and not any(attrs.get(n) for n in _AGENT_NAMES):
+        stable = text(attrs.get("gen_ai.agent.id"), 200)  # the span's name may be the run's
+        span.agent_name = stable or span.agent_name
     if span.kind == MODEL:
         span.model = text(o.get("model"), 200) or span.model
         usage = _json_field(o.get("usageDetails")) or _json_field(o.get("usage")) or {}
         if not isinstance(usage, dict):
             usage = {}
+        # inputUsage/outputUsage/totalCost are columns Langfuse computes: 0 when the source
+        # stated nothing (an empty usageDetails), so a 0 there is no statement: unknown
         for got in (
             as_int(usage.get("input", usage.get("promptTokens"))),
-            as_int(o.get("inputUsage")),
+            as_int(o.get("inputUsage")) or None,
         ):
             if span.input_tokens is None:
                 span.input_tokens = got
         for got in (
             as_int(usage.get("output", usage.get("completionTokens"))),
-            as_int(o.get("outputUsage")),
+            as_int(o.get("outputUsage")) or None,
         ):
             if span.output_tokens is None:
                 span.output_tokens = got
         cost = _json_field(o.get("costDetails"))
         total = cost.get("total") if isinstance(cost, dict) else None
         if total is None:
-            total = o.get("totalCost", o.get("calculatedTotalCost"))
+            total = o.get("totalCost", o.get("calculatedTotalCost")) or None
         micro = usd_to_microusd(total)
         if micro is not None:
             span.cost_microusd = micro
@@ -168,6 +177,47 @@ def _observation(o: dict[str, Any], root: str, line: int, trace: Trace) -> Span 
     elif span.kind == AGENT and span.agent_name is None:
         span.agent_name = agent_name_from(name)
     return span
+
+
+_LIFECYCLE = re.compile(
+    r"^(.{1,250})\.(start|success|error|finish|retry|update|partial_update|new_token)-(\d{1,20})$"
+)
+"""An emitter event's span name, ``<operation path>.<event>-<run number>`` (BeeAI writes one
+span per event of a model call, tool run or agent iteration: ``backend.openai.chat.start-16``,
+``…success-16``, ``…finish-16`` are one call)."""
+
+
+def _one_per_operation(spans: list[Span]) -> None:
+    """The event spans of one operation (same path and run number) as one event: the first
+    keeps what any of them states (usage, cost, an error), the others become structure; an
+    agent's event spans other than its ``start`` are structure too (they are its progress, not
+    agents it spawned), the agent named by the path."""
+    first: dict[tuple[str, str, str], Span] = {}
+    for s in sorted(spans, key=lambda s: (s.start, s.line)):
+        m = _LIFECYCLE.match(s.name)
+        if m is None or s.kind not in (MODEL, TOOL, AGENT):
+            continue
+        base, event, run = m.groups()
+        if s.kind == AGENT:
+            if event == "start":
+                s.agent_name = base
+            else:
+                s.kind = STRUCTURE
+            continue
+        if s.kind == TOOL and s.tool in (None, s.name):
+            s.tool = base  # the tool's path, not one of its events
+        kept = first.setdefault((s.kind, base, run), s)
+        if event == "error":
+            kept.status = "error"
+        if kept is s:
+            continue
+        kept.input_tokens = s.input_tokens if kept.input_tokens is None else kept.input_tokens
+        kept.output_tokens = s.output_tokens if kept.output_tokens is None else kept.output_tokens
+        kept.cost_microusd = s.cost_microusd if kept.cost_microusd is None else kept.cost_microusd
+        if s.status == "error":
+            kept.status = "error"
+        kept.end = max(kept.end, s.end)
+        s.kind = STRUCTURE
 
 
 def _score(
@@ -233,6 +283,7 @@ def trace_of(
             stats.drop("observation without an id")
             continue
         trace.spans.append(span)
+    _one_per_operation(trace.spans)
     root.start = (
         min([root.start] + [s.start for s in trace.spans if s.start])
         if root.start

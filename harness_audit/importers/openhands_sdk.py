@@ -71,6 +71,7 @@ KINDS = frozenset(
         "TokenEvent",
         "LLMCompletionLogEvent",
         "HookExecutionEvent",
+        "SystemPromptUpdateEvent",
     )
 )
 """The SDK's event kinds (``openhands/sdk/event``)."""
@@ -155,12 +156,14 @@ def read(
     run = path.stem[:200]
     model = "unknown"
     calls: set[str] = set()
+    calls_out: dict[str, dict[str, Any]] = {}
     actions: dict[str, dict[str, Any]] = {}  # by event id and by tool_call_id: open tool calls
     out: list[tuple[int, dict[str, Any]]] = []
     first_ns: int | None = None
     last_ns: int | None = None
     status: str | None = None
     totals: dict[str, Any] = {}
+    per_call: dict[str, dict[str, Any]] = {}  # response id -> what the metrics state of it
     facts: dict[str, Any] = {}
     state = probe.json if _is_base_state(probe.json) else None
     if isinstance(state, dict):
@@ -175,6 +178,7 @@ def read(
         if isinstance(state.get("max_iterations"), int):
             facts["x_max_iterations"] = state["max_iterations"]
         totals = _totals(as_dict(state.get("stats")))
+        per_call.update(_per_call(as_dict(state.get("stats"))))
         status = text(state.get("execution_status"), 40)
     for line, rec in _records(path, probe):
         stats.records += 1
@@ -194,9 +198,10 @@ def read(
                 status = rec["value"]
             elif key == "stats":
                 value = as_dict(rec.get("value"))
-                m = as_dict(as_dict(value.get("usage_to_metrics")).get("default"))
-                model = text(m.get("model_name"), 200) or model
+                m = _metrics(value)
+                model = (text(m[0].get("model_name"), 200) if m else None) or model
                 totals = _totals(value)
+                per_call.update(_per_call(value))
             stats.drop("conversation state update (its facts are the run's)")
             continue
         rid = text(rec.get("llm_response_id"), 200)
@@ -223,6 +228,7 @@ def read(
             if route:
                 call["x_model_route"] = route
             out.append((line, call))
+            calls_out[rid] = call
         if kind == "ActionEvent":
             tool = text(rec.get("tool_name"), 200) or "tool"
             effect, scope = mapping.tool(tool, agent)
@@ -289,6 +295,15 @@ def read(
             stats.mapped += 1  # an agent message: its model call
         else:
             stats.drop(f"{kind} (no event kind)")
+    for rid, stated in per_call.items():
+        known = calls_out.get(rid)
+        at = stated.pop("ts")
+        if known is None:  # a completion no event names (a condenser's, a title's): it ran
+            known = {"ts": at, "run": run, "span": f"{rid}:model_call", "agent": agent}
+            known.update(kind="model_call", cost_microusd=None)
+            known["x_call_from"] = "the conversation's metrics (no event names its response)"
+            out.append((0, known))
+        known.update(stated)
     if not out:
         if stats.records == 0:
             raise fail(name, "no OpenHands SDK events in this file", 1, "events with a kind")
@@ -306,16 +321,69 @@ def read(
     yield from emit_run(name, (1, start), out, (1, end), stats)
 
 
+def _metrics(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each LLM's metrics in a ``stats`` value, ``default`` first: ``usage_to_metrics`` is keyed
+    by each LLM's usage id (``default``, ``agent``, ``condenser`` …), any of them a model's."""
+    by_use = as_dict(stats.get("usage_to_metrics"))
+    order = sorted(by_use, key=lambda k: k != "default")
+    return [m for m in (as_dict(by_use[k]) for k in order) if m]
+
+
+def _sum(values: list[int | None]) -> int | None:
+    """The sum of the values, None when none is stated."""
+    stated = [v for v in values if v is not None]
+    return sum(stated) if stated else None
+
+
 def _totals(stats: dict[str, Any]) -> dict[str, Any]:
-    """The running totals a ``stats`` value (of an update, or of the base state) states."""
-    m = as_dict(as_dict(stats.get("usage_to_metrics")).get("default"))
-    usage = as_dict(m.get("accumulated_token_usage"))
+    """The running totals a ``stats`` value (of an update, or of the base state) states, over
+    every LLM it has metrics for."""
+    ms = _metrics(stats)
+    usages = [as_dict(m.get("accumulated_token_usage")) for m in ms]
     return {
-        "x_total_input_tokens": as_int(usage.get("prompt_tokens")),
-        "x_total_output_tokens": as_int(usage.get("completion_tokens")),
-        "x_total_cache_read_tokens": as_int(usage.get("cache_read_tokens")),
-        "x_accumulated_cost_microusd": usd_to_microusd(m.get("accumulated_cost")),
+        "x_total_input_tokens": _sum([as_int(u.get("prompt_tokens")) for u in usages]),
+        "x_total_output_tokens": _sum([as_int(u.get("completion_tokens")) for u in usages]),
+        "x_total_cache_read_tokens": _sum([as_int(u.get("cache_read_tokens")) for u in usages]),
+        "x_accumulated_cost_microusd": _sum(
+            [usd_to_microusd(m.get("accumulated_cost")) for m in ms]
+        ),
     }
+
+
+def _per_call(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Response id -> the model, tokens and cost the metrics state of that one completion
+    (``token_usages`` name their response; a ``costs`` entry is that completion's when the two
+    lists are as long, as the SDK appends one of each per completion; a cost of 0 is an
+    unpriced model's, unknown) and ``ts``, the cost's time when paired."""
+    found: dict[str, dict[str, Any]] = {}
+    for m in _metrics(stats):
+        usages = [u for u in m.get("token_usages") or () if isinstance(u, dict)]
+        costs = [c for c in m.get("costs") or () if isinstance(c, dict)]
+        paired = len(costs) == len(usages)
+        for n, u in enumerate(usages):
+            rid = text(u.get("response_id"), 200)
+            if not rid:
+                continue
+            name = text(u.get("model"), 200) or text(m.get("model_name"), 200) or "unknown"
+            route, _, bare = name.partition("/") if name.startswith(_ROUTES) else ("", "", name)
+            cache_read = as_int(u.get("cache_read_tokens"))
+            call: dict[str, Any] = {
+                "model": tables.resolve_model(bare).as_dict(),
+                "input_tokens": as_int(u.get("prompt_tokens")),
+                "output_tokens": as_int(u.get("completion_tokens")),
+                "ts": None,
+            }
+            if cache_read:
+                call["x_cache_read_tokens"] = cache_read
+            if route:
+                call["x_model_route"] = route
+            if paired:
+                cost = usd_to_microusd(costs[n].get("cost"))
+                call["cost_microusd"] = cost or None
+                ns = ts_to_ns(costs[n].get("timestamp"))
+                call["ts"] = None if ns is None else ns_to_ts(ns)
+            found[rid] = call
+    return found
 
 
 def sniff(probe: Probe) -> str | None:

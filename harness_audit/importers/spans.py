@@ -191,6 +191,8 @@ def classify(attrs: dict[str, Any], name: str, m: dict[str, Any]) -> str:
         return table[("operation", name)]
     if m.get("agent_name") is not None and m.get("tool_name") is None:
         return AGENT  # e.g. pydantic-ai's `<agent> run` spans: gen_ai.agent.name, no operation
+    if m.get("tool_name") is not None and m.get("tool_call_id") is not None:
+        return TOOL  # a tool and the call it answers, no operation: Koog's `tool.<Name>` spans
     return STRUCTURE
 
 

@@ -99,6 +99,11 @@ def _bedrock() -> re.Pattern[str]:
     return re.compile(models_table()["bedrock"]["pattern"], re.IGNORECASE)
 
 
+@cache
+def _vertex_resource() -> re.Pattern[str]:
+    return re.compile(models_table()["vertex_resource"]["pattern"], re.IGNORECASE)
+
+
 def _family_of(bare: str) -> tuple[str, str] | None:
     for pattern, family, provider in _families():
         if pattern.match(bare):
@@ -124,6 +129,10 @@ def resolve_model(model: str, provider_hint: str | None = None) -> ModelInfo:
             if e.get("vendor_segment") and "/" in bare:
                 bare = bare.split("/", 1)[1]
             break
+    vertex = _vertex_resource().match(bare) if provider is None else None
+    if vertex:
+        provider = str(models_table()["vertex_resource"]["provider"])
+        bare = vertex.group(1)
     m = _bedrock().match(bare)
     if m:
         provider = provider or str(models_table()["bedrock"]["provider"])
@@ -212,17 +221,26 @@ def prices_table() -> list[tuple[re.Pattern[str], dict[str, Any]]]:
 
 
 def estimate_cost(
-    model: str, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_write: int = 0,
+    cache_read: int = 0,
+    cache_write_1h: int = 0,
 ) -> tuple[int, str] | None:
     """(micro-dollars, what the estimate rests on) of a call by ``rules/prices.yaml``; None when
-    no entry prices the model (its cost stays unknown). ``input_tokens`` excludes the cache."""
+    no entry prices the model (its cost stays unknown). ``input_tokens`` excludes the cache;
+    ``cache_write_1h`` is the part of ``cache_write`` written for an hour (priced higher)."""
     bare = model.rsplit("/", 1)[-1]
+    long_write = min(max(cache_write_1h, 0), cache_write)
     for pattern, e in prices_table():
         if pattern.match(bare):
+            write_price = float(e.get("cache_write", e["input"]))
             usd_per_mtok = (
                 input_tokens * float(e["input"])
                 + output_tokens * float(e["output"])
-                + cache_write * float(e.get("cache_write", e["input"]))
+                + (cache_write - long_write) * write_price
+                + long_write * float(e.get("cache_write_1h", write_price))
                 + cache_read * float(e.get("cache_read", e["input"]))
             )
             source = f"rules/prices.yaml {e['match']!r} ({e['source']}, {e['date']})"
