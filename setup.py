@@ -23,6 +23,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+from setuptools.modified import newer_group
 
 ROOT = Path(__file__).resolve().parent
 DATA = ("rules", "schemas", "templates")  # repository folders -> harness_audit/_data/
@@ -112,6 +113,24 @@ class BuildExtWithMypyc(build_ext):
         if building and exts and not any(e.name == "harness_audit__mypyc" for e in exts):
             exts[:0] = mypyc_extensions()
         super().finalize_options()
+
+    def build_extension(self, ext: Extension) -> None:
+        """Build ``ext``, or take the same extension an install of the other kind built.
+
+        ``pip install .`` builds into ``build/lib.*``; ``pip install -e .`` builds into the
+        tree. The README's two commands run both, in either order, on one clone: an extension
+        one of them built is newer than all its sources (distutils' own rule for skipping a
+        build, mypyc rewriting only the C that changed) and is copied, not compiled again.
+        """
+        rel = self.get_ext_filename(self.get_ext_fullname(ext.name))
+        dest = Path(self.get_ext_fullpath(ext.name)).resolve()
+        inputs = [*ext.sources, *ext.depends]
+        for built in [ROOT / rel, *sorted(ROOT.glob(f"build/lib.*/{rel}"))]:
+            if built.is_file() and built.resolve() != dest and not newer_group(inputs, built):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(built, dest)
+                return
+        super().build_extension(ext)
 
 
 setup(
