@@ -1,4 +1,4 @@
-"""Spans as they arrive -> trail events, run by run: the streaming reading of a trace.
+"""Spans as they arrive -> trail events, run by run; compiled by mypyc (the last paragraph).
 
 ``trail import`` maps a whole trace at once (IMPORT.md). A receiver gets a trace's spans over
 many requests, in the order they end (children before their parents, the root last), and must
@@ -59,6 +59,14 @@ take continuation runs and their span ids are known too (a request written just 
 crash and resent by the client after it is not written twice). Agent ancestry and held child
 agents are not in the trail: after a restart the attribution falls back as above, and a held
 spawn is not written.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

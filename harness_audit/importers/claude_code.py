@@ -1,4 +1,6 @@
-"""Claude Code session transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and the
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Claude Code session transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and the
 subagents' ``<session>/subagents/agent-<id>.jsonl`` (JSON Lines, one record a line).
 
 One session (``sessionId``) is one run; a subagent's file (its records carry ``isSidechain``
@@ -25,6 +27,14 @@ the same records keyed by ``session_id``, without times; a message with a
 the run's outcome (``subtype``), its stated ``total_cost_usd`` (``x_total_cost_microusd``) and
 the tool uses the permission settings refused (``permission_denials``: each an ``approval``
 rejected by ``harness``, the call ``denied``).
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

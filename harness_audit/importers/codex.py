@@ -1,4 +1,6 @@
-"""OpenAI Codex rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, JSON Lines of
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+OpenAI Codex rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, JSON Lines of
 ``{"timestamp", "type", "payload"}`` (``session_meta``, ``turn_context``, ``response_item``,
 ``event_msg``, ``compacted``); the early format without ``payload`` (a first line
 ``{id, timestamp, instructions}`` then bare response items) is read too.
@@ -21,6 +23,14 @@ says so in ``x_approval``, and no approval is made up for it. A ``spawn_agent`` 
 ``collab_tool_call`` names a new thread is a ``spawn`` (``x_child_run`` that thread's rollout);
 a sub-agent's rollout names its parent thread in ``session_meta.source.subagent``
 (``x_parent_run``).
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

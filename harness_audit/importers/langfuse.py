@@ -1,4 +1,6 @@
-"""Langfuse trace exports: ``{"trace": {...}, "observations": [...]}`` (the tRPC/public API
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Langfuse trace exports: ``{"trace": {...}, "observations": [...]}`` (the tRPC/public API
 shape), a trace with its ``observations`` inside, a list of them, or JSON Lines of them.
 
 Observations: ``GENERATION`` -> model_call (``usageDetails``, ``costDetails.total`` in USD),
@@ -11,6 +13,14 @@ a numeric score is judged by the pass rule ``--map``/the manifest declare for it
 (``scores: {toxicity: {pass_below: 0.5}}``); with none it is no verdict either way:
 ``not_proven`` (``x_verdict``; the schema's ``verdict`` says ``fail``, never a pass).
 The Langfuse trace is the run's root; observations without a parent hang from it.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations

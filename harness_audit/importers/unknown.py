@@ -1,4 +1,6 @@
-"""Unknown is unknown (IMPORT.md): what a source does not state is marked, never written as 0
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Unknown is unknown (IMPORT.md): what a source does not state is marked, never written as 0
 or 1970, and the counts that say so.
 
 Every reader leaves a value it was not given as ``None`` (or leaves the field out); the import
@@ -18,6 +20,14 @@ judge reads, and places an event of unknown time:
 An estimate is marked where it is made (``x_cost_estimated: true``, ``x_cost_source``).
 It also counts, per run, what the screen warning of ``trail import`` needs (no model call, no
 tool call, costs unknown) and the marked values for ``import.json``.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
+name holds one exception type per function (a second handler of another type binding ``e``
+raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
+classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
+it directly (patch at the caller or test through the entry point); in an editable install
+the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
+install with ``HARNESS_AUDIT_BUILD_EXT=0``.
 """
 
 from __future__ import annotations
