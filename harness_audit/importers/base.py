@@ -397,22 +397,21 @@ def ts_to_ns(value: Any) -> int | None:
 
 def _utc_ns(text: str) -> int:
     """:func:`ts_to_ns` of the shape nearly every trace writes, ``YYYY-MM-DDTHH:MM:SS[.f…]Z``,
-    read without the pattern (its match and groups were most of a timestamp's reading);
-    -1 for any other text, which the pattern then reads (the same value: tests)."""
+    read without the pattern (its match and groups were most of a timestamp's reading), its
+    minute remembered; -1 for any other text, which the pattern then reads (the same value:
+    tests)."""
     n = len(text)
-    if n < 20 or text[n - 1] != "Z" or text[10] != "T" or not text.isascii():
+    if n < 20 or text[n - 1] != "Z" or text[16] != ":" or not text.isascii():
         return -1
-    if text[4] != "-" or text[7] != "-" or text[13] != ":" or text[16] != ":":
-        return -1
-    hh, mm, ss = text[11:13], text[14:16], text[17:19]
-    if not (
-        hh.isdigit()
-        and mm.isdigit()
-        and ss.isdigit()
-        and text[:4].isdigit()
-        and text[5:7].isdigit()
-        and text[8:10].isdigit()
-    ):
+    head = text[:16]
+    minute = _MINUTES.get(head)
+    if minute is None:
+        minute = _minute_of(head)
+        if len(_MINUTES) >= 4096:
+            _MINUTES.clear()
+        _MINUTES[head] = minute
+    ss = text[17:19]
+    if minute < 0 or not ss.isdigit():
         return -1
     nanos = 0
     if n > 20:
@@ -420,12 +419,27 @@ def _utc_ns(text: str) -> int:
         if text[19] not in ".," or not frac.isdigit():
             return -1
         nanos = int(frac[:9].ljust(9, "0"))
-    hour, minute = int(hh), int(mm)
-    days = _days_of(text[:10])
+    return max(0, (minute + min(int(ss), 59)) * 1_000_000_000 + nanos)
+
+
+_MINUTES: dict[str, int] = {}
+"""Seconds since the epoch of a ``YYYY-MM-DDTHH:MM`` text (-1: not one), remembered: a trace's
+timestamps share a few minutes."""
+
+
+def _minute_of(head: str) -> int:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM`` (ASCII), -1 for any other text or for
+    no such day, hour or minute (what the pattern's reading refuses too)."""
+    if head[4] != "-" or head[7] != "-" or head[10] != "T" or head[13] != ":":
+        return -1
+    parts = (head[:4], head[5:7], head[8:10], head[11:13], head[14:16])
+    if not all(p.isdigit() for p in parts):
+        return -1
+    hour, minute = int(parts[3]), int(parts[4])
+    days = _days_of(head[:10])
     if days is None or hour > 23 or minute > 59:
-        return -1  # refused by the pattern's reading too (None)
-    seconds = days * 86400 + hour * 3600 + minute * 60 + min(int(ss), 59)
-    return max(0, seconds * 1_000_000_000 + nanos)
+        return -1
+    return days * 86400 + hour * 3600 + minute * 60
 
 
 _EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
