@@ -60,13 +60,9 @@ crash and resent by the client after it is not written twice). Agent ancestry an
 agents are not in the trail: after a restart the attribution falls back as above, and a held
 spawn is not written.
 
-Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
-name holds one exception type per function (a second handler of another type binding ``e``
-raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
-classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
-it directly (patch at the caller or test through the entry point); in an editable install
-the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
-install with ``HARNESS_AUDIT_BUILD_EXT=0``.
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations
@@ -119,6 +115,31 @@ class _Open:
     waiting: dict[str, list[str]] = field(default_factory=dict)  # missing id -> held ids
     order: int = 0
     last_ns: int = 0
+
+    def __init__(  # written out (compiled: the generated one stays Python; one a trace)
+        self,
+        run: str,
+        trace: str,
+        start_span: str | None = None,
+        parents: dict[str, str | None] | None = None,
+        agents: dict[str, str] | None = None,
+        seen: set[str] | None = None,
+        ids: set[str] | None = None,
+        model_below: set[str] | None = None,
+        held: dict[str, Span] | None = None,
+        waiting: dict[str, list[str]] | None = None,
+        order: int = 0,
+        last_ns: int = 0,
+    ) -> None:
+        self.run, self.trace, self.start_span = run, trace, start_span
+        self.parents = {} if parents is None else parents
+        self.agents = {} if agents is None else agents
+        self.seen = set() if seen is None else seen
+        self.ids = set() if ids is None else ids
+        self.model_below = set() if model_below is None else model_below
+        self.held = {} if held is None else held
+        self.waiting = {} if waiting is None else waiting
+        self.order, self.last_ns = order, last_ns
 
 
 class StreamMapper:

@@ -14,13 +14,9 @@ a numeric score is judged by the pass rule ``--map``/the manifest declare for it
 ``not_proven`` (``x_verdict``; the schema's ``verdict`` says ``fail``, never a pass).
 The Langfuse trace is the run's root; observations without a parent hang from it.
 
-Compiled by mypyc (``setup.py``'s ``MYPYC``), so four rules bite here: an ``except … as e``
-name holds one exception type per function (a second handler of another type binding ``e``
-raises TypeError when compiled); no msgspec ``Struct`` is defined here (those stay Python
-classes elsewhere); monkeypatching a name here is invisible to compiled callers, which call
-it directly (patch at the caller or test through the entry point); in an editable install
-the built ``.so`` shadows this file, so rebuild after an edit (``pip install -e .``) or
-install with ``HARNESS_AUDIT_BUILD_EXT=0``.
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations
