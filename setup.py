@@ -42,7 +42,14 @@ class BuildPyWithData(build_py):
 
 
 MYPYC = [
+    "harness_audit/capture/decode.py",
+    "harness_audit/capture/stream.py",
     "harness_audit/importers/base.py",
+    "harness_audit/importers/claude_code.py",
+    "harness_audit/importers/codex.py",
+    "harness_audit/importers/langfuse.py",
+    "harness_audit/importers/phoenix.py",
+    "harness_audit/importers/unknown.py",
     "harness_audit/importers/spans.py",
     "harness_audit/importers/otlp.py",
     "harness_audit/trail/canonical.py",

@@ -534,9 +534,9 @@ def _lines(batch: list[tuple[str, Any]]) -> int:
     """Python lines run (loop iterations included) mapping ``batch``: work, counted."""
     import sys
 
-    from harness_audit.capture import StreamMapper
+    from tests.purekit import as_python
 
-    m = StreamMapper()
+    m = as_python("harness_audit.capture.stream").StreamMapper()  # its lines, compiled or not
     count = 0
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:

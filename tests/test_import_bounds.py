@@ -181,7 +181,11 @@ def test_linear_walks_agree_with_the_walks_up(tree: Any) -> None:
         outs.append(Pending(times[i], i, sp, parents[f"s{i}"], i, ev))
     outs.sort(key=lambda o: (o.ts, o.order))
     start = "s0" if n % 2 else "run:run_start"
-    one_by_one = copy.deepcopy(outs)
+    # (a compiled Pending does not deepcopy: each is made again, its event copied)
+    one_by_one = [
+        Pending(o.ts, o.order, o.span, o.source_parent, o.line, copy.deepcopy(o.event))
+        for o in outs
+    ]
     seen = {start}
     want = [place(o, parents, seen, start) for o in one_by_one]
     assert place_all(outs, parents, start) == want

@@ -1,4 +1,4 @@
-"""Spans as they arrive -> trail events, run by run: the streaming reading of a trace.
+"""Spans as they arrive -> trail events, run by run; compiled by mypyc (the last paragraph).
 
 ``trail import`` maps a whole trace at once (IMPORT.md). A receiver gets a trace's spans over
 many requests, in the order they end (children before their parents, the root last), and must
@@ -61,6 +61,10 @@ take continuation runs and their span ids are known too (a request written just 
 crash and resent by the client after it is not written twice). Agent ancestry and held child
 agents are not in the trail: after a restart the attribution falls back as above, and a held
 spawn is not written.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations
@@ -117,6 +121,31 @@ class _Open:
     waiting: dict[str, list[str]] = field(default_factory=dict)  # missing id -> held ids
     order: int = 0
     last_ns: int = 0
+
+    def __init__(  # written out (compiled: the generated one stays Python; one a trace)
+        self,
+        run: str,
+        trace: str,
+        start_span: str | None = None,
+        parents: dict[str, str | None] | None = None,
+        agents: dict[str, str] | None = None,
+        seen: set[str] | None = None,
+        ids: set[str] | None = None,
+        model_below: set[str] | None = None,
+        held: dict[str, Span] | None = None,
+        waiting: dict[str, list[str]] | None = None,
+        order: int = 0,
+        last_ns: int = 0,
+    ) -> None:
+        self.run, self.trace, self.start_span = run, trace, start_span
+        self.parents = {} if parents is None else parents
+        self.agents = {} if agents is None else agents
+        self.seen = set() if seen is None else seen
+        self.ids = set() if ids is None else ids
+        self.model_below = set() if model_below is None else model_below
+        self.held = {} if held is None else held
+        self.waiting = {} if waiting is None else waiting
+        self.order, self.last_ns = order, last_ns
 
 
 class StreamMapper:

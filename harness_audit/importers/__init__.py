@@ -146,8 +146,16 @@ class TraceImport:
                         p, self.mapping, self.stats, self.pipeline, probe
                     )
                 settle = self.settle.event  # unknowns marked, never 0 or 1970 (IMPORT.md)
-                for raw in read:
-                    yield settle(raw)
+                try:
+                    for raw in read:
+                        yield settle(raw)
+                finally:
+                    # a reader left half-read (the consumer stopped) is closed here: a compiled
+                    # generator (mypyc) is not closed when let go, and a reader's ``with``
+                    # (a session's spill directory) must end either way
+                    close = getattr(read, "close", None)
+                    if close is not None:
+                        close()
                 probe.release()
                 entry["events"] = sum(self.stats.events.values()) - before
                 entry["sha256"] = _digest_read(log, p)

@@ -1,4 +1,6 @@
-"""Claude Code session transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and the
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Claude Code session transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and the
 subagents' ``<session>/subagents/agent-<id>.jsonl`` (JSON Lines, one record a line).
 
 One session (``sessionId``) is one run; a subagent's file (its records carry ``isSidechain``
@@ -25,6 +27,10 @@ the same records keyed by ``session_id``, without times; a message with a
 the run's outcome (``subtype``), its stated ``total_cost_usd`` (``x_total_cost_microusd``) and
 the tool uses the permission settings refused (``permission_denials``: each an ``approval``
 rejected by ``harness``, the call ``denied``).
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""OpenAI Codex rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, JSON Lines of
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+OpenAI Codex rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, JSON Lines of
 ``{"timestamp", "type", "payload"}`` (``session_meta``, ``turn_context``, ``response_item``,
 ``event_msg``, ``compacted``); the early format without ``payload`` (a first line
 ``{id, timestamp, instructions}`` then bare response items) is read too.
@@ -21,6 +23,10 @@ says so in ``x_approval``, and no approval is made up for it. A ``spawn_agent`` 
 ``collab_tool_call`` names a new thread is a ``spawn`` (``x_child_run`` that thread's rollout);
 a sub-agent's rollout names its parent thread in ``session_meta.source.subagent``
 (``x_parent_run``).
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Langfuse trace exports: ``{"trace": {...}, "observations": [...]}`` (the tRPC/public API
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Langfuse trace exports: ``{"trace": {...}, "observations": [...]}`` (the tRPC/public API
 shape), a trace with its ``observations`` inside, a list of them, or JSON Lines of them.
 
 Observations: ``GENERATION`` -> model_call (``usageDetails``, ``costDetails.total`` in USD),
@@ -11,6 +13,10 @@ a numeric score is judged by the pass rule ``--map``/the manifest declare for it
 (``scores: {toxicity: {pass_below: 0.5}}``); with none it is no verdict either way:
 ``not_proven`` (``x_verdict``; the schema's ``verdict`` says ``fail``, never a pass).
 The Langfuse trace is the run's root; observations without a parent hang from it.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations

@@ -407,6 +407,16 @@ class _Open:
     touched: int = 0
     ids: set[str] = field(default_factory=set)
 
+    def __init__(  # written out (compiled: the generated one stays Python; one a trace)
+        self,
+        trace: Trace,
+        has_root: bool = False,
+        touched: int = 0,
+        ids: set[str] | None = None,
+    ) -> None:
+        self.trace, self.has_root, self.touched = trace, has_root, touched
+        self.ids = set() if ids is None else ids
+
 
 class Grouper:
     """Bounded per-trace buffer (see the module doc); also the Phoenix reader's."""

@@ -1,4 +1,6 @@
-"""Arize Phoenix span exports: the spans Phoenix serves and its clients save, one span a record.
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Arize Phoenix span exports: the spans Phoenix serves and its clients save, one span a record.
 
 Three shapes of one span are read (each a JSON array, ``{"data": [...]}`` as the REST API pages
 them, or JSON Lines):
@@ -18,6 +20,10 @@ Phoenix puts the OpenInference kind in ``span_kind`` beside the attributes, not 
 read as plain OTLP, no span had a kind and the import was an empty trail that verified (issue
 25). Each record is made the span it is (its kind as ``openinference.span.kind``) and read as
 the OTLP reader reads spans: one run per trace id, the same attribute tables, the same bounds.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations

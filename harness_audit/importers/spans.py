@@ -130,6 +130,20 @@ class Trace:
     tool_names: set[str] = field(default_factory=set)
     pipeline: str = ""
 
+    def __init__(  # written out, as Span's is (one a trace)
+        self,
+        id: str,
+        file: str,
+        spans: list[Span] | None = None,
+        evaluations: list[Evaluation] | None = None,
+        tool_names: set[str] | None = None,
+        pipeline: str = "",
+    ) -> None:
+        self.id, self.file, self.pipeline = id, file, pipeline
+        self.spans = [] if spans is None else spans
+        self.evaluations = [] if evaluations is None else evaluations
+        self.tool_names = set() if tool_names is None else tool_names
+
 
 # -- attribute normalisation ------------------------------------------------------------------
 
@@ -310,6 +324,18 @@ class Pending:
     source_parent: str | None
     line: int
     event: dict[str, Any]
+
+    def __init__(  # written out, as Span's is (one an event)
+        self,
+        ts: int,
+        order: int,
+        span: str,
+        source_parent: str | None,
+        line: int,
+        event: dict[str, Any],
+    ) -> None:
+        self.ts, self.order, self.span = ts, order, span
+        self.source_parent, self.line, self.event = source_parent, line, event
 
 
 @dataclass(slots=True)

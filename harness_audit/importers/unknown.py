@@ -1,4 +1,6 @@
-"""Unknown is unknown (IMPORT.md): what a source does not state is marked, never written as 0
+"""Compiled by mypyc: the last paragraph says what that means here.
+
+Unknown is unknown (IMPORT.md): what a source does not state is marked, never written as 0
 or 1970, and the counts that say so.
 
 Every reader leaves a value it was not given as ``None`` (or leaves the field out); the import
@@ -18,6 +20,10 @@ judge reads, and places an event of unknown time:
 An estimate is marked where it is made (``x_cost_estimated: true``, ``x_cost_source``).
 It also counts, per run, what the screen warning of ``trail import`` needs (no model call, no
 tool call, costs unknown) and the marked values for ``import.json``.
+
+Compiled by mypyc (``setup.py``'s ``MYPYC``): the four rules of ``importers/base.py``'s last
+paragraph bite here (one exception type per ``except … as`` name, no msgspec ``Struct``,
+monkeypatching invisible to compiled callers, rebuild after an edit).
 """
 
 from __future__ import annotations
