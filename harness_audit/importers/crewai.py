@@ -499,10 +499,10 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 stated, unseen = stated_tools(_self_attr(tools_node, attrs), local)
                 for src, ln in unseen:
                     crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
-                for tname, tcls, line in tool_names_in(stated, custom, local):
+                for tname, tcls, line, ref in tool_names_in(stated, custom, local):
                     if any(t.name == tname for t in a.tools):
                         continue
-                    dt = DraftTool(tname, Where(file, line))
+                    dt = DraftTool(tname, Where(file, line), ref=ref)
                     known_effect(dt, tcls)
                     a.tools.append(dt)
                 deleg_node = kwarg(call, "allow_delegation")

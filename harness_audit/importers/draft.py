@@ -51,6 +51,10 @@ class DraftTool:
     """The dotted name the source gives the tool's function (``notes.jot_down``,
     ``pkg.tools.fn``), followed through the module's imports to its definition to propose
     its effect (:mod:`~harness_audit.importers.effects`)."""
+    known_as: str = ""
+    """The name by which rules/tool_effects.yaml gave the effect (:func:`known_effect`): a
+    well-known tool's, which the project's own function of that name is not
+    (:func:`~harness_audit.importers.effects.propose_all` takes the effect back)."""
     unseen: str = ""
     """Set on the ``unknown`` tool that stands for tools the source computes at run time: what
     the reader could not see, with its file and line."""
@@ -454,4 +458,5 @@ def known_effect(tool: DraftTool, *names: str) -> None:
         if got:
             tool.effect, src = got
             tool.effect_note = f"rules/tool_effects.yaml ({n}): {src}"
+            tool.known_as = n
             return

@@ -177,7 +177,7 @@ def _tool_list(
             why = f"selected by name through {_short(node.func)}(...) at {Path(f).name}:{at}"
             return [(str(n), str(n), at, why) for n in names]
     stated, unseen = stated_tools(node, env)
-    out: list[_Tool] = [(n, c, ln, "") for n, c, ln in tool_names_in(stated, custom)]
+    out: list[_Tool] = [(n, c, ln, "") for n, c, ln, _ in tool_names_in(stated, custom)]
     out += [(src, UNSEEN, ln or at, "") for src, ln in unseen]
     return out
 

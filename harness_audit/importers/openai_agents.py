@@ -35,6 +35,7 @@ from harness_audit.importers.pyast import (
     module_env,
     module_file,
     parse,
+    resolve_name,
     source_text,
     static_list,
 )
@@ -50,6 +51,9 @@ _USES_AGENTS = re.compile(
 """A module that builds no agent but wires them (agents as tools, clones, runs with max_turns)
 or defines their tools (``@function_tool``, with its ``needs_approval``)."""
 _RUNS = ("run", "run_sync", "run_streamed")
+_WRAPS = ("function_tool", "tool", "as_tool")
+"""Calls that wrap a function or an agent as a tool: the name they are assigned to is read
+by what they wrap, not as a tool class."""
 
 
 def sniff(probe: Probe) -> str | None:
@@ -157,6 +161,10 @@ class _Reader:
                 self.gate(dt, literal(na, fl.env)[0], Where(f, line))
             a.tools.append(dt)
             return
+        if isinstance(el, ast.Name) and el.id not in fl.custom:  # web = WebSearchTool()
+            made = resolve_name(el, fl.env)
+            if isinstance(made, ast.Call) and call_name(made) not in (None, *_WRAPS):
+                el = made
         if isinstance(el, ast.Call) and call_name(el) == "HostedMCPTool":
             a.tools.append(_hosted_mcp(el, f, line))
             return
