@@ -5,6 +5,11 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
 - A tool the project defines itself is not the well-known tool of the same name: a crew's own
   ``search_internet`` or an agent's own ``read_file`` is unknown (destructive until declared),
   its effect proposed from its own code, never ``read`` from rules/tool_effects.yaml.
+- A crew written as a script (agents and tasks at module level, or several in one function)
+  is read agent by agent, each by its variable; with its YAML beside it, a module-level
+  agent's tools are no longer lost (the agent was the YAML's alone, without its shell tool).
+- A ``@tool`` that builds an agent of its own (a page summed up chunk by chunk) is spawned by
+  every agent holding the tool; its task is not a step of the crew's sequence.
 """
 
 from __future__ import annotations
@@ -92,3 +97,107 @@ def test_a_method_of_a_tool_class_in_another_module_is_the_projects(tmp_path: Pa
     text = (tmp_path / "harness.yaml").read_text()
     assert "the project defines its own 'search_internet' (web.py:" in text
     assert "requests.post at web.py:9" in text
+
+
+SCRIPT_CREW = """\
+import yaml
+from crewai import Agent, Crew, Process, Task
+from langchain_community.tools import ShellTool
+
+with open("config/agents.yaml") as fh:
+    agents_config = yaml.safe_load(fh)
+
+shell = ShellTool()
+
+triager = Agent(config=agents_config["triager"], allow_delegation=False)
+fixer = Agent(config=agents_config["fixer"], tools=[shell], allow_delegation=False)
+
+sort_out = Task(description="Sort the tickets", expected_output="a list", agent=triager)
+repair = Task(description="Fix the worst one", expected_output="a patch", agent=fixer)
+
+crew = Crew(agents=[triager, fixer], tasks=[sort_out, repair], process=Process.sequential)
+crew.kickoff()
+"""
+
+SCRIPT_YAML = """\
+triager:
+  role: Triager
+  goal: Sort tickets
+  backstory: Patient
+fixer:
+  role: Fixer
+  goal: Fix things
+  backstory: Handy
+"""
+
+ONE_FUNCTION = """\
+from crewai import Agent, Crew, Task
+
+
+async def main():
+    reader = Agent(role="Reader", goal="Read", backstory="Keen")
+    writer = Agent(role="Writer", goal="Write", backstory="Terse", tools=[PublishTool()])
+    first = Task(description="Read it", expected_output="notes", agent=reader)
+    second = Task(description="Write it up", expected_output="a post", agent=writer)
+    await Crew(agents=[reader, writer], tasks=[first, second]).kickoff_async()
+"""
+
+SUMMING_TOOL = """\
+from crewai import Agent, Task
+from langchain.tools import tool
+
+
+class PageTools:
+    @tool("Read a page and sum it up")
+    def sum_up_page(url):
+        \"\"\"Fetch a page and sum it up.\"\"\"
+        parts = fetch(url)
+        out = []
+        for part in parts:
+            helper = Agent(role="Summariser", goal="Sum up", backstory="Brief")
+            out.append(Task(agent=helper, description=part).execute())
+        return "\\n".join(out)
+"""
+
+SUMMING_CREW = """\
+from crewai import Agent
+from page_tools import PageTools
+
+
+class Team:
+    def analyst(self):
+        return Agent(role="Analyst", goal="Analyse", backstory="Sharp",
+                     tools=[PageTools.sum_up_page])
+
+    def editor(self):
+        return Agent(role="Editor", goal="Edit", backstory="Careful")
+"""
+
+
+def test_a_script_crew_reads_each_module_level_agent_with_its_tools(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir(parents=True)
+    (tmp_path / "config" / "agents.yaml").write_text(SCRIPT_YAML)
+    doc, _ = _draft(tmp_path, {"run_crew.py": SCRIPT_CREW})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"triager", "fixer"}
+    assert _tools(doc, "fixer")["ShellTool"]["effect"] == "destructive"
+    assert agents["fixer"]["depends_on"] == ["triager"]
+    assert _scan(tmp_path / "harness.yaml")["fixer"]["human_gate_for_destructive_ops"] != "pass"
+
+
+def test_several_agents_in_one_async_function_stay_apart(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"crew_main.py": ONE_FUNCTION})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"reader", "writer"}
+    assert "PublishTool" in _tools(doc, "writer")
+    assert "PublishTool" not in _tools(doc, "reader")
+    assert agents["writer"]["depends_on"] == ["reader"]
+
+
+def test_a_tool_that_builds_its_own_agent_is_a_spawn_not_a_step(tmp_path: Path) -> None:
+    (tmp_path / "page_tools.py").write_text(SUMMING_TOOL)
+    doc, _ = _draft(tmp_path, {"team.py": SUMMING_CREW, "page_tools.py": SUMMING_TOOL})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert agents["analyst"]["spawns"] == ["sum_up_page"]
+    assert "depends_on" not in agents["analyst"]
+    assert "spawns" not in agents["editor"]
