@@ -10,6 +10,12 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
   agent's tools are no longer lost (the agent was the YAML's alone, without its shell tool).
 - A ``@tool`` that builds an agent of its own (a page summed up chunk by chunk) is spawned by
   every agent holding the tool; its task is not a step of the crew's sequence.
+- An Agents SDK approval answered by a function (``on_approval=``, ``on_approval_request=``)
+  is no pause for a person: the function may approve by itself (an environment flag), so the
+  tool is drafted ungated with the function's line, never a human gate.
+- ``SandboxAgent`` and ``RealtimeAgent`` are agents (a factory's ``return SandboxAgent(...)``
+  too); a sandbox agent's capabilities are its tools, and with none stated it holds the SDK's
+  default shell and file patching, never no tool at all.
 """
 
 from __future__ import annotations
@@ -201,3 +207,89 @@ def test_a_tool_that_builds_its_own_agent_is_a_spawn_not_a_step(tmp_path: Path) 
     assert agents["analyst"]["spawns"] == ["sum_up_page"]
     assert "depends_on" not in agents["analyst"]
     assert "spawns" not in agents["editor"]
+
+
+APPROVED_BY_CODE = """\
+import os
+from agents import Agent, HostedMCPTool, ShellTool
+
+
+def auto_yes(_ctx, _item):
+    return {"approve": os.environ.get("YES") == "1"}
+
+
+def decide(request):
+    return {"approve": True}
+
+
+runner = Agent(
+    name="Runner",
+    instructions="Run what is asked.",
+    tools=[ShellTool(executor=run_it, needs_approval=True, on_approval=auto_yes)],
+)
+asker = Agent(
+    name="Asker",
+    instructions="Ask the wiki.",
+    tools=[
+        HostedMCPTool(
+            tool_config={"type": "mcp", "server_label": "wiki", "server_url": "https://wiki.example/mcp",
+                         "require_approval": "always"},
+            on_approval_request=decide,
+        )
+    ],
+)
+paused = Agent(
+    name="Paused",
+    instructions="Wait for a person.",
+    tools=[ShellTool(executor=run_it, needs_approval=True)],
+)
+"""
+
+SANDBOXED = """\
+from agents import Agent
+from agents.realtime import RealtimeAgent, realtime_handoff
+from agents.sandbox import SandboxAgent
+from agents.sandbox.capabilities import Shell
+
+
+def build_worker() -> SandboxAgent:
+    return SandboxAgent(name="Worker", model="gpt-4.1", instructions="Work in the box.")
+
+
+def build_narrow() -> SandboxAgent:
+    return SandboxAgent(name="Narrow", instructions="Only the shell.", capabilities=[Shell()])
+
+
+desk = RealtimeAgent(name="Desk", instructions="Answer calls.")
+front = RealtimeAgent(name="Front", instructions="Route calls.", handoffs=[realtime_handoff(desk)])
+"""
+
+
+def test_an_approval_a_function_answers_is_no_human_gate(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"ops.py": APPROVED_BY_CODE})
+    shell = _tools(doc, "Runner")["ShellTool"]
+    assert shell["human_gate"] == {"required": False}
+    assert _tools(doc, "Asker")["wiki"]["human_gate"] == {"required": False}
+    assert _tools(doc, "Paused")["ShellTool"]["human_gate"] == {"required": True}
+    text = (tmp_path / "harness.yaml").read_text()
+    assert "approval is answered by code, on_approval=auto_yes at ops.py:16" in text
+    assert "on_approval_request=decide at ops.py:25" in text
+    checks = _scan(tmp_path / "harness.yaml")
+    assert checks["Runner"]["human_gate_for_destructive_ops"] != "pass"
+    assert checks["Paused"]["human_gate_for_destructive_ops"] == "pass"
+
+
+def test_sandbox_and_realtime_agents_with_their_capabilities(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"boxes.py": SANDBOXED})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"Worker", "Narrow", "Desk", "Front"}
+    worker = _tools(doc, "Worker")
+    assert {n: t["effect"] for n, t in worker.items()} == {
+        "Filesystem": "destructive",
+        "Shell": "destructive",
+    }
+    assert set(_tools(doc, "Narrow")) == {"Shell"}
+    assert agents["Front"]["spawns"] == ["Desk"]
+    text = (tmp_path / "harness.yaml").read_text()
+    assert "SandboxAgent states no capabilities=: the SDK's default" in text
+    assert _scan(tmp_path / "harness.yaml")["Worker"]["human_gate_for_destructive_ops"] != "pass"
