@@ -16,6 +16,11 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
 - ``SandboxAgent`` and ``RealtimeAgent`` are agents (a factory's ``return SandboxAgent(...)``
   too); a sandbox agent's capabilities are its tools, and with none stated it holds the SDK's
   default shell and file patching, never no tool at all.
+- A LangGraph graph whose node functions live in other modules of the app (``from
+  app.nodes import triage``) is read through them: each node's model, bound tools and
+  ``interrupt()`` in its own module; a node whose function comes from a module not read is a
+  placeholder agent (it may call a model or act), never silently left out. The graph was
+  dropped (the app's only graph: init refused it; beside another graph: left out).
 """
 
 from __future__ import annotations
@@ -293,3 +298,76 @@ def test_sandbox_and_realtime_agents_with_their_capabilities(tmp_path: Path) -> 
     text = (tmp_path / "harness.yaml").read_text()
     assert "SandboxAgent states no capabilities=: the SDK's default" in text
     assert _scan(tmp_path / "harness.yaml")["Worker"]["human_gate_for_destructive_ops"] != "pass"
+
+
+ASSISTANT_GRAPH = """\
+from langgraph.graph import END, START, StateGraph
+from assistant.nodes.triage import triage
+from assistant.nodes import review
+from vendor_kit.steps import enrich
+
+
+def finish(state):
+    return state
+
+
+builder = StateGraph(dict)
+builder.add_node(triage)
+builder.add_node("review", review.ask_person)
+builder.add_node("enrich", enrich)
+builder.add_node(finish)
+builder.add_edge(START, "triage")
+builder.add_edge("triage", "review")
+builder.add_edge("review", "enrich")
+builder.add_edge("enrich", "finish")
+builder.add_edge("finish", END)
+graph = builder.compile()
+"""
+
+TRIAGE_NODE = """\
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+
+
+@tool
+def archive_mail(message_id: str) -> str:
+    \"\"\"Archive a message.\"\"\"
+    return message_id
+
+
+llm = ChatOpenAI(model="gpt-4o-mini")
+
+
+def triage(state):
+    return {"messages": [llm.bind_tools([archive_mail]).invoke(state["messages"])]}
+"""
+
+REVIEW_NODE = """\
+from langgraph.types import interrupt
+
+
+def ask_person(state):
+    answer = interrupt({"question": "Send it?"})
+    return {"answer": answer}
+"""
+
+
+def test_graph_nodes_imported_from_the_apps_modules_are_read_there(tmp_path: Path) -> None:
+    nodes = tmp_path / "assistant" / "nodes"
+    nodes.mkdir(parents=True)
+    for init in (tmp_path / "assistant" / "__init__.py", nodes / "__init__.py"):
+        init.write_text("")
+    (nodes / "triage.py").write_text(TRIAGE_NODE)
+    (nodes / "review.py").write_text(REVIEW_NODE)
+    (tmp_path / "assistant" / "graph.py").write_text(ASSISTANT_GRAPH)
+    doc, unseen = _draft(tmp_path, {"assistant/graph.py": ASSISTANT_GRAPH})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert agents["triage"]["model"]["name"] == "openai/gpt-4o-mini"
+    assert _tools(doc, "triage")["archive_mail"]["effect"] == "destructive"
+    assert agents["review"]["model"] == "human"
+    assert "finish" not in agents  # a function of the graph's own module that calls no model
+    text = (tmp_path / "harness.yaml").read_text()
+    assert "from triage.py:" in text
+    assert any("node 'enrich' runs enrich, imported from a module not read" in u for u in unseen)
+    placeholder = [a for a in agents if a.startswith("unknown_agents")]
+    assert placeholder and _tools(doc, placeholder[0])["unknown"]["effect"] == "destructive"

@@ -328,6 +328,8 @@ def read(paths: list[Path]) -> Draft:
                 continue
             assert isinstance(node, ast.Return | ast.Assign | ast.AnnAssign)
             call = node.value
+            if call is None:
+                continue
             targets = node.targets if isinstance(node, ast.Assign) else []
             if isinstance(node, ast.AnnAssign):
                 targets = [node.target]
