@@ -21,6 +21,8 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
   ``interrupt()`` in its own module; a node whose function comes from a module not read is a
   placeholder agent (it may call a model or act), never silently left out. The graph was
   dropped (the app's only graph: init refused it; beside another graph: left out).
+- A swarm's handoff tools (``create_handoff_tool`` held in a module variable, listed in a
+  prebuilt agent's tools) are handoffs to the agent named, not tools of unknown effect.
 """
 
 from __future__ import annotations
@@ -371,3 +373,34 @@ def test_graph_nodes_imported_from_the_apps_modules_are_read_there(tmp_path: Pat
     assert any("node 'enrich' runs enrich, imported from a module not read" in u for u in unseen)
     placeholder = [a for a in agents if a.startswith("unknown_agents")]
     assert placeholder and _tools(doc, placeholder[0])["unknown"]["effect"] == "destructive"
+
+
+SWARM = """\
+from langchain_openai import ChatOpenAI
+from langgraph.prebuilt import create_react_agent
+from langgraph_swarm import create_handoff_tool, create_swarm
+
+llm = ChatOpenAI(model="gpt-4o")
+
+to_billing = create_handoff_tool(agent_name="billing", description="Send to billing.")
+to_desk = create_handoff_tool(agent_name="desk")
+
+
+def refund(order_id: str) -> str:
+    \"\"\"Refund an order.\"\"\"
+    return order_id
+
+
+desk = create_react_agent(llm, [to_billing], prompt="Greet.", name="desk")
+billing = create_react_agent(llm, [refund, to_desk], prompt="Bill.", name="billing")
+app = create_swarm([desk, billing], default_active_agent="desk").compile()
+"""
+
+
+def test_swarm_handoff_tools_are_handoffs(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"swarm.py": SWARM})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert agents["desk"]["spawns"] == ["billing"]
+    assert agents["billing"]["spawns"] == ["desk"]
+    assert set(_tools(doc, "billing")) == {"refund"}
+    assert "tools" not in agents["desk"]

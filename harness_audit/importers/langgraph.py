@@ -54,6 +54,7 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    resolve_name,
     source_text,
     stated_tools,
     static_list,
@@ -500,6 +501,7 @@ def _prebuilt(
     by the variable they are assigned to (compiled or not)."""
     by_var: dict[str, DraftAgent] = {}
     supervisors: list[tuple[ast.Call, DraftAgent]] = []
+    prebuilt: list[tuple[ast.Call, DraftAgent]] = []
     own_gates = _tool_interrupts(tree)
 
     def agent(
@@ -543,12 +545,15 @@ def _prebuilt(
             aid = name if isinstance(name, str) else var or str(cn)
             model = call.args[0] if call.args else kwarg(call, "model")
             a = agent(call, aid, model, _tools_arg(call, env, at=1))
+            prebuilt.append((call, a))
         else:
             continue
         if var:
             by_var[var] = a
+    for call, a in prebuilt:  # after every agent: a swarm's handoffs name later ones
+        _handoff_tools(d, _tools_arg(call, env, at=1), a, env, f, swarm=True)
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
-        _handoff_tools(d, call, sup, env, f)
+        _handoff_tools(d, kwarg(call, "tools"), sup, env, f)
         workers = call.args[0] if call.args else kwarg(call, "agents")
         elts, unseen = static_list(workers, env)
         for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
@@ -565,17 +570,25 @@ _HANDOFF_BUILDERS = ("create_handoff_tool", "create_forward_message_tool")
 
 
 def _handoff_tools(
-    d: Draft, call: ast.Call, sup: DraftAgent, env: dict[str, ast.expr], f: str
+    d: Draft,
+    tools_node: ast.expr | None,
+    sup: DraftAgent,
+    env: dict[str, ast.expr],
+    f: str,
+    swarm: bool = False,
 ) -> None:
     """A supervisor's ``tools=[create_handoff_tool(agent_name="writer", …)]`` are handoffs
     (the worker named depends on the supervisor), not tools with an effect of their own;
-    ``create_forward_message_tool`` passes a worker's answer on. A handoff to an agent the
-    files do not define is to an unknown agent (fail closed)."""
-    tools_node = kwarg(call, "tools")
+    ``create_forward_message_tool`` passes a worker's answer on. In a swarm (``swarm``: a
+    prebuilt agent's own tools, ``langgraph_swarm``), a handoff passes control to the agent
+    named: a spawn, as an Agents SDK handoff is. A handoff tool may be named by a module
+    variable. A handoff to an agent the files do not define is to an unknown agent (fail
+    closed)."""
     if not isinstance(tools_node, ast.List | ast.Tuple):
         return
     found = False
-    for el in tools_node.elts:
+    for item in tools_node.elts:
+        el = resolve_name(item, env) if isinstance(item, ast.Name) else item
         if not (isinstance(el, ast.Call) and call_name(el) in _HANDOFF_BUILDERS):
             continue
         found = True
@@ -583,10 +596,14 @@ def _handoff_tools(
             continue
         target, _ = literal(kwarg(el, "agent_name") or (el.args[0] if el.args else None), env)
         worker = d.agent(safe_id(target)) if isinstance(target, str) else None
+        where = Where(f, getattr(item, "lineno", el.lineno))
         if worker is not None and worker is not sup:
-            worker.depends_on.setdefault(sup.id, Where(f, el.lineno))
+            if swarm:
+                sup.spawns.setdefault(worker.id, where)
+            else:
+                worker.depends_on.setdefault(sup.id, where)
         else:
-            d.unseen_agents(sup, f"handoff to {_short(el)}", Where(f, el.lineno))
+            d.unseen_agents(sup, f"handoff to {_short(el)}", where)
     if found:
         sup.tools = [t for t in sup.tools if t.name not in _HANDOFF_BUILDERS]
 
