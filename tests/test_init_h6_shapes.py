@@ -23,6 +23,10 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
   dropped (the app's only graph: init refused it; beside another graph: left out).
 - A swarm's handoff tools (``create_handoff_tool`` held in a module variable, listed in a
   prebuilt agent's tools) are handoffs to the agent named, not tools of unknown effect.
+- An Agent Framework workflow that invokes agents by name (``InvokeAzureAgent``, the agents
+  defined in Foundry) does not state their tools: each holds an unknown tool, destructive and
+  ungated until declared, unless its own ``kind: Prompt`` file is read with the workflow (the
+  human-gate check was ``n/a`` for agents that may write code or send mail).
 """
 
 from __future__ import annotations
@@ -404,3 +408,42 @@ def test_swarm_handoff_tools_are_handoffs(tmp_path: Path) -> None:
     assert agents["billing"]["spawns"] == ["desk"]
     assert set(_tools(doc, "billing")) == {"refund"}
     assert "tools" not in agents["desk"]
+
+
+NAMED_AGENTS_WORKFLOW = """\
+kind: Workflow
+trigger:
+  kind: OnConversationStart
+  id: start
+  actions:
+    - kind: InvokeAzureAgent
+      id: draft_it
+      agent:
+        name: DrafterAgent
+    - kind: InvokeAzureAgent
+      id: post_it
+      agent:
+        name: PosterAgent
+"""
+
+DRAFTER_PROMPT = """\
+kind: Prompt
+name: DrafterAgent
+description: Drafts a reply.
+model:
+  id: gpt-4.1-mini
+"""
+
+
+def test_workflow_agents_invoked_by_name_have_unknown_tools(tmp_path: Path) -> None:
+    doc, unseen = _draft(tmp_path, {"flow.yaml": NAMED_AGENTS_WORKFLOW})
+    for aid in ("DrafterAgent", "PosterAgent"):
+        assert _tools(doc, aid)["unknown"]["effect"] == "destructive"
+    assert any("invokes the agent by name" in u for u in unseen)
+    checks = _scan(tmp_path / "harness.yaml")
+    assert checks["PosterAgent"]["human_gate_for_destructive_ops"] not in ("pass", "n/a")
+    both, _ = _draft(
+        tmp_path / "both", {"flow.yaml": NAMED_AGENTS_WORKFLOW, "drafter.yaml": DRAFTER_PROMPT}
+    )
+    assert _tools(both, "DrafterAgent") == {}  # its own definition is read: no tool stated
+    assert "unknown" in _tools(both, "PosterAgent")

@@ -40,6 +40,11 @@ _FOREIGN_CODE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "an AutoGen (AG2) module",
         ),
         (r"^\s*(from|import)\s+semantic_kernel\b", "a Semantic Kernel module"),
+        (
+            r"^\s*(from|import)\s+agent_framework\b",
+            "a Microsoft Agent Framework Python module (init reads the framework's declarative "
+            "YAML, kind: Prompt or Workflow, not its Python)",
+        ),
         (r"^\s*(from|import)\s+smolagents\b", "a smolagents module"),
         (r"^\s*(from|import)\s+llama_index\b", "a LlamaIndex module"),
         (r"^\s*(from|import)\s+pydantic_ai\b", "a Pydantic AI module"),
