@@ -27,6 +27,9 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
   defined in Foundry) does not state their tools: each holds an unknown tool, destructive and
   ungated until declared, unless its own ``kind: Prompt`` file is read with the workflow (the
   human-gate check was ``n/a`` for agents that may write code or send mail).
+- A project built with two frameworks (an ADK host agent beside a LangGraph agent it calls
+  over A2A) is drafted whole: every framework found is read, the main one first, never the
+  other's agents left out unsaid. A crew agent built in ``__init__`` is its attribute's.
 """
 
 from __future__ import annotations
@@ -447,3 +450,64 @@ def test_workflow_agents_invoked_by_name_have_unknown_tools(tmp_path: Path) -> N
     )
     assert _tools(both, "DrafterAgent") == {}  # its own definition is read: no tool stated
     assert "unknown" in _tools(both, "PosterAgent")
+
+
+HOST_AGENT = """\
+from google.adk.agents import Agent
+
+
+def send_message(agent_name: str, task: str) -> str:
+    \"\"\"Send a task to a remote agent.\"\"\"
+    return agent_name
+
+
+root_agent = Agent(name="host", model="gemini-2.0-flash", tools=[send_message])
+"""
+
+REMOTE_GRAPH = """\
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from langgraph.prebuilt import create_react_agent
+
+
+@tool
+def cancel_booking(booking_id: str) -> str:
+    \"\"\"Cancel a booking.\"\"\"
+    return booking_id
+
+
+class Remote:
+    def __init__(self):
+        self.graph = create_react_agent(ChatOpenAI(model="gpt-4o"), tools=[cancel_booking])
+"""
+
+CREW_IN_INIT = """\
+from crewai import Agent, Crew, Task
+
+
+class PictureCrew:
+    def __init__(self):
+        self.painter = Agent(role="Painter", goal="Paint", backstory="Bold")
+
+    def run(self, brief):
+        job = Task(description=brief, expected_output="an image", agent=self.painter)
+        return Crew(agents=[self.painter], tasks=[job]).kickoff()
+"""
+
+
+def test_a_project_of_two_frameworks_is_drafted_whole(tmp_path: Path) -> None:
+    (tmp_path / "host").mkdir(parents=True)
+    (tmp_path / "remote").mkdir(parents=True)
+    doc, _ = _draft(tmp_path, {"host/agent.py": HOST_AGENT, "remote/graph.py": REMOTE_GRAPH})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert "host" in agents
+    remote = [a for a in agents if a != "host"]
+    assert len(remote) == 1
+    assert _tools(doc, remote[0])["cancel_booking"]["effect"] == "destructive"
+    assert doc["x-import"]["format"] in ("adk+langgraph", "langgraph+adk")
+    assert _scan(tmp_path / "harness.yaml")[remote[0]]["human_gate_for_destructive_ops"] != "pass"
+
+
+def test_a_crew_agent_built_in_init_is_its_attributes(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"picture.py": CREW_IN_INIT})
+    assert [a["id"] for a in doc["agents"]] == ["painter"]

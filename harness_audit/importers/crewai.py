@@ -497,7 +497,7 @@ def _named(
 ) -> str:
     """A factory method's one agent (or task) is the method's; several in one scope, or one
     at module level, are each their variable's (else their config key's, else their line's)."""
-    if fname and made[kind] == 1:
+    if fname and made[kind] == 1 and not fname.startswith("__"):  # __init__ names no agent
         return fname
     return assigned.get(id(call)) or key or f"{fname or kind.lower()}_{call.lineno}"
 
@@ -549,7 +549,7 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     alias[assigned[id(call)]] = aid
                 if in_tool:
                     crew.tool_agents.setdefault(fname, (aid, Where(file, call.lineno)))
-                one = fname and made["Agent"] == 1
+                one = fname and made["Agent"] == 1 and not fname.startswith("__")
                 a = crew.agent(aid, Where(file, node.lineno if one else call.lineno))  # type: ignore[attr-defined]
                 code_agents[aid] = key or ""
                 role, _ = literal(kwarg(call, "role"), env)

@@ -107,6 +107,28 @@ class Draft:
                 return a
         return None
 
+    def absorb(self, sub: Draft) -> None:
+        """Take another framework's draft of the same project in (a LangGraph agent beside
+        an ADK one): its agents (an id this draft has already is prefixed with the other
+        framework's name, in its edges too), sources, unknowns and notes."""
+        taken = {a.id for a in self.agents}
+        renamed = {a.id: safe_id(f"{sub.format}_{a.id}") for a in sub.agents if a.id in taken}
+        for a in sub.agents:
+            a.id = renamed.get(a.id, a.id)
+            for edges in (a.depends_on, a.spawns, a.verifies):
+                for old in [k for k in edges if k in renamed]:
+                    edges[renamed[old]] = edges.pop(old)
+        for old, new in renamed.items():
+            self.notes.append(f"{sub.format} agent {old!r} drafted as {new!r}: another has its id")
+        self.agents += sub.agents
+        self.sources += [p for p in sub.sources if p not in self.sources]
+        for mine, theirs in (
+            (self.unknown, sub.unknown),
+            (self.notes, sub.notes),
+            (self.unseen, sub.unseen),
+        ):
+            mine += [x for x in theirs if x not in mine]
+
     # -- fail closed on the unseen (issue 24, item 1) ----------------------------------------
     # A list the source computes at run time (tools, agents, edges, gates) is drafted as an
     # explicit unknown, so that no check passes or is n/a because the reader could not see it.
