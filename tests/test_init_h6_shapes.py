@@ -30,6 +30,9 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
 - A project built with two frameworks (an ADK host agent beside a LangGraph agent it calls
   over A2A) is drafted whole: every framework found is read, the main one first, never the
   other's agents left out unsaid. A crew agent built in ``__init__`` is its attribute's.
+- An MCP server's tool annotations (``readOnlyHint``) are the server's own hints, which the
+  MCP specification says not to rely on from a server not trusted: a proposed effect, never
+  a ``read`` that lets the human-gate check pass.
 """
 
 from __future__ import annotations
@@ -511,3 +514,25 @@ def test_a_project_of_two_frameworks_is_drafted_whole(tmp_path: Path) -> None:
 def test_a_crew_agent_built_in_init_is_its_attributes(tmp_path: Path) -> None:
     doc, _ = _draft(tmp_path, {"picture.py": CREW_IN_INIT})
     assert [a["id"] for a in doc["agents"]] == ["painter"]
+
+
+HINTED_CONFIG = """\
+{"mcpServers": {"notes": {"command": "npx", "args": ["-y", "some-notes-server"]}}}
+"""
+
+HINTED_TOOLS = """\
+{"notes": {"tools": [
+  {"name": "list_notes", "annotations": {"readOnlyHint": true}},
+  {"name": "sync_notes", "annotations": {"readOnlyHint": true}}
+]}}
+"""
+
+
+def test_mcp_read_only_hints_are_proposed_never_the_effect(tmp_path: Path) -> None:
+    (tmp_path / "tools.json").write_text(HINTED_TOOLS)
+    doc, _ = _draft(tmp_path, {"mcp.json": HINTED_CONFIG, "tools.json": HINTED_TOOLS}, "mcp")
+    assert _tools(doc, "mcp_client")["notes"]["effect"] == "destructive"
+    text = (tmp_path / "harness.yaml").read_text()
+    assert "proposed effect: read, from the server's tool annotations" in text
+    checks = _scan(tmp_path / "harness.yaml")["mcp_client"]
+    assert checks["human_gate_for_destructive_ops"] != "pass"
