@@ -33,6 +33,8 @@ project's own words: what a draft got wrong, held to the fail-closed answer.
 - An MCP server's tool annotations (``readOnlyHint``) are the server's own hints, which the
   MCP specification says not to rely on from a server not trusted: a proposed effect, never
   a ``read`` that lets the human-gate check pass.
+- An ADK agent with a ``code_executor=`` runs the code its model writes: a tool by the
+  executor's class (destructive), not an agent of no tool.
 """
 
 from __future__ import annotations
@@ -536,3 +538,26 @@ def test_mcp_read_only_hints_are_proposed_never_the_effect(tmp_path: Path) -> No
     assert "proposed effect: read, from the server's tool annotations" in text
     checks = _scan(tmp_path / "harness.yaml")["mcp_client"]
     assert checks["human_gate_for_destructive_ops"] != "pass"
+
+
+CODE_RUNNER = """\
+from google.adk.agents import Agent
+from google.adk.code_executors import BuiltInCodeExecutor, UnsafeLocalCodeExecutor
+
+local = UnsafeLocalCodeExecutor()
+
+analyst = Agent(name="analyst", model="gemini-2.0-flash", instruction="Compute.",
+                code_executor=BuiltInCodeExecutor())
+tinkerer = Agent(name="tinkerer", model="gemini-2.0-flash", instruction="Try.",
+                 code_executor=local)
+root_agent = Agent(name="lead", model="gemini-2.0-flash", sub_agents=[analyst, tinkerer])
+"""
+
+
+def test_an_adk_code_executor_is_a_tool_that_runs_code(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"agent.py": CODE_RUNNER})
+    assert _tools(doc, "analyst")["BuiltInCodeExecutor"]["effect"] == "destructive"
+    assert _tools(doc, "tinkerer")["UnsafeLocalCodeExecutor"]["effect"] == "destructive"
+    checks = _scan(tmp_path / "harness.yaml")
+    assert checks["analyst"]["human_gate_for_destructive_ops"] != "pass"
+    assert checks["tinkerer"]["human_gate_for_destructive_ops"] != "pass"
