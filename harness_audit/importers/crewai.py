@@ -163,25 +163,12 @@ def read(paths: list[Path]) -> Draft:
     for ps, sub in zip(crews, drafts, strict=True):
         crew = safe_id(_crew_name(ps))
         renamed = {a.id: safe_id(f"{crew}_{a.id}") for a in sub.agents if count[a.id] > 1}
-        for a in sub.agents:
-            a.id = renamed.get(a.id, a.id)
-            for edges in (a.depends_on, a.spawns, a.verifies):
-                for old in [k for k in edges if k in renamed]:
-                    edges[renamed[old]] = edges.pop(old)
+        sub.rename(renamed)
         for old, new in renamed.items():
             d.notes.append(
                 f"agent {old!r} of crew {crew!r} drafted as {new!r}: another crew has one"
             )
-        d.agents += sub.agents
-        for src in sub.sources:
-            if src not in d.sources:
-                d.sources.append(src)
-        for mine, theirs in (
-            (d.unknown, sub.unknown),
-            (d.notes, sub.notes),
-            (d.unseen, sub.unseen),
-        ):
-            mine += [x for x in theirs if x not in mine]
+        d.absorb(sub)  # its ids are this crew's now: none is another's
     return d
 
 

@@ -107,17 +107,21 @@ class Draft:
                 return a
         return None
 
+    def rename(self, renamed: dict[str, str]) -> None:
+        """Give agents new ids (old id -> new), in every edge too."""
+        for a in self.agents:
+            a.id = renamed.get(a.id, a.id)
+            for edges in (a.depends_on, a.spawns, a.verifies):
+                for old in [k for k in edges if k in renamed]:
+                    edges[renamed[old]] = edges.pop(old)
+
     def absorb(self, sub: Draft) -> None:
         """Take another framework's draft of the same project in (a LangGraph agent beside
         an ADK one): its agents (an id this draft has already is prefixed with the other
         framework's name, in its edges too), sources, unknowns and notes."""
         taken = {a.id for a in self.agents}
         renamed = {a.id: safe_id(f"{sub.format}_{a.id}") for a in sub.agents if a.id in taken}
-        for a in sub.agents:
-            a.id = renamed.get(a.id, a.id)
-            for edges in (a.depends_on, a.spawns, a.verifies):
-                for old in [k for k in edges if k in renamed]:
-                    edges[renamed[old]] = edges.pop(old)
+        sub.rename(renamed)
         for old, new in renamed.items():
             self.notes.append(f"{sub.format} agent {old!r} drafted as {new!r}: another has its id")
         self.agents += sub.agents
