@@ -441,21 +441,22 @@ def read(paths: list[Path]) -> Draft:
 def _capabilities(r: _Reader, a: DraftAgent, call: ast.Call, fl: _File) -> None:
     """A ``SandboxAgent``'s capabilities are tools the model calls (``Shell()`` runs commands,
     ``Filesystem()`` patches files, a project's own capability its own tools): each drafted by
-    its class; with no ``capabilities=``, the SDK's defaults (rules/tool_effects.yaml
-    ``sandbox_default_capabilities``), never none."""
+    its class, of unknown effect; with no ``capabilities=``, the SDK's defaults
+    (rules/tool_effects.yaml ``sandbox_default_capabilities``), never none."""
     caps = kwarg(call, "capabilities")
     if caps is not None:
         r.tools(a, caps, fl, call.lineno, "capabilities")
         return
     default = tables.tool_effects_table()["sandbox_default_capabilities"]
     for name in default["names"]:
-        dt = DraftTool(str(name), Where(fl.f, call.lineno))
-        known_effect(dt)
-        dt.effect_note = (
-            f"{dt.effect_note}; SandboxAgent states no capabilities=: the SDK's default "
-            f"({default['source']})"
+        a.tools.append(
+            DraftTool(
+                str(name),
+                Where(fl.f, call.lineno),
+                effect_note=f"SandboxAgent states no capabilities=: the SDK's default "
+                f"({default['source']})",
+            )
         )
-        a.tools.append(dt)
 
 
 def _run_agents(r: _Reader, runs: list[tuple[ast.Call, _File]]) -> None:
