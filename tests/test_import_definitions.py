@@ -179,7 +179,7 @@ def test_mcp_config(tmp_path: Path) -> None:
     assert {t.name: t.effect for t in a.tools} == {
         "fs": "write",
         "mystery": "destructive",
-        "ann": "read",
+        "ann": "destructive",  # readOnlyHint is the server's own hint: proposed, not the effect
     }
 
 

@@ -41,6 +41,7 @@ from harness_audit.trail.source import RawEvent
 
 if TYPE_CHECKING:  # detect imports every format module: loaded when a job starts, not here
     from harness_audit.importers.detect import Detected
+    from harness_audit.importers.draft import Draft
     from harness_audit.trail.note import Signer
 
 __all__ = [
@@ -335,15 +336,34 @@ def draft_manifest(
     """The draft manifest YAML for framework definitions (fails closed; see ``draft``);
     ``unseen``, when given, gets what the readers could not read (``FILE:LINE: what``, also in
     the draft's ``x-import.notes``) for the caller to show."""
-    from harness_audit.importers import detect, draft, effects
-    from harness_audit.importers.registry import DEFINITION_FORMATS
+    from harness_audit.importers import draft, effects
 
-    found, files = detect.definition(paths, fmt)
-    d = DEFINITION_FORMATS[found].read(files)
+    d = read_definitions(paths, fmt)
     effects.propose_all(d)  # proposed from the tools' own code: comments, never the effect
     if unseen is not None:
         unseen.extend(d.unseen)
     return draft.render(d, name=name)
+
+
+def read_definitions(paths: list[Path], fmt: str = "auto") -> Draft:
+    """The draft of every framework the sources are written with (``fmt`` one of them, or
+    ``auto``: all found, the main one first, the others' agents taken in; their formats joined
+    by ``+`` in ``x-import.format``). A file another framework's reader finds no agent in is
+    said in the notes, never dropped unsaid."""
+    from harness_audit.importers import detect
+    from harness_audit.importers.registry import DEFINITION_FORMATS
+
+    groups = detect.definition_groups(paths, fmt)
+    d = DEFINITION_FORMATS[groups[0][0]].read(groups[0][1])
+    for other, files in groups[1:]:
+        try:
+            sub = DEFINITION_FORMATS[other].read(files)
+        except ImportFormatError as e:
+            d.unseen.append(f"{', '.join(str(f) for f in files[:3])}: {other}: {e}")
+            continue
+        d.absorb(sub)
+        d.format = f"{d.format}+{other}"
+    return d
 
 
 def draft_from_trail(folder: Path, name: str | None = None) -> str:

@@ -338,16 +338,25 @@ class _Reader:
                 order[0].depends_on.setdefault(order[-1].id, Where(self.f, call.lineno))
 
     def tools(self, call: ast.Call, a: DraftAgent, cb: ast.expr | None) -> None:
-        node = kwarg(call, "tools")
-        if node is None:
-            return
-        lst = _resolve(node, self.env)
         cb_note = (
             f"before_tool_callback={_short(cb)} at {self.where(cb)} is a code check before "
             "every tool, not a person's approval"
             if cb is not None
             else ""
         )
+        ex = kwarg(call, "code_executor")
+        if ex is not None and not (isinstance(ex, ast.Constant) and ex.value is None):
+            # the agent runs the code the model writes: a tool, by its executor's class
+            made = _resolve(ex, self.env)
+            cls = call_name(made) if isinstance(made, ast.Call) else None
+            t = DraftTool(cls or "code_executor", self.where(ex))
+            self.add(a, t, cb_note, *([cls] if cls else []))
+            if t.effect is None:
+                t.effect_note = f"code_executor={_short(ex)}: runs the code the model writes"
+        node = kwarg(call, "tools")
+        if node is None:
+            return
+        lst = _resolve(node, self.env)
         if not isinstance(lst, ast.List | ast.Tuple):
             self.unknown(a, node, cb_note)
             return

@@ -431,6 +431,7 @@ def _workflow(
 def read(paths: list[Path]) -> Draft:
     """Agents (and workflow order) from declarative YAML files."""
     d = Draft(NAME, "agent-framework", list(paths))
+    defined: set[str] = set()  # agents whose own definition (kind: Prompt) is read
     for p in paths:
         doc = load_yaml(p)
         y = _canon(doc.data)
@@ -448,6 +449,7 @@ def read(paths: list[Path]) -> Draft:
                 own = DraftAgent(safe_id(f"{wf}_actions"), Where(f, m0.line if m0 else 1))
                 own.role = "the workflow's own tool calls (no model decides them)"
                 d.agents.append(own)
+                defined.add(own.id)
                 for action, path in tool_actions:
                     tm = doc.mark(path)
                     own.tools.append(_action_tool(action, Where(f, tm.line if tm else 1)))
@@ -459,6 +461,7 @@ def read(paths: list[Path]) -> Draft:
         a = d.agent(aid) or DraftAgent(aid, Where(f, m.line if m else 1))
         if a not in d.agents:
             d.agents.append(a)
+        defined.add(aid)
         a.role = str(y.get("description") or "") or None
         model = y.get("model")
         mid = model.get("id") if isinstance(model, dict) else model
@@ -501,6 +504,14 @@ def read(paths: list[Path]) -> Draft:
                 elif mode_text is not None:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)
+    for a in d.agents:  # invoked by name: its tools are in its own definition, not read
+        if a.id not in defined and not a.placeholder and not a.human:
+            d.unseen_tools(
+                a,
+                "a workflow invokes the agent by name; its model and tools are in its own "
+                "definition (a Foundry agent or a kind: Prompt file), which was not given",
+                a.where,
+            )
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",

@@ -119,6 +119,9 @@ class _Crew:
         self.task_params: dict[str, tuple[int, str]] = {}
         """Task factory methods (``def review(self, agent, …): return Task(agent=agent, …)``):
         method -> the position and name of the parameter that gives the task its agent."""
+        self.tool_agents: dict[str, tuple[str, Where]] = {}
+        """A tool function that builds its own agent (``@tool`` scraping a page and summing it
+        up with an ``Agent``): the function's name -> that agent and its line."""
         self.runs: list[tuple[ast.expr, dict[str, ast.expr], str]] = []
         """``Crew(tasks=[…])`` lists: the list, the names in scope where it is, its file."""
 
@@ -160,25 +163,12 @@ def read(paths: list[Path]) -> Draft:
     for ps, sub in zip(crews, drafts, strict=True):
         crew = safe_id(_crew_name(ps))
         renamed = {a.id: safe_id(f"{crew}_{a.id}") for a in sub.agents if count[a.id] > 1}
-        for a in sub.agents:
-            a.id = renamed.get(a.id, a.id)
-            for edges in (a.depends_on, a.spawns, a.verifies):
-                for old in [k for k in edges if k in renamed]:
-                    edges[renamed[old]] = edges.pop(old)
+        sub.rename(renamed)
         for old, new in renamed.items():
             d.notes.append(
                 f"agent {old!r} of crew {crew!r} drafted as {new!r}: another crew has one"
             )
-        d.agents += sub.agents
-        for src in sub.sources:
-            if src not in d.sources:
-                d.sources.append(src)
-        for mine, theirs in (
-            (d.unknown, sub.unknown),
-            (d.notes, sub.notes),
-            (d.unseen, sub.unseen),
-        ):
-            mine += [x for x in theirs if x not in mine]
+        d.absorb(sub)  # its ids are this crew's now: none is another's
     return d
 
 
@@ -464,6 +454,59 @@ def _self_attr(node: ast.expr | None, attrs: dict[str, ast.expr]) -> ast.expr | 
     return node
 
 
+_Fn = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _scopes(tree: ast.Module) -> list[tuple[ast.AST, list[ast.Call]]]:
+    """The module's own statements (outside its functions and classes: a script's
+    ``researcher = Agent(...)``) and each function, sync or async, with the calls in it."""
+    top = [
+        c
+        for stmt in tree.body
+        if not isinstance(stmt, _Fn | ast.ClassDef)
+        for c in ast.walk(stmt)
+        if isinstance(c, ast.Call)
+    ]
+    out: list[tuple[ast.AST, list[ast.Call]]] = [(tree, top)]
+    for node in ast.walk(tree):
+        if isinstance(node, _Fn):
+            out.append((node, [c for c in ast.walk(node) if isinstance(c, ast.Call)]))
+    return out
+
+
+def _named(
+    call: ast.Call,
+    kind: str,
+    key: str | None,
+    fname: str,
+    made: dict[str, int],
+    assigned: dict[int, str],
+) -> str:
+    """A factory method's one agent (or task) is the method's; several in one scope, or one
+    at module level, are each their variable's (else their config key's, else their line's)."""
+    if fname and made[kind] == 1 and not fname.startswith("__"):  # __init__ names no agent
+        return fname
+    return assigned.get(id(call)) or key or f"{fname or kind.lower()}_{call.lineno}"
+
+
+def _assigned_names(tree: ast.Module) -> dict[int, str]:
+    """A call assigned to a name (``writer = Agent(...)``, ``self.writer = Agent(...)``):
+    the call's id -> the name."""
+    out: dict[int, str] = {}
+    for st in ast.walk(tree):
+        targets = st.targets if isinstance(st, ast.Assign) else []
+        if isinstance(st, ast.AnnAssign):
+            targets = [st.target]
+        value = st.value if isinstance(st, ast.Assign | ast.AnnAssign) else None
+        if isinstance(value, ast.Call) and len(targets) == 1:
+            t = targets[0]
+            if isinstance(t, ast.Name):
+                out[id(value)] = t.id
+            elif isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name):
+                out[id(value)] = t.attr
+    return out
+
+
 def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     tree = parse(path)
     env = module_env(tree, str(path))
@@ -471,20 +514,30 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
     file = str(path)
     task_defs: dict[str, tuple[str, str | None, list[str], Where, bool]] = {}
     class_attrs = _class_attrs(tree)
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef):
-            continue
+    assigned = _assigned_names(tree)
+    for node, calls in _scopes(tree):
+        fname = node.name if isinstance(node, _Fn) else ""
         attrs = class_attrs.get(node, {})
-        decos = {call_name(d) or "" for d in node.decorator_list}
-        local = local_env(node, env)
-        for call in ast.walk(node):
-            if not isinstance(call, ast.Call):
-                continue
+        decos = (
+            {call_name(d) or "" for d in node.decorator_list} if isinstance(node, _Fn) else set()
+        )
+        local = local_env(node, env) if isinstance(node, _Fn) else env
+        made = {k: sum(1 for c in calls if call_name(c) == k) for k in ("Agent", "Task")}
+        alias: dict[str, str] = {}  # a variable the scope's agent is assigned to -> its id
+        in_tool = isinstance(node, _Fn) and (
+            "tool" in decos or node.name in ("_run", "_arun")
+        )  # a tool that makes its own agent and task: the agent that calls it spawns them
+        for call in calls:
             cls = call_name(call)
             if cls == "Agent":
                 key = _config_key(call, "agents_config")
-                aid = safe_id(node.name)
-                a = crew.agent(aid, Where(file, node.lineno))
+                aid = safe_id(_named(call, "Agent", key, fname, made, assigned))
+                if id(call) in assigned:
+                    alias[assigned[id(call)]] = aid
+                if in_tool:
+                    crew.tool_agents.setdefault(fname, (aid, Where(file, call.lineno)))
+                one = fname and made["Agent"] == 1 and not fname.startswith("__")
+                a = crew.agent(aid, Where(file, node.lineno if one else call.lineno))  # type: ignore[attr-defined]
                 code_agents[aid] = key or ""
                 role, _ = literal(kwarg(call, "role"), env)
                 if isinstance(role, str):
@@ -499,10 +552,10 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                 stated, unseen = stated_tools(_self_attr(tools_node, attrs), local)
                 for src, ln in unseen:
                     crew.d.unseen_tools(a, f"tools={src}", Where(file, ln or call.lineno))
-                for tname, tcls, line in tool_names_in(stated, custom, local):
+                for tname, tcls, line, ref in tool_names_in(stated, custom, local):
                     if any(t.name == tname for t in a.tools):
                         continue
-                    dt = DraftTool(tname, Where(file, line))
+                    dt = DraftTool(tname, Where(file, line), ref=ref)
                     known_effect(dt, tcls)
                     a.tools.append(dt)
                 deleg_node = kwarg(call, "allow_delegation")
@@ -524,18 +577,27 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                     a.max_iterations_note = "max_iter is an iteration bound, not a cost cap"
                 _time_bound(a, kwarg(call, "max_execution_time"), env, Where(file, call.lineno))
             elif cls == "Task":
-                key = _config_key(call, "tasks_config") or node.name
+                tname = _named(
+                    call, "Task", _config_key(call, "tasks_config"), fname, made, assigned
+                )
+                key = _config_key(call, "tasks_config") or tname
                 agent_node = kwarg(call, "agent")
                 agent = None
                 if isinstance(agent_node, ast.Call) and isinstance(agent_node.func, ast.Attribute):
                     agent = safe_id(agent_node.func.attr)
                 elif isinstance(agent_node, ast.Name | ast.Attribute):
                     agent = safe_id(
-                        agent_node.id if isinstance(agent_node, ast.Name) else agent_node.attr
+                        alias.get(agent_node.id, agent_node.id)
+                        if isinstance(agent_node, ast.Name)
+                        else agent_node.attr
                     )
-                params = [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+                params = (
+                    [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+                    if isinstance(node, _Fn)
+                    else []
+                )
                 if isinstance(agent_node, ast.Name) and agent_node.id in params:
-                    crew.task_params[node.name] = (params.index(agent_node.id), agent_node.id)
+                    crew.task_params[fname] = (params.index(agent_node.id), agent_node.id)
                 ctx_node = kwarg(call, "context")
                 ctx: list[str] = []
                 if isinstance(ctx_node, ast.List):
@@ -546,13 +608,15 @@ def _read_py(path: Path, crew: _Crew, code_agents: dict[str, str]) -> None:
                         elif isinstance(fn, ast.Name):
                             ctx.append(fn.id)
                 human, _ = literal(kwarg(call, "human_input"), env)
-                if node.name in task_defs:
+                if in_tool:
+                    continue
+                if tname in task_defs:
                     crew.d.notes.append(
-                        f"task method {node.name!r} is defined twice in "
+                        f"task method {tname!r} is defined twice in "
                         f"{path.name}; the later definition shadows the first"
                     )
-                task_defs[node.name] = (
-                    key if "task" in decos else node.name,
+                task_defs[tname] = (
+                    key if "task" in decos else tname,
                     agent,
                     ctx,
                     Where(file, call.lineno),
@@ -668,8 +732,10 @@ def _config_key(call: ast.Call, attr: str) -> str | None:
     cfg = kwarg(call, "config")
     if (
         isinstance(cfg, ast.Subscript)
-        and isinstance(cfg.value, ast.Attribute)
-        and cfg.value.attr == attr
+        and (
+            (isinstance(cfg.value, ast.Attribute) and cfg.value.attr == attr)
+            or (isinstance(cfg.value, ast.Name) and cfg.value.id == attr)
+        )
         and isinstance(cfg.slice, ast.Constant)
     ):
         return str(cfg.slice.value)
@@ -716,6 +782,11 @@ def _edges(crew: _Crew) -> None:
                     if not t.gate:
                         t.gate_note = f"{t.gate_note}; {why}" if t.gate_note else why
         prev = agent
+    for a in d.agents:  # an agent whose tool runs an agent of its own spawns it
+        for t in a.tools:
+            inner = crew.tool_agents.get(t.ref.rsplit(".", 1)[-1] or t.name)
+            if inner is not None and inner[0] != a.id:
+                a.spawns.setdefault(inner[0], inner[1])
     ids = [a.id for a in d.agents if not a.human]
     for aid, where in crew.delegating.items():
         a = d.agent(aid)

@@ -40,6 +40,11 @@ _FOREIGN_CODE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "an AutoGen (AG2) module",
         ),
         (r"^\s*(from|import)\s+semantic_kernel\b", "a Semantic Kernel module"),
+        (
+            r"^\s*(from|import)\s+agent_framework\b",
+            "a Microsoft Agent Framework Python module (init reads the framework's declarative "
+            "YAML, kind: Prompt or Workflow, not its Python)",
+        ),
         (r"^\s*(from|import)\s+smolagents\b", "a smolagents module"),
         (r"^\s*(from|import)\s+llama_index\b", "a LlamaIndex module"),
         (r"^\s*(from|import)\s+pydantic_ai\b", "a Pydantic AI module"),
@@ -374,6 +379,13 @@ def trace(path: Path, fmt: str = "auto", probe: Probe | None = None) -> Detected
 
 def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
     """Detect (or confirm) the definition format of the sources; (format, files)."""
+    return definition_groups(paths, fmt)[0]
+
+
+def definition_groups(paths: list[Path], fmt: str = "auto") -> list[tuple[str, list[Path]]]:
+    """The definition formats of the sources, each with its files: the main one first (the
+    one most files are in); with ``auto``, every other format found too (a project whose
+    agents are built with two frameworks is drafted whole, never one framework's half)."""
     files = source_files(paths)
     if not files:
         raise fail("-", "no definition files given", expected="framework definition files")
@@ -395,7 +407,7 @@ def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
                 expected=", ".join(["auto", *DEFINITION_FORMATS]),
             )
         if fmt in hits:
-            return fmt, hits[fmt]
+            return [(fmt, hits[fmt])]
         got = next(iter(hits), None)
         what = kinds[hits[got][0]] if got else _what_for_init(Probe.of(files[0]))
         raise fail(
@@ -423,7 +435,7 @@ def definition(paths: list[Path], fmt: str = "auto") -> tuple[str, list[Path]]:
                 "tasks.yaml and crew.py, or --from crewai to draft from agents.yaml "
                 "alone)",
             )
-    return name, hits[name]
+    return [(name, hits[name])] + [(n, fs) for n, fs in hits.items() if n != name]
 
 
 def _what_for_init(probe: Probe) -> str:

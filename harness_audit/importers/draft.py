@@ -51,6 +51,10 @@ class DraftTool:
     """The dotted name the source gives the tool's function (``notes.jot_down``,
     ``pkg.tools.fn``), followed through the module's imports to its definition to propose
     its effect (:mod:`~harness_audit.importers.effects`)."""
+    known_as: str = ""
+    """The name by which rules/tool_effects.yaml gave the effect (:func:`known_effect`): a
+    well-known tool's, which the project's own function of that name is not
+    (:func:`~harness_audit.importers.effects.propose_all` takes the effect back)."""
     unseen: str = ""
     """Set on the ``unknown`` tool that stands for tools the source computes at run time: what
     the reader could not see, with its file and line."""
@@ -102,6 +106,32 @@ class Draft:
             if a.id == aid:
                 return a
         return None
+
+    def rename(self, renamed: dict[str, str]) -> None:
+        """Give agents new ids (old id -> new), in every edge too."""
+        for a in self.agents:
+            a.id = renamed.get(a.id, a.id)
+            for edges in (a.depends_on, a.spawns, a.verifies):
+                for old in [k for k in edges if k in renamed]:
+                    edges[renamed[old]] = edges.pop(old)
+
+    def absorb(self, sub: Draft) -> None:
+        """Take another framework's draft of the same project in (a LangGraph agent beside
+        an ADK one): its agents (an id this draft has already is prefixed with the other
+        framework's name, in its edges too), sources, unknowns and notes."""
+        taken = {a.id for a in self.agents}
+        renamed = {a.id: safe_id(f"{sub.format}_{a.id}") for a in sub.agents if a.id in taken}
+        sub.rename(renamed)
+        for old, new in renamed.items():
+            self.notes.append(f"{sub.format} agent {old!r} drafted as {new!r}: another has its id")
+        self.agents += sub.agents
+        self.sources += [p for p in sub.sources if p not in self.sources]
+        for mine, theirs in (
+            (self.unknown, sub.unknown),
+            (self.notes, sub.notes),
+            (self.unseen, sub.unseen),
+        ):
+            mine += [x for x in theirs if x not in mine]
 
     # -- fail closed on the unseen (issue 24, item 1) ----------------------------------------
     # A list the source computes at run time (tools, agents, edges, gates) is drafted as an
@@ -454,4 +484,5 @@ def known_effect(tool: DraftTool, *names: str) -> None:
         if got:
             tool.effect, src = got
             tool.effect_note = f"rules/tool_effects.yaml ({n}): {src}"
+            tool.known_as = n
             return

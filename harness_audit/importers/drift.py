@@ -188,7 +188,7 @@ def _agent(a: DraftAgent, ma: Agent, ids: set[str], mf: str, out: list[Drift]) -
 def check(manifest: Path, paths: list[Path], fmt: str = "auto") -> tuple[list[Drift], list[str]]:
     """Re-read the definitions and compare them with ``manifest`` (see :func:`compare`)."""
     from harness_audit.errors import Diagnostic, UsageError
-    from harness_audit.importers import detect
+    from harness_audit.importers import read_definitions
     from harness_audit.importers.registry import DEFINITION_FORMATS
     from harness_audit.manifest import load_manifest
 
@@ -209,6 +209,4 @@ def check(manifest: Path, paths: list[Path], fmt: str = "auto") -> tuple[list[Dr
         paths = recorded
     if fmt == "auto" and recorded_fmt in DEFINITION_FORMATS:
         fmt = recorded_fmt
-    found, files = detect.definition(paths, fmt)
-    d = DEFINITION_FORMATS[found].read(files)
-    return compare(d, m)
+    return compare(read_definitions(paths, fmt), m)

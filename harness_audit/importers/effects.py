@@ -24,7 +24,7 @@ from typing import Any
 
 from harness_audit._resources import load_rules
 from harness_audit.errors import HarnessAuditError
-from harness_audit.importers.draft import Draft
+from harness_audit.importers.draft import Draft, DraftTool
 from harness_audit.importers.pyast import call_name, imports, module_file, parse
 
 RANK = {"read": 0, "write": 1, "external": 2, "destructive": 3}
@@ -279,12 +279,40 @@ def resolve_function(
     return resolve_function(target, ".".join([name, *rest]), project, trees, hops + 1)
 
 
+def _definition(
+    t: DraftTool,
+    indexes: list[tuple[str, dict[str, _Fn]]],
+    project: Path | None,
+    trees: _Trees,
+) -> tuple[str, _Fn] | None:
+    """The project's own definition of a drafted tool: the dotted name the reader saw, else
+    the tool's name in the module that lists it (followed through its imports), else a
+    function or tool class of that name in a file read (its own first). A name the listing
+    module imports from outside the project is that package's, never a file's namesake."""
+    file = Path(t.where.file)
+    ref = t.ref or (t.name if t.where.file.endswith(".py") else "")
+    hit = resolve_function(file, ref, project, trees) if ref else None
+    if hit is not None:
+        return str(hit[0]), hit[1]
+    tree = trees.get(file) if file.suffix == ".py" else None
+    if tree is not None and (t.ref or t.name).split(".")[0] in imports(tree):
+        return None  # imported, and not from a module of the project (resolve_function)
+    own = [ix for ix in indexes if ix[0] == t.where.file]
+    for f, ix in [*own, *(x for x in indexes if x not in own)]:
+        fn = ix.get(t.name)
+        if fn is not None:
+            return f, fn
+    return None
+
+
 def propose_all(d: Draft) -> None:
     """Propose an effect for every drafted tool whose effect is unknown and whose function is
     in a Python source of the draft or beside one (at most :data:`MAX_SIBLINGS` files); files
-    that do not parse are passed over."""
-    unknown = [t for a in d.agents for t in a.tools if t.effect is None]
-    if not unknown:
+    that do not parse are passed over. A tool whose effect rules/tool_effects.yaml gave by its
+    name (``read_file``, ``search_internet``) but which the project defines itself is not that
+    well-known tool: its effect is unknown again (fail closed), proposed from its own code."""
+    tools = [t for a in d.agents for t in a.tools]
+    if not any(t.effect is None or t.known_as for t in tools):
         return
     files: list[Path] = [p for p in d.sources if p.suffix == ".py"]
     for folder in dict.fromkeys(p.parent for p in d.sources):
@@ -305,21 +333,19 @@ def propose_all(d: Draft) -> None:
     parents = [str(p.resolve().parent) for p in d.sources]
     project = Path(os.path.commonpath(parents)) if parents else None
     trees = _Trees()
-    for t in unknown:
-        # the dotted name the reader saw, else the tool's name in the module that lists it
-        # (a function or tool class imported from another module of the project)
-        ref = t.ref or (t.name if t.where.file.endswith(".py") else "")
-        hit = resolve_function(Path(t.where.file), ref, project, trees) if ref else None
-        if hit is not None:
-            got = propose(hit[1], str(hit[0]))
-            if got:
-                t.proposed = got
+    for t in tools:
+        if not (t.effect is None or t.known_as):
             continue
-        own = [ix for ix in indexes if ix[0] == t.where.file]
-        for file, ix in [*own, *(x for x in indexes if x not in own)]:
-            fn = ix.get(t.name)
-            if fn is not None:
-                got = propose(fn, file)
-                if got:
-                    t.proposed = got
-                break
+        hit = _definition(t, indexes, project, trees)
+        if hit is None:
+            continue
+        if t.known_as:
+            t.effect = None
+            t.effect_note = (
+                f"the project defines its own {t.known_as!r} ({Path(hit[0]).name}:"
+                f"{hit[1].lineno}), not the well-known tool rules/tool_effects.yaml names"
+            )
+            t.known_as = ""
+        got = propose(hit[1], hit[0])
+        if got:
+            t.proposed = got

@@ -31,6 +31,7 @@ on. A prebuilt agent added as a graph node takes the node's id.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,12 @@ import orjson
 
 from harness_audit.importers.base import as_dict, fail, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
+from harness_audit.importers.effects import resolve_function
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     CLIENT_PREFIX,
     MAX_PY_BYTES,
+    Env,
     call_name,
     custom_tools,
     imports,
@@ -51,6 +54,7 @@ from harness_audit.importers.pyast import (
     model_of,
     module_env,
     parse,
+    resolve_name,
     source_text,
     stated_tools,
     static_list,
@@ -177,7 +181,7 @@ def _tool_list(
             why = f"selected by name through {_short(node.func)}(...) at {Path(f).name}:{at}"
             return [(str(n), str(n), at, why) for n in names]
     stated, unseen = stated_tools(node, env)
-    out: list[_Tool] = [(n, c, ln, "") for n, c, ln in tool_names_in(stated, custom)]
+    out: list[_Tool] = [(n, c, ln, "") for n, c, ln, _ in tool_names_in(stated, custom)]
     out += [(src, UNSEEN, ln or at, "") for src, ln in unseen]
     return out
 
@@ -497,6 +501,7 @@ def _prebuilt(
     by the variable they are assigned to (compiled or not)."""
     by_var: dict[str, DraftAgent] = {}
     supervisors: list[tuple[ast.Call, DraftAgent]] = []
+    prebuilt: list[tuple[ast.Call, DraftAgent]] = []
     own_gates = _tool_interrupts(tree)
 
     def agent(
@@ -540,12 +545,15 @@ def _prebuilt(
             aid = name if isinstance(name, str) else var or str(cn)
             model = call.args[0] if call.args else kwarg(call, "model")
             a = agent(call, aid, model, _tools_arg(call, env, at=1))
+            prebuilt.append((call, a))
         else:
             continue
         if var:
             by_var[var] = a
+    for call, a in prebuilt:  # after every agent: a swarm's handoffs name later ones
+        _handoff_tools(d, _tools_arg(call, env, at=1), a, env, f, swarm=True)
     for call, sup in supervisors:  # after every agent: the workers may be assigned later
-        _handoff_tools(d, call, sup, env, f)
+        _handoff_tools(d, kwarg(call, "tools"), sup, env, f)
         workers = call.args[0] if call.args else kwarg(call, "agents")
         elts, unseen = static_list(workers, env)
         for src, ln in unseen:  # agents built at run time: a placeholder (issue 24, item 1)
@@ -562,17 +570,25 @@ _HANDOFF_BUILDERS = ("create_handoff_tool", "create_forward_message_tool")
 
 
 def _handoff_tools(
-    d: Draft, call: ast.Call, sup: DraftAgent, env: dict[str, ast.expr], f: str
+    d: Draft,
+    tools_node: ast.expr | None,
+    sup: DraftAgent,
+    env: dict[str, ast.expr],
+    f: str,
+    swarm: bool = False,
 ) -> None:
     """A supervisor's ``tools=[create_handoff_tool(agent_name="writer", …)]`` are handoffs
     (the worker named depends on the supervisor), not tools with an effect of their own;
-    ``create_forward_message_tool`` passes a worker's answer on. A handoff to an agent the
-    files do not define is to an unknown agent (fail closed)."""
-    tools_node = kwarg(call, "tools")
+    ``create_forward_message_tool`` passes a worker's answer on. In a swarm (``swarm``: a
+    prebuilt agent's own tools, ``langgraph_swarm``), a handoff passes control to the agent
+    named: a spawn, as an Agents SDK handoff is. A handoff tool may be named by a module
+    variable. A handoff to an agent the files do not define is to an unknown agent (fail
+    closed)."""
     if not isinstance(tools_node, ast.List | ast.Tuple):
         return
     found = False
-    for el in tools_node.elts:
+    for item in tools_node.elts:
+        el = resolve_name(item, env) if isinstance(item, ast.Name) else item
         if not (isinstance(el, ast.Call) and call_name(el) in _HANDOFF_BUILDERS):
             continue
         found = True
@@ -580,10 +596,14 @@ def _handoff_tools(
             continue
         target, _ = literal(kwarg(el, "agent_name") or (el.args[0] if el.args else None), env)
         worker = d.agent(safe_id(target)) if isinstance(target, str) else None
+        where = Where(f, getattr(item, "lineno", el.lineno))
         if worker is not None and worker is not sup:
-            worker.depends_on.setdefault(sup.id, Where(f, el.lineno))
+            if swarm:
+                sup.spawns.setdefault(worker.id, where)
+            else:
+                worker.depends_on.setdefault(sup.id, where)
         else:
-            d.unseen_agents(sup, f"handoff to {_short(el)}", Where(f, el.lineno))
+            d.unseen_agents(sup, f"handoff to {_short(el)}", where)
     if found:
         sup.tools = [t for t in sup.tools if t.name not in _HANDOFF_BUILDERS]
 
@@ -773,8 +793,11 @@ def read(paths: list[Path]) -> Draft:
     for p in paths:
         if p.suffix == ".json":
             _config(p, d, modules)
+    parents = [str(p.resolve().parent) for p in modules]
+    project = Path(os.path.commonpath(parents)) if parents else None
+    mods: dict[Path, _Mod] = {}
     for p in modules:
-        _read_file(p, d)
+        _read_file(p, d, project, mods)
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",
@@ -785,38 +808,86 @@ def read(paths: list[Path]) -> Draft:
     return d
 
 
-def _read_file(p: Path, d: Draft) -> None:
-    """The agents of one module into ``d``."""
-    tree = parse(p)
-    env = module_env(tree, str(p))
+@dataclass
+class _Mod:
+    """What one module states beside its graphs: its names, tools, gates, models."""
+
+    f: str
+    tree: ast.Module
+    env: Env
+    custom: dict[str, str]
+    funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+    tool_fns: set[str]
+    own_gates: dict[str, int]
+    models: dict[str, _Model] = field(default_factory=dict)
+    tools_of_var: dict[str, list[_Tool]] = field(default_factory=dict)
+
+
+def _module(p: Path, mods: dict[Path, _Mod], tree: ast.Module | None = None) -> _Mod:
+    """The module at ``p`` read once (``mods`` keeps it): a graph's own file, or the file a
+    node's function is imported from."""
+    key = p.resolve()
+    if key in mods:
+        return mods[key]
+    tree = tree or parse(p)
+    f = str(p)
+    env = module_env(tree, f)
     env.wrappers = hitl_wrappers(tree)
     custom = custom_tools(tree)
-    f = str(p)
-    name = Path(f).name
     funcs = {
         n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
     }
     tool_fns = {
         n for n, fn in funcs.items() if any(call_name(x) == "tool" for x in fn.decorator_list)
     }
-    names = _assigned(tree)
-    own_gates = _tool_interrupts(tree)
-    prebuilt = _prebuilt(tree, env, custom, f, d, names)
-    models: dict[str, _Model] = {}
-    tools_of_var: dict[str, list[_Tool]] = {}
+    m = _Mod(f, tree, env, custom, funcs, tool_fns, _tool_interrupts(tree))
     for var, value in env.items():  # in order: a name derived from a model is read after it
         if not isinstance(value, ast.Call):
             continue
-        got = _model_expr(value, models, env, f)
+        got = _model_expr(value, m.models, env, f)
         if got is not None:
-            models[var] = got
+            m.models[var] = got
         cn = call_name(value)
         if cn == "bind_tools" and isinstance(value.func, ast.Attribute):
             if got is None:
-                models[var] = _run_time_model(value, f)
-            tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
+                m.models[var] = _run_time_model(value, f)
+            m.tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
         if cn == "ToolNode":
-            tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
+            m.tools_of_var[var] = _tool_list(_tools_arg(value, env), env, custom, f, value.lineno)
+    mods[key] = m
+    return m
+
+
+def _node_function(
+    target: ast.AST, here: _Mod, project: Path | None, mods: dict[Path, _Mod]
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef | None, _Mod, str]:
+    """A node's function and the module that states it: this module's own, else the one it
+    is imported from (``from agent.nodes import triage``; ``nodes.triage``), followed within
+    the project. The third value names a function imported from a module not read ("" when
+    none is): its node may call a model or act, unseen."""
+    if isinstance(target, ast.Name) and target.id in here.funcs:
+        return here.funcs[target.id], here, ""
+    if not isinstance(target, ast.Name | ast.Attribute):
+        return None, here, ""
+    ref = ast.unparse(target)
+    head = ref.split(".", 1)[0]
+    if head in here.env or head in here.funcs or head not in imports(here.tree):
+        return None, here, ""
+    hit = resolve_function(Path(here.f), ref, project)
+    if hit is None:
+        return None, here, ref
+    return hit[1], _module(hit[0], mods), ""
+
+
+def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) -> None:
+    """The agents of one module into ``d``."""
+    tree = parse(p)
+    here = _module(p, mods, tree)
+    env, custom, funcs, f = here.env, here.custom, here.funcs, here.f
+    name = Path(f).name
+    names = _assigned(tree)
+    prebuilt = _prebuilt(tree, env, custom, f, d, names)
+    tools_of_var = here.tools_of_var
     graphs = _graphs(tree, names)
     _edges(tree, graphs, names, funcs)
     compiled: dict[str, str] = {}  # variable of a compiled graph -> its graph
@@ -850,33 +921,42 @@ def _read_file(p: Path, d: Draft) -> None:
                 continue
             if isinstance(target, ast.Name) and target.id in compiled:
                 continue  # a subgraph: stands for its entry agents
-            fn = funcs.get(target.id) if isinstance(target, ast.Name) else None
+            fn, mod, unread = _node_function(target, here, project, mods)
+            if unread:  # its function is in a module not read: it may call a model, or act
+                d.unseen_agents(
+                    None,
+                    f"graph {g.key!r}: node {nid!r} runs {unread}, imported from a module not read",
+                    Where(f, line),
+                )
+                continue
+            mf = mod.f
             target_name = target.id if isinstance(target, ast.Name) else ""
             used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} if fn else set()
             if isinstance(target, ast.Name) and target.id in tools_of_var:
                 used.add(target.id)
-            model = next((models[u] for u in sorted(used) if u in models), None)
-            tools = [t for u in sorted(used) if u in tools_of_var for t in tools_of_var[u]]
+            model = next((mod.models[u] for u in sorted(used) if u in mod.models), None)
+            tools = [t for u in sorted(used) if u in mod.tools_of_var for t in mod.tools_of_var[u]]
             if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
                 tools = _tool_list(_tools_arg(target, env), env, custom, f, target.lineno)
             if fn is not None:
+                menv, mcustom = mod.env, mod.custom
                 for n in ast.walk(fn):  # a model built or tools bound inside the node
                     if not isinstance(n, ast.Call):
                         continue
                     if call_name(n) == "bind_tools" and isinstance(n.func, ast.Attribute):
-                        m = _model_expr(n.func.value, models, env, f)
+                        m = _model_expr(n.func.value, mod.models, menv, mf)
                         if model is None or model[0] is None:
-                            model = m if m is not None else _run_time_model(n, f)
-                        tools += _tool_list(_tools_arg(n, env), env, custom, f, n.lineno)
+                            model = m if m is not None else _run_time_model(n, mf)
+                        tools += _tool_list(_tools_arg(n, menv), menv, mcustom, mf, n.lineno)
                     elif model is None and call_name(n) in (
                         *CLIENT_PREFIX,
                         "init_chat_model",
                         "load_chat_model",
                     ):
-                        model = _model_expr(n, models, env, f)
+                        model = _model_expr(n, mod.models, menv, mf)
                 tools += [
-                    (custom.get(u, u), u, fn.lineno, "")
-                    for u in sorted(used & tool_fns)
+                    (mcustom.get(u, u), u, fn.lineno, "")
+                    for u in sorted(used & mod.tool_fns)
                     if u != target_name
                 ]
             interrupt_at = _interrupt_line(fn)
@@ -892,11 +972,11 @@ def _read_file(p: Path, d: Draft) -> None:
             g.ids[nid] = a.id
             if model is None and not tools and fn is not None and interrupt_at is not None:
                 a.human = True
-                a.role = f"a person answers interrupt() at {name}:{interrupt_at}"
+                a.role = f"a person answers interrupt() at {Path(mf).name}:{interrupt_at}"
                 handlers.append((g, nid, fn, interrupt_at))
                 continue
             if model is not None:
-                a.model, a.model_note, a.model_where = model[0], model[1], Where(f, model[2])
+                a.model, a.model_note, a.model_where = model[0], model[1], Where(mf, model[2])
                 if model[0] is None:
                     a.notes.append(model[1])
                     d.notes.append(f"{a.id}: {model[1]}")
@@ -904,18 +984,18 @@ def _read_file(p: Path, d: Draft) -> None:
             seen_tools: set[str] = set()
             for tname, tcls, tline, tnote in tools:
                 if tcls == UNSEEN:
-                    d.unseen_tools(a, f"tools={tname}", Where(f, tline))
+                    d.unseen_tools(a, f"tools={tname}", Where(mf, tline))
                     continue
                 if tname in seen_tools:
                     continue
                 seen_tools.add(tname)
-                dt = DraftTool(tname, Where(f, tline))
+                dt = DraftTool(tname, Where(mf, tline))
                 known_effect(dt, tcls)
-                if tcls in own_gates:
-                    dt.gate, dt.gate_where = True, Where(f, own_gates[tcls])
+                if tcls in mod.own_gates:
+                    dt.gate, dt.gate_where = True, Where(mf, mod.own_gates[tcls])
                     dt.gate_note = OWN_INTERRUPT
                 elif interrupt_at is not None:
-                    dt.gate, dt.gate_where = True, Where(f, interrupt_at)
+                    dt.gate, dt.gate_where = True, Where(mf, interrupt_at)
                     dt.gate_note = "interrupt() in the node before the tool"
                 elif before is not None:
                     dt.gate, dt.gate_where = True, Where(f, before)

@@ -1,8 +1,10 @@
 """MCP client configs (``mcpServers`` as in Claude Desktop/Cursor, VS Code ``servers``): one
-agent for the client, one tool per server. A server's effect comes from its tools' annotations
-when the config (or a cached ``tools/list`` beside it) gives them — ``readOnlyHint`` read,
-``destructiveHint`` destructive, ``openWorldHint`` external; the most dangerous tool decides —
-else from rules/tool_effects.yaml, else unknown (drafted destructive).
+agent for the client, one tool per server. A server's effect comes from rules/tool_effects.yaml,
+else is unknown (drafted destructive). Its tools' annotations, when the config (or a cached
+``tools/list`` beside it) gives them — ``readOnlyHint`` read, ``destructiveHint`` destructive,
+``openWorldHint`` external; the most dangerous tool decides — are the server's own hints, which
+the MCP specification says a client must not rely on from a server it does not trust: they are
+a proposed effect (a comment), the effect only when they say destructive.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from harness_audit.importers.probe import Probe
 NAME = "mcp"
 DESCRIPTION = "MCP client configs (mcpServers, VS Code servers)"
 _RANK = {"read": 0, "write": 1, "external": 2, "destructive": 3}
+ANNOTATIONS_SOURCE = (
+    "hints the server gives of itself, which clients must not rely on from a server they do "
+    "not trust: https://modelcontextprotocol.io/specification/2025-06-18/server/tools"
+    "#tool-annotations; declare it to use it"
+)
 
 
 def _is_server(s: Any) -> bool:
@@ -200,7 +207,9 @@ def read(paths: list[Path]) -> Draft:
             ]
             t.stated_scope = scope_of(words, str(t.where))
             eff = _annotated_effect(tools)
-            if eff:
+            if eff:  # the server's own hints: proposed, never the effect (unless the worst)
+                t.proposed = f"{eff}, from the server's tool annotations ({ANNOTATIONS_SOURCE})"
+            if eff == "destructive":
                 t.effect, t.effect_note = eff, "from the server's tool annotations"
             else:
                 cmd = (

@@ -35,6 +35,7 @@ from harness_audit.importers.pyast import (
     module_env,
     module_file,
     parse,
+    resolve_name,
     source_text,
     static_list,
 )
@@ -43,13 +44,20 @@ NAME = "openai-agents"
 DESCRIPTION = "OpenAI Agents SDK definitions (Python)"
 
 DEFAULT_MAX_TURNS_SOURCE = "https://openai.github.io/openai-agents-python/running_agents/"
-_AGENT_CALL = re.compile(r"\bAgent\s*(\[[^\]\n]*\])?\s*\(")
+AGENT_CLASSES = ("Agent", "SandboxAgent", "RealtimeAgent")
+"""The SDK's agent classes: ``agents.Agent``, ``agents.sandbox.SandboxAgent`` (an agent with
+a sandboxed workspace and shell), ``agents.realtime.RealtimeAgent`` (voice sessions), all with
+``name``, ``instructions``, ``tools`` and ``handoffs``."""
+_AGENT_CALL = re.compile(r"\b(?:Sandbox|Realtime)?Agent\s*(\[[^\]\n]*\])?\s*\(")
 _USES_AGENTS = re.compile(
     r"\.as_tool\(|\.clone\(|\bRunner\.run(_sync|_streamed)?\(|^@(function_tool|tool)\b", re.M
 )
 """A module that builds no agent but wires them (agents as tools, clones, runs with max_turns)
 or defines their tools (``@function_tool``, with its ``needs_approval``)."""
 _RUNS = ("run", "run_sync", "run_streamed")
+_WRAPS = ("function_tool", "tool", "as_tool")
+"""Calls that wrap a function or an agent as a tool: the name they are assigned to is read
+by what they wrap, not as a tool class."""
 
 
 def sniff(probe: Probe) -> str | None:
@@ -95,11 +103,24 @@ def _hosted_mcp(el: ast.Call, f: str, line: int) -> DraftTool:
         dt.effect, src = got
         dt.effect_note = f"rules/tool_effects.yaml: {src}"
     ra = conf.get("require_approval")
-    if ra == "always":
+    decider = kwarg(el, "on_approval_request")
+    if ra == "always" and decider is not None:
+        dt.gate_note = _decided_by_code("on_approval_request", decider, f)
+    elif ra == "always":
         dt.gate, dt.gate_where, dt.gate_note = True, Where(f, line), "require_approval: always"
     elif ra is not None:
         dt.gate_note = "require_approval is not 'always': drafted as not required"
     return dt
+
+
+def _decided_by_code(key: str, fn: ast.expr, f: str) -> str:
+    """The gate note of an approval a function answers (``on_approval=``,
+    ``on_approval_request=``): the run asks that function, not a person, so it is no human
+    gate until declared (it may approve by itself: an environment flag, a rule)."""
+    return (
+        f"approval is answered by code, {key}={source_text(fn)} at {Path(f).name}:"
+        f"{fn.lineno}, not by a pause for a person: drafted as not required until declared"
+    )
 
 
 @dataclass
@@ -157,6 +178,10 @@ class _Reader:
                 self.gate(dt, literal(na, fl.env)[0], Where(f, line))
             a.tools.append(dt)
             return
+        if isinstance(el, ast.Name) and el.id not in fl.custom:  # web = WebSearchTool()
+            made = resolve_name(el, fl.env)
+            if isinstance(made, ast.Call) and call_name(made) not in (None, *_WRAPS):
+                el = made
         if isinstance(el, ast.Call) and call_name(el) == "HostedMCPTool":
             a.tools.append(_hosted_mcp(el, f, line))
             return
@@ -178,6 +203,10 @@ class _Reader:
         na = kwarg(el, "needs_approval") if isinstance(el, ast.Call) else None
         if na is not None:  # ShellTool(..., needs_approval=True) written in the list
             self.gate(dt, literal(na, fl.env)[0], Where(f, getattr(na, "lineno", line)))
+        decider = kwarg(el, "on_approval") if isinstance(el, ast.Call) else None
+        if decider is not None and dt.gate:
+            dt.gate, dt.gate_where = None, None
+            dt.gate_note = _decided_by_code("on_approval", decider, f)
         a.tools.append(dt)
 
     @staticmethod
@@ -206,7 +235,7 @@ class _Reader:
 
     def handoff(self, a: DraftAgent, el: ast.expr, fl: _File, line: int) -> None:
         target: ast.expr | None = el
-        if isinstance(el, ast.Call) and call_name(el) == "handoff":
+        if isinstance(el, ast.Call) and call_name(el) in ("handoff", "realtime_handoff"):
             target = el.args[0] if el.args else kwarg(el, "agent")
         child = self.agent_of(target)
         if child:
@@ -288,10 +317,22 @@ def read(paths: list[Path]) -> Draft:
                     value: ast.expr = arg if fn.attr == "extend" else ast.List([arg], ast.Load())
                     ast.copy_location(value, arg)
                     later.append((fn.value.value.id, fn.value.attr, value, node.lineno, fl))
-            if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            returned = (  # def build_agent(): return SandboxAgent(...)
+                isinstance(node, ast.Return)
+                and isinstance(node.value, ast.Call)
+                and call_name(node.value) in AGENT_CLASSES
+            )
+            if not returned and (
+                not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None
+            ):
                 continue
+            assert isinstance(node, ast.Return | ast.Assign | ast.AnnAssign)
             call = node.value
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if call is None:
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
             tgt = targets[0] if targets else None
             if (
                 isinstance(tgt, ast.Attribute)
@@ -329,7 +370,7 @@ def read(paths: list[Path]) -> Draft:
                     d.agents.append(a)
                     pending.append((a, call, fl))
                 continue
-            if not (isinstance(call, ast.Call) and call_name(call) == "Agent"):
+            if not (isinstance(call, ast.Call) and call_name(call) in AGENT_CLASSES):
                 continue
             name, _ = literal(kwarg(call, "name") or (call.args[0] if call.args else None), fl.env)
             aid = safe_id(name if isinstance(name, str) else (var or "agent"))
@@ -361,6 +402,8 @@ def read(paths: list[Path]) -> Draft:
         tools = kwarg(call, "tools")
         if tools is not None:
             r.tools(a, tools, fl, call.lineno, "tools")
+        if call_name(call) == "SandboxAgent":
+            _capabilities(r, a, call, fl)
         mcp = kwarg(call, "mcp_servers")
         if mcp is not None:
             elts, unseen = static_list(mcp, fl.env)
@@ -393,6 +436,27 @@ def read(paths: list[Path]) -> Draft:
             expected="Agents SDK Python with Agent(name=..., ...)",
         )
     return d
+
+
+def _capabilities(r: _Reader, a: DraftAgent, call: ast.Call, fl: _File) -> None:
+    """A ``SandboxAgent``'s capabilities are tools the model calls (``Shell()`` runs commands,
+    ``Filesystem()`` patches files, a project's own capability its own tools): each drafted by
+    its class, of unknown effect; with no ``capabilities=``, the SDK's defaults
+    (rules/tool_effects.yaml ``sandbox_default_capabilities``), never none."""
+    caps = kwarg(call, "capabilities")
+    if caps is not None:
+        r.tools(a, caps, fl, call.lineno, "capabilities")
+        return
+    default = tables.tool_effects_table()["sandbox_default_capabilities"]
+    for name in default["names"]:
+        a.tools.append(
+            DraftTool(
+                str(name),
+                Where(fl.f, call.lineno),
+                effect_note=f"SandboxAgent states no capabilities=: the SDK's default "
+                f"({default['source']})",
+            )
+        )
 
 
 def _run_agents(r: _Reader, runs: list[tuple[ast.Call, _File]]) -> None:

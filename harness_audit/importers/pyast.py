@@ -260,11 +260,13 @@ def local_env(func: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> Env:
 
 def tool_names_in(
     node: ast.AST | None, custom: dict[str, str], env: dict[str, ast.expr] | None = None
-) -> list[tuple[str, str, int]]:
-    """(tool name, class or function name, line) for each element of a ``tools=[...]`` list;
-    a name ``env`` assigns an instance (``web = SerperDevTool()``) is that instance's class,
-    as the instance written in the list would be."""
-    out: list[tuple[str, str, int]] = []
+) -> list[tuple[str, str, int, str]]:
+    """(tool name, class or function name, line, dotted name) for each element of a
+    ``tools=[...]`` list; a name ``env`` assigns an instance (``web = SerperDevTool()``) is
+    that instance's class, as the instance written in the list would be. The dotted name is
+    what a ``Class.method`` or ``module.fn`` element says ("" otherwise), to follow it to its
+    definition (:func:`~harness_audit.importers.effects.resolve_function`)."""
+    out: list[tuple[str, str, int, str]] = []
     if not isinstance(node, ast.List | ast.Tuple):
         return out
     for el in node.elts:
@@ -287,10 +289,10 @@ def tool_names_in(
                 if isinstance(sel, ast.List):
                     for s in sel.elts:
                         if isinstance(s, ast.Constant) and isinstance(s.value, str):
-                            out.append((s.value, s.value, line))
+                            out.append((s.value, s.value, line, ""))
                     continue
                 cls = call_name(call) or "toolkit"
-                out.append((cls, cls, line))
+                out.append((cls, cls, line, ""))
             continue
         target = el.func if isinstance(el, ast.Call) else el
         tcls: str | None = (
@@ -306,7 +308,8 @@ def tool_names_in(
             continue  # handled by callers that know agents
         if tcls is None:
             continue
-        out.append((custom.get(tcls, tcls), tcls, line))
+        ref = ast.unparse(target) if isinstance(target, ast.Attribute) else ""
+        out.append((custom.get(tcls, tcls), tcls, line, ref))
     return out
 
 
