@@ -715,3 +715,50 @@ def test_langfuse_agent_creation_is_no_spawn_and_an_agent_is_named_by_its_id(
     events, _ = _events(_lf_export(tmp_path, f"agent.{agent_id}", obs))
     assert not [e for e in events if e["kind"] == "spawn"]
     assert next(e for e in events if e["kind"] == "model_call")["agent"] == agent_id
+
+
+# -- Gemini CLI: a failed request to the model ------------------------------------------------
+
+
+def test_gemini_cli_api_error_is_a_failed_model_call(tmp_path: Path) -> None:
+    """Gemini CLI keeps a model request that failed (a quota refusal, a 5xx) as an ``error``
+    message whose content is ``[API Error: …]``: the request was made, so it is a model call
+    with an error outcome, its usage and cost unknown (never 0), counted as mapped. A retry that
+    answered is the next ``gemini`` message; other ``error``/``info`` messages stay dropped."""
+    session = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    refusal = "[API Error: Resource has been exhausted (e.g. check quota).]"
+    records = [
+        {"sessionId": session, "projectHash": "0a1b", "startTime": "2026-02-03T09:00:00.000Z"},
+        {"id": "u1", "timestamp": "2026-02-03T09:00:01.000Z", "type": "user", "content": "fix it"},
+        {"id": "e1", "timestamp": "2026-02-03T09:00:04.000Z", "type": "error", "content": refusal},
+        {
+            "id": "e2",
+            "timestamp": "2026-02-03T09:00:05.000Z",
+            "type": "error",
+            "content": "Failed to load the MCP server config.",
+        },
+        {
+            "id": "g1",
+            "timestamp": "2026-02-03T09:00:40.000Z",
+            "type": "gemini",
+            "content": [{"text": "Fixed."}],
+            "model": "gemini-2.5-pro",
+            "tokens": {"input": 900, "output": 15, "cached": 0, "total": 915},
+        },
+    ]
+    events, summary = _events(_write_lines(tmp_path / f"session-{session[:8]}.jsonl", records))
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert [c["span"] for c in calls] == ["e1", "g1"]
+    failed, answered = calls
+    assert failed["x_outcome"] == "error" and failed["x_error"] == refusal
+    assert failed["x_usage"] == "unknown" and failed["x_cost"] == "unknown"
+    assert failed["input_tokens"] == failed["output_tokens"] == failed["cost_microusd"] == 0
+    assert failed["model"]["name"] == "unknown"
+    assert failed["ts"] == "2026-02-03T09:00:04.000Z"
+    assert "x_outcome" not in answered and answered["input_tokens"] == 900
+    assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
+    assert summary["records_mapped"] == 3  # the session's metadata line and the two calls
+    assert summary["dropped"] == {
+        "user message (no event kind)": 1,
+        "error message (no event kind)": 1,
+    }
