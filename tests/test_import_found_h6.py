@@ -403,6 +403,12 @@ def test_an_agent_named_only_as_a_stand_in_is_not_proven(tmp_path: Path) -> None
         r = checks["refunds"][name]
         assert r.status == "not_proven" and said in r.reason, r
     assert any(said in f.message for f in result.findings if f.agent == "refunds")
+    from harness_audit.checks.catalogue import load_rulebook
+    from harness_audit.report.json_format import pipeline_dict
+
+    scanned = pipeline_dict(result, load_rulebook())
+    (refunds,) = [a for a in scanned["agents"] if a["id"] == "refunds"]
+    assert refunds["checks"]["has_audit_trail"]["evidence"]["stand_in_events"] == 2
     (note,) = [o for o in evidence.observations if o.subject == "stand-in:refunds"]
     assert note.rule == "HA-001" and note.count == 2 and "x_agent_from" in note.message
     # triage's own spawn is its event; the stand-in calls are not counted for it either
