@@ -85,6 +85,7 @@ def test_schema_and_decoder_both_refuse(change: dict[str, Any], path: Path | Non
 
 MARKERS = [("model_call", "x_cost"), ("model_call", "x_cost_estimated")]
 MARKERS += [("tool_call", "x_outcome"), ("verification", "x_verdict")]
+MARKERS += [("model_call", "x_time"), ("tool_call", "x_agent_from")]
 BAD_VALUES: list[Any] = [1.5, [1, 2.5], {"a": {"b": 0.5}}, 2**60, -(2**53), [[2**53]]]
 
 

@@ -202,9 +202,12 @@ def not_proven_why(check: str, control: Control | None, evidence: Evidence) -> l
     """Why the trails do not prove a declared pass of ``check`` (empty: they prove it): no
     event in its population, a trail that does not verify or that no trusted checkpoint
     anchors, an anchoring key that is not pinned, a coverage gap in the period, an unknown
-    cost (README, "A green is earned")."""
+    cost, events that name the agent only as a stand-in (README, "A green is earned")."""
     why = []
-    if control is None or not control.operated:
+    stand_in = control.stand_in_reason if control is not None else None
+    if stand_in is not None:
+        why.append(stand_in)
+    elif control is None or not control.operated:
         what = (
             "the trails hold no event"
             if check == "trail_is_immutable"

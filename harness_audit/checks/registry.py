@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 Status = Literal["pass", "fail", "not_proven", "n/a"]
 """``not_proven``: declared to pass, but the trails judged do not prove it (the reason says
-why: no event in the population, unanchored, key not pinned, a coverage gap, unknown cost)."""
+why: no event in the population, unanchored, key not pinned, a coverage gap, unknown cost, an
+agent named only as a stand-in)."""
 
 
 @dataclass(frozen=True, slots=True)

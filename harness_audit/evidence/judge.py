@@ -16,6 +16,8 @@ import random
 from collections import OrderedDict
 from typing import TYPE_CHECKING, get_args
 
+from msgspec import UNSET
+
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.registry import REGISTRY, Observed
 from harness_audit.evidence.model import (
@@ -85,6 +87,16 @@ FOLDED_NOUNS = {
 }
 
 
+STAND_IN = "stand-in:"
+"""The actor of an event whose ``agent`` is a stand-in (``x_agent_from``, written by
+``collect``): this prefix and the agent string, which no declared agent is, so the event is no
+agent's evidence (see :meth:`Judge.feed`)."""
+STAND_IN_WHY = (
+    "it was written before the agent span above it arrived, so the agent that made it is not "
+    "known and it is no evidence for any agent's checks"
+)
+
+
 MAX_MODELS = 1024
 """Distinct models whose :class:`Model` the judge keeps to hand out again (it is immutable);
 past them, one is made per event."""
@@ -112,6 +124,7 @@ class Judge:
         self.controls: dict[tuple[str, str], Control] = {}
         self.operating: dict[tuple[str, str], tuple[Control, Population, bool]] = {}
         self.actors: dict[str, tuple[str, bool, bool]] = {}  # agent string -> _actor's answer
+        self.stand_ins: dict[str, int] = {}  # declared agent -> events naming it as a stand-in
         self.models: dict[tuple[str, str, str], Model] = {}  # see _model_of
         self.shown_runs: set[str] = set()  # the runs of the controls' shown exceptions
         self.populations: dict[str, Population] = {}
@@ -252,6 +265,10 @@ class Judge:
         verifications, approvals, decisions) still builds from it, so a failure it proves
         is found. :attr:`Evidence.unanchored_events` counts them.
 
+        An event whose ``agent`` is a stand-in (``x_agent_from``: ``collect`` wrote it before
+        the agent span above it arrived) is judged as no declared agent's (:meth:`_stand_in`):
+        no check of the agent it names counts it, so no pass rests on it.
+
         This runs for every event (issue 28, item 2): fields are read once into locals, the
         actor of an ``agent`` string is looked up rather than worked out again
         (:meth:`_actor`), and the SLA observer is given it."""
@@ -275,6 +292,8 @@ class Judge:
         if known is None:
             known = self._actor(ev.agent)
         actor, declared, foreign = known
+        if ev.x_agent_from is not UNSET:  # collect's stand-in: not an agent that was seen
+            actor, declared, foreign = self._stand_in(actor, declared, where)
         if foreign:
             self.note(
                 "HA-001",
@@ -325,6 +344,23 @@ class Judge:
         if len(self.actors) < MAX_ACTORS:
             self.actors[agent] = known
         return known
+
+    def _stand_in(self, actor: str, declared: bool, where: Location) -> tuple[str, bool, bool]:
+        """(actor, declared, foreign) of an event whose ``agent`` is a stand-in
+        (``x_agent_from``): a :data:`STAND_IN` actor, no declared agent, so no check counts the
+        event for the agent it names (its pass never rests on it, nor is a failure in it pinned
+        on that agent); counted per declared agent it names (:attr:`stand_ins`, the reason
+        its checks are not proven when they are all it has) and said once (HA-001)."""
+        if declared:
+            self.stand_ins[actor] = self.stand_ins.get(actor, 0) + 1
+        self.note(
+            "HA-001",
+            actor if declared else None,
+            f"events whose agent {actor!r} is a stand-in (x_agent_from): {STAND_IN_WHY}",
+            where,
+            f"stand-in:{actor}",
+        )
+        return STAND_IN + actor, False, False
 
     def _subclass(self, kind: type) -> tuple[Handler, ...]:
         """The handlers of the event kind that ``kind`` is a subclass of (kept for it)."""
@@ -503,6 +539,10 @@ class Judge:
                 "open-runs",
             )
         self.sla = analyse(self.p, "equal", self.observer.result())
+        for agent, n in self.stand_ins.items():  # why the agent's checks are not proven
+            for name in CHECKS:
+                if REGISTRY[name].observer is not None:
+                    self.control(agent, name).stand_ins = n
         for observed in self.checks:
             observed.finish()
         return Evidence(

@@ -68,11 +68,25 @@ class Control:
     reason: str | None = None
     unknown: int = 0  # events whose value the control depends on is unknown (a cost not stated)
     unknown_reason: str | None = None  # what is unknown, in words: the control is not proven
+    stand_ins: int = 0  # events naming the agent only as a stand-in (x_agent_from): not its own
     failures: list[Location] = field(default_factory=list)  # the first MAX_LOCATIONS
     failures_dropped: int = 0  # failures with a location past MAX_LOCATIONS, not kept
     shown_runs: set[str] | None = field(default=None, repr=False, compare=False)
     """Where the judge collects the run of each shown exception (the first
     :data:`MAX_EXCEPTIONS_SHOWN`), for the pack's excerpts; shared by a judge's controls."""
+
+    @property
+    def stand_in_reason(self) -> str | None:
+        """Why the control is not proven when the only events naming its agent name it as a
+        stand-in (``x_agent_from``, see :meth:`Judge.feed`), in words; None otherwise (the one
+        text of the assessment's reason, the findings and the pack's runtime table)."""
+        if self.operated or not self.stand_ins:
+            return None
+        return (
+            f"the trails name the agent only as a stand-in (x_agent_from), in "
+            f"{self.stand_ins:,} event(s) written before the agent span above them arrived: "
+            "who made them is not known, so they are no evidence for its checks"
+        )
 
     @property
     def failures_located(self) -> int:
@@ -327,6 +341,7 @@ class Judging(Protocol):
     agents: dict[str, Agent]
     tools: dict[tuple[str, str], Tool]
     sla: SlaReport | None
+    stand_ins: dict[str, int]  # declared agent -> events naming it only as a stand-in
 
     def control(self, agent: str, check: str) -> Control:
         """The control of ``check`` for ``agent`` (created empty)."""

@@ -7,7 +7,9 @@ same way. A tool whose effect no event states (``unknown``) drafts as ``destruct
 TODO; a tool is drafted as gated only when every call of it seen was approved by a person
 before it ran; no budget, SLO, trail integrity, access or scope is claimed (the trail shows none
 of them). Only what ran is drafted: an agent or tool that did not run in the trail is not in it,
-and the draft says so in ``x-import.unknown``.
+and the draft says so in ``x-import.unknown``. An agent named by events that ``collect`` marks
+as a stand-in (``x_agent_from``) is drafted with a TODO saying so: it may be only the service's
+name.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class _Tool:
 def draft_from_trail(folder: Path) -> dr.Draft:
     """The :class:`Draft` of what the trail at ``folder`` (a trail folder or segment files)
     shows: refuses (exit 2) a folder with no trail segment or no event."""
+    from msgspec import UNSET
+
     from harness_audit.trail.events import (
         HUMAN_PREFIX,
         Approval,
@@ -67,6 +71,8 @@ def draft_from_trail(folder: Path) -> dr.Draft:
     spawns: list[tuple[str, str, dr.Where]] = []
     verifies: list[tuple[str, str, dr.Where]] = []
     names: dict[str, str] = {}  # trail agent name -> drafted id
+    acted: Counter[str] = Counter()  # trail agent name -> its events
+    stand_in: Counter[str] = Counter()  # of them, naming it only as a stand-in (x_agent_from)
     approvers: set[str] = set()
 
     def agent(name: str, where: dr.Where) -> dr.DraftAgent:
@@ -92,6 +98,9 @@ def draft_from_trail(folder: Path) -> dr.Draft:
                 approved.add(ev.target)
             continue
         a = agent(ev.agent, where)
+        acted[ev.agent] += 1
+        if ev.x_agent_from is not UNSET:
+            stand_in[ev.agent] += 1
         span_agent.setdefault(ev.span, ev.agent)
         if isinstance(ev, ModelCall):
             m = ev.model
@@ -123,6 +132,13 @@ def draft_from_trail(folder: Path) -> dr.Draft:
     d = dr.Draft("trail", name, _sources(folder, files))
     d.agents = list(agents.values())
     for trail_name, a in agents.items():
+        if stand_in[trail_name]:
+            a.notes.append(
+                f"TODO: a stand-in, not an agent seen: {stand_in[trail_name]} of its "
+                f"{acted[trail_name]} event(s) carry x_agent_from (collect wrote them before "
+                "the agent span above them arrived, naming the service or the trace's root): "
+                "they may be another agent's, and what is drafted from them with them"
+            )
         if names[trail_name] != trail_name:
             a.notes.append(
                 f"the trail names this agent {trail_name!r}: map it with `trail import --map` "

@@ -7,6 +7,9 @@ and ``$rewindTo`` markers).
 One session is one run. Each ``gemini`` message is one model call with its ``tokens``
 (``input`` includes the cached tokens, said in ``x_``; ``thoughts`` and ``tool`` in their own
 ``x_`` fields) and ``model``; no tokens stated is unknown usage, and the recording states no cost.
+A failed model request, kept as a message whose content is ``[API Error: …]`` (an ``error``
+message), is a model call too, with ``x_outcome: error`` and the text in ``x_error``: its usage
+and cost are unknown, never 0, and its model unknown unless the message names one.
 Each ``toolCalls[]`` entry is a tool call at its own ``timestamp``: ``success`` ok, ``error``
 error, ``cancelled`` a denial (an ``approval`` rejected by ``human:user``: the user declined
 or cancelled it at the confirmation); a call still scheduled or executing has no stated outcome.
@@ -49,6 +52,8 @@ NO_GATE_MODE = "yolo"
 MAX_MESSAGES = 1_000_000
 """Distinct messages kept per recording (a message may be re-written later in the file)."""
 _STATUS = {"success": "ok", "error": "error", "cancelled": "denied"}
+API_ERROR = "[API Error"
+"""How Gemini CLI words a failed request to the model (``parseAndFormatApiError``)."""
 
 
 def read(
@@ -112,7 +117,7 @@ def _message(
             stats.drop("message is not an object with an id")
         return
     mid = m["id"][:200]
-    if m.get("type") != "gemini":
+    if m.get("type") != "gemini" and api_error(m) is None:
         if stats is not None:
             stats.drop(f"{str(m.get('type'))[:40]} message (no event kind)")
         return
@@ -128,6 +133,18 @@ def _message(
     messages[mid] = (line, m)
     if stats is not None:
         stats.mapped += 1
+
+
+def api_error(m: dict[str, Any]) -> str | None:
+    """The text of a failed model request the recording keeps as a message (``[API Error:
+    …]``, the words Gemini CLI shows for it, as an ``error`` message), else None."""
+    content = m.get("content")
+    parts = content if isinstance(content, list) else [content]
+    for part in parts:
+        said = part.get("text") if isinstance(part, dict) else part
+        if isinstance(said, str) and said.lstrip().startswith(API_ERROR):
+            return said.strip()[:300]
+    return None
 
 
 def _emit(
@@ -162,6 +179,10 @@ def _emit(
             "output_tokens": as_int(tok.get("output")) if tok else None,
             "cost_microusd": None,  # the recording states no cost
         }
+        failed = api_error(m)
+        if failed is not None:  # the request failed: no usage, no cost stated (unknown, not 0)
+            ev["x_outcome"] = "error"
+            ev["x_error"] = failed
         if tok:
             ev["x_input_tokens_include_cache"] = True
             for src in ("cached", "thoughts", "tool"):

@@ -60,6 +60,8 @@ def pipeline_dict(p: PipelineResult, rules: RuleBook) -> dict[str, Any]:
                     # every located failure is listed, up to the bound
                     "failures_not_listed": control.failures_dropped,
                 }
+                if control.stand_ins:  # events naming the agent only as a stand-in
+                    checks[c]["evidence"]["stand_in_events"] = control.stand_ins
         agents.append(
             {
                 "id": a.id,

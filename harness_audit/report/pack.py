@@ -237,7 +237,7 @@ def _context(
                     "operated": ctl.operated,
                     "denied": ctl.denied,
                     "failed": ctl.failed,
-                    "reason": ctl.reason,
+                    "reason": ctl.reason or ctl.stand_in_reason,
                     "exceptions": exception_list(ctl),
                 }
                 for (a, ch), ctl in sorted(e.controls.items())

@@ -29,7 +29,7 @@ reader and writer of trail lines checks on every line (TRAIL.md). A writer refus
 longer line; a reader never holds one whole: it reads it as a marker (a NUL byte and the
 line's length; no JSON starts so), an unparseable line for the verifier."""
 DIGEST_FIELDS = ("input_digest", "output_digest", "args_digest")
-MARKERS = ("x_cost", "x_cost_estimated", "x_outcome", "x_verdict")
+MARKERS = ("x_cost", "x_cost_estimated", "x_outcome", "x_verdict", "x_time", "x_agent_from")
 """The ``x_`` fields the structs name (an import's markers the judge reads), typed ``Any``."""
 LINK_FIELDS = ("prev", "hash")
 
@@ -121,6 +121,10 @@ class Event(Struct, tag_field="kind", kw_only=True, omit_defaults=True):
     # evidence of coverage or timeliness (evidence/trails.py). ``Any``: an ``x_`` field never
     # makes an event invalid.
     x_time: Any = UNSET
+    # ``collect``'s marker: the event was written before the agent span above it arrived, so
+    # its ``agent`` is a stand-in (the service's or the root span's name), not an agent seen:
+    # the judge takes it as no agent's evidence (evidence/judge.py, ``Judge.feed``)
+    x_agent_from: Any = UNSET
 
 
 class RunStart(Event, tag="run_start"):

@@ -75,7 +75,7 @@ _SUSPECTS = tuple(
         rb'_digest":"(?![0-9a-f]{64}")',
         # a marker the structs name (events.MARKERS, typed Any) holding a number, an array or
         # an object: a fraction or an integer beyond 2^53-1 in it is an invalid event
-        rb'"x_(?:cost|cost_estimated|outcome|verdict)":[-0-9\[{]',
+        rb'"x_(?:cost|cost_estimated|outcome|verdict|time|agent_from)":[-0-9\[{]',
     )
 )  # separate passes: each has a literal prefix the regex engine can jump to
 _LINK_SUSPECTS = tuple(
