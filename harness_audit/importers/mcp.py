@@ -1,26 +1,31 @@
-"""MCP client configs (``mcpServers`` as in Claude Desktop/Cursor, VS Code ``servers``): one
-agent for the client, one tool per server. A server's effect comes from rules/tool_effects.yaml,
-else is unknown (drafted destructive). Its tools' annotations, when the config (or a cached
-``tools/list`` beside it) gives them — ``readOnlyHint`` read, ``destructiveHint`` destructive,
-``openWorldHint`` external; the most dangerous tool decides — are the server's own hints, which
-the MCP specification says a client must not rely on from a server it does not trust: they are
-a proposed effect (a comment), the effect only when they say destructive.
+"""MCP client configs (``mcpServers`` as in Claude Desktop/Cursor/Gemini CLI, VS Code
+``servers``, Zed ``context_servers``, Codex ``config.toml`` ``mcp_servers``, Continue's YAML
+``mcpServers`` list): one agent for the client, one tool per server. A server's effect comes
+from rules/tool_effects.yaml, else is unknown (drafted destructive). Its tools' annotations,
+when the config (or a cached ``tools/list`` beside it) gives them — ``readOnlyHint`` read,
+``destructiveHint`` destructive, ``openWorldHint`` external; the most dangerous tool decides —
+are the server's own hints, which the MCP specification says a client must not rely on from a
+server it does not trust: they are a proposed effect (a comment), the effect only when they say
+destructive.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from harness_audit.errors import HarnessAuditError
 from harness_audit.importers import tables
 from harness_audit.importers.base import fail, load_json
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, safe_id
 from harness_audit.importers.probe import Probe
+from harness_audit.manifest.yamlsafe import parse_yaml
 
 NAME = "mcp"
-DESCRIPTION = "MCP client configs (mcpServers, VS Code servers)"
+DESCRIPTION = "MCP client configs (mcpServers, VS Code servers, Zed, Codex, Continue)"
 _RANK = {"read": 0, "write": 1, "external": 2, "destructive": 3}
 ANNOTATIONS_SOURCE = (
     "hints the server gives of itself, which clients must not rely on from a server they do "
@@ -36,19 +41,44 @@ def _is_server(s: Any) -> bool:
     )
 
 
+SERVER_KEYS = ("mcpServers", "servers", "context_servers", "mcp_servers")
+"""Where a client config keeps its servers: ``mcpServers`` (Claude Desktop, Cursor, Gemini CLI,
+Continue's YAML as a list), VS Code ``servers``, Zed ``context_servers`` (settings.json), Codex
+``mcp_servers`` (config.toml)."""
+
+
+def _entry(s: Any) -> Any:
+    """A server entry in one shape: Zed's ``"command": {"path", "args", "env"}`` flattened to
+    ``command`` and ``args``; anything else as it is."""
+    if isinstance(s, dict) and isinstance(s.get("command"), dict):
+        cmd = s["command"]
+        return {**s, "command": cmd.get("path"), "args": cmd.get("args") or []}
+    return s
+
+
+def _server_map(v: Any) -> dict[str, Any] | None:
+    """A map of server name to entry: a map as it is, or a list of entries each with its
+    ``name`` (Continue's YAML)."""
+    if isinstance(v, list) and v and all(isinstance(s, dict) and "name" in s for s in v):
+        v = {str(s["name"]): s for s in v}
+    if not isinstance(v, dict) or not v or not all(isinstance(s, dict) for s in v.values()):
+        return None
+    servers = {str(k): _entry(s) for k, s in v.items()}
+    return (
+        servers
+        if any(("command" in s or "url" in s or "type" in s) for s in servers.values())
+        else None
+    )
+
+
 def _servers(doc: Any) -> dict[str, Any] | None:
-    """The server map of a config: ``mcpServers``, VS Code ``servers``, ``mcp.servers``, or a
-    flat map of servers as a Claude Code plugin's ``.mcp.json`` is (every value a server)."""
+    """The server map of a config: one of :data:`SERVER_KEYS`, ``mcp.servers``, or a flat map
+    of servers as a Claude Code plugin's ``.mcp.json`` is (every value a server)."""
     if not isinstance(doc, dict):
         return None
-    for key in ("mcpServers", "servers"):
-        v = doc.get(key)
-        if (
-            isinstance(v, dict)
-            and all(isinstance(s, dict) for s in v.values())
-            and v
-            and any(("command" in s or "url" in s or "type" in s) for s in v.values())
-        ):
+    for key in SERVER_KEYS:
+        v = _server_map(doc.get(key))
+        if v is not None:
             return v
     mcp = doc.get("mcp")
     if isinstance(mcp, dict):
@@ -128,7 +158,15 @@ def strip_jsonc(raw: bytes) -> bytes:
 
 
 def _load(p: Path, raw: bytes) -> Any:
-    """The config document; JSON with comments (VS Code) is accepted."""
+    """The config document: JSON (with comments, as VS Code's), TOML (Codex's config.toml) or
+    YAML (Continue's), each read as data with the house's bounds."""
+    if p.suffix == ".toml":
+        try:
+            return tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise fail(str(p), f"not TOML: {e}", expected="a TOML MCP client config") from None
+    if p.suffix in (".yaml", ".yml"):
+        return parse_yaml(raw, str(p)).data
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -142,10 +180,13 @@ def _load(p: Path, raw: bytes) -> Any:
 def sniff(probe: Probe) -> str | None:
     """What MCP config the source is (None: not one)."""
     doc = probe.json
-    if doc is None and probe.path.suffix in (".json", ".jsonc") and probe.path.is_file():
+    suffix = probe.path.suffix
+    if doc is None and suffix in (".yaml", ".yml"):
+        doc = probe.yaml
+    elif doc is None and suffix in (".json", ".jsonc", ".toml") and probe.path.is_file():
         try:
-            doc = orjson.loads(strip_jsonc(probe.path.read_bytes()[: 4 << 20]))
-        except (orjson.JSONDecodeError, OSError):
+            doc = _load(probe.path, probe.path.read_bytes()[: 4 << 20])
+        except (HarnessAuditError, OSError):
             doc = None
     servers = _servers(doc)
     if servers is not None:
@@ -175,8 +216,14 @@ def _annotated_effect(tools: Any) -> str | None:
 
 
 def _line_of(raw: bytes, key: str) -> int:
-    idx = raw.find(orjson.dumps(key))
-    return raw[:idx].count(b"\n") + 1 if idx >= 0 else 1
+    """The line a server's name is first written on: as a JSON key (``"name"``), a TOML table
+    (``[mcp_servers.name]``) or a YAML list entry (``name: Name``); else 1."""
+    k = key.encode()
+    for needle in (orjson.dumps(key), b"." + k + b"]", b"name: " + k):
+        idx = raw.find(needle)
+        if idx >= 0:
+            return raw[:idx].count(b"\n") + 1
+    return 1
 
 
 def read(paths: list[Path]) -> Draft:
