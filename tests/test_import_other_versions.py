@@ -736,6 +736,17 @@ def test_bare_chat_histories_are_named(tmp_path: Path) -> None:
 
     line = describe_foreign(tmp_path / "checkpoint-0.json") or ""
     assert "does not import" in line and "chats/session-" in line and "trail import" not in line
+    # a SWE-agent .traj cut down to its history (no trajectory, no info): named, with the
+    # whole .traj as what to import, never OTLP's shape as the nearest
+    history = tmp_path / "cut.traj"
+    steps = [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "assistant", "content": "Look first.", "thought": "Look", "action": "ls -la"},
+    ]
+    history.write_text(json.dumps({"history": steps}))
+    said = _refusal(history)
+    assert "chat history" in said and "swe-agent" in said and "langfuse" not in said
+    assert "does not import" in (describe_foreign(history) or "")
 
 
 def test_claude_code_headless_stream(tmp_path: Path) -> None:

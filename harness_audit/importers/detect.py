@@ -89,7 +89,12 @@ _CODE_SUFFIXES = {
 _IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 
 
-_NOT_IMPORTED = ("a Gemini CLI saved chat", "a list of chat messages", "a Langfuse API trace list")
+_NOT_IMPORTED = (
+    "a Gemini CLI saved chat",
+    "a list of chat messages",
+    "a chat history",
+    "a Langfuse API trace list",
+)
 """What :func:`_identify` names that holds no run to import (its nearest says what does)."""
 
 
@@ -110,16 +115,25 @@ def _chat_history(j: Any) -> tuple[str, str, str] | None:
             "gemini-cli (import the session's chat recording, "
             "~/.gemini/tmp/<project hash>/chats/session-*.json)",
         )
-    if not isinstance(j, list):
+    if not all(isinstance(m.get("role"), str) and "content" in m for m in head):
         return None
-    if all(isinstance(m.get("role"), str) and "content" in m for m in head):
+    saved = (
+        "the file the agent saved its run in (a mini-swe-agent *.traj.json, a Codex rollout, "
+        "a Claude Code or Gemini CLI session), or its OTLP export"
+    )
+    if isinstance(j, list):
         return (
             "a list of chat messages (role and content) with no run, time or usage",
             "trace",
-            "the file the agent saved its run in (a mini-swe-agent *.traj.json, a Codex rollout, "
-            "a Claude Code or Gemini CLI session), or its OTLP export",
+            saved,
         )
-    return None
+    if "trajectory" in j or "messages" in j:
+        return None  # a reader's own shape, not a bare history
+    return (
+        "a chat history (role and content, under history) with no trajectory, run, time or usage",
+        "trace",
+        f"swe-agent (the whole .traj SWE-agent wrote, its trajectory and info), or {saved}",
+    )
 
 
 def _foreign_code(probe: Probe) -> str | None:
