@@ -91,12 +91,11 @@ def _open_writes(call: ast.Call) -> bool:
     )
 
 
-def propose(fn: ast.AST, file: str) -> str | None:
-    """The effect a function's calls show, as ``external, from its code: requests.post at
-    tools.py:12 (source)``; None when no call matches."""
+def _hits(fn: ast.AST, file: str) -> list[tuple[int, str, str, int, str, str]]:
+    """The calls of ``fn`` that rules/tool_code_effects.yaml names, each as (rank, effect,
+    call, line, source, file)."""
     t = table()
-    best: tuple[int, str, str, int, str] | None = None  # rank, effect, what, line, source
-    hits = 0
+    out: list[tuple[int, str, str, int, str, str]] = []
     for node in ast.walk(fn):
         if not isinstance(node, ast.Call):
             continue
@@ -118,19 +117,73 @@ def propose(fn: ast.AST, file: str) -> str | None:
             verb = _sql_verb(node.args[0])
             if verb is not None and verb in t["sql_verbs"]:
                 found = (str(t["sql_verbs"][verb]), f"SQL {verb.upper()}", str(t["sql_source"]))
-        if found is None:
-            continue
-        hits += 1
-        rank = RANK[found[0]]
-        if best is None or rank > best[0]:
-            best = (rank, found[0], found[1], node.lineno, found[2])
-    if best is None:
+        if found is not None:
+            out.append((RANK[found[0]], found[0], found[1], node.lineno, found[2], file))
+    return out
+
+
+def _said(hits: list[tuple[int, str, str, int, str, str]], via: str = "") -> str | None:
+    """The strongest of ``hits`` said as a proposal (None when there are none)."""
+    if not hits:
         return None
-    more = f"; {hits - 1} more matching call(s)" if hits > 1 else ""
+    best = max(hits, key=lambda h: h[0])  # the first of the strongest
+    more = f"; {len(hits) - 1} more matching call(s)" if len(hits) > 1 else ""
     return (
-        f"{best[1]}, from its code: {best[2]} at {Path(file).name}:{best[3]} "
+        f"{best[1]}, from its code: {best[2]} at {Path(best[5]).name}:{best[3]}{via} "
         f"({best[4]}){more}; declare it to use it"
     )
+
+
+def propose(fn: ast.AST, file: str) -> str | None:
+    """The effect a function's calls show, as ``external, from its code: requests.post at
+    tools.py:12 (source)``; None when no call matches."""
+    return _said(_hits(fn, file))
+
+
+MAX_FOLLOWED = 32
+"""At most this many functions a function calls (and they call) are read for its effect."""
+
+
+def _callee(node: ast.Call) -> str | None:
+    """The dotted name a call's function is written as (``send_email``, ``gmail.send``);
+    None for a call on a computed value (``state["x"].get()``, ``f()()``)."""
+    parts: list[str] = []
+    cur: ast.AST = node.func
+    while isinstance(cur, ast.Attribute):
+        parts.append(cur.attr)
+        cur = cur.value
+    if not isinstance(cur, ast.Name):
+        return None
+    return ".".join([cur.id, *parts[::-1]])
+
+
+def propose_reached(fn: _Fn, file: str, project: Path | None) -> str | None:
+    """:func:`propose` over ``fn`` and the project's functions it calls, followed through
+    the module's imports (:func:`resolve_function`, at most :data:`MAX_FOLLOWED`
+    functions): a graph node that sends mail through a helper of another module acts."""
+    trees = _Trees()
+    todo: list[tuple[_Fn, str, str]] = [(fn, file, "")]
+    seen = {id(fn)}
+    hits: list[tuple[int, str, str, int, str, str]] = []
+    via_of: list[str] = []  # how each hit is reached from ``fn``
+    while todo and len(seen) <= MAX_FOLLOWED:
+        cur, f, via = todo.pop(0)
+        got = _hits(cur, f)
+        hits += got
+        via_of += [via] * len(got)
+        for node in ast.walk(cur):
+            ref = _callee(node) if isinstance(node, ast.Call) else None
+            hit = resolve_function(Path(f), ref, project, trees) if ref else None
+            if hit is None or id(hit[1]) in seen:
+                continue
+            seen.add(id(hit[1]))
+            todo.append(
+                (hit[1], str(hit[0]), via or f", through {ref}() at {Path(f).name}:{node.lineno}")
+            )
+    if not hits:
+        return None
+    top = max(range(len(hits)), key=lambda i: hits[i][0])
+    return _said(hits, via_of[top])
 
 
 def _index(tree: ast.Module) -> dict[str, _Fn]:
@@ -334,7 +387,7 @@ def propose_all(d: Draft) -> None:
     project = Path(os.path.commonpath(parents)) if parents else None
     trees = _Trees()
     for t in tools:
-        if not (t.effect is None or t.known_as):
+        if not (t.effect is None or t.known_as) or t.proposed:  # proposed by its reader
             continue
         hit = _definition(t, indexes, project, trees)
         if hit is None:

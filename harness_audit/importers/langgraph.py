@@ -40,7 +40,7 @@ import orjson
 
 from harness_audit.importers.base import as_dict, fail, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
-from harness_audit.importers.effects import resolve_function
+from harness_audit.importers.effects import propose_reached, resolve_function
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     CLIENT_PREFIX,
@@ -879,6 +879,22 @@ def _node_function(
     return hit[1], _module(hit[0], mods), ""
 
 
+def _gate(
+    dt: DraftTool, tcls: str, mod: _Mod, interrupt_at: int | None, before: Where | None, nid: str
+) -> None:
+    """A node's tool gated by the tool's own ``interrupt()``, one in the node before it, or
+    the graph's ``compile(interrupt_before=[node])``, in that order; else left ungated."""
+    if tcls and tcls in mod.own_gates:
+        dt.gate, dt.gate_where = True, Where(mod.f, mod.own_gates[tcls])
+        dt.gate_note = OWN_INTERRUPT
+    elif interrupt_at is not None:
+        dt.gate, dt.gate_where = True, Where(mod.f, interrupt_at)
+        dt.gate_note = "interrupt() in the node before the tool"
+    elif before is not None:
+        dt.gate, dt.gate_where = True, before
+        dt.gate_note = f"compile(interrupt_before=[{nid!r}])"
+
+
 def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) -> None:
     """The agents of one module into ``d``."""
     tree = parse(p)
@@ -960,7 +976,10 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                     if u != target_name
                 ]
             interrupt_at = _interrupt_line(fn)
-            if model is None and not tools and interrupt_at is None:
+            # a node that calls no model but acts (sends mail through a helper, deletes a
+            # file): a step holding a tool for that action, its effect unknown until declared
+            acts = propose_reached(fn, mf, project) if fn and model is None and not tools else None
+            if model is None and not tools and interrupt_at is None and acts is None:
                 continue
             a = d.agent(aid)
             if a is not None and a.where.file != f:  # another module's node: never merged
@@ -970,7 +989,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
             if a not in d.agents:
                 d.agents.append(a)
             g.ids[nid] = a.id
-            if model is None and not tools and fn is not None and interrupt_at is not None:
+            if acts is None and model is None and not tools and fn and interrupt_at is not None:
                 a.human = True
                 a.role = f"a person answers interrupt() at {Path(mf).name}:{interrupt_at}"
                 handlers.append((g, nid, fn, interrupt_at))
@@ -981,6 +1000,14 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                     a.notes.append(model[1])
                     d.notes.append(f"{a.id}: {model[1]}")
             before = g.interrupt_before.get(nid)
+            if acts is not None and fn is not None:
+                a.role = f"calls no model; its own code acts (proposed: {acts.split(',')[0]})"
+                dt = DraftTool(nid, Where(mf, fn.lineno), proposed=acts)
+                dt.effect_note = f"graph node {nid!r} calls no model: its own code acts"
+                _gate(
+                    dt, "", mod, interrupt_at, Where(f, before) if before is not None else None, nid
+                )
+                a.tools.append(dt)
             seen_tools: set[str] = set()
             for tname, tcls, tline, tnote in tools:
                 if tcls == UNSEEN:
@@ -991,16 +1018,15 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                 seen_tools.add(tname)
                 dt = DraftTool(tname, Where(mf, tline))
                 known_effect(dt, tcls)
-                if tcls in mod.own_gates:
-                    dt.gate, dt.gate_where = True, Where(mf, mod.own_gates[tcls])
-                    dt.gate_note = OWN_INTERRUPT
-                elif interrupt_at is not None:
-                    dt.gate, dt.gate_where = True, Where(mf, interrupt_at)
-                    dt.gate_note = "interrupt() in the node before the tool"
-                elif before is not None:
-                    dt.gate, dt.gate_where = True, Where(f, before)
-                    dt.gate_note = f"compile(interrupt_before=[{nid!r}])"
-                elif tnote:
+                _gate(
+                    dt,
+                    tcls,
+                    mod,
+                    interrupt_at,
+                    Where(f, before) if before is not None else None,
+                    nid,
+                )
+                if dt.gate is None and tnote:
                     dt.gate_note = f"{tnote}; the source has no human approval before it"
                 a.tools.append(dt)
     _gate_by_handlers(d, handlers, env, name)
