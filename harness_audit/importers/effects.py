@@ -172,7 +172,9 @@ def propose_reached(fn: _Fn, file: str, project: Path | None) -> str | None:
         hits += got
         via_of += [via] * len(got)
         for node in ast.walk(cur):
-            ref = _callee(node) if isinstance(node, ast.Call) else None
+            if not isinstance(node, ast.Call):
+                continue
+            ref = _callee(node)
             hit = resolve_function(Path(f), ref, project, trees) if ref else None
             if hit is None or id(hit[1]) in seen:
                 continue
