@@ -8,7 +8,7 @@ destructive until declared; gated only by an ``interrupt()`` in the node or the 
 ``compile(interrupt_before=[node])``. It was not drafted at all, so the human-gate check
 could never fail for the pipeline's most destructive step. A node that neither calls a model
 nor acts (it reshapes the state) stays out of the agents, and the graph's edges still pass
-through it.
+through it. A node that runs a tool object itself (``shell.invoke(...)``) holds that tool.
 """
 
 from __future__ import annotations
@@ -179,3 +179,38 @@ def test_a_graph_of_pure_nodes_beside_an_acting_one_drafts_only_the_acting_one(
     (tmp_path / "ops" / "housekeeping.py").write_text(HOUSEKEEPING)
     doc, _ = _draft(tmp_path, {"graph.py": only})
     assert sorted(_agents(doc)) == ["purge_rows"]
+
+
+SHELL_STEP = """\
+from langchain_community.tools import ShellTool
+from langgraph.graph import END, START, StateGraph
+
+shell = ShellTool()
+docs = vectorstore.as_retriever()
+
+
+def build(state):
+    return {"log": shell.invoke({"commands": ["make dist"]})}
+
+
+def look_up(state):
+    return {"context": docs.invoke(state["question"])}
+
+
+builder = StateGraph(dict)
+builder.add_node(look_up)
+builder.add_node(build)
+builder.add_edge(START, "look_up")
+builder.add_edge("look_up", "build")
+builder.add_edge("build", END)
+graph = builder.compile()
+"""
+
+
+def test_a_node_running_a_tool_object_itself_holds_that_tool(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"graph.py": SHELL_STEP})
+    agents = _agents(doc)
+    tools = {t["name"]: t for t in agents["build"]["tools"]}
+    assert tools["ShellTool"]["effect"] == "destructive"
+    assert "look_up" not in agents  # a retriever is no tool the node acts with
+    assert _scan(tmp_path / "harness.yaml")["build"]["human_gate_for_destructive_ops"] == "fail"

@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from harness_audit.importers import tables
 from harness_audit.importers.base import as_dict, fail, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.effects import propose_reached, resolve_function
@@ -879,6 +880,28 @@ def _node_function(
     return hit[1], _module(hit[0], mods), ""
 
 
+_TOOL_RUNS = ("invoke", "ainvoke", "run", "arun", "batch", "abatch")
+
+
+def _tool_run(call: ast.Call, mod: _Mod) -> ast.Call | None:
+    """``ShellTool()`` of ``shell.invoke(...)`` where ``shell`` is a module variable built from a
+    tool class the project defines or rules/tool_effects.yaml names (``ShellTool()``): the
+    node runs the tool itself, with no model choosing it. None for any other call."""
+    func = call.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr in _TOOL_RUNS
+        and isinstance(func.value, ast.Name)
+        and func.value.id not in mod.models
+    ):
+        return None
+    made = resolve_name(func.value, mod.env)
+    cls = call_name(made) if isinstance(made, ast.Call) else None
+    if isinstance(made, ast.Call) and cls and (cls in mod.custom or tables.known_tool_effect(cls)):
+        return made
+    return None
+
+
 def _gate(
     dt: DraftTool, tcls: str, mod: _Mod, interrupt_at: int | None, before: Where | None, nid: str
 ) -> None:
@@ -964,6 +987,8 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                         if model is None or model[0] is None:
                             model = m if m is not None else _run_time_model(n, mf)
                         tools += _tool_list(_tools_arg(n, menv), menv, mcustom, mf, n.lineno)
+                    elif (run := _tool_run(n, mod)) is not None:  # run by the node itself
+                        tools += _tool_list(ast.List([run]), menv, mcustom, mf, n.lineno)
                     elif model is None and call_name(n) in (
                         *CLIENT_PREFIX,
                         "init_chat_model",
