@@ -214,3 +214,52 @@ def test_a_node_running_a_tool_object_itself_holds_that_tool(tmp_path: Path) -> 
     assert tools["ShellTool"]["effect"] == "destructive"
     assert "look_up" not in agents  # a retriever is no tool the node acts with
     assert _scan(tmp_path / "harness.yaml")["build"]["human_gate_for_destructive_ops"] == "fail"
+
+
+GRAPH_WITH_IMPORTED_HANDLER = """\
+from langchain.chat_models import init_chat_model
+from langgraph.graph import END, START, StateGraph
+from inbox.tools import pick_tools
+from inbox.people import review
+
+tools = pick_tools(["send_reply", "read_calendar"])
+caller = init_chat_model("openai:gpt-4.1").bind_tools(tools)
+
+
+def call(state):
+    return {"messages": [caller.invoke(state["messages"])]}
+
+
+g = StateGraph(dict)
+g.add_node("call", call)
+g.add_node("review", review)
+g.add_edge(START, "call")
+g.add_edge("call", "review")
+g.add_edge("review", END)
+app = g.compile()
+"""
+
+PEOPLE = """\
+from langgraph.types import interrupt
+
+
+def review(state):
+    for c in state["messages"][-1].tool_calls:
+        if c["name"] in ("send_reply",):
+            interrupt([c])
+    return state
+"""
+
+
+def test_a_handler_imported_from_another_module_is_cited_in_its_own_file(
+    tmp_path: Path,
+) -> None:
+    """The gate an imported handler's ``interrupt()`` gives carries that module's file and
+    line, not the graph's (the note said graph.py for a line of people.py)."""
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "__init__.py").write_text("")
+    (tmp_path / "inbox" / "people.py").write_text(PEOPLE)
+    _draft(tmp_path, {"graph.py": GRAPH_WITH_IMPORTED_HANDLER})
+    text = (tmp_path / "harness.yaml").read_text()
+    gated = [x for x in text.splitlines() if "human_gate: {required: true}" in x]
+    assert gated and all("people.py" in x and "graph.py" not in x for x in gated), gated

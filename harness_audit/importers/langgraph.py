@@ -950,7 +950,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
             f"{name} builds {len(graphs)} graphs: {listed}; each node is its own graph's "
             "(a name two graphs use is prefixed with its graph's)"
         )
-    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int]] = []
+    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int, str]] = []
     for g in graphs.values():
         for nid, (target, line) in g.nodes.items():
             aid = safe_id(nid if counts[nid] == 1 else f"{g.key}_{nid}")
@@ -1017,7 +1017,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
             if acts is None and model is None and not tools and fn and interrupt_at is not None:
                 a.human = True
                 a.role = f"a person answers interrupt() at {Path(mf).name}:{interrupt_at}"
-                handlers.append((g, nid, fn, interrupt_at))
+                handlers.append((g, nid, fn, interrupt_at, mf))
                 continue
             if model is not None:
                 a.model, a.model_note, a.model_where = model[0], model[1], Where(mf, model[2])
@@ -1054,7 +1054,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                 if dt.gate is None and tnote:
                     dt.gate_note = f"{tnote}; the source has no human approval before it"
                 a.tools.append(dt)
-    _gate_by_handlers(d, handlers, env, name)
+    _gate_by_handlers(d, handlers, env)
     for g in graphs.values():  # nodes computed at run time: placeholders (issue 24, item 1)
         for what, ln in g.nodes_unseen:
             d.unseen_agents(
@@ -1141,13 +1141,14 @@ def _invoked_graphs(
 
 def _gate_by_handlers(
     d: Draft,
-    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int]],
+    handlers: list[tuple[_Graph, str, ast.FunctionDef | ast.AsyncFunctionDef, int, str]],
     env: dict[str, ast.expr],
-    name: str,
 ) -> None:
     """``interrupt()`` in a handler node gates the tools of its graph it names before it; a
-    handler that names none gates nothing until declared (it says so on each tool)."""
-    for g, nid, fn, at in handlers:
+    handler that names none gates nothing until declared (it says so on each tool). Lines are
+    the handler's own file's (a node's function may be imported from another module)."""
+    for g, nid, fn, at, file in handlers:
+        name = Path(file).name
         listed = _hitl_names(fn, env)
         for aid in g.ids.values():
             a = d.agent(aid)
@@ -1155,7 +1156,7 @@ def _gate_by_handlers(
                 if t.gate:
                     continue
                 if listed is not None and t.name in listed[0]:
-                    t.gate, t.gate_where = True, Where(t.where.file, at)
+                    t.gate, t.gate_where = True, Where(file, at)
                     t.gate_note = (
                         f"interrupt() in node {nid!r} before the tools listed at {name}:{listed[1]}"
                     )
