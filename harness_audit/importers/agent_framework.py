@@ -1,4 +1,5 @@
-"""Microsoft Agent Framework declarative YAML: agents (``kind: Prompt``/``Agent``, ``model.id``,
+"""Microsoft Agent Framework declarative YAML (its Python: :mod:`agent_framework_py`): agents
+(``kind: Prompt``/``Agent``, ``model.id``,
 ``tools`` incl. MCP tools with ``allowedTools``; ``approvalMode: always_require`` is a gate) and
 workflows (``kind: Workflow``: ``depends_on`` is what the actions' dispatch states, the agents
 that may have run last before each one through the ``ConditionGroup`` branches, ``GotoAction``
@@ -23,13 +24,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness_audit.importers import agent_framework_py
 from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import load_yaml
 
 NAME = "agent-framework"
-DESCRIPTION = "Microsoft Agent Framework declarative agents and workflows"
+DESCRIPTION = "Microsoft Agent Framework agents and workflows (declarative YAML or Python)"
 
 
 KINDS = (
@@ -72,7 +74,7 @@ def sniff(probe: Probe) -> str | None:
     """What Agent Framework file the source is (None: not one)."""
     if probe.path.suffix in (".yaml", ".yml") and _is_af(probe.yaml):
         return "a Microsoft Agent Framework declarative file"
-    return None
+    return agent_framework_py.sniff(probe)
 
 
 TOOL_ACTIONS: dict[str, str | None] = {
@@ -429,7 +431,17 @@ def _workflow(
 
 
 def read(paths: list[Path]) -> Draft:
-    """Agents (and workflow order) from declarative YAML files."""
+    """Agents (and workflow order) from declarative YAML files, or from Python modules
+    (:mod:`~harness_audit.importers.agent_framework_py`); one kind at a time."""
+    py = [p for p in paths if p.suffix == ".py"]
+    if py and len(py) < len(paths):
+        raise fail(
+            str(py[0]),
+            "Agent Framework Python given with declarative YAML in one init",
+            expected="the Python modules or the YAML files, drafted by separate init runs",
+        )
+    if py:
+        return agent_framework_py.read(paths)
     d = Draft(NAME, "agent-framework", list(paths))
     defined: set[str] = set()  # agents whose own definition (kind: Prompt) is read
     for p in paths:
