@@ -399,9 +399,9 @@ def _apply(r: _Reader, fl: _File, flow: _Flow) -> None:
         ]
         if not flow.handoffs:
             pairs = [(a, b, flow.where.line) for a in agents for b in agents if a != b]
-        for a, b, ln in pairs:
-            if a and b:
-                _spawn(d, a, b, Where(fl.f, ln))
+        for src, dst, ln in pairs:
+            if src and dst:
+                _spawn(d, src, dst, Where(fl.f, ln))
     elif flow.kind in ("MagenticBuilder", "GroupChatBuilder"):
         if mgr:
             for b in agents:
