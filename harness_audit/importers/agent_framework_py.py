@@ -388,24 +388,24 @@ def _apply(r: _Reader, fl: _File, flow: _Flow) -> None:
     for p, aid in zip(flow.participants, ps, strict=True):
         if aid is None:
             d.unseen_agents(None, f"{flow.kind} participant {source_text(p)}", flow.where)
-    agents = [p for p in ps if p is not None]
+    agents = [x for x in ps if x is not None]
     mgr = r.agent_of(flow.manager, fl) if flow.manager is not None else None
     if flow.kind == "SequentialBuilder":
-        for a, b in itertools.pairwise(agents):
-            _depends(d, b, a, flow.where)
+        for prev, nxt in itertools.pairwise(agents):
+            _depends(d, nxt, prev, flow.where)
     elif flow.kind == "HandoffBuilder":
         pairs: list[tuple[str | None, str | None, int]] = [
             (r.agent_of(s, fl), r.agent_of(t, fl), ln) for s, t, ln in flow.handoffs
         ]
         if not flow.handoffs:
-            pairs = [(a, b, flow.where.line) for a in agents for b in agents if a != b]
+            pairs = [(x, y, flow.where.line) for x in agents for y in agents if x != y]
         for src, dst, ln in pairs:
             if src and dst:
                 _spawn(d, src, dst, Where(fl.f, ln))
     elif flow.kind in ("MagenticBuilder", "GroupChatBuilder"):
         if mgr:
-            for b in agents:
-                _spawn(d, mgr, b, flow.where)
+            for y in agents:
+                _spawn(d, mgr, y, flow.where)
         elif agents:
             d.unseen_edges(
                 None,
