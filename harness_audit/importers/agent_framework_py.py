@@ -399,9 +399,9 @@ def _apply(r: _Reader, fl: _File, flow: _Flow) -> None:
         ]
         if not flow.handoffs:
             pairs = [(x, y, flow.where.line) for x in agents for y in agents if x != y]
-        for src, dst, ln in pairs:
-            if src and dst:
-                _spawn(d, src, dst, Where(fl.f, ln))
+        for frm, to, ln in pairs:
+            if frm and to:
+                _spawn(d, frm, to, Where(fl.f, ln))
     elif flow.kind in ("MagenticBuilder", "GroupChatBuilder"):
         if mgr:
             for y in agents:
