@@ -167,7 +167,8 @@ def build() -> None:
     drafter = Agent(client=client, name="drafter", instructions="Write.")
     checker = Agent(client=client, name="checker", instructions="Check.")
     relay = Relay(id="relay")
-    WorkflowBuilder(start_executor=drafter).add_edge(drafter, relay).add_edge(relay, checker).build()
+    flow = WorkflowBuilder(start_executor=drafter).add_edge(drafter, relay)
+    flow.add_edge(relay, checker).build()
 
     a = client.as_agent(name="step_a", instructions="First.")
     b = client.as_agent(name="step_b", instructions="Second.")
