@@ -251,3 +251,38 @@ def test_python_and_yaml_together_are_refused(tmp_path: Path) -> None:
     r = runner.invoke(app, ["init", str(py), str(y), "--from", "agent-framework", "-o", str(out)])
     assert r.exit_code == 2, r.output
     assert "one.py" in r.output and not out.exists()
+
+
+def test_agent_executors_and_executor_participants_are_followed(tmp_path: Path) -> None:
+    src = """\
+from agent_framework import Agent, AgentExecutor, Executor, WorkflowBuilder, handler
+from agent_framework.openai import OpenAIChatClient
+from agent_framework.orchestrations import SequentialBuilder
+
+
+class Tidy(Executor):
+    @handler
+    async def tidy(self, msg, ctx) -> None:
+        await ctx.send_message(msg)
+
+
+def make_classifier() -> Agent:
+    return Agent(client=OpenAIChatClient(model_id="gpt-4o-mini"), name="classifier")
+
+
+def make_replier() -> Agent:
+    return Agent(client=OpenAIChatClient(model_id="gpt-4o-mini"), name="replier")
+
+
+def main() -> None:
+    classify = AgentExecutor(make_classifier(), id="classify")
+    reply = AgentExecutor(make_replier(), id="reply")
+    tidy = Tidy(id="tidy")
+    WorkflowBuilder(start_executor=classify).add_edge(classify, tidy).add_edge(tidy, reply)
+    SequentialBuilder(participants=[make_replier(), Tidy(id="t2"), make_classifier()])
+"""
+    agents, text = _draft(tmp_path, _write(tmp_path, "mail.py", src))
+    assert set(agents) == {"classifier", "replier"}  # an executor of the module is no agent
+    assert agents["replier"]["depends_on"] == ["classifier"]
+    assert agents["classifier"]["depends_on"] == ["replier"]  # the sequential chain
+    assert "unknown_agents" not in text

@@ -105,6 +105,7 @@ class _File:
     f: str
     env: dict[str, ast.expr]
     funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+    executors: set[str] = field(default_factory=set)  # the module's Executor subclasses
     var_agent: dict[str, str] = field(default_factory=dict)
 
 
@@ -113,12 +114,26 @@ class _Reader:
     d: Draft
     by_call: dict[int, str] = field(default_factory=dict)  # id(agent call) -> agent id
 
-    def agent_of(self, node: ast.AST | None, fl: _File) -> str | None:
+    def agent_of(self, node: ast.AST | None, fl: _File, depth: int = 0) -> str | None:
+        """The agent an expression is: a name bound to one, an agent call, an
+        ``AgentExecutor(agent)``, or a call of a module function that returns one."""
         if isinstance(node, ast.Name) and node.id in fl.var_agent:
             return fl.var_agent[node.id]
         if isinstance(node, ast.Name):
             node = resolve_name(node, fl.env)
-        return self.by_call.get(id(node)) if node is not None else None
+        if not isinstance(node, ast.Call) or depth > 8:
+            return None
+        if id(node) in self.by_call:
+            return self.by_call[id(node)]
+        if call_name(node) == "AgentExecutor":
+            inner = node.args[0] if node.args else kwarg(node, "agent")
+            return self.agent_of(inner, fl, depth + 1)
+        fn = fl.funcs.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if fn is not None:  # create_writer(): def create_writer(): return Agent(...)
+            ret = _return_of(fn)
+            if ret is not None and not isinstance(ret, ast.Tuple):
+                return self.agent_of(ret, fl, depth + 1)
+        return None
 
     def agent(self, call: ast.Call, var: str | None, fl: _File) -> None:
         if id(call) in self.by_call:
@@ -386,14 +401,14 @@ def _apply(r: _Reader, fl: _File, flow: _Flow) -> None:
         d.unseen_edges(None, f"{flow.kind}: {src}", Where(fl.f, ln or flow.where.line))
     ps = [r.agent_of(p, fl) for p in flow.participants]
     for p, aid in zip(flow.participants, ps, strict=True):
-        if aid is None:
+        made = resolve_name(p, fl.env)
+        if aid is None and not (isinstance(made, ast.Call) and call_name(made) in fl.executors):
             d.unseen_agents(None, f"{flow.kind} participant {source_text(p)}", flow.where)
+    if flow.kind == "SequentialBuilder":  # a chain, also through executors that are no agent
+        flow.edges.extend((x, y, flow.where.line) for x, y in itertools.pairwise(flow.participants))
     agents = [x for x in ps if x is not None]
     mgr = r.agent_of(flow.manager, fl) if flow.manager is not None else None
-    if flow.kind == "SequentialBuilder":
-        for prev, nxt in itertools.pairwise(agents):
-            _depends(d, nxt, prev, flow.where)
-    elif flow.kind == "HandoffBuilder":
+    if flow.kind == "HandoffBuilder":
         pairs: list[tuple[str | None, str | None, int]] = [
             (r.agent_of(s, fl), r.agent_of(t, fl), ln) for s, t, ln in flow.handoffs
         ]
@@ -490,6 +505,12 @@ def read(paths: list[Path]) -> Draft:
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
                 funcs.setdefault(n.name, n)
         fl = _File(f, _scope(tree, f), funcs)
+        fl.executors = {
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ClassDef)
+            and any((call_name(b) or "").endswith("Executor") for b in n.bases)
+        }
         files.append((tree, fl))
         pending: list[tuple[DraftAgent, ast.Call]] = []
         bound = {id(v): t.id for t, v in _bindings(tree) if isinstance(t, ast.Name)}
@@ -538,6 +559,14 @@ def _answered_by_code(a: DraftAgent, call: ast.Call, fl: _File) -> None:
                     )
 
 
+def _return_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+    """The value the function's first ``return`` gives, or None."""
+    return next(
+        (n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None),
+        None,
+    )
+
+
 def _returned(tree: ast.Module, fl: _File) -> None:
     """Agents a function of the module returns, bound by its caller:
     ``triage, refund = create_agents(client)`` with ``return triage_agent, refund_agent``."""
@@ -545,18 +574,7 @@ def _returned(tree: ast.Module, fl: _File) -> None:
         if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
             continue
         fn = fl.funcs.get(value.func.id)
-        ret = (
-            next(
-                (
-                    n.value
-                    for n in ast.walk(fn)
-                    if isinstance(n, ast.Return) and n.value is not None
-                ),
-                None,
-            )
-            if fn is not None
-            else None
-        )
+        ret = _return_of(fn) if fn is not None else None
         if ret is None:
             continue
         names = target.elts if isinstance(target, ast.Tuple) else [target]
