@@ -240,17 +240,19 @@ workflow = WorkflowBuilder(start_executor=upper).build()
     assert not out.exists()
 
 
-def test_python_and_yaml_together_are_refused(tmp_path: Path) -> None:
-    py = _write(
+def test_python_beside_declarative_yaml_is_drafted_together(tmp_path: Path) -> None:
+    # a declarative sample: main.py defines the agents the workflow YAML invokes
+    _write(
         tmp_path,
-        "one.py",
-        "from agent_framework import ChatAgent\nx = ChatAgent(chat_client=None, name='x')\n",
+        "main.py",
+        "from agent_framework import ChatAgent\n"
+        "from agent_framework.openai import OpenAIChatClient\n"
+        "helper = ChatAgent(chat_client=OpenAIChatClient(model_id='gpt-4o'), name='Helper')\n",
     )
-    y = _write(tmp_path, "two.yaml", "kind: Prompt\nname: y\ninstructions: hi\n")
-    out = tmp_path / "harness.yaml"
-    r = runner.invoke(app, ["init", str(py), str(y), "--from", "agent-framework", "-o", str(out)])
-    assert r.exit_code == 2, r.output
-    assert "one.py" in r.output and not out.exists()
+    _write(tmp_path, "agent.yaml", "kind: Prompt\nname: Greeter\ninstructions: Say hello.\n")
+    agents, _ = _draft(tmp_path, tmp_path / "main.py", tmp_path / "agent.yaml")
+    assert set(agents) == {"Greeter", "Helper"}
+    assert agents["Helper"]["model"]["name"] == "gpt-4o"
 
 
 def test_agent_executors_and_executor_participants_are_followed(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit.importers import agent_framework_py
-from harness_audit.importers.base import fail
+from harness_audit.importers.base import ImportFormatError, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import load_yaml
@@ -432,16 +432,22 @@ def _workflow(
 
 def read(paths: list[Path]) -> Draft:
     """Agents (and workflow order) from declarative YAML files, or from Python modules
-    (:mod:`~harness_audit.importers.agent_framework_py`); one kind at a time."""
+    (:mod:`~harness_audit.importers.agent_framework_py`), or both (the Python's agents taken
+    in; a module with none is said in the draft's unread list)."""
     py = [p for p in paths if p.suffix == ".py"]
-    if py and len(py) < len(paths):
-        raise fail(
-            str(py[0]),
-            "Agent Framework Python given with declarative YAML in one init",
-            expected="the Python modules or the YAML files, drafted by separate init runs",
-        )
-    if py:
+    if py and len(py) == len(paths):
         return agent_framework_py.read(paths)
+    d = _read_yaml([p for p in paths if p.suffix != ".py"])
+    if py:  # a declarative sample's main.py beside its YAML: its agents taken in
+        try:
+            d.absorb(agent_framework_py.read(py))
+        except ImportFormatError as e:
+            d.unseen.append(f"{', '.join(str(f) for f in py[:3])}: {e}")
+    return d
+
+
+def _read_yaml(paths: list[Path]) -> Draft:
+    """Agents (and workflow order) from declarative YAML files."""
     d = Draft(NAME, "agent-framework", list(paths))
     defined: set[str] = set()  # agents whose own definition (kind: Prompt) is read
     for p in paths:
