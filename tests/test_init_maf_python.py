@@ -240,19 +240,58 @@ workflow = WorkflowBuilder(start_executor=upper).build()
     assert not out.exists()
 
 
-def test_python_beside_declarative_yaml_is_drafted_together(tmp_path: Path) -> None:
-    # a declarative sample: main.py defines the agents the workflow YAML invokes
-    _write(
-        tmp_path,
-        "main.py",
-        "from agent_framework import ChatAgent\n"
-        "from agent_framework.openai import OpenAIChatClient\n"
-        "helper = ChatAgent(chat_client=OpenAIChatClient(model_id='gpt-4o'), name='Helper')\n",
-    )
-    _write(tmp_path, "agent.yaml", "kind: Prompt\nname: Greeter\ninstructions: Say hello.\n")
-    agents, _ = _draft(tmp_path, tmp_path / "main.py", tmp_path / "agent.yaml")
-    assert set(agents) == {"Greeter", "Helper"}
-    assert agents["Helper"]["model"]["name"] == "gpt-4o"
+WORKFLOW = """\
+kind: Workflow
+trigger:
+  kind: OnConversationStart
+  id: pipeline
+  actions:
+    - kind: InvokeAzureAgent
+      id: first
+      agent:
+        name: Planner
+    - kind: InvokeAzureAgent
+      id: second
+      agent:
+        name: Doer
+"""
+
+MAIN = """\
+import os
+from agent_framework import Agent, tool
+from agent_framework.openai import OpenAIChatClient
+
+
+@tool(approval_mode="always_require")
+def wire_money(amount: int) -> str:
+    return "sent"
+
+
+client = OpenAIChatClient(model_id=os.getenv("PIPE_MODEL", "gpt-4o"))
+planner = Agent(client=client, name="Planner", instructions="Plan.")
+doer = Agent(client=client, name="Doer", instructions="Do.", tools=[wire_money])
+"""
+
+
+def test_python_beside_declarative_yaml_fills_the_agents_it_invokes(tmp_path: Path) -> None:
+    # a declarative sample: main.py builds the agents the workflow YAML invokes by name
+    _write(tmp_path, "main.py", MAIN)
+    _write(tmp_path, "workflow.yaml", WORKFLOW)
+    agents, text = _draft(tmp_path, tmp_path)
+    assert set(agents) == {"Planner", "Doer"}  # one agent each, not a copy per file
+    assert agents["Doer"]["depends_on"] == ["Planner"]  # the workflow's order
+    assert agents["Doer"]["model"]["name"] == "gpt-4o"  # the Python's client
+    assert _tools(agents["Doer"]) == {"wire_money": ("destructive", True)}
+    assert "unknown" not in _tools(agents["Planner"])
+    assert "$PIPE_MODEL" in text
+
+
+def test_python_beside_yaml_with_no_agent_is_said(tmp_path: Path) -> None:
+    _write(tmp_path, "run.py", "from agent_framework import WorkflowBuilder\nWorkflowBuilder()\n")
+    _write(tmp_path, "workflow.yaml", WORKFLOW)
+    agents, text = _draft(tmp_path, tmp_path)
+    assert set(agents) == {"Planner", "Doer"}
+    assert "run.py" in text and "no agent found" in text
 
 
 def test_agent_executors_and_executor_participants_are_followed(tmp_path: Path) -> None:

@@ -437,17 +437,42 @@ def read(paths: list[Path]) -> Draft:
     py = [p for p in paths if p.suffix == ".py"]
     if py and len(py) == len(paths):
         return agent_framework_py.read(paths)
-    d = _read_yaml([p for p in paths if p.suffix != ".py"])
-    if py:  # a declarative sample's main.py beside its YAML: its agents taken in
+    code: Draft | None = None
+    unread = ""
+    if py:  # a declarative sample's main.py beside its YAML: the agents its workflow invokes
         try:
-            d.absorb(agent_framework_py.read(py))
+            code = agent_framework_py.read(py)
         except ImportFormatError as e:
-            d.unseen.append(f"{', '.join(str(f) for f in py[:3])}: {e}")
+            unread = f"{', '.join(str(f) for f in py[:3])}: {e}"
+    d = _read_yaml([p for p in paths if p.suffix != ".py"], code)
+    if code is not None:
+        d.absorb(code)
+    if unread:
+        d.unseen.append(unread)
     return d
 
 
-def _read_yaml(paths: list[Path]) -> Draft:
-    """Agents (and workflow order) from declarative YAML files."""
+def _define(a: DraftAgent, code: Draft | None) -> bool:
+    """Fill an agent a workflow invokes by name from the Python that builds it (its model,
+    role, tools and edges), taking it out of ``code``; False when the Python has none."""
+    src = code.agent(a.id) if code is not None else None
+    if code is None or src is None:
+        return False
+    a.role = a.role or src.role
+    a.model, a.model_note, a.model_where = src.model, src.model_note, src.model_where
+    a.tools += src.tools
+    for k, w in src.spawns.items():
+        a.spawns.setdefault(k, w)
+    for k, w in src.depends_on.items():
+        a.depends_on.setdefault(k, w)
+    a.notes.append(f"defined in {Path(src.where.file).name}:{src.where.line}")
+    code.agents.remove(src)
+    return True
+
+
+def _read_yaml(paths: list[Path], code: Draft | None = None) -> Draft:
+    """Agents (and workflow order) from declarative YAML files; an agent a workflow invokes
+    by name is filled from ``code`` (the Python beside it) when that builds it."""
     d = Draft(NAME, "agent-framework", list(paths))
     defined: set[str] = set()  # agents whose own definition (kind: Prompt) is read
     for p in paths:
@@ -523,7 +548,7 @@ def _read_yaml(paths: list[Path]) -> Draft:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)
     for a in d.agents:  # invoked by name: its tools are in its own definition, not read
-        if a.id not in defined and not a.placeholder and not a.human:
+        if a.id not in defined and not a.placeholder and not a.human and not _define(a, code):
             d.unseen_tools(
                 a,
                 "a workflow invokes the agent by name; its model and tools are in its own "
