@@ -327,3 +327,30 @@ def main() -> None:
     assert agents["replier"]["depends_on"] == ["classifier"]
     assert agents["classifier"]["depends_on"] == ["replier"]  # the sequential chain
     assert "unknown_agents" not in text
+
+
+def test_tools_given_to_a_run_are_the_agents_tools(tmp_path: Path) -> None:
+    src = """\
+from agent_framework import ChatAgent, ai_function
+from agent_framework.openai import OpenAIChatClient
+
+
+@ai_function(approval_mode="always_require")
+def refund(order: str) -> str:
+    return order
+
+
+def status(order: str) -> str:
+    return "ok"
+
+
+async def main() -> None:
+    agent = ChatAgent(chat_client=OpenAIChatClient(model_id="gpt-4o"), name="desk")
+    await agent.run("where is 12?", tools=[status])
+    await agent.run("refund 12", tools=[status, refund])
+"""
+    agents, _ = _draft(tmp_path, _write(tmp_path, "desk.py", src))
+    assert _tools(agents["desk"]) == {
+        "status": ("destructive", False),
+        "refund": ("destructive", True),
+    }

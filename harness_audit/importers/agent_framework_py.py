@@ -528,6 +528,7 @@ def read(paths: list[Path]) -> Draft:
             if tools is not None:
                 r.tools(a, tools, fl, call.lineno)
             _answered_by_code(a, call, fl)
+        _run_tools(r, tree, fl)
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",
@@ -539,6 +540,32 @@ def read(paths: list[Path]) -> Draft:
     for tree, fl in files:
         _flows(r, fl, tree)
     return d
+
+
+def _run_tools(r: _Reader, tree: ast.Module, fl: _File) -> None:
+    """``agent.run(query, tools=[…])`` (and ``run_stream``): tools given for one run are the
+    agent's tools too (each once)."""
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("run", "run_stream")
+        ):
+            continue
+        value = kwarg(node, "tools")
+        aid = r.agent_of(node.func.value, fl) if value is not None else None
+        a = r.d.agent(aid) if aid else None
+        if a is None or value is None:
+            continue
+        before = len(a.tools)
+        r.tools(a, value, fl, node.lineno)
+        kept = a.tools[:before]
+        names = {t.name for t in kept}
+        for t in a.tools[before:]:
+            if t.name not in names:
+                kept.append(t)
+                names.add(t.name)
+        a.tools = kept
 
 
 def _answered_by_code(a: DraftAgent, call: ast.Call, fl: _File) -> None:
