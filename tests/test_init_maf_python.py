@@ -354,3 +354,32 @@ async def main() -> None:
         "status": ("destructive", False),
         "refund": ("destructive", True),
     }
+
+
+def test_methods_of_a_plugin_object_are_tools_by_their_own_names(tmp_path: Path) -> None:
+    src = """\
+from agent_framework import ChatAgent, ai_function
+from agent_framework.openai import OpenAIChatClient
+
+
+class Mailbox:
+    def read_inbox(self) -> list[str]:
+        return []
+
+    @ai_function(approval_mode="always_require")
+    def send(self, to: str, body: str) -> None:
+        return None
+
+
+box = Mailbox()
+clerk = ChatAgent(
+    chat_client=OpenAIChatClient(model_id="gpt-4o"),
+    name="clerk",
+    tools=[box.read_inbox, box.send],
+)
+"""
+    agents, _ = _draft(tmp_path, _write(tmp_path, "mail_clerk.py", src))
+    assert _tools(agents["clerk"]) == {
+        "read_inbox": ("destructive", False),
+        "send": ("destructive", True),
+    }

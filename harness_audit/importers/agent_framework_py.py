@@ -106,6 +106,9 @@ class _File:
     env: dict[str, ast.expr]
     funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
     executors: set[str] = field(default_factory=set)  # the module's Executor subclasses
+    methods: dict[tuple[str, str], ast.FunctionDef | ast.AsyncFunctionDef] = field(
+        default_factory=dict
+    )  # (class, method) of the module's classes
     var_agent: dict[str, str] = field(default_factory=dict)
 
 
@@ -219,6 +222,9 @@ class _Reader:
             known_effect(dt)
             a.tools.append(dt)
             return
+        if isinstance(made, ast.Attribute) and isinstance(made.value, ast.Name):
+            a.tools.append(self.method_tool(made, fl, line))  # plugin.get_ticket
+            return
         if not isinstance(made, ast.Call):
             self.d.unseen_tools(a, f"a tool {source_text(el)}", Where(f, line))
             return
@@ -260,6 +266,20 @@ class _Reader:
         dt = DraftTool(nm if isinstance(nm, str) else fn.name, Where(fl.f, fn.lineno))
         dt.ref = fn.name
         self.gate(dt, kwarg(call, "approval_mode") if call else None, fl, fn.lineno)
+        return dt
+
+    def method_tool(self, el: ast.Attribute, fl: _File, line: int) -> DraftTool:
+        """``plugin.get_ticket`` of ``plugin = TicketingPlugin(…)``: the method, named by its
+        own name, gated by its decorator when the class is the module's, followed by
+        ``Class.method`` for its effect."""
+        assert isinstance(el.value, ast.Name)
+        obj = resolve_name(el.value, fl.env)
+        cls = call_name(obj) if isinstance(obj, ast.Call) else None
+        fn = fl.methods.get((cls or "", el.attr))
+        if fn is not None:
+            return self.function_tool(fn, fl)
+        dt = DraftTool(el.attr, Where(fl.f, line), ref=f"{cls or el.value.id}.{el.attr}")
+        known_effect(dt)
         return dt
 
     def mcp(self, call: ast.Call, cls: str, fl: _File) -> DraftTool:
@@ -505,6 +525,13 @@ def read(paths: list[Path]) -> Draft:
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
                 funcs.setdefault(n.name, n)
         fl = _File(f, _scope(tree, f), funcs)
+        fl.methods = {
+            (c.name, m.name): m
+            for c in ast.walk(tree)
+            if isinstance(c, ast.ClassDef)
+            for m in c.body
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
         fl.executors = {
             n.name
             for n in ast.walk(tree)
