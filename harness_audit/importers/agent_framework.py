@@ -1,4 +1,5 @@
-"""Microsoft Agent Framework declarative YAML: agents (``kind: Prompt``/``Agent``, ``model.id``,
+"""Microsoft Agent Framework declarative YAML (its Python: :mod:`agent_framework_py`): agents
+(``kind: Prompt``/``Agent``, ``model.id``,
 ``tools`` incl. MCP tools with ``allowedTools``; ``approvalMode: always_require`` is a gate) and
 workflows (``kind: Workflow``: ``depends_on`` is what the actions' dispatch states, the agents
 that may have run last before each one through the ``ConditionGroup`` branches, ``GotoAction``
@@ -23,13 +24,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers.base import fail
+from harness_audit.importers import agent_framework_py
+from harness_audit.importers.base import ImportFormatError, fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import load_yaml
 
 NAME = "agent-framework"
-DESCRIPTION = "Microsoft Agent Framework declarative agents and workflows"
+DESCRIPTION = "Microsoft Agent Framework agents and workflows (declarative YAML or Python)"
 
 
 KINDS = (
@@ -72,7 +74,7 @@ def sniff(probe: Probe) -> str | None:
     """What Agent Framework file the source is (None: not one)."""
     if probe.path.suffix in (".yaml", ".yml") and _is_af(probe.yaml):
         return "a Microsoft Agent Framework declarative file"
-    return None
+    return agent_framework_py.sniff(probe)
 
 
 TOOL_ACTIONS: dict[str, str | None] = {
@@ -429,7 +431,48 @@ def _workflow(
 
 
 def read(paths: list[Path]) -> Draft:
-    """Agents (and workflow order) from declarative YAML files."""
+    """Agents (and workflow order) from declarative YAML files, or from Python modules
+    (:mod:`~harness_audit.importers.agent_framework_py`), or both (the Python's agents taken
+    in; a module with none is said in the draft's unread list)."""
+    py = [p for p in paths if p.suffix == ".py"]
+    if py and len(py) == len(paths):
+        return agent_framework_py.read(paths)
+    code: Draft | None = None
+    unread = ""
+    if py:  # a declarative sample's main.py beside its YAML: the agents its workflow invokes
+        try:
+            code = agent_framework_py.read(py)
+        except ImportFormatError as e:
+            unread = f"{', '.join(str(f) for f in py[:3])}: {e}"
+    d = _read_yaml([p for p in paths if p.suffix != ".py"], code)
+    if code is not None:
+        d.absorb(code)
+    if unread:
+        d.unseen.append(unread)
+    return d
+
+
+def _define(a: DraftAgent, code: Draft | None) -> bool:
+    """Fill an agent a workflow invokes by name from the Python that builds it (its model,
+    role, tools and edges), taking it out of ``code``; False when the Python has none."""
+    src = code.agent(a.id) if code is not None else None
+    if code is None or src is None:
+        return False
+    a.role = a.role or src.role
+    a.model, a.model_note, a.model_where = src.model, src.model_note, src.model_where
+    a.tools += src.tools
+    for k, w in src.spawns.items():
+        a.spawns.setdefault(k, w)
+    for k, w in src.depends_on.items():
+        a.depends_on.setdefault(k, w)
+    a.notes.append(f"defined in {Path(src.where.file).name}:{src.where.line}")
+    code.agents.remove(src)
+    return True
+
+
+def _read_yaml(paths: list[Path], code: Draft | None = None) -> Draft:
+    """Agents (and workflow order) from declarative YAML files; an agent a workflow invokes
+    by name is filled from ``code`` (the Python beside it) when that builds it."""
     d = Draft(NAME, "agent-framework", list(paths))
     defined: set[str] = set()  # agents whose own definition (kind: Prompt) is read
     for p in paths:
@@ -505,7 +548,7 @@ def read(paths: list[Path]) -> Draft:
                     dt.gate_note = f"approvalMode {mode_text!r} does not always require approval"
                 a.tools.append(dt)
     for a in d.agents:  # invoked by name: its tools are in its own definition, not read
-        if a.id not in defined and not a.placeholder and not a.human:
+        if a.id not in defined and not a.placeholder and not a.human and not _define(a, code):
             d.unseen_tools(
                 a,
                 "a workflow invokes the agent by name; its model and tools are in its own "

@@ -42,8 +42,8 @@ _FOREIGN_CODE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^\s*(from|import)\s+semantic_kernel\b", "a Semantic Kernel module"),
         (
             r"^\s*(from|import)\s+agent_framework\b",
-            "a Microsoft Agent Framework Python module (init reads the framework's declarative "
-            "YAML, kind: Prompt or Workflow, not its Python)",
+            "a Microsoft Agent Framework Python module that builds no agent (init reads "
+            "Agent(...), ChatAgent(...) and <client>.as_agent(...) calls)",
         ),
         (r"^\s*(from|import)\s+smolagents\b", "a smolagents module"),
         (r"^\s*(from|import)\s+llama_index\b", "a LlamaIndex module"),
