@@ -215,6 +215,7 @@ def test_registry_exhaustive() -> None:
         "drift",  # init --check (h24-a)
         "effects",  # tool effects proposed from code (issue 24, item 4)
         "adk_python",  # ADK Python agents, read by the adk format
+        "agent_framework_py",  # Agent Framework Python, read by the agent-framework format
         "unknown",
         "from_trail",  # init --from-trail (issue 25, item 5): reads a trail, not a source
         "spill",  # a session's events in bounded memory (issue 25, Tests)

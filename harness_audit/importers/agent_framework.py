@@ -74,7 +74,7 @@ def sniff(probe: Probe) -> str | None:
     """What Agent Framework file the source is (None: not one)."""
     if probe.path.suffix in (".yaml", ".yml") and _is_af(probe.yaml):
         return "a Microsoft Agent Framework declarative file"
-    return agent_framework_py.sniff(probe)
+    return agent_framework_py.looks_like(probe)
 
 
 TOOL_ACTIONS: dict[str, str | None] = {
@@ -436,12 +436,12 @@ def read(paths: list[Path]) -> Draft:
     in; a module with none is said in the draft's unread list)."""
     py = [p for p in paths if p.suffix == ".py"]
     if py and len(py) == len(paths):
-        return agent_framework_py.read(paths)
+        return agent_framework_py.read_modules(paths)
     code: Draft | None = None
     unread = ""
     if py:  # a declarative sample's main.py beside its YAML: the agents its workflow invokes
         try:
-            code = agent_framework_py.read(py)
+            code = agent_framework_py.read_modules(py)
         except ImportFormatError as e:
             unread = f"{', '.join(str(f) for f in py[:3])}: {e}"
     d = _read_yaml([p for p in paths if p.suffix != ".py"], code)

@@ -58,7 +58,7 @@ BUILDERS = (
 MCP_CLASSES = ("HostedMCPTool", "MCPStdioTool", "MCPStreamableHTTPTool", "MCPWebsocketTool")
 
 
-def sniff(probe: Probe) -> str | None:
+def looks_like(probe: Probe) -> str | None:
     """What Agent Framework Python file the source is (None: not one)."""
     t = probe.text_head
     if probe.path.suffix == ".py" and _IMPORTS_AF.search(t) and _USES.search(t):
@@ -512,7 +512,7 @@ def _is_agent_call(node: ast.Call, env: dict[str, ast.expr], classes: set[str]) 
     return False
 
 
-def read(paths: list[Path]) -> Draft:
+def read_modules(paths: list[Path]) -> Draft:
     """Agents, tools, gates and workflow edges from Agent Framework Python modules."""
     d = Draft("agent-framework", "agent-framework", list(paths))
     r = _Reader(d)
