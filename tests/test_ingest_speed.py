@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,8 @@ from harness_audit.importers.base import count_values, json_loads, ts_to_ns
 from harness_audit.trail.canonical import canonicalize_general
 from harness_audit.trail.seal import seal_event
 from harness_audit.trail.writer import TrailWriter
+
+from .test_import_spill import _gen_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PREV = "ab" * 32
@@ -145,15 +145,7 @@ def test_write_many_writes_what_append_many_writes(tmp_path: Path) -> None:
 
 def test_every_trace_format_has_a_bench_case() -> None:
     """A new importer is never left out of bench/bench_import.py."""
-    spec = importlib.util.spec_from_file_location("gen_imports", ROOT / "bench" / "gen_imports.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_imports"] = mod
-    try:
-        spec.loader.exec_module(mod)
-        assert mod.missing_formats() == []
-    finally:
-        del sys.modules["gen_imports"]
+    assert _gen_imports().missing_formats() == []
 
 
 def _old_pending(actions_and_obs: list[tuple[str, str | None]]) -> dict[str, int]:

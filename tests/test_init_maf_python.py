@@ -9,12 +9,12 @@ file; the journey ``init`` then ``scan --no-trails`` runs and fails closed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
 from typer.testing import CliRunner
 
 from harness_audit.cli._cli import app
+
+from .test_init_openai_agents import _draft, _tools
 
 runner = CliRunner()
 
@@ -89,20 +89,6 @@ async def main() -> None:
         tools=[billing.as_tool(name="ask_billing", approval_mode="always_require")],
     )
 """
-
-
-def _draft(tmp: Path, *paths: Path) -> tuple[dict[str, dict[str, Any]], str]:
-    out = tmp / "harness.yaml"
-    r = runner.invoke(app, ["init", *map(str, paths), "-o", str(out), "--force"])
-    assert r.exit_code == 0, r.output
-    s = runner.invoke(app, ["scan", str(out), "--no-trails"])
-    assert s.exit_code == 1, s.output  # a draft fails closed
-    text = out.read_text()
-    return {a["id"]: a for a in yaml.safe_load(text)["agents"]}, text
-
-
-def _tools(a: dict[str, Any]) -> dict[str, tuple[str, bool]]:
-    return {t["name"]: (t["effect"], t["human_gate"]["required"]) for t in a.get("tools") or []}
 
 
 def _write(tmp: Path, name: str, text: str) -> Path:
