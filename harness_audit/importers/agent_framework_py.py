@@ -28,6 +28,7 @@ from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
     call_name,
     kwarg,
+    listed_tools,
     literal,
     model_of,
     module_env,
@@ -203,11 +204,8 @@ class _Reader:
             isinstance(value, ast.Name) and value.id in fl.funcs
         ):
             elts: list[ast.expr] = [value]  # tools=mcp: one tool, not a list
-            unseen: list[tuple[str, int]] = []
         else:
-            elts, unseen = static_list(value, fl.env)
-        for src, ln in unseen:
-            self.d.unseen_tools(a, f"tools={src}", Where(fl.f, ln or line))
+            elts = listed_tools(self.d, a, value, fl.env, Where(fl.f, line))
         for el in elts:
             self.tool(a, el, fl, getattr(el, "lineno", line))
 

@@ -30,6 +30,7 @@ from harness_audit.importers.pyast import (
     custom_tools,
     imports,
     kwarg,
+    listed_tools,
     literal,
     model_of,
     module_env,
@@ -147,10 +148,7 @@ class _Reader:
         return None
 
     def tools(self, a: DraftAgent, value: ast.expr, fl: _File, line: int, key: str) -> None:
-        elts, unseen = static_list(value, fl.env)
-        for src, ln in unseen:
-            self.d.unseen_tools(a, f"{key}={src}", Where(fl.f, ln or line))
-        for el in elts:
+        for el in listed_tools(self.d, a, value, fl.env, Where(fl.f, line), key):
             self.tool(a, el, fl, getattr(el, "lineno", line))
 
     def tool(self, a: DraftAgent, el: ast.expr, fl: _File, line: int) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit.importers.base import fail, read_document
+from harness_audit.importers.draft import Draft, DraftAgent, Where
 
 MAX_PY_BYTES = 4 << 20
 
@@ -385,6 +386,23 @@ def static_list(
     if isinstance(node, ast.Constant) and node.value is None:
         return [], []
     return [], [(source_text(node), line)]
+
+
+def listed_tools(
+    d: Draft,
+    agent: DraftAgent,
+    value: ast.AST | None,
+    env: dict[str, ast.expr],
+    where: Where,
+    key: str = "tools",
+) -> list[ast.expr]:
+    """The tools ``value`` lists as the source states them (:func:`static_list`); each part
+    computed at run time is an unseen tool of ``agent`` (``key=…`` at its line, else
+    ``where``'s), never left out."""
+    elts, unseen = static_list(value, env)
+    for src, ln in unseen:
+        d.unseen_tools(agent, f"{key}={src}", Where(where.file, ln or where.line))
+    return elts
 
 
 def source_text(node: ast.AST) -> str:
