@@ -416,13 +416,16 @@ def render_html(
     summary: Any = None,
     paged: bool = False,
     figures: list[dict[str, Any]] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> str:
     """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
     each pipeline's graph drawn when Graphviz is installed; ``summary``, the pages of
     :mod:`harness_audit.report.summary`, come first after the cover. ``paged``: the source of
     evidence.pdf, the same facts with the control matrix once per pipeline across the
     frameworks (``wp["cross"]``) instead of once per framework (issue 28: that repetition was
-    over half the PDF's pages and of its rendering time). ``figures``: from
+    over half the PDF's pages and of its rendering time), and every listing that grows with
+    the runs, exceptions or events bounded (:func:`paged_context`); ``digests`` (the SHA-256 of
+    the pack's files by their path in it) names where each full listing is. ``figures``: from
     :func:`graph_figures`, when already drawn."""
     import jinja2
     from markupsafe import Markup
@@ -444,7 +447,35 @@ def render_html(
         summary=summary or Markup(""),
         paged=paged,
         short=FRAMEWORK_SHORT,
+        **(paged_context(assessment, wp, digests or {}) if paged else {}),
     )
+
+
+def paged_context(
+    assessment: Assessment, wp: dict[str, Any], digests: Mapping[str, str]
+) -> dict[str, Any]:
+    """What evidence.pdf's bounded listings need (issue 28, item 3: the PDF is bounded by
+    pipelines x controls, never by runs, exceptions or events): how many exceptions (and
+    findings of a rule) it lists per control (:data:`PDF_EXCEPTIONS_SHOWN`), the SHA-256 of the
+    pack's files that hold the full listings, the replay excerpts it keeps and their anchors,
+    and each pipeline's findings as shown with how many are left to findings.json."""
+    from harness_audit.report.workpaper import (
+        PDF_EXCEPTIONS_SHOWN,
+        findings_shown,
+        pdf_excerpts,
+    )
+
+    excerpts = pdf_excerpts(wp)
+    return {
+        "pdf_shown": PDF_EXCEPTIONS_SHOWN,
+        "digests": digests,
+        "pdf_excerpts": excerpts,
+        "pdf_anchors": {x["anchor"] for xs in excerpts.values() for x in xs},
+        "pdf_findings": {
+            p.pipeline.name: findings_shown(p.findings, PDF_EXCEPTIONS_SHOWN)
+            for p in assessment.pipelines
+        },
+    }
 
 
 def render_pdf(html: str) -> bytes:
@@ -478,16 +509,20 @@ def render_pdfs(htmls: list[str], jobs: int = 1) -> list[bytes]:
         return list(pool.map(render_pdf, htmls))
 
 
-def sums_text(files: Mapping[str, bytes | Path]) -> str:
+def sums_text(files: Mapping[str, bytes | Path], known: Mapping[str, str] | None = None) -> str:
     """``sha256sum``'s format: digest, two spaces, path in the pack; sorted by path (a file
-    given as a path is hashed in chunks)."""
+    given as a path is hashed in chunks; ``known``: digests already taken, by path, not taken
+    again)."""
 
-    def digest(data: bytes | Path) -> str:
+    def digest(name: str) -> str:
+        if known is not None and name in known:
+            return known[name]
+        data = files[name]
         if isinstance(data, Path):
             return file_input("file", data).sha256
         return hashlib.sha256(data).hexdigest()
 
-    return "".join(f"{digest(files[n])}  {n}\n" for n in sorted(files))
+    return "".join(f"{digest(n)}  {n}\n" for n in sorted(files))
 
 
 def signature_body(sums: str | bytes) -> str:
@@ -700,11 +735,16 @@ def build_pack(
         **pack_populations(run),
         **(extra or {}),
     }
-    if pdf:
-        paged = render_html(*args, paged=True, figures=figures)
+    digests = {n: file_input("file", f).sha256 for n, f in files.items() if isinstance(f, Path)}
+    if pdf:  # the PDF names the files holding its listings in full, by their SHA-256
+        digests.update(
+            (n, hashlib.sha256(files[n]).hexdigest())  # type: ignore[arg-type]
+            for n in ("evidence.html", "findings.json")
+        )
+        paged = render_html(*args, paged=True, figures=figures, digests=digests)
         pdfs = render_pdfs([summary, paged], run.request.jobs)
         files["summary.pdf"], files["evidence.pdf"] = pdfs
-    sums = sums_text(files)
+    sums = sums_text(files, digests)
     files["SHA256SUMS"] = sums.encode("utf-8")
     if signer is not None:
         from harness_audit.trail.note import sign_note

@@ -38,6 +38,14 @@ MAX_REPLAY_RUNS = 40
 """Runs whose causal chain is excerpted in the pack (the first exceptions' runs)."""
 EXCERPT_AROUND = 3
 """Events of the run shown before and after the exception, beside its causal chain."""
+PDF_EXCEPTIONS_SHOWN = 10
+"""Exceptions evidence.pdf lists per control of a pipeline (and findings per rule of it): the
+first in trail order, as the judging pass met them, which are also the first that
+findings.json lists and evidence.html shows, and whose runs it excerpts; then one line, "N
+more", naming the pack file that lists the rest with its SHA-256. Trail order, not the
+sampled ones: a sample row is an exception only by chance, and the first ones continue in the
+full listing where the PDF stops. The PDF is bounded by pipelines x controls, never by runs,
+exceptions or events (issue 28, item 3)."""
 
 
 def enforcement(p: Pipeline, a: Agent, check: str) -> str:
@@ -463,6 +471,31 @@ def replay_excerpts(
     return out
 
 
+def pdf_excerpts(wp: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The replay excerpts evidence.pdf shows: per pipeline, the run of each control's first
+    exception (at most one excerpt a control, so bounded by the controls, not the runs);
+    evidence.html keeps every excerpt of :func:`replay_excerpts`."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, xs in wp["excerpts"].items():
+        firsts = {c["shown"][0].run for c in wp["controls"].get(name, []) if c["shown"]}
+        kept = [x for x in xs if x["run"] in firsts]
+        if kept:
+            out[name] = kept
+    return out
+
+
+def findings_shown(findings: Sequence[Any], limit: int) -> tuple[list[Any], int]:
+    """The findings a bounded listing shows, at most ``limit`` of each rule in their order,
+    and how many it leaves out (evidence.pdf: the rest are in findings.json)."""
+    seen: dict[str, int] = {}
+    shown = []
+    for f in findings:
+        seen[f.rule] = seen.get(f.rule, 0) + 1
+        if seen[f.rule] <= limit:
+            shown.append(f)
+    return shown, len(findings) - len(shown)
+
+
 def anchor(pipeline: str, run: str) -> str:
     """The HTML id of a run's replay excerpt (letters, digits and dashes only)."""
     import hashlib
@@ -530,6 +563,7 @@ def workpaper(
         },
         "excerpts": excerpts,
         "providers": providers(results),
+        "attributes": {c: load_controls()[c] for c in CHECKS},
     }
 
 

@@ -1,0 +1,150 @@
+"""evidence.pdf is bounded by pipelines x controls (issue 28, item 3): the same pipeline with 20
+or 1,000 exceptions of a control gives a PDF of the same pages; the PDF lists the first
+exceptions of each control and names, with its SHA-256, the file of the signed pack that lists
+them all; the pack still verifies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from harness_audit.cli._cli import app
+from harness_audit.errors import ExitCode
+from harness_audit.report.workpaper import PDF_EXCEPTIONS_SHOWN
+
+from .test_evidence import Trail, manifest_dict
+from .test_pack import build, need
+from .trailkit import SIGNER
+
+
+def pipeline(folder: Path, bad_runs: int) -> Path:
+    """A pipeline whose agent ``a`` pays, unapproved and unverified, in ``bad_runs`` runs
+    (each an exception of its human gate and of its independent verification), between
+    clean runs."""
+    m = manifest_dict()
+    m["trail"] |= {"path": "trails/", "public_key": "k.pub"}
+    folder.mkdir(parents=True)
+    (folder / "harness.yaml").write_text(yaml.safe_dump(m, sort_keys=False))
+    (folder / "k.pub").write_text(SIGNER.verifier.text() + "\n")
+    t = Trail()
+    t.clean_run("r-clean-0")
+    for i in range(bad_runs):
+        run = f"r{i}"
+        t.add(run, "harness", "run_start", None, pipeline="ev")
+        t.add(run, "a", "model_call", model=manifest_dict()["agents"][0]["model"],
+              input_tokens=1, output_tokens=1, cost_microusd=1000)  # fmt: skip
+        t.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
+              outcome="ok", args_digest="b" * 64)  # fmt: skip
+        t.add(run, "harness", "run_end", pipeline="ev", outcome="ok")
+    t.clean_run("r-clean-1")
+    t.write(folder / "trails")
+    return folder
+
+
+def pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    found = re.search(r"Pages:\s+(\d+)", info.stdout)
+    assert found is not None
+    return int(found.group(1))
+
+
+def flat_text(pdf: Path) -> str:
+    """The PDF's text with every blank removed (a digest may wrap across lines)."""
+    text = subprocess.run(
+        [need("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    need("pdfinfo")
+    mp = pytest.MonkeyPatch()
+    out = {}
+    for n in (PDF_EXCEPTIONS_SHOWN * 2, 1000):
+        base = tmp_path_factory.mktemp(f"bounded{n}")
+        src = pipeline(base / "ev", n)
+        out[n] = base / "pack"
+        key = str(src / "k.pub")
+        r = build(out[n], str(src), "--key", key, monkeypatch=mp)
+        assert r.exit_code == ExitCode.FINDINGS, r.output
+    mp.undo()
+    return out
+
+
+def test_the_pdf_does_not_grow_with_the_exceptions(packs: dict[int, Path]) -> None:
+    few, many = packs[PDF_EXCEPTIONS_SHOWN * 2], packs[1000]
+    gate = "human_gate_for_destructive_ops"
+    for pack, n in ((few, PDF_EXCEPTIONS_SHOWN * 2), (many, 1000)):
+        found = json.loads((pack / "findings.json").read_text())
+        a = found["pipelines"][0]["agents"][0]
+        assert a["checks"][gate]["evidence"]["failed"] == n  # the exceptions are all there
+        assert len(a["checks"][gate]["evidence"]["failures"]) == n  # and all listed
+    assert pages(few / "evidence.pdf") == pages(many / "evidence.pdf")
+    # evidence.html keeps its listings: it grows with the runs the exceptions are in
+    assert len((many / "evidence.html").read_bytes()) > len((few / "evidence.html").read_bytes())
+
+
+def test_each_control_lists_its_first_exceptions_and_names_the_rest(
+    packs: dict[int, Path],
+) -> None:
+    pack = packs[1000]
+    text = flat_text(pack / "evidence.pdf")
+    found = json.loads((pack / "findings.json").read_text())
+    failures = found["pipelines"][0]["agents"][0]["checks"]["human_gate_for_destructive_ops"]
+    locations = failures["evidence"]["failures"]
+    first = [f"{x['file']}:{x['line']}seq{x['seq']}" for x in locations]
+    # the first in trail order, up to the bound, and not the next one
+    shown = [loc for loc in first if loc.rpartition("/")[2] in text]
+    assert len(shown) >= PDF_EXCEPTIONS_SHOWN
+    assert first[PDF_EXCEPTIONS_SHOWN].rpartition("/")[2] not in text
+    more = f"{1000 - PDF_EXCEPTIONS_SHOWN:,}more:findings.json(sha256"
+    assert more in text
+    assert "summarises;thecompletepopulationandexceptionlistingsarethenamedfiles" in text
+
+
+def test_every_file_the_pdf_names_is_in_the_pack_with_that_digest(
+    packs: dict[int, Path],
+) -> None:
+    pack = packs[1000]
+    text = flat_text(pack / "evidence.pdf")
+    sums = dict(
+        reversed(line.split("  ", 1)) for line in (pack / "SHA256SUMS").read_text().splitlines()
+    )
+    named = re.findall(r"(findings\.json|evidence\.html)\(sha256([0-9a-f]{64})\)", text)
+    named += re.findall(r"(populations/[A-Za-z0-9_.-]+?\.csv),sha256([0-9a-f]{64})", text)
+    assert {n for n, _ in named} >= {"findings.json", "evidence.html"}
+    assert any(n.startswith("populations/") for n, _ in named)
+    for name, digest in named:
+        assert sums[name] == digest == hashlib.sha256((pack / name).read_bytes()).hexdigest()
+
+
+def test_the_bounded_pack_still_verifies(packs: dict[int, Path]) -> None:
+    for pack in packs.values():
+        key = SIGNER.verifier.text()
+        r = CliRunner().invoke(app, ["report", "verify", str(pack), "--key", key])
+        assert r.exit_code == 0 and "pack: VERIFIED" in r.stdout, r.stdout
+
+
+def test_the_pdf_bound_is_the_first_in_trail_order() -> None:
+    """The exceptions the PDF lists are the control's first ones, as findings.json orders
+    them, and the replay excerpts are the runs of each control's first exception."""
+    from harness_audit.report.workpaper import pdf_excerpts
+
+    class Loc:
+        def __init__(self, run: str) -> None:
+            self.run = run
+
+    wp: dict[str, Any] = {
+        "excerpts": {"p": [{"run": r} for r in ("r1", "r2", "r3")]},
+        "controls": {"p": [{"shown": [Loc("r2"), Loc("r1")]}, {"shown": []}]},
+    }
+    assert pdf_excerpts(wp) == {"p": [{"run": "r2"}]}
