@@ -148,3 +148,22 @@ def test_the_pdf_bound_is_the_first_in_trail_order() -> None:
         "controls": {"p": [{"shown": [Loc("r2"), Loc("r1")]}, {"shown": []}]},
     }
     assert pdf_excerpts(wp) == {"p": [{"run": "r2"}]}
+
+
+def test_the_samples_drawn_in_processes_are_the_ones_drawn_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``report --jobs N`` draws each pipeline's samples in its own process (past a size of
+    populations): the work paper is the same as drawn in one."""
+    from harness_audit.audit import AuditRequest, run_audit
+    from harness_audit.report import workpaper as wp_module
+
+    from .conftest import SAMPLES
+
+    run = run_audit(AuditRequest((SAMPLES,), population_dir=tmp_path, for_pack=True))
+    folders = {n: t.populations for n, t in run.trails.items()}
+    one = wp_module.control_entries(list(run.assessment.pipelines), folders, 7, 0, 1)
+    monkeypatch.setattr(wp_module, "PARALLEL_DRAW_BYTES", 0)
+    two = wp_module.control_entries(list(run.assessment.pipelines), folders, 7, 0, 2)
+    assert two == one and len(one) == 4
+    assert any(c["sample"] and c["sample"]["rows"] for cs in one.values() for c in cs)

@@ -720,6 +720,7 @@ def build_pack(
         run.request.seed,
         run.request.sample,
         categories,
+        run.request.jobs,
     )
     from harness_audit.report.summary import summary_files
 
@@ -727,20 +728,20 @@ def build_pack(
     waivers, figures = waiver_rows(run.assessment), graph_figures(run.assessment)
     args = (run.assessment, slas, inputs, when, ai_act_date, waivers, wp, preparer, glance)
     html = render_html(*args, figures=figures)
-    files: dict[str, bytes | Path] = {
-        "summary.html": summary.encode("utf-8"),
+    listings = {  # the files evidence.pdf names, by their SHA-256, for its full listings
         "evidence.html": html.encode("utf-8"),
         "findings.json": findings_json(run.assessment, when, wp).encode("utf-8"),
+    }
+    files: dict[str, bytes | Path] = {
+        "summary.html": summary.encode("utf-8"),
+        **listings,
         "README.txt": (data_dir("templates") / "pack-README.txt").read_bytes(),
         **pack_populations(run),
         **(extra or {}),
     }
     digests = {n: file_input("file", f).sha256 for n, f in files.items() if isinstance(f, Path)}
-    if pdf:  # the PDF names the files holding its listings in full, by their SHA-256
-        digests.update(
-            (n, hashlib.sha256(files[n]).hexdigest())  # type: ignore[arg-type]
-            for n in ("evidence.html", "findings.json")
-        )
+    digests |= {n: hashlib.sha256(data).hexdigest() for n, data in listings.items()}
+    if pdf:
         paged = render_html(*args, paged=True, figures=figures, digests=digests)
         pdfs = render_pdfs([summary, paged], run.request.jobs)
         files["summary.pdf"], files["evidence.pdf"] = pdfs

@@ -516,24 +516,70 @@ def providers(results: Sequence[PipelineResult]) -> list[dict[str, Any]]:
     return [{"name": k, "used_by": sorted(v)} for k, v in sorted(seen.items())]
 
 
+PARALLEL_DRAW_BYTES = 8 << 20
+"""Population CSVs of at least this many bytes in all are drawn from in ``jobs`` processes
+(:func:`control_entries`); below it, one process costs less than starting more."""
+_DRAWING: list[tuple[list[Any], dict[str, Path | None], int, int]] = []
+"""What the forked processes of :func:`control_entries` draw from (inherited, not pickled)."""
+
+
+def _pipeline_entries(
+    p: PipelineResult, folder: Path | None, seed: int, asked: int
+) -> list[dict[str, Any]]:
+    return [control_entry(p, a, c, folder, seed, asked) for a in p.agents for c in CHECKS]
+
+
+def _entries_at(i: int) -> list[dict[str, Any]]:
+    results, folders, seed, asked = _DRAWING[0]
+    return _pipeline_entries(results[i], folders.get(results[i].pipeline.name), seed, asked)
+
+
+def control_entries(
+    results: list[PipelineResult],
+    folders: dict[str, Path | None],
+    seed: int,
+    asked: int,
+    jobs: int = 1,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every pipeline's controls as the work paper shows them (:func:`control_entry`), the
+    samples drawn from their CSVs; with ``jobs`` > 1 and populations of at least
+    :data:`PARALLEL_DRAW_BYTES`, the pipelines in up to ``jobs`` forked processes (issue 28,
+    item 3: the draw reads every CSV, on the report's critical path). The same entries either
+    way: each pipeline's are drawn from its own CSVs alone."""
+    size = sum(f.stat().st_size for d in folders.values() if d is not None for f in d.glob("*.csv"))
+    if jobs <= 1 or len(results) <= 1 or size < PARALLEL_DRAW_BYTES:
+        return {
+            p.pipeline.name: _pipeline_entries(p, folders.get(p.pipeline.name), seed, asked)
+            for p in results
+        }
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _DRAWING[:] = [(results, folders, seed, asked)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(jobs, len(results)), mp_context=context) as pool:
+            drawn = list(pool.map(_entries_at, range(len(results))))
+    finally:
+        _DRAWING.clear()
+    return {p.pipeline.name: entries for p, entries in zip(results, drawn, strict=True)}
+
+
 def workpaper(
     assessment: Assessment,
     folders: dict[str, Path | None],
     seed: int,
     asked: int,
     tsc: Sequence[str] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Everything the work-paper sections of the pack and findings.json show; ``tsc`` (from
-    ``report --tsc``) overrides each manifest's Trust Services categories."""
+    ``report --tsc``) overrides each manifest's Trust Services categories; ``jobs``: the
+    samples drawn in up to that many processes (:func:`control_entries`)."""
     from harness_audit.compliance import classification_text, tsc_scope
 
     results = list(assessment.pipelines)
-    controls: dict[str, list[dict[str, Any]]] = {}
-    for p in results:
-        folder = folders.get(p.pipeline.name)
-        controls[p.pipeline.name] = [
-            control_entry(p, a, c, folder, seed, asked) for a in p.agents for c in CHECKS
-        ]
+    controls = control_entries(results, folders, seed, asked, jobs)
     excerpts = replay_excerpts(results, controls)
     runs = {p: {x["run"] for x in xs} for p, xs in excerpts.items()}
     for name, entries in controls.items():
