@@ -101,11 +101,14 @@ def test_each_control_lists_its_first_exceptions_and_names_the_rest(
     found = json.loads((pack / "findings.json").read_text())
     failures = found["pipelines"][0]["agents"][0]["checks"]["human_gate_for_destructive_ops"]
     locations = failures["evidence"]["failures"]
-    first = [f"{x['file']}:{x['line']}seq{x['seq']}" for x in locations]
-    # the first in trail order, up to the bound, and not the next one
-    shown = [loc for loc in first if loc.rpartition("/")[2] in text]
-    assert len(shown) >= PDF_EXCEPTIONS_SHOWN
-    assert first[PDF_EXCEPTIONS_SHOWN].rpartition("/")[2] not in text
+    # the first in trail order, up to the bound, the file named once, and not the next one
+    assert len({x["file"] for x in locations}) == 1
+    listed = "".join(locations[0]["file"].split()) + ":" + ";".join(
+        f"line{x['line']}seq{x['seq']}" for x in locations[:PDF_EXCEPTIONS_SHOWN]
+    )
+    assert listed in text
+    after = locations[PDF_EXCEPTIONS_SHOWN]
+    assert f"line{after['line']}seq{after['seq']}" not in text
     more = f"{1000 - PDF_EXCEPTIONS_SHOWN:,}more:findings.json(sha256"
     assert more in text
     assert "summarises;thecompletepopulationandexceptionlistingsarethenamedfiles" in text
