@@ -103,8 +103,10 @@ def test_each_control_lists_its_first_exceptions_and_names_the_rest(
     locations = failures["evidence"]["failures"]
     # the first in trail order, up to the bound, the file named once, and not the next one
     assert len({x["file"] for x in locations}) == 1
-    listed = "".join(locations[0]["file"].split()) + ":" + ";".join(
-        f"line{x['line']}seq{x['seq']}" for x in locations[:PDF_EXCEPTIONS_SHOWN]
+    listed = (
+        "".join(locations[0]["file"].split())
+        + ":"
+        + ";".join(f"line{x['line']}seq{x['seq']}" for x in locations[:PDF_EXCEPTIONS_SHOWN])
     )
     assert listed in text
     after = locations[PDF_EXCEPTIONS_SHOWN]
