@@ -30,7 +30,8 @@ from tests.conftest import SHARED
 from tests.purekit import as_python
 
 _cingest = pytest.importorskip("harness_audit.capture._cingest")
-decode = importlib.import_module("harness_audit.capture.decode")  # (the package exports a function of that name)
+# (the package exports a function of that name: the module, by its full name)
+decode = importlib.import_module("harness_audit.capture.decode")
 
 REAL = SHARED / "real"
 
@@ -116,7 +117,9 @@ def _attrs(draw: Any, into: Any, most: int = 4) -> None:
             _value(draw, kv.value, 0)
 
 
-_ID = st.one_of(st.just(b""), st.binary(min_size=8, max_size=8), st.binary(min_size=16, max_size=16))
+_ID = st.one_of(
+    st.just(b""), st.binary(min_size=8, max_size=8), st.binary(min_size=16, max_size=16)
+)
 
 
 @st.composite
@@ -346,7 +349,9 @@ def _real_bodies() -> list[tuple[str, bytes]]:
     return out
 
 
-@pytest.mark.skipif(not (REAL / "otel").is_dir(), reason="../shared/real is not beside the checkout")
+@pytest.mark.skipif(
+    not (REAL / "otel").is_dir(), reason="../shared/real is not beside the checkout"
+)
 def test_real_traces_as_protobuf_read_the_same() -> None:
     bodies = _real_bodies()
     assert len({name for name, _ in bodies}) >= 3
