@@ -3,9 +3,11 @@
 
 Bodies are hostile: ``Content-Encoding: gzip`` (or ``deflate``) is inflated here with a bound
 on the inflated size (a zip bomb stops at the bound), and an error says a short fixed reason,
-never what the body held. ``application/x-protobuf`` is parsed by ``opentelemetry-proto`` (the
-upb protobuf runtime); ``application/json`` is OTLP/JSON, read by the importer's own reader
-(:func:`harness_audit.importers.otlp.iter_spans`). Both end in
+never what the body held. ``application/x-protobuf`` is read by ``_cingest`` (C, built with the
+verifier core: the wire format straight into each span's parts) when it takes the body whole,
+else parsed by ``opentelemetry-proto`` (the upb protobuf runtime), the reference: the same
+parts either way (:func:`protobuf_spans`); ``application/json`` is OTLP/JSON, read by the
+importer's own reader (:func:`harness_audit.importers.otlp.iter_spans`). Both end in
 :func:`harness_audit.importers.otlp.make_span`, the one span reading.
 
 What a body costs once parsed depends on how many things it holds, not on its size (two bytes
