@@ -372,8 +372,9 @@ def test_decode_gives_the_same_spans_with_the_c_reading_or_upbs(body: bytes) -> 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_AUDIT_CORE", "python")
         pure = as_python("harness_audit.capture.decode")
+        mp.delenv("HARNESS_AUDIT_CORE")
+        with_c = as_python("harness_audit.capture.decode")
     assert pure._C_READER is None
-    with_c = as_python("harness_audit.capture.decode")
     assert with_c._C_READER is not None
     want = _decoded(pure, body)
     assert _same(_decoded(with_c, body), want)

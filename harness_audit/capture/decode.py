@@ -124,6 +124,7 @@ def _pb_attrs(kvs: Any) -> dict[str, Any]:
 
 
 _STATUS = {1: "ok", 2: "error"}
+_ZERO16, _ZERO8 = bytes(16), bytes(8)
 
 
 def _too_many(what: str, max_spans: int, max_items: int) -> Rejected:
@@ -230,10 +231,11 @@ def protobuf_spans(
     for tid, sid, pid, name, start, end, code, attrs, res, events in parts:
         line += 1
         stats.records += 1
-        if len(tid) != 16 or len(sid) != 8 or not any(tid) or not any(sid):
+        # (all zero: compared, not any() over the bytes, a call per byte)
+        if len(tid) != 16 or len(sid) != 8 or tid == _ZERO16 or sid == _ZERO8:
             stats.drop("span without a valid trace id and span id")
             continue
-        parent = pid.hex() if len(pid) == 8 and any(pid) else None
+        parent = pid.hex() if len(pid) == 8 and pid != _ZERO8 else None
         span = make_span(
             sid.hex(),
             parent,
