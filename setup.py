@@ -100,6 +100,16 @@ CVERIFY = Extension(
 )
 
 
+CINGEST = Extension(
+    "harness_audit.capture._cingest",
+    sources=["harness_audit/capture/_cingest.c"],
+    extra_compile_args=CVERIFY.extra_compile_args,
+    optional=True,  # without it, collect reads protobuf bodies with upb (the same spans)
+)
+"""``collect``'s reading of OTLP protobuf bodies in C (issue 28, item 5; its reference is
+``capture/decode._upb_parts``)."""
+
+
 METADATA_ONLY = {"egg_info", "dist_info", "sdist"}
 """setup.py commands that build no extension."""
 
@@ -141,6 +151,6 @@ class BuildExtWithMypyc(build_ext):
 
 
 setup(
-    ext_modules=[CVERIFY] if BUILD_EXT else [],
+    ext_modules=[CVERIFY, CINGEST] if BUILD_EXT else [],
     cmdclass={"build_py": BuildPyWithData, "build_ext": BuildExtWithMypyc},
 )

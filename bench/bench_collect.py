@@ -3,6 +3,7 @@ load generator, by batch size; and the in-process exporter's cost per span.
 
     python bench/bench_collect.py [--seconds 8] [--batches 64,128,256,512,1024,2048]
                                   [--senders 1] [--exporter-spans 20000] [--root CHECKOUT]
+    python bench/bench_collect.py --instructions [--root CHECKOUT]
 
 The receiver runs in a subprocess on 127.0.0.1:0; the generator posts pre-built protobuf
 `ExportTraceServiceRequest`s (GenAI-shaped traces of 8 spans: an agent, 4 chat, 3 tools) with
@@ -10,12 +11,17 @@ The receiver runs in a subprocess on 127.0.0.1:0; the generator posts pre-built 
 measured in this process: creating and ending spans with a `BatchSpanProcessor` around
 `TrailSpanExporter`, against the same without any processor, plus the exporter's own time
 (`export()`, on the processor's thread) per span.
+
+``--instructions``: the load-independent figure instead, instructions a span of the receiver's
+in-process work (``decode`` then ``TrailSink.write``, the CLI's GC thresholds) under callgrind:
+12 requests of 512 spans minus 2, start-up and the first requests' imports taken out.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -223,6 +229,54 @@ def exporter_overhead(tmp: Path, n: int) -> tuple[float, float, float]:
     return (app - bare) * per, spent[0] * per, (app + drain - bare) * per
 
 
+_IN_PROCESS = """
+import gc, pickle, sys, tempfile
+from pathlib import Path
+from harness_audit.capture.decode import decode
+from harness_audit.capture.sink import TrailSink
+from harness_audit.trail.note import Signer
+gc.set_threshold(100_000, 50, 1000)
+bodies = pickle.loads(Path(sys.argv[1]).read_bytes())[: int(sys.argv[2])]
+with tempfile.TemporaryDirectory() as d:
+    s = TrailSink(Path(d) / "t", "bench/collect", Signer.from_seed("bench", b"\\x07" * 32),
+                  checkpoint_every=100_000, checkpoint_seconds=1e9)
+    for b in bodies:
+        s.write(decode(b, "application/x-protobuf"))
+    s.close()
+"""
+
+
+def instructions(tmp: Path) -> float:
+    """Instructions a span of decode + sink.write under callgrind (12 requests minus 2)."""
+    bodies = tmp / "bodies.pickle"
+    bodies.write_bytes(pickle.dumps([body(512, b) for b in range(1, 13)]))
+    script = tmp / "in_process.py"
+    script.write_text(_IN_PROCESS)
+    total = {}
+    for n in (2, 12):
+        out = tmp / f"callgrind.{n}"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                str(script),
+                str(bodies),
+                str(n),
+            ],
+            env=dict(os.environ, PYTHONPATH=str(CODE)),
+            cwd=CODE,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        m = re.search(r"^summary: (\d+)", out.read_text(), re.M)
+        assert m, "no callgrind summary"
+        total[n] = int(m.group(1))
+    return (total[12] - total[2]) / (10 * 512)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8.0)
@@ -236,11 +290,17 @@ def main() -> None:
         help="spans pre-built per batch size (the run stops when they are sent)",
     )
     ap.add_argument("--root", type=Path, help="run this checkout's receiver instead")
+    ap.add_argument(
+        "--instructions", action="store_true", help="instructions a span under callgrind only"
+    )
     args = ap.parse_args()
     global CODE
     CODE = args.root.resolve() if args.root else ROOT
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as d:
         tmp = Path(d)
+        if args.instructions:
+            print(f"{CODE}: {instructions(tmp):,.0f} instructions a span (decode + sink.write)")
+            return
         s = Signer.from_seed("bench", b"\x07" * 32)
         key = tmp / "bench.key"
         key.write_text(s.text() + "\n")

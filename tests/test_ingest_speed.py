@@ -301,6 +301,22 @@ def test_rfc3339_times_parse_as_with_a_datetime_each(text: str) -> None:
     assert ts_to_ns(f" {text} ") == _old_text_ns(text)
 
 
+def test_the_common_shapes_are_read_without_the_pattern() -> None:
+    """``Z`` and an offset ``±HH:MM`` (Phoenix's ``+00:00``) take the reading without the
+    pattern (session 7: Phoenix's timestamps went to the pattern), with the pattern's value."""
+    from harness_audit.importers.base import _utc_ns
+
+    for text in (
+        "2026-03-02T10:15:00.120000+00:00",
+        "2026-03-02T10:15:00-05:30",
+        "2026-03-02T10:15:00.123456789Z",
+        "1970-01-01T00:00:00+01:00",
+    ):
+        assert _utc_ns(text) >= 0 and _utc_ns(text) == _old_text_ns(text), text
+    for text in ("2026-03-02T10:15:00.+00:00", "2026-03-02T10:15:00+0000", "2026-03-02 10:15:00Z"):
+        assert _utc_ns(text) == -1, text  # the pattern's to read (or refuse)
+
+
 def test_rfc3339_dates_are_remembered_boundedly() -> None:
     """The days remembered are bounded (a stream of distinct dates does not grow them)."""
     for n in range(5000):

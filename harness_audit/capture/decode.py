@@ -3,9 +3,11 @@
 
 Bodies are hostile: ``Content-Encoding: gzip`` (or ``deflate``) is inflated here with a bound
 on the inflated size (a zip bomb stops at the bound), and an error says a short fixed reason,
-never what the body held. ``application/x-protobuf`` is parsed by ``opentelemetry-proto`` (the
-upb protobuf runtime); ``application/json`` is OTLP/JSON, read by the importer's own reader
-(:func:`harness_audit.importers.otlp.iter_spans`). Both end in
+never what the body held. ``application/x-protobuf`` is read by ``_cingest`` (C, built with the
+verifier core: the wire format straight into each span's parts) when it takes the body whole,
+else parsed by ``opentelemetry-proto`` (the upb protobuf runtime), the reference: the same
+parts either way (:func:`protobuf_spans`); ``application/json`` is OTLP/JSON, read by the
+importer's own reader (:func:`harness_audit.importers.otlp.iter_spans`). Both end in
 :func:`harness_audit.importers.otlp.make_span`, the one span reading.
 
 What a body costs once parsed depends on how many things it holds, not on its size (two bytes
@@ -122,6 +124,7 @@ def _pb_attrs(kvs: Any) -> dict[str, Any]:
 
 
 _STATUS = {1: "ok", 2: "error"}
+_ZERO16, _ZERO8 = bytes(16), bytes(8)
 
 
 def _too_many(what: str, max_spans: int, max_items: int) -> Rejected:
@@ -132,46 +135,32 @@ def _too_many(what: str, max_spans: int, max_items: int) -> Rejected:
     )
 
 
-def protobuf_spans(
-    data: bytes | bytearray, max_spans: int, stats: ImportStats, max_items: int = DEFAULT_MAX_ITEMS
-) -> list[tuple[str, Span]]:
-    """The spans of an ``ExportTraceServiceRequest`` in protobuf, counted before parsing."""
+SpanParts = tuple[
+    bytes, bytes, bytes, str, int, int, int, dict[str, Any], dict[str, Any], list[Any]
+]
+"""One span as read from the wire: trace id, span id, parent span id (raw bytes), name,
+start and end (ns), status code, attributes, the resource's attributes (one dict for all
+spans of a ``ResourceSpans``), span events as (name, attributes, time or None), the first
+:data:`MAX_EVENTS_PER_SPAN`."""
+
+
+def _upb_parts(data: bytes | bytearray) -> list[SpanParts]:
+    """The :data:`SpanParts` of every span, read by upb (the reference reading)."""
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
-    from harness_audit.capture import wire
-
-    try:  # every span and item is two bytes at least: a small body is within the bounds
-        if len(data) > 2 * min(max_spans, max_items):
-            wire.count(data, max_spans, max_items, deep=len(data) > 2 * max_items)
-    except wire.TooMany as e:
-        raise _too_many(e.what, max_spans, max_items) from None
-    except (wire.Malformed, IndexError):
-        raise Rejected(400, "body is not a protobuf ExportTraceServiceRequest") from None
     req = ExportTraceServiceRequest()
     try:
         req.ParseFromString(data)
     except (DecodeError, RecursionError, ValueError):
         raise Rejected(400, "body is not a protobuf ExportTraceServiceRequest") from None
-    n = sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
-    if n > max_spans:
-        raise Rejected(413, f"more than {max_spans} spans in one request")
-    out: list[tuple[str, Span]] = []
-    line = 0
+    out: list[SpanParts] = []
     for rs in req.resource_spans:
         res = _pb_attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
             for sp in ss.spans:
-                line += 1
-                stats.records += 1
-                tid, sid = sp.trace_id, sp.span_id
-                if len(tid) != 16 or len(sid) != 8 or not any(tid) or not any(sid):
-                    stats.drop("span without a valid trace id and span id")
-                    continue
-                pid = sp.parent_span_id
-                parent = pid.hex() if len(pid) == 8 and any(pid) else None
                 evs = sp.events
                 events = (
                     [
@@ -181,20 +170,85 @@ def protobuf_spans(
                     if evs
                     else []
                 )
-                start = sp.start_time_unix_nano
-                span = make_span(
-                    sid.hex(),
-                    parent,
-                    sp.name,
-                    start,
-                    sp.end_time_unix_nano or start,
-                    line,
-                    _STATUS.get(sp.status.code, "unset"),
-                    _pb_attrs(sp.attributes),
-                    res,
-                    events,
+                out.append(
+                    (
+                        sp.trace_id,
+                        sp.span_id,
+                        sp.parent_span_id,
+                        sp.name,
+                        sp.start_time_unix_nano,
+                        sp.end_time_unix_nano,
+                        sp.status.code,
+                        _pb_attrs(sp.attributes),
+                        res,
+                        events,
+                    )
                 )
-                out.append((tid.hex(), span))
+    return out
+
+
+def _c_reader() -> Any:
+    """The C reading of the wire (``_cingest.otlp_spans``), or None: not built, or the
+    pure core asked for (``HARNESS_AUDIT_CORE=python``, as for the verifier)."""
+    import os
+
+    if os.environ.get("HARNESS_AUDIT_CORE", "").strip().lower() == "python":
+        return None
+    try:
+        from harness_audit.capture import _cingest  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _cingest.otlp_spans
+
+
+_C_READER: Any = _c_reader()
+
+
+def protobuf_spans(
+    data: bytes | bytearray, max_spans: int, stats: ImportStats, max_items: int = DEFAULT_MAX_ITEMS
+) -> list[tuple[str, Span]]:
+    """The spans of an ``ExportTraceServiceRequest`` in protobuf, counted before parsing.
+
+    Read by the C reading of the wire when it takes the body whole (``_cingest``, its
+    module doc), else by upb (:func:`_upb_parts`): the same parts either way (a
+    differential test)."""
+    from harness_audit.capture import wire
+
+    try:  # every span and item is two bytes at least: a small body is within the bounds
+        if len(data) > 2 * min(max_spans, max_items):
+            wire.count(data, max_spans, max_items, deep=len(data) > 2 * max_items)
+    except wire.TooMany as e:
+        raise _too_many(e.what, max_spans, max_items) from None
+    except (wire.Malformed, IndexError):
+        raise Rejected(400, "body is not a protobuf ExportTraceServiceRequest") from None
+    parts: list[SpanParts] | None = _C_READER(data) if _C_READER is not None else None
+    if parts is None:
+        parts = _upb_parts(data)
+    if len(parts) > max_spans:
+        raise Rejected(413, f"more than {max_spans} spans in one request")
+    out: list[tuple[str, Span]] = []
+    line = 0
+    for tid, sid, pid, name, start, end, code, attrs, res, events in parts:
+        line += 1
+        stats.records += 1
+        # (all zero: compared, not any() over the bytes, a call per byte)
+        if len(tid) != 16 or len(sid) != 8 or tid == _ZERO16 or sid == _ZERO8:
+            stats.drop("span without a valid trace id and span id")
+            continue
+        parent = pid.hex() if len(pid) == 8 and pid != _ZERO8 else None
+        span = make_span(
+            sid.hex(),
+            parent,
+            name,
+            start,
+            end or start,
+            line,
+            _STATUS.get(code, "unset"),
+            attrs,
+            res,
+            events,
+        )
+        out.append((tid.hex(), span))
     return out
 
 

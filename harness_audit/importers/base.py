@@ -396,12 +396,26 @@ def ts_to_ns(value: Any) -> int | None:
 
 
 def _utc_ns(text: str) -> int:
-    """:func:`ts_to_ns` of the shape nearly every trace writes, ``YYYY-MM-DDTHH:MM:SS[.f…]Z``,
-    read without the pattern (its match and groups were most of a timestamp's reading), its
-    minute remembered; -1 for any other text, which the pattern then reads (the same value:
-    tests)."""
+    """:func:`ts_to_ns` of the shapes nearly every trace writes, ``YYYY-MM-DDTHH:MM:SS[.f…]``
+    then ``Z`` or an offset ``±HH:MM`` (Phoenix and Python's ``isoformat()`` write
+    ``+00:00``), read without the pattern (its match and groups were most of a timestamp's
+    reading), its minute remembered; -1 for any other text, which the pattern then reads (the
+    same value: tests)."""
     n = len(text)
-    if n < 20 or text[n - 1] != "Z" or text[16] != ":" or not text.isascii():
+    offset = 0
+    if n >= 25 and text[n - 3] == ":" and text[n - 6] in "+-":
+        hh, mm = text[n - 5 : n - 3], text[n - 2 :]
+        if not (hh.isdigit() and mm.isdigit()):
+            return -1
+        offset = int(hh) * 3600 + int(mm) * 60  # not bounded: the pattern takes +99:99 too
+        if text[n - 6] == "-":
+            offset = -offset
+        end = n - 6
+    elif n >= 20 and text[n - 1] == "Z":
+        end = n - 1
+    else:
+        return -1
+    if text[16] != ":" or not text.isascii():
         return -1
     head = text[:16]
     minute = _MINUTES.get(head)
@@ -414,12 +428,12 @@ def _utc_ns(text: str) -> int:
     if minute < 0 or not ss.isdigit():
         return -1
     nanos = 0
-    if n > 20:
-        frac = text[20 : n - 1]
+    if end > 19:
+        frac = text[20:end]
         if text[19] not in ".," or not frac.isdigit():
             return -1
         nanos = int(frac[:9].ljust(9, "0"))
-    return max(0, (minute + min(int(ss), 59)) * 1_000_000_000 + nanos)
+    return max(0, (minute + min(int(ss), 59) - offset) * 1_000_000_000 + nanos)
 
 
 _MINUTES: dict[str, int] = {}
