@@ -330,6 +330,8 @@ static const char *const KEYS[NKEYS] = {
 };
 
 #define B(k) ((uint64_t)1 << (k))
+/* the fields of 64 hex digits */
+#define HEXKEYS (B(K_PREV) | B(K_HASH) | B(K_INPUT_DIGEST) | B(K_OUTPUT_DIGEST) | B(K_ARGS_DIGEST))
 #define COMMON (B(K_V) | B(K_SEQ) | B(K_TS) | B(K_RUN) | B(K_SPAN) | B(K_PARENT) | \
                 B(K_AGENT) | B(K_PREV) | B(K_HASH) | B(K_KIND))
 
@@ -383,6 +385,29 @@ static int raw_is_n(const value_t *v, const char *word, size_t n)
 static size_t KEYLEN[NKEYS], KINDLEN[NKINDS];
 
 static int FIRSTKEY[256]; /* the first key starting with a byte (NKEYS: none) */
+
+#if defined(__SSE2__)
+/* each key as it stands in a line, "<key>" (at most 16 bytes: the longest key has 14), and a
+   bit for each of its bytes: the known keys are matched in place, 16 bytes at once */
+static unsigned char KEYPAT[NKEYS][16] __attribute__((aligned(16)));
+static unsigned KEYBITS[NKEYS];
+
+/* the key after ``last`` at p (at its opening quote), as next_key finds it, when the 16 bytes
+   from p are that key and its quotes; -1 otherwise (then parse_key and next_key decide: a
+   key beyond the schema's, one with an escape, or one out of order) */
+static int known_key(const unsigned char *p, int last)
+{
+    int k = FIRSTKEY[p[1]] > last ? FIRSTKEY[p[1]] : last + 1;
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    for (; k < NKEYS && (unsigned char)KEYS[k][0] == p[1]; k++) {
+        unsigned eq = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(x, _mm_load_si128((const __m128i *)(const void *)KEYPAT[k])));
+        if ((eq & KEYBITS[k]) == KEYBITS[k])
+            return k;
+    }
+    return -1;
+}
+#endif
 
 /* The key after ``last`` (keys must come in JCS order, so the search only moves forward:
    from the first key with the same first byte, at most the few keys that share it); -1 if
@@ -866,23 +891,27 @@ static int ts_ok(const value_t *v)
     return 1;
 }
 
-static int hex64_ok(const value_t *v)
+/* 1 if the 64 bytes at s are lowercase hex digits */
+static int hex64_at(const unsigned char *s)
 {
-    if (v->type != T_STR || v->esc || v->n != 64)
-        return 0;
 #if defined(__SSE2__)
     __m128i ok = _mm_set1_epi8(-1);
     for (size_t i = 0; i < 64; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v->s + i));
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
         ok = _mm_and_si128(ok, _mm_or_si128(in_range(x, '0', '9'), in_range(x, 'a', 'f')));
     }
     return _mm_movemask_epi8(ok) == 0xffff;
 #else
     unsigned ok = 1;
     for (size_t i = 0; i < 64; i++) /* no branch a digit: random hex mispredicts */
-        ok &= HEXL[v->s[i]];
+        ok &= HEXL[s[i]];
     return (int)ok;
 #endif
+}
+
+static int hex64_ok(const value_t *v)
+{
+    return v->type == T_STR && !v->esc && v->n == 64 && hex64_at(v->s);
 }
 
 typedef struct {
@@ -906,10 +935,19 @@ static int check_line(const unsigned char *line, size_t len, event_t *out)
     for (;;) {
         value_t key;
         const unsigned char *key_at = p;
-        int k;
-        if (!parse_key(&p, e, &key))
-            return 0;
-        k = next_key(key.s, key.n, last);
+        int k = -1;
+#if defined(__SSE2__)
+        if (e - p >= 16 && (k = known_key(p, last)) >= 0) {
+            key.s = p + 1;
+            key.n = KEYLEN[k];
+            p += KEYLEN[k] + 2;
+        }
+#endif
+        if (k < 0) {
+            if (!parse_key(&p, e, &key))
+                return 0;
+            k = next_key(key.s, key.n, last);
+        }
         if (p >= e || *p != ':')
             return 0;
         p++;
@@ -937,7 +975,15 @@ static int check_line(const unsigned char *line, size_t len, event_t *out)
                     return 0;
                 out->hash_cut = (size_t)(key_at - 1 - line);
             }
-            if (*p == '"') {
+            if (*p == '"' && (B(k) & HEXKEYS) && e - p >= 66 && p[65] == '"' &&
+                hex64_at(p + 1)) {
+                /* 64 hex digits: the string is those (no escape, nothing to decode) */
+                v->s = p + 1;
+                v->n = 64;
+                v->esc = v->wide = 0;
+                v->type = T_STR;
+                p += 66;
+            } else if (*p == '"') {
                 if (!parse_string(&p, e, v))
                     return 0;
             } else if (*p >= '0' && *p <= '9') {
@@ -1273,6 +1319,21 @@ static int hex_is(const unsigned char *hex, const unsigned char *d)
 #endif
 }
 
+/* 1 if the 64 bytes at a and b are the same (inline: no library call a line) */
+static int eq64(const unsigned char *a, const unsigned char *b)
+{
+#if defined(__SSE2__)
+    __m128i same = _mm_set1_epi8(-1);
+    for (int i = 0; i < 64; i += 16)
+        same = _mm_and_si128(same, _mm_cmpeq_epi8(
+                                       _mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+                                       _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+    return _mm_movemask_epi8(same) == 0xffff;
+#else
+    return memcmp(a, b, 64) == 0;
+#endif
+}
+
 static PyObject *Scanner_scan(Scanner *self, PyObject *args)
 {
     Py_buffer b;
@@ -1334,7 +1395,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
             event_t ev;
             unsigned char leaf[32];
             if (len > (size_t)max_line || !check_line(line, len, &ev) || ev.seq != expect ||
-                memcmp(ev.prev, last, 64) != 0)
+                !eq64(ev.prev, last))
                 break;
             /* the next line too, when it is taken as far as its leaf: both leaves at once */
             const unsigned char *line2 = nl + 1, *nl2 = NULL;
@@ -1346,7 +1407,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
             if (nl2 != NULL) {
                 len2 = (size_t)(nl2 - line2);
                 if (len2 > (size_t)max_line || !check_line(line2, len2, &ev2) ||
-                    ev2.seq != expect + 1 || memcmp(ev2.prev, ev.hash, 64) != 0)
+                    ev2.seq != expect + 1 || !eq64(ev2.prev, ev.hash))
                     nl2 = NULL; /* the loop's next turn stops there */
             }
             if (nl2 != NULL)
@@ -2121,6 +2182,12 @@ PyMODINIT_FUNC PyInit__cverify(void)
         FIRSTKEY[c] = NKEYS;
     for (int k = NKEYS - 1; k >= 0; k--) {
         KEYLEN[k] = strlen(KEYS[k]);
+#if defined(__SSE2__)
+        KEYPAT[k][0] = '"';
+        memcpy(KEYPAT[k] + 1, KEYS[k], KEYLEN[k]);
+        KEYPAT[k][KEYLEN[k] + 1] = '"';
+        KEYBITS[k] = (1u << (KEYLEN[k] + 2)) - 1;
+#endif
         FIRSTKEY[(unsigned char)KEYS[k][0]] = k;
     }
     for (int k = 0; k < NKINDS; k++)
