@@ -19,9 +19,10 @@ SHAPE is one of the three trail kinds of issue 28:
   imported trail: x_ fields on its model and tool calls, 64 MiB segments).
 
 Trails are made in a temporary folder and deleted after their row, or kept in ``--trails DIR``
-and reused from there. ``--exe`` is the command to time (default: the installed
-``harness-audit``; ``--exe "python -m harness_audit"`` runs the tree on PYTHONPATH). Default:
-the table of bench/README.md (1M events of the three kinds).
+and reused from there. ``--exe`` is the command to time (default: the
+``harness-audit`` installed beside this interpreter; ``--exe "python -m harness_audit"`` runs the
+tree on PYTHONPATH with this interpreter, not a shim in PATH). Default: the table of
+bench/README.md (1M events of the three kinds).
 """
 
 from __future__ import annotations
@@ -135,6 +136,20 @@ def row(d: Path, key: Path, n: int, shape: str, exe: list[str], python: bool) ->
     return out
 
 
+def resolve(exe: list[str]) -> list[str]:
+    """The command with ``python`` as this interpreter and ``harness-audit`` as the script
+    installed beside it, when there is one: a version manager's shim in PATH (pyenv's is a
+    shell script that runs ``pyenv exec``) costs about 0.1 s of CPU a run that a user's
+    installed command does not (session 7)."""
+    name, rest = exe[0], exe[1:]
+    if name in ("python", "python3"):
+        return [sys.executable, *rest]
+    if name == "harness-audit":
+        beside = Path(sys.executable).parent / name
+        return [str(beside) if beside.exists() else shutil.which(name) or "", *rest]
+    return exe
+
+
 def main() -> None:
     args = sys.argv[1:]
     python = "--python" in args
@@ -146,7 +161,7 @@ def main() -> None:
             value = args[i + 1]
             del args[i : i + 2]
             exe_text, trails = (value, trails) if flag == "--exe" else (exe_text, value)
-    exe = shlex.split(exe_text) if exe_text else [shutil.which("harness-audit") or ""]
+    exe = resolve(shlex.split(exe_text) if exe_text else ["harness-audit"])
     if not exe[0]:
         sys.exit("install the package first, or give --exe")
     specs = args or DEFAULT

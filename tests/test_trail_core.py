@@ -1145,3 +1145,67 @@ def test_both_cores_take_the_same_text(text: bytes, field: str) -> None:
     character), so neither is more or less strict than the other."""
     line = raw_line(text, field, "ab" * 32)
     assert _cverify().check(line) == fast_path_takes(line), line
+
+
+# --- the two ways to SHA-256 (issue 28.1): SHA-NI, two leaves at once, or OpenSSL -----------
+
+SHA_WAYS = [True, False]  # use_sha_ni: the CPU's SHA extensions where it has them, or OpenSSL
+
+
+def _padded_lines(lengths: list[int]) -> list[bytes]:
+    """Sealed events with an x_ field of each length: leaf messages of every length modulo
+    the 64-byte block, around the SHA-NI path's 8 KiB buffer, and beyond it."""
+    return seal([ascii_event(i) | {"x_pad": "p" * n} for i, n in enumerate(lengths)])[0]
+
+
+def _scan_in_c(lines: list[bytes], cuts: list[int], sha_ni: bool) -> tuple[int, int, Any]:
+    """The compiled scanner over the lines after the first (that one pushed, as the caller
+    does): bytes and lines taken, and the Merkle pieces."""
+    from harness_audit.trail.badline import MAX_LINE
+    from harness_audit.trail.scan import event_leaf
+
+    c = _cverify()
+    was = c.use_sha_ni(sha_ni)
+    try:
+        buf = b"".join(lines)
+        sc = c.Scanner(0, cuts)
+        sc.push(event_leaf(lines[0].rstrip(b"\n")))
+        first = json.loads(lines[0])["hash"]
+        pos, n, _, _ = sc.scan(buf, len(lines[0]), len(buf), first, 1, MAX_LINE)
+        return pos, n, sc.pieces()
+    finally:
+        c.use_sha_ni(was)
+
+
+@pytest.mark.parametrize("sha_ni", SHA_WAYS)
+@pytest.mark.parametrize("cuts", [[], [2, 3, 64, 65, 129]])
+def test_every_leaf_length_both_ways_to_hash(sha_ni: bool, cuts: list[int]) -> None:
+    """Known answers: the leaves of events of every length modulo 64 (hashed two at once,
+    pairs of unequal lengths, the last alone), and of some beyond the 8 KiB buffer, are
+    hashlib's: the C loop takes every line, and its Merkle pieces are the pure core's."""
+    from harness_audit.trail.scan import event_leaf
+
+    lengths = [*range(150), 8000, 8050, 8085, 8086, 8087, 8100, 8200, 20_000, 3, 9000]
+    lines = _padded_lines(lengths)
+    pos, n, pieces = _scan_in_c(lines, cuts, sha_ni)
+    assert (pos, n) == (sum(map(len, lines)), len(lines) - 1)
+    py = Pieces(0, cuts)
+    py.extend([event_leaf(line.rstrip(b"\n")) for line in lines])
+    assert pieces == py.result()
+
+
+@pytest.mark.parametrize("sha_ni", SHA_WAYS)
+@pytest.mark.parametrize("bad", [1, 2, 5, 6, 9])
+@pytest.mark.parametrize("how", ["content", "prev", "seq"])
+def test_the_pair_stops_at_the_first_bad_line(sha_ni: bool, bad: int, how: str) -> None:
+    """Two lines are hashed at once, but taken in order: the scan stops at the first line
+    whose leaf, link or seq is wrong, whichever of a pair it is, having taken those before."""
+    lines = _padded_lines([7 * i for i in range(10)])
+    if how == "content":  # the hash no longer matches the bytes; the next link still holds
+        lines[bad] = lines[bad].replace(b'"x_pad":"p', b'"x_pad":"q', 1)
+    else:  # resealed: the leaf is right, the link or the seq is not
+        obj = json.loads(lines[bad])
+        obj["prev" if how == "prev" else "seq"] = "f" * 64 if how == "prev" else bad + 1
+        lines[bad] = reseal(canonicalize(obj) + b"\n")
+    pos, n, _ = _scan_in_c(lines, [], sha_ni)
+    assert (pos, n) == (sum(map(len, lines[:bad])), bad - 1)

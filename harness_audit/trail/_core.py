@@ -1,7 +1,8 @@
 """Which verifier core scans a trail's lines: the compiled one or the pure-Python one.
 
 The compiled core (``_cverify``, C over OpenSSL's libcrypto, built by the package's build
-when a compiler and ``libssl-dev`` are there) takes every line it can decide on its own: the
+when a compiler and ``libssl-dev`` are there; SHA-256 by the CPU's SHA-NI where it has them,
+two lines' leaves at once, else OpenSSL's) takes every line it can decide on its own: the
 canonical form of a valid event whose hash, link and ``seq`` are all right, fields beyond
 its kind's (the ``x_`` fields of imported and collected events) and text beyond ASCII
 included. Any other line (a problem of any kind, an escape RFC 8785 does not write, a key
