@@ -1,0 +1,168 @@
+"""Session 7: the definitions journey on real shapes the readers had not met, each written
+here in this project's own words, held to the fail-closed answer.
+
+- An Agent Framework ``Executor`` subclass that builds its agent in ``__init__``
+  (``self.agent = Agent(...)``) is that agent under the executor's id (the default of its
+  ``id`` parameter, or the ``id=`` it is made with): the workflow's edges between the
+  executors are edges between the agents. The draft named them ``agent`` and ``agent_101``
+  and lost the edge.
+- An executor that calls its chat client itself (``self._client.get_response(...)``) is an
+  agent of that client, its model from the client it is made with; the module was refused
+  as building no agent.
+- An executor class imported from a module not read, made with a chat client, is a
+  placeholder agent (it may call a model and act), never silently a plain node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .test_init_h6_shapes import _tools
+from .test_init_unseen import _draft, _scan
+
+EXECUTOR_OWNS_AGENT = """\
+import os
+from agent_framework import Agent, Executor, WorkflowBuilder, WorkflowContext, handler
+from agent_framework.openai import OpenAIChatClient
+
+
+@tool_like
+def publish(text: str) -> str:
+    return text
+
+
+class Drafter(Executor):
+    agent: Agent
+
+    def __init__(self, id: str = "drafter"):
+        self.agent = Agent(
+            client=OpenAIChatClient(model_id="gpt-4.1-mini"),
+            instructions="Draft the release note.",
+            tools=[publish],
+        )
+        super().__init__(id=id)
+
+    @handler
+    async def go(self, text: str, ctx: WorkflowContext[str]) -> None:
+        await ctx.send_message((await self.agent.run(text)).text)
+
+
+class Checker(Executor):
+    def __init__(self):
+        self.agent = OpenAIChatClient(model_id=os.environ["CHECK_MODEL"]).as_agent(
+            instructions="Check the note."
+        )
+        super().__init__(id="checker")
+
+    @handler
+    async def go(self, text: str, ctx: WorkflowContext[str, str]) -> None:
+        await ctx.yield_output((await self.agent.run(text)).text)
+
+
+async def main():
+    drafter = Drafter()
+    checker = Checker()
+    flow = WorkflowBuilder(start_executor=drafter).add_edge(drafter, checker).build()
+    await flow.run("v2")
+"""
+
+
+def test_an_executor_that_builds_an_agent_is_that_agent_by_its_id(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"notes.py": EXECUTOR_OWNS_AGENT})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"drafter", "checker"}
+    assert agents["drafter"]["model"]["name"] == "gpt-4.1-mini"
+    assert "model" not in agents["checker"]  # from the environment: unknown
+    assert agents["checker"]["depends_on"] == ["drafter"]
+    assert _tools(doc, "drafter")["publish"]["effect"] == "destructive"
+    assert _scan(tmp_path / "harness.yaml")["drafter"]["human_gate_for_destructive_ops"] == "fail"
+
+
+CLIENT_IN_EXECUTOR = """\
+import os
+from agent_framework import Executor, WorkflowBuilder, WorkflowContext, handler
+from agent_framework.azure import AzureOpenAIChatClient
+
+
+class Author(Executor):
+    def __init__(self, id: str, client):
+        super().__init__(id=id)
+        self._client = client
+
+    @handler
+    async def write(self, ask: str, ctx: WorkflowContext[str]) -> None:
+        reply = await self._client.get_response(
+            messages=[ask], options={"tools": [lookup_customer]}
+        )
+        await ctx.send_message(reply.text)
+
+
+class Critic(Executor):
+    def __init__(self, id: str, client):
+        super().__init__(id=id)
+        self._client = client
+
+    @handler
+    async def judge(self, text: str, ctx: WorkflowContext[str]) -> None:
+        await ctx.send_message((await self._client.get_response(messages=[text])).text)
+
+
+def lookup_customer(cid: str) -> str:
+    return cid
+
+
+async def main():
+    author = Author(id="author", client=AzureOpenAIChatClient(deployment_name="gpt-4o"))
+    critic = Critic(id="critic", client=AzureOpenAIChatClient(deployment_name=os.environ["D"]))
+    wf = WorkflowBuilder(start_executor=author).add_edge(author, critic).add_edge(critic, author)
+    await wf.build().run("hi")
+"""
+
+
+def test_an_executor_that_calls_its_chat_client_is_an_agent(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"loop.py": CLIENT_IN_EXECUTOR})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert set(agents) == {"author", "critic"}
+    assert agents["author"]["model"]["name"] == "gpt-4o"
+    assert "model" not in agents["critic"]
+    assert agents["critic"]["depends_on"] == ["author"]
+    assert agents["author"]["depends_on"] == ["critic"]
+    assert _tools(doc, "author")["lookup_customer"]["effect"] == "destructive"
+    assert "tools" not in agents["critic"] or not agents["critic"]["tools"]
+    _scan(tmp_path / "harness.yaml")
+
+
+IMPORTED_EXECUTOR = """\
+import os
+from agent_framework import Executor, WorkflowBuilder, WorkflowContext, handler
+from agent_framework.openai import OpenAIChatClient
+from writer_module import Writer
+
+
+class Gate(Executor):
+    @handler
+    async def ask(self, text: str, ctx: WorkflowContext[str]) -> None:
+        await ctx.request_info(text, str)
+
+
+async def main():
+    writer = Writer(id="writer", client=OpenAIChatClient(model_id="gpt-4.1"))
+    gate = Gate(id="gate")
+    await WorkflowBuilder(start_executor=writer).add_edge(writer, gate).build().run("go")
+"""
+
+
+def test_an_executor_from_a_module_not_read_is_a_placeholder_agent(tmp_path: Path) -> None:
+    doc, unseen = _draft(tmp_path, {"main.py": IMPORTED_EXECUTOR})
+    (ph,) = doc["agents"]
+    assert ph["id"].startswith("unknown_agents_main_")
+    assert ph["tools"][0]["effect"] == "destructive"
+    assert any("Writer(client=...)" in u for u in unseen)
+
+
+def test_the_imported_executor_read_beside_it_is_its_agent(tmp_path: Path) -> None:
+    writer = CLIENT_IN_EXECUTOR.split("class Critic")[0].replace("Author", "Writer")
+    doc, _ = _draft(tmp_path, {"writer_module.py": writer, "main.py": IMPORTED_EXECUTOR})
+    (a,) = doc["agents"]  # its id: the class's, as the module that defines it states none
+    assert a["id"] == "Writer"
+    assert _tools(doc, "Writer")["lookup_customer"]["effect"] == "destructive"
