@@ -93,3 +93,98 @@ def test_gemini_subagent_calls_are_spawns(tmp_path: Path) -> None:
     assert [e["kind"] for e in events].count("model_call") == 1
     order = [e["span"] for e in events]
     assert order.index("c-inv:spawn") < order.index("c-inv")
+
+
+# -- mini-swe-agent 2: Responses API replies and replies that failed to parse ----------------------
+
+
+def _mini_traj(tmp_path: Path) -> Path:
+    """A trajectory as a Responses API model writes it: the reply is the response object itself
+    (no role), its observation a ``function_call_output`` by ``call_id``; then a reply with no
+    tool call, kept only as the format error message that carries its cost; then the exit."""
+    t0 = 1_780_000_000.0
+    doc = {
+        "trajectory_format": "mini-swe-agent-1.1",
+        "info": {
+            "model_stats": {"instance_cost": 0.05, "api_calls": 3},
+            "config": {"model": {"model_name": "openai/gpt-5-mini"}},
+            "mini_version": "2.1.0",
+            "exit_status": "Submitted",
+            "submission": "diff",
+        },
+        "messages": [
+            {"role": "system", "content": "You fix bugs."},
+            {"role": "user", "content": "Fix the bug."},
+            {
+                "id": "resp_01",
+                "object": "response",
+                "model": "gpt-5-mini-2025-08-07",
+                "output": [{"type": "function_call", "call_id": "fc_1", "name": "bash"}],
+                "usage": {"input_tokens": 1200, "output_tokens": 80, "total_tokens": 1280},
+                "extra": {
+                    "actions": [{"command": "pytest -x", "tool_call_id": "fc_1"}],
+                    "cost": 0.02,
+                    "timestamp": t0 + 1,
+                },
+            },
+            {
+                "type": "function_call_output",
+                "call_id": "fc_1",
+                "output": "1 failed",
+                "extra": {"raw_output": "1 failed", "returncode": 1, "timestamp": t0 + 3},
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "No tool calls found."}],
+                "extra": {
+                    "interrupt_type": "FormatError",
+                    "cost": 0.01,
+                    "response": {"model": "gpt-5-mini-2025-08-07", "usage": {"input_tokens": 1300}},
+                },
+            },
+            {
+                "id": "resp_03",
+                "object": "response",
+                "model": "gpt-5-mini-2025-08-07",
+                "output": [],
+                "usage": {"input_tokens": 1400, "output_tokens": 20},
+                "extra": {
+                    "actions": [{"command": "echo done", "tool_call_id": "fc_3"}],
+                    "cost": 0.02,
+                    "timestamp": t0 + 9,
+                },
+            },
+            {
+                "type": "function_call_output",
+                "call_id": "fc_3",
+                "output": "done",
+                "extra": {"returncode": 0, "timestamp": t0 + 10},
+            },
+            {"role": "exit", "content": "", "extra": {"exit_status": "Submitted"}},
+        ],
+    }
+    path = tmp_path / "astropy__astropy-1.traj.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_mini_swe_agent_responses_replies_and_format_errors_are_calls(tmp_path: Path) -> None:
+    events, summary = _events(_mini_traj(tmp_path))
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert len(calls) == 3  # as info.model_stats.api_calls says
+    assert sum(c["cost_microusd"] for c in calls) == 50_000  # the instance cost, call by call
+    assert [c["input_tokens"] for c in calls] == [1200, 1300, 1400]
+    assert [c["output_tokens"] for c in calls] == [80, 0, 20]
+    assert calls[1]["x_usage"] == "output_tokens unknown"  # not stated: unknown, not 0
+    assert calls[1]["x_format_error"] is True and calls[1]["x_time"] == "unknown"
+    assert all(c["model"]["family"] == "gpt-5" for c in calls)
+    tools = [e for e in events if e["kind"] == "tool_call"]
+    assert [(t["span"], t["outcome"]) for t in tools] == [("fc_1", "error"), ("fc_3", "ok")]
+    assert events[-1]["kind"] == "run_end" and events[-1]["outcome"] == "ok"
+    assert summary["records_read"] == summary["records_mapped"] + summary["records_dropped"]
+    assert summary["dropped"] == {
+        "exit message (the run's outcome)": 1,
+        "system message (no event kind)": 1,
+        "user message (no event kind)": 1,
+    }
