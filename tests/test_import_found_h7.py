@@ -188,3 +188,67 @@ def test_mini_swe_agent_responses_replies_and_format_errors_are_calls(tmp_path: 
         "system message (no event kind)": 1,
         "user message (no event kind)": 1,
     }
+
+
+# -- OpenHands SDK: totals of a model no one priced ------------------------------------------------
+
+
+def _oh_stats(at: str, n: int, prompt: int, completion: int) -> dict[str, Any]:
+    usage = {"model": "litellm_proxy/minimax-m2.7", "prompt_tokens": prompt}
+    usage["completion_tokens"] = completion
+    metrics = {
+        "model_name": "litellm_proxy/minimax-m2.7",
+        "accumulated_cost": 0.0,
+        "accumulated_token_usage": usage,
+    }
+    return {
+        "id": f"state-{n}",
+        "timestamp": at,
+        "source": "environment",
+        "key": "stats",
+        "value": {"usage_to_metrics": {"default": metrics}},
+        "kind": "ConversationStateUpdateEvent",
+    }
+
+
+def test_openhands_sdk_unpriced_totals_are_unknown_not_zero(tmp_path: Path) -> None:
+    """A proxy model the SDK cannot price leaves ``accumulated_cost: 0.0`` beside thousands of
+    tokens: the run's cost is unknown, never a stated $0."""
+    action = {
+        "id": "a1",
+        "timestamp": "2026-06-16T05:39:50.000000",
+        "source": "agent",
+        "thought": [],
+        "action": {"command": "ls", "kind": "TerminalAction"},
+        "tool_name": "terminal",
+        "tool_call_id": "call-1",
+        "llm_response_id": "resp-1",
+        "kind": "ActionEvent",
+    }
+    obs = {
+        "id": "o1",
+        "timestamp": "2026-06-16T05:39:51.000000",
+        "source": "environment",
+        "tool_name": "terminal",
+        "tool_call_id": "call-1",
+        "observation": {"content": [{"type": "text", "text": "a b"}], "exit_code": 0},
+        "action_id": "a1",
+        "kind": "ObservationEvent",
+    }
+    path = _write_lines(
+        tmp_path / "events.jsonl",
+        [
+            _oh_stats("2026-06-16T05:39:49.000000", 1, 600, 700),
+            action,
+            obs,
+            _oh_stats("2026-06-16T05:39:52.000000", 2, 36000, 960),
+        ],
+    )
+    events, _ = _events(path)
+    end = events[-1]
+    assert end["kind"] == "run_end"
+    assert end["x_total_input_tokens"] == 36000
+    assert "x_accumulated_cost_microusd" not in end
+    assert end["x_accumulated_cost"].startswith("unknown")
+    (call,) = [e for e in events if e["kind"] == "model_call"]
+    assert call["cost_microusd"] == 0 and call["x_cost"] == "unknown"  # marked, not $0
