@@ -443,6 +443,7 @@ def test_definition_choices() -> None:
         "agent-framework",
         "openai-agents",
         "langgraph",
+        "agno",
         "mcp",
         "a2a",
     }

@@ -166,3 +166,90 @@ def test_the_imported_executor_read_beside_it_is_its_agent(tmp_path: Path) -> No
     (a,) = doc["agents"]  # its id: the class's, as the module that defines it states none
     assert a["id"] == "Writer"
     assert _tools(doc, "Writer")["lookup_customer"]["effect"] == "destructive"
+
+
+# -- Agno: agents, teams and workflows (init read none of them) -----------------------------------
+
+AGNO_TEAM = """\
+import os
+from agno.agent import Agent
+from agno.approval import approval
+from agno.models.anthropic import Claude
+from agno.models.openai import OpenAIChat
+from agno.team import Team
+from agno.tools import tool
+from agno.tools.mcp import MCPTools
+from agno.tools.shell import ShellTools
+from agno.workflow import Parallel, Step, Workflow
+
+
+@approval
+@tool(requires_confirmation=True)
+def refund(order_id: str) -> str:
+    return order_id
+
+
+@tool(requires_user_input=True, user_input_fields=["to"])
+def send_note(to: str, body: str) -> str:
+    return to
+
+
+def lookup(order_id: str) -> str:
+    return order_id
+
+
+helper_tools = build_tools()
+
+clerk = Agent(
+    name="Order Clerk",
+    role="Look orders up and refund them",
+    model=OpenAIChat(id="gpt-4o-mini"),
+    tools=[lookup, refund, send_note],
+)
+ops = Agent(
+    name="Ops",
+    model=Claude(id=os.getenv("OPS_MODEL")),
+    tools=[ShellTools(requires_confirmation_tools=["run_shell_command"]), *helper_tools],
+)
+docs = Agent(model="openai:gpt-5-mini", tools=[MCPTools(command="npx -y some-docs-server")])
+
+desk = Team(name="Support Desk", model=OpenAIChat(id="gpt-4o"), members=[clerk, ops, *extra()])
+
+flow = Workflow(
+    name="Nightly",
+    steps=[Step(name="look", agent=docs), Parallel(Step(team=desk), Step(agent=ops)), clerk],
+)
+"""
+
+
+def test_agno_agents_teams_and_workflows_are_drafted(tmp_path: Path) -> None:
+    doc, unseen = _draft(tmp_path, {"desk.py": AGNO_TEAM})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert doc["x-import"]["format"] == "agno"
+    clerk = _tools(doc, "Order_Clerk")
+    assert agents["Order_Clerk"]["model"]["name"] == "gpt-4o-mini"
+    assert clerk["refund"]["human_gate"]["required"] is True
+    assert clerk["send_note"]["human_gate"]["required"] is False  # input is no approval
+    assert clerk["lookup"]["effect"] == "destructive"  # the project's own: unknown
+    ops = _tools(doc, "Ops")
+    assert ops["ShellTools"]["human_gate"]["required"] is False  # only one of its tools asks
+    assert "unknown" in ops  # *helper_tools: computed at run time
+    assert "model" not in agents["Ops"]  # from the environment, no default
+    assert agents["docs"]["model"]["family"] == "gpt-5"
+    assert set(agents["Support_Desk"]["spawns"]) >= {"Order_Clerk", "Ops"}
+    placeholders = [i for i in agents if i.startswith("unknown_agents")]
+    assert placeholders and placeholders[0] in agents["Support_Desk"]["spawns"]
+    assert set(agents["Support_Desk"]["depends_on"]) == {"docs"}
+    assert set(agents["Order_Clerk"]["depends_on"]) == {"Support_Desk", "Ops"}
+    assert any("members=*extra()" in u for u in unseen)
+    checks = _scan(tmp_path / "harness.yaml")
+    assert checks["Order_Clerk"]["human_gate_for_destructive_ops"] == "fail"  # lookup, send_note
+
+
+def test_agno_module_without_agent_is_refused_by_name(tmp_path: Path) -> None:
+    import pytest
+
+    from harness_audit.errors import HarnessAuditError
+
+    with pytest.raises(HarnessAuditError, match="Agno"):
+        _draft(tmp_path, {"kb.py": "from agno.knowledge import Knowledge\nkb = Knowledge()\n"})
