@@ -32,6 +32,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("openai-agents", "OpenAI Agents SDK"),
     ("langgraph", "LangGraph"),
     ("agno", "Agno"),
+    ("autogen", "AutoGen AgentChat configs"),
     ("mcp", "MCP configs"),
     ("a2a", "A2A agent cards"),
 )

@@ -253,3 +253,89 @@ def test_agno_module_without_agent_is_refused_by_name(tmp_path: Path) -> None:
 
     with pytest.raises(HarnessAuditError, match="Agno"):
         _draft(tmp_path, {"kb.py": "from agno.knowledge import Knowledge\nkb = Knowledge()\n"})
+
+
+# -- AutoGen AgentChat component configs (init refused them) ------------------------------------
+
+
+def _ac(provider: str, ctype: str, **config: object) -> dict[str, object]:
+    return {"provider": provider, "component_type": ctype, "version": 1, "config": config}
+
+
+def _ac_agent(name: str, model: str, **config: object) -> dict[str, object]:
+    client = _ac("autogen_ext.models.openai.OpenAIChatCompletionClient", "model", model=model)
+    return _ac(
+        "autogen_agentchat.agents.AssistantAgent", "agent", name=name, model_client=client, **config
+    )
+
+
+def _ac_team() -> dict[str, object]:
+    """A round-robin team (a writer with a function tool and an MCP server, a reviewer) bounded
+    by a message cap, and a person."""
+    fn = _ac("autogen_core.tools.FunctionTool", "tool", name="publish_post", source_code="def f")
+    mcp = _ac(
+        "autogen_ext.tools.mcp.McpWorkbench",
+        "workbench",
+        server_params={"type": "StdioServerParams", "command": "npx", "args": ["-y", "x-srv"]},
+    )
+    static = _ac("autogen_core.tools.StaticWorkbench", "workbench", tools=[fn])
+    writer = _ac_agent("writer", "gpt-4o-mini", workbench=[static, mcp], description="Writes.")
+    reviewer = _ac_agent("reviewer", "claude-sonnet-4-5", handoffs=["writer"])
+    person = _ac("autogen_agentchat.agents.UserProxyAgent", "agent", name="editor")
+    stop = _ac(
+        "autogen_agentchat.base.OrTerminationCondition",
+        "termination",
+        conditions=[
+            _ac("autogen_agentchat.conditions.TextMentionTermination", "termination", text="OK"),
+            _ac(
+                "autogen_agentchat.conditions.MaxMessageTermination",
+                "termination",
+                max_messages=12,
+            ),
+        ],
+    )
+    return _ac(
+        "autogen_agentchat.teams.RoundRobinGroupChat",
+        "team",
+        participants=[writer, reviewer, person],
+        termination_condition=stop,
+    )
+
+
+def test_autogen_round_robin_team_is_drafted(tmp_path: Path) -> None:
+    import json
+
+    doc, _ = _draft(tmp_path, {"team.json": json.dumps(_ac_team(), indent=2)})
+    agents = {a["id"]: a for a in doc["agents"]}
+    assert doc["x-import"]["format"] == "autogen"
+    assert agents["writer"]["model"]["name"] == "gpt-4o-mini"
+    assert agents["editor"]["model"] == "human"
+    tools = _tools(doc, "writer")
+    assert tools["publish_post"]["effect"] == "destructive"
+    assert tools["mcp_x-srv"]["effect"] == "destructive"  # a server not known
+    assert agents["reviewer"]["depends_on"] == ["writer"]
+    assert agents["writer"]["depends_on"] == ["editor"]  # round after round
+    assert agents["writer"]["max_iterations"] == 12
+    assert agents["reviewer"]["spawns"] == ["writer"]  # its handoff
+    checks = _scan(tmp_path / "harness.yaml")
+    assert checks["writer"]["human_gate_for_destructive_ops"] == "fail"
+
+
+def test_autogen_selector_team_in_a_gallery(tmp_path: Path) -> None:
+    import json
+
+    selector = _ac(
+        "autogen_agentchat.teams.SelectorGroupChat",
+        "team",
+        participants=[_ac_agent("scout", "gpt-4o"), _ac_agent("critic", "gpt-4o")],
+        model_client=_ac("autogen_ext.models.openai.OpenAIChatCompletionClient", "model"),
+    )
+    selector["label"] = "Research Team"
+    gallery = {"id": "g", "name": "mine", "components": {"teams": [selector, _ac_team()]}}
+    doc, _ = _draft(tmp_path, {"gallery.json": json.dumps(gallery)})
+    agents = {a["id"]: a for a in doc["agents"]}
+    sel = agents["Research_Team_selector"]
+    assert set(sel["spawns"]) == {"scout", "critic"}
+    assert "model" not in sel  # its client states no model
+    assert "writer" in agents and "editor" in agents
+    _scan(tmp_path / "harness.yaml")
