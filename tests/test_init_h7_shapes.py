@@ -339,3 +339,93 @@ def test_autogen_selector_team_in_a_gallery(tmp_path: Path) -> None:
     assert "model" not in sel  # its client states no model
     assert "writer" in agents and "editor" in agents
     _scan(tmp_path / "harness.yaml")
+
+
+# -- no traceback on odd inputs of the two new readers --------------------------------------------
+
+ODD_AGNO = """\
+from agno.agent import Agent
+from agno.team import Team
+from agno.tools import tool
+from agno.workflow import Workflow, Step, Parallel
+
+
+@tool(requires_confirmation=flag(), name=3)
+def odd(x):
+    return x
+
+
+a = Agent(name=1, model=7, tools=5)
+b = Agent(model=Claude(id=f"{x}"), tools=[odd, lambda q: q, "text", None, *more, Kit().go])
+t = Team(members=None, model="nohost:thing")
+u = Team(members=[a, b, t, Step(agent=a)], tools=tools_of())
+Agent = Agent
+w = Workflow(steps=[Parallel(), Step(), Step(agent=nowhere), a, *steps()])
+v = Workflow(steps=build())
+"""
+
+
+def test_agno_odd_code_drafts_without_traceback(tmp_path: Path) -> None:
+    doc, _ = _draft(tmp_path, {"odd.py": ODD_AGNO})
+    assert doc["agents"]
+    _scan(tmp_path / "harness.yaml")
+
+
+def test_autogen_any_config_is_drafted_or_refused_cleanly(tmp_path: Path) -> None:
+    import contextlib
+    import json
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from harness_audit.errors import HarnessAuditError
+
+    leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    values = st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "name",
+                        "model",
+                        "config",
+                        "provider",
+                        "component_type",
+                        "tools",
+                        "workbench",
+                        "participants",
+                        "handoffs",
+                        "model_client",
+                        "termination_condition",
+                        "conditions",
+                        "max_messages",
+                        "max_turns",
+                        "server_params",
+                        "label",
+                    ]
+                ),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=20,
+    )
+    kinds = st.sampled_from(
+        [
+            "autogen_agentchat.teams.RoundRobinGroupChat",
+            "autogen_agentchat.teams.SelectorGroupChat",
+            "autogen_agentchat.agents.AssistantAgent",
+            "autogen_agentchat.teams.Swarm",
+        ]
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(kinds, st.sampled_from(["team", "agent"]), values)
+    def check(provider: str, ctype: str, config: object) -> None:
+        doc = {"provider": provider, "component_type": ctype, "config": config}
+        with contextlib.suppress(HarnessAuditError):
+            _draft(tmp_path / "f", {"c.json": json.dumps(doc)})
+
+    check()
