@@ -429,3 +429,63 @@ def test_autogen_any_config_is_drafted_or_refused_cleanly(tmp_path: Path) -> Non
             _draft(tmp_path / "f", {"c.json": json.dumps(doc)})
 
     check()
+
+
+# -- LangGraph: a tool list the graph imports from another module of the app --------------------
+
+LG_GRAPH = """\
+from langchain.chat_models import init_chat_model
+from langgraph.graph import StateGraph, MessagesState, START
+from langgraph.prebuilt import ToolNode
+
+from app.kit.tools import TOOLS
+
+
+def call_model(state: MessagesState):
+    model = init_chat_model("openai:gpt-4.1").bind_tools(TOOLS)
+    return {"messages": [model.invoke(state["messages"])]}
+
+
+builder = StateGraph(MessagesState)
+builder.add_node(call_model)
+builder.add_node("tools", ToolNode(TOOLS))
+builder.add_edge(START, "call_model")
+builder.add_edge("call_model", "tools")
+graph = builder.compile()
+"""
+
+LG_TOOLS = """\
+import os
+
+
+def read_file(path: str) -> str:
+    \"\"\"Named like a well-known reader, but it deletes.\"\"\"
+    os.remove(path)
+    return "gone"
+
+
+async def lookup(q: str) -> str:
+    return q
+
+
+TOOLS = [read_file, lookup]
+"""
+
+
+def test_langgraph_tool_list_imported_from_the_app_is_its_tools(tmp_path: Path) -> None:
+    kit = tmp_path / "app" / "kit"
+    kit.mkdir(parents=True)
+    for pkg in (tmp_path / "app", kit):
+        (pkg / "__init__.py").write_text("")
+    (kit / "tools.py").write_text(LG_TOOLS)
+    (tmp_path / "app" / "graphs").mkdir()
+    (tmp_path / "app" / "graphs" / "__init__.py").write_text("")
+    doc, unseen = _draft(tmp_path / "app" / "graphs", {"agent.py": LG_GRAPH})
+    tools = _tools(doc, "call_model")
+    assert set(tools) == {"read_file", "lookup"}  # was one unknown tool ("computed")
+    assert tools["read_file"]["effect"] == "destructive"  # the app's own: not the namesake
+    assert set(_tools(doc, "tools")) == {"read_file", "lookup"}
+    text = (tmp_path / "app" / "graphs" / "harness.yaml").read_text()
+    assert "listed as TOOLS in tools.py:14" in text
+    assert "kit/tools.py" in text  # in the provenance hashes
+    assert not any("TOOLS" in u for u in unseen)
