@@ -7,18 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness_audit.importers import import_trace
-
-
-def _write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
-def _events(*paths: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    job = import_trace(list(paths))
-    return [r.event for r in job.events()], job.summary()
-
+from .test_import_found_h6 import _events, _write_lines
 
 # -- Gemini CLI: a tool call that ran a subagent --------------------------------------------------
 
