@@ -31,6 +31,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("agent-framework", "Microsoft Agent Framework"),
     ("openai-agents", "OpenAI Agents SDK"),
     ("langgraph", "LangGraph"),
+    ("agno", "Agno"),
+    ("autogen", "AutoGen AgentChat configs"),
     ("mcp", "MCP configs"),
     ("a2a", "A2A agent cards"),
 )

@@ -42,8 +42,6 @@ DEFINITIONS = sorted(
 )
 # formats `init` does not read (yet): it may refuse them, in one clear line
 NOT_DRAFTED = {
-    "default_gallery.json",  # AutoGen Studio gallery
-    "travel_team.json",  # AutoGen AgentChat component config
     "args.yaml",  # SWE-agent 0.x run config (its .traj is a trace)
 }
 TRACES = sorted(

@@ -111,12 +111,15 @@ class _File:
         default_factory=dict
     )  # (class, method) of the module's classes
     var_agent: dict[str, str] = field(default_factory=dict)
+    imported: set[str] = field(default_factory=set)  # names the module imports
 
 
 @dataclass
 class _Reader:
     d: Draft
     by_call: dict[int, str] = field(default_factory=dict)  # id(agent call) -> agent id
+    by_executor: dict[str, str] = field(default_factory=dict)
+    """Executor subclasses that are agents (of any module read): class name -> agent id."""
 
     def agent_of(self, node: ast.AST | None, fl: _File, depth: int = 0) -> str | None:
         """The agent an expression is: a name bound to one, an agent call, an
@@ -132,6 +135,9 @@ class _Reader:
         if call_name(node) == "AgentExecutor":
             inner = node.args[0] if node.args else kwarg(node, "agent")
             return self.agent_of(inner, fl, depth + 1)
+        cls = node.func.id if isinstance(node.func, ast.Name) else None
+        if cls in self.by_executor and (cls in fl.executors or cls in fl.imported):
+            return self.by_executor[cls]  # Writer(): the agent the executor is
         fn = fl.funcs.get(node.func.id) if isinstance(node.func, ast.Name) else None
         if fn is not None:  # create_writer(): def create_writer(): return Agent(...)
             ret = _return_of(fn)
@@ -139,11 +145,13 @@ class _Reader:
                 return self.agent_of(ret, fl, depth + 1)
         return None
 
-    def agent(self, call: ast.Call, var: str | None, fl: _File) -> None:
+    def agent(self, call: ast.Call, var: str | None, fl: _File, own: str | None = None) -> None:
+        """The agent ``call`` makes, named by its ``name=``, else ``own`` (the executor that
+        holds it), else its variable."""
         if id(call) in self.by_call:
             return
         name, _ = literal(kwarg(call, "name"), fl.env)
-        aid = safe_id(name if isinstance(name, str) else (var or "agent"))
+        aid = safe_id(name if isinstance(name, str) else (own or var or "agent"))
         if self.d.agent(aid) is not None:
             aid = safe_id(f"{aid}_{var}" if var and var != aid else f"{aid}_{call.lineno}")
         a = DraftAgent(aid, Where(fl.f, call.lineno))
@@ -393,6 +401,19 @@ def _method(flow: _Flow, call: ast.Call, env: dict[str, ast.expr]) -> None:
 
 def _key(node: ast.expr, r: _Reader, fl: _File) -> str:
     aid = r.agent_of(node, fl)
+    made = resolve_name(node, fl.env) if isinstance(node, ast.Name) else node
+    if (
+        aid is None
+        and isinstance(made, ast.Call)
+        and isinstance(made.func, ast.Name)
+        and made.func.id in fl.imported
+        and (kwarg(made, "client") or kwarg(made, "chat_client")) is not None
+    ):  # an executor of a module not read, given a chat client: it may call a model and act
+        aid = r.d.unseen_agents(
+            None,
+            f"{made.func.id}(client=...), an executor from a module not read",
+            Where(fl.f, made.lineno),
+        ).id
     return f"agent:{aid}" if aid else f"node:{source_text(node)}"
 
 
@@ -536,10 +557,16 @@ def read_modules(paths: list[Path]) -> Draft:
             if isinstance(n, ast.ClassDef)
             and any((call_name(b) or "").endswith("Executor") for b in n.bases)
         }
+        fl.imported = {
+            al.asname or al.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for al in n.names
+        }
         files.append((tree, fl))
-        pending: list[tuple[DraftAgent, ast.Call]] = []
         bound = {id(v): t.id for t, v in _bindings(tree) if isinstance(t, ast.Name)}
         classes = _af_agents(tree)
+        pending = _executor_agents(r, tree, fl, classes, bound)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not _is_agent_call(node, fl.env, classes):
                 continue
@@ -554,6 +581,8 @@ def read_modules(paths: list[Path]) -> Draft:
                 r.tools(a, tools, fl, call.lineno)
             _answered_by_code(a, call, fl)
         _run_tools(r, tree, fl)
+    for tree, fl in files:
+        _flows(r, fl, tree)
     if not d.agents:
         raise fail(
             str(paths[0]) if paths else "-",
@@ -562,9 +591,110 @@ def read_modules(paths: list[Path]) -> Draft:
             expected="Agent Framework Python that builds an agent "
             "(Agent(client=..., name=..., instructions=..., tools=[...]))",
         )
-    for tree, fl in files:
-        _flows(r, fl, tree)
     return d
+
+
+CLIENT_CALLS = ("get_response", "get_streaming_response")
+"""A chat client's own calls: an executor that makes them calls the model itself."""
+
+
+def _executor_id(cls: ast.ClassDef, tree: ast.Module, fl: _File) -> str:
+    """The id an executor class runs under: the one ``id=`` its constructions in the module
+    state, else its ``__init__``'s default ``id``, else the literal it gives
+    ``super().__init__(id=…)``, else its class name."""
+    made = {
+        literal(kwarg(n, "id"), fl.env)[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == cls.name
+    }
+    if len(made) == 1 and isinstance(next(iter(made)), str):
+        return str(next(iter(made)))
+    init = fl.methods.get((cls.name, "__init__"))
+    if init is not None:
+        args = init.args
+        pos = args.posonlyargs + args.args
+        named = [a.arg for a in pos[len(pos) - len(args.defaults) :]]
+        defaults = dict(zip(named, args.defaults, strict=True))
+        defaults.update(
+            (a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d
+        )
+        v, _ = literal(defaults.get("id"), fl.env)
+        if isinstance(v, str):
+            return v
+        for n in ast.walk(init):
+            if isinstance(n, ast.Call) and call_name(n) == "__init__":
+                v, _ = literal(kwarg(n, "id"), fl.env)
+                if isinstance(v, str):
+                    return v
+    return cls.name
+
+
+def _executor_agents(
+    r: _Reader, tree: ast.Module, fl: _File, classes: set[str], bound: dict[int, str]
+) -> list[tuple[DraftAgent, ast.Call]]:
+    """The module's ``Executor`` subclasses that run a model: one that builds an agent
+    (``self.agent = Agent(…)`` in ``__init__``) is that agent, named by the executor's id, so
+    the workflow's edges between executors are edges between agents; one that calls a chat
+    client itself (``self._client.get_response(…)``) is an agent of that client (its model
+    from the client the module constructs it with, else unknown), its tools those it passes.
+    Returns the agents made from an agent call, with that call (their tools read later)."""
+    out: list[tuple[DraftAgent, ast.Call]] = []
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        if cls.name not in fl.executors:
+            continue
+        calls = [n for n in ast.walk(cls) if isinstance(n, ast.Call)]
+        inner = [c for c in calls if _is_agent_call(c, fl.env, classes)]
+        asks = [
+            c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr in CLIENT_CALLS
+        ]
+        if not inner and not asks:
+            continue
+        own = _executor_id(cls, tree, fl)
+        if inner:
+            r.agent(inner[0], bound.get(id(inner[0])), fl, own=own)
+            aid = r.by_call[id(inner[0])]
+            a = r.d.agent(aid)
+            assert a is not None
+            out.append((a, inner[0]))
+            r.by_executor.setdefault(cls.name, aid)
+            continue
+        aid = safe_id(own)
+        if r.d.agent(aid) is not None:
+            aid = safe_id(f"{aid}_{cls.lineno}")
+        a = DraftAgent(aid, Where(fl.f, cls.lineno))
+        r.d.agents.append(a)
+        r.by_executor.setdefault(cls.name, aid)
+        made = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == cls.name
+            and (kwarg(n, "client") or kwarg(n, "chat_client")) is not None
+        ]
+        if len(made) == 1:
+            r.model(a, made[0], fl)
+        else:
+            a.model_note = (
+                f"the executor {cls.name} calls a chat client it is given at run time "
+                f"({source_text(asks[0].func)}): the model is unknown until declared"
+            )
+            a.model_where = Where(fl.f, asks[0].lineno)
+        for c in asks:
+            opts = resolve_name(kwarg(c, "options"), fl.env)
+            given = kwarg(c, "tools")
+            if given is None and isinstance(opts, ast.Dict):
+                given = next(
+                    (
+                        v
+                        for k, v in zip(opts.keys, opts.values, strict=True)
+                        if k is not None and literal(k)[0] == "tools"
+                    ),
+                    None,
+                )
+            if given is not None:
+                r.tools(a, given, fl, c.lineno)
+    return out
 
 
 def _run_tools(r: _Reader, tree: ast.Module, fl: _File) -> None:

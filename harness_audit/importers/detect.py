@@ -50,7 +50,10 @@ _FOREIGN_CODE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^\s*(from|import)\s+pydantic_ai\b", "a Pydantic AI module"),
         (r"^\s*(from|import)\s+haystack\b", "a Haystack module"),
         (r"^\s*(from|import)\s+dspy\b", "a DSPy module"),
-        (r"^\s*(from|import)\s+(agno|phi)\.", "an Agno (phidata) module"),
+        (
+            r"^\s*(from|import)\s+(agno|phi)\.",
+            "an Agno (phidata) module that builds no Agent or Team",
+        ),
         (r"^\s*(from|import)\s+camel\b", "a CAMEL module"),
         (r"^\s*(from|import)\s+metagpt\b", "a MetaGPT module"),
         (r"^\s*(from|import)\s+(letta|letta_client)\b", "a Letta module"),

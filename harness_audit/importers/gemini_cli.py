@@ -13,6 +13,9 @@ and cost are unknown, never 0, and its model unknown unless the message names on
 Each ``toolCalls[]`` entry is a tool call at its own ``timestamp``: ``success`` ok, ``error``
 error, ``cancelled`` a denial (an ``approval`` rejected by ``human:user``: the user declined
 or cancelled it at the confirmation); a call still scheduled or executing has no stated outcome.
+A call that ran a subagent (``resultDisplay.isSubagentProgress`` naming ``agentName``, an
+``agentId``, or the ``agent`` tool's ``agent_name``) is a ``spawn`` of that subagent before the
+call itself.
 An approval mode in the recording (``default``, ``auto_edit``, ``yolo``) is a gate fact on
 ``run_start``. A rewind keeps the rewound messages: they happened.
 """
@@ -223,6 +226,20 @@ def _emit(
                     )
                 )
                 order += 1
+            child = _subagent(tc)
+            if child is not None:  # the call ran a subagent: a spawn, then the call itself
+                spawn_ev = {
+                    "ts": tat,
+                    "run": sid,
+                    "span": f"{cid}:spawn",
+                    "agent": agent,
+                    "kind": "spawn",
+                    "child": mapping.agent(f"{AGENT}:{child}"),
+                    "depth": 1,
+                    "x_tool_call": cid,
+                }
+                events.append((tkey, order, line, spawn_ev))
+                order += 1
             tc_ev: dict[str, Any] = {
                 "ts": tat,
                 "run": sid,
@@ -259,6 +276,22 @@ def _emit(
     yield from emit_run(
         file, (1, start), ((line, ev) for _, _, line, ev in events), (1, end), stats
     )
+
+
+def _subagent(tc: dict[str, Any]) -> str | None:
+    """The subagent a tool call ran (its progress shown as ``resultDisplay.isSubagentProgress``
+    with ``agentName``, an ``agentId`` on the call, or the ``agent`` tool's ``agent_name``),
+    else None."""
+    shown = tc.get("resultDisplay")
+    if isinstance(shown, dict) and shown.get("isSubagentProgress") is True:
+        return text(shown.get("agentName"), 200) or text(tc.get("name"), 200) or "subagent"
+    args = tc.get("args")
+    named = text(args.get("agent_name"), 200) if isinstance(args, dict) else None
+    if tc.get("name") == "agent" and named:
+        return named
+    if isinstance(tc.get("agentId"), str):
+        return named or text(tc.get("name"), 200) or "subagent"
+    return None
 
 
 def _looks(obj: Any) -> bool:

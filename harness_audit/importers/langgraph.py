@@ -54,6 +54,7 @@ from harness_audit.importers.pyast import (
     literal,
     model_of,
     module_env,
+    module_file,
     parse,
     resolve_name,
     source_text,
@@ -918,6 +919,39 @@ def _gate(
         dt.gate_note = f"compile(interrupt_before=[{nid!r}])"
 
 
+def _tools_in(
+    node: ast.expr | None,
+    mod: _Mod,
+    project: Path | None,
+    mods: dict[Path, _Mod],
+    line: int,
+    d: Draft,
+) -> list[_Tool]:
+    """:func:`_tool_list` of a ``tools`` value in ``mod``; a list the module imports from
+    another module of the project (``from agent.tools import TOOLS``) is that module's list,
+    its tools named as it states them (each placed at ``line``, the use, and said listed
+    there), not tools computed at run time."""
+    if (
+        isinstance(node, ast.Name)
+        and node.id not in mod.env
+        and node.id not in mod.funcs
+        and (imp := imports(mod.tree).get(node.id)) is not None
+        and imp[2] is not None
+        and (target := module_file(Path(mod.f), imp[0], imp[1], project)) is not None
+    ):
+        other = _module(target, mods)
+        value = other.env.get(imp[2])
+        if isinstance(value, ast.List | ast.Tuple):
+            if target.resolve() not in {x.resolve() for x in d.sources}:
+                d.sources.append(target)  # its tools are drawn from it (and its code read)
+            at = f"listed as {imp[2]} in {Path(other.f).name}:{value.lineno}"
+            return [
+                (n, c, line if c != UNSEEN else ln, at if c != UNSEEN else why)
+                for n, c, ln, why in _tool_list(value, other.env, other.custom, other.f, line)
+            ]
+    return _tool_list(node, mod.env, mod.custom, mod.f, line)
+
+
 def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) -> None:
     """The agents of one module into ``d``."""
     tree = parse(p)
@@ -976,7 +1010,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
             model = next((mod.models[u] for u in sorted(used) if u in mod.models), None)
             tools = [t for u in sorted(used) if u in mod.tools_of_var for t in mod.tools_of_var[u]]
             if isinstance(target, ast.Call) and call_name(target) == "ToolNode":
-                tools = _tool_list(_tools_arg(target, env), env, custom, f, target.lineno)
+                tools = _tools_in(_tools_arg(target, env), here, project, mods, target.lineno, d)
             if fn is not None:
                 menv, mcustom = mod.env, mod.custom
                 for n in ast.walk(fn):  # a model built or tools bound inside the node
@@ -986,7 +1020,7 @@ def _read_file(p: Path, d: Draft, project: Path | None, mods: dict[Path, _Mod]) 
                         m = _model_expr(n.func.value, mod.models, menv, mf)
                         if model is None or model[0] is None:
                             model = m if m is not None else _run_time_model(n, mf)
-                        tools += _tool_list(_tools_arg(n, menv), menv, mcustom, mf, n.lineno)
+                        tools += _tools_in(_tools_arg(n, menv), mod, project, mods, n.lineno, d)
                     elif (run := _tool_run(n, mod)) is not None:  # run by the node itself
                         tools += _tool_list(ast.List([run]), menv, mcustom, mf, n.lineno)
                     elif model is None and call_name(n) in (

@@ -5,8 +5,13 @@
 One trajectory is one run. Each ``assistant`` message is one model call: its ``extra.cost`` (USD;
 a cost of 0 is what mini-swe-agent writes when it could not price the call, so it is unknown,
 never $0), usage from ``extra.response.usage``, model from the response (else the config), time
-from ``extra.timestamp``. Each of its ``extra.actions`` is a ``bash`` tool call, placed at its
-observation (a ``tool`` message by ``tool_call_id``, else the next ``user`` message with
+from ``extra.timestamp``. A Responses API model's reply is saved as the response itself
+(``"object": "response"``, no ``role``; usage ``input_tokens``/``output_tokens``): a model call
+too. A reply that could not be parsed is kept only as the format error message that answers it
+(``extra.interrupt_type: FormatError`` with the call's ``cost`` and ``response``): a model call
+that was billed, marked ``x_format_error``, with no action. Each of a reply's
+``extra.actions`` is a ``bash`` tool call, placed at its observation (a ``tool`` message by
+``tool_call_id``, a ``function_call_output`` by ``call_id``, else the next ``user`` message with
 ``extra.returncode``): return code 0 ``ok``, another ``error``; an action the agent did not
 execute has no outcome. Version 1 trajectories (``mini-swe-agent-1``, and those before the format
 was named: ``info.model_stats`` and ``messages`` alone) keep the action in the message text (the
@@ -135,9 +140,13 @@ def read(
             first = ts if first is None else min(first, ts)
             last = ts if last is None else max(last, ts)
         at = None if ts is None else ns_to_ts(ts)
-        if role == "assistant":
+        answered = role is None and m.get("object") == "response"  # a Responses API reply
+        refused = extra.get("interrupt_type") == "FormatError" and (
+            "cost" in extra or "response" in extra
+        )  # a reply that could not be parsed: billed, kept only on the format error message
+        if role == "assistant" or answered or refused:
             n += 1
-            resp = as_dict(extra.get("response"))
+            resp = m if answered else as_dict(extra.get("response"))
             usage = as_dict(resp.get("usage"))
             cost = usd_to_microusd(extra.get("cost"))
             call: dict[str, Any] = {
@@ -149,14 +158,16 @@ def read(
                 "model": tables.resolve_model(
                     text(resp.get("model"), 200) or default_model
                 ).as_dict(),
-                "input_tokens": as_int(usage.get("prompt_tokens")),
-                "output_tokens": as_int(usage.get("completion_tokens")),
+                "input_tokens": as_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
+                "output_tokens": as_int(usage.get("completion_tokens", usage.get("output_tokens"))),
                 "cost_microusd": cost if cost else None,  # 0: not priced, unknown
             }
             if cost == 0:
                 call["x_cost_note"] = "mini-swe-agent wrote 0: the call was not priced"
+            if refused:
+                call["x_format_error"] = True
             out.append(call)
-            actions = as_list(extra.get("actions"))
+            actions = [] if refused else as_list(extra.get("actions"))
             if not actions and _v1_action(m) is not None:
                 actions = [{}]  # version 1: the action is in the text
             for i, act in enumerate(actions, 1):
@@ -191,8 +202,10 @@ def read(
             tc["x_returncode"] = code = _v1_returncode(m)
             tc["outcome"] = "ok" if code == 0 else "error"
             stats.mapped += 1
-        elif role in ("tool", "user") and "returncode" in extra:
-            tcid = m.get("tool_call_id")
+        elif "returncode" in extra and (
+            role in ("tool", "user") or m.get("type") == "function_call_output"
+        ):
+            tcid = m.get("tool_call_id", m.get("call_id"))
             tc_or = by_call.pop(tcid, None) if isinstance(tcid, str) else None
             if tc_or is None and pending:
                 tc_or = next(iter(pending.values()))  # by position: the oldest unobserved

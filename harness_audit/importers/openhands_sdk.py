@@ -317,7 +317,7 @@ def read(
     end = run_end(run, begin, last_ns, pipeline, _STATUS.get(str(status), "unknown"))
     if status is not None:
         end["x_execution_status"] = str(status)[:40]
-    end.update({k: v for k, v in totals.items() if isinstance(v, int)})
+    end.update({k: v for k, v in totals.items() if isinstance(v, int | str)})
     yield from emit_run(name, (1, start), out, (1, end), stats)
 
 
@@ -340,7 +340,7 @@ def _totals(stats: dict[str, Any]) -> dict[str, Any]:
     every LLM it has metrics for."""
     ms = _metrics(stats)
     usages = [as_dict(m.get("accumulated_token_usage")) for m in ms]
-    return {
+    out: dict[str, Any] = {
         "x_total_input_tokens": _sum([as_int(u.get("prompt_tokens")) for u in usages]),
         "x_total_output_tokens": _sum([as_int(u.get("completion_tokens")) for u in usages]),
         "x_total_cache_read_tokens": _sum([as_int(u.get("cache_read_tokens")) for u in usages]),
@@ -348,6 +348,12 @@ def _totals(stats: dict[str, Any]) -> dict[str, Any]:
             [usd_to_microusd(m.get("accumulated_cost")) for m in ms]
         ),
     }
+    if out["x_accumulated_cost_microusd"] == 0 and (
+        out["x_total_input_tokens"] or out["x_total_output_tokens"]
+    ):  # tokens were used and nothing priced them (a proxy's model): unknown, not $0
+        out["x_accumulated_cost_microusd"] = None
+        out["x_accumulated_cost"] = "unknown: 0 written for calls that used tokens (not priced)"
+    return out
 
 
 def _per_call(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
