@@ -397,7 +397,7 @@ def cross_matrix(
     are in the across-the-pipelines tables, every finding in the findings section, and the
     per-framework matrix in evidence.html and findings.json."""
     rules = assessment.rules.rules
-    order = {r["key"]: i for i, r in enumerate(criteria_map(m))}
+    order: dict[str, int] = {c["key"]: i for i, c in enumerate(criteria_map(m))}
     out = []
     for pi, p in enumerate(results):
         rows: dict[str, dict[str, Any]] = {}
@@ -433,7 +433,7 @@ def cross_matrix(
         out.append(
             {
                 "pipeline": p.pipeline.name,
-                "rows": sorted(rows.values(), key=lambda r: order[r["key"]]),
+                "rows": [rows[k] for k in sorted(rows, key=order.__getitem__)],
                 "applies": [
                     {"state": s, "why": w, "articles": ids} for (s, w), ids in applies.items()
                 ],
