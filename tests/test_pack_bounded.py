@@ -25,11 +25,12 @@ from .test_pack import build, need
 from .trailkit import SIGNER
 
 
-def pipeline(folder: Path, bad_runs: int) -> Path:
+def pipeline(folder: Path, bad_runs: int, name: str = "ev") -> Path:
     """A pipeline whose agent ``a`` pays, unapproved and unverified, in ``bad_runs`` runs
     (each an exception of its human gate and of its independent verification), between
     clean runs."""
     m = manifest_dict()
+    m["metadata"]["name"] = name
     m["trail"] |= {"path": "trails/", "public_key": "k.pub"}
     folder.mkdir(parents=True)
     (folder / "harness.yaml").write_text(yaml.safe_dump(m, sort_keys=False))
@@ -38,7 +39,7 @@ def pipeline(folder: Path, bad_runs: int) -> Path:
     t.clean_run("r-clean-0")
     for i in range(bad_runs):
         run = f"r{i}"
-        t.add(run, "harness", "run_start", None, pipeline="ev")
+        t.add(run, "harness", "run_start", None, pipeline=name)
         t.add(run, "a", "model_call", model=manifest_dict()["agents"][0]["model"],
               input_tokens=1, output_tokens=1, cost_microusd=1000)  # fmt: skip
         t.add(run, "a", "tool_call", tool="pay", effect="destructive", scope="db:write",
@@ -172,3 +173,70 @@ def test_the_samples_drawn_in_processes_are_the_ones_drawn_in_one(
     two = wp_module.control_entries(list(run.assessment.pipelines), folders, 7, 0, 2)
     assert two == one and len(one) == 4
     assert any(c["sample"] and c["sample"]["rows"] for cs in one.values() for c in cs)
+
+
+KINDS = "noexceptionsnoted|exceptionsnoted|nottested"
+COUNTS = re.compile(rf"(\d+)agentcontrols?:(\d+(?:{KINDS})(?:,\d+(?:{KINDS}))*)")
+
+
+def matrix_counts(text: str) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
+    """Each row of the PDF's per-pipeline matrices that has agent controls: how many, and the
+    count of each conclusion (the PDF's text, blanks removed)."""
+    out = []
+    for total, counts in COUNTS.findall(text):
+        kinds = re.findall(rf"(\d+)({KINDS})", counts)
+        out.append((int(total), tuple(sorted((k, int(n)) for n, k in kinds))))
+    return out
+
+
+def expected_counts(found: dict[str, Any]) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
+    """The same from findings.json's full matrix: per pipeline and check in its scope, the
+    agents' conclusions by kind (the words before any ":")."""
+    per: dict[tuple[str, str], dict[str, str]] = {}
+    for items in found["workpaper"]["criteria"].values():
+        for item in items:
+            for name, x in item["pipelines"].items():
+                for check, agents in x["controls"].items():
+                    per[(name, check)] = agents
+    out = []
+    for agents in per.values():
+        kinds: dict[str, int] = {}
+        for conclusion in agents.values():
+            kind = "".join(conclusion.partition(":")[0].split())
+            kinds[kind] = kinds.get(kind, 0) + 1
+        out.append((len(agents), tuple(sorted(kinds.items()))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pack of two pipelines, one with exceptions, one without."""
+    mp = pytest.MonkeyPatch()
+    base = tmp_path_factory.mktemp("two")
+    bad = pipeline(base / "ev", PDF_EXCEPTIONS_SHOWN)
+    clean = pipeline(base / "ev-two", 0, name="ev-two")
+    r = build(base / "pack", str(bad), str(clean), "--key", str(bad / "k.pub"), monkeypatch=mp)
+    mp.undo()
+    assert r.exit_code == ExitCode.FINDINGS, r.output
+    return base / "pack"
+
+
+def test_the_mapping_is_printed_once_and_the_counts_add_up(
+    packs: dict[int, Path], two: Path
+) -> None:
+    """The criteria each check or rule maps to are the same for every pipeline: evidence.pdf
+    prints them once, whatever the number of pipelines; per pipeline its matrix counts each
+    check's agent controls by conclusion, every kind that occurs (a "not tested" too), the
+    counts adding up to the agent controls, as findings.json's full matrix has them."""
+    for pack, pipelines in ((packs[PDF_EXCEPTIONS_SHOWN * 2], 1), (two, 2)):
+        text = flat_text(pack / "evidence.pdf")
+        assert text.count("Criteriapercheckorrule") == 1
+        assert text.count("CheckorruleSOC2EUAIAct") == 1  # the mapping's header, once
+        assert text.count("Agentcontrols(conclusions,section4)") == pipelines
+        assert text.count("SOC2categoriesinscope:") == pipelines
+        rows = matrix_counts(text)
+        assert rows and all(total == sum(n for _, n in kinds) for total, kinds in rows)
+        found = json.loads((pack / "findings.json").read_text())
+        assert sorted(rows) == sorted(expected_counts(found))
+    kinds = {k for _, ks in matrix_counts(flat_text(two / "evidence.pdf")) for k, _ in ks}
+    assert {"exceptionsnoted", "noexceptionsnoted"} <= kinds

@@ -421,9 +421,10 @@ def render_html(
     """evidence.html from its template: findings, controls, SLA, trails, waivers and inputs, with
     each pipeline's graph drawn when Graphviz is installed; ``summary``, the pages of
     :mod:`harness_audit.report.summary`, come first after the cover. ``paged``: the source of
-    evidence.pdf, the same facts with the control matrix once per pipeline across the
-    frameworks (``wp["cross"]``) instead of once per framework (issue 28: that repetition was
-    over half the PDF's pages and of its rendering time), and every listing that grows with
+    evidence.pdf, the same facts with the control matrix's mapping of checks to criteria once
+    (``wp["mapping"]``) and per pipeline its conclusions counted (``wp["cross"]``) instead of
+    once per framework and pipeline (issue 28: that repetition was most of the PDF's pages and
+    of its rendering time), and every listing that grows with
     the runs, exceptions or events bounded (:func:`paged_context`); ``digests`` (the SHA-256 of
     the pack's files by their path in it) names where each full listing is. ``figures``: from
     :func:`graph_figures`, when already drawn."""

@@ -353,17 +353,51 @@ def json_matrix(m: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+CONCLUSION_ORDER = ("exceptions noted", "not tested", "no exceptions noted")
+"""The kinds of a work-paper conclusion (its words before any ":"), in the order the PDF's
+matrix counts them; a kind not listed here follows them, never dropped."""
+
+
+def criteria_map(m: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each check or design rule once with the criteria it maps to in every framework (the
+    criteria of :func:`matrix`: those in the scope of at least one pipeline), in the order the
+    frameworks first name it. Data, the same for every pipeline: evidence.pdf prints it once
+    (issue 28, item 3)."""
+    out: dict[str, dict[str, Any]] = {}
+    for fw in m:
+        for row in fw["rows"]:
+            for key in dict.fromkeys(row["tested_by"]):
+                r = out.setdefault(key, {"key": key, "criteria": {}})
+                r["criteria"].setdefault(fw["id"], []).append(row["id"])
+    return list(out.values())
+
+
+def conclusion_counts(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How many of a check's agent controls reach each kind of conclusion (the work paper's
+    words before any ":", so "exceptions noted: 12" and "not tested: <why>" count by kind),
+    each kind that occurs, in :data:`CONCLUSION_ORDER`, with the anchor of its first entry."""
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        kinds.setdefault(e["conclusion"].partition(":")[0], []).append(e)
+    order = [k for k in CONCLUSION_ORDER if k in kinds] + [
+        k for k in kinds if k not in CONCLUSION_ORDER
+    ]
+    return [{"kind": k, "count": len(kinds[k]), "anchor": kinds[k][0]["anchor"]} for k in order]
+
+
 def cross_matrix(
     m: list[dict[str, Any]], results: Sequence[PipelineResult], assessment: Assessment
 ) -> list[dict[str, Any]]:
-    """The matrix for the paged pack (issue 28): per pipeline, each check or design rule once
-    (not once per criterion of every framework), with the criteria it maps to in each framework
-    the pipeline has in scope, its controls' conclusions (agents grouped by conclusion, linked
-    to their entries) and its deviations; then which EU AI Act articles apply, grouped by why.
-    The same facts as :func:`matrix` per pipeline, each once: the criteria's titles and their
-    deviation counts are in the across-the-pipelines tables, every finding in the findings
-    section, and the per-framework matrix in evidence.html and findings.json."""
+    """The matrix for the paged pack (issue 28, item 3): per pipeline, each check or design
+    rule with a criterion in the pipeline's scope once, in :func:`criteria_map`'s order (which
+    the PDF prints once, before the pipelines), with how many of its agent controls reach each
+    conclusion (:func:`conclusion_counts`: the per-agent conclusions are the work paper's) and
+    its deviations; then which EU AI Act articles apply, grouped by why. The same facts as
+    :func:`matrix` per pipeline, each once: the criteria's titles and their deviation counts
+    are in the across-the-pipelines tables, every finding in the findings section, and the
+    per-framework matrix in evidence.html and findings.json."""
     rules = assessment.rules.rules
+    order: dict[str, int] = {c["key"]: i for i, c in enumerate(criteria_map(m))}
     out = []
     for pi, p in enumerate(results):
         rows: dict[str, dict[str, Any]] = {}
@@ -376,10 +410,11 @@ def cross_matrix(
                 if x["applies"] is not None:
                     applies.setdefault((x["applies"].state, x["applies"].why), []).append(row["id"])
                 for key in dict.fromkeys(row["tested_by"]):
-                    r = rows.setdefault(key, {"key": key, "criteria": {}, "controls": []})
-                    r["criteria"].setdefault(fw["id"], []).append(row["id"])
-                    if not r["controls"]:
-                        r["controls"] = [c for c in x["controls"] if c["check"] == key]
+                    r = rows.setdefault(key, {"key": key, "entries": None})
+                    if r["entries"] is None:
+                        r["entries"] = [
+                            e for c in x["controls"] if c["check"] == key for e in c["entries"]
+                        ]
         for key, r in rows.items():
             hits = [
                 f
@@ -388,6 +423,8 @@ def cross_matrix(
                 and f.rule in rules
                 and (rules[f.rule].check or f.rule) == key
             ]
+            r["agents"] = len(r["entries"])
+            r["conclusions"] = conclusion_counts(r.pop("entries"))
             r["count"] = len(hits)
             r["deviations"] = [
                 f"{f.rule} {f.file}:{f.line}" + (f" seq {f.seq}" if f.seq is not None else "")
@@ -396,7 +433,7 @@ def cross_matrix(
         out.append(
             {
                 "pipeline": p.pipeline.name,
-                "rows": list(rows.values()),
+                "rows": [rows[k] for k in sorted(rows, key=order.__getitem__)],
                 "applies": [
                     {"state": s, "why": w, "articles": ids} for (s, w), ids in applies.items()
                 ],
@@ -595,6 +632,7 @@ def workpaper(
         "sampling_source": load_sampling()["source"],
         "controls": controls,
         "matrix": (m := matrix(results, assessment, controls, tsc)),
+        "mapping": criteria_map(m),
         "cross": cross_matrix(m, results, assessment),
         "tsc": {p.pipeline.name: tsc_scope(p.pipeline, tsc) for p in results},
         "ai_act": {
