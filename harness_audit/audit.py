@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from harness_audit.evidence.model import Evidence
     from harness_audit.evidence.period import Period
     from harness_audit.manifest.model import Pipeline
+    from harness_audit.report.workpaper import Drawn
 
 DEFAULT_MAX_MANIFEST_BYTES = 5 * 2**20
 
@@ -67,6 +68,7 @@ class JudgedTrail:
     paths: tuple[Path, ...]
     evidence: Evidence
     populations: Path | None = None  # the folder of the population CSVs, when written
+    samples: Drawn = field(default_factory=dict)  # the work paper's, drawn from those CSVs
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,9 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
     With ``jobs`` > 1 and several pipelines with trails, the pipelines are judged in that many
     processes at once (each verifying its trails with one), the results taken in the
     pipelines' order: the same evidence as one after the other. A pipeline whose process
-    failed is judged again here, so its error is raised as it would be without ``jobs``."""
+    failed is judged again here, so its error is raised as it would be without ``jobs``.
+    Each pipeline's samples are drawn as soon as it is judged, in its process (:func:`_judge`),
+    so the draw overlaps the other pipelines' judging."""
     if not request.use_trails:
         return {}
     from harness_audit.evidence.trails import trail_paths
@@ -142,7 +146,8 @@ def judge_all(request: AuditRequest, pipelines: tuple[Pipeline, ...]) -> dict[st
 
 
 def _judge(request: AuditRequest, p: Pipeline, paths: tuple[Path, ...]) -> JudgedTrail:
-    """One pipeline's trails judged, its population CSVs written (when asked)."""
+    """One pipeline's trails judged, its population CSVs written and the work paper's samples
+    drawn from them (when asked: ``population_dir``)."""
     from harness_audit.evidence.population import PopulationSpool
     from harness_audit.evidence.trails import judge_trails
 
@@ -167,7 +172,13 @@ def _judge(request: AuditRequest, p: Pipeline, paths: tuple[Path, ...]) -> Judge
     finally:
         if spool is not None:
             spool.close()
-    return JudgedTrail(paths, evidence, folder)
+    if folder is None:
+        return JudgedTrail(paths, evidence)
+    from harness_audit.report.workpaper import draw_samples
+
+    return JudgedTrail(
+        paths, evidence, folder, draw_samples(p, evidence, folder, request.seed, request.sample)
+    )
 
 
 def run_audit(request: AuditRequest) -> AuditRun:

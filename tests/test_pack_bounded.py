@@ -156,23 +156,71 @@ def test_the_pdf_bound_is_the_first_in_trail_order() -> None:
     assert pdf_excerpts(wp) == {"p": [{"run": "r2"}]}
 
 
-def test_the_samples_drawn_in_processes_are_the_ones_drawn_in_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``report --jobs N`` draws each pipeline's samples in its own process (past a size of
-    populations): the work paper is the same as drawn in one."""
+def _drawn(tmp_path: Path, jobs: int) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The sample pipelines judged for a pack with ``jobs``: the run and its work paper."""
     from harness_audit.audit import AuditRequest, run_audit
-    from harness_audit.report import workpaper as wp_module
+    from harness_audit.report.workpaper import control_entries
 
     from .conftest import SAMPLES
 
-    run = run_audit(AuditRequest((SAMPLES,), population_dir=tmp_path, for_pack=True))
-    folders = {n: t.populations for n, t in run.trails.items()}
-    one = wp_module.control_entries(list(run.assessment.pipelines), folders, 7, 0, 1)
-    monkeypatch.setattr(wp_module, "PARALLEL_DRAW_BYTES", 0)
-    two = wp_module.control_entries(list(run.assessment.pipelines), folders, 7, 0, 2)
-    assert two == one and len(one) == 4
-    assert any(c["sample"] and c["sample"]["rows"] for cs in one.values() for c in cs)
+    folder = tmp_path / f"jobs{jobs}"
+    folder.mkdir()
+    request = AuditRequest((SAMPLES,), seed=7, jobs=jobs, population_dir=folder, for_pack=True)
+    run = run_audit(request)
+    entries = control_entries(
+        list(run.assessment.pipelines),
+        {n: t.populations for n, t in run.trails.items()},
+        {n: t.samples for n, t in run.trails.items()},
+        7,
+    )
+    return run, entries
+
+
+def test_the_samples_drawn_where_each_pipeline_is_judged_are_the_same(tmp_path: Path) -> None:
+    """``report --jobs N`` draws each pipeline's samples in the process that judged it, as
+    soon as it is judged (issue 28, item 3): the same samples and work paper as one after the
+    other, each drawn from its own CSV by its seed string."""
+    from harness_audit.evidence.population import draw
+
+    run1, one = _drawn(tmp_path, 1)
+    run2, two = _drawn(tmp_path, 2)
+    assert len(run1.trails) == 4 and {n: t.samples for n, t in run2.trails.items()} == {
+        n: t.samples for n, t in run1.trails.items()
+    }
+    assert two == one
+    drawn = [(n, k, v) for n, t in run1.trails.items() for k, v in t.samples.items()]
+    assert any(sample.rows for _, _, (_, _, sample) in drawn)
+    for name, key, (size, _, sample) in drawn:  # re-performed from the CSV alone
+        path = run1.trails[name].populations / Path(
+            next(c["csv"] for c in one[name] if c["control"] == key)
+        ).name
+        assert draw(path, size, 7, key) == sample
+
+
+def test_a_pipeline_whose_process_failed_is_drawn_in_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline whose judging process fails is judged again in the parent (judge_all), and
+    its samples drawn there too: the same work paper."""
+    import os
+
+    from harness_audit import audit
+
+    _, one = _drawn(tmp_path, 1)
+    parent, judge, here = os.getpid(), audit._judge, []
+
+    def failing(request: Any, p: Any, paths: Any) -> Any:
+        if os.getpid() == parent:
+            here.append(p.name)  # a fallback: the pool's processes have their own list
+        elif p.name == "loan-assessment":
+            raise RuntimeError("this pipeline's process fails")
+        return judge(request, p, paths)
+
+    failing.__module__, failing.__qualname__ = audit.__name__, "_judge"  # pickled by name
+    monkeypatch.setattr(audit, "_judge", failing)
+    run, two = _drawn(tmp_path, 2)
+    assert here == ["loan-assessment"]
+    assert two == one and run.trails["loan-assessment"].samples
 
 
 KINDS = "noexceptionsnoted|exceptionsnoted|nottested"

@@ -440,7 +440,7 @@ def render_html(
     )
     template = env.get_template("evidence.html.j2")
     if wp is None:
-        wp = workpaper(assessment, {}, 0, 0)
+        wp = workpaper(assessment, {}, {}, 0)
     return template.render(
         **_context(
             assessment, slas, inputs, when, graphs, ai_act_date, waivers or [], wp, preparer
@@ -718,10 +718,9 @@ def build_pack(
     wp = workpaper(
         run.assessment,
         {n: t.populations for n, t in run.trails.items()},
+        {n: t.samples for n, t in run.trails.items()},
         run.request.seed,
-        run.request.sample,
         categories,
-        run.request.jobs,
     )
     from harness_audit.report.summary import summary_files
 

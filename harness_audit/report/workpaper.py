@@ -32,7 +32,7 @@ from harness_audit.report.inert import csv_text
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
-    from harness_audit.evidence.model import Control, Location
+    from harness_audit.evidence.model import Control, Evidence, Location
 
 MAX_REPLAY_RUNS = 40
 """Runs whose causal chain is excerpted in the pack (the first exceptions' runs)."""
@@ -141,24 +141,41 @@ def _loc_key(loc: Location) -> tuple[str, str, str]:
     return (str(loc.seq), csv_text(loc.file), str(loc.line))
 
 
+Drawn = dict[str, tuple[int, str, Sample]]
+"""One pipeline's samples by control (``agent/check``): (size, the size's rationale, sample)."""
+
+
+def draw_samples(p: Pipeline, e: Evidence | None, folder: Path, seed: int, asked: int) -> Drawn:
+    """Each control's sample drawn from its population CSV in ``folder`` (the ones the judging
+    pass wrote), sized by :func:`sample_size`. The judging process calls it as soon as the
+    pipeline is judged, so with ``report --jobs N`` one pipeline's draw overlaps the others'
+    judging (issue 28, item 3); each sample depends on its own CSV and seed string alone."""
+    out: Drawn = {}
+    period = e.review_period() if e is not None else None
+    for a in p.agents:
+        for check in CHECKS:
+            csv_path = folder / csv_name(p.name, a.id, check)
+            if csv_path.is_file():
+                nature = _nature(p, a, check, load_controls()[check])
+                size, _, rationale = sample_size(nature, count_rows(csv_path), period, asked)
+                key = control_key(a.id, check)
+                out[key] = (size, rationale, draw(csv_path, size, seed, key))
+    return out
+
+
 def control_entry(
-    result: PipelineResult, a: Any, check: str, folder: Path | None, seed: int, asked: int
+    result: PipelineResult, a: Any, check: str, folder: Path | None, drawn: Drawn, seed: int
 ) -> dict[str, Any]:
-    """One control of one agent as the work paper shows it (see the module doc)."""
+    """One control of one agent as the work paper shows it (see the module doc); ``drawn``:
+    the pipeline's samples (:func:`draw_samples`)."""
     p, e = result.pipeline, result.evidence
     entry = load_controls()[check]
     nature = _nature(p, a.agent, check, entry)
     r = a.checks[check]
     ctl: Control | None = e.controls.get((a.id, check)) if e else None
     csv_path = folder / csv_name(p.name, a.id, check) if folder else None
-    sample: Sample | None = None
-    size = 0
-    frequency, rationale = entry["frequency"], ""
-    if csv_path is not None and csv_path.is_file():
-        population = count_rows(csv_path)
-        period = e.review_period() if e is not None else None
-        size, _, rationale = sample_size(nature, population, period, asked)
-        sample = draw(csv_path, size, seed, control_key(a.id, check))
+    frequency = entry["frequency"]
+    size, rationale, sample = drawn.get(control_key(a.id, check), (0, "", None))
     failed = {_loc_key(x) for x in ctl.failures} if ctl else set()
     deviations = [
         row
@@ -553,70 +570,40 @@ def providers(results: Sequence[PipelineResult]) -> list[dict[str, Any]]:
     return [{"name": k, "used_by": sorted(v)} for k, v in sorted(seen.items())]
 
 
-PARALLEL_DRAW_BYTES = 8 << 20
-"""Population CSVs of at least this many bytes in all are drawn from in ``jobs`` processes
-(:func:`control_entries`); below it, one process costs less than starting more."""
-_DRAWING: list[tuple[list[Any], dict[str, Path | None], int, int]] = []
-"""What the forked processes of :func:`control_entries` draw from (inherited, not pickled)."""
-
-
-def _pipeline_entries(
-    p: PipelineResult, folder: Path | None, seed: int, asked: int
-) -> list[dict[str, Any]]:
-    return [control_entry(p, a, c, folder, seed, asked) for a in p.agents for c in CHECKS]
-
-
-def _entries_at(i: int) -> list[dict[str, Any]]:
-    results, folders, seed, asked = _DRAWING[0]
-    return _pipeline_entries(results[i], folders.get(results[i].pipeline.name), seed, asked)
-
-
 def control_entries(
     results: list[PipelineResult],
     folders: dict[str, Path | None],
+    samples: dict[str, Drawn],
     seed: int,
-    asked: int,
-    jobs: int = 1,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every pipeline's controls as the work paper shows them (:func:`control_entry`), the
-    samples drawn from their CSVs; with ``jobs`` > 1 and populations of at least
-    :data:`PARALLEL_DRAW_BYTES`, the pipelines in up to ``jobs`` forked processes (issue 28,
-    item 3: the draw reads every CSV, on the report's critical path). The same entries either
-    way: each pipeline's are drawn from its own CSVs alone."""
-    size = sum(f.stat().st_size for d in folders.values() if d is not None for f in d.glob("*.csv"))
-    if jobs <= 1 or len(results) <= 1 or size < PARALLEL_DRAW_BYTES:
-        return {
-            p.pipeline.name: _pipeline_entries(p, folders.get(p.pipeline.name), seed, asked)
-            for p in results
-        }
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    _DRAWING[:] = [(results, folders, seed, asked)]
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(jobs, len(results)), mp_context=context) as pool:
-            drawn = list(pool.map(_entries_at, range(len(results))))
-    finally:
-        _DRAWING.clear()
-    return {p.pipeline.name: entries for p, entries in zip(results, drawn, strict=True)}
+    """Every pipeline's controls as the work paper shows them (:func:`control_entry`), with the
+    samples its judging drew (``samples``, by pipeline: :func:`draw_samples`)."""
+    return {
+        p.pipeline.name: [
+            control_entry(p, a, c, folders.get(name), samples.get(name, {}), seed)
+            for a in p.agents
+            for c in CHECKS
+        ]
+        for p in results
+        for name in [p.pipeline.name]
+    }
 
 
 def workpaper(
     assessment: Assessment,
     folders: dict[str, Path | None],
+    samples: dict[str, Drawn],
     seed: int,
-    asked: int,
     tsc: Sequence[str] | None = None,
-    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Everything the work-paper sections of the pack and findings.json show; ``tsc`` (from
-    ``report --tsc``) overrides each manifest's Trust Services categories; ``jobs``: the
-    samples drawn in up to that many processes (:func:`control_entries`)."""
+    """Everything the work-paper sections of the pack and findings.json show; ``folders`` and
+    ``samples``: each judged pipeline's population CSVs and the samples drawn from them
+    (:func:`draw_samples`); ``tsc`` (from ``report --tsc``) overrides each manifest's Trust
+    Services categories."""
     from harness_audit.compliance import classification_text, tsc_scope
 
     results = list(assessment.pipelines)
-    controls = control_entries(results, folders, seed, asked, jobs)
+    controls = control_entries(results, folders, samples, seed)
     excerpts = replay_excerpts(results, controls)
     runs = {p: {x["run"] for x in xs} for p, xs in excerpts.items()}
     for name, entries in controls.items():
