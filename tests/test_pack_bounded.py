@@ -191,9 +191,10 @@ def test_the_samples_drawn_where_each_pipeline_is_judged_are_the_same(tmp_path: 
     drawn = [(n, k, v) for n, t in run1.trails.items() for k, v in t.samples.items()]
     assert any(sample.rows for _, _, (_, _, sample) in drawn)
     for name, key, (size, _, sample) in drawn:  # re-performed from the CSV alone
-        path = run1.trails[name].populations / Path(
-            next(c["csv"] for c in one[name] if c["control"] == key)
-        ).name
+        path = (
+            run1.trails[name].populations
+            / Path(next(c["csv"] for c in one[name] if c["control"] == key)).name
+        )
         assert draw(path, size, 7, key) == sample
 
 
