@@ -112,3 +112,19 @@ def test_a_quorum_larger_than_the_keys_is_refused(tmp_path: Path) -> None:
         verify_trail([t], TrustRoot(tuple(V), witness_keys=(W1.key, W1.key), witness_quorum=2))
     with pytest.raises(TrailError):
         verify_trail([t], TrustRoot(tuple(V), witness_quorum=-1))
+
+
+@pytest.mark.parametrize("cosigned", [0, 1])
+def test_of_two_signings_of_one_size_the_cosigned_one_anchors(
+    tmp_path: Path, cosigned: int
+) -> None:
+    """Two checkpoints of one size and root in the history (``<size>.1``: a writer resumed and
+    closed signs its size again): the one with the cosignature anchors, whichever is listed
+    first, so the witnesses are recorded."""
+    t = trail(tmp_path)
+    plain = (t / HISTORY / history_name(30)).read_text()
+    (t / HISTORY / history_name(30, 1)).write_text(plain)
+    cosign(t / HISTORY / history_name(30, cosigned), W2)
+    r = verify_trail([t], TrustRoot(tuple(V), witness_keys=tuple(KEYS), witness_quorum=0))
+    assert r.status == "verified" and r.anchor and r.anchor.size == 30
+    assert [c.witness.name for c in r.witnesses] == ["witness.two/w"]

@@ -385,7 +385,12 @@ def judge_checkpoints(
         elif (
             cp.size > 0  # the empty tree's checkpoint anchors nothing (issue 23, item 4)
             and len(f.cosignatures) >= witness_quorum
-            and (anchor is None or cp.size > anchor.size)
+            and (
+                anchor is None
+                or cp.size > anchor.size
+                # of two signings of one size (one root), the one with more cosignatures
+                or (cp.size == anchor.size and len(f.cosignatures) > len(anchor.cosignatures))
+            )
         ):
             anchor = Anchor(cp.origin, cp.size, f.signer or "", f.file, f.cosignatures)
     origins = {f.checkpoint.origin for f in signed if f.checkpoint}
