@@ -552,19 +552,15 @@ class TrailWriter:
         self._release()
 
     def close(self) -> None:
-        """Write the last checkpoint (unless the newest already covers every event), close the
-        segment and release the folder's lock (a shard that holds no event is removed instead:
-        it never was)."""
+        """Write the last checkpoint, close the segment and release the folder's lock (a
+        shard that holds no event is removed instead: it never was)."""
         if self.shard is not None and self.seq == 0 and self._file is not None:
             self.abandon()
             self._drop_empty()
             return
         try:
             if self._file:
-                if self._since_checkpoint or self.last_checkpoint is None:
-                    self.checkpoint()
-                else:  # the newest checkpoint covers every event: not signed again (a
-                    self.flush()  # second signing time would be a second one of that size)
+                self.checkpoint()
                 self._file.close()
                 self._file = None
         finally:
