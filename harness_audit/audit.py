@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment
     from harness_audit.evidence.model import Evidence
     from harness_audit.evidence.period import Period
+    from harness_audit.evidence.sampling import Drawn
     from harness_audit.manifest.model import Pipeline
-    from harness_audit.report.workpaper import Drawn
 
 DEFAULT_MAX_MANIFEST_BYTES = 5 * 2**20
 
@@ -174,7 +174,7 @@ def _judge(request: AuditRequest, p: Pipeline, paths: tuple[Path, ...]) -> Judge
             spool.close()
     if folder is None:
         return JudgedTrail(paths, evidence)
-    from harness_audit.report.workpaper import draw_samples
+    from harness_audit.evidence.sampling import draw_samples
 
     return JudgedTrail(
         paths, evidence, folder, draw_samples(p, evidence, folder, request.seed, request.sample)

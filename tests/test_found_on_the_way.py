@@ -71,7 +71,7 @@ def _period(seconds: float) -> Any:
 
 
 def test_no_yearly_rate_from_a_four_second_trail() -> None:
-    from harness_audit.report.workpaper import sample_size
+    from harness_audit.evidence.sampling import sample_size
 
     size, frequency, why = sample_size("manual", 3, _period(4), 0)
     assert size == 3 and frequency == "unknown: the period is too short"
@@ -82,7 +82,7 @@ def test_no_yearly_rate_from_a_four_second_trail() -> None:
 
 def test_a_yearly_rate_is_an_estimate_with_its_basis() -> None:
     from harness_audit.evidence.period import parse_period, review_period
-    from harness_audit.report.workpaper import sample_size
+    from harness_audit.evidence.sampling import sample_size
 
     period = review_period(parse_period("2026-01-01..2026-03-31"), None, None)
     size, frequency, why = sample_size("manual", 30, period, 0)

@@ -17,22 +17,20 @@ from harness_audit.checks.catalogue import FRAMEWORK_ORDER, load_controls, load_
 from harness_audit.checks.checks import CHECKS
 from harness_audit.checks.registry import REGISTRY, enforcement_text
 from harness_audit.evidence.model import MAX_EXCEPTIONS_SHOWN
-from harness_audit.evidence.period import ReviewPeriod, span_text
 from harness_audit.evidence.population import (
     METHOD,
     PACK_FOLDER,
     Sample,
     control_key,
-    count_rows,
     csv_name,
-    draw,
 )
+from harness_audit.evidence.sampling import Drawn, control_nature
 from harness_audit.manifest.model import Agent, Pipeline
 from harness_audit.report.inert import csv_text
 
 if TYPE_CHECKING:
     from harness_audit.checks.assessment import Assessment, PipelineResult
-    from harness_audit.evidence.model import Control, Evidence, Location
+    from harness_audit.evidence.model import Control, Location
 
 MAX_REPLAY_RUNS = 40
 """Runs whose causal chain is excerpted in the pack (the first exceptions' runs)."""
@@ -52,70 +50,6 @@ def enforcement(p: Pipeline, a: Agent, check: str) -> str:
     """How the manifest says the control is enforced for this agent, in one line (the text
     is the check's own, from its module: :func:`harness_audit.checks.registry.enforcement`)."""
     return enforcement_text(check, p, a)
-
-
-def _nature(p: Pipeline, a: Agent, check: str, entry: dict[str, Any]) -> str:
-    human = {v.id for v in p.agents if v.human}
-    verifiers = {v.id for v in p.agents if a.id in v.verifies} | {
-        x for tool in a.tools for x in tool.verified_by
-    }
-    if verifiers and verifiers <= human and entry.get("nature_if_human_verifier"):
-        return str(entry["nature_if_human_verifier"])
-    return str(entry["nature"])
-
-
-def sample_size(
-    nature: str, population: int, period: ReviewPeriod | None, asked: int
-) -> tuple[int, str, str]:
-    """(size, frequency as judged, rationale) from ``rules/sampling.yaml``; ``asked`` (``--sample
-    N``, when not 0) wins. A manual control's yearly rate is an estimate from its population over
-    the period of review, given with that basis; over a period shorter than the table's
-    ``min_days_for_a_rate`` no rate is given and the largest size is taken (fail closed)."""
-    table = load_sampling()
-    if population == 0:
-        return 0, "none: the population is empty", "the population is empty: nothing to sample"
-    if asked:
-        return min(asked, population), "as asked", f"{asked} as asked with --sample"
-    if nature != "manual":
-        auto = table["automated"]
-        return (
-            min(int(auto["size"]), population),
-            "automated",
-            " ".join(str(auto["rationale"]).split()),
-        )
-    rows = table["manual"]
-    source = f"by the table in rules/sampling.yaml ({table['source']['title']})"
-    min_days = float(table.get("min_days_for_a_rate", 7))
-    days = period.days if period is not None else None
-    where = period.text if period is not None else "no period: no trails"
-    times = "once" if population == 1 else f"{population:,} times"
-    if days is None or days < min_days:
-        size = int(rows[-1]["size"])
-        span = "no time" if days is None else span_text(days)
-        return (
-            min(size, population),
-            "unknown: the period is too short",
-            (
-                f"manual control operating {times} in {span}, too short (under {min_days:g} "
-                f"days) to estimate how often it operates in a year, so the largest size: "
-                f"{size} {source}; period of review {where}"
-            ),
-        )
-    per_year = population * 365 / days
-    for row in rows:
-        limit = row.get("max_per_year")
-        if limit is None or per_year <= limit:
-            size = int(row["size"])
-            return (
-                min(size, population),
-                str(row["frequency"]),
-                (
-                    f"manual control operating {row['frequency']}, an estimate (about "
-                    f"{per_year:,.0f} a year, from {times} in {span_text(days)}): {size} "
-                    f"{source}; period of review {where}"
-                ),
-            )
-    raise AssertionError("the last row of the manual table has no limit")
 
 
 def rows_check(check: str) -> bool:
@@ -141,36 +75,14 @@ def _loc_key(loc: Location) -> tuple[str, str, str]:
     return (str(loc.seq), csv_text(loc.file), str(loc.line))
 
 
-Drawn = dict[str, tuple[int, str, Sample]]
-"""One pipeline's samples by control (``agent/check``): (size, the size's rationale, sample)."""
-
-
-def draw_samples(p: Pipeline, e: Evidence | None, folder: Path, seed: int, asked: int) -> Drawn:
-    """Each control's sample drawn from its population CSV in ``folder`` (the ones the judging
-    pass wrote), sized by :func:`sample_size`. The judging process calls it as soon as the
-    pipeline is judged, so with ``report --jobs N`` one pipeline's draw overlaps the others'
-    judging (issue 28, item 3); each sample depends on its own CSV and seed string alone."""
-    out: Drawn = {}
-    period = e.review_period() if e is not None else None
-    for a in p.agents:
-        for check in CHECKS:
-            csv_path = folder / csv_name(p.name, a.id, check)
-            if csv_path.is_file():
-                nature = _nature(p, a, check, load_controls()[check])
-                size, _, rationale = sample_size(nature, count_rows(csv_path), period, asked)
-                key = control_key(a.id, check)
-                out[key] = (size, rationale, draw(csv_path, size, seed, key))
-    return out
-
-
 def control_entry(
     result: PipelineResult, a: Any, check: str, folder: Path | None, drawn: Drawn, seed: int
 ) -> dict[str, Any]:
     """One control of one agent as the work paper shows it (see the module doc); ``drawn``:
-    the pipeline's samples (:func:`draw_samples`)."""
+    the pipeline's samples (:func:`~harness_audit.evidence.sampling.draw_samples`)."""
     p, e = result.pipeline, result.evidence
     entry = load_controls()[check]
-    nature = _nature(p, a.agent, check, entry)
+    nature = control_nature(p, a.agent, check, entry)
     r = a.checks[check]
     ctl: Control | None = e.controls.get((a.id, check)) if e else None
     csv_path = folder / csv_name(p.name, a.id, check) if folder else None
@@ -577,7 +489,8 @@ def control_entries(
     seed: int,
 ) -> dict[str, list[dict[str, Any]]]:
     """Every pipeline's controls as the work paper shows them (:func:`control_entry`), with the
-    samples its judging drew (``samples``, by pipeline: :func:`draw_samples`)."""
+    samples its judging drew (``samples``, by pipeline:
+    :func:`~harness_audit.evidence.sampling.draw_samples`)."""
     return {
         p.pipeline.name: [
             control_entry(p, a, c, folders.get(name), samples.get(name, {}), seed)
@@ -598,8 +511,8 @@ def workpaper(
 ) -> dict[str, Any]:
     """Everything the work-paper sections of the pack and findings.json show; ``folders`` and
     ``samples``: each judged pipeline's population CSVs and the samples drawn from them
-    (:func:`draw_samples`); ``tsc`` (from ``report --tsc``) overrides each manifest's Trust
-    Services categories."""
+    (:func:`~harness_audit.evidence.sampling.draw_samples`); ``tsc`` (from ``report --tsc``)
+    overrides each manifest's Trust Services categories."""
     from harness_audit.compliance import classification_text, tsc_scope
 
     results = list(assessment.pipelines)
