@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from harness_audit.importers.base import as_dict, fail, load_json, read_document
+from harness_audit.importers.base import as_dict, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, safe_id
 from harness_audit.importers.probe import Probe
 
@@ -198,13 +198,11 @@ def read(paths: list[Path]) -> Draft:
             a.tools.append(t)
         _access(a, doc, raw, f, d)
         d.agents.append(a)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no A2A agent card found",
-            expected='{"name": …, "url": …, "skills": […]}',
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no A2A agent card found",
+        '{"name": …, "url": …, "skills": […]}',
+    )
 
 
 def _access(a: DraftAgent, doc: dict[str, Any], raw: bytes, f: str, d: Draft) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit.importers import adk_python, tables
-from harness_audit.importers.base import as_dict, fail
+from harness_audit.importers.base import as_dict
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.mcp import scope_of
 from harness_audit.importers.probe import Probe
@@ -304,10 +304,8 @@ def read(paths: list[Path]) -> Draft:
             ba = d.agent(aid)
             if ba is not None and ba.max_iterations is None:
                 ba.max_iterations, ba.max_iterations_where, ba.max_iterations_note = rounds, at, why
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no ADK agent config found",
-            expected="YAML with name, model, instruction",
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no ADK agent config found",
+        "YAML with name, model, instruction",
+    )

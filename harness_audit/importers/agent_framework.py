@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_audit.importers import agent_framework_py
-from harness_audit.importers.base import ImportFormatError, fail
+from harness_audit.importers.base import ImportFormatError
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.manifest.yamlsafe import load_yaml
@@ -555,10 +555,8 @@ def _read_yaml(paths: list[Path], code: Draft | None = None) -> Draft:
                 "definition (a Foundry agent or a kind: Prompt file), which was not given",
                 a.where,
             )
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no Agent Framework agents found",
-            expected="kind: Prompt/Agent/Workflow YAML",
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no Agent Framework agents found",
+        "kind: Prompt/Agent/Workflow YAML",
+    )

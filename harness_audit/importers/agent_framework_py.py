@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
@@ -583,15 +582,13 @@ def read_modules(paths: list[Path]) -> Draft:
         _run_tools(r, tree, fl)
     for tree, fl in files:
         _flows(r, fl, tree)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no agent found: no Agent(...), ChatAgent(...) or <client>.as_agent(...)/"
-            ".create_agent(...) call",
-            expected="Agent Framework Python that builds an agent "
-            "(Agent(client=..., name=..., instructions=..., tools=[...]))",
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no agent found: no Agent(...), ChatAgent(...) or <client>.as_agent(...)/"
+        ".create_agent(...) call",
+        "Agent Framework Python that builds an agent "
+        "(Agent(client=..., name=..., instructions=..., tools=[...]))",
+    )
 
 
 CLIENT_CALLS = ("get_response", "get_streaming_response")

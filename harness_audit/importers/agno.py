@@ -25,7 +25,6 @@ from pathlib import Path
 
 from harness_audit.importers import tables
 from harness_audit.importers.agent_framework_py import _scope
-from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
@@ -289,12 +288,11 @@ def read(paths: list[Path]) -> Draft:
             if isinstance(node, ast.Call) and call_name(node) in ("Agent", "Team"):
                 r.make(node, bound.get(id(node)), f, env)
                 found.append((node, call_name(node) or "", f, env))
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no agent found: no Agent(...) or Team(...) call",
-            expected="Agno code that builds an agent (Agent(name=..., model=..., tools=[...]))",
-        )
+    d.with_agents(
+        paths,
+        "no agent found: no Agent(...) or Team(...) call",
+        "Agno code that builds an agent (Agent(name=..., model=..., tools=[...]))",
+    )
     funcs_of = {
         f: {
             n.name: n

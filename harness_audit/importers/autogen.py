@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import as_dict, as_list, fail, load_json, read_document
+from harness_audit.importers.base import as_dict, as_list, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, safe_id
 from harness_audit.importers.probe import Probe
 
@@ -242,10 +242,8 @@ def read(paths: list[Path]) -> Draft:
         elif _is_gallery(doc):
             for t in as_dict(doc["components"])["teams"]:
                 r.component(t)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no agent found in the AutoGen configs",
-            expected='a team or agent component ({"provider": ..., "component_type": "team"})',
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no agent found in the AutoGen configs",
+        'a team or agent component ({"provider": ..., "component_type": "team"})',
+    )

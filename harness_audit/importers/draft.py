@@ -10,11 +10,12 @@ until someone declares it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import EFFECTS, sha256_file
+from harness_audit.importers.base import EFFECTS, fail, sha256_file
 
 UNKNOWN_EFFECT_NOTE = "unknown: assumed destructive until declared"
 
@@ -99,6 +100,13 @@ class Draft:
     unseen: list[str] = field(default_factory=list)
     """What the reader could not read (computed at run time), each ``FILE:LINE: what``; written
     in ``x-import.notes`` and printed by ``init``."""
+
+    def with_agents(self, paths: Sequence[Path], found: str, expected: str) -> Draft:
+        """This draft, once it has an agent; else the reader's refusal of its first file:
+        ``found`` says what was not found, ``expected`` what would have been read."""
+        if not self.agents:
+            raise fail(str(paths[0]) if paths else "-", found, expected=expected)
+        return self
 
     def agent(self, aid: str) -> DraftAgent | None:
         """The drafted agent with this id."""

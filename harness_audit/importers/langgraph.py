@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import as_dict, fail, load_json, read_document
+from harness_audit.importers.base import as_dict, load_json, read_document
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.effects import propose_reached, resolve_function
 from harness_audit.importers.probe import Probe
@@ -800,14 +800,12 @@ def read(paths: list[Path]) -> Draft:
     mods: dict[Path, _Mod] = {}
     for p in modules:
         _read_file(p, d, project, mods)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no graph node calls a model, binds tools, holds a ToolNode or pauses for a "
-            "person, and no prebuilt agent",
-            expected="StateGraph with add_node(...), or create_react_agent/create_agent",
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no graph node calls a model, binds tools, holds a ToolNode or pauses for a "
+        "person, and no prebuilt agent",
+        "StateGraph with add_node(...), or create_react_agent/create_agent",
+    )
 
 
 @dataclass

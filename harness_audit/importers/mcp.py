@@ -273,10 +273,8 @@ def read(paths: list[Path]) -> Draft:
                     t.effect, src = got
                     t.effect_note = f"rules/tool_effects.yaml: {src}"
             a.tools.append(t)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no MCP servers in this config",
-            expected='{"mcpServers": {name: {command|url}}}',
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no MCP servers in this config",
+        '{"mcpServers": {name: {command|url}}}',
+    )

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_audit.importers import tables
-from harness_audit.importers.base import fail
 from harness_audit.importers.draft import Draft, DraftAgent, DraftTool, Where, known_effect, safe_id
 from harness_audit.importers.probe import Probe
 from harness_audit.importers.pyast import (
@@ -427,13 +426,11 @@ def read(paths: list[Path]) -> Draft:
             r.tools(a2, lvalue, lfl, lline, "tools")
     _run_agents(r, runs)
     _max_turns(r, runs)
-    if not d.agents:
-        raise fail(
-            str(paths[0]) if paths else "-",
-            "no Agent(...) definitions found",
-            expected="Agents SDK Python with Agent(name=..., ...)",
-        )
-    return d
+    return d.with_agents(
+        paths,
+        "no Agent(...) definitions found",
+        "Agents SDK Python with Agent(name=..., ...)",
+    )
 
 
 def _capabilities(r: _Reader, a: DraftAgent, call: ast.Call, fl: _File) -> None:
